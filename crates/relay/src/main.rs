@@ -1,0 +1,121 @@
+//! `ward-relay`: run the relay.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+use ward_relay::{AppState, StaticSite, db};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ward-relay",
+    version,
+    about = "Ward's end-to-end encrypted message relay"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API (and the built web client) over HTTP.
+    Serve {
+        /// Address to listen on; port 0 picks a free port (printed at start).
+        #[arg(long, env = "WARD_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Where the SQLite database lives; created on first run.
+        #[arg(long, env = "WARD_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+        /// The web client built by Trunk (`dist/`); without it only the API is served.
+        #[arg(long, env = "WARD_STATIC_DIR")]
+        static_dir: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("ward_relay=info,tower_http=warn,warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("ward-relay: could not start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("ward-relay: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<(), String> {
+    match command {
+        Command::Serve {
+            listen,
+            data_dir,
+            static_dir,
+        } => {
+            let site = static_dir
+                .as_deref()
+                .map(StaticSite::load)
+                .transpose()
+                .map_err(|e| e.to_string())?;
+            let db = db::open(&data_dir).await.map_err(|e| e.to_string())?;
+            let listener = TcpListener::bind(listen).await.map_err(|e| {
+                format!("could not listen on {listen}: {e}. Is another relay running? Pass --listen with another port")
+            })?;
+            let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            // The first line on stdout is the contract with `cargo xtask`
+            // and the tests, which start the relay on port 0.
+            let mut stdout = std::io::stdout();
+            let _ = writeln!(stdout, "ward-relay listening on http://{addr}");
+            let _ = stdout.flush();
+            tracing::info!(
+                data_dir = %data_dir.display(),
+                serving_client = site.is_some(),
+                "relay started"
+            );
+            ward_relay::serve(listener, AppState { db, site }, shutdown_signal())
+                .await
+                .map_err(|e| format!("the server stopped with an error: {e}"))?;
+            tracing::info!("relay stopped");
+            Ok(())
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,154 @@
+//! Serving the built web client, and the security headers on every response.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, header};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use sha2::{Digest, Sha256};
+use tower_http::compression::CompressionLayer;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::StartError;
+
+/// The web client as Trunk built it (`dist/`), with what the Content Security
+/// Policy must know about its `index.html`.
+#[derive(Debug, Clone)]
+pub struct StaticSite {
+    dir: Arc<Path>,
+    /// `'sha256-…'` sources for the inline scripts Trunk writes into
+    /// `index.html` (its wasm loader). Hashes, not Trunk's nonce: Trunk
+    /// writes a static nonce, which would protect nothing.
+    inline_script_hashes: Arc<[String]>,
+}
+
+impl StaticSite {
+    /// Reads `dir/index.html` once, so a missing build fails at start rather
+    /// than on the first patient's request.
+    pub fn load(dir: &Path) -> Result<Self, StartError> {
+        let index = dir.join("index.html");
+        let html = std::fs::read_to_string(&index).map_err(|source| StartError::Site {
+            path: index.clone(),
+            source,
+        })?;
+        Ok(Self {
+            dir: Arc::from(dir),
+            inline_script_hashes: inline_script_hashes(&html).into(),
+        })
+    }
+
+    /// The directory served.
+    pub fn dir(&self) -> PathBuf {
+        self.dir.to_path_buf()
+    }
+}
+
+/// The Content Security Policy for every response.
+///
+/// `'wasm-unsafe-eval'` is what compiling the client's WebAssembly needs; it
+/// does not allow JavaScript `eval`.
+pub fn content_security_policy(site: Option<&StaticSite>) -> String {
+    let mut script_src = String::from("'self' 'wasm-unsafe-eval'");
+    for hash in site
+        .iter()
+        .flat_map(|site| site.inline_script_hashes.iter())
+    {
+        script_src.push(' ');
+        script_src.push_str(hash);
+    }
+    format!(
+        "default-src 'none'; script-src {script_src}; style-src 'self'; img-src 'self' data: blob:; \
+         connect-src 'self'; manifest-src 'self'; worker-src 'self'; font-src 'self'; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'self'; object-src 'none'"
+    )
+}
+
+/// Mounts the web client (when there is one) beside the API routes and adds
+/// the security headers to every response.
+pub fn with_site(api: Router, site: Option<&StaticSite>) -> Router {
+    let mut router = api;
+    if let Some(site) = site {
+        // Unknown paths get index.html so the client's router can handle
+        // deep links such as /threads/42.
+        let index = ServeFile::new(site.dir.join("index.html"));
+        let files = ServeDir::new(&*site.dir).fallback(index);
+        router = router
+            .fallback_service(files)
+            .layer(SetResponseHeaderLayer::if_not_present(
+                header::CACHE_CONTROL,
+                // Revalidate every time (cheap 304s); Trunk's hashed file names
+                // make a stale client impossible to keep by accident.
+                HeaderValue::from_static("no-cache"),
+            ));
+    }
+    let csp = HeaderValue::from_str(&content_security_policy(site))
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
+    router
+        .layer(CompressionLayer::new())
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            csp,
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("permissions-policy"),
+            HeaderValue::from_static(
+                "publickey-credentials-create=(self), publickey-credentials-get=(self), \
+                 camera=(self), microphone=(), geolocation=(), payment=()",
+            ),
+        ))
+}
+
+/// CSP hash sources for every inline `<script>` (one without `src`).
+fn inline_script_hashes(html: &str) -> Vec<String> {
+    let mut hashes = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<script") {
+        let tag = &rest[start..];
+        let Some(open_end) = tag.find('>') else { break };
+        let body_and_after = &tag[open_end + 1..];
+        let Some(close) = body_and_after.find("</script>") else {
+            break;
+        };
+        if !tag[..open_end].contains(" src=") {
+            let digest = Sha256::digest(&body_and_after.as_bytes()[..close]);
+            hashes.push(format!("'sha256-{}'", BASE64.encode(digest)));
+        }
+        rest = &body_and_after[close + "</script>".len()..];
+    }
+    hashes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_inline_scripts_only() {
+        let html = r#"<html><head>
+<script type="module" src="/x.js"></script>
+<script type="module">import init from '/w.js';await init();</script>
+</head></html>"#;
+        let hashes = inline_script_hashes(html);
+        let expected = BASE64.encode(Sha256::digest(b"import init from '/w.js';await init();"));
+        assert_eq!(hashes, vec![format!("'sha256-{expected}'")]);
+    }
+
+    #[test]
+    fn policy_allows_wasm_but_not_eval_or_inline() {
+        let csp = content_security_policy(None);
+        assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval';"));
+        assert!(!csp.contains("'unsafe-eval'"));
+        assert!(!csp.contains("'unsafe-inline'"));
+    }
+}

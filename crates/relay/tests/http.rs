@@ -1,0 +1,150 @@
+//! The relay over HTTP: in-process with `oneshot`, and over a real socket.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use tempfile::TempDir;
+use tower::ServiceExt;
+use ward_proto::{Health, HealthStatus};
+use ward_relay::{AppState, StaticSite, app, db};
+
+async fn state(data: &TempDir, site: Option<StaticSite>) -> AppState {
+    AppState {
+        db: db::open(data.path()).await.unwrap(),
+        site,
+    }
+}
+
+/// A stand-in for Trunk's `dist/`, shaped like what Trunk writes.
+fn fake_dist() -> TempDir {
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dist.path().join("index.html"),
+        "<!doctype html><html><head>\
+         <script type=\"module\">import init from '/ward.js';await init();</script>\
+         </head><body></body></html>",
+    )
+    .unwrap();
+    std::fs::write(dist.path().join("ward_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    dist
+}
+
+#[tokio::test]
+async fn health_reports_applied_migrations() {
+    let data = tempfile::tempdir().unwrap();
+    let response = app(state(&data, None).await)
+        .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let health: Health = serde_json::from_slice(&body).unwrap();
+    assert_eq!(health.status, HealthStatus::Ok);
+    assert_eq!(
+        health.migrations_applied as usize,
+        db::MIGRATOR.iter().count()
+    );
+    assert!(data.path().join(db::DATABASE_FILE).is_file());
+}
+
+#[tokio::test]
+async fn health_is_degraded_when_the_database_is_gone() {
+    let data = tempfile::tempdir().unwrap();
+    let state = state(&data, None).await;
+    state.db.close().await;
+    let response = app(state)
+        .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn reopening_an_existing_database_keeps_it() {
+    let data = tempfile::tempdir().unwrap();
+    let first = db::open(data.path()).await.unwrap();
+    sqlx::query("INSERT INTO relay_info (key, value) VALUES ('marker', 'kept')")
+        .execute(&first)
+        .await
+        .unwrap();
+    first.close().await;
+    let second = db::open(data.path()).await.unwrap();
+    let value: String = sqlx::query_scalar("SELECT value FROM relay_info WHERE key = 'marker'")
+        .fetch_one(&second)
+        .await
+        .unwrap();
+    assert_eq!(value, "kept");
+}
+
+#[tokio::test]
+async fn serves_the_client_with_a_policy_that_admits_its_loader() {
+    let data = tempfile::tempdir().unwrap();
+    let dist = fake_dist();
+    let site = StaticSite::load(dist.path()).unwrap();
+    let router = app(state(&data, Some(site)).await);
+
+    let index = router
+        .clone()
+        .oneshot(Request::get("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(index.status(), StatusCode::OK);
+    let csp = index.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("'wasm-unsafe-eval'"), "{csp}");
+    assert!(csp.contains("'sha256-"), "inline loader not hashed: {csp}");
+    assert_eq!(index.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+
+    let wasm = router
+        .clone()
+        .oneshot(Request::get("/ward_bg.wasm").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(wasm.headers()[header::CONTENT_TYPE], "application/wasm");
+
+    // A deep link is the client's to route.
+    let deep = router
+        .oneshot(Request::get("/threads/42").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(deep.status(), StatusCode::OK);
+    let body = deep.into_body().collect().await.unwrap().to_bytes();
+    assert!(body.starts_with(b"<!doctype html>"));
+}
+
+#[test]
+fn a_missing_build_fails_at_start_with_a_next_step() {
+    let empty = tempfile::tempdir().unwrap();
+    let error = StaticSite::load(empty.path()).unwrap_err().to_string();
+    assert!(error.contains("index.html"), "{error}");
+    assert!(error.contains("cargo xtask dev"), "{error}");
+}
+
+#[tokio::test]
+async fn answers_over_a_real_socket() {
+    let data = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(ward_relay::serve(
+        listener,
+        state(&data, None).await,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+
+    let health: Health = reqwest::get(format!("http://{addr}/healthz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health.status, HealthStatus::Ok);
+
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}

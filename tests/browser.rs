@@ -1,0 +1,67 @@
+//! The client rendered in a real browser (headless Chromium via
+//! wasm-bindgen-test). No relay runs here, so the shell must say so plainly.
+#![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+use web_sys::HtmlElement;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn mount() -> HtmlElement {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&root).unwrap();
+    let handle = leptos::mount::mount_to(root.clone(), ward::app::App);
+    // The view lives as long as the test page.
+    handle.forget();
+    root
+}
+
+async fn sleep(duration: Duration) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(
+                &resolve,
+                i32::try_from(duration.as_millis()).unwrap(),
+            )
+            .unwrap();
+    });
+    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+fn renders_landmarks_and_heading() {
+    let root = mount();
+    assert!(root.query_selector("main#main").unwrap().is_some());
+    let heading = root.query_selector("h1").unwrap().unwrap();
+    assert_eq!(
+        heading.text_content().unwrap(),
+        "Messages with your care team"
+    );
+    let status = root.query_selector("[role=status]").unwrap().unwrap();
+    assert_eq!(status.text_content().unwrap(), "Connecting to Ward…");
+}
+
+#[wasm_bindgen_test]
+async fn says_what_to_do_when_the_relay_does_not_answer() {
+    let root = mount();
+    // The test server has no /healthz: it answers 404, which must not read
+    // as "connected".
+    for _ in 0..50 {
+        let status = root.query_selector("[role=status]").unwrap().unwrap();
+        if status.get_attribute("data-state").as_deref() != Some("Checking") {
+            break;
+        }
+        sleep(Duration::from_millis(50)).await;
+    }
+    let status = root.query_selector("[role=status]").unwrap().unwrap();
+    assert_ne!(status.get_attribute("data-state").as_deref(), Some("Ready"));
+    assert!(status.text_content().unwrap().contains("try again"));
+    let retry = root.query_selector("button").unwrap().unwrap();
+    assert_eq!(retry.text_content().unwrap(), "Try again");
+}

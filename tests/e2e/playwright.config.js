@@ -1,0 +1,38 @@
+// @ts-check
+// Run by `cargo xtask test`, which builds the client, starts a real relay on a
+// free port and passes its URL as WARD_URL. Chromium is Debian's: Playwright
+// never downloads a browser here.
+const { defineConfig } = require('@playwright/test');
+
+const baseURL = process.env.WARD_URL;
+if (!baseURL) {
+  throw new Error('WARD_URL is not set: run these tests with `cargo xtask test`, which starts the relay.');
+}
+
+module.exports = defineConfig({
+  testDir: './specs',
+  outputDir: './test-results',
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  timeout: 30_000,
+  reporter: [['list']],
+  use: {
+    baseURL,
+    viewport: { width: 360, height: 740 },
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-dev-shm-usage',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--disable-quic',
+        '--no-first-run',
+      ],
+    },
+  },
+});

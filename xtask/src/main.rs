@@ -1,0 +1,52 @@
+//! `cargo xtask`: the one place with build plumbing.
+//!
+//! * `setup`: install the pinned tools that are missing (idempotent, quiet).
+//! * `dev`: build the client and run the relay serving it on port 8080.
+//! * `test`: every check and test, with one summary line at the end.
+#![forbid(unsafe_code)]
+
+mod dev;
+mod failure;
+mod paths;
+mod relay;
+mod run;
+mod setup;
+mod test;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+  setup          install the pinned tools Ward needs (safe to repeat)
+  dev            build the client and serve it with the relay on http://localhost:8080
+  test [PART..]  run every check and test; PART narrows it to some of:
+                 lint, host, wasm, e2e
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let outcome = match args.first().map(String::as_str) {
+        Some("setup") => setup::run(),
+        Some("dev") => dev::run(),
+        Some("test") => test::run(&args[1..]),
+        Some("help" | "-h" | "--help") => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        other => {
+            eprint!(
+                "xtask: unknown command {}\n\n{USAGE}",
+                other.map_or_else(|| "(none)".to_owned(), |c| format!("`{c}`"))
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("\n{failure}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! Building the client and the relay, and running a relay for the tests.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::failure::{Failure, Result};
+use crate::paths;
+use crate::run;
+
+/// Builds the web client into `dist/` with Trunk (release, offline).
+pub fn build_client() -> Result {
+    run::status(
+        "build: web client (trunk build --release)",
+        run::command("trunk").args(["build", "--release", "--offline"]),
+    )
+    .map_err(|f| f.fix("read Trunk's error above; `cargo xtask setup` reinstalls the pinned Trunk, wasm-bindgen and wasm-opt"))
+}
+
+/// Builds `ward-relay` (debug: it shares every compiled dependency with the
+/// tests, and starts in seconds) and returns its path.
+pub fn build_relay() -> Result<PathBuf> {
+    run::status(
+        "build: ward-relay",
+        &mut run::cargo(&[
+            "build",
+            "--locked",
+            "--package",
+            "ward-relay",
+            "--bin",
+            "ward-relay",
+        ]),
+    )?;
+    Ok(paths::target_dir().join("debug/ward-relay"))
+}
+
+/// A relay process on a free loopback port, stopped when dropped.
+pub struct RunningRelay {
+    child: Child,
+    /// `http://localhost:PORT`: a host name, not an IP, because WebAuthn
+    /// relying-party ids cannot be IP addresses.
+    pub url: String,
+}
+
+impl RunningRelay {
+    pub fn start(bin: &Path, data_dir: &Path, static_dir: &Path) -> Result<Self> {
+        let step = "end-to-end: start the relay";
+        let mut child = Command::new(bin)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .arg("--static-dir")
+            .arg(static_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| Failure::new(step, format!("could not start {}: {e}", bin.display())))?;
+        let Some(stdout) = child.stdout.take() else {
+            let _ = child.kill();
+            return Err(Failure::new(step, "the relay's stdout was not captured"));
+        };
+        let mut reader = BufReader::new(stdout);
+        let mut first_line = String::new();
+        let read = reader.read_line(&mut first_line);
+        // Keep draining so the relay never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut reader.take(u64::MAX), &mut std::io::sink());
+        });
+        let port = match read {
+            Ok(_) => first_line
+                .trim()
+                .strip_prefix("ward-relay listening on http://127.0.0.1:")
+                .and_then(|port| port.parse::<u16>().ok()),
+            Err(_) => None,
+        };
+        let Some(port) = port else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(Failure::new(
+                step,
+                format!(
+                    "the relay did not report its address (it said {:?}); its error is above",
+                    first_line.trim()
+                ),
+            ));
+        };
+        Ok(Self {
+            child,
+            url: format!("http://localhost:{port}"),
+        })
+    }
+
+    /// SIGTERM, then wait for the graceful shutdown (bounded).
+    pub fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RunningRelay {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}

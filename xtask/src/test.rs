@@ -1,0 +1,333 @@
+//! `cargo xtask test`: lints, host tests, browser tests, the client's size
+//! budget and end-to-end tests, then one summary line.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::failure::{Failure, Result};
+use crate::relay::{self, RunningRelay};
+use crate::run;
+use crate::{paths, setup};
+
+/// The client's compressed wasm must stay under this for a patient on a weak
+/// connection (docs/benchmarks.md has the measured sizes).
+const WASM_GZIP_BUDGET: u64 = 600 * 1024;
+
+const PARTS: [&str; 4] = ["lint", "host", "wasm", "e2e"];
+
+pub fn run(args: &[String]) -> Result {
+    for arg in args {
+        if !PARTS.contains(&arg.as_str()) {
+            return Err(Failure::new("test", format!("unknown part `{arg}`"))
+                .fix(format!("name some of: {}", PARTS.join(", "))));
+        }
+    }
+    let wants = |part: &str| args.is_empty() || args.iter().any(|a| a == part);
+    setup::run()?;
+
+    let mut report = Report::default();
+    if wants("lint") {
+        report.check(
+            "cargo fmt --check",
+            &mut run::cargo(&["fmt", "--all", "--check"]),
+        );
+        report.check(
+            "clippy, host",
+            &mut run::cargo(&[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--locked",
+                "--",
+                "-D",
+                "warnings",
+            ]),
+        );
+        report.check(
+            "clippy, wasm32",
+            &mut run::cargo(&[
+                "clippy",
+                "--locked",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--all-targets",
+                "-p",
+                "ward",
+                "-p",
+                "ward-seal",
+                "-p",
+                "ward-proto",
+                "--",
+                "-D",
+                "warnings",
+            ]),
+        );
+    }
+    if wants("host") {
+        report.tests(
+            "host tests",
+            Runner::Cargo,
+            &mut run::cargo(&["test", "--workspace", "--locked"]),
+        );
+    }
+    if wants("wasm") {
+        let mut browser = run::cargo(&[
+            "test",
+            "--locked",
+            "--target",
+            "wasm32-unknown-unknown",
+            "-p",
+            "ward",
+            "-p",
+            "ward-seal",
+        ]);
+        browser.env("CHROMEDRIVER", setup::CHROMEDRIVER);
+        report.tests(
+            "browser tests (wasm-bindgen-test, Chromium)",
+            Runner::Cargo,
+            &mut browser,
+        );
+    }
+    if wants("e2e") {
+        end_to_end(&mut report);
+    }
+    report.print();
+    if report.failed > 0 {
+        return Err(Failure::new(
+            "test",
+            format!("{} failed (see above)", report.failed),
+        ));
+    }
+    Ok(())
+}
+
+fn end_to_end(report: &mut Report) {
+    let started = Instant::now();
+    let built = relay::build_client().and_then(|()| relay::build_relay());
+    let bin = match built {
+        Ok(bin) => {
+            report.record("build client and relay", started.elapsed(), true);
+            bin
+        }
+        Err(failure) => {
+            eprintln!("{failure}");
+            report.record("build client and relay", started.elapsed(), false);
+            return;
+        }
+    };
+    report.size_budget();
+
+    let data = match tempdir() {
+        Ok(dir) => dir,
+        Err(failure) => {
+            eprintln!("{failure}");
+            report.record("end-to-end tests", Duration::ZERO, false);
+            return;
+        }
+    };
+    let running = RunningRelay::start(&bin, &data, &paths::dist());
+    match running {
+        Ok(relay) => {
+            let mut playwright = run::command("npx");
+            playwright
+                .args(["--no-install", "playwright", "test"])
+                .current_dir(paths::root().join("tests/e2e"))
+                .env("WARD_URL", &relay.url)
+                .env("WARD_DATA_DIR", &data)
+                .env("WARD_RELAY_BIN", &bin)
+                .env("CHROMIUM", setup::CHROMIUM);
+            report.tests(
+                "end-to-end tests (Playwright, Chromium)",
+                Runner::Playwright,
+                &mut playwright,
+            );
+            relay.stop();
+        }
+        Err(failure) => {
+            eprintln!("{failure}");
+            report.record("end-to-end tests", Duration::ZERO, false);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+/// A fresh directory for one run's relay data.
+fn tempdir() -> Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("ward-e2e-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        Failure::new(
+            "end-to-end: data directory",
+            format!("{}: {e}", dir.display()),
+        )
+    })?;
+    Ok(dir)
+}
+
+#[derive(Clone, Copy)]
+enum Runner {
+    Cargo,
+    Playwright,
+}
+
+#[derive(Default)]
+struct Report {
+    passed: u64,
+    failed: u64,
+    skipped: u64,
+    steps: Vec<(String, Duration, bool)>,
+}
+
+impl Report {
+    fn record(&mut self, name: &str, took: Duration, ok: bool) {
+        self.steps.push((name.to_owned(), took, ok));
+    }
+
+    /// A check that is not a test runner counts as one test.
+    fn check(&mut self, name: &str, command: &mut Command) {
+        section(name);
+        let started = Instant::now();
+        let ok = run::status(name, command)
+            .map_err(|f| eprintln!("{f}"))
+            .is_ok();
+        if ok {
+            self.passed += 1;
+        } else {
+            self.failed += 1;
+        }
+        self.record(name, started.elapsed(), ok);
+    }
+
+    fn tests(&mut self, name: &str, runner: Runner, command: &mut Command) {
+        section(name);
+        let started = Instant::now();
+        let mut counts = Counts::default();
+        let exited_ok = run::stream(name, command, |line| counts.read(runner, line))
+            .map_err(|f| eprintln!("{f}"))
+            .unwrap_or(false);
+        // A runner that failed before reporting (a compile error, a browser
+        // that would not start) must not pass as "0 failed".
+        if !exited_ok && counts.failed == 0 {
+            counts.failed = 1;
+        }
+        if exited_ok && counts.passed == 0 {
+            eprintln!("xtask: {name} ran no test");
+            counts.failed += 1;
+        }
+        self.passed += counts.passed;
+        self.failed += counts.failed;
+        self.skipped += counts.skipped;
+        self.record(name, started.elapsed(), counts.failed == 0);
+    }
+
+    fn size_budget(&mut self) {
+        let name = "size budget: client wasm (gzip)";
+        section(name);
+        let ok = match wasm_sizes(&paths::dist()) {
+            Ok((file, raw, gzip)) => {
+                println!(
+                    "{}: {raw} bytes raw, {gzip} bytes gzip -9 (budget {WASM_GZIP_BUDGET})",
+                    file.display()
+                );
+                gzip <= WASM_GZIP_BUDGET
+            }
+            Err(failure) => {
+                eprintln!("{failure}");
+                false
+            }
+        };
+        if ok {
+            self.passed += 1;
+        } else {
+            self.failed += 1;
+        }
+        self.record(name, Duration::ZERO, ok);
+    }
+
+    fn print(&self) {
+        section("summary");
+        for (name, took, ok) in &self.steps {
+            let mark = if *ok { "ok    " } else { "FAILED" };
+            println!("  {mark}  {:>7.1}s  {name}", took.as_secs_f64());
+        }
+        println!(
+            "summary: {} passed, {} failed, {} skipped",
+            self.passed, self.failed, self.skipped
+        );
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    passed: u64,
+    failed: u64,
+    skipped: u64,
+}
+
+impl Counts {
+    fn read(&mut self, runner: Runner, line: &str) {
+        match runner {
+            // `test result: ok. 5 passed; 0 failed; 1 ignored; 0 measured; ...`
+            Runner::Cargo => {
+                if let Some(rest) = line.trim().strip_prefix("test result: ") {
+                    for part in rest.split(';') {
+                        let words: Vec<&str> = part.split_whitespace().collect();
+                        let (count, label) = match words.as_slice() {
+                            [.., count, label] => (count.parse::<u64>().unwrap_or(0), *label),
+                            _ => continue,
+                        };
+                        match label {
+                            "passed" => self.passed += count,
+                            "failed" => self.failed += count,
+                            "ignored" => self.skipped += count,
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            // `  4 passed (3.2s)`, `  1 failed`, `  1 skipped`, `  1 flaky`
+            Runner::Playwright => {
+                let words: Vec<&str> = line.split_whitespace().collect();
+                if let [count, label, ..] = words.as_slice()
+                    && let Ok(count) = count.parse::<u64>()
+                {
+                    match *label {
+                        "passed" => self.passed += count,
+                        "failed" | "flaky" | "interrupted" => self.failed += count,
+                        "skipped" | "did" => self.skipped += count,
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The built wasm's path, raw size and `gzip -9` size.
+fn wasm_sizes(dist: &Path) -> Result<(std::path::PathBuf, u64, u64)> {
+    let step = "size budget";
+    let wasm = std::fs::read_dir(dist)
+        .map_err(|e| Failure::new(step, format!("{}: {e}", dist.display())))?
+        .filter_map(std::result::Result::ok)
+        .map(|entry| entry.path())
+        .find(|path| path.to_string_lossy().ends_with("_bg.wasm"))
+        .ok_or_else(|| {
+            Failure::new(step, "no *_bg.wasm in dist/").fix("run `trunk build --release`")
+        })?;
+    let raw = std::fs::metadata(&wasm)
+        .map_err(|e| Failure::new(step, format!("{}: {e}", wasm.display())))?
+        .len();
+    let gzip = Command::new("gzip")
+        .args(["-9", "-c"])
+        .arg(&wasm)
+        .output()
+        .map_err(|e| Failure::new(step, format!("could not run gzip: {e}")))?
+        .stdout
+        .len() as u64;
+    Ok((wasm, raw, gzip))
+}
+
+fn section(name: &str) {
+    println!("\n── {name} ──");
+}
