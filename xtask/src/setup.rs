@@ -67,17 +67,13 @@ fn trunk() -> Result {
         return Ok(());
     }
     announce(&format!(
-        "building Trunk {TRUNK_VERSION} from crates.io into {} (once per machine; about 11 minutes on 2 cores)",
+        "building Trunk {TRUNK_VERSION} from crates.io into {} (once per machine; about 5 to 11 minutes on 2 cores)",
         paths::tools_root().display()
     ));
-    let mut install = cargo_install(&["--locked", &format!("trunk@{TRUNK_VERSION}")]);
-    // Trunk's own release profile (fat LTO) doubles its build time for no
-    // gain in a build tool.
-    install
-        .env("CARGO_PROFILE_RELEASE_LTO", "false")
-        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
-        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1");
-    run::status("setup: Trunk", &mut install)
+    run::status(
+        "setup: Trunk",
+        &mut cargo_install(&["--locked", &format!("trunk@{TRUNK_VERSION}")]),
+    )
         .map_err(|f| f.fix("check that crates.io is reachable (`cargo info trunk`), then run `cargo xtask setup` again"))
 }
 
@@ -95,7 +91,7 @@ fn wasm_bindgen() -> Result {
         return Ok(());
     }
     announce(&format!(
-        "building wasm-bindgen-cli {version} (matches Cargo.lock; once per machine; about 7 minutes on 2 cores)"
+        "building wasm-bindgen-cli {version} (matches Cargo.lock; once per machine; about 3 to 7 minutes on 2 cores)"
     ));
     // Not --locked: the CLI's lockfile names a webpki-roots version that is
     // missing from the registry.
@@ -192,7 +188,12 @@ fn cargo_install(args: &[&str]) -> std::process::Command {
         .args(args)
         // A throwaway target directory, not Ward's: the tools' build
         // intermediates are large and never reused.
-        .env_remove("CARGO_TARGET_DIR");
+        .env_remove("CARGO_TARGET_DIR")
+        // The tools' own release profiles (fat LTO) double their build time
+        // for no gain in a build tool (measured in ../shared/TOOLCHAIN.md).
+        .env("CARGO_PROFILE_RELEASE_LTO", "false")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1");
     command
 }
 

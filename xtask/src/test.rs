@@ -331,3 +331,48 @@ fn wasm_sizes(dist: &Path) -> Result<(std::path::PathBuf, u64, u64)> {
 fn section(name: &str) {
     println!("\n── {name} ──");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(runner: Runner, output: &str) -> (u64, u64, u64) {
+        let mut counts = Counts::default();
+        for line in output.lines() {
+            counts.read(runner, line);
+        }
+        (counts.passed, counts.failed, counts.skipped)
+    }
+
+    #[test]
+    fn sums_every_cargo_test_binary() {
+        let output = "\
+test a ... ok
+test result: ok. 5 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.01s
+test result: FAILED. 3 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.1s
+test result: ok. 2 passed; 0 failed; 0 ignored; 0 filtered out; finished in 0.08s";
+        assert_eq!(count(Runner::Cargo, output), (10, 2, 1));
+    }
+
+    #[test]
+    fn reads_playwrights_closing_lines_only() {
+        let output = "\
+Running 4 tests using 1 worker
+  ✓  1 specs/shell.spec.js:6:1 › loads (521ms)
+  ✘  2 specs/shell.spec.js:9:1 › fails (1.2s)
+  1 failed
+  1 flaky
+  2 skipped
+  3 passed (2.9s)";
+        assert_eq!(count(Runner::Playwright, output), (3, 2, 2));
+    }
+
+    #[test]
+    fn a_runner_line_from_the_other_tool_is_ignored() {
+        assert_eq!(count(Runner::Cargo, "  3 passed (2.9s)"), (0, 0, 0));
+        assert_eq!(
+            count(Runner::Playwright, "test result: ok. 5 passed; 0 failed"),
+            (0, 0, 0)
+        );
+    }
+}
