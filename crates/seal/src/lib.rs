@@ -26,11 +26,11 @@ pub mod keys;
 pub mod padding;
 pub mod payload;
 pub mod random;
-//pub mod recovery;
-//pub mod stream;
+pub mod recovery;
+pub mod stream;
 pub mod thread_key;
 mod transcript;
-//pub mod vault;
+pub mod vault;
 mod wire;
 
 pub use error::DecryptError;

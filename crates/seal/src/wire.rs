@@ -101,6 +101,12 @@ pub(crate) fn check_id(id: &str) -> Result<(), InvalidId> {
     }
 }
 
+impl From<Malformed> for crate::DecryptError {
+    fn from(_: Malformed) -> Self {
+        crate::DecryptError
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,11 +137,5 @@ mod tests {
         let mut reader = Reader::new(&[1, 2]);
         let _ = reader.u8();
         assert_eq!(reader.finish(), Err(Malformed));
-    }
-}
-
-impl From<Malformed> for crate::DecryptError {
-    fn from(_: Malformed) -> Self {
-        crate::DecryptError
     }
 }
