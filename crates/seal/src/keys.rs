@@ -8,16 +8,14 @@
 use std::fmt;
 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
-use hpke::{Deserializable, kem::X25519HkdfSha256};
+use hpke::Deserializable;
 use rand_core::CryptoRng;
 use zeroize::{Zeroize, Zeroizing};
 
+use crate::thread_key::{HpkePrivateKey, HpkePublicKey};
 use crate::transcript::Transcript;
 use crate::wire::{self, InvalidId, Malformed, Reader, check_id};
 use crate::{DecryptError, random};
-
-type HpkePrivateKey = <X25519HkdfSha256 as hpke::Kem>::PrivateKey;
-type HpkePublicKey = <X25519HkdfSha256 as hpke::Kem>::PublicKey;
 
 const BUNDLE_VERSION: u8 = 1;
 const SECRETS_VERSION: u8 = 1;

@@ -22,6 +22,8 @@
 pub mod envelope;
 mod error;
 mod glue;
+#[cfg(test)]
+mod kat_tests;
 pub mod keys;
 pub mod padding;
 pub mod payload;

@@ -24,6 +24,8 @@ use crate::wire::{self, InvalidId, Reader, check_id};
 use crate::{DecryptError, random};
 
 type EncappedKey = <X25519HkdfSha256 as hpke::Kem>::EncappedKey;
+pub(crate) type HpkePublicKey = <X25519HkdfSha256 as hpke::Kem>::PublicKey;
+pub(crate) type HpkePrivateKey = <X25519HkdfSha256 as hpke::Kem>::PrivateKey;
 
 const VERSION: u8 = 1;
 const INFO_LABEL: &str = "ward thread key v1";
@@ -94,22 +96,14 @@ pub fn seal(
         .hpke_public_key()
         .map_err(|_| SealError::BadRecipient)?;
     let info = info(thread_id, epoch, member.account_id());
-    let (enc, ciphertext) =
-        hpke::single_shot_seal_with_rng::<ChaCha20Poly1305, HkdfSha256, X25519HkdfSha256>(
-            &OpModeS::Base,
-            &recipient,
-            info.bytes(),
-            key.as_bytes(),
-            &[],
-            rng,
-        )
+    let (enc, ciphertext) = hpke_seal(&recipient, info.bytes(), &[], key.as_bytes(), rng)
         .map_err(|_| SealError::BadRecipient)?;
     let mut sealed = SealedThreadKey {
         thread_id: thread_id.to_owned(),
         epoch,
         member_id: member.account_id().to_owned(),
         sealer_id: sealer.account_id().to_owned(),
-        enc: enc.to_bytes().into(),
+        enc,
         ciphertext: ciphertext.try_into().map_err(|_| SealError::BadRecipient)?,
         signature: [0; 64],
     };
@@ -200,19 +194,14 @@ impl SealedThreadKey {
             return Err(DecryptError);
         }
         sealer.verify(&self.signed_transcript(), &self.signature)?;
-        let enc = EncappedKey::from_bytes(&self.enc).map_err(|_| DecryptError)?;
         let info = info(thread_id, epoch, me.account_id());
-        let plaintext = Zeroizing::new(
-            hpke::single_shot_open::<ChaCha20Poly1305, HkdfSha256, X25519HkdfSha256>(
-                &OpModeR::Base,
-                &me.hpke_private_key()?,
-                &enc,
-                info.bytes(),
-                &self.ciphertext,
-                &[],
-            )
-            .map_err(|_| DecryptError)?,
-        );
+        let plaintext = hpke_open(
+            &me.hpke_private_key()?,
+            &self.enc,
+            info.bytes(),
+            &[],
+            &self.ciphertext,
+        )?;
         let key: [u8; 32] = plaintext.as_slice().try_into().map_err(|_| DecryptError)?;
         Ok(ThreadKey(Zeroizing::new(key)))
     }
@@ -262,6 +251,46 @@ impl SealedThreadKey {
             .push(&self.ciphertext);
         transcript
     }
+}
+
+/// Ward's one HPKE call: base mode, suite 0x0020/0x0001/0x0003, single
+/// shot. The RFC 9180 known-answer tests drive exactly this function.
+pub(crate) fn hpke_seal(
+    recipient: &HpkePublicKey,
+    info: &[u8],
+    aad: &[u8],
+    plaintext: &[u8],
+    rng: &mut impl CryptoRng,
+) -> Result<([u8; 32], Vec<u8>), DecryptError> {
+    let (enc, ciphertext) = hpke::single_shot_seal_with_rng::<
+        ChaCha20Poly1305,
+        HkdfSha256,
+        X25519HkdfSha256,
+    >(&OpModeS::Base, recipient, info, plaintext, aad, rng)
+    .map_err(|_| DecryptError)?;
+    Ok((enc.to_bytes().into(), ciphertext))
+}
+
+/// The inverse of [`hpke_seal`]. A low-order `enc` fails here (RFC 9180
+/// requires rejecting an all-zero shared secret).
+pub(crate) fn hpke_open(
+    recipient: &HpkePrivateKey,
+    enc: &[u8; 32],
+    info: &[u8],
+    aad: &[u8],
+    ciphertext: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, DecryptError> {
+    let enc = EncappedKey::from_bytes(enc).map_err(|_| DecryptError)?;
+    hpke::single_shot_open::<ChaCha20Poly1305, HkdfSha256, X25519HkdfSha256>(
+        &OpModeR::Base,
+        recipient,
+        &enc,
+        info,
+        ciphertext,
+        aad,
+    )
+    .map(Zeroizing::new)
+    .map_err(|_| DecryptError)
 }
 
 /// HPKE `info`: `lp("ward thread key v1") || lp(thread_id) || lp(u32_be(epoch)) || lp(member_id)`.
