@@ -193,12 +193,10 @@ impl PublicBundle {
         if !x25519_is_contributory(&bundle.x25519) {
             return Err(KeysError::WeakKey);
         }
-        let verifying = bundle.verifying_key().ok_or(KeysError::WeakKey)?;
-        verifying
-            .verify_strict(
-                &bundle.signed_hash(),
-                &Signature::from_bytes(&bundle.signature),
-            )
+        if strong_verifying_key(&bundle.ed25519).is_none() {
+            return Err(KeysError::WeakKey);
+        }
+        ed25519_verify(&bundle.ed25519, &bundle.signed_hash(), &bundle.signature)
             .map_err(|_| KeysError::BadSignature)?;
         Ok(bundle)
     }
@@ -251,15 +249,7 @@ impl PublicBundle {
         transcript: &Transcript,
         signature: &[u8; 64],
     ) -> Result<(), DecryptError> {
-        let key = self.verifying_key().ok_or(DecryptError)?;
-        key.verify_strict(&transcript.hash(), &Signature::from_bytes(signature))
-            .map_err(|_| DecryptError)
-    }
-
-    fn verifying_key(&self) -> Option<VerifyingKey> {
-        VerifyingKey::from_bytes(&self.ed25519)
-            .ok()
-            .filter(|key| !key.is_weak())
+        ed25519_verify(&self.ed25519, &transcript.hash(), signature)
     }
 
     fn signed_hash(&self) -> [u8; 32] {
@@ -307,9 +297,29 @@ impl fmt::Display for SafetyNumber {
     }
 }
 
+/// Ed25519 verification as Ward uses it everywhere: strict (RFC 8032
+/// §5.1.7 with canonical `S` and no small-order keys or `R`), refusing weak
+/// public keys.
+pub(crate) fn ed25519_verify(
+    public: &[u8; 32],
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), DecryptError> {
+    let key = strong_verifying_key(public).ok_or(DecryptError)?;
+    let signature: &[u8; 64] = signature.try_into().map_err(|_| DecryptError)?;
+    key.verify_strict(message, &Signature::from_bytes(signature))
+        .map_err(|_| DecryptError)
+}
+
+fn strong_verifying_key(public: &[u8; 32]) -> Option<VerifyingKey> {
+    VerifyingKey::from_bytes(public)
+        .ok()
+        .filter(|key| !key.is_weak())
+}
+
 /// A low-order X25519 point gives an all-zero shared secret with every
 /// private key; such a key must never be accepted as a member's.
-fn x25519_is_contributory(public: &[u8; 32]) -> bool {
+pub(crate) fn x25519_is_contributory(public: &[u8; 32]) -> bool {
     // Any fixed non-zero scalar works: a low-order point times a clamped
     // scalar is always the identity.
     let probe = x25519_dalek::StaticSecret::from([0x5a; 32]);

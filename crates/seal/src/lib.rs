@@ -34,6 +34,8 @@ pub mod thread_key;
 mod transcript;
 pub mod vault;
 mod wire;
+#[cfg(test)]
+mod wycheproof_tests;
 
 pub use error::DecryptError;
 pub use rand_core;
