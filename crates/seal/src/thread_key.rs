@@ -55,6 +55,17 @@ impl ThreadKey {
         Self(Zeroizing::new(random::bytes(rng)))
     }
 
+    /// A key from its raw bytes (a key cache, or a test vector).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(Zeroizing::new(bytes))
+    }
+
+    /// The raw key. Only for the in-memory key cache and test vectors:
+    /// never log it, never store it outside the vault.
+    pub fn expose_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     pub(crate) fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
