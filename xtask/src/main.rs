@@ -3,8 +3,10 @@
 //! * `setup`: install the pinned tools that are missing (idempotent, quiet).
 //! * `dev`: build the client and run the relay serving it on port 8080.
 //! * `test`: every check and test, with one summary line at the end.
+//! * `bench`: crypto throughput on the host and in Chromium, client size.
 #![forbid(unsafe_code)]
 
+mod bench;
 mod dev;
 mod failure;
 mod paths;
@@ -22,6 +24,7 @@ usage: cargo xtask <command>
   dev            build the client and serve it with the relay on http://localhost:8080
   test [PART..]  run every check and test; PART narrows it to some of:
                  lint, host, wasm, e2e
+  bench          measure the crypto core (host and Chromium) and the client's size
 ";
 
 fn main() -> ExitCode {
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
         Some("setup") => setup::run(),
         Some("dev") => dev::run(),
         Some("test") => test::run(&args[1..]),
+        Some("bench") => bench::run(),
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -305,7 +305,7 @@ impl Counts {
 }
 
 /// The built wasm's path, raw size and `gzip -9` size.
-fn wasm_sizes(dist: &Path) -> Result<(std::path::PathBuf, u64, u64)> {
+pub fn wasm_sizes(dist: &Path) -> Result<(std::path::PathBuf, u64, u64)> {
     let step = "size budget";
     let wasm = std::fs::read_dir(dist)
         .map_err(|e| Failure::new(step, format!("{}: {e}", dist.display())))?

@@ -180,6 +180,23 @@ fn generate() -> BTreeMap<String, Value> {
         }),
     );
 
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let small_ed = splice(
+        &patient.bundle().to_bytes(),
+        patient.bundle().ed25519_public(),
+        &identity,
+    );
+    add(
+        "bundle-small-order-ed25519",
+        json!({
+            "comment": "bundle-valid with its Ed25519 key replaced by the identity point (small order): refused as a weak key.",
+            "kind": "bundle",
+            "account": {"bundle": h(&small_ed)},
+            "expected": {"error": "WeakKey"},
+        }),
+    );
+
     // Thread keys.
     let mut r = rng("thread-key");
     let patient = account("patient-7f3a", &mut r);
@@ -351,6 +368,14 @@ fn generate() -> BTreeMap<String, Value> {
         ),
     );
 
+    add(
+        "envelope-non-canonical-s",
+        with(
+            "envelope-text with its signature's S replaced by S + L (the group order): the same point equation holds, but strict verification requires S < L, so it fails.",
+            json!({"envelope": h(&with_s_plus_l(&bytes)), "expected": {"error": "DecryptError"}}),
+        ),
+    );
+
     // Payloads.
     add(
         "payload-full",
@@ -371,6 +396,22 @@ fn generate() -> BTreeMap<String, Value> {
             "kind": "payload",
             "encoded": h(&future),
             "expected": {"ok": payload_json(&Payload::text("hi"))},
+        }),
+    );
+
+    let sizes: Vec<Value> = [
+        0usize, 1, 4, 255, 256, 257, 272, 273, 350, 511, 512, 513, 1000, 1024, 1025, 4096, 4097,
+        65_536, 100_000, 524_292,
+    ]
+    .iter()
+    .map(|&l| json!([l, ward_seal::padding::padded_len(l)]))
+    .collect();
+    add(
+        "padding-sizes",
+        json!({
+            "comment": "padded_len(L) for lengths around every rule boundary (L includes the 4-byte length prefix).",
+            "kind": "padding",
+            "sizes": sizes,
         }),
     );
 
@@ -530,6 +571,25 @@ fn generate() -> BTreeMap<String, Value> {
     files
 }
 
+/// The signature's S (its last 32 bytes, little-endian) plus the Ed25519
+/// group order L.
+fn with_s_plus_l(envelope: &[u8]) -> Vec<u8> {
+    const L: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
+        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    let mut out = envelope.to_vec();
+    let s_at = out.len() - 32;
+    let mut carry = 0u16;
+    for (i, l) in L.iter().enumerate() {
+        let sum = u16::from(out[s_at + i]) + u16::from(*l) + carry;
+        out[s_at + i] = sum as u8;
+        carry = sum >> 8;
+    }
+    assert_eq!(carry, 0);
+    out
+}
+
 fn typo(code: &str) -> String {
     let mut chars: Vec<char> = code.chars().collect();
     chars[0] = if chars[0] == 'A' { 'B' } else { 'A' };
@@ -654,6 +714,17 @@ fn check(name: &str, v: &Value) {
                     v["expected"]["ok"]
                 );
                 assert_eq!(&*decoded.to_padded().unwrap(), &padded, "{name}");
+            }
+        }
+        "padding" => {
+            for pair in v["sizes"].as_array().unwrap() {
+                let (len, padded) = (pair[0].as_u64().unwrap(), pair[1].as_u64().unwrap());
+                let len = usize::try_from(len).unwrap();
+                assert_eq!(
+                    ward_seal::padding::padded_len(len) as u64,
+                    padded,
+                    "{name}: {len}"
+                );
             }
         }
         "stream" => {
