@@ -27,6 +27,8 @@ pub fn run() -> Result {
         "browser-bench",
         "--test",
         "browser_bench",
+        "--",
+        "--nocapture",
     ]);
     browser.env("CHROMEDRIVER", setup::CHROMEDRIVER);
     let ok = run::stream("bench: browser", &mut browser, |line| {
