@@ -9,6 +9,7 @@
 //! included, so no member can forge a message as another member.
 
 use rand_core::CryptoRng;
+use zeroize::Zeroizing;
 
 use crate::glue::{aead_open, aead_seal, hkdf_sha256};
 use crate::keys::{AccountKeys, PublicBundle};
@@ -183,14 +184,18 @@ fn header_bytes(header: &Header, salt: &[u8; 32]) -> Vec<u8> {
 }
 
 /// `HKDF-SHA256(salt, thread_key, info)` → 32-byte key || 12-byte nonce.
-fn message_key(key: &ThreadKey, header: &Header, salt: &[u8; 32]) -> ([u8; 32], [u8; 12]) {
+fn message_key(
+    key: &ThreadKey,
+    header: &Header,
+    salt: &[u8; 32],
+) -> (Zeroizing<[u8; 32]>, [u8; 12]) {
     let mut info = Transcript::new(KEY_LABEL);
     info.push(header.thread_id.as_bytes())
         .push(&header.epoch.to_be_bytes())
         .push(header.message_id.as_bytes())
         .push(header.sender_id.as_bytes());
     let okm = hkdf_sha256::<44>(salt, key.as_bytes(), info.bytes());
-    let mut message_key = [0u8; 32];
+    let mut message_key = Zeroizing::new([0u8; 32]);
     let mut nonce = [0u8; 12];
     message_key.copy_from_slice(&okm[..32]);
     nonce.copy_from_slice(&okm[32..]);

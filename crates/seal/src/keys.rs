@@ -10,7 +10,7 @@ use std::fmt;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use hpke::Deserializable;
 use rand_core::CryptoRng;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 use crate::thread_key::{HpkePrivateKey, HpkePublicKey};
 use crate::transcript::Transcript;
@@ -62,8 +62,8 @@ impl AccountKeys {
         created_at: u64,
         rng: &mut impl CryptoRng,
     ) -> Result<Self, InvalidId> {
-        let x25519_secret = Zeroizing::new(random::bytes::<32>(rng));
-        let seed = Zeroizing::new(random::bytes::<32>(rng));
+        let x25519_secret = random::secret::<32>(rng);
+        let seed = random::secret::<32>(rng);
         Self::from_parts(account_id, created_at, x25519_secret, &seed)
     }
 
@@ -126,11 +126,14 @@ impl AccountKeys {
         let account_id = reader.str8()?;
         let created_at = reader.u64()?;
         let x25519_secret = Zeroizing::new(reader.array::<32>()?);
-        let mut seed = reader.array::<32>()?;
+        let seed = Zeroizing::new(reader.array::<32>()?);
         reader.finish()?;
-        let keys = Self::from_parts(account_id, created_at, x25519_secret, &seed);
-        seed.zeroize();
-        Ok(keys?)
+        Ok(Self::from_parts(
+            account_id,
+            created_at,
+            x25519_secret,
+            &seed,
+        )?)
     }
 
     pub(crate) fn hpke_private_key(&self) -> Result<HpkePrivateKey, DecryptError> {

@@ -16,6 +16,8 @@ use crate::padding::padded_len;
 use crate::wire::{Malformed, Reader};
 
 const VERSION: u8 = 1;
+/// `tag u16 || length u32`.
+const FIELD_HEADER: usize = 6;
 
 /// The largest encoded payload accepted (thumbnails ride inside).
 pub const MAX_ENCODED_LEN: usize = 512 * 1024;
@@ -65,7 +67,7 @@ pub struct Payload {
 }
 
 /// One quick reply offered.
-#[derive(Clone, Default, PartialEq, Eq, Zeroize)]
+#[derive(Clone, Default, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
 pub struct QuickReplyOption {
     /// Stable id within the offering message.
     pub id: String,
@@ -74,7 +76,7 @@ pub struct QuickReplyOption {
 }
 
 /// A quick reply chosen.
-#[derive(Clone, Default, PartialEq, Eq, Zeroize)]
+#[derive(Clone, Default, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
 pub struct QuickReplyChosen {
     /// The message that offered it.
     pub offer_message_id: String,
@@ -83,7 +85,7 @@ pub struct QuickReplyChosen {
 }
 
 /// A reference to an encrypted attachment and the key that opens it.
-#[derive(Clone, Default, PartialEq, Eq, Zeroize)]
+#[derive(Clone, Default, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
 pub struct AttachmentRef {
     /// The relay's id for the encrypted blob.
     pub blob_id: String,
@@ -138,32 +140,27 @@ impl Category {
     }
 }
 
+// Message content is health information, and so is its shape (a refill
+// request, an attachment's type, an exact length the padding hides): Debug
+// shows counts only, never content, never in logs or panics.
 impl fmt::Debug for Payload {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Message content is health information: never in logs or panics.
         f.debug_struct("Payload")
-            .field("text_len", &self.text.len())
             .field("quick_reply_options", &self.quick_reply_options.len())
             .field("attachments", &self.attachments.len())
-            .field("category", &self.category)
             .finish_non_exhaustive()
     }
 }
 
 impl fmt::Debug for QuickReplyOption {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("QuickReplyOption")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
+        f.write_str("QuickReplyOption(..)")
     }
 }
 
 impl fmt::Debug for QuickReplyChosen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("QuickReplyChosen")
-            .field("offer_message_id", &self.offer_message_id)
-            .field("option_id", &self.option_id)
-            .finish()
+        f.write_str("QuickReplyChosen(..)")
     }
 }
 
@@ -171,8 +168,6 @@ impl fmt::Debug for AttachmentRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AttachmentRef")
             .field("blob_id", &self.blob_id)
-            .field("media_type", &self.media_type)
-            .field("size", &self.size)
             .finish_non_exhaustive()
     }
 }
@@ -187,25 +182,32 @@ impl Payload {
 
     /// The encoded payload (not yet padded).
     pub fn encode(&self) -> Zeroizing<Vec<u8>> {
-        let mut out = Zeroizing::new(vec![VERSION]);
+        // Sized up front: a growing Vec would free unwiped copies of the
+        // plaintext as it reallocates.
+        let mut out = Zeroizing::new(Vec::with_capacity(self.encoded_len_bound()));
+        out.push(VERSION);
         put_str(&mut out, tag::TEXT, &self.text);
         if let Some(id) = &self.in_reply_to {
             put_str(&mut out, tag::IN_REPLY_TO, id);
         }
         for option in &self.quick_reply_options {
-            let mut inner = Zeroizing::new(Vec::new());
+            let mut inner = Zeroizing::new(Vec::with_capacity(
+                2 * FIELD_HEADER + option.id.len() + option.label.len(),
+            ));
             put_str(&mut inner, 1, &option.id);
             put_str(&mut inner, 2, &option.label);
             put_field(&mut out, tag::QUICK_REPLY_OPTION, &inner);
         }
         if let Some(chosen) = &self.quick_reply_chosen {
-            let mut inner = Zeroizing::new(Vec::new());
+            let mut inner = Zeroizing::new(Vec::with_capacity(
+                2 * FIELD_HEADER + chosen.offer_message_id.len() + chosen.option_id.len(),
+            ));
             put_str(&mut inner, 1, &chosen.offer_message_id);
             put_str(&mut inner, 2, &chosen.option_id);
             put_field(&mut out, tag::QUICK_REPLY_CHOSEN, &inner);
         }
         for attachment in &self.attachments {
-            let mut inner = Zeroizing::new(Vec::new());
+            let mut inner = Zeroizing::new(Vec::with_capacity(attachment_len_bound(attachment)));
             put_str(&mut inner, 1, &attachment.blob_id);
             put_str(&mut inner, 2, &attachment.name);
             put_str(&mut inner, 3, &attachment.media_type);
@@ -221,6 +223,30 @@ impl Payload {
             put_field(&mut out, tag::CATEGORY, &[category.code()]);
         }
         out
+    }
+
+    /// An upper bound on `encode().len()`.
+    fn encoded_len_bound(&self) -> usize {
+        let options: usize = self
+            .quick_reply_options
+            .iter()
+            .map(|o| 3 * FIELD_HEADER + o.id.len() + o.label.len())
+            .sum();
+        let chosen = self.quick_reply_chosen.as_ref().map_or(0, |c| {
+            3 * FIELD_HEADER + c.offer_message_id.len() + c.option_id.len()
+        });
+        let attachments: usize = self
+            .attachments
+            .iter()
+            .map(|a| FIELD_HEADER + attachment_len_bound(a))
+            .sum();
+        1 + 3 * FIELD_HEADER
+            + self.text.len()
+            + self.in_reply_to.as_ref().map_or(0, String::len)
+            + options
+            + chosen
+            + attachments
+            + 1
     }
 
     /// Decodes an encoded payload, skipping unknown fields.
@@ -315,6 +341,18 @@ impl Payload {
     }
 }
 
+/// An upper bound on an attachment's nested encoding.
+fn attachment_len_bound(a: &AttachmentRef) -> usize {
+    7 * FIELD_HEADER
+        + a.blob_id.len()
+        + a.name.len()
+        + a.media_type.len()
+        + 8
+        + 32
+        + 32
+        + a.thumbnail.as_ref().map_or(0, Vec::len)
+}
+
 fn decode_attachment(value: &[u8]) -> Result<AttachmentRef, PayloadError> {
     let mut attachment = AttachmentRef::default();
     let mut seen = [false; 7];
@@ -381,7 +419,10 @@ fn put_str(out: &mut Vec<u8>, tag: u16, value: &str) {
 }
 
 fn utf8(bytes: &[u8]) -> Result<String, PayloadError> {
-    String::from_utf8(bytes.to_vec()).map_err(|_| PayloadError::Malformed)
+    // Validate before copying, so a failure leaves no copy behind.
+    std::str::from_utf8(bytes)
+        .map(str::to_owned)
+        .map_err(|_| PayloadError::Malformed)
 }
 
 /// A field that may appear at most once.

@@ -14,7 +14,15 @@ pub fn os_rng() -> OsRng {
     UnwrapErr(getrandom::SysRng)
 }
 
-/// `N` random bytes.
+/// `N` random bytes of key material, generated in place so no unwiped copy
+/// is left behind.
+pub(crate) fn secret<const N: usize>(rng: &mut impl CryptoRng) -> zeroize::Zeroizing<[u8; N]> {
+    let mut out = zeroize::Zeroizing::new([0u8; N]);
+    rng.fill_bytes(out.as_mut_slice());
+    out
+}
+
+/// `N` random bytes that are not secret (salts, nonces).
 pub(crate) fn bytes<const N: usize>(rng: &mut impl CryptoRng) -> [u8; N] {
     let mut out = [0u8; N];
     rng.fill_bytes(&mut out);

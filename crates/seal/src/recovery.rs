@@ -44,20 +44,26 @@ pub struct RecoveryCode(Zeroizing<[u8; 16]>);
 impl RecoveryCode {
     /// A fresh code.
     pub fn generate(rng: &mut impl CryptoRng) -> Self {
-        Self(Zeroizing::new(random::bytes(rng)))
+        Self(random::secret(rng))
     }
 
     /// Parses what a person typed.
     pub fn parse(typed: &str) -> Result<Self, RecoveryCodeError> {
+        // Never grows past its capacity, so no unwiped copy is freed.
         let mut values = Zeroizing::new(Vec::with_capacity(CHARS));
+        let mut count = 0usize;
         for c in typed.chars() {
             if c == '-' || c.is_whitespace() {
                 continue;
             }
-            values.push(decode_char(c).ok_or(RecoveryCodeError::InvalidCharacter(c))?);
+            let value = decode_char(c).ok_or(RecoveryCodeError::InvalidCharacter(c))?;
+            count += 1;
+            if values.len() < CHARS {
+                values.push(value);
+            }
         }
-        if values.len() != CHARS {
-            return Err(RecoveryCodeError::WrongLength(values.len()));
+        if count != CHARS {
+            return Err(RecoveryCodeError::WrongLength(count));
         }
         let mut bytes = Zeroizing::new([0u8; 20]);
         for (i, &value) in values.iter().enumerate() {

@@ -5,7 +5,11 @@
 //! A random 32-byte file key travels inside the message payload. The
 //! encrypted file is `header || chunk_0 || chunk_1 || ...` where the header
 //! is `version u8 (1) || salt [32]`. The payload key is
-//! `HKDF-SHA256(salt, file_key, "ward attachment v1")`. Plaintext is cut
+//! `HKDF-SHA256(salt, file_key, T("ward attachment v1", u64(plaintext_len)))`:
+//! binding the length means a resumed upload of a file that changed size
+//! cannot reuse a (key, nonce) pair. A file key is for one immutable file:
+//! resuming must re-read the same bytes (the client checks the file's
+//! SHA-256 before it sends the message that carries the key). Plaintext is cut
 //! into 64 KiB chunks; chunk `i` is ChaCha20-Poly1305 under the payload key
 //! with nonce `u88_be(i) || last`, where `last` is `0x01` on the final chunk
 //! and `0x00` otherwise. Only the final chunk may be shorter than 64 KiB,
@@ -23,6 +27,7 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::glue::{aead_open, aead_seal, hkdf_sha256};
+use crate::transcript::Transcript;
 use crate::wire::Reader;
 use crate::{DecryptError, random};
 
@@ -36,7 +41,7 @@ pub const ENCRYPTED_CHUNK_SIZE: usize = CHUNK_SIZE + TAG_LEN;
 pub const HEADER_LEN: usize = 1 + 32;
 
 const VERSION: u8 = 1;
-const KEY_INFO: &[u8] = b"ward attachment v1";
+const KEY_LABEL: &str = "ward attachment v1";
 
 /// Why a chunk could not be encrypted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -69,7 +74,7 @@ pub struct FileKey(Zeroizing<[u8; 32]>);
 impl FileKey {
     /// A fresh random key for one file.
     pub fn generate(rng: &mut impl CryptoRng) -> Self {
-        Self(Zeroizing::new(random::bytes(rng)))
+        Self(random::secret(rng))
     }
 
     /// The key as carried in [`crate::payload::AttachmentRef::file_key`].
@@ -121,9 +126,13 @@ pub fn chunk_count(plaintext_len: u64) -> u64 {
     plaintext_len.div_ceil(CHUNK_SIZE as u64).max(1)
 }
 
-/// The encrypted size (header included) of a `plaintext_len`-byte file.
-pub fn encrypted_len(plaintext_len: u64) -> u64 {
-    HEADER_LEN as u64 + plaintext_len + chunk_count(plaintext_len) * TAG_LEN as u64
+/// The encrypted size (header included) of a `plaintext_len`-byte file, or
+/// `None` when that does not fit in a `u64` (a hostile declared size).
+pub fn encrypted_len(plaintext_len: u64) -> Option<u64> {
+    chunk_count(plaintext_len)
+        .checked_mul(TAG_LEN as u64)?
+        .checked_add(plaintext_len)?
+        .checked_add(HEADER_LEN as u64)
 }
 
 /// Encrypts one file, chunk by chunk, in any order.
@@ -140,7 +149,7 @@ impl Encryptor {
             salt: random::bytes(rng),
         };
         Self {
-            key: payload_key(file_key, &header),
+            key: payload_key(file_key, &header, plaintext_len),
             header,
             plaintext_len,
         }
@@ -150,7 +159,7 @@ impl Encryptor {
     /// connection or a closed tab).
     pub fn resume(file_key: &FileKey, header: StreamHeader, plaintext_len: u64) -> Self {
         Self {
-            key: payload_key(file_key, &header),
+            key: payload_key(file_key, &header, plaintext_len),
             header,
             plaintext_len,
         }
@@ -233,8 +242,9 @@ impl Decryptor {
         if last_chunk_len < TAG_LEN || (chunk_count > 1 && last_chunk_len == TAG_LEN) {
             return Err(DecryptError);
         }
+        let plaintext_len = body - chunk_count * TAG_LEN as u64;
         Ok(Self {
-            key: payload_key(file_key, header),
+            key: payload_key(file_key, header, plaintext_len),
             chunk_count,
             last_chunk_len,
         })
@@ -260,7 +270,9 @@ impl Decryptor {
         Some(start..start + len)
     }
 
-    /// Decrypts chunk `index`.
+    /// Decrypts chunk `index`. This authenticates the chunk and its position
+    /// (and the file's total length); only decrypting every chunk and
+    /// checking the payload's SHA-256 authenticates the whole file.
     pub fn decrypt_chunk(
         &self,
         index: u64,
@@ -300,8 +312,14 @@ impl FileHasher {
     }
 }
 
-fn payload_key(file_key: &FileKey, header: &StreamHeader) -> Zeroizing<[u8; 32]> {
-    hkdf_sha256::<32>(&header.salt, &*file_key.0, KEY_INFO)
+fn payload_key(
+    file_key: &FileKey,
+    header: &StreamHeader,
+    plaintext_len: u64,
+) -> Zeroizing<[u8; 32]> {
+    let mut info = Transcript::new(KEY_LABEL);
+    info.push(&plaintext_len.to_be_bytes());
+    hkdf_sha256::<32>(&header.salt, &*file_key.0, info.bytes())
 }
 
 /// `u88_be(index) || last`.
@@ -316,8 +334,7 @@ fn nonce(index: u64, last: bool) -> [u8; 12] {
 /// tests, vectors and the clinic agent; the browser streams chunk by chunk.
 pub fn encrypt_all(file_key: &FileKey, plaintext: &[u8], rng: &mut impl CryptoRng) -> Vec<u8> {
     let encryptor = Encryptor::new(file_key, plaintext.len() as u64, rng);
-    let mut out =
-        Vec::with_capacity(usize::try_from(encrypted_len(plaintext.len() as u64)).unwrap_or(0));
+    let mut out = Vec::with_capacity(capacity_for(plaintext.len()));
     out.extend_from_slice(&encryptor.header().to_bytes());
     let mut chunks = plaintext.chunks(CHUNK_SIZE);
     for index in 0..encryptor.chunk_count() {
@@ -325,6 +342,12 @@ pub fn encrypt_all(file_key: &FileKey, plaintext: &[u8], rng: &mut impl CryptoRn
         out.extend_from_slice(&encryptor.encrypt_chunk(index, chunk).unwrap_or_default());
     }
     out
+}
+
+fn capacity_for(plaintext_len: usize) -> usize {
+    encrypted_len(plaintext_len as u64)
+        .and_then(|len| usize::try_from(len).ok())
+        .unwrap_or(0)
 }
 
 /// Decrypts a whole in-memory encrypted file.
@@ -372,7 +395,7 @@ mod tests {
             let plaintext = file(len);
             let encrypted = encrypt_all(&key, &plaintext, &mut os_rng());
             assert_eq!(
-                encrypted.len() as u64,
+                Some(encrypted.len() as u64),
                 encrypted_len(len as u64),
                 "len {len}"
             );
@@ -454,6 +477,21 @@ mod tests {
             .decrypt_chunk(3, &encrypted[range.start as usize..range.end as usize])
             .unwrap();
         assert_eq!(&*chunk, &plaintext[3 * CHUNK_SIZE..4 * CHUNK_SIZE]);
+    }
+
+    #[test]
+    fn the_key_depends_on_the_length() {
+        // Resuming with another length must not reuse the payload key.
+        let key = FileKey::generate(&mut os_rng());
+        let first = Encryptor::new(&key, 10, &mut os_rng());
+        let other = Encryptor::resume(&key, first.header(), 11);
+        assert_ne!(*first.key, *other.key);
+    }
+
+    #[test]
+    fn hostile_declared_sizes_do_not_overflow() {
+        assert_eq!(encrypted_len(u64::MAX), None);
+        assert!(encrypted_len(100 * 1024 * 1024).is_some());
     }
 
     #[test]

@@ -52,7 +52,7 @@ pub struct ThreadKey(Zeroizing<[u8; 32]>);
 impl ThreadKey {
     /// A fresh random key for a new epoch.
     pub fn generate(rng: &mut impl CryptoRng) -> Self {
-        Self(Zeroizing::new(random::bytes(rng)))
+        Self(random::secret(rng))
     }
 
     /// A key from its raw bytes (a key cache, or a test vector).
@@ -213,8 +213,12 @@ impl SealedThreadKey {
             &[],
             &self.ciphertext,
         )?;
-        let key: [u8; 32] = plaintext.as_slice().try_into().map_err(|_| DecryptError)?;
-        Ok(ThreadKey(Zeroizing::new(key)))
+        let mut key = Zeroizing::new([0u8; 32]);
+        if plaintext.len() != key.len() {
+            return Err(DecryptError);
+        }
+        key.copy_from_slice(&plaintext);
+        Ok(ThreadKey(key))
     }
 
     /// The wire form stored by the relay.

@@ -4,13 +4,16 @@
 //! The relay stores the vault as an opaque blob, so a new phone that logs in
 //! with the passkey (or types the recovery code) reads the whole history.
 //! Adding or removing an unlock method touches only its wrap: the secrets
-//! are not re-encrypted.
+//! are not re-encrypted. Removing a wrap does not revoke it against someone
+//! who kept old vault bytes (the relay, a backup); [`Vault::rekeyed`] does,
+//! by moving to a fresh vault key that only the kept methods wrap.
 //!
-//! `vault = version u8 (1) || nonce [12] || secrets bytes32 || count u8 || wrap*`
+//! `vault = version u8 (1) || account_id str8 || generation u64 || nonce [12]
+//!          || secrets bytes32 || count u8 || wrap*`
 //! `wrap  = method || nonce [12] || wrapped_key [48]`
-//! `method = 0x01 || credential_id bytes32            (passkey PRF)`
+//! `method = 0x01 || credential_id bytes32              (passkey PRF)`
 //! `       | 0x02 || salt [16] || m u32 || t u32 || p u32  (recovery code, Argon2id)`
-//! `       | 0x03 || device_id str8                  (device-bound key)`
+//! `       | 0x03 || device_id str8                    (device-bound key)`
 
 use std::fmt;
 
@@ -74,6 +77,9 @@ pub enum VaultError {
     /// Removing this method would leave the vault with no way to unlock.
     #[error("this is the last way to unlock the account; add another before removing it")]
     LastMethod,
+    /// The keys belong to another account than the vault.
+    #[error("these keys belong to another account than this vault")]
+    WrongAccount,
 }
 
 impl From<InvalidId> for VaultError {
@@ -154,43 +160,110 @@ struct Wrap {
 /// An encrypted vault, as stored by the relay.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vault {
+    account_id: String,
+    generation: u64,
     nonce: [u8; 12],
     secrets: Vec<u8>,
     wraps: Vec<Wrap>,
 }
 
 impl Vault {
-    /// A new vault holding `keys`, unlockable by `first`.
+    /// A new vault (generation 0) holding `keys`, unlockable by each of
+    /// `methods` (at least one).
     pub fn create(
         keys: &AccountKeys,
-        first: &Unlock<'_>,
+        methods: &[Unlock<'_>],
         recovery_params: RecoveryParams,
         rng: &mut impl CryptoRng,
     ) -> Result<(Self, VaultKey), VaultError> {
-        let vault_key = VaultKey(Zeroizing::new(random::bytes(rng)));
+        Self::create_generation(keys, 0, methods, recovery_params, rng)
+    }
+
+    fn create_generation(
+        keys: &AccountKeys,
+        generation: u64,
+        methods: &[Unlock<'_>],
+        recovery_params: RecoveryParams,
+        rng: &mut impl CryptoRng,
+    ) -> Result<(Self, VaultKey), VaultError> {
+        if methods.is_empty() {
+            return Err(VaultError::LastMethod);
+        }
+        let vault_key = VaultKey(random::secret(rng));
         let mut vault = Self {
+            account_id: keys.account_id().to_owned(),
+            generation,
             nonce: [0; 12],
             secrets: Vec::new(),
             wraps: Vec::new(),
         };
-        vault.reseal_secrets(&vault_key, keys, rng);
-        vault.add_method(&vault_key, first, recovery_params, rng)?;
+        vault.seal_secrets(&vault_key, keys, rng);
+        for method in methods {
+            vault.add_method(&vault_key, method, recovery_params, rng)?;
+        }
         Ok((vault, vault_key))
     }
 
-    /// Re-encrypts the secrets (after the account's keys were rotated); the
-    /// unlock methods stay as they are.
+    /// The account the vault belongs to. Readable before unlocking, and
+    /// authenticated by a successful [`Self::unlock`]: the caller must check
+    /// it is the account being signed in to.
+    pub fn account_id(&self) -> &str {
+        &self.account_id
+    }
+
+    /// Goes up by one whenever the secrets or the vault key change. Readable
+    /// before unlocking and authenticated by a successful unlock: a client
+    /// remembers the highest generation it has seen and refuses a lower one,
+    /// so the relay cannot roll the vault back to older keys.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Re-encrypts the secrets after the account's keys were rotated (next
+    /// generation); the unlock methods stay as they are.
     pub fn reseal_secrets(
         &mut self,
         vault_key: &VaultKey,
         keys: &AccountKeys,
         rng: &mut impl CryptoRng,
-    ) {
+    ) -> Result<(), VaultError> {
+        if keys.account_id() != self.account_id {
+            return Err(VaultError::WrongAccount);
+        }
+        self.generation = self.generation.saturating_add(1);
+        self.seal_secrets(vault_key, keys, rng);
+        Ok(())
+    }
+
+    /// A new vault for the next generation under a fresh vault key, wrapped
+    /// only for `keep`. This is how a lost device, a leaked recovery code or
+    /// a removed passkey is revoked for real: old vault bytes open only the
+    /// old vault key, which no longer opens anything current.
+    pub fn rekeyed(
+        &self,
+        keys: &AccountKeys,
+        keep: &[Unlock<'_>],
+        recovery_params: RecoveryParams,
+        rng: &mut impl CryptoRng,
+    ) -> Result<(Self, VaultKey), VaultError> {
+        if keys.account_id() != self.account_id {
+            return Err(VaultError::WrongAccount);
+        }
+        Self::create_generation(
+            keys,
+            self.generation.saturating_add(1),
+            keep,
+            recovery_params,
+            rng,
+        )
+    }
+
+    fn seal_secrets(&mut self, vault_key: &VaultKey, keys: &AccountKeys, rng: &mut impl CryptoRng) {
         self.nonce = random::bytes(rng);
         self.secrets = aead_seal(
             &vault_key.0,
             &self.nonce,
-            &secrets_aad(),
+            &self.secrets_aad(),
             &keys.to_secret_bytes(),
         );
     }
@@ -198,25 +271,40 @@ impl Vault {
     /// Opens the vault with one unlock method's secret. Every failure (wrong
     /// code, wrong passkey, altered vault) is the same [`DecryptError`].
     pub fn unlock(&self, secret: &Unlock<'_>) -> Result<(AccountKeys, VaultKey), DecryptError> {
-        for wrap in &self.wraps {
-            let Some(kek) = kek_for(&wrap.method, secret) else {
-                continue;
-            };
-            let Ok(key) = aead_open(&kek, &wrap.nonce, &wrap_aad(&wrap.method), &wrap.wrapped)
-            else {
-                continue;
-            };
-            let vault_key = VaultKey(Zeroizing::new(
-                key.as_slice().try_into().map_err(|_| DecryptError)?,
-            ));
-            let secrets = aead_open(&vault_key.0, &self.nonce, &secrets_aad(), &self.secrets)?;
-            let keys = AccountKeys::from_secret_bytes(&secrets).map_err(|_| DecryptError)?;
-            return Ok((keys, vault_key));
+        // Slots are unique (checked when parsing), so at most one wrap
+        // matches and at most one KDF runs.
+        let wrap = self
+            .wraps
+            .iter()
+            .find(|wrap| matches_secret(&wrap.method, secret))
+            .ok_or(DecryptError)?;
+        let kek = self.kek_for(&wrap.method, secret).ok_or(DecryptError)?;
+        let opened = aead_open(
+            &kek,
+            &wrap.nonce,
+            &self.wrap_aad(&wrap.method),
+            &wrap.wrapped,
+        )?;
+        let mut key = Zeroizing::new([0u8; 32]);
+        if opened.len() != key.len() {
+            return Err(DecryptError);
         }
-        Err(DecryptError)
+        key.copy_from_slice(&opened);
+        let vault_key = VaultKey(key);
+        let secrets = aead_open(
+            &vault_key.0,
+            &self.nonce,
+            &self.secrets_aad(),
+            &self.secrets,
+        )?;
+        let keys = AccountKeys::from_secret_bytes(&secrets).map_err(|_| DecryptError)?;
+        if keys.account_id() != self.account_id {
+            return Err(DecryptError);
+        }
+        Ok((keys, vault_key))
     }
 
-    /// Adds an unlock method (replacing one with the same id).
+    /// Adds an unlock method (replacing one in the same slot).
     pub fn add_method(
         &mut self,
         vault_key: &VaultKey,
@@ -247,9 +335,9 @@ impl Vault {
                 }
             }
         };
-        let kek = kek_for(&method, secret).ok_or(VaultError::BadParams)?;
+        let kek = self.kek_for(&method, secret).ok_or(VaultError::BadParams)?;
         let nonce = random::bytes(rng);
-        let wrapped = aead_seal(&kek, &nonce, &wrap_aad(&method), &*vault_key.0)
+        let wrapped = aead_seal(&kek, &nonce, &self.wrap_aad(&method), &*vault_key.0)
             .try_into()
             .map_err(|_| VaultError::InvalidMethod)?;
         self.wraps.retain(|wrap| !same_slot(&wrap.method, &method));
@@ -264,7 +352,8 @@ impl Vault {
         Ok(())
     }
 
-    /// Removes an unlock method; refuses to remove the last one.
+    /// Removes an unlock method's wrap; refuses to remove the last one. To
+    /// revoke a compromised method, use [`Self::rekeyed`].
     pub fn remove_method(&mut self, method: &Method) -> Result<(), VaultError> {
         let remaining = self
             .wraps
@@ -286,6 +375,8 @@ impl Vault {
     /// The wire form.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = vec![VERSION];
+        wire::put_str8(&mut out, &self.account_id);
+        out.extend_from_slice(&self.generation.to_be_bytes());
         out.extend_from_slice(&self.nonce);
         wire::put_bytes32(&mut out, &self.secrets);
         out.push(u8::try_from(self.wraps.len()).unwrap_or(u8::MAX));
@@ -303,18 +394,24 @@ impl Vault {
         if reader.u8()? != VERSION {
             return Err(DecryptError);
         }
+        let account_id = reader.str8()?.to_owned();
+        let generation = reader.u64()?;
         let nonce = reader.array()?;
         let secrets = reader.bytes32(MAX_SECRETS_LEN)?.to_vec();
         let count = usize::from(reader.u8()?);
         if count == 0 || count > MAX_WRAPS {
             return Err(DecryptError);
         }
-        let mut wraps = Vec::with_capacity(count);
+        let mut wraps: Vec<Wrap> = Vec::with_capacity(count);
         for _ in 0..count {
             let method = match reader.u8()? {
-                1 => Method::Passkey {
-                    credential_id: reader.bytes32(MAX_CREDENTIAL_ID_LEN)?.to_vec(),
-                },
+                1 => {
+                    let credential_id = reader.bytes32(MAX_CREDENTIAL_ID_LEN)?.to_vec();
+                    if credential_id.is_empty() {
+                        return Err(DecryptError);
+                    }
+                    Method::Passkey { credential_id }
+                }
                 2 => {
                     let salt = reader.array()?;
                     let params = RecoveryParams {
@@ -330,6 +427,11 @@ impl Vault {
                 },
                 _ => return Err(DecryptError),
             };
+            // One wrap per slot: a vault with two recovery wraps could make
+            // a client run the KDF twice.
+            if wraps.iter().any(|wrap| same_slot(&wrap.method, &method)) {
+                return Err(DecryptError);
+            }
             wraps.push(Wrap {
                 method,
                 nonce: reader.array()?,
@@ -338,10 +440,83 @@ impl Vault {
         }
         reader.finish()?;
         Ok(Self {
+            account_id,
+            generation,
             nonce,
             secrets,
             wraps,
         })
+    }
+
+    /// The key-encryption key for `method` from `secret`, or `None` when the
+    /// secret is for another method.
+    fn kek_for(&self, method: &Method, secret: &Unlock<'_>) -> Option<Zeroizing<[u8; 32]>> {
+        if !matches_secret(method, secret) {
+            return None;
+        }
+        match (method, secret) {
+            (Method::Passkey { .. }, Unlock::Passkey { prf_output, .. }) => Some(
+                hkdf_sha256::<32>(&[], *prf_output, self.kek_info(method).bytes()),
+            ),
+            (Method::RecoveryCode { salt, params }, Unlock::RecoveryCode(code)) => {
+                let argon_params =
+                    Params::new(params.m_cost_kib, params.t_cost, params.p_cost, Some(32)).ok()?;
+                let mut kek = Zeroizing::new([0u8; 32]);
+                Argon2::new(Algorithm::Argon2id, Version::V0x13, argon_params)
+                    .hash_password_into(code.entropy(), salt, kek.as_mut_slice())
+                    .ok()?;
+                Some(kek)
+            }
+            (Method::Device { .. }, Unlock::Device { key, .. }) => {
+                Some(hkdf_sha256::<32>(&[], *key, self.kek_info(method).bytes()))
+            }
+            _ => None,
+        }
+    }
+
+    /// HKDF info for passkey and device KEKs: `T("ward vault kek v1", account_id, method)`.
+    fn kek_info(&self, method: &Method) -> Transcript {
+        let mut info = Transcript::new(KEK_LABEL);
+        info.push(self.account_id.as_bytes())
+            .push(&method_bytes(method));
+        info
+    }
+
+    fn wrap_aad(&self, method: &Method) -> Vec<u8> {
+        let mut aad = Transcript::new(WRAP_LABEL);
+        aad.push(self.account_id.as_bytes())
+            .push(&method_bytes(method));
+        aad.bytes().to_vec()
+    }
+
+    fn secrets_aad(&self) -> Vec<u8> {
+        let mut aad = Transcript::new(SECRETS_LABEL);
+        aad.push(&[VERSION])
+            .push(self.account_id.as_bytes())
+            .push(&self.generation.to_be_bytes());
+        aad.bytes().to_vec()
+    }
+}
+
+/// Whether `secret` is for the wrap of `method` (same passkey, same device,
+/// or the recovery code).
+fn matches_secret(method: &Method, secret: &Unlock<'_>) -> bool {
+    match (method, secret) {
+        (
+            Method::Passkey { credential_id },
+            Unlock::Passkey {
+                credential_id: given,
+                ..
+            },
+        ) => credential_id.as_slice() == *given,
+        (Method::RecoveryCode { .. }, Unlock::RecoveryCode(_)) => true,
+        (
+            Method::Device { device_id },
+            Unlock::Device {
+                device_id: given, ..
+            },
+        ) => device_id == given,
+        _ => false,
     }
 }
 
@@ -364,41 +539,6 @@ fn check_params(params: &RecoveryParams) -> Result<(), DecryptError> {
     if ok { Ok(()) } else { Err(DecryptError) }
 }
 
-/// The key-encryption key for `method` from `secret`, or `None` when the
-/// secret is for another kind of method (or another passkey or device).
-fn kek_for(method: &Method, secret: &Unlock<'_>) -> Option<Zeroizing<[u8; 32]>> {
-    match (method, secret) {
-        (
-            Method::Passkey { credential_id },
-            Unlock::Passkey {
-                credential_id: given,
-                prf_output,
-            },
-        ) if credential_id.as_slice() == *given => Some(hkdf_sha256::<32>(
-            &[],
-            *prf_output,
-            kek_info(method).bytes(),
-        )),
-        (Method::RecoveryCode { salt, params }, Unlock::RecoveryCode(code)) => {
-            let argon_params =
-                Params::new(params.m_cost_kib, params.t_cost, params.p_cost, Some(32)).ok()?;
-            let mut kek = Zeroizing::new([0u8; 32]);
-            Argon2::new(Algorithm::Argon2id, Version::V0x13, argon_params)
-                .hash_password_into(code.entropy(), salt, kek.as_mut_slice())
-                .ok()?;
-            Some(kek)
-        }
-        (
-            Method::Device { device_id },
-            Unlock::Device {
-                device_id: given,
-                key,
-            },
-        ) if device_id == given => Some(hkdf_sha256::<32>(&[], *key, kek_info(method).bytes())),
-        _ => None,
-    }
-}
-
 fn method_bytes(method: &Method) -> Vec<u8> {
     let mut out = Vec::new();
     match method {
@@ -419,25 +559,6 @@ fn method_bytes(method: &Method) -> Vec<u8> {
         }
     }
     out
-}
-
-/// HKDF info for passkey and device KEKs: `lp("ward vault kek v1") || lp(method)`.
-fn kek_info(method: &Method) -> Transcript {
-    let mut info = Transcript::new(KEK_LABEL);
-    info.push(&method_bytes(method));
-    info
-}
-
-fn wrap_aad(method: &Method) -> Vec<u8> {
-    let mut aad = Transcript::new(WRAP_LABEL);
-    aad.push(&method_bytes(method));
-    aad.bytes().to_vec()
-}
-
-fn secrets_aad() -> Vec<u8> {
-    let mut aad = Transcript::new(SECRETS_LABEL);
-    aad.push(&[VERSION]);
-    aad.bytes().to_vec()
 }
 
 #[cfg(test)]
@@ -464,7 +585,8 @@ mod tests {
             credential_id: b"cred-1",
             prf_output: &prf,
         };
-        let (mut vault, vault_key) = Vault::create(&keys, &passkey, FAST, &mut os_rng()).unwrap();
+        let (mut vault, vault_key) =
+            Vault::create(&keys, std::slice::from_ref(&passkey), FAST, &mut os_rng()).unwrap();
         let code = RecoveryCode::generate(&mut os_rng());
         vault
             .add_method(
@@ -494,7 +616,7 @@ mod tests {
         let keys = keys();
         let code = RecoveryCode::generate(&mut os_rng());
         let (vault, _) =
-            Vault::create(&keys, &Unlock::RecoveryCode(&code), FAST, &mut os_rng()).unwrap();
+            Vault::create(&keys, &[Unlock::RecoveryCode(&code)], FAST, &mut os_rng()).unwrap();
         let other = RecoveryCode::generate(&mut os_rng());
         assert_eq!(
             vault.unlock(&Unlock::RecoveryCode(&other)).unwrap_err(),
@@ -516,7 +638,8 @@ mod tests {
             credential_id: b"cred-1",
             prf_output: &prf,
         };
-        let (mut vault, vault_key) = Vault::create(&keys, &passkey, FAST, &mut os_rng()).unwrap();
+        let (mut vault, vault_key) =
+            Vault::create(&keys, std::slice::from_ref(&passkey), FAST, &mut os_rng()).unwrap();
         let code = RecoveryCode::generate(&mut os_rng());
         vault
             .add_method(
@@ -543,19 +666,94 @@ mod tests {
         let keys = keys();
         let code = RecoveryCode::generate(&mut os_rng());
         let (vault, _) =
-            Vault::create(&keys, &Unlock::RecoveryCode(&code), FAST, &mut os_rng()).unwrap();
+            Vault::create(&keys, &[Unlock::RecoveryCode(&code)], FAST, &mut os_rng()).unwrap();
         let mut bytes = vault.to_bytes();
-        // m_cost sits after version, nonce, secrets, count, kind and salt.
-        let m_cost_at = 1 + 12 + 4 + vault.secrets.len() + 1 + 1 + 16;
+        // m_cost sits after version, account id, generation, nonce,
+        // secrets, count, kind and salt.
+        let m_cost_at = 1 + 1 + "patient".len() + 8 + 12 + 4 + vault.secrets.len() + 1 + 1 + 16;
         bytes[m_cost_at..m_cost_at + 4].copy_from_slice(&u32::MAX.to_be_bytes());
         assert_eq!(Vault::from_bytes(&bytes).unwrap_err(), DecryptError);
+    }
+
+    #[test]
+    fn a_duplicated_recovery_wrap_is_refused_when_parsing() {
+        let keys = keys();
+        let code = RecoveryCode::generate(&mut os_rng());
+        let (vault, _) =
+            Vault::create(&keys, &[Unlock::RecoveryCode(&code)], FAST, &mut os_rng()).unwrap();
+        let mut doubled = vault.clone();
+        doubled.wraps.push(vault.wraps[0].clone());
+        assert_eq!(
+            Vault::from_bytes(&doubled.to_bytes()).unwrap_err(),
+            DecryptError
+        );
+    }
+
+    #[test]
+    fn rekeying_revokes_a_method_even_for_old_vault_bytes() {
+        let keys = keys();
+        let leaked = RecoveryCode::generate(&mut os_rng());
+        let prf = [3u8; 32];
+        let passkey = Unlock::Passkey {
+            credential_id: b"cred-1",
+            prf_output: &prf,
+        };
+        let (mut old, vault_key) =
+            Vault::create(&keys, std::slice::from_ref(&passkey), FAST, &mut os_rng()).unwrap();
+        old.add_method(
+            &vault_key,
+            &Unlock::RecoveryCode(&leaked),
+            FAST,
+            &mut os_rng(),
+        )
+        .unwrap();
+        let (new, new_key) = old
+            .rekeyed(&keys, std::slice::from_ref(&passkey), FAST, &mut os_rng())
+            .unwrap();
+        assert_eq!(new.generation(), old.generation() + 1);
+        assert!(new.unlock(&Unlock::RecoveryCode(&leaked)).is_err());
+        assert!(new.unlock(&passkey).is_ok());
+        // The old bytes still open with the leaked code, but only to the old
+        // vault key, which does not open the new vault's secrets.
+        let (_, old_key) = old.unlock(&Unlock::RecoveryCode(&leaked)).unwrap();
+        assert_ne!(*old_key.0, *new_key.0);
+        assert!(aead_open(&old_key.0, &new.nonce, &new.secrets_aad(), &new.secrets).is_err());
+    }
+
+    #[test]
+    fn account_and_generation_are_authenticated() {
+        let keys = keys();
+        let prf = [3u8; 32];
+        let passkey = Unlock::Passkey {
+            credential_id: b"cred-1",
+            prf_output: &prf,
+        };
+        let (mut vault, vault_key) =
+            Vault::create(&keys, std::slice::from_ref(&passkey), FAST, &mut os_rng()).unwrap();
+        vault
+            .reseal_secrets(&vault_key, &keys, &mut os_rng())
+            .unwrap();
+        assert_eq!(vault.generation(), 1);
+        // A relay presenting these secrets as generation 5 (or as another
+        // account's vault) is caught on unlock.
+        let mut bumped = vault.clone();
+        bumped.generation = 5;
+        assert!(bumped.unlock(&passkey).is_err());
+        let mut renamed = vault.clone();
+        renamed.account_id = "someone-else".into();
+        assert!(renamed.unlock(&passkey).is_err());
+        let other = AccountKeys::generate("other", 1, &mut os_rng()).unwrap();
+        assert_eq!(
+            vault.reseal_secrets(&vault_key, &other, &mut os_rng()),
+            Err(VaultError::WrongAccount)
+        );
     }
 
     #[test]
     fn debug_hides_the_vault_key() {
         let code = RecoveryCode::generate(&mut os_rng());
         let (_, vault_key) =
-            Vault::create(&keys(), &Unlock::RecoveryCode(&code), FAST, &mut os_rng()).unwrap();
+            Vault::create(&keys(), &[Unlock::RecoveryCode(&code)], FAST, &mut os_rng()).unwrap();
         assert_eq!(format!("{vault_key:?}"), "VaultKey(..)");
         let prf = [0xabu8; 32];
         let unlock = Unlock::Passkey {

@@ -73,7 +73,7 @@ fn attachments_and_vaults_round_trip() {
     };
     let (vault, _) = Vault::create(
         &patient,
-        &Unlock::RecoveryCode(&code),
+        &[Unlock::RecoveryCode(&code)],
         params,
         &mut os_rng(),
     )

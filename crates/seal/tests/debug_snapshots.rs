@@ -47,7 +47,7 @@ fn debug_output_is_exactly_this() {
     let code = RecoveryCode::generate(&mut rng);
     assert_eq!(format!("{code:?}"), "RecoveryCode(..)");
     let (_, vault_key) =
-        Vault::create(&keys, &Unlock::RecoveryCode(&code), FAST, &mut rng).unwrap();
+        Vault::create(&keys, &[Unlock::RecoveryCode(&code)], FAST, &mut rng).unwrap();
     assert_eq!(format!("{vault_key:?}"), "VaultKey(..)");
     assert_eq!(
         format!("{:?}", Unlock::RecoveryCode(&code)),
@@ -66,10 +66,10 @@ fn debug_output_is_exactly_this() {
     });
     assert_eq!(
         format!("{payload:?}"),
-        "Payload { text_len: 20, quick_reply_options: 0, attachments: 1, category: None, .. }"
+        "Payload { quick_reply_options: 0, attachments: 1, .. }"
     );
     assert_eq!(
         format!("{:?}", payload.attachments[0]),
-        "AttachmentRef { blob_id: \"b1\", media_type: \"application/pdf\", size: 10, .. }"
+        "AttachmentRef { blob_id: \"b1\", .. }"
     );
 }

@@ -107,7 +107,7 @@ proptest! {
         let prf = [4u8; 32];
         let unlock = Unlock::Passkey { credential_id: b"c", prf_output: &prf };
         let params = RecoveryParams { m_cost_kib: 8, t_cost: 1, p_cost: 1 };
-        let (vault, _) = Vault::create(&w.patient, &unlock, params, &mut os_rng()).unwrap();
+        let (vault, _) = Vault::create(&w.patient, std::slice::from_ref(&unlock), params, &mut os_rng()).unwrap();
         let flipped = flip(&vault.to_bytes(), bit);
         prop_assert!(Vault::from_bytes(&flipped).and_then(|v| v.unlock(&unlock).map(|_| ())).is_err());
     }
