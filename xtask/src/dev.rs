@@ -22,9 +22,9 @@ pub fn run() -> Result {
     // Become the relay, so Ctrl-C reaches it directly and it shuts down
     // gracefully with nothing left behind.
     let error = std::process::Command::new(&bin)
-        .args(["serve", "--listen", LISTEN, "--data-dir"])
+        .args(["serve", "--listen", LISTEN, "--data"])
         .arg(&data)
-        .arg("--static-dir")
+        .arg("--static")
         .arg(paths::dist())
         .current_dir(paths::root())
         .exec();

@@ -47,9 +47,9 @@ impl RunningRelay {
     pub fn start(bin: &Path, data_dir: &Path, static_dir: &Path) -> Result<Self> {
         let step = "end-to-end: start the relay";
         let mut child = Command::new(bin)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data_dir)
-            .arg("--static-dir")
+            .arg("--static")
             .arg(static_dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

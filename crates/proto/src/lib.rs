@@ -2,10 +2,20 @@
 //!
 //! Every request and response body that crosses between the web client, the
 //! relay and the clinic agent is defined here once, so the two ends cannot
-//! drift apart. Types are plain data: no I/O, no cryptography.
+//! drift apart. Types are plain data: no I/O, no cryptography. Binary values
+//! (bundles, envelopes, sealed keys, vaults) travel as unpadded base64url
+//! strings ([`Bytes`]); every request type refuses unknown fields.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod auth;
+mod bytes;
+pub mod error;
 pub mod health;
+pub mod keys;
+pub mod threads;
+pub mod vault;
 
+pub use bytes::Bytes;
+pub use error::{ErrorBody, ErrorDetail};
 pub use health::{HEALTH_PATH, Health, HealthStatus};

@@ -1,14 +1,20 @@
-//! Errors that stop the relay from starting. Each says what failed and what
-//! the operator can do about it.
+//! Errors: the ones that stop the relay from starting, and the one shape
+//! every failed request answers with.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ward_proto::{ErrorBody, ErrorDetail};
 
 /// The relay could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// The data directory could not be created.
     #[error(
-        "could not create the data directory {path}: {source}. Check that the parent exists and is writable, or pass another --data-dir"
+        "could not create the data directory {path}: {source}. Check that the parent exists and is writable, or pass another --data"
     )]
     DataDir {
         /// The directory that was asked for.
@@ -33,7 +39,7 @@ pub enum StartError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// The built web client could not be read.
     #[error(
-        "could not read the web client's {path}: {source}. Build it first (`cargo xtask dev` does) or pass the right --static-dir"
+        "could not read the web client's {path}: {source}. Build it first (`cargo xtask dev` does) or pass the right --static"
     )]
     Site {
         /// The file that was read.
@@ -41,4 +47,127 @@ pub enum StartError {
         /// Why it failed.
         source: std::io::Error,
     },
+    /// The clinic setup code could not be written.
+    #[error("could not write the clinic setup code to {path}: {source}")]
+    SetupCode {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A request that failed, as the client sees it.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: Cow<'static, str>,
+    retry_after_seconds: Option<u64>,
+}
+
+impl ApiError {
+    /// Any status, code and message.
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            retry_after_seconds: None,
+        }
+    }
+
+    /// 400: the request is wrong in a way the message explains.
+    pub fn bad_request(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 401: no session, or it ended.
+    pub fn not_signed_in() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "not_signed_in",
+            "You are not signed in, or your session ended. Sign in again.",
+        )
+    }
+
+    /// 403: signed in, but this is not for this account.
+    pub fn forbidden(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    /// 404: also what a non-member gets for a thread that exists, so that
+    /// existence does not leak.
+    pub fn not_found(what: &'static str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("That {what} does not exist, or you do not have access to it."),
+        )
+    }
+
+    /// 409: a compare-and-swap lost.
+    pub fn conflict(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+
+    /// 429: too many failures; try again after `seconds`.
+    pub fn locked_out(seconds: u64) -> Self {
+        let minutes = seconds.div_ceil(60).max(1);
+        Self {
+            retry_after_seconds: Some(seconds),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "locked_out",
+                format!(
+                    "Too many wrong attempts. For your security, try again in {minutes} minute{}.",
+                    if minutes == 1 { "" } else { "s" }
+                ),
+            )
+        }
+    }
+
+    /// 500, logged; the client learns nothing of the cause.
+    pub fn internal(context: &'static str, error: &dyn std::fmt::Display) -> Self {
+        tracing::error!(%error, context, "request failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Something went wrong on our side. Nothing was lost; try again in a minute.",
+        )
+    }
+
+    /// The status (for tests and logs).
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::internal("database", &error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message.into_owned(),
+                retry_after_seconds: self.retry_after_seconds,
+            },
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after_seconds
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
 }

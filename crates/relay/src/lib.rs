@@ -6,19 +6,29 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod config;
 pub mod db;
 pub mod error;
+pub mod extract;
+mod lockout;
 mod routes;
+pub mod secrets;
+pub mod sender;
+mod sessions;
+pub mod setup;
 pub mod web;
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
 use sqlx::SqlitePool;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
-pub use error::StartError;
+pub use config::Config;
+pub use error::{ApiError, StartError};
 pub use web::StaticSite;
 
 /// Everything a request handler may need, cheap to clone.
@@ -28,13 +38,45 @@ pub struct AppState {
     pub db: SqlitePool,
     /// The built web client, when this relay serves it.
     pub site: Option<StaticSite>,
+    /// The configuration it started with.
+    pub config: Arc<Config>,
+    /// Where one-time codes go.
+    pub sender: Arc<dyn sender::CodeSender>,
+    /// Whether the relay itself terminates TLS (cookies get `Secure`, HSTS is sent).
+    pub tls: bool,
+}
+
+impl AppState {
+    /// A relay over `db` with `config`: a development code sink in the data
+    /// directory, no TLS, the static site from the configuration (if any).
+    pub async fn open(config: Config) -> Result<Self, StartError> {
+        let site = config
+            .static_dir
+            .as_deref()
+            .map(StaticSite::load)
+            .transpose()?;
+        let db = db::open(&config.data).await?;
+        setup::ensure_setup_code(&db, &config.data).await?;
+        let sender = Arc::new(sender::DevFileSink::new(config.data.join("dev-outbox.log")));
+        Ok(Self {
+            db,
+            site,
+            config: Arc::new(config),
+            sender,
+            tls: false,
+        })
+    }
 }
 
 /// The relay's HTTP surface: API routes, the web client, security headers.
 pub fn app(state: AppState) -> Router {
     let site = state.site.clone();
+    let headers = web::Headers {
+        frame_ancestors: state.config.frame_ancestors.clone(),
+        tls: state.tls,
+    };
     let api = routes::router().with_state(state);
-    web::with_site(api, site.as_ref()).layer(TraceLayer::new_for_http())
+    web::with_site(api, site.as_ref(), &headers).layer(TraceLayer::new_for_http())
 }
 
 /// Serves [`app`] on `listener` until `shutdown` resolves, then finishes the
@@ -44,7 +86,10 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
-use ward_relay::{AppState, StaticSite, db};
+use ward_relay::{AppState, Config};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -24,15 +24,26 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the API (and the built web client) over HTTP.
+    ///
+    /// Settings come from defaults, then the --config file, then these
+    /// flags or their environment variables.
     Serve {
+        /// A TOML configuration file (keys: listen, data, static,
+        /// frame_ancestors, session_idle_minutes, session_absolute_hours,
+        /// invite_valid_hours, code_valid_minutes).
+        #[arg(long, env = "WARD_CONFIG")]
+        config: Option<PathBuf>,
         /// Address to listen on; port 0 picks a free port (printed at start).
-        #[arg(long, env = "WARD_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
-        /// Where the SQLite database lives; created on first run.
-        #[arg(long, env = "WARD_DATA_DIR", default_value = "data")]
-        data_dir: PathBuf,
-        /// The web client built by Trunk (`dist/`); without it only the API is served.
-        #[arg(long, env = "WARD_STATIC_DIR")]
+        /// Default 127.0.0.1:8080.
+        #[arg(long, env = "WARD_LISTEN")]
+        listen: Option<SocketAddr>,
+        /// Directory for the SQLite database, the clinic setup code and the
+        /// development code outbox; created on first run. Default ./data.
+        #[arg(long = "data", env = "WARD_DATA")]
+        data: Option<PathBuf>,
+        /// The web client built by Trunk (`dist/`); without it only the API
+        /// is served.
+        #[arg(long = "static", env = "WARD_STATIC")]
         static_dir: Option<PathBuf>,
     },
 }
@@ -66,16 +77,28 @@ fn main() -> ExitCode {
 async fn run(command: Command) -> Result<(), String> {
     match command {
         Command::Serve {
+            config,
             listen,
-            data_dir,
+            data,
             static_dir,
         } => {
-            let site = static_dir
-                .as_deref()
-                .map(StaticSite::load)
-                .transpose()
-                .map_err(|e| e.to_string())?;
-            let db = db::open(&data_dir).await.map_err(|e| e.to_string())?;
+            let mut settings = match config {
+                Some(path) => Config::from_file(&path).map_err(|e| e.to_string())?,
+                None => Config::default(),
+            };
+            if let Some(listen) = listen {
+                settings.listen = listen;
+            }
+            if let Some(data) = data {
+                settings.data = data;
+            }
+            if static_dir.is_some() {
+                settings.static_dir = static_dir;
+            }
+            settings.validate().map_err(|e| e.to_string())?;
+            let listen = settings.listen;
+            let data = settings.data.clone();
+            let state = AppState::open(settings).await.map_err(|e| e.to_string())?;
             let listener = TcpListener::bind(listen).await.map_err(|e| {
                 format!("could not listen on {listen}: {e}. Is another relay running? Pass --listen with another port")
             })?;
@@ -86,11 +109,11 @@ async fn run(command: Command) -> Result<(), String> {
             let _ = writeln!(stdout, "ward-relay listening on http://{addr}");
             let _ = stdout.flush();
             tracing::info!(
-                data_dir = %data_dir.display(),
-                serving_client = site.is_some(),
+                data = %data.display(),
+                serving_client = state.site.is_some(),
                 "relay started"
             );
-            ward_relay::serve(listener, AppState { db, site }, shutdown_signal())
+            ward_relay::serve(listener, state, shutdown_signal())
                 .await
                 .map_err(|e| format!("the server stopped with an error: {e}"))?;
             tracing::info!("relay stopped");

@@ -46,11 +46,20 @@ impl StaticSite {
     }
 }
 
+/// What the security headers depend on besides the site.
+#[derive(Debug, Clone, Default)]
+pub struct Headers {
+    /// Origins allowed to embed Ward (validated by `Config::validate`).
+    pub frame_ancestors: Vec<String>,
+    /// Whether to send HSTS.
+    pub tls: bool,
+}
+
 /// The Content Security Policy for every response.
 ///
 /// `'wasm-unsafe-eval'` is what compiling the client's WebAssembly needs; it
 /// does not allow JavaScript `eval`.
-pub fn content_security_policy(site: Option<&StaticSite>) -> String {
+pub fn content_security_policy(site: Option<&StaticSite>, headers: &Headers) -> String {
     let mut script_src = String::from("'self' 'wasm-unsafe-eval'");
     for hash in site
         .iter()
@@ -59,16 +68,21 @@ pub fn content_security_policy(site: Option<&StaticSite>) -> String {
         script_src.push(' ');
         script_src.push_str(hash);
     }
+    let mut frame_ancestors = String::from("'self'");
+    for origin in &headers.frame_ancestors {
+        frame_ancestors.push(' ');
+        frame_ancestors.push_str(origin);
+    }
     format!(
         "default-src 'none'; script-src {script_src}; style-src 'self'; img-src 'self' data: blob:; \
          connect-src 'self'; manifest-src 'self'; worker-src 'self'; font-src 'self'; \
-         base-uri 'none'; form-action 'self'; frame-ancestors 'self'; object-src 'none'"
+         base-uri 'none'; form-action 'self'; frame-ancestors {frame_ancestors}; object-src 'none'"
     )
 }
 
 /// Mounts the web client (when there is one) beside the API routes and adds
 /// the security headers to every response.
-pub fn with_site(api: Router, site: Option<&StaticSite>) -> Router {
+pub fn with_site(api: Router, site: Option<&StaticSite>, headers: &Headers) -> Router {
     let mut router = api;
     if let Some(site) = site {
         // Unknown paths get index.html so the client's router can handle
@@ -84,8 +98,14 @@ pub fn with_site(api: Router, site: Option<&StaticSite>) -> Router {
                 HeaderValue::from_static("no-cache"),
             ));
     }
-    let csp = HeaderValue::from_str(&content_security_policy(site))
+    let csp = HeaderValue::from_str(&content_security_policy(site, headers))
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
+    if headers.tls {
+        router = router.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        ));
+    }
     router
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::overriding(
@@ -145,8 +165,21 @@ mod tests {
     }
 
     #[test]
+    fn framing_is_limited_to_the_configured_clinics() {
+        let headers = Headers {
+            frame_ancestors: vec!["https://riverside.example".into()],
+            tls: false,
+        };
+        let csp = content_security_policy(None, &headers);
+        assert!(
+            csp.contains("frame-ancestors 'self' https://riverside.example;"),
+            "{csp}"
+        );
+    }
+
+    #[test]
     fn policy_allows_wasm_but_not_eval_or_inline() {
-        let csp = content_security_policy(None);
+        let csp = content_security_policy(None, &Headers::default());
         assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval';"));
         assert!(!csp.contains("'unsafe-eval'"));
         assert!(!csp.contains("'unsafe-inline'"));

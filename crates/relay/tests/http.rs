@@ -7,13 +7,16 @@ use http_body_util::BodyExt;
 use tempfile::TempDir;
 use tower::ServiceExt;
 use ward_proto::{Health, HealthStatus};
-use ward_relay::{AppState, StaticSite, app, db};
+use ward_relay::{AppState, Config, StaticSite, app, db};
 
-async fn state(data: &TempDir, site: Option<StaticSite>) -> AppState {
-    AppState {
-        db: db::open(data.path()).await.unwrap(),
-        site,
-    }
+async fn state(data: &TempDir, site: Option<&TempDir>) -> AppState {
+    AppState::open(Config {
+        data: data.path().to_path_buf(),
+        static_dir: site.map(|dir| dir.path().to_path_buf()),
+        ..Config::default()
+    })
+    .await
+    .unwrap()
 }
 
 /// A stand-in for Trunk's `dist/`, shaped like what Trunk writes.
@@ -81,8 +84,7 @@ async fn reopening_an_existing_database_keeps_it() {
 async fn serves_the_client_with_a_policy_that_admits_its_loader() {
     let data = tempfile::tempdir().unwrap();
     let dist = fake_dist();
-    let site = StaticSite::load(dist.path()).unwrap();
-    let router = app(state(&data, Some(site)).await);
+    let router = app(state(&data, Some(&dist)).await);
 
     let index = router
         .clone()

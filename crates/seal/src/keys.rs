@@ -21,6 +21,7 @@ const BUNDLE_VERSION: u8 = 1;
 const SECRETS_VERSION: u8 = 1;
 const BUNDLE_LABEL: &str = "ward bundle v1";
 const SAFETY_NUMBER_LABEL: &str = "ward safety number v1";
+const LOGIN_LABEL: &str = "ward relay login v1";
 
 /// Why a bundle or a secret-key blob was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -136,6 +137,12 @@ impl AccountKeys {
         )?)
     }
 
+    /// Signs a relay login challenge (the clinic agent's sign-in):
+    /// `Ed25519(H(T("ward relay login v1", account_id, challenge)))`.
+    pub fn sign_login(&self, challenge: &[u8]) -> [u8; 64] {
+        self.sign(&login_transcript(&self.account_id, challenge))
+    }
+
     pub(crate) fn hpke_private_key(&self) -> Result<HpkePrivateKey, DecryptError> {
         HpkePrivateKey::from_bytes(&*self.x25519_secret).map_err(|_| DecryptError)
     }
@@ -224,6 +231,15 @@ impl PublicBundle {
         &self.ed25519
     }
 
+    /// Checks a relay login signature made by [`AccountKeys::sign_login`].
+    pub fn verify_login(&self, challenge: &[u8], signature: &[u8]) -> Result<(), DecryptError> {
+        ed25519_verify(
+            &self.ed25519,
+            &login_transcript(&self.account_id, challenge).hash(),
+            signature,
+        )
+    }
+
     /// A short, human-checkable fingerprint of the keys (not the
     /// timestamp: re-signing the same keys keeps the number).
     pub fn safety_number(&self) -> SafetyNumber {
@@ -298,6 +314,12 @@ impl fmt::Display for SafetyNumber {
         }
         Ok(())
     }
+}
+
+fn login_transcript(account_id: &str, challenge: &[u8]) -> Transcript {
+    let mut transcript = Transcript::new(LOGIN_LABEL);
+    transcript.push(account_id.as_bytes()).push(challenge);
+    transcript
 }
 
 /// Ed25519 verification as Ward uses it everywhere: strict (RFC 8032
@@ -383,6 +405,37 @@ mod tests {
         assert_eq!(
             PublicBundle::from_bytes(&bundle.to_bytes()),
             Err(KeysError::WeakKey)
+        );
+    }
+
+    #[test]
+    fn login_signatures_verify_only_for_their_challenge_and_account() {
+        let clinic = keys("clinic");
+        let other = keys("other");
+        let signature = clinic.sign_login(b"challenge-1");
+        assert!(
+            clinic
+                .bundle()
+                .verify_login(b"challenge-1", &signature)
+                .is_ok()
+        );
+        assert!(
+            clinic
+                .bundle()
+                .verify_login(b"challenge-2", &signature)
+                .is_err()
+        );
+        assert!(
+            other
+                .bundle()
+                .verify_login(b"challenge-1", &signature)
+                .is_err()
+        );
+        assert!(
+            clinic
+                .bundle()
+                .verify_login(b"challenge-1", &signature[..63])
+                .is_err()
         );
     }
 

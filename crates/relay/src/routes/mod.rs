@@ -1,14 +1,77 @@
 //! The relay's API routes, one module per resource.
 
+mod auth;
+mod enroll;
 mod health;
+mod keys;
+mod threads;
+mod vault;
 
 use axum::Router;
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::routing::{get, post, put};
+use tower_http::set_header::SetResponseHeaderLayer;
 use ward_proto::HEALTH_PATH;
 
 use crate::AppState;
+use crate::error::ApiError;
+
+/// Request bodies are small JSON, except messages (an envelope of up to
+/// 640 KiB, base64url-encoded).
+const BODY_LIMIT: usize = 64 * 1024;
+const MESSAGE_BODY_LIMIT: usize = 1024 * 1024;
 
 /// Every API route; the web client is mounted beside these by `web`.
 pub fn router() -> Router<AppState> {
-    Router::new().route(HEALTH_PATH, get(health::get))
+    let messages = Router::new()
+        .route(
+            "/v1/threads/{thread_id}/messages",
+            post(threads::post_message).get(threads::list_messages),
+        )
+        .layer(DefaultBodyLimit::max(MESSAGE_BODY_LIMIT));
+    let api = Router::new()
+        .route("/v1/clinic/setup", post(auth::clinic_setup))
+        .route("/v1/clinic", get(auth::clinic_info))
+        .route("/v1/auth/key/challenge", post(auth::key_challenge))
+        .route("/v1/auth/key/login", post(auth::key_login))
+        .route("/v1/auth/logout", post(auth::logout))
+        .route("/v1/invites", post(enroll::create_invite))
+        .route("/v1/enroll/start", post(enroll::start))
+        .route("/v1/enroll/verify", post(enroll::verify))
+        .route("/v1/keys/me", put(keys::publish))
+        .route("/v1/keys/{account_id}", get(keys::fetch))
+        .route("/v1/vault", get(vault::get).put(vault::put))
+        .route("/v1/threads", get(threads::list).post(threads::create))
+        .route("/v1/threads/{thread_id}", get(threads::get))
+        .route("/v1/threads/{thread_id}/epochs", post(threads::put_epoch))
+        .route("/v1/threads/{thread_id}/keys", get(threads::my_keys))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .merge(messages)
+        .route("/v1/{*rest}", axum::routing::any(not_found))
+        .method_not_allowed_fallback(method_not_allowed)
+        // API answers are per-person and often secret-adjacent: never cached.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
+    Router::new()
+        .route(HEALTH_PATH, get(health::get))
+        .merge(api)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no_such_route",
+        "There is no such API endpoint.",
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "This endpoint does not accept that method.",
+    )
 }

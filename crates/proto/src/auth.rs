@@ -1,0 +1,136 @@
+//! Accounts, sessions, invites and one-time codes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Bytes;
+
+/// `POST /v1/clinic/setup`: turns this relay's one-time setup code (written
+/// to the relay's data directory at first start) into the clinic inbox
+/// account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClinicSetupRequest {
+    /// The code from `DATA/clinic-setup-code`.
+    pub setup_code: String,
+    /// The clinic's name as patients see it.
+    pub display_name: String,
+}
+
+/// A new session: returned by every successful login or enrollment.
+///
+/// The token is also set as an `HttpOnly` cookie for same-site use; an
+/// embedded (third-party iframe) client keeps it in memory and sends it as
+/// `Authorization: Bearer`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionCreated {
+    /// The signed-in account.
+    pub account_id: String,
+    /// The bearer token (at least 128 random bits).
+    pub token: String,
+    /// When the session ends at the latest (Unix seconds).
+    pub expires_at: u64,
+}
+
+impl std::fmt::Debug for SessionCreated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionCreated")
+            .field("account_id", &self.account_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `POST /v1/auth/key/challenge`: the clinic agent asks for a challenge to
+/// sign with its account key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyChallengeRequest {
+    /// The account that will sign.
+    pub account_id: String,
+}
+
+/// A challenge to sign (single use, short-lived).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyChallenge {
+    /// Names the challenge in the login request.
+    pub challenge_id: String,
+    /// 32 random bytes to sign.
+    pub challenge: Bytes,
+}
+
+/// `POST /v1/auth/key/login`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyLoginRequest {
+    /// From [`KeyChallenge`].
+    pub challenge_id: String,
+    /// Ed25519 over the login transcript (see docs/api.md).
+    pub signature: Bytes,
+}
+
+/// `POST /v1/invites` (clinic only): an invite for a patient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InviteCreateRequest {
+    /// The patient's name as the clinic records it.
+    pub display_name: String,
+    /// Where one-time codes go: an e-mail address or a phone number.
+    pub contact: String,
+}
+
+/// The invite to hand to the patient (out of band).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteCreated {
+    /// Single use; typed by the patient or carried in the invite link.
+    pub invite_code: String,
+    /// Unix seconds.
+    pub expires_at: u64,
+}
+
+impl std::fmt::Debug for InviteCreated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InviteCreated")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `POST /v1/enroll/start`: the patient presents the invite; a one-time
+/// code goes to the contact on file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollStartRequest {
+    /// The invite code.
+    pub invite_code: String,
+}
+
+/// Where the code went, masked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollStarted {
+    /// Names this enrollment in the next step.
+    pub enrollment_id: String,
+    /// e.g. `d•••@example.com`, `•••• 4321`.
+    pub contact_hint: String,
+    /// The name on the invite, for "Is this you?".
+    pub display_name: String,
+}
+
+/// `POST /v1/enroll/verify`: the one-time code; on success the account
+/// exists and a session starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollVerifyRequest {
+    /// From [`EnrollStarted`].
+    pub enrollment_id: String,
+    /// The six digits.
+    pub code: String,
+}
+
+/// `GET /v1/clinic`: whom a patient's threads go to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClinicInfo {
+    /// The clinic inbox account.
+    pub account_id: String,
+    /// Its name.
+    pub display_name: String,
+}

@@ -1,0 +1,151 @@
+//! Threads, their epochs' sealed keys, and messages.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Bytes;
+
+/// What a thread is about (in the clear to the relay, for routing and
+/// inbox sorting; the payload repeats it inside the encryption).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// Booking, moving or cancelling a visit.
+    Appointment,
+    /// A prescription refill.
+    Refill,
+    /// A question for the care team.
+    Question,
+    /// Bills and insurance.
+    Billing,
+    /// Anything else.
+    Other,
+}
+
+/// `POST /v1/threads`: a patient starts a thread with the clinic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateThreadRequest {
+    /// What it is about.
+    pub category: Category,
+}
+
+/// A member's role in a thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The patient the thread is about.
+    Patient,
+    /// The clinic's inbox.
+    Clinic,
+    /// Someone the patient granted access.
+    Caregiver,
+}
+
+/// A thread member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// The account.
+    pub account_id: String,
+    /// Its role.
+    pub role: Role,
+    /// Its display name.
+    pub display_name: String,
+}
+
+/// A thread as the caller sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Thread {
+    /// The thread.
+    pub thread_id: String,
+    /// What it is about.
+    pub category: Category,
+    /// Who is in it.
+    pub members: Vec<Member>,
+    /// The newest epoch with keys, if any yet.
+    pub current_epoch: Option<u32>,
+    /// Messages the caller has not read.
+    pub unread_count: u64,
+    /// When the last message arrived (Unix milliseconds), if any.
+    pub last_message_at: Option<u64>,
+    /// When the thread was created (Unix milliseconds).
+    pub created_at: u64,
+}
+
+/// `GET /v1/threads`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadList {
+    /// Newest activity first.
+    pub threads: Vec<Thread>,
+}
+
+/// `POST /v1/threads/{id}/epochs`: the next epoch's key, sealed to every
+/// member who may read it. Accepted only if `epoch` is exactly the next
+/// number (0 for a new thread); two members rotating at once cannot both win.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutEpochRequest {
+    /// The new epoch's number.
+    pub epoch: u32,
+    /// `ward_seal::thread_key::SealedThreadKey::to_bytes`, one per member.
+    pub sealed_keys: Vec<Bytes>,
+}
+
+/// `POST /v1/threads/{id}/keys`: existing epochs sealed to a member who
+/// does not have them yet (history for a new caregiver).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddSealedKeysRequest {
+    /// Sealed keys for existing epochs.
+    pub sealed_keys: Vec<Bytes>,
+}
+
+/// One sealed key meant for the caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedKeyEntry {
+    /// Its epoch.
+    pub epoch: u32,
+    /// Who sealed it (verify against their pinned bundle).
+    pub sealer_id: String,
+    /// The sealed key.
+    pub sealed: Bytes,
+}
+
+/// `GET /v1/threads/{id}/keys`: the caller's sealed keys, oldest epoch first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedKeys {
+    /// One per epoch the caller may read.
+    pub keys: Vec<SealedKeyEntry>,
+}
+
+/// `POST /v1/threads/{id}/messages`: an envelope. Idempotent on the
+/// envelope's (sender, message id): a retry returns the original.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostMessageRequest {
+    /// `ward_seal::envelope::Envelope::to_bytes`.
+    pub envelope: Bytes,
+}
+
+/// A stored message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredMessage {
+    /// Position in the thread; cursors page by it.
+    pub seq: u64,
+    /// The client's message id.
+    pub message_id: String,
+    /// The sender.
+    pub sender_id: String,
+    /// When the relay stored it (Unix milliseconds).
+    pub received_at: u64,
+    /// The envelope.
+    pub envelope: Bytes,
+}
+
+/// `GET /v1/threads/{id}/messages?after=SEQ&limit=N`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessagePage {
+    /// Oldest first.
+    pub messages: Vec<StoredMessage>,
+    /// Pass as `after` for the next page; absent at the end.
+    pub next_cursor: Option<u64>,
+}

@@ -1,0 +1,153 @@
+//! Configuration: defaults that make `cargo xtask dev` work with nothing
+//! set, overridden by a TOML file (`--config`), then by environment
+//! variables and command-line flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Everything the relay can be told.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Directory for the SQLite file, the setup code and development sinks.
+    pub data: PathBuf,
+    /// The built web client (`dist/`), served beside the API when set.
+    #[serde(rename = "static")]
+    pub static_dir: Option<PathBuf>,
+    /// Sites allowed to embed Ward in an iframe (CSP `frame-ancestors`),
+    /// e.g. `["https://riverside-clinic.example"]`. Ward itself is always allowed.
+    pub frame_ancestors: Vec<String>,
+    /// A session ends after this long without a request.
+    pub session_idle_minutes: u64,
+    /// A session ends this long after sign-in, however active.
+    pub session_absolute_hours: u64,
+    /// How long a patient invite stays valid.
+    pub invite_valid_hours: u64,
+    /// How long a one-time code stays valid.
+    pub code_valid_minutes: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data: PathBuf::from("data"),
+            static_dir: None,
+            frame_ancestors: Vec::new(),
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            invite_valid_hours: 72,
+            code_valid_minutes: 10,
+        }
+    }
+}
+
+/// Why the configuration file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("could not read the configuration file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this relay.
+    #[error("the configuration file {path} is not valid: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, from the TOML parser (names the key and line).
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Defaults overridden by `path`'s TOML.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Refuses values that would make the relay unsafe or useless.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.session_idle_minutes == 0 || self.session_absolute_hours == 0 {
+            return Err(ConfigError::Invalid(
+                "session timeouts must be at least 1".into(),
+            ));
+        }
+        if self.invite_valid_hours == 0 || self.code_valid_minutes == 0 {
+            return Err(ConfigError::Invalid(
+                "invite and code lifetimes must be at least 1".into(),
+            ));
+        }
+        for origin in &self.frame_ancestors {
+            let ok = (origin.starts_with("https://") || origin.starts_with("http://localhost"))
+                && !origin.contains([' ', ';', ',', '\'']);
+            if !ok {
+                return Err(ConfigError::Invalid(format!(
+                    "frame_ancestors entry {origin:?} must be an https:// origin with no spaces, commas, quotes or semicolons"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Idle timeout.
+    pub fn session_idle(&self) -> Duration {
+        Duration::from_secs(self.session_idle_minutes.saturating_mul(60))
+    }
+
+    /// Absolute timeout.
+    pub fn session_absolute(&self) -> Duration {
+        Duration::from_secs(self.session_absolute_hours.saturating_mul(3600))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_toml_file_overrides_defaults_and_unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ward.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\nframe_ancestors = [\"https://clinic.example\"]\n",
+        )
+        .unwrap();
+        let config = Config::from_file(&path).unwrap();
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.session_idle_minutes, 30);
+        config.validate().unwrap();
+
+        std::fs::write(&path, "listne = \"127.0.0.1:9000\"\n").unwrap();
+        let error = Config::from_file(&path).unwrap_err().to_string();
+        assert!(error.contains("listne"), "{error}");
+    }
+
+    #[test]
+    fn unsafe_frame_ancestors_are_refused() {
+        let config = Config {
+            frame_ancestors: vec!["https://a.example; script-src *".into()],
+            ..Config::default()
+        };
+        assert!(config.validate().is_err());
+    }
+}

@@ -1,0 +1,189 @@
+//! Clinic setup, sign-in by account key (the clinic agent), sign-out.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sqlx::Row;
+use ward_proto::Bytes;
+use ward_proto::auth::{
+    ClinicInfo, ClinicSetupRequest, KeyChallenge, KeyChallengeRequest, KeyLoginRequest,
+};
+use ward_seal::keys::PublicBundle;
+
+use crate::error::ApiError;
+use crate::extract::{ClientAddr, JsonBody, Session};
+use crate::secrets::{self, now_ms};
+use crate::{AppState, lockout, sessions};
+
+const CHALLENGE_VALID_MS: i64 = 120_000;
+
+fn user_agent(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+}
+
+/// Checks a display name: what a person typed, bounded.
+pub fn display_name(name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "invalid_display_name",
+            "A name must be 1 to 100 characters, without line breaks.",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// `POST /v1/clinic/setup`
+pub async fn clinic_setup(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    JsonBody(request): JsonBody<ClinicSetupRequest>,
+) -> Result<Response, ApiError> {
+    let name = display_name(&request.display_name)?;
+    let lock_key = format!("setup:{addr}");
+    lockout::check(&state, &lock_key).await?;
+    let mut tx = state.db.begin().await?;
+    let used =
+        sqlx::query("UPDATE setup_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL")
+            .bind(now_ms())
+            .bind(secrets::hash(request.setup_code.trim()))
+            .execute(&mut *tx)
+            .await?;
+    if used.rows_affected() != 1 {
+        drop(tx);
+        lockout::fail(&state, &lock_key).await?;
+        return Err(ApiError::forbidden(
+            "That setup code is not valid or was already used. Use the code in the relay's data directory.",
+        ));
+    }
+    let account_id = secrets::id("clinic")?;
+    sqlx::query("INSERT INTO accounts (account_id, kind, display_name, created_at) VALUES (?, 'clinic', ?, ?)")
+        .bind(&account_id)
+        .bind(&name)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    lockout::succeed(&state, &lock_key).await?;
+    tracing::info!(account_id, "clinic inbox account created");
+    sessions::start(&state, &account_id, user_agent(&headers)).await
+}
+
+/// `GET /v1/clinic`
+pub async fn clinic_info(
+    State(state): State<AppState>,
+    _session: Session,
+) -> Result<Json<ClinicInfo>, ApiError> {
+    let row = sqlx::query("SELECT account_id, display_name FROM accounts WHERE kind = 'clinic' ORDER BY created_at LIMIT 1")
+        .fetch_optional(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("clinic"))?;
+    Ok(Json(ClinicInfo {
+        account_id: row.get("account_id"),
+        display_name: row.get("display_name"),
+    }))
+}
+
+/// `POST /v1/auth/key/challenge`. Answers the same way whether or not the
+/// account exists (a challenge that can never verify), so it reveals nothing.
+pub async fn key_challenge(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<KeyChallengeRequest>,
+) -> Result<Json<KeyChallenge>, ApiError> {
+    let challenge = secrets::random::<32>()?;
+    let challenge_id = secrets::id("chl")?;
+    let exists: bool = sqlx::query_scalar(
+        "SELECT COUNT(*) > 0 FROM accounts WHERE account_id = ? AND kind = 'clinic'",
+    )
+    .bind(&request.account_id)
+    .fetch_one(&state.db)
+    .await?;
+    if exists {
+        sqlx::query("INSERT INTO key_challenges (challenge_id, account_id, challenge, expires_at) VALUES (?, ?, ?, ?)")
+            .bind(&challenge_id)
+            .bind(&request.account_id)
+            .bind(challenge.as_slice())
+            .bind(now_ms() + CHALLENGE_VALID_MS)
+            .execute(&state.db)
+            .await?;
+    }
+    Ok(Json(KeyChallenge {
+        challenge_id,
+        challenge: Bytes(challenge.to_vec()),
+    }))
+}
+
+/// `POST /v1/auth/key/login`
+pub async fn key_login(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    JsonBody(request): JsonBody<KeyLoginRequest>,
+) -> Result<Response, ApiError> {
+    let addr_key = format!("key-login-addr:{addr}");
+    lockout::check(&state, &addr_key).await?;
+    // Single use: the challenge is deleted whatever happens next.
+    let row = sqlx::query(
+        "DELETE FROM key_challenges WHERE challenge_id = ? AND expires_at > ?
+         RETURNING account_id, challenge",
+    )
+    .bind(&request.challenge_id)
+    .bind(now_ms())
+    .fetch_optional(&state.db)
+    .await?;
+    let refused = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "login_failed",
+            "Sign-in failed: the challenge expired or the signature does not match. Ask for a new challenge.",
+        )
+    };
+    let Some(row) = row else {
+        lockout::fail(&state, &addr_key).await?;
+        return Err(refused());
+    };
+    let account_id: String = row.get("account_id");
+    let challenge: Vec<u8> = row.get("challenge");
+    let account_key = format!("key-login:{account_id}");
+    lockout::check(&state, &account_key).await?;
+    let bundle: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT bundle FROM bundles WHERE account_id = ?")
+            .bind(&account_id)
+            .fetch_optional(&state.db)
+            .await?;
+    let verified = bundle
+        .and_then(|bytes| PublicBundle::from_bytes(&bytes).ok())
+        .is_some_and(|bundle| {
+            bundle
+                .verify_login(&challenge, &request.signature.0)
+                .is_ok()
+        });
+    if !verified {
+        lockout::fail(&state, &account_key).await?;
+        lockout::fail(&state, &addr_key).await?;
+        return Err(refused());
+    }
+    lockout::succeed(&state, &account_key).await?;
+    sessions::start(&state, &account_id, user_agent(&headers)).await
+}
+
+/// `POST /v1/auth/logout`: ends this session server-side and clears the cookie.
+pub async fn logout(State(state): State<AppState>, session: Session) -> Result<Response, ApiError> {
+    sessions::revoke(&state, &session.token_hash).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        axum::http::HeaderValue::from_static(
+            "ward_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
+        ),
+    );
+    response.headers_mut().insert(
+        axum::http::HeaderName::from_static("clear-site-data"),
+        axum::http::HeaderValue::from_static("\"cache\", \"storage\""),
+    );
+    Ok(response)
+}

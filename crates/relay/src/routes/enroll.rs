@@ -1,0 +1,206 @@
+//! Patient enrollment: the clinic's invite, then a one-time code to the
+//! contact on file, then an account and a session.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use sqlx::Row;
+use ward_proto::auth::{
+    EnrollStartRequest, EnrollStarted, EnrollVerifyRequest, InviteCreateRequest, InviteCreated,
+};
+
+use super::auth::display_name;
+use crate::error::ApiError;
+use crate::extract::{ClientAddr, JsonBody, Session};
+use crate::secrets::{self, now_ms};
+use crate::sender::mask;
+use crate::{AppState, lockout, sessions};
+
+fn contact(contact: &str) -> Result<String, ApiError> {
+    let contact = contact.trim();
+    let email = contact.split_once('@').is_some_and(|(user, domain)| {
+        !user.is_empty()
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !contact.contains(char::is_whitespace)
+    });
+    let digits = contact.chars().filter(char::is_ascii_digit).count();
+    let phone = (7..=15).contains(&digits)
+        && contact
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    if contact.len() > 254 || !(email || phone) {
+        return Err(ApiError::bad_request(
+            "invalid_contact",
+            "Give an e-mail address or a phone number (7 to 15 digits) for one-time codes.",
+        ));
+    }
+    Ok(contact.to_owned())
+}
+
+/// `POST /v1/invites` (clinic only)
+pub async fn create_invite(
+    State(state): State<AppState>,
+    session: Session,
+    JsonBody(request): JsonBody<InviteCreateRequest>,
+) -> Result<(StatusCode, Json<InviteCreated>), ApiError> {
+    if session.kind != "clinic" {
+        return Err(ApiError::forbidden("Only the clinic can invite patients."));
+    }
+    let name = display_name(&request.display_name)?;
+    let contact = contact(&request.contact)?;
+    let code = secrets::invite_code()?;
+    let now = now_ms();
+    let valid = i64::try_from(state.config.invite_valid_hours)
+        .unwrap_or(72)
+        .saturating_mul(3_600_000);
+    sqlx::query(
+        "INSERT INTO invites (code_hash, created_by, display_name, contact, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(secrets::hash(&code))
+    .bind(&session.account_id)
+    .bind(&name)
+    .bind(&contact)
+    .bind(now)
+    .bind(now + valid)
+    .execute(&state.db)
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(InviteCreated {
+            invite_code: code,
+            expires_at: u64::try_from((now + valid) / 1000).unwrap_or(0),
+        }),
+    ))
+}
+
+/// `POST /v1/enroll/start`
+pub async fn start(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    JsonBody(request): JsonBody<EnrollStartRequest>,
+) -> Result<Json<EnrollStarted>, ApiError> {
+    let addr_key = format!("enroll-addr:{addr}");
+    lockout::check(&state, &addr_key).await?;
+    let invite_hash = secrets::hash(&secrets::normalize_invite(&request.invite_code));
+    let row = sqlx::query(
+        "SELECT display_name, contact FROM invites WHERE code_hash = ? AND used_at IS NULL AND expires_at > ?",
+    )
+    .bind(&invite_hash)
+    .bind(now_ms())
+    .fetch_optional(&state.db)
+    .await?;
+    let Some(row) = row else {
+        lockout::fail(&state, &addr_key).await?;
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "invite_not_valid",
+            "That invite code is not valid: it may be mistyped, used already, or expired. Check it, or ask your clinic for a new one.",
+        ));
+    };
+    let contact: String = row.get("contact");
+    let code = secrets::six_digits()?;
+    let enrollment_id = secrets::id("enr")?;
+    let now = now_ms();
+    let valid = i64::try_from(state.config.code_valid_minutes)
+        .unwrap_or(10)
+        .saturating_mul(60_000);
+    sqlx::query(
+        "INSERT INTO enrollments (enrollment_id, invite_hash, code_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(&enrollment_id)
+    .bind(&invite_hash)
+    .bind(secrets::hash(&code))
+    .bind(now)
+    .bind(now + valid)
+    .execute(&state.db)
+    .await?;
+    let sender = state.sender.clone();
+    let (to, sent_code) = (contact.clone(), code);
+    tokio::task::spawn_blocking(move || sender.send(&to, "enrollment", &sent_code))
+        .await
+        .map_err(|e| ApiError::internal("code sender", &e))?
+        .map_err(|e| ApiError::internal("code sender", &e))?;
+    Ok(Json(EnrollStarted {
+        enrollment_id,
+        contact_hint: mask(&contact),
+        display_name: row.get("display_name"),
+    }))
+}
+
+/// `POST /v1/enroll/verify`
+pub async fn verify(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    JsonBody(request): JsonBody<EnrollVerifyRequest>,
+) -> Result<Response, ApiError> {
+    let key = format!("enroll-code:{}", request.enrollment_id);
+    let addr_key = format!("enroll-addr:{addr}");
+    lockout::check(&state, &key).await?;
+    lockout::check(&state, &addr_key).await?;
+    let typed: String = request.code.chars().filter(char::is_ascii_digit).collect();
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    // Single use: the enrollment is consumed only by the right code.
+    let row = sqlx::query(
+        "UPDATE enrollments SET used_at = ?
+         WHERE enrollment_id = ? AND code_hash = ? AND used_at IS NULL AND expires_at > ?
+         RETURNING invite_hash",
+    )
+    .bind(now)
+    .bind(&request.enrollment_id)
+    .bind(secrets::hash(&typed))
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        drop(tx);
+        lockout::fail(&state, &key).await?;
+        lockout::fail(&state, &addr_key).await?;
+        return Err(ApiError::bad_request(
+            "code_not_valid",
+            "That code is not right, or it expired. Check the latest message we sent, or start again for a new code.",
+        ));
+    };
+    let invite_hash: Vec<u8> = row.get("invite_hash");
+    let invite = sqlx::query(
+        "SELECT display_name, contact FROM invites WHERE code_hash = ? AND used_at IS NULL",
+    )
+    .bind(&invite_hash)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "invite_used",
+            "This invite was used already. If that was not you, tell your clinic.",
+        )
+    })?;
+    let account_id = secrets::id("acc")?;
+    sqlx::query("INSERT INTO accounts (account_id, kind, display_name, contact, created_at) VALUES (?, 'patient', ?, ?, ?)")
+        .bind(&account_id)
+        .bind(invite.get::<String, _>("display_name"))
+        .bind(invite.get::<String, _>("contact"))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE invites SET used_at = ?, account_id = ? WHERE code_hash = ?")
+        .bind(now)
+        .bind(&account_id)
+        .bind(&invite_hash)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    lockout::succeed(&state, &key).await?;
+    tracing::info!(account_id, "patient enrolled");
+    sessions::start(
+        &state,
+        &account_id,
+        headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+    )
+    .await
+}

@@ -1,0 +1,472 @@
+//! Threads, their epochs' sealed keys, and messages. Membership is checked
+//! on every call; a non-member gets the same 404 as for a missing thread.
+
+use std::collections::HashSet;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use sqlx::Row;
+use ward_proto::Bytes;
+use ward_proto::threads::{
+    Category, CreateThreadRequest, Member, MessagePage, PostMessageRequest, PutEpochRequest, Role,
+    SealedKeyEntry, SealedKeys, StoredMessage, Thread, ThreadList,
+};
+use ward_seal::envelope::Envelope;
+use ward_seal::thread_key::SealedThreadKey;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{JsonBody, Session};
+use crate::secrets::{self, now_ms};
+
+/// Most sealed keys in one request (members of a thread, or epochs).
+const MAX_SEALED_KEYS: usize = 64;
+
+fn category_name(category: Category) -> &'static str {
+    match category {
+        Category::Appointment => "appointment",
+        Category::Refill => "refill",
+        Category::Question => "question",
+        Category::Billing => "billing",
+        Category::Other => "other",
+    }
+}
+
+fn parse_category(name: &str) -> Category {
+    match name {
+        "appointment" => Category::Appointment,
+        "refill" => Category::Refill,
+        "question" => Category::Question,
+        "billing" => Category::Billing,
+        _ => Category::Other,
+    }
+}
+
+fn parse_role(name: &str) -> Role {
+    match name {
+        "clinic" => Role::Clinic,
+        "caregiver" => Role::Caregiver,
+        _ => Role::Patient,
+    }
+}
+
+fn as_u64(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+/// The caller's role in the thread, or 404.
+async fn require_member(
+    state: &AppState,
+    thread_id: &str,
+    account_id: &str,
+) -> Result<String, ApiError> {
+    sqlx::query_scalar("SELECT role FROM thread_members WHERE thread_id = ? AND account_id = ? AND removed_at IS NULL")
+        .bind(thread_id)
+        .bind(account_id)
+        .fetch_optional(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("thread"))
+}
+
+async fn load_thread(state: &AppState, thread_id: &str, viewer: &str) -> Result<Thread, ApiError> {
+    let row = sqlx::query(
+        "SELECT t.category, t.created_at, t.current_epoch, t.last_message_at,
+                (SELECT COUNT(*) FROM envelopes e WHERE e.thread_id = t.thread_id AND e.seq > m.last_read_seq AND e.sender_id <> m.account_id) AS unread
+         FROM threads t JOIN thread_members m ON m.thread_id = t.thread_id AND m.account_id = ?
+         WHERE t.thread_id = ?",
+    )
+    .bind(viewer)
+    .bind(thread_id)
+    .fetch_one(&state.db)
+    .await?;
+    let members = sqlx::query(
+        "SELECT m.account_id, m.role, a.display_name FROM thread_members m JOIN accounts a ON a.account_id = m.account_id
+         WHERE m.thread_id = ? AND m.removed_at IS NULL ORDER BY m.added_at, m.account_id",
+    )
+    .bind(thread_id)
+    .fetch_all(&state.db)
+    .await?
+    .into_iter()
+    .map(|m| Member {
+        account_id: m.get("account_id"),
+        role: parse_role(&m.get::<String, _>("role")),
+        display_name: m.get("display_name"),
+    })
+    .collect();
+    Ok(Thread {
+        thread_id: thread_id.to_owned(),
+        category: parse_category(&row.get::<String, _>("category")),
+        members,
+        current_epoch: row
+            .get::<Option<i64>, _>("current_epoch")
+            .and_then(|e| u32::try_from(e).ok()),
+        unread_count: as_u64(row.get("unread")),
+        last_message_at: row.get::<Option<i64>, _>("last_message_at").map(as_u64),
+        created_at: as_u64(row.get("created_at")),
+    })
+}
+
+/// `GET /v1/threads`: the caller's threads, newest activity first.
+pub async fn list(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Json<ThreadList>, ApiError> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT t.thread_id FROM threads t JOIN thread_members m ON m.thread_id = t.thread_id
+         WHERE m.account_id = ? AND m.removed_at IS NULL
+         ORDER BY COALESCE(t.last_message_at, t.created_at) DESC LIMIT 500",
+    )
+    .bind(&session.account_id)
+    .fetch_all(&state.db)
+    .await?;
+    let mut threads = Vec::with_capacity(ids.len());
+    for id in ids {
+        threads.push(load_thread(&state, &id, &session.account_id).await?);
+    }
+    Ok(Json(ThreadList { threads }))
+}
+
+/// `POST /v1/threads`: a patient starts a thread with the clinic.
+pub async fn create(
+    State(state): State<AppState>,
+    session: Session,
+    JsonBody(request): JsonBody<CreateThreadRequest>,
+) -> Result<(StatusCode, Json<Thread>), ApiError> {
+    if session.kind != "patient" {
+        return Err(ApiError::forbidden("Only a patient can start a thread."));
+    }
+    let clinic: String = sqlx::query_scalar(
+        "SELECT account_id FROM accounts WHERE kind = 'clinic' ORDER BY created_at LIMIT 1",
+    )
+    .fetch_optional(&state.db)
+    .await?
+    .ok_or_else(|| ApiError::conflict("no_clinic", "This relay has no clinic set up yet."))?;
+    let thread_id = secrets::id("thr")?;
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    sqlx::query(
+        "INSERT INTO threads (thread_id, category, created_by, created_at) VALUES (?, ?, ?, ?)",
+    )
+    .bind(&thread_id)
+    .bind(category_name(request.category))
+    .bind(&session.account_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    for (account, role) in [(&session.account_id, "patient"), (&clinic, "clinic")] {
+        sqlx::query("INSERT INTO thread_members (thread_id, account_id, role, added_at) VALUES (?, ?, ?, ?)")
+            .bind(&thread_id)
+            .bind(account)
+            .bind(role)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(load_thread(&state, &thread_id, &session.account_id).await?),
+    ))
+}
+
+/// `GET /v1/threads/{id}`
+pub async fn get(
+    State(state): State<AppState>,
+    session: Session,
+    Path(thread_id): Path<String>,
+) -> Result<Json<Thread>, ApiError> {
+    require_member(&state, &thread_id, &session.account_id).await?;
+    Ok(Json(
+        load_thread(&state, &thread_id, &session.account_id).await?,
+    ))
+}
+
+/// `POST /v1/threads/{id}/epochs`: the next epoch, sealed to every current
+/// member; compare-and-swap on the epoch number.
+pub async fn put_epoch(
+    State(state): State<AppState>,
+    session: Session,
+    Path(thread_id): Path<String>,
+    JsonBody(request): JsonBody<PutEpochRequest>,
+) -> Result<StatusCode, ApiError> {
+    let role = require_member(&state, &thread_id, &session.account_id).await?;
+    if role == "caregiver" {
+        return Err(ApiError::forbidden(
+            "Only the patient or the clinic can start a new epoch.",
+        ));
+    }
+    if request.sealed_keys.is_empty() || request.sealed_keys.len() > MAX_SEALED_KEYS {
+        return Err(ApiError::bad_request(
+            "invalid_sealed_keys",
+            "Send one sealed key per member (at most 64).",
+        ));
+    }
+    let members: HashSet<String> = sqlx::query_scalar(
+        "SELECT account_id FROM thread_members WHERE thread_id = ? AND removed_at IS NULL",
+    )
+    .bind(&thread_id)
+    .fetch_all(&state.db)
+    .await?
+    .into_iter()
+    .collect();
+    let mut sealed_for = Vec::with_capacity(request.sealed_keys.len());
+    for bytes in &request.sealed_keys {
+        let sealed = SealedThreadKey::from_bytes(&bytes.0).map_err(|_| {
+            ApiError::bad_request(
+                "invalid_sealed_key",
+                "A sealed key is not in the sealed thread key format.",
+            )
+        })?;
+        if sealed.thread_id() != thread_id
+            || sealed.epoch() != request.epoch
+            || sealed.sealer_id() != session.account_id
+        {
+            return Err(ApiError::bad_request(
+                "invalid_sealed_key",
+                "Every sealed key must name this thread, this epoch, and you as the sealer.",
+            ));
+        }
+        if !members.contains(sealed.member_id())
+            || sealed_for.iter().any(|(m, _)| m == sealed.member_id())
+        {
+            return Err(ApiError::bad_request(
+                "invalid_sealed_key",
+                "Each sealed key must be for a different current member of the thread.",
+            ));
+        }
+        sealed_for.push((sealed.member_id().to_owned(), bytes.0.clone()));
+    }
+    if !sealed_for.iter().any(|(m, _)| *m == session.account_id) {
+        return Err(ApiError::bad_request(
+            "invalid_sealed_key",
+            "Seal the new epoch's key to yourself too.",
+        ));
+    }
+    let previous = request.epoch.checked_sub(1).map(i64::from);
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    let advanced = sqlx::query(
+        "UPDATE threads SET current_epoch = ? WHERE thread_id = ? AND current_epoch IS ?",
+    )
+    .bind(i64::from(request.epoch))
+    .bind(&thread_id)
+    .bind(previous)
+    .execute(&mut *tx)
+    .await?;
+    if advanced.rows_affected() != 1 {
+        return Err(ApiError::conflict(
+            "epoch_conflict",
+            "Another member started this epoch first. Fetch the thread's keys and try again.",
+        ));
+    }
+    for (member, sealed) in sealed_for {
+        sqlx::query(
+            "INSERT INTO sealed_keys (thread_id, epoch, member_id, sealer_id, sealed, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&thread_id)
+        .bind(i64::from(request.epoch))
+        .bind(member)
+        .bind(&session.account_id)
+        .bind(sealed)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(StatusCode::CREATED)
+}
+
+/// `GET /v1/threads/{id}/keys`: the sealed keys meant for the caller.
+pub async fn my_keys(
+    State(state): State<AppState>,
+    session: Session,
+    Path(thread_id): Path<String>,
+) -> Result<Json<SealedKeys>, ApiError> {
+    require_member(&state, &thread_id, &session.account_id).await?;
+    let keys = sqlx::query("SELECT epoch, sealer_id, sealed FROM sealed_keys WHERE thread_id = ? AND member_id = ? ORDER BY epoch")
+        .bind(&thread_id)
+        .bind(&session.account_id)
+        .fetch_all(&state.db)
+        .await?
+        .into_iter()
+        .map(|row| SealedKeyEntry {
+            epoch: u32::try_from(row.get::<i64, _>("epoch")).unwrap_or(0),
+            sealer_id: row.get("sealer_id"),
+            sealed: Bytes(row.get("sealed")),
+        })
+        .collect();
+    Ok(Json(SealedKeys { keys }))
+}
+
+/// `POST /v1/threads/{id}/messages`: stores an envelope; a retry of the same
+/// envelope returns the original, a different envelope reusing its message
+/// id is refused.
+pub async fn post_message(
+    State(state): State<AppState>,
+    session: Session,
+    Path(thread_id): Path<String>,
+    JsonBody(request): JsonBody<PostMessageRequest>,
+) -> Result<(StatusCode, Json<StoredMessage>), ApiError> {
+    require_member(&state, &thread_id, &session.account_id).await?;
+    let envelope = Envelope::from_bytes(&request.envelope.0).map_err(|_| {
+        ApiError::bad_request(
+            "invalid_envelope",
+            "The message is not in the envelope format, or it is too large.",
+        )
+    })?;
+    let header = envelope.header();
+    if header.thread_id != thread_id || header.sender_id != session.account_id {
+        return Err(ApiError::bad_request(
+            "invalid_envelope",
+            "The envelope must name this thread and you as its sender.",
+        ));
+    }
+    let has_key: bool = sqlx::query_scalar(
+        "SELECT COUNT(*) > 0 FROM sealed_keys WHERE thread_id = ? AND epoch = ? AND member_id = ?",
+    )
+    .bind(&thread_id)
+    .bind(i64::from(header.epoch))
+    .bind(&session.account_id)
+    .fetch_one(&state.db)
+    .await?;
+    if !has_key {
+        return Err(ApiError::bad_request(
+            "unknown_epoch",
+            "The envelope's epoch has no key for you in this thread. Fetch the thread's keys and seal again.",
+        ));
+    }
+    if let Some(existing) =
+        find_message(&state, &thread_id, &header.sender_id, &header.message_id).await?
+    {
+        return if existing.envelope.0 == request.envelope.0 {
+            Ok((StatusCode::OK, Json(existing)))
+        } else {
+            Err(ApiError::conflict(
+                "message_id_reused",
+                "Another message was already sent with this message id. Send it with a new id.",
+            ))
+        };
+    }
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    let seq: i64 = sqlx::query_scalar(
+        "UPDATE threads SET last_seq = last_seq + 1, last_message_at = ? WHERE thread_id = ? RETURNING last_seq",
+    )
+    .bind(now)
+    .bind(&thread_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let inserted = sqlx::query(
+        "INSERT INTO envelopes (thread_id, seq, message_id, sender_id, epoch, envelope, received_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id, sender_id, message_id) DO NOTHING",
+    )
+    .bind(&thread_id)
+    .bind(seq)
+    .bind(&header.message_id)
+    .bind(&header.sender_id)
+    .bind(i64::from(header.epoch))
+    .bind(&request.envelope.0)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        // A concurrent retry won the race: answer with what it stored.
+        drop(tx);
+        let existing = find_message(&state, &thread_id, &header.sender_id, &header.message_id)
+            .await?
+            .ok_or_else(|| ApiError::internal("post message", &"retry vanished"))?;
+        return Ok((StatusCode::OK, Json(existing)));
+    }
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(StoredMessage {
+            seq: as_u64(seq),
+            message_id: header.message_id.clone(),
+            sender_id: header.sender_id.clone(),
+            received_at: as_u64(now),
+            envelope: request.envelope,
+        }),
+    ))
+}
+
+async fn find_message(
+    state: &AppState,
+    thread_id: &str,
+    sender_id: &str,
+    message_id: &str,
+) -> Result<Option<StoredMessage>, ApiError> {
+    Ok(sqlx::query(
+        "SELECT seq, received_at, envelope FROM envelopes WHERE thread_id = ? AND sender_id = ? AND message_id = ?",
+    )
+    .bind(thread_id)
+    .bind(sender_id)
+    .bind(message_id)
+    .fetch_optional(&state.db)
+    .await?
+    .map(|row| StoredMessage {
+        seq: as_u64(row.get("seq")),
+        message_id: message_id.to_owned(),
+        sender_id: sender_id.to_owned(),
+        received_at: as_u64(row.get("received_at")),
+        envelope: Bytes(row.get("envelope")),
+    }))
+}
+
+/// Paging parameters.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    after: Option<u64>,
+    limit: Option<u32>,
+}
+
+/// `GET /v1/threads/{id}/messages?after=SEQ&limit=N` (N at most 200).
+pub async fn list_messages(
+    State(state): State<AppState>,
+    session: Session,
+    Path(thread_id): Path<String>,
+    query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<MessagePage>, ApiError> {
+    let Query(page) = query.map_err(|_| {
+        ApiError::bad_request(
+            "invalid_query",
+            "Use ?after=<number>&limit=<1 to 200> and nothing else.",
+        )
+    })?;
+    require_member(&state, &thread_id, &session.account_id).await?;
+    let limit = page.limit.unwrap_or(50).clamp(1, 200);
+    let after = i64::try_from(page.after.unwrap_or(0)).unwrap_or(i64::MAX);
+    let rows = sqlx::query(
+        "SELECT seq, message_id, sender_id, received_at, envelope FROM envelopes
+         WHERE thread_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+    )
+    .bind(&thread_id)
+    .bind(after)
+    .bind(i64::from(limit) + 1)
+    .fetch_all(&state.db)
+    .await?;
+    let more = rows.len() > limit as usize;
+    let messages: Vec<StoredMessage> = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(|row| StoredMessage {
+            seq: as_u64(row.get("seq")),
+            message_id: row.get("message_id"),
+            sender_id: row.get("sender_id"),
+            received_at: as_u64(row.get("received_at")),
+            envelope: Bytes(row.get("envelope")),
+        })
+        .collect();
+    let next_cursor = if more {
+        messages.last().map(|m| m.seq)
+    } else {
+        None
+    };
+    Ok(Json(MessagePage {
+        messages,
+        next_cursor,
+    }))
+}

@@ -1,0 +1,78 @@
+//! The caller's encrypted vault, with compare-and-swap writes.
+
+use axum::Json;
+use axum::extract::State;
+use ward_proto::Bytes;
+use ward_proto::vault::{PutVaultRequest, VaultResponse, VaultStored};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{JsonBody, Session};
+use crate::secrets::now_ms;
+
+/// The largest vault accepted: a few keys and wraps, with room to spare.
+const MAX_VAULT_BYTES: usize = 16 * 1024;
+
+/// `GET /v1/vault`
+pub async fn get(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Json<VaultResponse>, ApiError> {
+    let (version, vault): (i64, Vec<u8>) =
+        sqlx::query_as("SELECT version, vault FROM vaults WHERE account_id = ?")
+            .bind(&session.account_id)
+            .fetch_optional(&state.db)
+            .await?
+            .ok_or_else(|| ApiError::not_found("vault"))?;
+    Ok(Json(VaultResponse {
+        version: u64::try_from(version).unwrap_or(0),
+        vault: Bytes(vault),
+    }))
+}
+
+/// `PUT /v1/vault`: only over `expected_version`; a stale write gets 409
+/// and changes nothing.
+pub async fn put(
+    State(state): State<AppState>,
+    session: Session,
+    JsonBody(request): JsonBody<PutVaultRequest>,
+) -> Result<Json<VaultStored>, ApiError> {
+    if request.vault.0.is_empty() || request.vault.0.len() > MAX_VAULT_BYTES {
+        return Err(ApiError::bad_request(
+            "invalid_vault",
+            "The vault is empty or larger than 16 KiB.",
+        ));
+    }
+    let expected = i64::try_from(request.expected_version).map_err(|_| {
+        ApiError::bad_request("invalid_version", "expected_version is out of range.")
+    })?;
+    let now = now_ms();
+    let written = if expected == 0 {
+        sqlx::query(
+            "INSERT INTO vaults (account_id, version, vault, updated_at) VALUES (?, 1, ?, ?)
+             ON CONFLICT (account_id) DO NOTHING",
+        )
+        .bind(&session.account_id)
+        .bind(&request.vault.0)
+        .bind(now)
+        .execute(&state.db)
+        .await?
+    } else {
+        sqlx::query("UPDATE vaults SET version = version + 1, vault = ?, updated_at = ? WHERE account_id = ? AND version = ?")
+            .bind(&request.vault.0)
+            .bind(now)
+            .bind(&session.account_id)
+            .bind(expected)
+            .execute(&state.db)
+            .await?
+    };
+    if written.rows_affected() != 1 {
+        return Err(ApiError::conflict(
+            "vault_stale",
+            "Your account's keys were changed on another device. Nothing was overwritten; reload and try again.",
+        ));
+    }
+    Ok(Json(VaultStored {
+        version: request.expected_version + 1,
+    }))
+}

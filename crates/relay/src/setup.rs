@@ -1,0 +1,65 @@
+//! The relay's one-time clinic setup code: written to the data directory at
+//! first start, turned into the clinic inbox account by `POST /v1/clinic/setup`.
+
+use std::path::Path;
+
+use sqlx::SqlitePool;
+
+use crate::error::StartError;
+use crate::secrets;
+
+/// The file the setup code is written to.
+pub const SETUP_CODE_FILE: &str = "clinic-setup-code";
+
+/// Writes a fresh setup code unless a clinic exists or an unused code does.
+pub async fn ensure_setup_code(db: &SqlitePool, data: &Path) -> Result<(), StartError> {
+    let path = data.join(SETUP_CODE_FILE);
+    let (clinics, unused): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM accounts WHERE kind = 'clinic'),
+                (SELECT COUNT(*) FROM setup_codes WHERE used_at IS NULL)",
+    )
+    .fetch_one(db)
+    .await
+    .map_err(|source| StartError::Database {
+        path: path.clone(),
+        source,
+    })?;
+    if clinics > 0 || (unused > 0 && path.exists()) {
+        return Ok(());
+    }
+    let code = secrets::token().map_err(|_| StartError::SetupCode {
+        path: path.clone(),
+        source: std::io::Error::other("no randomness"),
+    })?;
+    write_private(&path, &code).map_err(|source| StartError::SetupCode {
+        path: path.clone(),
+        source,
+    })?;
+    sqlx::query("DELETE FROM setup_codes WHERE used_at IS NULL")
+        .execute(db)
+        .await
+        .map_err(|source| StartError::Database {
+            path: path.clone(),
+            source,
+        })?;
+    sqlx::query("INSERT INTO setup_codes (code_hash) VALUES (?)")
+        .bind(secrets::hash(&code))
+        .execute(db)
+        .await
+        .map_err(|source| StartError::Database {
+            path: path.clone(),
+            source,
+        })?;
+    tracing::info!(file = %path.display(), "no clinic yet: wrote a one-time clinic setup code");
+    Ok(())
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())
+}

@@ -1,0 +1,756 @@
+//! The relay's API over real HTTP with a fresh SQLite file: clinic setup,
+//! enrollment, sessions, key login, lockout, keys, vault CAS, threads, epoch
+//! CAS, idempotent messages, authorization, and bad input.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use reqwest::{Method, StatusCode, header};
+use serde_json::json;
+use support::{NONE, Relay};
+use ward_proto::Bytes;
+use ward_proto::auth::{
+    ClinicInfo, EnrollStartRequest, EnrollStarted, EnrollVerifyRequest, InviteCreateRequest,
+    InviteCreated,
+};
+use ward_proto::keys::BundleResponse;
+use ward_proto::threads::{
+    Category, CreateThreadRequest, MessagePage, PostMessageRequest, PutEpochRequest, SealedKeys,
+    StoredMessage, Thread, ThreadList,
+};
+use ward_proto::vault::{PutVaultRequest, VaultResponse, VaultStored};
+use ward_seal::envelope::{self, Envelope, Header};
+use ward_seal::keys::PublicBundle;
+use ward_seal::payload::Payload;
+use ward_seal::random::os_rng;
+use ward_seal::thread_key::{self, SealedThreadKey, ThreadKey};
+
+#[tokio::test]
+async fn setup_code_is_single_use() {
+    let relay = Relay::start().await;
+    let code = relay.setup_code();
+    relay.clinic().await;
+    relay
+        .expect_error(
+            Method::POST,
+            "/v1/clinic/setup",
+            None,
+            Some(&json!({"setup_code": code, "display_name": "Impostor"})),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn the_clinic_agent_signs_in_with_its_key_and_a_forged_signature_fails() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let response = relay.key_login(&clinic.keys).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let set_cookie = response.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"),
+        "{set_cookie}"
+    );
+
+    // Another key claiming to be the clinic.
+    let impostor = ward_seal::keys::AccountKeys::generate(&clinic.id, 1, &mut os_rng()).unwrap();
+    let response = relay.key_login(&impostor).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn enrollment_with_invite_and_code_then_logout_ends_the_session() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let patient = relay.patient(&clinic, "sam@example.com").await;
+    let me: ClinicInfo = relay
+        .expect(
+            Method::GET,
+            "/v1/clinic",
+            Some(&patient.token),
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(me.account_id, clinic.id);
+
+    let response = relay
+        .call(Method::POST, "/v1/auth/logout", Some(&patient.token), NONE)
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    relay
+        .expect_error(
+            Method::GET,
+            "/v1/clinic",
+            Some(&patient.token),
+            NONE,
+            StatusCode::UNAUTHORIZED,
+            "not_signed_in",
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn a_used_or_mistyped_invite_is_refused_and_wrong_codes_lock_out() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let invite: InviteCreated = relay
+        .expect(
+            Method::POST,
+            "/v1/invites",
+            Some(&clinic.token),
+            Some(&InviteCreateRequest {
+                display_name: "Dana".into(),
+                contact: "+1 555 123 4321".into(),
+            }),
+            StatusCode::CREATED,
+        )
+        .await;
+    // An unknown invite says what to do, and does not reveal anything.
+    relay
+        .expect_error(
+            Method::POST,
+            "/v1/enroll/start",
+            None,
+            Some(&EnrollStartRequest {
+                invite_code: "ZZZZZ-ZZZZZ".into(),
+            }),
+            StatusCode::NOT_FOUND,
+            "invite_not_valid",
+        )
+        .await;
+    // Typed in lower case with spaces: still the invite.
+    let typed = invite.invite_code.to_lowercase().replace('-', " ");
+    let started: EnrollStarted = relay
+        .expect(
+            Method::POST,
+            "/v1/enroll/start",
+            None,
+            Some(&EnrollStartRequest { invite_code: typed }),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(started.contact_hint, "•••• 4321");
+    assert_eq!(started.display_name, "Dana");
+
+    let wrong = EnrollVerifyRequest {
+        enrollment_id: started.enrollment_id.clone(),
+        code: "000000".into(),
+    };
+    // Five failures from one address (the mistyped invite above counts)
+    // lock it: four wrong codes are refused, the fifth attempt is locked.
+    for attempt in 0..5 {
+        let response = relay
+            .call(Method::POST, "/v1/enroll/verify", None, Some(&wrong))
+            .await;
+        let expected = if attempt < 4 {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
+        assert_eq!(response.status(), expected, "attempt {attempt}");
+    }
+    // Locked: even the right code waits.
+    let right = EnrollVerifyRequest {
+        enrollment_id: started.enrollment_id.clone(),
+        code: relay.last_code_for("+1 555 123 4321"),
+    };
+    let error = relay
+        .expect_error(
+            Method::POST,
+            "/v1/enroll/verify",
+            None,
+            Some(&right),
+            StatusCode::TOO_MANY_REQUESTS,
+            "locked_out",
+        )
+        .await;
+    assert!(error.error.retry_after_seconds.unwrap() > 0);
+}
+
+#[tokio::test]
+async fn vault_writes_are_compare_and_swap() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let patient = relay.patient(&clinic, "sam@example.com").await;
+    let token = Some(patient.token.as_str());
+    let first: VaultStored = relay
+        .expect(
+            Method::PUT,
+            "/v1/vault",
+            token,
+            Some(&PutVaultRequest {
+                expected_version: 0,
+                vault: Bytes(vec![1; 100]),
+            }),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(first.version, 1);
+    // A second device that still thinks there is no vault loses.
+    relay
+        .expect_error(
+            Method::PUT,
+            "/v1/vault",
+            token,
+            Some(&PutVaultRequest {
+                expected_version: 0,
+                vault: Bytes(vec![2; 100]),
+            }),
+            StatusCode::CONFLICT,
+            "vault_stale",
+        )
+        .await;
+    let second: VaultStored = relay
+        .expect(
+            Method::PUT,
+            "/v1/vault",
+            token,
+            Some(&PutVaultRequest {
+                expected_version: 1,
+                vault: Bytes(vec![3; 100]),
+            }),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(second.version, 2);
+    let stored: VaultResponse = relay
+        .expect(Method::GET, "/v1/vault", token, NONE, StatusCode::OK)
+        .await;
+    assert_eq!((stored.version, stored.vault.0), (2, vec![3; 100]));
+}
+
+#[tokio::test]
+async fn patient_and_clinic_exchange_an_encrypted_message() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let patient = relay.patient(&clinic, "sam@example.com").await;
+    let (p, c) = (Some(patient.token.as_str()), Some(clinic.token.as_str()));
+
+    let thread: Thread = relay
+        .expect(
+            Method::POST,
+            "/v1/threads",
+            p,
+            Some(&CreateThreadRequest {
+                category: Category::Refill,
+            }),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(thread.members.len(), 2);
+    assert_eq!(thread.current_epoch, None);
+
+    // The patient fetches the clinic's bundle and seals epoch 0 to both.
+    let clinic_bundle: BundleResponse = relay
+        .expect(
+            Method::GET,
+            &format!("/v1/keys/{}", clinic.id),
+            p,
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    let clinic_bundle = PublicBundle::from_bytes(&clinic_bundle.bundle.0).unwrap();
+    let key = ThreadKey::generate(&mut os_rng());
+    let sealed = thread_key::seal_to_members(
+        &key,
+        &thread.thread_id,
+        0,
+        &patient.keys,
+        &[patient.keys.bundle().clone(), clinic_bundle],
+        &mut os_rng(),
+    )
+    .unwrap();
+    let epoch = PutEpochRequest {
+        epoch: 0,
+        sealed_keys: sealed.iter().map(|s| Bytes(s.to_bytes())).collect(),
+    };
+    let path = format!("/v1/threads/{}", thread.thread_id);
+    let response = relay
+        .call(Method::POST, &format!("{path}/epochs"), p, Some(&epoch))
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    // Starting epoch 0 again loses the compare-and-swap.
+    relay
+        .expect_error(
+            Method::POST,
+            &format!("{path}/epochs"),
+            p,
+            Some(&epoch),
+            StatusCode::CONFLICT,
+            "epoch_conflict",
+        )
+        .await;
+
+    // The patient sends; a retry is idempotent; reusing the id is refused.
+    let header = Header {
+        thread_id: thread.thread_id.clone(),
+        epoch: 0,
+        message_id: "msg-1".into(),
+        sender_id: patient.id.clone(),
+        sent_at_ms: 1,
+    };
+    let text = "Can I refill my inhaler early?";
+    let sealed_message = envelope::seal(
+        &patient.keys,
+        &key,
+        header.clone(),
+        &Payload::text(text),
+        &mut os_rng(),
+    )
+    .unwrap();
+    let post = PostMessageRequest {
+        envelope: Bytes(sealed_message.to_bytes()),
+    };
+    let stored: StoredMessage = relay
+        .expect(
+            Method::POST,
+            &format!("{path}/messages"),
+            p,
+            Some(&post),
+            StatusCode::CREATED,
+        )
+        .await;
+    let retried: StoredMessage = relay
+        .expect(
+            Method::POST,
+            &format!("{path}/messages"),
+            p,
+            Some(&post),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(retried, stored);
+    let other = envelope::seal(
+        &patient.keys,
+        &key,
+        header,
+        &Payload::text("different"),
+        &mut os_rng(),
+    )
+    .unwrap();
+    relay
+        .expect_error(
+            Method::POST,
+            &format!("{path}/messages"),
+            p,
+            Some(&PostMessageRequest {
+                envelope: Bytes(other.to_bytes()),
+            }),
+            StatusCode::CONFLICT,
+            "message_id_reused",
+        )
+        .await;
+
+    // The clinic sees one unread message, opens its key and reads it.
+    let threads: ThreadList = relay
+        .expect(Method::GET, "/v1/threads", c, NONE, StatusCode::OK)
+        .await;
+    assert_eq!(threads.threads.len(), 1);
+    assert_eq!(threads.threads[0].unread_count, 1);
+    let keys: SealedKeys = relay
+        .expect(
+            Method::GET,
+            &format!("{path}/keys"),
+            c,
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    let patient_bundle: BundleResponse = relay
+        .expect(
+            Method::GET,
+            &format!("/v1/keys/{}", patient.id),
+            c,
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    let patient_bundle = PublicBundle::from_bytes(&patient_bundle.bundle.0).unwrap();
+    let opened_key = SealedThreadKey::from_bytes(&keys.keys[0].sealed.0)
+        .unwrap()
+        .open(&clinic.keys, &patient_bundle, &thread.thread_id, 0)
+        .unwrap();
+    let page: MessagePage = relay
+        .expect(
+            Method::GET,
+            &format!("{path}/messages"),
+            c,
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(page.messages.len(), 1);
+    assert_eq!(page.next_cursor, None);
+    let payload = Envelope::from_bytes(&page.messages[0].envelope.0)
+        .unwrap()
+        .open(&opened_key, &thread.thread_id, &patient_bundle)
+        .unwrap();
+    assert_eq!(payload.text, text);
+
+    // The relay stored ciphertext only.
+    let db = std::fs::read(relay.data.path().join("ward.sqlite3")).unwrap();
+    let wal = std::fs::read(relay.data.path().join("ward.sqlite3-wal")).unwrap_or_default();
+    for file in [db, wal] {
+        assert!(
+            !file.windows(text.len()).any(|w| w == text.as_bytes()),
+            "plaintext on disk"
+        );
+    }
+}
+
+#[tokio::test]
+async fn messages_page_by_cursor() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let patient = relay.patient(&clinic, "sam@example.com").await;
+    let p = Some(patient.token.as_str());
+    let thread: Thread = relay
+        .expect(
+            Method::POST,
+            "/v1/threads",
+            p,
+            Some(&CreateThreadRequest {
+                category: Category::Question,
+            }),
+            StatusCode::CREATED,
+        )
+        .await;
+    let key = ThreadKey::generate(&mut os_rng());
+    let sealed = thread_key::seal(
+        &key,
+        &thread.thread_id,
+        0,
+        &patient.keys,
+        patient.keys.bundle(),
+        &mut os_rng(),
+    )
+    .unwrap();
+    let path = format!("/v1/threads/{}", thread.thread_id);
+    let response = relay
+        .call(
+            Method::POST,
+            &format!("{path}/epochs"),
+            p,
+            Some(&PutEpochRequest {
+                epoch: 0,
+                sealed_keys: vec![Bytes(sealed.to_bytes())],
+            }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    for n in 0..5 {
+        let header = Header {
+            thread_id: thread.thread_id.clone(),
+            epoch: 0,
+            message_id: format!("m{n}"),
+            sender_id: patient.id.clone(),
+            sent_at_ms: n,
+        };
+        let envelope = envelope::seal(
+            &patient.keys,
+            &key,
+            header,
+            &Payload::text("x"),
+            &mut os_rng(),
+        )
+        .unwrap();
+        let response = relay
+            .call(
+                Method::POST,
+                &format!("{path}/messages"),
+                p,
+                Some(&PostMessageRequest {
+                    envelope: Bytes(envelope.to_bytes()),
+                }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    let first: MessagePage = relay
+        .expect(
+            Method::GET,
+            &format!("{path}/messages?limit=2"),
+            p,
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(
+        first.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        [1, 2]
+    );
+    let rest: MessagePage = relay
+        .expect(
+            Method::GET,
+            &format!(
+                "{path}/messages?after={}&limit=10",
+                first.next_cursor.unwrap()
+            ),
+            p,
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(
+        rest.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        [3, 4, 5]
+    );
+    assert_eq!(rest.next_cursor, None);
+    relay
+        .expect_error(
+            Method::GET,
+            &format!("{path}/messages?after=x"),
+            p,
+            NONE,
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn another_patient_can_read_or_write_nothing_of_the_first() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let alice = relay.patient(&clinic, "alice@example.com").await;
+    let mallory = relay.patient(&clinic, "mallory@example.com").await;
+    let a = Some(alice.token.as_str());
+    let m = Some(mallory.token.as_str());
+    let thread: Thread = relay
+        .expect(
+            Method::POST,
+            "/v1/threads",
+            a,
+            Some(&CreateThreadRequest {
+                category: Category::Question,
+            }),
+            StatusCode::CREATED,
+        )
+        .await;
+    let path = format!("/v1/threads/{}", thread.thread_id);
+    let key = ThreadKey::generate(&mut os_rng());
+    let sealed = thread_key::seal(
+        &key,
+        &thread.thread_id,
+        0,
+        &alice.keys,
+        alice.keys.bundle(),
+        &mut os_rng(),
+    )
+    .unwrap();
+    let epoch = json!({"epoch": 0, "sealed_keys": [Bytes(sealed.to_bytes())]});
+    let header = Header {
+        thread_id: thread.thread_id.clone(),
+        epoch: 0,
+        message_id: "m".into(),
+        sender_id: mallory.id.clone(),
+        sent_at_ms: 0,
+    };
+    let forged = envelope::seal(
+        &mallory.keys,
+        &key,
+        header,
+        &Payload::text("x"),
+        &mut os_rng(),
+    )
+    .unwrap();
+    let message = json!({"envelope": Bytes(forged.to_bytes())});
+
+    // Every thread route, as Mallory: the same 404 as a thread that does not exist.
+    let sweep: Vec<(Method, String, Option<serde_json::Value>)> = vec![
+        (Method::GET, path.clone(), None),
+        (Method::GET, format!("{path}/keys"), None),
+        (Method::GET, format!("{path}/messages"), None),
+        (Method::POST, format!("{path}/messages"), Some(message)),
+        (Method::POST, format!("{path}/epochs"), Some(epoch)),
+        (Method::GET, format!("/v1/keys/{}", alice.id), None),
+    ];
+    for (method, route, body) in sweep {
+        relay
+            .expect_error(
+                method,
+                &route,
+                m,
+                body.as_ref(),
+                StatusCode::NOT_FOUND,
+                "not_found",
+            )
+            .await;
+    }
+    let threads: ThreadList = relay
+        .expect(Method::GET, "/v1/threads", m, NONE, StatusCode::OK)
+        .await;
+    assert!(threads.threads.is_empty());
+    // Mallory cannot publish a bundle in Alice's name either.
+    let response = relay
+        .call(
+            Method::PUT,
+            "/v1/keys/me",
+            m,
+            Some(&json!({"bundle": Bytes(alice.keys.bundle().to_bytes())})),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // Patients cannot invite.
+    relay
+        .expect_error(
+            Method::POST,
+            "/v1/invites",
+            m,
+            Some(&json!({"display_name": "x", "contact": "x@example.com"})),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        )
+        .await;
+    // Nothing without a session.
+    for route in ["/v1/threads", "/v1/vault", "/v1/clinic"] {
+        relay
+            .expect_error(
+                Method::GET,
+                route,
+                None,
+                NONE,
+                StatusCode::UNAUTHORIZED,
+                "not_signed_in",
+            )
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn bad_input_gets_specific_errors_in_one_shape() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let c = clinic.token.as_str();
+    let url = |path: &str| format!("{}{path}", relay.url);
+
+    let cases: Vec<(reqwest::RequestBuilder, StatusCode, &str)> = vec![
+        (
+            relay
+                .http
+                .post(url("/v1/invites"))
+                .bearer_auth(c)
+                .header("content-type", "application/json")
+                .body("{not json"),
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+        ),
+        (
+            relay
+                .http
+                .post(url("/v1/invites"))
+                .bearer_auth(c)
+                .body("display_name=x"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "wrong_content_type",
+        ),
+        (
+            relay
+                .http
+                .post(url("/v1/invites"))
+                .bearer_auth(c)
+                .json(&json!({"display_name": "x", "contact": "x@example.com", "admin": true})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+        ),
+        (
+            relay
+                .http
+                .post(url("/v1/invites"))
+                .bearer_auth(c)
+                .json(&json!({"display_name": "x"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+        ),
+        (
+            relay
+                .http
+                .post(url("/v1/invites"))
+                .bearer_auth(c)
+                .json(&json!({"display_name": "x", "contact": "not a contact"})),
+            StatusCode::BAD_REQUEST,
+            "invalid_contact",
+        ),
+        (
+            relay
+                .http
+                .post(url("/v1/invites"))
+                .bearer_auth(c)
+                .json(&json!({"display_name": "", "contact": "x@example.com"})),
+            StatusCode::BAD_REQUEST,
+            "invalid_display_name",
+        ),
+        (
+            relay
+                .http
+                .post(url("/v1/invites"))
+                .bearer_auth(c)
+                .json(&json!({"display_name": "x".repeat(70_000), "contact": "x@example.com"})),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+        ),
+        (
+            relay
+                .http
+                .put(url("/v1/keys/me"))
+                .bearer_auth(c)
+                .json(&json!({"bundle": "AAAA"})),
+            StatusCode::BAD_REQUEST,
+            "invalid_bundle",
+        ),
+        (
+            relay
+                .http
+                .put(url("/v1/keys/me"))
+                .bearer_auth(c)
+                .json(&json!({"bundle": "not base64!"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+        ),
+        (
+            relay.http.get(url("/v1/nope")),
+            StatusCode::NOT_FOUND,
+            "no_such_route",
+        ),
+        (
+            relay.http.delete(url("/v1/threads")).bearer_auth(c),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        (
+            relay
+                .http
+                .get(url("/v1/threads"))
+                .header("authorization", "Bearer forged-token"),
+            StatusCode::UNAUTHORIZED,
+            "not_signed_in",
+        ),
+    ];
+    for (request, status, code) in cases {
+        let response = request.send().await.unwrap();
+        let got = response.status();
+        let cache = response
+            .headers()
+            .get(header::CACHE_CONTROL)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body: ward_proto::ErrorBody = response.json().await.unwrap();
+        assert_eq!(
+            (got, body.error.code.as_str()),
+            (status, code),
+            "{}",
+            body.error.message
+        );
+        assert_eq!(cache.as_deref(), Some("no-store"), "{code}");
+        // Error messages never echo what was sent.
+        assert!(
+            !body.error.message.contains("not a contact") && !body.error.message.contains("xxxx")
+        );
+    }
+}

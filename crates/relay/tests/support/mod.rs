@@ -1,0 +1,246 @@
+//! A real relay on a free port with a fresh SQLite file, and a small client
+//! for it, shared by the API tests.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use reqwest::{Client, Method, Response, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tempfile::TempDir;
+use ward_proto::auth::{
+    ClinicSetupRequest, EnrollStartRequest, EnrollStarted, EnrollVerifyRequest,
+    InviteCreateRequest, InviteCreated, KeyChallenge, KeyChallengeRequest, KeyLoginRequest,
+    SessionCreated,
+};
+use ward_proto::keys::PublishBundleRequest;
+use ward_proto::{Bytes, ErrorBody};
+use ward_relay::{AppState, Config};
+use ward_seal::keys::AccountKeys;
+use ward_seal::random::os_rng;
+
+pub struct Relay {
+    pub url: String,
+    pub data: TempDir,
+    pub http: Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Relay {
+    pub async fn start() -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let state = AppState::open(Config {
+            data: data.path().to_path_buf(),
+            ..Config::default()
+        })
+        .await
+        .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(ward_relay::serve(listener, state, async {
+            let _ = stopped.await;
+        }));
+        Self {
+            url,
+            data,
+            http: Client::new(),
+            stop: Some(stop),
+        }
+    }
+
+    pub async fn call<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&B>,
+    ) -> Response {
+        let mut request = self.http.request(method, format!("{}{path}", self.url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Calls and expects `status`, returning the JSON body.
+    pub async fn expect<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&B>,
+        status: StatusCode,
+    ) -> T {
+        let response = self.call(method.clone(), path, token, body).await;
+        let got = response.status();
+        let text = response.text().await.unwrap();
+        assert_eq!(got, status, "{method} {path}: {text}");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path}: {e}: {text}"))
+    }
+
+    /// Calls and expects an error with `status` and `code`.
+    pub async fn expect_error<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&B>,
+        status: StatusCode,
+        code: &str,
+    ) -> ErrorBody {
+        let error: ErrorBody = self.expect(method.clone(), path, token, body, status).await;
+        assert_eq!(error.error.code, code, "{method} {path}");
+        assert!(!error.error.message.is_empty());
+        error
+    }
+
+    pub fn setup_code(&self) -> String {
+        std::fs::read_to_string(self.data.path().join(ward_relay::setup::SETUP_CODE_FILE)).unwrap()
+    }
+
+    /// The last one-time code the development sink "sent" to `contact`.
+    pub fn last_code_for(&self, contact: &str) -> String {
+        let outbox = std::fs::read_to_string(self.data.path().join("dev-outbox.log")).unwrap();
+        outbox
+            .lines()
+            .filter_map(|line| {
+                let mut parts = line.split('\t');
+                (parts.next() == Some(contact)).then(|| parts.nth(1).unwrap().to_owned())
+            })
+            .next_back()
+            .expect("a code was sent")
+    }
+
+    /// Sets up the clinic and publishes its bundle.
+    pub async fn clinic(&self) -> Account {
+        let session: SessionCreated = self
+            .expect(
+                Method::POST,
+                "/v1/clinic/setup",
+                None,
+                Some(&ClinicSetupRequest {
+                    setup_code: self.setup_code(),
+                    display_name: "Riverside Clinic".into(),
+                }),
+                StatusCode::OK,
+            )
+            .await;
+        let account = Account::new(session);
+        self.publish(&account).await;
+        account
+    }
+
+    /// Invites, enrolls and publishes a patient.
+    pub async fn patient(&self, clinic: &Account, contact: &str) -> Account {
+        let invite: InviteCreated = self
+            .expect(
+                Method::POST,
+                "/v1/invites",
+                Some(&clinic.token),
+                Some(&InviteCreateRequest {
+                    display_name: "Sam Patient".into(),
+                    contact: contact.into(),
+                }),
+                StatusCode::CREATED,
+            )
+            .await;
+        let started: EnrollStarted = self
+            .expect(
+                Method::POST,
+                "/v1/enroll/start",
+                None,
+                Some(&EnrollStartRequest {
+                    invite_code: invite.invite_code,
+                }),
+                StatusCode::OK,
+            )
+            .await;
+        let session: SessionCreated = self
+            .expect(
+                Method::POST,
+                "/v1/enroll/verify",
+                None,
+                Some(&EnrollVerifyRequest {
+                    enrollment_id: started.enrollment_id,
+                    code: self.last_code_for(contact),
+                }),
+                StatusCode::OK,
+            )
+            .await;
+        let account = Account::new(session);
+        self.publish(&account).await;
+        account
+    }
+
+    pub async fn publish(&self, account: &Account) {
+        let response = self
+            .call(
+                Method::PUT,
+                "/v1/keys/me",
+                Some(&account.token),
+                Some(&PublishBundleRequest {
+                    bundle: Bytes(account.keys.bundle().to_bytes()),
+                }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    }
+
+    /// Signs in by account key (the clinic agent's way).
+    pub async fn key_login(&self, keys: &AccountKeys) -> Response {
+        let challenge: KeyChallenge = self
+            .expect(
+                Method::POST,
+                "/v1/auth/key/challenge",
+                None,
+                Some(&KeyChallengeRequest {
+                    account_id: keys.account_id().into(),
+                }),
+                StatusCode::OK,
+            )
+            .await;
+        let signature = keys.sign_login(&challenge.challenge.0);
+        self.call(
+            Method::POST,
+            "/v1/auth/key/login",
+            None,
+            Some(&KeyLoginRequest {
+                challenge_id: challenge.challenge_id,
+                signature: Bytes(signature.to_vec()),
+            }),
+        )
+        .await
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A signed-in account with its keys.
+pub struct Account {
+    pub id: String,
+    pub token: String,
+    pub keys: AccountKeys,
+}
+
+impl Account {
+    fn new(session: SessionCreated) -> Self {
+        let keys =
+            AccountKeys::generate(&session.account_id, 1_767_225_600, &mut os_rng()).unwrap();
+        Self {
+            id: session.account_id,
+            token: session.token,
+            keys,
+        }
+    }
+}
+
+/// No body.
+pub const NONE: Option<&()> = None;
