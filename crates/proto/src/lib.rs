@@ -13,6 +13,7 @@ mod bytes;
 pub mod error;
 pub mod health;
 pub mod keys;
+pub mod passkeys;
 pub mod threads;
 pub mod vault;
 

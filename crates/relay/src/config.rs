@@ -19,6 +19,9 @@ pub struct Config {
     /// The built web client (`dist/`), served beside the API when set.
     #[serde(rename = "static")]
     pub static_dir: Option<PathBuf>,
+    /// The origin patients open Ward at (`https://ward.example`); passkeys
+    /// are bound to its host name. On `localhost`, any port is accepted.
+    pub public_origin: String,
     /// Sites allowed to embed Ward in an iframe (CSP `frame-ancestors`),
     /// e.g. `["https://riverside-clinic.example"]`. Ward itself is always allowed.
     pub frame_ancestors: Vec<String>,
@@ -38,6 +41,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data: PathBuf::from("data"),
             static_dir: None,
+            public_origin: "http://localhost:8080".into(),
             frame_ancestors: Vec::new(),
             session_idle_minutes: 30,
             session_absolute_hours: 12,
@@ -95,6 +99,19 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "invite and code lifetimes must be at least 1".into(),
             ));
+        }
+        let origin = url::Url::parse(&self.public_origin).map_err(|e| {
+            ConfigError::Invalid(format!(
+                "public_origin {:?} is not a URL: {e}",
+                self.public_origin
+            ))
+        })?;
+        let secure = origin.scheme() == "https" || origin.host_str() == Some("localhost");
+        if !secure || origin.host_str().is_none() {
+            return Err(ConfigError::Invalid(format!(
+                "public_origin {:?} must be https:// (or http://localhost for development): passkeys need a secure origin",
+                self.public_origin
+            )));
         }
         for origin in &self.frame_ancestors {
             let ok = (origin.starts_with("https://") || origin.starts_with("http://localhost"))

@@ -47,6 +47,14 @@ pub enum StartError {
         /// Why it failed.
         source: std::io::Error,
     },
+    /// The public origin cannot carry passkeys.
+    #[error("public_origin {origin:?} cannot be used for passkeys: {reason}")]
+    Origin {
+        /// The configured origin.
+        origin: String,
+        /// Why.
+        reason: String,
+    },
     /// The clinic setup code could not be written.
     #[error("could not write the clinic setup code to {path}: {source}")]
     SetupCode {

@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod extract;
 mod lockout;
+pub mod passkeys;
 mod routes;
 pub mod secrets;
 pub mod sender;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Where one-time codes go.
     pub sender: Arc<dyn sender::CodeSender>,
+    /// Passkey ceremonies for the configured origin.
+    pub webauthn: Arc<webauthn_rs::Webauthn>,
     /// Whether the relay itself terminates TLS (cookies get `Secure`, HSTS is sent).
     pub tls: bool,
 }
@@ -58,11 +61,13 @@ impl AppState {
         let db = db::open(&config.data).await?;
         setup::ensure_setup_code(&db, &config.data).await?;
         let sender = Arc::new(sender::DevFileSink::new(config.data.join("dev-outbox.log")));
+        let webauthn = Arc::new(passkeys::webauthn(&config.public_origin)?);
         Ok(Self {
             db,
             site,
             config: Arc::new(config),
             sender,
+            webauthn,
             tls: false,
         })
     }

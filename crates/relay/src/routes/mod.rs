@@ -4,6 +4,7 @@ mod auth;
 mod enroll;
 mod health;
 mod keys;
+mod passkeys;
 mod threads;
 mod vault;
 
@@ -36,6 +37,21 @@ pub fn router() -> Router<AppState> {
         .route("/v1/auth/key/challenge", post(auth::key_challenge))
         .route("/v1/auth/key/login", post(auth::key_login))
         .route("/v1/auth/logout", post(auth::logout))
+        .route("/v1/passkeys", get(passkeys::list))
+        .route(
+            "/v1/passkeys/register/start",
+            post(passkeys::register_start),
+        )
+        .route(
+            "/v1/passkeys/register/finish",
+            post(passkeys::register_finish),
+        )
+        .route(
+            "/v1/passkeys/{passkey_id}",
+            axum::routing::delete(passkeys::remove),
+        )
+        .route("/v1/auth/passkey/start", post(passkeys::sign_in_start))
+        .route("/v1/auth/passkey/finish", post(passkeys::sign_in_finish))
         .route("/v1/invites", post(enroll::create_invite))
         .route("/v1/enroll/start", post(enroll::start))
         .route("/v1/enroll/verify", post(enroll::verify))

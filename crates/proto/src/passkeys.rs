@@ -1,0 +1,79 @@
+//! Passkey (WebAuthn) ceremonies. User verification is always required.
+
+use serde::{Deserialize, Serialize};
+pub use webauthn_rs_proto::{
+    CreationChallengeResponse, PublicKeyCredential, RegisterPublicKeyCredential,
+    RequestChallengeResponse,
+};
+
+/// `POST /v1/passkeys/register/start` (signed in): options for
+/// `navigator.credentials.create`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RegistrationStarted {
+    /// Names this ceremony in the finish call (single use, 5 minutes).
+    pub ceremony_id: String,
+    /// Pass as `publicKey` (the client may add the PRF extension).
+    pub options: CreationChallengeResponse,
+}
+
+/// `POST /v1/passkeys/register/finish`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FinishRegistration {
+    /// From [`RegistrationStarted`].
+    pub ceremony_id: String,
+    /// What `navigator.credentials.create` returned.
+    pub credential: RegisterPublicKeyCredential,
+    /// A name the patient recognises ("Pixel 7", "Work laptop").
+    pub label: String,
+}
+
+/// A registered passkey, as listed in Settings → Security.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyInfo {
+    /// Ward's id for it.
+    pub passkey_id: String,
+    /// Its label.
+    pub label: String,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Unix seconds, when it last signed in.
+    pub last_used_at: Option<u64>,
+}
+
+/// `GET /v1/passkeys`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyList {
+    /// Oldest first.
+    pub passkeys: Vec<PasskeyInfo>,
+}
+
+/// `POST /v1/auth/passkey/start`: without `account_id`, a discoverable
+/// ceremony (no username; conditional UI); with it, one limited to that
+/// account's passkeys.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartAuthentication {
+    /// The account, when the device remembers it.
+    #[serde(default)]
+    pub account_id: Option<String>,
+}
+
+/// Options for `navigator.credentials.get`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthenticationStarted {
+    /// Names this ceremony in the finish call (single use, 5 minutes).
+    pub ceremony_id: String,
+    /// Pass as `publicKey` (the client may add the PRF extension).
+    pub options: RequestChallengeResponse,
+}
+
+/// `POST /v1/auth/passkey/finish`: on success, a new session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FinishAuthentication {
+    /// From [`AuthenticationStarted`].
+    pub ceremony_id: String,
+    /// What `navigator.credentials.get` returned.
+    pub credential: PublicKeyCredential,
+}

@@ -1,0 +1,313 @@
+//! Passkey registration, listing and removal, and sign-in with a passkey.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use sqlx::Row;
+use ward_proto::passkeys::{
+    AuthenticationStarted, FinishAuthentication, FinishRegistration, PasskeyInfo, PasskeyList,
+    RegistrationStarted, StartAuthentication,
+};
+use webauthn_rs::prelude::{
+    CredentialID, DiscoverableAuthentication, Passkey, PasskeyAuthentication, PasskeyRegistration,
+};
+use webauthn_rs_proto::ResidentKeyRequirement;
+
+use super::auth::display_name;
+use crate::error::ApiError;
+use crate::extract::{ClientAddr, JsonBody, Session};
+use crate::passkeys::{account_for_handle, of_account, save_ceremony, take_ceremony, user_handle};
+use crate::secrets::{self, now_ms};
+use crate::{AppState, lockout, sessions};
+
+fn refused() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "passkey_failed",
+        "That passkey could not sign you in. Try again, or use another way to sign in.",
+    )
+}
+
+/// `POST /v1/passkeys/register/start`
+pub async fn register_start(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Json<RegistrationStarted>, ApiError> {
+    let handle = user_handle(&state, &session.account_id).await?;
+    let name: String = sqlx::query_scalar("SELECT display_name FROM accounts WHERE account_id = ?")
+        .bind(&session.account_id)
+        .fetch_one(&state.db)
+        .await?;
+    let existing: Vec<CredentialID> = of_account(&state, &session.account_id)
+        .await?
+        .iter()
+        .map(|(_, passkey)| passkey.cred_id().clone())
+        .collect();
+    let (mut options, registration) = state
+        .webauthn
+        .start_passkey_registration(handle, &session.account_id, &name, Some(existing))
+        .map_err(|e| ApiError::internal("passkey registration", &e))?;
+    // Ask for a discoverable credential (sign-in without a username), but
+    // accept a non-discoverable one: older security keys cannot store it.
+    if let Some(selection) = options.public_key.authenticator_selection.as_mut() {
+        selection.resident_key = Some(ResidentKeyRequirement::Preferred);
+    }
+    let ceremony_id =
+        save_ceremony(&state, "register", Some(&session.account_id), &registration).await?;
+    Ok(Json(RegistrationStarted {
+        ceremony_id,
+        options,
+    }))
+}
+
+/// `POST /v1/passkeys/register/finish`
+pub async fn register_finish(
+    State(state): State<AppState>,
+    session: Session,
+    JsonBody(request): JsonBody<FinishRegistration>,
+) -> Result<(StatusCode, Json<PasskeyInfo>), ApiError> {
+    let label = display_name(&request.label)?;
+    let (account, registration): (Option<String>, PasskeyRegistration) =
+        take_ceremony(&state, &request.ceremony_id, "register").await?;
+    if account.as_deref() != Some(session.account_id.as_str()) {
+        return Err(ApiError::bad_request(
+            "ceremony_expired",
+            "That passkey request belongs to another session. Start again.",
+        ));
+    }
+    let passkey = state
+        .webauthn
+        .finish_passkey_registration(&request.credential, &registration)
+        .map_err(|e| {
+            tracing::info!(error = %e, "passkey registration refused");
+            ApiError::bad_request(
+                "passkey_not_registered",
+                "The passkey could not be added. Make sure your device can verify you (PIN, fingerprint or face), then try again.",
+            )
+        })?;
+    let passkey_id = secrets::id("pk")?;
+    let now = now_ms();
+    let json = serde_json::to_string(&passkey).map_err(|e| ApiError::internal("passkey", &e))?;
+    let stored = sqlx::query(
+        "INSERT INTO passkeys (passkey_id, account_id, credential_id, passkey, label, created_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (credential_id) DO NOTHING",
+    )
+    .bind(&passkey_id)
+    .bind(&session.account_id)
+    .bind(passkey.cred_id().as_slice())
+    .bind(json)
+    .bind(&label)
+    .bind(now)
+    .execute(&state.db)
+    .await?;
+    if stored.rows_affected() != 1 {
+        return Err(ApiError::conflict(
+            "passkey_exists",
+            "This passkey is already registered.",
+        ));
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(PasskeyInfo {
+            passkey_id,
+            label,
+            created_at: u64::try_from(now / 1000).unwrap_or(0),
+            last_used_at: None,
+        }),
+    ))
+}
+
+/// `GET /v1/passkeys`
+pub async fn list(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Json<PasskeyList>, ApiError> {
+    let passkeys = sqlx::query(
+        "SELECT passkey_id, label, created_at, last_used_at FROM passkeys WHERE account_id = ? ORDER BY created_at",
+    )
+    .bind(&session.account_id)
+    .fetch_all(&state.db)
+    .await?
+    .into_iter()
+    .map(|row| PasskeyInfo {
+        passkey_id: row.get("passkey_id"),
+        label: row.get("label"),
+        created_at: u64::try_from(row.get::<i64, _>("created_at") / 1000).unwrap_or(0),
+        last_used_at: row
+            .get::<Option<i64>, _>("last_used_at")
+            .map(|t| u64::try_from(t / 1000).unwrap_or(0)),
+    })
+    .collect();
+    Ok(Json(PasskeyList { passkeys }))
+}
+
+/// `DELETE /v1/passkeys/{id}`: refuses to remove the last one.
+pub async fn remove(
+    State(state): State<AppState>,
+    session: Session,
+    Path(passkey_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passkeys WHERE account_id = ?")
+        .bind(&session.account_id)
+        .fetch_one(&state.db)
+        .await?;
+    let exists: bool = sqlx::query_scalar(
+        "SELECT COUNT(*) > 0 FROM passkeys WHERE passkey_id = ? AND account_id = ?",
+    )
+    .bind(&passkey_id)
+    .bind(&session.account_id)
+    .fetch_one(&state.db)
+    .await?;
+    if !exists {
+        return Err(ApiError::not_found("passkey"));
+    }
+    if count <= 1 {
+        return Err(ApiError::conflict(
+            "last_passkey",
+            "This is your only passkey. Add another one first, so you can still sign in.",
+        ));
+    }
+    sqlx::query("DELETE FROM passkeys WHERE passkey_id = ? AND account_id = ?")
+        .bind(&passkey_id)
+        .bind(&session.account_id)
+        .execute(&state.db)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v1/auth/passkey/start`
+pub async fn sign_in_start(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<StartAuthentication>,
+) -> Result<Json<AuthenticationStarted>, ApiError> {
+    let started = match request.account_id {
+        Some(account_id) => {
+            let passkeys: Vec<Passkey> = of_account(&state, &account_id)
+                .await?
+                .into_iter()
+                .map(|(_, passkey)| passkey)
+                .collect();
+            if passkeys.is_empty() {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "no_passkey",
+                    "There is no passkey for this account on record. Sign in another way, or ask your clinic for help.",
+                ));
+            }
+            let (options, authentication) = state
+                .webauthn
+                .start_passkey_authentication(&passkeys)
+                .map_err(|e| ApiError::internal("passkey sign-in", &e))?;
+            let id =
+                save_ceremony(&state, "authenticate", Some(&account_id), &authentication).await?;
+            (id, options)
+        }
+        None => {
+            let (options, authentication) = state
+                .webauthn
+                .start_discoverable_authentication()
+                .map_err(|e| ApiError::internal("passkey sign-in", &e))?;
+            let id = save_ceremony(&state, "discover", None, &authentication).await?;
+            (id, options)
+        }
+    };
+    Ok(Json(AuthenticationStarted {
+        ceremony_id: started.0,
+        options: started.1,
+    }))
+}
+
+/// `POST /v1/auth/passkey/finish`
+pub async fn sign_in_finish(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    JsonBody(request): JsonBody<FinishAuthentication>,
+) -> Result<Response, ApiError> {
+    let addr_key = format!("passkey-addr:{addr}");
+    lockout::check(&state, &addr_key).await?;
+    let kind: Option<String> =
+        sqlx::query_scalar("SELECT kind FROM ceremonies WHERE ceremony_id = ?")
+            .bind(&request.ceremony_id)
+            .fetch_optional(&state.db)
+            .await?;
+    let credential_id = request.credential.get_credential_id().to_vec();
+    let outcome = match kind.as_deref() {
+        Some("authenticate") => {
+            let (account, authentication): (Option<String>, PasskeyAuthentication) =
+                take_ceremony(&state, &request.ceremony_id, "authenticate").await?;
+            let account = account.ok_or_else(refused)?;
+            state
+                .webauthn
+                .finish_passkey_authentication(&request.credential, &authentication)
+                .map(|result| (account, result))
+        }
+        Some("discover") => {
+            let (_, authentication): (Option<String>, DiscoverableAuthentication) =
+                take_ceremony(&state, &request.ceremony_id, "discover").await?;
+            let (handle, _) = state
+                .webauthn
+                .identify_discoverable_authentication(&request.credential)
+                .map_err(|_| refused())?;
+            let account = account_for_handle(&state, &handle)
+                .await?
+                .ok_or_else(refused)?;
+            let passkey = of_account(&state, &account)
+                .await?
+                .into_iter()
+                .map(|(_, passkey)| passkey)
+                .find(|passkey| passkey.cred_id().as_slice() == credential_id.as_slice())
+                .ok_or_else(refused)?;
+            state
+                .webauthn
+                .finish_discoverable_authentication_v2(
+                    &request.credential,
+                    authentication,
+                    &passkey,
+                )
+                .map(|result| (account, result))
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "ceremony_expired",
+                "The passkey request expired or was already used. Start again.",
+            ));
+        }
+    };
+    let (account_id, result) = match outcome {
+        Ok(done) => done,
+        Err(error) => {
+            tracing::info!(%error, "passkey sign-in refused");
+            lockout::fail(&state, &addr_key).await?;
+            return Err(refused());
+        }
+    };
+    // Keep the signature counter current (clone detection) and note use.
+    let row = sqlx::query(
+        "SELECT passkey_id, passkey FROM passkeys WHERE account_id = ? AND credential_id = ?",
+    )
+    .bind(&account_id)
+    .bind(result.cred_id().as_slice())
+    .fetch_optional(&state.db)
+    .await?
+    .ok_or_else(refused)?;
+    let mut passkey: Passkey = serde_json::from_str(&row.get::<String, _>("passkey"))
+        .map_err(|e| ApiError::internal("stored passkey", &e))?;
+    passkey.update_credential(&result);
+    sqlx::query("UPDATE passkeys SET passkey = ?, last_used_at = ? WHERE passkey_id = ?")
+        .bind(serde_json::to_string(&passkey).map_err(|e| ApiError::internal("passkey", &e))?)
+        .bind(now_ms())
+        .bind(row.get::<String, _>("passkey_id"))
+        .execute(&state.db)
+        .await?;
+    lockout::succeed(&state, &addr_key).await?;
+    sessions::start(
+        &state,
+        &account_id,
+        headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+    )
+    .await
+}
