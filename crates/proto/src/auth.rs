@@ -134,3 +134,55 @@ pub struct ClinicInfo {
     /// Its name.
     pub display_name: String,
 }
+
+/// `POST /v1/totp/enroll`: a new (unconfirmed) TOTP secret.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpEnrollment {
+    /// The secret, base32, for typing into an authenticator app.
+    pub secret_base32: String,
+    /// `otpauth://totp/...`, for a QR code.
+    pub otpauth_uri: String,
+}
+
+impl std::fmt::Debug for TotpEnrollment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpEnrollment(..)")
+    }
+}
+
+/// `POST /v1/totp/confirm`: a current code from the app turns TOTP on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TotpCode {
+    /// Six digits.
+    pub code: String,
+}
+
+/// `POST /v1/auth/code/start`: the fallback sign-in's first factor. The
+/// answer is the same whether or not the contact has an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeLoginStart {
+    /// The e-mail address or phone number on file.
+    pub contact: String,
+}
+
+/// The fallback sign-in in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeLoginStarted {
+    /// Names it in the next step.
+    pub login_id: String,
+}
+
+/// `POST /v1/auth/code/verify`: the code sent to the contact, and a TOTP
+/// code from the authenticator app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeLoginVerify {
+    /// From [`CodeLoginStarted`].
+    pub login_id: String,
+    /// The code that was sent.
+    pub code: String,
+    /// The authenticator app's current code.
+    pub totp: String,
+}

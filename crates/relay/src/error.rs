@@ -108,6 +108,11 @@ impl ApiError {
         Self::new(StatusCode::FORBIDDEN, "forbidden", message)
     }
 
+    /// 403 with a specific code.
+    pub fn forbidden_code(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, message)
+    }
+
     /// 404: also what a non-member gets for a thread that exists, so that
     /// existence does not leak.
     pub fn not_found(what: &'static str) -> Self {

@@ -81,6 +81,25 @@ pub struct Session {
     pub kind: String,
     /// The hash of the presented token (to revoke it on logout).
     pub token_hash: Vec<u8>,
+    /// When this session signed in (Unix milliseconds).
+    pub created_at: i64,
+}
+
+/// Sensitive changes (turning off TOTP, removing sign-in methods) need a
+/// sign-in this recent: sign in again to step up.
+pub const STEP_UP_MS: i64 = 5 * 60_000;
+
+impl Session {
+    /// Refuses unless the session signed in within [`STEP_UP_MS`].
+    pub fn require_recent_sign_in(&self) -> Result<(), ApiError> {
+        if crate::secrets::now_ms() - self.created_at > STEP_UP_MS {
+            return Err(ApiError::forbidden_code(
+                "step_up_required",
+                "For your security, sign in again before making this change.",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The session cookie's name.

@@ -59,7 +59,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Session, ApiE
     let now = now_ms();
     let idle = i64::try_from(state.config.session_idle().as_millis()).unwrap_or(i64::MAX);
     let row = sqlx::query(
-        "SELECT s.account_id, s.last_seen_at, s.expires_at, a.kind
+        "SELECT s.account_id, s.created_at, s.last_seen_at, s.expires_at, a.kind
          FROM sessions s JOIN accounts a ON a.account_id = s.account_id
          WHERE s.token_hash = ? AND s.revoked_at IS NULL",
     )
@@ -84,6 +84,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Session, ApiE
         account_id: row.get("account_id"),
         kind: row.get("kind"),
         token_hash,
+        created_at: row.get("created_at"),
     })
 }
 

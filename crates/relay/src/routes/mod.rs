@@ -6,6 +6,7 @@ mod health;
 mod keys;
 mod passkeys;
 mod threads;
+mod totp;
 mod vault;
 
 use axum::Router;
@@ -52,6 +53,11 @@ pub fn router() -> Router<AppState> {
         )
         .route("/v1/auth/passkey/start", post(passkeys::sign_in_start))
         .route("/v1/auth/passkey/finish", post(passkeys::sign_in_finish))
+        .route("/v1/totp/enroll", post(totp::enroll))
+        .route("/v1/totp/confirm", post(totp::confirm))
+        .route("/v1/totp", axum::routing::delete(totp::disable))
+        .route("/v1/auth/code/start", post(totp::code_start))
+        .route("/v1/auth/code/verify", post(totp::code_verify))
         .route("/v1/invites", post(enroll::create_invite))
         .route("/v1/enroll/start", post(enroll::start))
         .route("/v1/enroll/verify", post(enroll::verify))

@@ -1,0 +1,183 @@
+//! TOTP and the fallback sign-in (code to the contact on file + TOTP) over
+//! real HTTP, with codes computed as an authenticator app would.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use reqwest::{Method, StatusCode};
+use support::{NONE, Relay};
+use totp_rs::{Algorithm, Secret, TOTP};
+use ward_proto::auth::{
+    CodeLoginStart, CodeLoginStarted, CodeLoginVerify, SessionCreated, TotpCode, TotpEnrollment,
+};
+
+fn app(enrollment: &TotpEnrollment) -> TOTP {
+    let secret = Secret::Encoded(enrollment.secret_base32.clone())
+        .to_bytes()
+        .unwrap();
+    TOTP::new(Algorithm::SHA1, 6, 0, 30, secret, None, String::new()).unwrap()
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+async fn start(relay: &Relay, contact: &str) -> String {
+    let started: CodeLoginStarted = relay
+        .expect(
+            Method::POST,
+            "/v1/auth/code/start",
+            None,
+            Some(&CodeLoginStart {
+                contact: contact.into(),
+            }),
+            StatusCode::OK,
+        )
+        .await;
+    started.login_id
+}
+
+#[tokio::test]
+async fn fallback_sign_in_needs_the_sent_code_and_a_fresh_totp_code() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let patient = relay.patient(&clinic, "sam@example.com").await;
+    let t = Some(patient.token.as_str());
+
+    let enrollment: TotpEnrollment = relay
+        .expect(Method::POST, "/v1/totp/enroll", t, NONE, StatusCode::OK)
+        .await;
+    assert!(
+        enrollment.otpauth_uri.starts_with("otpauth://totp/Ward:"),
+        "{}",
+        enrollment.otpauth_uri
+    );
+    let app = app(&enrollment);
+    relay
+        .expect_error(
+            Method::POST,
+            "/v1/totp/confirm",
+            t,
+            Some(&TotpCode {
+                code: "123456".into(),
+            }),
+            StatusCode::BAD_REQUEST,
+            "totp_not_valid",
+        )
+        .await;
+    let response = relay
+        .call(
+            Method::POST,
+            "/v1/totp/confirm",
+            t,
+            Some(&TotpCode {
+                code: app.generate(now()),
+            }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+
+    // Contact typed differently from the invite: still found.
+    let login_id = start(&relay, "  SAM@example.com ").await;
+    let sent = relay.last_code_for("sam@example.com");
+    // The code used to confirm is spent; the next step's code works.
+    let spent = CodeLoginVerify {
+        login_id: login_id.clone(),
+        code: sent.clone(),
+        totp: app.generate(now()),
+    };
+    let error = relay
+        .expect_error(
+            Method::POST,
+            "/v1/auth/code/verify",
+            None,
+            Some(&spent),
+            StatusCode::BAD_REQUEST,
+            "totp_not_valid",
+        )
+        .await;
+    assert!(error.error.message.contains("used already"));
+    let fresh = CodeLoginVerify {
+        login_id: login_id.clone(),
+        code: sent,
+        totp: app.generate(now() + 30),
+    };
+    let session: SessionCreated = relay
+        .expect(
+            Method::POST,
+            "/v1/auth/code/verify",
+            None,
+            Some(&fresh),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(session.account_id, patient.id);
+    // The same sign-in cannot be replayed.
+    relay
+        .expect_error(
+            Method::POST,
+            "/v1/auth/code/verify",
+            None,
+            Some(&fresh),
+            StatusCode::BAD_REQUEST,
+            "code_not_valid",
+        )
+        .await;
+
+    // Turning TOTP off needs a recent sign-in, which this session is.
+    let response = relay
+        .call(Method::DELETE, "/v1/totp", Some(&session.token), NONE)
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn an_unknown_contact_looks_the_same_and_never_signs_in() {
+    let relay = Relay::start().await;
+    let known = start(&relay, "nobody@example.com").await;
+    assert!(known.starts_with("lgn_"));
+    relay
+        .expect_error(
+            Method::POST,
+            "/v1/auth/code/verify",
+            None,
+            Some(&CodeLoginVerify {
+                login_id: known,
+                code: "000000".into(),
+                totp: "000000".into(),
+            }),
+            StatusCode::BAD_REQUEST,
+            "code_not_valid",
+        )
+        .await;
+    assert!(
+        !relay.data.path().join("dev-outbox.log").exists(),
+        "nothing was sent"
+    );
+}
+
+#[tokio::test]
+async fn without_totp_the_fallback_says_to_call_the_clinic() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    relay.patient(&clinic, "sam@example.com").await;
+    let login_id = start(&relay, "sam@example.com").await;
+    let error = relay
+        .expect_error(
+            Method::POST,
+            "/v1/auth/code/verify",
+            None,
+            Some(&CodeLoginVerify {
+                login_id,
+                code: relay.last_code_for("sam@example.com"),
+                totp: "000000".into(),
+            }),
+            StatusCode::FORBIDDEN,
+            "no_second_factor",
+        )
+        .await;
+    assert!(error.error.message.contains("clinic"));
+}
