@@ -68,13 +68,14 @@ async fn fallback_sign_in_needs_the_sent_code_and_a_fresh_totp_code() {
             "totp_not_valid",
         )
         .await;
+    let confirm_code = app.generate(now());
     let response = relay
         .call(
             Method::POST,
             "/v1/totp/confirm",
             t,
             Some(&TotpCode {
-                code: app.generate(now()),
+                code: confirm_code.clone(),
             }),
         )
         .await;
@@ -87,7 +88,7 @@ async fn fallback_sign_in_needs_the_sent_code_and_a_fresh_totp_code() {
     let spent = CodeLoginVerify {
         login_id: login_id.clone(),
         code: sent.clone(),
-        totp: app.generate(now()),
+        totp: confirm_code,
     };
     let error = relay
         .expect_error(
