@@ -186,3 +186,25 @@ pub struct CodeLoginVerify {
     /// The authenticator app's current code.
     pub totp: String,
 }
+
+/// One signed-in device, for "Devices" in Settings → Security.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// Names it for remote sign-out.
+    pub session_id: String,
+    /// The browser's description of itself, shortened.
+    pub user_agent: Option<String>,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Unix seconds (to the minute).
+    pub last_seen_at: u64,
+    /// Whether this is the session asking.
+    pub current: bool,
+}
+
+/// `GET /v1/sessions`: the caller's live sessions, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionList {
+    /// Live sessions.
+    pub sessions: Vec<SessionInfo>,
+}

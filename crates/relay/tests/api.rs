@@ -754,3 +754,65 @@ async fn bad_input_gets_specific_errors_in_one_shape() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_device_can_be_signed_out_remotely() {
+    use ward_proto::auth::SessionList;
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    // Two sessions for the clinic: setup, then a key sign-in ("another device").
+    let second: ward_proto::auth::SessionCreated =
+        relay.key_login(&clinic.keys).await.json().await.unwrap();
+    let list: SessionList = relay
+        .expect(
+            Method::GET,
+            "/v1/sessions",
+            Some(&clinic.token),
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(list.sessions.len(), 2);
+    assert_eq!(list.sessions.iter().filter(|s| s.current).count(), 1);
+    let other = list.sessions.iter().find(|s| !s.current).unwrap();
+    let response = relay
+        .call(
+            Method::DELETE,
+            &format!("/v1/sessions/{}", other.session_id),
+            Some(&clinic.token),
+            NONE,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    relay
+        .expect_error(
+            Method::GET,
+            "/v1/threads",
+            Some(&second.token),
+            NONE,
+            StatusCode::UNAUTHORIZED,
+            "not_signed_in",
+        )
+        .await;
+    // A patient cannot sign out the clinic's session.
+    let patient = relay.patient(&clinic, "sam@example.com").await;
+    let mine: SessionList = relay
+        .expect(
+            Method::GET,
+            "/v1/sessions",
+            Some(&clinic.token),
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    relay
+        .expect_error(
+            Method::DELETE,
+            &format!("/v1/sessions/{}", mine.sessions[0].session_id),
+            Some(&patient.token),
+            NONE,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+}

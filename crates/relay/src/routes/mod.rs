@@ -5,6 +5,7 @@ mod enroll;
 mod health;
 mod keys;
 mod passkeys;
+mod sessions;
 mod threads;
 mod totp;
 mod vault;
@@ -38,6 +39,11 @@ pub fn router() -> Router<AppState> {
         .route("/v1/auth/key/challenge", post(auth::key_challenge))
         .route("/v1/auth/key/login", post(auth::key_login))
         .route("/v1/auth/logout", post(auth::logout))
+        .route("/v1/sessions", get(sessions::list))
+        .route(
+            "/v1/sessions/{session_id}",
+            axum::routing::delete(sessions::revoke),
+        )
         .route("/v1/passkeys", get(passkeys::list))
         .route(
             "/v1/passkeys/register/start",
