@@ -11,6 +11,7 @@
 pub mod auth;
 mod bytes;
 pub mod error;
+pub mod events;
 pub mod health;
 pub mod keys;
 pub mod passkeys;

@@ -50,6 +50,12 @@ pub struct Member {
     pub role: Role,
     /// Its display name.
     pub display_name: String,
+    /// Messages up to this sequence number reached the member's device.
+    pub delivered_up_to: u64,
+    /// Messages up to this sequence number were on the member's screen.
+    pub read_up_to: u64,
+    /// When `read_up_to` last moved (Unix milliseconds).
+    pub read_at: Option<u64>,
 }
 
 /// A thread as the caller sees it.

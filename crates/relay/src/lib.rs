@@ -9,6 +9,7 @@
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod extract;
 mod lockout;
 pub mod passkeys;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Where one-time codes go.
     pub sender: Arc<dyn sender::CodeSender>,
+    /// Live events to connected clients.
+    pub events: events::Hub,
     /// Passkey ceremonies for the configured origin.
     pub webauthn: Arc<webauthn_rs::Webauthn>,
     /// Whether the relay itself terminates TLS (cookies get `Secure`, HSTS is sent).
@@ -68,6 +71,7 @@ impl AppState {
             config: Arc::new(config),
             sender,
             webauthn,
+            events: events::Hub::default(),
             tls: false,
         })
     }

@@ -2,6 +2,7 @@
 
 mod auth;
 mod enroll;
+mod events;
 mod health;
 mod keys;
 mod passkeys;
@@ -74,6 +75,9 @@ pub fn router() -> Router<AppState> {
         .route("/v1/threads/{thread_id}", get(threads::get))
         .route("/v1/threads/{thread_id}/epochs", post(threads::put_epoch))
         .route("/v1/threads/{thread_id}/keys", get(threads::my_keys))
+        .route("/v1/threads/{thread_id}/receipts", post(threads::receipt))
+        .route("/v1/threads/{thread_id}/typing", post(threads::typing))
+        .route("/v1/events", get(events::connect))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .merge(messages)
         .route("/v1/{*rest}", axum::routing::any(not_found))

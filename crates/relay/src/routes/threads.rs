@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use sqlx::Row;
 use ward_proto::Bytes;
+use ward_proto::events::{Event, ReceiptKind, ReceiptRequest};
 use ward_proto::threads::{
     Category, CreateThreadRequest, Member, MessagePage, PostMessageRequest, PutEpochRequest, Role,
     SealedKeyEntry, SealedKeys, StoredMessage, Thread, ThreadList,
@@ -82,7 +83,8 @@ async fn load_thread(state: &AppState, thread_id: &str, viewer: &str) -> Result<
     .fetch_one(&state.db)
     .await?;
     let members = sqlx::query(
-        "SELECT m.account_id, m.role, a.display_name FROM thread_members m JOIN accounts a ON a.account_id = m.account_id
+        "SELECT m.account_id, m.role, a.display_name, m.last_delivered_seq, m.last_read_seq, m.last_read_at
+         FROM thread_members m JOIN accounts a ON a.account_id = m.account_id
          WHERE m.thread_id = ? AND m.removed_at IS NULL ORDER BY m.added_at, m.account_id",
     )
     .bind(thread_id)
@@ -93,6 +95,9 @@ async fn load_thread(state: &AppState, thread_id: &str, viewer: &str) -> Result<
         account_id: m.get("account_id"),
         role: parse_role(&m.get::<String, _>("role")),
         display_name: m.get("display_name"),
+        delivered_up_to: as_u64(m.get("last_delivered_seq")),
+        read_up_to: as_u64(m.get("last_read_seq")),
+        read_at: m.get::<Option<i64>, _>("last_read_at").map(as_u64),
     })
     .collect();
     Ok(Thread {
@@ -380,16 +385,21 @@ pub async fn post_message(
         return Ok((StatusCode::OK, Json(existing)));
     }
     tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(StoredMessage {
-            seq: as_u64(seq),
-            message_id: header.message_id.clone(),
-            sender_id: header.sender_id.clone(),
-            received_at: as_u64(now),
-            envelope: request.envelope,
-        }),
-    ))
+    let stored = StoredMessage {
+        seq: as_u64(seq),
+        message_id: header.message_id.clone(),
+        sender_id: header.sender_id.clone(),
+        received_at: as_u64(now),
+        envelope: request.envelope,
+    };
+    state.events.publish(
+        members(&state, &thread_id).await?,
+        &Event::Message {
+            thread_id: thread_id.clone(),
+            message: stored.clone(),
+        },
+    );
+    Ok((StatusCode::CREATED, Json(stored)))
 }
 
 async fn find_message(
@@ -469,4 +479,89 @@ pub async fn list_messages(
         messages,
         next_cursor,
     }))
+}
+
+/// The thread's current members.
+async fn members(state: &AppState, thread_id: &str) -> Result<Vec<String>, ApiError> {
+    Ok(sqlx::query_scalar(
+        "SELECT account_id FROM thread_members WHERE thread_id = ? AND removed_at IS NULL",
+    )
+    .bind(thread_id)
+    .fetch_all(&state.db)
+    .await?)
+}
+
+/// `POST /v1/threads/{id}/receipts`: moves the caller's delivered or read
+/// mark forward (never back, never past the last message) and tells the
+/// other members.
+pub async fn receipt(
+    State(state): State<AppState>,
+    session: Session,
+    Path(thread_id): Path<String>,
+    JsonBody(request): JsonBody<ReceiptRequest>,
+) -> Result<StatusCode, ApiError> {
+    require_member(&state, &thread_id, &session.account_id).await?;
+    let last_seq: i64 = sqlx::query_scalar("SELECT last_seq FROM threads WHERE thread_id = ?")
+        .bind(&thread_id)
+        .fetch_one(&state.db)
+        .await?;
+    let up_to = i64::try_from(request.up_to_seq)
+        .unwrap_or(i64::MAX)
+        .min(last_seq);
+    let now = now_ms();
+    // ?1 = up_to, ?2 = now, ?3 = thread, ?4 = account.
+    let sql = match request.kind {
+        ReceiptKind::Read => {
+            "UPDATE thread_members SET last_read_seq = ?1, last_read_at = ?2,
+                 last_delivered_seq = MAX(last_delivered_seq, ?1)
+             WHERE thread_id = ?3 AND account_id = ?4 AND last_read_seq < ?1"
+        }
+        ReceiptKind::Delivered => {
+            "UPDATE thread_members SET last_delivered_seq = ?1
+             WHERE thread_id = ?3 AND account_id = ?4 AND last_delivered_seq < ?1"
+        }
+    };
+    let moved = sqlx::query(sql)
+        .bind(up_to)
+        .bind(now)
+        .bind(&thread_id)
+        .bind(&session.account_id)
+        .execute(&state.db)
+        .await?;
+    if moved.rows_affected() == 1 {
+        let others = members(&state, &thread_id).await?;
+        state.events.publish(
+            others,
+            &Event::Receipt {
+                thread_id,
+                account_id: session.account_id,
+                kind: request.kind,
+                up_to_seq: as_u64(up_to),
+                at: as_u64(now),
+            },
+        );
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v1/threads/{id}/typing`: relayed to the other members, never stored.
+pub async fn typing(
+    State(state): State<AppState>,
+    session: Session,
+    Path(thread_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    require_member(&state, &thread_id, &session.account_id).await?;
+    let others: Vec<String> = members(&state, &thread_id)
+        .await?
+        .into_iter()
+        .filter(|member| *member != session.account_id)
+        .collect();
+    state.events.publish(
+        others,
+        &Event::Typing {
+            thread_id,
+            account_id: session.account_id,
+        },
+    );
+    Ok(StatusCode::NO_CONTENT)
 }

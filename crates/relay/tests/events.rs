@@ -1,0 +1,234 @@
+//! Live events over a real WebSocket: new messages, receipts and typing
+//! reach the other members, and nobody else.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use reqwest::{Method, StatusCode};
+use support::{Account, NONE, Relay};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use ward_proto::Bytes;
+use ward_proto::events::{Event, EventsAuth, ReceiptKind, ReceiptRequest};
+use ward_proto::threads::{
+    Category, CreateThreadRequest, PostMessageRequest, PutEpochRequest, Thread,
+};
+use ward_seal::envelope::{self, Header};
+use ward_seal::payload::Payload;
+use ward_seal::random::os_rng;
+use ward_seal::thread_key::{self, ThreadKey};
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(relay: &Relay, account: &Account) -> Socket {
+    let url = relay.url.replace("http://", "ws://") + "/v1/events";
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("origin", "http://localhost:8080".parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let auth = serde_json::to_string(&EventsAuth {
+        token: account.token.clone(),
+    })
+    .unwrap();
+    socket.send(Message::Text(auth.into())).await.unwrap();
+    assert_eq!(
+        next(&mut socket).await,
+        Event::Ready {
+            account_id: account.id.clone()
+        }
+    );
+    socket
+}
+
+async fn next(socket: &mut Socket) -> Event {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("an event within 5 s")
+            .unwrap()
+            .unwrap();
+        if let Message::Text(text) = frame {
+            return serde_json::from_str(&text).unwrap();
+        }
+    }
+}
+
+async fn nothing_within(socket: &mut Socket, wait: Duration) {
+    if let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout(wait, socket.next()).await {
+        panic!("unexpected event: {text}");
+    }
+}
+
+#[tokio::test]
+async fn messages_receipts_and_typing_arrive_live_for_members_only() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let patient = relay.patient(&clinic, "sam@example.com").await;
+    let outsider = relay.patient(&clinic, "eve@example.com").await;
+    let p = Some(patient.token.as_str());
+
+    let thread: Thread = relay
+        .expect(
+            Method::POST,
+            "/v1/threads",
+            p,
+            Some(&CreateThreadRequest {
+                category: Category::Question,
+            }),
+            StatusCode::CREATED,
+        )
+        .await;
+    let path = format!("/v1/threads/{}", thread.thread_id);
+    let key = ThreadKey::generate(&mut os_rng());
+    let sealed = thread_key::seal_to_members(
+        &key,
+        &thread.thread_id,
+        0,
+        &patient.keys,
+        &[patient.keys.bundle().clone(), clinic.keys.bundle().clone()],
+        &mut os_rng(),
+    )
+    .unwrap();
+    let response = relay
+        .call(
+            Method::POST,
+            &format!("{path}/epochs"),
+            p,
+            Some(&PutEpochRequest {
+                epoch: 0,
+                sealed_keys: sealed.iter().map(|s| Bytes(s.to_bytes())).collect(),
+            }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+
+    let mut clinic_socket = connect(&relay, &clinic).await;
+    let mut patient_socket = connect(&relay, &patient).await;
+    let mut outsider_socket = connect(&relay, &outsider).await;
+
+    // The patient sends: the clinic (and the patient's other devices) hear it.
+    let header = Header {
+        thread_id: thread.thread_id.clone(),
+        epoch: 0,
+        message_id: "m1".into(),
+        sender_id: patient.id.clone(),
+        sent_at_ms: 1,
+    };
+    let sealed_message = envelope::seal(
+        &patient.keys,
+        &key,
+        header,
+        &Payload::text("hello"),
+        &mut os_rng(),
+    )
+    .unwrap();
+    let response = relay
+        .call(
+            Method::POST,
+            &format!("{path}/messages"),
+            p,
+            Some(&PostMessageRequest {
+                envelope: Bytes(sealed_message.to_bytes()),
+            }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    for socket in [&mut clinic_socket, &mut patient_socket] {
+        match next(socket).await {
+            Event::Message { thread_id, message } => {
+                assert_eq!(thread_id, thread.thread_id);
+                assert_eq!(message.seq, 1);
+                assert_eq!(message.envelope.0, sealed_message.to_bytes());
+            }
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+
+    // The clinic types, then reads: the patient sees both.
+    let c = Some(clinic.token.as_str());
+    let response = relay
+        .call(Method::POST, &format!("{path}/typing"), c, NONE)
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        next(&mut patient_socket).await,
+        Event::Typing {
+            thread_id: thread.thread_id.clone(),
+            account_id: clinic.id.clone()
+        }
+    );
+    let response = relay
+        .call(
+            Method::POST,
+            &format!("{path}/receipts"),
+            c,
+            Some(&ReceiptRequest {
+                kind: ReceiptKind::Read,
+                up_to_seq: 99,
+            }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    match next(&mut patient_socket).await {
+        Event::Receipt {
+            account_id,
+            kind,
+            up_to_seq,
+            ..
+        } => assert_eq!(
+            (account_id, kind, up_to_seq),
+            (clinic.id.clone(), ReceiptKind::Read, 1)
+        ),
+        other => panic!("expected a receipt, got {other:?}"),
+    }
+    // The thread now says the clinic read message 1, and has nothing unread.
+    let seen: Thread = relay
+        .expect(Method::GET, &path, c, NONE, StatusCode::OK)
+        .await;
+    let clinic_member = seen
+        .members
+        .iter()
+        .find(|m| m.account_id == clinic.id)
+        .unwrap();
+    assert_eq!(
+        (clinic_member.read_up_to, clinic_member.delivered_up_to),
+        (1, 1)
+    );
+    assert!(clinic_member.read_at.is_some());
+    assert_eq!(seen.unread_count, 0);
+
+    // The outsider heard nothing at all.
+    nothing_within(&mut outsider_socket, Duration::from_millis(300)).await;
+}
+
+#[tokio::test]
+async fn foreign_origins_and_bad_tokens_are_refused() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let url = relay.url.replace("http://", "ws://") + "/v1/events";
+    let mut request = url.clone().into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("origin", "https://evil.example".parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(request).await.is_err());
+
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let auth = serde_json::to_string(&EventsAuth {
+        token: "forged".into(),
+    })
+    .unwrap();
+    socket.send(Message::Text(auth.into())).await.unwrap();
+    let frame = tokio::time::timeout(Duration::from_secs(5), socket.next())
+        .await
+        .unwrap();
+    assert!(
+        matches!(frame, Some(Ok(Message::Close(_))) | None | Some(Err(_))),
+        "{frame:?}"
+    );
+    drop(clinic);
+}
