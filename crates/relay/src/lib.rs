@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod clinic;
 pub mod config;
 pub mod db;
 pub mod error;

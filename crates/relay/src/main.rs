@@ -46,6 +46,67 @@ enum Command {
         #[arg(long = "static", env = "WARD_STATIC")]
         static_dir: Option<PathBuf>,
     },
+    /// The clinic agent: the clinic's side of the conversation (demos, tests).
+    ///
+    /// The key file's passphrase comes from WARD_CLINIC_PASSPHRASE.
+    Clinic {
+        /// The relay to talk to.
+        #[arg(long, env = "WARD_RELAY_URL", default_value = "http://127.0.0.1:8080")]
+        relay: String,
+        /// The clinic's key file (encrypted under the passphrase).
+        #[arg(long, env = "WARD_CLINIC_KEY_FILE", default_value = "data/clinic.key")]
+        key_file: PathBuf,
+        #[command(subcommand)]
+        command: ClinicCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ClinicCommand {
+    /// Create the clinic inbox account (with the relay's setup code) and its key file.
+    Init {
+        /// The clinic's name as patients see it.
+        #[arg(long)]
+        name: String,
+        /// The setup code (or use --setup-code-file).
+        #[arg(long, conflicts_with = "setup_code_file")]
+        setup_code: Option<String>,
+        /// The relay's `DATA/clinic-setup-code` file.
+        #[arg(long)]
+        setup_code_file: Option<PathBuf>,
+    },
+    /// Invite a patient; prints the invite code to hand over.
+    Invite {
+        /// The patient's name.
+        #[arg(long)]
+        name: String,
+        /// Where their one-time codes go (e-mail or phone).
+        #[arg(long)]
+        contact: String,
+    },
+    /// List the clinic's threads with unread counts.
+    Inbox,
+    /// Decrypt and print a thread's messages (and mark them read).
+    Read {
+        /// The thread id.
+        thread: String,
+    },
+    /// Send an encrypted reply.
+    Reply {
+        /// The thread id.
+        thread: String,
+        /// The message.
+        text: String,
+        /// Offer a quick reply (repeatable).
+        #[arg(long = "quick-reply")]
+        quick_reply: Vec<String>,
+    },
+    /// Answer every new patient message with a canned reply and two quick replies.
+    Bot {
+        /// Handle what is waiting, then exit.
+        #[arg(long)]
+        once: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -76,6 +137,11 @@ fn main() -> ExitCode {
 
 async fn run(command: Command) -> Result<(), String> {
     match command {
+        Command::Clinic {
+            relay,
+            key_file,
+            command,
+        } => clinic(relay, key_file, command).await,
         Command::Serve {
             config,
             listen,
@@ -120,6 +186,88 @@ async fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+async fn clinic(relay: String, key_file: PathBuf, command: ClinicCommand) -> Result<(), String> {
+    let passphrase = std::env::var(ward_relay::clinic::PASSPHRASE_ENV).map_err(|_| {
+        format!(
+            "set {} to the clinic key file's passphrase (at least 12 characters)",
+            ward_relay::clinic::PASSPHRASE_ENV
+        )
+    })?;
+    let agent = ward_relay::clinic::Agent {
+        relay,
+        key_file,
+        passphrase,
+    };
+    let mut out = std::io::stdout();
+    match command {
+        ClinicCommand::Init {
+            name,
+            setup_code,
+            setup_code_file,
+        } => {
+            let code = match (setup_code, setup_code_file) {
+                (Some(code), _) => code,
+                (None, Some(path)) => std::fs::read_to_string(&path).map_err(|e| {
+                    format!("could not read the setup code from {}: {e}", path.display())
+                })?,
+                (None, None) => return Err("pass --setup-code or --setup-code-file".into()),
+            };
+            let account = agent.init(&code, &name).await.map_err(|e| e.to_string())?;
+            let _ = writeln!(
+                out,
+                "clinic {account} set up; keys in {}",
+                agent.key_file.display()
+            );
+        }
+        ClinicCommand::Invite { name, contact } => {
+            let invite = agent
+                .invite(&name, &contact)
+                .await
+                .map_err(|e| e.to_string())?;
+            let _ = writeln!(out, "{}", invite.invite_code);
+        }
+        ClinicCommand::Inbox => {
+            for thread in agent.inbox().await.map_err(|e| e.to_string())? {
+                let patient = thread
+                    .members
+                    .iter()
+                    .find(|m| m.role == ward_proto::threads::Role::Patient)
+                    .map_or("?", |m| m.display_name.as_str());
+                let _ = writeln!(
+                    out,
+                    "{}\t{:?}\t{}\tunread {}",
+                    thread.thread_id, thread.category, patient, thread.unread_count
+                );
+            }
+        }
+        ClinicCommand::Read { thread } => {
+            for message in agent.read(&thread, 0).await.map_err(|e| e.to_string())? {
+                let _ = writeln!(
+                    out,
+                    "#{} {}: {}",
+                    message.seq, message.sender_name, message.payload.text
+                );
+                for option in &message.payload.quick_reply_options {
+                    let _ = writeln!(out, "    [{}] {}", option.id, option.label);
+                }
+            }
+        }
+        ClinicCommand::Reply {
+            thread,
+            text,
+            quick_reply,
+        } => {
+            let seq = agent
+                .reply(&thread, &text, &quick_reply)
+                .await
+                .map_err(|e| e.to_string())?;
+            let _ = writeln!(out, "sent as #{seq}");
+        }
+        ClinicCommand::Bot { once } => agent.bot(once).await.map_err(|e| e.to_string())?,
+    }
+    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

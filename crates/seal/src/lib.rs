@@ -24,6 +24,7 @@ mod error;
 mod glue;
 #[cfg(test)]
 mod kat_tests;
+pub mod keyfile;
 pub mod keys;
 pub mod padding;
 pub mod payload;

@@ -231,6 +231,11 @@ pub struct Account {
 }
 
 impl Account {
+    /// An account for a session, with fresh keys.
+    pub fn from_session(session: SessionCreated) -> Self {
+        Self::new(session)
+    }
+
     fn new(session: SessionCreated) -> Self {
         let keys =
             AccountKeys::generate(&session.account_id, 1_767_225_600, &mut os_rng()).unwrap();

@@ -1,0 +1,384 @@
+//! The clinic agent: the other side of the conversation, for demos and
+//! tests. It holds the clinic inbox account's keys in a passphrase-protected
+//! key file and talks to a relay over HTTP like any client, sealing and
+//! opening with `ward-seal`.
+
+mod client;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use client::{AgentError, Client};
+use reqwest::Method;
+use ward_proto::Bytes;
+use ward_proto::auth::{ClinicSetupRequest, InviteCreateRequest, InviteCreated, SessionCreated};
+use ward_proto::events::{ReceiptKind, ReceiptRequest};
+use ward_proto::keys::{BundleResponse, PublishBundleRequest};
+use ward_proto::threads::{
+    MessagePage, PostMessageRequest, SealedKeys, StoredMessage, Thread, ThreadList,
+};
+use ward_seal::envelope::{self, Envelope, Header};
+use ward_seal::keyfile;
+use ward_seal::keys::{AccountKeys, PublicBundle};
+use ward_seal::payload::{Payload, QuickReplyOption};
+use ward_seal::random::os_rng;
+use ward_seal::thread_key::{SealedThreadKey, ThreadKey};
+use ward_seal::vault::RecoveryParams;
+
+/// The environment variable holding the key file's passphrase.
+pub const PASSPHRASE_ENV: &str = "WARD_CLINIC_PASSPHRASE";
+
+/// Where the agent connects and keeps its keys.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    /// The relay's base URL.
+    pub relay: String,
+    /// The key file.
+    pub key_file: PathBuf,
+    /// Its passphrase.
+    pub passphrase: String,
+}
+
+/// One decrypted message, as printed.
+#[derive(Debug, Clone)]
+pub struct ReadMessage {
+    /// Its sequence number.
+    pub seq: u64,
+    /// The sender's account.
+    pub sender_id: String,
+    /// The sender's name.
+    pub sender_name: String,
+    /// The decrypted content.
+    pub payload: Payload,
+}
+
+impl Agent {
+    /// Creates the clinic account with the relay's setup code, publishes its
+    /// keys and writes the key file. Refuses to overwrite a key file.
+    pub async fn init(&self, setup_code: &str, name: &str) -> Result<String, AgentError> {
+        if self.key_file.exists() {
+            return Err(AgentError::new(format!(
+                "{} already exists; the clinic is set up. Remove it only if you mean to start over",
+                self.key_file.display()
+            )));
+        }
+        let mut client = Client::new(&self.relay);
+        let session: SessionCreated = client
+            .post(
+                "/v1/clinic/setup",
+                &ClinicSetupRequest {
+                    setup_code: setup_code.trim().to_owned(),
+                    display_name: name.to_owned(),
+                },
+            )
+            .await?;
+        let created_at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let keys = AccountKeys::generate(&session.account_id, created_at, &mut os_rng())
+            .map_err(|e| AgentError::new(e.to_string()))?;
+        client = client.with_token(session.token);
+        client
+            .send(
+                Method::PUT,
+                "/v1/keys/me",
+                Some(&PublishBundleRequest {
+                    bundle: Bytes(keys.bundle().to_bytes()),
+                }),
+            )
+            .await?;
+        let file = keyfile::seal(
+            &keys,
+            &self.passphrase,
+            RecoveryParams::default(),
+            &mut os_rng(),
+        )
+        .map_err(|e| AgentError::new(e.to_string()))?;
+        write_private(&self.key_file, &file).map_err(|e| {
+            AgentError::new(format!("could not write {}: {e}", self.key_file.display()))
+        })?;
+        Ok(session.account_id)
+    }
+
+    /// Opens the key file and signs in.
+    pub async fn connect(&self) -> Result<(AccountKeys, Client), AgentError> {
+        let bytes = std::fs::read(&self.key_file).map_err(|e| {
+            AgentError::new(format!(
+                "could not read the key file {}: {e}. Run `ward-relay clinic init` first",
+                self.key_file.display()
+            ))
+        })?;
+        let keys = keyfile::open(&bytes, &self.passphrase).map_err(|_| {
+            AgentError::new(format!(
+                "wrong passphrase for {} (or the file is damaged)",
+                self.key_file.display()
+            ))
+        })?;
+        let mut client = Client::new(&self.relay);
+        client.key_login(&keys).await?;
+        Ok((keys, client))
+    }
+
+    /// Creates a patient invite; returns the code to hand over.
+    pub async fn invite(&self, name: &str, contact: &str) -> Result<InviteCreated, AgentError> {
+        let (_, client) = self.connect().await?;
+        client
+            .post(
+                "/v1/invites",
+                &InviteCreateRequest {
+                    display_name: name.to_owned(),
+                    contact: contact.to_owned(),
+                },
+            )
+            .await
+    }
+
+    /// The clinic's threads.
+    pub async fn inbox(&self) -> Result<Vec<Thread>, AgentError> {
+        let (_, client) = self.connect().await?;
+        Ok(client.get::<ThreadList>("/v1/threads").await?.threads)
+    }
+
+    /// Decrypts a thread's messages after `after` and marks them read.
+    pub async fn read(&self, thread_id: &str, after: u64) -> Result<Vec<ReadMessage>, AgentError> {
+        let (keys, client) = self.connect().await?;
+        read_thread(&keys, &client, thread_id, after).await
+    }
+
+    /// Sends `text` (with optional quick replies) to a thread.
+    pub async fn reply(
+        &self,
+        thread_id: &str,
+        text: &str,
+        quick_replies: &[String],
+    ) -> Result<u64, AgentError> {
+        let (keys, client) = self.connect().await?;
+        send(&keys, &client, thread_id, text, quick_replies, None).await
+    }
+
+    /// Answers every new patient message with a canned reply and two quick
+    /// replies. With `once`, handles what is waiting and returns.
+    pub async fn bot(&self, once: bool) -> Result<(), AgentError> {
+        let (keys, client) = self.connect().await?;
+        loop {
+            let threads: ThreadList = client.get("/v1/threads").await?;
+            for thread in threads.threads.iter().filter(|t| t.unread_count > 0) {
+                let mine = thread
+                    .members
+                    .iter()
+                    .find(|m| m.account_id == keys.account_id());
+                let after = mine.map_or(0, |m| m.read_up_to);
+                for message in read_thread(&keys, &client, &thread.thread_id, after).await? {
+                    if message.sender_id == keys.account_id() {
+                        continue;
+                    }
+                    let (text, offers): (String, Vec<String>) = match &message.payload.quick_reply_chosen {
+                        Some(_) => ("Thank you, we have your answer. We will be in touch soon.".into(), Vec::new()),
+                        None => (
+                            "Thanks for your message. A nurse will reply within one business day. If this is an emergency, call 911.".into(),
+                            vec!["Book an appointment".into(), "Call me back".into()],
+                        ),
+                    };
+                    send(
+                        &keys,
+                        &client,
+                        &thread.thread_id,
+                        &text,
+                        &offers,
+                        Some(message.seq),
+                    )
+                    .await?;
+                    tracing::info!(thread = thread.thread_id, "bot replied");
+                }
+            }
+            if once {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+}
+
+async fn bundle(client: &Client, account_id: &str) -> Result<PublicBundle, AgentError> {
+    let response: BundleResponse = client.get(&format!("/v1/keys/{account_id}")).await?;
+    PublicBundle::from_bytes(&response.bundle.0)
+        .map_err(|e| AgentError::new(format!("{account_id}'s key bundle is invalid: {e}")))
+}
+
+/// The thread's keys, by epoch, opened and checked against their sealers.
+async fn thread_keys(
+    keys: &AccountKeys,
+    client: &Client,
+    thread_id: &str,
+) -> Result<HashMap<u32, ThreadKey>, AgentError> {
+    let sealed: SealedKeys = client.get(&format!("/v1/threads/{thread_id}/keys")).await?;
+    let mut opened = HashMap::new();
+    for entry in sealed.keys {
+        let sealer = bundle(client, &entry.sealer_id).await?;
+        let key = SealedThreadKey::from_bytes(&entry.sealed.0)
+            .and_then(|s| s.open(keys, &sealer, thread_id, entry.epoch))
+            .map_err(|_| {
+                AgentError::new(format!(
+                    "the key for epoch {} of {thread_id} does not open",
+                    entry.epoch
+                ))
+            })?;
+        opened.insert(entry.epoch, key);
+    }
+    Ok(opened)
+}
+
+async fn read_thread(
+    keys: &AccountKeys,
+    client: &Client,
+    thread_id: &str,
+    after: u64,
+) -> Result<Vec<ReadMessage>, AgentError> {
+    let thread: Thread = client.get(&format!("/v1/threads/{thread_id}")).await?;
+    let epoch_keys = thread_keys(keys, client, thread_id).await?;
+    let mut bundles: HashMap<String, PublicBundle> = HashMap::new();
+    let mut out = Vec::new();
+    let mut cursor = after;
+    loop {
+        let page: MessagePage = client
+            .get(&format!(
+                "/v1/threads/{thread_id}/messages?after={cursor}&limit=200"
+            ))
+            .await?;
+        for stored in &page.messages {
+            out.push(
+                open_message(
+                    client,
+                    thread_id,
+                    &thread,
+                    &epoch_keys,
+                    &mut bundles,
+                    stored,
+                )
+                .await?,
+            );
+        }
+        match page.next_cursor {
+            Some(next) => cursor = next,
+            None => break,
+        }
+    }
+    if let Some(last) = out.last() {
+        client
+            .send(
+                Method::POST,
+                &format!("/v1/threads/{thread_id}/receipts"),
+                Some(&ReceiptRequest {
+                    kind: ReceiptKind::Read,
+                    up_to_seq: last.seq,
+                }),
+            )
+            .await?;
+    }
+    Ok(out)
+}
+
+async fn open_message(
+    client: &Client,
+    thread_id: &str,
+    thread: &Thread,
+    epoch_keys: &HashMap<u32, ThreadKey>,
+    bundles: &mut HashMap<String, PublicBundle>,
+    stored: &StoredMessage,
+) -> Result<ReadMessage, AgentError> {
+    let envelope = Envelope::from_bytes(&stored.envelope.0)
+        .map_err(|_| AgentError::new(format!("message {} is not an envelope", stored.seq)))?;
+    let key = epoch_keys
+        .get(&envelope.header().epoch)
+        .ok_or_else(|| AgentError::new(format!("no key for message {}'s epoch", stored.seq)))?;
+    if !bundles.contains_key(&stored.sender_id) {
+        bundles.insert(
+            stored.sender_id.clone(),
+            bundle(client, &stored.sender_id).await?,
+        );
+    }
+    let sender = &bundles[&stored.sender_id];
+    let payload = envelope.open(key, thread_id, sender).map_err(|_| {
+        AgentError::new(format!(
+            "message {} does not open: altered, or not from its sender",
+            stored.seq
+        ))
+    })?;
+    let sender_name = thread
+        .members
+        .iter()
+        .find(|m| m.account_id == stored.sender_id)
+        .map_or_else(|| stored.sender_id.clone(), |m| m.display_name.clone());
+    Ok(ReadMessage {
+        seq: stored.seq,
+        sender_id: stored.sender_id.clone(),
+        sender_name,
+        payload,
+    })
+}
+
+async fn send(
+    keys: &AccountKeys,
+    client: &Client,
+    thread_id: &str,
+    text: &str,
+    quick_replies: &[String],
+    in_reply_to_seq: Option<u64>,
+) -> Result<u64, AgentError> {
+    let thread: Thread = client.get(&format!("/v1/threads/{thread_id}")).await?;
+    let epoch = thread
+        .current_epoch
+        .ok_or_else(|| AgentError::new("this thread has no keys yet; the patient starts it"))?;
+    let epoch_keys = thread_keys(keys, client, thread_id).await?;
+    let key = epoch_keys
+        .get(&epoch)
+        .ok_or_else(|| AgentError::new(format!("the clinic holds no key for epoch {epoch}")))?;
+    let mut payload = Payload::text(text);
+    payload.quick_reply_options = quick_replies
+        .iter()
+        .enumerate()
+        .map(|(i, label)| QuickReplyOption {
+            id: format!("q{}", i + 1),
+            label: label.clone(),
+        })
+        .collect();
+    payload.in_reply_to = in_reply_to_seq.map(|seq| format!("seq:{seq}"));
+    let id_bytes = crate::secrets::random::<12>().map_err(|_| AgentError::new("no randomness"))?;
+    let header = Header {
+        thread_id: thread_id.to_owned(),
+        epoch,
+        message_id: format!(
+            "clinic-{}",
+            id_bytes
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        ),
+        sender_id: keys.account_id().to_owned(),
+        sent_at_ms: u64::try_from(crate::secrets::now_ms()).unwrap_or(0),
+    };
+    let sealed = envelope::seal(keys, key, header, &payload, &mut os_rng())
+        .map_err(|e| AgentError::new(e.to_string()))?;
+    let stored: StoredMessage = client
+        .post(
+            &format!("/v1/threads/{thread_id}/messages"),
+            &PostMessageRequest {
+                envelope: Bytes(sealed.to_bytes()),
+            },
+        )
+        .await?;
+    Ok(stored.seq)
+}
+
+fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents)
+}
