@@ -1,35 +1,94 @@
-//! `cargo xtask dev`: build everything, then become the relay.
+//! `cargo xtask dev`: build everything, run the relay with a demo clinic
+//! whose bot answers, and say how to try it.
 
-use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 
 use crate::failure::{Failure, Result};
+use crate::relay::RunningRelay;
 use crate::{paths, relay, setup};
 
 const LISTEN: &str = "127.0.0.1:8080";
+/// Development only: protects the demo clinic's key file in ./data.
+const DEMO_PASSPHRASE: &str = "ward-development-demo-clinic";
 
 pub fn run() -> Result {
     setup::run()?;
     relay::build_client()?;
     let bin = relay::build_relay()?;
     let data = paths::root().join("data");
+    let running = RunningRelay::start(&bin, LISTEN, &data, &paths::dist())?;
+    let key_file = data.join("clinic.key");
+    if !key_file.exists() {
+        clinic(
+            &bin,
+            &key_file,
+            &[
+                "init",
+                "--name",
+                "Riverside Clinic (demo)",
+                "--setup-code-file",
+                &data.join("clinic-setup-code").to_string_lossy(),
+            ],
+        )?;
+    }
+    let invite = clinic(
+        &bin,
+        &key_file,
+        &[
+            "invite",
+            "--name",
+            "Demo Patient",
+            "--contact",
+            "demo@example.com",
+        ],
+    )?;
+    let mut bot = clinic_command(&bin, &key_file, &["bot"])
+        .spawn()
+        .map_err(|e| Failure::new("dev: start the demo clinic's bot", e.to_string()))?;
     println!(
-        "\nWard is starting on http://localhost:8080\n\
-         \n  open  http://localhost:8080 in a browser (use `localhost`: passkeys need a host name, not 127.0.0.1)\
-         \n  data  {} (SQLite, created on first run)\
-         \n  stop  Ctrl-C\n",
+        "\nWard is running on http://localhost:8080\n\
+         \n  open     http://localhost:8080 (use `localhost`: passkeys need a host name, not 127.0.0.1)\
+         \n  invite   {} (for Demo Patient; one-time codes appear in {})\
+         \n  clinic   a demo clinic whose bot answers every message (`ward-relay clinic --help` for more)\
+         \n  data     {} (SQLite, created on first run)\
+         \n  stop     Ctrl-C\n",
+        invite.trim(),
+        data.join("dev-outbox.log").display(),
         data.display()
     );
-    // Become the relay, so Ctrl-C reaches it directly and it shuts down
-    // gracefully with nothing left behind.
-    let error = std::process::Command::new(&bin)
-        .args(["serve", "--listen", LISTEN, "--data"])
-        .arg(&data)
-        .arg("--static")
-        .arg(paths::dist())
-        .current_dir(paths::root())
-        .exec();
-    Err(Failure::new(
-        "dev: start the relay",
-        format!("could not run {}: {error}", bin.display()),
-    ))
+    running.wait();
+    stop(&mut bot);
+    Ok(())
+}
+
+fn clinic_command(bin: &Path, key_file: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(bin);
+    command
+        .args(["clinic", "--relay", "http://127.0.0.1:8080", "--key-file"])
+        .arg(key_file)
+        .args(args)
+        .env("WARD_CLINIC_PASSPHRASE", DEMO_PASSPHRASE)
+        .stdin(Stdio::null());
+    command
+}
+
+fn clinic(bin: &Path, key_file: &Path, args: &[&str]) -> Result<String> {
+    let step = format!("dev: demo clinic `{}`", args.first().copied().unwrap_or(""));
+    let output = clinic_command(bin, key_file, args)
+        .output()
+        .map_err(|e| Failure::new(&step, e.to_string()))?;
+    if !output.status.success() {
+        return Err(Failure::new(
+            &step,
+            String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        )
+        .fix("if ./data is from an older run, move it away and run `cargo xtask dev` again"));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+fn stop(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
 }

@@ -44,10 +44,10 @@ pub struct RunningRelay {
 }
 
 impl RunningRelay {
-    pub fn start(bin: &Path, data_dir: &Path, static_dir: &Path) -> Result<Self> {
-        let step = "end-to-end: start the relay";
+    pub fn start(bin: &Path, listen: &str, data_dir: &Path, static_dir: &Path) -> Result<Self> {
+        let step = "start the relay";
         let mut child = Command::new(bin)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .args(["serve", "--listen", listen, "--data"])
             .arg(data_dir)
             .arg("--static")
             .arg(static_dir)
@@ -69,7 +69,9 @@ impl RunningRelay {
         let port = match read {
             Ok(_) => first_line
                 .trim()
-                .strip_prefix("ward-relay listening on http://127.0.0.1:")
+                .strip_prefix("ward-relay listening on http://")
+                .and_then(|addr| addr.rsplit_once(':'))
+                .map(|(_, port)| port)
                 .and_then(|port| port.parse::<u16>().ok()),
             Err(_) => None,
         };
@@ -88,6 +90,11 @@ impl RunningRelay {
             child,
             url: format!("http://localhost:{port}"),
         })
+    }
+
+    /// Waits until the relay exits (Ctrl-C reaches it directly).
+    pub fn wait(mut self) {
+        let _ = self.child.wait();
     }
 
     /// SIGTERM, then wait for the graceful shutdown (bounded).

@@ -126,7 +126,7 @@ fn end_to_end(report: &mut Report) {
             return;
         }
     };
-    let running = RunningRelay::start(&bin, &data, &paths::dist());
+    let running = RunningRelay::start(&bin, "127.0.0.1:0", &data, &paths::dist());
     match running {
         Ok(relay) => {
             let mut playwright = run::command("npx");
