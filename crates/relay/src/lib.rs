@@ -13,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 mod lockout;
+pub mod metrics;
 pub mod passkeys;
 mod routes;
 pub mod secrets;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Where one-time codes go.
     pub sender: Arc<dyn sender::CodeSender>,
+    /// Request counters for `/metrics`.
+    pub metrics: metrics::Metrics,
     /// Live events to connected clients.
     pub events: events::Hub,
     /// Passkey ceremonies for the configured origin.
@@ -73,6 +76,7 @@ impl AppState {
             sender,
             webauthn,
             events: events::Hub::default(),
+            metrics: metrics::Metrics::default(),
             tls: false,
         })
     }
@@ -85,7 +89,12 @@ pub fn app(state: AppState) -> Router {
         frame_ancestors: state.config.frame_ancestors.clone(),
         tls: state.tls,
     };
-    let api = routes::router().with_state(state);
+    let api = routes::router()
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .with_state(state);
     web::with_site(api, site.as_ref(), &headers).layer(TraceLayer::new_for_http())
 }
 

@@ -816,3 +816,46 @@ async fn a_device_can_be_signed_out_remotely() {
         )
         .await;
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_template_and_never_ids() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let patient = relay.patient(&clinic, "sam@example.com").await;
+    let thread: Thread = relay
+        .expect(
+            Method::POST,
+            "/v1/threads",
+            Some(&patient.token),
+            Some(&CreateThreadRequest {
+                category: Category::Question,
+            }),
+            StatusCode::CREATED,
+        )
+        .await;
+    let _: Thread = relay
+        .expect(
+            Method::GET,
+            &format!("/v1/threads/{}", thread.thread_id),
+            Some(&patient.token),
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    let text = relay
+        .http
+        .get(format!("{}/metrics", relay.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("ward_http_requests_total{method=\"GET\",route=\"/v1/threads/{thread_id}\",status=\"200\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("ward_messages_stored 0"));
+    assert!(text.contains("ward_event_connections 0"));
+    assert!(!text.contains(&thread.thread_id), "ids never become labels");
+}

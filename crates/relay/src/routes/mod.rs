@@ -5,6 +5,7 @@ mod enroll;
 mod events;
 mod health;
 mod keys;
+mod metrics;
 mod passkeys;
 mod sessions;
 mod threads;
@@ -89,6 +90,7 @@ pub fn router() -> Router<AppState> {
         ));
     Router::new()
         .route(HEALTH_PATH, get(health::get))
+        .route("/metrics", get(metrics::get))
         .merge(api)
 }
 
