@@ -8,6 +8,7 @@ use crate::Bytes;
 /// to the relay's data directory at first start) into the clinic inbox
 /// account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ClinicSetupRequest {
     /// The code from `DATA/clinic-setup-code`.
@@ -22,6 +23,7 @@ pub struct ClinicSetupRequest {
 /// embedded (third-party iframe) client keeps it in memory and sends it as
 /// `Authorization: Bearer`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionCreated {
     /// The signed-in account.
     pub account_id: String,
@@ -43,6 +45,7 @@ impl std::fmt::Debug for SessionCreated {
 /// `POST /v1/auth/key/challenge`: the clinic agent asks for a challenge to
 /// sign with its account key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct KeyChallengeRequest {
     /// The account that will sign.
@@ -51,6 +54,7 @@ pub struct KeyChallengeRequest {
 
 /// A challenge to sign (single use, short-lived).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyChallenge {
     /// Names the challenge in the login request.
     pub challenge_id: String,
@@ -60,6 +64,7 @@ pub struct KeyChallenge {
 
 /// `POST /v1/auth/key/login`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct KeyLoginRequest {
     /// From [`KeyChallenge`].
@@ -70,6 +75,7 @@ pub struct KeyLoginRequest {
 
 /// `POST /v1/invites` (clinic only): an invite for a patient.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct InviteCreateRequest {
     /// The patient's name as the clinic records it.
@@ -80,6 +86,7 @@ pub struct InviteCreateRequest {
 
 /// The invite to hand to the patient (out of band).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InviteCreated {
     /// Single use; typed by the patient or carried in the invite link.
     pub invite_code: String,
@@ -98,6 +105,7 @@ impl std::fmt::Debug for InviteCreated {
 /// `POST /v1/enroll/start`: the patient presents the invite; a one-time
 /// code goes to the contact on file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EnrollStartRequest {
     /// The invite code.
@@ -106,6 +114,7 @@ pub struct EnrollStartRequest {
 
 /// Where the code went, masked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrollStarted {
     /// Names this enrollment in the next step.
     pub enrollment_id: String,
@@ -118,6 +127,7 @@ pub struct EnrollStarted {
 /// `POST /v1/enroll/verify`: the one-time code; on success the account
 /// exists and a session starts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EnrollVerifyRequest {
     /// From [`EnrollStarted`].
@@ -128,6 +138,7 @@ pub struct EnrollVerifyRequest {
 
 /// `GET /v1/clinic`: whom a patient's threads go to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClinicInfo {
     /// The clinic inbox account.
     pub account_id: String,
@@ -137,6 +148,7 @@ pub struct ClinicInfo {
 
 /// `POST /v1/totp/enroll`: a new (unconfirmed) TOTP secret.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TotpEnrollment {
     /// The secret, base32, for typing into an authenticator app.
     pub secret_base32: String,
@@ -152,6 +164,7 @@ impl std::fmt::Debug for TotpEnrollment {
 
 /// `POST /v1/totp/confirm`: a current code from the app turns TOTP on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TotpCode {
     /// Six digits.
@@ -161,6 +174,7 @@ pub struct TotpCode {
 /// `POST /v1/auth/code/start`: the fallback sign-in's first factor. The
 /// answer is the same whether or not the contact has an account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CodeLoginStart {
     /// The e-mail address or phone number on file.
@@ -169,6 +183,7 @@ pub struct CodeLoginStart {
 
 /// The fallback sign-in in progress.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CodeLoginStarted {
     /// Names it in the next step.
     pub login_id: String,
@@ -177,6 +192,7 @@ pub struct CodeLoginStarted {
 /// `POST /v1/auth/code/verify`: the code sent to the contact, and a TOTP
 /// code from the authenticator app.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CodeLoginVerify {
     /// From [`CodeLoginStarted`].
@@ -189,6 +205,7 @@ pub struct CodeLoginVerify {
 
 /// One signed-in device, for "Devices" in Settings → Security.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionInfo {
     /// Names it for remote sign-out.
     pub session_id: String,
@@ -204,6 +221,7 @@ pub struct SessionInfo {
 
 /// `GET /v1/sessions`: the caller's live sessions, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionList {
     /// Live sessions.
     pub sessions: Vec<SessionInfo>,

@@ -11,6 +11,7 @@ use crate::threads::StoredMessage;
 
 /// The first frame from a client without a session cookie.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EventsAuth {
     /// The session token.
@@ -25,6 +26,7 @@ impl std::fmt::Debug for EventsAuth {
 
 /// Which receipt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReceiptKind {
     /// The member's device has the message.
@@ -36,6 +38,7 @@ pub enum ReceiptKind {
 /// `POST /v1/threads/{id}/receipts`: everything up to `up_to_seq` was
 /// delivered to, or read by, the caller. Receipts only move forward.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReceiptRequest {
     /// Which receipt.
@@ -46,6 +49,7 @@ pub struct ReceiptRequest {
 
 /// Something happened in one of the account's threads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// Authenticated; events follow.

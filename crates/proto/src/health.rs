@@ -8,6 +8,7 @@ pub const HEALTH_PATH: &str = "/healthz";
 
 /// The relay's answer to a health probe.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     /// Overall state; `Ok` only when every dependency answered.
     pub status: HealthStatus,
@@ -19,6 +20,7 @@ pub struct Health {
 
 /// Whether the relay can serve requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HealthStatus {
     /// The relay and its database answer.

@@ -7,6 +7,7 @@ use crate::Bytes;
 /// `PUT /v1/keys/me`: publish the caller's bundle (its `account_id` must be
 /// the caller's; the relay checks the self-signature).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PublishBundleRequest {
     /// `ward_seal::keys::PublicBundle::to_bytes`.
@@ -15,6 +16,7 @@ pub struct PublishBundleRequest {
 
 /// An account's current bundle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BundleResponse {
     /// Whose.
     pub account_id: String,

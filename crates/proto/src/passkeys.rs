@@ -9,20 +9,24 @@ pub use webauthn_rs_proto::{
 /// `POST /v1/passkeys/register/start` (signed in): options for
 /// `navigator.credentials.create`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegistrationStarted {
     /// Names this ceremony in the finish call (single use, 5 minutes).
     pub ceremony_id: String,
     /// Pass as `publicKey` (the client may add the PRF extension).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub options: CreationChallengeResponse,
 }
 
 /// `POST /v1/passkeys/register/finish`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FinishRegistration {
     /// From [`RegistrationStarted`].
     pub ceremony_id: String,
     /// What `navigator.credentials.create` returned.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub credential: RegisterPublicKeyCredential,
     /// A name the patient recognises ("Pixel 7", "Work laptop").
     pub label: String,
@@ -30,6 +34,7 @@ pub struct FinishRegistration {
 
 /// A registered passkey, as listed in Settings → Security.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasskeyInfo {
     /// Ward's id for it.
     pub passkey_id: String,
@@ -43,6 +48,7 @@ pub struct PasskeyInfo {
 
 /// `GET /v1/passkeys`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasskeyList {
     /// Oldest first.
     pub passkeys: Vec<PasskeyInfo>,
@@ -52,6 +58,7 @@ pub struct PasskeyList {
 /// ceremony (no username; conditional UI); with it, one limited to that
 /// account's passkeys.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StartAuthentication {
     /// The account, when the device remembers it.
@@ -61,19 +68,23 @@ pub struct StartAuthentication {
 
 /// Options for `navigator.credentials.get`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthenticationStarted {
     /// Names this ceremony in the finish call (single use, 5 minutes).
     pub ceremony_id: String,
     /// Pass as `publicKey` (the client may add the PRF extension).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub options: RequestChallengeResponse,
 }
 
 /// `POST /v1/auth/passkey/finish`: on success, a new session.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FinishAuthentication {
     /// From [`AuthenticationStarted`].
     pub ceremony_id: String,
     /// What `navigator.credentials.get` returned.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub credential: PublicKeyCredential,
 }

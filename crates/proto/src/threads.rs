@@ -7,6 +7,7 @@ use crate::Bytes;
 /// What a thread is about (in the clear to the relay, for routing and
 /// inbox sorting; the payload repeats it inside the encryption).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     /// Booking, moving or cancelling a visit.
@@ -23,6 +24,7 @@ pub enum Category {
 
 /// `POST /v1/threads`: a patient starts a thread with the clinic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateThreadRequest {
     /// What it is about.
@@ -31,6 +33,7 @@ pub struct CreateThreadRequest {
 
 /// A member's role in a thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// The patient the thread is about.
@@ -43,6 +46,7 @@ pub enum Role {
 
 /// A thread member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Member {
     /// The account.
     pub account_id: String,
@@ -60,6 +64,7 @@ pub struct Member {
 
 /// A thread as the caller sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Thread {
     /// The thread.
     pub thread_id: String,
@@ -79,6 +84,7 @@ pub struct Thread {
 
 /// `GET /v1/threads`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ThreadList {
     /// Newest activity first.
     pub threads: Vec<Thread>,
@@ -88,6 +94,7 @@ pub struct ThreadList {
 /// member who may read it. Accepted only if `epoch` is exactly the next
 /// number (0 for a new thread); two members rotating at once cannot both win.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PutEpochRequest {
     /// The new epoch's number.
@@ -99,6 +106,7 @@ pub struct PutEpochRequest {
 /// `POST /v1/threads/{id}/keys`: existing epochs sealed to a member who
 /// does not have them yet (history for a new caregiver).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AddSealedKeysRequest {
     /// Sealed keys for existing epochs.
@@ -107,6 +115,7 @@ pub struct AddSealedKeysRequest {
 
 /// One sealed key meant for the caller.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SealedKeyEntry {
     /// Its epoch.
     pub epoch: u32,
@@ -118,6 +127,7 @@ pub struct SealedKeyEntry {
 
 /// `GET /v1/threads/{id}/keys`: the caller's sealed keys, oldest epoch first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SealedKeys {
     /// One per epoch the caller may read.
     pub keys: Vec<SealedKeyEntry>,
@@ -126,6 +136,7 @@ pub struct SealedKeys {
 /// `POST /v1/threads/{id}/messages`: an envelope. Idempotent on the
 /// envelope's (sender, message id): a retry returns the original.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PostMessageRequest {
     /// `ward_seal::envelope::Envelope::to_bytes`.
@@ -134,6 +145,7 @@ pub struct PostMessageRequest {
 
 /// A stored message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StoredMessage {
     /// Position in the thread; cursors page by it.
     pub seq: u64,
@@ -149,6 +161,7 @@ pub struct StoredMessage {
 
 /// `GET /v1/threads/{id}/messages?after=SEQ&limit=N`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessagePage {
     /// Oldest first.
     pub messages: Vec<StoredMessage>,

@@ -859,3 +859,74 @@ async fn metrics_count_requests_by_route_template_and_never_ids() {
     assert!(text.contains("ward_event_connections 0"));
     assert!(!text.contains(&thread.thread_id), "ids never become labels");
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_api_route() {
+    let relay = Relay::start().await;
+    let doc: serde_json::Value = relay
+        .http
+        .get(format!("{}/v1/openapi.json", relay.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    // Every route the router serves under /v1 (but the document itself).
+    let routes = [
+        ("/v1/clinic/setup", "post"),
+        ("/v1/clinic", "get"),
+        ("/v1/auth/key/challenge", "post"),
+        ("/v1/auth/key/login", "post"),
+        ("/v1/auth/logout", "post"),
+        ("/v1/sessions", "get"),
+        ("/v1/sessions/{session_id}", "delete"),
+        ("/v1/passkeys", "get"),
+        ("/v1/passkeys/register/start", "post"),
+        ("/v1/passkeys/register/finish", "post"),
+        ("/v1/passkeys/{passkey_id}", "delete"),
+        ("/v1/auth/passkey/start", "post"),
+        ("/v1/auth/passkey/finish", "post"),
+        ("/v1/totp/enroll", "post"),
+        ("/v1/totp/confirm", "post"),
+        ("/v1/totp", "delete"),
+        ("/v1/auth/code/start", "post"),
+        ("/v1/auth/code/verify", "post"),
+        ("/v1/invites", "post"),
+        ("/v1/enroll/start", "post"),
+        ("/v1/enroll/verify", "post"),
+        ("/v1/keys/me", "put"),
+        ("/v1/keys/{account_id}", "get"),
+        ("/v1/vault", "get"),
+        ("/v1/vault", "put"),
+        ("/v1/threads", "get"),
+        ("/v1/threads", "post"),
+        ("/v1/threads/{thread_id}", "get"),
+        ("/v1/threads/{thread_id}/epochs", "post"),
+        ("/v1/threads/{thread_id}/keys", "get"),
+        ("/v1/threads/{thread_id}/messages", "get"),
+        ("/v1/threads/{thread_id}/messages", "post"),
+        ("/v1/threads/{thread_id}/receipts", "post"),
+        ("/v1/threads/{thread_id}/typing", "post"),
+        ("/v1/events", "get"),
+        ("/healthz", "get"),
+    ];
+    for (path, method) in routes {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} is not documented"
+        );
+    }
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for schema in [
+        "Thread",
+        "StoredMessage",
+        "PutVaultRequest",
+        "ErrorBody",
+        "SessionCreated",
+    ] {
+        assert!(schemas.contains_key(schema), "{schema} missing");
+    }
+}

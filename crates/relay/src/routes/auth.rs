@@ -37,6 +37,7 @@ pub fn display_name(name: &str) -> Result<String, ApiError> {
 }
 
 /// `POST /v1/clinic/setup`
+#[utoipa::path(post, path = "/v1/clinic/setup", tag = "clinic", request_body = ward_proto::auth::ClinicSetupRequest, responses((status = 200, description = "OK", body = ward_proto::auth::SessionCreated), (status = 403, description = "Forbidden", body = ward_proto::ErrorBody)))]
 pub async fn clinic_setup(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -74,6 +75,7 @@ pub async fn clinic_setup(
 }
 
 /// `GET /v1/clinic`
+#[utoipa::path(get, path = "/v1/clinic", tag = "clinic", responses((status = 200, description = "OK", body = ward_proto::auth::ClinicInfo), (status = 404, description = "Not found", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn clinic_info(
     State(state): State<AppState>,
     _session: Session,
@@ -90,6 +92,7 @@ pub async fn clinic_info(
 
 /// `POST /v1/auth/key/challenge`. Answers the same way whether or not the
 /// account exists (a challenge that can never verify), so it reveals nothing.
+#[utoipa::path(post, path = "/v1/auth/key/challenge", tag = "sign-in", request_body = ward_proto::auth::KeyChallengeRequest, responses((status = 200, description = "OK", body = ward_proto::auth::KeyChallenge)))]
 pub async fn key_challenge(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<KeyChallengeRequest>,
@@ -118,6 +121,7 @@ pub async fn key_challenge(
 }
 
 /// `POST /v1/auth/key/login`
+#[utoipa::path(post, path = "/v1/auth/key/login", tag = "sign-in", request_body = ward_proto::auth::KeyLoginRequest, responses((status = 200, description = "OK", body = ward_proto::auth::SessionCreated), (status = 401, description = "Not signed in or refused", body = ward_proto::ErrorBody), (status = 429, description = "Locked out", body = ward_proto::ErrorBody)))]
 pub async fn key_login(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -172,6 +176,7 @@ pub async fn key_login(
 }
 
 /// `POST /v1/auth/logout`: ends this session server-side and clears the cookie.
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "sign-in", responses((status = 204, description = "Done")), security(("session" = [])))]
 pub async fn logout(State(state): State<AppState>, session: Session) -> Result<Response, ApiError> {
     sessions::revoke(&state, &session.token_hash).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();

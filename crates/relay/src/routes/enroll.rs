@@ -40,6 +40,7 @@ fn contact(contact: &str) -> Result<String, ApiError> {
 }
 
 /// `POST /v1/invites` (clinic only)
+#[utoipa::path(post, path = "/v1/invites", tag = "enrollment", request_body = ward_proto::auth::InviteCreateRequest, responses((status = 201, description = "Created", body = ward_proto::auth::InviteCreated), (status = 403, description = "Forbidden", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn create_invite(
     State(state): State<AppState>,
     session: Session,
@@ -76,6 +77,7 @@ pub async fn create_invite(
 }
 
 /// `POST /v1/enroll/start`
+#[utoipa::path(post, path = "/v1/enroll/start", tag = "enrollment", request_body = ward_proto::auth::EnrollStartRequest, responses((status = 200, description = "OK", body = ward_proto::auth::EnrollStarted), (status = 404, description = "Not found", body = ward_proto::ErrorBody), (status = 429, description = "Locked out", body = ward_proto::ErrorBody)))]
 pub async fn start(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -130,6 +132,7 @@ pub async fn start(
 }
 
 /// `POST /v1/enroll/verify`
+#[utoipa::path(post, path = "/v1/enroll/verify", tag = "enrollment", request_body = ward_proto::auth::EnrollVerifyRequest, responses((status = 200, description = "OK", body = ward_proto::auth::SessionCreated), (status = 400, description = "Bad input", body = ward_proto::ErrorBody), (status = 429, description = "Locked out", body = ward_proto::ErrorBody)))]
 pub async fn verify(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,

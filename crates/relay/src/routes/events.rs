@@ -42,6 +42,7 @@ fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
 }
 
 /// `GET /v1/events`
+#[utoipa::path(get, path = "/v1/events", tag = "live", responses((status = 101, description = "Switching to WebSocket"), (status = 403, description = "Forbidden", body = ward_proto::ErrorBody)))]
 pub async fn connect(
     State(state): State<AppState>,
     headers: HeaderMap,

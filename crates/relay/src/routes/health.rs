@@ -8,6 +8,7 @@ use ward_proto::{Health, HealthStatus};
 use crate::{AppState, db};
 
 /// 200 with `ok` when the database answers; 503 with `degraded` otherwise.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "OK", body = ward_proto::Health), (status = 503, description = "Degraded", body = ward_proto::Health)))]
 pub async fn get(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let version = env!("CARGO_PKG_VERSION").to_owned();
     match db::migrations_applied(&state.db).await {

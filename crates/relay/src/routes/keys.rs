@@ -14,6 +14,7 @@ use crate::extract::{JsonBody, Session};
 use crate::secrets::now_ms;
 
 /// `PUT /v1/keys/me`
+#[utoipa::path(put, path = "/v1/keys/me", tag = "keys", request_body = ward_proto::keys::PublishBundleRequest, responses((status = 204, description = "Done"), (status = 400, description = "Bad input", body = ward_proto::ErrorBody), (status = 403, description = "Forbidden", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn publish(
     State(state): State<AppState>,
     session: Session,
@@ -45,6 +46,7 @@ pub async fn publish(
 
 /// `GET /v1/keys/{account_id}`: the caller's own, a clinic's, or that of an
 /// account sharing a thread with the caller; 404 for anyone else.
+#[utoipa::path(get, path = "/v1/keys/{account_id}", tag = "keys", params(("account_id" = String, Path, description = "The account")), responses((status = 200, description = "OK", body = ward_proto::keys::BundleResponse), (status = 404, description = "Not found", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn fetch(
     State(state): State<AppState>,
     session: Session,

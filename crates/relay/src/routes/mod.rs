@@ -6,6 +6,7 @@ mod events;
 mod health;
 mod keys;
 mod metrics;
+mod openapi;
 mod passkeys;
 mod sessions;
 mod threads;
@@ -36,6 +37,7 @@ pub fn router() -> Router<AppState> {
         )
         .layer(DefaultBodyLimit::max(MESSAGE_BODY_LIMIT));
     let api = Router::new()
+        .route("/v1/openapi.json", get(openapi::get))
         .route("/v1/clinic/setup", post(auth::clinic_setup))
         .route("/v1/clinic", get(auth::clinic_info))
         .route("/v1/auth/key/challenge", post(auth::key_challenge))

@@ -30,6 +30,7 @@ fn refused() -> ApiError {
 }
 
 /// `POST /v1/passkeys/register/start`
+#[utoipa::path(post, path = "/v1/passkeys/register/start", tag = "passkeys", responses((status = 200, description = "OK", body = ward_proto::passkeys::RegistrationStarted)), security(("session" = [])))]
 pub async fn register_start(
     State(state): State<AppState>,
     session: Session,
@@ -62,6 +63,7 @@ pub async fn register_start(
 }
 
 /// `POST /v1/passkeys/register/finish`
+#[utoipa::path(post, path = "/v1/passkeys/register/finish", tag = "passkeys", request_body = ward_proto::passkeys::FinishRegistration, responses((status = 201, description = "Created", body = ward_proto::passkeys::PasskeyInfo), (status = 400, description = "Bad input", body = ward_proto::ErrorBody), (status = 409, description = "Conflict", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn register_finish(
     State(state): State<AppState>,
     session: Session,
@@ -119,6 +121,7 @@ pub async fn register_finish(
 }
 
 /// `GET /v1/passkeys`
+#[utoipa::path(get, path = "/v1/passkeys", tag = "passkeys", responses((status = 200, description = "OK", body = ward_proto::passkeys::PasskeyList)), security(("session" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     session: Session,
@@ -143,6 +146,7 @@ pub async fn list(
 }
 
 /// `DELETE /v1/passkeys/{id}`: refuses to remove the last one.
+#[utoipa::path(delete, path = "/v1/passkeys/{passkey_id}", tag = "passkeys", params(("passkey_id" = String, Path, description = "The passkey")), responses((status = 204, description = "Done"), (status = 404, description = "Not found", body = ward_proto::ErrorBody), (status = 409, description = "Conflict", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn remove(
     State(state): State<AppState>,
     session: Session,
@@ -177,6 +181,7 @@ pub async fn remove(
 }
 
 /// `POST /v1/auth/passkey/start`
+#[utoipa::path(post, path = "/v1/auth/passkey/start", tag = "sign-in", request_body = ward_proto::passkeys::StartAuthentication, responses((status = 200, description = "OK", body = ward_proto::passkeys::AuthenticationStarted), (status = 404, description = "Not found", body = ward_proto::ErrorBody)))]
 pub async fn sign_in_start(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<StartAuthentication>,
@@ -219,6 +224,7 @@ pub async fn sign_in_start(
 }
 
 /// `POST /v1/auth/passkey/finish`
+#[utoipa::path(post, path = "/v1/auth/passkey/finish", tag = "sign-in", request_body = ward_proto::passkeys::FinishAuthentication, responses((status = 200, description = "OK", body = ward_proto::auth::SessionCreated), (status = 401, description = "Not signed in or refused", body = ward_proto::ErrorBody), (status = 429, description = "Locked out", body = ward_proto::ErrorBody)))]
 pub async fn sign_in_finish(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,

@@ -12,6 +12,7 @@ use crate::extract::Session;
 use crate::secrets::now_ms;
 
 /// `GET /v1/sessions`
+#[utoipa::path(get, path = "/v1/sessions", tag = "sessions", responses((status = 200, description = "OK", body = ward_proto::auth::SessionList)), security(("session" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     session: Session,
@@ -41,6 +42,7 @@ pub async fn list(
 }
 
 /// `DELETE /v1/sessions/{session_id}`: signs that device out now.
+#[utoipa::path(delete, path = "/v1/sessions/{session_id}", tag = "sessions", params(("session_id" = String, Path, description = "The session")), responses((status = 204, description = "Done"), (status = 404, description = "Not found", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn revoke(
     State(state): State<AppState>,
     session: Session,

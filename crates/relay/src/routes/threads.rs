@@ -114,6 +114,7 @@ async fn load_thread(state: &AppState, thread_id: &str, viewer: &str) -> Result<
 }
 
 /// `GET /v1/threads`: the caller's threads, newest activity first.
+#[utoipa::path(get, path = "/v1/threads", tag = "threads", responses((status = 200, description = "OK", body = ward_proto::threads::ThreadList)), security(("session" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     session: Session,
@@ -134,6 +135,7 @@ pub async fn list(
 }
 
 /// `POST /v1/threads`: a patient starts a thread with the clinic.
+#[utoipa::path(post, path = "/v1/threads", tag = "threads", request_body = ward_proto::threads::CreateThreadRequest, responses((status = 201, description = "Created", body = ward_proto::threads::Thread), (status = 403, description = "Forbidden", body = ward_proto::ErrorBody), (status = 409, description = "Conflict", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     session: Session,
@@ -177,6 +179,7 @@ pub async fn create(
 }
 
 /// `GET /v1/threads/{id}`
+#[utoipa::path(get, path = "/v1/threads/{thread_id}", tag = "threads", params(("thread_id" = String, Path, description = "The thread")), responses((status = 200, description = "OK", body = ward_proto::threads::Thread), (status = 404, description = "Not found", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     session: Session,
@@ -190,6 +193,7 @@ pub async fn get(
 
 /// `POST /v1/threads/{id}/epochs`: the next epoch, sealed to every current
 /// member; compare-and-swap on the epoch number.
+#[utoipa::path(post, path = "/v1/threads/{thread_id}/epochs", tag = "threads", request_body = ward_proto::threads::PutEpochRequest, params(("thread_id" = String, Path, description = "The thread")), responses((status = 201, description = "Created"), (status = 400, description = "Bad input", body = ward_proto::ErrorBody), (status = 409, description = "Conflict", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn put_epoch(
     State(state): State<AppState>,
     session: Session,
@@ -284,6 +288,7 @@ pub async fn put_epoch(
 }
 
 /// `GET /v1/threads/{id}/keys`: the sealed keys meant for the caller.
+#[utoipa::path(get, path = "/v1/threads/{thread_id}/keys", tag = "threads", params(("thread_id" = String, Path, description = "The thread")), responses((status = 200, description = "OK", body = ward_proto::threads::SealedKeys), (status = 404, description = "Not found", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn my_keys(
     State(state): State<AppState>,
     session: Session,
@@ -308,6 +313,7 @@ pub async fn my_keys(
 /// `POST /v1/threads/{id}/messages`: stores an envelope; a retry of the same
 /// envelope returns the original, a different envelope reusing its message
 /// id is refused.
+#[utoipa::path(post, path = "/v1/threads/{thread_id}/messages", tag = "messages", request_body = ward_proto::threads::PostMessageRequest, params(("thread_id" = String, Path, description = "The thread")), responses((status = 201, description = "Created", body = ward_proto::threads::StoredMessage), (status = 200, description = "OK", body = ward_proto::threads::StoredMessage), (status = 409, description = "Conflict", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn post_message(
     State(state): State<AppState>,
     session: Session,
@@ -434,6 +440,7 @@ pub struct PageQuery {
 }
 
 /// `GET /v1/threads/{id}/messages?after=SEQ&limit=N` (N at most 200).
+#[utoipa::path(get, path = "/v1/threads/{thread_id}/messages", tag = "messages", params(("thread_id" = String, Path, description = "The thread"), ("after" = Option<u64>, Query, description = "Return messages after this sequence number"), ("limit" = Option<u32>, Query, description = "At most this many (1 to 200, default 50)")), responses((status = 200, description = "OK", body = ward_proto::threads::MessagePage), (status = 404, description = "Not found", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn list_messages(
     State(state): State<AppState>,
     session: Session,
@@ -494,6 +501,7 @@ async fn members(state: &AppState, thread_id: &str) -> Result<Vec<String>, ApiEr
 /// `POST /v1/threads/{id}/receipts`: moves the caller's delivered or read
 /// mark forward (never back, never past the last message) and tells the
 /// other members.
+#[utoipa::path(post, path = "/v1/threads/{thread_id}/receipts", tag = "messages", request_body = ward_proto::events::ReceiptRequest, params(("thread_id" = String, Path, description = "The thread")), responses((status = 204, description = "Done"), (status = 404, description = "Not found", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn receipt(
     State(state): State<AppState>,
     session: Session,
@@ -545,6 +553,7 @@ pub async fn receipt(
 }
 
 /// `POST /v1/threads/{id}/typing`: relayed to the other members, never stored.
+#[utoipa::path(post, path = "/v1/threads/{thread_id}/typing", tag = "messages", params(("thread_id" = String, Path, description = "The thread")), responses((status = 204, description = "Done"), (status = 404, description = "Not found", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn typing(
     State(state): State<AppState>,
     session: Session,

@@ -47,6 +47,7 @@ fn matching_step(totp: &TOTP, code: &str) -> Option<i64> {
 }
 
 /// `POST /v1/totp/enroll`
+#[utoipa::path(post, path = "/v1/totp/enroll", tag = "totp", responses((status = 200, description = "OK", body = ward_proto::auth::TotpEnrollment), (status = 409, description = "Conflict", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn enroll(
     State(state): State<AppState>,
     session: Session,
@@ -83,6 +84,7 @@ pub async fn enroll(
 }
 
 /// `POST /v1/totp/confirm`
+#[utoipa::path(post, path = "/v1/totp/confirm", tag = "totp", request_body = ward_proto::auth::TotpCode, responses((status = 204, description = "Done"), (status = 400, description = "Bad input", body = ward_proto::ErrorBody), (status = 429, description = "Locked out", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn confirm(
     State(state): State<AppState>,
     session: Session,
@@ -119,6 +121,7 @@ pub async fn confirm(
 }
 
 /// `DELETE /v1/totp`: needs a recent sign-in (step-up).
+#[utoipa::path(delete, path = "/v1/totp", tag = "totp", responses((status = 204, description = "Done"), (status = 403, description = "Forbidden", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn disable(
     State(state): State<AppState>,
     session: Session,
@@ -145,6 +148,7 @@ fn normalize_contact(contact: &str) -> String {
 
 /// `POST /v1/auth/code/start`: answers identically whether or not the
 /// contact belongs to an account; a code is sent only if it does.
+#[utoipa::path(post, path = "/v1/auth/code/start", tag = "sign-in", request_body = ward_proto::auth::CodeLoginStart, responses((status = 200, description = "OK", body = ward_proto::auth::CodeLoginStarted), (status = 429, description = "Locked out", body = ward_proto::ErrorBody)))]
 pub async fn code_start(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -191,6 +195,7 @@ pub async fn code_start(
 }
 
 /// `POST /v1/auth/code/verify`: both factors, or nothing.
+#[utoipa::path(post, path = "/v1/auth/code/verify", tag = "sign-in", request_body = ward_proto::auth::CodeLoginVerify, responses((status = 200, description = "OK", body = ward_proto::auth::SessionCreated), (status = 400, description = "Bad input", body = ward_proto::ErrorBody), (status = 403, description = "Forbidden", body = ward_proto::ErrorBody), (status = 429, description = "Locked out", body = ward_proto::ErrorBody)))]
 pub async fn code_verify(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,

@@ -14,6 +14,7 @@ use crate::secrets::now_ms;
 const MAX_VAULT_BYTES: usize = 16 * 1024;
 
 /// `GET /v1/vault`
+#[utoipa::path(get, path = "/v1/vault", tag = "vault", responses((status = 200, description = "OK", body = ward_proto::vault::VaultResponse), (status = 404, description = "Not found", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     session: Session,
@@ -32,6 +33,7 @@ pub async fn get(
 
 /// `PUT /v1/vault`: only over `expected_version`; a stale write gets 409
 /// and changes nothing.
+#[utoipa::path(put, path = "/v1/vault", tag = "vault", request_body = ward_proto::vault::PutVaultRequest, responses((status = 200, description = "OK", body = ward_proto::vault::VaultStored), (status = 409, description = "Conflict", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn put(
     State(state): State<AppState>,
     session: Session,

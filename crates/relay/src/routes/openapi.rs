@@ -1,0 +1,52 @@
+//! `GET /v1/openapi.json`: the API described from the code itself (every
+//! handler carries its `#[utoipa::path]`; request and response schemas come
+//! from `ward-proto`).
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{auth, enroll, events, health, keys, passkeys, sessions, threads, totp, vault};
+
+/// The OpenAPI 3.1 document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Ward relay API",
+        description = "Authenticates, authorizes, stores and routes end-to-end encrypted messages. Binary values are unpadded base64url. Errors share one shape: {\"error\": {\"code\", \"message\", \"retry_after_seconds\"?}}."
+    ),
+    paths(
+        health::get,
+        auth::clinic_setup, auth::clinic_info, auth::key_challenge, auth::key_login, auth::logout,
+        enroll::create_invite, enroll::start, enroll::verify,
+        passkeys::register_start, passkeys::register_finish, passkeys::list, passkeys::remove,
+        passkeys::sign_in_start, passkeys::sign_in_finish,
+        totp::enroll, totp::confirm, totp::disable, totp::code_start, totp::code_verify,
+        sessions::list, sessions::revoke,
+        keys::publish, keys::fetch,
+        vault::get, vault::put,
+        threads::list, threads::create, threads::get, threads::put_epoch, threads::my_keys,
+        threads::post_message, threads::list_messages, threads::receipt, threads::typing,
+        events::connect,
+    ),
+    modifiers(&SessionAuth)
+)]
+pub struct ApiDoc;
+
+/// The session: a bearer token, or the `ward_session` cookie.
+struct SessionAuth;
+
+impl Modify for SessionAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// `GET /v1/openapi.json`
+pub async fn get() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
