@@ -39,6 +39,19 @@ impl<'de> Deserialize<'de> for Bytes {
     }
 }
 
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Bytes {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("Binary data as unpadded base64url"))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Bytes {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,16 +66,3 @@ mod tests {
         assert_eq!(format!("{bytes:?}"), "Bytes(3 bytes)");
     }
 }
-
-#[cfg(feature = "openapi")]
-impl utoipa::PartialSchema for Bytes {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .description(Some("Binary data as unpadded base64url"))
-            .into()
-    }
-}
-
-#[cfg(feature = "openapi")]
-impl utoipa::ToSchema for Bytes {}
