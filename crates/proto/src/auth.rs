@@ -226,3 +226,16 @@ pub struct SessionList {
     /// Live sessions.
     pub sessions: Vec<SessionInfo>,
 }
+
+/// `POST /v1/caregivers/invites` (a patient): invite someone to help with
+/// this patient's care. They enroll like a patient (invite, then a code to
+/// their contact) and see only the threads the patient then grants them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CaregiverInviteRequest {
+    /// The caregiver's name ("Dana").
+    pub display_name: String,
+    /// Where their one-time codes go.
+    pub contact: String,
+}

@@ -103,14 +103,28 @@ pub struct PutEpochRequest {
     pub sealed_keys: Vec<Bytes>,
 }
 
-/// `POST /v1/threads/{id}/keys`: existing epochs sealed to a member who
-/// does not have them yet (history for a new caregiver).
+/// `POST /v1/threads/{id}/members` (the thread's patient): grants a linked
+/// caregiver the thread, with every existing epoch's key sealed to them
+/// (one seal per epoch: the whole history).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
-pub struct AddSealedKeysRequest {
-    /// Sealed keys for existing epochs.
+pub struct AddMemberRequest {
+    /// The caregiver's account.
+    pub account_id: String,
+    /// One sealed key per existing epoch, for the caregiver.
     pub sealed_keys: Vec<Bytes>,
+}
+
+/// `POST /v1/threads/{id}/members/{account}/remove` (the thread's patient):
+/// revokes a member and, in the same step, starts the next epoch sealed only
+/// to those who remain, so the removed member cannot read what follows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RemoveMemberRequest {
+    /// The next epoch, sealed to the remaining members.
+    pub next_epoch: PutEpochRequest,
 }
 
 /// One sealed key meant for the caller.

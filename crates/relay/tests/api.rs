@@ -423,12 +423,12 @@ async fn messages_page_by_cursor() {
         )
         .await;
     let key = ThreadKey::generate(&mut os_rng());
-    let sealed = thread_key::seal(
+    let sealed = thread_key::seal_to_members(
         &key,
         &thread.thread_id,
         0,
         &patient.keys,
-        patient.keys.bundle(),
+        &[patient.keys.bundle().clone(), clinic.keys.bundle().clone()],
         &mut os_rng(),
     )
     .unwrap();
@@ -440,7 +440,7 @@ async fn messages_page_by_cursor() {
             p,
             Some(&PutEpochRequest {
                 epoch: 0,
-                sealed_keys: vec![Bytes(sealed.to_bytes())],
+                sealed_keys: sealed.iter().map(|s| Bytes(s.to_bytes())).collect(),
             }),
         )
         .await;
@@ -910,6 +910,12 @@ async fn the_openapi_document_describes_every_api_route() {
         ("/v1/threads/{thread_id}/messages", "post"),
         ("/v1/threads/{thread_id}/receipts", "post"),
         ("/v1/threads/{thread_id}/typing", "post"),
+        ("/v1/threads/{thread_id}/members", "post"),
+        (
+            "/v1/threads/{thread_id}/members/{account_id}/remove",
+            "post",
+        ),
+        ("/v1/caregivers/invites", "post"),
         ("/v1/events", "get"),
         ("/healthz", "get"),
     ];
@@ -929,4 +935,47 @@ async fn the_openapi_document_describes_every_api_route() {
     ] {
         assert!(schemas.contains_key(schema), "{schema} missing");
     }
+}
+
+#[tokio::test]
+async fn an_epoch_must_be_sealed_to_every_member() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let patient = relay.patient(&clinic, "sam@example.com").await;
+    let p = Some(patient.token.as_str());
+    let thread: Thread = relay
+        .expect(
+            Method::POST,
+            "/v1/threads",
+            p,
+            Some(&CreateThreadRequest {
+                category: Category::Billing,
+            }),
+            StatusCode::CREATED,
+        )
+        .await;
+    let key = ThreadKey::generate(&mut os_rng());
+    // Sealed to the patient only: the clinic could not read, so it is refused.
+    let alone = thread_key::seal(
+        &key,
+        &thread.thread_id,
+        0,
+        &patient.keys,
+        patient.keys.bundle(),
+        &mut os_rng(),
+    )
+    .unwrap();
+    relay
+        .expect_error(
+            Method::POST,
+            &format!("/v1/threads/{}/epochs", thread.thread_id),
+            p,
+            Some(&PutEpochRequest {
+                epoch: 0,
+                sealed_keys: vec![Bytes(alone.to_bytes())],
+            }),
+            StatusCode::BAD_REQUEST,
+            "invalid_sealed_key",
+        )
+        .await;
 }

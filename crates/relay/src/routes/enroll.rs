@@ -7,7 +7,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use sqlx::Row;
 use ward_proto::auth::{
-    EnrollStartRequest, EnrollStarted, EnrollVerifyRequest, InviteCreateRequest, InviteCreated,
+    CaregiverInviteRequest, EnrollStartRequest, EnrollStarted, EnrollVerifyRequest,
+    InviteCreateRequest, InviteCreated,
 };
 
 use super::auth::display_name;
@@ -49,22 +50,67 @@ pub async fn create_invite(
     if session.kind != "clinic" {
         return Err(ApiError::forbidden("Only the clinic can invite patients."));
     }
-    let name = display_name(&request.display_name)?;
-    let contact = contact(&request.contact)?;
+    insert_invite(
+        &state,
+        &session.account_id,
+        "patient",
+        None,
+        &request.display_name,
+        &request.contact,
+    )
+    .await
+}
+
+/// `POST /v1/caregivers/invites` (a patient)
+#[utoipa::path(post, path = "/v1/caregivers/invites", tag = "enrollment", request_body = ward_proto::auth::CaregiverInviteRequest, responses((status = 201, description = "Created", body = ward_proto::auth::InviteCreated), (status = 403, description = "Forbidden", body = ward_proto::ErrorBody)), security(("session" = [])))]
+pub async fn create_caregiver_invite(
+    State(state): State<AppState>,
+    session: Session,
+    JsonBody(request): JsonBody<CaregiverInviteRequest>,
+) -> Result<(StatusCode, Json<InviteCreated>), ApiError> {
+    if session.kind != "patient" {
+        return Err(ApiError::forbidden(
+            "Only a patient can invite a caregiver.",
+        ));
+    }
+    insert_invite(
+        &state,
+        &session.account_id,
+        "caregiver",
+        Some(&session.account_id),
+        &request.display_name,
+        &request.contact,
+    )
+    .await
+}
+
+async fn insert_invite(
+    state: &AppState,
+    created_by: &str,
+    kind: &str,
+    for_patient: Option<&str>,
+    name: &str,
+    contact_on_file: &str,
+) -> Result<(StatusCode, Json<InviteCreated>), ApiError> {
+    let name = display_name(name)?;
+    let contact = contact(contact_on_file)?;
     let code = secrets::invite_code()?;
     let now = now_ms();
     let valid = i64::try_from(state.config.invite_valid_hours)
         .unwrap_or(72)
         .saturating_mul(3_600_000);
     sqlx::query(
-        "INSERT INTO invites (code_hash, created_by, display_name, contact, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO invites (code_hash, created_by, display_name, contact, created_at, expires_at, kind, for_patient)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(secrets::hash(&code))
-    .bind(&session.account_id)
+    .bind(created_by)
     .bind(&name)
     .bind(&contact)
     .bind(now)
     .bind(now + valid)
+    .bind(kind)
+    .bind(for_patient)
     .execute(&state.db)
     .await?;
     Ok((
@@ -169,7 +215,7 @@ pub async fn verify(
     };
     let invite_hash: Vec<u8> = row.get("invite_hash");
     let invite = sqlx::query(
-        "SELECT display_name, contact FROM invites WHERE code_hash = ? AND used_at IS NULL",
+        "SELECT display_name, contact, kind, for_patient FROM invites WHERE code_hash = ? AND used_at IS NULL",
     )
     .bind(&invite_hash)
     .fetch_optional(&mut *tx)
@@ -182,13 +228,25 @@ pub async fn verify(
         )
     })?;
     let account_id = secrets::id("acc")?;
-    sqlx::query("INSERT INTO accounts (account_id, kind, display_name, contact, created_at) VALUES (?, 'patient', ?, ?, ?)")
+    let kind: String = invite.get("kind");
+    sqlx::query("INSERT INTO accounts (account_id, kind, display_name, contact, created_at) VALUES (?, ?, ?, ?, ?)")
         .bind(&account_id)
+        .bind(&kind)
         .bind(invite.get::<String, _>("display_name"))
         .bind(invite.get::<String, _>("contact"))
         .bind(now)
         .execute(&mut *tx)
         .await?;
+    if let Some(patient) = invite.get::<Option<String>, _>("for_patient") {
+        sqlx::query(
+            "INSERT INTO caregiver_links (patient_id, caregiver_id, created_at) VALUES (?, ?, ?)",
+        )
+        .bind(patient)
+        .bind(&account_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
     sqlx::query("UPDATE invites SET used_at = ?, account_id = ? WHERE code_hash = ?")
         .bind(now)
         .bind(&account_id)
@@ -197,7 +255,7 @@ pub async fn verify(
         .await?;
     tx.commit().await?;
     lockout::succeed(&state, &key).await?;
-    tracing::info!(account_id, "patient enrolled");
+    tracing::info!(account_id, kind, "account enrolled");
     sessions::start(
         &state,
         &account_id,

@@ -69,6 +69,10 @@ pub fn router() -> Router<AppState> {
         .route("/v1/auth/code/start", post(totp::code_start))
         .route("/v1/auth/code/verify", post(totp::code_verify))
         .route("/v1/invites", post(enroll::create_invite))
+        .route(
+            "/v1/caregivers/invites",
+            post(enroll::create_caregiver_invite),
+        )
         .route("/v1/enroll/start", post(enroll::start))
         .route("/v1/enroll/verify", post(enroll::verify))
         .route("/v1/keys/me", put(keys::publish))
@@ -78,6 +82,11 @@ pub fn router() -> Router<AppState> {
         .route("/v1/threads/{thread_id}", get(threads::get))
         .route("/v1/threads/{thread_id}/epochs", post(threads::put_epoch))
         .route("/v1/threads/{thread_id}/keys", get(threads::my_keys))
+        .route("/v1/threads/{thread_id}/members", post(threads::add_member))
+        .route(
+            "/v1/threads/{thread_id}/members/{account_id}/remove",
+            post(threads::remove_member),
+        )
         .route("/v1/threads/{thread_id}/receipts", post(threads::receipt))
         .route("/v1/threads/{thread_id}/typing", post(threads::typing))
         .route("/v1/events", get(events::connect))

@@ -11,8 +11,9 @@ use sqlx::Row;
 use ward_proto::Bytes;
 use ward_proto::events::{Event, ReceiptKind, ReceiptRequest};
 use ward_proto::threads::{
-    Category, CreateThreadRequest, Member, MessagePage, PostMessageRequest, PutEpochRequest, Role,
-    SealedKeyEntry, SealedKeys, StoredMessage, Thread, ThreadList,
+    AddMemberRequest, Category, CreateThreadRequest, Member, MessagePage, PostMessageRequest,
+    PutEpochRequest, RemoveMemberRequest, Role, SealedKeyEntry, SealedKeys, StoredMessage, Thread,
+    ThreadList,
 };
 use ward_seal::envelope::Envelope;
 use ward_seal::thread_key::SealedThreadKey;
@@ -206,61 +207,38 @@ pub async fn put_epoch(
             "Only the patient or the clinic can start a new epoch.",
         ));
     }
-    if request.sealed_keys.is_empty() || request.sealed_keys.len() > MAX_SEALED_KEYS {
-        return Err(ApiError::bad_request(
-            "invalid_sealed_keys",
-            "Send one sealed key per member (at most 64).",
-        ));
-    }
-    let members: HashSet<String> = sqlx::query_scalar(
-        "SELECT account_id FROM thread_members WHERE thread_id = ? AND removed_at IS NULL",
-    )
-    .bind(&thread_id)
-    .fetch_all(&state.db)
-    .await?
-    .into_iter()
-    .collect();
-    let mut sealed_for = Vec::with_capacity(request.sealed_keys.len());
-    for bytes in &request.sealed_keys {
-        let sealed = SealedThreadKey::from_bytes(&bytes.0).map_err(|_| {
-            ApiError::bad_request(
-                "invalid_sealed_key",
-                "A sealed key is not in the sealed thread key format.",
-            )
-        })?;
-        if sealed.thread_id() != thread_id
-            || sealed.epoch() != request.epoch
-            || sealed.sealer_id() != session.account_id
-        {
-            return Err(ApiError::bad_request(
-                "invalid_sealed_key",
-                "Every sealed key must name this thread, this epoch, and you as the sealer.",
-            ));
-        }
-        if !members.contains(sealed.member_id())
-            || sealed_for.iter().any(|(m, _)| m == sealed.member_id())
-        {
-            return Err(ApiError::bad_request(
-                "invalid_sealed_key",
-                "Each sealed key must be for a different current member of the thread.",
-            ));
-        }
-        sealed_for.push((sealed.member_id().to_owned(), bytes.0.clone()));
-    }
-    if !sealed_for.iter().any(|(m, _)| *m == session.account_id) {
+    let members: HashSet<String> = members(&state, &thread_id).await?.into_iter().collect();
+    let mut tx = state.db.begin().await?;
+    start_epoch(&mut tx, &thread_id, &session.account_id, &members, &request).await?;
+    tx.commit().await?;
+    Ok(StatusCode::CREATED)
+}
+
+/// Checks `request` seals the next epoch to exactly `members` (sealer: the
+/// caller) and stores it, advancing the epoch by compare-and-swap.
+async fn start_epoch(
+    tx: &mut sqlx::SqliteConnection,
+    thread_id: &str,
+    sealer: &str,
+    members: &HashSet<String>,
+    request: &PutEpochRequest,
+) -> Result<(), ApiError> {
+    let keys = checked_sealed_keys(thread_id, sealer, &request.sealed_keys, |member, epoch| {
+        members.contains(member) && epoch == request.epoch
+    })?;
+    let covered: HashSet<&str> = keys.iter().map(|(member, _, _)| member.as_str()).collect();
+    if covered.len() != members.len() {
         return Err(ApiError::bad_request(
             "invalid_sealed_key",
-            "Seal the new epoch's key to yourself too.",
+            "Seal the new epoch's key to every current member of the thread, once each (yourself included).",
         ));
     }
     let previous = request.epoch.checked_sub(1).map(i64::from);
-    let now = now_ms();
-    let mut tx = state.db.begin().await?;
     let advanced = sqlx::query(
         "UPDATE threads SET current_epoch = ? WHERE thread_id = ? AND current_epoch IS ?",
     )
     .bind(i64::from(request.epoch))
-    .bind(&thread_id)
+    .bind(thread_id)
     .bind(previous)
     .execute(&mut *tx)
     .await?;
@@ -270,21 +248,180 @@ pub async fn put_epoch(
             "Another member started this epoch first. Fetch the thread's keys and try again.",
         ));
     }
-    for (member, sealed) in sealed_for {
+    store_sealed_keys(tx, thread_id, sealer, keys).await
+}
+
+/// Parses sealed keys and checks each names this thread and `sealer`, and a
+/// (member, epoch) that `allowed` accepts, with no pair twice.
+fn checked_sealed_keys(
+    thread_id: &str,
+    sealer: &str,
+    sealed_keys: &[Bytes],
+    allowed: impl Fn(&str, u32) -> bool,
+) -> Result<Vec<(String, u32, Vec<u8>)>, ApiError> {
+    if sealed_keys.len() > MAX_SEALED_KEYS {
+        return Err(ApiError::bad_request(
+            "invalid_sealed_keys",
+            "Send at most 64 sealed keys at once.",
+        ));
+    }
+    let mut out: Vec<(String, u32, Vec<u8>)> = Vec::with_capacity(sealed_keys.len());
+    for bytes in sealed_keys {
+        let sealed = SealedThreadKey::from_bytes(&bytes.0).map_err(|_| {
+            ApiError::bad_request(
+                "invalid_sealed_key",
+                "A sealed key is not in the sealed thread key format.",
+            )
+        })?;
+        let duplicate = out
+            .iter()
+            .any(|(member, epoch, _)| member == sealed.member_id() && *epoch == sealed.epoch());
+        if sealed.thread_id() != thread_id
+            || sealed.sealer_id() != sealer
+            || !allowed(sealed.member_id(), sealed.epoch())
+            || duplicate
+        {
+            return Err(ApiError::bad_request(
+                "invalid_sealed_key",
+                "Every sealed key must name this thread, you as the sealer, and a member and epoch it is meant for, once.",
+            ));
+        }
+        out.push((
+            sealed.member_id().to_owned(),
+            sealed.epoch(),
+            bytes.0.clone(),
+        ));
+    }
+    Ok(out)
+}
+
+async fn store_sealed_keys(
+    tx: &mut sqlx::SqliteConnection,
+    thread_id: &str,
+    sealer: &str,
+    keys: Vec<(String, u32, Vec<u8>)>,
+) -> Result<(), ApiError> {
+    let now = now_ms();
+    for (member, epoch, sealed) in keys {
         sqlx::query(
-            "INSERT INTO sealed_keys (thread_id, epoch, member_id, sealer_id, sealed, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sealed_keys (thread_id, epoch, member_id, sealer_id, sealed, created_at) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (thread_id, epoch, member_id) DO UPDATE SET sealer_id = excluded.sealer_id, sealed = excluded.sealed",
         )
-        .bind(&thread_id)
-        .bind(i64::from(request.epoch))
+        .bind(thread_id)
+        .bind(i64::from(epoch))
         .bind(member)
-        .bind(&session.account_id)
+        .bind(sealer)
         .bind(sealed)
         .bind(now)
         .execute(&mut *tx)
         .await?;
     }
+    Ok(())
+}
+
+/// `POST /v1/threads/{id}/members` (the thread's patient): grants a linked
+/// caregiver the thread with its whole history (one sealed key per epoch).
+#[utoipa::path(post, path = "/v1/threads/{thread_id}/members", tag = "threads", request_body = ward_proto::threads::AddMemberRequest, params(("thread_id" = String, Path, description = "The thread")), responses((status = 201, description = "Created"), (status = 400, description = "Bad input", body = ward_proto::ErrorBody), (status = 403, description = "Forbidden", body = ward_proto::ErrorBody)), security(("session" = [])))]
+pub async fn add_member(
+    State(state): State<AppState>,
+    session: Session,
+    Path(thread_id): Path<String>,
+    JsonBody(request): JsonBody<AddMemberRequest>,
+) -> Result<StatusCode, ApiError> {
+    let role = require_member(&state, &thread_id, &session.account_id).await?;
+    if role != "patient" {
+        return Err(ApiError::forbidden(
+            "Only the patient can share a thread with a caregiver.",
+        ));
+    }
+    let linked: bool = sqlx::query_scalar(
+        "SELECT COUNT(*) > 0 FROM caregiver_links WHERE patient_id = ? AND caregiver_id = ? AND revoked_at IS NULL",
+    )
+    .bind(&session.account_id)
+    .bind(&request.account_id)
+    .fetch_one(&state.db)
+    .await?;
+    if !linked {
+        return Err(ApiError::forbidden(
+            "That account is not one of your caregivers. Invite them as a caregiver first.",
+        ));
+    }
+    let current: Option<i64> =
+        sqlx::query_scalar("SELECT current_epoch FROM threads WHERE thread_id = ?")
+            .bind(&thread_id)
+            .fetch_one(&state.db)
+            .await?;
+    let epochs = current.map_or(0, |c| c + 1);
+    let keys = checked_sealed_keys(
+        &thread_id,
+        &session.account_id,
+        &request.sealed_keys,
+        |member, epoch| member == request.account_id && i64::from(epoch) < epochs,
+    )?;
+    if i64::try_from(keys.len()).unwrap_or(i64::MAX) != epochs {
+        return Err(ApiError::bad_request(
+            "invalid_sealed_key",
+            "Seal every existing epoch's key to the caregiver, so they can read the history.",
+        ));
+    }
+    let mut tx = state.db.begin().await?;
+    sqlx::query(
+        "INSERT INTO thread_members (thread_id, account_id, role, added_at) VALUES (?, ?, 'caregiver', ?)
+         ON CONFLICT (thread_id, account_id) DO UPDATE SET removed_at = NULL, added_at = excluded.added_at",
+    )
+    .bind(&thread_id)
+    .bind(&request.account_id)
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
+    store_sealed_keys(&mut tx, &thread_id, &session.account_id, keys).await?;
     tx.commit().await?;
     Ok(StatusCode::CREATED)
+}
+
+/// `POST /v1/threads/{id}/members/{account}/remove` (the thread's patient):
+/// revokes a caregiver and starts the next epoch without them, atomically.
+#[utoipa::path(post, path = "/v1/threads/{thread_id}/members/{account_id}/remove", tag = "threads", request_body = ward_proto::threads::RemoveMemberRequest, params(("thread_id" = String, Path, description = "The thread"), ("account_id" = String, Path, description = "The member to remove")), responses((status = 204, description = "Done"), (status = 400, description = "Bad input", body = ward_proto::ErrorBody), (status = 409, description = "Conflict", body = ward_proto::ErrorBody)), security(("session" = [])))]
+pub async fn remove_member(
+    State(state): State<AppState>,
+    session: Session,
+    Path((thread_id, account_id)): Path<(String, String)>,
+    JsonBody(request): JsonBody<RemoveMemberRequest>,
+) -> Result<StatusCode, ApiError> {
+    let role = require_member(&state, &thread_id, &session.account_id).await?;
+    if role != "patient" {
+        return Err(ApiError::forbidden(
+            "Only the patient can remove a caregiver.",
+        ));
+    }
+    let target_role = require_member(&state, &thread_id, &account_id).await?;
+    if target_role != "caregiver" {
+        return Err(ApiError::forbidden(
+            "Only caregivers can be removed from a thread.",
+        ));
+    }
+    let remaining: HashSet<String> = members(&state, &thread_id)
+        .await?
+        .into_iter()
+        .filter(|member| *member != account_id)
+        .collect();
+    let mut tx = state.db.begin().await?;
+    sqlx::query("UPDATE thread_members SET removed_at = ? WHERE thread_id = ? AND account_id = ?")
+        .bind(now_ms())
+        .bind(&thread_id)
+        .bind(&account_id)
+        .execute(&mut *tx)
+        .await?;
+    start_epoch(
+        &mut tx,
+        &thread_id,
+        &session.account_id,
+        &remaining,
+        &request.next_epoch,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /v1/threads/{id}/keys`: the sealed keys meant for the caller.

@@ -1,0 +1,363 @@
+//! Caregivers: a patient invites one, shares a thread with its history (one
+//! sealed key per epoch), and revokes it with a new epoch the caregiver
+//! cannot open.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use reqwest::{Method, StatusCode};
+use support::{Account, NONE, Relay};
+use ward_proto::Bytes;
+use ward_proto::auth::{
+    CaregiverInviteRequest, EnrollStartRequest, EnrollStarted, EnrollVerifyRequest, InviteCreated,
+    SessionCreated,
+};
+use ward_proto::threads::{
+    AddMemberRequest, Category, CreateThreadRequest, MessagePage, PostMessageRequest,
+    PutEpochRequest, RemoveMemberRequest, Role, SealedKeys, Thread,
+};
+use ward_seal::envelope::{self, Envelope, Header};
+use ward_seal::payload::Payload;
+use ward_seal::random::os_rng;
+use ward_seal::thread_key::{self, SealedThreadKey, ThreadKey};
+
+async fn caregiver_for(relay: &Relay, patient: &Account, contact: &str) -> Account {
+    let invite: InviteCreated = relay
+        .expect(
+            Method::POST,
+            "/v1/caregivers/invites",
+            Some(&patient.token),
+            Some(&CaregiverInviteRequest {
+                display_name: "Dana".into(),
+                contact: contact.into(),
+            }),
+            StatusCode::CREATED,
+        )
+        .await;
+    let started: EnrollStarted = relay
+        .expect(
+            Method::POST,
+            "/v1/enroll/start",
+            None,
+            Some(&EnrollStartRequest {
+                invite_code: invite.invite_code,
+            }),
+            StatusCode::OK,
+        )
+        .await;
+    let session: SessionCreated = relay
+        .expect(
+            Method::POST,
+            "/v1/enroll/verify",
+            None,
+            Some(&EnrollVerifyRequest {
+                enrollment_id: started.enrollment_id,
+                code: relay.last_code_for(contact),
+            }),
+            StatusCode::OK,
+        )
+        .await;
+    let account = Account::from_session(session);
+    relay.publish(&account).await;
+    account
+}
+
+fn message(
+    sender: &Account,
+    key: &ThreadKey,
+    thread: &str,
+    epoch: u32,
+    id: &str,
+    text: &str,
+) -> PostMessageRequest {
+    let header = Header {
+        thread_id: thread.into(),
+        epoch,
+        message_id: id.into(),
+        sender_id: sender.id.clone(),
+        sent_at_ms: 1,
+    };
+    PostMessageRequest {
+        envelope: Bytes(
+            envelope::seal(
+                &sender.keys,
+                key,
+                header,
+                &Payload::text(text),
+                &mut os_rng(),
+            )
+            .unwrap()
+            .to_bytes(),
+        ),
+    }
+}
+
+#[tokio::test]
+async fn a_caregiver_reads_the_history_until_revoked() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let sam = relay.patient(&clinic, "sam@example.com").await;
+    let dana = caregiver_for(&relay, &sam, "dana@example.com").await;
+    let s = Some(sam.token.as_str());
+    let d = Some(dana.token.as_str());
+
+    let thread: Thread = relay
+        .expect(
+            Method::POST,
+            "/v1/threads",
+            s,
+            Some(&CreateThreadRequest {
+                category: Category::Appointment,
+            }),
+            StatusCode::CREATED,
+        )
+        .await;
+    let path = format!("/v1/threads/{}", thread.thread_id);
+    let epoch0 = ThreadKey::generate(&mut os_rng());
+    let sealed = thread_key::seal_to_members(
+        &epoch0,
+        &thread.thread_id,
+        0,
+        &sam.keys,
+        &[sam.keys.bundle().clone(), clinic.keys.bundle().clone()],
+        &mut os_rng(),
+    )
+    .unwrap();
+    relay
+        .call(
+            Method::POST,
+            &format!("{path}/epochs"),
+            s,
+            Some(&PutEpochRequest {
+                epoch: 0,
+                sealed_keys: sealed.iter().map(|k| Bytes(k.to_bytes())).collect(),
+            }),
+        )
+        .await;
+    let sent = relay
+        .call(
+            Method::POST,
+            &format!("{path}/messages"),
+            s,
+            Some(&message(
+                &sam,
+                &epoch0,
+                &thread.thread_id,
+                0,
+                "m1",
+                "Before Dana joined",
+            )),
+        )
+        .await;
+    assert_eq!(sent.status(), StatusCode::CREATED);
+
+    // Not shared yet: the thread does not exist for Dana.
+    relay
+        .expect_error(
+            Method::GET,
+            &path,
+            d,
+            NONE,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+
+    // Sam shares it with the history: one seal per epoch.
+    let history = thread_key::share_history(
+        &[(0, &epoch0)],
+        &thread.thread_id,
+        &sam.keys,
+        dana.keys.bundle(),
+        &mut os_rng(),
+    )
+    .unwrap();
+    let response = relay
+        .call(
+            Method::POST,
+            &format!("{path}/members"),
+            s,
+            Some(&AddMemberRequest {
+                account_id: dana.id.clone(),
+                sealed_keys: history.iter().map(|k| Bytes(k.to_bytes())).collect(),
+            }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let seen: Thread = relay
+        .expect(Method::GET, &path, d, NONE, StatusCode::OK)
+        .await;
+    assert!(
+        seen.members
+            .iter()
+            .any(|m| m.account_id == dana.id && m.role == Role::Caregiver)
+    );
+    let keys: SealedKeys = relay
+        .expect(
+            Method::GET,
+            &format!("{path}/keys"),
+            d,
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    let opened = SealedThreadKey::from_bytes(&keys.keys[0].sealed.0)
+        .unwrap()
+        .open(&dana.keys, sam.keys.bundle(), &thread.thread_id, 0)
+        .unwrap();
+    let page: MessagePage = relay
+        .expect(
+            Method::GET,
+            &format!("{path}/messages"),
+            d,
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    let first = Envelope::from_bytes(&page.messages[0].envelope.0)
+        .unwrap()
+        .open(&opened, &thread.thread_id, sam.keys.bundle())
+        .unwrap();
+    assert_eq!(first.text, "Before Dana joined");
+
+    // Sam revokes Dana: epoch 1, sealed to Sam and the clinic only.
+    let (epoch1, sealed) = thread_key::rotate(
+        &thread.thread_id,
+        1,
+        &sam.keys,
+        &[sam.keys.bundle().clone(), clinic.keys.bundle().clone()],
+        &mut os_rng(),
+    )
+    .unwrap();
+    let response = relay
+        .call(
+            Method::POST,
+            &format!("{path}/members/{}/remove", dana.id),
+            s,
+            Some(&RemoveMemberRequest {
+                next_epoch: PutEpochRequest {
+                    epoch: 1,
+                    sealed_keys: sealed.iter().map(|k| Bytes(k.to_bytes())).collect(),
+                },
+            }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let after = relay
+        .call(
+            Method::POST,
+            &format!("{path}/messages"),
+            s,
+            Some(&message(
+                &sam,
+                &epoch1,
+                &thread.thread_id,
+                1,
+                "m2",
+                "After Dana left",
+            )),
+        )
+        .await;
+    assert_eq!(after.status(), StatusCode::CREATED);
+    relay
+        .expect_error(
+            Method::GET,
+            &format!("{path}/messages"),
+            d,
+            NONE,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+    // Not only refused by the relay: no key for epoch 1 was ever sealed to Dana.
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        relay.data.path().join("ward.sqlite3").display()
+    ))
+    .await
+    .unwrap();
+    let dana_epochs: Vec<i64> =
+        sqlx::query_scalar("SELECT epoch FROM sealed_keys WHERE member_id = ? ORDER BY epoch")
+            .bind(&dana.id)
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    assert_eq!(dana_epochs, [0]);
+}
+
+#[tokio::test]
+async fn only_the_patient_shares_and_only_with_their_own_caregivers() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let sam = relay.patient(&clinic, "sam@example.com").await;
+    let ann = relay.patient(&clinic, "ann@example.com").await;
+    let anns_caregiver = caregiver_for(&relay, &ann, "bob@example.com").await;
+    let s = Some(sam.token.as_str());
+    let thread: Thread = relay
+        .expect(
+            Method::POST,
+            "/v1/threads",
+            s,
+            Some(&CreateThreadRequest {
+                category: Category::Other,
+            }),
+            StatusCode::CREATED,
+        )
+        .await;
+    let path = format!("/v1/threads/{}", thread.thread_id);
+    // Ann's caregiver is not Sam's.
+    relay
+        .expect_error(
+            Method::POST,
+            &format!("{path}/members"),
+            s,
+            Some(&AddMemberRequest {
+                account_id: anns_caregiver.id.clone(),
+                sealed_keys: Vec::new(),
+            }),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        )
+        .await;
+    // The clinic cannot share a patient's thread.
+    relay
+        .expect_error(
+            Method::POST,
+            &format!("{path}/members"),
+            Some(&clinic.token),
+            Some(&AddMemberRequest {
+                account_id: anns_caregiver.id.clone(),
+                sealed_keys: Vec::new(),
+            }),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        )
+        .await;
+    // A caregiver cannot invite caregivers or start threads.
+    let c = Some(anns_caregiver.token.as_str());
+    relay
+        .expect_error(
+            Method::POST,
+            "/v1/caregivers/invites",
+            c,
+            Some(&CaregiverInviteRequest {
+                display_name: "x".into(),
+                contact: "x@example.com".into(),
+            }),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        )
+        .await;
+    relay
+        .expect_error(
+            Method::POST,
+            "/v1/threads",
+            c,
+            Some(&CreateThreadRequest {
+                category: Category::Other,
+            }),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        )
+        .await;
+}
