@@ -22,6 +22,11 @@ pub struct Config {
     /// The origin patients open Ward at (`https://ward.example`); passkeys
     /// are bound to its host name. On `localhost`, any port is accepted.
     pub public_origin: String,
+    /// PEM certificate chain: with `tls_key`, the relay serves HTTPS itself
+    /// (rustls) for deployments without a TLS-terminating proxy.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for `tls_cert`.
+    pub tls_key: Option<PathBuf>,
     /// Sites allowed to embed Ward in an iframe (CSP `frame-ancestors`),
     /// e.g. `["https://riverside-clinic.example"]`. Ward itself is always allowed.
     pub frame_ancestors: Vec<String>,
@@ -42,6 +47,8 @@ impl Default for Config {
             data: PathBuf::from("data"),
             static_dir: None,
             public_origin: "http://localhost:8080".into(),
+            tls_cert: None,
+            tls_key: None,
             frame_ancestors: Vec::new(),
             session_idle_minutes: 30,
             session_absolute_hours: 12,
@@ -98,6 +105,11 @@ impl Config {
         if self.invite_valid_hours == 0 || self.code_valid_minutes == 0 {
             return Err(ConfigError::Invalid(
                 "invite and code lifetimes must be at least 1".into(),
+            ));
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(ConfigError::Invalid(
+                "set both tls_cert and tls_key, or neither".into(),
             ));
         }
         let origin = url::Url::parse(&self.public_origin).map_err(|e| {

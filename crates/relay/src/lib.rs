@@ -69,6 +69,7 @@ impl AppState {
         setup::ensure_setup_code(&db, &config.data).await?;
         let sender = Arc::new(sender::DevFileSink::new(config.data.join("dev-outbox.log")));
         let webauthn = Arc::new(passkeys::webauthn(&config.public_origin)?);
+        let tls = config.tls_cert.is_some();
         Ok(Self {
             db,
             site,
@@ -77,7 +78,7 @@ impl AppState {
             webauthn,
             events: events::Hub::default(),
             metrics: metrics::Metrics::default(),
-            tls: false,
+            tls,
         })
     }
 }
@@ -96,6 +97,28 @@ pub fn app(state: AppState) -> Router {
         ))
         .with_state(state);
     web::with_site(api, site.as_ref(), &headers).layer(TraceLayer::new_for_http())
+}
+
+/// Serves [`app`] over HTTPS (rustls) on `listener` with the PEM `cert`
+/// chain and `key`, until `shutdown` resolves.
+pub async fn serve_tls(
+    listener: TcpListener,
+    state: AppState,
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
+    axum_server::from_tcp_rustls(listener.into_std()?, config)?
+        .handle(handle)
+        .serve(app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .await
 }
 
 /// Serves [`app`] on `listener` until `shutdown` resolves, then finishes the

@@ -29,7 +29,7 @@ enum Command {
     /// flags or their environment variables.
     Serve {
         /// A TOML configuration file (keys: listen, data, static,
-        /// frame_ancestors, session_idle_minutes, session_absolute_hours,
+        /// public_origin, tls_cert, tls_key, frame_ancestors, session_idle_minutes, session_absolute_hours,
         /// invite_valid_hours, code_valid_minutes).
         #[arg(long, env = "WARD_CONFIG")]
         config: Option<PathBuf>,
@@ -164,6 +164,7 @@ async fn run(command: Command) -> Result<(), String> {
             settings.validate().map_err(|e| e.to_string())?;
             let listen = settings.listen;
             let data = settings.data.clone();
+            let tls = settings.tls_cert.clone().zip(settings.tls_key.clone());
             let state = AppState::open(settings).await.map_err(|e| e.to_string())?;
             let listener = TcpListener::bind(listen).await.map_err(|e| {
                 format!("could not listen on {listen}: {e}. Is another relay running? Pass --listen with another port")
@@ -172,16 +173,21 @@ async fn run(command: Command) -> Result<(), String> {
             // The first line on stdout is the contract with `cargo xtask`
             // and the tests, which start the relay on port 0.
             let mut stdout = std::io::stdout();
-            let _ = writeln!(stdout, "ward-relay listening on http://{addr}");
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            let _ = writeln!(stdout, "ward-relay listening on {scheme}://{addr}");
             let _ = stdout.flush();
             tracing::info!(
                 data = %data.display(),
                 serving_client = state.site.is_some(),
                 "relay started"
             );
-            ward_relay::serve(listener, state, shutdown_signal())
-                .await
-                .map_err(|e| format!("the server stopped with an error: {e}"))?;
+            let served = match tls {
+                Some((cert, key)) => {
+                    ward_relay::serve_tls(listener, state, &cert, &key, shutdown_signal()).await
+                }
+                None => ward_relay::serve(listener, state, shutdown_signal()).await,
+            };
+            served.map_err(|e| format!("the server stopped with an error: {e}"))?;
             tracing::info!("relay stopped");
             Ok(())
         }
