@@ -27,6 +27,9 @@ pub struct Config {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key for `tls_cert`.
     pub tls_key: Option<PathBuf>,
+    /// Send one-time codes by e-mail through this server. Without it, codes
+    /// go to the development outbox file.
+    pub smtp: Option<SmtpConfig>,
     /// Sites allowed to embed Ward in an iframe (CSP `frame-ancestors`),
     /// e.g. `["https://riverside-clinic.example"]`. Ward itself is always allowed.
     pub frame_ancestors: Vec<String>,
@@ -49,6 +52,7 @@ impl Default for Config {
             public_origin: "http://localhost:8080".into(),
             tls_cert: None,
             tls_key: None,
+            smtp: None,
             frame_ancestors: Vec::new(),
             session_idle_minutes: 30,
             session_absolute_hours: 12,
@@ -56,6 +60,34 @@ impl Default for Config {
             code_valid_minutes: 10,
         }
     }
+}
+
+/// An SMTP server for one-time codes (`[smtp]` in the TOML file).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// The server's host name.
+    pub host: String,
+    /// Its port (587 for STARTTLS, 25 for plain relaying on a trusted network).
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    /// The sender, e.g. `Ward <no-reply@clinic.example>`.
+    pub from: String,
+    /// Upgrade the connection with STARTTLS (on by default).
+    #[serde(default = "default_true")]
+    pub starttls: bool,
+    /// User name, if the server wants one.
+    pub username: Option<String>,
+    /// The environment variable holding the password (never the file).
+    pub password_env: Option<String>,
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// Why the configuration file could not be used.

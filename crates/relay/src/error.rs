@@ -55,6 +55,9 @@ pub enum StartError {
         /// Why.
         reason: String,
     },
+    /// The code sender is misconfigured.
+    #[error("the one-time code sender is not usable: {0}")]
+    Sender(String),
     /// The clinic setup code could not be written.
     #[error("could not write the clinic setup code to {path}: {source}")]
     SetupCode {
@@ -157,6 +160,25 @@ impl ApiError {
     /// The status (for tests and logs).
     pub fn status(&self) -> StatusCode {
         self.status
+    }
+}
+
+impl ApiError {
+    /// A one-time code could not be sent: what the person can do about it.
+    pub fn code_not_sent(error: &std::io::Error) -> Self {
+        if error.kind() == std::io::ErrorKind::Unsupported {
+            return Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "cannot_send_code",
+                "We cannot send a code to the contact on file (codes go by e-mail). Ask your clinic to update your contact.",
+            );
+        }
+        tracing::error!(%error, "one-time code not sent");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "code_not_sent",
+            "We could not send your code just now. Try again in a few minutes.",
+        )
     }
 }
 

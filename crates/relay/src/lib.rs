@@ -67,7 +67,10 @@ impl AppState {
             .transpose()?;
         let db = db::open(&config.data).await?;
         setup::ensure_setup_code(&db, &config.data).await?;
-        let sender = Arc::new(sender::DevFileSink::new(config.data.join("dev-outbox.log")));
+        let sender: Arc<dyn sender::CodeSender> = match &config.smtp {
+            Some(smtp) => Arc::new(sender::SmtpSender::new(smtp).map_err(StartError::Sender)?),
+            None => Arc::new(sender::DevFileSink::new(config.data.join("dev-outbox.log"))),
+        };
         let webauthn = Arc::new(passkeys::webauthn(&config.public_origin)?);
         let tls = config.tls_cert.is_some();
         Ok(Self {

@@ -169,7 +169,7 @@ pub async fn start(
     tokio::task::spawn_blocking(move || sender.send(&to, "enrollment", &sent_code))
         .await
         .map_err(|e| ApiError::internal("code sender", &e))?
-        .map_err(|e| ApiError::internal("code sender", &e))?;
+        .map_err(|e| ApiError::code_not_sent(&e))?;
     Ok(Json(EnrollStarted {
         enrollment_id,
         contact_hint: mask(&contact),
