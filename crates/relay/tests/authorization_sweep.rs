@@ -1,0 +1,216 @@
+//! Every secured route in the OpenAPI document, called with a second
+//! patient's session against the first patient's resources: no read or write
+//! succeeds, and nothing of the first patient's appears in any answer.
+//! Driven by the document, so a new route is swept without editing this.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use support::{NONE, Relay};
+use url::Url;
+use ward_proto::Bytes;
+use ward_proto::auth::SessionList;
+use ward_proto::passkeys::{FinishRegistration, PasskeyInfo, RegistrationStarted};
+use ward_proto::threads::{
+    Category, CreateThreadRequest, PostMessageRequest, PutEpochRequest, Thread,
+};
+use ward_seal::envelope::{self, Header};
+use ward_seal::payload::Payload;
+use ward_seal::random::os_rng;
+use ward_seal::thread_key::{self, ThreadKey};
+use webauthn_authenticator_rs::WebauthnAuthenticator;
+use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+
+#[tokio::test]
+async fn a_second_patient_can_touch_nothing_of_the_first() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let alice = relay.patient(&clinic, "alice@example.com").await;
+    let mallory = relay.patient(&clinic, "mallory@example.com").await;
+    let a = Some(alice.token.as_str());
+
+    // Alice's resources: a thread with keys and a message, a passkey, a session.
+    let thread: Thread = relay
+        .expect(
+            Method::POST,
+            "/v1/threads",
+            a,
+            Some(&CreateThreadRequest {
+                category: Category::Question,
+            }),
+            StatusCode::CREATED,
+        )
+        .await;
+    let key = ThreadKey::generate(&mut os_rng());
+    let sealed = thread_key::seal_to_members(
+        &key,
+        &thread.thread_id,
+        0,
+        &alice.keys,
+        &[alice.keys.bundle().clone(), clinic.keys.bundle().clone()],
+        &mut os_rng(),
+    )
+    .unwrap();
+    let path = format!("/v1/threads/{}", thread.thread_id);
+    relay
+        .call(
+            Method::POST,
+            &format!("{path}/epochs"),
+            a,
+            Some(&PutEpochRequest {
+                epoch: 0,
+                sealed_keys: sealed.iter().map(|s| Bytes(s.to_bytes())).collect(),
+            }),
+        )
+        .await;
+    let header = Header {
+        thread_id: thread.thread_id.clone(),
+        epoch: 0,
+        message_id: "secret-message-id".into(),
+        sender_id: alice.id.clone(),
+        sent_at_ms: 1,
+    };
+    let envelope_bytes = envelope::seal(
+        &alice.keys,
+        &key,
+        header,
+        &Payload::text("private"),
+        &mut os_rng(),
+    )
+    .unwrap()
+    .to_bytes();
+    relay
+        .call(
+            Method::POST,
+            &format!("{path}/messages"),
+            a,
+            Some(&PostMessageRequest {
+                envelope: Bytes(envelope_bytes.clone()),
+            }),
+        )
+        .await;
+    let started: RegistrationStarted = relay
+        .expect(
+            Method::POST,
+            "/v1/passkeys/register/start",
+            a,
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    let credential = SoftPasskey::new(true)
+        .do_registration(
+            Url::parse("http://localhost:8080").unwrap(),
+            started.options,
+        )
+        .unwrap();
+    let passkey: PasskeyInfo = relay
+        .expect(
+            Method::POST,
+            "/v1/passkeys/register/finish",
+            a,
+            Some(&FinishRegistration {
+                ceremony_id: started.ceremony_id,
+                credential,
+                label: "Alice's phone".into(),
+            }),
+            StatusCode::CREATED,
+        )
+        .await;
+    let sessions: SessionList = relay
+        .expect(Method::GET, "/v1/sessions", a, NONE, StatusCode::OK)
+        .await;
+    let session_id = sessions.sessions[0].session_id.clone();
+
+    // What must never appear in Mallory's answers.
+    let alice_marks = [
+        thread.thread_id.clone(),
+        alice.id.clone(),
+        passkey.passkey_id.clone(),
+        session_id.clone(),
+        "secret-message-id".to_owned(),
+        "Alice's phone".to_owned(),
+    ];
+    // Plausible bodies, so a refusal is about who asks, not what was sent.
+    let bodies: Vec<(&str, Value)> = vec![
+        (
+            "/messages",
+            json!({"envelope": Bytes(envelope_bytes.clone())}),
+        ),
+        ("/epochs", json!({"epoch": 1, "sealed_keys": []})),
+        ("/receipts", json!({"kind": "read", "up_to_seq": 1})),
+        (
+            "/members",
+            json!({"account_id": mallory.id, "sealed_keys": []}),
+        ),
+        (
+            "/remove",
+            json!({"next_epoch": {"epoch": 1, "sealed_keys": []}}),
+        ),
+    ];
+
+    let doc: Value = relay
+        .http
+        .get(format!("{}/v1/openapi.json", relay.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut swept = 0;
+    // Signing out only affects the caller: sweep it last, so Mallory's
+    // session stays live for everything else.
+    let mut routes: Vec<(&String, &Value)> = doc["paths"].as_object().unwrap().iter().collect();
+    routes.sort_by_key(|(template, _)| template.as_str() == "/v1/auth/logout");
+    for (template, operations) in routes {
+        for (method, operation) in operations.as_object().unwrap() {
+            if operation.get("security").is_none() || template == "/v1/events" {
+                continue;
+            }
+            let url = template
+                .replace("{thread_id}", &thread.thread_id)
+                .replace("{account_id}", &alice.id)
+                .replace("{passkey_id}", &passkey.passkey_id)
+                .replace("{session_id}", &session_id);
+            let body = bodies
+                .iter()
+                .find(|(suffix, _)| url.ends_with(suffix))
+                .map(|(_, body)| body.clone());
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let targets_alice = url != *template;
+            let response = relay
+                .call(method.clone(), &url, Some(&mallory.token), body.as_ref())
+                .await;
+            let status = response.status();
+            let text = response.text().await.unwrap();
+            if targets_alice {
+                assert!(
+                    status == StatusCode::NOT_FOUND || status == StatusCode::FORBIDDEN,
+                    "{method} {url} answered {status} to another patient: {text}"
+                );
+            }
+            for mark in &alice_marks {
+                assert!(
+                    !text.contains(mark.as_str()),
+                    "{method} {url} leaked {mark}: {text}"
+                );
+            }
+            swept += 1;
+        }
+    }
+    // 28 secured operations today; fewer means the document lost routes.
+    assert!(swept >= 28, "only {swept} routes swept");
+
+    // And Alice's things are all still there.
+    let still: Thread = relay
+        .expect(Method::GET, &path, a, NONE, StatusCode::OK)
+        .await;
+    assert!(still.members.iter().any(|m| m.account_id == alice.id));
+    let sessions: SessionList = relay
+        .expect(Method::GET, "/v1/sessions", a, NONE, StatusCode::OK)
+        .await;
+    assert!(sessions.sessions.iter().any(|s| s.session_id == session_id));
+}
