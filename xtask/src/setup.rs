@@ -21,6 +21,7 @@ pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 pub fn run() -> Result {
     wasm_target()?;
+    openssl_headers()?;
     trunk()?;
     wasm_bindgen()?;
     wasm_opt()?;
@@ -127,28 +128,53 @@ fn wasm_opt() -> Result {
     })
 }
 
-fn chromium() -> Result {
-    let step = "setup: Chromium and ChromeDriver";
-    if Path::new(CHROMIUM).is_file() && Path::new(CHROMEDRIVER).is_file() {
+/// webauthn-rs and the SMTP sender link OpenSSL: its headers and pkg-config
+/// must be there for the relay to build.
+fn openssl_headers() -> Result {
+    let step = "setup: OpenSSL headers (libssl-dev, pkg-config)";
+    let present = std::process::Command::new("pkg-config")
+        .args(["--exists", "openssl"])
+        .status()
+        .is_ok_and(|status| status.success());
+    if present {
         return Ok(());
     }
-    let fix = "run `sudo apt-get update && sudo apt-get install -y chromium chromium-driver`";
+    apt_install(step, &["libssl-dev", "pkg-config"], "about a minute")
+}
+
+fn apt_install(step: &str, packages: &[&str], how_long: &str) -> Result {
+    let fix = format!(
+        "run `sudo apt-get update && sudo apt-get install -y {}`",
+        packages.join(" ")
+    );
     if !is_root() {
-        return Err(Failure::new(
-            step,
-            "Chromium is not installed and installing it needs root",
-        )
-        .fix(fix));
+        return Err(Failure::new(step, "missing, and installing it needs root").fix(fix));
     }
-    announce("installing Debian's chromium and chromium-driver (about 2 minutes)");
-    run::status(step, run::command("apt-get").args(["update", "-q"])).map_err(|f| f.fix(fix))?;
+    announce(&format!(
+        "installing Debian's {} ({how_long})",
+        packages.join(" ")
+    ));
+    run::status(step, run::command("apt-get").args(["update", "-q"]))
+        .map_err(|f| f.fix(fix.clone()))?;
     run::status(
         step,
         run::command("apt-get")
-            .args(["install", "-y", "-q", "chromium", "chromium-driver"])
+            .args(["install", "-y", "-q"])
+            .args(packages)
             .env("DEBIAN_FRONTEND", "noninteractive"),
     )
     .map_err(|f| f.fix(fix))
+}
+
+fn chromium() -> Result {
+    if Path::new(CHROMIUM).is_file() && Path::new(CHROMEDRIVER).is_file() {
+        return Ok(());
+    }
+    apt_install(
+        "setup: Chromium and ChromeDriver",
+        &["chromium", "chromium-driver"],
+        "about 2 minutes",
+    )
 }
 
 /// `npm ci` in `dir` unless the lockfile it last installed is the current one.
