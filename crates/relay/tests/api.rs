@@ -411,65 +411,13 @@ async fn messages_page_by_cursor() {
     let clinic = relay.clinic().await;
     let patient = relay.patient(&clinic, "sam@example.com").await;
     let p = Some(patient.token.as_str());
-    let thread: Thread = relay
-        .expect(
-            Method::POST,
-            "/v1/threads",
-            p,
-            Some(&CreateThreadRequest {
-                category: Category::Question,
-            }),
-            StatusCode::CREATED,
-        )
+    let (thread, key) = relay
+        .thread_with_key(&patient, clinic.keys.bundle(), Category::Question)
         .await;
-    let key = ThreadKey::generate(&mut os_rng());
-    let sealed = thread_key::seal_to_members(
-        &key,
-        &thread.thread_id,
-        0,
-        &patient.keys,
-        &[patient.keys.bundle().clone(), clinic.keys.bundle().clone()],
-        &mut os_rng(),
-    )
-    .unwrap();
     let path = format!("/v1/threads/{}", thread.thread_id);
-    let response = relay
-        .call(
-            Method::POST,
-            &format!("{path}/epochs"),
-            p,
-            Some(&PutEpochRequest {
-                epoch: 0,
-                sealed_keys: sealed.iter().map(|s| Bytes(s.to_bytes())).collect(),
-            }),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
     for n in 0..5 {
-        let header = Header {
-            thread_id: thread.thread_id.clone(),
-            epoch: 0,
-            message_id: format!("m{n}"),
-            sender_id: patient.id.clone(),
-            sent_at_ms: n,
-        };
-        let envelope = envelope::seal(
-            &patient.keys,
-            &key,
-            header,
-            &Payload::text("x"),
-            &mut os_rng(),
-        )
-        .unwrap();
         let response = relay
-            .call(
-                Method::POST,
-                &format!("{path}/messages"),
-                p,
-                Some(&PostMessageRequest {
-                    envelope: Bytes(envelope.to_bytes()),
-                }),
-            )
+            .send(&patient, &key, &thread.thread_id, 0, &format!("m{n}"), "x")
             .await;
         assert_eq!(response.status(), StatusCode::CREATED);
     }

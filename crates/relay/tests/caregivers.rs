@@ -13,11 +13,10 @@ use ward_proto::auth::{
     SessionCreated,
 };
 use ward_proto::threads::{
-    AddMemberRequest, Category, CreateThreadRequest, MessagePage, PostMessageRequest,
-    PutEpochRequest, RemoveMemberRequest, Role, SealedKeys, Thread,
+    AddMemberRequest, Category, CreateThreadRequest, MessagePage, PutEpochRequest,
+    RemoveMemberRequest, Role, SealedKeys, Thread,
 };
-use ward_seal::envelope::{self, Envelope, Header};
-use ward_seal::payload::Payload;
+use ward_seal::envelope::Envelope;
 use ward_seal::random::os_rng;
 use ward_seal::thread_key::{self, SealedThreadKey, ThreadKey};
 
@@ -60,36 +59,6 @@ async fn caregiver_for(relay: &Relay, patient: &Account, contact: &str) -> Accou
     let account = Account::from_session(session);
     relay.publish(&account).await;
     account
-}
-
-fn message(
-    sender: &Account,
-    key: &ThreadKey,
-    thread: &str,
-    epoch: u32,
-    id: &str,
-    text: &str,
-) -> PostMessageRequest {
-    let header = Header {
-        thread_id: thread.into(),
-        epoch,
-        message_id: id.into(),
-        sender_id: sender.id.clone(),
-        sent_at_ms: 1,
-    };
-    PostMessageRequest {
-        envelope: Bytes(
-            envelope::seal(
-                &sender.keys,
-                key,
-                header,
-                &Payload::text(text),
-                &mut os_rng(),
-            )
-            .unwrap()
-            .to_bytes(),
-        ),
-    }
 }
 
 #[tokio::test]
@@ -139,7 +108,7 @@ async fn a_caregiver_reads_the_history_until_revoked() {
             Method::POST,
             &format!("{path}/messages"),
             s,
-            Some(&message(
+            Some(&support::envelope_request(
                 &sam,
                 &epoch0,
                 &thread.thread_id,
@@ -248,7 +217,7 @@ async fn a_caregiver_reads_the_history_until_revoked() {
             Method::POST,
             &format!("{path}/messages"),
             s,
-            Some(&message(
+            Some(&support::envelope_request(
                 &sam,
                 &epoch1,
                 &thread.thread_id,

@@ -11,15 +11,8 @@ use reqwest::{Method, StatusCode};
 use support::{Account, NONE, Relay};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use ward_proto::Bytes;
 use ward_proto::events::{Event, EventsAuth, ReceiptKind, ReceiptRequest};
-use ward_proto::threads::{
-    Category, CreateThreadRequest, PostMessageRequest, PutEpochRequest, Thread,
-};
-use ward_seal::envelope::{self, Header};
-use ward_seal::payload::Payload;
-use ward_seal::random::os_rng;
-use ward_seal::thread_key::{self, ThreadKey};
+use ward_proto::threads::{Category, Thread};
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -72,70 +65,19 @@ async fn messages_receipts_and_typing_arrive_live_for_members_only() {
     let outsider = relay.patient(&clinic, "eve@example.com").await;
     let p = Some(patient.token.as_str());
 
-    let thread: Thread = relay
-        .expect(
-            Method::POST,
-            "/v1/threads",
-            p,
-            Some(&CreateThreadRequest {
-                category: Category::Question,
-            }),
-            StatusCode::CREATED,
-        )
+    let (thread, key) = relay
+        .thread_with_key(&patient, clinic.keys.bundle(), Category::Question)
         .await;
     let path = format!("/v1/threads/{}", thread.thread_id);
-    let key = ThreadKey::generate(&mut os_rng());
-    let sealed = thread_key::seal_to_members(
-        &key,
-        &thread.thread_id,
-        0,
-        &patient.keys,
-        &[patient.keys.bundle().clone(), clinic.keys.bundle().clone()],
-        &mut os_rng(),
-    )
-    .unwrap();
-    let response = relay
-        .call(
-            Method::POST,
-            &format!("{path}/epochs"),
-            p,
-            Some(&PutEpochRequest {
-                epoch: 0,
-                sealed_keys: sealed.iter().map(|s| Bytes(s.to_bytes())).collect(),
-            }),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
 
     let mut clinic_socket = connect(&relay, &clinic).await;
     let mut patient_socket = connect(&relay, &patient).await;
     let mut outsider_socket = connect(&relay, &outsider).await;
 
     // The patient sends: the clinic (and the patient's other devices) hear it.
-    let header = Header {
-        thread_id: thread.thread_id.clone(),
-        epoch: 0,
-        message_id: "m1".into(),
-        sender_id: patient.id.clone(),
-        sent_at_ms: 1,
-    };
-    let sealed_message = envelope::seal(
-        &patient.keys,
-        &key,
-        header,
-        &Payload::text("hello"),
-        &mut os_rng(),
-    )
-    .unwrap();
+    let post = support::envelope_request(&patient, &key, &thread.thread_id, 0, "m1", "hello");
     let response = relay
-        .call(
-            Method::POST,
-            &format!("{path}/messages"),
-            p,
-            Some(&PostMessageRequest {
-                envelope: Bytes(sealed_message.to_bytes()),
-            }),
-        )
+        .call(Method::POST, &format!("{path}/messages"), p, Some(&post))
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     for socket in [&mut clinic_socket, &mut patient_socket] {
@@ -143,7 +85,7 @@ async fn messages_receipts_and_typing_arrive_live_for_members_only() {
             Event::Message { thread_id, message } => {
                 assert_eq!(thread_id, thread.thread_id);
                 assert_eq!(message.seq, 1);
-                assert_eq!(message.envelope.0, sealed_message.to_bytes());
+                assert_eq!(message.envelope, post.envelope);
             }
             other => panic!("expected a message, got {other:?}"),
         }

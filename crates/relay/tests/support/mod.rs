@@ -249,3 +249,100 @@ impl Account {
 
 /// No body.
 pub const NONE: Option<&()> = None;
+
+impl Relay {
+    /// `patient` starts a thread with the clinic and seals epoch 0 to both.
+    pub async fn thread_with_key(
+        &self,
+        patient: &Account,
+        clinic: &ward_seal::keys::PublicBundle,
+        category: ward_proto::threads::Category,
+    ) -> (
+        ward_proto::threads::Thread,
+        ward_seal::thread_key::ThreadKey,
+    ) {
+        use ward_proto::threads::{CreateThreadRequest, PutEpochRequest, Thread};
+        let thread: Thread = self
+            .expect(
+                Method::POST,
+                "/v1/threads",
+                Some(&patient.token),
+                Some(&CreateThreadRequest { category }),
+                StatusCode::CREATED,
+            )
+            .await;
+        let key = ward_seal::thread_key::ThreadKey::generate(&mut os_rng());
+        let sealed = ward_seal::thread_key::seal_to_members(
+            &key,
+            &thread.thread_id,
+            0,
+            &patient.keys,
+            &[patient.keys.bundle().clone(), clinic.clone()],
+            &mut os_rng(),
+        )
+        .unwrap();
+        let response = self
+            .call(
+                Method::POST,
+                &format!("/v1/threads/{}/epochs", thread.thread_id),
+                Some(&patient.token),
+                Some(&PutEpochRequest {
+                    epoch: 0,
+                    sealed_keys: sealed.iter().map(|s| Bytes(s.to_bytes())).collect(),
+                }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        (thread, key)
+    }
+
+    /// Seals `text` as `sender` in `epoch` and posts it; returns the response.
+    pub async fn send(
+        &self,
+        sender: &Account,
+        key: &ward_seal::thread_key::ThreadKey,
+        thread_id: &str,
+        epoch: u32,
+        message_id: &str,
+        text: &str,
+    ) -> Response {
+        self.call(
+            Method::POST,
+            &format!("/v1/threads/{thread_id}/messages"),
+            Some(&sender.token),
+            Some(&envelope_request(
+                sender, key, thread_id, epoch, message_id, text,
+            )),
+        )
+        .await
+    }
+}
+
+/// A sealed envelope, ready to post.
+pub fn envelope_request(
+    sender: &Account,
+    key: &ward_seal::thread_key::ThreadKey,
+    thread_id: &str,
+    epoch: u32,
+    message_id: &str,
+    text: &str,
+) -> ward_proto::threads::PostMessageRequest {
+    let header = ward_seal::envelope::Header {
+        thread_id: thread_id.to_owned(),
+        epoch,
+        message_id: message_id.to_owned(),
+        sender_id: sender.id.clone(),
+        sent_at_ms: 1,
+    };
+    let envelope = ward_seal::envelope::seal(
+        &sender.keys,
+        key,
+        header,
+        &ward_seal::payload::Payload::text(text),
+        &mut os_rng(),
+    )
+    .unwrap();
+    ward_proto::threads::PostMessageRequest {
+        envelope: Bytes(envelope.to_bytes()),
+    }
+}
