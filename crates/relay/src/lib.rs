@@ -102,6 +102,11 @@ pub fn app(state: AppState) -> Router {
     web::with_site(api, site.as_ref(), &headers).layer(TraceLayer::new_for_http())
 }
 
+/// The OpenAPI document, as served at `/v1/openapi.json`.
+pub fn openapi_json() -> String {
+    routes::openapi_json()
+}
+
 /// Serves [`app`] over HTTPS (rustls) on `listener` with the PEM `cert`
 /// chain and `key`, until `shutdown` resolves.
 pub async fn serve_tls(

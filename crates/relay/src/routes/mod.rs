@@ -105,6 +105,14 @@ pub fn router() -> Router<AppState> {
         .merge(api)
 }
 
+/// The OpenAPI document, pretty-printed.
+pub fn openapi_json() -> String {
+    use utoipa::OpenApi;
+    openapi::ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
 async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
