@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod app;
+pub mod auth;
 pub mod pages;
 
 /// Mounts the app on the page, replacing the "Loading" placeholder.

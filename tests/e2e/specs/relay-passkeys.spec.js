@@ -57,7 +57,7 @@ test('a passkey with PRF registers, then signs in without a username', async ({ 
     pk.challenge = b64.toBuf(pk.challenge);
     pk.user.id = b64.toBuf(pk.user.id);
     pk.excludeCredentials = (pk.excludeCredentials || []).map((c) => ({ ...c, id: b64.toBuf(c.id) }));
-    pk.extensions = { ...(pk.extensions || {}), prf: { eval: { first: new TextEncoder().encode('ward vault prf salt v1') } } };
+    pk.extensions = { ...(pk.extensions || {}), prf: { eval: { first: new TextEncoder().encode('ward vault prf v1') } } };
     const credential = await navigator.credentials.create({ publicKey: pk });
     const response = /** @type {AuthenticatorAttestationResponse} */ (credential.response);
     return {
@@ -93,7 +93,7 @@ test('a passkey with PRF registers, then signs in without a username', async ({ 
     const pk = options.publicKey;
     pk.challenge = b64.toBuf(pk.challenge);
     pk.allowCredentials = [];
-    pk.extensions = { ...(pk.extensions || {}), prf: { eval: { first: new TextEncoder().encode('ward vault prf salt v1') } } };
+    pk.extensions = { ...(pk.extensions || {}), prf: { eval: { first: new TextEncoder().encode('ward vault prf v1') } } };
     const credential = await navigator.credentials.get({ publicKey: pk });
     const response = /** @type {AuthenticatorAssertionResponse} */ (credential.response);
     const prf = credential.getClientExtensionResults().prf?.results?.first;

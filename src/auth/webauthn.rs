@@ -1,0 +1,242 @@
+//! The bridge between the relay's WebAuthn JSON (base64url strings) and the
+//! browser's `navigator.credentials` (ArrayBuffers), with the PRF extension
+//! that unlocks the vault added on the way.
+//!
+//! The conversions walk plain JS objects with `Reflect`, so they work on the
+//! JSON the relay sends whatever optional fields it carries, and are tested
+//! in the browser without an authenticator.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use zeroize::Zeroizing;
+
+/// The PRF input for the vault's passkey wrap (crypto.md §8): the same on
+/// every device, so every sign-in with the passkey yields the same secret.
+pub const PRF_SALT: &[u8] = b"ward vault prf v1";
+
+/// What went wrong with a passkey, for a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasskeyError {
+    /// Cancelled, timed out, or no matching passkey on this device.
+    Cancelled,
+    /// This passkey is already registered for the account.
+    AlreadyRegistered,
+    /// The browser or device cannot use passkeys here.
+    Unsupported,
+    /// The page is not allowed to use passkeys (wrong origin, or an iframe
+    /// without permission).
+    NotAllowedHere,
+    /// Something else; the detail is for logs, not people.
+    Other(String),
+}
+
+impl PasskeyError {
+    /// What the patient reads, with what to do next.
+    pub fn message(&self) -> &'static str {
+        match self {
+            Self::Cancelled => {
+                "The passkey request was cancelled or timed out, or there is no passkey for Ward on this device. Try again, or sign in another way."
+            }
+            Self::AlreadyRegistered => {
+                "This device already has a passkey for your account. You can use it to sign in."
+            }
+            Self::Unsupported => {
+                "This browser cannot use passkeys. Update it, or use another browser or device."
+            }
+            Self::NotAllowedHere => {
+                "Passkeys are not allowed on this page. Open Ward in its own tab and try again."
+            }
+            Self::Other(_) => "Something went wrong with the passkey. Try again.",
+        }
+    }
+
+    /// From a rejected `navigator.credentials` promise.
+    pub fn from_js(error: &JsValue) -> Self {
+        let name = Reflect::get(error, &"name".into())
+            .ok()
+            .and_then(|n| n.as_string())
+            .unwrap_or_default();
+        match name.as_str() {
+            "NotAllowedError" | "AbortError" => Self::Cancelled,
+            "InvalidStateError" => Self::AlreadyRegistered,
+            "NotSupportedError" => Self::Unsupported,
+            "SecurityError" => Self::NotAllowedHere,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+}
+
+fn b64_to_buffer(text: &str) -> Option<ArrayBuffer> {
+    let bytes = URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).ok()?;
+    Some(Uint8Array::from(bytes.as_slice()).buffer())
+}
+
+fn buffer_to_b64(value: &JsValue) -> Option<String> {
+    let bytes = if value.is_instance_of::<ArrayBuffer>() {
+        Uint8Array::new(value).to_vec()
+    } else if let Some(view) = value.dyn_ref::<Uint8Array>() {
+        view.to_vec()
+    } else {
+        return None;
+    };
+    Some(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// Replaces the base64url string at `object[key]` with an ArrayBuffer.
+fn decode_field(object: &JsValue, key: &str) -> Result<(), PasskeyError> {
+    let value =
+        Reflect::get(object, &key.into()).map_err(|_| PasskeyError::Other(format!("no {key}")))?;
+    if value.is_undefined() || value.is_null() {
+        return Ok(());
+    }
+    let text = value
+        .as_string()
+        .ok_or_else(|| PasskeyError::Other(format!("{key} is not a string")))?;
+    let buffer = b64_to_buffer(&text)
+        .ok_or_else(|| PasskeyError::Other(format!("{key} is not base64url")))?;
+    Reflect::set(object, &key.into(), &buffer)
+        .map_err(|_| PasskeyError::Other(format!("cannot set {key}")))?;
+    Ok(())
+}
+
+fn decode_credential_list(public_key: &JsValue, key: &str) -> Result<(), PasskeyError> {
+    let list = Reflect::get(public_key, &key.into()).unwrap_or(JsValue::UNDEFINED);
+    if let Some(list) = list.dyn_ref::<Array>() {
+        for descriptor in list.iter() {
+            decode_field(&descriptor, "id")?;
+        }
+    }
+    Ok(())
+}
+
+/// Adds `prf: { eval: { first: PRF_SALT } }` to the options' extensions.
+fn add_prf(public_key: &JsValue) -> Result<(), PasskeyError> {
+    let mut extensions =
+        Reflect::get(public_key, &"extensions".into()).unwrap_or(JsValue::UNDEFINED);
+    if !extensions.is_object() {
+        extensions = Object::new().into();
+        Reflect::set(public_key, &"extensions".into(), &extensions)
+            .map_err(|_| PasskeyError::Other("extensions".into()))?;
+    }
+    let eval = Object::new();
+    Reflect::set(&eval, &"first".into(), &Uint8Array::from(PRF_SALT).buffer())
+        .map_err(|_| PasskeyError::Other("prf".into()))?;
+    let prf = Object::new();
+    Reflect::set(&prf, &"eval".into(), &eval).map_err(|_| PasskeyError::Other("prf".into()))?;
+    Reflect::set(&extensions, &"prf".into(), &prf)
+        .map_err(|_| PasskeyError::Other("prf".into()))?;
+    Ok(())
+}
+
+fn public_key_of(options_json: &str) -> Result<(JsValue, JsValue), PasskeyError> {
+    let options = js_sys::JSON::parse(options_json)
+        .map_err(|_| PasskeyError::Other("options are not JSON".into()))?;
+    let public_key = Reflect::get(&options, &"publicKey".into())
+        .map_err(|_| PasskeyError::Other("no publicKey".into()))?;
+    if !public_key.is_object() {
+        return Err(PasskeyError::Other("no publicKey".into()));
+    }
+    Ok((options, public_key))
+}
+
+/// The relay's registration options (JSON) as `navigator.credentials.create`
+/// wants them, with the PRF extension requested.
+pub fn creation_options(options_json: &str) -> Result<Object, PasskeyError> {
+    let (_, public_key) = public_key_of(options_json)?;
+    decode_field(&public_key, "challenge")?;
+    let user = Reflect::get(&public_key, &"user".into()).unwrap_or(JsValue::UNDEFINED);
+    decode_field(&user, "id")?;
+    decode_credential_list(&public_key, "excludeCredentials")?;
+    add_prf(&public_key)?;
+    let out = Object::new();
+    Reflect::set(&out, &"publicKey".into(), &public_key)
+        .map_err(|_| PasskeyError::Other("publicKey".into()))?;
+    Ok(out)
+}
+
+/// The relay's sign-in options (JSON) as `navigator.credentials.get` wants
+/// them, with the PRF extension requested. `conditional` keeps the relay's
+/// `mediation: "conditional"` (autofill); otherwise it is dropped.
+pub fn request_options(options_json: &str, conditional: bool) -> Result<Object, PasskeyError> {
+    let (options, public_key) = public_key_of(options_json)?;
+    decode_field(&public_key, "challenge")?;
+    decode_credential_list(&public_key, "allowCredentials")?;
+    add_prf(&public_key)?;
+    let out = Object::new();
+    Reflect::set(&out, &"publicKey".into(), &public_key)
+        .map_err(|_| PasskeyError::Other("publicKey".into()))?;
+    if conditional {
+        let mediation = Reflect::get(&options, &"mediation".into()).unwrap_or(JsValue::UNDEFINED);
+        if !mediation.is_undefined() {
+            Reflect::set(&out, &"mediation".into(), &mediation)
+                .map_err(|_| PasskeyError::Other("mediation".into()))?;
+        }
+    }
+    Ok(out)
+}
+
+fn field_b64(object: &JsValue, key: &str) -> Option<String> {
+    buffer_to_b64(&Reflect::get(object, &key.into()).ok()?)
+}
+
+/// A credential from `navigator.credentials.create` as the relay's JSON
+/// (`RegisterPublicKeyCredential`).
+pub fn registration_json(credential: &JsValue) -> Result<serde_json::Value, PasskeyError> {
+    let response = Reflect::get(credential, &"response".into())
+        .map_err(|_| PasskeyError::Other("no response".into()))?;
+    let missing = |what: &str| PasskeyError::Other(format!("credential without {what}"));
+    Ok(serde_json::json!({
+        "id": Reflect::get(credential, &"id".into()).ok().and_then(|v| v.as_string()).ok_or_else(|| missing("id"))?,
+        "rawId": field_b64(credential, "rawId").ok_or_else(|| missing("rawId"))?,
+        "type": "public-key",
+        "response": {
+            "attestationObject": field_b64(&response, "attestationObject").ok_or_else(|| missing("attestationObject"))?,
+            "clientDataJSON": field_b64(&response, "clientDataJSON").ok_or_else(|| missing("clientDataJSON"))?,
+        },
+        "extensions": {},
+    }))
+}
+
+/// A credential from `navigator.credentials.get` as the relay's JSON
+/// (`PublicKeyCredential`).
+pub fn assertion_json(credential: &JsValue) -> Result<serde_json::Value, PasskeyError> {
+    let response = Reflect::get(credential, &"response".into())
+        .map_err(|_| PasskeyError::Other("no response".into()))?;
+    let missing = |what: &str| PasskeyError::Other(format!("credential without {what}"));
+    Ok(serde_json::json!({
+        "id": Reflect::get(credential, &"id".into()).ok().and_then(|v| v.as_string()).ok_or_else(|| missing("id"))?,
+        "rawId": field_b64(credential, "rawId").ok_or_else(|| missing("rawId"))?,
+        "type": "public-key",
+        "response": {
+            "authenticatorData": field_b64(&response, "authenticatorData").ok_or_else(|| missing("authenticatorData"))?,
+            "clientDataJSON": field_b64(&response, "clientDataJSON").ok_or_else(|| missing("clientDataJSON"))?,
+            "signature": field_b64(&response, "signature").ok_or_else(|| missing("signature"))?,
+            "userHandle": field_b64(&response, "userHandle"),
+        },
+        "extensions": {},
+    }))
+}
+
+/// The PRF secret from a credential's extension results, if the
+/// authenticator gave one (32 bytes; zeroized on drop).
+pub fn prf_output(credential: &JsValue) -> Option<Zeroizing<[u8; 32]>> {
+    let results = Reflect::get(credential, &"getClientExtensionResults".into())
+        .ok()?
+        .dyn_into::<js_sys::Function>()
+        .ok()?
+        .call0(credential)
+        .ok()?;
+    let first = Reflect::get(&results, &"prf".into())
+        .ok()
+        .and_then(|prf| Reflect::get(&prf, &"results".into()).ok())
+        .and_then(|r| Reflect::get(&r, &"first".into()).ok())?;
+    let bytes = Zeroizing::new(Uint8Array::new(&first).to_vec());
+    let mut out = Zeroizing::new([0u8; 32]);
+    if bytes.len() != out.len() {
+        return None;
+    }
+    out.copy_from_slice(&bytes);
+    Some(out)
+}
