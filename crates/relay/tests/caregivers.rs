@@ -228,6 +228,23 @@ async fn a_caregiver_reads_the_history_until_revoked() {
         )
         .await;
     assert_eq!(after.status(), StatusCode::CREATED);
+    // A message sealed under epoch 0 (whose key Dana still holds) is refused now.
+    let stale = relay
+        .call(
+            Method::POST,
+            &format!("{path}/messages"),
+            s,
+            Some(&support::envelope_request(
+                &sam,
+                &epoch0,
+                &thread.thread_id,
+                0,
+                "m3",
+                "Old key",
+            )),
+        )
+        .await;
+    assert_eq!(stale.status(), StatusCode::CONFLICT);
     relay
         .expect_error(
             Method::GET,

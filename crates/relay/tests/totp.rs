@@ -182,3 +182,19 @@ async fn without_totp_the_fallback_says_to_call_the_clinic() {
         .await;
     assert!(error.error.message.contains("clinic"));
 }
+
+#[tokio::test]
+async fn a_contact_cannot_be_flooded_with_codes() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    relay.patient(&clinic, "sam@example.com").await;
+    let outbox = relay.data.path().join("dev-outbox.log");
+    let sent_before = std::fs::read_to_string(&outbox).unwrap().lines().count();
+    for _ in 0..8 {
+        // Every request gets the same answer...
+        start(&relay, "sam@example.com").await;
+    }
+    // ...but at most five codes went out before backing off.
+    let sent = std::fs::read_to_string(&outbox).unwrap().lines().count() - sent_before;
+    assert_eq!(sent, 5);
+}

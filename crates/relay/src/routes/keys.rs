@@ -58,6 +58,7 @@ pub async fn fetch(
              ?1 = ?2 OR a.kind = 'clinic' OR EXISTS (
                  SELECT 1 FROM thread_members mine JOIN thread_members theirs ON theirs.thread_id = mine.thread_id
                  WHERE mine.account_id = ?2 AND theirs.account_id = ?1
+                   AND mine.removed_at IS NULL AND theirs.removed_at IS NULL
              ))",
     )
     .bind(&account_id)

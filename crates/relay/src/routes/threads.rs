@@ -471,6 +471,23 @@ pub async fn post_message(
             "The envelope must name this thread and you as its sender.",
         ));
     }
+    // Only the current epoch: after a member is removed, nothing new may be
+    // sealed under a key they still hold.
+    let current: Option<i64> =
+        sqlx::query_scalar("SELECT current_epoch FROM threads WHERE thread_id = ?")
+            .bind(&thread_id)
+            .fetch_one(&state.db)
+            .await?;
+    if current.is_some_and(|epoch| epoch != i64::from(header.epoch))
+        && find_message(&state, &thread_id, &header.sender_id, &header.message_id)
+            .await?
+            .is_none()
+    {
+        return Err(ApiError::conflict(
+            "stale_epoch",
+            "This thread's keys have changed. Fetch the thread's keys, seal the message again and resend it.",
+        ));
+    }
     let has_key: bool = sqlx::query_scalar(
         "SELECT COUNT(*) > 0 FROM sealed_keys WHERE thread_id = ? AND epoch = ? AND member_id = ?",
     )

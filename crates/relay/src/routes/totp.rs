@@ -183,7 +183,19 @@ pub async fn code_start(
     .bind(now_ms() + valid)
     .execute(&state.db)
     .await?;
-    if let Some(row) = account {
+    // At most a few codes per account before backing off, so nobody can
+    // bomb a contact with codes; silently, so the cap reveals nothing.
+    let send_key = account
+        .as_ref()
+        .map(|row| format!("code-send:{}", row.get::<String, _>("account_id")));
+    let may_send = match &send_key {
+        Some(key) => lockout::check(&state, key).await.is_ok(),
+        None => false,
+    };
+    if let (Some(row), true) = (account, may_send) {
+        if let Some(key) = &send_key {
+            lockout::fail(&state, key).await?;
+        }
         let sender = state.sender.clone();
         let contact: String = row.get("contact");
         // A failure is logged, not answered: the answer must not differ
@@ -275,6 +287,7 @@ pub async fn code_verify(
     tx.commit().await?;
     lockout::succeed(&state, &login_key).await?;
     lockout::succeed(&state, &account_key).await?;
+    lockout::succeed(&state, &format!("code-send:{account_id}")).await?;
     sessions::start(
         &state,
         &account_id,
