@@ -82,8 +82,9 @@ async fn fallback_sign_in_needs_the_sent_code_and_a_fresh_totp_code() {
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
 
     // Contact typed differently from the invite: still found.
+    let seen = relay.codes_for("sam@example.com").len();
     let login_id = start(&relay, "  SAM@example.com ").await;
-    let sent = relay.last_code_for("sam@example.com");
+    let sent = relay.next_code_for("sam@example.com", seen).await;
     // The code used to confirm is spent; the next step's code works.
     let spent = CodeLoginVerify {
         login_id: login_id.clone(),
@@ -101,9 +102,27 @@ async fn fallback_sign_in_needs_the_sent_code_and_a_fresh_totp_code() {
         )
         .await;
     assert!(error.error.message.contains("used already"));
-    let fresh = CodeLoginVerify {
+    // That wrong guess used up the sign-in: the same code is no good now.
+    let retry = CodeLoginVerify {
         login_id: login_id.clone(),
         code: sent,
+        totp: app.generate(now() + 30),
+    };
+    relay
+        .expect_error(
+            Method::POST,
+            "/v1/auth/code/verify",
+            None,
+            Some(&retry),
+            StatusCode::BAD_REQUEST,
+            "code_not_valid",
+        )
+        .await;
+    let seen = relay.codes_for("sam@example.com").len();
+    let login_id = start(&relay, "sam@example.com").await;
+    let fresh = CodeLoginVerify {
+        login_id: login_id.clone(),
+        code: relay.next_code_for("sam@example.com", seen).await,
         totp: app.generate(now() + 30),
     };
     let session: SessionCreated = relay
@@ -173,7 +192,7 @@ async fn without_totp_the_fallback_says_to_call_the_clinic() {
             None,
             Some(&CodeLoginVerify {
                 login_id,
-                code: relay.last_code_for("sam@example.com"),
+                code: relay.next_code_for("sam@example.com", 1).await,
                 totp: "000000".into(),
             }),
             StatusCode::FORBIDDEN,
@@ -194,6 +213,9 @@ async fn a_contact_cannot_be_flooded_with_codes() {
         // Every request gets the same answer...
         start(&relay, "sam@example.com").await;
     }
+    // (Codes are sent in the background: give them time to land.)
+    relay.next_code_for("sam@example.com", 5).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     // ...but at most five codes went out before backing off.
     let sent = std::fs::read_to_string(&outbox).unwrap().lines().count() - sent_before;
     assert_eq!(sent, 5);

@@ -191,6 +191,25 @@ pub async fn verify(
     lockout::check(&state, &addr_key).await?;
     let typed: String = request.code.chars().filter(char::is_ascii_digit).collect();
     let now = now_ms();
+    // Count this guess on the enrollment itself, atomically, before looking
+    // at the code: a burst of parallel guesses gets five, not thousands.
+    let expected: Option<Vec<u8>> = sqlx::query_scalar(
+        "UPDATE enrollments SET attempts = attempts + 1
+         WHERE enrollment_id = ? AND used_at IS NULL AND expires_at > ? AND attempts < 5
+         RETURNING code_hash",
+    )
+    .bind(&request.enrollment_id)
+    .bind(now)
+    .fetch_optional(&state.db)
+    .await?;
+    if expected.as_deref() != Some(secrets::hash(&typed).as_slice()) {
+        lockout::fail(&state, &key).await?;
+        lockout::fail(&state, &addr_key).await?;
+        return Err(ApiError::bad_request(
+            "code_not_valid",
+            "That code is not right, or it expired. Check the latest message we sent, or start again for a new code.",
+        ));
+    }
     let mut tx = state.db.begin().await?;
     // Single use: the enrollment is consumed only by the right code.
     let row = sqlx::query(

@@ -100,6 +100,32 @@ impl Relay {
         std::fs::read_to_string(self.data.path().join(ward_relay::setup::SETUP_CODE_FILE)).unwrap()
     }
 
+    /// Every code the development sink has "sent" to `contact`, oldest first.
+    pub fn codes_for(&self, contact: &str) -> Vec<String> {
+        let outbox =
+            std::fs::read_to_string(self.data.path().join("dev-outbox.log")).unwrap_or_default();
+        outbox
+            .lines()
+            .filter_map(|line| {
+                let mut parts = line.split('\t');
+                (parts.next() == Some(contact)).then(|| parts.nth(1).unwrap().to_owned())
+            })
+            .collect()
+    }
+
+    /// Waits (up to 5 s) for a code beyond the first `seen` sent to
+    /// `contact`: sign-in codes are sent in the background.
+    pub async fn next_code_for(&self, contact: &str, seen: usize) -> String {
+        for _ in 0..100 {
+            let codes = self.codes_for(contact);
+            if codes.len() > seen {
+                return codes[seen].clone();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("no new code for {contact}");
+    }
+
     /// The last one-time code the development sink "sent" to `contact`.
     pub fn last_code_for(&self, contact: &str) -> String {
         let outbox = std::fs::read_to_string(self.data.path().join("dev-outbox.log")).unwrap();
