@@ -12,6 +12,8 @@ const FREE_FAILURES: i64 = 5;
 /// The first lock; each further failure doubles it, up to [`MAX_LOCK_MS`].
 const BASE_LOCK_MS: i64 = 30_000;
 const MAX_LOCK_MS: i64 = 3_600_000;
+/// Failures older than this (with no lock in force) are forgotten.
+const QUIET_MS: i64 = 3_600_000;
 
 /// Refuses with 429 while `key` is locked.
 pub async fn check(state: &AppState, key: &str) -> Result<(), ApiError> {
@@ -31,12 +33,17 @@ pub async fn check(state: &AppState, key: &str) -> Result<(), ApiError> {
 
 /// Records a failure; locks `key` once it has failed too often.
 pub async fn fail(state: &AppState, key: &str) -> Result<(), ApiError> {
+    let now = now_ms();
     let failures: i64 = sqlx::query(
-        "INSERT INTO attempts (key, failures, locked_until) VALUES (?, 1, 0)
-         ON CONFLICT (key) DO UPDATE SET failures = failures + 1
+        "INSERT INTO attempts (key, failures, locked_until, last_failure_at) VALUES (?1, 1, 0, ?2)
+         ON CONFLICT (key) DO UPDATE SET
+             failures = CASE WHEN locked_until < ?2 AND last_failure_at < ?2 - ?3 THEN 1 ELSE failures + 1 END,
+             last_failure_at = ?2
          RETURNING failures",
     )
     .bind(key)
+    .bind(now)
+    .bind(QUIET_MS)
     .fetch_one(&state.db)
     .await?
     .get("failures");

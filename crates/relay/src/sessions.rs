@@ -88,6 +88,22 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Session, ApiE
     })
 }
 
+/// Whether the session behind `token` is still live, without counting this
+/// as activity (a background WebSocket must not keep a session alive).
+pub async fn is_live(state: &AppState, token: &str) -> Result<bool, ApiError> {
+    let now = now_ms();
+    let idle = i64::try_from(state.config.session_idle().as_millis()).unwrap_or(i64::MAX);
+    let live: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM sessions WHERE token_hash = ? AND revoked_at IS NULL AND expires_at > ? AND last_seen_at > ?",
+    )
+    .bind(secrets::hash(token))
+    .bind(now)
+    .bind(now.saturating_sub(idle))
+    .fetch_optional(&state.db)
+    .await?;
+    Ok(live.is_some())
+}
+
 /// Ends a session server-side.
 pub async fn revoke(state: &AppState, token_hash: &[u8]) -> Result<(), ApiError> {
     sqlx::query("UPDATE sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL")

@@ -152,8 +152,6 @@ pub async fn key_login(
     };
     let account_id: String = row.get("account_id");
     let challenge: Vec<u8> = row.get("challenge");
-    let account_key = format!("key-login:{account_id}");
-    lockout::check(&state, &account_key).await?;
     let bundle: Option<Vec<u8>> =
         sqlx::query_scalar("SELECT bundle FROM bundles WHERE account_id = ?")
             .bind(&account_id)
@@ -166,12 +164,13 @@ pub async fn key_login(
                 .verify_login(&challenge, &request.signature.0)
                 .is_ok()
         });
+    // No per-account lockout: a signature cannot be guessed, and counting
+    // failures per account would let anyone lock the clinic agent out.
     if !verified {
-        lockout::fail(&state, &account_key).await?;
         lockout::fail(&state, &addr_key).await?;
         return Err(refused());
     }
-    lockout::succeed(&state, &account_key).await?;
+    lockout::succeed(&state, &addr_key).await?;
     sessions::start(&state, &account_id, user_agent(&headers)).await
 }
 

@@ -115,7 +115,7 @@ async fn serve(state: AppState, mut socket: WebSocket, cookie_token: Option<Stri
                 Some(Ok(_)) => {}
             },
             _ = recheck.tick() => {
-                if sessions::authenticate(&state, &token).await.is_err() {
+                if !sessions::is_live(&state, &token).await.unwrap_or(false) {
                     let _ = socket.send(Message::Close(None)).await;
                     return;
                 }

@@ -35,6 +35,8 @@ pub async fn register_start(
     State(state): State<AppState>,
     session: Session,
 ) -> Result<Json<RegistrationStarted>, ApiError> {
+    // A stolen session must not be able to add a lasting way in.
+    session.require_recent_sign_in()?;
     let handle = user_handle(&state, &session.account_id).await?;
     let name: String = sqlx::query_scalar("SELECT display_name FROM accounts WHERE account_id = ?")
         .bind(&session.account_id)
@@ -152,10 +154,7 @@ pub async fn remove(
     session: Session,
     Path(passkey_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passkeys WHERE account_id = ?")
-        .bind(&session.account_id)
-        .fetch_one(&state.db)
-        .await?;
+    session.require_recent_sign_in()?;
     let exists: bool = sqlx::query_scalar(
         "SELECT COUNT(*) > 0 FROM passkeys WHERE passkey_id = ? AND account_id = ?",
     )
@@ -166,17 +165,21 @@ pub async fn remove(
     if !exists {
         return Err(ApiError::not_found("passkey"));
     }
-    if count <= 1 {
+    // One statement: two removals at once cannot leave the account with none.
+    let removed = sqlx::query(
+        "DELETE FROM passkeys WHERE passkey_id = ?1 AND account_id = ?2
+           AND (SELECT COUNT(*) FROM passkeys WHERE account_id = ?2) > 1",
+    )
+    .bind(&passkey_id)
+    .bind(&session.account_id)
+    .execute(&state.db)
+    .await?;
+    if removed.rows_affected() != 1 {
         return Err(ApiError::conflict(
             "last_passkey",
             "This is your only passkey. Add another one first, so you can still sign in.",
         ));
     }
-    sqlx::query("DELETE FROM passkeys WHERE passkey_id = ? AND account_id = ?")
-        .bind(&passkey_id)
-        .bind(&session.account_id)
-        .execute(&state.db)
-        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -516,13 +516,26 @@ pub async fn post_message(
     }
     let now = now_ms();
     let mut tx = state.db.begin().await?;
+    // Re-checked in the transaction: a member removed (and the epoch
+    // rotated) a moment ago cannot slip a message in.
     let seq: i64 = sqlx::query_scalar(
-        "UPDATE threads SET last_seq = last_seq + 1, last_message_at = ? WHERE thread_id = ? RETURNING last_seq",
+        "UPDATE threads SET last_seq = last_seq + 1, last_message_at = ?1
+         WHERE thread_id = ?2 AND current_epoch = ?3 AND EXISTS (
+             SELECT 1 FROM thread_members WHERE thread_id = ?2 AND account_id = ?4 AND removed_at IS NULL)
+         RETURNING last_seq",
     )
     .bind(now)
     .bind(&thread_id)
-    .fetch_one(&mut *tx)
-    .await?;
+    .bind(i64::from(header.epoch))
+    .bind(&session.account_id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| {
+        ApiError::conflict(
+            "stale_epoch",
+            "This thread's keys or members changed. Fetch the thread again, seal the message again and resend it.",
+        )
+    })?;
     let inserted = sqlx::query(
         "INSERT INTO envelopes (thread_id, seq, message_id, sender_id, epoch, envelope, received_at)
          VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id, sender_id, message_id) DO NOTHING",

@@ -52,6 +52,7 @@ pub async fn enroll(
     State(state): State<AppState>,
     session: Session,
 ) -> Result<Json<TotpEnrollment>, ApiError> {
+    session.require_recent_sign_in()?;
     let confirmed: Option<Option<i64>> =
         sqlx::query_scalar("SELECT confirmed_at FROM totp WHERE account_id = ?")
             .bind(&session.account_id)
