@@ -927,3 +927,46 @@ async fn an_epoch_must_be_sealed_to_every_member() {
         )
         .await;
 }
+
+#[tokio::test]
+async fn an_invite_buys_at_most_five_codes_an_hour() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let invite: InviteCreated = relay
+        .expect(
+            Method::POST,
+            "/v1/invites",
+            Some(&clinic.token),
+            Some(&InviteCreateRequest {
+                display_name: "Sam".into(),
+                contact: "sam@example.com".into(),
+            }),
+            StatusCode::CREATED,
+        )
+        .await;
+    let start = EnrollStartRequest {
+        invite_code: invite.invite_code,
+    };
+    for _ in 0..5 {
+        let _: EnrollStarted = relay
+            .expect(
+                Method::POST,
+                "/v1/enroll/start",
+                None,
+                Some(&start),
+                StatusCode::OK,
+            )
+            .await;
+    }
+    relay
+        .expect_error(
+            Method::POST,
+            "/v1/enroll/start",
+            None,
+            Some(&start),
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_codes",
+        )
+        .await;
+    assert_eq!(relay.codes_for("sam@example.com").len(), 5);
+}

@@ -147,6 +147,22 @@ pub async fn start(
             "That invite code is not valid: it may be mistyped, used already, or expired. Check it, or ask your clinic for a new one.",
         ));
     };
+    // A stolen invite must not buy unlimited fresh codes (nor flood the
+    // patient's inbox): five an hour.
+    let recent: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM enrollments WHERE invite_hash = ? AND created_at > ?",
+    )
+    .bind(&invite_hash)
+    .bind(now_ms() - 3_600_000)
+    .fetch_one(&state.db)
+    .await?;
+    if recent >= 5 {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_codes",
+            "We have sent several codes for this invite in the last hour. Use the latest one, or wait an hour and start again.",
+        ));
+    }
     let contact: String = row.get("contact");
     let code = secrets::six_digits()?;
     let enrollment_id = secrets::id("enr")?;
