@@ -8,10 +8,7 @@ mod support;
 use reqwest::{Method, StatusCode};
 use support::{Account, NONE, Relay};
 use ward_proto::Bytes;
-use ward_proto::auth::{
-    CaregiverInviteRequest, EnrollStartRequest, EnrollStarted, EnrollVerifyRequest, InviteCreated,
-    SessionCreated,
-};
+use ward_proto::auth::{CaregiverInviteRequest, InviteCreated};
 use ward_proto::threads::{
     AddMemberRequest, Category, CreateThreadRequest, MessagePage, PutEpochRequest,
     RemoveMemberRequest, Role, SealedKeys, Thread,
@@ -33,32 +30,7 @@ async fn caregiver_for(relay: &Relay, patient: &Account, contact: &str) -> Accou
             StatusCode::CREATED,
         )
         .await;
-    let started: EnrollStarted = relay
-        .expect(
-            Method::POST,
-            "/v1/enroll/start",
-            None,
-            Some(&EnrollStartRequest {
-                invite_code: invite.invite_code,
-            }),
-            StatusCode::OK,
-        )
-        .await;
-    let session: SessionCreated = relay
-        .expect(
-            Method::POST,
-            "/v1/enroll/verify",
-            None,
-            Some(&EnrollVerifyRequest {
-                enrollment_id: started.enrollment_id,
-                code: relay.last_code_for(contact),
-            }),
-            StatusCode::OK,
-        )
-        .await;
-    let account = Account::from_session(session);
-    relay.publish(&account).await;
-    account
+    relay.enroll(&invite.invite_code, contact).await
 }
 
 #[tokio::test]

@@ -8,9 +8,8 @@ use std::path::Path;
 use std::process::Command;
 
 use reqwest::{Method, StatusCode};
-use support::{Account, NONE, Relay};
+use support::{NONE, Relay};
 use ward_proto::Bytes;
-use ward_proto::auth::{EnrollStartRequest, EnrollStarted, EnrollVerifyRequest, SessionCreated};
 use ward_proto::keys::BundleResponse;
 use ward_proto::threads::{
     Category, CreateThreadRequest, MessagePage, PostMessageRequest, PutEpochRequest, Thread,
@@ -88,31 +87,7 @@ async fn the_agent_invites_a_patient_and_its_bot_answers_encrypted() {
     assert!(ok, "{err}");
 
     // The patient enrolls with the printed code.
-    let started: EnrollStarted = relay
-        .expect(
-            Method::POST,
-            "/v1/enroll/start",
-            None,
-            Some(&EnrollStartRequest {
-                invite_code: invite.trim().into(),
-            }),
-            StatusCode::OK,
-        )
-        .await;
-    let session: SessionCreated = relay
-        .expect(
-            Method::POST,
-            "/v1/enroll/verify",
-            None,
-            Some(&EnrollVerifyRequest {
-                enrollment_id: started.enrollment_id,
-                code: relay.last_code_for("sam@example.com"),
-            }),
-            StatusCode::OK,
-        )
-        .await;
-    let patient = Account::from_session(session);
-    relay.publish(&patient).await;
+    let patient = relay.enroll(invite.trim(), "sam@example.com").await;
     let p = Some(patient.token.as_str());
 
     // The patient starts a thread and sends an encrypted message.

@@ -128,15 +128,7 @@ impl Relay {
 
     /// The last one-time code the development sink "sent" to `contact`.
     pub fn last_code_for(&self, contact: &str) -> String {
-        let outbox = std::fs::read_to_string(self.data.path().join("dev-outbox.log")).unwrap();
-        outbox
-            .lines()
-            .filter_map(|line| {
-                let mut parts = line.split('\t');
-                (parts.next() == Some(contact)).then(|| parts.nth(1).unwrap().to_owned())
-            })
-            .next_back()
-            .expect("a code was sent")
+        self.codes_for(contact).pop().expect("a code was sent")
     }
 
     /// Sets up the clinic and publishes its bundle.
@@ -172,13 +164,18 @@ impl Relay {
                 StatusCode::CREATED,
             )
             .await;
+        self.enroll(&invite.invite_code, contact).await
+    }
+
+    /// Redeems an invite (code sent to `contact`), then publishes fresh keys.
+    pub async fn enroll(&self, invite_code: &str, contact: &str) -> Account {
         let started: EnrollStarted = self
             .expect(
                 Method::POST,
                 "/v1/enroll/start",
                 None,
                 Some(&EnrollStartRequest {
-                    invite_code: invite.invite_code,
+                    invite_code: invite_code.to_owned(),
                 }),
                 StatusCode::OK,
             )
