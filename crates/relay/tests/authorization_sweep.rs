@@ -13,13 +13,10 @@ use url::Url;
 use ward_proto::Bytes;
 use ward_proto::auth::SessionList;
 use ward_proto::passkeys::{FinishRegistration, PasskeyInfo, RegistrationStarted};
-use ward_proto::threads::{
-    Category, CreateThreadRequest, PostMessageRequest, PutEpochRequest, Thread,
-};
+use ward_proto::threads::{Category, PostMessageRequest, Thread};
 use ward_seal::envelope::{self, Header};
 use ward_seal::payload::Payload;
 use ward_seal::random::os_rng;
-use ward_seal::thread_key::{self, ThreadKey};
 use webauthn_authenticator_rs::WebauthnAuthenticator;
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 
@@ -32,39 +29,10 @@ async fn a_second_patient_can_touch_nothing_of_the_first() {
     let a = Some(alice.token.as_str());
 
     // Alice's resources: a thread with keys and a message, a passkey, a session.
-    let thread: Thread = relay
-        .expect(
-            Method::POST,
-            "/v1/threads",
-            a,
-            Some(&CreateThreadRequest {
-                category: Category::Question,
-            }),
-            StatusCode::CREATED,
-        )
+    let (thread, key) = relay
+        .thread_with_key(&alice, clinic.keys.bundle(), Category::Question)
         .await;
-    let key = ThreadKey::generate(&mut os_rng());
-    let sealed = thread_key::seal_to_members(
-        &key,
-        &thread.thread_id,
-        0,
-        &alice.keys,
-        &[alice.keys.bundle().clone(), clinic.keys.bundle().clone()],
-        &mut os_rng(),
-    )
-    .unwrap();
     let path = format!("/v1/threads/{}", thread.thread_id);
-    relay
-        .call(
-            Method::POST,
-            &format!("{path}/epochs"),
-            a,
-            Some(&PutEpochRequest {
-                epoch: 0,
-                sealed_keys: sealed.iter().map(|s| Bytes(s.to_bytes())).collect(),
-            }),
-        )
-        .await;
     let header = Header {
         thread_id: thread.thread_id.clone(),
         epoch: 0,

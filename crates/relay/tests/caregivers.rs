@@ -15,7 +15,7 @@ use ward_proto::threads::{
 };
 use ward_seal::envelope::Envelope;
 use ward_seal::random::os_rng;
-use ward_seal::thread_key::{self, SealedThreadKey, ThreadKey};
+use ward_seal::thread_key::{self, SealedThreadKey};
 
 async fn caregiver_for(relay: &Relay, patient: &Account, contact: &str) -> Account {
     let invite: InviteCreated = relay
@@ -42,39 +42,10 @@ async fn a_caregiver_reads_the_history_until_revoked() {
     let s = Some(sam.token.as_str());
     let d = Some(dana.token.as_str());
 
-    let thread: Thread = relay
-        .expect(
-            Method::POST,
-            "/v1/threads",
-            s,
-            Some(&CreateThreadRequest {
-                category: Category::Appointment,
-            }),
-            StatusCode::CREATED,
-        )
+    let (thread, epoch0) = relay
+        .thread_with_key(&sam, clinic.keys.bundle(), Category::Appointment)
         .await;
     let path = format!("/v1/threads/{}", thread.thread_id);
-    let epoch0 = ThreadKey::generate(&mut os_rng());
-    let sealed = thread_key::seal_to_members(
-        &epoch0,
-        &thread.thread_id,
-        0,
-        &sam.keys,
-        &[sam.keys.bundle().clone(), clinic.keys.bundle().clone()],
-        &mut os_rng(),
-    )
-    .unwrap();
-    relay
-        .call(
-            Method::POST,
-            &format!("{path}/epochs"),
-            s,
-            Some(&PutEpochRequest {
-                epoch: 0,
-                sealed_keys: sealed.iter().map(|k| Bytes(k.to_bytes())).collect(),
-            }),
-        )
-        .await;
     let sent = relay
         .call(
             Method::POST,

@@ -11,14 +11,11 @@ use reqwest::{Method, StatusCode};
 use support::{NONE, Relay};
 use ward_proto::Bytes;
 use ward_proto::keys::BundleResponse;
-use ward_proto::threads::{
-    Category, CreateThreadRequest, MessagePage, PostMessageRequest, PutEpochRequest, Thread,
-};
+use ward_proto::threads::{Category, MessagePage, PostMessageRequest};
 use ward_seal::envelope::{self, Envelope, Header};
 use ward_seal::keys::PublicBundle;
 use ward_seal::payload::Payload;
 use ward_seal::random::os_rng;
-use ward_seal::thread_key::{self, ThreadKey};
 
 const PASSPHRASE: &str = "a long clinic passphrase";
 
@@ -91,57 +88,23 @@ async fn the_agent_invites_a_patient_and_its_bot_answers_encrypted() {
     let p = Some(patient.token.as_str());
 
     // The patient starts a thread and sends an encrypted message.
-    let thread: Thread = relay
-        .expect(
-            Method::POST,
-            "/v1/threads",
-            p,
-            Some(&CreateThreadRequest {
-                category: Category::Refill,
-            }),
-            StatusCode::CREATED,
-        )
+    let clinic: ward_proto::auth::ClinicInfo = relay
+        .expect(Method::GET, "/v1/clinic", p, NONE, StatusCode::OK)
         .await;
-    let clinic_id = thread
-        .members
-        .iter()
-        .find(|m| m.account_id != patient.id)
-        .unwrap()
-        .account_id
-        .clone();
     let clinic_bundle: BundleResponse = relay
         .expect(
             Method::GET,
-            &format!("/v1/keys/{clinic_id}"),
+            &format!("/v1/keys/{}", clinic.account_id),
             p,
             NONE,
             StatusCode::OK,
         )
         .await;
     let clinic_bundle = PublicBundle::from_bytes(&clinic_bundle.bundle.0).unwrap();
-    let key = ThreadKey::generate(&mut os_rng());
-    let sealed = thread_key::seal_to_members(
-        &key,
-        &thread.thread_id,
-        0,
-        &patient.keys,
-        &[patient.keys.bundle().clone(), clinic_bundle.clone()],
-        &mut os_rng(),
-    )
-    .unwrap();
-    let path = format!("/v1/threads/{}", thread.thread_id);
-    let response = relay
-        .call(
-            Method::POST,
-            &format!("{path}/epochs"),
-            p,
-            Some(&PutEpochRequest {
-                epoch: 0,
-                sealed_keys: sealed.iter().map(|s| Bytes(s.to_bytes())).collect(),
-            }),
-        )
+    let (thread, key) = relay
+        .thread_with_key(&patient, &clinic_bundle, Category::Refill)
         .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
+    let path = format!("/v1/threads/{}", thread.thread_id);
     let header = Header {
         thread_id: thread.thread_id.clone(),
         epoch: 0,
