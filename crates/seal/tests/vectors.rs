@@ -120,6 +120,16 @@ fn payload_json(payload: &Payload) -> Value {
     })
 }
 
+/// `base` with `comment` set and `changes` overriding its fields.
+fn variant(base: &Value, comment: &str, changes: Value) -> Value {
+    let mut v = base.clone();
+    v["comment"] = json!(comment);
+    for (k, val) in changes.as_object().unwrap() {
+        v[k] = val.clone();
+    }
+    v
+}
+
 /// Replaces the first occurrence of `from` with `to` (same length).
 fn splice(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     assert_eq!(from.len(), to.len());
@@ -213,14 +223,7 @@ fn generate() -> BTreeMap<String, Value> {
         "epoch": 0,
         "sealed": h(&sealed.to_bytes()),
     });
-    let with = |comment: &str, changes: Value| {
-        let mut v = base.clone();
-        v["comment"] = json!(comment);
-        for (k, val) in changes.as_object().unwrap() {
-            v[k] = val.clone();
-        }
-        v
-    };
+    let with = |comment: &str, changes: Value| variant(&base, comment, changes);
     add(
         "thread-key-sealed",
         with(
@@ -290,14 +293,7 @@ fn generate() -> BTreeMap<String, Value> {
         "sender": account_json(&patient),
         "envelope": h(&text_env.to_bytes()),
     });
-    let with = |comment: &str, changes: Value| {
-        let mut v = base.clone();
-        v["comment"] = json!(comment);
-        for (k, val) in changes.as_object().unwrap() {
-            v[k] = val.clone();
-        }
-        v
-    };
+    let with = |comment: &str, changes: Value| variant(&base, comment, changes);
     add(
         "envelope-text",
         with(
@@ -531,14 +527,7 @@ fn generate() -> BTreeMap<String, Value> {
         "vault": h(&vault.to_bytes()),
         "expected_bundle": h(&patient.bundle().to_bytes()),
     });
-    let with = |comment: &str, changes: Value| {
-        let mut v = base.clone();
-        v["comment"] = json!(comment);
-        for (k, val) in changes.as_object().unwrap() {
-            v[k] = val.clone();
-        }
-        v
-    };
+    let with = |comment: &str, changes: Value| variant(&base, comment, changes);
     add(
         "vault-passkey",
         with(
