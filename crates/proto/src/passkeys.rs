@@ -46,6 +46,17 @@ pub struct PasskeyInfo {
     pub last_used_at: Option<u64>,
 }
 
+/// `PATCH /v1/passkeys/{passkey_id}` (signed in): gives one of the caller's
+/// passkeys a new label; the answer is the updated [`PasskeyInfo`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RenamePasskey {
+    /// The new name ("Pixel 7", "Work laptop"): trimmed, then 1 to 100
+    /// characters without line breaks, the same rule as when registering.
+    pub label: String,
+}
+
 /// `GET /v1/passkeys`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -835,6 +835,7 @@ async fn the_openapi_document_describes_every_api_route() {
         ("/v1/passkeys/register/start", "post"),
         ("/v1/passkeys/register/finish", "post"),
         ("/v1/passkeys/{passkey_id}", "delete"),
+        ("/v1/passkeys/{passkey_id}", "patch"),
         ("/v1/auth/passkey/start", "post"),
         ("/v1/auth/passkey/finish", "post"),
         ("/v1/totp/enroll", "post"),

@@ -12,7 +12,7 @@ use support::{NONE, Relay};
 use url::Url;
 use ward_proto::Bytes;
 use ward_proto::auth::SessionList;
-use ward_proto::passkeys::{FinishRegistration, PasskeyInfo, RegistrationStarted};
+use ward_proto::passkeys::{FinishRegistration, PasskeyInfo, PasskeyList, RegistrationStarted};
 use ward_proto::threads::{Category, PostMessageRequest, Thread};
 use ward_seal::envelope::{self, Header};
 use ward_seal::payload::Payload;
@@ -117,6 +117,11 @@ async fn a_second_patient_can_touch_nothing_of_the_first() {
             "/remove",
             json!({"next_epoch": {"epoch": 1, "sealed_keys": []}}),
         ),
+        // Renaming a passkey (DELETE ignores the body).
+        (
+            passkey.passkey_id.as_str(),
+            json!({"label": "Mallory's now"}),
+        ),
     ];
 
     let doc: Value = relay
@@ -169,8 +174,8 @@ async fn a_second_patient_can_touch_nothing_of_the_first() {
             swept += 1;
         }
     }
-    // 28 secured operations today; fewer means the document lost routes.
-    assert!(swept >= 28, "only {swept} routes swept");
+    // 29 secured operations today; fewer means the document lost routes.
+    assert!(swept >= 29, "only {swept} routes swept");
 
     // And Alice's things are all still there.
     let still: Thread = relay
@@ -181,4 +186,8 @@ async fn a_second_patient_can_touch_nothing_of_the_first() {
         .expect(Method::GET, "/v1/sessions", a, NONE, StatusCode::OK)
         .await;
     assert!(sessions.sessions.iter().any(|s| s.session_id == session_id));
+    let passkeys: PasskeyList = relay
+        .expect(Method::GET, "/v1/passkeys", a, NONE, StatusCode::OK)
+        .await;
+    assert_eq!(passkeys.passkeys, [passkey]);
 }

@@ -8,12 +8,13 @@
 mod support;
 
 use reqwest::{Method, StatusCode};
+use serde_json::json;
 use support::{NONE, Relay};
 use url::Url;
 use ward_proto::auth::SessionCreated;
 use ward_proto::passkeys::{
     AuthenticationStarted, FinishAuthentication, FinishRegistration, PasskeyInfo, PasskeyList,
-    RegistrationStarted, StartAuthentication,
+    RegistrationStarted, RenamePasskey, StartAuthentication,
 };
 use webauthn_authenticator_rs::WebauthnAuthenticator;
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
@@ -240,6 +241,138 @@ async fn the_last_passkey_cannot_be_removed_but_a_second_one_can() {
             "not_found",
         )
         .await;
+}
+
+async fn labels(relay: &Relay, token: &str) -> Vec<String> {
+    let list: PasskeyList = relay
+        .expect(
+            Method::GET,
+            "/v1/passkeys",
+            Some(token),
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    let mut labels: Vec<String> = list.passkeys.into_iter().map(|p| p.label).collect();
+    // Registered within the same millisecond, their order is not fixed.
+    labels.sort();
+    labels
+}
+
+#[tokio::test]
+async fn a_passkey_can_be_renamed_by_its_owner_only() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let patient = relay.patient(&clinic, "sam@example.com").await;
+    let t = Some(patient.token.as_str());
+    let mut phone = SoftPasskey::new(true);
+    let mut laptop = SoftPasskey::new(true);
+    let first = register(&relay, &patient.token, &mut phone, "Phone").await;
+    register(&relay, &patient.token, &mut laptop, "Laptop").await;
+    let path = format!("/v1/passkeys/{}", first.passkey_id);
+
+    // Renamed (trimmed, as at registration); only that passkey changes.
+    let renamed: PasskeyInfo = relay
+        .expect(
+            Method::PATCH,
+            &path,
+            t,
+            Some(&RenamePasskey {
+                label: "  Sam's Pixel 7 ".into(),
+            }),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(
+        renamed,
+        PasskeyInfo {
+            label: "Sam's Pixel 7".into(),
+            ..first
+        }
+    );
+    assert_eq!(
+        labels(&relay, &patient.token).await,
+        ["Laptop", "Sam's Pixel 7"]
+    );
+
+    // Empty, too long or with a line break: refused with the registration
+    // rule's code and a message a person can act on; nothing changes.
+    for label in ["", "   ", &"x".repeat(101), "Work\nlaptop"] {
+        let error = relay
+            .expect_error(
+                Method::PATCH,
+                &path,
+                t,
+                Some(&RenamePasskey {
+                    label: label.into(),
+                }),
+                StatusCode::BAD_REQUEST,
+                "invalid_display_name",
+            )
+            .await;
+        assert!(
+            error.error.message.contains("1 to 100 characters"),
+            "{}",
+            error.error.message
+        );
+    }
+    // The limit counts characters, not bytes.
+    let longest = "é".repeat(100);
+    let renamed: PasskeyInfo = relay
+        .expect(
+            Method::PATCH,
+            &path,
+            t,
+            Some(&RenamePasskey {
+                label: longest.clone(),
+            }),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(renamed.label, longest);
+    relay
+        .expect_error(
+            Method::PATCH,
+            &path,
+            t,
+            Some(&json!({"label": "Phone", "name": "Phone"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+        )
+        .await;
+    assert_eq!(labels(&relay, &patient.token).await, ["Laptop", &*longest]);
+
+    // Another patient cannot rename it, nor learn that it exists.
+    let other = relay.patient(&clinic, "other@example.com").await;
+    for target in [path.as_str(), "/v1/passkeys/pk_does_not_exist"] {
+        relay
+            .expect_error(
+                Method::PATCH,
+                target,
+                Some(&other.token),
+                Some(&RenamePasskey {
+                    label: "Mine now".into(),
+                }),
+                StatusCode::NOT_FOUND,
+                "not_found",
+            )
+            .await;
+    }
+    assert_eq!(labels(&relay, &patient.token).await, ["Laptop", &*longest]);
+    // And it needs a session.
+    relay
+        .expect_error(
+            Method::PATCH,
+            &path,
+            None,
+            Some(&RenamePasskey {
+                label: "Mine now".into(),
+            }),
+            StatusCode::UNAUTHORIZED,
+            "not_signed_in",
+        )
+        .await;
+    assert_eq!(labels(&relay, &patient.token).await, ["Laptop", &*longest]);
 }
 
 #[tokio::test]

@@ -59,7 +59,7 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/v1/passkeys/{passkey_id}",
-            axum::routing::delete(passkeys::remove),
+            axum::routing::delete(passkeys::remove).patch(passkeys::rename),
         )
         .route("/v1/auth/passkey/start", post(passkeys::sign_in_start))
         .route("/v1/auth/passkey/finish", post(passkeys::sign_in_finish))

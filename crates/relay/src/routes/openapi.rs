@@ -19,7 +19,7 @@ use super::{auth, enroll, events, health, keys, passkeys, sessions, threads, tot
         health::get,
         auth::clinic_setup, auth::clinic_info, auth::key_challenge, auth::key_login, auth::logout,
         enroll::create_invite, enroll::create_caregiver_invite, enroll::start, enroll::verify,
-        passkeys::register_start, passkeys::register_finish, passkeys::list, passkeys::remove,
+        passkeys::register_start, passkeys::register_finish, passkeys::list, passkeys::rename, passkeys::remove,
         passkeys::sign_in_start, passkeys::sign_in_finish,
         totp::enroll, totp::confirm, totp::disable, totp::code_start, totp::code_verify,
         sessions::list, sessions::revoke,

@@ -1,13 +1,15 @@
-//! Passkey registration, listing and removal, and sign-in with a passkey.
+//! Passkey registration, listing, renaming and removal, and sign-in with a
+//! passkey.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
 use ward_proto::passkeys::{
     AuthenticationStarted, FinishAuthentication, FinishRegistration, PasskeyInfo, PasskeyList,
-    RegistrationStarted, StartAuthentication,
+    RegistrationStarted, RenamePasskey, StartAuthentication,
 };
 use webauthn_rs::prelude::{
     CredentialID, DiscoverableAuthentication, Passkey, PasskeyAuthentication, PasskeyRegistration,
@@ -134,17 +136,45 @@ pub async fn list(
     .bind(&session.account_id)
     .fetch_all(&state.db)
     .await?
-    .into_iter()
-    .map(|row| PasskeyInfo {
+    .iter()
+    .map(info)
+    .collect();
+    Ok(Json(PasskeyList { passkeys }))
+}
+
+/// A stored passkey as the client sees it (milliseconds become seconds).
+fn info(row: &SqliteRow) -> PasskeyInfo {
+    PasskeyInfo {
         passkey_id: row.get("passkey_id"),
         label: row.get("label"),
         created_at: u64::try_from(row.get::<i64, _>("created_at") / 1000).unwrap_or(0),
         last_used_at: row
             .get::<Option<i64>, _>("last_used_at")
             .map(|t| u64::try_from(t / 1000).unwrap_or(0)),
-    })
-    .collect();
-    Ok(Json(PasskeyList { passkeys }))
+    }
+}
+
+/// `PATCH /v1/passkeys/{id}`: a new label, checked as at registration. No
+/// step-up: a name changes nothing about who can sign in.
+#[utoipa::path(patch, path = "/v1/passkeys/{passkey_id}", tag = "passkeys", params(("passkey_id" = String, Path, description = "The passkey")), request_body = ward_proto::passkeys::RenamePasskey, responses((status = 200, description = "OK", body = ward_proto::passkeys::PasskeyInfo), (status = 400, description = "Bad input", body = ward_proto::ErrorBody), (status = 404, description = "Not found", body = ward_proto::ErrorBody)), security(("session" = [])))]
+pub async fn rename(
+    State(state): State<AppState>,
+    session: Session,
+    Path(passkey_id): Path<String>,
+    JsonBody(request): JsonBody<RenamePasskey>,
+) -> Result<Json<PasskeyInfo>, ApiError> {
+    let label = display_name(&request.label)?;
+    let row = sqlx::query(
+        "UPDATE passkeys SET label = ? WHERE passkey_id = ? AND account_id = ?
+         RETURNING passkey_id, label, created_at, last_used_at",
+    )
+    .bind(&label)
+    .bind(&passkey_id)
+    .bind(&session.account_id)
+    .fetch_optional(&state.db)
+    .await?
+    .ok_or_else(|| ApiError::not_found("passkey"))?;
+    Ok(Json(info(&row)))
 }
 
 /// `DELETE /v1/passkeys/{id}`: refuses to remove the last one.
