@@ -162,6 +162,20 @@ impl std::fmt::Debug for TotpEnrollment {
     }
 }
 
+/// `GET /v1/totp` (signed in, no step-up): whether the caller's
+/// authenticator app is on, for Settings → Security. At most one of the two
+/// is true.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TotpStatus {
+    /// A confirmed secret exists: the app's codes are the second factor of
+    /// the fallback sign-in (a code to the contact on file, then TOTP).
+    pub enabled: bool,
+    /// A secret from `POST /v1/totp/enroll` awaits `POST /v1/totp/confirm`;
+    /// until then it signs nobody in.
+    pub pending: bool,
+}
+
 /// `POST /v1/totp/confirm`: a current code from the app turns TOTP on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -840,6 +840,7 @@ async fn the_openapi_document_describes_every_api_route() {
         ("/v1/auth/passkey/finish", "post"),
         ("/v1/totp/enroll", "post"),
         ("/v1/totp/confirm", "post"),
+        ("/v1/totp", "get"),
         ("/v1/totp", "delete"),
         ("/v1/auth/code/start", "post"),
         ("/v1/auth/code/verify", "post"),
@@ -881,6 +882,7 @@ async fn the_openapi_document_describes_every_api_route() {
         "PutVaultRequest",
         "ErrorBody",
         "SessionCreated",
+        "TotpStatus",
     ] {
         assert!(schemas.contains_key(schema), "{schema} missing");
     }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use support::{NONE, Relay};
 use url::Url;
 use ward_proto::Bytes;
-use ward_proto::auth::SessionList;
+use ward_proto::auth::{SessionList, TotpEnrollment, TotpStatus};
 use ward_proto::passkeys::{FinishRegistration, PasskeyInfo, PasskeyList, RegistrationStarted};
 use ward_proto::threads::{Category, PostMessageRequest, Thread};
 use ward_seal::envelope::{self, Header};
@@ -28,7 +28,8 @@ async fn a_second_patient_can_touch_nothing_of_the_first() {
     let mallory = relay.patient(&clinic, "mallory@example.com").await;
     let a = Some(alice.token.as_str());
 
-    // Alice's resources: a thread with keys and a message, a passkey, a session.
+    // Alice's resources: a thread with keys and a message, a passkey, a
+    // session, an authenticator app being set up.
     let (thread, key) = relay
         .thread_with_key(&alice, clinic.keys.bundle(), Category::Question)
         .await;
@@ -91,6 +92,30 @@ async fn a_second_patient_can_touch_nothing_of_the_first() {
         .expect(Method::GET, "/v1/sessions", a, NONE, StatusCode::OK)
         .await;
     let session_id = sessions.sessions[0].session_id.clone();
+    let _: TotpEnrollment = relay
+        .expect(Method::POST, "/v1/totp/enroll", a, NONE, StatusCode::OK)
+        .await;
+    let alice_totp = TotpStatus {
+        enabled: false,
+        pending: true,
+    };
+    // Mallory's own status, not Alice's (the sweep below only sees text).
+    let mallory_totp: TotpStatus = relay
+        .expect(
+            Method::GET,
+            "/v1/totp",
+            Some(&mallory.token),
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(
+        mallory_totp,
+        TotpStatus {
+            enabled: false,
+            pending: false
+        }
+    );
 
     // What must never appear in Mallory's answers.
     let alice_marks = [
@@ -174,8 +199,8 @@ async fn a_second_patient_can_touch_nothing_of_the_first() {
             swept += 1;
         }
     }
-    // 29 secured operations today; fewer means the document lost routes.
-    assert!(swept >= 29, "only {swept} routes swept");
+    // 30 secured operations today; fewer means the document lost routes.
+    assert!(swept >= 30, "only {swept} routes swept");
 
     // And Alice's things are all still there.
     let still: Thread = relay
@@ -190,4 +215,9 @@ async fn a_second_patient_can_touch_nothing_of_the_first() {
         .expect(Method::GET, "/v1/passkeys", a, NONE, StatusCode::OK)
         .await;
     assert_eq!(passkeys.passkeys, [passkey]);
+    // Mallory's own enroll and DELETE /v1/totp left Alice's enrollment alone.
+    let totp: TotpStatus = relay
+        .expect(Method::GET, "/v1/totp", a, NONE, StatusCode::OK)
+        .await;
+    assert_eq!(totp, alice_totp);
 }

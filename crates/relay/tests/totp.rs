@@ -9,6 +9,7 @@ use support::{NONE, Relay};
 use totp_rs::{Algorithm, Secret, TOTP};
 use ward_proto::auth::{
     CodeLoginStart, CodeLoginStarted, CodeLoginVerify, SessionCreated, TotpCode, TotpEnrollment,
+    TotpStatus,
 };
 
 fn app(enrollment: &TotpEnrollment) -> TOTP {
@@ -38,6 +39,128 @@ async fn start(relay: &Relay, contact: &str) -> String {
         )
         .await;
     started.login_id
+}
+
+async fn status(relay: &Relay, token: &str) -> TotpStatus {
+    relay
+        .expect(Method::GET, "/v1/totp", Some(token), NONE, StatusCode::OK)
+        .await
+}
+
+const OFF: TotpStatus = TotpStatus {
+    enabled: false,
+    pending: false,
+};
+
+#[tokio::test]
+async fn totp_status_follows_enroll_confirm_and_disable() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let patient = relay.patient(&clinic, "sam@example.com").await;
+    let t = Some(patient.token.as_str());
+
+    assert_eq!(status(&relay, &patient.token).await, OFF);
+
+    let enrollment: TotpEnrollment = relay
+        .expect(Method::POST, "/v1/totp/enroll", t, NONE, StatusCode::OK)
+        .await;
+    let pending = TotpStatus {
+        enabled: false,
+        pending: true,
+    };
+    assert_eq!(status(&relay, &patient.token).await, pending);
+    // A wrong code leaves the enrollment pending.
+    relay
+        .expect_error(
+            Method::POST,
+            "/v1/totp/confirm",
+            t,
+            Some(&TotpCode {
+                code: "123456".into(),
+            }),
+            StatusCode::BAD_REQUEST,
+            "totp_not_valid",
+        )
+        .await;
+    assert_eq!(status(&relay, &patient.token).await, pending);
+
+    let response = relay
+        .call(
+            Method::POST,
+            "/v1/totp/confirm",
+            t,
+            Some(&TotpCode {
+                code: app(&enrollment).generate(now()),
+            }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let on = TotpStatus {
+        enabled: true,
+        pending: false,
+    };
+    assert_eq!(status(&relay, &patient.token).await, on);
+    // Another patient's status is their own.
+    let other = relay.patient(&clinic, "alex@example.com").await;
+    assert_eq!(status(&relay, &other.token).await, OFF);
+
+    let response = relay.call(Method::DELETE, "/v1/totp", t, NONE).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(status(&relay, &patient.token).await, OFF);
+}
+
+#[tokio::test]
+async fn totp_status_needs_a_session_but_no_step_up() {
+    let relay = Relay::start().await;
+    relay
+        .expect_error(
+            Method::GET,
+            "/v1/totp",
+            None,
+            NONE,
+            StatusCode::UNAUTHORIZED,
+            "not_signed_in",
+        )
+        .await;
+    relay
+        .expect_error(
+            Method::GET,
+            "/v1/totp",
+            Some("not-a-session"),
+            NONE,
+            StatusCode::UNAUTHORIZED,
+            "not_signed_in",
+        )
+        .await;
+
+    // A session signed in longer ago than the step-up window: turning TOTP
+    // off is refused, reading whether it is on is not.
+    let clinic = relay.clinic().await;
+    let patient = relay.patient(&clinic, "sam@example.com").await;
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        relay.data.path().join("ward.sqlite3").display()
+    ))
+    .await
+    .unwrap();
+    let aged = sqlx::query("UPDATE sessions SET created_at = created_at - ? WHERE account_id = ?")
+        .bind(ward_relay::extract::STEP_UP_MS + 60_000)
+        .bind(&patient.id)
+        .execute(&db)
+        .await
+        .unwrap();
+    assert_eq!(aged.rows_affected(), 1);
+    relay
+        .expect_error(
+            Method::DELETE,
+            "/v1/totp",
+            Some(&patient.token),
+            NONE,
+            StatusCode::FORBIDDEN,
+            "step_up_required",
+        )
+        .await;
+    assert_eq!(status(&relay, &patient.token).await, OFF);
 }
 
 #[tokio::test]

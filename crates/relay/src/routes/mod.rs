@@ -65,7 +65,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/auth/passkey/finish", post(passkeys::sign_in_finish))
         .route("/v1/totp/enroll", post(totp::enroll))
         .route("/v1/totp/confirm", post(totp::confirm))
-        .route("/v1/totp", axum::routing::delete(totp::disable))
+        .route("/v1/totp", get(totp::status).delete(totp::disable))
         .route("/v1/auth/code/start", post(totp::code_start))
         .route("/v1/auth/code/verify", post(totp::code_verify))
         .route("/v1/invites", post(enroll::create_invite))

@@ -21,7 +21,7 @@ use super::{auth, enroll, events, health, keys, passkeys, sessions, threads, tot
         enroll::create_invite, enroll::create_caregiver_invite, enroll::start, enroll::verify,
         passkeys::register_start, passkeys::register_finish, passkeys::list, passkeys::rename, passkeys::remove,
         passkeys::sign_in_start, passkeys::sign_in_finish,
-        totp::enroll, totp::confirm, totp::disable, totp::code_start, totp::code_verify,
+        totp::status, totp::enroll, totp::confirm, totp::disable, totp::code_start, totp::code_verify,
         sessions::list, sessions::revoke,
         keys::publish, keys::fetch,
         vault::get, vault::put,

@@ -1,5 +1,5 @@
-//! TOTP (RFC 6238): enroll, confirm, disable with step-up; and the fallback
-//! sign-in it guards: a one-time code to the contact on file, then TOTP.
+//! TOTP (RFC 6238): status, enroll, confirm, disable with step-up; and the
+//! fallback sign-in it guards: a one-time code to the contact on file, then TOTP.
 
 use axum::Json;
 use axum::extract::State;
@@ -8,7 +8,7 @@ use axum::response::Response;
 use sqlx::Row;
 use totp_rs::{Algorithm, Secret, TOTP};
 use ward_proto::auth::{
-    CodeLoginStart, CodeLoginStarted, CodeLoginVerify, TotpCode, TotpEnrollment,
+    CodeLoginStart, CodeLoginStarted, CodeLoginVerify, TotpCode, TotpEnrollment, TotpStatus,
 };
 
 use crate::error::ApiError;
@@ -44,6 +44,25 @@ fn matching_step(totp: &TOTP, code: &str) -> Option<i64> {
         .into_iter()
         .find(|step| totp.check(&code, step * STEP_SECONDS))
         .and_then(|step| i64::try_from(step).ok())
+}
+
+/// `GET /v1/totp`: whether the authenticator app is on (a confirmed secret)
+/// or being set up (an unconfirmed one). No step-up: it only reads.
+#[utoipa::path(get, path = "/v1/totp", tag = "totp", responses((status = 200, description = "OK", body = ward_proto::auth::TotpStatus)), security(("session" = [])))]
+pub async fn status(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Json<TotpStatus>, ApiError> {
+    // One row per account: `confirmed_at` is NULL while enrollment is pending.
+    let confirmed: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT confirmed_at FROM totp WHERE account_id = ?")
+            .bind(&session.account_id)
+            .fetch_optional(&state.db)
+            .await?;
+    Ok(Json(TotpStatus {
+        enabled: matches!(confirmed, Some(Some(_))),
+        pending: matches!(confirmed, Some(None)),
+    }))
 }
 
 /// `POST /v1/totp/enroll`
