@@ -1,20 +1,104 @@
-//! The top-level layout every screen sits in.
+//! The top-level layout, the router, and which screens the session's phase
+//! allows.
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::hooks::use_navigate;
+use leptos_router::path;
 
+use crate::pages::code_sign_in::CodeSignIn;
+use crate::pages::enroll::Enroll;
 use crate::pages::home::Home;
+use crate::pages::lock::LockScreen;
+use crate::pages::recovery::{EnterRecoveryCode, ShowRecoveryCode};
+use crate::pages::settings::SecuritySettings;
+use crate::pages::welcome::{TypedContact, Welcome};
+use crate::session::{Phase, Session, idle};
 
-/// The whole app. Screens arrive with routing in later work; for now the
-/// shell shows who we are and whether the relay answers.
+/// The whole app.
 #[component]
 pub fn App() -> impl IntoView {
+    let session = Session::new();
+    provide_context(session);
+    provide_context(TypedContact(RwSignal::new(String::new())));
+    idle::watch(session);
+
+    let phase = session.phase;
+    let signed_in = Memo::new(move |_| matches!(phase.get(), Phase::Unlocked | Phase::Locked));
+    let locked = Memo::new(move |_| phase.get() == Phase::Locked);
+
     view! {
-        <a class="skip-link" href="#main">"Skip to content"</a>
-        <header class="app-header">
-            <span class="app-name">"Ward"</span>
-        </header>
-        <main id="main" class="app-main" tabindex="-1">
-            <Home />
-        </main>
+        <Router>
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <header class="app-header">
+                <span class="app-name">"Ward"</span>
+                <Show when=move || phase.get() == Phase::Unlocked>
+                    <Nav />
+                </Show>
+            </header>
+            <main id="main" class="app-main" tabindex="-1">
+                {move || match phase.get() {
+                    Phase::SignedOut => view! { <SignedOutScreens /> }.into_any(),
+                    Phase::NeedsRecoveryCode => view! { <EnterRecoveryCode /> }.into_any(),
+                    Phase::ShowRecoveryCode => view! { <ShowRecoveryCode /> }.into_any(),
+                    Phase::Unlocked | Phase::Locked => ().into_any(),
+                }}
+                // Keyed on the person: another account never inherits these
+                // screens; a lock keeps them (hidden, inert) with any draft.
+                {move || {
+                    let _person = session.account_id.get();
+                    signed_in.get().then(|| view! {
+                        <div class="signed-in" hidden=move || locked.get() inert=move || locked.get()>
+                            <SignedInScreens />
+                        </div>
+                    })
+                }}
+                <Show when=move || locked.get()>
+                    <LockScreen />
+                </Show>
+            </main>
+        </Router>
+    }
+}
+
+#[component]
+fn SignedOutScreens() -> impl IntoView {
+    view! {
+        <Routes fallback=Welcome>
+            <Route path=path!("/") view=Welcome />
+            <Route path=path!("/enroll") view=Enroll />
+            <Route path=path!("/sign-in/code") view=CodeSignIn />
+        </Routes>
+    }
+}
+
+#[component]
+fn SignedInScreens() -> impl IntoView {
+    view! {
+        <Routes fallback=Home>
+            <Route path=path!("/") view=Home />
+            <Route path=path!("/settings/security") view=SecuritySettings />
+        </Routes>
+    }
+}
+
+#[component]
+fn Nav() -> impl IntoView {
+    let session = Session::get();
+    let navigate = use_navigate();
+    let sign_out = move |_| {
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            session.sign_out().await;
+            navigate("/", Default::default());
+        });
+    };
+    view! {
+        <nav class="app-nav" aria-label="Main">
+            <A href="/">"Messages"</A>
+            <A href="/settings/security">"Security"</A>
+            <button type="button" class="link-button" on:click=sign_out>"Sign out"</button>
+        </nav>
     }
 }

@@ -1,12 +1,17 @@
 //! Ward's web client: a Leptos single-page app compiled to WebAssembly.
 //!
-//! Data flows one way: a screen (`pages`) calls `api`, which talks to the
-//! relay; what comes back updates signals the screen renders.
+//! Data flows one way: a screen (`pages`) calls the session service
+//! (`session`) or `api`, which talk to the relay; what comes back updates
+//! signals the screens render. Only `session` touches key material, through
+//! `ward-seal`.
 
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod components;
 pub mod pages;
+pub mod session;
+pub mod store;
 
 /// Mounts the app on the page, replacing the "Loading" placeholder.
 pub fn start() {

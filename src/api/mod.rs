@@ -1,30 +1,162 @@
-//! Typed calls to the relay. Screens call these; nothing else fetches.
+//! Typed calls to the relay. Screens and the session service call these;
+//! nothing else fetches. Every failure becomes an [`ApiError`] whose
+//! [`message`](ApiError::message) a patient can read.
 
-use gloo_net::http::Request;
-use ward_proto::{HEALTH_PATH, Health};
+pub mod account;
+pub mod sign_in;
 
-/// Why a call to the relay did not give an answer.
+use gloo_net::http::{Request, RequestBuilder, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use ward_proto::{ErrorBody, HEALTH_PATH, Health};
+use zeroize::Zeroizing;
+
+/// A session's bearer token. Held in memory only (never storage, never a
+/// URL); `Debug` prints nothing of it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionToken(Zeroizing<String>);
+
+impl SessionToken {
+    /// Wraps a token the relay returned.
+    pub fn new(token: String) -> Self {
+        Self(Zeroizing::new(token))
+    }
+
+    fn header(&self) -> Zeroizing<String> {
+        Zeroizing::new(format!("Bearer {}", self.0.as_str()))
+    }
+}
+
+impl std::fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionToken(..)")
+    }
+}
+
+/// Why a call to the relay did not give the answer asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
     /// The request never reached the relay (offline, DNS, connection reset).
     Unreachable,
-    /// The relay answered with an unexpected HTTP status.
-    Status(u16),
+    /// The relay refused, with its reason.
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// The relay's stable error code (`code_not_valid`, `locked_out`, ...).
+        code: String,
+        /// The relay's message for a person.
+        message: String,
+        /// For `locked_out`: when to try again.
+        retry_after_seconds: Option<u64>,
+    },
     /// The relay's answer was not what this client version understands.
     UnexpectedBody,
 }
 
-/// `GET /healthz`.
-pub async fn health() -> Result<Health, ApiError> {
-    let response = Request::get(HEALTH_PATH)
-        .send()
-        .await
-        .map_err(|_| ApiError::Unreachable)?;
-    if !response.ok() {
-        return Err(ApiError::Status(response.status()));
+impl ApiError {
+    /// What the patient reads, with what to do next.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Unreachable => "Ward cannot reach the internet right now. Check your connection (Wi-Fi or mobile data) and try again. Nothing you typed was lost.".into(),
+            Self::Refused { message, .. } if !message.is_empty() => message.clone(),
+            Self::Refused { status, .. } if *status >= 500 => {
+                "Ward's server had a problem. Wait a minute and try again.".into()
+            }
+            Self::Refused { .. } | Self::UnexpectedBody => {
+                "Ward's server gave an answer this app does not understand. Reload the page to get the latest version, then try again.".into()
+            }
+        }
     }
+
+    /// The relay's error code, if it refused.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Refused { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// Whether the session is gone (expired, signed out elsewhere).
+    pub fn is_signed_out(&self) -> bool {
+        matches!(self, Self::Refused { status: 401, .. })
+    }
+}
+
+fn with_token(builder: RequestBuilder, token: Option<&SessionToken>) -> RequestBuilder {
+    match token {
+        Some(token) => builder.header("Authorization", &token.header()),
+        None => builder,
+    }
+}
+
+async fn refused(response: Response) -> ApiError {
+    let status = response.status();
+    match response.json::<ErrorBody>().await {
+        Ok(body) => ApiError::Refused {
+            status,
+            code: body.error.code,
+            message: body.error.message,
+            retry_after_seconds: body.error.retry_after_seconds,
+        },
+        Err(_) => ApiError::Refused {
+            status,
+            code: String::new(),
+            message: String::new(),
+            retry_after_seconds: None,
+        },
+    }
+}
+
+async fn send(request: Result<Request, gloo_net::Error>) -> Result<Response, ApiError> {
+    let request = request.map_err(|_| ApiError::UnexpectedBody)?;
+    let response = request.send().await.map_err(|_| ApiError::Unreachable)?;
+    if response.ok() {
+        Ok(response)
+    } else {
+        Err(refused(response).await)
+    }
+}
+
+async fn json_of<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
     response
-        .json::<Health>()
+        .json::<T>()
         .await
         .map_err(|_| ApiError::UnexpectedBody)
+}
+
+/// `GET path`, answered with JSON.
+async fn get<T: DeserializeOwned>(path: &str, token: Option<&SessionToken>) -> Result<T, ApiError> {
+    let request = with_token(Request::get(path), token).build();
+    json_of(send(request).await?).await
+}
+
+/// `method path` with a JSON body, answered with JSON.
+async fn call<B: Serialize, T: DeserializeOwned>(
+    method: gloo_net::http::Method,
+    path: &str,
+    token: Option<&SessionToken>,
+    body: &B,
+) -> Result<T, ApiError> {
+    let request = with_token(RequestBuilder::new(path).method(method), token).json(body);
+    json_of(send(request).await?).await
+}
+
+/// `method path` with an optional JSON body, answered with no content.
+async fn call_empty<B: Serialize>(
+    method: gloo_net::http::Method,
+    path: &str,
+    token: Option<&SessionToken>,
+    body: Option<&B>,
+) -> Result<(), ApiError> {
+    let builder = with_token(RequestBuilder::new(path).method(method), token);
+    let request = match body {
+        Some(body) => builder.json(body),
+        None => builder.build(),
+    };
+    send(request).await.map(|_| ())
+}
+
+/// `GET /healthz`.
+pub async fn health() -> Result<Health, ApiError> {
+    get(HEALTH_PATH, None).await
 }

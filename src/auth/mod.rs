@@ -1,4 +1,5 @@
-//! Passkeys and sign-in in the browser. Screens call these; they call the
-//! browser's WebAuthn API and hand JSON to `api`.
+//! Passkeys in the browser. The session service calls these; they call the
+//! browser's WebAuthn API and hand the relay's JSON back.
 
+pub mod ceremony;
 pub mod webauthn;

@@ -240,3 +240,17 @@ pub fn prf_output(credential: &JsValue) -> Option<Zeroizing<[u8; 32]>> {
     out.copy_from_slice(&bytes);
     Some(out)
 }
+
+/// Whether a new credential reports PRF support (`prf.enabled`), even when
+/// it gave no secret at creation.
+pub fn prf_enabled(credential: &JsValue) -> bool {
+    Reflect::get(credential, &"getClientExtensionResults".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .and_then(|f| f.call0(credential).ok())
+        .and_then(|results| Reflect::get(&results, &"prf".into()).ok())
+        .and_then(|prf| Reflect::get(&prf, &"enabled".into()).ok())
+        .and_then(|enabled| enabled.as_bool())
+        .unwrap_or(false)
+        || prf_output(credential).is_some()
+}

@@ -1,0 +1,125 @@
+//! The signed-in account: keys, vault, passkeys, TOTP, sessions.
+
+use gloo_net::http::Method;
+use ward_proto::Bytes;
+use ward_proto::auth::{ClinicInfo, SessionList, TotpCode, TotpEnrollment};
+use ward_proto::keys::{BundleResponse, PublishBundleRequest};
+use ward_proto::passkeys::{PasskeyInfo, PasskeyList};
+use ward_proto::vault::{PutVaultRequest, VaultResponse, VaultStored};
+
+use super::{ApiError, SessionToken, call, call_empty, get};
+
+/// `PUT /v1/keys/me`.
+pub async fn publish_bundle(token: &SessionToken, bundle: Vec<u8>) -> Result<(), ApiError> {
+    let body = PublishBundleRequest {
+        bundle: Bytes(bundle),
+    };
+    call_empty(Method::PUT, "/v1/keys/me", Some(token), Some(&body)).await
+}
+
+/// `GET /v1/keys/{account_id}`; `None` when none is published.
+pub async fn bundle(
+    token: &SessionToken,
+    account_id: &str,
+) -> Result<Option<BundleResponse>, ApiError> {
+    let path = format!("/v1/keys/{}", urlencode(account_id));
+    match get(&path, Some(token)).await {
+        Ok(bundle) => Ok(Some(bundle)),
+        Err(error) if error.code() == Some("not_found") => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// `GET /v1/vault`; `None` before the first one is stored.
+pub async fn vault(token: &SessionToken) -> Result<Option<VaultResponse>, ApiError> {
+    match get("/v1/vault", Some(token)).await {
+        Ok(vault) => Ok(Some(vault)),
+        Err(error) if error.code() == Some("not_found") => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// `PUT /v1/vault` over `expected_version` (409 `vault_stale` otherwise).
+pub async fn put_vault(
+    token: &SessionToken,
+    expected_version: u64,
+    vault: Vec<u8>,
+) -> Result<VaultStored, ApiError> {
+    let body = PutVaultRequest {
+        expected_version,
+        vault: Bytes(vault),
+    };
+    call(Method::PUT, "/v1/vault", Some(token), &body).await
+}
+
+/// `GET /v1/clinic`.
+pub async fn clinic(token: &SessionToken) -> Result<ClinicInfo, ApiError> {
+    get("/v1/clinic", Some(token)).await
+}
+
+/// `GET /v1/passkeys`.
+pub async fn passkeys(token: &SessionToken) -> Result<PasskeyList, ApiError> {
+    get("/v1/passkeys", Some(token)).await
+}
+
+/// `PATCH /v1/passkeys/{id}`.
+pub async fn rename_passkey(
+    token: &SessionToken,
+    passkey_id: &str,
+    label: &str,
+) -> Result<PasskeyInfo, ApiError> {
+    let path = format!("/v1/passkeys/{}", urlencode(passkey_id));
+    let body = serde_json::json!({ "label": label });
+    call(Method::PATCH, &path, Some(token), &body).await
+}
+
+/// `DELETE /v1/passkeys/{id}` (step-up).
+pub async fn remove_passkey(token: &SessionToken, passkey_id: &str) -> Result<(), ApiError> {
+    let path = format!("/v1/passkeys/{}", urlencode(passkey_id));
+    call_empty::<()>(Method::DELETE, &path, Some(token), None).await
+}
+
+/// `POST /v1/totp/enroll` (step-up): a secret to confirm.
+pub async fn totp_enroll(token: &SessionToken) -> Result<TotpEnrollment, ApiError> {
+    call(
+        Method::POST,
+        "/v1/totp/enroll",
+        Some(token),
+        &serde_json::json!({}),
+    )
+    .await
+}
+
+/// `POST /v1/totp/confirm`.
+pub async fn totp_confirm(token: &SessionToken, code: &str) -> Result<(), ApiError> {
+    let body = TotpCode {
+        code: code.to_owned(),
+    };
+    call_empty(Method::POST, "/v1/totp/confirm", Some(token), Some(&body)).await
+}
+
+/// `DELETE /v1/totp` (step-up).
+pub async fn totp_disable(token: &SessionToken) -> Result<(), ApiError> {
+    call_empty::<()>(Method::DELETE, "/v1/totp", Some(token), None).await
+}
+
+/// `GET /v1/sessions`.
+pub async fn sessions(token: &SessionToken) -> Result<SessionList, ApiError> {
+    get("/v1/sessions", Some(token)).await
+}
+
+/// `DELETE /v1/sessions/{id}`.
+pub async fn revoke_session(token: &SessionToken, session_id: &str) -> Result<(), ApiError> {
+    let path = format!("/v1/sessions/{}", urlencode(session_id));
+    call_empty::<()>(Method::DELETE, &path, Some(token), None).await
+}
+
+/// Ids are the relay's own (URL-safe), but a path segment is escaped anyway.
+fn urlencode(segment: &str) -> String {
+    String::from(js_sys::encode_uri_component(segment))
+}
+
+/// `GET /v1/totp`: whether the authenticator app is on.
+pub async fn totp_status(token: &SessionToken) -> Result<ward_proto::auth::TotpStatus, ApiError> {
+    get("/v1/totp", Some(token)).await
+}

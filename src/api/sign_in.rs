@@ -1,0 +1,111 @@
+//! Enrollment, passkey and one-time-code sign-in, sign-out.
+
+use gloo_net::http::Method;
+use ward_proto::auth::{
+    CodeLoginStart, CodeLoginStarted, CodeLoginVerify, EnrollStartRequest, EnrollStarted,
+    EnrollVerifyRequest, SessionCreated,
+};
+use ward_proto::passkeys::{
+    AuthenticationStarted, FinishAuthentication, FinishRegistration, PasskeyInfo,
+    PublicKeyCredential, RegisterPublicKeyCredential, RegistrationStarted, StartAuthentication,
+};
+
+use super::{ApiError, SessionToken, call, call_empty};
+
+/// `POST /v1/enroll/start`: a code goes to the contact on the invite.
+pub async fn enroll_start(invite_code: &str) -> Result<EnrollStarted, ApiError> {
+    let body = EnrollStartRequest {
+        invite_code: invite_code.to_owned(),
+    };
+    call(Method::POST, "/v1/enroll/start", None, &body).await
+}
+
+/// `POST /v1/enroll/verify`: the code; the account exists afterwards.
+pub async fn enroll_verify(enrollment_id: &str, code: &str) -> Result<SessionCreated, ApiError> {
+    let body = EnrollVerifyRequest {
+        enrollment_id: enrollment_id.to_owned(),
+        code: code.to_owned(),
+    };
+    call(Method::POST, "/v1/enroll/verify", None, &body).await
+}
+
+/// `POST /v1/passkeys/register/start` (needs a sign-in under 5 minutes old).
+pub async fn register_start(token: &SessionToken) -> Result<RegistrationStarted, ApiError> {
+    call(
+        Method::POST,
+        "/v1/passkeys/register/start",
+        Some(token),
+        &serde_json::json!({}),
+    )
+    .await
+}
+
+/// `POST /v1/passkeys/register/finish`.
+pub async fn register_finish(
+    token: &SessionToken,
+    ceremony_id: String,
+    credential: RegisterPublicKeyCredential,
+    label: String,
+) -> Result<PasskeyInfo, ApiError> {
+    let body = FinishRegistration {
+        ceremony_id,
+        credential,
+        label,
+    };
+    call(
+        Method::POST,
+        "/v1/passkeys/register/finish",
+        Some(token),
+        &body,
+    )
+    .await
+}
+
+/// `POST /v1/auth/passkey/start`: without an account, for a discoverable
+/// credential (no username); with one, limited to its passkeys (step-up).
+pub async fn passkey_start(account_id: Option<&str>) -> Result<AuthenticationStarted, ApiError> {
+    let body = StartAuthentication {
+        account_id: account_id.map(str::to_owned),
+    };
+    call(Method::POST, "/v1/auth/passkey/start", None, &body).await
+}
+
+/// `POST /v1/auth/passkey/finish`: a new session.
+pub async fn passkey_finish(
+    ceremony_id: String,
+    credential: PublicKeyCredential,
+) -> Result<SessionCreated, ApiError> {
+    let body = FinishAuthentication {
+        ceremony_id,
+        credential,
+    };
+    call(Method::POST, "/v1/auth/passkey/finish", None, &body).await
+}
+
+/// `POST /v1/auth/code/start`: the fallback sign-in's first factor.
+pub async fn code_start(contact: &str) -> Result<CodeLoginStarted, ApiError> {
+    let body = CodeLoginStart {
+        contact: contact.to_owned(),
+    };
+    call(Method::POST, "/v1/auth/code/start", None, &body).await
+}
+
+/// `POST /v1/auth/code/verify`: the sent code and the authenticator app's.
+pub async fn code_verify(
+    login_id: &str,
+    code: &str,
+    totp: &str,
+) -> Result<SessionCreated, ApiError> {
+    let body = CodeLoginVerify {
+        login_id: login_id.to_owned(),
+        code: code.to_owned(),
+        totp: totp.to_owned(),
+    };
+    call(Method::POST, "/v1/auth/code/verify", None, &body).await
+}
+
+/// `POST /v1/auth/logout`: ends the session; the relay answers with
+/// `Clear-Site-Data`, so the browser drops this origin's storage too.
+pub async fn logout(token: &SessionToken) -> Result<(), ApiError> {
+    call_empty::<()>(Method::POST, "/v1/auth/logout", Some(token), None).await
+}

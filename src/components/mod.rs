@@ -1,0 +1,5 @@
+//! Small view pieces shared by screens.
+
+pub mod notice;
+pub mod qr;
+pub mod relay_status;

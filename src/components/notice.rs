@@ -1,0 +1,54 @@
+//! Error and status lines, announced to screen readers, and the focus
+//! move that goes with a new step.
+
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+/// An error for a person: shown where they are, announced at once
+/// (`role="alert"`), gone when `message` is `None`.
+#[component]
+pub fn ErrorNote(message: RwSignal<Option<String>>) -> impl IntoView {
+    move || {
+        message
+            .get()
+            .map(|text| view! { <p class="error-note" role="alert">{text}</p> })
+    }
+}
+
+/// "Working…" text for a busy button, announced politely.
+#[component]
+pub fn Busy(busy: RwSignal<bool>, text: &'static str) -> impl IntoView {
+    view! {
+        <p class="busy-note" role="status" aria-live="polite">
+            {move || if busy.get() { text } else { "" }}
+        </p>
+    }
+}
+
+/// Moves focus to the screen's heading after it renders, so a screen reader
+/// starts reading the new step and a keyboard user starts from its top.
+pub fn focus_heading() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let focus = wasm_bindgen::closure::Closure::once_into_js(move || {
+        let heading = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.query_selector("main h1").ok().flatten())
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+        if let Some(heading) = heading {
+            let _ = heading.focus();
+        }
+    });
+    let _ = window.set_timeout_with_callback(focus.unchecked_ref());
+}
+
+/// Lets the browser paint (a "Checking…" line) before a long computation.
+pub async fn yield_to_paint() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 30);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}

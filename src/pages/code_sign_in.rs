@@ -1,0 +1,127 @@
+//! The fallback sign-in for a patient without their passkey: a code sent to
+//! the contact on file, and the authenticator app's code. The vault then
+//! opens with this device's key, or asks for the recovery code.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::A;
+
+use crate::api;
+use crate::components::notice::{Busy, ErrorNote, focus_heading};
+use crate::pages::welcome::TypedContact;
+use crate::session::Session;
+use crate::session::vault;
+
+fn digits(typed: &str) -> String {
+    typed.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+fn is_code(code: &str) -> bool {
+    code.len() == 6 && code.chars().all(|c| c.is_ascii_digit())
+}
+
+/// The code sign-in screen.
+#[component]
+pub fn CodeSignIn() -> impl IntoView {
+    let session = Session::get();
+    let contact = expect_context::<TypedContact>().0;
+    let login_id = RwSignal::new(None::<String>);
+    let code = RwSignal::new(String::new());
+    let totp = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+
+    let send_code = move || {
+        let typed = contact.get_untracked().trim().to_owned();
+        if typed.is_empty() {
+            error.set(Some(
+                "Type the email address or phone number your clinic has for you.".into(),
+            ));
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let result = api::sign_in::code_start(&typed).await;
+            busy.set(false);
+            match result {
+                Ok(started) => {
+                    login_id.set(Some(started.login_id));
+                    focus_heading();
+                }
+                Err(e) => error.set(Some(e.message())),
+            }
+        });
+    };
+    let submit_contact = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        send_code();
+    };
+    let verify = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(id) = login_id.get_untracked() else {
+            return;
+        };
+        let (sent, app) = (digits(&code.get_untracked()), digits(&totp.get_untracked()));
+        if !is_code(&sent) {
+            error.set(Some("The code from our message has 6 digits.".into()));
+            return;
+        }
+        if !is_code(&app) {
+            error.set(Some(
+                "The code from your authenticator app has 6 digits.".into(),
+            ));
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let result = async {
+                let created = api::sign_in::code_verify(&id, &sent, &app).await?;
+                let opened = vault::open(created, None).await?;
+                session.complete(opened).await
+            }
+            .await;
+            busy.set(false);
+            if let Err(e) = result {
+                error.set(Some(e.message()));
+            }
+        });
+    };
+
+    view! {
+        <section class="card" aria-labelledby="code-title">
+            {move || match login_id.get() {
+                None => view! {
+                    <h1 id="code-title" tabindex="-1">"Sign in with a code"</h1>
+                    <form on:submit=submit_contact>
+                        <label for="code-contact">"Email or phone number on file"</label>
+                        <input id="code-contact" name="contact" type="text" inputmode="email"
+                            autocomplete="username" bind:value=contact />
+                        <button type="submit" class="button primary" prop:disabled=move || busy.get()>"Send me a code"</button>
+                    </form>
+                }.into_any(),
+                Some(_) => view! {
+                    <h1 id="code-title" tabindex="-1">"Enter both codes"</h1>
+                    <p>"If an account uses that address or number, we sent it a 6-digit code."</p>
+                    <form on:submit=verify>
+                        <label for="sent-code">"Code from our message"</label>
+                        <input id="sent-code" name="code" type="text" inputmode="numeric"
+                            autocomplete="one-time-code" maxlength="12" bind:value=code />
+                        <label for="totp-code">"Code from your authenticator app"</label>
+                        <input id="totp-code" name="totp" type="text" inputmode="numeric"
+                            autocomplete="off" maxlength="12" bind:value=totp />
+                        <button type="submit" class="button primary" prop:disabled=move || busy.get()>"Sign in"</button>
+                    </form>
+                    <button type="button" class="link-button" on:click=move |_| send_code()>"Send a new code"</button>
+                }.into_any(),
+            }}
+            <Busy busy=busy text="Checking…" />
+            <ErrorNote message=error />
+            <p class="hint">
+                "No authenticator app set up? This way in needs one. Call your clinic: they can help you get back into your account."
+            </p>
+            <p><A href="/">"Back to sign in"</A></p>
+        </section>
+    }
+}

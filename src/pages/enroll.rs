@@ -1,0 +1,260 @@
+//! Enrollment from an invite: the invite code (typed, or from the link's
+//! `#invite=` fragment, which never reaches a server log), "is this you?",
+//! the one-time code, then a passkey. The keys and the recovery code come
+//! after, from the session service.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::A;
+use ward_proto::auth::EnrollStarted;
+
+use crate::api::{self, ApiError, SessionToken};
+use crate::auth::ceremony::{self, PrfSecret};
+use crate::components::notice::{Busy, ErrorNote, focus_heading};
+use crate::session::vault::{Opened, Signed};
+use crate::session::{Session, SessionError, end_relay_session};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    Invite,
+    Confirm(EnrollStarted),
+    NotMe,
+    Code(EnrollStarted),
+    Passkey,
+}
+
+/// Reads `#invite=CODE` and removes it from the address bar and history.
+fn invite_from_fragment() -> Option<String> {
+    let window = web_sys::window()?;
+    let hash = window.location().hash().ok()?;
+    let code = hash.strip_prefix("#invite=")?;
+    let code = js_sys::decode_uri_component(code).ok()?.as_string()?;
+    if let Ok(history) = window.history() {
+        let path = window.location().pathname().unwrap_or_default();
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path));
+    }
+    Some(code)
+}
+
+/// A default name for the passkey, from the browser's own description.
+fn device_label() -> String {
+    let agent = web_sys::window()
+        .and_then(|w| w.navigator().user_agent().ok())
+        .unwrap_or_default();
+    let device = if agent.contains("iPhone") {
+        "iPhone"
+    } else if agent.contains("iPad") {
+        "iPad"
+    } else if agent.contains("Android") {
+        "Android phone"
+    } else if agent.contains("Mac") {
+        "Mac"
+    } else if agent.contains("Windows") {
+        "Windows computer"
+    } else {
+        "This device"
+    };
+    device.into()
+}
+
+/// The enrollment screen.
+#[component]
+pub fn Enroll() -> impl IntoView {
+    let session = Session::get();
+    let step = RwSignal::new(Step::Invite);
+    let invite = RwSignal::new(invite_from_fragment().unwrap_or_default());
+    let code = RwSignal::new(String::new());
+    let label = RwSignal::new(device_label());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let token = StoredValue::new_local(None::<(String, SessionToken)>);
+
+    let go = move |next: Step| {
+        error.set(None);
+        step.set(next);
+        focus_heading();
+    };
+    let fail = move |message: String| {
+        busy.set(false);
+        error.set(Some(message));
+    };
+
+    let start = move || {
+        let typed = invite.get_untracked().trim().to_owned();
+        if typed.is_empty() {
+            error.set(Some(
+                "Type the invitation code from your clinic's message.".into(),
+            ));
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            match api::sign_in::enroll_start(&typed).await {
+                Ok(started) => {
+                    busy.set(false);
+                    go(Step::Confirm(started));
+                }
+                Err(e) => fail(e.message()),
+            }
+        });
+    };
+    let submit_invite = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        start();
+    };
+
+    let verify = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Step::Code(started) = step.get_untracked() else {
+            return;
+        };
+        let typed: String = code
+            .get_untracked()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        if typed.len() != 6 || !typed.chars().all(|c| c.is_ascii_digit()) {
+            error.set(Some(
+                "The code has 6 digits. Check the message we sent.".into(),
+            ));
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            match api::sign_in::enroll_verify(&started.enrollment_id, &typed).await {
+                Ok(created) => {
+                    token.set_value(Some((
+                        created.account_id.clone(),
+                        SessionToken::new(created.token),
+                    )));
+                    busy.set(false);
+                    go(Step::Passkey);
+                }
+                Err(e) => fail(e.message()),
+            }
+        });
+    };
+
+    let create_passkey = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some((account_id, session_token)) = token.get_value() else {
+            return;
+        };
+        let name = label.get_untracked().trim().to_owned();
+        if name.is_empty() {
+            error.set(Some("Give this passkey a name, like \"My phone\".".into()));
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            match register(account_id, session_token, name).await {
+                Ok(signed) => {
+                    if let Err(e) = session.complete(Opened::NeedsSetup(Box::new(signed))).await {
+                        fail(e.message());
+                    }
+                }
+                Err(e) => fail(e.message()),
+            }
+        });
+    };
+
+    view! {
+        <section class="card" aria-labelledby="enroll-title">
+            {move || match step.get() {
+                Step::Invite => view! {
+                    <h1 id="enroll-title" tabindex="-1">"Set up your account"</h1>
+                    <form on:submit=submit_invite>
+                        <label for="invite">"Invitation code"</label>
+                        <input id="invite" name="invite" type="text" autocomplete="off"
+                            autocapitalize="characters" spellcheck="false" bind:value=invite />
+                        <p class="hint">"It is in the message or letter your clinic sent you."</p>
+                        <button type="submit" class="button primary" prop:disabled=move || busy.get()>"Continue"</button>
+                    </form>
+                    <p><A href="/">"Back to sign in"</A></p>
+                }.into_any(),
+                Step::Confirm(started) => {
+                    let name = started.display_name.clone();
+                    let next = started.clone();
+                    view! {
+                        <h1 id="enroll-title" tabindex="-1">"Is this you?"</h1>
+                        <p class="identity">"This invitation is for "<strong>{name}</strong>"."</p>
+                        <p>"If that is not you, do not go on: call your clinic."</p>
+                        <div class="actions">
+                            <button type="button" class="button primary" on:click=move |_| go(Step::Code(next.clone()))>"Yes, this is me"</button>
+                            <button type="button" class="button secondary" on:click=move |_| go(Step::NotMe)>"No, this is not me"</button>
+                        </div>
+                    }.into_any()
+                }
+                Step::NotMe => view! {
+                    <h1 id="enroll-title" tabindex="-1">"Stop here"</h1>
+                    <p>"This invitation was meant for someone else. Nothing was set up. Please call your clinic and tell them you received it."</p>
+                    <A href="/" attr:class="button secondary">"Back to the start"</A>
+                }.into_any(),
+                Step::Code(started) => {
+                    let hint = started.contact_hint.clone();
+                    view! {
+                        <h1 id="enroll-title" tabindex="-1">"Enter your code"</h1>
+                        <p>"We sent a 6-digit code to "<strong>{hint}</strong>". It expires in 10 minutes."</p>
+                        <form on:submit=verify>
+                            <label for="enroll-code">"Code from the message"</label>
+                            <input id="enroll-code" name="code" type="text" inputmode="numeric"
+                                autocomplete="one-time-code" maxlength="12" bind:value=code />
+                            <button type="submit" class="button primary" prop:disabled=move || busy.get()>"Verify"</button>
+                        </form>
+                        <button type="button" class="link-button" on:click=move |_| start()>"Send a new code"</button>
+                    }.into_any()
+                }
+                Step::Passkey => view! {
+                    <h1 id="enroll-title" tabindex="-1">"Create your passkey"</h1>
+                    <p>"A passkey lets you sign in with your fingerprint, face or screen lock instead of a password. It stays on this device and also unlocks your private keys."</p>
+                    <form on:submit=create_passkey>
+                        <label for="passkey-label">"Name for this passkey"</label>
+                        <input id="passkey-label" name="label" type="text" maxlength="100" bind:value=label />
+                        <button type="submit" class="button primary" prop:disabled=move || busy.get()>"Create passkey"</button>
+                    </form>
+                }.into_any(),
+            }}
+            <Busy busy=busy text="Working…" />
+            <ErrorNote message=error />
+        </section>
+    }
+}
+
+/// Registers the passkey; when the authenticator has PRF but gave no
+/// secret at creation, signs in with it once to get the secret.
+async fn register(
+    account_id: String,
+    token: SessionToken,
+    label: String,
+) -> Result<Signed, SessionError> {
+    let started = api::sign_in::register_start(&token).await?;
+    let created = ceremony::create(&started.options).await?;
+    api::sign_in::register_finish(&token, started.ceremony_id, created.credential, label).await?;
+    let mut signed = Signed {
+        account_id,
+        token,
+        prf: created.prf,
+    };
+    if signed.prf.is_none() && created.prf_enabled {
+        let (new_token, prf) = prf_by_signing_in(&signed.account_id).await?;
+        let old = std::mem::replace(&mut signed.token, new_token);
+        end_relay_session(&old).await;
+        signed.prf = prf;
+    }
+    Ok(signed)
+}
+
+async fn prf_by_signing_in(
+    account_id: &str,
+) -> Result<(SessionToken, Option<PrfSecret>), SessionError> {
+    let started = api::sign_in::passkey_start(Some(account_id)).await?;
+    let asserted = ceremony::get(&started.options, false, None).await?;
+    let created = api::sign_in::passkey_finish(started.ceremony_id, asserted.credential).await?;
+    if created.account_id != account_id {
+        return Err(SessionError::Api(ApiError::UnexpectedBody));
+    }
+    Ok((SessionToken::new(created.token), asserted.prf))
+}

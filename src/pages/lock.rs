@@ -1,0 +1,42 @@
+//! The lock screen, over the signed-in screens (which stay as they were,
+//! so a draft survives). Unlocking needs the passkey again.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::components::notice::{Busy, ErrorNote};
+use crate::session::Session;
+
+/// Shown while locked.
+#[component]
+pub fn LockScreen() -> impl IntoView {
+    let session = Session::get();
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let unlock = move |_| {
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let result = session.sign_in_with_passkey(false, None).await;
+            busy.set(false);
+            if let Err(e) = result {
+                error.set(Some(e.message()));
+            }
+        });
+    };
+    let sign_out = move |_| {
+        spawn_local(async move { session.sign_out().await });
+    };
+    view! {
+        <section class="card lock-screen" role="dialog" aria-modal="true" aria-labelledby="lock-title">
+            <h1 id="lock-title" tabindex="-1">"Ward is locked"</h1>
+            <p>"Ward locked itself after a while without use, so nobody else can read your messages on this device. Anything you were typing is kept."</p>
+            <button type="button" class="button primary" on:click=unlock prop:disabled=move || busy.get()>
+                "Unlock with your passkey"
+            </button>
+            <Busy busy=busy text="Waiting for your passkey…" />
+            <ErrorNote message=error />
+            <button type="button" class="link-button" on:click=sign_out>"Sign out instead (unsent text is lost)"</button>
+        </section>
+    }
+}

@@ -1,0 +1,110 @@
+//! Signed-in devices (relay sessions), with remote sign-out.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use ward_proto::auth::SessionInfo;
+
+use super::local_time;
+use crate::api;
+use crate::components::notice::ErrorNote;
+use crate::session::Session;
+
+/// A short name for a browser's self-description.
+fn describe(agent: Option<&str>) -> String {
+    let Some(agent) = agent else {
+        return "Unknown device".into();
+    };
+    let browser = ["Edg/", "Firefox/", "Chrome/", "Safari/"]
+        .iter()
+        .find(|b| agent.contains(*b))
+        .map(|b| match *b {
+            "Edg/" => "Edge",
+            "Firefox/" => "Firefox",
+            "Chrome/" => "Chrome",
+            _ => "Safari",
+        })
+        .unwrap_or("Browser");
+    let system = ["Android", "iPhone", "iPad", "Windows", "Mac OS", "Linux"]
+        .iter()
+        .find(|s| agent.contains(*s))
+        .map(|s| if *s == "Mac OS" { "Mac" } else { s })
+        .unwrap_or("unknown system");
+    format!("{browser} on {system}")
+}
+
+/// The devices section.
+#[component]
+pub fn Devices() -> impl IntoView {
+    let session = Session::get();
+    let list = RwSignal::new(Vec::<SessionInfo>::new());
+    let error = RwSignal::new(None::<String>);
+    let status = RwSignal::new(None::<String>);
+    let reload = move || {
+        spawn_local(async move {
+            let Some(token) = session.token() else { return };
+            match api::account::sessions(&token).await {
+                Ok(found) => list.set(found.sessions),
+                Err(e) => error.set(Some(e.message())),
+            }
+        });
+    };
+    reload();
+    view! {
+        <section class="card" aria-labelledby="devices-title">
+            <h2 id="devices-title">"Signed-in devices"</h2>
+            <ul class="settings-list">
+                <For each=move || list.get() key=|s| s.session_id.clone() let:device>
+                    {
+                        let name = describe(device.user_agent.as_deref());
+                        let seen = format!("Last active {}", local_time(device.last_seen_at));
+                        let id = device.session_id.clone();
+                        let button_label = format!("Sign out {name}");
+                        view! {
+                            <li class="settings-row">
+                                <div>
+                                    <strong>{name.clone()}</strong>
+                                    <span class="meta">
+                                        {if device.current { "This device".to_string() } else { seen }}
+                                    </span>
+                                </div>
+                                <Show when=move || !device.current>
+                                    <button type="button" class="link-button danger" aria-label=button_label.clone()
+                                        on:click={
+                                            let id = id.clone();
+                                            move |_| {
+                                                let id = id.clone();
+                                                spawn_local(async move {
+                                                    let Some(token) = session.token() else { return };
+                                                    match api::account::revoke_session(&token, &id).await {
+                                                        Ok(()) => {
+                                                            status.set(Some("That device is signed out.".into()));
+                                                            reload();
+                                                        }
+                                                        Err(e) => error.set(Some(e.message())),
+                                                    }
+                                                });
+                                            }
+                                        }>"Sign out"</button>
+                                </Show>
+                            </li>
+                        }
+                    }
+                </For>
+            </ul>
+            <p role="status">{move || status.get()}</p>
+            <ErrorNote message=error />
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+
+    #[test]
+    fn devices_are_named_by_browser_and_system() {
+        let android = "Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36";
+        assert_eq!(describe(Some(android)), "Chrome on Android");
+        assert_eq!(describe(None), "Unknown device");
+    }
+}

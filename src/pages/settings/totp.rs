@@ -1,0 +1,123 @@
+//! The authenticator app (TOTP): the second factor of the code sign-in.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use ward_proto::auth::TotpEnrollment;
+
+use crate::api;
+use crate::components::notice::ErrorNote;
+use crate::components::qr::QrCodeImage;
+use crate::session::Session;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    Loading,
+    Off,
+    Setting(TotpEnrollment),
+    On,
+}
+
+/// The authenticator app section.
+#[component]
+pub fn AuthenticatorApp() -> impl IntoView {
+    let session = Session::get();
+    let state = RwSignal::new(State::Loading);
+    let code = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let status = RwSignal::new(None::<String>);
+
+    spawn_local(async move {
+        let Some(token) = session.token() else { return };
+        match api::account::totp_status(&token).await {
+            Ok(found) => state.set(if found.enabled { State::On } else { State::Off }),
+            Err(e) => error.set(Some(e.message())),
+        }
+    });
+
+    let start = move |_| {
+        error.set(None);
+        spawn_local(async move {
+            match session
+                .with_step_up(|t| async move { api::account::totp_enroll(&t).await })
+                .await
+            {
+                Ok(enrollment) => state.set(State::Setting(enrollment)),
+                Err(e) => error.set(Some(e.message())),
+            }
+        });
+    };
+    let confirm = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let typed: String = code
+            .get_untracked()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        if typed.len() != 6 || !typed.chars().all(|c| c.is_ascii_digit()) {
+            error.set(Some(
+                "Type the 6-digit code your authenticator app shows for Ward.".into(),
+            ));
+            return;
+        }
+        error.set(None);
+        spawn_local(async move {
+            let Some(token) = session.token() else { return };
+            match api::account::totp_confirm(&token, &typed).await {
+                Ok(()) => {
+                    code.set(String::new());
+                    state.set(State::On);
+                    status.set(Some("Authenticator app is on. You can now sign in with codes when your passkey is not at hand.".into()));
+                }
+                Err(e) => error.set(Some(e.message())),
+            }
+        });
+    };
+    let disable = move |_| {
+        error.set(None);
+        spawn_local(async move {
+            match session
+                .with_step_up(|t| async move { api::account::totp_disable(&t).await })
+                .await
+            {
+                Ok(()) => {
+                    state.set(State::Off);
+                    status.set(Some("Authenticator app is off.".into()));
+                }
+                Err(e) => error.set(Some(e.message())),
+            }
+        });
+    };
+
+    view! {
+        <section class="card" aria-labelledby="totp-title">
+            <h2 id="totp-title">"Authenticator app"</h2>
+            {move || match state.get() {
+                State::Loading => view! { <p>"Checking…"</p> }.into_any(),
+                State::Off => view! {
+                    <p>"Off. With an authenticator app you can sign in with codes when your passkey is not at hand."</p>
+                    <button type="button" class="button secondary" on:click=start>"Set up an authenticator app"</button>
+                }.into_any(),
+                State::Setting(enrollment) => view! {
+                    <p>"Scan this code with your authenticator app, or type the key into it. Then enter the 6-digit code it shows."</p>
+                    <QrCodeImage text=enrollment.otpauth_uri.clone() label="QR code for your authenticator app" />
+                    <p>"Key: "<code class="totp-secret" data-testid="totp-secret">{enrollment.secret_base32.clone()}</code></p>
+                    <details>
+                        <summary>"Setup link"</summary>
+                        <p class="break"><code data-testid="otpauth-uri">{enrollment.otpauth_uri.clone()}</code></p>
+                    </details>
+                    <form on:submit=confirm>
+                        <label for="totp-confirm">"Code from the app"</label>
+                        <input id="totp-confirm" type="text" inputmode="numeric" autocomplete="off" maxlength="12" bind:value=code />
+                        <button type="submit" class="button primary">"Turn on"</button>
+                    </form>
+                }.into_any(),
+                State::On => view! {
+                    <p>"On."</p>
+                    <button type="button" class="button secondary" on:click=disable>"Turn off the authenticator app"</button>
+                }.into_any(),
+            }}
+            <p role="status">{move || status.get()}</p>
+            <ErrorNote message=error />
+        </section>
+    }
+}

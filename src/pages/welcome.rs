@@ -1,0 +1,123 @@
+//! The signed-out front door: sign in with a passkey (a button, or the
+//! browser's passkey autofill in the contact field), sign in with codes, or
+//! start from an invite.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::A;
+use leptos_router::hooks::use_navigate;
+
+use crate::auth::ceremony;
+use crate::auth::webauthn::PasskeyError;
+use crate::components::notice::{Busy, ErrorNote};
+use crate::components::relay_status::RelayStatus;
+use crate::session::{Session, SessionError};
+
+/// The contact typed on the welcome screen, carried to the code sign-in.
+#[derive(Debug, Clone, Copy)]
+pub struct TypedContact(pub RwSignal<String>);
+
+/// The welcome / sign-in screen.
+#[component]
+pub fn Welcome() -> impl IntoView {
+    let session = Session::get();
+    let contact = expect_context::<TypedContact>().0;
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let navigate = use_navigate();
+    // The background autofill request; aborted when the button is used.
+    let autofill = StoredValue::new_local(None::<web_sys::AbortController>);
+
+    let start_autofill = move || {
+        spawn_local(async move {
+            if !ceremony::conditional_available().await {
+                return;
+            }
+            let Ok(controller) = web_sys::AbortController::new() else {
+                return;
+            };
+            let signal = controller.signal();
+            autofill.set_value(Some(controller));
+            match session.sign_in_with_passkey(true, Some(&signal)).await {
+                Ok(()) => {}
+                // Aborted by the button, or dismissed: nothing to say.
+                Err(SessionError::Passkey(PasskeyError::Cancelled)) => {}
+                Err(e) => error.set(Some(e.message())),
+            }
+        });
+    };
+    start_autofill();
+    on_cleanup(move || {
+        autofill.with_value(|c| {
+            if let Some(c) = c {
+                c.abort();
+            }
+        })
+    });
+
+    let sign_in = move |_| {
+        autofill.with_value(|c| {
+            if let Some(c) = c {
+                c.abort();
+            }
+        });
+        error.set(None);
+        busy.set(true);
+        spawn_local(async move {
+            let result = session.sign_in_with_passkey(false, None).await;
+            busy.set(false);
+            if let Err(e) = result {
+                error.set(Some(e.message()));
+                start_autofill();
+            }
+        });
+    };
+    let with_code = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        navigate("/sign-in/code", Default::default());
+    };
+
+    view! {
+        <section class="card" aria-labelledby="welcome-title">
+            <h1 id="welcome-title" tabindex="-1">"Messages with your care team"</h1>
+            <p>
+                "Ward keeps your conversations with your clinic private. "
+                "Everything you write is encrypted on this device before it is sent."
+            </p>
+            <RelayStatus />
+            <button
+                type="button"
+                class="button primary"
+                on:click=sign_in
+                prop:disabled=move || busy.get()
+            >
+                "Sign in with a passkey"
+            </button>
+            <Busy busy=busy text="Waiting for your passkey…" />
+            <ErrorNote message=error />
+        </section>
+        <section class="card" aria-labelledby="other-title">
+            <h2 id="other-title">"No passkey on this device?"</h2>
+            <form on:submit=with_code>
+                <label for="contact">"Email or phone number on file"</label>
+                <input
+                    id="contact"
+                    name="contact"
+                    type="text"
+                    inputmode="email"
+                    autocomplete="username webauthn"
+                    bind:value=contact
+                />
+                <p class="hint">
+                    "We send a code there; you also need the code from your authenticator app."
+                </p>
+                <button type="submit" class="button secondary">"Sign in with a code"</button>
+            </form>
+        </section>
+        <section class="card" aria-labelledby="new-title">
+            <h2 id="new-title">"New to Ward?"</h2>
+            <p>"Your clinic sends you an invitation with a code to set up your account."</p>
+            <A href="/enroll" attr:class="button secondary">"I have an invitation"</A>
+        </section>
+    }
+}

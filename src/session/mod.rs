@@ -1,0 +1,356 @@
+//! The signed-in person: their session, their keys while unlocked, and the
+//! phase the app is in. Screens read [`Session`] from context; sign-in
+//! flows hand it what they opened; lock and sign-out drop the keys.
+
+pub mod idle;
+pub mod vault;
+
+use leptos::prelude::*;
+use ward_seal::keys::AccountKeys;
+use ward_seal::recovery::RecoveryCode;
+use ward_seal::vault::{Vault, VaultKey};
+
+use crate::api::{self, ApiError, SessionToken};
+use crate::auth::ceremony::{self, PrfSecret};
+use crate::auth::webauthn::PasskeyError;
+use crate::store::StoreError;
+use crate::store::device;
+use vault::{Opened, Pending};
+
+/// The unlocked account. Dropping it zeroizes every secret it holds.
+pub struct Account {
+    /// The account.
+    pub account_id: String,
+    /// The session's bearer token (memory only).
+    pub token: SessionToken,
+    prf: Option<PrfSecret>,
+    keys: AccountKeys,
+    vault_key: VaultKey,
+    vault: Vault,
+    vault_version: u64,
+}
+
+impl Account {
+    /// The account's keys (for sealing and opening messages).
+    pub fn keys(&self) -> &AccountKeys {
+        &self.keys
+    }
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account")
+            .field("account_id", &self.account_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why signing in or unlocking did not finish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionError {
+    /// The relay refused or could not be reached.
+    Api(ApiError),
+    /// The passkey ceremony failed.
+    Passkey(PasskeyError),
+    /// This device's storage failed.
+    Store(StoreError),
+    /// The vault does not parse or is not this account's.
+    VaultDamaged,
+    /// The relay served an older vault than this device has seen.
+    VaultRolledBack,
+    /// The published keys are not the vault's.
+    KeysDiffer,
+    /// The recovery code has a typo (the detail says where).
+    RecoveryCodeTypo(String),
+    /// A well-formed recovery code that does not open the vault.
+    RecoveryCodeWrong,
+}
+
+impl SessionError {
+    /// What the patient reads, with what to do next.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Api(error) => error.message(),
+            Self::Passkey(error) => error.message().into(),
+            Self::Store(error) => error.message().into(),
+            Self::VaultDamaged => "Your account's key vault could not be opened: it is damaged or not yours. Nothing was changed. Contact your clinic for help.".into(),
+            Self::VaultRolledBack => "Ward's server offered an older copy of your keys than this device has already seen, so Ward did not use it. Try again later; if this keeps happening, contact your clinic.".into(),
+            Self::KeysDiffer => "The keys published for your account do not match the keys you hold, so Ward stopped to keep your messages safe. Contact your clinic.".into(),
+            Self::RecoveryCodeTypo(detail) => {
+                let mut message = detail.clone();
+                if let Some(first) = message.get(0..1) {
+                    message.replace_range(0..1, &first.to_uppercase());
+                }
+                format!("{message}.")
+            }
+            Self::RecoveryCodeWrong => "That recovery code does not open your account. Compare it with your saved copy, group by group.".into(),
+        }
+    }
+}
+
+impl From<ApiError> for SessionError {
+    fn from(error: ApiError) -> Self {
+        Self::Api(error)
+    }
+}
+
+impl From<PasskeyError> for SessionError {
+    fn from(error: PasskeyError) -> Self {
+        Self::Passkey(error)
+    }
+}
+
+impl From<StoreError> for SessionError {
+    fn from(error: StoreError) -> Self {
+        Self::Store(error)
+    }
+}
+
+/// Where the app is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Nobody signed in: welcome, enroll, sign-in screens.
+    SignedOut,
+    /// Signed in on a device that cannot open the vault yet.
+    NeedsRecoveryCode,
+    /// A new recovery code to show and confirm before going on.
+    ShowRecoveryCode,
+    /// Keys in memory.
+    Unlocked,
+    /// Keys dropped after being idle; the screens stay as they were behind
+    /// the lock, so a draft survives.
+    Locked,
+}
+
+/// The app's session state, shared by context.
+#[derive(Debug, Clone, Copy)]
+pub struct Session {
+    /// Where the app is.
+    pub phase: RwSignal<Phase>,
+    /// Whose screens are mounted (kept while locked).
+    pub account_id: RwSignal<Option<String>>,
+    account: StoredValue<Option<Account>, LocalStorage>,
+    pending: StoredValue<Option<Pending>, LocalStorage>,
+    recovery_code: StoredValue<Option<RecoveryCode>, LocalStorage>,
+}
+
+impl Session {
+    /// A signed-out session.
+    pub fn new() -> Self {
+        Self {
+            phase: RwSignal::new(Phase::SignedOut),
+            account_id: RwSignal::new(None),
+            account: StoredValue::new_local(None),
+            pending: StoredValue::new_local(None),
+            recovery_code: StoredValue::new_local(None),
+        }
+    }
+
+    /// The session in context.
+    pub fn get() -> Self {
+        expect_context::<Self>()
+    }
+
+    /// Runs `f` on the unlocked account, if any.
+    pub fn with_account<T>(&self, f: impl FnOnce(&Account) -> T) -> Option<T> {
+        self.account.with_value(|account| account.as_ref().map(f))
+    }
+
+    /// The current bearer token, if unlocked.
+    pub fn token(&self) -> Option<SessionToken> {
+        self.with_account(|account| account.token.clone())
+    }
+
+    /// Acts on a finished sign-in: unlocked, waiting for the recovery code,
+    /// or (no vault yet) creating the keys and showing a new code.
+    pub async fn complete(&self, opened: Opened) -> Result<(), SessionError> {
+        match opened {
+            Opened::Unlocked(account) => self.unlocked(*account, None),
+            Opened::NeedsRecoveryCode(pending) => {
+                self.pending.set_value(Some(*pending));
+                self.phase.set(Phase::NeedsRecoveryCode);
+            }
+            Opened::NeedsSetup(signed) => {
+                let (account, code) = vault::create(*signed).await?;
+                self.unlocked(account, Some(code));
+            }
+        }
+        Ok(())
+    }
+
+    /// Signs in with a passkey (discoverable; `signal` aborts a pending
+    /// conditional request) and opens the vault.
+    pub async fn sign_in_with_passkey(
+        &self,
+        conditional: bool,
+        signal: Option<&web_sys::AbortSignal>,
+    ) -> Result<(), SessionError> {
+        let started = api::sign_in::passkey_start(None).await?;
+        let asserted = ceremony::get(&started.options, conditional, signal).await?;
+        let created =
+            api::sign_in::passkey_finish(started.ceremony_id, asserted.credential).await?;
+        let opened = vault::open(created, asserted.prf).await?;
+        self.complete(opened).await
+    }
+
+    /// Tries the typed recovery code; on success the account opens.
+    pub async fn enter_recovery_code(&self, typed: &str) -> Result<(), SessionError> {
+        let recovered = self
+            .pending
+            .with_value(|pending| pending.as_ref().map(|p| p.try_recovery_code(typed)))
+            .ok_or(SessionError::VaultDamaged)??;
+        let pending = self
+            .pending
+            .try_update_value(Option::take)
+            .flatten()
+            .ok_or(SessionError::VaultDamaged)?;
+        let account = pending.open(recovered).await?;
+        self.unlocked(account, None);
+        Ok(())
+    }
+
+    /// The recovery code waiting to be shown, revealed for display.
+    pub fn recovery_code_text(&self) -> Option<String> {
+        self.recovery_code
+            .with_value(|code| code.as_ref().map(|c| c.reveal().to_string()))
+    }
+
+    /// The patient confirmed they saved the recovery code.
+    pub fn recovery_code_saved(&self) {
+        self.recovery_code.set_value(None);
+        self.phase.set(Phase::Unlocked);
+    }
+
+    fn unlocked(&self, account: Account, new_code: Option<RecoveryCode>) {
+        let same_person = self.account_id.get_untracked().as_deref() == Some(&account.account_id);
+        if !same_person {
+            // Another person's screens must not survive: remount from empty.
+            self.phase.set(Phase::SignedOut);
+            self.account_id.set(Some(account.account_id.clone()));
+        }
+        self.account.set_value(Some(account));
+        self.pending.set_value(None);
+        match new_code {
+            Some(code) => {
+                self.recovery_code.set_value(Some(code));
+                self.phase.set(Phase::ShowRecoveryCode);
+            }
+            None => self.phase.set(Phase::Unlocked),
+        }
+    }
+
+    /// Drops the keys and ends the relay session; the screens stay mounted
+    /// behind the lock screen.
+    pub fn lock(&self) {
+        if self.phase.get_untracked() != Phase::Unlocked {
+            return;
+        }
+        let account = self.account.try_update_value(Option::take).flatten();
+        self.phase.set(Phase::Locked);
+        if let Some(account) = account {
+            let token = account.token.clone();
+            drop(account);
+            leptos::task::spawn_local(async move {
+                end_relay_session(&token).await;
+            });
+        }
+    }
+
+    /// Signs out: this device forgets the account (its device key, its
+    /// storage), the relay ends the session and clears site data.
+    pub async fn sign_out(&self) {
+        let account = self.account.try_update_value(Option::take).flatten();
+        if let Some(mut account) = account {
+            vault::forget_this_device(&mut account).await;
+            let _ = api::sign_in::logout(&account.token).await;
+        }
+        let _ = device::forget_all().await;
+        self.pending.set_value(None);
+        self.recovery_code.set_value(None);
+        self.account_id.set(None);
+        self.phase.set(Phase::SignedOut);
+    }
+
+    /// Step-up: a fresh passkey sign-in for this account replaces the
+    /// session (the relay asks for one before sensitive changes).
+    pub async fn step_up(&self) -> Result<(), SessionError> {
+        let Some(account_id) = self.account_id.get_untracked() else {
+            return Err(SessionError::Api(ApiError::UnexpectedBody));
+        };
+        let started = api::sign_in::passkey_start(Some(&account_id)).await?;
+        let asserted = ceremony::get(&started.options, false, None).await?;
+        let created =
+            api::sign_in::passkey_finish(started.ceremony_id, asserted.credential).await?;
+        if created.account_id != account_id {
+            return Err(SessionError::VaultDamaged);
+        }
+        let new_token = SessionToken::new(created.token);
+        let old_token = self.account.try_update_value(|account| {
+            account.as_mut().map(|account| {
+                if asserted.prf.is_some() {
+                    account.prf = asserted.prf;
+                }
+                std::mem::replace(&mut account.token, new_token)
+            })
+        });
+        if let Some(Some(old)) = old_token {
+            end_relay_session(&old).await;
+        }
+        Ok(())
+    }
+
+    /// Runs `op` with the token; on `step_up_required`, steps up once and
+    /// runs it again.
+    pub async fn with_step_up<T, F, Fut>(&self, op: F) -> Result<T, SessionError>
+    where
+        F: Fn(SessionToken) -> Fut,
+        Fut: std::future::Future<Output = Result<T, ApiError>>,
+    {
+        let token = self.token().ok_or(SessionError::Api(ApiError::Refused {
+            status: 401,
+            code: "not_signed_in".into(),
+            message: "Your session ended. Sign in again.".into(),
+            retry_after_seconds: None,
+        }))?;
+        match op(token).await {
+            Err(error) if error.code() == Some("step_up_required") => {
+                self.step_up().await?;
+                let token = self.token().ok_or(SessionError::VaultDamaged)?;
+                Ok(op(token).await?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// A new recovery code (after a fresh passkey check); shown next.
+    pub async fn regenerate_recovery_code(&self) -> Result<(), SessionError> {
+        self.step_up().await?;
+        let mut account = self
+            .account
+            .try_update_value(Option::take)
+            .flatten()
+            .ok_or(SessionError::VaultDamaged)?;
+        let result = vault::regenerate_recovery_code(&mut account).await;
+        self.account.set_value(Some(account));
+        let code = result?;
+        self.recovery_code.set_value(Some(code));
+        self.phase.set(Phase::ShowRecoveryCode);
+        Ok(())
+    }
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Ends the relay session `token` belongs to without `Clear-Site-Data`
+/// (the lock keeps this device's storage; sign-out is what clears it).
+pub async fn end_relay_session(token: &SessionToken) {
+    if let Ok(list) = api::account::sessions(token).await
+        && let Some(current) = list.sessions.iter().find(|s| s.current)
+    {
+        let _ = api::account::revoke_session(token, &current.session_id).await;
+    }
+}

@@ -1,0 +1,325 @@
+//! Opening, creating and changing the account's vault: the only place the
+//! client turns a sign-in into keys (crypto.md §8).
+//!
+//! Every vault read checks that it belongs to the signed-in account and
+//! that its generation is not older than the newest this device has seen,
+//! so a relay cannot swap in another account's vault or roll back a
+//! revocation.
+
+use ward_proto::auth::SessionCreated;
+use ward_seal::keys::AccountKeys;
+use ward_seal::random::os_rng;
+use ward_seal::recovery::RecoveryCode;
+use ward_seal::vault::{Method, RecoveryParams, Unlock, Vault, VaultKey};
+
+use super::{Account, SessionError};
+use crate::api::{self, SessionToken};
+use crate::auth::ceremony::PrfSecret;
+use crate::store::device;
+
+/// Device wraps kept before the oldest are pruned (the vault holds 32).
+const MAX_DEVICE_WRAPS: usize = 24;
+
+/// What a sign-in led to.
+#[derive(Debug)]
+pub enum Opened {
+    /// The keys are in memory.
+    Unlocked(Box<Account>),
+    /// Signed in, but this device has nothing that opens the vault: ask for
+    /// the recovery code once.
+    NeedsRecoveryCode(Box<Pending>),
+    /// Signed in, but the account has no vault yet (enrollment stopped
+    /// before it was stored): create the keys now.
+    NeedsSetup(Box<Signed>),
+}
+
+/// A sign-in without keys yet.
+#[derive(Debug)]
+pub struct Signed {
+    /// The account.
+    pub account_id: String,
+    /// The session.
+    pub token: SessionToken,
+    /// The passkey's vault secret, when it has PRF.
+    pub prf: Option<PrfSecret>,
+}
+
+/// A sign-in whose vault waits for the recovery code.
+#[derive(Debug)]
+pub struct Pending {
+    signed: Signed,
+    vault: Vault,
+    version: u64,
+}
+
+impl Pending {
+    /// The account.
+    pub fn account_id(&self) -> &str {
+        &self.signed.account_id
+    }
+}
+
+/// The signed-in account's vault, checked against the account and this
+/// device's pin.
+async fn fetch_vault(signed: &Signed) -> Result<Option<(Vault, u64)>, SessionError> {
+    let Some(stored) = api::account::vault(&signed.token).await? else {
+        return Ok(None);
+    };
+    let vault = Vault::from_bytes(&stored.vault.0).map_err(|_| SessionError::VaultDamaged)?;
+    if vault.account_id() != signed.account_id {
+        return Err(SessionError::VaultDamaged);
+    }
+    let pinned = device::pinned_generation(&signed.account_id)
+        .await
+        .ok()
+        .flatten();
+    if pinned.is_some_and(|pinned| vault.generation() < pinned) {
+        return Err(SessionError::VaultRolledBack);
+    }
+    Ok(Some((vault, stored.version)))
+}
+
+/// Turns a new session into an unlocked account, or says what is missing.
+pub async fn open(created: SessionCreated, prf: Option<PrfSecret>) -> Result<Opened, SessionError> {
+    let signed = Signed {
+        account_id: created.account_id,
+        token: SessionToken::new(created.token),
+        prf,
+    };
+    let Some((vault, version)) = fetch_vault(&signed).await? else {
+        return Ok(Opened::NeedsSetup(Box::new(signed)));
+    };
+    if let Some(prf) = &signed.prf {
+        let unlock = Unlock::Passkey {
+            credential_id: &prf.credential_id,
+            prf_output: &prf.output,
+        };
+        if let Ok((keys, vault_key)) = vault.unlock(&unlock) {
+            return finish(signed, keys, vault_key, vault, version)
+                .await
+                .map(|a| Opened::Unlocked(Box::new(a)));
+        }
+    }
+    if let Ok(Some(this_device)) = device::load(&signed.account_id).await {
+        let unlock = Unlock::Device {
+            device_id: &this_device.device_id,
+            key: this_device.secret(),
+        };
+        if let Ok((keys, vault_key)) = vault.unlock(&unlock) {
+            return finish(signed, keys, vault_key, vault, version)
+                .await
+                .map(|a| Opened::Unlocked(Box::new(a)));
+        }
+    }
+    Ok(Opened::NeedsRecoveryCode(Box::new(Pending {
+        signed,
+        vault,
+        version,
+    })))
+}
+
+/// Keys opened by the recovery code, not yet turned into an account.
+pub struct Recovered(AccountKeys, VaultKey);
+
+impl std::fmt::Debug for Recovered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Recovered(..)")
+    }
+}
+
+impl Pending {
+    /// Checks the typed recovery code (Argon2id: about a second on a phone).
+    /// A wrong code leaves everything as it was, to try again.
+    pub fn try_recovery_code(&self, typed: &str) -> Result<Recovered, SessionError> {
+        let code = RecoveryCode::parse(typed)
+            .map_err(|error| SessionError::RecoveryCodeTypo(error.to_string()))?;
+        let (keys, vault_key) = self
+            .vault
+            .unlock(&Unlock::RecoveryCode(&code))
+            .map_err(|_| SessionError::RecoveryCodeWrong)?;
+        Ok(Recovered(keys, vault_key))
+    }
+
+    /// The account, after [`Self::try_recovery_code`]; this device (its
+    /// passkey's PRF, or a device key) is added to the vault so the code is
+    /// not asked again here.
+    pub async fn open(self, recovered: Recovered) -> Result<Account, SessionError> {
+        let Recovered(keys, vault_key) = recovered;
+        let mut account = finish(self.signed, keys, vault_key, self.vault, self.version).await?;
+        // Best effort: the account is open either way; without this the
+        // code is asked again next time on this device.
+        let _ = remember_this_device(&mut account).await;
+        Ok(account)
+    }
+}
+
+/// New keys and a new vault for an account that has none (enrollment).
+/// Returns the recovery code to show once.
+pub async fn create(signed: Signed) -> Result<(Account, RecoveryCode), SessionError> {
+    let mut rng = os_rng();
+    let now = (js_sys::Date::now() / 1000.0) as u64;
+    let keys = AccountKeys::generate(&signed.account_id, now, &mut rng)
+        .map_err(|_| SessionError::VaultDamaged)?;
+    let code = RecoveryCode::generate(&mut rng);
+    let this_device = match &signed.prf {
+        Some(_) => None,
+        None => Some(device::create(&signed.account_id).await?),
+    };
+    let mut methods = vec![Unlock::RecoveryCode(&code)];
+    if let Some(prf) = &signed.prf {
+        methods.push(Unlock::Passkey {
+            credential_id: &prf.credential_id,
+            prf_output: &prf.output,
+        });
+    }
+    if let Some(this_device) = &this_device {
+        methods.push(Unlock::Device {
+            device_id: &this_device.device_id,
+            key: this_device.secret(),
+        });
+    }
+    let (vault, vault_key) = Vault::create(&keys, &methods, RecoveryParams::default(), &mut rng)
+        .map_err(|_| SessionError::VaultDamaged)?;
+    drop(methods);
+    // The vault first: a published bundle without a stored vault would be
+    // keys nobody can ever open again.
+    let stored = api::account::put_vault(&signed.token, 0, vault.to_bytes()).await?;
+    let account = finish(signed, keys, vault_key, vault, stored.version).await?;
+    Ok((account, code))
+}
+
+/// The common end of every unlock: pin the generation, make sure the
+/// published bundle is these keys.
+async fn finish(
+    signed: Signed,
+    keys: AccountKeys,
+    vault_key: VaultKey,
+    vault: Vault,
+    version: u64,
+) -> Result<Account, SessionError> {
+    let _ = device::pin_generation(&signed.account_id, vault.generation()).await;
+    let mine = keys.bundle().to_bytes();
+    match api::account::bundle(&signed.token, &signed.account_id).await? {
+        None => api::account::publish_bundle(&signed.token, mine).await?,
+        Some(published) if published.bundle.0 != mine => {
+            return Err(SessionError::KeysDiffer);
+        }
+        Some(_) => {}
+    }
+    Ok(Account {
+        account_id: signed.account_id,
+        token: signed.token,
+        prf: signed.prf,
+        keys,
+        vault_key,
+        vault,
+        vault_version: version,
+    })
+}
+
+/// Adds this device's way in (the passkey's PRF, else a device key) to the
+/// vault and stores it.
+async fn remember_this_device(account: &mut Account) -> Result<(), SessionError> {
+    let mut rng = os_rng();
+    let mut vault = account.vault.clone();
+    if let Some(prf) = &account.prf {
+        let unlock = Unlock::Passkey {
+            credential_id: &prf.credential_id,
+            prf_output: &prf.output,
+        };
+        vault
+            .add_method(
+                &account.vault_key,
+                &unlock,
+                RecoveryParams::default(),
+                &mut rng,
+            )
+            .map_err(|_| SessionError::VaultDamaged)?;
+    } else {
+        prune_devices(&mut vault);
+        let this_device = device::create(&account.account_id).await?;
+        let unlock = Unlock::Device {
+            device_id: &this_device.device_id,
+            key: this_device.secret(),
+        };
+        vault
+            .add_method(
+                &account.vault_key,
+                &unlock,
+                RecoveryParams::default(),
+                &mut rng,
+            )
+            .map_err(|_| SessionError::VaultDamaged)?;
+    }
+    store(account, vault).await
+}
+
+/// Drops the oldest device wraps (devices signed out without cleaning up,
+/// or whose browser data was cleared) so a new device always fits.
+fn prune_devices(vault: &mut Vault) {
+    let devices: Vec<Method> = vault
+        .methods()
+        .into_iter()
+        .filter(|m| matches!(m, Method::Device { .. }))
+        .collect();
+    let excess = (devices.len() + 1).saturating_sub(MAX_DEVICE_WRAPS);
+    for method in devices.iter().take(excess) {
+        let _ = vault.remove_method(method);
+    }
+}
+
+/// Writes a changed vault over the version this device last saw.
+async fn store(account: &mut Account, vault: Vault) -> Result<(), SessionError> {
+    let stored =
+        api::account::put_vault(&account.token, account.vault_version, vault.to_bytes()).await?;
+    let _ = device::pin_generation(&account.account_id, vault.generation()).await;
+    account.vault = vault;
+    account.vault_version = stored.version;
+    Ok(())
+}
+
+/// A new recovery code. The vault is re-keyed, so the old code (and any
+/// copy of the old vault) opens nothing current; this device stays able to
+/// unlock, other devices ask for the new code once.
+pub async fn regenerate_recovery_code(account: &mut Account) -> Result<RecoveryCode, SessionError> {
+    let mut rng = os_rng();
+    let code = RecoveryCode::generate(&mut rng);
+    let this_device = device::load(&account.account_id).await.ok().flatten();
+    let mut keep = vec![Unlock::RecoveryCode(&code)];
+    if let Some(prf) = &account.prf {
+        keep.push(Unlock::Passkey {
+            credential_id: &prf.credential_id,
+            prf_output: &prf.output,
+        });
+    }
+    if let Some(this_device) = &this_device {
+        keep.push(Unlock::Device {
+            device_id: &this_device.device_id,
+            key: this_device.secret(),
+        });
+    }
+    let (vault, vault_key) = account
+        .vault
+        .rekeyed(&account.keys, &keep, RecoveryParams::default(), &mut rng)
+        .map_err(|_| SessionError::VaultDamaged)?;
+    drop(keep);
+    store(account, vault).await?;
+    account.vault_key = vault_key;
+    Ok(code)
+}
+
+/// On sign-out: take this device's wrap out of the vault (its key is about
+/// to be erased with the site's storage).
+pub async fn forget_this_device(account: &mut Account) {
+    let Ok(Some(this_device)) = device::load(&account.account_id).await else {
+        return;
+    };
+    let mut vault = account.vault.clone();
+    let method = Method::Device {
+        device_id: this_device.device_id.clone(),
+    };
+    if vault.remove_method(&method).is_ok() {
+        let _ = store(account, vault).await;
+    }
+    let _ = device::forget(&account.account_id).await;
+}
