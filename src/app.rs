@@ -30,7 +30,7 @@ pub fn App() -> impl IntoView {
 
     view! {
         <Router>
-            <a class="skip-link" href="#main">"Skip to content"</a>
+            <a class="skip-link" href="#main" on:click=skip_to_content>"Skip to content"</a>
             <header class="app-header">
                 <span class="app-name">"Ward"</span>
                 <Show when=move || phase.get() == Phase::Unlocked>
@@ -59,6 +59,18 @@ pub fn App() -> impl IntoView {
                 </Show>
             </main>
         </Router>
+    }
+}
+
+/// The router would treat `#main` as a navigation; move focus directly.
+fn skip_to_content(ev: leptos::ev::MouseEvent) {
+    ev.prevent_default();
+    let main = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("main"))
+        .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok());
+    if let Some(main) = main {
+        let _ = main.focus();
     }
 }
 

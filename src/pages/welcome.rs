@@ -28,7 +28,13 @@ pub fn Welcome() -> impl IntoView {
     // The background autofill request; aborted when the button is used.
     let autofill = StoredValue::new_local(None::<web_sys::AbortController>);
 
+    // Started when the field is first focused, not on load: the browser
+    // offers passkeys in that field's autofill while the request waits,
+    // and nothing signs anyone in before they reach for the field.
     let start_autofill = move || {
+        if autofill.with_value(Option::is_some) {
+            return;
+        }
         spawn_local(async move {
             if !ceremony::conditional_available().await {
                 return;
@@ -44,9 +50,9 @@ pub fn Welcome() -> impl IntoView {
                 Err(SessionError::Passkey(PasskeyError::Cancelled)) => {}
                 Err(e) => error.set(Some(e.message())),
             }
+            autofill.set_value(None);
         });
     };
-    start_autofill();
     on_cleanup(move || {
         autofill.with_value(|c| {
             if let Some(c) = c {
@@ -66,9 +72,9 @@ pub fn Welcome() -> impl IntoView {
         spawn_local(async move {
             let result = session.sign_in_with_passkey(false, None).await;
             busy.set(false);
+            autofill.set_value(None);
             if let Err(e) = result {
                 error.set(Some(e.message()));
-                start_autofill();
             }
         });
     };
@@ -106,6 +112,7 @@ pub fn Welcome() -> impl IntoView {
                     type="text"
                     inputmode="email"
                     autocomplete="username webauthn"
+                    on:focus=move |_| start_autofill()
                     bind:value=contact
                 />
                 <p class="hint">

@@ -11,11 +11,13 @@ if (!baseURL) {
 
 module.exports = defineConfig({
   testDir: './specs',
+  globalSetup: require.resolve('./global-setup.js'),
   outputDir: './test-results',
   fullyParallel: false,
   workers: 1,
   retries: 0,
-  timeout: 30_000,
+  timeout: 90_000,
+  expect: { timeout: 10_000 },
   reporter: [['list']],
   use: {
     baseURL,

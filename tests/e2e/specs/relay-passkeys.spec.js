@@ -7,6 +7,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { test, expect } = require('@playwright/test');
+const support = require('../support');
 
 const data = process.env.WARD_DATA_DIR;
 
@@ -28,12 +29,7 @@ test('a passkey with PRF registers, then signs in without a username', async ({ 
   });
 
   // A clinic, an invite, an enrolled patient (API calls, as the client will make them).
-  const setupCode = fs.readFileSync(path.join(data, 'clinic-setup-code'), 'utf8');
-  let response = await request.post('/v1/clinic/setup', { data: { setup_code: setupCode, display_name: 'Riverside' } });
-  // This spec owns the e2e relay's one clinic setup; a second spec needing a
-  // clinic should move this into a Playwright globalSetup.
-  expect(response.status(), 'clinic setup on the fresh e2e relay').toBe(200);
-  const clinicToken = (await response.json()).token;
+  const clinicToken = support.clinicToken();
   const invite = await (await request.post('/v1/invites', {
     headers: { authorization: `Bearer ${clinicToken}` },
     data: { display_name: 'Sam', contact: 'sam-e2e@example.com' },
@@ -75,7 +71,7 @@ test('a passkey with PRF registers, then signs in without a username', async ({ 
     };
   }, registration.options);
   expect(created.prfEnabled).toBe(true);
-  response = await request.post('/v1/passkeys/register/finish', {
+  let response = await request.post('/v1/passkeys/register/finish', {
     headers: { authorization: `Bearer ${session.token}` },
     data: { ceremony_id: registration.ceremony_id, credential: created.credential, label: 'Test phone' },
   });

@@ -17,7 +17,7 @@ test('the client loads from the relay and reports it is connected', async ({ pag
   expect(csp).not.toContain("'unsafe-inline'");
 
   await expect(page.getByRole('heading', { level: 1, name: 'Messages with your care team' })).toBeVisible();
-  await expect(page.getByRole('status')).toHaveText('Connected securely to Ward.');
+  await expect(page.locator('.relay-status')).toHaveText('Connected securely to Ward.');
   await expect(page.locator('#boot')).toHaveCount(0);
   await expect(page.getByRole('main')).toBeVisible();
   // A CSP violation or a wasm failure shows up as a console error.
@@ -32,14 +32,14 @@ test('a deep link is served the client, not a 404', async ({ page }) => {
 
 test('the layout fits a 360 px phone without sideways scrolling', async ({ page }) => {
   await page.goto('/');
-  await expect(page.getByRole('status')).toHaveText('Connected securely to Ward.');
+  await expect(page.locator('.relay-status')).toHaveText('Connected securely to Ward.');
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   expect(overflow).toBeLessThanOrEqual(0);
 });
 
 test('the skip link moves keyboard focus to the content', async ({ page }) => {
   await page.goto('/');
-  await expect(page.getByRole('status')).toHaveText('Connected securely to Ward.');
+  await expect(page.locator('.relay-status')).toHaveText('Connected securely to Ward.');
   await page.keyboard.press('Tab');
   await expect(page.getByRole('link', { name: 'Skip to content' })).toBeFocused();
   await page.keyboard.press('Enter');

@@ -1,0 +1,148 @@
+// @ts-check
+// What the specs share: the clinic's side (invites, through the API), the
+// patient's inbox (the relay's dev outbox file), virtual authenticators,
+// an authenticator app (RFC 6238), and screenshots for docs/screens.
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const path = require('node:path');
+const { expect } = require('@playwright/test');
+
+const data = /** @type {string} */ (process.env.WARD_DATA_DIR);
+
+function clinicToken() {
+  return fs.readFileSync(path.join(data, 'e2e-clinic-token'), 'utf8');
+}
+
+/** The codes sent to `contact`, oldest first (the dev sink's log). */
+function codesFor(contact) {
+  const file = path.join(data, 'dev-outbox.log');
+  if (!fs.existsSync(file)) return [];
+  return fs.readFileSync(file, 'utf8').trim().split('\n')
+    .map((line) => line.split('\t'))
+    .filter(([to]) => to === contact)
+    .map(([, , code]) => code);
+}
+
+/** Waits for a code newer than the `seen` first ones. */
+async function nextCode(contact, seen) {
+  await expect.poll(() => codesFor(contact).length, { message: `a code for ${contact}` }).toBeGreaterThan(seen);
+  const codes = codesFor(contact);
+  return codes[codes.length - 1];
+}
+
+/** The clinic invites a patient; returns the invite code. */
+async function invite(request, displayName, contact) {
+  const response = await request.post('/v1/invites', {
+    headers: { authorization: `Bearer ${clinicToken()}` },
+    data: { display_name: displayName, contact },
+  });
+  expect(response.status()).toBe(201);
+  return (await response.json()).invite_code;
+}
+
+/** A platform authenticator for the page's browser context, with or without PRF. */
+async function addAuthenticator(page, { prf }) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('WebAuthn.enable', { enableUI: false });
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2', ctap2Version: 'ctap2_1', transport: 'internal', hasResidentKey: true,
+      hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true,
+      ...(prf ? { hasPrf: true } : {}),
+    },
+  });
+  return { cdp, authenticatorId };
+}
+
+/** Copies the passkeys of one authenticator into another (a synced passkey). */
+async function syncPasskeys(from, to) {
+  const { credentials } = await from.cdp.send('WebAuthn.getCredentials', { authenticatorId: from.authenticatorId });
+  for (const credential of credentials) {
+    await to.cdp.send('WebAuthn.addCredential', { authenticatorId: to.authenticatorId, credential });
+  }
+  return credentials.length;
+}
+
+/** RFC 6238 (SHA-1, 6 digits, 30 s): what an authenticator app shows `offset` steps from now. */
+function totp(base32, offset = 0) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of base32.replace(/=+$/, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30) + offset));
+  const mac = crypto.createHmac('sha1', key).update(counter).digest();
+  const at = mac[mac.length - 1] & 0xf;
+  return String((mac.readUInt32BE(at) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+const screensDir = path.join(__dirname, '..', '..', 'docs', 'screens');
+
+/** A 360×740 screenshot into docs/screens (only when WARD_SCREENSHOTS=1, so test runs leave the tree clean). */
+async function screenshot(page, name) {
+  if (process.env.WARD_SCREENSHOTS !== '1') return;
+  fs.mkdirSync(screensDir, { recursive: true });
+  await page.screenshot({ path: path.join(screensDir, `${name}.png`), fullPage: true, animations: 'disabled', caret: 'hide' });
+}
+
+/** Enrolls a patient through the screens; returns the recovery code shown. */
+async function enrollThroughScreens(page, request, { name, contact, shots = false }) {
+  const code = await invite(request, name, contact);
+  const seen = codesFor(contact).length;
+  await page.goto(`/enroll#invite=${encodeURIComponent(code)}`);
+  await expect(page.getByRole('heading', { level: 1, name: 'Set up your account' })).toBeVisible();
+  await expect(page.getByLabel('Invitation code')).toHaveValue(code);
+  expect(new URL(page.url()).hash, 'the invite leaves the address bar').toBe('');
+  if (shots) await screenshot(page, '01-enroll-invite');
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Is this you?' })).toBeVisible();
+  await expect(page.getByText(`This invitation is for ${name}.`)).toBeVisible();
+  if (shots) await screenshot(page, '02-enroll-confirm');
+  await page.getByRole('button', { name: 'Yes, this is me' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Enter your code' })).toBeVisible();
+  await page.getByLabel('Code from the message').fill(await nextCode(contact, seen));
+  if (shots) await screenshot(page, '03-enroll-code');
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Create your passkey' })).toBeVisible();
+  await page.getByLabel('Name for this passkey').fill('Test phone');
+  if (shots) await screenshot(page, '04-enroll-passkey');
+  await page.getByRole('button', { name: 'Create passkey' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Save your recovery code' })).toBeVisible({ timeout: 15_000 });
+  const recovery = (await page.getByLabel('Your recovery code', { exact: true }).innerText()).trim().split(/\s+/).join('-');
+  expect(recovery).toMatch(/^([0-9A-Z]{4}-){7}[0-9A-Z]{4}$/);
+  if (shots) await screenshot(page, '05-recovery-code');
+  return recovery;
+}
+
+/** Types back the two groups the confirmation asks for. */
+async function confirmRecoveryCode(page, recovery, { shots = false, wrongFirst = false } = {}) {
+  await page.getByRole('button', { name: 'I have saved it' }).click();
+  const groups = recovery.split('-');
+  const inputs = page.locator('form input');
+  const labels = await page.locator('form label').allInnerTexts();
+  const wanted = labels.map((l) => groups[Number(l.replace('Group ', '')) - 1]);
+  if (wrongFirst) {
+    await inputs.nth(0).fill('ZZZZ');
+    await inputs.nth(1).fill(wanted[1]);
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await expect(page.getByRole('alert')).toContainText('do not match');
+  }
+  await inputs.nth(0).fill(wanted[0].toLowerCase());
+  await inputs.nth(1).fill(wanted[1]);
+  if (shots) await screenshot(page, '06-recovery-check');
+  await page.getByRole('button', { name: 'Confirm' }).click();
+  await expect(page.getByText('You are signed in.')).toBeVisible();
+}
+
+/** The safety number on Settings → Security. */
+async function safetyNumber(page) {
+  await page.getByRole('link', { name: 'Security', exact: true }).click();
+  const number = page.getByTestId('safety-number');
+  await expect(number).toHaveText(/\d{5}/);
+  return (await number.innerText()).trim();
+}
+
+module.exports = {
+  clinicToken, codesFor, nextCode, invite, addAuthenticator, syncPasskeys, totp, screenshot,
+  enrollThroughScreens, confirmRecoveryCode, safetyNumber,
+};
