@@ -49,7 +49,7 @@ pub fn run() -> Result {
     println!(
         "\nWard is running on http://localhost:8080\n\
          \n  open     http://localhost:8080 (use `localhost`: passkeys need a host name, not 127.0.0.1)\
-         \n  invite   {} (for Demo Patient; one-time codes appear in {})\
+         \n  invite   http://localhost:8080/enroll#invite={} (for Demo Patient; one-time codes appear in {})\
          \n  clinic   a demo clinic whose bot answers every message (`ward-relay clinic --help` for more)\
          \n  data     {} (SQLite, created on first run)\
          \n  stop     Ctrl-C\n",
