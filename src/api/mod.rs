@@ -78,7 +78,7 @@ impl ApiError {
 
     /// Whether the session is gone (expired, signed out elsewhere).
     pub fn is_signed_out(&self) -> bool {
-        matches!(self, Self::Refused { status: 401, .. })
+        matches!(self, Self::Refused { status: 401, code, .. } if code == "not_signed_in")
     }
 }
 

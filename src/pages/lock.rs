@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::components::notice::{Busy, ErrorNote};
-use crate::session::Session;
+use crate::session::{LockReason, Session};
 
 /// Shown while locked.
 #[component]
@@ -30,7 +30,13 @@ pub fn LockScreen() -> impl IntoView {
     view! {
         <section class="card lock-screen" role="dialog" aria-modal="true" aria-labelledby="lock-title">
             <h1 id="lock-title" tabindex="-1">"Ward is locked"</h1>
-            <p>"Ward locked itself after a while without use, so nobody else can read your messages on this device. Anything you were typing is kept."</p>
+            <p>
+                {move || match session.lock_reason.get() {
+                    LockReason::Idle => "Ward locked itself after a while without use, so nobody else can read your messages on this device.",
+                    LockReason::SessionEnded => "You were signed out, from another device or because it was a long time. Sign in again to go on.",
+                }}
+                " Anything you were typing is kept."
+            </p>
             <button type="button" class="button primary" on:click=unlock prop:disabled=move || busy.get()>
                 "Unlock with your passkey"
             </button>

@@ -122,11 +122,23 @@ pub enum Phase {
     Locked,
 }
 
+/// Why the app is locked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockReason {
+    /// No use for the chosen idle time.
+    Idle,
+    /// The relay ended the session (signed out from another device, or it
+    /// expired).
+    SessionEnded,
+}
+
 /// The app's session state, shared by context.
 #[derive(Debug, Clone, Copy)]
 pub struct Session {
     /// Where the app is.
     pub phase: RwSignal<Phase>,
+    /// Why it is locked, when it is.
+    pub lock_reason: RwSignal<LockReason>,
     /// Whose screens are mounted (kept while locked).
     pub account_id: RwSignal<Option<String>>,
     account: StoredValue<Option<Account>, LocalStorage>,
@@ -139,6 +151,7 @@ impl Session {
     pub fn new() -> Self {
         Self {
             phase: RwSignal::new(Phase::SignedOut),
+            lock_reason: RwSignal::new(LockReason::Idle),
             account_id: RwSignal::new(None),
             account: StoredValue::new_local(None),
             pending: StoredValue::new_local(None),
@@ -239,12 +252,28 @@ impl Session {
         }
     }
 
+    /// The message for an error a screen got; when the relay says the
+    /// session is gone, the app locks (keeping what was typed) so the
+    /// patient can sign in again.
+    pub fn explain<E: Clone + Into<SessionError>>(&self, error: &E) -> String {
+        let error: SessionError = error.clone().into();
+        if matches!(&error, SessionError::Api(api) if api.is_signed_out()) {
+            self.lock_because(LockReason::SessionEnded);
+        }
+        error.message()
+    }
+
     /// Drops the keys and ends the relay session; the screens stay mounted
     /// behind the lock screen.
     pub fn lock(&self) {
+        self.lock_because(LockReason::Idle);
+    }
+
+    fn lock_because(&self, reason: LockReason) {
         if self.phase.get_untracked() != Phase::Unlocked {
             return;
         }
+        self.lock_reason.set(reason);
         let account = self.account.try_update_value(Option::take).flatten();
         self.phase.set(Phase::Locked);
         if let Some(account) = account {

@@ -65,18 +65,29 @@ async fn fetch_vault(signed: &Signed) -> Result<Option<(Vault, u64)>, SessionErr
     let Some(stored) = api::account::vault(&signed.token).await? else {
         return Ok(None);
     };
-    let vault = Vault::from_bytes(&stored.vault.0).map_err(|_| SessionError::VaultDamaged)?;
-    if vault.account_id() != signed.account_id {
-        return Err(SessionError::VaultDamaged);
-    }
     let pinned = device::pinned_generation(&signed.account_id)
         .await
         .ok()
         .flatten();
-    if pinned.is_some_and(|pinned| vault.generation() < pinned) {
+    let vault = checked_vault(&stored.vault.0, &signed.account_id, pinned)?;
+    Ok(Some((vault, stored.version)))
+}
+
+/// Parses a vault the relay served and refuses one that is not this
+/// account's, or older than the newest generation this device has seen.
+pub fn checked_vault(
+    bytes: &[u8],
+    account_id: &str,
+    pinned_generation: Option<u64>,
+) -> Result<Vault, SessionError> {
+    let vault = Vault::from_bytes(bytes).map_err(|_| SessionError::VaultDamaged)?;
+    if vault.account_id() != account_id {
+        return Err(SessionError::VaultDamaged);
+    }
+    if pinned_generation.is_some_and(|pinned| vault.generation() < pinned) {
         return Err(SessionError::VaultRolledBack);
     }
-    Ok(Some((vault, stored.version)))
+    Ok(vault)
 }
 
 /// Turns a new session into an unlocked account, or says what is missing.
@@ -322,4 +333,70 @@ pub async fn forget_this_device(account: &mut Account) {
         let _ = store(account, vault).await;
     }
     let _ = device::forget(&account.account_id).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vault_of(account_id: &str, generation: u64) -> Vault {
+        let mut rng = os_rng();
+        let keys = AccountKeys::generate(account_id, 1, &mut rng).unwrap();
+        let code = RecoveryCode::generate(&mut rng);
+        let cheap = RecoveryParams {
+            m_cost_kib: 64,
+            t_cost: 1,
+            p_cost: 1,
+        };
+        let (mut vault, _) =
+            Vault::create(&keys, &[Unlock::RecoveryCode(&code)], cheap, &mut rng).unwrap();
+        for _ in 0..generation {
+            (vault, _) = vault
+                .rekeyed(&keys, &[Unlock::RecoveryCode(&code)], cheap, &mut rng)
+                .unwrap();
+        }
+        vault
+    }
+
+    #[test]
+    fn a_vault_of_this_account_at_or_above_the_pin_is_accepted() {
+        let vault = vault_of("acct-sam", 2);
+        let bytes = vault.to_bytes();
+        for pin in [None, Some(0), Some(2)] {
+            let checked = checked_vault(&bytes, "acct-sam", pin).unwrap();
+            assert_eq!(checked.generation(), 2);
+        }
+    }
+
+    #[test]
+    fn another_accounts_vault_is_refused() {
+        let bytes = vault_of("acct-mallory", 0).to_bytes();
+        assert_eq!(
+            checked_vault(&bytes, "acct-sam", None).unwrap_err(),
+            SessionError::VaultDamaged
+        );
+    }
+
+    #[test]
+    fn an_older_generation_than_this_device_saw_is_refused() {
+        let bytes = vault_of("acct-sam", 1).to_bytes();
+        assert_eq!(
+            checked_vault(&bytes, "acct-sam", Some(2)).unwrap_err(),
+            SessionError::VaultRolledBack
+        );
+    }
+
+    #[test]
+    fn bytes_that_are_not_a_vault_are_refused() {
+        let mut bytes = vault_of("acct-sam", 0).to_bytes();
+        bytes.truncate(bytes.len() / 2);
+        assert_eq!(
+            checked_vault(&bytes, "acct-sam", None).unwrap_err(),
+            SessionError::VaultDamaged
+        );
+        assert_eq!(
+            checked_vault(b"", "acct-sam", None).unwrap_err(),
+            SessionError::VaultDamaged
+        );
+    }
 }

@@ -86,7 +86,7 @@ async function screenshot(page, name) {
 }
 
 /** Enrolls a patient through the screens; returns the recovery code shown. */
-async function enrollThroughScreens(page, request, { name, contact, shots = false }) {
+async function enrollThroughScreens(page, request, { name, contact, shots = false, wrongCodeFirst = false }) {
   const code = await invite(request, name, contact);
   const seen = codesFor(contact).length;
   await page.goto(`/enroll#invite=${encodeURIComponent(code)}`);
@@ -100,7 +100,15 @@ async function enrollThroughScreens(page, request, { name, contact, shots = fals
   if (shots) await screenshot(page, '02-enroll-confirm');
   await page.getByRole('button', { name: 'Yes, this is me' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Enter your code' })).toBeVisible();
-  await page.getByLabel('Code from the message').fill(await nextCode(contact, seen));
+  const sent = await nextCode(contact, seen);
+  if (wrongCodeFirst) {
+    const wrong = sent === '000000' ? '111111' : '000000';
+    await page.getByLabel('Code from the message').fill(wrong);
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await expect(page.getByRole('alert')).toContainText('That code is not right, or it expired.');
+    await expect(page.getByLabel('Code from the message'), 'what was typed stays').toHaveValue(wrong);
+  }
+  await page.getByLabel('Code from the message').fill(sent);
   if (shots) await screenshot(page, '03-enroll-code');
   await page.getByRole('button', { name: 'Verify' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Create your passkey' })).toBeVisible();
@@ -131,7 +139,9 @@ async function confirmRecoveryCode(page, recovery, { shots = false, wrongFirst =
   await inputs.nth(1).fill(wanted[1]);
   if (shots) await screenshot(page, '06-recovery-check');
   await page.getByRole('button', { name: 'Confirm' }).click();
-  await expect(page.getByText('You are signed in.')).toBeVisible();
+  // Back where the patient was (home after enrolling, Security after a new code).
+  await expect(page.getByRole('navigation', { name: 'Main' })).toBeVisible();
+  await expect(page.getByRole('heading', { level: 1, name: 'Save your recovery code' })).toHaveCount(0);
 }
 
 /** The safety number on Settings → Security. */

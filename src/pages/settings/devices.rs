@@ -44,7 +44,7 @@ pub fn Devices() -> impl IntoView {
             let Some(token) = session.token() else { return };
             match api::account::sessions(&token).await {
                 Ok(found) => list.set(found.sessions),
-                Err(e) => error.set(Some(e.message())),
+                Err(e) => error.set(Some(session.explain(&e))),
             }
         });
     };
@@ -80,7 +80,7 @@ pub fn Devices() -> impl IntoView {
                                                             status.set(Some("That device is signed out.".into()));
                                                             reload();
                                                         }
-                                                        Err(e) => error.set(Some(e.message())),
+                                                        Err(e) => error.set(Some(session.explain(&e))),
                                                     }
                                                 });
                                             }

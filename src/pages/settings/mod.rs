@@ -58,7 +58,7 @@ fn RecoveryCode() -> impl IntoView {
             let result = session.regenerate_recovery_code().await;
             busy.set(false);
             if let Err(e) = result {
-                error.set(Some(e.message()));
+                error.set(Some(session.explain(&e)));
             }
         });
     };

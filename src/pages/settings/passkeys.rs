@@ -25,7 +25,7 @@ pub fn Passkeys() -> impl IntoView {
             let Some(token) = session.token() else { return };
             match api::account::passkeys(&token).await {
                 Ok(found) => list.set(found.passkeys),
-                Err(e) => error.set(Some(e.message())),
+                Err(e) => error.set(Some(session.explain(&e))),
             }
         });
     };
@@ -66,7 +66,7 @@ pub fn Passkeys() -> impl IntoView {
                     new_label.set(String::new());
                     reload();
                 }
-                Err(e) => error.set(Some(e.message())),
+                Err(e) => error.set(Some(session.explain(&e))),
             }
         });
     };
@@ -120,7 +120,7 @@ fn PasskeyRow(
                     editing.set(false);
                     on_change();
                 }
-                Err(e) => error.set(Some(e.message())),
+                Err(e) => error.set(Some(session.explain(&e))),
             }
         });
     };
@@ -139,7 +139,7 @@ fn PasskeyRow(
                     status.set(Some("Passkey removed. It can no longer sign in.".into()));
                     on_change();
                 }
-                Err(e) => error.set(Some(e.message())),
+                Err(e) => error.set(Some(session.explain(&e))),
             }
         });
     };

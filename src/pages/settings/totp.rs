@@ -30,7 +30,7 @@ pub fn AuthenticatorApp() -> impl IntoView {
         let Some(token) = session.token() else { return };
         match api::account::totp_status(&token).await {
             Ok(found) => state.set(if found.enabled { State::On } else { State::Off }),
-            Err(e) => error.set(Some(e.message())),
+            Err(e) => error.set(Some(session.explain(&e))),
         }
     });
 
@@ -42,7 +42,7 @@ pub fn AuthenticatorApp() -> impl IntoView {
                 .await
             {
                 Ok(enrollment) => state.set(State::Setting(enrollment)),
-                Err(e) => error.set(Some(e.message())),
+                Err(e) => error.set(Some(session.explain(&e))),
             }
         });
     };
@@ -68,7 +68,7 @@ pub fn AuthenticatorApp() -> impl IntoView {
                     state.set(State::On);
                     status.set(Some("Authenticator app is on. You can now sign in with codes when your passkey is not at hand.".into()));
                 }
-                Err(e) => error.set(Some(e.message())),
+                Err(e) => error.set(Some(session.explain(&e))),
             }
         });
     };
@@ -83,7 +83,7 @@ pub fn AuthenticatorApp() -> impl IntoView {
                     state.set(State::Off);
                     status.set(Some("Authenticator app is off.".into()));
                 }
-                Err(e) => error.set(Some(e.message())),
+                Err(e) => error.set(Some(session.explain(&e))),
             }
         });
     };

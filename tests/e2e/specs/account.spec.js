@@ -10,7 +10,7 @@ test.use({ permissions: ['clipboard-read', 'clipboard-write'] });
 
 test('enroll with a PRF passkey, sign out and in, then a new phone without PRF uses the recovery code once', async ({ page, request, browser }) => {
   const phone = await s.addAuthenticator(page, { prf: true });
-  const recovery = await s.enrollThroughScreens(page, request, { name: 'Sam Rivera', contact: 'sam@example.com', shots: true });
+  let recovery = await s.enrollThroughScreens(page, request, { name: 'Sam Rivera', contact: 'sam@example.com', shots: true });
   await page.getByRole('button', { name: 'Copy code' }).click();
   await expect(page.getByText('Copied.')).toBeVisible();
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(recovery);
@@ -25,7 +25,7 @@ test('enroll with a PRF passkey, sign out and in, then a new phone without PRF u
   expect(stored).not.toContain(recovery);
 
   // Sign out: back to the welcome screen, site storage cleared.
-  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Messages with your care team' })).toBeVisible();
   await expect(page.getByRole('button', { name: 'Sign in with a passkey' })).toBeVisible();
   await s.screenshot(page, '09-welcome');
@@ -37,13 +37,24 @@ test('enroll with a PRF passkey, sign out and in, then a new phone without PRF u
 
   // The passkey offered in the field's autofill (conditional mediation; the
   // virtual authenticator picks it without a prompt).
-  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   await page.getByLabel('Email or phone number on file').focus();
   await expect(page.getByText('You are signed in.')).toBeVisible();
   expect(await s.safetyNumber(page)).toBe(number);
 
+  // A new recovery code (after a fresh passkey check) revokes the old one.
+  const old = recovery;
+  await page.getByRole('button', { name: 'Make a new recovery code' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Save your recovery code' })).toBeVisible();
+  recovery = (await page.getByLabel('Your recovery code', { exact: true }).innerText()).trim().split(/\s+/).join('-');
+  expect(recovery).not.toBe(old);
+  await s.confirmRecoveryCode(page, recovery);
+  expect(await s.safetyNumber(page), 'a new recovery code keeps the keys').toBe(number);
+
   // A new phone: a second browser context whose authenticator has no PRF but
-  // holds the same (synced) passkey.
+  // holds the same (synced) passkey. (From here on only the new phones use
+  // it: a copied virtual credential's signature counter would otherwise go
+  // backwards, which the relay rightly refuses as a possible clone.)
   const context = await browser.newContext();
   const newPhone = await context.newPage();
   await newPhone.goto('/');
@@ -52,8 +63,11 @@ test('enroll with a PRF passkey, sign out and in, then a new phone without PRF u
   await newPhone.getByRole('button', { name: 'Sign in with a passkey' }).click();
   await expect(newPhone.getByRole('heading', { level: 1, name: 'Unlock on this device' })).toBeVisible();
   await s.screenshot(newPhone, '10-enter-recovery-code');
-  // A typo is caught before any key work, and says so.
+  // The old code opens nothing any more; a typo is caught before any key work.
   const typo = recovery.slice(0, -1) + (recovery.endsWith('0') ? '1' : '0');
+  await newPhone.getByLabel('Recovery code').fill(old);
+  await newPhone.getByRole('button', { name: 'Unlock' }).click();
+  await expect(newPhone.getByRole('alert')).toContainText('does not open your account');
   await newPhone.getByLabel('Recovery code').fill(typo);
   await newPhone.getByRole('button', { name: 'Unlock' }).click();
   await expect(newPhone.getByRole('alert')).toContainText('typo');
@@ -68,13 +82,45 @@ test('enroll with a PRF passkey, sign out and in, then a new phone without PRF u
   await newPhone.getByRole('button', { name: 'Sign in with a passkey' }).click();
   await expect(newPhone.getByText('You are signed in.')).toBeVisible();
   expect(await s.safetyNumber(newPhone)).toBe(number);
+
+  // Signing out forgets this device: next time the recovery code is asked again.
+  await newPhone.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await expect(newPhone.getByRole('button', { name: 'Sign in with a passkey' })).toBeVisible();
+  const devices = await newPhone.evaluate(() => new Promise((resolve, reject) => {
+    const open = indexedDB.open('ward');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const db = open.result;
+      if (!db.objectStoreNames.contains('devices')) { db.close(); resolve(0); return; }
+      const count = db.transaction('devices').objectStore('devices').count();
+      count.onsuccess = () => { db.close(); resolve(count.result); };
+    };
+  }));
+  expect(devices, 'no device key left after sign-out').toBe(0);
+  await newPhone.getByRole('button', { name: 'Sign in with a passkey' }).click();
+  await expect(newPhone.getByRole('heading', { level: 1, name: 'Unlock on this device' })).toBeVisible();
   await context.close();
+
+  // A patient without an authenticator app cannot use the code sign-in, and is told whom to call.
+  const noApp = await browser.newContext();
+  const noAppPage = await noApp.newPage();
+  await noAppPage.goto('/sign-in/code');
+  await noAppPage.getByLabel('Email or phone number on file').fill('sam@example.com');
+  const before = s.codesFor('sam@example.com').length;
+  await noAppPage.getByRole('button', { name: 'Send me a code' }).click();
+  await noAppPage.getByLabel('Code from our message').fill(await s.nextCode('sam@example.com', before));
+  await noAppPage.getByLabel('Code from your authenticator app').fill('123456');
+  await noAppPage.getByRole('button', { name: 'Sign in' }).click();
+  await expect(noAppPage.getByRole('alert')).toContainText('no authenticator app set up');
+  await expect(noAppPage.getByRole('alert')).toContainText('Call your clinic');
+  await noApp.close();
+
 });
 
 test('authenticator app, code sign-in on a new phone, lockout after wrong codes', async ({ page, request, browser }) => {
   const contact = 'dana@example.com';
   await s.addAuthenticator(page, { prf: false });
-  const recovery = await s.enrollThroughScreens(page, request, { name: 'Dana Cole', contact });
+  const recovery = await s.enrollThroughScreens(page, request, { name: 'Dana Cole', contact, wrongCodeFirst: true });
   await s.confirmRecoveryCode(page, recovery);
   const number = await s.safetyNumber(page);
 
@@ -120,9 +166,18 @@ test('authenticator app, code sign-in on a new phone, lockout after wrong codes'
   await expect(newPhone.getByText('You are signed in.')).toBeVisible({ timeout: 20_000 });
   expect(await s.safetyNumber(newPhone)).toBe(number);
 
-  // The devices list shows both, and the new phone can sign the first out.
-  await expect(newPhone.getByRole('button', { name: /^Sign out .+ on / })).toHaveCount(1);
+  // The devices list shows both, and the new phone signs the first out.
+  await newPhone.getByRole('button', { name: /^Sign out .+ on / }).click();
+  await expect(newPhone.getByText('That device is signed out.')).toBeVisible();
+  await expect(newPhone.getByRole('button', { name: /^Sign out .+ on / })).toHaveCount(0);
   await context.close();
+  // The first device learns at its next request, locks, and keeps what was typed.
+  await page.getByRole('button', { name: 'Rename Kitchen tablet' }).click();
+  await page.getByLabel('New name').fill('Typed before the sign-out');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByText('You were signed out')).toBeVisible();
+  await page.getByRole('button', { name: 'Unlock with your passkey' }).click();
+  await expect(page.getByLabel('New name')).toHaveValue('Typed before the sign-out');
 
   // Wrong codes: after five, a lockout with when to retry. (Last in this
   // file: the relay locks this address for code sign-ins.)
@@ -166,4 +221,25 @@ test('auto-lock drops the keys after the idle time; the passkey unlocks and the 
   await expect(page.getByRole('heading', { level: 1, name: 'Ward is locked' })).toBeHidden();
   await expect(page.getByLabel('New name')).toHaveValue('Half-typed name');
   await expect(page.getByTestId('safety-number')).toBeVisible();
+});
+
+test('errors a patient can hit say what happened and what to do', async ({ page, context }) => {
+  // A mistyped invitation.
+  await page.goto('/enroll');
+  await page.getByLabel('Invitation code').fill('NOT-A-REAL-INVITE');
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await expect(page.getByRole('alert')).toContainText('That invite code is not valid');
+  await expect(page.getByLabel('Invitation code')).toHaveValue('NOT-A-REAL-INVITE');
+
+  // No passkey for Ward on this device.
+  await page.goto('/');
+  await s.addAuthenticator(page, { prf: true });
+  await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+  await expect(page.getByRole('alert')).toContainText('there is no passkey for Ward on this device');
+
+  // Offline.
+  await context.setOffline(true);
+  await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+  await expect(page.getByRole('alert')).toContainText('Ward cannot reach the internet right now');
+  await context.setOffline(false);
 });
