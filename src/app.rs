@@ -13,7 +13,7 @@ use crate::pages::home::Home;
 use crate::pages::lock::LockScreen;
 use crate::pages::recovery::{EnterRecoveryCode, ShowRecoveryCode};
 use crate::pages::settings::SecuritySettings;
-use crate::pages::welcome::{TypedContact, Welcome};
+use crate::pages::welcome::Welcome;
 use crate::session::{Phase, Session, idle};
 
 /// The whole app.
@@ -21,7 +21,6 @@ use crate::session::{Phase, Session, idle};
 pub fn App() -> impl IntoView {
     let session = Session::new();
     provide_context(session);
-    provide_context(TypedContact(RwSignal::new(String::new())));
     idle::watch(session);
 
     let phase = session.phase;

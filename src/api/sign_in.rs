@@ -106,6 +106,7 @@ pub async fn code_verify(
 
 /// `POST /v1/auth/logout`: ends the session; the relay answers with
 /// `Clear-Site-Data`, so the browser drops this origin's storage too.
-pub async fn logout(token: &SessionToken) -> Result<(), ApiError> {
-    call_empty::<()>(Method::POST, "/v1/auth/logout", Some(token), None).await
+/// Without a token, the session cookie names the session.
+pub async fn logout(token: Option<&SessionToken>) -> Result<(), ApiError> {
+    call_empty::<()>(Method::POST, "/v1/auth/logout", token, None).await
 }

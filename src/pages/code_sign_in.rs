@@ -8,7 +8,6 @@ use leptos_router::components::A;
 
 use crate::api;
 use crate::components::notice::{Busy, ErrorNote, focus_heading};
-use crate::pages::welcome::TypedContact;
 use crate::session::Session;
 use crate::session::vault;
 
@@ -24,7 +23,7 @@ fn is_code(code: &str) -> bool {
 #[component]
 pub fn CodeSignIn() -> impl IntoView {
     let session = Session::get();
-    let contact = expect_context::<TypedContact>().0;
+    let contact = session.typed_contact;
     let login_id = RwSignal::new(None::<String>);
     let code = RwSignal::new(String::new());
     let totp = RwSignal::new(String::new());
@@ -75,11 +74,12 @@ pub fn CodeSignIn() -> impl IntoView {
         }
         busy.set(true);
         error.set(None);
+        let ticket = session.ticket();
         spawn_local(async move {
             let result = async {
                 let created = api::sign_in::code_verify(&id, &sent, &app).await?;
                 let opened = vault::open(created, None).await?;
-                session.complete(opened).await
+                session.complete(opened, ticket).await
             }
             .await;
             busy.set(false);

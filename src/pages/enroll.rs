@@ -68,6 +68,7 @@ pub fn Enroll() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let token = StoredValue::new_local(None::<(String, SessionToken)>);
+    let passkey_done = RwSignal::new(false);
 
     let go = move |next: Step| {
         error.set(None);
@@ -149,11 +150,21 @@ pub fn Enroll() -> impl IntoView {
         }
         busy.set(true);
         error.set(None);
+        let ticket = session.ticket();
         spawn_local(async move {
             match register(account_id, session_token, name).await {
                 Ok(signed) => {
-                    if let Err(e) = session.complete(Opened::NeedsSetup(Box::new(signed))).await {
-                        fail(e.message());
+                    if let Err(e) = session
+                        .complete(Opened::NeedsSetup(Box::new(signed)), ticket)
+                        .await
+                    {
+                        // The passkey exists; signing in with it finishes
+                        // the setup (the account has no vault yet).
+                        fail(format!(
+                            "{} Your passkey is set up: sign in with it to finish.",
+                            e.message()
+                        ));
+                        passkey_done.set(true);
                     }
                 }
                 Err(e) => fail(e.message()),
@@ -210,11 +221,18 @@ pub fn Enroll() -> impl IntoView {
                 Step::Passkey => view! {
                     <h1 id="enroll-title" tabindex="-1">"Create your passkey"</h1>
                     <p>"A passkey lets you sign in with your fingerprint, face or screen lock instead of a password. It stays on this device and also unlocks your private keys."</p>
-                    <form on:submit=create_passkey>
-                        <label for="passkey-label">"Name for this passkey"</label>
-                        <input id="passkey-label" name="label" type="text" maxlength="100" bind:value=label />
-                        <button type="submit" class="button primary" prop:disabled=move || busy.get()>"Create passkey"</button>
-                    </form>
+                    <Show
+                        when=move || passkey_done.get()
+                        fallback=move || view! {
+                            <form on:submit=create_passkey>
+                                <label for="passkey-label">"Name for this passkey"</label>
+                                <input id="passkey-label" name="label" type="text" maxlength="100" bind:value=label />
+                                <button type="submit" class="button primary" prop:disabled=move || busy.get()>"Create passkey"</button>
+                            </form>
+                        }
+                    >
+                        <A href="/" attr:class="button primary">"Sign in with your passkey"</A>
+                    </Show>
                 }.into_any(),
             }}
             <Busy busy=busy text="Working…" />

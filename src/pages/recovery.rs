@@ -32,6 +32,7 @@ fn normalize(typed: &str) -> String {
 pub fn ShowRecoveryCode() -> impl IntoView {
     let session = Session::get();
     let code = session.recovery_code_text().unwrap_or_default();
+    let replaced = session.replaced_unconfirmed.get_untracked();
     let (first, second) = groups_to_check(&code);
     let checking = RwSignal::new(false);
     let copied = RwSignal::new(None::<&'static str>);
@@ -39,10 +40,10 @@ pub fn ShowRecoveryCode() -> impl IntoView {
     let typed_second = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let groups: Vec<String> = code.split('-').map(str::to_owned).collect();
-    let for_copy = code.clone();
+    let for_copy = StoredValue::new(code.clone());
 
     let copy = move |_| {
-        let text = for_copy.clone();
+        let text = for_copy.get_value();
         spawn_local(async move {
             let Some(clipboard) = web_sys::window().map(|w| w.navigator().clipboard()) else {
                 return;
@@ -73,6 +74,9 @@ pub fn ShowRecoveryCode() -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="recovery-title">
             <h1 id="recovery-title" tabindex="-1">"Save your recovery code"</h1>
+            <Show when=move || replaced>
+                <p class="error-note" role="alert">"Your last recovery code was never confirmed, so it has been replaced. Save this one instead."</p>
+            </Show>
             <Show
                 when=move || checking.get()
                 fallback=move || view! {
@@ -85,7 +89,7 @@ pub fn ShowRecoveryCode() -> impl IntoView {
                         {groups.iter().map(|g| view! { <span class="group">{g.clone()}</span> " " }).collect_view()}
                     </p>
                     <div class="actions">
-                        <button type="button" class="button secondary" on:click=copy.clone()>"Copy code"</button>
+                        <button type="button" class="button secondary" on:click=copy>"Copy code"</button>
                         <button type="button" class="button primary" on:click=move |_| {
                             checking.set(true);
                             crate::components::notice::focus_heading();
@@ -127,9 +131,10 @@ pub fn EnterRecoveryCode() -> impl IntoView {
         ev.prevent_default();
         busy.set(true);
         error.set(None);
+        let code = zeroize::Zeroizing::new(typed.get_untracked());
         spawn_local(async move {
             yield_to_paint().await;
-            let result = session.enter_recovery_code(&typed.get_untracked()).await;
+            let result = session.enter_recovery_code(&code).await;
             busy.set(false);
             if let Err(e) = result {
                 error.set(Some(e.message()));

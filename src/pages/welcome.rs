@@ -13,15 +13,11 @@ use crate::components::notice::{Busy, ErrorNote};
 use crate::components::relay_status::RelayStatus;
 use crate::session::{Session, SessionError};
 
-/// The contact typed on the welcome screen, carried to the code sign-in.
-#[derive(Debug, Clone, Copy)]
-pub struct TypedContact(pub RwSignal<String>);
-
 /// The welcome / sign-in screen.
 #[component]
 pub fn Welcome() -> impl IntoView {
     let session = Session::get();
-    let contact = expect_context::<TypedContact>().0;
+    let contact = session.typed_contact;
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let navigate = use_navigate();
@@ -35,15 +31,17 @@ pub fn Welcome() -> impl IntoView {
         if autofill.with_value(Option::is_some) {
             return;
         }
+        // Claimed before any await, so a second focus cannot start another.
+        let Ok(controller) = web_sys::AbortController::new() else {
+            return;
+        };
+        let signal = controller.signal();
+        autofill.set_value(Some(controller));
         spawn_local(async move {
-            if !ceremony::conditional_available().await {
+            if !ceremony::conditional_available().await || signal.aborted() {
+                autofill.set_value(None);
                 return;
             }
-            let Ok(controller) = web_sys::AbortController::new() else {
-                return;
-            };
-            let signal = controller.signal();
-            autofill.set_value(Some(controller));
             match session.sign_in_with_passkey(true, Some(&signal)).await {
                 Ok(()) => {}
                 // Aborted by the button, or dismissed: nothing to say.
@@ -90,6 +88,7 @@ pub fn Welcome() -> impl IntoView {
                 "Ward keeps your conversations with your clinic private. "
                 "Everything you write is encrypted on this device before it is sent."
             </p>
+            {move || session.notice.get().map(|text| view! { <p class="error-note" role="alert">{text}</p> })}
             <RelayStatus />
             <button
                 type="button"

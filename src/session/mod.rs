@@ -3,6 +3,7 @@
 //! flows hand it what they opened; lock and sign-out drop the keys.
 
 pub mod idle;
+mod marker;
 pub mod vault;
 
 use leptos::prelude::*;
@@ -60,6 +61,11 @@ pub enum SessionError {
     VaultRolledBack,
     /// The published keys are not the vault's.
     KeysDiffer,
+    /// The relay has no vault (or has keys but no vault) for an account this
+    /// device knows has one.
+    VaultMissing,
+    /// Locked or signed out while this was in progress.
+    Interrupted,
     /// The recovery code has a typo (the detail says where).
     RecoveryCodeTypo(String),
     /// A well-formed recovery code that does not open the vault.
@@ -75,6 +81,8 @@ impl SessionError {
             Self::Store(error) => error.message().into(),
             Self::VaultDamaged => "Your account's key vault could not be opened: it is damaged or not yours. Nothing was changed. Contact your clinic for help.".into(),
             Self::VaultRolledBack => "Ward's server offered an older copy of your keys than this device has already seen, so Ward did not use it. Try again later; if this keeps happening, contact your clinic.".into(),
+            Self::VaultMissing => "Ward's server did not return your account's keys, so Ward did not make new ones (that would lose your messages). Try again later; if this keeps happening, contact your clinic.".into(),
+            Self::Interrupted => "That was interrupted because Ward was locked or signed out. Try again.".into(),
             Self::KeysDiffer => "The keys published for your account do not match the keys you hold, so Ward stopped to keep your messages safe. Contact your clinic.".into(),
             Self::RecoveryCodeTypo(detail) => {
                 let mut message = detail.clone();
@@ -132,6 +140,11 @@ pub enum LockReason {
     SessionEnded,
 }
 
+/// Proof that no lock or sign-out happened since a flow began: async work
+/// that finishes after one throws its results away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket(u64);
+
 /// The app's session state, shared by context.
 #[derive(Debug, Clone, Copy)]
 pub struct Session {
@@ -141,9 +154,16 @@ pub struct Session {
     pub lock_reason: RwSignal<LockReason>,
     /// Whose screens are mounted (kept while locked).
     pub account_id: RwSignal<Option<String>>,
+    /// The contact typed on the sign-in screens (cleared at sign-out).
+    pub typed_contact: RwSignal<String>,
+    /// A message for the signed-out screens (why a sign-in ended).
+    pub notice: RwSignal<Option<String>>,
+    /// Shown above a new recovery code when it replaces an unconfirmed one.
+    pub replaced_unconfirmed: RwSignal<bool>,
     account: StoredValue<Option<Account>, LocalStorage>,
     pending: StoredValue<Option<Pending>, LocalStorage>,
     recovery_code: StoredValue<Option<RecoveryCode>, LocalStorage>,
+    epoch: StoredValue<u64>,
 }
 
 impl Session {
@@ -153,15 +173,32 @@ impl Session {
             phase: RwSignal::new(Phase::SignedOut),
             lock_reason: RwSignal::new(LockReason::Idle),
             account_id: RwSignal::new(None),
+            typed_contact: RwSignal::new(String::new()),
+            notice: RwSignal::new(None),
+            replaced_unconfirmed: RwSignal::new(false),
             account: StoredValue::new_local(None),
             pending: StoredValue::new_local(None),
             recovery_code: StoredValue::new_local(None),
+            epoch: StoredValue::new(0),
         }
     }
 
     /// The session in context.
     pub fn get() -> Self {
         expect_context::<Self>()
+    }
+
+    /// Taken when a flow starts; see [`Ticket`].
+    pub fn ticket(&self) -> Ticket {
+        Ticket(self.epoch.get_value())
+    }
+
+    fn still(&self, ticket: Ticket) -> bool {
+        self.ticket() == ticket
+    }
+
+    fn interrupt(&self) {
+        self.epoch.update_value(|e| *e = e.wrapping_add(1));
     }
 
     /// Runs `f` on the unlocked account, if any.
@@ -174,21 +211,43 @@ impl Session {
         self.with_account(|account| account.token.clone())
     }
 
-    /// Acts on a finished sign-in: unlocked, waiting for the recovery code,
-    /// or (no vault yet) creating the keys and showing a new code.
-    pub async fn complete(&self, opened: Opened) -> Result<(), SessionError> {
+    /// Acts on a finished sign-in begun under `ticket`: unlocked, waiting
+    /// for the recovery code, or (no vault yet) creating the keys and
+    /// showing a new code.
+    pub async fn complete(&self, opened: Opened, ticket: Ticket) -> Result<(), SessionError> {
+        if !self.still(ticket) {
+            end_relay_session(opened.token()).await;
+            return Err(SessionError::Interrupted);
+        }
         match opened {
-            Opened::Unlocked(account) => self.unlocked(*account, None),
+            Opened::Unlocked(account) => {
+                let mut account = *account;
+                let mut new_code = None;
+                if marker::is_unconfirmed(&account.account_id) {
+                    // The last code was never seen through: replace it.
+                    if let Ok(code) = vault::regenerate_recovery_code(&mut account).await {
+                        new_code = Some(code);
+                        self.replaced_unconfirmed.set(true);
+                    }
+                }
+                self.unlocked(account, new_code, ticket).await
+            }
             Opened::NeedsRecoveryCode(pending) => {
                 self.pending.set_value(Some(*pending));
                 self.phase.set(Phase::NeedsRecoveryCode);
+                Ok(())
             }
             Opened::NeedsSetup(signed) => {
-                let (account, code) = vault::create(*signed).await?;
-                self.unlocked(account, Some(code));
+                let token = signed.token.clone();
+                match vault::create(*signed).await {
+                    Ok((account, code)) => self.unlocked(account, Some(code), ticket).await,
+                    Err(error) => {
+                        end_relay_session(&token).await;
+                        Err(error)
+                    }
+                }
             }
         }
-        Ok(())
     }
 
     /// Signs in with a passkey (discoverable; `signal` aborts a pending
@@ -198,49 +257,69 @@ impl Session {
         conditional: bool,
         signal: Option<&web_sys::AbortSignal>,
     ) -> Result<(), SessionError> {
+        let ticket = self.ticket();
         let started = api::sign_in::passkey_start(None).await?;
         let asserted = ceremony::get(&started.options, conditional, signal).await?;
         let created =
             api::sign_in::passkey_finish(started.ceremony_id, asserted.credential).await?;
         let opened = vault::open(created, asserted.prf).await?;
-        self.complete(opened).await
+        self.complete(opened, ticket).await
     }
 
-    /// Tries the typed recovery code; on success the account opens.
+    /// Tries the typed recovery code; on success the account opens. A wrong
+    /// code changes nothing; a failure after the code was right ends this
+    /// sign-in (the welcome screen says why).
     pub async fn enter_recovery_code(&self, typed: &str) -> Result<(), SessionError> {
+        let ticket = self.ticket();
         let recovered = self
             .pending
             .with_value(|pending| pending.as_ref().map(|p| p.try_recovery_code(typed)))
-            .ok_or(SessionError::VaultDamaged)??;
-        let pending = self
-            .pending
-            .try_update_value(Option::take)
-            .flatten()
-            .ok_or(SessionError::VaultDamaged)?;
-        let account = pending.open(recovered).await?;
-        self.unlocked(account, None);
-        Ok(())
+            .ok_or(SessionError::Interrupted)??;
+        let Some(pending) = self.pending.try_update_value(Option::take).flatten() else {
+            return Err(SessionError::Interrupted);
+        };
+        match pending.open(recovered).await {
+            Ok(account) => self.unlocked(account, None, ticket).await,
+            Err(error) => {
+                self.notice
+                    .set(Some(format!("{} Sign in again.", error.message())));
+                self.phase.set(Phase::SignedOut);
+                Err(error)
+            }
+        }
     }
 
     /// The recovery code waiting to be shown, revealed for display.
-    pub fn recovery_code_text(&self) -> Option<String> {
+    pub fn recovery_code_text(&self) -> Option<zeroize::Zeroizing<String>> {
         self.recovery_code
-            .with_value(|code| code.as_ref().map(|c| c.reveal().to_string()))
+            .with_value(|code| code.as_ref().map(RecoveryCode::reveal))
     }
 
     /// The patient confirmed they saved the recovery code.
     pub fn recovery_code_saved(&self) {
+        marker::clear();
         self.recovery_code.set_value(None);
+        self.replaced_unconfirmed.set(false);
         self.phase.set(Phase::Unlocked);
     }
 
-    fn unlocked(&self, account: Account, new_code: Option<RecoveryCode>) {
+    async fn unlocked(
+        &self,
+        account: Account,
+        new_code: Option<RecoveryCode>,
+        ticket: Ticket,
+    ) -> Result<(), SessionError> {
+        if !self.still(ticket) {
+            end_relay_session(&account.token).await;
+            return Err(SessionError::Interrupted);
+        }
         let same_person = self.account_id.get_untracked().as_deref() == Some(&account.account_id);
         if !same_person {
             // Another person's screens must not survive: remount from empty.
             self.phase.set(Phase::SignedOut);
             self.account_id.set(Some(account.account_id.clone()));
         }
+        self.notice.set(None);
         self.account.set_value(Some(account));
         self.pending.set_value(None);
         match new_code {
@@ -250,6 +329,7 @@ impl Session {
             }
             None => self.phase.set(Phase::Unlocked),
         }
+        Ok(())
     }
 
     /// The message for an error a screen got; when the relay says the
@@ -270,10 +350,17 @@ impl Session {
     }
 
     fn lock_because(&self, reason: LockReason) {
-        if self.phase.get_untracked() != Phase::Unlocked {
+        if !matches!(
+            self.phase.get_untracked(),
+            Phase::Unlocked | Phase::ShowRecoveryCode
+        ) {
             return;
         }
+        self.interrupt();
         self.lock_reason.set(reason);
+        // An unconfirmed code shown on screen goes too; its marker makes the
+        // next unlock replace it.
+        self.recovery_code.set_value(None);
         let account = self.account.try_update_value(Option::take).flatten();
         self.phase.set(Phase::Locked);
         if let Some(account) = account {
@@ -285,17 +372,35 @@ impl Session {
         }
     }
 
-    /// Signs out: this device forgets the account (its device key, its
-    /// storage), the relay ends the session and clears site data.
+    /// Signs out: this device forgets the account (its vault wrap, its
+    /// device key), the relay ends the session and clears the site's data
+    /// (storage and the cookie), and every screen starts from empty.
     pub async fn sign_out(&self) {
+        self.interrupt();
         let account = self.account.try_update_value(Option::take).flatten();
+        let pending = self.pending.try_update_value(Option::take).flatten();
+        self.recovery_code.set_value(None);
+        let token = match (&account, &pending) {
+            (Some(account), _) => Some(account.token.clone()),
+            (None, Some(pending)) => Some(pending.token().clone()),
+            (None, None) => None,
+        };
         if let Some(mut account) = account {
             vault::forget_this_device(&mut account).await;
-            let _ = api::sign_in::logout(&account.token).await;
         }
+        // Without a token in memory (locked), the cookie names the session.
+        let ended = api::sign_in::logout(token.as_ref()).await;
         let _ = device::forget_all().await;
-        self.pending.set_value(None);
-        self.recovery_code.set_value(None);
+        marker::clear();
+        self.typed_contact.set(String::new());
+        self.replaced_unconfirmed.set(false);
+        self.notice.set(match ended {
+            Err(ApiError::Unreachable) => Some(
+                "You are signed out on this device. Ward could not reach its server to end the session there; it ends on its own, or sign this device out from Security on another device."
+                    .into(),
+            ),
+            _ => None,
+        });
         self.account_id.set(None);
         self.phase.set(Phase::SignedOut);
     }
@@ -303,26 +408,31 @@ impl Session {
     /// Step-up: a fresh passkey sign-in for this account replaces the
     /// session (the relay asks for one before sensitive changes).
     pub async fn step_up(&self) -> Result<(), SessionError> {
+        let ticket = self.ticket();
         let Some(account_id) = self.account_id.get_untracked() else {
-            return Err(SessionError::Api(ApiError::UnexpectedBody));
+            return Err(SessionError::Interrupted);
         };
         let started = api::sign_in::passkey_start(Some(&account_id)).await?;
         let asserted = ceremony::get(&started.options, false, None).await?;
         let created =
             api::sign_in::passkey_finish(started.ceremony_id, asserted.credential).await?;
-        if created.account_id != account_id {
-            return Err(SessionError::VaultDamaged);
-        }
         let new_token = SessionToken::new(created.token);
-        let old_token = self.account.try_update_value(|account| {
-            account.as_mut().map(|account| {
-                if asserted.prf.is_some() {
-                    account.prf = asserted.prf;
-                }
-                std::mem::replace(&mut account.token, new_token)
+        if created.account_id != account_id || !self.still(ticket) {
+            end_relay_session(&new_token).await;
+            return Err(SessionError::Interrupted);
+        }
+        let old_token = self
+            .account
+            .try_update_value(|account| {
+                account.as_mut().map(|account| {
+                    if asserted.prf.is_some() {
+                        account.prf = asserted.prf;
+                    }
+                    std::mem::replace(&mut account.token, new_token)
+                })
             })
-        });
-        if let Some(Some(old)) = old_token {
+            .flatten();
+        if let Some(old) = old_token {
             end_relay_session(&old).await;
         }
         Ok(())
@@ -335,33 +445,66 @@ impl Session {
         F: Fn(SessionToken) -> Fut,
         Fut: std::future::Future<Output = Result<T, ApiError>>,
     {
-        let token = self.token().ok_or(SessionError::Api(ApiError::Refused {
-            status: 401,
-            code: "not_signed_in".into(),
-            message: "Your session ended. Sign in again.".into(),
-            retry_after_seconds: None,
-        }))?;
+        let token = self.token().ok_or(SessionError::Interrupted)?;
         match op(token).await {
             Err(error) if error.code() == Some("step_up_required") => {
                 self.step_up().await?;
-                let token = self.token().ok_or(SessionError::VaultDamaged)?;
+                let token = self.token().ok_or(SessionError::Interrupted)?;
                 Ok(op(token).await?)
             }
             other => Ok(other?),
         }
     }
 
-    /// A new recovery code (after a fresh passkey check); shown next.
+    /// A new recovery code (after a fresh passkey check); shown next. The
+    /// account stays in place while the new vault is stored, so a lock or
+    /// sign-out meanwhile finds it.
     pub async fn regenerate_recovery_code(&self) -> Result<(), SessionError> {
         self.step_up().await?;
-        let mut account = self
+        let ticket = self.ticket();
+        let account_id = self
+            .account_id
+            .get_untracked()
+            .ok_or(SessionError::Interrupted)?;
+        let this_device = device::load(&account_id).await.ok().flatten();
+        let (new, token, expected) = self
             .account
-            .try_update_value(Option::take)
-            .flatten()
-            .ok_or(SessionError::VaultDamaged)?;
-        let result = vault::regenerate_recovery_code(&mut account).await;
-        self.account.set_value(Some(account));
-        let code = result?;
+            .with_value(|account| {
+                account.as_ref().map(|account| {
+                    vault::rekey_for_new_code(account, this_device.as_ref())
+                        .map(|new| (new, account.token.clone(), account.vault_version))
+                })
+            })
+            .ok_or(SessionError::Interrupted)??;
+        marker::set_unconfirmed(&account_id);
+        let stored = match api::account::put_vault(&token, expected, new.vault.to_bytes()).await {
+            Ok(stored) => stored,
+            Err(error) => {
+                // A clear refusal changed nothing: the old code still works.
+                // No answer at all may have stored it: the marker stays, and
+                // the next unlock makes a code the patient does see.
+                if error != ApiError::Unreachable {
+                    marker::clear();
+                }
+                return Err(error.into());
+            }
+        };
+        if !self.still(ticket) {
+            return Err(SessionError::Interrupted);
+        }
+        let _ = device::pin_generation(&account_id, new.vault.generation()).await;
+        let vault::NewCode {
+            code,
+            vault,
+            vault_key,
+        } = new;
+        self.account.update_value(|account| {
+            if let Some(account) = account {
+                account.vault = vault;
+                account.vault_key = vault_key;
+                account.vault_version = stored.version;
+            }
+        });
         self.recovery_code.set_value(Some(code));
         self.phase.set(Phase::ShowRecoveryCode);
         Ok(())

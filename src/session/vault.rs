@@ -12,10 +12,11 @@ use ward_seal::random::os_rng;
 use ward_seal::recovery::RecoveryCode;
 use ward_seal::vault::{Method, RecoveryParams, Unlock, Vault, VaultKey};
 
+use super::marker;
 use super::{Account, SessionError};
 use crate::api::{self, SessionToken};
 use crate::auth::ceremony::PrfSecret;
-use crate::store::device;
+use crate::store::{DeviceUnlock, StoreError, device};
 
 /// Device wraps kept before the oldest are pruned (the vault holds 32).
 const MAX_DEVICE_WRAPS: usize = 24;
@@ -31,6 +32,17 @@ pub enum Opened {
     /// Signed in, but the account has no vault yet (enrollment stopped
     /// before it was stored): create the keys now.
     NeedsSetup(Box<Signed>),
+}
+
+impl Opened {
+    /// The relay session this sign-in started.
+    pub fn token(&self) -> &SessionToken {
+        match self {
+            Self::Unlocked(account) => &account.token,
+            Self::NeedsRecoveryCode(pending) => &pending.signed.token,
+            Self::NeedsSetup(signed) => &signed.token,
+        }
+    }
 }
 
 /// A sign-in without keys yet.
@@ -57,18 +69,31 @@ impl Pending {
     pub fn account_id(&self) -> &str {
         &self.signed.account_id
     }
+
+    /// The relay session waiting for the code.
+    pub fn token(&self) -> &SessionToken {
+        &self.signed.token
+    }
 }
 
 /// The signed-in account's vault, checked against the account and this
 /// device's pin.
 async fn fetch_vault(signed: &Signed) -> Result<Option<(Vault, u64)>, SessionError> {
-    let Some(stored) = api::account::vault(&signed.token).await? else {
-        return Ok(None);
+    // Fail closed on a damaged pin: only a browser that keeps no storage
+    // at all (so could never have pinned) counts as "no pin".
+    let pinned = match device::pinned_generation(&signed.account_id).await {
+        Ok(pinned) => pinned,
+        Err(StoreError::Unavailable) => None,
+        Err(error) => return Err(error.into()),
     };
-    let pinned = device::pinned_generation(&signed.account_id)
-        .await
-        .ok()
-        .flatten();
+    let Some(stored) = api::account::vault(&signed.token).await? else {
+        // This device has seen a vault for the account: "there is none"
+        // is a relay withholding it, not a new account.
+        return match pinned {
+            Some(_) => Err(SessionError::VaultMissing),
+            None => Ok(None),
+        };
+    };
     let vault = checked_vault(&stored.vault.0, &signed.account_id, pinned)?;
     Ok(Some((vault, stored.version)))
 }
@@ -91,12 +116,22 @@ pub fn checked_vault(
 }
 
 /// Turns a new session into an unlocked account, or says what is missing.
+/// When it fails, the new relay session is ended (nothing holds it).
 pub async fn open(created: SessionCreated, prf: Option<PrfSecret>) -> Result<Opened, SessionError> {
     let signed = Signed {
         account_id: created.account_id,
         token: SessionToken::new(created.token),
         prf,
     };
+    let token = signed.token.clone();
+    let opened = open_signed(signed).await;
+    if opened.is_err() {
+        super::end_relay_session(&token).await;
+    }
+    opened
+}
+
+async fn open_signed(signed: Signed) -> Result<Opened, SessionError> {
     let Some((vault, version)) = fetch_vault(&signed).await? else {
         return Ok(Opened::NeedsSetup(Box::new(signed)));
     };
@@ -167,6 +202,14 @@ impl Pending {
 /// New keys and a new vault for an account that has none (enrollment).
 /// Returns the recovery code to show once.
 pub async fn create(signed: Signed) -> Result<(Account, RecoveryCode), SessionError> {
+    // Published keys without a vault: new keys would orphan every message
+    // sealed to the old ones. Stop instead.
+    if api::account::bundle(&signed.token, &signed.account_id)
+        .await?
+        .is_some()
+    {
+        return Err(SessionError::VaultMissing);
+    }
     let mut rng = os_rng();
     let now = (js_sys::Date::now() / 1000.0) as u64;
     let keys = AccountKeys::generate(&signed.account_id, now, &mut rng)
@@ -193,7 +236,10 @@ pub async fn create(signed: Signed) -> Result<(Account, RecoveryCode), SessionEr
         .map_err(|_| SessionError::VaultDamaged)?;
     drop(methods);
     // The vault first: a published bundle without a stored vault would be
-    // keys nobody can ever open again.
+    // keys nobody can ever open again. The code counts as unconfirmed until
+    // the patient types it back; if they never see it, the next unlock
+    // makes a new one.
+    marker::set_unconfirmed(&signed.account_id);
     let stored = api::account::put_vault(&signed.token, 0, vault.to_bytes()).await?;
     let account = finish(signed, keys, vault_key, vault, stored.version).await?;
     Ok((account, code))
@@ -289,13 +335,31 @@ async fn store(account: &mut Account, vault: Vault) -> Result<(), SessionError> 
     Ok(())
 }
 
-/// A new recovery code. The vault is re-keyed, so the old code (and any
-/// copy of the old vault) opens nothing current; this device stays able to
-/// unlock, other devices ask for the new code once.
-pub async fn regenerate_recovery_code(account: &mut Account) -> Result<RecoveryCode, SessionError> {
+/// A re-keyed vault with a new recovery code, ready to store.
+pub struct NewCode {
+    /// The code to show once.
+    pub code: RecoveryCode,
+    /// The vault to store.
+    pub vault: Vault,
+    /// Its key.
+    pub vault_key: VaultKey,
+}
+
+impl std::fmt::Debug for NewCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NewCode(..)")
+    }
+}
+
+/// A new recovery code. The vault is re-keyed, so the old code opens only
+/// old copies of the vault; this device stays able to unlock, other devices
+/// ask for the new code once. Synchronous: the caller stores the result.
+pub fn rekey_for_new_code(
+    account: &Account,
+    this_device: Option<&DeviceUnlock>,
+) -> Result<NewCode, SessionError> {
     let mut rng = os_rng();
     let code = RecoveryCode::generate(&mut rng);
-    let this_device = device::load(&account.account_id).await.ok().flatten();
     let mut keep = vec![Unlock::RecoveryCode(&code)];
     if let Some(prf) = &account.prf {
         keep.push(Unlock::Passkey {
@@ -303,7 +367,7 @@ pub async fn regenerate_recovery_code(account: &mut Account) -> Result<RecoveryC
             prf_output: &prf.output,
         });
     }
-    if let Some(this_device) = &this_device {
+    if let Some(this_device) = this_device {
         keep.push(Unlock::Device {
             device_id: &this_device.device_id,
             key: this_device.secret(),
@@ -314,9 +378,21 @@ pub async fn regenerate_recovery_code(account: &mut Account) -> Result<RecoveryC
         .rekeyed(&account.keys, &keep, RecoveryParams::default(), &mut rng)
         .map_err(|_| SessionError::VaultDamaged)?;
     drop(keep);
-    store(account, vault).await?;
-    account.vault_key = vault_key;
-    Ok(code)
+    Ok(NewCode {
+        code,
+        vault,
+        vault_key,
+    })
+}
+
+/// [`rekey_for_new_code`] and store it, for an account this flow owns.
+pub async fn regenerate_recovery_code(account: &mut Account) -> Result<RecoveryCode, SessionError> {
+    let this_device = device::load(&account.account_id).await.ok().flatten();
+    let new = rekey_for_new_code(account, this_device.as_ref())?;
+    marker::set_unconfirmed(&account.account_id);
+    store(account, new.vault).await?;
+    account.vault_key = new.vault_key;
+    Ok(new.code)
 }
 
 /// On sign-out: take this device's wrap out of the vault (its key is about

@@ -202,7 +202,13 @@ test('authenticator app, code sign-in on a new phone, lockout after wrong codes'
 test('auto-lock drops the keys after the idle time; the passkey unlocks and the draft is still there', async ({ page, request }) => {
   await page.clock.install();
   await s.addAuthenticator(page, { prf: true });
-  const recovery = await s.enrollThroughScreens(page, request, { name: 'Lee Park', contact: 'lee@example.com' });
+  const first = await s.enrollThroughScreens(page, request, { name: 'Lee Park', contact: 'lee@example.com' });
+  // Closed before confirming the code: the next unlock replaces it, and says why.
+  await page.goto('/');
+  await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+  await expect(page.getByText('Your last recovery code was never confirmed')).toBeVisible();
+  const recovery = (await page.getByLabel('Your recovery code', { exact: true }).innerText()).trim().split(/\s+/).join('-');
+  expect(recovery).not.toBe(first);
   await s.confirmRecoveryCode(page, recovery);
   await s.safetyNumber(page);
   await page.getByLabel('Lock Ward after').selectOption('1');
