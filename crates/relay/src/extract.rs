@@ -90,16 +90,26 @@ pub struct Session {
 pub const STEP_UP_MS: i64 = 5 * 60_000;
 
 impl Session {
+    /// Whether the session signed in within [`STEP_UP_MS`].
+    pub fn signed_in_recently(&self) -> bool {
+        crate::secrets::now_ms() - self.created_at <= STEP_UP_MS
+    }
+
     /// Refuses unless the session signed in within [`STEP_UP_MS`].
     pub fn require_recent_sign_in(&self) -> Result<(), ApiError> {
-        if crate::secrets::now_ms() - self.created_at > STEP_UP_MS {
-            return Err(ApiError::forbidden_code(
-                "step_up_required",
-                "For your security, sign in again before making this change.",
-            ));
+        if !self.signed_in_recently() {
+            return Err(step_up_required());
         }
         Ok(())
     }
+}
+
+/// 403 `step_up_required`: sign in again, then retry.
+pub fn step_up_required() -> ApiError {
+    ApiError::forbidden_code(
+        "step_up_required",
+        "For your security, sign in again before making this change.",
+    )
 }
 
 /// The session cookie's name.

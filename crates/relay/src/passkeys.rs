@@ -71,6 +71,26 @@ pub async fn account_for_handle(
     )
 }
 
+/// Whether the account can sign in by itself: it has a passkey or a
+/// confirmed authenticator app, or it is the clinic (which signs in with its
+/// account key). Until it can, every session it has came from its invite and
+/// a code sent to its contact: its invite resumes enrollment
+/// (`routes::enroll`) and its first passkey needs no step-up
+/// (`routes::passkeys`, whose registration re-checks this in the insert).
+pub async fn has_sign_in_method(
+    db: impl sqlx::SqliteExecutor<'_>,
+    account_id: &str,
+) -> Result<bool, ApiError> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM passkeys WHERE account_id = ?1)
+             OR EXISTS (SELECT 1 FROM totp WHERE account_id = ?1 AND confirmed_at IS NOT NULL)
+             OR EXISTS (SELECT 1 FROM accounts WHERE account_id = ?1 AND kind = 'clinic')",
+    )
+    .bind(account_id)
+    .fetch_one(db)
+    .await?)
+}
+
 /// The account's passkeys with their ids.
 pub async fn of_account(
     state: &AppState,

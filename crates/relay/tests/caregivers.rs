@@ -290,3 +290,65 @@ async fn only_the_patient_shares_and_only_with_their_own_caregivers() {
         )
         .await;
 }
+
+#[tokio::test]
+async fn a_resumed_caregiver_enrollment_keeps_its_one_link() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let sam = relay.patient(&clinic, "sam@example.com").await;
+    let invite: InviteCreated = relay
+        .expect(
+            Method::POST,
+            "/v1/caregivers/invites",
+            Some(&sam.token),
+            Some(&CaregiverInviteRequest {
+                display_name: "Dana".into(),
+                contact: "dana@example.com".into(),
+            }),
+            StatusCode::CREATED,
+        )
+        .await;
+    let first = relay
+        .enroll_session(&invite.invite_code, "dana@example.com")
+        .await;
+    // No passkey yet: Dana enrolls again with the same invite.
+    let dana = relay.enroll(&invite.invite_code, "dana@example.com").await;
+    assert_eq!(dana.id, first.account_id);
+    let db = relay.db().await;
+    let links: Vec<(String, String)> =
+        sqlx::query_as("SELECT patient_id, caregiver_id FROM caregiver_links")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    assert_eq!(links, [(sam.id.clone(), dana.id.clone())]);
+    let caregivers: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE kind = 'caregiver'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(caregivers, 1);
+    // Still Sam's caregiver: Sam can share a thread with Dana.
+    let thread: Thread = relay
+        .expect(
+            Method::POST,
+            "/v1/threads",
+            Some(&sam.token),
+            Some(&CreateThreadRequest {
+                category: Category::Other,
+            }),
+            StatusCode::CREATED,
+        )
+        .await;
+    let response = relay
+        .call(
+            Method::POST,
+            &format!("/v1/threads/{}/members", thread.thread_id),
+            Some(&sam.token),
+            Some(&AddMemberRequest {
+                account_id: dana.id.clone(),
+                sealed_keys: Vec::new(),
+            }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+}

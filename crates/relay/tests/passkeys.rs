@@ -11,7 +11,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use support::{NONE, Relay};
 use url::Url;
-use ward_proto::auth::SessionCreated;
+use ward_proto::auth::{EnrollStartRequest, EnrollStarted, EnrollVerifyRequest, SessionCreated};
 use ward_proto::passkeys::{
     AuthenticationStarted, FinishAuthentication, FinishRegistration, PasskeyInfo, PasskeyList,
     RegistrationStarted, RenamePasskey, StartAuthentication,
@@ -392,4 +392,242 @@ async fn discoverable_sign_in_offers_no_credential_list() {
         started.options.public_key.user_verification,
         webauthn_rs_proto::UserVerificationPolicy::Required
     );
+}
+
+async fn start_enrollment(relay: &Relay, invite_code: &str) -> reqwest::Response {
+    relay
+        .call(
+            Method::POST,
+            "/v1/enroll/start",
+            None,
+            Some(&EnrollStartRequest {
+                invite_code: invite_code.into(),
+            }),
+        )
+        .await
+}
+
+async fn verify_enrollment(relay: &Relay, enrollment_id: &str, code: &str) -> reqwest::Response {
+    relay
+        .call(
+            Method::POST,
+            "/v1/enroll/verify",
+            None,
+            Some(&EnrollVerifyRequest {
+                enrollment_id: enrollment_id.into(),
+                code: code.into(),
+            }),
+        )
+        .await
+}
+
+async fn count(relay: &Relay, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(&relay.db().await)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_enrollment_without_a_passkey_resumes_with_the_same_invite_until_one_is_added() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let contact = "sam@example.com";
+    let invite = relay.invite(&clinic, contact).await;
+    let first = relay.enroll_session(&invite, contact).await;
+    let first_started_codes = relay.codes_for(contact);
+    assert_eq!(first_started_codes.len(), 1);
+
+    // The patient reloaded before adding a passkey: the same invite starts
+    // again, with a new code to the same contact.
+    let response = start_enrollment(&relay, &invite).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let started: EnrollStarted = response.json().await.unwrap();
+    assert_eq!(started.display_name, "Sam Patient");
+    assert_eq!(relay.codes_for(contact).len(), 2);
+    // The first enrollment stays used: its code does not sign in again.
+    let used: String =
+        sqlx::query_scalar("SELECT enrollment_id FROM enrollments WHERE used_at IS NOT NULL")
+            .fetch_one(&relay.db().await)
+            .await
+            .unwrap();
+    let replay = verify_enrollment(&relay, &used, &first_started_codes[0]).await;
+    assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+
+    let response = verify_enrollment(
+        &relay,
+        &started.enrollment_id,
+        &relay.last_code_for(contact),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let second: SessionCreated = response.json().await.unwrap();
+    // The same account, not a second one.
+    assert_eq!(second.account_id, first.account_id);
+    assert_ne!(second.token, first.token);
+    assert_eq!(
+        count(
+            &relay,
+            "SELECT COUNT(*) FROM accounts WHERE kind = 'patient'"
+        )
+        .await,
+        1
+    );
+    // The earlier enrollment session ended; the new one works.
+    relay
+        .expect_error(
+            Method::GET,
+            "/v1/passkeys",
+            Some(&first.token),
+            NONE,
+            StatusCode::UNAUTHORIZED,
+            "not_signed_in",
+        )
+        .await;
+    assert!(labels(&relay, &second.token).await.is_empty());
+
+    // An enrollment started before the passkey was added ...
+    let pending: EnrollStarted = start_enrollment(&relay, &invite)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let pending_code = relay.last_code_for(contact);
+    let mut phone = SoftPasskey::new(true);
+    register(&relay, &second.token, &mut phone, "Phone").await;
+    // ... finds the invite used once it has been; a new one is refused.
+    relay
+        .expect_error(
+            Method::POST,
+            "/v1/enroll/verify",
+            None,
+            Some(&EnrollVerifyRequest {
+                enrollment_id: pending.enrollment_id,
+                code: pending_code,
+            }),
+            StatusCode::CONFLICT,
+            "invite_used",
+        )
+        .await;
+    relay
+        .expect_error(
+            Method::POST,
+            "/v1/enroll/start",
+            None,
+            Some(&EnrollStartRequest {
+                invite_code: invite.clone(),
+            }),
+            StatusCode::NOT_FOUND,
+            "invite_not_valid",
+        )
+        .await;
+    assert_eq!(relay.codes_for(contact).len(), 3);
+    // The session from the resumed enrollment still works; the passkey signs in.
+    assert_eq!(labels(&relay, &second.token).await, ["Phone"]);
+    let (_, response) = sign_in(&relay, &first.account_id, &mut phone).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_expired_invite_does_not_resume() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let invite = relay.invite(&clinic, "sam@example.com").await;
+    relay.enroll_session(&invite, "sam@example.com").await;
+    let expired = sqlx::query("UPDATE invites SET expires_at = ?")
+        .bind(1_i64)
+        .execute(&relay.db().await)
+        .await
+        .unwrap();
+    assert_eq!(expired.rows_affected(), 1);
+    relay
+        .expect_error(
+            Method::POST,
+            "/v1/enroll/start",
+            None,
+            Some(&EnrollStartRequest {
+                invite_code: invite,
+            }),
+            StatusCode::NOT_FOUND,
+            "invite_not_valid",
+        )
+        .await;
+    assert_eq!(relay.codes_for("sam@example.com").len(), 1);
+}
+
+async fn registration(relay: &Relay, token: &str) -> RegistrationStarted {
+    relay
+        .expect(
+            Method::POST,
+            "/v1/passkeys/register/start",
+            Some(token),
+            NONE,
+            StatusCode::OK,
+        )
+        .await
+}
+
+async fn finish_registration(
+    relay: &Relay,
+    token: &str,
+    started: RegistrationStarted,
+    authenticator: &mut SoftPasskey,
+) -> reqwest::Response {
+    let credential = authenticator
+        .do_registration(origin(), started.options)
+        .unwrap();
+    relay
+        .call(
+            Method::POST,
+            "/v1/passkeys/register/finish",
+            Some(token),
+            Some(&FinishRegistration {
+                ceremony_id: started.ceremony_id,
+                credential,
+                label: "Passkey".into(),
+            }),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn the_first_passkey_needs_no_step_up_but_a_second_one_does() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let patient = relay.patient(&clinic, "sam@example.com").await;
+    let t = patient.token.as_str();
+    // Enrolled longer ago than the step-up window, no passkey yet.
+    assert_eq!(relay.age_sessions(&patient.id).await, 1);
+
+    // Two first-passkey ceremonies from that stale session: the first one
+    // to finish is the account's first passkey, the other would be a second
+    // one, and is refused at finish.
+    let mut phone = SoftPasskey::new(true);
+    let mut laptop = SoftPasskey::new(true);
+    let for_phone = registration(&relay, t).await;
+    let for_laptop = registration(&relay, t).await;
+    let response = finish_registration(&relay, t, for_phone, &mut phone).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let response = finish_registration(&relay, t, for_laptop, &mut laptop).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let error: ward_proto::ErrorBody = response.json().await.unwrap();
+    assert_eq!(error.error.code, "step_up_required");
+    assert_eq!(labels(&relay, t).await, ["Passkey"]);
+
+    // A second passkey from the stale session: refused at start.
+    relay
+        .expect_error(
+            Method::POST,
+            "/v1/passkeys/register/start",
+            Some(t),
+            NONE,
+            StatusCode::FORBIDDEN,
+            "step_up_required",
+        )
+        .await;
+    // After a fresh sign-in, it is added.
+    let (_, response) = sign_in(&relay, &patient.id, &mut phone).await;
+    let fresh: SessionCreated = response.json().await.unwrap();
+    register(&relay, &fresh.token, &mut laptop, "Laptop").await;
+    assert_eq!(labels(&relay, t).await, ["Laptop", "Passkey"]);
 }

@@ -343,3 +343,53 @@ async fn a_contact_cannot_be_flooded_with_codes() {
     let sent = std::fs::read_to_string(&outbox).unwrap().lines().count() - sent_before;
     assert_eq!(sent, 5);
 }
+
+#[tokio::test]
+async fn an_authenticator_app_ends_resumable_enrollment_and_the_first_passkey_exception() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let invite = relay.invite(&clinic, "sam@example.com").await;
+    let patient = relay.enroll_session(&invite, "sam@example.com").await;
+    let t = Some(patient.token.as_str());
+    let enrollment: TotpEnrollment = relay
+        .expect(Method::POST, "/v1/totp/enroll", t, NONE, StatusCode::OK)
+        .await;
+    let response = relay
+        .call(
+            Method::POST,
+            "/v1/totp/confirm",
+            t,
+            Some(&TotpCode {
+                code: app(&enrollment).generate(now()),
+            }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+
+    // The account can sign in by itself now (code + app): the invite is
+    // used, and would otherwise skip the app.
+    relay
+        .expect_error(
+            Method::POST,
+            "/v1/enroll/start",
+            None,
+            Some(&ward_proto::auth::EnrollStartRequest {
+                invite_code: invite,
+            }),
+            StatusCode::NOT_FOUND,
+            "invite_not_valid",
+        )
+        .await;
+    // And a stale session's passkey would be a lasting way in: step-up.
+    assert_eq!(relay.age_sessions(&patient.account_id).await, 1);
+    relay
+        .expect_error(
+            Method::POST,
+            "/v1/passkeys/register/start",
+            t,
+            NONE,
+            StatusCode::FORBIDDEN,
+            "step_up_required",
+        )
+        .await;
+}

@@ -1,5 +1,12 @@
 //! Patient enrollment: the clinic's invite, then a one-time code to the
 //! contact on file, then an account and a session.
+//!
+//! Enrollment resumes: until the account it created can sign in by itself
+//! (a passkey or a confirmed authenticator app), the invite stays usable
+//! (while it has not expired), and verifying again signs in to that same
+//! account instead of creating another. A patient who reloads, waits, or
+//! whose passkey ceremony fails before adding a passkey is not locked out
+//! for good.
 
 use axum::Json;
 use axum::extract::State;
@@ -14,6 +21,7 @@ use ward_proto::auth::{
 use super::auth::display_name;
 use crate::error::ApiError;
 use crate::extract::{ClientAddr, JsonBody, Session};
+use crate::passkeys::has_sign_in_method;
 use crate::secrets::{self, now_ms};
 use crate::sender::mask;
 use crate::{AppState, lockout, sessions};
@@ -133,12 +141,23 @@ pub async fn start(
     lockout::check(&state, &addr_key).await?;
     let invite_hash = secrets::hash(&secrets::normalize_invite(&request.invite_code));
     let row = sqlx::query(
-        "SELECT display_name, contact FROM invites WHERE code_hash = ? AND used_at IS NULL AND expires_at > ?",
+        "SELECT display_name, contact, used_at, account_id FROM invites WHERE code_hash = ? AND expires_at > ?",
     )
     .bind(&invite_hash)
     .bind(now_ms())
     .fetch_optional(&state.db)
     .await?;
+    // A used invite still enrolls (resumes) while its account cannot sign
+    // in by itself; `verify` checks this again when it counts.
+    let row = match row {
+        Some(row) if row.get::<Option<i64>, _>("used_at").is_some() => {
+            match row.get::<Option<String>, _>("account_id") {
+                Some(account) if !has_sign_in_method(&state.db, &account).await? => Some(row),
+                _ => None,
+            }
+        }
+        row => row,
+    };
     let Some(row) = row else {
         lockout::fail(&state, &addr_key).await?;
         return Err(ApiError::new(
@@ -194,7 +213,7 @@ pub async fn start(
 }
 
 /// `POST /v1/enroll/verify`
-#[utoipa::path(post, path = "/v1/enroll/verify", tag = "enrollment", request_body = ward_proto::auth::EnrollVerifyRequest, responses((status = 200, description = "OK", body = ward_proto::auth::SessionCreated), (status = 400, description = "Bad input", body = ward_proto::ErrorBody), (status = 429, description = "Locked out", body = ward_proto::ErrorBody)))]
+#[utoipa::path(post, path = "/v1/enroll/verify", tag = "enrollment", request_body = ward_proto::auth::EnrollVerifyRequest, responses((status = 200, description = "OK", body = ward_proto::auth::SessionCreated), (status = 400, description = "Bad input", body = ward_proto::ErrorBody), (status = 409, description = "Invite used (its account has a passkey or an authenticator app)", body = ward_proto::ErrorBody), (status = 429, description = "Locked out", body = ward_proto::ErrorBody)))]
 pub async fn verify(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -249,48 +268,75 @@ pub async fn verify(
         ));
     };
     let invite_hash: Vec<u8> = row.get("invite_hash");
-    let invite = sqlx::query(
-        "SELECT display_name, contact, kind, for_patient FROM invites WHERE code_hash = ? AND used_at IS NULL",
-    )
-    .bind(&invite_hash)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| {
+    let used = || {
         ApiError::new(
             StatusCode::CONFLICT,
             "invite_used",
             "This invite was used already. If that was not you, tell your clinic.",
         )
-    })?;
-    let account_id = secrets::id("acc")?;
+    };
+    let invite = sqlx::query(
+        "SELECT display_name, contact, kind, for_patient, used_at, account_id FROM invites WHERE code_hash = ?",
+    )
+    .bind(&invite_hash)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(used)?;
     let kind: String = invite.get("kind");
-    sqlx::query("INSERT INTO accounts (account_id, kind, display_name, contact, created_at) VALUES (?, ?, ?, ?, ?)")
-        .bind(&account_id)
-        .bind(&kind)
-        .bind(invite.get::<String, _>("display_name"))
-        .bind(invite.get::<String, _>("contact"))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    if let Some(patient) = invite.get::<Option<String>, _>("for_patient") {
+    // This transaction holds the write lock since its first statement, so
+    // no passkey can be added between this check and the commit.
+    let resumed = match invite.get::<Option<i64>, _>("used_at") {
+        None => None,
+        Some(_) => match invite.get::<Option<String>, _>("account_id") {
+            Some(account) if !has_sign_in_method(&mut *tx, &account).await? => Some(account),
+            _ => return Err(used()),
+        },
+    };
+    let account_id = if let Some(account_id) = resumed {
+        // The same account again (and, for a caregiver, the link made the
+        // first time, untouched). Earlier enrollment sessions end: only the
+        // newest may add the first passkey without a step-up.
         sqlx::query(
-            "INSERT INTO caregiver_links (patient_id, caregiver_id, created_at) VALUES (?, ?, ?)",
+            "UPDATE sessions SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL",
         )
-        .bind(patient)
-        .bind(&account_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    }
-    sqlx::query("UPDATE invites SET used_at = ?, account_id = ? WHERE code_hash = ?")
         .bind(now)
         .bind(&account_id)
-        .bind(&invite_hash)
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
+        tx.commit().await?;
+        tracing::info!(account_id, kind, "enrollment resumed");
+        account_id
+    } else {
+        let account_id = secrets::id("acc")?;
+        sqlx::query("INSERT INTO accounts (account_id, kind, display_name, contact, created_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(&account_id)
+            .bind(&kind)
+            .bind(invite.get::<String, _>("display_name"))
+            .bind(invite.get::<String, _>("contact"))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(patient) = invite.get::<Option<String>, _>("for_patient") {
+            sqlx::query(
+                "INSERT INTO caregiver_links (patient_id, caregiver_id, created_at) VALUES (?, ?, ?)",
+            )
+            .bind(patient)
+            .bind(&account_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE invites SET used_at = ?, account_id = ? WHERE code_hash = ?")
+            .bind(now)
+            .bind(&account_id)
+            .bind(&invite_hash)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        tracing::info!(account_id, kind, "account enrolled");
+        account_id
+    };
     lockout::succeed(&state, &key).await?;
-    tracing::info!(account_id, kind, "account enrolled");
     sessions::start(
         &state,
         &account_id,

@@ -18,8 +18,11 @@ use webauthn_rs_proto::ResidentKeyRequirement;
 
 use super::auth::display_name;
 use crate::error::ApiError;
-use crate::extract::{ClientAddr, JsonBody, Session};
-use crate::passkeys::{account_for_handle, of_account, save_ceremony, take_ceremony, user_handle};
+use crate::extract::{ClientAddr, JsonBody, STEP_UP_MS, Session, step_up_required};
+use crate::passkeys::{
+    CEREMONY_VALID_MS, account_for_handle, has_sign_in_method, of_account, save_ceremony,
+    take_ceremony, user_handle,
+};
 use crate::secrets::{self, now_ms};
 use crate::{AppState, lockout, sessions};
 
@@ -31,14 +34,20 @@ fn refused() -> ApiError {
     )
 }
 
-/// `POST /v1/passkeys/register/start`
-#[utoipa::path(post, path = "/v1/passkeys/register/start", tag = "passkeys", responses((status = 200, description = "OK", body = ward_proto::passkeys::RegistrationStarted)), security(("session" = [])))]
+/// `POST /v1/passkeys/register/start`: needs a recent sign-in (step-up),
+/// except the first passkey of an account that cannot sign in yet.
+#[utoipa::path(post, path = "/v1/passkeys/register/start", tag = "passkeys", responses((status = 200, description = "OK", body = ward_proto::passkeys::RegistrationStarted), (status = 403, description = "Step-up required", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn register_start(
     State(state): State<AppState>,
     session: Session,
 ) -> Result<Json<RegistrationStarted>, ApiError> {
-    // A stolen session must not be able to add a lasting way in.
-    session.require_recent_sign_in()?;
+    // A stolen session must not be able to add a lasting way in. An account
+    // that cannot sign in yet got every session it has from its invite and
+    // a code just sent to its contact: it adds its first passkey as it is
+    // (`register_finish` checks again, atomically with the insert).
+    if !session.signed_in_recently() && has_sign_in_method(&state.db, &session.account_id).await? {
+        return Err(step_up_required());
+    }
     let handle = user_handle(&state, &session.account_id).await?;
     let name: String = sqlx::query_scalar("SELECT display_name FROM accounts WHERE account_id = ?")
         .bind(&session.account_id)
@@ -66,8 +75,9 @@ pub async fn register_start(
     }))
 }
 
-/// `POST /v1/passkeys/register/finish`
-#[utoipa::path(post, path = "/v1/passkeys/register/finish", tag = "passkeys", request_body = ward_proto::passkeys::FinishRegistration, responses((status = 201, description = "Created", body = ward_proto::passkeys::PasskeyInfo), (status = 400, description = "Bad input", body = ward_proto::ErrorBody), (status = 409, description = "Conflict", body = ward_proto::ErrorBody)), security(("session" = [])))]
+/// `POST /v1/passkeys/register/finish`: the step-up rule of `start`,
+/// checked again in the insert itself.
+#[utoipa::path(post, path = "/v1/passkeys/register/finish", tag = "passkeys", request_body = ward_proto::passkeys::FinishRegistration, responses((status = 201, description = "Created", body = ward_proto::passkeys::PasskeyInfo), (status = 400, description = "Bad input", body = ward_proto::ErrorBody), (status = 403, description = "Step-up required", body = ward_proto::ErrorBody), (status = 409, description = "Conflict", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn register_finish(
     State(state): State<AppState>,
     session: Session,
@@ -95,8 +105,18 @@ pub async fn register_finish(
     let passkey_id = secrets::id("pk")?;
     let now = now_ms();
     let json = serde_json::to_string(&passkey).map_err(|e| ApiError::internal("passkey", &e))?;
+    // One statement: a stale session whose account gained a way to sign in
+    // since `start` (say, two first passkeys at once) cannot add another.
+    // The condition is `passkeys::has_sign_in_method`, negated. A session
+    // recent enough for `start`'s step-up when this (live) ceremony began
+    // still finishes it.
+    let recent = now - session.created_at <= STEP_UP_MS + CEREMONY_VALID_MS;
     let stored = sqlx::query(
-        "INSERT INTO passkeys (passkey_id, account_id, credential_id, passkey, label, created_at) VALUES (?, ?, ?, ?, ?, ?)
+        "INSERT INTO passkeys (passkey_id, account_id, credential_id, passkey, label, created_at)
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6
+         WHERE ?7 OR NOT (EXISTS (SELECT 1 FROM passkeys WHERE account_id = ?2)
+                          OR EXISTS (SELECT 1 FROM totp WHERE account_id = ?2 AND confirmed_at IS NOT NULL)
+                          OR EXISTS (SELECT 1 FROM accounts WHERE account_id = ?2 AND kind = 'clinic'))
          ON CONFLICT (credential_id) DO NOTHING",
     )
     .bind(&passkey_id)
@@ -105,13 +125,22 @@ pub async fn register_finish(
     .bind(json)
     .bind(&label)
     .bind(now)
+    .bind(recent)
     .execute(&state.db)
     .await?;
     if stored.rows_affected() != 1 {
-        return Err(ApiError::conflict(
-            "passkey_exists",
-            "This passkey is already registered.",
-        ));
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM passkeys WHERE credential_id = ?)")
+                .bind(passkey.cred_id().as_slice())
+                .fetch_one(&state.db)
+                .await?;
+        if exists {
+            return Err(ApiError::conflict(
+                "passkey_exists",
+                "This passkey is already registered.",
+            ));
+        }
+        return Err(step_up_required());
     }
     Ok((
         StatusCode::CREATED,

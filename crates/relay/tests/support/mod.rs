@@ -152,6 +152,12 @@ impl Relay {
 
     /// Invites, enrolls and publishes a patient.
     pub async fn patient(&self, clinic: &Account, contact: &str) -> Account {
+        let invite_code = self.invite(clinic, contact).await;
+        self.enroll(&invite_code, contact).await
+    }
+
+    /// The clinic invites a patient ("Sam Patient") at `contact`; the code.
+    pub async fn invite(&self, clinic: &Account, contact: &str) -> String {
         let invite: InviteCreated = self
             .expect(
                 Method::POST,
@@ -164,11 +170,19 @@ impl Relay {
                 StatusCode::CREATED,
             )
             .await;
-        self.enroll(&invite.invite_code, contact).await
+        invite.invite_code
     }
 
     /// Redeems an invite (code sent to `contact`), then publishes fresh keys.
     pub async fn enroll(&self, invite_code: &str, contact: &str) -> Account {
+        let account = Account::new(self.enroll_session(invite_code, contact).await);
+        self.publish(&account).await;
+        account
+    }
+
+    /// Redeems an invite (start, then the code sent to `contact`); the
+    /// session, nothing published.
+    pub async fn enroll_session(&self, invite_code: &str, contact: &str) -> SessionCreated {
         let started: EnrollStarted = self
             .expect(
                 Method::POST,
@@ -180,21 +194,45 @@ impl Relay {
                 StatusCode::OK,
             )
             .await;
-        let session: SessionCreated = self
-            .expect(
-                Method::POST,
-                "/v1/enroll/verify",
-                None,
-                Some(&EnrollVerifyRequest {
-                    enrollment_id: started.enrollment_id,
-                    code: self.last_code_for(contact),
-                }),
-                StatusCode::OK,
-            )
-            .await;
-        let account = Account::new(session);
-        self.publish(&account).await;
-        account
+        self.expect(
+            Method::POST,
+            "/v1/enroll/verify",
+            None,
+            Some(&EnrollVerifyRequest {
+                enrollment_id: started.enrollment_id,
+                code: self.last_code_for(contact),
+            }),
+            StatusCode::OK,
+        )
+        .await
+    }
+
+    /// The relay's SQLite file, opened beside it (for what the API does not
+    /// show, and to move time).
+    pub async fn db(&self) -> sqlx::SqlitePool {
+        sqlx::SqlitePool::connect(&format!(
+            "sqlite://{}",
+            self.data
+                .path()
+                .join(ward_relay::db::DATABASE_FILE)
+                .display()
+        ))
+        .await
+        .unwrap()
+    }
+
+    /// Moves every session of `account_id` to a sign-in an hour earlier,
+    /// long past the step-up window (and a passkey ceremony begun within
+    /// it); how many there were.
+    pub async fn age_sessions(&self, account_id: &str) -> u64 {
+        let aged =
+            sqlx::query("UPDATE sessions SET created_at = created_at - ? WHERE account_id = ?")
+                .bind(3_600_000_i64)
+                .bind(account_id)
+                .execute(&self.db().await)
+                .await
+                .unwrap();
+        aged.rows_affected()
     }
 
     pub async fn publish(&self, account: &Account) {
