@@ -79,7 +79,7 @@ fn SignedOutScreens() -> impl IntoView {
         <Routes fallback=Welcome>
             <Route path=path!("/") view=Welcome />
             <Route path=path!("/enroll") view=Enroll />
-            <Route path=path!("/sign-in/code") view=CodeSignIn />
+            <Route path=path!("/sign-in/code") view=|| view! { <CodeSignIn /> } />
         </Routes>
     }
 }

@@ -43,7 +43,9 @@ async fn find(root: &HtmlElement, selector: &str) -> web_sys::Element {
         }
         sleep(Duration::from_millis(20)).await;
     }
-    panic!("nothing matches {selector}");
+    root.query_selector(selector)
+        .unwrap()
+        .expect("the selector matches within a second")
 }
 
 #[wasm_bindgen_test]

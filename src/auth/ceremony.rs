@@ -31,6 +31,8 @@ impl std::fmt::Debug for PrfSecret {
 pub struct Created {
     /// For the relay.
     pub credential: RegisterPublicKeyCredential,
+    /// The credential's raw id.
+    pub credential_id: Vec<u8>,
     /// The authenticator supports PRF (a later `get` gives the secret).
     pub prf_enabled: bool,
     /// Some authenticators give the PRF secret at creation already.
@@ -94,6 +96,7 @@ pub async fn create(options: &CreationChallengeResponse) -> Result<Created, Pass
     let json = webauthn::registration_json(&credential)?;
     Ok(Created {
         credential: serde_json::from_value(json).map_err(|e| PasskeyError::Other(e.to_string()))?,
+        credential_id: raw_id(&credential),
         prf_enabled: webauthn::prf_enabled(&credential),
         prf: prf_of(&credential),
     })

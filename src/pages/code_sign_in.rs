@@ -19,9 +19,10 @@ fn is_code(code: &str) -> bool {
     code.len() == 6 && code.chars().all(|c| c.is_ascii_digit())
 }
 
-/// The code sign-in screen.
+/// The code sign-in screen; `embedded` on the lock screen (no way back to
+/// the welcome screen from there).
 #[component]
-pub fn CodeSignIn() -> impl IntoView {
+pub fn CodeSignIn(#[prop(optional)] embedded: bool) -> impl IntoView {
     let session = Session::get();
     let contact = session.typed_contact;
     let login_id = RwSignal::new(None::<String>);
@@ -121,7 +122,9 @@ pub fn CodeSignIn() -> impl IntoView {
             <p class="hint">
                 "No authenticator app set up? This way in needs one. Call your clinic: they can help you get back into your account."
             </p>
-            <p><A href="/">"Back to sign in"</A></p>
+            <Show when=move || !embedded>
+                <p><A href="/">"Back to sign in"</A></p>
+            </Show>
         </section>
     }
 }

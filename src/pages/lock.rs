@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::components::notice::{Busy, ErrorNote};
+use crate::pages::code_sign_in::CodeSignIn;
 use crate::session::{LockReason, Session};
 
 /// Shown while locked.
@@ -24,6 +25,7 @@ pub fn LockScreen() -> impl IntoView {
             }
         });
     };
+    let with_codes = RwSignal::new(false);
     let sign_out = move |_| {
         spawn_local(async move { session.sign_out().await });
     };
@@ -42,7 +44,13 @@ pub fn LockScreen() -> impl IntoView {
             </button>
             <Busy busy=busy text="Waiting for your passkey…" />
             <ErrorNote message=error />
+            <button type="button" class="link-button" on:click=move |_| with_codes.update(|w| *w = !*w)>
+                {move || if with_codes.get() { "Hide the code sign-in" } else { "No passkey at hand? Unlock with codes" }}
+            </button>
             <button type="button" class="link-button" on:click=sign_out>"Sign out instead (unsent text is lost)"</button>
         </section>
+        <Show when=move || with_codes.get()>
+            <CodeSignIn embedded=true />
+        </Show>
     }
 }

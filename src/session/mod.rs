@@ -456,6 +456,79 @@ impl Session {
         }
     }
 
+    /// After a passkey is added: wraps the vault for it too, so it unlocks
+    /// without the recovery code. The PRF secret comes from creation, or,
+    /// when the authenticator gives it only at sign-in, from one sign-in
+    /// limited to the new passkey. `Ok(false)`: it has no PRF.
+    pub async fn wrap_new_passkey(
+        &self,
+        created_prf: Option<PrfSecret>,
+        prf_enabled: bool,
+        credential_id: Vec<u8>,
+    ) -> Result<bool, SessionError> {
+        let ticket = self.ticket();
+        let prf = match created_prf {
+            Some(prf) => prf,
+            None if prf_enabled => {
+                let account_id = self
+                    .account_id
+                    .get_untracked()
+                    .ok_or(SessionError::Interrupted)?;
+                let mut started = api::sign_in::passkey_start(Some(&account_id)).await?;
+                started
+                    .options
+                    .public_key
+                    .allow_credentials
+                    .retain(|allowed| allowed.id == credential_id);
+                let asserted = ceremony::get(&started.options, false, None).await?;
+                let created =
+                    api::sign_in::passkey_finish(started.ceremony_id, asserted.credential).await?;
+                // Only the secret was wanted, not another session.
+                end_relay_session(&SessionToken::new(created.token)).await;
+                match asserted.prf {
+                    Some(prf) => prf,
+                    None => return Ok(false),
+                }
+            }
+            None => return Ok(false),
+        };
+        if !self.still(ticket) {
+            return Err(SessionError::Interrupted);
+        }
+        let (vault, token, expected) = self
+            .account
+            .with_value(|account| {
+                account.as_ref().map(|account| {
+                    let mut vault = account.vault.clone();
+                    let unlock = ward_seal::vault::Unlock::Passkey {
+                        credential_id: &prf.credential_id,
+                        prf_output: &prf.output,
+                    };
+                    vault
+                        .add_method(
+                            &account.vault_key,
+                            &unlock,
+                            ward_seal::vault::RecoveryParams::default(),
+                            &mut ward_seal::random::os_rng(),
+                        )
+                        .map(|()| (vault, account.token.clone(), account.vault_version))
+                        .map_err(|_| SessionError::VaultDamaged)
+                })
+            })
+            .ok_or(SessionError::Interrupted)??;
+        let stored = api::account::put_vault(&token, expected, vault.to_bytes()).await?;
+        if !self.still(ticket) {
+            return Err(SessionError::Interrupted);
+        }
+        self.account.update_value(|account| {
+            if let Some(account) = account {
+                account.vault = vault;
+                account.vault_version = stored.version;
+            }
+        });
+        Ok(true)
+    }
+
     /// A new recovery code (after a fresh passkey check); shown next. The
     /// account stays in place while the new vault is stored, so a lock or
     /// sign-out meanwhile finds it.

@@ -48,21 +48,29 @@ pub fn Passkeys() -> impl IntoView {
                     .with_step_up(|t| async move { api::sign_in::register_start(&t).await })
                     .await?;
                 let created = ceremony::create(&started.options).await?;
-                let token = session.token().ok_or(SessionError::VaultDamaged)?;
-                api::sign_in::register_finish(
+                let token = session.token().ok_or(SessionError::Interrupted)?;
+                let added = api::sign_in::register_finish(
                     &token,
                     started.ceremony_id,
                     created.credential,
                     label,
                 )
-                .await
-                .map_err(SessionError::from)
+                .await?;
+                let unlocks = session
+                    .wrap_new_passkey(created.prf, created.prf_enabled, created.credential_id)
+                    .await
+                    .unwrap_or(false);
+                Ok::<_, SessionError>((added, unlocks))
             }
             .await;
             busy.set(false);
             match result {
-                Ok(added) => {
-                    status.set(Some(format!("Passkey \"{}\" added.", added.label)));
+                Ok((added, unlocks)) => {
+                    status.set(Some(if unlocks {
+                        format!("Passkey \"{}\" added. It signs you in and unlocks your messages.", added.label)
+                    } else {
+                        format!("Passkey \"{}\" added. It cannot unlock your messages by itself, so the first time you use it on another device Ward asks for your recovery code once.", added.label)
+                    }));
                     new_label.set(String::new());
                     reload();
                 }

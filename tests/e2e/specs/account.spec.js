@@ -119,7 +119,7 @@ test('enroll with a PRF passkey, sign out and in, then a new phone without PRF u
 
 test('authenticator app, code sign-in on a new phone, lockout after wrong codes', async ({ page, request, browser }) => {
   const contact = 'dana@example.com';
-  await s.addAuthenticator(page, { prf: false });
+  const firstKey = await s.addAuthenticator(page, { prf: false });
   const recovery = await s.enrollThroughScreens(page, request, { name: 'Dana Cole', contact, wrongCodeFirst: true });
   await s.confirmRecoveryCode(page, recovery);
   const number = await s.safetyNumber(page);
@@ -143,6 +143,24 @@ test('authenticator app, code sign-in on a new phone, lockout after wrong codes'
   await page.getByRole('button', { name: 'Save' }).click();
   await expect(page.getByText('Renamed to "Kitchen tablet".')).toBeVisible();
   await expect(page.getByRole('button', { name: 'Rename Kitchen tablet' })).toBeVisible();
+
+  // Add a passkey: not twice on one authenticator; from another one (with
+  // PRF) it also unlocks the vault, so signing in with it needs no code.
+  await page.getByRole('button', { name: 'Add a passkey' }).click();
+  await expect(page.getByRole('alert')).toContainText('Give the new passkey a name');
+  await page.getByLabel('Name for a new passkey').fill('Same phone again');
+  await page.getByRole('button', { name: 'Add a passkey' }).click();
+  await expect(page.getByRole('alert')).toContainText('This device already has a passkey for your account');
+  await firstKey.cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: firstKey.authenticatorId });
+  await s.addAuthenticator(page, { prf: true });
+  await page.getByLabel('Name for a new passkey').fill('Security key');
+  await page.getByRole('button', { name: 'Add a passkey' }).click();
+  await expect(page.getByText('Passkey "Security key" added. It signs you in and unlocks your messages.')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Rename Security key' })).toBeVisible();
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+  await expect(page.getByText('You are signed in.')).toBeVisible();
+  expect(await s.safetyNumber(page)).toBe(number);
 
   // A new phone with no passkey at all: codes, then the recovery code.
   const context = await browser.newContext();
@@ -222,6 +240,12 @@ test('auto-lock drops the keys after the idle time; the passkey unlocks and the 
   await expect(page.getByLabel('New name')).toBeHidden();
   await expect(page.getByTestId('safety-number')).toBeHidden();
   await s.screenshot(page, '14-locked');
+  // Without the passkey at hand, codes unlock too (shown in place, no way
+  // off the lock screen).
+  await page.getByRole('button', { name: 'No passkey at hand? Unlock with codes' }).click();
+  await expect(page.getByLabel('Email or phone number on file')).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Back to sign in' })).toHaveCount(0);
+  await page.getByRole('button', { name: 'Hide the code sign-in' }).click();
 
   await page.getByRole('button', { name: 'Unlock with your passkey' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Ward is locked' })).toBeHidden();
