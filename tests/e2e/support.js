@@ -3,6 +3,7 @@
 // patient's inbox (the relay's dev outbox file), virtual authenticators,
 // an authenticator app (RFC 6238), and screenshots for docs/screens.
 const crypto = require('node:crypto');
+const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { expect } = require('@playwright/test');
@@ -74,6 +75,23 @@ function totp(base32, offset = 0) {
   const mac = crypto.createHmac('sha1', key).update(counter).digest();
   const at = mac[mac.length - 1] & 0xf;
   return String((mac.readUInt32BE(at) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+/**
+ * Moves every session of the account with `contact` an hour into the past,
+ * so the relay asks for a fresh sign-in (step-up) before sensitive changes.
+ * Writes the relay's SQLite file directly (Python's sqlite3: Node 20 has none).
+ */
+function ageSessions(contact) {
+  const script = [
+    'import sqlite3, sys',
+    'db = sqlite3.connect(sys.argv[1], timeout=10)',
+    'n = db.execute("UPDATE sessions SET created_at = created_at - 3600000 WHERE account_id IN (SELECT account_id FROM accounts WHERE contact = ?)", (sys.argv[2],)).rowcount',
+    'db.commit()',
+    'print(n)',
+  ].join('\n');
+  const out = execFileSync('python3', ['-c', script, path.join(data, 'ward.sqlite3'), contact], { encoding: 'utf8' });
+  return Number(out.trim());
 }
 
 const screensDir = path.join(__dirname, '..', '..', 'docs', 'screens');
@@ -153,6 +171,6 @@ async function safetyNumber(page) {
 }
 
 module.exports = {
-  clinicToken, codesFor, nextCode, invite, addAuthenticator, syncPasskeys, totp, screenshot,
+  ageSessions, clinicToken, codesFor, nextCode, invite, addAuthenticator, syncPasskeys, totp, screenshot,
   enrollThroughScreens, confirmRecoveryCode, safetyNumber,
 };

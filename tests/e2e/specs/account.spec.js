@@ -197,6 +197,14 @@ test('authenticator app, code sign-in on a new phone, lockout after wrong codes'
   await page.getByRole('button', { name: 'Unlock with your passkey' }).click();
   await expect(page.getByLabel('New name')).toHaveValue('Typed before the sign-out');
 
+  // Turning the authenticator app off needs a recent sign-in: with the
+  // session an hour old, the passkey is asked again first (step-up).
+  await s.safetyNumber(page);
+  expect(s.ageSessions(contact)).toBeGreaterThan(0);
+  await page.getByRole('button', { name: 'Turn off the authenticator app' }).click();
+  await expect(page.getByText('Authenticator app is off.')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Set up an authenticator app' })).toBeVisible();
+
   // Wrong codes: after five, a lockout with when to retry. (Last in this
   // file: the relay locks this address for code sign-ins.)
   const third = await browser.newContext();
