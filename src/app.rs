@@ -7,12 +7,15 @@ use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::hooks::use_navigate;
 use leptos_router::path;
 
+use crate::messaging::{self, Inbox};
 use crate::pages::code_sign_in::CodeSignIn;
 use crate::pages::enroll::Enroll;
 use crate::pages::home::Home;
 use crate::pages::lock::LockScreen;
+use crate::pages::new_thread::NewThread;
 use crate::pages::recovery::{EnterRecoveryCode, ShowRecoveryCode};
 use crate::pages::settings::SecuritySettings;
+use crate::pages::thread::ThreadView;
 use crate::pages::welcome::Welcome;
 use crate::session::{Phase, Session, idle};
 
@@ -22,6 +25,9 @@ pub fn App() -> impl IntoView {
     let session = Session::new();
     provide_context(session);
     idle::watch(session);
+    let inbox = Inbox::new();
+    provide_context(inbox);
+    messaging::live::run(session, inbox);
 
     let phase = session.phase;
     let signed_in = Memo::new(move |_| matches!(phase.get(), Phase::Unlocked | Phase::Locked));
@@ -56,6 +62,11 @@ pub fn App() -> impl IntoView {
                 <Show when=move || locked.get()>
                     <LockScreen />
                 </Show>
+                // New messages are announced here, politely, wherever the
+                // patient is.
+                <p class="visually-hidden" aria-live="polite" role="status" data-testid="announcer">
+                    {move || inbox.announcement.get()}
+                </p>
             </main>
         </Router>
     }
@@ -90,6 +101,8 @@ fn SignedInScreens() -> impl IntoView {
         <Routes fallback=Home>
             <Route path=path!("/") view=Home />
             <Route path=path!("/settings/security") view=SecuritySettings />
+            <Route path=path!("/new") view=NewThread />
+            <Route path=path!("/threads/:id") view=ThreadView />
         </Routes>
     }
 }

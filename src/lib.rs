@@ -9,6 +9,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod components;
+pub mod messaging;
 pub mod pages;
 pub mod session;
 pub mod store;

@@ -3,7 +3,9 @@
 //! [`message`](ApiError::message) a patient can read.
 
 pub mod account;
+pub mod events;
 pub mod sign_in;
+pub mod threads;
 
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::Serialize;
@@ -20,6 +22,11 @@ impl SessionToken {
     /// Wraps a token the relay returned.
     pub fn new(token: String) -> Self {
         Self(Zeroizing::new(token))
+    }
+
+    /// The token itself, for the event stream's first frame.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
     }
 
     fn header(&self) -> Zeroizing<String> {

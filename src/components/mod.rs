@@ -1,5 +1,6 @@
 //! Small view pieces shared by screens.
 
+pub mod composer;
 pub mod notice;
 pub mod qr;
 pub mod relay_status;

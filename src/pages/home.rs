@@ -1,33 +1,54 @@
-//! The signed-in home: who is signed in and with which clinic.
+//! The signed-in home: the patient's threads, newest first, with unread
+//! counts and times (never message text: this screen may be seen by
+//! others), and "New message".
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::components::A;
+use ward_proto::threads::{Role, Thread};
 
-use crate::api;
-use crate::session::Session;
+use crate::messaging::{Inbox, category_label};
+use crate::pages::thread::time_label;
 
-/// The signed-in home screen.
+fn clinic_name(thread: &Thread) -> String {
+    thread
+        .members
+        .iter()
+        .find(|m| m.role == Role::Clinic)
+        .map(|m| m.display_name.clone())
+        .unwrap_or_else(|| "Your care team".into())
+}
+
+/// The threads list.
 #[component]
 pub fn Home() -> impl IntoView {
-    let session = Session::get();
-    let clinic = RwSignal::new(None::<String>);
-    spawn_local(async move {
-        let Some(token) = session.token() else { return };
-        if let Ok(info) = api::account::clinic(&token).await {
-            clinic.set(Some(info.display_name));
-        }
-    });
+    let inbox = Inbox::get();
     view! {
         <section class="card" aria-labelledby="home-title">
             <h1 id="home-title" tabindex="-1">"Messages with your care team"</h1>
-            <p role="status" class="signed-in-status">
-                {move || match clinic.get() {
-                    Some(name) => format!("You are signed in. Your keys are unlocked on this device; your care team is {name}."),
-                    None => "You are signed in. Your keys are unlocked on this device.".into(),
-                }}
-            </p>
-            <p><A href="/settings/security">"Security settings"</A>" : passkeys, authenticator app, devices, recovery code."</p>
+            <A href="/new" attr:class="button primary">"New message"</A>
+            <Show
+                when=move || !inbox.threads.with(Vec::is_empty)
+                fallback=|| view! {
+                    <p class="hint">"No conversations yet. Start one with “New message”."</p>
+                }
+            >
+                <ul class="thread-list" aria-label="Conversations">
+                    <For each=move || inbox.threads.get() key=|t| (t.thread_id.clone(), t.unread_count, t.last_message_at) let:thread>
+                        <li>
+                            <A href=format!("/threads/{}", thread.thread_id) attr:class="thread-row">
+                                <span class="thread-title">{category_label(thread.category)}</span>
+                                <span class="meta">{clinic_name(&thread)}</span>
+                                <span class="meta">
+                                    {thread.last_message_at.map(time_label).unwrap_or_else(|| "No messages yet".into())}
+                                </span>
+                                <Show when=move || { thread.unread_count > 0 }>
+                                    <span class="badge">{format!("{} unread", thread.unread_count)}</span>
+                                </Show>
+                            </A>
+                        </li>
+                    </For>
+                </ul>
+            </Show>
         </section>
     }
 }

@@ -66,6 +66,10 @@ pub enum SessionError {
     VaultMissing,
     /// Locked or signed out while this was in progress.
     Interrupted,
+    /// Sealing or opening with the account's keys failed.
+    Crypto,
+    /// A thread member has no published keys yet.
+    MemberKeysMissing,
     /// The recovery code has a typo (the detail says where).
     RecoveryCodeTypo(String),
     /// A well-formed recovery code that does not open the vault.
@@ -83,6 +87,8 @@ impl SessionError {
             Self::VaultRolledBack => "Ward's server offered an older copy of your keys than this device has already seen, so Ward did not use it. Try again later; if this keeps happening, contact your clinic.".into(),
             Self::VaultMissing => "Ward's server did not return your account's keys, so Ward did not make new ones (that would lose your messages). Try again later; if this keeps happening, contact your clinic.".into(),
             Self::Interrupted => "That was interrupted because Ward was locked or signed out. Try again.".into(),
+            Self::Crypto => "Ward could not encrypt or open this with your keys. Reload the page and try again; if it keeps happening, contact your clinic.".into(),
+            Self::MemberKeysMissing => "Your care team has not finished setting up secure messaging, so nothing can be sent yet. Try again later, or call your clinic.".into(),
             Self::KeysDiffer => "The keys published for your account do not match the keys you hold, so Ward stopped to keep your messages safe. Contact your clinic.".into(),
             Self::RecoveryCodeTypo(detail) => {
                 let mut message = detail.clone();

@@ -1,22 +1,17 @@
 // @ts-check
-// Turns the fresh e2e relay's one-time setup code into the clinic inbox
-// account, once for every spec; the clinic's token goes into the relay's
-// data directory for `support.clinicToken()`.
-const fs = require('node:fs');
+// Sets the fresh e2e relay's clinic up through the clinic agent
+// (`ward-relay clinic init`), once for every spec: the clinic inbox account,
+// its published keys, and its key file in the relay's data directory, which
+// `support.clinic()` then uses for invites, reading and replying.
+const { execFileSync } = require('node:child_process');
 const path = require('node:path');
 
 module.exports = async function globalSetup() {
   const data = process.env.WARD_DATA_DIR;
-  const baseURL = process.env.WARD_URL;
-  if (!data || !baseURL) throw new Error('run these tests with `cargo xtask test`');
-  const setupCode = fs.readFileSync(path.join(data, 'clinic-setup-code'), 'utf8');
-  const response = await fetch(new URL('/v1/clinic/setup', baseURL), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ setup_code: setupCode, display_name: 'Riverside Clinic' }),
-  });
-  if (response.status !== 200) {
-    throw new Error(`clinic setup on the fresh e2e relay answered ${response.status}: ${await response.text()}`);
-  }
-  fs.writeFileSync(path.join(data, 'e2e-clinic-token'), (await response.json()).token);
+  const relay = process.env.WARD_RELAY_BIN;
+  if (!data || !relay || !process.env.WARD_URL) throw new Error('run these tests with `cargo xtask test`');
+  execFileSync(relay, [
+    'clinic', '--relay', process.env.WARD_URL, '--key-file', path.join(data, 'e2e-clinic.key'),
+    'init', '--name', 'Riverside Clinic', '--setup-code-file', path.join(data, 'clinic-setup-code'),
+  ], { env: { ...process.env, WARD_CLINIC_PASSPHRASE: 'e2e clinic passphrase' }, stdio: 'pipe' });
 };

@@ -10,8 +10,11 @@ const { expect } = require('@playwright/test');
 
 const data = /** @type {string} */ (process.env.WARD_DATA_DIR);
 
-function clinicToken() {
-  return fs.readFileSync(path.join(data, 'e2e-clinic-token'), 'utf8');
+/** Runs the clinic agent (`ward-relay clinic ...`) against the e2e relay; returns what it printed. */
+function clinic(...args) {
+  return execFileSync(/** @type {string} */ (process.env.WARD_RELAY_BIN), [
+    'clinic', '--relay', /** @type {string} */ (process.env.WARD_URL), '--key-file', path.join(data, 'e2e-clinic.key'), ...args,
+  ], { env: { ...process.env, WARD_CLINIC_PASSPHRASE: 'e2e clinic passphrase' }, encoding: 'utf8' });
 }
 
 /** The codes sent to `contact`, oldest first (the dev sink's log). */
@@ -32,13 +35,8 @@ async function nextCode(contact, seen) {
 }
 
 /** The clinic invites a patient; returns the invite code. */
-async function invite(request, displayName, contact) {
-  const response = await request.post('/v1/invites', {
-    headers: { authorization: `Bearer ${clinicToken()}` },
-    data: { display_name: displayName, contact },
-  });
-  expect(response.status()).toBe(201);
-  return (await response.json()).invite_code;
+async function invite(_request, displayName, contact) {
+  return clinic('invite', '--name', displayName, '--contact', contact).trim();
 }
 
 /** A platform authenticator for the page's browser context, with or without PRF. */
@@ -171,6 +169,6 @@ async function safetyNumber(page) {
 }
 
 module.exports = {
-  ageSessions, clinicToken, codesFor, nextCode, invite, addAuthenticator, syncPasskeys, totp, screenshot,
+  ageSessions, clinic, codesFor, nextCode, invite, addAuthenticator, syncPasskeys, totp, screenshot,
   enrollThroughScreens, confirmRecoveryCode, safetyNumber,
 };

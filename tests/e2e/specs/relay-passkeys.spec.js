@@ -29,11 +29,7 @@ test('a passkey with PRF registers, then signs in without a username', async ({ 
   });
 
   // A clinic, an invite, an enrolled patient (API calls, as the client will make them).
-  const clinicToken = support.clinicToken();
-  const invite = await (await request.post('/v1/invites', {
-    headers: { authorization: `Bearer ${clinicToken}` },
-    data: { display_name: 'Sam', contact: 'sam-e2e@example.com' },
-  })).json();
+  const invite = { invite_code: await support.invite(request, 'Sam', 'sam-e2e@example.com') };
   const started = await (await request.post('/v1/enroll/start', { data: { invite_code: invite.invite_code } })).json();
   const session = await (await request.post('/v1/enroll/verify', {
     data: { enrollment_id: started.enrollment_id, code: lastCode('sam-e2e@example.com') },

@@ -1,0 +1,244 @@
+//! The inbox's cryptography: thread keys opened and checked against their
+//! sealers, envelopes sealed and opened with the unlocked account's keys.
+
+use leptos::prelude::*;
+use ward_proto::threads::{Category as WireCategory, StoredMessage, Thread};
+use ward_seal::envelope::{self, Envelope, Header};
+use ward_seal::keys::PublicBundle;
+use ward_seal::payload::{Category, Payload, QuickReplyChosen};
+use ward_seal::random::os_rng;
+use ward_seal::thread_key::{self, SealedThreadKey, ThreadKey};
+
+use super::{Delivery, Inbox, Shown};
+use crate::api;
+use crate::session::{Session, SessionError};
+
+/// A fresh message id: 16 random bytes, hex.
+pub fn new_message_id() -> String {
+    let mut bytes = [0u8; 16];
+    if let Some(crypto) = web_sys::window().and_then(|w| w.crypto().ok()) {
+        let _ = crypto.get_random_values_with_u8_array(&mut bytes);
+    }
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("m-{hex}")
+}
+
+fn token(session: Session) -> Result<crate::api::SessionToken, SessionError> {
+    session.token().ok_or(SessionError::Interrupted)
+}
+
+/// A member's bundle, fetched once per unlock and checked to be theirs.
+async fn bundle(
+    inbox: &Inbox,
+    session: Session,
+    account_id: &str,
+) -> Result<PublicBundle, SessionError> {
+    if let Some(found) = inbox.bundles.with_value(|b| b.get(account_id).cloned()) {
+        return Ok(found);
+    }
+    let published = api::account::bundle(&token(session)?, account_id)
+        .await?
+        .ok_or(SessionError::MemberKeysMissing)?;
+    let bundle = PublicBundle::from_bytes(&published.bundle.0).map_err(|_| SessionError::Crypto)?;
+    if bundle.account_id() != account_id {
+        return Err(SessionError::Crypto);
+    }
+    inbox.bundles.update_value(|b| {
+        b.insert(account_id.to_owned(), bundle.clone());
+    });
+    Ok(bundle)
+}
+
+/// The key of `epoch` in `thread_id`, opened from the relay's sealed copy
+/// (and signed by a member, checked).
+async fn key(
+    inbox: &Inbox,
+    session: Session,
+    thread_id: &str,
+    epoch: u32,
+) -> Result<(), SessionError> {
+    let cached = inbox
+        .keys
+        .with_value(|k| k.contains_key(&(thread_id.to_owned(), epoch)));
+    if cached {
+        return Ok(());
+    }
+    let sealed = api::threads::keys(&token(session)?, thread_id).await?;
+    for entry in sealed.keys {
+        let sealer = bundle(inbox, session, &entry.sealer_id).await?;
+        let opened = session
+            .with_account(|account| {
+                SealedThreadKey::from_bytes(&entry.sealed.0)
+                    .and_then(|s| s.open(account.keys(), &sealer, thread_id, entry.epoch))
+            })
+            .ok_or(SessionError::Interrupted)?;
+        if let Ok(opened) = opened {
+            inbox.keys.update_value(|k| {
+                k.insert((thread_id.to_owned(), entry.epoch), opened);
+            });
+        }
+    }
+    let found = inbox
+        .keys
+        .with_value(|k| k.contains_key(&(thread_id.to_owned(), epoch)));
+    if found {
+        Ok(())
+    } else {
+        Err(SessionError::Crypto)
+    }
+}
+
+/// Epoch 0 of a new thread: a fresh key sealed to every member.
+pub async fn start_epoch(
+    inbox: &Inbox,
+    session: Session,
+    thread: &Thread,
+) -> Result<(), SessionError> {
+    let mut members = Vec::new();
+    for member in &thread.members {
+        members.push(bundle(inbox, session, &member.account_id).await?);
+    }
+    let (key, sealed) = session
+        .with_account(|account| {
+            let key = ThreadKey::generate(&mut os_rng());
+            thread_key::seal_to_members(
+                &key,
+                &thread.thread_id,
+                0,
+                account.keys(),
+                &members,
+                &mut os_rng(),
+            )
+            .map(|sealed| (key, sealed))
+        })
+        .ok_or(SessionError::Interrupted)?
+        .map_err(|_| SessionError::Crypto)?;
+    api::threads::put_epoch(
+        &token(session)?,
+        &thread.thread_id,
+        0,
+        sealed.iter().map(SealedThreadKey::to_bytes).collect(),
+    )
+    .await?;
+    inbox.keys.update_value(|k| {
+        k.insert((thread.thread_id.clone(), 0), key);
+    });
+    Ok(())
+}
+
+/// Opens one stored message. A message that does not open (altered, or not
+/// from who it claims) is shown as such rather than hiding the thread.
+pub async fn open(
+    inbox: &Inbox,
+    session: Session,
+    thread_id: &str,
+    stored: &StoredMessage,
+) -> Result<Shown, SessionError> {
+    let me = session.account_id.get_untracked().unwrap_or_default();
+    let unreadable = |text: &str| Shown {
+        seq: Some(stored.seq),
+        message_id: stored.message_id.clone(),
+        sender_id: stored.sender_id.clone(),
+        sent_at_ms: stored.received_at,
+        text: text.to_owned(),
+        quick_replies: Vec::new(),
+        answers_offer: None,
+        delivery: None,
+    };
+    let Ok(envelope) = Envelope::from_bytes(&stored.envelope.0) else {
+        return Ok(unreadable(
+            "This message could not be opened: it is damaged.",
+        ));
+    };
+    let epoch = envelope.header().epoch;
+    if key(inbox, session, thread_id, epoch).await.is_err() {
+        return Ok(unreadable(
+            "This message could not be opened: this account has no key for it.",
+        ));
+    }
+    let sender = bundle(inbox, session, &stored.sender_id).await?;
+    let payload = inbox.keys.with_value(|keys| {
+        keys.get(&(thread_id.to_owned(), epoch))
+            .map(|key| envelope.open(key, thread_id, &sender))
+    });
+    let Some(Ok(payload)) = payload else {
+        return Ok(unreadable(
+            "This message could not be opened: it was altered, or it is not from who it says.",
+        ));
+    };
+    Ok(Shown {
+        seq: Some(stored.seq),
+        message_id: envelope.header().message_id.clone(),
+        sender_id: stored.sender_id.clone(),
+        sent_at_ms: envelope.header().sent_at_ms,
+        text: payload.text.clone(),
+        quick_replies: payload
+            .quick_reply_options
+            .iter()
+            .map(|o| (o.id.clone(), o.label.clone()))
+            .collect(),
+        answers_offer: payload
+            .quick_reply_chosen
+            .as_ref()
+            .map(|c| c.offer_message_id.clone()),
+        delivery: (stored.sender_id == me).then_some(Delivery::Sent),
+    })
+}
+
+fn seal_category(category: WireCategory) -> Category {
+    match category {
+        WireCategory::Appointment => Category::Appointment,
+        WireCategory::Refill => Category::Refill,
+        WireCategory::Question => Category::Question,
+        WireCategory::Billing => Category::Billing,
+        WireCategory::Other => Category::Other,
+    }
+}
+
+/// Seals `shown` under the thread's current epoch and posts it; the
+/// relay's sequence number comes back.
+pub async fn seal_and_post(
+    inbox: &Inbox,
+    session: Session,
+    thread_id: &str,
+    shown: &Shown,
+    quick_reply: Option<(String, String)>,
+    category: Option<WireCategory>,
+) -> Result<u64, SessionError> {
+    let token = token(session)?;
+    let epoch = match inbox.thread(thread_id).and_then(|t| t.current_epoch) {
+        Some(epoch) => epoch,
+        None => {
+            let thread = api::threads::thread(&token, thread_id).await?;
+            let epoch = thread.current_epoch.ok_or(SessionError::Crypto)?;
+            inbox.upsert_thread(thread);
+            epoch
+        }
+    };
+    key(inbox, session, thread_id, epoch).await?;
+    let mut payload = Payload::text(shown.text.clone());
+    payload.category = category.map(seal_category);
+    payload.quick_reply_chosen = quick_reply.map(|(offer, option)| QuickReplyChosen {
+        offer_message_id: offer,
+        option_id: option,
+    });
+    let header = Header {
+        thread_id: thread_id.to_owned(),
+        epoch,
+        message_id: shown.message_id.clone(),
+        sender_id: shown.sender_id.clone(),
+        sent_at_ms: shown.sent_at_ms,
+    };
+    let sealed = inbox
+        .keys
+        .with_value(|keys| {
+            let key = keys.get(&(thread_id.to_owned(), epoch))?;
+            session.with_account(|account| {
+                envelope::seal(account.keys(), key, header, &payload, &mut os_rng())
+            })
+        })
+        .ok_or(SessionError::Interrupted)?
+        .map_err(|_| SessionError::Crypto)?;
+    let stored = api::threads::post(&token, thread_id, sealed.to_bytes()).await?;
+    Ok(stored.seq)
+}

@@ -1,0 +1,150 @@
+//! The live stream while unlocked: new messages, receipts and typing, with
+//! reconnection (and catch-up by reloading what is open) when it drops.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use ward_proto::events::{Event, ReceiptKind};
+
+use super::{Inbox, crypto};
+use crate::api::events::{self, EventStream};
+use crate::session::{Phase, Session};
+
+/// How long "typing…" shows after the last typing event.
+const TYPING_MS: f64 = 6_000.0;
+
+/// Keeps the stream open while `session` is unlocked; clears the inbox on
+/// lock and sign-out.
+pub fn run(session: Session, inbox: Inbox) {
+    let stream = StoredValue::new_local(None::<EventStream>);
+    let attempt = StoredValue::new(0u32);
+    Effect::new(move |_| {
+        let unlocked = session.phase.get() == Phase::Unlocked;
+        if unlocked {
+            connect(session, inbox, stream, attempt);
+            spawn_local(async move {
+                let _ = inbox.refresh(session).await;
+            });
+        } else {
+            stream.set_value(None);
+            if matches!(
+                session.phase.get_untracked(),
+                Phase::Locked | Phase::SignedOut
+            ) {
+                inbox.clear();
+            }
+        }
+    });
+}
+
+fn connect(
+    session: Session,
+    inbox: Inbox,
+    stream: StoredValue<Option<EventStream>, LocalStorage>,
+    attempt: StoredValue<u32>,
+) {
+    let Some(token) = session.token() else {
+        return;
+    };
+    let on_event = move |event: Event| {
+        attempt.set_value(0);
+        spawn_local(async move { apply(session, inbox, event).await });
+    };
+    let on_closed = move || {
+        if session.phase.get_untracked() != Phase::Unlocked {
+            return;
+        }
+        // Back off 1, 2, 4 … 30 s; then catch up on what is open.
+        let tries = attempt.get_value();
+        attempt.set_value(tries.saturating_add(1));
+        let delay = (1_000u32 << tries.min(5)).min(30_000);
+        set_timeout(
+            move || {
+                if session.phase.get_untracked() == Phase::Unlocked {
+                    connect(session, inbox, stream, attempt);
+                    spawn_local(async move { catch_up(session, inbox).await });
+                }
+            },
+            std::time::Duration::from_millis(u64::from(delay)),
+        );
+    };
+    stream.set_value(events::connect(&token, on_event, on_closed));
+}
+
+async fn catch_up(session: Session, inbox: Inbox) {
+    let _ = inbox.refresh(session).await;
+    let open: Vec<String> = inbox
+        .messages
+        .with_untracked(|m| m.keys().cloned().collect());
+    for thread_id in open {
+        let _ = inbox.open_thread(session, &thread_id).await;
+    }
+}
+
+async fn apply(session: Session, inbox: Inbox, event: Event) {
+    let me = session.account_id.get_untracked().unwrap_or_default();
+    match event {
+        Event::Ready { .. } => {}
+        Event::Message { thread_id, message } => {
+            let loaded = inbox
+                .messages
+                .with_untracked(|m| m.contains_key(&thread_id));
+            if loaded && let Ok(shown) = crypto::open(&inbox, session, &thread_id, &message).await {
+                let from_me = shown.sender_id == me;
+                inbox.messages.update(|all| {
+                    let list = all.entry(thread_id.clone()).or_default();
+                    match list.iter_mut().find(|m| m.message_id == shown.message_id) {
+                        Some(existing) => existing.seq = shown.seq,
+                        None => list.push(shown),
+                    }
+                });
+                if !from_me {
+                    inbox.typing.update(|t| {
+                        t.remove(&thread_id);
+                    });
+                }
+            }
+            if message.sender_id != me {
+                let name = inbox.sender_label(&thread_id, &message.sender_id, &me);
+                inbox.announcement.set(format!("New message from {name}."));
+            }
+            let _ = inbox.refresh(session).await;
+        }
+        Event::Receipt {
+            thread_id,
+            account_id,
+            kind,
+            up_to_seq,
+            at,
+        } => {
+            inbox.threads.update(|list| {
+                if let Some(member) = list
+                    .iter_mut()
+                    .find(|t| t.thread_id == thread_id)
+                    .and_then(|t| t.members.iter_mut().find(|m| m.account_id == account_id))
+                {
+                    match kind {
+                        ReceiptKind::Delivered => {
+                            member.delivered_up_to = member.delivered_up_to.max(up_to_seq);
+                        }
+                        ReceiptKind::Read => {
+                            member.read_up_to = member.read_up_to.max(up_to_seq);
+                            member.delivered_up_to = member.delivered_up_to.max(up_to_seq);
+                            member.read_at = Some(at);
+                        }
+                    }
+                }
+            });
+        }
+        Event::Typing {
+            thread_id,
+            account_id,
+        } => {
+            if account_id != me {
+                let until = js_sys::Date::now() + TYPING_MS;
+                inbox.typing.update(|t| {
+                    t.insert(thread_id, until);
+                });
+            }
+        }
+    }
+}

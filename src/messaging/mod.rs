@@ -1,0 +1,287 @@
+//! Conversations: the threads the patient is in and their messages, opened
+//! on this device. Screens read [`Inbox`]; it fetches through `api`, seals
+//! and opens through `ward-seal` with the unlocked account's keys, and
+//! applies live events. Decrypted text lives in memory only and is dropped
+//! with the keys when Ward locks.
+
+mod crypto;
+pub mod live;
+
+use std::collections::HashMap;
+
+use leptos::prelude::*;
+use ward_proto::threads::{Category, Role, Thread};
+use ward_seal::keys::PublicBundle;
+use ward_seal::thread_key::ThreadKey;
+
+use crate::api;
+use crate::session::{Session, SessionError};
+
+/// Where one of the patient's own messages is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// Being sealed and posted.
+    Sending,
+    /// Stored by the relay.
+    Sent,
+    /// Not stored; the reason, for "Retry".
+    Failed(String),
+}
+
+/// One message as the thread shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shown {
+    /// The relay's order (none while sending).
+    pub seq: Option<u64>,
+    /// The sender's id for it (idempotency key).
+    pub message_id: String,
+    /// Who sent it.
+    pub sender_id: String,
+    /// When, by the sender's clock (Unix ms).
+    pub sent_at_ms: u64,
+    /// The text.
+    pub text: String,
+    /// Quick replies it offers: (id, label).
+    pub quick_replies: Vec<(String, String)>,
+    /// The offer this message answers, when it is a quick reply.
+    pub answers_offer: Option<String>,
+    /// For the patient's own messages.
+    pub delivery: Option<Delivery>,
+}
+
+/// The reactive inbox, shared by context.
+#[derive(Debug, Clone, Copy)]
+pub struct Inbox {
+    /// The patient's threads, newest activity first.
+    pub threads: RwSignal<Vec<Thread>>,
+    /// Opened threads' messages, by thread id, oldest first.
+    pub messages: RwSignal<HashMap<String, Vec<Shown>>>,
+    /// Until when (ms) someone is typing, by thread id.
+    pub typing: RwSignal<HashMap<String, f64>>,
+    /// Text for the polite live region ("New message from …").
+    pub announcement: RwSignal<String>,
+    keys: StoredValue<HashMap<(String, u32), ThreadKey>, LocalStorage>,
+    bundles: StoredValue<HashMap<String, PublicBundle>, LocalStorage>,
+}
+
+impl Inbox {
+    /// An empty inbox.
+    pub fn new() -> Self {
+        Self {
+            threads: RwSignal::new(Vec::new()),
+            messages: RwSignal::new(HashMap::new()),
+            typing: RwSignal::new(HashMap::new()),
+            announcement: RwSignal::new(String::new()),
+            keys: StoredValue::new_local(HashMap::new()),
+            bundles: StoredValue::new_local(HashMap::new()),
+        }
+    }
+
+    /// The inbox in context.
+    pub fn get() -> Self {
+        expect_context::<Self>()
+    }
+
+    /// Forgets every key and decrypted message (on lock and sign-out).
+    pub fn clear(&self) {
+        self.keys.set_value(HashMap::new());
+        self.bundles.set_value(HashMap::new());
+        self.messages.set(HashMap::new());
+        self.typing.set(HashMap::new());
+        self.threads.set(Vec::new());
+    }
+
+    /// Reloads the thread list.
+    pub async fn refresh(&self, session: Session) -> Result<(), SessionError> {
+        let token = session.token().ok_or(SessionError::Interrupted)?;
+        let mut list = api::threads::list(&token).await?.threads;
+        list.sort_by_key(|t| std::cmp::Reverse(t.last_message_at.unwrap_or(t.created_at)));
+        self.threads.set(list);
+        Ok(())
+    }
+
+    /// One thread from the list, if loaded.
+    pub fn thread(&self, thread_id: &str) -> Option<Thread> {
+        self.threads
+            .with(|list| list.iter().find(|t| t.thread_id == thread_id).cloned())
+    }
+
+    /// Loads and opens a thread's whole history.
+    pub async fn open_thread(&self, session: Session, thread_id: &str) -> Result<(), SessionError> {
+        let token = session.token().ok_or(SessionError::Interrupted)?;
+        let thread = api::threads::thread(&token, thread_id).await?;
+        self.upsert_thread(thread);
+        let mut shown = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = api::threads::messages(&token, thread_id, after).await?;
+            for stored in &page.messages {
+                shown.push(crypto::open(self, session, thread_id, stored).await?);
+            }
+            match page.next_cursor {
+                Some(next) => after = next,
+                None => break,
+            }
+        }
+        self.messages.update(|all| {
+            all.insert(thread_id.to_owned(), shown);
+        });
+        Ok(())
+    }
+
+    /// Starts a thread with the clinic: creates it, seals epoch 0's key to
+    /// every member, and sends the first message. Returns the thread id.
+    pub async fn start_thread(
+        &self,
+        session: Session,
+        category: Category,
+        text: String,
+    ) -> Result<String, SessionError> {
+        let token = session.token().ok_or(SessionError::Interrupted)?;
+        let thread = api::threads::create(&token, category).await?;
+        let thread_id = thread.thread_id.clone();
+        crypto::start_epoch(self, session, &thread).await?;
+        self.upsert_thread(thread);
+        self.messages.update(|all| {
+            all.insert(thread_id.clone(), Vec::new());
+        });
+        self.send(session, &thread_id, text, None, Some(category))
+            .await;
+        let _ = self.refresh(session).await;
+        Ok(thread_id)
+    }
+
+    /// Sends a message: shown at once as "Sending", sealed under the
+    /// thread's current epoch, posted with its own id (a retry cannot
+    /// duplicate it).
+    pub async fn send(
+        &self,
+        session: Session,
+        thread_id: &str,
+        text: String,
+        quick_reply: Option<(String, String)>,
+        category: Option<Category>,
+    ) {
+        let Some(me) = session.account_id.get_untracked() else {
+            return;
+        };
+        let message_id = crypto::new_message_id();
+        let shown = Shown {
+            seq: None,
+            message_id: message_id.clone(),
+            sender_id: me,
+            sent_at_ms: js_sys::Date::now() as u64,
+            text,
+            quick_replies: Vec::new(),
+            answers_offer: quick_reply.as_ref().map(|(offer, _)| offer.clone()),
+            delivery: Some(Delivery::Sending),
+        };
+        self.messages.update(|all| {
+            all.entry(thread_id.to_owned())
+                .or_default()
+                .push(shown.clone());
+        });
+        self.post(session, thread_id, shown, quick_reply, category)
+            .await;
+    }
+
+    /// Sends a failed message again, with the same id.
+    pub async fn retry(&self, session: Session, thread_id: &str, message_id: &str) {
+        let Some(shown) = self.messages.with_untracked(|all| {
+            all.get(thread_id)
+                .and_then(|list| list.iter().find(|m| m.message_id == message_id))
+                .cloned()
+        }) else {
+            return;
+        };
+        self.set_delivery(thread_id, message_id, Delivery::Sending, None);
+        let quick_reply = shown
+            .answers_offer
+            .clone()
+            .map(|offer| (offer, String::new()));
+        self.post(session, thread_id, shown, quick_reply, None)
+            .await;
+    }
+
+    async fn post(
+        &self,
+        session: Session,
+        thread_id: &str,
+        shown: Shown,
+        quick_reply: Option<(String, String)>,
+        category: Option<Category>,
+    ) {
+        let result =
+            crypto::seal_and_post(self, session, thread_id, &shown, quick_reply, category).await;
+        match result {
+            Ok(seq) => self.set_delivery(thread_id, &shown.message_id, Delivery::Sent, Some(seq)),
+            Err(error) => self.set_delivery(
+                thread_id,
+                &shown.message_id,
+                Delivery::Failed(session.explain(&error)),
+                None,
+            ),
+        }
+    }
+
+    fn set_delivery(
+        &self,
+        thread_id: &str,
+        message_id: &str,
+        delivery: Delivery,
+        seq: Option<u64>,
+    ) {
+        self.messages.update(|all| {
+            if let Some(message) = all
+                .get_mut(thread_id)
+                .and_then(|list| list.iter_mut().find(|m| m.message_id == message_id))
+            {
+                message.delivery = Some(delivery);
+                if seq.is_some() {
+                    message.seq = seq;
+                }
+            }
+        });
+    }
+
+    fn upsert_thread(&self, thread: Thread) {
+        self.threads.update(|list| {
+            match list.iter_mut().find(|t| t.thread_id == thread.thread_id) {
+                Some(existing) => *existing = thread,
+                None => list.insert(0, thread),
+            }
+        });
+    }
+
+    /// "Nurse Kim · Riverside Clinic", "You".
+    pub fn sender_label(&self, thread_id: &str, sender_id: &str, me: &str) -> String {
+        if sender_id == me {
+            return "You".into();
+        }
+        self.thread(thread_id)
+            .and_then(|t| t.members.into_iter().find(|m| m.account_id == sender_id))
+            .map(|m| match m.role {
+                Role::Clinic => format!("{} · care team", m.display_name),
+                Role::Caregiver => format!("{} · caregiver", m.display_name),
+                Role::Patient => m.display_name,
+            })
+            .unwrap_or_else(|| "Someone no longer in this thread".into())
+    }
+}
+
+impl Default for Inbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What a category is called on screen.
+pub fn category_label(category: Category) -> &'static str {
+    match category {
+        Category::Appointment => "Appointment",
+        Category::Refill => "Prescription refill",
+        Category::Question => "Question for my care team",
+        Category::Billing => "Billing",
+        Category::Other => "Other",
+    }
+}

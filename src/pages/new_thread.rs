@@ -1,0 +1,75 @@
+//! A new conversation: what it is about, the emergency notice, and the
+//! first message.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_navigate;
+use ward_proto::threads::Category;
+
+use crate::components::composer::{Composer, EmergencyNotice};
+use crate::components::notice::ErrorNote;
+use crate::messaging::{Inbox, category_label};
+use crate::session::Session;
+
+const CATEGORIES: [Category; 5] = [
+    Category::Appointment,
+    Category::Refill,
+    Category::Question,
+    Category::Billing,
+    Category::Other,
+];
+
+/// The new-message screen.
+#[component]
+pub fn NewThread() -> impl IntoView {
+    let session = Session::get();
+    let inbox = Inbox::get();
+    let navigate = use_navigate();
+    let category = RwSignal::new(None::<Category>);
+    let draft = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+
+    let on_send = Callback::new(move |text: String| {
+        let Some(chosen) = category.get_untracked() else {
+            draft.set(text);
+            error.set(Some("Choose what your message is about first.".into()));
+            return;
+        };
+        busy.set(true);
+        error.set(None);
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            match inbox.start_thread(session, chosen, text.clone()).await {
+                Ok(thread_id) => navigate(&format!("/threads/{thread_id}"), Default::default()),
+                Err(e) => {
+                    // Nothing was lost: the text goes back into the box.
+                    draft.set(text);
+                    error.set(Some(session.explain(&e)));
+                }
+            }
+            busy.set(false);
+        });
+    });
+
+    view! {
+        <section class="card" aria-labelledby="new-title">
+            <h1 id="new-title" tabindex="-1">"New message"</h1>
+            <fieldset class="categories">
+                <legend>"What is this about?"</legend>
+                {CATEGORIES.iter().map(|&c| view! {
+                    <label class="choice">
+                        <input type="radio" name="category"
+                            prop:checked=move || category.get() == Some(c)
+                            on:change=move |_| category.set(Some(c)) />
+                        {category_label(c)}
+                    </label>
+                }).collect_view()}
+            </fieldset>
+            <EmergencyNotice />
+            <p class="hint">"Your care team reads messages during office hours and usually replies within one business day."</p>
+            <Composer draft=draft on_send=on_send busy=busy />
+            <ErrorNote message=error />
+        </section>
+    }
+}

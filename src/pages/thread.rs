@@ -1,0 +1,277 @@
+//! One conversation: messages grouped by day with who sent them, delivery
+//! and read state on the patient's own, the care team's typing, quick
+//! replies, and the composer.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_params_map;
+use ward_proto::events::ReceiptKind;
+use ward_proto::threads::Role;
+
+use crate::api;
+use crate::components::composer::Composer;
+use crate::components::notice::ErrorNote;
+use crate::messaging::{Delivery, Inbox, Shown, category_label};
+use crate::session::{Phase, Session};
+
+/// "2:14 PM" today, else "Mar 3, 2:14 PM", in the patient's locale.
+pub fn time_label(unix_ms: u64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix_ms as f64));
+    let today = js_sys::Date::new_0();
+    let options = js_sys::Object::new();
+    let set = |k: &str, v: &str| {
+        let _ = js_sys::Reflect::set(&options, &k.into(), &v.into());
+    };
+    set("hour", "numeric");
+    set("minute", "2-digit");
+    if date.to_date_string() != today.to_date_string() {
+        set("month", "short");
+        set("day", "numeric");
+    }
+    String::from(date.to_locale_string("default", &options))
+}
+
+fn day_label(unix_ms: u64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix_ms as f64));
+    let options = js_sys::Object::new();
+    for (k, v) in [("weekday", "long"), ("month", "long"), ("day", "numeric")] {
+        let _ = js_sys::Reflect::set(&options, &k.into(), &v.into());
+    }
+    String::from(date.to_locale_date_string("default", &options))
+}
+
+fn page_visible() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .is_some_and(|d| !d.hidden())
+}
+
+/// The thread screen.
+#[component]
+pub fn ThreadView() -> impl IntoView {
+    let session = Session::get();
+    let inbox = Inbox::get();
+    let params = use_params_map();
+    let thread_id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
+    let draft = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let now = RwSignal::new(js_sys::Date::now());
+    let me = move || session.account_id.get().unwrap_or_default();
+
+    // Load (again after an unlock: the lock dropped decrypted messages).
+    Effect::new(move |_| {
+        let id = thread_id.get();
+        if session.phase.get() == Phase::Unlocked && !id.is_empty() {
+            spawn_local(async move {
+                if let Err(e) = inbox.open_thread(session, &id).await {
+                    error.set(Some(session.explain(&e)));
+                }
+            });
+        }
+    });
+
+    // A clock for "typing…" to expire and for visibility-gated receipts.
+    if let Ok(handle) = set_interval_with_handle(
+        move || now.set(js_sys::Date::now()),
+        std::time::Duration::from_secs(1),
+    ) {
+        on_cleanup(move || handle.clear());
+    }
+
+    let messages = move || {
+        inbox
+            .messages
+            .with(|all| all.get(&thread_id.get()).cloned().unwrap_or_default())
+    };
+
+    // Read receipts: only when the newest message from others is on a
+    // visible page, and only once per message.
+    let read_sent = StoredValue::new(0u64);
+    Effect::new(move |_| {
+        now.track();
+        let me = me();
+        let newest = messages()
+            .iter()
+            .filter(|m| m.sender_id != me)
+            .filter_map(|m| m.seq)
+            .max();
+        if let Some(seq) = newest
+            && seq > read_sent.get_value()
+            && page_visible()
+            && session.phase.get_untracked() == Phase::Unlocked
+        {
+            read_sent.set_value(seq);
+            let id = thread_id.get_untracked();
+            spawn_local(async move {
+                if let Some(token) = session.token() {
+                    let _ = api::threads::receipt(&token, &id, ReceiptKind::Read, seq).await;
+                }
+            });
+        }
+    });
+
+    let typing_sent = StoredValue::new(0f64);
+    let on_typing = Callback::new(move |()| {
+        let at = js_sys::Date::now();
+        if at - typing_sent.get_value() < 3_000.0 {
+            return;
+        }
+        typing_sent.set_value(at);
+        let id = thread_id.get_untracked();
+        spawn_local(async move {
+            if let Some(token) = session.token() {
+                let _ = api::threads::typing(&token, &id).await;
+            }
+        });
+    });
+    let on_send = Callback::new(move |text: String| {
+        let id = thread_id.get_untracked();
+        spawn_local(async move { inbox.send(session, &id, text, None, None).await });
+    });
+
+    let thread = move || inbox.thread(&thread_id.get());
+    let title = move || {
+        thread()
+            .map(|t| category_label(t.category))
+            .unwrap_or("Conversation")
+    };
+    let clinic = move || {
+        thread()
+            .and_then(|t| t.members.into_iter().find(|m| m.role == Role::Clinic))
+            .map(|m| m.display_name)
+            .unwrap_or_else(|| "Your care team".into())
+    };
+    let typing = move || {
+        inbox.typing.with(|t| {
+            t.get(&thread_id.get())
+                .is_some_and(|until| *until > now.get())
+        })
+    };
+
+    // The newest offer of quick replies from others, if nothing answers it yet.
+    let offer = move || {
+        let me = me();
+        let list = messages();
+        let (index, offer) = list
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(_, m)| m.sender_id != me && !m.quick_replies.is_empty())?;
+        let answered = list[index + 1..]
+            .iter()
+            .any(|m| m.sender_id == me && m.answers_offer.as_deref() == Some(&offer.message_id));
+        (!answered).then(|| offer.clone())
+    };
+    let choose = move |offer_id: String, option_id: String, label: String| {
+        let id = thread_id.get_untracked();
+        spawn_local(async move {
+            inbox
+                .send(session, &id, label, Some((offer_id, option_id)), None)
+                .await;
+        });
+    };
+
+    view! {
+        <section class="thread" aria-labelledby="thread-title">
+            <h1 id="thread-title" tabindex="-1">{title}</h1>
+            <p class="meta">{move || format!("With {}", clinic())}</p>
+            <ErrorNote message=error />
+            <ol class="messages" aria-label="Messages">
+                {move || {
+                    let me = me();
+                    let mut last_day = String::new();
+                    messages()
+                        .into_iter()
+                        .map(|m| {
+                            let day = day_label(m.sent_at_ms);
+                            let heading = (day != last_day).then(|| {
+                                last_day = day.clone();
+                                view! { <li class="day"><h2>{day}</h2></li> }
+                            });
+                            view! {
+                                {heading}
+                                <MessageItem message=m me=me.clone() thread_id=thread_id.get_untracked() />
+                            }
+                        })
+                        .collect_view()
+                }}
+            </ol>
+            <p class="typing" aria-live="polite">
+                {move || typing().then(|| format!("{} is typing…", clinic()))}
+            </p>
+            {move || offer().map(|offer| {
+                let offer_id = offer.message_id.clone();
+                view! {
+                    <div class="quick-replies" role="group" aria-label="Quick replies">
+                        {offer.quick_replies.iter().map(|(option_id, label)| {
+                            let (offer_id, option_id, label) = (offer_id.clone(), option_id.clone(), label.clone());
+                            let text = label.clone();
+                            view! {
+                                <button type="button" class="button secondary"
+                                    on:click=move |_| choose(offer_id.clone(), option_id.clone(), label.clone())>
+                                    {text}
+                                </button>
+                            }
+                        }).collect_view()}
+                    </div>
+                }
+            })}
+            <Composer draft=draft on_send=on_send on_typing=on_typing />
+        </section>
+    }
+}
+
+#[component]
+fn MessageItem(message: Shown, me: String, thread_id: String) -> impl IntoView {
+    let session = Session::get();
+    let inbox = Inbox::get();
+    let mine = message.sender_id == me;
+    let who = inbox.sender_label(&thread_id, &message.sender_id, &me);
+    let time = time_label(message.sent_at_ms);
+    let seq = message.seq;
+    let delivery = message.delivery.clone();
+    let failed_id = message.message_id.clone();
+    let retry_thread = thread_id.clone();
+    let status = move || -> Option<String> {
+        if !mine {
+            return None;
+        }
+        match &delivery {
+            Some(Delivery::Sending) => Some("Sending".into()),
+            Some(Delivery::Failed(reason)) => Some(format!("Not sent. {reason}")),
+            _ => {
+                let seq = seq?;
+                let others = inbox.thread(&thread_id)?.members;
+                let reader = others
+                    .iter()
+                    .filter(|m| m.account_id != me)
+                    .find(|m| m.read_up_to >= seq);
+                if let Some(reader) = reader {
+                    return Some(match reader.read_at {
+                        Some(at) => format!("Read {}", time_label(at)),
+                        None => "Read".into(),
+                    });
+                }
+                let delivered = others
+                    .iter()
+                    .any(|m| m.account_id != me && m.delivered_up_to >= seq);
+                Some(if delivered { "Delivered" } else { "Sent" }.into())
+            }
+        }
+    };
+    let failed = matches!(message.delivery, Some(Delivery::Failed(_)));
+    let retry = move |_| {
+        let (thread_id, message_id) = (retry_thread.clone(), failed_id.clone());
+        spawn_local(async move { inbox.retry(session, &thread_id, &message_id).await });
+    };
+    view! {
+        <li class=if mine { "message mine" } else { "message theirs" }>
+            <p class="from"><span class="who">{who}</span>" · "<time>{time}</time></p>
+            <p class="text">{message.text.clone()}</p>
+            {move || status().map(|s| view! { <p class="status">{s}</p> })}
+            <Show when=move || failed>
+                <button type="button" class="link-button" on:click=retry.clone()>"Retry"</button>
+            </Show>
+        </li>
+    }
+}

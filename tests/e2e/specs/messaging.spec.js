@@ -1,0 +1,88 @@
+// @ts-check
+// The patient and the clinic talking, every word encrypted in the browser:
+// a new thread with the emergency check, the clinic agent reading and
+// replying with quick replies (a real `ward-relay clinic` process), live
+// delivery, read receipts, and no plaintext in the relay's database.
+const fs = require('node:fs');
+const path = require('node:path');
+const { test, expect } = require('@playwright/test');
+const s = require('../support');
+
+const data = /** @type {string} */ (process.env.WARD_DATA_DIR);
+
+test('a patient starts a thread, the clinic replies with quick replies, the patient answers; history survives sign-in', async ({ page, request }) => {
+  await s.addAuthenticator(page, { prf: true });
+  const recovery = await s.enrollThroughScreens(page, request, { name: 'Robin Diaz', contact: 'robin@example.com' });
+  await s.confirmRecoveryCode(page, recovery);
+  await expect(page.getByText('No conversations yet.')).toBeVisible();
+
+  // A new thread: category, the emergency notice, and the on-device red-flag check.
+  await page.getByRole('link', { name: 'New message' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'New message' })).toBeVisible();
+  await expect(page.getByText('If this is an emergency, call 911.')).toBeVisible();
+  const composer = page.getByRole('textbox', { name: 'Message' });
+  await composer.fill('I have had chest pain since last night');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(page.getByRole('alert').filter({ hasText: 'If this is an emergency, call 911.' })).toBeVisible();
+  await expect(composer, 'not sent: the warning comes first').toHaveValue('I have had chest pain since last night');
+  await s.screenshot(page, '15-new-message-red-flag');
+  // Sending anyway still needs a category, and keeps the text.
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(page.getByText('Choose what your message is about first.')).toBeVisible();
+  await expect(composer, 'the text is kept').toHaveValue('I have had chest pain since last night');
+  await page.getByRole('radio', { name: 'Question for my care team' }).check();
+  const first = 'Can I take ibuprofen with my new blood pressure prescription?';
+  await composer.fill(first);
+  await page.getByRole('button', { name: 'Send' }).click();
+
+  // The thread: the message, sealed and stored.
+  await expect(page.getByRole('heading', { level: 1, name: 'Question for my care team' })).toBeVisible();
+  const mine = page.getByRole('listitem').filter({ hasText: first });
+  await expect(mine).toContainText('You');
+  await expect(mine).toContainText('Sent');
+  const threadId = new URL(page.url()).pathname.split('/').pop();
+  expect(threadId).toBeTruthy();
+
+  // The clinic reads it (decrypting with its own keys): the patient sees "Read" live.
+  const read = s.clinic('read', /** @type {string} */ (threadId));
+  expect(read).toContain(first);
+  await expect(mine).toContainText(/Read \d/);
+
+  // The clinic replies with quick replies: it arrives live and is announced.
+  s.clinic('reply', /** @type {string} */ (threadId), 'Ibuprofen can raise blood pressure. Shall we call you?',
+    '--quick-reply', 'Call me back', '--quick-reply', 'I will book a visit');
+  const reply = page.getByRole('listitem').filter({ hasText: 'Ibuprofen can raise blood pressure.' });
+  await expect(reply).toContainText('Riverside Clinic · care team');
+  await expect(page.getByTestId('announcer')).toHaveText('New message from Riverside Clinic · care team.');
+  const quick = page.getByRole('group', { name: 'Quick replies' });
+  await expect(quick.getByRole('button')).toHaveText(['Call me back', 'I will book a visit']);
+  await s.screenshot(page, '16-thread');
+  await quick.getByRole('button', { name: 'Call me back' }).click();
+  await expect(page.getByRole('group', { name: 'Quick replies' }), 'the offer collapses once answered').toHaveCount(0);
+  await expect(page.getByRole('listitem').filter({ hasText: 'Call me back' })).toContainText('Sent');
+  expect(s.clinic('read', /** @type {string} */ (threadId))).toContain('Call me back');
+
+  // The threads list: the category and the time, never the text.
+  await page.getByRole('link', { name: 'Messages', exact: true }).click();
+  const row = page.getByRole('list', { name: 'Conversations' }).getByRole('link');
+  await expect(row).toContainText('Question for my care team');
+  await expect(row).not.toContainText('ibuprofen');
+
+  // Sign out and in: the history opens again with the same keys.
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+  await page.getByRole('list', { name: 'Conversations' }).getByRole('link').first().click();
+  await expect(page.getByText(first)).toBeVisible();
+  await expect(page.getByText('Ibuprofen can raise blood pressure.')).toBeVisible();
+
+  // The relay's database holds none of it in the clear.
+  const stored = ['ward.sqlite3', 'ward.sqlite3-wal']
+    .map((f) => path.join(data, f))
+    .filter((f) => fs.existsSync(f))
+    .map((f) => fs.readFileSync(f).toString('latin1'))
+    .join('');
+  expect(stored.length).toBeGreaterThan(0);
+  for (const text of [first, 'ibuprofen', 'Ibuprofen can raise', 'Call me back', 'chest pain']) {
+    expect(stored.includes(text), `"${text}" is not in the relay's database`).toBe(false);
+  }
+});
