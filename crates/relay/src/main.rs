@@ -101,6 +101,26 @@ enum ClinicCommand {
         #[arg(long = "quick-reply")]
         quick_reply: Vec<String>,
     },
+    /// Tell the thread's other members the clinic is typing; prints nothing.
+    ///
+    /// Patients' apps show "<clinic> is typing…" for a few seconds; run it
+    /// again to keep it showing.
+    Typing {
+        /// The thread id.
+        thread: String,
+    },
+    /// Replace the clinic's account keys with fresh ones (as when its device
+    /// is replaced); prints the new safety number.
+    ///
+    /// Publishes a new key bundle for the same clinic account and rewrites
+    /// the key file with the new keys under the same passphrase. The old keys
+    /// are gone: threads (epochs) sealed to them cannot be read with the new
+    /// ones, and the old key file no longer signs in. Patients' apps warn
+    /// about the changed keys and hold sending until the patient confirms
+    /// the new safety number, printed here as six groups of five digits.
+    /// If publishing fails, the old key file is kept unchanged.
+    /// Restart a running `bot` afterwards: it still holds the old keys.
+    NewKeys,
     /// Answer every new patient message with a canned reply and two quick replies.
     Bot {
         /// Handle what is waiting, then exit.
@@ -270,6 +290,16 @@ async fn clinic(relay: String, key_file: PathBuf, command: ClinicCommand) -> Res
                 .await
                 .map_err(|e| e.to_string())?;
             let _ = writeln!(out, "sent as #{seq}");
+        }
+        ClinicCommand::Typing { thread } => {
+            agent.typing(&thread).await.map_err(|e| e.to_string())?;
+        }
+        ClinicCommand::NewKeys => {
+            let safety_number = agent.new_keys().await.map_err(|e| e.to_string())?;
+            let _ = writeln!(out, "{safety_number}");
+            eprintln!(
+                "ward-relay: the clinic's keys changed; threads sealed to the old keys can no longer be read"
+            );
         }
         ClinicCommand::Bot { once } => agent.bot(once).await.map_err(|e| e.to_string())?,
     }

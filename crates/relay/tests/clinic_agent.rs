@@ -1,5 +1,6 @@
 //! The clinic agent (`ward-relay clinic ...`), run as a real process against
-//! a real relay: set up, invite, and answer a patient's encrypted message.
+//! a real relay: set up, invite, answer a patient's encrypted message, type,
+//! and replace its keys.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -8,21 +9,29 @@ use std::path::Path;
 use std::process::Command;
 
 use reqwest::{Method, StatusCode};
-use support::{NONE, Relay};
+use support::{Account, NONE, Relay, events};
 use ward_proto::Bytes;
+use ward_proto::auth::{ClinicInfo, KeyChallenge, SessionCreated};
+use ward_proto::events::Event;
 use ward_proto::keys::BundleResponse;
-use ward_proto::threads::{Category, MessagePage, PostMessageRequest};
+use ward_proto::threads::{Category, MessagePage, PostMessageRequest, PutEpochRequest, Thread};
 use ward_seal::envelope::{self, Envelope, Header};
 use ward_seal::keys::PublicBundle;
 use ward_seal::payload::Payload;
 use ward_seal::random::os_rng;
+use ward_seal::thread_key::{self, ThreadKey};
 
 const PASSPHRASE: &str = "a long clinic passphrase";
 
 async fn agent(relay: &Relay, key_file: &Path, args: &[&str]) -> (bool, String, String) {
+    agent_at(&relay.url, key_file, args).await
+}
+
+/// Runs `ward-relay clinic` against the relay at `url`: success, stdout, stderr.
+async fn agent_at(url: &str, key_file: &Path, args: &[&str]) -> (bool, String, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ward-relay"));
     command
-        .args(["clinic", "--relay", &relay.url, "--key-file"])
+        .args(["clinic", "--relay", url, "--key-file"])
         .arg(key_file)
         .args(args)
         .env("WARD_CLINIC_PASSPHRASE", PASSPHRASE)
@@ -217,4 +226,313 @@ async fn the_agent_invites_a_patient_and_its_bot_answers_encrypted() {
     );
     assert_eq!(opened[1].text, "Yes, after 2 pm.");
     assert_eq!(opened[1].quick_reply_options[0].label, "Thanks!");
+}
+
+/// The agent sets the clinic up in `key_file` and invites Sam, who enrolls;
+/// the clinic's account id, and Sam.
+async fn clinic_and_patient(relay: &Relay, key_file: &Path) -> (String, Account) {
+    let setup_file = relay.data.path().join(ward_relay::setup::SETUP_CODE_FILE);
+    let (ok, _, err) = agent(
+        relay,
+        key_file,
+        &[
+            "init",
+            "--name",
+            "Riverside Clinic",
+            "--setup-code-file",
+            setup_file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let (ok, invite, err) = agent(
+        relay,
+        key_file,
+        &["invite", "--name", "Sam", "--contact", "sam@example.com"],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let patient = relay.enroll(invite.trim(), "sam@example.com").await;
+    let clinic: ClinicInfo = relay
+        .expect(
+            Method::GET,
+            "/v1/clinic",
+            Some(&patient.token),
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    (clinic.account_id, patient)
+}
+
+/// The bundle the relay serves for `account_id`, as `patient` fetches it.
+async fn served_bundle(relay: &Relay, patient: &Account, account_id: &str) -> Vec<u8> {
+    let response: BundleResponse = relay
+        .expect(
+            Method::GET,
+            &format!("/v1/keys/{account_id}"),
+            Some(&patient.token),
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(response.account_id, account_id);
+    response.bundle.0
+}
+
+/// The file names in `dir`, sorted.
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn typing_reaches_the_patient_live() {
+    let relay = Relay::start().await;
+    let work = tempfile::tempdir().unwrap();
+    let key_file = work.path().join("clinic.key");
+    let (clinic_id, patient) = clinic_and_patient(&relay, &key_file).await;
+    let clinic_bundle =
+        PublicBundle::from_bytes(&served_bundle(&relay, &patient, &clinic_id).await).unwrap();
+    let (thread, _) = relay
+        .thread_with_key(&patient, &clinic_bundle, Category::Question)
+        .await;
+    let mut socket = events::connect(&relay, &patient.id, &patient.token).await;
+
+    let (ok, out, err) = agent(&relay, &key_file, &["typing", &thread.thread_id]).await;
+    assert!(ok, "{err}");
+    assert_eq!(out, "", "typing prints nothing");
+    assert_eq!(
+        events::next(&mut socket).await,
+        Event::Typing {
+            thread_id: thread.thread_id.clone(),
+            account_id: clinic_id,
+        }
+    );
+
+    // A thread that does not exist: refused, with a message, and nothing sent.
+    let (ok, out, err) = agent(&relay, &key_file, &["typing", "no-such-thread"]).await;
+    assert!(
+        !ok && out.is_empty() && err.contains("ward-relay: "),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn new_keys_publishes_fresh_keys_and_rewrites_the_key_file() {
+    let relay = Relay::start().await;
+    let work = tempfile::tempdir().unwrap();
+    let key_file = work.path().join("clinic.key");
+    let (clinic_id, patient) = clinic_and_patient(&relay, &key_file).await;
+    let p = Some(patient.token.as_str());
+    let old_bytes = served_bundle(&relay, &patient, &clinic_id).await;
+    let old_bundle = PublicBundle::from_bytes(&old_bytes).unwrap();
+    let old_file = std::fs::read(&key_file).unwrap();
+
+    // A thread from before the change, epoch 0 sealed to the old keys.
+    let (thread, key0) = relay
+        .thread_with_key(&patient, &old_bundle, Category::Refill)
+        .await;
+    let response = relay
+        .send(
+            &patient,
+            &key0,
+            &thread.thread_id,
+            0,
+            "m1",
+            "Before the change",
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+
+    let (ok, out, err) = agent(&relay, &key_file, &["new-keys"]).await;
+    assert!(ok, "{err}");
+    assert!(err.contains("can no longer be read"), "{err}");
+    // Exactly one line: six groups of five digits.
+    let printed = out.strip_suffix('\n').unwrap();
+    let groups: Vec<&str> = printed.split(' ').collect();
+    assert!(
+        groups.len() == 6
+            && groups
+                .iter()
+                .all(|g| g.len() == 5 && g.bytes().all(|b| b.is_ascii_digit())),
+        "{out:?}"
+    );
+
+    // The relay serves a different bundle for the same account, and the
+    // printed safety number is the new bundle's, not the old one's.
+    let new_bytes = served_bundle(&relay, &patient, &clinic_id).await;
+    assert_ne!(new_bytes, old_bytes);
+    let new_bundle = PublicBundle::from_bytes(&new_bytes).unwrap();
+    assert_eq!(new_bundle.account_id(), clinic_id);
+    assert_eq!(printed, new_bundle.safety_number().to_string());
+    assert_eq!(
+        printed,
+        new_bundle
+            .safety_number()
+            .groups()
+            .map(|g| format!("{g:05}"))
+            .join(" ")
+    );
+    assert_ne!(printed, old_bundle.safety_number().to_string());
+
+    // The key file now holds the new keys, under the same passphrase, still
+    // private, with no temporary file left beside it.
+    let new_file = std::fs::read(&key_file).unwrap();
+    assert_ne!(new_file, old_file);
+    let keys = ward_seal::keyfile::open(&new_file, PASSPHRASE).unwrap();
+    assert_eq!(keys.bundle().to_bytes(), new_bytes);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+    assert_eq!(files_in(work.path()), ["clinic.key"]);
+
+    // The agent signs in with the rewritten file.
+    let (ok, inbox, err) = agent(&relay, &key_file, &["inbox"]).await;
+    assert!(
+        ok && inbox.contains(&thread.thread_id) && inbox.contains("unread 1"),
+        "{inbox}{err}"
+    );
+    // What was sealed to the old keys stays closed to the new ones.
+    let (ok, _, err) = agent(&relay, &key_file, &["read", &thread.thread_id]).await;
+    assert!(!ok && err.contains("earlier keys"), "{err}");
+
+    // The patient continues the thread in epoch 1, sealed to the new keys:
+    // the clinic replies in it, and the patient opens the reply.
+    let key1 = ThreadKey::generate(&mut os_rng());
+    let sealed = thread_key::seal_to_members(
+        &key1,
+        &thread.thread_id,
+        1,
+        &patient.keys,
+        &[patient.keys.bundle().clone(), new_bundle.clone()],
+        &mut os_rng(),
+    )
+    .unwrap();
+    let path = format!("/v1/threads/{}", thread.thread_id);
+    let response = relay
+        .call(
+            Method::POST,
+            &format!("{path}/epochs"),
+            p,
+            Some(&PutEpochRequest {
+                epoch: 1,
+                sealed_keys: sealed.iter().map(|s| Bytes(s.to_bytes())).collect(),
+            }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let (ok, out, err) = agent(
+        &relay,
+        &key_file,
+        &["reply", &thread.thread_id, "Same clinic, new keys."],
+    )
+    .await;
+    assert!(ok && out.trim() == "sent as #2", "{out}{err}");
+    let page: MessagePage = relay
+        .expect(
+            Method::GET,
+            &format!("{path}/messages?after=1"),
+            p,
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    let reply = Envelope::from_bytes(&page.messages[0].envelope.0)
+        .unwrap()
+        .open(&key1, &thread.thread_id, &new_bundle)
+        .unwrap();
+    assert_eq!(reply.text, "Same clinic, new keys.");
+
+    // A new thread sealed to the new keys reads as usual.
+    let (fresh, key) = relay
+        .thread_with_key(&patient, &new_bundle, Category::Question)
+        .await;
+    let response = relay
+        .send(
+            &patient,
+            &key,
+            &fresh.thread_id,
+            0,
+            "m1",
+            "After the change",
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let (ok, read, err) = agent(&relay, &key_file, &["read", &fresh.thread_id]).await;
+    assert!(ok && read.contains(": After the change"), "{read}{err}");
+    let seen: Thread = relay
+        .expect(
+            Method::GET,
+            &format!("/v1/threads/{}", fresh.thread_id),
+            p,
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    assert!(
+        seen.members
+            .iter()
+            .any(|m| m.account_id == clinic_id && m.read_up_to == 1)
+    );
+}
+
+#[tokio::test]
+async fn new_keys_keeps_the_old_key_file_when_the_relay_refuses_the_bundle() {
+    let relay = Relay::start().await;
+    let work = tempfile::tempdir().unwrap();
+    let key_file = work.path().join("clinic.key");
+    let (clinic_id, patient) = clinic_and_patient(&relay, &key_file).await;
+    let old_bytes = served_bundle(&relay, &patient, &clinic_id).await;
+    let old_file = std::fs::read(&key_file).unwrap();
+
+    // A relay that signs anyone in but refuses every bundle.
+    let refusing = axum::Router::new()
+        .route(
+            "/v1/auth/key/challenge",
+            axum::routing::post(|| async {
+                axum::Json(KeyChallenge {
+                    challenge_id: "challenge".into(),
+                    challenge: Bytes(vec![7; 32]),
+                })
+            }),
+        )
+        .route(
+            "/v1/auth/key/login",
+            axum::routing::post(|| async {
+                axum::Json(SessionCreated {
+                    account_id: "anyone".into(),
+                    token: "token".into(),
+                    expires_at: 0,
+                })
+            }),
+        )
+        .route(
+            "/v1/keys/me",
+            axum::routing::put(|| async { StatusCode::SERVICE_UNAVAILABLE }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, refusing).await });
+
+    let (ok, out, err) = agent_at(&url, &key_file, &["new-keys"]).await;
+    assert!(!ok && out.is_empty(), "{out}");
+    assert!(
+        err.contains("did not take the new keys") && err.contains("unchanged"),
+        "{err}"
+    );
+    // The old key file is untouched, nothing is left beside it, and it still
+    // signs in to the real relay, which still serves the old bundle.
+    assert_eq!(std::fs::read(&key_file).unwrap(), old_file);
+    assert_eq!(files_in(work.path()), ["clinic.key"]);
+    let (ok, _, err) = agent(&relay, &key_file, &["inbox"]).await;
+    assert!(ok, "{err}");
+    assert_eq!(served_bundle(&relay, &patient, &clinic_id).await, old_bytes);
 }

@@ -20,7 +20,7 @@ use ward_proto::threads::{
 };
 use ward_seal::envelope::{self, Envelope, Header};
 use ward_seal::keyfile;
-use ward_seal::keys::{AccountKeys, PublicBundle};
+use ward_seal::keys::{AccountKeys, PublicBundle, SafetyNumber};
 use ward_seal::payload::{Payload, QuickReplyOption};
 use ward_seal::random::os_rng;
 use ward_seal::thread_key::{SealedThreadKey, ThreadKey};
@@ -73,10 +73,7 @@ impl Agent {
                 },
             )
             .await?;
-        let created_at = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let keys = AccountKeys::generate(&session.account_id, created_at, &mut os_rng())
+        let keys = AccountKeys::generate(&session.account_id, unix_now(), &mut os_rng())
             .map_err(|e| AgentError::new(e.to_string()))?;
         client = client.with_token(session.token);
         client
@@ -157,6 +154,74 @@ impl Agent {
         send(&keys, &client, thread_id, text, quick_replies, None).await
     }
 
+    /// Tells the thread's other members the clinic is typing.
+    pub async fn typing(&self, thread_id: &str) -> Result<(), AgentError> {
+        let (_, client) = self.connect().await?;
+        client
+            .send::<()>(
+                Method::POST,
+                &format!("/v1/threads/{thread_id}/typing"),
+                None,
+            )
+            .await
+    }
+
+    /// Replaces the clinic's account keys with fresh ones for the same
+    /// account (as when its device is replaced): publishes the new bundle and
+    /// rewrites the key file under the same passphrase; returns the new
+    /// safety number. Thread keys sealed to the old keys no longer open.
+    ///
+    /// The new key file is written beside the old one first, then the bundle
+    /// is published, then the file is renamed over the old one: if publishing
+    /// fails, the old key file (still the published one) is kept.
+    pub async fn new_keys(&self) -> Result<SafetyNumber, AgentError> {
+        let (old, client) = self.connect().await?;
+        let keys = AccountKeys::generate(old.account_id(), unix_now(), &mut os_rng())
+            .map_err(|e| AgentError::new(e.to_string()))?;
+        let file = keyfile::seal(
+            &keys,
+            &self.passphrase,
+            RecoveryParams::default(),
+            &mut os_rng(),
+        )
+        .map_err(|e| AgentError::new(e.to_string()))?;
+        let temp = temp_beside(&self.key_file)?;
+        write_private(&temp, &file).map_err(|e| {
+            if e.kind() != std::io::ErrorKind::AlreadyExists {
+                let _ = std::fs::remove_file(&temp);
+            }
+            AgentError::new(format!(
+                "could not write the new key file {}: {e}; nothing changed",
+                temp.display()
+            ))
+        })?;
+        let published = client
+            .send(
+                Method::PUT,
+                "/v1/keys/me",
+                Some(&PublishBundleRequest {
+                    bundle: Bytes(keys.bundle().to_bytes()),
+                }),
+            )
+            .await;
+        if let Err(error) = published {
+            let _ = std::fs::remove_file(&temp);
+            return Err(AgentError::new(format!(
+                "the relay did not take the new keys: {error}. The old key file {} is unchanged and still in use",
+                self.key_file.display()
+            )));
+        }
+        std::fs::rename(&temp, &self.key_file).map_err(|e| {
+            AgentError::new(format!(
+                "the relay now has the new keys, but {} could not replace {}: {e}. Move it there yourself: the old key file no longer signs in",
+                temp.display(),
+                self.key_file.display()
+            ))
+        })?;
+        sync_parent(&self.key_file);
+        Ok(keys.bundle().safety_number())
+    }
+
     /// Answers every new patient message with a canned reply and two quick
     /// replies. With `once`, handles what is waiting and returns.
     pub async fn bot(&self, once: bool) -> Result<(), AgentError> {
@@ -206,12 +271,18 @@ async fn bundle(client: &Client, account_id: &str) -> Result<PublicBundle, Agent
         .map_err(|e| AgentError::new(format!("{account_id}'s key bundle is invalid: {e}")))
 }
 
-/// The thread's keys, by epoch, opened and checked against their sealers.
+/// A thread's keys by epoch, each opened and checked against its sealer, or
+/// why it did not open.
+type EpochKeys = HashMap<u32, Result<ThreadKey, String>>;
+
+/// The thread's keys, by epoch. One that does not open (sealed to the
+/// clinic's earlier keys, or altered) fails only what needs that epoch, so
+/// a thread continued in a later epoch after `new-keys` still works.
 async fn thread_keys(
     keys: &AccountKeys,
     client: &Client,
     thread_id: &str,
-) -> Result<HashMap<u32, ThreadKey>, AgentError> {
+) -> Result<EpochKeys, AgentError> {
     let sealed: SealedKeys = client.get(&format!("/v1/threads/{thread_id}/keys")).await?;
     let mut opened = HashMap::new();
     for entry in sealed.keys {
@@ -219,14 +290,27 @@ async fn thread_keys(
         let key = SealedThreadKey::from_bytes(&entry.sealed.0)
             .and_then(|s| s.open(keys, &sealer, thread_id, entry.epoch))
             .map_err(|_| {
-                AgentError::new(format!(
-                    "the key for epoch {} of {thread_id} does not open",
+                format!(
+                    "the key for epoch {} of {thread_id} does not open with the clinic's keys (sealed to its earlier keys, before `new-keys`, or altered)",
                     entry.epoch
-                ))
-            })?;
+                )
+            });
         opened.insert(entry.epoch, key);
     }
     Ok(opened)
+}
+
+/// The opened key for `epoch`, or why there is none.
+fn epoch_key(
+    epoch_keys: &EpochKeys,
+    epoch: u32,
+    missing: impl FnOnce() -> String,
+) -> Result<&ThreadKey, AgentError> {
+    match epoch_keys.get(&epoch) {
+        Some(Ok(key)) => Ok(key),
+        Some(Err(why)) => Err(AgentError::new(why.clone())),
+        None => Err(AgentError::new(missing())),
+    }
 }
 
 async fn read_thread(
@@ -283,15 +367,15 @@ async fn open_message(
     client: &Client,
     thread_id: &str,
     thread: &Thread,
-    epoch_keys: &HashMap<u32, ThreadKey>,
+    epoch_keys: &EpochKeys,
     bundles: &mut HashMap<String, PublicBundle>,
     stored: &StoredMessage,
 ) -> Result<ReadMessage, AgentError> {
     let envelope = Envelope::from_bytes(&stored.envelope.0)
         .map_err(|_| AgentError::new(format!("message {} is not an envelope", stored.seq)))?;
-    let key = epoch_keys
-        .get(&envelope.header().epoch)
-        .ok_or_else(|| AgentError::new(format!("no key for message {}'s epoch", stored.seq)))?;
+    let key = epoch_key(epoch_keys, envelope.header().epoch, || {
+        format!("no key for message {}'s epoch", stored.seq)
+    })?;
     if !bundles.contains_key(&stored.sender_id) {
         bundles.insert(
             stored.sender_id.clone(),
@@ -331,9 +415,9 @@ async fn send(
         .current_epoch
         .ok_or_else(|| AgentError::new("this thread has no keys yet; the patient starts it"))?;
     let epoch_keys = thread_keys(keys, client, thread_id).await?;
-    let key = epoch_keys
-        .get(&epoch)
-        .ok_or_else(|| AgentError::new(format!("the clinic holds no key for epoch {epoch}")))?;
+    let key = epoch_key(&epoch_keys, epoch, || {
+        format!("the clinic holds no key for epoch {epoch}")
+    })?;
     let mut payload = Payload::text(text);
     payload.quick_reply_options = quick_replies
         .iter()
@@ -380,5 +464,47 @@ fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(contents)
+    let mut file = options.open(path)?;
+    file.write_all(contents)?;
+    file.sync_all()
+}
+
+/// A fresh path beside `path` (same directory, so a rename is atomic).
+fn temp_beside(path: &Path) -> Result<PathBuf, AgentError> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| AgentError::new(format!("{} is not a file name", path.display())))?;
+    let suffix = crate::secrets::random::<6>().map_err(|_| AgentError::new("no randomness"))?;
+    let mut temp = name.to_os_string();
+    temp.push(format!(
+        ".new-{}",
+        suffix
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    ));
+    Ok(path.with_file_name(temp))
+}
+
+/// Makes a rename in `path`'s directory durable, where the platform allows.
+fn sync_parent(path: &Path) {
+    #[cfg(unix)]
+    {
+        let parent = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if let Ok(dir) = std::fs::File::open(parent) {
+            let _ = dir.sync_all();
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+/// Now, in Unix seconds (a bundle's `created_at`).
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }

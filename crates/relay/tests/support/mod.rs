@@ -407,3 +407,56 @@ pub fn envelope_request(
         envelope: Bytes(envelope.to_bytes()),
     }
 }
+
+/// Live events over a real WebSocket, as an account's app hears them.
+pub mod events {
+    use std::time::Duration;
+
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use ward_proto::events::{Event, EventsAuth};
+
+    use super::Relay;
+
+    pub type Socket = tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >;
+
+    /// Opens `/v1/events` as the account with `token` (`account_id`), past
+    /// its `Ready`.
+    pub async fn connect(relay: &Relay, account_id: &str, token: &str) -> Socket {
+        let url = relay.url.replace("http://", "ws://") + "/v1/events";
+        let mut request = url.into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("origin", "http://localhost:8080".parse().unwrap());
+        let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        let auth = serde_json::to_string(&EventsAuth {
+            token: token.to_owned(),
+        })
+        .unwrap();
+        socket.send(Message::Text(auth.into())).await.unwrap();
+        assert_eq!(
+            next(&mut socket).await,
+            Event::Ready {
+                account_id: account_id.to_owned()
+            }
+        );
+        socket
+    }
+
+    /// The next event, within 5 s.
+    pub async fn next(socket: &mut Socket) -> Event {
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(5), socket.next())
+                .await
+                .expect("an event within 5 s")
+                .unwrap()
+                .unwrap();
+            if let Message::Text(text) = frame {
+                return serde_json::from_str(&text).unwrap();
+            }
+        }
+    }
+}
