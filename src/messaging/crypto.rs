@@ -195,16 +195,16 @@ fn seal_category(category: WireCategory) -> Category {
     }
 }
 
-/// Seals `shown` under the thread's current epoch and posts it; the
-/// relay's sequence number comes back.
-pub async fn seal_and_post(
+/// Seals `shown` under the thread's current epoch: the envelope's bytes,
+/// ready to queue and post.
+pub async fn seal(
     inbox: &Inbox,
     session: Session,
     thread_id: &str,
     shown: &Shown,
     quick_reply: Option<(String, String)>,
     category: Option<WireCategory>,
-) -> Result<u64, SessionError> {
+) -> Result<Vec<u8>, SessionError> {
     let token = token(session)?;
     let epoch = match inbox.thread(thread_id).and_then(|t| t.current_epoch) {
         Some(epoch) => epoch,
@@ -239,6 +239,36 @@ pub async fn seal_and_post(
         })
         .ok_or(SessionError::Interrupted)?
         .map_err(|_| SessionError::Crypto)?;
-    let stored = api::threads::post(&token, thread_id, sealed.to_bytes()).await?;
-    Ok(stored.seq)
+    Ok(sealed.to_bytes())
+}
+
+/// Opens one of the patient's own queued envelopes, to show it again
+/// after a reload.
+pub async fn open_queued(
+    inbox: &Inbox,
+    session: Session,
+    thread_id: &str,
+    envelope_bytes: &[u8],
+) -> Option<Shown> {
+    let envelope = Envelope::from_bytes(envelope_bytes).ok()?;
+    let epoch = envelope.header().epoch;
+    key(inbox, session, thread_id, epoch).await.ok()?;
+    let mine = session.with_account(|account| account.keys().bundle().clone())?;
+    let payload = inbox.keys.with_value(|keys| {
+        keys.get(&(thread_id.to_owned(), epoch))
+            .and_then(|key| envelope.open(key, thread_id, &mine).ok())
+    })?;
+    Some(Shown {
+        seq: None,
+        message_id: envelope.header().message_id.clone(),
+        sender_id: envelope.header().sender_id.clone(),
+        sent_at_ms: envelope.header().sent_at_ms,
+        text: payload.text.clone(),
+        quick_replies: Vec::new(),
+        answers_offer: payload
+            .quick_reply_chosen
+            .as_ref()
+            .map(|c| c.offer_message_id.clone()),
+        delivery: Some(Delivery::Queued),
+    })
 }

@@ -17,6 +17,21 @@ const TYPING_MS: f64 = 6_000.0;
 pub fn run(session: Session, inbox: Inbox) {
     let stream = StoredValue::new_local(None::<EventStream>);
     let attempt = StoredValue::new(0u32);
+    // Back online: send what waited, and reconnect at once.
+    if let Some(window) = web_sys::window() {
+        let online = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
+            if session.phase.get_untracked() == Phase::Unlocked {
+                attempt.set_value(0);
+                connect(session, inbox, stream, attempt);
+                spawn_local(async move { inbox.flush(session).await });
+            }
+        });
+        let _ = window.add_event_listener_with_callback(
+            "online",
+            wasm_bindgen::JsCast::unchecked_ref(online.as_ref()),
+        );
+        online.forget();
+    }
     Effect::new(move |_| {
         let unlocked = session.phase.get() == Phase::Unlocked;
         if unlocked {
@@ -83,7 +98,8 @@ async fn catch_up(session: Session, inbox: Inbox) {
 async fn apply(session: Session, inbox: Inbox, event: Event) {
     let me = session.account_id.get_untracked().unwrap_or_default();
     match event {
-        Event::Ready { .. } => {}
+        // (Re)connected: whatever waited in the outbox goes now.
+        Event::Ready { .. } => inbox.flush(session).await,
         Event::Message { thread_id, message } => {
             let loaded = inbox
                 .messages

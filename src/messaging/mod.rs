@@ -14,14 +14,17 @@ use ward_proto::threads::{Category, Role, Thread};
 use ward_seal::keys::PublicBundle;
 use ward_seal::thread_key::ThreadKey;
 
-use crate::api;
+use crate::api::{self, ApiError};
 use crate::session::{Session, SessionError};
+use crate::store::outbox;
 
 /// Where one of the patient's own messages is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
     /// Being sealed and posted.
     Sending,
+    /// Kept on this device (sealed) until the connection returns.
+    Queued,
     /// Stored by the relay.
     Sent,
     /// Not stored; the reason, for "Retry".
@@ -62,6 +65,7 @@ pub struct Inbox {
     pub announcement: RwSignal<String>,
     keys: StoredValue<HashMap<(String, u32), ThreadKey>, LocalStorage>,
     bundles: StoredValue<HashMap<String, PublicBundle>, LocalStorage>,
+    flushing: StoredValue<bool>,
 }
 
 impl Inbox {
@@ -74,6 +78,7 @@ impl Inbox {
             announcement: RwSignal::new(String::new()),
             keys: StoredValue::new_local(HashMap::new()),
             bundles: StoredValue::new_local(HashMap::new()),
+            flushing: StoredValue::new(false),
         }
     }
 
@@ -121,6 +126,22 @@ impl Inbox {
             match page.next_cursor {
                 Some(next) => after = next,
                 None => break,
+            }
+        }
+        // What this device still has queued for the thread (a closed tab,
+        // a dropped connection) shows again, waiting.
+        if let Some(me) = session.account_id.get_untracked()
+            && let Ok(queued) = outbox::pending(&me).await
+        {
+            for item in queued.iter().filter(|q| q.thread_id == thread_id) {
+                if shown.iter().any(|m| m.message_id == item.message_id) {
+                    continue;
+                }
+                if let Some(waiting) =
+                    crypto::open_queued(self, session, thread_id, &item.envelope).await
+                {
+                    shown.push(waiting);
+                }
             }
         }
         self.messages.update(|all| {
@@ -211,16 +232,95 @@ impl Inbox {
         quick_reply: Option<(String, String)>,
         category: Option<Category>,
     ) {
-        let result =
-            crypto::seal_and_post(self, session, thread_id, &shown, quick_reply, category).await;
-        match result {
-            Ok(seq) => self.set_delivery(thread_id, &shown.message_id, Delivery::Sent, Some(seq)),
-            Err(error) => self.set_delivery(
-                thread_id,
-                &shown.message_id,
-                Delivery::Failed(session.explain(&error)),
-                None,
-            ),
+        let sealed = crypto::seal(self, session, thread_id, &shown, quick_reply, category).await;
+        let envelope = match sealed {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                let reason = session.explain(&error);
+                self.set_delivery(thread_id, &shown.message_id, Delivery::Failed(reason), None);
+                return;
+            }
+        };
+        let queued = outbox::Queued {
+            account_id: shown.sender_id.clone(),
+            thread_id: thread_id.to_owned(),
+            message_id: shown.message_id.clone(),
+            queued_at: js_sys::Date::now(),
+            envelope,
+        };
+        if outbox::put(&queued).await.is_err() {
+            // No storage (private browsing): send directly, without the
+            // safety net.
+            self.deliver(session, &queued).await;
+            return;
+        }
+        self.flush(session).await;
+    }
+
+    /// Sends what the outbox holds, oldest first, until the relay cannot be
+    /// reached. The relay's idempotent message ids make a resend of
+    /// something already stored harmless.
+    pub async fn flush(&self, session: Session) {
+        if self.flushing.get_value() {
+            return;
+        }
+        let Some(me) = session.account_id.get_untracked() else {
+            return;
+        };
+        self.flushing.set_value(true);
+        loop {
+            let Ok(queued) = outbox::pending(&me).await else {
+                break;
+            };
+            let Some(next) = queued.first() else {
+                break;
+            };
+            if !self.deliver(session, next).await {
+                for waiting in &queued {
+                    self.set_delivery(
+                        &waiting.thread_id,
+                        &waiting.message_id,
+                        Delivery::Queued,
+                        None,
+                    );
+                }
+                break;
+            }
+        }
+        self.flushing.set_value(false);
+    }
+
+    /// Posts one queued envelope; `false` when the relay is out of reach
+    /// (it stays queued).
+    async fn deliver(&self, session: Session, queued: &outbox::Queued) -> bool {
+        let Some(token) = session.token() else {
+            return false;
+        };
+        match api::threads::post(&token, &queued.thread_id, queued.envelope.clone()).await {
+            Ok(stored) => {
+                let _ = outbox::remove(&queued.message_id).await;
+                self.set_delivery(
+                    &queued.thread_id,
+                    &queued.message_id,
+                    Delivery::Sent,
+                    Some(stored.seq),
+                );
+                true
+            }
+            Err(ApiError::Unreachable) => false,
+            Err(error) => {
+                // Refused for good (the thread changed, the session ended):
+                // off the queue; "Retry" seals it again.
+                let _ = outbox::remove(&queued.message_id).await;
+                let reason = session.explain(&error);
+                self.set_delivery(
+                    &queued.thread_id,
+                    &queued.message_id,
+                    Delivery::Failed(reason),
+                    None,
+                );
+                true
+            }
         }
     }
 

@@ -238,6 +238,9 @@ fn MessageItem(message: Shown, me: String, thread_id: String) -> impl IntoView {
         }
         match &delivery {
             Some(Delivery::Sending) => Some("Sending".into()),
+            Some(Delivery::Queued) => {
+                Some("Waiting for a connection. It will be sent when you are back online.".into())
+            }
             Some(Delivery::Failed(reason)) => Some(format!("Not sent. {reason}")),
             _ => {
                 let seq = seq?;

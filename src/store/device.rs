@@ -275,20 +275,20 @@ async fn promise(call: Result<js_sys::Promise, JsValue>) -> Result<JsValue, Stor
         .map_err(|error| StoreError::Other(describe(&error)))
 }
 
-fn committed(result: TransactionResult) -> Result<(), StoreError> {
+pub(crate) fn committed(result: TransactionResult) -> Result<(), StoreError> {
     match result {
         TransactionResult::Committed => Ok(()),
         TransactionResult::Aborted => Err(StoreError::Other("transaction aborted".into())),
     }
 }
 
-fn set(record: &Object, field: &str, value: &JsValue) -> Result<(), StoreError> {
+pub(crate) fn set(record: &Object, field: &str, value: &JsValue) -> Result<(), StoreError> {
     Reflect::set(record, &field.into(), value)
         .map(drop)
         .map_err(|error| StoreError::Other(describe(&error)))
 }
 
-fn get(record: &JsValue, field: &str) -> JsValue {
+pub(crate) fn get(record: &JsValue, field: &str) -> JsValue {
     Reflect::get(record, &field.into()).unwrap_or(JsValue::UNDEFINED)
 }
 

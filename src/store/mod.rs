@@ -8,8 +8,13 @@
 //! what an existing store holds, a new [`DB_VERSION`]).
 //!
 //! - [`device`]: the device-bound vault unlock and the rollback pins.
+//! - [`outbox`]: sealed messages not yet stored by the relay (ciphertext
+//!   only), sent in order when the connection returns.
+//! - [`bundles`]: the first key bundle seen for every thread member.
 
+pub mod bundles;
 pub mod device;
+pub mod outbox;
 
 pub use device::DeviceUnlock;
 
@@ -21,9 +26,14 @@ use wasm_bindgen::JsCast as _;
 /// The IndexedDB database's name.
 pub const DB_NAME: &str = "ward";
 /// The IndexedDB schema version this client opens.
-pub const DB_VERSION: u32 = 1;
+pub const DB_VERSION: u32 = 2;
 /// Every object store in [`DB_NAME`], created on open when missing.
-pub const STORES: [&str; 2] = [device::DEVICES, device::PINS];
+pub const STORES: [&str; 4] = [
+    device::DEVICES,
+    device::PINS,
+    outbox::OUTBOX,
+    bundles::BUNDLES,
+];
 
 /// Why something could not be kept on, or read back from, this device.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -86,3 +86,78 @@ test('a patient starts a thread, the clinic replies with quick replies, the pati
     expect(stored.includes(text), `"${text}" is not in the relay's database`).toBe(false);
   }
 });
+
+/** The outbox records IndexedDB holds on this page's origin. */
+async function outbox(page) {
+  return page.evaluate(() => new Promise((resolve, reject) => {
+    const open = indexedDB.open('ward');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const db = open.result;
+      if (!db.objectStoreNames.contains('outbox')) { db.close(); resolve([]); return; }
+      const all = db.transaction('outbox').objectStore('outbox').getAll();
+      all.onsuccess = () => {
+        db.close();
+        resolve(all.result.map((r) => ({ message_id: r.message_id, envelope: Array.from(r.envelope) })));
+      };
+    };
+  }));
+}
+
+test('offline sends wait in the outbox (sealed), go once when back online, and survive a closed tab', async ({ page, context, request }) => {
+  const phone = await s.addAuthenticator(page, { prf: true });
+  const recovery = await s.enrollThroughScreens(page, request, { name: 'Kai Moreno', contact: 'kai@example.com' });
+  await s.confirmRecoveryCode(page, recovery);
+  await page.getByRole('link', { name: 'New message' }).click();
+  await page.getByRole('radio', { name: 'Appointment' }).check();
+  await page.getByRole('textbox', { name: 'Message' }).fill('Can I move my visit to Friday?');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(page.getByRole('listitem').filter({ hasText: 'Can I move my visit to Friday?' })).toContainText('Sent');
+  const threadId = /** @type {string} */ (new URL(page.url()).pathname.split('/').pop());
+
+  // Offline: the message shows at once and waits, sealed, on the device.
+  await context.setOffline(true);
+  const offline = 'Written on the train without signal';
+  await page.getByRole('textbox', { name: 'Message' }).fill(offline);
+  await page.getByRole('button', { name: 'Send' }).click();
+  const waiting = page.getByRole('listitem').filter({ hasText: offline });
+  await expect(waiting).toContainText('Waiting for a connection');
+  const queued = await outbox(page);
+  expect(queued).toHaveLength(1);
+  expect(Buffer.from(queued[0].envelope).toString('latin1')).not.toContain('train');
+
+  // Back online: sent once, in order, and the outbox is empty.
+  await context.setOffline(false);
+  await expect(waiting).toContainText('Sent');
+  expect(await outbox(page)).toHaveLength(0);
+  let read = s.clinic('read', threadId);
+  expect(read.split(offline).length - 1, 'delivered exactly once').toBe(1);
+  expect(read.indexOf('Friday')).toBeLessThan(read.indexOf(offline));
+
+  // A tab closed while its message waits: reopening sends it, once.
+  await context.setOffline(true);
+  const closing = 'Typed just before closing the tab';
+  await page.getByRole('textbox', { name: 'Message' }).fill(closing);
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(page.getByRole('listitem').filter({ hasText: closing })).toContainText('Waiting for a connection');
+  // (A virtual authenticator lives with its page: carry the passkey over.)
+  const { credentials } = await phone.cdp.send('WebAuthn.getCredentials', { authenticatorId: phone.authenticatorId });
+  await page.close();
+  await context.setOffline(false);
+  const reopened = await context.newPage();
+  await reopened.goto('/');
+  const again = await s.addAuthenticator(reopened, { prf: true });
+  for (const credential of credentials) {
+    await again.cdp.send('WebAuthn.addCredential', { authenticatorId: again.authenticatorId, credential });
+  }
+  await reopened.getByRole('button', { name: 'Sign in with a passkey' }).click();
+  // A copied virtual credential's PRF secret is not carried over, so this
+  // page is a new device to the vault: the recovery code, once.
+  await reopened.getByLabel('Recovery code').fill(recovery);
+  await reopened.getByRole('button', { name: 'Unlock' }).click();
+  await reopened.getByRole('list', { name: 'Conversations' }).getByRole('link').first().click();
+  await expect(reopened.getByRole('listitem').filter({ hasText: closing })).toContainText('Sent');
+  expect(await outbox(reopened)).toHaveLength(0);
+  read = s.clinic('read', threadId);
+  expect(read.split(closing).length - 1, 'delivered exactly once').toBe(1);
+});

@@ -1,0 +1,88 @@
+//! The offline outbox: messages sealed on this device that the relay has
+//! not confirmed yet. Only the sealed envelope is kept (never plaintext),
+//! with where it goes and when it was queued, so a closed tab or a dropped
+//! connection loses nothing and the relay's idempotent message ids make the
+//! resend exactly-once.
+
+use idb::TransactionMode;
+use js_sys::{Object, Uint8Array};
+use wasm_bindgen::{JsCast as _, JsValue};
+
+use super::device::{committed, get, set};
+use super::{StoreError, open};
+
+/// The object store's name.
+pub const OUTBOX: &str = "outbox";
+
+/// One queued message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Queued {
+    /// The sender (only their own queue is sent).
+    pub account_id: String,
+    /// Where it goes.
+    pub thread_id: String,
+    /// The envelope's message id (the record's key).
+    pub message_id: String,
+    /// When it was queued (Unix ms): the sending order.
+    pub queued_at: f64,
+    /// The sealed envelope.
+    pub envelope: Vec<u8>,
+}
+
+/// Queues a sealed message (replacing one with the same id).
+pub async fn put(queued: &Queued) -> Result<(), StoreError> {
+    let record = Object::new();
+    set(&record, "account_id", &queued.account_id.as_str().into())?;
+    set(&record, "thread_id", &queued.thread_id.as_str().into())?;
+    set(&record, "message_id", &queued.message_id.as_str().into())?;
+    set(&record, "queued_at", &queued.queued_at.into())?;
+    set(
+        &record,
+        "envelope",
+        &Uint8Array::from(queued.envelope.as_slice()).into(),
+    )?;
+    let db = open().await?;
+    let transaction = db.transaction(&[OUTBOX], TransactionMode::ReadWrite)?;
+    let store = transaction.object_store(OUTBOX)?;
+    let put = store.put(&record, Some(&JsValue::from_str(&queued.message_id)))?;
+    let done = transaction.into_future();
+    put.await?;
+    committed(done.await?)
+}
+
+/// `account_id`'s queued messages, oldest first.
+pub async fn pending(account_id: &str) -> Result<Vec<Queued>, StoreError> {
+    let db = open().await?;
+    let transaction = db.transaction(&[OUTBOX], TransactionMode::ReadOnly)?;
+    let store = transaction.object_store(OUTBOX)?;
+    let all: Vec<JsValue> = store.get_all(None, None)?.await?;
+    let mut out: Vec<Queued> = all
+        .iter()
+        .filter_map(|record| {
+            let envelope = get(record, "envelope");
+            Some(Queued {
+                account_id: get(record, "account_id").as_string()?,
+                thread_id: get(record, "thread_id").as_string()?,
+                message_id: get(record, "message_id").as_string()?,
+                queued_at: get(record, "queued_at").as_f64()?,
+                envelope: envelope
+                    .is_instance_of::<Uint8Array>()
+                    .then(|| Uint8Array::new(&envelope).to_vec())?,
+            })
+        })
+        .filter(|q| q.account_id == account_id)
+        .collect();
+    out.sort_by(|a, b| a.queued_at.total_cmp(&b.queued_at));
+    Ok(out)
+}
+
+/// The relay stored it (or refused it for good): off the queue.
+pub async fn remove(message_id: &str) -> Result<(), StoreError> {
+    let db = open().await?;
+    let transaction = db.transaction(&[OUTBOX], TransactionMode::ReadWrite)?;
+    let store = transaction.object_store(OUTBOX)?;
+    let delete = store.delete(JsValue::from_str(message_id))?;
+    let done = transaction.into_future();
+    delete.await?;
+    committed(done.await?)
+}
