@@ -9,9 +9,10 @@ use ward_seal::payload::{Category, Payload, QuickReplyChosen};
 use ward_seal::random::os_rng;
 use ward_seal::thread_key::{self, SealedThreadKey, ThreadKey};
 
-use super::{Delivery, Inbox, Shown};
+use super::{Delivery, Inbox, KeyChange, Shown};
 use crate::api;
 use crate::session::{Session, SessionError};
+use crate::store::bundles;
 
 /// A fresh message id: 16 random bytes, hex.
 pub fn new_message_id() -> String {
@@ -27,26 +28,112 @@ fn token(session: Session) -> Result<crate::api::SessionToken, SessionError> {
     session.token().ok_or(SessionError::Interrupted)
 }
 
-/// A member's bundle, fetched once per unlock and checked to be theirs.
-async fn bundle(
+/// A member's bundle, checked to be theirs and against the one this device
+/// pinned at first sight. A different one is recorded as a key change (the
+/// thread warns and holds sending) and the pinned one stays in use until
+/// the patient confirms. `fresh` asks the relay again instead of the cache.
+pub(super) async fn bundle(
     inbox: &Inbox,
     session: Session,
     account_id: &str,
+    fresh: bool,
 ) -> Result<PublicBundle, SessionError> {
-    if let Some(found) = inbox.bundles.with_value(|b| b.get(account_id).cloned()) {
+    if !fresh && let Some(found) = inbox.bundles.with_value(|b| b.get(account_id).cloned()) {
         return Ok(found);
+    }
+    let me = session.account_id.get_untracked().unwrap_or_default();
+    if account_id == me {
+        return session
+            .with_account(|account| account.keys().bundle().clone())
+            .ok_or(SessionError::Interrupted);
     }
     let published = api::account::bundle(&token(session)?, account_id)
         .await?
         .ok_or(SessionError::MemberKeysMissing)?;
-    let bundle = PublicBundle::from_bytes(&published.bundle.0).map_err(|_| SessionError::Crypto)?;
+    let bytes = published.bundle.0;
+    let bundle = PublicBundle::from_bytes(&bytes).map_err(|_| SessionError::Crypto)?;
     if bundle.account_id() != account_id {
         return Err(SessionError::Crypto);
     }
+    let in_use = match bundles::pinned(&me, account_id).await {
+        Ok(None) => {
+            let _ = bundles::pin(&me, account_id, &bytes).await;
+            bundle
+        }
+        Ok(Some(pinned)) if pinned == bytes => bundle,
+        Ok(Some(pinned)) => {
+            let groups = bundle.safety_number().groups();
+            inbox.key_changes.update(|changes| {
+                changes.insert(
+                    account_id.to_owned(),
+                    KeyChange {
+                        safety_number: groups
+                            .iter()
+                            .map(|g| format!("{g:05}"))
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                        bundle: bytes.clone(),
+                    },
+                );
+            });
+            PublicBundle::from_bytes(&pinned).map_err(|_| SessionError::Crypto)?
+        }
+        // No storage on this device: nothing to compare with.
+        Err(_) => bundle,
+    };
     inbox.bundles.update_value(|b| {
-        b.insert(account_id.to_owned(), bundle.clone());
+        b.insert(account_id.to_owned(), in_use.clone());
     });
-    Ok(bundle)
+    Ok(in_use)
+}
+
+/// The patient compared the new safety number: pin the new bundle, and
+/// start a new epoch sealed to every member's current keys, so the member
+/// with new keys can read what comes next.
+pub async fn accept_key_change(
+    inbox: &Inbox,
+    session: Session,
+    thread_id: &str,
+    account_id: &str,
+) -> Result<(), SessionError> {
+    let me = session.account_id.get_untracked().unwrap_or_default();
+    let change = inbox
+        .key_changes
+        .with_untracked(|c| c.get(account_id).cloned())
+        .ok_or(SessionError::Interrupted)?;
+    bundles::pin(&me, account_id, &change.bundle).await?;
+    inbox.bundles.update_value(|b| {
+        b.remove(account_id);
+    });
+    inbox.key_changes.update(|c| {
+        c.remove(account_id);
+    });
+    let token = token(session)?;
+    let thread = api::threads::thread(&token, thread_id).await?;
+    let next = thread.current_epoch.map_or(0, |e| e.saturating_add(1));
+    let mut members = Vec::new();
+    for member in &thread.members {
+        members.push(bundle(inbox, session, &member.account_id, true).await?);
+    }
+    let (key, sealed) = session
+        .with_account(|account| {
+            thread_key::rotate(thread_id, next, account.keys(), &members, &mut os_rng())
+        })
+        .ok_or(SessionError::Interrupted)?
+        .map_err(|_| SessionError::Crypto)?;
+    api::threads::put_epoch(
+        &token,
+        thread_id,
+        next,
+        sealed.iter().map(SealedThreadKey::to_bytes).collect(),
+    )
+    .await?;
+    inbox.keys.update_value(|k| {
+        k.insert((thread_id.to_owned(), next), key);
+    });
+    let thread = api::threads::thread(&token, thread_id).await?;
+    inbox.upsert_thread(thread);
+    Ok(())
 }
 
 /// The key of `epoch` in `thread_id`, opened from the relay's sealed copy
@@ -65,7 +152,7 @@ async fn key(
     }
     let sealed = api::threads::keys(&token(session)?, thread_id).await?;
     for entry in sealed.keys {
-        let sealer = bundle(inbox, session, &entry.sealer_id).await?;
+        let sealer = bundle(inbox, session, &entry.sealer_id, false).await?;
         let opened = session
             .with_account(|account| {
                 SealedThreadKey::from_bytes(&entry.sealed.0)
@@ -96,7 +183,7 @@ pub async fn start_epoch(
 ) -> Result<(), SessionError> {
     let mut members = Vec::new();
     for member in &thread.members {
-        members.push(bundle(inbox, session, &member.account_id).await?);
+        members.push(bundle(inbox, session, &member.account_id, false).await?);
     }
     let (key, sealed) = session
         .with_account(|account| {
@@ -156,7 +243,7 @@ pub async fn open(
             "This message could not be opened: this account has no key for it.",
         ));
     }
-    let sender = bundle(inbox, session, &stored.sender_id).await?;
+    let sender = bundle(inbox, session, &stored.sender_id, false).await?;
     let payload = inbox.keys.with_value(|keys| {
         keys.get(&(thread_id.to_owned(), epoch))
             .map(|key| envelope.open(key, thread_id, &sender))
@@ -215,6 +302,28 @@ pub async fn seal(
             epoch
         }
     };
+    // Every member's keys, asked again: a changed key holds the message.
+    let members: Vec<String> = inbox
+        .thread(thread_id)
+        .map(|t| t.members.into_iter().map(|m| m.account_id).collect())
+        .unwrap_or_default();
+    for member in &members {
+        match bundle(inbox, session, member, true).await {
+            Ok(_) => {}
+            // Offline: seal with what this device already checked; the
+            // outbox sends it later.
+            Err(SessionError::Api(crate::api::ApiError::Unreachable)) => {
+                bundle(inbox, session, member, false).await?;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    if members
+        .iter()
+        .any(|m| inbox.key_changes.with_untracked(|c| c.contains_key(m)))
+    {
+        return Err(SessionError::KeyChanged);
+    }
     key(inbox, session, thread_id, epoch).await?;
     let mut payload = Payload::text(shown.text.clone());
     payload.category = category.map(seal_category);

@@ -52,6 +52,15 @@ pub struct Shown {
     pub delivery: Option<Delivery>,
 }
 
+/// A member's keys changed since this device first saw them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyChange {
+    /// The new keys' safety number, to compare with the member.
+    pub safety_number: String,
+    /// The new bundle (pinned once the patient confirms).
+    pub bundle: Vec<u8>,
+}
+
 /// The reactive inbox, shared by context.
 #[derive(Debug, Clone, Copy)]
 pub struct Inbox {
@@ -63,6 +72,8 @@ pub struct Inbox {
     pub typing: RwSignal<HashMap<String, f64>>,
     /// Text for the polite live region ("New message from …").
     pub announcement: RwSignal<String>,
+    /// Members whose keys changed, by account id, until the patient confirms.
+    pub key_changes: RwSignal<HashMap<String, KeyChange>>,
     keys: StoredValue<HashMap<(String, u32), ThreadKey>, LocalStorage>,
     bundles: StoredValue<HashMap<String, PublicBundle>, LocalStorage>,
     flushing: StoredValue<bool>,
@@ -76,6 +87,7 @@ impl Inbox {
             messages: RwSignal::new(HashMap::new()),
             typing: RwSignal::new(HashMap::new()),
             announcement: RwSignal::new(String::new()),
+            key_changes: RwSignal::new(HashMap::new()),
             keys: StoredValue::new_local(HashMap::new()),
             bundles: StoredValue::new_local(HashMap::new()),
             flushing: StoredValue::new(false),
@@ -94,6 +106,18 @@ impl Inbox {
         self.messages.set(HashMap::new());
         self.typing.set(HashMap::new());
         self.threads.set(Vec::new());
+        self.key_changes.set(HashMap::new());
+    }
+
+    /// The patient confirmed `account_id`'s new keys (see
+    /// [`crypto::accept_key_change`]).
+    pub async fn accept_key_change(
+        &self,
+        session: Session,
+        thread_id: &str,
+        account_id: &str,
+    ) -> Result<(), SessionError> {
+        crypto::accept_key_change(self, session, thread_id, account_id).await
     }
 
     /// Reloads the thread list.

@@ -171,10 +171,52 @@ pub fn ThreadView() -> impl IntoView {
         });
     };
 
+    // Members whose keys changed: sending waits until the patient compares
+    // the new safety number and confirms.
+    let changed = move || {
+        let me = me();
+        let id = thread_id.get();
+        let members = thread().map(|t| t.members).unwrap_or_default();
+        inbox.key_changes.with(|changes| {
+            members
+                .iter()
+                .filter(|m| m.account_id != me)
+                .filter_map(|m| {
+                    changes.get(&m.account_id).map(|c| {
+                        (
+                            m.account_id.clone(),
+                            inbox.sender_label(&id, &m.account_id, &me),
+                            c.safety_number.clone(),
+                        )
+                    })
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let accept = move |account_id: String| {
+        let id = thread_id.get_untracked();
+        spawn_local(async move {
+            match inbox.accept_key_change(session, &id, &account_id).await {
+                Ok(()) => error.set(None),
+                Err(e) => error.set(Some(session.explain(&e))),
+            }
+        });
+    };
+
     view! {
         <section class="thread" aria-labelledby="thread-title">
             <h1 id="thread-title" tabindex="-1">{title}</h1>
             <p class="meta">{move || format!("With {}", clinic())}</p>
+            {move || changed().into_iter().map(|(account_id, name, number)| view! {
+                <div class="key-change" role="alert">
+                    <p><strong>{format!("{name}: security keys changed.")}</strong></p>
+                    <p>"This happens when they set up a new device, but it could also mean someone is trying to read your messages. Nothing is sent to them until you check. Ask them to read you their safety number, by phone or in person, and compare:"</p>
+                    <p class="safety-number" data-testid="new-safety-number">{number}</p>
+                    <button type="button" class="button primary" on:click=move |_| accept(account_id.clone())>
+                        "It matches: continue"
+                    </button>
+                </div>
+            }).collect_view()}
             <ErrorNote message=error />
             <ol class="messages" aria-label="Messages">
                 {move || {

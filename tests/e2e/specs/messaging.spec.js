@@ -48,6 +48,10 @@ test('a patient starts a thread, the clinic replies with quick replies, the pati
   expect(read).toContain(first);
   await expect(mine).toContainText(/Read \d/);
 
+  // The clinic typing shows live.
+  s.clinic('typing', /** @type {string} */ (threadId));
+  await expect(page.getByText('Riverside Clinic is typing…')).toBeVisible();
+
   // The clinic replies with quick replies: it arrives live and is announced.
   s.clinic('reply', /** @type {string} */ (threadId), 'Ibuprofen can raise blood pressure. Shall we call you?',
     '--quick-reply', 'Call me back', '--quick-reply', 'I will book a visit');
@@ -160,4 +164,36 @@ test('offline sends wait in the outbox (sealed), go once when back online, and s
   expect(await outbox(reopened)).toHaveLength(0);
   read = s.clinic('read', threadId);
   expect(read.split(closing).length - 1, 'delivered exactly once').toBe(1);
+});
+
+// Last in this file: it changes the e2e clinic's keys for every later test.
+test('a changed clinic key holds sending until the patient compares the new safety number', async ({ page, request }) => {
+  await s.addAuthenticator(page, { prf: true });
+  const recovery = await s.enrollThroughScreens(page, request, { name: 'Lou Chen', contact: 'lou@example.com' });
+  await s.confirmRecoveryCode(page, recovery);
+  await page.getByRole('link', { name: 'New message' }).click();
+  await page.getByRole('radio', { name: 'Billing' }).check();
+  await page.getByRole('textbox', { name: 'Message' }).fill('Question about my bill');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(page.getByRole('listitem').filter({ hasText: 'Question about my bill' })).toContainText('Sent');
+  const threadId = /** @type {string} */ (new URL(page.url()).pathname.split('/').pop());
+
+  const number = s.clinic('new-keys').trim();
+  expect(number).toMatch(/^(\d{5} ){5}\d{5}$/);
+  const held = 'Is the invoice for March correct?';
+  await page.getByRole('textbox', { name: 'Message' }).fill(held);
+  await page.getByRole('button', { name: 'Send' }).click();
+  const message = page.getByRole('listitem').filter({ hasText: held });
+  await expect(message).toContainText('security keys changed');
+  await expect(page.getByText('Riverside Clinic · care team: security keys changed.')).toBeVisible();
+  await expect(page.getByTestId('new-safety-number')).toHaveText(number);
+  await s.screenshot(page, '17-key-changed');
+
+  await page.getByRole('button', { name: 'It matches: continue' }).click();
+  await expect(page.getByTestId('new-safety-number')).toHaveCount(0);
+  await message.getByRole('button', { name: 'Retry' }).click();
+  await expect(message).toContainText('Sent');
+  // The clinic, with its new keys, answers in the new epoch; the patient reads it.
+  s.clinic('reply', threadId, 'Yes, the March invoice is correct.');
+  await expect(page.getByText('Yes, the March invoice is correct.')).toBeVisible();
 });
