@@ -14,6 +14,7 @@ use crate::pages::home::Home;
 use crate::pages::lock::LockScreen;
 use crate::pages::new_thread::NewThread;
 use crate::pages::recovery::{EnterRecoveryCode, ShowRecoveryCode};
+use crate::pages::search::Search;
 use crate::pages::settings::SecuritySettings;
 use crate::pages::thread::ThreadView;
 use crate::pages::welcome::Welcome;
@@ -102,6 +103,7 @@ fn SignedInScreens() -> impl IntoView {
             <Route path=path!("/") view=Home />
             <Route path=path!("/settings/security") view=SecuritySettings />
             <Route path=path!("/new") view=NewThread />
+            <Route path=path!("/search") view=Search />
             <Route path=path!("/threads/:id") view=ThreadView />
         </Routes>
     }

@@ -122,6 +122,16 @@ async fn apply(session: Session, inbox: Inbox, event: Event) {
             if message.sender_id != me {
                 let name = inbox.sender_label(&thread_id, &message.sender_id, &me);
                 inbox.announcement.set(format!("New message from {name}."));
+                // It reached this device; "read" waits until it is on screen.
+                if let Some(token) = session.token() {
+                    let _ = crate::api::threads::receipt(
+                        &token,
+                        &thread_id,
+                        ReceiptKind::Delivered,
+                        message.seq,
+                    )
+                    .await;
+                }
             }
             let _ = inbox.refresh(session).await;
         }

@@ -25,7 +25,10 @@ pub fn Home() -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="home-title">
             <h1 id="home-title" tabindex="-1">"Messages with your care team"</h1>
-            <A href="/new" attr:class="button primary">"New message"</A>
+            <div class="actions">
+                <A href="/new" attr:class="button primary">"New message"</A>
+                <A href="/search" attr:class="button secondary">"Search"</A>
+            </div>
             <Show
                 when=move || !inbox.threads.with(Vec::is_empty)
                 fallback=|| view! {

@@ -6,6 +6,7 @@ pub mod home;
 pub mod lock;
 pub mod new_thread;
 pub mod recovery;
+pub mod search;
 pub mod settings;
 pub mod thread;
 pub mod welcome;

@@ -14,6 +14,10 @@ use crate::components::notice::ErrorNote;
 use crate::messaging::{Delivery, Inbox, Shown, category_label};
 use crate::session::{Phase, Session};
 
+/// How many messages a thread puts on the page at first (and adds per
+/// "Show earlier messages").
+const WINDOW: usize = 100;
+
 /// "2:14 PM" today, else "Mar 3, 2:14 PM", in the patient's locale.
 pub fn time_label(unix_ms: u64) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix_ms as f64));
@@ -83,6 +87,10 @@ pub fn ThreadView() -> impl IntoView {
             .messages
             .with(|all| all.get(&thread_id.get()).cloned().unwrap_or_default())
     };
+    // Only the newest messages are put on the page; a long thread costs
+    // the same to show as a short one until the patient asks for more.
+    let shown_count = RwSignal::new(WINDOW);
+    let hidden = move || messages().len().saturating_sub(shown_count.get());
 
     // Read receipts: only when the newest message from others is on a
     // visible page, and only once per message.
@@ -218,12 +226,19 @@ pub fn ThreadView() -> impl IntoView {
                 </div>
             }).collect_view()}
             <ErrorNote message=error />
+            <Show when=move || { hidden() > 0 }>
+                <button type="button" class="link-button" on:click=move |_| shown_count.update(|n| *n += WINDOW)>
+                    {move || format!("Show earlier messages ({} more)", hidden())}
+                </button>
+            </Show>
             <ol class="messages" aria-label="Messages">
                 {move || {
                     let me = me();
                     let mut last_day = String::new();
+                    let skip = hidden();
                     messages()
                         .into_iter()
+                        .skip(skip)
                         .map(|m| {
                             let day = day_label(m.sent_at_ms);
                             let heading = (day != last_day).then(|| {

@@ -66,6 +66,16 @@ test('a patient starts a thread, the clinic replies with quick replies, the pati
   await expect(page.getByRole('listitem').filter({ hasText: 'Call me back' })).toContainText('Sent');
   expect(s.clinic('read', /** @type {string} */ (threadId))).toContain('Call me back');
 
+  // Search runs on the device: results from both sides, and the query never leaves.
+  const sentUrls = [];
+  page.on('request', (r) => sentUrls.push(r.url() + (r.postData() ?? '')));
+  await page.getByRole('link', { name: 'Messages', exact: true }).click();
+  await page.getByRole('link', { name: 'Search' }).click();
+  await page.getByLabel('Search for').fill('IBUPROFEN');
+  await expect(page.getByText('2 messages match.')).toBeVisible();
+  await expect(page.getByRole('list', { name: 'Results' }).getByRole('link')).toHaveCount(2);
+  expect(sentUrls.filter((u) => u.toLowerCase().includes('ibuprofen'))).toEqual([]);
+
   // The threads list: the category and the time, never the text.
   await page.getByRole('link', { name: 'Messages', exact: true }).click();
   const row = page.getByRole('list', { name: 'Conversations' }).getByRole('link');

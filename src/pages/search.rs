@@ -1,0 +1,110 @@
+//! Search in the patient's messages, on this device only: over the text
+//! decrypted in memory, never written anywhere, never sent.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::A;
+
+use crate::messaging::{Inbox, category_label};
+use crate::pages::thread::time_label;
+use crate::session::Session;
+
+/// At most this many results are listed.
+const MAX_RESULTS: usize = 50;
+
+/// The search screen.
+#[component]
+pub fn Search() -> impl IntoView {
+    let session = Session::get();
+    let inbox = Inbox::get();
+    let query = RwSignal::new(String::new());
+    let loading = RwSignal::new(true);
+
+    // Open every thread once, so its text is in memory to search.
+    spawn_local(async move {
+        let _ = inbox.refresh(session).await;
+        let ids: Vec<String> = inbox
+            .threads
+            .with_untracked(|t| t.iter().map(|t| t.thread_id.clone()).collect());
+        for id in ids {
+            let loaded = inbox.messages.with_untracked(|m| m.contains_key(&id));
+            if !loaded {
+                let _ = inbox.open_thread(session, &id).await;
+            }
+        }
+        loading.set(false);
+    });
+
+    let results = move || {
+        let needle = query.get().trim().to_lowercase();
+        if needle.chars().count() < 2 {
+            return Vec::new();
+        }
+        let me = session.account_id.get().unwrap_or_default();
+        inbox.messages.with(|all| {
+            let mut found: Vec<_> = all
+                .iter()
+                .flat_map(|(thread_id, list)| {
+                    list.iter()
+                        .filter(|m| m.text.to_lowercase().contains(&needle))
+                        .map(move |m| (thread_id.clone(), m.clone()))
+                })
+                .collect();
+            found.sort_by_key(|(_, m)| std::cmp::Reverse(m.sent_at_ms));
+            found.truncate(MAX_RESULTS);
+            found
+                .into_iter()
+                .map(|(thread_id, m)| {
+                    let category = inbox
+                        .thread(&thread_id)
+                        .map(|t| category_label(t.category))
+                        .unwrap_or("Conversation");
+                    let who = inbox.sender_label(&thread_id, &m.sender_id, &me);
+                    (
+                        thread_id,
+                        category,
+                        who,
+                        time_label(m.sent_at_ms),
+                        m.text,
+                        m.message_id,
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+
+    view! {
+        <section class="card" aria-labelledby="search-title">
+            <h1 id="search-title" tabindex="-1">"Search messages"</h1>
+            <p class="hint">"Searches on this device only. Nothing you type here is sent."</p>
+            <label for="search-input">"Search for"</label>
+            <input id="search-input" type="search" autocomplete="off" bind:value=query />
+            <p role="status" class="hint">
+                {move || {
+                    if loading.get() {
+                        "Opening your conversations…".to_string()
+                    } else if query.get().trim().chars().count() < 2 {
+                        String::new()
+                    } else {
+                        match results().len() {
+                            0 => "No messages match.".into(),
+                            1 => "1 message matches.".into(),
+                            n => format!("{n} messages match."),
+                        }
+                    }
+                }}
+            </p>
+            <ul class="search-results" aria-label="Results">
+                {move || results().into_iter().map(|(thread_id, category, who, time, text, _)| view! {
+                    <li>
+                        <A href=format!("/threads/{thread_id}") attr:class="thread-row">
+                            <span class="thread-title">{category}</span>
+                            <span class="meta">{format!("{who} · {time}")}</span>
+                            <span class="snippet">{text}</span>
+                        </A>
+                    </li>
+                }).collect_view()}
+            </ul>
+        </section>
+    }
+}
