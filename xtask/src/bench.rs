@@ -43,6 +43,35 @@ pub fn run() -> Result {
         ));
     }
 
+    println!("\n── browser: the client rendering a 10 000-message thread ──");
+    let mut render = run::cargo(&[
+        "test",
+        "--locked",
+        "--release",
+        "--target",
+        "wasm32-unknown-unknown",
+        "-p",
+        "ward",
+        "--features",
+        "browser-bench",
+        "--test",
+        "render_bench",
+        "--",
+        "--nocapture",
+    ]);
+    render.env("CHROMEDRIVER", setup::CHROMEDRIVER);
+    let ok = run::stream("bench: render", &mut render, |line| {
+        if let Some(at) = line.find("BENCH ") {
+            lines.push(line[at + "BENCH ".len()..].to_owned());
+        }
+    })?;
+    if !ok {
+        return Err(Failure::new(
+            "bench: render",
+            "the render benchmark failed (see above)",
+        ));
+    }
+
     println!("\n── client size ──");
     relay::build_client()?;
     let (file, raw, gzip) = test::wasm_sizes(&crate::paths::dist())?;
