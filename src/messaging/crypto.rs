@@ -105,9 +105,6 @@ pub async fn accept_key_change(
     inbox.bundles.update_value(|b| {
         b.remove(account_id);
     });
-    inbox.key_changes.update(|c| {
-        c.remove(account_id);
-    });
     let token = token(session)?;
     let thread = api::threads::thread(&token, thread_id).await?;
     let next = thread.current_epoch.map_or(0, |e| e.saturating_add(1));
@@ -133,6 +130,10 @@ pub async fn accept_key_change(
     });
     let thread = api::threads::thread(&token, thread_id).await?;
     inbox.upsert_thread(thread);
+    // Only now: sending is held until the new epoch is in place.
+    inbox.key_changes.update(|c| {
+        c.remove(account_id);
+    });
     Ok(())
 }
 

@@ -240,6 +240,12 @@ impl Inbox {
             return;
         };
         self.set_delivery(thread_id, message_id, Delivery::Sending, None);
+        // The thread may have moved to a new epoch since the first try.
+        if let Some(token) = session.token()
+            && let Ok(thread) = api::threads::thread(&token, thread_id).await
+        {
+            self.upsert_thread(thread);
+        }
         let quick_reply = shown
             .answers_offer
             .clone()
@@ -336,7 +342,11 @@ impl Inbox {
                 // Refused for good (the thread changed, the session ended):
                 // off the queue; "Retry" seals it again.
                 let _ = outbox::remove(&queued.message_id).await;
-                let reason = session.explain(&error);
+                let reason = if error.code() == Some("stale_epoch") {
+                    SessionError::ThreadKeysChanged.message()
+                } else {
+                    session.explain(&error)
+                };
                 self.set_delivery(
                     &queued.thread_id,
                     &queued.message_id,

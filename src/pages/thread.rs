@@ -92,6 +92,38 @@ pub fn ThreadView() -> impl IntoView {
     let shown_count = RwSignal::new(WINDOW);
     let hidden = move || messages().len().saturating_sub(shown_count.get());
 
+    // Open at the newest message, and follow new ones while the patient is
+    // at the bottom; someone reading older messages stays where they are.
+    let seen_count = StoredValue::new(0usize);
+    Effect::new(move |_| {
+        let count = messages().len();
+        let before = seen_count.get_value();
+        seen_count.set_value(count);
+        if count <= before {
+            return;
+        }
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let at_bottom = window
+            .document()
+            .and_then(|d| d.document_element())
+            .zip(window.inner_height().ok().and_then(|h| h.as_f64()))
+            .zip(window.scroll_y().ok())
+            .is_some_and(|((root, height), y)| {
+                y + height >= f64::from(root.scroll_height()) - 160.0
+            });
+        if before == 0 || at_bottom {
+            request_animation_frame(move || {
+                if let Some(window) = web_sys::window()
+                    && let Some(root) = window.document().and_then(|d| d.document_element())
+                {
+                    window.scroll_to_with_x_and_y(0.0, f64::from(root.scroll_height()));
+                }
+            });
+        }
+    });
+
     // Read receipts: only when the newest message from others is on a
     // visible page, and only once per message.
     let read_sent = StoredValue::new(0u64);

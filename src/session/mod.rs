@@ -72,6 +72,8 @@ pub enum SessionError {
     MemberKeysMissing,
     /// A member's keys changed and the patient has not confirmed them.
     KeyChanged,
+    /// The thread moved to a new epoch while a message waited.
+    ThreadKeysChanged,
     /// The recovery code has a typo (the detail says where).
     RecoveryCodeTypo(String),
     /// A well-formed recovery code that does not open the vault.
@@ -90,6 +92,7 @@ impl SessionError {
             Self::VaultMissing => "Ward's server did not return your account's keys, so Ward did not make new ones (that would lose your messages). Try again later; if this keeps happening, contact your clinic.".into(),
             Self::Interrupted => "That was interrupted because Ward was locked or signed out. Try again.".into(),
             Self::Crypto => "Ward could not encrypt or open this with your keys. Reload the page and try again; if it keeps happening, contact your clinic.".into(),
+            Self::ThreadKeysChanged => "The conversation's keys changed while this was waiting. Tap Retry to send it again.".into(),
             Self::KeyChanged => "Your care team's security keys changed. Check the new safety number shown above, confirm it, then tap Retry.".into(),
             Self::MemberKeysMissing => "Your care team has not finished setting up secure messaging, so nothing can be sent yet. Try again later, or call your clinic.".into(),
             Self::KeysDiffer => "The keys published for your account do not match the keys you hold, so Ward stopped to keep your messages safe. Contact your clinic.".into(),
