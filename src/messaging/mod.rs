@@ -74,6 +74,9 @@ pub struct Inbox {
     pub announcement: RwSignal<String>,
     /// Members whose keys changed, by account id, until the patient confirms.
     pub key_changes: RwSignal<HashMap<String, KeyChange>>,
+    /// What the patient is typing, by thread id: kept across screens and
+    /// across a lock (memory only), dropped at sign-out.
+    pub drafts: StoredValue<HashMap<String, String>>,
     keys: StoredValue<HashMap<(String, u32), ThreadKey>, LocalStorage>,
     bundles: StoredValue<HashMap<String, PublicBundle>, LocalStorage>,
     flushing: StoredValue<bool>,
@@ -88,6 +91,7 @@ impl Inbox {
             typing: RwSignal::new(HashMap::new()),
             announcement: RwSignal::new(String::new()),
             key_changes: RwSignal::new(HashMap::new()),
+            drafts: StoredValue::new(HashMap::new()),
             keys: StoredValue::new_local(HashMap::new()),
             bundles: StoredValue::new_local(HashMap::new()),
             flushing: StoredValue::new(false),
@@ -97,6 +101,11 @@ impl Inbox {
     /// The inbox in context.
     pub fn get() -> Self {
         expect_context::<Self>()
+    }
+
+    /// Forgets the drafts too (sign-out).
+    pub fn clear_drafts(&self) {
+        self.drafts.set_value(HashMap::new());
     }
 
     /// Forgets every key and decrypted message (on lock and sign-out).

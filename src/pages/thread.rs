@@ -60,6 +60,35 @@ pub fn ThreadView() -> impl IntoView {
     let draft = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let now = RwSignal::new(js_sys::Date::now());
+    // The draft lives in the inbox per thread, so leaving and coming back
+    // (or a lock) keeps it.
+    Effect::new(move |previous: Option<String>| {
+        let id = thread_id.get();
+        if previous.as_deref() != Some(id.as_str()) {
+            draft.set(
+                inbox
+                    .drafts
+                    .with_value(|d| d.get(&id).cloned().unwrap_or_default()),
+            );
+        }
+        id
+    });
+    Effect::new(move |first_run_done: Option<()>| {
+        let text = draft.get();
+        // The first run only subscribes: it must not wipe a stored draft
+        // before the loader above has put it back in the box.
+        if first_run_done.is_none() {
+            return;
+        }
+        let id = thread_id.get_untracked();
+        inbox.drafts.update_value(|d| {
+            if text.is_empty() {
+                d.remove(&id);
+            } else {
+                d.insert(id, text);
+            }
+        });
+    });
     let me = move || session.account_id.get().unwrap_or_default();
 
     // Load (again after an unlock: the lock dropped decrypted messages).

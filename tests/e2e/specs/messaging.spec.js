@@ -76,6 +76,15 @@ test('a patient starts a thread, the clinic replies with quick replies, the pati
   await expect(page.getByRole('list', { name: 'Results' }).getByRole('link')).toHaveCount(2);
   expect(sentUrls.filter((u) => u.toLowerCase().includes('ibuprofen'))).toEqual([]);
 
+  // A half-written reply survives leaving the thread and coming back.
+  await page.getByRole('list', { name: 'Results' }).getByRole('link').first().click();
+  await page.getByRole('textbox', { name: 'Message' }).fill('A draft for later');
+  await page.getByRole('link', { name: 'Security', exact: true }).click();
+  await page.getByRole('link', { name: 'Messages', exact: true }).click();
+  await page.getByRole('list', { name: 'Conversations' }).getByRole('link').first().click();
+  await expect(page.getByRole('textbox', { name: 'Message' })).toHaveValue('A draft for later');
+  await page.getByRole('textbox', { name: 'Message' }).fill('');
+
   // The threads list: the category and the time, never the text.
   await page.getByRole('link', { name: 'Messages', exact: true }).click();
   const row = page.getByRole('list', { name: 'Conversations' }).getByRole('link');
