@@ -136,7 +136,9 @@ pub struct EnrollVerifyRequest {
     pub code: String,
 }
 
-/// `GET /v1/clinic`: whom a patient's threads go to.
+/// `GET /v1/clinic`: whom a patient's threads go to, and what to tell a
+/// patient before their first message (the relay's `office_hours` and
+/// `reply_time` settings).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClinicInfo {
@@ -144,6 +146,18 @@ pub struct ClinicInfo {
     pub account_id: String,
     /// Its name.
     pub display_name: String,
+    /// When the clinic reads messages, as free text for patients, e.g.
+    /// "Monday to Friday, 8 am to 5 pm"; `null` when the relay does not say.
+    /// At most 200 characters, no line breaks.
+    #[serde(default)]
+    pub office_hours: Option<String>,
+    /// How soon patients can expect a reply, as free text, e.g. "within one
+    /// business day" (the relay's default). At most 200 characters, no line
+    /// breaks. Always sent; empty only when parsed from a relay older than
+    /// this field.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub reply_time: String,
 }
 
 /// `POST /v1/totp/enroll`: a new (unconfirmed) TOTP secret.
@@ -252,4 +266,31 @@ pub struct CaregiverInviteRequest {
     pub display_name: String,
     /// Where their one-time codes go.
     pub contact: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clinic_info_has_a_stable_json_shape_and_reads_older_relays() {
+        let info = ClinicInfo {
+            account_id: "clinic_1".into(),
+            display_name: "Riverside Clinic".into(),
+            office_hours: Some("Monday to Friday, 8 am to 5 pm".into()),
+            reply_time: "within one business day".into(),
+        };
+        let json = serde_json::to_string(&info).unwrap();
+        assert_eq!(
+            json,
+            r#"{"account_id":"clinic_1","display_name":"Riverside Clinic","office_hours":"Monday to Friday, 8 am to 5 pm","reply_time":"within one business day"}"#
+        );
+        assert_eq!(serde_json::from_str::<ClinicInfo>(&json).unwrap(), info);
+
+        let older: ClinicInfo =
+            serde_json::from_str(r#"{"account_id":"clinic_1","display_name":"Riverside Clinic"}"#)
+                .unwrap();
+        assert_eq!(older.office_hours, None);
+        assert_eq!(older.reply_time, "");
+    }
 }

@@ -41,6 +41,14 @@ pub struct Config {
     pub invite_valid_hours: u64,
     /// How long a one-time code stays valid.
     pub code_valid_minutes: u64,
+    /// When the clinic reads messages, shown to patients before their first
+    /// message, e.g. `"Monday to Friday, 8 am to 5 pm"`. Not shown when unset.
+    /// Free text: at most 200 characters (after trimming), no line breaks or
+    /// other control characters; empty means unset.
+    pub office_hours: Option<String>,
+    /// How soon patients can expect a reply, shown beside `office_hours`,
+    /// e.g. `"within two business days"`. Same limits; must not be empty.
+    pub reply_time: String,
 }
 
 impl Default for Config {
@@ -58,8 +66,35 @@ impl Default for Config {
             session_absolute_hours: 12,
             invite_valid_hours: 72,
             code_valid_minutes: 10,
+            office_hours: None,
+            reply_time: DEFAULT_REPLY_TIME.into(),
         }
     }
+}
+
+/// `reply_time` when none is configured.
+pub const DEFAULT_REPLY_TIME: &str = "within one business day";
+
+/// The most characters `office_hours` and `reply_time` may have.
+pub const CLINIC_TEXT_MAX_CHARS: usize = 200;
+
+/// Checks a free-text setting shown to patients: trimmed, at most
+/// [`CLINIC_TEXT_MAX_CHARS`] characters, no control characters. The trimmed
+/// text, or an error naming `option`.
+fn clinic_text<'a>(option: &str, value: &'a str) -> Result<&'a str, ConfigError> {
+    let value = value.trim();
+    let chars = value.chars().count();
+    if chars > CLINIC_TEXT_MAX_CHARS {
+        return Err(ConfigError::Invalid(format!(
+            "{option} is {chars} characters long; patients are shown at most {CLINIC_TEXT_MAX_CHARS}. Shorten it"
+        )));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(ConfigError::Invalid(format!(
+            "{option} {value:?} contains a line break, tab or other control character; write it on one line"
+        )));
+    }
+    Ok(value)
 }
 
 /// An SMTP server for one-time codes (`[smtp]` in the TOML file).
@@ -157,6 +192,14 @@ impl Config {
                 self.public_origin
             )));
         }
+        if let Some(office_hours) = &self.office_hours {
+            clinic_text("office_hours", office_hours)?;
+        }
+        if clinic_text("reply_time", &self.reply_time)?.is_empty() {
+            return Err(ConfigError::Invalid(format!(
+                "reply_time must not be empty; leave it out for the default {DEFAULT_REPLY_TIME:?}"
+            )));
+        }
         for origin in &self.frame_ancestors {
             let ok = (origin.starts_with("https://") || origin.starts_with("http://localhost"))
                 && !origin.contains([' ', ';', ',', '\'']);
@@ -167,6 +210,19 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// `office_hours` as patients see it: trimmed, `None` when unset or empty.
+    pub fn office_hours(&self) -> Option<&str> {
+        self.office_hours
+            .as_deref()
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+    }
+
+    /// `reply_time` as patients see it: trimmed.
+    pub fn reply_time(&self) -> &str {
+        self.reply_time.trim()
     }
 
     /// Idle timeout.
@@ -201,6 +257,118 @@ mod tests {
         std::fs::write(&path, "listne = \"127.0.0.1:9000\"\n").unwrap();
         let error = Config::from_file(&path).unwrap_err().to_string();
         assert!(error.contains("listne"), "{error}");
+    }
+
+    #[test]
+    fn clinic_texts_default_to_no_office_hours_and_one_business_day() {
+        let config = Config::default();
+        config.validate().unwrap();
+        assert_eq!(config.office_hours(), None);
+        assert_eq!(config.reply_time(), "within one business day");
+    }
+
+    #[test]
+    fn clinic_texts_come_from_the_toml_file_trimmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ward.toml");
+        std::fs::write(
+            &path,
+            "office_hours = \"  Monday to Friday, 8 am to 5 pm \"\nreply_time = \"within two business days\"\n",
+        )
+        .unwrap();
+        let config = Config::from_file(&path).unwrap();
+        config.validate().unwrap();
+        assert_eq!(
+            config.office_hours(),
+            Some("Monday to Friday, 8 am to 5 pm")
+        );
+        assert_eq!(config.reply_time(), "within two business days");
+
+        // Only one of them: the other keeps its default.
+        std::fs::write(&path, "office_hours = \"Weekdays 9 to 5\"\n").unwrap();
+        let config = Config::from_file(&path).unwrap();
+        assert_eq!(config.office_hours(), Some("Weekdays 9 to 5"));
+        assert_eq!(config.reply_time(), DEFAULT_REPLY_TIME);
+
+        // Blank office hours are no office hours.
+        let config = Config {
+            office_hours: Some("   ".into()),
+            ..Config::default()
+        };
+        config.validate().unwrap();
+        assert_eq!(config.office_hours(), None);
+    }
+
+    #[test]
+    fn a_too_long_or_multiline_clinic_text_is_refused_naming_the_option() {
+        let at_limit = "é".repeat(CLINIC_TEXT_MAX_CHARS);
+        let over = "a".repeat(CLINIC_TEXT_MAX_CHARS + 1);
+        Config {
+            office_hours: Some(format!(" {at_limit} ")),
+            reply_time: at_limit.clone(),
+            ..Config::default()
+        }
+        .validate()
+        .unwrap();
+
+        let error = Config {
+            office_hours: Some(over.clone()),
+            ..Config::default()
+        }
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("office_hours") && error.contains("201") && error.contains("200"),
+            "{error}"
+        );
+
+        let error = Config {
+            reply_time: over,
+            ..Config::default()
+        }
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("reply_time") && error.contains("200"),
+            "{error}"
+        );
+
+        let error = Config {
+            office_hours: Some("Monday to Friday\n8 am to 5 pm".into()),
+            ..Config::default()
+        }
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("office_hours") && error.contains("control"),
+            "{error}"
+        );
+
+        let error = Config {
+            reply_time: "  ".into(),
+            ..Config::default()
+        }
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("reply_time") && error.contains("empty"),
+            "{error}"
+        );
+
+        // From a file, too.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ward.toml");
+        std::fs::write(&path, format!("reply_time = \"{}\"\n", "b".repeat(250))).unwrap();
+        let error = Config::from_file(&path)
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("reply_time is 250 characters"), "{error}");
     }
 
     #[test]

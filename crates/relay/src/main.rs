@@ -30,7 +30,7 @@ enum Command {
     Serve {
         /// A TOML configuration file (keys: listen, data, static,
         /// public_origin, tls_cert, tls_key, frame_ancestors, session_idle_minutes, session_absolute_hours,
-        /// invite_valid_hours, code_valid_minutes).
+        /// invite_valid_hours, code_valid_minutes, office_hours, reply_time, [smtp]).
         #[arg(long, env = "WARD_CONFIG")]
         config: Option<PathBuf>,
         /// Address to listen on; port 0 picks a free port (printed at start).
@@ -45,6 +45,16 @@ enum Command {
         /// is served.
         #[arg(long = "static", env = "WARD_STATIC")]
         static_dir: Option<PathBuf>,
+        /// The clinic's office hours, shown to patients before their first
+        /// message, e.g. "Monday to Friday, 8 am to 5 pm" (at most 200
+        /// characters, one line). Default: none shown.
+        #[arg(long, env = "WARD_OFFICE_HOURS")]
+        office_hours: Option<String>,
+        /// How soon patients can expect a reply, shown beside the office
+        /// hours (at most 200 characters, one line). Default "within one
+        /// business day".
+        #[arg(long, env = "WARD_REPLY_TIME")]
+        reply_time: Option<String>,
     },
     /// The clinic agent: the clinic's side of the conversation (demos, tests).
     ///
@@ -167,6 +177,8 @@ async fn run(command: Command) -> Result<(), String> {
             listen,
             data,
             static_dir,
+            office_hours,
+            reply_time,
         } => {
             let mut settings = match config {
                 Some(path) => Config::from_file(&path).map_err(|e| e.to_string())?,
@@ -180,6 +192,12 @@ async fn run(command: Command) -> Result<(), String> {
             }
             if static_dir.is_some() {
                 settings.static_dir = static_dir;
+            }
+            if office_hours.is_some() {
+                settings.office_hours = office_hours;
+            }
+            if let Some(reply_time) = reply_time {
+                settings.reply_time = reply_time;
             }
             settings.validate().map_err(|e| e.to_string())?;
             let listen = settings.listen;

@@ -96,6 +96,57 @@ async fn enrollment_with_invite_and_code_then_logout_ends_the_session() {
 }
 
 #[tokio::test]
+async fn clinic_info_carries_the_configured_office_hours_and_reply_time() {
+    let relay = Relay::start_with(|config| {
+        config.office_hours = Some("  Monday to Friday, 8 am to 5 pm ".into());
+        config.reply_time = "within two business days".into();
+    })
+    .await;
+    let clinic = relay.clinic().await;
+    let patient = relay.patient(&clinic, "sam@example.com").await;
+    let response = relay
+        .call(Method::GET, "/v1/clinic", Some(&patient.token), NONE)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({
+            "account_id": clinic.id,
+            "display_name": "Riverside Clinic",
+            "office_hours": "Monday to Friday, 8 am to 5 pm",
+            "reply_time": "within two business days",
+        })
+    );
+
+    // Unconfigured: no office hours (sent as null), the default reply time.
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let info: ClinicInfo = relay
+        .expect(
+            Method::GET,
+            "/v1/clinic",
+            Some(&clinic.token),
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(info.office_hours, None);
+    assert_eq!(info.reply_time, "within one business day");
+    let body: serde_json::Value = relay
+        .call(Method::GET, "/v1/clinic", Some(&clinic.token), NONE)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body.get("office_hours"),
+        Some(&serde_json::Value::Null),
+        "{body}"
+    );
+}
+
+#[tokio::test]
 async fn a_used_or_mistyped_invite_is_refused_and_wrong_codes_lock_out() {
     let relay = Relay::start().await;
     let clinic = relay.clinic().await;

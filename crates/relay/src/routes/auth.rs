@@ -75,6 +75,9 @@ pub async fn clinic_setup(
 }
 
 /// `GET /v1/clinic`
+///
+/// The clinic inbox account, and the configured office hours and expected
+/// reply time that patients see before their first message.
 #[utoipa::path(get, path = "/v1/clinic", tag = "clinic", responses((status = 200, description = "OK", body = ward_proto::auth::ClinicInfo), (status = 404, description = "Not found", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn clinic_info(
     State(state): State<AppState>,
@@ -87,6 +90,8 @@ pub async fn clinic_info(
     Ok(Json(ClinicInfo {
         account_id: row.get("account_id"),
         display_name: row.get("display_name"),
+        office_hours: state.config.office_hours().map(str::to_owned),
+        reply_time: state.config.reply_time().to_owned(),
     }))
 }
 

@@ -26,13 +26,18 @@ pub struct Relay {
 
 impl Relay {
     pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A relay whose default configuration `configure` changes first (the
+    /// data directory is set afterwards); the result must validate.
+    pub async fn start_with(configure: impl FnOnce(&mut Config)) -> Self {
         let data = tempfile::tempdir().unwrap();
-        let state = AppState::open(Config {
-            data: data.path().to_path_buf(),
-            ..Config::default()
-        })
-        .await
-        .unwrap();
+        let mut config = Config::default();
+        configure(&mut config);
+        config.data = data.path().to_path_buf();
+        config.validate().unwrap();
+        let state = AppState::open(config).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -1,0 +1,173 @@
+//! `ward-relay serve` as a real process: settings come from the TOML file,
+//! then environment variables, then flags, and a bad one stops the relay at
+//! start with a message naming it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use ward_proto::auth::{ClinicInfo, SessionCreated};
+
+/// Settings the tests do not set must not leak in from the environment.
+const WARD_ENV: [&str; 7] = [
+    "WARD_CONFIG",
+    "WARD_LISTEN",
+    "WARD_DATA",
+    "WARD_STATIC",
+    "WARD_OFFICE_HOURS",
+    "WARD_REPLY_TIME",
+    "RUST_LOG",
+];
+
+/// `ward-relay serve` on a free port with `data`, `extra` arguments and
+/// environment `env`.
+fn serve(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ward-relay"));
+    for name in WARD_ENV {
+        command.env_remove(name);
+    }
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .args(extra)
+        .envs(env.iter().copied())
+        .env("RUST_LOG", "warn");
+    command
+}
+
+/// A started relay process, stopped when dropped.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `command` and reads the URL from its first line.
+fn start(mut command: Command) -> (Running, String) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let running = Running(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("ward-relay listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (running, url)
+}
+
+/// Sets up the clinic and reads `GET /v1/clinic` with its session.
+async fn clinic_info(url: &str, data: &Path) -> ClinicInfo {
+    let http = reqwest::Client::new();
+    let setup_code =
+        std::fs::read_to_string(data.join(ward_relay::setup::SETUP_CODE_FILE)).unwrap();
+    let session: SessionCreated = http
+        .post(format!("{url}/v1/clinic/setup"))
+        .json(&serde_json::json!({"setup_code": setup_code, "display_name": "Riverside Clinic"}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    http.get(format!("{url}/v1/clinic"))
+        .bearer_auth(&session.token)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn office_hours_and_reply_time_come_from_toml_then_environment_then_flags() {
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("data");
+    let toml = work.path().join("ward.toml");
+    std::fs::write(
+        &toml,
+        "office_hours = \"Monday to Friday, 8 am to 5 pm\"\nreply_time = \"within two business days\"\n",
+    )
+    .unwrap();
+    let toml = toml.to_str().unwrap();
+
+    // The file alone.
+    let (relay, url) = start(serve(&data, &["--config", toml], &[]));
+    let info = clinic_info(&url, &data).await;
+    assert_eq!(
+        info.office_hours.as_deref(),
+        Some("Monday to Friday, 8 am to 5 pm")
+    );
+    assert_eq!(info.reply_time, "within two business days");
+    drop(relay);
+
+    // The environment over the file, a flag over the environment.
+    let data = work.path().join("data-2");
+    let (_relay, url) = start(serve(
+        &data,
+        &["--office-hours", "Every day, 7 am to 9 pm"],
+        &[
+            ("WARD_CONFIG", toml),
+            ("WARD_OFFICE_HOURS", "Weekdays only"),
+            ("WARD_REPLY_TIME", " within four hours "),
+        ],
+    ));
+    let info = clinic_info(&url, &data).await;
+    assert_eq!(
+        info.office_hours.as_deref(),
+        Some("Every day, 7 am to 9 pm")
+    );
+    assert_eq!(info.reply_time, "within four hours");
+}
+
+#[tokio::test]
+async fn unset_office_hours_and_reply_time_take_their_defaults() {
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("data");
+    let (_relay, url) = start(serve(&data, &[], &[]));
+    let info = clinic_info(&url, &data).await;
+    assert_eq!(info.office_hours, None);
+    assert_eq!(info.reply_time, "within one business day");
+}
+
+#[test]
+fn a_too_long_reply_time_stops_the_relay_at_start_naming_the_option() {
+    let work = tempfile::tempdir().unwrap();
+    let long = "x".repeat(201);
+    let output = serve(work.path(), &[], &[("WARD_REPLY_TIME", &long)])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(!output.status.success(), "{stderr}");
+    assert!(output.stdout.is_empty(), "it never listened");
+    assert!(
+        stderr.contains("ward-relay: configuration: reply_time is 201 characters long")
+            && stderr.contains("at most 200"),
+        "{stderr}"
+    );
+
+    let output = serve(
+        work.path(),
+        &["--office-hours", "Monday to Friday\n8 am to 5 pm"],
+        &[],
+    )
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("office_hours"), "{stderr}");
+}
