@@ -6,6 +6,9 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
 use ward_proto::threads::Category;
 
+use ward_proto::auth::ClinicInfo;
+
+use crate::api;
 use crate::components::composer::{Composer, EmergencyNotice};
 use crate::components::notice::ErrorNote;
 use crate::messaging::{Inbox, category_label};
@@ -29,6 +32,34 @@ pub fn NewThread() -> impl IntoView {
     let draft = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+    let clinic = RwSignal::new(None::<ClinicInfo>);
+    spawn_local(async move {
+        if let Some(token) = session.token()
+            && let Ok(info) = api::account::clinic(&token).await
+        {
+            clinic.set(Some(info));
+        }
+    });
+    let hours = move || match clinic.get() {
+        Some(info) => {
+            let reply = if info.reply_time.is_empty() {
+                "as soon as they can".to_owned()
+            } else {
+                info.reply_time.clone()
+            };
+            match info.office_hours {
+                Some(hours) => format!(
+                    "{} reads messages during office hours ({hours}) and usually replies {reply}.",
+                    info.display_name
+                ),
+                None => format!(
+                    "{} reads messages during office hours and usually replies {reply}.",
+                    info.display_name
+                ),
+            }
+        }
+        None => "Your care team reads messages during office hours.".into(),
+    };
 
     let on_send = Callback::new(move |text: String| {
         let Some(chosen) = category.get_untracked() else {
@@ -67,7 +98,7 @@ pub fn NewThread() -> impl IntoView {
                 }).collect_view()}
             </fieldset>
             <EmergencyNotice />
-            <p class="hint">"Your care team reads messages during office hours and usually replies within one business day."</p>
+            <p class="hint office-hours">{hours}</p>
             <Composer draft=draft on_send=on_send busy=busy />
             <ErrorNote message=error />
         </section>

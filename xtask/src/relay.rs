@@ -51,6 +51,8 @@ impl RunningRelay {
             .arg(data_dir)
             .arg("--static")
             .arg(static_dir)
+            // The demo clinic's hours (dev and the end-to-end tests).
+            .args(["--office-hours", "Monday to Friday, 8 am to 5 pm"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()

@@ -20,6 +20,7 @@ test('a patient starts a thread, the clinic replies with quick replies, the pati
   await page.getByRole('link', { name: 'New message' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'New message' })).toBeVisible();
   await expect(page.getByText('If this is an emergency, call 911.')).toBeVisible();
+  await expect(page.getByText('Riverside Clinic reads messages during office hours (Monday to Friday, 8 am to 5 pm) and usually replies within one business day.')).toBeVisible();
   const composer = page.getByRole('textbox', { name: 'Message' });
   await composer.fill('I have had chest pain since last night');
   await page.getByRole('button', { name: 'Send' }).click();
