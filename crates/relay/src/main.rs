@@ -96,7 +96,9 @@ enum ClinicCommand {
     },
     /// List the clinic's threads with unread counts.
     Inbox,
-    /// Decrypt and print a thread's messages (and mark them read).
+    /// Decrypt and print a thread's messages (and mark them read), then how
+    /// far each other member has read: `read by NAME up to #N[ at HH:MM UTC]`
+    /// or `NAME has not read anything yet`.
     Read {
         /// The thread id.
         thread: String,
@@ -287,7 +289,8 @@ async fn clinic(relay: String, key_file: PathBuf, command: ClinicCommand) -> Res
             }
         }
         ClinicCommand::Read { thread } => {
-            for message in agent.read(&thread, 0).await.map_err(|e| e.to_string())? {
+            let read = agent.read(&thread, 0).await.map_err(|e| e.to_string())?;
+            for message in &read.messages {
                 let _ = writeln!(
                     out,
                     "#{} {}: {}",
@@ -296,6 +299,9 @@ async fn clinic(relay: String, key_file: PathBuf, command: ClinicCommand) -> Res
                 for option in &message.payload.quick_reply_options {
                     let _ = writeln!(out, "    [{}] {}", option.id, option.label);
                 }
+            }
+            for member in &read.others {
+                let _ = writeln!(out, "{}", ward_relay::clinic::read_state_line(member));
             }
         }
         ClinicCommand::Reply {

@@ -1,6 +1,6 @@
 //! The clinic agent (`ward-relay clinic ...`), run as a real process against
 //! a real relay: set up, invite, answer a patient's encrypted message, type,
-//! and replace its keys.
+//! replace its keys, and show how far the patient has read.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -12,9 +12,12 @@ use reqwest::{Method, StatusCode};
 use support::{Account, NONE, Relay, events};
 use ward_proto::Bytes;
 use ward_proto::auth::{ClinicInfo, KeyChallenge, SessionCreated};
-use ward_proto::events::Event;
+use ward_proto::events::{Event, ReceiptKind, ReceiptRequest};
 use ward_proto::keys::BundleResponse;
-use ward_proto::threads::{Category, MessagePage, PostMessageRequest, PutEpochRequest, Thread};
+use ward_proto::threads::{
+    Category, Member, MessagePage, PostMessageRequest, PutEpochRequest, Role, Thread,
+};
+use ward_relay::clinic::read_state_line;
 use ward_seal::envelope::{self, Envelope, Header};
 use ward_seal::keys::PublicBundle;
 use ward_seal::payload::Payload;
@@ -535,4 +538,101 @@ async fn new_keys_keeps_the_old_key_file_when_the_relay_refuses_the_bundle() {
     let (ok, _, err) = agent(&relay, &key_file, &["inbox"]).await;
     assert!(ok, "{err}");
     assert_eq!(served_bundle(&relay, &patient, &clinic_id).await, old_bytes);
+}
+
+#[tokio::test]
+async fn read_shows_how_far_the_patient_has_read() {
+    let relay = Relay::start().await;
+    let work = tempfile::tempdir().unwrap();
+    let key_file = work.path().join("clinic.key");
+    let (clinic_id, patient) = clinic_and_patient(&relay, &key_file).await;
+    let clinic_bundle =
+        PublicBundle::from_bytes(&served_bundle(&relay, &patient, &clinic_id).await).unwrap();
+    let (thread, key) = relay
+        .thread_with_key(&patient, &clinic_bundle, Category::Question)
+        .await;
+    let response = relay
+        .send(
+            &patient,
+            &key,
+            &thread.thread_id,
+            0,
+            "m1",
+            "Are my results in?",
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let (ok, sent, err) = agent(
+        &relay,
+        &key_file,
+        &["reply", &thread.thread_id, "Yes, all normal."],
+    )
+    .await;
+    assert!(ok && sent.trim() == "sent as #2", "{sent}{err}");
+
+    // Before any receipt from Sam: the messages as before, then Sam's state.
+    let (ok, read, err) = agent(&relay, &key_file, &["read", &thread.thread_id]).await;
+    assert!(ok, "{err}");
+    assert_eq!(
+        read.lines().collect::<Vec<_>>(),
+        [
+            "#1 Sam: Are my results in?",
+            "#2 Riverside Clinic: Yes, all normal.",
+            "Sam has not read anything yet",
+        ],
+        "{read}"
+    );
+
+    // Sam's app reports the clinic's reply read.
+    let response = relay
+        .call(
+            Method::POST,
+            &format!("/v1/threads/{}/receipts", thread.thread_id),
+            Some(&patient.token),
+            Some(&ReceiptRequest {
+                kind: ReceiptKind::Read,
+                up_to_seq: 2,
+            }),
+        )
+        .await;
+    assert!(response.status().is_success(), "{}", response.status());
+
+    let (ok, read, err) = agent(&relay, &key_file, &["read", &thread.thread_id]).await;
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = read.lines().collect();
+    assert_eq!(lines.len(), 3, "{read}");
+    assert_eq!(lines[1], "#2 Riverside Clinic: Yes, all normal.");
+    let last = lines[2];
+    assert!(
+        last.starts_with("read by Sam up to #2 at ") && last.ends_with(" UTC"),
+        "{read}"
+    );
+    let clock = &last["read by Sam up to #2 at ".len()..last.len() - " UTC".len()];
+    assert!(
+        clock.len() == 5
+            && clock.as_bytes()[2] == b':'
+            && clock.bytes().filter(u8::is_ascii_digit).count() == 4,
+        "{read}"
+    );
+}
+
+#[test]
+fn read_state_lines_name_the_member_the_sequence_and_the_utc_time() {
+    let mut member = Member {
+        account_id: "acct".into(),
+        role: Role::Patient,
+        display_name: "Sam".into(),
+        delivered_up_to: 0,
+        read_up_to: 0,
+        read_at: None,
+    };
+    assert_eq!(read_state_line(&member), "Sam has not read anything yet");
+    member.read_up_to = 7;
+    assert_eq!(read_state_line(&member), "read by Sam up to #7");
+    // 2026-01-01T09:05:30Z
+    member.read_at = Some(1_767_258_330_000);
+    assert_eq!(
+        read_state_line(&member),
+        "read by Sam up to #7 at 09:05 UTC"
+    );
 }

@@ -16,7 +16,7 @@ use ward_proto::auth::{ClinicSetupRequest, InviteCreateRequest, InviteCreated, S
 use ward_proto::events::{ReceiptKind, ReceiptRequest};
 use ward_proto::keys::{BundleResponse, PublishBundleRequest};
 use ward_proto::threads::{
-    MessagePage, PostMessageRequest, SealedKeys, StoredMessage, Thread, ThreadList,
+    Member, MessagePage, PostMessageRequest, Role, SealedKeys, StoredMessage, Thread, ThreadList,
 };
 use ward_seal::envelope::{self, Envelope, Header};
 use ward_seal::keyfile;
@@ -51,6 +51,34 @@ pub struct ReadMessage {
     pub sender_name: String,
     /// The decrypted content.
     pub payload: Payload,
+}
+
+/// What `read` shows: the messages, and how far the thread's other
+/// (non-clinic) members had read when it looked.
+#[derive(Debug, Clone)]
+pub struct ThreadRead {
+    /// The decrypted messages.
+    pub messages: Vec<ReadMessage>,
+    /// The members other than the clinic, with their read receipts.
+    pub others: Vec<Member>,
+}
+
+/// One member's read state as `read` prints it: `read by NAME up to #N`
+/// (plus ` at HH:MM UTC` when the relay knows when), or
+/// `NAME has not read anything yet`.
+pub fn read_state_line(member: &Member) -> String {
+    if member.read_up_to == 0 {
+        return format!("{} has not read anything yet", member.display_name);
+    }
+    let mut line = format!(
+        "read by {} up to #{}",
+        member.display_name, member.read_up_to
+    );
+    if let Some(ms) = member.read_at {
+        let minutes = (ms / 60_000) % (24 * 60);
+        line.push_str(&format!(" at {:02}:{:02} UTC", minutes / 60, minutes % 60));
+    }
+    line
 }
 
 impl Agent {
@@ -137,10 +165,18 @@ impl Agent {
         Ok(client.get::<ThreadList>("/v1/threads").await?.threads)
     }
 
-    /// Decrypts a thread's messages after `after` and marks them read.
-    pub async fn read(&self, thread_id: &str, after: u64) -> Result<Vec<ReadMessage>, AgentError> {
+    /// Decrypts a thread's messages after `after` and marks them read; also
+    /// returns how far the other members have read (their receipts, as
+    /// fetched before the clinic's own).
+    pub async fn read(&self, thread_id: &str, after: u64) -> Result<ThreadRead, AgentError> {
         let (keys, client) = self.connect().await?;
-        read_thread(&keys, &client, thread_id, after).await
+        let (thread, messages) = read_thread(&keys, &client, thread_id, after).await?;
+        let others = thread
+            .members
+            .into_iter()
+            .filter(|m| m.role != Role::Clinic)
+            .collect();
+        Ok(ThreadRead { messages, others })
     }
 
     /// Sends `text` (with optional quick replies) to a thread.
@@ -234,7 +270,8 @@ impl Agent {
                     .iter()
                     .find(|m| m.account_id == keys.account_id());
                 let after = mine.map_or(0, |m| m.read_up_to);
-                for message in read_thread(&keys, &client, &thread.thread_id, after).await? {
+                let (_, messages) = read_thread(&keys, &client, &thread.thread_id, after).await?;
+                for message in messages {
                     if message.sender_id == keys.account_id() {
                         continue;
                     }
@@ -318,7 +355,7 @@ async fn read_thread(
     client: &Client,
     thread_id: &str,
     after: u64,
-) -> Result<Vec<ReadMessage>, AgentError> {
+) -> Result<(Thread, Vec<ReadMessage>), AgentError> {
     let thread: Thread = client.get(&format!("/v1/threads/{thread_id}")).await?;
     let epoch_keys = thread_keys(keys, client, thread_id).await?;
     let mut bundles: HashMap<String, PublicBundle> = HashMap::new();
@@ -360,7 +397,7 @@ async fn read_thread(
             )
             .await?;
     }
-    Ok(out)
+    Ok((thread, out))
 }
 
 async fn open_message(
