@@ -7,17 +7,10 @@ use leptos::task::spawn_local;
 use leptos_router::components::A;
 
 use crate::api;
+use crate::components::code::six_digits;
 use crate::components::notice::{Busy, ErrorNote, focus_heading};
 use crate::session::Session;
 use crate::session::vault;
-
-fn digits(typed: &str) -> String {
-    typed.chars().filter(|c| !c.is_whitespace()).collect()
-}
-
-fn is_code(code: &str) -> bool {
-    code.len() == 6 && code.chars().all(|c| c.is_ascii_digit())
-}
 
 /// The code sign-in screen; `embedded` on the lock screen (no way back to
 /// the welcome screen from there).
@@ -62,17 +55,16 @@ pub fn CodeSignIn(#[prop(optional)] embedded: bool) -> impl IntoView {
         let Some(id) = login_id.get_untracked() else {
             return;
         };
-        let (sent, app) = (digits(&code.get_untracked()), digits(&totp.get_untracked()));
-        if !is_code(&sent) {
+        let Some(sent) = six_digits(&code.get_untracked()) else {
             error.set(Some("The code from our message has 6 digits.".into()));
             return;
-        }
-        if !is_code(&app) {
+        };
+        let Some(app) = six_digits(&totp.get_untracked()) else {
             error.set(Some(
                 "The code from your authenticator app has 6 digits.".into(),
             ));
             return;
-        }
+        };
         busy.set(true);
         error.set(None);
         let ticket = session.ticket();

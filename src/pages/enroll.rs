@@ -10,6 +10,7 @@ use ward_proto::auth::EnrollStarted;
 
 use crate::api::{self, ApiError, SessionToken};
 use crate::auth::ceremony::{self, PrfSecret};
+use crate::components::code::six_digits;
 use crate::components::notice::{Busy, ErrorNote, focus_heading};
 use crate::session::vault::{Opened, Signed};
 use crate::session::{Session, SessionError, end_relay_session};
@@ -110,17 +111,12 @@ pub fn Enroll() -> impl IntoView {
         let Step::Code(started) = step.get_untracked() else {
             return;
         };
-        let typed: String = code
-            .get_untracked()
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        if typed.len() != 6 || !typed.chars().all(|c| c.is_ascii_digit()) {
+        let Some(typed) = six_digits(&code.get_untracked()) else {
             error.set(Some(
                 "The code has 6 digits. Check the message we sent.".into(),
             ));
             return;
-        }
+        };
         busy.set(true);
         error.set(None);
         spawn_local(async move {

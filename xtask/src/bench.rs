@@ -15,62 +15,10 @@ pub fn run() -> Result {
 
     println!("\n── browser: release wasm in headless Chromium ──");
     let mut lines = Vec::new();
-    let mut browser = run::cargo(&[
-        "test",
-        "--locked",
-        "--release",
-        "--target",
-        "wasm32-unknown-unknown",
-        "-p",
-        "ward-seal",
-        "--features",
-        "browser-bench",
-        "--test",
-        "browser_bench",
-        "--",
-        "--nocapture",
-    ]);
-    browser.env("CHROMEDRIVER", setup::CHROMEDRIVER);
-    let ok = run::stream("bench: browser", &mut browser, |line| {
-        if let Some(at) = line.find("BENCH ") {
-            lines.push(line[at + "BENCH ".len()..].to_owned());
-        }
-    })?;
-    if !ok {
-        return Err(Failure::new(
-            "bench: browser",
-            "the browser benchmark failed (see above)",
-        ));
-    }
+    browser_bench("bench: browser", "ward-seal", "browser_bench", &mut lines)?;
 
     println!("\n── browser: the client rendering a 10 000-message thread ──");
-    let mut render = run::cargo(&[
-        "test",
-        "--locked",
-        "--release",
-        "--target",
-        "wasm32-unknown-unknown",
-        "-p",
-        "ward",
-        "--features",
-        "browser-bench",
-        "--test",
-        "render_bench",
-        "--",
-        "--nocapture",
-    ]);
-    render.env("CHROMEDRIVER", setup::CHROMEDRIVER);
-    let ok = run::stream("bench: render", &mut render, |line| {
-        if let Some(at) = line.find("BENCH ") {
-            lines.push(line[at + "BENCH ".len()..].to_owned());
-        }
-    })?;
-    if !ok {
-        return Err(Failure::new(
-            "bench: render",
-            "the render benchmark failed (see above)",
-        ));
-    }
+    browser_bench("bench: render", "ward", "render_bench", &mut lines)?;
 
     println!("\n── client size ──");
     relay::build_client()?;
@@ -82,4 +30,35 @@ pub fn run() -> Result {
         println!("  {line}");
     }
     Ok(())
+}
+
+/// Runs one `browser-bench` test of `package` as release wasm in Chromium,
+/// collecting its `BENCH ` lines.
+fn browser_bench(step: &str, package: &str, test: &str, lines: &mut Vec<String>) -> Result {
+    let mut browser = run::cargo(&[
+        "test",
+        "--locked",
+        "--release",
+        "--target",
+        "wasm32-unknown-unknown",
+        "-p",
+        package,
+        "--features",
+        "browser-bench",
+        "--test",
+        test,
+        "--",
+        "--nocapture",
+    ]);
+    browser.env("CHROMEDRIVER", setup::CHROMEDRIVER);
+    let ok = run::stream(step, &mut browser, |line| {
+        if let Some(at) = line.find("BENCH ") {
+            lines.push(line[at + "BENCH ".len()..].to_owned());
+        }
+    })?;
+    if ok {
+        Ok(())
+    } else {
+        Err(Failure::new(step, "the benchmark failed (see above)"))
+    }
 }

@@ -5,6 +5,7 @@ use leptos::task::spawn_local;
 use ward_proto::auth::TotpEnrollment;
 
 use crate::api;
+use crate::components::code::six_digits;
 use crate::components::notice::ErrorNote;
 use crate::components::qr::QrCodeImage;
 use crate::session::Session;
@@ -48,17 +49,12 @@ pub fn AuthenticatorApp() -> impl IntoView {
     };
     let confirm = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let typed: String = code
-            .get_untracked()
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        if typed.len() != 6 || !typed.chars().all(|c| c.is_ascii_digit()) {
+        let Some(typed) = six_digits(&code.get_untracked()) else {
             error.set(Some(
                 "Type the 6-digit code your authenticator app shows for Ward.".into(),
             ));
             return;
-        }
+        };
         error.set(None);
         spawn_local(async move {
             let Some(token) = session.token() else { return };

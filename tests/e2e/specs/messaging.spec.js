@@ -66,6 +66,9 @@ test('a patient starts a thread, the clinic replies with quick replies, the pati
   await expect(page.getByRole('group', { name: 'Quick replies' }), 'the offer collapses once answered').toHaveCount(0);
   await expect(page.getByRole('listitem').filter({ hasText: 'Call me back' })).toContainText('Sent');
   expect(s.clinic('read', /** @type {string} */ (threadId))).toContain('Call me back');
+  // The other side of the read receipts: the clinic sees how far the patient read.
+  await expect.poll(() => s.clinic('read', /** @type {string} */ (threadId)))
+    .toMatch(/read by Robin Diaz up to #2 at \d\d:\d\d UTC/);
 
   // Search runs on the device: results from both sides, and the query never leaves.
   const sentUrls = [];
