@@ -137,8 +137,8 @@ pub struct EnrollVerifyRequest {
 }
 
 /// `GET /v1/clinic`: whom a patient's threads go to, and what to tell a
-/// patient before their first message (the relay's `office_hours` and
-/// `reply_time` settings).
+/// patient before their first message (the relay's `office_hours`,
+/// `reply_time` and `emergency_notice` settings).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClinicInfo {
@@ -158,6 +158,14 @@ pub struct ClinicInfo {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub reply_time: String,
+    /// What to do in an emergency, shown before a patient's first message and
+    /// when their draft may describe an emergency, e.g. "If this is an
+    /// emergency, call 911. For a mental health crisis, call or text 988."
+    /// (the relay's default). At most 300 characters, no line breaks. Always
+    /// sent; empty only when parsed from a relay older than this field.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub emergency_notice: String,
 }
 
 /// `POST /v1/totp/enroll`: a new (unconfirmed) TOTP secret.
@@ -279,11 +287,12 @@ mod tests {
             display_name: "Riverside Clinic".into(),
             office_hours: Some("Monday to Friday, 8 am to 5 pm".into()),
             reply_time: "within one business day".into(),
+            emergency_notice: "If this is an emergency, call 911.".into(),
         };
         let json = serde_json::to_string(&info).unwrap();
         assert_eq!(
             json,
-            r#"{"account_id":"clinic_1","display_name":"Riverside Clinic","office_hours":"Monday to Friday, 8 am to 5 pm","reply_time":"within one business day"}"#
+            r#"{"account_id":"clinic_1","display_name":"Riverside Clinic","office_hours":"Monday to Friday, 8 am to 5 pm","reply_time":"within one business day","emergency_notice":"If this is an emergency, call 911."}"#
         );
         assert_eq!(serde_json::from_str::<ClinicInfo>(&json).unwrap(), info);
 
@@ -292,5 +301,6 @@ mod tests {
                 .unwrap();
         assert_eq!(older.office_hours, None);
         assert_eq!(older.reply_time, "");
+        assert_eq!(older.emergency_notice, "");
     }
 }

@@ -49,6 +49,11 @@ pub struct Config {
     /// How soon patients can expect a reply, shown beside `office_hours`,
     /// e.g. `"within two business days"`. Same limits; must not be empty.
     pub reply_time: String,
+    /// What patients are told to do in an emergency, shown before their first
+    /// message and when their draft may describe an emergency. Free text: at
+    /// most 300 characters (after trimming), no line breaks or other control
+    /// characters; must not be empty.
+    pub emergency_notice: String,
 }
 
 impl Default for Config {
@@ -68,6 +73,7 @@ impl Default for Config {
             code_valid_minutes: 10,
             office_hours: None,
             reply_time: DEFAULT_REPLY_TIME.into(),
+            emergency_notice: DEFAULT_EMERGENCY_NOTICE.into(),
         }
     }
 }
@@ -75,18 +81,25 @@ impl Default for Config {
 /// `reply_time` when none is configured.
 pub const DEFAULT_REPLY_TIME: &str = "within one business day";
 
+/// `emergency_notice` when none is configured.
+pub const DEFAULT_EMERGENCY_NOTICE: &str =
+    "If this is an emergency, call 911. For a mental health crisis, call or text 988.";
+
 /// The most characters `office_hours` and `reply_time` may have.
 pub const CLINIC_TEXT_MAX_CHARS: usize = 200;
 
+/// The most characters `emergency_notice` may have.
+pub const EMERGENCY_NOTICE_MAX_CHARS: usize = 300;
+
 /// Checks a free-text setting shown to patients: trimmed, at most
-/// [`CLINIC_TEXT_MAX_CHARS`] characters, no control characters. The trimmed
-/// text, or an error naming `option`.
-fn clinic_text<'a>(option: &str, value: &'a str) -> Result<&'a str, ConfigError> {
+/// `max_chars` characters, no control characters. The trimmed text, or an
+/// error naming `option`.
+fn clinic_text<'a>(option: &str, value: &'a str, max_chars: usize) -> Result<&'a str, ConfigError> {
     let value = value.trim();
     let chars = value.chars().count();
-    if chars > CLINIC_TEXT_MAX_CHARS {
+    if chars > max_chars {
         return Err(ConfigError::Invalid(format!(
-            "{option} is {chars} characters long; patients are shown at most {CLINIC_TEXT_MAX_CHARS}. Shorten it"
+            "{option} is {chars} characters long; patients are shown at most {max_chars}. Shorten it"
         )));
     }
     if value.chars().any(char::is_control) {
@@ -193,11 +206,22 @@ impl Config {
             )));
         }
         if let Some(office_hours) = &self.office_hours {
-            clinic_text("office_hours", office_hours)?;
+            clinic_text("office_hours", office_hours, CLINIC_TEXT_MAX_CHARS)?;
         }
-        if clinic_text("reply_time", &self.reply_time)?.is_empty() {
+        if clinic_text("reply_time", &self.reply_time, CLINIC_TEXT_MAX_CHARS)?.is_empty() {
             return Err(ConfigError::Invalid(format!(
                 "reply_time must not be empty; leave it out for the default {DEFAULT_REPLY_TIME:?}"
+            )));
+        }
+        if clinic_text(
+            "emergency_notice",
+            &self.emergency_notice,
+            EMERGENCY_NOTICE_MAX_CHARS,
+        )?
+        .is_empty()
+        {
+            return Err(ConfigError::Invalid(format!(
+                "emergency_notice must not be empty; leave it out for the default {DEFAULT_EMERGENCY_NOTICE:?}"
             )));
         }
         for origin in &self.frame_ancestors {
@@ -223,6 +247,11 @@ impl Config {
     /// `reply_time` as patients see it: trimmed.
     pub fn reply_time(&self) -> &str {
         self.reply_time.trim()
+    }
+
+    /// `emergency_notice` as patients see it: trimmed.
+    pub fn emergency_notice(&self) -> &str {
+        self.emergency_notice.trim()
     }
 
     /// Idle timeout.
@@ -265,6 +294,10 @@ mod tests {
         config.validate().unwrap();
         assert_eq!(config.office_hours(), None);
         assert_eq!(config.reply_time(), "within one business day");
+        assert_eq!(
+            config.emergency_notice(),
+            "If this is an emergency, call 911. For a mental health crisis, call or text 988."
+        );
     }
 
     #[test]
@@ -273,7 +306,7 @@ mod tests {
         let path = dir.path().join("ward.toml");
         std::fs::write(
             &path,
-            "office_hours = \"  Monday to Friday, 8 am to 5 pm \"\nreply_time = \"within two business days\"\n",
+            "office_hours = \"  Monday to Friday, 8 am to 5 pm \"\nreply_time = \"within two business days\"\nemergency_notice = \" In an emergency, call 999. \"\n",
         )
         .unwrap();
         let config = Config::from_file(&path).unwrap();
@@ -283,12 +316,14 @@ mod tests {
             Some("Monday to Friday, 8 am to 5 pm")
         );
         assert_eq!(config.reply_time(), "within two business days");
+        assert_eq!(config.emergency_notice(), "In an emergency, call 999.");
 
         // Only one of them: the other keeps its default.
         std::fs::write(&path, "office_hours = \"Weekdays 9 to 5\"\n").unwrap();
         let config = Config::from_file(&path).unwrap();
         assert_eq!(config.office_hours(), Some("Weekdays 9 to 5"));
         assert_eq!(config.reply_time(), DEFAULT_REPLY_TIME);
+        assert_eq!(config.emergency_notice(), DEFAULT_EMERGENCY_NOTICE);
 
         // Blank office hours are no office hours.
         let config = Config {
@@ -303,9 +338,12 @@ mod tests {
     fn a_too_long_or_multiline_clinic_text_is_refused_naming_the_option() {
         let at_limit = "é".repeat(CLINIC_TEXT_MAX_CHARS);
         let over = "a".repeat(CLINIC_TEXT_MAX_CHARS + 1);
+        let notice_at_limit = "é".repeat(EMERGENCY_NOTICE_MAX_CHARS);
+        let notice_over = "a".repeat(EMERGENCY_NOTICE_MAX_CHARS + 1);
         Config {
             office_hours: Some(format!(" {at_limit} ")),
             reply_time: at_limit.clone(),
+            emergency_notice: format!(" {notice_at_limit} "),
             ..Config::default()
         }
         .validate()
@@ -324,7 +362,7 @@ mod tests {
         );
 
         let error = Config {
-            reply_time: over,
+            reply_time: over.clone(),
             ..Config::default()
         }
         .validate()
@@ -332,6 +370,37 @@ mod tests {
         .to_string();
         assert!(
             error.contains("reply_time") && error.contains("200"),
+            "{error}"
+        );
+
+        // The emergency notice may be longer than the others, up to 300.
+        Config {
+            emergency_notice: over,
+            ..Config::default()
+        }
+        .validate()
+        .unwrap();
+        let error = Config {
+            emergency_notice: notice_over,
+            ..Config::default()
+        }
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("emergency_notice") && error.contains("301") && error.contains("300"),
+            "{error}"
+        );
+
+        let error = Config {
+            emergency_notice: "Call 911.\tOr 988.".into(),
+            ..Config::default()
+        }
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("emergency_notice") && error.contains("control"),
             "{error}"
         );
 
@@ -359,6 +428,18 @@ mod tests {
             "{error}"
         );
 
+        let error = Config {
+            emergency_notice: " ".into(),
+            ..Config::default()
+        }
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("emergency_notice") && error.contains("empty"),
+            "{error}"
+        );
+
         // From a file, too.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ward.toml");
@@ -369,6 +450,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("reply_time is 250 characters"), "{error}");
+
+        std::fs::write(
+            &path,
+            format!("emergency_notice = \"{}\"\n", "c".repeat(350)),
+        )
+        .unwrap();
+        let error = Config::from_file(&path)
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("emergency_notice is 350 characters"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -30,7 +30,8 @@ enum Command {
     Serve {
         /// A TOML configuration file (keys: listen, data, static,
         /// public_origin, tls_cert, tls_key, frame_ancestors, session_idle_minutes, session_absolute_hours,
-        /// invite_valid_hours, code_valid_minutes, office_hours, reply_time, [smtp]).
+        /// invite_valid_hours, code_valid_minutes, office_hours, reply_time, emergency_notice,
+        /// [smtp]).
         #[arg(long, env = "WARD_CONFIG")]
         config: Option<PathBuf>,
         /// Address to listen on; port 0 picks a free port (printed at start).
@@ -55,6 +56,12 @@ enum Command {
         /// business day".
         #[arg(long, env = "WARD_REPLY_TIME")]
         reply_time: Option<String>,
+        /// What patients are told to do in an emergency, shown before their
+        /// first message and when their draft may describe one (at most 300
+        /// characters, one line). Default "If this is an emergency, call
+        /// 911. For a mental health crisis, call or text 988."
+        #[arg(long, env = "WARD_EMERGENCY_NOTICE")]
+        emergency_notice: Option<String>,
     },
     /// The clinic agent: the clinic's side of the conversation (demos, tests).
     ///
@@ -181,6 +188,7 @@ async fn run(command: Command) -> Result<(), String> {
             static_dir,
             office_hours,
             reply_time,
+            emergency_notice,
         } => {
             let mut settings = match config {
                 Some(path) => Config::from_file(&path).map_err(|e| e.to_string())?,
@@ -200,6 +208,9 @@ async fn run(command: Command) -> Result<(), String> {
             }
             if let Some(reply_time) = reply_time {
                 settings.reply_time = reply_time;
+            }
+            if let Some(emergency_notice) = emergency_notice {
+                settings.emergency_notice = emergency_notice;
             }
             settings.validate().map_err(|e| e.to_string())?;
             let listen = settings.listen;

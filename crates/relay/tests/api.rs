@@ -96,10 +96,11 @@ async fn enrollment_with_invite_and_code_then_logout_ends_the_session() {
 }
 
 #[tokio::test]
-async fn clinic_info_carries_the_configured_office_hours_and_reply_time() {
+async fn clinic_info_carries_the_configured_office_hours_reply_time_and_emergency_notice() {
     let relay = Relay::start_with(|config| {
         config.office_hours = Some("  Monday to Friday, 8 am to 5 pm ".into());
         config.reply_time = "within two business days".into();
+        config.emergency_notice = " In an emergency, call 999. ".into();
     })
     .await;
     let clinic = relay.clinic().await;
@@ -116,10 +117,12 @@ async fn clinic_info_carries_the_configured_office_hours_and_reply_time() {
             "display_name": "Riverside Clinic",
             "office_hours": "Monday to Friday, 8 am to 5 pm",
             "reply_time": "within two business days",
+            "emergency_notice": "In an emergency, call 999.",
         })
     );
 
-    // Unconfigured: no office hours (sent as null), the default reply time.
+    // Unconfigured: no office hours (sent as null), the default reply time
+    // and emergency notice.
     let relay = Relay::start().await;
     let clinic = relay.clinic().await;
     let info: ClinicInfo = relay
@@ -133,6 +136,10 @@ async fn clinic_info_carries_the_configured_office_hours_and_reply_time() {
         .await;
     assert_eq!(info.office_hours, None);
     assert_eq!(info.reply_time, "within one business day");
+    assert_eq!(
+        info.emergency_notice,
+        "If this is an emergency, call 911. For a mental health crisis, call or text 988."
+    );
     let body: serde_json::Value = relay
         .call(Method::GET, "/v1/clinic", Some(&clinic.token), NONE)
         .await

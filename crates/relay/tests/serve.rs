@@ -10,13 +10,14 @@ use std::process::{Child, Command, Stdio};
 use ward_proto::auth::{ClinicInfo, SessionCreated};
 
 /// Settings the tests do not set must not leak in from the environment.
-const WARD_ENV: [&str; 7] = [
+const WARD_ENV: [&str; 8] = [
     "WARD_CONFIG",
     "WARD_LISTEN",
     "WARD_DATA",
     "WARD_STATIC",
     "WARD_OFFICE_HOURS",
     "WARD_REPLY_TIME",
+    "WARD_EMERGENCY_NOTICE",
     "RUST_LOG",
 ];
 
@@ -94,13 +95,13 @@ async fn clinic_info(url: &str, data: &Path) -> ClinicInfo {
 }
 
 #[tokio::test]
-async fn office_hours_and_reply_time_come_from_toml_then_environment_then_flags() {
+async fn office_hours_reply_time_and_emergency_notice_come_from_toml_then_environment_then_flags() {
     let work = tempfile::tempdir().unwrap();
     let data = work.path().join("data");
     let toml = work.path().join("ward.toml");
     std::fs::write(
         &toml,
-        "office_hours = \"Monday to Friday, 8 am to 5 pm\"\nreply_time = \"within two business days\"\n",
+        "office_hours = \"Monday to Friday, 8 am to 5 pm\"\nreply_time = \"within two business days\"\nemergency_notice = \"In an emergency, call 999.\"\n",
     )
     .unwrap();
     let toml = toml.to_str().unwrap();
@@ -113,17 +114,24 @@ async fn office_hours_and_reply_time_come_from_toml_then_environment_then_flags(
         Some("Monday to Friday, 8 am to 5 pm")
     );
     assert_eq!(info.reply_time, "within two business days");
+    assert_eq!(info.emergency_notice, "In an emergency, call 999.");
     drop(relay);
 
     // The environment over the file, a flag over the environment.
     let data = work.path().join("data-2");
     let (_relay, url) = start(serve(
         &data,
-        &["--office-hours", "Every day, 7 am to 9 pm"],
+        &[
+            "--office-hours",
+            "Every day, 7 am to 9 pm",
+            "--emergency-notice",
+            " In an emergency, call 112. ",
+        ],
         &[
             ("WARD_CONFIG", toml),
             ("WARD_OFFICE_HOURS", "Weekdays only"),
             ("WARD_REPLY_TIME", " within four hours "),
+            ("WARD_EMERGENCY_NOTICE", "In an emergency, call 000."),
         ],
     ));
     let info = clinic_info(&url, &data).await;
@@ -132,16 +140,35 @@ async fn office_hours_and_reply_time_come_from_toml_then_environment_then_flags(
         Some("Every day, 7 am to 9 pm")
     );
     assert_eq!(info.reply_time, "within four hours");
+    assert_eq!(info.emergency_notice, "In an emergency, call 112.");
+
+    // The environment over the file, without a flag.
+    let data = work.path().join("data-3");
+    let (_relay, url) = start(serve(
+        &data,
+        &[],
+        &[
+            ("WARD_CONFIG", toml),
+            ("WARD_EMERGENCY_NOTICE", "In an emergency, call 000."),
+        ],
+    ));
+    let info = clinic_info(&url, &data).await;
+    assert_eq!(info.reply_time, "within two business days");
+    assert_eq!(info.emergency_notice, "In an emergency, call 000.");
 }
 
 #[tokio::test]
-async fn unset_office_hours_and_reply_time_take_their_defaults() {
+async fn unset_office_hours_reply_time_and_emergency_notice_take_their_defaults() {
     let work = tempfile::tempdir().unwrap();
     let data = work.path().join("data");
     let (_relay, url) = start(serve(&data, &[], &[]));
     let info = clinic_info(&url, &data).await;
     assert_eq!(info.office_hours, None);
     assert_eq!(info.reply_time, "within one business day");
+    assert_eq!(
+        info.emergency_notice,
+        "If this is an emergency, call 911. For a mental health crisis, call or text 988."
+    );
 }
 
 #[test]
@@ -170,4 +197,26 @@ fn a_too_long_reply_time_stops_the_relay_at_start_naming_the_option() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(!output.status.success(), "{stderr}");
     assert!(stderr.contains("office_hours"), "{stderr}");
+
+    let long = "x".repeat(301);
+    let output = serve(work.path(), &[], &[("WARD_EMERGENCY_NOTICE", &long)])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("ward-relay: configuration: emergency_notice is 301 characters long")
+            && stderr.contains("at most 300"),
+        "{stderr}"
+    );
+
+    let output = serve(work.path(), &["--emergency-notice", "  "], &[])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("emergency_notice must not be empty"),
+        "{stderr}"
+    );
 }

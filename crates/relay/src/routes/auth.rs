@@ -76,8 +76,9 @@ pub async fn clinic_setup(
 
 /// `GET /v1/clinic`
 ///
-/// The clinic inbox account, and the configured office hours and expected
-/// reply time that patients see before their first message.
+/// The clinic inbox account, and the configured office hours, expected
+/// reply time and emergency notice that patients see before their first
+/// message.
 #[utoipa::path(get, path = "/v1/clinic", tag = "clinic", responses((status = 200, description = "OK", body = ward_proto::auth::ClinicInfo), (status = 404, description = "Not found", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn clinic_info(
     State(state): State<AppState>,
@@ -92,6 +93,7 @@ pub async fn clinic_info(
         display_name: row.get("display_name"),
         office_hours: state.config.office_hours().map(str::to_owned),
         reply_time: state.config.reply_time().to_owned(),
+        emergency_notice: state.config.emergency_notice().to_owned(),
     }))
 }
 
