@@ -5,6 +5,8 @@
 
 use leptos::prelude::*;
 
+use crate::messaging::Inbox;
+
 /// Words and phrases that may signal an emergency (lower case).
 const RED_FLAGS: &[&str] = &[
     "chest pain",
@@ -36,13 +38,27 @@ pub fn has_red_flag(draft: &str) -> bool {
 /// whenever the draft may describe one).
 #[component]
 pub fn EmergencyNotice(#[prop(optional)] urgent: bool) -> impl IntoView {
+    // The clinic's own words when the relay has sent them; the default
+    // otherwise (before the clinic's details arrive, or offline).
+    let clinic = use_context::<Inbox>().map(|inbox| inbox.clinic);
+    let text = move || {
+        clinic
+            .and_then(|c| c.get())
+            .map(|info| info.emergency_notice)
+            .filter(|notice| !notice.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_NOTICE.to_owned())
+    };
     view! {
         <div class=if urgent { "emergency urgent" } else { "emergency" } role=if urgent { "alert" } else { "note" }>
-            <strong>"If this is an emergency, call 911."</strong>
-            " For a mental health crisis, call or text 988. Messages here are not watched around the clock."
+            <strong>{text}</strong>
+            " Messages here are not watched around the clock."
         </div>
     }
 }
+
+/// What a relay without its own notice says.
+const DEFAULT_NOTICE: &str =
+    "If this is an emergency, call 911. For a mental health crisis, call or text 988.";
 
 fn coarse_pointer() -> bool {
     web_sys::window()

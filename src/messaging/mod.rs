@@ -10,6 +10,7 @@ pub mod live;
 use std::collections::HashMap;
 
 use leptos::prelude::*;
+use ward_proto::auth::ClinicInfo;
 use ward_proto::threads::{Category, Role, Thread};
 use ward_seal::keys::PublicBundle;
 use ward_seal::thread_key::ThreadKey;
@@ -72,6 +73,8 @@ pub struct Inbox {
     pub typing: RwSignal<HashMap<String, f64>>,
     /// Text for the polite live region ("New message from …").
     pub announcement: RwSignal<String>,
+    /// The clinic's name, hours, reply time and emergency notice.
+    pub clinic: RwSignal<Option<ClinicInfo>>,
     /// Members whose keys changed, by account id, until the patient confirms.
     pub key_changes: RwSignal<HashMap<String, KeyChange>>,
     /// What the patient is typing, by thread id: kept across screens and
@@ -90,6 +93,7 @@ impl Inbox {
             messages: RwSignal::new(HashMap::new()),
             typing: RwSignal::new(HashMap::new()),
             announcement: RwSignal::new(String::new()),
+            clinic: RwSignal::new(None),
             key_changes: RwSignal::new(HashMap::new()),
             drafts: StoredValue::new(HashMap::new()),
             keys: StoredValue::new_local(HashMap::new()),
@@ -132,6 +136,11 @@ impl Inbox {
     /// Reloads the thread list.
     pub async fn refresh(&self, session: Session) -> Result<(), SessionError> {
         let token = session.token().ok_or(SessionError::Interrupted)?;
+        if self.clinic.with_untracked(Option::is_none)
+            && let Ok(info) = api::account::clinic(&token).await
+        {
+            self.clinic.set(Some(info));
+        }
         let mut list = api::threads::list(&token).await?.threads;
         list.sort_by_key(|t| std::cmp::Reverse(t.last_message_at.unwrap_or(t.created_at)));
         self.threads.set(list);

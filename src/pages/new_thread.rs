@@ -6,9 +6,6 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
 use ward_proto::threads::Category;
 
-use ward_proto::auth::ClinicInfo;
-
-use crate::api;
 use crate::components::composer::{Composer, EmergencyNotice};
 use crate::components::notice::ErrorNote;
 use crate::messaging::{Inbox, category_label};
@@ -32,14 +29,7 @@ pub fn NewThread() -> impl IntoView {
     let draft = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
-    let clinic = RwSignal::new(None::<ClinicInfo>);
-    spawn_local(async move {
-        if let Some(token) = session.token()
-            && let Ok(info) = api::account::clinic(&token).await
-        {
-            clinic.set(Some(info));
-        }
-    });
+    let clinic = inbox.clinic;
     let hours = move || match clinic.get() {
         Some(info) => {
             let reply = if info.reply_time.is_empty() {

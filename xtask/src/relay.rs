@@ -53,6 +53,10 @@ impl RunningRelay {
             .arg(static_dir)
             // The demo clinic's hours (dev and the end-to-end tests).
             .args(["--office-hours", "Monday to Friday, 8 am to 5 pm"])
+            .args([
+                "--emergency-notice",
+                "If this is an emergency, call 911. For a mental health crisis, call or text 988 (Riverside's demo notice).",
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()

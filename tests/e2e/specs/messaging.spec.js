@@ -19,7 +19,8 @@ test('a patient starts a thread, the clinic replies with quick replies, the pati
   // A new thread: category, the emergency notice, and the on-device red-flag check.
   await page.getByRole('link', { name: 'New message' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'New message' })).toBeVisible();
-  await expect(page.getByText('If this is an emergency, call 911.')).toBeVisible();
+  // The clinic's own notice, from GET /v1/clinic (set by xtask for the demo).
+  await expect(page.getByText("call or text 988 (Riverside's demo notice)")).toBeVisible();
   await expect(page.getByText('Riverside Clinic reads messages during office hours (Monday to Friday, 8 am to 5 pm) and usually replies within one business day.')).toBeVisible();
   const composer = page.getByRole('textbox', { name: 'Message' });
   await composer.fill('I have had chest pain since last night');
