@@ -8,12 +8,12 @@ use leptos::task::spawn_local;
 use leptos_router::components::A;
 use ward_proto::auth::EnrollStarted;
 
-use crate::api::{self, ApiError, SessionToken};
-use crate::auth::ceremony::{self, PrfSecret};
+use crate::api::{self, SessionToken};
+use crate::auth::ceremony;
 use crate::components::code::six_digits;
 use crate::components::notice::{Busy, ErrorNote, focus_heading};
 use crate::session::vault::{Opened, Signed};
-use crate::session::{Session, SessionError, end_relay_session};
+use crate::session::{Session, SessionError, end_relay_session, passkey_sign_in_as};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Step {
@@ -253,22 +253,10 @@ async fn register(
         prf: created.prf,
     };
     if signed.prf.is_none() && created.prf_enabled {
-        let (new_token, prf) = prf_by_signing_in(&signed.account_id).await?;
+        let (new_token, prf) = passkey_sign_in_as(&signed.account_id, None).await?;
         let old = std::mem::replace(&mut signed.token, new_token);
         end_relay_session(&old).await;
         signed.prf = prf;
     }
     Ok(signed)
-}
-
-async fn prf_by_signing_in(
-    account_id: &str,
-) -> Result<(SessionToken, Option<PrfSecret>), SessionError> {
-    let started = api::sign_in::passkey_start(Some(account_id)).await?;
-    let asserted = ceremony::get(&started.options, false, None).await?;
-    let created = api::sign_in::passkey_finish(started.ceremony_id, asserted.credential).await?;
-    if created.account_id != account_id {
-        return Err(SessionError::Api(ApiError::UnexpectedBody));
-    }
-    Ok((SessionToken::new(created.token), asserted.prf))
 }

@@ -424,12 +424,8 @@ impl Session {
         let Some(account_id) = self.account_id.get_untracked() else {
             return Err(SessionError::Interrupted);
         };
-        let started = api::sign_in::passkey_start(Some(&account_id)).await?;
-        let asserted = ceremony::get(&started.options, false, None).await?;
-        let created =
-            api::sign_in::passkey_finish(started.ceremony_id, asserted.credential).await?;
-        let new_token = SessionToken::new(created.token);
-        if created.account_id != account_id || !self.still(ticket) {
+        let (new_token, prf) = passkey_sign_in_as(&account_id, None).await?;
+        if !self.still(ticket) {
             end_relay_session(&new_token).await;
             return Err(SessionError::Interrupted);
         }
@@ -437,8 +433,8 @@ impl Session {
             .account
             .try_update_value(|account| {
                 account.as_mut().map(|account| {
-                    if asserted.prf.is_some() {
-                        account.prf = asserted.prf;
+                    if prf.is_some() {
+                        account.prf = prf;
                     }
                     std::mem::replace(&mut account.token, new_token)
                 })
@@ -486,18 +482,10 @@ impl Session {
                     .account_id
                     .get_untracked()
                     .ok_or(SessionError::Interrupted)?;
-                let mut started = api::sign_in::passkey_start(Some(&account_id)).await?;
-                started
-                    .options
-                    .public_key
-                    .allow_credentials
-                    .retain(|allowed| allowed.id == credential_id);
-                let asserted = ceremony::get(&started.options, false, None).await?;
-                let created =
-                    api::sign_in::passkey_finish(started.ceremony_id, asserted.credential).await?;
+                let (token, prf) = passkey_sign_in_as(&account_id, Some(&credential_id)).await?;
                 // Only the secret was wanted, not another session.
-                end_relay_session(&SessionToken::new(created.token)).await;
-                match asserted.prf {
+                end_relay_session(&token).await;
+                match prf {
                     Some(prf) => prf,
                     None => return Ok(false),
                 }
@@ -600,6 +588,31 @@ impl Default for Session {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// A passkey sign-in limited to `account_id`'s passkeys (and, with `only`,
+/// to that one credential): a new session and the passkey's PRF secret, if
+/// it has one. A session for any other account is ended and refused.
+pub async fn passkey_sign_in_as(
+    account_id: &str,
+    only: Option<&[u8]>,
+) -> Result<(SessionToken, Option<PrfSecret>), SessionError> {
+    let mut started = api::sign_in::passkey_start(Some(account_id)).await?;
+    if let Some(credential_id) = only {
+        started
+            .options
+            .public_key
+            .allow_credentials
+            .retain(|allowed| allowed.id == credential_id);
+    }
+    let asserted = ceremony::get(&started.options, false, None).await?;
+    let created = api::sign_in::passkey_finish(started.ceremony_id, asserted.credential).await?;
+    let token = SessionToken::new(created.token);
+    if created.account_id != account_id {
+        end_relay_session(&token).await;
+        return Err(SessionError::Api(ApiError::UnexpectedBody));
+    }
+    Ok((token, asserted.prf))
 }
 
 /// Ends the relay session `token` belongs to without `Clear-Site-Data`
