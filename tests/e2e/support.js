@@ -92,6 +92,25 @@ function ageSessions(contact) {
   return Number(out.trim());
 }
 
+/** Every record in the page origin's IndexedDB store `store` of the "ward" database ([] when it has none). */
+async function idbRecords(page, store) {
+  return page.evaluate((name) => new Promise((resolve, reject) => {
+    const open = indexedDB.open('ward');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const db = open.result;
+      if (!db.objectStoreNames.contains(name)) { db.close(); resolve([]); return; }
+      const all = db.transaction(name).objectStore(name).getAll();
+      all.onsuccess = () => {
+        db.close();
+        // Bytes as plain arrays: what crosses back to the test must be JSON.
+        resolve(all.result.map((r) => Object.fromEntries(Object.entries(r)
+          .map(([k, v]) => [k, v instanceof Uint8Array ? Array.from(v) : (v instanceof CryptoKey ? 'CryptoKey' : v)]))));
+      };
+    };
+  }), store);
+}
+
 const screensDir = path.join(__dirname, '..', '..', 'docs', 'screens');
 
 /** A 360×740 screenshot into docs/screens (only when WARD_SCREENSHOTS=1, so test runs leave the tree clean). */
@@ -169,6 +188,6 @@ async function safetyNumber(page) {
 }
 
 module.exports = {
-  ageSessions, clinic, codesFor, nextCode, invite, addAuthenticator, syncPasskeys, totp, screenshot,
+  ageSessions, clinic, codesFor, idbRecords, nextCode, invite, addAuthenticator, syncPasskeys, totp, screenshot,
   enrollThroughScreens, confirmRecoveryCode, safetyNumber,
 };

@@ -86,16 +86,7 @@ test('enroll with a PRF passkey, sign out and in, then a new phone without PRF u
   // Signing out forgets this device: next time the recovery code is asked again.
   await newPhone.getByRole('button', { name: 'Sign out', exact: true }).click();
   await expect(newPhone.getByRole('button', { name: 'Sign in with a passkey' })).toBeVisible();
-  const devices = await newPhone.evaluate(() => new Promise((resolve, reject) => {
-    const open = indexedDB.open('ward');
-    open.onerror = () => reject(open.error);
-    open.onsuccess = () => {
-      const db = open.result;
-      if (!db.objectStoreNames.contains('devices')) { db.close(); resolve(0); return; }
-      const count = db.transaction('devices').objectStore('devices').count();
-      count.onsuccess = () => { db.close(); resolve(count.result); };
-    };
-  }));
+  const devices = (await s.idbRecords(newPhone, 'devices')).length;
   expect(devices, 'no device key left after sign-out').toBe(0);
   await newPhone.getByRole('button', { name: 'Sign in with a passkey' }).click();
   await expect(newPhone.getByRole('heading', { level: 1, name: 'Unlock on this device' })).toBeVisible();

@@ -116,21 +116,7 @@ test('a patient starts a thread, the clinic replies with quick replies, the pati
 });
 
 /** The outbox records IndexedDB holds on this page's origin. */
-async function outbox(page) {
-  return page.evaluate(() => new Promise((resolve, reject) => {
-    const open = indexedDB.open('ward');
-    open.onerror = () => reject(open.error);
-    open.onsuccess = () => {
-      const db = open.result;
-      if (!db.objectStoreNames.contains('outbox')) { db.close(); resolve([]); return; }
-      const all = db.transaction('outbox').objectStore('outbox').getAll();
-      all.onsuccess = () => {
-        db.close();
-        resolve(all.result.map((r) => ({ message_id: r.message_id, envelope: Array.from(r.envelope) })));
-      };
-    };
-  }));
-}
+const outbox = (page) => s.idbRecords(page, 'outbox');
 
 test('offline sends wait in the outbox (sealed), go once when back online, and survive a closed tab', async ({ page, context, request }) => {
   const phone = await s.addAuthenticator(page, { prf: true });
