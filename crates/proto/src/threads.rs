@@ -173,12 +173,63 @@ pub struct StoredMessage {
     pub envelope: Bytes,
 }
 
-/// `GET /v1/threads/{id}/messages?after=SEQ&limit=N`.
+/// `GET /v1/threads/{id}/messages`: one page of a thread's messages.
+///
+/// Two ways to page, one per request:
+/// - forward from the oldest, `?after=SEQ&limit=N`: the N oldest messages
+///   with `seq > SEQ`; the next page is `?after=<next_cursor>`;
+/// - backward from the newest, `?before=latest&limit=N` for the newest N
+///   messages, then `?before=<earlier_cursor>&limit=N` for the N before
+///   those, until `earlier_cursor` is absent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessagePage {
-    /// Oldest first.
+    /// Oldest first (ascending `seq`), in both paging directions.
     pub messages: Vec<StoredMessage>,
-    /// Pass as `after` for the next page; absent at the end.
+    /// Paging forward (`after`): pass as `after` for the next page; absent
+    /// at the end. Always absent when paging backward (`before`).
     pub next_cursor: Option<u64>,
+    /// Paging backward (`before`): pass as `before` for the page just before
+    /// this one (it is the smallest `seq` in this page); absent when this
+    /// page reaches the thread's first message. Always absent when paging
+    /// forward (`after`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub earlier_cursor: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_page_omits_an_absent_earlier_cursor_and_reads_older_relays() {
+        let forward = MessagePage {
+            messages: Vec::new(),
+            next_cursor: Some(7),
+            earlier_cursor: None,
+        };
+        let json = serde_json::to_string(&forward).unwrap();
+        assert_eq!(json, r#"{"messages":[],"next_cursor":7}"#);
+        assert_eq!(serde_json::from_str::<MessagePage>(&json).unwrap(), forward);
+
+        let backward = MessagePage {
+            messages: Vec::new(),
+            next_cursor: None,
+            earlier_cursor: Some(151),
+        };
+        let json = serde_json::to_string(&backward).unwrap();
+        assert_eq!(
+            json,
+            r#"{"messages":[],"next_cursor":null,"earlier_cursor":151}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<MessagePage>(&json).unwrap(),
+            backward
+        );
+
+        // A relay from before `before` paging sends no `earlier_cursor`.
+        let older: MessagePage =
+            serde_json::from_str(r#"{"messages":[],"next_cursor":null}"#).unwrap();
+        assert_eq!(older.earlier_cursor, None);
+    }
 }

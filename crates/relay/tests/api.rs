@@ -521,6 +521,185 @@ async fn messages_page_by_cursor() {
         .await;
 }
 
+/// `GET {path}?{query}` as `token`, expecting 200.
+async fn page(relay: &Relay, path: &str, token: Option<&str>, query: &str) -> MessagePage {
+    relay
+        .expect(
+            Method::GET,
+            &format!("{path}?{query}"),
+            token,
+            NONE,
+            StatusCode::OK,
+        )
+        .await
+}
+
+/// The seqs of a page's messages.
+fn seqs(page: &MessagePage) -> Vec<u64> {
+    page.messages.iter().map(|m| m.seq).collect()
+}
+
+#[tokio::test]
+async fn messages_page_backward_from_the_newest() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let patient = relay.patient(&clinic, "sam@example.com").await;
+    let p = Some(patient.token.as_str());
+    let (thread, key) = relay
+        .thread_with_key(&patient, clinic.keys.bundle(), Category::Question)
+        .await;
+    let path = format!("/v1/threads/{}/messages", thread.thread_id);
+    for n in 1..=7 {
+        let response = relay
+            .send(
+                &patient,
+                &key,
+                &thread.thread_id,
+                0,
+                &format!("m{n}"),
+                &format!("message {n}"),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    // The newest page first, oldest first within it.
+    let newest = page(&relay, &path, p, "before=latest&limit=3").await;
+    assert_eq!(seqs(&newest), [5, 6, 7]);
+    assert_eq!(newest.earlier_cursor, Some(5));
+    assert_eq!(newest.next_cursor, None);
+    let opened = Envelope::from_bytes(&newest.messages[2].envelope.0)
+        .unwrap()
+        .open(&key, &thread.thread_id, patient.keys.bundle())
+        .unwrap();
+    assert_eq!(opened.text, "message 7");
+
+    // Walking back by earlier_cursor until it is absent: every message
+    // exactly once, in order.
+    let mut walked = seqs(&newest);
+    let mut cursor = newest.earlier_cursor;
+    let mut pages = 1;
+    while let Some(before) = cursor {
+        let earlier = page(&relay, &path, p, &format!("before={before}&limit=3")).await;
+        assert!(
+            !earlier.messages.is_empty(),
+            "a cursor led to an empty page"
+        );
+        assert!(earlier.messages.len() <= 3);
+        assert_eq!(earlier.next_cursor, None);
+        let mut all = seqs(&earlier);
+        all.extend(walked);
+        walked = all;
+        cursor = earlier.earlier_cursor;
+        pages += 1;
+        assert!(pages <= 3, "more pages than messages allow");
+    }
+    assert_eq!(walked, (1..=7).collect::<Vec<u64>>());
+    assert_eq!(pages, 3);
+    assert_eq!(
+        seqs(&page(&relay, &path, p, "before=5&limit=3").await),
+        [2, 3, 4]
+    );
+
+    // A page that ends exactly at the first message has no earlier cursor.
+    let first_three = page(&relay, &path, p, "before=4&limit=3").await;
+    assert_eq!(seqs(&first_three), [1, 2, 3]);
+    assert_eq!(first_three.earlier_cursor, None);
+    // All of it in one page; the default limit; nothing before #1.
+    let whole = page(&relay, &path, p, "before=latest&limit=200").await;
+    assert_eq!(seqs(&whole), [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(whole.earlier_cursor, None);
+    let default_limit = page(&relay, &path, p, "before=latest").await;
+    assert_eq!(seqs(&default_limit), [1, 2, 3, 4, 5, 6, 7]);
+    let nothing = page(&relay, &path, p, "before=1&limit=3").await;
+    assert!(nothing.messages.is_empty());
+    assert_eq!(nothing.earlier_cursor, None);
+    assert_eq!(nothing.next_cursor, None);
+
+    // Forward paging is unchanged and never carries an earlier cursor, not
+    // even as a null in the JSON.
+    let forward: serde_json::Value = relay
+        .expect(
+            Method::GET,
+            &format!("{path}?after=2&limit=2"),
+            p,
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(forward["next_cursor"], 4);
+    assert!(forward.get("earlier_cursor").is_none(), "{forward}");
+    let backward: serde_json::Value = relay
+        .expect(
+            Method::GET,
+            &format!("{path}?before=latest&limit=2"),
+            p,
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(backward["earlier_cursor"], 6);
+
+    // Both directions at once, or a `before` that is neither a number nor
+    // `latest`: refused with a message that says what to send.
+    let both = relay
+        .expect_error(
+            Method::GET,
+            &format!("{path}?after=1&before=5"),
+            p,
+            NONE,
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+        )
+        .await;
+    assert!(
+        both.error.message.contains("not both"),
+        "{}",
+        both.error.message
+    );
+    for garbage in ["soon", "-1", "", "LATEST", "1.5", "latest,3"] {
+        let error = relay
+            .expect_error(
+                Method::GET,
+                &format!("{path}?before={garbage}"),
+                p,
+                NONE,
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+            )
+            .await;
+        assert!(
+            error.error.message.contains("latest"),
+            "before={garbage}: {}",
+            error.error.message
+        );
+    }
+    relay
+        .expect_error(
+            Method::GET,
+            &format!("{path}?before=latest&newest=1"),
+            p,
+            NONE,
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+        )
+        .await;
+
+    // Another patient: the same 404 as for a thread that does not exist.
+    let other = relay.patient(&clinic, "mallory@example.com").await;
+    for query in ["before=latest", "before=5&limit=2"] {
+        relay
+            .expect_error(
+                Method::GET,
+                &format!("{path}?{query}"),
+                Some(&other.token),
+                NONE,
+                StatusCode::NOT_FOUND,
+                "not_found",
+            )
+            .await;
+    }
+}
+
 #[tokio::test]
 async fn another_patient_can_read_or_write_nothing_of_the_first() {
     let relay = Relay::start().await;

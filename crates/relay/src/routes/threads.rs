@@ -598,16 +598,88 @@ async fn find_message(
     }))
 }
 
-/// Paging parameters.
+/// Paging parameters: `after` (forward from the oldest) or `before`
+/// (backward from the newest), never both; `limit` for either.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     after: Option<u64>,
+    /// `latest` or a sequence number; parsed by [`Direction::of`].
+    before: Option<String>,
     limit: Option<u32>,
 }
 
-/// `GET /v1/threads/{id}/messages?after=SEQ&limit=N` (N at most 200).
-#[utoipa::path(get, path = "/v1/threads/{thread_id}/messages", tag = "messages", params(("thread_id" = String, Path, description = "The thread"), ("after" = Option<u64>, Query, description = "Return messages after this sequence number"), ("limit" = Option<u32>, Query, description = "At most this many (1 to 200, default 50)")), responses((status = 200, description = "OK", body = ward_proto::threads::MessagePage), (status = 404, description = "Not found", body = ward_proto::ErrorBody)), security(("session" = [])))]
+/// Which way a page of messages goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    /// The oldest messages with `seq` greater than this.
+    After(u64),
+    /// The newest messages with `seq` less than this (`u64::MAX`: the newest).
+    Before(u64),
+}
+
+impl Direction {
+    fn of(query: &PageQuery) -> Result<Self, ApiError> {
+        match (query.after, query.before.as_deref()) {
+            (Some(_), Some(_)) => Err(ApiError::bad_request(
+                "invalid_query",
+                "Use either ?after=<number> or ?before=<number or latest>, not both.",
+            )),
+            (after, None) => Ok(Self::After(after.unwrap_or(0))),
+            (None, Some("latest")) => Ok(Self::Before(u64::MAX)),
+            (None, Some(before)) => before.parse().map(Self::Before).map_err(|_| {
+                ApiError::bad_request(
+                    "invalid_query",
+                    "?before= takes a message sequence number (a whole number) or the word latest.",
+                )
+            }),
+        }
+    }
+}
+
+/// The oldest messages after a sequence number (thread, after, limit).
+const PAGE_AFTER: &str = "SELECT seq, message_id, sender_id, received_at, envelope FROM envelopes
+     WHERE thread_id = ? AND seq > ? ORDER BY seq LIMIT ?";
+
+/// The newest messages before a sequence number, newest first (thread,
+/// before, limit): walks the `(thread_id, seq)` primary key backward, so a
+/// page costs the same at the end of a 10 000-message thread as at its start.
+const PAGE_BEFORE: &str = "SELECT seq, message_id, sender_id, received_at, envelope FROM envelopes
+     WHERE thread_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?";
+
+fn stored_message(row: &sqlx::sqlite::SqliteRow) -> StoredMessage {
+    StoredMessage {
+        seq: as_u64(row.get("seq")),
+        message_id: row.get("message_id"),
+        sender_id: row.get("sender_id"),
+        received_at: as_u64(row.get("received_at")),
+        envelope: Bytes(row.get("envelope")),
+    }
+}
+
+/// `GET /v1/threads/{id}/messages`: a page of messages, oldest first.
+///
+/// `?after=SEQ&limit=N` pages forward from the oldest (the default, from
+/// the thread's start); `?before=latest&limit=N` gives the newest N and
+/// `?before=SEQ&limit=N` the newest N with `seq < SEQ`, to page backward
+/// with `earlier_cursor`. N is 1 to 200 (default 50).
+#[utoipa::path(
+    get,
+    path = "/v1/threads/{thread_id}/messages",
+    tag = "messages",
+    params(
+        ("thread_id" = String, Path, description = "The thread"),
+        ("after" = Option<u64>, Query, description = "Page forward: the oldest messages after this sequence number (default 0, the thread's start); the next page is `after=<next_cursor>`. Not with `before`."),
+        ("before" = Option<String>, Query, description = "Page backward: `latest` for the newest messages, or a sequence number for the newest messages before it; the page before is `before=<earlier_cursor>`. Not with `after`."),
+        ("limit" = Option<u32>, Query, description = "At most this many (1 to 200, default 50)")
+    ),
+    responses(
+        (status = 200, description = "OK: messages oldest first in either direction", body = ward_proto::threads::MessagePage),
+        (status = 400, description = "Bad query (`invalid_query`), e.g. both `after` and `before`", body = ward_proto::ErrorBody),
+        (status = 404, description = "Not found", body = ward_proto::ErrorBody)
+    ),
+    security(("session" = []))
+)]
 pub async fn list_messages(
     State(state): State<AppState>,
     session: Session,
@@ -617,42 +689,59 @@ pub async fn list_messages(
     let Query(page) = query.map_err(|_| {
         ApiError::bad_request(
             "invalid_query",
-            "Use ?after=<number>&limit=<1 to 200> and nothing else.",
+            "Use ?after=<number> or ?before=<number or latest>, with &limit=<1 to 200>, and nothing else.",
         )
     })?;
+    let direction = Direction::of(&page)?;
     require_member(&state, &thread_id, &session.account_id).await?;
     let limit = page.limit.unwrap_or(50).clamp(1, 200);
-    let after = i64::try_from(page.after.unwrap_or(0)).unwrap_or(i64::MAX);
-    let rows = sqlx::query(
-        "SELECT seq, message_id, sender_id, received_at, envelope FROM envelopes
-         WHERE thread_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-    )
-    .bind(&thread_id)
-    .bind(after)
-    .bind(i64::from(limit) + 1)
-    .fetch_all(&state.db)
-    .await?;
-    let more = rows.len() > limit as usize;
-    let messages: Vec<StoredMessage> = rows
-        .into_iter()
-        .take(limit as usize)
-        .map(|row| StoredMessage {
-            seq: as_u64(row.get("seq")),
-            message_id: row.get("message_id"),
-            sender_id: row.get("sender_id"),
-            received_at: as_u64(row.get("received_at")),
-            envelope: Bytes(row.get("envelope")),
-        })
-        .collect();
-    let next_cursor = if more {
-        messages.last().map(|m| m.seq)
-    } else {
-        None
-    };
-    Ok(Json(MessagePage {
-        messages,
-        next_cursor,
-    }))
+    let take = limit as usize;
+    let bound = |seq: u64| i64::try_from(seq).unwrap_or(i64::MAX);
+    match direction {
+        Direction::After(after) => {
+            let rows = sqlx::query(PAGE_AFTER)
+                .bind(&thread_id)
+                .bind(bound(after))
+                .bind(i64::from(limit) + 1)
+                .fetch_all(&state.db)
+                .await?;
+            let more = rows.len() > take;
+            let messages: Vec<StoredMessage> = rows.iter().take(take).map(stored_message).collect();
+            let next_cursor = if more {
+                messages.last().map(|m| m.seq)
+            } else {
+                None
+            };
+            Ok(Json(MessagePage {
+                messages,
+                next_cursor,
+                earlier_cursor: None,
+            }))
+        }
+        Direction::Before(before) => {
+            // One extra row tells whether older messages exist.
+            let rows = sqlx::query(PAGE_BEFORE)
+                .bind(&thread_id)
+                .bind(bound(before))
+                .bind(i64::from(limit) + 1)
+                .fetch_all(&state.db)
+                .await?;
+            let more = rows.len() > take;
+            let mut messages: Vec<StoredMessage> =
+                rows.iter().take(take).map(stored_message).collect();
+            messages.reverse();
+            let earlier_cursor = if more {
+                messages.first().map(|m| m.seq)
+            } else {
+                None
+            };
+            Ok(Json(MessagePage {
+                messages,
+                next_cursor: None,
+                earlier_cursor,
+            }))
+        }
+    }
 }
 
 /// The thread's current members.
@@ -740,4 +829,43 @@ pub async fn typing(
         },
     );
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// Both paging queries walk the envelopes' `(thread_id, seq)` primary
+    /// key: no table scan, no sort of the thread's messages.
+    #[tokio::test]
+    async fn message_pages_use_the_thread_seq_index() {
+        let data = tempfile::tempdir().unwrap();
+        let db = crate::db::open(data.path()).await.unwrap();
+        for sql in [PAGE_AFTER, PAGE_BEFORE] {
+            let plan: Vec<String> = sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .bind("thr_x")
+                .bind(5_i64)
+                .bind(51_i64)
+                .fetch_all(&db)
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| row.get::<String, _>("detail"))
+                .collect();
+            assert!(
+                plan.iter()
+                    .any(|step| step.starts_with("SEARCH envelopes USING INDEX")
+                        && step.contains("(thread_id=? AND seq")),
+                "{sql}: {plan:?}"
+            );
+            assert!(
+                !plan
+                    .iter()
+                    .any(|step| step.contains("TEMP B-TREE") || step.starts_with("SCAN")),
+                "{sql}: {plan:?}"
+            );
+        }
+    }
 }
