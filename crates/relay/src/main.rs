@@ -128,6 +128,21 @@ enum ClinicCommand {
         /// The thread id.
         thread: String,
     },
+    /// Print the clinic's live events, one line each, until interrupted
+    /// (or for --seconds): `NAME is typing in THREAD`, new messages as
+    /// `read` prints them (`#N NAME: TEXT`, quick replies indented below),
+    /// and the other members' receipts, `read by NAME up to #N` or
+    /// `delivered to NAME up to #N`.
+    ///
+    /// Only listens: it marks nothing read or delivered. Says on stderr when
+    /// it is listening; exits with an error if the relay ends the stream.
+    Watch {
+        /// Only this thread's events (default: every thread of the clinic's).
+        thread: Option<String>,
+        /// Stop after this many seconds (default: until Ctrl-C).
+        #[arg(long, value_name = "N")]
+        seconds: Option<u64>,
+    },
     /// Replace the clinic's account keys with fresh ones (as when its device
     /// is replaced); prints the new safety number.
     ///
@@ -302,13 +317,8 @@ async fn clinic(relay: String, key_file: PathBuf, command: ClinicCommand) -> Res
         ClinicCommand::Read { thread } => {
             let read = agent.read(&thread, 0).await.map_err(|e| e.to_string())?;
             for message in &read.messages {
-                let _ = writeln!(
-                    out,
-                    "#{} {}: {}",
-                    message.seq, message.sender_name, message.payload.text
-                );
-                for option in &message.payload.quick_reply_options {
-                    let _ = writeln!(out, "    [{}] {}", option.id, option.label);
+                for line in ward_relay::clinic::message_lines(message) {
+                    let _ = writeln!(out, "{line}");
                 }
             }
             for member in &read.others {
@@ -335,6 +345,31 @@ async fn clinic(relay: String, key_file: PathBuf, command: ClinicCommand) -> Res
             eprintln!(
                 "ward-relay: the clinic's keys changed; threads sealed to the old keys can no longer be read"
             );
+        }
+        ClinicCommand::Watch { thread, seconds } => {
+            let watcher = agent
+                .watch(thread.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            eprintln!(
+                "ward-relay: watching {}; Ctrl-C to stop",
+                thread.as_deref().unwrap_or("all of the clinic's threads")
+            );
+            let stop = async {
+                match seconds {
+                    Some(seconds) => {
+                        tokio::select! {
+                            () = tokio::time::sleep(std::time::Duration::from_secs(seconds)) => {},
+                            () = shutdown_signal() => {},
+                        }
+                    }
+                    None => shutdown_signal().await,
+                }
+            };
+            watcher
+                .run(stop, &mut out)
+                .await
+                .map_err(|e| e.to_string())?;
         }
         ClinicCommand::Bot { once } => agent.bot(once).await.map_err(|e| e.to_string())?,
     }

@@ -1,12 +1,14 @@
 //! The clinic agent (`ward-relay clinic ...`), run as a real process against
 //! a real relay: set up, invite, answer a patient's encrypted message, type,
-//! replace its keys, and show how far the patient has read.
+//! replace its keys, show how far the patient has read, and watch the
+//! patient type, write and read live.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use support::{Account, NONE, Relay, events};
@@ -17,7 +19,7 @@ use ward_proto::keys::BundleResponse;
 use ward_proto::threads::{
     Category, Member, MessagePage, PostMessageRequest, PutEpochRequest, Role, Thread,
 };
-use ward_relay::clinic::read_state_line;
+use ward_relay::clinic::{read_state_line, receipt_line, typing_line};
 use ward_seal::envelope::{self, Envelope, Header};
 use ward_seal::keys::PublicBundle;
 use ward_seal::payload::Payload;
@@ -616,6 +618,278 @@ async fn read_shows_how_far_the_patient_has_read() {
     );
 }
 
+/// `ward-relay clinic watch ARGS...` running against `relay`: its stdout
+/// and stderr lines as they come, and the process (to end it).
+struct Watching {
+    child: std::process::Child,
+    stdout: tokio::sync::mpsc::UnboundedReceiver<String>,
+    stderr: tokio::sync::mpsc::UnboundedReceiver<String>,
+}
+
+impl Watching {
+    /// Starts the watch and waits (up to 20 s) until it says it is listening.
+    async fn start(relay: &Relay, key_file: &Path, args: &[&str]) -> Self {
+        use std::io::BufRead;
+        use std::process::Stdio;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ward-relay"))
+            .args(["clinic", "--relay", &relay.url, "--key-file"])
+            .arg(key_file)
+            .arg("watch")
+            .args(args)
+            .env("WARD_CLINIC_PASSPHRASE", PASSPHRASE)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = |pipe: Box<dyn std::io::Read + Send>| {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(pipe).lines() {
+                    if tx.send(line.unwrap()).is_err() {
+                        break;
+                    }
+                }
+            });
+            rx
+        };
+        let stdout = lines(Box::new(child.stdout.take().unwrap()));
+        let stderr = lines(Box::new(child.stderr.take().unwrap()));
+        let mut watching = Self {
+            child,
+            stdout,
+            stderr,
+        };
+        let said = watching.next_err().await;
+        assert!(
+            said.starts_with("ward-relay: watching "),
+            "not listening: {said}"
+        );
+        watching
+    }
+
+    /// The next stdout line, within 10 s (as printed: nothing waits for
+    /// the process to end).
+    async fn next_out(&mut self) -> String {
+        tokio::time::timeout(Duration::from_secs(10), self.stdout.recv())
+            .await
+            .expect("a line from watch within 10 s")
+            .expect("watch still running")
+    }
+
+    async fn next_err(&mut self) -> String {
+        tokio::time::timeout(Duration::from_secs(20), self.stderr.recv())
+            .await
+            .expect("a line on stderr within 20 s")
+            .expect("watch still running")
+    }
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `account` reports a receipt in the thread at `path`.
+async fn receipt(
+    relay: &Relay,
+    account: &Account,
+    path: &str,
+    kind: ReceiptKind,
+    up_to_seq: u64,
+) -> reqwest::Response {
+    relay
+        .call(
+            Method::POST,
+            &format!("{path}/receipts"),
+            Some(&account.token),
+            Some(&ReceiptRequest { kind, up_to_seq }),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn watch_prints_the_patient_typing_their_messages_and_receipts_live() {
+    let relay = Relay::start().await;
+    let work = tempfile::tempdir().unwrap();
+    let key_file = work.path().join("clinic.key");
+    let (clinic_id, patient) = clinic_and_patient(&relay, &key_file).await;
+    let p = Some(patient.token.as_str());
+    let clinic_bundle =
+        PublicBundle::from_bytes(&served_bundle(&relay, &patient, &clinic_id).await).unwrap();
+    let (thread, key) = relay
+        .thread_with_key(&patient, &clinic_bundle, Category::Question)
+        .await;
+    let (other, _) = relay
+        .thread_with_key(&patient, &clinic_bundle, Category::Billing)
+        .await;
+    let path = format!("/v1/threads/{}", thread.thread_id);
+
+    let mut watch =
+        Watching::start(&relay, &key_file, &[&thread.thread_id, "--seconds", "60"]).await;
+
+    // Typing in another thread is not this watch's; then in this one.
+    for typing_in in [&other.thread_id, &thread.thread_id] {
+        let response = relay
+            .call(
+                Method::POST,
+                &format!("/v1/threads/{typing_in}/typing"),
+                p,
+                NONE,
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    }
+    assert_eq!(
+        watch.next_out().await,
+        format!("Sam is typing in {}", thread.thread_id)
+    );
+
+    // The patient's message, decrypted, as `read` prints it.
+    let response = relay
+        .send(
+            &patient,
+            &key,
+            &thread.thread_id,
+            0,
+            "m1",
+            "Is the lab open on Saturday?",
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(
+        watch.next_out().await,
+        "#1 Sam: Is the lab open on Saturday?"
+    );
+
+    // Receipts; and the clinic's own reply (from another agent process),
+    // quick reply included.
+    assert!(
+        receipt(&relay, &patient, &path, ReceiptKind::Delivered, 1)
+            .await
+            .status()
+            .is_success()
+    );
+    assert_eq!(watch.next_out().await, "delivered to Sam up to #1");
+    let (ok, sent, err) = agent(
+        &relay,
+        &key_file,
+        &[
+            "reply",
+            &thread.thread_id,
+            "Yes, 8 to noon.",
+            "--quick-reply",
+            "Thanks!",
+        ],
+    )
+    .await;
+    assert!(ok && sent.trim() == "sent as #2", "{sent}{err}");
+    assert_eq!(
+        watch.next_out().await,
+        "#2 Riverside Clinic: Yes, 8 to noon."
+    );
+    assert_eq!(watch.next_out().await, "    [q1] Thanks!");
+    assert!(
+        receipt(&relay, &patient, &path, ReceiptKind::Read, 2)
+            .await
+            .status()
+            .is_success()
+    );
+    assert_eq!(watch.next_out().await, "read by Sam up to #2");
+
+    // Watching marked nothing read for the clinic.
+    let seen: Thread = relay
+        .expect(Method::GET, &path, p, NONE, StatusCode::OK)
+        .await;
+    let clinic_member = seen
+        .members
+        .iter()
+        .find(|m| m.account_id == clinic_id)
+        .unwrap();
+    assert_eq!(
+        (clinic_member.read_up_to, clinic_member.delivered_up_to),
+        (0, 0)
+    );
+
+    // Nothing else was printed (the other thread's typing included).
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), watch.stdout.recv())
+            .await
+            .is_err(),
+        "an extra line"
+    );
+}
+
+#[tokio::test]
+async fn watch_without_a_thread_sees_every_thread_and_stops_after_its_seconds() {
+    let relay = Relay::start().await;
+    let work = tempfile::tempdir().unwrap();
+    let key_file = work.path().join("clinic.key");
+    let (clinic_id, patient) = clinic_and_patient(&relay, &key_file).await;
+    let clinic_bundle =
+        PublicBundle::from_bytes(&served_bundle(&relay, &patient, &clinic_id).await).unwrap();
+    let (first, _) = relay
+        .thread_with_key(&patient, &clinic_bundle, Category::Question)
+        .await;
+
+    let mut watch = Watching::start(&relay, &key_file, &["--seconds", "3"]).await;
+    // A thread started after the watch began is seen too.
+    let (second, key) = relay
+        .thread_with_key(&patient, &clinic_bundle, Category::Refill)
+        .await;
+    for thread_id in [&first.thread_id, &second.thread_id] {
+        relay
+            .call(
+                Method::POST,
+                &format!("/v1/threads/{thread_id}/typing"),
+                Some(&patient.token),
+                NONE,
+            )
+            .await;
+        assert_eq!(
+            watch.next_out().await,
+            format!("Sam is typing in {thread_id}")
+        );
+    }
+    let response = relay
+        .send(&patient, &key, &second.thread_id, 0, "r1", "Refill, please")
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(watch.next_out().await, "#1 Sam: Refill, please");
+
+    // Then it ends by itself, successfully, with nothing more printed.
+    let status = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(status) = watch.child.try_wait().unwrap() {
+                return (status, watch);
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "watch did not stop"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let (status, mut watch) = status.await.unwrap();
+    assert!(status.success(), "{status}");
+    assert_eq!(watch.stdout.recv().await, None);
+
+    // A thread that is not the clinic's: refused before listening.
+    let (ok, out, err) = agent(
+        &relay,
+        &key_file,
+        &["watch", "no-such-thread", "--seconds", "1"],
+    )
+    .await;
+    assert!(
+        !ok && out.is_empty() && err.contains("does not exist"),
+        "{err}"
+    );
+}
+
 #[test]
 fn read_state_lines_name_the_member_the_sequence_and_the_utc_time() {
     let mut member = Member {
@@ -634,5 +908,18 @@ fn read_state_lines_name_the_member_the_sequence_and_the_utc_time() {
     assert_eq!(
         read_state_line(&member),
         "read by Sam up to #7 at 09:05 UTC"
+    );
+}
+
+#[test]
+fn watch_lines_name_the_member_the_thread_and_the_sequence() {
+    assert_eq!(typing_line("Sam", "thr_1"), "Sam is typing in thr_1");
+    assert_eq!(
+        receipt_line(ReceiptKind::Read, "Sam", 4),
+        "read by Sam up to #4"
+    );
+    assert_eq!(
+        receipt_line(ReceiptKind::Delivered, "Sam", 3),
+        "delivered to Sam up to #3"
     );
 }

@@ -20,11 +20,20 @@ impl AgentError {
 }
 
 /// A signed-in (or not yet) connection to a relay.
-#[derive(Debug)]
 pub struct Client {
     base: String,
     http: reqwest::Client,
     token: Option<String>,
+}
+
+impl std::fmt::Debug for Client {
+    /// Without the session token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .field("signed_in", &self.token.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Client {
@@ -67,6 +76,25 @@ impl Client {
             .await?;
         self.token = Some(session.token);
         Ok(())
+    }
+
+    /// The relay's live event stream, `ws(s)://.../v1/events`.
+    pub fn events_url(&self) -> Result<String, AgentError> {
+        let rest = |scheme: &str| self.base.strip_prefix(scheme);
+        match (rest("http://"), rest("https://")) {
+            (Some(host), _) => Ok(format!("ws://{host}/v1/events")),
+            (_, Some(host)) => Ok(format!("wss://{host}/v1/events")),
+            _ => Err(AgentError::new(format!(
+                "the relay URL {} is not http:// or https://; pass --relay http://HOST:PORT",
+                self.base
+            ))),
+        }
+    }
+
+    /// The session token, once signed in (sent only in the event stream's
+    /// first frame; never printed).
+    pub(crate) fn token(&self) -> Option<&str> {
+        self.token.as_deref()
     }
 
     /// GET `path`.

@@ -4,6 +4,7 @@
 //! opening with `ward-seal`.
 
 mod client;
+mod watch;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ use ward_seal::payload::{Payload, QuickReplyOption};
 use ward_seal::random::os_rng;
 use ward_seal::thread_key::{SealedThreadKey, ThreadKey};
 use ward_seal::vault::RecoveryParams;
+pub use watch::{Watcher, receipt_line, typing_line};
 
 /// The environment variable holding the key file's passphrase.
 pub const PASSPHRASE_ENV: &str = "WARD_CLINIC_PASSPHRASE";
@@ -51,6 +53,19 @@ pub struct ReadMessage {
     pub sender_name: String,
     /// The decrypted content.
     pub payload: Payload,
+}
+
+/// How `read` and `watch` print a message: `#N NAME: TEXT`, then one
+/// `    [ID] LABEL` line per quick reply it offers.
+pub fn message_lines(message: &ReadMessage) -> Vec<String> {
+    let mut lines = vec![format!(
+        "#{} {}: {}",
+        message.seq, message.sender_name, message.payload.text
+    )];
+    for option in &message.payload.quick_reply_options {
+        lines.push(format!("    [{}] {}", option.id, option.label));
+    }
+    lines
 }
 
 /// What `read` shows: the messages, and how far the thread's other
