@@ -114,7 +114,8 @@ enum ClinicCommand {
     Reply {
         /// The thread id.
         thread: String,
-        /// The message.
+        /// The message; `-` sends each line of standard input as its own
+        /// message, in order (a prepared batch).
         text: String,
         /// Offer a quick reply (repeatable).
         #[arg(long = "quick-reply")]
@@ -330,11 +331,22 @@ async fn clinic(relay: String, key_file: PathBuf, command: ClinicCommand) -> Res
             text,
             quick_reply,
         } => {
-            let seq = agent
-                .reply(&thread, &text, &quick_reply)
-                .await
-                .map_err(|e| e.to_string())?;
-            let _ = writeln!(out, "sent as #{seq}");
+            let texts: Vec<String> = if text == "-" {
+                std::io::stdin()
+                    .lines()
+                    .filter(|line| line.as_ref().map_or(true, |l| !l.trim().is_empty()))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| format!("could not read the messages from standard input: {e}"))?
+            } else {
+                vec![text]
+            };
+            for text in texts {
+                let seq = agent
+                    .reply(&thread, &text, &quick_reply)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let _ = writeln!(out, "sent as #{seq}");
+            }
         }
         ClinicCommand::Typing { thread } => {
             agent.typing(&thread).await.map_err(|e| e.to_string())?;

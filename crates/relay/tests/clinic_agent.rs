@@ -34,16 +34,36 @@ async fn agent(relay: &Relay, key_file: &Path, args: &[&str]) -> (bool, String, 
 
 /// Runs `ward-relay clinic` against the relay at `url`: success, stdout, stderr.
 async fn agent_at(url: &str, key_file: &Path, args: &[&str]) -> (bool, String, String) {
+    agent_with_input(url, key_file, args, "").await
+}
+
+/// The same, with `input` on the agent's standard input.
+async fn agent_with_input(
+    url: &str,
+    key_file: &Path,
+    args: &[&str],
+    input: &str,
+) -> (bool, String, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ward-relay"));
     command
         .args(["clinic", "--relay", url, "--key-file"])
         .arg(key_file)
         .args(args)
         .env("WARD_CLINIC_PASSPHRASE", PASSPHRASE)
-        .env("RUST_LOG", "warn");
-    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap();
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let input = input.to_owned();
+    let output = tokio::task::spawn_blocking(move || {
+        let mut child = command.spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        std::io::Write::write_all(&mut stdin, input.as_bytes()).unwrap();
+        drop(stdin);
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
     (
         output.status.success(),
         String::from_utf8(output.stdout).unwrap(),
@@ -540,6 +560,47 @@ async fn new_keys_keeps_the_old_key_file_when_the_relay_refuses_the_bundle() {
     let (ok, _, err) = agent(&relay, &key_file, &["inbox"]).await;
     assert!(ok, "{err}");
     assert_eq!(served_bundle(&relay, &patient, &clinic_id).await, old_bytes);
+}
+
+#[tokio::test]
+async fn reply_dash_sends_each_line_of_standard_input_in_order() {
+    let relay = Relay::start().await;
+    let work = tempfile::tempdir().unwrap();
+    let key_file = work.path().join("clinic.key");
+    let (clinic_id, patient) = clinic_and_patient(&relay, &key_file).await;
+    let clinic_bundle =
+        PublicBundle::from_bytes(&served_bundle(&relay, &patient, &clinic_id).await).unwrap();
+    let (thread, key) = relay
+        .thread_with_key(&patient, &clinic_bundle, Category::Question)
+        .await;
+    let response = relay
+        .send(&patient, &key, &thread.thread_id, 0, "m1", "Any news?")
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let (ok, sent, err) = agent_with_input(
+        &relay.url,
+        &key_file,
+        &["reply", &thread.thread_id, "-"],
+        "First of a batch\n\nSecond of a batch\n",
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(
+        sent.lines().collect::<Vec<_>>(),
+        ["sent as #2", "sent as #3"],
+        "blank lines are skipped"
+    );
+    let (ok, read, err) = agent(&relay, &key_file, &["read", &thread.thread_id]).await;
+    assert!(ok, "{err}");
+    assert_eq!(
+        read.lines().take(3).collect::<Vec<_>>(),
+        [
+            "#1 Sam: Any news?",
+            "#2 Riverside Clinic: First of a batch",
+            "#3 Riverside Clinic: Second of a batch",
+        ],
+        "{read}"
+    );
 }
 
 #[tokio::test]
