@@ -63,14 +63,37 @@ pub async fn put_epoch(
     .await
 }
 
-/// `GET /v1/threads/{id}/messages?after=&limit=200`.
-pub async fn messages(
+/// How many messages one page carries (the relay's most).
+pub const PAGE: u32 = 200;
+
+/// `GET /v1/threads/{id}/messages?after=SEQ`: what came after `after`,
+/// oldest first.
+pub async fn messages_after(
     token: &SessionToken,
     thread_id: &str,
     after: u64,
 ) -> Result<MessagePage, ApiError> {
     get(
-        &path(thread_id, &format!("/messages?after={after}&limit=200")),
+        &path(thread_id, &format!("/messages?after={after}&limit={PAGE}")),
+        Some(token),
+    )
+    .await
+}
+
+/// `GET /v1/threads/{id}/messages?before=…`: the newest page before `before`
+/// (`None`: the thread's newest page), oldest first, with the cursor for
+/// the page before it.
+pub async fn messages_before(
+    token: &SessionToken,
+    thread_id: &str,
+    before: Option<u64>,
+) -> Result<MessagePage, ApiError> {
+    let before = before.map_or_else(|| "latest".to_owned(), |seq| seq.to_string());
+    get(
+        &path(
+            thread_id,
+            &format!("/messages?before={before}&limit={PAGE}"),
+        ),
         Some(token),
     )
     .await

@@ -1,11 +1,13 @@
 //! The live stream while unlocked: new messages, receipts and typing, with
 //! reconnection (and catch-up by reloading what is open) when it drops.
 
+use std::collections::{HashMap, VecDeque};
+
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use ward_proto::events::{Event, ReceiptKind};
 
-use super::{Inbox, crypto};
+use super::{Inbox, crypto, history};
 use crate::api::events::{self, EventStream};
 use crate::session::{Phase, Session};
 
@@ -17,12 +19,13 @@ const TYPING_MS: f64 = 6_000.0;
 pub fn run(session: Session, inbox: Inbox) {
     let stream = StoredValue::new_local(None::<EventStream>);
     let attempt = StoredValue::new(0u32);
+    let queue = StoredValue::new_local(Queue::default());
     // Back online: send what waited, and reconnect at once.
     if let Some(window) = web_sys::window() {
         let online = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
             if session.phase.get_untracked() == Phase::Unlocked {
                 attempt.set_value(0);
-                connect(session, inbox, stream, attempt);
+                connect(session, inbox, stream, attempt, queue);
                 spawn_local(async move { inbox.flush(session).await });
             }
         });
@@ -35,12 +38,16 @@ pub fn run(session: Session, inbox: Inbox) {
     Effect::new(move |_| {
         let unlocked = session.phase.get() == Phase::Unlocked;
         if unlocked {
-            connect(session, inbox, stream, attempt);
+            connect(session, inbox, stream, attempt, queue);
             spawn_local(async move {
                 let _ = inbox.refresh(session).await;
             });
         } else {
             stream.set_value(None);
+            queue.update_value(|q| {
+                q.events.clear();
+                q.delivered.clear();
+            });
             if matches!(
                 session.phase.get_untracked(),
                 Phase::Locked | Phase::SignedOut
@@ -56,13 +63,17 @@ fn connect(
     inbox: Inbox,
     stream: StoredValue<Option<EventStream>, LocalStorage>,
     attempt: StoredValue<u32>,
+    queue: StoredValue<Queue, LocalStorage>,
 ) {
     let Some(token) = session.token() else {
         return;
     };
     let on_event = move |event: Event| {
         attempt.set_value(0);
-        spawn_local(async move { apply(session, inbox, event).await });
+        queue.update_value(|q| q.events.push_back(event));
+        if !queue.with_value(|q| q.draining) {
+            spawn_local(async move { drain(session, inbox, queue).await });
+        }
     };
     let on_closed = move || {
         if session.phase.get_untracked() != Phase::Unlocked {
@@ -75,7 +86,7 @@ fn connect(
         set_timeout(
             move || {
                 if session.phase.get_untracked() == Phase::Unlocked {
-                    connect(session, inbox, stream, attempt);
+                    connect(session, inbox, stream, attempt, queue);
                     spawn_local(async move { catch_up(session, inbox).await });
                 }
             },
@@ -95,11 +106,64 @@ async fn catch_up(session: Session, inbox: Inbox) {
     }
 }
 
-async fn apply(session: Session, inbox: Inbox, event: Event) {
+/// Events waiting to be applied, and what a burst of them leaves to do.
+#[derive(Default)]
+struct Queue {
+    events: VecDeque<Event>,
+    draining: bool,
+    /// The thread list needs reloading (order, unread counts).
+    list_changed: bool,
+    /// "Delivered" receipts to send: the newest arrived seq per thread.
+    delivered: HashMap<String, u64>,
+}
+
+/// Applies events one at a time, in the order they came (a burst of 200
+/// messages is opened in order, not raced). Once the queue is empty, the
+/// thread list is reloaded once and one cumulative "delivered" receipt
+/// goes per thread, however many messages the burst held.
+async fn drain(session: Session, inbox: Inbox, queue: StoredValue<Queue, LocalStorage>) {
+    queue.update_value(|q| q.draining = true);
+    loop {
+        while let Some(event) = queue.try_update_value(|q| q.events.pop_front()).flatten() {
+            apply(session, inbox, queue, event).await;
+        }
+        let (list_changed, delivered) = queue
+            .try_update_value(|q| {
+                (
+                    std::mem::take(&mut q.list_changed),
+                    std::mem::take(&mut q.delivered),
+                )
+            })
+            .unwrap_or_default();
+        for (thread_id, seq) in delivered {
+            // It reached this device; "read" waits until it is on screen.
+            if let Some(token) = session.token() {
+                let _ =
+                    crate::api::threads::receipt(&token, &thread_id, ReceiptKind::Delivered, seq)
+                        .await;
+            }
+        }
+        if list_changed {
+            let _ = inbox.refresh(session).await;
+        }
+        if queue.with_value(|q| q.events.is_empty()) {
+            break;
+        }
+    }
+    queue.update_value(|q| q.draining = false);
+}
+
+async fn apply(
+    session: Session,
+    inbox: Inbox,
+    queue: StoredValue<Queue, LocalStorage>,
+    event: Event,
+) {
     let me = session.account_id.get_untracked().unwrap_or_default();
     match event {
-        // (Re)connected: whatever waited in the outbox goes now.
-        Event::Ready { .. } => inbox.flush(session).await,
+        // (Re)connected: whatever waited in the outbox goes now (beside the
+        // stream, which must not wait for it).
+        Event::Ready { .. } => spawn_local(async move { inbox.flush(session).await }),
         Event::Message { thread_id, message } => {
             let loaded = inbox
                 .messages
@@ -107,11 +171,7 @@ async fn apply(session: Session, inbox: Inbox, event: Event) {
             if loaded && let Ok(shown) = crypto::open(&inbox, session, &thread_id, &message).await {
                 let from_me = shown.sender_id == me;
                 inbox.messages.update(|all| {
-                    let list = all.entry(thread_id.clone()).or_default();
-                    match list.iter_mut().find(|m| m.message_id == shown.message_id) {
-                        Some(existing) => existing.seq = shown.seq,
-                        None => list.push(shown),
-                    }
+                    history::merge(all.entry(thread_id.clone()).or_default(), vec![shown]);
                 });
                 if !from_me {
                     inbox.typing.update(|t| {
@@ -122,18 +182,12 @@ async fn apply(session: Session, inbox: Inbox, event: Event) {
             if message.sender_id != me {
                 let name = inbox.sender_label(&thread_id, &message.sender_id, &me);
                 inbox.announcement.set(format!("New message from {name}."));
-                // It reached this device; "read" waits until it is on screen.
-                if let Some(token) = session.token() {
-                    let _ = crate::api::threads::receipt(
-                        &token,
-                        &thread_id,
-                        ReceiptKind::Delivered,
-                        message.seq,
-                    )
-                    .await;
-                }
+                queue.update_value(|q| {
+                    let newest = q.delivered.entry(thread_id.clone()).or_default();
+                    *newest = (*newest).max(message.seq);
+                });
             }
-            let _ = inbox.refresh(session).await;
+            queue.update_value(|q| q.list_changed = true);
         }
         Event::Receipt {
             thread_id,

@@ -5,13 +5,14 @@
 //! with the keys when Ward locks.
 
 mod crypto;
+mod history;
 pub mod live;
 
 use std::collections::HashMap;
 
 use leptos::prelude::*;
 use ward_proto::auth::ClinicInfo;
-use ward_proto::threads::{Category, Role, Thread};
+use ward_proto::threads::{Category, Member, Role, StoredMessage, Thread};
 use ward_seal::keys::PublicBundle;
 use ward_seal::thread_key::ThreadKey;
 
@@ -80,6 +81,9 @@ pub struct Inbox {
     /// What the patient is typing, by thread id: kept across screens and
     /// across a lock (memory only), dropped at sign-out.
     pub drafts: StoredValue<HashMap<String, String>>,
+    /// Per opened thread with older messages not fetched yet: the cursor
+    /// for the page before what is loaded.
+    earlier: RwSignal<HashMap<String, u64>>,
     keys: StoredValue<HashMap<(String, u32), ThreadKey>, LocalStorage>,
     bundles: StoredValue<HashMap<String, PublicBundle>, LocalStorage>,
     flushing: StoredValue<bool>,
@@ -96,6 +100,7 @@ impl Inbox {
             clinic: RwSignal::new(None),
             key_changes: RwSignal::new(HashMap::new()),
             drafts: StoredValue::new(HashMap::new()),
+            earlier: RwSignal::new(HashMap::new()),
             keys: StoredValue::new_local(HashMap::new()),
             bundles: StoredValue::new_local(HashMap::new()),
             flushing: StoredValue::new(false),
@@ -117,6 +122,7 @@ impl Inbox {
         self.keys.set_value(HashMap::new());
         self.bundles.set_value(HashMap::new());
         self.messages.set(HashMap::new());
+        self.earlier.set(HashMap::new());
         self.typing.set(HashMap::new());
         self.threads.set(Vec::new());
         self.key_changes.set(HashMap::new());
@@ -153,22 +159,31 @@ impl Inbox {
             .with(|list| list.iter().find(|t| t.thread_id == thread_id).cloned())
     }
 
-    /// Loads and opens a thread's whole history.
+    /// Opens a thread: its newest page the first time (older pages come
+    /// with [`Self::load_earlier`]), and afterwards only what arrived since.
+    /// A long gap (a phone offline for days) starts again from the newest
+    /// page rather than fetching everything in between.
     pub async fn open_thread(&self, session: Session, thread_id: &str) -> Result<(), SessionError> {
         let token = session.token().ok_or(SessionError::Interrupted)?;
         let thread = api::threads::thread(&token, thread_id).await?;
         self.upsert_thread(thread);
-        let mut shown = Vec::new();
-        let mut after = 0;
-        loop {
-            let page = api::threads::messages(&token, thread_id, after).await?;
-            for stored in &page.messages {
-                shown.push(crypto::open(self, session, thread_id, stored).await?);
+        let newest = self
+            .messages
+            .with_untracked(|all| all.get(thread_id).map(|list| history::newest_seq(list)));
+        let mut fresh = true;
+        let mut fetched = Vec::new();
+        if let Some(newest) = newest {
+            let page = api::threads::messages_after(&token, thread_id, newest.unwrap_or(0)).await?;
+            if page.next_cursor.is_none() {
+                fresh = false;
+                fetched = self.open_page(session, thread_id, &page.messages).await?;
             }
-            match page.next_cursor {
-                Some(next) => after = next,
-                None => break,
-            }
+        }
+        let mut earlier = None;
+        if fresh {
+            let page = api::threads::messages_before(&token, thread_id, None).await?;
+            earlier = page.earlier_cursor;
+            fetched = self.open_page(session, thread_id, &page.messages).await?;
         }
         // What this device still has queued for the thread (a closed tab,
         // a dropped connection) shows again, waiting.
@@ -176,20 +191,100 @@ impl Inbox {
             && let Ok(queued) = outbox::pending(&me).await
         {
             for item in queued.iter().filter(|q| q.thread_id == thread_id) {
-                if shown.iter().any(|m| m.message_id == item.message_id) {
-                    continue;
-                }
                 if let Some(waiting) =
                     crypto::open_queued(self, session, thread_id, &item.envelope).await
                 {
-                    shown.push(waiting);
+                    fetched.push(waiting);
                 }
             }
         }
         self.messages.update(|all| {
-            all.insert(thread_id.to_owned(), shown);
+            let list = all.entry(thread_id.to_owned()).or_default();
+            if fresh {
+                // Start again from this page; keep what the relay does not
+                // have yet and what arrived live after the page was read.
+                let page_newest = history::newest_seq(&fetched);
+                list.retain(|m| m.seq.is_none() || m.seq > page_newest);
+            }
+            history::merge(list, fetched);
         });
+        if fresh {
+            self.set_earlier(thread_id, earlier);
+        }
         Ok(())
+    }
+
+    /// Fetches and opens the page before what a thread shows; `false` when
+    /// it already shows the thread's first message.
+    pub async fn load_earlier(
+        &self,
+        session: Session,
+        thread_id: &str,
+    ) -> Result<bool, SessionError> {
+        let Some(before) = self.earlier.with_untracked(|e| e.get(thread_id).copied()) else {
+            return Ok(false);
+        };
+        let token = session.token().ok_or(SessionError::Interrupted)?;
+        let page = api::threads::messages_before(&token, thread_id, Some(before)).await?;
+        let fetched = self.open_page(session, thread_id, &page.messages).await?;
+        // A lock while this was on its way dropped the thread: nothing to add to.
+        if !self
+            .messages
+            .with_untracked(|all| all.contains_key(thread_id))
+        {
+            return Err(SessionError::Interrupted);
+        }
+        self.messages.update(|all| {
+            history::merge(all.entry(thread_id.to_owned()).or_default(), fetched);
+        });
+        self.set_earlier(thread_id, page.earlier_cursor);
+        Ok(true)
+    }
+
+    /// Opens a thread and all of its history (for search).
+    pub async fn load_all(&self, session: Session, thread_id: &str) -> Result<(), SessionError> {
+        if !self
+            .messages
+            .with_untracked(|all| all.contains_key(thread_id))
+        {
+            self.open_thread(session, thread_id).await?;
+        }
+        while self.load_earlier(session, thread_id).await? {}
+        Ok(())
+    }
+
+    /// How many messages come before what a thread has loaded.
+    pub fn earlier_count(&self, thread_id: &str) -> u64 {
+        // Sequence numbers count from 1 with no gaps, so the cursor (the
+        // first loaded message's number) says how many are before it.
+        self.earlier.with(|e| {
+            e.get(thread_id)
+                .map_or(0, |before| before.saturating_sub(1))
+        })
+    }
+
+    fn set_earlier(&self, thread_id: &str, cursor: Option<u64>) {
+        self.earlier.update(|e| match cursor {
+            Some(before) => {
+                e.insert(thread_id.to_owned(), before);
+            }
+            None => {
+                e.remove(thread_id);
+            }
+        });
+    }
+
+    async fn open_page(
+        &self,
+        session: Session,
+        thread_id: &str,
+        page: &[StoredMessage],
+    ) -> Result<Vec<Shown>, SessionError> {
+        let mut shown = Vec::with_capacity(page.len());
+        for stored in page {
+            shown.push(crypto::open(self, session, thread_id, stored).await?);
+        }
+        Ok(shown)
     }
 
     /// Starts a thread with the clinic: creates it, seals epoch 0's key to
@@ -405,25 +500,38 @@ impl Inbox {
         });
     }
 
-    /// "Nurse Kim · Riverside Clinic", "You".
+    /// "Riverside Clinic · care team", "You", "Dana for Sam".
     pub fn sender_label(&self, thread_id: &str, sender_id: &str, me: &str) -> String {
         if sender_id == me {
             return "You".into();
         }
         self.thread(thread_id)
-            .and_then(|t| t.members.into_iter().find(|m| m.account_id == sender_id))
-            .map(|m| match m.role {
-                Role::Clinic => format!("{} · care team", m.display_name),
-                Role::Caregiver => format!("{} · caregiver", m.display_name),
-                Role::Patient => m.display_name,
-            })
-            .unwrap_or_else(|| "Someone no longer in this thread".into())
+            .map(|t| member_label(&t.members, sender_id))
+            .unwrap_or_else(|| NO_LONGER_MEMBER.into())
     }
 }
 
 impl Default for Inbox {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+const NO_LONGER_MEMBER: &str = "Someone no longer in this thread";
+
+/// How a thread member is named on their messages: a caregiver always with
+/// the patient they answer for, so the care team never mistakes who wrote.
+fn member_label(members: &[Member], account_id: &str) -> String {
+    let Some(member) = members.iter().find(|m| m.account_id == account_id) else {
+        return NO_LONGER_MEMBER.into();
+    };
+    match member.role {
+        Role::Clinic => format!("{} · care team", member.display_name),
+        Role::Caregiver => match members.iter().find(|m| m.role == Role::Patient) {
+            Some(patient) => format!("{} for {}", member.display_name, patient.display_name),
+            None => format!("{} · caregiver", member.display_name),
+        },
+        Role::Patient => member.display_name.clone(),
     }
 }
 
@@ -435,5 +543,35 @@ pub fn category_label(category: Category) -> &'static str {
         Category::Question => "Question for my care team",
         Category::Billing => "Billing",
         Category::Other => "Other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(id: &str, role: Role, name: &str) -> Member {
+        Member {
+            account_id: id.into(),
+            role,
+            display_name: name.into(),
+            delivered_up_to: 0,
+            read_up_to: 0,
+            read_at: None,
+        }
+    }
+
+    #[test]
+    fn each_sender_is_named_with_who_they_are_for_the_patient() {
+        let members = [
+            member("p", Role::Patient, "Sam"),
+            member("c", Role::Clinic, "Riverside Clinic"),
+            member("d", Role::Caregiver, "Dana"),
+        ];
+        assert_eq!(member_label(&members, "d"), "Dana for Sam");
+        assert_eq!(member_label(&members, "c"), "Riverside Clinic · care team");
+        assert_eq!(member_label(&members, "p"), "Sam");
+        assert_eq!(member_label(&members, "gone"), NO_LONGER_MEMBER);
+        assert_eq!(member_label(&members[1..], "d"), "Dana · caregiver");
     }
 }

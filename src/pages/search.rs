@@ -26,11 +26,9 @@ pub fn Search() -> impl IntoView {
         let ids: Vec<String> = inbox
             .threads
             .with_untracked(|t| t.iter().map(|t| t.thread_id.clone()).collect());
+        // Search covers whole histories, so older pages are fetched too.
         for id in ids {
-            let loaded = inbox.messages.with_untracked(|m| m.contains_key(&id));
-            if !loaded {
-                let _ = inbox.open_thread(session, &id).await;
-            }
+            let _ = inbox.load_all(session, &id).await;
         }
         loading.set(false);
     });

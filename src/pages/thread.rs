@@ -111,47 +111,74 @@ pub fn ThreadView() -> impl IntoView {
         on_cleanup(move || handle.clear());
     }
 
-    let messages = move || {
-        inbox
-            .messages
-            .with(|all| all.get(&thread_id.get()).cloned().unwrap_or_default())
+    // Reads of the thread's messages borrow the list: a long history is
+    // never copied whole.
+    let with_messages = move |f: &mut dyn FnMut(&[Shown])| {
+        inbox.messages.with(|all| {
+            f(all.get(&thread_id.get()).map_or(&[][..], Vec::as_slice));
+        });
     };
-    // Only the newest messages are put on the page; a long thread costs
-    // the same to show as a short one until the patient asks for more.
+    let loaded = move || {
+        let mut count = 0;
+        with_messages(&mut |list| count = list.len());
+        count
+    };
+    // Only the newest messages are put on the page, the rest (and the
+    // pages not fetched yet) wait for "Show earlier messages": a long
+    // thread costs the same to show as a short one.
     let shown_count = RwSignal::new(WINDOW);
-    let hidden = move || messages().len().saturating_sub(shown_count.get());
+    let hidden = move || loaded().saturating_sub(shown_count.get());
+    let earlier = move || hidden() as u64 + inbox.earlier_count(&thread_id.get());
+    let rows = Memo::new(move |_| {
+        let skip = hidden();
+        let mut rows = Vec::new();
+        with_messages(&mut |list| rows = day_rows(&list[skip.min(list.len())..]));
+        rows
+    });
 
     // Open at the newest message, and follow new ones while the patient is
     // at the bottom; someone reading older messages stays where they are.
-    let seen_count = StoredValue::new(0usize);
+    let newest_shown = StoredValue::new(None::<String>);
     Effect::new(move |_| {
-        let count = messages().len();
-        let before = seen_count.get_value();
-        seen_count.set_value(count);
-        if count <= before {
+        let mut newest = None;
+        with_messages(&mut |list| newest = list.last().map(|m| m.message_id.clone()));
+        let before = newest_shown.get_value();
+        if newest.is_none() || newest == before {
             return;
         }
-        let Some(window) = web_sys::window() else {
-            return;
-        };
-        let at_bottom = window
-            .document()
-            .and_then(|d| d.document_element())
-            .zip(window.inner_height().ok().and_then(|h| h.as_f64()))
-            .zip(window.scroll_y().ok())
-            .is_some_and(|((root, height), y)| {
-                y + height >= f64::from(root.scroll_height()) - 160.0
-            });
-        if before == 0 || at_bottom {
-            request_animation_frame(move || {
-                if let Some(window) = web_sys::window()
-                    && let Some(root) = window.document().and_then(|d| d.document_element())
-                {
-                    window.scroll_to_with_x_and_y(0.0, f64::from(root.scroll_height()));
-                }
-            });
+        newest_shown.set_value(newest);
+        if before.is_none() || scroll_from_bottom().is_some_and(|gap| gap < 160.0) {
+            request_animation_frame(|| scroll_to_from_bottom(0.0));
         }
     });
+    let loading_earlier = RwSignal::new(false);
+    let show_earlier = move |_| {
+        // The messages on screen stay where they are as older ones go in
+        // above them.
+        let keep = scroll_from_bottom();
+        let settle = move || {
+            if let Some(gap) = keep {
+                request_animation_frame(move || scroll_to_from_bottom(gap));
+            }
+        };
+        if hidden() > 0 {
+            shown_count.update(|n| *n += WINDOW);
+            settle();
+            return;
+        }
+        let id = thread_id.get_untracked();
+        loading_earlier.set(true);
+        spawn_local(async move {
+            match inbox.load_earlier(session, &id).await {
+                Ok(_) => {
+                    shown_count.update(|n| *n += WINDOW);
+                    settle();
+                }
+                Err(e) => error.set(Some(session.explain(&e))),
+            }
+            loading_earlier.set(false);
+        });
+    };
 
     // Read receipts: only when the newest message from others is on a
     // visible page, and only once per message.
@@ -159,11 +186,14 @@ pub fn ThreadView() -> impl IntoView {
     Effect::new(move |_| {
         now.track();
         let me = me();
-        let newest = messages()
-            .iter()
-            .filter(|m| m.sender_id != me)
-            .filter_map(|m| m.seq)
-            .max();
+        let mut newest = None;
+        with_messages(&mut |list| {
+            newest = list
+                .iter()
+                .rev()
+                .filter(|m| m.sender_id != me)
+                .find_map(|m| m.seq);
+        });
         if let Some(seq) = newest
             && seq > read_sent.get_value()
             && page_visible()
@@ -220,16 +250,9 @@ pub fn ThreadView() -> impl IntoView {
     // The newest offer of quick replies from others, if nothing answers it yet.
     let offer = move || {
         let me = me();
-        let list = messages();
-        let (index, offer) = list
-            .iter()
-            .enumerate()
-            .rev()
-            .find(|(_, m)| m.sender_id != me && !m.quick_replies.is_empty())?;
-        let answered = list[index + 1..]
-            .iter()
-            .any(|m| m.sender_id == me && m.answers_offer.as_deref() == Some(&offer.message_id));
-        (!answered).then(|| offer.clone())
+        let mut open = None;
+        with_messages(&mut |list| open = open_offer(list, &me));
+        open
     };
     let choose = move |offer_id: String, option_id: String, label: String| {
         let id = thread_id.get_untracked();
@@ -287,32 +310,26 @@ pub fn ThreadView() -> impl IntoView {
                 </div>
             }).collect_view()}
             <ErrorNote message=error />
-            <Show when=move || { hidden() > 0 }>
-                <button type="button" class="link-button" on:click=move |_| shown_count.update(|n| *n += WINDOW)>
-                    {move || format!("Show earlier messages ({} more)", hidden())}
+            <Show when=move || { earlier() > 0 }>
+                <button type="button" class="link-button show-earlier" disabled=loading_earlier on:click=show_earlier>
+                    {move || if loading_earlier.get() {
+                        "Opening earlier messages…".to_string()
+                    } else {
+                        format!("Show earlier messages ({} more)", earlier())
+                    }}
                 </button>
             </Show>
             <ol class="messages" aria-label="Messages">
-                {move || {
-                    let me = me();
-                    let mut last_day = String::new();
-                    let skip = hidden();
-                    messages()
-                        .into_iter()
-                        .skip(skip)
-                        .map(|m| {
-                            let day = day_label(m.sent_at_ms);
-                            let heading = (day != last_day).then(|| {
-                                last_day = day.clone();
-                                view! { <li class="day"><h2>{day}</h2></li> }
-                            });
-                            view! {
-                                {heading}
-                                <MessageItem message=m me=me.clone() thread_id=thread_id.get_untracked() />
-                            }
-                        })
-                        .collect_view()
-                }}
+                // Keyed: showing earlier messages or a new one arriving adds
+                // rows without rebuilding the ones already on the page.
+                <For each=move || rows.get() key=Row::key let(row)>
+                    {match row {
+                        Row::Day(day) => view! { <li class="day"><h2>{day}</h2></li> }.into_any(),
+                        Row::Message(m) => view! {
+                            <MessageItem message=m me=me() thread_id=thread_id.get_untracked() />
+                        }.into_any(),
+                    }}
+                </For>
             </ol>
             <p class="typing" aria-live="polite">
                 {move || typing().then(|| format!("{} is typing…", clinic()))}
@@ -336,6 +353,81 @@ pub fn ThreadView() -> impl IntoView {
             })}
             <Composer draft=draft on_send=on_send on_typing=on_typing />
         </section>
+    }
+}
+
+/// One row of the message list.
+#[derive(Debug, Clone, PartialEq)]
+enum Row {
+    /// The heading above a day's first message.
+    Day(String),
+    /// A message.
+    Message(Shown),
+}
+
+impl Row {
+    /// What identifies the row: a message's row is rebuilt only when what
+    /// it shows from the message changes (stored, delivered, failed).
+    fn key(&self) -> String {
+        match self {
+            Self::Day(day) => format!("day {day}"),
+            Self::Message(m) => format!(
+                "{} {} {:?} {:?}",
+                m.sender_id, m.message_id, m.seq, m.delivery
+            ),
+        }
+    }
+}
+
+/// Messages with a heading before each day's first.
+fn day_rows(list: &[Shown]) -> Vec<Row> {
+    let mut rows = Vec::with_capacity(list.len() + 8);
+    let mut last_day = String::new();
+    for m in list {
+        let day = day_label(m.sent_at_ms);
+        if day != last_day {
+            last_day.clone_from(&day);
+            rows.push(Row::Day(day));
+        }
+        rows.push(Row::Message(m.clone()));
+    }
+    rows
+}
+
+/// The newest offer of quick replies from others, unless `me` answered it.
+fn open_offer(list: &[Shown], me: &str) -> Option<Shown> {
+    let (index, offer) = list
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(_, m)| m.sender_id != me && !m.quick_replies.is_empty())?;
+    let answered = list[index + 1..]
+        .iter()
+        .any(|m| m.sender_id == me && m.answers_offer.as_deref() == Some(&offer.message_id));
+    (!answered).then(|| offer.clone())
+}
+
+/// How far the page is scrolled up from its bottom, in CSS pixels.
+fn scroll_from_bottom() -> Option<f64> {
+    let window = web_sys::window()?;
+    let root = window.document()?.document_element()?;
+    let height = window.inner_height().ok()?.as_f64()?;
+    let y = window.scroll_y().ok()?;
+    Some((f64::from(root.scroll_height()) - y - height).max(0.0))
+}
+
+/// Scrolls so the page's bottom is `gap` pixels below the screen's.
+fn scroll_to_from_bottom(gap: f64) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let height = window
+        .inner_height()
+        .ok()
+        .and_then(|h| h.as_f64())
+        .unwrap_or(0.0);
+    if let Some(root) = window.document().and_then(|d| d.document_element()) {
+        window.scroll_to_with_x_and_y(0.0, f64::from(root.scroll_height()) - height - gap);
     }
 }
 

@@ -12,9 +12,14 @@ const data = /** @type {string} */ (process.env.WARD_DATA_DIR);
 
 /** Runs the clinic agent (`ward-relay clinic ...`) against the e2e relay; returns what it printed. */
 function clinic(...args) {
+  return clinicWithInput('', ...args);
+}
+
+/** Runs the clinic agent with `input` on its standard input. */
+function clinicWithInput(input, ...args) {
   return execFileSync(/** @type {string} */ (process.env.WARD_RELAY_BIN), [
     'clinic', '--relay', /** @type {string} */ (process.env.WARD_URL), '--key-file', path.join(data, 'e2e-clinic.key'), ...args,
-  ], { env: { ...process.env, WARD_CLINIC_PASSPHRASE: 'e2e clinic passphrase' }, encoding: 'utf8' });
+  ], { env: { ...process.env, WARD_CLINIC_PASSPHRASE: 'e2e clinic passphrase' }, encoding: 'utf8', input });
 }
 
 /** The codes sent to `contact`, oldest first (the dev sink's log). */
@@ -188,6 +193,6 @@ async function safetyNumber(page) {
 }
 
 module.exports = {
-  ageSessions, clinic, codesFor, idbRecords, nextCode, invite, addAuthenticator, syncPasskeys, totp, screenshot,
+  ageSessions, clinic, clinicWithInput, codesFor, idbRecords, nextCode, invite, addAuthenticator, syncPasskeys, totp, screenshot,
   enrollThroughScreens, confirmRecoveryCode, safetyNumber,
 };

@@ -125,7 +125,9 @@ test('offline sends wait in the outbox (sealed), go once when back online, and s
   await page.getByRole('link', { name: 'New message' }).click();
   await page.getByRole('radio', { name: 'Appointment' }).check();
   await page.getByRole('textbox', { name: 'Message' }).fill('Can I move my visit to Friday?');
-  await page.getByRole('button', { name: 'Send' }).click();
+  // With a mouse (a fine pointer), Enter sends.
+  expect(await page.evaluate(() => matchMedia('(pointer: fine)').matches)).toBe(true);
+  await page.getByRole('textbox', { name: 'Message' }).press('Enter');
   await expect(page.getByRole('listitem').filter({ hasText: 'Can I move my visit to Friday?' })).toContainText('Sent');
   const threadId = /** @type {string} */ (new URL(page.url()).pathname.split('/').pop());
 
