@@ -9,8 +9,12 @@ if (!baseURL) {
   throw new Error('WARD_URL is not set: run these tests with `cargo xtask test`, which starts the relay.');
 }
 
+// `cargo xtask bench` sets WARD_BENCH=1 to run the benchmarks in ./bench
+// instead of the tests.
+const bench = process.env.WARD_BENCH === '1';
+
 module.exports = defineConfig({
-  testDir: './specs',
+  testDir: bench ? './bench' : './specs',
   globalSetup: require.resolve('./global-setup.js'),
   outputDir: './test-results',
   fullyParallel: false,

@@ -3,7 +3,7 @@
 //! into docs/benchmarks.md; asserts nothing about speed.
 
 use crate::failure::{Failure, Result};
-use crate::{relay, run, setup, test};
+use crate::{paths, relay, run, setup, test};
 
 pub fn run() -> Result {
     setup::run()?;
@@ -24,6 +24,9 @@ pub fn run() -> Result {
     relay::build_client()?;
     let (file, raw, gzip) = test::wasm_sizes(&crate::paths::dist())?;
     println!("{}: {raw} bytes raw, {gzip} bytes gzip -9", file.display());
+
+    println!("\n── browser: opening a 10 000-message thread from a real relay ──");
+    open_thread_bench(&mut lines)?;
 
     println!("\n── browser summary ──");
     for line in &lines {
@@ -57,6 +60,37 @@ fn browser_bench(step: &str, package: &str, test: &str, lines: &mut Vec<String>)
         }
     })?;
     if ok {
+        Ok(())
+    } else {
+        Err(Failure::new(step, "the benchmark failed (see above)"))
+    }
+}
+
+/// Runs the Playwright benchmarks (`tests/e2e/bench`) against a real relay,
+/// collecting their `BENCH ` lines.
+fn open_thread_bench(lines: &mut Vec<String>) -> Result {
+    let step = "bench: open thread";
+    // Release: the clinic agent seeds 10 000 messages with it.
+    let bin = relay::build_relay_release()?;
+    let data = test::tempdir()?;
+    let running = relay::RunningRelay::start(&bin, "127.0.0.1:0", &data, &paths::dist())?;
+    let mut playwright = run::command("npx");
+    playwright
+        .args(["--no-install", "playwright", "test"])
+        .current_dir(paths::root().join("tests/e2e"))
+        .env("WARD_BENCH", "1")
+        .env("WARD_URL", &running.url)
+        .env("WARD_DATA_DIR", &data)
+        .env("WARD_RELAY_BIN", &bin)
+        .env("CHROMIUM", setup::CHROMIUM);
+    let ok = run::stream(step, &mut playwright, |line| {
+        if let Some(at) = line.find("BENCH ") {
+            lines.push(line[at + "BENCH ".len()..].to_owned());
+        }
+    });
+    running.stop();
+    let _ = std::fs::remove_dir_all(&data);
+    if ok? {
         Ok(())
     } else {
         Err(Failure::new(step, "the benchmark failed (see above)"))

@@ -21,18 +21,29 @@ pub fn build_client() -> Result {
 /// Builds `ward-relay` (debug: it shares every compiled dependency with the
 /// tests, and starts in seconds) and returns its path.
 pub fn build_relay() -> Result<PathBuf> {
-    run::status(
-        "build: ward-relay",
-        &mut run::cargo(&[
-            "build",
-            "--locked",
-            "--package",
-            "ward-relay",
-            "--bin",
-            "ward-relay",
-        ]),
-    )?;
-    Ok(paths::target_dir().join("debug/ward-relay"))
+    build_relay_profile(false)
+}
+
+/// Builds `ward-relay` in release (for benchmarks) and returns its path.
+pub fn build_relay_release() -> Result<PathBuf> {
+    build_relay_profile(true)
+}
+
+fn build_relay_profile(release: bool) -> Result<PathBuf> {
+    let mut args = vec![
+        "build",
+        "--locked",
+        "--package",
+        "ward-relay",
+        "--bin",
+        "ward-relay",
+    ];
+    if release {
+        args.push("--release");
+    }
+    run::status("build: ward-relay", &mut run::cargo(&args))?;
+    let profile = if release { "release" } else { "debug" };
+    Ok(paths::target_dir().join(profile).join("ward-relay"))
 }
 
 /// A relay process on a free loopback port, stopped when dropped.

@@ -153,7 +153,7 @@ fn end_to_end(report: &mut Report) {
 }
 
 /// A fresh directory for one run's relay data.
-fn tempdir() -> Result<std::path::PathBuf> {
+pub fn tempdir() -> Result<std::path::PathBuf> {
     let dir = std::env::temp_dir().join(format!("ward-e2e-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| {
