@@ -99,7 +99,7 @@ async fn a_thread_of_ten_thousand_messages_renders() {
 
     let more = now();
     let button: web_sys::HtmlElement = root
-        .query_selector("button.link-button")
+        .query_selector("button.show-earlier")
         .unwrap()
         .unwrap()
         .unchecked_into();
