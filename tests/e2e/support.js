@@ -3,7 +3,7 @@
 // patient's inbox (the relay's dev outbox file), virtual authenticators,
 // an authenticator app (RFC 6238), and screenshots for docs/screens.
 const crypto = require('node:crypto');
-const { execFileSync } = require('node:child_process');
+const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { expect } = require('@playwright/test');
@@ -20,6 +20,23 @@ function clinicWithInput(input, ...args) {
   return execFileSync(/** @type {string} */ (process.env.WARD_RELAY_BIN), [
     'clinic', '--relay', /** @type {string} */ (process.env.WARD_URL), '--key-file', path.join(data, 'e2e-clinic.key'), ...args,
   ], { env: { ...process.env, WARD_CLINIC_PASSPHRASE: 'e2e clinic passphrase' }, encoding: 'utf8', input });
+}
+
+/**
+ * Starts `ward-relay clinic watch THREAD --seconds N` in the background;
+ * `output()` is what it printed so far, `ready` resolves once it listens.
+ */
+function clinicWatch(threadId, seconds) {
+  const child = spawn(/** @type {string} */ (process.env.WARD_RELAY_BIN), [
+    'clinic', '--relay', /** @type {string} */ (process.env.WARD_URL), '--key-file', path.join(data, 'e2e-clinic.key'),
+    'watch', threadId, '--seconds', String(seconds),
+  ], { env: { ...process.env, WARD_CLINIC_PASSPHRASE: 'e2e clinic passphrase' } });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  const ready = new Promise((resolve) => {
+    child.stderr.on('data', (d) => { if (String(d).includes('watching')) resolve(undefined); });
+  });
+  return { output: () => out, ready, stop: () => child.kill() };
 }
 
 /** The codes sent to `contact`, oldest first (the dev sink's log). */
@@ -193,6 +210,6 @@ async function safetyNumber(page) {
 }
 
 module.exports = {
-  ageSessions, clinic, clinicWithInput, codesFor, idbRecords, nextCode, invite, addAuthenticator, syncPasskeys, totp, screenshot,
+  ageSessions, clinic, clinicWatch, clinicWithInput, codesFor, idbRecords, nextCode, invite, addAuthenticator, syncPasskeys, totp, screenshot,
   enrollThroughScreens, confirmRecoveryCode, safetyNumber,
 };

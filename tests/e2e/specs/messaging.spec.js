@@ -50,6 +50,14 @@ test('a patient starts a thread, the clinic replies with quick replies, the pati
   expect(read).toContain(first);
   await expect(mine).toContainText(/Read \d/);
 
+  // The patient typing shows live on the clinic's side (`clinic watch`).
+  const watch = s.clinicWatch(/** @type {string} */ (threadId), 30);
+  await watch.ready;
+  await page.getByRole('textbox', { name: 'Message' }).pressSequentially('Also');
+  await expect.poll(watch.output).toContain(`Robin Diaz is typing in ${threadId}`);
+  watch.stop();
+  await page.getByRole('textbox', { name: 'Message' }).fill('');
+
   // The clinic typing shows live.
   s.clinic('typing', /** @type {string} */ (threadId));
   await expect(page.getByText('Riverside Clinic is typing…')).toBeVisible();
