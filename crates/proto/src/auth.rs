@@ -166,6 +166,21 @@ pub struct ClinicInfo {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub emergency_notice: String,
+    /// The largest attachment the relay accepts, in plaintext bytes (the
+    /// relay's `max_attachment_bytes`, 100 MB by default): refuse a bigger
+    /// file before encrypting it. Always sent; 0 only when parsed from a
+    /// relay older than this field, which takes no attachments.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub max_attachment_bytes: u64,
+    /// The media types patients may attach (the relay's
+    /// `allowed_attachment_types`), e.g. `image/jpeg`, `application/pdf`.
+    /// The relay cannot see a file's type (names and types travel inside the
+    /// encryption), so clients enforce this list before encrypting. Always
+    /// sent; empty only when parsed from a relay older than this field.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub allowed_attachment_types: Vec<String>,
 }
 
 /// `POST /v1/totp/enroll`: a new (unconfirmed) TOTP secret.
@@ -288,11 +303,13 @@ mod tests {
             office_hours: Some("Monday to Friday, 8 am to 5 pm".into()),
             reply_time: "within one business day".into(),
             emergency_notice: "If this is an emergency, call 911.".into(),
+            max_attachment_bytes: 100_000_000,
+            allowed_attachment_types: vec!["image/jpeg".into(), "application/pdf".into()],
         };
         let json = serde_json::to_string(&info).unwrap();
         assert_eq!(
             json,
-            r#"{"account_id":"clinic_1","display_name":"Riverside Clinic","office_hours":"Monday to Friday, 8 am to 5 pm","reply_time":"within one business day","emergency_notice":"If this is an emergency, call 911."}"#
+            r#"{"account_id":"clinic_1","display_name":"Riverside Clinic","office_hours":"Monday to Friday, 8 am to 5 pm","reply_time":"within one business day","emergency_notice":"If this is an emergency, call 911.","max_attachment_bytes":100000000,"allowed_attachment_types":["image/jpeg","application/pdf"]}"#
         );
         assert_eq!(serde_json::from_str::<ClinicInfo>(&json).unwrap(), info);
 
@@ -302,5 +319,7 @@ mod tests {
         assert_eq!(older.office_hours, None);
         assert_eq!(older.reply_time, "");
         assert_eq!(older.emergency_notice, "");
+        assert_eq!(older.max_attachment_bytes, 0);
+        assert!(older.allowed_attachment_types.is_empty());
     }
 }

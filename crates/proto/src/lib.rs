@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod auth;
+pub mod blobs;
 mod bytes;
 pub mod error;
 pub mod events;

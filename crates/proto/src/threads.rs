@@ -155,6 +155,12 @@ pub struct SealedKeys {
 pub struct PostMessageRequest {
     /// `ward_seal::envelope::Envelope::to_bytes`.
     pub envelope: Bytes,
+    /// The blobs the message's attachments are stored in (their file keys
+    /// travel inside the envelope): each a finalized upload of the sender's,
+    /// at most [`crate::blobs::MAX_ATTACHMENTS_PER_MESSAGE`], none twice.
+    /// Posting the message lets every member of the thread download them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<String>,
 }
 
 /// A stored message.
@@ -171,6 +177,10 @@ pub struct StoredMessage {
     pub received_at: u64,
     /// The envelope.
     pub envelope: Bytes,
+    /// The blobs the sender attached (`GET /v1/blobs/{blob_id}`), in the
+    /// order it listed them; absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<String>,
 }
 
 /// `GET /v1/threads/{id}/messages`: one page of a thread's messages.

@@ -54,6 +54,29 @@ pub struct Config {
     /// most 300 characters (after trimming), no line breaks or other control
     /// characters; must not be empty.
     pub emergency_notice: String,
+    /// The largest attachment accepted, in plaintext bytes (the relay
+    /// refuses an upload whose encrypted size is larger than such a file's).
+    /// Sent to clients in `GET /v1/clinic`, so they can refuse a file before
+    /// encrypting it.
+    pub max_attachment_bytes: u64,
+    /// How many bytes of attachments (encrypted, as uploaded) one account
+    /// may keep: its finalized blobs plus its unfinished uploads.
+    pub attachment_quota_bytes: u64,
+    /// Media types patients may attach, sent to clients in `GET /v1/clinic`.
+    /// The relay cannot enforce this (a file's type travels inside the
+    /// encryption): clients refuse other files before encrypting them.
+    pub allowed_attachment_types: Vec<String>,
+    /// Where attachment blobs are stored: unset for `<data>/blobs` on local
+    /// disk, `file:///absolute/path` for another directory, or
+    /// `s3://bucket/prefix` for an S3-compatible bucket (credentials,
+    /// region and endpoint from the usual `AWS_*` environment variables).
+    pub blob_store: Option<String>,
+    /// An upload that is not finalized this many hours after it began is
+    /// deleted.
+    pub upload_expiry_hours: u64,
+    /// A finalized blob that no message references this many days after it
+    /// was finalized is deleted.
+    pub unattached_blob_expiry_days: u64,
 }
 
 impl Default for Config {
@@ -74,8 +97,46 @@ impl Default for Config {
             office_hours: None,
             reply_time: DEFAULT_REPLY_TIME.into(),
             emergency_notice: DEFAULT_EMERGENCY_NOTICE.into(),
+            max_attachment_bytes: DEFAULT_MAX_ATTACHMENT_BYTES,
+            attachment_quota_bytes: DEFAULT_ATTACHMENT_QUOTA_BYTES,
+            allowed_attachment_types: DEFAULT_ATTACHMENT_TYPES
+                .iter()
+                .map(|t| (*t).to_owned())
+                .collect(),
+            blob_store: None,
+            upload_expiry_hours: 24,
+            unattached_blob_expiry_days: 7,
         }
     }
+}
+
+/// `max_attachment_bytes` when none is configured: 100 MB.
+pub const DEFAULT_MAX_ATTACHMENT_BYTES: u64 = 100_000_000;
+
+/// `attachment_quota_bytes` when none is configured: 1 GB.
+pub const DEFAULT_ATTACHMENT_QUOTA_BYTES: u64 = 1_000_000_000;
+
+/// `allowed_attachment_types` when none is configured: photos and PDFs.
+pub const DEFAULT_ATTACHMENT_TYPES: [&str; 5] = [
+    "image/jpeg",
+    "image/png",
+    "image/heic",
+    "image/webp",
+    "application/pdf",
+];
+
+/// Whether `value` looks like a media type: `type/subtype`, lower case,
+/// letters, digits and `.+-_` only (no parameters).
+fn is_media_type(value: &str) -> bool {
+    let token = |part: &str| {
+        !part.is_empty()
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"!#$&^_.+-".contains(&b))
+    };
+    value
+        .split_once('/')
+        .is_some_and(|(kind, subtype)| token(kind) && token(subtype))
 }
 
 /// `reply_time` when none is configured.
@@ -224,6 +285,37 @@ impl Config {
                 "emergency_notice must not be empty; leave it out for the default {DEFAULT_EMERGENCY_NOTICE:?}"
             )));
         }
+        if self.max_attachment_bytes == 0
+            || ward_seal::stream::encrypted_len(self.max_attachment_bytes).is_none()
+        {
+            return Err(ConfigError::Invalid(format!(
+                "max_attachment_bytes must be at least 1 (and a sane size); it is {}",
+                self.max_attachment_bytes
+            )));
+        }
+        if self.attachment_quota_bytes == 0 {
+            return Err(ConfigError::Invalid(
+                "attachment_quota_bytes must be at least 1; to stop attachments, lower max_attachment_bytes instead".into(),
+            ));
+        }
+        if let Some(bad) = self
+            .allowed_attachment_types
+            .iter()
+            .find(|t| !is_media_type(t))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "allowed_attachment_types entry {bad:?} is not a media type; write it like \"image/jpeg\" (lower case, no parameters)"
+            )));
+        }
+        if let Some(store) = &self.blob_store {
+            crate::blobs::Location::parse(store)
+                .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        }
+        if self.upload_expiry_hours == 0 || self.unattached_blob_expiry_days == 0 {
+            return Err(ConfigError::Invalid(
+                "upload_expiry_hours and unattached_blob_expiry_days must be at least 1".into(),
+            ));
+        }
         for origin in &self.frame_ancestors {
             let ok = (origin.starts_with("https://") || origin.starts_with("http://localhost"))
                 && !origin.contains([' ', ';', ',', '\'']);
@@ -252,6 +344,22 @@ impl Config {
     /// `emergency_notice` as patients see it: trimmed.
     pub fn emergency_notice(&self) -> &str {
         self.emergency_notice.trim()
+    }
+
+    /// The largest encrypted upload accepted: the encrypted size of a
+    /// `max_attachment_bytes` file.
+    pub fn max_upload_bytes(&self) -> u64 {
+        ward_seal::stream::encrypted_len(self.max_attachment_bytes).unwrap_or(u64::MAX)
+    }
+
+    /// How long an unfinished upload is kept.
+    pub fn upload_expiry(&self) -> Duration {
+        Duration::from_secs(self.upload_expiry_hours.saturating_mul(3600))
+    }
+
+    /// How long a finalized blob no message references is kept.
+    pub fn unattached_blob_expiry(&self) -> Duration {
+        Duration::from_secs(self.unattached_blob_expiry_days.saturating_mul(86_400))
     }
 
     /// Idle timeout.
@@ -465,6 +573,117 @@ mod tests {
             error.contains("emergency_notice is 350 characters"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn attachment_settings_have_defaults_and_come_from_the_toml_file() {
+        let config = Config::default();
+        config.validate().unwrap();
+        assert_eq!(config.max_attachment_bytes, 100_000_000);
+        assert_eq!(config.attachment_quota_bytes, 1_000_000_000);
+        assert_eq!(
+            config.allowed_attachment_types,
+            [
+                "image/jpeg",
+                "image/png",
+                "image/heic",
+                "image/webp",
+                "application/pdf"
+            ]
+        );
+        assert_eq!(config.blob_store, None);
+        assert_eq!(config.upload_expiry(), Duration::from_secs(24 * 3600));
+        assert_eq!(
+            config.unattached_blob_expiry(),
+            Duration::from_secs(7 * 86_400)
+        );
+        assert_eq!(
+            Some(config.max_upload_bytes()),
+            ward_seal::stream::encrypted_len(100_000_000)
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ward.toml");
+        std::fs::write(
+            &path,
+            "max_attachment_bytes = 5000000\nattachment_quota_bytes = 20000000\nallowed_attachment_types = [\"image/png\", \"text/plain\"]\nblob_store = \"s3://ward-blobs/clinic-1\"\nupload_expiry_hours = 2\nunattached_blob_expiry_days = 1\n",
+        )
+        .unwrap();
+        let config = Config::from_file(&path).unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.max_attachment_bytes, 5_000_000);
+        assert_eq!(config.attachment_quota_bytes, 20_000_000);
+        assert_eq!(config.allowed_attachment_types, ["image/png", "text/plain"]);
+        assert_eq!(
+            config.blob_store.as_deref(),
+            Some("s3://ward-blobs/clinic-1")
+        );
+        assert_eq!(config.upload_expiry(), Duration::from_secs(2 * 3600));
+    }
+
+    #[test]
+    fn bad_attachment_settings_are_refused_naming_the_option() {
+        for (config, option) in [
+            (
+                Config {
+                    max_attachment_bytes: 0,
+                    ..Config::default()
+                },
+                "max_attachment_bytes",
+            ),
+            (
+                Config {
+                    max_attachment_bytes: u64::MAX,
+                    ..Config::default()
+                },
+                "max_attachment_bytes",
+            ),
+            (
+                Config {
+                    attachment_quota_bytes: 0,
+                    ..Config::default()
+                },
+                "attachment_quota_bytes",
+            ),
+            (
+                Config {
+                    allowed_attachment_types: vec!["image/jpeg; q=1".into()],
+                    ..Config::default()
+                },
+                "allowed_attachment_types",
+            ),
+            (
+                Config {
+                    allowed_attachment_types: vec!["PDF".into()],
+                    ..Config::default()
+                },
+                "allowed_attachment_types",
+            ),
+            (
+                Config {
+                    blob_store: Some("ftp://example.com/blobs".into()),
+                    ..Config::default()
+                },
+                "blob_store",
+            ),
+            (
+                Config {
+                    blob_store: Some("s3:///no-bucket".into()),
+                    ..Config::default()
+                },
+                "blob_store",
+            ),
+            (
+                Config {
+                    upload_expiry_hours: 0,
+                    ..Config::default()
+                },
+                "upload_expiry_hours",
+            ),
+        ] {
+            let error = config.validate().unwrap_err().to_string();
+            assert!(error.contains(option), "{option}: {error}");
+        }
     }
 
     #[test]

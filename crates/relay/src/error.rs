@@ -58,6 +58,9 @@ pub enum StartError {
     /// The code sender is misconfigured.
     #[error("the one-time code sender is not usable: {0}")]
     Sender(String),
+    /// The attachment store could not be opened.
+    #[error("the attachment store is not usable: {0}")]
+    Blobs(#[from] crate::blobs::BlobError),
     /// The clinic setup code could not be written.
     #[error("could not write the clinic setup code to {path}: {source}")]
     SetupCode {
@@ -179,6 +182,12 @@ impl ApiError {
             "code_not_sent",
             "We could not send your code just now. Try again in a few minutes.",
         )
+    }
+}
+
+impl From<crate::blobs::BlobError> for ApiError {
+    fn from(error: crate::blobs::BlobError) -> Self {
+        Self::internal("blob store", &error)
     }
 }
 

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod blobs;
 pub mod clinic;
 pub mod config;
 pub mod db;
@@ -54,6 +55,8 @@ pub struct AppState {
     pub webauthn: Arc<webauthn_rs::Webauthn>,
     /// Whether the relay itself terminates TLS (cookies get `Secure`, HSTS is sent).
     pub tls: bool,
+    /// Where attachment ciphertext is stored.
+    pub blobs: blobs::BlobStore,
 }
 
 impl AppState {
@@ -73,6 +76,7 @@ impl AppState {
         };
         let webauthn = Arc::new(passkeys::webauthn(&config.public_origin)?);
         let tls = config.tls_cert.is_some();
+        let blobs = blobs::BlobStore::open(&config)?;
         Ok(Self {
             db,
             site,
@@ -82,6 +86,7 @@ impl AppState {
             events: events::Hub::default(),
             metrics: metrics::Metrics::default(),
             tls,
+            blobs,
         })
     }
 }
@@ -108,7 +113,9 @@ pub fn openapi_json() -> String {
 }
 
 /// Serves [`app`] over HTTPS (rustls) on `listener` with the PEM `cert`
-/// chain and `key`, until `shutdown` resolves.
+/// chain and `key`, until `shutdown` resolves. Expired uploads and
+/// unattached blobs are cleaned up at start and every ten minutes meanwhile
+/// ([`blobs::sweep`]).
 pub async fn serve_tls(
     listener: TcpListener,
     state: AppState,
@@ -117,6 +124,7 @@ pub async fn serve_tls(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
+    let _sweeper = blobs::spawn_sweeper(state.db.clone(), state.blobs.clone());
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
     tokio::spawn(async move {
@@ -130,12 +138,14 @@ pub async fn serve_tls(
 }
 
 /// Serves [`app`] on `listener` until `shutdown` resolves, then finishes the
-/// requests in flight.
+/// requests in flight. Expired uploads and unattached blobs are cleaned up
+/// at start and every ten minutes meanwhile ([`blobs::sweep`]).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let _sweeper = blobs::spawn_sweeper(state.db.clone(), state.blobs.clone());
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),

@@ -31,7 +31,8 @@ enum Command {
         /// A TOML configuration file (keys: listen, data, static,
         /// public_origin, tls_cert, tls_key, frame_ancestors, session_idle_minutes, session_absolute_hours,
         /// invite_valid_hours, code_valid_minutes, office_hours, reply_time, emergency_notice,
-        /// [smtp]).
+        /// max_attachment_bytes, attachment_quota_bytes, allowed_attachment_types, blob_store,
+        /// upload_expiry_hours, unattached_blob_expiry_days, [smtp]).
         #[arg(long, env = "WARD_CONFIG")]
         config: Option<PathBuf>,
         /// Address to listen on; port 0 picks a free port (printed at start).
@@ -62,6 +63,36 @@ enum Command {
         /// 911. For a mental health crisis, call or text 988."
         #[arg(long, env = "WARD_EMERGENCY_NOTICE")]
         emergency_notice: Option<String>,
+        /// The largest attachment accepted, in bytes of the original file
+        /// (clients learn it from GET /v1/clinic). Default 100000000 (100 MB).
+        #[arg(long, env = "WARD_MAX_ATTACHMENT_BYTES", value_name = "BYTES")]
+        max_attachment_bytes: Option<u64>,
+        /// How many bytes of attachments one account may keep (encrypted,
+        /// unfinished uploads included). Default 1000000000 (1 GB).
+        #[arg(long, env = "WARD_ATTACHMENT_QUOTA_BYTES", value_name = "BYTES")]
+        attachment_quota_bytes: Option<u64>,
+        /// Media types patients may attach, comma-separated (clients enforce
+        /// it: the relay cannot see a file's type). Default
+        /// image/jpeg,image/png,image/heic,image/webp,application/pdf.
+        #[arg(
+            long,
+            env = "WARD_ALLOWED_ATTACHMENT_TYPES",
+            value_name = "TYPES",
+            value_delimiter = ','
+        )]
+        allowed_attachment_types: Option<Vec<String>>,
+        /// Where attachment ciphertext is stored: s3://bucket/prefix (with
+        /// the usual AWS_* environment variables for credentials, region and
+        /// endpoint) or file:///directory. Default DATA/blobs.
+        #[arg(long, env = "WARD_BLOB_STORE", value_name = "URL")]
+        blob_store: Option<String>,
+        /// Delete an upload not finalized within this many hours. Default 24.
+        #[arg(long, env = "WARD_UPLOAD_EXPIRY_HOURS", value_name = "HOURS")]
+        upload_expiry_hours: Option<u64>,
+        /// Delete a finalized attachment no message references within this
+        /// many days. Default 7.
+        #[arg(long, env = "WARD_UNATTACHED_BLOB_EXPIRY_DAYS", value_name = "DAYS")]
+        unattached_blob_expiry_days: Option<u64>,
     },
     /// The clinic agent: the clinic's side of the conversation (demos, tests).
     ///
@@ -205,6 +236,12 @@ async fn run(command: Command) -> Result<(), String> {
             office_hours,
             reply_time,
             emergency_notice,
+            max_attachment_bytes,
+            attachment_quota_bytes,
+            allowed_attachment_types,
+            blob_store,
+            upload_expiry_hours,
+            unattached_blob_expiry_days,
         } => {
             let mut settings = match config {
                 Some(path) => Config::from_file(&path).map_err(|e| e.to_string())?,
@@ -228,6 +265,28 @@ async fn run(command: Command) -> Result<(), String> {
             if let Some(emergency_notice) = emergency_notice {
                 settings.emergency_notice = emergency_notice;
             }
+            if let Some(bytes) = max_attachment_bytes {
+                settings.max_attachment_bytes = bytes;
+            }
+            if let Some(bytes) = attachment_quota_bytes {
+                settings.attachment_quota_bytes = bytes;
+            }
+            if let Some(types) = allowed_attachment_types {
+                settings.allowed_attachment_types = types
+                    .into_iter()
+                    .map(|t| t.trim().to_owned())
+                    .filter(|t| !t.is_empty())
+                    .collect();
+            }
+            if blob_store.is_some() {
+                settings.blob_store = blob_store;
+            }
+            if let Some(hours) = upload_expiry_hours {
+                settings.upload_expiry_hours = hours;
+            }
+            if let Some(days) = unattached_blob_expiry_days {
+                settings.unattached_blob_expiry_days = days;
+            }
             settings.validate().map_err(|e| e.to_string())?;
             let listen = settings.listen;
             let data = settings.data.clone();
@@ -245,6 +304,7 @@ async fn run(command: Command) -> Result<(), String> {
             let _ = stdout.flush();
             tracing::info!(
                 data = %data.display(),
+                blobs = state.blobs.description(),
                 serving_client = state.site.is_some(),
                 "relay started"
             );

@@ -1,8 +1,10 @@
 //! Prometheus text metrics: requests by route and status, latencies, live
-//! event connections, messages stored. Counts only, never content.
+//! event connections, messages stored, attachment bytes and parts uploaded.
+//! Counts only, never content.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -25,13 +27,30 @@ struct Series {
 /// (method, route template, status).
 type Key = (String, String, u16);
 
-/// Request counters, by [`Key`].
+/// Request counters, by [`Key`], and attachment upload counters.
 #[derive(Debug, Clone, Default)]
 pub struct Metrics {
     requests: Arc<Mutex<BTreeMap<Key, Series>>>,
+    attachments: Arc<AttachmentCounters>,
+}
+
+#[derive(Debug, Default)]
+struct AttachmentCounters {
+    bytes_uploaded: AtomicU64,
+    parts_stored: AtomicU64,
 }
 
 impl Metrics {
+    /// Counts one attachment part of `bytes` bytes stored (a retry counts again).
+    pub fn part_stored(&self, bytes: u64) {
+        self.attachments
+            .bytes_uploaded
+            .fetch_add(bytes, Ordering::Relaxed);
+        self.attachments
+            .parts_stored
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
     fn record(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let Ok(mut requests) = self.requests.lock() else {
             return;
@@ -100,6 +119,26 @@ impl Metrics {
         );
         let _ = writeln!(out, "# TYPE ward_messages_stored gauge");
         let _ = writeln!(out, "ward_messages_stored {messages}");
+        let _ = writeln!(
+            out,
+            "# HELP ward_attachment_bytes_uploaded_total Encrypted attachment bytes received in parts."
+        );
+        let _ = writeln!(out, "# TYPE ward_attachment_bytes_uploaded_total counter");
+        let _ = writeln!(
+            out,
+            "ward_attachment_bytes_uploaded_total {}",
+            self.attachments.bytes_uploaded.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP ward_attachment_parts_stored_total Attachment parts stored (retries included)."
+        );
+        let _ = writeln!(out, "# TYPE ward_attachment_parts_stored_total counter");
+        let _ = writeln!(
+            out,
+            "ward_attachment_parts_stored_total {}",
+            self.attachments.parts_stored.load(Ordering::Relaxed)
+        );
         out
     }
 }

@@ -9,6 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use sha2::{Digest, Sha256};
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -106,8 +107,12 @@ pub fn with_site(api: Router, site: Option<&StaticSite>, headers: &Headers) -> R
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),
         ));
     }
+    // Attachment parts are ciphertext: compressing them costs the relay CPU
+    // and saves nothing.
+    let compress =
+        DefaultPredicate::new().and(NotForContentType::const_new("application/octet-stream"));
     router
-        .layer(CompressionLayer::new())
+        .layer(CompressionLayer::new().compress_when(compress))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             csp,

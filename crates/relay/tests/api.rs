@@ -96,11 +96,13 @@ async fn enrollment_with_invite_and_code_then_logout_ends_the_session() {
 }
 
 #[tokio::test]
-async fn clinic_info_carries_the_configured_office_hours_reply_time_and_emergency_notice() {
+async fn clinic_info_carries_the_configured_clinic_texts_and_attachment_limits() {
     let relay = Relay::start_with(|config| {
         config.office_hours = Some("  Monday to Friday, 8 am to 5 pm ".into());
         config.reply_time = "within two business days".into();
         config.emergency_notice = " In an emergency, call 999. ".into();
+        config.max_attachment_bytes = 25_000_000;
+        config.allowed_attachment_types = vec!["image/jpeg".into(), "application/pdf".into()];
     })
     .await;
     let clinic = relay.clinic().await;
@@ -118,6 +120,8 @@ async fn clinic_info_carries_the_configured_office_hours_reply_time_and_emergenc
             "office_hours": "Monday to Friday, 8 am to 5 pm",
             "reply_time": "within two business days",
             "emergency_notice": "In an emergency, call 999.",
+            "max_attachment_bytes": 25_000_000,
+            "allowed_attachment_types": ["image/jpeg", "application/pdf"],
         })
     );
 
@@ -139,6 +143,17 @@ async fn clinic_info_carries_the_configured_office_hours_reply_time_and_emergenc
     assert_eq!(
         info.emergency_notice,
         "If this is an emergency, call 911. For a mental health crisis, call or text 988."
+    );
+    assert_eq!(info.max_attachment_bytes, 100_000_000);
+    assert_eq!(
+        info.allowed_attachment_types,
+        [
+            "image/jpeg",
+            "image/png",
+            "image/heic",
+            "image/webp",
+            "application/pdf"
+        ]
     );
     let body: serde_json::Value = relay
         .call(Method::GET, "/v1/clinic", Some(&clinic.token), NONE)
@@ -365,6 +380,7 @@ async fn patient_and_clinic_exchange_an_encrypted_message() {
     .unwrap();
     let post = PostMessageRequest {
         envelope: Bytes(sealed_message.to_bytes()),
+        attachments: Vec::new(),
     };
     let stored: StoredMessage = relay
         .expect(
@@ -400,6 +416,7 @@ async fn patient_and_clinic_exchange_an_encrypted_message() {
             p,
             Some(&PostMessageRequest {
                 envelope: Bytes(other.to_bytes()),
+                attachments: Vec::new(),
             }),
             StatusCode::CONFLICT,
             "message_id_reused",
@@ -1104,6 +1121,12 @@ async fn the_openapi_document_describes_every_api_route() {
         ),
         ("/v1/caregivers/invites", "post"),
         ("/v1/events", "get"),
+        ("/v1/uploads", "post"),
+        ("/v1/uploads/{upload_id}", "get"),
+        ("/v1/uploads/{upload_id}/parts/{index}", "put"),
+        ("/v1/uploads/{upload_id}/finalize", "post"),
+        ("/v1/blobs/{blob_id}", "get"),
+        ("/v1/blobs/{blob_id}/parts/{index}", "get"),
         ("/healthz", "get"),
     ];
     for (path, method) in routes {
@@ -1120,6 +1143,11 @@ async fn the_openapi_document_describes_every_api_route() {
         "ErrorBody",
         "SessionCreated",
         "TotpStatus",
+        "CreateUploadRequest",
+        "UploadCreated",
+        "UploadStatus",
+        "BlobFinalized",
+        "BlobInfo",
     ] {
         assert!(schemas.contains_key(schema), "{schema} missing");
     }

@@ -12,6 +12,9 @@ use support::{NONE, Relay};
 use url::Url;
 use ward_proto::Bytes;
 use ward_proto::auth::{SessionList, TotpEnrollment, TotpStatus};
+use ward_proto::blobs::{
+    BlobFinalized, BlobInfo, CreateUploadRequest, UploadCreated, UploadStatus,
+};
 use ward_proto::passkeys::{FinishRegistration, PasskeyInfo, PasskeyList, RegistrationStarted};
 use ward_proto::threads::{Category, PostMessageRequest, Thread};
 use ward_seal::envelope::{self, Header};
@@ -34,6 +37,45 @@ async fn a_second_patient_can_touch_nothing_of_the_first() {
         .thread_with_key(&alice, clinic.keys.bundle(), Category::Question)
         .await;
     let path = format!("/v1/threads/{}", thread.thread_id);
+    // An unfinished upload of Alice's, and a blob attached to her message.
+    let mut upload_ids = Vec::new();
+    for _ in 0..2 {
+        let created: UploadCreated = relay
+            .expect(
+                Method::POST,
+                "/v1/uploads",
+                a,
+                Some(&CreateUploadRequest {
+                    size: 40,
+                    part_count: 1,
+                }),
+                StatusCode::CREATED,
+            )
+            .await;
+        let response = relay
+            .http
+            .put(format!(
+                "{}/v1/uploads/{}/parts/0",
+                relay.url, created.upload_id
+            ))
+            .bearer_auth(&alice.token)
+            .body(vec![7u8; 40])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        upload_ids.push(created.upload_id);
+    }
+    let (upload_id, blob_id) = (upload_ids[0].clone(), upload_ids[1].clone());
+    let _: BlobFinalized = relay
+        .expect(
+            Method::POST,
+            &format!("/v1/uploads/{blob_id}/finalize"),
+            a,
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
     let header = Header {
         thread_id: thread.thread_id.clone(),
         epoch: 0,
@@ -57,6 +99,7 @@ async fn a_second_patient_can_touch_nothing_of_the_first() {
             a,
             Some(&PostMessageRequest {
                 envelope: Bytes(envelope_bytes.clone()),
+                attachments: vec![blob_id.clone()],
             }),
         )
         .await;
@@ -125,6 +168,8 @@ async fn a_second_patient_can_touch_nothing_of_the_first() {
         session_id.clone(),
         "secret-message-id".to_owned(),
         "Alice's phone".to_owned(),
+        upload_id.clone(),
+        blob_id.clone(),
     ];
     // Plausible bodies, so a refusal is about who asks, not what was sent.
     let bodies: Vec<(&str, Value)> = vec![
@@ -172,7 +217,10 @@ async fn a_second_patient_can_touch_nothing_of_the_first() {
                 .replace("{thread_id}", &thread.thread_id)
                 .replace("{account_id}", &alice.id)
                 .replace("{passkey_id}", &passkey.passkey_id)
-                .replace("{session_id}", &session_id);
+                .replace("{session_id}", &session_id)
+                .replace("{upload_id}", &upload_id)
+                .replace("{blob_id}", &blob_id)
+                .replace("{index}", "0");
             let body = bodies
                 .iter()
                 .find(|(suffix, _)| url.ends_with(suffix))
@@ -191,6 +239,7 @@ async fn a_second_patient_can_touch_nothing_of_the_first() {
                 );
             }
             for mark in &alice_marks {
+                // The upload and blob ids are in the URL asked for, not the answer.
                 assert!(
                     !text.contains(mark.as_str()),
                     "{method} {url} leaked {mark}: {text}"
@@ -199,8 +248,8 @@ async fn a_second_patient_can_touch_nothing_of_the_first() {
             swept += 1;
         }
     }
-    // 30 secured operations today; fewer means the document lost routes.
-    assert!(swept >= 30, "only {swept} routes swept");
+    // 36 secured operations today; fewer means the document lost routes.
+    assert!(swept >= 36, "only {swept} routes swept");
 
     // And Alice's things are all still there.
     let still: Thread = relay
@@ -220,4 +269,25 @@ async fn a_second_patient_can_touch_nothing_of_the_first() {
         .expect(Method::GET, "/v1/totp", a, NONE, StatusCode::OK)
         .await;
     assert_eq!(totp, alice_totp);
+    // Her upload and her blob too, untouched.
+    let status: UploadStatus = relay
+        .expect(
+            Method::GET,
+            &format!("/v1/uploads/{upload_id}"),
+            a,
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!((status.received, status.finalized), (vec![0], false));
+    let blob: BlobInfo = relay
+        .expect(
+            Method::GET,
+            &format!("/v1/blobs/{blob_id}"),
+            a,
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(blob.part_sizes, [40]);
 }

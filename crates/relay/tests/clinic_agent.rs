@@ -161,6 +161,7 @@ async fn the_agent_invites_a_patient_and_its_bot_answers_encrypted() {
             p,
             Some(&PostMessageRequest {
                 envelope: Bytes(message.to_bytes()),
+                attachments: Vec::new(),
             }),
         )
         .await;
@@ -200,6 +201,7 @@ async fn the_agent_invites_a_patient_and_its_bot_answers_encrypted() {
             p,
             Some(&PostMessageRequest {
                 envelope: Bytes(second.to_bytes()),
+                attachments: Vec::new(),
             }),
         )
         .await;

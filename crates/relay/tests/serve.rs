@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use ward_proto::auth::{ClinicInfo, SessionCreated};
 
 /// Settings the tests do not set must not leak in from the environment.
-const WARD_ENV: [&str; 8] = [
+const WARD_ENV: [&str; 14] = [
     "WARD_CONFIG",
     "WARD_LISTEN",
     "WARD_DATA",
@@ -18,6 +18,12 @@ const WARD_ENV: [&str; 8] = [
     "WARD_OFFICE_HOURS",
     "WARD_REPLY_TIME",
     "WARD_EMERGENCY_NOTICE",
+    "WARD_MAX_ATTACHMENT_BYTES",
+    "WARD_ATTACHMENT_QUOTA_BYTES",
+    "WARD_ALLOWED_ATTACHMENT_TYPES",
+    "WARD_BLOB_STORE",
+    "WARD_UPLOAD_EXPIRY_HOURS",
+    "WARD_UNATTACHED_BLOB_EXPIRY_DAYS",
     "RUST_LOG",
 ];
 
@@ -217,6 +223,85 @@ fn a_too_long_reply_time_stops_the_relay_at_start_naming_the_option() {
     assert!(!output.status.success(), "{stderr}");
     assert!(
         stderr.contains("emergency_notice must not be empty"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn attachment_limits_come_from_toml_then_environment_then_flags() {
+    let work = tempfile::tempdir().unwrap();
+    let toml = work.path().join("ward.toml");
+    let blobs = work.path().join("elsewhere");
+    std::fs::write(
+        &toml,
+        format!(
+            "max_attachment_bytes = 5000000\nallowed_attachment_types = [\"image/png\"]\nblob_store = \"file://{}\"\n",
+            blobs.display()
+        ),
+    )
+    .unwrap();
+    let toml = toml.to_str().unwrap();
+
+    let data = work.path().join("data");
+    let (relay, url) = start(serve(&data, &["--config", toml], &[]));
+    let info = clinic_info(&url, &data).await;
+    assert_eq!(info.max_attachment_bytes, 5_000_000);
+    assert_eq!(info.allowed_attachment_types, ["image/png"]);
+    // The blob store is the configured directory, not DATA/blobs.
+    assert!(blobs.is_dir());
+    assert!(!data.join("blobs").exists());
+    drop(relay);
+
+    let data = work.path().join("data-2");
+    let (_relay, url) = start(serve(
+        &data,
+        &["--max-attachment-bytes", "7000000"],
+        &[
+            ("WARD_CONFIG", toml),
+            ("WARD_MAX_ATTACHMENT_BYTES", "6000000"),
+            (
+                "WARD_ALLOWED_ATTACHMENT_TYPES",
+                "image/jpeg, application/pdf",
+            ),
+        ],
+    ));
+    let info = clinic_info(&url, &data).await;
+    assert_eq!(info.max_attachment_bytes, 7_000_000);
+    assert_eq!(
+        info.allowed_attachment_types,
+        ["image/jpeg", "application/pdf"]
+    );
+}
+
+#[test]
+fn a_bad_blob_store_or_attachment_type_stops_the_relay_at_start_naming_the_option() {
+    let work = tempfile::tempdir().unwrap();
+    let output = serve(
+        work.path(),
+        &["--blob-store", "ftp://files.example/ward"],
+        &[],
+    )
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(!output.status.success(), "{stderr}");
+    assert!(output.stdout.is_empty(), "it never listened");
+    assert!(
+        stderr.contains("blob_store \"ftp://files.example/ward\"") && stderr.contains("s3://"),
+        "{stderr}"
+    );
+
+    let output = serve(
+        work.path(),
+        &[],
+        &[("WARD_ALLOWED_ATTACHMENT_TYPES", "image/jpeg,PDF")],
+    )
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("allowed_attachment_types entry \"PDF\""),
         "{stderr}"
     );
 }

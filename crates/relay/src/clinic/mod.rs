@@ -501,6 +501,7 @@ async fn send(
             &format!("/v1/threads/{thread_id}/messages"),
             &PostMessageRequest {
                 envelope: Bytes(sealed.to_bytes()),
+                attachments: Vec::new(),
             },
         )
         .await?;

@@ -94,6 +94,8 @@ pub async fn clinic_info(
         office_hours: state.config.office_hours().map(str::to_owned),
         reply_time: state.config.reply_time().to_owned(),
         emergency_notice: state.config.emergency_notice().to_owned(),
+        max_attachment_bytes: state.config.max_attachment_bytes,
+        allowed_attachment_types: state.config.allowed_attachment_types.clone(),
     }))
 }
 

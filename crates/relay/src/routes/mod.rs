@@ -11,6 +11,7 @@ mod passkeys;
 mod sessions;
 mod threads;
 mod totp;
+mod uploads;
 mod vault;
 
 use axum::Router;
@@ -24,7 +25,7 @@ use crate::AppState;
 use crate::error::ApiError;
 
 /// Request bodies are small JSON, except messages (an envelope of up to
-/// 640 KiB, base64url-encoded).
+/// 640 KiB, base64url-encoded) and attachment parts (raw, up to 2 MiB).
 const BODY_LIMIT: usize = 64 * 1024;
 const MESSAGE_BODY_LIMIT: usize = 1024 * 1024;
 
@@ -36,6 +37,12 @@ pub fn router() -> Router<AppState> {
             post(threads::post_message).get(threads::list_messages),
         )
         .layer(DefaultBodyLimit::max(MESSAGE_BODY_LIMIT));
+    let parts = Router::new()
+        .route(
+            "/v1/uploads/{upload_id}/parts/{index}",
+            put(uploads::put_part),
+        )
+        .layer(DefaultBodyLimit::max(uploads::PART_BODY_LIMIT));
     let api = Router::new()
         .route("/v1/openapi.json", get(openapi::get))
         .route("/v1/clinic/setup", post(auth::clinic_setup))
@@ -90,8 +97,14 @@ pub fn router() -> Router<AppState> {
         .route("/v1/threads/{thread_id}/receipts", post(threads::receipt))
         .route("/v1/threads/{thread_id}/typing", post(threads::typing))
         .route("/v1/events", get(events::connect))
+        .route("/v1/uploads", post(uploads::create))
+        .route("/v1/uploads/{upload_id}", get(uploads::status))
+        .route("/v1/uploads/{upload_id}/finalize", post(uploads::finalize))
+        .route("/v1/blobs/{blob_id}", get(uploads::blob_info))
+        .route("/v1/blobs/{blob_id}/parts/{index}", get(uploads::get_part))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .merge(messages)
+        .merge(parts)
         .route("/v1/{*rest}", axum::routing::any(not_found))
         .method_not_allowed_fallback(method_not_allowed)
         // API answers are per-person and often secret-adjacent: never cached.

@@ -6,7 +6,9 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, enroll, events, health, keys, passkeys, sessions, threads, totp, vault};
+use super::{
+    auth, enroll, events, health, keys, passkeys, sessions, threads, totp, uploads, vault,
+};
 
 /// The OpenAPI 3.1 document.
 #[derive(OpenApi)]
@@ -28,6 +30,8 @@ use super::{auth, enroll, events, health, keys, passkeys, sessions, threads, tot
         threads::list, threads::create, threads::get, threads::put_epoch, threads::my_keys, threads::add_member, threads::remove_member,
         threads::post_message, threads::list_messages, threads::receipt, threads::typing,
         events::connect,
+        uploads::create, uploads::put_part, uploads::status, uploads::finalize,
+        uploads::blob_info, uploads::get_part,
     ),
     modifiers(&SessionAuth)
 )]

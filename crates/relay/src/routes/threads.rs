@@ -1,7 +1,7 @@
 //! Threads, their epochs' sealed keys, and messages. Membership is checked
 //! on every call; a non-member gets the same 404 as for a missing thread.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use sqlx::Row;
 use ward_proto::Bytes;
+use ward_proto::blobs::MAX_ATTACHMENTS_PER_MESSAGE;
 use ward_proto::events::{Event, ReceiptKind, ReceiptRequest};
 use ward_proto::threads::{
     AddMemberRequest, Category, CreateThreadRequest, Member, MessagePage, PostMessageRequest,
@@ -449,8 +450,9 @@ pub async fn my_keys(
 
 /// `POST /v1/threads/{id}/messages`: stores an envelope; a retry of the same
 /// envelope returns the original, a different envelope reusing its message
-/// id is refused.
-#[utoipa::path(post, path = "/v1/threads/{thread_id}/messages", tag = "messages", request_body = ward_proto::threads::PostMessageRequest, params(("thread_id" = String, Path, description = "The thread")), responses((status = 201, description = "Created", body = ward_proto::threads::StoredMessage), (status = 200, description = "OK", body = ward_proto::threads::StoredMessage), (status = 409, description = "Conflict", body = ward_proto::ErrorBody)), security(("session" = [])))]
+/// id is refused. The blobs it lists in `attachments` are recorded with it in
+/// the same transaction, and become readable by the thread's members.
+#[utoipa::path(post, path = "/v1/threads/{thread_id}/messages", tag = "messages", request_body = ward_proto::threads::PostMessageRequest, params(("thread_id" = String, Path, description = "The thread")), responses((status = 201, description = "Created", body = ward_proto::threads::StoredMessage), (status = 200, description = "OK: a retry of a stored message, answered with the original", body = ward_proto::threads::StoredMessage), (status = 400, description = "Bad input: `invalid_envelope`, `unknown_epoch`, `unknown_attachment` (an attachment that is not a finalized, unexpired upload of the sender's), `too_many_attachments` (more than 10), `duplicate_attachment`", body = ward_proto::ErrorBody), (status = 409, description = "Conflict", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn post_message(
     State(state): State<AppState>,
     session: Session,
@@ -458,6 +460,7 @@ pub async fn post_message(
     JsonBody(request): JsonBody<PostMessageRequest>,
 ) -> Result<(StatusCode, Json<StoredMessage>), ApiError> {
     require_member(&state, &thread_id, &session.account_id).await?;
+    check_attachment_list(&request.attachments)?;
     let envelope = Envelope::from_bytes(&request.envelope.0).map_err(|_| {
         ApiError::bad_request(
             "invalid_envelope",
@@ -557,6 +560,15 @@ pub async fn post_message(
             .ok_or_else(|| ApiError::internal("post message", &"retry vanished"))?;
         return Ok((StatusCode::OK, Json(existing)));
     }
+    attach(
+        &mut tx,
+        &thread_id,
+        seq,
+        &session.account_id,
+        &request.attachments,
+        now,
+    )
+    .await?;
     tx.commit().await?;
     let stored = StoredMessage {
         seq: as_u64(seq),
@@ -564,6 +576,7 @@ pub async fn post_message(
         sender_id: header.sender_id.clone(),
         received_at: as_u64(now),
         envelope: request.envelope,
+        attachments: request.attachments,
     };
     state.events.publish(
         members(&state, &thread_id).await?,
@@ -575,13 +588,125 @@ pub async fn post_message(
     Ok((StatusCode::CREATED, Json(stored)))
 }
 
+/// Refuses an attachment list that is too long or names a blob twice,
+/// before anything is looked up.
+fn check_attachment_list(attachments: &[String]) -> Result<(), ApiError> {
+    if attachments.len() > MAX_ATTACHMENTS_PER_MESSAGE {
+        return Err(ApiError::bad_request(
+            "too_many_attachments",
+            format!(
+                "A message can carry at most {MAX_ATTACHMENTS_PER_MESSAGE} attachments. Send the rest in another message."
+            ),
+        ));
+    }
+    let distinct: HashSet<&str> = attachments.iter().map(String::as_str).collect();
+    if distinct.len() != attachments.len() {
+        return Err(ApiError::bad_request(
+            "duplicate_attachment",
+            "The message lists the same attachment twice. List each file once.",
+        ));
+    }
+    Ok(())
+}
+
+/// Records that message `seq` references `attachments` (in order), each a
+/// finalized, unexpired blob `sender` uploaded, and keeps them with the
+/// message from now on (no expiry).
+async fn attach(
+    tx: &mut sqlx::SqliteConnection,
+    thread_id: &str,
+    seq: i64,
+    sender: &str,
+    attachments: &[String],
+    now: i64,
+) -> Result<(), ApiError> {
+    for (position, blob_id) in attachments.iter().enumerate() {
+        let kept = sqlx::query(
+            "UPDATE blobs SET expires_at = NULL
+             WHERE blob_id = ? AND owner_id = ? AND finalized_at IS NOT NULL
+               AND (expires_at IS NULL OR expires_at > ?)",
+        )
+        .bind(blob_id)
+        .bind(sender)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if kept.rows_affected() != 1 {
+            return Err(ApiError::bad_request(
+                "unknown_attachment",
+                format!(
+                    "Attachment {} of this message is not a finished upload of yours (it may be unfinished, expired or someone else's). Upload the file again, finalize it, then send the message.",
+                    position + 1
+                ),
+            ));
+        }
+        sqlx::query(
+            "INSERT INTO message_attachments (thread_id, seq, position, blob_id) VALUES (?, ?, ?, ?)",
+        )
+        .bind(thread_id)
+        .bind(seq)
+        .bind(i64::try_from(position).unwrap_or(i64::MAX))
+        .bind(blob_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The blobs the messages `first..=last` of a thread reference, by `seq`, in
+/// the order their senders listed them.
+async fn attachments_between(
+    state: &AppState,
+    thread_id: &str,
+    first: i64,
+    last: i64,
+) -> Result<HashMap<i64, Vec<String>>, ApiError> {
+    let rows = sqlx::query(
+        "SELECT seq, blob_id FROM message_attachments
+         WHERE thread_id = ? AND seq BETWEEN ? AND ? ORDER BY seq, position",
+    )
+    .bind(thread_id)
+    .bind(first)
+    .bind(last)
+    .fetch_all(&state.db)
+    .await?;
+    let mut by_seq: HashMap<i64, Vec<String>> = HashMap::new();
+    for row in rows {
+        by_seq
+            .entry(row.get("seq"))
+            .or_default()
+            .push(row.get("blob_id"));
+    }
+    Ok(by_seq)
+}
+
+/// Fills in the attachments of a page of `messages` (any order).
+async fn with_attachments(
+    state: &AppState,
+    thread_id: &str,
+    messages: &mut [StoredMessage],
+) -> Result<(), ApiError> {
+    let seqs = messages.iter().map(|m| m.seq);
+    let (Some(first), Some(last)) = (seqs.clone().min(), seqs.max()) else {
+        return Ok(());
+    };
+    let bound = |seq: u64| i64::try_from(seq).unwrap_or(i64::MAX);
+    let mut by_seq = attachments_between(state, thread_id, bound(first), bound(last)).await?;
+    for message in messages {
+        if let Some(blobs) = by_seq.remove(&bound(message.seq)) {
+            message.attachments = blobs;
+        }
+    }
+    Ok(())
+}
+
 async fn find_message(
     state: &AppState,
     thread_id: &str,
     sender_id: &str,
     message_id: &str,
 ) -> Result<Option<StoredMessage>, ApiError> {
-    Ok(sqlx::query(
+    let found = sqlx::query(
         "SELECT seq, received_at, envelope FROM envelopes WHERE thread_id = ? AND sender_id = ? AND message_id = ?",
     )
     .bind(thread_id)
@@ -595,7 +720,13 @@ async fn find_message(
         sender_id: sender_id.to_owned(),
         received_at: as_u64(row.get("received_at")),
         envelope: Bytes(row.get("envelope")),
-    }))
+        attachments: Vec::new(),
+    });
+    let Some(mut message) = found else {
+        return Ok(None);
+    };
+    with_attachments(state, thread_id, std::slice::from_mut(&mut message)).await?;
+    Ok(Some(message))
 }
 
 /// Paging parameters: `after` (forward from the oldest) or `before`
@@ -654,6 +785,7 @@ fn stored_message(row: &sqlx::sqlite::SqliteRow) -> StoredMessage {
         sender_id: row.get("sender_id"),
         received_at: as_u64(row.get("received_at")),
         envelope: Bytes(row.get("envelope")),
+        attachments: Vec::new(),
     }
 }
 
@@ -706,7 +838,9 @@ pub async fn list_messages(
                 .fetch_all(&state.db)
                 .await?;
             let more = rows.len() > take;
-            let messages: Vec<StoredMessage> = rows.iter().take(take).map(stored_message).collect();
+            let mut messages: Vec<StoredMessage> =
+                rows.iter().take(take).map(stored_message).collect();
+            with_attachments(&state, &thread_id, &mut messages).await?;
             let next_cursor = if more {
                 messages.last().map(|m| m.seq)
             } else {
@@ -730,6 +864,7 @@ pub async fn list_messages(
             let mut messages: Vec<StoredMessage> =
                 rows.iter().take(take).map(stored_message).collect();
             messages.reverse();
+            with_attachments(&state, &thread_id, &mut messages).await?;
             let earlier_cursor = if more {
                 messages.first().map(|m| m.seq)
             } else {

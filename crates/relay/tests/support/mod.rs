@@ -21,6 +21,8 @@ pub struct Relay {
     pub url: String,
     pub data: TempDir,
     pub http: Client,
+    /// The served state (for in-process calls and the blob cleanup pass).
+    pub state: AppState,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -41,13 +43,14 @@ impl Relay {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(ward_relay::serve(listener, state, async {
+        tokio::spawn(ward_relay::serve(listener, state.clone(), async {
             let _ = stopped.await;
         }));
         Self {
             url,
             data,
             http: Client::new(),
+            state,
             stop: Some(stop),
         }
     }
@@ -410,6 +413,7 @@ pub fn envelope_request(
     .unwrap();
     ward_proto::threads::PostMessageRequest {
         envelope: Bytes(envelope.to_bytes()),
+        attachments: Vec::new(),
     }
 }
 
