@@ -137,9 +137,20 @@ enum ClinicCommand {
     /// Decrypt and print a thread's messages (and mark them read), then how
     /// far each other member has read: `read by NAME up to #N[ at HH:MM UTC]`
     /// or `NAME has not read anything yet`.
+    ///
+    /// Each attachment is listed under its message as
+    /// `    [attachment] NAME (TYPE, N bytes)`; with --save-attachments the
+    /// line ends ` saved to PATH` (or ` NOT saved: WHY`, and the command
+    /// exits with an error after printing everything).
     Read {
         /// The thread id.
         thread: String,
+        /// Download, decrypt and check every attachment (its SHA-256 against
+        /// the message's) and save it in DIR (created if missing) under a
+        /// safe version of its name, numbered " (2)", " (3)", ... rather
+        /// than replacing a file. A file that fails a check is not kept.
+        #[arg(long, value_name = "DIR")]
+        save_attachments: Option<PathBuf>,
     },
     /// Send an encrypted reply.
     Reply {
@@ -151,6 +162,12 @@ enum ClinicCommand {
         /// Offer a quick reply (repeatable).
         #[arg(long = "quick-reply")]
         quick_reply: Vec<String>,
+        /// Attach a file (repeatable, at most 10): encrypted with a fresh key
+        /// and uploaded in parts before the message is sent. Its type is
+        /// guessed from the extension (pdf, jpg/jpeg, png, heic, webp, txt;
+        /// otherwise application/octet-stream). Not with `-`.
+        #[arg(long, value_name = "FILE")]
+        attach: Vec<PathBuf>,
     },
     /// Tell the thread's other members the clinic is typing; prints nothing.
     ///
@@ -375,8 +392,14 @@ async fn clinic(relay: String, key_file: PathBuf, command: ClinicCommand) -> Res
                 );
             }
         }
-        ClinicCommand::Read { thread } => {
-            let read = agent.read(&thread, 0).await.map_err(|e| e.to_string())?;
+        ClinicCommand::Read {
+            thread,
+            save_attachments,
+        } => {
+            let read = agent
+                .read(&thread, 0, save_attachments.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
             for message in &read.messages {
                 for line in ward_relay::clinic::message_lines(message) {
                     let _ = writeln!(out, "{line}");
@@ -385,12 +408,30 @@ async fn clinic(relay: String, key_file: PathBuf, command: ClinicCommand) -> Res
             for member in &read.others {
                 let _ = writeln!(out, "{}", ward_relay::clinic::read_state_line(member));
             }
+            let failed = read
+                .messages
+                .iter()
+                .flat_map(|m| &m.saved)
+                .filter(|saved| saved.is_err())
+                .count();
+            if failed > 0 {
+                return Err(format!(
+                    "{failed} attachment{} could not be saved (see NOT saved above)",
+                    if failed == 1 { "" } else { "s" }
+                ));
+            }
         }
         ClinicCommand::Reply {
             thread,
             text,
             quick_reply,
+            attach,
         } => {
+            if text == "-" && !attach.is_empty() {
+                return Err(
+                    "--attach sends files with one message; give its text instead of -".into(),
+                );
+            }
             let texts: Vec<String> = if text == "-" {
                 std::io::stdin()
                     .lines()
@@ -402,7 +443,7 @@ async fn clinic(relay: String, key_file: PathBuf, command: ClinicCommand) -> Res
             };
             for text in texts {
                 let seq = agent
-                    .reply(&thread, &text, &quick_reply)
+                    .reply(&thread, &text, &quick_reply, &attach)
                     .await
                     .map_err(|e| e.to_string())?;
                 let _ = writeln!(out, "sent as #{seq}");

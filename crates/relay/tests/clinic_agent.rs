@@ -1,7 +1,7 @@
 //! The clinic agent (`ward-relay clinic ...`), run as a real process against
 //! a real relay: set up, invite, answer a patient's encrypted message, type,
-//! replace its keys, show how far the patient has read, and watch the
-//! patient type, write and read live.
+//! replace its keys, show how far the patient has read, watch the patient
+//! type, write and read live, and send and save encrypted attachments.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -22,7 +22,7 @@ use ward_proto::threads::{
 use ward_relay::clinic::{read_state_line, receipt_line, typing_line};
 use ward_seal::envelope::{self, Envelope, Header};
 use ward_seal::keys::PublicBundle;
-use ward_seal::payload::Payload;
+use ward_seal::payload::{AttachmentRef, Payload};
 use ward_seal::random::os_rng;
 use ward_seal::thread_key::{self, ThreadKey};
 
@@ -984,5 +984,378 @@ fn watch_lines_name_the_member_the_thread_and_the_sequence() {
     assert_eq!(
         receipt_line(ReceiptKind::Delivered, "Sam", 3),
         "delivered to Sam up to #3"
+    );
+}
+
+/// Encrypts `plaintext` with the attachment stream, uploads it as `sender`
+/// in parts of `part_size` bytes and finalizes it; the reference a payload
+/// carries (named `name`).
+async fn upload_as(
+    relay: &Relay,
+    sender: &Account,
+    plaintext: &[u8],
+    part_size: usize,
+    name: &str,
+) -> AttachmentRef {
+    use ward_proto::blobs::{BlobFinalized, CreateUploadRequest, UploadCreated};
+    use ward_seal::stream::{CHUNK_SIZE, Encryptor, FileHasher, FileKey};
+    let file_key = FileKey::generate(&mut os_rng());
+    let encryptor = Encryptor::new(&file_key, plaintext.len() as u64, &mut os_rng());
+    let mut encrypted = encryptor.header().to_bytes().to_vec();
+    let mut hasher = FileHasher::default();
+    let mut chunks = plaintext.chunks(CHUNK_SIZE);
+    for index in 0..encryptor.chunk_count() {
+        let chunk = chunks.next().unwrap_or(&[]);
+        hasher.update(chunk);
+        encrypted.extend_from_slice(&encryptor.encrypt_chunk(index, chunk).unwrap());
+    }
+    let parts: Vec<&[u8]> = encrypted.chunks(part_size).collect();
+    let created: UploadCreated = relay
+        .expect(
+            Method::POST,
+            "/v1/uploads",
+            Some(&sender.token),
+            Some(&CreateUploadRequest {
+                size: encrypted.len() as u64,
+                part_count: parts.len() as u32,
+            }),
+            StatusCode::CREATED,
+        )
+        .await;
+    for (index, part) in parts.iter().enumerate() {
+        let response = relay
+            .http
+            .put(format!(
+                "{}/v1/uploads/{}/parts/{index}",
+                relay.url, created.upload_id
+            ))
+            .bearer_auth(&sender.token)
+            .body(part.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    }
+    let blob: BlobFinalized = relay
+        .expect(
+            Method::POST,
+            &format!("/v1/uploads/{}/finalize", created.upload_id),
+            Some(&sender.token),
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    AttachmentRef {
+        blob_id: blob.blob_id,
+        name: name.to_owned(),
+        media_type: "application/pdf".into(),
+        size: plaintext.len() as u64,
+        file_key: file_key.to_bytes(),
+        sha256: hasher.finish(),
+        thumbnail: None,
+    }
+}
+
+/// `len` bytes that differ from chunk to chunk.
+fn file_bytes(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31) ^ ((i >> 16) as u8) ^ seed)
+        .collect()
+}
+
+/// Posts a message from `sender` whose payload carries `attachments` and
+/// whose request lists their blobs.
+async fn post_with_attachments(
+    relay: &Relay,
+    sender: &Account,
+    key: &ThreadKey,
+    thread_id: &str,
+    message_id: &str,
+    text: &str,
+    attachments: Vec<AttachmentRef>,
+) {
+    let blob_ids = attachments.iter().map(|a| a.blob_id.clone()).collect();
+    let mut payload = Payload::text(text);
+    payload.attachments = attachments;
+    let header = Header {
+        thread_id: thread_id.to_owned(),
+        epoch: 0,
+        message_id: message_id.to_owned(),
+        sender_id: sender.id.clone(),
+        sent_at_ms: 1,
+    };
+    let sealed = envelope::seal(&sender.keys, key, header, &payload, &mut os_rng()).unwrap();
+    let response = relay
+        .call(
+            Method::POST,
+            &format!("/v1/threads/{thread_id}/messages"),
+            Some(&sender.token),
+            Some(&PostMessageRequest {
+                envelope: Bytes(sealed.to_bytes()),
+                attachments: blob_ids,
+            }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn the_agent_attaches_a_file_the_patient_downloads_and_decrypts_byte_identical() {
+    let relay = Relay::start().await;
+    let work = tempfile::tempdir().unwrap();
+    let key_file = work.path().join("clinic.key");
+    let (clinic_id, patient) = clinic_and_patient(&relay, &key_file).await;
+    let clinic_bundle =
+        PublicBundle::from_bytes(&served_bundle(&relay, &patient, &clinic_id).await).unwrap();
+    let (thread, key) = relay
+        .thread_with_key(&patient, &clinic_bundle, Category::Question)
+        .await;
+
+    // About 1.5 MB: 23 chunks, the last one odd, so two parts of 16 chunks.
+    let file = file_bytes(1_500_001, 7);
+    let path = work.path().join("Lab results.PDF");
+    std::fs::write(&path, &file).unwrap();
+    let (ok, out, err) = agent(
+        &relay,
+        &key_file,
+        &[
+            "reply",
+            &thread.thread_id,
+            "Your results are attached.",
+            "--attach",
+            path.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(out, "sent as #1\n");
+
+    // The patient finds the blob on the message and the key in the payload.
+    let page: MessagePage = relay
+        .expect(
+            Method::GET,
+            &format!("/v1/threads/{}/messages", thread.thread_id),
+            Some(&patient.token),
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    let message = &page.messages[0];
+    let payload = Envelope::from_bytes(&message.envelope.0)
+        .unwrap()
+        .open(&key, &thread.thread_id, &clinic_bundle)
+        .unwrap();
+    assert_eq!(payload.text, "Your results are attached.");
+    let attachment = &payload.attachments[0];
+    assert_eq!(
+        message.attachments,
+        std::slice::from_ref(&attachment.blob_id)
+    );
+    assert_eq!(attachment.name, "Lab results.PDF");
+    assert_eq!(attachment.media_type, "application/pdf");
+    assert_eq!(attachment.size, 1_500_001);
+    assert!(attachment.thumbnail.is_none());
+
+    // Cut as documented: header and 16 chunks, then the remaining 7.
+    let info: ward_proto::blobs::BlobInfo = relay
+        .expect(
+            Method::GET,
+            &format!("/v1/blobs/{}", attachment.blob_id),
+            Some(&patient.token),
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    let full = ward_seal::stream::ENCRYPTED_CHUNK_SIZE as u32;
+    assert_eq!(
+        info.part_sizes,
+        [33 + 16 * full, 6 * full + (1_500_001 - 22 * 65_536) + 16]
+    );
+    let mut encrypted = Vec::new();
+    for index in 0..info.part_sizes.len() {
+        let response = relay
+            .call(
+                Method::GET,
+                &format!("/v1/blobs/{}/parts/{index}", attachment.blob_id),
+                Some(&patient.token),
+                NONE,
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        encrypted.extend_from_slice(&response.bytes().await.unwrap());
+    }
+    let opened = ward_seal::stream::decrypt_all(
+        &ward_seal::stream::FileKey::from_bytes(attachment.file_key),
+        &encrypted,
+    )
+    .unwrap();
+    assert!(*opened == file, "the patient's copy differs");
+    let mut hasher = ward_seal::stream::FileHasher::default();
+    hasher.update(&opened);
+    assert_eq!(hasher.finish(), attachment.sha256);
+
+    // `read` lists it under the message.
+    let (ok, read, err) = agent(&relay, &key_file, &["read", &thread.thread_id]).await;
+    assert!(ok, "{err}");
+    assert!(
+        read.contains(
+            "#1 Riverside Clinic: Your results are attached.\n    [attachment] Lab results.PDF (application/pdf, 1500001 bytes)\n"
+        ),
+        "{read}"
+    );
+
+    // --attach sends with one message, not a batch; a missing file sends nothing.
+    let (ok, _, err) = agent(
+        &relay,
+        &key_file,
+        &[
+            "reply",
+            &thread.thread_id,
+            "-",
+            "--attach",
+            path.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(!ok && err.contains("--attach"), "{err}");
+    let missing = work.path().join("nope.pdf");
+    let (ok, _, err) = agent(
+        &relay,
+        &key_file,
+        &[
+            "reply",
+            &thread.thread_id,
+            "x",
+            "--attach",
+            missing.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(!ok && err.contains("nope.pdf"), "{err}");
+}
+
+#[tokio::test]
+async fn read_saves_a_patients_attachments_checked_under_safe_names_inside_the_directory() {
+    let relay = Relay::start().await;
+    let work = tempfile::tempdir().unwrap();
+    let key_file = work.path().join("clinic.key");
+    let (clinic_id, patient) = clinic_and_patient(&relay, &key_file).await;
+    let clinic_bundle =
+        PublicBundle::from_bytes(&served_bundle(&relay, &patient, &clinic_id).await).unwrap();
+    let (thread, key) = relay
+        .thread_with_key(&patient, &clinic_bundle, Category::Question)
+        .await;
+
+    // Parts cut across chunk boundaries: the agent must not rely on layout.
+    let labs = file_bytes(300_000, 1);
+    let hostile = file_bytes(70_000, 2);
+    let second_labs = file_bytes(10, 3);
+    let attachments = vec![
+        upload_as(&relay, &patient, &labs, 100_000, "labs.pdf").await,
+        upload_as(&relay, &patient, &hostile, 70_049, "../../etc/passwd").await,
+        upload_as(&relay, &patient, &second_labs, 100, "labs.pdf").await,
+    ];
+    post_with_attachments(
+        &relay,
+        &patient,
+        &key,
+        &thread.thread_id,
+        "m1",
+        "My labs",
+        attachments,
+    )
+    .await;
+
+    let dir = work.path().join("inbox").join("saved");
+    let (ok, out, err) = agent(
+        &relay,
+        &key_file,
+        &[
+            "read",
+            &thread.thread_id,
+            "--save-attachments",
+            dir.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(ok, "{out}{err}");
+    assert_eq!(files_in(&dir), ["labs (2).pdf", "labs.pdf", "passwd"]);
+    assert!(std::fs::read(dir.join("labs.pdf")).unwrap() == labs);
+    assert!(std::fs::read(dir.join("passwd")).unwrap() == hostile);
+    assert!(std::fs::read(dir.join("labs (2).pdf")).unwrap() == second_labs);
+    // Nothing landed outside the directory.
+    assert!(!work.path().join("etc").exists());
+    assert_eq!(files_in(&work.path().join("inbox")), ["saved"]);
+    let shown = |name: &str, size: usize, file: &str| {
+        format!(
+            "    [attachment] {name} (application/pdf, {size} bytes) saved to {}\n",
+            dir.join(file).display()
+        )
+    };
+    for line in [
+        shown("labs.pdf", 300_000, "labs.pdf"),
+        shown("../../etc/passwd", 70_000, "passwd"),
+        shown("labs.pdf", 10, "labs (2).pdf"),
+    ] {
+        assert!(out.contains(&line), "{line:?} not in\n{out}");
+    }
+
+    // An attachment whose SHA-256 does not match, and one whose blob was
+    // never attached: each a clear line, no file, and a failed exit.
+    let mut altered = upload_as(
+        &relay,
+        &patient,
+        &file_bytes(5_000, 4),
+        5_033,
+        "altered.pdf",
+    )
+    .await;
+    altered.sha256[0] ^= 1;
+    let mut wrong_key =
+        upload_as(&relay, &patient, &file_bytes(5_000, 5), 5_033, "wrong.pdf").await;
+    wrong_key.file_key[0] ^= 1;
+    post_with_attachments(
+        &relay,
+        &patient,
+        &key,
+        &thread.thread_id,
+        "m2",
+        "Two more",
+        vec![altered, wrong_key],
+    )
+    .await;
+    let (ok, out, err) = agent(
+        &relay,
+        &key_file,
+        &[
+            "read",
+            &thread.thread_id,
+            "--save-attachments",
+            dir.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("    [attachment] altered.pdf (application/pdf, 5000 bytes) NOT saved: its SHA-256 does not match"),
+        "{out}"
+    );
+    assert!(
+        out.contains("    [attachment] wrong.pdf (application/pdf, 5000 bytes) NOT saved: it does not decrypt"),
+        "{out}"
+    );
+    assert!(err.contains("2 attachments could not be saved"), "{err}");
+    // The earlier files were saved again under new names; the failed ones
+    // left nothing, not even a temporary file.
+    assert_eq!(
+        files_in(&dir),
+        [
+            "labs (2).pdf",
+            "labs (3).pdf",
+            "labs (4).pdf",
+            "labs.pdf",
+            "passwd",
+            "passwd (2)"
+        ]
     );
 }

@@ -111,6 +111,46 @@ impl Client {
         self.call(Method::POST, path, Some(body)).await
     }
 
+    /// POST to `path` with no body.
+    pub async fn post_empty<T: DeserializeOwned>(&self, path: &str) -> Result<T, AgentError> {
+        self.call::<(), T>(Method::POST, path, None).await
+    }
+
+    /// PUT raw `bytes` (`application/octet-stream`) to `path`; the answer
+    /// has no body.
+    pub async fn put_bytes(&self, path: &str, bytes: Vec<u8>) -> Result<(), AgentError> {
+        let mut request = self
+            .http
+            .put(format!("{}{path}", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(bytes);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.map_err(|e| self.unreachable(&e))?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(error_of(response).await)
+        }
+    }
+
+    /// GET `path`'s raw bytes.
+    pub async fn get_bytes(&self, path: &str) -> Result<bytes::Bytes, AgentError> {
+        let response = self.request::<()>(Method::GET, path, None).await?;
+        if !response.status().is_success() {
+            return Err(error_of(response).await);
+        }
+        response.bytes().await.map_err(|e| self.unreachable(&e))
+    }
+
+    fn unreachable(&self, error: &reqwest::Error) -> AgentError {
+        AgentError::new(format!(
+            "could not reach the relay at {}: {error}. Is it running? Pass --relay",
+            self.base
+        ))
+    }
+
     /// A call whose answer has no body.
     pub async fn send<B: Serialize>(
         &self,
@@ -156,12 +196,7 @@ impl Client {
         if let Some(body) = body {
             request = request.json(body);
         }
-        request.send().await.map_err(|e| {
-            AgentError::new(format!(
-                "could not reach the relay at {}: {e}. Is it running? Pass --relay",
-                self.base
-            ))
-        })
+        request.send().await.map_err(|e| self.unreachable(&e))
     }
 }
 

@@ -3,6 +3,7 @@
 //! key file and talks to a relay over HTTP like any client, sealing and
 //! opening with `ward-seal`.
 
+pub mod attachments;
 mod client;
 mod watch;
 
@@ -14,6 +15,7 @@ pub use client::{AgentError, Client};
 use reqwest::Method;
 use ward_proto::Bytes;
 use ward_proto::auth::{ClinicSetupRequest, InviteCreateRequest, InviteCreated, SessionCreated};
+use ward_proto::blobs::MAX_ATTACHMENTS_PER_MESSAGE;
 use ward_proto::events::{ReceiptKind, ReceiptRequest};
 use ward_proto::keys::{BundleResponse, PublishBundleRequest};
 use ward_proto::threads::{
@@ -22,7 +24,7 @@ use ward_proto::threads::{
 use ward_seal::envelope::{self, Envelope, Header};
 use ward_seal::keyfile;
 use ward_seal::keys::{AccountKeys, PublicBundle, SafetyNumber};
-use ward_seal::payload::{Payload, QuickReplyOption};
+use ward_seal::payload::{AttachmentRef, Payload, QuickReplyOption};
 use ward_seal::random::os_rng;
 use ward_seal::thread_key::{SealedThreadKey, ThreadKey};
 use ward_seal::vault::RecoveryParams;
@@ -53,10 +55,15 @@ pub struct ReadMessage {
     pub sender_name: String,
     /// The decrypted content.
     pub payload: Payload,
+    /// With `read --save-attachments`: what became of each of the payload's
+    /// attachments, in order (where it was saved, or why it was not).
+    /// Empty otherwise.
+    pub saved: Vec<Result<PathBuf, String>>,
 }
 
 /// How `read` and `watch` print a message: `#N NAME: TEXT`, then one
-/// `    [ID] LABEL` line per quick reply it offers.
+/// `    [ID] LABEL` line per quick reply it offers, then one
+/// [`attachment_line`] per attachment.
 pub fn message_lines(message: &ReadMessage) -> Vec<String> {
     let mut lines = vec![format!(
         "#{} {}: {}",
@@ -65,7 +72,31 @@ pub fn message_lines(message: &ReadMessage) -> Vec<String> {
     for option in &message.payload.quick_reply_options {
         lines.push(format!("    [{}] {}", option.id, option.label));
     }
+    for (index, attachment) in message.payload.attachments.iter().enumerate() {
+        lines.push(attachment_line(attachment, message.saved.get(index)));
+    }
     lines
+}
+
+/// `    [attachment] NAME (TYPE, N bytes)`, then ` saved to PATH` when it was
+/// saved, or ` NOT saved: WHY` when saving failed. The sender's name and
+/// type are shown with control characters as `?`.
+pub fn attachment_line(
+    attachment: &AttachmentRef,
+    saved: Option<&Result<PathBuf, String>>,
+) -> String {
+    let mut line = format!(
+        "    [attachment] {} ({}, {} bytes)",
+        attachments::printable(&attachment.name),
+        attachments::printable(&attachment.media_type),
+        attachment.size
+    );
+    match saved {
+        Some(Ok(path)) => line.push_str(&format!(" saved to {}", path.display())),
+        Some(Err(why)) => line.push_str(&format!(" NOT saved: {why}")),
+        None => {}
+    }
+    line
 }
 
 /// What `read` shows: the messages, and how far the thread's other
@@ -182,10 +213,30 @@ impl Agent {
 
     /// Decrypts a thread's messages after `after` and marks them read; also
     /// returns how far the other members have read (their receipts, as
-    /// fetched before the clinic's own).
-    pub async fn read(&self, thread_id: &str, after: u64) -> Result<ThreadRead, AgentError> {
+    /// fetched before the clinic's own). With `save_attachments`, every
+    /// attachment is downloaded, decrypted, checked and saved in that
+    /// directory (created if missing); one that fails is reported in its
+    /// message's `saved` and does not stop the others.
+    pub async fn read(
+        &self,
+        thread_id: &str,
+        after: u64,
+        save_attachments: Option<&Path>,
+    ) -> Result<ThreadRead, AgentError> {
+        if let Some(dir) = save_attachments {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| AgentError::new(format!("could not create {}: {e}", dir.display())))?;
+        }
         let (keys, client) = self.connect().await?;
-        let (thread, messages) = read_thread(&keys, &client, thread_id, after).await?;
+        let (thread, mut messages) = read_thread(&keys, &client, thread_id, after).await?;
+        if let Some(dir) = save_attachments {
+            for message in &mut messages {
+                for attachment in &message.payload.attachments {
+                    let saved = attachments::save(&client, attachment, dir).await;
+                    message.saved.push(saved.map_err(|e| e.0));
+                }
+            }
+        }
         let others = thread
             .members
             .into_iter()
@@ -194,15 +245,17 @@ impl Agent {
         Ok(ThreadRead { messages, others })
     }
 
-    /// Sends `text` (with optional quick replies) to a thread.
+    /// Sends `text` (with optional quick replies and attached files) to a
+    /// thread. Each file is encrypted with a fresh key and uploaded first.
     pub async fn reply(
         &self,
         thread_id: &str,
         text: &str,
         quick_replies: &[String],
+        attach: &[PathBuf],
     ) -> Result<u64, AgentError> {
         let (keys, client) = self.connect().await?;
-        send(&keys, &client, thread_id, text, quick_replies, None).await
+        send(&keys, &client, thread_id, text, quick_replies, None, attach).await
     }
 
     /// Tells the thread's other members the clinic is typing.
@@ -304,6 +357,7 @@ impl Agent {
                         &text,
                         &offers,
                         Some(message.seq),
+                        &[],
                     )
                     .await?;
                     tracing::info!(thread = thread.thread_id, "bot replied");
@@ -451,6 +505,7 @@ async fn open_message(
         sender_id: stored.sender_id.clone(),
         sender_name,
         payload,
+        saved: Vec::new(),
     })
 }
 
@@ -461,7 +516,13 @@ async fn send(
     text: &str,
     quick_replies: &[String],
     in_reply_to_seq: Option<u64>,
+    attach: &[PathBuf],
 ) -> Result<u64, AgentError> {
+    if attach.len() > MAX_ATTACHMENTS_PER_MESSAGE {
+        return Err(AgentError::new(format!(
+            "a message carries at most {MAX_ATTACHMENTS_PER_MESSAGE} attachments; send the rest in another message"
+        )));
+    }
     let thread: Thread = client.get(&format!("/v1/threads/{thread_id}")).await?;
     let epoch = thread
         .current_epoch
@@ -480,6 +541,18 @@ async fn send(
         })
         .collect();
     payload.in_reply_to = in_reply_to_seq.map(|seq| format!("seq:{seq}"));
+    // Uploaded once the thread's key is known to open: no orphan uploads
+    // for a message that could not be sealed.
+    for path in attach {
+        payload
+            .attachments
+            .push(attachments::upload(client, path).await?);
+    }
+    let blob_ids = payload
+        .attachments
+        .iter()
+        .map(|a| a.blob_id.clone())
+        .collect();
     let id_bytes = crate::secrets::random::<12>().map_err(|_| AgentError::new("no randomness"))?;
     let header = Header {
         thread_id: thread_id.to_owned(),
@@ -501,7 +574,7 @@ async fn send(
             &format!("/v1/threads/{thread_id}/messages"),
             &PostMessageRequest {
                 envelope: Bytes(sealed.to_bytes()),
-                attachments: Vec::new(),
+                attachments: blob_ids,
             },
         )
         .await?;
