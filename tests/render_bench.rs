@@ -48,6 +48,8 @@ fn seeded() -> Vec<Shown> {
             quick_replies: Vec::new(),
             answers_offer: None,
             delivery: (i % 3 == 0).then_some(Delivery::Sent),
+            attachments: Vec::new(),
+            upload: None,
         })
         .collect()
 }

@@ -6,6 +6,7 @@ pub mod account;
 pub mod events;
 pub mod sign_in;
 pub mod threads;
+pub mod uploads;
 
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::Serialize;
@@ -161,6 +162,28 @@ async fn call_empty<B: Serialize>(
         None => builder.build(),
     };
     send(request).await.map(|_| ())
+}
+
+/// `PUT path` with raw bytes, answered with no content.
+async fn put_bytes(path: &str, token: &SessionToken, bytes: &[u8]) -> Result<(), ApiError> {
+    let body = js_sys::Uint8Array::from(bytes);
+    let request = with_token(
+        RequestBuilder::new(path).method(gloo_net::http::Method::PUT),
+        Some(token),
+    )
+    .header("Content-Type", "application/octet-stream")
+    .body(body);
+    send(request).await.map(|_| ())
+}
+
+/// `GET path`, answered with raw bytes.
+async fn get_bytes(path: &str, token: &SessionToken) -> Result<Vec<u8>, ApiError> {
+    let request = with_token(Request::get(path), Some(token)).build();
+    send(request)
+        .await?
+        .binary()
+        .await
+        .map_err(|_| ApiError::Unreachable)
 }
 
 /// `GET /healthz`.

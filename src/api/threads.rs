@@ -99,14 +99,17 @@ pub async fn messages_before(
     .await
 }
 
-/// `POST /v1/threads/{id}/messages`: idempotent on the envelope's message id.
+/// `POST /v1/threads/{id}/messages`: idempotent on the envelope's message
+/// id; `attachments` names the blobs the sealed payload references.
 pub async fn post(
     token: &SessionToken,
     thread_id: &str,
     envelope: Vec<u8>,
+    attachments: Vec<String>,
 ) -> Result<StoredMessage, ApiError> {
     let body = PostMessageRequest {
         envelope: Bytes(envelope),
+        attachments,
     };
     call(
         Method::POST,

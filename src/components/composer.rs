@@ -4,8 +4,60 @@
 //! emergency; nothing about that check leaves the device.
 
 use leptos::prelude::*;
+use wasm_bindgen::JsCast as _;
 
+use crate::attachments::photo;
+use crate::attachments::size_label;
+use crate::attachments::upload::{Picked, prepare};
+use crate::components::notice::ErrorNote;
 use crate::messaging::Inbox;
+
+/// Used when the clinic's limits have not arrived (the relay's defaults).
+const DEFAULT_MAX_BYTES: u64 = 100_000_000;
+const DEFAULT_TYPES: &[&str] = &[
+    "image/jpeg",
+    "image/png",
+    "image/heic",
+    "image/webp",
+    "application/pdf",
+];
+
+/// The clinic's largest file and accepted media types.
+fn limits() -> (u64, Vec<String>) {
+    let info = use_context::<Inbox>().and_then(|inbox| inbox.clinic.get_untracked());
+    match info {
+        Some(info) if info.max_attachment_bytes > 0 => {
+            (info.max_attachment_bytes, info.allowed_attachment_types)
+        }
+        _ => (
+            DEFAULT_MAX_BYTES,
+            DEFAULT_TYPES.iter().map(|t| (*t).to_owned()).collect(),
+        ),
+    }
+}
+
+/// The file waiting to be sent: preview or name, size, and a way to drop it.
+#[component]
+fn AttachedFile(picked: Picked, on_remove: Callback<()>) -> impl IntoView {
+    let preview = picked.thumbnail.as_deref().and_then(photo::data_url);
+    let note = if picked.location_removed {
+        Some("Location data removed from this photo before sending.")
+    } else if picked.media_type.starts_with("image/") && picked.media_type != "image/jpeg" {
+        Some("Ward removes location data from JPEG photos only; this picture is sent as it is.")
+    } else {
+        None
+    };
+    view! {
+        <div class="attached" role="group" aria-label="Attached file">
+            {preview.map(|src| view! { <img src=src alt="" class="thumb" /> })}
+            <p><strong>{picked.name.clone()}</strong>" · "{size_label(picked.size)}</p>
+            {note.map(|n| view! { <p class="hint">{n}</p> })}
+            <button type="button" class="link-button" on:click=move |_| on_remove.run(())>
+                {format!("Remove {}", picked.name)}
+            </button>
+        </div>
+    }
+}
 
 /// Words and phrases that may signal an emergency (lower case).
 const RED_FLAGS: &[&str] = &[
@@ -66,20 +118,30 @@ fn coarse_pointer() -> bool {
         .is_some_and(|m| m.matches())
 }
 
-/// The composer. `on_send` gets the text (already trimmed, never empty);
-/// `on_typing` runs as the patient types. The draft is the caller's signal,
-/// so it survives a lock or a failed send.
+/// The composer. `on_send` gets the text (already trimmed; empty only when
+/// a file is attached); `on_typing` runs as the patient types. The draft is
+/// the caller's signal, so it survives a lock or a failed send. With
+/// `attachment`, the patient can also attach a file (picker, camera on a
+/// phone, drag and drop, paste); the caller takes it from that signal.
 #[component]
 pub fn Composer(
     draft: RwSignal<String>,
     on_send: Callback<String>,
     #[prop(optional)] on_typing: Option<Callback<()>>,
     #[prop(optional)] busy: Option<RwSignal<bool>>,
+    #[prop(optional)] attachment: Option<RwSignal<Option<Picked>, LocalStorage>>,
 ) -> impl IntoView {
     let warned = RwSignal::new(false);
+    let attach_error = RwSignal::new(None::<String>);
+    let preparing = RwSignal::new(false);
     let submit = move || {
+        // A file still being checked goes with the message, not after it.
+        if preparing.get_untracked() {
+            return;
+        }
         let text = draft.get_untracked().trim().to_owned();
-        if text.is_empty() {
+        let with_file = attachment.is_some_and(|a| a.with_untracked(Option::is_some));
+        if text.is_empty() && !with_file {
             return;
         }
         if has_red_flag(&text) && !warned.get_untracked() {
@@ -106,15 +168,80 @@ pub fn Composer(
             typing.run(());
         }
     };
+    let take = move |file: Option<web_sys::File>| {
+        let (Some(slot), Some(file)) = (attachment, file) else {
+            return;
+        };
+        let (max, allowed) = limits();
+        preparing.set(true);
+        attach_error.set(None);
+        leptos::task::spawn_local(async move {
+            match prepare(&file, max, &allowed).await {
+                Ok(picked) => slot.set(Some(picked)),
+                Err(reason) => attach_error.set(Some(reason)),
+            }
+            preparing.set(false);
+        });
+    };
+    let on_pick = move |ev: leptos::ev::Event| {
+        let input: Option<web_sys::HtmlInputElement> = ev.target().and_then(|t| t.dyn_into().ok());
+        if let Some(input) = input {
+            take(input.files().and_then(|files| files.get(0)));
+            // The same file can be chosen again after removing it.
+            input.set_value("");
+        }
+    };
+    let on_drop = move |ev: leptos::ev::DragEvent| {
+        if attachment.is_none() {
+            return;
+        }
+        ev.prevent_default();
+        take(
+            ev.data_transfer()
+                .and_then(|d| d.files())
+                .and_then(|f| f.get(0)),
+        );
+    };
+    let on_dragover = move |ev: leptos::ev::DragEvent| {
+        if attachment.is_some() {
+            ev.prevent_default();
+        }
+    };
+    let on_paste = move |ev: leptos::ev::ClipboardEvent| {
+        let file = ev
+            .clipboard_data()
+            .and_then(|d| d.files())
+            .and_then(|f| f.get(0));
+        if attachment.is_some() && file.is_some() {
+            ev.prevent_default();
+            take(file);
+        }
+    };
+    let accept = move || limits().1.join(",");
     view! {
-        <form class="composer" on:submit=on_submit>
+        <form class="composer" on:submit=on_submit on:drop=on_drop on:dragover=on_dragover>
             <Show when=move || warned.get()>
                 <EmergencyNotice urgent=true />
                 <p class="hint">"If it is not an emergency, press Send again to send your message."</p>
             </Show>
             <label for="composer-text" class="visually-hidden">"Message"</label>
             <textarea id="composer-text" name="message" rows="3" placeholder="Write a message"
-                on:keydown=on_keydown on:input=on_input bind:value=draft></textarea>
+                on:keydown=on_keydown on:input=on_input on:paste=on_paste bind:value=draft></textarea>
+            {attachment.map(|slot| view! {
+                <div class="attach">
+                    <input id="attach-file" type="file" class="visually-hidden" accept=accept on:change=on_pick />
+                    <label for="attach-file" class="button secondary">"Attach a file"</label>
+                    <Show when=coarse_pointer>
+                        <input id="attach-photo" type="file" class="visually-hidden" accept="image/*" capture="environment" on:change=on_pick />
+                        <label for="attach-photo" class="button secondary">"Take a photo"</label>
+                    </Show>
+                </div>
+                <p role="status" class="hint">{move || preparing.get().then_some("Checking the file…")}</p>
+                <ErrorNote message=attach_error />
+                {move || slot.get().map(|picked| view! {
+                    <AttachedFile picked=picked on_remove=Callback::new(move |()| slot.set(None)) />
+                })}
+            })}
             <button type="submit" class="button primary"
                 prop:disabled=move || busy.is_some_and(|b| b.get())>
                 "Send"

@@ -1,5 +1,6 @@
 //! Small view pieces shared by screens.
 
+pub mod attachment;
 pub mod code;
 pub mod composer;
 pub mod notice;

@@ -11,6 +11,7 @@ use ward_seal::thread_key::{self, SealedThreadKey, ThreadKey};
 
 use super::{Delivery, Inbox, KeyChange, Shown};
 use crate::api;
+use crate::attachments::Attachment;
 use crate::session::{Session, SessionError};
 use crate::store::bundles;
 
@@ -232,6 +233,8 @@ pub async fn open(
         quick_replies: Vec::new(),
         answers_offer: None,
         delivery: None,
+        attachments: Vec::new(),
+        upload: None,
     };
     let Ok(envelope) = Envelope::from_bytes(&stored.envelope.0) else {
         return Ok(unreadable(
@@ -270,6 +273,12 @@ pub async fn open(
             .as_ref()
             .map(|c| c.offer_message_id.clone()),
         delivery: (stored.sender_id == me).then_some(Delivery::Sent),
+        attachments: payload
+            .attachments
+            .iter()
+            .map(Attachment::from_ref)
+            .collect(),
+        upload: None,
     })
 }
 
@@ -328,6 +337,7 @@ pub async fn seal(
     key(inbox, session, thread_id, epoch).await?;
     let mut payload = Payload::text(shown.text.clone());
     payload.category = category.map(seal_category);
+    payload.attachments = shown.attachments.iter().map(Attachment::to_ref).collect();
     payload.quick_reply_chosen = quick_reply.map(|(offer, option)| QuickReplyChosen {
         offer_message_id: offer,
         option_id: option,
@@ -380,5 +390,11 @@ pub async fn open_queued(
             .as_ref()
             .map(|c| c.offer_message_id.clone()),
         delivery: Some(Delivery::Queued),
+        attachments: payload
+            .attachments
+            .iter()
+            .map(Attachment::from_ref)
+            .collect(),
+        upload: None,
     })
 }

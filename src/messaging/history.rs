@@ -49,6 +49,8 @@ mod tests {
             quick_replies: Vec::new(),
             answers_offer: None,
             delivery,
+            attachments: Vec::new(),
+            upload: None,
         }
     }
 

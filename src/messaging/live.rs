@@ -26,7 +26,10 @@ pub fn run(session: Session, inbox: Inbox) {
             if session.phase.get_untracked() == Phase::Unlocked {
                 attempt.set_value(0);
                 connect(session, inbox, stream, attempt, queue);
-                spawn_local(async move { inbox.flush(session).await });
+                spawn_local(async move {
+                    inbox.flush(session).await;
+                    inbox.resume_uploads(session).await;
+                });
             }
         });
         let _ = window.add_event_listener_with_callback(
@@ -163,7 +166,10 @@ async fn apply(
     match event {
         // (Re)connected: whatever waited in the outbox goes now (beside the
         // stream, which must not wait for it).
-        Event::Ready { .. } => spawn_local(async move { inbox.flush(session).await }),
+        Event::Ready { .. } => spawn_local(async move {
+            inbox.flush(session).await;
+            inbox.resume_uploads(session).await;
+        }),
         Event::Message { thread_id, message } => {
             let loaded = inbox
                 .messages

@@ -7,6 +7,7 @@
 mod crypto;
 mod history;
 pub mod live;
+mod sending_files;
 
 use std::collections::HashMap;
 
@@ -17,6 +18,7 @@ use ward_seal::keys::PublicBundle;
 use ward_seal::thread_key::ThreadKey;
 
 use crate::api::{self, ApiError};
+use crate::attachments::Attachment;
 use crate::session::{Session, SessionError};
 use crate::store::outbox;
 
@@ -52,6 +54,36 @@ pub struct Shown {
     pub answers_offer: Option<String>,
     /// For the patient's own messages.
     pub delivery: Option<Delivery>,
+    /// Files it carries.
+    pub attachments: Vec<Attachment>,
+    /// A file of the patient's still on its way up.
+    pub upload: Option<UploadState>,
+}
+
+/// A file being sent with one of the patient's messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadState {
+    /// The file's name.
+    pub name: String,
+    /// Plaintext bytes done (read, or encrypted and stored).
+    pub done: u64,
+    /// The file's size.
+    pub total: u64,
+    /// Where it is.
+    pub step: UploadStep,
+}
+
+/// Where an upload is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadStep {
+    /// Reading the file to fingerprint it (SHA-256).
+    Preparing,
+    /// Encrypting and uploading part by part.
+    Uploading,
+    /// The connection dropped; it continues from the first missing part.
+    Waiting,
+    /// The tab was closed mid-upload: the patient chooses the file again.
+    NeedsFile,
 }
 
 /// A member's keys changed since this device first saw them.
@@ -87,6 +119,8 @@ pub struct Inbox {
     keys: StoredValue<HashMap<(String, u32), ThreadKey>, LocalStorage>,
     bundles: StoredValue<HashMap<String, PublicBundle>, LocalStorage>,
     flushing: StoredValue<bool>,
+    /// Files being uploaded from this tab, by message id.
+    uploads: StoredValue<HashMap<String, sending_files::LiveUpload>, LocalStorage>,
 }
 
 impl Inbox {
@@ -104,6 +138,7 @@ impl Inbox {
             keys: StoredValue::new_local(HashMap::new()),
             bundles: StoredValue::new_local(HashMap::new()),
             flushing: StoredValue::new(false),
+            uploads: StoredValue::new_local(HashMap::new()),
         }
     }
 
@@ -191,9 +226,12 @@ impl Inbox {
             && let Ok(queued) = outbox::pending(&me).await
         {
             for item in queued.iter().filter(|q| q.thread_id == thread_id) {
-                if let Some(waiting) =
+                if let Some(mut waiting) =
                     crypto::open_queued(self, session, thread_id, &item.envelope).await
                 {
+                    if item.upload.is_some() {
+                        self.show_stalled_upload(&mut waiting);
+                    }
                     fetched.push(waiting);
                 }
             }
@@ -333,6 +371,8 @@ impl Inbox {
             quick_replies: Vec::new(),
             answers_offer: quick_reply.as_ref().map(|(offer, _)| offer.clone()),
             delivery: Some(Delivery::Sending),
+            attachments: Vec::new(),
+            upload: None,
         };
         self.messages.update(|all| {
             all.entry(thread_id.to_owned())
@@ -390,6 +430,12 @@ impl Inbox {
             message_id: shown.message_id.clone(),
             queued_at: js_sys::Date::now(),
             envelope,
+            attachments: shown
+                .attachments
+                .iter()
+                .map(|a| a.blob_id.clone())
+                .collect(),
+            upload: None,
         };
         if outbox::put(&queued).await.is_err() {
             // No storage (private browsing): send directly, without the
@@ -415,11 +461,13 @@ impl Inbox {
             let Ok(queued) = outbox::pending(&me).await else {
                 break;
             };
-            let Some(next) = queued.first() else {
+            // A message whose file is still uploading goes once the upload
+            // is finished; it does not hold up the ones after it.
+            let Some(next) = queued.iter().find(|q| q.upload.is_none()) else {
                 break;
             };
             if !self.deliver(session, next).await {
-                for waiting in &queued {
+                for waiting in queued.iter().filter(|q| q.upload.is_none()) {
                     self.set_delivery(
                         &waiting.thread_id,
                         &waiting.message_id,
@@ -439,7 +487,14 @@ impl Inbox {
         let Some(token) = session.token() else {
             return false;
         };
-        match api::threads::post(&token, &queued.thread_id, queued.envelope.clone()).await {
+        match api::threads::post(
+            &token,
+            &queued.thread_id,
+            queued.envelope.clone(),
+            queued.attachments.clone(),
+        )
+        .await
+        {
             Ok(stored) => {
                 let _ = outbox::remove(&queued.message_id).await;
                 self.set_delivery(

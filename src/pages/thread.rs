@@ -9,9 +9,12 @@ use ward_proto::events::ReceiptKind;
 use ward_proto::threads::Role;
 
 use crate::api;
+use crate::attachments::upload::{Picked, prepare};
+use crate::attachments::{percent, size_label};
+use crate::components::attachment::AttachmentView;
 use crate::components::composer::Composer;
 use crate::components::notice::ErrorNote;
-use crate::messaging::{Delivery, Inbox, Shown, category_label};
+use crate::messaging::{Delivery, Inbox, Shown, UploadStep, category_label};
 use crate::session::{Phase, Session};
 
 /// How many messages a thread puts on the page at first (and adds per
@@ -223,9 +226,17 @@ pub fn ThreadView() -> impl IntoView {
             }
         });
     });
+    let attachment = RwSignal::new_local(None::<Picked>);
     let on_send = Callback::new(move |text: String| {
         let id = thread_id.get_untracked();
-        spawn_local(async move { inbox.send(session, &id, text, None, None).await });
+        let file = attachment.get_untracked();
+        attachment.set(None);
+        spawn_local(async move {
+            match file {
+                Some(picked) => inbox.send_file(session, &id, text, picked).await,
+                None => inbox.send(session, &id, text, None, None).await,
+            }
+        });
     });
 
     let thread = move || inbox.thread(&thread_id.get());
@@ -326,7 +337,7 @@ pub fn ThreadView() -> impl IntoView {
                     {match row {
                         Row::Day(day) => view! { <li class="day"><h2>{day}</h2></li> }.into_any(),
                         Row::Message(m) => view! {
-                            <MessageItem message=m me=me() thread_id=thread_id.get_untracked() />
+                            <MessageItem message=*m me=me() thread_id=thread_id.get_untracked() />
                         }.into_any(),
                     }}
                 </For>
@@ -351,7 +362,7 @@ pub fn ThreadView() -> impl IntoView {
                     </div>
                 }
             })}
-            <Composer draft=draft on_send=on_send on_typing=on_typing />
+            <Composer draft=draft on_send=on_send on_typing=on_typing attachment=attachment />
         </section>
     }
 }
@@ -362,7 +373,7 @@ enum Row {
     /// The heading above a day's first message.
     Day(String),
     /// A message.
-    Message(Shown),
+    Message(Box<Shown>),
 }
 
 impl Row {
@@ -372,8 +383,13 @@ impl Row {
         match self {
             Self::Day(day) => format!("day {day}"),
             Self::Message(m) => format!(
-                "{} {} {:?} {:?}",
-                m.sender_id, m.message_id, m.seq, m.delivery
+                "{} {} {:?} {:?} {} {}",
+                m.sender_id,
+                m.message_id,
+                m.seq,
+                m.delivery,
+                m.attachments.len(),
+                m.upload.is_some()
             ),
         }
     }
@@ -389,7 +405,7 @@ fn day_rows(list: &[Shown]) -> Vec<Row> {
             last_day.clone_from(&day);
             rows.push(Row::Day(day));
         }
-        rows.push(Row::Message(m.clone()));
+        rows.push(Row::Message(Box::new(m.clone())));
     }
     rows
 }
@@ -442,6 +458,7 @@ fn MessageItem(message: Shown, me: String, thread_id: String) -> impl IntoView {
     let delivery = message.delivery.clone();
     let failed_id = message.message_id.clone();
     let retry_thread = thread_id.clone();
+    let upload_thread = thread_id.clone();
     let status = move || -> Option<String> {
         if !mine {
             return None;
@@ -480,11 +497,101 @@ fn MessageItem(message: Shown, me: String, thread_id: String) -> impl IntoView {
     view! {
         <li class=if mine { "message mine" } else { "message theirs" }>
             <p class="from"><span class="who">{who}</span>" · "<time>{time}</time></p>
-            <p class="text">{message.text.clone()}</p>
+            {(!message.text.is_empty()).then(|| view! { <p class="text">{message.text.clone()}</p> })}
+            {message.attachments.iter().map(|a| view! { <AttachmentView attachment=a.clone() /> }).collect_view()}
+            {message.upload.is_some().then(|| view! {
+                <UploadProgress thread_id=upload_thread.clone() message_id=message.message_id.clone() />
+            })}
             {move || status().map(|s| view! { <p class="status">{s}</p> })}
             <Show when=move || failed>
                 <button type="button" class="link-button" on:click=retry.clone()>"Retry"</button>
             </Show>
         </li>
+    }
+}
+
+/// A file on its way up with one of the patient's messages: how far, and
+/// Cancel; after a closed tab, a way to choose the file again.
+#[component]
+fn UploadProgress(thread_id: String, message_id: String) -> impl IntoView {
+    let session = Session::get();
+    let inbox = Inbox::get();
+    let error = RwSignal::new(None::<String>);
+    let state = {
+        let (thread_id, message_id) = (thread_id.clone(), message_id.clone());
+        move || {
+            inbox.messages.with(|all| {
+                all.get(&thread_id)
+                    .and_then(|list| list.iter().rev().find(|m| m.message_id == message_id))
+                    .and_then(|m| m.upload.clone())
+            })
+        }
+    };
+    let cancel = {
+        let (thread_id, message_id) = (thread_id.clone(), message_id.clone());
+        move |_| {
+            let (thread_id, message_id) = (thread_id.clone(), message_id.clone());
+            spawn_local(async move { inbox.cancel_upload(&thread_id, &message_id).await });
+        }
+    };
+    let again = move |ev: leptos::ev::Event| {
+        let input: Option<web_sys::HtmlInputElement> = ev
+            .target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into(t).ok());
+        let Some(file) = input.and_then(|i| i.files()).and_then(|f| f.get(0)) else {
+            return;
+        };
+        let (thread_id, message_id) = (thread_id.clone(), message_id.clone());
+        error.set(None);
+        spawn_local(async move {
+            // The same checks and cleaning as the first time, so the bytes
+            // (and their fingerprint) come out the same.
+            let picked = match prepare(&file, u64::MAX, &[]).await {
+                Ok(picked) => picked,
+                Err(reason) => {
+                    error.set(Some(reason));
+                    return;
+                }
+            };
+            if let Err(e) = inbox
+                .resume_with_file(session, &thread_id, &message_id, picked)
+                .await
+            {
+                error.set(Some(session.explain(&e)));
+            }
+        });
+    };
+    view! {
+        {move || state().map(|upload| {
+            let percent = percent(upload.done, upload.total);
+            let text = match upload.step {
+                UploadStep::Preparing => format!("Preparing {}… {percent}%", upload.name),
+                UploadStep::Uploading => format!(
+                    "Encrypting and uploading {} of {} ({percent}%)",
+                    size_label(upload.done),
+                    size_label(upload.total)
+                ),
+                UploadStep::Waiting => format!(
+                    "Waiting for a connection. The upload continues from {percent}% when you are back online."
+                ),
+                UploadStep::NeedsFile => format!(
+                    "Ward was closed while “{}” was uploading. Choose the same file again to finish sending it.",
+                    upload.name
+                ),
+            };
+            view! {
+                <div class="upload">
+                    <progress max=upload.total.to_string() value=upload.done.to_string()
+                        aria-label=format!("Upload of {}", upload.name)></progress>
+                    <p class="hint">{text}</p>
+                    {(upload.step == UploadStep::NeedsFile).then(|| view! {
+                        <input id="upload-again" type="file" class="visually-hidden" on:change=again.clone() />
+                        <label for="upload-again" class="button secondary">"Choose the file again"</label>
+                    })}
+                    <button type="button" class="link-button" on:click=cancel.clone()>"Cancel upload"</button>
+                </div>
+            }
+        })}
+        <ErrorNote message=error />
     }
 }

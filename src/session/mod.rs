@@ -78,6 +78,14 @@ pub enum SessionError {
     RecoveryCodeTypo(String),
     /// A well-formed recovery code that does not open the vault.
     RecoveryCodeWrong,
+    /// The browser could not read the chosen file.
+    FileUnreadable,
+    /// The file chosen to finish an upload is not the one it started with.
+    FileChanged,
+    /// The patient cancelled the upload.
+    UploadCancelled,
+    /// A downloaded attachment did not decrypt, or not to what was sent.
+    AttachmentDamaged,
 }
 
 impl SessionError {
@@ -104,6 +112,10 @@ impl SessionError {
                 format!("{message}.")
             }
             Self::RecoveryCodeWrong => "That recovery code does not open your account. Compare it with your saved copy, group by group.".into(),
+            Self::FileUnreadable => "Ward could not read that file. It may have been moved or deleted; choose it again.".into(),
+            Self::FileChanged => "That is not the same file as the one being sent (its size or contents differ). Choose the original file, or cancel and attach the new one.".into(),
+            Self::UploadCancelled => "Upload cancelled. Nothing was sent.".into(),
+            Self::AttachmentDamaged => "This attachment could not be opened: it was altered or damaged on the way. Ask the sender to send it again.".into(),
         }
     }
 }

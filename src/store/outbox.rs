@@ -27,6 +27,21 @@ pub struct Queued {
     pub queued_at: f64,
     /// The sealed envelope.
     pub envelope: Vec<u8>,
+    /// The blobs its payload references (sent beside it).
+    pub attachments: Vec<String>,
+    /// While its file is still uploading: what resuming needs. It is sent
+    /// only once this is gone.
+    pub upload: Option<PendingUpload>,
+}
+
+/// What resuming an upload needs besides the file itself. The file key is
+/// not here: it is inside the sealed envelope, which this device reopens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingUpload {
+    /// The relay's upload (and blob) id.
+    pub upload_id: String,
+    /// The attachment stream's header (its salt; not secret).
+    pub stream_header: Vec<u8>,
 }
 
 /// Queues a sealed message (replacing one with the same id).
@@ -41,6 +56,20 @@ pub async fn put(queued: &Queued) -> Result<(), StoreError> {
         "envelope",
         &Uint8Array::from(queued.envelope.as_slice()).into(),
     )?;
+    let attachments: js_sys::Array = queued
+        .attachments
+        .iter()
+        .map(|id| JsValue::from_str(id))
+        .collect();
+    set(&record, "attachments", &attachments.into())?;
+    if let Some(upload) = &queued.upload {
+        set(&record, "upload_id", &upload.upload_id.as_str().into())?;
+        set(
+            &record,
+            "stream_header",
+            &Uint8Array::from(upload.stream_header.as_slice()).into(),
+        )?;
+    }
     let db = open().await?;
     let transaction = db.transaction(&[OUTBOX], TransactionMode::ReadWrite)?;
     let store = transaction.object_store(OUTBOX)?;
@@ -60,7 +89,26 @@ pub async fn pending(account_id: &str) -> Result<Vec<Queued>, StoreError> {
         .iter()
         .filter_map(|record| {
             let envelope = get(record, "envelope");
+            let header = get(record, "stream_header");
+            let upload = get(record, "upload_id")
+                .as_string()
+                .zip(
+                    header
+                        .is_instance_of::<Uint8Array>()
+                        .then(|| Uint8Array::new(&header).to_vec()),
+                )
+                .map(|(upload_id, stream_header)| PendingUpload {
+                    upload_id,
+                    stream_header,
+                });
+            // Records queued before attachments existed have none.
+            let attachments = get(record, "attachments")
+                .dyn_into::<js_sys::Array>()
+                .map(|list| list.iter().filter_map(|id| id.as_string()).collect())
+                .unwrap_or_default();
             Some(Queued {
+                attachments,
+                upload,
                 account_id: get(record, "account_id").as_string()?,
                 thread_id: get(record, "thread_id").as_string()?,
                 message_id: get(record, "message_id").as_string()?,

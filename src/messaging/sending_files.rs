@@ -1,0 +1,465 @@
+//! Sending a message with a file. The file is fingerprinted (SHA-256),
+//! given an upload on the relay, and the message sealed with its key and
+//! queued in the outbox, marked as waiting for its upload; then the file is
+//! encrypted and uploaded part by part. Only once the relay has every part
+//! is the upload finalized and the message sent. A dropped connection
+//! continues from the first missing part; after a closed tab the queued
+//! message asks for the file again, checks it is the same one, and
+//! continues the same way.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use ward_seal::random::os_rng;
+use ward_seal::stream::{Encryptor, FileKey, StreamHeader};
+use web_sys::Blob;
+
+use super::{Delivery, Inbox, Shown, UploadState, UploadStep, crypto};
+use crate::api::{self, ApiError};
+use crate::attachments::Attachment;
+use crate::attachments::upload::{self, Picked};
+use crate::session::{Session, SessionError};
+use crate::store::outbox::{self, PendingUpload};
+
+/// A file this tab is uploading.
+#[derive(Debug, Clone)]
+pub struct LiveUpload {
+    blob: Blob,
+    size: u64,
+    cancelled: bool,
+    running: bool,
+    /// Attempts that found the relay out of reach, for the retry delay.
+    tries: u32,
+}
+
+impl Inbox {
+    /// Sends `text` with a file.
+    pub async fn send_file(&self, session: Session, thread_id: &str, text: String, picked: Picked) {
+        let Some(me) = session.account_id.get_untracked() else {
+            return;
+        };
+        let message_id = crypto::new_message_id();
+        let shown = Shown {
+            seq: None,
+            message_id: message_id.clone(),
+            sender_id: me,
+            sent_at_ms: js_sys::Date::now() as u64,
+            text,
+            quick_replies: Vec::new(),
+            answers_offer: None,
+            delivery: Some(Delivery::Sending),
+            attachments: Vec::new(),
+            upload: Some(UploadState {
+                name: picked.name.clone(),
+                done: 0,
+                total: picked.size,
+                step: UploadStep::Preparing,
+            }),
+        };
+        self.messages.update(|all| {
+            all.entry(thread_id.to_owned())
+                .or_default()
+                .push(shown.clone());
+        });
+        self.uploads.update_value(|u| {
+            u.insert(
+                message_id.clone(),
+                LiveUpload {
+                    blob: picked.blob.clone(),
+                    size: picked.size,
+                    cancelled: false,
+                    running: true,
+                    tries: 0,
+                },
+            );
+        });
+        let result = self.start_upload(session, thread_id, shown, picked).await;
+        self.finish(session, thread_id, &message_id, result).await;
+    }
+
+    /// Hash, create the upload, seal and queue the message, upload.
+    async fn start_upload(
+        &self,
+        session: Session,
+        thread_id: &str,
+        mut shown: Shown,
+        picked: Picked,
+    ) -> Result<(), SessionError> {
+        let message_id = shown.message_id.clone();
+        let sha256 = upload::hash(&picked.blob, picked.size, |done| {
+            self.set_upload(thread_id, &message_id, done, UploadStep::Preparing);
+        })
+        .await?;
+        self.check_cancelled(&message_id)?;
+        let token = session.token().ok_or(SessionError::Interrupted)?;
+        let created = api::uploads::create(
+            &token,
+            upload::encrypted_size(picked.size)?,
+            upload::part_count(picked.size),
+        )
+        .await?;
+        let key = FileKey::generate(&mut os_rng());
+        let encryptor = Encryptor::new(&key, picked.size, &mut os_rng());
+        shown.attachments = vec![Attachment::new(
+            created.upload_id.clone(),
+            picked.name.clone(),
+            picked.media_type.clone(),
+            picked.size,
+            sha256,
+            picked.thumbnail.clone(),
+            &key,
+        )];
+        let envelope = crypto::seal(self, session, thread_id, &shown, None, None).await?;
+        self.messages.update(|all| {
+            if let Some(m) = all
+                .get_mut(thread_id)
+                .and_then(|list| list.iter_mut().find(|m| m.message_id == message_id))
+            {
+                m.attachments = shown.attachments.clone();
+            }
+        });
+        let queued = outbox::Queued {
+            account_id: shown.sender_id.clone(),
+            thread_id: thread_id.to_owned(),
+            message_id: message_id.clone(),
+            queued_at: js_sys::Date::now(),
+            envelope,
+            attachments: vec![created.upload_id.clone()],
+            upload: Some(PendingUpload {
+                upload_id: created.upload_id.clone(),
+                stream_header: encryptor.header().to_bytes().to_vec(),
+            }),
+        };
+        // Without storage (private browsing) the upload still runs; only a
+        // closed tab cannot resume it.
+        let _ = outbox::put(&queued).await;
+        self.upload_rest(session, &queued, &encryptor, &picked.blob, picked.size, &[])
+            .await
+    }
+
+    /// Uploads the parts the relay lacks, finalizes, and sends the message.
+    async fn upload_rest(
+        &self,
+        session: Session,
+        queued: &outbox::Queued,
+        encryptor: &Encryptor,
+        blob: &Blob,
+        size: u64,
+        have: &[u32],
+    ) -> Result<(), SessionError> {
+        let token = session.token().ok_or(SessionError::Interrupted)?;
+        let upload_id = queued
+            .upload
+            .as_ref()
+            .map(|u| u.upload_id.clone())
+            .unwrap_or_default();
+        let (thread_id, message_id) = (queued.thread_id.as_str(), queued.message_id.as_str());
+        upload::send_parts(
+            &token,
+            &upload_id,
+            upload::Source {
+                encryptor,
+                blob,
+                size,
+            },
+            have,
+            |done| self.set_upload(thread_id, message_id, done, UploadStep::Uploading),
+            || self.is_cancelled(message_id),
+        )
+        .await?;
+        api::uploads::finalize(&token, &upload_id).await?;
+        let ready = outbox::Queued {
+            upload: None,
+            ..queued.clone()
+        };
+        if outbox::put(&ready).await.is_err() {
+            self.uploads.update_value(|u| {
+                u.remove(message_id);
+            });
+            self.clear_upload(thread_id, message_id);
+            self.deliver(session, &ready).await;
+            return Ok(());
+        }
+        self.clear_upload(thread_id, message_id);
+        self.uploads.update_value(|u| {
+            u.remove(message_id);
+        });
+        self.flush(session).await;
+        Ok(())
+    }
+
+    /// What happens after an upload attempt ends.
+    async fn finish(
+        &self,
+        session: Session,
+        thread_id: &str,
+        message_id: &str,
+        result: Result<(), SessionError>,
+    ) {
+        self.uploads.update_value(|u| {
+            if let Some(live) = u.get_mut(message_id) {
+                live.running = false;
+            }
+        });
+        match result {
+            Ok(()) => {}
+            Err(SessionError::Api(ApiError::Unreachable)) => {
+                self.set_step(thread_id, message_id, UploadStep::Waiting);
+                self.set_delivery(thread_id, message_id, Delivery::Queued, None);
+                // Coming back online resumes it at once; a connection that
+                // drops requests without going offline is retried: 2, 4,
+                // 8 … 30 s.
+                let tries = self.uploads.try_update_value(|u| {
+                    u.get_mut(message_id).map(|live| {
+                        live.tries = live.tries.saturating_add(1);
+                        live.tries
+                    })
+                });
+                if let Some(Some(tries)) = tries {
+                    let inbox = *self;
+                    set_timeout(
+                        move || spawn_local(async move { inbox.resume_uploads(session).await }),
+                        std::time::Duration::from_millis((1_000u64 << tries.min(5)).min(30_000)),
+                    );
+                }
+            }
+            Err(SessionError::UploadCancelled) => self.drop_message(thread_id, message_id).await,
+            Err(error) => {
+                let reason = session.explain(&error);
+                let _ = outbox::remove(message_id).await;
+                self.uploads.update_value(|u| {
+                    u.remove(message_id);
+                });
+                self.clear_upload(thread_id, message_id);
+                self.set_delivery(thread_id, message_id, Delivery::Failed(reason), None);
+            }
+        }
+    }
+
+    /// Continues every upload this device has queued: from memory when this
+    /// tab still has the file, else the message asks for the file again.
+    pub async fn resume_uploads(&self, session: Session) {
+        let Some(me) = session.account_id.get_untracked() else {
+            return;
+        };
+        let Ok(queued) = outbox::pending(&me).await else {
+            return;
+        };
+        for item in queued.into_iter().filter(|q| q.upload.is_some()) {
+            let live = self
+                .uploads
+                .with_value(|u| u.get(&item.message_id).cloned());
+            match live {
+                Some(live) if live.running || live.cancelled => {}
+                Some(live) => {
+                    self.mark_running(&item.message_id);
+                    let result = self.resume(session, &item, &live.blob, live.size).await;
+                    self.finish(session, &item.thread_id, &item.message_id, result)
+                        .await;
+                }
+                None => self.set_step(&item.thread_id, &item.message_id, UploadStep::NeedsFile),
+            }
+        }
+    }
+
+    /// The patient chose the file again for an upload a closed tab left.
+    pub async fn resume_with_file(
+        &self,
+        session: Session,
+        thread_id: &str,
+        message_id: &str,
+        picked: Picked,
+    ) -> Result<(), SessionError> {
+        let Some(me) = session.account_id.get_untracked() else {
+            return Err(SessionError::Interrupted);
+        };
+        let item = outbox::pending(&me)
+            .await?
+            .into_iter()
+            .find(|q| q.message_id == message_id && q.upload.is_some())
+            .ok_or(SessionError::Interrupted)?;
+        self.uploads.update_value(|u| {
+            u.insert(
+                message_id.to_owned(),
+                LiveUpload {
+                    blob: picked.blob.clone(),
+                    size: picked.size,
+                    cancelled: false,
+                    running: true,
+                    tries: 0,
+                },
+            );
+        });
+        let result = self.resume(session, &item, &picked.blob, picked.size).await;
+        match result {
+            // Not the same file: keep waiting for the right one.
+            Err(SessionError::FileChanged) => {
+                self.uploads.update_value(|u| {
+                    u.remove(message_id);
+                });
+                self.set_step(thread_id, message_id, UploadStep::NeedsFile);
+                Err(SessionError::FileChanged)
+            }
+            // Anything else shows on the message itself.
+            other => {
+                self.finish(session, thread_id, message_id, other).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// Checks `blob` is the queued message's file, asks the relay what it
+    /// has, and uploads the rest with the same key and stream header.
+    async fn resume(
+        &self,
+        session: Session,
+        item: &outbox::Queued,
+        blob: &Blob,
+        size: u64,
+    ) -> Result<(), SessionError> {
+        let pending = item.upload.as_ref().ok_or(SessionError::Interrupted)?;
+        let sealed = crypto::open_queued(self, session, &item.thread_id, &item.envelope)
+            .await
+            .ok_or(SessionError::Crypto)?;
+        let attachment = sealed
+            .attachments
+            .iter()
+            .find(|a| a.blob_id == pending.upload_id)
+            .ok_or(SessionError::Crypto)?;
+        if attachment.size != size {
+            return Err(SessionError::FileChanged);
+        }
+        self.set_step(&item.thread_id, &item.message_id, UploadStep::Preparing);
+        let sha256 = upload::hash(blob, size, |done| {
+            self.set_upload(
+                &item.thread_id,
+                &item.message_id,
+                done,
+                UploadStep::Preparing,
+            );
+        })
+        .await?;
+        if sha256 != attachment.sha256 {
+            return Err(SessionError::FileChanged);
+        }
+        let header =
+            StreamHeader::from_bytes(&pending.stream_header).map_err(|_| SessionError::Crypto)?;
+        let encryptor = Encryptor::resume(&attachment.file_key(), header, size);
+        let token = session.token().ok_or(SessionError::Interrupted)?;
+        let status = api::uploads::status(&token, &pending.upload_id).await?;
+        self.upload_rest(session, item, &encryptor, blob, size, &status.received)
+            .await
+    }
+
+    /// The patient pressed Cancel.
+    pub async fn cancel_upload(&self, thread_id: &str, message_id: &str) {
+        let running = self
+            .uploads
+            .with_value(|u| u.get(message_id).is_some_and(|l| l.running));
+        self.uploads.update_value(|u| {
+            if let Some(live) = u.get_mut(message_id) {
+                live.cancelled = true;
+            }
+        });
+        // A running upload stops before its next part and drops the
+        // message itself; a waiting one goes now.
+        if !running {
+            self.drop_message(thread_id, message_id).await;
+        }
+    }
+
+    async fn drop_message(&self, thread_id: &str, message_id: &str) {
+        let _ = outbox::remove(message_id).await;
+        self.uploads.update_value(|u| {
+            u.remove(message_id);
+        });
+        self.messages.update(|all| {
+            if let Some(list) = all.get_mut(thread_id) {
+                list.retain(|m| m.message_id != message_id);
+            }
+        });
+        self.announcement
+            .set("Upload cancelled. Nothing was sent.".into());
+    }
+
+    fn is_cancelled(&self, message_id: &str) -> bool {
+        self.uploads
+            .with_value(|u| u.get(message_id).is_none_or(|l| l.cancelled))
+    }
+
+    fn check_cancelled(&self, message_id: &str) -> Result<(), SessionError> {
+        if self.is_cancelled(message_id) {
+            Err(SessionError::UploadCancelled)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn mark_running(&self, message_id: &str) {
+        self.uploads.update_value(|u| {
+            if let Some(live) = u.get_mut(message_id) {
+                live.running = true;
+            }
+        });
+    }
+
+    fn with_upload(&self, thread_id: &str, message_id: &str, f: impl FnOnce(&mut Shown)) {
+        self.messages.update(|all| {
+            if let Some(m) = all
+                .get_mut(thread_id)
+                .and_then(|list| list.iter_mut().find(|m| m.message_id == message_id))
+            {
+                f(m);
+            }
+        });
+    }
+
+    fn set_upload(&self, thread_id: &str, message_id: &str, done: u64, step: UploadStep) {
+        self.with_upload(thread_id, message_id, |m| {
+            if let Some(upload) = &mut m.upload {
+                upload.done = done;
+                upload.step = step;
+            }
+            m.delivery = Some(Delivery::Sending);
+        });
+    }
+
+    fn set_step(&self, thread_id: &str, message_id: &str, step: UploadStep) {
+        self.with_upload(thread_id, message_id, |m| match &mut m.upload {
+            Some(upload) => upload.step = step,
+            None => {
+                m.upload = Some(UploadState {
+                    name: m
+                        .attachments
+                        .first()
+                        .map(|a| a.name.clone())
+                        .unwrap_or_default(),
+                    done: 0,
+                    total: m.attachments.first().map_or(0, |a| a.size),
+                    step,
+                });
+            }
+        });
+    }
+
+    /// A queued message whose upload this tab is not running (the tab that
+    /// started it was closed) waits for its file.
+    pub(super) fn show_stalled_upload(&self, shown: &mut Shown) {
+        if self
+            .uploads
+            .with_value(|u| u.contains_key(&shown.message_id))
+        {
+            return;
+        }
+        let first = shown.attachments.first();
+        shown.upload = Some(UploadState {
+            name: first.map(|a| a.name.clone()).unwrap_or_default(),
+            done: 0,
+            total: first.map_or(0, |a| a.size),
+            step: UploadStep::NeedsFile,
+        });
+    }
+
+    fn clear_upload(&self, thread_id: &str, message_id: &str) {
+        self.with_upload(thread_id, message_id, |m| m.upload = None);
+    }
+}
