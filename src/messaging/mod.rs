@@ -71,6 +71,8 @@ pub struct UploadState {
     pub total: u64,
     /// Where it is.
     pub step: UploadStep,
+    /// What went wrong with the last attempt, for the patient.
+    pub problem: Option<String>,
 }
 
 /// Where an upload is.

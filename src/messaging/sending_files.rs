@@ -53,6 +53,7 @@ impl Inbox {
                 done: 0,
                 total: picked.size,
                 step: UploadStep::Preparing,
+                problem: None,
             }),
         };
         self.messages.update(|all| {
@@ -291,13 +292,20 @@ impl Inbox {
         });
         let result = self.resume(session, &item, &picked.blob, picked.size).await;
         match result {
-            // Not the same file: keep waiting for the right one.
-            Err(SessionError::FileChanged) => {
+            // Not the same file (or unreadable): keep waiting for the
+            // right one, and say why.
+            Err(error @ (SessionError::FileChanged | SessionError::FileUnreadable)) => {
                 self.uploads.update_value(|u| {
                     u.remove(message_id);
                 });
                 self.set_step(thread_id, message_id, UploadStep::NeedsFile);
-                Err(SessionError::FileChanged)
+                let problem = session.explain(&error);
+                self.with_upload(thread_id, message_id, |m| {
+                    if let Some(upload) = &mut m.upload {
+                        upload.problem = Some(problem);
+                    }
+                });
+                Err(error)
             }
             // Anything else shows on the message itself.
             other => {
@@ -418,8 +426,11 @@ impl Inbox {
             if let Some(upload) = &mut m.upload {
                 upload.done = done;
                 upload.step = step;
+                upload.problem = None;
             }
-            m.delivery = Some(Delivery::Sending);
+            if m.delivery != Some(Delivery::Sending) {
+                m.delivery = Some(Delivery::Sending);
+            }
         });
     }
 
@@ -436,6 +447,7 @@ impl Inbox {
                     done: 0,
                     total: m.attachments.first().map_or(0, |a| a.size),
                     step,
+                    problem: None,
                 });
             }
         });
@@ -456,6 +468,7 @@ impl Inbox {
             done: 0,
             total: first.map_or(0, |a| a.size),
             step: UploadStep::NeedsFile,
+            problem: None,
         });
     }
 

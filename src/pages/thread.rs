@@ -498,7 +498,10 @@ fn MessageItem(message: Shown, me: String, thread_id: String) -> impl IntoView {
         <li class=if mine { "message mine" } else { "message theirs" }>
             <p class="from"><span class="who">{who}</span>" · "<time>{time}</time></p>
             {(!message.text.is_empty()).then(|| view! { <p class="text">{message.text.clone()}</p> })}
-            {message.attachments.iter().map(|a| view! { <AttachmentView attachment=a.clone() /> }).collect_view()}
+            // A file still on its way up has nothing to open yet.
+            {message.upload.is_none().then(|| {
+                message.attachments.iter().map(|a| view! { <AttachmentView attachment=a.clone() /> }).collect_view()
+            })}
             {message.upload.is_some().then(|| view! {
                 <UploadProgress thread_id=upload_thread.clone() message_id=message.message_id.clone() />
             })}
@@ -553,12 +556,11 @@ fn UploadProgress(thread_id: String, message_id: String) -> impl IntoView {
                     return;
                 }
             };
-            if let Err(e) = inbox
+            // Why a file was not taken shows in the upload's own state,
+            // which outlives this row being rebuilt.
+            let _ = inbox
                 .resume_with_file(session, &thread_id, &message_id, picked)
-                .await
-            {
-                error.set(Some(session.explain(&e)));
-            }
+                .await;
         });
     };
     view! {
@@ -588,6 +590,7 @@ fn UploadProgress(thread_id: String, message_id: String) -> impl IntoView {
                         <input id="upload-again" type="file" class="visually-hidden" on:change=again.clone() />
                         <label for="upload-again" class="button secondary">"Choose the file again"</label>
                     })}
+                    {upload.problem.map(|problem| view! { <p class="error-note" role="alert">{problem}</p> })}
                     <button type="button" class="link-button" on:click=cancel.clone()>"Cancel upload"</button>
                 </div>
             }

@@ -174,3 +174,68 @@ test('a 20 MB file survives a dropped connection; the clinic reads it and sends 
   // The harness would see one if it were there.
   expect(containsAPlaintextChunk(Buffer.concat([Buffer.from('xx'), file.subarray(CHUNK * 3, CHUNK * 4)]), file)).toBe(true);
 });
+
+test('an upload cut short by a closed tab finishes from where it stopped once the same file is chosen again', async ({ page, context, request }) => {
+  test.setTimeout(120_000);
+  const phone = await s.addAuthenticator(page, { prf: true });
+  const recovery = await s.enrollThroughScreens(page, request, { name: 'Ines Moreau', contact: 'ines@example.com' });
+  await s.confirmRecoveryCode(page, recovery);
+  await page.getByRole('link', { name: 'New message' }).click();
+  await page.getByRole('radio', { name: 'Other' }).check();
+  await page.getByRole('textbox', { name: 'Message' }).fill('Scans from my last visit elsewhere');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(page.getByRole('listitem').filter({ hasText: 'Scans from my last visit elsewhere' })).toContainText('Sent');
+  const threadId = /** @type {string} */ (new URL(page.url()).pathname.split('/').pop());
+
+  // The connection gives out after three parts; the tab is closed.
+  const file = crypto.randomBytes(8 * 1000 * 1000);
+  const stored = [];
+  await page.route('**/v1/uploads/*/parts/*', async (route) => {
+    const index = Number(route.request().url().split('/').pop());
+    if (index >= 3) {
+      await route.abort('connectionreset');
+    } else {
+      stored.push(index);
+      await route.continue();
+    }
+  });
+  await page.getByLabel('Attach a file').setInputFiles({ name: 'mri-report.pdf', mimeType: 'application/pdf', buffer: file });
+  await page.getByRole('textbox', { name: 'Message' }).fill('My MRI report');
+  await page.getByRole('button', { name: 'Send' }).click();
+  const waiting = page.getByRole('listitem').filter({ hasText: 'My MRI report' });
+  await expect(waiting).toContainText('Waiting for a connection. The upload continues from');
+  expect(stored).toEqual([0, 1, 2]);
+  const { credentials } = await phone.cdp.send('WebAuthn.getCredentials', { authenticatorId: phone.authenticatorId });
+  await page.close();
+
+  // Reopened: the message waits for its file.
+  const reopened = await context.newPage();
+  await reopened.goto('/');
+  const again = await s.addAuthenticator(reopened, { prf: true });
+  for (const credential of credentials) {
+    await again.cdp.send('WebAuthn.addCredential', { authenticatorId: again.authenticatorId, credential });
+  }
+  await reopened.getByRole('button', { name: 'Sign in with a passkey' }).click();
+  await reopened.getByLabel('Recovery code').fill(recovery);
+  await reopened.getByRole('button', { name: 'Unlock' }).click();
+  await reopened.getByRole('list', { name: 'Conversations' }).getByRole('link').first().click();
+  const message = reopened.getByRole('listitem').filter({ hasText: 'My MRI report' });
+  await expect(message).toContainText('Ward was closed while “mri-report.pdf” was uploading. Choose the same file again to finish sending it.');
+  const puts = [];
+  reopened.on('request', (r) => { if (r.method() === 'PUT' && r.url().includes('/parts/')) puts.push(Number(r.url().split('/').pop())); });
+
+  // Another file of the same size is not taken for it.
+  const chooser = message.getByLabel('Choose the file again');
+  await chooser.setInputFiles({ name: 'mri-report.pdf', mimeType: 'application/pdf', buffer: crypto.randomBytes(file.length) });
+  await expect(message.getByRole('alert')).toContainText('That is not the same file as the one being sent');
+  expect(puts).toEqual([]);
+
+  await chooser.setInputFiles({ name: 'mri-report.pdf', mimeType: 'application/pdf', buffer: file });
+  await expect(message).toContainText('Sent', { timeout: 60_000 });
+  const parts = Math.ceil(file.length / (16 * CHUNK));
+  expect(puts.sort((a, b) => a - b), 'only the parts the relay lacked, none encrypted twice').toEqual(
+    Array.from({ length: parts - 3 }, (_, i) => i + 3));
+  const saved = fs.mkdtempSync(path.join(os.tmpdir(), 'ward-saved-'));
+  expect(s.clinic('read', threadId, '--save-attachments', saved)).toContain('[attachment] mri-report.pdf (application/pdf, 8000000 bytes) saved to');
+  expect(fs.readFileSync(path.join(saved, 'mri-report.pdf')).equals(file)).toBe(true);
+});
