@@ -5,6 +5,10 @@
 //! access by chunk, so a resumed upload encrypts only the parts the relay
 //! does not have.
 
+use futures::StreamExt as _;
+use futures::channel::oneshot;
+use futures::stream::FuturesOrdered;
+use leptos::task::spawn_local;
 use ward_proto::blobs::{CHUNKS_PER_PART, part_count_for_chunks};
 use ward_seal::stream::{self, CHUNK_SIZE, Encryptor, FileHasher};
 use web_sys::Blob;
@@ -15,6 +19,10 @@ use crate::session::SessionError;
 
 /// Plaintext bytes per part.
 const PART_BYTES: u64 = CHUNKS_PER_PART * CHUNK_SIZE as u64;
+
+/// Bytes read per step while hashing: reading a file is a round trip to
+/// the browser's file thread, so fewer, larger reads go faster.
+const HASH_READ_BYTES: u64 = 4 * PART_BYTES;
 
 /// A file chosen to send: checked, and for photos cleaned of location.
 #[derive(Debug, Clone)]
@@ -79,7 +87,7 @@ pub async fn hash(blob: &Blob, size: u64, on_read: impl Fn(u64)) -> Result<[u8; 
     let mut hasher = FileHasher::default();
     let mut at = 0;
     while at < size {
-        let end = (at + PART_BYTES).min(size);
+        let end = (at + HASH_READ_BYTES).min(size);
         hasher.update(&read::slice(blob, at, end).await?);
         at = end;
         on_read(at);
@@ -132,9 +140,15 @@ pub struct Source<'a> {
     pub size: u64,
 }
 
-/// Encrypts and uploads every part the relay does not have yet (`have`),
-/// in order. `on_sent` gets the plaintext bytes done so far; `cancelled`
-/// is asked before each part.
+/// How many parts may be on the wire at once: the next part is encrypted
+/// while earlier ones upload, and the relay's per-part write (it syncs each
+/// to disk) overlaps the network. Memory stays at a few parts.
+const PARTS_IN_FLIGHT: usize = 3;
+
+/// Encrypts and uploads every part the relay does not have yet (`have`).
+/// Parts are encrypted in order, up to [`PARTS_IN_FLIGHT`] upload at once.
+/// `on_sent` gets the plaintext bytes stored so far (counting in order);
+/// `cancelled` is asked before each part.
 pub async fn send_parts(
     token: &SessionToken,
     upload_id: &str,
@@ -143,15 +157,40 @@ pub async fn send_parts(
     on_sent: impl Fn(u64),
     cancelled: impl Fn() -> bool,
 ) -> Result<(), SessionError> {
+    let mut in_flight = FuturesOrdered::new();
+    let done = |index: u32| ((u64::from(index) + 1) * PART_BYTES).min(source.size);
     for index in 0..part_count(source.size) {
         if cancelled() {
             return Err(SessionError::UploadCancelled);
         }
-        if !have.contains(&index) {
-            let bytes = sealed_part(source.encryptor, source.blob, source.size, index).await?;
-            uploads::put_part(token, upload_id, index, &bytes).await?;
+        if have.contains(&index) {
+            if in_flight.is_empty() {
+                on_sent(done(index));
+            }
+            continue;
         }
-        on_sent(((u64::from(index) + 1) * PART_BYTES).min(source.size));
+        if in_flight.len() >= PARTS_IN_FLIGHT
+            && let Some(stored) = in_flight.next().await
+        {
+            on_sent(done(stored?));
+        }
+        let bytes = sealed_part(source.encryptor, source.blob, source.size, index).await?;
+        // Its own task, so the request starts now, while the next part is
+        // being encrypted.
+        let (sent, stored) = oneshot::channel();
+        let (token, upload_id) = (token.clone(), upload_id.to_owned());
+        spawn_local(async move {
+            let result = uploads::put_part(&token, &upload_id, index, &bytes).await;
+            let _ = sent.send(result.map(|()| index).map_err(SessionError::from));
+        });
+        in_flight.push_back(async move {
+            stored
+                .await
+                .unwrap_or(Err(SessionError::Interrupted))
+        });
+    }
+    while let Some(stored) = in_flight.next().await {
+        on_sent(done(stored?));
     }
     Ok(())
 }

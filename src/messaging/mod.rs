@@ -65,7 +65,8 @@ pub struct Shown {
 pub struct UploadState {
     /// The file's name.
     pub name: String,
-    /// Plaintext bytes done (read, or encrypted and stored).
+    /// Plaintext bytes done when the step began (the running count is in
+    /// [`Inbox::upload_done`]).
     pub done: u64,
     /// The file's size.
     pub total: u64,
@@ -121,6 +122,10 @@ pub struct Inbox {
     keys: StoredValue<HashMap<(String, u32), ThreadKey>, LocalStorage>,
     bundles: StoredValue<HashMap<String, PublicBundle>, LocalStorage>,
     flushing: StoredValue<bool>,
+    /// Bytes done of each upload running in this tab, by message id: kept
+    /// apart from `messages` so a progress tick redraws one progress bar,
+    /// not the thread.
+    pub upload_done: RwSignal<HashMap<String, u64>>,
     /// Files being uploaded from this tab, by message id.
     uploads: StoredValue<HashMap<String, sending_files::LiveUpload>, LocalStorage>,
 }
@@ -140,6 +145,7 @@ impl Inbox {
             keys: StoredValue::new_local(HashMap::new()),
             bundles: StoredValue::new_local(HashMap::new()),
             flushing: StoredValue::new(false),
+            upload_done: RwSignal::new(HashMap::new()),
             uploads: StoredValue::new_local(HashMap::new()),
         }
     }

@@ -422,6 +422,22 @@ impl Inbox {
     }
 
     fn set_upload(&self, thread_id: &str, message_id: &str, done: u64, step: UploadStep) {
+        self.upload_done.update(|d| {
+            d.insert(message_id.to_owned(), done);
+        });
+        let moved_on = self.messages.with_untracked(|all| {
+            all.get(thread_id)
+                .and_then(|list| list.iter().find(|m| m.message_id == message_id))
+                .is_some_and(|m| {
+                    m.delivery != Some(Delivery::Sending)
+                        || m.upload
+                            .as_ref()
+                            .is_some_and(|u| u.step != step || u.problem.is_some())
+                })
+        });
+        if !moved_on {
+            return;
+        }
         self.with_upload(thread_id, message_id, |m| {
             if let Some(upload) = &mut m.upload {
                 upload.done = done;
@@ -473,6 +489,9 @@ impl Inbox {
     }
 
     fn clear_upload(&self, thread_id: &str, message_id: &str) {
+        self.upload_done.update(|d| {
+            d.remove(message_id);
+        });
         self.with_upload(thread_id, message_id, |m| m.upload = None);
     }
 }

@@ -398,12 +398,15 @@ impl Row {
 /// Messages with a heading before each day's first.
 fn day_rows(list: &[Shown]) -> Vec<Row> {
     let mut rows = Vec::with_capacity(list.len() + 8);
-    let mut last_day = String::new();
+    // The locale's day name is asked for only when the day changes: it is
+    // the slow part of building rows.
+    let mut last_day = None;
     for m in list {
-        let day = day_label(m.sent_at_ms);
-        if day != last_day {
-            last_day.clone_from(&day);
-            rows.push(Row::Day(day));
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(m.sent_at_ms as f64));
+        let day = (date.get_full_year(), date.get_month(), date.get_date());
+        if last_day != Some(day) {
+            last_day = Some(day);
+            rows.push(Row::Day(day_label(m.sent_at_ms)));
         }
         rows.push(Row::Message(Box::new(m.clone())));
     }
@@ -523,11 +526,18 @@ fn UploadProgress(thread_id: String, message_id: String) -> impl IntoView {
     let state = {
         let (thread_id, message_id) = (thread_id.clone(), message_id.clone());
         move || {
-            inbox.messages.with(|all| {
-                all.get(&thread_id)
-                    .and_then(|list| list.iter().rev().find(|m| m.message_id == message_id))
-                    .and_then(|m| m.upload.clone())
-            })
+            let running = inbox.upload_done.with(|d| d.get(&message_id).copied());
+            inbox
+                .messages
+                .with(|all| {
+                    all.get(&thread_id)
+                        .and_then(|list| list.iter().rev().find(|m| m.message_id == message_id))
+                        .and_then(|m| m.upload.clone())
+                })
+                .map(|mut upload| {
+                    upload.done = running.unwrap_or(upload.done);
+                    upload
+                })
         }
     };
     let cancel = {
