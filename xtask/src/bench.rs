@@ -25,8 +25,8 @@ pub fn run() -> Result {
     let (file, raw, gzip) = test::wasm_sizes(&crate::paths::dist())?;
     println!("{}: {raw} bytes raw, {gzip} bytes gzip -9", file.display());
 
-    println!("\n── browser: opening a 10 000-message thread from a real relay ──");
-    open_thread_bench(&mut lines)?;
+    println!("\n── browser: a 10 000-message thread and a 100 MB attachment, real relay ──");
+    playwright_benches(&mut lines)?;
 
     println!("\n── browser summary ──");
     for line in &lines {
@@ -68,8 +68,8 @@ fn browser_bench(step: &str, package: &str, test: &str, lines: &mut Vec<String>)
 
 /// Runs the Playwright benchmarks (`tests/e2e/bench`) against a real relay,
 /// collecting their `BENCH ` lines.
-fn open_thread_bench(lines: &mut Vec<String>) -> Result {
-    let step = "bench: open thread";
+fn playwright_benches(lines: &mut Vec<String>) -> Result {
+    let step = "bench: Playwright (long thread, 100 MB attachment)";
     // Release: the clinic agent seeds 10 000 messages with it.
     let bin = relay::build_relay_release()?;
     let data = test::tempdir()?;
