@@ -1,16 +1,56 @@
 //! Enrollment, passkey and one-time-code sign-in, sign-out.
 
 use gloo_net::http::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use ward_proto::auth::{
     CodeLoginStart, CodeLoginStarted, CodeLoginVerify, EnrollStartRequest, EnrollStarted,
     EnrollVerifyRequest, SessionCreated,
 };
-use ward_proto::passkeys::{
-    AuthenticationStarted, FinishAuthentication, FinishRegistration, PasskeyInfo,
-    PublicKeyCredential, RegisterPublicKeyCredential, RegistrationStarted, StartAuthentication,
-};
+use ward_proto::passkeys::{PasskeyInfo, StartAuthentication};
 
 use super::{ApiError, SessionToken, call, call_empty};
+
+// The passkey ceremonies' bodies as this client reads and writes them: the
+// same JSON as `ward_proto::passkeys`, with the WebAuthn parts left as the
+// relay's JSON. The browser bridge (`auth::webauthn`) works on that JSON as
+// it is; typed `webauthn-rs-proto` options and credentials (parsed, then
+// written out again for the browser) cost the wasm 32 KB gzip
+// (docs/benchmarks.md).
+
+/// `ward_proto::passkeys::RegistrationStarted`, with the options as sent.
+#[derive(Debug, Deserialize)]
+pub struct RegistrationStarted {
+    /// Names this ceremony in the finish call.
+    pub ceremony_id: String,
+    /// `CreationChallengeResponse` (`{"publicKey": ...}`), as the relay sent it.
+    pub options: Box<RawValue>,
+}
+
+/// `ward_proto::passkeys::AuthenticationStarted`, with the options as sent.
+#[derive(Debug, Deserialize)]
+pub struct AuthenticationStarted {
+    /// Names this ceremony in the finish call.
+    pub ceremony_id: String,
+    /// `RequestChallengeResponse` (`{"publicKey": ..., "mediation": ...}`),
+    /// as the relay sent it.
+    pub options: Box<RawValue>,
+}
+
+/// `ward_proto::passkeys::FinishRegistration`.
+#[derive(Serialize)]
+struct FinishRegistration {
+    ceremony_id: String,
+    credential: serde_json::Value,
+    label: String,
+}
+
+/// `ward_proto::passkeys::FinishAuthentication`.
+#[derive(Serialize)]
+struct FinishAuthentication {
+    ceremony_id: String,
+    credential: serde_json::Value,
+}
 
 /// `POST /v1/enroll/start`: a code goes to the contact on the invite.
 pub async fn enroll_start(invite_code: &str) -> Result<EnrollStarted, ApiError> {
@@ -44,7 +84,7 @@ pub async fn register_start(token: &SessionToken) -> Result<RegistrationStarted,
 pub async fn register_finish(
     token: &SessionToken,
     ceremony_id: String,
-    credential: RegisterPublicKeyCredential,
+    credential: serde_json::Value,
     label: String,
 ) -> Result<PasskeyInfo, ApiError> {
     let body = FinishRegistration {
@@ -73,7 +113,7 @@ pub async fn passkey_start(account_id: Option<&str>) -> Result<AuthenticationSta
 /// `POST /v1/auth/passkey/finish`: a new session.
 pub async fn passkey_finish(
     ceremony_id: String,
-    credential: PublicKeyCredential,
+    credential: serde_json::Value,
 ) -> Result<SessionCreated, ApiError> {
     let body = FinishAuthentication {
         ceremony_id,

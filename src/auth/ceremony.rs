@@ -2,10 +2,7 @@
 //! `navigator.credentials` in the middle, the relay's JSON out.
 
 use js_sys::{Object, Promise, Reflect};
-use ward_proto::passkeys::{
-    CreationChallengeResponse, PublicKeyCredential, RegisterPublicKeyCredential,
-    RequestChallengeResponse,
-};
+use serde_json::value::RawValue;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use zeroize::Zeroizing;
@@ -29,8 +26,8 @@ impl std::fmt::Debug for PrfSecret {
 /// A new passkey, ready for `register/finish`.
 #[derive(Debug)]
 pub struct Created {
-    /// For the relay.
-    pub credential: RegisterPublicKeyCredential,
+    /// For the relay (`RegisterPublicKeyCredential`).
+    pub credential: serde_json::Value,
     /// The credential's raw id.
     pub credential_id: Vec<u8>,
     /// The authenticator supports PRF (a later `get` gives the secret).
@@ -42,8 +39,8 @@ pub struct Created {
 /// An assertion, ready for `auth/passkey/finish`.
 #[derive(Debug)]
 pub struct Asserted {
-    /// For the relay.
-    pub credential: PublicKeyCredential,
+    /// For the relay (`PublicKeyCredential`).
+    pub credential: serde_json::Value,
     /// The vault's passkey secret, when the authenticator has PRF.
     pub prf: Option<PrfSecret>,
 }
@@ -82,35 +79,37 @@ async fn settle(promise: Promise) -> Result<JsValue, PasskeyError> {
     Ok(value)
 }
 
-fn to_json<T: serde::Serialize>(options: &T) -> Result<String, PasskeyError> {
-    serde_json::to_string(options).map_err(|e| PasskeyError::Other(e.to_string()))
-}
-
-/// `navigator.credentials.create` with the relay's options and PRF asked for.
-pub async fn create(options: &CreationChallengeResponse) -> Result<Created, PasskeyError> {
-    let request = webauthn::creation_options(&to_json(options)?)?;
+/// `navigator.credentials.create` with the relay's options
+/// (`CreationChallengeResponse`, as the relay sent it) and PRF asked for.
+pub async fn create(options: &RawValue) -> Result<Created, PasskeyError> {
+    let request = webauthn::creation_options(options.get())?;
     let promise = credentials()?
         .create_with_options(request.unchecked_ref())
         .map_err(|error| PasskeyError::from_js(&error))?;
     let credential = settle(promise).await?;
-    let json = webauthn::registration_json(&credential)?;
     Ok(Created {
-        credential: serde_json::from_value(json).map_err(|e| PasskeyError::Other(e.to_string()))?,
+        credential: webauthn::registration_json(&credential)?,
         credential_id: raw_id(&credential),
         prf_enabled: webauthn::prf_enabled(&credential),
         prf: prf_of(&credential),
     })
 }
 
-/// `navigator.credentials.get` with the relay's options and PRF asked for.
+/// `navigator.credentials.get` with the relay's options
+/// (`RequestChallengeResponse`, as the relay sent it) and PRF asked for.
+/// With `only`, the relay's allowed credentials are narrowed to that one.
 /// With `signal`, the request can be aborted (conditional UI in the
 /// background, replaced by the button's request).
 pub async fn get(
-    options: &RequestChallengeResponse,
+    options: &RawValue,
     conditional: bool,
+    only: Option<&[u8]>,
     signal: Option<&web_sys::AbortSignal>,
 ) -> Result<Asserted, PasskeyError> {
-    let request: Object = webauthn::request_options(&to_json(options)?, conditional)?;
+    let request: Object = webauthn::request_options(options.get(), conditional)?;
+    if let Some(credential_id) = only {
+        webauthn::allow_only(&request, credential_id);
+    }
     if let Some(signal) = signal {
         Reflect::set(&request, &"signal".into(), signal)
             .map_err(|_| PasskeyError::Other("signal".into()))?;
@@ -119,9 +118,8 @@ pub async fn get(
         .get_with_options(request.unchecked_ref())
         .map_err(|error| PasskeyError::from_js(&error))?;
     let credential = settle(promise).await?;
-    let json = webauthn::assertion_json(&credential)?;
     Ok(Asserted {
-        credential: serde_json::from_value(json).map_err(|e| PasskeyError::Other(e.to_string()))?,
+        credential: webauthn::assertion_json(&credential)?,
         prf: prf_of(&credential),
     })
 }

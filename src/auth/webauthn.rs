@@ -177,6 +177,21 @@ pub fn request_options(options_json: &str, conditional: bool) -> Result<Object, 
     Ok(out)
 }
 
+/// Narrows a request's `publicKey.allowCredentials` (already decoded by
+/// [`request_options`]) to the credential whose raw id is `credential_id`.
+pub fn allow_only(request: &Object, credential_id: &[u8]) {
+    let public_key = Reflect::get(request, &"publicKey".into()).unwrap_or(JsValue::UNDEFINED);
+    let list = Reflect::get(&public_key, &"allowCredentials".into()).unwrap_or(JsValue::UNDEFINED);
+    if let Some(list) = list.dyn_ref::<Array>() {
+        let kept = list.filter(&mut |descriptor, _, _| {
+            Reflect::get(&descriptor, &"id".into())
+                .is_ok_and(|id| Uint8Array::new(&id).to_vec() == credential_id)
+        });
+        // `public_key` is an object here: `request_options` checked it.
+        let _ = Reflect::set(&public_key, &"allowCredentials".into(), &kept);
+    }
+}
+
 fn field_b64(object: &JsValue, key: &str) -> Option<String> {
     buffer_to_b64(&Reflect::get(object, &key.into()).ok()?)
 }
@@ -253,4 +268,37 @@ pub fn prf_enabled(credential: &JsValue) -> bool {
         .and_then(|enabled| enabled.as_bool())
         .unwrap_or(false)
         || prf_output(credential).is_some()
+}
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    fn allowed_ids(request: &Object) -> Vec<Vec<u8>> {
+        let public_key = Reflect::get(request, &"publicKey".into()).unwrap();
+        let list: Array = Reflect::get(&public_key, &"allowCredentials".into())
+            .unwrap()
+            .unchecked_into();
+        list.iter()
+            .map(|d| Uint8Array::new(&Reflect::get(&d, &"id".into()).unwrap()).to_vec())
+            .collect()
+    }
+
+    #[wasm_bindgen_test]
+    fn allow_only_keeps_the_one_credential() {
+        // "AQID" = [1, 2, 3]; "BAU" = [4, 5].
+        let json = r#"{"publicKey":{"challenge":"AQID","allowCredentials":[
+            {"type":"public-key","id":"AQID"},{"type":"public-key","id":"BAU"}]}}"#;
+        let request = request_options(json, false).unwrap();
+        allow_only(&request, &[4, 5]);
+        assert_eq!(allowed_ids(&request), [vec![4, 5]]);
+        let request = request_options(json, false).unwrap();
+        allow_only(&request, &[9]);
+        assert!(allowed_ids(&request).is_empty());
+    }
 }

@@ -283,7 +283,7 @@ impl Session {
     ) -> Result<(), SessionError> {
         let ticket = self.ticket();
         let started = api::sign_in::passkey_start(None).await?;
-        let asserted = ceremony::get(&started.options, conditional, signal).await?;
+        let asserted = ceremony::get(&started.options, conditional, None, signal).await?;
         let created =
             api::sign_in::passkey_finish(started.ceremony_id, asserted.credential).await?;
         let opened = vault::open(created, asserted.prf).await?;
@@ -609,15 +609,8 @@ pub async fn passkey_sign_in_as(
     account_id: &str,
     only: Option<&[u8]>,
 ) -> Result<(SessionToken, Option<PrfSecret>), SessionError> {
-    let mut started = api::sign_in::passkey_start(Some(account_id)).await?;
-    if let Some(credential_id) = only {
-        started
-            .options
-            .public_key
-            .allow_credentials
-            .retain(|allowed| allowed.id == credential_id);
-    }
-    let asserted = ceremony::get(&started.options, false, None).await?;
+    let started = api::sign_in::passkey_start(Some(account_id)).await?;
+    let asserted = ceremony::get(&started.options, false, only, None).await?;
     let created = api::sign_in::passkey_finish(started.ceremony_id, asserted.credential).await?;
     let token = SessionToken::new(created.token);
     if created.account_id != account_id {
