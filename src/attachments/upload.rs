@@ -183,11 +183,7 @@ pub async fn send_parts(
             let result = uploads::put_part(&token, &upload_id, index, &bytes).await;
             let _ = sent.send(result.map(|()| index).map_err(SessionError::from));
         });
-        in_flight.push_back(async move {
-            stored
-                .await
-                .unwrap_or(Err(SessionError::Interrupted))
-        });
+        in_flight.push_back(async move { stored.await.unwrap_or(Err(SessionError::Interrupted)) });
     }
     while let Some(stored) = in_flight.next().await {
         on_sent(done(stored?));

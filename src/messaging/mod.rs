@@ -393,6 +393,9 @@ impl Inbox {
 
     /// Sends a failed message again, with the same id.
     pub async fn retry(&self, session: Session, thread_id: &str, message_id: &str) {
+        if self.retry_file(session, thread_id, message_id).await {
+            return;
+        }
         let Some(shown) = self.messages.with_untracked(|all| {
             all.get(thread_id)
                 .and_then(|list| list.iter().find(|m| m.message_id == message_id))

@@ -23,8 +23,7 @@ use crate::store::outbox::{self, PendingUpload};
 /// A file this tab is uploading.
 #[derive(Debug, Clone)]
 pub struct LiveUpload {
-    blob: Blob,
-    size: u64,
+    picked: Picked,
     cancelled: bool,
     running: bool,
     /// Attempts that found the relay out of reach, for the retry delay.
@@ -65,8 +64,7 @@ impl Inbox {
             u.insert(
                 message_id.clone(),
                 LiveUpload {
-                    blob: picked.blob.clone(),
-                    size: picked.size,
+                    picked: picked.clone(),
                     cancelled: false,
                     running: true,
                     tries: 0,
@@ -201,8 +199,21 @@ impl Inbox {
                 live.running = false;
             }
         });
+        // Before the message was sealed and queued, there is nothing to
+        // resume: it fails, and Retry sends it again with the file this tab
+        // still holds.
+        let queued = match &result {
+            Ok(()) => true,
+            Err(_) => self.is_queued(session, message_id).await,
+        };
         match result {
             Ok(()) => {}
+            Err(SessionError::UploadCancelled) => self.drop_message(thread_id, message_id).await,
+            Err(error) if !queued => {
+                self.clear_upload(thread_id, message_id);
+                let reason = session.explain(&error);
+                self.set_delivery(thread_id, message_id, Delivery::Failed(reason), None);
+            }
             Err(SessionError::Api(ApiError::Unreachable)) => {
                 self.set_step(thread_id, message_id, UploadStep::Waiting);
                 self.set_delivery(thread_id, message_id, Delivery::Queued, None);
@@ -223,13 +234,11 @@ impl Inbox {
                     );
                 }
             }
-            Err(SessionError::UploadCancelled) => self.drop_message(thread_id, message_id).await,
+            // Refused for good (too large, over quota, the session ended):
+            // off the queue; Retry starts over with the file.
             Err(error) => {
                 let reason = session.explain(&error);
                 let _ = outbox::remove(message_id).await;
-                self.uploads.update_value(|u| {
-                    u.remove(message_id);
-                });
                 self.clear_upload(thread_id, message_id);
                 self.set_delivery(thread_id, message_id, Delivery::Failed(reason), None);
             }
@@ -253,7 +262,9 @@ impl Inbox {
                 Some(live) if live.running || live.cancelled => {}
                 Some(live) => {
                     self.mark_running(&item.message_id);
-                    let result = self.resume(session, &item, &live.blob, live.size).await;
+                    let result = self
+                        .resume(session, &item, &live.picked.blob, live.picked.size)
+                        .await;
                     self.finish(session, &item.thread_id, &item.message_id, result)
                         .await;
                 }
@@ -282,8 +293,7 @@ impl Inbox {
             u.insert(
                 message_id.to_owned(),
                 LiveUpload {
-                    blob: picked.blob.clone(),
-                    size: picked.size,
+                    picked: picked.clone(),
                     cancelled: false,
                     running: true,
                     tries: 0,
@@ -356,6 +366,48 @@ impl Inbox {
         let status = api::uploads::status(&token, &pending.upload_id).await?;
         self.upload_rest(session, item, &encryptor, blob, size, &status.received)
             .await
+    }
+
+    /// Whether the message waits in the outbox for its upload.
+    async fn is_queued(&self, session: Session, message_id: &str) -> bool {
+        let Some(me) = session.account_id.get_untracked() else {
+            return false;
+        };
+        outbox::pending(&me).await.is_ok_and(|queued| {
+            queued
+                .iter()
+                .any(|q| q.message_id == message_id && q.upload.is_some())
+        })
+    }
+
+    /// Retry on a message with a file that never got queued (or was
+    /// refused): sent again as new, with the file this tab still holds.
+    /// `false` when this tab has no file for it.
+    pub(super) async fn retry_file(
+        &self,
+        session: Session,
+        thread_id: &str,
+        message_id: &str,
+    ) -> bool {
+        let Some(live) = self.uploads.with_value(|u| u.get(message_id).cloned()) else {
+            return false;
+        };
+        let text = self.messages.with_untracked(|all| {
+            all.get(thread_id)
+                .and_then(|list| list.iter().find(|m| m.message_id == message_id))
+                .map(|m| m.text.clone())
+        });
+        self.uploads.update_value(|u| {
+            u.remove(message_id);
+        });
+        self.messages.update(|all| {
+            if let Some(list) = all.get_mut(thread_id) {
+                list.retain(|m| m.message_id != message_id);
+            }
+        });
+        self.send_file(session, thread_id, text.unwrap_or_default(), live.picked)
+            .await;
+        true
     }
 
     /// The patient pressed Cancel.

@@ -239,3 +239,74 @@ test('an upload cut short by a closed tab finishes from where it stopped once th
   expect(s.clinic('read', threadId, '--save-attachments', saved)).toContain('[attachment] mri-report.pdf (application/pdf, 8000000 bytes) saved to');
   expect(fs.readFileSync(path.join(saved, 'mri-report.pdf')).equals(file)).toBe(true);
 });
+
+test('files come by drag and drop or paste; a send that never left the phone is retried with its file; Cancel stops an upload', async ({ page, context, request }) => {
+  test.setTimeout(120_000);
+  await s.addAuthenticator(page, { prf: true });
+  const recovery = await s.enrollThroughScreens(page, request, { name: 'Omar Diallo', contact: 'omar@example.com' });
+  await s.confirmRecoveryCode(page, recovery);
+  await page.getByRole('link', { name: 'New message' }).click();
+  await page.getByRole('radio', { name: 'Refill' }).check();
+  await page.getByRole('textbox', { name: 'Message' }).fill('About my refill');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(page.getByRole('listitem').filter({ hasText: 'About my refill' })).toContainText('Sent');
+  const threadId = /** @type {string} */ (new URL(page.url()).pathname.split('/').pop());
+  const chip = page.getByRole('group', { name: 'Attached file' });
+
+  // Dropped on the composer, then pasted into the message box.
+  const dropped = await page.evaluate(() => {
+    const dt = new DataTransfer();
+    dt.items.add(new File(['%PDF-1.7 dropped'], 'dropped.pdf', { type: 'application/pdf' }));
+    const form = /** @type {HTMLFormElement} */ (document.querySelector('form.composer'));
+    form.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    return form.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  });
+  expect(dropped, 'the drop was taken, not opened by the browser').toBe(false);
+  await expect(chip).toContainText('dropped.pdf · 16 bytes');
+  await page.evaluate(() => {
+    const dt = new DataTransfer();
+    dt.items.add(new File(['%PDF-1.7 pasted!'], 'pasted.pdf', { type: 'application/pdf' }));
+    document.querySelector('textarea')?.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+  });
+  await expect(chip).toContainText('pasted.pdf · 16 bytes');
+  await chip.getByRole('button', { name: 'Remove pasted.pdf' }).click();
+  await expect(chip).toHaveCount(0);
+
+  // Offline when Send is pressed: nothing could be started, so it fails
+  // with Retry, and Retry sends it with its file.
+  const prescription = Buffer.concat([Buffer.from('%PDF-1.7\n'), crypto.randomBytes(200 * 1000)]);
+  await page.getByLabel('Attach a file').setInputFiles({ name: 'old-prescription.pdf', mimeType: 'application/pdf', buffer: prescription });
+  await expect(chip).toContainText('old-prescription.pdf');
+  await context.setOffline(true);
+  await page.getByRole('textbox', { name: 'Message' }).fill('The label of my old prescription');
+  await page.getByRole('button', { name: 'Send' }).click();
+  const failed = page.getByRole('listitem').filter({ hasText: 'The label of my old prescription' });
+  await expect(failed).toContainText('Not sent.');
+  await context.setOffline(false);
+  await failed.getByRole('button', { name: 'Retry' }).click();
+  const sent = page.getByRole('listitem').filter({ hasText: 'The label of my old prescription' });
+  await expect(sent).toContainText('Sent', { timeout: 30_000 });
+  await expect(sent.getByRole('button', { name: 'Download old-prescription.pdf' })).toBeVisible();
+  const saved = fs.mkdtempSync(path.join(os.tmpdir(), 'ward-saved-'));
+  let read = s.clinic('read', threadId, '--save-attachments', saved);
+  expect(read.split('The label of my old prescription').length - 1, 'sent once').toBe(1);
+  expect(fs.readFileSync(path.join(saved, 'old-prescription.pdf')).equals(prescription)).toBe(true);
+
+  // Cancel mid-upload: the message goes, and nothing reaches the clinic.
+  await page.route('**/v1/uploads/*/parts/*', async (route) => {
+    await new Promise((r) => setTimeout(r, 400));
+    await route.continue().catch(() => {});
+  });
+  await page.getByLabel('Attach a file').setInputFiles({ name: 'big-scan.pdf', mimeType: 'application/pdf', buffer: crypto.randomBytes(12 * 1000 * 1000) });
+  await expect(chip).toContainText('big-scan.pdf');
+  await page.getByRole('textbox', { name: 'Message' }).fill('This one I will cancel');
+  await page.getByRole('button', { name: 'Send' }).click();
+  const cancelling = page.getByRole('listitem').filter({ hasText: 'This one I will cancel' });
+  await expect(cancelling.getByText(/^Encrypting and uploading/)).toBeVisible();
+  await cancelling.getByRole('button', { name: 'Cancel upload' }).click();
+  await expect(cancelling).toHaveCount(0);
+  await expect(page.getByTestId('announcer')).toHaveText('Upload cancelled. Nothing was sent.');
+  expect(await s.idbRecords(page, 'outbox')).toHaveLength(0);
+  read = s.clinic('read', threadId);
+  expect(read).not.toContain('This one I will cancel');
+});
