@@ -30,6 +30,10 @@ test('a long thread opens at its newest page and pages back on demand, keeping t
   await expect(first).toContainText('Sent');
   await expect(first.locator('.text')).toHaveText('First line\nsecond line');
   const threadId = /** @type {string} */ (new URL(page.url()).pathname.split('/').pop());
+  // On a phone the composer also offers the camera.
+  const camera = page.getByLabel('Take a photo');
+  await expect(camera).toHaveAttribute('capture', 'environment');
+  await expect(camera).toHaveAttribute('accept', 'image/*');
 
   // The clinic writes back 249 times while the patient is away.
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();
