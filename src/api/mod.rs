@@ -125,17 +125,52 @@ async fn send(request: Result<Request, gloo_net::Error>) -> Result<Response, Api
     }
 }
 
-async fn json_of<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
-    response
-        .json::<T>()
+// The typed calls below are thin: each serializes its body and parses its
+// answer, and everything between (building, sending, reading the answer)
+// is one non-generic function they all share, so the wasm holds one copy
+// of it instead of one per request and answer type (docs/benchmarks.md).
+
+/// `method path` with an optional JSON body.
+fn request(
+    method: gloo_net::http::Method,
+    path: &str,
+    token: Option<&SessionToken>,
+    json: Option<String>,
+) -> Result<Request, gloo_net::Error> {
+    let builder = with_token(RequestBuilder::new(path).method(method), token);
+    match json {
+        Some(json) => builder
+            .header("Content-Type", "application/json")
+            .body(json),
+        None => builder.build(),
+    }
+}
+
+/// `method path` with an optional JSON body; the answer's text.
+async fn fetch_text(
+    method: gloo_net::http::Method,
+    path: &str,
+    token: Option<&SessionToken>,
+    json: Option<String>,
+) -> Result<String, ApiError> {
+    send(request(method, path, token, json))
+        .await?
+        .text()
         .await
         .map_err(|_| ApiError::UnexpectedBody)
 }
 
+fn to_json<B: Serialize + ?Sized>(body: &B) -> Result<String, ApiError> {
+    serde_json::to_string(body).map_err(|_| ApiError::UnexpectedBody)
+}
+
+fn parse<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
+    serde_json::from_str(text).map_err(|_| ApiError::UnexpectedBody)
+}
+
 /// `GET path`, answered with JSON.
 async fn get<T: DeserializeOwned>(path: &str, token: Option<&SessionToken>) -> Result<T, ApiError> {
-    let request = with_token(Request::get(path), token).build();
-    json_of(send(request).await?).await
+    parse(&fetch_text(gloo_net::http::Method::GET, path, token, None).await?)
 }
 
 /// `method path` with a JSON body, answered with JSON.
@@ -145,8 +180,8 @@ async fn call<B: Serialize, T: DeserializeOwned>(
     token: Option<&SessionToken>,
     body: &B,
 ) -> Result<T, ApiError> {
-    let request = with_token(RequestBuilder::new(path).method(method), token).json(body);
-    json_of(send(request).await?).await
+    let json = to_json(body)?;
+    parse(&fetch_text(method, path, token, Some(json)).await?)
 }
 
 /// `method path` with an optional JSON body, answered with no content.
@@ -156,12 +191,8 @@ async fn call_empty<B: Serialize>(
     token: Option<&SessionToken>,
     body: Option<&B>,
 ) -> Result<(), ApiError> {
-    let builder = with_token(RequestBuilder::new(path).method(method), token);
-    let request = match body {
-        Some(body) => builder.json(body),
-        None => builder.build(),
-    };
-    send(request).await.map(|_| ())
+    let json = body.map(to_json).transpose()?;
+    send(request(method, path, token, json)).await.map(|_| ())
 }
 
 /// `PUT path` with raw bytes, answered with no content.
