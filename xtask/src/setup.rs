@@ -3,9 +3,10 @@
 //!
 //! Nothing here downloads a prebuilt binary: Trunk and wasm-bindgen are built
 //! from crates.io, wasm-opt comes from npm's `binaryen` package, Chromium
-//! from Debian.
+//! from Debian, moto (the S3 server the relay's blob store test runs
+//! against) from PyPI.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::failure::{Failure, Result};
 use crate::paths;
@@ -19,6 +20,73 @@ const WASM_OPT_VERSION: &str = "version 132";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
+/// moto's S3 server for crates/relay/tests/blob_store_s3.rs, and every
+/// package it pulls in, at exact versions (as `pip freeze` listed them after
+/// installing `moto[server]==5.2.5` with Python 3.11). A change here
+/// reinstalls the virtualenv from scratch on the next `cargo xtask setup`.
+const MOTO_REQUIREMENTS: &str = "\
+moto[server]==5.2.5
+annotated-types==0.8.0
+antlr4-python3-runtime==4.13.2
+attrs==26.1.0
+aws-xray-sdk==2.15.0
+blinker==1.9.0
+boto3==1.44.8
+botocore==1.44.8
+certifi==2026.10.19.post1
+cffi==2.1.1
+cfn-lint==1.58.0
+charset-normalizer==3.5.2
+click==8.5.1
+cryptography==50.0.2
+docker==7.2.0
+Flask==3.1.3
+flask-cors==6.0.5
+graphql-core==3.3.2
+idna==3.20
+itsdangerous==2.2.0
+Jinja2==3.1.6
+jmespath==1.1.0
+joserfc==1.8.0
+jsonpatch==1.48
+jsonpath-ng==1.16.0
+jsonpointer==3.12
+jsonschema==4.26.0
+jsonschema-path==0.5.0
+jsonschema-specifications==2025.9.1
+lazy-object-proxy==1.13.0
+MarkupSafe==3.0.4
+mpmath==1.3.0
+networkx==3.6.1
+openapi-schema-validator==0.9.0
+openapi-spec-validator==0.9.0
+pathable==0.6.0
+py-partiql-parser==0.6.3
+pycparser==3.12
+pydantic==2.14.4
+pydantic-settings==2.16.3
+pydantic_core==2.50.5
+pyparsing==3.3.3
+python-dateutil==2.9.0.post0
+python-dotenv==1.2.4
+PyYAML==6.0.4
+referencing==0.37.0
+regex==2026.11.19
+requests==2.34.2
+responses==0.26.3
+rfc3339-validator==0.1.4
+rpds-py==2026.9.1
+s3transfer==0.19.3
+six==1.17.0
+sympy==1.14.0
+typing-inspection==0.4.5
+typing_extensions==4.16.0
+urllib3==2.8.0
+Werkzeug==3.1.9
+wrapt==2.5.2
+xmltodict==1.0.4
+";
+
 pub fn run() -> Result {
     wasm_target()?;
     openssl_headers()?;
@@ -26,6 +94,7 @@ pub fn run() -> Result {
     wasm_bindgen()?;
     wasm_opt()?;
     chromium()?;
+    moto()?;
     npm_ci(
         "setup: end-to-end test packages",
         &paths::root().join("tests/e2e"),
@@ -126,6 +195,75 @@ fn wasm_opt() -> Result {
     run::status(step, &mut npm_ci_command(&dir)).map_err(|f| {
         f.fix("check that the npm registry is reachable (`npm view binaryen version`)")
     })
+}
+
+/// The moto virtualenv, in Ward's cache.
+fn moto_venv() -> PathBuf {
+    paths::cache().join("moto-venv")
+}
+
+/// moto's S3 server, as `cargo xtask setup` installs it; `cargo xtask test`
+/// hands this path to the relay's tests in `WARD_MOTO_SERVER`.
+pub fn moto_server() -> PathBuf {
+    moto_venv().join("bin/moto_server")
+}
+
+/// `moto[server]` and its dependencies from PyPI, at [`MOTO_REQUIREMENTS`],
+/// in a virtualenv of their own (`python3 -m venv`) unless the requirements
+/// it last installed are the current ones.
+fn moto() -> Result {
+    let step = "setup: moto S3 server (PyPI, for the relay's blob store test)";
+    let dir = moto_venv();
+    let stamp = dir.join("ward-installed-requirements.txt");
+    let present = std::fs::read_to_string(&stamp).is_ok_and(|s| s == MOTO_REQUIREMENTS)
+        && dir.join("bin/python").exists()
+        && moto_server().is_file();
+    if present {
+        return Ok(());
+    }
+    announce(&format!(
+        "installing moto[server] from PyPI into {} (once per machine; about 30 seconds)",
+        dir.display()
+    ));
+    // From scratch: no package of an older pin left behind.
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)
+            .map_err(|e| Failure::new(step, format!("could not remove {}: {e}", dir.display())))?;
+    }
+    run::status(step, run::command("python3").arg("-m").arg("venv").arg(&dir)).map_err(|f| {
+        f.fix("install Python 3 with its venv module (Debian: `apt-get install -y python3 python3-venv`), then run `cargo xtask setup` again")
+    })?;
+    let requirements = dir.join("ward-requirements.txt");
+    std::fs::write(&requirements, MOTO_REQUIREMENTS).map_err(|e| {
+        Failure::new(
+            step,
+            format!("could not write {}: {e}", requirements.display()),
+        )
+    })?;
+    run::status(
+        step,
+        run::command(&dir.join("bin/python").to_string_lossy())
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-input",
+                "--disable-pip-version-check",
+                "--require-virtualenv",
+                "--requirement",
+            ])
+            .arg(&requirements),
+    )
+    .map_err(|f| {
+        f.fix(format!(
+            "pip could not install moto: check that PyPI is reachable (`python3 -m pip download --no-deps --dest /tmp '{}'`) and read pip's error above, then run `cargo xtask setup` again (it starts over in {})",
+            MOTO_REQUIREMENTS.lines().next().unwrap_or("moto"),
+            dir.display()
+        ))
+    })?;
+    std::fs::write(&stamp, MOTO_REQUIREMENTS)
+        .map_err(|e| Failure::new(step, format!("could not write {}: {e}", stamp.display())))
 }
 
 /// webauthn-rs and the SMTP sender link OpenSSL: its headers and pkg-config

@@ -65,11 +65,11 @@ pub fn run(args: &[String]) -> Result {
         );
     }
     if wants("host") {
-        report.tests(
-            "host tests",
-            Runner::Cargo,
-            &mut run::cargo(&["test", "--workspace", "--locked"]),
-        );
+        let mut host = run::cargo(&["test", "--workspace", "--locked"]);
+        // The relay's blob store test runs against moto's S3 server, and
+        // fails without it.
+        host.env("WARD_MOTO_SERVER", setup::moto_server());
+        report.tests("host tests", Runner::Cargo, &mut host);
     }
     if wants("wasm") {
         let mut browser = run::cargo(&[

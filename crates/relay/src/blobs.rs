@@ -137,17 +137,58 @@ impl std::fmt::Debug for BlobStore {
 }
 
 impl BlobStore {
-    /// Opens the store `config` names (creating the local directory).
+    /// Opens the store `config` names (creating the local directory); a
+    /// bucket is configured by this process's `AWS_*` environment variables
+    /// (see [`BlobStore::open_with_env`]).
     pub fn open(config: &Config) -> Result<Self, BlobError> {
+        Self::open_with_env(config, std::env::vars_os())
+    }
+
+    /// Opens the store `config` names, configuring a bucket from the
+    /// `AWS_*` variables in `env` (given as `(name, value)` pairs, like
+    /// [`std::env::vars_os`]) instead of this process's environment; other
+    /// names, and values that are not UTF-8, are ignored. A test runs
+    /// against a server it started on a port it chose, without changing
+    /// its own process's environment.
+    ///
+    /// The variables read are object_store's: `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`
+    /// (`us-east-1` when unset), and for an S3-compatible server (MinIO,
+    /// Ceph, moto, ...) `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT`) with
+    /// `AWS_ALLOW_HTTP=true` when that URL is `http://`. Requests are
+    /// path-style (`<endpoint>/<bucket>/<key>`), as S3-compatible servers
+    /// expect (tests/blob_store_s3.rs runs against moto's);
+    /// `AWS_VIRTUAL_HOSTED_STYLE_REQUEST=true` switches to
+    /// `<bucket>.<host>`, and the endpoint must then name the bucket.
+    /// Without an access key the credentials come from the instance or
+    /// container metadata service, as on AWS.
+    pub fn open_with_env<K, V>(
+        config: &Config,
+        env: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Self, BlobError>
+    where
+        K: AsRef<std::ffi::OsStr>,
+        V: AsRef<std::ffi::OsStr>,
+    {
         match Location::of(config.blob_store.as_deref(), &config.data)? {
             Location::Local(dir) => Self::local(&dir),
             Location::S3 { bucket, prefix } => {
-                // Credentials, region and endpoint (for S3-compatible stores)
-                // from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION,
-                // AWS_ENDPOINT, AWS_ALLOW_HTTP, ...
-                let s3 = object_store::aws::AmazonS3Builder::from_env()
-                    .with_bucket_name(&bucket)
-                    .build()?;
+                // What `AmazonS3Builder::from_env` does, over `env`.
+                let mut builder = object_store::aws::AmazonS3Builder::new();
+                for (name, value) in env {
+                    let (Some(name), Some(value)) =
+                        (name.as_ref().to_str(), value.as_ref().to_str())
+                    else {
+                        continue;
+                    };
+                    if !name.starts_with("AWS_") {
+                        continue;
+                    }
+                    if let Ok(key) = name.to_ascii_lowercase().parse() {
+                        builder = builder.with_config(key, value);
+                    }
+                }
+                let s3 = builder.with_bucket_name(&bucket).build()?;
                 let description = format!("s3://{bucket}/{prefix}");
                 let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
                     Arc::new(s3)

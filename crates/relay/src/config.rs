@@ -69,7 +69,10 @@ pub struct Config {
     /// Where attachment blobs are stored: unset for `<data>/blobs` on local
     /// disk, `file:///absolute/path` for another directory, or
     /// `s3://bucket/prefix` for an S3-compatible bucket (credentials,
-    /// region and endpoint from the usual `AWS_*` environment variables).
+    /// region and endpoint from the usual `AWS_*` environment variables;
+    /// another server than AWS's is `AWS_ENDPOINT_URL`, with
+    /// `AWS_ALLOW_HTTP=true` if it is `http://`, addressed path-style: see
+    /// [`crate::blobs::BlobStore::open_with_env`]).
     pub blob_store: Option<String>,
     /// An upload that is not finalized this many hours after it began is
     /// deleted.

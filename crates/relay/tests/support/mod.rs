@@ -34,12 +34,22 @@ impl Relay {
     /// A relay whose default configuration `configure` changes first (the
     /// data directory is set afterwards); the result must validate.
     pub async fn start_with(configure: impl FnOnce(&mut Config)) -> Self {
+        Self::start_with_state(configure, |_| {}).await
+    }
+
+    /// Like [`Relay::start_with`], and `adjust` changes the opened state
+    /// before the relay serves it (a blob store opened another way).
+    pub async fn start_with_state(
+        configure: impl FnOnce(&mut Config),
+        adjust: impl FnOnce(&mut AppState),
+    ) -> Self {
         let data = tempfile::tempdir().unwrap();
         let mut config = Config::default();
         configure(&mut config);
         config.data = data.path().to_path_buf();
         config.validate().unwrap();
-        let state = AppState::open(config).await.unwrap();
+        let mut state = AppState::open(config).await.unwrap();
+        adjust(&mut state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
