@@ -201,6 +201,26 @@ async function confirmRecoveryCode(page, recovery, { shots = false, wrongFirst =
   await expect(page.getByRole('heading', { level: 1, name: 'Save your recovery code' })).toHaveCount(0);
 }
 
+/**
+ * Opens a new page in `context` and signs in with `credentials` (taken with
+ * `WebAuthn.getCredentials` from a closed page's authenticator: a virtual
+ * authenticator lives and dies with its page). A copied credential's PRF
+ * secret is not carried over, so the new page is a new device to the
+ * vault: the recovery code unlocks it, once. Returns the page, unlocked.
+ */
+async function signInOnNewPage(context, credentials, recovery) {
+  const reopened = await context.newPage();
+  await reopened.goto('/');
+  const again = await addAuthenticator(reopened, { prf: true });
+  for (const credential of credentials) {
+    await again.cdp.send('WebAuthn.addCredential', { authenticatorId: again.authenticatorId, credential });
+  }
+  await reopened.getByRole('button', { name: 'Sign in with a passkey' }).click();
+  await reopened.getByLabel('Recovery code').fill(recovery);
+  await reopened.getByRole('button', { name: 'Unlock' }).click();
+  return reopened;
+}
+
 /** The safety number on Settings → Security. */
 async function safetyNumber(page) {
   await page.getByRole('link', { name: 'Security', exact: true }).click();
@@ -211,5 +231,5 @@ async function safetyNumber(page) {
 
 module.exports = {
   ageSessions, clinic, clinicWatch, clinicWithInput, codesFor, idbRecords, nextCode, invite, addAuthenticator, syncPasskeys, totp, screenshot,
-  enrollThroughScreens, confirmRecoveryCode, safetyNumber,
+  enrollThroughScreens, confirmRecoveryCode, safetyNumber, signInOnNewPage,
 };

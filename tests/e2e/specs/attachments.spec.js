@@ -209,15 +209,7 @@ test('an upload cut short by a closed tab finishes from where it stopped once th
   await page.close();
 
   // Reopened: the message waits for its file.
-  const reopened = await context.newPage();
-  await reopened.goto('/');
-  const again = await s.addAuthenticator(reopened, { prf: true });
-  for (const credential of credentials) {
-    await again.cdp.send('WebAuthn.addCredential', { authenticatorId: again.authenticatorId, credential });
-  }
-  await reopened.getByRole('button', { name: 'Sign in with a passkey' }).click();
-  await reopened.getByLabel('Recovery code').fill(recovery);
-  await reopened.getByRole('button', { name: 'Unlock' }).click();
+  const reopened = await s.signInOnNewPage(context, credentials, recovery);
   await reopened.getByRole('list', { name: 'Conversations' }).getByRole('link').first().click();
   const message = reopened.getByRole('listitem').filter({ hasText: 'My MRI report' });
   await expect(message).toContainText('Ward was closed while “mri-report.pdf” was uploading. Choose the same file again to finish sending it.');

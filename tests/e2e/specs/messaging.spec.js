@@ -168,17 +168,7 @@ test('offline sends wait in the outbox (sealed), go once when back online, and s
   const { credentials } = await phone.cdp.send('WebAuthn.getCredentials', { authenticatorId: phone.authenticatorId });
   await page.close();
   await context.setOffline(false);
-  const reopened = await context.newPage();
-  await reopened.goto('/');
-  const again = await s.addAuthenticator(reopened, { prf: true });
-  for (const credential of credentials) {
-    await again.cdp.send('WebAuthn.addCredential', { authenticatorId: again.authenticatorId, credential });
-  }
-  await reopened.getByRole('button', { name: 'Sign in with a passkey' }).click();
-  // A copied virtual credential's PRF secret is not carried over, so this
-  // page is a new device to the vault: the recovery code, once.
-  await reopened.getByLabel('Recovery code').fill(recovery);
-  await reopened.getByRole('button', { name: 'Unlock' }).click();
+  const reopened = await s.signInOnNewPage(context, credentials, recovery);
   await reopened.getByRole('list', { name: 'Conversations' }).getByRole('link').first().click();
   await expect(reopened.getByRole('listitem').filter({ hasText: closing })).toContainText('Sent');
   expect(await outbox(reopened)).toHaveLength(0);
