@@ -158,6 +158,9 @@ impl Inbox {
     /// Forgets the drafts too (sign-out).
     pub fn clear_drafts(&self) {
         self.drafts.set_value(HashMap::new());
+        // Files chosen for uploads stay across a lock (like drafts), not a
+        // sign-out.
+        self.uploads.set_value(HashMap::new());
     }
 
     /// Forgets every key and decrypted message (on lock and sign-out).

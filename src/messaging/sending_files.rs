@@ -214,6 +214,17 @@ impl Inbox {
                 let reason = session.explain(&error);
                 self.set_delivery(thread_id, message_id, Delivery::Failed(reason), None);
             }
+            // Locked or signed out mid-upload: it waits, queued, and the
+            // reconnect after the next unlock resumes it from this tab's
+            // file. (`explain` locks the app when the relay says the
+            // session ended.)
+            Err(error)
+                if matches!(&error, SessionError::Interrupted)
+                    || matches!(&error, SessionError::Api(api) if api.is_signed_out()) =>
+            {
+                let _ = session.explain(&error);
+                self.set_step(thread_id, message_id, UploadStep::Waiting);
+            }
             Err(SessionError::Api(ApiError::Unreachable)) => {
                 self.set_step(thread_id, message_id, UploadStep::Waiting);
                 self.set_delivery(thread_id, message_id, Delivery::Queued, None);
