@@ -68,15 +68,7 @@ async fn enrollment_with_invite_and_code_then_logout_ends_the_session() {
     let relay = Relay::start().await;
     let clinic = relay.clinic().await;
     let patient = relay.patient(&clinic, "sam@example.com").await;
-    let me: ClinicInfo = relay
-        .expect(
-            Method::GET,
-            "/v1/clinic",
-            Some(&patient.token),
-            NONE,
-            StatusCode::OK,
-        )
-        .await;
+    let me: ClinicInfo = relay.get_ok("/v1/clinic", Some(&patient.token)).await;
     assert_eq!(me.account_id, clinic.id);
 
     let response = relay
@@ -84,14 +76,7 @@ async fn enrollment_with_invite_and_code_then_logout_ends_the_session() {
         .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     relay
-        .expect_error(
-            Method::GET,
-            "/v1/clinic",
-            Some(&patient.token),
-            NONE,
-            StatusCode::UNAUTHORIZED,
-            "not_signed_in",
-        )
+        .expect_not_signed_in("/v1/clinic", Some(&patient.token))
         .await;
 }
 
@@ -129,15 +114,7 @@ async fn clinic_info_carries_the_configured_clinic_texts_and_attachment_limits()
     // and emergency notice.
     let relay = Relay::start().await;
     let clinic = relay.clinic().await;
-    let info: ClinicInfo = relay
-        .expect(
-            Method::GET,
-            "/v1/clinic",
-            Some(&clinic.token),
-            NONE,
-            StatusCode::OK,
-        )
-        .await;
+    let info: ClinicInfo = relay.get_ok("/v1/clinic", Some(&clinic.token)).await;
     assert_eq!(info.office_hours, None);
     assert_eq!(info.reply_time, "within one business day");
     assert_eq!(
@@ -292,9 +269,7 @@ async fn vault_writes_are_compare_and_swap() {
         )
         .await;
     assert_eq!(second.version, 2);
-    let stored: VaultResponse = relay
-        .expect(Method::GET, "/v1/vault", token, NONE, StatusCode::OK)
-        .await;
+    let stored: VaultResponse = relay.get_ok("/v1/vault", token).await;
     assert_eq!((stored.version, stored.vault.0), (2, vec![3; 100]));
 }
 
@@ -320,15 +295,7 @@ async fn patient_and_clinic_exchange_an_encrypted_message() {
     assert_eq!(thread.current_epoch, None);
 
     // The patient fetches the clinic's bundle and seals epoch 0 to both.
-    let clinic_bundle: BundleResponse = relay
-        .expect(
-            Method::GET,
-            &format!("/v1/keys/{}", clinic.id),
-            p,
-            NONE,
-            StatusCode::OK,
-        )
-        .await;
+    let clinic_bundle: BundleResponse = relay.get_ok(&format!("/v1/keys/{}", clinic.id), p).await;
     let clinic_bundle = PublicBundle::from_bytes(&clinic_bundle.bundle.0).unwrap();
     let key = ThreadKey::generate(&mut os_rng());
     let sealed = thread_key::seal_to_members(
@@ -424,43 +391,17 @@ async fn patient_and_clinic_exchange_an_encrypted_message() {
         .await;
 
     // The clinic sees one unread message, opens its key and reads it.
-    let threads: ThreadList = relay
-        .expect(Method::GET, "/v1/threads", c, NONE, StatusCode::OK)
-        .await;
+    let threads: ThreadList = relay.get_ok("/v1/threads", c).await;
     assert_eq!(threads.threads.len(), 1);
     assert_eq!(threads.threads[0].unread_count, 1);
-    let keys: SealedKeys = relay
-        .expect(
-            Method::GET,
-            &format!("{path}/keys"),
-            c,
-            NONE,
-            StatusCode::OK,
-        )
-        .await;
-    let patient_bundle: BundleResponse = relay
-        .expect(
-            Method::GET,
-            &format!("/v1/keys/{}", patient.id),
-            c,
-            NONE,
-            StatusCode::OK,
-        )
-        .await;
+    let keys: SealedKeys = relay.get_ok(&format!("{path}/keys"), c).await;
+    let patient_bundle: BundleResponse = relay.get_ok(&format!("/v1/keys/{}", patient.id), c).await;
     let patient_bundle = PublicBundle::from_bytes(&patient_bundle.bundle.0).unwrap();
     let opened_key = SealedThreadKey::from_bytes(&keys.keys[0].sealed.0)
         .unwrap()
         .open(&clinic.keys, &patient_bundle, &thread.thread_id, 0)
         .unwrap();
-    let page: MessagePage = relay
-        .expect(
-            Method::GET,
-            &format!("{path}/messages"),
-            c,
-            NONE,
-            StatusCode::OK,
-        )
-        .await;
+    let page: MessagePage = relay.get_ok(&format!("{path}/messages"), c).await;
     assert_eq!(page.messages.len(), 1);
     assert_eq!(page.next_cursor, None);
     let payload = Envelope::from_bytes(&page.messages[0].envelope.0)
@@ -483,28 +424,15 @@ async fn patient_and_clinic_exchange_an_encrypted_message() {
 #[tokio::test]
 async fn messages_page_by_cursor() {
     let relay = Relay::start().await;
-    let clinic = relay.clinic().await;
-    let patient = relay.patient(&clinic, "sam@example.com").await;
+    let (_, patient, thread, key) = relay.conversation().await;
     let p = Some(patient.token.as_str());
-    let (thread, key) = relay
-        .thread_with_key(&patient, clinic.keys.bundle(), Category::Question)
-        .await;
     let path = format!("/v1/threads/{}", thread.thread_id);
     for n in 0..5 {
-        let response = relay
-            .send(&patient, &key, &thread.thread_id, 0, &format!("m{n}"), "x")
+        relay
+            .send_ok(&patient, &key, &thread.thread_id, 0, &format!("m{n}"), "x")
             .await;
-        assert_eq!(response.status(), StatusCode::CREATED);
     }
-    let first: MessagePage = relay
-        .expect(
-            Method::GET,
-            &format!("{path}/messages?limit=2"),
-            p,
-            NONE,
-            StatusCode::OK,
-        )
-        .await;
+    let first: MessagePage = relay.get_ok(&format!("{path}/messages?limit=2"), p).await;
     assert_eq!(
         first.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
         [1, 2]
@@ -540,15 +468,7 @@ async fn messages_page_by_cursor() {
 
 /// `GET {path}?{query}` as `token`, expecting 200.
 async fn page(relay: &Relay, path: &str, token: Option<&str>, query: &str) -> MessagePage {
-    relay
-        .expect(
-            Method::GET,
-            &format!("{path}?{query}"),
-            token,
-            NONE,
-            StatusCode::OK,
-        )
-        .await
+    relay.get_ok(&format!("{path}?{query}"), token).await
 }
 
 /// The seqs of a page's messages.
@@ -559,16 +479,12 @@ fn seqs(page: &MessagePage) -> Vec<u64> {
 #[tokio::test]
 async fn messages_page_backward_from_the_newest() {
     let relay = Relay::start().await;
-    let clinic = relay.clinic().await;
-    let patient = relay.patient(&clinic, "sam@example.com").await;
+    let (clinic, patient, thread, key) = relay.conversation().await;
     let p = Some(patient.token.as_str());
-    let (thread, key) = relay
-        .thread_with_key(&patient, clinic.keys.bundle(), Category::Question)
-        .await;
     let path = format!("/v1/threads/{}/messages", thread.thread_id);
     for n in 1..=7 {
-        let response = relay
-            .send(
+        relay
+            .send_ok(
                 &patient,
                 &key,
                 &thread.thread_id,
@@ -577,7 +493,6 @@ async fn messages_page_backward_from_the_newest() {
                 &format!("message {n}"),
             )
             .await;
-        assert_eq!(response.status(), StatusCode::CREATED);
     }
     // The newest page first, oldest first within it.
     let newest = page(&relay, &path, p, "before=latest&limit=3").await;
@@ -634,25 +549,11 @@ async fn messages_page_backward_from_the_newest() {
 
     // Forward paging is unchanged and never carries an earlier cursor, not
     // even as a null in the JSON.
-    let forward: serde_json::Value = relay
-        .expect(
-            Method::GET,
-            &format!("{path}?after=2&limit=2"),
-            p,
-            NONE,
-            StatusCode::OK,
-        )
-        .await;
+    let forward: serde_json::Value = relay.get_ok(&format!("{path}?after=2&limit=2"), p).await;
     assert_eq!(forward["next_cursor"], 4);
     assert!(forward.get("earlier_cursor").is_none(), "{forward}");
     let backward: serde_json::Value = relay
-        .expect(
-            Method::GET,
-            &format!("{path}?before=latest&limit=2"),
-            p,
-            NONE,
-            StatusCode::OK,
-        )
+        .get_ok(&format!("{path}?before=latest&limit=2"), p)
         .await;
     assert_eq!(backward["earlier_cursor"], 6);
 
@@ -705,14 +606,7 @@ async fn messages_page_backward_from_the_newest() {
     let other = relay.patient(&clinic, "mallory@example.com").await;
     for query in ["before=latest", "before=5&limit=2"] {
         relay
-            .expect_error(
-                Method::GET,
-                &format!("{path}?{query}"),
-                Some(&other.token),
-                NONE,
-                StatusCode::NOT_FOUND,
-                "not_found",
-            )
+            .expect_not_found(&format!("{path}?{query}"), Some(&other.token))
             .await;
     }
 }
@@ -786,9 +680,7 @@ async fn another_patient_can_read_or_write_nothing_of_the_first() {
             )
             .await;
     }
-    let threads: ThreadList = relay
-        .expect(Method::GET, "/v1/threads", m, NONE, StatusCode::OK)
-        .await;
+    let threads: ThreadList = relay.get_ok("/v1/threads", m).await;
     assert!(threads.threads.is_empty());
     // Mallory cannot publish a bundle in Alice's name either.
     let response = relay
@@ -813,16 +705,7 @@ async fn another_patient_can_read_or_write_nothing_of_the_first() {
         .await;
     // Nothing without a session.
     for route in ["/v1/threads", "/v1/vault", "/v1/clinic"] {
-        relay
-            .expect_error(
-                Method::GET,
-                route,
-                None,
-                NONE,
-                StatusCode::UNAUTHORIZED,
-                "not_signed_in",
-            )
-            .await;
+        relay.expect_not_signed_in(route, None).await;
     }
 }
 
@@ -965,15 +848,7 @@ async fn a_device_can_be_signed_out_remotely() {
     // Two sessions for the clinic: setup, then a key sign-in ("another device").
     let second: ward_proto::auth::SessionCreated =
         relay.key_login(&clinic.keys).await.json().await.unwrap();
-    let list: SessionList = relay
-        .expect(
-            Method::GET,
-            "/v1/sessions",
-            Some(&clinic.token),
-            NONE,
-            StatusCode::OK,
-        )
-        .await;
+    let list: SessionList = relay.get_ok("/v1/sessions", Some(&clinic.token)).await;
     assert_eq!(list.sessions.len(), 2);
     assert_eq!(list.sessions.iter().filter(|s| s.current).count(), 1);
     let other = list.sessions.iter().find(|s| !s.current).unwrap();
@@ -987,26 +862,11 @@ async fn a_device_can_be_signed_out_remotely() {
         .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     relay
-        .expect_error(
-            Method::GET,
-            "/v1/threads",
-            Some(&second.token),
-            NONE,
-            StatusCode::UNAUTHORIZED,
-            "not_signed_in",
-        )
+        .expect_not_signed_in("/v1/threads", Some(&second.token))
         .await;
     // A patient cannot sign out the clinic's session.
     let patient = relay.patient(&clinic, "sam@example.com").await;
-    let mine: SessionList = relay
-        .expect(
-            Method::GET,
-            "/v1/sessions",
-            Some(&clinic.token),
-            NONE,
-            StatusCode::OK,
-        )
-        .await;
+    let mine: SessionList = relay.get_ok("/v1/sessions", Some(&clinic.token)).await;
     relay
         .expect_error(
             Method::DELETE,
@@ -1036,23 +896,12 @@ async fn metrics_count_requests_by_route_template_and_never_ids() {
         )
         .await;
     let _: Thread = relay
-        .expect(
-            Method::GET,
+        .get_ok(
             &format!("/v1/threads/{}", thread.thread_id),
             Some(&patient.token),
-            NONE,
-            StatusCode::OK,
         )
         .await;
-    let text = relay
-        .http
-        .get(format!("{}/metrics", relay.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = relay.metrics().await;
     assert!(
         text.contains("ward_http_requests_total{method=\"GET\",route=\"/v1/threads/{thread_id}\",status=\"200\"} 1"),
         "{text}"

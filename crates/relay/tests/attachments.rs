@@ -14,104 +14,19 @@ use axum::body::Body;
 use http_body_util::BodyExt;
 use reqwest::{Method, StatusCode, header};
 use serde_json::json;
-use support::{Account, NONE, Relay, events};
+use support::blobs::{
+    create_upload, cut, download, encrypt, finalize, labs_post, message_with, plaintext, put_ok,
+    put_part, upload,
+};
+use support::{NONE, Relay, events};
 use tower::ServiceExt;
-use ward_proto::Bytes;
 use ward_proto::blobs::{
-    BlobFinalized, BlobInfo, CreateUploadRequest, MAX_PART_SIZE, UploadCreated, UploadStatus,
+    BlobFinalized, CreateUploadRequest, MAX_PART_SIZE, UploadCreated, UploadStatus,
 };
 use ward_proto::events::Event;
-use ward_proto::threads::{Category, MessagePage, PostMessageRequest, StoredMessage};
-use ward_seal::envelope::{self, Envelope, Header};
-use ward_seal::payload::{AttachmentRef, Payload};
-use ward_seal::random::os_rng;
-use ward_seal::stream::{self, CHUNK_SIZE, Encryptor, FileHasher, FileKey};
-use ward_seal::thread_key::ThreadKey;
-
-/// `len` bytes of recognizable "plaintext": every 64 KiB chunk differs.
-fn plaintext(len: usize) -> Vec<u8> {
-    let line = b"Patient: Sam Example. Lab result: potassium 4.1 mmol/L. ";
-    (0..len)
-        .map(|i| line[i % line.len()] ^ ((i / CHUNK_SIZE) as u8))
-        .collect()
-}
-
-/// Encrypts `plaintext` chunk by chunk with the attachment stream: the key,
-/// the encrypted file (header and chunks) and its SHA-256.
-fn encrypt(plaintext: &[u8]) -> (FileKey, Vec<u8>, [u8; 32]) {
-    let key = FileKey::generate(&mut os_rng());
-    let encryptor = Encryptor::new(&key, plaintext.len() as u64, &mut os_rng());
-    let mut out = encryptor.header().to_bytes().to_vec();
-    let mut hasher = FileHasher::default();
-    let mut chunks = plaintext.chunks(CHUNK_SIZE);
-    for index in 0..encryptor.chunk_count() {
-        let chunk = chunks.next().unwrap_or(&[]);
-        hasher.update(chunk);
-        out.extend_from_slice(&encryptor.encrypt_chunk(index, chunk).unwrap());
-    }
-    assert_eq!(
-        Some(out.len() as u64),
-        stream::encrypted_len(plaintext.len() as u64)
-    );
-    (key, out, hasher.finish())
-}
-
-/// `bytes` cut into parts of `part_size` (the last one shorter).
-fn cut(bytes: &[u8], part_size: usize) -> Vec<Vec<u8>> {
-    bytes.chunks(part_size).map(<[u8]>::to_vec).collect()
-}
-
-async fn create_upload(relay: &Relay, account: &Account, size: u64, part_count: u32) -> String {
-    let created: UploadCreated = relay
-        .expect(
-            Method::POST,
-            "/v1/uploads",
-            Some(&account.token),
-            Some(&CreateUploadRequest { size, part_count }),
-            StatusCode::CREATED,
-        )
-        .await;
-    created.upload_id
-}
-
-/// `PUT /v1/uploads/{id}/parts/{index}` with raw bytes.
-async fn put_part(
-    relay: &Relay,
-    token: &str,
-    upload_id: &str,
-    index: &str,
-    bytes: Vec<u8>,
-) -> reqwest::Response {
-    relay
-        .http
-        .put(format!(
-            "{}/v1/uploads/{upload_id}/parts/{index}",
-            relay.url
-        ))
-        .bearer_auth(token)
-        .header(header::CONTENT_TYPE, "application/octet-stream")
-        .body(bytes)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn put_ok(relay: &Relay, account: &Account, upload_id: &str, index: usize, bytes: &[u8]) {
-    let response = put_part(
-        relay,
-        &account.token,
-        upload_id,
-        &index.to_string(),
-        bytes.to_vec(),
-    )
-    .await;
-    assert_eq!(
-        response.status(),
-        StatusCode::NO_CONTENT,
-        "part {index}: {}",
-        response.text().await.unwrap()
-    );
-}
+use ward_proto::threads::{MessagePage, PostMessageRequest, StoredMessage};
+use ward_seal::envelope::Envelope;
+use ward_seal::stream::{self, CHUNK_SIZE, FileHasher, FileKey};
 
 /// An error answer's code, after checking its status.
 async fn error_code(response: reqwest::Response, status: StatusCode) -> (String, String) {
@@ -122,96 +37,6 @@ async fn error_code(response: reqwest::Response, status: StatusCode) -> (String,
         body["error"]["code"].as_str().unwrap().to_owned(),
         body["error"]["message"].as_str().unwrap().to_owned(),
     )
-}
-
-/// Uploads `encrypted` in parts of `part_size` and finalizes it: the blob id.
-async fn upload(relay: &Relay, account: &Account, encrypted: &[u8], part_size: usize) -> String {
-    let parts = cut(encrypted, part_size);
-    let upload_id = create_upload(relay, account, encrypted.len() as u64, parts.len() as u32).await;
-    for (index, part) in parts.iter().enumerate() {
-        put_ok(relay, account, &upload_id, index, part).await;
-    }
-    let blob: BlobFinalized = relay
-        .expect(
-            Method::POST,
-            &format!("/v1/uploads/{upload_id}/finalize"),
-            Some(&account.token),
-            NONE,
-            StatusCode::OK,
-        )
-        .await;
-    blob.blob_id
-}
-
-/// Downloads every part of `blob_id` as `token`: the concatenation.
-async fn download(relay: &Relay, token: &str, blob_id: &str) -> Vec<u8> {
-    let info: BlobInfo = relay
-        .expect(
-            Method::GET,
-            &format!("/v1/blobs/{blob_id}"),
-            Some(token),
-            NONE,
-            StatusCode::OK,
-        )
-        .await;
-    let mut out = Vec::new();
-    for (index, size) in info.part_sizes.iter().enumerate() {
-        let response = relay
-            .call(
-                Method::GET,
-                &format!("/v1/blobs/{blob_id}/parts/{index}"),
-                Some(token),
-                NONE,
-            )
-            .await;
-        assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(
-            response.headers()[header::CONTENT_TYPE],
-            "application/octet-stream"
-        );
-        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
-        let bytes = response.bytes().await.unwrap();
-        assert_eq!(bytes.len(), *size as usize);
-        out.extend_from_slice(&bytes);
-    }
-    assert_eq!(out.len() as u64, info.size);
-    out
-}
-
-/// A sealed message carrying `attachments` in its payload.
-fn message_with(
-    sender: &Account,
-    key: &ThreadKey,
-    thread_id: &str,
-    message_id: &str,
-    attachments: Vec<AttachmentRef>,
-) -> Bytes {
-    let mut payload = Payload::text("Here are my results");
-    payload.attachments = attachments;
-    let header = Header {
-        thread_id: thread_id.to_owned(),
-        epoch: 0,
-        message_id: message_id.to_owned(),
-        sender_id: sender.id.clone(),
-        sent_at_ms: 1,
-    };
-    Bytes(
-        envelope::seal(&sender.keys, key, header, &payload, &mut os_rng())
-            .unwrap()
-            .to_bytes(),
-    )
-}
-
-fn attachment_ref(blob_id: &str, key: &FileKey, size: usize, sha256: [u8; 32]) -> AttachmentRef {
-    AttachmentRef {
-        blob_id: blob_id.to_owned(),
-        name: "labs.pdf".into(),
-        media_type: "application/pdf".into(),
-        size: size as u64,
-        file_key: key.to_bytes(),
-        sha256,
-        thumbnail: None,
-    }
 }
 
 /// Every file under `dir`, recursively.
@@ -239,13 +64,9 @@ fn blob_dir(relay: &Relay) -> PathBuf {
 #[tokio::test]
 async fn parts_go_up_out_of_order_and_the_clinic_downloads_them_byte_identical() {
     let relay = Relay::start().await;
-    let clinic = relay.clinic().await;
-    let patient = relay.patient(&clinic, "sam@example.com").await;
+    let (clinic, patient, thread, thread_key) = relay.conversation().await;
     let stranger = relay.patient(&clinic, "mallory@example.com").await;
     let p = Some(patient.token.as_str());
-    let (thread, thread_key) = relay
-        .thread_with_key(&patient, clinic.keys.bundle(), Category::Question)
-        .await;
 
     // 5 chunks and an odd tail, cut into three parts that ignore chunk
     // boundaries (the relay does not care how a file is cut).
@@ -276,41 +97,18 @@ async fn parts_go_up_out_of_order_and_the_clinic_downloads_them_byte_identical()
     let wrong = vec![0xAA; parts[0].len()];
     put_ok(&relay, &patient, &upload_id, 0, &wrong).await;
     put_ok(&relay, &patient, &upload_id, 0, &parts[0]).await;
-    let status: UploadStatus = relay
-        .expect(
-            Method::GET,
-            &format!("/v1/uploads/{upload_id}"),
-            p,
-            NONE,
-            StatusCode::OK,
-        )
-        .await;
+    let status: UploadStatus = relay.get_ok(&format!("/v1/uploads/{upload_id}"), p).await;
     assert_eq!(status.received, [0, 2]);
     assert_eq!(status.part_count, 3);
     assert_eq!(status.size, encrypted.len() as u64);
     assert!(!status.finalized);
     // Not a blob yet, not even for its uploader.
     relay
-        .expect_error(
-            Method::GET,
-            &format!("/v1/blobs/{upload_id}"),
-            p,
-            NONE,
-            StatusCode::NOT_FOUND,
-            "not_found",
-        )
+        .expect_not_found(&format!("/v1/blobs/{upload_id}"), p)
         .await;
 
     put_ok(&relay, &patient, &upload_id, 1, &parts[1]).await;
-    let blob: BlobFinalized = relay
-        .expect(
-            Method::POST,
-            &format!("/v1/uploads/{upload_id}/finalize"),
-            p,
-            NONE,
-            StatusCode::OK,
-        )
-        .await;
+    let blob = finalize(&relay, &patient.token, &upload_id).await;
     assert_eq!(
         blob,
         BlobFinalized {
@@ -320,15 +118,7 @@ async fn parts_go_up_out_of_order_and_the_clinic_downloads_them_byte_identical()
         }
     );
     // Finalizing again gives the same answer.
-    let again: BlobFinalized = relay
-        .expect(
-            Method::POST,
-            &format!("/v1/uploads/{upload_id}/finalize"),
-            p,
-            NONE,
-            StatusCode::OK,
-        )
-        .await;
+    let again = finalize(&relay, &patient.token, &upload_id).await;
     assert_eq!(again, blob);
     let blob_id = blob.blob_id;
 
@@ -340,29 +130,21 @@ async fn parts_go_up_out_of_order_and_the_clinic_downloads_them_byte_identical()
     assert_eq!(download(&relay, &patient.token, &blob_id).await, encrypted);
     for token in [&clinic.token, &stranger.token] {
         relay
-            .expect_error(
-                Method::GET,
-                &format!("/v1/blobs/{blob_id}"),
-                Some(token),
-                NONE,
-                StatusCode::NOT_FOUND,
-                "not_found",
-            )
+            .expect_not_found(&format!("/v1/blobs/{blob_id}"), Some(token))
             .await;
     }
 
     // Attached to a message: the clinic hears of it live and in the page.
     let mut clinic_events = events::connect(&relay, &clinic.id, &clinic.token).await;
-    let post = PostMessageRequest {
-        envelope: message_with(
-            &patient,
-            &thread_key,
-            &thread.thread_id,
-            "with-labs",
-            vec![attachment_ref(&blob_id, &file_key, file.len(), sha256)],
-        ),
-        attachments: vec![blob_id.clone()],
-    };
+    let post = labs_post(
+        &patient,
+        &thread_key,
+        &thread.thread_id,
+        &blob_id,
+        &file_key,
+        file.len(),
+        sha256,
+    );
     let messages_path = format!("/v1/threads/{}/messages", thread.thread_id);
     let stored: StoredMessage = relay
         .expect(
@@ -384,26 +166,15 @@ async fn parts_go_up_out_of_order_and_the_clinic_downloads_them_byte_identical()
         .await;
     assert_eq!(retried, stored);
     // Once attached it is kept with the message.
-    let status: UploadStatus = relay
-        .expect(
-            Method::GET,
-            &format!("/v1/uploads/{upload_id}"),
-            p,
-            NONE,
-            StatusCode::OK,
-        )
-        .await;
+    let status: UploadStatus = relay.get_ok(&format!("/v1/uploads/{upload_id}"), p).await;
     assert!(status.finalized);
     assert_eq!(status.expires_at, u64::MAX);
 
     // The clinic reads the message, opens the payload and downloads the file.
     let page: MessagePage = relay
-        .expect(
-            Method::GET,
+        .get_ok(
             &format!("{messages_path}?before=latest"),
             Some(&clinic.token),
-            NONE,
-            StatusCode::OK,
         )
         .await;
     assert_eq!(page.messages.len(), 1);
@@ -427,28 +198,11 @@ async fn parts_go_up_out_of_order_and_the_clinic_downloads_them_byte_identical()
         format!("/v1/blobs/{blob_id}"),
         format!("/v1/blobs/{blob_id}/parts/0"),
     ] {
-        relay
-            .expect_error(
-                Method::GET,
-                &path,
-                Some(&stranger.token),
-                NONE,
-                StatusCode::NOT_FOUND,
-                "not_found",
-            )
-            .await;
+        relay.expect_not_found(&path, Some(&stranger.token)).await;
     }
 
     // Counted: four parts stored (one a retry) and their bytes.
-    let metrics = relay
-        .http
-        .get(format!("{}/metrics", relay.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = relay.metrics().await;
     assert!(
         metrics.contains("ward_attachment_parts_stored_total 4"),
         "{metrics}"
@@ -474,13 +228,7 @@ async fn an_interrupted_upload_resumes_from_what_its_status_lists() {
 
     // The connection dropped; the client asks what arrived.
     let status: UploadStatus = relay
-        .expect(
-            Method::GET,
-            &format!("/v1/uploads/{upload_id}"),
-            Some(&patient.token),
-            NONE,
-            StatusCode::OK,
-        )
+        .get_ok(&format!("/v1/uploads/{upload_id}"), Some(&patient.token))
         .await;
     assert_eq!(status.received, [1, 3]);
     for index in (0..status.part_count).filter(|i| !status.received.contains(i)) {
@@ -493,15 +241,7 @@ async fn an_interrupted_upload_resumes_from_what_its_status_lists() {
         )
         .await;
     }
-    let blob: BlobFinalized = relay
-        .expect(
-            Method::POST,
-            &format!("/v1/uploads/{upload_id}/finalize"),
-            Some(&patient.token),
-            NONE,
-            StatusCode::OK,
-        )
-        .await;
+    let blob = finalize(&relay, &patient.token, &upload_id).await;
     assert_eq!(
         download(&relay, &patient.token, &blob.blob_id).await,
         encrypted
@@ -684,38 +424,19 @@ async fn uploads_over_the_limits_or_malformed_are_refused_with_specific_errors()
         assert_eq!(code, "not_found");
     }
     // ...and my upload is untouched.
-    let status: UploadStatus = relay
-        .expect(
-            Method::GET,
-            &format!("/v1/uploads/{first}"),
-            p,
-            NONE,
-            StatusCode::OK,
-        )
-        .await;
+    let status: UploadStatus = relay.get_ok(&format!("/v1/uploads/{first}"), p).await;
     assert!(status.received.is_empty());
     // Without a session: 401.
     relay
-        .expect_error(
-            Method::GET,
-            &format!("/v1/uploads/{first}"),
-            None,
-            NONE,
-            StatusCode::UNAUTHORIZED,
-            "not_signed_in",
-        )
+        .expect_not_signed_in(&format!("/v1/uploads/{first}"), None)
         .await;
 }
 
 #[tokio::test]
 async fn only_a_finalized_upload_of_the_senders_can_be_attached() {
     let relay = Relay::start().await;
-    let clinic = relay.clinic().await;
-    let patient = relay.patient(&clinic, "sam@example.com").await;
+    let (clinic, patient, thread, key) = relay.conversation().await;
     let other = relay.patient(&clinic, "kim@example.com").await;
-    let (thread, key) = relay
-        .thread_with_key(&patient, clinic.keys.bundle(), Category::Question)
-        .await;
     let messages_path = format!("/v1/threads/{}/messages", thread.thread_id);
 
     let (_, encrypted, _) = encrypt(&plaintext(1000));
@@ -781,25 +502,10 @@ async fn only_a_finalized_upload_of_the_senders_can_be_attached() {
         .await;
     // None of those stored a message, nor attached the sender's own blob
     // that was listed beside someone else's.
-    let page: MessagePage = relay
-        .expect(
-            Method::GET,
-            &messages_path,
-            Some(&clinic.token),
-            NONE,
-            StatusCode::OK,
-        )
-        .await;
+    let page: MessagePage = relay.get_ok(&messages_path, Some(&clinic.token)).await;
     assert!(page.messages.is_empty());
     relay
-        .expect_error(
-            Method::GET,
-            &format!("/v1/blobs/{mine}"),
-            Some(&clinic.token),
-            NONE,
-            StatusCode::NOT_FOUND,
-            "not_found",
-        )
+        .expect_not_found(&format!("/v1/blobs/{mine}"), Some(&clinic.token))
         .await;
 
     // The sender's own finalized blob is accepted; the other patient's is
@@ -816,14 +522,7 @@ async fn only_a_finalized_upload_of_the_senders_can_be_attached() {
     assert_eq!(stored.attachments, std::slice::from_ref(&mine));
     assert_eq!(download(&relay, &clinic.token, &mine).await, encrypted);
     relay
-        .expect_error(
-            Method::GET,
-            &format!("/v1/blobs/{others_blob}"),
-            Some(&clinic.token),
-            NONE,
-            StatusCode::NOT_FOUND,
-            "not_found",
-        )
+        .expect_not_found(&format!("/v1/blobs/{others_blob}"), Some(&clinic.token))
         .await;
     // A message without attachments has none in its JSON.
     let response = relay
@@ -841,11 +540,7 @@ async fn only_a_finalized_upload_of_the_senders_can_be_attached() {
 #[tokio::test]
 async fn expired_uploads_and_unattached_blobs_are_cleaned_up_rows_and_files() {
     let relay = Relay::start().await;
-    let clinic = relay.clinic().await;
-    let patient = relay.patient(&clinic, "sam@example.com").await;
-    let (thread, key) = relay
-        .thread_with_key(&patient, clinic.keys.bundle(), Category::Question)
-        .await;
+    let (clinic, patient, thread, key) = relay.conversation().await;
     let (_, encrypted, _) = encrypt(&plaintext(2 * CHUNK_SIZE));
 
     let unfinished = create_upload(&relay, &patient, encrypted.len() as u64, 2).await;
@@ -980,58 +675,49 @@ async fn parts_go_up_and_down_in_process_too() {
     let patient = relay.patient(&clinic, "sam@example.com").await;
     let app = ward_relay::app(relay.state.clone());
     let upload_id = create_upload(&relay, &patient, 5000, 2).await;
-    let request = |method: &str, uri: String, body: Vec<u8>| {
-        axum::http::Request::builder()
-            .method(method)
-            .uri(uri)
-            .header(header::AUTHORIZATION, format!("Bearer {}", patient.token))
-            .header(header::CONTENT_TYPE, "application/octet-stream")
-            .body(Body::from(body))
-            .unwrap()
+    // One request as Sam, through a fresh clone of the router each time.
+    let in_process = |method: &str, uri: String, body: Vec<u8>| {
+        app.clone().oneshot(
+            axum::http::Request::builder()
+                .method(method)
+                .uri(uri)
+                .header(header::AUTHORIZATION, format!("Bearer {}", patient.token))
+                .header(header::CONTENT_TYPE, "application/octet-stream")
+                .body(Body::from(body))
+                .unwrap(),
+        )
     };
     for (index, len) in [(0, 3000), (1, 2000)] {
-        let response = app
-            .clone()
-            .oneshot(request(
-                "PUT",
-                format!("/v1/uploads/{upload_id}/parts/{index}"),
-                vec![index as u8; len],
-            ))
-            .await
-            .unwrap();
+        let response = in_process(
+            "PUT",
+            format!("/v1/uploads/{upload_id}/parts/{index}"),
+            vec![index as u8; len],
+        )
+        .await
+        .unwrap();
         assert_eq!(response.status(), StatusCode::NO_CONTENT);
     }
     // Over the body limit in-process as well.
-    let response = app
-        .clone()
-        .oneshot(request(
-            "PUT",
-            format!("/v1/uploads/{upload_id}/parts/0"),
-            vec![0; 4 * 1024 * 1024],
-        ))
-        .await
-        .unwrap();
+    let response = in_process(
+        "PUT",
+        format!("/v1/uploads/{upload_id}/parts/0"),
+        vec![0; 4 * 1024 * 1024],
+    )
+    .await
+    .unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let body = response.into_body().collect().await.unwrap().to_bytes();
     assert!(String::from_utf8_lossy(&body).contains("part_too_large"));
 
-    let response = app
-        .clone()
-        .oneshot(request(
-            "POST",
-            format!("/v1/uploads/{upload_id}/finalize"),
-            Vec::new(),
-        ))
-        .await
-        .unwrap();
+    let response = in_process(
+        "POST",
+        format!("/v1/uploads/{upload_id}/finalize"),
+        Vec::new(),
+    )
+    .await
+    .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let response = app
-        .clone()
-        .oneshot(request(
-            "GET",
-            format!("/v1/blobs/{upload_id}/parts/1"),
-            Vec::new(),
-        ))
+    let response = in_process("GET", format!("/v1/blobs/{upload_id}/parts/1"), Vec::new())
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);

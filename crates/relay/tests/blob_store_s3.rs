@@ -21,17 +21,15 @@ use futures_util::TryStreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
-use reqwest::{Method, StatusCode, header};
-use support::{Account, NONE, Relay};
-use ward_proto::Bytes;
-use ward_proto::blobs::{BlobFinalized, BlobInfo, CreateUploadRequest, UploadCreated};
-use ward_proto::threads::{Category, MessagePage, PostMessageRequest, StoredMessage};
+use reqwest::{Method, StatusCode};
+use support::Relay;
+use support::blobs::{
+    create_upload, download_parts, encrypt, finalize, labs_post, plaintext, put_ok,
+};
+use ward_proto::threads::{MessagePage, StoredMessage};
 use ward_relay::blobs::{BlobStore, Swept};
-use ward_seal::envelope::{self, Envelope, Header};
-use ward_seal::payload::{AttachmentRef, Payload};
-use ward_seal::random::os_rng;
-use ward_seal::stream::{self, CHUNK_SIZE, Encryptor, FileHasher, FileKey};
-use ward_seal::thread_key::ThreadKey;
+use ward_seal::envelope::Envelope;
+use ward_seal::stream::{self, CHUNK_SIZE, FileKey};
 
 const BUCKET: &str = "ward-attachments";
 const PREFIX: &str = "clinic-1";
@@ -182,114 +180,6 @@ impl Drop for Moto {
     }
 }
 
-/// `len` bytes of recognizable "plaintext": every 64 KiB chunk differs.
-fn plaintext(len: usize) -> Vec<u8> {
-    let line = b"Patient: Sam Example. Lab result: potassium 4.1 mmol/L. ";
-    (0..len)
-        .map(|i| line[i % line.len()] ^ ((i / CHUNK_SIZE) as u8))
-        .collect()
-}
-
-/// The key, the encrypted file and the plaintext's SHA-256.
-fn encrypt(plaintext: &[u8]) -> (FileKey, Vec<u8>, [u8; 32]) {
-    let key = FileKey::generate(&mut os_rng());
-    let encryptor = Encryptor::new(&key, plaintext.len() as u64, &mut os_rng());
-    let mut out = encryptor.header().to_bytes().to_vec();
-    let mut hasher = FileHasher::default();
-    let mut chunks = plaintext.chunks(CHUNK_SIZE);
-    for index in 0..encryptor.chunk_count() {
-        let chunk = chunks.next().unwrap_or(&[]);
-        hasher.update(chunk);
-        out.extend_from_slice(&encryptor.encrypt_chunk(index, chunk).unwrap());
-    }
-    (key, out, hasher.finish())
-}
-
-async fn create_upload(relay: &Relay, account: &Account, size: u64, part_count: u32) -> String {
-    let created: UploadCreated = relay
-        .expect(
-            Method::POST,
-            "/v1/uploads",
-            Some(&account.token),
-            Some(&CreateUploadRequest { size, part_count }),
-            StatusCode::CREATED,
-        )
-        .await;
-    created.upload_id
-}
-
-async fn put_ok(relay: &Relay, account: &Account, upload_id: &str, index: usize, bytes: &[u8]) {
-    let response = relay
-        .http
-        .put(format!(
-            "{}/v1/uploads/{upload_id}/parts/{index}",
-            relay.url
-        ))
-        .bearer_auth(&account.token)
-        .header(header::CONTENT_TYPE, "application/octet-stream")
-        .body(bytes.to_vec())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        response.status(),
-        StatusCode::NO_CONTENT,
-        "part {index}: {}",
-        response.text().await.unwrap()
-    );
-}
-
-/// Every part of `blob_id`, downloaded as `token`.
-async fn download_parts(relay: &Relay, token: &str, blob_id: &str) -> Vec<Vec<u8>> {
-    let info: BlobInfo = relay
-        .expect(
-            Method::GET,
-            &format!("/v1/blobs/{blob_id}"),
-            Some(token),
-            NONE,
-            StatusCode::OK,
-        )
-        .await;
-    let mut parts = Vec::new();
-    for (index, size) in info.part_sizes.iter().enumerate() {
-        let response = relay
-            .call(
-                Method::GET,
-                &format!("/v1/blobs/{blob_id}/parts/{index}"),
-                Some(token),
-                NONE,
-            )
-            .await;
-        assert_eq!(response.status(), StatusCode::OK, "part {index}");
-        let bytes = response.bytes().await.unwrap();
-        assert_eq!(bytes.len(), *size as usize);
-        parts.push(bytes.to_vec());
-    }
-    parts
-}
-
-fn message_with(
-    sender: &Account,
-    key: &ThreadKey,
-    thread_id: &str,
-    attachments: Vec<AttachmentRef>,
-) -> Bytes {
-    let mut payload = Payload::text("Here are my results");
-    payload.attachments = attachments;
-    let header = Header {
-        thread_id: thread_id.to_owned(),
-        epoch: 0,
-        message_id: "with-labs".to_owned(),
-        sender_id: sender.id.clone(),
-        sent_at_ms: 1,
-    };
-    Bytes(
-        envelope::seal(&sender.keys, key, header, &payload, &mut os_rng())
-            .unwrap()
-            .to_bytes(),
-    )
-}
-
 /// The part index in an object key `<prefix>/<blob id>/<index>-<random>`.
 fn part_index(key: &str) -> usize {
     let name = key.rsplit('/').next().unwrap();
@@ -315,12 +205,8 @@ async fn attachments_go_up_down_and_expire_in_an_s3_bucket() {
     );
     assert!(relay.state.blobs.local_dir().is_none());
 
-    let clinic = relay.clinic().await;
-    let patient = relay.patient(&clinic, "sam@example.com").await;
+    let (clinic, patient, thread, thread_key) = relay.conversation().await;
     let p = Some(patient.token.as_str());
-    let (thread, thread_key) = relay
-        .thread_with_key(&patient, clinic.keys.bundle(), Category::Question)
-        .await;
 
     // Three parts, out of order, part 0 twice: wrong bytes, then the retry.
     let file = plaintext(4 * CHUNK_SIZE + 1234);
@@ -332,15 +218,7 @@ async fn attachments_go_up_down_and_expire_in_an_s3_bucket() {
     put_ok(&relay, &patient, &upload_id, 0, &vec![0xAA; parts[0].len()]).await;
     put_ok(&relay, &patient, &upload_id, 0, parts[0]).await;
     put_ok(&relay, &patient, &upload_id, 1, parts[1]).await;
-    let blob: BlobFinalized = relay
-        .expect(
-            Method::POST,
-            &format!("/v1/uploads/{upload_id}/finalize"),
-            p,
-            NONE,
-            StatusCode::OK,
-        )
-        .await;
+    let blob = finalize(&relay, &patient.token, &upload_id).await;
     assert_eq!(blob.part_count, 3);
     let blob_id = blob.blob_id;
 
@@ -365,33 +243,22 @@ async fn attachments_go_up_down_and_expire_in_an_s3_bucket() {
             Method::POST,
             &messages_path,
             p,
-            Some(&PostMessageRequest {
-                envelope: message_with(
-                    &patient,
-                    &thread_key,
-                    &thread.thread_id,
-                    vec![AttachmentRef {
-                        blob_id: blob_id.clone(),
-                        name: "labs.pdf".into(),
-                        media_type: "application/pdf".into(),
-                        size: file.len() as u64,
-                        file_key: file_key.to_bytes(),
-                        sha256,
-                        thumbnail: None,
-                    }],
-                ),
-                attachments: vec![blob_id.clone()],
-            }),
+            Some(&labs_post(
+                &patient,
+                &thread_key,
+                &thread.thread_id,
+                &blob_id,
+                &file_key,
+                file.len(),
+                sha256,
+            )),
             StatusCode::CREATED,
         )
         .await;
     let page: MessagePage = relay
-        .expect(
-            Method::GET,
+        .get_ok(
             &format!("{messages_path}?before=latest"),
             Some(&clinic.token),
-            NONE,
-            StatusCode::OK,
         )
         .await;
     let payload = Envelope::from_bytes(&page.messages[0].envelope.0)

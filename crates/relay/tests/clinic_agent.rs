@@ -6,11 +6,12 @@
 
 mod support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
+use support::blobs::{post_with_attachments, upload_file};
 use support::{Account, NONE, Relay, events};
 use ward_proto::Bytes;
 use ward_proto::auth::{ClinicInfo, KeyChallenge, SessionCreated};
@@ -22,7 +23,7 @@ use ward_proto::threads::{
 use ward_relay::clinic::{read_state_line, receipt_line, typing_line};
 use ward_seal::envelope::{self, Envelope, Header};
 use ward_seal::keys::PublicBundle;
-use ward_seal::payload::{AttachmentRef, Payload};
+use ward_seal::payload::Payload;
 use ward_seal::random::os_rng;
 use ward_seal::thread_key::{self, ThreadKey};
 
@@ -122,22 +123,12 @@ async fn the_agent_invites_a_patient_and_its_bot_answers_encrypted() {
     let p = Some(patient.token.as_str());
 
     // The patient starts a thread and sends an encrypted message.
-    let clinic: ward_proto::auth::ClinicInfo = relay
-        .expect(Method::GET, "/v1/clinic", p, NONE, StatusCode::OK)
-        .await;
+    let clinic: ward_proto::auth::ClinicInfo = relay.get_ok("/v1/clinic", p).await;
     let clinic_bundle: BundleResponse = relay
-        .expect(
-            Method::GET,
-            &format!("/v1/keys/{}", clinic.account_id),
-            p,
-            NONE,
-            StatusCode::OK,
-        )
+        .get_ok(&format!("/v1/keys/{}", clinic.account_id), p)
         .await;
     let clinic_bundle = PublicBundle::from_bytes(&clinic_bundle.bundle.0).unwrap();
-    let (thread, key) = relay
-        .thread_with_key(&patient, &clinic_bundle, Category::Refill)
-        .await;
+    let (thread, key) = sam_starts(&relay, &patient, &clinic_bundle, Category::Refill).await;
     let path = format!("/v1/threads/{}", thread.thread_id);
     let header = Header {
         thread_id: thread.thread_id.clone(),
@@ -222,15 +213,7 @@ async fn the_agent_invites_a_patient_and_its_bot_answers_encrypted() {
     assert!(ok, "{err}");
 
     // The patient decrypts both clinic messages.
-    let page: MessagePage = relay
-        .expect(
-            Method::GET,
-            &format!("{path}/messages?after=2"),
-            p,
-            NONE,
-            StatusCode::OK,
-        )
-        .await;
+    let page: MessagePage = relay.get_ok(&format!("{path}/messages?after=2"), p).await;
     let opened: Vec<Payload> = page
         .messages
         .iter()
@@ -280,28 +263,48 @@ async fn clinic_and_patient(relay: &Relay, key_file: &Path) -> (String, Account)
     .await;
     assert!(ok, "{err}");
     let patient = relay.enroll(invite.trim(), "sam@example.com").await;
-    let clinic: ClinicInfo = relay
-        .expect(
-            Method::GET,
-            "/v1/clinic",
-            Some(&patient.token),
-            NONE,
-            StatusCode::OK,
-        )
-        .await;
+    let clinic: ClinicInfo = relay.get_ok("/v1/clinic", Some(&patient.token)).await;
     (clinic.account_id, patient)
+}
+
+/// A fresh relay whose clinic the agent set up with its key file in a
+/// temporary directory (kept while the directory lives), Sam enrolled, and
+/// the clinic's bundle as Sam is served it: where the agent's thread tests
+/// start, so each need not repeat the same five steps.
+async fn agent_clinic() -> (
+    Relay,
+    tempfile::TempDir,
+    PathBuf,
+    String,
+    Account,
+    PublicBundle,
+) {
+    let relay = Relay::start().await;
+    let work = tempfile::tempdir().unwrap();
+    let key_file = work.path().join("clinic.key");
+    let (clinic_id, patient) = clinic_and_patient(&relay, &key_file).await;
+    let clinic_bundle =
+        PublicBundle::from_bytes(&served_bundle(&relay, &patient, &clinic_id).await).unwrap();
+    (relay, work, key_file, clinic_id, patient, clinic_bundle)
+}
+
+/// Sam starts a `category` thread with the agent's clinic, sealing its key
+/// to the bundle Sam was served: the thread and its key.
+async fn sam_starts(
+    relay: &Relay,
+    patient: &Account,
+    clinic_bundle: &PublicBundle,
+    category: Category,
+) -> (Thread, ThreadKey) {
+    relay
+        .thread_with_key(patient, clinic_bundle, category)
+        .await
 }
 
 /// The bundle the relay serves for `account_id`, as `patient` fetches it.
 async fn served_bundle(relay: &Relay, patient: &Account, account_id: &str) -> Vec<u8> {
     let response: BundleResponse = relay
-        .expect(
-            Method::GET,
-            &format!("/v1/keys/{account_id}"),
-            Some(&patient.token),
-            NONE,
-            StatusCode::OK,
-        )
+        .get_ok(&format!("/v1/keys/{account_id}"), Some(&patient.token))
         .await;
     assert_eq!(response.account_id, account_id);
     response.bundle.0
@@ -319,15 +322,8 @@ fn files_in(dir: &Path) -> Vec<String> {
 
 #[tokio::test]
 async fn typing_reaches_the_patient_live() {
-    let relay = Relay::start().await;
-    let work = tempfile::tempdir().unwrap();
-    let key_file = work.path().join("clinic.key");
-    let (clinic_id, patient) = clinic_and_patient(&relay, &key_file).await;
-    let clinic_bundle =
-        PublicBundle::from_bytes(&served_bundle(&relay, &patient, &clinic_id).await).unwrap();
-    let (thread, _) = relay
-        .thread_with_key(&patient, &clinic_bundle, Category::Question)
-        .await;
+    let (relay, _work, key_file, clinic_id, patient, clinic_bundle) = agent_clinic().await;
+    let (thread, _) = sam_starts(&relay, &patient, &clinic_bundle, Category::Question).await;
     let mut socket = events::connect(&relay, &patient.id, &patient.token).await;
 
     let (ok, out, err) = agent(&relay, &key_file, &["typing", &thread.thread_id]).await;
@@ -364,8 +360,8 @@ async fn new_keys_publishes_fresh_keys_and_rewrites_the_key_file() {
     let (thread, key0) = relay
         .thread_with_key(&patient, &old_bundle, Category::Refill)
         .await;
-    let response = relay
-        .send(
+    relay
+        .send_ok(
             &patient,
             &key0,
             &thread.thread_id,
@@ -374,7 +370,6 @@ async fn new_keys_publishes_fresh_keys_and_rewrites_the_key_file() {
             "Before the change",
         )
         .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
 
     let (ok, out, err) = agent(&relay, &key_file, &["new-keys"]).await;
     assert!(ok, "{err}");
@@ -463,15 +458,7 @@ async fn new_keys_publishes_fresh_keys_and_rewrites_the_key_file() {
     )
     .await;
     assert!(ok && out.trim() == "sent as #2", "{out}{err}");
-    let page: MessagePage = relay
-        .expect(
-            Method::GET,
-            &format!("{path}/messages?after=1"),
-            p,
-            NONE,
-            StatusCode::OK,
-        )
-        .await;
+    let page: MessagePage = relay.get_ok(&format!("{path}/messages?after=1"), p).await;
     let reply = Envelope::from_bytes(&page.messages[0].envelope.0)
         .unwrap()
         .open(&key1, &thread.thread_id, &new_bundle)
@@ -482,8 +469,8 @@ async fn new_keys_publishes_fresh_keys_and_rewrites_the_key_file() {
     let (fresh, key) = relay
         .thread_with_key(&patient, &new_bundle, Category::Question)
         .await;
-    let response = relay
-        .send(
+    relay
+        .send_ok(
             &patient,
             &key,
             &fresh.thread_id,
@@ -492,17 +479,10 @@ async fn new_keys_publishes_fresh_keys_and_rewrites_the_key_file() {
             "After the change",
         )
         .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
     let (ok, read, err) = agent(&relay, &key_file, &["read", &fresh.thread_id]).await;
     assert!(ok && read.contains(": After the change"), "{read}{err}");
     let seen: Thread = relay
-        .expect(
-            Method::GET,
-            &format!("/v1/threads/{}", fresh.thread_id),
-            p,
-            NONE,
-            StatusCode::OK,
-        )
+        .get_ok(&format!("/v1/threads/{}", fresh.thread_id), p)
         .await;
     assert!(
         seen.members
@@ -566,19 +546,11 @@ async fn new_keys_keeps_the_old_key_file_when_the_relay_refuses_the_bundle() {
 
 #[tokio::test]
 async fn reply_dash_sends_each_line_of_standard_input_in_order() {
-    let relay = Relay::start().await;
-    let work = tempfile::tempdir().unwrap();
-    let key_file = work.path().join("clinic.key");
-    let (clinic_id, patient) = clinic_and_patient(&relay, &key_file).await;
-    let clinic_bundle =
-        PublicBundle::from_bytes(&served_bundle(&relay, &patient, &clinic_id).await).unwrap();
-    let (thread, key) = relay
-        .thread_with_key(&patient, &clinic_bundle, Category::Question)
+    let (relay, _work, key_file, _, patient, clinic_bundle) = agent_clinic().await;
+    let (thread, key) = sam_starts(&relay, &patient, &clinic_bundle, Category::Question).await;
+    relay
+        .send_ok(&patient, &key, &thread.thread_id, 0, "m1", "Any news?")
         .await;
-    let response = relay
-        .send(&patient, &key, &thread.thread_id, 0, "m1", "Any news?")
-        .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
     let (ok, sent, err) = agent_with_input(
         &relay.url,
         &key_file,
@@ -607,17 +579,10 @@ async fn reply_dash_sends_each_line_of_standard_input_in_order() {
 
 #[tokio::test]
 async fn read_shows_how_far_the_patient_has_read() {
-    let relay = Relay::start().await;
-    let work = tempfile::tempdir().unwrap();
-    let key_file = work.path().join("clinic.key");
-    let (clinic_id, patient) = clinic_and_patient(&relay, &key_file).await;
-    let clinic_bundle =
-        PublicBundle::from_bytes(&served_bundle(&relay, &patient, &clinic_id).await).unwrap();
-    let (thread, key) = relay
-        .thread_with_key(&patient, &clinic_bundle, Category::Question)
-        .await;
-    let response = relay
-        .send(
+    let (relay, _work, key_file, _, patient, clinic_bundle) = agent_clinic().await;
+    let (thread, key) = sam_starts(&relay, &patient, &clinic_bundle, Category::Question).await;
+    relay
+        .send_ok(
             &patient,
             &key,
             &thread.thread_id,
@@ -626,7 +591,6 @@ async fn read_shows_how_far_the_patient_has_read() {
             "Are my results in?",
         )
         .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
     let (ok, sent, err) = agent(
         &relay,
         &key_file,
@@ -775,19 +739,10 @@ async fn receipt(
 
 #[tokio::test]
 async fn watch_prints_the_patient_typing_their_messages_and_receipts_live() {
-    let relay = Relay::start().await;
-    let work = tempfile::tempdir().unwrap();
-    let key_file = work.path().join("clinic.key");
-    let (clinic_id, patient) = clinic_and_patient(&relay, &key_file).await;
+    let (relay, _work, key_file, clinic_id, patient, clinic_bundle) = agent_clinic().await;
     let p = Some(patient.token.as_str());
-    let clinic_bundle =
-        PublicBundle::from_bytes(&served_bundle(&relay, &patient, &clinic_id).await).unwrap();
-    let (thread, key) = relay
-        .thread_with_key(&patient, &clinic_bundle, Category::Question)
-        .await;
-    let (other, _) = relay
-        .thread_with_key(&patient, &clinic_bundle, Category::Billing)
-        .await;
+    let (thread, key) = sam_starts(&relay, &patient, &clinic_bundle, Category::Question).await;
+    let (other, _) = sam_starts(&relay, &patient, &clinic_bundle, Category::Billing).await;
     let path = format!("/v1/threads/{}", thread.thread_id);
 
     let mut watch =
@@ -811,8 +766,8 @@ async fn watch_prints_the_patient_typing_their_messages_and_receipts_live() {
     );
 
     // The patient's message, decrypted, as `read` prints it.
-    let response = relay
-        .send(
+    relay
+        .send_ok(
             &patient,
             &key,
             &thread.thread_id,
@@ -821,7 +776,6 @@ async fn watch_prints_the_patient_typing_their_messages_and_receipts_live() {
             "Is the lab open on Saturday?",
         )
         .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
     assert_eq!(
         watch.next_out().await,
         "#1 Sam: Is the lab open on Saturday?"
@@ -863,9 +817,7 @@ async fn watch_prints_the_patient_typing_their_messages_and_receipts_live() {
     assert_eq!(watch.next_out().await, "read by Sam up to #2");
 
     // Watching marked nothing read for the clinic.
-    let seen: Thread = relay
-        .expect(Method::GET, &path, p, NONE, StatusCode::OK)
-        .await;
+    let seen: Thread = relay.get_ok(&path, p).await;
     let clinic_member = seen
         .members
         .iter()
@@ -887,21 +839,12 @@ async fn watch_prints_the_patient_typing_their_messages_and_receipts_live() {
 
 #[tokio::test]
 async fn watch_without_a_thread_sees_every_thread_and_stops_after_its_seconds() {
-    let relay = Relay::start().await;
-    let work = tempfile::tempdir().unwrap();
-    let key_file = work.path().join("clinic.key");
-    let (clinic_id, patient) = clinic_and_patient(&relay, &key_file).await;
-    let clinic_bundle =
-        PublicBundle::from_bytes(&served_bundle(&relay, &patient, &clinic_id).await).unwrap();
-    let (first, _) = relay
-        .thread_with_key(&patient, &clinic_bundle, Category::Question)
-        .await;
+    let (relay, _work, key_file, _, patient, clinic_bundle) = agent_clinic().await;
+    let (first, _) = sam_starts(&relay, &patient, &clinic_bundle, Category::Question).await;
 
     let mut watch = Watching::start(&relay, &key_file, &["--seconds", "3"]).await;
     // A thread started after the watch began is seen too.
-    let (second, key) = relay
-        .thread_with_key(&patient, &clinic_bundle, Category::Refill)
-        .await;
+    let (second, key) = sam_starts(&relay, &patient, &clinic_bundle, Category::Refill).await;
     for thread_id in [&first.thread_id, &second.thread_id] {
         relay
             .call(
@@ -916,10 +859,9 @@ async fn watch_without_a_thread_sees_every_thread_and_stops_after_its_seconds() 
             format!("Sam is typing in {thread_id}")
         );
     }
-    let response = relay
-        .send(&patient, &key, &second.thread_id, 0, "r1", "Refill, please")
+    relay
+        .send_ok(&patient, &key, &second.thread_id, 0, "r1", "Refill, please")
         .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
     assert_eq!(watch.next_out().await, "#1 Sam: Refill, please");
 
     // Then it ends by itself, successfully, with nothing more printed.
@@ -987,73 +929,42 @@ fn watch_lines_name_the_member_the_thread_and_the_sequence() {
     );
 }
 
-/// Encrypts `plaintext` with the attachment stream, uploads it as `sender`
-/// in parts of `part_size` bytes and finalizes it; the reference a payload
-/// carries (named `name`).
-async fn upload_as(
+/// `ward-relay clinic read <thread> --save-attachments <dir>`: the agent's way
+/// to fetch a thread's files, run again after each batch of attachments.
+async fn read_saving_attachments(
     relay: &Relay,
-    sender: &Account,
-    plaintext: &[u8],
-    part_size: usize,
-    name: &str,
-) -> AttachmentRef {
-    use ward_proto::blobs::{BlobFinalized, CreateUploadRequest, UploadCreated};
-    use ward_seal::stream::{CHUNK_SIZE, Encryptor, FileHasher, FileKey};
-    let file_key = FileKey::generate(&mut os_rng());
-    let encryptor = Encryptor::new(&file_key, plaintext.len() as u64, &mut os_rng());
-    let mut encrypted = encryptor.header().to_bytes().to_vec();
-    let mut hasher = FileHasher::default();
-    let mut chunks = plaintext.chunks(CHUNK_SIZE);
-    for index in 0..encryptor.chunk_count() {
-        let chunk = chunks.next().unwrap_or(&[]);
-        hasher.update(chunk);
-        encrypted.extend_from_slice(&encryptor.encrypt_chunk(index, chunk).unwrap());
-    }
-    let parts: Vec<&[u8]> = encrypted.chunks(part_size).collect();
-    let created: UploadCreated = relay
-        .expect(
-            Method::POST,
-            "/v1/uploads",
-            Some(&sender.token),
-            Some(&CreateUploadRequest {
-                size: encrypted.len() as u64,
-                part_count: parts.len() as u32,
-            }),
-            StatusCode::CREATED,
-        )
-        .await;
-    for (index, part) in parts.iter().enumerate() {
-        let response = relay
-            .http
-            .put(format!(
-                "{}/v1/uploads/{}/parts/{index}",
-                relay.url, created.upload_id
-            ))
-            .bearer_auth(&sender.token)
-            .body(part.to_vec())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    }
-    let blob: BlobFinalized = relay
-        .expect(
-            Method::POST,
-            &format!("/v1/uploads/{}/finalize", created.upload_id),
-            Some(&sender.token),
-            NONE,
-            StatusCode::OK,
-        )
-        .await;
-    AttachmentRef {
-        blob_id: blob.blob_id,
-        name: name.to_owned(),
-        media_type: "application/pdf".into(),
-        size: plaintext.len() as u64,
-        file_key: file_key.to_bytes(),
-        sha256: hasher.finish(),
-        thumbnail: None,
-    }
+    key_file: &Path,
+    thread_id: &str,
+    dir: &Path,
+) -> (bool, String, String) {
+    agent(
+        relay,
+        key_file,
+        &[
+            "read",
+            thread_id,
+            "--save-attachments",
+            dir.to_str().unwrap(),
+        ],
+    )
+    .await
+}
+
+/// `ward-relay clinic reply <thread> <text> --attach <file>`: the agent
+/// sending a file, tried with a good file, standard input and a missing one.
+async fn reply_attaching(
+    relay: &Relay,
+    key_file: &Path,
+    thread_id: &str,
+    text: &str,
+    file: &Path,
+) -> (bool, String, String) {
+    agent(
+        relay,
+        key_file,
+        &["reply", thread_id, text, "--attach", file.to_str().unwrap()],
+    )
+    .await
 }
 
 /// `len` bytes that differ from chunk to chunk.
@@ -1063,68 +974,21 @@ fn file_bytes(len: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
-/// Posts a message from `sender` whose payload carries `attachments` and
-/// whose request lists their blobs.
-async fn post_with_attachments(
-    relay: &Relay,
-    sender: &Account,
-    key: &ThreadKey,
-    thread_id: &str,
-    message_id: &str,
-    text: &str,
-    attachments: Vec<AttachmentRef>,
-) {
-    let blob_ids = attachments.iter().map(|a| a.blob_id.clone()).collect();
-    let mut payload = Payload::text(text);
-    payload.attachments = attachments;
-    let header = Header {
-        thread_id: thread_id.to_owned(),
-        epoch: 0,
-        message_id: message_id.to_owned(),
-        sender_id: sender.id.clone(),
-        sent_at_ms: 1,
-    };
-    let sealed = envelope::seal(&sender.keys, key, header, &payload, &mut os_rng()).unwrap();
-    let response = relay
-        .call(
-            Method::POST,
-            &format!("/v1/threads/{thread_id}/messages"),
-            Some(&sender.token),
-            Some(&PostMessageRequest {
-                envelope: Bytes(sealed.to_bytes()),
-                attachments: blob_ids,
-            }),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-}
-
 #[tokio::test]
 async fn the_agent_attaches_a_file_the_patient_downloads_and_decrypts_byte_identical() {
-    let relay = Relay::start().await;
-    let work = tempfile::tempdir().unwrap();
-    let key_file = work.path().join("clinic.key");
-    let (clinic_id, patient) = clinic_and_patient(&relay, &key_file).await;
-    let clinic_bundle =
-        PublicBundle::from_bytes(&served_bundle(&relay, &patient, &clinic_id).await).unwrap();
-    let (thread, key) = relay
-        .thread_with_key(&patient, &clinic_bundle, Category::Question)
-        .await;
+    let (relay, work, key_file, _, patient, clinic_bundle) = agent_clinic().await;
+    let (thread, key) = sam_starts(&relay, &patient, &clinic_bundle, Category::Question).await;
 
     // About 1.5 MB: 23 chunks, the last one odd, so two parts of 16 chunks.
     let file = file_bytes(1_500_001, 7);
     let path = work.path().join("Lab results.PDF");
     std::fs::write(&path, &file).unwrap();
-    let (ok, out, err) = agent(
+    let (ok, out, err) = reply_attaching(
         &relay,
         &key_file,
-        &[
-            "reply",
-            &thread.thread_id,
-            "Your results are attached.",
-            "--attach",
-            path.to_str().unwrap(),
-        ],
+        &thread.thread_id,
+        "Your results are attached.",
+        &path,
     )
     .await;
     assert!(ok, "{err}");
@@ -1132,12 +996,9 @@ async fn the_agent_attaches_a_file_the_patient_downloads_and_decrypts_byte_ident
 
     // The patient finds the blob on the message and the key in the payload.
     let page: MessagePage = relay
-        .expect(
-            Method::GET,
+        .get_ok(
             &format!("/v1/threads/{}/messages", thread.thread_id),
             Some(&patient.token),
-            NONE,
-            StatusCode::OK,
         )
         .await;
     let message = &page.messages[0];
@@ -1158,12 +1019,9 @@ async fn the_agent_attaches_a_file_the_patient_downloads_and_decrypts_byte_ident
 
     // Cut as documented: header and 16 chunks, then the remaining 7.
     let info: ward_proto::blobs::BlobInfo = relay
-        .expect(
-            Method::GET,
+        .get_ok(
             &format!("/v1/blobs/{}", attachment.blob_id),
             Some(&patient.token),
-            NONE,
-            StatusCode::OK,
         )
         .await;
     let full = ward_seal::stream::ENCRYPTED_CHUNK_SIZE as u32;
@@ -1205,55 +1063,26 @@ async fn the_agent_attaches_a_file_the_patient_downloads_and_decrypts_byte_ident
     );
 
     // --attach sends with one message, not a batch; a missing file sends nothing.
-    let (ok, _, err) = agent(
-        &relay,
-        &key_file,
-        &[
-            "reply",
-            &thread.thread_id,
-            "-",
-            "--attach",
-            path.to_str().unwrap(),
-        ],
-    )
-    .await;
+    let (ok, _, err) = reply_attaching(&relay, &key_file, &thread.thread_id, "-", &path).await;
     assert!(!ok && err.contains("--attach"), "{err}");
     let missing = work.path().join("nope.pdf");
-    let (ok, _, err) = agent(
-        &relay,
-        &key_file,
-        &[
-            "reply",
-            &thread.thread_id,
-            "x",
-            "--attach",
-            missing.to_str().unwrap(),
-        ],
-    )
-    .await;
+    let (ok, _, err) = reply_attaching(&relay, &key_file, &thread.thread_id, "x", &missing).await;
     assert!(!ok && err.contains("nope.pdf"), "{err}");
 }
 
 #[tokio::test]
 async fn read_saves_a_patients_attachments_checked_under_safe_names_inside_the_directory() {
-    let relay = Relay::start().await;
-    let work = tempfile::tempdir().unwrap();
-    let key_file = work.path().join("clinic.key");
-    let (clinic_id, patient) = clinic_and_patient(&relay, &key_file).await;
-    let clinic_bundle =
-        PublicBundle::from_bytes(&served_bundle(&relay, &patient, &clinic_id).await).unwrap();
-    let (thread, key) = relay
-        .thread_with_key(&patient, &clinic_bundle, Category::Question)
-        .await;
+    let (relay, work, key_file, _, patient, clinic_bundle) = agent_clinic().await;
+    let (thread, key) = sam_starts(&relay, &patient, &clinic_bundle, Category::Question).await;
 
     // Parts cut across chunk boundaries: the agent must not rely on layout.
     let labs = file_bytes(300_000, 1);
     let hostile = file_bytes(70_000, 2);
     let second_labs = file_bytes(10, 3);
     let attachments = vec![
-        upload_as(&relay, &patient, &labs, 100_000, "labs.pdf").await,
-        upload_as(&relay, &patient, &hostile, 70_049, "../../etc/passwd").await,
-        upload_as(&relay, &patient, &second_labs, 100, "labs.pdf").await,
+        upload_file(&relay, &patient, &labs, 100_000, "labs.pdf").await,
+        upload_file(&relay, &patient, &hostile, 70_049, "../../etc/passwd").await,
+        upload_file(&relay, &patient, &second_labs, 100, "labs.pdf").await,
     ];
     post_with_attachments(
         &relay,
@@ -1267,17 +1096,7 @@ async fn read_saves_a_patients_attachments_checked_under_safe_names_inside_the_d
     .await;
 
     let dir = work.path().join("inbox").join("saved");
-    let (ok, out, err) = agent(
-        &relay,
-        &key_file,
-        &[
-            "read",
-            &thread.thread_id,
-            "--save-attachments",
-            dir.to_str().unwrap(),
-        ],
-    )
-    .await;
+    let (ok, out, err) = read_saving_attachments(&relay, &key_file, &thread.thread_id, &dir).await;
     assert!(ok, "{out}{err}");
     assert_eq!(files_in(&dir), ["labs (2).pdf", "labs.pdf", "passwd"]);
     assert!(std::fs::read(dir.join("labs.pdf")).unwrap() == labs);
@@ -1302,7 +1121,7 @@ async fn read_saves_a_patients_attachments_checked_under_safe_names_inside_the_d
 
     // An attachment whose SHA-256 does not match, and one whose blob was
     // never attached: each a clear line, no file, and a failed exit.
-    let mut altered = upload_as(
+    let mut altered = upload_file(
         &relay,
         &patient,
         &file_bytes(5_000, 4),
@@ -1312,7 +1131,7 @@ async fn read_saves_a_patients_attachments_checked_under_safe_names_inside_the_d
     .await;
     altered.sha256[0] ^= 1;
     let mut wrong_key =
-        upload_as(&relay, &patient, &file_bytes(5_000, 5), 5_033, "wrong.pdf").await;
+        upload_file(&relay, &patient, &file_bytes(5_000, 5), 5_033, "wrong.pdf").await;
     wrong_key.file_key[0] ^= 1;
     post_with_attachments(
         &relay,
@@ -1324,17 +1143,7 @@ async fn read_saves_a_patients_attachments_checked_under_safe_names_inside_the_d
         vec![altered, wrong_key],
     )
     .await;
-    let (ok, out, err) = agent(
-        &relay,
-        &key_file,
-        &[
-            "read",
-            &thread.thread_id,
-            "--save-attachments",
-            dir.to_str().unwrap(),
-        ],
-    )
-    .await;
+    let (ok, out, err) = read_saving_attachments(&relay, &key_file, &thread.thread_id, &dir).await;
     assert!(!ok, "{out}");
     assert!(
         out.contains("    [attachment] altered.pdf (application/pdf, 5000 bytes) NOT saved: its SHA-256 does not match"),

@@ -17,6 +17,8 @@ use ward_relay::{AppState, Config};
 use ward_seal::keys::AccountKeys;
 use ward_seal::random::os_rng;
 
+pub mod blobs;
+
 pub struct Relay {
     pub url: String,
     pub data: TempDir,
@@ -328,6 +330,104 @@ impl Account {
 
 /// No body.
 pub const NONE: Option<&()> = None;
+
+impl Relay {
+    /// A clinic, Sam enrolled as its patient (`sam@example.com`), and a
+    /// question thread Sam started with the clinic, epoch 0 sealed to both:
+    /// where most message and attachment tests begin. The clinic, Sam, the
+    /// thread and its key.
+    pub async fn conversation(
+        &self,
+    ) -> (
+        Account,
+        Account,
+        ward_proto::threads::Thread,
+        ward_seal::thread_key::ThreadKey,
+    ) {
+        let clinic = self.clinic().await;
+        let patient = self.patient(&clinic, "sam@example.com").await;
+        let (thread, key) = self
+            .thread_with_key(
+                &patient,
+                clinic.keys.bundle(),
+                ward_proto::threads::Category::Question,
+            )
+            .await;
+        (clinic, patient, thread, key)
+    }
+
+    /// `GET path` as `token`, expecting 404 `not_found`: how the relay
+    /// answers for anything the caller may not see, without saying whether
+    /// it exists.
+    pub async fn expect_not_found(&self, path: &str, token: Option<&str>) {
+        self.expect_error(
+            Method::GET,
+            path,
+            token,
+            NONE,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+    }
+
+    /// `GET path` as `token` (none, signed out or forged), expecting 401
+    /// `not_signed_in`: every route refuses a caller without a live session
+    /// the same way.
+    pub async fn expect_not_signed_in(&self, path: &str, token: Option<&str>) {
+        self.expect_error(
+            Method::GET,
+            path,
+            token,
+            NONE,
+            StatusCode::UNAUTHORIZED,
+            "not_signed_in",
+        )
+        .await;
+    }
+
+    /// `GET path` as `token`, expecting 200: the JSON body. The read most
+    /// checks begin with, without the method, body and status each time.
+    pub async fn get_ok<T: DeserializeOwned>(&self, path: &str, token: Option<&str>) -> T {
+        self.expect(Method::GET, path, token, NONE, StatusCode::OK)
+            .await
+    }
+
+    /// Seals `text` as `sender` and posts it like [`Relay::send`],
+    /// expecting 201 (the relay's answer in the message otherwise).
+    pub async fn send_ok(
+        &self,
+        sender: &Account,
+        key: &ward_seal::thread_key::ThreadKey,
+        thread_id: &str,
+        epoch: u32,
+        message_id: &str,
+        text: &str,
+    ) {
+        let response = self
+            .send(sender, key, thread_id, epoch, message_id, text)
+            .await;
+        let status = response.status();
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "{}",
+            response.text().await.unwrap()
+        );
+    }
+
+    /// The Prometheus text `GET /metrics` serves (no session needed).
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+}
 
 impl Relay {
     /// `patient` starts a thread with the clinic and seals epoch 0 to both.
