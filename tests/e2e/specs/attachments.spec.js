@@ -303,3 +303,55 @@ test('files come by drag and drop or paste; a send that never left the phone is 
   read = s.clinic('read', threadId);
   expect(read).not.toContain('This one I will cancel');
 });
+
+test('an upload cut short by the auto-lock waits and finishes after the unlock, from where it stopped', async ({ page, request }) => {
+  test.setTimeout(120_000);
+  await page.clock.install();
+  await s.addAuthenticator(page, { prf: true });
+  const recovery = await s.enrollThroughScreens(page, request, { name: 'Ravi Menon', contact: 'ravi@example.com' });
+  await s.confirmRecoveryCode(page, recovery);
+  await s.safetyNumber(page);
+  await page.getByLabel('Lock Ward after').selectOption('1');
+  await page.getByRole('link', { name: 'Messages', exact: true }).click();
+  await page.getByRole('link', { name: 'New message' }).click();
+  await page.getByRole('radio', { name: 'Other' }).check();
+  await page.getByRole('textbox', { name: 'Message' }).fill('Photos of my prescriptions follow');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(page.getByRole('listitem').filter({ hasText: 'Photos of my prescriptions follow' })).toContainText('Sent');
+  const threadId = /** @type {string} */ (new URL(page.url()).pathname.split('/').pop());
+
+  // Parts go up slowly; the patient walks away and Ward locks mid-upload.
+  const stored = [];
+  let gate = /** @type {(() => void) | null} */ (null);
+  await page.route('**/v1/uploads/*/parts/*', async (route) => {
+    const index = Number(route.request().url().split('/').pop());
+    if (index >= 2 && gate === null) {
+      // Held until the lock has happened.
+      await new Promise((resolve) => { gate = () => resolve(undefined); });
+    }
+    const response = await route.fetch();
+    if (response.status() === 204) stored.push(index);
+    await route.fulfill({ response });
+  });
+  const file = crypto.randomBytes(6 * 1000 * 1000);
+  await page.getByLabel('Attach a file').setInputFiles({ name: 'prescriptions.pdf', mimeType: 'application/pdf', buffer: file });
+  await page.getByRole('textbox', { name: 'Message' }).fill('All my prescriptions');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect.poll(() => stored.length).toBe(2);
+  await page.clock.fastForward('01:10');
+  await expect(page.getByRole('heading', { level: 1, name: 'Ward is locked' })).toBeVisible();
+  /** @type {() => void} */ (/** @type {unknown} */ (gate))();
+
+  // Unlocked: it continues with this tab's file and only the missing parts.
+  await page.getByRole('button', { name: 'Unlock with your passkey' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Ward is locked' })).toBeHidden();
+  const message = page.getByRole('listitem').filter({ hasText: 'All my prescriptions' });
+  await expect(message).toContainText('Sent', { timeout: 60_000 });
+  const parts = Math.ceil(file.length / (16 * CHUNK));
+  expect(stored.slice(0, 2), 'the first two went up before the lock').toEqual([0, 1]);
+  expect(new Set(stored).size, 'every part stored').toBe(parts);
+  expect(stored.filter((i) => i < 2), 'and not sent again').toHaveLength(2);
+  const saved = fs.mkdtempSync(path.join(os.tmpdir(), 'ward-saved-'));
+  expect(s.clinic('read', threadId, '--save-attachments', saved)).toContain('[attachment] prescriptions.pdf (application/pdf, 6000000 bytes) saved to');
+  expect(fs.readFileSync(path.join(saved, 'prescriptions.pdf')).equals(file)).toBe(true);
+});
