@@ -60,6 +60,24 @@ pub struct Shown {
     pub upload: Option<UploadState>,
 }
 
+impl Shown {
+    /// A new message of the patient's, "Sending", with a fresh id.
+    fn outgoing(sender_id: String, text: String) -> Self {
+        Self {
+            seq: None,
+            message_id: crypto::new_message_id(),
+            sender_id,
+            sent_at_ms: js_sys::Date::now() as u64,
+            text,
+            quick_replies: Vec::new(),
+            answers_offer: None,
+            delivery: Some(Delivery::Sending),
+            attachments: Vec::new(),
+            upload: None,
+        }
+    }
+}
+
 /// A file being sent with one of the patient's messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadState {
@@ -372,18 +390,9 @@ impl Inbox {
         let Some(me) = session.account_id.get_untracked() else {
             return;
         };
-        let message_id = crypto::new_message_id();
         let shown = Shown {
-            seq: None,
-            message_id: message_id.clone(),
-            sender_id: me,
-            sent_at_ms: js_sys::Date::now() as u64,
-            text,
-            quick_replies: Vec::new(),
             answers_offer: quick_reply.as_ref().map(|(offer, _)| offer.clone()),
-            delivery: Some(Delivery::Sending),
-            attachments: Vec::new(),
-            upload: None,
+            ..Shown::outgoing(me, text)
         };
         self.messages.update(|all| {
             all.entry(thread_id.to_owned())
@@ -547,15 +556,22 @@ impl Inbox {
         delivery: Delivery,
         seq: Option<u64>,
     ) {
+        self.update_message(thread_id, message_id, |message| {
+            message.delivery = Some(delivery);
+            if seq.is_some() {
+                message.seq = seq;
+            }
+        });
+    }
+
+    /// Changes one shown message in place, if it is loaded.
+    fn update_message(&self, thread_id: &str, message_id: &str, f: impl FnOnce(&mut Shown)) {
         self.messages.update(|all| {
             if let Some(message) = all
                 .get_mut(thread_id)
                 .and_then(|list| list.iter_mut().find(|m| m.message_id == message_id))
             {
-                message.delivery = Some(delivery);
-                if seq.is_some() {
-                    message.seq = seq;
-                }
+                f(message);
             }
         });
     }

@@ -36,17 +36,7 @@ impl Inbox {
         let Some(me) = session.account_id.get_untracked() else {
             return;
         };
-        let message_id = crypto::new_message_id();
         let shown = Shown {
-            seq: None,
-            message_id: message_id.clone(),
-            sender_id: me,
-            sent_at_ms: js_sys::Date::now() as u64,
-            text,
-            quick_replies: Vec::new(),
-            answers_offer: None,
-            delivery: Some(Delivery::Sending),
-            attachments: Vec::new(),
             upload: Some(UploadState {
                 name: picked.name.clone(),
                 done: 0,
@@ -54,7 +44,9 @@ impl Inbox {
                 step: UploadStep::Preparing,
                 problem: None,
             }),
+            ..Shown::outgoing(me, text)
         };
+        let message_id = shown.message_id.clone();
         self.messages.update(|all| {
             all.entry(thread_id.to_owned())
                 .or_default()
@@ -108,13 +100,8 @@ impl Inbox {
             &key,
         )];
         let envelope = crypto::seal(self, session, thread_id, &shown, None, None).await?;
-        self.messages.update(|all| {
-            if let Some(m) = all
-                .get_mut(thread_id)
-                .and_then(|list| list.iter_mut().find(|m| m.message_id == message_id))
-            {
-                m.attachments = shown.attachments.clone();
-            }
+        self.update_message(thread_id, &message_id, |m| {
+            m.attachments = shown.attachments.clone();
         });
         let queued = outbox::Queued {
             account_id: shown.sender_id.clone(),
@@ -170,18 +157,14 @@ impl Inbox {
             upload: None,
             ..queued.clone()
         };
-        if outbox::put(&ready).await.is_err() {
-            self.uploads.update_value(|u| {
-                u.remove(message_id);
-            });
-            self.clear_upload(thread_id, message_id);
-            self.deliver(session, &ready).await;
-            return Ok(());
-        }
-        self.clear_upload(thread_id, message_id);
         self.uploads.update_value(|u| {
             u.remove(message_id);
         });
+        self.clear_upload(thread_id, message_id);
+        if outbox::put(&ready).await.is_err() {
+            self.deliver(session, &ready).await;
+            return Ok(());
+        }
         self.flush(session).await;
         Ok(())
     }
@@ -321,7 +304,7 @@ impl Inbox {
                 });
                 self.set_step(thread_id, message_id, UploadStep::NeedsFile);
                 let problem = session.explain(&error);
-                self.with_upload(thread_id, message_id, |m| {
+                self.update_message(thread_id, message_id, |m| {
                     if let Some(upload) = &mut m.upload {
                         upload.problem = Some(problem);
                     }
@@ -408,14 +391,7 @@ impl Inbox {
                 .and_then(|list| list.iter().find(|m| m.message_id == message_id))
                 .map(|m| m.text.clone())
         });
-        self.uploads.update_value(|u| {
-            u.remove(message_id);
-        });
-        self.messages.update(|all| {
-            if let Some(list) = all.get_mut(thread_id) {
-                list.retain(|m| m.message_id != message_id);
-            }
-        });
+        self.forget_message(thread_id, message_id);
         self.send_file(session, thread_id, text.unwrap_or_default(), live.picked)
             .await;
         true
@@ -440,6 +416,13 @@ impl Inbox {
 
     async fn drop_message(&self, thread_id: &str, message_id: &str) {
         let _ = outbox::remove(message_id).await;
+        self.forget_message(thread_id, message_id);
+        self.announcement
+            .set("Upload cancelled. Nothing was sent.".into());
+    }
+
+    /// Takes a message off the thread, and its file out of memory.
+    fn forget_message(&self, thread_id: &str, message_id: &str) {
         self.uploads.update_value(|u| {
             u.remove(message_id);
         });
@@ -448,8 +431,6 @@ impl Inbox {
                 list.retain(|m| m.message_id != message_id);
             }
         });
-        self.announcement
-            .set("Upload cancelled. Nothing was sent.".into());
     }
 
     fn is_cancelled(&self, message_id: &str) -> bool {
@@ -473,17 +454,6 @@ impl Inbox {
         });
     }
 
-    fn with_upload(&self, thread_id: &str, message_id: &str, f: impl FnOnce(&mut Shown)) {
-        self.messages.update(|all| {
-            if let Some(m) = all
-                .get_mut(thread_id)
-                .and_then(|list| list.iter_mut().find(|m| m.message_id == message_id))
-            {
-                f(m);
-            }
-        });
-    }
-
     fn set_upload(&self, thread_id: &str, message_id: &str, done: u64, step: UploadStep) {
         self.upload_done.update(|d| {
             d.insert(message_id.to_owned(), done);
@@ -501,7 +471,7 @@ impl Inbox {
         if !moved_on {
             return;
         }
-        self.with_upload(thread_id, message_id, |m| {
+        self.update_message(thread_id, message_id, |m| {
             if let Some(upload) = &mut m.upload {
                 upload.done = done;
                 upload.step = step;
@@ -514,7 +484,7 @@ impl Inbox {
     }
 
     fn set_step(&self, thread_id: &str, message_id: &str, step: UploadStep) {
-        self.with_upload(thread_id, message_id, |m| match &mut m.upload {
+        self.update_message(thread_id, message_id, |m| match &mut m.upload {
             Some(upload) => upload.step = step,
             None => {
                 m.upload = Some(UploadState {
@@ -555,6 +525,6 @@ impl Inbox {
         self.upload_done.update(|d| {
             d.remove(message_id);
         });
-        self.with_upload(thread_id, message_id, |m| m.upload = None);
+        self.update_message(thread_id, message_id, |m| m.upload = None);
     }
 }
