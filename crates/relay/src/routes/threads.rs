@@ -828,55 +828,35 @@ pub async fn list_messages(
     require_member(&state, &thread_id, &session.account_id).await?;
     let limit = page.limit.unwrap_or(50).clamp(1, 200);
     let take = limit as usize;
-    let bound = |seq: u64| i64::try_from(seq).unwrap_or(i64::MAX);
-    match direction {
-        Direction::After(after) => {
-            let rows = sqlx::query(PAGE_AFTER)
-                .bind(&thread_id)
-                .bind(bound(after))
-                .bind(i64::from(limit) + 1)
-                .fetch_all(&state.db)
-                .await?;
-            let more = rows.len() > take;
-            let mut messages: Vec<StoredMessage> =
-                rows.iter().take(take).map(stored_message).collect();
-            with_attachments(&state, &thread_id, &mut messages).await?;
-            let next_cursor = if more {
-                messages.last().map(|m| m.seq)
-            } else {
-                None
-            };
-            Ok(Json(MessagePage {
-                messages,
-                next_cursor,
-                earlier_cursor: None,
-            }))
-        }
-        Direction::Before(before) => {
-            // One extra row tells whether older messages exist.
-            let rows = sqlx::query(PAGE_BEFORE)
-                .bind(&thread_id)
-                .bind(bound(before))
-                .bind(i64::from(limit) + 1)
-                .fetch_all(&state.db)
-                .await?;
-            let more = rows.len() > take;
-            let mut messages: Vec<StoredMessage> =
-                rows.iter().take(take).map(stored_message).collect();
-            messages.reverse();
-            with_attachments(&state, &thread_id, &mut messages).await?;
-            let earlier_cursor = if more {
-                messages.first().map(|m| m.seq)
-            } else {
-                None
-            };
-            Ok(Json(MessagePage {
-                messages,
-                next_cursor: None,
-                earlier_cursor,
-            }))
-        }
+    let (sql, from, backward) = match direction {
+        Direction::After(after) => (PAGE_AFTER, after, false),
+        Direction::Before(before) => (PAGE_BEFORE, before, true),
+    };
+    // One extra row tells whether another page exists.
+    let rows = sqlx::query(sql)
+        .bind(&thread_id)
+        .bind(i64::try_from(from).unwrap_or(i64::MAX))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&state.db)
+        .await?;
+    let more = rows.len() > take;
+    let mut messages: Vec<StoredMessage> = rows.iter().take(take).map(stored_message).collect();
+    // PAGE_BEFORE reads newest first; a page is always oldest first.
+    if backward {
+        messages.reverse();
     }
+    with_attachments(&state, &thread_id, &mut messages).await?;
+    let cursor = |m: Option<&StoredMessage>| m.filter(|_| more).map(|m| m.seq);
+    let (next_cursor, earlier_cursor) = if backward {
+        (None, cursor(messages.first()))
+    } else {
+        (cursor(messages.last()), None)
+    };
+    Ok(Json(MessagePage {
+        messages,
+        next_cursor,
+        earlier_cursor,
+    }))
 }
 
 /// The thread's current members.
