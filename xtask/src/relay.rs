@@ -60,6 +60,9 @@ impl RunningRelay {
         let mut child = Command::new(bin)
             .args(["serve", "--listen", listen, "--data"])
             .arg(data_dir)
+            // Development mode: without SMTP, one-time codes go to
+            // DATA/dev-outbox.log (dev and the end-to-end tests read them).
+            .arg("--dev")
             .arg("--static")
             .arg(static_dir)
             // The demo clinic's hours (dev and the end-to-end tests).

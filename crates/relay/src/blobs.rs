@@ -48,6 +48,16 @@ pub enum BlobError {
         /// Why.
         source: std::io::Error,
     },
+    /// A stored object could not be made the relay user's own.
+    #[error(
+        "could not make the blob file {path} readable by the relay's user only: {source}. Check that the relay's user owns the blob directory"
+    )]
+    Permissions {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The object store failed.
     #[error("the blob store failed: {0}")]
     Store(#[from] object_store::Error),
@@ -207,9 +217,10 @@ impl BlobStore {
         }
     }
 
-    /// A store in the local directory `dir` (created if missing).
+    /// A store in the local directory `dir` (created if missing, made
+    /// 0700; every object written is made 0600).
     pub fn local(dir: &Path) -> Result<Self, BlobError> {
-        std::fs::create_dir_all(dir).map_err(|source| BlobError::Directory {
+        crate::files::private_dir(dir).map_err(|source| BlobError::Directory {
             path: dir.to_path_buf(),
             source,
         })?;
@@ -244,9 +255,19 @@ impl BlobStore {
 
     /// Stores `bytes` as `object` (atomically: whole or not at all).
     pub async fn put(&self, object: &str, bytes: Bytes) -> Result<(), BlobError> {
+        let location = ObjectPath::from(object);
         self.store
-            .put(&ObjectPath::from(object), PutPayload::from_bytes(bytes))
+            .put(&location, PutPayload::from_bytes(bytes))
             .await?;
+        if let Some(dir) = &self.local_dir {
+            // The local store writes with the process's umask: the file is
+            // made the relay's own (its directory already is).
+            let file = location
+                .parts()
+                .fold(dir.to_path_buf(), |path, part| path.join(part.as_ref()));
+            crate::files::restrict(&file)
+                .map_err(|source| BlobError::Permissions { path: file, source })?;
+        }
         Ok(())
     }
 

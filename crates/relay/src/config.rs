@@ -1,5 +1,5 @@
 //! Configuration: defaults that make `cargo xtask dev` work with nothing
-//! set, overridden by a TOML file (`--config`), then by environment
+//! set but `--dev`, overridden by a TOML file (`--config`), then by environment
 //! variables and command-line flags.
 
 use std::net::SocketAddr;
@@ -27,9 +27,20 @@ pub struct Config {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key for `tls_cert`.
     pub tls_key: Option<PathBuf>,
-    /// Send one-time codes by e-mail through this server. Without it, codes
-    /// go to the development outbox file.
+    /// Send one-time codes by e-mail through this server. Without it the
+    /// relay starts only in development mode (`dev`), where codes go to the
+    /// development outbox file `DATA/dev-outbox.log`.
     pub smtp: Option<SmtpConfig>,
+    /// Development mode (`--dev`): without `smtp`, one-time codes are
+    /// written to `DATA/dev-outbox.log` instead of being sent. Off by
+    /// default; a relay without `smtp` and without `dev` refuses to start.
+    pub dev: bool,
+    /// A file holding the relay's secret (32 bytes, or 64 hex characters),
+    /// kept out of the database: TOTP seeds are sealed and short codes
+    /// hashed under keys derived from it. Unset: `DATA/relay-secret.key`,
+    /// created on first start. Keep it (and back it up) with the database:
+    /// without it, authenticator apps set up on this relay stop working.
+    pub secret_key_file: Option<PathBuf>,
     /// Sites allowed to embed Ward in an iframe (CSP `frame-ancestors`),
     /// e.g. `["https://riverside-clinic.example"]`. Ward itself is always allowed.
     pub frame_ancestors: Vec<String>,
@@ -92,6 +103,8 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             smtp: None,
+            dev: false,
+            secret_key_file: None,
             frame_ancestors: Vec::new(),
             session_idle_minutes: 30,
             session_absolute_hours: 12,

@@ -16,15 +16,27 @@ pub const DATABASE_FILE: &str = "ward.sqlite3";
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
 /// Opens (creating on first run) the database in `data_dir` and applies any
-/// pending migrations.
+/// pending migrations. The directory is made 0700 and the database file 0600
+/// before SQLite opens it (SQLite gives its `-wal` and `-shm` files the
+/// database file's mode); existing ones are tightened too.
 pub async fn open(data_dir: &Path) -> Result<SqlitePool, StartError> {
-    tokio::fs::create_dir_all(data_dir)
-        .await
-        .map_err(|source| StartError::DataDir {
-            path: data_dir.to_path_buf(),
-            source,
-        })?;
+    crate::files::private_dir(data_dir).map_err(|source| StartError::DataDir {
+        path: data_dir.to_path_buf(),
+        source,
+    })?;
     let path = data_dir.join(DATABASE_FILE);
+    for file in [
+        path.clone(),
+        data_dir.join(format!("{DATABASE_FILE}-wal")),
+        data_dir.join(format!("{DATABASE_FILE}-shm")),
+    ] {
+        crate::files::restrict(&file)
+            .map_err(|source| StartError::Permissions { path: file, source })?;
+    }
+    crate::files::touch_private(&path).map_err(|source| StartError::Permissions {
+        path: path.clone(),
+        source,
+    })?;
     let options = SqliteConnectOptions::new()
         .filename(&path)
         .create_if_missing(true)

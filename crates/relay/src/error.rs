@@ -58,6 +58,24 @@ pub enum StartError {
     /// The code sender is misconfigured.
     #[error("the one-time code sender is not usable: {0}")]
     Sender(String),
+    /// No way to send one-time codes outside development mode.
+    #[error(
+        "no [smtp] server is configured, so one-time codes could not reach patients. Add an [smtp] section to the configuration file; for development only, pass --dev (or set dev = true) to write codes to DATA/dev-outbox.log instead"
+    )]
+    NoCodeSender,
+    /// The relay's secret key could not be used.
+    #[error("{0}")]
+    Secret(crate::relay_secret::SecretError),
+    /// A data file could not be made private to the relay's user.
+    #[error(
+        "could not make {path} readable by the relay's user only: {source}. Check that the relay's user owns the data directory"
+    )]
+    Permissions {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The attachment store could not be opened.
     #[error("the attachment store is not usable: {0}")]
     Blobs(#[from] crate::blobs::BlobError),

@@ -13,9 +13,11 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod files;
 mod lockout;
 pub mod metrics;
 pub mod passkeys;
+pub mod relay_secret;
 mod routes;
 pub mod secrets;
 pub mod sender;
@@ -57,22 +59,43 @@ pub struct AppState {
     pub tls: bool,
     /// Where attachment ciphertext is stored.
     pub blobs: blobs::BlobStore,
+    /// The keys derived from the relay's secret (TOTP seeds, code hashes).
+    pub secret: Arc<relay_secret::RelaySecret>,
 }
 
 impl AppState {
-    /// A relay over `db` with `config`: a development code sink in the data
-    /// directory, no TLS, the static site from the configuration (if any).
+    /// A relay with `config`: its database and secret key file in the data
+    /// directory (created 0700, files 0600), codes sent by SMTP (or, in
+    /// development mode only, written to the outbox file), the static site
+    /// from the configuration (if any). Without SMTP and outside development
+    /// mode it refuses to start.
     pub async fn open(config: Config) -> Result<Self, StartError> {
+        if config.smtp.is_none() && !config.dev {
+            return Err(StartError::NoCodeSender);
+        }
         let site = config
             .static_dir
             .as_deref()
             .map(StaticSite::load)
             .transpose()?;
         let db = db::open(&config.data).await?;
+        let (secret, secret_file) = relay_secret::RelaySecret::load_or_create(
+            config.secret_key_file.as_deref(),
+            &config.data,
+        )?;
+        secret.bind_database(&db, &secret_file).await?;
         setup::ensure_setup_code(&db, &config.data).await?;
         let sender: Arc<dyn sender::CodeSender> = match &config.smtp {
             Some(smtp) => Arc::new(sender::SmtpSender::new(smtp).map_err(StartError::Sender)?),
-            None => Arc::new(sender::DevFileSink::new(config.data.join("dev-outbox.log"))),
+            None => {
+                tracing::warn!(
+                    outbox = %config.data.join(sender::DEV_OUTBOX_FILE).display(),
+                    "DEVELOPMENT MODE: one-time codes are written to the outbox file, not sent"
+                );
+                Arc::new(sender::DevFileSink::new(
+                    config.data.join(sender::DEV_OUTBOX_FILE),
+                ))
+            }
         };
         let webauthn = Arc::new(passkeys::webauthn(&config.public_origin)?);
         let tls = config.tls_cert.is_some();
@@ -87,6 +110,7 @@ impl AppState {
             metrics: metrics::Metrics::default(),
             tls,
             blobs,
+            secret: Arc::new(secret),
         })
     }
 }

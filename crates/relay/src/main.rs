@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
+use ward_relay::clinic::terminal;
 use ward_relay::{AppState, Config};
 
 #[derive(Debug, Parser)]
@@ -29,7 +30,7 @@ enum Command {
     /// flags or their environment variables.
     Serve {
         /// A TOML configuration file (keys: listen, data, static,
-        /// public_origin, tls_cert, tls_key, frame_ancestors, session_idle_minutes, session_absolute_hours,
+        /// public_origin, tls_cert, tls_key, dev, secret_key_file, frame_ancestors, session_idle_minutes, session_absolute_hours,
         /// invite_valid_hours, code_valid_minutes, office_hours, reply_time, emergency_notice,
         /// max_attachment_bytes, attachment_quota_bytes, allowed_attachment_types, blob_store,
         /// upload_expiry_hours, unattached_blob_expiry_days, [smtp]).
@@ -39,10 +40,22 @@ enum Command {
         /// Default 127.0.0.1:8080.
         #[arg(long, env = "WARD_LISTEN")]
         listen: Option<SocketAddr>,
-        /// Directory for the SQLite database, the clinic setup code and the
-        /// development code outbox; created on first run. Default ./data.
+        /// Directory for the SQLite database, the relay's secret key file,
+        /// the clinic setup code and the development code outbox; created on
+        /// first run (mode 0700, its files 0600). Default ./data.
         #[arg(long = "data", env = "WARD_DATA")]
         data: Option<PathBuf>,
+        /// Development mode: without an [smtp] server, write one-time codes
+        /// to DATA/dev-outbox.log instead of refusing to start. Never in
+        /// production (also `dev = true` in the configuration file).
+        #[arg(long)]
+        dev: bool,
+        /// A file holding the relay's secret (32 bytes, or 64 hex
+        /// characters): TOTP seeds are sealed and one-time codes hashed under
+        /// keys derived from it. Default DATA/relay-secret.key, created on
+        /// first run. Back it up with the database.
+        #[arg(long, env = "WARD_SECRET_KEY_FILE", value_name = "FILE")]
+        secret_key_file: Option<PathBuf>,
         /// The web client built by Trunk (`dist/`); without it only the API
         /// is served.
         #[arg(long = "static", env = "WARD_STATIC")]
@@ -232,7 +245,8 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("ward-relay: {message}");
+            // Errors may quote the relay or a patient (a file name).
+            eprintln!("ward-relay: {}", terminal::line(&message));
             ExitCode::FAILURE
         }
     }
@@ -249,6 +263,8 @@ async fn run(command: Command) -> Result<(), String> {
             config,
             listen,
             data,
+            dev,
+            secret_key_file,
             static_dir,
             office_hours,
             reply_time,
@@ -269,6 +285,12 @@ async fn run(command: Command) -> Result<(), String> {
             }
             if let Some(data) = data {
                 settings.data = data;
+            }
+            if dev {
+                settings.dev = true;
+            }
+            if secret_key_file.is_some() {
+                settings.secret_key_file = secret_key_file;
             }
             if static_dir.is_some() {
                 settings.static_dir = static_dir;
@@ -367,8 +389,9 @@ async fn clinic(relay: String, key_file: PathBuf, command: ClinicCommand) -> Res
             let account = agent.init(&code, &name).await.map_err(|e| e.to_string())?;
             let _ = writeln!(
                 out,
-                "clinic {account} set up; keys in {}",
-                agent.key_file.display()
+                "clinic {} set up; keys in {}",
+                terminal::line(&account),
+                terminal::line(&agent.key_file.display().to_string())
             );
         }
         ClinicCommand::Invite { name, contact } => {
@@ -376,7 +399,7 @@ async fn clinic(relay: String, key_file: PathBuf, command: ClinicCommand) -> Res
                 .invite(&name, &contact)
                 .await
                 .map_err(|e| e.to_string())?;
-            let _ = writeln!(out, "{}", invite.invite_code);
+            let _ = writeln!(out, "{}", terminal::line(&invite.invite_code));
         }
         ClinicCommand::Inbox => {
             for thread in agent.inbox().await.map_err(|e| e.to_string())? {
@@ -387,8 +410,11 @@ async fn clinic(relay: String, key_file: PathBuf, command: ClinicCommand) -> Res
                     .map_or("?", |m| m.display_name.as_str());
                 let _ = writeln!(
                     out,
-                    "{}\t{:?}\t{}\tunread {}",
-                    thread.thread_id, thread.category, patient, thread.unread_count
+                    "{}\t{}\t{}\tunread {}",
+                    terminal::line(&thread.thread_id),
+                    terminal::line(&format!("{:?}", thread.category)),
+                    terminal::line(patient),
+                    thread.unread_count
                 );
             }
         }
@@ -466,7 +492,7 @@ async fn clinic(relay: String, key_file: PathBuf, command: ClinicCommand) -> Res
                 .map_err(|e| e.to_string())?;
             eprintln!(
                 "ward-relay: watching {}; Ctrl-C to stop",
-                thread.as_deref().unwrap_or("all of the clinic's threads")
+                terminal::line(thread.as_deref().unwrap_or("all of the clinic's threads"))
             );
             let stop = async {
                 match seconds {

@@ -1,4 +1,5 @@
-//! Random identifiers and tokens, and how the relay stores them (hashed).
+//! Random identifiers and tokens, and how the relay stores tokens (hashed;
+//! short codes are hashed with a key, in [`crate::relay_secret`]).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -49,8 +50,13 @@ pub fn invite_code() -> Result<String, ApiError> {
     Ok(format!("{}-{}", &chars[..5], &chars[5..]))
 }
 
-/// What the database stores for a token or code: its SHA-256. A database
-/// leak does not hand out sessions or invites.
+/// What the database stores for a 256-bit random token (a session token,
+/// the clinic setup code): its SHA-256. A database leak does not hand out
+/// sessions, and 256 bits cannot be guessed back from the hash.
+///
+/// Never for short codes (six digits, invite codes): trying every one would
+/// reverse it in moments. Those use [`crate::relay_secret::RelaySecret::code_hash`],
+/// keyed with the relay's secret.
 pub fn hash(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }

@@ -1,5 +1,5 @@
-//! Delivering one-time codes to the contact on file. Pluggable; the default
-//! is a development sink (a local file), never to be used in production.
+//! Delivering one-time codes to the contact on file: by SMTP, or, in
+//! development mode only (`--dev`), to a local file.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -10,9 +10,12 @@ pub trait CodeSender: Send + Sync + std::fmt::Debug {
     fn send(&self, contact: &str, purpose: &str, code: &str) -> std::io::Result<()>;
 }
 
-/// DEVELOPMENT ONLY: appends `contact<TAB>purpose<TAB>code` lines to
-/// `DATA/dev-outbox.log`, so a developer (or a test) can read the code. The
-/// relay log says a code was written there, never the code itself.
+/// The development outbox's name inside the data directory.
+pub const DEV_OUTBOX_FILE: &str = "dev-outbox.log";
+
+/// DEVELOPMENT ONLY (the relay uses it only with `--dev`): appends `contact<TAB>purpose<TAB>code` lines to
+/// `DATA/dev-outbox.log` (mode 0600), so a developer (or a test) can read
+/// the code. The relay log says a code was written there, never the code itself.
 #[derive(Debug)]
 pub struct DevFileSink {
     path: PathBuf,
@@ -27,10 +30,7 @@ impl DevFileSink {
 
 impl CodeSender for DevFileSink {
     fn send(&self, contact: &str, purpose: &str, code: &str) -> std::io::Result<()> {
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)?;
+        let mut file = crate::files::append_private(&self.path)?;
         writeln!(file, "{contact}\t{purpose}\t{code}")?;
         tracing::warn!(
             outbox = %self.path.display(),

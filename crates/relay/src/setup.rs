@@ -25,15 +25,19 @@ pub async fn ensure_setup_code(db: &SqlitePool, data: &Path) -> Result<(), Start
         source,
     })?;
     if clinics > 0 || (unused > 0 && path.exists()) {
-        return Ok(());
+        // A code file left by an older relay is made the owner's only.
+        return crate::files::restrict(&path)
+            .map_err(|source| StartError::SetupCode { path, source });
     }
     let code = secrets::token().map_err(|_| StartError::SetupCode {
         path: path.clone(),
         source: std::io::Error::other("no randomness"),
     })?;
-    write_private(&path, &code).map_err(|source| StartError::SetupCode {
-        path: path.clone(),
-        source,
+    crate::files::write_private(&path, code.as_bytes()).map_err(|source| {
+        StartError::SetupCode {
+            path: path.clone(),
+            source,
+        }
     })?;
     sqlx::query("DELETE FROM setup_codes WHERE used_at IS NULL")
         .execute(db)
@@ -52,14 +56,4 @@ pub async fn ensure_setup_code(db: &SqlitePool, data: &Path) -> Result<(), Start
         })?;
     tracing::info!(file = %path.display(), "no clinic yet: wrote a one-time clinic setup code");
     Ok(())
-}
-
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(contents.as_bytes())
 }

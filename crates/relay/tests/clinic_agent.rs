@@ -1168,3 +1168,36 @@ async fn read_saves_a_patients_attachments_checked_under_safe_names_inside_the_d
         ]
     );
 }
+
+#[tokio::test]
+async fn patient_text_cannot_drive_the_operators_terminal() {
+    let (relay, _work, key_file, _clinic_id, patient, clinic_bundle) = agent_clinic().await;
+    let (thread, key) = sam_starts(&relay, &patient, &clinic_bundle, Category::Question).await;
+    // Clears the screen, then shows "exe.pdf" reversed as "fdp.exe", on a
+    // second line that a carriage return would let overwrite the first.
+    relay
+        .send_ok(
+            &patient,
+            &key,
+            &thread.thread_id,
+            0,
+            "m1",
+            "Hi\u{1b}[2J\u{1b}]0;pwned\u{7}\u{202E}exe.pdf\u{2066}\u{9b}31m\nline two\r\tend",
+        )
+        .await;
+    let (ok, read, err) = agent(&relay, &key_file, &["read", &thread.thread_id]).await;
+    assert!(ok, "{err}");
+    assert!(
+        !read.contains(['\u{1b}', '\u{7}', '\u{202E}', '\u{2066}', '\u{9b}', '\r']),
+        "{read:?}"
+    );
+    assert_eq!(
+        read.lines().collect::<Vec<_>>(),
+        [
+            "#1 Sam: Hi\\u{1b}[2J\\u{1b}]0;pwned\\u{7}\\u{202e}exe.pdf\\u{2066}\\u{9b}31m",
+            "line two\\u{d}\tend",
+            "Sam has not read anything yet",
+        ],
+        "{read:?}"
+    );
+}

@@ -13,6 +13,7 @@ async fn state(data: &TempDir, site: Option<&TempDir>) -> AppState {
     AppState::open(Config {
         data: data.path().to_path_buf(),
         static_dir: site.map(|dir| dir.path().to_path_buf()),
+        dev: true,
         ..Config::default()
     })
     .await

@@ -631,3 +631,111 @@ async fn the_first_passkey_needs_no_step_up_but_a_second_one_does() {
     register(&relay, &fresh.token, &mut laptop, "Laptop").await;
     assert_eq!(labels(&relay, t).await, ["Laptop", "Passkey"]);
 }
+
+/// `POST /v1/auth/passkey/start` with `account_id`: status and JSON, the
+/// ceremony id and challenge (random every time) left out.
+async fn start_for(relay: &Relay, account_id: &str) -> (StatusCode, serde_json::Value) {
+    let response = relay
+        .call(
+            Method::POST,
+            "/v1/auth/passkey/start",
+            None,
+            Some(&StartAuthentication {
+                account_id: Some(account_id.into()),
+            }),
+        )
+        .await;
+    (response.status(), response.json().await.unwrap())
+}
+
+/// The JSON's shape: every string replaced by its length, so two answers
+/// compare equal when they differ only in random or per-account bytes.
+fn shape(value: &serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::String(s) => json!(format!("<{} chars>", s.len())),
+        serde_json::Value::Array(items) => items.iter().map(shape).collect(),
+        serde_json::Value::Object(map) => map
+            .iter()
+            .map(|(key, value)| (key.clone(), shape(value)))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+        other => other.clone(),
+    }
+}
+
+fn allowed_ids(answer: &serde_json::Value) -> Vec<String> {
+    answer["options"]["publicKey"]["allowCredentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn passkey_start_answers_alike_for_unknown_accounts_and_reveals_no_credential() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let patient = relay.patient(&clinic, "sam@example.com").await;
+    let mut phone = SoftPasskey::new(true);
+    register(&relay, &patient.token, &mut phone, "Phone").await;
+    // Enrolled, but no passkey yet: nothing to reveal either.
+    let without = relay.patient(&clinic, "kim@example.com").await;
+    // Ids shaped like real ones ("acc_" and 22 base64url characters).
+    let unknown = "acc_AAAAAAAAAAAAAAAAAAAAAA";
+    let other_unknown = "acc_BBBBBBBBBBBBBBBBBBBBBB";
+
+    let (status, known) = start_for(&relay, &patient.id).await;
+    assert_eq!(status, StatusCode::OK, "{known}");
+    assert_eq!(allowed_ids(&known).len(), 1);
+    for id in [unknown, other_unknown, without.id.as_str()] {
+        let (status, answer) = start_for(&relay, id).await;
+        assert_eq!(status, StatusCode::OK, "{id}: {answer}");
+        assert_eq!(shape(&answer), shape(&known), "{id}: {answer}\nvs {known}");
+        assert_ne!(allowed_ids(&answer), allowed_ids(&known));
+        // Stable: a repeated probe sees the same credential ids, as it
+        // would for a real account.
+        let (_, again) = start_for(&relay, id).await;
+        assert_eq!(allowed_ids(&again), allowed_ids(&answer), "{id}");
+        assert_ne!(again["ceremony_id"], answer["ceremony_id"]);
+    }
+    let (_, again) = start_for(&relay, &patient.id).await;
+    assert_eq!(allowed_ids(&again), allowed_ids(&known));
+    assert_ne!(
+        allowed_ids(&start_for(&relay, unknown).await.1),
+        allowed_ids(&start_for(&relay, other_unknown).await.1)
+    );
+
+    // A decoy ceremony cannot be finished, and fails exactly like a wrong
+    // passkey: the phone's real answer to the real ceremony, sent for it.
+    let real: AuthenticationStarted = serde_json::from_value(known).unwrap();
+    let credential = phone.do_authentication(origin(), real.options).unwrap();
+    let (_, decoy) = start_for(&relay, unknown).await;
+    for ceremony_id in [
+        decoy["ceremony_id"].as_str().unwrap().to_owned(),
+        real.ceremony_id.clone(),
+    ] {
+        let finish = FinishAuthentication {
+            ceremony_id: ceremony_id.clone(),
+            credential: credential.clone(),
+        };
+        if ceremony_id == real.ceremony_id {
+            // The real one still works (the decoy did not consume it).
+            let response = relay
+                .call(Method::POST, "/v1/auth/passkey/finish", None, Some(&finish))
+                .await;
+            assert_eq!(response.status(), StatusCode::OK);
+        } else {
+            relay
+                .expect_error(
+                    Method::POST,
+                    "/v1/auth/passkey/finish",
+                    None,
+                    Some(&finish),
+                    StatusCode::UNAUTHORIZED,
+                    "passkey_failed",
+                )
+                .await;
+        }
+    }
+}

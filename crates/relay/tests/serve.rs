@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use ward_proto::auth::{ClinicInfo, SessionCreated};
 
 /// Settings the tests do not set must not leak in from the environment.
-const WARD_ENV: [&str; 14] = [
+const WARD_ENV: [&str; 15] = [
     "WARD_CONFIG",
     "WARD_LISTEN",
     "WARD_DATA",
@@ -24,18 +24,19 @@ const WARD_ENV: [&str; 14] = [
     "WARD_BLOB_STORE",
     "WARD_UPLOAD_EXPIRY_HOURS",
     "WARD_UNATTACHED_BLOB_EXPIRY_DAYS",
+    "WARD_SECRET_KEY_FILE",
     "RUST_LOG",
 ];
 
-/// `ward-relay serve` on a free port with `data`, `extra` arguments and
-/// environment `env`.
+/// `ward-relay serve --dev` (no SMTP here) on a free port with `data`,
+/// `extra` arguments and environment `env`.
 fn serve(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ward-relay"));
     for name in WARD_ENV {
         command.env_remove(name);
     }
     command
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .args(["serve", "--dev", "--listen", "127.0.0.1:0", "--data"])
         .arg(data)
         .args(extra)
         .envs(env.iter().copied())

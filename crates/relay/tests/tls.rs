@@ -18,6 +18,7 @@ async fn serves_https_with_hsts_and_secure_cookies() {
         tls_cert: Some(cert.clone()),
         tls_key: Some(key.clone()),
         public_origin: "https://localhost:8443".into(),
+        dev: true,
         ..Config::default()
     };
     config.validate().unwrap();

@@ -102,20 +102,6 @@ fn numbered(name: &str, n: u32) -> String {
     format!("{stem} ({n}){extension}")
 }
 
-/// A file name shown on a terminal: control and invisible characters as `?`
-/// (a hostile name cannot move the cursor or recolour the screen).
-pub fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() || is_invisible(c) {
-                '?'
-            } else {
-                c
-            }
-        })
-        .collect()
-}
-
 /// A blob id as the relay writes them (letters, digits, `_`, `-`), so one
 /// taken from a message cannot steer a request to another path.
 fn checked_blob_id(blob_id: &str) -> Result<&str, AgentError> {
@@ -421,11 +407,6 @@ mod tests {
             media_type_for(Path::new("README")),
             "application/octet-stream"
         );
-    }
-
-    #[test]
-    fn printed_names_cannot_drive_the_terminal() {
-        assert_eq!(printable("a\u{1b}[2Jb\nc"), "a?[2Jb?c");
     }
 
     #[test]

@@ -8,8 +8,10 @@ use ward_proto::{Bytes, ErrorBody};
 use ward_seal::keys::AccountKeys;
 
 /// What went wrong talking to the relay, said for the person at the terminal.
+/// It often quotes the relay (or a patient's file name): it displays through
+/// [`super::terminal::escape`].
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
+#[error("{}", super::terminal::line(.0))]
 pub struct AgentError(pub String);
 
 impl AgentError {

@@ -5,6 +5,7 @@
 
 pub mod attachments;
 mod client;
+pub mod terminal;
 mod watch;
 
 use std::collections::HashMap;
@@ -63,14 +64,21 @@ pub struct ReadMessage {
 
 /// How `read` and `watch` print a message: `#N NAME: TEXT`, then one
 /// `    [ID] LABEL` line per quick reply it offers, then one
-/// [`attachment_line`] per attachment.
+/// [`attachment_line`] per attachment. Every field is passed through
+/// [`terminal::escape`] (the text keeps its line breaks and tabs).
 pub fn message_lines(message: &ReadMessage) -> Vec<String> {
     let mut lines = vec![format!(
         "#{} {}: {}",
-        message.seq, message.sender_name, message.payload.text
+        message.seq,
+        terminal::line(&message.sender_name),
+        terminal::escape(&message.payload.text, terminal::Field::Text)
     )];
     for option in &message.payload.quick_reply_options {
-        lines.push(format!("    [{}] {}", option.id, option.label));
+        lines.push(format!(
+            "    [{}] {}",
+            terminal::line(&option.id),
+            terminal::line(&option.label)
+        ));
     }
     for (index, attachment) in message.payload.attachments.iter().enumerate() {
         lines.push(attachment_line(attachment, message.saved.get(index)));
@@ -79,21 +87,24 @@ pub fn message_lines(message: &ReadMessage) -> Vec<String> {
 }
 
 /// `    [attachment] NAME (TYPE, N bytes)`, then ` saved to PATH` when it was
-/// saved, or ` NOT saved: WHY` when saving failed. The sender's name and
-/// type are shown with control characters as `?`.
+/// saved, or ` NOT saved: WHY` when saving failed. Every field is passed
+/// through [`terminal::escape`].
 pub fn attachment_line(
     attachment: &AttachmentRef,
     saved: Option<&Result<PathBuf, String>>,
 ) -> String {
     let mut line = format!(
         "    [attachment] {} ({}, {} bytes)",
-        attachments::printable(&attachment.name),
-        attachments::printable(&attachment.media_type),
+        terminal::line(&attachment.name),
+        terminal::line(&attachment.media_type),
         attachment.size
     );
     match saved {
-        Some(Ok(path)) => line.push_str(&format!(" saved to {}", path.display())),
-        Some(Err(why)) => line.push_str(&format!(" NOT saved: {why}")),
+        Some(Ok(path)) => line.push_str(&format!(
+            " saved to {}",
+            terminal::line(&path.display().to_string())
+        )),
+        Some(Err(why)) => line.push_str(&format!(" NOT saved: {}", terminal::line(why))),
         None => {}
     }
     line
@@ -111,15 +122,13 @@ pub struct ThreadRead {
 
 /// One member's read state as `read` prints it: `read by NAME up to #N`
 /// (plus ` at HH:MM UTC` when the relay knows when), or
-/// `NAME has not read anything yet`.
+/// `NAME has not read anything yet` (the name through [`terminal::escape`]).
 pub fn read_state_line(member: &Member) -> String {
+    let name = terminal::line(&member.display_name);
     if member.read_up_to == 0 {
-        return format!("{} has not read anything yet", member.display_name);
+        return format!("{name} has not read anything yet");
     }
-    let mut line = format!(
-        "read by {} up to #{}",
-        member.display_name, member.read_up_to
-    );
+    let mut line = format!("read by {name} up to #{}", member.read_up_to);
     if let Some(ms) = member.read_at {
         let minutes = (ms / 60_000) % (24 * 60);
         line.push_str(&format!(" at {:02}:{:02} UTC", minutes / 60, minutes % 60));
@@ -360,7 +369,7 @@ impl Agent {
                         &[],
                     )
                     .await?;
-                    tracing::info!(thread = thread.thread_id, "bot replied");
+                    tracing::info!(thread = %terminal::line(&thread.thread_id), "bot replied");
                 }
             }
             if once {

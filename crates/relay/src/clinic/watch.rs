@@ -16,7 +16,8 @@ use ward_seal::envelope::Envelope;
 use ward_seal::keys::{AccountKeys, PublicBundle};
 
 use super::{
-    Agent, AgentError, Client, EpochKeys, ReadMessage, message_lines, open_message, thread_keys,
+    Agent, AgentError, Client, EpochKeys, ReadMessage, message_lines, open_message, terminal,
+    thread_keys,
 };
 
 type Socket =
@@ -29,13 +30,19 @@ const READY_TIMEOUT: Duration = Duration::from_secs(10);
 /// not count as activity).
 const KEEP_ALIVE: Duration = Duration::from_secs(60);
 
-/// `NAME is typing in THREAD`.
+/// `NAME is typing in THREAD` (both through [`terminal::escape`]).
 pub fn typing_line(name: &str, thread_id: &str) -> String {
-    format!("{name} is typing in {thread_id}")
+    format!(
+        "{} is typing in {}",
+        terminal::line(name),
+        terminal::line(thread_id)
+    )
 }
 
-/// `read by NAME up to #N` or `delivered to NAME up to #N`.
+/// `read by NAME up to #N` or `delivered to NAME up to #N` (the name
+/// through [`terminal::escape`]).
 pub fn receipt_line(kind: ReceiptKind, name: &str, up_to_seq: u64) -> String {
+    let name = terminal::line(name);
     match kind {
         ReceiptKind::Read => format!("read by {name} up to #{up_to_seq}"),
         ReceiptKind::Delivered => format!("delivered to {name} up to #{up_to_seq}"),

@@ -111,7 +111,7 @@ async fn insert_invite(
         "INSERT INTO invites (code_hash, created_by, display_name, contact, created_at, expires_at, kind, for_patient)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
-    .bind(secrets::hash(&code))
+    .bind(state.secret.code_hash(&code))
     .bind(created_by)
     .bind(&name)
     .bind(&contact)
@@ -139,7 +139,9 @@ pub async fn start(
 ) -> Result<Json<EnrollStarted>, ApiError> {
     let addr_key = format!("enroll-addr:{addr}");
     lockout::check(&state, &addr_key).await?;
-    let invite_hash = secrets::hash(&secrets::normalize_invite(&request.invite_code));
+    let invite_hash = state
+        .secret
+        .code_hash(&secrets::normalize_invite(&request.invite_code));
     let row = sqlx::query(
         "SELECT display_name, contact, used_at, account_id FROM invites WHERE code_hash = ? AND expires_at > ?",
     )
@@ -194,7 +196,7 @@ pub async fn start(
     )
     .bind(&enrollment_id)
     .bind(&invite_hash)
-    .bind(secrets::hash(&code))
+    .bind(state.secret.code_hash(&code))
     .bind(now)
     .bind(now + valid)
     .execute(&state.db)
@@ -237,7 +239,8 @@ pub async fn verify(
     .bind(now)
     .fetch_optional(&state.db)
     .await?;
-    if expected.as_deref() != Some(secrets::hash(&typed).as_slice()) {
+    let typed_hash = state.secret.code_hash(&typed);
+    if expected.as_deref() != Some(typed_hash.as_slice()) {
         lockout::fail(&state, &key).await?;
         lockout::fail(&state, &addr_key).await?;
         return Err(ApiError::bad_request(
@@ -254,7 +257,7 @@ pub async fn verify(
     )
     .bind(now)
     .bind(&request.enrollment_id)
-    .bind(secrets::hash(&typed))
+    .bind(&typed_hash)
     .bind(now)
     .fetch_optional(&mut *tx)
     .await?;

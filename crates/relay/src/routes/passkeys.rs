@@ -13,8 +13,9 @@ use ward_proto::passkeys::{
 };
 use webauthn_rs::prelude::{
     CredentialID, DiscoverableAuthentication, Passkey, PasskeyAuthentication, PasskeyRegistration,
+    WebauthnError,
 };
-use webauthn_rs_proto::ResidentKeyRequirement;
+use webauthn_rs_proto::{AllowCredentials, ResidentKeyRequirement};
 
 use super::auth::display_name;
 use crate::error::ApiError;
@@ -242,8 +243,18 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// How many bytes a decoy credential id has (as many authenticators' ids).
+const DECOY_CREDENTIAL_ID_LEN: usize = 32;
+
 /// `POST /v1/auth/passkey/start`
-#[utoipa::path(post, path = "/v1/auth/passkey/start", tag = "sign-in", request_body = ward_proto::passkeys::StartAuthentication, responses((status = 200, description = "OK", body = ward_proto::passkeys::AuthenticationStarted), (status = 404, description = "Not found", body = ward_proto::ErrorBody)))]
+///
+/// With an account id, the same answer whether or not the account exists
+/// or has passkeys: for one that has none (or does not exist), the options
+/// list a decoy credential id derived from the relay's secret and the id
+/// (the same on every try), and a ceremony is stored that no passkey can
+/// finish. Nobody learns from it which accounts exist, nor their
+/// credential ids.
+#[utoipa::path(post, path = "/v1/auth/passkey/start", tag = "sign-in", request_body = ward_proto::passkeys::StartAuthentication, responses((status = 200, description = "OK (also for an unknown account: its options list decoy credentials)", body = ward_proto::passkeys::AuthenticationStarted)))]
 pub async fn sign_in_start(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<StartAuthentication>,
@@ -255,19 +266,26 @@ pub async fn sign_in_start(
                 .into_iter()
                 .map(|(_, passkey)| passkey)
                 .collect();
-            if passkeys.is_empty() {
-                return Err(ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "no_passkey",
-                    "There is no passkey for this account on record. Sign in another way, or ask your clinic for help.",
-                ));
-            }
-            let (options, authentication) = state
+            let (mut options, authentication) = state
                 .webauthn
                 .start_passkey_authentication(&passkeys)
                 .map_err(|e| ApiError::internal("passkey sign-in", &e))?;
-            let id =
-                save_ceremony(&state, "authenticate", Some(&account_id), &authentication).await?;
+            let owner = if passkeys.is_empty() {
+                options.public_key.allow_credentials = state
+                    .secret
+                    .decoy_credential_ids(&account_id, 1, DECOY_CREDENTIAL_ID_LEN)
+                    .into_iter()
+                    .map(|id| AllowCredentials {
+                        type_: "public-key".into(),
+                        id,
+                        transports: None,
+                    })
+                    .collect();
+                None
+            } else {
+                Some(account_id.as_str())
+            };
+            let id = save_ceremony(&state, "authenticate", owner, &authentication).await?;
             (id, options)
         }
         None => {
@@ -305,11 +323,15 @@ pub async fn sign_in_finish(
         Some("authenticate") => {
             let (account, authentication): (Option<String>, PasskeyAuthentication) =
                 take_ceremony(&state, &request.ceremony_id, "authenticate").await?;
-            let account = account.ok_or_else(refused)?;
-            state
-                .webauthn
-                .finish_passkey_authentication(&request.credential, &authentication)
-                .map(|result| (account, result))
+            match account {
+                Some(account) => state
+                    .webauthn
+                    .finish_passkey_authentication(&request.credential, &authentication)
+                    .map(|result| (account, result)),
+                // A decoy ceremony (no such account, or no passkey): it
+                // fails, and counts, like a wrong passkey.
+                None => Err(WebauthnError::CredentialNotFound),
+            }
         }
         Some("discover") => {
             let (_, authentication): (Option<String>, DiscoverableAuthentication) =

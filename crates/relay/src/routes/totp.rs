@@ -89,12 +89,14 @@ pub async fn enroll(
         .fetch_one(&state.db)
         .await?;
     let generator = totp(secret.clone(), &name)?;
+    // Stored sealed under the relay's secret, never in the clear.
+    let sealed = state.secret.seal_seed(&session.account_id, &secret)?;
     sqlx::query(
         "INSERT INTO totp (account_id, secret) VALUES (?, ?)
          ON CONFLICT (account_id) DO UPDATE SET secret = excluded.secret, confirmed_at = NULL, last_step = 0",
     )
     .bind(&session.account_id)
-    .bind(&secret)
+    .bind(&sealed)
     .execute(&state.db)
     .await?;
     Ok(Json(TotpEnrollment {
@@ -112,7 +114,7 @@ pub async fn confirm(
 ) -> Result<StatusCode, ApiError> {
     let key = format!("totp:{}", session.account_id);
     lockout::check(&state, &key).await?;
-    let secret: Vec<u8> =
+    let sealed: Vec<u8> =
         sqlx::query_scalar("SELECT secret FROM totp WHERE account_id = ? AND confirmed_at IS NULL")
             .bind(&session.account_id)
             .fetch_optional(&state.db)
@@ -123,7 +125,8 @@ pub async fn confirm(
                     "Start setting up the authenticator app first.",
                 )
             })?;
-    let Some(step) = matching_step(&totp(secret, "")?, &request.code) else {
+    let secret = state.secret.open_seed(&session.account_id, &sealed)?;
+    let Some(step) = matching_step(&totp(secret.to_vec(), "")?, &request.code) else {
         lockout::fail(&state, &key).await?;
         return Err(ApiError::bad_request(
             "totp_not_valid",
@@ -199,7 +202,7 @@ pub async fn code_start(
             .as_ref()
             .map(|row| row.get::<String, _>("account_id")),
     )
-    .bind(secrets::hash(&code))
+    .bind(state.secret.code_hash(&code))
     .bind(now_ms() + valid)
     .execute(&state.db)
     .await?;
@@ -252,7 +255,7 @@ pub async fn code_verify(
     .bind(now_ms())
     .fetch_optional(&state.db)
     .await?
-    .filter(|row| row.get::<Vec<u8>, _>("code_hash") == secrets::hash(&typed));
+    .filter(|row| row.get::<Vec<u8>, _>("code_hash") == state.secret.code_hash(&typed));
     let Some(account_id) = row.and_then(|row| row.get::<Option<String>, _>("account_id")) else {
         lockout::fail(&state, &login_key).await?;
         lockout::fail(&state, &addr_key).await?;
@@ -276,8 +279,11 @@ pub async fn code_verify(
         ));
     };
     let last_step: i64 = totp_row.get("last_step");
-    let step = matching_step(&totp(totp_row.get("secret"), "")?, &request.totp)
-        .filter(|step| *step > last_step);
+    let secret = state
+        .secret
+        .open_seed(&account_id, &totp_row.get::<Vec<u8>, _>("secret"))?;
+    let step =
+        matching_step(&totp(secret.to_vec(), "")?, &request.totp).filter(|step| *step > last_step);
     let Some(step) = step else {
         // A wrong TOTP code uses up this sign-in: the next guess needs a new
         // code sent to the contact.

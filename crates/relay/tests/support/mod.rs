@@ -33,8 +33,9 @@ impl Relay {
         Self::start_with(|_| {}).await
     }
 
-    /// A relay whose default configuration `configure` changes first (the
-    /// data directory is set afterwards); the result must validate.
+    /// A relay whose default configuration (in development mode: codes go
+    /// to the outbox file) `configure` changes first (the data directory is
+    /// set afterwards); the result must validate.
     pub async fn start_with(configure: impl FnOnce(&mut Config)) -> Self {
         Self::start_with_state(configure, |_| {}).await
     }
@@ -46,18 +47,16 @@ impl Relay {
         adjust: impl FnOnce(&mut AppState),
     ) -> Self {
         let data = tempfile::tempdir().unwrap();
-        let mut config = Config::default();
+        let mut config = Config {
+            dev: true,
+            ..Config::default()
+        };
         configure(&mut config);
         config.data = data.path().to_path_buf();
         config.validate().unwrap();
         let mut state = AppState::open(config).await.unwrap();
         adjust(&mut state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(ward_relay::serve(listener, state.clone(), async {
-            let _ = stopped.await;
-        }));
+        let (url, stop) = serve(state.clone()).await;
         Self {
             url,
             data,
@@ -65,6 +64,32 @@ impl Relay {
             state,
             stop: Some(stop),
         }
+    }
+
+    /// Stops this relay and starts another over the same data directory
+    /// (as a restart would), its development configuration changed by
+    /// `configure`; the error if the new one refuses to start (then nothing
+    /// serves until the next successful restart).
+    pub async fn restart_with(
+        &mut self,
+        configure: impl FnOnce(&mut Config),
+    ) -> Result<(), ward_relay::StartError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let mut config = Config {
+            dev: true,
+            ..Config::default()
+        };
+        configure(&mut config);
+        config.data = self.data.path().to_path_buf();
+        config.validate().unwrap();
+        let state = AppState::open(config).await?;
+        let (url, stop) = serve(state.clone()).await;
+        self.url = url;
+        self.state = state;
+        self.stop = Some(stop);
+        Ok(())
     }
 
     pub async fn call<B: Serialize>(
@@ -294,6 +319,17 @@ impl Relay {
         )
         .await
     }
+}
+
+/// Serves `state` on a free loopback port until the sender is used or dropped.
+async fn serve(state: AppState) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(ward_relay::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    (url, stop)
 }
 
 impl Drop for Relay {

@@ -1,0 +1,418 @@
+//! The relay's own secret: 32 random bytes kept outside the database, from
+//! which the keys that protect secrets at rest are derived.
+//!
+//! * TOTP seeds are sealed with XChaCha20-Poly1305 under `K_seed` (a random
+//!   24-byte nonce per seal, the account id as associated data), so a copy
+//!   of the database alone cannot mint authenticator codes.
+//! * Short codes (six-digit one-time codes, 50-bit invite codes) are stored
+//!   as `HMAC-SHA256(K_code, SHA-256(code))`: without the secret, a stored
+//!   hash cannot be reversed by trying every code.
+//! * `passkey/start` for an account without passkeys answers with decoy
+//!   credential ids, `HMAC-SHA256(K_decoy, account id)`: stable across
+//!   probes, unlinkable to anything without the secret.
+//!
+//! Every key is HKDF-SHA256 of the secret with its own label. The database
+//! keeps `HKDF(secret, "check")` (one-way) to notice, at start, a relay
+//! started with another secret than the one its data was sealed under.
+//!
+//! The secret comes from `secret_key_file` in the configuration, or else
+//! from `DATA/relay-secret.key`, created (mode 0600) on first start.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use chacha20poly1305::aead::{Aead, Payload};
+use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
+use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+use sqlx::{Row, SqlitePool};
+use zeroize::Zeroizing;
+
+use crate::error::{ApiError, StartError};
+
+/// The key file the relay creates in its data directory when the
+/// configuration names none.
+pub const SECRET_KEY_FILE: &str = "relay-secret.key";
+
+/// The secret's length in bytes.
+pub const SECRET_LEN: usize = 32;
+
+/// The first byte of a sealed TOTP seed (the format's version).
+const SEALED_SEED_V1: u8 = 1;
+const NONCE_LEN: usize = 24;
+
+/// The keys derived from the relay's secret.
+#[derive(Clone)]
+pub struct RelaySecret {
+    seed_key: Zeroizing<[u8; 32]>,
+    code_key: Zeroizing<[u8; 32]>,
+    decoy_key: Zeroizing<[u8; 32]>,
+    check: [u8; 32],
+}
+
+impl std::fmt::Debug for RelaySecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RelaySecret(..)")
+    }
+}
+
+/// Why the relay's secret could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    /// The key file could not be read or created.
+    #[error(
+        "could not read or create the relay secret key file {path}: {source}. Check its permissions, or set secret_key_file to a readable file"
+    )]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The key file does not hold a key.
+    #[error(
+        "the relay secret key file {path} must hold exactly 32 bytes, or 64 hexadecimal characters (make one with `head -c 32 /dev/urandom > FILE` or `openssl rand -hex 32 > FILE`)"
+    )]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The database was sealed under another secret.
+    #[error(
+        "the relay secret in {path} is not the one this database's TOTP seeds and codes were protected with. Restore the original key file (or secret_key_file setting); starting with another key would lock every authenticator app out"
+    )]
+    Mismatch {
+        /// The key file in use.
+        path: PathBuf,
+    },
+    /// No randomness for a new key.
+    #[error("the operating system gave no randomness for a new relay secret")]
+    Random,
+    /// The database failed while checking or upgrading.
+    #[error("the database failed while protecting stored secrets: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<SecretError> for StartError {
+    fn from(error: SecretError) -> Self {
+        StartError::Secret(error)
+    }
+}
+
+fn derive(secret: &[u8], label: &str) -> Zeroizing<[u8; 32]> {
+    let mut okm = Zeroizing::new([0u8; 32]);
+    // Expanding 32 bytes from HKDF-SHA256 cannot fail (the limit is 8160).
+    let _ = Hkdf::<Sha256>::new(Some(b"ward relay secret v1"), secret)
+        .expand(label.as_bytes(), okm.as_mut_slice());
+    okm
+}
+
+fn hmac(key: &[u8; 32], parts: &[&[u8]]) -> [u8; 32] {
+    // HMAC takes a key of any length: `new_from_slice` cannot fail here.
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
+        return [0; 32];
+    };
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+impl RelaySecret {
+    /// The keys for `secret` (32 bytes).
+    pub fn from_bytes(secret: &[u8; SECRET_LEN]) -> Self {
+        let check = *derive(secret, "check");
+        Self {
+            seed_key: derive(secret, "totp seed seal"),
+            code_key: derive(secret, "short code hash"),
+            decoy_key: derive(secret, "passkey decoy"),
+            check,
+        }
+    }
+
+    /// The secret from `configured` (the `secret_key_file` setting), or
+    /// from `DATA/relay-secret.key`, created with a fresh random key (mode
+    /// 0600) if missing. Also returns the file it came from.
+    pub fn load_or_create(
+        configured: Option<&Path>,
+        data: &Path,
+    ) -> Result<(Self, PathBuf), SecretError> {
+        let path = configured.map_or_else(|| data.join(SECRET_KEY_FILE), Path::to_path_buf);
+        let file_error = |source| SecretError::File {
+            path: path.clone(),
+            source,
+        };
+        let bytes = match std::fs::File::open(&path) {
+            Ok(mut file) => {
+                let mut bytes = Zeroizing::new(Vec::new());
+                file.read_to_end(&mut bytes).map_err(file_error)?;
+                bytes
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound && configured.is_none() => {
+                let mut fresh = Zeroizing::new([0u8; SECRET_LEN]);
+                getrandom::fill(fresh.as_mut_slice()).map_err(|_| SecretError::Random)?;
+                crate::files::create_private(&path, fresh.as_slice()).map_err(file_error)?;
+                tracing::info!(file = %path.display(), "created the relay's secret key file; back it up with the database");
+                Zeroizing::new(fresh.to_vec())
+            }
+            Err(error) => return Err(file_error(error)),
+        };
+        let secret =
+            parse_key(&bytes).ok_or_else(|| SecretError::Malformed { path: path.clone() })?;
+        warn_if_readable_by_others(&path);
+        Ok((Self::from_bytes(&secret), path))
+    }
+
+    /// Checks that the database's protected secrets belong to this secret;
+    /// on the first start with one, records it and protects what an older
+    /// relay stored in the clear (TOTP seeds) or with an unkeyed hash
+    /// (codes), all in one transaction.
+    pub async fn bind_database(&self, db: &SqlitePool, path: &Path) -> Result<(), SecretError> {
+        let mut tx = db.begin().await?;
+        let check: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT key_check FROM relay_secret WHERE id = 1")
+                .fetch_optional(&mut *tx)
+                .await?;
+        match check {
+            Some(check) if check.as_slice() == self.check.as_slice() => return Ok(()),
+            Some(_) => {
+                return Err(SecretError::Mismatch {
+                    path: path.to_path_buf(),
+                });
+            }
+            None => {}
+        }
+        // Invites are referenced by their enrollments' `invite_hash`: both
+        // change together, checked at commit.
+        sqlx::query("PRAGMA defer_foreign_keys = ON")
+            .execute(&mut *tx)
+            .await?;
+        let seeds = sqlx::query("SELECT account_id, secret FROM totp")
+            .fetch_all(&mut *tx)
+            .await?;
+        for row in &seeds {
+            let account_id: String = row.get("account_id");
+            let seed = Zeroizing::new(row.get::<Vec<u8>, _>("secret"));
+            let sealed = self
+                .seal_seed(&account_id, &seed)
+                .map_err(|_| SecretError::Random)?;
+            sqlx::query("UPDATE totp SET secret = ? WHERE account_id = ?")
+                .bind(sealed)
+                .bind(&account_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        // An older relay stored SHA-256(code): the keyed hash is computed
+        // over that digest, so every stored code can be upgraded in place.
+        let invites: Vec<Vec<u8>> = sqlx::query_scalar("SELECT code_hash FROM invites")
+            .fetch_all(&mut *tx)
+            .await?;
+        for old in &invites {
+            let new = self.keyed(old).to_vec();
+            sqlx::query("UPDATE invites SET code_hash = ? WHERE code_hash = ?")
+                .bind(&new)
+                .bind(old)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE enrollments SET invite_hash = ? WHERE invite_hash = ?")
+                .bind(&new)
+                .bind(old)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for table in ["enrollments", "code_logins"] {
+            let key = if table == "enrollments" {
+                "enrollment_id"
+            } else {
+                "login_id"
+            };
+            let rows = sqlx::query(&format!("SELECT {key}, code_hash FROM {table}"))
+                .fetch_all(&mut *tx)
+                .await?;
+            for row in rows {
+                let id: String = row.get(0);
+                let old: Vec<u8> = row.get(1);
+                sqlx::query(&format!("UPDATE {table} SET code_hash = ? WHERE {key} = ?"))
+                    .bind(self.keyed(&old).to_vec())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        sqlx::query("INSERT INTO relay_secret (id, key_check, bound_at) VALUES (1, ?, ?)")
+            .bind(self.check.as_slice())
+            .bind(crate::secrets::now_ms())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        if !seeds.is_empty() || !invites.is_empty() {
+            tracing::info!(
+                totp_seeds = seeds.len(),
+                invites = invites.len(),
+                "sealed the TOTP seeds and keyed the code hashes an older relay stored"
+            );
+        }
+        Ok(())
+    }
+
+    /// What the database stores for a short code (a one-time code or an
+    /// invite code): `HMAC-SHA256(K_code, SHA-256(code))`.
+    pub fn code_hash(&self, code: &str) -> Vec<u8> {
+        self.keyed(&Sha256::digest(code.as_bytes())).to_vec()
+    }
+
+    fn keyed(&self, digest: &[u8]) -> [u8; 32] {
+        hmac(&self.code_key, &[digest])
+    }
+
+    /// `count` decoy credential ids of `len` bytes for `account_id`: the
+    /// same every time for the same account and secret.
+    pub fn decoy_credential_ids(&self, account_id: &str, count: u8, len: usize) -> Vec<Vec<u8>> {
+        (0..count)
+            .map(|index| {
+                let mut id = Vec::with_capacity(len);
+                let mut block: u8 = 0;
+                while id.len() < len {
+                    let out = hmac(
+                        &self.decoy_key,
+                        &[account_id.as_bytes(), &[0, index, block]],
+                    );
+                    id.extend_from_slice(&out);
+                    block = block.wrapping_add(1);
+                }
+                id.truncate(len);
+                id
+            })
+            .collect()
+    }
+
+    /// Seals `account_id`'s TOTP seed: version byte, 24-byte random nonce,
+    /// XChaCha20-Poly1305 ciphertext and tag, the account id as associated data.
+    pub fn seal_seed(&self, account_id: &str, seed: &[u8]) -> Result<Vec<u8>, ApiError> {
+        let nonce = crate::secrets::random::<NONCE_LEN>()?;
+        let cipher = XChaCha20Poly1305::new((&*self.seed_key).into());
+        let sealed = cipher
+            .encrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: seed,
+                    aad: account_id.as_bytes(),
+                },
+            )
+            .map_err(|_| ApiError::internal("seal totp seed", &"aead"))?;
+        let mut out = Vec::with_capacity(1 + NONCE_LEN + sealed.len());
+        out.push(SEALED_SEED_V1);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        Ok(out)
+    }
+
+    /// Opens a seed sealed by [`RelaySecret::seal_seed`] for `account_id`.
+    pub fn open_seed(
+        &self,
+        account_id: &str,
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, ApiError> {
+        let failed = || ApiError::internal("open totp seed", &"sealed seed does not open");
+        let (version, rest) = sealed.split_first().ok_or_else(failed)?;
+        if *version != SEALED_SEED_V1 || rest.len() < NONCE_LEN {
+            return Err(failed());
+        }
+        let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
+        let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| failed())?;
+        let cipher = XChaCha20Poly1305::new((&*self.seed_key).into());
+        cipher
+            .decrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: account_id.as_bytes(),
+                },
+            )
+            .map(Zeroizing::new)
+            .map_err(|_| failed())
+    }
+}
+
+/// 32 raw bytes, or 64 hex characters (surrounding whitespace ignored).
+fn parse_key(bytes: &[u8]) -> Option<Zeroizing<[u8; SECRET_LEN]>> {
+    let mut key = Zeroizing::new([0u8; SECRET_LEN]);
+    if bytes.len() == SECRET_LEN {
+        key.copy_from_slice(bytes);
+        return Some(key);
+    }
+    let text = std::str::from_utf8(bytes).ok()?.trim();
+    if text.len() != SECRET_LEN * 2 || !text.is_ascii() {
+        return None;
+    }
+    for (i, pair) in text.as_bytes().chunks(2).enumerate() {
+        let pair = std::str::from_utf8(pair).ok()?;
+        key[i] = u8::from_str_radix(pair, 16).ok()?;
+    }
+    Some(key)
+}
+
+fn warn_if_readable_by_others(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            tracing::warn!(
+                file = %path.display(),
+                "the relay secret key file can be read by other users; chmod 600 it"
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_seal_per_account_and_open_only_under_the_same_secret() {
+        let secret = RelaySecret::from_bytes(&[7; 32]);
+        let seed = b"twenty bytes of seed";
+        let a = secret.seal_seed("acc_a", seed).unwrap();
+        let b = secret.seal_seed("acc_a", seed).unwrap();
+        assert_ne!(a, b, "a fresh nonce every seal");
+        assert!(!a.windows(seed.len()).any(|w| w == seed));
+        assert_eq!(secret.open_seed("acc_a", &a).unwrap().as_slice(), seed);
+        assert!(
+            secret.open_seed("acc_b", &a).is_err(),
+            "bound to its account"
+        );
+        let other = RelaySecret::from_bytes(&[8; 32]);
+        assert!(other.open_seed("acc_a", &a).is_err());
+    }
+
+    #[test]
+    fn code_hashes_are_keyed_and_decoys_stable() {
+        let secret = RelaySecret::from_bytes(&[7; 32]);
+        let other = RelaySecret::from_bytes(&[8; 32]);
+        let code = "123456";
+        assert_ne!(secret.code_hash(code), Sha256::digest(code).to_vec());
+        assert_ne!(secret.code_hash(code), other.code_hash(code));
+        assert_eq!(secret.code_hash(code), secret.code_hash(code));
+        let ids = secret.decoy_credential_ids("acc_x", 2, 40);
+        assert_eq!(ids.len(), 2);
+        assert!(ids.iter().all(|id| id.len() == 40));
+        assert_ne!(ids[0], ids[1]);
+        assert_eq!(ids, secret.decoy_credential_ids("acc_x", 2, 40));
+        assert_ne!(ids, secret.decoy_credential_ids("acc_y", 2, 40));
+    }
+
+    #[test]
+    fn key_files_hold_raw_bytes_or_hex() {
+        assert_eq!(*parse_key(&[1; 32]).unwrap(), [1; 32]);
+        let hex = format!("{}\n", "ab".repeat(32));
+        assert_eq!(*parse_key(hex.as_bytes()).unwrap(), [0xab; 32]);
+        assert!(parse_key(b"too short").is_none());
+        assert!(parse_key("zz".repeat(32).as_bytes()).is_none());
+    }
+}
