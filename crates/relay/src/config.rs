@@ -2,7 +2,7 @@
 //! set but `--dev`, overridden by a TOML file (`--config`), then by environment
 //! variables and command-line flags.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -70,8 +70,9 @@ pub struct Config {
     /// Sent to clients in `GET /v1/clinic`, so they can refuse a file before
     /// encrypting it.
     pub max_attachment_bytes: u64,
-    /// How many bytes of attachments (encrypted, as uploaded) one account
-    /// may keep: its finalized blobs plus its unfinished uploads.
+    /// How many bytes of attachments (encrypted, as uploaded) one patient
+    /// may keep, together with the caregivers they invited (the clinic: its
+    /// own account): finalized blobs plus unfinished uploads.
     pub attachment_quota_bytes: u64,
     /// Media types patients may attach, sent to clients in `GET /v1/clinic`.
     /// The relay cannot enforce this (a file's type travels inside the
@@ -91,6 +92,15 @@ pub struct Config {
     /// A finalized blob that no message references this many days after it
     /// was finalized is deleted.
     pub unattached_blob_expiry_days: u64,
+    /// The reverse proxies in front of the relay (addresses or CIDR blocks,
+    /// e.g. `["127.0.0.1", "10.0.0.0/8"]`). Only a request from one of
+    /// these has its `X-Forwarded-For` believed: the client is then the
+    /// right-most address in it that is not a trusted proxy. Empty (the
+    /// default): the TCP peer is the client, and forwarded headers are
+    /// ignored. Behind a proxy, set this, or every client shares the
+    /// proxy's address (for per-address limits and the loopback-only
+    /// `/metrics`, which then refuses forwarded requests).
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for Config {
@@ -122,6 +132,7 @@ impl Default for Config {
             blob_store: None,
             upload_expiry_hours: 24,
             unattached_blob_expiry_days: 7,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -153,6 +164,56 @@ fn is_media_type(value: &str) -> bool {
     value
         .split_once('/')
         .is_some_and(|(kind, subtype)| token(kind) && token(subtype))
+}
+
+/// An IP address or a CIDR block (`10.0.0.0/8`, `fd00::/8`): an entry of
+/// `trusted_proxies`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpBlock {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl IpBlock {
+    /// Parses `192.0.2.1`, `192.0.2.0/24`, `2001:db8::1` or `2001:db8::/32`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        let (addr, prefix) = match text.split_once('/') {
+            Some((addr, prefix)) => (addr, Some(prefix.parse::<u8>().ok()?)),
+            None => (text, None),
+        };
+        let network = canonical(addr.parse::<IpAddr>().ok()?);
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(Self { network, prefix })
+    }
+
+    /// Whether `ip` is in this block (an IPv4-mapped IPv6 address counts as
+    /// its IPv4 address).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.network, canonical(ip)) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        IpAddr::V4(_) => ip,
+    }
 }
 
 /// `reply_time` when none is configured.
@@ -332,6 +393,15 @@ impl Config {
                 "upload_expiry_hours and unattached_blob_expiry_days must be at least 1".into(),
             ));
         }
+        if let Some(bad) = self
+            .trusted_proxies
+            .iter()
+            .find(|entry| IpBlock::parse(entry).is_none())
+        {
+            return Err(ConfigError::Invalid(format!(
+                "trusted_proxies entry {bad:?} is not an IP address or CIDR block; write it like \"127.0.0.1\" or \"10.0.0.0/8\""
+            )));
+        }
         for origin in &self.frame_ancestors {
             let ok = (origin.starts_with("https://") || origin.starts_with("http://localhost"))
                 && !origin.contains([' ', ';', ',', '\'']);
@@ -342,6 +412,15 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// Whether `ip` is one of `trusted_proxies` (entries that do not parse
+    /// are refused by [`Config::validate`], and trust nothing).
+    pub fn trusts_proxy(&self, ip: IpAddr) -> bool {
+        self.trusted_proxies
+            .iter()
+            .filter_map(|entry| IpBlock::parse(entry))
+            .any(|block| block.contains(ip))
     }
 
     /// `office_hours` as patients see it: trimmed, `None` when unset or empty.
@@ -699,6 +778,38 @@ mod tests {
         ] {
             let error = config.validate().unwrap_err().to_string();
             assert!(error.contains(option), "{option}: {error}");
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_cidr_blocks() {
+        let config = Config {
+            trusted_proxies: vec![
+                "127.0.0.1".into(),
+                "10.0.0.0/8".into(),
+                "2001:db8::/32".into(),
+            ],
+            ..Config::default()
+        };
+        config.validate().unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(config.trusts_proxy(ip("127.0.0.1")));
+        assert!(config.trusts_proxy(ip("::ffff:127.0.0.1")));
+        assert!(!config.trusts_proxy(ip("127.0.0.2")));
+        assert!(config.trusts_proxy(ip("10.200.3.4")));
+        assert!(!config.trusts_proxy(ip("11.0.0.1")));
+        assert!(config.trusts_proxy(ip("2001:db8:1::5")));
+        assert!(!config.trusts_proxy(ip("2001:db9::5")));
+        assert!(IpBlock::parse("0.0.0.0/0").unwrap().contains(ip("8.8.8.8")));
+        for bad in ["localhost", "10.0.0.0/33", "::/129", "10.0.0.0/", ""] {
+            let error = Config {
+                trusted_proxies: vec![bad.into()],
+                ..Config::default()
+            }
+            .validate()
+            .unwrap_err()
+            .to_string();
+            assert!(error.contains("trusted_proxies"), "{bad}: {error}");
         }
     }
 

@@ -168,6 +168,12 @@ impl ApiError {
         }
     }
 
+    /// The same error, with `Retry-After: seconds` (and `retry_after_seconds`).
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_seconds = Some(seconds);
+        self
+    }
+
     /// 500, logged; the client learns nothing of the cause.
     pub fn internal(context: &'static str, error: &dyn std::fmt::Display) -> Self {
         tracing::error!(%error, context, "request failed");

@@ -1,16 +1,17 @@
 //! Request extractors: JSON bodies with specific errors, the signed-in
 //! session, the client's address.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
 
 use crate::AppState;
+use crate::config::Config;
 use crate::error::ApiError;
 use crate::sessions;
 
@@ -143,23 +144,75 @@ fn cookie(parts: &Parts) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
-/// The client's IP address (for per-address lockout), or `unknown` when
-/// the relay runs without connection info (in-process tests).
+/// The client's IP address (for per-address limits), or `unknown` when the
+/// relay runs without connection info (in-process tests).
+///
+/// The TCP peer, unless the peer is one of the configured
+/// `trusted_proxies`: then the right-most address in `X-Forwarded-For` that
+/// is not itself a trusted proxy (each proxy appends the address it heard
+/// from, so that is the last one no trusted hop could have made up). A
+/// forwarded header from any other peer is ignored.
 #[derive(Debug, Clone)]
 pub struct ClientAddr(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or_else(
-                    || "unknown".to_owned(),
-                    |ConnectInfo(addr)| addr.ip().to_string(),
-                ),
-        ))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(peer(parts).map_or_else(
+            || "unknown".to_owned(),
+            |peer| client_ip(&state.config, peer, &parts.headers).to_string(),
+        )))
     }
+}
+
+/// The TCP peer's address, when the relay serves with connection info.
+pub fn peer(parts: &Parts) -> Option<IpAddr> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+}
+
+/// The headers a proxy may use to say whom it forwards for.
+const FORWARDING_HEADERS: [&str; 3] = ["x-forwarded-for", "forwarded", "x-real-ip"];
+
+/// Whether the request says it was forwarded (any forwarding header).
+pub fn says_forwarded(headers: &HeaderMap) -> bool {
+    FORWARDING_HEADERS
+        .iter()
+        .any(|name| headers.contains_key(*name))
+}
+
+/// The client's address for a request from `peer`: see [`ClientAddr`].
+pub fn client_ip(config: &Config, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    if !config.trusts_proxy(peer) {
+        return peer;
+    }
+    let hops: Vec<Option<IpAddr>> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .flat_map(|value| value.to_str().unwrap_or("").split(','))
+        .map(|hop| parse_hop(hop.trim()))
+        .collect();
+    let mut leftmost = None;
+    for hop in hops.iter().rev() {
+        match hop {
+            Some(ip) if config.trusts_proxy(*ip) => leftmost = Some(*ip),
+            Some(ip) => return *ip,
+            // Something a trusted proxy would not write: use what is known.
+            None => return leftmost.unwrap_or(peer),
+        }
+    }
+    leftmost.unwrap_or(peer)
+}
+
+/// One `X-Forwarded-For` entry: an address, possibly with a port.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<SocketAddr>().ok().map(|addr| addr.ip()))
 }

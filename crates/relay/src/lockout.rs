@@ -1,69 +1,312 @@
-//! Lockout with backoff after repeated failures, per key (an account, an
-//! enrollment, a source address). Applies to every code and login attempt.
+//! Guess and send budgets: the one mechanism that bounds how often anything
+//! secret is compared and how often a code is sent.
+//!
+//! Every guess is counted BEFORE it is compared, in a single SQL statement
+//! that adds one to the key's counter and returns the new count: a burst of
+//! parallel requests gets at most the budget's evaluations per window,
+//! never "check, compare, then record". A right guess gives its count back
+//! ([`Counted::right`]), so the owner never pays for their own success.
+//!
+//! Keys name what is protected: an account (its authenticator app), an
+//! address (for secrets that belong to no account yet: invite and setup
+//! codes), a contact (codes sent to it), an inviting account. Failed guesses
+//! against one account count only against that account; per-address limits
+//! apply only where no account is involved, so an attacker who shares an
+//! address (a proxy, a NAT) with someone cannot lock them out of their own
+//! account. Keys are stored hashed: no address or contact in the table, and
+//! every key has the same bounded length whatever the request sent.
+//!
+//! Single-use codes (an enrollment's, a code sign-in's) are counted the same
+//! way on their own row (`attempts`, [`code_login`]), so they die after a
+//! few guesses whatever the address.
 
+use std::net::IpAddr;
+
+use axum::http::StatusCode;
+use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::secrets::now_ms;
 
-/// Failures allowed before the first lock.
-const FREE_FAILURES: i64 = 5;
-/// The first lock; each further failure doubles it, up to [`MAX_LOCK_MS`].
-const BASE_LOCK_MS: i64 = 30_000;
-const MAX_LOCK_MS: i64 = 3_600_000;
-/// Failures older than this (with no lock in force) are forgotten.
-const QUIET_MS: i64 = 3_600_000;
+/// How a refusal reads to a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    /// Too many wrong guesses: `locked_out`.
+    Guesses,
+    /// Too many codes to one contact: `too_many_codes`, pointing at the passkey.
+    ContactCodes,
+    /// Too many codes for one inviter's invites: `too_many_codes`.
+    InviterCodes,
+}
 
-/// Refuses with 429 while `key` is locked.
-pub async fn check(state: &AppState, key: &str) -> Result<(), ApiError> {
-    let locked_until: Option<i64> = sqlx::query("SELECT locked_until FROM attempts WHERE key = ?")
-        .bind(key)
-        .fetch_optional(&state.db)
-        .await?
-        .map(|row| row.get("locked_until"));
-    let now = now_ms();
-    match locked_until {
-        Some(until) if until > now => Err(ApiError::locked_out(
-            u64::try_from((until - now) / 1000 + 1).unwrap_or(1),
-        )),
-        _ => Ok(()),
+/// What a right guess does to the counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnRight {
+    /// Forget every counted guess (the owner proved themselves).
+    Clear,
+    /// Give back this guess only (others' failures still count).
+    Refund,
+}
+
+/// A budget: at most `allowed` counted events per key in a fixed window.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    purpose: &'static str,
+    allowed: i64,
+    window_ms: i64,
+    refusal: Refusal,
+    on_right: OnRight,
+}
+
+const MINUTE: i64 = 60_000;
+const HOUR: i64 = 60 * MINUTE;
+
+/// Authenticator-app codes tried at the fallback sign-in, per account: 5 in
+/// 15 minutes (one valid code in ~333 000 per try). A wrong guess only ever
+/// holds up this account's fallback sign-in; its passkey still works.
+pub const TOTP_SIGN_IN: Limit = Limit {
+    purpose: "totp",
+    allowed: 5,
+    window_ms: 15 * MINUTE,
+    refusal: Refusal::Guesses,
+    on_right: OnRight::Clear,
+};
+
+/// Codes tried while confirming a new authenticator app, per account.
+pub const TOTP_CONFIRM: Limit = Limit {
+    purpose: "totp-confirm",
+    allowed: 5,
+    window_ms: 15 * MINUTE,
+    refusal: Refusal::Guesses,
+    on_right: OnRight::Clear,
+};
+
+/// Invite codes tried, per client address: invites belong to no account
+/// yet, so the address is all there is. 50-bit codes: 10 tries an hour is
+/// nothing to an attacker, and plenty for a person mistyping.
+pub const INVITE_GUESSES: Limit = Limit {
+    purpose: "invite-addr",
+    allowed: 10,
+    window_ms: HOUR,
+    refusal: Refusal::Guesses,
+    on_right: OnRight::Refund,
+};
+
+/// Clinic setup codes tried, per client address.
+pub const SETUP_GUESSES: Limit = Limit {
+    purpose: "setup-addr",
+    allowed: 10,
+    window_ms: HOUR,
+    refusal: Refusal::Guesses,
+    on_right: OnRight::Refund,
+};
+
+/// Failed signatures (passkey, account key), per client address. Nothing
+/// here can be guessed, so a valid signature is never refused: only junk
+/// is slowed (see [`failed_signature`]).
+pub const SIGNATURE_FAILURES: Limit = Limit {
+    purpose: "signature-addr",
+    allowed: 20,
+    window_ms: 15 * MINUTE,
+    refusal: Refusal::Guesses,
+    on_right: OnRight::Refund,
+};
+
+/// One-time codes sent to one contact (sign-in and enrollment alike): 5 an
+/// hour, counted whether or not the contact belongs to an account.
+pub const CONTACT_CODES: Limit = Limit {
+    purpose: "code-contact",
+    allowed: 5,
+    window_ms: HOUR,
+    refusal: Refusal::ContactCodes,
+    on_right: OnRight::Clear,
+};
+
+/// Enrollment codes sent for the caregiver invites of one patient: 10 a day.
+pub const PATIENT_INVITER_CODES: Limit = Limit {
+    purpose: "code-inviter",
+    allowed: 10,
+    window_ms: 24 * HOUR,
+    refusal: Refusal::InviterCodes,
+    on_right: OnRight::Refund,
+};
+
+/// Enrollment codes sent for the clinic's patient invites: 200 an hour (the
+/// clinic is trusted; this only bounds a stolen clinic session).
+pub const CLINIC_INVITER_CODES: Limit = Limit {
+    purpose: "code-inviter",
+    allowed: 200,
+    window_ms: HOUR,
+    refusal: Refusal::InviterCodes,
+    on_right: OnRight::Refund,
+};
+
+/// The stored key: the purpose and a hash of the subject (bounded, and no
+/// address or contact kept in the clear).
+fn key(limit: &Limit, subject: &str) -> String {
+    let digest = Sha256::digest(subject.as_bytes());
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}:{hex}", limit.purpose)
+}
+
+/// The subject for a client address: an IPv6 client is counted by its /64
+/// (one subscriber usually holds a whole /64).
+pub fn address(addr: &str) -> String {
+    match addr.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let segments = v6.segments();
+            format!(
+                "{:x}:{:x}:{:x}:{:x}::/64",
+                segments[0], segments[1], segments[2], segments[3]
+            )
+        }
+        Ok(IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map_or_else(|| addr.to_owned(), |v4| v4.to_string()),
+        _ => addr.to_owned(),
     }
 }
 
-/// Records a failure; locks `key` once it has failed too often.
-pub async fn fail(state: &AppState, key: &str) -> Result<(), ApiError> {
-    let now = now_ms();
-    let failures: i64 = sqlx::query(
-        "INSERT INTO attempts (key, failures, locked_until, last_failure_at) VALUES (?1, 1, 0, ?2)
-         ON CONFLICT (key) DO UPDATE SET
-             failures = CASE WHEN locked_until < ?2 AND last_failure_at < ?2 - ?3 THEN 1 ELSE failures + 1 END,
-             last_failure_at = ?2
-         RETURNING failures",
-    )
-    .bind(key)
-    .bind(now)
-    .bind(QUIET_MS)
-    .fetch_one(&state.db)
-    .await?
-    .get("failures");
-    if failures >= FREE_FAILURES {
-        let doublings = u32::try_from((failures - FREE_FAILURES).min(16)).unwrap_or(16);
-        let lock = BASE_LOCK_MS.saturating_mul(1 << doublings).min(MAX_LOCK_MS);
-        sqlx::query("UPDATE attempts SET locked_until = ? WHERE key = ?")
-            .bind(now_ms() + lock)
-            .bind(key)
-            .execute(&state.db)
-            .await?;
-    }
-    Ok(())
+/// Guesses counted by [`count`]: tell it how the guess went.
+#[must_use = "a right guess must be reported with `right`"]
+#[derive(Debug)]
+pub struct Counted {
+    keys: Vec<(String, OnRight)>,
 }
 
-/// Forgets `key`'s failures after a success.
-pub async fn succeed(state: &AppState, key: &str) -> Result<(), ApiError> {
-    sqlx::query("DELETE FROM attempts WHERE key = ?")
-        .bind(key)
+impl Counted {
+    /// The guess was right: each counter forgets it (or everything).
+    pub async fn right(self, state: &AppState) -> Result<(), ApiError> {
+        for (key, on_right) in self.keys {
+            let sql = match on_right {
+                OnRight::Clear => "DELETE FROM guess_counts WHERE key = ?",
+                OnRight::Refund => {
+                    "UPDATE guess_counts SET count = MAX(count - 1, 0) WHERE key = ?"
+                }
+            };
+            sqlx::query(sql).bind(&key).execute(&state.db).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Counts one event against each `(limit, subject)`, atomically, before the
+/// caller compares anything: refuses (429 with Retry-After) if any budget
+/// is spent. Counters before a refusing one keep this count.
+pub async fn count(state: &AppState, limits: &[(Limit, &str)]) -> Result<Counted, ApiError> {
+    let mut keys = Vec::with_capacity(limits.len());
+    for (limit, subject) in limits {
+        let key = key(limit, subject);
+        let now = now_ms();
+        // One statement: add one (or start a new window) and return the
+        // count. Parallel requests are serialized by SQLite's write lock.
+        let row = sqlx::query(
+            "INSERT INTO guess_counts (key, count, window_end) VALUES (?1, 1, ?2 + ?3)
+             ON CONFLICT (key) DO UPDATE SET
+                 count = CASE WHEN window_end <= ?2 THEN 1 ELSE count + 1 END,
+                 window_end = CASE WHEN window_end <= ?2 THEN ?2 + ?3 ELSE window_end END
+             RETURNING count, window_end",
+        )
+        .bind(&key)
+        .bind(now)
+        .bind(limit.window_ms)
+        .fetch_one(&state.db)
+        .await?;
+        let counted: i64 = row.get("count");
+        let window_end: i64 = row.get("window_end");
+        if counted > limit.allowed {
+            let seconds = u64::try_from((window_end - now) / 1000 + 1).unwrap_or(1);
+            return Err(refusal(limit.refusal, seconds));
+        }
+        keys.push((key, limit.on_right));
+    }
+    Ok(Counted { keys })
+}
+
+/// Forgets `subject`'s counter for `limit` (a code was used: the sends to
+/// that contact were wanted).
+pub async fn clear(state: &AppState, limit: Limit, subject: &str) -> Result<(), ApiError> {
+    sqlx::query("DELETE FROM guess_counts WHERE key = ?")
+        .bind(key(&limit, subject))
         .execute(&state.db)
         .await?;
     Ok(())
+}
+
+/// A signature (passkey, account key) failed from `addr`: counted against
+/// [`SIGNATURE_FAILURES`]; the refusal to answer is `refused`, or 429 once
+/// the address has failed too often. Signatures are verified before this
+/// is counted, on purpose: none can be guessed, so there is nothing to bound
+/// before comparing, and a valid one is never refused, whoever else shares
+/// the address.
+pub async fn failed_signature(state: &AppState, addr: &str, refused: ApiError) -> ApiError {
+    match count(state, &[(SIGNATURE_FAILURES, &address(addr))]).await {
+        Ok(_counted) => refused,
+        Err(error) => error,
+    }
+}
+
+fn refusal(refusal: Refusal, seconds: u64) -> ApiError {
+    let minutes = seconds.div_ceil(60).max(1);
+    let plural = if minutes == 1 { "" } else { "s" };
+    match refusal {
+        Refusal::Guesses => ApiError::locked_out(seconds),
+        Refusal::ContactCodes => ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_codes",
+            format!(
+                "Too many codes were sent to this address. Wait {minutes} minute{plural} or sign in with your passkey."
+            ),
+        )
+        .retry_after(seconds),
+        Refusal::InviterCodes => ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_codes",
+            format!(
+                "Too many codes were sent for invites from this account. Wait {minutes} minute{plural}, then start again."
+            ),
+        )
+        .retry_after(seconds),
+    }
+}
+
+/// How a guess at a code sign-in's emailed code went.
+#[derive(Debug)]
+pub enum CodeGuess {
+    /// The right code: the sign-in is used up now (one authenticator-app
+    /// guess per emailed code), and belongs to this account (none for a
+    /// contact without an account).
+    Right(Option<String>),
+    /// Wrong, expired, used, or out of guesses.
+    Wrong,
+}
+
+/// Counts a guess at `login_id`'s emailed code on its own row, in the
+/// statement that compares it: at most five guesses per code, and the right
+/// one consumes the sign-in, so parallel requests with the right code get
+/// exactly one authenticator-app guess between them.
+pub async fn code_login(
+    state: &AppState,
+    login_id: &str,
+    typed: &str,
+) -> Result<CodeGuess, ApiError> {
+    let now = now_ms();
+    let row = sqlx::query(
+        "UPDATE code_logins SET
+             attempts = attempts + 1,
+             used_at = CASE WHEN code_hash = ?3 THEN ?2 ELSE used_at END
+         WHERE login_id = ?1 AND used_at IS NULL AND expires_at > ?2 AND attempts < 5
+         RETURNING account_id, used_at IS NOT NULL AS matched",
+    )
+    .bind(login_id)
+    .bind(now)
+    .bind(state.secret.code_hash(typed))
+    .fetch_optional(&state.db)
+    .await?;
+    Ok(match row {
+        Some(row) if row.get::<bool, _>("matched") => CodeGuess::Right(row.get("account_id")),
+        _ => CodeGuess::Wrong,
+    })
 }

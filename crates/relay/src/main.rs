@@ -33,7 +33,7 @@ enum Command {
         /// public_origin, tls_cert, tls_key, dev, secret_key_file, frame_ancestors, session_idle_minutes, session_absolute_hours,
         /// invite_valid_hours, code_valid_minutes, office_hours, reply_time, emergency_notice,
         /// max_attachment_bytes, attachment_quota_bytes, allowed_attachment_types, blob_store,
-        /// upload_expiry_hours, unattached_blob_expiry_days, [smtp]).
+        /// upload_expiry_hours, unattached_blob_expiry_days, trusted_proxies, [smtp]).
         #[arg(long, env = "WARD_CONFIG")]
         config: Option<PathBuf>,
         /// Address to listen on; port 0 picks a free port (printed at start).
@@ -80,8 +80,9 @@ enum Command {
         /// (clients learn it from GET /v1/clinic). Default 100000000 (100 MB).
         #[arg(long, env = "WARD_MAX_ATTACHMENT_BYTES", value_name = "BYTES")]
         max_attachment_bytes: Option<u64>,
-        /// How many bytes of attachments one account may keep (encrypted,
-        /// unfinished uploads included). Default 1000000000 (1 GB).
+        /// How many bytes of attachments one patient may keep, with the
+        /// caregivers they invited (encrypted, unfinished uploads included).
+        /// Default 1000000000 (1 GB).
         #[arg(long, env = "WARD_ATTACHMENT_QUOTA_BYTES", value_name = "BYTES")]
         attachment_quota_bytes: Option<u64>,
         /// Media types patients may attach, comma-separated (clients enforce
@@ -106,6 +107,17 @@ enum Command {
         /// many days. Default 7.
         #[arg(long, env = "WARD_UNATTACHED_BLOB_EXPIRY_DAYS", value_name = "DAYS")]
         unattached_blob_expiry_days: Option<u64>,
+        /// The reverse proxies in front of the relay, comma-separated
+        /// addresses or CIDR blocks (e.g. 127.0.0.1,10.0.0.0/8): only from
+        /// these is X-Forwarded-For believed. Default: none (the TCP peer
+        /// is the client).
+        #[arg(
+            long,
+            env = "WARD_TRUSTED_PROXIES",
+            value_name = "ADDRESSES",
+            value_delimiter = ','
+        )]
+        trusted_proxies: Option<Vec<String>>,
     },
     /// The clinic agent: the clinic's side of the conversation (demos, tests).
     ///
@@ -275,6 +287,7 @@ async fn run(command: Command) -> Result<(), String> {
             blob_store,
             upload_expiry_hours,
             unattached_blob_expiry_days,
+            trusted_proxies,
         } => {
             let mut settings = match config {
                 Some(path) => Config::from_file(&path).map_err(|e| e.to_string())?,
@@ -325,6 +338,13 @@ async fn run(command: Command) -> Result<(), String> {
             }
             if let Some(days) = unattached_blob_expiry_days {
                 settings.unattached_blob_expiry_days = days;
+            }
+            if let Some(proxies) = trusted_proxies {
+                settings.trusted_proxies = proxies
+                    .into_iter()
+                    .map(|p| p.trim().to_owned())
+                    .filter(|p| !p.is_empty())
+                    .collect();
             }
             settings.validate().map_err(|e| e.to_string())?;
             let listen = settings.listen;

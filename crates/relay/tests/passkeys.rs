@@ -739,3 +739,58 @@ async fn passkey_start_answers_alike_for_unknown_accounts_and_reveals_no_credent
         }
     }
 }
+
+#[tokio::test]
+async fn a_flooded_contact_and_failed_signatures_never_block_a_passkey_sign_in() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let patient = relay.patient(&clinic, "sam@example.com").await;
+    let mut phone = SoftPasskey::new(true);
+    register(&relay, &patient.token, &mut phone, "Sam's phone").await;
+    // A stranger, from the same address, asks for codes to Sam's contact
+    // until refused, and throws forged signatures at the relay.
+    let mut refused = 0;
+    for _ in 0..20 {
+        let response = relay
+            .call(
+                Method::POST,
+                "/v1/auth/code/start",
+                None,
+                Some(&ward_proto::auth::CodeLoginStart {
+                    contact: "sam@example.com".into(),
+                }),
+            )
+            .await;
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 15);
+    for _ in 0..25 {
+        let challenge: ward_proto::auth::KeyChallenge = relay
+            .expect(
+                Method::POST,
+                "/v1/auth/key/challenge",
+                None,
+                Some(&ward_proto::auth::KeyChallengeRequest {
+                    account_id: clinic.id.clone(),
+                }),
+                StatusCode::OK,
+            )
+            .await;
+        relay
+            .call(
+                Method::POST,
+                "/v1/auth/key/login",
+                None,
+                Some(&ward_proto::auth::KeyLoginRequest {
+                    challenge_id: challenge.challenge_id,
+                    signature: ward_proto::Bytes(vec![1; 64]),
+                }),
+            )
+            .await;
+    }
+    // Sam signs in with the passkey all the same.
+    let (_, response) = sign_in(&relay, &patient.id, &mut phone).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}

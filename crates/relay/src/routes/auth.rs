@@ -37,7 +37,7 @@ pub fn display_name(name: &str) -> Result<String, ApiError> {
 }
 
 /// `POST /v1/clinic/setup`
-#[utoipa::path(post, path = "/v1/clinic/setup", tag = "clinic", request_body = ward_proto::auth::ClinicSetupRequest, responses((status = 200, description = "OK", body = ward_proto::auth::SessionCreated), (status = 403, description = "Forbidden", body = ward_proto::ErrorBody)))]
+#[utoipa::path(post, path = "/v1/clinic/setup", tag = "clinic", request_body = ward_proto::auth::ClinicSetupRequest, responses((status = 200, description = "OK", body = ward_proto::auth::SessionCreated), (status = 403, description = "Forbidden", body = ward_proto::ErrorBody), (status = 429, description = "Locked out: too many setup codes tried from this address", body = ward_proto::ErrorBody)))]
 pub async fn clinic_setup(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -45,8 +45,12 @@ pub async fn clinic_setup(
     JsonBody(request): JsonBody<ClinicSetupRequest>,
 ) -> Result<Response, ApiError> {
     let name = display_name(&request.display_name)?;
-    let lock_key = format!("setup:{addr}");
-    lockout::check(&state, &lock_key).await?;
+    // Counted before the code is compared.
+    let counted = lockout::count(
+        &state,
+        &[(lockout::SETUP_GUESSES, &lockout::address(&addr))],
+    )
+    .await?;
     let mut tx = state.db.begin().await?;
     let used =
         sqlx::query("UPDATE setup_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL")
@@ -56,7 +60,6 @@ pub async fn clinic_setup(
             .await?;
     if used.rows_affected() != 1 {
         drop(tx);
-        lockout::fail(&state, &lock_key).await?;
         return Err(ApiError::forbidden(
             "That setup code is not valid or was already used. Use the code in the relay's data directory.",
         ));
@@ -69,7 +72,7 @@ pub async fn clinic_setup(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    lockout::succeed(&state, &lock_key).await?;
+    counted.right(&state).await?;
     tracing::info!(account_id, "clinic inbox account created");
     sessions::start(&state, &account_id, user_agent(&headers)).await
 }
@@ -137,8 +140,6 @@ pub async fn key_login(
     headers: HeaderMap,
     JsonBody(request): JsonBody<KeyLoginRequest>,
 ) -> Result<Response, ApiError> {
-    let addr_key = format!("key-login-addr:{addr}");
-    lockout::check(&state, &addr_key).await?;
     // Single use: the challenge is deleted whatever happens next.
     let row = sqlx::query(
         "DELETE FROM key_challenges WHERE challenge_id = ? AND expires_at > ?
@@ -156,8 +157,7 @@ pub async fn key_login(
         )
     };
     let Some(row) = row else {
-        lockout::fail(&state, &addr_key).await?;
-        return Err(refused());
+        return Err(lockout::failed_signature(&state, &addr, refused()).await);
     };
     let account_id: String = row.get("account_id");
     let challenge: Vec<u8> = row.get("challenge");
@@ -173,13 +173,12 @@ pub async fn key_login(
                 .verify_login(&challenge, &request.signature.0)
                 .is_ok()
         });
-    // No per-account lockout: a signature cannot be guessed, and counting
-    // failures per account would let anyone lock the clinic agent out.
+    // A signature cannot be guessed: it is checked first, and only a failure
+    // counts (per address, never per account: that would let anyone lock
+    // the clinic agent out). A valid signature always signs in.
     if !verified {
-        lockout::fail(&state, &addr_key).await?;
-        return Err(refused());
+        return Err(lockout::failed_signature(&state, &addr, refused()).await);
     }
-    lockout::succeed(&state, &addr_key).await?;
     sessions::start(&state, &account_id, user_agent(&headers)).await
 }
 

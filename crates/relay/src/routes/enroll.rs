@@ -19,6 +19,7 @@ use ward_proto::auth::{
 };
 
 use super::auth::display_name;
+use super::totp::normalize_contact;
 use crate::error::ApiError;
 use crate::extract::{ClientAddr, JsonBody, Session};
 use crate::passkeys::has_sign_in_method;
@@ -70,7 +71,7 @@ pub async fn create_invite(
 }
 
 /// `POST /v1/caregivers/invites` (a patient)
-#[utoipa::path(post, path = "/v1/caregivers/invites", tag = "enrollment", request_body = ward_proto::auth::CaregiverInviteRequest, responses((status = 201, description = "Created", body = ward_proto::auth::InviteCreated), (status = 403, description = "Forbidden", body = ward_proto::ErrorBody)), security(("session" = [])))]
+#[utoipa::path(post, path = "/v1/caregivers/invites", tag = "enrollment", request_body = ward_proto::auth::CaregiverInviteRequest, responses((status = 201, description = "Created", body = ward_proto::auth::InviteCreated), (status = 403, description = "Forbidden", body = ward_proto::ErrorBody), (status = 429, description = "`too_many_invites`: 5 caregiver invites waiting to be used, or 10 made in the last day (Retry-After says when to try again)", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn create_caregiver_invite(
     State(state): State<AppState>,
     session: Session,
@@ -107,9 +108,17 @@ async fn insert_invite(
     let valid = i64::try_from(state.config.invite_valid_hours)
         .unwrap_or(72)
         .saturating_mul(3_600_000);
-    sqlx::query(
+    // One statement: a patient's caregiver invites are capped (waiting to
+    // be used, and made in the last day), so parallel requests cannot
+    // overshoot. The clinic's patient invites are not capped here.
+    let inserted = sqlx::query(
         "INSERT INTO invites (code_hash, created_by, display_name, contact, created_at, expires_at, kind, for_patient)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
+         WHERE ?8 IS NULL
+            OR ((SELECT COUNT(*) FROM invites
+                 WHERE for_patient = ?8 AND used_at IS NULL AND expires_at > ?5) < ?9
+                AND (SELECT COUNT(*) FROM invites
+                     WHERE for_patient = ?8 AND created_at > ?5 - ?10) < ?11)",
     )
     .bind(state.secret.code_hash(&code))
     .bind(created_by)
@@ -119,8 +128,14 @@ async fn insert_invite(
     .bind(now + valid)
     .bind(kind)
     .bind(for_patient)
+    .bind(MAX_PENDING_CAREGIVER_INVITES)
+    .bind(DAY_MS)
+    .bind(MAX_CAREGIVER_INVITES_PER_DAY)
     .execute(&state.db)
     .await?;
+    if inserted.rows_affected() != 1 {
+        return Err(too_many_invites(state, for_patient.unwrap_or(created_by), now).await);
+    }
     Ok((
         StatusCode::CREATED,
         Json(InviteCreated {
@@ -130,20 +145,75 @@ async fn insert_invite(
     ))
 }
 
+/// Caregiver invites one patient may have waiting to be used.
+pub const MAX_PENDING_CAREGIVER_INVITES: i64 = 5;
+/// Caregiver invites one patient may make in a day.
+pub const MAX_CAREGIVER_INVITES_PER_DAY: i64 = 10;
+const DAY_MS: i64 = 86_400_000;
+
+/// 429 `too_many_invites`: which cap `patient` reached, and when it frees up.
+async fn too_many_invites(state: &AppState, patient: &str, now: i64) -> ApiError {
+    let counts: Result<(i64, Option<i64>, i64, Option<i64>), sqlx::Error> = sqlx::query_as(
+        "SELECT
+             (SELECT COUNT(*) FROM invites WHERE for_patient = ?1 AND used_at IS NULL AND expires_at > ?2),
+             (SELECT MIN(expires_at) FROM invites WHERE for_patient = ?1 AND used_at IS NULL AND expires_at > ?2),
+             (SELECT COUNT(*) FROM invites WHERE for_patient = ?1 AND created_at > ?2 - ?3),
+             (SELECT MIN(created_at) FROM invites WHERE for_patient = ?1 AND created_at > ?2 - ?3)",
+    )
+    .bind(patient)
+    .bind(now)
+    .bind(DAY_MS)
+    .fetch_one(&state.db)
+    .await;
+    let (pending, first_expiry, today, first_today) = match counts {
+        Ok(counts) => counts,
+        Err(error) => return error.into(),
+    };
+    let seconds =
+        |at: Option<i64>| u64::try_from((at.unwrap_or(now) - now) / 1000 + 1).unwrap_or(1);
+    if today >= MAX_CAREGIVER_INVITES_PER_DAY {
+        let wait = seconds(first_today.map(|t| t + DAY_MS));
+        return ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_invites",
+            format!(
+                "You have made {MAX_CAREGIVER_INVITES_PER_DAY} caregiver invites in the last day. Try again in {} hours.",
+                wait.div_ceil(3600).max(1)
+            ),
+        )
+        .retry_after(wait);
+    }
+    let wait = seconds(first_expiry);
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_invites",
+        format!(
+            "You have {pending} caregiver invites waiting to be used. Wait until one is used, or until the oldest expires (in {} hours), then invite again.",
+            wait.div_ceil(3600).max(1)
+        ),
+    )
+    .retry_after(wait)
+}
+
 /// `POST /v1/enroll/start`
-#[utoipa::path(post, path = "/v1/enroll/start", tag = "enrollment", request_body = ward_proto::auth::EnrollStartRequest, responses((status = 200, description = "OK", body = ward_proto::auth::EnrollStarted), (status = 404, description = "Not found", body = ward_proto::ErrorBody), (status = 429, description = "Locked out", body = ward_proto::ErrorBody)))]
+#[utoipa::path(post, path = "/v1/enroll/start", tag = "enrollment", request_body = ward_proto::auth::EnrollStartRequest, responses((status = 200, description = "OK", body = ward_proto::auth::EnrollStarted), (status = 404, description = "Not found", body = ward_proto::ErrorBody), (status = 429, description = "`locked_out`: too many invite codes tried from this address; `too_many_codes`: five codes sent to this contact in the last hour, or too many for this inviter's invites (Retry-After says when to try again)", body = ward_proto::ErrorBody)))]
 pub async fn start(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
     JsonBody(request): JsonBody<EnrollStartRequest>,
 ) -> Result<Json<EnrollStarted>, ApiError> {
-    let addr_key = format!("enroll-addr:{addr}");
-    lockout::check(&state, &addr_key).await?;
+    // Counted before the invite is looked up: invites belong to no
+    // account yet, so the client's address is what limits guessing them.
+    let counted = lockout::count(
+        &state,
+        &[(lockout::INVITE_GUESSES, &lockout::address(&addr))],
+    )
+    .await?;
     let invite_hash = state
         .secret
         .code_hash(&secrets::normalize_invite(&request.invite_code));
     let row = sqlx::query(
-        "SELECT display_name, contact, used_at, account_id FROM invites WHERE code_hash = ? AND expires_at > ?",
+        "SELECT display_name, contact, used_at, account_id, created_by, kind FROM invites WHERE code_hash = ? AND expires_at > ?",
     )
     .bind(&invite_hash)
     .bind(now_ms())
@@ -161,30 +231,31 @@ pub async fn start(
         row => row,
     };
     let Some(row) = row else {
-        lockout::fail(&state, &addr_key).await?;
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "invite_not_valid",
             "That invite code is not valid: it may be mistyped, used already, or expired. Check it, or ask your clinic for a new one.",
         ));
     };
-    // A stolen invite must not buy unlimited fresh codes (nor flood the
-    // patient's inbox): five an hour.
-    let recent: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM enrollments WHERE invite_hash = ? AND created_at > ?",
-    )
-    .bind(&invite_hash)
-    .bind(now_ms() - 3_600_000)
-    .fetch_one(&state.db)
-    .await?;
-    if recent >= 5 {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_codes",
-            "We have sent several codes for this invite in the last hour. Use the latest one, or wait an hour and start again.",
-        ));
-    }
+    counted.right(&state).await?;
+    // A stolen invite must not buy unlimited fresh codes, nor anyone flood
+    // the contact's inbox through invites: codes are counted per contact
+    // (with sign-in codes) and per inviting account, before sending.
     let contact: String = row.get("contact");
+    let inviter: String = row.get("created_by");
+    let inviter_limit = if row.get::<String, _>("kind") == "caregiver" {
+        lockout::PATIENT_INVITER_CODES
+    } else {
+        lockout::CLINIC_INVITER_CODES
+    };
+    let _sends = lockout::count(
+        &state,
+        &[
+            (lockout::CONTACT_CODES, &normalize_contact(&contact)),
+            (inviter_limit, &inviter),
+        ],
+    )
+    .await?;
     let code = secrets::six_digits()?;
     let enrollment_id = secrets::id("enr")?;
     let now = now_ms();
@@ -215,17 +286,12 @@ pub async fn start(
 }
 
 /// `POST /v1/enroll/verify`
-#[utoipa::path(post, path = "/v1/enroll/verify", tag = "enrollment", request_body = ward_proto::auth::EnrollVerifyRequest, responses((status = 200, description = "OK", body = ward_proto::auth::SessionCreated), (status = 400, description = "Bad input", body = ward_proto::ErrorBody), (status = 409, description = "Invite used (its account has a passkey or an authenticator app)", body = ward_proto::ErrorBody), (status = 429, description = "Locked out", body = ward_proto::ErrorBody)))]
+#[utoipa::path(post, path = "/v1/enroll/verify", tag = "enrollment", request_body = ward_proto::auth::EnrollVerifyRequest, responses((status = 200, description = "OK", body = ward_proto::auth::SessionCreated), (status = 400, description = "Bad input", body = ward_proto::ErrorBody), (status = 409, description = "Invite used (its account has a passkey or an authenticator app)", body = ward_proto::ErrorBody)))]
 pub async fn verify(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
     headers: HeaderMap,
     JsonBody(request): JsonBody<EnrollVerifyRequest>,
 ) -> Result<Response, ApiError> {
-    let key = format!("enroll-code:{}", request.enrollment_id);
-    let addr_key = format!("enroll-addr:{addr}");
-    lockout::check(&state, &key).await?;
-    lockout::check(&state, &addr_key).await?;
     let typed: String = request.code.chars().filter(char::is_ascii_digit).collect();
     let now = now_ms();
     // Count this guess on the enrollment itself, atomically, before looking
@@ -241,8 +307,6 @@ pub async fn verify(
     .await?;
     let typed_hash = state.secret.code_hash(&typed);
     if expected.as_deref() != Some(typed_hash.as_slice()) {
-        lockout::fail(&state, &key).await?;
-        lockout::fail(&state, &addr_key).await?;
         return Err(ApiError::bad_request(
             "code_not_valid",
             "That code is not right, or it expired. Check the latest message we sent, or start again for a new code.",
@@ -263,8 +327,6 @@ pub async fn verify(
     .await?;
     let Some(row) = row else {
         drop(tx);
-        lockout::fail(&state, &key).await?;
-        lockout::fail(&state, &addr_key).await?;
         return Err(ApiError::bad_request(
             "code_not_valid",
             "That code is not right, or it expired. Check the latest message we sent, or start again for a new code.",
@@ -339,7 +401,13 @@ pub async fn verify(
         tracing::info!(account_id, kind, "account enrolled");
         account_id
     };
-    lockout::succeed(&state, &key).await?;
+    // The codes sent were wanted: the contact may be sent more.
+    lockout::clear(
+        &state,
+        lockout::CONTACT_CODES,
+        &normalize_contact(&invite.get::<String, _>("contact")),
+    )
+    .await?;
     sessions::start(
         &state,
         &account_id,

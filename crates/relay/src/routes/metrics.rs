@@ -1,22 +1,28 @@
 //! `GET /metrics`, for a Prometheus scraper on the same machine.
 
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::ClientAddr;
+use crate::extract::{client_ip, peer, says_forwarded};
 
-/// Only from loopback: operational numbers are not for the internet.
-pub async fn get(
-    State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-) -> Result<Response, ApiError> {
-    let local = addr == "unknown"
-        || addr
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
+/// Only from loopback: operational numbers are not for the internet. The
+/// client is the TCP peer, or the real client behind a trusted proxy;
+/// a forwarded request from a peer that is not a trusted proxy (a proxy on
+/// this machine that nobody configured) is refused, whatever it says.
+pub async fn get(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+    let (parts, _) = request.into_parts();
+    let local = match peer(&parts) {
+        // In-process (tests): no connection at all.
+        None => true,
+        Some(peer) => {
+            let trusted = state.config.trusts_proxy(peer);
+            (trusted || !says_forwarded(&parts.headers))
+                && client_ip(&state.config, peer, &parts.headers).is_loopback()
+        }
+    };
     if !local {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,

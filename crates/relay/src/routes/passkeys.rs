@@ -311,8 +311,9 @@ pub async fn sign_in_finish(
     headers: HeaderMap,
     JsonBody(request): JsonBody<FinishAuthentication>,
 ) -> Result<Response, ApiError> {
-    let addr_key = format!("passkey-addr:{addr}");
-    lockout::check(&state, &addr_key).await?;
+    // A passkey's signature cannot be guessed: it is checked first, and
+    // only failures count (per address). A valid one always signs in,
+    // whoever else shares the address.
     let kind: Option<String> =
         sqlx::query_scalar("SELECT kind FROM ceremonies WHERE ceremony_id = ?")
             .bind(&request.ceremony_id)
@@ -369,8 +370,7 @@ pub async fn sign_in_finish(
         Ok(done) => done,
         Err(error) => {
             tracing::info!(%error, "passkey sign-in refused");
-            lockout::fail(&state, &addr_key).await?;
-            return Err(refused());
+            return Err(lockout::failed_signature(&state, &addr, refused()).await);
         }
     };
     // Keep the signature counter current (clone detection) and note use.
@@ -391,7 +391,6 @@ pub async fn sign_in_finish(
         .bind(row.get::<String, _>("passkey_id"))
         .execute(&state.db)
         .await?;
-    lockout::succeed(&state, &addr_key).await?;
     sessions::start(
         &state,
         &account_id,

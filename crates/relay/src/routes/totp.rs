@@ -12,7 +12,7 @@ use ward_proto::auth::{
 };
 
 use crate::error::ApiError;
-use crate::extract::{ClientAddr, JsonBody, Session};
+use crate::extract::{JsonBody, Session};
 use crate::secrets::{self, now_ms};
 use crate::{AppState, lockout, sessions};
 
@@ -112,22 +112,21 @@ pub async fn confirm(
     session: Session,
     JsonBody(request): JsonBody<TotpCode>,
 ) -> Result<StatusCode, ApiError> {
-    let key = format!("totp:{}", session.account_id);
-    lockout::check(&state, &key).await?;
-    let sealed: Vec<u8> =
+    let sealed: Option<Vec<u8>> =
         sqlx::query_scalar("SELECT secret FROM totp WHERE account_id = ? AND confirmed_at IS NULL")
             .bind(&session.account_id)
             .fetch_optional(&state.db)
-            .await?
-            .ok_or_else(|| {
-                ApiError::conflict(
-                    "no_pending_totp",
-                    "Start setting up the authenticator app first.",
-                )
-            })?;
+            .await?;
+    let sealed = sealed.ok_or_else(|| {
+        ApiError::conflict(
+            "no_pending_totp",
+            "Start setting up the authenticator app first.",
+        )
+    })?;
     let secret = state.secret.open_seed(&session.account_id, &sealed)?;
+    // Counted before it is compared: parallel guesses get five between them.
+    let counted = lockout::count(&state, &[(lockout::TOTP_CONFIRM, &session.account_id)]).await?;
     let Some(step) = matching_step(&totp(secret.to_vec(), "")?, &request.code) else {
-        lockout::fail(&state, &key).await?;
         return Err(ApiError::bad_request(
             "totp_not_valid",
             "That code does not match. Check the app shows Ward, that the phone's clock is right, and type the current code.",
@@ -139,7 +138,7 @@ pub async fn confirm(
         .bind(&session.account_id)
         .execute(&state.db)
         .await?;
-    lockout::succeed(&state, &key).await?;
+    counted.right(&state).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -157,7 +156,8 @@ pub async fn disable(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn normalize_contact(contact: &str) -> String {
+/// A contact as compared and counted: e-mail lower case, phone digits only.
+pub fn normalize_contact(contact: &str) -> String {
     let contact = contact.trim();
     if contact.contains('@') {
         contact.to_lowercase()
@@ -170,16 +170,18 @@ fn normalize_contact(contact: &str) -> String {
 }
 
 /// `POST /v1/auth/code/start`: answers identically whether or not the
-/// contact belongs to an account; a code is sent only if it does.
-#[utoipa::path(post, path = "/v1/auth/code/start", tag = "sign-in", request_body = ward_proto::auth::CodeLoginStart, responses((status = 200, description = "OK", body = ward_proto::auth::CodeLoginStarted), (status = 429, description = "Locked out", body = ward_proto::ErrorBody)))]
+/// contact belongs to an account; a code is sent only if it does. At most
+/// [`lockout::CONTACT_CODES`] a contact, counted the same way for contacts
+/// with and without an account (so the limit reveals nothing either).
+#[utoipa::path(post, path = "/v1/auth/code/start", tag = "sign-in", request_body = ward_proto::auth::CodeLoginStart, responses((status = 200, description = "OK", body = ward_proto::auth::CodeLoginStarted), (status = 429, description = "`too_many_codes`: five codes were sent to this contact in the last hour (Retry-After says when to try again)", body = ward_proto::ErrorBody)))]
 pub async fn code_start(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
     JsonBody(request): JsonBody<CodeLoginStart>,
 ) -> Result<Json<CodeLoginStarted>, ApiError> {
-    let addr_key = format!("code-login-addr:{addr}");
-    lockout::check(&state, &addr_key).await?;
     let wanted = normalize_contact(&request.contact);
+    // Counted before anything is looked up or sent, atomically: twenty
+    // requests at once send five codes, not twenty.
+    let _counted = lockout::count(&state, &[(lockout::CONTACT_CODES, &wanted)]).await?;
     let accounts = sqlx::query(
         "SELECT account_id, contact FROM accounts WHERE kind = 'patient' AND contact IS NOT NULL",
     )
@@ -206,19 +208,7 @@ pub async fn code_start(
     .bind(now_ms() + valid)
     .execute(&state.db)
     .await?;
-    // At most a few codes per account before backing off, so nobody can
-    // bomb a contact with codes; silently, so the cap reveals nothing.
-    let send_key = account
-        .as_ref()
-        .map(|row| format!("code-send:{}", row.get::<String, _>("account_id")));
-    let may_send = match &send_key {
-        Some(key) => lockout::check(&state, key).await.is_ok(),
-        None => false,
-    };
-    if let (Some(row), true) = (account, may_send) {
-        if let Some(key) = &send_key {
-            lockout::fail(&state, key).await?;
-        }
+    if let Some(row) = account {
         let sender = state.sender.clone();
         let contact: String = row.get("contact");
         // Not awaited, and a failure only logged: neither the answer nor
@@ -232,40 +222,25 @@ pub async fn code_start(
     Ok(Json(CodeLoginStarted { login_id }))
 }
 
-/// `POST /v1/auth/code/verify`: both factors, or nothing.
+/// `POST /v1/auth/code/verify`: both factors, or nothing. The emailed code
+/// is counted on its sign-in (five guesses), and the right one uses the
+/// sign-in up: one authenticator-app guess per emailed code, counted
+/// against the account ([`lockout::TOTP_SIGN_IN`]) before it is compared.
 #[utoipa::path(post, path = "/v1/auth/code/verify", tag = "sign-in", request_body = ward_proto::auth::CodeLoginVerify, responses((status = 200, description = "OK", body = ward_proto::auth::SessionCreated), (status = 400, description = "Bad input", body = ward_proto::ErrorBody), (status = 403, description = "Forbidden", body = ward_proto::ErrorBody), (status = 429, description = "Locked out", body = ward_proto::ErrorBody)))]
 pub async fn code_verify(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
     headers: HeaderMap,
     JsonBody(request): JsonBody<CodeLoginVerify>,
 ) -> Result<Response, ApiError> {
-    let addr_key = format!("code-login-addr:{addr}");
-    let login_key = format!("code-login:{}", request.login_id);
-    lockout::check(&state, &addr_key).await?;
-    lockout::check(&state, &login_key).await?;
     let typed: String = request.code.chars().filter(char::is_ascii_digit).collect();
-    // Counted on the login itself, atomically, before the code is compared.
-    let row = sqlx::query(
-        "UPDATE code_logins SET attempts = attempts + 1
-         WHERE login_id = ? AND used_at IS NULL AND expires_at > ? AND attempts < 5
-         RETURNING account_id, code_hash",
-    )
-    .bind(&request.login_id)
-    .bind(now_ms())
-    .fetch_optional(&state.db)
-    .await?
-    .filter(|row| row.get::<Vec<u8>, _>("code_hash") == state.secret.code_hash(&typed));
-    let Some(account_id) = row.and_then(|row| row.get::<Option<String>, _>("account_id")) else {
-        lockout::fail(&state, &login_key).await?;
-        lockout::fail(&state, &addr_key).await?;
+    let lockout::CodeGuess::Right(Some(account_id)) =
+        lockout::code_login(&state, &request.login_id, &typed).await?
+    else {
         return Err(ApiError::bad_request(
             "code_not_valid",
             "That code is not right, or it expired. Check the latest message we sent, or start again for a new code.",
         ));
     };
-    let account_key = format!("totp:{account_id}");
-    lockout::check(&state, &account_key).await?;
     let totp_row = sqlx::query(
         "SELECT secret, last_step FROM totp WHERE account_id = ? AND confirmed_at IS NOT NULL",
     )
@@ -278,6 +253,7 @@ pub async fn code_verify(
             "This account has no authenticator app set up, so it cannot sign in without its passkey. Call your clinic: they can help you get back in.",
         ));
     };
+    let counted = lockout::count(&state, &[(lockout::TOTP_SIGN_IN, &account_id)]).await?;
     let last_step: i64 = totp_row.get("last_step");
     let secret = state
         .secret
@@ -285,44 +261,36 @@ pub async fn code_verify(
     let step =
         matching_step(&totp(secret.to_vec(), "")?, &request.totp).filter(|step| *step > last_step);
     let Some(step) = step else {
-        // A wrong TOTP code uses up this sign-in: the next guess needs a new
+        // The emailed code is used up with it: the next guess needs a new
         // code sent to the contact.
-        sqlx::query("UPDATE code_logins SET used_at = ? WHERE login_id = ?")
-            .bind(now_ms())
-            .bind(&request.login_id)
-            .execute(&state.db)
-            .await?;
-        lockout::fail(&state, &account_key).await?;
-        lockout::fail(&state, &addr_key).await?;
         return Err(ApiError::bad_request(
             "totp_not_valid",
-            "The authenticator app code does not match, or it was used already. Wait for the next code and try again.",
+            "The authenticator app code does not match, or it was used already. Wait for the next code and start again for a new emailed code.",
         ));
     };
-    let mut tx = state.db.begin().await?;
-    let used =
-        sqlx::query("UPDATE code_logins SET used_at = ? WHERE login_id = ? AND used_at IS NULL")
-            .bind(now_ms())
-            .bind(&request.login_id)
-            .execute(&mut *tx)
-            .await?;
     let stepped =
         sqlx::query("UPDATE totp SET last_step = ? WHERE account_id = ? AND last_step < ?")
             .bind(step)
             .bind(&account_id)
             .bind(step)
-            .execute(&mut *tx)
+            .execute(&state.db)
             .await?;
-    if used.rows_affected() != 1 || stepped.rows_affected() != 1 {
+    if stepped.rows_affected() != 1 {
         return Err(ApiError::bad_request(
-            "code_not_valid",
-            "That sign-in was already used. Start again for a new code.",
+            "totp_not_valid",
+            "That authenticator app code was used already. Wait for the next code and start again for a new emailed code.",
         ));
     }
-    tx.commit().await?;
-    lockout::succeed(&state, &login_key).await?;
-    lockout::succeed(&state, &account_key).await?;
-    lockout::succeed(&state, &format!("code-send:{account_id}")).await?;
+    counted.right(&state).await?;
+    let contact: Option<String> =
+        sqlx::query_scalar("SELECT contact FROM accounts WHERE account_id = ?")
+            .bind(&account_id)
+            .fetch_one(&state.db)
+            .await?;
+    if let Some(contact) = contact {
+        // The codes sent were wanted: the owner may ask for more.
+        lockout::clear(&state, lockout::CONTACT_CODES, &normalize_contact(&contact)).await?;
+    }
     sessions::start(
         &state,
         &account_id,

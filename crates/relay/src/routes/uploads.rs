@@ -139,6 +139,25 @@ async fn my_upload(
     })
 }
 
+/// SQL: `owner_id` is in the quota group of the account bound to `$p`: the
+/// patient (the account itself, or the patient who invited this caregiver)
+/// and every caregiver that patient invited.
+macro_rules! quota_group {
+    ($p:literal) => {
+        concat!(
+            "owner_id IN (SELECT COALESCE((SELECT patient_id FROM caregiver_links WHERE caregiver_id = ",
+            $p,
+            " ORDER BY created_at LIMIT 1), ",
+            $p,
+            ") UNION SELECT caregiver_id FROM caregiver_links WHERE patient_id = COALESCE((SELECT patient_id FROM caregiver_links WHERE caregiver_id = ",
+            $p,
+            " ORDER BY created_at LIMIT 1), ",
+            $p,
+            "))"
+        )
+    };
+}
+
 /// `POST /v1/uploads`: announces an encrypted file of `size` bytes in
 /// `part_count` parts, within the per-file limit and the account's quota.
 #[utoipa::path(
@@ -149,7 +168,7 @@ async fn my_upload(
     responses(
         (status = 201, description = "Created: upload the parts", body = ward_proto::blobs::UploadCreated),
         (status = 400, description = "`invalid_upload`: size or part count of 0, fewer parts than `ceil(size / max_part_size)` or more parts than bytes", body = ward_proto::ErrorBody),
-        (status = 413, description = "`too_large`: larger than the encrypted size of a `max_attachment_bytes` file; `quota_exceeded`: over the account's attachment quota", body = ward_proto::ErrorBody),
+        (status = 413, description = "`too_large`: larger than the encrypted size of a `max_attachment_bytes` file; `quota_exceeded`: over the attachment quota (a patient's, shared with the caregivers they invited)", body = ward_proto::ErrorBody),
         (status = 429, description = "`too_many_uploads`: 50 unfinished uploads already", body = ward_proto::ErrorBody)
     ),
     security(("session" = []))
@@ -196,15 +215,20 @@ pub async fn create(
     let expires_at = now.saturating_add(millis(config.upload_expiry()));
     let upload_id = secrets::id("blob")?;
     // Checked and inserted in one statement: parallel uploads cannot
-    // overshoot the quota or the open-upload limit.
-    let inserted = sqlx::query(
+    // overshoot the quota or the open-upload limit. The quota is the
+    // patient's, shared with the caregivers they invited (self-invited
+    // accounts do not buy more storage); the open-upload limit is each
+    // account's own.
+    let inserted = sqlx::query(concat!(
         "INSERT INTO blobs (blob_id, owner_id, size, part_count, created_at, expires_at)
          SELECT ?1, ?2, ?3, ?4, ?5, ?6
          WHERE (SELECT COALESCE(SUM(size), 0) FROM blobs
-                WHERE owner_id = ?2 AND (expires_at IS NULL OR expires_at > ?5)) + ?3 <= ?7
+                WHERE ",
+        quota_group!("?2"),
+        " AND (expires_at IS NULL OR expires_at > ?5)) + ?3 <= ?7
            AND (SELECT COUNT(*) FROM blobs
-                WHERE owner_id = ?2 AND finalized_at IS NULL AND expires_at > ?5) < ?8",
-    )
+                WHERE owner_id = ?2 AND finalized_at IS NULL AND expires_at > ?5) < ?8"
+    ))
     .bind(&upload_id)
     .bind(&session.account_id)
     .bind(size)
@@ -216,10 +240,13 @@ pub async fn create(
     .execute(&state.db)
     .await?;
     if inserted.rows_affected() == 0 {
-        let (used, open): (i64, i64) = sqlx::query_as(
-            "SELECT COALESCE(SUM(size), 0), COALESCE(SUM(finalized_at IS NULL), 0) FROM blobs
-             WHERE owner_id = ?1 AND (expires_at IS NULL OR expires_at > ?2)",
-        )
+        let (used, open): (i64, i64) = sqlx::query_as(concat!(
+            "SELECT COALESCE(SUM(size), 0),
+                    COALESCE(SUM(finalized_at IS NULL AND owner_id = ?1), 0)
+             FROM blobs WHERE ",
+            quota_group!("?1"),
+            " AND (expires_at IS NULL OR expires_at > ?2)"
+        ))
         .bind(&session.account_id)
         .bind(now)
         .fetch_one(&state.db)
@@ -238,7 +265,7 @@ pub async fn create(
             StatusCode::PAYLOAD_TOO_LARGE,
             "quota_exceeded",
             format!(
-                "This file does not fit in your {} of attachment storage: {} is in use. Send a smaller file, or ask your clinic for help. Unfinished uploads stop counting once they are removed.",
+                "This file does not fit in your {} of attachment storage (shared by a patient and the caregivers they invited): {} is in use. Send a smaller file, or ask your clinic for help. Unfinished uploads stop counting once they are removed.",
                 human_bytes(config.attachment_quota_bytes),
                 human_bytes(as_u64(used))
             ),
