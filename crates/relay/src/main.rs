@@ -32,13 +32,21 @@ enum Command {
         /// public_origin, tls_cert, tls_key, frame_ancestors, session_idle_minutes, session_absolute_hours,
         /// invite_valid_hours, code_valid_minutes, office_hours, reply_time, emergency_notice,
         /// max_attachment_bytes, attachment_quota_bytes, allowed_attachment_types, blob_store,
-        /// upload_expiry_hours, unattached_blob_expiry_days, [smtp]).
+        /// upload_expiry_hours, unattached_blob_expiry_days, max_connections,
+        /// header_read_timeout_seconds, body_read_timeout_seconds, idle_timeout_seconds,
+        /// websocket_send_queue, [smtp]).
         #[arg(long, env = "WARD_CONFIG")]
         config: Option<PathBuf>,
         /// Address to listen on; port 0 picks a free port (printed at start).
         /// Default 127.0.0.1:8080.
         #[arg(long, env = "WARD_LISTEN")]
         listen: Option<SocketAddr>,
+        /// The origin patients open Ward at, e.g. https://ward.example: passkeys
+        /// are bound to it, and browser requests authenticated by the session
+        /// cookie and WebSockets must come from exactly it. Default
+        /// http://localhost:8080.
+        #[arg(long, env = "WARD_PUBLIC_ORIGIN", value_name = "ORIGIN")]
+        public_origin: Option<String>,
         /// Directory for the SQLite database, the clinic setup code and the
         /// development code outbox; created on first run. Default ./data.
         #[arg(long = "data", env = "WARD_DATA")]
@@ -248,6 +256,7 @@ async fn run(command: Command) -> Result<(), String> {
         Command::Serve {
             config,
             listen,
+            public_origin,
             data,
             static_dir,
             office_hours,
@@ -266,6 +275,9 @@ async fn run(command: Command) -> Result<(), String> {
             };
             if let Some(listen) = listen {
                 settings.listen = listen;
+            }
+            if let Some(origin) = public_origin {
+                settings.public_origin = origin;
             }
             if let Some(data) = data {
                 settings.data = data;
