@@ -64,7 +64,9 @@ impl RunningRelay {
             Some(host) => {
                 let port = std::net::TcpListener::bind(listen)
                     .and_then(|free| free.local_addr())
-                    .map_err(|e| Failure::new(step, format!("could not find a free port on {host}: {e}")))?
+                    .map_err(|e| {
+                        Failure::new(step, format!("could not find a free port on {host}: {e}"))
+                    })?
                     .port();
                 format!("{host}:{port}")
             }

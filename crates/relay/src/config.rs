@@ -225,11 +225,17 @@ fn exact_frame_ancestor(entry: &str) -> Result<(), ConfigError> {
     match url.scheme() {
         "https" => {}
         "http" if host == "localhost" || host == "127.0.0.1" => {}
-        "http" => return refuse("is not https:// (plain http:// is allowed only for localhost and 127.0.0.1)"),
+        "http" => {
+            return refuse(
+                "is not https:// (plain http:// is allowed only for localhost and 127.0.0.1)",
+            );
+        }
         _ => return refuse("is not an https:// origin"),
     }
     if url.origin().ascii_serialization() != entry {
-        return refuse("is not exactly an origin (a path, a trailing slash, a user name, upper case or a default port)");
+        return refuse(
+            "is not exactly an origin (a path, a trailing slash, a user name, upper case or a default port)",
+        );
     }
     Ok(())
 }

@@ -62,9 +62,7 @@ fn json_error(rejection: &JsonRejection) -> ApiError {
             };
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", detail)
         }
-        JsonRejection::BytesRejection(rejection)
-            if crate::server::is_body_timeout(rejection) =>
-        {
+        JsonRejection::BytesRejection(rejection) if crate::server::is_body_timeout(rejection) => {
             ApiError::body_timeout()
         }
         JsonRejection::BytesRejection(_) => ApiError::new(
@@ -145,7 +143,8 @@ impl FromRequestParts<AppState> for Session {
         if let Some(token) = bearer(parts) {
             return sessions::authenticate(state, &token).await;
         }
-        let token = cookie(parts, session_cookie_name(state)).ok_or_else(ApiError::not_signed_in)?;
+        let token =
+            cookie(parts, session_cookie_name(state)).ok_or_else(ApiError::not_signed_in)?;
         // A browser attaches the cookie to requests other pages of the same
         // site start, too: a change made with the cookie alone must come
         // from Ward's own origin.

@@ -159,8 +159,7 @@ impl Connection {
             let body_read = self.limits.body_read;
             hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
                 let in_flight = activity.begin();
-                let mut request =
-                    request.map(|body| Body::new(DeadlineBody::new(body, body_read)));
+                let mut request = request.map(|body| Body::new(DeadlineBody::new(body, body_read)));
                 request.extensions_mut().insert(ConnectInfo(peer));
                 let mut app = app.clone();
                 async move {
@@ -252,7 +251,9 @@ struct InFlight(Arc<Activity>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.idle_since_ms.store(self.0.now_ms(), Ordering::SeqCst);
+        self.0
+            .idle_since_ms
+            .store(self.0.now_ms(), Ordering::SeqCst);
         self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }

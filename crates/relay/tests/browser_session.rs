@@ -20,7 +20,10 @@ use ward_proto::ErrorBody;
 use ward_proto::events::{Event, EventsAuth};
 
 /// One request through the whole app, in process.
-async fn call(relay: &Relay, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+async fn call(
+    relay: &Relay,
+    request: Request<Body>,
+) -> (StatusCode, axum::http::HeaderMap, String) {
     let response = ward_relay::app(relay.state.clone())
         .oneshot(request)
         .await
@@ -60,7 +63,10 @@ async fn a_cookie_alone_changes_nothing_unless_the_request_comes_from_our_origin
         ("no Origin", vec![]),
         ("another site", vec![("origin", "https://evil.example")]),
         ("another port", vec![("origin", "http://localhost:9999")]),
-        ("a look-alike", vec![("origin", "http://localhost:8080.evil.example")]),
+        (
+            "a look-alike",
+            vec![("origin", "http://localhost:8080.evil.example")],
+        ),
         ("an opaque origin", vec![("origin", "null")]),
         (
             "same site, not same origin",
@@ -150,7 +156,11 @@ async fn over_https_the_cookie_is_host_prefixed_secure_and_hsts_is_sent() {
         .to_str()
         .unwrap()
         .to_owned();
-    let token = session.json::<ward_proto::auth::SessionCreated>().await.unwrap().token;
+    let token = session
+        .json::<ward_proto::auth::SessionCreated>()
+        .await
+        .unwrap()
+        .token;
     assert!(
         set_cookie.starts_with(&format!("__Host-ward_session={token};")),
         "{set_cookie}"
@@ -158,7 +168,10 @@ async fn over_https_the_cookie_is_host_prefixed_secure_and_hsts_is_sent() {
     for attribute in ["; Secure", "; Path=/;", "; HttpOnly", "; SameSite=Strict"] {
         assert!(set_cookie.contains(attribute), "{attribute}: {set_cookie}");
     }
-    assert!(!set_cookie.to_ascii_lowercase().contains("domain"), "{set_cookie}");
+    assert!(
+        !set_cookie.to_ascii_lowercase().contains("domain"),
+        "{set_cookie}"
+    );
 
     // The unprefixed name is not accepted there; the prefixed one is.
     let (status, _, _) = call(
@@ -173,7 +186,10 @@ async fn over_https_the_cookie_is_host_prefixed_secure_and_hsts_is_sent() {
     let cookie = format!("__Host-ward_session={token}");
     let (status, _, body) = call(
         &relay,
-        probe(&[("cookie", cookie.as_str()), ("origin", "https://ward.example")]),
+        probe(&[
+            ("cookie", cookie.as_str()),
+            ("origin", "https://ward.example"),
+        ]),
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
@@ -210,11 +226,7 @@ async fn every_response_says_cross_origin_opener_and_resource_policy() {
         "/app.js",
         "/threads/42",
     ] {
-        let (_, headers, _) = call(
-            &relay,
-            Request::get(path).body(Body::empty()).unwrap(),
-        )
-        .await;
+        let (_, headers, _) = call(&relay, Request::get(path).body(Body::empty()).unwrap()).await;
         assert_eq!(
             headers
                 .get("cross-origin-opener-policy")
@@ -320,10 +332,7 @@ async fn on_the_websocket_the_first_frame_token_wins_and_a_cookie_alone_is_not_e
     let mut socket = open(&relay, Some("http://localhost:8080"), Some(&clinic_cookie))
         .await
         .unwrap();
-    socket
-        .send(Message::Text("hello".into()))
-        .await
-        .unwrap();
+    socket.send(Message::Text("hello".into())).await.unwrap();
     loop {
         match tokio::time::timeout(Duration::from_secs(5), socket.next())
             .await
@@ -346,15 +355,31 @@ fn a_frame_ancestor_that_is_not_an_exact_origin_stops_the_relay_at_start() {
         "https://clinic.example/portal",
     ] {
         std::fs::write(&config, format!("frame_ancestors = [\"{bad}\"]\n")).unwrap();
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_ward-relay"))
+        let mut relay = std::process::Command::new(env!("CARGO_BIN_EXE_ward-relay"))
             .args(["serve", "--listen", "127.0.0.1:0", "--config"])
             .arg(&config)
             .arg("--data")
             .arg(data.path())
-            .env_remove("WARD_FRAME_ANCESTORS")
-            .output()
+            .env_remove("WARD_CONFIG")
+            .env_remove("WARD_LISTEN")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
             .unwrap();
-        assert!(!output.status.success(), "{bad} was accepted");
+        // It must stop by itself; a relay that starts is killed and fails.
+        let mut stopped = false;
+        for _ in 0..200 {
+            if relay.try_wait().unwrap().is_some() {
+                stopped = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        if !stopped {
+            relay.kill().unwrap();
+        }
+        let output = relay.wait_with_output().unwrap();
+        assert!(stopped, "{bad} was accepted: the relay started");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(
             stderr.contains(&format!("frame_ancestors entry \"{bad}\""))

@@ -110,10 +110,7 @@ async fn stalled_and_trickling_clients_are_cut_off_while_a_real_client_keeps_wor
             "/healthz took {:?}",
             asked.elapsed()
         );
-        assert_eq!(
-            relay.key_login(&clinic.keys).await.status(),
-            StatusCode::OK
-        );
+        assert_eq!(relay.key_login(&clinic.keys).await.status(), StatusCode::OK);
         let sent = relay
             .send(
                 &patient,
@@ -132,7 +129,10 @@ async fn stalled_and_trickling_clients_are_cut_off_while_a_real_client_keeps_wor
     // half of it.
     for stream in &mut stalled {
         let said = closed_by(stream, opened + Duration::from_secs(8)).await;
-        assert!(said.is_some(), "a stalled connection was still open after 8 s");
+        assert!(
+            said.is_some(),
+            "a stalled connection was still open after 8 s"
+        );
     }
     assert!(opened.elapsed() >= Duration::from_secs(1));
 
@@ -233,9 +233,10 @@ async fn a_websocket_that_never_reads_is_disconnected_while_others_keep_receivin
     let request = format!("ws://{}/v1/events", addr(&relay))
         .into_client_request()
         .unwrap();
-    let (mut stalled, _) = tokio_tungstenite::client_async(request, tokio_tungstenite::MaybeTlsStream::Plain(stream))
-        .await
-        .unwrap();
+    let (mut stalled, _) =
+        tokio_tungstenite::client_async(request, tokio_tungstenite::MaybeTlsStream::Plain(stream))
+            .await
+            .unwrap();
     let auth = serde_json::to_string(&EventsAuth {
         token: clinic.token.clone(),
     })
@@ -252,7 +253,14 @@ async fn a_websocket_that_never_reads_is_disconnected_while_others_keep_receivin
     const SENT: usize = 14;
     for i in 0..SENT {
         let sent = relay
-            .send(&patient, &key, &thread.thread_id, 0, &format!("big{i}"), &text)
+            .send(
+                &patient,
+                &key,
+                &thread.thread_id,
+                0,
+                &format!("big{i}"),
+                &text,
+            )
             .await;
         assert_eq!(sent.status(), StatusCode::CREATED);
         // The reading client gets every one.

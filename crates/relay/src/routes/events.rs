@@ -132,7 +132,10 @@ async fn serve(state: AppState, mut socket: WebSocket) {
     }
     // The writer sends what is queued, then a Close frame, within bounds.
     drop(queue);
-    if tokio::time::timeout(SEND_TIMEOUT, &mut writer).await.is_err() {
+    if tokio::time::timeout(SEND_TIMEOUT, &mut writer)
+        .await
+        .is_err()
+    {
         writer.abort();
     }
 }
