@@ -55,10 +55,29 @@ pub struct RunningRelay {
 }
 
 impl RunningRelay {
+    /// Starts the relay on `listen` (`127.0.0.1:0`: a free port, chosen
+    /// here) with `http://localhost:PORT` as its public origin, which the
+    /// relay requires of browser WebSockets and cookie-authenticated changes.
     pub fn start(bin: &Path, listen: &str, data_dir: &Path, static_dir: &Path) -> Result<Self> {
         let step = "start the relay";
+        let listen = match listen.strip_suffix(":0") {
+            Some(host) => {
+                let port = std::net::TcpListener::bind(listen)
+                    .and_then(|free| free.local_addr())
+                    .map_err(|e| {
+                        Failure::new(step, format!("could not find a free port on {host}: {e}"))
+                    })?
+                    .port();
+                format!("{host}:{port}")
+            }
+            None => listen.to_owned(),
+        };
+        let public_origin = match listen.rsplit_once(':') {
+            Some((_, port)) => format!("http://localhost:{port}"),
+            None => "http://localhost:8080".to_owned(),
+        };
         let mut child = Command::new(bin)
-            .args(["serve", "--listen", listen, "--data"])
+            .args(["serve", "--listen", &listen, "--public-origin", &public_origin, "--data"])
             .arg(data_dir)
             // Development mode: without SMTP, one-time codes go to
             // DATA/dev-outbox.log (dev and the end-to-end tests read them).

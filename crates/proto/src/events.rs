@@ -1,15 +1,16 @@
 //! Live events over the WebSocket at `/v1/events`.
 //!
-//! A browser authenticates with its session cookie, or (embedded, token in
-//! memory) by sending [`EventsAuth`] as its first frame: tokens never go in
-//! a URL. After [`Event::Ready`], events for the account's threads follow.
+//! Every client authenticates by sending [`EventsAuth`] as its first frame
+//! (the session cookie is not accepted on the socket, and tokens never go
+//! in a URL); a browser's `Origin` must be exactly the relay's public
+//! origin. After [`Event::Ready`], events for the account's threads follow.
 //! A client that reconnects catches up with `GET .../messages?after=`.
 
 use serde::{Deserialize, Serialize};
 
 use crate::threads::StoredMessage;
 
-/// The first frame from a client without a session cookie.
+/// The first frame from every client: the session token.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]

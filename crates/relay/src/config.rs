@@ -101,6 +101,30 @@ pub struct Config {
     /// proxy's address (for per-address limits and the loopback-only
     /// `/metrics`, which then refuses forwarded requests).
     pub trusted_proxies: Vec<String>,
+    /// The most connections served at once (WebSockets included). Further
+    /// connections wait in the operating system's queue until one closes:
+    /// the timeouts below make sure stalled ones do.
+    pub max_connections: u32,
+    /// A client must send a request's headers within this many seconds of
+    /// connecting (TLS handshake included), and over HTTP/1.1 within this
+    /// long of its previous response, or the connection is closed. This
+    /// also closes an HTTP/1.1 keep-alive connection idle this long.
+    pub header_read_timeout_seconds: u64,
+    /// A request's body must arrive whole within this many seconds of its
+    /// headers (408 `body_timeout` otherwise, and the connection closes).
+    /// Bodies are at most an attachment part (2 MiB): the default, 120,
+    /// allows about 17 KB/s.
+    pub body_read_timeout_seconds: u64,
+    /// A connection with no request in progress for this many seconds is
+    /// closed (HTTP/2 connections, and any connection that never completes
+    /// a request; HTTP/1.1 ones are closed sooner by
+    /// `header_read_timeout_seconds`). WebSockets are not idle connections:
+    /// they end when their session does.
+    pub idle_timeout_seconds: u64,
+    /// How many live events may wait for one WebSocket client. A client that
+    /// falls this far behind (or leaves one frame unread for 30 s) is
+    /// disconnected; it catches up by cursor when it reconnects.
+    pub websocket_send_queue: usize,
 }
 
 impl Default for Config {
@@ -133,9 +157,17 @@ impl Default for Config {
             upload_expiry_hours: 24,
             unattached_blob_expiry_days: 7,
             trusted_proxies: Vec::new(),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_read_timeout_seconds: 10,
+            body_read_timeout_seconds: 120,
+            idle_timeout_seconds: 60,
+            websocket_send_queue: 64,
         }
     }
 }
+
+/// `max_connections` when none is configured.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 1024;
 
 /// `max_attachment_bytes` when none is configured: 100 MB.
 pub const DEFAULT_MAX_ATTACHMENT_BYTES: u64 = 100_000_000;
@@ -246,6 +278,40 @@ fn clinic_text<'a>(option: &str, value: &'a str, max_chars: usize) -> Result<&'a
         )));
     }
     Ok(value)
+}
+
+/// Checks a `frame_ancestors` entry: exactly an origin as browsers write it
+/// (`scheme://host[:port]`: no path, no trailing slash, no wildcard, lower
+/// case), `https://`, or `http://` only for `localhost` or `127.0.0.1`.
+fn exact_frame_ancestor(entry: &str) -> Result<(), ConfigError> {
+    let refuse = |why: &str| {
+        Err(ConfigError::Invalid(format!(
+            "frame_ancestors entry {entry:?} {why}. Write each allowed site exactly as its origin, like \"https://clinic.example\" or \"https://clinic.example:8443\" (http:// only for localhost or 127.0.0.1)"
+        )))
+    };
+    if entry.contains('*') {
+        return refuse("contains a wildcard; list every site by its exact origin");
+    }
+    let Ok(url) = url::Url::parse(entry) else {
+        return refuse("is not an origin");
+    };
+    let host = url.host_str().unwrap_or_default();
+    match url.scheme() {
+        "https" => {}
+        "http" if host == "localhost" || host == "127.0.0.1" => {}
+        "http" => {
+            return refuse(
+                "is not https:// (plain http:// is allowed only for localhost and 127.0.0.1)",
+            );
+        }
+        _ => return refuse("is not an https:// origin"),
+    }
+    if url.origin().ascii_serialization() != entry {
+        return refuse(
+            "is not exactly an origin (a path, a trailing slash, a user name, upper case or a default port)",
+        );
+    }
+    Ok(())
 }
 
 /// An SMTP server for one-time codes (`[smtp]` in the TOML file).
@@ -402,14 +468,18 @@ impl Config {
                 "trusted_proxies entry {bad:?} is not an IP address or CIDR block; write it like \"127.0.0.1\" or \"10.0.0.0/8\""
             )));
         }
-        for origin in &self.frame_ancestors {
-            let ok = (origin.starts_with("https://") || origin.starts_with("http://localhost"))
-                && !origin.contains([' ', ';', ',', '\'']);
-            if !ok {
-                return Err(ConfigError::Invalid(format!(
-                    "frame_ancestors entry {origin:?} must be an https:// origin with no spaces, commas, quotes or semicolons"
-                )));
-            }
+        for entry in &self.frame_ancestors {
+            exact_frame_ancestor(entry)?;
+        }
+        if self.max_connections == 0
+            || self.header_read_timeout_seconds == 0
+            || self.body_read_timeout_seconds == 0
+            || self.idle_timeout_seconds == 0
+            || self.websocket_send_queue == 0
+        {
+            return Err(ConfigError::Invalid(
+                "max_connections, header_read_timeout_seconds, body_read_timeout_seconds, idle_timeout_seconds and websocket_send_queue must be at least 1".into(),
+            ));
         }
         Ok(())
     }
@@ -455,6 +525,29 @@ impl Config {
     /// How long a finalized blob no message references is kept.
     pub fn unattached_blob_expiry(&self) -> Duration {
         Duration::from_secs(self.unattached_blob_expiry_days.saturating_mul(86_400))
+    }
+
+    /// `public_origin` as browsers send it in `Origin`: scheme, host and a
+    /// port only when it is not the scheme's default, no trailing slash.
+    pub fn public_origin_header(&self) -> String {
+        url::Url::parse(&self.public_origin)
+            .map(|url| url.origin().ascii_serialization())
+            .unwrap_or_else(|_| self.public_origin.clone())
+    }
+
+    /// `header_read_timeout_seconds`.
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_seconds)
+    }
+
+    /// `body_read_timeout_seconds`.
+    pub fn body_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_read_timeout_seconds)
+    }
+
+    /// `idle_timeout_seconds`.
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_seconds)
     }
 
     /// Idle timeout.
@@ -820,5 +913,95 @@ mod tests {
             ..Config::default()
         };
         assert!(config.validate().is_err());
+    }
+
+    #[test]
+    fn frame_ancestors_must_be_exact_origins() {
+        for good in [
+            "https://clinic.example",
+            "https://clinic.example:8443",
+            "http://localhost",
+            "http://localhost:3000",
+            "http://127.0.0.1:5173",
+        ] {
+            Config {
+                frame_ancestors: vec![good.into()],
+                ..Config::default()
+            }
+            .validate()
+            .unwrap_or_else(|e| panic!("{good}: {e}"));
+        }
+        for bad in [
+            "https://*",
+            "https://*.clinic.example",
+            "*",
+            "https:",
+            "'self'",
+            "http://clinic.example",
+            "http://localhost.evil.example",
+            "http://localhost.evil.example:8080",
+            "http://127.0.0.1.evil.example",
+            "https://clinic.example/",
+            "https://clinic.example/portal",
+            "https://clinic.example:443",
+            "https://Clinic.example",
+            "https://user@clinic.example",
+            "https://clinic.example?x",
+            "ftp://clinic.example",
+            "clinic.example",
+        ] {
+            let error = Config {
+                frame_ancestors: vec![bad.into()],
+                ..Config::default()
+            }
+            .validate()
+            .map(|()| format!("{bad} was accepted"))
+            .unwrap_or_else(|e| e.to_string());
+            assert!(
+                error.contains("frame_ancestors entry") && error.contains("https://clinic.example"),
+                "{bad}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_sample_configuration_parses_to_the_defaults() {
+        let sample: Config = toml::from_str(include_str!("../ward-relay.example.toml")).unwrap();
+        sample.validate().unwrap();
+        assert_eq!(sample, Config::default());
+    }
+
+    #[test]
+    fn connection_limits_have_defaults_and_come_from_the_toml_file() {
+        let config = Config::default();
+        assert_eq!(config.max_connections, 1024);
+        assert_eq!(config.header_read_timeout(), Duration::from_secs(10));
+        assert_eq!(config.body_read_timeout(), Duration::from_secs(120));
+        assert_eq!(config.idle_timeout(), Duration::from_secs(60));
+        assert_eq!(config.websocket_send_queue, 64);
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ward.toml");
+        std::fs::write(
+            &path,
+            "max_connections = 50\nheader_read_timeout_seconds = 2\nbody_read_timeout_seconds = 3\nidle_timeout_seconds = 4\nwebsocket_send_queue = 5\n",
+        )
+        .unwrap();
+        let config = Config::from_file(&path).unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.max_connections, 50);
+        assert_eq!(config.header_read_timeout(), Duration::from_secs(2));
+        assert_eq!(config.body_read_timeout(), Duration::from_secs(3));
+        assert_eq!(config.idle_timeout(), Duration::from_secs(4));
+        assert_eq!(config.websocket_send_queue, 5);
+
+        let error = Config {
+            header_read_timeout_seconds: 0,
+            ..Config::default()
+        }
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("header_read_timeout_seconds"), "{error}");
     }
 }

@@ -118,6 +118,16 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
+    /// 408 `body_timeout`: the request body did not arrive within
+    /// `body_read_timeout_seconds` (the connection closes after this answer).
+    pub fn body_timeout() -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            "The request took too long to arrive, so the server stopped waiting. Check your connection and try again.",
+        )
+    }
+
     /// 401: no session, or it ended.
     pub fn not_signed_in() -> Self {
         Self::new(

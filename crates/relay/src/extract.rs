@@ -63,6 +63,9 @@ fn json_error(rejection: &JsonRejection) -> ApiError {
             };
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", detail)
         }
+        JsonRejection::BytesRejection(rejection) if crate::server::is_body_timeout(rejection) => {
+            ApiError::body_timeout()
+        }
         JsonRejection::BytesRejection(_) => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "body_too_large",
@@ -73,7 +76,11 @@ fn json_error(rejection: &JsonRejection) -> ApiError {
 }
 
 /// The signed-in caller, from `Authorization: Bearer` or the session
-/// cookie. Every route that takes this is authenticated.
+/// cookie. Every route that takes this is authenticated. With the cookie
+/// alone, a request that changes anything (not GET, HEAD or OPTIONS) must
+/// come from the relay's public origin (`Origin`, and `Sec-Fetch-Site` when
+/// sent); bearer requests are not checked (a page elsewhere cannot have
+/// the token).
 #[derive(Debug, Clone)]
 pub struct Session {
     /// The caller's account.
@@ -113,18 +120,66 @@ pub fn step_up_required() -> ApiError {
     )
 }
 
-/// The session cookie's name.
+/// The session cookie's name over plain HTTP (development on localhost).
 pub const SESSION_COOKIE: &str = "ward_session";
+
+/// The session cookie's name when browsers reach the relay over HTTPS: the
+/// `__Host-` prefix makes browsers refuse it unless it is `Secure`, has
+/// `Path=/` and no `Domain`, so no other host of the site can set or shadow it.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-ward_session";
+
+/// The session cookie's name for this relay ([`AppState::https`]).
+pub fn session_cookie_name(state: &AppState) -> &'static str {
+    if state.https() {
+        SECURE_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
 
 impl FromRequestParts<AppState> for Session {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts)
-            .or_else(|| cookie(parts))
-            .ok_or_else(ApiError::not_signed_in)?;
+        if let Some(token) = bearer(parts) {
+            return sessions::authenticate(state, &token).await;
+        }
+        let token =
+            cookie(parts, session_cookie_name(state)).ok_or_else(ApiError::not_signed_in)?;
+        // A browser attaches the cookie to requests other pages of the same
+        // site start, too: a change made with the cookie alone must come
+        // from Ward's own origin.
+        if !parts.method.is_safe() {
+            same_origin(parts, state)?;
+        }
         sessions::authenticate(state, &token).await
     }
+}
+
+/// Refuses a request unless its `Origin` is exactly the relay's public
+/// origin and its `Sec-Fetch-Site`, when the browser sends one, is
+/// `same-origin`.
+fn same_origin(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
+    let ours = state.config.public_origin_header();
+    let mut origins = parts.headers.get_all(header::ORIGIN).iter();
+    let origin_ok = match (origins.next(), origins.next()) {
+        (Some(origin), None) => origin.to_str().ok() == Some(ours.as_str()),
+        _ => false,
+    };
+    let fetch_site_ok = parts
+        .headers
+        .get_all("sec-fetch-site")
+        .iter()
+        .all(|site| site.as_bytes() == b"same-origin");
+    if origin_ok && fetch_site_ok {
+        return Ok(());
+    }
+    Err(ApiError::forbidden_code(
+        "cross_origin_request",
+        format!(
+            "This change did not come from Ward's own pages, so it was refused. Open Ward at {ours} and try again."
+        ),
+    ))
 }
 
 fn bearer(parts: &Parts) -> Option<String> {
@@ -132,7 +187,7 @@ fn bearer(parts: &Parts) -> Option<String> {
     value.strip_prefix("Bearer ").map(|t| t.trim().to_owned())
 }
 
-fn cookie(parts: &Parts) -> Option<String> {
+fn cookie(parts: &Parts, name: &str) -> Option<String> {
     parts
         .headers
         .get_all(header::COOKIE)
@@ -140,7 +195,7 @@ fn cookie(parts: &Parts) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(found, _)| *found == name)
         .map(|(_, value)| value.to_owned())
 }
 

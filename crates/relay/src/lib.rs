@@ -21,12 +21,12 @@ pub mod relay_secret;
 mod routes;
 pub mod secrets;
 pub mod sender;
+pub mod server;
 mod sessions;
 pub mod setup;
 pub mod web;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -115,12 +115,22 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// Whether browsers reach this relay over HTTPS: it terminates TLS
+    /// itself, or its public origin is `https://` (a TLS proxy in front).
+    /// Then the session cookie is `__Host-ward_session` and `Secure`, and
+    /// HSTS is sent.
+    pub fn https(&self) -> bool {
+        self.tls || self.config.public_origin.starts_with("https://")
+    }
+}
+
 /// The relay's HTTP surface: API routes, the web client, security headers.
 pub fn app(state: AppState) -> Router {
     let site = state.site.clone();
     let headers = web::Headers {
         frame_ancestors: state.config.frame_ancestors.clone(),
-        tls: state.tls,
+        tls: state.https(),
     };
     let api = routes::router()
         .route_layer(axum::middleware::from_fn_with_state(
@@ -137,8 +147,9 @@ pub fn openapi_json() -> String {
 }
 
 /// Serves [`app`] over HTTPS (rustls) on `listener` with the PEM `cert`
-/// chain and `key`, until `shutdown` resolves. Expired uploads and
-/// unattached blobs are cleaned up at start and every ten minutes meanwhile
+/// chain and `key`, until `shutdown` resolves. Connections are capped and
+/// timed out as configured ([`server`]). Expired uploads and unattached
+/// blobs are cleaned up at start and every ten minutes meanwhile
 /// ([`blobs::sweep`]).
 pub async fn serve_tls(
     listener: TcpListener,
@@ -148,32 +159,22 @@ pub async fn serve_tls(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(config.get_inner());
     let _sweeper = blobs::spawn_sweeper(state.db.clone(), state.blobs.clone());
-    let handle = axum_server::Handle::new();
-    let stopper = handle.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
-    });
-    axum_server::from_tcp_rustls(listener.into_std()?, config)?
-        .handle(handle)
-        .serve(app(state).into_make_service_with_connect_info::<SocketAddr>())
-        .await
+    let limits = server::Limits::from_config(&state.config);
+    server::run(listener, app(state), limits, Some(acceptor), shutdown).await
 }
 
 /// Serves [`app`] on `listener` until `shutdown` resolves, then finishes the
-/// requests in flight. Expired uploads and unattached blobs are cleaned up
-/// at start and every ten minutes meanwhile ([`blobs::sweep`]).
+/// requests in flight. Connections are capped and timed out as configured
+/// ([`server`]). Expired uploads and unattached blobs are cleaned up at
+/// start and every ten minutes meanwhile ([`blobs::sweep`]).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let _sweeper = blobs::spawn_sweeper(state.db.clone(), state.blobs.clone());
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let limits = server::Limits::from_config(&state.config);
+    server::run(listener, app(state), limits, None, shutdown).await
 }

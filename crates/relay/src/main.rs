@@ -22,6 +22,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once at start: the size of the `serve` variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the API (and the built web client) over HTTP.
@@ -33,13 +35,21 @@ enum Command {
         /// public_origin, tls_cert, tls_key, dev, secret_key_file, frame_ancestors, session_idle_minutes, session_absolute_hours,
         /// invite_valid_hours, code_valid_minutes, office_hours, reply_time, emergency_notice,
         /// max_attachment_bytes, attachment_quota_bytes, allowed_attachment_types, blob_store,
-        /// upload_expiry_hours, unattached_blob_expiry_days, trusted_proxies, [smtp]).
+        /// upload_expiry_hours, unattached_blob_expiry_days, trusted_proxies, max_connections,
+        /// header_read_timeout_seconds, body_read_timeout_seconds, idle_timeout_seconds,
+        /// websocket_send_queue, [smtp]).
         #[arg(long, env = "WARD_CONFIG")]
         config: Option<PathBuf>,
         /// Address to listen on; port 0 picks a free port (printed at start).
         /// Default 127.0.0.1:8080.
         #[arg(long, env = "WARD_LISTEN")]
         listen: Option<SocketAddr>,
+        /// The origin patients open Ward at, e.g. https://ward.example: passkeys
+        /// are bound to it, and browser requests authenticated by the session
+        /// cookie and WebSockets must come from exactly it. Default
+        /// http://localhost:8080.
+        #[arg(long, env = "WARD_PUBLIC_ORIGIN", value_name = "ORIGIN")]
+        public_origin: Option<String>,
         /// Directory for the SQLite database, the relay's secret key file,
         /// the clinic setup code and the development code outbox; created on
         /// first run (mode 0700, its files 0600). Default ./data.
@@ -274,6 +284,7 @@ async fn run(command: Command) -> Result<(), String> {
         Command::Serve {
             config,
             listen,
+            public_origin,
             data,
             dev,
             secret_key_file,
@@ -295,6 +306,9 @@ async fn run(command: Command) -> Result<(), String> {
             };
             if let Some(listen) = listen {
                 settings.listen = listen;
+            }
+            if let Some(origin) = public_origin {
+                settings.public_origin = origin;
             }
             if let Some(data) = data {
                 settings.data = data;

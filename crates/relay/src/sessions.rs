@@ -9,11 +9,12 @@ use ward_proto::auth::SessionCreated;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::{SESSION_COOKIE, Session};
+use crate::extract::{Session, session_cookie_name};
 use crate::secrets::{self, now_ms};
 
 /// Starts a session for `account_id` and answers with its token (JSON, and
-/// an `HttpOnly`, `SameSite=Strict` cookie for same-site use).
+/// an `HttpOnly`, `SameSite=Strict` cookie for same-site use: named
+/// `__Host-ward_session` and `Secure` over HTTPS).
 pub async fn start(
     state: &AppState,
     account_id: &str,
@@ -38,8 +39,9 @@ pub async fn start(
     .await?;
     let max_age = state.config.session_absolute().as_secs();
     let cookie = format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
-        if state.tls { "; Secure" } else { "" }
+        "{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
+        session_cookie_name(state),
+        if state.https() { "; Secure" } else { "" }
     );
     let body = SessionCreated {
         account_id: account_id.to_owned(),
@@ -112,4 +114,13 @@ pub async fn revoke(state: &AppState, token_hash: &[u8]) -> Result<(), ApiError>
         .execute(&state.db)
         .await?;
     Ok(())
+}
+
+/// The `Set-Cookie` value that deletes the session cookie.
+pub fn clear_cookie(state: &AppState) -> String {
+    format!(
+        "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        session_cookie_name(state),
+        if state.https() { "; Secure" } else { "" }
+    )
 }

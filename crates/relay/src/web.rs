@@ -52,7 +52,7 @@ impl StaticSite {
 pub struct Headers {
     /// Origins allowed to embed Ward (validated by `Config::validate`).
     pub frame_ancestors: Vec<String>,
-    /// Whether to send HSTS.
+    /// Whether to send HSTS (browsers reach the relay over HTTPS).
     pub tls: bool,
 }
 
@@ -124,6 +124,23 @@ pub fn with_site(api: Router, site: Option<&StaticSite>, headers: &Headers) -> R
         .layer(SetResponseHeaderLayer::overriding(
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
+        ))
+        // Ward's windows share a browsing context group with no other site's
+        // (a page Ward opens, or that opens Ward, gets no handle on it).
+        // Not `same-origin-allow-popups`: that only matters for popups Ward
+        // opens to other sites, and it opens none. A future passkey popup
+        // for the embedded client (opened from a frame inside a clinic's
+        // page) needs neither value but `unsafe-none` on that one page,
+        // because its opener's top-level page is the clinic's.
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
+        ))
+        // No other site may load Ward's responses as images, scripts and
+        // the like (framing is governed by frame-ancestors, not this).
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("cross-origin-resource-policy"),
+            HeaderValue::from_static("same-origin"),
         ))
         .layer(SetResponseHeaderLayer::overriding(
             HeaderName::from_static("permissions-policy"),

@@ -10,9 +10,10 @@ use std::process::{Child, Command, Stdio};
 use ward_proto::auth::{ClinicInfo, SessionCreated};
 
 /// Settings the tests do not set must not leak in from the environment.
-const WARD_ENV: [&str; 15] = [
+const WARD_ENV: [&str; 17] = [
     "WARD_CONFIG",
     "WARD_LISTEN",
+    "WARD_PUBLIC_ORIGIN",
     "WARD_DATA",
     "WARD_STATIC",
     "WARD_OFFICE_HOURS",
@@ -25,6 +26,7 @@ const WARD_ENV: [&str; 15] = [
     "WARD_UPLOAD_EXPIRY_HOURS",
     "WARD_UNATTACHED_BLOB_EXPIRY_DAYS",
     "WARD_SECRET_KEY_FILE",
+    "WARD_TRUSTED_PROXIES",
     "RUST_LOG",
 ];
 

@@ -1,5 +1,5 @@
 //! The relay terminating TLS itself (rustls): HTTPS works, HSTS is sent,
-//! and the session cookie is `Secure`.
+//! and the session cookie is `__Host-` and `Secure`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use reqwest::header;
@@ -63,6 +63,11 @@ async fn serves_https_with_hsts_and_secure_cookies() {
         .unwrap()
         .to_owned();
     assert!(cookie.contains("; Secure"), "{cookie}");
+    assert!(cookie.starts_with("__Host-ward_session="), "{cookie}");
+    assert!(
+        health.headers()["cross-origin-opener-policy"] == "same-origin",
+        "COOP under TLS"
+    );
 
     // Plain HTTP to the TLS port is refused.
     let plain = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await;

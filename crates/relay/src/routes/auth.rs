@@ -187,12 +187,9 @@ pub async fn key_login(
 pub async fn logout(State(state): State<AppState>, session: Session) -> Result<Response, ApiError> {
     sessions::revoke(&state, &session.token_hash).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        axum::http::HeaderValue::from_static(
-            "ward_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
-        ),
-    );
+    if let Ok(clear) = axum::http::HeaderValue::from_str(&sessions::clear_cookie(&state)) {
+        response.headers_mut().insert(header::SET_COOKIE, clear);
+    }
     response.headers_mut().insert(
         axum::http::HeaderName::from_static("clear-site-data"),
         axum::http::HeaderValue::from_static("\"cache\", \"storage\""),

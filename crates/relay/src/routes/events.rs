@@ -1,16 +1,20 @@
 //! `GET /v1/events`: the WebSocket that pushes new messages, receipts and
 //! typing to a signed-in client.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::{SinkExt, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
 use ward_proto::events::{Event, EventsAuth};
 
 use crate::error::ApiError;
+use crate::events::Routed;
 use crate::{AppState, sessions};
 
 /// Small buffers: an idle connection should cost a few KB, not hundreds.
@@ -21,28 +25,27 @@ const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often a connection re-checks that its session is still live (so a
 /// remote sign-out or timeout closes it).
 const RECHECK: Duration = Duration::from_secs(60);
+/// A frame the client leaves unread this long ends the connection.
+const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Whether a browser page at `origin` may open the socket: Ward's own
-/// origin (any port on localhost, for development). Non-browser clients
-/// send no Origin.
+/// Whether a page at the request's `Origin` may open the socket: exactly
+/// Ward's configured public origin. Clients that are not browsers send no
+/// Origin; they can only authenticate with a token in the first frame (no
+/// cookie is accepted here), which a cross-site page does not have, so an
+/// absent Origin is allowed. A browser always sends one on a WebSocket.
 fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return true;
-    };
-    let (Ok(given), Ok(ours)) = (
-        url::Url::parse(origin),
-        url::Url::parse(&state.config.public_origin),
-    ) else {
-        return false;
-    };
-    let same_host = given.scheme() == ours.scheme() && given.host_str() == ours.host_str();
-    same_host
-        && (given.port_or_known_default() == ours.port_or_known_default()
-            || ours.host_str() == Some("localhost"))
+    let mut origins = headers.get_all(header::ORIGIN).iter();
+    match (origins.next(), origins.next()) {
+        (None, _) => true,
+        (Some(origin), None) => {
+            origin.to_str().ok() == Some(state.config.public_origin_header().as_str())
+        }
+        (Some(_), Some(_)) => false,
+    }
 }
 
 /// `GET /v1/events`
-#[utoipa::path(get, path = "/v1/events", tag = "live", responses((status = 101, description = "Switching to WebSocket"), (status = 403, description = "Forbidden", body = ward_proto::ErrorBody)))]
+#[utoipa::path(get, path = "/v1/events", tag = "live", responses((status = 101, description = "Switching to WebSocket; the client's first frame must be `EventsAuth` (the session cookie is not accepted here)"), (status = 403, description = "`origin_not_allowed`: an `Origin` other than the relay's public origin", body = ward_proto::ErrorBody)))]
 pub async fn connect(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -56,41 +59,45 @@ pub async fn connect(
         )
         .into_response();
     }
-    let cookie_token = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == crate::extract::SESSION_COOKIE)
-        .map(|(_, value)| value.to_owned());
     upgrade
         .read_buffer_size(BUFFER)
         .write_buffer_size(BUFFER)
         .max_message_size(MAX_INCOMING)
-        .on_upgrade(move |socket| serve(state, socket, cookie_token))
+        .on_upgrade(move |socket| serve(state, socket))
 }
 
-async fn serve(state: AppState, mut socket: WebSocket, cookie_token: Option<String>) {
-    let token = match cookie_token {
-        Some(token) => token,
-        None => match first_frame_token(&mut socket).await {
-            Some(token) => token,
-            None => {
-                let _ = socket.send(Message::Close(None)).await;
-                return;
-            }
-        },
+/// What the writer sends, in order.
+enum Outgoing {
+    Event(Arc<Routed>),
+    Json(String),
+}
+
+async fn serve(state: AppState, mut socket: WebSocket) {
+    // The token comes in the first frame, always: a cookie is never
+    // accepted on the socket, so a page elsewhere on the site cannot open
+    // one as the signed-in patient.
+    let Some(token) = first_frame_token(&mut socket).await else {
+        let _ = socket.send(Message::Close(None)).await;
+        return;
     };
     let Ok(session) = sessions::authenticate(&state, &token).await else {
         let _ = socket.send(Message::Close(None)).await;
         return;
     };
     let mut events = state.events.subscribe();
+    let (sink, mut incoming) = socket.split();
+    // Everything for this client goes through a bounded queue to one
+    // writer; a client that does not read fills it and is disconnected.
+    let (queue, waiting) = mpsc::channel(state.config.websocket_send_queue);
+    let mut writer = tokio::spawn(write(sink, waiting));
     let ready = Event::Ready {
         account_id: session.account_id.clone(),
     };
-    if send_json(&mut socket, &ready).await.is_err() {
+    let queued = serde_json::to_string(&ready)
+        .ok()
+        .is_some_and(|json| queue.try_send(Outgoing::Json(json)).is_ok());
+    if !queued {
+        writer.abort();
         return;
     }
     let mut recheck = tokio::time::interval(RECHECK);
@@ -99,29 +106,57 @@ async fn serve(state: AppState, mut socket: WebSocket, cookie_token: Option<Stri
         tokio::select! {
             event = events.recv() => match event {
                 Ok(routed) if routed.recipients.contains(&session.account_id) => {
-                    if socket.send(Message::Text(routed.json.clone().into())).await.is_err() {
+                    if queue.try_send(Outgoing::Event(routed)).is_err() {
+                        // Too far behind (or gone): cut it off now; it
+                        // catches up by cursor when it reconnects.
+                        tracing::debug!("closing a WebSocket that does not keep up");
+                        writer.abort();
                         return;
                     }
                 }
                 Ok(_) => {}
-                // Fell behind: close; the client catches up by cursor.
-                Err(RecvError::Lagged(_) | RecvError::Closed) => {
-                    let _ = socket.send(Message::Close(None)).await;
-                    return;
-                }
+                // Fell behind the hub: close; the client catches up by cursor.
+                Err(RecvError::Lagged(_) | RecvError::Closed) => break,
             },
-            incoming = socket.recv() => match incoming {
-                Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+            frame = incoming.next() => match frame {
+                Some(Ok(Message::Close(_)) | Err(_)) | None => break,
                 Some(Ok(_)) => {}
             },
             _ = recheck.tick() => {
                 if !sessions::is_live(&state, &token).await.unwrap_or(false) {
-                    let _ = socket.send(Message::Close(None)).await;
-                    return;
+                    break;
                 }
             }
+            _ = &mut writer => return,
         }
     }
+    // The writer sends what is queued, then a Close frame, within bounds.
+    drop(queue);
+    if tokio::time::timeout(SEND_TIMEOUT, &mut writer)
+        .await
+        .is_err()
+    {
+        writer.abort();
+    }
+}
+
+/// Sends queued frames until the queue closes (then a Close frame), a send
+/// fails, or one takes longer than [`SEND_TIMEOUT`].
+async fn write(
+    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
+    mut waiting: mpsc::Receiver<Outgoing>,
+) {
+    while let Some(outgoing) = waiting.recv().await {
+        let text = match outgoing {
+            Outgoing::Event(routed) => routed.json.clone(),
+            Outgoing::Json(json) => json,
+        };
+        match tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Text(text.into()))).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) | Err(_) => return,
+        }
+    }
+    let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Close(None))).await;
 }
 
 async fn first_frame_token(socket: &mut WebSocket) -> Option<String> {
@@ -135,12 +170,4 @@ async fn first_frame_token(socket: &mut WebSocket) -> Option<String> {
     serde_json::from_str::<EventsAuth>(&text)
         .ok()
         .map(|auth| auth.token)
-}
-
-async fn send_json(socket: &mut WebSocket, event: &Event) -> Result<(), ()> {
-    let json = serde_json::to_string(event).map_err(|_| ())?;
-    socket
-        .send(Message::Text(json.into()))
-        .await
-        .map_err(|_| ())
 }

@@ -296,6 +296,7 @@ pub async fn create(
         (status = 204, description = "Stored"),
         (status = 400, description = "`invalid_part`: index out of range or an empty part; `size_mismatch`: the parts would exceed the declared size", body = ward_proto::ErrorBody),
         (status = 404, description = "No such upload of the caller's (or it expired)", body = ward_proto::ErrorBody),
+        (status = 408, description = "`body_timeout`: the part did not arrive within the relay's body timeout", body = ward_proto::ErrorBody),
         (status = 409, description = "`already_finalized`", body = ward_proto::ErrorBody),
         (status = 413, description = "`part_too_large`: more than max_part_size bytes", body = ward_proto::ErrorBody)
     ),
@@ -312,6 +313,9 @@ pub async fn put_part(
         Ok(bytes) => bytes,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             return Err(part_too_large());
+        }
+        Err(rejection) if crate::server::is_body_timeout(&rejection) => {
+            return Err(ApiError::body_timeout());
         }
         Err(_) => {
             return Err(ApiError::bad_request(
