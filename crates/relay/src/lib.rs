@@ -13,6 +13,7 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod history;
 mod lockout;
 pub mod metrics;
 pub mod passkeys;
