@@ -85,4 +85,10 @@ pub enum Event {
         /// Who.
         account_id: String,
     },
+    /// An account sharing a thread with this one published a new key
+    /// bundle: fetch its history, verify it, and tell the person.
+    KeyChanged {
+        /// Whose keys changed.
+        account_id: String,
+    },
 }

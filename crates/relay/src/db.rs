@@ -51,6 +51,15 @@ pub async fn open(data_dir: &Path) -> Result<SqlitePool, StartError> {
         .await
         .map_err(|source| StartError::Database { path, source })?;
     MIGRATOR.run(&pool).await?;
+    let copied = crate::history::backfill(&pool)
+        .await
+        .map_err(|source| StartError::Database {
+            path: data_dir.join(DATABASE_FILE),
+            source,
+        })?;
+    if copied > 0 {
+        tracing::info!(copied, "key bundles copied into their key histories");
+    }
     Ok(pool)
 }
 

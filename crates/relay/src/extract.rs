@@ -89,12 +89,16 @@ pub struct Session {
     pub kind: String,
     /// The hash of the presented token (to revoke it on logout).
     pub token_hash: Vec<u8>,
+    /// The session's id (as `GET /v1/sessions` lists it; recorded in the
+    /// account's history for the changes it makes).
+    pub session_id: String,
     /// When this session signed in (Unix milliseconds).
     pub created_at: i64,
 }
 
-/// Sensitive changes (turning off TOTP, removing sign-in methods) need a
-/// sign-in this recent: sign in again to step up.
+/// Sensitive changes need a sign-in this recent: every change to what
+/// others encrypt to (the key bundle) or to how the account signs in or
+/// unlocks its keys (vault, passkeys, TOTP). Sign in again to step up.
 pub const STEP_UP_MS: i64 = 5 * 60_000;
 
 impl Session {

@@ -14,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod files;
+pub mod history;
 mod lockout;
 pub mod metrics;
 pub mod passkeys;

@@ -239,11 +239,37 @@ enum ClinicCommand {
     /// If publishing fails, the old key file is kept unchanged.
     /// Restart a running `bot` afterwards: it still holds the old keys.
     NewKeys,
+    /// The members' keys this agent pinned, and confirming a key change.
+    ///
+    /// The agent pins every member's key (its key-history head and bundle)
+    /// on first use, in a file beside the key file (KEY_FILE.pins.json), and
+    /// checks the whole history on every fetch. When a member's key changes
+    /// it sends nothing into their threads and opens nothing signed with the
+    /// new key until you call them, compare the new safety number, and
+    /// confirm it here. A history the relay rewrote is refused for good.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Answer every new patient message with a canned reply and two quick replies.
     Bot {
         /// Handle what is waiting, then exit.
         #[arg(long)]
         once: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Every pinned account, one line each:
+    /// `ACCOUNT_ID  NAME  SAFETY_NUMBER  seq N  STATE`, the state `pinned`,
+    /// `CHANGED to SAFETY_NUMBER (seq N): not confirmed`, or `REWRITTEN`.
+    List,
+    /// Accept ACCOUNT_ID's new key after comparing its safety number with
+    /// the person (by phone or in person); prints the numbers before and after.
+    Confirm {
+        /// The account whose key changed.
+        account_id: String,
     },
 }
 
@@ -460,10 +486,11 @@ async fn clinic(relay: String, key_file: PathBuf, command: ClinicCommand) -> Res
                 .read(&thread, 0, save_attachments.as_deref())
                 .await
                 .map_err(|e| e.to_string())?;
-            for message in &read.messages {
-                for line in ward_relay::clinic::message_lines(message) {
-                    let _ = writeln!(out, "{line}");
-                }
+            for warning in &read.warnings {
+                eprintln!("ward-relay: {warning}");
+            }
+            for line in ward_relay::clinic::thread_lines(&read) {
+                let _ = writeln!(out, "{line}");
             }
             for member in &read.others {
                 let _ = writeln!(out, "{}", ward_relay::clinic::read_state_line(member));
@@ -543,6 +570,48 @@ async fn clinic(relay: String, key_file: PathBuf, command: ClinicCommand) -> Res
                 .run(stop, &mut out)
                 .await
                 .map_err(|e| e.to_string())?;
+        }
+        ClinicCommand::Keys {
+            command: KeysCommand::List,
+        } => {
+            for (account_id, pin) in agent.pinned().map_err(|e| e.to_string())? {
+                let safety = |bytes: &[u8]| {
+                    ward_seal::keys::PublicBundle::from_bytes(bytes).map_or_else(
+                        |_| "(invalid)".to_owned(),
+                        |b| b.safety_number().to_string(),
+                    )
+                };
+                let state = if pin.rewritten {
+                    "REWRITTEN: the relay rewrote this key history; nothing is sent or accepted"
+                        .to_owned()
+                } else if let Some(pending) = &pin.pending {
+                    format!(
+                        "CHANGED to {} (seq {}): not confirmed; compare it, then `keys confirm {account_id}`",
+                        safety(&pending.bundle.0),
+                        pending.seq
+                    )
+                } else {
+                    "pinned".to_owned()
+                };
+                let _ = writeln!(
+                    out,
+                    "{account_id}\t{}\t{}\tseq {}\t{state}",
+                    ward_relay::clinic::attachments::printable(&pin.name),
+                    safety(&pin.bundle.0),
+                    pin.seq
+                );
+            }
+        }
+        ClinicCommand::Keys {
+            command: KeysCommand::Confirm { account_id },
+        } => {
+            let (before, after) = agent
+                .confirm_key(&account_id)
+                .await
+                .map_err(|e| e.to_string())?;
+            let _ = writeln!(out, "before: {before}");
+            let _ = writeln!(out, "after:  {after}");
+            let _ = writeln!(out, "confirmed: {account_id}'s new key is pinned");
         }
         ClinicCommand::Bot { once } => agent.bot(once).await.map_err(|e| e.to_string())?,
     }

@@ -5,12 +5,13 @@ use axum::Json;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use sqlx::Row;
+use ward_proto::account::AccountEventKind;
 use ward_proto::auth::SessionCreated;
 
-use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Session, session_cookie_name};
 use crate::secrets::{self, now_ms};
+use crate::{AppState, history};
 
 /// Starts a session for `account_id` and answers with its token (JSON, and
 /// an `HttpOnly`, `SameSite=Strict` cookie for same-site use: named
@@ -21,6 +22,7 @@ pub async fn start(
     user_agent: Option<&str>,
 ) -> Result<Response, ApiError> {
     let token = secrets::token()?;
+    let session_id = secrets::id("ses")?;
     let now = now_ms();
     let absolute = i64::try_from(state.config.session_absolute().as_millis()).unwrap_or(i64::MAX);
     let expires_at = now.saturating_add(absolute);
@@ -29,13 +31,23 @@ pub async fn start(
          VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(secrets::hash(&token))
-    .bind(secrets::id("ses")?)
+    .bind(&session_id)
     .bind(account_id)
     .bind(now)
     .bind(now)
     .bind(expires_at)
     .bind(user_agent.map(|ua| ua.chars().take(200).collect::<String>()))
     .execute(&state.db)
+    .await?;
+    history::record(
+        &state.db,
+        account_id,
+        AccountEventKind::SignedIn,
+        Some(&session_id),
+        user_agent
+            .map(|ua| ua.chars().take(200).collect::<String>())
+            .as_deref(),
+    )
     .await?;
     let max_age = state.config.session_absolute().as_secs();
     let cookie = format!(
@@ -61,7 +73,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Session, ApiE
     let now = now_ms();
     let idle = i64::try_from(state.config.session_idle().as_millis()).unwrap_or(i64::MAX);
     let row = sqlx::query(
-        "SELECT s.account_id, s.created_at, s.last_seen_at, s.expires_at, a.kind
+        "SELECT s.account_id, s.session_id, s.created_at, s.last_seen_at, s.expires_at, a.kind
          FROM sessions s JOIN accounts a ON a.account_id = s.account_id
          WHERE s.token_hash = ? AND s.revoked_at IS NULL",
     )
@@ -86,6 +98,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Session, ApiE
         account_id: row.get("account_id"),
         kind: row.get("kind"),
         token_hash,
+        session_id: row.get("session_id"),
         created_at: row.get("created_at"),
     })
 }

@@ -1201,3 +1201,265 @@ async fn patient_text_cannot_drive_the_operators_terminal() {
         "{read:?}"
     );
 }
+
+/// Sam publishes `keys` (a fresh session: the enrollment's, minutes old,
+/// passes the step-up), as a thief who took over Sam's account would.
+async fn swap_keys(relay: &Relay, patient: &Account, keys: &ward_seal::keys::AccountKeys) {
+    let response = relay
+        .call(
+            Method::PUT,
+            "/v1/keys/me",
+            Some(&patient.token),
+            Some(&ward_proto::keys::PublishBundleRequest {
+                bundle: Bytes(keys.bundle().to_bytes()),
+            }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn the_agent_pins_keys_holds_a_changed_key_until_confirmed_and_refuses_a_rewritten_history() {
+    use ward_seal::key_history;
+    use ward_seal::keys::AccountKeys;
+    let (relay, work, key_file, clinic_id, patient, clinic_bundle) = agent_clinic().await;
+    let (thread, key) = sam_starts(&relay, &patient, &clinic_bundle, Category::Question).await;
+    let t = thread.thread_id.as_str();
+    relay
+        .send_ok(&patient, &key, t, 0, "m1", "Is the lab open Saturday?")
+        .await;
+    let old_number = patient.keys.bundle().safety_number().to_string();
+
+    // (a) First use pins Sam and the clinic, beside the key file, private.
+    let (ok, read, err) = agent(&relay, &key_file, &["read", t]).await;
+    assert!(
+        ok && read.contains("Sam: Is the lab open Saturday?"),
+        "{read}{err}"
+    );
+    let pins_file = work.path().join("clinic.key.pins.json");
+    let pins = std::fs::read_to_string(&pins_file).unwrap();
+    assert!(
+        pins.contains(&patient.id) && pins.contains(&clinic_id),
+        "{pins}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&pins_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+    let (ok, list, err) = agent(&relay, &key_file, &["keys", "list"]).await;
+    assert!(ok, "{err}");
+    let sam_line = list.lines().find(|l| l.starts_with(&patient.id)).unwrap();
+    assert!(
+        sam_line.contains("Sam")
+            && sam_line.contains(&old_number)
+            && sam_line.contains("seq 0")
+            && sam_line.ends_with("pinned"),
+        "{list}"
+    );
+    // The clinic's reply carries the heads it pinned, which Sam can check.
+    let (ok, _, err) = agent(&relay, &key_file, &["reply", t, "Yes, 9 to 12."]).await;
+    assert!(ok, "{err}");
+    let page: MessagePage = relay
+        .get_ok(
+            &format!("/v1/threads/{t}/messages?after=1"),
+            Some(&patient.token),
+        )
+        .await;
+    let reply = Envelope::from_bytes(&page.messages[0].envelope.0)
+        .unwrap()
+        .open(&key, t, &clinic_bundle)
+        .unwrap();
+    let sam_history: ward_proto::keys::KeyHistoryResponse = relay
+        .get_ok(
+            &format!("/v1/keys/{}/history", patient.id),
+            Some(&patient.token),
+        )
+        .await;
+    let sam_head = reply
+        .key_heads
+        .iter()
+        .find(|h| h.account_id == patient.id)
+        .unwrap();
+    assert_eq!(
+        (sam_head.seq, sam_head.hash.to_vec()),
+        (0, sam_history.entries[0].hash.0.clone())
+    );
+    assert!(reply.key_heads.iter().any(|h| h.account_id == clinic_id));
+
+    // (b) Sam's bundle is swapped (a thief with a fresh session): the agent
+    // will not reply into the thread, and says why, with both numbers.
+    let thief = AccountKeys::generate(&patient.id, 1_767_225_601, &mut os_rng()).unwrap();
+    let new_number = thief.bundle().safety_number().to_string();
+    swap_keys(&relay, &patient, &thief).await;
+    let (ok, out, err) = agent(&relay, &key_file, &["reply", t, "Bring your card."]).await;
+    assert!(!ok && out.is_empty(), "{out}");
+    assert!(
+        err.contains("Sam's security key changed")
+            && err.contains(&patient.id)
+            && err.contains(&old_number)
+            && err.contains(&new_number)
+            && err.contains("keys confirm"),
+        "{err}"
+    );
+    let page: MessagePage = relay
+        .get_ok(
+            &format!("/v1/threads/{t}/messages?after=0"),
+            Some(&patient.token),
+        )
+        .await;
+    assert_eq!(page.messages.len(), 2, "nothing was sent");
+
+    // A message signed with the new key is held, not shown; (e) the thread
+    // shows the notice, and standard error both numbers.
+    let thief_account = Account {
+        id: patient.id.clone(),
+        token: patient.token.clone(),
+        keys: thief,
+    };
+    relay
+        .send_ok(
+            &thief_account,
+            &key,
+            t,
+            0,
+            "m2",
+            "Send the results to this address",
+        )
+        .await;
+    let (ok, read, err) = agent(&relay, &key_file, &["read", t]).await;
+    assert!(ok, "{err}");
+    let today = ward_relay::clinic::pins::day_month(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    );
+    let notice = format!(
+        "Sam's security key changed on {today}. If you didn't expect this, call them before replying."
+    );
+    // The notice sits before the first message after the change (the
+    // relay dates changes to the second, so it may share one with #1-#2).
+    let lines: Vec<&str> = read.lines().collect();
+    let at = |prefix: &str| lines.iter().position(|l| l.starts_with(prefix)).unwrap();
+    assert_eq!(
+        lines[at("#1 ")],
+        "#1 Sam: Is the lab open Saturday?",
+        "{read}"
+    );
+    assert_eq!(
+        lines[at("#2 ")],
+        "#2 Riverside Clinic: Yes, 9 to 12.",
+        "{read}"
+    );
+    assert!(lines[at("#3 ")].starts_with("#3 Sam: [held"), "{read}");
+    assert!(at(&notice) < at("#3 "), "{read}");
+    assert!(!read.contains("Send the results"), "{read}");
+    assert!(
+        err.contains(&old_number) && err.contains(&new_number),
+        "{err}"
+    );
+    let (ok, list, _) = agent(&relay, &key_file, &["keys", "list"]).await;
+    assert!(
+        ok && list.contains(&format!("CHANGED to {new_number}")),
+        "{list}"
+    );
+
+    // (c) After comparing the number with Sam, the operator confirms it;
+    // then the agent replies and shows the new key's messages.
+    let (ok, out, err) = agent(&relay, &key_file, &["keys", "confirm", &patient.id]).await;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(&format!("before: {old_number}"))
+            && out.contains(&format!("after:  {new_number}")),
+        "{out}"
+    );
+    let (ok, read, err) = agent(&relay, &key_file, &["read", t]).await;
+    assert!(
+        ok && read.contains("#3 Sam: Send the results to this address"),
+        "{read}{err}"
+    );
+    assert!(read.contains(&notice), "{read}");
+    let (ok, out, err) = agent(&relay, &key_file, &["reply", t, "Bring your card."]).await;
+    assert!(ok && out.trim() == "sent as #4", "{out}{err}");
+
+    // (d) The relay rewrites Sam's history (its triggers dropped, entry 1
+    // replaced and rehashed so the chain itself still checks out): refused.
+    let other = AccountKeys::generate(&patient.id, 1_767_225_602, &mut os_rng()).unwrap();
+    let db = relay.db().await;
+    for sql in [
+        "DROP TRIGGER bundle_history_no_update",
+        "DROP TRIGGER bundle_history_no_delete",
+    ] {
+        sqlx::query(sql).execute(&db).await.unwrap();
+    }
+    let prev: [u8; 32] = sam_history.entries[0].hash.0.as_slice().try_into().unwrap();
+    let forged = other.bundle().to_bytes();
+    sqlx::query("UPDATE bundle_history SET bundle = ?, hash = ? WHERE account_id = ? AND seq = 1")
+        .bind(&forged)
+        .bind(key_history::entry_hash(&prev, 1, &forged).as_slice())
+        .bind(&patient.id)
+        .execute(&db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE bundles SET bundle = ? WHERE account_id = ?")
+        .bind(&forged)
+        .bind(&patient.id)
+        .execute(&db)
+        .await
+        .unwrap();
+    let (ok, out, err) = agent(&relay, &key_file, &["reply", t, "Are you there?"]).await;
+    assert!(!ok && out.is_empty(), "{out}");
+    assert!(
+        err.contains("rewrote the key history") && err.contains(&patient.id),
+        "{err}"
+    );
+    let (ok, _, err) = agent(&relay, &key_file, &["read", t]).await;
+    assert!(!ok && err.contains("rewrote the key history"), "{err}");
+    let (ok, list, _) = agent(&relay, &key_file, &["keys", "list"]).await;
+    assert!(ok && list.contains("REWRITTEN"), "{list}");
+}
+
+#[tokio::test]
+async fn the_agent_refuses_a_message_whose_key_heads_show_a_split_view() {
+    use ward_seal::payload::SeenKeyHead;
+    let (relay, _work, key_file, _clinic_id, patient, clinic_bundle) = agent_clinic().await;
+    let (thread, key) = sam_starts(&relay, &patient, &clinic_bundle, Category::Question).await;
+    let t = thread.thread_id.as_str();
+    relay.send_ok(&patient, &key, t, 0, "m1", "Hello").await;
+    let (ok, _, err) = agent(&relay, &key_file, &["read", t]).await;
+    assert!(ok, "{err}");
+    // Sam says the relay showed them a different history for Sam at seq 0.
+    let mut payload = Payload::text("Did my keys change?");
+    payload.key_heads = vec![SeenKeyHead {
+        account_id: patient.id.clone(),
+        seq: 0,
+        hash: [9; 32],
+    }];
+    let header = Header {
+        thread_id: t.to_owned(),
+        epoch: 0,
+        message_id: "m2".into(),
+        sender_id: patient.id.clone(),
+        sent_at_ms: 2,
+    };
+    let sealed = envelope::seal(&patient.keys, &key, header, &payload, &mut os_rng()).unwrap();
+    let response = relay
+        .call(
+            Method::POST,
+            &format!("/v1/threads/{t}/messages"),
+            Some(&patient.token),
+            Some(&PostMessageRequest {
+                envelope: Bytes(sealed.to_bytes()),
+                attachments: Vec::new(),
+            }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let (ok, _, err) = agent(&relay, &key_file, &["read", t]).await;
+    assert!(
+        !ok && err.contains("split view") && err.contains(&patient.id),
+        "{err}"
+    );
+}

@@ -794,3 +794,77 @@ async fn a_flooded_contact_and_failed_signatures_never_block_a_passkey_sign_in()
     let (_, response) = sign_in(&relay, &patient.id, &mut phone).await;
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_stale_session_cannot_add_or_remove_passkeys_and_each_change_is_in_the_history() {
+    use ward_proto::account::{AccountEventKind, AccountHistory};
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let patient = relay.patient(&clinic, "sam@example.com").await;
+    let mut phone = SoftPasskey::new(true);
+    let mut laptop = SoftPasskey::new(true);
+    let first = register(&relay, &patient.token, &mut phone, "Phone").await;
+    register(&relay, &patient.token, &mut laptop, "Laptop").await;
+
+    // Stolen an hour later: no passkey added, none removed.
+    assert_eq!(relay.age_sessions(&patient.id).await, 1);
+    let t = Some(patient.token.as_str());
+    relay
+        .expect_error(
+            Method::POST,
+            "/v1/passkeys/register/start",
+            t,
+            NONE,
+            StatusCode::FORBIDDEN,
+            "step_up_required",
+        )
+        .await;
+    relay
+        .expect_error(
+            Method::DELETE,
+            &format!("/v1/passkeys/{}", first.passkey_id),
+            t,
+            NONE,
+            StatusCode::FORBIDDEN,
+            "step_up_required",
+        )
+        .await;
+    assert_eq!(labels(&relay, &patient.token).await.len(), 2);
+
+    // After signing in again, the phone is removed; every change and the
+    // sign-in are in the account's history, newest first.
+    let (_, response) = sign_in(&relay, &patient.id, &mut laptop).await;
+    let fresh: SessionCreated = response.json().await.unwrap();
+    let response = relay
+        .call(
+            Method::DELETE,
+            &format!("/v1/passkeys/{}", first.passkey_id),
+            Some(&fresh.token),
+            NONE,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let history: AccountHistory = relay
+        .expect(
+            Method::GET,
+            "/v1/account/history",
+            Some(&fresh.token),
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    let kinds: Vec<AccountEventKind> = history.events.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            AccountEventKind::PasskeyRemoved,
+            AccountEventKind::SignedIn,
+            AccountEventKind::PasskeyAdded,
+            AccountEventKind::PasskeyAdded,
+            AccountEventKind::BundlePublished,
+            AccountEventKind::SignedIn,
+        ]
+    );
+    assert_eq!(history.events[0].detail.as_deref(), Some("Phone"));
+    assert_eq!(history.events[0].session_id, history.events[1].session_id);
+}

@@ -409,3 +409,99 @@ async fn an_authenticator_app_ends_resumable_enrollment_and_the_first_passkey_ex
         )
         .await;
 }
+
+#[tokio::test]
+async fn a_stale_session_cannot_confirm_or_disable_totp_and_each_change_is_in_the_history() {
+    use ward_proto::account::{AccountEventKind, AccountHistory};
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let patient = relay.patient(&clinic, "sam@example.com").await;
+    let t = Some(patient.token.as_str());
+    let enrollment: TotpEnrollment = relay
+        .expect(Method::POST, "/v1/totp/enroll", t, NONE, StatusCode::OK)
+        .await;
+
+    // Stolen an hour later: the app it set up cannot be turned on...
+    assert_eq!(relay.age_sessions(&patient.id).await, 1);
+    relay
+        .expect_error(
+            Method::POST,
+            "/v1/totp/confirm",
+            t,
+            Some(&TotpCode {
+                code: app(&enrollment).generate(now()),
+            }),
+            StatusCode::FORBIDDEN,
+            "step_up_required",
+        )
+        .await;
+    // ...nor a new one set up.
+    relay
+        .expect_error(
+            Method::POST,
+            "/v1/totp/enroll",
+            t,
+            NONE,
+            StatusCode::FORBIDDEN,
+            "step_up_required",
+        )
+        .await;
+    assert_eq!(
+        status(&relay, &patient.token).await,
+        TotpStatus {
+            enabled: false,
+            pending: true
+        }
+    );
+
+    // A fresh session turns it on; a stale one cannot turn it off.
+    let db = relay.db().await;
+    sqlx::query("UPDATE sessions SET created_at = ? WHERE account_id = ?")
+        .bind(i64::try_from(now() * 1000).unwrap())
+        .bind(&patient.id)
+        .execute(&db)
+        .await
+        .unwrap();
+    let response = relay
+        .call(
+            Method::POST,
+            "/v1/totp/confirm",
+            t,
+            Some(&TotpCode {
+                code: app(&enrollment).generate(now()),
+            }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(relay.age_sessions(&patient.id).await, 1);
+    relay
+        .expect_error(
+            Method::DELETE,
+            "/v1/totp",
+            t,
+            NONE,
+            StatusCode::FORBIDDEN,
+            "step_up_required",
+        )
+        .await;
+    sqlx::query("UPDATE sessions SET created_at = ? WHERE account_id = ?")
+        .bind(i64::try_from(now() * 1000).unwrap())
+        .bind(&patient.id)
+        .execute(&db)
+        .await
+        .unwrap();
+    let response = relay.call(Method::DELETE, "/v1/totp", t, NONE).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+
+    let history: AccountHistory = relay.get_ok("/v1/account/history", t).await;
+    let kinds: Vec<AccountEventKind> = history.events.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            AccountEventKind::TotpDisabled,
+            AccountEventKind::TotpEnabled,
+            AccountEventKind::BundlePublished,
+            AccountEventKind::SignedIn,
+        ]
+    );
+}

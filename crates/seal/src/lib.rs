@@ -9,6 +9,7 @@
 //! * [`keys`]: an account's X25519 + Ed25519 keys and its signed public bundle.
 //! * [`thread_key`]: per-epoch thread keys sealed to each member with HPKE.
 //! * [`envelope`]: a message sealed under a thread key and signed by its sender.
+//! * [`key_history`]: an account's hash-chained history of bundles, and pinning.
 //! * [`payload`]: what a message carries, padded to hide its length.
 //! * [`stream`]: attachments, encrypted in 64 KiB chunks (STREAM).
 //! * [`vault`]: the account's secret keys, wrapped per unlock method.
@@ -24,6 +25,7 @@ mod error;
 mod glue;
 #[cfg(test)]
 mod kat_tests;
+pub mod key_history;
 pub mod keyfile;
 pub mod keys;
 pub mod padding;

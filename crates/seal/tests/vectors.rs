@@ -16,8 +16,11 @@ use rand_core::SeedableRng;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use ward_seal::envelope::{self, Envelope, Header};
+use ward_seal::key_history::{self, HistoryEntry, HistoryError, KeyHead};
 use ward_seal::keys::{AccountKeys, KeysError, PublicBundle};
-use ward_seal::payload::{AttachmentRef, Category, Payload, QuickReplyChosen, QuickReplyOption};
+use ward_seal::payload::{
+    AttachmentRef, Category, Payload, QuickReplyChosen, QuickReplyOption, SeenKeyHead,
+};
 use ward_seal::recovery::RecoveryCode;
 use ward_seal::stream::{self, Encryptor, FileKey, StreamHeader};
 use ward_seal::thread_key::{self, SealedThreadKey, ThreadKey};
@@ -107,7 +110,7 @@ fn full_payload() -> Payload {
 }
 
 fn payload_json(payload: &Payload) -> Value {
-    json!({
+    let mut value = json!({
         "text": payload.text,
         "in_reply_to": payload.in_reply_to,
         "quick_reply_options": payload.quick_reply_options.iter().map(|o| json!({"id": o.id, "label": o.label})).collect::<Vec<_>>(),
@@ -117,7 +120,40 @@ fn payload_json(payload: &Payload) -> Value {
             "file_key": h(&a.file_key), "sha256": h(&a.sha256), "thumbnail": a.thumbnail.as_deref().map(h),
         })).collect::<Vec<_>>(),
         "category": payload.category.map(|c| format!("{c:?}").to_lowercase()),
-    })
+    });
+    // Only when present: payloads from before tag 7 read as they always did.
+    if !payload.key_heads.is_empty() {
+        value["key_heads"] = payload
+            .key_heads
+            .iter()
+            .map(|k| json!({"account_id": k.account_id, "seq": k.seq, "hash": h(&k.hash)}))
+            .collect();
+    }
+    value
+}
+
+fn history_json(entries: &[HistoryEntry]) -> Value {
+    entries
+        .iter()
+        .map(|e| json!({"seq": e.seq, "bundle": h(&e.bundle), "hash": h(&e.hash)}))
+        .collect()
+}
+
+fn history_from(value: &Value) -> Vec<HistoryEntry> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| HistoryEntry {
+            seq: e["seq"].as_u64().unwrap(),
+            bundle: unhex(&e["bundle"]),
+            hash: unhex(&e["hash"]).try_into().unwrap(),
+        })
+        .collect()
+}
+
+fn head_json(head: &KeyHead) -> Value {
+    json!({"seq": head.seq, "hash": h(&head.hash)})
 }
 
 /// `base` with `comment` set and `changes` overriding its fields.
@@ -393,6 +429,115 @@ fn generate() -> BTreeMap<String, Value> {
             "encoded": h(&future),
             "expected": {"ok": payload_json(&Payload::text("hi"))},
         }),
+    );
+    let mut heads = Payload::text("Thanks, see you Tuesday.");
+    heads.key_heads = vec![
+        SeenKeyHead {
+            account_id: "clinic-riverside".into(),
+            seq: 0,
+            hash: [0x33; 32],
+        },
+        SeenKeyHead {
+            account_id: "patient-7f3a".into(),
+            seq: 2,
+            hash: [0x44; 32],
+        },
+    ];
+    add(
+        "payload-key-heads",
+        json!({
+            "comment": "A payload carrying the sender's pinned key-history heads (tag 7, repeated; each a field list: 1 account_id, 2 seq u64, 3 hash [32]).",
+            "kind": "payload",
+            "encoded": h(&heads.encode()),
+            "padded": h(&heads.to_padded().unwrap()),
+            "expected": {"ok": payload_json(&heads)},
+        }),
+    );
+
+    // Key histories.
+    let mut r = rng("key-history");
+    let bundles: Vec<Vec<u8>> = (0..3)
+        .map(|_| account("patient-7f3a", &mut r).bundle().to_bytes())
+        .collect();
+    let other = account("stranger", &mut r).bundle().to_bytes();
+    let mut chain: Vec<HistoryEntry> = Vec::new();
+    for bundle in &bundles {
+        let next = key_history::next_entry(chain.last(), bundle.clone());
+        chain.push(next);
+    }
+    let pinned = key_history::verify("patient-7f3a", &chain[..1])
+        .unwrap()
+        .head();
+    let base = json!({
+        "kind": "key_history",
+        "account_id": "patient-7f3a",
+        "entries": history_json(&chain),
+        "pinned": head_json(&pinned),
+    });
+    let with = |comment: &str, changes: Value| variant(&base, comment, changes);
+    let current = PublicBundle::from_bytes(&bundles[2]).unwrap();
+    add(
+        "key-history-valid",
+        with(
+            "Three bundles of one account, hash-chained: entry_hash = SHA-256(\"ward key history v1\" || prev [32] || seq u64 || len(bundle) u32 || bundle), prev of seq 0 all zero. Verifies; the head and the current bundle's safety number are as given, and it extends the head pinned after entry 0.",
+            json!({"expected": {"ok": {"head": head_json(&key_history::verify("patient-7f3a", &chain).unwrap().head()), "safety_number": current.safety_number().to_string(), "extends_pinned": true}}}),
+        ),
+    );
+    let mut altered = chain.clone();
+    altered[1].bundle.clone_from(&other);
+    add(
+        "key-history-broken-chain",
+        with(
+            "key-history-valid with entry 1's bundle replaced, its hash left: refused.",
+            json!({"entries": history_json(&altered), "expected": {"error": "BrokenChain"}}),
+        ),
+    );
+    add(
+        "key-history-gap",
+        with(
+            "key-history-valid without entry 1: refused.",
+            json!({"entries": history_json(&[chain[0].clone(), chain[2].clone()]), "expected": {"error": "Gap"}}),
+        ),
+    );
+    add(
+        "key-history-wrong-account",
+        with(
+            "key-history-valid checked as the history of another account: refused.",
+            json!({"account_id": "stranger", "expected": {"error": "WrongAccount"}}),
+        ),
+    );
+    let mut repeated = chain[..2].to_vec();
+    let again = key_history::next_entry(repeated.last(), bundles[1].clone());
+    repeated.push(again);
+    add(
+        "key-history-repeated-bundle",
+        with(
+            "A chain whose entry 2 repeats entry 1's bundle (a relay appends only a change): refused.",
+            json!({"entries": history_json(&repeated), "expected": {"error": "RepeatedBundle"}}),
+        ),
+    );
+    add(
+        "key-history-empty",
+        with(
+            "No entries: refused.",
+            json!({"entries": [], "expected": {"error": "Empty"}}),
+        ),
+    );
+    let mut rewritten = chain[..1].to_vec();
+    let forged = account("patient-7f3a", &mut r).bundle().to_bytes();
+    let next = key_history::next_entry(rewritten.last(), forged);
+    rewritten.push(next);
+    let next = key_history::next_entry(rewritten.last(), bundles[2].clone());
+    rewritten.push(next);
+    let pinned_1 = key_history::verify("patient-7f3a", &chain[..2])
+        .unwrap()
+        .head();
+    add(
+        "key-history-rewritten",
+        with(
+            "A well-formed chain that replaced entry 1 and rehashed from there: it verifies, but does not extend the head a client pinned at entry 1 of key-history-valid (a rewrite: refuse the account).",
+            json!({"entries": history_json(&rewritten), "pinned": head_json(&pinned_1), "expected": {"ok": {"head": head_json(&key_history::verify("patient-7f3a", &rewritten).unwrap().head()), "safety_number": current.safety_number().to_string(), "extends_pinned": false}}}),
+        ),
     );
 
     let sizes: Vec<Value> = [
@@ -718,6 +863,59 @@ fn check(name: &str, v: &Value) {
                     v["expected"]["ok"]
                 );
                 assert_eq!(&*decoded.to_padded().unwrap(), &padded, "{name}");
+            }
+        }
+        "key_history" => {
+            let entries = history_from(&v["entries"]);
+            match key_history::verify(v["account_id"].as_str().unwrap(), &entries) {
+                Ok(verified) => {
+                    let ok = &v["expected"]["ok"];
+                    assert!(ok.is_object(), "{name}");
+                    assert_eq!(head_json(&verified.head()), ok["head"], "{name}");
+                    assert_eq!(
+                        verified.current().safety_number().to_string(),
+                        ok["safety_number"].as_str().unwrap(),
+                        "{name}"
+                    );
+                    // Every hash, recomputed from the bytes the file gives.
+                    let mut prev = [0u8; 32];
+                    for entry in &entries {
+                        let mut input = b"ward key history v1".to_vec();
+                        input.extend_from_slice(&prev);
+                        input.extend_from_slice(&entry.seq.to_be_bytes());
+                        input.extend_from_slice(
+                            &u32::try_from(entry.bundle.len()).unwrap().to_be_bytes(),
+                        );
+                        input.extend_from_slice(&entry.bundle);
+                        let hash: [u8; 32] = Sha256::digest(&input).into();
+                        assert_eq!(hash, entry.hash, "{name}");
+                        prev = hash;
+                    }
+                    let pinned = KeyHead {
+                        seq: v["pinned"]["seq"].as_u64().unwrap(),
+                        hash: unhex(&v["pinned"]["hash"]).try_into().unwrap(),
+                    };
+                    assert_eq!(
+                        verified.extends(&pinned),
+                        ok["extends_pinned"].as_bool().unwrap(),
+                        "{name}"
+                    );
+                }
+                Err(e) => expect_error(
+                    name,
+                    v,
+                    Some(
+                        match e {
+                            HistoryError::Empty => "Empty",
+                            HistoryError::Gap => "Gap",
+                            HistoryError::BrokenChain => "BrokenChain",
+                            HistoryError::BadBundle => "BadBundle",
+                            HistoryError::WrongAccount => "WrongAccount",
+                            HistoryError::RepeatedBundle => "RepeatedBundle",
+                        }
+                        .into(),
+                    ),
+                ),
             }
         }
         "padding" => {

@@ -104,6 +104,25 @@ impl Client {
         self.call::<(), T>(Method::GET, path, None).await
     }
 
+    /// GET `path`, or `None` when the relay answers 404.
+    pub async fn get_optional<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<Option<T>, AgentError> {
+        let response = self.request::<()>(Method::GET, path, None).await?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !response.status().is_success() {
+            return Err(error_of(response).await);
+        }
+        response.json().await.map(Some).map_err(|e| {
+            AgentError::new(format!(
+                "the relay's answer to {path} was not understood: {e}"
+            ))
+        })
+    }
+
     /// POST `body` to `path`.
     pub async fn post<B: Serialize, T: DeserializeOwned>(
         &self,

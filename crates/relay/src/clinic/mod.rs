@@ -6,6 +6,7 @@
 pub mod attachments;
 mod client;
 pub mod terminal;
+pub mod pins;
 mod watch;
 
 use std::collections::HashMap;
@@ -13,18 +14,19 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use client::{AgentError, Client};
+pub use pins::{Checked, Keyring, notice_line};
 use reqwest::Method;
 use ward_proto::Bytes;
 use ward_proto::auth::{ClinicSetupRequest, InviteCreateRequest, InviteCreated, SessionCreated};
 use ward_proto::blobs::MAX_ATTACHMENTS_PER_MESSAGE;
 use ward_proto::events::{ReceiptKind, ReceiptRequest};
-use ward_proto::keys::{BundleResponse, PublishBundleRequest};
+use ward_proto::keys::PublishBundleRequest;
 use ward_proto::threads::{
     Member, MessagePage, PostMessageRequest, Role, SealedKeys, StoredMessage, Thread, ThreadList,
 };
 use ward_seal::envelope::{self, Envelope, Header};
 use ward_seal::keyfile;
-use ward_seal::keys::{AccountKeys, PublicBundle, SafetyNumber};
+use ward_seal::keys::{AccountKeys, SafetyNumber};
 use ward_seal::payload::{AttachmentRef, Payload, QuickReplyOption};
 use ward_seal::random::os_rng;
 use ward_seal::thread_key::{SealedThreadKey, ThreadKey};
@@ -54,8 +56,13 @@ pub struct ReadMessage {
     pub sender_id: String,
     /// The sender's name.
     pub sender_name: String,
-    /// The decrypted content.
+    /// When the relay stored it (Unix milliseconds).
+    pub received_at: u64,
+    /// The decrypted content (empty when `held`).
     pub payload: Payload,
+    /// Not opened: signed with a key change of the sender's the operator
+    /// has not confirmed.
+    pub held: bool,
     /// With `read --save-attachments`: what became of each of the payload's
     /// attachments, in order (where it was saved, or why it was not).
     /// Empty otherwise.
@@ -67,6 +74,12 @@ pub struct ReadMessage {
 /// [`attachment_line`] per attachment. Every field is passed through
 /// [`terminal::escape`] (the text keeps its line breaks and tabs).
 pub fn message_lines(message: &ReadMessage) -> Vec<String> {
+    if message.held {
+        return vec![format!(
+            "#{} {}: [held: signed with {}'s new security key, which is not confirmed; compare safety numbers, then `ward-relay clinic keys confirm {}`]",
+            message.seq, message.sender_name, message.sender_name, message.sender_id
+        )];
+    }
     let mut lines = vec![format!(
         "#{} {}: {}",
         message.seq,
@@ -118,6 +131,29 @@ pub struct ThreadRead {
     pub messages: Vec<ReadMessage>,
     /// The members other than the clinic, with their read receipts.
     pub others: Vec<Member>,
+    /// A line in the thread per member key change since the thread began:
+    /// (when, Unix milliseconds; [`notice_line`]).
+    pub notices: Vec<(u64, String)>,
+    /// Key changes the operator has not confirmed, each with both safety
+    /// numbers (for standard error).
+    pub warnings: Vec<String>,
+}
+
+/// `read`'s lines in thread order: each message's [`message_lines`], and
+/// each notice before the first message received after it.
+pub fn thread_lines(read: &ThreadRead) -> Vec<String> {
+    let mut notices: Vec<&(u64, String)> = read.notices.iter().collect();
+    notices.sort_by_key(|(at, _)| *at);
+    let mut notices = notices.into_iter().peekable();
+    let mut lines = Vec::new();
+    for message in &read.messages {
+        while let Some((_, line)) = notices.next_if(|(at, _)| *at <= message.received_at) {
+            lines.push(line.clone());
+        }
+        lines.extend(message_lines(message));
+    }
+    lines.extend(notices.map(|(_, line)| line.clone()));
+    lines
 }
 
 /// One member's read state as `read` prints it: `read by NAME up to #N`
@@ -200,6 +236,25 @@ impl Agent {
         Ok((keys, client))
     }
 
+    /// Opens the key file, signs in, and loads the pinned keys.
+    pub async fn connect_pinned(&self) -> Result<(AccountKeys, Client, Keyring), AgentError> {
+        let (keys, client) = self.connect().await?;
+        let keyring = Keyring::load(&self.key_file, &keys)?;
+        Ok((keys, client, keyring))
+    }
+
+    /// `keys list`: every pinned account, as stored (no relay needed).
+    pub fn pinned(&self) -> Result<Vec<(String, pins::Pin)>, AgentError> {
+        Keyring::pins(&self.key_file)
+    }
+
+    /// `keys confirm`: accepts `account_id`'s pending new key after the
+    /// operator compared its safety number; the numbers before and after.
+    pub async fn confirm_key(&self, account_id: &str) -> Result<(String, String), AgentError> {
+        let (_, client, mut keyring) = self.connect_pinned().await?;
+        keyring.confirm(&client, account_id).await
+    }
+
     /// Creates a patient invite; returns the code to hand over.
     pub async fn invite(&self, name: &str, contact: &str) -> Result<InviteCreated, AgentError> {
         let (_, client) = self.connect().await?;
@@ -236,10 +291,11 @@ impl Agent {
             std::fs::create_dir_all(dir)
                 .map_err(|e| AgentError::new(format!("could not create {}: {e}", dir.display())))?;
         }
-        let (keys, client) = self.connect().await?;
-        let (thread, mut messages) = read_thread(&keys, &client, thread_id, after).await?;
+        let (keys, client, mut keyring) = self.connect_pinned().await?;
+        let (thread, mut messages, notices, warnings) =
+            read_thread(&keys, &client, &mut keyring, thread_id, after).await?;
         if let Some(dir) = save_attachments {
-            for message in &mut messages {
+            for message in messages.iter_mut().filter(|m| !m.held) {
                 for attachment in &message.payload.attachments {
                     let saved = attachments::save(&client, attachment, dir).await;
                     message.saved.push(saved.map_err(|e| e.0));
@@ -251,7 +307,12 @@ impl Agent {
             .into_iter()
             .filter(|m| m.role != Role::Clinic)
             .collect();
-        Ok(ThreadRead { messages, others })
+        Ok(ThreadRead {
+            messages,
+            others,
+            notices,
+            warnings,
+        })
     }
 
     /// Sends `text` (with optional quick replies and attached files) to a
@@ -263,8 +324,18 @@ impl Agent {
         quick_replies: &[String],
         attach: &[PathBuf],
     ) -> Result<u64, AgentError> {
-        let (keys, client) = self.connect().await?;
-        send(&keys, &client, thread_id, text, quick_replies, None, attach).await
+        let (keys, client, mut keyring) = self.connect_pinned().await?;
+        send(
+            &keys,
+            &client,
+            &mut keyring,
+            thread_id,
+            text,
+            quick_replies,
+            None,
+            attach,
+        )
+        .await
     }
 
     /// Tells the thread's other members the clinic is typing.
@@ -338,7 +409,7 @@ impl Agent {
     /// Answers every new patient message with a canned reply and two quick
     /// replies. With `once`, handles what is waiting and returns.
     pub async fn bot(&self, once: bool) -> Result<(), AgentError> {
-        let (keys, client) = self.connect().await?;
+        let (keys, client, mut keyring) = self.connect_pinned().await?;
         loop {
             let threads: ThreadList = client.get("/v1/threads").await?;
             for thread in threads.threads.iter().filter(|t| t.unread_count > 0) {
@@ -347,9 +418,25 @@ impl Agent {
                     .iter()
                     .find(|m| m.account_id == keys.account_id());
                 let after = mine.map_or(0, |m| m.read_up_to);
-                let (_, messages) = read_thread(&keys, &client, &thread.thread_id, after).await?;
+                // A thread whose member's keys changed (or whose history
+                // was rewritten) is left for the operator; the others go on.
+                let messages =
+                    match read_thread(&keys, &client, &mut keyring, &thread.thread_id, after).await
+                    {
+                        Ok((_, messages, _, warnings)) if warnings.is_empty() => messages,
+                        Ok((_, _, _, warnings)) => {
+                            for warning in warnings {
+                                tracing::warn!(thread = thread.thread_id, "{warning}");
+                            }
+                            continue;
+                        }
+                        Err(error) => {
+                            tracing::warn!(thread = thread.thread_id, %error, "thread skipped");
+                            continue;
+                        }
+                    };
                 for message in messages {
-                    if message.sender_id == keys.account_id() {
+                    if message.sender_id == keys.account_id() || message.held {
                         continue;
                     }
                     let (text, offers): (String, Vec<String>) = match &message.payload.quick_reply_chosen {
@@ -362,6 +449,7 @@ impl Agent {
                     send(
                         &keys,
                         &client,
+                        &mut keyring,
                         &thread.thread_id,
                         &text,
                         &offers,
@@ -380,10 +468,32 @@ impl Agent {
     }
 }
 
-async fn bundle(client: &Client, account_id: &str) -> Result<PublicBundle, AgentError> {
-    let response: BundleResponse = client.get(&format!("/v1/keys/{account_id}")).await?;
-    PublicBundle::from_bytes(&response.bundle.0)
-        .map_err(|e| AgentError::new(format!("{account_id}'s key bundle is invalid: {e}")))
+/// Each account's keys as checked against the pins during one command (or
+/// for one watched thread): `None` for an account without keys.
+pub(crate) type Trusted = HashMap<String, Option<Checked>>;
+
+/// `account_id`'s keys, checked against the pins once per [`Trusted`].
+async fn trusted<'a>(
+    keyring: &mut Keyring,
+    client: &Client,
+    trusted: &'a mut Trusted,
+    account_id: &str,
+    name: &str,
+) -> Result<Option<&'a Checked>, AgentError> {
+    if !trusted.contains_key(account_id) {
+        let checked = keyring.check(client, account_id, name).await?;
+        trusted.insert(account_id.to_owned(), checked);
+    }
+    Ok(trusted.get(account_id).and_then(Option::as_ref))
+}
+
+/// A member's display name in `thread` (the account id if not listed).
+fn member_name(thread: &Thread, account_id: &str) -> String {
+    thread
+        .members
+        .iter()
+        .find(|m| m.account_id == account_id)
+        .map_or_else(|| account_id.to_owned(), |m| m.display_name.clone())
 }
 
 /// A thread's keys by epoch, each opened and checked against its sealer, or
@@ -391,24 +501,43 @@ async fn bundle(client: &Client, account_id: &str) -> Result<PublicBundle, Agent
 type EpochKeys = HashMap<u32, Result<ThreadKey, String>>;
 
 /// The thread's keys, by epoch. One that does not open (sealed to the
-/// clinic's earlier keys, or altered) fails only what needs that epoch, so
-/// a thread continued in a later epoch after `new-keys` still works.
+/// clinic's earlier keys, or altered, or sealed with a sealer's key change
+/// the operator has not confirmed) fails only what needs that epoch, so a
+/// thread continued in a later epoch after `new-keys` still works.
 async fn thread_keys(
     keys: &AccountKeys,
     client: &Client,
-    thread_id: &str,
+    keyring: &mut Keyring,
+    trust: &mut Trusted,
+    thread: &Thread,
 ) -> Result<EpochKeys, AgentError> {
+    let thread_id = thread.thread_id.as_str();
     let sealed: SealedKeys = client.get(&format!("/v1/threads/{thread_id}/keys")).await?;
     let mut opened = HashMap::new();
     for entry in sealed.keys {
-        let sealer = bundle(client, &entry.sealer_id).await?;
-        let key = SealedThreadKey::from_bytes(&entry.sealed.0)
-            .and_then(|s| s.open(keys, &sealer, thread_id, entry.epoch))
-            .map_err(|_| {
-                format!(
-                    "the key for epoch {} of {thread_id} does not open with the clinic's keys (sealed to its earlier keys, before `new-keys`, or altered)",
-                    entry.epoch
-                )
+        let name = member_name(thread, &entry.sealer_id);
+        let sealer = trusted(keyring, client, trust, &entry.sealer_id, &name).await?;
+        let parsed = SealedThreadKey::from_bytes(&entry.sealed.0).ok();
+        let key = sealer
+            .into_iter()
+            .flat_map(|c| &c.accepted)
+            .find_map(|bundle| {
+                parsed
+                    .as_ref()
+                    .and_then(|s| s.open(keys, bundle, thread_id, entry.epoch).ok())
+            })
+            .ok_or_else(|| {
+                if sealer.is_some_and(|c| c.pending.is_some()) {
+                    format!(
+                        "the key for epoch {} of {thread_id} is not from {name}'s confirmed key ({name}'s security key changed and is not confirmed: see `ward-relay clinic keys list`)",
+                        entry.epoch
+                    )
+                } else {
+                    format!(
+                        "the key for epoch {} of {thread_id} does not open with the clinic's keys (sealed to its earlier keys, before `new-keys`, or altered)",
+                        entry.epoch
+                    )
+                }
             });
         opened.insert(entry.epoch, key);
     }
@@ -428,15 +557,54 @@ fn epoch_key(
     }
 }
 
+/// Checks every member of `thread` against the pins: the notices of their
+/// key changes since the thread began, and a warning (both safety numbers)
+/// for each change not confirmed. Errs for a rewritten history.
+async fn check_members(
+    client: &Client,
+    keyring: &mut Keyring,
+    trust: &mut Trusted,
+    thread: &Thread,
+) -> Result<(Vec<(u64, String)>, Vec<String>), AgentError> {
+    let mut notices = Vec::new();
+    let mut warnings = Vec::new();
+    for member in &thread.members {
+        let checked = trusted(
+            keyring,
+            client,
+            trust,
+            &member.account_id,
+            &member.display_name,
+        )
+        .await?;
+        if let Some(checked) = checked
+            && let (Some((new, _)), Some(pinned)) = (&checked.pending, checked.pinned())
+        {
+            warnings
+                .push(pins::changed_error(&member.display_name, &member.account_id, pinned, new).0);
+        }
+        notices.extend(keyring.notices(
+            &member.account_id,
+            &member.display_name,
+            thread.created_at,
+        ));
+    }
+    Ok((notices, warnings))
+}
+
+type ReadThread = (Thread, Vec<ReadMessage>, Vec<(u64, String)>, Vec<String>);
+
 async fn read_thread(
     keys: &AccountKeys,
     client: &Client,
+    keyring: &mut Keyring,
     thread_id: &str,
     after: u64,
-) -> Result<(Thread, Vec<ReadMessage>), AgentError> {
+) -> Result<ReadThread, AgentError> {
     let thread: Thread = client.get(&format!("/v1/threads/{thread_id}")).await?;
-    let epoch_keys = thread_keys(keys, client, thread_id).await?;
-    let mut bundles: HashMap<String, PublicBundle> = HashMap::new();
+    let mut trust = Trusted::new();
+    let (notices, warnings) = check_members(client, keyring, &mut trust, &thread).await?;
+    let epoch_keys = thread_keys(keys, client, keyring, &mut trust, &thread).await?;
     let mut out = Vec::new();
     let mut cursor = after;
     loop {
@@ -447,15 +615,7 @@ async fn read_thread(
             .await?;
         for stored in &page.messages {
             out.push(
-                open_message(
-                    client,
-                    thread_id,
-                    &thread,
-                    &epoch_keys,
-                    &mut bundles,
-                    stored,
-                )
-                .await?,
+                open_message(client, keyring, &mut trust, &thread, &epoch_keys, stored).await?,
             );
         }
         match page.next_cursor {
@@ -475,52 +635,62 @@ async fn read_thread(
             )
             .await?;
     }
-    Ok((thread, out))
+    Ok((thread, out, notices, warnings))
 }
 
+/// Opens a message with its sender's confirmed keys (the pinned bundle or
+/// an earlier one in its verified history). One signed only by a key change
+/// the operator has not confirmed is `held`, not opened; the key heads it
+/// carries are compared with the pins (a split view is refused).
 async fn open_message(
     client: &Client,
-    thread_id: &str,
+    keyring: &mut Keyring,
+    trust: &mut Trusted,
     thread: &Thread,
     epoch_keys: &EpochKeys,
-    bundles: &mut HashMap<String, PublicBundle>,
     stored: &StoredMessage,
 ) -> Result<ReadMessage, AgentError> {
+    let thread_id = thread.thread_id.as_str();
     let envelope = Envelope::from_bytes(&stored.envelope.0)
         .map_err(|_| AgentError::new(format!("message {} is not an envelope", stored.seq)))?;
     let key = epoch_key(epoch_keys, envelope.header().epoch, || {
         format!("no key for message {}'s epoch", stored.seq)
     })?;
-    if !bundles.contains_key(&stored.sender_id) {
-        bundles.insert(
-            stored.sender_id.clone(),
-            bundle(client, &stored.sender_id).await?,
-        );
-    }
-    let sender = &bundles[&stored.sender_id];
-    let payload = envelope.open(key, thread_id, sender).map_err(|_| {
-        AgentError::new(format!(
-            "message {} does not open: altered, or not from its sender",
-            stored.seq
-        ))
-    })?;
-    let sender_name = thread
-        .members
-        .iter()
-        .find(|m| m.account_id == stored.sender_id)
-        .map_or_else(|| stored.sender_id.clone(), |m| m.display_name.clone());
+    let sender_name = member_name(thread, &stored.sender_id);
+    let sender = trusted(keyring, client, trust, &stored.sender_id, &sender_name).await?;
+    let payload = sender
+        .into_iter()
+        .flat_map(|c| &c.accepted)
+        .find_map(|bundle| envelope.open(key, thread_id, bundle).ok());
+    let pending = sender.is_some_and(|c| c.pending.is_some());
+    let held = payload.is_none() && pending;
+    let payload = match payload {
+        Some(payload) => payload,
+        None if held => Payload::default(),
+        None => {
+            return Err(AgentError::new(format!(
+                "message {} does not open: altered, or not from its sender",
+                stored.seq
+            )));
+        }
+    };
+    keyring.compare(&sender_name, &payload.key_heads)?;
     Ok(ReadMessage {
         seq: stored.seq,
         sender_id: stored.sender_id.clone(),
         sender_name,
+        received_at: stored.received_at,
         payload,
+        held,
         saved: Vec::new(),
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn send(
     keys: &AccountKeys,
     client: &Client,
+    keyring: &mut Keyring,
     thread_id: &str,
     text: &str,
     quick_replies: &[String],
@@ -536,7 +706,16 @@ async fn send(
     let epoch = thread
         .current_epoch
         .ok_or_else(|| AgentError::new("this thread has no keys yet; the patient starts it"))?;
-    let epoch_keys = thread_keys(keys, client, thread_id).await?;
+    // Nothing goes into a thread while any member's keys changed without
+    // the operator's confirmation, or their history was rewritten.
+    let mut trust = Trusted::new();
+    for member in &thread.members {
+        let checked = keyring
+            .require_confirmed(client, &member.account_id, &member.display_name)
+            .await?;
+        trust.insert(member.account_id.clone(), checked);
+    }
+    let epoch_keys = thread_keys(keys, client, keyring, &mut trust, &thread).await?;
     let key = epoch_key(&epoch_keys, epoch, || {
         format!("the clinic holds no key for epoch {epoch}")
     })?;
@@ -550,6 +729,7 @@ async fn send(
         })
         .collect();
     payload.in_reply_to = in_reply_to_seq.map(|seq| format!("seq:{seq}"));
+    payload.key_heads = keyring.key_heads(thread.members.iter().map(|m| m.account_id.as_str()));
     // Uploaded once the thread's key is known to open: no orphan uploads
     // for a message that could not be sealed.
     for path in attach {

@@ -13,11 +13,11 @@ use tokio_tungstenite::tungstenite::Message;
 use ward_proto::events::{Event, EventsAuth, ReceiptKind};
 use ward_proto::threads::{StoredMessage, Thread};
 use ward_seal::envelope::Envelope;
-use ward_seal::keys::{AccountKeys, PublicBundle};
+use ward_seal::keys::AccountKeys;
 
 use super::{
-    Agent, AgentError, Client, EpochKeys, ReadMessage, message_lines, open_message, terminal,
-    thread_keys,
+    Agent, AgentError, Client, EpochKeys, Keyring, ReadMessage, Trusted, message_lines,
+    open_message, pins, terminal, thread_keys,
 };
 
 type Socket =
@@ -50,18 +50,19 @@ pub fn receipt_line(kind: ReceiptKind, name: &str, up_to_seq: u64) -> String {
 }
 
 /// What the watcher knows of one thread: its members (for names), its
-/// opened keys and its senders' bundles (to decrypt), fetched when an event
-/// first needs them.
+/// opened keys and its senders' keys as checked against the pins (to
+/// decrypt), fetched when an event first needs them.
 struct Known {
     thread: Thread,
     epoch_keys: EpochKeys,
-    bundles: HashMap<String, PublicBundle>,
+    trust: Trusted,
 }
 
 /// The clinic's open event stream, past the relay's `Ready`.
 pub struct Watcher {
     keys: AccountKeys,
     client: Client,
+    keyring: Keyring,
     socket: Socket,
     thread: Option<String>,
     known: HashMap<String, Known>,
@@ -90,20 +91,21 @@ impl Agent {
     /// are for `thread` only when given (which must be the clinic's). Once
     /// this returns, nothing that happens is missed: run the [`Watcher`].
     pub async fn watch(&self, thread: Option<&str>) -> Result<Watcher, AgentError> {
-        let (keys, client) = self.connect().await?;
+        let (keys, client, mut keyring) = self.connect_pinned().await?;
         let mut known = HashMap::new();
         if let Some(thread_id) = thread {
             // Fails now, with the relay's message, for a thread that is not
             // the clinic's, rather than printing nothing forever.
             known.insert(
                 thread_id.to_owned(),
-                learn(&keys, &client, thread_id).await?,
+                learn(&keys, &client, &mut keyring, thread_id).await?,
             );
         }
         let socket = open_events(&client, keys.account_id()).await?;
         Ok(Watcher {
             keys,
             client,
+            keyring,
             socket,
             thread: thread.map(str::to_owned),
             known,
@@ -170,14 +172,20 @@ async fn open_events(client: &Client, account_id: &str) -> Result<Socket, AgentE
         })?
 }
 
-/// Fetches a thread, its keys, and nothing else yet.
-async fn learn(keys: &AccountKeys, client: &Client, thread_id: &str) -> Result<Known, AgentError> {
+/// Fetches a thread and its keys (checking their sealers' keys).
+async fn learn(
+    keys: &AccountKeys,
+    client: &Client,
+    keyring: &mut Keyring,
+    thread_id: &str,
+) -> Result<Known, AgentError> {
     let thread: Thread = client.get(&format!("/v1/threads/{thread_id}")).await?;
-    let epoch_keys = thread_keys(keys, client, thread_id).await?;
+    let mut trust = Trusted::new();
+    let epoch_keys = thread_keys(keys, client, keyring, &mut trust, &thread).await?;
     Ok(Known {
         thread,
         epoch_keys,
-        bundles: HashMap::new(),
+        trust,
     })
 }
 
@@ -240,6 +248,7 @@ impl Watcher {
     async fn lines(&mut self, event: Event) -> Result<Vec<String>, AgentError> {
         let thread_id = match &event {
             Event::Ready { .. } => return Ok(Vec::new()),
+            Event::KeyChanged { account_id } => return self.key_changed(account_id).await,
             Event::Message { thread_id, .. }
             | Event::Receipt { thread_id, .. }
             | Event::Typing { thread_id, .. } => thread_id.clone(),
@@ -248,7 +257,7 @@ impl Watcher {
             return Ok(Vec::new());
         }
         match event {
-            Event::Ready { .. } => Ok(Vec::new()),
+            Event::Ready { .. } | Event::KeyChanged { .. } => Ok(Vec::new()),
             Event::Typing { account_id, .. } => {
                 let name = self.name(&thread_id, &account_id).await?;
                 Ok(vec![typing_line(&name, &thread_id)])
@@ -272,15 +281,48 @@ impl Watcher {
         }
     }
 
+    /// A member's keys changed: checks them against the pins now (a
+    /// rewritten history is an error, said on standard error) and prints
+    /// the notice in every watched thread they share with the clinic, with
+    /// both safety numbers while the change is not confirmed.
+    async fn key_changed(&mut self, account_id: &str) -> Result<Vec<String>, AgentError> {
+        let threads: ward_proto::threads::ThreadList = self.client.get("/v1/threads").await?;
+        let shared: Vec<Thread> = threads
+            .threads
+            .into_iter()
+            .filter(|t| self.thread.as_ref().is_none_or(|only| *only == t.thread_id))
+            .filter(|t| t.members.iter().any(|m| m.account_id == account_id))
+            .collect();
+        let Some(name) = shared.first().map(|t| super::member_name(t, account_id)) else {
+            return Ok(Vec::new());
+        };
+        // What was checked before no longer holds.
+        for known in self.known.values_mut() {
+            known.trust.remove(account_id);
+        }
+        let checked = self.keyring.check(&self.client, account_id, &name).await?;
+        let mut lines = Vec::new();
+        if let Some((new, at)) = checked.as_ref().and_then(|c| c.pending.as_ref()) {
+            for thread in &shared {
+                lines.push(format!(
+                    "{}: {}",
+                    thread.thread_id,
+                    pins::notice_line(&name, *at)
+                ));
+            }
+            if let Some(pinned) = checked.as_ref().and_then(|c| c.pinned()) {
+                lines.push(pins::changed_error(&name, account_id, pinned, new).0);
+            }
+        }
+        Ok(lines)
+    }
+
     /// What is known of `thread_id`, fetched now if nothing is yet, or
     /// again with `refresh` (a member or epoch added since); the senders'
     /// bundles already fetched are kept.
     async fn known(&mut self, thread_id: &str, refresh: bool) -> Result<&mut Known, AgentError> {
         if refresh || !self.known.contains_key(thread_id) {
-            let mut fresh = learn(&self.keys, &self.client, thread_id).await?;
-            if let Some(old) = self.known.remove(thread_id) {
-                fresh.bundles = old.bundles;
-            }
+            let fresh = learn(&self.keys, &self.client, &mut self.keyring, thread_id).await?;
             self.known.insert(thread_id.to_owned(), fresh);
         }
         self.known
@@ -309,7 +351,7 @@ impl Watcher {
     /// Decrypts a new message as `read` does. What it needs is fetched when
     /// missing (a new thread, epoch or member); if it does not open with
     /// what was fetched before (a member's keys replaced since), once more
-    /// with everything fetched afresh.
+    /// with everything fetched afresh (and checked against the pins again).
     async fn open(
         &mut self,
         thread_id: &str,
@@ -351,10 +393,10 @@ impl Watcher {
             .ok_or_else(|| AgentError::new(format!("{thread_id} is not known")))?;
         open_message(
             client,
-            thread_id,
+            &mut self.keyring,
+            &mut known.trust,
             &known.thread,
             &known.epoch_keys,
-            &mut known.bundles,
             stored,
         )
         .await

@@ -1,25 +1,32 @@
-//! Public bundles: publish your own; fetch the clinic's, or a thread mate's.
+//! Public bundles: publish your own; fetch the clinic's, or a thread mate's,
+//! and the whole hash-chained history behind it.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use sqlx::Row;
 use ward_proto::Bytes;
-use ward_proto::keys::{BundleResponse, PublishBundleRequest};
+use ward_proto::events::Event;
+use ward_proto::keys::{BundleResponse, KeyHistoryEntry, KeyHistoryResponse, PublishBundleRequest};
 use ward_seal::keys::PublicBundle;
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, Session};
-use crate::secrets::now_ms;
+use crate::history::{Published, publish_bundle};
 
-/// `PUT /v1/keys/me`
-#[utoipa::path(put, path = "/v1/keys/me", tag = "keys", request_body = ward_proto::keys::PublishBundleRequest, responses((status = 204, description = "Done"), (status = 400, description = "Bad input", body = ward_proto::ErrorBody), (status = 403, description = "Forbidden", body = ward_proto::ErrorBody)), security(("session" = [])))]
+/// `PUT /v1/keys/me`: needs a recent sign-in (step-up): a new bundle
+/// changes what everyone else encrypts to. The same bundle again changes
+/// nothing; a different one is appended to the account's key history,
+/// recorded in its account history, and announced (`key_changed`) to
+/// everyone sharing a thread with it.
+#[utoipa::path(put, path = "/v1/keys/me", tag = "keys", request_body = ward_proto::keys::PublishBundleRequest, responses((status = 204, description = "Done"), (status = 400, description = "Bad input", body = ward_proto::ErrorBody), (status = 403, description = "Forbidden, or step-up required", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn publish(
     State(state): State<AppState>,
     session: Session,
     JsonBody(request): JsonBody<PublishBundleRequest>,
 ) -> Result<StatusCode, ApiError> {
+    session.require_recent_sign_in()?;
     let bundle = PublicBundle::from_bytes(&request.bundle.0).map_err(|e| {
         ApiError::bad_request(
             "invalid_bundle",
@@ -31,45 +38,124 @@ pub async fn publish(
             "A bundle can only be published by the account it names.",
         ));
     }
-    sqlx::query(
-        "INSERT INTO bundles (account_id, bundle, published_at) VALUES (?, ?, ?)
-         ON CONFLICT (account_id) DO UPDATE SET bundle = excluded.bundle, published_at = excluded.published_at",
+    let published = publish_bundle(
+        &state.db,
+        &session.account_id,
+        &session.session_id,
+        &request.bundle.0,
     )
-    .bind(&session.account_id)
-    .bind(&request.bundle.0)
-    .bind(now_ms())
-    .execute(&state.db)
     .await?;
-    tracing::info!(account_id = session.account_id, "key bundle published");
+    match published {
+        Published::Unchanged => {}
+        Published::First => {
+            tracing::info!(account_id = session.account_id, "key bundle published");
+        }
+        Published::Changed(seq) => {
+            tracing::info!(account_id = session.account_id, seq, "key bundle changed");
+            let mates: Vec<String> = sqlx::query_scalar(
+                "SELECT DISTINCT theirs.account_id FROM thread_members mine
+                 JOIN thread_members theirs ON theirs.thread_id = mine.thread_id
+                 WHERE mine.account_id = ?1 AND theirs.account_id != ?1
+                   AND mine.removed_at IS NULL AND theirs.removed_at IS NULL",
+            )
+            .bind(&session.account_id)
+            .fetch_all(&state.db)
+            .await?;
+            if !mates.is_empty() {
+                state.events.publish(
+                    mates,
+                    &Event::KeyChanged {
+                        account_id: session.account_id.clone(),
+                    },
+                );
+            }
+        }
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Whether `caller` may see `account_id`'s keys: their own, a clinic's, or
+/// an account sharing a thread with them.
+async fn visible(state: &AppState, caller: &str, account_id: &str) -> Result<bool, ApiError> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM accounts a WHERE a.account_id = ?1 AND (
+             ?1 = ?2 OR a.kind = 'clinic' OR EXISTS (
+                 SELECT 1 FROM thread_members mine JOIN thread_members theirs ON theirs.thread_id = mine.thread_id
+                 WHERE mine.account_id = ?2 AND theirs.account_id = ?1
+                   AND mine.removed_at IS NULL AND theirs.removed_at IS NULL
+             )))",
+    )
+    .bind(account_id)
+    .bind(caller)
+    .fetch_one(&state.db)
+    .await?)
+}
+
+fn seconds(ms: i64) -> u64 {
+    u64::try_from(ms / 1000).unwrap_or(0)
+}
+
 /// `GET /v1/keys/{account_id}`: the caller's own, a clinic's, or that of an
-/// account sharing a thread with the caller; 404 for anyone else.
+/// account sharing a thread with the caller; 404 for anyone else. With the
+/// seq and hash of the key-history entry that holds it.
 #[utoipa::path(get, path = "/v1/keys/{account_id}", tag = "keys", params(("account_id" = String, Path, description = "The account")), responses((status = 200, description = "OK", body = ward_proto::keys::BundleResponse), (status = 404, description = "Not found", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn fetch(
     State(state): State<AppState>,
     session: Session,
     Path(account_id): Path<String>,
 ) -> Result<Json<BundleResponse>, ApiError> {
+    if !visible(&state, &session.account_id, &account_id).await? {
+        return Err(ApiError::not_found("key bundle"));
+    }
     let row = sqlx::query(
-        "SELECT b.bundle, b.published_at FROM bundles b JOIN accounts a ON a.account_id = b.account_id
-         WHERE b.account_id = ?1 AND (
-             ?1 = ?2 OR a.kind = 'clinic' OR EXISTS (
-                 SELECT 1 FROM thread_members mine JOIN thread_members theirs ON theirs.thread_id = mine.thread_id
-                 WHERE mine.account_id = ?2 AND theirs.account_id = ?1
-                   AND mine.removed_at IS NULL AND theirs.removed_at IS NULL
-             ))",
+        "SELECT seq, bundle, hash, published_at FROM bundle_history
+         WHERE account_id = ? ORDER BY seq DESC LIMIT 1",
     )
     .bind(&account_id)
-    .bind(&session.account_id)
     .fetch_optional(&state.db)
     .await?
     .ok_or_else(|| ApiError::not_found("key bundle"))?;
-    let published_at: i64 = row.get("published_at");
     Ok(Json(BundleResponse {
         account_id,
         bundle: Bytes(row.get("bundle")),
-        published_at: u64::try_from(published_at / 1000).unwrap_or(0),
+        published_at: seconds(row.get("published_at")),
+        seq: u64::try_from(row.get::<i64, _>("seq")).unwrap_or(0),
+        head: Bytes(row.get("hash")),
+    }))
+}
+
+/// `GET /v1/keys/{account_id}/history`: every bundle the account published,
+/// oldest first, hash-chained; visible to exactly those who may fetch its
+/// bundle (404 otherwise).
+#[utoipa::path(get, path = "/v1/keys/{account_id}/history", tag = "keys", params(("account_id" = String, Path, description = "The account")), responses((status = 200, description = "OK", body = ward_proto::keys::KeyHistoryResponse), (status = 404, description = "Not found", body = ward_proto::ErrorBody)), security(("session" = [])))]
+pub async fn history(
+    State(state): State<AppState>,
+    session: Session,
+    Path(account_id): Path<String>,
+) -> Result<Json<KeyHistoryResponse>, ApiError> {
+    if !visible(&state, &session.account_id, &account_id).await? {
+        return Err(ApiError::not_found("key bundle"));
+    }
+    let entries: Vec<KeyHistoryEntry> = sqlx::query(
+        "SELECT seq, bundle, hash, published_at FROM bundle_history
+         WHERE account_id = ? ORDER BY seq",
+    )
+    .bind(&account_id)
+    .fetch_all(&state.db)
+    .await?
+    .iter()
+    .map(|row| KeyHistoryEntry {
+        seq: u64::try_from(row.get::<i64, _>("seq")).unwrap_or(0),
+        bundle: Bytes(row.get("bundle")),
+        hash: Bytes(row.get("hash")),
+        published_at: seconds(row.get("published_at")),
+    })
+    .collect();
+    if entries.is_empty() {
+        return Err(ApiError::not_found("key bundle"));
+    }
+    Ok(Json(KeyHistoryResponse {
+        account_id,
+        entries,
     }))
 }

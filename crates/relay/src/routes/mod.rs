@@ -1,5 +1,6 @@
 //! The relay's API routes, one module per resource.
 
+mod account;
 mod auth;
 mod enroll;
 mod events;
@@ -84,6 +85,8 @@ pub fn router() -> Router<AppState> {
         .route("/v1/enroll/verify", post(enroll::verify))
         .route("/v1/keys/me", put(keys::publish))
         .route("/v1/keys/{account_id}", get(keys::fetch))
+        .route("/v1/keys/{account_id}/history", get(keys::history))
+        .route("/v1/account/history", get(account::history))
         .route("/v1/vault", get(vault::get).put(vault::put))
         .route("/v1/threads", get(threads::list).post(threads::create))
         .route("/v1/threads/{thread_id}", get(threads::get))

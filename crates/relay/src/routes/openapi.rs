@@ -7,7 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    auth, enroll, events, health, keys, passkeys, sessions, threads, totp, uploads, vault,
+    account, auth, enroll, events, health, keys, passkeys, sessions, threads, totp, uploads, vault,
 };
 
 /// The OpenAPI 3.1 document.
@@ -25,7 +25,8 @@ use super::{
         passkeys::sign_in_start, passkeys::sign_in_finish,
         totp::status, totp::enroll, totp::confirm, totp::disable, totp::code_start, totp::code_verify,
         sessions::list, sessions::revoke,
-        keys::publish, keys::fetch,
+        keys::publish, keys::fetch, keys::history,
+        account::history,
         vault::get, vault::put,
         threads::list, threads::create, threads::get, threads::put_epoch, threads::my_keys, threads::add_member, threads::remove_member,
         threads::post_message, threads::list_messages, threads::receipt, threads::typing,

@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
+use ward_proto::account::AccountEventKind;
 use ward_proto::passkeys::{
     AuthenticationStarted, FinishAuthentication, FinishRegistration, PasskeyInfo, PasskeyList,
     RegistrationStarted, RenamePasskey, StartAuthentication,
@@ -25,7 +26,7 @@ use crate::passkeys::{
     take_ceremony, user_handle,
 };
 use crate::secrets::{self, now_ms};
-use crate::{AppState, lockout, sessions};
+use crate::{AppState, history, lockout, sessions};
 
 fn refused() -> ApiError {
     ApiError::new(
@@ -112,6 +113,7 @@ pub async fn register_finish(
     // recent enough for `start`'s step-up when this (live) ceremony began
     // still finishes it.
     let recent = now - session.created_at <= STEP_UP_MS + CEREMONY_VALID_MS;
+    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
     let stored = sqlx::query(
         "INSERT INTO passkeys (passkey_id, account_id, credential_id, passkey, label, created_at)
          SELECT ?1, ?2, ?3, ?4, ?5, ?6
@@ -127,9 +129,10 @@ pub async fn register_finish(
     .bind(&label)
     .bind(now)
     .bind(recent)
-    .execute(&state.db)
+    .execute(&mut *tx)
     .await?;
     if stored.rows_affected() != 1 {
+        drop(tx);
         let exists: bool =
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM passkeys WHERE credential_id = ?)")
                 .bind(passkey.cred_id().as_slice())
@@ -143,6 +146,15 @@ pub async fn register_finish(
         }
         return Err(step_up_required());
     }
+    history::record_in(
+        &mut tx,
+        &session.account_id,
+        AccountEventKind::PasskeyAdded,
+        Some(&session.session_id),
+        Some(&label),
+    )
+    .await?;
+    tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         Json(PasskeyInfo {
@@ -226,15 +238,27 @@ pub async fn remove(
         return Err(ApiError::not_found("passkey"));
     }
     // One statement: two removals at once cannot leave the account with none.
-    let removed = sqlx::query(
+    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let removed: Option<String> = sqlx::query_scalar(
         "DELETE FROM passkeys WHERE passkey_id = ?1 AND account_id = ?2
-           AND (SELECT COUNT(*) FROM passkeys WHERE account_id = ?2) > 1",
+           AND (SELECT COUNT(*) FROM passkeys WHERE account_id = ?2) > 1
+         RETURNING label",
     )
     .bind(&passkey_id)
     .bind(&session.account_id)
-    .execute(&state.db)
+    .fetch_optional(&mut *tx)
     .await?;
-    if removed.rows_affected() != 1 {
+    if let Some(label) = removed {
+        history::record_in(
+            &mut tx,
+            &session.account_id,
+            AccountEventKind::PasskeyRemoved,
+            Some(&session.session_id),
+            Some(&label),
+        )
+        .await?;
+        tx.commit().await?;
+    } else {
         return Err(ApiError::conflict(
             "last_passkey",
             "This is your only passkey. Add another one first, so you can still sign in.",

@@ -4,12 +4,13 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use sqlx::Row;
+use ward_proto::account::AccountEventKind;
 use ward_proto::auth::{SessionInfo, SessionList};
 
-use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::Session;
 use crate::secrets::now_ms;
+use crate::{AppState, history};
 
 /// `GET /v1/sessions`
 #[utoipa::path(get, path = "/v1/sessions", tag = "sessions", responses((status = 200, description = "OK", body = ward_proto::auth::SessionList)), security(("session" = [])))]
@@ -48,16 +49,26 @@ pub async fn revoke(
     session: Session,
     Path(session_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
     let revoked = sqlx::query(
         "UPDATE sessions SET revoked_at = ? WHERE session_id = ? AND account_id = ? AND revoked_at IS NULL",
     )
     .bind(now_ms())
     .bind(&session_id)
     .bind(&session.account_id)
-    .execute(&state.db)
+    .execute(&mut *tx)
     .await?;
     if revoked.rows_affected() != 1 {
         return Err(ApiError::not_found("session"));
     }
+    history::record_in(
+        &mut tx,
+        &session.account_id,
+        AccountEventKind::SessionRevoked,
+        Some(&session.session_id),
+        Some(&session_id),
+    )
+    .await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

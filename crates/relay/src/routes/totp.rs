@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use sqlx::Row;
 use totp_rs::{Algorithm, Secret, TOTP};
+use ward_proto::account::AccountEventKind;
 use ward_proto::auth::{
     CodeLoginStart, CodeLoginStarted, CodeLoginVerify, TotpCode, TotpEnrollment, TotpStatus,
 };
@@ -14,7 +15,7 @@ use ward_proto::auth::{
 use crate::error::ApiError;
 use crate::extract::{JsonBody, Session};
 use crate::secrets::{self, now_ms};
-use crate::{AppState, lockout, sessions};
+use crate::{AppState, history, lockout, sessions};
 
 const STEP_SECONDS: u64 = 30;
 
@@ -65,8 +66,8 @@ pub async fn status(
     }))
 }
 
-/// `POST /v1/totp/enroll`
-#[utoipa::path(post, path = "/v1/totp/enroll", tag = "totp", responses((status = 200, description = "OK", body = ward_proto::auth::TotpEnrollment), (status = 409, description = "Conflict", body = ward_proto::ErrorBody)), security(("session" = [])))]
+/// `POST /v1/totp/enroll`: needs a recent sign-in (step-up).
+#[utoipa::path(post, path = "/v1/totp/enroll", tag = "totp", responses((status = 200, description = "OK", body = ward_proto::auth::TotpEnrollment), (status = 403, description = "Step-up required", body = ward_proto::ErrorBody), (status = 409, description = "Conflict", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn enroll(
     State(state): State<AppState>,
     session: Session,
@@ -105,13 +106,15 @@ pub async fn enroll(
     }))
 }
 
-/// `POST /v1/totp/confirm`
-#[utoipa::path(post, path = "/v1/totp/confirm", tag = "totp", request_body = ward_proto::auth::TotpCode, responses((status = 204, description = "Done"), (status = 400, description = "Bad input", body = ward_proto::ErrorBody), (status = 429, description = "Locked out", body = ward_proto::ErrorBody)), security(("session" = [])))]
+/// `POST /v1/totp/confirm`: needs a recent sign-in (step-up): turning the
+/// app on adds a way to sign in. Recorded in the account history.
+#[utoipa::path(post, path = "/v1/totp/confirm", tag = "totp", request_body = ward_proto::auth::TotpCode, responses((status = 204, description = "Done"), (status = 400, description = "Bad input", body = ward_proto::ErrorBody), (status = 403, description = "Step-up required", body = ward_proto::ErrorBody), (status = 429, description = "Locked out", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn confirm(
     State(state): State<AppState>,
     session: Session,
     JsonBody(request): JsonBody<TotpCode>,
 ) -> Result<StatusCode, ApiError> {
+    session.require_recent_sign_in()?;
     let sealed: Option<Vec<u8>> =
         sqlx::query_scalar("SELECT secret FROM totp WHERE account_id = ? AND confirmed_at IS NULL")
             .bind(&session.account_id)
@@ -132,27 +135,55 @@ pub async fn confirm(
             "That code does not match. Check the app shows Ward, that the phone's clock is right, and type the current code.",
         ));
     };
-    sqlx::query("UPDATE totp SET confirmed_at = ?, last_step = ? WHERE account_id = ?")
-        .bind(now_ms())
-        .bind(step)
-        .bind(&session.account_id)
-        .execute(&state.db)
+    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let confirmed = sqlx::query(
+        "UPDATE totp SET confirmed_at = ?, last_step = ? WHERE account_id = ? AND confirmed_at IS NULL",
+    )
+    .bind(now_ms())
+    .bind(step)
+    .bind(&session.account_id)
+    .execute(&mut *tx)
+    .await?;
+    if confirmed.rows_affected() == 1 {
+        history::record_in(
+            &mut tx,
+            &session.account_id,
+            AccountEventKind::TotpEnabled,
+            Some(&session.session_id),
+            None,
+        )
         .await?;
+    }
+    tx.commit().await?;
     counted.right(&state).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `DELETE /v1/totp`: needs a recent sign-in (step-up).
+/// `DELETE /v1/totp`: needs a recent sign-in (step-up). Recorded in the
+/// account history.
 #[utoipa::path(delete, path = "/v1/totp", tag = "totp", responses((status = 204, description = "Done"), (status = 403, description = "Forbidden", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn disable(
     State(state): State<AppState>,
     session: Session,
 ) -> Result<StatusCode, ApiError> {
     session.require_recent_sign_in()?;
-    sqlx::query("DELETE FROM totp WHERE account_id = ?")
+    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let removed = sqlx::query("DELETE FROM totp WHERE account_id = ? RETURNING confirmed_at")
         .bind(&session.account_id)
-        .execute(&state.db)
+        .fetch_optional(&mut *tx)
         .await?;
+    // Only turning off a working app is an event; dropping a pending setup is not.
+    if removed.is_some_and(|row| row.get::<Option<i64>, _>("confirmed_at").is_some()) {
+        history::record_in(
+            &mut tx,
+            &session.account_id,
+            AccountEventKind::TotpDisabled,
+            Some(&session.session_id),
+            None,
+        )
+        .await?;
+    }
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -3,12 +3,13 @@
 use axum::Json;
 use axum::extract::State;
 use ward_proto::Bytes;
+use ward_proto::account::AccountEventKind;
 use ward_proto::vault::{PutVaultRequest, VaultResponse, VaultStored};
 
-use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, Session};
 use crate::secrets::now_ms;
+use crate::{AppState, history};
 
 /// The largest vault accepted: a few keys and wraps, with room to spare.
 const MAX_VAULT_BYTES: usize = 16 * 1024;
@@ -31,14 +32,16 @@ pub async fn get(
     }))
 }
 
-/// `PUT /v1/vault`: only over `expected_version`; a stale write gets 409
-/// and changes nothing.
-#[utoipa::path(put, path = "/v1/vault", tag = "vault", request_body = ward_proto::vault::PutVaultRequest, responses((status = 200, description = "OK", body = ward_proto::vault::VaultStored), (status = 409, description = "Conflict", body = ward_proto::ErrorBody)), security(("session" = [])))]
+/// `PUT /v1/vault`: needs a recent sign-in (step-up): the vault decides
+/// how the account's keys unlock. Only over `expected_version`; a stale
+/// write gets 409 and changes nothing. Recorded in the account history.
+#[utoipa::path(put, path = "/v1/vault", tag = "vault", request_body = ward_proto::vault::PutVaultRequest, responses((status = 200, description = "OK", body = ward_proto::vault::VaultStored), (status = 403, description = "Step-up required", body = ward_proto::ErrorBody), (status = 409, description = "Conflict", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn put(
     State(state): State<AppState>,
     session: Session,
     JsonBody(request): JsonBody<PutVaultRequest>,
 ) -> Result<Json<VaultStored>, ApiError> {
+    session.require_recent_sign_in()?;
     if request.vault.0.is_empty() || request.vault.0.len() > MAX_VAULT_BYTES {
         return Err(ApiError::bad_request(
             "invalid_vault",
@@ -49,6 +52,7 @@ pub async fn put(
         ApiError::bad_request("invalid_version", "expected_version is out of range.")
     })?;
     let now = now_ms();
+    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
     let written = if expected == 0 {
         sqlx::query(
             "INSERT INTO vaults (account_id, version, vault, updated_at) VALUES (?, 1, ?, ?)
@@ -57,7 +61,7 @@ pub async fn put(
         .bind(&session.account_id)
         .bind(&request.vault.0)
         .bind(now)
-        .execute(&state.db)
+        .execute(&mut *tx)
         .await?
     } else {
         sqlx::query("UPDATE vaults SET version = version + 1, vault = ?, updated_at = ? WHERE account_id = ? AND version = ?")
@@ -65,7 +69,7 @@ pub async fn put(
             .bind(now)
             .bind(&session.account_id)
             .bind(expected)
-            .execute(&state.db)
+            .execute(&mut *tx)
             .await?
     };
     if written.rows_affected() != 1 {
@@ -74,6 +78,16 @@ pub async fn put(
             "Your account's keys were changed on another device. Nothing was overwritten; reload and try again.",
         ));
     }
+    let detail = format!("vault version {}", request.expected_version + 1);
+    history::record_in(
+        &mut tx,
+        &session.account_id,
+        AccountEventKind::VaultChanged,
+        Some(&session.session_id),
+        Some(&detail),
+    )
+    .await?;
+    tx.commit().await?;
     Ok(Json(VaultStored {
         version: request.expected_version + 1,
     }))

@@ -1,0 +1,53 @@
+//! The account's own history of security-relevant changes.
+
+use serde::{Deserialize, Serialize};
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AccountEventKind {
+    /// The first key bundle was published.
+    BundlePublished,
+    /// A different key bundle replaced the current one.
+    BundleChanged,
+    /// The encrypted vault was written.
+    VaultChanged,
+    /// A passkey was added.
+    PasskeyAdded,
+    /// A passkey was removed.
+    PasskeyRemoved,
+    /// An authenticator app was confirmed.
+    TotpEnabled,
+    /// The authenticator app was turned off.
+    TotpDisabled,
+    /// A sign-in (a new session).
+    SignedIn,
+    /// A session was signed out remotely.
+    SessionRevoked,
+}
+
+/// One event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccountEvent {
+    /// Its position in the account's history, from 0.
+    pub seq: u64,
+    /// What happened.
+    pub kind: AccountEventKind,
+    /// When (Unix seconds).
+    pub at: u64,
+    /// The session that did it (for `signed_in`, the new one).
+    pub session_id: Option<String>,
+    /// More about it: the key-history seq, the passkey's label, the revoked
+    /// session, how the sign-in happened.
+    pub detail: Option<String>,
+}
+
+/// `GET /v1/account/history`: newest first, at most 200.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccountHistory {
+    /// The events.
+    pub events: Vec<AccountEvent>,
+}
