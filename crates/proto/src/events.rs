@@ -84,4 +84,10 @@ pub enum Event {
         /// Who.
         account_id: String,
     },
+    /// An account sharing a thread with the receiver published a new
+    /// bundle: fetch its key history again.
+    KeyChanged {
+        /// Whose keys changed.
+        account_id: String,
+    },
 }

@@ -6,6 +6,7 @@
 //! here is specified in `docs/crypto.md`, with test vectors under
 //! `crates/seal/tests/vectors/`.
 //!
+//! * [`key_history`]: the hash-chained history of an account's bundles.
 //! * [`keys`]: an account's X25519 + Ed25519 keys and its signed public bundle.
 //! * [`thread_key`]: per-epoch thread keys sealed to each member with HPKE.
 //! * [`envelope`]: a message sealed under a thread key and signed by its sender.
@@ -24,6 +25,7 @@ mod error;
 mod glue;
 #[cfg(test)]
 mod kat_tests;
+pub mod key_history;
 pub mod keyfile;
 pub mod keys;
 pub mod padding;

@@ -29,6 +29,7 @@ mod tag {
     pub const QUICK_REPLY_CHOSEN: u16 = 4;
     pub const ATTACHMENT: u16 = 5;
     pub const CATEGORY: u16 = 6;
+    pub const KEY_HEAD: u16 = 7;
 }
 
 /// Why a payload could not be decoded.
@@ -64,6 +65,22 @@ pub struct Payload {
     /// What the thread is about, on its first message.
     #[zeroize(skip)]
     pub category: Option<Category>,
+    /// The sender's pinned key-history heads for the thread's members,
+    /// itself included (split-view detection; empty in older payloads).
+    #[zeroize(skip)]
+    pub key_heads: Vec<SeenKeyHead>,
+}
+
+/// A key-history head the sender pinned for one account: nested fields
+/// `1 account_id || 2 seq u64 BE || 3 hash (32 bytes)`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SeenKeyHead {
+    /// Whose history.
+    pub account_id: String,
+    /// The pinned entry's position.
+    pub seq: u64,
+    /// The pinned entry's hash.
+    pub hash: [u8; 32],
 }
 
 /// One quick reply offered.
@@ -222,6 +239,13 @@ impl Payload {
         if let Some(category) = self.category {
             put_field(&mut out, tag::CATEGORY, &[category.code()]);
         }
+        for head in &self.key_heads {
+            let mut inner = Vec::with_capacity(3 * FIELD_HEADER + head.account_id.len() + 8 + 32);
+            put_str(&mut inner, 1, &head.account_id);
+            put_field(&mut inner, 2, &head.seq.to_be_bytes());
+            put_field(&mut inner, 3, &head.hash);
+            put_field(&mut out, tag::KEY_HEAD, &inner);
+        }
         out
     }
 
@@ -240,7 +264,13 @@ impl Payload {
             .iter()
             .map(|a| FIELD_HEADER + attachment_len_bound(a))
             .sum();
+        let key_heads: usize = self
+            .key_heads
+            .iter()
+            .map(|h| 4 * FIELD_HEADER + h.account_id.len() + 8 + 32)
+            .sum();
         1 + 3 * FIELD_HEADER
+            + key_heads
             + self.text.len()
             + self.in_reply_to.as_ref().map_or(0, String::len)
             + options
@@ -299,6 +329,7 @@ impl Payload {
                     let [code] = <[u8; 1]>::try_from(value).map_err(|_| PayloadError::Malformed)?;
                     set_once(&mut payload.category, Category::from_code(code))?;
                 }
+                tag::KEY_HEAD => payload.key_heads.push(decode_key_head(value)?),
                 _ => {}
             }
         }
@@ -381,6 +412,28 @@ fn decode_attachment(value: &[u8]) -> Result<AttachmentRef, PayloadError> {
     // Everything but the thumbnail is required.
     require(seen[..6].iter().all(|&s| s))?;
     Ok(attachment)
+}
+
+fn decode_key_head(value: &[u8]) -> Result<SeenKeyHead, PayloadError> {
+    let mut head = SeenKeyHead::default();
+    let mut seen = [false; 3];
+    for inner in Fields(Reader::new(value)) {
+        let (tag, v) = inner?;
+        match tag {
+            1 => (once(&mut seen[0])?, head.account_id = utf8(v)?).1,
+            2 => {
+                once(&mut seen[1])?;
+                head.seq = u64::from_be_bytes(v.try_into().map_err(|_| PayloadError::Malformed)?);
+            }
+            3 => {
+                once(&mut seen[2])?;
+                head.hash = v.try_into().map_err(|_| PayloadError::Malformed)?;
+            }
+            _ => {}
+        }
+    }
+    require(seen.iter().all(|&s| s))?;
+    Ok(head)
 }
 
 /// Iterates `tag u16 || length u32 || value` fields to the end of the input.
@@ -482,7 +535,45 @@ mod tests {
                 thumbnail: Some(vec![0xff, 0xd8, 0xff]),
             }],
             category: Some(Category::Question),
+            key_heads: vec![SeenKeyHead {
+                account_id: "acct-clinic".into(),
+                seq: 2,
+                hash: [5; 32],
+            }],
         }
+    }
+
+    #[test]
+    fn key_heads_round_trip_and_old_payloads_have_none() {
+        let mut payload = Payload::text("hi");
+        assert!(
+            Payload::decode(&payload.encode())
+                .unwrap()
+                .key_heads
+                .is_empty()
+        );
+        payload.key_heads = vec![
+            SeenKeyHead {
+                account_id: "acct-sam".into(),
+                seq: 0,
+                hash: [1; 32],
+            },
+            SeenKeyHead {
+                account_id: "acct-clinic".into(),
+                seq: u64::MAX,
+                hash: [2; 32],
+            },
+        ];
+        let encoded = payload.encode();
+        assert!(encoded.len() <= payload.encoded_len_bound());
+        assert_eq!(Payload::decode(&encoded).unwrap(), payload);
+        // A head missing its hash is malformed, not silently zero.
+        let mut inner = Vec::new();
+        put_str(&mut inner, 1, "acct-sam");
+        put_field(&mut inner, 2, &0u64.to_be_bytes());
+        let mut broken = Payload::text("hi").encode().to_vec();
+        put_field(&mut broken, tag::KEY_HEAD, &inner);
+        assert_eq!(Payload::decode(&broken), Err(PayloadError::Malformed));
     }
 
     #[test]
