@@ -2,8 +2,9 @@
 
 use gloo_net::http::Method;
 use ward_proto::Bytes;
+use ward_proto::account::AccountHistory;
 use ward_proto::auth::{ClinicInfo, SessionList, TotpCode, TotpEnrollment};
-use ward_proto::keys::{BundleResponse, PublishBundleRequest};
+use ward_proto::keys::{BundleResponse, KeyHistoryResponse, PublishBundleRequest};
 use ward_proto::passkeys::{PasskeyInfo, PasskeyList};
 use ward_proto::vault::{PutVaultRequest, VaultResponse, VaultStored};
 
@@ -28,6 +29,25 @@ pub async fn bundle(
         Err(error) if error.code() == Some("not_found") => Ok(None),
         Err(error) => Err(error),
     }
+}
+
+/// `GET /v1/keys/{account_id}/history`: the whole hash-chained history,
+/// oldest first; `None` when the account has none (or is not visible).
+pub async fn key_history(
+    token: &SessionToken,
+    account_id: &str,
+) -> Result<Option<KeyHistoryResponse>, ApiError> {
+    let path = format!("/v1/keys/{}/history", urlencode(account_id));
+    match get(&path, Some(token)).await {
+        Ok(history) => Ok(Some(history)),
+        Err(error) if error.code() == Some("not_found") => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// `GET /v1/account/history`: the account's security changes, newest first.
+pub async fn account_history(token: &SessionToken) -> Result<AccountHistory, ApiError> {
+    get("/v1/account/history", Some(token)).await
 }
 
 /// `GET /v1/vault`; `None` before the first one is stored.

@@ -5,10 +5,11 @@ use leptos::prelude::*;
 use ward_proto::threads::{Category as WireCategory, StoredMessage, Thread};
 use ward_seal::envelope::{self, Envelope, Header};
 use ward_seal::keys::PublicBundle;
-use ward_seal::payload::{Category, Payload, QuickReplyChosen};
+use ward_seal::payload::{Category, Payload, QuickReplyChosen, SeenKeyHead};
 use ward_seal::random::os_rng;
 use ward_seal::thread_key::{self, SealedThreadKey, ThreadKey};
 
+use super::pinning::{self, Pin, Verdict};
 use super::{Delivery, Inbox, KeyChange, Shown};
 use crate::api;
 use crate::attachments::Attachment;
@@ -29,68 +30,180 @@ fn token(session: Session) -> Result<crate::api::SessionToken, SessionError> {
     session.token().ok_or(SessionError::Interrupted)
 }
 
-/// A member's bundle, checked to be theirs and against the one this device
-/// pinned at first sight. A different one is recorded as a key change (the
-/// thread warns and holds sending) and the pinned one stays in use until
-/// the patient confirms. `fresh` asks the relay again instead of the cache.
+fn safety_number(bundle: &PublicBundle) -> String {
+    bundle
+        .safety_number()
+        .groups()
+        .iter()
+        .map(|g| format!("{g:05}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A member's bundle, from their whole key history, verified and checked
+/// against what this device pinned (crypto.md, key history): a history
+/// that does not extend the pinned head is a rewrite (nothing is sealed to
+/// or opened from them again until the patient calls the clinic); a new
+/// current bundle is a key change (the thread warns and holds sending, and
+/// the pinned one stays in use until the patient confirms). `fresh` asks
+/// the relay again instead of the cache.
 pub(super) async fn bundle(
     inbox: &Inbox,
     session: Session,
     account_id: &str,
     fresh: bool,
 ) -> Result<PublicBundle, SessionError> {
+    if inbox.rewritten.with_untracked(|r| r.contains(account_id)) {
+        return Err(SessionError::KeyHistoryRewritten);
+    }
     if !fresh && let Some(found) = inbox.bundles.with_value(|b| b.get(account_id).cloned()) {
         return Ok(found);
     }
     let me = session.account_id.get_untracked().unwrap_or_default();
     if account_id == me {
-        return session
+        let mine = session
             .with_account(|account| account.keys().bundle().clone())
-            .ok_or(SessionError::Interrupted);
+            .ok_or(SessionError::Interrupted)?;
+        own_head(inbox, session, &mine).await;
+        return Ok(mine);
     }
-    let published = api::account::bundle(&token(session)?, account_id)
+    let response = api::account::key_history(&token(session)?, account_id)
         .await?
         .ok_or(SessionError::MemberKeysMissing)?;
-    let bytes = published.bundle.0;
-    let bundle = PublicBundle::from_bytes(&bytes).map_err(|_| SessionError::Crypto)?;
-    if bundle.account_id() != account_id {
-        return Err(SessionError::Crypto);
-    }
-    let in_use = match bundles::pinned(&me, account_id).await {
-        Ok(None) => {
-            let _ = bundles::pin(&me, account_id, &bytes).await;
-            bundle
+    let Ok(history) = pinning::verify(account_id, &response) else {
+        return Err(inbox.mark_rewritten(account_id));
+    };
+    inbox.key_events.update(|events| {
+        events.insert(account_id.to_owned(), pinning::changes(&response));
+    });
+    // No storage on this device: what this tab pinned is all there is.
+    let stored = match bundles::pinned(&me, account_id).await {
+        Ok(stored) => stored,
+        Err(_) => inbox.pins.with_value(|p| p.get(account_id).cloned()),
+    };
+    let in_use = match pinning::judge(&history, stored.as_ref()) {
+        Verdict::Rewritten => return Err(inbox.mark_rewritten(account_id)),
+        Verdict::FirstUse(head) | Verdict::Same(head) => {
+            let pin = Pin {
+                bundle: history.current_bytes().to_vec(),
+                head: Some(head),
+            };
+            if stored.as_ref() != Some(&pin) {
+                let _ = bundles::pin(&me, account_id, &pin).await;
+            }
+            inbox.pins.update_value(|p| {
+                p.insert(account_id.to_owned(), pin);
+            });
+            if inbox
+                .key_changes
+                .with_untracked(|c| c.contains_key(account_id))
+            {
+                inbox.key_changes.update(|c| {
+                    c.remove(account_id);
+                });
+            }
+            history.current().clone()
         }
-        Ok(Some(pinned)) if pinned == bytes => bundle,
-        Ok(Some(pinned)) => {
-            let groups = bundle.safety_number().groups();
+        Verdict::Changed(head) => {
+            let pinned = stored.ok_or(SessionError::Crypto)?;
+            let old = PublicBundle::from_bytes(&pinned.bundle).map_err(|_| SessionError::Crypto)?;
             inbox.key_changes.update(|changes| {
                 changes.insert(
                     account_id.to_owned(),
                     KeyChange {
-                        safety_number: groups
-                            .iter()
-                            .map(|g| format!("{g:05}"))
-                            .collect::<Vec<_>>()
-                            .join(" "),
-                        bundle: bytes.clone(),
+                        safety_number: safety_number(history.current()),
+                        old_safety_number: safety_number(&old),
+                        bundle: history.current_bytes().to_vec(),
+                        head,
                     },
                 );
             });
-            PublicBundle::from_bytes(&pinned).map_err(|_| SessionError::Crypto)?
+            inbox.pins.update_value(|p| {
+                p.insert(account_id.to_owned(), pinned);
+            });
+            old
         }
-        // No storage on this device: nothing to compare with.
-        Err(_) => bundle,
     };
+    inbox.histories.update_value(|h| {
+        h.insert(account_id.to_owned(), history);
+    });
     inbox.bundles.update_value(|b| {
         b.insert(account_id.to_owned(), in_use.clone());
     });
     Ok(in_use)
 }
 
-/// The patient compared the new safety number: pin the new bundle, and
-/// start a new epoch sealed to every member's current keys, so the member
-/// with new keys can read what comes next.
+/// This account's own verified head, once per unlock, for the heads every
+/// message carries. Best effort: without it, messages carry the others'.
+async fn own_head(inbox: &Inbox, session: Session, mine: &PublicBundle) {
+    let me = mine.account_id().to_owned();
+    if inbox.pins.with_value(|p| p.contains_key(&me)) {
+        return;
+    }
+    let Ok(token) = token(session) else { return };
+    let Ok(Some(response)) = api::account::key_history(&token, &me).await else {
+        return;
+    };
+    if let Ok(history) = pinning::verify(&me, &response)
+        && history.current_bytes() == mine.to_bytes().as_slice()
+    {
+        inbox.pins.update_value(|p| {
+            p.insert(
+                me.clone(),
+                Pin {
+                    bundle: history.current_bytes().to_vec(),
+                    head: Some(history.head()),
+                },
+            );
+        });
+        inbox.histories.update_value(|h| {
+            h.insert(me, history);
+        });
+    }
+}
+
+/// Compares the heads a message carries with what this device verified;
+/// a contradiction is a split view: the thread warns and sending holds.
+fn compare_heads(inbox: &Inbox, seen: &[SeenKeyHead]) {
+    for head in seen {
+        let pinned = inbox
+            .pins
+            .with_value(|p| p.get(&head.account_id).and_then(|pin| pin.head.clone()));
+        let split = inbox
+            .histories
+            .with_value(|h| pinning::contradicts(head, pinned.as_ref(), h.get(&head.account_id)));
+        if split
+            && !inbox
+                .split_views
+                .with_untracked(|s| s.contains(&head.account_id))
+        {
+            inbox.split_views.update(|s| {
+                s.insert(head.account_id.clone());
+            });
+        }
+    }
+}
+
+/// The heads this device pinned for `members`, for an outgoing payload.
+fn pinned_heads(inbox: &Inbox, members: &[String]) -> Vec<SeenKeyHead> {
+    inbox.pins.with_value(|pins| {
+        members
+            .iter()
+            .filter_map(|m| {
+                let head = pins.get(m)?.head.clone()?;
+                Some(SeenKeyHead {
+                    account_id: m.clone(),
+                    seq: head.seq,
+                    hash: head.hash,
+                })
+            })
+            .collect()
+    })
+}
+
+/// The patient compared the new safety number: pin the new bundle and its
+/// head, and start a new epoch sealed to every member's current keys, so
+/// the member with new keys can read what comes next.
 pub async fn accept_key_change(
     inbox: &Inbox,
     session: Session,
@@ -102,7 +215,14 @@ pub async fn accept_key_change(
         .key_changes
         .with_untracked(|c| c.get(account_id).cloned())
         .ok_or(SessionError::Interrupted)?;
-    bundles::pin(&me, account_id, &change.bundle).await?;
+    let pin = Pin {
+        bundle: change.bundle.clone(),
+        head: Some(change.head.clone()),
+    };
+    bundles::pin(&me, account_id, &pin).await?;
+    inbox.pins.update_value(|p| {
+        p.insert(account_id.to_owned(), pin);
+    });
     inbox.bundles.update_value(|b| {
         b.remove(account_id);
     });
@@ -247,7 +367,15 @@ pub async fn open(
             "This message could not be opened: this account has no key for it.",
         ));
     }
-    let sender = bundle(inbox, session, &stored.sender_id, false).await?;
+    let sender = match bundle(inbox, session, &stored.sender_id, false).await {
+        Ok(sender) => sender,
+        Err(SessionError::KeyHistoryRewritten) => {
+            return Ok(unreadable(
+                "This message was not opened: Ward's server showed a different key history for its sender than before. Call the clinic.",
+            ));
+        }
+        Err(error) => return Err(error),
+    };
     let payload = inbox.keys.with_value(|keys| {
         keys.get(&(thread_id.to_owned(), epoch))
             .map(|key| envelope.open(key, thread_id, &sender))
@@ -257,6 +385,7 @@ pub async fn open(
             "This message could not be opened: it was altered, or it is not from who it says.",
         ));
     };
+    compare_heads(inbox, &payload.key_heads);
     Ok(Shown {
         seq: Some(stored.seq),
         message_id: envelope.header().message_id.clone(),
@@ -330,6 +459,12 @@ pub async fn seal(
     }
     if members
         .iter()
+        .any(|m| inbox.split_views.with_untracked(|s| s.contains(m)))
+    {
+        return Err(SessionError::SplitView);
+    }
+    if members
+        .iter()
         .any(|m| inbox.key_changes.with_untracked(|c| c.contains_key(m)))
     {
         return Err(SessionError::KeyChanged);
@@ -337,6 +472,7 @@ pub async fn seal(
     key(inbox, session, thread_id, epoch).await?;
     let mut payload = Payload::text(shown.text.clone());
     payload.category = category.map(seal_category);
+    payload.key_heads = pinned_heads(inbox, &members);
     payload.attachments = shown.attachments.iter().map(Attachment::to_ref).collect();
     payload.quick_reply_chosen = quick_reply.map(|(offer, option)| QuickReplyChosen {
         offer_message_id: offer,

@@ -221,6 +221,13 @@ async fn apply(
                 }
             });
         }
+        // A member published new keys: their history again, at once (the
+        // thread's notice, and sending holds until the patient confirms).
+        Event::KeyChanged { account_id } => {
+            if account_id != me {
+                inbox.recheck_keys(session, &account_id).await;
+            }
+        }
         Event::Typing {
             thread_id,
             account_id,

@@ -7,13 +7,15 @@
 mod crypto;
 mod history;
 pub mod live;
+pub mod pinning;
 mod sending_files;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use leptos::prelude::*;
 use ward_proto::auth::ClinicInfo;
 use ward_proto::threads::{Category, Member, Role, StoredMessage, Thread};
+use ward_seal::key_history::{KeyHead, VerifiedHistory};
 use ward_seal::keys::PublicBundle;
 use ward_seal::thread_key::ThreadKey;
 
@@ -112,8 +114,12 @@ pub enum UploadStep {
 pub struct KeyChange {
     /// The new keys' safety number, to compare with the member.
     pub safety_number: String,
+    /// The pinned (previous) keys' safety number.
+    pub old_safety_number: String,
     /// The new bundle (pinned once the patient confirms).
     pub bundle: Vec<u8>,
+    /// The verified history head holding it (pinned with it).
+    pub head: KeyHead,
 }
 
 /// The reactive inbox, shared by context.
@@ -131,6 +137,15 @@ pub struct Inbox {
     pub clinic: RwSignal<Option<ClinicInfo>>,
     /// Members whose keys changed, by account id, until the patient confirms.
     pub key_changes: RwSignal<HashMap<String, KeyChange>>,
+    /// Accounts whose key history the relay rewrote (or served broken):
+    /// nothing is sealed to them or opened from them.
+    pub rewritten: RwSignal<HashSet<String>>,
+    /// Accounts whose history another member saw differently (a message
+    /// carried a head that contradicts this device's): sending holds.
+    pub split_views: RwSignal<HashSet<String>>,
+    /// When each member's keys changed (Unix seconds), from their history:
+    /// the threads show a notice at each.
+    pub key_events: RwSignal<HashMap<String, Vec<u64>>>,
     /// What the patient is typing, by thread id: kept across screens and
     /// across a lock (memory only), dropped at sign-out.
     pub drafts: StoredValue<HashMap<String, String>>,
@@ -139,6 +154,10 @@ pub struct Inbox {
     earlier: RwSignal<HashMap<String, u64>>,
     keys: StoredValue<HashMap<(String, u32), ThreadKey>, LocalStorage>,
     bundles: StoredValue<HashMap<String, PublicBundle>, LocalStorage>,
+    /// What this device pinned, as last read or written this unlock.
+    pins: StoredValue<HashMap<String, pinning::Pin>>,
+    /// Each member's history as verified this unlock.
+    histories: StoredValue<HashMap<String, VerifiedHistory>, LocalStorage>,
     flushing: StoredValue<bool>,
     /// Bytes done of each upload running in this tab, by message id: kept
     /// apart from `messages` so a progress tick redraws one progress bar,
@@ -158,10 +177,15 @@ impl Inbox {
             announcement: RwSignal::new(String::new()),
             clinic: RwSignal::new(None),
             key_changes: RwSignal::new(HashMap::new()),
+            rewritten: RwSignal::new(HashSet::new()),
+            split_views: RwSignal::new(HashSet::new()),
+            key_events: RwSignal::new(HashMap::new()),
             drafts: StoredValue::new(HashMap::new()),
             earlier: RwSignal::new(HashMap::new()),
             keys: StoredValue::new_local(HashMap::new()),
             bundles: StoredValue::new_local(HashMap::new()),
+            pins: StoredValue::new(HashMap::new()),
+            histories: StoredValue::new_local(HashMap::new()),
             flushing: StoredValue::new(false),
             upload_done: RwSignal::new(HashMap::new()),
             uploads: StoredValue::new_local(HashMap::new()),
@@ -190,6 +214,30 @@ impl Inbox {
         self.typing.set(HashMap::new());
         self.threads.set(Vec::new());
         self.key_changes.set(HashMap::new());
+        self.rewritten.set(HashSet::new());
+        self.split_views.set(HashSet::new());
+        self.key_events.set(HashMap::new());
+        self.pins.set_value(HashMap::new());
+        self.histories.set_value(HashMap::new());
+    }
+
+    /// Records that the relay rewrote `account_id`'s key history: a hard
+    /// stop for that account until the patient sorts it out with the
+    /// clinic.
+    fn mark_rewritten(&self, account_id: &str) -> SessionError {
+        self.bundles.update_value(|b| {
+            b.remove(account_id);
+        });
+        self.rewritten.update(|r| {
+            r.insert(account_id.to_owned());
+        });
+        SessionError::KeyHistoryRewritten
+    }
+
+    /// Fetches and verifies `account_id`'s key history again (a live
+    /// `key_changed`): a change shows its notice and holds sending.
+    pub async fn recheck_keys(&self, session: Session, account_id: &str) {
+        let _ = crypto::bundle(self, session, account_id, true).await;
     }
 
     /// The patient confirmed `account_id`'s new keys (see
@@ -230,6 +278,11 @@ impl Inbox {
     pub async fn open_thread(&self, session: Session, thread_id: &str) -> Result<(), SessionError> {
         let token = session.token().ok_or(SessionError::Interrupted)?;
         let thread = api::threads::thread(&token, thread_id).await?;
+        // Every member's history, verified once per unlock: the thread's
+        // key-change notices, and the heads messages are compared with.
+        for member in &thread.members {
+            let _ = crypto::bundle(self, session, &member.account_id, false).await;
+        }
         self.upsert_thread(thread);
         let newest = self
             .messages

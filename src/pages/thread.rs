@@ -14,6 +14,7 @@ use crate::attachments::{percent, size_label};
 use crate::components::attachment::AttachmentView;
 use crate::components::composer::Composer;
 use crate::components::notice::ErrorNote;
+use crate::messaging::pinning;
 use crate::messaging::{Delivery, Inbox, Shown, UploadStep, category_label};
 use crate::session::{Phase, Session};
 
@@ -42,6 +43,18 @@ fn day_label(unix_ms: u64) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix_ms as f64));
     let options = js_sys::Object::new();
     for (k, v) in [("weekday", "long"), ("month", "long"), ("day", "numeric")] {
+        let _ = js_sys::Reflect::set(&options, &k.into(), &v.into());
+    }
+    String::from(date.to_locale_date_string("default", &options))
+}
+
+/// "3 Dec" (or the locale's order), for key-change notices.
+fn short_date(unix_seconds: u64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
+        unix_seconds as f64 * 1000.0,
+    ));
+    let options = js_sys::Object::new();
+    for (k, v) in [("month", "short"), ("day", "numeric")] {
         let _ = js_sys::Reflect::set(&options, &k.into(), &v.into());
     }
     String::from(date.to_locale_date_string("default", &options))
@@ -132,10 +145,57 @@ pub fn ThreadView() -> impl IntoView {
     let shown_count = RwSignal::new(WINDOW);
     let hidden = move || loaded().saturating_sub(shown_count.get());
     let earlier = move || hidden() as u64 + inbox.earlier_count(&thread_id.get());
+    // Key changes of other members since the thread began, as notices in
+    // the log at their time (Unix ms, text), oldest first.
+    let notices = Memo::new(move |_| {
+        let me = me();
+        let Some(thread) = inbox.thread(&thread_id.get()) else {
+            return Vec::new();
+        };
+        let mut notices: Vec<(u64, String)> = inbox.key_events.with(|events| {
+            thread
+                .members
+                .iter()
+                .filter(|m| m.account_id != me)
+                .flat_map(|m| {
+                    events
+                        .get(&m.account_id)
+                        .into_iter()
+                        .flatten()
+                        .map(move |at| {
+                            (
+                                at.saturating_mul(1000),
+                                pinning::notice(&m.display_name, &short_date(*at)),
+                            )
+                        })
+                })
+                .filter(|(at_ms, _)| *at_ms >= thread.created_at)
+                .collect()
+        });
+        notices.sort();
+        notices
+    });
     let rows = Memo::new(move |_| {
         let skip = hidden();
+        let more_before = earlier() > 0;
         let mut rows = Vec::new();
-        with_messages(&mut |list| rows = day_rows(&list[skip.min(list.len())..]));
+        notices.with(|notices| {
+            with_messages(&mut |list| {
+                let list = &list[skip.min(list.len())..];
+                // What is before the first message shown waits for
+                // "Show earlier messages" with it.
+                let from = match list.first() {
+                    Some(first) if more_before => first.sent_at_ms,
+                    _ => 0,
+                };
+                let notices: Vec<_> = notices
+                    .iter()
+                    .filter(|(at, _)| *at >= from)
+                    .cloned()
+                    .collect();
+                rows = day_rows(list, &notices);
+            });
+        });
         rows
     });
 
@@ -290,12 +350,28 @@ pub fn ThreadView() -> impl IntoView {
                             m.account_id.clone(),
                             inbox.sender_label(&id, &m.account_id, &me),
                             c.safety_number.clone(),
+                            c.old_safety_number.clone(),
                         )
                     })
                 })
                 .collect::<Vec<_>>()
         })
     };
+    // Members the relay showed a rewritten history for, and members whose
+    // history another member saw differently: hard stop, call the clinic.
+    let named = move |accounts: &std::collections::HashSet<String>| {
+        let me = me();
+        let id = thread_id.get();
+        thread()
+            .map(|t| t.members)
+            .unwrap_or_default()
+            .iter()
+            .filter(|m| m.account_id != me && accounts.contains(&m.account_id))
+            .map(|m| inbox.sender_label(&id, &m.account_id, &me))
+            .collect::<Vec<_>>()
+    };
+    let rewritten = move || inbox.rewritten.with(named);
+    let split = move || inbox.split_views.with(named);
     let accept = move |account_id: String| {
         let id = thread_id.get_untracked();
         spawn_local(async move {
@@ -310,10 +386,24 @@ pub fn ThreadView() -> impl IntoView {
         <section class="thread" aria-labelledby="thread-title">
             <h1 id="thread-title" tabindex="-1">{title}</h1>
             <p class="meta">{move || format!("With {}", clinic())}</p>
-            {move || changed().into_iter().map(|(account_id, name, number)| view! {
+            {move || rewritten().into_iter().map(|name| view! {
+                <div class="key-change" role="alert" data-testid="key-history-rewritten">
+                    <p><strong>{format!("{name}: Ward's server showed a different key history.")}</strong></p>
+                    <p>"The history of their security keys is not the one this device saw before. Ward will not send to them or open their messages here. Call the clinic."</p>
+                </div>
+            }).collect_view()}
+            {move || split().into_iter().map(|name| view! {
+                <div class="key-change" role="alert" data-testid="key-split-view">
+                    <p><strong>{format!("{name}: others were shown different security keys.")}</strong></p>
+                    <p>"Someone in this conversation saw a different history of their security keys than you did. Nothing is sent until this is sorted out. Call the clinic."</p>
+                </div>
+            }).collect_view()}
+            {move || changed().into_iter().map(|(account_id, name, number, old)| view! {
                 <div class="key-change" role="alert">
                     <p><strong>{format!("{name}: security keys changed.")}</strong></p>
                     <p>"This happens when they set up a new device, but it could also mean someone is trying to read your messages. Nothing is sent to them until you check. Ask them to read you their safety number, by phone or in person, and compare:"</p>
+                    <p>"Before: "<span class="safety-number" data-testid="old-safety-number">{old}</span></p>
+                    <p>"Now: "</p>
                     <p class="safety-number" data-testid="new-safety-number">{number}</p>
                     <button type="button" class="button primary" on:click=move |_| accept(account_id.clone())>
                         "It matches: continue"
@@ -336,6 +426,9 @@ pub fn ThreadView() -> impl IntoView {
                 <For each=move || rows.get() key=Row::key let(row)>
                     {match row {
                         Row::Day(day) => view! { <li class="day"><h2>{day}</h2></li> }.into_any(),
+                        Row::Notice(_, text) => view! {
+                            <li class="notice key-notice" data-testid="key-change-notice"><p>{text}</p></li>
+                        }.into_any(),
                         Row::Message(m) => view! {
                             <MessageItem message=*m me=me() thread_id=thread_id.get_untracked() />
                         }.into_any(),
@@ -372,6 +465,8 @@ pub fn ThreadView() -> impl IntoView {
 enum Row {
     /// The heading above a day's first message.
     Day(String),
+    /// A member's key changed (its time in Unix ms, the notice).
+    Notice(u64, String),
     /// A message.
     Message(Box<Shown>),
 }
@@ -382,6 +477,7 @@ impl Row {
     fn key(&self) -> String {
         match self {
             Self::Day(day) => format!("day {day}"),
+            Self::Notice(at, text) => format!("notice {at} {text}"),
             Self::Message(m) => format!(
                 "{} {} {:?} {:?} {} {}",
                 m.sender_id,
@@ -395,20 +491,33 @@ impl Row {
     }
 }
 
-/// Messages with a heading before each day's first.
-fn day_rows(list: &[Shown]) -> Vec<Row> {
-    let mut rows = Vec::with_capacity(list.len() + 8);
+/// Messages with a heading before each day's first, and each notice
+/// (Unix ms, text; oldest first) before the first message after it.
+fn day_rows(list: &[Shown], notices: &[(u64, String)]) -> Vec<Row> {
+    let mut rows = Vec::with_capacity(list.len() + notices.len() + 8);
     // The locale's day name is asked for only when the day changes: it is
     // the slow part of building rows.
     let mut last_day = None;
-    for m in list {
-        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(m.sent_at_ms as f64));
+    let mut day_of = |rows: &mut Vec<Row>, at_ms: u64| {
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at_ms as f64));
         let day = (date.get_full_year(), date.get_month(), date.get_date());
         if last_day != Some(day) {
             last_day = Some(day);
-            rows.push(Row::Day(day_label(m.sent_at_ms)));
+            rows.push(Row::Day(day_label(at_ms)));
         }
+    };
+    let mut pending = notices.iter().peekable();
+    for m in list {
+        while let Some((at, text)) = pending.next_if(|(at, _)| *at <= m.sent_at_ms) {
+            day_of(&mut rows, *at);
+            rows.push(Row::Notice(*at, text.clone()));
+        }
+        day_of(&mut rows, m.sent_at_ms);
         rows.push(Row::Message(Box::new(m.clone())));
+    }
+    for (at, text) in pending {
+        day_of(&mut rows, *at);
+        rows.push(Row::Notice(*at, text.clone()));
     }
     rows
 }

@@ -72,6 +72,15 @@ pub enum SessionError {
     MemberKeysMissing,
     /// A member's keys changed and the patient has not confirmed them.
     KeyChanged,
+    /// The fresh sign-in a change needs ran out while the change was under
+    /// way (adding a passkey took more than a few minutes).
+    StepUpExpired,
+    /// The relay showed a key history that does not extend the one this
+    /// device pinned (rewritten), or a broken one.
+    KeyHistoryRewritten,
+    /// Another member's message shows the relay gave them a different key
+    /// history than this device saw.
+    SplitView,
     /// The thread moved to a new epoch while a message waited.
     ThreadKeysChanged,
     /// The recovery code has a typo (the detail says where).
@@ -102,6 +111,9 @@ impl SessionError {
             Self::Crypto => "Ward could not encrypt or open this with your keys. Reload the page and try again; if it keeps happening, contact your clinic.".into(),
             Self::ThreadKeysChanged => "The conversation's keys changed while this was waiting. Tap Retry to send it again.".into(),
             Self::KeyChanged => "Your care team's security keys changed. Check the new safety number shown above, confirm it, then tap Retry.".into(),
+            Self::StepUpExpired => "That took too long, so for your security nothing was added. Try again: Ward will ask for your passkey first, then for the new one.".into(),
+            Self::KeyHistoryRewritten => "Ward's server showed a different history of someone's security keys in this conversation than it showed before, so Ward will not send to them. Call the clinic.".into(),
+            Self::SplitView => "Someone in this conversation was shown different security keys than you were, so Ward is holding your messages. Call the clinic.".into(),
             Self::MemberKeysMissing => "Your care team has not finished setting up secure messaging, so nothing can be sent yet. Try again later, or call your clinic.".into(),
             Self::KeysDiffer => "The keys published for your account do not match the keys you hold, so Ward stopped to keep your messages safe. Contact your clinic.".into(),
             Self::RecoveryCodeTypo(detail) => {
@@ -507,7 +519,7 @@ impl Session {
         if !self.still(ticket) {
             return Err(SessionError::Interrupted);
         }
-        let (vault, token, expected) = self
+        let (vault, expected) = self
             .account
             .with_value(|account| {
                 account.as_ref().map(|account| {
@@ -523,12 +535,18 @@ impl Session {
                             ward_seal::vault::RecoveryParams::default(),
                             &mut ward_seal::random::os_rng(),
                         )
-                        .map(|()| (vault, account.token.clone(), account.vault_version))
+                        .map(|()| (vault, account.vault_version))
                         .map_err(|_| SessionError::VaultDamaged)
                 })
             })
             .ok_or(SessionError::Interrupted)??;
-        let stored = api::account::put_vault(&token, expected, vault.to_bytes()).await?;
+        let bytes = vault.to_bytes();
+        let stored = self
+            .with_step_up(|t| {
+                let bytes = bytes.clone();
+                async move { api::account::put_vault(&t, expected, bytes).await }
+            })
+            .await?;
         if !self.still(ticket) {
             return Err(SessionError::Interrupted);
         }
@@ -552,26 +570,33 @@ impl Session {
             .get_untracked()
             .ok_or(SessionError::Interrupted)?;
         let this_device = device::load(&account_id).await.ok().flatten();
-        let (new, token, expected) = self
+        let (new, expected) = self
             .account
             .with_value(|account| {
                 account.as_ref().map(|account| {
                     vault::rekey_for_new_code(account, this_device.as_ref())
-                        .map(|new| (new, account.token.clone(), account.vault_version))
+                        .map(|new| (new, account.vault_version))
                 })
             })
             .ok_or(SessionError::Interrupted)??;
         marker::set_unconfirmed(&account_id);
-        let stored = match api::account::put_vault(&token, expected, new.vault.to_bytes()).await {
+        let bytes = new.vault.to_bytes();
+        let put = self
+            .with_step_up(|t| {
+                let bytes = bytes.clone();
+                async move { api::account::put_vault(&t, expected, bytes).await }
+            })
+            .await;
+        let stored = match put {
             Ok(stored) => stored,
             Err(error) => {
                 // A clear refusal changed nothing: the old code still works.
                 // No answer at all may have stored it: the marker stays, and
                 // the next unlock makes a code the patient does see.
-                if error != ApiError::Unreachable {
+                if error != SessionError::Api(ApiError::Unreachable) {
                     marker::clear();
                 }
-                return Err(error.into());
+                return Err(error);
             }
         };
         if !self.still(ticket) {

@@ -14,7 +14,7 @@ use ward_seal::vault::{Method, RecoveryParams, Unlock, Vault, VaultKey};
 
 use super::marker;
 use super::{Account, SessionError};
-use crate::api::{self, SessionToken};
+use crate::api::{self, ApiError, SessionToken};
 use crate::auth::ceremony::PrfSecret;
 use crate::store::{DeviceUnlock, StoreError, device};
 
@@ -199,9 +199,37 @@ impl Pending {
     }
 }
 
+/// Runs `op` with `token`; when the relay answers `step_up_required` (the
+/// sign-in is more than five minutes old: setting up took a while, or the
+/// recovery code took long to find), signs in again with one of
+/// `account_id`'s passkeys, ends the old session, and runs it once more.
+async fn with_fresh_sign_in<T, F, Fut>(
+    account_id: &str,
+    token: &mut SessionToken,
+    prf: &mut Option<PrfSecret>,
+    op: F,
+) -> Result<T, SessionError>
+where
+    F: Fn(SessionToken) -> Fut,
+    Fut: std::future::Future<Output = Result<T, ApiError>>,
+{
+    match op(token.clone()).await {
+        Err(error) if error.code() == Some("step_up_required") => {
+            let (fresh, fresh_prf) = super::passkey_sign_in_as(account_id, None).await?;
+            let old = std::mem::replace(token, fresh);
+            super::end_relay_session(&old).await;
+            if prf.is_none() {
+                *prf = fresh_prf;
+            }
+            Ok(op(token.clone()).await?)
+        }
+        other => Ok(other?),
+    }
+}
+
 /// New keys and a new vault for an account that has none (enrollment).
 /// Returns the recovery code to show once.
-pub async fn create(signed: Signed) -> Result<(Account, RecoveryCode), SessionError> {
+pub async fn create(mut signed: Signed) -> Result<(Account, RecoveryCode), SessionError> {
     // Published keys without a vault: new keys would orphan every message
     // sealed to the old ones. Stop instead.
     if api::account::bundle(&signed.token, &signed.account_id)
@@ -240,7 +268,17 @@ pub async fn create(signed: Signed) -> Result<(Account, RecoveryCode), SessionEr
     // the patient types it back; if they never see it, the next unlock
     // makes a new one.
     marker::set_unconfirmed(&signed.account_id);
-    let stored = api::account::put_vault(&signed.token, 0, vault.to_bytes()).await?;
+    let bytes = vault.to_bytes();
+    let stored = with_fresh_sign_in(
+        &signed.account_id,
+        &mut signed.token,
+        &mut signed.prf,
+        |t| {
+            let bytes = bytes.clone();
+            async move { api::account::put_vault(&t, 0, bytes).await }
+        },
+    )
+    .await?;
     let account = finish(signed, keys, vault_key, vault, stored.version).await?;
     Ok((account, code))
 }
@@ -248,7 +286,7 @@ pub async fn create(signed: Signed) -> Result<(Account, RecoveryCode), SessionEr
 /// The common end of every unlock: pin the generation, make sure the
 /// published bundle is these keys.
 async fn finish(
-    signed: Signed,
+    mut signed: Signed,
     keys: AccountKeys,
     vault_key: VaultKey,
     vault: Vault,
@@ -257,7 +295,18 @@ async fn finish(
     let _ = device::pin_generation(&signed.account_id, vault.generation()).await;
     let mine = keys.bundle().to_bytes();
     match api::account::bundle(&signed.token, &signed.account_id).await? {
-        None => api::account::publish_bundle(&signed.token, mine).await?,
+        None => {
+            with_fresh_sign_in(
+                &signed.account_id,
+                &mut signed.token,
+                &mut signed.prf,
+                |t| {
+                    let mine = mine.clone();
+                    async move { api::account::publish_bundle(&t, mine).await }
+                },
+            )
+            .await?
+        }
         Some(published) if published.bundle.0 != mine => {
             return Err(SessionError::KeysDiffer);
         }
@@ -308,7 +357,7 @@ async fn remember_this_device(account: &mut Account) -> Result<(), SessionError>
             )
             .map_err(|_| SessionError::VaultDamaged)?;
     }
-    store(account, vault).await
+    store(account, vault, true).await
 }
 
 /// Drops the oldest device wraps (devices signed out without cleaning up,
@@ -325,10 +374,25 @@ fn prune_devices(vault: &mut Vault) {
     }
 }
 
-/// Writes a changed vault over the version this device last saw.
-async fn store(account: &mut Account, vault: Vault) -> Result<(), SessionError> {
-    let stored =
-        api::account::put_vault(&account.token, account.vault_version, vault.to_bytes()).await?;
+/// Writes a changed vault over the version this device last saw; with
+/// `step_up`, a sign-in too old for the relay is renewed with a passkey.
+async fn store(account: &mut Account, vault: Vault, step_up: bool) -> Result<(), SessionError> {
+    let (bytes, expected) = (vault.to_bytes(), account.vault_version);
+    let put = |t: SessionToken| {
+        let bytes = bytes.clone();
+        async move { api::account::put_vault(&t, expected, bytes).await }
+    };
+    let stored = if step_up {
+        let Account {
+            account_id,
+            token,
+            prf,
+            ..
+        } = account;
+        with_fresh_sign_in(account_id, token, prf, put).await?
+    } else {
+        put(account.token.clone()).await?
+    };
     let _ = device::pin_generation(&account.account_id, vault.generation()).await;
     account.vault = vault;
     account.vault_version = stored.version;
@@ -390,7 +454,7 @@ pub async fn regenerate_recovery_code(account: &mut Account) -> Result<RecoveryC
     let this_device = device::load(&account.account_id).await.ok().flatten();
     let new = rekey_for_new_code(account, this_device.as_ref())?;
     marker::set_unconfirmed(&account.account_id);
-    store(account, new.vault).await?;
+    store(account, new.vault, true).await?;
     account.vault_key = new.vault_key;
     Ok(new.code)
 }
@@ -406,7 +470,9 @@ pub async fn forget_this_device(account: &mut Account) {
         device_id: this_device.device_id.clone(),
     };
     if vault.remove_method(&method).is_ok() {
-        let _ = store(account, vault).await;
+        // No passkey prompt while signing out: the wrap is useless once
+        // this device's key is erased below.
+        let _ = store(account, vault, false).await;
     }
     let _ = device::forget(&account.account_id).await;
 }

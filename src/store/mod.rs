@@ -10,7 +10,8 @@
 //! - [`device`]: the device-bound vault unlock and the rollback pins.
 //! - [`outbox`]: sealed messages not yet stored by the relay (ciphertext
 //!   only), sent in order when the connection returns.
-//! - [`bundles`]: the first key bundle seen for every thread member.
+//! - [`bundles`]: the pinned key bundle and key-history head for every
+//!   thread member (version 3 added the head; older pins are kept).
 
 pub mod bundles;
 pub mod device;
@@ -26,7 +27,7 @@ use wasm_bindgen::JsCast as _;
 /// The IndexedDB database's name.
 pub const DB_NAME: &str = "ward";
 /// The IndexedDB schema version this client opens.
-pub const DB_VERSION: u32 = 2;
+pub const DB_VERSION: u32 = 3;
 /// Every object store in [`DB_NAME`], created on open when missing.
 pub const STORES: [&str; 4] = [
     device::DEVICES,

@@ -1,6 +1,8 @@
 //! Settings → Security: passkeys, the authenticator app, signed-in
-//! devices, the safety number, the recovery code, auto-lock.
+//! devices, account activity, the safety number, the recovery code,
+//! auto-lock.
 
+mod activity;
 mod devices;
 mod passkeys;
 mod totp;
@@ -21,6 +23,7 @@ pub fn SecuritySettings() -> impl IntoView {
         <passkeys::Passkeys />
         <totp::AuthenticatorApp />
         <devices::Devices />
+        <activity::Activity />
         <SafetyNumber />
         <RecoveryCode />
         <AutoLock />

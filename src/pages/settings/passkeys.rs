@@ -55,7 +55,16 @@ pub fn Passkeys() -> impl IntoView {
                     created.credential,
                     label,
                 )
-                .await?;
+                .await
+                .map_err(|error| {
+                    // The ceremony is used up, so it cannot simply be
+                    // retried after a fresh sign-in: say what to do.
+                    if error.code() == Some("step_up_required") {
+                        SessionError::StepUpExpired
+                    } else {
+                        error.into()
+                    }
+                })?;
                 let unlocks = session
                     .wrap_new_passkey(created.prf, created.prf_enabled, created.credential_id)
                     .await

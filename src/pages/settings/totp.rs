@@ -57,8 +57,13 @@ pub fn AuthenticatorApp() -> impl IntoView {
         };
         error.set(None);
         spawn_local(async move {
-            let Some(token) = session.token() else { return };
-            match api::account::totp_confirm(&token, &typed).await {
+            let confirmed = session
+                .with_step_up(|t| {
+                    let typed = typed.clone();
+                    async move { api::account::totp_confirm(&t, &typed).await }
+                })
+                .await;
+            match confirmed {
                 Ok(()) => {
                     code.set(String::new());
                     state.set(State::On);
