@@ -80,6 +80,10 @@ pub struct Config {
     /// A finalized blob that no message references this many days after it
     /// was finalized is deleted.
     pub unattached_blob_expiry_days: u64,
+    /// How many threads one patient may start in 24 hours (counted
+    /// atomically with each start). Only patients start threads; the
+    /// clinic and caregivers reply in them.
+    pub max_threads_per_day: u32,
 }
 
 impl Default for Config {
@@ -109,9 +113,13 @@ impl Default for Config {
             blob_store: None,
             upload_expiry_hours: 24,
             unattached_blob_expiry_days: 7,
+            max_threads_per_day: DEFAULT_MAX_THREADS_PER_DAY,
         }
     }
 }
+
+/// `max_threads_per_day` when none is configured.
+pub const DEFAULT_MAX_THREADS_PER_DAY: u32 = 20;
 
 /// `max_attachment_bytes` when none is configured: 100 MB.
 pub const DEFAULT_MAX_ATTACHMENT_BYTES: u64 = 100_000_000;
@@ -318,6 +326,11 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "upload_expiry_hours and unattached_blob_expiry_days must be at least 1".into(),
             ));
+        }
+        if self.max_threads_per_day == 0 {
+            return Err(ConfigError::Invalid(format!(
+                "max_threads_per_day must be at least 1 (patients could not start any conversation); leave it out for the default {DEFAULT_MAX_THREADS_PER_DAY}"
+            )));
         }
         for origin in &self.frame_ancestors {
             let ok = (origin.starts_with("https://") || origin.starts_with("http://localhost"))
@@ -682,6 +695,13 @@ mod tests {
                     ..Config::default()
                 },
                 "upload_expiry_hours",
+            ),
+            (
+                Config {
+                    max_threads_per_day: 0,
+                    ..Config::default()
+                },
+                "max_threads_per_day",
             ),
         ] {
             let error = config.validate().unwrap_err().to_string();

@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod blobs;
+pub mod bounds;
 pub mod clinic;
 pub mod config;
 pub mod db;
@@ -21,6 +22,7 @@ pub mod secrets;
 pub mod sender;
 mod sessions;
 pub mod setup;
+pub mod sweep;
 pub mod web;
 
 use std::future::Future;
@@ -114,8 +116,9 @@ pub fn openapi_json() -> String {
 
 /// Serves [`app`] over HTTPS (rustls) on `listener` with the PEM `cert`
 /// chain and `key`, until `shutdown` resolves. Expired uploads and
-/// unattached blobs are cleaned up at start and every ten minutes meanwhile
-/// ([`blobs::sweep`]).
+/// unattached blobs ([`blobs::sweep`]) and expired sign-in rows
+/// ([`sweep::expired`]) are cleaned up at start and every ten minutes
+/// meanwhile.
 pub async fn serve_tls(
     listener: TcpListener,
     state: AppState,
@@ -125,6 +128,7 @@ pub async fn serve_tls(
 ) -> std::io::Result<()> {
     let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
     let _sweeper = blobs::spawn_sweeper(state.db.clone(), state.blobs.clone());
+    let _expired = sweep::spawn(state.db.clone());
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
     tokio::spawn(async move {
@@ -138,14 +142,16 @@ pub async fn serve_tls(
 }
 
 /// Serves [`app`] on `listener` until `shutdown` resolves, then finishes the
-/// requests in flight. Expired uploads and unattached blobs are cleaned up
-/// at start and every ten minutes meanwhile ([`blobs::sweep`]).
+/// requests in flight. Expired uploads and unattached blobs
+/// ([`blobs::sweep`]) and expired sign-in rows ([`sweep::expired`]) are
+/// cleaned up at start and every ten minutes meanwhile.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let _sweeper = blobs::spawn_sweeper(state.db.clone(), state.blobs.clone());
+    let _expired = sweep::spawn(state.db.clone());
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),

@@ -12,8 +12,9 @@ const FREE_FAILURES: i64 = 5;
 /// The first lock; each further failure doubles it, up to [`MAX_LOCK_MS`].
 const BASE_LOCK_MS: i64 = 30_000;
 const MAX_LOCK_MS: i64 = 3_600_000;
-/// Failures older than this (with no lock in force) are forgotten.
-const QUIET_MS: i64 = 3_600_000;
+/// Failures older than this (with no lock in force) are forgotten (and
+/// their row deleted by [`crate::sweep::expired`]).
+pub(crate) const QUIET_MS: i64 = 3_600_000;
 
 /// Refuses with 429 while `key` is locked.
 pub async fn check(state: &AppState, key: &str) -> Result<(), ApiError> {

@@ -14,7 +14,7 @@ use ward_seal::keys::PublicBundle;
 use crate::error::ApiError;
 use crate::extract::{ClientAddr, JsonBody, Session};
 use crate::secrets::{self, now_ms};
-use crate::{AppState, lockout, sessions};
+use crate::{AppState, bounds, lockout, sessions};
 
 const CHALLENGE_VALID_MS: i64 = 120_000;
 
@@ -44,6 +44,7 @@ pub async fn clinic_setup(
     headers: HeaderMap,
     JsonBody(request): JsonBody<ClinicSetupRequest>,
 ) -> Result<Response, ApiError> {
+    bounds::code("setup code", &request.setup_code)?;
     let name = display_name(&request.display_name)?;
     let lock_key = format!("setup:{addr}");
     lockout::check(&state, &lock_key).await?;
@@ -106,6 +107,7 @@ pub async fn key_challenge(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<KeyChallengeRequest>,
 ) -> Result<Json<KeyChallenge>, ApiError> {
+    bounds::id("account id", &request.account_id)?;
     let challenge = secrets::random::<32>()?;
     let challenge_id = secrets::id("chl")?;
     let exists: bool = sqlx::query_scalar(
@@ -137,6 +139,7 @@ pub async fn key_login(
     headers: HeaderMap,
     JsonBody(request): JsonBody<KeyLoginRequest>,
 ) -> Result<Response, ApiError> {
+    bounds::id("challenge id", &request.challenge_id)?;
     let addr_key = format!("key-login-addr:{addr}");
     lockout::check(&state, &addr_key).await?;
     // Single use: the challenge is deleted whatever happens next.

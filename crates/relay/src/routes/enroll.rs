@@ -24,9 +24,10 @@ use crate::extract::{ClientAddr, JsonBody, Session};
 use crate::passkeys::has_sign_in_method;
 use crate::secrets::{self, now_ms};
 use crate::sender::mask;
-use crate::{AppState, lockout, sessions};
+use crate::{AppState, bounds, lockout, sessions};
 
 fn contact(contact: &str) -> Result<String, ApiError> {
+    bounds::contact(contact)?;
     let contact = contact.trim();
     let email = contact.split_once('@').is_some_and(|(user, domain)| {
         !user.is_empty()
@@ -137,6 +138,7 @@ pub async fn start(
     ClientAddr(addr): ClientAddr,
     JsonBody(request): JsonBody<EnrollStartRequest>,
 ) -> Result<Json<EnrollStarted>, ApiError> {
+    bounds::code("invite code", &request.invite_code)?;
     let addr_key = format!("enroll-addr:{addr}");
     lockout::check(&state, &addr_key).await?;
     let invite_hash = secrets::hash(&secrets::normalize_invite(&request.invite_code));
@@ -220,6 +222,8 @@ pub async fn verify(
     headers: HeaderMap,
     JsonBody(request): JsonBody<EnrollVerifyRequest>,
 ) -> Result<Response, ApiError> {
+    bounds::id("enrollment id", &request.enrollment_id)?;
+    bounds::code("code", &request.code)?;
     let key = format!("enroll-code:{}", request.enrollment_id);
     let addr_key = format!("enroll-addr:{addr}");
     lockout::check(&state, &key).await?;

@@ -14,7 +14,7 @@ use ward_proto::auth::{
 use crate::error::ApiError;
 use crate::extract::{ClientAddr, JsonBody, Session};
 use crate::secrets::{self, now_ms};
-use crate::{AppState, lockout, sessions};
+use crate::{AppState, bounds, lockout, sessions};
 
 const STEP_SECONDS: u64 = 30;
 
@@ -110,6 +110,7 @@ pub async fn confirm(
     session: Session,
     JsonBody(request): JsonBody<TotpCode>,
 ) -> Result<StatusCode, ApiError> {
+    bounds::code("code", &request.code)?;
     let key = format!("totp:{}", session.account_id);
     lockout::check(&state, &key).await?;
     let secret: Vec<u8> =
@@ -174,6 +175,7 @@ pub async fn code_start(
     ClientAddr(addr): ClientAddr,
     JsonBody(request): JsonBody<CodeLoginStart>,
 ) -> Result<Json<CodeLoginStarted>, ApiError> {
+    bounds::contact(&request.contact)?;
     let addr_key = format!("code-login-addr:{addr}");
     lockout::check(&state, &addr_key).await?;
     let wanted = normalize_contact(&request.contact);
@@ -237,6 +239,9 @@ pub async fn code_verify(
     headers: HeaderMap,
     JsonBody(request): JsonBody<CodeLoginVerify>,
 ) -> Result<Response, ApiError> {
+    bounds::id("sign-in id", &request.login_id)?;
+    bounds::code("code", &request.code)?;
+    bounds::code("authenticator app code", &request.totp)?;
     let addr_key = format!("code-login-addr:{addr}");
     let login_key = format!("code-login:{}", request.login_id);
     lockout::check(&state, &addr_key).await?;
