@@ -1155,6 +1155,65 @@ mod tests {
 
     use super::*;
 
+    /// An inbox page walks the `thread_members_inbox` index backward (no
+    /// sort of the account's threads), and the threads that moved since
+    /// the snapshot are found by a range of it.
+    #[tokio::test]
+    async fn inbox_pages_use_the_inbox_index() {
+        let data = tempfile::tempdir().unwrap();
+        let db = crate::db::open(data.path()).await.unwrap();
+        for (sql, binds) in [(INBOX_PAGE, 5), (INBOX_MOVED, 2)] {
+            let explain = format!("EXPLAIN QUERY PLAN {sql}");
+            let mut query = sqlx::query(&explain).bind("acc_x").bind(10_i64);
+            if binds == 5 {
+                query = query.bind(8_i64).bind("thr_x").bind(101_i64);
+            }
+            let plan: Vec<String> = query
+                .fetch_all(&db)
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| row.get::<String, _>("detail"))
+                .collect();
+            assert!(
+                plan.iter().any(|step| step.contains("USING")
+                    && step.contains("thread_members_inbox")
+                    && step.contains("account_id=? AND activity")),
+                "{sql}: {plan:?}"
+            );
+            assert!(
+                !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+                "{sql}: {plan:?}"
+            );
+        }
+    }
+
+    /// A cursor survives its round trip; anything else is `invalid_cursor`.
+    #[test]
+    fn inbox_cursors_round_trip_and_garbled_ones_are_refused() {
+        let cursor = InboxCursor {
+            snapshot: 42,
+            position: 17,
+            thread_id: "thr_abc".into(),
+        };
+        assert_eq!(InboxCursor::decode(&cursor.encode()).unwrap(), cursor);
+        for bad in [
+            String::new(),
+            "not base64!".into(),
+            URL_SAFE_NO_PAD.encode("v2.1.1.thr_x"),
+            URL_SAFE_NO_PAD.encode("v1.1.2.thr_x"),
+            URL_SAFE_NO_PAD.encode("v1.-1.-1.thr_x"),
+            URL_SAFE_NO_PAD.encode("v1.1.1."),
+            URL_SAFE_NO_PAD.encode(format!("v1.1.1.{}", "t".repeat(65))),
+        ] {
+            assert_eq!(
+                InboxCursor::decode(&bad).unwrap_err().status(),
+                StatusCode::BAD_REQUEST,
+                "{bad}"
+            );
+        }
+    }
+
     /// Both paging queries walk the envelopes' `(thread_id, seq)` primary
     /// key: no table scan, no sort of the thread's messages.
     #[tokio::test]
