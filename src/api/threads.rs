@@ -4,8 +4,8 @@ use gloo_net::http::Method;
 use ward_proto::Bytes;
 use ward_proto::events::{ReceiptKind, ReceiptRequest};
 use ward_proto::threads::{
-    Category, CreateThreadRequest, MessagePage, PostMessageRequest, PutEpochRequest, SealedKeys,
-    StoredMessage, Thread, ThreadList,
+    Category, CreateThreadRequest, MAX_THREADS_PER_PAGE, MessagePage, PostMessageRequest,
+    PutEpochRequest, SealedKeys, StoredMessage, Thread, ThreadList,
 };
 
 use super::{ApiError, SessionToken, call, call_empty, get};
@@ -17,9 +17,40 @@ fn path(thread_id: &str, rest: &str) -> String {
     )
 }
 
-/// `GET /v1/threads`: the caller's threads, newest activity first.
-pub async fn list(token: &SessionToken) -> Result<ThreadList, ApiError> {
-    get("/v1/threads", Some(token)).await
+/// The most pages [`list`] reads before giving up on a relay that never
+/// ends (2 000 000 threads at 200 a page).
+const MAX_THREAD_PAGES: usize = 10_000;
+
+/// `GET /v1/threads`: every one of the caller's threads, newest activity
+/// first, reading page after page until the relay says there is no next
+/// one. A thread served twice is kept once.
+pub async fn list(token: &SessionToken) -> Result<Vec<Thread>, ApiError> {
+    let mut threads: Vec<Thread> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..MAX_THREAD_PAGES {
+        let path = match &cursor {
+            None => format!("/v1/threads?limit={MAX_THREADS_PER_PAGE}"),
+            Some(cursor) => format!(
+                "/v1/threads?limit={MAX_THREADS_PER_PAGE}&cursor={}",
+                String::from(js_sys::encode_uri_component(cursor))
+            ),
+        };
+        let page: ThreadList = get(&path, Some(token)).await?;
+        let empty = page.threads.is_empty();
+        for thread in page.threads {
+            if seen.insert(thread.thread_id.clone()) {
+                threads.push(thread);
+            }
+        }
+        match page.next_cursor {
+            // An empty page that is not the last would never end.
+            Some(next) if !empty => cursor = Some(next),
+            Some(_) => return Err(ApiError::UnexpectedBody),
+            None => return Ok(threads),
+        }
+    }
+    Err(ApiError::UnexpectedBody)
 }
 
 /// `POST /v1/threads`: a new thread with the clinic (no keys yet).

@@ -259,7 +259,7 @@ impl Inbox {
         {
             self.clinic.set(Some(info));
         }
-        let mut list = api::threads::list(&token).await?.threads;
+        let mut list = api::threads::list(&token).await?;
         list.sort_by_key(|t| std::cmp::Reverse(t.last_message_at.unwrap_or(t.created_at)));
         self.threads.set(list);
         Ok(())

@@ -82,13 +82,25 @@ pub struct Thread {
     pub created_at: u64,
 }
 
-/// `GET /v1/threads`.
+/// `GET /v1/threads?limit=N&cursor=C`: one page of the caller's threads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ThreadList {
     /// Newest activity first.
     pub threads: Vec<Thread>,
+    /// The next page is `?cursor=<this>`; `None` on the last page. Opaque.
+    /// Pages continue the order of the first one: a thread that gets a
+    /// message after it was served is not served again, and one that had
+    /// not been served yet still comes, where it was when paging began.
+    #[serde(default)]
+    pub next_cursor: Option<String>,
 }
+
+/// The most threads one page of `GET /v1/threads` holds.
+pub const MAX_THREADS_PER_PAGE: u32 = 200;
+
+/// How many threads a page holds when `limit` is not given.
+pub const DEFAULT_THREADS_PER_PAGE: u32 = 100;
 
 /// `POST /v1/threads/{id}/epochs`: the next epoch's key, sealed to every
 /// member who may read it. Accepted only if `epoch` is exactly the next

@@ -125,6 +125,10 @@ pub struct Config {
     /// falls this far behind (or leaves one frame unread for 30 s) is
     /// disconnected; it catches up by cursor when it reconnects.
     pub websocket_send_queue: usize,
+    /// How many threads one patient may start in 24 hours (counted
+    /// atomically with each start). Only patients start threads; the
+    /// clinic and caregivers reply in them.
+    pub max_threads_per_day: u32,
 }
 
 impl Default for Config {
@@ -162,12 +166,15 @@ impl Default for Config {
             body_read_timeout_seconds: 120,
             idle_timeout_seconds: 60,
             websocket_send_queue: 64,
+            max_threads_per_day: DEFAULT_MAX_THREADS_PER_DAY,
         }
     }
 }
 
 /// `max_connections` when none is configured.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 1024;
+/// `max_threads_per_day` when none is configured.
+pub const DEFAULT_MAX_THREADS_PER_DAY: u32 = 20;
 
 /// `max_attachment_bytes` when none is configured: 100 MB.
 pub const DEFAULT_MAX_ATTACHMENT_BYTES: u64 = 100_000_000;
@@ -867,6 +874,13 @@ mod tests {
                     ..Config::default()
                 },
                 "upload_expiry_hours",
+            ),
+            (
+                Config {
+                    max_threads_per_day: 0,
+                    ..Config::default()
+                },
+                "max_threads_per_day",
             ),
         ] {
             let error = config.validate().unwrap_err().to_string();

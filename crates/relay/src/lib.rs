@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod blobs;
+pub mod bounds;
 pub mod clinic;
 pub mod config;
 pub mod db;
@@ -25,6 +26,7 @@ pub mod sender;
 pub mod server;
 mod sessions;
 pub mod setup;
+pub mod sweep;
 pub mod web;
 
 use std::future::Future;
@@ -150,8 +152,8 @@ pub fn openapi_json() -> String {
 /// Serves [`app`] over HTTPS (rustls) on `listener` with the PEM `cert`
 /// chain and `key`, until `shutdown` resolves. Connections are capped and
 /// timed out as configured ([`server`]). Expired uploads and unattached
-/// blobs are cleaned up at start and every ten minutes meanwhile
-/// ([`blobs::sweep`]).
+/// blobs ([`blobs::sweep`]) and expired sign-in rows ([`sweep::expired`])
+/// are cleaned up at start and every ten minutes meanwhile.
 pub async fn serve_tls(
     listener: TcpListener,
     state: AppState,
@@ -162,20 +164,23 @@ pub async fn serve_tls(
     let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
     let acceptor = tokio_rustls::TlsAcceptor::from(config.get_inner());
     let _sweeper = blobs::spawn_sweeper(state.db.clone(), state.blobs.clone());
+    let _expired = sweep::spawn(state.db.clone());
     let limits = server::Limits::from_config(&state.config);
     server::run(listener, app(state), limits, Some(acceptor), shutdown).await
 }
 
 /// Serves [`app`] on `listener` until `shutdown` resolves, then finishes the
 /// requests in flight. Connections are capped and timed out as configured
-/// ([`server`]). Expired uploads and unattached blobs are cleaned up at
-/// start and every ten minutes meanwhile ([`blobs::sweep`]).
+/// ([`server`]). Expired uploads and unattached blobs ([`blobs::sweep`])
+/// and expired sign-in rows ([`sweep::expired`]) are cleaned up at start
+/// and every ten minutes meanwhile.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let _sweeper = blobs::spawn_sweeper(state.db.clone(), state.blobs.clone());
+    let _expired = sweep::spawn(state.db.clone());
     let limits = server::Limits::from_config(&state.config);
     server::run(listener, app(state), limits, None, shutdown).await
 }

@@ -22,7 +22,8 @@ use ward_proto::blobs::MAX_ATTACHMENTS_PER_MESSAGE;
 use ward_proto::events::{ReceiptKind, ReceiptRequest};
 use ward_proto::keys::PublishBundleRequest;
 use ward_proto::threads::{
-    Member, MessagePage, PostMessageRequest, Role, SealedKeys, StoredMessage, Thread, ThreadList,
+    MAX_THREADS_PER_PAGE, Member, MessagePage, PostMessageRequest, Role, SealedKeys, StoredMessage,
+    Thread, ThreadList,
 };
 use ward_seal::envelope::{self, Envelope, Header};
 use ward_seal::keyfile;
@@ -269,10 +270,10 @@ impl Agent {
             .await
     }
 
-    /// The clinic's threads.
+    /// The clinic's threads: every page of them, newest activity first.
     pub async fn inbox(&self) -> Result<Vec<Thread>, AgentError> {
         let (_, client) = self.connect().await?;
-        Ok(client.get::<ThreadList>("/v1/threads").await?.threads)
+        all_threads(&client).await
     }
 
     /// Decrypts a thread's messages after `after` and marks them read; also
@@ -411,8 +412,8 @@ impl Agent {
     pub async fn bot(&self, once: bool) -> Result<(), AgentError> {
         let (keys, client, mut keyring) = self.connect_pinned().await?;
         loop {
-            let threads: ThreadList = client.get("/v1/threads").await?;
-            for thread in threads.threads.iter().filter(|t| t.unread_count > 0) {
+            let threads = all_threads(&client).await?;
+            for thread in threads.iter().filter(|t| t.unread_count > 0) {
                 let mine = thread
                     .members
                     .iter()
@@ -494,6 +495,47 @@ fn member_name(thread: &Thread, account_id: &str) -> String {
         .iter()
         .find(|m| m.account_id == account_id)
         .map_or_else(|| account_id.to_owned(), |m| m.display_name.clone())
+}
+
+/// The most pages [`all_threads`] reads: 2 000 000 threads at 200 a page.
+const MAX_THREAD_PAGES: usize = 10_000;
+
+/// Every thread the client's account is in, reading `GET /v1/threads` page
+/// after page until the relay says there is no next one: one patient's
+/// hundreds of threads cannot push another patient's out of the clinic's
+/// view. A thread the relay serves twice is kept once.
+pub async fn all_threads(client: &Client) -> Result<Vec<Thread>, AgentError> {
+    let mut threads: Vec<Thread> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..MAX_THREAD_PAGES {
+        let path = match &cursor {
+            None => format!("/v1/threads?limit={MAX_THREADS_PER_PAGE}"),
+            Some(cursor) => format!(
+                "/v1/threads?limit={MAX_THREADS_PER_PAGE}&cursor={}",
+                url::form_urlencoded::byte_serialize(cursor.as_bytes()).collect::<String>()
+            ),
+        };
+        let page: ThreadList = client.get(&path).await?;
+        let empty = page.threads.is_empty();
+        for thread in page.threads {
+            if seen.insert(thread.thread_id.clone()) {
+                threads.push(thread);
+            }
+        }
+        match page.next_cursor {
+            Some(next) if !empty => cursor = Some(next),
+            Some(_) => {
+                return Err(AgentError::new(
+                    "the relay sent an empty page of threads that is not the last; try again, and report it if it persists",
+                ));
+            }
+            None => return Ok(threads),
+        }
+    }
+    Err(AgentError::new(format!(
+        "the relay sent more than {MAX_THREAD_PAGES} pages of threads; stopped reading (report it: no clinic has that many)"
+    )))
 }
 
 /// A thread's keys by epoch, each opened and checked against its sealer, or

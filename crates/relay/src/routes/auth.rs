@@ -14,7 +14,7 @@ use ward_seal::keys::PublicBundle;
 use crate::error::ApiError;
 use crate::extract::{ClientAddr, JsonBody, Session};
 use crate::secrets::{self, now_ms};
-use crate::{AppState, lockout, sessions};
+use crate::{AppState, bounds, lockout, sessions};
 
 const CHALLENGE_VALID_MS: i64 = 120_000;
 
@@ -44,6 +44,7 @@ pub async fn clinic_setup(
     headers: HeaderMap,
     JsonBody(request): JsonBody<ClinicSetupRequest>,
 ) -> Result<Response, ApiError> {
+    bounds::code("setup code", &request.setup_code)?;
     let name = display_name(&request.display_name)?;
     // Counted before the code is compared.
     let counted = lockout::count(
@@ -109,6 +110,7 @@ pub async fn key_challenge(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<KeyChallengeRequest>,
 ) -> Result<Json<KeyChallenge>, ApiError> {
+    bounds::id("account id", &request.account_id)?;
     let challenge = secrets::random::<32>()?;
     let challenge_id = secrets::id("chl")?;
     let exists: bool = sqlx::query_scalar(
@@ -140,6 +142,7 @@ pub async fn key_login(
     headers: HeaderMap,
     JsonBody(request): JsonBody<KeyLoginRequest>,
 ) -> Result<Response, ApiError> {
+    bounds::id("challenge id", &request.challenge_id)?;
     // Single use: the challenge is deleted whatever happens next.
     let row = sqlx::query(
         "DELETE FROM key_challenges WHERE challenge_id = ? AND expires_at > ?

@@ -25,9 +25,10 @@ use crate::extract::{ClientAddr, JsonBody, Session};
 use crate::passkeys::has_sign_in_method;
 use crate::secrets::{self, now_ms};
 use crate::sender::mask;
-use crate::{AppState, lockout, sessions};
+use crate::{AppState, bounds, lockout, sessions};
 
 fn contact(contact: &str) -> Result<String, ApiError> {
+    bounds::contact(contact)?;
     let contact = contact.trim();
     let email = contact.split_once('@').is_some_and(|(user, domain)| {
         !user.is_empty()
@@ -202,6 +203,7 @@ pub async fn start(
     ClientAddr(addr): ClientAddr,
     JsonBody(request): JsonBody<EnrollStartRequest>,
 ) -> Result<Json<EnrollStarted>, ApiError> {
+    bounds::code("invite code", &request.invite_code)?;
     // Counted before the invite is looked up: invites belong to no
     // account yet, so the client's address is what limits guessing them.
     let counted = lockout::count(
@@ -292,6 +294,8 @@ pub async fn verify(
     headers: HeaderMap,
     JsonBody(request): JsonBody<EnrollVerifyRequest>,
 ) -> Result<Response, ApiError> {
+    bounds::id("enrollment id", &request.enrollment_id)?;
+    bounds::code("code", &request.code)?;
     let typed: String = request.code.chars().filter(char::is_ascii_digit).collect();
     let now = now_ms();
     // Count this guess on the enrollment itself, atomically, before looking

@@ -110,6 +110,8 @@ pub fn router() -> Router<AppState> {
         .merge(parts)
         .route("/v1/{*rest}", axum::routing::any(not_found))
         .method_not_allowed_fallback(method_not_allowed)
+        // Over-long ids in paths are refused before any handler looks them up.
+        .layer(axum::middleware::from_fn(crate::bounds::limit_path))
         // API answers are per-person and often secret-adjacent: never cached.
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,

@@ -26,7 +26,7 @@ use crate::passkeys::{
     take_ceremony, user_handle,
 };
 use crate::secrets::{self, now_ms};
-use crate::{AppState, history, lockout, sessions};
+use crate::{AppState, bounds, history, lockout, sessions};
 
 fn refused() -> ApiError {
     ApiError::new(
@@ -85,6 +85,7 @@ pub async fn register_finish(
     session: Session,
     JsonBody(request): JsonBody<FinishRegistration>,
 ) -> Result<(StatusCode, Json<PasskeyInfo>), ApiError> {
+    bounds::id("passkey request id", &request.ceremony_id)?;
     let label = display_name(&request.label)?;
     let (account, registration): (Option<String>, PasskeyRegistration) =
         take_ceremony(&state, &request.ceremony_id, "register").await?;
@@ -283,6 +284,9 @@ pub async fn sign_in_start(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<StartAuthentication>,
 ) -> Result<Json<AuthenticationStarted>, ApiError> {
+    if let Some(account_id) = &request.account_id {
+        bounds::id("account id", account_id)?;
+    }
     let started = match request.account_id {
         Some(account_id) => {
             let passkeys: Vec<Passkey> = of_account(&state, &account_id)
@@ -335,6 +339,7 @@ pub async fn sign_in_finish(
     headers: HeaderMap,
     JsonBody(request): JsonBody<FinishAuthentication>,
 ) -> Result<Response, ApiError> {
+    bounds::id("passkey request id", &request.ceremony_id)?;
     // A passkey's signature cannot be guessed: it is checked first, and
     // only failures count (per address). A valid one always signs in,
     // whoever else shares the address.

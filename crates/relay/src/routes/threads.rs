@@ -6,15 +6,17 @@ use std::collections::{HashMap, HashSet};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use sqlx::Row;
 use ward_proto::Bytes;
 use ward_proto::blobs::MAX_ATTACHMENTS_PER_MESSAGE;
 use ward_proto::events::{Event, ReceiptKind, ReceiptRequest};
 use ward_proto::threads::{
-    AddMemberRequest, Category, CreateThreadRequest, Member, MessagePage, PostMessageRequest,
-    PutEpochRequest, RemoveMemberRequest, Role, SealedKeyEntry, SealedKeys, StoredMessage, Thread,
-    ThreadList,
+    AddMemberRequest, Category, CreateThreadRequest, DEFAULT_THREADS_PER_PAGE,
+    MAX_THREADS_PER_PAGE, Member, MessagePage, PostMessageRequest, PutEpochRequest,
+    RemoveMemberRequest, Role, SealedKeyEntry, SealedKeys, StoredMessage, Thread, ThreadList,
 };
 use ward_seal::envelope::Envelope;
 use ward_seal::thread_key::SealedThreadKey;
@@ -115,29 +117,204 @@ async fn load_thread(state: &AppState, thread_id: &str, viewer: &str) -> Result<
     })
 }
 
-/// `GET /v1/threads`: the caller's threads, newest activity first.
-#[utoipa::path(get, path = "/v1/threads", tag = "threads", responses((status = 200, description = "OK", body = ward_proto::threads::ThreadList)), security(("session" = [])))]
+/// `GET /v1/threads` query: `limit` (1 to 200, default 100) and the
+/// previous page's `next_cursor`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThreadListQuery {
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+/// Where a page of the inbox ends: the first page's snapshot of the
+/// relay-wide activity counter, and the position (counter value as of that
+/// snapshot) and id of the last thread served. Sent to clients as base64url
+/// text they must not look into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct InboxCursor {
+    snapshot: i64,
+    position: i64,
+    thread_id: String,
+}
+
+impl InboxCursor {
+    fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!(
+            "v1.{}.{}.{}",
+            self.snapshot, self.position, self.thread_id
+        ))
+    }
+
+    fn decode(text: &str) -> Result<Self, ApiError> {
+        let invalid = || {
+            ApiError::bad_request(
+                "invalid_cursor",
+                "That page cursor is not one this relay gave out. Start again from the first page (leave out cursor).",
+            )
+        };
+        if text.len() > MAX_CURSOR_LEN {
+            return Err(invalid());
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid())?;
+        let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+        let mut parts = text.splitn(4, '.');
+        let (Some("v1"), Some(snapshot), Some(position), Some(thread_id)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(invalid());
+        };
+        let number = |part: &str| part.parse::<i64>().ok().filter(|n| *n >= 0);
+        match (number(snapshot), number(position)) {
+            (Some(snapshot), Some(position))
+                if position <= snapshot
+                    && !thread_id.is_empty()
+                    && thread_id.len() <= crate::bounds::MAX_ID_LEN =>
+            {
+                Ok(Self {
+                    snapshot,
+                    position,
+                    thread_id: thread_id.to_owned(),
+                })
+            }
+            _ => Err(invalid()),
+        }
+    }
+}
+
+/// The longest cursor this relay gives out, with room to spare.
+const MAX_CURSOR_LEN: usize = 200;
+
+/// One page of the caller's inbox, as of `snapshot`, after `(position,
+/// thread_id)` (the newest first): the threads whose activity is at most
+/// `snapshot` walk the `thread_members_inbox` index (account, activity,
+/// thread) backward.
+const INBOX_PAGE: &str = "SELECT thread_id, activity FROM thread_members
+     WHERE account_id = ?1 AND removed_at IS NULL AND activity <= ?2
+       AND (activity < ?3 OR (activity = ?3 AND thread_id < ?4))
+     ORDER BY activity DESC, thread_id DESC LIMIT ?5";
+
+/// The caller's threads that had activity after `snapshot` but existed
+/// before it, each at its position as of `snapshot` (its newest message
+/// then, else its creation). Few: only what changed while paging.
+const INBOX_MOVED: &str = "SELECT m.thread_id, MAX(t.base_activity, COALESCE((
+         SELECT e.activity FROM envelopes e
+         WHERE e.thread_id = m.thread_id AND (e.activity IS NULL OR e.activity <= ?2)
+         ORDER BY e.seq DESC LIMIT 1), 0)) AS activity
+     FROM thread_members m JOIN threads t ON t.thread_id = m.thread_id
+     WHERE m.account_id = ?1 AND m.removed_at IS NULL AND m.activity > ?2
+       AND t.base_activity <= ?2";
+
+/// `GET /v1/threads`: a page of the caller's threads, newest activity first.
+#[utoipa::path(
+    get,
+    path = "/v1/threads",
+    tag = "threads",
+    params(
+        ("limit" = Option<u32>, Query, description = "At most this many threads (1 to 200, default 100)"),
+        ("cursor" = Option<String>, Query, description = "The previous page's `next_cursor`; leave out for the first page. Pages keep the first page's order: a thread with a new message after paging began is served once, where it was then.")
+    ),
+    responses(
+        (status = 200, description = "OK: newest activity first; `next_cursor` is null on the last page", body = ward_proto::threads::ThreadList),
+        (status = 400, description = "`invalid_cursor`: a cursor this relay did not give out; `invalid_query`: another parameter, or a limit that is not a number", body = ward_proto::ErrorBody)
+    ),
+    security(("session" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     session: Session,
+    query: Result<Query<ThreadListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<ThreadList>, ApiError> {
-    let ids: Vec<String> = sqlx::query_scalar(
-        "SELECT t.thread_id FROM threads t JOIN thread_members m ON m.thread_id = t.thread_id
-         WHERE m.account_id = ? AND m.removed_at IS NULL
-         ORDER BY COALESCE(t.last_message_at, t.created_at) DESC LIMIT 500",
-    )
-    .bind(&session.account_id)
-    .fetch_all(&state.db)
-    .await?;
-    let mut threads = Vec::with_capacity(ids.len());
-    for id in ids {
+    let Query(query) = query.map_err(|_| {
+        ApiError::bad_request(
+            "invalid_query",
+            "Use ?limit=<1 to 200> and ?cursor=<the previous page's next_cursor>, and nothing else.",
+        )
+    })?;
+    let cursor = query
+        .cursor
+        .as_deref()
+        .map(InboxCursor::decode)
+        .transpose()?;
+    let limit = query
+        .limit
+        .unwrap_or(DEFAULT_THREADS_PER_PAGE)
+        .clamp(1, MAX_THREADS_PER_PAGE);
+    let take = limit as usize;
+    // One read transaction: the snapshot and the page agree.
+    let mut tx = state.db.begin().await?;
+    let snapshot = match &cursor {
+        Some(cursor) => cursor.snapshot,
+        None => {
+            sqlx::query_scalar("SELECT COALESCE(MAX(activity), 0) FROM threads")
+                .fetch_one(&mut *tx)
+                .await?
+        }
+    };
+    let (before, before_id) = cursor
+        .as_ref()
+        .map_or((i64::MAX, ""), |c| (c.position, c.thread_id.as_str()));
+    let row = |row: sqlx::sqlite::SqliteRow| -> (i64, String) {
+        (row.get("activity"), row.get("thread_id"))
+    };
+    // One extra row tells whether another page exists.
+    let mut page: Vec<(i64, String)> = sqlx::query(INBOX_PAGE)
+        .bind(&session.account_id)
+        .bind(snapshot)
+        .bind(before)
+        .bind(before_id)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .map(row)
+        .collect();
+    let moved = sqlx::query(INBOX_MOVED)
+        .bind(&session.account_id)
+        .bind(snapshot)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .map(row)
+        .filter(|(position, id)| (*position, id.as_str()) < (before, before_id));
+    page.extend(moved);
+    tx.commit().await?;
+    page.sort_unstable_by(|a, b| b.cmp(a));
+    let more = page.len() > take;
+    page.truncate(take);
+    let next_cursor = page.last().filter(|_| more).map(|(position, thread_id)| {
+        InboxCursor {
+            snapshot,
+            position: *position,
+            thread_id: thread_id.clone(),
+        }
+        .encode()
+    });
+    let mut threads = Vec::with_capacity(page.len());
+    for (_, id) in page {
         threads.push(load_thread(&state, &id, &session.account_id).await?);
     }
-    Ok(Json(ThreadList { threads }))
+    Ok(Json(ThreadList {
+        threads,
+        next_cursor,
+    }))
 }
 
-/// `POST /v1/threads`: a patient starts a thread with the clinic.
-#[utoipa::path(post, path = "/v1/threads", tag = "threads", request_body = ward_proto::threads::CreateThreadRequest, responses((status = 201, description = "Created", body = ward_proto::threads::Thread), (status = 403, description = "Forbidden", body = ward_proto::ErrorBody), (status = 409, description = "Conflict", body = ward_proto::ErrorBody)), security(("session" = [])))]
+/// The message a patient sees at the daily thread limit.
+fn too_many_threads(limit: u32) -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_threads",
+        format!(
+            "You have started {limit} conversations today. Reply in an existing one, or call the clinic."
+        ),
+    )
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+/// `POST /v1/threads`: a patient starts a thread with the clinic, at most
+/// `max_threads_per_day` in 24 hours.
+#[utoipa::path(post, path = "/v1/threads", tag = "threads", request_body = ward_proto::threads::CreateThreadRequest, responses((status = 201, description = "Created", body = ward_proto::threads::Thread), (status = 403, description = "Forbidden", body = ward_proto::ErrorBody), (status = 409, description = "Conflict", body = ward_proto::ErrorBody), (status = 429, description = "`too_many_threads`: the account started `max_threads_per_day` threads in the last 24 hours", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     session: Session,
@@ -154,22 +331,35 @@ pub async fn create(
     .ok_or_else(|| ApiError::conflict("no_clinic", "This relay has no clinic set up yet."))?;
     let thread_id = secrets::id("thr")?;
     let now = now_ms();
+    let limit = state.config.max_threads_per_day;
     let mut tx = state.db.begin().await?;
-    sqlx::query(
-        "INSERT INTO threads (thread_id, category, created_by, created_at) VALUES (?, ?, ?, ?)",
+    // Counted and inserted in one statement (it holds the write lock):
+    // parallel starts cannot exceed the daily limit.
+    let activity: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO threads (thread_id, category, created_by, created_at, activity, base_activity)
+         SELECT ?1, ?2, ?3, ?4, next.n, next.n
+         FROM (SELECT COALESCE(MAX(activity), 0) + 1 AS n FROM threads) AS next
+         WHERE (SELECT COUNT(*) FROM threads WHERE created_by = ?3 AND created_at > ?4 - ?5) < ?6
+         RETURNING activity",
     )
     .bind(&thread_id)
     .bind(category_name(request.category))
     .bind(&session.account_id)
     .bind(now)
-    .execute(&mut *tx)
+    .bind(DAY_MS)
+    .bind(i64::from(limit))
+    .fetch_optional(&mut *tx)
     .await?;
+    let Some(activity) = activity else {
+        return Err(too_many_threads(limit));
+    };
     for (account, role) in [(&session.account_id, "patient"), (&clinic, "clinic")] {
-        sqlx::query("INSERT INTO thread_members (thread_id, account_id, role, added_at) VALUES (?, ?, ?, ?)")
+        sqlx::query("INSERT INTO thread_members (thread_id, account_id, role, added_at, activity) VALUES (?, ?, ?, ?, ?)")
             .bind(&thread_id)
             .bind(account)
             .bind(role)
             .bind(now)
+            .bind(activity)
             .execute(&mut *tx)
             .await?;
     }
@@ -329,6 +519,7 @@ pub async fn add_member(
     Path(thread_id): Path<String>,
     JsonBody(request): JsonBody<AddMemberRequest>,
 ) -> Result<StatusCode, ApiError> {
+    crate::bounds::id("account id", &request.account_id)?;
     let role = require_member(&state, &thread_id, &session.account_id).await?;
     if role != "patient" {
         return Err(ApiError::forbidden(
@@ -367,8 +558,9 @@ pub async fn add_member(
     }
     let mut tx = state.db.begin().await?;
     sqlx::query(
-        "INSERT INTO thread_members (thread_id, account_id, role, added_at) VALUES (?, ?, 'caregiver', ?)
-         ON CONFLICT (thread_id, account_id) DO UPDATE SET removed_at = NULL, added_at = excluded.added_at",
+        "INSERT INTO thread_members (thread_id, account_id, role, added_at, activity)
+         VALUES (?1, ?2, 'caregiver', ?3, (SELECT activity FROM threads WHERE thread_id = ?1))
+         ON CONFLICT (thread_id, account_id) DO UPDATE SET removed_at = NULL, added_at = excluded.added_at, activity = excluded.activity",
     )
     .bind(&thread_id)
     .bind(&request.account_id)
@@ -521,11 +713,12 @@ pub async fn post_message(
     let mut tx = state.db.begin().await?;
     // Re-checked in the transaction: a member removed (and the epoch
     // rotated) a moment ago cannot slip a message in.
-    let seq: i64 = sqlx::query_scalar(
-        "UPDATE threads SET last_seq = last_seq + 1, last_message_at = ?1
+    let (seq, activity): (i64, i64) = sqlx::query_as(
+        "UPDATE threads SET last_seq = last_seq + 1, last_message_at = ?1,
+             activity = (SELECT MAX(activity) FROM threads) + 1
          WHERE thread_id = ?2 AND current_epoch = ?3 AND EXISTS (
              SELECT 1 FROM thread_members WHERE thread_id = ?2 AND account_id = ?4 AND removed_at IS NULL)
-         RETURNING last_seq",
+         RETURNING last_seq, activity",
     )
     .bind(now)
     .bind(&thread_id)
@@ -540,8 +733,8 @@ pub async fn post_message(
         )
     })?;
     let inserted = sqlx::query(
-        "INSERT INTO envelopes (thread_id, seq, message_id, sender_id, epoch, envelope, received_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id, sender_id, message_id) DO NOTHING",
+        "INSERT INTO envelopes (thread_id, seq, message_id, sender_id, epoch, envelope, received_at, activity)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id, sender_id, message_id) DO NOTHING",
     )
     .bind(&thread_id)
     .bind(seq)
@@ -550,6 +743,7 @@ pub async fn post_message(
     .bind(i64::from(header.epoch))
     .bind(&request.envelope.0)
     .bind(now)
+    .bind(activity)
     .execute(&mut *tx)
     .await?;
     if inserted.rows_affected() == 0 {
@@ -569,6 +763,12 @@ pub async fn post_message(
         now,
     )
     .await?;
+    // Every member's inbox moves it to the top.
+    sqlx::query("UPDATE thread_members SET activity = ? WHERE thread_id = ?")
+        .bind(activity)
+        .bind(&thread_id)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     let stored = StoredMessage {
         seq: as_u64(seq),
@@ -598,6 +798,9 @@ fn check_attachment_list(attachments: &[String]) -> Result<(), ApiError> {
                 "A message can carry at most {MAX_ATTACHMENTS_PER_MESSAGE} attachments. Send the rest in another message."
             ),
         ));
+    }
+    for blob_id in attachments {
+        crate::bounds::id("attachment id", blob_id)?;
     }
     let distinct: HashSet<&str> = attachments.iter().map(String::as_str).collect();
     if distinct.len() != attachments.len() {
@@ -951,6 +1154,65 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    /// An inbox page walks the `thread_members_inbox` index backward (no
+    /// sort of the account's threads), and the threads that moved since
+    /// the snapshot are found by a range of it.
+    #[tokio::test]
+    async fn inbox_pages_use_the_inbox_index() {
+        let data = tempfile::tempdir().unwrap();
+        let db = crate::db::open(data.path()).await.unwrap();
+        for (sql, binds) in [(INBOX_PAGE, 5), (INBOX_MOVED, 2)] {
+            let explain = format!("EXPLAIN QUERY PLAN {sql}");
+            let mut query = sqlx::query(&explain).bind("acc_x").bind(10_i64);
+            if binds == 5 {
+                query = query.bind(8_i64).bind("thr_x").bind(101_i64);
+            }
+            let plan: Vec<String> = query
+                .fetch_all(&db)
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| row.get::<String, _>("detail"))
+                .collect();
+            assert!(
+                plan.iter().any(|step| step.contains("USING")
+                    && step.contains("thread_members_inbox")
+                    && step.contains("account_id=? AND activity")),
+                "{sql}: {plan:?}"
+            );
+            assert!(
+                !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+                "{sql}: {plan:?}"
+            );
+        }
+    }
+
+    /// A cursor survives its round trip; anything else is `invalid_cursor`.
+    #[test]
+    fn inbox_cursors_round_trip_and_garbled_ones_are_refused() {
+        let cursor = InboxCursor {
+            snapshot: 42,
+            position: 17,
+            thread_id: "thr_abc".into(),
+        };
+        assert_eq!(InboxCursor::decode(&cursor.encode()).unwrap(), cursor);
+        for bad in [
+            String::new(),
+            "not base64!".into(),
+            URL_SAFE_NO_PAD.encode("v2.1.1.thr_x"),
+            URL_SAFE_NO_PAD.encode("v1.1.2.thr_x"),
+            URL_SAFE_NO_PAD.encode("v1.-1.-1.thr_x"),
+            URL_SAFE_NO_PAD.encode("v1.1.1."),
+            URL_SAFE_NO_PAD.encode(format!("v1.1.1.{}", "t".repeat(65))),
+        ] {
+            assert_eq!(
+                InboxCursor::decode(&bad).unwrap_err().status(),
+                StatusCode::BAD_REQUEST,
+                "{bad}"
+            );
+        }
+    }
 
     /// Both paging queries walk the envelopes' `(thread_id, seq)` primary
     /// key: no table scan, no sort of the thread's messages.

@@ -15,7 +15,7 @@ use ward_proto::auth::{
 use crate::error::ApiError;
 use crate::extract::{JsonBody, Session};
 use crate::secrets::{self, now_ms};
-use crate::{AppState, history, lockout, sessions};
+use crate::{AppState, bounds, history, lockout, sessions};
 
 const STEP_SECONDS: u64 = 30;
 
@@ -114,6 +114,7 @@ pub async fn confirm(
     session: Session,
     JsonBody(request): JsonBody<TotpCode>,
 ) -> Result<StatusCode, ApiError> {
+    bounds::code("code", &request.code)?;
     session.require_recent_sign_in()?;
     let sealed: Option<Vec<u8>> =
         sqlx::query_scalar("SELECT secret FROM totp WHERE account_id = ? AND confirmed_at IS NULL")
@@ -209,6 +210,7 @@ pub async fn code_start(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<CodeLoginStart>,
 ) -> Result<Json<CodeLoginStarted>, ApiError> {
+    bounds::contact(&request.contact)?;
     let wanted = normalize_contact(&request.contact);
     // Counted before anything is looked up or sent, atomically: twenty
     // requests at once send five codes, not twenty.
@@ -263,6 +265,9 @@ pub async fn code_verify(
     headers: HeaderMap,
     JsonBody(request): JsonBody<CodeLoginVerify>,
 ) -> Result<Response, ApiError> {
+    bounds::id("sign-in id", &request.login_id)?;
+    bounds::code("code", &request.code)?;
+    bounds::code("authenticator app code", &request.totp)?;
     let typed: String = request.code.chars().filter(char::is_ascii_digit).collect();
     let lockout::CodeGuess::Right(Some(account_id)) =
         lockout::code_login(&state, &request.login_id, &typed).await?

@@ -1,0 +1,128 @@
+//! Deletes the rows that requests leave behind once they can no longer be
+//! used: passkey ceremonies, key-login challenges, code sign-ins,
+//! enrollments, sessions and lockout counters. Many of these are created by
+//! requests nobody signed in for; without this pass the database would
+//! grow forever. Run at start and every [`SWEEP_INTERVAL`] beside the blob
+//! cleanup ([`crate::blobs::spawn_sweeper`]).
+//!
+//! The clock is passed in (`now_ms`), so tests can move time.
+
+use std::time::Duration;
+
+use sqlx::SqlitePool;
+
+/// How often [`spawn`] runs [`expired`].
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(10 * 60);
+
+/// Used or expired one-time codes (code sign-ins, enrollments) are kept
+/// this long after they expire: the per-invite "five codes an hour" cap
+/// counts them, and they help to read the logs of an incident. Every
+/// counting window over these tables must stay shorter than this.
+pub const CODE_RETENTION_MS: i64 = 24 * 3_600_000;
+
+/// Ended sessions (expired, or signed out) are kept this long: an account's
+/// history may name them.
+pub const SESSION_RETENTION_MS: i64 = 7 * 24 * 3_600_000;
+
+/// What one pass deleted, by table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Passkey ceremonies past their expiry.
+    pub ceremonies: u64,
+    /// Key-login challenges past their expiry.
+    pub key_challenges: u64,
+    /// Code sign-ins expired longer than [`CODE_RETENTION_MS`].
+    pub code_logins: u64,
+    /// Enrollments expired longer than [`CODE_RETENTION_MS`].
+    pub enrollments: u64,
+    /// Sessions expired or revoked longer than [`SESSION_RETENTION_MS`].
+    pub sessions: u64,
+    /// Lockout counters with no lock in force and no failure within the
+    /// quiet window (the next failure would start again from one anyway).
+    pub attempts: u64,
+}
+
+impl Swept {
+    /// Rows deleted in all.
+    pub fn total(&self) -> u64 {
+        self.ceremonies
+            + self.key_challenges
+            + self.code_logins
+            + self.enrollments
+            + self.sessions
+            + self.attempts
+    }
+}
+
+/// Deletes every row that can no longer be used as of `now_ms` (Unix
+/// milliseconds); what it deleted.
+///
+/// Ceremonies and key challenges go once expired (they are single use and
+/// short-lived; a used one was deleted when used). Code sign-ins and
+/// enrollments go [`CODE_RETENTION_MS`] after they expire (a used one
+/// expires on the same schedule). Sessions go [`SESSION_RETENTION_MS`]
+/// after their absolute expiry or their revocation. Lockout counters go
+/// when they lock nothing and their failures are older than the quiet
+/// window after which [`crate::lockout`] forgets them.
+pub async fn expired(db: &SqlitePool, now_ms: i64) -> Result<Swept, sqlx::Error> {
+    let code_cutoff = now_ms.saturating_sub(CODE_RETENTION_MS);
+    let session_cutoff = now_ms.saturating_sub(SESSION_RETENTION_MS);
+    let delete = |sql: &'static str, cutoff: i64| async move {
+        sqlx::query(sql)
+            .bind(cutoff)
+            .execute(db)
+            .await
+            .map(|done| done.rows_affected())
+    };
+    Ok(Swept {
+        ceremonies: delete("DELETE FROM ceremonies WHERE expires_at <= ?", now_ms).await?,
+        key_challenges: delete("DELETE FROM key_challenges WHERE expires_at <= ?", now_ms).await?,
+        code_logins: delete("DELETE FROM code_logins WHERE expires_at <= ?", code_cutoff).await?,
+        enrollments: delete("DELETE FROM enrollments WHERE expires_at <= ?", code_cutoff).await?,
+        sessions: delete(
+            "DELETE FROM sessions WHERE expires_at <= ?1 OR revoked_at <= ?1",
+            session_cutoff,
+        )
+        .await?,
+        attempts: sqlx::query("DELETE FROM guess_counts WHERE window_end <= ?")
+            .bind(now_ms)
+            .execute(db)
+            .await?
+            .rows_affected(),
+    })
+}
+
+/// The background pass; stops when dropped.
+#[derive(Debug)]
+pub struct Sweeper(tokio::task::JoinHandle<()>);
+
+impl Drop for Sweeper {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs [`expired`] now and then every [`SWEEP_INTERVAL`] with the relay's
+/// clock, logging what it deleted and any failure (the next pass retries).
+pub fn spawn(db: SqlitePool) -> Sweeper {
+    Sweeper(tokio::spawn(async move {
+        let mut interval = tokio::time::interval(SWEEP_INTERVAL);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            match expired(&db, crate::secrets::now_ms()).await {
+                Ok(swept) if swept.total() > 0 => tracing::info!(
+                    ceremonies = swept.ceremonies,
+                    key_challenges = swept.key_challenges,
+                    code_logins = swept.code_logins,
+                    enrollments = swept.enrollments,
+                    sessions = swept.sessions,
+                    attempts = swept.attempts,
+                    "expired sign-in rows deleted"
+                ),
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "expired-row cleanup failed; retrying later"),
+            }
+        }
+    }))
+}

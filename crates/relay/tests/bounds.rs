@@ -1,0 +1,570 @@
+//! Issue 12 §2: one patient cannot hide other patients from the clinic
+//! (the inbox pages, the clinic agent reads every page, thread starts are
+//! limited per day), and requests nobody signed in for cannot grow the
+//! database (over-long ids refused before anything is stored, expired rows
+//! swept).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::process::Command;
+
+use reqwest::{Method, StatusCode};
+use support::{Account, NONE, Relay};
+use ward_proto::ErrorBody;
+use ward_proto::auth::{
+    ClinicInfo, CodeLoginStart, CodeLoginStarted, CodeLoginVerify, EnrollStartRequest,
+    EnrollStarted, EnrollVerifyRequest, KeyChallenge, KeyChallengeRequest,
+};
+use ward_proto::keys::BundleResponse;
+use ward_proto::passkeys::StartAuthentication;
+use ward_proto::threads::{Category, CreateThreadRequest, MessagePage, Thread, ThreadList};
+use ward_seal::keys::PublicBundle;
+
+const PASSPHRASE: &str = "a long clinic passphrase";
+
+/// Runs `ward-relay clinic ARGS` against `relay` as a real process:
+/// success, stdout, stderr.
+async fn agent(relay: &Relay, key_file: &Path, args: &[&str]) -> (bool, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ward-relay"));
+    command
+        .args(["clinic", "--relay", &relay.url, "--key-file"])
+        .arg(key_file)
+        .args(args)
+        .env("WARD_CLINIC_PASSPHRASE", PASSPHRASE)
+        .env("RUST_LOG", "warn");
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+/// `patient` starts a thread without keys (as fast as the API allows).
+async fn start_bare(relay: &Relay, patient: &Account) -> Thread {
+    relay
+        .expect(
+            Method::POST,
+            "/v1/threads",
+            Some(&patient.token),
+            Some(&CreateThreadRequest {
+                category: Category::Other,
+            }),
+            StatusCode::CREATED,
+        )
+        .await
+}
+
+#[tokio::test]
+async fn six_hundred_threads_by_one_patient_do_not_hide_another_patient_from_the_clinic_agent() {
+    let relay = Relay::start_with(|config| config.max_threads_per_day = 1_000).await;
+    let work = tempfile::tempdir().unwrap();
+    let key_file = work.path().join("clinic.key");
+    let setup_file = relay.data.path().join(ward_relay::setup::SETUP_CODE_FILE);
+    let (ok, _, err) = agent(
+        &relay,
+        &key_file,
+        &[
+            "init",
+            "--name",
+            "Riverside Clinic",
+            "--setup-code-file",
+            setup_file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let mut patients = Vec::new();
+    for (name, contact) in [
+        ("Ann", "ann@example.com"),
+        ("Mallory", "mallory@example.com"),
+    ] {
+        let (ok, invite, err) = agent(
+            &relay,
+            &key_file,
+            &["invite", "--name", name, "--contact", contact],
+        )
+        .await;
+        assert!(ok, "{err}");
+        patients.push(relay.enroll(invite.trim(), contact).await);
+    }
+    let (ann, mallory) = (&patients[0], &patients[1]);
+
+    // Ann writes first...
+    let clinic: ClinicInfo = relay.get_ok("/v1/clinic", Some(&ann.token)).await;
+    let bundle: BundleResponse = relay
+        .get_ok(&format!("/v1/keys/{}", clinic.account_id), Some(&ann.token))
+        .await;
+    let clinic_bundle = PublicBundle::from_bytes(&bundle.bundle.0).unwrap();
+    let (anns, key) = relay
+        .thread_with_key(ann, &clinic_bundle, Category::Refill)
+        .await;
+    relay
+        .send_ok(ann, &key, &anns.thread_id, 0, "a1", "My inhaler is empty")
+        .await;
+    // ...then Mallory starts 600 threads, every one newer than Ann's.
+    for _ in 0..60 {
+        let starts: Vec<_> = (0..10).map(|_| start_bare(&relay, mallory)).collect();
+        futures_util::future::join_all(starts).await;
+    }
+
+    // The agent lists all 601, Ann's among them (it was the 601st).
+    let (ok, inbox, err) = agent(&relay, &key_file, &["inbox"]).await;
+    assert!(ok, "{err}");
+    assert_eq!(inbox.lines().count(), 601, "{err}");
+    let anns_line = inbox
+        .lines()
+        .find(|line| line.starts_with(&anns.thread_id))
+        .unwrap_or_else(|| panic!("Ann's thread is missing from the inbox"));
+    assert!(anns_line.contains("unread 1"), "{anns_line}");
+
+    // The bot finds and answers Ann's message.
+    let (ok, _, err) = agent(&relay, &key_file, &["bot", "--once"]).await;
+    assert!(ok, "{err}");
+    let page: MessagePage = relay
+        .get_ok(
+            &format!("/v1/threads/{}/messages", anns.thread_id),
+            Some(&ann.token),
+        )
+        .await;
+    assert_eq!(page.messages.len(), 2, "the bot answered Ann");
+    assert_eq!(page.messages[1].sender_id, clinic.account_id);
+}
+
+#[tokio::test]
+async fn inbox_pages_are_complete_without_duplicates_while_messages_arrive() {
+    let relay = Relay::start_with(|config| config.max_threads_per_day = 100).await;
+    let clinic = relay.clinic().await;
+    let sam = relay.patient(&clinic, "sam@example.com").await;
+    let mut keys = HashMap::new();
+    let mut started = Vec::new();
+    for _ in 0..30 {
+        let (thread, key) = relay
+            .thread_with_key(&sam, clinic.keys.bundle(), Category::Question)
+            .await;
+        started.push(thread.thread_id.clone());
+        keys.insert(thread.thread_id, key);
+    }
+    let mut sent = 0;
+
+    for (token, who) in [(&clinic.token, "clinic"), (&sam.token, "sam")] {
+        // The whole inbox in one page, before anything moves.
+        let before: ThreadList = relay.get_ok("/v1/threads?limit=200", Some(token)).await;
+        assert_eq!(before.next_cursor, None);
+        let before: Vec<String> = before.threads.into_iter().map(|t| t.thread_id).collect();
+        if who == "clinic" {
+            // Newest activity first: the last started is served first.
+            let newest_first: Vec<String> = started.iter().rev().cloned().collect();
+            assert_eq!(before, newest_first);
+        }
+
+        let mut ids: Vec<String> = Vec::new();
+        let mut late = Vec::new();
+        let mut path = "/v1/threads?limit=7".to_owned();
+        loop {
+            let page: ThreadList = relay.get_ok(&path, Some(token)).await;
+            assert!(page.threads.len() <= 7);
+            ids.extend(page.threads.into_iter().map(|t| t.thread_id));
+            let Some(cursor) = page.next_cursor else {
+                break;
+            };
+            // Between pages: a message in a thread not served yet (it
+            // jumps to the top), one in a thread already served, and a
+            // new thread.
+            let unserved = before
+                .iter()
+                .rev()
+                .find(|id| !ids.contains(id) && keys.contains_key(*id))
+                .unwrap()
+                .clone();
+            let served = ids
+                .iter()
+                .find(|id| keys.contains_key(*id))
+                .unwrap()
+                .clone();
+            for id in [unserved, served] {
+                sent += 1;
+                relay
+                    .send_ok(&sam, &keys[&id], &id, 0, &format!("m{sent}"), "Any news?")
+                    .await;
+            }
+            late.push(start_bare(&relay, &sam).await.thread_id);
+            path = format!("/v1/threads?limit=7&cursor={cursor}");
+        }
+        assert!(late.len() >= 4, "{who}: paged in {} steps", late.len());
+        let distinct: HashSet<&String> = ids.iter().collect();
+        assert_eq!(
+            distinct.len(),
+            ids.len(),
+            "{who}: a thread was served twice"
+        );
+        // Every thread there was when paging began, once, in the order of
+        // that moment, whatever moved since.
+        assert_eq!(ids, before, "{who}");
+        // A fresh first page shows what happened meanwhile: the newest
+        // thread started first.
+        let fresh: ThreadList = relay.get_ok("/v1/threads?limit=3", Some(token)).await;
+        assert_eq!(fresh.threads[0].thread_id, *late.last().unwrap(), "{who}");
+        assert!(fresh.next_cursor.is_some());
+    }
+
+    // No cursor of the relay's own making: refused with a specific error.
+    for bad in ["garbage", "djEuMS4yLnRocl94", "%00", &"A".repeat(300)] {
+        relay
+            .expect_error(
+                Method::GET,
+                &format!("/v1/threads?cursor={bad}"),
+                Some(&sam.token),
+                NONE,
+                StatusCode::BAD_REQUEST,
+                "invalid_cursor",
+            )
+            .await;
+    }
+    relay
+        .expect_error(
+            Method::GET,
+            "/v1/threads?page=2",
+            Some(&sam.token),
+            NONE,
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn the_daily_thread_limit_holds_under_twenty_parallel_starts() {
+    let relay = Relay::start_with(|config| config.max_threads_per_day = 5).await;
+    let clinic = relay.clinic().await;
+    let sam = relay.patient(&clinic, "sam@example.com").await;
+    let starts: Vec<_> = (0..20)
+        .map(|_| {
+            relay.call(
+                Method::POST,
+                "/v1/threads",
+                Some(&sam.token),
+                Some(&CreateThreadRequest {
+                    category: Category::Question,
+                }),
+            )
+        })
+        .collect();
+    let mut created = 0;
+    for response in futures_util::future::join_all(starts).await {
+        match response.status() {
+            StatusCode::CREATED => created += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                let body: ErrorBody = response.json().await.unwrap();
+                assert_eq!(body.error.code, "too_many_threads");
+                assert_eq!(
+                    body.error.message,
+                    "You have started 5 conversations today. Reply in an existing one, or call the clinic."
+                );
+            }
+            other => panic!("{other}: {}", response.text().await.unwrap()),
+        }
+    }
+    assert_eq!(created, 5);
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM threads WHERE created_by = ?")
+        .bind(&sam.id)
+        .fetch_one(&relay.state.db)
+        .await
+        .unwrap();
+    assert_eq!(stored, 5, "no start beyond the limit left a thread behind");
+
+    // The limit is Sam's: another patient still starts one.
+    let ann = relay.patient(&clinic, "ann@example.com").await;
+    start_bare(&relay, &ann).await;
+
+    // A day later Sam may start again.
+    sqlx::query("UPDATE threads SET created_at = created_at - 86400001 WHERE created_by = ?")
+        .bind(&sam.id)
+        .execute(&relay.state.db)
+        .await
+        .unwrap();
+    start_bare(&relay, &sam).await;
+}
+
+/// How many rows `table` has.
+async fn rows(relay: &Relay, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+        .fetch_one(&relay.state.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_over_long_attacker_id_is_refused_before_anything_is_stored() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let long = "x".repeat(10_000);
+    let tables = [
+        "attempts",
+        "ceremonies",
+        "key_challenges",
+        "code_logins",
+        "enrollments",
+    ];
+    let mut counts = Vec::new();
+    for table in tables {
+        counts.push(rows(&relay, table).await);
+    }
+
+    let refused = async |path: &str, body: serde_json::Value| {
+        let error = relay
+            .expect_error(
+                Method::POST,
+                path,
+                None,
+                Some(&body),
+                StatusCode::BAD_REQUEST,
+                "input_too_long",
+            )
+            .await;
+        assert!(error.error.message.contains("too long"), "{path}");
+    };
+    refused(
+        "/v1/enroll/verify",
+        serde_json::json!({"enrollment_id": long, "code": "123456"}),
+    )
+    .await;
+    refused(
+        "/v1/auth/code/verify",
+        serde_json::json!({"login_id": long, "code": "123456", "totp": "123456"}),
+    )
+    .await;
+    refused("/v1/auth/code/start", serde_json::json!({"contact": long})).await;
+    refused("/v1/enroll/start", serde_json::json!({"invite_code": long})).await;
+    refused(
+        "/v1/auth/passkey/start",
+        serde_json::to_value(StartAuthentication {
+            account_id: Some(long.clone()),
+        })
+        .unwrap(),
+    )
+    .await;
+    refused(
+        "/v1/auth/key/challenge",
+        serde_json::to_value(KeyChallengeRequest {
+            account_id: long.clone(),
+        })
+        .unwrap(),
+    )
+    .await;
+    refused(
+        "/v1/auth/key/login",
+        serde_json::json!({"challenge_id": long, "signature": ""}),
+    )
+    .await;
+    // In paths, signed in or not.
+    for path in [
+        format!("/v1/threads/{long}"),
+        format!("/v1/keys/{long}"),
+        format!("/v1/blobs/{long}"),
+    ] {
+        relay
+            .expect_error(
+                Method::GET,
+                &path,
+                Some(&clinic.token),
+                NONE,
+                StatusCode::BAD_REQUEST,
+                "input_too_long",
+            )
+            .await;
+    }
+
+    for (table, before) in tables.into_iter().zip(counts) {
+        assert_eq!(rows(&relay, table).await, before, "{table} grew");
+    }
+    // Ids of the relay's own length still work as before.
+    relay
+        .expect_error(
+            Method::POST,
+            "/v1/enroll/verify",
+            None,
+            Some(&EnrollVerifyRequest {
+                enrollment_id: "enr_AAAAAAAAAAAAAAAAAAAAAA".into(),
+                code: "123456".into(),
+            }),
+            StatusCode::BAD_REQUEST,
+            "code_not_valid",
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn the_sweep_deletes_rows_past_their_cutoff_and_keeps_fresh_ones() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let sam = relay.patient(&clinic, "sam@example.com").await;
+    let t0 = ward_relay::secrets::now_ms();
+
+    // One of each, as requests nobody signed in for leave them.
+    let _: serde_json::Value = relay
+        .expect(
+            Method::POST,
+            "/v1/auth/passkey/start",
+            None,
+            Some(&StartAuthentication { account_id: None }),
+            StatusCode::OK,
+        )
+        .await;
+    let _: KeyChallenge = relay
+        .expect(
+            Method::POST,
+            "/v1/auth/key/challenge",
+            None,
+            Some(&KeyChallengeRequest {
+                account_id: clinic.id.clone(),
+            }),
+            StatusCode::OK,
+        )
+        .await;
+    let login: CodeLoginStarted = relay
+        .expect(
+            Method::POST,
+            "/v1/auth/code/start",
+            None,
+            Some(&CodeLoginStart {
+                contact: "nobody@example.com".into(),
+            }),
+            StatusCode::OK,
+        )
+        .await;
+    // A wrong guess leaves lockout counters (per sign-in and per address).
+    relay
+        .expect_error(
+            Method::POST,
+            "/v1/auth/code/verify",
+            None,
+            Some(&CodeLoginVerify {
+                login_id: login.login_id,
+                code: "000000".into(),
+                totp: "000000".into(),
+            }),
+            StatusCode::BAD_REQUEST,
+            "code_not_valid",
+        )
+        .await;
+    let invite = relay.invite(&clinic, "ann@example.com").await;
+    let _: EnrollStarted = relay
+        .expect(
+            Method::POST,
+            "/v1/enroll/start",
+            None,
+            Some(&EnrollStartRequest {
+                invite_code: invite,
+            }),
+            StatusCode::OK,
+        )
+        .await;
+    // Sam signs out: a revoked session.
+    let response = relay
+        .call(Method::POST, "/v1/auth/logout", Some(&sam.token), NONE)
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+
+    let tables = [
+        "ceremonies",
+        "key_challenges",
+        "code_logins",
+        "enrollments",
+        "attempts",
+        "sessions",
+    ];
+    let snapshot = async || {
+        let mut counts = Vec::new();
+        for table in tables {
+            counts.push((table, rows(&relay, table).await));
+        }
+        counts
+    };
+    let start = snapshot().await;
+    for (table, count) in &start {
+        assert!(*count > 0, "{table} has a row to sweep");
+    }
+    let count =
+        |counts: &[(&str, i64)], table: &str| counts.iter().find(|(t, _)| *t == table).unwrap().1;
+    let sweep = async |at: i64| {
+        ward_relay::sweep::expired(&relay.state.db, at)
+            .await
+            .unwrap()
+    };
+    const MINUTE: i64 = 60_000;
+    const HOUR: i64 = 60 * MINUTE;
+    const DAY: i64 = 24 * HOUR;
+
+    // Now: everything is fresh and stays.
+    assert_eq!(sweep(t0).await.total(), 0);
+    assert_eq!(snapshot().await, start);
+
+    // Six minutes on: the passkey ceremony (5 min) and the key challenge
+    // (2 min) are gone; the codes (10 min, kept a day), lockouts and
+    // sessions stay.
+    let swept = sweep(t0 + 6 * MINUTE).await;
+    assert_eq!((swept.ceremonies, swept.key_challenges), (1, 1));
+    let now = snapshot().await;
+    assert_eq!(count(&now, "ceremonies"), 0);
+    assert_eq!(count(&now, "key_challenges"), 0);
+    for table in ["code_logins", "enrollments", "attempts", "sessions"] {
+        assert_eq!(count(&now, table), count(&start, table), "{table}");
+    }
+
+    // Two hours on: lockout counters locking nothing, quiet for an hour, go.
+    sweep(t0 + 2 * HOUR).await;
+    let now = snapshot().await;
+    assert_eq!(count(&now, "attempts"), 0);
+    assert_eq!(count(&now, "code_logins"), count(&start, "code_logins"));
+
+    // A day after the codes expired: code sign-ins and enrollments go; a
+    // session is kept a week after it ends.
+    sweep(t0 + 11 * MINUTE + DAY).await;
+    let now = snapshot().await;
+    assert_eq!(count(&now, "code_logins"), 0);
+    assert_eq!(count(&now, "enrollments"), 0);
+    assert_eq!(count(&now, "sessions"), count(&start, "sessions"));
+
+    // A week after Sam signed out, that session goes; the others (ended
+    // at their 12-hour expiry) a week after that.
+    let swept = sweep(t0 + 7 * DAY + MINUTE).await;
+    assert_eq!(swept.sessions, 1, "only the revoked one");
+    sweep(t0 + 12 * HOUR + 7 * DAY + MINUTE).await;
+    assert_eq!(rows(&relay, "sessions").await, 0);
+
+    // A fresh row beside an old one stays.
+    let mut challenges = Vec::new();
+    for _ in 0..2 {
+        let challenge: KeyChallenge = relay
+            .expect(
+                Method::POST,
+                "/v1/auth/key/challenge",
+                None,
+                Some(&KeyChallengeRequest {
+                    account_id: clinic.id.clone(),
+                }),
+                StatusCode::OK,
+            )
+            .await;
+        challenges.push(challenge.challenge_id);
+    }
+    sqlx::query(
+        "UPDATE key_challenges SET expires_at = expires_at - 3600000 WHERE challenge_id = ?",
+    )
+    .bind(&challenges[0])
+    .execute(&relay.state.db)
+    .await
+    .unwrap();
+    sweep(ward_relay::secrets::now_ms()).await;
+    let left: Vec<String> = sqlx::query_scalar("SELECT challenge_id FROM key_challenges")
+        .fetch_all(&relay.state.db)
+        .await
+        .unwrap();
+    assert_eq!(left, [challenges[1].clone()]);
+}
