@@ -595,8 +595,9 @@ async fn clinic(relay: String, key_file: PathBuf, command: ClinicCommand) -> Res
                 };
                 let _ = writeln!(
                     out,
-                    "{account_id}\t{}\t{}\tseq {}\t{state}",
-                    ward_relay::clinic::attachments::printable(&pin.name),
+                    "{}\t{}\t{}\tseq {}\t{state}",
+                    terminal::escape(&account_id, terminal::Field::Line),
+                    terminal::escape(&pin.name, terminal::Field::Line),
                     safety(&pin.bundle.0),
                     pin.seq
                 );

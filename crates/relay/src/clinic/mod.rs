@@ -5,8 +5,8 @@
 
 pub mod attachments;
 mod client;
-pub mod terminal;
 pub mod pins;
+pub mod terminal;
 mod watch;
 
 use std::collections::HashMap;
