@@ -25,6 +25,11 @@ pub enum AccountEventKind {
     SignedIn,
     /// A session was signed out remotely.
     SessionRevoked,
+    /// The patient invited a caregiver (the detail is the name on the invite).
+    CaregiverInvited,
+    /// The patient shared a thread with a caregiver (the detail is the
+    /// caregiver's account id).
+    ThreadShared,
 }
 
 /// One event.

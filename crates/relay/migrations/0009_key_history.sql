@@ -36,7 +36,8 @@ CREATE TABLE account_events (
     kind       TEXT NOT NULL CHECK (kind IN (
                    'bundle_published', 'bundle_changed', 'vault_changed',
                    'passkey_added', 'passkey_removed', 'totp_enabled',
-                   'totp_disabled', 'signed_in', 'session_revoked')),
+                   'totp_disabled', 'signed_in', 'session_revoked',
+                   'caregiver_invited', 'thread_shared')),
     at         INTEGER NOT NULL,
     session_id TEXT,
     detail     TEXT,

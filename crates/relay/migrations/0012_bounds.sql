@@ -38,4 +38,3 @@ CREATE INDEX code_logins_by_expiry ON code_logins (expires_at);
 CREATE INDEX enrollments_by_expiry ON enrollments (expires_at);
 CREATE INDEX sessions_by_expiry ON sessions (expires_at);
 CREATE INDEX sessions_by_revocation ON sessions (revoked_at) WHERE revoked_at IS NOT NULL;
-CREATE INDEX attempts_by_last_failure ON attempts (last_failure_at);

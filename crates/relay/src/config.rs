@@ -475,6 +475,11 @@ impl Config {
                 "trusted_proxies entry {bad:?} is not an IP address or CIDR block; write it like \"127.0.0.1\" or \"10.0.0.0/8\""
             )));
         }
+        if self.max_threads_per_day == 0 {
+            return Err(ConfigError::Invalid(format!(
+                "max_threads_per_day must be at least 1 (patients could not start any conversation); leave it out for the default {DEFAULT_MAX_THREADS_PER_DAY}"
+            )));
+        }
         for entry in &self.frame_ancestors {
             exact_frame_ancestor(entry)?;
         }

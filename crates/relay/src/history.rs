@@ -30,6 +30,8 @@ pub fn kind_name(kind: AccountEventKind) -> &'static str {
         AccountEventKind::TotpDisabled => "totp_disabled",
         AccountEventKind::SignedIn => "signed_in",
         AccountEventKind::SessionRevoked => "session_revoked",
+        AccountEventKind::CaregiverInvited => "caregiver_invited",
+        AccountEventKind::ThreadShared => "thread_shared",
     }
 }
 
@@ -45,6 +47,8 @@ pub fn kind_from_name(name: &str) -> Option<AccountEventKind> {
         "totp_disabled" => AccountEventKind::TotpDisabled,
         "signed_in" => AccountEventKind::SignedIn,
         "session_revoked" => AccountEventKind::SessionRevoked,
+        "caregiver_invited" => AccountEventKind::CaregiverInvited,
+        "thread_shared" => AccountEventKind::ThreadShared,
         _ => return None,
     })
 }

@@ -586,9 +586,10 @@ async fn clinic(relay: String, key_file: PathBuf, command: ClinicCommand) -> Res
                         .to_owned()
                 } else if let Some(pending) = &pin.pending {
                     format!(
-                        "CHANGED to {} (seq {}): not confirmed; compare it, then `keys confirm {account_id}`",
+                        "CHANGED to {} (seq {}): not confirmed; compare it, then `keys confirm {}`",
                         safety(&pending.bundle.0),
-                        pending.seq
+                        pending.seq,
+                        terminal::line(&account_id)
                     )
                 } else {
                     "pinned".to_owned()

@@ -15,9 +15,8 @@ use sqlx::SqlitePool;
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(10 * 60);
 
 /// Used or expired one-time codes (code sign-ins, enrollments) are kept
-/// this long after they expire: the per-invite "five codes an hour" cap
-/// counts them, and they help to read the logs of an incident. Every
-/// counting window over these tables must stay shorter than this.
+/// this long after they expire: they help to read the logs of an incident
+/// (the send caps count in `guess_counts`, not here).
 pub const CODE_RETENTION_MS: i64 = 24 * 3_600_000;
 
 /// Ended sessions (expired, or signed out) are kept this long: an account's
@@ -37,9 +36,9 @@ pub struct Swept {
     pub enrollments: u64,
     /// Sessions expired or revoked longer than [`SESSION_RETENTION_MS`].
     pub sessions: u64,
-    /// Lockout counters with no lock in force and no failure within the
-    /// quiet window (the next failure would start again from one anyway).
-    pub attempts: u64,
+    /// Guess and send counters (`guess_counts`) whose window has ended
+    /// (the next attempt would start again from one anyway).
+    pub guess_counts: u64,
 }
 
 impl Swept {
@@ -50,7 +49,7 @@ impl Swept {
             + self.code_logins
             + self.enrollments
             + self.sessions
-            + self.attempts
+            + self.guess_counts
     }
 }
 
@@ -84,7 +83,7 @@ pub async fn expired(db: &SqlitePool, now_ms: i64) -> Result<Swept, sqlx::Error>
             session_cutoff,
         )
         .await?,
-        attempts: sqlx::query("DELETE FROM guess_counts WHERE window_end <= ?")
+        guess_counts: sqlx::query("DELETE FROM guess_counts WHERE window_end <= ?")
             .bind(now_ms)
             .execute(db)
             .await?
@@ -117,7 +116,7 @@ pub fn spawn(db: SqlitePool) -> Sweeper {
                     code_logins = swept.code_logins,
                     enrollments = swept.enrollments,
                     sessions = swept.sessions,
-                    attempts = swept.attempts,
+                    guess_counts = swept.guess_counts,
                     "expired sign-in rows deleted"
                 ),
                 Ok(_) => {}

@@ -305,7 +305,7 @@ async fn an_over_long_attacker_id_is_refused_before_anything_is_stored() {
     let clinic = relay.clinic().await;
     let long = "x".repeat(10_000);
     let tables = [
-        "attempts",
+        "guess_counts",
         "ceremonies",
         "key_challenges",
         "code_logins",
@@ -476,7 +476,7 @@ async fn the_sweep_deletes_rows_past_their_cutoff_and_keeps_fresh_ones() {
         "key_challenges",
         "code_logins",
         "enrollments",
-        "attempts",
+        "guess_counts",
         "sessions",
     ];
     let snapshot = async || {
@@ -513,14 +513,14 @@ async fn the_sweep_deletes_rows_past_their_cutoff_and_keeps_fresh_ones() {
     let now = snapshot().await;
     assert_eq!(count(&now, "ceremonies"), 0);
     assert_eq!(count(&now, "key_challenges"), 0);
-    for table in ["code_logins", "enrollments", "attempts", "sessions"] {
+    for table in ["code_logins", "enrollments", "guess_counts", "sessions"] {
         assert_eq!(count(&now, table), count(&start, table), "{table}");
     }
 
-    // Two hours on: lockout counters locking nothing, quiet for an hour, go.
+    // Two hours on: guess counters whose window ended go.
     sweep(t0 + 2 * HOUR).await;
     let now = snapshot().await;
-    assert_eq!(count(&now, "attempts"), 0);
+    assert_eq!(count(&now, "guess_counts"), 0);
     assert_eq!(count(&now, "code_logins"), count(&start, "code_logins"));
 
     // A day after the codes expired: code sign-ins and enrollments go; a

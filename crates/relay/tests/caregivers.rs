@@ -352,3 +352,107 @@ async fn a_resumed_caregiver_enrollment_keeps_its_one_link() {
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
 }
+
+/// Review finding (issue 12): a stolen old session could invite a caregiver
+/// at the thief's address and share the patient's threads with them. Both
+/// now need a recent sign-in, and both are in the patient's history.
+#[tokio::test]
+async fn a_stale_session_cannot_invite_a_caregiver_or_share_a_thread() {
+    use ward_proto::account::{AccountEventKind, AccountHistory};
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let sam = relay.patient(&clinic, "sam@example.com").await;
+    let dana = caregiver_for(&relay, &sam, "dana@example.com").await;
+    let s = Some(sam.token.as_str());
+    let (thread, epoch0) = relay
+        .thread_with_key(&sam, clinic.keys.bundle(), Category::Appointment)
+        .await;
+    let path = format!("/v1/threads/{}", thread.thread_id);
+    let sealed = thread_key::share_history(
+        &[(0, &epoch0)],
+        &thread.thread_id,
+        &sam.keys,
+        dana.keys.bundle(),
+        &mut os_rng(),
+    )
+    .unwrap();
+    let share = AddMemberRequest {
+        account_id: dana.id.clone(),
+        sealed_keys: sealed.iter().map(|k| Bytes(k.to_bytes())).collect(),
+    };
+
+    // Fresh, Sam shares another thread with Dana: allowed, and recorded.
+    let (other, other0) = relay
+        .thread_with_key(&sam, clinic.keys.bundle(), Category::Question)
+        .await;
+    let other_sealed = thread_key::share_history(
+        &[(0, &other0)],
+        &other.thread_id,
+        &sam.keys,
+        dana.keys.bundle(),
+        &mut os_rng(),
+    )
+    .unwrap();
+    let response = relay
+        .call(
+            Method::POST,
+            &format!("/v1/threads/{}/members", other.thread_id),
+            s,
+            Some(&AddMemberRequest {
+                account_id: dana.id.clone(),
+                sealed_keys: other_sealed.iter().map(|k| Bytes(k.to_bytes())).collect(),
+            }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+
+    // An hour later, the same session (as a thief who copied it would hold).
+    assert!(relay.age_sessions(&sam.id).await > 0);
+    relay
+        .expect_error(
+            Method::POST,
+            "/v1/caregivers/invites",
+            s,
+            Some(&CaregiverInviteRequest {
+                display_name: "Mallory".into(),
+                contact: "mallory@example.com".into(),
+            }),
+            StatusCode::FORBIDDEN,
+            "step_up_required",
+        )
+        .await;
+    relay
+        .expect_error(
+            Method::POST,
+            &format!("{path}/members"),
+            s,
+            Some(&share),
+            StatusCode::FORBIDDEN,
+            "step_up_required",
+        )
+        .await;
+    let members: Thread = relay
+        .expect(Method::GET, &path, s, NONE, StatusCode::OK)
+        .await;
+    assert!(!members.members.iter().any(|m| m.account_id == dana.id));
+
+    // Both are in Sam's history, made by a fresh session.
+    let history: AccountHistory = relay
+        .expect(Method::GET, "/v1/account/history", s, NONE, StatusCode::OK)
+        .await;
+    assert!(
+        history
+            .events
+            .iter()
+            .any(|e| e.kind == AccountEventKind::CaregiverInvited
+                && e.detail.as_deref() == Some("Dana")),
+        "{history:?}"
+    );
+    let shared: Vec<_> = history
+        .events
+        .iter()
+        .filter(|e| e.kind == AccountEventKind::ThreadShared)
+        .collect();
+    assert_eq!(shared.len(), 1, "{history:?}");
+    assert_eq!(shared[0].detail.as_deref(), Some(dana.id.as_str()));
+}

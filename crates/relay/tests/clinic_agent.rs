@@ -1463,3 +1463,33 @@ async fn the_agent_refuses_a_message_whose_key_heads_show_a_split_view() {
         "{err}"
     );
 }
+
+/// Review finding (issue 12): a history that swaps a key and swaps it back
+/// (A, B, A) between two of the agent's looks must not move the pin
+/// silently: B was the patient's key for a while, and epochs or messages
+/// under it would have been trusted. It is a change to confirm.
+#[tokio::test]
+async fn a_key_swapped_and_swapped_back_is_still_a_change_to_confirm() {
+    use ward_seal::keys::AccountKeys;
+    let (relay, _work, key_file, _clinic_id, patient, clinic_bundle) = agent_clinic().await;
+    let (thread, _key) = sam_starts(&relay, &patient, &clinic_bundle, Category::Question).await;
+    let t = thread.thread_id.as_str();
+    // First use pins Sam's keys (A).
+    let (ok, _, err) = agent(&relay, &key_file, &["reply", t, "Hello Sam."]).await;
+    assert!(ok, "{err}");
+    // B, then A again, before the agent looks.
+    let thief = AccountKeys::generate(&patient.id, 1_767_225_601, &mut os_rng()).unwrap();
+    swap_keys(&relay, &patient, &thief).await;
+    swap_keys(&relay, &patient, &patient.keys).await;
+    let (ok, out, err) = agent(&relay, &key_file, &["reply", t, "Bring your card."]).await;
+    assert!(!ok && out.is_empty(), "{out}{err}");
+    assert!(err.contains("security key changed"), "{err}");
+    let (ok, list, err) = agent(&relay, &key_file, &["keys", "list"]).await;
+    assert!(ok, "{err}");
+    assert!(list.contains("CHANGED"), "{list}");
+    // After the operator confirms, replies go again.
+    let (ok, _, err) = agent(&relay, &key_file, &["keys", "confirm", &patient.id]).await;
+    assert!(ok, "{err}");
+    let (ok, out, err) = agent(&relay, &key_file, &["reply", t, "Bring your card."]).await;
+    assert!(ok && out.trim() == "sent as #2", "{out}{err}");
+}

@@ -23,6 +23,8 @@ pub fn kind_words(kind: AccountEventKind) -> &'static str {
         AccountEventKind::TotpDisabled => "Authenticator app turned off",
         AccountEventKind::SignedIn => "Signed in",
         AccountEventKind::SessionRevoked => "A device was signed out",
+        AccountEventKind::CaregiverInvited => "Caregiver invited",
+        AccountEventKind::ThreadShared => "A conversation was shared with a caregiver",
     }
 }
 

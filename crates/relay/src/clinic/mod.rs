@@ -78,7 +78,10 @@ pub fn message_lines(message: &ReadMessage) -> Vec<String> {
     if message.held {
         return vec![format!(
             "#{} {}: [held: signed with {}'s new security key, which is not confirmed; compare safety numbers, then `ward-relay clinic keys confirm {}`]",
-            message.seq, message.sender_name, message.sender_name, message.sender_id
+            message.seq,
+            terminal::line(&message.sender_name),
+            terminal::line(&message.sender_name),
+            terminal::line(&message.sender_id)
         )];
     }
     let mut lines = vec![format!(

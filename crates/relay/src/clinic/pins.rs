@@ -273,7 +273,12 @@ impl Keyring {
                     pin.name = name.to_owned();
                     changed = true;
                 }
-                if own || pin.bundle.0 == bundle_bytes {
+                // A history never repeats a bundle back to back, so the same
+                // current bundle at a later seq means other keys were
+                // published in between (A, B, A): that is a change to
+                // confirm, never a silent move of the pin.
+                let same_keys = pin.bundle.0 == bundle_bytes && pin.seq == head.seq;
+                if own || same_keys {
                     // The same keys (or, for the clinic, its own): the pin
                     // moves along the verified history.
                     if pin.seq != head.seq || pin.pending.is_some() || pin.bundle.0 != bundle_bytes
@@ -462,6 +467,8 @@ pub fn changed_error(
     pinned: &PublicBundle,
     new: &PublicBundle,
 ) -> AgentError {
+    let name = super::terminal::line(name);
+    let account_id = super::terminal::line(account_id);
     AgentError::new(format!(
         "REFUSED: {name}'s security key changed ({account_id}). Safety number pinned: {}; new safety number: {}. Call {name} and compare the new number; if it matches, run `ward-relay clinic keys confirm {account_id}`. Until then nothing is sent to or accepted from the new key",
         pinned.safety_number(),
@@ -472,6 +479,7 @@ pub fn changed_error(
 /// "<Name>'s security key changed on <3 Dec>. If you didn't expect this,
 /// call them before replying." (`at` in Unix seconds, the date in UTC).
 pub fn notice_line(name: &str, at: u64) -> String {
+    let name = super::terminal::line(name);
     format!(
         "{name}'s security key changed on {}. If you didn't expect this, call them before replying.",
         day_month(at)

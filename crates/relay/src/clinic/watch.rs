@@ -286,9 +286,12 @@ impl Watcher {
     /// the notice in every watched thread they share with the clinic, with
     /// both safety numbers while the change is not confirmed.
     async fn key_changed(&mut self, account_id: &str) -> Result<Vec<String>, AgentError> {
-        let threads: ward_proto::threads::ThreadList = self.client.get("/v1/threads").await?;
-        let shared: Vec<Thread> = threads
-            .threads
+        // What was checked before no longer holds, whatever follows.
+        for known in self.known.values_mut() {
+            known.trust.remove(account_id);
+        }
+        let shared: Vec<Thread> = super::all_threads(&self.client)
+            .await?
             .into_iter()
             .filter(|t| self.thread.as_ref().is_none_or(|only| *only == t.thread_id))
             .filter(|t| t.members.iter().any(|m| m.account_id == account_id))
@@ -296,17 +299,13 @@ impl Watcher {
         let Some(name) = shared.first().map(|t| super::member_name(t, account_id)) else {
             return Ok(Vec::new());
         };
-        // What was checked before no longer holds.
-        for known in self.known.values_mut() {
-            known.trust.remove(account_id);
-        }
         let checked = self.keyring.check(&self.client, account_id, &name).await?;
         let mut lines = Vec::new();
         if let Some((new, at)) = checked.as_ref().and_then(|c| c.pending.as_ref()) {
             for thread in &shared {
                 lines.push(format!(
                     "{}: {}",
-                    thread.thread_id,
+                    terminal::line(&thread.thread_id),
                     pins::notice_line(&name, *at)
                 ));
             }

@@ -83,7 +83,10 @@ pub async fn create_caregiver_invite(
             "Only a patient can invite a caregiver.",
         ));
     }
-    insert_invite(
+    // Inviting someone who will read the patient's threads is as sensitive
+    // as adding a way to sign in: a stolen old session must not do it.
+    session.require_recent_sign_in()?;
+    let created = insert_invite(
         &state,
         &session.account_id,
         "caregiver",
@@ -91,7 +94,16 @@ pub async fn create_caregiver_invite(
         &request.display_name,
         &request.contact,
     )
-    .await
+    .await?;
+    crate::history::record(
+        &state.db,
+        &session.account_id,
+        ward_proto::account::AccountEventKind::CaregiverInvited,
+        Some(&session.session_id),
+        Some(&request.display_name),
+    )
+    .await?;
+    Ok(created)
 }
 
 async fn insert_invite(

@@ -526,6 +526,9 @@ pub async fn add_member(
             "Only the patient can share a thread with a caregiver.",
         ));
     }
+    // A new reader of the patient's threads: as sensitive as a new way to
+    // sign in, so a stolen old session cannot do it.
+    session.require_recent_sign_in()?;
     let linked: bool = sqlx::query_scalar(
         "SELECT COUNT(*) > 0 FROM caregiver_links WHERE patient_id = ? AND caregiver_id = ? AND revoked_at IS NULL",
     )
@@ -568,6 +571,14 @@ pub async fn add_member(
     .execute(&mut *tx)
     .await?;
     store_sealed_keys(&mut tx, &thread_id, &session.account_id, keys).await?;
+    crate::history::record_in(
+        &mut tx,
+        &session.account_id,
+        ward_proto::account::AccountEventKind::ThreadShared,
+        Some(&session.session_id),
+        Some(&request.account_id),
+    )
+    .await?;
     tx.commit().await?;
     Ok(StatusCode::CREATED)
 }
