@@ -1342,7 +1342,12 @@ async fn the_agent_pins_keys_holds_a_changed_key_until_confirmed_and_refuses_a_r
     // The notice sits before the first message after the change (the
     // relay dates changes to the second, so it may share one with #1-#2).
     let lines: Vec<&str> = read.lines().collect();
-    let at = |prefix: &str| lines.iter().position(|l| l.starts_with(prefix)).unwrap();
+    let at = |prefix: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line starting {prefix:?} in:\n{read}\nstderr:\n{err}"))
+    };
     assert_eq!(
         lines[at("#1 ")],
         "#1 Sam: Is the lab open Saturday?",
