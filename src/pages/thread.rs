@@ -169,7 +169,9 @@ pub fn ThreadView() -> impl IntoView {
                             )
                         })
                 })
-                .filter(|(at_ms, _)| *at_ms >= thread.created_at)
+                // Key changes are dated to the second: one in the thread's
+                // own second is since the thread began.
+                .filter(|(at_ms, _)| *at_ms >= thread.created_at / 1000 * 1000)
                 .collect()
         });
         notices.sort();

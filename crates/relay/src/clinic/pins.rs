@@ -409,7 +409,9 @@ impl Keyring {
             .entries()
             .iter()
             .zip(published)
-            .filter(|(entry, at)| entry.seq > 0 && at.saturating_mul(1000) >= since_ms)
+            // Key changes are dated to the second: one in the thread's own
+            // second is since the thread began.
+            .filter(|(entry, at)| entry.seq > 0 && **at >= since_ms / 1000)
             .map(|(_, at)| (at.saturating_mul(1000), notice_line(name, *at)))
             .collect()
     }
