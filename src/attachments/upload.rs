@@ -148,7 +148,7 @@ const PARTS_IN_FLIGHT: usize = 3;
 /// Encrypts and uploads every part the relay does not have yet (`have`).
 /// Parts are encrypted in order, up to [`PARTS_IN_FLIGHT`] upload at once.
 /// `on_sent` gets the plaintext bytes stored so far (counting in order);
-/// `cancelled` is asked before each part.
+/// `cancelled` is asked before each part and once all are stored.
 pub async fn send_parts(
     token: &SessionToken,
     upload_id: &str,
@@ -187,6 +187,11 @@ pub async fn send_parts(
     }
     while let Some(stored) = in_flight.next().await {
         on_sent(done(stored?));
+    }
+    // A Cancel pressed while the last parts were on the wire still counts:
+    // nothing has been finalized or sent yet.
+    if cancelled() {
+        return Err(SessionError::UploadCancelled);
     }
     Ok(())
 }

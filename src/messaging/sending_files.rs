@@ -153,6 +153,12 @@ impl Inbox {
         )
         .await?;
         api::uploads::finalize(&token, &upload_id).await?;
+        // The last moment a Cancel can still hold the message back: the
+        // finalized upload is referenced by no message, so the relay's
+        // sweep deletes it once `unattached_blob_expiry_days` pass.
+        if self.is_cancelled(message_id) {
+            return Err(SessionError::UploadCancelled);
+        }
         let ready = outbox::Queued {
             upload: None,
             ..queued.clone()

@@ -17,6 +17,11 @@ const WASM_GZIP_BUDGET: u64 = 600 * 1024;
 const PARTS: [&str; 4] = ["lint", "host", "wasm", "e2e"];
 
 pub fn run(args: &[String]) -> Result {
+    // `e2e specs/x.spec.js …`: the named spec files only (Playwright's own
+    // filter), for a quick rerun of one failing test.
+    let (args, specs): (Vec<String>, Vec<String>) =
+        args.iter().cloned().partition(|a| !a.ends_with(".spec.js"));
+    let args = args.as_slice();
     for arg in args {
         if !PARTS.contains(&arg.as_str()) {
             return Err(Failure::new("test", format!("unknown part `{arg}`"))
@@ -90,7 +95,7 @@ pub fn run(args: &[String]) -> Result {
         );
     }
     if wants("e2e") {
-        end_to_end(&mut report);
+        end_to_end(&mut report, &specs);
     }
     report.print();
     if report.failed > 0 {
@@ -102,7 +107,7 @@ pub fn run(args: &[String]) -> Result {
     Ok(())
 }
 
-fn end_to_end(report: &mut Report) {
+fn end_to_end(report: &mut Report, specs: &[String]) {
     let started = Instant::now();
     let built = relay::build_client().and_then(|()| relay::build_relay());
     let bin = match built {
@@ -132,6 +137,7 @@ fn end_to_end(report: &mut Report) {
             let mut playwright = run::command("npx");
             playwright
                 .args(["--no-install", "playwright", "test"])
+                .args(specs)
                 .current_dir(paths::root().join("tests/e2e"))
                 .env("WARD_URL", &relay.url)
                 .env("WARD_DATA_DIR", &data)

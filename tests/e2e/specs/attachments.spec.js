@@ -286,17 +286,23 @@ test('files come by drag and drop or paste; a send that never left the phone is 
   expect(fs.readFileSync(path.join(saved, 'old-prescription.pdf')).equals(prescription)).toBe(true);
 
   // Cancel mid-upload: the message goes, and nothing reaches the clinic.
+  // Three parts, all sent before the press; parts after the first wait
+  // until Cancel is pressed, so the press lands while the last parts are
+  // still on the wire (a slow connection's case), every time.
+  let pressed = () => {};
+  const cancelPressed = new Promise((resolve) => { pressed = () => resolve(undefined); });
   await page.route('**/v1/uploads/*/parts/*', async (route) => {
-    await new Promise((r) => setTimeout(r, 400));
+    if (Number(route.request().url().split('/').pop()) >= 1) await cancelPressed;
     await route.continue().catch(() => {});
   });
-  await page.getByLabel('Attach a file').setInputFiles({ name: 'big-scan.pdf', mimeType: 'application/pdf', buffer: crypto.randomBytes(12 * 1000 * 1000) });
+  await page.getByLabel('Attach a file').setInputFiles({ name: 'big-scan.pdf', mimeType: 'application/pdf', buffer: crypto.randomBytes(2500 * 1000) });
   await expect(chip).toContainText('big-scan.pdf');
   await page.getByRole('textbox', { name: 'Message' }).fill('This one I will cancel');
   await page.getByRole('button', { name: 'Send' }).click();
   const cancelling = page.getByRole('listitem').filter({ hasText: 'This one I will cancel' });
   await expect(cancelling.getByText(/^Encrypting and uploading/)).toBeVisible();
   await cancelling.getByRole('button', { name: 'Cancel upload' }).click();
+  pressed();
   await expect(cancelling).toHaveCount(0);
   await expect(page.getByTestId('announcer')).toHaveText('Upload cancelled. Nothing was sent.');
   expect(await s.idbRecords(page, 'outbox')).toHaveLength(0);

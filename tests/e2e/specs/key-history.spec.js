@@ -36,10 +36,12 @@ test('a clinic key change shows in the thread log and holds sending until confir
   // thread fetch the history again, before the patient sends anything.
   const number = s.clinic('new-keys').trim();
   expect(number).toMatch(/^(\d{5} ){5}\d{5}$/);
-  // The thread says so at once, with both safety numbers. (The dated row in
-  // the message log, "NAME's security key changed on DATE", is not asserted
-  // here: it did not render in this test's first run; see the issue note.)
+  // The thread says so at once, with both safety numbers, and the message
+  // log gets a dated row.
   await expect(page.getByRole('alert')).toContainText('security keys changed');
+  const today = await page.evaluate(() => new Date().toLocaleDateString('default', { month: 'short', day: 'numeric' }));
+  const notice = page.getByRole('list', { name: 'Messages' }).getByTestId('key-change-notice');
+  await expect(notice).toHaveText(`Riverside Clinic's security key changed on ${today}. If you didn't expect this, call the clinic.`);
   await expect(page.getByTestId('new-safety-number')).toHaveText(number);
   await expect(page.getByTestId('old-safety-number')).toHaveText(/^(\d{5} ){5}\d{5}$/);
   await expect(page.getByTestId('old-safety-number')).not.toHaveText(number);

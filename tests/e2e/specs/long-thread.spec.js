@@ -11,6 +11,8 @@ test.use({ isMobile: true, hasTouch: true });
 const SEEDED = 249;
 
 test('a long thread opens at its newest page and pages back on demand, keeping the scroll position', async ({ page, request }) => {
+  // Seeding 249 messages through the clinic agent takes most of a minute on a busy machine.
+  test.setTimeout(180_000);
   await s.addAuthenticator(page, { prf: true });
   const recovery = await s.enrollThroughScreens(page, request, { name: 'Ana Ruiz', contact: 'ana@example.com' });
   await s.confirmRecoveryCode(page, recovery);
