@@ -8,20 +8,16 @@
 mod support;
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
-use std::process::Command;
 
 use reqwest::{Method, StatusCode};
 use support::{Account, NONE, Relay};
 use ward_proto::ErrorBody;
 use ward_proto::auth::{
-    ClinicInfo, CodeLoginStart, CodeLoginStarted, CodeLoginVerify, EnrollStartRequest,
-    EnrollStarted, EnrollVerifyRequest, KeyChallenge, KeyChallengeRequest,
+    CodeLoginStart, CodeLoginStarted, CodeLoginVerify, EnrollStartRequest, EnrollStarted,
+    EnrollVerifyRequest, KeyChallenge, KeyChallengeRequest,
 };
-use ward_proto::keys::BundleResponse;
 use ward_proto::passkeys::StartAuthentication;
-use ward_proto::threads::{Category, CreateThreadRequest, MessagePage, Thread, ThreadList};
-use ward_seal::keys::PublicBundle;
+use ward_proto::threads::{Category, CreateThreadRequest, Thread, ThreadList};
 
 /// `patient` starts a thread without keys (as fast as the API allows).
 async fn start_bare(relay: &Relay, patient: &Account) -> Thread {
