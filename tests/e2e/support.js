@@ -10,25 +10,25 @@ const { expect } = require('@playwright/test');
 
 const data = /** @type {string} */ (process.env.WARD_DATA_DIR);
 
-/** Runs the clinic agent (`ward-relay clinic ...`) against the e2e relay; returns what it printed. */
+/** Runs the clinic agent (`ward-clinic ...`) against the e2e relay; returns what it printed. */
 function clinic(...args) {
   return clinicWithInput('', ...args);
 }
 
 /** Runs the clinic agent with `input` on its standard input. */
 function clinicWithInput(input, ...args) {
-  return execFileSync(/** @type {string} */ (process.env.WARD_RELAY_BIN), [
-    'clinic', '--relay', /** @type {string} */ (process.env.WARD_URL), '--key-file', path.join(data, 'e2e-clinic.key'), ...args,
+  return execFileSync(/** @type {string} */ (process.env.WARD_CLINIC_BIN), [
+    '--relay', /** @type {string} */ (process.env.WARD_URL), '--key-file', path.join(data, 'e2e-clinic.key'), ...args,
   ], { env: { ...process.env, WARD_CLINIC_PASSPHRASE: 'e2e clinic passphrase' }, encoding: 'utf8', input });
 }
 
 /**
- * Starts `ward-relay clinic watch THREAD --seconds N` in the background;
+ * Starts `ward-clinic watch THREAD --seconds N` in the background;
  * `output()` is what it printed so far, `ready` resolves once it listens.
  */
 function clinicWatch(threadId, seconds) {
-  const child = spawn(/** @type {string} */ (process.env.WARD_RELAY_BIN), [
-    'clinic', '--relay', /** @type {string} */ (process.env.WARD_URL), '--key-file', path.join(data, 'e2e-clinic.key'),
+  const child = spawn(/** @type {string} */ (process.env.WARD_CLINIC_BIN), [
+    '--relay', /** @type {string} */ (process.env.WARD_URL), '--key-file', path.join(data, 'e2e-clinic.key'),
     'watch', threadId, '--seconds', String(seconds),
   ], { env: { ...process.env, WARD_CLINIC_PASSPHRASE: 'e2e clinic passphrase' } });
   let out = '';

@@ -70,8 +70,9 @@ fn browser_bench(step: &str, package: &str, test: &str, lines: &mut Vec<String>)
 /// collecting their `BENCH ` lines.
 fn playwright_benches(lines: &mut Vec<String>) -> Result {
     let step = "bench: Playwright (long thread, 100 MB attachment)";
-    // Release: the clinic agent seeds 10 000 messages with it.
+    // Release: the clinic agent seeds 10 000 messages through the relay.
     let bin = relay::build_relay_release()?;
+    let agent = relay::build_clinic_release()?;
     let data = test::tempdir()?;
     let running = relay::RunningRelay::start(&bin, "127.0.0.1:0", &data, &paths::dist())?;
     let mut playwright = run::command("npx");
@@ -82,6 +83,7 @@ fn playwright_benches(lines: &mut Vec<String>) -> Result {
         .env("WARD_URL", &running.url)
         .env("WARD_DATA_DIR", &data)
         .env("WARD_RELAY_BIN", &bin)
+        .env("WARD_CLINIC_BIN", &agent)
         .env("CHROMIUM", setup::CHROMIUM);
     let ok = run::stream(step, &mut playwright, |line| {
         if let Some(at) = line.find("BENCH ") {

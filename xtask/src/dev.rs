@@ -16,12 +16,13 @@ pub fn run() -> Result {
     setup::run()?;
     relay::build_client()?;
     let bin = relay::build_relay()?;
+    let agent = relay::build_clinic()?;
     let data = paths::root().join("data");
     let running = RunningRelay::start(&bin, LISTEN, &data, &paths::dist())?;
     let key_file = data.join("clinic.key");
     if !key_file.exists() {
         clinic(
-            &bin,
+            &agent,
             &key_file,
             &[
                 "init",
@@ -33,7 +34,7 @@ pub fn run() -> Result {
         )?;
     }
     let invite = clinic(
-        &bin,
+        &agent,
         &key_file,
         &[
             "invite",
@@ -43,14 +44,14 @@ pub fn run() -> Result {
             "demo@example.com",
         ],
     )?;
-    let mut bot = clinic_command(&bin, &key_file, &["bot"])
+    let mut bot = clinic_command(&agent, &key_file, &["bot"])
         .spawn()
         .map_err(|e| Failure::new("dev: start the demo clinic's bot", e.to_string()))?;
     println!(
         "\nWard is running on http://localhost:8080\n\
          \n  open     http://localhost:8080 (use `localhost`: passkeys need a host name, not 127.0.0.1)\
          \n  invite   http://localhost:8080/enroll#invite={} (for Demo Patient; one-time codes appear in {})\
-         \n  clinic   a demo clinic whose bot answers every message (`ward-relay clinic --help` for more)\
+         \n  clinic   a demo clinic whose bot answers every message (`ward-clinic --help` for more)\
          \n  data     {} (SQLite, created on first run)\
          \n  stop     Ctrl-C\n",
         invite.trim(),
@@ -65,7 +66,7 @@ pub fn run() -> Result {
 fn clinic_command(bin: &Path, key_file: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(bin);
     command
-        .args(["clinic", "--relay", "http://127.0.0.1:8080", "--key-file"])
+        .args(["--relay", "http://127.0.0.1:8080", "--key-file"])
         .arg(key_file)
         .args(args)
         .env("WARD_CLINIC_PASSPHRASE", DEMO_PASSPHRASE)

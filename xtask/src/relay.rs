@@ -1,4 +1,5 @@
-//! Building the client and the relay, and running a relay for the tests.
+//! Building the client, the relay and the clinic agent, and running a
+//! relay for the tests.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -21,29 +22,36 @@ pub fn build_client() -> Result {
 /// Builds `ward-relay` (debug: it shares every compiled dependency with the
 /// tests, and starts in seconds) and returns its path.
 pub fn build_relay() -> Result<PathBuf> {
-    build_relay_profile(false)
+    build_bin("ward-relay", false)
 }
 
 /// Builds `ward-relay` in release (for benchmarks) and returns its path.
 pub fn build_relay_release() -> Result<PathBuf> {
-    build_relay_profile(true)
+    build_bin("ward-relay", true)
 }
 
-fn build_relay_profile(release: bool) -> Result<PathBuf> {
-    let mut args = vec![
-        "build",
-        "--locked",
-        "--package",
-        "ward-relay",
-        "--bin",
-        "ward-relay",
-    ];
+/// Builds the clinic agent, `ward-clinic` (debug), and returns its path.
+pub fn build_clinic() -> Result<PathBuf> {
+    build_bin("ward-clinic", false)
+}
+
+/// Builds `ward-clinic` in release (the benchmarks seal 10 000 messages
+/// with it) and returns its path.
+pub fn build_clinic_release() -> Result<PathBuf> {
+    build_bin("ward-clinic", true)
+}
+
+/// Builds the binary `name` of the package of the same name. One package
+/// per cargo run: built together, the relay would get ward-seal with the
+/// clinic's features (cargo unifies them), and link code that decrypts.
+fn build_bin(name: &str, release: bool) -> Result<PathBuf> {
+    let mut args = vec!["build", "--locked", "--package", name, "--bin", name];
     if release {
         args.push("--release");
     }
-    run::status("build: ward-relay", &mut run::cargo(&args))?;
+    run::status(&format!("build: {name}"), &mut run::cargo(&args))?;
     let profile = if release { "release" } else { "debug" };
-    Ok(paths::target_dir().join(profile).join("ward-relay"))
+    Ok(paths::target_dir().join(profile).join(name))
 }
 
 /// A relay process on a free loopback port, stopped when dropped.

@@ -68,6 +68,28 @@ pub fn run(args: &[String]) -> Result {
                 "warnings",
             ]),
         );
+        // The relay never decrypts, by construction: it builds against
+        // ward-seal without `open` (clippy'd on its own, because built with
+        // the rest of the workspace it gets the clinic's features), and
+        // nothing in its dependency tree turns `open` back on.
+        report.check(
+            "clippy, relay without ward-seal's `open`",
+            &mut run::cargo(&[
+                "clippy",
+                "--locked",
+                "-p",
+                "ward-relay",
+                "-p",
+                "ward-seal",
+                "--no-default-features",
+                "--lib",
+                "--bins",
+                "--",
+                "-D",
+                "warnings",
+            ]),
+        );
+        report.relay_cannot_decrypt();
     }
     if wants("host") {
         let mut host = run::cargo(&["test", "--workspace", "--locked"]);
@@ -109,15 +131,25 @@ pub fn run(args: &[String]) -> Result {
 
 fn end_to_end(report: &mut Report, specs: &[String]) {
     let started = Instant::now();
-    let built = relay::build_client().and_then(|()| relay::build_relay());
-    let bin = match built {
-        Ok(bin) => {
-            report.record("build client and relay", started.elapsed(), true);
-            bin
+    let built = relay::build_client()
+        .and_then(|()| relay::build_relay())
+        .and_then(|bin| Ok((bin, relay::build_clinic()?)));
+    let (bin, agent) = match built {
+        Ok(bins) => {
+            report.record(
+                "build client, relay and clinic agent",
+                started.elapsed(),
+                true,
+            );
+            bins
         }
         Err(failure) => {
             eprintln!("{failure}");
-            report.record("build client and relay", started.elapsed(), false);
+            report.record(
+                "build client, relay and clinic agent",
+                started.elapsed(),
+                false,
+            );
             return;
         }
     };
@@ -142,6 +174,7 @@ fn end_to_end(report: &mut Report, specs: &[String]) {
                 .env("WARD_URL", &relay.url)
                 .env("WARD_DATA_DIR", &data)
                 .env("WARD_RELAY_BIN", &bin)
+                .env("WARD_CLINIC_BIN", &agent)
                 .env("CHROMIUM", setup::CHROMIUM);
             report.tests(
                 "end-to-end tests (Playwright, Chromium)",
@@ -225,6 +258,57 @@ impl Report {
         self.failed += counts.failed;
         self.skipped += counts.skipped;
         self.record(name, started.elapsed(), counts.failed == 0);
+    }
+
+    /// The relay's dependency tree (without dev-dependencies) must hold
+    /// ward-seal, and never with its `open` feature.
+    fn relay_cannot_decrypt(&mut self) {
+        let name = "the relay links no ward-seal `open`";
+        section(name);
+        let started = Instant::now();
+        let output = run::cargo(&[
+            "tree",
+            "--locked",
+            "-p",
+            "ward-relay",
+            "-e",
+            "normal,build,features",
+            "--prefix",
+            "none",
+        ])
+        .stdin(std::process::Stdio::null())
+        .output();
+        let checked = match output {
+            Ok(output) if output.status.success() => {
+                seal_without_open(&String::from_utf8_lossy(&output.stdout))
+            }
+            Ok(output) => Err(format!(
+                "cargo tree failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            )),
+            Err(error) => Err(format!("could not run cargo tree: {error}")),
+        };
+        let ok = match checked {
+            Ok(()) => {
+                println!("ward-relay depends on ward-seal without `open`");
+                true
+            }
+            Err(why) => {
+                eprintln!(
+                    "{}",
+                    Failure::new(name, why).fix(
+                        "depend on ward-seal with `default-features = false` from the relay, and not on ward-clinic; `cargo tree -p ward-relay -e features -i ward-seal` shows who enables it"
+                    )
+                );
+                false
+            }
+        };
+        if ok {
+            self.passed += 1;
+        } else {
+            self.failed += 1;
+        }
+        self.record(name, started.elapsed(), ok);
     }
 
     fn size_budget(&mut self) {
@@ -380,5 +464,39 @@ Running 4 tests using 1 worker
             count(Runner::Playwright, "test result: ok. 5 passed; 0 failed"),
             (0, 0, 0)
         );
+    }
+}
+
+/// Checks `cargo tree -e features --prefix none` output: ward-seal is there,
+/// its `open` feature is not.
+fn seal_without_open(tree: &str) -> std::result::Result<(), String> {
+    let lines: Vec<&str> = tree.lines().map(str::trim).collect();
+    if !lines.iter().any(|line| line.starts_with("ward-seal v")) {
+        return Err(
+            "ward-seal is not in the relay's dependency tree: is the check out of date?".into(),
+        );
+    }
+    if lines
+        .iter()
+        .any(|line| line.starts_with("ward-seal feature \"open\""))
+    {
+        return Err(
+            "ward-seal's `open` feature (decryption, secret keys) is enabled for the relay".into(),
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::seal_without_open;
+
+    #[test]
+    fn the_relay_tree_check_finds_seal_and_refuses_open() {
+        let clean = "ward-relay v0.1.0 (/w/crates/relay)\nward-seal v0.1.0 (/w/crates/seal)\nsha2 feature \"default\"\n";
+        assert_eq!(seal_without_open(clean), Ok(()));
+        let open = format!("{clean}ward-seal feature \"default\"\nward-seal feature \"open\"\n");
+        assert!(seal_without_open(&open).is_err());
+        assert!(seal_without_open("ward-relay v0.1.0 (/w/crates/relay)\n").is_err());
     }
 }

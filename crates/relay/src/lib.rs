@@ -8,7 +8,6 @@
 
 pub mod blobs;
 pub mod bounds;
-pub mod clinic;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -8,23 +8,37 @@
 //! SHA-256 of a length-prefixed transcript of every field, ciphertext
 //! included, so no member can forge a message as another member.
 
+#[cfg(feature = "open")]
 use rand_core::CryptoRng;
+#[cfg(feature = "open")]
 use zeroize::Zeroizing;
 
+use crate::DecryptError;
+#[cfg(feature = "open")]
 use crate::glue::{aead_open, aead_seal, hkdf_sha256};
+#[cfg(feature = "open")]
 use crate::keys::{AccountKeys, PublicBundle};
+#[cfg(feature = "open")]
 use crate::payload::{Payload, PayloadError};
+#[cfg(feature = "open")]
+use crate::random;
+#[cfg(feature = "open")]
 use crate::thread_key::ThreadKey;
+#[cfg(feature = "open")]
 use crate::transcript::Transcript;
-use crate::wire::{self, InvalidId, Reader, check_id};
-use crate::{DecryptError, random};
+use crate::wire::{self, Reader};
+#[cfg(feature = "open")]
+use crate::wire::{InvalidId, check_id};
 
 const VERSION: u8 = 1;
+#[cfg(feature = "open")]
 const KEY_LABEL: &str = "ward message v1";
+#[cfg(feature = "open")]
 const SIGNATURE_LABEL: &str = "ward envelope v1";
 /// Largest ciphertext accepted: a maximal padded payload plus the tag.
 pub const MAX_CIPHERTEXT_LEN: usize = 640 * 1024;
 
+#[cfg(feature = "open")]
 /// Why a message could not be sealed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SealError {
@@ -64,6 +78,7 @@ pub struct Envelope {
     signature: [u8; 64],
 }
 
+#[cfg(feature = "open")]
 /// Seals `payload` as `sender` under `key`, the key of `header.epoch`.
 pub fn seal(
     sender: &AccountKeys,
@@ -98,6 +113,7 @@ impl Envelope {
         &self.header
     }
 
+    #[cfg(feature = "open")]
     /// Opens the message. `key` is the thread key of `header().epoch`,
     /// `thread_id` the thread the caller is reading, and `sender` the pinned
     /// bundle of `header().sender_id`. Any mismatch, alteration or
@@ -153,6 +169,7 @@ impl Envelope {
         Ok(envelope)
     }
 
+    #[cfg(feature = "open")]
     fn signed_transcript(&self) -> Transcript {
         let mut transcript = Transcript::new(SIGNATURE_LABEL);
         transcript
@@ -183,6 +200,7 @@ fn header_bytes(header: &Header, salt: &[u8; 32]) -> Vec<u8> {
     out
 }
 
+#[cfg(feature = "open")]
 /// `HKDF-SHA256(salt, thread_key, info)` → 32-byte key || 12-byte nonce.
 fn message_key(
     key: &ThreadKey,
@@ -202,7 +220,7 @@ fn message_key(
     (message_key, nonce)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "open"))]
 mod tests {
     use super::*;
     use crate::random::os_rng;

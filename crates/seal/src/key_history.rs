@@ -175,7 +175,7 @@ pub fn next_entry(prev: Option<&HistoryEntry>, bundle: Vec<u8>) -> HistoryEntry 
     HistoryEntry { seq, bundle, hash }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "open"))]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;

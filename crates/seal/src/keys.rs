@@ -7,17 +7,28 @@
 
 use std::fmt;
 
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signature, VerifyingKey};
+#[cfg(feature = "open")]
+use ed25519_dalek::{Signer, SigningKey};
+#[cfg(feature = "open")]
 use hpke::Deserializable;
+#[cfg(feature = "open")]
 use rand_core::CryptoRng;
+#[cfg(feature = "open")]
 use zeroize::Zeroizing;
 
+use crate::DecryptError;
+#[cfg(feature = "open")]
+use crate::random;
+#[cfg(feature = "open")]
 use crate::thread_key::{HpkePrivateKey, HpkePublicKey};
 use crate::transcript::Transcript;
-use crate::wire::{self, InvalidId, Malformed, Reader, check_id};
-use crate::{DecryptError, random};
+#[cfg(feature = "open")]
+use crate::wire::check_id;
+use crate::wire::{self, InvalidId, Malformed, Reader};
 
 const BUNDLE_VERSION: u8 = 1;
+#[cfg(feature = "open")]
 const SECRETS_VERSION: u8 = 1;
 const BUNDLE_LABEL: &str = "ward bundle v1";
 const SAFETY_NUMBER_LABEL: &str = "ward safety number v1";
@@ -46,6 +57,7 @@ impl From<Malformed> for KeysError {
     }
 }
 
+#[cfg(feature = "open")]
 /// An account's secret keys. Lives in memory only while the vault is
 /// unlocked; zeroized on drop; `Debug` shows only public information.
 pub struct AccountKeys {
@@ -56,6 +68,7 @@ pub struct AccountKeys {
     bundle: PublicBundle,
 }
 
+#[cfg(feature = "open")]
 impl AccountKeys {
     /// Fresh keys for `account_id`, stamped `created_at` (Unix seconds).
     pub fn generate(
@@ -152,6 +165,7 @@ impl AccountKeys {
     }
 }
 
+#[cfg(feature = "open")]
 impl fmt::Debug for AccountKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AccountKeys")
@@ -258,10 +272,12 @@ impl PublicBundle {
         SafetyNumber(groups)
     }
 
+    #[cfg(feature = "open")]
     pub(crate) fn hpke_public_key(&self) -> Result<HpkePublicKey, DecryptError> {
         HpkePublicKey::from_bytes(&self.x25519).map_err(|_| DecryptError)
     }
 
+    #[cfg(feature = "open")]
     /// Checks `signature` over `transcript` by this account.
     pub(crate) fn verify(
         &self,
@@ -353,7 +369,7 @@ pub(crate) fn x25519_is_contributory(public: &[u8; 32]) -> bool {
         .was_contributory()
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "open"))]
 mod tests {
     use super::*;
     use crate::random::os_rng;

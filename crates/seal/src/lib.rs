@@ -22,22 +22,28 @@
 
 pub mod envelope;
 mod error;
+#[cfg(feature = "open")]
 mod glue;
-#[cfg(test)]
+#[cfg(all(test, feature = "open"))]
 mod kat_tests;
 pub mod key_history;
+#[cfg(feature = "open")]
 pub mod keyfile;
 pub mod keys;
 pub mod padding;
+#[cfg(feature = "open")]
 pub mod payload;
+#[cfg(feature = "open")]
 pub mod random;
+#[cfg(feature = "open")]
 pub mod recovery;
 pub mod stream;
 pub mod thread_key;
 mod transcript;
+#[cfg(feature = "open")]
 pub mod vault;
 mod wire;
-#[cfg(test)]
+#[cfg(all(test, feature = "open"))]
 mod wycheproof_tests;
 
 pub use error::DecryptError;

@@ -20,16 +20,24 @@
 //! starts from the first missing chunk. A dropped, reordered, duplicated or
 //! appended chunk, or a cut anywhere, fails to decrypt.
 
+#[cfg(feature = "open")]
 use std::fmt;
 
+#[cfg(feature = "open")]
 use rand_core::CryptoRng;
+#[cfg(feature = "open")]
 use sha2::{Digest, Sha256};
+#[cfg(feature = "open")]
 use zeroize::Zeroizing;
 
+use crate::DecryptError;
+#[cfg(feature = "open")]
 use crate::glue::{aead_open, aead_seal, hkdf_sha256};
+#[cfg(feature = "open")]
+use crate::random;
+#[cfg(feature = "open")]
 use crate::transcript::Transcript;
 use crate::wire::Reader;
-use crate::{DecryptError, random};
 
 /// Plaintext bytes per chunk.
 pub const CHUNK_SIZE: usize = 64 * 1024;
@@ -41,8 +49,10 @@ pub const ENCRYPTED_CHUNK_SIZE: usize = CHUNK_SIZE + TAG_LEN;
 pub const HEADER_LEN: usize = 1 + 32;
 
 const VERSION: u8 = 1;
+#[cfg(feature = "open")]
 const KEY_LABEL: &str = "ward attachment v1";
 
+#[cfg(feature = "open")]
 /// Why a chunk could not be encrypted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum StreamError {
@@ -66,11 +76,13 @@ pub enum StreamError {
     },
 }
 
+#[cfg(feature = "open")]
 /// The key that opens one attachment. Zeroized on drop; `Debug` prints
 /// nothing of it.
 #[derive(Clone)]
 pub struct FileKey(Zeroizing<[u8; 32]>);
 
+#[cfg(feature = "open")]
 impl FileKey {
     /// A fresh random key for one file.
     pub fn generate(rng: &mut impl CryptoRng) -> Self {
@@ -88,6 +100,7 @@ impl FileKey {
     }
 }
 
+#[cfg(feature = "open")]
 impl fmt::Debug for FileKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("FileKey(..)")
@@ -135,6 +148,7 @@ pub fn encrypted_len(plaintext_len: u64) -> Option<u64> {
         .checked_add(HEADER_LEN as u64)
 }
 
+#[cfg(feature = "open")]
 /// Encrypts one file, chunk by chunk, in any order.
 pub struct Encryptor {
     key: Zeroizing<[u8; 32]>,
@@ -142,6 +156,7 @@ pub struct Encryptor {
     plaintext_len: u64,
 }
 
+#[cfg(feature = "open")]
 impl Encryptor {
     /// Starts a stream for a file of `plaintext_len` bytes.
     pub fn new(file_key: &FileKey, plaintext_len: u64, rng: &mut impl CryptoRng) -> Self {
@@ -206,6 +221,7 @@ impl Encryptor {
     }
 }
 
+#[cfg(feature = "open")]
 impl fmt::Debug for Encryptor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Encryptor")
@@ -214,6 +230,7 @@ impl fmt::Debug for Encryptor {
     }
 }
 
+#[cfg(feature = "open")]
 /// Decrypts one file, chunk by chunk, in any order.
 pub struct Decryptor {
     key: Zeroizing<[u8; 32]>,
@@ -221,6 +238,7 @@ pub struct Decryptor {
     last_chunk_len: usize,
 }
 
+#[cfg(feature = "open")]
 impl Decryptor {
     /// Prepares to decrypt a file whose encrypted form (header included) is
     /// `encrypted_len` bytes long. The length decides which chunk is the last:
@@ -287,6 +305,7 @@ impl Decryptor {
     }
 }
 
+#[cfg(feature = "open")]
 impl fmt::Debug for Decryptor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Decryptor")
@@ -295,11 +314,13 @@ impl fmt::Debug for Decryptor {
     }
 }
 
+#[cfg(feature = "open")]
 /// SHA-256 of a file's plaintext, fed chunk by chunk, for
 /// [`crate::payload::AttachmentRef::sha256`].
 #[derive(Debug, Clone, Default)]
 pub struct FileHasher(Sha256);
 
+#[cfg(feature = "open")]
 impl FileHasher {
     /// Feeds the next bytes of the file, in order.
     pub fn update(&mut self, bytes: &[u8]) {
@@ -312,6 +333,7 @@ impl FileHasher {
     }
 }
 
+#[cfg(feature = "open")]
 fn payload_key(
     file_key: &FileKey,
     header: &StreamHeader,
@@ -322,6 +344,7 @@ fn payload_key(
     hkdf_sha256::<32>(&header.salt, &*file_key.0, info.bytes())
 }
 
+#[cfg(feature = "open")]
 /// `u88_be(index) || last`.
 fn nonce(index: u64, last: bool) -> [u8; 12] {
     let mut nonce = [0u8; 12];
@@ -330,6 +353,7 @@ fn nonce(index: u64, last: bool) -> [u8; 12] {
     nonce
 }
 
+#[cfg(feature = "open")]
 /// Encrypts a whole in-memory file: header and chunks, concatenated. For
 /// tests, vectors and the clinic agent; the browser streams chunk by chunk.
 pub fn encrypt_all(file_key: &FileKey, plaintext: &[u8], rng: &mut impl CryptoRng) -> Vec<u8> {
@@ -344,12 +368,14 @@ pub fn encrypt_all(file_key: &FileKey, plaintext: &[u8], rng: &mut impl CryptoRn
     out
 }
 
+#[cfg(feature = "open")]
 fn capacity_for(plaintext_len: usize) -> usize {
     encrypted_len(plaintext_len as u64)
         .and_then(|len| usize::try_from(len).ok())
         .unwrap_or(0)
 }
 
+#[cfg(feature = "open")]
 /// Decrypts a whole in-memory encrypted file.
 pub fn decrypt_all(
     file_key: &FileKey,
@@ -371,7 +397,7 @@ pub fn decrypt_all(
     Ok(out)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "open"))]
 mod tests {
     use super::*;
     use crate::random::os_rng;

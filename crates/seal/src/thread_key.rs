@@ -9,30 +9,49 @@
 //! sends. So every sealed key is also signed by the member who sealed it,
 //! and opening checks that signature against the sealer's pinned bundle.
 
+#[cfg(feature = "open")]
 use std::fmt;
 
+#[cfg(feature = "open")]
 use hpke::aead::ChaCha20Poly1305;
+#[cfg(feature = "open")]
 use hpke::kdf::HkdfSha256;
+#[cfg(feature = "open")]
 use hpke::kem::X25519HkdfSha256;
+#[cfg(feature = "open")]
 use hpke::{Deserializable, OpModeR, OpModeS, Serializable};
+#[cfg(feature = "open")]
 use rand_core::CryptoRng;
+#[cfg(feature = "open")]
 use zeroize::Zeroizing;
 
+use crate::DecryptError;
+#[cfg(feature = "open")]
 use crate::keys::{AccountKeys, PublicBundle};
+#[cfg(feature = "open")]
+use crate::random;
+#[cfg(feature = "open")]
 use crate::transcript::Transcript;
-use crate::wire::{self, InvalidId, Reader, check_id};
-use crate::{DecryptError, random};
+use crate::wire::{self, Reader};
+#[cfg(feature = "open")]
+use crate::wire::{InvalidId, check_id};
 
+#[cfg(feature = "open")]
 type EncappedKey = <X25519HkdfSha256 as hpke::Kem>::EncappedKey;
+#[cfg(feature = "open")]
 pub(crate) type HpkePublicKey = <X25519HkdfSha256 as hpke::Kem>::PublicKey;
+#[cfg(feature = "open")]
 pub(crate) type HpkePrivateKey = <X25519HkdfSha256 as hpke::Kem>::PrivateKey;
 
 const VERSION: u8 = 1;
+#[cfg(feature = "open")]
 const INFO_LABEL: &str = "ward thread key v1";
+#[cfg(feature = "open")]
 const SIGNATURE_LABEL: &str = "ward sealed thread key v1";
 /// 32-byte key + 16-byte Poly1305 tag.
 const CIPHERTEXT_LEN: usize = 48;
 
+#[cfg(feature = "open")]
 /// Why a thread key could not be sealed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SealError {
@@ -44,11 +63,13 @@ pub enum SealError {
     InvalidId(#[from] InvalidId),
 }
 
+#[cfg(feature = "open")]
 /// A thread epoch's 32-byte symmetric key. Zeroized on drop; `Debug`
 /// prints nothing of it.
 #[derive(Clone)]
 pub struct ThreadKey(Zeroizing<[u8; 32]>);
 
+#[cfg(feature = "open")]
 impl ThreadKey {
     /// A fresh random key for a new epoch.
     pub fn generate(rng: &mut impl CryptoRng) -> Self {
@@ -71,6 +92,7 @@ impl ThreadKey {
     }
 }
 
+#[cfg(feature = "open")]
 impl fmt::Debug for ThreadKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ThreadKey(..)")
@@ -92,6 +114,7 @@ pub struct SealedThreadKey {
     signature: [u8; 64],
 }
 
+#[cfg(feature = "open")]
 /// Seals `key` (thread `thread_id`, epoch `epoch`) to `member`, signed by
 /// `sealer`.
 pub fn seal(
@@ -122,6 +145,7 @@ pub fn seal(
     Ok(sealed)
 }
 
+#[cfg(feature = "open")]
 /// Seals one epoch's key to every member: what starting a thread, or a new
 /// epoch after a removal, costs.
 pub fn seal_to_members(
@@ -138,6 +162,7 @@ pub fn seal_to_members(
         .collect()
 }
 
+#[cfg(feature = "open")]
 /// Gives a newly added member (a caregiver) the history: one seal per
 /// existing epoch, not per message.
 pub fn share_history(
@@ -153,6 +178,7 @@ pub fn share_history(
         .collect()
 }
 
+#[cfg(feature = "open")]
 /// Starts epoch `next_epoch` after a member was removed or a grant revoked:
 /// a fresh key sealed only to `remaining` members.
 pub fn rotate(
@@ -188,6 +214,7 @@ impl SealedThreadKey {
         &self.sealer_id
     }
 
+    #[cfg(feature = "open")]
     /// Opens the key as `me`, checking it was sealed by `sealer` (whose bundle
     /// the caller has pinned) for exactly this thread and epoch.
     pub fn open(
@@ -254,6 +281,7 @@ impl SealedThreadKey {
         Ok(sealed)
     }
 
+    #[cfg(feature = "open")]
     fn signed_transcript(&self) -> Transcript {
         let mut transcript = Transcript::new(SIGNATURE_LABEL);
         transcript
@@ -268,6 +296,7 @@ impl SealedThreadKey {
     }
 }
 
+#[cfg(feature = "open")]
 /// Ward's one HPKE call: base mode, suite 0x0020/0x0001/0x0003, single
 /// shot. The RFC 9180 known-answer tests drive exactly this function.
 pub(crate) fn hpke_seal(
@@ -286,6 +315,7 @@ pub(crate) fn hpke_seal(
     Ok((enc.to_bytes().into(), ciphertext))
 }
 
+#[cfg(feature = "open")]
 /// The inverse of [`hpke_seal`]. A low-order `enc` fails here (RFC 9180
 /// requires rejecting an all-zero shared secret).
 pub(crate) fn hpke_open(
@@ -308,6 +338,7 @@ pub(crate) fn hpke_open(
     .map_err(|_| DecryptError)
 }
 
+#[cfg(feature = "open")]
 /// HPKE `info`: `lp("ward thread key v1") || lp(thread_id) || lp(u32_be(epoch)) || lp(member_id)`.
 fn info(thread_id: &str, epoch: u32, member_id: &str) -> Transcript {
     let mut info = Transcript::new(INFO_LABEL);
@@ -317,7 +348,7 @@ fn info(thread_id: &str, epoch: u32, member_id: &str) -> Transcript {
     info
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "open"))]
 mod tests {
     use super::*;
     use crate::random::os_rng;

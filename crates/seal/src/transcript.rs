@@ -24,6 +24,7 @@ impl Transcript {
         self
     }
 
+    #[cfg(feature = "open")]
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.0
     }

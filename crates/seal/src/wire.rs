@@ -32,6 +32,7 @@ impl<'a> Reader<'a> {
         Ok(self.array::<1>()?[0])
     }
 
+    #[cfg(feature = "open")]
     pub(crate) fn u16(&mut self) -> Result<u16, Malformed> {
         Ok(u16::from_be_bytes(self.array()?))
     }
@@ -62,6 +63,7 @@ impl<'a> Reader<'a> {
         self.take(len)
     }
 
+    #[cfg(feature = "open")]
     pub(crate) fn remaining(&self) -> usize {
         self.rest.len()
     }
@@ -93,6 +95,7 @@ pub(crate) fn put_bytes32(out: &mut Vec<u8>, bytes: &[u8]) {
 #[error("an identifier must be 1 to 255 bytes of UTF-8")]
 pub struct InvalidId;
 
+#[cfg(feature = "open")]
 pub(crate) fn check_id(id: &str) -> Result<(), InvalidId> {
     if id.is_empty() || id.len() > 255 {
         Err(InvalidId)

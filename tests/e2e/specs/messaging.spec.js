@@ -1,7 +1,7 @@
 // @ts-check
 // The patient and the clinic talking, every word encrypted in the browser:
 // a new thread with the emergency check, the clinic agent reading and
-// replying with quick replies (a real `ward-relay clinic` process), live
+// replying with quick replies (a real `ward-clinic` process), live
 // delivery, read receipts, and no plaintext in the relay's database.
 const fs = require('node:fs');
 const path = require('node:path');

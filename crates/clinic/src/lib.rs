@@ -2,6 +2,12 @@
 //! tests. It holds the clinic inbox account's keys in a passphrase-protected
 //! key file and talks to a relay over HTTP like any client, sealing and
 //! opening with `ward-seal`.
+//!
+//! Its own crate (and `ward-clinic` binary), apart from `ward-relay`: the
+//! relay server must not link code that decrypts (it depends on `ward-seal`
+//! without the `open` feature).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod attachments;
 mod client;
@@ -77,7 +83,7 @@ pub struct ReadMessage {
 pub fn message_lines(message: &ReadMessage) -> Vec<String> {
     if message.held {
         return vec![format!(
-            "#{} {}: [held: signed with {}'s new security key, which is not confirmed; compare safety numbers, then `ward-relay clinic keys confirm {}`]",
+            "#{} {}: [held: signed with {}'s new security key, which is not confirmed; compare safety numbers, then `ward-clinic keys confirm {}`]",
             message.seq,
             terminal::line(&message.sender_name),
             terminal::line(&message.sender_name),
@@ -225,7 +231,7 @@ impl Agent {
     pub async fn connect(&self) -> Result<(AccountKeys, Client), AgentError> {
         let bytes = std::fs::read(&self.key_file).map_err(|e| {
             AgentError::new(format!(
-                "could not read the key file {}: {e}. Run `ward-relay clinic init` first",
+                "could not read the key file {}: {e}. Run `ward-clinic init` first",
                 self.key_file.display()
             ))
         })?;
@@ -574,7 +580,7 @@ async fn thread_keys(
             .ok_or_else(|| {
                 if sealer.is_some_and(|c| c.pending.is_some()) {
                     format!(
-                        "the key for epoch {} of {thread_id} is not from {name}'s confirmed key ({name}'s security key changed and is not confirmed: see `ward-relay clinic keys list`)",
+                        "the key for epoch {} of {thread_id} is not from {name}'s confirmed key ({name}'s security key changed and is not confirmed: see `ward-clinic keys list`)",
                         entry.epoch
                     )
                 } else {
@@ -787,7 +793,7 @@ async fn send(
         .iter()
         .map(|a| a.blob_id.clone())
         .collect();
-    let id_bytes = crate::secrets::random::<12>().map_err(|_| AgentError::new("no randomness"))?;
+    let id_bytes = random::<12>().map_err(|_| AgentError::new("no randomness"))?;
     let header = Header {
         thread_id: thread_id.to_owned(),
         epoch,
@@ -799,7 +805,7 @@ async fn send(
                 .collect::<String>()
         ),
         sender_id: keys.account_id().to_owned(),
-        sent_at_ms: u64::try_from(crate::secrets::now_ms()).unwrap_or(0),
+        sent_at_ms: now_ms(),
     };
     let sealed = envelope::seal(keys, key, header, &payload, &mut os_rng())
         .map_err(|e| AgentError::new(e.to_string()))?;
@@ -834,7 +840,7 @@ fn temp_beside(path: &Path) -> Result<PathBuf, AgentError> {
     let name = path
         .file_name()
         .ok_or_else(|| AgentError::new(format!("{} is not a file name", path.display())))?;
-    let suffix = crate::secrets::random::<6>().map_err(|_| AgentError::new("no randomness"))?;
+    let suffix = random::<6>().map_err(|_| AgentError::new("no randomness"))?;
     let mut temp = name.to_os_string();
     temp.push(format!(
         ".new-{}",
@@ -860,6 +866,20 @@ fn sync_parent(path: &Path) {
     }
     #[cfg(not(unix))]
     let _ = path;
+}
+
+/// `N` random bytes from the operating system.
+fn random<const N: usize>() -> Result<[u8; N], getrandom::Error> {
+    let mut out = [0u8; N];
+    getrandom::fill(&mut out)?;
+    Ok(out)
+}
+
+/// Now, in Unix milliseconds (a message's `sent_at_ms`).
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Now, in Unix seconds (a bundle's `created_at`).

@@ -426,7 +426,7 @@ impl Keyring {
     ) -> Result<(String, String), AgentError> {
         let pin = self.file.accounts.get(account_id).cloned().ok_or_else(|| {
             AgentError::new(format!(
-                "no key is pinned for {account_id}; `ward-relay clinic keys list` shows the pinned accounts"
+                "no key is pinned for {account_id}; `ward-clinic keys list` shows the pinned accounts"
             ))
         })?;
         let name = pin.name.clone();
@@ -472,7 +472,7 @@ pub fn changed_error(
     let name = super::terminal::line(name);
     let account_id = super::terminal::line(account_id);
     AgentError::new(format!(
-        "REFUSED: {name}'s security key changed ({account_id}). Safety number pinned: {}; new safety number: {}. Call {name} and compare the new number; if it matches, run `ward-relay clinic keys confirm {account_id}`. Until then nothing is sent to or accepted from the new key",
+        "REFUSED: {name}'s security key changed ({account_id}). Safety number pinned: {}; new safety number: {}. Call {name} and compare the new number; if it matches, run `ward-clinic keys confirm {account_id}`. Until then nothing is sent to or accepted from the new key",
         pinned.safety_number(),
         new.safety_number()
     ))

@@ -1,9 +1,11 @@
-//! The clinic agent (`ward-relay clinic ...`), run as a real process against
+//! The clinic agent (`ward-clinic ...`), run as a real process against
 //! a real relay: set up, invite, answer a patient's encrypted message, type,
 //! replace its keys, show how far the patient has read, watch the patient
 //! type, write and read live, and send and save encrypted attachments.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+// The relay's own test harness: a real relay in-process on a free port.
+#[path = "../../relay/tests/support/mod.rs"]
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -13,6 +15,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use support::blobs::{post_with_attachments, upload_file};
 use support::{Account, NONE, Relay, events};
+use ward_clinic::{read_state_line, receipt_line, typing_line};
 use ward_proto::Bytes;
 use ward_proto::auth::{ClinicInfo, KeyChallenge, SessionCreated};
 use ward_proto::events::{Event, ReceiptKind, ReceiptRequest};
@@ -20,7 +23,6 @@ use ward_proto::keys::BundleResponse;
 use ward_proto::threads::{
     Category, Member, MessagePage, PostMessageRequest, PutEpochRequest, Role, Thread,
 };
-use ward_relay::clinic::{read_state_line, receipt_line, typing_line};
 use ward_seal::envelope::{self, Envelope, Header};
 use ward_seal::keys::PublicBundle;
 use ward_seal::payload::Payload;
@@ -33,7 +35,7 @@ async fn agent(relay: &Relay, key_file: &Path, args: &[&str]) -> (bool, String, 
     agent_at(&relay.url, key_file, args).await
 }
 
-/// Runs `ward-relay clinic` against the relay at `url`: success, stdout, stderr.
+/// Runs `ward-clinic` against the relay at `url`: success, stdout, stderr.
 async fn agent_at(url: &str, key_file: &Path, args: &[&str]) -> (bool, String, String) {
     agent_with_input(url, key_file, args, "").await
 }
@@ -45,9 +47,9 @@ async fn agent_with_input(
     args: &[&str],
     input: &str,
 ) -> (bool, String, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ward-relay"));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ward-clinic"));
     command
-        .args(["clinic", "--relay", url, "--key-file"])
+        .args(["--relay", url, "--key-file"])
         .arg(key_file)
         .args(args)
         .env("WARD_CLINIC_PASSPHRASE", PASSPHRASE)
@@ -95,9 +97,9 @@ async fn the_agent_invites_a_patient_and_its_bot_answers_encrypted() {
     assert!(out.contains("set up"), "{out}");
     // The key file holds no plaintext secret and opens only with the passphrase.
     let (ok, _, err) = {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ward-relay"));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ward-clinic"));
         command
-            .args(["clinic", "--relay", &relay.url, "--key-file"])
+            .args(["--relay", &relay.url, "--key-file"])
             .arg(&key_file)
             .arg("inbox")
             .env("WARD_CLINIC_PASSPHRASE", "not the passphrase at all");
@@ -340,7 +342,7 @@ async fn typing_reaches_the_patient_live() {
     // A thread that does not exist: refused, with a message, and nothing sent.
     let (ok, out, err) = agent(&relay, &key_file, &["typing", "no-such-thread"]).await;
     assert!(
-        !ok && out.is_empty() && err.contains("ward-relay: "),
+        !ok && out.is_empty() && err.contains("ward-clinic: "),
         "{err}"
     );
 }
@@ -645,7 +647,7 @@ async fn read_shows_how_far_the_patient_has_read() {
     );
 }
 
-/// `ward-relay clinic watch ARGS...` running against `relay`: its stdout
+/// `ward-clinic watch ARGS...` running against `relay`: its stdout
 /// and stderr lines as they come, and the process (to end it).
 struct Watching {
     child: std::process::Child,
@@ -658,8 +660,8 @@ impl Watching {
     async fn start(relay: &Relay, key_file: &Path, args: &[&str]) -> Self {
         use std::io::BufRead;
         use std::process::Stdio;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ward-relay"))
-            .args(["clinic", "--relay", &relay.url, "--key-file"])
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ward-clinic"))
+            .args(["--relay", &relay.url, "--key-file"])
             .arg(key_file)
             .arg("watch")
             .args(args)
@@ -689,7 +691,7 @@ impl Watching {
         };
         let said = watching.next_err().await;
         assert!(
-            said.starts_with("ward-relay: watching "),
+            said.starts_with("ward-clinic: watching "),
             "not listening: {said}"
         );
         watching
@@ -929,7 +931,7 @@ fn watch_lines_name_the_member_the_thread_and_the_sequence() {
     );
 }
 
-/// `ward-relay clinic read <thread> --save-attachments <dir>`: the agent's way
+/// `ward-clinic read <thread> --save-attachments <dir>`: the agent's way
 /// to fetch a thread's files, run again after each batch of attachments.
 async fn read_saving_attachments(
     relay: &Relay,
@@ -950,7 +952,7 @@ async fn read_saving_attachments(
     .await
 }
 
-/// `ward-relay clinic reply <thread> <text> --attach <file>`: the agent
+/// `ward-clinic reply <thread> <text> --attach <file>`: the agent
 /// sending a file, tried with a good file, standard input and a missing one.
 async fn reply_attaching(
     relay: &Relay,
@@ -1330,7 +1332,7 @@ async fn the_agent_pins_keys_holds_a_changed_key_until_confirmed_and_refuses_a_r
         .await;
     let (ok, read, err) = agent(&relay, &key_file, &["read", t]).await;
     assert!(ok, "{err}");
-    let today = ward_relay::clinic::pins::day_month(
+    let today = ward_clinic::pins::day_month(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
@@ -1497,4 +1499,97 @@ async fn a_key_swapped_and_swapped_back_is_still_a_change_to_confirm() {
     assert!(ok, "{err}");
     let (ok, out, err) = agent(&relay, &key_file, &["reply", t, "Bring your card."]).await;
     assert!(ok && out.trim() == "sent as #2", "{out}{err}");
+}
+
+/// `patient` starts a thread without keys (as fast as the API allows).
+async fn start_bare(relay: &Relay, patient: &Account) -> Thread {
+    relay
+        .expect(
+            Method::POST,
+            "/v1/threads",
+            Some(&patient.token),
+            Some(&ward_proto::threads::CreateThreadRequest {
+                category: Category::Other,
+            }),
+            StatusCode::CREATED,
+        )
+        .await
+}
+
+/// Issue 12 §2: one patient cannot hide other patients from the clinic: the
+/// agent reads every page of the inbox.
+#[tokio::test]
+async fn six_hundred_threads_by_one_patient_do_not_hide_another_patient_from_the_clinic_agent() {
+    let relay = Relay::start_with(|config| config.max_threads_per_day = 1_000).await;
+    let work = tempfile::tempdir().unwrap();
+    let key_file = work.path().join("clinic.key");
+    let setup_file = relay.data.path().join(ward_relay::setup::SETUP_CODE_FILE);
+    let (ok, _, err) = agent(
+        &relay,
+        &key_file,
+        &[
+            "init",
+            "--name",
+            "Riverside Clinic",
+            "--setup-code-file",
+            setup_file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let mut patients = Vec::new();
+    for (name, contact) in [
+        ("Ann", "ann@example.com"),
+        ("Mallory", "mallory@example.com"),
+    ] {
+        let (ok, invite, err) = agent(
+            &relay,
+            &key_file,
+            &["invite", "--name", name, "--contact", contact],
+        )
+        .await;
+        assert!(ok, "{err}");
+        patients.push(relay.enroll(invite.trim(), contact).await);
+    }
+    let (ann, mallory) = (&patients[0], &patients[1]);
+
+    // Ann writes first...
+    let clinic: ClinicInfo = relay.get_ok("/v1/clinic", Some(&ann.token)).await;
+    let bundle: BundleResponse = relay
+        .get_ok(&format!("/v1/keys/{}", clinic.account_id), Some(&ann.token))
+        .await;
+    let clinic_bundle = PublicBundle::from_bytes(&bundle.bundle.0).unwrap();
+    let (anns, key) = relay
+        .thread_with_key(ann, &clinic_bundle, Category::Refill)
+        .await;
+    relay
+        .send_ok(ann, &key, &anns.thread_id, 0, "a1", "My inhaler is empty")
+        .await;
+    // ...then Mallory starts 600 threads, every one newer than Ann's.
+    for _ in 0..60 {
+        let starts: Vec<_> = (0..10).map(|_| start_bare(&relay, mallory)).collect();
+        futures_util::future::join_all(starts).await;
+    }
+
+    // The agent lists all 601, Ann's among them (it was the 601st).
+    let (ok, inbox, err) = agent(&relay, &key_file, &["inbox"]).await;
+    assert!(ok, "{err}");
+    assert_eq!(inbox.lines().count(), 601, "{err}");
+    let anns_line = inbox
+        .lines()
+        .find(|line| line.starts_with(&anns.thread_id))
+        .unwrap_or_else(|| panic!("Ann's thread is missing from the inbox"));
+    assert!(anns_line.contains("unread 1"), "{anns_line}");
+
+    // The bot finds and answers Ann's message.
+    let (ok, _, err) = agent(&relay, &key_file, &["bot", "--once"]).await;
+    assert!(ok, "{err}");
+    let page: MessagePage = relay
+        .get_ok(
+            &format!("/v1/threads/{}/messages", anns.thread_id),
+            Some(&ann.token),
+        )
+        .await;
+    assert_eq!(page.messages.len(), 2, "the bot answered Ann");
+    assert_eq!(page.messages[1].sender_id, clinic.account_id);
 }

@@ -216,7 +216,7 @@ pub async fn save(
     dir: &Path,
 ) -> Result<PathBuf, AgentError> {
     let blob_id = checked_blob_id(&attachment.blob_id)?;
-    let suffix = crate::secrets::random::<6>().map_err(|_| AgentError::new("no randomness"))?;
+    let suffix = super::random::<6>().map_err(|_| AgentError::new("no randomness"))?;
     let temp = dir.join(format!(
         ".ward-download-{}",
         suffix

@@ -1,0 +1,405 @@
+//! `ward-clinic`: the clinic agent, the clinic's side of the conversation
+//! (demos, tests). A separate binary from `ward-relay` so that the relay
+//! server never links code that decrypts.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+use ward_clinic::terminal;
+
+/// The clinic agent: the clinic's side of the conversation (demos, tests).
+///
+/// The key file's passphrase comes from WARD_CLINIC_PASSPHRASE.
+#[derive(Debug, Parser)]
+#[command(name = "ward-clinic", version)]
+struct Cli {
+    /// The relay to talk to.
+    #[arg(long, env = "WARD_RELAY_URL", default_value = "http://127.0.0.1:8080")]
+    relay: String,
+    /// The clinic's key file (encrypted under the passphrase).
+    #[arg(long, env = "WARD_CLINIC_KEY_FILE", default_value = "data/clinic.key")]
+    key_file: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create the clinic inbox account (with the relay's setup code) and its key file.
+    Init {
+        /// The clinic's name as patients see it.
+        #[arg(long)]
+        name: String,
+        /// The setup code (or use --setup-code-file).
+        #[arg(long, conflicts_with = "setup_code_file")]
+        setup_code: Option<String>,
+        /// The relay's `DATA/clinic-setup-code` file.
+        #[arg(long)]
+        setup_code_file: Option<PathBuf>,
+    },
+    /// Invite a patient; prints the invite code to hand over.
+    Invite {
+        /// The patient's name.
+        #[arg(long)]
+        name: String,
+        /// Where their one-time codes go (e-mail or phone).
+        #[arg(long)]
+        contact: String,
+    },
+    /// List the clinic's threads with unread counts.
+    Inbox,
+    /// Decrypt and print a thread's messages (and mark them read), then how
+    /// far each other member has read: `read by NAME up to #N[ at HH:MM UTC]`
+    /// or `NAME has not read anything yet`.
+    ///
+    /// Each attachment is listed under its message as
+    /// `    [attachment] NAME (TYPE, N bytes)`; with --save-attachments the
+    /// line ends ` saved to PATH` (or ` NOT saved: WHY`, and the command
+    /// exits with an error after printing everything).
+    Read {
+        /// The thread id.
+        thread: String,
+        /// Download, decrypt and check every attachment (its SHA-256 against
+        /// the message's) and save it in DIR (created if missing) under a
+        /// safe version of its name, numbered " (2)", " (3)", ... rather
+        /// than replacing a file. A file that fails a check is not kept.
+        #[arg(long, value_name = "DIR")]
+        save_attachments: Option<PathBuf>,
+    },
+    /// Send an encrypted reply.
+    Reply {
+        /// The thread id.
+        thread: String,
+        /// The message; `-` sends each line of standard input as its own
+        /// message, in order (a prepared batch).
+        text: String,
+        /// Offer a quick reply (repeatable).
+        #[arg(long = "quick-reply")]
+        quick_reply: Vec<String>,
+        /// Attach a file (repeatable, at most 10): encrypted with a fresh key
+        /// and uploaded in parts before the message is sent. Its type is
+        /// guessed from the extension (pdf, jpg/jpeg, png, heic, webp, txt;
+        /// otherwise application/octet-stream). Not with `-`.
+        #[arg(long, value_name = "FILE")]
+        attach: Vec<PathBuf>,
+    },
+    /// Tell the thread's other members the clinic is typing; prints nothing.
+    ///
+    /// Patients' apps show "<clinic> is typing…" for a few seconds; run it
+    /// again to keep it showing.
+    Typing {
+        /// The thread id.
+        thread: String,
+    },
+    /// Print the clinic's live events, one line each, until interrupted
+    /// (or for --seconds): `NAME is typing in THREAD`, new messages as
+    /// `read` prints them (`#N NAME: TEXT`, quick replies indented below),
+    /// and the other members' receipts, `read by NAME up to #N` or
+    /// `delivered to NAME up to #N`.
+    ///
+    /// Only listens: it marks nothing read or delivered. Says on stderr when
+    /// it is listening; exits with an error if the relay ends the stream.
+    Watch {
+        /// Only this thread's events (default: every thread of the clinic's).
+        thread: Option<String>,
+        /// Stop after this many seconds (default: until Ctrl-C).
+        #[arg(long, value_name = "N")]
+        seconds: Option<u64>,
+    },
+    /// Replace the clinic's account keys with fresh ones (as when its device
+    /// is replaced); prints the new safety number.
+    ///
+    /// Publishes a new key bundle for the same clinic account and rewrites
+    /// the key file with the new keys under the same passphrase. The old keys
+    /// are gone: threads (epochs) sealed to them cannot be read with the new
+    /// ones, and the old key file no longer signs in. Patients' apps warn
+    /// about the changed keys and hold sending until the patient confirms
+    /// the new safety number, printed here as six groups of five digits.
+    /// If publishing fails, the old key file is kept unchanged.
+    /// Restart a running `bot` afterwards: it still holds the old keys.
+    NewKeys,
+    /// The members' keys this agent pinned, and confirming a key change.
+    ///
+    /// The agent pins every member's key (its key-history head and bundle)
+    /// on first use, in a file beside the key file (KEY_FILE.pins.json), and
+    /// checks the whole history on every fetch. When a member's key changes
+    /// it sends nothing into their threads and opens nothing signed with the
+    /// new key until you call them, compare the new safety number, and
+    /// confirm it here. A history the relay rewrote is refused for good.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Answer every new patient message with a canned reply and two quick replies.
+    Bot {
+        /// Handle what is waiting, then exit.
+        #[arg(long)]
+        once: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Every pinned account, one line each:
+    /// `ACCOUNT_ID  NAME  SAFETY_NUMBER  seq N  STATE`, the state `pinned`,
+    /// `CHANGED to SAFETY_NUMBER (seq N): not confirmed`, or `REWRITTEN`.
+    List,
+    /// Accept ACCOUNT_ID's new key after comparing its safety number with
+    /// the person (by phone or in person); prints the numbers before and after.
+    Confirm {
+        /// The account whose key changed.
+        account_id: String,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("ward_clinic=info,warn")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("ward-clinic: could not start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.relay, cli.key_file, cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            // Errors may quote the relay or a patient (a file name).
+            eprintln!("ward-clinic: {}", terminal::line(&message));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(relay: String, key_file: PathBuf, command: Command) -> Result<(), String> {
+    let passphrase = std::env::var(ward_clinic::PASSPHRASE_ENV).map_err(|_| {
+        format!(
+            "set {} to the clinic key file's passphrase (at least 12 characters)",
+            ward_clinic::PASSPHRASE_ENV
+        )
+    })?;
+    let agent = ward_clinic::Agent {
+        relay,
+        key_file,
+        passphrase,
+    };
+    let mut out = std::io::stdout();
+    match command {
+        Command::Init {
+            name,
+            setup_code,
+            setup_code_file,
+        } => {
+            let code = match (setup_code, setup_code_file) {
+                (Some(code), _) => code,
+                (None, Some(path)) => std::fs::read_to_string(&path).map_err(|e| {
+                    format!("could not read the setup code from {}: {e}", path.display())
+                })?,
+                (None, None) => return Err("pass --setup-code or --setup-code-file".into()),
+            };
+            let account = agent.init(&code, &name).await.map_err(|e| e.to_string())?;
+            let _ = writeln!(
+                out,
+                "clinic {} set up; keys in {}",
+                terminal::line(&account),
+                terminal::line(&agent.key_file.display().to_string())
+            );
+        }
+        Command::Invite { name, contact } => {
+            let invite = agent
+                .invite(&name, &contact)
+                .await
+                .map_err(|e| e.to_string())?;
+            let _ = writeln!(out, "{}", terminal::line(&invite.invite_code));
+        }
+        Command::Inbox => {
+            for thread in agent.inbox().await.map_err(|e| e.to_string())? {
+                let patient = thread
+                    .members
+                    .iter()
+                    .find(|m| m.role == ward_proto::threads::Role::Patient)
+                    .map_or("?", |m| m.display_name.as_str());
+                let _ = writeln!(
+                    out,
+                    "{}\t{}\t{}\tunread {}",
+                    terminal::line(&thread.thread_id),
+                    terminal::line(&format!("{:?}", thread.category)),
+                    terminal::line(patient),
+                    thread.unread_count
+                );
+            }
+        }
+        Command::Read {
+            thread,
+            save_attachments,
+        } => {
+            let read = agent
+                .read(&thread, 0, save_attachments.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            for warning in &read.warnings {
+                eprintln!("ward-clinic: {warning}");
+            }
+            for line in ward_clinic::thread_lines(&read) {
+                let _ = writeln!(out, "{line}");
+            }
+            for member in &read.others {
+                let _ = writeln!(out, "{}", ward_clinic::read_state_line(member));
+            }
+            let failed = read
+                .messages
+                .iter()
+                .flat_map(|m| &m.saved)
+                .filter(|saved| saved.is_err())
+                .count();
+            if failed > 0 {
+                return Err(format!(
+                    "{failed} attachment{} could not be saved (see NOT saved above)",
+                    if failed == 1 { "" } else { "s" }
+                ));
+            }
+        }
+        Command::Reply {
+            thread,
+            text,
+            quick_reply,
+            attach,
+        } => {
+            if text == "-" && !attach.is_empty() {
+                return Err(
+                    "--attach sends files with one message; give its text instead of -".into(),
+                );
+            }
+            let texts: Vec<String> = if text == "-" {
+                std::io::stdin()
+                    .lines()
+                    .filter(|line| line.as_ref().map_or(true, |l| !l.trim().is_empty()))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| format!("could not read the messages from standard input: {e}"))?
+            } else {
+                vec![text]
+            };
+            for text in texts {
+                let seq = agent
+                    .reply(&thread, &text, &quick_reply, &attach)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let _ = writeln!(out, "sent as #{seq}");
+            }
+        }
+        Command::Typing { thread } => {
+            agent.typing(&thread).await.map_err(|e| e.to_string())?;
+        }
+        Command::NewKeys => {
+            let safety_number = agent.new_keys().await.map_err(|e| e.to_string())?;
+            let _ = writeln!(out, "{safety_number}");
+            eprintln!(
+                "ward-clinic: the clinic's keys changed; threads sealed to the old keys can no longer be read"
+            );
+        }
+        Command::Watch { thread, seconds } => {
+            let watcher = agent
+                .watch(thread.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            eprintln!(
+                "ward-clinic: watching {}; Ctrl-C to stop",
+                terminal::line(thread.as_deref().unwrap_or("all of the clinic's threads"))
+            );
+            let stop = async {
+                match seconds {
+                    Some(seconds) => {
+                        tokio::select! {
+                            () = tokio::time::sleep(std::time::Duration::from_secs(seconds)) => {},
+                            () = shutdown_signal() => {},
+                        }
+                    }
+                    None => shutdown_signal().await,
+                }
+            };
+            watcher
+                .run(stop, &mut out)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Command::Keys {
+            command: KeysCommand::List,
+        } => {
+            for (account_id, pin) in agent.pinned().map_err(|e| e.to_string())? {
+                let safety = |bytes: &[u8]| {
+                    ward_seal::keys::PublicBundle::from_bytes(bytes).map_or_else(
+                        |_| "(invalid)".to_owned(),
+                        |b| b.safety_number().to_string(),
+                    )
+                };
+                let state = if pin.rewritten {
+                    "REWRITTEN: the relay rewrote this key history; nothing is sent or accepted"
+                        .to_owned()
+                } else if let Some(pending) = &pin.pending {
+                    format!(
+                        "CHANGED to {} (seq {}): not confirmed; compare it, then `keys confirm {}`",
+                        safety(&pending.bundle.0),
+                        pending.seq,
+                        terminal::line(&account_id)
+                    )
+                } else {
+                    "pinned".to_owned()
+                };
+                let _ = writeln!(
+                    out,
+                    "{}\t{}\t{}\tseq {}\t{state}",
+                    terminal::escape(&account_id, terminal::Field::Line),
+                    terminal::escape(&pin.name, terminal::Field::Line),
+                    safety(&pin.bundle.0),
+                    pin.seq
+                );
+            }
+        }
+        Command::Keys {
+            command: KeysCommand::Confirm { account_id },
+        } => {
+            let (before, after) = agent
+                .confirm_key(&account_id)
+                .await
+                .map_err(|e| e.to_string())?;
+            let _ = writeln!(out, "before: {before}");
+            let _ = writeln!(out, "after:  {after}");
+            let _ = writeln!(out, "confirmed: {account_id}'s new key is pinned");
+        }
+        Command::Bot { once } => agent.bot(once).await.map_err(|e| e.to_string())?,
+    }
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
