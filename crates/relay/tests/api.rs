@@ -716,7 +716,7 @@ async fn bad_input_gets_specific_errors_in_one_shape() {
     let c = clinic.token.as_str();
     let url = |path: &str| format!("{}{path}", relay.url);
 
-    let cases: Vec<(reqwest::RequestBuilder, StatusCode, &str)> = vec![
+    let cases: Vec<(reqwest::RequestBuilder, StatusCode, ErrorCode)> = vec![
         (
             relay
                 .http
