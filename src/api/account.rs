@@ -26,7 +26,7 @@ pub async fn bundle(
     let path = format!("/v1/keys/{}", urlencode(account_id));
     match get(&path, Some(token)).await {
         Ok(bundle) => Ok(Some(bundle)),
-        Err(error) if error.code() == Some("not_found") => Ok(None),
+        Err(error) if error.code() == Some(ward_proto::ErrorCode::NotFound) => Ok(None),
         Err(error) => Err(error),
     }
 }
@@ -40,7 +40,7 @@ pub async fn key_history(
     let path = format!("/v1/keys/{}/history", urlencode(account_id));
     match get(&path, Some(token)).await {
         Ok(history) => Ok(Some(history)),
-        Err(error) if error.code() == Some("not_found") => Ok(None),
+        Err(error) if error.code() == Some(ward_proto::ErrorCode::NotFound) => Ok(None),
         Err(error) => Err(error),
     }
 }
@@ -54,7 +54,7 @@ pub async fn account_history(token: &SessionToken) -> Result<AccountHistory, Api
 pub async fn vault(token: &SessionToken) -> Result<Option<VaultResponse>, ApiError> {
     match get("/v1/vault", Some(token)).await {
         Ok(vault) => Ok(Some(vault)),
-        Err(error) if error.code() == Some("not_found") => Ok(None),
+        Err(error) if error.code() == Some(ward_proto::ErrorCode::NotFound) => Ok(None),
         Err(error) => Err(error),
     }
 }

@@ -11,7 +11,7 @@ pub mod uploads;
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use ward_proto::{ErrorBody, HEALTH_PATH, Health};
+use ward_proto::{ErrorBody, ErrorCode, HEALTH_PATH, Health};
 use zeroize::Zeroizing;
 
 /// A session's bearer token. Held in memory only (never storage, never a
@@ -50,8 +50,10 @@ pub enum ApiError {
     Refused {
         /// HTTP status.
         status: u16,
-        /// The relay's stable error code (`code_not_valid`, `locked_out`, ...).
-        code: String,
+        /// The relay's stable error code ([`ErrorCode::Unknown`] for one
+        /// this version does not know, or an answer that was not Ward's
+        /// error shape).
+        code: ErrorCode,
         /// The relay's message for a person.
         message: String,
         /// For `locked_out`: when to try again.
@@ -77,16 +79,23 @@ impl ApiError {
     }
 
     /// The relay's error code, if it refused.
-    pub fn code(&self) -> Option<&str> {
+    pub fn code(&self) -> Option<ErrorCode> {
         match self {
-            Self::Refused { code, .. } => Some(code),
+            Self::Refused { code, .. } => Some(*code),
             _ => None,
         }
     }
 
     /// Whether the session is gone (expired, signed out elsewhere).
     pub fn is_signed_out(&self) -> bool {
-        matches!(self, Self::Refused { status: 401, code, .. } if code == "not_signed_in")
+        matches!(
+            self,
+            Self::Refused {
+                status: 401,
+                code: ErrorCode::NotSignedIn,
+                ..
+            }
+        )
     }
 }
 
@@ -108,7 +117,7 @@ async fn refused(response: Response) -> ApiError {
         },
         Err(_) => ApiError::Refused {
             status,
-            code: String::new(),
+            code: ErrorCode::Unknown,
             message: String::new(),
             retry_after_seconds: None,
         },

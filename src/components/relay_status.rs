@@ -97,7 +97,7 @@ mod tests {
         assert_eq!(
             RelayState::from_check(&Err(ApiError::Refused {
                 status: 503,
-                code: String::new(),
+                code: ward_proto::ErrorCode::Unknown,
                 message: String::new(),
                 retry_after_seconds: None
             })),

@@ -2,7 +2,7 @@
 //! sealers, envelopes sealed and opened with the unlocked account's keys.
 
 use leptos::prelude::*;
-use ward_proto::threads::{Category as WireCategory, StoredMessage, Thread};
+use ward_proto::threads::{StoredMessage, Thread};
 use ward_seal::envelope::{self, Envelope, Header};
 use ward_seal::keys::PublicBundle;
 use ward_seal::payload::{Category, Payload, QuickReplyChosen, SeenKeyHead};
@@ -411,16 +411,6 @@ pub async fn open(
     })
 }
 
-fn seal_category(category: WireCategory) -> Category {
-    match category {
-        WireCategory::Appointment => Category::Appointment,
-        WireCategory::Refill => Category::Refill,
-        WireCategory::Question => Category::Question,
-        WireCategory::Billing => Category::Billing,
-        WireCategory::Other => Category::Other,
-    }
-}
-
 /// Seals `shown` under the thread's current epoch: the envelope's bytes,
 /// ready to queue and post.
 pub async fn seal(
@@ -429,7 +419,7 @@ pub async fn seal(
     thread_id: &str,
     shown: &Shown,
     quick_reply: Option<(String, String)>,
-    category: Option<WireCategory>,
+    category: Option<Category>,
 ) -> Result<Vec<u8>, SessionError> {
     let token = token(session)?;
     let epoch = match inbox.thread(thread_id).and_then(|t| t.current_epoch) {
@@ -471,7 +461,7 @@ pub async fn seal(
     }
     key(inbox, session, thread_id, epoch).await?;
     let mut payload = Payload::text(shown.text.clone());
-    payload.category = category.map(seal_category);
+    payload.category = category;
     payload.key_heads = pinned_heads(inbox, &members);
     payload.attachments = shown.attachments.iter().map(Attachment::to_ref).collect();
     payload.quick_reply_chosen = quick_reply.map(|(offer, option)| QuickReplyChosen {

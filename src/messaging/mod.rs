@@ -586,7 +586,7 @@ impl Inbox {
                 // Refused for good (the thread changed, the session ended):
                 // off the queue; "Retry" seals it again.
                 let _ = outbox::remove(&queued.message_id).await;
-                let reason = if error.code() == Some("stale_epoch") {
+                let reason = if error.code() == Some(ward_proto::ErrorCode::StaleEpoch) {
                     SessionError::ThreadKeysChanged.message()
                 } else {
                     session.explain(&error)

@@ -11,14 +11,6 @@ use crate::components::notice::ErrorNote;
 use crate::messaging::{Inbox, category_label};
 use crate::session::Session;
 
-const CATEGORIES: [Category; 5] = [
-    Category::Appointment,
-    Category::Refill,
-    Category::Question,
-    Category::Billing,
-    Category::Other,
-];
-
 /// The new-message screen.
 #[component]
 pub fn NewThread() -> impl IntoView {
@@ -78,7 +70,7 @@ pub fn NewThread() -> impl IntoView {
             <h1 id="new-title" tabindex="-1">"New message"</h1>
             <fieldset class="categories">
                 <legend>"What is this about?"</legend>
-                {CATEGORIES.iter().map(|&c| view! {
+                {Category::ALL.iter().map(|&c| view! {
                     <label class="choice">
                         <input type="radio" name="category"
                             prop:checked=move || category.get() == Some(c)

@@ -479,7 +479,7 @@ impl Session {
     {
         let token = self.token().ok_or(SessionError::Interrupted)?;
         match op(token).await {
-            Err(error) if error.code() == Some("step_up_required") => {
+            Err(error) if error.code() == Some(ward_proto::ErrorCode::StepUpRequired) => {
                 self.step_up().await?;
                 let token = self.token().ok_or(SessionError::Interrupted)?;
                 Ok(op(token).await?)

@@ -214,7 +214,7 @@ where
     Fut: std::future::Future<Output = Result<T, ApiError>>,
 {
     match op(token.clone()).await {
-        Err(error) if error.code() == Some("step_up_required") => {
+        Err(error) if error.code() == Some(ward_proto::ErrorCode::StepUpRequired) => {
             let (fresh, fresh_prf) = super::passkey_sign_in_as(account_id, None).await?;
             let old = std::mem::replace(token, fresh);
             super::end_relay_session(&old).await;

@@ -21,5 +21,5 @@ pub mod threads;
 pub mod vault;
 
 pub use bytes::Bytes;
-pub use error::{ErrorBody, ErrorDetail};
+pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use health::{HEALTH_PATH, Health, HealthStatus};

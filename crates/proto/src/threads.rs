@@ -4,22 +4,102 @@ use serde::{Deserialize, Serialize};
 
 use crate::Bytes;
 
-/// What a thread is about (in the clear to the relay, for routing and
-/// inbox sorting; the payload repeats it inside the encryption).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum Category {
-    /// Booking, moving or cancelling a visit.
-    Appointment,
-    /// A prescription refill.
-    Refill,
-    /// A question for the care team.
-    Question,
-    /// Bills and insurance.
-    Billing,
-    /// Anything else.
-    Other,
+/// What a thread is about: `ward_seal::payload::Category`, the one
+/// definition. The payload carries it inside the encryption as a byte
+/// (seal owns that mapping); the relay API carries it in the clear, for
+/// routing and inbox sorting, as the name [`category::name`] gives.
+pub use ward_seal::payload::Category;
+
+/// The relay API's (and the relay database's) names for a [`Category`]:
+/// `"appointment"`, `"refill"`, `"question"`, `"billing"`, `"other"`.
+///
+/// Also the serde adapter for `Category` fields (`#[serde(with =
+/// "category")]`): the type is seal's, and seal stays free of serde.
+pub mod category {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Category;
+
+    /// The name on the wire and in the database.
+    pub const fn name(category: Category) -> &'static str {
+        match category {
+            Category::Appointment => "appointment",
+            Category::Refill => "refill",
+            Category::Question => "question",
+            Category::Billing => "billing",
+            Category::Other => "other",
+        }
+    }
+
+    /// The category `name` names, if it is one.
+    pub fn from_name(name: &str) -> Result<Category, UnknownCategory> {
+        Category::ALL
+            .into_iter()
+            .find(|category| self::name(*category) == name)
+            .ok_or_else(|| UnknownCategory(name.to_owned()))
+    }
+
+    /// A name that is no [`Category`]'s.
+    #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+    #[error("{0:?} is not a thread category (appointment, refill, question, billing or other)")]
+    pub struct UnknownCategory(pub String);
+
+    /// Serializes as [`name`].
+    pub fn serialize<S: Serializer>(category: &Category, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(name(*category))
+    }
+
+    /// Deserializes with [`from_name`]; an unknown name is an error (a
+    /// request with a category the relay does not know is refused, not
+    /// filed as "other").
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Category, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        from_name(&name).map_err(serde::de::Error::custom)
+    }
+
+    /// The OpenAPI schema of a `Category` field: a string, one of the names.
+    #[cfg(feature = "openapi")]
+    #[derive(Debug)]
+    pub struct Schema;
+
+    #[cfg(feature = "openapi")]
+    impl utoipa::PartialSchema for Schema {
+        fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+            utoipa::openapi::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::schema::Type::String)
+                .description(Some(
+                    "What a thread is about (in the clear to the relay, for routing and\ninbox sorting; the payload repeats it inside the encryption).",
+                ))
+                .enum_values(Some(Category::ALL.map(name)))
+                .into()
+        }
+    }
+
+    #[cfg(feature = "openapi")]
+    impl utoipa::ToSchema for Schema {
+        fn name() -> std::borrow::Cow<'static, str> {
+            "Category".into()
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn every_category_round_trips_through_its_name() {
+            let names: Vec<&str> = Category::ALL.map(name).to_vec();
+            assert_eq!(
+                names,
+                ["appointment", "refill", "question", "billing", "other"]
+            );
+            for category in Category::ALL {
+                assert_eq!(from_name(name(category)), Ok(category));
+            }
+            assert_eq!(from_name("Refill"), Err(UnknownCategory("Refill".into())));
+            assert!(from_name("").is_err());
+        }
+    }
 }
 
 /// `POST /v1/threads`: a patient starts a thread with the clinic.
@@ -28,6 +108,8 @@ pub enum Category {
 #[serde(deny_unknown_fields)]
 pub struct CreateThreadRequest {
     /// What it is about.
+    #[serde(with = "category")]
+    #[cfg_attr(feature = "openapi", schema(value_type = category::Schema))]
     pub category: Category,
 }
 
@@ -42,6 +124,39 @@ pub enum Role {
     Clinic,
     /// Someone the patient granted access.
     Caregiver,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Self; 3] = [Self::Patient, Self::Clinic, Self::Caregiver];
+
+    /// The name on the wire and in the relay's database (a thread
+    /// member's `role`, an account's and an invite's `kind`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Patient => "patient",
+            Self::Clinic => "clinic",
+            Self::Caregiver => "caregiver",
+        }
+    }
+}
+
+/// A name that is no [`Role`]'s.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a role (patient, clinic or caregiver)")]
+pub struct UnknownRole(pub String);
+
+impl std::str::FromStr for Role {
+    type Err = UnknownRole;
+
+    /// The role `name` names; anything else is an error, never a default
+    /// (an unknown role must not be treated as a patient).
+    fn from_str(name: &str) -> Result<Self, UnknownRole> {
+        Self::ALL
+            .into_iter()
+            .find(|role| role.name() == name)
+            .ok_or_else(|| UnknownRole(name.to_owned()))
+    }
 }
 
 /// A thread member.
@@ -69,6 +184,8 @@ pub struct Thread {
     /// The thread.
     pub thread_id: String,
     /// What it is about.
+    #[serde(with = "category")]
+    #[cfg_attr(feature = "openapi", schema(value_type = category::Schema))]
     pub category: Category,
     /// Who is in it.
     pub members: Vec<Member>,
@@ -253,5 +370,35 @@ mod tests {
         let older: MessagePage =
             serde_json::from_str(r#"{"messages":[],"next_cursor":null}"#).unwrap();
         assert_eq!(older.earlier_cursor, None);
+    }
+
+    #[test]
+    fn roles_read_and_write_their_one_name() {
+        for role in Role::ALL {
+            let json = serde_json::to_string(&role).unwrap();
+            assert_eq!(json, format!("\"{}\"", role.name()));
+            assert_eq!(role.name().parse::<Role>(), Ok(role));
+            assert_eq!(serde_json::from_str::<Role>(&json).unwrap(), role);
+        }
+        assert_eq!("doctor".parse::<Role>(), Err(UnknownRole("doctor".into())));
+        assert!(serde_json::from_str::<Role>("\"doctor\"").is_err());
+    }
+
+    #[test]
+    fn a_category_field_is_its_name_on_the_wire() {
+        for category in Category::ALL {
+            let request = CreateThreadRequest { category };
+            let json = serde_json::to_string(&request).unwrap();
+            assert_eq!(
+                json,
+                format!(r#"{{"category":"{}"}}"#, category::name(category))
+            );
+            assert_eq!(
+                serde_json::from_str::<CreateThreadRequest>(&json).unwrap(),
+                request
+            );
+        }
+        // An unknown category is refused, not filed as "other".
+        assert!(serde_json::from_str::<CreateThreadRequest>(r#"{"category":"surgery"}"#).is_err());
     }
 }

@@ -8,6 +8,7 @@ use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use ward_proto::ErrorCode;
 
 use crate::error::ApiError;
 
@@ -28,7 +29,7 @@ pub const MAX_QUERY_LEN: usize = 512;
 /// 400 `input_too_long`, naming what was too long.
 fn too_long(what: &str, max: usize) -> ApiError {
     ApiError::bad_request(
-        "input_too_long",
+        ErrorCode::InputTooLong,
         format!(
             "The {what} is too long: it can be at most {max} characters. Check it, or start again."
         ),
@@ -76,7 +77,7 @@ pub async fn limit_path(request: Request, next: Next) -> Response {
     {
         return ApiError::new(
             StatusCode::BAD_REQUEST,
-            "input_too_long",
+            ErrorCode::InputTooLong,
             format!(
                 "A part of this address is longer than {MAX_ID_LEN} characters, and no id is that long. Check the link."
             ),

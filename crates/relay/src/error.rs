@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use ward_proto::{ErrorBody, ErrorDetail};
+use ward_proto::{ErrorBody, ErrorCode, ErrorDetail};
 
 /// The relay could not start.
 #[derive(Debug, thiserror::Error)]
@@ -93,18 +93,14 @@ pub enum StartError {
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    code: ErrorCode,
     message: Cow<'static, str>,
     retry_after_seconds: Option<u64>,
 }
 
 impl ApiError {
     /// Any status, code and message.
-    pub fn new(
-        status: StatusCode,
-        code: &'static str,
-        message: impl Into<Cow<'static, str>>,
-    ) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
         Self {
             status,
             code,
@@ -114,7 +110,7 @@ impl ApiError {
     }
 
     /// 400: the request is wrong in a way the message explains.
-    pub fn bad_request(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+    pub fn bad_request(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
@@ -123,7 +119,7 @@ impl ApiError {
     pub fn body_timeout() -> Self {
         Self::new(
             StatusCode::REQUEST_TIMEOUT,
-            "body_timeout",
+            ErrorCode::BodyTimeout,
             "The request took too long to arrive, so the server stopped waiting. Check your connection and try again.",
         )
     }
@@ -132,18 +128,18 @@ impl ApiError {
     pub fn not_signed_in() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "not_signed_in",
+            ErrorCode::NotSignedIn,
             "You are not signed in, or your session ended. Sign in again.",
         )
     }
 
     /// 403: signed in, but this is not for this account.
     pub fn forbidden(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+        Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, message)
     }
 
     /// 403 with a specific code.
-    pub fn forbidden_code(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+    pub fn forbidden_code(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::FORBIDDEN, code, message)
     }
 
@@ -152,13 +148,13 @@ impl ApiError {
     pub fn not_found(what: &'static str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
-            "not_found",
+            ErrorCode::NotFound,
             format!("That {what} does not exist, or you do not have access to it."),
         )
     }
 
     /// 409: a compare-and-swap lost.
-    pub fn conflict(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+    pub fn conflict(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::CONFLICT, code, message)
     }
 
@@ -169,7 +165,7 @@ impl ApiError {
             retry_after_seconds: Some(seconds),
             ..Self::new(
                 StatusCode::TOO_MANY_REQUESTS,
-                "locked_out",
+                ErrorCode::LockedOut,
                 format!(
                     "Too many wrong attempts. For your security, try again in {minutes} minute{}.",
                     if minutes == 1 { "" } else { "s" }
@@ -189,7 +185,7 @@ impl ApiError {
         tracing::error!(%error, context, "request failed");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ErrorCode::Internal,
             "Something went wrong on our side. Nothing was lost; try again in a minute.",
         )
     }
@@ -206,14 +202,14 @@ impl ApiError {
         if error.kind() == std::io::ErrorKind::Unsupported {
             return Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "cannot_send_code",
+                ErrorCode::CannotSendCode,
                 "We cannot send a code to the contact on file (codes go by e-mail). Ask your clinic to update your contact.",
             );
         }
         tracing::error!(%error, "one-time code not sent");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "code_not_sent",
+            ErrorCode::CodeNotSent,
             "We could not send your code just now. Try again in a few minutes.",
         )
     }
@@ -235,7 +231,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {
             error: ErrorDetail {
-                code: self.code.to_owned(),
+                code: self.code,
                 message: self.message.into_owned(),
                 retry_after_seconds: self.retry_after_seconds,
             },
@@ -247,5 +243,56 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use ward_proto::ErrorCode;
+
+    /// Every `ErrorCode::Name` written in the relay's sources under `dir`
+    /// (the clinic agent, a client, is left out).
+    fn codes_named_under(dir: &Path, found: &mut BTreeSet<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                if path.file_name().is_some_and(|name| name != "clinic") {
+                    codes_named_under(&path, found);
+                }
+                continue;
+            }
+            if path.extension().is_none_or(|ext| ext != "rs") {
+                continue;
+            }
+            let source = std::fs::read_to_string(&path).unwrap();
+            for (at, prefix) in source.match_indices("ErrorCode::") {
+                let rest = &source[at + prefix.len()..];
+                let name: String = rest
+                    .chars()
+                    .take_while(char::is_ascii_alphanumeric)
+                    .collect();
+                found.insert(name);
+            }
+        }
+    }
+
+    /// The codes the relay can send are exactly the enum's: no variant is
+    /// dead (documented to clients but never sent), and, since a code is
+    /// an `ErrorCode`, none is sent that the enum does not list.
+    #[test]
+    fn the_relay_sends_every_code_of_the_enum() {
+        let mut named = BTreeSet::new();
+        codes_named_under(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut named,
+        );
+        // `ALL` and the never-sent `Unknown` are named by this test only.
+        named.remove("ALL");
+        named.remove("Unknown");
+        let all: BTreeSet<String> = ErrorCode::ALL.iter().map(|c| format!("{c:?}")).collect();
+        assert_eq!(named, all);
     }
 }

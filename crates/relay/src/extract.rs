@@ -2,6 +2,7 @@
 //! session, the client's address.
 
 use std::net::{IpAddr, SocketAddr};
+use ward_proto::ErrorCode;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
@@ -34,12 +35,13 @@ fn json_error(rejection: &JsonRejection) -> ApiError {
     match rejection {
         JsonRejection::MissingJsonContentType(_) => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "wrong_content_type",
+            ErrorCode::WrongContentType,
             "Send the request body as JSON, with Content-Type: application/json.",
         ),
-        JsonRejection::JsonSyntaxError(_) => {
-            ApiError::bad_request("malformed_json", "The request body is not valid JSON.")
-        }
+        JsonRejection::JsonSyntaxError(_) => ApiError::bad_request(
+            ErrorCode::MalformedJson,
+            "The request body is not valid JSON.",
+        ),
         JsonRejection::JsonDataError(error) => {
             // serde's message can quote the offending value; keep only the
             // field path, which never holds user data.
@@ -61,17 +63,21 @@ fn json_error(rejection: &JsonRejection) -> ApiError {
                     path.unwrap_or_else(|| "?".into())
                 )
             };
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", detail)
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::InvalidField,
+                detail,
+            )
         }
         JsonRejection::BytesRejection(rejection) if crate::server::is_body_timeout(rejection) => {
             ApiError::body_timeout()
         }
         JsonRejection::BytesRejection(_) => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
+            ErrorCode::BodyTooLarge,
             "The request body is too large. Send less data (messages are limited to about 600 KB).",
         ),
-        _ => ApiError::bad_request("bad_body", "The request body could not be read."),
+        _ => ApiError::bad_request(ErrorCode::BadBody, "The request body could not be read."),
     }
 }
 
@@ -85,8 +91,8 @@ fn json_error(rejection: &JsonRejection) -> ApiError {
 pub struct Session {
     /// The caller's account.
     pub account_id: String,
-    /// `patient`, `clinic` or `caregiver`.
-    pub kind: String,
+    /// What the account is (`accounts.kind`).
+    pub kind: ward_proto::threads::Role,
     /// The hash of the presented token (to revoke it on logout).
     pub token_hash: Vec<u8>,
     /// The session's id (as `GET /v1/sessions` lists it; recorded in the
@@ -119,7 +125,7 @@ impl Session {
 /// 403 `step_up_required`: sign in again, then retry.
 pub fn step_up_required() -> ApiError {
     ApiError::forbidden_code(
-        "step_up_required",
+        ErrorCode::StepUpRequired,
         "For your security, sign in again before making this change.",
     )
 }
@@ -179,7 +185,7 @@ fn same_origin(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
         return Ok(());
     }
     Err(ApiError::forbidden_code(
-        "cross_origin_request",
+        ErrorCode::CrossOriginRequest,
         format!(
             "This change did not come from Ward's own pages, so it was refused. Open Ward at {ours} and try again."
         ),

@@ -21,6 +21,7 @@
 //! few guesses whatever the address.
 
 use std::net::IpAddr;
+use ward_proto::ErrorCode;
 
 use axum::http::StatusCode;
 use sha2::{Digest, Sha256};
@@ -255,7 +256,7 @@ fn refusal(refusal: Refusal, seconds: u64) -> ApiError {
         Refusal::Guesses => ApiError::locked_out(seconds),
         Refusal::ContactCodes => ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "too_many_codes",
+            ErrorCode::TooManyCodes,
             format!(
                 "Too many codes were sent to this address. Wait {minutes} minute{plural} or sign in with your passkey."
             ),
@@ -263,7 +264,7 @@ fn refusal(refusal: Refusal, seconds: u64) -> ApiError {
         .retry_after(seconds),
         Refusal::InviterCodes => ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "too_many_codes",
+            ErrorCode::TooManyCodes,
             format!(
                 "Too many codes were sent for invites from this account. Wait {minutes} minute{plural}, then start again."
             ),

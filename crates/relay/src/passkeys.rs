@@ -3,6 +3,7 @@
 
 use sqlx::Row;
 use url::Url;
+use ward_proto::ErrorCode;
 use webauthn_rs::prelude::{Passkey, Uuid};
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
@@ -146,7 +147,7 @@ pub async fn take_ceremony<T: serde::de::DeserializeOwned>(
     .await?
     .ok_or_else(|| {
         ApiError::bad_request(
-            "ceremony_expired",
+            ErrorCode::CeremonyExpired,
             "The passkey request expired or was already used. Start again.",
         )
     })?;

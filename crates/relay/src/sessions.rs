@@ -96,7 +96,9 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Session, ApiE
     }
     Ok(Session {
         account_id: row.get("account_id"),
-        kind: row.get("kind"),
+        kind: row
+            .try_get::<crate::db::Text<ward_proto::threads::Role>, _>("kind")?
+            .0,
         token_hash,
         session_id: row.get("session_id"),
         created_at: row.get("created_at"),

@@ -9,6 +9,7 @@ use reqwest::{Method, StatusCode, header};
 use serde_json::json;
 use support::{NONE, Relay};
 use ward_proto::Bytes;
+use ward_proto::ErrorCode;
 use ward_proto::auth::{
     ClinicInfo, EnrollStartRequest, EnrollStarted, EnrollVerifyRequest, InviteCreateRequest,
     InviteCreated,
@@ -37,7 +38,7 @@ async fn setup_code_is_single_use() {
             None,
             Some(&json!({"setup_code": code, "display_name": "Impostor"})),
             StatusCode::FORBIDDEN,
-            "forbidden",
+            ErrorCode::Forbidden,
         )
         .await;
 }
@@ -171,7 +172,7 @@ async fn a_used_or_mistyped_invite_is_refused_and_wrong_codes_lock_out() {
                 invite_code: "ZZZZZ-ZZZZZ".into(),
             }),
             StatusCode::NOT_FOUND,
-            "invite_not_valid",
+            ErrorCode::InviteNotValid,
         )
         .await;
     // Typed in lower case with spaces: still the invite.
@@ -216,7 +217,7 @@ async fn a_used_or_mistyped_invite_is_refused_and_wrong_codes_lock_out() {
             None,
             Some(&right),
             StatusCode::BAD_REQUEST,
-            "code_not_valid",
+            ErrorCode::CodeNotValid,
         )
         .await;
     assert!(error.error.message.contains("start again"));
@@ -252,7 +253,7 @@ async fn vault_writes_are_compare_and_swap() {
                 vault: Bytes(vec![2; 100]),
             }),
             StatusCode::CONFLICT,
-            "vault_stale",
+            ErrorCode::VaultStale,
         )
         .await;
     let second: VaultStored = relay
@@ -323,7 +324,7 @@ async fn patient_and_clinic_exchange_an_encrypted_message() {
             p,
             Some(&epoch),
             StatusCode::CONFLICT,
-            "epoch_conflict",
+            ErrorCode::EpochConflict,
         )
         .await;
 
@@ -385,7 +386,7 @@ async fn patient_and_clinic_exchange_an_encrypted_message() {
                 attachments: Vec::new(),
             }),
             StatusCode::CONFLICT,
-            "message_id_reused",
+            ErrorCode::MessageIdReused,
         )
         .await;
 
@@ -460,7 +461,7 @@ async fn messages_page_by_cursor() {
             p,
             NONE,
             StatusCode::BAD_REQUEST,
-            "invalid_query",
+            ErrorCode::InvalidQuery,
         )
         .await;
 }
@@ -565,7 +566,7 @@ async fn messages_page_backward_from_the_newest() {
             p,
             NONE,
             StatusCode::BAD_REQUEST,
-            "invalid_query",
+            ErrorCode::InvalidQuery,
         )
         .await;
     assert!(
@@ -581,7 +582,7 @@ async fn messages_page_backward_from_the_newest() {
                 p,
                 NONE,
                 StatusCode::BAD_REQUEST,
-                "invalid_query",
+                ErrorCode::InvalidQuery,
             )
             .await;
         assert!(
@@ -597,7 +598,7 @@ async fn messages_page_backward_from_the_newest() {
             p,
             NONE,
             StatusCode::BAD_REQUEST,
-            "invalid_query",
+            ErrorCode::InvalidQuery,
         )
         .await;
 
@@ -675,7 +676,7 @@ async fn another_patient_can_read_or_write_nothing_of_the_first() {
                 m,
                 body.as_ref(),
                 StatusCode::NOT_FOUND,
-                "not_found",
+                ErrorCode::NotFound,
             )
             .await;
     }
@@ -699,7 +700,7 @@ async fn another_patient_can_read_or_write_nothing_of_the_first() {
             m,
             Some(&json!({"display_name": "x", "contact": "x@example.com"})),
             StatusCode::FORBIDDEN,
-            "forbidden",
+            ErrorCode::Forbidden,
         )
         .await;
     // Nothing without a session.
@@ -715,7 +716,7 @@ async fn bad_input_gets_specific_errors_in_one_shape() {
     let c = clinic.token.as_str();
     let url = |path: &str| format!("{}{path}", relay.url);
 
-    let cases: Vec<(reqwest::RequestBuilder, StatusCode, &str)> = vec![
+    let cases: Vec<(reqwest::RequestBuilder, StatusCode, ErrorCode)> = vec![
         (
             relay
                 .http
@@ -724,7 +725,7 @@ async fn bad_input_gets_specific_errors_in_one_shape() {
                 .header("content-type", "application/json")
                 .body("{not json"),
             StatusCode::BAD_REQUEST,
-            "malformed_json",
+            ErrorCode::MalformedJson,
         ),
         (
             relay
@@ -733,7 +734,7 @@ async fn bad_input_gets_specific_errors_in_one_shape() {
                 .bearer_auth(c)
                 .body("display_name=x"),
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "wrong_content_type",
+            ErrorCode::WrongContentType,
         ),
         (
             relay
@@ -742,7 +743,7 @@ async fn bad_input_gets_specific_errors_in_one_shape() {
                 .bearer_auth(c)
                 .json(&json!({"display_name": "x", "contact": "x@example.com", "admin": true})),
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_field",
+            ErrorCode::InvalidField,
         ),
         (
             relay
@@ -751,7 +752,7 @@ async fn bad_input_gets_specific_errors_in_one_shape() {
                 .bearer_auth(c)
                 .json(&json!({"display_name": "x"})),
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_field",
+            ErrorCode::InvalidField,
         ),
         (
             relay
@@ -760,7 +761,7 @@ async fn bad_input_gets_specific_errors_in_one_shape() {
                 .bearer_auth(c)
                 .json(&json!({"display_name": "x", "contact": "not a contact"})),
             StatusCode::BAD_REQUEST,
-            "invalid_contact",
+            ErrorCode::InvalidContact,
         ),
         (
             relay
@@ -769,7 +770,7 @@ async fn bad_input_gets_specific_errors_in_one_shape() {
                 .bearer_auth(c)
                 .json(&json!({"display_name": "", "contact": "x@example.com"})),
             StatusCode::BAD_REQUEST,
-            "invalid_display_name",
+            ErrorCode::InvalidDisplayName,
         ),
         (
             relay
@@ -778,7 +779,7 @@ async fn bad_input_gets_specific_errors_in_one_shape() {
                 .bearer_auth(c)
                 .json(&json!({"display_name": "x".repeat(70_000), "contact": "x@example.com"})),
             StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
+            ErrorCode::BodyTooLarge,
         ),
         (
             relay
@@ -787,7 +788,7 @@ async fn bad_input_gets_specific_errors_in_one_shape() {
                 .bearer_auth(c)
                 .json(&json!({"bundle": "AAAA"})),
             StatusCode::BAD_REQUEST,
-            "invalid_bundle",
+            ErrorCode::InvalidBundle,
         ),
         (
             relay
@@ -796,17 +797,17 @@ async fn bad_input_gets_specific_errors_in_one_shape() {
                 .bearer_auth(c)
                 .json(&json!({"bundle": "not base64!"})),
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_field",
+            ErrorCode::InvalidField,
         ),
         (
             relay.http.get(url("/v1/nope")),
             StatusCode::NOT_FOUND,
-            "no_such_route",
+            ErrorCode::NoSuchRoute,
         ),
         (
             relay.http.delete(url("/v1/threads")).bearer_auth(c),
             StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
+            ErrorCode::MethodNotAllowed,
         ),
         (
             relay
@@ -814,7 +815,7 @@ async fn bad_input_gets_specific_errors_in_one_shape() {
                 .get(url("/v1/threads"))
                 .header("authorization", "Bearer forged-token"),
             StatusCode::UNAUTHORIZED,
-            "not_signed_in",
+            ErrorCode::NotSignedIn,
         ),
     ];
     for (request, status, code) in cases {
@@ -826,7 +827,7 @@ async fn bad_input_gets_specific_errors_in_one_shape() {
             .map(|v| v.to_str().unwrap().to_owned());
         let body: ward_proto::ErrorBody = response.json().await.unwrap();
         assert_eq!(
-            (got, body.error.code.as_str()),
+            (got, body.error.code),
             (status, code),
             "{}",
             body.error.message
@@ -873,7 +874,7 @@ async fn a_device_can_be_signed_out_remotely() {
             Some(&patient.token),
             NONE,
             StatusCode::NOT_FOUND,
-            "not_found",
+            ErrorCode::NotFound,
         )
         .await;
 }
@@ -996,9 +997,26 @@ async fn the_openapi_document_describes_every_api_route() {
         "UploadStatus",
         "BlobFinalized",
         "BlobInfo",
+        "ErrorCode",
+        "Category",
+        "Role",
     ] {
         assert!(schemas.contains_key(schema), "{schema} missing");
     }
+    // Every code the relay sends is listed, and nothing else (not the
+    // client-side `unknown`).
+    let listed: Vec<&str> = schemas["ErrorCode"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|code| code.as_str().unwrap())
+        .collect();
+    let sent: Vec<&str> = ErrorCode::ALL.iter().map(|code| code.as_str()).collect();
+    assert_eq!(listed, sent);
+    assert_eq!(
+        schemas["Category"]["enum"],
+        json!(["appointment", "refill", "question", "billing", "other"])
+    );
 }
 
 #[tokio::test]
@@ -1039,7 +1057,7 @@ async fn an_epoch_must_be_sealed_to_every_member() {
                 sealed_keys: vec![Bytes(alone.to_bytes())],
             }),
             StatusCode::BAD_REQUEST,
-            "invalid_sealed_key",
+            ErrorCode::InvalidSealedKey,
         )
         .await;
 }
@@ -1081,7 +1099,7 @@ async fn an_invite_buys_at_most_five_codes_an_hour() {
             None,
             Some(&start),
             StatusCode::TOO_MANY_REQUESTS,
-            "too_many_codes",
+            ErrorCode::TooManyCodes,
         )
         .await;
     assert_eq!(relay.codes_for("sam@example.com").len(), 5);

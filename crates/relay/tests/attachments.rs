@@ -9,6 +9,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use ward_proto::ErrorCode;
 
 use axum::body::Body;
 use http_body_util::BodyExt;
@@ -465,7 +466,7 @@ async fn only_a_finalized_upload_of_the_senders_can_be_attached() {
                 Some(&patient.token),
                 Some(&post(&format!("m{i}"), attachments)),
                 StatusCode::BAD_REQUEST,
-                "unknown_attachment",
+                ErrorCode::UnknownAttachment,
             )
             .await;
         assert!(
@@ -484,7 +485,7 @@ async fn only_a_finalized_upload_of_the_senders_can_be_attached() {
             Some(&patient.token),
             Some(&post("dup", vec![mine.clone(), mine.clone()])),
             StatusCode::BAD_REQUEST,
-            "duplicate_attachment",
+            ErrorCode::DuplicateAttachment,
         )
         .await;
     relay
@@ -497,7 +498,7 @@ async fn only_a_finalized_upload_of_the_senders_can_be_attached() {
                 (0..11).map(|i| format!("blob_{i}")).collect(),
             )),
             StatusCode::BAD_REQUEST,
-            "too_many_attachments",
+            ErrorCode::TooManyAttachments,
         )
         .await;
     // None of those stored a message, nor attached the sender's own blob

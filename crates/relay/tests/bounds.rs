@@ -8,6 +8,7 @@
 mod support;
 
 use std::collections::{HashMap, HashSet};
+use ward_proto::ErrorCode;
 
 use reqwest::{Method, StatusCode};
 use support::{Account, NONE, Relay};
@@ -120,7 +121,7 @@ async fn inbox_pages_are_complete_without_duplicates_while_messages_arrive() {
                 Some(&sam.token),
                 NONE,
                 StatusCode::BAD_REQUEST,
-                "invalid_cursor",
+                ErrorCode::InvalidCursor,
             )
             .await;
     }
@@ -131,7 +132,7 @@ async fn inbox_pages_are_complete_without_duplicates_while_messages_arrive() {
             Some(&sam.token),
             NONE,
             StatusCode::BAD_REQUEST,
-            "invalid_query",
+            ErrorCode::InvalidQuery,
         )
         .await;
 }
@@ -159,7 +160,7 @@ async fn the_daily_thread_limit_holds_under_twenty_parallel_starts() {
             StatusCode::CREATED => created += 1,
             StatusCode::TOO_MANY_REQUESTS => {
                 let body: ErrorBody = response.json().await.unwrap();
-                assert_eq!(body.error.code, "too_many_threads");
+                assert_eq!(body.error.code, ErrorCode::TooManyThreads);
                 assert_eq!(
                     body.error.message,
                     "You have started 5 conversations today. Reply in an existing one, or call the clinic."
@@ -222,7 +223,7 @@ async fn an_over_long_attacker_id_is_refused_before_anything_is_stored() {
                 None,
                 Some(&body),
                 StatusCode::BAD_REQUEST,
-                "input_too_long",
+                ErrorCode::InputTooLong,
             )
             .await;
         assert!(error.error.message.contains("too long"), "{path}");
@@ -273,7 +274,7 @@ async fn an_over_long_attacker_id_is_refused_before_anything_is_stored() {
                 Some(&clinic.token),
                 NONE,
                 StatusCode::BAD_REQUEST,
-                "input_too_long",
+                ErrorCode::InputTooLong,
             )
             .await;
     }
@@ -292,7 +293,7 @@ async fn an_over_long_attacker_id_is_refused_before_anything_is_stored() {
                 code: "123456".into(),
             }),
             StatusCode::BAD_REQUEST,
-            "code_not_valid",
+            ErrorCode::CodeNotValid,
         )
         .await;
 }
@@ -348,7 +349,7 @@ async fn the_sweep_deletes_rows_past_their_cutoff_and_keeps_fresh_ones() {
                 totp: "000000".into(),
             }),
             StatusCode::BAD_REQUEST,
-            "code_not_valid",
+            ErrorCode::CodeNotValid,
         )
         .await;
     let invite = relay.invite(&clinic, "ann@example.com").await;

@@ -8,6 +8,7 @@
 mod support;
 
 use std::time::Duration;
+use ward_proto::ErrorCode;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -37,7 +38,7 @@ async fn call(
     (status, headers, String::from_utf8_lossy(&body).into_owned())
 }
 
-fn error_code(body: &str) -> String {
+fn error_code(body: &str) -> ErrorCode {
     serde_json::from_str::<ErrorBody>(body).unwrap().error.code
 }
 
@@ -81,7 +82,7 @@ async fn a_cookie_alone_changes_nothing_unless_the_request_comes_from_our_origin
         all.extend(headers);
         let (status, _, body) = call(&relay, probe(&all)).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{case}: {body}");
-        assert_eq!(error_code(&body), "cross_origin_request", "{case}");
+        assert_eq!(error_code(&body), ErrorCode::CrossOriginRequest, "{case}");
         assert!(body.contains("http://localhost:8080"), "{case}: {body}");
     }
 

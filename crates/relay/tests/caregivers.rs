@@ -8,6 +8,7 @@ mod support;
 use reqwest::{Method, StatusCode};
 use support::{Account, NONE, Relay};
 use ward_proto::Bytes;
+use ward_proto::ErrorCode;
 use ward_proto::auth::{CaregiverInviteRequest, InviteCreated};
 use ward_proto::threads::{
     AddMemberRequest, Category, CreateThreadRequest, MessagePage, PutEpochRequest,
@@ -71,7 +72,7 @@ async fn a_caregiver_reads_the_history_until_revoked() {
             d,
             NONE,
             StatusCode::NOT_FOUND,
-            "not_found",
+            ErrorCode::NotFound,
         )
         .await;
 
@@ -195,7 +196,7 @@ async fn a_caregiver_reads_the_history_until_revoked() {
             d,
             NONE,
             StatusCode::NOT_FOUND,
-            "not_found",
+            ErrorCode::NotFound,
         )
         .await;
     // Not only refused by the relay: no key for epoch 1 was ever sealed to Dana.
@@ -245,7 +246,7 @@ async fn only_the_patient_shares_and_only_with_their_own_caregivers() {
                 sealed_keys: Vec::new(),
             }),
             StatusCode::FORBIDDEN,
-            "forbidden",
+            ErrorCode::Forbidden,
         )
         .await;
     // The clinic cannot share a patient's thread.
@@ -259,7 +260,7 @@ async fn only_the_patient_shares_and_only_with_their_own_caregivers() {
                 sealed_keys: Vec::new(),
             }),
             StatusCode::FORBIDDEN,
-            "forbidden",
+            ErrorCode::Forbidden,
         )
         .await;
     // A caregiver cannot invite caregivers or start threads.
@@ -274,7 +275,7 @@ async fn only_the_patient_shares_and_only_with_their_own_caregivers() {
                 contact: "x@example.com".into(),
             }),
             StatusCode::FORBIDDEN,
-            "forbidden",
+            ErrorCode::Forbidden,
         )
         .await;
     relay
@@ -286,7 +287,7 @@ async fn only_the_patient_shares_and_only_with_their_own_caregivers() {
                 category: Category::Other,
             }),
             StatusCode::FORBIDDEN,
-            "forbidden",
+            ErrorCode::Forbidden,
         )
         .await;
 }
@@ -418,7 +419,7 @@ async fn a_stale_session_cannot_invite_a_caregiver_or_share_a_thread() {
                 contact: "mallory@example.com".into(),
             }),
             StatusCode::FORBIDDEN,
-            "step_up_required",
+            ErrorCode::StepUpRequired,
         )
         .await;
     relay
@@ -428,7 +429,7 @@ async fn a_stale_session_cannot_invite_a_caregiver_or_share_a_thread() {
             s,
             Some(&share),
             StatusCode::FORBIDDEN,
-            "step_up_required",
+            ErrorCode::StepUpRequired,
         )
         .await;
     let members: Thread = relay

@@ -13,6 +13,7 @@ use support::{Account, NONE, Relay};
 use totp_rs::{Algorithm, Secret, TOTP};
 use ward_proto::Bytes;
 use ward_proto::ErrorBody;
+use ward_proto::ErrorCode;
 use ward_proto::auth::{
     CaregiverInviteRequest, ClinicSetupRequest, CodeLoginStart, CodeLoginStarted, CodeLoginVerify,
     EnrollStartRequest, EnrollStarted, EnrollVerifyRequest, InviteCreated, KeyChallenge,
@@ -155,7 +156,7 @@ async fn twenty_parallel_totp_confirm_guesses_evaluate_at_most_five() {
                 code: app.generate(now()),
             }),
             StatusCode::TOO_MANY_REQUESTS,
-            "locked_out",
+            ErrorCode::LockedOut,
         )
         .await;
     assert!(error.error.retry_after_seconds.unwrap() > 0);
@@ -192,7 +193,7 @@ async fn twenty_parallel_totp_guesses_on_one_emailed_code_evaluate_one() {
     let answers = join_all(guesses).await;
     let evaluated = answers
         .iter()
-        .filter(|(_, code)| code == "totp_not_valid")
+        .filter(|(_, code)| *code == ErrorCode::TotpNotValid)
         .count();
     assert_eq!(evaluated, 1, "one app guess per emailed code: {answers:?}");
     assert!(
@@ -246,7 +247,7 @@ async fn twenty_parallel_guesses_at_an_emailed_or_enrollment_code_evaluate_at_mo
                 totp: "000000".into(),
             }),
             StatusCode::BAD_REQUEST,
-            "code_not_valid",
+            ErrorCode::CodeNotValid,
         )
         .await;
 
@@ -289,7 +290,7 @@ async fn twenty_parallel_guesses_at_an_emailed_or_enrollment_code_evaluate_at_mo
                 code: sent,
             }),
             StatusCode::BAD_REQUEST,
-            "code_not_valid",
+            ErrorCode::CodeNotValid,
         )
         .await;
 }
@@ -353,7 +354,7 @@ async fn twenty_parallel_setup_code_guesses_evaluate_at_most_ten() {
                 display_name: "Riverside Clinic".into(),
             }),
             StatusCode::TOO_MANY_REQUESTS,
-            "locked_out",
+            ErrorCode::LockedOut,
         )
         .await;
 }
@@ -532,7 +533,7 @@ async fn hammering_one_account_does_not_lock_out_another_from_the_same_address()
         .unwrap();
     assert!(wait > 0 && wait <= 3600);
     let error: ErrorBody = response.json().await.unwrap();
-    assert_eq!(error.error.code, "too_many_codes");
+    assert_eq!(error.error.code, ErrorCode::TooManyCodes);
     assert!(
         error
             .error
@@ -622,7 +623,7 @@ async fn caregiver_invites_are_capped_per_patient_pending_and_per_day() {
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(response.headers().contains_key("retry-after"));
     let error: ErrorBody = response.json().await.unwrap();
-    assert_eq!(error.error.code, "too_many_invites");
+    assert_eq!(error.error.code, ErrorCode::TooManyInvites);
     assert!(
         error.error.message.contains("waiting"),
         "{}",
@@ -709,7 +710,7 @@ async fn codes_for_one_patients_invites_are_capped_per_inviter() {
                 sent += 1;
             } else {
                 let error: ErrorBody = response.json().await.unwrap();
-                assert_eq!(error.error.code, "too_many_codes", "round {round}");
+                assert_eq!(error.error.code, ErrorCode::TooManyCodes, "round {round}");
             }
         }
     }
@@ -749,7 +750,7 @@ async fn the_attachment_quota_is_shared_by_a_patient_and_their_caregivers() {
     let response = upload(&caregiver, 600).await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let error: ErrorBody = response.json().await.unwrap();
-    assert_eq!(error.error.code, "quota_exceeded");
+    assert_eq!(error.error.code, ErrorCode::QuotaExceeded);
     assert_eq!(upload(&caregiver, 400).await.status(), StatusCode::CREATED);
     assert_eq!(
         upload(&patient, 1).await.status(),

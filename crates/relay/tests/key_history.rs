@@ -10,6 +10,7 @@ mod support;
 use reqwest::{Method, StatusCode};
 use support::{Account, NONE, Relay, events};
 use ward_proto::Bytes;
+use ward_proto::ErrorCode;
 use ward_proto::account::{AccountEventKind, AccountHistory};
 use ward_proto::auth::{SessionCreated, SessionList};
 use ward_proto::events::Event;
@@ -84,7 +85,7 @@ async fn a_stale_session_cannot_replace_the_bundle_or_the_vault() {
             t,
             Some(&publish_request(&thief)),
             StatusCode::FORBIDDEN,
-            "step_up_required",
+            ErrorCode::StepUpRequired,
         )
         .await;
     relay
@@ -97,7 +98,7 @@ async fn a_stale_session_cannot_replace_the_bundle_or_the_vault() {
                 vault: Bytes(vec![2; 64]),
             }),
             StatusCode::FORBIDDEN,
-            "step_up_required",
+            ErrorCode::StepUpRequired,
         )
         .await;
     // Nothing changed: the same bundle, one history entry, the old vault.

@@ -11,6 +11,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use support::{NONE, Relay};
 use url::Url;
+use ward_proto::ErrorCode;
 use ward_proto::auth::{EnrollStartRequest, EnrollStarted, EnrollVerifyRequest, SessionCreated};
 use ward_proto::passkeys::{
     AuthenticationStarted, FinishAuthentication, FinishRegistration, PasskeyInfo, PasskeyList,
@@ -158,7 +159,7 @@ async fn a_ceremony_is_single_use_and_another_device_cannot_answer_it() {
             None,
             Some(&finish),
             StatusCode::BAD_REQUEST,
-            "ceremony_expired",
+            ErrorCode::CeremonyExpired,
         )
         .await;
 
@@ -201,7 +202,7 @@ async fn the_last_passkey_cannot_be_removed_but_a_second_one_can() {
             t,
             NONE,
             StatusCode::CONFLICT,
-            "last_passkey",
+            ErrorCode::LastPasskey,
         )
         .await;
     register(&relay, &patient.token, &mut laptop, "Laptop").await;
@@ -238,7 +239,7 @@ async fn the_last_passkey_cannot_be_removed_but_a_second_one_can() {
             Some(&other.token),
             NONE,
             StatusCode::NOT_FOUND,
-            "not_found",
+            ErrorCode::NotFound,
         )
         .await;
 }
@@ -307,7 +308,7 @@ async fn a_passkey_can_be_renamed_by_its_owner_only() {
                     label: label.into(),
                 }),
                 StatusCode::BAD_REQUEST,
-                "invalid_display_name",
+                ErrorCode::InvalidDisplayName,
             )
             .await;
         assert!(
@@ -337,7 +338,7 @@ async fn a_passkey_can_be_renamed_by_its_owner_only() {
             t,
             Some(&json!({"label": "Phone", "name": "Phone"})),
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_field",
+            ErrorCode::InvalidField,
         )
         .await;
     assert_eq!(labels(&relay, &patient.token).await, ["Laptop", &*longest]);
@@ -354,7 +355,7 @@ async fn a_passkey_can_be_renamed_by_its_owner_only() {
                     label: "Mine now".into(),
                 }),
                 StatusCode::NOT_FOUND,
-                "not_found",
+                ErrorCode::NotFound,
             )
             .await;
     }
@@ -369,7 +370,7 @@ async fn a_passkey_can_be_renamed_by_its_owner_only() {
                 label: "Mine now".into(),
             }),
             StatusCode::UNAUTHORIZED,
-            "not_signed_in",
+            ErrorCode::NotSignedIn,
         )
         .await;
     assert_eq!(labels(&relay, &patient.token).await, ["Laptop", &*longest]);
@@ -481,7 +482,7 @@ async fn an_enrollment_without_a_passkey_resumes_with_the_same_invite_until_one_
             Some(&first.token),
             NONE,
             StatusCode::UNAUTHORIZED,
-            "not_signed_in",
+            ErrorCode::NotSignedIn,
         )
         .await;
     assert!(labels(&relay, &second.token).await.is_empty());
@@ -506,7 +507,7 @@ async fn an_enrollment_without_a_passkey_resumes_with_the_same_invite_until_one_
                 code: pending_code,
             }),
             StatusCode::CONFLICT,
-            "invite_used",
+            ErrorCode::InviteUsed,
         )
         .await;
     relay
@@ -518,7 +519,7 @@ async fn an_enrollment_without_a_passkey_resumes_with_the_same_invite_until_one_
                 invite_code: invite.clone(),
             }),
             StatusCode::NOT_FOUND,
-            "invite_not_valid",
+            ErrorCode::InviteNotValid,
         )
         .await;
     assert_eq!(relay.codes_for(contact).len(), 3);
@@ -549,7 +550,7 @@ async fn an_expired_invite_does_not_resume() {
                 invite_code: invite,
             }),
             StatusCode::NOT_FOUND,
-            "invite_not_valid",
+            ErrorCode::InviteNotValid,
         )
         .await;
     assert_eq!(relay.codes_for("sam@example.com").len(), 1);
@@ -611,7 +612,7 @@ async fn the_first_passkey_needs_no_step_up_but_a_second_one_does() {
     let response = finish_registration(&relay, t, for_laptop, &mut laptop).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let error: ward_proto::ErrorBody = response.json().await.unwrap();
-    assert_eq!(error.error.code, "step_up_required");
+    assert_eq!(error.error.code, ErrorCode::StepUpRequired);
     assert_eq!(labels(&relay, t).await, ["Passkey"]);
 
     // A second passkey from the stale session: refused at start.
@@ -622,7 +623,7 @@ async fn the_first_passkey_needs_no_step_up_but_a_second_one_does() {
             Some(t),
             NONE,
             StatusCode::FORBIDDEN,
-            "step_up_required",
+            ErrorCode::StepUpRequired,
         )
         .await;
     // After a fresh sign-in, it is added.
@@ -733,7 +734,7 @@ async fn passkey_start_answers_alike_for_unknown_accounts_and_reveals_no_credent
                     None,
                     Some(&finish),
                     StatusCode::UNAUTHORIZED,
-                    "passkey_failed",
+                    ErrorCode::PasskeyFailed,
                 )
                 .await;
         }
@@ -816,7 +817,7 @@ async fn a_stale_session_cannot_add_or_remove_passkeys_and_each_change_is_in_the
             t,
             NONE,
             StatusCode::FORBIDDEN,
-            "step_up_required",
+            ErrorCode::StepUpRequired,
         )
         .await;
     relay
@@ -826,7 +827,7 @@ async fn a_stale_session_cannot_add_or_remove_passkeys_and_each_change_is_in_the
             t,
             NONE,
             StatusCode::FORBIDDEN,
-            "step_up_required",
+            ErrorCode::StepUpRequired,
         )
         .await;
     assert_eq!(labels(&relay, &patient.token).await.len(), 2);

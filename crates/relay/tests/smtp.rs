@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::{Arc, Mutex};
+use ward_proto::ErrorCode;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
@@ -169,5 +170,5 @@ async fn enrollment_codes_arrive_by_email() {
         .unwrap();
     assert_eq!(refused.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
     let body: ward_proto::ErrorBody = refused.json().await.unwrap();
-    assert_eq!(body.error.code, "cannot_send_code");
+    assert_eq!(body.error.code, ErrorCode::CannotSendCode);
 }

@@ -7,6 +7,7 @@ mod support;
 use reqwest::{Method, StatusCode};
 use support::{NONE, Relay};
 use totp_rs::{Algorithm, Secret, TOTP};
+use ward_proto::ErrorCode;
 use ward_proto::auth::{
     CodeLoginStart, CodeLoginStarted, CodeLoginVerify, SessionCreated, TotpCode, TotpEnrollment,
     TotpStatus,
@@ -79,7 +80,7 @@ async fn totp_status_follows_enroll_confirm_and_disable() {
                 code: "123456".into(),
             }),
             StatusCode::BAD_REQUEST,
-            "totp_not_valid",
+            ErrorCode::TotpNotValid,
         )
         .await;
     assert_eq!(status(&relay, &patient.token).await, pending);
@@ -119,7 +120,7 @@ async fn totp_status_needs_a_session_but_no_step_up() {
             None,
             NONE,
             StatusCode::UNAUTHORIZED,
-            "not_signed_in",
+            ErrorCode::NotSignedIn,
         )
         .await;
     relay
@@ -129,7 +130,7 @@ async fn totp_status_needs_a_session_but_no_step_up() {
             Some("not-a-session"),
             NONE,
             StatusCode::UNAUTHORIZED,
-            "not_signed_in",
+            ErrorCode::NotSignedIn,
         )
         .await;
 
@@ -157,7 +158,7 @@ async fn totp_status_needs_a_session_but_no_step_up() {
             Some(&patient.token),
             NONE,
             StatusCode::FORBIDDEN,
-            "step_up_required",
+            ErrorCode::StepUpRequired,
         )
         .await;
     assert_eq!(status(&relay, &patient.token).await, OFF);
@@ -188,7 +189,7 @@ async fn fallback_sign_in_needs_the_sent_code_and_a_fresh_totp_code() {
                 code: "123456".into(),
             }),
             StatusCode::BAD_REQUEST,
-            "totp_not_valid",
+            ErrorCode::TotpNotValid,
         )
         .await;
     let confirm_code = app.generate(now());
@@ -221,7 +222,7 @@ async fn fallback_sign_in_needs_the_sent_code_and_a_fresh_totp_code() {
             None,
             Some(&spent),
             StatusCode::BAD_REQUEST,
-            "totp_not_valid",
+            ErrorCode::TotpNotValid,
         )
         .await;
     assert!(error.error.message.contains("used already"));
@@ -238,7 +239,7 @@ async fn fallback_sign_in_needs_the_sent_code_and_a_fresh_totp_code() {
             None,
             Some(&retry),
             StatusCode::BAD_REQUEST,
-            "code_not_valid",
+            ErrorCode::CodeNotValid,
         )
         .await;
     let seen = relay.codes_for("sam@example.com").len();
@@ -266,7 +267,7 @@ async fn fallback_sign_in_needs_the_sent_code_and_a_fresh_totp_code() {
             None,
             Some(&fresh),
             StatusCode::BAD_REQUEST,
-            "code_not_valid",
+            ErrorCode::CodeNotValid,
         )
         .await;
 
@@ -293,7 +294,7 @@ async fn an_unknown_contact_looks_the_same_and_never_signs_in() {
                 totp: "000000".into(),
             }),
             StatusCode::BAD_REQUEST,
-            "code_not_valid",
+            ErrorCode::CodeNotValid,
         )
         .await;
     assert!(
@@ -319,7 +320,7 @@ async fn without_totp_the_fallback_says_to_call_the_clinic() {
                 totp: "000000".into(),
             }),
             StatusCode::FORBIDDEN,
-            "no_second_factor",
+            ErrorCode::NoSecondFactor,
         )
         .await;
     assert!(error.error.message.contains("clinic"));
@@ -393,7 +394,7 @@ async fn an_authenticator_app_ends_resumable_enrollment_and_the_first_passkey_ex
                 invite_code: invite,
             }),
             StatusCode::NOT_FOUND,
-            "invite_not_valid",
+            ErrorCode::InviteNotValid,
         )
         .await;
     // And a stale session's passkey would be a lasting way in: step-up.
@@ -405,7 +406,7 @@ async fn an_authenticator_app_ends_resumable_enrollment_and_the_first_passkey_ex
             t,
             NONE,
             StatusCode::FORBIDDEN,
-            "step_up_required",
+            ErrorCode::StepUpRequired,
         )
         .await;
 }
@@ -432,7 +433,7 @@ async fn a_stale_session_cannot_confirm_or_disable_totp_and_each_change_is_in_th
                 code: app(&enrollment).generate(now()),
             }),
             StatusCode::FORBIDDEN,
-            "step_up_required",
+            ErrorCode::StepUpRequired,
         )
         .await;
     // ...nor a new one set up.
@@ -443,7 +444,7 @@ async fn a_stale_session_cannot_confirm_or_disable_totp_and_each_change_is_in_th
             t,
             NONE,
             StatusCode::FORBIDDEN,
-            "step_up_required",
+            ErrorCode::StepUpRequired,
         )
         .await;
     assert_eq!(
@@ -481,7 +482,7 @@ async fn a_stale_session_cannot_confirm_or_disable_totp_and_each_change_is_in_th
             t,
             NONE,
             StatusCode::FORBIDDEN,
-            "step_up_required",
+            ErrorCode::StepUpRequired,
         )
         .await;
     sqlx::query("UPDATE sessions SET created_at = ? WHERE account_id = ?")

@@ -59,7 +59,7 @@ pub fn Passkeys() -> impl IntoView {
                 .map_err(|error| {
                     // The ceremony is used up, so it cannot simply be
                     // retried after a fresh sign-in: say what to do.
-                    if error.code() == Some("step_up_required") {
+                    if error.code() == Some(ward_proto::ErrorCode::StepUpRequired) {
                         SessionError::StepUpExpired
                     } else {
                         error.into()

@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sqlx::Row;
 use ward_proto::Bytes;
+use ward_proto::ErrorCode;
 use ward_proto::auth::{
     ClinicInfo, ClinicSetupRequest, KeyChallenge, KeyChallengeRequest, KeyLoginRequest,
 };
@@ -29,7 +30,7 @@ pub fn display_name(name: &str) -> Result<String, ApiError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(ApiError::bad_request(
-            "invalid_display_name",
+            ErrorCode::InvalidDisplayName,
             "A name must be 1 to 100 characters, without line breaks.",
         ));
     }
@@ -66,12 +67,15 @@ pub async fn clinic_setup(
         ));
     }
     let account_id = secrets::id("clinic")?;
-    sqlx::query("INSERT INTO accounts (account_id, kind, display_name, created_at) VALUES (?, 'clinic', ?, ?)")
-        .bind(&account_id)
-        .bind(&name)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO accounts (account_id, kind, display_name, created_at) VALUES (?, ?, ?, ?)",
+    )
+    .bind(&account_id)
+    .bind(crate::db::Text(ward_proto::threads::Role::Clinic))
+    .bind(&name)
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     counted.right(&state).await?;
     tracing::info!(account_id, "clinic inbox account created");
@@ -155,7 +159,7 @@ pub async fn key_login(
     let refused = || {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "login_failed",
+            ErrorCode::LoginFailed,
             "Sign-in failed: the challenge expired or the signature does not match. Ask for a new challenge.",
         )
     };

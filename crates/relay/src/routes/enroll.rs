@@ -13,13 +13,16 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use sqlx::Row;
+use ward_proto::ErrorCode;
 use ward_proto::auth::{
     CaregiverInviteRequest, EnrollStartRequest, EnrollStarted, EnrollVerifyRequest,
     InviteCreateRequest, InviteCreated,
 };
+use ward_proto::threads::Role;
 
 use super::auth::display_name;
 use super::totp::normalize_contact;
+use crate::db::Text;
 use crate::error::ApiError;
 use crate::extract::{ClientAddr, JsonBody, Session};
 use crate::passkeys::has_sign_in_method;
@@ -43,7 +46,7 @@ fn contact(contact: &str) -> Result<String, ApiError> {
             .all(|c| c.is_ascii_digit() || " +-().".contains(c));
     if contact.len() > 254 || !(email || phone) {
         return Err(ApiError::bad_request(
-            "invalid_contact",
+            ErrorCode::InvalidContact,
             "Give an e-mail address or a phone number (7 to 15 digits) for one-time codes.",
         ));
     }
@@ -57,13 +60,13 @@ pub async fn create_invite(
     session: Session,
     JsonBody(request): JsonBody<InviteCreateRequest>,
 ) -> Result<(StatusCode, Json<InviteCreated>), ApiError> {
-    if session.kind != "clinic" {
+    if session.kind != Role::Clinic {
         return Err(ApiError::forbidden("Only the clinic can invite patients."));
     }
     insert_invite(
         &state,
         &session.account_id,
-        "patient",
+        Role::Patient,
         None,
         &request.display_name,
         &request.contact,
@@ -78,7 +81,7 @@ pub async fn create_caregiver_invite(
     session: Session,
     JsonBody(request): JsonBody<CaregiverInviteRequest>,
 ) -> Result<(StatusCode, Json<InviteCreated>), ApiError> {
-    if session.kind != "patient" {
+    if session.kind != Role::Patient {
         return Err(ApiError::forbidden(
             "Only a patient can invite a caregiver.",
         ));
@@ -89,7 +92,7 @@ pub async fn create_caregiver_invite(
     let created = insert_invite(
         &state,
         &session.account_id,
-        "caregiver",
+        Role::Caregiver,
         Some(&session.account_id),
         &request.display_name,
         &request.contact,
@@ -109,7 +112,7 @@ pub async fn create_caregiver_invite(
 async fn insert_invite(
     state: &AppState,
     created_by: &str,
-    kind: &str,
+    kind: Role,
     for_patient: Option<&str>,
     name: &str,
     contact_on_file: &str,
@@ -139,7 +142,7 @@ async fn insert_invite(
     .bind(&contact)
     .bind(now)
     .bind(now + valid)
-    .bind(kind)
+    .bind(Text(kind))
     .bind(for_patient)
     .bind(MAX_PENDING_CAREGIVER_INVITES)
     .bind(DAY_MS)
@@ -188,7 +191,7 @@ async fn too_many_invites(state: &AppState, patient: &str, now: i64) -> ApiError
         let wait = seconds(first_today.map(|t| t + DAY_MS));
         return ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "too_many_invites",
+            ErrorCode::TooManyInvites,
             format!(
                 "You have made {MAX_CAREGIVER_INVITES_PER_DAY} caregiver invites in the last day. Try again in {} hours.",
                 wait.div_ceil(3600).max(1)
@@ -199,7 +202,7 @@ async fn too_many_invites(state: &AppState, patient: &str, now: i64) -> ApiError
     let wait = seconds(first_expiry);
     ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
-        "too_many_invites",
+        ErrorCode::TooManyInvites,
         format!(
             "You have {pending} caregiver invites waiting to be used. Wait until one is used, or until the oldest expires (in {} hours), then invite again.",
             wait.div_ceil(3600).max(1)
@@ -247,7 +250,7 @@ pub async fn start(
     let Some(row) = row else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
-            "invite_not_valid",
+            ErrorCode::InviteNotValid,
             "That invite code is not valid: it may be mistyped, used already, or expired. Check it, or ask your clinic for a new one.",
         ));
     };
@@ -257,7 +260,7 @@ pub async fn start(
     // (with sign-in codes) and per inviting account, before sending.
     let contact: String = row.get("contact");
     let inviter: String = row.get("created_by");
-    let inviter_limit = if row.get::<String, _>("kind") == "caregiver" {
+    let inviter_limit = if row.try_get::<Text<Role>, _>("kind")?.0 == Role::Caregiver {
         lockout::PATIENT_INVITER_CODES
     } else {
         lockout::CLINIC_INVITER_CODES
@@ -324,7 +327,7 @@ pub async fn verify(
     let typed_hash = state.secret.code_hash(&typed);
     if expected.as_deref() != Some(typed_hash.as_slice()) {
         return Err(ApiError::bad_request(
-            "code_not_valid",
+            ErrorCode::CodeNotValid,
             "That code is not right, or it expired. Check the latest message we sent, or start again for a new code.",
         ));
     }
@@ -344,7 +347,7 @@ pub async fn verify(
     let Some(row) = row else {
         drop(tx);
         return Err(ApiError::bad_request(
-            "code_not_valid",
+            ErrorCode::CodeNotValid,
             "That code is not right, or it expired. Check the latest message we sent, or start again for a new code.",
         ));
     };
@@ -352,7 +355,7 @@ pub async fn verify(
     let used = || {
         ApiError::new(
             StatusCode::CONFLICT,
-            "invite_used",
+            ErrorCode::InviteUsed,
             "This invite was used already. If that was not you, tell your clinic.",
         )
     };
@@ -363,7 +366,7 @@ pub async fn verify(
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(used)?;
-    let kind: String = invite.get("kind");
+    let Text(kind) = invite.try_get::<Text<Role>, _>("kind")?;
     // This transaction holds the write lock since its first statement, so
     // no passkey can be added between this check and the commit.
     let resumed = match invite.get::<Option<i64>, _>("used_at") {
@@ -385,13 +388,13 @@ pub async fn verify(
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        tracing::info!(account_id, kind, "enrollment resumed");
+        tracing::info!(account_id, kind = kind.name(), "enrollment resumed");
         account_id
     } else {
         let account_id = secrets::id("acc")?;
         sqlx::query("INSERT INTO accounts (account_id, kind, display_name, contact, created_at) VALUES (?, ?, ?, ?, ?)")
             .bind(&account_id)
-            .bind(&kind)
+            .bind(Text(kind))
             .bind(invite.get::<String, _>("display_name"))
             .bind(invite.get::<String, _>("contact"))
             .bind(now)
@@ -414,7 +417,7 @@ pub async fn verify(
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        tracing::info!(account_id, kind, "account enrolled");
+        tracing::info!(account_id, kind = kind.name(), "account enrolled");
         account_id
     };
     // The codes sent were wanted: the contact may be sent more.

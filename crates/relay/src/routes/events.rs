@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use ward_proto::ErrorCode;
 
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -54,7 +55,7 @@ pub async fn connect(
     if !origin_allowed(&state, &headers) {
         return ApiError::new(
             StatusCode::FORBIDDEN,
-            "origin_not_allowed",
+            ErrorCode::OriginNotAllowed,
             "Live updates are only available to Ward's own pages.",
         )
         .into_response();

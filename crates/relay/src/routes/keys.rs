@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use sqlx::Row;
 use ward_proto::Bytes;
+use ward_proto::ErrorCode;
 use ward_proto::events::Event;
 use ward_proto::keys::{BundleResponse, KeyHistoryEntry, KeyHistoryResponse, PublishBundleRequest};
 use ward_seal::keys::PublicBundle;
@@ -29,7 +30,7 @@ pub async fn publish(
     session.require_recent_sign_in()?;
     let bundle = PublicBundle::from_bytes(&request.bundle.0).map_err(|e| {
         ApiError::bad_request(
-            "invalid_bundle",
+            ErrorCode::InvalidBundle,
             format!("The key bundle was refused ({e}). Generate it again with this account's id."),
         )
     })?;

@@ -3,6 +3,7 @@
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use ward_proto::ErrorCode;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -26,7 +27,7 @@ pub async fn get(State(state): State<AppState>, request: Request) -> Result<Resp
     if !local {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
-            "no_such_route",
+            ErrorCode::NoSuchRoute,
             "There is no such API endpoint.",
         ));
     }

@@ -20,6 +20,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::routing::{get, post, put};
 use tower_http::set_header::SetResponseHeaderLayer;
+use ward_proto::ErrorCode;
 use ward_proto::HEALTH_PATH;
 
 use crate::AppState;
@@ -134,7 +135,7 @@ pub fn openapi_json() -> String {
 async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
-        "no_such_route",
+        ErrorCode::NoSuchRoute,
         "There is no such API endpoint.",
     )
 }
@@ -142,7 +143,7 @@ async fn not_found() -> ApiError {
 async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ErrorCode::MethodNotAllowed,
         "This endpoint does not accept that method.",
     )
 }

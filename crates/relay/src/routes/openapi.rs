@@ -15,7 +15,7 @@ use super::{
 #[openapi(
     info(
         title = "Ward relay API",
-        description = "Authenticates, authorizes, stores and routes end-to-end encrypted messages. Binary values are unpadded base64url. Errors share one shape: {\"error\": {\"code\", \"message\", \"retry_after_seconds\"?}}."
+        description = "Authenticates, authorizes, stores and routes end-to-end encrypted messages. Binary values are unpadded base64url. Errors share one shape: {\"error\": {\"code\", \"message\", \"retry_after_seconds\"?}}, where code is one of the ErrorCode values (stable; a client should treat a code it does not know as a generic failure and show the message)."
     ),
     paths(
         health::get,

@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
+use ward_proto::ErrorCode;
 use ward_proto::account::AccountEventKind;
 use ward_proto::passkeys::{
     AuthenticationStarted, FinishAuthentication, FinishRegistration, PasskeyInfo, PasskeyList,
@@ -31,7 +32,7 @@ use crate::{AppState, bounds, history, lockout, sessions};
 fn refused() -> ApiError {
     ApiError::new(
         StatusCode::UNAUTHORIZED,
-        "passkey_failed",
+        ErrorCode::PasskeyFailed,
         "That passkey could not sign you in. Try again, or use another way to sign in.",
     )
 }
@@ -91,7 +92,7 @@ pub async fn register_finish(
         take_ceremony(&state, &request.ceremony_id, "register").await?;
     if account.as_deref() != Some(session.account_id.as_str()) {
         return Err(ApiError::bad_request(
-            "ceremony_expired",
+            ErrorCode::CeremonyExpired,
             "That passkey request belongs to another session. Start again.",
         ));
     }
@@ -101,7 +102,7 @@ pub async fn register_finish(
         .map_err(|e| {
             tracing::info!(error = %e, "passkey registration refused");
             ApiError::bad_request(
-                "passkey_not_registered",
+                ErrorCode::PasskeyNotRegistered,
                 "The passkey could not be added. Make sure your device can verify you (PIN, fingerprint or face), then try again.",
             )
         })?;
@@ -141,7 +142,7 @@ pub async fn register_finish(
                 .await?;
         if exists {
             return Err(ApiError::conflict(
-                "passkey_exists",
+                ErrorCode::PasskeyExists,
                 "This passkey is already registered.",
             ));
         }
@@ -261,7 +262,7 @@ pub async fn remove(
         tx.commit().await?;
     } else {
         return Err(ApiError::conflict(
-            "last_passkey",
+            ErrorCode::LastPasskey,
             "This is your only passkey. Add another one first, so you can still sign in.",
         ));
     }
@@ -390,7 +391,7 @@ pub async fn sign_in_finish(
         }
         _ => {
             return Err(ApiError::bad_request(
-                "ceremony_expired",
+                ErrorCode::CeremonyExpired,
                 "The passkey request expired or was already used. Start again.",
             ));
         }

@@ -2,6 +2,7 @@
 //! on every call; a non-member gets the same 404 as for a missing thread.
 
 use std::collections::{HashMap, HashSet};
+use ward_proto::ErrorCode;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -22,40 +23,13 @@ use ward_seal::envelope::Envelope;
 use ward_seal::thread_key::SealedThreadKey;
 
 use crate::AppState;
+use crate::db::Text;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, Session};
 use crate::secrets::{self, now_ms};
 
 /// Most sealed keys in one request (members of a thread, or epochs).
 const MAX_SEALED_KEYS: usize = 64;
-
-fn category_name(category: Category) -> &'static str {
-    match category {
-        Category::Appointment => "appointment",
-        Category::Refill => "refill",
-        Category::Question => "question",
-        Category::Billing => "billing",
-        Category::Other => "other",
-    }
-}
-
-fn parse_category(name: &str) -> Category {
-    match name {
-        "appointment" => Category::Appointment,
-        "refill" => Category::Refill,
-        "question" => Category::Question,
-        "billing" => Category::Billing,
-        _ => Category::Other,
-    }
-}
-
-fn parse_role(name: &str) -> Role {
-    match name {
-        "clinic" => Role::Clinic,
-        "caregiver" => Role::Caregiver,
-        _ => Role::Patient,
-    }
-}
 
 fn as_u64(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
@@ -66,12 +40,13 @@ async fn require_member(
     state: &AppState,
     thread_id: &str,
     account_id: &str,
-) -> Result<String, ApiError> {
-    sqlx::query_scalar("SELECT role FROM thread_members WHERE thread_id = ? AND account_id = ? AND removed_at IS NULL")
+) -> Result<Role, ApiError> {
+    sqlx::query_scalar::<_, Text<Role>>("SELECT role FROM thread_members WHERE thread_id = ? AND account_id = ? AND removed_at IS NULL")
         .bind(thread_id)
         .bind(account_id)
         .fetch_optional(&state.db)
         .await?
+        .map(|Text(role)| role)
         .ok_or_else(|| ApiError::not_found("thread"))
 }
 
@@ -95,18 +70,20 @@ async fn load_thread(state: &AppState, thread_id: &str, viewer: &str) -> Result<
     .fetch_all(&state.db)
     .await?
     .into_iter()
-    .map(|m| Member {
-        account_id: m.get("account_id"),
-        role: parse_role(&m.get::<String, _>("role")),
-        display_name: m.get("display_name"),
-        delivered_up_to: as_u64(m.get("last_delivered_seq")),
-        read_up_to: as_u64(m.get("last_read_seq")),
-        read_at: m.get::<Option<i64>, _>("last_read_at").map(as_u64),
+    .map(|m| {
+        Ok(Member {
+            account_id: m.get("account_id"),
+            role: m.try_get::<Text<Role>, _>("role")?.0,
+            display_name: m.get("display_name"),
+            delivered_up_to: as_u64(m.get("last_delivered_seq")),
+            read_up_to: as_u64(m.get("last_read_seq")),
+            read_at: m.get::<Option<i64>, _>("last_read_at").map(as_u64),
+        })
     })
-    .collect();
+    .collect::<Result<_, sqlx::Error>>()?;
     Ok(Thread {
         thread_id: thread_id.to_owned(),
-        category: parse_category(&row.get::<String, _>("category")),
+        category: row.try_get::<Text<Category>, _>("category")?.0,
         members,
         current_epoch: row
             .get::<Option<i64>, _>("current_epoch")
@@ -148,7 +125,7 @@ impl InboxCursor {
     fn decode(text: &str) -> Result<Self, ApiError> {
         let invalid = || {
             ApiError::bad_request(
-                "invalid_cursor",
+                ErrorCode::InvalidCursor,
                 "That page cursor is not one this relay gave out. Start again from the first page (leave out cursor).",
             )
         };
@@ -226,7 +203,7 @@ pub async fn list(
 ) -> Result<Json<ThreadList>, ApiError> {
     let Query(query) = query.map_err(|_| {
         ApiError::bad_request(
-            "invalid_query",
+            ErrorCode::InvalidQuery,
             "Use ?limit=<1 to 200> and ?cursor=<the previous page's next_cursor>, and nothing else.",
         )
     })?;
@@ -303,7 +280,7 @@ pub async fn list(
 fn too_many_threads(limit: u32) -> ApiError {
     ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
-        "too_many_threads",
+        ErrorCode::TooManyThreads,
         format!(
             "You have started {limit} conversations today. Reply in an existing one, or call the clinic."
         ),
@@ -320,7 +297,7 @@ pub async fn create(
     session: Session,
     JsonBody(request): JsonBody<CreateThreadRequest>,
 ) -> Result<(StatusCode, Json<Thread>), ApiError> {
-    if session.kind != "patient" {
+    if session.kind != Role::Patient {
         return Err(ApiError::forbidden("Only a patient can start a thread."));
     }
     let clinic: String = sqlx::query_scalar(
@@ -328,7 +305,9 @@ pub async fn create(
     )
     .fetch_optional(&state.db)
     .await?
-    .ok_or_else(|| ApiError::conflict("no_clinic", "This relay has no clinic set up yet."))?;
+    .ok_or_else(|| {
+        ApiError::conflict(ErrorCode::NoClinic, "This relay has no clinic set up yet.")
+    })?;
     let thread_id = secrets::id("thr")?;
     let now = now_ms();
     let limit = state.config.max_threads_per_day;
@@ -343,7 +322,7 @@ pub async fn create(
          RETURNING activity",
     )
     .bind(&thread_id)
-    .bind(category_name(request.category))
+    .bind(Text(request.category))
     .bind(&session.account_id)
     .bind(now)
     .bind(DAY_MS)
@@ -353,11 +332,14 @@ pub async fn create(
     let Some(activity) = activity else {
         return Err(too_many_threads(limit));
     };
-    for (account, role) in [(&session.account_id, "patient"), (&clinic, "clinic")] {
+    for (account, role) in [
+        (&session.account_id, Role::Patient),
+        (&clinic, Role::Clinic),
+    ] {
         sqlx::query("INSERT INTO thread_members (thread_id, account_id, role, added_at, activity) VALUES (?, ?, ?, ?, ?)")
             .bind(&thread_id)
             .bind(account)
-            .bind(role)
+            .bind(Text(role))
             .bind(now)
             .bind(activity)
             .execute(&mut *tx)
@@ -393,7 +375,7 @@ pub async fn put_epoch(
     JsonBody(request): JsonBody<PutEpochRequest>,
 ) -> Result<StatusCode, ApiError> {
     let role = require_member(&state, &thread_id, &session.account_id).await?;
-    if role == "caregiver" {
+    if role == Role::Caregiver {
         return Err(ApiError::forbidden(
             "Only the patient or the clinic can start a new epoch.",
         ));
@@ -420,7 +402,7 @@ async fn start_epoch(
     let covered: HashSet<&str> = keys.iter().map(|(member, _, _)| member.as_str()).collect();
     if covered.len() != members.len() {
         return Err(ApiError::bad_request(
-            "invalid_sealed_key",
+            ErrorCode::InvalidSealedKey,
             "Seal the new epoch's key to every current member of the thread, once each (yourself included).",
         ));
     }
@@ -435,7 +417,7 @@ async fn start_epoch(
     .await?;
     if advanced.rows_affected() != 1 {
         return Err(ApiError::conflict(
-            "epoch_conflict",
+            ErrorCode::EpochConflict,
             "Another member started this epoch first. Fetch the thread's keys and try again.",
         ));
     }
@@ -452,7 +434,7 @@ fn checked_sealed_keys(
 ) -> Result<Vec<(String, u32, Vec<u8>)>, ApiError> {
     if sealed_keys.len() > MAX_SEALED_KEYS {
         return Err(ApiError::bad_request(
-            "invalid_sealed_keys",
+            ErrorCode::InvalidSealedKeys,
             "Send at most 64 sealed keys at once.",
         ));
     }
@@ -460,7 +442,7 @@ fn checked_sealed_keys(
     for bytes in sealed_keys {
         let sealed = SealedThreadKey::from_bytes(&bytes.0).map_err(|_| {
             ApiError::bad_request(
-                "invalid_sealed_key",
+                ErrorCode::InvalidSealedKey,
                 "A sealed key is not in the sealed thread key format.",
             )
         })?;
@@ -473,7 +455,7 @@ fn checked_sealed_keys(
             || duplicate
         {
             return Err(ApiError::bad_request(
-                "invalid_sealed_key",
+                ErrorCode::InvalidSealedKey,
                 "Every sealed key must name this thread, you as the sealer, and a member and epoch it is meant for, once.",
             ));
         }
@@ -521,7 +503,7 @@ pub async fn add_member(
 ) -> Result<StatusCode, ApiError> {
     crate::bounds::id("account id", &request.account_id)?;
     let role = require_member(&state, &thread_id, &session.account_id).await?;
-    if role != "patient" {
+    if role != Role::Patient {
         return Err(ApiError::forbidden(
             "Only the patient can share a thread with a caregiver.",
         ));
@@ -555,19 +537,20 @@ pub async fn add_member(
     )?;
     if i64::try_from(keys.len()).unwrap_or(i64::MAX) != epochs {
         return Err(ApiError::bad_request(
-            "invalid_sealed_key",
+            ErrorCode::InvalidSealedKey,
             "Seal every existing epoch's key to the caregiver, so they can read the history.",
         ));
     }
     let mut tx = state.db.begin().await?;
     sqlx::query(
         "INSERT INTO thread_members (thread_id, account_id, role, added_at, activity)
-         VALUES (?1, ?2, 'caregiver', ?3, (SELECT activity FROM threads WHERE thread_id = ?1))
+         VALUES (?1, ?2, ?4, ?3, (SELECT activity FROM threads WHERE thread_id = ?1))
          ON CONFLICT (thread_id, account_id) DO UPDATE SET removed_at = NULL, added_at = excluded.added_at, activity = excluded.activity",
     )
     .bind(&thread_id)
     .bind(&request.account_id)
     .bind(now_ms())
+    .bind(Text(Role::Caregiver))
     .execute(&mut *tx)
     .await?;
     store_sealed_keys(&mut tx, &thread_id, &session.account_id, keys).await?;
@@ -593,13 +576,13 @@ pub async fn remove_member(
     JsonBody(request): JsonBody<RemoveMemberRequest>,
 ) -> Result<StatusCode, ApiError> {
     let role = require_member(&state, &thread_id, &session.account_id).await?;
-    if role != "patient" {
+    if role != Role::Patient {
         return Err(ApiError::forbidden(
             "Only the patient can remove a caregiver.",
         ));
     }
     let target_role = require_member(&state, &thread_id, &account_id).await?;
-    if target_role != "caregiver" {
+    if target_role != Role::Caregiver {
         return Err(ApiError::forbidden(
             "Only caregivers can be removed from a thread.",
         ));
@@ -666,14 +649,14 @@ pub async fn post_message(
     check_attachment_list(&request.attachments)?;
     let envelope = Envelope::from_bytes(&request.envelope.0).map_err(|_| {
         ApiError::bad_request(
-            "invalid_envelope",
+            ErrorCode::InvalidEnvelope,
             "The message is not in the envelope format, or it is too large.",
         )
     })?;
     let header = envelope.header();
     if header.thread_id != thread_id || header.sender_id != session.account_id {
         return Err(ApiError::bad_request(
-            "invalid_envelope",
+            ErrorCode::InvalidEnvelope,
             "The envelope must name this thread and you as its sender.",
         ));
     }
@@ -690,7 +673,7 @@ pub async fn post_message(
             .is_none()
     {
         return Err(ApiError::conflict(
-            "stale_epoch",
+            ErrorCode::StaleEpoch,
             "This thread's keys have changed. Fetch the thread's keys, seal the message again and resend it.",
         ));
     }
@@ -704,7 +687,7 @@ pub async fn post_message(
     .await?;
     if !has_key {
         return Err(ApiError::bad_request(
-            "unknown_epoch",
+            ErrorCode::UnknownEpoch,
             "The envelope's epoch has no key for you in this thread. Fetch the thread's keys and seal again.",
         ));
     }
@@ -715,7 +698,7 @@ pub async fn post_message(
             Ok((StatusCode::OK, Json(existing)))
         } else {
             Err(ApiError::conflict(
-                "message_id_reused",
+                ErrorCode::MessageIdReused,
                 "Another message was already sent with this message id. Send it with a new id.",
             ))
         };
@@ -739,7 +722,7 @@ pub async fn post_message(
     .await?
     .ok_or_else(|| {
         ApiError::conflict(
-            "stale_epoch",
+            ErrorCode::StaleEpoch,
             "This thread's keys or members changed. Fetch the thread again, seal the message again and resend it.",
         )
     })?;
@@ -804,7 +787,7 @@ pub async fn post_message(
 fn check_attachment_list(attachments: &[String]) -> Result<(), ApiError> {
     if attachments.len() > MAX_ATTACHMENTS_PER_MESSAGE {
         return Err(ApiError::bad_request(
-            "too_many_attachments",
+            ErrorCode::TooManyAttachments,
             format!(
                 "A message can carry at most {MAX_ATTACHMENTS_PER_MESSAGE} attachments. Send the rest in another message."
             ),
@@ -816,7 +799,7 @@ fn check_attachment_list(attachments: &[String]) -> Result<(), ApiError> {
     let distinct: HashSet<&str> = attachments.iter().map(String::as_str).collect();
     if distinct.len() != attachments.len() {
         return Err(ApiError::bad_request(
-            "duplicate_attachment",
+            ErrorCode::DuplicateAttachment,
             "The message lists the same attachment twice. List each file once.",
         ));
     }
@@ -847,7 +830,7 @@ async fn attach(
         .await?;
         if kept.rows_affected() != 1 {
             return Err(ApiError::bad_request(
-                "unknown_attachment",
+                ErrorCode::UnknownAttachment,
                 format!(
                     "Attachment {} of this message is not a finished upload of yours (it may be unfinished, expired or someone else's). Upload the file again, finalize it, then send the message.",
                     position + 1
@@ -967,14 +950,14 @@ impl Direction {
     fn of(query: &PageQuery) -> Result<Self, ApiError> {
         match (query.after, query.before.as_deref()) {
             (Some(_), Some(_)) => Err(ApiError::bad_request(
-                "invalid_query",
+                ErrorCode::InvalidQuery,
                 "Use either ?after=<number> or ?before=<number or latest>, not both.",
             )),
             (after, None) => Ok(Self::After(after.unwrap_or(0))),
             (None, Some("latest")) => Ok(Self::Before(u64::MAX)),
             (None, Some(before)) => before.parse().map(Self::Before).map_err(|_| {
                 ApiError::bad_request(
-                    "invalid_query",
+                    ErrorCode::InvalidQuery,
                     "?before= takes a message sequence number (a whole number) or the word latest.",
                 )
             }),
@@ -1034,7 +1017,7 @@ pub async fn list_messages(
 ) -> Result<Json<MessagePage>, ApiError> {
     let Query(page) = query.map_err(|_| {
         ApiError::bad_request(
-            "invalid_query",
+            ErrorCode::InvalidQuery,
             "Use ?after=<number> or ?before=<number or latest>, with &limit=<1 to 200>, and nothing else.",
         )
     })?;

@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use sqlx::Row;
 use totp_rs::{Algorithm, Secret, TOTP};
+use ward_proto::ErrorCode;
 use ward_proto::account::AccountEventKind;
 use ward_proto::auth::{
     CodeLoginStart, CodeLoginStarted, CodeLoginVerify, TotpCode, TotpEnrollment, TotpStatus,
@@ -80,7 +81,7 @@ pub async fn enroll(
             .await?;
     if matches!(confirmed, Some(Some(_))) {
         return Err(ApiError::conflict(
-            "totp_enabled",
+            ErrorCode::TotpEnabled,
             "An authenticator app is already set up. Turn it off first to set up another.",
         ));
     }
@@ -123,7 +124,7 @@ pub async fn confirm(
             .await?;
     let sealed = sealed.ok_or_else(|| {
         ApiError::conflict(
-            "no_pending_totp",
+            ErrorCode::NoPendingTotp,
             "Start setting up the authenticator app first.",
         )
     })?;
@@ -132,7 +133,7 @@ pub async fn confirm(
     let counted = lockout::count(&state, &[(lockout::TOTP_CONFIRM, &session.account_id)]).await?;
     let Some(step) = matching_step(&totp(secret.to_vec(), "")?, &request.code) else {
         return Err(ApiError::bad_request(
-            "totp_not_valid",
+            ErrorCode::TotpNotValid,
             "That code does not match. Check the app shows Ward, that the phone's clock is right, and type the current code.",
         ));
     };
@@ -273,7 +274,7 @@ pub async fn code_verify(
         lockout::code_login(&state, &request.login_id, &typed).await?
     else {
         return Err(ApiError::bad_request(
-            "code_not_valid",
+            ErrorCode::CodeNotValid,
             "That code is not right, or it expired. Check the latest message we sent, or start again for a new code.",
         ));
     };
@@ -285,7 +286,7 @@ pub async fn code_verify(
     .await?;
     let Some(totp_row) = totp_row else {
         return Err(ApiError::forbidden_code(
-            "no_second_factor",
+            ErrorCode::NoSecondFactor,
             "This account has no authenticator app set up, so it cannot sign in without its passkey. Call your clinic: they can help you get back in.",
         ));
     };
@@ -300,7 +301,7 @@ pub async fn code_verify(
         // The emailed code is used up with it: the next guess needs a new
         // code sent to the contact.
         return Err(ApiError::bad_request(
-            "totp_not_valid",
+            ErrorCode::TotpNotValid,
             "The authenticator app code does not match, or it was used already. Wait for the next code and start again for a new emailed code.",
         ));
     };
@@ -313,7 +314,7 @@ pub async fn code_verify(
             .await?;
     if stepped.rows_affected() != 1 {
         return Err(ApiError::bad_request(
-            "totp_not_valid",
+            ErrorCode::TotpNotValid,
             "That authenticator app code was used already. Wait for the next code and start again for a new emailed code.",
         ));
     }

@@ -12,6 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sqlx::Row;
+use ward_proto::ErrorCode;
 use ward_proto::blobs::{
     BlobFinalized, BlobInfo, CreateUploadRequest, MAX_PART_SIZE, UploadCreated, UploadStatus,
 };
@@ -65,7 +66,7 @@ fn expiry(expires_at: Option<i64>) -> u64 {
 fn part_too_large() -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "part_too_large",
+        ErrorCode::PartTooLarge,
         format!(
             "This part is larger than {MAX_PART_SIZE} bytes, the most one part may hold. Cut the file into more, smaller parts (start a new upload with a larger part_count)."
         ),
@@ -75,7 +76,7 @@ fn part_too_large() -> ApiError {
 fn part_index(text: &str) -> Result<u32, ApiError> {
     text.parse().map_err(|_| {
         ApiError::bad_request(
-            "invalid_part",
+            ErrorCode::InvalidPart,
             "A part index is a whole number from 0 to the upload's part count minus one.",
         )
     })
@@ -83,7 +84,7 @@ fn part_index(text: &str) -> Result<u32, ApiError> {
 
 fn index_out_of_range(index: u32, part_count: u32) -> ApiError {
     ApiError::bad_request(
-        "invalid_part",
+        ErrorCode::InvalidPart,
         format!(
             "There is no part {index}: this upload has {part_count} part{}, numbered 0 to {}.",
             if part_count == 1 { "" } else { "s" },
@@ -94,14 +95,14 @@ fn index_out_of_range(index: u32, part_count: u32) -> ApiError {
 
 fn already_finalized() -> ApiError {
     ApiError::conflict(
-        "already_finalized",
+        ErrorCode::AlreadyFinalized,
         "This upload is finished and can no longer change. To send a different file, start a new upload.",
     )
 }
 
 fn parts_exceed_size(size: i64) -> ApiError {
     ApiError::bad_request(
-        "size_mismatch",
+        ErrorCode::SizeMismatch,
         format!(
             "With this part, the parts would add up to more than the {size} bytes this upload declared. Check how the file was cut into parts, or start a new upload with the right size."
         ),
@@ -181,7 +182,7 @@ pub async fn create(
     let CreateUploadRequest { size, part_count } = request;
     if size == 0 || part_count == 0 {
         return Err(ApiError::bad_request(
-            "invalid_upload",
+            ErrorCode::InvalidUpload,
             "An upload needs a size (the encrypted file's length in bytes) and a part count, each at least 1.",
         ));
     }
@@ -189,7 +190,7 @@ pub async fn create(
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
+            ErrorCode::TooLarge,
             format!(
                 "This file is larger than the {} limit for attachments. Send a smaller file, or split it into several.",
                 human_bytes(config.max_attachment_bytes)
@@ -202,7 +203,7 @@ pub async fn create(
     let fewest = size.div_ceil(u64::from(MAX_PART_SIZE));
     if u64::from(part_count) < fewest || u64::from(part_count) > size {
         return Err(ApiError::bad_request(
-            "invalid_upload",
+            ErrorCode::InvalidUpload,
             format!(
                 "A {size}-byte upload takes from {fewest} to {} parts: each part holds at least 1 byte and at most {MAX_PART_SIZE}.",
                 size.min(u64::from(u32::MAX))
@@ -254,7 +255,7 @@ pub async fn create(
         if open >= MAX_OPEN_UPLOADS && used.saturating_add(size) <= quota {
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
-                "too_many_uploads",
+                ErrorCode::TooManyUploads,
                 format!(
                     "You have {MAX_OPEN_UPLOADS} unfinished uploads. Finish or wait for them (unfinished uploads are removed after {} hours), then try again.",
                     config.upload_expiry_hours
@@ -263,7 +264,7 @@ pub async fn create(
         }
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "quota_exceeded",
+            ErrorCode::QuotaExceeded,
             format!(
                 "This file does not fit in your {} of attachment storage (shared by a patient and the caregivers they invited): {} is in use. Send a smaller file, or ask your clinic for help. Unfinished uploads stop counting once they are removed.",
                 human_bytes(config.attachment_quota_bytes),
@@ -319,7 +320,7 @@ pub async fn put_part(
         }
         Err(_) => {
             return Err(ApiError::bad_request(
-                "bad_body",
+                ErrorCode::BadBody,
                 "The part could not be read (the connection may have dropped). Send it again.",
             ));
         }
@@ -336,7 +337,7 @@ pub async fn put_part(
     }
     if bytes.is_empty() {
         return Err(ApiError::bad_request(
-            "invalid_part",
+            ErrorCode::InvalidPart,
             "This part is empty; every part holds at least 1 byte.",
         ));
     }
@@ -534,7 +535,7 @@ pub async fn finalize(
             .find(|i| stored.binary_search(i).is_err())
             .unwrap_or(0);
         return Err(ApiError::conflict(
-            "upload_incomplete",
+            ErrorCode::UploadIncomplete,
             format!(
                 "{missing} of the {} parts {} missing (the first is part {first}). Upload {}, then finalize again.",
                 upload.part_count,
@@ -549,7 +550,7 @@ pub async fn finalize(
             .fetch_one(&state.db)
             .await?;
     Err(ApiError::bad_request(
-        "size_mismatch",
+        ErrorCode::SizeMismatch,
         format!(
             "The parts add up to {sum} bytes, but the upload declared {}. Upload the parts that were cut wrongly again, or start a new upload with the right size.",
             upload.size

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use ward_proto::Bytes;
+use ward_proto::ErrorCode;
 use ward_proto::account::AccountEventKind;
 use ward_proto::vault::{PutVaultRequest, VaultResponse, VaultStored};
 
@@ -44,12 +45,15 @@ pub async fn put(
     session.require_recent_sign_in()?;
     if request.vault.0.is_empty() || request.vault.0.len() > MAX_VAULT_BYTES {
         return Err(ApiError::bad_request(
-            "invalid_vault",
+            ErrorCode::InvalidVault,
             "The vault is empty or larger than 16 KiB.",
         ));
     }
     let expected = i64::try_from(request.expected_version).map_err(|_| {
-        ApiError::bad_request("invalid_version", "expected_version is out of range.")
+        ApiError::bad_request(
+            ErrorCode::InvalidVersion,
+            "expected_version is out of range.",
+        )
     })?;
     let now = now_ms();
     let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
@@ -74,7 +78,7 @@ pub async fn put(
     };
     if written.rows_affected() != 1 {
         return Err(ApiError::conflict(
-            "vault_stale",
+            ErrorCode::VaultStale,
             "Your account's keys were changed on another device. Nothing was overwritten; reload and try again.",
         ));
     }

@@ -6,6 +6,7 @@ use reqwest::{Client, Method, Response, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tempfile::TempDir;
+use ward_proto::ErrorCode;
 use ward_proto::auth::{
     ClinicSetupRequest, EnrollStartRequest, EnrollStarted, EnrollVerifyRequest,
     InviteCreateRequest, InviteCreated, KeyChallenge, KeyChallengeRequest, KeyLoginRequest,
@@ -133,7 +134,7 @@ impl Relay {
         token: Option<&str>,
         body: Option<&B>,
         status: StatusCode,
-        code: &str,
+        code: ErrorCode,
     ) -> ErrorBody {
         let error: ErrorBody = self.expect(method.clone(), path, token, body, status).await;
         assert_eq!(error.error.code, code, "{method} {path}");
@@ -402,7 +403,7 @@ impl Relay {
             token,
             NONE,
             StatusCode::NOT_FOUND,
-            "not_found",
+            ErrorCode::NotFound,
         )
         .await;
     }
@@ -417,7 +418,7 @@ impl Relay {
             token,
             NONE,
             StatusCode::UNAUTHORIZED,
-            "not_signed_in",
+            ErrorCode::NotSignedIn,
         )
         .await;
     }
