@@ -4,10 +4,11 @@
 //!
 //! A random 32-byte file key travels inside the message payload. The
 //! encrypted file is `header || chunk_0 || chunk_1 || ...` where the header
-//! is `version u8 (1) || salt [32]`. The payload key is
-//! `HKDF-SHA256(salt, file_key, T("ward attachment v1", u64(plaintext_len)))`:
-//! binding the length means a resumed upload of a file that changed size
-//! cannot reuse a (key, nonce) pair. A file key is for one immutable file:
+//! is `version u8 (2) || salt [32]`. The payload key is
+//! `HKDF-SHA256(salt, file_key, T("ward attachment v2", header, u64(plaintext_len)))`:
+//! binding the whole header (version byte included) means an edited header
+//! fails every chunk, and binding the length means a resumed upload of a
+//! file that changed size cannot reuse a (key, nonce) pair. A file key is for one immutable file:
 //! resuming must re-read the same bytes (the client checks the file's
 //! SHA-256 before it sends the message that carries the key). Plaintext is cut
 //! into 64 KiB chunks; chunk `i` is ChaCha20-Poly1305 under the payload key
@@ -40,8 +41,8 @@ pub const ENCRYPTED_CHUNK_SIZE: usize = CHUNK_SIZE + TAG_LEN;
 /// Bytes of the stream header.
 pub const HEADER_LEN: usize = 1 + 32;
 
-const VERSION: u8 = 1;
-const KEY_LABEL: &str = "ward attachment v1";
+const VERSION: u8 = 2;
+const KEY_LABEL: &str = "ward attachment v2";
 
 /// Why a chunk could not be encrypted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -101,7 +102,7 @@ pub struct StreamHeader {
 }
 
 impl StreamHeader {
-    /// `version u8 (1) || salt [32]`
+    /// `version u8 (2) || salt [32]`
     pub fn to_bytes(&self) -> [u8; HEADER_LEN] {
         let mut out = [0u8; HEADER_LEN];
         out[0] = VERSION;
@@ -318,7 +319,8 @@ fn payload_key(
     plaintext_len: u64,
 ) -> Zeroizing<[u8; 32]> {
     let mut info = Transcript::new(KEY_LABEL);
-    info.push(&plaintext_len.to_be_bytes());
+    info.push(&header.to_bytes())
+        .push(&plaintext_len.to_be_bytes());
     hkdf_sha256::<32>(&header.salt, &*file_key.0, info.bytes())
 }
 
