@@ -482,6 +482,27 @@ mod tests {
     }
 
     #[test]
+    fn the_whole_header_is_in_the_key_derivation() {
+        // payload_key = HKDF(salt, file_key, T(label, header (33 bytes), u64(len))):
+        // the version byte is bound, so an edited header fails every chunk
+        // even for a reader that would accept another version.
+        let key = FileKey::generate(&mut os_rng());
+        let encryptor = Encryptor::new(&key, 10, &mut os_rng());
+        let header = encryptor.header().to_bytes();
+        assert_eq!(header[0], 2);
+        let derive = |header: &[u8]| {
+            let mut info = Transcript::new("ward attachment v2");
+            info.push(header).push(&10u64.to_be_bytes());
+            hkdf_sha256::<32>(&header[1..], &*key.0, info.bytes())
+        };
+        assert_eq!(*encryptor.key, *derive(&header));
+        let mut edited = header;
+        edited[0] = 1;
+        assert_ne!(*encryptor.key, *derive(&edited));
+        assert!(StreamHeader::from_bytes(&edited).is_err());
+    }
+
+    #[test]
     fn the_key_depends_on_the_length() {
         // Resuming with another length must not reuse the payload key.
         let key = FileKey::generate(&mut os_rng());
