@@ -1,5 +1,11 @@
-//! Message envelope v1: a payload sealed under a thread epoch's key and
+//! Message envelope v2: a payload sealed under a thread epoch's key and
 //! signed by its sender.
+//!
+//! The header carries the epoch key's key id
+//! ([`crate::thread_key::ThreadKey::key_id`]); opening refuses an envelope
+//! whose key id is not that of the reader's key, so one envelope can never
+//! open under two different keys (ChaCha20-Poly1305 alone does not commit
+//! to its key).
 //!
 //! Per message: a random 32-byte salt; `HKDF-SHA256(salt, thread_key,
 //! info)` gives a fresh ChaCha20-Poly1305 key and nonce, so no (key, nonce)
@@ -30,11 +36,11 @@ use crate::wire::{self, Reader};
 #[cfg(feature = "open")]
 use crate::wire::{InvalidId, check_id};
 
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 #[cfg(feature = "open")]
-const KEY_LABEL: &str = "ward message v1";
+const KEY_LABEL: &str = "ward message v2";
 #[cfg(feature = "open")]
-const SIGNATURE_LABEL: &str = "ward envelope v1";
+const SIGNATURE_LABEL: &str = "ward envelope v2";
 /// Largest ciphertext accepted: a maximal padded payload plus the tag.
 pub const MAX_CIPHERTEXT_LEN: usize = 640 * 1024;
 
@@ -67,12 +73,13 @@ pub struct Header {
 
 /// A sealed message.
 ///
-/// `version u8 (1) || thread_id str8 || epoch u32 || message_id str8 ||
-/// sender_id str8 || sent_at_ms u64 || salt [32] || ciphertext bytes32 ||
-/// signature [64]`
+/// `version u8 (2) || thread_id str8 || epoch u32 || key_id [32] ||
+/// message_id str8 || sender_id str8 || sent_at_ms u64 || salt [32] ||
+/// ciphertext bytes32 || signature [64]`
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope {
     header: Header,
+    key_id: [u8; 32],
     salt: [u8; 32],
     ciphertext: Vec<u8>,
     signature: [u8; 64],
@@ -94,11 +101,13 @@ pub fn seal(
     }
     let padded = payload.to_padded()?;
     let salt = random::bytes::<32>(rng);
-    let header_bytes = header_bytes(&header, &salt);
+    let key_id = key.key_id(&header.thread_id, header.epoch);
+    let header_bytes = header_bytes(&header, &key_id, &salt);
     let (message_key, nonce) = message_key(key, &header, &salt);
     let ciphertext = aead_seal(&message_key, &nonce, &header_bytes, &padded);
     let mut envelope = Envelope {
         header,
+        key_id,
         salt,
         ciphertext,
         signature: [0; 64],
@@ -113,6 +122,12 @@ impl Envelope {
         &self.header
     }
 
+    /// The key id of the epoch key that sealed it (readable without any
+    /// key; [`Self::open`] checks it against the reader's key).
+    pub fn key_id(&self) -> &[u8; 32] {
+        &self.key_id
+    }
+
     #[cfg(feature = "open")]
     /// Opens the message. `key` is the thread key of `header().epoch`,
     /// `thread_id` the thread the caller is reading, and `sender` the pinned
@@ -124,7 +139,10 @@ impl Envelope {
         thread_id: &str,
         sender: &PublicBundle,
     ) -> Result<Payload, DecryptError> {
-        if self.header.thread_id != thread_id || self.header.sender_id != sender.account_id() {
+        if self.header.thread_id != thread_id
+            || self.header.sender_id != sender.account_id()
+            || !key.has_id(thread_id, self.header.epoch, &self.key_id)
+        {
             return Err(DecryptError);
         }
         sender.verify(&self.signed_transcript(), &self.signature)?;
@@ -132,7 +150,7 @@ impl Envelope {
         let padded = aead_open(
             &message_key,
             &nonce,
-            &header_bytes(&self.header, &self.salt),
+            &header_bytes(&self.header, &self.key_id, &self.salt),
             &self.ciphertext,
         )?;
         Payload::from_padded(&padded).map_err(|_| DecryptError)
@@ -140,7 +158,7 @@ impl Envelope {
 
     /// The wire form.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = header_bytes(&self.header, &self.salt);
+        let mut out = header_bytes(&self.header, &self.key_id, &self.salt);
         wire::put_bytes32(&mut out, &self.ciphertext);
         out.extend_from_slice(&self.signature);
         out
@@ -152,15 +170,19 @@ impl Envelope {
         if reader.u8()? != VERSION {
             return Err(DecryptError);
         }
+        let thread_id = reader.str8()?.to_owned();
+        let epoch = reader.u32()?;
+        let key_id = reader.array()?;
         let header = Header {
-            thread_id: reader.str8()?.to_owned(),
-            epoch: reader.u32()?,
+            thread_id,
+            epoch,
             message_id: reader.str8()?.to_owned(),
             sender_id: reader.str8()?.to_owned(),
             sent_at_ms: reader.u64()?,
         };
         let envelope = Self {
             header,
+            key_id,
             salt: reader.array()?,
             ciphertext: reader.bytes32(MAX_CIPHERTEXT_LEN)?.to_vec(),
             signature: reader.array()?,
@@ -176,6 +198,7 @@ impl Envelope {
             .push(&[VERSION])
             .push(self.header.thread_id.as_bytes())
             .push(&self.header.epoch.to_be_bytes())
+            .push(&self.key_id)
             .push(self.header.message_id.as_bytes())
             .push(self.header.sender_id.as_bytes())
             .push(&self.header.sent_at_ms.to_be_bytes())
@@ -186,13 +209,14 @@ impl Envelope {
 }
 
 /// Everything before the ciphertext; also the AEAD's associated data.
-fn header_bytes(header: &Header, salt: &[u8; 32]) -> Vec<u8> {
+fn header_bytes(header: &Header, key_id: &[u8; 32], salt: &[u8; 32]) -> Vec<u8> {
     let mut out = Vec::with_capacity(
-        64 + header.thread_id.len() + header.message_id.len() + header.sender_id.len(),
+        96 + header.thread_id.len() + header.message_id.len() + header.sender_id.len(),
     );
     out.push(VERSION);
     wire::put_str8(&mut out, &header.thread_id);
     out.extend_from_slice(&header.epoch.to_be_bytes());
+    out.extend_from_slice(key_id);
     wire::put_str8(&mut out, &header.message_id);
     wire::put_str8(&mut out, &header.sender_id);
     out.extend_from_slice(&header.sent_at_ms.to_be_bytes());
@@ -340,6 +364,37 @@ mod tests {
             forged.open(&f.key, "t1", f.patient.bundle()),
             Err(DecryptError)
         );
+    }
+
+    #[test]
+    fn the_key_id_commits_to_the_epoch_key() {
+        let f = fixture();
+        let envelope = seal(
+            &f.patient,
+            &f.key,
+            header("patient"),
+            &Payload::text("x"),
+            &mut os_rng(),
+        )
+        .unwrap();
+        assert_eq!(envelope.key_id(), &f.key.key_id("t1", 0));
+        // A sender who claims another key's id (and signs it) is refused
+        // by a reader whose key has a different id, before any AEAD runs.
+        let other = ThreadKey::generate(&mut os_rng());
+        let mut lying = envelope.clone();
+        lying.key_id = other.key_id("t1", 0);
+        lying.signature = f.patient.sign(&lying.signed_transcript());
+        assert_eq!(
+            lying.open(&f.key, "t1", f.patient.bundle()),
+            Err(DecryptError)
+        );
+        assert_eq!(
+            lying.open(&other, "t1", f.patient.bundle()),
+            Err(DecryptError)
+        );
+        // The key id is in the header bytes, so it is bound by the AEAD too.
+        let bytes = envelope.to_bytes();
+        assert_eq!(&bytes[1 + 1 + 2 + 4..1 + 1 + 2 + 4 + 32], envelope.key_id());
     }
 
     #[test]

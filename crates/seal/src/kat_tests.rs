@@ -19,6 +19,13 @@ struct File {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Vector {
+    mode: u8,
+    #[serde(rename = "kem_id")]
+    kem_id: u16,
+    #[serde(rename = "kdf_id")]
+    kdf_id: u16,
+    #[serde(rename = "aead_id")]
+    aead_id: u16,
     #[serde(rename = "ikmE")]
     ikm_e: String,
     #[serde(rename = "pkRm")]
@@ -73,6 +80,13 @@ fn vectors() -> Vec<Vector> {
     ))
     .unwrap();
     assert!(!file.vectors.is_empty());
+    for v in &file.vectors {
+        // Base mode; DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20Poly1305.
+        assert_eq!(
+            (v.mode, v.kem_id, v.kdf_id, v.aead_id),
+            (0, 0x0020, 0x0001, 0x0003)
+        );
+    }
     file.vectors
 }
 

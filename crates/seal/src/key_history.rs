@@ -168,6 +168,81 @@ impl VerifiedHistory {
     }
 }
 
+/// What a device (web client or clinic agent) pinned for an account: the
+/// confirmed bundle it seals to and accepts, and the verified head it was
+/// pinned at (`None` only for a pin kept from before key history; the next
+/// verdict fills it in).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pin {
+    /// The pinned (confirmed) bundle's bytes.
+    pub bundle: Vec<u8>,
+    /// The verified head the bundle was pinned at.
+    pub head: Option<KeyHead>,
+}
+
+/// What a freshly verified history means against the pin (crypto.md §3a,
+/// pinning rule). The head in each verdict is the history's head.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Nothing pinned yet: pin the current bundle at this head (trust on
+    /// first use).
+    FirstUse(KeyHead),
+    /// The history extends the pin and its head is still the pinned
+    /// bundle's entry: keep the pin (its head moves here, which is the
+    /// same entry, or is filled in for a pin without one).
+    Same(KeyHead),
+    /// The history extends the pin, but its current bundle is another, or
+    /// is the pinned bundle published again after other keys (A, B, A):
+    /// hold sending until a person confirms the current safety number,
+    /// then pin the current bundle at this head.
+    Changed(KeyHead),
+    /// The history does not contain the pinned head: the relay rewrote
+    /// it. Refuse the account (nothing sealed to it, nothing accepted
+    /// from it) and say so.
+    Rewritten,
+}
+
+/// The one pinning rule, shared by the web client and the clinic agent.
+///
+/// * no pin: [`Verdict::FirstUse`];
+/// * a pinned head the history does not [`VerifiedHistory::extends`]:
+///   [`Verdict::Rewritten`];
+/// * the current bundle equal to the pinned bundle, at the pinned head's
+///   seq: [`Verdict::Same`]. For a pin without a head: equal, and the
+///   bundle appears only once in the history (otherwise which entry was
+///   pinned is unknown, and an A, B, A history must not pass as Same);
+/// * anything else: [`Verdict::Changed`]. In particular the pinned bundle
+///   seen again at a later seq (A, B, A) is a change: keys the person never
+///   confirmed were current in between.
+pub fn judge(pinned: Option<&Pin>, history: &VerifiedHistory) -> Verdict {
+    let head = history.head();
+    let Some(pin) = pinned else {
+        return Verdict::FirstUse(head);
+    };
+    if let Some(pinned_head) = &pin.head
+        && !history.extends(pinned_head)
+    {
+        return Verdict::Rewritten;
+    }
+    let same_bundle = history.current_bytes() == pin.bundle.as_slice();
+    let same_entry = match &pin.head {
+        Some(pinned_head) => pinned_head.seq == head.seq,
+        None => {
+            history
+                .entries()
+                .iter()
+                .filter(|e| e.bundle == pin.bundle)
+                .count()
+                == 1
+        }
+    };
+    if same_bundle && same_entry {
+        Verdict::Same(head)
+    } else {
+        Verdict::Changed(head)
+    }
+}
+
 /// Builds the entry that follows `prev` (or the first, with `None`).
 pub fn next_entry(prev: Option<&HistoryEntry>, bundle: Vec<u8>) -> HistoryEntry {
     let (seq, prev_hash) = prev.map_or((0, GENESIS), |p| (p.seq + 1, p.hash));
@@ -267,5 +342,66 @@ mod tests {
             verify("acc-1", &garbage).unwrap_err(),
             HistoryError::RepeatedBundle
         );
+    }
+
+    fn pin_at(history: &[HistoryEntry], seq: usize) -> Pin {
+        Pin {
+            bundle: history[seq].bundle.clone(),
+            head: Some(KeyHead {
+                seq: history[seq].seq,
+                hash: history[seq].hash,
+            }),
+        }
+    }
+
+    #[test]
+    fn judge_first_use_same_changed_and_rewritten() {
+        let entries = chain("acc-1", 2);
+        let one = verify("acc-1", &entries[..1]).unwrap();
+        let two = verify("acc-1", &entries).unwrap();
+        assert_eq!(judge(None, &two), Verdict::FirstUse(two.head()));
+        let pin = pin_at(&entries, 0);
+        assert_eq!(judge(Some(&pin), &one), Verdict::Same(one.head()));
+        assert_eq!(judge(Some(&pin), &two), Verdict::Changed(two.head()));
+        assert_eq!(
+            judge(Some(&pin_at(&entries, 1)), &two),
+            Verdict::Same(two.head())
+        );
+        // A pin the history does not contain.
+        let mut rewritten = vec![next_entry(None, bundle("acc-1"))];
+        rewritten.push(next_entry(rewritten.last(), entries[1].bundle.clone()));
+        let rewritten = verify("acc-1", &rewritten).unwrap();
+        assert_eq!(judge(Some(&pin), &rewritten), Verdict::Rewritten);
+        // A pinned head past the end of the history is a rewrite too.
+        assert_eq!(judge(Some(&pin_at(&entries, 1)), &one), Verdict::Rewritten);
+    }
+
+    #[test]
+    fn judge_counts_the_pinned_bundle_seen_again_later_as_a_change() {
+        // A, B, A: the current bundle is the pinned one, but keys nobody
+        // confirmed were current in between.
+        let mut entries = chain("acc-1", 2);
+        entries.push(next_entry(entries.last(), entries[0].bundle.clone()));
+        let history = verify("acc-1", &entries).unwrap();
+        assert_eq!(
+            judge(Some(&pin_at(&entries, 0)), &history),
+            Verdict::Changed(history.head())
+        );
+        // A pin without a head cannot tell which A it pinned: a change too.
+        let headless = Pin {
+            bundle: entries[0].bundle.clone(),
+            head: None,
+        };
+        assert_eq!(
+            judge(Some(&headless), &history),
+            Verdict::Changed(history.head())
+        );
+        // Without a repeat, a headless pin of the current bundle is Same.
+        let plain = verify("acc-1", &entries[..2]).unwrap();
+        let headless = Pin {
+            bundle: entries[1].bundle.clone(),
+            head: None,
+        };
+        assert_eq!(judge(Some(&headless), &plain), Verdict::Same(plain.head()));
     }
 }

@@ -30,7 +30,10 @@ pub enum KeyFileError {
     BadParams,
 }
 
-/// Encrypts `keys` under `passphrase`.
+/// Encrypts `keys` under `passphrase`. Every call draws a fresh salt and
+/// nonce here, from `rng` (production callers pass
+/// [`crate::random::os_rng`]): rewriting the file, even with the same keys
+/// and passphrase, never reuses either.
 pub fn seal(
     keys: &AccountKeys,
     passphrase: &str,
@@ -125,5 +128,23 @@ mod tests {
             seal(&keys, "short", FAST, &mut os_rng()).unwrap_err(),
             KeyFileError::WeakPassphrase
         );
+    }
+
+    #[test]
+    fn every_write_draws_a_fresh_salt_and_nonce() {
+        let keys = AccountKeys::generate("clinic-1", 1, &mut os_rng()).unwrap();
+        let mut salts = Vec::new();
+        let mut nonces = Vec::new();
+        for _ in 0..20 {
+            let file = seal(&keys, "correct horse battery", FAST, &mut os_rng()).unwrap();
+            salts.push(file[8..24].to_vec());
+            nonces.push(file[36..48].to_vec());
+            assert!(open(&file, "correct horse battery").is_ok());
+        }
+        for list in [&mut salts, &mut nonces] {
+            list.sort();
+            list.dedup();
+            assert_eq!(list.len(), 20);
+        }
     }
 }

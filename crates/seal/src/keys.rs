@@ -352,9 +352,15 @@ pub(crate) fn ed25519_verify(
         .map_err(|_| DecryptError)
 }
 
+/// An Ed25519 public key Ward accepts: it decodes, its encoding is the
+/// canonical one (RFC 8032 §5.1.3 refuses a `y` at or above the field prime
+/// and the sign bit set on `x = 0`; ed25519-dalek decodes under the laxer
+/// ZIP-215 rules, so the decoded point is re-encoded and compared), and it
+/// is not of small order.
 fn strong_verifying_key(public: &[u8; 32]) -> Option<VerifyingKey> {
     VerifyingKey::from_bytes(public)
         .ok()
+        .filter(|key| key.to_edwards().compress().to_bytes() == *public)
         .filter(|key| !key.is_weak())
 }
 
@@ -422,6 +428,44 @@ mod tests {
             PublicBundle::from_bytes(&bundle.to_bytes()),
             Err(KeysError::WeakKey)
         );
+    }
+
+    /// Encodings `y = p + k` (`p = 2^255 - 19`, `k < 19`) with either sign
+    /// bit that decode (ZIP-215) to a point of large order: valid points,
+    /// non-canonical bytes.
+    fn non_canonical_large_order() -> Vec<[u8; 32]> {
+        let mut found = Vec::new();
+        for k in 0..19u8 {
+            for sign in [0u8, 0x80] {
+                let mut bytes = [0xffu8; 32];
+                bytes[0] = 0xed + k;
+                bytes[31] = 0x7f | sign;
+                if let Ok(key) = VerifyingKey::from_bytes(&bytes)
+                    && !key.is_weak()
+                {
+                    found.push(bytes);
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn non_canonical_ed25519_keys_are_refused() {
+        let found = non_canonical_large_order();
+        assert!(!found.is_empty());
+        for bytes in found {
+            assert!(strong_verifying_key(&bytes).is_none());
+            let mut bundle = keys("a").bundle().clone();
+            bundle.ed25519 = bytes;
+            assert_eq!(
+                PublicBundle::from_bytes(&bundle.to_bytes()),
+                Err(KeysError::WeakKey)
+            );
+        }
+        // Honest keys are canonical.
+        let honest = keys("a");
+        assert!(strong_verifying_key(honest.bundle().ed25519_public()).is_some());
     }
 
     #[test]

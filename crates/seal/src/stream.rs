@@ -4,10 +4,11 @@
 //!
 //! A random 32-byte file key travels inside the message payload. The
 //! encrypted file is `header || chunk_0 || chunk_1 || ...` where the header
-//! is `version u8 (1) || salt [32]`. The payload key is
-//! `HKDF-SHA256(salt, file_key, T("ward attachment v1", u64(plaintext_len)))`:
-//! binding the length means a resumed upload of a file that changed size
-//! cannot reuse a (key, nonce) pair. A file key is for one immutable file:
+//! is `version u8 (2) || salt [32]`. The payload key is
+//! `HKDF-SHA256(salt, file_key, T("ward attachment v2", header, u64(plaintext_len)))`:
+//! binding the whole header (version byte included) means an edited header
+//! fails every chunk, and binding the length means a resumed upload of a
+//! file that changed size cannot reuse a (key, nonce) pair. A file key is for one immutable file:
 //! resuming must re-read the same bytes (the client checks the file's
 //! SHA-256 before it sends the message that carries the key). Plaintext is cut
 //! into 64 KiB chunks; chunk `i` is ChaCha20-Poly1305 under the payload key
@@ -48,9 +49,9 @@ pub const ENCRYPTED_CHUNK_SIZE: usize = CHUNK_SIZE + TAG_LEN;
 /// Bytes of the stream header.
 pub const HEADER_LEN: usize = 1 + 32;
 
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 #[cfg(feature = "open")]
-const KEY_LABEL: &str = "ward attachment v1";
+const KEY_LABEL: &str = "ward attachment v2";
 
 #[cfg(feature = "open")]
 /// Why a chunk could not be encrypted.
@@ -114,7 +115,7 @@ pub struct StreamHeader {
 }
 
 impl StreamHeader {
-    /// `version u8 (1) || salt [32]`
+    /// `version u8 (2) || salt [32]`
     pub fn to_bytes(&self) -> [u8; HEADER_LEN] {
         let mut out = [0u8; HEADER_LEN];
         out[0] = VERSION;
@@ -340,7 +341,8 @@ fn payload_key(
     plaintext_len: u64,
 ) -> Zeroizing<[u8; 32]> {
     let mut info = Transcript::new(KEY_LABEL);
-    info.push(&plaintext_len.to_be_bytes());
+    info.push(&header.to_bytes())
+        .push(&plaintext_len.to_be_bytes());
     hkdf_sha256::<32>(&header.salt, &*file_key.0, info.bytes())
 }
 
@@ -503,6 +505,27 @@ mod tests {
             .decrypt_chunk(3, &encrypted[range.start as usize..range.end as usize])
             .unwrap();
         assert_eq!(&*chunk, &plaintext[3 * CHUNK_SIZE..4 * CHUNK_SIZE]);
+    }
+
+    #[test]
+    fn the_whole_header_is_in_the_key_derivation() {
+        // payload_key = HKDF(salt, file_key, T(label, header (33 bytes), u64(len))):
+        // the version byte is bound, so an edited header fails every chunk
+        // even for a reader that would accept another version.
+        let key = FileKey::generate(&mut os_rng());
+        let encryptor = Encryptor::new(&key, 10, &mut os_rng());
+        let header = encryptor.header().to_bytes();
+        assert_eq!(header[0], 2);
+        let derive = |header: &[u8]| {
+            let mut info = Transcript::new("ward attachment v2");
+            info.push(header).push(&10u64.to_be_bytes());
+            hkdf_sha256::<32>(&header[1..], &*key.0, info.bytes())
+        };
+        assert_eq!(*encryptor.key, *derive(&header));
+        let mut edited = header;
+        edited[0] = 1;
+        assert_ne!(*encryptor.key, *derive(&edited));
+        assert!(StreamHeader::from_bytes(&edited).is_err());
     }
 
     #[test]

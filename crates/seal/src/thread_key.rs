@@ -8,6 +8,12 @@
 //! key of its own choosing to a member, and read what that member then
 //! sends. So every sealed key is also signed by the member who sealed it,
 //! and opening checks that signature against the sealer's pinned bundle.
+//!
+//! Every sealed key (v2) also carries the epoch key's **key id**, a
+//! domain-separated SHA-256 of the key ([`ThreadKey::key_id`]), checked
+//! when it is opened; envelopes carry the same id. One key id names exactly
+//! one key, so a sealer who gave two members different keys for one epoch
+//! cannot make one envelope open (let alone read differently) under both.
 
 #[cfg(feature = "open")]
 use std::fmt;
@@ -22,6 +28,8 @@ use hpke::kem::X25519HkdfSha256;
 use hpke::{Deserializable, OpModeR, OpModeS, Serializable};
 #[cfg(feature = "open")]
 use rand_core::CryptoRng;
+#[cfg(feature = "open")]
+use subtle::ConstantTimeEq;
 #[cfg(feature = "open")]
 use zeroize::Zeroizing;
 
@@ -43,11 +51,13 @@ pub(crate) type HpkePublicKey = <X25519HkdfSha256 as hpke::Kem>::PublicKey;
 #[cfg(feature = "open")]
 pub(crate) type HpkePrivateKey = <X25519HkdfSha256 as hpke::Kem>::PrivateKey;
 
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 #[cfg(feature = "open")]
-const INFO_LABEL: &str = "ward thread key v1";
+const INFO_LABEL: &str = "ward thread key v2";
 #[cfg(feature = "open")]
-const SIGNATURE_LABEL: &str = "ward sealed thread key v1";
+const SIGNATURE_LABEL: &str = "ward sealed thread key v2";
+#[cfg(feature = "open")]
+const KEY_ID_LABEL: &str = "ward thread key id v2";
 /// 32-byte key + 16-byte Poly1305 tag.
 const CIPHERTEXT_LEN: usize = 48;
 
@@ -90,6 +100,26 @@ impl ThreadKey {
     pub(crate) fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
+
+    /// The key id of this key as the key of epoch `epoch` of `thread_id`:
+    /// `SHA-256(T("ward thread key id v2", thread_id, u32(epoch), key))`.
+    /// It commits to the key (two keys never share an id) and reveals
+    /// nothing of it; sealed keys and envelopes carry it, and opening
+    /// either checks it.
+    pub fn key_id(&self, thread_id: &str, epoch: u32) -> [u8; 32] {
+        let mut transcript = Transcript::new(KEY_ID_LABEL);
+        transcript
+            .push(thread_id.as_bytes())
+            .push(&epoch.to_be_bytes())
+            .push(self.as_bytes());
+        transcript.hash()
+    }
+
+    /// Whether `key_id` is this key's id for `thread_id` and `epoch`
+    /// (compared in constant time).
+    pub(crate) fn has_id(&self, thread_id: &str, epoch: u32, key_id: &[u8; 32]) -> bool {
+        self.key_id(thread_id, epoch).ct_eq(key_id).into()
+    }
 }
 
 #[cfg(feature = "open")]
@@ -101,14 +131,16 @@ impl fmt::Debug for ThreadKey {
 
 /// A thread key sealed to one member and signed by its sealer.
 ///
-/// `version u8 (1) || thread_id str8 || epoch u32 || member_id str8 ||
-/// sealer_id str8 || enc [32] || ciphertext [48] || signature [64]`
+/// `version u8 (2) || thread_id str8 || epoch u32 || member_id str8 ||
+/// sealer_id str8 || key_id [32] || enc [32] || ciphertext [48] ||
+/// signature [64]`
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SealedThreadKey {
     thread_id: String,
     epoch: u32,
     member_id: String,
     sealer_id: String,
+    key_id: [u8; 32],
     enc: [u8; 32],
     ciphertext: [u8; CIPHERTEXT_LEN],
     signature: [u8; 64],
@@ -137,6 +169,7 @@ pub fn seal(
         epoch,
         member_id: member.account_id().to_owned(),
         sealer_id: sealer.account_id().to_owned(),
+        key_id: key.key_id(thread_id, epoch),
         enc,
         ciphertext: ciphertext.try_into().map_err(|_| SealError::BadRecipient)?,
         signature: [0; 64],
@@ -214,6 +247,14 @@ impl SealedThreadKey {
         &self.sealer_id
     }
 
+    /// The key id of the sealed key ([`ThreadKey::key_id`]), readable
+    /// without opening it and checked by [`Self::open`]. Every member's
+    /// sealed key for one epoch carries the same id when the sealer is
+    /// honest.
+    pub fn key_id(&self) -> &[u8; 32] {
+        &self.key_id
+    }
+
     #[cfg(feature = "open")]
     /// Opens the key as `me`, checking it was sealed by `sealer` (whose bundle
     /// the caller has pinned) for exactly this thread and epoch.
@@ -245,7 +286,11 @@ impl SealedThreadKey {
             return Err(DecryptError);
         }
         key.copy_from_slice(&plaintext);
-        Ok(ThreadKey(key))
+        let key = ThreadKey(key);
+        if !key.has_id(thread_id, epoch, &self.key_id) {
+            return Err(DecryptError);
+        }
+        Ok(key)
     }
 
     /// The wire form stored by the relay.
@@ -256,6 +301,7 @@ impl SealedThreadKey {
         out.extend_from_slice(&self.epoch.to_be_bytes());
         wire::put_str8(&mut out, &self.member_id);
         wire::put_str8(&mut out, &self.sealer_id);
+        out.extend_from_slice(&self.key_id);
         out.extend_from_slice(&self.enc);
         out.extend_from_slice(&self.ciphertext);
         out.extend_from_slice(&self.signature);
@@ -273,6 +319,7 @@ impl SealedThreadKey {
             epoch: reader.u32()?,
             member_id: reader.str8()?.to_owned(),
             sealer_id: reader.str8()?.to_owned(),
+            key_id: reader.array()?,
             enc: reader.array()?,
             ciphertext: reader.array()?,
             signature: reader.array()?,
@@ -290,6 +337,7 @@ impl SealedThreadKey {
             .push(&self.epoch.to_be_bytes())
             .push(self.member_id.as_bytes())
             .push(self.sealer_id.as_bytes())
+            .push(&self.key_id)
             .push(&self.enc)
             .push(&self.ciphertext);
         transcript
@@ -339,7 +387,7 @@ pub(crate) fn hpke_open(
 }
 
 #[cfg(feature = "open")]
-/// HPKE `info`: `lp("ward thread key v1") || lp(thread_id) || lp(u32_be(epoch)) || lp(member_id)`.
+/// HPKE `info`: `lp("ward thread key v2") || lp(thread_id) || lp(u32_be(epoch)) || lp(member_id)`.
 fn info(thread_id: &str, epoch: u32, member_id: &str) -> Transcript {
     let mut info = Transcript::new(INFO_LABEL);
     info.push(thread_id.as_bytes())
@@ -445,6 +493,31 @@ mod tests {
         .unwrap();
         assert!(sealed.iter().all(|s| s.member_id() != "caregiver"));
         assert_ne!(next.as_bytes(), keys[2].as_bytes());
+    }
+
+    #[test]
+    fn a_sealed_key_commits_to_its_key_id() {
+        let patient = account("patient");
+        let clinic = account("clinic");
+        let caregiver = account("caregiver");
+        let key = ThreadKey::generate(&mut os_rng());
+        let sealed = seal(&key, "t1", 2, &patient, clinic.bundle(), &mut os_rng()).unwrap();
+        assert_eq!(sealed.key_id(), &key.key_id("t1", 2));
+        assert_ne!(key.key_id("t1", 2), key.key_id("t1", 3));
+        assert_ne!(key.key_id("t1", 2), key.key_id("t2", 2));
+        // A malicious sealer gives the caregiver another key for the same
+        // epoch but the honest key's id (correctly signed): opening refuses.
+        let other = ThreadKey::generate(&mut os_rng());
+        let mut lying = seal(&other, "t1", 2, &patient, caregiver.bundle(), &mut os_rng()).unwrap();
+        assert_ne!(lying.key_id(), sealed.key_id());
+        lying.key_id = *sealed.key_id();
+        lying.signature = patient.sign(&lying.signed_transcript());
+        assert_eq!(
+            lying
+                .open(&caregiver, patient.bundle(), "t1", 2)
+                .unwrap_err(),
+            DecryptError
+        );
     }
 
     #[test]

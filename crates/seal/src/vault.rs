@@ -336,10 +336,8 @@ impl Vault {
             }
         };
         let kek = self.kek_for(&method, secret).ok_or(VaultError::BadParams)?;
-        let nonce = random::bytes(rng);
-        let wrapped = aead_seal(&kek, &nonce, &self.wrap_aad(&method), &*vault_key.0)
-            .try_into()
-            .map_err(|_| VaultError::InvalidMethod)?;
+        let (nonce, wrapped) = wrap_vault_key(&kek, &self.wrap_aad(&method), vault_key, rng)
+            .ok_or(VaultError::InvalidMethod)?;
         self.wraps.retain(|wrap| !same_slot(&wrap.method, &method));
         if self.wraps.len() >= MAX_WRAPS {
             return Err(VaultError::InvalidMethod);
@@ -496,6 +494,24 @@ impl Vault {
             .push(&self.generation.to_be_bytes());
         aad.bytes().to_vec()
     }
+}
+
+/// Wraps the vault key under `kek` with a nonce drawn here, from `rng`, for
+/// this one wrap. No caller ever chooses a wrap nonce: passkey and device
+/// KEKs are deterministic (the same passkey gives the same KEK forever), so
+/// a rekey wraps a new vault key under an old KEK, and a repeated (KEK,
+/// nonce) pair would give away the XOR of the two vault keys (and let the
+/// wrap's tag be forged). Production callers pass [`random::os_rng`]; the
+/// test vectors a seeded generator.
+fn wrap_vault_key(
+    kek: &[u8; 32],
+    aad: &[u8],
+    vault_key: &VaultKey,
+    rng: &mut impl CryptoRng,
+) -> Option<([u8; 12], [u8; 48])> {
+    let nonce = random::bytes::<12>(rng);
+    let wrapped = aead_seal(kek, &nonce, aad, &*vault_key.0).try_into().ok()?;
+    Some((nonce, wrapped))
 }
 
 /// Whether `secret` is for the wrap of `method` (same passkey, same device,
@@ -718,6 +734,73 @@ mod tests {
         let (_, old_key) = old.unlock(&Unlock::RecoveryCode(&leaked)).unwrap();
         assert_ne!(*old_key.0, *new_key.0);
         assert!(aead_open(&old_key.0, &new.nonce, &new.secrets_aad(), &new.secrets).is_err());
+    }
+
+    #[test]
+    fn wraps_of_one_key_under_one_kek_never_share_a_nonce() {
+        let keys = keys();
+        let prf = [3u8; 32];
+        let device_key = [9u8; 32];
+        let passkey = Unlock::Passkey {
+            credential_id: b"cred-1",
+            prf_output: &prf,
+        };
+        let device = Unlock::Device {
+            device_id: "phone",
+            key: &device_key,
+        };
+        let (mut vault, vault_key) =
+            Vault::create(&keys, std::slice::from_ref(&passkey), FAST, &mut os_rng()).unwrap();
+        let mut nonces = vec![vault.wraps[0].nonce];
+        // The same vault key wrapped again under the same (deterministic)
+        // passkey KEK, and the device's, many times over.
+        for _ in 0..50 {
+            for secret in [&passkey, &device] {
+                vault
+                    .add_method(&vault_key, secret, FAST, &mut os_rng())
+                    .unwrap();
+                let wrap = vault
+                    .wraps
+                    .iter()
+                    .find(|w| matches_secret(&w.method, secret))
+                    .unwrap();
+                nonces.push(wrap.nonce);
+            }
+        }
+        // Rekeys: a new vault key under the same KEKs.
+        let mut current = vault.clone();
+        for _ in 0..50 {
+            let (next, _) = current
+                .rekeyed(
+                    &keys,
+                    &[passkey_again(&prf), device_again(&device_key)],
+                    FAST,
+                    &mut os_rng(),
+                )
+                .unwrap();
+            nonces.extend(next.wraps.iter().map(|w| w.nonce));
+            current = next;
+        }
+        let count = nonces.len();
+        nonces.sort_unstable();
+        nonces.dedup();
+        assert_eq!(nonces.len(), count, "a wrap nonce repeated");
+        assert!(current.unlock(&passkey).is_ok());
+        assert!(current.unlock(&device).is_ok());
+    }
+
+    fn passkey_again(prf: &[u8; 32]) -> Unlock<'_> {
+        Unlock::Passkey {
+            credential_id: b"cred-1",
+            prf_output: prf,
+        }
+    }
+
+    fn device_again(key: &[u8; 32]) -> Unlock<'_> {
+        Unlock::Device {
+            device_id: "phone",
+            key,
+        }
     }
 
     #[test]

@@ -12,19 +12,22 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chacha20::ChaCha20Rng;
+use ed25519_dalek::Signer;
 use rand_core::SeedableRng;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use ward_seal::envelope::{self, Envelope, Header};
-use ward_seal::key_history::{self, HistoryEntry, HistoryError, KeyHead};
+use ward_seal::key_history::{self, HistoryEntry, HistoryError, KeyHead, Pin, Verdict};
 use ward_seal::keys::{AccountKeys, KeysError, PublicBundle};
 use ward_seal::payload::{
     AttachmentRef, Category, Payload, QuickReplyChosen, QuickReplyOption, SeenKeyHead,
 };
-use ward_seal::recovery::RecoveryCode;
+use ward_seal::rand_core::{Infallible, TryCryptoRng, TryRng};
+use ward_seal::recovery::{RecoveryCode, RecoveryCodeError};
 use ward_seal::stream::{self, Encryptor, FileKey, StreamHeader};
 use ward_seal::thread_key::{self, SealedThreadKey, ThreadKey};
 use ward_seal::vault::{RecoveryParams, Unlock, Vault};
+use ward_seal::{keyfile, payload::PayloadError};
 
 /// Argon2id at its minimum keeps the vectors fast to check; real vaults use
 /// `RecoveryParams::default()`, and the parameters are in the vault bytes.
@@ -152,6 +155,28 @@ fn history_from(value: &Value) -> Vec<HistoryEntry> {
         .collect()
 }
 
+fn pin_from(value: &Value) -> Option<Pin> {
+    if value.is_null() {
+        return None;
+    }
+    Some(Pin {
+        bundle: unhex(&value["bundle"]),
+        head: (!value["head"].is_null()).then(|| KeyHead {
+            seq: value["head"]["seq"].as_u64().unwrap(),
+            hash: unhex(&value["head"]["hash"]).try_into().unwrap(),
+        }),
+    })
+}
+
+fn verdict_json(verdict: &Verdict) -> Value {
+    match verdict {
+        Verdict::FirstUse(head) => json!({"verdict": "first_use", "head": head_json(head)}),
+        Verdict::Same(head) => json!({"verdict": "same", "head": head_json(head)}),
+        Verdict::Changed(head) => json!({"verdict": "changed", "head": head_json(head)}),
+        Verdict::Rewritten => json!({"verdict": "rewritten"}),
+    }
+}
+
 fn head_json(head: &KeyHead) -> Value {
     json!({"seq": head.seq, "hash": h(&head.hash)})
 }
@@ -180,6 +205,78 @@ fn splice(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
 
 fn plaintext_pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i % 251) as u8).collect()
+}
+
+/// `T(label, f1, ..., fn)` of crypto.md §2, written out here independently
+/// of the crate.
+fn transcript(label: &str, fields: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for field in std::iter::once(label.as_bytes()).chain(fields.iter().copied()) {
+        out.extend_from_slice(&u32::try_from(field.len()).unwrap().to_be_bytes());
+        out.extend_from_slice(field);
+    }
+    out
+}
+
+/// Ed25519 over `H(transcript)` with `keys`' seed (the last 32 bytes of
+/// its secret keys), as a malicious member would sign a lie.
+fn sign_as(keys: &AccountKeys, transcript: &[u8]) -> [u8; 64] {
+    let secret = keys.to_secret_bytes();
+    let seed: [u8; 32] = secret[secret.len() - 32..].try_into().unwrap();
+    let digest: [u8; 32] = Sha256::digest(transcript).into();
+    ed25519_dalek::SigningKey::from_bytes(&seed)
+        .sign(&digest)
+        .to_bytes()
+}
+
+/// Hands out fixed bytes: HPKE's ephemeral `ikmE`, so a vector's `enc` and
+/// `ct` can be derived again exactly.
+struct Replay(Vec<u8>);
+
+impl TryRng for Replay {
+    type Error = Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        let mut b = [0; 4];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        let mut b = [0; 8];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+        assert!(dst.len() <= self.0.len(), "the vector's ikm_e ran out");
+        let rest = self.0.split_off(dst.len());
+        dst.copy_from_slice(&self.0);
+        self.0 = rest;
+        Ok(())
+    }
+}
+impl TryCryptoRng for Replay {}
+
+/// The 32 bytes HPKE will draw next from `r` as its ephemeral `ikmE`.
+fn peek_ikm_e(r: &ChaCha20Rng) -> [u8; 32] {
+    let mut probe = ChaCha20Rng::deserialize_state(&r.serialize_state());
+    let mut ikm = [0u8; 32];
+    ward_seal::rand_core::Rng::fill_bytes(&mut probe, &mut ikm);
+    ikm
+}
+
+/// Encodings `y = p + k` (`p = 2^255 - 19`) that ed25519-dalek decodes to a
+/// point of large order: a valid point, written non-canonically.
+fn non_canonical_ed25519() -> [u8; 32] {
+    for k in 0..19u8 {
+        let mut bytes = [0xffu8; 32];
+        bytes[0] = 0xed + k;
+        bytes[31] = 0x7f;
+        if let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+            && !key.is_weak()
+        {
+            return bytes;
+        }
+    }
+    panic!("no non-canonical large-order encoding found")
 }
 
 fn generate() -> BTreeMap<String, Value> {
@@ -243,12 +340,55 @@ fn generate() -> BTreeMap<String, Value> {
         }),
     );
 
+    let non_canonical = splice(
+        &patient.bundle().to_bytes(),
+        patient.bundle().ed25519_public(),
+        &non_canonical_ed25519(),
+    );
+    add(
+        "bundle-non-canonical-ed25519",
+        json!({
+            "comment": "bundle-valid with its Ed25519 key replaced by a non-canonical encoding (y = p + k with p = 2^255 - 19; the smallest k whose point exists and is of large order): the point is valid, but RFC 8032 §5.1.3 refuses a y at or above p, and so does Ward, as a weak key, before the signature is checked.",
+            "kind": "bundle",
+            "account": {"bundle": h(&non_canonical)},
+            "expected": {"error": "WeakKey"},
+        }),
+    );
+
+    // Relay login (§9a).
+    let challenge = [0x3cu8; 32];
+    let login = patient.sign_login(&challenge);
+    let base = json!({
+        "kind": "login",
+        "account": {"bundle": h(&patient.bundle().to_bytes())},
+        "account_id": "patient-7f3a",
+        "challenge": h(&challenge),
+        "signature": h(&login),
+    });
+    add(
+        "login-valid",
+        variant(
+            &base,
+            "A relay login (§9a): Ed25519(esk, H(T(\"ward relay login v1\", account_id, challenge))), verified strictly against the account's bundle.",
+            json!({"expected": {"ok": {}}}),
+        ),
+    );
+    add(
+        "login-other-challenge",
+        variant(
+            &base,
+            "login-valid's signature presented for another challenge: refused.",
+            json!({"challenge": h(&[0x3d; 32]), "expected": {"error": "DecryptError"}}),
+        ),
+    );
+
     // Thread keys.
     let mut r = rng("thread-key");
     let patient = account("patient-7f3a", &mut r);
     let clinic = account("clinic-riverside", &mut r);
     let stranger = account("stranger", &mut r);
     let key = ThreadKey::generate(&mut r);
+    let ikm_e = peek_ikm_e(&r);
     let sealed =
         thread_key::seal(&key, "thread-0001", 0, &patient, clinic.bundle(), &mut r).unwrap();
     let base = json!({
@@ -257,14 +397,66 @@ fn generate() -> BTreeMap<String, Value> {
         "member": account_json(&clinic),
         "thread_id": "thread-0001",
         "epoch": 0,
+        "hpke_ikm_e": h(&ikm_e),
         "sealed": h(&sealed.to_bytes()),
     });
     let with = |comment: &str, changes: Value| variant(&base, comment, changes);
     add(
         "thread-key-sealed",
         with(
-            "Epoch 0's thread key, sealed by the patient to the clinic (HPKE base mode, signed by the sealer). Opens to `thread_key`.",
-            json!({"expected": {"ok": {"thread_key": h(key.expose_bytes())}}}),
+            "Epoch 0's thread key, sealed by the patient to the clinic (HPKE base mode, signed by the sealer, v2 with the key id). Opens to `thread_key`, whose key id is `key_id`. `hpke_ikm_e` is the ephemeral input keying material: DeriveKeyPair(ikm_e) (RFC 9180 §7.1.3) gives the ephemeral key, so SealBase can be run again to give the same `enc` and ciphertext, and the signature (deterministic) the same bytes.",
+            json!({"expected": {"ok": {"thread_key": h(key.expose_bytes()), "key_id": h(&key.key_id("thread-0001", 0))}}}),
+        ),
+    );
+    let key_3 = ThreadKey::generate(&mut r);
+    let ikm_e_3 = peek_ikm_e(&r);
+    let sealed_3 =
+        thread_key::seal(&key_3, "thread-0001", 3, &patient, clinic.bundle(), &mut r).unwrap();
+    add(
+        "thread-key-epoch-3",
+        with(
+            "Epoch 3's thread key of the same thread, sealed by the patient to the clinic: the epoch enters the HPKE info, the key id and the signature as u32 3.",
+            json!({"epoch": 3, "hpke_ikm_e": h(&ikm_e_3), "sealed": h(&sealed_3.to_bytes()), "expected": {"ok": {"thread_key": h(key_3.expose_bytes()), "key_id": h(&key_3.key_id("thread-0001", 3))}}}),
+        ),
+    );
+    // A malicious sealer: seals another key to the clinic but writes the
+    // honest key's id, and signs that correctly.
+    let other_key = ThreadKey::generate(&mut r);
+    let ikm_e_lie = peek_ikm_e(&r);
+    let other = thread_key::seal(
+        &other_key,
+        "thread-0001",
+        0,
+        &patient,
+        clinic.bundle(),
+        &mut r,
+    )
+    .unwrap();
+    let mut lie = splice(&other.to_bytes(), other.key_id(), sealed.key_id());
+    let signed_len = lie.len() - 64;
+    let enc_at = signed_len - 48 - 32;
+    let lie_sig = sign_as(
+        &patient,
+        &transcript(
+            "ward sealed thread key v2",
+            &[
+                &[2],
+                b"thread-0001",
+                &0u32.to_be_bytes(),
+                b"clinic-riverside",
+                b"patient-7f3a",
+                sealed.key_id(),
+                &lie[enc_at..enc_at + 32],
+                &lie[enc_at + 32..signed_len],
+            ],
+        ),
+    );
+    lie[signed_len..].copy_from_slice(&lie_sig);
+    add(
+        "thread-key-wrong-key-id",
+        with(
+            "A sealer's lie: another key sealed to the clinic, carrying thread-key-sealed's key id, with a valid signature over it. The HPKE opens, but the key's own id differs from the one written: refused (two members can never be made to hold different keys under one key id).",
+            json!({"hpke_ikm_e": h(&ikm_e_lie), "sealed": h(&lie), "expected": {"error": "DecryptError"}}),
         ),
     );
     add(
@@ -344,13 +536,59 @@ fn generate() -> BTreeMap<String, Value> {
             json!({"sender": account_json(&clinic), "envelope": h(&full_env.to_bytes()), "expected": {"ok": payload_json(&full)}}),
         ),
     );
-    let mut flipped = text_env.to_bytes();
-    *flipped.last_mut().unwrap() ^= 0x80;
+    // Another envelope by the same sender: its signature is well formed
+    // (R decodes, is not of small order, S < L) but is over another
+    // transcript, so only the verification equation can refuse it.
+    let other_env = envelope::seal(
+        &patient,
+        &key,
+        header("msg-0042", "patient-7f3a"),
+        &Payload::text("Is my prescription ready to pick up?"),
+        &mut r,
+    )
+    .unwrap()
+    .to_bytes();
+    let mut wrong_sig = text_env.to_bytes();
+    let sig_at = wrong_sig.len() - 64;
+    wrong_sig[sig_at..].copy_from_slice(&other_env[other_env.len() - 64..]);
     add(
         "envelope-bad-signature",
         with(
-            "envelope-text with one bit of the signature flipped: fails.",
-            json!({"envelope": h(&flipped), "expected": {"error": "DecryptError"}}),
+            "envelope-text carrying the signature of another envelope by the same sender (same ids, another salt): R decodes and is not of small order, S < L, so parsing and the range checks pass and the verification equation fails.",
+            json!({"envelope": h(&wrong_sig), "expected": {"error": "DecryptError"}}),
+        ),
+    );
+    // The sender claims another key's id for envelope-text, re-signed.
+    let text_bytes = text_env.to_bytes();
+    let lying_id = ThreadKey::generate(&mut r).key_id("thread-0001", 2);
+    let mut lying = splice(&text_bytes, text_env.key_id(), &lying_id);
+    let ct_len = text_env_ct_len(&text_bytes);
+    let ct_start = lying.len() - 64 - ct_len;
+    let salt_start = ct_start - 4 - 32;
+    let lie_sig = sign_as(
+        &patient,
+        &transcript(
+            "ward envelope v2",
+            &[
+                &[2],
+                b"thread-0001",
+                &2u32.to_be_bytes(),
+                &lying_id,
+                b"msg-0042",
+                b"patient-7f3a",
+                &SENT_AT_MS.to_be_bytes(),
+                &lying[salt_start..salt_start + 32],
+                &lying[ct_start..ct_start + ct_len],
+            ],
+        ),
+    );
+    let sig_at = lying.len() - 64;
+    lying[sig_at..].copy_from_slice(&lie_sig);
+    add(
+        "envelope-wrong-key-id",
+        with(
+            "envelope-text with its key id replaced by another key's and the signature made again by the sender over the changed header: the signature verifies, but the key id is not the reader's key's, so it is refused before the AEAD.",
+            json!({"envelope": h(&lying), "expected": {"error": "DecryptError"}}),
         ),
     );
     let mut flipped_ct = text_env.to_bytes();
@@ -381,7 +619,7 @@ fn generate() -> BTreeMap<String, Value> {
         "envelope-swapped-epoch",
         with(
             "envelope-text with its epoch rewritten from 2 to 3: fails.",
-            json!({"envelope": h(&splice(&text_env.to_bytes(), &[0, 0, 0, 2, 8], &[0, 0, 0, 3, 8])), "expected": {"error": "DecryptError"}}),
+            json!({"envelope": h(&splice(&text_env.to_bytes(), &[&[0, 0, 0, 2][..], text_env.key_id()].concat(), &[&[0, 0, 0, 3][..], text_env.key_id()].concat())), "expected": {"error": "DecryptError"}}),
         ),
     );
     add(
@@ -424,12 +662,138 @@ fn generate() -> BTreeMap<String, Value> {
     add(
         "payload-unknown-field",
         json!({
-            "comment": "A payload with a field of unknown tag 0x0100 (from a newer client): the field is skipped.",
+            "comment": "A payload with a field of unknown tag 0x0100 (from a newer client): the field is skipped. Encoding the decoded payload again drops it, so `reencoded` (not `encoded`) is what encode(ok) gives.",
             "kind": "payload",
             "encoded": h(&future),
+            "reencoded": h(&Payload::text("hi").encode()),
             "expected": {"ok": payload_json(&Payload::text("hi"))},
         }),
     );
+    // Malformed payloads, each decoded on its own (not padded).
+    let text_field = |t: &[u8]| -> Vec<u8> {
+        let mut f = vec![0, 1];
+        f.extend_from_slice(&u32::try_from(t.len()).unwrap().to_be_bytes());
+        f.extend_from_slice(t);
+        f
+    };
+    let bad_payloads: Vec<(&str, Vec<u8>, &str, &str)> = vec![
+        (
+            "payload-missing-text",
+            vec![1],
+            "Malformed",
+            "Version 1 and no fields: the text field (tag 1) is required exactly once.",
+        ),
+        (
+            "payload-duplicate-text",
+            [&[1][..], &text_field(b"a"), &text_field(b"b")].concat(),
+            "Malformed",
+            "The text field (tag 1) twice: a known field that may appear once, appearing twice, is an error.",
+        ),
+        (
+            "payload-bad-utf8",
+            [&[1][..], &text_field(&[0xff, 0xfe])].concat(),
+            "Malformed",
+            "A text value that is not UTF-8.",
+        ),
+        (
+            "payload-wrong-version",
+            [&[2][..], &text_field(b"hi")].concat(),
+            "Malformed",
+            "A payload whose version byte is 2.",
+        ),
+        (
+            "payload-field-past-end",
+            [&[1][..], &[0, 1, 0, 0, 0, 9], b"hi"].concat(),
+            "Malformed",
+            "A text field whose length (9) runs past the end.",
+        ),
+        (
+            "payload-category-two-bytes",
+            [&[1][..], &text_field(b"hi"), &[0, 6, 0, 0, 0, 2, 1, 1]].concat(),
+            "Malformed",
+            "A category (tag 6) of 2 bytes: it must be exactly 1.",
+        ),
+        (
+            "payload-nested-trailing",
+            [
+                &[1][..],
+                &text_field(b"hi"),
+                &[0, 3, 0, 0, 0, 15],
+                &[0, 1, 0, 0, 0, 1, b'a'],
+                &[0, 2, 0, 0, 0, 1, b'b'],
+                &[0],
+            ]
+            .concat(),
+            "Malformed",
+            "A quick-reply option (tag 3) whose nested field list leaves one byte that is not a whole field.",
+        ),
+        (
+            "payload-too-large",
+            [&[1][..], &text_field(&vec![b'a'; 524_288])].concat(),
+            "TooLarge",
+            "An encoded payload of 524 294 bytes: over the 524 288-byte limit, refused before it is parsed.",
+        ),
+    ];
+    for (name, encoded, error, comment) in bad_payloads {
+        assert_eq!(
+            Payload::decode(&encoded).err().map(|e| format!("{e:?}")),
+            Some(error.to_owned()),
+            "{name}"
+        );
+        let mut value = json!({
+            "comment": comment,
+            "kind": "payload",
+            "encoded": h(&encoded),
+            "expected": {"error": error},
+        });
+        if encoded.len() > 4096 {
+            // Too big to write out: the first 7 bytes, then `append`.
+            value["encoded"] = json!(h(&encoded[..7]));
+            value["append"] = json!({"byte": "61", "count": encoded.len() - 7});
+        }
+        add(name, value);
+    }
+    // Bad padding, each around payload-full's padded form.
+    let padded = full.to_padded().unwrap().to_vec();
+    let mut nonzero = padded.clone();
+    *nonzero.last_mut().unwrap() = 1;
+    let long = [&padded[..], &[0u8; 16][..]].concat();
+    let short = padded[..padded.len() - 1].to_vec();
+    let mut overlong = padded.clone();
+    overlong[..4].copy_from_slice(&u32::try_from(padded.len()).unwrap().to_be_bytes());
+    for (name, bytes, comment) in [
+        (
+            "padding-nonzero",
+            nonzero,
+            "payload-full's padded form with its last padding byte set to 1: every padding byte must be zero.",
+        ),
+        (
+            "padding-too-long",
+            long,
+            "payload-full's padded form with 16 more zero bytes: the total must be exactly padded_len(4 + len).",
+        ),
+        (
+            "padding-too-short",
+            short,
+            "payload-full's padded form without its last byte.",
+        ),
+        (
+            "padding-length-past-end",
+            overlong,
+            "payload-full's padded form with a length prefix equal to the whole padded length: the payload would run past the end.",
+        ),
+    ] {
+        assert!(Payload::from_padded(&bytes).is_err(), "{name}");
+        add(
+            name,
+            json!({
+                "comment": comment,
+                "kind": "padded_payload",
+                "padded": h(&bytes),
+                "expected": {"error": "Malformed"},
+            }),
+        );
+    }
     let mut heads = Payload::text("Thanks, see you Tuesday.");
     heads.key_heads = vec![
         SeenKeyHead {
@@ -540,6 +904,68 @@ fn generate() -> BTreeMap<String, Value> {
         ),
     );
 
+    // The pinning rule (§3a): key_history::judge.
+    let mut aba = chain.clone();
+    let back = key_history::next_entry(aba.last(), bundles[0].clone());
+    aba.push(back);
+    let pin_json = |entries: &[HistoryEntry], seq: usize| json!({"bundle": h(&entries[seq].bundle), "head": {"seq": entries[seq].seq, "hash": h(&entries[seq].hash)}});
+    let judge_base = json!({
+        "kind": "pin_judge",
+        "account_id": "patient-7f3a",
+        "entries": history_json(&chain),
+    });
+    let cases: Vec<(&str, &str, Vec<HistoryEntry>, Value)> = vec![
+        (
+            "pin-first-use",
+            "Nothing pinned: first use; pin the current bundle at the head.",
+            chain.clone(),
+            Value::Null,
+        ),
+        (
+            "pin-same",
+            "Pinned the current bundle at the head: same.",
+            chain.clone(),
+            pin_json(&chain, 2),
+        ),
+        (
+            "pin-changed",
+            "Pinned entry 0's bundle; the history extends that head and now ends in another bundle: changed (hold sending until a person confirms).",
+            chain.clone(),
+            pin_json(&chain, 0),
+        ),
+        (
+            "pin-changed-back",
+            "Pinned entry 0's bundle (A); the history goes A, B, C, A: the current bundle is the pinned one again, but at a later seq, so keys nobody confirmed were current in between: changed, not same.",
+            aba.clone(),
+            pin_json(&aba, 0),
+        ),
+        (
+            "pin-headless-repeated",
+            "A pin without a head (kept from before key history) of a bundle that appears twice in the history (A, B, C, A): which entry was pinned is unknown, so changed.",
+            aba.clone(),
+            json!({"bundle": h(&aba[0].bundle), "head": null}),
+        ),
+        (
+            "pin-rewritten",
+            "Pinned entry 1 of pin-same's history; the history served replaced entry 1 and rehashed from there: it does not extend the pinned head, so rewritten (refuse the account).",
+            rewritten.clone(),
+            pin_json(&chain, 1),
+        ),
+    ];
+    for (name, comment, entries, pinned) in cases {
+        let verified = key_history::verify("patient-7f3a", &entries).unwrap();
+        let pin = pin_from(&pinned);
+        let verdict = key_history::judge(pin.as_ref(), &verified);
+        add(
+            name,
+            variant(
+                &judge_base,
+                comment,
+                json!({"entries": history_json(&entries), "pinned": pinned, "expected": {"ok": verdict_json(&verdict)}}),
+            ),
+        );
+    }
+
     let sizes: Vec<Value> = [
         0usize, 1, 4, 255, 256, 257, 272, 273, 350, 511, 512, 513, 1000, 1024, 1025, 4096, 4097,
         65_536, 100_000, 524_292,
@@ -550,15 +976,21 @@ fn generate() -> BTreeMap<String, Value> {
     add(
         "padding-sizes",
         json!({
-            "comment": "padded_len(L) for lengths around every rule boundary (L includes the 4-byte length prefix).",
+            "comment": "padded_len(L) for lengths around every rule boundary (L includes the 4-byte length prefix): each pair is [L, padded_len(L)].",
             "kind": "padding",
             "sizes": sizes,
+            "expected": {"ok": {}},
         }),
     );
 
     // Attachment streams.
     let mut r = rng("stream");
     for (name, len, comment) in [
+        (
+            "stream-empty",
+            0usize,
+            "A 0-byte file: one empty final chunk (16 bytes, the tag alone).",
+        ),
         (
             "stream-one-chunk",
             100usize,
@@ -616,6 +1048,16 @@ fn generate() -> BTreeMap<String, Value> {
             "stream-two-full-chunks",
             "swap_chunks_0_and_1",
             "stream-two-full-chunks with its two chunks swapped (same lengths): fails.",
+        ),
+        (
+            "stream-exact-chunk",
+            "empty_final_chunk",
+            "stream-exact-chunk's 65 536 bytes encrypted instead as a non-final chunk 0 followed by an empty final chunk 1 (each sealed correctly under the payload key for length 65 536): a final chunk may be empty only when it is the only chunk, so the length rule refuses it.",
+        ),
+        (
+            "stream-one-chunk",
+            "header_version_1",
+            "stream-one-chunk with its header's version byte changed from 2 to 1: refused by the version check, and, for an implementation that would read both, the header is in the payload key's HKDF info, so every chunk fails.",
         ),
     ] {
         add(
@@ -708,16 +1150,283 @@ fn generate() -> BTreeMap<String, Value> {
             json!({"unlock": {"passkey": {"credential_id": h(b"credential-0001"), "prf_output": h(&[0x5b; 32])}}, "expected": {"error": "DecryptError"}}),
         ),
     );
+    // Parse rules (§8): each refused before any KDF runs, whatever the
+    // unlock method. Wraps here: passkey (80 bytes), recovery (89), device
+    // (74), after the count byte.
+    let bytes = vault.to_bytes();
+    let wraps_at = bytes.len() - 243;
+    let count_at = wraps_at - 1;
+    assert_eq!(bytes[count_at], 3);
+    let recovery_wrap = bytes[wraps_at + 80..wraps_at + 169].to_vec();
+    let passkey_wrap = bytes[wraps_at..wraps_at + 80].to_vec();
+    let with_extra = |wrap: &[u8]| {
+        let mut out = bytes.clone();
+        out[count_at] = 4;
+        out.extend_from_slice(wrap);
+        out
+    };
+    let with_params = |m: u32, t: u32, p: u32| {
+        let mut out = bytes.clone();
+        let at = wraps_at + 80 + 1 + 16;
+        out[at..at + 4].copy_from_slice(&m.to_be_bytes());
+        out[at + 4..at + 8].copy_from_slice(&t.to_be_bytes());
+        out[at + 8..at + 12].copy_from_slice(&p.to_be_bytes());
+        out
+    };
+    let mut unknown_method = bytes.clone();
+    unknown_method[wraps_at + 169] = 4;
+    let mut empty_credential = bytes.clone();
+    empty_credential.splice(wraps_at + 1..wraps_at + 5 + 15, [0u8, 0, 0, 0]);
+    let mut no_wraps = bytes[..count_at].to_vec();
+    no_wraps.push(0);
+    let code_unlock = json!({"recovery_code": code.reveal().as_str()});
+    for (name, bad, comment) in [
+        (
+            "vault-duplicate-recovery-wrap",
+            with_extra(&recovery_wrap),
+            "The vault with a second copy of its recovery-code wrap appended (count 4): two wraps in one slot are refused when parsing.",
+        ),
+        (
+            "vault-duplicate-passkey-wrap",
+            with_extra(&passkey_wrap),
+            "The vault with a second wrap for credential id credential-0001 appended: refused when parsing.",
+        ),
+        (
+            "vault-argon2-m-too-large",
+            with_params(262_145, 1, 1),
+            "The recovery wrap's m_kib set to 262 145 (the limit is 262 144): refused when parsing, before any KDF runs.",
+        ),
+        (
+            "vault-argon2-t-zero",
+            with_params(8, 0, 1),
+            "The recovery wrap's t set to 0 (1 <= t <= 10): refused when parsing.",
+        ),
+        (
+            "vault-argon2-t-too-large",
+            with_params(8, 11, 1),
+            "The recovery wrap's t set to 11 (1 <= t <= 10): refused when parsing.",
+        ),
+        (
+            "vault-argon2-p-too-large",
+            with_params(64, 1, 5),
+            "The recovery wrap's p set to 5 (1 <= p <= 4): refused when parsing.",
+        ),
+        (
+            "vault-argon2-m-below-8p",
+            with_params(15, 1, 2),
+            "The recovery wrap's m_kib = 15 with p = 2 (Argon2 needs m_kib >= 8p): refused when parsing.",
+        ),
+        (
+            "vault-unknown-method",
+            unknown_method,
+            "The device wrap's method byte changed from 0x03 to 0x04 (a kind no version defines): the whole vault is refused when parsing, even for a reader who meant to use another method.",
+        ),
+        (
+            "vault-empty-credential-id",
+            empty_credential,
+            "The passkey wrap's credential id cut to 0 bytes: refused when parsing (1 to 1023 bytes).",
+        ),
+        (
+            "vault-no-wraps",
+            no_wraps,
+            "The vault with its wrap count set to 0 and no wraps: refused (count is 1 to 32).",
+        ),
+    ] {
+        assert!(Vault::from_bytes(&bad).is_err(), "{name}");
+        add(
+            name,
+            with(
+                comment,
+                json!({"vault": h(&bad), "unlock": code_unlock, "expected": {"error": "DecryptError"}}),
+            ),
+        );
+    }
+
+    // A later generation: the account keys rotated twice (each a reseal
+    // under the same vault key), then rekeyed (a fresh vault key).
+    let mut r = rng("vault-generation");
+    let first = account("patient-7f3a", &mut r);
+    let (mut later, later_key) = Vault::create(
+        &first,
+        std::slice::from_ref(&passkey),
+        VECTOR_PARAMS,
+        &mut r,
+    )
+    .unwrap();
+    let rotated = account("patient-7f3a", &mut r);
+    later.reseal_secrets(&later_key, &rotated, &mut r).unwrap();
+    let rotated = account("patient-7f3a", &mut r);
+    later.reseal_secrets(&later_key, &rotated, &mut r).unwrap();
+    let (rekeyed, _) = later
+        .rekeyed(
+            &rotated,
+            std::slice::from_ref(&passkey),
+            VECTOR_PARAMS,
+            &mut r,
+        )
+        .unwrap();
+    assert_eq!(rekeyed.generation(), 3);
+    add(
+        "vault-generation-3",
+        json!({
+            "comment": "A vault at generation 3 (keys rotated twice, then rekeyed), opened with the passkey: the generation is in the secrets' associated data, so it is authenticated by a successful unlock.",
+            "kind": "vault",
+            "vault": h(&rekeyed.to_bytes()),
+            "expected_bundle": h(&rotated.bundle().to_bytes()),
+            "unlock": {"passkey": {"credential_id": h(b"credential-0001"), "prf_output": h(&prf)}},
+            "expected": {"ok": {"generation": 3}},
+        }),
+    );
+    let mut stale = rekeyed.to_bytes();
+    let generation_at = 1 + 1 + "patient-7f3a".len();
+    stale[generation_at..generation_at + 8].copy_from_slice(&2u64.to_be_bytes());
+    add(
+        "vault-generation-edited",
+        json!({
+            "comment": "vault-generation-3 with its generation field rewritten to 2: the wrap opens, the secrets do not (their associated data has the generation).",
+            "kind": "vault",
+            "vault": h(&stale),
+            "expected_bundle": h(&rotated.bundle().to_bytes()),
+            "unlock": {"passkey": {"credential_id": h(b"credential-0001"), "prf_output": h(&prf)}},
+            "expected": {"error": "DecryptError"},
+        }),
+    );
+
+    // Recovery codes (§9).
+    let shown = code.reveal().to_string();
     add(
         "recovery-code-typo",
         json!({
             "comment": "vault-recovery-code's code with one character changed: the checksum catches it before any KDF runs.",
             "kind": "recovery_code",
-            "typed": typo(&code.reveal()),
+            "typed": typo(&shown),
             "expected": {"error": "Typo"},
         }),
     );
+    let lenient: String = shown
+        .replace('-', " ")
+        .to_lowercase()
+        .replace('1', "l")
+        .replace('0', "O")
+        + "\u{3000}\t";
+    add(
+        "recovery-code-lenient",
+        json!({
+            "comment": "vault-recovery-code's code typed loosely: groups separated by spaces instead of dashes, lower case, every 1 typed as l and every 0 as O, and an ideographic space (U+3000) and a tab at the end. Parses to the code shown as `ok.code`.",
+            "kind": "recovery_code",
+            "typed": lenient,
+            "expected": {"ok": {"code": shown}},
+        }),
+    );
+    let mut invalid = shown.clone();
+    invalid.replace_range(5..6, "u");
+    add(
+        "recovery-code-invalid-character",
+        json!({
+            "comment": "vault-recovery-code's code with its fifth code character typed as a lower-case u (U is not in the alphabet): InvalidCharacter carries the character as typed.",
+            "kind": "recovery_code",
+            "typed": invalid,
+            "expected": {"error": "InvalidCharacter", "character": "u"},
+        }),
+    );
+    add(
+        "recovery-code-invalid-after-32",
+        json!({
+            "comment": "A whole valid code followed by a 33rd character that is not in the alphabet: the character check runs over the whole input before the length check, so this is InvalidCharacter, not WrongLength.",
+            "kind": "recovery_code",
+            "typed": format!("{shown}-*"),
+            "expected": {"error": "InvalidCharacter", "character": "*"},
+        }),
+    );
+    add(
+        "recovery-code-wrong-length",
+        json!({
+            "comment": "vault-recovery-code's code without its last group: WrongLength carries the count of code characters (28).",
+            "kind": "recovery_code",
+            "typed": &shown[..shown.len() - 5],
+            "expected": {"error": "WrongLength", "count": 28},
+        }),
+    );
+    add(
+        "recovery-code-nbsp-is-space",
+        json!({
+            "comment": "vault-recovery-code's code with its dashes replaced by U+00A0 (no-break space), which is Unicode White_Space: skipped like a space.",
+            "kind": "recovery_code",
+            "typed": shown.replace('-', "\u{a0}"),
+            "expected": {"ok": {"code": shown}},
+        }),
+    );
+    add(
+        "recovery-code-zwsp-is-not-space",
+        json!({
+            "comment": "vault-recovery-code's code with a zero-width space (U+200B) after the first group: U+200B is not Unicode White_Space, so it is an invalid character.",
+            "kind": "recovery_code",
+            "typed": shown.replacen('-', "\u{200b}", 1),
+            "expected": {"error": "InvalidCharacter", "character": "\u{200b}"},
+        }),
+    );
+
+    // The clinic agent's key file (§9b).
+    let mut r = rng("keyfile");
+    let clinic = account("clinic-riverside", &mut r);
+    let file = keyfile::seal(
+        &clinic,
+        "correct horse battery staple",
+        VECTOR_PARAMS,
+        &mut r,
+    )
+    .unwrap();
+    let base = json!({
+        "kind": "keyfile",
+        "file": h(&file),
+        "passphrase": "correct horse battery staple",
+        "expected_bundle": h(&clinic.bundle().to_bytes()),
+    });
+    add(
+        "keyfile-valid",
+        variant(
+            &base,
+            "A clinic key file (§9b) at Argon2id's minimum parameters (m = 8 KiB, t = 1, p = 1, stored in the file): opens with the passphrase, and the secret keys inside rebuild `expected_bundle`.",
+            json!({"expected": {"ok": {}}}),
+        ),
+    );
+    add(
+        "keyfile-wrong-passphrase",
+        variant(
+            &base,
+            "keyfile-valid with another passphrase: fails like an altered file.",
+            json!({"passphrase": "correct horse battery stapler", "expected": {"error": "DecryptError"}}),
+        ),
+    );
+    let mut edited = file.clone();
+    edited[31] ^= 0x01;
+    add(
+        "keyfile-edited-header",
+        variant(
+            &base,
+            "keyfile-valid with one bit of its t parameter flipped (t = 1 becomes 0): refused by the parameter bounds before any KDF runs.",
+            json!({"file": h(&edited), "expected": {"error": "DecryptError"}}),
+        ),
+    );
     files
+}
+
+/// The ciphertext length of an envelope: the bytes32 just before the
+/// signature, found by walking the fixed-size tail.
+fn text_env_ct_len(envelope: &[u8]) -> usize {
+    let parsed = Envelope::from_bytes(envelope).unwrap();
+    let header_len = 1
+        + 1
+        + parsed.header().thread_id.len()
+        + 4
+        + 32
+        + 1
+        + parsed.header().message_id.len()
+        + 1
+        + parsed.header().sender_id.len()
+        + 8
+        + 32;
+    envelope.len() - header_len - 4 - 64
 }
 
 /// The signature's S (its last 32 bytes, little-endian) plus the Ed25519
@@ -788,7 +1497,7 @@ fn every_vector_checks_out() {
         check(&name, &v);
         checked += 1;
     }
-    assert!(checked >= 30, "only {checked} vectors");
+    assert!(checked >= 90, "only {checked} vectors");
 }
 
 fn expect_error(name: &str, v: &Value, got: Option<String>) {
@@ -822,20 +1531,69 @@ fn check(name: &str, v: &Value) {
             }
         }
         "thread_key" => {
+            let thread_id = v["thread_id"].as_str().unwrap();
+            let epoch = u32::try_from(v["epoch"].as_u64().unwrap()).unwrap();
             let opened = SealedThreadKey::from_bytes(&unhex(&v["sealed"])).and_then(|sealed| {
                 sealed.open(
                     &account_from(&v["member"]),
                     &bundle_from(&v["sealer"]),
-                    v["thread_id"].as_str().unwrap(),
-                    u32::try_from(v["epoch"].as_u64().unwrap()).unwrap(),
+                    thread_id,
+                    epoch,
                 )
             });
             match opened {
-                Ok(key) => assert_eq!(
-                    h(key.expose_bytes()),
-                    v["expected"]["ok"]["thread_key"].as_str().unwrap(),
-                    "{name}"
-                ),
+                Ok(key) => {
+                    let ok = &v["expected"]["ok"];
+                    assert_eq!(
+                        h(key.expose_bytes()),
+                        ok["thread_key"].as_str().unwrap(),
+                        "{name}"
+                    );
+                    assert_eq!(
+                        h(&key.key_id(thread_id, epoch)),
+                        ok["key_id"].as_str().unwrap(),
+                        "{name}"
+                    );
+                    // The key id, from the spec's bytes alone.
+                    let by_spec = Sha256::digest(transcript(
+                        "ward thread key id v2",
+                        &[
+                            thread_id.as_bytes(),
+                            &epoch.to_be_bytes(),
+                            key.expose_bytes(),
+                        ],
+                    ));
+                    assert_eq!(h(&by_spec), ok["key_id"].as_str().unwrap(), "{name}");
+                    // Sealing again with the recorded ephemeral ikm gives
+                    // the very same bytes.
+                    let resealed = thread_key::seal(
+                        &key,
+                        thread_id,
+                        epoch,
+                        &account_from(&v["sealer"]),
+                        &bundle_from(&v["member"]),
+                        &mut Replay(unhex(&v["hpke_ikm_e"])),
+                    )
+                    .unwrap();
+                    assert_eq!(
+                        h(&resealed.to_bytes()),
+                        v["sealed"].as_str().unwrap(),
+                        "{name}"
+                    );
+                }
+                Err(_) => expect_error(name, v, Some("DecryptError".into())),
+            }
+        }
+        "login" => {
+            let bundle = PublicBundle::from_bytes(&unhex(&v["account"]["bundle"])).unwrap();
+            assert_eq!(
+                bundle.account_id(),
+                v["account_id"].as_str().unwrap(),
+                "{name}"
+            );
+            let result = bundle.verify_login(&unhex(&v["challenge"]), &unhex(&v["signature"]));
+            match result {
+                Ok(()) => assert!(v["expected"]["ok"].is_object(), "{name}"),
                 Err(_) => expect_error(name, v, Some("DecryptError".into())),
             }
         }
@@ -854,8 +1612,30 @@ fn check(name: &str, v: &Value) {
             }
         }
         "payload" => {
-            let decoded = Payload::decode(&unhex(&v["encoded"])).unwrap();
+            let mut encoded = unhex(&v["encoded"]);
+            if !v["append"].is_null() {
+                let byte = unhex(&v["append"]["byte"])[0];
+                let count = usize::try_from(v["append"]["count"].as_u64().unwrap()).unwrap();
+                encoded.resize(encoded.len() + count, byte);
+            }
+            let decoded = match Payload::decode(&encoded) {
+                Ok(decoded) => decoded,
+                Err(e) => {
+                    let e = match e {
+                        PayloadError::Malformed => "Malformed",
+                        PayloadError::TooLarge => "TooLarge",
+                    };
+                    return expect_error(name, v, Some(e.into()));
+                }
+            };
+            assert!(v["expected"]["ok"].is_object(), "{name}");
             assert_eq!(payload_json(&decoded), v["expected"]["ok"], "{name}");
+            let canonical = if v["reencoded"].is_null() {
+                encoded.clone()
+            } else {
+                unhex(&v["reencoded"])
+            };
+            assert_eq!(&*decoded.encode(), &canonical, "{name}");
             if !v["padded"].is_null() {
                 let padded = unhex(&v["padded"]);
                 assert_eq!(
@@ -918,7 +1698,34 @@ fn check(name: &str, v: &Value) {
                 ),
             }
         }
+        "padded_payload" => {
+            let error = Payload::from_padded(&unhex(&v["padded"]))
+                .err()
+                .map(|e| format!("{e:?}"));
+            expect_error(name, v, error);
+        }
+        "pin_judge" => {
+            let verified = key_history::verify(
+                v["account_id"].as_str().unwrap(),
+                &history_from(&v["entries"]),
+            )
+            .unwrap();
+            let verdict = key_history::judge(pin_from(&v["pinned"]).as_ref(), &verified);
+            assert_eq!(verdict_json(&verdict), v["expected"]["ok"], "{name}");
+        }
+        "keyfile" => match keyfile::open(&unhex(&v["file"]), v["passphrase"].as_str().unwrap()) {
+            Ok(keys) => {
+                assert!(v["expected"]["ok"].is_object(), "{name}");
+                assert_eq!(
+                    keys.bundle().to_bytes(),
+                    unhex(&v["expected_bundle"]),
+                    "{name}"
+                );
+            }
+            Err(_) => expect_error(name, v, Some("DecryptError".into())),
+        },
         "padding" => {
+            assert!(v["expected"]["ok"].is_object(), "{name}");
             for pair in v["sizes"].as_array().unwrap() {
                 let (len, padded) = (pair[0].as_u64().unwrap(), pair[1].as_u64().unwrap());
                 let len = usize::try_from(len).unwrap();
@@ -954,6 +1761,42 @@ fn check(name: &str, v: &Value) {
                 "drop_final_chunk" => encrypted[..hl + c].to_vec(),
                 "drop_last_byte" => encrypted[..encrypted.len() - 1].to_vec(),
                 "append_first_chunk" => [&encrypted[..], &encrypted[hl..hl + c]].concat(),
+                "empty_final_chunk" => {
+                    // Built from the spec alone: payload key, then two chunks.
+                    let len = u64::try_from(encrypted.len() - hl - 16).unwrap();
+                    let info = transcript(
+                        "ward attachment v2",
+                        &[&encrypted[..hl], &len.to_be_bytes()],
+                    );
+                    let mut payload_key = [0u8; 32];
+                    hkdf::Hkdf::<Sha256>::new(Some(&encrypted[1..hl]), &file_key.to_bytes())
+                        .expand(&info, &mut payload_key)
+                        .unwrap();
+                    let cipher =
+                        <chacha20poly1305::ChaCha20Poly1305 as chacha20poly1305::KeyInit>::new(
+                            (&payload_key).into(),
+                        );
+                    let seal = |index: u8, last: u8, pt: &[u8]| {
+                        let mut nonce = [0u8; 12];
+                        nonce[10] = index;
+                        nonce[11] = last;
+                        chacha20poly1305::aead::Aead::encrypt(&cipher, (&nonce).into(), pt).unwrap()
+                    };
+                    // Sanity: the honest final chunk is what the file holds.
+                    assert_eq!(
+                        seal(0, 1, &plaintext_pattern(stream::CHUNK_SIZE)),
+                        encrypted[hl..]
+                    );
+                    let mut out = encrypted[..hl].to_vec();
+                    out.extend_from_slice(&seal(0, 0, &plaintext_pattern(stream::CHUNK_SIZE)));
+                    out.extend_from_slice(&seal(1, 1, &[]));
+                    out
+                }
+                "header_version_1" => {
+                    let mut out = encrypted.clone();
+                    out[0] = 1;
+                    out
+                }
                 "swap_chunks_0_and_1" => {
                     let mut swapped = encrypted[..hl].to_vec();
                     swapped.extend_from_slice(&encrypted[hl + c..hl + 2 * c]);
@@ -972,7 +1815,10 @@ fn check(name: &str, v: &Value) {
             );
         }
         "vault" => {
-            let vault = Vault::from_bytes(&unhex(&v["vault"])).unwrap();
+            let vault = match Vault::from_bytes(&unhex(&v["vault"])) {
+                Ok(vault) => vault,
+                Err(_) => return expect_error(name, v, Some("DecryptError".into())),
+            };
             let unlock = &v["unlock"];
             let (credential, prf, device_key, code);
             let secret = if let Some(p) = unlock.get("passkey") {
@@ -995,20 +1841,45 @@ fn check(name: &str, v: &Value) {
             };
             match vault.unlock(&secret) {
                 Ok((keys, _)) => {
-                    assert!(v["expected"]["ok"].is_object(), "{name}");
+                    let ok = &v["expected"]["ok"];
+                    assert!(ok.is_object(), "{name}");
                     assert_eq!(
                         keys.bundle().to_bytes(),
                         unhex(&v["expected_bundle"]),
                         "{name}"
                     );
+                    if !ok["generation"].is_null() {
+                        assert_eq!(
+                            Some(vault.generation()),
+                            ok["generation"].as_u64(),
+                            "{name}"
+                        );
+                    }
                 }
                 Err(_) => expect_error(name, v, Some("DecryptError".into())),
             }
         }
-        "recovery_code" => {
-            let error = RecoveryCode::parse(v["typed"].as_str().unwrap()).err();
-            expect_error(name, v, error.map(|e| format!("{e:?}")));
-        }
+        "recovery_code" => match RecoveryCode::parse(v["typed"].as_str().unwrap()) {
+            Ok(code) => assert_eq!(
+                code.reveal().as_str(),
+                v["expected"]["ok"]["code"].as_str().unwrap(),
+                "{name}"
+            ),
+            Err(e) => {
+                let (kind, detail) = match e {
+                    RecoveryCodeError::Typo => ("Typo", None),
+                    RecoveryCodeError::WrongLength(n) => ("WrongLength", Some(("count", json!(n)))),
+                    RecoveryCodeError::InvalidCharacter(c) => (
+                        "InvalidCharacter",
+                        Some(("character", json!(c.to_string()))),
+                    ),
+                };
+                expect_error(name, v, Some(kind.into()));
+                if let Some((field, value)) = detail {
+                    assert_eq!(v["expected"][field], value, "{name}");
+                }
+            }
+        },
         other => panic!("{name}: unknown kind {other}"),
     }
 }
