@@ -14,6 +14,8 @@ use ward_seal::payload::AttachmentRef;
 use ward_seal::stream::FileKey;
 use zeroize::Zeroizing;
 
+use crate::session::{Session, SessionError};
+
 /// An attachment as a message shows it. `Debug` leaves out the key.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Attachment {
@@ -99,6 +101,22 @@ impl fmt::Debug for Attachment {
             .field("size", &self.size)
             .finish_non_exhaustive()
     }
+}
+
+/// Fetches, decrypts and checks `attachment` for a screen that asked to
+/// see or save it; `on_progress` gets the bytes decrypted so far. A lock or
+/// sign-out while it was on its way drops the file (`Interrupted`) rather
+/// than handing plaintext to a session that is over.
+pub async fn open(
+    session: Session,
+    attachment: &Attachment,
+    on_progress: impl Fn(u64),
+) -> Result<web_sys::Blob, SessionError> {
+    let ticket = session.ticket();
+    let token = session.token().ok_or(SessionError::Interrupted)?;
+    let file = download::open(&token, attachment, on_progress).await?;
+    session.check(ticket)?;
+    Ok(file)
 }
 
 /// Why a file cannot be attached, in words for the patient; `None` when

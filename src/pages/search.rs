@@ -21,15 +21,9 @@ pub fn Search() -> impl IntoView {
     let loading = RwSignal::new(true);
 
     // Open every thread once, so its text is in memory to search.
+    // Search covers whole histories, so older pages are fetched too.
     spawn_local(async move {
-        let _ = inbox.refresh(session).await;
-        let ids: Vec<String> = inbox
-            .threads
-            .with_untracked(|t| t.iter().map(|t| t.thread_id.clone()).collect());
-        // Search covers whole histories, so older pages are fetched too.
-        for id in ids {
-            let _ = inbox.load_all(session, &id).await;
-        }
+        inbox.load_everything(session).await;
         loading.set(false);
     });
 
