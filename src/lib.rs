@@ -22,7 +22,7 @@
 //! is crate-private.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-#![warn(unreachable_pub)]
+#![deny(unreachable_pub)]
 
 pub(crate) mod api;
 pub mod app;

@@ -48,7 +48,7 @@ pub struct Picked {
 /// Checks a file the patient chose against the clinic's limits, removes a
 /// JPEG's location data and makes a preview of a photo. `Err` is what to
 /// tell the patient.
-pub async fn prepare(
+pub(crate) async fn prepare(
     file: &web_sys::File,
     max_bytes: u64,
     allowed: &[String],
@@ -82,12 +82,16 @@ pub async fn prepare(
 }
 
 /// How many parts a file of `size` plaintext bytes is uploaded in.
-pub fn part_count(size: u64) -> u32 {
+pub(crate) fn part_count(size: u64) -> u32 {
     u32::try_from(part_count_for_chunks(stream::chunk_count(size))).unwrap_or(u32::MAX)
 }
 
 /// The file's SHA-256, read part by part; `on_read` gets the bytes read.
-pub async fn hash(blob: &Blob, size: u64, on_read: impl Fn(u64)) -> Result<[u8; 32], SessionError> {
+pub(crate) async fn hash(
+    blob: &Blob,
+    size: u64,
+    on_read: impl Fn(u64),
+) -> Result<[u8; 32], SessionError> {
     let mut hasher = FileHasher::default();
     let mut at = 0;
     while at < size {
@@ -145,7 +149,7 @@ fn sealed_part(
 
 /// A file being encrypted for upload.
 #[derive(Debug, Clone, Copy)]
-pub struct Source<'a> {
+pub(crate) struct Source<'a> {
     /// The stream (its key and header).
     pub encryptor: &'a Encryptor,
     /// The file.
@@ -175,7 +179,7 @@ type PutPart = dyn Fn(u32, Vec<u8>) -> LocalBoxFuture<'static, Result<(), Sessio
 /// file changed since the message was sealed with its SHA-256, this ends
 /// with [`SessionError::FileChangedWhileSending`] and the upload is never
 /// finalized.
-pub async fn send_parts(
+pub(crate) async fn send_parts(
     token: &SessionToken,
     upload_id: &str,
     source: Source<'_>,
@@ -249,7 +253,7 @@ async fn encrypt_and_put(
 }
 
 /// The encrypted size of a `size`-byte file (what the relay is told).
-pub fn encrypted_size(size: u64) -> Result<u64, SessionError> {
+pub(crate) fn encrypted_size(size: u64) -> Result<u64, SessionError> {
     stream::encrypted_len(size).ok_or(SessionError::FileChanged)
 }
 

@@ -26,7 +26,8 @@ fn kind_label(media_type: &str) -> &'static str {
 
 /// One attachment of a message.
 #[component]
-pub fn AttachmentView(attachment: Attachment) -> impl IntoView {
+#[allow(unreachable_pub)]
+pub(crate) fn AttachmentView(attachment: Attachment) -> impl IntoView {
     let session = Session::get();
     let error = RwSignal::new(None::<String>);
     let progress = RwSignal::new(None::<u64>);
@@ -45,8 +46,7 @@ pub fn AttachmentView(attachment: Attachment) -> impl IntoView {
             error.set(None);
             spawn_local(async move {
                 let result =
-                    attachments::open(session, &attachment, |done| progress.set(Some(done)))
-                        .await;
+                    attachments::open(session, &attachment, |done| progress.set(Some(done))).await;
                 progress.set(None);
                 match result.map(|blob| web_sys::Url::create_object_url_with_blob(&blob)) {
                     Ok(Ok(url)) => {

@@ -81,7 +81,7 @@ const RED_FLAGS: &[&str] = &[
 ];
 
 /// Whether `draft` mentions something that may be an emergency.
-pub fn has_red_flag(draft: &str) -> bool {
+pub(crate) fn has_red_flag(draft: &str) -> bool {
     let lower = draft.to_lowercase().replace('’', "'");
     RED_FLAGS.iter().any(|flag| lower.contains(flag))
 }
@@ -89,7 +89,8 @@ pub fn has_red_flag(draft: &str) -> bool {
 /// What to call or do in an emergency (shown before a first message and
 /// whenever the draft may describe one).
 #[component]
-pub fn EmergencyNotice(#[prop(optional)] urgent: bool) -> impl IntoView {
+#[allow(unreachable_pub)]
+pub(crate) fn EmergencyNotice(#[prop(optional)] urgent: bool) -> impl IntoView {
     // The clinic's own words when the relay has sent them; the default
     // otherwise (before the clinic's details arrive, or offline).
     let clinic = use_context::<Inbox>().map(|inbox| inbox.clinic);
@@ -124,7 +125,8 @@ fn coarse_pointer() -> bool {
 /// `attachment`, the patient can also attach a file (picker, camera on a
 /// phone, drag and drop, paste); the caller takes it from that signal.
 #[component]
-pub fn Composer(
+#[allow(unreachable_pub)]
+pub(crate) fn Composer(
     draft: RwSignal<String>,
     on_send: Callback<String>,
     #[prop(optional)] on_typing: Option<Callback<()>>,

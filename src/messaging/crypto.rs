@@ -19,7 +19,7 @@ use crate::session::{Session, SessionError};
 use crate::store::bundles;
 
 /// A fresh message id: 16 random bytes, hex.
-pub fn new_message_id() -> String {
+pub(super) fn new_message_id() -> String {
     let mut bytes = [0u8; 16];
     if let Some(crypto) = web_sys::window().and_then(|w| w.crypto().ok()) {
         let _ = crypto.get_random_values_with_u8_array(&mut bytes);
@@ -212,7 +212,7 @@ fn pinned_heads(inbox: &Inbox, members: &[String]) -> Vec<SeenKeyHead> {
 /// The patient compared the new safety number: pin the new bundle and its
 /// head, and start a new epoch sealed to every member's current keys, so
 /// the member with new keys can read what comes next.
-pub async fn accept_key_change(
+pub(super) async fn accept_key_change(
     inbox: &Inbox,
     session: Session,
     thread_id: &str,
@@ -312,7 +312,7 @@ async fn key(
 }
 
 /// Epoch 0 of a new thread: a fresh key sealed to every member.
-pub async fn start_epoch(
+pub(super) async fn start_epoch(
     inbox: &Inbox,
     session: Session,
     thread: &Thread,
@@ -353,7 +353,7 @@ pub async fn start_epoch(
 
 /// Opens one stored message. A message that does not open (altered, or not
 /// from who it claims) is shown as such rather than hiding the thread.
-pub async fn open(
+pub(super) async fn open(
     inbox: &Inbox,
     session: Session,
     thread_id: &str,
@@ -441,7 +441,7 @@ fn seal_category(category: WireCategory) -> Category {
 
 /// Seals `shown` under the thread's current epoch: the envelope's bytes,
 /// ready to queue and post.
-pub async fn seal(
+pub(super) async fn seal(
     inbox: &Inbox,
     session: Session,
     thread_id: &str,
@@ -520,7 +520,7 @@ pub async fn seal(
 
 /// Opens one of the patient's own queued envelopes, to show it again
 /// after a reload.
-pub async fn open_queued(
+pub(super) async fn open_queued(
     inbox: &Inbox,
     session: Session,
     thread_id: &str,

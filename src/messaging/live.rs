@@ -19,7 +19,7 @@ const TYPING_MS: f64 = 6_000.0;
 
 /// Keeps the stream open while `session` is unlocked, and closed
 /// otherwise.
-pub fn run(session: Session, inbox: Inbox) {
+pub(crate) fn run(session: Session, inbox: Inbox) {
     let stream = StoredValue::new_local(None::<EventStream>);
     let attempt = StoredValue::new(0u32);
     let queue = StoredValue::new_local(Queue::default());
@@ -130,8 +130,7 @@ struct Queue {
 async fn drain(session: Session, inbox: Inbox, queue: StoredValue<Queue, LocalStorage>) {
     queue.update_value(|q| q.draining = true);
     loop {
-        while let Some((ticket, event)) =
-            queue.try_update_value(|q| q.events.pop_front()).flatten()
+        while let Some((ticket, event)) = queue.try_update_value(|q| q.events.pop_front()).flatten()
         {
             if session.is_current(ticket) {
                 apply(session, inbox, queue, ticket, event).await;

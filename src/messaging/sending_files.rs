@@ -24,7 +24,7 @@ use crate::store::outbox::{self, PendingUpload};
 
 /// A file this tab is uploading.
 #[derive(Debug, Clone)]
-pub struct LiveUpload {
+pub(super) struct LiveUpload {
     picked: Picked,
     cancelled: bool,
     running: bool,

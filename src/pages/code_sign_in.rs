@@ -14,7 +14,8 @@ use crate::session::Session;
 /// The code sign-in screen; `embedded` on the lock screen (no way back to
 /// the welcome screen from there).
 #[component]
-pub fn CodeSignIn(#[prop(optional)] embedded: bool) -> impl IntoView {
+#[allow(unreachable_pub)]
+pub(crate) fn CodeSignIn(#[prop(optional)] embedded: bool) -> impl IntoView {
     let session = Session::get();
     let contact = session.typed_contact;
     let login_id = RwSignal::new(None::<String>);

@@ -58,7 +58,8 @@ fn device_label() -> String {
 
 /// The enrollment screen.
 #[component]
-pub fn Enroll() -> impl IntoView {
+#[allow(unreachable_pub)]
+pub(crate) fn Enroll() -> impl IntoView {
     let session = Session::get();
     let step = RwSignal::new(Step::Invite);
     let invite = RwSignal::new(invite_from_fragment().unwrap_or_default());

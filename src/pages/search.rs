@@ -14,7 +14,8 @@ const MAX_RESULTS: usize = 50;
 
 /// The search screen.
 #[component]
-pub fn Search() -> impl IntoView {
+#[allow(unreachable_pub)]
+pub(crate) fn Search() -> impl IntoView {
     let session = Session::get();
     let inbox = Inbox::get();
     let query = RwSignal::new(String::new());

@@ -17,8 +17,8 @@ use ward_seal::vault::{Vault, VaultKey};
 
 use crate::api::{self, ApiError, SessionToken};
 use crate::auth::ceremony::{self, PrfSecret};
-use crate::messaging::Inbox;
 use crate::auth::webauthn::PasskeyError;
+use crate::messaging::Inbox;
 use crate::store::StoreError;
 use crate::store::device;
 use vault::{Opened, Pending, Signed};
@@ -381,10 +381,7 @@ impl Session {
         };
         let (account_id, token) = self
             .enrolling
-            .with_value(|e| {
-                e.as_ref()
-                    .map(|s| (s.account_id.clone(), s.token.clone()))
-            })
+            .with_value(|e| e.as_ref().map(|s| (s.account_id.clone(), s.token.clone())))
             .ok_or_else(|| before(SessionError::Interrupted))?;
         let signed = register_first_passkey(account_id, token, label)
             .await
@@ -874,10 +871,7 @@ mod browser_tests {
         assert_eq!(session.check(before), Err(SessionError::Interrupted));
         // A draft lives in memory only: it waits behind the lock.
         assert_eq!(
-            session
-                .inbox()
-                .drafts
-                .with_value(|d| d.get("t-1").cloned()),
+            session.inbox().drafts.with_value(|d| d.get("t-1").cloned()),
             Some("half a sentence".into())
         );
         // Work begun after the lock belongs to the new generation.

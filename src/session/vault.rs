@@ -100,7 +100,7 @@ async fn fetch_vault(signed: &Signed) -> Result<Option<(Vault, u64)>, SessionErr
 
 /// Parses a vault the relay served and refuses one that is not this
 /// account's, or older than the newest generation this device has seen.
-pub fn checked_vault(
+pub(crate) fn checked_vault(
     bytes: &[u8],
     account_id: &str,
     pinned_generation: Option<u64>,
@@ -117,7 +117,10 @@ pub fn checked_vault(
 
 /// Turns a new session into an unlocked account, or says what is missing.
 /// When it fails, the new relay session is ended (nothing holds it).
-pub async fn open(created: SessionCreated, prf: Option<PrfSecret>) -> Result<Opened, SessionError> {
+pub(crate) async fn open(
+    created: SessionCreated,
+    prf: Option<PrfSecret>,
+) -> Result<Opened, SessionError> {
     let signed = Signed {
         account_id: created.account_id,
         token: SessionToken::new(created.token),
@@ -229,7 +232,7 @@ where
 
 /// New keys and a new vault for an account that has none (enrollment).
 /// Returns the recovery code to show once.
-pub async fn create(mut signed: Signed) -> Result<(Account, RecoveryCode), SessionError> {
+pub(crate) async fn create(mut signed: Signed) -> Result<(Account, RecoveryCode), SessionError> {
     // Published keys without a vault: new keys would orphan every message
     // sealed to the old ones. Stop instead.
     if api::account::bundle(&signed.token, &signed.account_id)
@@ -400,7 +403,7 @@ async fn store(account: &mut Account, vault: Vault, step_up: bool) -> Result<(),
 }
 
 /// A re-keyed vault with a new recovery code, ready to store.
-pub struct NewCode {
+pub(crate) struct NewCode {
     /// The code to show once.
     pub code: RecoveryCode,
     /// The vault to store.
@@ -418,7 +421,7 @@ impl std::fmt::Debug for NewCode {
 /// A new recovery code. The vault is re-keyed, so the old code opens only
 /// old copies of the vault; this device stays able to unlock, other devices
 /// ask for the new code once. Synchronous: the caller stores the result.
-pub fn rekey_for_new_code(
+pub(crate) fn rekey_for_new_code(
     account: &Account,
     this_device: Option<&DeviceUnlock>,
 ) -> Result<NewCode, SessionError> {
@@ -450,7 +453,9 @@ pub fn rekey_for_new_code(
 }
 
 /// [`rekey_for_new_code`] and store it, for an account this flow owns.
-pub async fn regenerate_recovery_code(account: &mut Account) -> Result<RecoveryCode, SessionError> {
+pub(crate) async fn regenerate_recovery_code(
+    account: &mut Account,
+) -> Result<RecoveryCode, SessionError> {
     let this_device = device::load(&account.account_id).await.ok().flatten();
     let new = rekey_for_new_code(account, this_device.as_ref())?;
     marker::set_unconfirmed(&account.account_id);
@@ -461,7 +466,7 @@ pub async fn regenerate_recovery_code(account: &mut Account) -> Result<RecoveryC
 
 /// On sign-out: take this device's wrap out of the vault (its key is about
 /// to be erased with the site's storage).
-pub async fn forget_this_device(account: &mut Account) {
+pub(crate) async fn forget_this_device(account: &mut Account) {
     let Ok(Some(this_device)) = device::load(&account.account_id).await else {
         return;
     };

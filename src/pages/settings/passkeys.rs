@@ -11,7 +11,8 @@ use crate::session::Session;
 
 /// The passkeys section.
 #[component]
-pub fn Passkeys() -> impl IntoView {
+#[allow(unreachable_pub)]
+pub(super) fn Passkeys() -> impl IntoView {
     let session = Session::get();
     let list = RwSignal::new(Vec::<PasskeyInfo>::new());
     let error = RwSignal::new(None::<String>);

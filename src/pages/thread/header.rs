@@ -17,7 +17,8 @@ fn clinic_name(inbox: Inbox, thread_id: &str) -> String {
 
 /// The thread's title and who it is with.
 #[component]
-pub(super) fn ThreadHeader(thread_id: Memo<String>) -> impl IntoView {
+#[allow(unreachable_pub)]
+pub(crate) fn ThreadHeader(thread_id: Memo<String>) -> impl IntoView {
     let inbox = Inbox::get();
     let title = move || {
         inbox
@@ -34,7 +35,8 @@ pub(super) fn ThreadHeader(thread_id: Memo<String>) -> impl IntoView {
 /// "Riverside Clinic is typing…" while the care team types (`now` ticks
 /// so it goes away a few seconds after the last typing event).
 #[component]
-pub(super) fn TypingLine(thread_id: Memo<String>, now: RwSignal<f64>) -> impl IntoView {
+#[allow(unreachable_pub)]
+pub(crate) fn TypingLine(thread_id: Memo<String>, now: RwSignal<f64>) -> impl IntoView {
     let inbox = Inbox::get();
     let typing = move || {
         inbox.typing.with(|t| {

@@ -19,7 +19,8 @@ const WINDOW: usize = 100;
 
 /// The list of messages, and the button that shows earlier ones.
 #[component]
-pub(super) fn MessageList(
+#[allow(unreachable_pub)]
+pub(crate) fn MessageList(
     thread_id: Memo<String>,
     error: RwSignal<Option<String>>,
 ) -> impl IntoView {
@@ -347,4 +348,3 @@ fn MessageItem(message: Shown, me: String, thread_id: String) -> impl IntoView {
         </li>
     }
 }
-

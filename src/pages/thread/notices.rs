@@ -12,7 +12,8 @@ use crate::session::Session;
 
 /// Every key alert for the thread's other members.
 #[component]
-pub(super) fn KeyAlerts(thread_id: Memo<String>, error: RwSignal<Option<String>>) -> impl IntoView {
+#[allow(unreachable_pub)]
+pub(crate) fn KeyAlerts(thread_id: Memo<String>, error: RwSignal<Option<String>>) -> impl IntoView {
     let session = Session::get();
     let inbox = Inbox::get();
     let me = move || session.account_id.get().unwrap_or_default();

@@ -10,7 +10,8 @@ use crate::session::Session;
 
 /// The buttons of the newest open offer, if any.
 #[component]
-pub(super) fn QuickReplies(thread_id: Memo<String>) -> impl IntoView {
+#[allow(unreachable_pub)]
+pub(crate) fn QuickReplies(thread_id: Memo<String>) -> impl IntoView {
     let session = Session::get();
     let inbox = Inbox::get();
     // The newest offer of quick replies from others, if nothing answers it yet.
@@ -28,7 +29,8 @@ pub(super) fn QuickReplies(thread_id: Memo<String>) -> impl IntoView {
                 .await;
         });
     };
-    move || offer().map(|offer| {
+    move || {
+        offer().map(|offer| {
         let offer_id = offer.message_id.clone();
         view! {
             <div class="quick-replies" role="group" aria-label="Quick replies">
@@ -45,6 +47,7 @@ pub(super) fn QuickReplies(thread_id: Memo<String>) -> impl IntoView {
             </div>
         }
     })
+    }
 }
 
 /// The newest offer of quick replies from others, unless `me` answered it.
@@ -59,4 +62,3 @@ fn open_offer(list: &[Shown], me: &str) -> Option<Shown> {
         .any(|m| m.sender_id == me && m.answers_offer.as_deref() == Some(&offer.message_id));
     (!answered).then(|| offer.clone())
 }
-

@@ -12,7 +12,8 @@ use crate::session::Session;
 /// A file on its way up with one of the patient's messages: how far, and
 /// Cancel; after a closed tab, a way to choose the file again.
 #[component]
-pub(super) fn UploadProgress(thread_id: String, message_id: String) -> impl IntoView {
+#[allow(unreachable_pub)]
+pub(crate) fn UploadProgress(thread_id: String, message_id: String) -> impl IntoView {
     let session = Session::get();
     let inbox = Inbox::get();
     let error = RwSignal::new(None::<String>);
