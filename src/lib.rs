@@ -18,8 +18,11 @@
 //! Screens never fetch, decrypt, or handle tokens or PRF secrets; `store`
 //! is this device's IndexedDB (never plaintext), `auth` the WebAuthn bridge.
 //!
-//! What is `pub` here is what the browser tests in `tests/` use; the rest
-//! is crate-private.
+//! Modules the browser tests in `tests/` reach are `pub` (and documented);
+//! the rest is crate-private, and `unreachable_pub` keeps it so. Leptos
+//! components carry `#[allow(unreachable_pub)]`: `#[component]` generates
+//! a props struct and builder whose `pub` items their function's
+//! visibility does not narrow.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![deny(unreachable_pub)]

@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 use super::webauthn::{self, PasskeyError};
 
 /// A passkey's PRF secret for Ward's salt, with the credential it came from.
-pub struct PrfSecret {
+pub(crate) struct PrfSecret {
     /// The credential's raw id (names the vault's passkey slot).
     pub credential_id: Vec<u8>,
     /// `prf.results.first`.

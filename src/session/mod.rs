@@ -289,7 +289,7 @@ impl Session {
     /// Acts on a finished sign-in begun under `ticket`: unlocked, waiting
     /// for the recovery code, or (no vault yet) creating the keys and
     /// showing a new code.
-    pub async fn complete(&self, opened: Opened, ticket: Ticket) -> Result<(), SessionError> {
+    async fn complete(&self, opened: Opened, ticket: Ticket) -> Result<(), SessionError> {
         if !self.still(ticket) {
             end_relay_session(opened.token()).await;
             return Err(SessionError::Interrupted);
@@ -793,7 +793,7 @@ async fn register_first_passkey(
 /// A passkey sign-in limited to `account_id`'s passkeys (and, with `only`,
 /// to that one credential): a new session and the passkey's PRF secret, if
 /// it has one. A session for any other account is ended and refused.
-pub async fn passkey_sign_in_as(
+async fn passkey_sign_in_as(
     account_id: &str,
     only: Option<&[u8]>,
 ) -> Result<(SessionToken, Option<PrfSecret>), SessionError> {
@@ -810,7 +810,7 @@ pub async fn passkey_sign_in_as(
 
 /// Ends the relay session `token` belongs to without `Clear-Site-Data`
 /// (the lock keeps this device's storage; sign-out is what clears it).
-pub async fn end_relay_session(token: &SessionToken) {
+async fn end_relay_session(token: &SessionToken) {
     if let Ok(list) = api::account::sessions(token).await
         && let Some(current) = list.sessions.iter().find(|s| s.current)
     {

@@ -23,7 +23,7 @@ const MAX_DEVICE_WRAPS: usize = 24;
 
 /// What a sign-in led to.
 #[derive(Debug)]
-pub enum Opened {
+pub(crate) enum Opened {
     /// The keys are in memory.
     Unlocked(Box<Account>),
     /// Signed in, but this device has nothing that opens the vault: ask for
@@ -36,7 +36,7 @@ pub enum Opened {
 
 impl Opened {
     /// The relay session this sign-in started.
-    pub fn token(&self) -> &SessionToken {
+    pub(crate) fn token(&self) -> &SessionToken {
         match self {
             Self::Unlocked(account) => &account.token,
             Self::NeedsRecoveryCode(pending) => &pending.signed.token,
@@ -47,7 +47,7 @@ impl Opened {
 
 /// A sign-in without keys yet.
 #[derive(Debug)]
-pub struct Signed {
+pub(crate) struct Signed {
     /// The account.
     pub account_id: String,
     /// The session.
@@ -58,20 +58,15 @@ pub struct Signed {
 
 /// A sign-in whose vault waits for the recovery code.
 #[derive(Debug)]
-pub struct Pending {
+pub(crate) struct Pending {
     signed: Signed,
     vault: Vault,
     version: u64,
 }
 
 impl Pending {
-    /// The account.
-    pub fn account_id(&self) -> &str {
-        &self.signed.account_id
-    }
-
     /// The relay session waiting for the code.
-    pub fn token(&self) -> &SessionToken {
+    pub(crate) fn token(&self) -> &SessionToken {
         &self.signed.token
     }
 }
@@ -168,7 +163,7 @@ async fn open_signed(signed: Signed) -> Result<Opened, SessionError> {
 }
 
 /// Keys opened by the recovery code, not yet turned into an account.
-pub struct Recovered(AccountKeys, VaultKey);
+pub(crate) struct Recovered(AccountKeys, VaultKey);
 
 impl std::fmt::Debug for Recovered {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -179,7 +174,7 @@ impl std::fmt::Debug for Recovered {
 impl Pending {
     /// Checks the typed recovery code (Argon2id: about a second on a phone).
     /// A wrong code leaves everything as it was, to try again.
-    pub fn try_recovery_code(&self, typed: &str) -> Result<Recovered, SessionError> {
+    pub(crate) fn try_recovery_code(&self, typed: &str) -> Result<Recovered, SessionError> {
         let code = RecoveryCode::parse(typed)
             .map_err(|error| SessionError::RecoveryCodeTypo(error.to_string()))?;
         let (keys, vault_key) = self
@@ -192,7 +187,7 @@ impl Pending {
     /// The account, after [`Self::try_recovery_code`]; this device (its
     /// passkey's PRF, or a device key) is added to the vault so the code is
     /// not asked again here.
-    pub async fn open(self, recovered: Recovered) -> Result<Account, SessionError> {
+    pub(crate) async fn open(self, recovered: Recovered) -> Result<Account, SessionError> {
         let Recovered(keys, vault_key) = recovered;
         let mut account = finish(self.signed, keys, vault_key, self.vault, self.version).await?;
         // Best effort: the account is open either way; without this the
