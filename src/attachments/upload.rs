@@ -11,7 +11,6 @@ use futures::StreamExt as _;
 use futures::channel::oneshot;
 use futures::future::LocalBoxFuture;
 use futures::stream::FuturesOrdered;
-use leptos::task::spawn_local;
 use ward_proto::blobs::{CHUNKS_PER_PART, part_count_for_chunks};
 use ward_seal::stream::{self, CHUNK_SIZE, Encryptor, FileHasher};
 use web_sys::Blob;
@@ -235,10 +234,10 @@ async fn encrypt_and_put(
         let bytes = sealed_part(source.encryptor, index, &plaintext)?;
         drop(plaintext);
         // Its own task, so the request starts now, while the next part is
-        // being encrypted.
+        // being encrypted (a plain browser task: no reactive owner needed).
         let (sent, stored) = oneshot::channel();
         let request = put(index, bytes);
-        spawn_local(async move {
+        wasm_bindgen_futures::spawn_local(async move {
             let _ = sent.send(request.await.map(|()| index));
         });
         in_flight.push_back(async move { stored.await.unwrap_or(Err(SessionError::Interrupted)) });
