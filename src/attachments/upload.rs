@@ -171,7 +171,8 @@ type PutPart = dyn Fn(u32, Vec<u8>) -> LocalBoxFuture<'static, Result<(), Sessio
 /// Encrypts and uploads every part the relay does not have yet (`have`).
 /// Parts are encrypted in order, up to [`PARTS_IN_FLIGHT`] upload at once.
 /// `on_sent` gets the plaintext bytes stored so far (counting in order);
-/// `cancelled` is asked before each part.
+/// `cancelled` is asked before each part and as each stored part comes
+/// back, so Cancel stops the upload up to its very end.
 ///
 /// The file is hashed from the very bytes that are encrypted, as they are
 /// read (the parts the relay already has are read and hashed too): if the
@@ -242,8 +243,16 @@ async fn encrypt_and_put(
         });
         in_flight.push_back(async move { stored.await.unwrap_or(Err(SessionError::Interrupted)) });
     }
+    // Cancel counts until the end, not only while parts are still being
+    // handed to the network: the last ones may take a while to store.
     while let Some(stored) = in_flight.next().await {
+        if cancelled() {
+            return Err(SessionError::UploadCancelled);
+        }
         on_sent(done(stored?));
+    }
+    if cancelled() {
+        return Err(SessionError::UploadCancelled);
     }
     if hasher.finish() != source.sha256 {
         return Err(SessionError::FileChangedWhileSending);

@@ -158,6 +158,8 @@ impl Inbox {
             || self.is_cancelled(message_id),
         )
         .await?;
+        // The last moment Cancel can still stop it: once finalized, it goes.
+        self.check_cancelled(message_id)?;
         api::uploads::finalize(&token, &upload_id).await?;
         session.check(ticket)?;
         let ready = outbox::Queued {
