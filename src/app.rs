@@ -7,7 +7,7 @@ use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::hooks::use_navigate;
 use leptos_router::path;
 
-use crate::messaging::{self, Inbox};
+use crate::messaging;
 use crate::pages::code_sign_in::CodeSignIn;
 use crate::pages::enroll::Enroll;
 use crate::pages::home::Home;
@@ -23,11 +23,12 @@ use crate::session::{Phase, Session, idle};
 /// The whole app.
 #[component]
 pub fn App() -> impl IntoView {
+    // The session owns everything secret the client holds: the account's
+    // keys and its inbox (thread keys, decrypted messages, drafts).
     let session = Session::new();
     provide_context(session);
     idle::watch(session);
-    let inbox = Inbox::new();
-    provide_context(inbox);
+    let inbox = session.inbox();
     messaging::live::run(session, inbox);
 
     let phase = session.phase;

@@ -1,15 +1,37 @@
 //! Ward's web client: a Leptos single-page app compiled to WebAssembly.
 //!
-//! Data flows one way: a screen (`pages`) calls the session service
-//! (`session`) or `api`, which talk to the relay; what comes back updates
-//! signals the screens render. Only `session` touches key material, through
-//! `ward-seal`.
+//! Data flows one way: a screen (`pages`, `components`) calls a service,
+//! the service calls `api` (the only module that talks to the relay), and
+//! what comes back, by HTTP or as a live event (`messaging::live`), updates
+//! signals the screens render. The services:
+//!
+//! - `session`: sign-in, enrollment, passkeys, step-up, lock and sign-out.
+//!   It is the one owner of secrets and plaintext: the unlocked account's
+//!   keys, and the `messaging::Inbox` (thread keys, decrypted messages,
+//!   drafts), dropped together, synchronously, on lock and sign-out. Every
+//!   async flow checks the session's generation before it stores anything.
+//! - `messaging`: threads and messages, sealed and opened with `ward-seal`,
+//!   the outbox, uploads, receipts, typing and search.
+//! - `attachments`: files encrypted part by part for upload, and decrypted
+//!   for a screen that asks (`attachments::open`).
+//!
+//! Screens never fetch, decrypt, or handle tokens or PRF secrets; `store`
+//! is this device's IndexedDB (never plaintext), `auth` the WebAuthn bridge.
+//!
+//! Modules the browser tests in `tests/` reach are `pub` (and documented);
+//! the rest is crate-private, and `unreachable_pub` keeps it so. Leptos
+//! components carry `#[allow(unreachable_pub)]`: `#[component]` generates
+//! a props struct and builder whose `pub` items their function's
+//! visibility does not narrow.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![deny(unreachable_pub)]
 
-pub mod api;
+pub(crate) mod api;
 pub mod app;
-pub mod attachments;
+pub(crate) mod attachments;
 pub mod auth;
-pub mod components;
+pub(crate) mod components;
 pub mod messaging;
 pub mod pages;
 pub mod session;

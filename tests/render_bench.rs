@@ -8,7 +8,7 @@
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
-use ward::messaging::{Delivery, Inbox, Shown};
+use ward::messaging::{Delivery, Shown};
 use ward::pages::thread::ThreadView;
 use ward::session::Session;
 use wasm_bindgen::JsCast;
@@ -75,8 +75,7 @@ async fn a_thread_of_ten_thousand_messages_renders() {
         let session = Session::new();
         provide_context(session);
         session.account_id.set(Some("acc-me".into()));
-        let inbox = Inbox::new();
-        provide_context(inbox);
+        let inbox = session.inbox();
         inbox.messages.update(|all| {
             all.insert("bench".into(), messages.clone());
         });

@@ -11,7 +11,7 @@ use ward_proto::vault::{PutVaultRequest, VaultResponse, VaultStored};
 use super::{ApiError, SessionToken, call, call_empty, get};
 
 /// `PUT /v1/keys/me`.
-pub async fn publish_bundle(token: &SessionToken, bundle: Vec<u8>) -> Result<(), ApiError> {
+pub(crate) async fn publish_bundle(token: &SessionToken, bundle: Vec<u8>) -> Result<(), ApiError> {
     let body = PublishBundleRequest {
         bundle: Bytes(bundle),
     };
@@ -19,7 +19,7 @@ pub async fn publish_bundle(token: &SessionToken, bundle: Vec<u8>) -> Result<(),
 }
 
 /// `GET /v1/keys/{account_id}`; `None` when none is published.
-pub async fn bundle(
+pub(crate) async fn bundle(
     token: &SessionToken,
     account_id: &str,
 ) -> Result<Option<BundleResponse>, ApiError> {
@@ -33,7 +33,7 @@ pub async fn bundle(
 
 /// `GET /v1/keys/{account_id}/history`: the whole hash-chained history,
 /// oldest first; `None` when the account has none (or is not visible).
-pub async fn key_history(
+pub(crate) async fn key_history(
     token: &SessionToken,
     account_id: &str,
 ) -> Result<Option<KeyHistoryResponse>, ApiError> {
@@ -46,12 +46,12 @@ pub async fn key_history(
 }
 
 /// `GET /v1/account/history`: the account's security changes, newest first.
-pub async fn account_history(token: &SessionToken) -> Result<AccountHistory, ApiError> {
+pub(crate) async fn account_history(token: &SessionToken) -> Result<AccountHistory, ApiError> {
     get("/v1/account/history", Some(token)).await
 }
 
 /// `GET /v1/vault`; `None` before the first one is stored.
-pub async fn vault(token: &SessionToken) -> Result<Option<VaultResponse>, ApiError> {
+pub(crate) async fn vault(token: &SessionToken) -> Result<Option<VaultResponse>, ApiError> {
     match get("/v1/vault", Some(token)).await {
         Ok(vault) => Ok(Some(vault)),
         Err(error) if error.code() == Some(ward_proto::ErrorCode::NotFound) => Ok(None),
@@ -60,7 +60,7 @@ pub async fn vault(token: &SessionToken) -> Result<Option<VaultResponse>, ApiErr
 }
 
 /// `PUT /v1/vault` over `expected_version` (409 `vault_stale` otherwise).
-pub async fn put_vault(
+pub(crate) async fn put_vault(
     token: &SessionToken,
     expected_version: u64,
     vault: Vec<u8>,
@@ -73,17 +73,17 @@ pub async fn put_vault(
 }
 
 /// `GET /v1/clinic`.
-pub async fn clinic(token: &SessionToken) -> Result<ClinicInfo, ApiError> {
+pub(crate) async fn clinic(token: &SessionToken) -> Result<ClinicInfo, ApiError> {
     get("/v1/clinic", Some(token)).await
 }
 
 /// `GET /v1/passkeys`.
-pub async fn passkeys(token: &SessionToken) -> Result<PasskeyList, ApiError> {
+pub(crate) async fn passkeys(token: &SessionToken) -> Result<PasskeyList, ApiError> {
     get("/v1/passkeys", Some(token)).await
 }
 
 /// `PATCH /v1/passkeys/{id}`.
-pub async fn rename_passkey(
+pub(crate) async fn rename_passkey(
     token: &SessionToken,
     passkey_id: &str,
     label: &str,
@@ -94,13 +94,13 @@ pub async fn rename_passkey(
 }
 
 /// `DELETE /v1/passkeys/{id}` (step-up).
-pub async fn remove_passkey(token: &SessionToken, passkey_id: &str) -> Result<(), ApiError> {
+pub(crate) async fn remove_passkey(token: &SessionToken, passkey_id: &str) -> Result<(), ApiError> {
     let path = format!("/v1/passkeys/{}", urlencode(passkey_id));
     call_empty::<()>(Method::DELETE, &path, Some(token), None).await
 }
 
 /// `POST /v1/totp/enroll` (step-up): a secret to confirm.
-pub async fn totp_enroll(token: &SessionToken) -> Result<TotpEnrollment, ApiError> {
+pub(crate) async fn totp_enroll(token: &SessionToken) -> Result<TotpEnrollment, ApiError> {
     call(
         Method::POST,
         "/v1/totp/enroll",
@@ -111,7 +111,7 @@ pub async fn totp_enroll(token: &SessionToken) -> Result<TotpEnrollment, ApiErro
 }
 
 /// `POST /v1/totp/confirm`.
-pub async fn totp_confirm(token: &SessionToken, code: &str) -> Result<(), ApiError> {
+pub(crate) async fn totp_confirm(token: &SessionToken, code: &str) -> Result<(), ApiError> {
     let body = TotpCode {
         code: code.to_owned(),
     };
@@ -119,17 +119,17 @@ pub async fn totp_confirm(token: &SessionToken, code: &str) -> Result<(), ApiErr
 }
 
 /// `DELETE /v1/totp` (step-up).
-pub async fn totp_disable(token: &SessionToken) -> Result<(), ApiError> {
+pub(crate) async fn totp_disable(token: &SessionToken) -> Result<(), ApiError> {
     call_empty::<()>(Method::DELETE, "/v1/totp", Some(token), None).await
 }
 
 /// `GET /v1/sessions`.
-pub async fn sessions(token: &SessionToken) -> Result<SessionList, ApiError> {
+pub(crate) async fn sessions(token: &SessionToken) -> Result<SessionList, ApiError> {
     get("/v1/sessions", Some(token)).await
 }
 
 /// `DELETE /v1/sessions/{id}`.
-pub async fn revoke_session(token: &SessionToken, session_id: &str) -> Result<(), ApiError> {
+pub(crate) async fn revoke_session(token: &SessionToken, session_id: &str) -> Result<(), ApiError> {
     let path = format!("/v1/sessions/{}", urlencode(session_id));
     call_empty::<()>(Method::DELETE, &path, Some(token), None).await
 }
@@ -140,6 +140,8 @@ fn urlencode(segment: &str) -> String {
 }
 
 /// `GET /v1/totp`: whether the authenticator app is on.
-pub async fn totp_status(token: &SessionToken) -> Result<ward_proto::auth::TotpStatus, ApiError> {
+pub(crate) async fn totp_status(
+    token: &SessionToken,
+) -> Result<ward_proto::auth::TotpStatus, ApiError> {
     get("/v1/totp", Some(token)).await
 }

@@ -9,7 +9,7 @@ use super::SessionToken;
 
 /// An open event stream; dropping it closes the socket.
 #[derive(Debug)]
-pub struct EventStream {
+pub(crate) struct EventStream {
     socket: web_sys::WebSocket,
     _on_open: Closure<dyn FnMut()>,
     _on_message: Closure<dyn FnMut(web_sys::MessageEvent)>,
@@ -37,7 +37,7 @@ fn events_url() -> Option<String> {
 
 /// Opens the stream; `on_event` gets every event the relay sends (unknown
 /// ones are skipped), `on_closed` runs once when the socket ends.
-pub fn connect(
+pub(crate) fn connect(
     token: &SessionToken,
     on_event: impl Fn(Event) + 'static,
     on_closed: impl FnOnce() + 'static,

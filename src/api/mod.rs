@@ -2,11 +2,11 @@
 //! nothing else fetches. Every failure becomes an [`ApiError`] whose
 //! [`message`](ApiError::message) a patient can read.
 
-pub mod account;
-pub mod events;
-pub mod sign_in;
-pub mod threads;
-pub mod uploads;
+pub(crate) mod account;
+pub(crate) mod events;
+pub(crate) mod sign_in;
+pub(crate) mod threads;
+pub(crate) mod uploads;
 
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::Serialize;
@@ -227,6 +227,6 @@ async fn get_bytes(path: &str, token: &SessionToken) -> Result<Vec<u8>, ApiError
 }
 
 /// `GET /healthz`.
-pub async fn health() -> Result<Health, ApiError> {
+pub(crate) async fn health() -> Result<Health, ApiError> {
     get(HEALTH_PATH, None).await
 }

@@ -20,7 +20,7 @@ use super::{ApiError, SessionToken, call, call_empty};
 
 /// `ward_proto::passkeys::RegistrationStarted`, with the options as sent.
 #[derive(Debug, Deserialize)]
-pub struct RegistrationStarted {
+pub(crate) struct RegistrationStarted {
     /// Names this ceremony in the finish call.
     pub ceremony_id: String,
     /// `CreationChallengeResponse` (`{"publicKey": ...}`), as the relay sent it.
@@ -29,7 +29,7 @@ pub struct RegistrationStarted {
 
 /// `ward_proto::passkeys::AuthenticationStarted`, with the options as sent.
 #[derive(Debug, Deserialize)]
-pub struct AuthenticationStarted {
+pub(crate) struct AuthenticationStarted {
     /// Names this ceremony in the finish call.
     pub ceremony_id: String,
     /// `RequestChallengeResponse` (`{"publicKey": ..., "mediation": ...}`),
@@ -53,7 +53,7 @@ struct FinishAuthentication {
 }
 
 /// `POST /v1/enroll/start`: a code goes to the contact on the invite.
-pub async fn enroll_start(invite_code: &str) -> Result<EnrollStarted, ApiError> {
+pub(crate) async fn enroll_start(invite_code: &str) -> Result<EnrollStarted, ApiError> {
     let body = EnrollStartRequest {
         invite_code: invite_code.to_owned(),
     };
@@ -61,7 +61,10 @@ pub async fn enroll_start(invite_code: &str) -> Result<EnrollStarted, ApiError> 
 }
 
 /// `POST /v1/enroll/verify`: the code; the account exists afterwards.
-pub async fn enroll_verify(enrollment_id: &str, code: &str) -> Result<SessionCreated, ApiError> {
+pub(crate) async fn enroll_verify(
+    enrollment_id: &str,
+    code: &str,
+) -> Result<SessionCreated, ApiError> {
     let body = EnrollVerifyRequest {
         enrollment_id: enrollment_id.to_owned(),
         code: code.to_owned(),
@@ -70,7 +73,7 @@ pub async fn enroll_verify(enrollment_id: &str, code: &str) -> Result<SessionCre
 }
 
 /// `POST /v1/passkeys/register/start` (needs a sign-in under 5 minutes old).
-pub async fn register_start(token: &SessionToken) -> Result<RegistrationStarted, ApiError> {
+pub(crate) async fn register_start(token: &SessionToken) -> Result<RegistrationStarted, ApiError> {
     call(
         Method::POST,
         "/v1/passkeys/register/start",
@@ -81,7 +84,7 @@ pub async fn register_start(token: &SessionToken) -> Result<RegistrationStarted,
 }
 
 /// `POST /v1/passkeys/register/finish`.
-pub async fn register_finish(
+pub(crate) async fn register_finish(
     token: &SessionToken,
     ceremony_id: String,
     credential: serde_json::Value,
@@ -103,7 +106,9 @@ pub async fn register_finish(
 
 /// `POST /v1/auth/passkey/start`: without an account, for a discoverable
 /// credential (no username); with one, limited to its passkeys (step-up).
-pub async fn passkey_start(account_id: Option<&str>) -> Result<AuthenticationStarted, ApiError> {
+pub(crate) async fn passkey_start(
+    account_id: Option<&str>,
+) -> Result<AuthenticationStarted, ApiError> {
     let body = StartAuthentication {
         account_id: account_id.map(str::to_owned),
     };
@@ -111,7 +116,7 @@ pub async fn passkey_start(account_id: Option<&str>) -> Result<AuthenticationSta
 }
 
 /// `POST /v1/auth/passkey/finish`: a new session.
-pub async fn passkey_finish(
+pub(crate) async fn passkey_finish(
     ceremony_id: String,
     credential: serde_json::Value,
 ) -> Result<SessionCreated, ApiError> {
@@ -123,7 +128,7 @@ pub async fn passkey_finish(
 }
 
 /// `POST /v1/auth/code/start`: the fallback sign-in's first factor.
-pub async fn code_start(contact: &str) -> Result<CodeLoginStarted, ApiError> {
+pub(crate) async fn code_start(contact: &str) -> Result<CodeLoginStarted, ApiError> {
     let body = CodeLoginStart {
         contact: contact.to_owned(),
     };
@@ -131,7 +136,7 @@ pub async fn code_start(contact: &str) -> Result<CodeLoginStarted, ApiError> {
 }
 
 /// `POST /v1/auth/code/verify`: the sent code and the authenticator app's.
-pub async fn code_verify(
+pub(crate) async fn code_verify(
     login_id: &str,
     code: &str,
     totp: &str,
@@ -147,6 +152,6 @@ pub async fn code_verify(
 /// `POST /v1/auth/logout`: ends the session; the relay answers with
 /// `Clear-Site-Data`, so the browser drops this origin's storage too.
 /// Without a token, the session cookie names the session.
-pub async fn logout(token: Option<&SessionToken>) -> Result<(), ApiError> {
+pub(crate) async fn logout(token: Option<&SessionToken>) -> Result<(), ApiError> {
     call_empty::<()>(Method::POST, "/v1/auth/logout", token, None).await
 }

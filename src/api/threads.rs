@@ -24,7 +24,7 @@ const MAX_THREAD_PAGES: usize = 10_000;
 /// `GET /v1/threads`: every one of the caller's threads, newest activity
 /// first, reading page after page until the relay says there is no next
 /// one. A thread served twice is kept once.
-pub async fn list(token: &SessionToken) -> Result<Vec<Thread>, ApiError> {
+pub(crate) async fn list(token: &SessionToken) -> Result<Vec<Thread>, ApiError> {
     let mut threads: Vec<Thread> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut cursor: Option<String> = None;
@@ -54,7 +54,7 @@ pub async fn list(token: &SessionToken) -> Result<Vec<Thread>, ApiError> {
 }
 
 /// `POST /v1/threads`: a new thread with the clinic (no keys yet).
-pub async fn create(token: &SessionToken, category: Category) -> Result<Thread, ApiError> {
+pub(crate) async fn create(token: &SessionToken, category: Category) -> Result<Thread, ApiError> {
     call(
         Method::POST,
         "/v1/threads",
@@ -65,17 +65,17 @@ pub async fn create(token: &SessionToken, category: Category) -> Result<Thread, 
 }
 
 /// `GET /v1/threads/{id}`.
-pub async fn thread(token: &SessionToken, thread_id: &str) -> Result<Thread, ApiError> {
+pub(crate) async fn thread(token: &SessionToken, thread_id: &str) -> Result<Thread, ApiError> {
     get(&path(thread_id, ""), Some(token)).await
 }
 
 /// `GET /v1/threads/{id}/keys`: the epoch keys sealed to the caller.
-pub async fn keys(token: &SessionToken, thread_id: &str) -> Result<SealedKeys, ApiError> {
+pub(crate) async fn keys(token: &SessionToken, thread_id: &str) -> Result<SealedKeys, ApiError> {
     get(&path(thread_id, "/keys"), Some(token)).await
 }
 
 /// `POST /v1/threads/{id}/epochs`: an epoch's key sealed to every member.
-pub async fn put_epoch(
+pub(crate) async fn put_epoch(
     token: &SessionToken,
     thread_id: &str,
     epoch: u32,
@@ -95,11 +95,11 @@ pub async fn put_epoch(
 }
 
 /// How many messages one page carries (the relay's most).
-pub const PAGE: u32 = 200;
+pub(crate) const PAGE: u32 = 200;
 
 /// `GET /v1/threads/{id}/messages?after=SEQ`: what came after `after`,
 /// oldest first.
-pub async fn messages_after(
+pub(crate) async fn messages_after(
     token: &SessionToken,
     thread_id: &str,
     after: u64,
@@ -114,7 +114,7 @@ pub async fn messages_after(
 /// `GET /v1/threads/{id}/messages?before=…`: the newest page before `before`
 /// (`None`: the thread's newest page), oldest first, with the cursor for
 /// the page before it.
-pub async fn messages_before(
+pub(crate) async fn messages_before(
     token: &SessionToken,
     thread_id: &str,
     before: Option<u64>,
@@ -132,7 +132,7 @@ pub async fn messages_before(
 
 /// `POST /v1/threads/{id}/messages`: idempotent on the envelope's message
 /// id; `attachments` names the blobs the sealed payload references.
-pub async fn post(
+pub(crate) async fn post(
     token: &SessionToken,
     thread_id: &str,
     envelope: Vec<u8>,
@@ -152,7 +152,7 @@ pub async fn post(
 }
 
 /// `POST /v1/threads/{id}/receipts`.
-pub async fn receipt(
+pub(crate) async fn receipt(
     token: &SessionToken,
     thread_id: &str,
     kind: ReceiptKind,
@@ -169,6 +169,6 @@ pub async fn receipt(
 }
 
 /// `POST /v1/threads/{id}/typing`.
-pub async fn typing(token: &SessionToken, thread_id: &str) -> Result<(), ApiError> {
+pub(crate) async fn typing(token: &SessionToken, thread_id: &str) -> Result<(), ApiError> {
     call_empty::<()>(Method::POST, &path(thread_id, "/typing"), Some(token), None).await
 }

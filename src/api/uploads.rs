@@ -13,7 +13,7 @@ fn id(value: &str) -> String {
 }
 
 /// `POST /v1/uploads`: room for `size` encrypted bytes in `part_count` parts.
-pub async fn create(
+pub(crate) async fn create(
     token: &SessionToken,
     size: u64,
     part_count: u32,
@@ -28,7 +28,7 @@ pub async fn create(
 }
 
 /// `PUT /v1/uploads/{id}/parts/{index}` (a retry replaces the part).
-pub async fn put_part(
+pub(crate) async fn put_part(
     token: &SessionToken,
     upload_id: &str,
     index: u32,
@@ -43,12 +43,18 @@ pub async fn put_part(
 }
 
 /// `GET /v1/uploads/{id}`: which parts the relay has.
-pub async fn status(token: &SessionToken, upload_id: &str) -> Result<UploadStatus, ApiError> {
+pub(crate) async fn status(
+    token: &SessionToken,
+    upload_id: &str,
+) -> Result<UploadStatus, ApiError> {
     get(&format!("/v1/uploads/{}", id(upload_id)), Some(token)).await
 }
 
 /// `POST /v1/uploads/{id}/finalize`.
-pub async fn finalize(token: &SessionToken, upload_id: &str) -> Result<BlobFinalized, ApiError> {
+pub(crate) async fn finalize(
+    token: &SessionToken,
+    upload_id: &str,
+) -> Result<BlobFinalized, ApiError> {
     call(
         Method::POST,
         &format!("/v1/uploads/{}/finalize", id(upload_id)),
@@ -59,12 +65,12 @@ pub async fn finalize(token: &SessionToken, upload_id: &str) -> Result<BlobFinal
 }
 
 /// `GET /v1/blobs/{id}`: the blob's size and its parts' sizes.
-pub async fn blob(token: &SessionToken, blob_id: &str) -> Result<BlobInfo, ApiError> {
+pub(crate) async fn blob(token: &SessionToken, blob_id: &str) -> Result<BlobInfo, ApiError> {
     get(&format!("/v1/blobs/{}", id(blob_id)), Some(token)).await
 }
 
 /// `GET /v1/blobs/{id}/parts/{index}`.
-pub async fn blob_part(
+pub(crate) async fn blob_part(
     token: &SessionToken,
     blob_id: &str,
     index: u32,

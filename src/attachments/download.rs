@@ -16,13 +16,13 @@ use crate::session::SessionError;
 const INLINE_IMAGES: &[&str] = &["image/jpeg", "image/png", "image/webp", "image/gif"];
 
 /// Whether the thread may show this attachment as a picture.
-pub fn shows_inline(attachment: &Attachment) -> bool {
+pub(crate) fn shows_inline(attachment: &Attachment) -> bool {
     INLINE_IMAGES.contains(&attachment.media_type.as_str())
 }
 
 /// The attachment's plaintext as a `Blob`; `on_progress` gets the bytes
 /// decrypted so far.
-pub async fn open(
+pub(crate) async fn open(
     token: &SessionToken,
     attachment: &Attachment,
     on_progress: impl Fn(u64),

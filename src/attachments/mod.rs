@@ -3,16 +3,18 @@
 //! chunk by chunk when opened. The file key and the file's SHA-256 travel
 //! inside the message's sealed payload; the relay holds only ciphertext.
 
-pub mod download;
-pub mod photo;
+pub(crate) mod download;
+pub(crate) mod photo;
 mod read;
-pub mod upload;
+pub(crate) mod upload;
 
 use std::fmt;
 
 use ward_seal::payload::AttachmentRef;
 use ward_seal::stream::FileKey;
 use zeroize::Zeroizing;
+
+use crate::session::{Session, SessionError};
 
 /// An attachment as a message shows it. `Debug` leaves out the key.
 #[derive(Clone, PartialEq, Eq)]
@@ -101,9 +103,25 @@ impl fmt::Debug for Attachment {
     }
 }
 
+/// Fetches, decrypts and checks `attachment` for a screen that asked to
+/// see or save it; `on_progress` gets the bytes decrypted so far. A lock or
+/// sign-out while it was on its way drops the file (`Interrupted`) rather
+/// than handing plaintext to a session that is over.
+pub(crate) async fn open(
+    session: Session,
+    attachment: &Attachment,
+    on_progress: impl Fn(u64),
+) -> Result<web_sys::Blob, SessionError> {
+    let ticket = session.ticket();
+    let token = session.token().ok_or(SessionError::Interrupted)?;
+    let file = download::open(&token, attachment, on_progress).await?;
+    session.check(ticket)?;
+    Ok(file)
+}
+
 /// Why a file cannot be attached, in words for the patient; `None` when
 /// it can. `allowed` is the clinic's list of media types.
-pub fn refusal(
+pub(crate) fn refusal(
     name: &str,
     media_type: &str,
     size: u64,
@@ -151,7 +169,7 @@ fn kinds_label(allowed: &[String]) -> String {
 }
 
 /// "20.0 MB", "512 KB", "312 bytes" (decimal units, as phones show them).
-pub fn size_label(bytes: u64) -> String {
+pub(crate) fn size_label(bytes: u64) -> String {
     match bytes {
         0..1_000 => format!("{bytes} bytes"),
         1_000..1_000_000 => format!("{} KB", bytes / 1_000),
@@ -160,7 +178,7 @@ pub fn size_label(bytes: u64) -> String {
 }
 
 /// How far along, in whole percent (an empty file is done).
-pub fn percent(done: u64, total: u64) -> u64 {
+pub(crate) fn percent(done: u64, total: u64) -> u64 {
     done.saturating_mul(100)
         .checked_div(total)
         .unwrap_or(100)
@@ -168,7 +186,7 @@ pub fn percent(done: u64, total: u64) -> u64 {
 }
 
 /// The media type for a file the browser could not type, from its name.
-pub fn media_type_for(name: &str, given: &str) -> String {
+pub(crate) fn media_type_for(name: &str, given: &str) -> String {
     if !given.is_empty() {
         return given.to_ascii_lowercase();
     }

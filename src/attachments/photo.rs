@@ -24,7 +24,7 @@ const THUMBNAIL_SIDE: f64 = 320.0;
 
 /// A JPEG's head rewritten without location-bearing metadata.
 #[derive(Debug, PartialEq, Eq)]
-pub struct CleanHead {
+pub(crate) struct CleanHead {
     /// The new bytes up to the image data.
     pub head: Vec<u8>,
     /// Where the original continues (its start-of-scan marker).
@@ -35,7 +35,7 @@ pub struct CleanHead {
 
 /// Rewrites a JPEG's head (`head` must reach its start-of-scan marker);
 /// `None` when it is not a JPEG this understands, or the head is too short.
-pub fn clean_jpeg_head(head: &[u8]) -> Option<CleanHead> {
+pub(crate) fn clean_jpeg_head(head: &[u8]) -> Option<CleanHead> {
     if head.get(0..2)? != [0xFF, 0xD8] {
         return None;
     }
@@ -130,7 +130,7 @@ fn orientation_segment(value: u16) -> Vec<u8> {
 
 /// A JPEG file without its location metadata: the cleaned file and whether
 /// anything was removed; `None` when its head could not be understood.
-pub async fn without_location(file: &Blob, size: u64) -> Option<(Blob, u64, bool)> {
+pub(crate) async fn without_location(file: &Blob, size: u64) -> Option<(Blob, u64, bool)> {
     let head = read::slice(file, 0, size.min(HEAD_BYTES)).await.ok()?;
     let clean = clean_jpeg_head(&head)?;
     let rest = file.slice_with_f64(clean.resume_at as f64).ok()?;
@@ -146,7 +146,7 @@ pub async fn without_location(file: &Blob, size: u64) -> Option<(Blob, u64, bool
 
 /// A JPEG preview at most 320 px on its longest side, drawn on a canvas
 /// (which keeps no metadata); `None` when the browser cannot decode it.
-pub async fn thumbnail(file: &Blob) -> Option<Vec<u8>> {
+pub(crate) async fn thumbnail(file: &Blob) -> Option<Vec<u8>> {
     let window = web_sys::window()?;
     let bitmap: ImageBitmap = JsFuture::from(window.create_image_bitmap_with_blob(file).ok()?)
         .await
@@ -181,7 +181,7 @@ pub async fn thumbnail(file: &Blob) -> Option<Vec<u8>> {
 }
 
 /// A `data:` URL for a preview's bytes (shown in an `<img>`).
-pub fn data_url(jpeg: &[u8]) -> Option<String> {
+pub(crate) fn data_url(jpeg: &[u8]) -> Option<String> {
     let binary: String = jpeg.iter().map(|&b| char::from(b)).collect();
     let encoded = web_sys::window()?.btoa(&binary).ok()?;
     Some(format!("data:image/jpeg;base64,{encoded}"))

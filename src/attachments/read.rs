@@ -8,7 +8,11 @@ use zeroize::Zeroizing;
 use crate::session::SessionError;
 
 /// Bytes `start..end` of `blob` (plaintext: zeroized when dropped).
-pub async fn slice(blob: &Blob, start: u64, end: u64) -> Result<Zeroizing<Vec<u8>>, SessionError> {
+pub(super) async fn slice(
+    blob: &Blob,
+    start: u64,
+    end: u64,
+) -> Result<Zeroizing<Vec<u8>>, SessionError> {
     let part = blob
         .slice_with_f64_and_f64(start as f64, end as f64)
         .map_err(|_| SessionError::FileUnreadable)?;

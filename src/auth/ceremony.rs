@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 use super::webauthn::{self, PasskeyError};
 
 /// A passkey's PRF secret for Ward's salt, with the credential it came from.
-pub struct PrfSecret {
+pub(crate) struct PrfSecret {
     /// The credential's raw id (names the vault's passkey slot).
     pub credential_id: Vec<u8>,
     /// `prf.results.first`.
@@ -25,7 +25,7 @@ impl std::fmt::Debug for PrfSecret {
 
 /// A new passkey, ready for `register/finish`.
 #[derive(Debug)]
-pub struct Created {
+pub(crate) struct Created {
     /// For the relay (`RegisterPublicKeyCredential`).
     pub credential: serde_json::Value,
     /// The credential's raw id.
@@ -38,7 +38,7 @@ pub struct Created {
 
 /// An assertion, ready for `auth/passkey/finish`.
 #[derive(Debug)]
-pub struct Asserted {
+pub(crate) struct Asserted {
     /// For the relay (`PublicKeyCredential`).
     pub credential: serde_json::Value,
     /// The vault's passkey secret, when the authenticator has PRF.
@@ -81,7 +81,7 @@ async fn settle(promise: Promise) -> Result<JsValue, PasskeyError> {
 
 /// `navigator.credentials.create` with the relay's options
 /// (`CreationChallengeResponse`, as the relay sent it) and PRF asked for.
-pub async fn create(options: &RawValue) -> Result<Created, PasskeyError> {
+pub(crate) async fn create(options: &RawValue) -> Result<Created, PasskeyError> {
     let request = webauthn::creation_options(options.get())?;
     let promise = credentials()?
         .create_with_options(request.unchecked_ref())
@@ -100,7 +100,7 @@ pub async fn create(options: &RawValue) -> Result<Created, PasskeyError> {
 /// With `only`, the relay's allowed credentials are narrowed to that one.
 /// With `signal`, the request can be aborted (conditional UI in the
 /// background, replaced by the button's request).
-pub async fn get(
+pub(crate) async fn get(
     options: &RawValue,
     conditional: bool,
     only: Option<&[u8]>,
@@ -125,7 +125,7 @@ pub async fn get(
 }
 
 /// Whether the browser offers passkeys in the sign-in field's autofill.
-pub async fn conditional_available() -> bool {
+pub(crate) async fn conditional_available() -> bool {
     let Some(window) = web_sys::window() else {
         return false;
     };

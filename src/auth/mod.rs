@@ -1,5 +1,5 @@
 //! Passkeys in the browser. The session service calls these; they call the
 //! browser's WebAuthn API and hand the relay's JSON back.
 
-pub mod ceremony;
+pub(crate) mod ceremony;
 pub mod webauthn;

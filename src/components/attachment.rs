@@ -1,6 +1,7 @@
 //! An attachment in a thread: a photo's preview that opens full size, or a
 //! document with its name, type and size that downloads. Either is fetched
-//! and decrypted chunk by chunk only when asked for; the decrypted file
+//! and decrypted (by the attachments service, [`attachments::open`]) only
+//! when asked for; the decrypted file
 //! lives in a `blob:` URL that is revoked when the photo is closed or the
 //! download has started.
 
@@ -8,10 +9,10 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsCast as _;
 
-use crate::attachments::download::{self, shows_inline};
-use crate::attachments::{Attachment, percent, photo, size_label};
+use crate::attachments::download::shows_inline;
+use crate::attachments::{self, Attachment, percent, photo, size_label};
 use crate::components::notice::ErrorNote;
-use crate::session::Session;
+use crate::session::{Session, SessionError};
 
 /// How a document's kind is named.
 fn kind_label(media_type: &str) -> &'static str {
@@ -25,7 +26,8 @@ fn kind_label(media_type: &str) -> &'static str {
 
 /// One attachment of a message.
 #[component]
-pub fn AttachmentView(attachment: Attachment) -> impl IntoView {
+#[allow(unreachable_pub)]
+pub(crate) fn AttachmentView(attachment: Attachment) -> impl IntoView {
     let session = Session::get();
     let error = RwSignal::new(None::<String>);
     let progress = RwSignal::new(None::<u64>);
@@ -43,12 +45,8 @@ pub fn AttachmentView(attachment: Attachment) -> impl IntoView {
             progress.set(Some(0));
             error.set(None);
             spawn_local(async move {
-                let Some(token) = session.token() else {
-                    progress.set(None);
-                    return;
-                };
                 let result =
-                    download::open(&token, &attachment, |done| progress.set(Some(done))).await;
+                    attachments::open(session, &attachment, |done| progress.set(Some(done))).await;
                 progress.set(None);
                 match result.map(|blob| web_sys::Url::create_object_url_with_blob(&blob)) {
                     Ok(Ok(url)) => {
@@ -61,6 +59,8 @@ pub fn AttachmentView(attachment: Attachment) -> impl IntoView {
                     Ok(Err(_)) => error.set(Some(
                         "Your browser could not open this file. Try again.".into(),
                     )),
+                    // Locked or signed out meanwhile: nothing to show.
+                    Err(SessionError::Interrupted) => {}
                     Err(e) => error.set(Some(session.explain(&e))),
                 }
             });

@@ -2,7 +2,7 @@
 
 /// The six digits of a typed one-time code, or `None` when it is not six
 /// digits once spaces are taken out.
-pub fn six_digits(typed: &str) -> Option<String> {
+pub(crate) fn six_digits(typed: &str) -> Option<String> {
     let code: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
     (code.len() == 6 && code.chars().all(|c| c.is_ascii_digit())).then_some(code)
 }

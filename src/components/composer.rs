@@ -10,7 +10,7 @@ use crate::attachments::photo;
 use crate::attachments::size_label;
 use crate::attachments::upload::{Picked, prepare};
 use crate::components::notice::ErrorNote;
-use crate::messaging::Inbox;
+use crate::session::Session;
 
 /// Used when the clinic's limits have not arrived (the relay's defaults).
 const DEFAULT_MAX_BYTES: u64 = 100_000_000;
@@ -24,7 +24,7 @@ const DEFAULT_TYPES: &[&str] = &[
 
 /// The clinic's largest file and accepted media types.
 fn limits() -> (u64, Vec<String>) {
-    let info = use_context::<Inbox>().and_then(|inbox| inbox.clinic.get_untracked());
+    let info = use_context::<Session>().and_then(|session| session.inbox().clinic.get_untracked());
     match info {
         Some(info) if info.max_attachment_bytes > 0 => {
             (info.max_attachment_bytes, info.allowed_attachment_types)
@@ -81,7 +81,7 @@ const RED_FLAGS: &[&str] = &[
 ];
 
 /// Whether `draft` mentions something that may be an emergency.
-pub fn has_red_flag(draft: &str) -> bool {
+pub(crate) fn has_red_flag(draft: &str) -> bool {
     let lower = draft.to_lowercase().replace('’', "'");
     RED_FLAGS.iter().any(|flag| lower.contains(flag))
 }
@@ -89,10 +89,11 @@ pub fn has_red_flag(draft: &str) -> bool {
 /// What to call or do in an emergency (shown before a first message and
 /// whenever the draft may describe one).
 #[component]
-pub fn EmergencyNotice(#[prop(optional)] urgent: bool) -> impl IntoView {
+#[allow(unreachable_pub)]
+pub(crate) fn EmergencyNotice(#[prop(optional)] urgent: bool) -> impl IntoView {
     // The clinic's own words when the relay has sent them; the default
     // otherwise (before the clinic's details arrive, or offline).
-    let clinic = use_context::<Inbox>().map(|inbox| inbox.clinic);
+    let clinic = use_context::<Session>().map(|session| session.inbox().clinic);
     let text = move || {
         clinic
             .and_then(|c| c.get())
@@ -124,7 +125,8 @@ fn coarse_pointer() -> bool {
 /// `attachment`, the patient can also attach a file (picker, camera on a
 /// phone, drag and drop, paste); the caller takes it from that signal.
 #[component]
-pub fn Composer(
+#[allow(unreachable_pub)]
+pub(crate) fn Composer(
     draft: RwSignal<String>,
     on_send: Callback<String>,
     #[prop(optional)] on_typing: Option<Callback<()>>,

@@ -1,8 +1,8 @@
 //! Small view pieces shared by screens.
 
-pub mod attachment;
-pub mod code;
-pub mod composer;
-pub mod notice;
-pub mod qr;
-pub mod relay_status;
+pub(crate) mod attachment;
+pub(crate) mod code;
+pub(crate) mod composer;
+pub(crate) mod notice;
+pub(crate) mod qr;
+pub(crate) mod relay_status;

@@ -7,7 +7,8 @@ use wasm_bindgen::JsCast;
 /// An error for a person: shown where they are, announced at once
 /// (`role="alert"`), gone when `message` is `None`.
 #[component]
-pub fn ErrorNote(message: RwSignal<Option<String>>) -> impl IntoView {
+#[allow(unreachable_pub)]
+pub(crate) fn ErrorNote(message: RwSignal<Option<String>>) -> impl IntoView {
     move || {
         message
             .get()
@@ -17,7 +18,8 @@ pub fn ErrorNote(message: RwSignal<Option<String>>) -> impl IntoView {
 
 /// "Working…" text for a busy button, announced politely.
 #[component]
-pub fn Busy(busy: RwSignal<bool>, text: &'static str) -> impl IntoView {
+#[allow(unreachable_pub)]
+pub(crate) fn Busy(busy: RwSignal<bool>, text: &'static str) -> impl IntoView {
     view! {
         <p class="busy-note" role="status" aria-live="polite">
             {move || if busy.get() { text } else { "" }}
@@ -27,7 +29,7 @@ pub fn Busy(busy: RwSignal<bool>, text: &'static str) -> impl IntoView {
 
 /// Moves focus to the screen's heading after it renders, so a screen reader
 /// starts reading the new step and a keyboard user starts from its top.
-pub fn focus_heading() {
+pub(crate) fn focus_heading() {
     let Some(window) = web_sys::window() else {
         return;
     };
@@ -44,7 +46,7 @@ pub fn focus_heading() {
 }
 
 /// Lets the browser paint (a "Checking…" line) before a long computation.
-pub async fn yield_to_paint() {
+pub(crate) async fn yield_to_paint() {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(window) = web_sys::window() {
             let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 30);

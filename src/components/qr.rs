@@ -6,7 +6,8 @@ use qrcode::render::svg;
 
 /// `text` as a QR code, labelled for screen readers by `label`.
 #[component]
-pub fn QrCodeImage(text: String, label: &'static str) -> impl IntoView {
+#[allow(unreachable_pub)]
+pub(crate) fn QrCodeImage(text: String, label: &'static str) -> impl IntoView {
     let svg = QrCode::new(text.as_bytes())
         .map(|code| {
             code.render::<svg::Color<'_>>()

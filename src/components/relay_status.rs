@@ -8,7 +8,7 @@ use crate::api::{self, ApiError};
 
 /// What the screen knows about the relay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RelayState {
+pub(crate) enum RelayState {
     /// A check is in flight.
     Checking,
     /// The relay and its database answer.
@@ -21,7 +21,7 @@ pub enum RelayState {
 
 impl RelayState {
     /// From a health check's outcome.
-    pub fn from_check(check: &Result<ward_proto::Health, ApiError>) -> Self {
+    pub(crate) fn from_check(check: &Result<ward_proto::Health, ApiError>) -> Self {
         match check {
             Ok(health) if health.status == HealthStatus::Ok => Self::Ready,
             Ok(_) | Err(ApiError::Refused { .. } | ApiError::UnexpectedBody) => Self::Degraded,
@@ -30,7 +30,7 @@ impl RelayState {
     }
 
     /// What the patient reads: what happened and what to do.
-    pub fn message(self) -> &'static str {
+    pub(crate) fn message(self) -> &'static str {
         match self {
             Self::Checking => "Connecting to Ward…",
             Self::Ready => "Connected securely to Ward.",
@@ -42,14 +42,15 @@ impl RelayState {
     }
 
     /// Whether offering "Try again" makes sense.
-    pub fn can_retry(self) -> bool {
+    pub(crate) fn can_retry(self) -> bool {
         matches!(self, Self::Degraded | Self::Unreachable)
     }
 }
 
 /// A status line saying whether the relay answers, with "Try again".
 #[component]
-pub fn RelayStatus() -> impl IntoView {
+#[allow(unreachable_pub)]
+pub(crate) fn RelayStatus() -> impl IntoView {
     let (relay, set_relay) = signal(RelayState::Checking);
     let check = move || {
         set_relay.set(RelayState::Checking);

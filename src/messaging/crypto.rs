@@ -1,5 +1,7 @@
 //! The inbox's cryptography: thread keys opened and checked against their
 //! sealers, envelopes sealed and opened with the unlocked account's keys.
+//! Every function here that stores into the inbox after an await first
+//! checks that the session it began in is still current.
 
 use leptos::prelude::*;
 use ward_proto::threads::{StoredMessage, Thread};
@@ -17,7 +19,7 @@ use crate::session::{Session, SessionError};
 use crate::store::bundles;
 
 /// A fresh message id: 16 random bytes, hex.
-pub fn new_message_id() -> String {
+pub(super) fn new_message_id() -> String {
     let mut bytes = [0u8; 16];
     if let Some(crypto) = web_sys::window().and_then(|w| w.crypto().ok()) {
         let _ = crypto.get_random_values_with_u8_array(&mut bytes);
@@ -53,6 +55,7 @@ pub(super) async fn bundle(
     account_id: &str,
     fresh: bool,
 ) -> Result<PublicBundle, SessionError> {
+    let ticket = session.ticket();
     if inbox.rewritten.with_untracked(|r| r.contains(account_id)) {
         return Err(SessionError::KeyHistoryRewritten);
     }
@@ -70,6 +73,7 @@ pub(super) async fn bundle(
     let response = api::account::key_history(&token(session)?, account_id)
         .await?
         .ok_or(SessionError::MemberKeysMissing)?;
+    session.check(ticket)?;
     let Ok(history) = pinning::verify(account_id, &response) else {
         return Err(inbox.mark_rewritten(account_id));
     };
@@ -81,6 +85,7 @@ pub(super) async fn bundle(
         Ok(stored) => stored,
         Err(_) => inbox.pins.with_value(|p| p.get(account_id).cloned()),
     };
+    session.check(ticket)?;
     let in_use = match pinning::judge(&history, stored.as_ref()) {
         Verdict::Rewritten => return Err(inbox.mark_rewritten(account_id)),
         Verdict::FirstUse(head) | Verdict::Same(head) => {
@@ -90,6 +95,7 @@ pub(super) async fn bundle(
             };
             if stored.as_ref() != Some(&pin) {
                 let _ = bundles::pin(&me, account_id, &pin).await;
+                session.check(ticket)?;
             }
             inbox.pins.update_value(|p| {
                 p.insert(account_id.to_owned(), pin);
@@ -136,6 +142,7 @@ pub(super) async fn bundle(
 /// This account's own verified head, once per unlock, for the heads every
 /// message carries. Best effort: without it, messages carry the others'.
 async fn own_head(inbox: &Inbox, session: Session, mine: &PublicBundle) {
+    let ticket = session.ticket();
     let me = mine.account_id().to_owned();
     if inbox.pins.with_value(|p| p.contains_key(&me)) {
         return;
@@ -144,7 +151,8 @@ async fn own_head(inbox: &Inbox, session: Session, mine: &PublicBundle) {
     let Ok(Some(response)) = api::account::key_history(&token, &me).await else {
         return;
     };
-    if let Ok(history) = pinning::verify(&me, &response)
+    if session.is_current(ticket)
+        && let Ok(history) = pinning::verify(&me, &response)
         && history.current_bytes() == mine.to_bytes().as_slice()
     {
         inbox.pins.update_value(|p| {
@@ -204,12 +212,13 @@ fn pinned_heads(inbox: &Inbox, members: &[String]) -> Vec<SeenKeyHead> {
 /// The patient compared the new safety number: pin the new bundle and its
 /// head, and start a new epoch sealed to every member's current keys, so
 /// the member with new keys can read what comes next.
-pub async fn accept_key_change(
+pub(super) async fn accept_key_change(
     inbox: &Inbox,
     session: Session,
     thread_id: &str,
     account_id: &str,
 ) -> Result<(), SessionError> {
+    let ticket = session.ticket();
     let me = session.account_id.get_untracked().unwrap_or_default();
     let change = inbox
         .key_changes
@@ -220,6 +229,7 @@ pub async fn accept_key_change(
         head: Some(change.head.clone()),
     };
     bundles::pin(&me, account_id, &pin).await?;
+    session.check(ticket)?;
     inbox.pins.update_value(|p| {
         p.insert(account_id.to_owned(), pin);
     });
@@ -246,10 +256,12 @@ pub async fn accept_key_change(
         sealed.iter().map(SealedThreadKey::to_bytes).collect(),
     )
     .await?;
+    session.check(ticket)?;
     inbox.keys.update_value(|k| {
         k.insert((thread_id.to_owned(), next), key);
     });
     let thread = api::threads::thread(&token, thread_id).await?;
+    session.check(ticket)?;
     inbox.upsert_thread(thread);
     // Only now: sending is held until the new epoch is in place.
     inbox.key_changes.update(|c| {
@@ -266,6 +278,7 @@ async fn key(
     thread_id: &str,
     epoch: u32,
 ) -> Result<(), SessionError> {
+    let ticket = session.ticket();
     let cached = inbox
         .keys
         .with_value(|k| k.contains_key(&(thread_id.to_owned(), epoch)));
@@ -275,6 +288,7 @@ async fn key(
     let sealed = api::threads::keys(&token(session)?, thread_id).await?;
     for entry in sealed.keys {
         let sealer = bundle(inbox, session, &entry.sealer_id, false).await?;
+        session.check(ticket)?;
         let opened = session
             .with_account(|account| {
                 SealedThreadKey::from_bytes(&entry.sealed.0)
@@ -298,11 +312,12 @@ async fn key(
 }
 
 /// Epoch 0 of a new thread: a fresh key sealed to every member.
-pub async fn start_epoch(
+pub(super) async fn start_epoch(
     inbox: &Inbox,
     session: Session,
     thread: &Thread,
 ) -> Result<(), SessionError> {
+    let ticket = session.ticket();
     let mut members = Vec::new();
     for member in &thread.members {
         members.push(bundle(inbox, session, &member.account_id, false).await?);
@@ -329,6 +344,7 @@ pub async fn start_epoch(
         sealed.iter().map(SealedThreadKey::to_bytes).collect(),
     )
     .await?;
+    session.check(ticket)?;
     inbox.keys.update_value(|k| {
         k.insert((thread.thread_id.clone(), 0), key);
     });
@@ -337,12 +353,13 @@ pub async fn start_epoch(
 
 /// Opens one stored message. A message that does not open (altered, or not
 /// from who it claims) is shown as such rather than hiding the thread.
-pub async fn open(
+pub(super) async fn open(
     inbox: &Inbox,
     session: Session,
     thread_id: &str,
     stored: &StoredMessage,
 ) -> Result<Shown, SessionError> {
+    let ticket = session.ticket();
     let me = session.account_id.get_untracked().unwrap_or_default();
     let unreadable = |text: &str| Shown {
         seq: Some(stored.seq),
@@ -385,6 +402,7 @@ pub async fn open(
             "This message could not be opened: it was altered, or it is not from who it says.",
         ));
     };
+    session.check(ticket)?;
     compare_heads(inbox, &payload.key_heads);
     Ok(Shown {
         seq: Some(stored.seq),
@@ -413,7 +431,7 @@ pub async fn open(
 
 /// Seals `shown` under the thread's current epoch: the envelope's bytes,
 /// ready to queue and post.
-pub async fn seal(
+pub(super) async fn seal(
     inbox: &Inbox,
     session: Session,
     thread_id: &str,
@@ -421,11 +439,13 @@ pub async fn seal(
     quick_reply: Option<(String, String)>,
     category: Option<Category>,
 ) -> Result<Vec<u8>, SessionError> {
+    let ticket = session.ticket();
     let token = token(session)?;
     let epoch = match inbox.thread(thread_id).and_then(|t| t.current_epoch) {
         Some(epoch) => epoch,
         None => {
             let thread = api::threads::thread(&token, thread_id).await?;
+            session.check(ticket)?;
             let epoch = thread.current_epoch.ok_or(SessionError::Crypto)?;
             inbox.upsert_thread(thread);
             epoch
@@ -490,7 +510,7 @@ pub async fn seal(
 
 /// Opens one of the patient's own queued envelopes, to show it again
 /// after a reload.
-pub async fn open_queued(
+pub(super) async fn open_queued(
     inbox: &Inbox,
     session: Session,
     thread_id: &str,

@@ -8,7 +8,7 @@ use super::{Delivery, Shown};
 /// patient's own becomes "Sent"; the rest go in. Then the list is in the
 /// relay's order, with what the relay does not have yet (sending, queued,
 /// not sent) last, in the order it was written.
-pub fn merge(list: &mut Vec<Shown>, fetched: Vec<Shown>) {
+pub(super) fn merge(list: &mut Vec<Shown>, fetched: Vec<Shown>) {
     for message in fetched {
         match list
             .iter_mut()
@@ -31,7 +31,7 @@ pub fn merge(list: &mut Vec<Shown>, fetched: Vec<Shown>) {
 }
 
 /// The relay's newest sequence number among `list`, if any is stored.
-pub fn newest_seq(list: &[Shown]) -> Option<u64> {
+pub(super) fn newest_seq(list: &[Shown]) -> Option<u64> {
     list.iter().filter_map(|m| m.seq).max()
 }
 

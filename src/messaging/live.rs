@@ -1,5 +1,8 @@
 //! The live stream while unlocked: new messages, receipts and typing, with
 //! reconnection (and catch-up by reloading what is open) when it drops.
+//! Each stream belongs to the session generation it was opened in: its
+//! events are applied only while that generation is current (the session
+//! itself drops the inbox's plaintext on lock and sign-out).
 
 use std::collections::{HashMap, VecDeque};
 
@@ -9,14 +12,14 @@ use ward_proto::events::{Event, ReceiptKind};
 
 use super::{Inbox, crypto, history};
 use crate::api::events::{self, EventStream};
-use crate::session::{Phase, Session};
+use crate::session::{Phase, Session, Ticket};
 
 /// How long "typing…" shows after the last typing event.
 const TYPING_MS: f64 = 6_000.0;
 
-/// Keeps the stream open while `session` is unlocked; clears the inbox on
-/// lock and sign-out.
-pub fn run(session: Session, inbox: Inbox) {
+/// Keeps the stream open while `session` is unlocked, and closed
+/// otherwise.
+pub(crate) fn run(session: Session, inbox: Inbox) {
     let stream = StoredValue::new_local(None::<EventStream>);
     let attempt = StoredValue::new(0u32);
     let queue = StoredValue::new_local(Queue::default());
@@ -51,12 +54,6 @@ pub fn run(session: Session, inbox: Inbox) {
                 q.events.clear();
                 q.delivered.clear();
             });
-            if matches!(
-                session.phase.get_untracked(),
-                Phase::Locked | Phase::SignedOut
-            ) {
-                inbox.clear();
-            }
         }
     });
 }
@@ -71,9 +68,14 @@ fn connect(
     let Some(token) = session.token() else {
         return;
     };
+    let ticket = session.ticket();
     let on_event = move |event: Event| {
+        // A stream of a session that ended (locked since) says nothing.
+        if !session.is_current(ticket) {
+            return;
+        }
         attempt.set_value(0);
-        queue.update_value(|q| q.events.push_back(event));
+        queue.update_value(|q| q.events.push_back((ticket, event)));
         if !queue.with_value(|q| q.draining) {
             spawn_local(async move { drain(session, inbox, queue).await });
         }
@@ -112,7 +114,8 @@ async fn catch_up(session: Session, inbox: Inbox) {
 /// Events waiting to be applied, and what a burst of them leaves to do.
 #[derive(Default)]
 struct Queue {
-    events: VecDeque<Event>,
+    /// Each with the session generation its stream belongs to.
+    events: VecDeque<(Ticket, Event)>,
     draining: bool,
     /// The thread list needs reloading (order, unread counts).
     list_changed: bool,
@@ -127,8 +130,11 @@ struct Queue {
 async fn drain(session: Session, inbox: Inbox, queue: StoredValue<Queue, LocalStorage>) {
     queue.update_value(|q| q.draining = true);
     loop {
-        while let Some(event) = queue.try_update_value(|q| q.events.pop_front()).flatten() {
-            apply(session, inbox, queue, event).await;
+        while let Some((ticket, event)) = queue.try_update_value(|q| q.events.pop_front()).flatten()
+        {
+            if session.is_current(ticket) {
+                apply(session, inbox, queue, ticket, event).await;
+            }
         }
         let (list_changed, delivered) = queue
             .try_update_value(|q| {
@@ -140,11 +146,9 @@ async fn drain(session: Session, inbox: Inbox, queue: StoredValue<Queue, LocalSt
             .unwrap_or_default();
         for (thread_id, seq) in delivered {
             // It reached this device; "read" waits until it is on screen.
-            if let Some(token) = session.token() {
-                let _ =
-                    crate::api::threads::receipt(&token, &thread_id, ReceiptKind::Delivered, seq)
-                        .await;
-            }
+            inbox
+                .receipt(session, &thread_id, ReceiptKind::Delivered, seq)
+                .await;
         }
         if list_changed {
             let _ = inbox.refresh(session).await;
@@ -160,6 +164,7 @@ async fn apply(
     session: Session,
     inbox: Inbox,
     queue: StoredValue<Queue, LocalStorage>,
+    ticket: Ticket,
     event: Event,
 ) {
     let me = session.account_id.get_untracked().unwrap_or_default();
@@ -174,7 +179,18 @@ async fn apply(
             let loaded = inbox
                 .messages
                 .with_untracked(|m| m.contains_key(&thread_id));
-            if loaded && let Ok(shown) = crypto::open(&inbox, session, &thread_id, &message).await {
+            let opened = if loaded {
+                crypto::open(&inbox, session, &thread_id, &message)
+                    .await
+                    .ok()
+            } else {
+                None
+            };
+            // Locked while it was being opened: nothing of it is kept.
+            if !session.is_current(ticket) {
+                return;
+            }
+            if let Some(shown) = opened {
                 let from_me = shown.sender_id == me;
                 inbox.messages.update(|all| {
                     history::merge(all.entry(thread_id.clone()).or_default(), vec![shown]);

@@ -1,12 +1,18 @@
 //! Conversations: the threads the patient is in and their messages, opened
-//! on this device. Screens read [`Inbox`]; it fetches through `api`, seals
-//! and opens through `ward-seal` with the unlocked account's keys, and
-//! applies live events. Decrypted text lives in memory only and is dropped
-//! with the keys when Ward locks.
+//! on this device. Screens read [`Inbox`] and call it (send, open, receipts,
+//! typing, search); it fetches through `api`, seals and opens through
+//! `ward-seal` with the unlocked account's keys, and applies live events.
+//!
+//! The [`Session`] owns the inbox: thread keys and decrypted text live here,
+//! in memory only, and the session drops them synchronously when Ward locks
+//! or signs out. Every async flow takes the session's [`Ticket`] when it
+//! starts and checks it after each await, before it stores anything, so
+//! work that finishes after a lock (a page of messages, a live event, a
+//! key) is thrown away rather than stored into the next session.
 
 mod crypto;
 mod history;
-pub mod live;
+pub(crate) mod live;
 pub mod pinning;
 mod sending_files;
 
@@ -14,6 +20,7 @@ use std::collections::{HashMap, HashSet};
 
 use leptos::prelude::*;
 use ward_proto::auth::ClinicInfo;
+use ward_proto::events::ReceiptKind;
 use ward_proto::threads::{Category, Member, Role, StoredMessage, Thread};
 use ward_seal::key_history::{KeyHead, VerifiedHistory};
 use ward_seal::keys::PublicBundle;
@@ -21,7 +28,7 @@ use ward_seal::thread_key::ThreadKey;
 
 use crate::api::{self, ApiError};
 use crate::attachments::Attachment;
-use crate::session::{Session, SessionError};
+use crate::session::{Session, SessionError, Ticket};
 use crate::store::outbox;
 
 /// Where one of the patient's own messages is.
@@ -147,7 +154,8 @@ pub struct Inbox {
     /// the threads show a notice at each.
     pub key_events: RwSignal<HashMap<String, Vec<u64>>>,
     /// What the patient is typing, by thread id: kept across screens and
-    /// across a lock (memory only), dropped at sign-out.
+    /// across a lock (memory only, never stored), dropped at sign-out and
+    /// when another person unlocks.
     pub drafts: StoredValue<HashMap<String, String>>,
     /// Per opened thread with older messages not fetched yet: the cursor
     /// for the page before what is loaded.
@@ -159,6 +167,8 @@ pub struct Inbox {
     /// Each member's history as verified this unlock.
     histories: StoredValue<HashMap<String, VerifiedHistory>, LocalStorage>,
     flushing: StoredValue<bool>,
+    /// When the last typing event went (ms).
+    typing_sent: StoredValue<f64>,
     /// Bytes done of each upload running in this tab, by message id: kept
     /// apart from `messages` so a progress tick redraws one progress bar,
     /// not the thread.
@@ -168,7 +178,8 @@ pub struct Inbox {
 }
 
 impl Inbox {
-    /// An empty inbox.
+    /// An empty inbox. The app's one comes with its [`Session`]
+    /// ([`Session::inbox`]).
     pub fn new() -> Self {
         Self {
             threads: RwSignal::new(Vec::new()),
@@ -187,26 +198,31 @@ impl Inbox {
             pins: StoredValue::new(HashMap::new()),
             histories: StoredValue::new_local(HashMap::new()),
             flushing: StoredValue::new(false),
+            typing_sent: StoredValue::new(0.0),
             upload_done: RwSignal::new(HashMap::new()),
             uploads: StoredValue::new_local(HashMap::new()),
         }
     }
 
-    /// The inbox in context.
+    /// The inbox of the session in context.
     pub fn get() -> Self {
-        expect_context::<Self>()
+        Session::get().inbox()
     }
 
-    /// Forgets the drafts too (sign-out).
-    pub fn clear_drafts(&self) {
+    /// Forgets the drafts and the files chosen for uploads (sign-out; the
+    /// session calls it).
+    pub(crate) fn clear_drafts(&self) {
         self.drafts.set_value(HashMap::new());
         // Files chosen for uploads stay across a lock (like drafts), not a
         // sign-out.
         self.uploads.set_value(HashMap::new());
     }
 
-    /// Forgets every key and decrypted message (on lock and sign-out).
-    pub fn clear(&self) {
+    /// Forgets every key and decrypted message (the session calls it, in
+    /// the same step as it starts a new generation, on lock and sign-out).
+    pub(crate) fn clear(&self) {
+        self.announcement.set(String::new());
+        self.upload_done.set(HashMap::new());
         self.keys.set_value(HashMap::new());
         self.bundles.set_value(HashMap::new());
         self.messages.set(HashMap::new());
@@ -253,13 +269,16 @@ impl Inbox {
 
     /// Reloads the thread list.
     pub async fn refresh(&self, session: Session) -> Result<(), SessionError> {
+        let ticket = session.ticket();
         let token = session.token().ok_or(SessionError::Interrupted)?;
         if self.clinic.with_untracked(Option::is_none)
             && let Ok(info) = api::account::clinic(&token).await
         {
+            session.check(ticket)?;
             self.clinic.set(Some(info));
         }
         let mut list = api::threads::list(&token).await?;
+        session.check(ticket)?;
         list.sort_by_key(|t| std::cmp::Reverse(t.last_message_at.unwrap_or(t.created_at)));
         self.threads.set(list);
         Ok(())
@@ -276,6 +295,7 @@ impl Inbox {
     /// A long gap (a phone offline for days) starts again from the newest
     /// page rather than fetching everything in between.
     pub async fn open_thread(&self, session: Session, thread_id: &str) -> Result<(), SessionError> {
+        let ticket = session.ticket();
         let token = session.token().ok_or(SessionError::Interrupted)?;
         let thread = api::threads::thread(&token, thread_id).await?;
         // Every member's history, verified once per unlock: the thread's
@@ -283,6 +303,7 @@ impl Inbox {
         for member in &thread.members {
             let _ = crypto::bundle(self, session, &member.account_id, false).await;
         }
+        session.check(ticket)?;
         self.upsert_thread(thread);
         let newest = self
             .messages
@@ -318,6 +339,9 @@ impl Inbox {
                 }
             }
         }
+        // Locked (or signed out) while this was on its way: what was opened
+        // belongs to a session that is over, and is dropped here.
+        session.check(ticket)?;
         self.messages.update(|all| {
             let list = all.entry(thread_id.to_owned()).or_default();
             if fresh {
@@ -341,13 +365,15 @@ impl Inbox {
         session: Session,
         thread_id: &str,
     ) -> Result<bool, SessionError> {
+        let ticket = session.ticket();
         let Some(before) = self.earlier.with_untracked(|e| e.get(thread_id).copied()) else {
             return Ok(false);
         };
         let token = session.token().ok_or(SessionError::Interrupted)?;
         let page = api::threads::messages_before(&token, thread_id, Some(before)).await?;
         let fetched = self.open_page(session, thread_id, &page.messages).await?;
-        // A lock while this was on its way dropped the thread: nothing to add to.
+        // A lock while this was on its way ended the session it began in.
+        session.check(ticket)?;
         if !self
             .messages
             .with_untracked(|all| all.contains_key(thread_id))
@@ -361,8 +387,24 @@ impl Inbox {
         Ok(true)
     }
 
+    /// Every thread and all of its history, opened in memory (for search,
+    /// on this device only). Stops at a lock or sign-out.
+    pub async fn load_everything(&self, session: Session) {
+        let ticket = session.ticket();
+        let _ = self.refresh(session).await;
+        let ids: Vec<String> = self
+            .threads
+            .with_untracked(|t| t.iter().map(|t| t.thread_id.clone()).collect());
+        for id in ids {
+            if !session.is_current(ticket) {
+                return;
+            }
+            let _ = self.load_all(session, &id).await;
+        }
+    }
+
     /// Opens a thread and all of its history (for search).
-    pub async fn load_all(&self, session: Session, thread_id: &str) -> Result<(), SessionError> {
+    async fn load_all(&self, session: Session, thread_id: &str) -> Result<(), SessionError> {
         if !self
             .messages
             .with_untracked(|all| all.contains_key(thread_id))
@@ -415,10 +457,12 @@ impl Inbox {
         category: Category,
         text: String,
     ) -> Result<String, SessionError> {
+        let ticket = session.ticket();
         let token = session.token().ok_or(SessionError::Interrupted)?;
         let thread = api::threads::create(&token, category).await?;
         let thread_id = thread.thread_id.clone();
         crypto::start_epoch(self, session, &thread).await?;
+        session.check(ticket)?;
         self.upsert_thread(thread);
         self.messages.update(|all| {
             all.insert(thread_id.clone(), Vec::new());
@@ -468,11 +512,15 @@ impl Inbox {
         }) else {
             return;
         };
+        let ticket = session.ticket();
         self.set_delivery(thread_id, message_id, Delivery::Sending, None);
         // The thread may have moved to a new epoch since the first try.
         if let Some(token) = session.token()
             && let Ok(thread) = api::threads::thread(&token, thread_id).await
         {
+            if !session.is_current(ticket) {
+                return;
+            }
             self.upsert_thread(thread);
         }
         let quick_reply = shown
@@ -491,7 +539,13 @@ impl Inbox {
         quick_reply: Option<(String, String)>,
         category: Option<Category>,
     ) {
+        let ticket = session.ticket();
         let sealed = crypto::seal(self, session, thread_id, &shown, quick_reply, category).await;
+        if !session.is_current(ticket) {
+            // Locked meanwhile: the message went with the session's
+            // plaintext; nothing of it was stored.
+            return;
+        }
         let envelope = match sealed {
             Ok(envelope) => envelope,
             Err(error) => {
@@ -516,7 +570,7 @@ impl Inbox {
         if outbox::put(&queued).await.is_err() {
             // No storage (private browsing): send directly, without the
             // safety net.
-            self.deliver(session, &queued).await;
+            self.deliver(session, ticket, &queued).await;
             return;
         }
         self.flush(session).await;
@@ -532,8 +586,12 @@ impl Inbox {
         let Some(me) = session.account_id.get_untracked() else {
             return;
         };
+        let ticket = session.ticket();
         self.flushing.set_value(true);
         loop {
+            if !session.is_current(ticket) {
+                break;
+            }
             let Ok(queued) = outbox::pending(&me).await else {
                 break;
             };
@@ -542,7 +600,10 @@ impl Inbox {
             let Some(next) = queued.iter().find(|q| q.upload.is_none()) else {
                 break;
             };
-            if !self.deliver(session, next).await {
+            if !self.deliver(session, ticket, next).await {
+                if !session.is_current(ticket) {
+                    break;
+                }
                 for waiting in queued.iter().filter(|q| q.upload.is_none()) {
                     self.set_delivery(
                         &waiting.thread_id,
@@ -558,8 +619,9 @@ impl Inbox {
     }
 
     /// Posts one queued envelope; `false` when the relay is out of reach
-    /// (it stays queued).
-    async fn deliver(&self, session: Session, queued: &outbox::Queued) -> bool {
+    /// (it stays queued). What it shows changes only while the session
+    /// `ticket` was taken in is current.
+    async fn deliver(&self, session: Session, ticket: Ticket, queued: &outbox::Queued) -> bool {
         let Some(token) = session.token() else {
             return false;
         };
@@ -573,6 +635,9 @@ impl Inbox {
         {
             Ok(stored) => {
                 let _ = outbox::remove(&queued.message_id).await;
+                if !session.is_current(ticket) {
+                    return true;
+                }
                 self.set_delivery(
                     &queued.thread_id,
                     &queued.message_id,
@@ -582,6 +647,9 @@ impl Inbox {
                 true
             }
             Err(ApiError::Unreachable) => false,
+            // Locked meanwhile (the session's token was revoked): it stays
+            // queued for the next unlock.
+            Err(_) if !session.is_current(ticket) => false,
             Err(error) => {
                 // Refused for good (the thread changed, the session ended):
                 // off the queue; "Retry" seals it again.
@@ -599,6 +667,39 @@ impl Inbox {
                 );
                 true
             }
+        }
+    }
+
+    /// Tells the thread's other members the patient has read up to `seq`
+    /// (the screen calls it only when that message is on a visible page).
+    pub async fn mark_read(&self, session: Session, thread_id: &str, seq: u64) {
+        self.receipt(session, thread_id, ReceiptKind::Read, seq)
+            .await;
+    }
+
+    /// A cumulative receipt for `thread_id` up to `seq`.
+    pub(crate) async fn receipt(
+        &self,
+        session: Session,
+        thread_id: &str,
+        kind: ReceiptKind,
+        seq: u64,
+    ) {
+        if let Some(token) = session.token() {
+            let _ = api::threads::receipt(&token, thread_id, kind, seq).await;
+        }
+    }
+
+    /// Tells the thread's other members the patient is typing, at most once
+    /// every few seconds however fast they type.
+    pub async fn typing_now(&self, session: Session, thread_id: &str) {
+        let at = js_sys::Date::now();
+        if at - self.typing_sent.get_value() < TYPING_EVERY_MS {
+            return;
+        }
+        self.typing_sent.set_value(at);
+        if let Some(token) = session.token() {
+            let _ = api::threads::typing(&token, thread_id).await;
         }
     }
 
@@ -654,6 +755,9 @@ impl Default for Inbox {
         Self::new()
     }
 }
+
+/// At most one typing event per this many ms.
+const TYPING_EVERY_MS: f64 = 3_000.0;
 
 const NO_LONGER_MEMBER: &str = "Someone no longer in this thread";
 

@@ -5,7 +5,9 @@
 //! is the upload finalized and the message sent. A dropped connection
 //! continues from the first missing part; after a closed tab the queued
 //! message asks for the file again, checks it is the same one, and
-//! continues the same way.
+//! continues the same way. The bytes encrypted are hashed as they are
+//! read: a file that changed after it was fingerprinted is never
+//! finalized (TOCTOU), and the message says to attach it again.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -17,12 +19,12 @@ use super::{Delivery, Inbox, Shown, UploadState, UploadStep, crypto};
 use crate::api::{self, ApiError};
 use crate::attachments::Attachment;
 use crate::attachments::upload::{self, Picked};
-use crate::session::{Session, SessionError};
+use crate::session::{Session, SessionError, Ticket};
 use crate::store::outbox::{self, PendingUpload};
 
 /// A file this tab is uploading.
 #[derive(Debug, Clone)]
-pub struct LiveUpload {
+pub(super) struct LiveUpload {
     picked: Picked,
     cancelled: bool,
     running: bool,
@@ -63,8 +65,10 @@ impl Inbox {
                 },
             );
         });
+        let ticket = session.ticket();
         let result = self.start_upload(session, thread_id, shown, picked).await;
-        self.finish(session, thread_id, &message_id, result).await;
+        self.finish(session, ticket, thread_id, &message_id, result)
+            .await;
     }
 
     /// Hash, create the upload, seal and queue the message, upload.
@@ -75,6 +79,7 @@ impl Inbox {
         mut shown: Shown,
         picked: Picked,
     ) -> Result<(), SessionError> {
+        let ticket = session.ticket();
         let message_id = shown.message_id.clone();
         let sha256 = upload::hash(&picked.blob, picked.size, |done| {
             self.set_upload(thread_id, &message_id, done, UploadStep::Preparing);
@@ -100,6 +105,7 @@ impl Inbox {
             &key,
         )];
         let envelope = crypto::seal(self, session, thread_id, &shown, None, None).await?;
+        session.check(ticket)?;
         self.update_message(thread_id, &message_id, |m| {
             m.attachments = shown.attachments.clone();
         });
@@ -118,8 +124,13 @@ impl Inbox {
         // Without storage (private browsing) the upload still runs; only a
         // closed tab cannot resume it.
         let _ = outbox::put(&queued).await;
-        self.upload_rest(session, &queued, &encryptor, &picked.blob, picked.size, &[])
-            .await
+        let source = upload::Source {
+            encryptor: &encryptor,
+            blob: &picked.blob,
+            size: picked.size,
+            sha256,
+        };
+        self.upload_rest(session, &queued, source, &[]).await
     }
 
     /// Uploads the parts the relay lacks, finalizes, and sends the message.
@@ -127,11 +138,10 @@ impl Inbox {
         &self,
         session: Session,
         queued: &outbox::Queued,
-        encryptor: &Encryptor,
-        blob: &Blob,
-        size: u64,
+        source: upload::Source<'_>,
         have: &[u32],
     ) -> Result<(), SessionError> {
+        let ticket = session.ticket();
         let token = session.token().ok_or(SessionError::Interrupted)?;
         let upload_id = queued
             .upload
@@ -142,23 +152,16 @@ impl Inbox {
         upload::send_parts(
             &token,
             &upload_id,
-            upload::Source {
-                encryptor,
-                blob,
-                size,
-            },
+            source,
             have,
             |done| self.set_upload(thread_id, message_id, done, UploadStep::Uploading),
             || self.is_cancelled(message_id),
         )
         .await?;
+        // The last moment Cancel can still stop it: once finalized, it goes.
+        self.check_cancelled(message_id)?;
         api::uploads::finalize(&token, &upload_id).await?;
-        // The last moment a Cancel can still hold the message back: the
-        // finalized upload is referenced by no message, so the relay's
-        // sweep deletes it once `unattached_blob_expiry_days` pass.
-        if self.is_cancelled(message_id) {
-            return Err(SessionError::UploadCancelled);
-        }
+        session.check(ticket)?;
         let ready = outbox::Queued {
             upload: None,
             ..queued.clone()
@@ -168,7 +171,7 @@ impl Inbox {
         });
         self.clear_upload(thread_id, message_id);
         if outbox::put(&ready).await.is_err() {
-            self.deliver(session, &ready).await;
+            self.deliver(session, ticket, &ready).await;
             return Ok(());
         }
         self.flush(session).await;
@@ -179,6 +182,7 @@ impl Inbox {
     async fn finish(
         &self,
         session: Session,
+        ticket: Ticket,
         thread_id: &str,
         message_id: &str,
         result: Result<(), SessionError>,
@@ -188,6 +192,11 @@ impl Inbox {
                 live.running = false;
             }
         });
+        // Locked or signed out while it ran: the session it showed in is
+        // over; a queued upload resumes after the next unlock.
+        if !session.is_current(ticket) && !matches!(result, Err(SessionError::UploadCancelled)) {
+            return;
+        }
         // Before the message was sealed and queued, there is nothing to
         // resume: it fails, and Retry sends it again with the file this tab
         // still holds.
@@ -262,10 +271,11 @@ impl Inbox {
                 Some(live) if live.running || live.cancelled => {}
                 Some(live) => {
                     self.mark_running(&item.message_id);
+                    let ticket = session.ticket();
                     let result = self
                         .resume(session, &item, &live.picked.blob, live.picked.size)
                         .await;
-                    self.finish(session, &item.thread_id, &item.message_id, result)
+                    self.finish(session, ticket, &item.thread_id, &item.message_id, result)
                         .await;
                 }
                 None => self.set_step(&item.thread_id, &item.message_id, UploadStep::NeedsFile),
@@ -300,7 +310,11 @@ impl Inbox {
                 },
             );
         });
+        let ticket = session.ticket();
         let result = self.resume(session, &item, &picked.blob, picked.size).await;
+        if !session.is_current(ticket) {
+            return Err(SessionError::Interrupted);
+        }
         match result {
             // Not the same file (or unreadable): keep waiting for the
             // right one, and say why.
@@ -319,14 +333,17 @@ impl Inbox {
             }
             // Anything else shows on the message itself.
             other => {
-                self.finish(session, thread_id, message_id, other).await;
+                self.finish(session, ticket, thread_id, message_id, other)
+                    .await;
                 Ok(())
             }
         }
     }
 
-    /// Checks `blob` is the queued message's file, asks the relay what it
-    /// has, and uploads the rest with the same key and stream header.
+    /// Checks `blob` is the queued message's file (size and SHA-256, to say
+    /// at once when another file was chosen), asks the relay what it has,
+    /// and uploads the rest with the same key and stream header (hashing
+    /// every part again as it goes: the file may still change).
     async fn resume(
         &self,
         session: Session,
@@ -364,7 +381,13 @@ impl Inbox {
         let encryptor = Encryptor::resume(&attachment.file_key(), header, size);
         let token = session.token().ok_or(SessionError::Interrupted)?;
         let status = api::uploads::status(&token, &pending.upload_id).await?;
-        self.upload_rest(session, item, &encryptor, blob, size, &status.received)
+        let source = upload::Source {
+            encryptor: &encryptor,
+            blob,
+            size,
+            sha256: attachment.sha256,
+        };
+        self.upload_rest(session, item, source, &status.received)
             .await
     }
 

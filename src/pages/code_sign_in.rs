@@ -10,12 +10,12 @@ use crate::api;
 use crate::components::code::six_digits;
 use crate::components::notice::{Busy, ErrorNote, focus_heading};
 use crate::session::Session;
-use crate::session::vault;
 
 /// The code sign-in screen; `embedded` on the lock screen (no way back to
 /// the welcome screen from there).
 #[component]
-pub fn CodeSignIn(#[prop(optional)] embedded: bool) -> impl IntoView {
+#[allow(unreachable_pub)]
+pub(crate) fn CodeSignIn(#[prop(optional)] embedded: bool) -> impl IntoView {
     let session = Session::get();
     let contact = session.typed_contact;
     let login_id = RwSignal::new(None::<String>);
@@ -67,14 +67,8 @@ pub fn CodeSignIn(#[prop(optional)] embedded: bool) -> impl IntoView {
         };
         busy.set(true);
         error.set(None);
-        let ticket = session.ticket();
         spawn_local(async move {
-            let result = async {
-                let created = api::sign_in::code_verify(&id, &sent, &app).await?;
-                let opened = vault::open(created, None).await?;
-                session.complete(opened, ticket).await
-            }
-            .await;
+            let result = session.sign_in_with_codes(&id, &sent, &app).await;
             busy.set(false);
             if let Err(e) = result {
                 error.set(Some(e.message()));

@@ -8,12 +8,10 @@ use leptos::task::spawn_local;
 use leptos_router::components::A;
 use ward_proto::auth::EnrollStarted;
 
-use crate::api::{self, SessionToken};
-use crate::auth::ceremony;
+use crate::api;
 use crate::components::code::six_digits;
 use crate::components::notice::{Busy, ErrorNote, focus_heading};
-use crate::session::vault::{Opened, Signed};
-use crate::session::{Session, SessionError, end_relay_session, passkey_sign_in_as};
+use crate::session::Session;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Step {
@@ -60,7 +58,8 @@ fn device_label() -> String {
 
 /// The enrollment screen.
 #[component]
-pub fn Enroll() -> impl IntoView {
+#[allow(unreachable_pub)]
+pub(crate) fn Enroll() -> impl IntoView {
     let session = Session::get();
     let step = RwSignal::new(Step::Invite);
     let invite = RwSignal::new(invite_from_fragment().unwrap_or_default());
@@ -68,7 +67,6 @@ pub fn Enroll() -> impl IntoView {
     let label = RwSignal::new(device_label());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
-    let token = StoredValue::new_local(None::<(String, SessionToken)>);
     let passkey_done = RwSignal::new(false);
 
     let go = move |next: Step| {
@@ -120,12 +118,12 @@ pub fn Enroll() -> impl IntoView {
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            match api::sign_in::enroll_verify(&started.enrollment_id, &typed).await {
-                Ok(created) => {
-                    token.set_value(Some((
-                        created.account_id.clone(),
-                        SessionToken::new(created.token),
-                    )));
+            // The session the code starts stays in the session service.
+            match session
+                .verify_enrollment(&started.enrollment_id, &typed)
+                .await
+            {
+                Ok(()) => {
                     busy.set(false);
                     go(Step::Passkey);
                 }
@@ -136,9 +134,6 @@ pub fn Enroll() -> impl IntoView {
 
     let create_passkey = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let Some((account_id, session_token)) = token.get_value() else {
-            return;
-        };
         let name = label.get_untracked().trim().to_owned();
         if name.is_empty() {
             error.set(Some("Give this passkey a name, like \"My phone\".".into()));
@@ -146,24 +141,19 @@ pub fn Enroll() -> impl IntoView {
         }
         busy.set(true);
         error.set(None);
-        let ticket = session.ticket();
         spawn_local(async move {
-            match register(account_id, session_token, name).await {
-                Ok(signed) => {
-                    if let Err(e) = session
-                        .complete(Opened::NeedsSetup(Box::new(signed)), ticket)
-                        .await
-                    {
-                        // The passkey exists; signing in with it finishes
-                        // the setup (the account has no vault yet).
-                        fail(format!(
-                            "{} Your passkey is set up: sign in with it to finish.",
-                            e.message()
-                        ));
-                        passkey_done.set(true);
-                    }
+            match session.create_first_passkey(name).await {
+                Ok(()) => {}
+                // The passkey exists; signing in with it finishes the
+                // setup (the account has no vault yet).
+                Err(e) if e.passkey_created => {
+                    fail(format!(
+                        "{} Your passkey is set up: sign in with it to finish.",
+                        e.error.message()
+                    ));
+                    passkey_done.set(true);
                 }
-                Err(e) => fail(e.message()),
+                Err(e) => fail(e.error.message()),
             }
         });
     };
@@ -235,28 +225,4 @@ pub fn Enroll() -> impl IntoView {
             <ErrorNote message=error />
         </section>
     }
-}
-
-/// Registers the passkey; when the authenticator has PRF but gave no
-/// secret at creation, signs in with it once to get the secret.
-async fn register(
-    account_id: String,
-    token: SessionToken,
-    label: String,
-) -> Result<Signed, SessionError> {
-    let started = api::sign_in::register_start(&token).await?;
-    let created = ceremony::create(&started.options).await?;
-    api::sign_in::register_finish(&token, started.ceremony_id, created.credential, label).await?;
-    let mut signed = Signed {
-        account_id,
-        token,
-        prf: created.prf,
-    };
-    if signed.prf.is_none() && created.prf_enabled {
-        let (new_token, prf) = passkey_sign_in_as(&signed.account_id, None).await?;
-        let old = std::mem::replace(&mut signed.token, new_token);
-        end_relay_session(&old).await;
-        signed.prf = prf;
-    }
-    Ok(signed)
 }

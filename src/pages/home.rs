@@ -20,7 +20,8 @@ fn clinic_name(thread: &Thread) -> String {
 
 /// The threads list.
 #[component]
-pub fn Home() -> impl IntoView {
+#[allow(unreachable_pub)]
+pub(crate) fn Home() -> impl IntoView {
     let inbox = Inbox::get();
     view! {
         <section class="card" aria-labelledby="home-title">

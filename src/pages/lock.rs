@@ -10,7 +10,8 @@ use crate::session::{LockReason, Session};
 
 /// Shown while locked.
 #[component]
-pub fn LockScreen() -> impl IntoView {
+#[allow(unreachable_pub)]
+pub(crate) fn LockScreen() -> impl IntoView {
     let session = Session::get();
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);

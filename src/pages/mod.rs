@@ -1,12 +1,12 @@
 //! One module per screen.
 
-pub mod code_sign_in;
-pub mod enroll;
-pub mod home;
-pub mod lock;
-pub mod new_thread;
-pub mod recovery;
-pub mod search;
-pub mod settings;
+pub(crate) mod code_sign_in;
+pub(crate) mod enroll;
+pub(crate) mod home;
+pub(crate) mod lock;
+pub(crate) mod new_thread;
+pub(crate) mod recovery;
+pub(crate) mod search;
+pub(crate) mod settings;
 pub mod thread;
-pub mod welcome;
+pub(crate) mod welcome;

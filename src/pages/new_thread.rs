@@ -13,7 +13,8 @@ use crate::session::Session;
 
 /// The new-message screen.
 #[component]
-pub fn NewThread() -> impl IntoView {
+#[allow(unreachable_pub)]
+pub(crate) fn NewThread() -> impl IntoView {
     let session = Session::get();
     let inbox = Inbox::get();
     let navigate = use_navigate();

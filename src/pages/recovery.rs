@@ -29,7 +29,8 @@ fn normalize(typed: &str) -> String {
 
 /// Shows a new recovery code and checks it was saved.
 #[component]
-pub fn ShowRecoveryCode() -> impl IntoView {
+#[allow(unreachable_pub)]
+pub(crate) fn ShowRecoveryCode() -> impl IntoView {
     let session = Session::get();
     let code = session.recovery_code_text().unwrap_or_default();
     let replaced = session.replaced_unconfirmed.get_untracked();
@@ -122,7 +123,8 @@ pub fn ShowRecoveryCode() -> impl IntoView {
 
 /// Asks for the recovery code on a device that cannot unlock otherwise.
 #[component]
-pub fn EnterRecoveryCode() -> impl IntoView {
+#[allow(unreachable_pub)]
+pub(crate) fn EnterRecoveryCode() -> impl IntoView {
     let session = Session::get();
     let typed = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);

@@ -14,22 +14,17 @@ const MAX_RESULTS: usize = 50;
 
 /// The search screen.
 #[component]
-pub fn Search() -> impl IntoView {
+#[allow(unreachable_pub)]
+pub(crate) fn Search() -> impl IntoView {
     let session = Session::get();
     let inbox = Inbox::get();
     let query = RwSignal::new(String::new());
     let loading = RwSignal::new(true);
 
     // Open every thread once, so its text is in memory to search.
+    // Search covers whole histories, so older pages are fetched too.
     spawn_local(async move {
-        let _ = inbox.refresh(session).await;
-        let ids: Vec<String> = inbox
-            .threads
-            .with_untracked(|t| t.iter().map(|t| t.thread_id.clone()).collect());
-        // Search covers whole histories, so older pages are fetched too.
-        for id in ids {
-            let _ = inbox.load_all(session, &id).await;
-        }
+        inbox.load_everything(session).await;
         loading.set(false);
     });
 

@@ -15,7 +15,8 @@ use crate::session::{Session, SessionError};
 
 /// The welcome / sign-in screen.
 #[component]
-pub fn Welcome() -> impl IntoView {
+#[allow(unreachable_pub)]
+pub(crate) fn Welcome() -> impl IntoView {
     let session = Session::get();
     let contact = session.typed_contact;
     let error = RwSignal::new(None::<String>);

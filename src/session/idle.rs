@@ -9,14 +9,14 @@ use wasm_bindgen::closure::Closure;
 use super::{Phase, Session};
 
 /// The default idle time before locking, in minutes.
-pub const DEFAULT_MINUTES: u32 = 10;
+pub(crate) const DEFAULT_MINUTES: u32 = 10;
 /// The choices offered in settings.
-pub const CHOICES: [u32; 5] = [1, 5, 10, 30, 60];
+pub(crate) const CHOICES: [u32; 5] = [1, 5, 10, 30, 60];
 const PREF_KEY: &str = "ward.autolock.minutes";
 const CHECK_EVERY_MS: i32 = 5_000;
 
 /// The chosen idle time (a preference, not a secret: kept in localStorage).
-pub fn minutes() -> u32 {
+pub(crate) fn minutes() -> u32 {
     web_sys::window()
         .and_then(|w| w.local_storage().ok().flatten())
         .and_then(|s| s.get_item(PREF_KEY).ok().flatten())
@@ -26,7 +26,7 @@ pub fn minutes() -> u32 {
 }
 
 /// Remembers the idle time.
-pub fn set_minutes(minutes: u32) {
+pub(crate) fn set_minutes(minutes: u32) {
     if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
         let _ = storage.set_item(PREF_KEY, &minutes.to_string());
     }
@@ -34,7 +34,7 @@ pub fn set_minutes(minutes: u32) {
 
 /// Starts watching for activity; locks `session` when idle too long. Runs
 /// for the page's lifetime.
-pub fn watch(session: Session) {
+pub(crate) fn watch(session: Session) {
     let Some(window) = web_sys::window() else {
         return;
     };

@@ -12,21 +12,21 @@ fn storage() -> Option<web_sys::Storage> {
 }
 
 /// Marks `account_id`'s newest recovery code as not yet confirmed.
-pub fn set_unconfirmed(account_id: &str) {
+pub(super) fn set_unconfirmed(account_id: &str) {
     if let Some(storage) = storage() {
         let _ = storage.set_item(KEY, account_id);
     }
 }
 
 /// Whether `account_id` has a recovery code nobody confirmed.
-pub fn is_unconfirmed(account_id: &str) -> bool {
+pub(super) fn is_unconfirmed(account_id: &str) -> bool {
     storage()
         .and_then(|s| s.get_item(KEY).ok().flatten())
         .is_some_and(|marked| marked == account_id)
 }
 
 /// The patient typed the code back.
-pub fn clear() {
+pub(super) fn clear() {
     if let Some(storage) = storage() {
         let _ = storage.remove_item(KEY);
     }

@@ -1,10 +1,14 @@
 //! The signed-in person: their session, their keys while unlocked, and the
-//! phase the app is in. Screens read [`Session`] from context; sign-in
-//! flows hand it what they opened; lock and sign-out drop the keys.
+//! phase the app is in. Screens read [`Session`] from context and call its
+//! sign-in, enrollment, passkey and lock functions; it is the one owner of
+//! key material and plaintext in the client: the account's keys here, the
+//! thread keys and decrypted messages in its [`Inbox`]. Lock and sign-out
+//! drop both at once, synchronously, and move the session to a new
+//! generation, so async work begun before ([`Ticket`]) stores nothing.
 
-pub mod idle;
+pub(crate) mod idle;
 mod marker;
-pub mod vault;
+pub(crate) mod vault;
 
 use leptos::prelude::*;
 use ward_seal::keys::AccountKeys;
@@ -14,9 +18,10 @@ use ward_seal::vault::{Vault, VaultKey};
 use crate::api::{self, ApiError, SessionToken};
 use crate::auth::ceremony::{self, PrfSecret};
 use crate::auth::webauthn::PasskeyError;
+use crate::messaging::Inbox;
 use crate::store::StoreError;
 use crate::store::device;
-use vault::{Opened, Pending};
+use vault::{Opened, Pending, Signed};
 
 /// The unlocked account. Dropping it zeroizes every secret it holds.
 pub struct Account {
@@ -91,6 +96,9 @@ pub enum SessionError {
     FileUnreadable,
     /// The file chosen to finish an upload is not the one it started with.
     FileChanged,
+    /// The file's bytes changed between hashing it (the hash the message
+    /// was sealed with) and encrypting it.
+    FileChangedWhileSending,
     /// The patient cancelled the upload.
     UploadCancelled,
     /// A downloaded attachment did not decrypt, or not to what was sent.
@@ -126,6 +134,7 @@ impl SessionError {
             Self::RecoveryCodeWrong => "That recovery code does not open your account. Compare it with your saved copy, group by group.".into(),
             Self::FileUnreadable => "Ward could not read that file. It may have been moved or deleted; choose it again.".into(),
             Self::FileChanged => "That is not the same file as the one being sent (its size or contents differ). Choose the original file, or cancel and attach the new one.".into(),
+            Self::FileChangedWhileSending => "The file changed while it was being sent. Attach it again.".into(),
             Self::UploadCancelled => "Upload cancelled. Nothing was sent.".into(),
             Self::AttachmentDamaged => "This attachment could not be opened: it was altered or damaged on the way. Ask the sender to send it again.".into(),
         }
@@ -176,8 +185,9 @@ pub enum LockReason {
     SessionEnded,
 }
 
-/// Proof that no lock or sign-out happened since a flow began: async work
-/// that finishes after one throws its results away.
+/// The session's generation when a flow began. Every lock and sign-out
+/// starts a new generation; async work that finishes in a later one throws
+/// its results away ([`Session::check`]) instead of storing them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ticket(u64);
 
@@ -199,7 +209,10 @@ pub struct Session {
     account: StoredValue<Option<Account>, LocalStorage>,
     pending: StoredValue<Option<Pending>, LocalStorage>,
     recovery_code: StoredValue<Option<RecoveryCode>, LocalStorage>,
-    epoch: StoredValue<u64>,
+    /// An enrollment verified by its code, waiting for its first passkey.
+    enrolling: StoredValue<Option<Signed>, LocalStorage>,
+    generation: StoredValue<u64>,
+    inbox: Inbox,
 }
 
 impl Session {
@@ -215,7 +228,9 @@ impl Session {
             account: StoredValue::new_local(None),
             pending: StoredValue::new_local(None),
             recovery_code: StoredValue::new_local(None),
-            epoch: StoredValue::new(0),
+            enrolling: StoredValue::new_local(None),
+            generation: StoredValue::new(0),
+            inbox: Inbox::new(),
         }
     }
 
@@ -224,17 +239,41 @@ impl Session {
         expect_context::<Self>()
     }
 
-    /// Taken when a flow starts; see [`Ticket`].
-    pub fn ticket(&self) -> Ticket {
-        Ticket(self.epoch.get_value())
+    /// The conversations this session holds (thread keys, decrypted
+    /// messages, drafts): owned here so lock and sign-out drop them.
+    pub fn inbox(&self) -> Inbox {
+        self.inbox
     }
 
-    fn still(&self, ticket: Ticket) -> bool {
+    /// Taken when a flow starts; see [`Ticket`].
+    pub fn ticket(&self) -> Ticket {
+        Ticket(self.generation.get_value())
+    }
+
+    /// Whether no lock or sign-out happened since `ticket` was taken.
+    pub fn is_current(&self, ticket: Ticket) -> bool {
         self.ticket() == ticket
     }
 
+    /// `Err(Interrupted)` when a lock or sign-out happened since `ticket`
+    /// was taken: call it after every await, before storing anything.
+    pub fn check(&self, ticket: Ticket) -> Result<(), SessionError> {
+        if self.is_current(ticket) {
+            Ok(())
+        } else {
+            Err(SessionError::Interrupted)
+        }
+    }
+
+    fn still(&self, ticket: Ticket) -> bool {
+        self.is_current(ticket)
+    }
+
+    /// A new generation, and every key and decrypted message dropped, in
+    /// one synchronous step (lock and sign-out).
     fn interrupt(&self) {
-        self.epoch.update_value(|e| *e = e.wrapping_add(1));
+        self.generation.update_value(|e| *e = e.wrapping_add(1));
+        self.inbox.clear();
     }
 
     /// Runs `f` on the unlocked account, if any.
@@ -250,7 +289,7 @@ impl Session {
     /// Acts on a finished sign-in begun under `ticket`: unlocked, waiting
     /// for the recovery code, or (no vault yet) creating the keys and
     /// showing a new code.
-    pub async fn complete(&self, opened: Opened, ticket: Ticket) -> Result<(), SessionError> {
+    async fn complete(&self, opened: Opened, ticket: Ticket) -> Result<(), SessionError> {
         if !self.still(ticket) {
             end_relay_session(opened.token()).await;
             return Err(SessionError::Interrupted);
@@ -302,6 +341,88 @@ impl Session {
         self.complete(opened, ticket).await
     }
 
+    /// Signs in with the emailed code and the authenticator app's code
+    /// (`login_id` from the code sign-in's start) and opens the vault.
+    pub async fn sign_in_with_codes(
+        &self,
+        login_id: &str,
+        sent: &str,
+        app: &str,
+    ) -> Result<(), SessionError> {
+        let ticket = self.ticket();
+        let created = api::sign_in::code_verify(login_id, sent, app).await?;
+        let opened = vault::open(created, None).await?;
+        self.complete(opened, ticket).await
+    }
+
+    /// Enrollment: the one-time code checks out; the session it starts is
+    /// kept here (never on a screen) until the first passkey is made.
+    pub async fn verify_enrollment(
+        &self,
+        enrollment_id: &str,
+        code: &str,
+    ) -> Result<(), SessionError> {
+        let created = api::sign_in::enroll_verify(enrollment_id, code).await?;
+        self.enrolling.set_value(Some(Signed {
+            account_id: created.account_id,
+            token: SessionToken::new(created.token),
+            prf: None,
+        }));
+        Ok(())
+    }
+
+    /// Enrollment: registers the first passkey (named `label`) for the
+    /// verified enrollment, then creates the keys and the vault.
+    pub async fn create_first_passkey(&self, label: String) -> Result<(), FirstPasskeyError> {
+        let ticket = self.ticket();
+        let before = |error| FirstPasskeyError {
+            error,
+            passkey_created: false,
+        };
+        let (account_id, token) = self
+            .enrolling
+            .with_value(|e| e.as_ref().map(|s| (s.account_id.clone(), s.token.clone())))
+            .ok_or_else(|| before(SessionError::Interrupted))?;
+        let signed = register_first_passkey(account_id, token, label)
+            .await
+            .map_err(before)?;
+        self.enrolling.set_value(None);
+        self.complete(Opened::NeedsSetup(Box::new(signed)), ticket)
+            .await
+            .map_err(|error| FirstPasskeyError {
+                error,
+                passkey_created: true,
+            })
+    }
+
+    /// Adds a passkey named `label` (after a fresh sign-in when the relay
+    /// asks) and wraps the vault for it: its label as stored, and whether
+    /// it unlocks the keys by itself.
+    pub async fn add_passkey(&self, label: String) -> Result<(String, bool), SessionError> {
+        let started = self
+            .with_step_up(|t| async move { api::sign_in::register_start(&t).await })
+            .await?;
+        let created = ceremony::create(&started.options).await?;
+        let token = self.token().ok_or(SessionError::Interrupted)?;
+        let added =
+            api::sign_in::register_finish(&token, started.ceremony_id, created.credential, label)
+                .await
+                .map_err(|error| {
+                    // The ceremony is used up, so it cannot simply be
+                    // retried after a fresh sign-in: say what to do.
+                    if error.code() == Some(ward_proto::ErrorCode::StepUpRequired) {
+                        SessionError::StepUpExpired
+                    } else {
+                        error.into()
+                    }
+                })?;
+        let unlocks = self
+            .wrap_new_passkey(created.prf, created.prf_enabled, created.credential_id)
+            .await
+            .unwrap_or(false);
+        Ok((added.label, unlocks))
+    }
+
     /// Tries the typed recovery code; on success the account opens. A wrong
     /// code changes nothing; a failure after the code was right ends this
     /// sign-in (the welcome screen says why).
@@ -351,7 +472,10 @@ impl Session {
         }
         let same_person = self.account_id.get_untracked().as_deref() == Some(&account.account_id);
         if !same_person {
-            // Another person's screens must not survive: remount from empty.
+            // Another person's screens, drafts and chosen files must not
+            // survive: remount from empty.
+            self.inbox.clear();
+            self.inbox.clear_drafts();
             self.phase.set(Phase::SignedOut);
             self.account_id.set(Some(account.account_id.clone()));
         }
@@ -413,6 +537,10 @@ impl Session {
     /// (storage and the cookie), and every screen starts from empty.
     pub async fn sign_out(&self) {
         self.interrupt();
+        // Drafts and chosen files survive a lock (memory only), never a
+        // sign-out.
+        self.inbox.clear_drafts();
+        self.enrolling.set_value(None);
         let account = self.account.try_update_value(Option::take).flatten();
         let pending = self.pending.try_update_value(Option::take).flatten();
         self.recovery_code.set_value(None);
@@ -492,7 +620,7 @@ impl Session {
     /// without the recovery code. The PRF secret comes from creation, or,
     /// when the authenticator gives it only at sign-in, from one sign-in
     /// limited to the new passkey. `Ok(false)`: it has no PRF.
-    pub async fn wrap_new_passkey(
+    async fn wrap_new_passkey(
         &self,
         created_prf: Option<PrfSecret>,
         prf_enabled: bool,
@@ -627,10 +755,45 @@ impl Default for Session {
     }
 }
 
+/// Why an enrollment's first passkey did not finish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstPasskeyError {
+    /// What went wrong.
+    pub error: SessionError,
+    /// The passkey exists (the keys were not made): signing in with it
+    /// finishes the setup.
+    pub passkey_created: bool,
+}
+
+/// Registers an enrollment's first passkey; when the authenticator has PRF
+/// but gave no secret at creation, signs in with it once to get the secret
+/// (and ends the enrollment's session for the new one).
+async fn register_first_passkey(
+    account_id: String,
+    token: SessionToken,
+    label: String,
+) -> Result<Signed, SessionError> {
+    let started = api::sign_in::register_start(&token).await?;
+    let created = ceremony::create(&started.options).await?;
+    api::sign_in::register_finish(&token, started.ceremony_id, created.credential, label).await?;
+    let mut signed = Signed {
+        account_id,
+        token,
+        prf: created.prf,
+    };
+    if signed.prf.is_none() && created.prf_enabled {
+        let (new_token, prf) = passkey_sign_in_as(&signed.account_id, None).await?;
+        let old = std::mem::replace(&mut signed.token, new_token);
+        end_relay_session(&old).await;
+        signed.prf = prf;
+    }
+    Ok(signed)
+}
+
 /// A passkey sign-in limited to `account_id`'s passkeys (and, with `only`,
 /// to that one credential): a new session and the passkey's PRF secret, if
 /// it has one. A session for any other account is ended and refused.
-pub async fn passkey_sign_in_as(
+async fn passkey_sign_in_as(
     account_id: &str,
     only: Option<&[u8]>,
 ) -> Result<(SessionToken, Option<PrfSecret>), SessionError> {
@@ -647,10 +810,83 @@ pub async fn passkey_sign_in_as(
 
 /// Ends the relay session `token` belongs to without `Clear-Site-Data`
 /// (the lock keeps this device's storage; sign-out is what clears it).
-pub async fn end_relay_session(token: &SessionToken) {
+async fn end_relay_session(token: &SessionToken) {
     if let Ok(list) = api::account::sessions(token).await
         && let Some(current) = list.sessions.iter().find(|s| s.current)
     {
         let _ = api::account::revoke_session(token, &current.session_id).await;
+    }
+}
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod browser_tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use futures::FutureExt as _;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    use super::*;
+    use crate::messaging::Shown;
+
+    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+    fn decrypted(text: &str) -> Shown {
+        Shown {
+            seq: Some(1),
+            message_id: "m-1".into(),
+            sender_id: "acc-clinic".into(),
+            sent_at_ms: 0,
+            text: text.into(),
+            quick_replies: Vec::new(),
+            answers_offer: None,
+            delivery: None,
+            attachments: Vec::new(),
+            upload: None,
+        }
+    }
+
+    fn unlocked_with_plaintext() -> Session {
+        let session = Session::new();
+        session.phase.set(Phase::Unlocked);
+        session.account_id.set(Some("acc-me".into()));
+        let inbox = session.inbox();
+        inbox.messages.update(|all| {
+            all.insert("t-1".into(), vec![decrypted("my rash is worse")]);
+        });
+        inbox.drafts.update_value(|d| {
+            d.insert("t-1".into(), "half a sentence".into());
+        });
+        session
+    }
+
+    #[wasm_bindgen_test]
+    fn a_lock_drops_decrypted_messages_at_once_and_ends_the_generation() {
+        let session = unlocked_with_plaintext();
+        let before = session.ticket();
+        assert!(session.is_current(before));
+        session.lock();
+        // Synchronously: no effect or task has run yet.
+        assert!(session.inbox().messages.with_untracked(|m| m.is_empty()));
+        assert!(!session.is_current(before));
+        assert_eq!(session.check(before), Err(SessionError::Interrupted));
+        // A draft lives in memory only: it waits behind the lock.
+        assert_eq!(
+            session.inbox().drafts.with_value(|d| d.get("t-1").cloned()),
+            Some("half a sentence".into())
+        );
+        // Work begun after the lock belongs to the new generation.
+        let after = session.ticket();
+        assert_eq!(session.check(after), Ok(()));
+    }
+
+    #[wasm_bindgen_test]
+    fn sign_out_drops_plaintext_and_drafts_before_its_first_await() {
+        let session = unlocked_with_plaintext();
+        let before = session.ticket();
+        // Polled once: only what runs before the first await happens.
+        let _ = session.sign_out().now_or_never();
+        assert!(!session.is_current(before));
+        assert!(session.inbox().messages.with_untracked(|m| m.is_empty()));
+        assert!(session.inbox().drafts.with_value(|d| d.is_empty()));
     }
 }

@@ -23,7 +23,7 @@ const MAX_DEVICE_WRAPS: usize = 24;
 
 /// What a sign-in led to.
 #[derive(Debug)]
-pub enum Opened {
+pub(crate) enum Opened {
     /// The keys are in memory.
     Unlocked(Box<Account>),
     /// Signed in, but this device has nothing that opens the vault: ask for
@@ -36,7 +36,7 @@ pub enum Opened {
 
 impl Opened {
     /// The relay session this sign-in started.
-    pub fn token(&self) -> &SessionToken {
+    pub(crate) fn token(&self) -> &SessionToken {
         match self {
             Self::Unlocked(account) => &account.token,
             Self::NeedsRecoveryCode(pending) => &pending.signed.token,
@@ -47,7 +47,7 @@ impl Opened {
 
 /// A sign-in without keys yet.
 #[derive(Debug)]
-pub struct Signed {
+pub(crate) struct Signed {
     /// The account.
     pub account_id: String,
     /// The session.
@@ -58,20 +58,15 @@ pub struct Signed {
 
 /// A sign-in whose vault waits for the recovery code.
 #[derive(Debug)]
-pub struct Pending {
+pub(crate) struct Pending {
     signed: Signed,
     vault: Vault,
     version: u64,
 }
 
 impl Pending {
-    /// The account.
-    pub fn account_id(&self) -> &str {
-        &self.signed.account_id
-    }
-
     /// The relay session waiting for the code.
-    pub fn token(&self) -> &SessionToken {
+    pub(crate) fn token(&self) -> &SessionToken {
         &self.signed.token
     }
 }
@@ -100,7 +95,7 @@ async fn fetch_vault(signed: &Signed) -> Result<Option<(Vault, u64)>, SessionErr
 
 /// Parses a vault the relay served and refuses one that is not this
 /// account's, or older than the newest generation this device has seen.
-pub fn checked_vault(
+pub(crate) fn checked_vault(
     bytes: &[u8],
     account_id: &str,
     pinned_generation: Option<u64>,
@@ -117,7 +112,10 @@ pub fn checked_vault(
 
 /// Turns a new session into an unlocked account, or says what is missing.
 /// When it fails, the new relay session is ended (nothing holds it).
-pub async fn open(created: SessionCreated, prf: Option<PrfSecret>) -> Result<Opened, SessionError> {
+pub(crate) async fn open(
+    created: SessionCreated,
+    prf: Option<PrfSecret>,
+) -> Result<Opened, SessionError> {
     let signed = Signed {
         account_id: created.account_id,
         token: SessionToken::new(created.token),
@@ -165,7 +163,7 @@ async fn open_signed(signed: Signed) -> Result<Opened, SessionError> {
 }
 
 /// Keys opened by the recovery code, not yet turned into an account.
-pub struct Recovered(AccountKeys, VaultKey);
+pub(crate) struct Recovered(AccountKeys, VaultKey);
 
 impl std::fmt::Debug for Recovered {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -176,7 +174,7 @@ impl std::fmt::Debug for Recovered {
 impl Pending {
     /// Checks the typed recovery code (Argon2id: about a second on a phone).
     /// A wrong code leaves everything as it was, to try again.
-    pub fn try_recovery_code(&self, typed: &str) -> Result<Recovered, SessionError> {
+    pub(crate) fn try_recovery_code(&self, typed: &str) -> Result<Recovered, SessionError> {
         let code = RecoveryCode::parse(typed)
             .map_err(|error| SessionError::RecoveryCodeTypo(error.to_string()))?;
         let (keys, vault_key) = self
@@ -189,7 +187,7 @@ impl Pending {
     /// The account, after [`Self::try_recovery_code`]; this device (its
     /// passkey's PRF, or a device key) is added to the vault so the code is
     /// not asked again here.
-    pub async fn open(self, recovered: Recovered) -> Result<Account, SessionError> {
+    pub(crate) async fn open(self, recovered: Recovered) -> Result<Account, SessionError> {
         let Recovered(keys, vault_key) = recovered;
         let mut account = finish(self.signed, keys, vault_key, self.vault, self.version).await?;
         // Best effort: the account is open either way; without this the
@@ -229,7 +227,7 @@ where
 
 /// New keys and a new vault for an account that has none (enrollment).
 /// Returns the recovery code to show once.
-pub async fn create(mut signed: Signed) -> Result<(Account, RecoveryCode), SessionError> {
+pub(crate) async fn create(mut signed: Signed) -> Result<(Account, RecoveryCode), SessionError> {
     // Published keys without a vault: new keys would orphan every message
     // sealed to the old ones. Stop instead.
     if api::account::bundle(&signed.token, &signed.account_id)
@@ -400,7 +398,7 @@ async fn store(account: &mut Account, vault: Vault, step_up: bool) -> Result<(),
 }
 
 /// A re-keyed vault with a new recovery code, ready to store.
-pub struct NewCode {
+pub(crate) struct NewCode {
     /// The code to show once.
     pub code: RecoveryCode,
     /// The vault to store.
@@ -418,7 +416,7 @@ impl std::fmt::Debug for NewCode {
 /// A new recovery code. The vault is re-keyed, so the old code opens only
 /// old copies of the vault; this device stays able to unlock, other devices
 /// ask for the new code once. Synchronous: the caller stores the result.
-pub fn rekey_for_new_code(
+pub(crate) fn rekey_for_new_code(
     account: &Account,
     this_device: Option<&DeviceUnlock>,
 ) -> Result<NewCode, SessionError> {
@@ -450,7 +448,9 @@ pub fn rekey_for_new_code(
 }
 
 /// [`rekey_for_new_code`] and store it, for an account this flow owns.
-pub async fn regenerate_recovery_code(account: &mut Account) -> Result<RecoveryCode, SessionError> {
+pub(crate) async fn regenerate_recovery_code(
+    account: &mut Account,
+) -> Result<RecoveryCode, SessionError> {
     let this_device = device::load(&account.account_id).await.ok().flatten();
     let new = rekey_for_new_code(account, this_device.as_ref())?;
     marker::set_unconfirmed(&account.account_id);
@@ -461,7 +461,7 @@ pub async fn regenerate_recovery_code(account: &mut Account) -> Result<RecoveryC
 
 /// On sign-out: take this device's wrap out of the vault (its key is about
 /// to be erased with the site's storage).
-pub async fn forget_this_device(account: &mut Account) {
+pub(crate) async fn forget_this_device(account: &mut Account) {
     let Ok(Some(this_device)) = device::load(&account.account_id).await else {
         return;
     };

@@ -15,7 +15,7 @@
 
 pub mod bundles;
 pub mod device;
-pub mod outbox;
+pub(crate) mod outbox;
 
 pub use device::DeviceUnlock;
 

@@ -12,11 +12,11 @@ use super::device::{committed, get, set};
 use super::{StoreError, open};
 
 /// The object store's name.
-pub const OUTBOX: &str = "outbox";
+pub(crate) const OUTBOX: &str = "outbox";
 
 /// One queued message.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Queued {
+pub(crate) struct Queued {
     /// The sender (only their own queue is sent).
     pub account_id: String,
     /// Where it goes.
@@ -37,7 +37,7 @@ pub struct Queued {
 /// What resuming an upload needs besides the file itself. The file key is
 /// not here: it is inside the sealed envelope, which this device reopens.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingUpload {
+pub(crate) struct PendingUpload {
     /// The relay's upload (and blob) id.
     pub upload_id: String,
     /// The attachment stream's header (its salt; not secret).
@@ -45,7 +45,7 @@ pub struct PendingUpload {
 }
 
 /// Queues a sealed message (replacing one with the same id).
-pub async fn put(queued: &Queued) -> Result<(), StoreError> {
+pub(crate) async fn put(queued: &Queued) -> Result<(), StoreError> {
     let record = Object::new();
     set(&record, "account_id", &queued.account_id.as_str().into())?;
     set(&record, "thread_id", &queued.thread_id.as_str().into())?;
@@ -80,7 +80,7 @@ pub async fn put(queued: &Queued) -> Result<(), StoreError> {
 }
 
 /// `account_id`'s queued messages, oldest first.
-pub async fn pending(account_id: &str) -> Result<Vec<Queued>, StoreError> {
+pub(crate) async fn pending(account_id: &str) -> Result<Vec<Queued>, StoreError> {
     let db = open().await?;
     let transaction = db.transaction(&[OUTBOX], TransactionMode::ReadOnly)?;
     let store = transaction.object_store(OUTBOX)?;
@@ -125,7 +125,7 @@ pub async fn pending(account_id: &str) -> Result<Vec<Queued>, StoreError> {
 }
 
 /// The relay stored it (or refused it for good): off the queue.
-pub async fn remove(message_id: &str) -> Result<(), StoreError> {
+pub(crate) async fn remove(message_id: &str) -> Result<(), StoreError> {
     let db = open().await?;
     let transaction = db.transaction(&[OUTBOX], TransactionMode::ReadWrite)?;
     let store = transaction.object_store(OUTBOX)?;

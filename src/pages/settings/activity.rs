@@ -12,7 +12,7 @@ use crate::components::notice::ErrorNote;
 use crate::session::Session;
 
 /// What a kind of change is called on screen.
-pub fn kind_words(kind: AccountEventKind) -> &'static str {
+pub(super) fn kind_words(kind: AccountEventKind) -> &'static str {
     match kind {
         AccountEventKind::BundlePublished => "Security key created",
         AccountEventKind::BundleChanged => "Security key changed",
@@ -29,7 +29,7 @@ pub fn kind_words(kind: AccountEventKind) -> &'static str {
 }
 
 /// One line: "Passkey added (Work laptop) · this device".
-pub fn describe(event: &AccountEvent, current_session: Option<&str>) -> String {
+pub(super) fn describe(event: &AccountEvent, current_session: Option<&str>) -> String {
     let mut line = kind_words(event.kind).to_owned();
     if let Some(detail) = event.detail.as_deref().filter(|d| !d.is_empty()) {
         line.push_str(&format!(" ({detail})"));
@@ -42,7 +42,8 @@ pub fn describe(event: &AccountEvent, current_session: Option<&str>) -> String {
 
 /// The account activity section.
 #[component]
-pub fn Activity() -> impl IntoView {
+#[allow(unreachable_pub)]
+pub(super) fn Activity() -> impl IntoView {
     let session = Session::get();
     let lines = RwSignal::new(Vec::<(u64, String, String)>::new());
     let error = RwSignal::new(None::<String>);

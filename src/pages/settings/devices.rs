@@ -34,7 +34,8 @@ fn describe(agent: Option<&str>) -> String {
 
 /// The devices section.
 #[component]
-pub fn Devices() -> impl IntoView {
+#[allow(unreachable_pub)]
+pub(super) fn Devices() -> impl IntoView {
     let session = Session::get();
     let list = RwSignal::new(Vec::<SessionInfo>::new());
     let error = RwSignal::new(None::<String>);

@@ -16,7 +16,8 @@ use crate::session::{Session, idle};
 
 /// The security settings screen.
 #[component]
-pub fn SecuritySettings() -> impl IntoView {
+#[allow(unreachable_pub)]
+pub(crate) fn SecuritySettings() -> impl IntoView {
     view! {
         <h1 tabindex="-1">"Security"</h1>
         <p><A href="/">"Back to messages"</A></p>

@@ -6,13 +6,13 @@ use ward_proto::passkeys::PasskeyInfo;
 
 use super::local_time;
 use crate::api;
-use crate::auth::ceremony;
 use crate::components::notice::{Busy, ErrorNote};
-use crate::session::{Session, SessionError};
+use crate::session::Session;
 
 /// The passkeys section.
 #[component]
-pub fn Passkeys() -> impl IntoView {
+#[allow(unreachable_pub)]
+pub(super) fn Passkeys() -> impl IntoView {
     let session = Session::get();
     let list = RwSignal::new(Vec::<PasskeyInfo>::new());
     let error = RwSignal::new(None::<String>);
@@ -43,42 +43,14 @@ pub fn Passkeys() -> impl IntoView {
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            let result = async {
-                let started = session
-                    .with_step_up(|t| async move { api::sign_in::register_start(&t).await })
-                    .await?;
-                let created = ceremony::create(&started.options).await?;
-                let token = session.token().ok_or(SessionError::Interrupted)?;
-                let added = api::sign_in::register_finish(
-                    &token,
-                    started.ceremony_id,
-                    created.credential,
-                    label,
-                )
-                .await
-                .map_err(|error| {
-                    // The ceremony is used up, so it cannot simply be
-                    // retried after a fresh sign-in: say what to do.
-                    if error.code() == Some(ward_proto::ErrorCode::StepUpRequired) {
-                        SessionError::StepUpExpired
-                    } else {
-                        error.into()
-                    }
-                })?;
-                let unlocks = session
-                    .wrap_new_passkey(created.prf, created.prf_enabled, created.credential_id)
-                    .await
-                    .unwrap_or(false);
-                Ok::<_, SessionError>((added, unlocks))
-            }
-            .await;
+            let result = session.add_passkey(label).await;
             busy.set(false);
             match result {
                 Ok((added, unlocks)) => {
                     status.set(Some(if unlocks {
-                        format!("Passkey \"{}\" added. It signs you in and unlocks your messages.", added.label)
+                        format!("Passkey \"{added}\" added. It signs you in and unlocks your messages.")
                     } else {
-                        format!("Passkey \"{}\" added. It cannot unlock your messages by itself, so the first time you use it on another device Ward asks for your recovery code once.", added.label)
+                        format!("Passkey \"{added}\" added. It cannot unlock your messages by itself, so the first time you use it on another device Ward asks for your recovery code once.")
                     }));
                     new_label.set(String::new());
                     reload();

@@ -20,7 +20,8 @@ enum State {
 
 /// The authenticator app section.
 #[component]
-pub fn AuthenticatorApp() -> impl IntoView {
+#[allow(unreachable_pub)]
+pub(super) fn AuthenticatorApp() -> impl IntoView {
     let session = Session::get();
     let state = RwSignal::new(State::Loading);
     let code = RwSignal::new(String::new());

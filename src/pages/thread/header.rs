@@ -1,0 +1,52 @@
+//! The thread's heading (its category and who it is with) and the care
+//! team's typing line.
+
+use leptos::prelude::*;
+use ward_proto::threads::Role;
+
+use crate::messaging::{Inbox, category_label};
+
+/// "With Riverside Clinic", or "Your care team" before the thread loads.
+fn clinic_name(inbox: Inbox, thread_id: &str) -> String {
+    inbox
+        .thread(thread_id)
+        .and_then(|t| t.members.into_iter().find(|m| m.role == Role::Clinic))
+        .map(|m| m.display_name)
+        .unwrap_or_else(|| "Your care team".into())
+}
+
+/// The thread's title and who it is with.
+#[component]
+#[allow(unreachable_pub)]
+pub(crate) fn ThreadHeader(thread_id: Memo<String>) -> impl IntoView {
+    let inbox = Inbox::get();
+    let title = move || {
+        inbox
+            .thread(&thread_id.get())
+            .map(|t| category_label(t.category))
+            .unwrap_or("Conversation")
+    };
+    view! {
+        <h1 id="thread-title" tabindex="-1">{title}</h1>
+        <p class="meta">{move || format!("With {}", clinic_name(inbox, &thread_id.get()))}</p>
+    }
+}
+
+/// "Riverside Clinic is typing…" while the care team types (`now` ticks
+/// so it goes away a few seconds after the last typing event).
+#[component]
+#[allow(unreachable_pub)]
+pub(crate) fn TypingLine(thread_id: Memo<String>, now: RwSignal<f64>) -> impl IntoView {
+    let inbox = Inbox::get();
+    let typing = move || {
+        inbox.typing.with(|t| {
+            t.get(&thread_id.get())
+                .is_some_and(|until| *until > now.get())
+        })
+    };
+    view! {
+        <p class="typing" aria-live="polite">
+            {move || typing().then(|| format!("{} is typing…", clinic_name(inbox, &thread_id.get())))}
+        </p>
+    }
+}

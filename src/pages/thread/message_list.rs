@@ -1,0 +1,350 @@
+//! The thread's messages: grouped by day, with key-change notices at their
+//! time, the newest [`WINDOW`] on the page and "Show earlier messages" for
+//! the rest (keeping the scroll position), and each message with who sent
+//! it, its delivery and read state, attachments and upload.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::upload::UploadProgress;
+use super::{time_label, with_messages};
+use crate::components::attachment::AttachmentView;
+use crate::messaging::pinning;
+use crate::messaging::{Delivery, Inbox, Shown};
+use crate::session::{Session, SessionError};
+
+/// How many messages a thread puts on the page at first (and adds per
+/// "Show earlier messages").
+const WINDOW: usize = 100;
+
+/// The list of messages, and the button that shows earlier ones.
+#[component]
+#[allow(unreachable_pub)]
+pub(crate) fn MessageList(
+    thread_id: Memo<String>,
+    error: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let session = Session::get();
+    let inbox = Inbox::get();
+    let me = move || session.account_id.get().unwrap_or_default();
+    let loaded = move || {
+        let mut count = 0;
+        with_messages(inbox, thread_id, &mut |list| count = list.len());
+        count
+    };
+    // Only the newest messages are put on the page, the rest (and the
+    // pages not fetched yet) wait for "Show earlier messages": a long
+    // thread costs the same to show as a short one.
+    let shown_count = RwSignal::new(WINDOW);
+    let hidden = move || loaded().saturating_sub(shown_count.get());
+    let earlier = move || hidden() as u64 + inbox.earlier_count(&thread_id.get());
+    let notices = key_notices(thread_id);
+    let rows = Memo::new(move |_| {
+        let skip = hidden();
+        let more_before = earlier() > 0;
+        let mut rows = Vec::new();
+        notices.with(|notices| {
+            with_messages(inbox, thread_id, &mut |list| {
+                let list = &list[skip.min(list.len())..];
+                // What is before the first message shown waits for
+                // "Show earlier messages" with it.
+                let from = match list.first() {
+                    Some(first) if more_before => first.sent_at_ms,
+                    _ => 0,
+                };
+                let notices: Vec<_> = notices
+                    .iter()
+                    .filter(|(at, _)| *at >= from)
+                    .cloned()
+                    .collect();
+                rows = day_rows(list, &notices);
+            });
+        });
+        rows
+    });
+
+    // Open at the newest message, and follow new ones while the patient is
+    // at the bottom; someone reading older messages stays where they are.
+    let newest_shown = StoredValue::new(None::<String>);
+    Effect::new(move |_| {
+        let mut newest = None;
+        with_messages(inbox, thread_id, &mut |list| {
+            newest = list.last().map(|m| m.message_id.clone());
+        });
+        let before = newest_shown.get_value();
+        if newest.is_none() || newest == before {
+            return;
+        }
+        newest_shown.set_value(newest);
+        if before.is_none() || scroll_from_bottom().is_some_and(|gap| gap < 160.0) {
+            request_animation_frame(|| scroll_to_from_bottom(0.0));
+        }
+    });
+    let loading_earlier = RwSignal::new(false);
+    let show_earlier = move |_| {
+        // The messages on screen stay where they are as older ones go in
+        // above them.
+        let keep = scroll_from_bottom();
+        let settle = move || {
+            if let Some(gap) = keep {
+                request_animation_frame(move || scroll_to_from_bottom(gap));
+            }
+        };
+        if hidden() > 0 {
+            shown_count.update(|n| *n += WINDOW);
+            settle();
+            return;
+        }
+        let id = thread_id.get_untracked();
+        loading_earlier.set(true);
+        spawn_local(async move {
+            match inbox.load_earlier(session, &id).await {
+                Ok(_) => {
+                    shown_count.update(|n| *n += WINDOW);
+                    settle();
+                }
+                // Locked meanwhile: nothing was added, nothing to say.
+                Err(SessionError::Interrupted) => {}
+                Err(e) => error.set(Some(session.explain(&e))),
+            }
+            loading_earlier.set(false);
+        });
+    };
+
+    view! {
+        <Show when=move || { earlier() > 0 }>
+            <button type="button" class="link-button show-earlier" disabled=loading_earlier on:click=show_earlier>
+                {move || if loading_earlier.get() {
+                    "Opening earlier messages…".to_string()
+                } else {
+                    format!("Show earlier messages ({} more)", earlier())
+                }}
+            </button>
+        </Show>
+        <ol class="messages" aria-label="Messages">
+            // Keyed: showing earlier messages or a new one arriving adds
+            // rows without rebuilding the ones already on the page.
+            <For each=move || rows.get() key=Row::key let(row)>
+                {match row {
+                    Row::Day(day) => view! { <li class="day"><h2>{day}</h2></li> }.into_any(),
+                    Row::Notice(_, text) => view! {
+                        <li class="notice key-notice" data-testid="key-change-notice"><p>{text}</p></li>
+                    }.into_any(),
+                    Row::Message(m) => view! {
+                        <MessageItem message=*m me=me() thread_id=thread_id.get_untracked() />
+                    }.into_any(),
+                }}
+            </For>
+        </ol>
+    }
+}
+
+/// Key changes of other members since the thread began, as notices in the
+/// log at their time (Unix ms, text), oldest first.
+fn key_notices(thread_id: Memo<String>) -> Memo<Vec<(u64, String)>> {
+    let session = Session::get();
+    let inbox = Inbox::get();
+    Memo::new(move |_| {
+        let me = session.account_id.get().unwrap_or_default();
+        let Some(thread) = inbox.thread(&thread_id.get()) else {
+            return Vec::new();
+        };
+        let mut notices: Vec<(u64, String)> = inbox.key_events.with(|events| {
+            thread
+                .members
+                .iter()
+                .filter(|m| m.account_id != me)
+                .flat_map(|m| {
+                    events
+                        .get(&m.account_id)
+                        .into_iter()
+                        .flatten()
+                        .map(move |at| {
+                            (
+                                at.saturating_mul(1000),
+                                pinning::notice(&m.display_name, &short_date(*at)),
+                            )
+                        })
+                })
+                // Key changes are dated to the second: one in the thread's
+                // own second is since the thread began.
+                .filter(|(at_ms, _)| *at_ms >= thread.created_at / 1000 * 1000)
+                .collect()
+        });
+        notices.sort();
+        notices
+    })
+}
+
+fn day_label(unix_ms: u64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix_ms as f64));
+    let options = js_sys::Object::new();
+    for (k, v) in [("weekday", "long"), ("month", "long"), ("day", "numeric")] {
+        let _ = js_sys::Reflect::set(&options, &k.into(), &v.into());
+    }
+    String::from(date.to_locale_date_string("default", &options))
+}
+
+/// "3 Dec" (or the locale's order), for key-change notices.
+fn short_date(unix_seconds: u64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
+        unix_seconds as f64 * 1000.0,
+    ));
+    let options = js_sys::Object::new();
+    for (k, v) in [("month", "short"), ("day", "numeric")] {
+        let _ = js_sys::Reflect::set(&options, &k.into(), &v.into());
+    }
+    String::from(date.to_locale_date_string("default", &options))
+}
+
+/// One row of the message list.
+#[derive(Debug, Clone, PartialEq)]
+enum Row {
+    /// The heading above a day's first message.
+    Day(String),
+    /// A member's key changed (its time in Unix ms, the notice).
+    Notice(u64, String),
+    /// A message.
+    Message(Box<Shown>),
+}
+
+impl Row {
+    /// What identifies the row: a message's row is rebuilt only when what
+    /// it shows from the message changes (stored, delivered, failed).
+    fn key(&self) -> String {
+        match self {
+            Self::Day(day) => format!("day {day}"),
+            Self::Notice(at, text) => format!("notice {at} {text}"),
+            Self::Message(m) => format!(
+                "{} {} {:?} {:?} {} {}",
+                m.sender_id,
+                m.message_id,
+                m.seq,
+                m.delivery,
+                m.attachments.len(),
+                m.upload.is_some()
+            ),
+        }
+    }
+}
+
+/// Messages with a heading before each day's first, and each notice
+/// (Unix ms, text; oldest first) before the first message after it.
+fn day_rows(list: &[Shown], notices: &[(u64, String)]) -> Vec<Row> {
+    let mut rows = Vec::with_capacity(list.len() + notices.len() + 8);
+    // The locale's day name is asked for only when the day changes: it is
+    // the slow part of building rows.
+    let mut last_day = None;
+    let mut day_of = |rows: &mut Vec<Row>, at_ms: u64| {
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at_ms as f64));
+        let day = (date.get_full_year(), date.get_month(), date.get_date());
+        if last_day != Some(day) {
+            last_day = Some(day);
+            rows.push(Row::Day(day_label(at_ms)));
+        }
+    };
+    let mut pending = notices.iter().peekable();
+    for m in list {
+        while let Some((at, text)) = pending.next_if(|(at, _)| *at <= m.sent_at_ms) {
+            day_of(&mut rows, *at);
+            rows.push(Row::Notice(*at, text.clone()));
+        }
+        day_of(&mut rows, m.sent_at_ms);
+        rows.push(Row::Message(Box::new(m.clone())));
+    }
+    for (at, text) in pending {
+        day_of(&mut rows, *at);
+        rows.push(Row::Notice(*at, text.clone()));
+    }
+    rows
+}
+
+/// How far the page is scrolled up from its bottom, in CSS pixels.
+fn scroll_from_bottom() -> Option<f64> {
+    let window = web_sys::window()?;
+    let root = window.document()?.document_element()?;
+    let height = window.inner_height().ok()?.as_f64()?;
+    let y = window.scroll_y().ok()?;
+    Some((f64::from(root.scroll_height()) - y - height).max(0.0))
+}
+
+/// Scrolls so the page's bottom is `gap` pixels below the screen's.
+fn scroll_to_from_bottom(gap: f64) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let height = window
+        .inner_height()
+        .ok()
+        .and_then(|h| h.as_f64())
+        .unwrap_or(0.0);
+    if let Some(root) = window.document().and_then(|d| d.document_element()) {
+        window.scroll_to_with_x_and_y(0.0, f64::from(root.scroll_height()) - height - gap);
+    }
+}
+
+#[component]
+fn MessageItem(message: Shown, me: String, thread_id: String) -> impl IntoView {
+    let session = Session::get();
+    let inbox = Inbox::get();
+    let mine = message.sender_id == me;
+    let who = inbox.sender_label(&thread_id, &message.sender_id, &me);
+    let time = time_label(message.sent_at_ms);
+    let seq = message.seq;
+    let delivery = message.delivery.clone();
+    let failed_id = message.message_id.clone();
+    let retry_thread = thread_id.clone();
+    let upload_thread = thread_id.clone();
+    let status = move || -> Option<String> {
+        if !mine {
+            return None;
+        }
+        match &delivery {
+            Some(Delivery::Sending) => Some("Sending".into()),
+            Some(Delivery::Queued) => {
+                Some("Waiting for a connection. It will be sent when you are back online.".into())
+            }
+            Some(Delivery::Failed(reason)) => Some(format!("Not sent. {reason}")),
+            _ => {
+                let seq = seq?;
+                let others = inbox.thread(&thread_id)?.members;
+                let reader = others
+                    .iter()
+                    .filter(|m| m.account_id != me)
+                    .find(|m| m.read_up_to >= seq);
+                if let Some(reader) = reader {
+                    return Some(match reader.read_at {
+                        Some(at) => format!("Read {}", time_label(at)),
+                        None => "Read".into(),
+                    });
+                }
+                let delivered = others
+                    .iter()
+                    .any(|m| m.account_id != me && m.delivered_up_to >= seq);
+                Some(if delivered { "Delivered" } else { "Sent" }.into())
+            }
+        }
+    };
+    let failed = matches!(message.delivery, Some(Delivery::Failed(_)));
+    let retry = move |_| {
+        let (thread_id, message_id) = (retry_thread.clone(), failed_id.clone());
+        spawn_local(async move { inbox.retry(session, &thread_id, &message_id).await });
+    };
+    view! {
+        <li class=if mine { "message mine" } else { "message theirs" }>
+            <p class="from"><span class="who">{who}</span>" · "<time>{time}</time></p>
+            {(!message.text.is_empty()).then(|| view! { <p class="text">{message.text.clone()}</p> })}
+            // A file still on its way up has nothing to open yet.
+            {message.upload.is_none().then(|| {
+                message.attachments.iter().map(|a| view! { <AttachmentView attachment=a.clone() /> }).collect_view()
+            })}
+            {message.upload.is_some().then(|| view! {
+                <UploadProgress thread_id=upload_thread.clone() message_id=message.message_id.clone() />
+            })}
+            {move || status().map(|s| view! { <p class="status">{s}</p> })}
+            <Show when=move || failed>
+                <button type="button" class="link-button" on:click=retry.clone()>"Retry"</button>
+            </Show>
+        </li>
+    }
+}

@@ -1,0 +1,177 @@
+//! One conversation: messages grouped by day with who sent them, delivery
+//! and read state on the patient's own, the care team's typing, quick
+//! replies, and the composer. [`ThreadView`] holds the screen's state (the
+//! thread, the draft, the clock) and puts together the pieces: `header`
+//! (title, typing line), `notices` (key alerts), `message_list` (the
+//! messages and "Show earlier messages"), `upload` (a file on its way up)
+//! and `quick_replies`. It reads the inbox and calls the messaging service;
+//! it never fetches or decrypts.
+
+mod header;
+mod message_list;
+mod notices;
+mod quick_replies;
+mod upload;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_params_map;
+
+use crate::attachments::upload::Picked;
+use crate::components::composer::Composer;
+use crate::components::notice::ErrorNote;
+use crate::messaging::{Inbox, Shown};
+use crate::session::{Phase, Session, SessionError};
+use header::{ThreadHeader, TypingLine};
+use message_list::MessageList;
+use notices::KeyAlerts;
+use quick_replies::QuickReplies;
+
+/// "2:14 PM" today, else "Mar 3, 2:14 PM", in the patient's locale.
+pub fn time_label(unix_ms: u64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix_ms as f64));
+    let today = js_sys::Date::new_0();
+    let options = js_sys::Object::new();
+    let set = |k: &str, v: &str| {
+        let _ = js_sys::Reflect::set(&options, &k.into(), &v.into());
+    };
+    set("hour", "numeric");
+    set("minute", "2-digit");
+    if date.to_date_string() != today.to_date_string() {
+        set("month", "short");
+        set("day", "numeric");
+    }
+    String::from(date.to_locale_string("default", &options))
+}
+
+fn page_visible() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .is_some_and(|d| !d.hidden())
+}
+
+/// The thread screen.
+#[component]
+pub fn ThreadView() -> impl IntoView {
+    let session = Session::get();
+    let inbox = Inbox::get();
+    let params = use_params_map();
+    let thread_id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
+    let draft = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let now = RwSignal::new(js_sys::Date::now());
+    // The draft lives in the inbox per thread, so leaving and coming back
+    // (or a lock) keeps it.
+    Effect::new(move |previous: Option<String>| {
+        let id = thread_id.get();
+        if previous.as_deref() != Some(id.as_str()) {
+            draft.set(
+                inbox
+                    .drafts
+                    .with_value(|d| d.get(&id).cloned().unwrap_or_default()),
+            );
+        }
+        id
+    });
+    Effect::new(move |first_run_done: Option<()>| {
+        let text = draft.get();
+        // The first run only subscribes: it must not wipe a stored draft
+        // before the loader above has put it back in the box.
+        if first_run_done.is_none() {
+            return;
+        }
+        let id = thread_id.get_untracked();
+        inbox.drafts.update_value(|d| {
+            if text.is_empty() {
+                d.remove(&id);
+            } else {
+                d.insert(id, text);
+            }
+        });
+    });
+    let me = move || session.account_id.get().unwrap_or_default();
+
+    // Load (again after an unlock: the lock dropped decrypted messages).
+    Effect::new(move |_| {
+        let id = thread_id.get();
+        if session.phase.get() == Phase::Unlocked && !id.is_empty() {
+            spawn_local(async move {
+                match inbox.open_thread(session, &id).await {
+                    // Locked meanwhile: it opens again after the unlock.
+                    Ok(()) | Err(SessionError::Interrupted) => {}
+                    Err(e) => error.set(Some(session.explain(&e))),
+                }
+            });
+        }
+    });
+
+    // A clock for "typing…" to expire and for visibility-gated receipts.
+    if let Ok(handle) = set_interval_with_handle(
+        move || now.set(js_sys::Date::now()),
+        std::time::Duration::from_secs(1),
+    ) {
+        on_cleanup(move || handle.clear());
+    }
+
+    // Read receipts: only when the newest message from others is on a
+    // visible page, and only once per message.
+    let read_sent = StoredValue::new(0u64);
+    Effect::new(move |_| {
+        now.track();
+        let me = me();
+        let mut newest = None;
+        with_messages(inbox, thread_id, &mut |list| {
+            newest = list
+                .iter()
+                .rev()
+                .filter(|m| m.sender_id != me)
+                .find_map(|m| m.seq);
+        });
+        if let Some(seq) = newest
+            && seq > read_sent.get_value()
+            && page_visible()
+            && session.phase.get_untracked() == Phase::Unlocked
+        {
+            read_sent.set_value(seq);
+            let id = thread_id.get_untracked();
+            spawn_local(async move { inbox.mark_read(session, &id, seq).await });
+        }
+    });
+
+    let on_typing = Callback::new(move |()| {
+        let id = thread_id.get_untracked();
+        spawn_local(async move { inbox.typing_now(session, &id).await });
+    });
+    let attachment = RwSignal::new_local(None::<Picked>);
+    let on_send = Callback::new(move |text: String| {
+        let id = thread_id.get_untracked();
+        let file = attachment.get_untracked();
+        attachment.set(None);
+        spawn_local(async move {
+            match file {
+                Some(picked) => inbox.send_file(session, &id, text, picked).await,
+                None => inbox.send(session, &id, text, None, None).await,
+            }
+        });
+    });
+
+    view! {
+        <section class="thread" aria-labelledby="thread-title">
+            <ThreadHeader thread_id=thread_id />
+            <KeyAlerts thread_id=thread_id error=error />
+            <ErrorNote message=error />
+            <MessageList thread_id=thread_id error=error />
+            <TypingLine thread_id=thread_id now=now />
+            <QuickReplies thread_id=thread_id />
+            <Composer draft=draft on_send=on_send on_typing=on_typing attachment=attachment />
+        </section>
+    }
+}
+
+/// Reads of a thread's messages borrow the list: a long history is never
+/// copied whole.
+fn with_messages(inbox: Inbox, thread_id: Memo<String>, f: &mut dyn FnMut(&[Shown])) {
+    inbox.messages.with(|all| {
+        f(all.get(&thread_id.get()).map_or(&[][..], Vec::as_slice));
+    });
+}
