@@ -220,7 +220,8 @@ fn message_key(
     (message_key, nonce)
 }
 
-#[cfg(all(test, feature = "open"))]
+#[cfg(test)]
+#[cfg(feature = "open")]
 mod tests {
     use super::*;
     use crate::random::os_rng;

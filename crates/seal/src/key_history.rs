@@ -175,7 +175,8 @@ pub fn next_entry(prev: Option<&HistoryEntry>, bundle: Vec<u8>) -> HistoryEntry 
     HistoryEntry { seq, bundle, hash }
 }
 
-#[cfg(all(test, feature = "open"))]
+#[cfg(test)]
+#[cfg(feature = "open")]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;

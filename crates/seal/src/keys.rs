@@ -369,7 +369,8 @@ pub(crate) fn x25519_is_contributory(public: &[u8; 32]) -> bool {
         .was_contributory()
 }
 
-#[cfg(all(test, feature = "open"))]
+#[cfg(test)]
+#[cfg(feature = "open")]
 mod tests {
     use super::*;
     use crate::random::os_rng;

@@ -24,7 +24,8 @@ pub mod envelope;
 mod error;
 #[cfg(feature = "open")]
 mod glue;
-#[cfg(all(test, feature = "open"))]
+#[cfg(test)]
+#[cfg(feature = "open")]
 mod kat_tests;
 pub mod key_history;
 #[cfg(feature = "open")]
@@ -43,7 +44,8 @@ mod transcript;
 #[cfg(feature = "open")]
 pub mod vault;
 mod wire;
-#[cfg(all(test, feature = "open"))]
+#[cfg(test)]
+#[cfg(feature = "open")]
 mod wycheproof_tests;
 
 pub use error::DecryptError;

@@ -397,7 +397,8 @@ pub fn decrypt_all(
     Ok(out)
 }
 
-#[cfg(all(test, feature = "open"))]
+#[cfg(test)]
+#[cfg(feature = "open")]
 mod tests {
     use super::*;
     use crate::random::os_rng;

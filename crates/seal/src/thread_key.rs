@@ -348,7 +348,8 @@ fn info(thread_id: &str, epoch: u32, member_id: &str) -> Transcript {
     info
 }
 
-#[cfg(all(test, feature = "open"))]
+#[cfg(test)]
+#[cfg(feature = "open")]
 mod tests {
     use super::*;
     use crate::random::os_rng;
