@@ -488,7 +488,7 @@ fn seal_without_open(tree: &str) -> std::result::Result<(), String> {
 }
 
 #[cfg(test)]
-mod tests {
+mod relay_tree_tests {
     use super::seal_without_open;
 
     #[test]
