@@ -4,11 +4,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::Bytes;
 
-/// What a thread is about: `ward_seal::payload::Category`, the one
+/// What a thread is about: `ward_seal::category::Category`, the one
 /// definition. The payload carries it inside the encryption as a byte
 /// (seal owns that mapping); the relay API carries it in the clear, for
 /// routing and inbox sorting, as the name [`category::name`] gives.
-pub use ward_seal::payload::Category;
+pub use ward_seal::category::Category;
 
 /// The relay API's (and the relay database's) names for a [`Category`]:
 /// `"appointment"`, `"refill"`, `"question"`, `"billing"`, `"other"`.

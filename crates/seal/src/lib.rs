@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod category;
 pub mod envelope;
 mod error;
 #[cfg(feature = "open")]
