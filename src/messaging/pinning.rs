@@ -6,31 +6,10 @@ use ward_proto::keys::KeyHistoryResponse;
 use ward_seal::key_history::{self, HistoryEntry, KeyHead, VerifiedHistory};
 use ward_seal::payload::SeenKeyHead;
 
-/// What this device pinned for an account: the bundle it seals to, and the
-/// history head it verified (none for a pin kept from before key history,
-/// until the next fetch fills it in).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pin {
-    /// The pinned bundle's bytes.
-    pub bundle: Vec<u8>,
-    /// The verified head, when known.
-    pub head: Option<KeyHead>,
-}
-
-/// A verified history, compared with the pin.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    /// Nothing pinned yet: pin the current bundle and this head.
-    FirstUse(KeyHead),
-    /// Still the pinned bundle: keep it, move the pin's head to this one.
-    Same(KeyHead),
-    /// The history extends the pin but its current bundle is another:
-    /// hold sending until the person confirms the new safety number.
-    Changed(KeyHead),
-    /// The history does not contain the pinned head: the relay rewrote it.
-    /// Hard stop for this account.
-    Rewritten,
-}
+/// What this device pinned for an account, and what a verified history
+/// means against it: seal's one pinning rule (crypto.md §3a), the same the
+/// clinic agent applies.
+pub use ward_seal::key_history::{Pin, Verdict};
 
 /// The relay's history as seal entries, verified as `account_id`'s. Any
 /// hash that is not 32 bytes breaks the chain.
@@ -60,22 +39,10 @@ pub fn verify(
     key_history::verify(account_id, &entries)
 }
 
-/// What `history` means against `pin`.
+/// What `history` means against `pin` ([`key_history::judge`]: the same
+/// bundle published again after another (A, B, A) is a change to confirm).
 pub fn judge(history: &VerifiedHistory, pin: Option<&Pin>) -> Verdict {
-    let head = history.head();
-    let Some(pin) = pin else {
-        return Verdict::FirstUse(head);
-    };
-    if let Some(pinned) = &pin.head
-        && !history.extends(pinned)
-    {
-        return Verdict::Rewritten;
-    }
-    if history.current_bytes() == pin.bundle.as_slice() {
-        Verdict::Same(head)
-    } else {
-        Verdict::Changed(head)
-    }
+    key_history::judge(pin, history)
 }
 
 /// Whether `seen` (a head another member's message carries) contradicts
@@ -173,6 +140,20 @@ mod tests {
             head: Some(old.head()),
         };
         assert_eq!(judge(&new, Some(&pin)), Verdict::Changed(new.head()));
+    }
+
+    #[test]
+    fn the_pinned_bundle_published_again_after_another_is_a_change() {
+        // A, then B, then A again: the current bundle equals the pin, but
+        // B came between, so the person confirms again (seal's rule).
+        let (a, b) = (bundle("clinic", 1), bundle("clinic", 2));
+        let old = verify("clinic", &response("clinic", std::slice::from_ref(&a))).unwrap();
+        let pin = Pin {
+            bundle: a.clone(),
+            head: Some(old.head()),
+        };
+        let again = verify("clinic", &response("clinic", &[a.clone(), b, a])).unwrap();
+        assert_eq!(judge(&again, Some(&pin)), Verdict::Changed(again.head()));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use ward_proto::Bytes;
 use ward_proto::keys::KeyHistoryResponse;
-use ward_seal::key_history::{self, HistoryEntry, KeyHead, VerifiedHistory};
+use ward_seal::key_history::{self, HistoryEntry, KeyHead, Verdict, VerifiedHistory};
 use ward_seal::keys::{AccountKeys, PublicBundle};
 use ward_seal::payload::SeenKeyHead;
 
@@ -226,11 +226,17 @@ impl Keyring {
         let current = verified.current().clone();
         let own = account_id == self.own.account_id();
         let pin = self.file.accounts.get(account_id).cloned();
-        let extends = pin
-            .as_ref()
-            .and_then(head_of)
-            .is_none_or(|h| verified.extends(&h));
-        if !extends || pin.as_ref().is_some_and(|p| p.rewritten) {
+        // Seal's one pinning rule, the same the web client applies.
+        let verdict = key_history::judge(
+            pin.as_ref()
+                .map(|p| key_history::Pin {
+                    bundle: p.bundle.0.clone(),
+                    head: head_of(p),
+                })
+                .as_ref(),
+            &verified,
+        );
+        if verdict == Verdict::Rewritten || pin.as_ref().is_some_and(|p| p.rewritten) {
             let pinned = pin
                 .as_ref()
                 .map_or_else(String::new, |p| safety(&p.bundle.0));
@@ -273,11 +279,9 @@ impl Keyring {
                     pin.name = name.to_owned();
                     changed = true;
                 }
-                // A history never repeats a bundle back to back, so the same
-                // current bundle at a later seq means other keys were
-                // published in between (A, B, A): that is a change to
-                // confirm, never a silent move of the pin.
-                let same_keys = pin.bundle.0 == bundle_bytes && pin.seq == head.seq;
+                // The same bundle at a later seq (A, B, A) is a change to
+                // confirm, never a silent move of the pin (seal's rule).
+                let same_keys = matches!(verdict, Verdict::Same(_));
                 if own || same_keys {
                     // The same keys (or, for the clinic, its own): the pin
                     // moves along the verified history.
