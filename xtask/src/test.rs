@@ -92,7 +92,9 @@ pub fn run(args: &[String]) -> Result {
         report.relay_cannot_decrypt();
     }
     if wants("host") {
-        let mut host = run::cargo(&["test", "--workspace", "--locked"]);
+        // Every test binary runs even after one fails, so one red test
+        // does not hide the rest.
+        let mut host = run::cargo(&["test", "--workspace", "--locked", "--no-fail-fast"]);
         // The relay's blob store test runs against moto's S3 server, and
         // fails without it.
         host.env("WARD_MOTO_SERVER", setup::moto_server());
