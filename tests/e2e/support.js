@@ -45,7 +45,7 @@ function codesFor(contact) {
   if (!fs.existsSync(file)) return [];
   return fs.readFileSync(file, 'utf8').trim().split('\n')
     .map((line) => line.split('\t'))
-    .filter(([to]) => to === contact)
+    .filter(([to, , code]) => to === contact && code)
     .map(([, , code]) => code);
 }
 

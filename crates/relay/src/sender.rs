@@ -31,7 +31,10 @@ impl DevFileSink {
 impl CodeSender for DevFileSink {
     fn send(&self, contact: &str, purpose: &str, code: &str) -> std::io::Result<()> {
         let mut file = crate::files::append_private(&self.path)?;
-        writeln!(file, "{contact}\t{purpose}\t{code}")?;
+        // One write of the whole line: `writeln!` writes each piece on its
+        // own, and a reader polling the file (a test waiting for a code) saw
+        // a line that had the contact but not yet the code.
+        file.write_all(format!("{contact}\t{purpose}\t{code}\n").as_bytes())?;
         tracing::warn!(
             outbox = %self.path.display(),
             purpose,

@@ -150,11 +150,14 @@ impl Relay {
     pub fn codes_for(&self, contact: &str) -> Vec<String> {
         let outbox =
             std::fs::read_to_string(self.data.path().join("dev-outbox.log")).unwrap_or_default();
+        // Only whole lines: the relay may be appending one as we read.
         outbox
-            .lines()
+            .split_inclusive('\n')
+            .filter_map(|line| line.strip_suffix('\n'))
             .filter_map(|line| {
                 let mut parts = line.split('\t');
-                (parts.next() == Some(contact)).then(|| parts.nth(1).unwrap().to_owned())
+                let (to, _purpose, code) = (parts.next()?, parts.next()?, parts.next()?);
+                (to == contact).then(|| code.to_owned())
             })
             .collect()
     }
