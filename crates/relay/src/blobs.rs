@@ -17,7 +17,7 @@ use bytes::Bytes;
 use futures_util::stream::TryStreamExt;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 
 use crate::config::Config;
 
@@ -323,11 +323,11 @@ pub struct Swept {
 /// finalized blobs no message attached within `unattached_blob_expiry_days`.
 /// Objects go first, then rows, so an interrupted pass is finished by the
 /// next. Blobs a message references have no expiry and are never deleted.
-pub async fn sweep(db: &SqlitePool, store: &BlobStore, now_ms: i64) -> Result<Swept, BlobError> {
+pub async fn sweep(db: &AnyPool, store: &BlobStore, now_ms: i64) -> Result<Swept, BlobError> {
     let mut swept = Swept::default();
     loop {
         let expired: Vec<String> = sqlx::query_scalar(
-            "SELECT blob_id FROM blobs WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT 200",
+            "SELECT blob_id FROM blobs WHERE expires_at IS NOT NULL AND expires_at <= $1 LIMIT 200",
         )
         .bind(now_ms)
         .fetch_all(db)
@@ -338,11 +338,11 @@ pub async fn sweep(db: &SqlitePool, store: &BlobStore, now_ms: i64) -> Result<Sw
         for blob_id in &expired {
             swept.objects += store.delete_blob(blob_id).await?;
             let mut tx = db.begin().await?;
-            sqlx::query("DELETE FROM blob_parts WHERE blob_id = ?")
+            sqlx::query("DELETE FROM blob_parts WHERE blob_id = $1")
                 .bind(blob_id)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("DELETE FROM blobs WHERE blob_id = ?")
+            sqlx::query("DELETE FROM blobs WHERE blob_id = $1")
                 .bind(blob_id)
                 .execute(&mut *tx)
                 .await?;
@@ -364,7 +364,7 @@ impl Drop for Sweeper {
 
 /// Runs [`sweep`] now and then every [`SWEEP_INTERVAL`], logging failures
 /// (the next pass retries).
-pub fn spawn_sweeper(db: SqlitePool, store: BlobStore) -> Sweeper {
+pub fn spawn_sweeper(db: AnyPool, store: BlobStore) -> Sweeper {
     Sweeper(tokio::spawn(async move {
         let mut interval = tokio::time::interval(SWEEP_INTERVAL);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

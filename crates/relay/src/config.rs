@@ -16,6 +16,12 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Directory for the SQLite file, the setup code and development sinks.
     pub data: PathBuf,
+    /// The database: unset for the embedded SQLite file in `data` (the
+    /// default, right for one relay), or `postgres://user:password@host/db`
+    /// for PostgreSQL, which several relay instances can share. The
+    /// directory `data` is still used for the secret key file and, in
+    /// development mode, the code outbox.
+    pub database_url: Option<DatabaseUrl>,
     /// The built web client (`dist/`), served beside the API when set.
     #[serde(rename = "static")]
     pub static_dir: Option<PathBuf>,
@@ -136,6 +142,7 @@ impl Default for Config {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data: PathBuf::from("data"),
+            database_url: None,
             static_dir: None,
             public_origin: "http://localhost:8080".into(),
             tls_cert: None,
@@ -168,6 +175,33 @@ impl Default for Config {
             websocket_send_queue: 64,
             max_threads_per_day: DEFAULT_MAX_THREADS_PER_DAY,
         }
+    }
+}
+
+/// A database address. It may carry a password, so its `Debug` shows only
+/// the scheme and host.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(pub String);
+
+impl DatabaseUrl {
+    /// The address, for connecting.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Scheme and host only (no user, password, port, path or options).
+    pub fn redacted(&self) -> String {
+        match url::Url::parse(&self.0) {
+            Ok(url) => format!("{}://{}/…", url.scheme(), url.host_str().unwrap_or("")),
+            Err(_) => "(not a URL)".to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DatabaseUrl({})", self.redacted())
     }
 }
 

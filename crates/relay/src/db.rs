@@ -1,29 +1,106 @@
-//! The relay's SQLite database: opened once at start, migrated, then shared.
+//! The relay's database: the embedded SQLite file by default, or
+//! PostgreSQL (`database_url`), opened once at start, migrated, then shared.
+//!
+//! Both are reached through sqlx's `Any` driver, so one set of queries
+//! serves both: they are written in the SQL the two share (`$1`
+//! placeholders, `ON CONFLICT`, `RETURNING`, integers for times and flags,
+//! no `MAX(a, b)`, sums cast to `BIGINT`). Each backend has its own
+//! migrations (`migrations/sqlite`, `migrations/postgres`), and a test
+//! checks that they build the same tables.
 
 use std::path::Path;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
+use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{AnyConnection, AnyPool, Executor};
 
 use crate::StartError;
+use crate::config::Config;
 
 /// The database file's name inside the data directory.
 pub const DATABASE_FILE: &str = "ward.sqlite3";
 
-/// The migrations under `crates/relay/migrations`, compiled into the binary.
-pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+/// SQLite's migrations, compiled into the binary.
+pub static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// Opens (creating on first run) the database in `data_dir` and applies any
-/// pending migrations. The directory is made 0700 and the database file 0600
-/// before SQLite opens it (SQLite gives its `-wal` and `-shm` files the
-/// database file's mode); existing ones are tightened too.
-pub async fn open(data_dir: &Path) -> Result<SqlitePool, StartError> {
-    crate::files::private_dir(data_dir).map_err(|source| StartError::DataDir {
-        path: data_dir.to_path_buf(),
+/// PostgreSQL's migrations, compiled into the binary. Its first one builds
+/// the schema SQLite's first thirteen built; from there, each change is
+/// one migration with the same number in each directory.
+pub static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which database a pool talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend `pool` was opened on.
+    pub fn of(pool: &AnyPool) -> Self {
+        match pool.connect_options().database_url.scheme() {
+            "postgres" | "postgresql" => Self::Postgres,
+            _ => Self::Sqlite,
+        }
+    }
+}
+
+/// Opens the configured database (creating the SQLite file on first run)
+/// and applies any pending migrations.
+pub async fn open(config: &Config) -> Result<AnyPool, StartError> {
+    sqlx::any::install_default_drivers();
+    crate::files::private_dir(&config.data).map_err(|source| StartError::DataDir {
+        path: config.data.clone(),
         source,
     })?;
+    let pool = match &config.database_url {
+        Some(url) => open_postgres(url).await?,
+        None => open_sqlite(&config.data).await?,
+    };
+    let migrator = match Backend::of(&pool) {
+        Backend::Sqlite => &SQLITE_MIGRATIONS,
+        Backend::Postgres => &POSTGRES_MIGRATIONS,
+    };
+    migrator.run(&pool).await?;
+    let copied = crate::history::backfill(&pool)
+        .await
+        .map_err(|source| StartError::Database {
+            what: "the key histories".into(),
+            source,
+        })?;
+    if copied > 0 {
+        tracing::info!(copied, "key bundles copied into their key histories");
+    }
+    Ok(pool)
+}
+
+/// PostgreSQL at `url`. Several relays may share it: whatever must be
+/// atomic across them takes a row lock or [`lock`].
+async fn open_postgres(url: &crate::config::DatabaseUrl) -> Result<AnyPool, StartError> {
+    let scheme = url::Url::parse(url.expose())
+        .map(|u| u.scheme().to_owned())
+        .unwrap_or_default();
+    if scheme != "postgres" && scheme != "postgresql" {
+        return Err(StartError::DatabaseUrl(url.redacted()));
+    }
+    AnyPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(url.expose())
+        .await
+        .map_err(|source| StartError::Database {
+            what: url.redacted(),
+            source,
+        })
+}
+
+/// The SQLite file in `data_dir`. The database file is made 0600 before
+/// SQLite opens it (SQLite gives its `-wal` and `-shm` files the database
+/// file's mode); existing ones are tightened too.
+async fn open_sqlite(data_dir: &Path) -> Result<AnyPool, StartError> {
     let path = data_dir.join(DATABASE_FILE);
     for file in [
         path.clone(),
@@ -37,35 +114,94 @@ pub async fn open(data_dir: &Path) -> Result<SqlitePool, StartError> {
         path: path.clone(),
         source,
     })?;
-    let options = SqliteConnectOptions::new()
-        .filename(&path)
-        .create_if_missing(true)
-        // WAL lets readers (message paging) run beside the one writer.
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(5));
-    let pool = SqlitePoolOptions::new()
+    let Some(path_text) = path.to_str().filter(|p| !p.contains(['?', '#'])) else {
+        return Err(StartError::DatabaseUrl(format!(
+            "the data directory {} (use a path without ? or #)",
+            data_dir.display()
+        )));
+    };
+    AnyPoolOptions::new()
         .max_connections(8)
-        .connect_with(options)
-        .await
-        .map_err(|source| StartError::Database { path, source })?;
-    MIGRATOR.run(&pool).await?;
-    let copied = crate::history::backfill(&pool)
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                // WAL lets readers (message paging) run beside the one
+                // writer; a writer waits up to 5 s for another.
+                conn.execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                )
+                .await
+                .map(|_| ())
+            })
+        })
+        .connect(&format!("sqlite://{path_text}?mode=rwc"))
         .await
         .map_err(|source| StartError::Database {
-            path: data_dir.join(DATABASE_FILE),
+            what: path.display().to_string(),
             source,
-        })?;
-    if copied > 0 {
-        tracing::info!(copied, "key bundles copied into their key histories");
-    }
-    Ok(pool)
+        })
 }
 
+/// Begins a transaction that will write, serialized with every other one
+/// for `scope` (an account or thread id, or a name such as
+/// [`ACTIVITY`]) on every relay sharing the database: SQLite's
+/// `BEGIN IMMEDIATE` takes its one write lock at once; PostgreSQL takes a
+/// transaction-scoped advisory lock on `scope`. Read-then-write steps (a
+/// compare-and-swap, a hash chain's next link) run inside one.
+pub async fn begin_write(
+    pool: &AnyPool,
+    scope: &str,
+) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    match Backend::of(pool) {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+        Backend::Postgres => {
+            let mut tx = pool.begin().await?;
+            lock_postgres(&mut tx, scope).await?;
+            Ok(tx)
+        }
+    }
+}
+
+/// Begins a transaction whose reads all see one snapshot (SQLite's WAL
+/// gives that to any transaction; PostgreSQL needs `REPEATABLE READ`).
+pub async fn begin_read(pool: &AnyPool) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    match Backend::of(pool) {
+        Backend::Sqlite => pool.begin().await,
+        Backend::Postgres => {
+            pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .await
+        }
+    }
+}
+
+/// Serializes the rest of transaction `tx` with every other transaction
+/// that locks `scope`, on every relay sharing the database. On SQLite
+/// writes are serialized already (one writer), so this does nothing.
+pub async fn lock(tx: &mut AnyConnection, scope: &str) -> Result<(), sqlx::Error> {
+    if tx.backend_name() == "PostgreSQL" {
+        lock_postgres(tx, scope).await
+    } else {
+        Ok(())
+    }
+}
+
+async fn lock_postgres(tx: &mut AnyConnection, scope: &str) -> Result<(), sqlx::Error> {
+    // The lock is released at commit or rollback; it cannot leak.
+    sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS locked")
+        .bind(scope)
+        .execute(tx)
+        .await
+        .map(|_| ())
+}
+
+/// The scope of the relay-wide activity counter (`threads.activity`): a
+/// transaction that takes its next value holds it until it commits, so
+/// the counter's values commit in order.
+pub const ACTIVITY: &str = "ward:activity";
+
 /// How many migrations this database has applied successfully.
-pub async fn migrations_applied(db: &SqlitePool) -> Result<u32, sqlx::Error> {
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = 1")
+pub async fn migrations_applied(db: &AnyPool) -> Result<u32, sqlx::Error> {
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
         .fetch_one(db)
         .await?;
     Ok(u32::try_from(count).unwrap_or(u32::MAX))
@@ -117,31 +253,57 @@ impl Named for ward_proto::threads::Category {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Text<T>(pub T);
 
-impl<T: Named> sqlx::Type<sqlx::Sqlite> for Text<T> {
-    fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
-        <str as sqlx::Type<sqlx::Sqlite>>::type_info()
+impl<T: Named> sqlx::Type<sqlx::Any> for Text<T> {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <str as sqlx::Type<sqlx::Any>>::type_info()
     }
 
-    fn compatible(ty: &sqlx::sqlite::SqliteTypeInfo) -> bool {
-        <str as sqlx::Type<sqlx::Sqlite>>::compatible(ty)
+    fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+        <str as sqlx::Type<sqlx::Any>>::compatible(ty)
     }
 }
 
-impl<'q, T: Named> sqlx::Encode<'q, sqlx::Sqlite> for Text<T> {
+impl<'q, T: Named> sqlx::Encode<'q, sqlx::Any> for Text<T> {
     fn encode_by_ref(
         &self,
-        buf: &mut Vec<sqlx::sqlite::SqliteArgumentValue<'q>>,
+        buf: &mut <sqlx::Any as sqlx::Database>::ArgumentBuffer<'q>,
     ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
-        <&str as sqlx::Encode<'q, sqlx::Sqlite>>::encode(self.0.name(), buf)
+        <&str as sqlx::Encode<'q, sqlx::Any>>::encode(self.0.name(), buf)
     }
 }
 
-impl<'r, T: Named> sqlx::Decode<'r, sqlx::Sqlite> for Text<T> {
-    fn decode(value: sqlx::sqlite::SqliteValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
-        let name = <&str as sqlx::Decode<'r, sqlx::Sqlite>>::decode(value)?;
+impl<'r, T: Named> sqlx::Decode<'r, sqlx::Any> for Text<T> {
+    fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let name = <&str as sqlx::Decode<'r, sqlx::Any>>::decode(value)?;
         T::from_name(name)
             .map(Text)
             .ok_or_else(|| format!("unknown {} {name:?} in the database", T::WHAT).into())
+    }
+}
+
+/// A yes/no read from SQL (`EXISTS (...)`, `COUNT(*) > 0`, `x IS NULL`):
+/// PostgreSQL answers a boolean, SQLite an integer; this reads either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flag(pub bool);
+
+impl sqlx::Type<sqlx::Any> for Flag {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <bool as sqlx::Type<sqlx::Any>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+        ty.kind() == sqlx::any::AnyTypeInfoKind::Bool || ty.kind().is_integer()
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Any> for Flag {
+    fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        use sqlx::ValueRef;
+        if value.type_info().kind().is_integer() {
+            <i64 as sqlx::Decode<'r, sqlx::Any>>::decode(value).map(|n| Flag(n != 0))
+        } else {
+            <bool as sqlx::Decode<'r, sqlx::Any>>::decode(value).map(Flag)
+        }
     }
 }
 
@@ -156,9 +318,10 @@ mod tests {
     /// an unknown stored name is an error, never a patient or "other".
     #[tokio::test]
     async fn named_columns_round_trip_and_refuse_unknown_names() {
-        let db = SqlitePool::connect("sqlite::memory:").await.unwrap();
+        sqlx::any::install_default_drivers();
+        let db = AnyPool::connect("sqlite::memory:").await.unwrap();
         for role in Role::ALL {
-            let row = sqlx::query("SELECT ? AS v, ? AS stored")
+            let row = sqlx::query("SELECT $1 AS v, $2 AS stored")
                 .bind(Text(role))
                 .bind(Text(role))
                 .fetch_one(&db)
@@ -168,7 +331,7 @@ mod tests {
             assert_eq!(row.get::<&str, _>("stored"), role.name());
         }
         for category in Category::ALL {
-            let back: Text<Category> = sqlx::query_scalar("SELECT ?")
+            let back: Text<Category> = sqlx::query_scalar("SELECT $1")
                 .bind(Text(category))
                 .fetch_one(&db)
                 .await

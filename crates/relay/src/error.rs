@@ -22,16 +22,21 @@ pub enum StartError {
         /// Why it failed.
         source: std::io::Error,
     },
-    /// The SQLite database could not be opened.
+    /// The database could not be opened or read at start.
     #[error(
-        "could not open the database {path}: {source}. Check the file's permissions; if it is not a Ward database, move it away"
+        "could not use the database ({what}): {source}. Check the file's permissions or the server's address and credentials; if it is not a Ward database, move it away"
     )]
     Database {
-        /// The database file.
-        path: PathBuf,
+        /// Which database, or what was being read (never a password).
+        what: String,
         /// Why it failed.
         source: sqlx::Error,
     },
+    /// `database_url` is not one this relay can use.
+    #[error(
+        "cannot use the database {0}: set database_url to postgres://USER:PASSWORD@HOST/DB, or leave it unset for the SQLite file in the data directory"
+    )]
+    DatabaseUrl(String),
     /// The database schema could not be brought up to date.
     #[error(
         "could not apply database migrations: {0}. The database may come from a newer Ward; restore a backup or run the newer relay"

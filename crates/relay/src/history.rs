@@ -4,11 +4,11 @@
 //! (`account_events`, served to the account itself).
 //!
 //! Both tables refuse UPDATE and DELETE (triggers in migration 0009); rows
-//! are only ever appended here, inside a `BEGIN IMMEDIATE` transaction so the
+//! are only ever appended here, inside a write transaction ([`crate::db::begin_write`]) so the
 //! next seq and the previous hash are read under the write lock.
 
 use sha2::{Digest, Sha256};
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{Row, AnyConnection, AnyPool};
 use ward_proto::account::AccountEventKind;
 use ward_seal::key_history::{self, GENESIS};
 
@@ -88,7 +88,7 @@ pub fn event_hash(
 }
 
 /// The last (seq, hash) of a chain, from a row of `seq, hash`.
-fn last_of(row: Option<sqlx::sqlite::SqliteRow>) -> Result<Option<(i64, [u8; 32])>, ApiError> {
+fn last_of(row: Option<sqlx::any::AnyRow>) -> Result<Option<(i64, [u8; 32])>, ApiError> {
     row.map(|row| {
         let hash: Vec<u8> = row.get("hash");
         let hash = <[u8; 32]>::try_from(hash.as_slice())
@@ -99,17 +99,19 @@ fn last_of(row: Option<sqlx::sqlite::SqliteRow>) -> Result<Option<(i64, [u8; 32]
 }
 
 /// Appends an event to `account_id`'s history, inside the caller's
-/// transaction (which must hold the write lock: `BEGIN IMMEDIATE`).
+/// transaction, which holds the account's write lock from here on
+/// ([`crate::db::lock`]): the next link is read and written in one step.
 pub async fn record_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     kind: AccountEventKind,
     session_id: Option<&str>,
     detail: Option<&str>,
 ) -> Result<(), ApiError> {
+    crate::db::lock(conn, account_id).await?;
     let last = last_of(
         sqlx::query(
-            "SELECT seq, hash FROM account_events WHERE account_id = ? ORDER BY seq DESC LIMIT 1",
+            "SELECT seq, hash FROM account_events WHERE account_id = $1 ORDER BY seq DESC LIMIT 1",
         )
         .bind(account_id)
         .fetch_optional(&mut *conn)
@@ -127,7 +129,7 @@ pub async fn record_in(
     );
     sqlx::query(
         "INSERT INTO account_events (account_id, seq, kind, at, session_id, detail, hash)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(account_id)
     .bind(seq)
@@ -143,13 +145,13 @@ pub async fn record_in(
 
 /// Appends an event to `account_id`'s history in a transaction of its own.
 pub async fn record(
-    db: &SqlitePool,
+    db: &AnyPool,
     account_id: &str,
     kind: AccountEventKind,
     session_id: Option<&str>,
     detail: Option<&str>,
 ) -> Result<(), ApiError> {
-    let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = crate::db::begin_write(db, account_id).await?;
     record_in(&mut tx, account_id, kind, session_id, detail).await?;
     tx.commit().await?;
     Ok(())
@@ -170,14 +172,14 @@ pub enum Published {
 /// current one, keeps `bundles` in step, and records the account event, all
 /// in one transaction.
 pub async fn publish_bundle(
-    db: &SqlitePool,
+    db: &AnyPool,
     account_id: &str,
     session_id: &str,
     bundle: &[u8],
 ) -> Result<Published, ApiError> {
-    let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = crate::db::begin_write(db, account_id).await?;
     let last = sqlx::query(
-        "SELECT seq, hash, bundle FROM bundle_history WHERE account_id = ? ORDER BY seq DESC LIMIT 1",
+        "SELECT seq, hash, bundle FROM bundle_history WHERE account_id = $1 ORDER BY seq DESC LIMIT 1",
     )
     .bind(account_id)
     .fetch_optional(&mut *tx)
@@ -193,7 +195,7 @@ pub async fn publish_bundle(
     let hash = key_history::entry_hash(&prev, seq_u64, bundle);
     let now = now_ms();
     sqlx::query(
-        "INSERT INTO bundle_history (account_id, seq, bundle, hash, published_at) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO bundle_history (account_id, seq, bundle, hash, published_at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(account_id)
     .bind(seq)
@@ -203,7 +205,7 @@ pub async fn publish_bundle(
     .execute(&mut *tx)
     .await?;
     sqlx::query(
-        "INSERT INTO bundles (account_id, bundle, published_at) VALUES (?, ?, ?)
+        "INSERT INTO bundles (account_id, bundle, published_at) VALUES ($1, $2, $3)
          ON CONFLICT (account_id) DO UPDATE SET bundle = excluded.bundle, published_at = excluded.published_at",
     )
     .bind(account_id)
@@ -225,7 +227,7 @@ pub async fn publish_bundle(
 /// Copies every bundle published before key histories existed into its
 /// account's history as seq 0 (the hash needs SHA-256, which the migration
 /// cannot compute). Runs at every start; does nothing once done.
-pub async fn backfill(db: &SqlitePool) -> Result<u64, sqlx::Error> {
+pub async fn backfill(db: &AnyPool) -> Result<u64, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT account_id, bundle, published_at FROM bundles b
          WHERE NOT EXISTS (SELECT 1 FROM bundle_history h WHERE h.account_id = b.account_id)",
@@ -238,7 +240,7 @@ pub async fn backfill(db: &SqlitePool) -> Result<u64, sqlx::Error> {
         let hash = key_history::entry_hash(&GENESIS, 0, &bundle);
         copied += sqlx::query(
             "INSERT INTO bundle_history (account_id, seq, bundle, hash, published_at)
-             VALUES (?, 0, ?, ?, ?) ON CONFLICT DO NOTHING",
+             VALUES ($1, 0, $2, $3, $4) ON CONFLICT DO NOTHING",
         )
         .bind(row.get::<String, _>("account_id"))
         .bind(&bundle)

@@ -32,7 +32,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
@@ -44,7 +44,7 @@ pub use web::StaticSite;
 #[derive(Debug, Clone)]
 pub struct AppState {
     /// The relay's database.
-    pub db: SqlitePool,
+    pub db: AnyPool,
     /// The built web client, when this relay serves it.
     pub site: Option<StaticSite>,
     /// The configuration it started with.
@@ -80,7 +80,7 @@ impl AppState {
             .as_deref()
             .map(StaticSite::load)
             .transpose()?;
-        let db = db::open(&config.data).await?;
+        let db = db::open(&config).await?;
         let (secret, secret_file) = relay_secret::RelaySecret::load_or_create(
             config.secret_key_file.as_deref(),
             &config.data,

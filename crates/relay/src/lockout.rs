@@ -182,9 +182,9 @@ impl Counted {
     pub async fn right(self, state: &AppState) -> Result<(), ApiError> {
         for (key, on_right) in self.keys {
             let sql = match on_right {
-                OnRight::Clear => "DELETE FROM guess_counts WHERE key = ?",
+                OnRight::Clear => "DELETE FROM guess_counts WHERE key = $1",
                 OnRight::Refund => {
-                    "UPDATE guess_counts SET count = MAX(count - 1, 0) WHERE key = ?"
+                    "UPDATE guess_counts SET count = CASE WHEN count > 0 THEN count - 1 ELSE 0 END WHERE key = $1"
                 }
             };
             sqlx::query(sql).bind(&key).execute(&state.db).await?;
@@ -204,10 +204,10 @@ pub async fn count(state: &AppState, limits: &[(Limit, &str)]) -> Result<Counted
         // One statement: add one (or start a new window) and return the
         // count. Parallel requests are serialized by SQLite's write lock.
         let row = sqlx::query(
-            "INSERT INTO guess_counts (key, count, window_end) VALUES (?1, 1, ?2 + ?3)
+            "INSERT INTO guess_counts (key, count, window_end) VALUES ($1, 1, $2 + $3)
              ON CONFLICT (key) DO UPDATE SET
-                 count = CASE WHEN window_end <= ?2 THEN 1 ELSE count + 1 END,
-                 window_end = CASE WHEN window_end <= ?2 THEN ?2 + ?3 ELSE window_end END
+                 count = CASE WHEN window_end <= $2 THEN 1 ELSE count + 1 END,
+                 window_end = CASE WHEN window_end <= $2 THEN $2 + $3 ELSE window_end END
              RETURNING count, window_end",
         )
         .bind(&key)
@@ -229,7 +229,7 @@ pub async fn count(state: &AppState, limits: &[(Limit, &str)]) -> Result<Counted
 /// Forgets `subject`'s counter for `limit` (a code was used: the sends to
 /// that contact were wanted).
 pub async fn clear(state: &AppState, limit: Limit, subject: &str) -> Result<(), ApiError> {
-    sqlx::query("DELETE FROM guess_counts WHERE key = ?")
+    sqlx::query("DELETE FROM guess_counts WHERE key = $1")
         .bind(key(&limit, subject))
         .execute(&state.db)
         .await?;
@@ -297,8 +297,8 @@ pub async fn code_login(
     let row = sqlx::query(
         "UPDATE code_logins SET
              attempts = attempts + 1,
-             used_at = CASE WHEN code_hash = ?3 THEN ?2 ELSE used_at END
-         WHERE login_id = ?1 AND used_at IS NULL AND expires_at > ?2 AND attempts < 5
+             used_at = CASE WHEN code_hash = $3 THEN $2 ELSE used_at END
+         WHERE login_id = $1 AND used_at IS NULL AND expires_at > $2 AND attempts < 5
          RETURNING account_id, used_at IS NOT NULL AS matched",
     )
     .bind(login_id)
@@ -307,7 +307,7 @@ pub async fn code_login(
     .fetch_optional(&state.db)
     .await?;
     Ok(match row {
-        Some(row) if row.get::<bool, _>("matched") => CodeGuess::Right(row.get("account_id")),
+        Some(row) if row.get::<crate::db::Flag, _>("matched").0 => CodeGuess::Right(row.get("account_id")),
         _ => CodeGuess::Wrong,
     })
 }

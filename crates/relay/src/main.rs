@@ -52,6 +52,12 @@ enum Command {
         /// first run (mode 0700, its files 0600). Default ./data.
         #[arg(long = "data", env = "WARD_DATA")]
         data: Option<PathBuf>,
+        /// The database: unset for the SQLite file in DATA, or
+        /// postgres://USER:PASSWORD@HOST/DB for PostgreSQL (several relays
+        /// can share one). Prefer the environment variable or the
+        /// configuration file: a flag shows in the process list.
+        #[arg(long, env = "WARD_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+        database_url: Option<String>,
         /// Development mode: without an [smtp] server, write one-time codes
         /// to DATA/dev-outbox.log instead of refusing to start. Never in
         /// production (also `dev = true` in the configuration file).
@@ -161,6 +167,7 @@ async fn run(command: Command) -> Result<(), String> {
             listen,
             public_origin,
             data,
+            database_url,
             dev,
             secret_key_file,
             static_dir,
@@ -187,6 +194,9 @@ async fn run(command: Command) -> Result<(), String> {
             }
             if let Some(data) = data {
                 settings.data = data;
+            }
+            if let Some(url) = database_url {
+                settings.database_url = Some(ward_relay::config::DatabaseUrl(url));
             }
             if dev {
                 settings.dev = true;

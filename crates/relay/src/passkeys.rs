@@ -37,7 +37,7 @@ pub fn webauthn(origin: &str) -> Result<Webauthn, StartError> {
 /// The account's WebAuthn user handle (random, created on first use).
 pub async fn user_handle(state: &AppState, account_id: &str) -> Result<Uuid, ApiError> {
     let existing: Option<Vec<u8>> =
-        sqlx::query_scalar("SELECT webauthn_user_id FROM accounts WHERE account_id = ?")
+        sqlx::query_scalar("SELECT webauthn_user_id FROM accounts WHERE account_id = $1")
             .bind(account_id)
             .fetch_one(&state.db)
             .await?;
@@ -45,14 +45,14 @@ pub async fn user_handle(state: &AppState, account_id: &str) -> Result<Uuid, Api
         return Ok(bytes);
     }
     let handle = Uuid::from_bytes(secrets::random::<16>()?);
-    sqlx::query("UPDATE accounts SET webauthn_user_id = ? WHERE account_id = ? AND webauthn_user_id IS NULL")
+    sqlx::query("UPDATE accounts SET webauthn_user_id = $1 WHERE account_id = $2 AND webauthn_user_id IS NULL")
         .bind(handle.as_bytes().as_slice())
         .bind(account_id)
         .execute(&state.db)
         .await?;
     // Another request may have set it first: read back the winner.
     let stored: Vec<u8> =
-        sqlx::query_scalar("SELECT webauthn_user_id FROM accounts WHERE account_id = ?")
+        sqlx::query_scalar("SELECT webauthn_user_id FROM accounts WHERE account_id = $1")
             .bind(account_id)
             .fetch_one(&state.db)
             .await?;
@@ -65,7 +65,7 @@ pub async fn account_for_handle(
     handle: &Uuid,
 ) -> Result<Option<String>, ApiError> {
     Ok(
-        sqlx::query_scalar("SELECT account_id FROM accounts WHERE webauthn_user_id = ?")
+        sqlx::query_scalar("SELECT account_id FROM accounts WHERE webauthn_user_id = $1")
             .bind(handle.as_bytes().as_slice())
             .fetch_optional(&state.db)
             .await?,
@@ -79,17 +79,18 @@ pub async fn account_for_handle(
 /// (`routes::enroll`) and its first passkey needs no step-up
 /// (`routes::passkeys`, whose registration re-checks this in the insert).
 pub async fn has_sign_in_method(
-    db: impl sqlx::SqliteExecutor<'_>,
+    db: impl sqlx::Executor<'_, Database = sqlx::Any>,
     account_id: &str,
 ) -> Result<bool, ApiError> {
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM passkeys WHERE account_id = ?1)
-             OR EXISTS (SELECT 1 FROM totp WHERE account_id = ?1 AND confirmed_at IS NOT NULL)
-             OR EXISTS (SELECT 1 FROM accounts WHERE account_id = ?1 AND kind = 'clinic')",
+    Ok(sqlx::query_scalar::<_, crate::db::Flag>(
+        "SELECT EXISTS (SELECT 1 FROM passkeys WHERE account_id = $1)
+             OR EXISTS (SELECT 1 FROM totp WHERE account_id = $1 AND confirmed_at IS NOT NULL)
+             OR EXISTS (SELECT 1 FROM accounts WHERE account_id = $1 AND kind = 'clinic')",
     )
     .bind(account_id)
     .fetch_one(db)
-    .await?)
+    .await?
+    .0)
 }
 
 /// The account's passkeys with their ids.
@@ -97,7 +98,7 @@ pub async fn of_account(
     state: &AppState,
     account_id: &str,
 ) -> Result<Vec<(String, Passkey)>, ApiError> {
-    sqlx::query("SELECT passkey_id, passkey FROM passkeys WHERE account_id = ? ORDER BY created_at")
+    sqlx::query("SELECT passkey_id, passkey FROM passkeys WHERE account_id = $1 ORDER BY created_at")
         .bind(account_id)
         .fetch_all(&state.db)
         .await?
@@ -120,7 +121,7 @@ pub async fn save_ceremony(
     let id = secrets::id("cer")?;
     let json =
         serde_json::to_string(ceremony).map_err(|e| ApiError::internal("ceremony state", &e))?;
-    sqlx::query("INSERT INTO ceremonies (ceremony_id, kind, account_id, state, expires_at) VALUES (?, ?, ?, ?, ?)")
+    sqlx::query("INSERT INTO ceremonies (ceremony_id, kind, account_id, state, expires_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&id)
         .bind(kind)
         .bind(account_id)
@@ -138,7 +139,7 @@ pub async fn take_ceremony<T: serde::de::DeserializeOwned>(
     kind: &str,
 ) -> Result<(Option<String>, T), ApiError> {
     let row = sqlx::query(
-        "DELETE FROM ceremonies WHERE ceremony_id = ? AND kind = ? AND expires_at > ? RETURNING account_id, state",
+        "DELETE FROM ceremonies WHERE ceremony_id = $1 AND kind = $2 AND expires_at > $3 RETURNING account_id, state",
     )
     .bind(ceremony_id)
     .bind(kind)

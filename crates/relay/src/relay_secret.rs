@@ -26,7 +26,7 @@ use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
-use sqlx::{Row, SqlitePool};
+use sqlx::{Row, AnyPool};
 use zeroize::Zeroizing;
 
 use crate::error::{ApiError, StartError};
@@ -168,7 +168,7 @@ impl RelaySecret {
     /// on the first start with one, records it and protects what an older
     /// relay stored in the clear (TOTP seeds) or with an unkeyed hash
     /// (codes), all in one transaction.
-    pub async fn bind_database(&self, db: &SqlitePool, path: &Path) -> Result<(), SecretError> {
+    pub async fn bind_database(&self, db: &AnyPool, path: &Path) -> Result<(), SecretError> {
         let mut tx = db.begin().await?;
         let check: Option<Vec<u8>> =
             sqlx::query_scalar("SELECT key_check FROM relay_secret WHERE id = 1")
@@ -197,7 +197,7 @@ impl RelaySecret {
             let sealed = self
                 .seal_seed(&account_id, &seed)
                 .map_err(|_| SecretError::Random)?;
-            sqlx::query("UPDATE totp SET secret = ? WHERE account_id = ?")
+            sqlx::query("UPDATE totp SET secret = $1 WHERE account_id = $2")
                 .bind(sealed)
                 .bind(&account_id)
                 .execute(&mut *tx)
@@ -210,12 +210,12 @@ impl RelaySecret {
             .await?;
         for old in &invites {
             let new = self.keyed(old).to_vec();
-            sqlx::query("UPDATE invites SET code_hash = ? WHERE code_hash = ?")
+            sqlx::query("UPDATE invites SET code_hash = $1 WHERE code_hash = $2")
                 .bind(&new)
                 .bind(old)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("UPDATE enrollments SET invite_hash = ? WHERE invite_hash = ?")
+            sqlx::query("UPDATE enrollments SET invite_hash = $1 WHERE invite_hash = $2")
                 .bind(&new)
                 .bind(old)
                 .execute(&mut *tx)
@@ -233,14 +233,14 @@ impl RelaySecret {
             for row in rows {
                 let id: String = row.get(0);
                 let old: Vec<u8> = row.get(1);
-                sqlx::query(&format!("UPDATE {table} SET code_hash = ? WHERE {key} = ?"))
+                sqlx::query(&format!("UPDATE {table} SET code_hash = $1 WHERE {key} = $2"))
                     .bind(self.keyed(&old).to_vec())
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
             }
         }
-        sqlx::query("INSERT INTO relay_secret (id, key_check, bound_at) VALUES (1, ?, ?)")
+        sqlx::query("INSERT INTO relay_secret (id, key_check, bound_at) VALUES (1, $1, $2)")
             .bind(self.check.as_slice())
             .bind(crate::secrets::now_ms())
             .execute(&mut *tx)

@@ -28,7 +28,7 @@ pub async fn start(
     let expires_at = now.saturating_add(absolute);
     sqlx::query(
         "INSERT INTO sessions (token_hash, session_id, account_id, created_at, last_seen_at, expires_at, user_agent)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(secrets::hash(&token))
     .bind(&session_id)
@@ -75,7 +75,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Session, ApiE
     let row = sqlx::query(
         "SELECT s.account_id, s.session_id, s.created_at, s.last_seen_at, s.expires_at, a.kind
          FROM sessions s JOIN accounts a ON a.account_id = s.account_id
-         WHERE s.token_hash = ? AND s.revoked_at IS NULL",
+         WHERE s.token_hash = $1 AND s.revoked_at IS NULL",
     )
     .bind(&token_hash)
     .fetch_optional(&state.db)
@@ -88,7 +88,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Session, ApiE
     }
     // Refresh at most once a minute: a busy client does not write per request.
     if now - last_seen > 60_000 {
-        sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
             .bind(now)
             .bind(&token_hash)
             .execute(&state.db)
@@ -111,7 +111,7 @@ pub async fn is_live(state: &AppState, token: &str) -> Result<bool, ApiError> {
     let now = now_ms();
     let idle = i64::try_from(state.config.session_idle().as_millis()).unwrap_or(i64::MAX);
     let live: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM sessions WHERE token_hash = ? AND revoked_at IS NULL AND expires_at > ? AND last_seen_at > ?",
+        "SELECT 1 FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2 AND last_seen_at > $3",
     )
     .bind(secrets::hash(token))
     .bind(now)
@@ -123,7 +123,7 @@ pub async fn is_live(state: &AppState, token: &str) -> Result<bool, ApiError> {
 
 /// Ends a session server-side.
 pub async fn revoke(state: &AppState, token_hash: &[u8]) -> Result<(), ApiError> {
-    sqlx::query("UPDATE sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL")
+    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
         .bind(now_ms())
         .bind(token_hash)
         .execute(&state.db)

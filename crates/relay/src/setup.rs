@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 
 use crate::error::StartError;
 use crate::secrets;
@@ -12,7 +12,7 @@ use crate::secrets;
 pub const SETUP_CODE_FILE: &str = "clinic-setup-code";
 
 /// Writes a fresh setup code unless a clinic exists or an unused code does.
-pub async fn ensure_setup_code(db: &SqlitePool, data: &Path) -> Result<(), StartError> {
+pub async fn ensure_setup_code(db: &AnyPool, data: &Path) -> Result<(), StartError> {
     let path = data.join(SETUP_CODE_FILE);
     let (clinics, unused): (i64, i64) = sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM accounts WHERE kind = 'clinic'),
@@ -21,7 +21,7 @@ pub async fn ensure_setup_code(db: &SqlitePool, data: &Path) -> Result<(), Start
     .fetch_one(db)
     .await
     .map_err(|source| StartError::Database {
-        path: path.clone(),
+        what: "the clinic setup code".into(),
         source,
     })?;
     if clinics > 0 || (unused > 0 && path.exists()) {
@@ -43,15 +43,15 @@ pub async fn ensure_setup_code(db: &SqlitePool, data: &Path) -> Result<(), Start
         .execute(db)
         .await
         .map_err(|source| StartError::Database {
-            path: path.clone(),
+            what: "the clinic setup code".into(),
             source,
         })?;
-    sqlx::query("INSERT INTO setup_codes (code_hash) VALUES (?)")
+    sqlx::query("INSERT INTO setup_codes (code_hash) VALUES ($1)")
         .bind(secrets::hash(&code))
         .execute(db)
         .await
         .map_err(|source| StartError::Database {
-            path: path.clone(),
+            what: "the clinic setup code".into(),
             source,
         })?;
     tracing::info!(file = %path.display(), "no clinic yet: wrote a one-time clinic setup code");

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 
 /// How often [`spawn`] runs [`expired`].
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(10 * 60);
@@ -63,7 +63,7 @@ impl Swept {
 /// after their absolute expiry or their revocation. Lockout counters go
 /// when they lock nothing and their failures are older than the quiet
 /// window after which [`crate::lockout`] forgets them.
-pub async fn expired(db: &SqlitePool, now_ms: i64) -> Result<Swept, sqlx::Error> {
+pub async fn expired(db: &AnyPool, now_ms: i64) -> Result<Swept, sqlx::Error> {
     let code_cutoff = now_ms.saturating_sub(CODE_RETENTION_MS);
     let session_cutoff = now_ms.saturating_sub(SESSION_RETENTION_MS);
     let delete = |sql: &'static str, cutoff: i64| async move {
@@ -74,16 +74,16 @@ pub async fn expired(db: &SqlitePool, now_ms: i64) -> Result<Swept, sqlx::Error>
             .map(|done| done.rows_affected())
     };
     Ok(Swept {
-        ceremonies: delete("DELETE FROM ceremonies WHERE expires_at <= ?", now_ms).await?,
-        key_challenges: delete("DELETE FROM key_challenges WHERE expires_at <= ?", now_ms).await?,
-        code_logins: delete("DELETE FROM code_logins WHERE expires_at <= ?", code_cutoff).await?,
-        enrollments: delete("DELETE FROM enrollments WHERE expires_at <= ?", code_cutoff).await?,
+        ceremonies: delete("DELETE FROM ceremonies WHERE expires_at <= $1", now_ms).await?,
+        key_challenges: delete("DELETE FROM key_challenges WHERE expires_at <= $1", now_ms).await?,
+        code_logins: delete("DELETE FROM code_logins WHERE expires_at <= $1", code_cutoff).await?,
+        enrollments: delete("DELETE FROM enrollments WHERE expires_at <= $1", code_cutoff).await?,
         sessions: delete(
-            "DELETE FROM sessions WHERE expires_at <= ?1 OR revoked_at <= ?1",
+            "DELETE FROM sessions WHERE expires_at <= $1 OR revoked_at <= $1",
             session_cutoff,
         )
         .await?,
-        guess_counts: sqlx::query("DELETE FROM guess_counts WHERE window_end <= ?")
+        guess_counts: sqlx::query("DELETE FROM guess_counts WHERE window_end <= $1")
             .bind(now_ms)
             .execute(db)
             .await?
@@ -103,7 +103,7 @@ impl Drop for Sweeper {
 
 /// Runs [`expired`] now and then every [`SWEEP_INTERVAL`] with the relay's
 /// clock, logging what it deleted and any failure (the next pass retries).
-pub fn spawn(db: SqlitePool) -> Sweeper {
+pub fn spawn(db: AnyPool) -> Sweeper {
     Sweeper(tokio::spawn(async move {
         let mut interval = tokio::time::interval(SWEEP_INTERVAL);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

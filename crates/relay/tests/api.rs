@@ -411,9 +411,7 @@ async fn patient_and_clinic_exchange_an_encrypted_message() {
     assert_eq!(payload.text, text);
 
     // The relay stored ciphertext only.
-    let db = std::fs::read(relay.data.path().join("ward.sqlite3")).unwrap();
-    let wal = std::fs::read(relay.data.path().join("ward.sqlite3-wal")).unwrap_or_default();
-    for file in [db, wal] {
+    for file in [relay.stored_bytes().await] {
         assert!(
             !file.windows(text.len()).any(|w| w == text.as_bytes()),
             "plaintext on disk"

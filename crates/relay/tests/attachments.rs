@@ -567,13 +567,13 @@ async fn expired_uploads_and_unattached_blobs_are_cleaned_up_rows_and_files() {
     let rows = |id: String| {
         let db = db.clone();
         async move {
-            let blobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM blobs WHERE blob_id = ?")
+            let blobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM blobs WHERE blob_id = $1")
                 .bind(&id)
                 .fetch_one(&db)
                 .await
                 .unwrap();
             let parts: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM blob_parts WHERE blob_id = ?")
+                sqlx::query_scalar("SELECT COUNT(*) FROM blob_parts WHERE blob_id = $1")
                     .bind(&id)
                     .fetch_one(&db)
                     .await
@@ -614,7 +614,7 @@ async fn expired_uploads_and_unattached_blobs_are_cleaned_up_rows_and_files() {
 
     // Expired but not yet swept already reads as gone.
     let late = create_upload(&relay, &patient, 10, 1).await;
-    sqlx::query("UPDATE blobs SET expires_at = ? WHERE blob_id = ?")
+    sqlx::query("UPDATE blobs SET expires_at = $1 WHERE blob_id = $2")
         .bind(now - 1)
         .bind(&late)
         .execute(&db)
@@ -651,7 +651,7 @@ async fn the_blob_store_holds_only_ciphertext() {
             .iter()
             .all(|o| o.starts_with(blob_dir(&relay).join(&blob_id)))
     );
-    let database = std::fs::read(relay.data.path().join(ward_relay::db::DATABASE_FILE)).unwrap();
+    let database = relay.stored_bytes().await;
     for chunk in file.chunks(CHUNK_SIZE) {
         for object in &objects {
             let bytes = std::fs::read(object).unwrap();

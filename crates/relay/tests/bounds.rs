@@ -170,7 +170,7 @@ async fn the_daily_thread_limit_holds_under_twenty_parallel_starts() {
         }
     }
     assert_eq!(created, 5);
-    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM threads WHERE created_by = ?")
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM threads WHERE created_by = $1")
         .bind(&sam.id)
         .fetch_one(&relay.state.db)
         .await
@@ -182,7 +182,7 @@ async fn the_daily_thread_limit_holds_under_twenty_parallel_starts() {
     start_bare(&relay, &ann).await;
 
     // A day later Sam may start again.
-    sqlx::query("UPDATE threads SET created_at = created_at - 86400001 WHERE created_by = ?")
+    sqlx::query("UPDATE threads SET created_at = created_at - 86400001 WHERE created_by = $1")
         .bind(&sam.id)
         .execute(&relay.state.db)
         .await
@@ -454,7 +454,7 @@ async fn the_sweep_deletes_rows_past_their_cutoff_and_keeps_fresh_ones() {
         challenges.push(challenge.challenge_id);
     }
     sqlx::query(
-        "UPDATE key_challenges SET expires_at = expires_at - 3600000 WHERE challenge_id = ?",
+        "UPDATE key_challenges SET expires_at = expires_at - 3600000 WHERE challenge_id = $1",
     )
     .bind(&challenges[0])
     .execute(&relay.state.db)

@@ -200,14 +200,9 @@ async fn a_caregiver_reads_the_history_until_revoked() {
         )
         .await;
     // Not only refused by the relay: no key for epoch 1 was ever sealed to Dana.
-    let db = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        relay.data.path().join("ward.sqlite3").display()
-    ))
-    .await
-    .unwrap();
+    let db = relay.db().await;
     let dana_epochs: Vec<i64> =
-        sqlx::query_scalar("SELECT epoch FROM sealed_keys WHERE member_id = ? ORDER BY epoch")
+        sqlx::query_scalar("SELECT epoch FROM sealed_keys WHERE member_id = $1 ORDER BY epoch")
             .bind(&dana.id)
             .fetch_all(&db)
             .await

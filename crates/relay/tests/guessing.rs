@@ -638,7 +638,7 @@ async fn caregiver_invites_are_capped_per_patient_pending_and_per_day() {
         StatusCode::CREATED
     );
     // Used invites are not pending, but still count for the day.
-    sqlx::query("UPDATE invites SET used_at = 1 WHERE for_patient = ?")
+    sqlx::query("UPDATE invites SET used_at = 1 WHERE for_patient = $1")
         .bind(&patient.id)
         .execute(&relay.db().await)
         .await
@@ -647,7 +647,7 @@ async fn caregiver_invites_are_capped_per_patient_pending_and_per_day() {
         let response = caregiver_invite(&relay, &patient, &format!("z{i}@example.com")).await;
         assert_eq!(response.status(), StatusCode::CREATED, "invite {i}");
     }
-    sqlx::query("UPDATE invites SET used_at = 1 WHERE for_patient = ?")
+    sqlx::query("UPDATE invites SET used_at = 1 WHERE for_patient = $1")
         .bind(&patient.id)
         .execute(&relay.db().await)
         .await

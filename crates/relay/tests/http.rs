@@ -47,7 +47,7 @@ async fn health_reports_applied_migrations() {
     assert_eq!(health.status, HealthStatus::Ok);
     assert_eq!(
         health.migrations_applied as usize,
-        db::MIGRATOR.iter().count()
+        db::SQLITE_MIGRATIONS.iter().count()
     );
     assert!(data.path().join(db::DATABASE_FILE).is_file());
 }
@@ -67,13 +67,13 @@ async fn health_is_degraded_when_the_database_is_gone() {
 #[tokio::test]
 async fn reopening_an_existing_database_keeps_it() {
     let data = tempfile::tempdir().unwrap();
-    let first = db::open(data.path()).await.unwrap();
+    let first = db::open(&sqlite_in(data.path())).await.unwrap();
     sqlx::query("INSERT INTO relay_info (key, value) VALUES ('marker', 'kept')")
         .execute(&first)
         .await
         .unwrap();
     first.close().await;
-    let second = db::open(data.path()).await.unwrap();
+    let second = db::open(&sqlite_in(data.path())).await.unwrap();
     let value: String = sqlx::query_scalar("SELECT value FROM relay_info WHERE key = 'marker'")
         .fetch_one(&second)
         .await
@@ -150,4 +150,12 @@ async fn answers_over_a_real_socket() {
 
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
+}
+
+/// A configuration whose database is the SQLite file in `data`.
+fn sqlite_in(data: &std::path::Path) -> ward_relay::Config {
+    ward_relay::Config {
+        data: data.to_path_buf(),
+        ..ward_relay::Config::default()
+    }
 }

@@ -224,7 +224,7 @@ async fn the_key_history_is_append_only_hash_chained_and_served_to_thread_mates_
     );
     // Each account event's hash chains to the one before.
     let hashes: Vec<(i64, Vec<u8>)> =
-        sqlx::query_as("SELECT seq, hash FROM account_events WHERE account_id = ? ORDER BY seq")
+        sqlx::query_as("SELECT seq, hash FROM account_events WHERE account_id = $1 ORDER BY seq")
             .bind(&patient.id)
             .fetch_all(&db)
             .await
@@ -337,13 +337,14 @@ async fn bundles_published_before_key_histories_become_their_first_entry() {
     // As a database from before migration 0009 would be: a bundle without
     // a history (the triggers are dropped to make it so).
     let db = relay.db().await;
-    for sql in [
-        "DROP TRIGGER bundle_history_no_delete",
-        "DELETE FROM bundle_history",
-    ] {
+    let drop_trigger = if support::on_postgres() {
+        "DROP TRIGGER bundle_history_no_delete ON bundle_history"
+    } else {
+        "DROP TRIGGER bundle_history_no_delete"
+    };
+    for sql in [drop_trigger, "DELETE FROM bundle_history"] {
         sqlx::query(sql).execute(&db).await.unwrap();
     }
-    db.close().await;
     let copied = ward_relay::history::backfill(&relay.state.db)
         .await
         .unwrap();

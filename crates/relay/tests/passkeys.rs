@@ -535,7 +535,7 @@ async fn an_expired_invite_does_not_resume() {
     let clinic = relay.clinic().await;
     let invite = relay.invite(&clinic, "sam@example.com").await;
     relay.enroll_session(&invite, "sam@example.com").await;
-    let expired = sqlx::query("UPDATE invites SET expires_at = ?")
+    let expired = sqlx::query("UPDATE invites SET expires_at = $1")
         .bind(1_i64)
         .execute(&relay.db().await)
         .await

@@ -138,13 +138,8 @@ async fn totp_status_needs_a_session_but_no_step_up() {
     // off is refused, reading whether it is on is not.
     let clinic = relay.clinic().await;
     let patient = relay.patient(&clinic, "sam@example.com").await;
-    let db = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        relay.data.path().join("ward.sqlite3").display()
-    ))
-    .await
-    .unwrap();
-    let aged = sqlx::query("UPDATE sessions SET created_at = created_at - ? WHERE account_id = ?")
+    let db = relay.db().await;
+    let aged = sqlx::query("UPDATE sessions SET created_at = created_at - $1 WHERE account_id = $2")
         .bind(ward_relay::extract::STEP_UP_MS + 60_000)
         .bind(&patient.id)
         .execute(&db)
@@ -457,7 +452,7 @@ async fn a_stale_session_cannot_confirm_or_disable_totp_and_each_change_is_in_th
 
     // A fresh session turns it on; a stale one cannot turn it off.
     let db = relay.db().await;
-    sqlx::query("UPDATE sessions SET created_at = ? WHERE account_id = ?")
+    sqlx::query("UPDATE sessions SET created_at = $1 WHERE account_id = $2")
         .bind(i64::try_from(now() * 1000).unwrap())
         .bind(&patient.id)
         .execute(&db)
@@ -485,7 +480,7 @@ async fn a_stale_session_cannot_confirm_or_disable_totp_and_each_change_is_in_th
             ErrorCode::StepUpRequired,
         )
         .await;
-    sqlx::query("UPDATE sessions SET created_at = ? WHERE account_id = ?")
+    sqlx::query("UPDATE sessions SET created_at = $1 WHERE account_id = $2")
         .bind(i64::try_from(now() * 1000).unwrap())
         .bind(&patient.id)
         .execute(&db)

@@ -22,7 +22,7 @@ pub async fn history(
 ) -> Result<Json<AccountHistory>, ApiError> {
     let events = sqlx::query(
         "SELECT seq, kind, at, session_id, detail FROM account_events
-         WHERE account_id = ? ORDER BY seq DESC LIMIT ?",
+         WHERE account_id = $1 ORDER BY seq DESC LIMIT $2",
     )
     .bind(&session.account_id)
     .bind(MAX_EVENTS)

@@ -55,7 +55,7 @@ pub async fn clinic_setup(
     .await?;
     let mut tx = state.db.begin().await?;
     let used =
-        sqlx::query("UPDATE setup_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL")
+        sqlx::query("UPDATE setup_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL")
             .bind(now_ms())
             .bind(secrets::hash(request.setup_code.trim()))
             .execute(&mut *tx)
@@ -68,7 +68,7 @@ pub async fn clinic_setup(
     }
     let account_id = secrets::id("clinic")?;
     sqlx::query(
-        "INSERT INTO accounts (account_id, kind, display_name, created_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO accounts (account_id, kind, display_name, created_at) VALUES ($1, $2, $3, $4)",
     )
     .bind(&account_id)
     .bind(crate::db::Text(ward_proto::threads::Role::Clinic))
@@ -117,14 +117,14 @@ pub async fn key_challenge(
     bounds::id("account id", &request.account_id)?;
     let challenge = secrets::random::<32>()?;
     let challenge_id = secrets::id("chl")?;
-    let exists: bool = sqlx::query_scalar(
-        "SELECT COUNT(*) > 0 FROM accounts WHERE account_id = ? AND kind = 'clinic'",
+    let crate::db::Flag(exists) = sqlx::query_scalar(
+        "SELECT COUNT(*) > 0 FROM accounts WHERE account_id = $1 AND kind = 'clinic'",
     )
     .bind(&request.account_id)
     .fetch_one(&state.db)
     .await?;
     if exists {
-        sqlx::query("INSERT INTO key_challenges (challenge_id, account_id, challenge, expires_at) VALUES (?, ?, ?, ?)")
+        sqlx::query("INSERT INTO key_challenges (challenge_id, account_id, challenge, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(&challenge_id)
             .bind(&request.account_id)
             .bind(challenge.as_slice())
@@ -149,7 +149,7 @@ pub async fn key_login(
     bounds::id("challenge id", &request.challenge_id)?;
     // Single use: the challenge is deleted whatever happens next.
     let row = sqlx::query(
-        "DELETE FROM key_challenges WHERE challenge_id = ? AND expires_at > ?
+        "DELETE FROM key_challenges WHERE challenge_id = $1 AND expires_at > $2
          RETURNING account_id, challenge",
     )
     .bind(&request.challenge_id)
@@ -169,7 +169,7 @@ pub async fn key_login(
     let account_id: String = row.get("account_id");
     let challenge: Vec<u8> = row.get("challenge");
     let bundle: Option<Vec<u8>> =
-        sqlx::query_scalar("SELECT bundle FROM bundles WHERE account_id = ?")
+        sqlx::query_scalar("SELECT bundle FROM bundles WHERE account_id = $1")
             .bind(&account_id)
             .fetch_optional(&state.db)
             .await?;

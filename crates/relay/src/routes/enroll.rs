@@ -129,12 +129,12 @@ async fn insert_invite(
     // overshoot. The clinic's patient invites are not capped here.
     let inserted = sqlx::query(
         "INSERT INTO invites (code_hash, created_by, display_name, contact, created_at, expires_at, kind, for_patient)
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
-         WHERE ?8 IS NULL
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8
+         WHERE $8 IS NULL
             OR ((SELECT COUNT(*) FROM invites
-                 WHERE for_patient = ?8 AND used_at IS NULL AND expires_at > ?5) < ?9
+                 WHERE for_patient = $8 AND used_at IS NULL AND expires_at > $5) < $9
                 AND (SELECT COUNT(*) FROM invites
-                     WHERE for_patient = ?8 AND created_at > ?5 - ?10) < ?11)",
+                     WHERE for_patient = $8 AND created_at > $5 - $10) < $11)",
     )
     .bind(state.secret.code_hash(&code))
     .bind(created_by)
@@ -171,10 +171,10 @@ const DAY_MS: i64 = 86_400_000;
 async fn too_many_invites(state: &AppState, patient: &str, now: i64) -> ApiError {
     let counts: Result<(i64, Option<i64>, i64, Option<i64>), sqlx::Error> = sqlx::query_as(
         "SELECT
-             (SELECT COUNT(*) FROM invites WHERE for_patient = ?1 AND used_at IS NULL AND expires_at > ?2),
-             (SELECT MIN(expires_at) FROM invites WHERE for_patient = ?1 AND used_at IS NULL AND expires_at > ?2),
-             (SELECT COUNT(*) FROM invites WHERE for_patient = ?1 AND created_at > ?2 - ?3),
-             (SELECT MIN(created_at) FROM invites WHERE for_patient = ?1 AND created_at > ?2 - ?3)",
+             (SELECT COUNT(*) FROM invites WHERE for_patient = $1 AND used_at IS NULL AND expires_at > $2),
+             (SELECT MIN(expires_at) FROM invites WHERE for_patient = $1 AND used_at IS NULL AND expires_at > $2),
+             (SELECT COUNT(*) FROM invites WHERE for_patient = $1 AND created_at > $2 - $3),
+             (SELECT MIN(created_at) FROM invites WHERE for_patient = $1 AND created_at > $2 - $3)",
     )
     .bind(patient)
     .bind(now)
@@ -230,7 +230,7 @@ pub async fn start(
         .secret
         .code_hash(&secrets::normalize_invite(&request.invite_code));
     let row = sqlx::query(
-        "SELECT display_name, contact, used_at, account_id, created_by, kind FROM invites WHERE code_hash = ? AND expires_at > ?",
+        "SELECT display_name, contact, used_at, account_id, created_by, kind FROM invites WHERE code_hash = $1 AND expires_at > $2",
     )
     .bind(&invite_hash)
     .bind(now_ms())
@@ -280,7 +280,7 @@ pub async fn start(
         .unwrap_or(10)
         .saturating_mul(60_000);
     sqlx::query(
-        "INSERT INTO enrollments (enrollment_id, invite_hash, code_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO enrollments (enrollment_id, invite_hash, code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(&enrollment_id)
     .bind(&invite_hash)
@@ -317,7 +317,7 @@ pub async fn verify(
     // at the code: a burst of parallel guesses gets five, not thousands.
     let expected: Option<Vec<u8>> = sqlx::query_scalar(
         "UPDATE enrollments SET attempts = attempts + 1
-         WHERE enrollment_id = ? AND used_at IS NULL AND expires_at > ? AND attempts < 5
+         WHERE enrollment_id = $1 AND used_at IS NULL AND expires_at > $2 AND attempts < 5
          RETURNING code_hash",
     )
     .bind(&request.enrollment_id)
@@ -334,8 +334,8 @@ pub async fn verify(
     let mut tx = state.db.begin().await?;
     // Single use: the enrollment is consumed only by the right code.
     let row = sqlx::query(
-        "UPDATE enrollments SET used_at = ?
-         WHERE enrollment_id = ? AND code_hash = ? AND used_at IS NULL AND expires_at > ?
+        "UPDATE enrollments SET used_at = $1
+         WHERE enrollment_id = $2 AND code_hash = $3 AND used_at IS NULL AND expires_at > $4
          RETURNING invite_hash",
     )
     .bind(now)
@@ -360,7 +360,7 @@ pub async fn verify(
         )
     };
     let invite = sqlx::query(
-        "SELECT display_name, contact, kind, for_patient, used_at, account_id FROM invites WHERE code_hash = ?",
+        "SELECT display_name, contact, kind, for_patient, used_at, account_id FROM invites WHERE code_hash = $1",
     )
     .bind(&invite_hash)
     .fetch_optional(&mut *tx)
@@ -381,7 +381,7 @@ pub async fn verify(
         // first time, untouched). Earlier enrollment sessions end: only the
         // newest may add the first passkey without a step-up.
         sqlx::query(
-            "UPDATE sessions SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL",
+            "UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL",
         )
         .bind(now)
         .bind(&account_id)
@@ -392,7 +392,7 @@ pub async fn verify(
         account_id
     } else {
         let account_id = secrets::id("acc")?;
-        sqlx::query("INSERT INTO accounts (account_id, kind, display_name, contact, created_at) VALUES (?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO accounts (account_id, kind, display_name, contact, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(&account_id)
             .bind(Text(kind))
             .bind(invite.get::<String, _>("display_name"))
@@ -402,7 +402,7 @@ pub async fn verify(
             .await?;
         if let Some(patient) = invite.get::<Option<String>, _>("for_patient") {
             sqlx::query(
-                "INSERT INTO caregiver_links (patient_id, caregiver_id, created_at) VALUES (?, ?, ?)",
+                "INSERT INTO caregiver_links (patient_id, caregiver_id, created_at) VALUES ($1, $2, $3)",
             )
             .bind(patient)
             .bind(&account_id)
@@ -410,7 +410,7 @@ pub async fn verify(
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query("UPDATE invites SET used_at = ?, account_id = ? WHERE code_hash = ?")
+        sqlx::query("UPDATE invites SET used_at = $1, account_id = $2 WHERE code_hash = $3")
             .bind(now)
             .bind(&account_id)
             .bind(&invite_hash)

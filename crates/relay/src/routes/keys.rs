@@ -56,7 +56,7 @@ pub async fn publish(
             let mates: Vec<String> = sqlx::query_scalar(
                 "SELECT DISTINCT theirs.account_id FROM thread_members mine
                  JOIN thread_members theirs ON theirs.thread_id = mine.thread_id
-                 WHERE mine.account_id = ?1 AND theirs.account_id != ?1
+                 WHERE mine.account_id = $1 AND theirs.account_id != $1
                    AND mine.removed_at IS NULL AND theirs.removed_at IS NULL",
             )
             .bind(&session.account_id)
@@ -78,18 +78,19 @@ pub async fn publish(
 /// Whether `caller` may see `account_id`'s keys: their own, a clinic's, or
 /// an account sharing a thread with them.
 async fn visible(state: &AppState, caller: &str, account_id: &str) -> Result<bool, ApiError> {
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM accounts a WHERE a.account_id = ?1 AND (
-             ?1 = ?2 OR a.kind = 'clinic' OR EXISTS (
+    Ok(sqlx::query_scalar::<_, crate::db::Flag>(
+        "SELECT EXISTS (SELECT 1 FROM accounts a WHERE a.account_id = $1 AND (
+             $1 = $2 OR a.kind = 'clinic' OR EXISTS (
                  SELECT 1 FROM thread_members mine JOIN thread_members theirs ON theirs.thread_id = mine.thread_id
-                 WHERE mine.account_id = ?2 AND theirs.account_id = ?1
+                 WHERE mine.account_id = $2 AND theirs.account_id = $1
                    AND mine.removed_at IS NULL AND theirs.removed_at IS NULL
              )))",
     )
     .bind(account_id)
     .bind(caller)
     .fetch_one(&state.db)
-    .await?)
+    .await?
+    .0)
 }
 
 fn seconds(ms: i64) -> u64 {
@@ -110,7 +111,7 @@ pub async fn fetch(
     }
     let row = sqlx::query(
         "SELECT seq, bundle, hash, published_at FROM bundle_history
-         WHERE account_id = ? ORDER BY seq DESC LIMIT 1",
+         WHERE account_id = $1 ORDER BY seq DESC LIMIT 1",
     )
     .bind(&account_id)
     .fetch_optional(&state.db)
@@ -139,7 +140,7 @@ pub async fn history(
     }
     let entries: Vec<KeyHistoryEntry> = sqlx::query(
         "SELECT seq, bundle, hash, published_at FROM bundle_history
-         WHERE account_id = ? ORDER BY seq",
+         WHERE account_id = $1 ORDER BY seq",
     )
     .bind(&account_id)
     .fetch_all(&state.db)

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use ward_proto::ErrorCode;
 use ward_proto::account::AccountEventKind;
 use ward_proto::passkeys::{
@@ -52,7 +52,7 @@ pub async fn register_start(
         return Err(step_up_required());
     }
     let handle = user_handle(&state, &session.account_id).await?;
-    let name: String = sqlx::query_scalar("SELECT display_name FROM accounts WHERE account_id = ?")
+    let name: String = sqlx::query_scalar("SELECT display_name FROM accounts WHERE account_id = $1")
         .bind(&session.account_id)
         .fetch_one(&state.db)
         .await?;
@@ -115,13 +115,13 @@ pub async fn register_finish(
     // recent enough for `start`'s step-up when this (live) ceremony began
     // still finishes it.
     let recent = now - session.created_at <= STEP_UP_MS + CEREMONY_VALID_MS;
-    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = crate::db::begin_write(&state.db, &session.account_id).await?;
     let stored = sqlx::query(
         "INSERT INTO passkeys (passkey_id, account_id, credential_id, passkey, label, created_at)
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6
-         WHERE ?7 OR NOT (EXISTS (SELECT 1 FROM passkeys WHERE account_id = ?2)
-                          OR EXISTS (SELECT 1 FROM totp WHERE account_id = ?2 AND confirmed_at IS NOT NULL)
-                          OR EXISTS (SELECT 1 FROM accounts WHERE account_id = ?2 AND kind = 'clinic'))
+         SELECT $1, $2, $3, $4, $5, $6
+         WHERE $7 OR NOT (EXISTS (SELECT 1 FROM passkeys WHERE account_id = $2)
+                          OR EXISTS (SELECT 1 FROM totp WHERE account_id = $2 AND confirmed_at IS NOT NULL)
+                          OR EXISTS (SELECT 1 FROM accounts WHERE account_id = $2 AND kind = 'clinic'))
          ON CONFLICT (credential_id) DO NOTHING",
     )
     .bind(&passkey_id)
@@ -135,8 +135,8 @@ pub async fn register_finish(
     .await?;
     if stored.rows_affected() != 1 {
         drop(tx);
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM passkeys WHERE credential_id = ?)")
+        let crate::db::Flag(exists) =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM passkeys WHERE credential_id = $1)")
                 .bind(passkey.cred_id().as_slice())
                 .fetch_one(&state.db)
                 .await?;
@@ -175,7 +175,7 @@ pub async fn list(
     session: Session,
 ) -> Result<Json<PasskeyList>, ApiError> {
     let passkeys = sqlx::query(
-        "SELECT passkey_id, label, created_at, last_used_at FROM passkeys WHERE account_id = ? ORDER BY created_at",
+        "SELECT passkey_id, label, created_at, last_used_at FROM passkeys WHERE account_id = $1 ORDER BY created_at",
     )
     .bind(&session.account_id)
     .fetch_all(&state.db)
@@ -187,7 +187,7 @@ pub async fn list(
 }
 
 /// A stored passkey as the client sees it (milliseconds become seconds).
-fn info(row: &SqliteRow) -> PasskeyInfo {
+fn info(row: &AnyRow) -> PasskeyInfo {
     PasskeyInfo {
         passkey_id: row.get("passkey_id"),
         label: row.get("label"),
@@ -209,7 +209,7 @@ pub async fn rename(
 ) -> Result<Json<PasskeyInfo>, ApiError> {
     let label = display_name(&request.label)?;
     let row = sqlx::query(
-        "UPDATE passkeys SET label = ? WHERE passkey_id = ? AND account_id = ?
+        "UPDATE passkeys SET label = $1 WHERE passkey_id = $2 AND account_id = $3
          RETURNING passkey_id, label, created_at, last_used_at",
     )
     .bind(&label)
@@ -229,8 +229,8 @@ pub async fn remove(
     Path(passkey_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     session.require_recent_sign_in()?;
-    let exists: bool = sqlx::query_scalar(
-        "SELECT COUNT(*) > 0 FROM passkeys WHERE passkey_id = ? AND account_id = ?",
+    let crate::db::Flag(exists) = sqlx::query_scalar(
+        "SELECT COUNT(*) > 0 FROM passkeys WHERE passkey_id = $1 AND account_id = $2",
     )
     .bind(&passkey_id)
     .bind(&session.account_id)
@@ -240,10 +240,10 @@ pub async fn remove(
         return Err(ApiError::not_found("passkey"));
     }
     // One statement: two removals at once cannot leave the account with none.
-    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = crate::db::begin_write(&state.db, &session.account_id).await?;
     let removed: Option<String> = sqlx::query_scalar(
-        "DELETE FROM passkeys WHERE passkey_id = ?1 AND account_id = ?2
-           AND (SELECT COUNT(*) FROM passkeys WHERE account_id = ?2) > 1
+        "DELETE FROM passkeys WHERE passkey_id = $1 AND account_id = $2
+           AND (SELECT COUNT(*) FROM passkeys WHERE account_id = $2) > 1
          RETURNING label",
     )
     .bind(&passkey_id)
@@ -345,7 +345,7 @@ pub async fn sign_in_finish(
     // only failures count (per address). A valid one always signs in,
     // whoever else shares the address.
     let kind: Option<String> =
-        sqlx::query_scalar("SELECT kind FROM ceremonies WHERE ceremony_id = ?")
+        sqlx::query_scalar("SELECT kind FROM ceremonies WHERE ceremony_id = $1")
             .bind(&request.ceremony_id)
             .fetch_optional(&state.db)
             .await?;
@@ -405,7 +405,7 @@ pub async fn sign_in_finish(
     };
     // Keep the signature counter current (clone detection) and note use.
     let row = sqlx::query(
-        "SELECT passkey_id, passkey FROM passkeys WHERE account_id = ? AND credential_id = ?",
+        "SELECT passkey_id, passkey FROM passkeys WHERE account_id = $1 AND credential_id = $2",
     )
     .bind(&account_id)
     .bind(result.cred_id().as_slice())
@@ -415,7 +415,7 @@ pub async fn sign_in_finish(
     let mut passkey: Passkey = serde_json::from_str(&row.get::<String, _>("passkey"))
         .map_err(|e| ApiError::internal("stored passkey", &e))?;
     passkey.update_credential(&result);
-    sqlx::query("UPDATE passkeys SET passkey = ?, last_used_at = ? WHERE passkey_id = ?")
+    sqlx::query("UPDATE passkeys SET passkey = $1, last_used_at = $2 WHERE passkey_id = $3")
         .bind(serde_json::to_string(&passkey).map_err(|e| ApiError::internal("passkey", &e))?)
         .bind(now_ms())
         .bind(row.get::<String, _>("passkey_id"))

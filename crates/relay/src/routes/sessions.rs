@@ -22,7 +22,7 @@ pub async fn list(
     let now = now_ms();
     let sessions = sqlx::query(
         "SELECT session_id, token_hash, user_agent, created_at, last_seen_at FROM sessions
-         WHERE account_id = ? AND revoked_at IS NULL AND expires_at > ? AND last_seen_at > ?
+         WHERE account_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND last_seen_at > $3
          ORDER BY created_at DESC",
     )
     .bind(&session.account_id)
@@ -49,9 +49,9 @@ pub async fn revoke(
     session: Session,
     Path(session_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = crate::db::begin_write(&state.db, &session.account_id).await?;
     let revoked = sqlx::query(
-        "UPDATE sessions SET revoked_at = ? WHERE session_id = ? AND account_id = ? AND revoked_at IS NULL",
+        "UPDATE sessions SET revoked_at = $1 WHERE session_id = $2 AND account_id = $3 AND revoked_at IS NULL",
     )
     .bind(now_ms())
     .bind(&session_id)

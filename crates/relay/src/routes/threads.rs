@@ -41,7 +41,7 @@ async fn require_member(
     thread_id: &str,
     account_id: &str,
 ) -> Result<Role, ApiError> {
-    sqlx::query_scalar::<_, Text<Role>>("SELECT role FROM thread_members WHERE thread_id = ? AND account_id = ? AND removed_at IS NULL")
+    sqlx::query_scalar::<_, Text<Role>>("SELECT role FROM thread_members WHERE thread_id = $1 AND account_id = $2 AND removed_at IS NULL")
         .bind(thread_id)
         .bind(account_id)
         .fetch_optional(&state.db)
@@ -54,8 +54,8 @@ async fn load_thread(state: &AppState, thread_id: &str, viewer: &str) -> Result<
     let row = sqlx::query(
         "SELECT t.category, t.created_at, t.current_epoch, t.last_message_at,
                 (SELECT COUNT(*) FROM envelopes e WHERE e.thread_id = t.thread_id AND e.seq > m.last_read_seq AND e.sender_id <> m.account_id) AS unread
-         FROM threads t JOIN thread_members m ON m.thread_id = t.thread_id AND m.account_id = ?
-         WHERE t.thread_id = ?",
+         FROM threads t JOIN thread_members m ON m.thread_id = t.thread_id AND m.account_id = $1
+         WHERE t.thread_id = $2",
     )
     .bind(viewer)
     .bind(thread_id)
@@ -64,7 +64,7 @@ async fn load_thread(state: &AppState, thread_id: &str, viewer: &str) -> Result<
     let members = sqlx::query(
         "SELECT m.account_id, m.role, a.display_name, m.last_delivered_seq, m.last_read_seq, m.last_read_at
          FROM thread_members m JOIN accounts a ON a.account_id = m.account_id
-         WHERE m.thread_id = ? AND m.removed_at IS NULL ORDER BY m.added_at, m.account_id",
+         WHERE m.thread_id = $1 AND m.removed_at IS NULL ORDER BY m.added_at, m.account_id",
     )
     .bind(thread_id)
     .fetch_all(&state.db)
@@ -166,20 +166,22 @@ const MAX_CURSOR_LEN: usize = 200;
 /// `snapshot` walk the `thread_members_inbox` index (account, activity,
 /// thread) backward.
 const INBOX_PAGE: &str = "SELECT thread_id, activity FROM thread_members
-     WHERE account_id = ?1 AND removed_at IS NULL AND activity <= ?2
-       AND (activity < ?3 OR (activity = ?3 AND thread_id < ?4))
-     ORDER BY activity DESC, thread_id DESC LIMIT ?5";
+     WHERE account_id = $1 AND removed_at IS NULL AND activity <= $2
+       AND (activity < $3 OR (activity = $3 AND thread_id < $4))
+     ORDER BY activity DESC, thread_id DESC LIMIT $5";
 
 /// The caller's threads that had activity after `snapshot` but existed
 /// before it, each at its position as of `snapshot` (its newest message
 /// then, else its creation). Few: only what changed while paging.
-const INBOX_MOVED: &str = "SELECT m.thread_id, MAX(t.base_activity, COALESCE((
-         SELECT e.activity FROM envelopes e
-         WHERE e.thread_id = m.thread_id AND (e.activity IS NULL OR e.activity <= ?2)
-         ORDER BY e.seq DESC LIMIT 1), 0)) AS activity
-     FROM thread_members m JOIN threads t ON t.thread_id = m.thread_id
-     WHERE m.account_id = ?1 AND m.removed_at IS NULL AND m.activity > ?2
-       AND t.base_activity <= ?2";
+const INBOX_MOVED: &str = "SELECT thread_id,
+         CASE WHEN base_activity > last_activity THEN base_activity ELSE last_activity END AS activity
+     FROM (SELECT m.thread_id, t.base_activity, COALESCE((
+               SELECT e.activity FROM envelopes e
+               WHERE e.thread_id = m.thread_id AND (e.activity IS NULL OR e.activity <= $2)
+               ORDER BY e.seq DESC LIMIT 1), 0) AS last_activity
+           FROM thread_members m JOIN threads t ON t.thread_id = m.thread_id
+           WHERE m.account_id = $1 AND m.removed_at IS NULL AND m.activity > $2
+             AND t.base_activity <= $2) AS moved";
 
 /// `GET /v1/threads`: a page of the caller's threads, newest activity first.
 #[utoipa::path(
@@ -218,7 +220,7 @@ pub async fn list(
         .clamp(1, MAX_THREADS_PER_PAGE);
     let take = limit as usize;
     // One read transaction: the snapshot and the page agree.
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::db::begin_read(&state.db).await?;
     let snapshot = match &cursor {
         Some(cursor) => cursor.snapshot,
         None => {
@@ -230,7 +232,7 @@ pub async fn list(
     let (before, before_id) = cursor
         .as_ref()
         .map_or((i64::MAX, ""), |c| (c.position, c.thread_id.as_str()));
-    let row = |row: sqlx::sqlite::SqliteRow| -> (i64, String) {
+    let row = |row: sqlx::any::AnyRow| -> (i64, String) {
         (row.get("activity"), row.get("thread_id"))
     };
     // One extra row tells whether another page exists.
@@ -312,13 +314,14 @@ pub async fn create(
     let now = now_ms();
     let limit = state.config.max_threads_per_day;
     let mut tx = state.db.begin().await?;
+    crate::db::lock(&mut tx, crate::db::ACTIVITY).await?;
     // Counted and inserted in one statement (it holds the write lock):
     // parallel starts cannot exceed the daily limit.
     let activity: Option<i64> = sqlx::query_scalar(
         "INSERT INTO threads (thread_id, category, created_by, created_at, activity, base_activity)
-         SELECT ?1, ?2, ?3, ?4, next.n, next.n
+         SELECT $1, $2, $3, $4, next.n, next.n
          FROM (SELECT COALESCE(MAX(activity), 0) + 1 AS n FROM threads) AS next
-         WHERE (SELECT COUNT(*) FROM threads WHERE created_by = ?3 AND created_at > ?4 - ?5) < ?6
+         WHERE (SELECT COUNT(*) FROM threads WHERE created_by = $3 AND created_at > $4 - $5) < $6
          RETURNING activity",
     )
     .bind(&thread_id)
@@ -336,7 +339,7 @@ pub async fn create(
         (&session.account_id, Role::Patient),
         (&clinic, Role::Clinic),
     ] {
-        sqlx::query("INSERT INTO thread_members (thread_id, account_id, role, added_at, activity) VALUES (?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO thread_members (thread_id, account_id, role, added_at, activity) VALUES ($1, $2, $3, $4, $5)")
             .bind(&thread_id)
             .bind(account)
             .bind(Text(role))
@@ -390,7 +393,7 @@ pub async fn put_epoch(
 /// Checks `request` seals the next epoch to exactly `members` (sealer: the
 /// caller) and stores it, advancing the epoch by compare-and-swap.
 async fn start_epoch(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     thread_id: &str,
     sealer: &str,
     members: &HashSet<String>,
@@ -408,7 +411,7 @@ async fn start_epoch(
     }
     let previous = request.epoch.checked_sub(1).map(i64::from);
     let advanced = sqlx::query(
-        "UPDATE threads SET current_epoch = ? WHERE thread_id = ? AND current_epoch IS ?",
+        "UPDATE threads SET current_epoch = $1 WHERE thread_id = $2 AND current_epoch IS $3",
     )
     .bind(i64::from(request.epoch))
     .bind(thread_id)
@@ -469,7 +472,7 @@ fn checked_sealed_keys(
 }
 
 async fn store_sealed_keys(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     thread_id: &str,
     sealer: &str,
     keys: Vec<(String, u32, Vec<u8>)>,
@@ -477,7 +480,7 @@ async fn store_sealed_keys(
     let now = now_ms();
     for (member, epoch, sealed) in keys {
         sqlx::query(
-            "INSERT INTO sealed_keys (thread_id, epoch, member_id, sealer_id, sealed, created_at) VALUES (?, ?, ?, ?, ?, ?)
+            "INSERT INTO sealed_keys (thread_id, epoch, member_id, sealer_id, sealed, created_at) VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (thread_id, epoch, member_id) DO UPDATE SET sealer_id = excluded.sealer_id, sealed = excluded.sealed",
         )
         .bind(thread_id)
@@ -511,8 +514,8 @@ pub async fn add_member(
     // A new reader of the patient's threads: as sensitive as a new way to
     // sign in, so a stolen old session cannot do it.
     session.require_recent_sign_in()?;
-    let linked: bool = sqlx::query_scalar(
-        "SELECT COUNT(*) > 0 FROM caregiver_links WHERE patient_id = ? AND caregiver_id = ? AND revoked_at IS NULL",
+    let crate::db::Flag(linked) = sqlx::query_scalar(
+        "SELECT COUNT(*) > 0 FROM caregiver_links WHERE patient_id = $1 AND caregiver_id = $2 AND revoked_at IS NULL",
     )
     .bind(&session.account_id)
     .bind(&request.account_id)
@@ -524,7 +527,7 @@ pub async fn add_member(
         ));
     }
     let current: Option<i64> =
-        sqlx::query_scalar("SELECT current_epoch FROM threads WHERE thread_id = ?")
+        sqlx::query_scalar("SELECT current_epoch FROM threads WHERE thread_id = $1")
             .bind(&thread_id)
             .fetch_one(&state.db)
             .await?;
@@ -544,7 +547,7 @@ pub async fn add_member(
     let mut tx = state.db.begin().await?;
     sqlx::query(
         "INSERT INTO thread_members (thread_id, account_id, role, added_at, activity)
-         VALUES (?1, ?2, ?4, ?3, (SELECT activity FROM threads WHERE thread_id = ?1))
+         VALUES ($1, $2, $4, $3, (SELECT activity FROM threads WHERE thread_id = $1))
          ON CONFLICT (thread_id, account_id) DO UPDATE SET removed_at = NULL, added_at = excluded.added_at, activity = excluded.activity",
     )
     .bind(&thread_id)
@@ -593,7 +596,7 @@ pub async fn remove_member(
         .filter(|member| *member != account_id)
         .collect();
     let mut tx = state.db.begin().await?;
-    sqlx::query("UPDATE thread_members SET removed_at = ? WHERE thread_id = ? AND account_id = ?")
+    sqlx::query("UPDATE thread_members SET removed_at = $1 WHERE thread_id = $2 AND account_id = $3")
         .bind(now_ms())
         .bind(&thread_id)
         .bind(&account_id)
@@ -619,7 +622,7 @@ pub async fn my_keys(
     Path(thread_id): Path<String>,
 ) -> Result<Json<SealedKeys>, ApiError> {
     require_member(&state, &thread_id, &session.account_id).await?;
-    let keys = sqlx::query("SELECT epoch, sealer_id, sealed FROM sealed_keys WHERE thread_id = ? AND member_id = ? ORDER BY epoch")
+    let keys = sqlx::query("SELECT epoch, sealer_id, sealed FROM sealed_keys WHERE thread_id = $1 AND member_id = $2 ORDER BY epoch")
         .bind(&thread_id)
         .bind(&session.account_id)
         .fetch_all(&state.db)
@@ -663,7 +666,7 @@ pub async fn post_message(
     // Only the current epoch: after a member is removed, nothing new may be
     // sealed under a key they still hold.
     let current: Option<i64> =
-        sqlx::query_scalar("SELECT current_epoch FROM threads WHERE thread_id = ?")
+        sqlx::query_scalar("SELECT current_epoch FROM threads WHERE thread_id = $1")
             .bind(&thread_id)
             .fetch_one(&state.db)
             .await?;
@@ -677,8 +680,8 @@ pub async fn post_message(
             "This thread's keys have changed. Fetch the thread's keys, seal the message again and resend it.",
         ));
     }
-    let has_key: bool = sqlx::query_scalar(
-        "SELECT COUNT(*) > 0 FROM sealed_keys WHERE thread_id = ? AND epoch = ? AND member_id = ?",
+    let crate::db::Flag(has_key) = sqlx::query_scalar(
+        "SELECT COUNT(*) > 0 FROM sealed_keys WHERE thread_id = $1 AND epoch = $2 AND member_id = $3",
     )
     .bind(&thread_id)
     .bind(i64::from(header.epoch))
@@ -705,13 +708,14 @@ pub async fn post_message(
     }
     let now = now_ms();
     let mut tx = state.db.begin().await?;
+    crate::db::lock(&mut tx, crate::db::ACTIVITY).await?;
     // Re-checked in the transaction: a member removed (and the epoch
     // rotated) a moment ago cannot slip a message in.
     let (seq, activity): (i64, i64) = sqlx::query_as(
-        "UPDATE threads SET last_seq = last_seq + 1, last_message_at = ?1,
+        "UPDATE threads SET last_seq = last_seq + 1, last_message_at = $1,
              activity = (SELECT MAX(activity) FROM threads) + 1
-         WHERE thread_id = ?2 AND current_epoch = ?3 AND EXISTS (
-             SELECT 1 FROM thread_members WHERE thread_id = ?2 AND account_id = ?4 AND removed_at IS NULL)
+         WHERE thread_id = $2 AND current_epoch = $3 AND EXISTS (
+             SELECT 1 FROM thread_members WHERE thread_id = $2 AND account_id = $4 AND removed_at IS NULL)
          RETURNING last_seq, activity",
     )
     .bind(now)
@@ -728,7 +732,7 @@ pub async fn post_message(
     })?;
     let inserted = sqlx::query(
         "INSERT INTO envelopes (thread_id, seq, message_id, sender_id, epoch, envelope, received_at, activity)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id, sender_id, message_id) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (thread_id, sender_id, message_id) DO NOTHING",
     )
     .bind(&thread_id)
     .bind(seq)
@@ -758,7 +762,7 @@ pub async fn post_message(
     )
     .await?;
     // Every member's inbox moves it to the top.
-    sqlx::query("UPDATE thread_members SET activity = ? WHERE thread_id = ?")
+    sqlx::query("UPDATE thread_members SET activity = $1 WHERE thread_id = $2")
         .bind(activity)
         .bind(&thread_id)
         .execute(&mut *tx)
@@ -810,7 +814,7 @@ fn check_attachment_list(attachments: &[String]) -> Result<(), ApiError> {
 /// finalized, unexpired blob `sender` uploaded, and keeps them with the
 /// message from now on (no expiry).
 async fn attach(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     thread_id: &str,
     seq: i64,
     sender: &str,
@@ -820,8 +824,8 @@ async fn attach(
     for (position, blob_id) in attachments.iter().enumerate() {
         let kept = sqlx::query(
             "UPDATE blobs SET expires_at = NULL
-             WHERE blob_id = ? AND owner_id = ? AND finalized_at IS NOT NULL
-               AND (expires_at IS NULL OR expires_at > ?)",
+             WHERE blob_id = $1 AND owner_id = $2 AND finalized_at IS NOT NULL
+               AND (expires_at IS NULL OR expires_at > $3)",
         )
         .bind(blob_id)
         .bind(sender)
@@ -838,7 +842,7 @@ async fn attach(
             ));
         }
         sqlx::query(
-            "INSERT INTO message_attachments (thread_id, seq, position, blob_id) VALUES (?, ?, ?, ?)",
+            "INSERT INTO message_attachments (thread_id, seq, position, blob_id) VALUES ($1, $2, $3, $4)",
         )
         .bind(thread_id)
         .bind(seq)
@@ -860,7 +864,7 @@ async fn attachments_between(
 ) -> Result<HashMap<i64, Vec<String>>, ApiError> {
     let rows = sqlx::query(
         "SELECT seq, blob_id FROM message_attachments
-         WHERE thread_id = ? AND seq BETWEEN ? AND ? ORDER BY seq, position",
+         WHERE thread_id = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq, position",
     )
     .bind(thread_id)
     .bind(first)
@@ -904,7 +908,7 @@ async fn find_message(
     message_id: &str,
 ) -> Result<Option<StoredMessage>, ApiError> {
     let found = sqlx::query(
-        "SELECT seq, received_at, envelope FROM envelopes WHERE thread_id = ? AND sender_id = ? AND message_id = ?",
+        "SELECT seq, received_at, envelope FROM envelopes WHERE thread_id = $1 AND sender_id = $2 AND message_id = $3",
     )
     .bind(thread_id)
     .bind(sender_id)
@@ -967,15 +971,15 @@ impl Direction {
 
 /// The oldest messages after a sequence number (thread, after, limit).
 const PAGE_AFTER: &str = "SELECT seq, message_id, sender_id, received_at, envelope FROM envelopes
-     WHERE thread_id = ? AND seq > ? ORDER BY seq LIMIT ?";
+     WHERE thread_id = $1 AND seq > $2 ORDER BY seq LIMIT $3";
 
 /// The newest messages before a sequence number, newest first (thread,
 /// before, limit): walks the `(thread_id, seq)` primary key backward, so a
 /// page costs the same at the end of a 10 000-message thread as at its start.
 const PAGE_BEFORE: &str = "SELECT seq, message_id, sender_id, received_at, envelope FROM envelopes
-     WHERE thread_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?";
+     WHERE thread_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3";
 
-fn stored_message(row: &sqlx::sqlite::SqliteRow) -> StoredMessage {
+fn stored_message(row: &sqlx::any::AnyRow) -> StoredMessage {
     StoredMessage {
         seq: as_u64(row.get("seq")),
         message_id: row.get("message_id"),
@@ -1059,7 +1063,7 @@ pub async fn list_messages(
 /// The thread's current members.
 async fn members(state: &AppState, thread_id: &str) -> Result<Vec<String>, ApiError> {
     Ok(sqlx::query_scalar(
-        "SELECT account_id FROM thread_members WHERE thread_id = ? AND removed_at IS NULL",
+        "SELECT account_id FROM thread_members WHERE thread_id = $1 AND removed_at IS NULL",
     )
     .bind(thread_id)
     .fetch_all(&state.db)
@@ -1077,7 +1081,7 @@ pub async fn receipt(
     JsonBody(request): JsonBody<ReceiptRequest>,
 ) -> Result<StatusCode, ApiError> {
     require_member(&state, &thread_id, &session.account_id).await?;
-    let last_seq: i64 = sqlx::query_scalar("SELECT last_seq FROM threads WHERE thread_id = ?")
+    let last_seq: i64 = sqlx::query_scalar("SELECT last_seq FROM threads WHERE thread_id = $1")
         .bind(&thread_id)
         .fetch_one(&state.db)
         .await?;
@@ -1155,7 +1159,10 @@ mod tests {
     #[tokio::test]
     async fn inbox_pages_use_the_inbox_index() {
         let data = tempfile::tempdir().unwrap();
-        let db = crate::db::open(data.path()).await.unwrap();
+        let db = crate::db::open(&crate::Config {
+            data: data.path().to_path_buf(),
+            ..crate::Config::default()
+        }).await.unwrap();
         for (sql, binds) in [(INBOX_PAGE, 5), (INBOX_MOVED, 2)] {
             let explain = format!("EXPLAIN QUERY PLAN {sql}");
             let mut query = sqlx::query(&explain).bind("acc_x").bind(10_i64);
@@ -1213,7 +1220,10 @@ mod tests {
     #[tokio::test]
     async fn message_pages_use_the_thread_seq_index() {
         let data = tempfile::tempdir().unwrap();
-        let db = crate::db::open(data.path()).await.unwrap();
+        let db = crate::db::open(&crate::Config {
+            data: data.path().to_path_buf(),
+            ..crate::Config::default()
+        }).await.unwrap();
         for sql in [PAGE_AFTER, PAGE_BEFORE] {
             let plan: Vec<String> = sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}"))
                 .bind("thr_x")

@@ -57,7 +57,7 @@ pub async fn status(
 ) -> Result<Json<TotpStatus>, ApiError> {
     // One row per account: `confirmed_at` is NULL while enrollment is pending.
     let confirmed: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT confirmed_at FROM totp WHERE account_id = ?")
+        sqlx::query_scalar("SELECT confirmed_at FROM totp WHERE account_id = $1")
             .bind(&session.account_id)
             .fetch_optional(&state.db)
             .await?;
@@ -75,7 +75,7 @@ pub async fn enroll(
 ) -> Result<Json<TotpEnrollment>, ApiError> {
     session.require_recent_sign_in()?;
     let confirmed: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT confirmed_at FROM totp WHERE account_id = ?")
+        sqlx::query_scalar("SELECT confirmed_at FROM totp WHERE account_id = $1")
             .bind(&session.account_id)
             .fetch_optional(&state.db)
             .await?;
@@ -86,7 +86,7 @@ pub async fn enroll(
         ));
     }
     let secret = secrets::random::<20>()?.to_vec();
-    let name: String = sqlx::query_scalar("SELECT display_name FROM accounts WHERE account_id = ?")
+    let name: String = sqlx::query_scalar("SELECT display_name FROM accounts WHERE account_id = $1")
         .bind(&session.account_id)
         .fetch_one(&state.db)
         .await?;
@@ -94,7 +94,7 @@ pub async fn enroll(
     // Stored sealed under the relay's secret, never in the clear.
     let sealed = state.secret.seal_seed(&session.account_id, &secret)?;
     sqlx::query(
-        "INSERT INTO totp (account_id, secret) VALUES (?, ?)
+        "INSERT INTO totp (account_id, secret) VALUES ($1, $2)
          ON CONFLICT (account_id) DO UPDATE SET secret = excluded.secret, confirmed_at = NULL, last_step = 0",
     )
     .bind(&session.account_id)
@@ -118,7 +118,7 @@ pub async fn confirm(
     bounds::code("code", &request.code)?;
     session.require_recent_sign_in()?;
     let sealed: Option<Vec<u8>> =
-        sqlx::query_scalar("SELECT secret FROM totp WHERE account_id = ? AND confirmed_at IS NULL")
+        sqlx::query_scalar("SELECT secret FROM totp WHERE account_id = $1 AND confirmed_at IS NULL")
             .bind(&session.account_id)
             .fetch_optional(&state.db)
             .await?;
@@ -137,9 +137,9 @@ pub async fn confirm(
             "That code does not match. Check the app shows Ward, that the phone's clock is right, and type the current code.",
         ));
     };
-    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = crate::db::begin_write(&state.db, &session.account_id).await?;
     let confirmed = sqlx::query(
-        "UPDATE totp SET confirmed_at = ?, last_step = ? WHERE account_id = ? AND confirmed_at IS NULL",
+        "UPDATE totp SET confirmed_at = $1, last_step = $2 WHERE account_id = $3 AND confirmed_at IS NULL",
     )
     .bind(now_ms())
     .bind(step)
@@ -169,8 +169,8 @@ pub async fn disable(
     session: Session,
 ) -> Result<StatusCode, ApiError> {
     session.require_recent_sign_in()?;
-    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
-    let removed = sqlx::query("DELETE FROM totp WHERE account_id = ? RETURNING confirmed_at")
+    let mut tx = crate::db::begin_write(&state.db, &session.account_id).await?;
+    let removed = sqlx::query("DELETE FROM totp WHERE account_id = $1 RETURNING confirmed_at")
         .bind(&session.account_id)
         .fetch_optional(&mut *tx)
         .await?;
@@ -230,7 +230,7 @@ pub async fn code_start(
         .unwrap_or(10)
         .saturating_mul(60_000);
     sqlx::query(
-        "INSERT INTO code_logins (login_id, account_id, code_hash, expires_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO code_logins (login_id, account_id, code_hash, expires_at) VALUES ($1, $2, $3, $4)",
     )
     .bind(&login_id)
     .bind(
@@ -279,7 +279,7 @@ pub async fn code_verify(
         ));
     };
     let totp_row = sqlx::query(
-        "SELECT secret, last_step FROM totp WHERE account_id = ? AND confirmed_at IS NOT NULL",
+        "SELECT secret, last_step FROM totp WHERE account_id = $1 AND confirmed_at IS NOT NULL",
     )
     .bind(&account_id)
     .fetch_optional(&state.db)
@@ -306,7 +306,7 @@ pub async fn code_verify(
         ));
     };
     let stepped =
-        sqlx::query("UPDATE totp SET last_step = ? WHERE account_id = ? AND last_step < ?")
+        sqlx::query("UPDATE totp SET last_step = $1 WHERE account_id = $2 AND last_step < $3")
             .bind(step)
             .bind(&account_id)
             .bind(step)
@@ -320,7 +320,7 @@ pub async fn code_verify(
     }
     counted.right(&state).await?;
     let contact: Option<String> =
-        sqlx::query_scalar("SELECT contact FROM accounts WHERE account_id = ?")
+        sqlx::query_scalar("SELECT contact FROM accounts WHERE account_id = $1")
             .bind(&account_id)
             .fetch_one(&state.db)
             .await?;

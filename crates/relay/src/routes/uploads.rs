@@ -124,7 +124,7 @@ async fn my_upload(
 ) -> Result<Upload, ApiError> {
     let row = sqlx::query(
         "SELECT size, part_count, finalized_at, expires_at FROM blobs
-         WHERE blob_id = ? AND owner_id = ? AND (expires_at IS NULL OR expires_at > ?)",
+         WHERE blob_id = $1 AND owner_id = $2 AND (expires_at IS NULL OR expires_at > $3)",
     )
     .bind(upload_id)
     .bind(account_id)
@@ -222,13 +222,13 @@ pub async fn create(
     // account's own.
     let inserted = sqlx::query(concat!(
         "INSERT INTO blobs (blob_id, owner_id, size, part_count, created_at, expires_at)
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6
+         SELECT $1, $2, $3, $4, $5, $6
          WHERE (SELECT COALESCE(SUM(size), 0) FROM blobs
                 WHERE ",
-        quota_group!("?2"),
-        " AND (expires_at IS NULL OR expires_at > ?5)) + ?3 <= ?7
+        quota_group!("$2"),
+        " AND (expires_at IS NULL OR expires_at > $5)) + $3 <= $7
            AND (SELECT COUNT(*) FROM blobs
-                WHERE owner_id = ?2 AND finalized_at IS NULL AND expires_at > ?5) < ?8"
+                WHERE owner_id = $2 AND finalized_at IS NULL AND expires_at > $5) < $8"
     ))
     .bind(&upload_id)
     .bind(&session.account_id)
@@ -242,11 +242,11 @@ pub async fn create(
     .await?;
     if inserted.rows_affected() == 0 {
         let (used, open): (i64, i64) = sqlx::query_as(concat!(
-            "SELECT COALESCE(SUM(size), 0),
-                    COALESCE(SUM(finalized_at IS NULL AND owner_id = ?1), 0)
+            "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT),
+                    CAST(COALESCE(SUM(CASE WHEN finalized_at IS NULL AND owner_id = $1 THEN 1 ELSE 0 END), 0) AS BIGINT)
              FROM blobs WHERE ",
-            quota_group!("?1"),
-            " AND (expires_at IS NULL OR expires_at > ?2)"
+            quota_group!("$1"),
+            " AND (expires_at IS NULL OR expires_at > $2)"
         ))
         .bind(&session.account_id)
         .bind(now)
@@ -344,7 +344,7 @@ pub async fn put_part(
     let len = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
     // A cheap early refusal; checked again when the part is recorded.
     let others: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(SUM(size), 0) FROM blob_parts WHERE blob_id = ? AND part_index <> ?",
+        "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM blob_parts WHERE blob_id = $1 AND part_index <> $2",
     )
     .bind(&upload_id)
     .bind(i64::from(index))
@@ -386,10 +386,10 @@ async fn record_part(
 ) -> Result<Option<String>, ApiError> {
     // IMMEDIATE: the checks and the write see the same state, even with
     // other parts of the upload arriving in parallel.
-    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = crate::db::begin_write(&state.db, upload_id).await?;
     let now = now_ms();
     let row = sqlx::query(
-        "SELECT size, finalized_at FROM blobs WHERE blob_id = ? AND (expires_at IS NULL OR expires_at > ?)",
+        "SELECT size, finalized_at FROM blobs WHERE blob_id = $1 AND (expires_at IS NULL OR expires_at > $2)",
     )
     .bind(upload_id)
     .bind(now)
@@ -401,7 +401,7 @@ async fn record_part(
     }
     let size: i64 = row.get("size");
     let others: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(SUM(size), 0) FROM blob_parts WHERE blob_id = ? AND part_index <> ?",
+        "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM blob_parts WHERE blob_id = $1 AND part_index <> $2",
     )
     .bind(upload_id)
     .bind(i64::from(index))
@@ -411,13 +411,13 @@ async fn record_part(
         return Err(parts_exceed_size(size));
     }
     let replaced: Option<String> =
-        sqlx::query_scalar("SELECT object FROM blob_parts WHERE blob_id = ? AND part_index = ?")
+        sqlx::query_scalar("SELECT object FROM blob_parts WHERE blob_id = $1 AND part_index = $2")
             .bind(upload_id)
             .bind(i64::from(index))
             .fetch_optional(&mut *tx)
             .await?;
     sqlx::query(
-        "INSERT INTO blob_parts (blob_id, part_index, size, object, stored_at) VALUES (?, ?, ?, ?, ?)
+        "INSERT INTO blob_parts (blob_id, part_index, size, object, stored_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (blob_id, part_index) DO UPDATE
          SET size = excluded.size, object = excluded.object, stored_at = excluded.stored_at",
     )
@@ -451,7 +451,7 @@ pub async fn status(
 ) -> Result<Json<UploadStatus>, ApiError> {
     let upload = my_upload(&state, &upload_id, &session.account_id).await?;
     let received: Vec<i64> = sqlx::query_scalar(
-        "SELECT part_index FROM blob_parts WHERE blob_id = ? ORDER BY part_index",
+        "SELECT part_index FROM blob_parts WHERE blob_id = $1 ORDER BY part_index",
     )
     .bind(&upload_id)
     .fetch_all(&state.db)
@@ -504,10 +504,10 @@ pub async fn finalize(
     let expires_at = now.saturating_add(millis(state.config.unattached_blob_expiry()));
     // One statement: a part arriving in parallel is either counted or refused.
     let done = sqlx::query(
-        "UPDATE blobs SET finalized_at = ?1, expires_at = ?2
-         WHERE blob_id = ?3 AND owner_id = ?4 AND finalized_at IS NULL AND expires_at > ?1
-           AND part_count = (SELECT COUNT(*) FROM blob_parts WHERE blob_id = ?3)
-           AND size = (SELECT COALESCE(SUM(size), 0) FROM blob_parts WHERE blob_id = ?3)",
+        "UPDATE blobs SET finalized_at = $1, expires_at = $2
+         WHERE blob_id = $3 AND owner_id = $4 AND finalized_at IS NULL AND expires_at > $1
+           AND part_count = (SELECT COUNT(*) FROM blob_parts WHERE blob_id = $3)
+           AND size = (SELECT COALESCE(SUM(size), 0) FROM blob_parts WHERE blob_id = $3)",
     )
     .bind(now)
     .bind(expires_at)
@@ -524,7 +524,7 @@ pub async fn finalize(
         return Ok(finalized(upload_id));
     }
     let stored: Vec<i64> = sqlx::query_scalar(
-        "SELECT part_index FROM blob_parts WHERE blob_id = ? ORDER BY part_index",
+        "SELECT part_index FROM blob_parts WHERE blob_id = $1 ORDER BY part_index",
     )
     .bind(&upload_id)
     .fetch_all(&state.db)
@@ -545,7 +545,7 @@ pub async fn finalize(
         ));
     }
     let sum: i64 =
-        sqlx::query_scalar("SELECT COALESCE(SUM(size), 0) FROM blob_parts WHERE blob_id = ?")
+        sqlx::query_scalar("SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM blob_parts WHERE blob_id = $1")
             .bind(&upload_id)
             .fetch_one(&state.db)
             .await?;
@@ -563,12 +563,12 @@ pub async fn finalize(
 async fn readable_blob(state: &AppState, blob_id: &str, account_id: &str) -> Result<i64, ApiError> {
     sqlx::query_scalar(
         "SELECT b.size FROM blobs b
-         WHERE b.blob_id = ?1 AND b.finalized_at IS NOT NULL
-           AND (b.expires_at IS NULL OR b.expires_at > ?3)
-           AND (b.owner_id = ?2 OR EXISTS (
+         WHERE b.blob_id = $1 AND b.finalized_at IS NOT NULL
+           AND (b.expires_at IS NULL OR b.expires_at > $3)
+           AND (b.owner_id = $2 OR EXISTS (
                 SELECT 1 FROM message_attachments a
                 JOIN thread_members m ON m.thread_id = a.thread_id
-                WHERE a.blob_id = b.blob_id AND m.account_id = ?2 AND m.removed_at IS NULL))",
+                WHERE a.blob_id = b.blob_id AND m.account_id = $2 AND m.removed_at IS NULL))",
     )
     .bind(blob_id)
     .bind(account_id)
@@ -597,7 +597,7 @@ pub async fn blob_info(
 ) -> Result<Json<BlobInfo>, ApiError> {
     let size = readable_blob(&state, &blob_id, &session.account_id).await?;
     let part_sizes: Vec<i64> =
-        sqlx::query_scalar("SELECT size FROM blob_parts WHERE blob_id = ? ORDER BY part_index")
+        sqlx::query_scalar("SELECT size FROM blob_parts WHERE blob_id = $1 ORDER BY part_index")
             .bind(&blob_id)
             .fetch_all(&state.db)
             .await?;
@@ -635,13 +635,13 @@ pub async fn get_part(
     let index = part_index(&index)?;
     readable_blob(&state, &blob_id, &session.account_id).await?;
     let Some(row) =
-        sqlx::query("SELECT size, object FROM blob_parts WHERE blob_id = ? AND part_index = ?")
+        sqlx::query("SELECT size, object FROM blob_parts WHERE blob_id = $1 AND part_index = $2")
             .bind(&blob_id)
             .bind(i64::from(index))
             .fetch_optional(&state.db)
             .await?
     else {
-        let part_count: i64 = sqlx::query_scalar("SELECT part_count FROM blobs WHERE blob_id = ?")
+        let part_count: i64 = sqlx::query_scalar("SELECT part_count FROM blobs WHERE blob_id = $1")
             .bind(&blob_id)
             .fetch_one(&state.db)
             .await?;

@@ -22,7 +22,7 @@ pub async fn get(
     session: Session,
 ) -> Result<Json<VaultResponse>, ApiError> {
     let (version, vault): (i64, Vec<u8>) =
-        sqlx::query_as("SELECT version, vault FROM vaults WHERE account_id = ?")
+        sqlx::query_as("SELECT version, vault FROM vaults WHERE account_id = $1")
             .bind(&session.account_id)
             .fetch_optional(&state.db)
             .await?
@@ -56,10 +56,10 @@ pub async fn put(
         )
     })?;
     let now = now_ms();
-    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = crate::db::begin_write(&state.db, &session.account_id).await?;
     let written = if expected == 0 {
         sqlx::query(
-            "INSERT INTO vaults (account_id, version, vault, updated_at) VALUES (?, 1, ?, ?)
+            "INSERT INTO vaults (account_id, version, vault, updated_at) VALUES ($1, 1, $2, $3)
              ON CONFLICT (account_id) DO NOTHING",
         )
         .bind(&session.account_id)
@@ -68,7 +68,7 @@ pub async fn put(
         .execute(&mut *tx)
         .await?
     } else {
-        sqlx::query("UPDATE vaults SET version = version + 1, vault = ?, updated_at = ? WHERE account_id = ? AND version = ?")
+        sqlx::query("UPDATE vaults SET version = version + 1, vault = $1, updated_at = $2 WHERE account_id = $3 AND version = $4")
             .bind(&request.vault.0)
             .bind(now)
             .bind(&session.account_id)

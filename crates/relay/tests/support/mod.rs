@@ -1,5 +1,9 @@
-//! A real relay on a free port with a fresh SQLite file, and a small client
+//! A real relay on a free port with a fresh database, and a small client
 //! for it, shared by the API tests.
+//!
+//! The database is a fresh SQLite file, or, when `WARD_TEST_POSTGRES` names
+//! a PostgreSQL server (as `cargo xtask test` does for its second pass
+//! over these tests), a fresh schema on that server.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use reqwest::{Client, Method, Response, StatusCode};
@@ -23,10 +27,41 @@ pub mod blobs;
 pub struct Relay {
     pub url: String,
     pub data: TempDir,
+    /// The PostgreSQL schema this relay uses, when on PostgreSQL.
+    pub database_url: Option<ward_relay::config::DatabaseUrl>,
     pub http: Client,
     /// The served state (for in-process calls and the blob cleanup pass).
     pub state: AppState,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// Whether these tests run on PostgreSQL (`WARD_TEST_POSTGRES` is set).
+pub fn on_postgres() -> bool {
+    std::env::var_os("WARD_TEST_POSTGRES").is_some()
+}
+
+/// With `WARD_TEST_POSTGRES` set (the address of a PostgreSQL server's
+/// database the tests may create schemas in), a new empty schema there,
+/// as the address a relay connects to.
+pub async fn fresh_postgres_schema() -> Option<ward_relay::config::DatabaseUrl> {
+    use sqlx::{Connection, Executor};
+    let admin = std::env::var("WARD_TEST_POSTGRES").ok()?;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&admin)
+        .await
+        .expect("WARD_TEST_POSTGRES names a PostgreSQL server");
+    let mut id = [0u8; 8];
+    getrandom::fill(&mut id).unwrap();
+    let schema = format!(
+        "t_{}",
+        id.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    );
+    conn.execute(&*format!("CREATE SCHEMA {schema}")).await.unwrap();
+    conn.close().await.unwrap();
+    let separator = if admin.contains('?') { '&' } else { '?' };
+    Some(ward_relay::config::DatabaseUrl(format!(
+        "{admin}{separator}options[search_path]={schema}"
+    )))
 }
 
 impl Relay {
@@ -54,6 +89,8 @@ impl Relay {
         };
         configure(&mut config);
         config.data = data.path().to_path_buf();
+        let database_url = fresh_postgres_schema().await;
+        config.database_url.clone_from(&database_url);
         config.validate().unwrap();
         let mut state = AppState::open(config).await.unwrap();
         adjust(&mut state);
@@ -61,6 +98,7 @@ impl Relay {
         Self {
             url,
             data,
+            database_url,
             http: Client::new(),
             state,
             stop: Some(stop),
@@ -84,6 +122,7 @@ impl Relay {
         };
         configure(&mut config);
         config.data = self.data.path().to_path_buf();
+        config.database_url.clone_from(&self.database_url);
         config.validate().unwrap();
         let state = AppState::open(config).await?;
         let (url, stop) = serve(state.clone()).await;
@@ -256,18 +295,56 @@ impl Relay {
         .await
     }
 
-    /// The relay's SQLite file, opened beside it (for what the API does not
-    /// show, and to move time).
-    pub async fn db(&self) -> sqlx::SqlitePool {
-        sqlx::SqlitePool::connect(&format!(
-            "sqlite://{}",
-            self.data
-                .path()
-                .join(ward_relay::db::DATABASE_FILE)
-                .display()
-        ))
+    /// Every byte the relay's database holds: the SQLite file with its
+    /// `-wal` and `-shm` files; on PostgreSQL, every stored value of every
+    /// table in the relay's schema (bytes as stored, the rest as text). For
+    /// tests that check what is, and is not, stored.
+    pub async fn stored_bytes(&self) -> Vec<u8> {
+        use sqlx::Row;
+        let mut bytes = Vec::new();
+        if self.database_url.is_none() {
+            for entry in std::fs::read_dir(self.data.path()).unwrap() {
+                let path = entry.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                if name.starts_with(ward_relay::db::DATABASE_FILE) {
+                    bytes.extend(std::fs::read(&path).unwrap());
+                }
+            }
+            return bytes;
+        }
+        let db = self.db().await;
+        let columns = sqlx::query(
+            "SELECT table_name::text AS t, column_name::text AS c, data_type::text AS ty
+             FROM information_schema.columns WHERE table_schema = current_schema()",
+        )
+        .fetch_all(&db)
         .await
-        .unwrap()
+        .unwrap();
+        assert!(!columns.is_empty(), "the relay's schema has tables");
+        for column in columns {
+            let (table, name, ty): (String, String, String) =
+                (column.get("t"), column.get("c"), column.get("ty"));
+            let sql = if ty == "bytea" {
+                format!("SELECT \"{name}\" AS v FROM \"{table}\" WHERE \"{name}\" IS NOT NULL")
+            } else {
+                format!("SELECT CAST(\"{name}\" AS TEXT) AS v FROM \"{table}\" WHERE \"{name}\" IS NOT NULL")
+            };
+            for row in sqlx::query(&sql).fetch_all(&db).await.unwrap() {
+                if ty == "bytea" {
+                    bytes.extend(row.get::<Vec<u8>, _>("v"));
+                } else {
+                    bytes.extend(row.get::<String, _>("v").into_bytes());
+                }
+                bytes.push(0);
+            }
+        }
+        bytes
+    }
+
+    /// The relay's database (for what the API does not show, and to move
+    /// time).
+    pub async fn db(&self) -> sqlx::AnyPool {
+        self.state.db.clone()
     }
 
     /// Moves every session of `account_id` to a sign-in an hour earlier,
@@ -275,7 +352,7 @@ impl Relay {
     /// it); how many there were.
     pub async fn age_sessions(&self, account_id: &str) -> u64 {
         let aged =
-            sqlx::query("UPDATE sessions SET created_at = created_at - ? WHERE account_id = ?")
+            sqlx::query("UPDATE sessions SET created_at = created_at - $1 WHERE account_id = $2")
                 .bind(3_600_000_i64)
                 .bind(account_id)
                 .execute(&self.db().await)
