@@ -1395,11 +1395,16 @@ async fn the_agent_pins_keys_holds_a_changed_key_until_confirmed_and_refuses_a_r
     // replaced and rehashed so the chain itself still checks out): refused.
     let other = AccountKeys::generate(&patient.id, 1_767_225_602, &mut os_rng()).unwrap();
     let db = relay.db().await;
-    for sql in [
-        "DROP TRIGGER bundle_history_no_update",
-        "DROP TRIGGER bundle_history_no_delete",
-    ] {
-        sqlx::query(sql).execute(&db).await.unwrap();
+    let on = if support::on_postgres() {
+        " ON bundle_history"
+    } else {
+        ""
+    };
+    for trigger in ["bundle_history_no_update", "bundle_history_no_delete"] {
+        sqlx::query(&format!("DROP TRIGGER {trigger}{on}"))
+            .execute(&db)
+            .await
+            .unwrap();
     }
     let prev: [u8; 32] = sam_history.entries[0].hash.0.as_slice().try_into().unwrap();
     let forged = other.bundle().to_bytes();

@@ -202,12 +202,12 @@ pub async fn count(state: &AppState, limits: &[(Limit, &str)]) -> Result<Counted
         let key = key(limit, subject);
         let now = now_ms();
         // One statement: add one (or start a new window) and return the
-        // count. Parallel requests are serialized by SQLite's write lock.
+        // count. Parallel requests are serialized by the row's lock (SQLite: its write lock).
         let row = sqlx::query(
             "INSERT INTO guess_counts (key, count, window_end) VALUES ($1, 1, $2 + $3)
              ON CONFLICT (key) DO UPDATE SET
-                 count = CASE WHEN window_end <= $2 THEN 1 ELSE count + 1 END,
-                 window_end = CASE WHEN window_end <= $2 THEN $2 + $3 ELSE window_end END
+                 count = CASE WHEN guess_counts.window_end <= $2 THEN 1 ELSE guess_counts.count + 1 END,
+                 window_end = CASE WHEN guess_counts.window_end <= $2 THEN $2 + $3 ELSE guess_counts.window_end END
              RETURNING count, window_end",
         )
         .bind(&key)

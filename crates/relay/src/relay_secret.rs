@@ -169,7 +169,8 @@ impl RelaySecret {
     /// relay stored in the clear (TOTP seeds) or with an unkeyed hash
     /// (codes), all in one transaction.
     pub async fn bind_database(&self, db: &AnyPool, path: &Path) -> Result<(), SecretError> {
-        let mut tx = db.begin().await?;
+        // Locked: relays sharing a PostgreSQL database may start together.
+        let mut tx = crate::db::begin_write(db, "ward:relay_secret").await?;
         let check: Option<Vec<u8>> =
             sqlx::query_scalar("SELECT key_check FROM relay_secret WHERE id = 1")
                 .fetch_optional(&mut *tx)
@@ -185,9 +186,13 @@ impl RelaySecret {
         }
         // Invites are referenced by their enrollments' `invite_hash`: both
         // change together, checked at commit.
-        sqlx::query("PRAGMA defer_foreign_keys = ON")
-            .execute(&mut *tx)
-            .await?;
+        // (Only SQLite relays predate the secret: PostgreSQL has nothing to
+        // upgrade, and no such pragma.)
+        if crate::db::Backend::of(db) == crate::db::Backend::Sqlite {
+            sqlx::query("PRAGMA defer_foreign_keys = ON")
+                .execute(&mut *tx)
+                .await?;
+        }
         let seeds = sqlx::query("SELECT account_id, secret FROM totp")
             .fetch_all(&mut *tx)
             .await?;

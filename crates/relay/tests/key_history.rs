@@ -205,7 +205,7 @@ async fn the_key_history_is_append_only_hash_chained_and_served_to_thread_mates_
     // The database refuses to rewrite either history.
     let db = relay.db().await;
     for sql in [
-        "UPDATE bundle_history SET bundle = x'00' WHERE seq = 0",
+        "UPDATE bundle_history SET published_at = published_at + 1 WHERE seq = 0",
         "DELETE FROM bundle_history",
         "UPDATE account_events SET kind = 'signed_in'",
         "DELETE FROM account_events",

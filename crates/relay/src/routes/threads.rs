@@ -411,7 +411,7 @@ async fn start_epoch(
     }
     let previous = request.epoch.checked_sub(1).map(i64::from);
     let advanced = sqlx::query(
-        "UPDATE threads SET current_epoch = $1 WHERE thread_id = $2 AND current_epoch IS $3",
+        "UPDATE threads SET current_epoch = $1 WHERE thread_id = $2 AND current_epoch IS NOT DISTINCT FROM $3",
     )
     .bind(i64::from(request.epoch))
     .bind(thread_id)
@@ -1089,16 +1089,16 @@ pub async fn receipt(
         .unwrap_or(i64::MAX)
         .min(last_seq);
     let now = now_ms();
-    // ?1 = up_to, ?2 = now, ?3 = thread, ?4 = account.
+    // $1 = up_to, $2 = now, $3 = thread, $4 = account.
     let sql = match request.kind {
         ReceiptKind::Read => {
-            "UPDATE thread_members SET last_read_seq = ?1, last_read_at = ?2,
-                 last_delivered_seq = MAX(last_delivered_seq, ?1)
-             WHERE thread_id = ?3 AND account_id = ?4 AND last_read_seq < ?1"
+            "UPDATE thread_members SET last_read_seq = $1, last_read_at = $2,
+                 last_delivered_seq = CASE WHEN last_delivered_seq > $1 THEN last_delivered_seq ELSE $1 END
+             WHERE thread_id = $3 AND account_id = $4 AND last_read_seq < $1"
         }
         ReceiptKind::Delivered => {
-            "UPDATE thread_members SET last_delivered_seq = ?1
-             WHERE thread_id = ?3 AND account_id = ?4 AND last_delivered_seq < ?1"
+            "UPDATE thread_members SET last_delivered_seq = $1
+             WHERE thread_id = $3 AND account_id = $4 AND last_delivered_seq < $1"
         }
     };
     let moved = sqlx::query(sql)
