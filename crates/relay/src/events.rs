@@ -77,13 +77,17 @@ impl LocalIndex {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let dropped = Arc::new(Notify::new());
         let mut index = self.lock();
-        index.by_account.entry(account.to_owned()).or_default().insert(
-            id,
-            Entry {
-                queue,
-                dropped: dropped.clone(),
-            },
-        );
+        index
+            .by_account
+            .entry(account.to_owned())
+            .or_default()
+            .insert(
+                id,
+                Entry {
+                    queue,
+                    dropped: dropped.clone(),
+                },
+            );
         index.connections += 1;
         Registration {
             index: self.clone(),
@@ -263,7 +267,7 @@ mod tests {
         let local = Arc::new(LocalIndex::default());
         let (queue, _waiting) = mpsc::channel(1);
         let slow = local.register("bob", queue);
-        let (queue, mut fast) = mpsc::channel(8);
+        let (queue, fast) = mpsc::channel(8);
         let other = local.register("bob", queue);
         let json: Arc<str> = Arc::from("{}");
         // Listed twice, offered once per connection.

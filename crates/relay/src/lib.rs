@@ -166,7 +166,15 @@ pub async fn serve_tls(
     let _expired = sweep::spawn(state.db.clone());
     let limits = server::Limits::from_config(&state.config);
     let metrics = state.metrics.clone();
-    server::run(listener, app(state), limits, &metrics, Some(acceptor), shutdown).await
+    server::run(
+        listener,
+        app(state),
+        limits,
+        &metrics,
+        Some(acceptor),
+        shutdown,
+    )
+    .await
 }
 
 /// Serves [`app`] on `listener` until `shutdown` resolves, then finishes the

@@ -16,8 +16,8 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use ward_proto::events::{Event, EventsAuth};
-use ward_proto::{ErrorBody, ErrorCode};
 use ward_proto::threads::Category;
+use ward_proto::{ErrorBody, ErrorCode};
 
 fn addr(relay: &Relay) -> String {
     relay.url.trim_start_matches("http://").to_owned()
@@ -240,7 +240,10 @@ async fn at_the_connection_cap_new_connections_are_refused_at_once_and_healthz_s
             break;
         }
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert!(Instant::now() < deadline, "still refused after a slot freed");
+        assert!(
+            Instant::now() < deadline,
+            "still refused after a slot freed"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
