@@ -169,7 +169,7 @@ impl Metrics {
         );
         let _ = writeln!(
             out,
-            "# HELP ward_connections_refused_total Connections refused at the cap (503 over_capacity)."
+            "# HELP ward_connections_refused_total Connections past the cap (answered 503 over_capacity, /healthz served, or closed)."
         );
         let _ = writeln!(out, "# TYPE ward_connections_refused_total counter");
         let _ = writeln!(
