@@ -198,6 +198,9 @@ pub enum ErrorCode {
     Internal,
     /// 503: a one-time code could not be sent just now.
     CodeNotSent,
+    /// 503: the relay is serving as many connections as it can; retry
+    /// after `retry_after_seconds` (the connection closes).
+    OverCapacity,
 
     /// A code this client version does not know, from a newer relay. Never
     /// sent: the relay only sends the codes above (serializing this one
@@ -209,7 +212,7 @@ pub enum ErrorCode {
 impl ErrorCode {
     /// Every code the relay sends, in declaration order ([`Self::Unknown`]
     /// is not one of them).
-    pub const ALL: [Self; 63] = [
+    pub const ALL: [Self; 64] = [
         Self::BadBody,
         Self::CeremonyExpired,
         Self::CodeNotValid,
@@ -273,6 +276,7 @@ impl ErrorCode {
         Self::TooManyUploads,
         Self::Internal,
         Self::CodeNotSent,
+        Self::OverCapacity,
     ];
 
     /// The wire name, exactly as serde writes it (`"unknown"` for
@@ -342,6 +346,7 @@ impl ErrorCode {
             Self::TooManyUploads => "too_many_uploads",
             Self::Internal => "internal",
             Self::CodeNotSent => "code_not_sent",
+            Self::OverCapacity => "over_capacity",
             Self::Unknown => "unknown",
         }
     }
@@ -359,7 +364,7 @@ mod tests {
 
     /// The wire names, written out: changing one breaks every client and
     /// the e2e tests that read it, so it must fail here first.
-    const WIRE: [&str; 63] = [
+    const WIRE: [&str; 64] = [
         "bad_body",
         "ceremony_expired",
         "code_not_valid",
@@ -423,6 +428,7 @@ mod tests {
         "too_many_uploads",
         "internal",
         "code_not_sent",
+        "over_capacity",
     ];
 
     /// The position of each variant in [`ErrorCode::ALL`]. The match is
@@ -495,7 +501,8 @@ mod tests {
             TooManyUploads => 60,
             Internal => 61,
             CodeNotSent => 62,
-            Unknown => 63,
+            OverCapacity => 63,
+            Unknown => 64,
         }
     }
 

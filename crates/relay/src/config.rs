@@ -107,10 +107,18 @@ pub struct Config {
     /// proxy's address (for per-address limits and the loopback-only
     /// `/metrics`, which then refuses forwarded requests).
     pub trusted_proxies: Vec<String>,
-    /// The most connections served at once (WebSockets included). Further
-    /// connections wait in the operating system's queue until one closes:
-    /// the timeouts below make sure stalled ones do.
-    pub max_connections: u32,
+    /// The most connections served at once (WebSockets included). Unset
+    /// (the default), it is derived from the process's open-file limit
+    /// (`RLIMIT_NOFILE`, soft) at start: the limit less a tenth and less
+    /// 64, which leaves descriptors for the database, blob files, the
+    /// listener, outgoing mail and storage connections and the refusal
+    /// reserve (1024 where the limit cannot be read). A connection past the
+    /// cap is answered at once with 503 `over_capacity` and `Retry-After`
+    /// and closed, from a small reserve of [`REFUSAL_RESERVE`] that holds
+    /// no slot (`/healthz` is still served from it); past that reserve too,
+    /// it is closed unanswered. The timeouts below make sure stalled
+    /// connections give their slots back.
+    pub max_connections: Option<u32>,
     /// A client must send a request's headers within this many seconds of
     /// connecting (TLS handshake included), and over HTTP/1.1 within this
     /// long of its previous response, or the connection is closed. This
@@ -168,7 +176,7 @@ impl Default for Config {
             upload_expiry_hours: 24,
             unattached_blob_expiry_days: 7,
             trusted_proxies: Vec::new(),
-            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections: None,
             header_read_timeout_seconds: 10,
             body_read_timeout_seconds: 120,
             idle_timeout_seconds: 60,
@@ -205,8 +213,20 @@ impl std::fmt::Debug for DatabaseUrl {
     }
 }
 
-/// `max_connections` when none is configured.
+/// `max_connections` when none is configured and the open-file limit
+/// cannot be read.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 1024;
+/// Connections past `max_connections` answered 503 at once; more than
+/// these at the same moment are closed unanswered.
+pub const REFUSAL_RESERVE: usize = 32;
+
+/// The default `max_connections` for an open-file limit of `nofile`: a
+/// tenth and 64 descriptors kept back (see [`Config::max_connections`]),
+/// at least 1.
+pub fn max_connections_for_open_files(nofile: u64) -> u32 {
+    let cap = nofile.saturating_sub(nofile / 10).saturating_sub(64).max(1);
+    u32::try_from(cap).unwrap_or(u32::MAX)
+}
 /// `max_threads_per_day` when none is configured.
 pub const DEFAULT_MAX_THREADS_PER_DAY: u32 = 20;
 
@@ -517,7 +537,7 @@ impl Config {
         for entry in &self.frame_ancestors {
             exact_frame_ancestor(entry)?;
         }
-        if self.max_connections == 0
+        if self.max_connections == Some(0)
             || self.header_read_timeout_seconds == 0
             || self.body_read_timeout_seconds == 0
             || self.idle_timeout_seconds == 0
@@ -1027,7 +1047,7 @@ mod tests {
     #[test]
     fn connection_limits_have_defaults_and_come_from_the_toml_file() {
         let config = Config::default();
-        assert_eq!(config.max_connections, 1024);
+        assert_eq!(config.max_connections, None);
         assert_eq!(config.header_read_timeout(), Duration::from_secs(10));
         assert_eq!(config.body_read_timeout(), Duration::from_secs(120));
         assert_eq!(config.idle_timeout(), Duration::from_secs(60));
@@ -1042,7 +1062,7 @@ mod tests {
         .unwrap();
         let config = Config::from_file(&path).unwrap();
         config.validate().unwrap();
-        assert_eq!(config.max_connections, 50);
+        assert_eq!(config.max_connections, Some(50));
         assert_eq!(config.header_read_timeout(), Duration::from_secs(2));
         assert_eq!(config.body_read_timeout(), Duration::from_secs(3));
         assert_eq!(config.idle_timeout(), Duration::from_secs(4));
@@ -1056,5 +1076,13 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(error.contains("header_read_timeout_seconds"), "{error}");
+    }
+
+    #[test]
+    fn the_default_connection_cap_leaves_a_tenth_and_64_open_files() {
+        assert_eq!(max_connections_for_open_files(20_000), 17_936);
+        assert_eq!(max_connections_for_open_files(1_024), 858);
+        assert_eq!(max_connections_for_open_files(10), 1);
+        assert_eq!(max_connections_for_open_files(u64::MAX), u32::MAX);
     }
 }

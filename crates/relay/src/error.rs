@@ -195,6 +195,17 @@ impl ApiError {
         )
     }
 
+    /// 503 `over_capacity`: the relay serves as many connections as it
+    /// can; the client should retry after `seconds` (the connection closes).
+    pub fn over_capacity(seconds: u64) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::OverCapacity,
+            "Ward is very busy right now. Try again in a few seconds.",
+        )
+        .retry_after(seconds)
+    }
+
     /// The status (for tests and logs).
     pub fn status(&self) -> StatusCode {
         self.status

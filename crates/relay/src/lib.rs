@@ -165,7 +165,16 @@ pub async fn serve_tls(
     let _sweeper = blobs::spawn_sweeper(state.db.clone(), state.blobs.clone());
     let _expired = sweep::spawn(state.db.clone());
     let limits = server::Limits::from_config(&state.config);
-    server::run(listener, app(state), limits, Some(acceptor), shutdown).await
+    let metrics = state.metrics.clone();
+    server::run(
+        listener,
+        app(state),
+        limits,
+        &metrics,
+        Some(acceptor),
+        shutdown,
+    )
+    .await
 }
 
 /// Serves [`app`] on `listener` until `shutdown` resolves, then finishes the
@@ -181,5 +190,6 @@ pub async fn serve(
     let _sweeper = blobs::spawn_sweeper(state.db.clone(), state.blobs.clone());
     let _expired = sweep::spawn(state.db.clone());
     let limits = server::Limits::from_config(&state.config);
-    server::run(listener, app(state), limits, None, shutdown).await
+    let metrics = state.metrics.clone();
+    server::run(listener, app(state), limits, &metrics, None, shutdown).await
 }

@@ -1,6 +1,7 @@
-//! Prometheus text metrics: requests by route and status, latencies, live
-//! event connections, messages stored, attachment bytes and parts uploaded.
-//! Counts only, never content.
+//! Prometheus text metrics: requests by route and status, latencies, open
+//! and refused connections, live event connections and their fan-out,
+//! messages stored, attachment bytes and parts uploaded. Counts only, never
+//! content.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -32,6 +33,18 @@ type Key = (String, String, u16);
 pub struct Metrics {
     requests: Arc<Mutex<BTreeMap<Key, Series>>>,
     attachments: Arc<AttachmentCounters>,
+    connections: Arc<ConnectionCounters>,
+}
+
+/// Kept by the accept loop ([`crate::server`]).
+#[derive(Debug, Default)]
+pub(crate) struct ConnectionCounters {
+    /// The connection cap in force.
+    pub(crate) cap: AtomicU64,
+    /// Connections holding a slot (WebSockets included).
+    pub(crate) open: AtomicU64,
+    /// Connections answered 503 `over_capacity` (or closed) at the cap.
+    pub(crate) refused: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -51,6 +64,10 @@ impl Metrics {
             .fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn connections(&self) -> &Arc<ConnectionCounters> {
+        &self.connections
+    }
+
     fn record(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let Ok(mut requests) = self.requests.lock() else {
             return;
@@ -68,7 +85,7 @@ impl Metrics {
     }
 
     /// The exposition text.
-    pub fn render(&self, connections: usize, messages: i64) -> String {
+    pub fn render(&self, events: &crate::events::LocalIndex, messages: i64) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -112,7 +129,54 @@ impl Metrics {
             "# HELP ward_event_connections Live WebSocket event connections."
         );
         let _ = writeln!(out, "# TYPE ward_event_connections gauge");
-        let _ = writeln!(out, "ward_event_connections {connections}");
+        let _ = writeln!(out, "ward_event_connections {}", events.connections());
+        let _ = writeln!(
+            out,
+            "# HELP ward_event_offers_total Events offered to a connection's queue (one per recipient connection)."
+        );
+        let _ = writeln!(out, "# TYPE ward_event_offers_total counter");
+        let _ = writeln!(out, "ward_event_offers_total {}", events.offers());
+        let _ = writeln!(
+            out,
+            "# HELP ward_event_connections_dropped_total Event connections closed for a full queue."
+        );
+        let _ = writeln!(out, "# TYPE ward_event_connections_dropped_total counter");
+        let _ = writeln!(
+            out,
+            "ward_event_connections_dropped_total {}",
+            events.dropped()
+        );
+        let connections = &self.connections;
+        let _ = writeln!(
+            out,
+            "# HELP ward_connections_max The connection cap (max_connections, or derived from the open-file limit)."
+        );
+        let _ = writeln!(out, "# TYPE ward_connections_max gauge");
+        let _ = writeln!(
+            out,
+            "ward_connections_max {}",
+            connections.cap.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP ward_connections_open Connections holding a slot, WebSockets included."
+        );
+        let _ = writeln!(out, "# TYPE ward_connections_open gauge");
+        let _ = writeln!(
+            out,
+            "ward_connections_open {}",
+            connections.open.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP ward_connections_refused_total Connections past the cap (answered 503 over_capacity, /healthz served, or closed)."
+        );
+        let _ = writeln!(out, "# TYPE ward_connections_refused_total counter");
+        let _ = writeln!(
+            out,
+            "ward_connections_refused_total {}",
+            connections.refused.load(Ordering::Relaxed)
+        );
         let _ = writeln!(
             out,
             "# HELP ward_messages_stored Encrypted messages stored."

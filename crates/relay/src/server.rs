@@ -7,6 +7,16 @@
 //! WebSockets upgrade over HTTP/1.1 only (no HTTP/2 extended CONNECT), so an
 //! upgraded socket leaves its HTTP connection and its idle watch behind but
 //! keeps its connection slot until it closes.
+//!
+//! The cap answers rather than queues: waiting at the cap left every new
+//! connection (`/healthz` and sign-in included) hanging in the listen
+//! queue, and a cap above the open-file limit made `accept` itself fail.
+//! So the default cap sits below the open-file limit
+//! ([`crate::config::max_connections_for_open_files`]), and a connection
+//! past it is accepted and answered 503 `over_capacity` from a small
+//! reserve of its own ([`REFUSAL_RESERVE`]) that never takes a slot;
+//! `/healthz` is served normally from that reserve, so monitoring still
+//! sees the relay at the cap.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -20,6 +30,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
+use axum::response::IntoResponse;
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 use hyper::body::Incoming;
@@ -28,13 +39,22 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 use tokio_rustls::TlsAcceptor;
 
-use crate::Config;
+use crate::config::{DEFAULT_MAX_CONNECTIONS, REFUSAL_RESERVE, max_connections_for_open_files};
+use crate::metrics::{ConnectionCounters, Metrics};
+use crate::{ApiError, Config};
 
 /// How long requests in flight get to finish once shutdown begins.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// `Retry-After` on a refusal at the cap.
+const RETRY_AFTER_SECONDS: u64 = 5;
+/// How long a refused connection may take to send its request (and TLS
+/// handshake) and read the answer: reserve slots turn over fast.
+const REFUSAL_DEADLINE: Duration = Duration::from_secs(5);
+/// The one path served, not refused, from the reserve at the cap.
+const HEALTH_PATH: &str = "/healthz";
 
 /// The limits from the configuration.
 #[derive(Debug, Clone, Copy)]
@@ -47,13 +67,43 @@ pub(crate) struct Limits {
 
 impl Limits {
     pub(crate) fn from_config(config: &Config) -> Self {
+        let max_connections = config.max_connections.unwrap_or_else(|| {
+            let derived = open_file_limit().map(max_connections_for_open_files);
+            if derived.is_none() {
+                tracing::warn!(
+                    "could not read the open-file limit; serving at most {DEFAULT_MAX_CONNECTIONS} connections (set max_connections)"
+                );
+            }
+            derived.unwrap_or(DEFAULT_MAX_CONNECTIONS)
+        });
+        if let (Some(configured), Some(nofile)) = (config.max_connections, open_file_limit())
+            && configured > max_connections_for_open_files(nofile)
+        {
+            tracing::warn!(
+                configured,
+                open_file_limit = nofile,
+                "max_connections is close to or above the open-file limit: at the cap, accept() can fail and new connections hang; raise the limit (ulimit -n) or lower max_connections"
+            );
+        }
+        tracing::info!(max_connections, "connection cap");
         Self {
-            max_connections: usize::try_from(config.max_connections).unwrap_or(usize::MAX),
+            max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
             header_read: config.header_read_timeout(),
             body_read: config.body_read_timeout(),
             idle: config.idle_timeout(),
         }
     }
+}
+
+/// The process's soft open-file limit, if it can be read and is finite.
+#[cfg(unix)]
+fn open_file_limit() -> Option<u64> {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+}
+
+#[cfg(not(unix))]
+fn open_file_limit() -> Option<u64> {
+    None
 }
 
 /// Serves `app` on `listener` (through `tls` when given) until `shutdown`
@@ -62,10 +112,17 @@ pub(crate) async fn run(
     listener: TcpListener,
     app: Router,
     limits: Limits,
+    metrics: &Metrics,
     tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let reserve = Arc::new(Semaphore::new(REFUSAL_RESERVE));
+    let counters = metrics.connections().clone();
+    counters.cap.store(
+        u64::try_from(limits.max_connections).unwrap_or(u64::MAX),
+        Ordering::Relaxed,
+    );
     let graceful = GracefulShutdown::new();
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -78,17 +135,11 @@ pub(crate) async fn run(
         .max_concurrent_streams(100)
         .keep_alive_interval(limits.idle)
         .keep_alive_timeout(limits.header_read);
+    // At the cap: one request per connection, then it closes.
+    let mut refusing = builder.clone();
+    refusing.http1().keep_alive(false);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        // A free slot first: at the cap, new connections wait in the
-        // listen queue rather than costing memory here.
-        let permit = tokio::select! {
-            permit = slots.clone().acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
-            },
-            () = &mut shutdown => break,
-        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -102,18 +153,49 @@ pub(crate) async fn run(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let (slot, over_capacity) = match slots.clone().try_acquire_owned() {
+            Ok(permit) => {
+                counters.open.fetch_add(1, Ordering::Relaxed);
+                (
+                    Slot::Served {
+                        _permit: permit,
+                        counters: counters.clone(),
+                    },
+                    false,
+                )
+            }
+            Err(TryAcquireError::Closed) => break,
+            Err(TryAcquireError::NoPermits) => {
+                counters.refused.fetch_add(1, Ordering::Relaxed);
+                match reserve.clone().try_acquire_owned() {
+                    Ok(permit) => (Slot::Reserve { _permit: permit }, true),
+                    Err(_) => {
+                        // Past the reserve too: closing at once still
+                        // tells the client, where waiting would not.
+                        tracing::debug!(%peer, "refused a connection past the reserve");
+                        drop(stream);
+                        continue;
+                    }
+                }
+            }
+        };
         let connection = Connection {
             app: app.clone(),
-            builder: builder.clone(),
+            builder: if over_capacity {
+                refusing.clone()
+            } else {
+                builder.clone()
+            },
             limits,
             peer,
             watcher: graceful.watcher(),
+            over_capacity,
         };
         let tls = tls.clone();
-        tokio::spawn(async move {
+        let serve = async move {
             let stream = Held {
                 io: stream,
-                _slot: permit,
+                _slot: slot,
             };
             match tls {
                 None => connection.serve(stream).await,
@@ -125,7 +207,14 @@ pub(crate) async fn run(
                     }
                 }
             }
-        });
+        };
+        if over_capacity {
+            tokio::spawn(async move {
+                let _ = tokio::time::timeout(REFUSAL_DEADLINE, serve).await;
+            });
+        } else {
+            tokio::spawn(serve);
+        }
     }
     drop(listener);
     if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
@@ -144,6 +233,8 @@ struct Connection {
     limits: Limits,
     peer: SocketAddr,
     watcher: hyper_util::server::graceful::Watcher,
+    /// Past the cap: every request but `/healthz` is answered 503.
+    over_capacity: bool,
 }
 
 impl Connection {
@@ -157,13 +248,19 @@ impl Connection {
             let app = self.app;
             let peer = self.peer;
             let body_read = self.limits.body_read;
+            let over_capacity = self.over_capacity;
             hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
                 let in_flight = activity.begin();
+                let refuse = over_capacity && request.uri().path() != HEALTH_PATH;
                 let mut request = request.map(|body| Body::new(DeadlineBody::new(body, body_read)));
                 request.extensions_mut().insert(ConnectInfo(peer));
                 let mut app = app.clone();
                 async move {
-                    let response = tower_service::Service::call(&mut app, request).await?;
+                    let response = if refuse {
+                        ApiError::over_capacity(RETRY_AFTER_SECONDS).into_response()
+                    } else {
+                        tower_service::Service::call(&mut app, request).await?
+                    };
                     Ok::<_, Infallible>(response.map(|body| InFlightBody {
                         body,
                         _in_flight: in_flight,
@@ -353,11 +450,30 @@ impl http_body::Body for DeadlineBody {
     }
 }
 
-/// A connection's stream holding one of the `max_connections` slots: the
-/// slot is free again when the stream closes, also after a WebSocket upgrade.
+/// What an accepted connection holds until it closes.
+enum Slot {
+    /// One of the `max_connections` slots, counted as open.
+    Served {
+        _permit: OwnedSemaphorePermit,
+        counters: Arc<ConnectionCounters>,
+    },
+    /// One of the [`REFUSAL_RESERVE`], for a connection past the cap.
+    Reserve { _permit: OwnedSemaphorePermit },
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Self::Served { counters, .. } = self {
+            counters.open.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A connection's stream holding its [`Slot`]: the slot is free again when
+/// the stream closes, also after a WebSocket upgrade.
 struct Held<I> {
     io: I,
-    _slot: OwnedSemaphorePermit,
+    _slot: Slot,
 }
 
 impl<I: AsyncRead + Unpin> AsyncRead for Held<I> {

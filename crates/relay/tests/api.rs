@@ -906,6 +906,16 @@ async fn metrics_count_requests_by_route_template_and_never_ids() {
     );
     assert!(text.contains("ward_messages_stored 0"));
     assert!(text.contains("ward_event_connections 0"));
+    assert!(text.contains("ward_event_offers_total "), "{text}");
+    assert!(text.contains("ward_connections_refused_total 0"), "{text}");
+    // The default cap, derived from the open-file limit, is in force.
+    let cap = text
+        .lines()
+        .find_map(|line| line.strip_prefix("ward_connections_max "))
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(0);
+    assert!(cap > 0, "{text}");
+    assert!(text.contains("ward_connections_open "), "{text}");
     assert!(!text.contains(&thread.thread_id), "ids never become labels");
 }
 

@@ -174,3 +174,68 @@ async fn foreign_origins_and_bad_tokens_are_refused() {
     );
     drop(clinic);
 }
+
+/// An event costs its recipients' connections, not every socket: with 20,
+/// then 100, sockets of an account outside the thread open, a message is
+/// offered to the two members' sockets only, the same count both times.
+/// Closed sockets leave the index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_is_offered_to_its_recipients_sockets_only_however_many_others_are_open() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let patient = relay.patient(&clinic, "sam@example.com").await;
+    let outsider = relay.patient(&clinic, "eve@example.com").await;
+    let (thread, key) = relay
+        .thread_with_key(&patient, clinic.keys.bundle(), Category::Question)
+        .await;
+    let path = format!("/v1/threads/{}/messages", thread.thread_id);
+    let mut clinic_socket = connect(&relay, &clinic).await;
+    let mut patient_socket = connect(&relay, &patient).await;
+    let hub = relay.state.events.clone();
+
+    let mut idle = Vec::new();
+    let mut offered = Vec::new();
+    for (round, open) in [20, 100].into_iter().enumerate() {
+        while idle.len() < open {
+            idle.push(connect(&relay, &outsider).await);
+        }
+        assert_eq!(hub.connections(), open + 2);
+        let before = hub.local().offers();
+        let post = support::envelope_request(
+            &patient,
+            &key,
+            &thread.thread_id,
+            0,
+            &format!("m{round}"),
+            "hello",
+        );
+        let response = relay
+            .call(
+                Method::POST,
+                &path,
+                Some(patient.token.as_str()),
+                Some(&post),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        for socket in [&mut clinic_socket, &mut patient_socket] {
+            assert!(matches!(next(socket).await, Event::Message { .. }));
+        }
+        offered.push(hub.local().offers() - before);
+    }
+    assert_eq!(offered, [2, 2], "offers per message with 20 and 100 others");
+    for socket in idle.iter_mut().take(3) {
+        nothing_within(socket, Duration::from_millis(100)).await;
+    }
+
+    drop(idle);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while hub.connections() != 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} connections still registered",
+            hub.connections()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

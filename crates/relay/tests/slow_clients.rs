@@ -17,6 +17,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use ward_proto::events::{Event, EventsAuth};
 use ward_proto::threads::Category;
+use ward_proto::{ErrorBody, ErrorCode};
 
 fn addr(relay: &Relay) -> String {
     relay.url.trim_start_matches("http://").to_owned()
@@ -187,33 +188,64 @@ async fn an_idle_keep_alive_connection_is_closed() {
     assert!(answered.elapsed() >= Duration::from_secs(1));
 }
 
-#[tokio::test]
-async fn at_the_connection_cap_new_connections_wait_for_a_free_slot() {
-    let relay = Relay::start_with(|config| {
-        config.max_connections = 20;
-        config.header_read_timeout_seconds = 2;
-        config.idle_timeout_seconds = 2;
-    })
-    .await;
-    let mut stalled = Vec::new();
-    for _ in 0..20 {
-        stalled.push(TcpStream::connect(addr(&relay)).await.unwrap());
+/// At the cap a new connection is answered at once, 503 `over_capacity`
+/// with Retry-After, without taking a slot; `/healthz` still answers; and
+/// once a slot frees, new connections are served again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_connection_cap_new_connections_are_refused_at_once_and_healthz_still_answers() {
+    let relay = Relay::start_with(|config| config.max_connections = Some(3)).await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(TcpStream::connect(addr(&relay)).await.unwrap());
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
-    // The 21st is served only once the header timeout frees a slot.
-    let asked = Instant::now();
-    let health = reqwest::Client::new()
-        .get(format!("{}/healthz", relay.url))
+    // No pooling: every request is a new connection.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
         .timeout(Duration::from_secs(8))
+        .build()
+        .unwrap();
+    let openapi = format!("{}/v1/openapi.json", relay.url);
+
+    for _ in 0..5 {
+        let asked = Instant::now();
+        let refused = client.get(&openapi).send().await.unwrap();
+        assert!(
+            asked.elapsed() < Duration::from_secs(2),
+            "refused only after {:?}",
+            asked.elapsed()
+        );
+        assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(refused.headers()["retry-after"], "5");
+        let body: ErrorBody = refused.json().await.unwrap();
+        assert_eq!(body.error.code, ErrorCode::OverCapacity);
+        assert_eq!(body.error.retry_after_seconds, Some(5));
+    }
+
+    let asked = Instant::now();
+    let health = client
+        .get(format!("{}/healthz", relay.url))
         .send()
         .await
         .unwrap();
-    assert!(health.status().is_success());
-    assert!(
-        asked.elapsed() >= Duration::from_secs(1),
-        "served at once, past the cap of 20: {:?}",
-        asked.elapsed()
-    );
+    assert_eq!(health.status(), StatusCode::OK);
+    assert!(asked.elapsed() < Duration::from_secs(2));
+
+    // The refusals held no slot: one held connection closing is enough.
+    drop(held.pop());
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let response = client.get(&openapi).send().await.unwrap();
+        if response.status() == StatusCode::OK {
+            break;
+        }
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            Instant::now() < deadline,
+            "still refused after a slot freed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,12 +10,10 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use ward_proto::events::{Event, EventsAuth};
 
 use crate::error::ApiError;
-use crate::events::Routed;
 use crate::{AppState, sessions};
 
 /// Small buffers: an idle connection should cost a few KB, not hundreds.
@@ -67,12 +65,6 @@ pub async fn connect(
         .on_upgrade(move |socket| serve(state, socket))
 }
 
-/// What the writer sends, in order.
-enum Outgoing {
-    Event(Arc<Routed>),
-    Json(String),
-}
-
 async fn serve(state: AppState, mut socket: WebSocket) {
     // The token comes in the first frame, always: a cookie is never
     // accepted on the socket, so a page elsewhere on the site cannot open
@@ -85,7 +77,6 @@ async fn serve(state: AppState, mut socket: WebSocket) {
         let _ = socket.send(Message::Close(None)).await;
         return;
     };
-    let mut events = state.events.subscribe();
     let (sink, mut incoming) = socket.split();
     // Everything for this client goes through a bounded queue to one
     // writer; a client that does not read fills it and is disconnected.
@@ -94,31 +85,29 @@ async fn serve(state: AppState, mut socket: WebSocket) {
     let ready = Event::Ready {
         account_id: session.account_id.clone(),
     };
+    // Ready is queued before the connection registers, so it comes first.
     let queued = serde_json::to_string(&ready)
         .ok()
-        .is_some_and(|json| queue.try_send(Outgoing::Json(json)).is_ok());
+        .is_some_and(|json| queue.try_send(Arc::from(json)).is_ok());
     if !queued {
         writer.abort();
         return;
     }
+    // From here the hub holds the only sender: when this registration
+    // drops (however this task ends), the writer sends what is queued and
+    // then a Close frame.
+    let registration = state.events.local().register(&session.account_id, queue);
     let mut recheck = tokio::time::interval(RECHECK);
     recheck.tick().await;
     loop {
         tokio::select! {
-            event = events.recv() => match event {
-                Ok(routed) if routed.recipients.contains(&session.account_id) => {
-                    if queue.try_send(Outgoing::Event(routed)).is_err() {
-                        // Too far behind (or gone): cut it off now; it
-                        // catches up by cursor when it reconnects.
-                        tracing::debug!("closing a WebSocket that does not keep up");
-                        writer.abort();
-                        return;
-                    }
-                }
-                Ok(_) => {}
-                // Fell behind the hub: close; the client catches up by cursor.
-                Err(RecvError::Lagged(_) | RecvError::Closed) => break,
-            },
+            () = registration.dropped() => {
+                // Too far behind: cut it off now; it catches up by cursor
+                // when it reconnects.
+                tracing::debug!("closing a WebSocket that does not keep up");
+                writer.abort();
+                return;
+            }
             frame = incoming.next() => match frame {
                 Some(Ok(Message::Close(_)) | Err(_)) | None => break,
                 Some(Ok(_)) => {}
@@ -131,8 +120,7 @@ async fn serve(state: AppState, mut socket: WebSocket) {
             _ = &mut writer => return,
         }
     }
-    // The writer sends what is queued, then a Close frame, within bounds.
-    drop(queue);
+    drop(registration);
     if tokio::time::timeout(SEND_TIMEOUT, &mut writer)
         .await
         .is_err()
@@ -145,13 +133,10 @@ async fn serve(state: AppState, mut socket: WebSocket) {
 /// fails, or one takes longer than [`SEND_TIMEOUT`].
 async fn write(
     mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
-    mut waiting: mpsc::Receiver<Outgoing>,
+    mut waiting: mpsc::Receiver<Arc<str>>,
 ) {
-    while let Some(outgoing) = waiting.recv().await {
-        let text = match outgoing {
-            Outgoing::Event(routed) => routed.json.clone(),
-            Outgoing::Json(json) => json,
-        };
+    while let Some(json) = waiting.recv().await {
+        let text = String::from(&*json);
         match tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Text(text.into()))).await {
             Ok(Ok(())) => {}
             Ok(Err(_)) | Err(_) => return,
