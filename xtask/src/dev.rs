@@ -12,13 +12,35 @@ const LISTEN: &str = "127.0.0.1:8080";
 /// Development only: protects the demo clinic's key file in ./data.
 const DEMO_PASSPHRASE: &str = "ward-development-demo-clinic";
 
-pub fn run() -> Result {
+pub fn run(args: &[String]) -> Result {
+    let on_postgres = match args {
+        [] => false,
+        [flag] if flag == "--postgres" => true,
+        _ => {
+            return Err(Failure::new("dev", format!("unknown arguments {args:?}"))
+                .fix("run `cargo xtask dev`, or `cargo xtask dev --postgres`"));
+        }
+    };
     setup::run()?;
     relay::build_client()?;
     let bin = relay::build_relay()?;
     let agent = relay::build_clinic()?;
-    let data = paths::root().join("data");
-    let running = RunningRelay::start(&bin, LISTEN, &data, &paths::dist())?;
+    // On PostgreSQL, a throwaway server and a data directory of its own
+    // (the clinic key file there belongs to that database).
+    let postgres = on_postgres
+        .then(|| crate::postgres::Postgres::start("dev"))
+        .transpose()?;
+    let data = paths::root().join(if on_postgres { "data-postgres" } else { "data" });
+    if on_postgres {
+        let _ = std::fs::remove_dir_all(&data);
+    }
+    let running = RunningRelay::start_on(
+        &bin,
+        LISTEN,
+        &data,
+        &paths::dist(),
+        postgres.as_ref().map(|p| p.url()).as_deref(),
+    )?;
     let key_file = data.join("clinic.key");
     if !key_file.exists() {
         clinic(
@@ -52,14 +74,22 @@ pub fn run() -> Result {
          \n  open     http://localhost:8080 (use `localhost`: passkeys need a host name, not 127.0.0.1)\
          \n  invite   http://localhost:8080/enroll#invite={} (for Demo Patient; one-time codes appear in {})\
          \n  clinic   a demo clinic whose bot answers every message (`ward-clinic --help` for more)\
-         \n  data     {} (SQLite, created on first run)\
+         \n  data     {} ({})\
          \n  stop     Ctrl-C\n",
         invite.trim(),
         data.join("dev-outbox.log").display(),
-        data.display()
+        data.display(),
+        match &postgres {
+            Some(server) => format!(
+                "database on PostgreSQL at {}, deleted when this stops",
+                server.url()
+            ),
+            None => "SQLite, created on first run".to_owned(),
+        }
     );
     running.wait();
     stop(&mut bot);
+    drop(postgres);
     Ok(())
 }
 

@@ -1,7 +1,8 @@
 //! `cargo xtask`: the one place with build plumbing.
 //!
 //! * `setup`: install the pinned tools that are missing (idempotent, quiet).
-//! * `dev`: build the client and run the relay serving it on port 8080.
+//! * `dev`: build the client and run the relay serving it on port 8080
+//!   (`--postgres`: on a throwaway PostgreSQL server instead of SQLite).
 //! * `test`: every check and test, with one summary line at the end.
 //! * `bench`: crypto throughput on the host and in Chromium, client size.
 #![forbid(unsafe_code)]
@@ -10,6 +11,7 @@ mod bench;
 mod dev;
 mod failure;
 mod paths;
+mod postgres;
 mod relay;
 mod run;
 mod setup;
@@ -31,7 +33,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let outcome = match args.first().map(String::as_str) {
         Some("setup") => setup::run(),
-        Some("dev") => dev::run(),
+        Some("dev") => dev::run(&args[1..]),
         Some("test") => test::run(&args[1..]),
         Some("bench") => bench::run(),
         Some("help" | "-h" | "--help") => {

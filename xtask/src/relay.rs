@@ -67,6 +67,18 @@ impl RunningRelay {
     /// here) with `http://localhost:PORT` as its public origin, which the
     /// relay requires of browser WebSockets and cookie-authenticated changes.
     pub fn start(bin: &Path, listen: &str, data_dir: &Path, static_dir: &Path) -> Result<Self> {
+        Self::start_on(bin, listen, data_dir, static_dir, None)
+    }
+
+    /// Like [`RunningRelay::start`], with its database at `database_url`
+    /// (PostgreSQL) instead of the SQLite file in `data_dir`.
+    pub fn start_on(
+        bin: &Path,
+        listen: &str,
+        data_dir: &Path,
+        static_dir: &Path,
+        database_url: Option<&str>,
+    ) -> Result<Self> {
         let step = "start the relay";
         let listen = match listen.strip_suffix(":0") {
             Some(host) => {
@@ -84,7 +96,11 @@ impl RunningRelay {
             Some((_, port)) => format!("http://localhost:{port}"),
             None => "http://localhost:8080".to_owned(),
         };
-        let mut child = Command::new(bin)
+        let mut command = Command::new(bin);
+        if let Some(url) = database_url {
+            command.env("WARD_DATABASE_URL", url);
+        }
+        let mut child = command
             .args(["serve", "--listen", &listen, "--public-origin", &public_origin, "--data"])
             .arg(data_dir)
             // Development mode: without SMTP, one-time codes go to

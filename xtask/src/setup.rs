@@ -94,6 +94,7 @@ pub fn run() -> Result {
     wasm_bindgen()?;
     wasm_opt()?;
     chromium()?;
+    postgresql()?;
     moto()?;
     npm_ci(
         "setup: end-to-end test packages",
@@ -315,6 +316,18 @@ fn chromium() -> Result {
     )
 }
 
+/// PostgreSQL's server: the relay's tests run a second time against it.
+fn postgresql() -> Result {
+    if crate::postgres::bin_dir().is_some() {
+        return Ok(());
+    }
+    apt_install(
+        "setup: PostgreSQL server",
+        &["postgresql"],
+        "about a minute",
+    )
+}
+
 /// `npm ci` in `dir` unless the lockfile it last installed is the current one.
 fn npm_ci(step: &str, dir: &Path) -> Result {
     let stamp = dir.join("node_modules/.ward-installed-lock.json");
@@ -379,7 +392,7 @@ fn same_file_contents(a: &Path, b: &Path) -> bool {
     matches!((std::fs::read(a), std::fs::read(b)), (Ok(a), Ok(b)) if a == b)
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     std::process::Command::new("id")
         .arg("-u")
         .output()

@@ -99,6 +99,35 @@ pub fn run(args: &[String]) -> Result {
         // fails without it.
         host.env("WARD_MOTO_SERVER", setup::moto_server());
         report.tests("host tests", Runner::Cargo, &mut host);
+        // The relay's (and the clinic agent's) tests again, each relay on a
+        // fresh schema of a real PostgreSQL server instead of its SQLite
+        // file.
+        match crate::postgres::Postgres::start("tests") {
+            Ok(server) => {
+                let mut on_postgres = run::cargo(&[
+                    "test",
+                    "--locked",
+                    "--no-fail-fast",
+                    "-p",
+                    "ward-relay",
+                    "-p",
+                    "ward-clinic",
+                ]);
+                on_postgres
+                    .env("WARD_MOTO_SERVER", setup::moto_server())
+                    .env("WARD_TEST_POSTGRES", server.url());
+                report.tests(
+                    "relay tests on PostgreSQL",
+                    Runner::Cargo,
+                    &mut on_postgres,
+                );
+                drop(server);
+            }
+            Err(failure) => {
+                eprintln!("{failure}");
+                report.record("relay tests on PostgreSQL", Duration::ZERO, false);
+            }
+        }
     }
     if wants("wasm") {
         let mut browser = run::cargo(&[
