@@ -51,10 +51,8 @@ impl Postgres {
             Failure::new(step, format!("no server under {DEBIAN_ROOT}"))
                 .fix("run `cargo xtask setup` (it installs Debian's postgresql package)")
         })?;
-        let dir = std::env::temp_dir().join(format!(
-            "ward-postgres-{purpose}-{}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("ward-postgres-{purpose}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)
             .map_err(|e| Failure::new(step, format!("{}: {e}", dir.display())))?;

@@ -116,11 +116,7 @@ pub fn run(args: &[String]) -> Result {
                 on_postgres
                     .env("WARD_MOTO_SERVER", setup::moto_server())
                     .env("WARD_TEST_POSTGRES", server.url());
-                report.tests(
-                    "relay tests on PostgreSQL",
-                    Runner::Cargo,
-                    &mut on_postgres,
-                );
+                report.tests("relay tests on PostgreSQL", Runner::Cargo, &mut on_postgres);
                 drop(server);
             }
             Err(failure) => {

@@ -19,9 +19,10 @@ use ward_proto::events::Event;
 
 /// Carries serialized events to their recipients' live connections.
 pub trait Fanout: Send + Sync + std::fmt::Debug {
-    /// Delivers `json` (one serialized [`Event`]) to the live connections
-    /// of `recipients`. Must not block: it runs inside request handlers.
-    fn fan_out(&self, recipients: &[String], json: Arc<str>);
+    /// Delivers `event` (serialized once, as `json`) to the live
+    /// connections of `recipients`. Must not block: it runs inside request
+    /// handlers.
+    fn fan_out(&self, recipients: &[String], event: &Event, json: Arc<str>);
 }
 
 /// One connection's entry: its bounded queue and how to tell it that it
@@ -139,6 +140,23 @@ impl LocalIndex {
         self.lock().connections
     }
 
+    /// Closes every connection (they reconnect and catch up by cursor):
+    /// for when events may have been missed, as when the link to other
+    /// relays was lost for a moment. How many were closed.
+    pub fn drop_all(&self) -> usize {
+        let mut index = self.lock();
+        let all = std::mem::take(&mut index.by_account);
+        index.connections = 0;
+        drop(index);
+        let mut closed = 0;
+        for entry in all.into_values().flat_map(HashMap::into_values) {
+            entry.dropped.notify_one();
+            closed += 1;
+        }
+        self.dropped.fetch_add(closed as u64, Ordering::Relaxed);
+        closed
+    }
+
     /// How many times a connection's queue has been offered an event, in
     /// all: one per recipient connection per event, none for the others.
     pub fn offers(&self) -> u64 {
@@ -152,7 +170,7 @@ impl LocalIndex {
 }
 
 impl Fanout for LocalIndex {
-    fn fan_out(&self, recipients: &[String], json: Arc<str>) {
+    fn fan_out(&self, recipients: &[String], _event: &Event, json: Arc<str>) {
         self.deliver(recipients, &json);
     }
 }
@@ -208,7 +226,7 @@ impl Hub {
     /// Sends `event` to the connections of `recipients`.
     pub fn publish(&self, recipients: Vec<String>, event: &Event) {
         match serde_json::to_string(event) {
-            Ok(json) => self.fanout.fan_out(&recipients, Arc::from(json)),
+            Ok(json) => self.fanout.fan_out(&recipients, event, Arc::from(json)),
             Err(error) => tracing::error!(%error, "could not serialize an event"),
         }
     }

@@ -13,6 +13,7 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod fanout;
 pub mod files;
 pub mod history;
 mod lockout;
@@ -102,13 +103,27 @@ impl AppState {
         let webauthn = Arc::new(passkeys::webauthn(&config.public_origin)?);
         let tls = config.tls_cert.is_some();
         let blobs = blobs::BlobStore::open(&config)?;
+        // Relays sharing PostgreSQL tell each other of live events.
+        let events = match &config.database_url {
+            Some(url) => {
+                let local = Arc::new(events::LocalIndex::default());
+                let fanout = fanout::PostgresFanout::start(url, db.clone(), local.clone())
+                    .await
+                    .map_err(|source| StartError::Database {
+                        what: format!("{} (listening for live events)", url.redacted()),
+                        source,
+                    })?;
+                events::Hub::with_fanout(local, fanout)
+            }
+            None => events::Hub::default(),
+        };
         Ok(Self {
             db,
             site,
             config: Arc::new(config),
             sender,
             webauthn,
-            events: events::Hub::default(),
+            events,
             metrics: metrics::Metrics::default(),
             tls,
             blobs,

@@ -56,7 +56,12 @@ enum Command {
         /// postgres://USER:PASSWORD@HOST/DB for PostgreSQL (several relays
         /// can share one). Prefer the environment variable or the
         /// configuration file: a flag shows in the process list.
-        #[arg(long, env = "WARD_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+        #[arg(
+            long,
+            env = "WARD_DATABASE_URL",
+            value_name = "URL",
+            hide_env_values = true
+        )]
         database_url: Option<String>,
         /// Development mode: without an [smtp] server, write one-time codes
         /// to DATA/dev-outbox.log instead of refusing to start. Never in

@@ -39,13 +39,18 @@ pub async fn ensure_setup_code(db: &AnyPool, data: &Path) -> Result<(), StartErr
             source,
         }
     })?;
-    sqlx::query("DELETE FROM setup_codes WHERE used_at IS NULL")
-        .execute(db)
-        .await
-        .map_err(|source| StartError::Database {
-            what: "the clinic setup code".into(),
-            source,
-        })?;
+    // One relay on SQLite: the new code replaces any other. Relays sharing
+    // PostgreSQL each write their own file, and any one of the codes sets
+    // up the clinic (which then voids the others).
+    if crate::db::Backend::of(db) == crate::db::Backend::Sqlite {
+        sqlx::query("DELETE FROM setup_codes WHERE used_at IS NULL")
+            .execute(db)
+            .await
+            .map_err(|source| StartError::Database {
+                what: "the clinic setup code".into(),
+                source,
+            })?;
+    }
     sqlx::query("INSERT INTO setup_codes (code_hash) VALUES ($1)")
         .bind(secrets::hash(&code))
         .execute(db)

@@ -144,7 +144,10 @@ async fn sqlite_and_postgresql_migrations_build_the_same_schema() {
     })
     .await
     .unwrap();
-    let (sqlite, postgres) = (sqlite_schema(&sqlite).await, postgres_schema(&postgres).await);
+    let (sqlite, postgres) = (
+        sqlite_schema(&sqlite).await,
+        postgres_schema(&postgres).await,
+    );
     assert!(sqlite.tables.len() > 20, "{:?}", sqlite.tables.keys());
     for (table, columns) in &sqlite.tables {
         assert_eq!(

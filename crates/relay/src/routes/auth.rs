@@ -66,6 +66,11 @@ pub async fn clinic_setup(
             "That setup code is not valid or was already used. Use the code in the relay's data directory.",
         ));
     }
+    // Any other unused code (another relay instance's) is void now.
+    sqlx::query("UPDATE setup_codes SET used_at = $1 WHERE used_at IS NULL")
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
     let account_id = secrets::id("clinic")?;
     sqlx::query(
         "INSERT INTO accounts (account_id, kind, display_name, created_at) VALUES ($1, $2, $3, $4)",

@@ -232,9 +232,8 @@ pub async fn list(
     let (before, before_id) = cursor
         .as_ref()
         .map_or((i64::MAX, ""), |c| (c.position, c.thread_id.as_str()));
-    let row = |row: sqlx::any::AnyRow| -> (i64, String) {
-        (row.get("activity"), row.get("thread_id"))
-    };
+    let row =
+        |row: sqlx::any::AnyRow| -> (i64, String) { (row.get("activity"), row.get("thread_id")) };
     // One extra row tells whether another page exists.
     let mut page: Vec<(i64, String)> = sqlx::query(INBOX_PAGE)
         .bind(&session.account_id)
@@ -596,12 +595,14 @@ pub async fn remove_member(
         .filter(|member| *member != account_id)
         .collect();
     let mut tx = state.db.begin().await?;
-    sqlx::query("UPDATE thread_members SET removed_at = $1 WHERE thread_id = $2 AND account_id = $3")
-        .bind(now_ms())
-        .bind(&thread_id)
-        .bind(&account_id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE thread_members SET removed_at = $1 WHERE thread_id = $2 AND account_id = $3",
+    )
+    .bind(now_ms())
+    .bind(&thread_id)
+    .bind(&account_id)
+    .execute(&mut *tx)
+    .await?;
     start_epoch(
         &mut tx,
         &thread_id,
@@ -1162,7 +1163,9 @@ mod tests {
         let db = crate::db::open(&crate::Config {
             data: data.path().to_path_buf(),
             ..crate::Config::default()
-        }).await.unwrap();
+        })
+        .await
+        .unwrap();
         for (sql, binds) in [(INBOX_PAGE, 5), (INBOX_MOVED, 2)] {
             let explain = format!("EXPLAIN QUERY PLAN {sql}");
             let mut query = sqlx::query(&explain).bind("acc_x").bind(10_i64);
@@ -1223,7 +1226,9 @@ mod tests {
         let db = crate::db::open(&crate::Config {
             data: data.path().to_path_buf(),
             ..crate::Config::default()
-        }).await.unwrap();
+        })
+        .await
+        .unwrap();
         for sql in [PAGE_AFTER, PAGE_BEFORE] {
             let plan: Vec<String> = sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}"))
                 .bind("thr_x")

@@ -56,7 +56,9 @@ pub async fn fresh_postgres_schema() -> Option<ward_relay::config::DatabaseUrl> 
         "t_{}",
         id.iter().map(|b| format!("{b:02x}")).collect::<String>()
     );
-    conn.execute(&*format!("CREATE SCHEMA {schema}")).await.unwrap();
+    conn.execute(&*format!("CREATE SCHEMA {schema}"))
+        .await
+        .unwrap();
     conn.close().await.unwrap();
     let separator = if admin.contains('?') { '&' } else { '?' };
     Some(ward_relay::config::DatabaseUrl(format!(
@@ -130,6 +132,44 @@ impl Relay {
         self.state = state;
         self.stop = Some(stop);
         Ok(())
+    }
+
+    /// Another relay on this one's PostgreSQL database, as a second
+    /// instance behind a load balancer: a data directory of its own, the
+    /// same relay secret (instances must share it), and what `configure`
+    /// sets (a shared blob store).
+    pub async fn beside(&self, configure: impl FnOnce(&mut Config)) -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let mut config = Config {
+            dev: true,
+            ..Config::default()
+        };
+        configure(&mut config);
+        config.data = data.path().to_path_buf();
+        config.database_url = Some(self.database_url.clone().expect("a relay on PostgreSQL"));
+        config.secret_key_file = Some(
+            self.data
+                .path()
+                .join(ward_relay::relay_secret::SECRET_KEY_FILE),
+        );
+        config.validate().unwrap();
+        let state = AppState::open(config).await.unwrap();
+        let (url, stop) = serve(state.clone()).await;
+        Self {
+            url,
+            data,
+            database_url: self.database_url.clone(),
+            http: Client::new(),
+            state,
+            stop: Some(stop),
+        }
+    }
+
+    /// Stops serving new connections, as an instance taken out of service.
+    pub fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
     }
 
     pub async fn call<B: Serialize>(
@@ -327,7 +367,9 @@ impl Relay {
             let sql = if ty == "bytea" {
                 format!("SELECT \"{name}\" AS v FROM \"{table}\" WHERE \"{name}\" IS NOT NULL")
             } else {
-                format!("SELECT CAST(\"{name}\" AS TEXT) AS v FROM \"{table}\" WHERE \"{name}\" IS NOT NULL")
+                format!(
+                    "SELECT CAST(\"{name}\" AS TEXT) AS v FROM \"{table}\" WHERE \"{name}\" IS NOT NULL"
+                )
             };
             for row in sqlx::query(&sql).fetch_all(&db).await.unwrap() {
                 if ty == "bytea" {
