@@ -1,5 +1,7 @@
 //! A small HTTP client for the relay's API, as the clinic agent uses it.
 
+use std::time::{Duration, Instant};
+
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -19,6 +21,48 @@ impl AgentError {
     pub fn new(message: impl Into<String>) -> Self {
         Self(message.into())
     }
+}
+
+/// How long a request the relay may not have received, or answered, is
+/// tried again while the relay (or its database) restarts.
+const RETRY_FOR: Duration = Duration::from_secs(60);
+
+/// The first pause before trying again; it doubles up to [`MAX_PAUSE`].
+const FIRST_PAUSE: Duration = Duration::from_millis(200);
+const MAX_PAUSE: Duration = Duration::from_secs(2);
+
+/// Whether repeating `method path` cannot do twice what it does once, so
+/// a request whose answer was lost may be sent again: reads, PUTs (upload
+/// parts, compare-and-swap), and the POSTs the relay makes idempotent
+/// (a message is stored once per message id; receipts only move forward;
+/// finalizing answers the same twice; a typing poke and a sign-in
+/// challenge change nothing lasting). Not: invites, new uploads, the
+/// challenge's answer (it is single-use: signing in starts over instead).
+fn repeatable(method: &Method, path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or(path);
+    match *method {
+        Method::GET | Method::PUT => true,
+        Method::POST => {
+            path == "/v1/auth/key/challenge"
+                || ["/messages", "/receipts", "/typing", "/finalize"]
+                    .iter()
+                    .any(|end| path.ends_with(end))
+        }
+        _ => false,
+    }
+}
+
+/// The relay did not get the request, or is restarting, or cannot reach
+/// its database for a moment: worth trying again.
+fn transient_status(status: StatusCode) -> bool {
+    matches!(
+        status,
+        StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT
+    )
+}
+
+fn transient_error(error: &reqwest::Error) -> bool {
+    error.is_connect() || error.is_timeout() || error.is_request() || error.is_body()
 }
 
 /// A signed-in (or not yet) connection to a relay.
@@ -56,6 +100,22 @@ impl Client {
 
     /// Signs in by proving the account key.
     pub async fn key_login(&mut self, keys: &AccountKeys) -> Result<(), AgentError> {
+        // The challenge's answer is single-use: when it is lost on the way
+        // (the relay restarting), sign-in starts over with a new challenge.
+        let deadline = Instant::now() + RETRY_FOR;
+        let mut pause = FIRST_PAUSE;
+        loop {
+            match self.key_login_once(keys).await {
+                Err(error) if error.transient && Instant::now() < deadline => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(MAX_PAUSE);
+                }
+                done => return done.map_err(|e| e.error),
+            }
+        }
+    }
+
+    async fn key_login_once(&mut self, keys: &AccountKeys) -> Result<(), Attempt> {
         let challenge: KeyChallenge = self
             .call(
                 Method::POST,
@@ -64,10 +124,11 @@ impl Client {
                     account_id: keys.account_id().to_owned(),
                 }),
             )
-            .await?;
+            .await
+            .map_err(Attempt::fatal)?;
         let signature = keys.sign_login(&challenge.challenge.0);
-        let session: SessionCreated = self
-            .call(
+        let response = self
+            .send_once(
                 Method::POST,
                 "/v1/auth/key/login",
                 Some(&KeyLoginRequest {
@@ -76,6 +137,17 @@ impl Client {
                 }),
             )
             .await?;
+        if !response.status().is_success() {
+            let transient = transient_status(response.status());
+            return Err(Attempt {
+                error: error_of(response).await,
+                transient,
+            });
+        }
+        let session: SessionCreated = response.json().await.map_err(|e| Attempt {
+            error: self.unreachable(&e),
+            transient: true,
+        })?;
         self.token = Some(session.token);
         Ok(())
     }
@@ -204,12 +276,47 @@ impl Client {
         })
     }
 
+    /// Sends the request; one that may be repeated ([`repeatable`]) is
+    /// sent again, for up to a minute, while the relay cannot take it.
     async fn request<B: Serialize>(
         &self,
         method: Method,
         path: &str,
         body: Option<&B>,
     ) -> Result<reqwest::Response, AgentError> {
+        if !repeatable(&method, path) {
+            return self
+                .send_once(method, path, body)
+                .await
+                .map_err(|a| a.error);
+        }
+        let deadline = Instant::now() + RETRY_FOR;
+        let mut pause = FIRST_PAUSE;
+        loop {
+            let again = match self.send_once(method.clone(), path, body).await {
+                Ok(response) if transient_status(response.status()) => Err(response),
+                Ok(response) => return Ok(response),
+                Err(attempt) if attempt.transient => Ok(attempt.error),
+                Err(attempt) => return Err(attempt.error),
+            };
+            if Instant::now() >= deadline {
+                return match again {
+                    Err(response) => Ok(response),
+                    Ok(error) => Err(error),
+                };
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(MAX_PAUSE);
+        }
+    }
+
+    /// One attempt: the answer, or why there was none.
+    async fn send_once<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<reqwest::Response, Attempt> {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
@@ -217,7 +324,25 @@ impl Client {
         if let Some(body) = body {
             request = request.json(body);
         }
-        request.send().await.map_err(|e| self.unreachable(&e))
+        request.send().await.map_err(|e| Attempt {
+            transient: transient_error(&e),
+            error: self.unreachable(&e),
+        })
+    }
+}
+
+/// A failed attempt, and whether trying again may succeed.
+struct Attempt {
+    error: AgentError,
+    transient: bool,
+}
+
+impl Attempt {
+    fn fatal(error: AgentError) -> Self {
+        Self {
+            error,
+            transient: false,
+        }
     }
 }
 

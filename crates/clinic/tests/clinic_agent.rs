@@ -1600,3 +1600,188 @@ async fn six_hundred_threads_by_one_patient_do_not_hide_another_patient_from_the
     assert_eq!(page.messages.len(), 2, "the bot answered Ann");
     assert_eq!(page.messages[1].sender_id, clinic.account_id);
 }
+
+/// `ward-relay` as a process of its own, on `data` (and the PostgreSQL
+/// schema `database_url`, if any), listening on `port`; returns once it
+/// says it listens.
+fn relay_process(data: &Path, port: u16, database_url: Option<&str>) -> std::process::Child {
+    use std::io::BufRead;
+    // Built beside ward-clinic, in the same target directory.
+    let bin = Path::new(env!("CARGO_BIN_EXE_ward-clinic")).with_file_name("ward-relay");
+    assert!(
+        bin.is_file(),
+        "{} is missing: build the relay too (cargo test -p ward-relay -p ward-clinic)",
+        bin.display()
+    );
+    let mut command = Command::new(bin);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("WARD_") {
+            command.env_remove(name);
+        }
+    }
+    if let Some(url) = database_url {
+        command.env("WARD_DATABASE_URL", url);
+    }
+    let mut child = command
+        .args(["serve", "--dev", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--public-origin", "http://localhost:8080", "--data"])
+        .arg(data)
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("ward-relay listening"), "{first}");
+    child
+}
+
+/// A patient's outbox and the clinic agent each send 100 messages while the
+/// relay is killed (SIGKILL, twice) and restarted: every message is stored
+/// exactly once, each sender's in the order sent, numbered without a gap.
+#[tokio::test]
+async fn killed_mid_conversation_the_relay_loses_and_repeats_nothing() {
+    let (mut relay, _work, key_file, _clinic_id, patient, clinic_bundle) = agent_clinic().await;
+    let (thread, key) = sam_starts(&relay, &patient, &clinic_bundle, Category::Question).await;
+    let url = relay.url.clone();
+    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+    let database_url = relay.database_url.as_ref().map(|u| u.expose().to_owned());
+    // From here a relay process serves the same data (and database).
+    relay.stop();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let data = relay.data.path().to_path_buf();
+    let process = std::sync::Arc::new(std::sync::Mutex::new(relay_process(
+        &data,
+        port,
+        database_url.as_deref(),
+    )));
+
+    // The clinic agent: 100 replies, one per line, each retried with its
+    // own message id while the relay is away.
+    let lines: String = (0..100).map(|i| format!("clinic {i}\n")).collect();
+    let clinic = tokio::spawn({
+        let url = url.clone();
+        let key_file = key_file.clone();
+        let thread_id = thread.thread_id.clone();
+        async move { agent_with_input(&url, &key_file, &["reply", &thread_id, "-"], &lines).await }
+    });
+
+    // The patient's outbox: 100 messages, each posted until the relay
+    // takes it, with the same message id every time (as the app's outbox).
+    let http = reqwest::Client::new();
+    let path = format!("{url}/v1/threads/{}/messages", thread.thread_id);
+    let posts: Vec<PostMessageRequest> = (0..100)
+        .map(|i| {
+            support::envelope_request(
+                &patient,
+                &key,
+                &thread.thread_id,
+                0,
+                &format!("p{i:03}"),
+                &format!("patient {i}"),
+            )
+        })
+        .collect();
+    let mut kills = 0;
+    for (i, post) in posts.iter().enumerate() {
+        if i == 30 || i == 70 {
+            // kill -9, then a new relay on the same port a moment later.
+            let mut child = process.lock().unwrap();
+            child.kill().unwrap();
+            child.wait().unwrap();
+            kills += 1;
+            let restart = {
+                let process = process.clone();
+                let data = data.clone();
+                let database_url = database_url.clone();
+                move || {
+                    std::thread::sleep(Duration::from_millis(700));
+                    *process.lock().unwrap() = relay_process(&data, port, database_url.as_deref());
+                }
+            };
+            drop(child);
+            std::thread::spawn(restart);
+        }
+        loop {
+            let sent = http
+                .post(&path)
+                .bearer_auth(&patient.token)
+                .json(post)
+                .send()
+                .await;
+            match sent {
+                Ok(response) if response.status().is_success() => break,
+                Ok(response) if response.status().is_server_error() => {}
+                Ok(response) => panic!("message {i} refused: {}", response.status()),
+                Err(_) => {}
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    assert_eq!(kills, 2);
+    let (ok, out, err) = clinic.await.unwrap();
+    assert!(ok, "{err}");
+    assert_eq!(out.lines().count(), 100, "{out}");
+
+    // Everything, read back through the relay now running.
+    let mut stored = Vec::new();
+    let mut after = 0;
+    loop {
+        let page: MessagePage = http
+            .get(format!("{path}?after={after}&limit=200"))
+            .bearer_auth(&patient.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let Some(last) = page.messages.last() else {
+            break;
+        };
+        after = last.seq;
+        stored.extend(page.messages);
+    }
+    let seqs: Vec<u64> = stored.iter().map(|m| m.seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=200).collect::<Vec<u64>>(),
+        "numbered without a gap"
+    );
+    let patient_bundle = patient.keys.bundle().clone();
+    let (mut mine, mut theirs) = (Vec::new(), Vec::new());
+    for message in &stored {
+        let sender = if message.sender_id == patient.id {
+            &patient_bundle
+        } else {
+            &clinic_bundle
+        };
+        let text = Envelope::from_bytes(&message.envelope.0)
+            .unwrap()
+            .open(&key, &thread.thread_id, sender)
+            .unwrap()
+            .text
+            .clone();
+        if message.sender_id == patient.id {
+            mine.push(text);
+        } else {
+            theirs.push(text);
+        }
+    }
+    let expected = |who: &str| (0..100).map(|i| format!("{who} {i}")).collect::<Vec<_>>();
+    assert_eq!(
+        mine,
+        expected("patient"),
+        "the patient's, once each, in order"
+    );
+    assert_eq!(
+        theirs,
+        expected("clinic"),
+        "the clinic's, once each, in order"
+    );
+    process.lock().unwrap().kill().unwrap();
+}

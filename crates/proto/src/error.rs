@@ -201,6 +201,12 @@ pub enum ErrorCode {
     /// 503: the relay is serving as many connections as it can; retry
     /// after `retry_after_seconds` (the connection closes).
     OverCapacity,
+    /// 503: the relay cannot reach its database for a moment (it is
+    /// restarting); nothing was changed. Retry after `retry_after_seconds`.
+    StorageUnavailable,
+    /// 507: the relay's storage is full; nothing was changed, and nothing
+    /// already stored was lost. Retry later.
+    StorageFull,
 
     /// A code this client version does not know, from a newer relay. Never
     /// sent: the relay only sends the codes above (serializing this one
@@ -212,7 +218,7 @@ pub enum ErrorCode {
 impl ErrorCode {
     /// Every code the relay sends, in declaration order ([`Self::Unknown`]
     /// is not one of them).
-    pub const ALL: [Self; 64] = [
+    pub const ALL: [Self; 66] = [
         Self::BadBody,
         Self::CeremonyExpired,
         Self::CodeNotValid,
@@ -277,6 +283,8 @@ impl ErrorCode {
         Self::Internal,
         Self::CodeNotSent,
         Self::OverCapacity,
+        Self::StorageUnavailable,
+        Self::StorageFull,
     ];
 
     /// The wire name, exactly as serde writes it (`"unknown"` for
@@ -347,6 +355,8 @@ impl ErrorCode {
             Self::Internal => "internal",
             Self::CodeNotSent => "code_not_sent",
             Self::OverCapacity => "over_capacity",
+            Self::StorageUnavailable => "storage_unavailable",
+            Self::StorageFull => "storage_full",
             Self::Unknown => "unknown",
         }
     }
@@ -364,7 +374,7 @@ mod tests {
 
     /// The wire names, written out: changing one breaks every client and
     /// the e2e tests that read it, so it must fail here first.
-    const WIRE: [&str; 64] = [
+    const WIRE: [&str; 66] = [
         "bad_body",
         "ceremony_expired",
         "code_not_valid",
@@ -429,6 +439,8 @@ mod tests {
         "internal",
         "code_not_sent",
         "over_capacity",
+        "storage_unavailable",
+        "storage_full",
     ];
 
     /// The position of each variant in [`ErrorCode::ALL`]. The match is
@@ -502,6 +514,8 @@ mod tests {
             Internal => 61,
             CodeNotSent => 62,
             OverCapacity => 63,
+            StorageUnavailable => 64,
+            StorageFull => 65,
             Unknown => 64,
         }
     }

@@ -239,7 +239,55 @@ impl From<crate::blobs::BlobError> for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
+        if unreachable_database(&error) {
+            tracing::warn!(%error, "the database is unreachable; request refused as retryable");
+            return Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::StorageUnavailable,
+                "Ward cannot reach its storage for a moment. Nothing was changed; try again in a few seconds.",
+            )
+            .retry_after(2);
+        }
+        if storage_full(&error) {
+            tracing::error!(%error, "the database's disk is full; request refused");
+            return Self::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                ErrorCode::StorageFull,
+                "Ward's storage is full, so this was not saved. Nothing already saved was lost; try again later.",
+            )
+            .retry_after(60);
+        }
         Self::internal("database", &error)
+    }
+}
+
+/// The database is away (a PostgreSQL restart, a dropped connection, an
+/// exhausted pool): the request changed nothing and may be retried.
+fn unreachable_database(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // PostgreSQL: connection exceptions (08…) and operator
+        // intervention (57P01 admin shutdown, 57P02 crash shutdown, 57P03
+        // cannot connect now).
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
+    }
+}
+
+/// The disk under the database is full: SQLite's `SQLITE_FULL` (13),
+/// PostgreSQL's `disk_full` (53100).
+fn storage_full(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code == "13" || code == "53100"),
+        _ => false,
     }
 }
 
