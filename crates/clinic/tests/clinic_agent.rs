@@ -1408,13 +1408,15 @@ async fn the_agent_pins_keys_holds_a_changed_key_until_confirmed_and_refuses_a_r
     }
     let prev: [u8; 32] = sam_history.entries[0].hash.0.as_slice().try_into().unwrap();
     let forged = other.bundle().to_bytes();
-    sqlx::query("UPDATE bundle_history SET bundle = $1, hash = $2 WHERE account_id = $3 AND seq = 1")
-        .bind(&forged)
-        .bind(key_history::entry_hash(&prev, 1, &forged).as_slice())
-        .bind(&patient.id)
-        .execute(&db)
-        .await
-        .unwrap();
+    sqlx::query(
+        "UPDATE bundle_history SET bundle = $1, hash = $2 WHERE account_id = $3 AND seq = 1",
+    )
+    .bind(&forged)
+    .bind(key_history::entry_hash(&prev, 1, &forged).as_slice())
+    .bind(&patient.id)
+    .execute(&db)
+    .await
+    .unwrap();
     sqlx::query("UPDATE bundles SET bundle = $1 WHERE account_id = $2")
         .bind(&forged)
         .bind(&patient.id)

@@ -74,6 +74,18 @@ pub async fn open(config: &Config) -> Result<AnyPool, StartError> {
     if copied > 0 {
         tracing::info!(copied, "key bundles copied into their key histories");
     }
+    let chained = crate::archive::backfill(&pool)
+        .await
+        .map_err(|source| StartError::Database {
+            what: "the archive chains".into(),
+            source,
+        })?;
+    if chained > 0 {
+        tracing::info!(
+            chained,
+            "stored messages added to their threads' archive chains"
+        );
+    }
     Ok(pool)
 }
 
@@ -164,7 +176,9 @@ pub async fn begin_write(
 
 /// Begins a transaction whose reads all see one snapshot (SQLite's WAL
 /// gives that to any transaction; PostgreSQL needs `REPEATABLE READ`).
-pub async fn begin_read(pool: &AnyPool) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+pub async fn begin_read(
+    pool: &AnyPool,
+) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
     match Backend::of(pool) {
         Backend::Sqlite => pool.begin().await,
         Backend::Postgres => {
@@ -201,9 +215,10 @@ pub const ACTIVITY: &str = "ward:activity";
 
 /// How many migrations this database has applied successfully.
 pub async fn migrations_applied(db: &AnyPool) -> Result<u32, sqlx::Error> {
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
-        .fetch_one(db)
-        .await?;
+    let count: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
+            .fetch_one(db)
+            .await?;
     Ok(u32::try_from(count).unwrap_or(u32::MAX))
 }
 

@@ -8,7 +8,7 @@
 //! next seq and the previous hash are read under the write lock.
 
 use sha2::{Digest, Sha256};
-use sqlx::{Row, AnyConnection, AnyPool};
+use sqlx::{AnyConnection, AnyPool, Row};
 use ward_proto::account::AccountEventKind;
 use ward_seal::key_history::{self, GENESIS};
 

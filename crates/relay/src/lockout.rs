@@ -307,7 +307,9 @@ pub async fn code_login(
     .fetch_optional(&state.db)
     .await?;
     Ok(match row {
-        Some(row) if row.get::<crate::db::Flag, _>("matched").0 => CodeGuess::Right(row.get("account_id")),
+        Some(row) if row.get::<crate::db::Flag, _>("matched").0 => {
+            CodeGuess::Right(row.get("account_id"))
+        }
         _ => CodeGuess::Wrong,
     })
 }

@@ -98,17 +98,19 @@ pub async fn of_account(
     state: &AppState,
     account_id: &str,
 ) -> Result<Vec<(String, Passkey)>, ApiError> {
-    sqlx::query("SELECT passkey_id, passkey FROM passkeys WHERE account_id = $1 ORDER BY created_at")
-        .bind(account_id)
-        .fetch_all(&state.db)
-        .await?
-        .into_iter()
-        .map(|row| {
-            let passkey: Passkey = serde_json::from_str(&row.get::<String, _>("passkey"))
-                .map_err(|e| ApiError::internal("stored passkey", &e))?;
-            Ok((row.get("passkey_id"), passkey))
-        })
-        .collect()
+    sqlx::query(
+        "SELECT passkey_id, passkey FROM passkeys WHERE account_id = $1 ORDER BY created_at",
+    )
+    .bind(account_id)
+    .fetch_all(&state.db)
+    .await?
+    .into_iter()
+    .map(|row| {
+        let passkey: Passkey = serde_json::from_str(&row.get::<String, _>("passkey"))
+            .map_err(|e| ApiError::internal("stored passkey", &e))?;
+        Ok((row.get("passkey_id"), passkey))
+    })
+    .collect()
 }
 
 /// Stores ceremony state; returns its id.

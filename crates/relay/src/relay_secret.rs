@@ -26,7 +26,7 @@ use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
-use sqlx::{Row, AnyPool};
+use sqlx::{AnyPool, Row};
 use zeroize::Zeroizing;
 
 use crate::error::{ApiError, StartError};
@@ -238,11 +238,13 @@ impl RelaySecret {
             for row in rows {
                 let id: String = row.get(0);
                 let old: Vec<u8> = row.get(1);
-                sqlx::query(&format!("UPDATE {table} SET code_hash = $1 WHERE {key} = $2"))
-                    .bind(self.keyed(&old).to_vec())
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(&format!(
+                    "UPDATE {table} SET code_hash = $1 WHERE {key} = $2"
+                ))
+                .bind(self.keyed(&old).to_vec())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
             }
         }
         sqlx::query("INSERT INTO relay_secret (id, key_check, bound_at) VALUES (1, $1, $2)")

@@ -76,8 +76,16 @@ pub async fn expired(db: &AnyPool, now_ms: i64) -> Result<Swept, sqlx::Error> {
     Ok(Swept {
         ceremonies: delete("DELETE FROM ceremonies WHERE expires_at <= $1", now_ms).await?,
         key_challenges: delete("DELETE FROM key_challenges WHERE expires_at <= $1", now_ms).await?,
-        code_logins: delete("DELETE FROM code_logins WHERE expires_at <= $1", code_cutoff).await?,
-        enrollments: delete("DELETE FROM enrollments WHERE expires_at <= $1", code_cutoff).await?,
+        code_logins: delete(
+            "DELETE FROM code_logins WHERE expires_at <= $1",
+            code_cutoff,
+        )
+        .await?,
+        enrollments: delete(
+            "DELETE FROM enrollments WHERE expires_at <= $1",
+            code_cutoff,
+        )
+        .await?,
         sessions: delete(
             "DELETE FROM sessions WHERE expires_at <= $1 OR revoked_at <= $1",
             session_cutoff,

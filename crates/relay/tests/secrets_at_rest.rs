@@ -158,11 +158,12 @@ async fn short_codes_are_stored_as_keyed_hashes_not_sha256() {
         .unwrap();
     assert_eq!(invite_hashes.len(), 2);
     assert!(!invite_hashes.contains(&sha256(&invite)), "invite code");
-    let row = sqlx::query("SELECT code_hash, invite_hash FROM enrollments WHERE enrollment_id = $1")
-        .bind(&enrollment_id)
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let row =
+        sqlx::query("SELECT code_hash, invite_hash FROM enrollments WHERE enrollment_id = $1")
+            .bind(&enrollment_id)
+            .fetch_one(&db)
+            .await
+            .unwrap();
     assert_ne!(row.get::<Vec<u8>, _>("code_hash"), sha256(&enroll_code));
     assert_ne!(row.get::<Vec<u8>, _>("invite_hash"), sha256(&invite));
     assert_eq!(row.get::<Vec<u8>, _>("code_hash").len(), 32);
@@ -419,9 +420,10 @@ async fn data_files_are_readable_by_the_relay_user_only() {
         } else {
             &[]
         };
-        for expected in sqlite
-            .iter()
-            .chain(&["dev-outbox.log", "clinic-setup-code", "relay-secret.key"])
+        for expected in
+            sqlite
+                .iter()
+                .chain(&["dev-outbox.log", "clinic-setup-code", "relay-secret.key"])
         {
             assert!(
                 names.iter().any(|n| n == expected),

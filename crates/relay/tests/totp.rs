@@ -139,12 +139,13 @@ async fn totp_status_needs_a_session_but_no_step_up() {
     let clinic = relay.clinic().await;
     let patient = relay.patient(&clinic, "sam@example.com").await;
     let db = relay.db().await;
-    let aged = sqlx::query("UPDATE sessions SET created_at = created_at - $1 WHERE account_id = $2")
-        .bind(ward_relay::extract::STEP_UP_MS + 60_000)
-        .bind(&patient.id)
-        .execute(&db)
-        .await
-        .unwrap();
+    let aged =
+        sqlx::query("UPDATE sessions SET created_at = created_at - $1 WHERE account_id = $2")
+            .bind(ward_relay::extract::STEP_UP_MS + 60_000)
+            .bind(&patient.id)
+            .execute(&db)
+            .await
+            .unwrap();
     assert_eq!(aged.rows_affected(), 1);
     relay
         .expect_error(

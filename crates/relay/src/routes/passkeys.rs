@@ -52,10 +52,11 @@ pub async fn register_start(
         return Err(step_up_required());
     }
     let handle = user_handle(&state, &session.account_id).await?;
-    let name: String = sqlx::query_scalar("SELECT display_name FROM accounts WHERE account_id = $1")
-        .bind(&session.account_id)
-        .fetch_one(&state.db)
-        .await?;
+    let name: String =
+        sqlx::query_scalar("SELECT display_name FROM accounts WHERE account_id = $1")
+            .bind(&session.account_id)
+            .fetch_one(&state.db)
+            .await?;
     let existing: Vec<CredentialID> = of_account(&state, &session.account_id)
         .await?
         .iter()

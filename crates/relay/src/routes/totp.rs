@@ -86,10 +86,11 @@ pub async fn enroll(
         ));
     }
     let secret = secrets::random::<20>()?.to_vec();
-    let name: String = sqlx::query_scalar("SELECT display_name FROM accounts WHERE account_id = $1")
-        .bind(&session.account_id)
-        .fetch_one(&state.db)
-        .await?;
+    let name: String =
+        sqlx::query_scalar("SELECT display_name FROM accounts WHERE account_id = $1")
+            .bind(&session.account_id)
+            .fetch_one(&state.db)
+            .await?;
     let generator = totp(secret.clone(), &name)?;
     // Stored sealed under the relay's secret, never in the clear.
     let sealed = state.secret.seal_seed(&session.account_id, &secret)?;
@@ -117,11 +118,12 @@ pub async fn confirm(
 ) -> Result<StatusCode, ApiError> {
     bounds::code("code", &request.code)?;
     session.require_recent_sign_in()?;
-    let sealed: Option<Vec<u8>> =
-        sqlx::query_scalar("SELECT secret FROM totp WHERE account_id = $1 AND confirmed_at IS NULL")
-            .bind(&session.account_id)
-            .fetch_optional(&state.db)
-            .await?;
+    let sealed: Option<Vec<u8>> = sqlx::query_scalar(
+        "SELECT secret FROM totp WHERE account_id = $1 AND confirmed_at IS NULL",
+    )
+    .bind(&session.account_id)
+    .fetch_optional(&state.db)
+    .await?;
     let sealed = sealed.ok_or_else(|| {
         ApiError::conflict(
             ErrorCode::NoPendingTotp,

@@ -544,11 +544,12 @@ pub async fn finalize(
             ),
         ));
     }
-    let sum: i64 =
-        sqlx::query_scalar("SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM blob_parts WHERE blob_id = $1")
-            .bind(&upload_id)
-            .fetch_one(&state.db)
-            .await?;
+    let sum: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM blob_parts WHERE blob_id = $1",
+    )
+    .bind(&upload_id)
+    .fetch_one(&state.db)
+    .await?;
     Err(ApiError::bad_request(
         ErrorCode::SizeMismatch,
         format!(

@@ -56,7 +56,9 @@ pub async fn fresh_postgres_schema() -> Option<ward_relay::config::DatabaseUrl> 
         "t_{}",
         id.iter().map(|b| format!("{b:02x}")).collect::<String>()
     );
-    conn.execute(&*format!("CREATE SCHEMA {schema}")).await.unwrap();
+    conn.execute(&*format!("CREATE SCHEMA {schema}"))
+        .await
+        .unwrap();
     conn.close().await.unwrap();
     let separator = if admin.contains('?') { '&' } else { '?' };
     Some(ward_relay::config::DatabaseUrl(format!(
@@ -327,7 +329,9 @@ impl Relay {
             let sql = if ty == "bytea" {
                 format!("SELECT \"{name}\" AS v FROM \"{table}\" WHERE \"{name}\" IS NOT NULL")
             } else {
-                format!("SELECT CAST(\"{name}\" AS TEXT) AS v FROM \"{table}\" WHERE \"{name}\" IS NOT NULL")
+                format!(
+                    "SELECT CAST(\"{name}\" AS TEXT) AS v FROM \"{table}\" WHERE \"{name}\" IS NOT NULL"
+                )
             };
             for row in sqlx::query(&sql).fetch_all(&db).await.unwrap() {
                 if ty == "bytea" {
