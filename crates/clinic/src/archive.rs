@@ -300,3 +300,34 @@ async fn check_signature(
         ),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_name_the_range_the_head_and_what_retention_deleted() {
+        let mut verified = Verified {
+            thread_id: "thr_a".into(),
+            messages: Some((1, 4)),
+            pruned_through: 0,
+            head: [0xab; 32],
+        };
+        assert_eq!(
+            verdict_line(&verified),
+            "archive of thr_a complete: messages #1 to #4, head abababababababab"
+        );
+        verified.messages = Some((3, 4));
+        verified.pruned_through = 2;
+        assert_eq!(
+            verdict_line(&verified),
+            "archive of thr_a complete: messages #3 to #4, head abababababababab (messages #1 to #2 deleted by retention)"
+        );
+        verified.messages = None;
+        verified.pruned_through = 1;
+        assert_eq!(
+            verdict_line(&verified),
+            "archive of thr_a complete: no messages stored, head abababababababab (message #1 deleted by retention)"
+        );
+    }
+}
