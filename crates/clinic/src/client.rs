@@ -209,6 +209,15 @@ impl Client {
         self.call::<(), T>(Method::POST, path, None).await
     }
 
+    /// PUT `body` as JSON to `path`; the answer's JSON.
+    pub async fn put<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, AgentError> {
+        self.call(Method::PUT, path, Some(body)).await
+    }
+
     /// PUT raw `bytes` (`application/octet-stream`) to `path`; the answer
     /// has no body.
     pub async fn put_bytes(&self, path: &str, bytes: Vec<u8>) -> Result<(), AgentError> {

@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod archive;
 pub mod attachments;
 mod client;
 pub mod pins;
@@ -346,6 +347,26 @@ impl Agent {
             attach,
         )
         .await
+    }
+
+    /// `verify-archive`: proves the relay's copy of the thread complete
+    /// and unmodified ([`archive::verify`]) and records its head.
+    pub async fn verify_archive(&self, thread_id: &str) -> Result<archive::Verified, AgentError> {
+        let (_, client, mut keyring) = self.connect_pinned().await?;
+        archive::verify(&client, &mut keyring, thread_id).await
+    }
+
+    /// `hold`: puts `account_id` on legal hold (`hold`) or releases it; the
+    /// hold as the relay stored it.
+    pub async fn legal_hold(&self, account_id: &str, hold: bool) -> Result<bool, AgentError> {
+        let (_, client) = self.connect().await?;
+        let answer: ward_proto::account::LegalHold = client
+            .put(
+                &format!("/v1/accounts/{account_id}/legal-hold"),
+                &ward_proto::account::LegalHoldRequest { hold },
+            )
+            .await?;
+        Ok(answer.hold)
     }
 
     /// Tells the thread's other members the clinic is typing.

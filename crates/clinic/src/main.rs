@@ -133,12 +133,44 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Prove the relay's copy of a thread complete and unmodified, without
+    /// decrypting it.
+    ///
+    /// Downloads every stored message and checks there is no gap from
+    /// where retention pruned the thread (or #1) to its head, that each
+    /// archive-chain link recomputes and the last is the relay's stated
+    /// head, and that each envelope is signed by its sender's pinned key.
+    /// The verified head is recorded beside the pinned keys, and a later
+    /// run refuses an archive that does not extend it (history rewritten).
+    /// Prints `archive of THREAD complete: messages #A to #B, head HASH`, or
+    /// `archive of THREAD FAILED at #N: WHY` and exits with an error.
+    VerifyArchive {
+        /// The thread id.
+        thread: String,
+    },
+    /// Put an account on legal hold (`on`) or release it (`off`): while
+    /// held, retention deletes nothing from any thread the account is or
+    /// was a member of. Prints `legal hold on ACCOUNT: on|off`.
+    Hold {
+        /// The account id (a patient's or caregiver's).
+        account: String,
+        /// `on` or `off`.
+        state: HoldState,
+    },
     /// Answer every new patient message with a canned reply and two quick replies.
     Bot {
         /// Handle what is waiting, then exit.
         #[arg(long)]
         once: bool,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum HoldState {
+    /// Hold: retention deletes nothing from the account's threads.
+    On,
+    /// Release the hold.
+    Off,
 }
 
 #[derive(Debug, Subcommand)]
@@ -297,6 +329,25 @@ async fn run(relay: String, key_file: PathBuf, command: Command) -> Result<(), S
                     .map_err(|e| e.to_string())?;
                 let _ = writeln!(out, "sent as #{seq}");
             }
+        }
+        Command::VerifyArchive { thread } => {
+            let verified = agent
+                .verify_archive(&thread)
+                .await
+                .map_err(|e| e.to_string())?;
+            let _ = writeln!(out, "{}", ward_clinic::archive::verdict_line(&verified));
+        }
+        Command::Hold { account, state } => {
+            let held = agent
+                .legal_hold(&account, matches!(state, HoldState::On))
+                .await
+                .map_err(|e| e.to_string())?;
+            let _ = writeln!(
+                out,
+                "legal hold on {}: {}",
+                terminal::line(&account),
+                if held { "on" } else { "off" }
+            );
         }
         Command::Typing { thread } => {
             agent.typing(&thread).await.map_err(|e| e.to_string())?;

@@ -58,10 +58,23 @@ pub struct Pending {
     pub bundle: Bytes,
 }
 
+/// A thread archive's head as `verify-archive` last verified it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchiveRecord {
+    /// The head's seq.
+    pub seq: u64,
+    /// The chain hash of message `seq`.
+    pub head: Bytes,
+}
+
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct PinFile {
     version: u32,
     accounts: BTreeMap<String, Pin>,
+    /// Each verified thread archive's head, by thread id: a later archive
+    /// must extend it (absent in files written before `verify-archive`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    archives: BTreeMap<String, ArchiveRecord>,
 }
 
 /// How [`Keyring::check`] found an account's keys.
@@ -166,6 +179,24 @@ impl Keyring {
             AgentError::new(format!("could not replace {}: {e}", self.path.display()))
         })?;
         sync_parent(&self.path);
+        Ok(())
+    }
+
+    /// The archive head `verify-archive` last recorded for `thread_id`.
+    pub fn archive_record(&self, thread_id: &str) -> Option<&ArchiveRecord> {
+        self.file.archives.get(thread_id)
+    }
+
+    /// Records `record` as `thread_id`'s verified archive head, and saves.
+    pub fn record_archive(
+        &mut self,
+        thread_id: &str,
+        record: ArchiveRecord,
+    ) -> Result<(), AgentError> {
+        if self.file.archives.get(thread_id) != Some(&record) {
+            self.file.archives.insert(thread_id.to_owned(), record);
+            self.save()?;
+        }
         Ok(())
     }
 

@@ -1785,3 +1785,249 @@ async fn killed_mid_conversation_the_relay_loses_and_repeats_nothing() {
     );
     process.lock().unwrap().kill().unwrap();
 }
+
+/// Recomputes the archive chain of `thread_id` from message `from` on, as
+/// a relay rewriting history would, and sets the thread's head to it.
+async fn rechain(relay: &Relay, thread_id: &str, from: i64) {
+    use sqlx::Row;
+    let db = relay.db().await;
+    let mut prev: [u8; 32] = if from == 1 {
+        ward_seal::archive::GENESIS
+    } else {
+        let chain: Vec<u8> =
+            sqlx::query_scalar("SELECT chain FROM envelopes WHERE thread_id = $1 AND seq = $2")
+                .bind(thread_id)
+                .bind(from - 1)
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        chain.try_into().unwrap()
+    };
+    let rows = sqlx::query(
+        "SELECT seq, message_id, sender_id, envelope, received_at FROM envelopes
+         WHERE thread_id = $1 AND seq >= $2 ORDER BY seq",
+    )
+    .bind(thread_id)
+    .bind(from)
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    for row in rows {
+        let seq: i64 = row.get("seq");
+        let (message_id, sender_id, envelope): (String, String, Vec<u8>) = (
+            row.get("message_id"),
+            row.get("sender_id"),
+            row.get("envelope"),
+        );
+        prev = ward_seal::archive::chain(
+            &prev,
+            &ward_seal::archive::Link {
+                seq: seq as u64,
+                thread_id,
+                sender_id: &sender_id,
+                message_id: &message_id,
+                envelope: &envelope,
+                received_at: row.get("received_at"),
+            },
+        );
+        sqlx::query("UPDATE envelopes SET chain = $1 WHERE thread_id = $2 AND seq = $3")
+            .bind(prev.as_slice())
+            .bind(thread_id)
+            .bind(seq)
+            .execute(&db)
+            .await
+            .unwrap();
+    }
+    sqlx::query("UPDATE threads SET head_chain = $1 WHERE thread_id = $2")
+        .bind(prev.as_slice())
+        .bind(thread_id)
+        .execute(&db)
+        .await
+        .unwrap();
+}
+
+/// The envelope bytes of message `seq`.
+async fn envelope_of(relay: &Relay, thread_id: &str, seq: i64) -> Vec<u8> {
+    sqlx::query_scalar("SELECT envelope FROM envelopes WHERE thread_id = $1 AND seq = $2")
+        .bind(thread_id)
+        .bind(seq)
+        .fetch_one(&relay.db().await)
+        .await
+        .unwrap()
+}
+
+async fn set_envelope(relay: &Relay, thread_id: &str, seq: i64, envelope: &[u8]) {
+    sqlx::query("UPDATE envelopes SET envelope = $1 WHERE thread_id = $2 AND seq = $3")
+        .bind(envelope)
+        .bind(thread_id)
+        .bind(seq)
+        .execute(&relay.db().await)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn verify_archive_proves_a_thread_whole_and_names_the_message_a_relay_changed() {
+    let (relay, _work, key_file, _clinic_id, patient, clinic_bundle) = agent_clinic().await;
+    let (thread, key) = sam_starts(&relay, &patient, &clinic_bundle, Category::Question).await;
+    let id = thread.thread_id.clone();
+    relay.send_ok(&patient, &key, &id, 0, "p1", "one").await;
+    relay.send_ok(&patient, &key, &id, 0, "p2", "two").await;
+    let (ok, _, err) = agent(&relay, &key_file, &["reply", &id, "three"]).await;
+    assert!(ok, "{err}");
+    relay.send_ok(&patient, &key, &id, 0, "p4", "four").await;
+    let args = ["verify-archive", id.as_str()];
+    let verify = || agent(&relay, &key_file, &args);
+
+    let (ok, out, err) = verify().await;
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with(&format!(
+            "archive of {id} complete: messages #1 to #4, head "
+        )),
+        "{out}"
+    );
+    assert_eq!(out.lines().count(), 1, "{out}");
+
+    // One envelope's bytes changed: its link no longer recomputes.
+    let original = envelope_of(&relay, &id, 2).await;
+    let mut altered = original.clone();
+    let at = altered.len() - 65; // the ciphertext's last byte
+    altered[at] ^= 1;
+    set_envelope(&relay, &id, 2, &altered).await;
+    let (ok, _, err) = verify().await;
+    assert!(!ok);
+    assert!(
+        err.contains("FAILED at #2") && err.contains("chain link"),
+        "{err}"
+    );
+
+    // The same change with the chain rewritten to match: the signature
+    // still gives it away.
+    rechain(&relay, &id, 2).await;
+    let (ok, _, err) = verify().await;
+    assert!(!ok);
+    assert!(
+        err.contains("FAILED at #2") && err.contains("signature"),
+        "{err}"
+    );
+    set_envelope(&relay, &id, 2, &original).await;
+    rechain(&relay, &id, 2).await;
+    let (ok, _, err) = verify().await;
+    assert!(ok, "{err}");
+
+    // A message deleted from the middle.
+    let db = relay.db().await;
+    let row: (String, String, i64, Vec<u8>, i64, Option<i64>, Vec<u8>) = sqlx::query_as(
+        "SELECT message_id, sender_id, epoch, envelope, received_at, activity, chain FROM envelopes WHERE thread_id = $1 AND seq = 3",
+    )
+    .bind(&id)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    sqlx::query("DELETE FROM envelopes WHERE thread_id = $1 AND seq = 3")
+        .bind(&id)
+        .execute(&db)
+        .await
+        .unwrap();
+    let (ok, _, err) = verify().await;
+    assert!(!ok);
+    assert!(
+        err.contains("FAILED at #3") && err.contains("missing"),
+        "{err}"
+    );
+    sqlx::query(
+        "INSERT INTO envelopes (thread_id, seq, message_id, sender_id, epoch, envelope, received_at, activity, chain)
+         VALUES ($1, 3, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&id)
+    .bind(&row.0)
+    .bind(&row.1)
+    .bind(row.2)
+    .bind(&row.3)
+    .bind(row.4)
+    .bind(row.5)
+    .bind(&row.6)
+    .execute(&db)
+    .await
+    .unwrap();
+
+    // History rewritten with every signature intact (the time of #4
+    // moved, the chain recomputed): it does not extend the head verified
+    // before, so it is refused, naming that head.
+    sqlx::query(
+        "UPDATE envelopes SET received_at = received_at - 1000 WHERE thread_id = $1 AND seq = 4",
+    )
+    .bind(&id)
+    .execute(&db)
+    .await
+    .unwrap();
+    rechain(&relay, &id, 4).await;
+    let (ok, _, err) = verify().await;
+    assert!(!ok);
+    assert!(
+        err.contains("FAILED at #4") && err.contains("rewrote this thread's history"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn hold_keeps_a_patients_thread_from_retention_and_verify_archive_proves_what_is_kept() {
+    let (relay, _work, key_file, _clinic_id, patient, clinic_bundle) = agent_clinic().await;
+    let (thread, key) = sam_starts(&relay, &patient, &clinic_bundle, Category::Question).await;
+    let id = thread.thread_id.clone();
+    for i in 1..=4 {
+        relay
+            .send_ok(&patient, &key, &id, 0, &format!("p{i}"), "hello")
+            .await;
+    }
+    let (ok, _, err) = agent(&relay, &key_file, &["verify-archive", &id]).await;
+    assert!(ok, "{err}");
+    let db = relay.db().await;
+    sqlx::query(
+        "UPDATE envelopes SET received_at = received_at - $1 WHERE thread_id = $2 AND seq <= 2",
+    )
+    .bind(2 * ward_relay::retention::YEAR_MS)
+    .bind(&id)
+    .execute(&db)
+    .await
+    .unwrap();
+    let now = || {
+        i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis(),
+        )
+        .unwrap()
+    };
+
+    let (ok, out, err) = agent(&relay, &key_file, &["hold", &patient.id, "on"]).await;
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), format!("legal hold on {}: on", patient.id));
+    let pruned = ward_relay::retention::sweep(&db, 1, now()).await.unwrap();
+    assert_eq!((pruned.messages, pruned.held), (0, 1));
+
+    let (ok, out, err) = agent(&relay, &key_file, &["hold", &patient.id, "off"]).await;
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), format!("legal hold on {}: off", patient.id));
+    let pruned = ward_relay::retention::sweep(&db, 1, now()).await.unwrap();
+    assert_eq!(pruned.ranges, vec![(id.clone(), 1, 2)]);
+
+    // The rest still proves complete, from the pruned point, and extends
+    // the head verified before the pruning.
+    let (ok, out, err) = agent(&relay, &key_file, &["verify-archive", &id]).await;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("complete: messages #3 to #4, head ")
+            && out
+                .trim_end()
+                .ends_with("(messages #1 to #2 deleted by retention)"),
+        "{out}"
+    );
+
+    let (ok, _, err) = agent(&relay, &key_file, &["hold", &patient.id, "maybe"]).await;
+    assert!(!ok && err.contains("maybe"), "{err}");
+    let (ok, _, err) = agent(&relay, &key_file, &["hold", "acc_nobody", "on"]).await;
+    assert!(!ok && err.contains("not_found"), "{err}");
+}

@@ -56,3 +56,24 @@ pub struct AccountHistory {
     /// The events.
     pub events: Vec<AccountEvent>,
 }
+
+/// `PUT /v1/accounts/{account_id}/legal-hold` (the clinic only): puts an
+/// account's threads on legal hold, or lifts it. While any current or past
+/// member of a thread is on hold, retention deletes nothing from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LegalHoldRequest {
+    /// `true` to hold, `false` to lift the hold.
+    pub hold: bool,
+}
+
+/// The answer to [`LegalHoldRequest`]: the account's hold as stored now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LegalHold {
+    /// The account.
+    pub account_id: String,
+    /// Whether it is on legal hold.
+    pub hold: bool,
+}

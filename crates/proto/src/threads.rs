@@ -310,6 +310,34 @@ pub struct StoredMessage {
     /// order it listed them; absent when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<String>,
+    /// The thread's archive chain hash at this message (32 bytes; the
+    /// construction is in docs/crypto.md, "Archive chain", and
+    /// `ward_seal::archive`). Absent from relays older than the chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<Bytes>,
+}
+
+/// `GET /v1/threads/{id}/archive`: where the thread's archive chain stands,
+/// for proving a downloaded archive complete (`ward-clinic verify-archive`).
+///
+/// The stored messages are `pruned_through_seq + 1 ..= last_seq`, with no
+/// gap; the first chains to `pruned_chain`, the last is `head`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ArchiveHead {
+    /// The thread.
+    pub thread_id: String,
+    /// The newest message's sequence number (0: none yet).
+    pub last_seq: u64,
+    /// The chain hash of message `last_seq` (32 bytes; 32 zero bytes when
+    /// there is no message).
+    pub head: Bytes,
+    /// Messages up to and including this one were deleted by the relay's
+    /// retention (0: none were).
+    pub pruned_through_seq: u64,
+    /// The chain hash of message `pruned_through_seq`, kept when it was
+    /// deleted (32 zero bytes when `pruned_through_seq` is 0).
+    pub pruned_chain: Bytes,
 }
 
 /// `GET /v1/threads/{id}/messages`: one page of a thread's messages.

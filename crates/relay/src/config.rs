@@ -143,6 +143,17 @@ pub struct Config {
     /// atomically with each start). Only patients start threads; the
     /// clinic and caregivers reply in them.
     pub max_threads_per_day: u32,
+    /// Delete messages (their ciphertext envelopes, attachment references
+    /// and then attachment blobs) this many years after the relay received
+    /// them. Unset (the default): keep everything forever. A year counts
+    /// as 366 days, so nothing goes early; the sweep runs at start and
+    /// every ten minutes, oldest messages of each thread first. A thread
+    /// any current or past member of which the clinic put on legal hold
+    /// (`PUT /v1/accounts/{id}/legal-hold`) keeps everything while the
+    /// hold lasts. Each deletion is logged (thread, seq range, count). The
+    /// relay cannot reach copies on members' devices or in backups of its
+    /// database: retention here is the relay's copy only.
+    pub retention_years: Option<u32>,
 }
 
 impl Default for Config {
@@ -182,6 +193,7 @@ impl Default for Config {
             idle_timeout_seconds: 60,
             websocket_send_queue: 64,
             max_threads_per_day: DEFAULT_MAX_THREADS_PER_DAY,
+            retention_years: None,
         }
     }
 }
@@ -533,6 +545,11 @@ impl Config {
             return Err(ConfigError::Invalid(format!(
                 "max_threads_per_day must be at least 1 (patients could not start any conversation); leave it out for the default {DEFAULT_MAX_THREADS_PER_DAY}"
             )));
+        }
+        if self.retention_years == Some(0) {
+            return Err(ConfigError::Invalid(
+                "retention_years must be at least 1 (0 would delete every message at once); leave it out to keep messages forever".into(),
+            ));
         }
         for entry in &self.frame_ancestors {
             exact_frame_ancestor(entry)?;

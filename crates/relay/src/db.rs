@@ -74,6 +74,18 @@ pub async fn open(config: &Config) -> Result<AnyPool, StartError> {
     if copied > 0 {
         tracing::info!(copied, "key bundles copied into their key histories");
     }
+    let chained = crate::archive::backfill(&pool)
+        .await
+        .map_err(|source| StartError::Database {
+            what: "the archive chains".into(),
+            source,
+        })?;
+    if chained > 0 {
+        tracing::info!(
+            chained,
+            "stored messages added to their threads' archive chains"
+        );
+    }
     Ok(pool)
 }
 

@@ -237,7 +237,7 @@ async fn stored_message(
 ) -> Result<Option<StoredMessage>, sqlx::Error> {
     let seq = i64::try_from(seq).unwrap_or(i64::MAX);
     let Some(row) = sqlx::query(
-        "SELECT message_id, sender_id, received_at, envelope FROM envelopes
+        "SELECT message_id, sender_id, received_at, envelope, chain FROM envelopes
          WHERE thread_id = $1 AND seq = $2",
     )
     .bind(thread_id)
@@ -261,6 +261,7 @@ async fn stored_message(
         received_at: u64::try_from(row.get::<i64, _>("received_at")).unwrap_or(0),
         envelope: Bytes(row.get("envelope")),
         attachments,
+        chain: row.get::<Option<Vec<u8>>, _>("chain").map(Bytes),
     }))
 }
 

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod archive;
 pub mod blobs;
 pub mod bounds;
 pub mod config;
@@ -20,6 +21,7 @@ mod lockout;
 pub mod metrics;
 pub mod passkeys;
 pub mod relay_secret;
+pub mod retention;
 mod routes;
 pub mod secrets;
 pub mod sender;
@@ -166,7 +168,8 @@ pub fn openapi_json() -> String {
 /// Serves [`app`] over HTTPS (rustls) on `listener` with the PEM `cert`
 /// chain and `key`, until `shutdown` resolves. Connections are capped and
 /// timed out as configured ([`server`]). Expired uploads and unattached
-/// blobs ([`blobs::sweep`]) and expired sign-in rows ([`sweep::expired`])
+/// blobs ([`blobs::sweep`]), expired sign-in rows ([`sweep::expired`])
+/// and, with `retention_years`, expired messages ([`retention::sweep`])
 /// are cleaned up at start and every ten minutes meanwhile.
 pub async fn serve_tls(
     listener: TcpListener,
@@ -179,6 +182,11 @@ pub async fn serve_tls(
     let acceptor = tokio_rustls::TlsAcceptor::from(config.get_inner());
     let _sweeper = blobs::spawn_sweeper(state.db.clone(), state.blobs.clone());
     let _expired = sweep::spawn(state.db.clone());
+    let _retention = retention::spawn(
+        state.db.clone(),
+        state.blobs.clone(),
+        state.config.retention_years,
+    );
     let limits = server::Limits::from_config(&state.config);
     let metrics = state.metrics.clone();
     server::run(
@@ -194,9 +202,10 @@ pub async fn serve_tls(
 
 /// Serves [`app`] on `listener` until `shutdown` resolves, then finishes the
 /// requests in flight. Connections are capped and timed out as configured
-/// ([`server`]). Expired uploads and unattached blobs ([`blobs::sweep`])
-/// and expired sign-in rows ([`sweep::expired`]) are cleaned up at start
-/// and every ten minutes meanwhile.
+/// ([`server`]). Expired uploads and unattached blobs ([`blobs::sweep`]),
+/// expired sign-in rows ([`sweep::expired`]) and, with `retention_years`,
+/// expired messages ([`retention::sweep`]) are cleaned up at start and
+/// every ten minutes meanwhile.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -204,6 +213,11 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let _sweeper = blobs::spawn_sweeper(state.db.clone(), state.blobs.clone());
     let _expired = sweep::spawn(state.db.clone());
+    let _retention = retention::spawn(
+        state.db.clone(),
+        state.blobs.clone(),
+        state.config.retention_years,
+    );
     let limits = server::Limits::from_config(&state.config);
     let metrics = state.metrics.clone();
     server::run(listener, app(state), limits, &metrics, None, shutdown).await

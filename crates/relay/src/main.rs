@@ -34,7 +34,7 @@ enum Command {
         /// max_attachment_bytes, attachment_quota_bytes, allowed_attachment_types, blob_store,
         /// upload_expiry_hours, unattached_blob_expiry_days, trusted_proxies, max_connections,
         /// header_read_timeout_seconds, body_read_timeout_seconds, idle_timeout_seconds,
-        /// websocket_send_queue, [smtp]).
+        /// websocket_send_queue, max_threads_per_day, retention_years, [smtp]).
         #[arg(long, env = "WARD_CONFIG")]
         config: Option<PathBuf>,
         /// Address to listen on; port 0 picks a free port (printed at start).
@@ -136,6 +136,12 @@ enum Command {
             value_delimiter = ','
         )]
         trusted_proxies: Option<Vec<String>>,
+        /// Delete messages and their attachments this many years (366 days
+        /// each) after the relay received them, except in threads with a
+        /// member on legal hold; each deletion is logged. Default: keep
+        /// everything forever.
+        #[arg(long, env = "WARD_RETENTION_YEARS", value_name = "YEARS")]
+        retention_years: Option<u32>,
     },
 }
 
@@ -186,6 +192,7 @@ async fn run(command: Command) -> Result<(), String> {
             upload_expiry_hours,
             unattached_blob_expiry_days,
             trusted_proxies,
+            retention_years,
         } => {
             let mut settings = match config {
                 Some(path) => Config::from_file(&path).map_err(|e| e.to_string())?,
@@ -242,6 +249,9 @@ async fn run(command: Command) -> Result<(), String> {
             }
             if let Some(days) = unattached_blob_expiry_days {
                 settings.unattached_blob_expiry_days = days;
+            }
+            if retention_years.is_some() {
+                settings.retention_years = retention_years;
             }
             if let Some(proxies) = trusted_proxies {
                 settings.trusted_proxies = proxies

@@ -179,6 +179,7 @@ async fn a_second_patient_can_touch_nothing_of_the_first() {
         ),
         ("/epochs", json!({"epoch": 1, "sealed_keys": []})),
         ("/receipts", json!({"kind": "read", "up_to_seq": 1})),
+        ("/legal-hold", json!({"hold": true})),
         (
             "/members",
             json!({"account_id": mallory.id, "sealed_keys": []}),

@@ -156,6 +156,22 @@ impl Envelope {
         Payload::from_padded(&padded).map_err(|_| DecryptError)
     }
 
+    #[cfg(feature = "open")]
+    /// Checks only the sender's signature (no thread key, nothing
+    /// decrypted): the envelope names `thread_id` and `sender`'s account and
+    /// `sender` signed every byte of it. For proving an archive is what its
+    /// senders sent without opening it.
+    pub fn verify_signature(
+        &self,
+        thread_id: &str,
+        sender: &PublicBundle,
+    ) -> Result<(), DecryptError> {
+        if self.header.thread_id != thread_id || self.header.sender_id != sender.account_id() {
+            return Err(DecryptError);
+        }
+        sender.verify(&self.signed_transcript(), &self.signature)
+    }
+
     /// The wire form.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = header_bytes(&self.header, &self.key_id, &self.salt);

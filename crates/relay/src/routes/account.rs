@@ -1,14 +1,16 @@
 //! The caller's account history: what changed its keys, vault, passkeys and
-//! authenticator app, and every sign-in and remote sign-out.
+//! authenticator app, and every sign-in and remote sign-out; and the
+//! clinic's legal hold on an account.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use sqlx::Row;
-use ward_proto::account::{AccountEvent, AccountHistory};
+use ward_proto::account::{AccountEvent, AccountHistory, LegalHold, LegalHoldRequest};
+use ward_proto::threads::Role;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::Session;
+use crate::extract::{JsonBody, Session};
 use crate::history::kind_from_name;
 
 /// The most events one answer holds.
@@ -40,4 +42,58 @@ pub async fn history(
     })
     .collect();
     Ok(Json(AccountHistory { events }))
+}
+
+/// `PUT /v1/accounts/{account_id}/legal-hold` (the clinic only): holds or
+/// releases every thread the account is or was a member of from retention.
+#[utoipa::path(
+    put,
+    path = "/v1/accounts/{account_id}/legal-hold",
+    tag = "account",
+    request_body = ward_proto::account::LegalHoldRequest,
+    params(("account_id" = String, Path, description = "The account to hold or release")),
+    responses(
+        (status = 200, description = "OK: the hold as stored now", body = ward_proto::account::LegalHold),
+        (status = 403, description = "Forbidden: only the clinic sets legal holds", body = ward_proto::ErrorBody),
+        (status = 404, description = "No such account", body = ward_proto::ErrorBody)
+    ),
+    security(("session" = []))
+)]
+pub async fn legal_hold(
+    State(state): State<AppState>,
+    session: Session,
+    Path(account_id): Path<String>,
+    JsonBody(request): JsonBody<LegalHoldRequest>,
+) -> Result<Json<LegalHold>, ApiError> {
+    if session.kind != Role::Clinic {
+        return Err(ApiError::forbidden(
+            "Only the clinic can put an account on legal hold or release it.",
+        ));
+    }
+    crate::bounds::id("account id", &account_id)?;
+    // The retention sweep holds this lock while it prunes a thread: once
+    // this answers, no pruning that missed the hold is still running.
+    let mut tx = crate::db::begin_write(&state.db, crate::db::ACTIVITY).await?;
+    let changed = sqlx::query("UPDATE accounts SET legal_hold = $1 WHERE account_id = $2")
+        .bind(i64::from(request.hold))
+        .bind(&account_id)
+        .execute(&mut *tx)
+        .await?;
+    if changed.rows_affected() != 1 {
+        return Err(ApiError::not_found("account"));
+    }
+    tx.commit().await?;
+    // The account-event kinds are fixed by a CHECK in the schema, so the
+    // hold is recorded in the relay's log (the access log for now).
+    tracing::info!(
+        target: "ward_relay::access",
+        account_id,
+        hold = request.hold,
+        by = session.account_id,
+        "legal hold changed"
+    );
+    Ok(Json(LegalHold {
+        account_id,
+        hold: request.hold,
+    }))
 }

@@ -88,6 +88,10 @@ pub fn router() -> Router<AppState> {
         .route("/v1/keys/{account_id}", get(keys::fetch))
         .route("/v1/keys/{account_id}/history", get(keys::history))
         .route("/v1/account/history", get(account::history))
+        .route(
+            "/v1/accounts/{account_id}/legal-hold",
+            put(account::legal_hold),
+        )
         .route("/v1/vault", get(vault::get).put(vault::put))
         .route("/v1/threads", get(threads::list).post(threads::create))
         .route("/v1/threads/{thread_id}", get(threads::get))
@@ -97,6 +101,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/v1/threads/{thread_id}/members/{account_id}/remove",
             post(threads::remove_member),
+        )
+        .route(
+            "/v1/threads/{thread_id}/archive",
+            get(threads::archive_head),
         )
         .route("/v1/threads/{thread_id}/receipts", post(threads::receipt))
         .route("/v1/threads/{thread_id}/typing", post(threads::typing))

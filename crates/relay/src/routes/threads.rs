@@ -15,7 +15,7 @@ use ward_proto::Bytes;
 use ward_proto::blobs::MAX_ATTACHMENTS_PER_MESSAGE;
 use ward_proto::events::{Event, ReceiptKind, ReceiptRequest};
 use ward_proto::threads::{
-    AddMemberRequest, Category, CreateThreadRequest, DEFAULT_THREADS_PER_PAGE,
+    AddMemberRequest, ArchiveHead, Category, CreateThreadRequest, DEFAULT_THREADS_PER_PAGE,
     MAX_THREADS_PER_PAGE, Member, MessagePage, PostMessageRequest, PutEpochRequest,
     RemoveMemberRequest, Role, SealedKeyEntry, SealedKeys, StoredMessage, Thread, ThreadList,
 };
@@ -712,12 +712,15 @@ pub async fn post_message(
     crate::db::lock(&mut tx, crate::db::ACTIVITY).await?;
     // Re-checked in the transaction: a member removed (and the epoch
     // rotated) a moment ago cannot slip a message in.
-    let (seq, activity): (i64, i64) = sqlx::query_as(
+    // The thread row is locked from here to commit: the next seq and the
+    // previous chain link (`head_chain`, which this statement leaves as it
+    // was) are read together, so the chain cannot fork or skip.
+    let (seq, activity, prev): (i64, i64, Option<Vec<u8>>) = sqlx::query_as(
         "UPDATE threads SET last_seq = last_seq + 1, last_message_at = $1,
              activity = (SELECT MAX(activity) FROM threads) + 1
          WHERE thread_id = $2 AND current_epoch = $3 AND EXISTS (
              SELECT 1 FROM thread_members WHERE thread_id = $2 AND account_id = $4 AND removed_at IS NULL)
-         RETURNING last_seq, activity",
+         RETURNING last_seq, activity, head_chain",
     )
     .bind(now)
     .bind(&thread_id)
@@ -731,9 +734,20 @@ pub async fn post_message(
             "This thread's keys or members changed. Fetch the thread again, seal the message again and resend it.",
         )
     })?;
+    let chain = ward_seal::archive::chain(
+        &crate::archive::hash32(prev.as_deref())?,
+        &ward_seal::archive::Link {
+            seq: as_u64(seq),
+            thread_id: &thread_id,
+            sender_id: &header.sender_id,
+            message_id: &header.message_id,
+            envelope: &request.envelope.0,
+            received_at: now,
+        },
+    );
     let inserted = sqlx::query(
-        "INSERT INTO envelopes (thread_id, seq, message_id, sender_id, epoch, envelope, received_at, activity)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (thread_id, sender_id, message_id) DO NOTHING",
+        "INSERT INTO envelopes (thread_id, seq, message_id, sender_id, epoch, envelope, received_at, activity, chain)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (thread_id, sender_id, message_id) DO NOTHING",
     )
     .bind(&thread_id)
     .bind(seq)
@@ -743,6 +757,7 @@ pub async fn post_message(
     .bind(&request.envelope.0)
     .bind(now)
     .bind(activity)
+    .bind(chain.as_slice())
     .execute(&mut *tx)
     .await?;
     if inserted.rows_affected() == 0 {
@@ -762,6 +777,11 @@ pub async fn post_message(
         now,
     )
     .await?;
+    sqlx::query("UPDATE threads SET head_chain = $1 WHERE thread_id = $2")
+        .bind(chain.as_slice())
+        .bind(&thread_id)
+        .execute(&mut *tx)
+        .await?;
     // Every member's inbox moves it to the top.
     sqlx::query("UPDATE thread_members SET activity = $1 WHERE thread_id = $2")
         .bind(activity)
@@ -776,6 +796,7 @@ pub async fn post_message(
         received_at: as_u64(now),
         envelope: request.envelope,
         attachments: request.attachments,
+        chain: Some(Bytes(chain.to_vec())),
     };
     state.events.publish(
         members(&state, &thread_id).await?,
@@ -909,7 +930,7 @@ async fn find_message(
     message_id: &str,
 ) -> Result<Option<StoredMessage>, ApiError> {
     let found = sqlx::query(
-        "SELECT seq, received_at, envelope FROM envelopes WHERE thread_id = $1 AND sender_id = $2 AND message_id = $3",
+        "SELECT seq, received_at, envelope, chain FROM envelopes WHERE thread_id = $1 AND sender_id = $2 AND message_id = $3",
     )
     .bind(thread_id)
     .bind(sender_id)
@@ -923,6 +944,7 @@ async fn find_message(
         received_at: as_u64(row.get("received_at")),
         envelope: Bytes(row.get("envelope")),
         attachments: Vec::new(),
+        chain: row.get::<Option<Vec<u8>>, _>("chain").map(Bytes),
     });
     let Some(mut message) = found else {
         return Ok(None);
@@ -971,13 +993,15 @@ impl Direction {
 }
 
 /// The oldest messages after a sequence number (thread, after, limit).
-const PAGE_AFTER: &str = "SELECT seq, message_id, sender_id, received_at, envelope FROM envelopes
+const PAGE_AFTER: &str =
+    "SELECT seq, message_id, sender_id, received_at, envelope, chain FROM envelopes
      WHERE thread_id = $1 AND seq > $2 ORDER BY seq LIMIT $3";
 
 /// The newest messages before a sequence number, newest first (thread,
 /// before, limit): walks the `(thread_id, seq)` primary key backward, so a
 /// page costs the same at the end of a 10 000-message thread as at its start.
-const PAGE_BEFORE: &str = "SELECT seq, message_id, sender_id, received_at, envelope FROM envelopes
+const PAGE_BEFORE: &str =
+    "SELECT seq, message_id, sender_id, received_at, envelope, chain FROM envelopes
      WHERE thread_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3";
 
 fn stored_message(row: &sqlx::any::AnyRow) -> StoredMessage {
@@ -988,6 +1012,7 @@ fn stored_message(row: &sqlx::any::AnyRow) -> StoredMessage {
         received_at: as_u64(row.get("received_at")),
         envelope: Bytes(row.get("envelope")),
         attachments: Vec::new(),
+        chain: row.get::<Option<Vec<u8>>, _>("chain").map(Bytes),
     }
 }
 
@@ -1058,6 +1083,42 @@ pub async fn list_messages(
         messages,
         next_cursor,
         earlier_cursor,
+    }))
+}
+
+/// `GET /v1/threads/{id}/archive`: where the thread's archive chain
+/// stands (any member): its head, and where retention pruned it.
+#[utoipa::path(
+    get,
+    path = "/v1/threads/{thread_id}/archive",
+    tag = "messages",
+    params(("thread_id" = String, Path, description = "The thread")),
+    responses(
+        (status = 200, description = "OK: the stored messages are `pruned_through_seq + 1 ..= last_seq`, chained from `pruned_chain` to `head` (docs/crypto.md, \"Archive chain\")", body = ward_proto::threads::ArchiveHead),
+        (status = 404, description = "Not found", body = ward_proto::ErrorBody)
+    ),
+    security(("session" = []))
+)]
+pub async fn archive_head(
+    State(state): State<AppState>,
+    session: Session,
+    Path(thread_id): Path<String>,
+) -> Result<Json<ArchiveHead>, ApiError> {
+    require_member(&state, &thread_id, &session.account_id).await?;
+    let row = sqlx::query(
+        "SELECT last_seq, head_chain, pruned_through_seq, pruned_chain FROM threads WHERE thread_id = $1",
+    )
+    .bind(&thread_id)
+    .fetch_one(&state.db)
+    .await?;
+    let head = crate::archive::hash32(row.get::<Option<Vec<u8>>, _>("head_chain").as_deref())?;
+    let pruned = crate::archive::hash32(row.get::<Option<Vec<u8>>, _>("pruned_chain").as_deref())?;
+    Ok(Json(ArchiveHead {
+        thread_id,
+        last_seq: as_u64(row.get("last_seq")),
+        head: Bytes(head.to_vec()),
+        pruned_through_seq: as_u64(row.get("pruned_through_seq")),
+        pruned_chain: Bytes(pruned.to_vec()),
     }))
 }
 
