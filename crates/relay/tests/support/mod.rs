@@ -61,9 +61,19 @@ pub async fn fresh_postgres_schema() -> Option<ward_relay::config::DatabaseUrl> 
         .unwrap();
     conn.close().await.unwrap();
     let separator = if admin.contains('?') { '&' } else { '?' };
+    // The schema names the connections too, so a test can find (and end)
+    // this relay's alone.
     Some(ward_relay::config::DatabaseUrl(format!(
-        "{admin}{separator}options[search_path]={schema}"
+        "{admin}{separator}options[search_path]={schema}&application_name={schema}"
     )))
+}
+
+/// The PostgreSQL server of `WARD_TEST_POSTGRES`, as its administrator.
+pub async fn admin_postgres() -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    sqlx::AnyPool::connect(&std::env::var("WARD_TEST_POSTGRES").unwrap())
+        .await
+        .unwrap()
 }
 
 impl Relay {
