@@ -223,8 +223,9 @@ pub async fn migrations_applied(db: &AnyPool) -> Result<u32, sqlx::Error> {
 }
 
 /// A value stored by name in a `TEXT` column: a role (`thread_members.role`,
-/// `accounts.kind`, `invites.kind`) or a thread's category
-/// (`threads.category`). The names are the API's (`ward-proto` gives
+/// `accounts.kind`, `invites.kind`), a thread's category
+/// (`threads.category`), an account event's kind (`account_events.kind`)
+/// or a passkey ceremony's (`ceremonies.kind`). The names are the API's (`ward-proto` gives
 /// them), so the database reads like the wire. This is the one place the
 /// relay turns those columns into types and back.
 pub trait Named: Sized + Copy + Send + Sync {
@@ -257,6 +258,74 @@ impl Named for ward_proto::threads::Category {
 
     fn from_name(name: &str) -> Option<Self> {
         ward_proto::threads::category::from_name(name).ok()
+    }
+}
+
+impl Named for ward_proto::account::AccountEventKind {
+    const WHAT: &'static str = "account event kind";
+
+    fn name(self) -> &'static str {
+        use ward_proto::account::AccountEventKind as K;
+        // These names are also hashed into each event's chain link
+        // (`history::event_hash`): they can never change.
+        match self {
+            K::BundlePublished => "bundle_published",
+            K::BundleChanged => "bundle_changed",
+            K::VaultChanged => "vault_changed",
+            K::PasskeyAdded => "passkey_added",
+            K::PasskeyRemoved => "passkey_removed",
+            K::TotpEnabled => "totp_enabled",
+            K::TotpDisabled => "totp_disabled",
+            K::SignedIn => "signed_in",
+            K::SessionRevoked => "session_revoked",
+            K::CaregiverInvited => "caregiver_invited",
+            K::ThreadShared => "thread_shared",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        ACCOUNT_EVENT_KINDS
+            .into_iter()
+            .find(|kind| Named::name(*kind) == name)
+    }
+}
+
+/// Every account event kind, so a name maps back through [`Named::name`]
+/// alone (one table, not two that could disagree).
+pub const ACCOUNT_EVENT_KINDS: [ward_proto::account::AccountEventKind; 11] = {
+    use ward_proto::account::AccountEventKind as K;
+    [
+        K::BundlePublished,
+        K::BundleChanged,
+        K::VaultChanged,
+        K::PasskeyAdded,
+        K::PasskeyRemoved,
+        K::TotpEnabled,
+        K::TotpDisabled,
+        K::SignedIn,
+        K::SessionRevoked,
+        K::CaregiverInvited,
+        K::ThreadShared,
+    ]
+};
+
+impl Named for crate::passkeys::CeremonyKind {
+    const WHAT: &'static str = "ceremony kind";
+
+    fn name(self) -> &'static str {
+        use crate::passkeys::CeremonyKind as K;
+        match self {
+            K::Register => "register",
+            K::Authenticate => "authenticate",
+            K::Discover => "discover",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        use crate::passkeys::CeremonyKind as K;
+        [K::Register, K::Authenticate, K::Discover]
+            .into_iter()
+            .find(|kind| Named::name(*kind) == name)
     }
 }
 
@@ -358,6 +427,37 @@ mod tests {
             .await;
         assert!(unknown.is_err());
         let unknown = sqlx::query_scalar::<_, Text<Category>>("SELECT 'surgery'")
+            .fetch_one(&db)
+            .await;
+        assert!(unknown.is_err());
+        for kind in ACCOUNT_EVENT_KINDS {
+            let back: Text<ward_proto::account::AccountEventKind> = sqlx::query_scalar("SELECT $1")
+                .bind(Text(kind))
+                .fetch_one(&db)
+                .await
+                .unwrap();
+            assert_eq!(back, Text(kind));
+        }
+        let unknown = sqlx::query_scalar::<_, Text<ward_proto::account::AccountEventKind>>(
+            "SELECT 'password_changed'",
+        )
+        .fetch_one(&db)
+        .await;
+        assert!(unknown.is_err());
+        use crate::passkeys::CeremonyKind;
+        for kind in [
+            CeremonyKind::Register,
+            CeremonyKind::Authenticate,
+            CeremonyKind::Discover,
+        ] {
+            let back: Text<CeremonyKind> = sqlx::query_scalar("SELECT $1")
+                .bind(Text(kind))
+                .fetch_one(&db)
+                .await
+                .unwrap();
+            assert_eq!(back, Text(kind));
+        }
+        let unknown = sqlx::query_scalar::<_, Text<CeremonyKind>>("SELECT 'login'")
             .fetch_one(&db)
             .await;
         assert!(unknown.is_err());

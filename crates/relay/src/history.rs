@@ -8,50 +8,17 @@
 //! next seq and the previous hash are read under the write lock.
 
 use sha2::{Digest, Sha256};
-use sqlx::{AnyConnection, AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool};
 use ward_proto::account::AccountEventKind;
 use ward_seal::key_history::{self, GENESIS};
 
+use crate::db::Named;
 use crate::error::ApiError;
 use crate::secrets::now_ms;
+use crate::store;
 
 /// The domain label of an account event's hash.
 const EVENT_LABEL: &[u8] = b"ward account event v1";
-
-/// The column value of `kind`.
-pub fn kind_name(kind: AccountEventKind) -> &'static str {
-    match kind {
-        AccountEventKind::BundlePublished => "bundle_published",
-        AccountEventKind::BundleChanged => "bundle_changed",
-        AccountEventKind::VaultChanged => "vault_changed",
-        AccountEventKind::PasskeyAdded => "passkey_added",
-        AccountEventKind::PasskeyRemoved => "passkey_removed",
-        AccountEventKind::TotpEnabled => "totp_enabled",
-        AccountEventKind::TotpDisabled => "totp_disabled",
-        AccountEventKind::SignedIn => "signed_in",
-        AccountEventKind::SessionRevoked => "session_revoked",
-        AccountEventKind::CaregiverInvited => "caregiver_invited",
-        AccountEventKind::ThreadShared => "thread_shared",
-    }
-}
-
-/// The kind named by a column value.
-pub fn kind_from_name(name: &str) -> Option<AccountEventKind> {
-    Some(match name {
-        "bundle_published" => AccountEventKind::BundlePublished,
-        "bundle_changed" => AccountEventKind::BundleChanged,
-        "vault_changed" => AccountEventKind::VaultChanged,
-        "passkey_added" => AccountEventKind::PasskeyAdded,
-        "passkey_removed" => AccountEventKind::PasskeyRemoved,
-        "totp_enabled" => AccountEventKind::TotpEnabled,
-        "totp_disabled" => AccountEventKind::TotpDisabled,
-        "signed_in" => AccountEventKind::SignedIn,
-        "session_revoked" => AccountEventKind::SessionRevoked,
-        "caregiver_invited" => AccountEventKind::CaregiverInvited,
-        "thread_shared" => AccountEventKind::ThreadShared,
-        _ => return None,
-    })
-}
 
 /// `u32 length || bytes`, or `0xFFFFFFFF` for none: an optional text field
 /// of an event's hash, unambiguous.
@@ -80,20 +47,19 @@ pub fn event_hash(
     hasher.update(EVENT_LABEL);
     hasher.update(prev);
     hasher.update(seq.to_be_bytes());
-    put_optional(&mut hasher, Some(kind_name(kind)));
+    put_optional(&mut hasher, Some(Named::name(kind)));
     hasher.update(at.to_be_bytes());
     put_optional(&mut hasher, session_id);
     put_optional(&mut hasher, detail);
     hasher.finalize().into()
 }
 
-/// The last (seq, hash) of a chain, from a row of `seq, hash`.
-fn last_of(row: Option<sqlx::any::AnyRow>) -> Result<Option<(i64, [u8; 32])>, ApiError> {
-    row.map(|row| {
-        let hash: Vec<u8> = row.get("hash");
-        let hash = <[u8; 32]>::try_from(hash.as_slice())
+/// The last (seq, hash) of a chain.
+fn last_of(link: Option<store::history::Link>) -> Result<Option<(i64, [u8; 32])>, ApiError> {
+    link.map(|link| {
+        let hash = <[u8; 32]>::try_from(link.hash.as_slice())
             .map_err(|_| ApiError::internal("history", &"a stored hash is not 32 bytes"))?;
-        Ok((row.get::<i64, _>("seq"), hash))
+        Ok((link.seq, hash))
     })
     .transpose()
 }
@@ -109,14 +75,7 @@ pub async fn record_in(
     detail: Option<&str>,
 ) -> Result<(), ApiError> {
     crate::db::lock(conn, account_id).await?;
-    let last = last_of(
-        sqlx::query(
-            "SELECT seq, hash FROM account_events WHERE account_id = $1 ORDER BY seq DESC LIMIT 1",
-        )
-        .bind(account_id)
-        .fetch_optional(&mut *conn)
-        .await?,
-    )?;
+    let last = last_of(store::history::last_event(conn, account_id).await?)?;
     let (seq, prev) = last.map_or((0, GENESIS), |(seq, hash)| (seq + 1, hash));
     let at = now_ms();
     let hash = event_hash(
@@ -127,18 +86,18 @@ pub async fn record_in(
         session_id,
         detail,
     );
-    sqlx::query(
-        "INSERT INTO account_events (account_id, seq, kind, at, session_id, detail, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    store::history::append_event(
+        conn,
+        store::history::NewEvent {
+            account_id,
+            seq,
+            kind,
+            at,
+            session_id,
+            detail,
+            hash: &hash,
+        },
     )
-    .bind(account_id)
-    .bind(seq)
-    .bind(kind_name(kind))
-    .bind(at)
-    .bind(session_id)
-    .bind(detail)
-    .bind(hash.as_slice())
-    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -178,41 +137,27 @@ pub async fn publish_bundle(
     bundle: &[u8],
 ) -> Result<Published, ApiError> {
     let mut tx = crate::db::begin_write(db, account_id).await?;
-    let last = sqlx::query(
-        "SELECT seq, hash, bundle FROM bundle_history WHERE account_id = $1 ORDER BY seq DESC LIMIT 1",
-    )
-    .bind(account_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if let Some(row) = &last
-        && row.get::<Vec<u8>, _>("bundle") == bundle
-    {
-        return Ok(Published::Unchanged);
-    }
-    let last = last_of(last)?;
+    let last = store::history::last_bundle(&mut tx, account_id).await?;
+    let last = match last {
+        Some((_, current)) if current == bundle => return Ok(Published::Unchanged),
+        last => last_of(last.map(|(link, _)| link))?,
+    };
     let (seq, prev) = last.map_or((0, GENESIS), |(seq, hash)| (seq + 1, hash));
     let seq_u64 = u64::try_from(seq).unwrap_or(0);
     let hash = key_history::entry_hash(&prev, seq_u64, bundle);
     let now = now_ms();
-    sqlx::query(
-        "INSERT INTO bundle_history (account_id, seq, bundle, hash, published_at) VALUES ($1, $2, $3, $4, $5)",
+    store::history::append_bundle(
+        &mut tx,
+        account_id,
+        &store::history::BundleEntry {
+            seq,
+            bundle: bundle.to_vec(),
+            hash: hash.to_vec(),
+            published_at: now,
+        },
     )
-    .bind(account_id)
-    .bind(seq)
-    .bind(bundle)
-    .bind(hash.as_slice())
-    .bind(now)
-    .execute(&mut *tx)
     .await?;
-    sqlx::query(
-        "INSERT INTO bundles (account_id, bundle, published_at) VALUES ($1, $2, $3)
-         ON CONFLICT (account_id) DO UPDATE SET bundle = excluded.bundle, published_at = excluded.published_at",
-    )
-    .bind(account_id)
-    .bind(bundle)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
+    store::keys::put_bundle(&mut tx, account_id, bundle, now).await?;
     let (kind, published) = if seq == 0 {
         (AccountEventKind::BundlePublished, Published::First)
     } else {
@@ -228,27 +173,17 @@ pub async fn publish_bundle(
 /// account's history as seq 0 (the hash needs SHA-256, which the migration
 /// cannot compute). Runs at every start; does nothing once done.
 pub async fn backfill(db: &AnyPool) -> Result<u64, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT account_id, bundle, published_at FROM bundles b
-         WHERE NOT EXISTS (SELECT 1 FROM bundle_history h WHERE h.account_id = b.account_id)",
-    )
-    .fetch_all(db)
-    .await?;
     let mut copied = 0;
-    for row in rows {
-        let bundle: Vec<u8> = row.get("bundle");
-        let hash = key_history::entry_hash(&GENESIS, 0, &bundle);
-        copied += sqlx::query(
-            "INSERT INTO bundle_history (account_id, seq, bundle, hash, published_at)
-             VALUES ($1, 0, $2, $3, $4) ON CONFLICT DO NOTHING",
+    for old in store::history::unchained(db).await? {
+        let hash = key_history::entry_hash(&GENESIS, 0, &old.bundle);
+        copied += store::history::chain_first(
+            db,
+            &old.account_id,
+            &old.bundle,
+            hash.as_slice(),
+            old.published_at,
         )
-        .bind(row.get::<String, _>("account_id"))
-        .bind(&bundle)
-        .bind(hash.as_slice())
-        .bind(row.get::<i64, _>("published_at"))
-        .execute(db)
-        .await?
-        .rows_affected();
+        .await?;
     }
     Ok(copied)
 }

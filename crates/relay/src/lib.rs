@@ -28,6 +28,7 @@ pub mod sender;
 pub mod server;
 mod sessions;
 pub mod setup;
+pub mod store;
 pub mod sweep;
 pub mod web;
 

@@ -25,11 +25,10 @@ use ward_proto::ErrorCode;
 
 use axum::http::StatusCode;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 
-use crate::AppState;
 use crate::error::ApiError;
 use crate::secrets::now_ms;
+use crate::{AppState, store};
 
 /// How a refusal reads to a person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,13 +180,10 @@ impl Counted {
     /// The guess was right: each counter forgets it (or everything).
     pub async fn right(self, state: &AppState) -> Result<(), ApiError> {
         for (key, on_right) in self.keys {
-            let sql = match on_right {
-                OnRight::Clear => "DELETE FROM guess_counts WHERE key = $1",
-                OnRight::Refund => {
-                    "UPDATE guess_counts SET count = CASE WHEN count > 0 THEN count - 1 ELSE 0 END WHERE key = $1"
-                }
-            };
-            sqlx::query(sql).bind(&key).execute(&state.db).await?;
+            match on_right {
+                OnRight::Clear => store::guesses::clear(&state.db, &key).await?,
+                OnRight::Refund => store::guesses::refund(&state.db, &key).await?,
+            }
         }
         Ok(())
     }
@@ -202,21 +198,11 @@ pub async fn count(state: &AppState, limits: &[(Limit, &str)]) -> Result<Counted
         let key = key(limit, subject);
         let now = now_ms();
         // One statement: add one (or start a new window) and return the
-        // count. Parallel requests are serialized by the row's lock (SQLite: its write lock).
-        let row = sqlx::query(
-            "INSERT INTO guess_counts (key, count, window_end) VALUES ($1, 1, $2 + $3)
-             ON CONFLICT (key) DO UPDATE SET
-                 count = CASE WHEN guess_counts.window_end <= $2 THEN 1 ELSE guess_counts.count + 1 END,
-                 window_end = CASE WHEN guess_counts.window_end <= $2 THEN $2 + $3 ELSE guess_counts.window_end END
-             RETURNING count, window_end",
-        )
-        .bind(&key)
-        .bind(now)
-        .bind(limit.window_ms)
-        .fetch_one(&state.db)
-        .await?;
-        let counted: i64 = row.get("count");
-        let window_end: i64 = row.get("window_end");
+        // count (`store::guesses::add`).
+        let store::guesses::Count {
+            count: counted,
+            window_end,
+        } = store::guesses::add(&state.db, &key, now, limit.window_ms).await?;
         if counted > limit.allowed {
             let seconds = u64::try_from((window_end - now) / 1000 + 1).unwrap_or(1);
             return Err(refusal(limit.refusal, seconds));
@@ -229,11 +215,7 @@ pub async fn count(state: &AppState, limits: &[(Limit, &str)]) -> Result<Counted
 /// Forgets `subject`'s counter for `limit` (a code was used: the sends to
 /// that contact were wanted).
 pub async fn clear(state: &AppState, limit: Limit, subject: &str) -> Result<(), ApiError> {
-    sqlx::query("DELETE FROM guess_counts WHERE key = $1")
-        .bind(key(&limit, subject))
-        .execute(&state.db)
-        .await?;
-    Ok(())
+    Ok(store::guesses::clear(&state.db, &key(&limit, subject)).await?)
 }
 
 /// A signature (passkey, account key) failed from `addr`: counted against
@@ -293,23 +275,15 @@ pub async fn code_login(
     login_id: &str,
     typed: &str,
 ) -> Result<CodeGuess, ApiError> {
-    let now = now_ms();
-    let row = sqlx::query(
-        "UPDATE code_logins SET
-             attempts = attempts + 1,
-             used_at = CASE WHEN code_hash = $3 THEN $2 ELSE used_at END
-         WHERE login_id = $1 AND used_at IS NULL AND expires_at > $2 AND attempts < 5
-         RETURNING account_id, used_at IS NOT NULL AS matched",
+    let guess = store::code_logins::guess(
+        &state.db,
+        login_id,
+        &state.secret.code_hash(typed),
+        now_ms(),
     )
-    .bind(login_id)
-    .bind(now)
-    .bind(state.secret.code_hash(typed))
-    .fetch_optional(&state.db)
     .await?;
-    Ok(match row {
-        Some(row) if row.get::<crate::db::Flag, _>("matched").0 => {
-            CodeGuess::Right(row.get("account_id"))
-        }
-        _ => CodeGuess::Wrong,
+    Ok(match guess {
+        store::code_logins::Guess::Right(account) => CodeGuess::Right(account),
+        store::code_logins::Guess::Wrong | store::code_logins::Guess::Spent => CodeGuess::Wrong,
     })
 }

@@ -1,15 +1,14 @@
 //! Passkeys: the relying party (webauthn-rs), user verification required,
 //! ceremony state kept server-side, single use.
 
-use sqlx::Row;
 use url::Url;
 use ward_proto::ErrorCode;
 use webauthn_rs::prelude::{Passkey, Uuid};
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
-use crate::AppState;
 use crate::error::{ApiError, StartError};
 use crate::secrets::{self, now_ms};
+use crate::{AppState, store};
 
 /// How long a ceremony may take.
 pub const CEREMONY_VALID_MS: i64 = 5 * 60_000;
@@ -34,28 +33,31 @@ pub fn webauthn(origin: &str) -> Result<Webauthn, StartError> {
         .map_err(|e| failed(e.to_string()))
 }
 
+/// What a stored ceremony is for (`ceremonies.kind`, stored by name
+/// through [`crate::db::Named`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CeremonyKind {
+    /// Adding a passkey to a signed-in account.
+    Register,
+    /// Signing in to a named account (or a decoy for an unknown one).
+    Authenticate,
+    /// Signing in with a discoverable passkey, no account named.
+    Discover,
+}
+
 /// The account's WebAuthn user handle (random, created on first use).
 pub async fn user_handle(state: &AppState, account_id: &str) -> Result<Uuid, ApiError> {
-    let existing: Option<Vec<u8>> =
-        sqlx::query_scalar("SELECT webauthn_user_id FROM accounts WHERE account_id = $1")
-            .bind(account_id)
-            .fetch_one(&state.db)
-            .await?;
+    let existing = store::accounts::webauthn_user_id(&state.db, account_id).await?;
     if let Some(bytes) = existing.and_then(|b| Uuid::from_slice(&b).ok()) {
         return Ok(bytes);
     }
     let handle = Uuid::from_bytes(secrets::random::<16>()?);
-    sqlx::query("UPDATE accounts SET webauthn_user_id = $1 WHERE account_id = $2 AND webauthn_user_id IS NULL")
-        .bind(handle.as_bytes().as_slice())
-        .bind(account_id)
-        .execute(&state.db)
+    store::accounts::set_webauthn_user_id(&state.db, account_id, handle.as_bytes().as_slice())
         .await?;
     // Another request may have set it first: read back the winner.
-    let stored: Vec<u8> =
-        sqlx::query_scalar("SELECT webauthn_user_id FROM accounts WHERE account_id = $1")
-            .bind(account_id)
-            .fetch_one(&state.db)
-            .await?;
+    let stored = store::accounts::webauthn_user_id(&state.db, account_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("user handle", &"none stored"))?;
     Uuid::from_slice(&stored).map_err(|e| ApiError::internal("user handle", &e))
 }
 
@@ -64,12 +66,7 @@ pub async fn account_for_handle(
     state: &AppState,
     handle: &Uuid,
 ) -> Result<Option<String>, ApiError> {
-    Ok(
-        sqlx::query_scalar("SELECT account_id FROM accounts WHERE webauthn_user_id = $1")
-            .bind(handle.as_bytes().as_slice())
-            .fetch_optional(&state.db)
-            .await?,
-    )
+    Ok(store::accounts::by_webauthn_user_id(&state.db, handle.as_bytes().as_slice()).await?)
 }
 
 /// Whether the account can sign in by itself: it has a passkey or a
@@ -82,15 +79,12 @@ pub async fn has_sign_in_method(
     db: impl sqlx::Executor<'_, Database = sqlx::Any>,
     account_id: &str,
 ) -> Result<bool, ApiError> {
-    Ok(sqlx::query_scalar::<_, crate::db::Flag>(
-        "SELECT EXISTS (SELECT 1 FROM passkeys WHERE account_id = $1)
-             OR EXISTS (SELECT 1 FROM totp WHERE account_id = $1 AND confirmed_at IS NOT NULL)
-             OR EXISTS (SELECT 1 FROM accounts WHERE account_id = $1 AND kind = 'clinic')",
-    )
-    .bind(account_id)
-    .fetch_one(db)
-    .await?
-    .0)
+    Ok(store::accounts::has_sign_in_method(db, account_id).await?)
+}
+
+/// Parses a stored passkey.
+pub fn parse(stored: &str) -> Result<Passkey, ApiError> {
+    serde_json::from_str(stored).map_err(|e| ApiError::internal("stored passkey", &e))
 }
 
 /// The account's passkeys with their ids.
@@ -98,39 +92,32 @@ pub async fn of_account(
     state: &AppState,
     account_id: &str,
 ) -> Result<Vec<(String, Passkey)>, ApiError> {
-    sqlx::query(
-        "SELECT passkey_id, passkey FROM passkeys WHERE account_id = $1 ORDER BY created_at",
-    )
-    .bind(account_id)
-    .fetch_all(&state.db)
-    .await?
-    .into_iter()
-    .map(|row| {
-        let passkey: Passkey = serde_json::from_str(&row.get::<String, _>("passkey"))
-            .map_err(|e| ApiError::internal("stored passkey", &e))?;
-        Ok((row.get("passkey_id"), passkey))
-    })
-    .collect()
+    store::passkeys::of_account(&state.db, account_id)
+        .await?
+        .into_iter()
+        .map(|stored| Ok((stored.passkey_id, parse(&stored.passkey)?)))
+        .collect()
 }
 
 /// Stores ceremony state; returns its id.
 pub async fn save_ceremony(
     state: &AppState,
-    kind: &str,
+    kind: CeremonyKind,
     account_id: Option<&str>,
     ceremony: &impl serde::Serialize,
 ) -> Result<String, ApiError> {
     let id = secrets::id("cer")?;
     let json =
         serde_json::to_string(ceremony).map_err(|e| ApiError::internal("ceremony state", &e))?;
-    sqlx::query("INSERT INTO ceremonies (ceremony_id, kind, account_id, state, expires_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(&id)
-        .bind(kind)
-        .bind(account_id)
-        .bind(json)
-        .bind(now_ms() + CEREMONY_VALID_MS)
-        .execute(&state.db)
-        .await?;
+    store::passkeys::save_ceremony(
+        &state.db,
+        &id,
+        kind,
+        account_id,
+        &json,
+        now_ms() + CEREMONY_VALID_MS,
+    )
+    .await?;
     Ok(id)
 }
 
@@ -138,23 +125,17 @@ pub async fn save_ceremony(
 pub async fn take_ceremony<T: serde::de::DeserializeOwned>(
     state: &AppState,
     ceremony_id: &str,
-    kind: &str,
+    kind: CeremonyKind,
 ) -> Result<(Option<String>, T), ApiError> {
-    let row = sqlx::query(
-        "DELETE FROM ceremonies WHERE ceremony_id = $1 AND kind = $2 AND expires_at > $3 RETURNING account_id, state",
-    )
-    .bind(ceremony_id)
-    .bind(kind)
-    .bind(now_ms())
-    .fetch_optional(&state.db)
-    .await?
-    .ok_or_else(|| {
-        ApiError::bad_request(
-            ErrorCode::CeremonyExpired,
-            "The passkey request expired or was already used. Start again.",
-        )
-    })?;
-    let ceremony = serde_json::from_str(&row.get::<String, _>("state"))
-        .map_err(|e| ApiError::internal("ceremony state", &e))?;
-    Ok((row.get("account_id"), ceremony))
+    let taken = store::passkeys::take_ceremony(&state.db, ceremony_id, kind, now_ms())
+        .await?
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                ErrorCode::CeremonyExpired,
+                "The passkey request expired or was already used. Start again.",
+            )
+        })?;
+    let ceremony =
+        serde_json::from_str(&taken.state).map_err(|e| ApiError::internal("ceremony state", &e))?;
+    Ok((taken.account_id, ceremony))
 }

@@ -26,10 +26,11 @@ use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
-use sqlx::{AnyPool, Row};
+use sqlx::AnyPool;
 use zeroize::Zeroizing;
 
 use crate::error::{ApiError, StartError};
+use crate::store::relay_secret as store;
 
 /// The key file the relay creates in its data directory when the
 /// configuration names none.
@@ -171,10 +172,7 @@ impl RelaySecret {
     pub async fn bind_database(&self, db: &AnyPool, path: &Path) -> Result<(), SecretError> {
         // Locked: relays sharing a PostgreSQL database may start together.
         let mut tx = crate::db::begin_write(db, "ward:relay_secret").await?;
-        let check: Option<Vec<u8>> =
-            sqlx::query_scalar("SELECT key_check FROM relay_secret WHERE id = 1")
-                .fetch_optional(&mut *tx)
-                .await?;
+        let check = store::key_check(&mut tx).await?;
         match check {
             Some(check) if check.as_slice() == self.check.as_slice() => return Ok(()),
             Some(_) => {
@@ -189,69 +187,28 @@ impl RelaySecret {
         // (Only SQLite relays predate the secret: PostgreSQL has nothing to
         // upgrade, and no such pragma.)
         if crate::db::Backend::of(db) == crate::db::Backend::Sqlite {
-            sqlx::query("PRAGMA defer_foreign_keys = ON")
-                .execute(&mut *tx)
-                .await?;
+            store::defer_foreign_keys(&mut tx).await?;
         }
-        let seeds = sqlx::query("SELECT account_id, secret FROM totp")
-            .fetch_all(&mut *tx)
-            .await?;
-        for row in &seeds {
-            let account_id: String = row.get("account_id");
-            let seed = Zeroizing::new(row.get::<Vec<u8>, _>("secret"));
+        let seeds = store::totp_seeds(&mut tx).await?;
+        for seed in &seeds {
             let sealed = self
-                .seal_seed(&account_id, &seed)
+                .seal_seed(&seed.account_id, &seed.secret)
                 .map_err(|_| SecretError::Random)?;
-            sqlx::query("UPDATE totp SET secret = $1 WHERE account_id = $2")
-                .bind(sealed)
-                .bind(&account_id)
-                .execute(&mut *tx)
-                .await?;
+            store::set_totp_seed(&mut tx, &seed.account_id, &sealed).await?;
         }
         // An older relay stored SHA-256(code): the keyed hash is computed
         // over that digest, so every stored code can be upgraded in place.
-        let invites: Vec<Vec<u8>> = sqlx::query_scalar("SELECT code_hash FROM invites")
-            .fetch_all(&mut *tx)
-            .await?;
+        let invites = store::invite_hashes(&mut tx).await?;
         for old in &invites {
             let new = self.keyed(old).to_vec();
-            sqlx::query("UPDATE invites SET code_hash = $1 WHERE code_hash = $2")
-                .bind(&new)
-                .bind(old)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("UPDATE enrollments SET invite_hash = $1 WHERE invite_hash = $2")
-                .bind(&new)
-                .bind(old)
-                .execute(&mut *tx)
-                .await?;
+            store::rehash_invite(&mut tx, old, &new).await?;
         }
-        for table in ["enrollments", "code_logins"] {
-            let key = if table == "enrollments" {
-                "enrollment_id"
-            } else {
-                "login_id"
-            };
-            let rows = sqlx::query(&format!("SELECT {key}, code_hash FROM {table}"))
-                .fetch_all(&mut *tx)
-                .await?;
-            for row in rows {
-                let id: String = row.get(0);
-                let old: Vec<u8> = row.get(1);
-                sqlx::query(&format!(
-                    "UPDATE {table} SET code_hash = $1 WHERE {key} = $2"
-                ))
-                .bind(self.keyed(&old).to_vec())
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+        for table in store::CodeTable::ALL {
+            for (id, old) in store::code_hashes(&mut tx, table).await? {
+                store::set_code_hash(&mut tx, table, &id, &self.keyed(&old)).await?;
             }
         }
-        sqlx::query("INSERT INTO relay_secret (id, key_check, bound_at) VALUES (1, $1, $2)")
-            .bind(self.check.as_slice())
-            .bind(crate::secrets::now_ms())
-            .execute(&mut *tx)
-            .await?;
+        store::record(&mut tx, self.check.as_slice(), crate::secrets::now_ms()).await?;
         tx.commit().await?;
         if !seeds.is_empty() || !invites.is_empty() {
             tracing::info!(

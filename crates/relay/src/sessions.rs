@@ -4,14 +4,13 @@
 use axum::Json;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use sqlx::Row;
 use ward_proto::account::AccountEventKind;
 use ward_proto::auth::SessionCreated;
 
 use crate::error::ApiError;
 use crate::extract::{Session, session_cookie_name};
 use crate::secrets::{self, now_ms};
-use crate::{AppState, history};
+use crate::{AppState, history, store};
 
 /// Starts a session for `account_id` and answers with its token (JSON, and
 /// an `HttpOnly`, `SameSite=Strict` cookie for same-site use: named
@@ -26,27 +25,25 @@ pub async fn start(
     let now = now_ms();
     let absolute = i64::try_from(state.config.session_absolute().as_millis()).unwrap_or(i64::MAX);
     let expires_at = now.saturating_add(absolute);
-    sqlx::query(
-        "INSERT INTO sessions (token_hash, session_id, account_id, created_at, last_seen_at, expires_at, user_agent)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    let user_agent: Option<String> = user_agent.map(|ua| ua.chars().take(200).collect());
+    store::sessions::insert(
+        &state.db,
+        store::sessions::NewSession {
+            token_hash: &secrets::hash(&token),
+            session_id: &session_id,
+            account_id,
+            now,
+            expires_at,
+            user_agent: user_agent.as_deref(),
+        },
     )
-    .bind(secrets::hash(&token))
-    .bind(&session_id)
-    .bind(account_id)
-    .bind(now)
-    .bind(now)
-    .bind(expires_at)
-    .bind(user_agent.map(|ua| ua.chars().take(200).collect::<String>()))
-    .execute(&state.db)
     .await?;
     history::record(
         &state.db,
         account_id,
         AccountEventKind::SignedIn,
         Some(&session_id),
-        user_agent
-            .map(|ua| ua.chars().take(200).collect::<String>())
-            .as_deref(),
+        user_agent.as_deref(),
     )
     .await?;
     let max_age = state.config.session_absolute().as_secs();
@@ -72,36 +69,22 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Session, ApiE
     let token_hash = secrets::hash(token);
     let now = now_ms();
     let idle = i64::try_from(state.config.session_idle().as_millis()).unwrap_or(i64::MAX);
-    let row = sqlx::query(
-        "SELECT s.account_id, s.session_id, s.created_at, s.last_seen_at, s.expires_at, a.kind
-         FROM sessions s JOIN accounts a ON a.account_id = s.account_id
-         WHERE s.token_hash = $1 AND s.revoked_at IS NULL",
-    )
-    .bind(&token_hash)
-    .fetch_optional(&state.db)
-    .await?
-    .ok_or_else(ApiError::not_signed_in)?;
-    let last_seen: i64 = row.get("last_seen_at");
-    let expires_at: i64 = row.get("expires_at");
-    if now >= expires_at || now.saturating_sub(last_seen) >= idle {
+    let found = store::sessions::find(&state.db, &token_hash)
+        .await?
+        .ok_or_else(ApiError::not_signed_in)?;
+    if now >= found.expires_at || now.saturating_sub(found.last_seen_at) >= idle {
         return Err(ApiError::not_signed_in());
     }
     // Refresh at most once a minute: a busy client does not write per request.
-    if now - last_seen > 60_000 {
-        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
-            .bind(now)
-            .bind(&token_hash)
-            .execute(&state.db)
-            .await?;
+    if now - found.last_seen_at > 60_000 {
+        store::sessions::touch(&state.db, &token_hash, now).await?;
     }
     Ok(Session {
-        account_id: row.get("account_id"),
-        kind: row
-            .try_get::<crate::db::Text<ward_proto::threads::Role>, _>("kind")?
-            .0,
+        account_id: found.account_id,
+        kind: found.kind,
         token_hash,
-        session_id: row.get("session_id"),
-        created_at: row.get("created_at"),
+        session_id: found.session_id,
+        created_at: found.created_at,
     })
 }
 
@@ -110,25 +93,18 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Session, ApiE
 pub async fn is_live(state: &AppState, token: &str) -> Result<bool, ApiError> {
     let now = now_ms();
     let idle = i64::try_from(state.config.session_idle().as_millis()).unwrap_or(i64::MAX);
-    let live: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2 AND last_seen_at > $3",
+    Ok(store::sessions::is_live(
+        &state.db,
+        &secrets::hash(token),
+        now,
+        now.saturating_sub(idle),
     )
-    .bind(secrets::hash(token))
-    .bind(now)
-    .bind(now.saturating_sub(idle))
-    .fetch_optional(&state.db)
-    .await?;
-    Ok(live.is_some())
+    .await?)
 }
 
 /// Ends a session server-side.
 pub async fn revoke(state: &AppState, token_hash: &[u8]) -> Result<(), ApiError> {
-    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
-        .bind(now_ms())
-        .bind(token_hash)
-        .execute(&state.db)
-        .await?;
-    Ok(())
+    Ok(store::sessions::revoke_token(&state.db, token_hash, now_ms()).await?)
 }
 
 /// The `Set-Cookie` value that deletes the session cookie.

@@ -14,16 +14,15 @@ pub const SETUP_CODE_FILE: &str = "clinic-setup-code";
 /// Writes a fresh setup code unless a clinic exists or an unused code does.
 pub async fn ensure_setup_code(db: &AnyPool, data: &Path) -> Result<(), StartError> {
     let path = data.join(SETUP_CODE_FILE);
-    let (clinics, unused): (i64, i64) = sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM accounts WHERE kind = 'clinic'),
-                (SELECT COUNT(*) FROM setup_codes WHERE used_at IS NULL)",
-    )
-    .fetch_one(db)
-    .await
-    .map_err(|source| StartError::Database {
-        what: "the clinic setup code".into(),
-        source,
-    })?;
+    let crate::store::setup::Status {
+        clinics,
+        unused_codes: unused,
+    } = crate::store::setup::status(db)
+        .await
+        .map_err(|source| StartError::Database {
+            what: "the clinic setup code".into(),
+            source,
+        })?;
     if clinics > 0 || (unused > 0 && path.exists()) {
         // A code file left by an older relay is made the owner's only.
         return crate::files::restrict(&path)
@@ -43,17 +42,14 @@ pub async fn ensure_setup_code(db: &AnyPool, data: &Path) -> Result<(), StartErr
     // PostgreSQL each write their own file, and any one of the codes sets
     // up the clinic (which then voids the others).
     if crate::db::Backend::of(db) == crate::db::Backend::Sqlite {
-        sqlx::query("DELETE FROM setup_codes WHERE used_at IS NULL")
-            .execute(db)
+        crate::store::setup::delete_unused(db)
             .await
             .map_err(|source| StartError::Database {
                 what: "the clinic setup code".into(),
                 source,
             })?;
     }
-    sqlx::query("INSERT INTO setup_codes (code_hash) VALUES ($1)")
-        .bind(secrets::hash(&code))
-        .execute(db)
+    crate::store::setup::insert(db, &secrets::hash(&code))
         .await
         .map_err(|source| StartError::Database {
             what: "the clinic setup code".into(),

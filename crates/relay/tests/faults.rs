@@ -31,7 +31,14 @@ async fn postgresql_restarted_under_load_fails_retryably_then_recovers() {
     let token = Some(patient.token.as_str());
     for n in 0..5 {
         let sent = relay
-            .send(&patient, &key, &thread.thread_id, 0, &format!("m{n}"), "before")
+            .send(
+                &patient,
+                &key,
+                &thread.thread_id,
+                0,
+                &format!("m{n}"),
+                "before",
+            )
             .await;
         assert_eq!(sent.status(), StatusCode::CREATED);
     }
@@ -96,7 +103,14 @@ async fn a_full_disk_refuses_sends_cleanly_and_loses_nothing() {
     let token = Some(patient.token.as_str());
     for n in 0..5 {
         let sent = relay
-            .send(&patient, &key, &thread.thread_id, 0, &format!("m{n}"), "before")
+            .send(
+                &patient,
+                &key,
+                &thread.thread_id,
+                0,
+                &format!("m{n}"),
+                "before",
+            )
             .await;
         assert_eq!(sent.status(), StatusCode::CREATED);
     }
@@ -141,7 +155,11 @@ async fn a_full_disk_refuses_sends_cleanly_and_loses_nothing() {
     assert!(response.headers().contains_key("retry-after"));
     let body: ward_proto::ErrorBody = response.json().await.unwrap();
     assert_eq!(body.error.code, ErrorCode::StorageFull);
-    assert!(body.error.message.contains("not saved"), "{}", body.error.message);
+    assert!(
+        body.error.message.contains("not saved"),
+        "{}",
+        body.error.message
+    );
 
     // Nothing stored before is lost; the refused message is not half there.
     let page: MessagePage = relay
@@ -164,8 +182,6 @@ async fn a_full_disk_refuses_sends_cleanly_and_loses_nothing() {
         )
         .await;
     assert_eq!(sent.status(), StatusCode::CREATED);
-    let page: MessagePage = relay
-        .get_ok(&format!("{path}?after={stored}"), token)
-        .await;
+    let page: MessagePage = relay.get_ok(&format!("{path}?after={stored}"), token).await;
     assert_eq!(page.messages.len(), 1);
 }

@@ -4,14 +4,12 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use sqlx::Row;
 use ward_proto::account::{AccountEvent, AccountHistory, LegalHold, LegalHoldRequest};
 use ward_proto::threads::Role;
 
-use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, Session};
-use crate::history::kind_from_name;
+use crate::{AppState, store};
 
 /// The most events one answer holds.
 const MAX_EVENTS: i64 = 200;
@@ -22,25 +20,19 @@ pub async fn history(
     State(state): State<AppState>,
     session: Session,
 ) -> Result<Json<AccountHistory>, ApiError> {
-    let events = sqlx::query(
-        "SELECT seq, kind, at, session_id, detail FROM account_events
-         WHERE account_id = $1 ORDER BY seq DESC LIMIT $2",
-    )
-    .bind(&session.account_id)
-    .bind(MAX_EVENTS)
-    .fetch_all(&state.db)
-    .await?
-    .iter()
-    .filter_map(|row| {
-        Some(AccountEvent {
-            seq: u64::try_from(row.get::<i64, _>("seq")).ok()?,
-            kind: kind_from_name(&row.get::<String, _>("kind"))?,
-            at: u64::try_from(row.get::<i64, _>("at") / 1000).unwrap_or(0),
-            session_id: row.get("session_id"),
-            detail: row.get("detail"),
+    let events = store::history::events(&state.db, &session.account_id, MAX_EVENTS)
+        .await?
+        .into_iter()
+        .filter_map(|event| {
+            Some(AccountEvent {
+                seq: u64::try_from(event.seq).ok()?,
+                kind: event.kind,
+                at: u64::try_from(event.at / 1000).unwrap_or(0),
+                session_id: event.session_id,
+                detail: event.detail,
+            })
         })
-    })
-    .collect();
+        .collect();
     Ok(Json(AccountHistory { events }))
 }
 
@@ -74,12 +66,7 @@ pub async fn legal_hold(
     // The retention sweep holds this lock while it prunes a thread: once
     // this answers, no pruning that missed the hold is still running.
     let mut tx = crate::db::begin_write(&state.db, crate::db::ACTIVITY).await?;
-    let changed = sqlx::query("UPDATE accounts SET legal_hold = $1 WHERE account_id = $2")
-        .bind(i64::from(request.hold))
-        .bind(&account_id)
-        .execute(&mut *tx)
-        .await?;
-    if changed.rows_affected() != 1 {
+    if !store::accounts::set_legal_hold(&mut tx, &account_id, request.hold).await? {
         return Err(ApiError::not_found("account"));
     }
     tx.commit().await?;

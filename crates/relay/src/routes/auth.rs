@@ -4,7 +4,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use sqlx::Row;
 use ward_proto::Bytes;
 use ward_proto::ErrorCode;
 use ward_proto::auth::{
@@ -15,7 +14,7 @@ use ward_seal::keys::PublicBundle;
 use crate::error::ApiError;
 use crate::extract::{ClientAddr, JsonBody, Session};
 use crate::secrets::{self, now_ms};
-use crate::{AppState, bounds, lockout, sessions};
+use crate::{AppState, bounds, lockout, sessions, store};
 
 const CHALLENGE_VALID_MS: i64 = 120_000;
 
@@ -54,33 +53,19 @@ pub async fn clinic_setup(
     )
     .await?;
     let mut tx = state.db.begin().await?;
+    let now = now_ms();
     let used =
-        sqlx::query("UPDATE setup_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL")
-            .bind(now_ms())
-            .bind(secrets::hash(request.setup_code.trim()))
-            .execute(&mut *tx)
-            .await?;
-    if used.rows_affected() != 1 {
+        store::setup::use_code(&mut tx, &secrets::hash(request.setup_code.trim()), now).await?;
+    if !used {
         drop(tx);
         return Err(ApiError::forbidden(
             "That setup code is not valid or was already used. Use the code in the relay's data directory.",
         ));
     }
     // Any other unused code (another relay instance's) is void now.
-    sqlx::query("UPDATE setup_codes SET used_at = $1 WHERE used_at IS NULL")
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
+    store::setup::void_unused(&mut tx, now).await?;
     let account_id = secrets::id("clinic")?;
-    sqlx::query(
-        "INSERT INTO accounts (account_id, kind, display_name, created_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(&account_id)
-    .bind(crate::db::Text(ward_proto::threads::Role::Clinic))
-    .bind(&name)
-    .bind(now_ms())
-    .execute(&mut *tx)
-    .await?;
+    store::accounts::insert_clinic(&mut tx, &account_id, &name, now).await?;
     tx.commit().await?;
     counted.right(&state).await?;
     tracing::info!(account_id, "clinic inbox account created");
@@ -97,13 +82,12 @@ pub async fn clinic_info(
     State(state): State<AppState>,
     _session: Session,
 ) -> Result<Json<ClinicInfo>, ApiError> {
-    let row = sqlx::query("SELECT account_id, display_name FROM accounts WHERE kind = 'clinic' ORDER BY created_at LIMIT 1")
-        .fetch_optional(&state.db)
+    let clinic = store::accounts::clinic(&state.db)
         .await?
         .ok_or_else(|| ApiError::not_found("clinic"))?;
     Ok(Json(ClinicInfo {
-        account_id: row.get("account_id"),
-        display_name: row.get("display_name"),
+        account_id: clinic.account_id,
+        display_name: clinic.display_name,
         office_hours: state.config.office_hours().map(str::to_owned),
         reply_time: state.config.reply_time().to_owned(),
         emergency_notice: state.config.emergency_notice().to_owned(),
@@ -122,20 +106,15 @@ pub async fn key_challenge(
     bounds::id("account id", &request.account_id)?;
     let challenge = secrets::random::<32>()?;
     let challenge_id = secrets::id("chl")?;
-    let crate::db::Flag(exists) = sqlx::query_scalar(
-        "SELECT COUNT(*) > 0 FROM accounts WHERE account_id = $1 AND kind = 'clinic'",
-    )
-    .bind(&request.account_id)
-    .fetch_one(&state.db)
-    .await?;
-    if exists {
-        sqlx::query("INSERT INTO key_challenges (challenge_id, account_id, challenge, expires_at) VALUES ($1, $2, $3, $4)")
-            .bind(&challenge_id)
-            .bind(&request.account_id)
-            .bind(challenge.as_slice())
-            .bind(now_ms() + CHALLENGE_VALID_MS)
-            .execute(&state.db)
-            .await?;
+    if store::accounts::is_clinic(&state.db, &request.account_id).await? {
+        store::keys::add_challenge(
+            &state.db,
+            &challenge_id,
+            &request.account_id,
+            challenge.as_slice(),
+            now_ms() + CHALLENGE_VALID_MS,
+        )
+        .await?;
     }
     Ok(Json(KeyChallenge {
         challenge_id,
@@ -153,14 +132,7 @@ pub async fn key_login(
 ) -> Result<Response, ApiError> {
     bounds::id("challenge id", &request.challenge_id)?;
     // Single use: the challenge is deleted whatever happens next.
-    let row = sqlx::query(
-        "DELETE FROM key_challenges WHERE challenge_id = $1 AND expires_at > $2
-         RETURNING account_id, challenge",
-    )
-    .bind(&request.challenge_id)
-    .bind(now_ms())
-    .fetch_optional(&state.db)
-    .await?;
+    let taken = store::keys::take_challenge(&state.db, &request.challenge_id, now_ms()).await?;
     let refused = || {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -168,16 +140,14 @@ pub async fn key_login(
             "Sign-in failed: the challenge expired or the signature does not match. Ask for a new challenge.",
         )
     };
-    let Some(row) = row else {
+    let Some(store::keys::Challenge {
+        account_id,
+        challenge,
+    }) = taken
+    else {
         return Err(lockout::failed_signature(&state, &addr, refused()).await);
     };
-    let account_id: String = row.get("account_id");
-    let challenge: Vec<u8> = row.get("challenge");
-    let bundle: Option<Vec<u8>> =
-        sqlx::query_scalar("SELECT bundle FROM bundles WHERE account_id = $1")
-            .bind(&account_id)
-            .fetch_optional(&state.db)
-            .await?;
+    let bundle = store::keys::bundle(&state.db, &account_id).await?;
     let verified = bundle
         .and_then(|bytes| PublicBundle::from_bytes(&bytes).ok())
         .is_some_and(|bundle| {

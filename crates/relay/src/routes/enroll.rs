@@ -12,7 +12,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use sqlx::Row;
 use ward_proto::ErrorCode;
 use ward_proto::auth::{
     CaregiverInviteRequest, EnrollStartRequest, EnrollStarted, EnrollVerifyRequest,
@@ -22,13 +21,12 @@ use ward_proto::threads::Role;
 
 use super::auth::display_name;
 use super::totp::normalize_contact;
-use crate::db::Text;
 use crate::error::ApiError;
 use crate::extract::{ClientAddr, JsonBody, Session};
 use crate::passkeys::has_sign_in_method;
 use crate::secrets::{self, now_ms};
 use crate::sender::mask;
-use crate::{AppState, bounds, lockout, sessions};
+use crate::{AppState, bounds, lockout, sessions, store};
 
 fn contact(contact: &str) -> Result<String, ApiError> {
     bounds::contact(contact)?;
@@ -127,29 +125,26 @@ async fn insert_invite(
     // One statement: a patient's caregiver invites are capped (waiting to
     // be used, and made in the last day), so parallel requests cannot
     // overshoot. The clinic's patient invites are not capped here.
-    let inserted = sqlx::query(
-        "INSERT INTO invites (code_hash, created_by, display_name, contact, created_at, expires_at, kind, for_patient)
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8
-         WHERE $8 IS NULL
-            OR ((SELECT COUNT(*) FROM invites
-                 WHERE for_patient = $8 AND used_at IS NULL AND expires_at > $5) < $9
-                AND (SELECT COUNT(*) FROM invites
-                     WHERE for_patient = $8 AND created_at > $5 - $10) < $11)",
+    let inserted = store::invites::insert_capped(
+        &state.db,
+        store::invites::NewInvite {
+            code_hash: &state.secret.code_hash(&code),
+            created_by,
+            display_name: &name,
+            contact: &contact,
+            created_at: now,
+            expires_at: now + valid,
+            kind,
+            for_patient,
+        },
+        store::invites::Caps {
+            pending: MAX_PENDING_CAREGIVER_INVITES,
+            per_window: MAX_CAREGIVER_INVITES_PER_DAY,
+            window_ms: DAY_MS,
+        },
     )
-    .bind(state.secret.code_hash(&code))
-    .bind(created_by)
-    .bind(&name)
-    .bind(&contact)
-    .bind(now)
-    .bind(now + valid)
-    .bind(Text(kind))
-    .bind(for_patient)
-    .bind(MAX_PENDING_CAREGIVER_INVITES)
-    .bind(DAY_MS)
-    .bind(MAX_CAREGIVER_INVITES_PER_DAY)
-    .execute(&state.db)
     .await?;
-    if inserted.rows_affected() != 1 {
+    if !inserted {
         return Err(too_many_invites(state, for_patient.unwrap_or(created_by), now).await);
     }
     Ok((
@@ -169,20 +164,13 @@ const DAY_MS: i64 = 86_400_000;
 
 /// 429 `too_many_invites`: which cap `patient` reached, and when it frees up.
 async fn too_many_invites(state: &AppState, patient: &str, now: i64) -> ApiError {
-    let counts: Result<(i64, Option<i64>, i64, Option<i64>), sqlx::Error> = sqlx::query_as(
-        "SELECT
-             (SELECT COUNT(*) FROM invites WHERE for_patient = $1 AND used_at IS NULL AND expires_at > $2),
-             (SELECT MIN(expires_at) FROM invites WHERE for_patient = $1 AND used_at IS NULL AND expires_at > $2),
-             (SELECT COUNT(*) FROM invites WHERE for_patient = $1 AND created_at > $2 - $3),
-             (SELECT MIN(created_at) FROM invites WHERE for_patient = $1 AND created_at > $2 - $3)",
-    )
-    .bind(patient)
-    .bind(now)
-    .bind(DAY_MS)
-    .fetch_one(&state.db)
-    .await;
-    let (pending, first_expiry, today, first_today) = match counts {
-        Ok(counts) => counts,
+    let store::invites::Standing {
+        pending,
+        first_expiry,
+        recent: today,
+        first_recent: first_today,
+    } = match store::invites::standing(&state.db, patient, now, DAY_MS).await {
+        Ok(standing) => standing,
         Err(error) => return error.into(),
     };
     let seconds =
@@ -229,25 +217,17 @@ pub async fn start(
     let invite_hash = state
         .secret
         .code_hash(&secrets::normalize_invite(&request.invite_code));
-    let row = sqlx::query(
-        "SELECT display_name, contact, used_at, account_id, created_by, kind FROM invites WHERE code_hash = $1 AND expires_at > $2",
-    )
-    .bind(&invite_hash)
-    .bind(now_ms())
-    .fetch_optional(&state.db)
-    .await?;
+    let invite = store::invites::live(&state.db, &invite_hash, now_ms()).await?;
     // A used invite still enrolls (resumes) while its account cannot sign
     // in by itself; `verify` checks this again when it counts.
-    let row = match row {
-        Some(row) if row.get::<Option<i64>, _>("used_at").is_some() => {
-            match row.get::<Option<String>, _>("account_id") {
-                Some(account) if !has_sign_in_method(&state.db, &account).await? => Some(row),
-                _ => None,
-            }
-        }
-        row => row,
+    let invite = match invite {
+        Some(invite) if invite.used_at.is_some() => match &invite.account_id {
+            Some(account) if !has_sign_in_method(&state.db, account).await? => Some(invite),
+            _ => None,
+        },
+        invite => invite,
     };
-    let Some(row) = row else {
+    let Some(invite) = invite else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             ErrorCode::InviteNotValid,
@@ -258,9 +238,9 @@ pub async fn start(
     // A stolen invite must not buy unlimited fresh codes, nor anyone flood
     // the contact's inbox through invites: codes are counted per contact
     // (with sign-in codes) and per inviting account, before sending.
-    let contact: String = row.get("contact");
-    let inviter: String = row.get("created_by");
-    let inviter_limit = if row.try_get::<Text<Role>, _>("kind")?.0 == Role::Caregiver {
+    let contact = invite.contact;
+    let inviter = invite.created_by;
+    let inviter_limit = if invite.kind == Role::Caregiver {
         lockout::PATIENT_INVITER_CODES
     } else {
         lockout::CLINIC_INVITER_CODES
@@ -279,15 +259,14 @@ pub async fn start(
     let valid = i64::try_from(state.config.code_valid_minutes)
         .unwrap_or(10)
         .saturating_mul(60_000);
-    sqlx::query(
-        "INSERT INTO enrollments (enrollment_id, invite_hash, code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    store::invites::insert_enrollment(
+        &state.db,
+        &enrollment_id,
+        &invite_hash,
+        &state.secret.code_hash(&code),
+        now,
+        now + valid,
     )
-    .bind(&enrollment_id)
-    .bind(&invite_hash)
-    .bind(state.secret.code_hash(&code))
-    .bind(now)
-    .bind(now + valid)
-    .execute(&state.db)
     .await?;
     let sender = state.sender.clone();
     let (to, sent_code) = (contact.clone(), code);
@@ -298,7 +277,7 @@ pub async fn start(
     Ok(Json(EnrollStarted {
         enrollment_id,
         contact_hint: mask(&contact),
-        display_name: row.get("display_name"),
+        display_name: invite.display_name,
     }))
 }
 
@@ -315,15 +294,7 @@ pub async fn verify(
     let now = now_ms();
     // Count this guess on the enrollment itself, atomically, before looking
     // at the code: a burst of parallel guesses gets five, not thousands.
-    let expected: Option<Vec<u8>> = sqlx::query_scalar(
-        "UPDATE enrollments SET attempts = attempts + 1
-         WHERE enrollment_id = $1 AND used_at IS NULL AND expires_at > $2 AND attempts < 5
-         RETURNING code_hash",
-    )
-    .bind(&request.enrollment_id)
-    .bind(now)
-    .fetch_optional(&state.db)
-    .await?;
+    let expected = store::invites::count_guess(&state.db, &request.enrollment_id, now).await?;
     let typed_hash = state.secret.code_hash(&typed);
     if expected.as_deref() != Some(typed_hash.as_slice()) {
         return Err(ApiError::bad_request(
@@ -333,25 +304,16 @@ pub async fn verify(
     }
     let mut tx = state.db.begin().await?;
     // Single use: the enrollment is consumed only by the right code.
-    let row = sqlx::query(
-        "UPDATE enrollments SET used_at = $1
-         WHERE enrollment_id = $2 AND code_hash = $3 AND used_at IS NULL AND expires_at > $4
-         RETURNING invite_hash",
-    )
-    .bind(now)
-    .bind(&request.enrollment_id)
-    .bind(&typed_hash)
-    .bind(now)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(row) = row else {
+    let invite_hash =
+        store::invites::consume_enrollment(&mut tx, &request.enrollment_id, &typed_hash, now)
+            .await?;
+    let Some(invite_hash) = invite_hash else {
         drop(tx);
         return Err(ApiError::bad_request(
             ErrorCode::CodeNotValid,
             "That code is not right, or it expired. Check the latest message we sent, or start again for a new code.",
         ));
     };
-    let invite_hash: Vec<u8> = row.get("invite_hash");
     let used = || {
         ApiError::new(
             StatusCode::CONFLICT,
@@ -359,19 +321,15 @@ pub async fn verify(
             "This invite was used already. If that was not you, tell your clinic.",
         )
     };
-    let invite = sqlx::query(
-        "SELECT display_name, contact, kind, for_patient, used_at, account_id FROM invites WHERE code_hash = $1",
-    )
-    .bind(&invite_hash)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(used)?;
-    let Text(kind) = invite.try_get::<Text<Role>, _>("kind")?;
+    let invite = store::invites::get(&mut tx, &invite_hash)
+        .await?
+        .ok_or_else(used)?;
+    let kind = invite.kind;
     // This transaction holds the write lock since its first statement, so
     // no passkey can be added between this check and the commit.
-    let resumed = match invite.get::<Option<i64>, _>("used_at") {
+    let resumed = match invite.used_at {
         None => None,
-        Some(_) => match invite.get::<Option<String>, _>("account_id") {
+        Some(_) => match invite.account_id.clone() {
             Some(account) if !has_sign_in_method(&mut *tx, &account).await? => Some(account),
             _ => return Err(used()),
         },
@@ -380,42 +338,27 @@ pub async fn verify(
         // The same account again (and, for a caregiver, the link made the
         // first time, untouched). Earlier enrollment sessions end: only the
         // newest may add the first passkey without a step-up.
-        sqlx::query(
-            "UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(&account_id)
-        .execute(&mut *tx)
-        .await?;
+        store::sessions::revoke_all(&mut tx, &account_id, now).await?;
         tx.commit().await?;
         tracing::info!(account_id, kind = kind.name(), "enrollment resumed");
         account_id
     } else {
         let account_id = secrets::id("acc")?;
-        sqlx::query("INSERT INTO accounts (account_id, kind, display_name, contact, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&account_id)
-            .bind(Text(kind))
-            .bind(invite.get::<String, _>("display_name"))
-            .bind(invite.get::<String, _>("contact"))
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        if let Some(patient) = invite.get::<Option<String>, _>("for_patient") {
-            sqlx::query(
-                "INSERT INTO caregiver_links (patient_id, caregiver_id, created_at) VALUES ($1, $2, $3)",
-            )
-            .bind(patient)
-            .bind(&account_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        store::accounts::insert(
+            &mut tx,
+            store::accounts::NewAccount {
+                account_id: &account_id,
+                kind,
+                display_name: &invite.display_name,
+                contact: Some(&invite.contact),
+                created_at: now,
+            },
+        )
+        .await?;
+        if let Some(patient) = &invite.for_patient {
+            store::accounts::link_caregiver(&mut tx, patient, &account_id, now).await?;
         }
-        sqlx::query("UPDATE invites SET used_at = $1, account_id = $2 WHERE code_hash = $3")
-            .bind(now)
-            .bind(&account_id)
-            .bind(&invite_hash)
-            .execute(&mut *tx)
-            .await?;
+        store::invites::mark_used(&mut tx, &invite_hash, &account_id, now).await?;
         tx.commit().await?;
         tracing::info!(account_id, kind = kind.name(), "account enrolled");
         account_id
@@ -424,7 +367,7 @@ pub async fn verify(
     lockout::clear(
         &state,
         lockout::CONTACT_CODES,
-        &normalize_contact(&invite.get::<String, _>("contact")),
+        &normalize_contact(&invite.contact),
     )
     .await?;
     sessions::start(

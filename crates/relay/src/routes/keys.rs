@@ -4,17 +4,16 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use sqlx::Row;
 use ward_proto::Bytes;
 use ward_proto::ErrorCode;
 use ward_proto::events::Event;
 use ward_proto::keys::{BundleResponse, KeyHistoryEntry, KeyHistoryResponse, PublishBundleRequest};
 use ward_seal::keys::PublicBundle;
 
-use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, Session};
 use crate::history::{Published, publish_bundle};
+use crate::{AppState, store};
 
 /// `PUT /v1/keys/me`: needs a recent sign-in (step-up): a new bundle
 /// changes what everyone else encrypts to. The same bundle again changes
@@ -53,15 +52,7 @@ pub async fn publish(
         }
         Published::Changed(seq) => {
             tracing::info!(account_id = session.account_id, seq, "key bundle changed");
-            let mates: Vec<String> = sqlx::query_scalar(
-                "SELECT DISTINCT theirs.account_id FROM thread_members mine
-                 JOIN thread_members theirs ON theirs.thread_id = mine.thread_id
-                 WHERE mine.account_id = $1 AND theirs.account_id != $1
-                   AND mine.removed_at IS NULL AND theirs.removed_at IS NULL",
-            )
-            .bind(&session.account_id)
-            .fetch_all(&state.db)
-            .await?;
+            let mates = store::keys::thread_mates(&state.db, &session.account_id).await?;
             if !mates.is_empty() {
                 state.events.publish(
                     mates,
@@ -78,19 +69,7 @@ pub async fn publish(
 /// Whether `caller` may see `account_id`'s keys: their own, a clinic's, or
 /// an account sharing a thread with them.
 async fn visible(state: &AppState, caller: &str, account_id: &str) -> Result<bool, ApiError> {
-    Ok(sqlx::query_scalar::<_, crate::db::Flag>(
-        "SELECT EXISTS (SELECT 1 FROM accounts a WHERE a.account_id = $1 AND (
-             $1 = $2 OR a.kind = 'clinic' OR EXISTS (
-                 SELECT 1 FROM thread_members mine JOIN thread_members theirs ON theirs.thread_id = mine.thread_id
-                 WHERE mine.account_id = $2 AND theirs.account_id = $1
-                   AND mine.removed_at IS NULL AND theirs.removed_at IS NULL
-             )))",
-    )
-    .bind(account_id)
-    .bind(caller)
-    .fetch_one(&state.db)
-    .await?
-    .0)
+    Ok(store::keys::visible(&state.db, caller, account_id).await?)
 }
 
 fn seconds(ms: i64) -> u64 {
@@ -109,20 +88,15 @@ pub async fn fetch(
     if !visible(&state, &session.account_id, &account_id).await? {
         return Err(ApiError::not_found("key bundle"));
     }
-    let row = sqlx::query(
-        "SELECT seq, bundle, hash, published_at FROM bundle_history
-         WHERE account_id = $1 ORDER BY seq DESC LIMIT 1",
-    )
-    .bind(&account_id)
-    .fetch_optional(&state.db)
-    .await?
-    .ok_or_else(|| ApiError::not_found("key bundle"))?;
+    let current = store::history::current_bundle(&state.db, &account_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("key bundle"))?;
     Ok(Json(BundleResponse {
         account_id,
-        bundle: Bytes(row.get("bundle")),
-        published_at: seconds(row.get("published_at")),
-        seq: u64::try_from(row.get::<i64, _>("seq")).unwrap_or(0),
-        head: Bytes(row.get("hash")),
+        bundle: Bytes(current.bundle),
+        published_at: seconds(current.published_at),
+        seq: u64::try_from(current.seq).unwrap_or(0),
+        head: Bytes(current.hash),
     }))
 }
 
@@ -138,21 +112,16 @@ pub async fn history(
     if !visible(&state, &session.account_id, &account_id).await? {
         return Err(ApiError::not_found("key bundle"));
     }
-    let entries: Vec<KeyHistoryEntry> = sqlx::query(
-        "SELECT seq, bundle, hash, published_at FROM bundle_history
-         WHERE account_id = $1 ORDER BY seq",
-    )
-    .bind(&account_id)
-    .fetch_all(&state.db)
-    .await?
-    .iter()
-    .map(|row| KeyHistoryEntry {
-        seq: u64::try_from(row.get::<i64, _>("seq")).unwrap_or(0),
-        bundle: Bytes(row.get("bundle")),
-        hash: Bytes(row.get("hash")),
-        published_at: seconds(row.get("published_at")),
-    })
-    .collect();
+    let entries: Vec<KeyHistoryEntry> = store::history::bundles(&state.db, &account_id)
+        .await?
+        .into_iter()
+        .map(|entry| KeyHistoryEntry {
+            seq: u64::try_from(entry.seq).unwrap_or(0),
+            bundle: Bytes(entry.bundle),
+            hash: Bytes(entry.hash),
+            published_at: seconds(entry.published_at),
+        })
+        .collect();
     if entries.is_empty() {
         return Err(ApiError::not_found("key bundle"));
     }

@@ -31,9 +31,7 @@ pub async fn get(State(state): State<AppState>, request: Request) -> Result<Resp
             "There is no such API endpoint.",
         ));
     }
-    let messages: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM envelopes")
-        .fetch_one(&state.db)
-        .await?;
+    let messages = crate::store::envelopes::count(&state.db).await?;
     let body = state.metrics.render(state.events.local(), messages);
     let mut response = body.into_response();
     response.headers_mut().insert(

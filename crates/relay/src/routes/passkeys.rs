@@ -5,8 +5,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 use ward_proto::ErrorCode;
 use ward_proto::account::AccountEventKind;
 use ward_proto::passkeys::{
@@ -23,11 +21,11 @@ use super::auth::display_name;
 use crate::error::ApiError;
 use crate::extract::{ClientAddr, JsonBody, STEP_UP_MS, Session, step_up_required};
 use crate::passkeys::{
-    CEREMONY_VALID_MS, account_for_handle, has_sign_in_method, of_account, save_ceremony,
-    take_ceremony, user_handle,
+    CEREMONY_VALID_MS, CeremonyKind, account_for_handle, has_sign_in_method, of_account,
+    save_ceremony, take_ceremony, user_handle,
 };
 use crate::secrets::{self, now_ms};
-use crate::{AppState, bounds, history, lockout, sessions};
+use crate::{AppState, bounds, history, lockout, sessions, store};
 
 fn refused() -> ApiError {
     ApiError::new(
@@ -52,11 +50,7 @@ pub async fn register_start(
         return Err(step_up_required());
     }
     let handle = user_handle(&state, &session.account_id).await?;
-    let name: String =
-        sqlx::query_scalar("SELECT display_name FROM accounts WHERE account_id = $1")
-            .bind(&session.account_id)
-            .fetch_one(&state.db)
-            .await?;
+    let name = store::accounts::display_name(&state.db, &session.account_id).await?;
     let existing: Vec<CredentialID> = of_account(&state, &session.account_id)
         .await?
         .iter()
@@ -71,8 +65,13 @@ pub async fn register_start(
     if let Some(selection) = options.public_key.authenticator_selection.as_mut() {
         selection.resident_key = Some(ResidentKeyRequirement::Preferred);
     }
-    let ceremony_id =
-        save_ceremony(&state, "register", Some(&session.account_id), &registration).await?;
+    let ceremony_id = save_ceremony(
+        &state,
+        CeremonyKind::Register,
+        Some(&session.account_id),
+        &registration,
+    )
+    .await?;
     Ok(Json(RegistrationStarted {
         ceremony_id,
         options,
@@ -90,7 +89,7 @@ pub async fn register_finish(
     bounds::id("passkey request id", &request.ceremony_id)?;
     let label = display_name(&request.label)?;
     let (account, registration): (Option<String>, PasskeyRegistration) =
-        take_ceremony(&state, &request.ceremony_id, "register").await?;
+        take_ceremony(&state, &request.ceremony_id, CeremonyKind::Register).await?;
     if account.as_deref() != Some(session.account_id.as_str()) {
         return Err(ApiError::bad_request(
             ErrorCode::CeremonyExpired,
@@ -117,31 +116,22 @@ pub async fn register_finish(
     // still finishes it.
     let recent = now - session.created_at <= STEP_UP_MS + CEREMONY_VALID_MS;
     let mut tx = crate::db::begin_write(&state.db, &session.account_id).await?;
-    let stored = sqlx::query(
-        "INSERT INTO passkeys (passkey_id, account_id, credential_id, passkey, label, created_at)
-         SELECT $1, $2, $3, $4, $5, $6
-         WHERE $7 OR NOT (EXISTS (SELECT 1 FROM passkeys WHERE account_id = $2)
-                          OR EXISTS (SELECT 1 FROM totp WHERE account_id = $2 AND confirmed_at IS NOT NULL)
-                          OR EXISTS (SELECT 1 FROM accounts WHERE account_id = $2 AND kind = 'clinic'))
-         ON CONFLICT (credential_id) DO NOTHING",
+    let stored = store::passkeys::add(
+        &mut tx,
+        store::passkeys::NewPasskey {
+            passkey_id: &passkey_id,
+            account_id: &session.account_id,
+            credential_id: passkey.cred_id().as_slice(),
+            passkey: &json,
+            label: &label,
+            created_at: now,
+        },
+        recent,
     )
-    .bind(&passkey_id)
-    .bind(&session.account_id)
-    .bind(passkey.cred_id().as_slice())
-    .bind(json)
-    .bind(&label)
-    .bind(now)
-    .bind(recent)
-    .execute(&mut *tx)
     .await?;
-    if stored.rows_affected() != 1 {
+    if !stored {
         drop(tx);
-        let crate::db::Flag(exists) =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM passkeys WHERE credential_id = $1)")
-                .bind(passkey.cred_id().as_slice())
-                .fetch_one(&state.db)
-                .await?;
-        if exists {
+        if store::passkeys::credential_exists(&state.db, passkey.cred_id().as_slice()).await? {
             return Err(ApiError::conflict(
                 ErrorCode::PasskeyExists,
                 "This passkey is already registered.",
@@ -175,26 +165,22 @@ pub async fn list(
     State(state): State<AppState>,
     session: Session,
 ) -> Result<Json<PasskeyList>, ApiError> {
-    let passkeys = sqlx::query(
-        "SELECT passkey_id, label, created_at, last_used_at FROM passkeys WHERE account_id = $1 ORDER BY created_at",
-    )
-    .bind(&session.account_id)
-    .fetch_all(&state.db)
-    .await?
-    .iter()
-    .map(info)
-    .collect();
+    let passkeys = store::passkeys::list(&state.db, &session.account_id)
+        .await?
+        .into_iter()
+        .map(info)
+        .collect();
     Ok(Json(PasskeyList { passkeys }))
 }
 
 /// A stored passkey as the client sees it (milliseconds become seconds).
-fn info(row: &AnyRow) -> PasskeyInfo {
+fn info(stored: store::passkeys::Listed) -> PasskeyInfo {
     PasskeyInfo {
-        passkey_id: row.get("passkey_id"),
-        label: row.get("label"),
-        created_at: u64::try_from(row.get::<i64, _>("created_at") / 1000).unwrap_or(0),
-        last_used_at: row
-            .get::<Option<i64>, _>("last_used_at")
+        passkey_id: stored.passkey_id,
+        label: stored.label,
+        created_at: u64::try_from(stored.created_at / 1000).unwrap_or(0),
+        last_used_at: stored
+            .last_used_at
             .map(|t| u64::try_from(t / 1000).unwrap_or(0)),
     }
 }
@@ -209,17 +195,10 @@ pub async fn rename(
     JsonBody(request): JsonBody<RenamePasskey>,
 ) -> Result<Json<PasskeyInfo>, ApiError> {
     let label = display_name(&request.label)?;
-    let row = sqlx::query(
-        "UPDATE passkeys SET label = $1 WHERE passkey_id = $2 AND account_id = $3
-         RETURNING passkey_id, label, created_at, last_used_at",
-    )
-    .bind(&label)
-    .bind(&passkey_id)
-    .bind(&session.account_id)
-    .fetch_optional(&state.db)
-    .await?
-    .ok_or_else(|| ApiError::not_found("passkey"))?;
-    Ok(Json(info(&row)))
+    let renamed = store::passkeys::rename(&state.db, &session.account_id, &passkey_id, &label)
+        .await?
+        .ok_or_else(|| ApiError::not_found("passkey"))?;
+    Ok(Json(info(renamed)))
 }
 
 /// `DELETE /v1/passkeys/{id}`: refuses to remove the last one.
@@ -230,27 +209,14 @@ pub async fn remove(
     Path(passkey_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     session.require_recent_sign_in()?;
-    let crate::db::Flag(exists) = sqlx::query_scalar(
-        "SELECT COUNT(*) > 0 FROM passkeys WHERE passkey_id = $1 AND account_id = $2",
-    )
-    .bind(&passkey_id)
-    .bind(&session.account_id)
-    .fetch_one(&state.db)
-    .await?;
+    let exists = store::passkeys::exists(&state.db, &session.account_id, &passkey_id).await?;
     if !exists {
         return Err(ApiError::not_found("passkey"));
     }
     // One statement: two removals at once cannot leave the account with none.
     let mut tx = crate::db::begin_write(&state.db, &session.account_id).await?;
-    let removed: Option<String> = sqlx::query_scalar(
-        "DELETE FROM passkeys WHERE passkey_id = $1 AND account_id = $2
-           AND (SELECT COUNT(*) FROM passkeys WHERE account_id = $2) > 1
-         RETURNING label",
-    )
-    .bind(&passkey_id)
-    .bind(&session.account_id)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let removed =
+        store::passkeys::remove_unless_last(&mut tx, &session.account_id, &passkey_id).await?;
     if let Some(label) = removed {
         history::record_in(
             &mut tx,
@@ -315,7 +281,8 @@ pub async fn sign_in_start(
             } else {
                 Some(account_id.as_str())
             };
-            let id = save_ceremony(&state, "authenticate", owner, &authentication).await?;
+            let id =
+                save_ceremony(&state, CeremonyKind::Authenticate, owner, &authentication).await?;
             (id, options)
         }
         None => {
@@ -323,7 +290,7 @@ pub async fn sign_in_start(
                 .webauthn
                 .start_discoverable_authentication()
                 .map_err(|e| ApiError::internal("passkey sign-in", &e))?;
-            let id = save_ceremony(&state, "discover", None, &authentication).await?;
+            let id = save_ceremony(&state, CeremonyKind::Discover, None, &authentication).await?;
             (id, options)
         }
     };
@@ -345,16 +312,12 @@ pub async fn sign_in_finish(
     // A passkey's signature cannot be guessed: it is checked first, and
     // only failures count (per address). A valid one always signs in,
     // whoever else shares the address.
-    let kind: Option<String> =
-        sqlx::query_scalar("SELECT kind FROM ceremonies WHERE ceremony_id = $1")
-            .bind(&request.ceremony_id)
-            .fetch_optional(&state.db)
-            .await?;
+    let kind = store::passkeys::ceremony_kind(&state.db, &request.ceremony_id).await?;
     let credential_id = request.credential.get_credential_id().to_vec();
-    let outcome = match kind.as_deref() {
-        Some("authenticate") => {
+    let outcome = match kind {
+        Some(CeremonyKind::Authenticate) => {
             let (account, authentication): (Option<String>, PasskeyAuthentication) =
-                take_ceremony(&state, &request.ceremony_id, "authenticate").await?;
+                take_ceremony(&state, &request.ceremony_id, CeremonyKind::Authenticate).await?;
             match account {
                 Some(account) => state
                     .webauthn
@@ -365,9 +328,9 @@ pub async fn sign_in_finish(
                 None => Err(WebauthnError::CredentialNotFound),
             }
         }
-        Some("discover") => {
+        Some(CeremonyKind::Discover) => {
             let (_, authentication): (Option<String>, DiscoverableAuthentication) =
-                take_ceremony(&state, &request.ceremony_id, "discover").await?;
+                take_ceremony(&state, &request.ceremony_id, CeremonyKind::Discover).await?;
             let (handle, _) = state
                 .webauthn
                 .identify_discoverable_authentication(&request.credential)
@@ -405,23 +368,14 @@ pub async fn sign_in_finish(
         }
     };
     // Keep the signature counter current (clone detection) and note use.
-    let row = sqlx::query(
-        "SELECT passkey_id, passkey FROM passkeys WHERE account_id = $1 AND credential_id = $2",
-    )
-    .bind(&account_id)
-    .bind(result.cred_id().as_slice())
-    .fetch_optional(&state.db)
-    .await?
-    .ok_or_else(refused)?;
-    let mut passkey: Passkey = serde_json::from_str(&row.get::<String, _>("passkey"))
-        .map_err(|e| ApiError::internal("stored passkey", &e))?;
+    let stored =
+        store::passkeys::by_credential(&state.db, &account_id, result.cred_id().as_slice())
+            .await?
+            .ok_or_else(refused)?;
+    let mut passkey = crate::passkeys::parse(&stored.passkey)?;
     passkey.update_credential(&result);
-    sqlx::query("UPDATE passkeys SET passkey = $1, last_used_at = $2 WHERE passkey_id = $3")
-        .bind(serde_json::to_string(&passkey).map_err(|e| ApiError::internal("passkey", &e))?)
-        .bind(now_ms())
-        .bind(row.get::<String, _>("passkey_id"))
-        .execute(&state.db)
-        .await?;
+    let json = serde_json::to_string(&passkey).map_err(|e| ApiError::internal("passkey", &e))?;
+    store::passkeys::record_use(&state.db, &stored.passkey_id, &json, now_ms()).await?;
     sessions::start(
         &state,
         &account_id,

@@ -5,7 +5,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use sqlx::Row;
 use totp_rs::{Algorithm, Secret, TOTP};
 use ward_proto::ErrorCode;
 use ward_proto::account::AccountEventKind;
@@ -16,7 +15,7 @@ use ward_proto::auth::{
 use crate::error::ApiError;
 use crate::extract::{JsonBody, Session};
 use crate::secrets::{self, now_ms};
-use crate::{AppState, bounds, history, lockout, sessions};
+use crate::{AppState, bounds, history, lockout, sessions, store};
 
 const STEP_SECONDS: u64 = 30;
 
@@ -55,15 +54,10 @@ pub async fn status(
     State(state): State<AppState>,
     session: Session,
 ) -> Result<Json<TotpStatus>, ApiError> {
-    // One row per account: `confirmed_at` is NULL while enrollment is pending.
-    let confirmed: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT confirmed_at FROM totp WHERE account_id = $1")
-            .bind(&session.account_id)
-            .fetch_optional(&state.db)
-            .await?;
+    let app = store::totp::state(&state.db, &session.account_id).await?;
     Ok(Json(TotpStatus {
-        enabled: matches!(confirmed, Some(Some(_))),
-        pending: matches!(confirmed, Some(None)),
+        enabled: app == Some(store::totp::State::Enabled),
+        pending: app == Some(store::totp::State::Pending),
     }))
 }
 
@@ -74,34 +68,19 @@ pub async fn enroll(
     session: Session,
 ) -> Result<Json<TotpEnrollment>, ApiError> {
     session.require_recent_sign_in()?;
-    let confirmed: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT confirmed_at FROM totp WHERE account_id = $1")
-            .bind(&session.account_id)
-            .fetch_optional(&state.db)
-            .await?;
-    if matches!(confirmed, Some(Some(_))) {
+    let app = store::totp::state(&state.db, &session.account_id).await?;
+    if app == Some(store::totp::State::Enabled) {
         return Err(ApiError::conflict(
             ErrorCode::TotpEnabled,
             "An authenticator app is already set up. Turn it off first to set up another.",
         ));
     }
     let secret = secrets::random::<20>()?.to_vec();
-    let name: String =
-        sqlx::query_scalar("SELECT display_name FROM accounts WHERE account_id = $1")
-            .bind(&session.account_id)
-            .fetch_one(&state.db)
-            .await?;
+    let name = store::accounts::display_name(&state.db, &session.account_id).await?;
     let generator = totp(secret.clone(), &name)?;
     // Stored sealed under the relay's secret, never in the clear.
     let sealed = state.secret.seal_seed(&session.account_id, &secret)?;
-    sqlx::query(
-        "INSERT INTO totp (account_id, secret) VALUES ($1, $2)
-         ON CONFLICT (account_id) DO UPDATE SET secret = excluded.secret, confirmed_at = NULL, last_step = 0",
-    )
-    .bind(&session.account_id)
-    .bind(&sealed)
-    .execute(&state.db)
-    .await?;
+    store::totp::set_pending(&state.db, &session.account_id, &sealed).await?;
     Ok(Json(TotpEnrollment {
         secret_base32: Secret::Raw(secret).to_encoded().to_string(),
         otpauth_uri: generator.get_url(),
@@ -118,12 +97,7 @@ pub async fn confirm(
 ) -> Result<StatusCode, ApiError> {
     bounds::code("code", &request.code)?;
     session.require_recent_sign_in()?;
-    let sealed: Option<Vec<u8>> = sqlx::query_scalar(
-        "SELECT secret FROM totp WHERE account_id = $1 AND confirmed_at IS NULL",
-    )
-    .bind(&session.account_id)
-    .fetch_optional(&state.db)
-    .await?;
+    let sealed = store::totp::pending_seed(&state.db, &session.account_id).await?;
     let sealed = sealed.ok_or_else(|| {
         ApiError::conflict(
             ErrorCode::NoPendingTotp,
@@ -140,15 +114,8 @@ pub async fn confirm(
         ));
     };
     let mut tx = crate::db::begin_write(&state.db, &session.account_id).await?;
-    let confirmed = sqlx::query(
-        "UPDATE totp SET confirmed_at = $1, last_step = $2 WHERE account_id = $3 AND confirmed_at IS NULL",
-    )
-    .bind(now_ms())
-    .bind(step)
-    .bind(&session.account_id)
-    .execute(&mut *tx)
-    .await?;
-    if confirmed.rows_affected() == 1 {
+    let confirmed = store::totp::confirm(&mut tx, &session.account_id, step, now_ms()).await?;
+    if confirmed {
         history::record_in(
             &mut tx,
             &session.account_id,
@@ -172,12 +139,9 @@ pub async fn disable(
 ) -> Result<StatusCode, ApiError> {
     session.require_recent_sign_in()?;
     let mut tx = crate::db::begin_write(&state.db, &session.account_id).await?;
-    let removed = sqlx::query("DELETE FROM totp WHERE account_id = $1 RETURNING confirmed_at")
-        .bind(&session.account_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let removed = store::totp::remove(&mut tx, &session.account_id).await?;
     // Only turning off a working app is an event; dropping a pending setup is not.
-    if removed.is_some_and(|row| row.get::<Option<i64>, _>("confirmed_at").is_some()) {
+    if removed == Some(store::totp::State::Enabled) {
         history::record_in(
             &mut tx,
             &session.account_id,
@@ -218,35 +182,26 @@ pub async fn code_start(
     // Counted before anything is looked up or sent, atomically: twenty
     // requests at once send five codes, not twenty.
     let _counted = lockout::count(&state, &[(lockout::CONTACT_CODES, &wanted)]).await?;
-    let accounts = sqlx::query(
-        "SELECT account_id, contact FROM accounts WHERE kind = 'patient' AND contact IS NOT NULL",
-    )
-    .fetch_all(&state.db)
-    .await?;
-    let account = accounts
+    let account = store::accounts::contactable_patients(&state.db)
+        .await?
         .into_iter()
-        .find(|row| normalize_contact(&row.get::<String, _>("contact")) == wanted);
+        .find(|account| normalize_contact(&account.contact) == wanted);
     let code = secrets::six_digits()?;
     let login_id = secrets::id("lgn")?;
     let valid = i64::try_from(state.config.code_valid_minutes)
         .unwrap_or(10)
         .saturating_mul(60_000);
-    sqlx::query(
-        "INSERT INTO code_logins (login_id, account_id, code_hash, expires_at) VALUES ($1, $2, $3, $4)",
+    store::code_logins::insert(
+        &state.db,
+        &login_id,
+        account.as_ref().map(|account| account.account_id.as_str()),
+        &state.secret.code_hash(&code),
+        now_ms() + valid,
     )
-    .bind(&login_id)
-    .bind(
-        account
-            .as_ref()
-            .map(|row| row.get::<String, _>("account_id")),
-    )
-    .bind(state.secret.code_hash(&code))
-    .bind(now_ms() + valid)
-    .execute(&state.db)
     .await?;
-    if let Some(row) = account {
+    if let Some(account) = account {
         let sender = state.sender.clone();
-        let contact: String = row.get("contact");
+        let contact = account.contact;
         // Not awaited, and a failure only logged: neither the answer nor
         // its timing may differ between contacts with and without an account.
         tokio::task::spawn_blocking(move || {
@@ -280,12 +235,7 @@ pub async fn code_verify(
             "That code is not right, or it expired. Check the latest message we sent, or start again for a new code.",
         ));
     };
-    let totp_row = sqlx::query(
-        "SELECT secret, last_step FROM totp WHERE account_id = $1 AND confirmed_at IS NOT NULL",
-    )
-    .bind(&account_id)
-    .fetch_optional(&state.db)
-    .await?;
+    let totp_row = store::totp::confirmed(&state.db, &account_id).await?;
     let Some(totp_row) = totp_row else {
         return Err(ApiError::forbidden_code(
             ErrorCode::NoSecondFactor,
@@ -293,10 +243,8 @@ pub async fn code_verify(
         ));
     };
     let counted = lockout::count(&state, &[(lockout::TOTP_SIGN_IN, &account_id)]).await?;
-    let last_step: i64 = totp_row.get("last_step");
-    let secret = state
-        .secret
-        .open_seed(&account_id, &totp_row.get::<Vec<u8>, _>("secret"))?;
+    let last_step = totp_row.last_step;
+    let secret = state.secret.open_seed(&account_id, &totp_row.sealed)?;
     let step =
         matching_step(&totp(secret.to_vec(), "")?, &request.totp).filter(|step| *step > last_step);
     let Some(step) = step else {
@@ -307,25 +255,15 @@ pub async fn code_verify(
             "The authenticator app code does not match, or it was used already. Wait for the next code and start again for a new emailed code.",
         ));
     };
-    let stepped =
-        sqlx::query("UPDATE totp SET last_step = $1 WHERE account_id = $2 AND last_step < $3")
-            .bind(step)
-            .bind(&account_id)
-            .bind(step)
-            .execute(&state.db)
-            .await?;
-    if stepped.rows_affected() != 1 {
+    let stepped = store::totp::use_step(&state.db, &account_id, step).await?;
+    if !stepped {
         return Err(ApiError::bad_request(
             ErrorCode::TotpNotValid,
             "That authenticator app code was used already. Wait for the next code and start again for a new emailed code.",
         ));
     }
     counted.right(&state).await?;
-    let contact: Option<String> =
-        sqlx::query_scalar("SELECT contact FROM accounts WHERE account_id = $1")
-            .bind(&account_id)
-            .fetch_one(&state.db)
-            .await?;
+    let contact = store::accounts::contact(&state.db, &account_id).await?;
     if let Some(contact) = contact {
         // The codes sent were wanted: the owner may ask for more.
         lockout::clear(&state, lockout::CONTACT_CODES, &normalize_contact(&contact)).await?;

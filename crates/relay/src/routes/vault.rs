@@ -10,7 +10,7 @@ use ward_proto::vault::{PutVaultRequest, VaultResponse, VaultStored};
 use crate::error::ApiError;
 use crate::extract::{JsonBody, Session};
 use crate::secrets::now_ms;
-use crate::{AppState, history};
+use crate::{AppState, history, store};
 
 /// The largest vault accepted: a few keys and wraps, with room to spare.
 const MAX_VAULT_BYTES: usize = 16 * 1024;
@@ -21,15 +21,12 @@ pub async fn get(
     State(state): State<AppState>,
     session: Session,
 ) -> Result<Json<VaultResponse>, ApiError> {
-    let (version, vault): (i64, Vec<u8>) =
-        sqlx::query_as("SELECT version, vault FROM vaults WHERE account_id = $1")
-            .bind(&session.account_id)
-            .fetch_optional(&state.db)
-            .await?
-            .ok_or_else(|| ApiError::not_found("vault"))?;
+    let stored = store::vaults::get(&state.db, &session.account_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("vault"))?;
     Ok(Json(VaultResponse {
-        version: u64::try_from(version).unwrap_or(0),
-        vault: Bytes(vault),
+        version: u64::try_from(stored.version).unwrap_or(0),
+        vault: Bytes(stored.vault),
     }))
 }
 
@@ -57,26 +54,15 @@ pub async fn put(
     })?;
     let now = now_ms();
     let mut tx = crate::db::begin_write(&state.db, &session.account_id).await?;
-    let written = if expected == 0 {
-        sqlx::query(
-            "INSERT INTO vaults (account_id, version, vault, updated_at) VALUES ($1, 1, $2, $3)
-             ON CONFLICT (account_id) DO NOTHING",
-        )
-        .bind(&session.account_id)
-        .bind(&request.vault.0)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-    } else {
-        sqlx::query("UPDATE vaults SET version = version + 1, vault = $1, updated_at = $2 WHERE account_id = $3 AND version = $4")
-            .bind(&request.vault.0)
-            .bind(now)
-            .bind(&session.account_id)
-            .bind(expected)
-            .execute(&mut *tx)
-            .await?
-    };
-    if written.rows_affected() != 1 {
+    let written = store::vaults::compare_and_swap(
+        &mut tx,
+        &session.account_id,
+        expected,
+        &request.vault.0,
+        now,
+    )
+    .await?;
+    if written.is_none() {
         return Err(ApiError::conflict(
             ErrorCode::VaultStale,
             "Your account's keys were changed on another device. Nothing was overwritten; reload and try again.",

@@ -1,0 +1,201 @@
+//! `sessions`: signed-in devices, found by the hash of their token.
+
+use sqlx::{AnyConnection, AnyPool, Row};
+use ward_proto::threads::Role;
+
+use crate::db::Text;
+
+/// A session to store.
+#[derive(Debug, Clone, Copy)]
+pub struct NewSession<'a> {
+    /// SHA-256 of its token (the token itself is never stored).
+    pub token_hash: &'a [u8],
+    /// Its public id (shown in the device list and the account history).
+    pub session_id: &'a str,
+    /// Whose.
+    pub account_id: &'a str,
+    /// When it starts (Unix milliseconds); also its first activity.
+    pub now: i64,
+    /// When it ends whatever happens (Unix milliseconds).
+    pub expires_at: i64,
+    /// The device's User-Agent, already shortened.
+    pub user_agent: Option<&'a str>,
+}
+
+/// A session with its account's role, as found by its token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// Whose.
+    pub account_id: String,
+    /// The account's role.
+    pub kind: Role,
+    /// Its public id.
+    pub session_id: String,
+    /// When it started (Unix milliseconds).
+    pub created_at: i64,
+    /// Its last counted activity (Unix milliseconds).
+    pub last_seen_at: i64,
+    /// When it ends whatever happens (Unix milliseconds).
+    pub expires_at: i64,
+}
+
+/// A live session, as the device list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// Its public id.
+    pub session_id: String,
+    /// SHA-256 of its token (to mark the caller's own).
+    pub token_hash: Vec<u8>,
+    /// The device's User-Agent.
+    pub user_agent: Option<String>,
+    /// When it started (Unix milliseconds).
+    pub created_at: i64,
+    /// Its last counted activity (Unix milliseconds).
+    pub last_seen_at: i64,
+}
+
+/// Stores a new session.
+pub async fn insert(db: &AnyPool, session: NewSession<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, session_id, account_id, created_at, last_seen_at, expires_at, user_agent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(session.token_hash)
+    .bind(session.session_id)
+    .bind(session.account_id)
+    .bind(session.now)
+    .bind(session.now)
+    .bind(session.expires_at)
+    .bind(session.user_agent)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The unrevoked session behind `token_hash`, with its account's role;
+/// the caller checks its timeouts.
+pub async fn find(db: &AnyPool, token_hash: &[u8]) -> Result<Option<Found>, sqlx::Error> {
+    sqlx::query(
+        "SELECT s.account_id, s.session_id, s.created_at, s.last_seen_at, s.expires_at, a.kind
+         FROM sessions s JOIN accounts a ON a.account_id = s.account_id
+         WHERE s.token_hash = $1 AND s.revoked_at IS NULL",
+    )
+    .bind(token_hash)
+    .fetch_optional(db)
+    .await?
+    .map(|row| {
+        Ok(Found {
+            account_id: row.try_get("account_id")?,
+            kind: row.try_get::<Text<Role>, _>("kind")?.0,
+            session_id: row.try_get("session_id")?,
+            created_at: row.try_get("created_at")?,
+            last_seen_at: row.try_get("last_seen_at")?,
+            expires_at: row.try_get("expires_at")?,
+        })
+    })
+    .transpose()
+}
+
+/// Counts activity on the session behind `token_hash` (its idle timer).
+pub async fn touch(db: &AnyPool, token_hash: &[u8], now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
+        .bind(now)
+        .bind(token_hash)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Whether the session behind `token_hash` is unrevoked, unexpired and
+/// was active after `idle_since`; reading it counts as no activity.
+pub async fn is_live(
+    db: &AnyPool,
+    token_hash: &[u8],
+    now: i64,
+    idle_since: i64,
+) -> Result<bool, sqlx::Error> {
+    let live: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2 AND last_seen_at > $3",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .bind(idle_since)
+    .fetch_optional(db)
+    .await?;
+    Ok(live.is_some())
+}
+
+/// Ends the session behind `token_hash` (signing out).
+pub async fn revoke_token(db: &AnyPool, token_hash: &[u8], now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(token_hash)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// `account_id`'s live sessions (unrevoked, unexpired, active after
+/// `idle_since`), newest first.
+pub async fn live_devices(
+    db: &AnyPool,
+    account_id: &str,
+    now: i64,
+    idle_since: i64,
+) -> Result<Vec<Device>, sqlx::Error> {
+    sqlx::query(
+        "SELECT session_id, token_hash, user_agent, created_at, last_seen_at FROM sessions
+         WHERE account_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND last_seen_at > $3
+         ORDER BY created_at DESC",
+    )
+    .bind(account_id)
+    .bind(now)
+    .bind(idle_since)
+    .fetch_all(db)
+    .await?
+    .into_iter()
+    .map(|row| {
+        Ok(Device {
+            session_id: row.try_get("session_id")?,
+            token_hash: row.try_get("token_hash")?,
+            user_agent: row.try_get("user_agent")?,
+            created_at: row.try_get("created_at")?,
+            last_seen_at: row.try_get("last_seen_at")?,
+        })
+    })
+    .collect()
+}
+
+/// Ends `account_id`'s session `session_id` (a remote sign-out), inside
+/// the caller's transaction; whether there was such a live session.
+pub async fn revoke_id(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    session_id: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let revoked = sqlx::query(
+        "UPDATE sessions SET revoked_at = $1 WHERE session_id = $2 AND account_id = $3 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(session_id)
+    .bind(account_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(revoked.rows_affected() == 1)
+}
+
+/// Ends every session of `account_id`, inside the caller's transaction (a
+/// resumed enrollment: only the newest session may go on).
+pub async fn revoke_all(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(account_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
