@@ -363,4 +363,22 @@ mod tests {
         let all: BTreeSet<String> = ErrorCode::ALL.iter().map(|c| format!("{c:?}")).collect();
         assert_eq!(named, all);
     }
+
+    /// A database that is away answers 503 `storage_unavailable` with a
+    /// retry time; other database failures stay a plain 500.
+    #[test]
+    fn an_unreachable_database_is_a_retryable_refusal() {
+        for error in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset)),
+        ] {
+            let api = super::ApiError::from(error);
+            assert_eq!(api.status(), axum::http::StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(api.code, ErrorCode::StorageUnavailable);
+            assert!(api.retry_after_seconds.is_some());
+        }
+        let other = super::ApiError::from(sqlx::Error::RowNotFound);
+        assert_eq!(other.code, ErrorCode::Internal);
+    }
 }

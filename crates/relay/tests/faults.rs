@@ -57,8 +57,10 @@ async fn postgresql_restarted_under_load_fails_retryably_then_recovers() {
     .unwrap();
     assert!(ended > 0, "the relay held connections");
 
-    // Under load: each send either lands or is refused as retryable, and
-    // a retry with the same message id lands once.
+    // Under load: each send either lands (the pool tests a connection
+    // before lending it, and replaces a dead one) or is refused as
+    // retryable, and a retry with the same message id lands once. The
+    // mapping itself is unit-tested in `error.rs`.
     let mut refused = 0;
     for n in 5..25 {
         let id = format!("m{n}");
