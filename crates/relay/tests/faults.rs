@@ -15,6 +15,26 @@ use support::Relay;
 use ward_proto::ErrorCode;
 use ward_proto::threads::MessagePage;
 
+/// A conversation whose patient has sent five messages (`m0`..`m4`): the
+/// patient, the thread and its key.
+async fn five_messages_in(
+    relay: &Relay,
+) -> (
+    support::Account,
+    ward_proto::threads::Thread,
+    ward_seal::thread_key::ThreadKey,
+) {
+    let (_clinic, patient, thread, key) = relay.conversation().await;
+    for n in 0..5 {
+        let id = format!("m{n}");
+        let sent = relay
+            .send(&patient, &key, &thread.thread_id, 0, &id, "before")
+            .await;
+        assert_eq!(sent.status(), StatusCode::CREATED);
+    }
+    (patient, thread, key)
+}
+
 /// Every connection of the relay's pool, closed by the server as a restart
 /// closes them (`pg_terminate_backend`, what PostgreSQL does at shutdown):
 /// requests fail as retryable, then work again once the pool reconnects,
@@ -26,22 +46,9 @@ async fn postgresql_restarted_under_load_fails_retryably_then_recovers() {
         return;
     }
     let relay = Relay::start().await;
-    let (_clinic, patient, thread, key) = relay.conversation().await;
+    let (patient, thread, key) = five_messages_in(&relay).await;
     let path = format!("/v1/threads/{}/messages", thread.thread_id);
     let token = Some(patient.token.as_str());
-    for n in 0..5 {
-        let sent = relay
-            .send(
-                &patient,
-                &key,
-                &thread.thread_id,
-                0,
-                &format!("m{n}"),
-                "before",
-            )
-            .await;
-        assert_eq!(sent.status(), StatusCode::CREATED);
-    }
 
     // Another connection ends every one of the relay's, as a restart does.
     let admin = support::admin_postgres().await;
@@ -100,22 +107,9 @@ async fn a_full_disk_refuses_sends_cleanly_and_loses_nothing() {
         return;
     }
     let relay = Relay::start().await;
-    let (_clinic, patient, thread, key) = relay.conversation().await;
+    let (patient, thread, key) = five_messages_in(&relay).await;
     let path = format!("/v1/threads/{}/messages", thread.thread_id);
     let token = Some(patient.token.as_str());
-    for n in 0..5 {
-        let sent = relay
-            .send(
-                &patient,
-                &key,
-                &thread.thread_id,
-                0,
-                &format!("m{n}"),
-                "before",
-            )
-            .await;
-        assert_eq!(sent.status(), StatusCode::CREATED);
-    }
 
     // Every pooled connection is told the file may not grow.
     let db = relay.db().await;
