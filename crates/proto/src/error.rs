@@ -516,7 +516,7 @@ mod tests {
             OverCapacity => 63,
             StorageUnavailable => 64,
             StorageFull => 65,
-            Unknown => 64,
+            Unknown => 66,
         }
     }
 
