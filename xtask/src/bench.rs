@@ -10,11 +10,11 @@ pub fn run(args: &[String]) -> Result {
         None => {}
         Some("relay") => return crate::relay_bench::run(&args[1..]),
         Some(other) => {
-            return Err(Failure::new(
-                "bench",
-                format!("unknown benchmark `{other}`"),
-            )
-            .fix("`cargo xtask bench` (everything but the relay) or `cargo xtask bench relay`"));
+            return Err(
+                Failure::new("bench", format!("unknown benchmark `{other}`")).fix(
+                    "`cargo xtask bench` (everything but the relay) or `cargo xtask bench relay`",
+                ),
+            );
         }
     }
     setup::run()?;

@@ -49,16 +49,16 @@ fn parse(args: &[String]) -> std::result::Result<Option<Options>, String> {
         if matches!(flag.as_str(), "-h" | "--help" | "help") {
             return Ok(None);
         }
-        let value = args
-            .next()
-            .ok_or_else(|| format!("{flag} needs a value"))?;
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         let number = || {
             value
                 .parse::<u64>()
                 .map_err(|_| format!("{flag} takes a number, not {value:?}"))
         };
         match flag.as_str() {
-            "--sockets" => options.sockets = usize::try_from(number()?).map_err(|e| e.to_string())?,
+            "--sockets" => {
+                options.sockets = usize::try_from(number()?).map_err(|e| e.to_string())?
+            }
             "--rate" => options.rate = u32::try_from(number()?).map_err(|e| e.to_string())?,
             "--seconds" => options.seconds = number()?,
             "--max-messages" => {
@@ -150,7 +150,10 @@ fn machine(limit: u64) -> Vec<String> {
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let line = format!(
         "MACHINE {cores} cores ({model}), {memory} memory, ulimit -n {limit}, load average {}",
-        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     println!("{line}");
     vec![line]
@@ -165,7 +168,8 @@ fn one_backend(
     lines: &mut Vec<String>,
 ) -> Result {
     let step = format!("bench: relay on {backend}");
-    let dir = std::env::temp_dir().join(format!("ward-bench-relay-{}-{backend}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("ward-bench-relay-{}-{backend}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let (data, static_dir): (PathBuf, PathBuf) = (dir.join("data"), dir.join("static"));
     for d in [&data, &static_dir] {

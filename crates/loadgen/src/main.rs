@@ -165,6 +165,7 @@ async fn run(args: Args) -> Result<()> {
     let api = Api {
         http: Client::builder()
             .pool_max_idle_per_host(args.concurrency.max(8))
+            .timeout(Duration::from_secs(60))
             .build()?,
         base: args.relay.trim_end_matches('/').to_owned(),
         data: args.data.clone(),
@@ -268,14 +269,19 @@ impl Api {
         body: Option<&B>,
         want: StatusCode,
     ) -> Result<T> {
-        let mut request = self.http.request(method.clone(), format!("{}{path}", self.base));
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.with_context(|| format!("{method} {path}"))?;
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("{method} {path}"))?;
         let status = response.status();
         let text = response.text().await?;
         if status != want {
@@ -421,7 +427,10 @@ impl Api {
         .map_err(|e| anyhow!("sealing the thread key: {e:?}"))?;
         let response = self
             .http
-            .post(format!("{}/v1/threads/{}/epochs", self.base, thread.thread_id))
+            .post(format!(
+                "{}/v1/threads/{}/epochs",
+                self.base, thread.thread_id
+            ))
             .bearer_auth(&patient.token)
             .json(&PutEpochRequest {
                 epoch: 0,
@@ -436,7 +445,12 @@ impl Api {
     }
 
     /// Posts a sealed message; the status.
-    async fn post(&self, token: &str, thread_id: &str, body: &PostMessageRequest) -> Result<StatusCode> {
+    async fn post(
+        &self,
+        token: &str,
+        thread_id: &str,
+        body: &PostMessageRequest,
+    ) -> Result<StatusCode> {
         Ok(self
             .http
             .post(format!("{}/v1/threads/{thread_id}/messages", self.base))
@@ -540,7 +554,8 @@ impl Proc {
             pid,
             ticks_per_second: ticks,
         };
-        proc.rss_bytes().context("reading the relay's /proc entry")?;
+        proc.rss_bytes()
+            .context("reading the relay's /proc entry")?;
         Ok(proc)
     }
 
@@ -639,9 +654,21 @@ async fn sockets(
     let rss_first = relay.rss_bytes()?;
     samples.push((held.count, rss_first));
     let cpu_first = cpu_per_event(api, relay, probe, args.events, "a").await?;
-    report.add(&format!("sockets.cpu_per_event_at_{first}"), cpu_first * 1e6, "us");
+    report.add(
+        &format!("sockets.cpu_per_event_at_{first}"),
+        cpu_first * 1e6,
+        "us",
+    );
 
-    open_sockets(&url, holders, args.sockets - first, held, relay, &mut samples).await?;
+    open_sockets(
+        &url,
+        holders,
+        args.sockets - first,
+        held,
+        relay,
+        &mut samples,
+    )
+    .await?;
     let open_seconds = opened_at.elapsed().as_secs_f64();
     settle().await;
     let rss_after = relay.rss_bytes()?;
@@ -649,7 +676,11 @@ async fn sockets(
     let n = held.count;
     let per_conn = rss_after.saturating_sub(rss_before) as f64 / n.max(1) as f64;
     report.add("sockets.held", n as f64, "sockets");
-    report.add("sockets.opened_per_second", n as f64 / open_seconds, "sockets/s");
+    report.add(
+        "sockets.opened_per_second",
+        n as f64 / open_seconds,
+        "sockets/s",
+    );
     report.add("sockets.rss_after", rss_after as f64 / 1e6, "MB");
     report.add("sockets.rss_per_connection", per_conn, "bytes");
     if n > first {
@@ -678,12 +709,22 @@ async fn sockets(
         for (c, r) in &samples {
             let _ = writeln!(csv, "{c},{r}");
         }
-        write_out(out, &format!("{}-sockets-rss.csv", args.label), csv.as_bytes())?;
+        write_out(
+            out,
+            &format!("{}-sockets-rss.csv", args.label),
+            csv.as_bytes(),
+        )?;
         let points: Vec<(f64, f64)> = samples
             .iter()
             .map(|&(c, r)| (c as f64, r as f64 / 1e6))
             .collect();
-        chart(out, &format!("{}-sockets-rss.png", args.label), &[points], "connections", "relay RSS, MB")?;
+        chart(
+            out,
+            &format!("{}-sockets-rss.png", args.label),
+            &[points],
+            "connections",
+            "relay RSS, MB",
+        )?;
     }
     Ok(())
 }
@@ -761,9 +802,18 @@ async fn messages(
     if args.rate > 0 {
         let total = usize::try_from(u64::from(args.rate) * args.seconds)?;
         let name = format!("messages.at_{}", args.rate);
-        let latencies =
-            message_run(api, clinic, senders, held, &name, Some(args.rate), total, 256, report)
-                .await?;
+        let latencies = message_run(
+            api,
+            clinic,
+            senders,
+            held,
+            &name,
+            Some(args.rate),
+            total,
+            256,
+            report,
+        )
+        .await?;
         lines.push(cdf(&latencies));
         if let Some(out) = &args.out {
             write_latencies(out, &format!("{}-{name}", args.label), &latencies)?;
@@ -789,7 +839,13 @@ async fn messages(
         }
     }
     if let Some(out) = &args.out {
-        chart(out, &format!("{}-latency-cdf.png", args.label), &lines, "delivery latency, ms", "fraction delivered")?;
+        chart(
+            out,
+            &format!("{}-latency-cdf.png", args.label),
+            &lines,
+            "delivery latency, ms",
+            "fraction delivered",
+        )?;
     }
     Ok(())
 }
@@ -927,8 +983,11 @@ async fn message_run(
         let http = api.http.clone();
         let url = format!("{}/v1/threads/{thread_id}/messages", api.base);
         let token = patient.token.clone();
-        let (started, stored, failed) =
-            (Arc::clone(&started), Arc::clone(&stored), Arc::clone(&failed));
+        let (started, stored, failed) = (
+            Arc::clone(&started),
+            Arc::clone(&stored),
+            Arc::clone(&failed),
+        );
         posts.push(tokio::spawn(async move {
             if let Ok(mut map) = started.lock() {
                 map.insert(message_id, Instant::now());
@@ -963,16 +1022,32 @@ async fn message_run(
         let at = ((latencies.len() - 1) as f64 * p).round() as usize;
         latencies[at.min(latencies.len() - 1)]
     };
-    report.add(&format!("{name}.idle_sockets_held"), held.count as f64, "sockets");
+    report.add(
+        &format!("{name}.idle_sockets_held"),
+        held.count as f64,
+        "sockets",
+    );
     if let Some(rate) = rate {
         report.add(&format!("{name}.offered"), f64::from(rate), "msg/s");
-        report.add(&format!("{name}.posted_late"), late.load(Ordering::Relaxed) as f64, "msgs");
+        report.add(
+            &format!("{name}.posted_late"),
+            late.load(Ordering::Relaxed) as f64,
+            "msgs",
+        );
     } else {
         report.add(&format!("{name}.concurrency"), concurrency as f64, "posts");
     }
     report.add(&format!("{name}.stored"), stored as f64, "msgs");
-    report.add(&format!("{name}.failed"), failed.load(Ordering::Relaxed) as f64, "msgs");
-    report.add(&format!("{name}.stored_per_second"), stored as f64 / seconds, "msg/s");
+    report.add(
+        &format!("{name}.failed"),
+        failed.load(Ordering::Relaxed) as f64,
+        "msgs",
+    );
+    report.add(
+        &format!("{name}.stored_per_second"),
+        stored as f64 / seconds,
+        "msg/s",
+    );
     report.add(&format!("{name}.delivered"), latencies.len() as f64, "msgs");
     report.add(&format!("{name}.latency_p50"), percentile(0.50), "ms");
     report.add(&format!("{name}.latency_p99"), percentile(0.99), "ms");
