@@ -861,10 +861,11 @@ fn cdf(latencies: &[f64]) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// The latency distribution as percentiles (0 to 100), not every sample.
 fn write_latencies(out: &Path, name: &str, latencies: &[f64]) -> Result<()> {
-    let mut csv = String::from("latency_ms\n");
-    for l in latencies {
-        let _ = writeln!(csv, "{l:.3}");
+    let mut csv = String::from("percentile,latency_ms\n");
+    for (ms, fraction) in cdf(latencies) {
+        let _ = writeln!(csv, "{:.0},{ms:.3}", fraction * 100.0);
     }
     write_out(out, &format!("{name}-latency.csv"), csv.as_bytes())
 }
