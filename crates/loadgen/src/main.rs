@@ -223,6 +223,12 @@ async fn run(args: Args) -> Result<()> {
         sockets(&api, &relay, &args, &holders, probe, &mut held, &mut report).await?;
     }
     if args.rate > 0 || args.max_messages > 0 {
+        // The senders are online too (every member of each thread is):
+        // their own socket hears their message, as a second device would.
+        let url = api.ws_url();
+        for (patient, _, _) in &senders {
+            held.hold(connect(&url, patient).await?);
+        }
         messages(&api, &args, &clinic, &senders, &held, &mut report).await?;
     }
     if args.parts > 0 {
