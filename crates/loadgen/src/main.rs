@@ -1030,7 +1030,7 @@ async fn message_run(
         latencies[at.min(latencies.len() - 1)]
     };
     report.add(
-        &format!("{name}.idle_sockets_held"),
+        &format!("{name}.sockets_held"),
         held.count as f64,
         "sockets",
     );
