@@ -820,7 +820,7 @@ async fn messages(
             report,
         )
         .await?;
-        lines.push(cdf(&latencies));
+        lines.push(graph_cdf(&latencies));
         if let Some(out) = &args.out {
             write_latencies(out, &format!("{}-{name}", args.label), &latencies)?;
         }
@@ -839,7 +839,7 @@ async fn messages(
             report,
         )
         .await?;
-        lines.push(cdf(&latencies));
+        lines.push(graph_cdf(&latencies));
         if let Some(out) = &args.out {
             write_latencies(out, &format!("{}-{name}", args.label), &latencies)?;
         }
@@ -865,6 +865,15 @@ fn cdf(latencies: &[f64]) -> Vec<(f64, f64)> {
             latencies.get(at).map(|&ms| (ms, p as f64 / 100.0))
         })
         .collect()
+}
+
+/// The CDF up to the 99th percentile: the slowest 1% would stretch the
+/// graph's latency axis until the rest is a vertical line (the CSV and the
+/// `latency_max` result keep them).
+fn graph_cdf(latencies: &[f64]) -> Vec<(f64, f64)> {
+    let mut points = cdf(latencies);
+    points.retain(|&(_, fraction)| fraction <= 0.99);
+    points
 }
 
 /// The latency distribution as percentiles (0 to 100), not every sample.
