@@ -177,8 +177,11 @@ fn one_backend(
             .map_err(|e| Failure::new(&step, format!("{}: {e}", d.display())))?;
     }
     // The relay serves a web client; the benchmark needs none, only a page.
-    std::fs::write(static_dir.join("index.html"), "<!doctype html><title>Ward</title>\n")
-        .map_err(|e| Failure::new(&step, format!("{}: {e}", static_dir.display())))?;
+    std::fs::write(
+        static_dir.join("index.html"),
+        "<!doctype html><title>Ward</title>\n",
+    )
+    .map_err(|e| Failure::new(&step, format!("{}: {e}", static_dir.display())))?;
     let postgres = if backend == "postgres" {
         Some(Postgres::start("bench")?)
     } else {

@@ -229,7 +229,7 @@ async fn run(args: Args) -> Result<()> {
         for (patient, _, _) in &senders {
             held.hold(connect(&url, patient).await?);
         }
-        messages(&api, &args, &clinic, &senders, &held, &mut report).await?;
+        messages(&api, &relay, &args, &clinic, &senders, &held, &mut report).await?;
     }
     if args.parts > 0 {
         let uploader = senders
@@ -763,7 +763,7 @@ async fn open_sockets(
     let every = 500;
     while let Some(socket) = opening.next().await {
         held.hold(socket.with_context(|| format!("opening socket {}", held.count + 1))?);
-        if held.count % every == 0 {
+        if held.count.is_multiple_of(every) {
             samples.push((held.count, relay.rss_bytes()?));
         }
     }
@@ -798,6 +798,7 @@ async fn cpu_per_event(
 
 async fn messages(
     api: &Api,
+    relay: &Proc,
     args: &Args,
     clinic: &Account,
     senders: &[(Account, String, ThreadKey)],
@@ -810,6 +811,7 @@ async fn messages(
         let name = format!("messages.at_{}", args.rate);
         let latencies = message_run(
             api,
+            relay,
             clinic,
             senders,
             held,
@@ -829,6 +831,7 @@ async fn messages(
         let name = "messages.max";
         let latencies = message_run(
             api,
+            relay,
             clinic,
             senders,
             held,
@@ -912,6 +915,7 @@ fn write_out(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
 #[allow(clippy::too_many_arguments)]
 async fn message_run(
     api: &Api,
+    relay: &Proc,
     clinic: &Account,
     senders: &[(Account, String, ThreadKey)],
     held: &Held,
@@ -982,6 +986,11 @@ async fn message_run(
     let stored = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
     let late = Arc::new(AtomicU64::new(0));
+    // Both processes share the machine's cores: the relay's CPU per stored
+    // message, and this process's share, say how much of the run was load
+    // generation.
+    let me = Proc::new(std::process::id())?;
+    let (relay_cpu_from, my_cpu_from) = (relay.cpu_seconds()?, me.cpu_seconds()?);
     let began = Instant::now();
     let mut posts = Vec::with_capacity(total);
     for (i, (sender, message_id, body)) in bodies.into_iter().enumerate() {
@@ -1026,6 +1035,8 @@ async fn message_run(
         last = last.max(post.await?);
     }
     let seconds = last.duration_since(began).as_secs_f64();
+    let relay_cpu = relay.cpu_seconds()? - relay_cpu_from;
+    let my_cpu = me.cpu_seconds()? - my_cpu_from;
     let _ = done_tx.send(());
     let mut latencies = receiver.await?;
     latencies.sort_by(f64::total_cmp);
@@ -1065,6 +1076,21 @@ async fn message_run(
         "msg/s",
     );
     report.add(&format!("{name}.delivered"), latencies.len() as f64, "msgs");
+    report.add(
+        &format!("{name}.relay_cpu_per_message"),
+        relay_cpu / stored.max(1) as f64 * 1e6,
+        "us",
+    );
+    report.add(
+        &format!("{name}.relay_cpu"),
+        relay_cpu / seconds * 100.0,
+        "%",
+    );
+    report.add(
+        &format!("{name}.loadgen_cpu"),
+        my_cpu / seconds * 100.0,
+        "%",
+    );
     report.add(&format!("{name}.latency_p50"), percentile(0.50), "ms");
     report.add(&format!("{name}.latency_p99"), percentile(0.99), "ms");
     report.add(

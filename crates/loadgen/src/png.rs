@@ -73,10 +73,11 @@ impl Canvas {
             raw.extend_from_slice(row);
         }
         let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
-        let compressed = match zlib.write_all(&raw).and_then(|()| zlib.finish()) {
-            Ok(bytes) => bytes,
-            Err(_) => Vec::new(),
-        };
+        // Writing into a Vec cannot fail; an empty image data chunk if it did.
+        let compressed: Vec<u8> = zlib
+            .write_all(&raw)
+            .and_then(|()| zlib.finish())
+            .unwrap_or_default();
         let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
         let mut header = Vec::new();
         header.extend_from_slice(&u32::try_from(self.width).unwrap_or(0).to_be_bytes());
