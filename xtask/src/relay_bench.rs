@@ -16,8 +16,10 @@ const USAGE: &str = "\
 usage: cargo xtask bench relay [--sockets N] [--rate R] [--seconds S]
                                [--max-messages M] [--parts P] [--only sqlite|postgres]
 
-  --sockets N       idle authenticated WebSockets held (default 5000; at most
-                    about 90% of `ulimit -n` less 64, the relay's own cap)
+  --sockets N       idle authenticated WebSockets held (default: the most the
+                    relay's connection cap allows, which is 90% of `ulimit -n`
+                    less 64, rounded down to a thousand, at most 20000:
+                    17000 with `ulimit -n` 20000)
   --rate R          messages per second offered in the fixed-rate run (default 1000)
   --seconds S       length of the fixed-rate run (default 10)
   --max-messages M  messages posted as fast as the relay takes them (default 10000)
@@ -27,7 +29,8 @@ usage: cargo xtask bench relay [--sockets N] [--rate R] [--seconds S]
 
 #[derive(Debug)]
 struct Options {
-    sockets: usize,
+    /// None: the most that fits under the open-file limit.
+    sockets: Option<usize>,
     rate: u32,
     seconds: u64,
     max_messages: usize,
@@ -37,7 +40,7 @@ struct Options {
 
 fn parse(args: &[String]) -> std::result::Result<Option<Options>, String> {
     let mut options = Options {
-        sockets: 5000,
+        sockets: None,
         rate: 1000,
         seconds: 10,
         max_messages: 10_000,
@@ -57,7 +60,7 @@ fn parse(args: &[String]) -> std::result::Result<Option<Options>, String> {
         };
         match flag.as_str() {
             "--sockets" => {
-                options.sockets = usize::try_from(number()?).map_err(|e| e.to_string())?
+                options.sockets = Some(usize::try_from(number()?).map_err(|e| e.to_string())?)
             }
             "--rate" => options.rate = u32::try_from(number()?).map_err(|e| e.to_string())?,
             "--seconds" => options.seconds = number()?,
@@ -101,16 +104,20 @@ pub fn run(args: &[String]) -> Result {
     // less a few for the load generator's own clinic socket and HTTP calls.
     let relay_cap = limit.saturating_sub(limit / 10).saturating_sub(64);
     let most = usize::try_from(relay_cap.saturating_sub(64)).unwrap_or(usize::MAX);
-    if options.sockets > most {
-        return Err(Failure::new(
-            step,
-            format!(
-                "--sockets {} does not fit: with `ulimit -n` {limit} the relay serves at most {relay_cap} connections",
-                options.sockets
-            ),
-        )
-        .fix(format!("ask for at most {most} sockets, or raise `ulimit -n`")));
-    }
+    let sockets = match options.sockets {
+        Some(asked) if asked > most => {
+            return Err(Failure::new(
+                step,
+                format!(
+                    "--sockets {asked} does not fit: with `ulimit -n` {limit} the relay serves at most {relay_cap} connections"
+                ),
+            )
+            .fix(format!("ask for at most {most} sockets, or raise `ulimit -n`")));
+        }
+        Some(asked) => asked,
+        None => (most / 1000 * 1000).clamp(1000.min(most), 20_000),
+    };
+    println!("sockets: {sockets} (`ulimit -n` {limit}; the relay's cap {relay_cap})");
 
     println!("\n── relay capacity: release builds ──");
     let relay_bin = relay::build_relay_release()?;
@@ -122,7 +129,9 @@ pub fn run(args: &[String]) -> Result {
     let mut lines = machine(limit);
     for backend in &options.backends {
         println!("\n── relay capacity: {backend} ──");
-        let result = one_backend(&relay_bin, &loadgen, backend, &options, &out, &mut lines);
+        let result = one_backend(
+            &relay_bin, &loadgen, backend, sockets, &options, &out, &mut lines,
+        );
         result?;
     }
     println!("\n── relay capacity summary ──");
@@ -163,6 +172,7 @@ fn one_backend(
     relay_bin: &Path,
     loadgen: &Path,
     backend: &str,
+    sockets: usize,
     options: &Options,
     out: &Path,
     lines: &mut Vec<String>,
@@ -203,7 +213,7 @@ fn one_backend(
         .arg(&data)
         .args(["--relay-pid", &running.pid().to_string()])
         .args(["--label", backend])
-        .args(["--sockets", &options.sockets.to_string()])
+        .args(["--sockets", &sockets.to_string()])
         .args(["--rate", &options.rate.to_string()])
         .args(["--seconds", &options.seconds.to_string()])
         .args(["--max-messages", &options.max_messages.to_string()])
