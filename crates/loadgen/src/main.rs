@@ -1178,3 +1178,35 @@ async fn parts(api: &Api, args: &Args, uploader: &Account, report: &mut Report) 
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cdf_runs_from_the_fastest_to_the_slowest() {
+        let latencies: Vec<f64> = (1..=1000).map(f64::from).collect();
+        let points = cdf(&latencies);
+        assert_eq!(points.len(), 101);
+        assert_eq!(points[0], (1.0, 0.0));
+        assert_eq!(points[50], (500.0, 0.5));
+        assert_eq!(points[100], (1000.0, 1.0));
+        assert!(graph_cdf(&latencies).iter().all(|p| p.1 <= 0.99));
+        assert!(cdf(&[]).is_empty());
+    }
+
+    #[test]
+    fn values_print_plainly() {
+        assert_eq!(fmt_value(17_000.0), "17000");
+        assert_eq!(fmt_value(882.54), "882.5");
+        assert_eq!(fmt_value(0.9541), "0.954");
+    }
+
+    #[test]
+    fn this_process_has_rss_and_cpu_time_in_proc() {
+        let me = Proc::new(std::process::id()).unwrap();
+        assert!(me.rss_bytes().unwrap() > 0);
+        assert!(me.cpu_seconds().unwrap() >= 0.0);
+        assert!(open_file_limit().is_some());
+    }
+}

@@ -148,3 +148,33 @@ pub fn line_chart(series: &[Vec<(f64, f64)>], width: usize, height: usize) -> Ve
     }
     canvas.png()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axes_end_on_round_values() {
+        assert_eq!(axis_max(0.0), 1.0);
+        assert_eq!(axis_max(f64::NAN), 1.0);
+        assert_eq!(axis_max(186.9), 200.0);
+        assert_eq!(axis_max(17_000.0), 20_000.0);
+        assert_eq!(axis_max(894.5), 1000.0);
+        assert_eq!(axis_max(0.99), 1.0);
+        assert_eq!(axis_max(3.1), 4.0);
+    }
+
+    #[test]
+    fn charts_are_png_files_with_checked_chunks() {
+        let image = line_chart(&[vec![(0.0, 0.0), (10.0, 5.0)], vec![]], 64, 48);
+        assert!(image.starts_with(b"\x89PNG\r\n\x1a\n"));
+        // IHDR: 13 bytes of data, width and height as given, 8-bit RGB.
+        assert_eq!(&image[8..16], b"\x00\x00\x00\x0dIHDR");
+        assert_eq!(&image[16..24], &[0, 0, 0, 64, 0, 0, 0, 48]);
+        assert_eq!(&image[24..26], &[8, 2]);
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&image[12..29]);
+        assert_eq!(&image[29..33], &crc.finalize().to_be_bytes());
+        assert!(image.ends_with(b"IEND\xae\x42\x60\x82"));
+    }
+}
