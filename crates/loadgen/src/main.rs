@@ -702,8 +702,10 @@ async fn sockets(
         (rss_before as f64 + 100_000.0 * per_conn) / (1024.0 * 1024.0 * 1024.0),
         "GiB",
     );
-    let cpu_n = cpu_per_event(api, relay, probe, args.events, "b").await?;
-    report.add(&format!("sockets.cpu_per_event_at_{n}"), cpu_n * 1e6, "us");
+    if n > first {
+        let cpu_n = cpu_per_event(api, relay, probe, args.events, "b").await?;
+        report.add(&format!("sockets.cpu_per_event_at_{n}"), cpu_n * 1e6, "us");
+    }
     // Idle cost of the held sockets: CPU over two quiet seconds.
     let idle_from = relay.cpu_seconds()?;
     tokio::time::sleep(Duration::from_secs(2)).await;
