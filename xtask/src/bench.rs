@@ -5,7 +5,18 @@
 use crate::failure::{Failure, Result};
 use crate::{paths, relay, run, setup, test};
 
-pub fn run() -> Result {
+pub fn run(args: &[String]) -> Result {
+    match args.first().map(String::as_str) {
+        None => {}
+        Some("relay") => return crate::relay_bench::run(&args[1..]),
+        Some(other) => {
+            return Err(
+                Failure::new("bench", format!("unknown benchmark `{other}`")).fix(
+                    "`cargo xtask bench` (everything but the relay) or `cargo xtask bench relay`",
+                ),
+            );
+        }
+    }
     setup::run()?;
     println!("\n── host: criterion (cargo bench -p ward-seal) ──");
     run::status(

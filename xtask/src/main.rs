@@ -4,7 +4,9 @@
 //! * `dev`: build the client and run the relay serving it on port 8080
 //!   (`--postgres`: on a throwaway PostgreSQL server instead of SQLite).
 //! * `test`: every check and test, with one summary line at the end.
-//! * `bench`: crypto throughput on the host and in Chromium, client size.
+//! * `bench`: crypto throughput on the host and in Chromium, client size;
+//!   `bench relay`: the relay's capacity (sockets, messages, parts) on
+//!   SQLite and PostgreSQL.
 #![forbid(unsafe_code)]
 
 mod bench;
@@ -13,6 +15,7 @@ mod failure;
 mod paths;
 mod postgres;
 mod relay;
+mod relay_bench;
 mod run;
 mod setup;
 mod test;
@@ -27,6 +30,8 @@ usage: cargo xtask <command>
   test [PART..]  run every check and test; PART narrows it to some of:
                  lint, host, wasm, e2e
   bench          measure the crypto core (host and Chromium) and the client's size
+  bench relay    measure the relay's capacity on SQLite and PostgreSQL
+                 (options: cargo xtask bench relay --help)
 ";
 
 fn main() -> ExitCode {
@@ -35,7 +40,7 @@ fn main() -> ExitCode {
         Some("setup") => setup::run(),
         Some("dev") => dev::run(&args[1..]),
         Some("test") => test::run(&args[1..]),
-        Some("bench") => bench::run(),
+        Some("bench") => bench::run(&args[1..]),
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

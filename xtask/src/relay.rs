@@ -41,6 +41,12 @@ pub fn build_clinic_release() -> Result<PathBuf> {
     build_bin("ward-clinic", true)
 }
 
+/// Builds the relay benchmark's load generator, `ward-loadgen`, in
+/// release, and returns its path.
+pub fn build_loadgen_release() -> Result<PathBuf> {
+    build_bin("ward-loadgen", true)
+}
+
 /// Builds the binary `name` of the package of the same name. One package
 /// per cargo run: built together, the relay would get ward-seal with the
 /// clinic's features (cargo unifies them), and link code that decrypts.
@@ -153,6 +159,12 @@ impl RunningRelay {
             child,
             url: format!("http://localhost:{port}"),
         })
+    }
+
+    /// The relay's process id (the capacity benchmark reads its RSS and
+    /// CPU time in `/proc`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Waits until the relay exits (Ctrl-C reaches it directly).

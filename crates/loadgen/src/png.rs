@@ -1,0 +1,180 @@
+//! Minimal line charts as PNG: axes, a light grid of quarters and one
+//! coloured polyline per series, no text (the caller prints the axis
+//! ranges). Enough for the benchmark's graphs without a plotting crate.
+
+use std::io::Write as _;
+
+const COLOURS: [[u8; 3]; 4] = [
+    [0x1f, 0x77, 0xb4],
+    [0xd6, 0x27, 0x28],
+    [0x2c, 0xa0, 0x2c],
+    [0xff, 0x7f, 0x0e],
+];
+const MARGIN: usize = 24;
+
+struct Canvas {
+    width: usize,
+    height: usize,
+    pixels: Vec<u8>,
+}
+
+impl Canvas {
+    fn new(width: usize, height: usize) -> Self {
+        Self {
+            width,
+            height,
+            pixels: vec![0xff; width * height * 3],
+        }
+    }
+
+    fn dot(&mut self, x: i64, y: i64, colour: [u8; 3]) {
+        if x < 0 || y < 0 {
+            return;
+        }
+        let (x, y) = (x as usize, y as usize);
+        if x >= self.width || y >= self.height {
+            return;
+        }
+        let at = (y * self.width + x) * 3;
+        if let Some(pixel) = self.pixels.get_mut(at..at + 3) {
+            pixel.copy_from_slice(&colour);
+        }
+    }
+
+    /// A line two pixels wide (Bresenham).
+    fn line(&mut self, from: (i64, i64), to: (i64, i64), colour: [u8; 3]) {
+        let (mut x, mut y) = from;
+        let (dx, dy) = ((to.0 - x).abs(), -(to.1 - y).abs());
+        let (sx, sy) = (if x < to.0 { 1 } else { -1 }, if y < to.1 { 1 } else { -1 });
+        let mut err = dx + dy;
+        loop {
+            self.dot(x, y, colour);
+            self.dot(x + 1, y, colour);
+            self.dot(x, y + 1, colour);
+            if x == to.0 && y == to.1 {
+                break;
+            }
+            let e2 = 2 * err;
+            if e2 >= dy {
+                err += dy;
+                x += sx;
+            }
+            if e2 <= dx {
+                err += dx;
+                y += sy;
+            }
+        }
+    }
+
+    fn png(&self) -> Vec<u8> {
+        let mut raw = Vec::with_capacity((self.width * 3 + 1) * self.height);
+        for row in self.pixels.chunks(self.width * 3) {
+            raw.push(0); // filter: none
+            raw.extend_from_slice(row);
+        }
+        let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        // Writing into a Vec cannot fail; an empty image data chunk if it did.
+        let compressed: Vec<u8> = zlib
+            .write_all(&raw)
+            .and_then(|()| zlib.finish())
+            .unwrap_or_default();
+        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut header = Vec::new();
+        header.extend_from_slice(&u32::try_from(self.width).unwrap_or(0).to_be_bytes());
+        header.extend_from_slice(&u32::try_from(self.height).unwrap_or(0).to_be_bytes());
+        header.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB
+        chunk(&mut out, b"IHDR", &header);
+        chunk(&mut out, b"IDAT", &compressed);
+        chunk(&mut out, b"IEND", &[]);
+        out
+    }
+}
+
+fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(&u32::try_from(data.len()).unwrap_or(0).to_be_bytes());
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(kind);
+    crc.update(data);
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    out.extend_from_slice(&crc.finalize().to_be_bytes());
+}
+
+/// The upper end of an axis: `max` rounded up to 1, 2 or 5 times a power
+/// of ten, so that the grid's quarters fall on readable values.
+pub fn axis_max(max: f64) -> f64 {
+    if !(max.is_finite() && max > 0.0) {
+        return 1.0;
+    }
+    let power = 10f64.powf(max.log10().floor());
+    [1.0, 2.0, 4.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * power)
+        .find(|&m| m >= max)
+        .unwrap_or(10.0 * power)
+}
+
+/// Series of (x, y) points drawn from 0 to [`axis_max`] of the largest x
+/// and y, with a grid line every quarter; PNG bytes.
+pub fn line_chart(series: &[Vec<(f64, f64)>], width: usize, height: usize) -> Vec<u8> {
+    let points = series.iter().flatten();
+    let x_max = axis_max(points.clone().map(|p| p.0).fold(0.0, f64::max));
+    let y_max = axis_max(points.map(|p| p.1).fold(0.0, f64::max));
+    let mut canvas = Canvas::new(width, height);
+    let (left, bottom) = (MARGIN as i64, (height - MARGIN) as i64);
+    let (right, top) = ((width - MARGIN) as i64, MARGIN as i64);
+    for q in 0..=4 {
+        let x = left + (right - left) * q / 4;
+        let y = bottom - (bottom - top) * q / 4;
+        let grey = if q == 0 { [0x33; 3] } else { [0xdd; 3] };
+        canvas.line((x, top), (x, bottom), grey);
+        canvas.line((left, y), (right, y), grey);
+    }
+    let at = |(x, y): (f64, f64)| -> (i64, i64) {
+        (
+            left + ((right - left) as f64 * (x / x_max)).round() as i64,
+            bottom - ((bottom - top) as f64 * (y / y_max)).round() as i64,
+        )
+    };
+    for (i, line) in series.iter().enumerate() {
+        let colour = COLOURS[i % COLOURS.len()];
+        for pair in line.windows(2) {
+            canvas.line(at(pair[0]), at(pair[1]), colour);
+        }
+        if let [only] = line.as_slice() {
+            let p = at(*only);
+            canvas.line(p, p, colour);
+        }
+    }
+    canvas.png()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axes_end_on_round_values() {
+        assert_eq!(axis_max(0.0), 1.0);
+        assert_eq!(axis_max(f64::NAN), 1.0);
+        assert_eq!(axis_max(186.9), 200.0);
+        assert_eq!(axis_max(17_000.0), 20_000.0);
+        assert_eq!(axis_max(894.5), 1000.0);
+        assert_eq!(axis_max(0.99), 1.0);
+        assert_eq!(axis_max(3.1), 4.0);
+    }
+
+    #[test]
+    fn charts_are_png_files_with_checked_chunks() {
+        let image = line_chart(&[vec![(0.0, 0.0), (10.0, 5.0)], vec![]], 64, 48);
+        assert!(image.starts_with(b"\x89PNG\r\n\x1a\n"));
+        // IHDR: 13 bytes of data, width and height as given, 8-bit RGB.
+        assert_eq!(&image[8..16], b"\x00\x00\x00\x0dIHDR");
+        assert_eq!(&image[16..24], &[0, 0, 0, 64, 0, 0, 0, 48]);
+        assert_eq!(&image[24..26], &[8, 2]);
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&image[12..29]);
+        assert_eq!(&image[29..33], &crc.finalize().to_be_bytes());
+        assert!(image.ends_with(b"IEND\xae\x42\x60\x82"));
+    }
+}
