@@ -124,84 +124,69 @@ impl Metrics {
                 );
             }
         }
-        let _ = writeln!(
-            out,
-            "# HELP ward_event_connections Live WebSocket event connections."
+        single(
+            &mut out,
+            "ward_event_connections",
+            "gauge",
+            "Live WebSocket event connections.",
+            events.connections(),
         );
-        let _ = writeln!(out, "# TYPE ward_event_connections gauge");
-        let _ = writeln!(out, "ward_event_connections {}", events.connections());
-        let _ = writeln!(
-            out,
-            "# HELP ward_event_offers_total Events offered to a connection's queue (one per recipient connection)."
+        single(
+            &mut out,
+            "ward_event_offers_total",
+            "counter",
+            "Events offered to a connection's queue (one per recipient connection).",
+            events.offers(),
         );
-        let _ = writeln!(out, "# TYPE ward_event_offers_total counter");
-        let _ = writeln!(out, "ward_event_offers_total {}", events.offers());
-        let _ = writeln!(
-            out,
-            "# HELP ward_event_connections_dropped_total Event connections closed for a full queue."
-        );
-        let _ = writeln!(out, "# TYPE ward_event_connections_dropped_total counter");
-        let _ = writeln!(
-            out,
-            "ward_event_connections_dropped_total {}",
-            events.dropped()
+        single(
+            &mut out,
+            "ward_event_connections_dropped_total",
+            "counter",
+            "Event connections closed for a full queue.",
+            events.dropped(),
         );
         let connections = &self.connections;
-        let _ = writeln!(
-            out,
-            "# HELP ward_connections_max The connection cap (max_connections, or derived from the open-file limit)."
+        single(
+            &mut out,
+            "ward_connections_max",
+            "gauge",
+            "The connection cap (max_connections, or derived from the open-file limit).",
+            connections.cap.load(Ordering::Relaxed),
         );
-        let _ = writeln!(out, "# TYPE ward_connections_max gauge");
-        let _ = writeln!(
-            out,
-            "ward_connections_max {}",
-            connections.cap.load(Ordering::Relaxed)
+        single(
+            &mut out,
+            "ward_connections_open",
+            "gauge",
+            "Connections holding a slot, WebSockets included.",
+            connections.open.load(Ordering::Relaxed),
         );
-        let _ = writeln!(
-            out,
-            "# HELP ward_connections_open Connections holding a slot, WebSockets included."
+        single(
+            &mut out,
+            "ward_connections_refused_total",
+            "counter",
+            "Connections past the cap (answered 503 over_capacity, /healthz served, or closed).",
+            connections.refused.load(Ordering::Relaxed),
         );
-        let _ = writeln!(out, "# TYPE ward_connections_open gauge");
-        let _ = writeln!(
-            out,
-            "ward_connections_open {}",
-            connections.open.load(Ordering::Relaxed)
+        single(
+            &mut out,
+            "ward_messages_stored",
+            "gauge",
+            "Encrypted messages stored.",
+            messages,
         );
-        let _ = writeln!(
-            out,
-            "# HELP ward_connections_refused_total Connections past the cap (answered 503 over_capacity, /healthz served, or closed)."
+        single(
+            &mut out,
+            "ward_attachment_bytes_uploaded_total",
+            "counter",
+            "Encrypted attachment bytes received in parts.",
+            self.attachments.bytes_uploaded.load(Ordering::Relaxed),
         );
-        let _ = writeln!(out, "# TYPE ward_connections_refused_total counter");
-        let _ = writeln!(
-            out,
-            "ward_connections_refused_total {}",
-            connections.refused.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP ward_messages_stored Encrypted messages stored."
-        );
-        let _ = writeln!(out, "# TYPE ward_messages_stored gauge");
-        let _ = writeln!(out, "ward_messages_stored {messages}");
-        let _ = writeln!(
-            out,
-            "# HELP ward_attachment_bytes_uploaded_total Encrypted attachment bytes received in parts."
-        );
-        let _ = writeln!(out, "# TYPE ward_attachment_bytes_uploaded_total counter");
-        let _ = writeln!(
-            out,
-            "ward_attachment_bytes_uploaded_total {}",
-            self.attachments.bytes_uploaded.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP ward_attachment_parts_stored_total Attachment parts stored (retries included)."
-        );
-        let _ = writeln!(out, "# TYPE ward_attachment_parts_stored_total counter");
-        let _ = writeln!(
-            out,
-            "ward_attachment_parts_stored_total {}",
-            self.attachments.parts_stored.load(Ordering::Relaxed)
+        single(
+            &mut out,
+            "ward_attachment_parts_stored_total",
+            "counter",
+            "Attachment parts stored (retries included).",
+            self.attachments.parts_stored.load(Ordering::Relaxed),
         );
         out
     }
@@ -224,4 +209,12 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         started.elapsed().as_secs_f64(),
     );
     response
+}
+
+/// Writes one metric without labels: its `# HELP` and `# TYPE` lines and
+/// its value.
+fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+    let _ = writeln!(out, "{name} {value}");
 }
