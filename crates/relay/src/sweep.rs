@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use sqlx::AnyPool;
 
+use crate::store;
+
 /// How often [`spawn`] runs [`expired`].
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(10 * 60);
 
@@ -66,36 +68,13 @@ impl Swept {
 pub async fn expired(db: &AnyPool, now_ms: i64) -> Result<Swept, sqlx::Error> {
     let code_cutoff = now_ms.saturating_sub(CODE_RETENTION_MS);
     let session_cutoff = now_ms.saturating_sub(SESSION_RETENTION_MS);
-    let delete = |sql: &'static str, cutoff: i64| async move {
-        sqlx::query(sql)
-            .bind(cutoff)
-            .execute(db)
-            .await
-            .map(|done| done.rows_affected())
-    };
     Ok(Swept {
-        ceremonies: delete("DELETE FROM ceremonies WHERE expires_at <= $1", now_ms).await?,
-        key_challenges: delete("DELETE FROM key_challenges WHERE expires_at <= $1", now_ms).await?,
-        code_logins: delete(
-            "DELETE FROM code_logins WHERE expires_at <= $1",
-            code_cutoff,
-        )
-        .await?,
-        enrollments: delete(
-            "DELETE FROM enrollments WHERE expires_at <= $1",
-            code_cutoff,
-        )
-        .await?,
-        sessions: delete(
-            "DELETE FROM sessions WHERE expires_at <= $1 OR revoked_at <= $1",
-            session_cutoff,
-        )
-        .await?,
-        guess_counts: sqlx::query("DELETE FROM guess_counts WHERE window_end <= $1")
-            .bind(now_ms)
-            .execute(db)
-            .await?
-            .rows_affected(),
+        ceremonies: store::passkeys::delete_expired_ceremonies(db, now_ms).await?,
+        key_challenges: store::keys::delete_expired_challenges(db, now_ms).await?,
+        code_logins: store::code_logins::delete_expired(db, code_cutoff).await?,
+        enrollments: store::invites::delete_expired_enrollments(db, code_cutoff).await?,
+        sessions: store::sessions::delete_ended(db, session_cutoff).await?,
+        guess_counts: store::guesses::delete_ended(db, now_ms).await?,
     })
 }
 

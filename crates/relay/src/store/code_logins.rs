@@ -69,3 +69,15 @@ pub async fn guess(
         Guess::Wrong
     })
 }
+
+/// Deletes the code sign-ins that expired at or before `cutoff` (the sweep
+/// keeps them a while for incident logs); how many.
+pub async fn delete_expired(db: &AnyPool, cutoff: i64) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("DELETE FROM code_logins WHERE expires_at <= $1")
+            .bind(cutoff)
+            .execute(db)
+            .await?
+            .rows_affected(),
+    )
+}

@@ -55,3 +55,15 @@ pub async fn refund(db: &AnyPool, key: &str) -> Result<(), sqlx::Error> {
     .await?;
     Ok(())
 }
+
+/// Deletes the counters whose window ended at or before `now` (the next
+/// attempt would start again from one anyway); how many.
+pub async fn delete_ended(db: &AnyPool, now: i64) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("DELETE FROM guess_counts WHERE window_end <= $1")
+            .bind(now)
+            .execute(db)
+            .await?
+            .rows_affected(),
+    )
+}

@@ -273,3 +273,15 @@ pub async fn consume_enrollment(
     .fetch_optional(&mut *conn)
     .await
 }
+
+/// Deletes the enrollments that expired at or before `cutoff` (the sweep
+/// keeps them a while for incident logs); how many.
+pub async fn delete_expired_enrollments(db: &AnyPool, cutoff: i64) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("DELETE FROM enrollments WHERE expires_at <= $1")
+            .bind(cutoff)
+            .execute(db)
+            .await?
+            .rows_affected(),
+    )
+}

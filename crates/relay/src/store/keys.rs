@@ -116,3 +116,15 @@ pub async fn visible(db: &AnyPool, caller: &str, account_id: &str) -> Result<boo
     .await?
     .0)
 }
+
+/// Deletes the key challenges that expired at or before `now` (the sweep:
+/// a used one was deleted when used); how many.
+pub async fn delete_expired_challenges(db: &AnyPool, now: i64) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("DELETE FROM key_challenges WHERE expires_at <= $1")
+            .bind(now)
+            .execute(db)
+            .await?
+            .rows_affected(),
+    )
+}

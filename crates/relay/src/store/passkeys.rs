@@ -283,3 +283,13 @@ pub async fn take_ceremony(
     })
     .transpose()
 }
+
+/// Deletes the ceremonies that expired at or before `now` (the sweep: a
+/// used one was deleted when used); how many.
+pub async fn delete_expired_ceremonies(db: &AnyPool, now: i64) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM ceremonies WHERE expires_at <= $1")
+        .bind(now)
+        .execute(db)
+        .await?
+        .rows_affected())
+}

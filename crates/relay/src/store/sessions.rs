@@ -199,3 +199,16 @@ pub async fn revoke_all(
         .await?;
     Ok(())
 }
+
+/// Deletes the sessions that expired or were revoked at or before `cutoff`
+/// (the sweep keeps ended ones a while: an account's history may name
+/// them); how many.
+pub async fn delete_ended(db: &AnyPool, cutoff: i64) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR revoked_at <= $1")
+            .bind(cutoff)
+            .execute(db)
+            .await?
+            .rows_affected(),
+    )
+}
