@@ -18,6 +18,7 @@
 //! `blobs.rs`); `tests` below keeps the other route modules free of SQL.
 
 pub mod accounts;
+pub mod archive;
 pub mod code_logins;
 pub mod envelopes;
 pub mod guesses;
