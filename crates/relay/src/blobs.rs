@@ -326,26 +326,15 @@ pub struct Swept {
 pub async fn sweep(db: &AnyPool, store: &BlobStore, now_ms: i64) -> Result<Swept, BlobError> {
     let mut swept = Swept::default();
     loop {
-        let expired: Vec<String> = sqlx::query_scalar(
-            "SELECT blob_id FROM blobs WHERE expires_at IS NOT NULL AND expires_at <= $1 LIMIT 200",
-        )
-        .bind(now_ms)
-        .fetch_all(db)
-        .await?;
+        let expired = crate::store::blobs::expired(db, now_ms).await?;
         if expired.is_empty() {
             return Ok(swept);
         }
         for blob_id in &expired {
             swept.objects += store.delete_blob(blob_id).await?;
             let mut tx = db.begin().await?;
-            sqlx::query("DELETE FROM blob_parts WHERE blob_id = $1")
-                .bind(blob_id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("DELETE FROM blobs WHERE blob_id = $1")
-                .bind(blob_id)
-                .execute(&mut *tx)
-                .await?;
+            crate::store::blobs::delete_parts(&mut tx, blob_id).await?;
+            crate::store::blobs::delete(&mut tx, blob_id).await?;
             tx.commit().await?;
             swept.blobs += 1;
         }

@@ -17,7 +17,8 @@ use std::time::Duration;
 use sqlx::AnyPool;
 
 use crate::blobs::BlobStore;
-use crate::db::Flag;
+use crate::store;
+use crate::store::retention::Expired;
 
 /// How often [`spawn`] runs [`sweep`].
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(10 * 60);
@@ -47,48 +48,23 @@ pub struct Pruned {
 pub async fn sweep(db: &AnyPool, years: u32, now_ms: i64) -> Result<Pruned, sqlx::Error> {
     let cutoff = now_ms.saturating_sub(i64::from(years).saturating_mul(YEAR_MS));
     let mut pruned = Pruned::default();
-    let threads: Vec<String> =
-        sqlx::query_scalar("SELECT DISTINCT thread_id FROM envelopes WHERE received_at < $1")
-            .bind(cutoff)
-            .fetch_all(db)
-            .await?;
+    let threads = store::retention::threads_before(db, cutoff).await?;
     for thread_id in threads {
         // Posting holds this lock too (and setting a hold): no message is
         // chained, and no hold set, half-way through a thread's pruning.
         let mut tx = crate::db::begin_write(db, crate::db::ACTIVITY).await?;
-        let Flag(held) = sqlx::query_scalar(
-            "SELECT COUNT(*) > 0 FROM thread_members m JOIN accounts a ON a.account_id = m.account_id
-             WHERE m.thread_id = $1 AND a.legal_hold = 1",
-        )
-        .bind(&thread_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        if held {
+        if store::retention::on_hold(&mut tx, &thread_id).await? {
             pruned.held += 1;
             continue;
         }
         // Oldest first: up to (not past) the first message still inside
         // the retention period, so what is kept has no gap.
-        let range: (Option<i64>, Option<i64>) = sqlx::query_as(
-            "SELECT MIN(seq), MAX(seq) FROM envelopes
-             WHERE thread_id = $1 AND received_at < $2
-               AND seq < COALESCE((SELECT MIN(k.seq) FROM envelopes k
-                                   WHERE k.thread_id = $1 AND k.received_at >= $2), 9223372036854775807)",
-        )
-        .bind(&thread_id)
-        .bind(cutoff)
-        .fetch_one(&mut *tx)
-        .await?;
-        let (Some(first), Some(through)) = range else {
+        let Some(Expired { first, through }) =
+            store::retention::expired(&mut tx, &thread_id, cutoff).await?
+        else {
             continue;
         };
-        let chain: Option<Vec<u8>> =
-            sqlx::query_scalar("SELECT chain FROM envelopes WHERE thread_id = $1 AND seq = $2")
-                .bind(&thread_id)
-                .bind(through)
-                .fetch_one(&mut *tx)
-                .await?;
-        let Some(chain) = chain else {
+        let Some(chain) = store::retention::chain_at(&mut tx, &thread_id, through).await? else {
             // Not chained yet (the start-up backfill failed): pruning now
             // would lose the point the rest is proved from.
             tracing::warn!(
@@ -97,45 +73,16 @@ pub async fn sweep(db: &AnyPool, years: u32, now_ms: i64) -> Result<Pruned, sqlx
             );
             continue;
         };
-        let blobs: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT blob_id FROM message_attachments WHERE thread_id = $1 AND seq <= $2",
-        )
-        .bind(&thread_id)
-        .bind(through)
-        .fetch_all(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM message_attachments WHERE thread_id = $1 AND seq <= $2")
-            .bind(&thread_id)
-            .bind(through)
-            .execute(&mut *tx)
-            .await?;
-        let deleted = sqlx::query("DELETE FROM envelopes WHERE thread_id = $1 AND seq <= $2")
-            .bind(&thread_id)
-            .bind(through)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        sqlx::query(
-            "UPDATE threads SET pruned_through_seq = $2, pruned_chain = $3 WHERE thread_id = $1",
-        )
-        .bind(&thread_id)
-        .bind(through)
-        .bind(chain.as_slice())
-        .execute(&mut *tx)
-        .await?;
+        let blobs = store::retention::blobs_through(&mut tx, &thread_id, through).await?;
+        store::retention::delete_attachments_through(&mut tx, &thread_id, through).await?;
+        let deleted =
+            store::retention::delete_messages_through(&mut tx, &thread_id, through).await?;
+        store::retention::mark_pruned(&mut tx, &thread_id, through, &chain).await?;
         // A blob another message still references stays; the others
         // expire now, and the blob cleanup deletes their objects and rows.
         let mut released = 0;
         for blob_id in &blobs {
-            released += sqlx::query(
-                "UPDATE blobs SET expires_at = $2 WHERE blob_id = $1
-                   AND NOT EXISTS (SELECT 1 FROM message_attachments a WHERE a.blob_id = $1)",
-            )
-            .bind(blob_id)
-            .bind(now_ms)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            released += store::blobs::release_unreferenced(&mut tx, blob_id, now_ms).await?;
         }
         tx.commit().await?;
         tracing::info!(

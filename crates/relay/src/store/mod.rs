@@ -19,6 +19,7 @@
 
 pub mod accounts;
 pub mod archive;
+pub mod blobs;
 pub mod code_logins;
 pub mod envelopes;
 pub mod guesses;
@@ -27,6 +28,7 @@ pub mod invites;
 pub mod keys;
 pub mod passkeys;
 pub mod relay_secret;
+pub mod retention;
 pub mod sessions;
 pub mod setup;
 pub mod totp;
