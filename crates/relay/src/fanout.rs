@@ -18,12 +18,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use sqlx::AnyPool;
-use sqlx::Row;
 use sqlx::postgres::PgListener;
 use tokio::sync::mpsc;
-use ward_proto::Bytes;
 use ward_proto::events::Event;
-use ward_proto::threads::StoredMessage;
 
 use crate::config::DatabaseUrl;
 use crate::events::{Fanout, LocalIndex};
@@ -166,12 +163,7 @@ struct PokeRef<'a> {
 /// delivered at once).
 async fn send_pokes(db: AnyPool, mut waiting: mpsc::Receiver<String>) {
     while let Some(payload) = waiting.recv().await {
-        let sent = sqlx::query("SELECT 1 FROM (SELECT pg_notify($1, $2)) AS sent")
-            .bind(CHANNEL)
-            .bind(&payload)
-            .execute(&db)
-            .await;
-        if let Err(error) = sent {
+        if let Err(error) = crate::store::pokes::notify(&db, CHANNEL, &payload).await {
             tracing::warn!(%error, "could not tell other relays of a live event");
         }
     }
@@ -210,15 +202,17 @@ async fn hear_pokes(mut listener: PgListener, db: AnyPool, local: Arc<LocalIndex
 async fn deliver(db: &AnyPool, local: &LocalIndex, poke: Poke) {
     let event = match poke.what {
         What::Event { event } => event,
-        What::Message { thread_id, seq } => match stored_message(db, &thread_id, seq).await {
-            Ok(Some(message)) => Event::Message { thread_id, message },
-            // Deleted since (retention): nothing to show.
-            Ok(None) => return,
-            Err(error) => {
-                tracing::warn!(%error, "could not read a message another relay stored; its recipients here catch up on reconnect");
-                return;
+        What::Message { thread_id, seq } => {
+            match crate::store::envelopes::at(db, &thread_id, seq).await {
+                Ok(Some(message)) => Event::Message { thread_id, message },
+                // Deleted since (retention): nothing to show.
+                Ok(None) => return,
+                Err(error) => {
+                    tracing::warn!(%error, "could not read a message another relay stored; its recipients here catch up on reconnect");
+                    return;
+                }
             }
-        },
+        }
     };
     match serde_json::to_string(&event) {
         Ok(json) => {
@@ -226,43 +220,6 @@ async fn deliver(db: &AnyPool, local: &LocalIndex, poke: Poke) {
         }
         Err(error) => tracing::error!(%error, "could not serialize an event"),
     }
-}
-
-/// Message `seq` of `thread_id`, with its attachments, as the message
-/// pages serve it.
-async fn stored_message(
-    db: &AnyPool,
-    thread_id: &str,
-    seq: u64,
-) -> Result<Option<StoredMessage>, sqlx::Error> {
-    let seq = i64::try_from(seq).unwrap_or(i64::MAX);
-    let Some(row) = sqlx::query(
-        "SELECT message_id, sender_id, received_at, envelope, chain FROM envelopes
-         WHERE thread_id = $1 AND seq = $2",
-    )
-    .bind(thread_id)
-    .bind(seq)
-    .fetch_optional(db)
-    .await?
-    else {
-        return Ok(None);
-    };
-    let attachments = sqlx::query_scalar(
-        "SELECT blob_id FROM message_attachments WHERE thread_id = $1 AND seq = $2 ORDER BY position",
-    )
-    .bind(thread_id)
-    .bind(seq)
-    .fetch_all(db)
-    .await?;
-    Ok(Some(StoredMessage {
-        seq: u64::try_from(seq).unwrap_or(0),
-        message_id: row.get("message_id"),
-        sender_id: row.get("sender_id"),
-        received_at: u64::try_from(row.get::<i64, _>("received_at")).unwrap_or(0),
-        envelope: Bytes(row.get("envelope")),
-        attachments,
-        chain: row.get::<Option<Vec<u8>>, _>("chain").map(Bytes),
-    }))
 }
 
 #[cfg(test)]

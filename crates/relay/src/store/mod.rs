@@ -19,6 +19,7 @@
 
 pub mod accounts;
 pub mod archive;
+pub mod attachments;
 pub mod blobs;
 pub mod code_logins;
 pub mod envelopes;
@@ -27,6 +28,7 @@ pub mod history;
 pub mod invites;
 pub mod keys;
 pub mod passkeys;
+pub mod pokes;
 pub mod relay_secret;
 pub mod retention;
 pub mod sessions;
