@@ -221,3 +221,20 @@ pub async fn set_legal_hold(
         .await?;
     Ok(changed.rows_affected() == 1)
 }
+
+/// Whether `caregiver_id` is a caregiver `patient_id` invited, not revoked:
+/// whom the patient may share a thread with.
+pub async fn is_caregiver_of(
+    db: &AnyPool,
+    patient_id: &str,
+    caregiver_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let Flag(linked) = sqlx::query_scalar(
+        "SELECT COUNT(*) > 0 FROM caregiver_links WHERE patient_id = $1 AND caregiver_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(patient_id)
+    .bind(caregiver_id)
+    .fetch_one(db)
+    .await?;
+    Ok(linked)
+}

@@ -1,0 +1,182 @@
+//! `threads`: each thread's category, current epoch, message counter and
+//! place in the relay-wide activity order (`activity`, see
+//! [`crate::db::ACTIVITY`]). Members are in [`super::members`], the
+//! archive chain's columns in [`super::archive`].
+
+use sqlx::{AnyConnection, AnyPool, Row};
+use ward_proto::threads::Category;
+
+use crate::db::Text;
+
+/// A thread as one member sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// What it is about.
+    pub category: Category,
+    /// When it was started (Unix milliseconds).
+    pub created_at: i64,
+    /// Its current epoch (`None`: no epoch yet).
+    pub current_epoch: Option<i64>,
+    /// When its newest message was stored (`None`: none yet).
+    pub last_message_at: Option<i64>,
+    /// How many messages others sent that the member has not read.
+    pub unread: i64,
+}
+
+/// A thread to start.
+#[derive(Debug, Clone, Copy)]
+pub struct NewThread<'a> {
+    /// Its id.
+    pub thread_id: &'a str,
+    /// What it is about.
+    pub category: Category,
+    /// The patient starting it.
+    pub created_by: &'a str,
+    /// When (Unix milliseconds).
+    pub created_at: i64,
+}
+
+/// The place a new message took in its thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    /// Its seq (one more than the last).
+    pub seq: i64,
+    /// The relay-wide activity-counter value it took.
+    pub activity: i64,
+    /// The thread's previous chain link (`None`: no message yet), which the
+    /// new message's link chains onto.
+    pub prev_chain: Option<Vec<u8>>,
+}
+
+/// `thread_id` as member `viewer` sees it (the thread must exist and
+/// `viewer` be or have been its member).
+pub async fn summary(db: &AnyPool, thread_id: &str, viewer: &str) -> Result<Summary, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT t.category, t.created_at, t.current_epoch, t.last_message_at,
+                (SELECT COUNT(*) FROM envelopes e WHERE e.thread_id = t.thread_id AND e.seq > m.last_read_seq AND e.sender_id <> m.account_id) AS unread
+         FROM threads t JOIN thread_members m ON m.thread_id = t.thread_id AND m.account_id = $1
+         WHERE t.thread_id = $2",
+    )
+    .bind(viewer)
+    .bind(thread_id)
+    .fetch_one(db)
+    .await?;
+    Ok(Summary {
+        category: row.try_get::<Text<Category>, _>("category")?.0,
+        created_at: row.try_get("created_at")?,
+        current_epoch: row.try_get("current_epoch")?,
+        last_message_at: row.try_get("last_message_at")?,
+        unread: row.try_get("unread")?,
+    })
+}
+
+/// Starts `thread` unless its patient started `limit` threads in the
+/// `window_ms` before it, inside the caller's transaction (which holds the
+/// activity lock): counted and inserted in one statement, so parallel
+/// starts cannot exceed the limit. The activity-counter value it took, or
+/// `None` at the limit (nothing written).
+pub async fn start_within_limit(
+    conn: &mut AnyConnection,
+    thread: NewThread<'_>,
+    window_ms: i64,
+    limit: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO threads (thread_id, category, created_by, created_at, activity, base_activity)
+         SELECT $1, $2, $3, $4, next.n, next.n
+         FROM (SELECT COALESCE(MAX(activity), 0) + 1 AS n FROM threads) AS next
+         WHERE (SELECT COUNT(*) FROM threads WHERE created_by = $3 AND created_at > $4 - $5) < $6
+         RETURNING activity",
+    )
+    .bind(thread.thread_id)
+    .bind(Text(thread.category))
+    .bind(thread.created_by)
+    .bind(thread.created_at)
+    .bind(window_ms)
+    .bind(limit)
+    .fetch_optional(&mut *conn)
+    .await
+}
+
+/// The relay-wide activity counter's current value (0: no thread yet),
+/// inside the caller's read transaction: an inbox's snapshot.
+pub async fn latest_activity(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COALESCE(MAX(activity), 0) FROM threads")
+        .fetch_one(&mut *conn)
+        .await
+}
+
+/// `thread_id`'s current epoch (`None`: none yet; the thread must exist).
+pub async fn current_epoch(db: &AnyPool, thread_id: &str) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT current_epoch FROM threads WHERE thread_id = $1")
+        .bind(thread_id)
+        .fetch_one(db)
+        .await
+}
+
+/// Makes `epoch` `thread_id`'s current one if `previous` still is (`None`:
+/// no epoch yet), inside the caller's transaction (the one storing its
+/// sealed keys); whether it did. Of two members starting the same epoch,
+/// one wins.
+pub async fn advance_epoch(
+    conn: &mut AnyConnection,
+    thread_id: &str,
+    epoch: i64,
+    previous: Option<i64>,
+) -> Result<bool, sqlx::Error> {
+    let advanced = sqlx::query(
+        "UPDATE threads SET current_epoch = $1 WHERE thread_id = $2 AND current_epoch IS NOT DISTINCT FROM $3",
+    )
+    .bind(epoch)
+    .bind(thread_id)
+    .bind(previous)
+    .execute(&mut *conn)
+    .await?;
+    Ok(advanced.rows_affected() == 1)
+}
+
+/// Claims the next message slot of `thread_id` for `sender`, stored at
+/// `now`, if `epoch` is still current and `sender` still a member, inside
+/// the caller's transaction (which holds the activity lock). The thread's
+/// row stays locked until commit: the next seq and the previous chain
+/// link (`head_chain`, left as it was) are read together, so the chain
+/// cannot fork or skip. `None` (nothing written) if the epoch or the
+/// members changed.
+pub async fn claim_slot(
+    conn: &mut AnyConnection,
+    thread_id: &str,
+    epoch: i64,
+    sender: &str,
+    now: i64,
+) -> Result<Option<Slot>, sqlx::Error> {
+    sqlx::query(
+        "UPDATE threads SET last_seq = last_seq + 1, last_message_at = $1,
+             activity = (SELECT MAX(activity) FROM threads) + 1
+         WHERE thread_id = $2 AND current_epoch = $3 AND EXISTS (
+             SELECT 1 FROM thread_members WHERE thread_id = $2 AND account_id = $4 AND removed_at IS NULL)
+         RETURNING last_seq, activity, head_chain",
+    )
+    .bind(now)
+    .bind(thread_id)
+    .bind(epoch)
+    .bind(sender)
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(|row| {
+        Ok(Slot {
+            seq: row.try_get("last_seq")?,
+            activity: row.try_get("activity")?,
+            prev_chain: row.try_get("head_chain")?,
+        })
+    })
+    .transpose()
+}
+
+/// `thread_id`'s last message's seq (0: none yet; the thread must exist):
+/// how far a receipt may go.
+pub async fn last_seq(db: &AnyPool, thread_id: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT last_seq FROM threads WHERE thread_id = $1")
+        .bind(thread_id)
+        .fetch_one(db)
+        .await
+}
