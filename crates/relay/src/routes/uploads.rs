@@ -11,7 +11,6 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use sqlx::Row;
 use ward_proto::ErrorCode;
 use ward_proto::blobs::{
     BlobFinalized, BlobInfo, CreateUploadRequest, MAX_PART_SIZE, UploadCreated, UploadStatus,
@@ -22,6 +21,7 @@ use crate::blobs::BlobStore;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, Session};
 use crate::secrets::{self, now_ms};
+use crate::store;
 
 /// The most unfinished uploads one account may have at once.
 const MAX_OPEN_UPLOADS: i64 = 50;
@@ -122,41 +122,15 @@ async fn my_upload(
     upload_id: &str,
     account_id: &str,
 ) -> Result<Upload, ApiError> {
-    let row = sqlx::query(
-        "SELECT size, part_count, finalized_at, expires_at FROM blobs
-         WHERE blob_id = $1 AND owner_id = $2 AND (expires_at IS NULL OR expires_at > $3)",
-    )
-    .bind(upload_id)
-    .bind(account_id)
-    .bind(now_ms())
-    .fetch_optional(&state.db)
-    .await?
-    .ok_or_else(|| ApiError::not_found("upload"))?;
+    let upload = store::uploads::mine(&state.db, upload_id, account_id, now_ms())
+        .await?
+        .ok_or_else(|| ApiError::not_found("upload"))?;
     Ok(Upload {
-        size: row.get("size"),
-        part_count: u32::try_from(row.get::<i64, _>("part_count")).unwrap_or(0),
-        finalized: row.get::<Option<i64>, _>("finalized_at").is_some(),
-        expires_at: row.get("expires_at"),
+        size: upload.size,
+        part_count: u32::try_from(upload.part_count).unwrap_or(0),
+        finalized: upload.finalized_at.is_some(),
+        expires_at: upload.expires_at,
     })
-}
-
-/// SQL: `owner_id` is in the quota group of the account bound to `$p`: the
-/// patient (the account itself, or the patient who invited this caregiver)
-/// and every caregiver that patient invited.
-macro_rules! quota_group {
-    ($p:literal) => {
-        concat!(
-            "owner_id IN (SELECT COALESCE((SELECT patient_id FROM caregiver_links WHERE caregiver_id = ",
-            $p,
-            " ORDER BY created_at LIMIT 1), ",
-            $p,
-            ") UNION SELECT caregiver_id FROM caregiver_links WHERE patient_id = COALESCE((SELECT patient_id FROM caregiver_links WHERE caregiver_id = ",
-            $p,
-            " ORDER BY created_at LIMIT 1), ",
-            $p,
-            "))"
-        )
-    };
 }
 
 /// `POST /v1/uploads`: announces an encrypted file of `size` bytes in
@@ -220,38 +194,23 @@ pub async fn create(
     // patient's, shared with the caregivers they invited (self-invited
     // accounts do not buy more storage); the open-upload limit is each
     // account's own.
-    let inserted = sqlx::query(concat!(
-        "INSERT INTO blobs (blob_id, owner_id, size, part_count, created_at, expires_at)
-         SELECT $1, $2, $3, $4, $5, $6
-         WHERE (SELECT COALESCE(SUM(size), 0) FROM blobs
-                WHERE ",
-        quota_group!("$2"),
-        " AND (expires_at IS NULL OR expires_at > $5)) + $3 <= $7
-           AND (SELECT COUNT(*) FROM blobs
-                WHERE owner_id = $2 AND finalized_at IS NULL AND expires_at > $5) < $8"
-    ))
-    .bind(&upload_id)
-    .bind(&session.account_id)
-    .bind(size)
-    .bind(i64::from(part_count))
-    .bind(now)
-    .bind(expires_at)
-    .bind(quota)
-    .bind(MAX_OPEN_UPLOADS)
-    .execute(&state.db)
+    let created = store::uploads::create_within_quota(
+        &state.db,
+        store::uploads::NewUpload {
+            upload_id: &upload_id,
+            owner_id: &session.account_id,
+            size,
+            part_count: i64::from(part_count),
+            created_at: now,
+            expires_at,
+        },
+        quota,
+        MAX_OPEN_UPLOADS,
+    )
     .await?;
-    if inserted.rows_affected() == 0 {
-        let (used, open): (i64, i64) = sqlx::query_as(concat!(
-            "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT),
-                    CAST(COALESCE(SUM(CASE WHEN finalized_at IS NULL AND owner_id = $1 THEN 1 ELSE 0 END), 0) AS BIGINT)
-             FROM blobs WHERE ",
-            quota_group!("$1"),
-            " AND (expires_at IS NULL OR expires_at > $2)"
-        ))
-        .bind(&session.account_id)
-        .bind(now)
-        .fetch_one(&state.db)
-        .await?;
+    if !created {
+        let store::uploads::Usage { used, open } =
+            store::uploads::usage(&state.db, &session.account_id, now).await?;
         if open >= MAX_OPEN_UPLOADS && used.saturating_add(size) <= quota {
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -343,13 +302,7 @@ pub async fn put_part(
     }
     let len = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
     // A cheap early refusal; checked again when the part is recorded.
-    let others: i64 = sqlx::query_scalar(
-        "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM blob_parts WHERE blob_id = $1 AND part_index <> $2",
-    )
-    .bind(&upload_id)
-    .bind(i64::from(index))
-    .fetch_one(&state.db)
-    .await?;
+    let others = store::uploads::size_without_part(&state.db, &upload_id, i64::from(index)).await?;
     if others.saturating_add(len) > upload.size {
         return Err(parts_exceed_size(upload.size));
     }
@@ -388,45 +341,28 @@ async fn record_part(
     // other parts of the upload arriving in parallel.
     let mut tx = crate::db::begin_write(&state.db, upload_id).await?;
     let now = now_ms();
-    let row = sqlx::query(
-        "SELECT size, finalized_at FROM blobs WHERE blob_id = $1 AND (expires_at IS NULL OR expires_at > $2)",
-    )
-    .bind(upload_id)
-    .bind(now)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| ApiError::not_found("upload"))?;
-    if row.get::<Option<i64>, _>("finalized_at").is_some() {
+    let index = i64::from(index);
+    let upload = store::uploads::open(&mut tx, upload_id, now)
+        .await?
+        .ok_or_else(|| ApiError::not_found("upload"))?;
+    if upload.finalized {
         return Err(already_finalized());
     }
-    let size: i64 = row.get("size");
-    let others: i64 = sqlx::query_scalar(
-        "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM blob_parts WHERE blob_id = $1 AND part_index <> $2",
-    )
-    .bind(upload_id)
-    .bind(i64::from(index))
-    .fetch_one(&mut *tx)
-    .await?;
-    if others.saturating_add(len) > size {
-        return Err(parts_exceed_size(size));
+    let others = store::uploads::size_without_part(&mut *tx, upload_id, index).await?;
+    if others.saturating_add(len) > upload.size {
+        return Err(parts_exceed_size(upload.size));
     }
-    let replaced: Option<String> =
-        sqlx::query_scalar("SELECT object FROM blob_parts WHERE blob_id = $1 AND part_index = $2")
-            .bind(upload_id)
-            .bind(i64::from(index))
-            .fetch_optional(&mut *tx)
-            .await?;
-    sqlx::query(
-        "INSERT INTO blob_parts (blob_id, part_index, size, object, stored_at) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (blob_id, part_index) DO UPDATE
-         SET size = excluded.size, object = excluded.object, stored_at = excluded.stored_at",
+    let replaced = store::uploads::part_object(&mut tx, upload_id, index).await?;
+    store::uploads::put_part(
+        &mut tx,
+        store::uploads::NewPart {
+            upload_id,
+            index,
+            size: len,
+            object,
+            stored_at: now,
+        },
     )
-    .bind(upload_id)
-    .bind(i64::from(index))
-    .bind(len)
-    .bind(object)
-    .bind(now)
-    .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(replaced)
@@ -450,12 +386,7 @@ pub async fn status(
     Path(upload_id): Path<String>,
 ) -> Result<Json<UploadStatus>, ApiError> {
     let upload = my_upload(&state, &upload_id, &session.account_id).await?;
-    let received: Vec<i64> = sqlx::query_scalar(
-        "SELECT part_index FROM blob_parts WHERE blob_id = $1 ORDER BY part_index",
-    )
-    .bind(&upload_id)
-    .fetch_all(&state.db)
-    .await?;
+    let received = store::uploads::received(&state.db, &upload_id).await?;
     Ok(Json(UploadStatus {
         upload_id,
         size: as_u64(upload.size),
@@ -503,19 +434,8 @@ pub async fn finalize(
     let now = now_ms();
     let expires_at = now.saturating_add(millis(state.config.unattached_blob_expiry()));
     // One statement: a part arriving in parallel is either counted or refused.
-    let done = sqlx::query(
-        "UPDATE blobs SET finalized_at = $1, expires_at = $2
-         WHERE blob_id = $3 AND owner_id = $4 AND finalized_at IS NULL AND expires_at > $1
-           AND part_count = (SELECT COUNT(*) FROM blob_parts WHERE blob_id = $3)
-           AND size = (SELECT COALESCE(SUM(size), 0) FROM blob_parts WHERE blob_id = $3)",
-    )
-    .bind(now)
-    .bind(expires_at)
-    .bind(&upload_id)
-    .bind(&session.account_id)
-    .execute(&state.db)
-    .await?;
-    if done.rows_affected() == 1 {
+    if store::uploads::finalize(&state.db, &upload_id, &session.account_id, now, expires_at).await?
+    {
         return Ok(finalized(upload_id));
     }
     // Why not: say what to do.
@@ -523,12 +443,7 @@ pub async fn finalize(
     if upload.finalized {
         return Ok(finalized(upload_id));
     }
-    let stored: Vec<i64> = sqlx::query_scalar(
-        "SELECT part_index FROM blob_parts WHERE blob_id = $1 ORDER BY part_index",
-    )
-    .bind(&upload_id)
-    .fetch_all(&state.db)
-    .await?;
+    let stored = store::uploads::received(&state.db, &upload_id).await?;
     let missing = u64::from(upload.part_count).saturating_sub(stored.len() as u64);
     if missing > 0 {
         let first = (0..i64::from(upload.part_count))
@@ -544,12 +459,7 @@ pub async fn finalize(
             ),
         ));
     }
-    let sum: i64 = sqlx::query_scalar(
-        "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM blob_parts WHERE blob_id = $1",
-    )
-    .bind(&upload_id)
-    .fetch_one(&state.db)
-    .await?;
+    let sum = store::uploads::size_of_parts(&state.db, &upload_id).await?;
     Err(ApiError::bad_request(
         ErrorCode::SizeMismatch,
         format!(
@@ -562,21 +472,9 @@ pub async fn finalize(
 /// The size of a finalized, unexpired blob `account_id` may read: their own,
 /// or one a message in a thread they are a current member of references.
 async fn readable_blob(state: &AppState, blob_id: &str, account_id: &str) -> Result<i64, ApiError> {
-    sqlx::query_scalar(
-        "SELECT b.size FROM blobs b
-         WHERE b.blob_id = $1 AND b.finalized_at IS NOT NULL
-           AND (b.expires_at IS NULL OR b.expires_at > $3)
-           AND (b.owner_id = $2 OR EXISTS (
-                SELECT 1 FROM message_attachments a
-                JOIN thread_members m ON m.thread_id = a.thread_id
-                WHERE a.blob_id = b.blob_id AND m.account_id = $2 AND m.removed_at IS NULL))",
-    )
-    .bind(blob_id)
-    .bind(account_id)
-    .bind(now_ms())
-    .fetch_optional(&state.db)
-    .await?
-    .ok_or_else(|| ApiError::not_found("attachment"))
+    store::blobs::readable_size(&state.db, blob_id, account_id, now_ms())
+        .await?
+        .ok_or_else(|| ApiError::not_found("attachment"))
 }
 
 /// `GET /v1/blobs/{blob_id}`: the blob's size and its parts' sizes.
@@ -597,11 +495,7 @@ pub async fn blob_info(
     Path(blob_id): Path<String>,
 ) -> Result<Json<BlobInfo>, ApiError> {
     let size = readable_blob(&state, &blob_id, &session.account_id).await?;
-    let part_sizes: Vec<i64> =
-        sqlx::query_scalar("SELECT size FROM blob_parts WHERE blob_id = $1 ORDER BY part_index")
-            .bind(&blob_id)
-            .fetch_all(&state.db)
-            .await?;
+    let part_sizes = store::blobs::part_sizes(&state.db, &blob_id).await?;
     Ok(Json(BlobInfo {
         blob_id,
         size: as_u64(size),
@@ -635,24 +529,15 @@ pub async fn get_part(
 ) -> Result<Response, ApiError> {
     let index = part_index(&index)?;
     readable_blob(&state, &blob_id, &session.account_id).await?;
-    let Some(row) =
-        sqlx::query("SELECT size, object FROM blob_parts WHERE blob_id = $1 AND part_index = $2")
-            .bind(&blob_id)
-            .bind(i64::from(index))
-            .fetch_optional(&state.db)
-            .await?
+    let Some(store::blobs::Part { size, object }) =
+        store::blobs::part(&state.db, &blob_id, i64::from(index)).await?
     else {
-        let part_count: i64 = sqlx::query_scalar("SELECT part_count FROM blobs WHERE blob_id = $1")
-            .bind(&blob_id)
-            .fetch_one(&state.db)
-            .await?;
+        let part_count = store::blobs::part_count(&state.db, &blob_id).await?;
         return Err(index_out_of_range(
             index,
             u32::try_from(part_count).unwrap_or(0),
         ));
     };
-    let size: i64 = row.get("size");
-    let object: String = row.get("object");
     let bytes = state.blobs.get(&object).await?;
     if bytes.len() as u64 != as_u64(size) {
         return Err(ApiError::internal(

@@ -39,6 +39,7 @@ pub mod sessions;
 pub mod setup;
 pub mod threads;
 pub mod totp;
+pub mod uploads;
 pub mod vaults;
 
 #[cfg(test)]
