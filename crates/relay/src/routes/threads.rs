@@ -382,7 +382,7 @@ pub async fn put_epoch(
             "Only the patient or the clinic can start a new epoch.",
         ));
     }
-    let members: HashSet<String> = members(&state, &thread_id).await?.into_iter().collect();
+    let members: HashSet<String> = members(&state.db, &thread_id).await?.into_iter().collect();
     let mut tx = state.db.begin().await?;
     start_epoch(&mut tx, &thread_id, &session.account_id, &members, &request).await?;
     tx.commit().await?;
@@ -589,7 +589,7 @@ pub async fn remove_member(
             "Only caregivers can be removed from a thread.",
         ));
     }
-    let remaining: HashSet<String> = members(&state, &thread_id)
+    let remaining: HashSet<String> = members(&state.db, &thread_id)
         .await?
         .into_iter()
         .filter(|member| *member != account_id)
@@ -788,6 +788,10 @@ pub async fn post_message(
         .bind(&thread_id)
         .execute(&mut *tx)
         .await?;
+    // Who hears of it, read before the commit: once the message is stored,
+    // nothing may fail the request (a 503 would tell the sender nothing was
+    // changed).
+    let recipients = members(&mut *tx, &thread_id).await?;
     tx.commit().await?;
     let stored = StoredMessage {
         seq: as_u64(seq),
@@ -799,7 +803,7 @@ pub async fn post_message(
         chain: Some(Bytes(chain.to_vec())),
     };
     state.events.publish(
-        members(&state, &thread_id).await?,
+        recipients,
         &Event::Message {
             thread_id: thread_id.clone(),
             message: stored.clone(),
@@ -1122,13 +1126,17 @@ pub async fn archive_head(
     }))
 }
 
-/// The thread's current members.
-async fn members(state: &AppState, thread_id: &str) -> Result<Vec<String>, ApiError> {
+/// The thread's current members, read through `db` (the pool, or an open
+/// transaction).
+async fn members<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    thread_id: &str,
+) -> Result<Vec<String>, ApiError> {
     Ok(sqlx::query_scalar(
         "SELECT account_id FROM thread_members WHERE thread_id = $1 AND removed_at IS NULL",
     )
     .bind(thread_id)
-    .fetch_all(&state.db)
+    .fetch_all(db)
     .await?)
 }
 
@@ -1171,7 +1179,7 @@ pub async fn receipt(
         .execute(&state.db)
         .await?;
     if moved.rows_affected() == 1 {
-        let others = members(&state, &thread_id).await?;
+        let others = members(&state.db, &thread_id).await?;
         state.events.publish(
             others,
             &Event::Receipt {
@@ -1194,7 +1202,7 @@ pub async fn typing(
     Path(thread_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     require_member(&state, &thread_id, &session.account_id).await?;
-    let others: Vec<String> = members(&state, &thread_id)
+    let others: Vec<String> = members(&state.db, &thread_id)
         .await?
         .into_iter()
         .filter(|member| *member != session.account_id)
