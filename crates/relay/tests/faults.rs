@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use support::Relay;
-use ward_proto::ErrorCode;
 use ward_proto::threads::MessagePage;
+use ward_proto::{ErrorCode, HealthStatus};
 
 /// A conversation whose patient has sent five messages (`m0`..`m4`): the
 /// patient, the thread and its key.
@@ -106,10 +106,11 @@ async fn postgresql_connections_ended_fail_retryably_then_recover() {
 /// stopped as an administrator restarts it (`pg_ctl stop -m fast`) while
 /// senders and a reader keep going, stays down a few seconds, and starts
 /// again on the same port and data. While it is down every request is
-/// refused quickly with a retryable 503 `storage_unavailable`; once it is
-/// back, sends succeed again without a relay restart; every acknowledged
-/// message is stored exactly once (retries and repeated message ids never
-/// duplicate one), and the thread's sequence numbers have no gaps.
+/// refused quickly with a retryable 503 `storage_unavailable` (and
+/// `/healthz` says `degraded`); once it is back, sends succeed again
+/// without a relay restart; every acknowledged message is stored exactly
+/// once (retries and repeated message ids never duplicate one), and the
+/// thread's sequence numbers have no gaps.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgresql_restarted_under_load_fails_retryably_then_recovers() {
     if !support::on_postgres() {
@@ -167,7 +168,13 @@ async fn postgresql_restarted_under_load_fails_retryably_then_recovers() {
     .await
     .unwrap_or_else(|e| panic!("{e}"));
     let stopped = Instant::now();
-    tokio::time::sleep(DOWN).await;
+    // A load balancer's health check sees the relay degraded meanwhile.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        health(&relay).await,
+        (StatusCode::SERVICE_UNAVAILABLE, HealthStatus::Degraded)
+    );
+    tokio::time::sleep(DOWN.saturating_sub(stopped.elapsed())).await;
     let starting = Instant::now();
     blocking({
         let server = server.clone();
@@ -191,6 +198,7 @@ async fn postgresql_restarted_under_load_fails_retryably_then_recovers() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let all_recovered = started.elapsed();
+    assert_eq!(health(&relay).await, (StatusCode::OK, HealthStatus::Ok));
     tokio::time::sleep(Duration::from_secs(1)).await;
     load.stop.store(true, Ordering::Relaxed);
     for sender in senders {
@@ -490,6 +498,19 @@ async fn read_until_stopped(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     last
+}
+
+/// `GET /healthz`: its status and what it says.
+async fn health(relay: &Relay) -> (StatusCode, HealthStatus) {
+    let response = tokio::time::timeout(
+        HUNG,
+        relay.call(Method::GET, "/healthz", None, support::NONE),
+    )
+    .await
+    .expect("the health check answered");
+    let status = response.status();
+    let health: ward_proto::Health = response.json().await.unwrap();
+    (status, health.status)
 }
 
 /// Runs blocking work (starting or stopping a server) off the runtime's
