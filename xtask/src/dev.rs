@@ -28,7 +28,7 @@ pub fn run(args: &[String]) -> Result {
     // On PostgreSQL, a throwaway server and a data directory of its own
     // (the clinic key file there belongs to that database).
     let postgres = on_postgres
-        .then(|| crate::postgres::Postgres::start("dev"))
+        .then(|| crate::postgres::start("dev"))
         .transpose()?;
     let data = paths::root().join(if on_postgres { "data-postgres" } else { "data" });
     if on_postgres {

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::failure::{Failure, Result};
-use crate::postgres::Postgres;
+use crate::postgres::Server;
 use crate::{paths, relay, run};
 
 const USAGE: &str = "\
@@ -193,11 +193,11 @@ fn one_backend(
     )
     .map_err(|e| Failure::new(&step, format!("{}: {e}", static_dir.display())))?;
     let postgres = if backend == "postgres" {
-        Some(Postgres::start("bench")?)
+        Some(crate::postgres::start("bench")?)
     } else {
         None
     };
-    let url = postgres.as_ref().map(Postgres::url);
+    let url = postgres.as_ref().map(Server::url);
     let running = relay::RunningRelay::start_on(
         relay_bin,
         "127.0.0.1:0",

@@ -102,7 +102,7 @@ pub fn run(args: &[String]) -> Result {
         // The relay's (and the clinic agent's) tests again, each relay on a
         // fresh schema of a real PostgreSQL server instead of its SQLite
         // file.
-        match crate::postgres::Postgres::start("tests") {
+        match crate::postgres::start("tests") {
             Ok(server) => {
                 let mut on_postgres = run::cargo(&[
                     "test",

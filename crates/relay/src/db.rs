@@ -89,6 +89,16 @@ pub async fn open(config: &Config) -> Result<AnyPool, StartError> {
     Ok(pool)
 }
 
+/// The longest a request waits for one of the pool's PostgreSQL
+/// connections. While the server is down (restarting, failing over), sqlx
+/// keeps trying to connect until this runs out, and the request is then
+/// refused with 503 `storage_unavailable` (`error.rs`); a longer wait
+/// would only hold the client, who retries after `Retry-After` anyway. It
+/// also bounds the wait for a free connection when all are busy: past it
+/// the relay is overloaded, and a retryable refusal sheds the load. It
+/// bounds the connection at start too.
+pub const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// PostgreSQL at `url`. Several relays may share it: whatever must be
 /// atomic across them takes a row lock or [`lock`].
 async fn open_postgres(url: &crate::config::DatabaseUrl) -> Result<AnyPool, StartError> {
@@ -100,7 +110,7 @@ async fn open_postgres(url: &crate::config::DatabaseUrl) -> Result<AnyPool, Star
     }
     AnyPoolOptions::new()
         .max_connections(16)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
         .connect(url.expose())
         .await
         .map_err(|source| StartError::Database {

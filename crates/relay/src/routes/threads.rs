@@ -312,7 +312,7 @@ pub async fn put_epoch(
             "Only the patient or the clinic can start a new epoch.",
         ));
     }
-    let members: HashSet<String> = members(&state, &thread_id).await?.into_iter().collect();
+    let members: HashSet<String> = members(&state.db, &thread_id).await?.into_iter().collect();
     let mut tx = state.db.begin().await?;
     start_epoch(&mut tx, &thread_id, &session.account_id, &members, &request).await?;
     tx.commit().await?;
@@ -494,7 +494,7 @@ pub async fn remove_member(
             "Only caregivers can be removed from a thread.",
         ));
     }
-    let remaining: HashSet<String> = members(&state, &thread_id)
+    let remaining: HashSet<String> = members(&state.db, &thread_id)
         .await?
         .into_iter()
         .filter(|member| *member != account_id)
@@ -681,7 +681,7 @@ pub async fn post_message(
         chain: Some(Bytes(chain.to_vec())),
     };
     state.events.publish(
-        members(&state, &thread_id).await?,
+        recipients,
         &Event::Message {
             thread_id: thread_id.clone(),
             message: stored.clone(),
@@ -936,7 +936,7 @@ pub async fn typing(
     Path(thread_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     require_member(&state, &thread_id, &session.account_id).await?;
-    let others: Vec<String> = members(&state, &thread_id)
+    let others: Vec<String> = members(&state.db, &thread_id)
         .await?
         .into_iter()
         .filter(|member| *member != session.account_id)

@@ -94,6 +94,21 @@ impl Relay {
         configure: impl FnOnce(&mut Config),
         adjust: impl FnOnce(&mut AppState),
     ) -> Self {
+        Self::start_on(fresh_postgres_schema().await, configure, adjust).await
+    }
+
+    /// A relay (default development configuration) on the PostgreSQL
+    /// database at `url`, rather than a fresh schema of
+    /// `WARD_TEST_POSTGRES`: a server the test started itself.
+    pub async fn start_on_database(url: String) -> Self {
+        Self::start_on(Some(ward_relay::config::DatabaseUrl(url)), |_| {}, |_| {}).await
+    }
+
+    async fn start_on(
+        database_url: Option<ward_relay::config::DatabaseUrl>,
+        configure: impl FnOnce(&mut Config),
+        adjust: impl FnOnce(&mut AppState),
+    ) -> Self {
         let data = tempfile::tempdir().unwrap();
         let mut config = Config {
             dev: true,
@@ -101,7 +116,6 @@ impl Relay {
         };
         configure(&mut config);
         config.data = data.path().to_path_buf();
-        let database_url = fresh_postgres_schema().await;
         config.database_url.clone_from(&database_url);
         config.validate().unwrap();
         let mut state = AppState::open(config).await.unwrap();
