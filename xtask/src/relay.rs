@@ -25,7 +25,8 @@ pub fn build_relay() -> Result<PathBuf> {
     build_bin("ward-relay", false)
 }
 
-/// Builds `ward-relay` in release (for benchmarks) and returns its path.
+/// Builds `ward-relay` with the `server` profile (for benchmarks) and
+/// returns its path.
 pub fn build_relay_release() -> Result<PathBuf> {
     build_bin("ward-relay", true)
 }
@@ -53,10 +54,12 @@ pub fn build_loadgen_release() -> Result<PathBuf> {
 fn build_bin(name: &str, release: bool) -> Result<PathBuf> {
     let mut args = vec!["build", "--locked", "--package", name, "--bin", name];
     if release {
-        args.push("--release");
+        // The server programs' own profile (Cargo.toml): full speed, not
+        // the web client's size-tuned `release`.
+        args.extend(["--profile", "server"]);
     }
     run::status(&format!("build: {name}"), &mut run::cargo(&args))?;
-    let profile = if release { "release" } else { "debug" };
+    let profile = if release { "server" } else { "debug" };
     Ok(paths::target_dir().join(profile).join(name))
 }
 

@@ -219,8 +219,9 @@ async fn run(args: Args) -> Result<()> {
     );
 
     let mut held = Held::default();
+    let mut rss = None;
     if let (true, Some(probe)) = (args.sockets > 0, &probe) {
-        sockets(&api, &relay, &args, &holders, probe, &mut held, &mut report).await?;
+        rss = Some(sockets(&api, &relay, &args, &holders, probe, &mut held, &mut report).await?);
     }
     if args.rate > 0 || args.max_messages > 0 {
         // The senders are online too (every member of each thread is):
@@ -240,6 +241,9 @@ async fn run(args: Args) -> Result<()> {
     }
     let closed = held.closed.load(Ordering::Relaxed);
     report.add("sockets.closed_by_relay", closed as f64, "sockets");
+    if let Some(rss) = rss {
+        memory_returned(&relay, &held, rss, &mut report).await?;
+    }
     println!("\n{} results:\n{}", args.label, report.table());
     Ok(())
 }
@@ -598,26 +602,91 @@ impl Proc {
 
 // ───────────────────────────── sockets ─────────────────────────────
 
-/// The idle sockets held open, each drained by its own task.
-#[derive(Debug, Default)]
+/// The idle sockets held open, each drained by its own task until the
+/// relay closes it or [`Held::close_all`] asks it to close.
+#[derive(Debug)]
 struct Held {
     count: usize,
+    /// Closed by the relay (not by us).
     closed: Arc<AtomicU64>,
+    /// Ended, however: closed by either side.
+    ended: Arc<AtomicU64>,
+    close: tokio::sync::watch::Sender<bool>,
+}
+
+impl Default for Held {
+    fn default() -> Self {
+        Self {
+            count: 0,
+            closed: Arc::default(),
+            ended: Arc::default(),
+            close: tokio::sync::watch::channel(false).0,
+        }
+    }
 }
 
 impl Held {
     fn hold(&mut self, mut socket: Socket) {
         self.count += 1;
         let closed = Arc::clone(&self.closed);
+        let ended = Arc::clone(&self.ended);
+        let mut close = self.close.subscribe();
         tokio::spawn(async move {
-            while let Some(frame) = socket.next().await {
-                if frame.is_err() {
-                    break;
+            loop {
+                tokio::select! {
+                    frame = socket.next() => {
+                        if matches!(frame, None | Some(Err(_))) {
+                            closed.fetch_add(1, Ordering::Relaxed);
+                            break;
+                        }
+                    }
+                    // The guard `wait_for` answers is dropped at once: it must
+                    // not be held across the close below.
+                    () = async { drop(close.wait_for(|close| *close).await) } => {
+                        let _ = socket.close(None).await;
+                        break;
+                    }
                 }
             }
-            closed.fetch_add(1, Ordering::Relaxed);
+            ended.fetch_add(1, Ordering::Relaxed);
         });
     }
+
+    /// Closes every held socket (a clean WebSocket close) and waits until
+    /// all have ended, at most `within`; how many ended.
+    async fn close_all(&self, within: Duration) -> u64 {
+        self.close.send_replace(true);
+        let deadline = Instant::now() + within;
+        while self.ended.load(Ordering::Relaxed) < self.count as u64 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.ended.load(Ordering::Relaxed)
+    }
+}
+
+/// Closes the held sockets and reports how much of the relay's memory for
+/// them came back: the relay's RSS once they are gone, against its RSS
+/// before the first socket and with all of them open.
+async fn memory_returned(
+    relay: &Proc,
+    held: &Held,
+    rss: (u64, u64),
+    report: &mut Report,
+) -> Result<()> {
+    let (before, open) = rss;
+    let ended = held.close_all(Duration::from_secs(60)).await;
+    // The relay notices each close, drops the connection's task, socket
+    // and queue; give it a moment, then read.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = relay.rss_bytes()?;
+    report.add("sockets.closed_by_loadgen", ended as f64, "sockets");
+    report.add("sockets.rss_after_close", after as f64 / 1e6, "MB");
+    let grown = open.saturating_sub(before);
+    if grown > 0 {
+        let returned = open.saturating_sub(after) as f64 / grown as f64;
+        report.add("sockets.rss_returned_after_close", returned * 100.0, "%");
+    }
+    Ok(())
 }
 
 /// The file limit of this process (`ulimit -n`), from `/proc/self/limits`.
@@ -635,7 +704,7 @@ async fn sockets(
     probe: &(Account, String, ThreadKey),
     held: &mut Held,
     report: &mut Report,
-) -> Result<()> {
+) -> Result<(u64, u64)> {
     let limit = open_file_limit().unwrap_or(1024);
     // This process needs a descriptor per socket plus its HTTP pool; the
     // relay derives its own connection cap from the same limit.
@@ -734,7 +803,7 @@ async fn sockets(
             "relay RSS, MB",
         )?;
     }
-    Ok(())
+    Ok((rss_before, rss_after))
 }
 
 /// Lets the relay finish the last handshakes before its RSS is read.

@@ -8,7 +8,9 @@
 //! migrations (`migrations/sqlite`, `migrations/postgres`), and a test
 //! checks that they build the same tables.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
@@ -144,6 +146,11 @@ async fn open_sqlite(data_dir: &Path) -> Result<AnyPool, StartError> {
     };
     AnyPoolOptions::new()
         .max_connections(8)
+        // A file on local disk does not go stale the way a server
+        // connection does; testing each one before lending it cost a round
+        // trip to its worker thread on every statement (measured:
+        // docs/benchmarks.md, "Relay capacity").
+        .test_before_acquire(false)
         .after_connect(|conn, _meta| {
             Box::pin(async move {
                 // WAL lets readers (message paging) run beside the one
@@ -164,22 +171,77 @@ async fn open_sqlite(data_dir: &Path) -> Result<AnyPool, StartError> {
         })
 }
 
+/// SQLite takes one writer at a time, and a writer that finds the lock
+/// taken sleeps in SQLite's busy handler (1, 2, 5, 10 ... 100 ms between
+/// tries), idle while the lock comes free after a fraction of a
+/// millisecond: under load that sleep, not the work, sets the latency.
+/// This process's writers queue here instead, in order, and reach SQLite
+/// one by one. One queue per database file (tests run many relays in one
+/// process); another process on the same file still meets the busy handler.
+static SQLITE_WRITERS: LazyLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> =
+    LazyLock::new(Mutex::default);
+
+/// The writers' queue of the SQLite database `pool` opens.
+fn sqlite_writers(pool: &AnyPool) -> Arc<tokio::sync::Mutex<()>> {
+    let file = pool.connect_options().database_url.to_string();
+    let mut queues = SQLITE_WRITERS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    Arc::clone(queues.entry(file).or_default())
+}
+
+/// A transaction from [`begin_write`]: use it as the connection it runs on
+/// (`&mut tx`), and [`WriteTx::commit`] it. On SQLite it holds this
+/// process's turn to write until it ends.
+#[derive(Debug)]
+pub struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    /// Dropped after `tx` (fields drop in order): the turn passes on once
+    /// the transaction has ended.
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    /// Commits the transaction, then gives up the turn to write.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+}
+
 /// Begins a transaction that will write, serialized with every other one
 /// for `scope` (an account or thread id, or a name such as
 /// [`ACTIVITY`]) on every relay sharing the database: SQLite's
-/// `BEGIN IMMEDIATE` takes its one write lock at once; PostgreSQL takes a
+/// `BEGIN IMMEDIATE` takes its one write lock at once (after this
+/// process's earlier writers, see [`SQLITE_WRITERS`]); PostgreSQL takes a
 /// transaction-scoped advisory lock on `scope`. Read-then-write steps (a
 /// compare-and-swap, a hash chain's next link) run inside one.
-pub async fn begin_write(
-    pool: &AnyPool,
-    scope: &str,
-) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+pub async fn begin_write(pool: &AnyPool, scope: &str) -> Result<WriteTx, sqlx::Error> {
     match Backend::of(pool) {
-        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+        Backend::Sqlite => {
+            let turn = sqlite_writers(pool).lock_owned().await;
+            let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+            Ok(WriteTx {
+                tx,
+                _turn: Some(turn),
+            })
+        }
         Backend::Postgres => {
             let mut tx = pool.begin().await?;
             lock_postgres(&mut tx, scope).await?;
-            Ok(tx)
+            Ok(WriteTx { tx, _turn: None })
         }
     }
 }

@@ -1,7 +1,6 @@
 //! `GET /v1/events`: the WebSocket that pushes new messages, receipts and
 //! typing to a signed-in client.
 
-use std::sync::Arc;
 use std::time::Duration;
 use ward_proto::ErrorCode;
 
@@ -9,7 +8,6 @@ use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use ward_proto::events::{Event, EventsAuth};
 
@@ -17,7 +15,11 @@ use crate::error::ApiError;
 use crate::{AppState, sessions};
 
 /// Small buffers: an idle connection should cost a few KB, not hundreds.
-const BUFFER: usize = 4 * 1024;
+/// Clients send only tiny frames (the auth frame, pings, a close), so reads
+/// need little room; a bigger frame grows the buffer for itself.
+const READ_BUFFER: usize = 512;
+/// Frames are written whole on each send; this only caps batching.
+const WRITE_BUFFER: usize = 4 * 1024;
 /// Clients only ever send the auth frame, pings and closes.
 const MAX_INCOMING: usize = 4 * 1024;
 const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
@@ -59,12 +61,16 @@ pub async fn connect(
         .into_response();
     }
     upgrade
-        .read_buffer_size(BUFFER)
-        .write_buffer_size(BUFFER)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
         .max_message_size(MAX_INCOMING)
         .on_upgrade(move |socket| serve(state, socket))
 }
 
+/// One task per connection, doing both directions: an idle connection is
+/// one small task, one socket and one queue (docs/benchmarks.md, "Relay
+/// capacity", counts the bytes). The rarely taken branches (session checks)
+/// are boxed, so their futures do not sit in every idle task's allocation.
 async fn serve(state: AppState, mut socket: WebSocket) {
     // The token comes in the first frame, always: a cookie is never
     // accepted on the socket, so a page elsewhere on the site cannot open
@@ -73,30 +79,26 @@ async fn serve(state: AppState, mut socket: WebSocket) {
         let _ = socket.send(Message::Close(None)).await;
         return;
     };
-    let Ok(session) = sessions::authenticate(&state, &token).await else {
+    let Ok(session) = Box::pin(sessions::authenticate(&state, &token)).await else {
         let _ = socket.send(Message::Close(None)).await;
         return;
     };
-    let (sink, mut incoming) = socket.split();
-    // Everything for this client goes through a bounded queue to one
-    // writer; a client that does not read fills it and is disconnected.
-    let (queue, waiting) = mpsc::channel(state.config.websocket_send_queue);
-    let mut writer = tokio::spawn(write(sink, waiting));
     let ready = Event::Ready {
         account_id: session.account_id.clone(),
     };
-    // Ready is queued before the connection registers, so it comes first.
-    let queued = serde_json::to_string(&ready)
-        .ok()
-        .is_some_and(|json| queue.try_send(Arc::from(json)).is_ok());
-    if !queued {
-        writer.abort();
+    // Ready is sent before the connection registers, so it comes first.
+    let Ok(ready) = serde_json::to_string(&ready) else {
+        return;
+    };
+    if !sent(&mut socket, Message::Text(ready.into())).await {
         return;
     }
-    // From here the hub holds the only sender: when this registration
-    // drops (however this task ends), the writer sends what is queued and
-    // then a Close frame.
+    // Everything for this client goes through a bounded queue; a client
+    // that does not read fills it and is disconnected. The index holds the
+    // only sender.
+    let (queue, mut waiting) = mpsc::channel(state.config.websocket_send_queue);
     let registration = state.events.local().register(&session.account_id, queue);
+    drop(session);
     let mut recheck = tokio::time::interval(RECHECK);
     recheck.tick().await;
     loop {
@@ -105,44 +107,44 @@ async fn serve(state: AppState, mut socket: WebSocket) {
                 // Too far behind: cut it off now; it catches up by cursor
                 // when it reconnects.
                 tracing::debug!("closing a WebSocket that does not keep up");
-                writer.abort();
                 return;
             }
-            frame = incoming.next() => match frame {
+            queued = waiting.recv() => {
+                let Some(json) = queued else { break };
+                let text = Message::Text(String::from(&*json).into());
+                tokio::select! {
+                    ok = sent(&mut socket, text) => if !ok { return },
+                    () = registration.dropped() => return,
+                }
+            }
+            frame = socket.recv() => match frame {
                 Some(Ok(Message::Close(_)) | Err(_)) | None => break,
                 Some(Ok(_)) => {}
             },
             _ = recheck.tick() => {
-                if !sessions::is_live(&state, &token).await.unwrap_or(false) {
+                if !Box::pin(sessions::is_live(&state, &token)).await.unwrap_or(false) {
                     break;
                 }
             }
-            _ = &mut writer => return,
         }
     }
     drop(registration);
-    if tokio::time::timeout(SEND_TIMEOUT, &mut writer)
-        .await
-        .is_err()
-    {
-        writer.abort();
-    }
-}
-
-/// Sends queued frames until the queue closes (then a Close frame), a send
-/// fails, or one takes longer than [`SEND_TIMEOUT`].
-async fn write(
-    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
-    mut waiting: mpsc::Receiver<Arc<str>>,
-) {
-    while let Some(json) = waiting.recv().await {
-        let text = String::from(&*json);
-        match tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Text(text.into()))).await {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) | Err(_) => return,
+    // What was queued before the end still goes out, then a Close frame.
+    while let Ok(json) = waiting.try_recv() {
+        if !sent(&mut socket, Message::Text(String::from(&*json).into())).await {
+            return;
         }
     }
-    let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Close(None))).await;
+    let _ = sent(&mut socket, Message::Close(None)).await;
+}
+
+/// Sends one frame; false if it failed or the client left it unread for
+/// [`SEND_TIMEOUT`].
+async fn sent(socket: &mut WebSocket, message: Message) -> bool {
+    matches!(
+        tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await,
+        Ok(Ok(()))
+    )
 }
 
 async fn first_frame_token(socket: &mut WebSocket) -> Option<String> {

@@ -252,8 +252,7 @@ pub async fn create(
     let thread_id = secrets::id("thr")?;
     let now = now_ms();
     let limit = state.config.max_threads_per_day;
-    let mut tx = state.db.begin().await?;
-    crate::db::lock(&mut tx, crate::db::ACTIVITY).await?;
+    let mut tx = crate::db::begin_write(&state.db, crate::db::ACTIVITY).await?;
     // Counted and inserted in one statement (it holds the write lock):
     // parallel starts cannot exceed the daily limit.
     let activity = store::threads::start_within_limit(
@@ -312,7 +311,7 @@ pub async fn put_epoch(
             "Only the patient or the clinic can start a new epoch.",
         ));
     }
-    let members: HashSet<String> = members(&state.db, &thread_id).await?.into_iter().collect();
+    let members: HashSet<String> = members(&state, &thread_id).await?.into_iter().collect();
     let mut tx = state.db.begin().await?;
     start_epoch(&mut tx, &thread_id, &session.account_id, &members, &request).await?;
     tx.commit().await?;
@@ -494,7 +493,7 @@ pub async fn remove_member(
             "Only caregivers can be removed from a thread.",
         ));
     }
-    let remaining: HashSet<String> = members(&state.db, &thread_id)
+    let remaining: HashSet<String> = members(&state, &thread_id)
         .await?
         .into_iter()
         .filter(|member| *member != account_id)
@@ -544,9 +543,25 @@ pub async fn post_message(
     Path(thread_id): Path<String>,
     JsonBody(request): JsonBody<PostMessageRequest>,
 ) -> Result<(StatusCode, Json<StoredMessage>), ApiError> {
-    require_member(&state, &thread_id, &session.account_id).await?;
+    let parsed = Envelope::from_bytes(&request.envelope.0);
+    // One statement answers every check below (a send is the hottest
+    // path); membership is answered first, as on every thread route, so a
+    // non-member learns nothing else.
+    let (epoch, message_id) = parsed.as_ref().map_or((0, ""), |envelope| {
+        let header = envelope.header();
+        (i64::from(header.epoch), header.message_id.as_str())
+    });
+    let checks = store::envelopes::send_checks(
+        &state.db,
+        &thread_id,
+        &session.account_id,
+        epoch,
+        message_id,
+    )
+    .await?
+    .ok_or_else(|| ApiError::not_found("thread"))?;
     check_attachment_list(&request.attachments)?;
-    let envelope = Envelope::from_bytes(&request.envelope.0).map_err(|_| {
+    let envelope = parsed.map_err(|_| {
         ApiError::bad_request(
             ErrorCode::InvalidEnvelope,
             "The message is not in the envelope format, or it is too large.",
@@ -560,34 +575,30 @@ pub async fn post_message(
         ));
     }
     // Only the current epoch: after a member is removed, nothing new may be
-    // sealed under a key they still hold.
-    let current = store::threads::current_epoch(&state.db, &thread_id).await?;
-    if current.is_some_and(|epoch| epoch != i64::from(header.epoch))
-        && store::envelopes::find(&state.db, &thread_id, &header.sender_id, &header.message_id)
-            .await?
-            .is_none()
+    // sealed under a key they still hold (a retry of a message stored
+    // before is answered below).
+    if checks
+        .current_epoch
+        .is_some_and(|current| current != i64::from(header.epoch))
+        && !checks.already_stored
     {
         return Err(ApiError::conflict(
             ErrorCode::StaleEpoch,
             "This thread's keys have changed. Fetch the thread's keys, seal the message again and resend it.",
         ));
     }
-    let has_key = store::sealed_keys::has(
-        &state.db,
-        &thread_id,
-        i64::from(header.epoch),
-        &session.account_id,
-    )
-    .await?;
-    if !has_key {
+    if !checks.has_key {
         return Err(ApiError::bad_request(
             ErrorCode::UnknownEpoch,
             "The envelope's epoch has no key for you in this thread. Fetch the thread's keys and seal again.",
         ));
     }
-    if let Some(existing) =
+    let existing = if checks.already_stored {
         store::envelopes::find(&state.db, &thread_id, &header.sender_id, &header.message_id).await?
-    {
+    } else {
+        None
+    };
+    if let Some(existing) = existing {
         return if existing.envelope.0 == request.envelope.0 {
             Ok((StatusCode::OK, Json(existing)))
         } else {
@@ -598,8 +609,7 @@ pub async fn post_message(
         };
     }
     let now = now_ms();
-    let mut tx = state.db.begin().await?;
-    crate::db::lock(&mut tx, crate::db::ACTIVITY).await?;
+    let mut tx = crate::db::begin_write(&state.db, crate::db::ACTIVITY).await?;
     // Re-checked in the transaction: a member removed (and the epoch
     // rotated) a moment ago cannot slip a message in.
     // The thread row is locked from here to commit: the next seq and the
@@ -668,8 +678,8 @@ pub async fn post_message(
     )
     .await?;
     store::archive::set_head(&mut tx, &thread_id, chain.as_slice()).await?;
-    // Every member's inbox moves it to the top.
-    store::members::move_to(&mut tx, &thread_id, activity).await?;
+    // Every member's inbox moves it to the top; they are its recipients.
+    let recipients = store::members::move_to(&mut tx, &thread_id, activity).await?;
     tx.commit().await?;
     let stored = StoredMessage {
         seq: as_u64(seq),
@@ -936,7 +946,7 @@ pub async fn typing(
     Path(thread_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     require_member(&state, &thread_id, &session.account_id).await?;
-    let others: Vec<String> = members(&state.db, &thread_id)
+    let others: Vec<String> = members(&state, &thread_id)
         .await?
         .into_iter()
         .filter(|member| *member != session.account_id)

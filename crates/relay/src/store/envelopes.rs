@@ -230,3 +230,50 @@ mod tests {
         }
     }
 }
+
+/// What a send must know before it stores anything, read in one statement
+/// (a send is the relay's hottest path: each statement is a round trip).
+#[derive(Debug, Clone, Copy)]
+pub struct SendChecks {
+    /// The thread's current epoch (`None` before its first key).
+    pub current_epoch: Option<i64>,
+    /// Whether the sender has a key for the envelope's epoch.
+    pub has_key: bool,
+    /// The sender already stored a message with this id (a retry, or a
+    /// reused id): read it with [`find`].
+    pub already_stored: bool,
+}
+
+/// The checks before `sender_id` stores `message_id` sealed under `epoch`
+/// in `thread_id`; `None` if the sender is not a current member.
+pub async fn send_checks(
+    db: &AnyPool,
+    thread_id: &str,
+    sender_id: &str,
+    epoch: i64,
+    message_id: &str,
+) -> Result<Option<SendChecks>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT t.current_epoch,
+            (SELECT COUNT(*) > 0 FROM sealed_keys k
+              WHERE k.thread_id = $1 AND k.epoch = $3 AND k.member_id = $2) AS has_key,
+            (SELECT COUNT(*) > 0 FROM envelopes e
+              WHERE e.thread_id = $1 AND e.sender_id = $2 AND e.message_id = $4) AS already_stored
+         FROM thread_members m JOIN threads t ON t.thread_id = m.thread_id
+         WHERE m.thread_id = $1 AND m.account_id = $2 AND m.removed_at IS NULL",
+    )
+    .bind(thread_id)
+    .bind(sender_id)
+    .bind(epoch)
+    .bind(message_id)
+    .fetch_optional(db)
+    .await?;
+    row.map(|row| {
+        Ok(SendChecks {
+            current_epoch: row.try_get("current_epoch")?,
+            has_key: row.try_get::<crate::db::Flag, _>("has_key")?.0,
+            already_stored: row.try_get::<crate::db::Flag, _>("already_stored")?.0,
+        })
+    })
+    .transpose()
+}

@@ -6,7 +6,7 @@
 use sqlx::{AnyConnection, AnyPool, Row};
 use ward_proto::threads::Role;
 
-use crate::db::Text;
+use crate::db::{Flag, Text};
 
 /// A current member, as the thread shows them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,16 +142,27 @@ pub async fn remove(
 }
 
 /// Moves `thread_id` to `activity` in every member's inbox (the top: a new
-/// message), inside the caller's transaction (the one storing it).
+/// message), inside the caller's transaction (the one storing it). Answers
+/// the thread's current members, as of that transaction: the message's
+/// live recipients, without another statement.
 pub async fn move_to(
     conn: &mut AnyConnection,
     thread_id: &str,
     activity: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE thread_members SET activity = $1 WHERE thread_id = $2")
-        .bind(activity)
-        .bind(thread_id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query(
+        "UPDATE thread_members SET activity = $1 WHERE thread_id = $2
+         RETURNING account_id, removed_at IS NULL AS current",
+    )
+    .bind(activity)
+    .bind(thread_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut current = Vec::with_capacity(rows.len());
+    for row in rows {
+        if row.try_get::<Flag, _>("current")?.0 {
+            current.push(row.try_get("account_id")?);
+        }
+    }
+    Ok(current)
 }
