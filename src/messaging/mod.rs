@@ -291,7 +291,8 @@ impl Inbox {
     }
 
     /// Opens a thread: its newest page the first time (older pages come
-    /// with [`Self::load_earlier`]), and afterwards only what arrived since.
+    /// with [`Self::load_earlier`]), and afterwards only what arrived since
+    /// (from the first message missing from what is loaded).
     /// A long gap (a phone offline for days) starts again from the newest
     /// page rather than fetching everything in between.
     pub async fn open_thread(&self, session: Session, thread_id: &str) -> Result<(), SessionError> {
@@ -305,13 +306,14 @@ impl Inbox {
         }
         session.check(ticket)?;
         self.upsert_thread(thread);
-        let newest = self
+        let caught_up = self
             .messages
-            .with_untracked(|all| all.get(thread_id).map(|list| history::newest_seq(list)));
+            .with_untracked(|all| all.get(thread_id).map(|list| history::caught_up_to(list)));
         let mut fresh = true;
         let mut fetched = Vec::new();
-        if let Some(newest) = newest {
-            let page = api::threads::messages_after(&token, thread_id, newest.unwrap_or(0)).await?;
+        if let Some(caught_up) = caught_up {
+            let page =
+                api::threads::messages_after(&token, thread_id, caught_up.unwrap_or(0)).await?;
             if page.next_cursor.is_none() {
                 fresh = false;
                 fetched = self.open_page(session, thread_id, &page.messages).await?;
