@@ -35,6 +35,25 @@ pub(super) fn newest_seq(list: &[Shown]) -> Option<u64> {
     list.iter().filter_map(|m| m.seq).max()
 }
 
+/// The sequence number up to which `list` holds every stored message from
+/// its oldest on: where catching up starts. Not the newest one: while the
+/// live stream was down, the relay's answers to the patient's own sends
+/// still numbered those (say #57) past messages that arrived meanwhile
+/// (#55, #56), which catching up after #57 would never fetch.
+pub(super) fn caught_up_to(list: &[Shown]) -> Option<u64> {
+    let mut seqs: Vec<u64> = list.iter().filter_map(|m| m.seq).collect();
+    seqs.sort_unstable();
+    let mut seqs = seqs.into_iter();
+    let mut last = seqs.next()?;
+    for seq in seqs {
+        if seq > last.saturating_add(1) {
+            break;
+        }
+        last = seq;
+    }
+    Some(last)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,6 +129,29 @@ mod tests {
         let mut list = vec![message("m", "me", Some(1), Some(Delivery::Sent))];
         merge(&mut list, vec![message("m", "clinic", Some(2), None)]);
         assert_eq!(list.len(), 2);
+    }
+
+    #[test]
+    fn catching_up_starts_at_the_first_hole_not_at_the_newest() {
+        let stored = |seqs: &[u64]| -> Vec<Shown> {
+            seqs.iter()
+                .map(|&seq| message(&format!("m{seq}"), "x", Some(seq), None))
+                .collect()
+        };
+        assert_eq!(caught_up_to(&[]), None);
+        assert_eq!(
+            caught_up_to(&stored(&[3, 4, 5])),
+            Some(5),
+            "from the oldest loaded"
+        );
+        // #55 and #56 went by while the stream was down; #57 is the
+        // patient's own, numbered by the relay's answer.
+        let mut list = stored(&[53, 54, 57]);
+        list.push(message("sending", "me", None, Some(Delivery::Sending)));
+        assert_eq!(caught_up_to(&list), Some(54));
+        assert_eq!(newest_seq(&list), Some(57));
+        merge(&mut list, stored(&[55, 56]));
+        assert_eq!(caught_up_to(&list), Some(57));
     }
 
     #[test]

@@ -53,6 +53,7 @@ pub(crate) fn run(session: Session, inbox: Inbox) {
             queue.update_value(|q| {
                 q.events.clear();
                 q.delivered.clear();
+                q.behind = false;
             });
         }
     });
@@ -84,7 +85,11 @@ fn connect(
         if session.phase.get_untracked() != Phase::Unlocked {
             return;
         }
-        // Back off 1, 2, 4 … 30 s; then catch up on what is open.
+        // What the relay sends until a new stream is ready is lost: catch
+        // up once it is (catching up before could miss what arrives in
+        // between).
+        queue.update_value(|q| q.behind = true);
+        // Back off 1, 2, 4 … 30 s.
         let tries = attempt.get_value();
         attempt.set_value(tries.saturating_add(1));
         let delay = (1_000u32 << tries.min(5)).min(30_000);
@@ -92,7 +97,6 @@ fn connect(
             move || {
                 if session.phase.get_untracked() == Phase::Unlocked {
                     connect(session, inbox, stream, attempt, queue);
-                    spawn_local(async move { catch_up(session, inbox).await });
                 }
             },
             std::time::Duration::from_millis(u64::from(delay)),
@@ -121,6 +125,9 @@ struct Queue {
     list_changed: bool,
     /// "Delivered" receipts to send: the newest arrived seq per thread.
     delivered: HashMap<String, u64>,
+    /// A stream dropped: the next one to be ready catches up on what is
+    /// open.
+    behind: bool,
 }
 
 /// Applies events one at a time, in the order they came (a burst of 200
@@ -169,12 +176,21 @@ async fn apply(
 ) {
     let me = session.account_id.get_untracked().unwrap_or_default();
     match event {
-        // (Re)connected: whatever waited in the outbox goes now (beside the
-        // stream, which must not wait for it).
-        Event::Ready { .. } => spawn_local(async move {
-            inbox.flush(session).await;
-            inbox.resume_uploads(session).await;
-        }),
+        // (Re)connected: whatever waited in the outbox goes now, and after a
+        // drop what was missed is fetched (both beside the stream, which
+        // must not wait for them).
+        Event::Ready { .. } => {
+            if queue
+                .try_update_value(|q| std::mem::take(&mut q.behind))
+                .unwrap_or(false)
+            {
+                spawn_local(catch_up(session, inbox));
+            }
+            spawn_local(async move {
+                inbox.flush(session).await;
+                inbox.resume_uploads(session).await;
+            });
+        }
         Event::Message { thread_id, message } => {
             let loaded = inbox
                 .messages

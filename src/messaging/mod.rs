@@ -12,6 +12,7 @@
 
 mod crypto;
 mod history;
+mod in_order;
 pub(crate) mod live;
 pub mod pinning;
 mod sending_files;
@@ -167,6 +168,9 @@ pub struct Inbox {
     /// Each member's history as verified this unlock.
     histories: StoredValue<HashMap<String, VerifiedHistory>, LocalStorage>,
     flushing: StoredValue<bool>,
+    /// The patient's sends, sealed and queued one at a time in the order
+    /// written.
+    sending: StoredValue<in_order::Line>,
     /// When the last typing event went (ms).
     typing_sent: StoredValue<f64>,
     /// Bytes done of each upload running in this tab, by message id: kept
@@ -198,6 +202,7 @@ impl Inbox {
             pins: StoredValue::new(HashMap::new()),
             histories: StoredValue::new_local(HashMap::new()),
             flushing: StoredValue::new(false),
+            sending: StoredValue::new(in_order::Line::default()),
             typing_sent: StoredValue::new(0.0),
             upload_done: RwSignal::new(HashMap::new()),
             uploads: StoredValue::new_local(HashMap::new()),
@@ -291,7 +296,8 @@ impl Inbox {
     }
 
     /// Opens a thread: its newest page the first time (older pages come
-    /// with [`Self::load_earlier`]), and afterwards only what arrived since.
+    /// with [`Self::load_earlier`]), and afterwards only what arrived since
+    /// (from the first message missing from what is loaded).
     /// A long gap (a phone offline for days) starts again from the newest
     /// page rather than fetching everything in between.
     pub async fn open_thread(&self, session: Session, thread_id: &str) -> Result<(), SessionError> {
@@ -305,13 +311,14 @@ impl Inbox {
         }
         session.check(ticket)?;
         self.upsert_thread(thread);
-        let newest = self
+        let caught_up = self
             .messages
-            .with_untracked(|all| all.get(thread_id).map(|list| history::newest_seq(list)));
+            .with_untracked(|all| all.get(thread_id).map(|list| history::caught_up_to(list)));
         let mut fresh = true;
         let mut fetched = Vec::new();
-        if let Some(newest) = newest {
-            let page = api::threads::messages_after(&token, thread_id, newest.unwrap_or(0)).await?;
+        if let Some(caught_up) = caught_up {
+            let page =
+                api::threads::messages_after(&token, thread_id, caught_up.unwrap_or(0)).await?;
             if page.next_cursor.is_none() {
                 fresh = false;
                 fetched = self.open_page(session, thread_id, &page.messages).await?;
@@ -540,6 +547,8 @@ impl Inbox {
         category: Option<Category>,
     ) {
         let ticket = session.ticket();
+        // In the order written: sealed after the message before is queued.
+        let turn = in_order::take(self.sending).await;
         let sealed = crypto::seal(self, session, thread_id, &shown, quick_reply, category).await;
         if !session.is_current(ticket) {
             // Locked meanwhile: the message went with the session's
@@ -558,7 +567,7 @@ impl Inbox {
             account_id: shown.sender_id.clone(),
             thread_id: thread_id.to_owned(),
             message_id: shown.message_id.clone(),
-            queued_at: js_sys::Date::now(),
+            queued_at: turn.queued_at(),
             envelope,
             attachments: shown
                 .attachments
@@ -569,10 +578,12 @@ impl Inbox {
         };
         if outbox::put(&queued).await.is_err() {
             // No storage (private browsing): send directly, without the
-            // safety net.
+            // safety net (still in turn).
             self.deliver(session, ticket, &queued).await;
             return;
         }
+        // Queued: the next message may be sealed while this one goes.
+        drop(turn);
         self.flush(session).await;
     }
 

@@ -5,10 +5,23 @@
 const crypto = require('node:crypto');
 const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
 const path = require('node:path');
 const { expect } = require('@playwright/test');
 
 const data = /** @type {string} */ (process.env.WARD_DATA_DIR);
+
+/**
+ * A relay the specs talk to: its URL (the page's origin), its data
+ * directory, and the clinic's key file for it.
+ * @typedef {{ url: string, data: string, keyFile: string }} RelayPlace
+ */
+
+/** The e2e relay xtask started, which every spec shares. @type {RelayPlace} */
+const shared = { url: /** @type {string} */ (process.env.WARD_URL), data, keyFile: path.join(data, 'e2e-clinic.key') };
+
+const clinicEnv = () => ({ ...process.env, WARD_CLINIC_PASSPHRASE: 'e2e clinic passphrase' });
 
 /** Runs the clinic agent (`ward-clinic ...`) against the e2e relay; returns what it printed. */
 function clinic(...args) {
@@ -17,9 +30,52 @@ function clinic(...args) {
 
 /** Runs the clinic agent with `input` on its standard input. */
 function clinicWithInput(input, ...args) {
+  return clinicAt(shared, input, ...args);
+}
+
+/** Runs the clinic agent against `relay` with `input` on its standard input; returns what it printed. */
+function clinicAt(relay, input, ...args) {
   return execFileSync(/** @type {string} */ (process.env.WARD_CLINIC_BIN), [
-    '--relay', /** @type {string} */ (process.env.WARD_URL), '--key-file', path.join(data, 'e2e-clinic.key'), ...args,
-  ], { env: { ...process.env, WARD_CLINIC_PASSPHRASE: 'e2e clinic passphrase' }, encoding: 'utf8', input });
+    '--relay', relay.url, '--key-file', relay.keyFile, ...args,
+  ], { env: clinicEnv(), encoding: 'utf8', input });
+}
+
+/**
+ * Sets the clinic of a fresh relay up through the clinic agent
+ * (`ward-clinic init`): the clinic inbox account, its published keys,
+ * and its key file, with the setup code from the relay's data directory.
+ */
+function initClinic(relay) {
+  execFileSync(/** @type {string} */ (process.env.WARD_CLINIC_BIN), [
+    '--relay', relay.url, '--key-file', relay.keyFile,
+    'init', '--name', 'Riverside Clinic', '--setup-code-file', path.join(relay.data, 'clinic-setup-code'),
+  ], { env: clinicEnv(), stdio: 'pipe' });
+}
+
+/**
+ * Starts the clinic agent against `relay` in the background with its
+ * standard input open: `write(line)` hands it one line, `end()` closes its
+ * input, `lines()` is what it printed so far, `exited` resolves with its
+ * exit code and what it said on stderr.
+ */
+function clinicPipe(relay, ...args) {
+  const child = spawn(/** @type {string} */ (process.env.WARD_CLINIC_BIN), [
+    '--relay', relay.url, '--key-file', relay.keyFile, ...args,
+  ], { env: { ...clinicEnv(), RUST_LOG: 'warn' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { err += d; });
+  /** @type {Promise<{ code: number | null, stderr: string }>} */
+  const exited = new Promise((resolve) => child.on('exit', (code) => resolve({ code, stderr: err })));
+  return {
+    write: (/** @type {string} */ line) => { child.stdin.write(`${line}\n`); },
+    end: () => { child.stdin.end(); },
+    lines: () => out.split('\n').filter(Boolean),
+    stderr: () => err,
+    exited,
+    stop: () => { child.kill(); },
+  };
 }
 
 /**
@@ -28,9 +84,9 @@ function clinicWithInput(input, ...args) {
  */
 function clinicWatch(threadId, seconds) {
   const child = spawn(/** @type {string} */ (process.env.WARD_CLINIC_BIN), [
-    '--relay', /** @type {string} */ (process.env.WARD_URL), '--key-file', path.join(data, 'e2e-clinic.key'),
+    '--relay', shared.url, '--key-file', shared.keyFile,
     'watch', threadId, '--seconds', String(seconds),
-  ], { env: { ...process.env, WARD_CLINIC_PASSPHRASE: 'e2e clinic passphrase' } });
+  ], { env: clinicEnv() });
   let out = '';
   child.stdout.on('data', (d) => { out += d; });
   const ready = new Promise((resolve) => {
@@ -39,9 +95,9 @@ function clinicWatch(threadId, seconds) {
   return { output: () => out, ready, stop: () => child.kill() };
 }
 
-/** The codes sent to `contact`, oldest first (the dev sink's log). */
-function codesFor(contact) {
-  const file = path.join(data, 'dev-outbox.log');
+/** The codes sent to `contact` by `relay`, oldest first (the dev sink's log). */
+function codesFor(contact, relay = shared) {
+  const file = path.join(relay.data, 'dev-outbox.log');
   if (!fs.existsSync(file)) return [];
   return fs.readFileSync(file, 'utf8').trim().split('\n')
     .map((line) => line.split('\t'))
@@ -50,15 +106,15 @@ function codesFor(contact) {
 }
 
 /** Waits for a code newer than the `seen` first ones. */
-async function nextCode(contact, seen) {
-  await expect.poll(() => codesFor(contact).length, { message: `a code for ${contact}` }).toBeGreaterThan(seen);
-  const codes = codesFor(contact);
+async function nextCode(contact, seen, relay = shared) {
+  await expect.poll(() => codesFor(contact, relay).length, { message: `a code for ${contact}` }).toBeGreaterThan(seen);
+  const codes = codesFor(contact, relay);
   return codes[codes.length - 1];
 }
 
-/** The clinic invites a patient; returns the invite code. */
-async function invite(_request, displayName, contact) {
-  return clinic('invite', '--name', displayName, '--contact', contact).trim();
+/** The clinic (of `relay`) invites a patient; returns the invite code. */
+async function invite(_request, displayName, contact, relay = shared) {
+  return clinicAt(relay, '', 'invite', '--name', displayName, '--contact', contact).trim();
 }
 
 /** A platform authenticator for the page's browser context, with or without PRF. */
@@ -142,11 +198,14 @@ async function screenshot(page, name) {
   await page.screenshot({ path: path.join(screensDir, `${name}.png`), fullPage: true, animations: 'disabled', caret: 'hide' });
 }
 
-/** Enrolls a patient through the screens; returns the recovery code shown. */
-async function enrollThroughScreens(page, request, { name, contact, shots = false, wrongCodeFirst = false }) {
-  const code = await invite(request, name, contact);
-  const seen = codesFor(contact).length;
-  await page.goto(`/enroll#invite=${encodeURIComponent(code)}`);
+/**
+ * Enrolls a patient through the screens (on `relay`, the shared one unless
+ * given); returns the recovery code shown.
+ */
+async function enrollThroughScreens(page, request, { name, contact, shots = false, wrongCodeFirst = false, relay = shared }) {
+  const code = await invite(request, name, contact, relay);
+  const seen = codesFor(contact, relay).length;
+  await page.goto(new URL(`/enroll#invite=${encodeURIComponent(code)}`, relay.url).href);
   await expect(page.getByRole('heading', { level: 1, name: 'Set up your account' })).toBeVisible();
   await expect(page.getByLabel('Invitation code')).toHaveValue(code);
   expect(new URL(page.url()).hash, 'the invite leaves the address bar').toBe('');
@@ -157,7 +216,7 @@ async function enrollThroughScreens(page, request, { name, contact, shots = fals
   if (shots) await screenshot(page, '02-enroll-confirm');
   await page.getByRole('button', { name: 'Yes, this is me' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Enter your code' })).toBeVisible();
-  const sent = await nextCode(contact, seen);
+  const sent = await nextCode(contact, seen, relay);
   if (wrongCodeFirst) {
     const wrong = sent === '000000' ? '111111' : '000000';
     await page.getByLabel('Code from the message').fill(wrong);
@@ -229,7 +288,107 @@ async function safetyNumber(page) {
   return (await number.innerText()).trim();
 }
 
+/** A free TCP port on the loopback interface (as xtask finds the shared relay's). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = /** @type {net.AddressInfo} */ (server.address());
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts a relay of a spec's own, for a spec that must harm it (kill it,
+ * restart it) without touching the shared one: `ward-relay serve` on a free
+ * port of 127.0.0.1 with the flags xtask gives the shared relay
+ * (xtask/src/relay.rs: `http://localhost:PORT` as its public origin, the
+ * passkeys' relying party; `--dev`; the built client; the demo clinic's
+ * hours and notice), a fresh data directory, and its clinic set up as
+ * global-setup.js sets up the shared one's.
+ *
+ * `kill()` is kill -9 (and waits for the process to be gone); `start()`
+ * starts it again on the same port with the same data directory and
+ * settings; `stop()` ends it (SIGTERM) and removes its data directory;
+ * `log()` is what it printed.
+ */
+async function ownRelay() {
+  const bin = process.env.WARD_RELAY_BIN;
+  if (!bin) throw new Error('WARD_RELAY_BIN is not set: run these tests with `cargo xtask test`');
+  const port = await freePort();
+  const url = `http://localhost:${port}`;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ward-e2e-own-relay-'));
+  const logFile = path.join(dir, 'relay.log');
+  // Nothing of the shared relay's settings (or the developer's WARD_*) leaks in.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WARD_')));
+  const args = [
+    'serve', '--listen', `127.0.0.1:${port}`, '--public-origin', url, '--data', dir,
+    '--dev', '--static', path.join(__dirname, '..', '..', 'dist'),
+    '--office-hours', 'Monday to Friday, 8 am to 5 pm',
+    '--emergency-notice', "If this is an emergency, call 911. For a mental health crisis, call or text 988 (Riverside's demo notice).",
+  ];
+  /** @type {import('node:child_process').ChildProcess | null} */
+  let child = null;
+  /** @type {Promise<void>} */
+  let gone = Promise.resolve();
+
+  /** One try: resolves once it says it listens, rejects if it exits first. */
+  const startOnce = () => new Promise((resolve, reject) => {
+    const log = fs.openSync(logFile, 'a');
+    const proc = spawn(bin, args, { env, stdio: ['ignore', 'pipe', log] });
+    fs.closeSync(log);
+    child = proc;
+    gone = new Promise((done) => proc.once('exit', () => done()));
+    let said = '';
+    const stdout = /** @type {import('node:stream').Readable} */ (proc.stdout);
+    stdout.on('data', (d) => {
+      fs.appendFileSync(logFile, d);
+      said += d;
+      if (said.includes('ward-relay listening on http://')) resolve(undefined);
+    });
+    proc.once('exit', (code, signal) => reject(new Error(`the relay exited (${code ?? signal}) before listening; see ${logFile}`)));
+  });
+
+  const relay = {
+    url, data: dir, keyFile: path.join(dir, 'e2e-clinic.key'), port,
+    /** Starts it (again), on the same port with the same data; retries while the port is still held. */
+    async start() {
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        try {
+          await startOnce();
+          return;
+        } catch (error) {
+          if (Date.now() > deadline) throw error;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    },
+    /** kill -9: no shutdown of any kind; resolves once the process is gone. */
+    async kill() {
+      child?.kill('SIGKILL');
+      await gone;
+    },
+    /** Ends it and removes its data directory. */
+    async stop() {
+      child?.kill('SIGTERM');
+      const timer = setTimeout(() => child?.kill('SIGKILL'), 10_000);
+      await gone;
+      clearTimeout(timer);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+    /** What it printed (stdout and stderr). */
+    log: () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : ''),
+  };
+  await relay.start();
+  initClinic(relay);
+  return relay;
+}
+
 module.exports = {
-  ageSessions, clinic, clinicWatch, clinicWithInput, codesFor, idbRecords, nextCode, invite, addAuthenticator, syncPasskeys, totp, screenshot,
-  enrollThroughScreens, confirmRecoveryCode, safetyNumber, signInOnNewPage,
+  ageSessions, clinic, clinicAt, clinicPipe, clinicWatch, clinicWithInput, codesFor, idbRecords, initClinic, nextCode, invite,
+  addAuthenticator, syncPasskeys, totp, screenshot, enrollThroughScreens, confirmRecoveryCode, safetyNumber, signInOnNewPage,
+  ownRelay, shared,
 };

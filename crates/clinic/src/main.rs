@@ -74,7 +74,9 @@ enum Command {
         /// The thread id.
         thread: String,
         /// The message; `-` sends each line of standard input as its own
-        /// message, in order (a prepared batch).
+        /// message, in order, each as soon as its line is read (a prepared
+        /// batch, or a pipe another program keeps writing to), printing
+        /// `sent as #N` for each.
         text: String,
         /// Offer a quick reply (repeatable).
         #[arg(long = "quick-reply")]
@@ -313,21 +315,25 @@ async fn run(relay: String, key_file: PathBuf, command: Command) -> Result<(), S
                     "--attach sends files with one message; give its text instead of -".into(),
                 );
             }
-            let texts: Vec<String> = if text == "-" {
-                std::io::stdin()
-                    .lines()
-                    .filter(|line| line.as_ref().map_or(true, |l| !l.trim().is_empty()))
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| format!("could not read the messages from standard input: {e}"))?
+            // With `-`, each line goes as soon as it is read: a program
+            // writing to the pipe sees its replies sent one by one.
+            let from_stdin = text == "-";
+            let mut next = if from_stdin {
+                next_stdin_line().await?
             } else {
-                vec![text]
+                Some(text)
             };
-            for text in texts {
+            while let Some(text) = next {
                 let seq = agent
                     .reply(&thread, &text, &quick_reply, &attach)
                     .await
                     .map_err(|e| e.to_string())?;
                 let _ = writeln!(out, "sent as #{seq}");
+                next = if from_stdin {
+                    next_stdin_line().await?
+                } else {
+                    None
+                };
             }
         }
         Command::VerifyArchive { thread } => {
@@ -431,6 +437,37 @@ async fn run(relay: String, key_file: PathBuf, command: Command) -> Result<(), S
         Command::Bot { once } => agent.bot(once).await.map_err(|e| e.to_string())?,
     }
     Ok(())
+}
+
+/// The next line of standard input that is not blank (without its line
+/// ending), or `None` at its end. Read on a blocking thread, so the relay
+/// connections keep being served while the agent waits for a line.
+async fn next_stdin_line() -> Result<Option<String>, String> {
+    let read = tokio::task::spawn_blocking(|| -> std::io::Result<Option<String>> {
+        let mut stdin = std::io::stdin().lock();
+        loop {
+            let mut line = String::new();
+            if std::io::BufRead::read_line(&mut stdin, &mut line)? == 0 {
+                return Ok(None);
+            }
+            let text = line
+                .strip_suffix('\n')
+                .map_or(line.as_str(), |l| l.strip_suffix('\r').unwrap_or(l));
+            if !text.trim().is_empty() {
+                return Ok(Some(text.to_owned()));
+            }
+        }
+    })
+    .await;
+    match read {
+        Ok(Ok(line)) => Ok(line),
+        Ok(Err(error)) => Err(format!(
+            "could not read the messages from standard input: {error}"
+        )),
+        Err(error) => Err(format!(
+            "could not read the messages from standard input: {error}"
+        )),
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

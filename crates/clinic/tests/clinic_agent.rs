@@ -579,6 +579,71 @@ async fn reply_dash_sends_each_line_of_standard_input_in_order() {
     );
 }
 
+/// `reply -` sends each line as soon as it is read, not when standard
+/// input ends: a program writing to the pipe sees each reply stored before
+/// it writes the next line.
+#[tokio::test]
+async fn reply_dash_sends_each_line_as_soon_as_it_is_read() {
+    let (relay, _work, key_file, _, patient, clinic_bundle) = agent_clinic().await;
+    let (thread, _key) = sam_starts(&relay, &patient, &clinic_bundle, Category::Question).await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ward-clinic"))
+        .args(["--relay", &relay.url, "--key-file"])
+        .arg(&key_file)
+        .args(["reply", &thread.thread_id, "-"])
+        .env("WARD_CLINIC_PASSPHRASE", PASSPHRASE)
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stored = || async {
+        relay
+            .http
+            .get(format!(
+                "{}/v1/threads/{}/messages?after=0",
+                relay.url, thread.thread_id
+            ))
+            .bearer_auth(&patient.token)
+            .send()
+            .await
+            .unwrap()
+            .json::<MessagePage>()
+            .await
+            .unwrap()
+            .messages
+            .len()
+    };
+    std::io::Write::write_all(&mut stdin, b"Sent while the pipe is still open\n").unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while stored().await == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first line was not sent while standard input stayed open"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    std::io::Write::write_all(&mut stdin, b"And this one after it\n").unwrap();
+    drop(stdin);
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .collect::<Vec<_>>(),
+        ["sent as #1", "sent as #2"]
+    );
+    assert_eq!(stored().await, 2);
+}
+
 #[tokio::test]
 async fn read_shows_how_far_the_patient_has_read() {
     let (relay, _work, key_file, _, patient, clinic_bundle) = agent_clinic().await;
