@@ -3,8 +3,6 @@
 
 use sqlx::{AnyConnection, AnyPool, Row};
 
-use crate::db::Flag;
-
 /// A sealed key to store.
 #[derive(Debug, Clone, Copy)]
 pub struct NewSealedKey<'a> {
@@ -72,23 +70,4 @@ pub async fn for_member(
             })
         })
         .collect()
-}
-
-/// Whether `member_id` has a key for `epoch` of `thread_id`: a message
-/// sealed under it is one they can read.
-pub async fn has(
-    db: &AnyPool,
-    thread_id: &str,
-    epoch: i64,
-    member_id: &str,
-) -> Result<bool, sqlx::Error> {
-    let Flag(has) = sqlx::query_scalar(
-        "SELECT COUNT(*) > 0 FROM sealed_keys WHERE thread_id = $1 AND epoch = $2 AND member_id = $3",
-    )
-    .bind(thread_id)
-    .bind(epoch)
-    .bind(member_id)
-    .fetch_one(db)
-    .await?;
-    Ok(has)
 }
