@@ -83,21 +83,23 @@ async fn serve(state: AppState, mut socket: WebSocket) {
         let _ = socket.send(Message::Close(None)).await;
         return;
     };
+    // Everything for this client goes through a bounded queue; a client
+    // that does not read fills it and is disconnected. The index holds the
+    // only sender. The connection registers before Ready goes out: a client
+    // that catches up by cursor once it reads Ready can then miss nothing,
+    // since whatever is stored after registration is also queued here, and
+    // Ready still comes first because this task sends it before draining.
+    let (queue, mut waiting) = mpsc::channel(state.config.websocket_send_queue);
+    let registration = state.events.local().register(&session.account_id, queue);
     let ready = Event::Ready {
         account_id: session.account_id.clone(),
     };
-    // Ready is sent before the connection registers, so it comes first.
     let Ok(ready) = serde_json::to_string(&ready) else {
         return;
     };
     if !sent(&mut socket, Message::Text(ready.into())).await {
         return;
     }
-    // Everything for this client goes through a bounded queue; a client
-    // that does not read fills it and is disconnected. The index holds the
-    // only sender.
-    let (queue, mut waiting) = mpsc::channel(state.config.websocket_send_queue);
-    let registration = state.events.local().register(&session.account_id, queue);
     drop(session);
     let mut recheck = tokio::time::interval(RECHECK);
     recheck.tick().await;
