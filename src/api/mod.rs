@@ -86,6 +86,25 @@ impl ApiError {
         }
     }
 
+    /// For a refusal that only says "not now", how long to wait before
+    /// trying again: the relay restarting or unable to reach its storage
+    /// (503), at capacity (503), out of disk (507), or a proxy in front of
+    /// it without an answer (502, 504). Nothing was changed, so the same
+    /// request can simply go again. The relay's `Retry-After` is followed,
+    /// within a second and five minutes; a proxy's bare 5xx waits 5 s.
+    pub fn retry_later(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::Refused {
+                status: 502..=504 | 507,
+                retry_after_seconds,
+                ..
+            } => Some(std::time::Duration::from_secs(
+                retry_after_seconds.unwrap_or(5).clamp(1, 300),
+            )),
+            _ => None,
+        }
+    }
+
     /// Whether the session is gone (expired, signed out elsewhere).
     pub fn is_signed_out(&self) -> bool {
         matches!(

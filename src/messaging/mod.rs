@@ -39,10 +39,23 @@ pub enum Delivery {
     Sending,
     /// Kept on this device (sealed) until the connection returns.
     Queued,
+    /// Kept on this device (sealed): the relay said "not now" (restarting,
+    /// busy); it goes again by itself after the wait the relay asked for.
+    Retrying,
     /// Stored by the relay.
     Sent,
     /// Not stored; the reason, for "Retry".
     Failed(String),
+}
+
+/// What became of one post from the outbox.
+enum Posted {
+    /// Stored, or refused for good (shown as failed, off the queue).
+    Done,
+    /// The relay is out of reach: it waits for the connection.
+    Unreachable,
+    /// The relay said "not now": it goes again after this long.
+    NotNow(std::time::Duration),
 }
 
 /// One message as the thread shows it.
@@ -168,6 +181,8 @@ pub struct Inbox {
     /// Each member's history as verified this unlock.
     histories: StoredValue<HashMap<String, VerifiedHistory>, LocalStorage>,
     flushing: StoredValue<bool>,
+    /// Whether a flush is already set to run after a relay's "not now".
+    retry_scheduled: StoredValue<bool>,
     /// The patient's sends, sealed and queued one at a time in the order
     /// written.
     sending: StoredValue<in_order::Line>,
@@ -202,6 +217,7 @@ impl Inbox {
             pins: StoredValue::new(HashMap::new()),
             histories: StoredValue::new_local(HashMap::new()),
             flushing: StoredValue::new(false),
+            retry_scheduled: StoredValue::new(false),
             sending: StoredValue::new(in_order::Line::default()),
             typing_sent: StoredValue::new(0.0),
             upload_done: RwSignal::new(HashMap::new()),
@@ -611,30 +627,51 @@ impl Inbox {
             let Some(next) = queued.iter().find(|q| q.upload.is_none()) else {
                 break;
             };
-            if !self.deliver(session, ticket, next).await {
-                if !session.is_current(ticket) {
-                    break;
+            let wait = match self.deliver(session, ticket, next).await {
+                Posted::Done => continue,
+                Posted::Unreachable => Delivery::Queued,
+                Posted::NotNow(after) => {
+                    self.retry_after(session, after);
+                    Delivery::Retrying
                 }
-                for waiting in queued.iter().filter(|q| q.upload.is_none()) {
-                    self.set_delivery(
-                        &waiting.thread_id,
-                        &waiting.message_id,
-                        Delivery::Queued,
-                        None,
-                    );
-                }
+            };
+            if !session.is_current(ticket) {
                 break;
             }
+            for waiting in queued.iter().filter(|q| q.upload.is_none()) {
+                self.set_delivery(&waiting.thread_id, &waiting.message_id, wait.clone(), None);
+            }
+            break;
         }
         self.flushing.set_value(false);
     }
 
-    /// Posts one queued envelope; `false` when the relay is out of reach
-    /// (it stays queued). What it shows changes only while the session
-    /// `ticket` was taken in is current.
-    async fn deliver(&self, session: Session, ticket: Ticket, queued: &outbox::Queued) -> bool {
+    /// Flushes again once `after` has passed (one timer at a time), while
+    /// the session is the same one.
+    fn retry_after(&self, session: Session, after: std::time::Duration) {
+        if self.retry_scheduled.get_value() {
+            return;
+        }
+        self.retry_scheduled.set_value(true);
+        let inbox = *self;
+        let ticket = session.ticket();
+        set_timeout(
+            move || {
+                inbox.retry_scheduled.set_value(false);
+                if session.is_current(ticket) {
+                    leptos::task::spawn_local(async move { inbox.flush(session).await });
+                }
+            },
+            after,
+        );
+    }
+
+    /// Posts one queued envelope; unless it is done with (stored, or
+    /// refused for good), it stays queued. What it shows changes only while
+    /// the session `ticket` was taken in is current.
+    async fn deliver(&self, session: Session, ticket: Ticket, queued: &outbox::Queued) -> Posted {
         let Some(token) = session.token() else {
-            return false;
+            return Posted::Unreachable;
         };
         match api::threads::post(
             &token,
@@ -647,7 +684,7 @@ impl Inbox {
             Ok(stored) => {
                 let _ = outbox::remove(&queued.message_id).await;
                 if !session.is_current(ticket) {
-                    return true;
+                    return Posted::Done;
                 }
                 self.set_delivery(
                     &queued.thread_id,
@@ -655,13 +692,16 @@ impl Inbox {
                     Delivery::Sent,
                     Some(stored.seq),
                 );
-                true
+                Posted::Done
             }
-            Err(ApiError::Unreachable) => false,
+            Err(ApiError::Unreachable) => Posted::Unreachable,
             // Locked meanwhile (the session's token was revoked): it stays
             // queued for the next unlock.
-            Err(_) if !session.is_current(ticket) => false,
+            Err(_) if !session.is_current(ticket) => Posted::Unreachable,
             Err(error) => {
+                if let Some(after) = error.retry_later() {
+                    return Posted::NotNow(after);
+                }
                 // Refused for good (the thread changed, the session ended):
                 // off the queue; "Retry" seals it again.
                 let _ = outbox::remove(&queued.message_id).await;
@@ -676,7 +716,7 @@ impl Inbox {
                     Delivery::Failed(reason),
                     None,
                 );
-                true
+                Posted::Done
             }
         }
     }

@@ -304,6 +304,10 @@ fn MessageItem(message: Shown, me: String, thread_id: String) -> impl IntoView {
             Some(Delivery::Queued) => {
                 Some("Waiting for a connection. It will be sent when you are back online.".into())
             }
+            Some(Delivery::Retrying) => Some(
+                "Waiting: Ward's server is busy for a moment. It will be sent by itself shortly."
+                    .into(),
+            ),
             Some(Delivery::Failed(reason)) => Some(format!("Not sent. {reason}")),
             _ => {
                 let seq = seq?;

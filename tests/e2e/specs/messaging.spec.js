@@ -126,7 +126,7 @@ test('a patient starts a thread, the clinic replies with quick replies, the pati
 /** The outbox records IndexedDB holds on this page's origin. */
 const outbox = (page) => s.idbRecords(page, 'outbox');
 
-test('offline sends wait in the outbox (sealed), go once when back online, and survive a closed tab', async ({ page, context, request }) => {
+test('offline sends wait in the outbox (sealed), go once when back online, survive a closed tab, and wait out a busy relay', async ({ page, context, request }) => {
   const phone = await s.addAuthenticator(page, { prf: true });
   const recovery = await s.enrollThroughScreens(page, request, { name: 'Kai Moreno', contact: 'kai@example.com' });
   await s.confirmRecoveryCode(page, recovery);
@@ -174,6 +174,40 @@ test('offline sends wait in the outbox (sealed), go once when back online, and s
   expect(await outbox(reopened)).toHaveLength(0);
   read = s.clinic('read', threadId);
   expect(read.split(closing).length - 1, 'delivered exactly once').toBe(1);
+
+  // The relay says "not now" (its database restarting: 503
+  // storage_unavailable, the answer tests/faults.rs gets from a real
+  // PostgreSQL restart). The message waits, sealed, and goes by itself
+  // after the relay's Retry-After: no "Not sent", no Retry to press.
+  let refusals = 0;
+  await reopened.route('**/v1/threads/*/messages', async (route) => {
+    if (route.request().method() === 'POST' && refusals === 0) {
+      refusals += 1;
+      await route.fulfill({
+        status: 503,
+        headers: { 'retry-after': '1' },
+        contentType: 'application/json',
+        body: JSON.stringify({ error: {
+          code: 'storage_unavailable',
+          message: 'Ward cannot reach its storage for a moment. Nothing was changed; try again in a few seconds.',
+          retry_after_seconds: 1,
+        } }),
+      });
+    } else {
+      await route.continue();
+    }
+  });
+  const busy = 'Sent while the server restarts';
+  await reopened.getByRole('textbox', { name: 'Message' }).fill(busy);
+  await reopened.getByRole('button', { name: 'Send' }).click();
+  const held = reopened.getByRole('listitem').filter({ hasText: busy });
+  await expect(held).toContainText("Ward's server is busy for a moment");
+  await expect(held).toContainText('Sent');
+  expect(refusals).toBe(1);
+  await expect(held.getByRole('button', { name: 'Retry' })).toHaveCount(0);
+  expect(await outbox(reopened)).toHaveLength(0);
+  read = s.clinic('read', threadId);
+  expect(read.split(busy).length - 1, 'delivered exactly once').toBe(1);
 });
 
 // Last in this file: it changes the e2e clinic's keys for every later test.
