@@ -197,24 +197,11 @@ mod tests {
     /// key: no table scan, no sort of the thread's messages.
     #[tokio::test]
     async fn message_pages_use_the_thread_seq_index() {
-        let data = tempfile::tempdir().unwrap();
-        let db = crate::db::open(&crate::Config {
-            data: data.path().to_path_buf(),
-            ..crate::Config::default()
-        })
-        .await
-        .unwrap();
+        let (_data, db) = crate::store::query_plans::scratch().await;
         for sql in [PAGE_AFTER, PAGE_BEFORE] {
-            let plan: Vec<String> = sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}"))
-                .bind("thr_x")
-                .bind(5_i64)
-                .bind(51_i64)
-                .fetch_all(&db)
-                .await
-                .unwrap()
-                .iter()
-                .map(|row| row.get::<String, _>("detail"))
-                .collect();
+            let explain = format!("EXPLAIN QUERY PLAN {sql}");
+            let query = sqlx::query(&explain).bind("thr_x").bind(5_i64).bind(51_i64);
+            let plan = crate::store::query_plans::steps(&db, query).await;
             assert!(
                 plan.iter()
                     .any(|step| step.starts_with("SEARCH envelopes USING INDEX")

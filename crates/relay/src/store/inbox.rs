@@ -96,26 +96,14 @@ mod tests {
     /// the snapshot are found by a range of it.
     #[tokio::test]
     async fn inbox_pages_use_the_inbox_index() {
-        let data = tempfile::tempdir().unwrap();
-        let db = crate::db::open(&crate::Config {
-            data: data.path().to_path_buf(),
-            ..crate::Config::default()
-        })
-        .await
-        .unwrap();
+        let (_data, db) = crate::store::query_plans::scratch().await;
         for (sql, binds) in [(INBOX_PAGE, 5), (INBOX_MOVED, 2)] {
             let explain = format!("EXPLAIN QUERY PLAN {sql}");
             let mut query = sqlx::query(&explain).bind("acc_x").bind(10_i64);
             if binds == 5 {
                 query = query.bind(8_i64).bind("thr_x").bind(101_i64);
             }
-            let plan: Vec<String> = query
-                .fetch_all(&db)
-                .await
-                .unwrap()
-                .iter()
-                .map(|row| row.get::<String, _>("detail"))
-                .collect();
+            let plan = crate::store::query_plans::steps(&db, query).await;
             assert!(
                 plan.iter().any(|step| step.contains("USING")
                     && step.contains("thread_members_inbox")

@@ -48,4 +48,6 @@ pub mod uploads;
 pub mod vaults;
 
 #[cfg(test)]
+mod query_plans;
+#[cfg(test)]
 mod tests;
