@@ -798,7 +798,7 @@ async fn sockets(
         chart(
             out,
             &format!("{}-sockets-rss.png", args.label),
-            &[points],
+            &[(format!("{}: relay RSS", args.label), points)],
             "connections",
             "relay RSS, MB",
         )?;
@@ -876,7 +876,7 @@ async fn messages(
     held: &Held,
     report: &mut Report,
 ) -> Result<()> {
-    let mut lines: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut lines: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
     if args.rate > 0 {
         let total = usize::try_from(u64::from(args.rate) * args.seconds)?;
         let name = format!("messages.at_{}", args.rate);
@@ -893,7 +893,10 @@ async fn messages(
             report,
         )
         .await?;
-        lines.push(graph_cdf(&latencies));
+        lines.push((
+            format!("{} msg/s offered", args.rate),
+            graph_cdf(&latencies),
+        ));
         if let Some(out) = &args.out {
             write_latencies(out, &format!("{}-{name}", args.label), &latencies)?;
         }
@@ -913,7 +916,11 @@ async fn messages(
             report,
         )
         .await?;
-        lines.push(graph_cdf(&latencies));
+        let in_flight = args.concurrency;
+        lines.push((
+            format!("as fast as taken ({in_flight} in flight)"),
+            graph_cdf(&latencies),
+        ));
         if let Some(out) = &args.out {
             write_latencies(out, &format!("{}-{name}", args.label), &latencies)?;
         }
@@ -959,10 +966,18 @@ fn write_latencies(out: &Path, name: &str, latencies: &[f64]) -> Result<()> {
     write_out(out, &format!("{name}-latency.csv"), csv.as_bytes())
 }
 
-/// Writes a line chart and says what its axes are (the PNG has no text).
-fn chart(dir: &Path, name: &str, series: &[Vec<(f64, f64)>], x: &str, y: &str) -> Result<()> {
-    write_out(dir, name, &png::line_chart(series, 640, 400))?;
-    let points = series.iter().flatten();
+/// Writes a line chart (its axes titled and valued, its series named) and
+/// says what it shows.
+fn chart(
+    dir: &Path,
+    name: &str,
+    series: &[(String, Vec<(f64, f64)>)],
+    x: &str,
+    y: &str,
+) -> Result<()> {
+    let drawn = png::Chart { series, x, y };
+    write_out(dir, name, &png::line_chart(&drawn, 800, 500))?;
+    let points = series.iter().flat_map(|(_, points)| points);
     let x_max = png::axis_max(points.clone().map(|p| p.0).fold(0.0, f64::max));
     let y_max = png::axis_max(points.map(|p| p.1).fold(0.0, f64::max));
     println!(

@@ -1,6 +1,8 @@
-//! Minimal line charts as PNG: axes, a light grid of quarters and one
-//! coloured polyline per series, no text (the caller prints the axis
-//! ranges). Enough for the benchmark's graphs without a plotting crate.
+//! Minimal line charts as PNG: axes with their titles and a value at each
+//! quarter, a light grid, one coloured polyline per series and a legend
+//! naming them. Enough for the benchmark's graphs without a plotting crate;
+//! the letters come from `font8x8` (a public-domain 8x8 bitmap font),
+//! drawn at twice its size.
 
 use std::io::Write as _;
 
@@ -10,7 +12,15 @@ const COLOURS: [[u8; 3]; 4] = [
     [0x2c, 0xa0, 0x2c],
     [0xff, 0x7f, 0x0e],
 ];
-const MARGIN: usize = 24;
+/// Room for the legend above the plot, the values and title left of it,
+/// the values and title below it.
+const TOP: usize = 40;
+const LEFT: usize = 112;
+const RIGHT: usize = 24;
+const BOTTOM: usize = 64;
+/// Each font pixel is drawn as a square this many pixels wide.
+const SCALE: i64 = 2;
+const INK: [u8; 3] = [0x22; 3];
 
 struct Canvas {
     width: usize,
@@ -38,6 +48,30 @@ impl Canvas {
         let at = (y * self.width + x) * 3;
         if let Some(pixel) = self.pixels.get_mut(at..at + 3) {
             pixel.copy_from_slice(&colour);
+        }
+    }
+
+    /// `text` with its top left corner at `(x, y)`; characters the font
+    /// lacks are left blank.
+    fn text(&mut self, x: i64, y: i64, text: &str, colour: [u8; 3]) {
+        use font8x8::UnicodeFonts as _;
+        for (i, c) in text.chars().enumerate() {
+            let glyph = font8x8::BASIC_FONTS.get(c).unwrap_or([0; 8]);
+            let left = x + i as i64 * 8 * SCALE;
+            for (row, bits) in glyph.iter().enumerate() {
+                for column in 0..8 {
+                    if bits >> column & 1 == 1 {
+                        for (dx, dy) in (0..SCALE).flat_map(|dx| (0..SCALE).map(move |dy| (dx, dy)))
+                        {
+                            self.dot(
+                                left + column * SCALE + dx,
+                                y + row as i64 * SCALE + dy,
+                                colour,
+                            );
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -114,21 +148,66 @@ pub fn axis_max(max: f64) -> f64 {
         .unwrap_or(10.0 * power)
 }
 
-/// Series of (x, y) points drawn from 0 to [`axis_max`] of the largest x
-/// and y, with a grid line every quarter; PNG bytes.
-pub fn line_chart(series: &[Vec<(f64, f64)>], width: usize, height: usize) -> Vec<u8> {
-    let points = series.iter().flatten();
+/// A value at a grid line: as short as it can be and still exact for
+/// the round values [`axis_max`] gives ("20000", "2.5", "0.25").
+pub fn tick(value: f64) -> String {
+    let text = format!("{value:.3}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// What a chart shows: its series (points and names) and its axes' titles.
+pub struct Chart<'a> {
+    /// Each series' (x, y) points and its name for the legend.
+    pub series: &'a [(String, Vec<(f64, f64)>)],
+    /// The horizontal axis's title.
+    pub x: &'a str,
+    /// The vertical axis's title.
+    pub y: &'a str,
+}
+
+/// Draws `chart` from 0 to [`axis_max`] of the largest x and y, with a
+/// grid line and its value every quarter; PNG bytes.
+pub fn line_chart(chart: &Chart<'_>, width: usize, height: usize) -> Vec<u8> {
+    let points = chart.series.iter().flat_map(|(_, points)| points);
     let x_max = axis_max(points.clone().map(|p| p.0).fold(0.0, f64::max));
     let y_max = axis_max(points.map(|p| p.1).fold(0.0, f64::max));
     let mut canvas = Canvas::new(width, height);
-    let (left, bottom) = (MARGIN as i64, (height - MARGIN) as i64);
-    let (right, top) = ((width - MARGIN) as i64, MARGIN as i64);
+    let (left, bottom) = (LEFT as i64, (height - BOTTOM) as i64);
+    let (right, top) = ((width - RIGHT) as i64, TOP as i64);
+    let glyph = 8 * SCALE;
+    let width_of = |text: &str| text.chars().count() as i64 * glyph;
     for q in 0..=4 {
         let x = left + (right - left) * q / 4;
         let y = bottom - (bottom - top) * q / 4;
         let grey = if q == 0 { [0x33; 3] } else { [0xdd; 3] };
         canvas.line((x, top), (x, bottom), grey);
         canvas.line((left, y), (right, y), grey);
+        let below = tick(x_max * q as f64 / 4.0);
+        let below_x = (x - width_of(&below) / 2).min(right - width_of(&below));
+        canvas.text(below_x, bottom + 6, &below, INK);
+        let beside = tick(y_max * q as f64 / 4.0);
+        canvas.text(left - 6 - width_of(&beside), y - glyph / 2, &beside, INK);
+    }
+    canvas.text(
+        (left + right - width_of(chart.x)) / 2,
+        bottom + 8 + glyph + 8,
+        chart.x,
+        INK,
+    );
+    // The vertical axis's title goes above its values, left-aligned.
+    canvas.text(4, 4, chart.y, INK);
+    let mut legend_x = right;
+    for (i, (name, _)) in chart.series.iter().enumerate().rev() {
+        let colour = COLOURS[i % COLOURS.len()];
+        legend_x -= width_of(name) + glyph + 12;
+        for dy in 0..glyph / 2 {
+            canvas.line(
+                (legend_x, 4 + glyph / 4 + dy),
+                (legend_x + glyph - 4, 4 + glyph / 4 + dy),
+                colour,
+            );
+        }
+        canvas.text(legend_x + glyph, 4, name, colour);
     }
     let at = |(x, y): (f64, f64)| -> (i64, i64) {
         (
@@ -136,7 +215,7 @@ pub fn line_chart(series: &[Vec<(f64, f64)>], width: usize, height: usize) -> Ve
             bottom - ((bottom - top) as f64 * (y / y_max)).round() as i64,
         )
     };
-    for (i, line) in series.iter().enumerate() {
+    for (i, (_, line)) in chart.series.iter().enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
         for pair in line.windows(2) {
             canvas.line(at(pair[0]), at(pair[1]), colour);
@@ -165,12 +244,40 @@ mod tests {
     }
 
     #[test]
+    fn grid_values_are_short_and_exact() {
+        assert_eq!(tick(0.0), "0");
+        assert_eq!(tick(20_000.0), "20000");
+        assert_eq!(tick(2.5), "2.5");
+        assert_eq!(tick(0.25), "0.25");
+        assert_eq!(tick(0.125), "0.125");
+    }
+
+    /// The letters are drawn: a canvas with text has ink where a blank one
+    /// has none, in the text's colour.
+    #[test]
+    fn text_leaves_ink() {
+        let mut canvas = Canvas::new(64, 32);
+        canvas.text(0, 0, "A1", [1, 2, 3]);
+        let inked = canvas.pixels.chunks(3).filter(|p| p == &[1, 2, 3]).count();
+        assert!(inked > 20, "{inked}");
+    }
+
+    #[test]
     fn charts_are_png_files_with_checked_chunks() {
-        let image = line_chart(&[vec![(0.0, 0.0), (10.0, 5.0)], vec![]], 64, 48);
+        let series = [
+            ("one".to_string(), vec![(0.0, 0.0), (10.0, 5.0)]),
+            ("none".to_string(), vec![]),
+        ];
+        let chart = Chart {
+            series: &series,
+            x: "x",
+            y: "y",
+        };
+        let image = line_chart(&chart, 320, 240);
         assert!(image.starts_with(b"\x89PNG\r\n\x1a\n"));
         // IHDR: 13 bytes of data, width and height as given, 8-bit RGB.
         assert_eq!(&image[8..16], b"\x00\x00\x00\x0dIHDR");
-        assert_eq!(&image[16..24], &[0, 0, 0, 64, 0, 0, 0, 48]);
+        assert_eq!(&image[16..24], &[0, 0, 1, 64, 0, 0, 0, 240]);
         assert_eq!(&image[24..26], &[8, 2]);
         let mut crc = crc32fast::Hasher::new();
         crc.update(&image[12..29]);
