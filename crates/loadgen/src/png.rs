@@ -12,9 +12,9 @@ const COLOURS: [[u8; 3]; 4] = [
     [0x2c, 0xa0, 0x2c],
     [0xff, 0x7f, 0x0e],
 ];
-/// Room for the legend above the plot, the values and title left of it,
-/// the values and title below it.
-const TOP: usize = 40;
+/// Room for the legend and the vertical axis's title above the plot, the
+/// values left of it, the values and the horizontal axis's title below.
+const TOP: usize = 64;
 const LEFT: usize = 112;
 const RIGHT: usize = 24;
 const BOTTOM: usize = 64;
@@ -194,21 +194,19 @@ pub fn line_chart(chart: &Chart<'_>, width: usize, height: usize) -> Vec<u8> {
         chart.x,
         INK,
     );
-    // The vertical axis's title goes above its values, left-aligned.
-    canvas.text(4, 4, chart.y, INK);
-    let mut legend_x = right;
-    for (i, (name, _)) in chart.series.iter().enumerate().rev() {
+    // The legend on the first line, left to right; the vertical axis's
+    // title on the next, above its values.
+    let mut legend_x = 4;
+    for (i, (name, _)) in chart.series.iter().enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
-        legend_x -= width_of(name) + glyph + 12;
         for dy in 0..glyph / 2 {
-            canvas.line(
-                (legend_x, 4 + glyph / 4 + dy),
-                (legend_x + glyph - 4, 4 + glyph / 4 + dy),
-                colour,
-            );
+            let y = 4 + glyph / 4 + dy;
+            canvas.line((legend_x, y), (legend_x + glyph - 4, y), colour);
         }
-        canvas.text(legend_x + glyph, 4, name, colour);
+        canvas.text(legend_x + glyph + 4, 4, name, colour);
+        legend_x += glyph + 4 + width_of(name) + 3 * glyph;
     }
+    canvas.text(4, top - glyph - 12, chart.y, INK);
     let at = |(x, y): (f64, f64)| -> (i64, i64) {
         (
             left + ((right - left) as f64 * (x / x_max)).round() as i64,
