@@ -813,18 +813,15 @@ const TYPING_EVERY_MS: f64 = 3_000.0;
 const NO_LONGER_MEMBER: &str = "Someone no longer in this thread";
 
 /// How a thread member is named on their messages: a caregiver always with
-/// the patient they answer for, so the care team never mistakes who wrote.
+/// the patient they answer for ([`ward_proto::threads::speaker`]), the
+/// clinic as the care team.
 fn member_label(members: &[Member], account_id: &str) -> String {
-    let Some(member) = members.iter().find(|m| m.account_id == account_id) else {
-        return NO_LONGER_MEMBER.into();
-    };
-    match member.role {
-        Role::Clinic => format!("{} · care team", member.display_name),
-        Role::Caregiver => match members.iter().find(|m| m.role == Role::Patient) {
-            Some(patient) => format!("{} for {}", member.display_name, patient.display_name),
-            None => format!("{} · caregiver", member.display_name),
-        },
-        Role::Patient => member.display_name.clone(),
+    match members.iter().find(|m| m.account_id == account_id) {
+        Some(member) if member.role == Role::Clinic => {
+            format!("{} · care team", member.display_name)
+        }
+        _ => ward_proto::threads::speaker(members, account_id)
+            .unwrap_or_else(|| NO_LONGER_MEMBER.into()),
     }
 }
 

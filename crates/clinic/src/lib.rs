@@ -518,13 +518,12 @@ async fn trusted<'a>(
     Ok(trusted.get(account_id).and_then(Option::as_ref))
 }
 
-/// A member's display name in `thread` (the account id if not listed).
+/// The name a member's messages go under in `thread`: a caregiver's with
+/// the patient they answer for, "Dana for Sam" (the account id if not
+/// listed).
 fn member_name(thread: &Thread, account_id: &str) -> String {
-    thread
-        .members
-        .iter()
-        .find(|m| m.account_id == account_id)
-        .map_or_else(|| account_id.to_owned(), |m| m.display_name.clone())
+    ward_proto::threads::speaker(&thread.members, account_id)
+        .unwrap_or_else(|| account_id.to_owned())
 }
 
 /// The most pages [`all_threads`] reads: 2 000 000 threads at 200 a page.

@@ -264,12 +264,24 @@ async fn run(relay: String, key_file: PathBuf, command: Command) -> Result<(), S
                     .iter()
                     .find(|m| m.role == ward_proto::threads::Role::Patient)
                     .map_or("?", |m| m.display_name.as_str());
+                // Whoever else may write for the patient is named too.
+                let helpers: Vec<&str> = thread
+                    .members
+                    .iter()
+                    .filter(|m| m.role == ward_proto::threads::Role::Caregiver)
+                    .map(|m| m.display_name.as_str())
+                    .collect();
+                let who = if helpers.is_empty() {
+                    patient.to_owned()
+                } else {
+                    format!("{patient} (caregivers: {})", helpers.join(", "))
+                };
                 let _ = writeln!(
                     out,
                     "{}\t{}\t{}\tunread {}",
                     terminal::line(&thread.thread_id),
                     terminal::line(&format!("{:?}", thread.category)),
-                    terminal::line(patient),
+                    terminal::line(&who),
                     thread.unread_count
                 );
             }

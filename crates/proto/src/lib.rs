@@ -12,6 +12,7 @@ pub mod account;
 pub mod auth;
 pub mod blobs;
 mod bytes;
+pub mod caregivers;
 pub mod error;
 pub mod events;
 pub mod health;

@@ -199,6 +199,22 @@ pub struct Thread {
     pub created_at: u64,
 }
 
+/// The name `account_id`'s messages go under in a thread with `members`:
+/// their display name, and a caregiver's with the patient they answer for
+/// ("Dana for Sam"), so that nobody, the care team least of all, mistakes
+/// who wrote. `None` for an account not (or no longer) in the thread.
+/// The web client and the clinic agent both name senders this way.
+pub fn speaker(members: &[Member], account_id: &str) -> Option<String> {
+    let member = members.iter().find(|m| m.account_id == account_id)?;
+    Some(match member.role {
+        Role::Caregiver => match members.iter().find(|m| m.role == Role::Patient) {
+            Some(patient) => format!("{} for {}", member.display_name, patient.display_name),
+            None => format!("{} · caregiver", member.display_name),
+        },
+        Role::Patient | Role::Clinic => member.display_name.clone(),
+    })
+}
+
 /// `GET /v1/threads?limit=N&cursor=C`: one page of the caller's threads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -367,6 +383,34 @@ pub struct MessagePage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn member(account_id: &str, role: Role, display_name: &str) -> Member {
+        Member {
+            account_id: account_id.into(),
+            role,
+            display_name: display_name.into(),
+            delivered_up_to: 0,
+            read_up_to: 0,
+            read_at: None,
+        }
+    }
+
+    #[test]
+    fn a_caregiver_speaks_for_the_patient_everyone_else_by_name() {
+        let members = [
+            member("p", Role::Patient, "Sam"),
+            member("c", Role::Clinic, "Riverside Clinic"),
+            member("d", Role::Caregiver, "Dana"),
+        ];
+        assert_eq!(speaker(&members, "d").as_deref(), Some("Dana for Sam"));
+        assert_eq!(speaker(&members, "p").as_deref(), Some("Sam"));
+        assert_eq!(speaker(&members, "c").as_deref(), Some("Riverside Clinic"));
+        assert_eq!(speaker(&members, "gone"), None);
+        assert_eq!(
+            speaker(&members[1..], "d").as_deref(),
+            Some("Dana · caregiver")
+        );
+    }
 
     #[test]
     fn message_page_omits_an_absent_earlier_cursor_and_reads_older_relays() {

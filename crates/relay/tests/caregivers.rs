@@ -452,3 +452,84 @@ async fn a_stale_session_cannot_invite_a_caregiver_or_share_a_thread() {
     assert_eq!(shared.len(), 1, "{history:?}");
     assert_eq!(shared[0].detail.as_deref(), Some(dana.id.as_str()));
 }
+
+/// "People who help me": the patient sees whom they invited (waiting,
+/// expired) and who enrolled; the caregiver sees whom they help; nobody
+/// sees another patient's people. A linked caregiver's keys are visible to
+/// the patient (and the patient's to them) before any thread is shared, so
+/// the patient's device can seal the first thread key to them.
+#[tokio::test]
+async fn the_patient_lists_their_caregivers_and_the_caregiver_their_patients() {
+    use ward_proto::caregivers::{CaregiverStatus, People};
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let sam = relay.patient(&clinic, "sam@example.com").await;
+    let alex = relay.patient(&clinic, "alex@example.com").await;
+    let dana = caregiver_for(&relay, &sam, "dana@example.com").await;
+    // Two more invites: one still waiting, one left to expire.
+    for (name, contact) in [("Erin", "erin@example.com"), ("Finn", "+1 555 0100")] {
+        let _: InviteCreated = relay
+            .expect(
+                Method::POST,
+                "/v1/caregivers/invites",
+                Some(&sam.token),
+                Some(&CaregiverInviteRequest {
+                    display_name: name.into(),
+                    contact: contact.into(),
+                }),
+                StatusCode::CREATED,
+            )
+            .await;
+    }
+    sqlx::query("UPDATE invites SET expires_at = 1 WHERE display_name = 'Finn'")
+        .execute(&relay.db().await)
+        .await
+        .unwrap();
+
+    let people: People = relay.get_ok("/v1/caregivers", Some(&sam.token)).await;
+    assert!(people.patients.is_empty());
+    let seen: Vec<(&str, CaregiverStatus, &str)> = people
+        .caregivers
+        .iter()
+        .map(|c| (c.display_name.as_str(), c.status, c.contact_hint.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("Finn", CaregiverStatus::InviteExpired, "•••• 0100"),
+            ("Erin", CaregiverStatus::Invited, "e•••@example.com"),
+            ("Dana", CaregiverStatus::Active, "d•••@example.com"),
+        ]
+    );
+    let active = &people.caregivers[2];
+    assert_eq!(active.account_id.as_deref(), Some(dana.id.as_str()));
+    assert!(active.active_since.is_some() && active.invite_expires_at.is_none());
+    assert!(people.caregivers[1].account_id.is_none());
+
+    let helped: People = relay.get_ok("/v1/caregivers", Some(&dana.token)).await;
+    assert!(helped.caregivers.is_empty());
+    assert_eq!(helped.patients.len(), 1);
+    assert_eq!(helped.patients[0].account_id, sam.id);
+    assert_eq!(helped.patients[0].display_name, "Sam Patient");
+
+    // Another patient sees none of it, and the clinic gets empty lists.
+    let other: People = relay.get_ok("/v1/caregivers", Some(&alex.token)).await;
+    assert!(other.caregivers.is_empty() && other.patients.is_empty());
+    let theirs: People = relay.get_ok("/v1/caregivers", Some(&clinic.token)).await;
+    assert!(theirs.caregivers.is_empty() && theirs.patients.is_empty());
+    relay.expect_not_signed_in("/v1/caregivers", None).await;
+
+    // Keys: linked both ways, not to anyone else.
+    let _: serde_json::Value = relay
+        .get_ok(&format!("/v1/keys/{}", dana.id), Some(&sam.token))
+        .await;
+    let _: serde_json::Value = relay
+        .get_ok(&format!("/v1/keys/{}", sam.id), Some(&dana.token))
+        .await;
+    relay
+        .expect_not_found(&format!("/v1/keys/{}", dana.id), Some(&alex.token))
+        .await;
+    relay
+        .expect_not_found(&format!("/v1/keys/{}", alex.id), Some(&dana.token))
+        .await;
+}

@@ -2,6 +2,7 @@
 
 mod account;
 mod auth;
+mod caregivers;
 mod enroll;
 mod events;
 mod health;
@@ -78,6 +79,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/auth/code/start", post(totp::code_start))
         .route("/v1/auth/code/verify", post(totp::code_verify))
         .route("/v1/invites", post(enroll::create_invite))
+        .route("/v1/caregivers", get(caregivers::list))
         .route(
             "/v1/caregivers/invites",
             post(enroll::create_caregiver_invite),

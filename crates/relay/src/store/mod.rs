@@ -26,6 +26,7 @@ pub mod accounts;
 pub mod archive;
 pub mod attachments;
 pub mod blobs;
+pub mod caregivers;
 pub mod code_logins;
 pub mod envelopes;
 pub mod guesses;
