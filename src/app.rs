@@ -15,7 +15,7 @@ use crate::pages::lock::LockScreen;
 use crate::pages::new_thread::NewThread;
 use crate::pages::recovery::{EnterRecoveryCode, ShowRecoveryCode};
 use crate::pages::search::Search;
-use crate::pages::settings::SecuritySettings;
+use crate::pages::settings::{PeopleWhoHelp, SecuritySettings};
 use crate::pages::thread::ThreadView;
 use crate::pages::welcome::Welcome;
 use crate::session::{Phase, Session, idle};
@@ -103,6 +103,7 @@ fn SignedInScreens() -> impl IntoView {
         <Routes fallback=Home>
             <Route path=path!("/") view=Home />
             <Route path=path!("/settings/security") view=SecuritySettings />
+            <Route path=path!("/settings/people") view=PeopleWhoHelp />
             <Route path=path!("/new") view=NewThread />
             <Route path=path!("/search") view=Search />
             <Route path=path!("/threads/:id") view=ThreadView />

@@ -3,6 +3,7 @@
 //! [`message`](ApiError::message) a patient can read.
 
 pub(crate) mod account;
+pub(crate) mod caregivers;
 pub(crate) mod events;
 pub(crate) mod sign_in;
 pub(crate) mod threads;

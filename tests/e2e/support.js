@@ -200,10 +200,11 @@ async function screenshot(page, name) {
 
 /**
  * Enrolls a patient through the screens (on `relay`, the shared one unless
- * given); returns the recovery code shown.
+ * given), with the clinic's invite or with `inviteCode` (a caregiver's, from
+ * the patient); returns the recovery code shown.
  */
-async function enrollThroughScreens(page, request, { name, contact, shots = false, wrongCodeFirst = false, relay = shared }) {
-  const code = await invite(request, name, contact, relay);
+async function enrollThroughScreens(page, request, { name, contact, shots = false, wrongCodeFirst = false, relay = shared, inviteCode = undefined }) {
+  const code = inviteCode ?? await invite(request, name, contact, relay);
   const seen = codesFor(contact, relay).length;
   await page.goto(new URL(`/enroll#invite=${encodeURIComponent(code)}`, relay.url).href);
   await expect(page.getByRole('heading', { level: 1, name: 'Set up your account' })).toBeVisible();

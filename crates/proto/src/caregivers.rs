@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Where a caregiver stands with the patient who invited them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CaregiverStatus {
@@ -12,10 +12,15 @@ pub enum CaregiverStatus {
     Invited,
     /// Invited, but the invite expired unused: invite them again.
     InviteExpired,
+    /// They used the invite and its one-time code, but have no passkey (or
+    /// authenticator app) yet: they cannot help until they finish.
+    Enrolling,
     /// Enrolled with their own passkey: the patient may share threads
     /// with them.
     Active,
-    /// The patient removed them: nothing more is shared with them.
+    /// The patient removed them: nothing more is shared with them. (The
+    /// relay keeps the state for the removal of a caregiver as a whole;
+    /// today a patient removes them thread by thread.)
     Removed,
 }
 
@@ -65,6 +70,8 @@ pub struct HelpedPatient {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct People {
+    /// The caller's role: which of the two lists applies to them.
+    pub role: crate::threads::Role,
     /// The caller's caregivers, invited ones included.
     pub caregivers: Vec<Caregiver>,
     /// The patients the caller helps.

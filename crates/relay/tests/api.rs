@@ -975,6 +975,7 @@ async fn the_openapi_document_describes_every_api_route() {
             "/v1/threads/{thread_id}/members/{account_id}/remove",
             "post",
         ),
+        ("/v1/caregivers", "get"),
         ("/v1/caregivers/invites", "post"),
         ("/v1/events", "get"),
         ("/v1/uploads", "post"),

@@ -481,7 +481,10 @@ async fn the_patient_lists_their_caregivers_and_the_caregiver_their_patients() {
             )
             .await;
     }
-    sqlx::query("UPDATE invites SET expires_at = 1 WHERE display_name = 'Finn'")
+    // (Finn's a second later too, so the newest-first order is certain.)
+    sqlx::query(
+        "UPDATE invites SET expires_at = 1, created_at = created_at + 1000 WHERE display_name = 'Finn'",
+    )
         .execute(&relay.db().await)
         .await
         .unwrap();
@@ -498,15 +501,23 @@ async fn the_patient_lists_their_caregivers_and_the_caregiver_their_patients() {
         [
             ("Finn", CaregiverStatus::InviteExpired, "•••• 0100"),
             ("Erin", CaregiverStatus::Invited, "e•••@example.com"),
-            ("Dana", CaregiverStatus::Active, "d•••@example.com"),
+            ("Dana", CaregiverStatus::Enrolling, "d•••@example.com"),
         ]
     );
+    // Dana used the invite and its code but cannot sign in yet: not able
+    // to help until she can.
+    assert_eq!(seen.last().map(|c| c.1), Some(CaregiverStatus::Enrolling));
+    support::totp_on(&relay, &dana.token).await;
+    let people: People = relay.get_ok("/v1/caregivers", Some(&sam.token)).await;
     let active = &people.caregivers[2];
+    assert_eq!(active.status, CaregiverStatus::Active);
     assert_eq!(active.account_id.as_deref(), Some(dana.id.as_str()));
     assert!(active.active_since.is_some() && active.invite_expires_at.is_none());
     assert!(people.caregivers[1].account_id.is_none());
 
+    assert_eq!(people.role, Role::Patient);
     let helped: People = relay.get_ok("/v1/caregivers", Some(&dana.token)).await;
+    assert_eq!(helped.role, Role::Caregiver);
     assert!(helped.caregivers.is_empty());
     assert_eq!(helped.patients.len(), 1);
     assert_eq!(helped.patients[0].account_id, sam.id);

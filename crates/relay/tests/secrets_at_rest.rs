@@ -12,49 +12,12 @@ use std::path::Path;
 use reqwest::{Method, StatusCode};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
-use support::{NONE, Relay};
-use totp_rs::{Algorithm, Secret, TOTP};
+use support::{Relay, totp_on, unix_now};
+use totp_rs::TOTP;
 use ward_proto::auth::{
     CodeLoginStart, CodeLoginStarted, CodeLoginVerify, EnrollStartRequest, EnrollStarted,
-    EnrollVerifyRequest, SessionCreated, TotpCode, TotpEnrollment,
+    EnrollVerifyRequest, SessionCreated,
 };
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-/// Sets up TOTP for `token`'s account; the raw seed, the base32 the app was
-/// shown, and an authenticator app for it.
-async fn totp_on(relay: &Relay, token: &str) -> (Vec<u8>, String, TOTP) {
-    let enrollment: TotpEnrollment = relay
-        .expect(
-            Method::POST,
-            "/v1/totp/enroll",
-            Some(token),
-            NONE,
-            StatusCode::OK,
-        )
-        .await;
-    let seed = Secret::Encoded(enrollment.secret_base32.clone())
-        .to_bytes()
-        .unwrap();
-    let app = TOTP::new(Algorithm::SHA1, 6, 0, 30, seed.clone(), None, String::new()).unwrap();
-    let response = relay
-        .call(
-            Method::POST,
-            "/v1/totp/confirm",
-            Some(token),
-            Some(&TotpCode {
-                code: app.generate(now()),
-            }),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    (seed, enrollment.secret_base32, app)
-}
 
 /// Starts a code sign-in for `contact`: the login id and the code sent.
 async fn code_login(relay: &Relay, contact: &str) -> (String, String) {
@@ -107,7 +70,7 @@ async fn signs_in_with_totp(relay: &Relay, contact: &str, app: &TOTP, step: u64)
             Some(&CodeLoginVerify {
                 login_id,
                 code,
-                totp: app.generate(now() + step * 30),
+                totp: app.generate(unix_now() + step * 30),
             }),
             StatusCode::OK,
         )
@@ -280,7 +243,7 @@ async fn an_older_relays_plaintext_seeds_and_sha256_codes_are_upgraded_on_start(
             Some(&CodeLoginVerify {
                 login_id,
                 code: login_code.clone(),
-                totp: app.generate(now() + 30),
+                totp: app.generate(unix_now() + 30),
             }),
             StatusCode::OK,
         )

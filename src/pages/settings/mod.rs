@@ -5,7 +5,10 @@
 mod activity;
 mod devices;
 mod passkeys;
+mod people;
 mod totp;
+
+pub(crate) use people::PeopleWhoHelp;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -21,6 +24,7 @@ pub(crate) fn SecuritySettings() -> impl IntoView {
     view! {
         <h1 tabindex="-1">"Security"</h1>
         <p><A href="/">"Back to messages"</A></p>
+        <p><A href="/settings/people">"People who help me"</A></p>
         <passkeys::Passkeys />
         <totp::AuthenticatorApp />
         <devices::Devices />

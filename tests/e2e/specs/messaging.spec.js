@@ -197,7 +197,7 @@ test('offline sends wait in the outbox (sealed), go once when back online, survi
       await route.continue();
     }
   });
-  const busy = 'Sent while the server restarts';
+  const busy = 'Written while the server restarts';
   await reopened.getByRole('textbox', { name: 'Message' }).fill(busy);
   await reopened.getByRole('button', { name: 'Send' }).click();
   const held = reopened.getByRole('listitem').filter({ hasText: busy });

@@ -20,6 +20,7 @@ pub async fn list(
     session: Session,
 ) -> Result<Json<People>, ApiError> {
     let mut people = People {
+        role: session.kind,
         caregivers: Vec::new(),
         patients: Vec::new(),
     };
@@ -68,10 +69,14 @@ async fn caregivers_of(state: &AppState, patient_id: &str) -> Result<Vec<Caregiv
             account_id: Some(link.caregiver_id),
             display_name: link.display_name,
             contact_hint: mask(&link.contact),
+            // Linked at the code's check, but not able to help until they
+            // can sign in (and so have published keys to seal to).
             status: if link.revoked_at.is_some() {
                 CaregiverStatus::Removed
-            } else {
+            } else if link.can_sign_in {
                 CaregiverStatus::Active
+            } else {
+                CaregiverStatus::Enrolling
             },
             invited_at: unsigned(link.invited_at),
             invite_expires_at: None,

@@ -31,6 +31,9 @@ pub struct Link {
     pub linked_at: i64,
     /// When the patient removed them (Unix milliseconds).
     pub revoked_at: Option<i64>,
+    /// Whether they finished enrolling: a passkey or a confirmed
+    /// authenticator app to sign in with.
+    pub can_sign_in: bool,
 }
 
 /// A patient a caregiver helps.
@@ -80,9 +83,13 @@ pub async fn waiting_invites(
 pub async fn links(db: &AnyPool, patient_id: &str) -> Result<Vec<Link>, sqlx::Error> {
     sqlx::query(
         "SELECT l.caregiver_id, a.display_name, COALESCE(a.contact, '') AS contact,
-                COALESCE((SELECT MIN(i.created_at) FROM invites i WHERE i.account_id = l.caregiver_id),
+                COALESCE((SELECT MIN(i.created_at) FROM invites i
+                          WHERE i.for_patient = l.patient_id AND i.account_id = l.caregiver_id),
                          l.created_at) AS invited_at,
-                l.created_at, l.revoked_at
+                l.created_at, l.revoked_at,
+                (EXISTS (SELECT 1 FROM passkeys p WHERE p.account_id = l.caregiver_id)
+                 OR EXISTS (SELECT 1 FROM totp t WHERE t.account_id = l.caregiver_id
+                                                  AND t.confirmed_at IS NOT NULL)) AS can_sign_in
          FROM caregiver_links l JOIN accounts a ON a.account_id = l.caregiver_id
          WHERE l.patient_id = $1
          ORDER BY l.created_at DESC LIMIT $2",
@@ -100,6 +107,7 @@ pub async fn links(db: &AnyPool, patient_id: &str) -> Result<Vec<Link>, sqlx::Er
             invited_at: row.try_get("invited_at")?,
             linked_at: row.try_get("created_at")?,
             revoked_at: row.try_get("revoked_at")?,
+            can_sign_in: row.try_get::<crate::db::Flag, _>("can_sign_in")?.0,
         })
     })
     .collect()

@@ -6,6 +6,7 @@
 const ROUTES: &[(&str, &str)] = &[
     ("account.rs", include_str!("../routes/account.rs")),
     ("auth.rs", include_str!("../routes/auth.rs")),
+    ("caregivers.rs", include_str!("../routes/caregivers.rs")),
     ("enroll.rs", include_str!("../routes/enroll.rs")),
     ("events.rs", include_str!("../routes/events.rs")),
     ("health.rs", include_str!("../routes/health.rs")),

@@ -762,3 +762,51 @@ pub mod events {
         }
     }
 }
+
+/// Unix seconds now.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Sets up TOTP for `token`'s account through the API (enroll, then
+/// confirm with the app's current code); the raw seed, the base32 the app
+/// was shown, and an authenticator app for it.
+pub async fn totp_on(relay: &Relay, token: &str) -> (Vec<u8>, String, totp_rs::TOTP) {
+    let enrollment: ward_proto::auth::TotpEnrollment = relay
+        .expect(
+            Method::POST,
+            "/v1/totp/enroll",
+            Some(token),
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    let seed = totp_rs::Secret::Encoded(enrollment.secret_base32.clone())
+        .to_bytes()
+        .unwrap();
+    let app = totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        0,
+        30,
+        seed.clone(),
+        None,
+        String::new(),
+    )
+    .unwrap();
+    let response = relay
+        .call(
+            Method::POST,
+            "/v1/totp/confirm",
+            Some(token),
+            Some(&ward_proto::auth::TotpCode {
+                code: app.generate(unix_now()),
+            }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    (seed, enrollment.secret_base32, app)
+}

@@ -1,0 +1,193 @@
+//! Settings → "People who help me": whom the patient invited to help
+//! (waiting, expired, active, removed) and a form to invite someone; for a
+//! caregiver, the patients they help.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::A;
+use ward_proto::caregivers::{Caregiver, CaregiverStatus, HelpedPatient};
+use ward_proto::threads::Role;
+
+use super::local_time;
+use crate::api;
+use crate::components::notice::{Busy, ErrorNote};
+use crate::session::Session;
+
+/// What a caregiver's row says about where they stand.
+fn standing(caregiver: &Caregiver) -> String {
+    let at = |ms: Option<u64>| ms.map(|ms| local_time(ms / 1000)).unwrap_or_default();
+    match caregiver.status {
+        CaregiverStatus::Invited => format!(
+            "Invited. The invite works until {}.",
+            at(caregiver.invite_expires_at)
+        ),
+        CaregiverStatus::InviteExpired => {
+            "The invite expired before it was used. Invite them again if you still want their help."
+                .into()
+        }
+        CaregiverStatus::Enrolling => {
+            "Accepted the invite but has not finished setting up (no passkey yet).".into()
+        }
+        CaregiverStatus::Active => format!("Can help since {}.", at(caregiver.active_since)),
+        CaregiverStatus::Removed => format!("Removed on {}.", at(caregiver.removed_at)),
+    }
+}
+
+/// The link that opens enrollment with the invite filled in. The code is in
+/// the fragment, so it never reaches a server's logs.
+fn invite_link(code: &str) -> String {
+    let origin = web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default();
+    let code = String::from(js_sys::encode_uri_component(code));
+    format!("{origin}/enroll#invite={code}")
+}
+
+/// The screen.
+#[component]
+#[allow(unreachable_pub)]
+pub(crate) fn PeopleWhoHelp() -> impl IntoView {
+    let session = Session::get();
+    let caregivers = RwSignal::new(Vec::<Caregiver>::new());
+    let patients = RwSignal::new(Vec::<HelpedPatient>::new());
+    let role = RwSignal::new(None::<Role>);
+    let error = RwSignal::new(None::<String>);
+    let reload = move || {
+        spawn_local(async move {
+            let Some(token) = session.token() else { return };
+            match api::caregivers::people(&token).await {
+                Ok(people) => {
+                    caregivers.set(people.caregivers);
+                    patients.set(people.patients);
+                    role.set(Some(people.role));
+                    error.set(None);
+                }
+                Err(e) => error.set(Some(session.explain(&e))),
+            }
+        });
+    };
+    reload();
+    let is = move |wanted: Role| role.get() == Some(wanted);
+    view! {
+        <h1 tabindex="-1">"People who help me"</h1>
+        <p><A href="/">"Back to messages"</A></p>
+        <Show when=move || is(Role::Caregiver)>
+            <section class="card" aria-labelledby="helped-title">
+                <h2 id="helped-title">"People you help"</h2>
+                <Show when=move || patients.get().is_empty()>
+                    <p>"Nobody has shared their messages with you at the moment."</p>
+                </Show>
+                <ul class="settings-list" aria-label="People you help">
+                    <For each=move || patients.get() key=|p| p.account_id.clone() let:patient>
+                        <li class="settings-row">
+                            <div>
+                                <strong>{patient.display_name.clone()}</strong>
+                                <span class="meta">{format!("Since {}", local_time(patient.since / 1000))}</span>
+                            </div>
+                        </li>
+                    </For>
+                </ul>
+            </section>
+        </Show>
+        <Show when=move || is(Role::Patient)>
+            <section class="card" aria-labelledby="helpers-title">
+                <h2 id="helpers-title">"Your caregivers"</h2>
+                <p>"A caregiver, such as a parent or your daughter, reads and answers the conversations you share with them, with their own passkey. Your care team sees their name with yours on every message they send."</p>
+                <Show
+                    when=move || !caregivers.get().is_empty()
+                    fallback=|| view! { <p>"You have not invited anyone yet."</p> }
+                >
+                    <ul class="settings-list" aria-label="Your caregivers">
+                        <For
+                            each=move || caregivers.get()
+                            key=|c| (c.account_id.clone(), c.display_name.clone(), c.invited_at, c.status)
+                            let:caregiver
+                        >
+                            <li class="settings-row">
+                                <div>
+                                    <strong>{caregiver.display_name.clone()}</strong>
+                                    <span class="meta">{standing(&caregiver)}</span>
+                                    <span class="meta">{format!("Codes go to {}", caregiver.contact_hint)}</span>
+                                </div>
+                            </li>
+                        </For>
+                    </ul>
+                </Show>
+            </section>
+            <InviteForm on_invited=reload />
+        </Show>
+        <ErrorNote message=error />
+    }
+}
+
+/// Inviting someone: their name and where their one-time code goes; the
+/// answer is a link (and the code) for the patient to send them.
+#[component]
+fn InviteForm(on_invited: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+    let session = Session::get();
+    let name = RwSignal::new(String::new());
+    let contact = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let invited = RwSignal::new(None::<(String, String, String)>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (typed_name, typed_contact) = (name.get_untracked(), contact.get_untracked());
+        if typed_name.trim().is_empty() || typed_contact.trim().is_empty() {
+            error.set(Some(
+                "Enter their name and their e-mail address or mobile number.".into(),
+            ));
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        invited.set(None);
+        spawn_local(async move {
+            let result = session
+                .with_step_up(|token| {
+                    let (n, c) = (typed_name.clone(), typed_contact.clone());
+                    async move { api::caregivers::invite(&token, n.trim(), c.trim()).await }
+                })
+                .await;
+            busy.set(false);
+            match result {
+                Ok(created) => {
+                    invited.set(Some((
+                        typed_name.trim().to_owned(),
+                        invite_link(&created.invite_code),
+                        created.invite_code,
+                    )));
+                    // Kept for a next invite only once this one is made.
+                    name.set(String::new());
+                    contact.set(String::new());
+                    on_invited();
+                }
+                Err(e) => error.set(Some(session.explain(&e))),
+            }
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="invite-title">
+            <h2 id="invite-title">"Invite someone to help"</h2>
+            <form on:submit=submit>
+                <label for="caregiver-name">"Their name"</label>
+                <input id="caregiver-name" type="text" maxlength="100" autocomplete="off" bind:value=name />
+                <label for="caregiver-contact">"Their e-mail address or mobile number"</label>
+                <p class="hint" id="caregiver-contact-hint">"Their one-time code goes there when they accept."</p>
+                <input id="caregiver-contact" type="text" maxlength="254" autocomplete="off"
+                    aria-describedby="caregiver-contact-hint" bind:value=contact />
+                <button type="submit" class="button" prop:disabled=move || busy.get()>"Invite"</button>
+            </form>
+            <Busy busy=busy text="Making the invite…" />
+            // Always in the page, so that what appears in it is announced.
+            <div role="status">
+                {move || invited.get().map(|(who, link, code)| view! {
+                    <p>{format!("Invite for {who} made. Send them this link; it works for a limited time:")}</p>
+                    <p><code class="invite-link">{link}</code></p>
+                    <p>{format!("Or they open Ward and enter the invite code {code}.")}</p>
+                })}
+            </div>
+            <ErrorNote message=error />
+        </section>
+    }
+}
