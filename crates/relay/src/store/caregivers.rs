@@ -81,8 +81,19 @@ pub async fn waiting_invites(
 /// `patient_id`'s enrolled caregivers, removed ones included, newest
 /// first.
 pub async fn links(db: &AnyPool, patient_id: &str) -> Result<Vec<Link>, sqlx::Error> {
-    sqlx::query(
-        "SELECT l.caregiver_id, a.display_name, COALESCE(a.contact, '') AS contact,
+    sqlx::query(LINKS)
+        .bind(patient_id)
+        .bind(MOST)
+        .fetch_all(db)
+        .await?
+        .iter()
+        .map(link)
+        .collect()
+}
+
+/// A patient's caregiver links, with each one's invite time and whether
+/// they can sign in; the invite is found through `invites_by_patient`.
+const LINKS: &str = "SELECT l.caregiver_id, a.display_name, COALESCE(a.contact, '') AS contact,
                 COALESCE((SELECT MIN(i.created_at) FROM invites i
                           WHERE i.for_patient = l.patient_id AND i.account_id = l.caregiver_id),
                          l.created_at) AS invited_at,
@@ -92,25 +103,18 @@ pub async fn links(db: &AnyPool, patient_id: &str) -> Result<Vec<Link>, sqlx::Er
                                                   AND t.confirmed_at IS NOT NULL)) AS can_sign_in
          FROM caregiver_links l JOIN accounts a ON a.account_id = l.caregiver_id
          WHERE l.patient_id = $1
-         ORDER BY l.created_at DESC LIMIT $2",
-    )
-    .bind(patient_id)
-    .bind(MOST)
-    .fetch_all(db)
-    .await?
-    .iter()
-    .map(|row| {
-        Ok(Link {
-            caregiver_id: row.try_get("caregiver_id")?,
-            display_name: row.try_get("display_name")?,
-            contact: row.try_get("contact")?,
-            invited_at: row.try_get("invited_at")?,
-            linked_at: row.try_get("created_at")?,
-            revoked_at: row.try_get("revoked_at")?,
-            can_sign_in: row.try_get::<crate::db::Flag, _>("can_sign_in")?.0,
-        })
+         ORDER BY l.created_at DESC LIMIT $2";
+
+fn link(row: &sqlx::any::AnyRow) -> Result<Link, sqlx::Error> {
+    Ok(Link {
+        caregiver_id: row.try_get("caregiver_id")?,
+        display_name: row.try_get("display_name")?,
+        contact: row.try_get("contact")?,
+        invited_at: row.try_get("invited_at")?,
+        linked_at: row.try_get("created_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+        can_sign_in: row.try_get::<crate::db::Flag, _>("can_sign_in")?.0,
     })
-    .collect()
 }
 
 /// The patients `caregiver_id` helps now (not removed), oldest link first.
@@ -134,4 +138,30 @@ pub async fn helped_by(db: &AnyPool, caregiver_id: &str) -> Result<Vec<Helped>, 
         })
     })
     .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// Each link's invite is looked up through `invites_by_patient`, never
+    /// by a scan of every invite the clinic ever made.
+    #[tokio::test]
+    async fn a_links_invite_is_found_by_the_patients_invite_index() {
+        let (_data, db) = crate::store::query_plans::scratch().await;
+        let explain = format!("EXPLAIN QUERY PLAN {LINKS}");
+        let query = sqlx::query(&explain).bind("acc_x").bind(MOST);
+        let plan = crate::store::query_plans::steps(&db, query).await;
+        assert!(
+            plan.iter()
+                .any(|step| step.starts_with("SEARCH i USING INDEX invites_by_patient")),
+            "{plan:?}"
+        );
+        assert!(
+            !plan.iter().any(|step| step.starts_with("SCAN i")),
+            "{plan:?}"
+        );
+    }
 }
