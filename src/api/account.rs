@@ -8,7 +8,7 @@ use ward_proto::keys::{BundleResponse, KeyHistoryResponse, PublishBundleRequest}
 use ward_proto::passkeys::{PasskeyInfo, PasskeyList};
 use ward_proto::vault::{PutVaultRequest, VaultResponse, VaultStored};
 
-use super::{ApiError, SessionToken, call, call_empty, get};
+use super::{ApiError, SessionToken, call, call_empty, get, url_encode};
 
 /// `PUT /v1/keys/me`.
 pub(crate) async fn publish_bundle(token: &SessionToken, bundle: Vec<u8>) -> Result<(), ApiError> {
@@ -23,7 +23,7 @@ pub(crate) async fn bundle(
     token: &SessionToken,
     account_id: &str,
 ) -> Result<Option<BundleResponse>, ApiError> {
-    let path = format!("/v1/keys/{}", urlencode(account_id));
+    let path = format!("/v1/keys/{}", url_encode(account_id));
     match get(&path, Some(token)).await {
         Ok(bundle) => Ok(Some(bundle)),
         Err(error) if error.code() == Some(ward_proto::ErrorCode::NotFound) => Ok(None),
@@ -37,7 +37,7 @@ pub(crate) async fn key_history(
     token: &SessionToken,
     account_id: &str,
 ) -> Result<Option<KeyHistoryResponse>, ApiError> {
-    let path = format!("/v1/keys/{}/history", urlencode(account_id));
+    let path = format!("/v1/keys/{}/history", url_encode(account_id));
     match get(&path, Some(token)).await {
         Ok(history) => Ok(Some(history)),
         Err(error) if error.code() == Some(ward_proto::ErrorCode::NotFound) => Ok(None),
@@ -88,14 +88,14 @@ pub(crate) async fn rename_passkey(
     passkey_id: &str,
     label: &str,
 ) -> Result<PasskeyInfo, ApiError> {
-    let path = format!("/v1/passkeys/{}", urlencode(passkey_id));
+    let path = format!("/v1/passkeys/{}", url_encode(passkey_id));
     let body = serde_json::json!({ "label": label });
     call(Method::PATCH, &path, Some(token), &body).await
 }
 
 /// `DELETE /v1/passkeys/{id}` (step-up).
 pub(crate) async fn remove_passkey(token: &SessionToken, passkey_id: &str) -> Result<(), ApiError> {
-    let path = format!("/v1/passkeys/{}", urlencode(passkey_id));
+    let path = format!("/v1/passkeys/{}", url_encode(passkey_id));
     call_empty::<()>(Method::DELETE, &path, Some(token), None).await
 }
 
@@ -130,13 +130,8 @@ pub(crate) async fn sessions(token: &SessionToken) -> Result<SessionList, ApiErr
 
 /// `DELETE /v1/sessions/{id}`.
 pub(crate) async fn revoke_session(token: &SessionToken, session_id: &str) -> Result<(), ApiError> {
-    let path = format!("/v1/sessions/{}", urlencode(session_id));
+    let path = format!("/v1/sessions/{}", url_encode(session_id));
     call_empty::<()>(Method::DELETE, &path, Some(token), None).await
-}
-
-/// Ids are the relay's own (URL-safe), but a path segment is escaped anyway.
-fn urlencode(segment: &str) -> String {
-    String::from(js_sys::encode_uri_component(segment))
 }
 
 /// `GET /v1/totp`: whether the authenticator app is on.

@@ -119,6 +119,12 @@ impl ApiError {
     }
 }
 
+/// `value` escaped for a URL: a path segment, a query value, a fragment.
+/// Ids are the relay's own (URL-safe), but they are escaped anyway.
+pub(crate) fn url_encode(value: &str) -> String {
+    String::from(js_sys::encode_uri_component(value))
+}
+
 fn with_token(builder: RequestBuilder, token: Option<&SessionToken>) -> RequestBuilder {
     match token {
         Some(token) => builder.header("Authorization", &token.header()),

@@ -8,13 +8,10 @@ use ward_proto::threads::{
     PutEpochRequest, SealedKeys, StoredMessage, Thread, ThreadList,
 };
 
-use super::{ApiError, SessionToken, call, call_empty, get};
+use super::{ApiError, SessionToken, call, call_empty, get, url_encode};
 
 fn path(thread_id: &str, rest: &str) -> String {
-    format!(
-        "/v1/threads/{}{rest}",
-        String::from(js_sys::encode_uri_component(thread_id))
-    )
+    format!("/v1/threads/{}{rest}", url_encode(thread_id))
 }
 
 /// The most pages [`list`] reads before giving up on a relay that never
@@ -33,7 +30,7 @@ pub(crate) async fn list(token: &SessionToken) -> Result<Vec<Thread>, ApiError> 
             None => format!("/v1/threads?limit={MAX_THREADS_PER_PAGE}"),
             Some(cursor) => format!(
                 "/v1/threads?limit={MAX_THREADS_PER_PAGE}&cursor={}",
-                String::from(js_sys::encode_uri_component(cursor))
+                url_encode(cursor)
             ),
         };
         let page: ThreadList = get(&path, Some(token)).await?;

@@ -6,11 +6,7 @@ use ward_proto::blobs::{
     BlobFinalized, BlobInfo, CreateUploadRequest, UploadCreated, UploadStatus,
 };
 
-use super::{ApiError, SessionToken, call, get, get_bytes, put_bytes};
-
-fn id(value: &str) -> String {
-    String::from(js_sys::encode_uri_component(value))
-}
+use super::{ApiError, SessionToken, call, get, get_bytes, put_bytes, url_encode};
 
 /// `POST /v1/uploads`: room for `size` encrypted bytes in `part_count` parts.
 pub(crate) async fn create(
@@ -35,7 +31,7 @@ pub(crate) async fn put_part(
     bytes: &[u8],
 ) -> Result<(), ApiError> {
     put_bytes(
-        &format!("/v1/uploads/{}/parts/{index}", id(upload_id)),
+        &format!("/v1/uploads/{}/parts/{index}", url_encode(upload_id)),
         token,
         bytes,
     )
@@ -47,7 +43,11 @@ pub(crate) async fn status(
     token: &SessionToken,
     upload_id: &str,
 ) -> Result<UploadStatus, ApiError> {
-    get(&format!("/v1/uploads/{}", id(upload_id)), Some(token)).await
+    get(
+        &format!("/v1/uploads/{}", url_encode(upload_id)),
+        Some(token),
+    )
+    .await
 }
 
 /// `POST /v1/uploads/{id}/finalize`.
@@ -57,7 +57,7 @@ pub(crate) async fn finalize(
 ) -> Result<BlobFinalized, ApiError> {
     call(
         Method::POST,
-        &format!("/v1/uploads/{}/finalize", id(upload_id)),
+        &format!("/v1/uploads/{}/finalize", url_encode(upload_id)),
         Some(token),
         &serde_json::json!({}),
     )
@@ -66,7 +66,7 @@ pub(crate) async fn finalize(
 
 /// `GET /v1/blobs/{id}`: the blob's size and its parts' sizes.
 pub(crate) async fn blob(token: &SessionToken, blob_id: &str) -> Result<BlobInfo, ApiError> {
-    get(&format!("/v1/blobs/{}", id(blob_id)), Some(token)).await
+    get(&format!("/v1/blobs/{}", url_encode(blob_id)), Some(token)).await
 }
 
 /// `GET /v1/blobs/{id}/parts/{index}`.
@@ -75,5 +75,9 @@ pub(crate) async fn blob_part(
     blob_id: &str,
     index: u32,
 ) -> Result<Vec<u8>, ApiError> {
-    get_bytes(&format!("/v1/blobs/{}/parts/{index}", id(blob_id)), token).await
+    get_bytes(
+        &format!("/v1/blobs/{}/parts/{index}", url_encode(blob_id)),
+        token,
+    )
+    .await
 }
