@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
-use ward_proto::caregivers::{Caregiver, CaregiverStatus, HelpedPatient};
+use ward_proto::caregivers::{Caregiver, CaregiverStatus, People};
 use ward_proto::threads::Role;
 
 use super::local_time;
@@ -39,8 +39,7 @@ fn invite_link(code: &str) -> String {
     let origin = web_sys::window()
         .and_then(|w| w.location().origin().ok())
         .unwrap_or_default();
-    let code = String::from(js_sys::encode_uri_component(code));
-    format!("{origin}/enroll#invite={code}")
+    format!("{origin}/enroll#invite={}", api::url_encode(code))
 }
 
 /// The screen.
@@ -48,18 +47,15 @@ fn invite_link(code: &str) -> String {
 #[allow(unreachable_pub)]
 pub(crate) fn PeopleWhoHelp() -> impl IntoView {
     let session = Session::get();
-    let caregivers = RwSignal::new(Vec::<Caregiver>::new());
-    let patients = RwSignal::new(Vec::<HelpedPatient>::new());
-    let role = RwSignal::new(None::<Role>);
+    // The relay's answer, whole: which list applies comes with it.
+    let people = RwSignal::new(None::<People>);
     let error = RwSignal::new(None::<String>);
     let reload = move || {
         spawn_local(async move {
             let Some(token) = session.token() else { return };
             match api::caregivers::people(&token).await {
-                Ok(people) => {
-                    caregivers.set(people.caregivers);
-                    patients.set(people.patients);
-                    role.set(Some(people.role));
+                Ok(answer) => {
+                    people.set(Some(answer));
                     error.set(None);
                 }
                 Err(e) => error.set(Some(session.explain(&e))),
@@ -67,26 +63,32 @@ pub(crate) fn PeopleWhoHelp() -> impl IntoView {
         });
     };
     reload();
-    let is = move |wanted: Role| role.get() == Some(wanted);
+    let is = move |role: Role| people.with(|p| p.as_ref().is_some_and(|p| p.role == role));
+    let patients =
+        move || people.with(|p| p.as_ref().map(|p| p.patients.clone()).unwrap_or_default());
+    let caregivers =
+        move || people.with(|p| p.as_ref().map(|p| p.caregivers.clone()).unwrap_or_default());
     view! {
         <h1 tabindex="-1">"People who help me"</h1>
         <p><A href="/">"Back to messages"</A></p>
         <Show when=move || is(Role::Caregiver)>
             <section class="card" aria-labelledby="helped-title">
                 <h2 id="helped-title">"People you help"</h2>
-                <Show when=move || patients.get().is_empty()>
-                    <p>"Nobody has shared their messages with you at the moment."</p>
+                <Show
+                    when=move || !patients().is_empty()
+                    fallback=|| view! { <p>"Nobody has shared their messages with you at the moment."</p> }
+                >
+                    <ul class="settings-list" aria-label="People you help">
+                        <For each=patients key=|p| p.account_id.clone() let:patient>
+                            <li class="settings-row">
+                                <div>
+                                    <strong>{patient.display_name.clone()}</strong>
+                                    <span class="meta">{format!("Since {}", local_time(patient.since / 1000))}</span>
+                                </div>
+                            </li>
+                        </For>
+                    </ul>
                 </Show>
-                <ul class="settings-list" aria-label="People you help">
-                    <For each=move || patients.get() key=|p| p.account_id.clone() let:patient>
-                        <li class="settings-row">
-                            <div>
-                                <strong>{patient.display_name.clone()}</strong>
-                                <span class="meta">{format!("Since {}", local_time(patient.since / 1000))}</span>
-                            </div>
-                        </li>
-                    </For>
-                </ul>
             </section>
         </Show>
         <Show when=move || is(Role::Patient)>
@@ -94,12 +96,12 @@ pub(crate) fn PeopleWhoHelp() -> impl IntoView {
                 <h2 id="helpers-title">"Your caregivers"</h2>
                 <p>"A caregiver, such as a parent or your daughter, reads and answers the conversations you share with them, with their own passkey. Your care team sees their name with yours on every message they send."</p>
                 <Show
-                    when=move || !caregivers.get().is_empty()
+                    when=move || !caregivers().is_empty()
                     fallback=|| view! { <p>"You have not invited anyone yet."</p> }
                 >
                     <ul class="settings-list" aria-label="Your caregivers">
                         <For
-                            each=move || caregivers.get()
+                            each=caregivers
                             key=|c| (c.account_id.clone(), c.display_name.clone(), c.invited_at, c.status)
                             let:caregiver
                         >
