@@ -189,22 +189,41 @@ pub async fn by_webauthn_user_id(
         .await
 }
 
-/// Whether `account_id` can sign in by itself: a passkey, a confirmed
-/// authenticator app, or being the clinic. On the pool, or inside a
-/// transaction that must see its own writes (enrollment's).
+/// The rule "the account `$account` names can sign in by itself" as SQL,
+/// for `$account` an expression of the statement it goes into ("$1",
+/// "l.caregiver_id"): a passkey, a confirmed authenticator app, or being
+/// the clinic. One text, so that every statement asking it (the step-up
+/// check, a first passkey's insert, a caregiver's standing) reads the same
+/// rule.
+macro_rules! can_sign_in {
+    ($account:literal) => {
+        concat!(
+            "(EXISTS (SELECT 1 FROM passkeys WHERE account_id = ",
+            $account,
+            ") OR EXISTS (SELECT 1 FROM totp WHERE account_id = ",
+            $account,
+            " AND confirmed_at IS NOT NULL) OR EXISTS (SELECT 1 FROM accounts WHERE account_id = ",
+            $account,
+            " AND kind = 'clinic'))"
+        )
+    };
+}
+pub(crate) use can_sign_in;
+
+/// Whether `account_id` can sign in by itself ([`can_sign_in`]). On the
+/// pool, or inside a transaction that must see its own writes
+/// (enrollment's).
 pub async fn has_sign_in_method(
     db: impl sqlx::Executor<'_, Database = sqlx::Any>,
     account_id: &str,
 ) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query_scalar::<_, Flag>(
-        "SELECT EXISTS (SELECT 1 FROM passkeys WHERE account_id = $1)
-             OR EXISTS (SELECT 1 FROM totp WHERE account_id = $1 AND confirmed_at IS NOT NULL)
-             OR EXISTS (SELECT 1 FROM accounts WHERE account_id = $1 AND kind = 'clinic')",
+    Ok(
+        sqlx::query_scalar::<_, Flag>(concat!("SELECT ", can_sign_in!("$1")))
+            .bind(account_id)
+            .fetch_one(db)
+            .await?
+            .0,
     )
-    .bind(account_id)
-    .fetch_one(db)
-    .await?
-    .0)
 }
 
 /// Puts `account_id` on legal hold (`hold`) or releases it, inside the

@@ -93,17 +93,18 @@ pub async fn links(db: &AnyPool, patient_id: &str) -> Result<Vec<Link>, sqlx::Er
 
 /// A patient's caregiver links, with each one's invite time and whether
 /// they can sign in; the invite is found through `invites_by_patient`.
-const LINKS: &str = "SELECT l.caregiver_id, a.display_name, COALESCE(a.contact, '') AS contact,
-                COALESCE((SELECT MIN(i.created_at) FROM invites i
-                          WHERE i.for_patient = l.patient_id AND i.account_id = l.caregiver_id),
-                         l.created_at) AS invited_at,
-                l.created_at, l.revoked_at,
-                (EXISTS (SELECT 1 FROM passkeys p WHERE p.account_id = l.caregiver_id)
-                 OR EXISTS (SELECT 1 FROM totp t WHERE t.account_id = l.caregiver_id
-                                                  AND t.confirmed_at IS NOT NULL)) AS can_sign_in
-         FROM caregiver_links l JOIN accounts a ON a.account_id = l.caregiver_id
-         WHERE l.patient_id = $1
-         ORDER BY l.created_at DESC LIMIT $2";
+const LINKS: &str = concat!(
+    "SELECT l.caregiver_id, a.display_name, COALESCE(a.contact, '') AS contact,
+            COALESCE((SELECT MIN(i.created_at) FROM invites i
+                      WHERE i.for_patient = l.patient_id AND i.account_id = l.caregiver_id),
+                     l.created_at) AS invited_at,
+            l.created_at, l.revoked_at, ",
+    super::accounts::can_sign_in!("l.caregiver_id"),
+    " AS can_sign_in
+     FROM caregiver_links l JOIN accounts a ON a.account_id = l.caregiver_id
+     WHERE l.patient_id = $1
+     ORDER BY l.created_at DESC LIMIT $2"
+);
 
 fn link(row: &sqlx::any::AnyRow) -> Result<Link, sqlx::Error> {
     Ok(Link {

@@ -114,21 +114,20 @@ pub async fn record_use(
 
 /// Adds `passkey` inside the caller's transaction, only if `recent` (the
 /// session may step up) or the account cannot sign in by itself yet
-/// (`store::accounts::has_sign_in_method`, negated, in the same
-/// statement), and only if its credential is new; whether it was added.
+/// ([`super::accounts::can_sign_in`], negated, in the same statement),
+/// and only if its credential is new; whether it was added.
 pub async fn add(
     conn: &mut AnyConnection,
     passkey: NewPasskey<'_>,
     recent: bool,
 ) -> Result<bool, sqlx::Error> {
-    let stored = sqlx::query(
+    let stored = sqlx::query(concat!(
         "INSERT INTO passkeys (passkey_id, account_id, credential_id, passkey, label, created_at)
          SELECT $1, $2, $3, $4, $5, $6
-         WHERE $7 OR NOT (EXISTS (SELECT 1 FROM passkeys WHERE account_id = $2)
-                          OR EXISTS (SELECT 1 FROM totp WHERE account_id = $2 AND confirmed_at IS NOT NULL)
-                          OR EXISTS (SELECT 1 FROM accounts WHERE account_id = $2 AND kind = 'clinic'))
-         ON CONFLICT (credential_id) DO NOTHING",
-    )
+         WHERE $7 OR NOT ",
+        super::accounts::can_sign_in!("$2"),
+        " ON CONFLICT (credential_id) DO NOTHING"
+    ))
     .bind(passkey.passkey_id)
     .bind(passkey.account_id)
     .bind(passkey.credential_id)
