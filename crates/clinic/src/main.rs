@@ -470,16 +470,10 @@ async fn next_stdin_line() -> Result<Option<String>, String> {
             }
         }
     })
-    .await;
-    match read {
-        Ok(Ok(line)) => Ok(line),
-        Ok(Err(error)) => Err(format!(
-            "could not read the messages from standard input: {error}"
-        )),
-        Err(error) => Err(format!(
-            "could not read the messages from standard input: {error}"
-        )),
-    }
+    .await
+    .map_err(std::io::Error::other)
+    .flatten();
+    read.map_err(|error| format!("could not read the messages from standard input: {error}"))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
