@@ -893,10 +893,7 @@ async fn messages(
             report,
         )
         .await?;
-        lines.push((
-            format!("{} msg/s offered", args.rate),
-            graph_cdf(&latencies),
-        ));
+        lines.push((format!("at {} msg/s", args.rate), graph_cdf(&latencies)));
         if let Some(out) = &args.out {
             write_latencies(out, &format!("{}-{name}", args.label), &latencies)?;
         }
@@ -917,10 +914,7 @@ async fn messages(
         )
         .await?;
         let in_flight = args.concurrency;
-        lines.push((
-            format!("as fast as taken ({in_flight} in flight)"),
-            graph_cdf(&latencies),
-        ));
+        lines.push((format!("max, {in_flight} in flight"), graph_cdf(&latencies)));
         if let Some(out) = &args.out {
             write_latencies(out, &format!("{}-{name}", args.label), &latencies)?;
         }

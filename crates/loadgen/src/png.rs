@@ -12,9 +12,9 @@ const COLOURS: [[u8; 3]; 4] = [
     [0x2c, 0xa0, 0x2c],
     [0xff, 0x7f, 0x0e],
 ];
-/// Room for the legend and the vertical axis's title above the plot, the
-/// values left of it, the values and the horizontal axis's title below.
-const TOP: usize = 64;
+/// Room for the values left of the plot, and the values and the
+/// horizontal axis's title below it (above it go the legend, as many lines
+/// as it takes, and the vertical axis's title).
 const LEFT: usize = 112;
 const RIGHT: usize = 24;
 const BOTTOM: usize = 64;
@@ -155,6 +155,24 @@ pub fn tick(value: f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
+/// Where each legend entry (a swatch, then its name) starts: left to
+/// right, on as many lines as a `width`-pixel image takes, so that no
+/// entry runs off it (one too long for any line starts a line of its own).
+fn legend_places(names: &[&str], width: i64) -> Vec<(i64, i64)> {
+    let glyph = 8 * SCALE;
+    let (mut x, mut y) = (4, 4);
+    let mut places = Vec::new();
+    for name in names {
+        let entry = glyph + 4 + name.chars().count() as i64 * glyph;
+        if x > 4 && x + entry > width {
+            (x, y) = (4, y + glyph + 6);
+        }
+        places.push((x, y));
+        x += entry + 3 * glyph;
+    }
+    places
+}
+
 /// What a chart shows: its series (points and names) and its axes' titles.
 pub struct Chart<'a> {
     /// Each series' (x, y) points and its name for the legend.
@@ -172,10 +190,14 @@ pub fn line_chart(chart: &Chart<'_>, width: usize, height: usize) -> Vec<u8> {
     let x_max = axis_max(points.clone().map(|p| p.0).fold(0.0, f64::max));
     let y_max = axis_max(points.map(|p| p.1).fold(0.0, f64::max));
     let mut canvas = Canvas::new(width, height);
-    let (left, bottom) = (LEFT as i64, (height - BOTTOM) as i64);
-    let (right, top) = ((width - RIGHT) as i64, TOP as i64);
     let glyph = 8 * SCALE;
     let width_of = |text: &str| text.chars().count() as i64 * glyph;
+    let names: Vec<&str> = chart.series.iter().map(|(name, _)| name.as_str()).collect();
+    let places = legend_places(&names, width as i64);
+    let legend_y = places.last().map_or(4, |&(_, y)| y);
+    let y_title = legend_y + glyph + 12;
+    let (left, bottom) = (LEFT as i64, (height - BOTTOM) as i64);
+    let (right, top) = ((width - RIGHT) as i64, y_title + glyph + 12);
     for q in 0..=4 {
         let x = left + (right - left) * q / 4;
         let y = bottom - (bottom - top) * q / 4;
@@ -194,19 +216,15 @@ pub fn line_chart(chart: &Chart<'_>, width: usize, height: usize) -> Vec<u8> {
         chart.x,
         INK,
     );
-    // The legend on the first line, left to right; the vertical axis's
-    // title on the next, above its values.
-    let mut legend_x = 4;
-    for (i, (name, _)) in chart.series.iter().enumerate() {
+    for (i, (&(x, y), name)) in places.iter().zip(&names).enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
         for dy in 0..glyph / 2 {
-            let y = 4 + glyph / 4 + dy;
-            canvas.line((legend_x, y), (legend_x + glyph - 4, y), colour);
+            let line = y + glyph / 4 + dy;
+            canvas.line((x, line), (x + glyph - 4, line), colour);
         }
-        canvas.text(legend_x + glyph + 4, 4, name, colour);
-        legend_x += glyph + 4 + width_of(name) + 3 * glyph;
+        canvas.text(x + glyph + 4, y, name, colour);
     }
-    canvas.text(4, top - glyph - 12, chart.y, INK);
+    canvas.text(4, y_title, chart.y, INK);
     let at = |(x, y): (f64, f64)| -> (i64, i64) {
         (
             left + ((right - left) as f64 * (x / x_max)).round() as i64,
@@ -258,6 +276,19 @@ mod tests {
         canvas.text(0, 0, "A1", [1, 2, 3]);
         let inked = canvas.pixels.chunks(3).filter(|p| p == &[1, 2, 3]).count();
         assert!(inked > 20, "{inked}");
+    }
+
+    /// Names too long to share a line go on the next; short ones share
+    /// one; every entry ends inside the image.
+    #[test]
+    fn a_long_legend_wraps_instead_of_running_off() {
+        let long = "x".repeat(30);
+        let places = legend_places(&[&long, &long, &long], 800);
+        assert_eq!(places, [(4, 4), (4, 26), (4, 48)]);
+        let short = legend_places(&["at 1000 msg/s", "max, 32 in flight"], 800);
+        assert_eq!(short.iter().map(|p| p.1).collect::<Vec<_>>(), [4, 4]);
+        let last = short[1].0 + 16 + 4 + 17 * 16;
+        assert!(last <= 800, "{last}");
     }
 
     #[test]
