@@ -759,4 +759,23 @@ async fn the_attachment_quota_is_shared_by_a_patient_and_their_caregivers() {
     // Another patient has their own.
     let other = relay.patient(&clinic, "alex@example.com").await;
     assert_eq!(upload(&other, 1000).await.status(), StatusCode::CREATED);
+    // 20 parallel uploads of 100 bytes, half by a patient and half by
+    // their caregiver: the 1000 bytes they share hold exactly ten.
+    let fresh = relay.patient(&clinic, "kim@example.com").await;
+    let invite: InviteCreated = caregiver_invite(&relay, &fresh, "lee@example.com")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let helper = relay.enroll(&invite.invite_code, "lee@example.com").await;
+    let racing = (0..20).map(|i| upload(if i % 2 == 0 { &fresh } else { &helper }, 100));
+    let created = join_all(racing)
+        .await
+        .iter()
+        .filter(|r| r.status() == StatusCode::CREATED)
+        .count();
+    assert_eq!(
+        created, 10,
+        "the shared 1000 bytes hold ten 100-byte uploads"
+    );
 }

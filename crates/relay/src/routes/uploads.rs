@@ -189,8 +189,8 @@ pub async fn create(
     let now = now_ms();
     let expires_at = now.saturating_add(millis(config.upload_expiry()));
     let upload_id = secrets::id("blob")?;
-    // Checked and inserted in one statement: parallel uploads cannot
-    // overshoot the quota or the open-upload limit. The quota is the
+    // Checked and inserted under one lock per quota group: parallel
+    // uploads cannot overshoot the quota or the open-upload limit. The quota is the
     // patient's, shared with the caregivers they invited (self-invited
     // accounts do not buy more storage); the open-upload limit is each
     // account's own.

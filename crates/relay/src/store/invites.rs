@@ -87,13 +87,18 @@ pub struct Invite {
 }
 
 /// Stores `invite` unless it is a caregiver invite over its patient's
-/// `caps`; whether it was stored. One statement, so parallel requests
-/// cannot overshoot; the clinic's patient invites are not capped.
+/// `caps`; whether it was stored. The count and the insert run in one
+/// write transaction serialized per patient: on PostgreSQL a lone
+/// statement's subqueries would not see a parallel request's uncommitted
+/// insert, and both would pass the cap. The clinic's patient invites are
+/// not capped.
 pub async fn insert_capped(
     db: &AnyPool,
     invite: NewInvite<'_>,
     caps: Caps,
 ) -> Result<bool, sqlx::Error> {
+    let patient = invite.for_patient.unwrap_or(invite.created_by);
+    let mut tx = crate::db::begin_write(db, &format!("invites:{patient}")).await?;
     let inserted = sqlx::query(
         "INSERT INTO invites (code_hash, created_by, display_name, contact, created_at, expires_at, kind, for_patient)
          SELECT $1, $2, $3, $4, $5, $6, $7, $8
@@ -114,8 +119,9 @@ pub async fn insert_capped(
     .bind(caps.pending)
     .bind(caps.window_ms)
     .bind(caps.per_window)
-    .execute(db)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(inserted.rows_affected() == 1)
 }
 

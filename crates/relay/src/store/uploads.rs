@@ -116,14 +116,24 @@ pub async fn mine(
 
 /// Announces `upload` if its owner's quota group keeps within `quota`
 /// bytes with it and the owner has fewer than `max_open` unfinished
-/// uploads; whether it did. Checked and inserted in one statement, so
-/// parallel uploads cannot overshoot either.
+/// uploads; whether it did. Checked and inserted in one write transaction
+/// serialized per quota group (its patient): on PostgreSQL a lone
+/// statement's sums would not see a parallel request's uncommitted
+/// upload, and both would pass.
 pub async fn create_within_quota(
     db: &AnyPool,
     upload: NewUpload<'_>,
     quota: i64,
     max_open: i64,
 ) -> Result<bool, sqlx::Error> {
+    let patient: String = sqlx::query_scalar(
+        "SELECT COALESCE((SELECT patient_id FROM caregiver_links WHERE caregiver_id = $1
+                          ORDER BY created_at LIMIT 1), $1)",
+    )
+    .bind(upload.owner_id)
+    .fetch_one(db)
+    .await?;
+    let mut tx = crate::db::begin_write(db, &format!("quota:{patient}")).await?;
     let inserted = sqlx::query(concat!(
         "INSERT INTO blobs (blob_id, owner_id, size, part_count, created_at, expires_at)
          SELECT $1, $2, $3, $4, $5, $6
@@ -142,8 +152,9 @@ pub async fn create_within_quota(
     .bind(upload.expires_at)
     .bind(quota)
     .bind(max_open)
-    .execute(db)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(inserted.rows_affected() == 1)
 }
 
