@@ -18,9 +18,11 @@ pub enum CaregiverStatus {
     /// Enrolled with their own passkey: the patient may share threads
     /// with them.
     Active,
-    /// The patient removed them: nothing more is shared with them. (The
-    /// relay keeps the state for the removal of a caregiver as a whole;
-    /// today a patient removes them thread by thread.)
+    /// Their access reached its end date: they were taken out of every
+    /// shared thread. The patient may renew it and share threads again.
+    Expired,
+    /// The patient removed them (or they left): nothing more is shared
+    /// with them.
     Removed,
 }
 
@@ -50,6 +52,14 @@ pub struct Caregiver {
     /// When the patient removed them (Unix milliseconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub removed_at: Option<u64>,
+    /// Whether they may send and attach in the threads shared with them
+    /// (else they only read). Set once they enrolled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub can_send: Option<bool>,
+    /// When their access ends or ended (Unix milliseconds). Set once they
+    /// enrolled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_ends_at: Option<u64>,
 }
 
 /// A patient a caregiver helps.
@@ -62,6 +72,25 @@ pub struct HelpedPatient {
     pub display_name: String,
     /// Since when the caregiver helps them (Unix milliseconds).
     pub since: u64,
+    /// Whether the caregiver may send for them (else read only).
+    pub can_send: bool,
+    /// When the caregiver's access ends (Unix milliseconds).
+    pub access_ends_at: u64,
+}
+
+/// `PATCH /v1/caregivers/{account_id}` (the patient): what a caregiver may
+/// do, and for how long. Fields left out stay as they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct GrantChange {
+    /// `true`: read, send and attach; `false`: read only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub can_send: Option<bool>,
+    /// Renews the access for 3, 6, 12 or 18 months from now (18 is the
+    /// longest a grant runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub months: Option<u32>,
 }
 
 /// `GET /v1/caregivers`: for a patient, the people they invited, newest
@@ -93,6 +122,8 @@ mod tests {
             invite_expires_at: Some(2),
             active_since: None,
             removed_at: None,
+            can_send: None,
+            access_ends_at: None,
         };
         let json = serde_json::to_string(&invited).unwrap_or_default();
         assert_eq!(

@@ -119,6 +119,17 @@ pub enum ErrorCode {
     /// 403: the change needs a sign-in within the last 5 minutes; sign in
     /// again, then retry.
     StepUpRequired,
+    /// 403: a caregiver whose access to this patient's messages ended
+    /// (removed by the patient, left, or past the grant's end).
+    AccessEnded,
+    /// 403: a caregiver the patient lets read but not send.
+    ReadOnlyCaregiver,
+    /// 403: the patient keeps this thread to themselves ("Only me"): it
+    /// is never shared with a caregiver.
+    OnlyMeThread,
+    /// 403: the account is not one of the caller's caregivers (or the
+    /// caller is not one of its patients).
+    NotYourCaregiver,
 
     // 404 Not Found
     /// 404: no such invite code (mistyped, used, or expired).
@@ -218,7 +229,7 @@ pub enum ErrorCode {
 impl ErrorCode {
     /// Every code the relay sends, in declaration order ([`Self::Unknown`]
     /// is not one of them).
-    pub const ALL: [Self; 66] = [
+    pub const ALL: [Self; 70] = [
         Self::BadBody,
         Self::CeremonyExpired,
         Self::CodeNotValid,
@@ -251,6 +262,10 @@ impl ErrorCode {
         Self::NoSecondFactor,
         Self::OriginNotAllowed,
         Self::StepUpRequired,
+        Self::AccessEnded,
+        Self::ReadOnlyCaregiver,
+        Self::OnlyMeThread,
+        Self::NotYourCaregiver,
         Self::InviteNotValid,
         Self::NotFound,
         Self::NoSuchRoute,
@@ -323,6 +338,10 @@ impl ErrorCode {
             Self::NoSecondFactor => "no_second_factor",
             Self::OriginNotAllowed => "origin_not_allowed",
             Self::StepUpRequired => "step_up_required",
+            Self::AccessEnded => "access_ended",
+            Self::ReadOnlyCaregiver => "read_only_caregiver",
+            Self::OnlyMeThread => "only_me_thread",
+            Self::NotYourCaregiver => "not_your_caregiver",
             Self::InviteNotValid => "invite_not_valid",
             Self::NotFound => "not_found",
             Self::NoSuchRoute => "no_such_route",
@@ -374,7 +393,7 @@ mod tests {
 
     /// The wire names, written out: changing one breaks every client and
     /// the e2e tests that read it, so it must fail here first.
-    const WIRE: [&str; 66] = [
+    const WIRE: [&str; 70] = [
         "bad_body",
         "ceremony_expired",
         "code_not_valid",
@@ -407,6 +426,10 @@ mod tests {
         "no_second_factor",
         "origin_not_allowed",
         "step_up_required",
+        "access_ended",
+        "read_only_caregiver",
+        "only_me_thread",
+        "not_your_caregiver",
         "invite_not_valid",
         "not_found",
         "no_such_route",
@@ -482,41 +505,45 @@ mod tests {
             NoSecondFactor => 29,
             OriginNotAllowed => 30,
             StepUpRequired => 31,
-            InviteNotValid => 32,
-            NotFound => 33,
-            NoSuchRoute => 34,
-            MethodNotAllowed => 35,
-            BodyTimeout => 36,
-            AlreadyFinalized => 37,
-            EpochConflict => 38,
-            InviteUsed => 39,
-            LastPasskey => 40,
-            MessageIdReused => 41,
-            NoClinic => 42,
-            NoPendingTotp => 43,
-            PasskeyExists => 44,
-            StaleEpoch => 45,
-            TotpEnabled => 46,
-            UploadIncomplete => 47,
-            VaultStale => 48,
-            BodyTooLarge => 49,
-            PartTooLarge => 50,
-            QuotaExceeded => 51,
-            TooLarge => 52,
-            WrongContentType => 53,
-            InvalidField => 54,
-            CannotSendCode => 55,
-            LockedOut => 56,
-            TooManyCodes => 57,
-            TooManyInvites => 58,
-            TooManyThreads => 59,
-            TooManyUploads => 60,
-            Internal => 61,
-            CodeNotSent => 62,
-            OverCapacity => 63,
-            StorageUnavailable => 64,
-            StorageFull => 65,
-            Unknown => 66,
+            AccessEnded => 32,
+            ReadOnlyCaregiver => 33,
+            OnlyMeThread => 34,
+            NotYourCaregiver => 35,
+            InviteNotValid => 36,
+            NotFound => 37,
+            NoSuchRoute => 38,
+            MethodNotAllowed => 39,
+            BodyTimeout => 40,
+            AlreadyFinalized => 41,
+            EpochConflict => 42,
+            InviteUsed => 43,
+            LastPasskey => 44,
+            MessageIdReused => 45,
+            NoClinic => 46,
+            NoPendingTotp => 47,
+            PasskeyExists => 48,
+            StaleEpoch => 49,
+            TotpEnabled => 50,
+            UploadIncomplete => 51,
+            VaultStale => 52,
+            BodyTooLarge => 53,
+            PartTooLarge => 54,
+            QuotaExceeded => 55,
+            TooLarge => 56,
+            WrongContentType => 57,
+            InvalidField => 58,
+            CannotSendCode => 59,
+            LockedOut => 60,
+            TooManyCodes => 61,
+            TooManyInvites => 62,
+            TooManyThreads => 63,
+            TooManyUploads => 64,
+            Internal => 65,
+            CodeNotSent => 66,
+            OverCapacity => 67,
+            StorageUnavailable => 68,
+            StorageFull => 69,
+            Unknown => 70,
         }
     }
 

@@ -197,6 +197,25 @@ pub struct Thread {
     pub last_message_at: Option<u64>,
     /// When the thread was created (Unix milliseconds).
     pub created_at: u64,
+    /// The patient keeps this thread to themselves: it is never shared
+    /// with a caregiver.
+    #[serde(default)]
+    pub only_me: bool,
+    /// A member left (or their grant ended) after the current epoch was
+    /// sealed to them: the next message should go under a new epoch
+    /// sealed to the members there are now.
+    #[serde(default)]
+    pub needs_rekey: bool,
+}
+
+/// `PUT /v1/threads/{id}/only-me`: whether the patient keeps the thread to
+/// themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct OnlyMeRequest {
+    /// `true`: never shared with a caregiver.
+    pub only_me: bool,
 }
 
 /// The name `account_id`'s messages go under in a thread with `members`:

@@ -9,6 +9,7 @@
 pub mod archive;
 pub mod blobs;
 pub mod bounds;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -67,6 +68,8 @@ pub struct AppState {
     pub blobs: blobs::BlobStore,
     /// The keys derived from the relay's secret (TOTP seeds, code hashes).
     pub secret: Arc<relay_secret::RelaySecret>,
+    /// The time caregiver grants are judged by (tests move it forward).
+    pub clock: clock::Clock,
 }
 
 impl AppState {
@@ -131,6 +134,7 @@ impl AppState {
             tls,
             blobs,
             secret: Arc::new(secret),
+            clock: clock::Clock::default(),
         })
     }
 }

@@ -41,6 +41,9 @@ pub struct Swept {
     /// Guess and send counters (`guess_counts`) whose window has ended
     /// (the next attempt would start again from one anyway).
     pub guess_counts: u64,
+    /// Caregiver grants past their end whose caregiver was taken out of
+    /// the patient's threads (rows changed, none deleted).
+    pub grants_ended: u64,
 }
 
 impl Swept {
@@ -52,11 +55,13 @@ impl Swept {
             + self.enrollments
             + self.sessions
             + self.guess_counts
+            + self.grants_ended
     }
 }
 
 /// Deletes every row that can no longer be used as of `now_ms` (Unix
-/// milliseconds); what it deleted.
+/// milliseconds), and takes caregivers whose grant ended out of their
+/// patient's threads; what it did.
 ///
 /// Ceremonies and key challenges go once expired (they are single use and
 /// short-lived; a used one was deleted when used). Code sign-ins and
@@ -75,6 +80,7 @@ pub async fn expired(db: &AnyPool, now_ms: i64) -> Result<Swept, sqlx::Error> {
         enrollments: store::invites::delete_expired_enrollments(db, code_cutoff).await?,
         sessions: store::sessions::delete_ended(db, session_cutoff).await?,
         guess_counts: store::guesses::delete_ended(db, now_ms).await?,
+        grants_ended: store::caregivers::end_expired(db, now_ms).await?,
     })
 }
 
@@ -104,7 +110,8 @@ pub fn spawn(db: AnyPool) -> Sweeper {
                     enrollments = swept.enrollments,
                     sessions = swept.sessions,
                     guess_counts = swept.guess_counts,
-                    "expired sign-in rows deleted"
+                    grants_ended = swept.grants_ended,
+                    "expired rows swept"
                 ),
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "expired-row cleanup failed; retrying later"),

@@ -193,6 +193,9 @@ async fn a_second_patient_can_touch_nothing_of_the_first() {
             passkey.passkey_id.as_str(),
             json!({"label": "Mallory's now"}),
         ),
+        ("/only-me", json!({"only_me": true})),
+        // Changing a caregiver grant (the GETs ignore the body).
+        (alice.id.as_str(), json!({"can_send": true, "months": 18})),
     ];
 
     let doc: Value = relay
@@ -249,9 +252,10 @@ async fn a_second_patient_can_touch_nothing_of_the_first() {
             swept += 1;
         }
     }
-    // 38 secured operations today (the key history and the account history
-    // among them); fewer means the document lost routes.
-    assert!(swept >= 38, "only {swept} routes swept");
+    // 41 secured operations today (the key history, the account history
+    // and the caregiver grants among them); fewer means the document lost
+    // routes.
+    assert!(swept >= 41, "only {swept} routes swept");
 
     // And Alice's things are all still there.
     let still: Thread = relay

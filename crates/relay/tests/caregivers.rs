@@ -241,7 +241,7 @@ async fn only_the_patient_shares_and_only_with_their_own_caregivers() {
                 sealed_keys: Vec::new(),
             }),
             StatusCode::FORBIDDEN,
-            ErrorCode::Forbidden,
+            ErrorCode::NotYourCaregiver,
         )
         .await;
     // The clinic cannot share a patient's thread.

@@ -28,7 +28,20 @@ fn standing(caregiver: &Caregiver) -> String {
         CaregiverStatus::Enrolling => {
             "Accepted the invite but has not finished setting up (no passkey yet).".into()
         }
-        CaregiverStatus::Active => format!("Can help since {}.", at(caregiver.active_since)),
+        CaregiverStatus::Active => format!(
+            "Can help since {}. {} until {}.",
+            at(caregiver.active_since),
+            if caregiver.can_send == Some(false) {
+                "Reads only"
+            } else {
+                "Reads and sends"
+            },
+            at(caregiver.access_ends_at)
+        ),
+        CaregiverStatus::Expired => format!(
+            "Their access ended on {}. They no longer see your messages.",
+            at(caregiver.access_ends_at)
+        ),
         CaregiverStatus::Removed => format!("Removed on {}.", at(caregiver.removed_at)),
     }
 }

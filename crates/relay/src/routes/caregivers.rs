@@ -1,16 +1,20 @@
-//! `GET /v1/caregivers`: a patient's caregivers (invited, active, removed)
-//! and a caregiver's patients, for "People who help me" and the caregiver's
-//! switcher.
+//! `GET /v1/caregivers`: a patient's caregivers (invited, active, expired,
+//! removed) and a caregiver's patients, for "People who help me" and the
+//! caregiver's switcher; `PATCH /v1/caregivers/{id}`: what a caregiver may
+//! do and until when; `POST /v1/caregivers/{id}/end`: the patient removes
+//! a caregiver, or a caregiver leaves.
 
 use axum::Json;
-use axum::extract::State;
-use ward_proto::caregivers::{Caregiver, CaregiverStatus, HelpedPatient, People};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use ward_proto::ErrorCode;
+use ward_proto::caregivers::{Caregiver, CaregiverStatus, GrantChange, HelpedPatient, People};
 use ward_proto::threads::Role;
 
 use crate::error::ApiError;
-use crate::extract::Session;
-use crate::secrets::now_ms;
+use crate::extract::{JsonBody, Session};
 use crate::sender::mask;
+use crate::store::caregivers::{GRANT_MONTHS, MONTH_MS};
 use crate::{AppState, store};
 
 /// `GET /v1/caregivers`
@@ -27,15 +31,18 @@ pub async fn list(
     match session.kind {
         Role::Patient => people.caregivers = caregivers_of(&state, &session.account_id).await?,
         Role::Caregiver => {
-            people.patients = store::caregivers::helped_by(&state.db, &session.account_id)
-                .await?
-                .into_iter()
-                .map(|helped| HelpedPatient {
-                    account_id: helped.patient_id,
-                    display_name: helped.display_name,
-                    since: unsigned(helped.since),
-                })
-                .collect();
+            people.patients =
+                store::caregivers::helped_by(&state.db, &session.account_id, state.clock.now_ms())
+                    .await?
+                    .into_iter()
+                    .map(|helped| HelpedPatient {
+                        account_id: helped.patient_id,
+                        display_name: helped.display_name,
+                        since: unsigned(helped.since),
+                        can_send: helped.can_send,
+                        access_ends_at: unsigned(helped.expires_at),
+                    })
+                    .collect();
         }
         Role::Clinic => {}
     }
@@ -44,7 +51,7 @@ pub async fn list(
 
 /// The patient's waiting invites and enrolled caregivers, newest first.
 async fn caregivers_of(state: &AppState, patient_id: &str) -> Result<Vec<Caregiver>, ApiError> {
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let invited = store::caregivers::waiting_invites(&state.db, patient_id)
         .await?
         .into_iter()
@@ -61,6 +68,8 @@ async fn caregivers_of(state: &AppState, patient_id: &str) -> Result<Vec<Caregiv
             invite_expires_at: Some(unsigned(invite.expires_at)),
             active_since: None,
             removed_at: None,
+            can_send: None,
+            access_ends_at: None,
         });
     let linked = store::caregivers::links(&state.db, patient_id)
         .await?
@@ -73,6 +82,8 @@ async fn caregivers_of(state: &AppState, patient_id: &str) -> Result<Vec<Caregiv
             // can sign in (and so have published keys to seal to).
             status: if link.revoked_at.is_some() {
                 CaregiverStatus::Removed
+            } else if link.expires_at <= now {
+                CaregiverStatus::Expired
             } else if link.can_sign_in {
                 CaregiverStatus::Active
             } else {
@@ -82,10 +93,93 @@ async fn caregivers_of(state: &AppState, patient_id: &str) -> Result<Vec<Caregiv
             invite_expires_at: None,
             active_since: Some(unsigned(link.linked_at)),
             removed_at: link.revoked_at.map(unsigned),
+            can_send: Some(link.can_send),
+            access_ends_at: Some(unsigned(link.expires_at)),
         });
     let mut all: Vec<Caregiver> = invited.chain(linked).collect();
     all.sort_by_key(|c| std::cmp::Reverse(c.invited_at));
     Ok(all)
+}
+
+/// `PATCH /v1/caregivers/{account_id}` (the patient)
+#[utoipa::path(patch, path = "/v1/caregivers/{account_id}", tag = "caregivers", request_body = ward_proto::caregivers::GrantChange, params(("account_id" = String, Path, description = "The caregiver")), responses((status = 204, description = "Changed"), (status = 403, description = "Not a patient (`forbidden`), no recent sign-in (`step_up_required`), or not their caregiver any more (`not_your_caregiver`)", body = ward_proto::ErrorBody), (status = 422, description = "`months` is not 3, 6, 12 or 18 (`invalid_field`)", body = ward_proto::ErrorBody)), security(("session" = [])))]
+pub async fn change_grant(
+    State(state): State<AppState>,
+    session: Session,
+    Path(caregiver_id): Path<String>,
+    JsonBody(change): JsonBody<GrantChange>,
+) -> Result<StatusCode, ApiError> {
+    if session.kind != Role::Patient {
+        return Err(ApiError::forbidden(
+            "Only a patient chooses what their caregivers may do.",
+        ));
+    }
+    let expires_at = match change.months.map(i64::from) {
+        None => None,
+        Some(months) if GRANT_MONTHS.contains(&months) => {
+            Some(state.clock.now_ms().saturating_add(months * MONTH_MS))
+        }
+        Some(_) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::InvalidField,
+                "Choose 3, 6, 12 or 18 months: access lasts 18 months at most.",
+            ));
+        }
+    };
+    // What a caregiver may read and send for the patient is as sensitive
+    // as sharing a thread: a stolen old session cannot widen it.
+    session.require_recent_sign_in()?;
+    if !store::caregivers::change(
+        &state.db,
+        &session.account_id,
+        &caregiver_id,
+        change.can_send,
+        expires_at,
+    )
+    .await?
+    {
+        return Err(not_linked());
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v1/caregivers/{account_id}/end`: a patient removes their
+/// caregiver `account_id`, or a caregiver stops helping their patient
+/// `account_id`. At once the caregiver leaves every thread of the
+/// patient's, the relay serves them none of it, and those threads are
+/// marked for a new epoch sealed without them.
+#[utoipa::path(post, path = "/v1/caregivers/{account_id}/end", tag = "caregivers", params(("account_id" = String, Path, description = "The caregiver (when a patient calls) or the patient (when a caregiver calls)")), responses((status = 204, description = "Ended"), (status = 403, description = "The clinic (`forbidden`), or no grant between the two (`not_your_caregiver`)", body = ward_proto::ErrorBody)), security(("session" = [])))]
+pub async fn end(
+    State(state): State<AppState>,
+    session: Session,
+    Path(other): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let (patient_id, caregiver_id) = match session.kind {
+        Role::Patient => (session.account_id.as_str(), other.as_str()),
+        Role::Caregiver => (other.as_str(), session.account_id.as_str()),
+        Role::Clinic => {
+            return Err(ApiError::forbidden("A clinic does not have caregivers."));
+        }
+    };
+    let now = state.clock.now_ms();
+    let mut tx = crate::db::begin_write(&state.db, &format!("caregivers:{patient_id}")).await?;
+    if store::caregivers::end(&mut tx, patient_id, caregiver_id, now)
+        .await?
+        .is_none()
+    {
+        return Err(not_linked());
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn not_linked() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        ErrorCode::NotYourCaregiver,
+        "There is no caregiver access between you and that account, or it was already ended.",
+    )
 }
 
 /// A stored time (never negative) for the API.

@@ -81,6 +81,11 @@ pub fn router() -> Router<AppState> {
         .route("/v1/invites", post(enroll::create_invite))
         .route("/v1/caregivers", get(caregivers::list))
         .route(
+            "/v1/caregivers/{account_id}",
+            axum::routing::patch(caregivers::change_grant),
+        )
+        .route("/v1/caregivers/{account_id}/end", post(caregivers::end))
+        .route(
             "/v1/caregivers/invites",
             post(enroll::create_caregiver_invite),
         )
@@ -100,6 +105,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/threads/{thread_id}/epochs", post(threads::put_epoch))
         .route("/v1/threads/{thread_id}/keys", get(threads::my_keys))
         .route("/v1/threads/{thread_id}/members", post(threads::add_member))
+        .route("/v1/threads/{thread_id}/only-me", put(threads::set_only_me))
         .route(
             "/v1/threads/{thread_id}/members/{account_id}/remove",
             post(threads::remove_member),

@@ -21,7 +21,7 @@ use super::{
     paths(
         health::get,
         auth::clinic_setup, auth::clinic_info, auth::key_challenge, auth::key_login, auth::logout,
-        enroll::create_invite, enroll::create_caregiver_invite, caregivers::list, enroll::start, enroll::verify,
+        enroll::create_invite, enroll::create_caregiver_invite, caregivers::list, caregivers::change_grant, caregivers::end, enroll::start, enroll::verify,
         passkeys::register_start, passkeys::register_finish, passkeys::list, passkeys::rename, passkeys::remove,
         passkeys::sign_in_start, passkeys::sign_in_finish,
         totp::status, totp::enroll, totp::confirm, totp::disable, totp::code_start, totp::code_verify,
@@ -29,7 +29,7 @@ use super::{
         keys::publish, keys::fetch, keys::history,
         account::history, account::legal_hold,
         vault::get, vault::put,
-        threads::list, threads::create, threads::get, threads::put_epoch, threads::my_keys, threads::add_member, threads::remove_member,
+        threads::list, threads::create, threads::get, threads::put_epoch, threads::my_keys, threads::add_member, threads::set_only_me, threads::remove_member,
         threads::post_message, threads::list_messages, threads::archive_head, threads::receipt, threads::typing,
         events::connect,
         uploads::create, uploads::put_part, uploads::status, uploads::finalize,

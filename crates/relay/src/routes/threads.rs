@@ -40,9 +40,31 @@ async fn require_member(
     thread_id: &str,
     account_id: &str,
 ) -> Result<Role, ApiError> {
-    store::members::role(&state.db, thread_id, account_id)
+    let role = store::members::role(&state.db, thread_id, account_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("thread"))
+        .ok_or_else(|| ApiError::not_found("thread"))?;
+    if role == Role::Caregiver {
+        caregiver_grant(state, thread_id, account_id).await?;
+    }
+    Ok(role)
+}
+
+/// A caregiver's grant in `thread_id`, refused once it ended: the relay
+/// stops serving a removed or expired caregiver at that moment, even
+/// before the sweep takes them out of the thread.
+async fn caregiver_grant(
+    state: &AppState,
+    thread_id: &str,
+    caregiver_id: &str,
+) -> Result<store::caregivers::Grant, ApiError> {
+    match store::caregivers::grant_in_thread(&state.db, thread_id, caregiver_id).await? {
+        Some(grant) if grant.active_at(state.clock.now_ms()) => Ok(grant),
+        _ => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::AccessEnded,
+            "Your access to these messages has ended. Ask the patient to share them with you again.",
+        )),
+    }
 }
 
 async fn load_thread(state: &AppState, thread_id: &str, viewer: &str) -> Result<Thread, ApiError> {
@@ -67,6 +89,8 @@ async fn load_thread(state: &AppState, thread_id: &str, viewer: &str) -> Result<
         unread_count: as_u64(thread.unread),
         last_message_at: thread.last_message_at.map(as_u64),
         created_at: as_u64(thread.created_at),
+        only_me: thread.only_me,
+        needs_rekey: thread.needs_rekey,
     })
 }
 
@@ -436,12 +460,25 @@ pub async fn add_member(
     // A new reader of the patient's threads: as sensitive as a new way to
     // sign in, so a stolen old session cannot do it.
     session.require_recent_sign_in()?;
-    if !store::accounts::is_caregiver_of(&state.db, &session.account_id, &request.account_id)
-        .await?
+    if !store::accounts::is_caregiver_of(
+        &state.db,
+        &session.account_id,
+        &request.account_id,
+        state.clock.now_ms(),
+    )
+    .await?
     {
-        return Err(ApiError::forbidden(
-            "That account is not one of your caregivers. Invite them as a caregiver first.",
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::NotYourCaregiver,
+            "That account is not one of your caregivers, or their access has ended. Invite them, or renew their access, first.",
         ));
+    }
+    if store::threads::summary(&state.db, &thread_id, &session.account_id)
+        .await?
+        .only_me
+    {
+        return Err(only_me_refusal());
     }
     let current = store::threads::current_epoch(&state.db, &thread_id).await?;
     let epochs = current.map_or(0, |c| c + 1);
@@ -470,6 +507,41 @@ pub async fn add_member(
     .await?;
     tx.commit().await?;
     Ok(StatusCode::CREATED)
+}
+
+fn only_me_refusal() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        ErrorCode::OnlyMeThread,
+        "This thread is marked Only me: it is never shared with a caregiver. Turn Only me off first if you want to share it.",
+    )
+}
+
+/// `PUT /v1/threads/{id}/only-me` (the thread's patient): keeps the
+/// thread to the patient (and the clinic), or lets it be shared again.
+/// Refused while a caregiver is in it: the patient stops sharing first, so
+/// the thread moves to an epoch sealed without them.
+#[utoipa::path(put, path = "/v1/threads/{thread_id}/only-me", tag = "threads", request_body = ward_proto::threads::OnlyMeRequest, params(("thread_id" = String, Path, description = "The thread")), responses((status = 204, description = "Done"), (status = 403, description = "Not the thread's patient (`forbidden`), or a caregiver is in it (`only_me_thread`)", body = ward_proto::ErrorBody), (status = 404, description = "Not found", body = ward_proto::ErrorBody)), security(("session" = [])))]
+pub async fn set_only_me(
+    State(state): State<AppState>,
+    session: Session,
+    Path(thread_id): Path<String>,
+    JsonBody(request): JsonBody<ward_proto::threads::OnlyMeRequest>,
+) -> Result<StatusCode, ApiError> {
+    let role = require_member(&state, &thread_id, &session.account_id).await?;
+    if role != Role::Patient {
+        return Err(ApiError::forbidden(
+            "Only the patient can choose who may see this thread.",
+        ));
+    }
+    if !store::threads::set_only_me(&state.db, &thread_id, request.only_me).await? {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::OnlyMeThread,
+            "A caregiver can still read this thread. Stop sharing it with them first, then mark it Only me.",
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /v1/threads/{id}/members/{account}/remove` (the thread's patient):
@@ -560,6 +632,17 @@ pub async fn post_message(
     )
     .await?
     .ok_or_else(|| ApiError::not_found("thread"))?;
+    if session.kind == Role::Caregiver
+        && !caregiver_grant(&state, &thread_id, &session.account_id)
+            .await?
+            .can_send
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::ReadOnlyCaregiver,
+            "You can read this thread but not send in it. Ask the patient if you need to send.",
+        ));
+    }
     check_attachment_list(&request.attachments)?;
     let envelope = parsed.map_err(|_| {
         ApiError::bad_request(

@@ -82,11 +82,14 @@ pub async fn link_caregiver(
     created_at: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO caregiver_links (patient_id, caregiver_id, created_at) VALUES ($1, $2, $3)",
+        "INSERT INTO caregiver_links (patient_id, caregiver_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
     )
     .bind(patient_id)
     .bind(caregiver_id)
     .bind(created_at)
+    .bind(created_at.saturating_add(
+        super::caregivers::DEFAULT_GRANT_MONTHS * super::caregivers::MONTH_MS,
+    ))
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -241,18 +244,21 @@ pub async fn set_legal_hold(
     Ok(changed.rows_affected() == 1)
 }
 
-/// Whether `caregiver_id` is a caregiver `patient_id` invited, not revoked:
-/// whom the patient may share a thread with.
+/// Whether `caregiver_id` is a caregiver `patient_id` invited whose grant
+/// is in force at `now`: whom the patient may share a thread with.
 pub async fn is_caregiver_of(
     db: &AnyPool,
     patient_id: &str,
     caregiver_id: &str,
+    now: i64,
 ) -> Result<bool, sqlx::Error> {
     let Flag(linked) = sqlx::query_scalar(
-        "SELECT COUNT(*) > 0 FROM caregiver_links WHERE patient_id = $1 AND caregiver_id = $2 AND revoked_at IS NULL",
+        "SELECT COUNT(*) > 0 FROM caregiver_links
+         WHERE patient_id = $1 AND caregiver_id = $2 AND revoked_at IS NULL AND expires_at > $3",
     )
     .bind(patient_id)
     .bind(caregiver_id)
+    .bind(now)
     .fetch_one(db)
     .await?;
     Ok(linked)

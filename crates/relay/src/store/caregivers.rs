@@ -1,7 +1,7 @@
 //! The people who help a patient: `caregiver_links` (enrolled caregivers,
 //! removed ones kept) and the patient's unused caregiver `invites`.
 
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool, Row};
 
 /// A caregiver invite not used yet.
 #[derive(Debug, Clone)]
@@ -34,6 +34,10 @@ pub struct Link {
     /// Whether they finished enrolling: a passkey or a confirmed
     /// authenticator app to sign in with.
     pub can_sign_in: bool,
+    /// Whether they may send (else read only).
+    pub can_send: bool,
+    /// When their grant ends (Unix milliseconds).
+    pub expires_at: i64,
 }
 
 /// A patient a caregiver helps.
@@ -45,6 +49,10 @@ pub struct Helped {
     pub display_name: String,
     /// Since when (Unix milliseconds).
     pub since: i64,
+    /// Whether the caregiver may send for them.
+    pub can_send: bool,
+    /// When the caregiver's grant ends (Unix milliseconds).
+    pub expires_at: i64,
 }
 
 /// The most of each list served: a patient's invites are capped far below
@@ -98,7 +106,7 @@ const LINKS: &str = concat!(
             COALESCE((SELECT MIN(i.created_at) FROM invites i
                       WHERE i.for_patient = l.patient_id AND i.account_id = l.caregiver_id),
                      l.created_at) AS invited_at,
-            l.created_at, l.revoked_at, ",
+            l.created_at, l.revoked_at, l.can_send, l.expires_at, ",
     super::accounts::can_sign_in!("l.caregiver_id"),
     " AS can_sign_in
      FROM caregiver_links l JOIN accounts a ON a.account_id = l.caregiver_id
@@ -115,19 +123,27 @@ fn link(row: &sqlx::any::AnyRow) -> Result<Link, sqlx::Error> {
         linked_at: row.try_get("created_at")?,
         revoked_at: row.try_get("revoked_at")?,
         can_sign_in: row.try_get::<crate::db::Flag, _>("can_sign_in")?.0,
+        can_send: row.try_get::<crate::db::Flag, _>("can_send")?.0,
+        expires_at: row.try_get("expires_at")?,
     })
 }
 
-/// The patients `caregiver_id` helps now (not removed), oldest link first.
-pub async fn helped_by(db: &AnyPool, caregiver_id: &str) -> Result<Vec<Helped>, sqlx::Error> {
+/// The patients `caregiver_id` helps at `now` (not removed, not
+/// expired), oldest link first.
+pub async fn helped_by(
+    db: &AnyPool,
+    caregiver_id: &str,
+    now: i64,
+) -> Result<Vec<Helped>, sqlx::Error> {
     sqlx::query(
-        "SELECT l.patient_id, a.display_name, l.created_at
+        "SELECT l.patient_id, a.display_name, l.created_at, l.can_send, l.expires_at
          FROM caregiver_links l JOIN accounts a ON a.account_id = l.patient_id
-         WHERE l.caregiver_id = $1 AND l.revoked_at IS NULL
+         WHERE l.caregiver_id = $1 AND l.revoked_at IS NULL AND l.expires_at > $3
          ORDER BY l.created_at LIMIT $2",
     )
     .bind(caregiver_id)
     .bind(MOST)
+    .bind(now)
     .fetch_all(db)
     .await?
     .iter()
@@ -136,9 +152,200 @@ pub async fn helped_by(db: &AnyPool, caregiver_id: &str) -> Result<Vec<Helped>, 
             patient_id: row.try_get("patient_id")?,
             display_name: row.try_get("display_name")?,
             since: row.try_get("created_at")?,
+            can_send: row.try_get::<crate::db::Flag, _>("can_send")?.0,
+            expires_at: row.try_get("expires_at")?,
         })
     })
     .collect()
+}
+
+/// A month of a caregiver grant: a twelfth of a Gregorian year.
+pub const MONTH_MS: i64 = 2_629_746_000;
+/// A new grant's length.
+pub const DEFAULT_GRANT_MONTHS: i64 = 12;
+/// The grant lengths a patient may choose; 18 months is the longest.
+pub const GRANT_MONTHS: [i64; 4] = [3, 6, 12, 18];
+
+/// What a patient lets one caregiver do, and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// The patient who gave it.
+    pub patient_id: String,
+    /// Whether the caregiver may send and attach (else read only).
+    pub can_send: bool,
+    /// When it ends (Unix milliseconds).
+    pub expires_at: i64,
+    /// When the patient removed the caregiver, or the caregiver left.
+    pub revoked_at: Option<i64>,
+}
+
+impl Grant {
+    /// Whether the caregiver may use it at `now`.
+    pub fn active_at(&self, now: i64) -> bool {
+        self.revoked_at.is_none() && self.expires_at > now
+    }
+}
+
+fn grant(row: &sqlx::any::AnyRow) -> Result<Grant, sqlx::Error> {
+    Ok(Grant {
+        patient_id: row.try_get("patient_id")?,
+        can_send: row.try_get::<crate::db::Flag, _>("can_send")?.0,
+        expires_at: row.try_get("expires_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+/// `caregiver_id`'s grant from the patient of `thread_id` (`None`: the
+/// thread's patient never linked them).
+pub async fn grant_in_thread(
+    db: &AnyPool,
+    thread_id: &str,
+    caregiver_id: &str,
+) -> Result<Option<Grant>, sqlx::Error> {
+    sqlx::query(
+        "SELECT l.patient_id, l.can_send, l.expires_at, l.revoked_at
+         FROM thread_members p
+         JOIN caregiver_links l ON l.patient_id = p.account_id AND l.caregiver_id = $2
+         WHERE p.thread_id = $1 AND p.role = 'patient'",
+    )
+    .bind(thread_id)
+    .bind(caregiver_id)
+    .fetch_optional(db)
+    .await?
+    .as_ref()
+    .map(grant)
+    .transpose()
+}
+
+/// `caregiver_id`'s grant from `patient_id` (`None`: never linked).
+pub async fn grant_from(
+    db: &AnyPool,
+    patient_id: &str,
+    caregiver_id: &str,
+) -> Result<Option<Grant>, sqlx::Error> {
+    sqlx::query(
+        "SELECT patient_id, can_send, expires_at, revoked_at FROM caregiver_links
+         WHERE patient_id = $1 AND caregiver_id = $2",
+    )
+    .bind(patient_id)
+    .bind(caregiver_id)
+    .fetch_optional(db)
+    .await?
+    .as_ref()
+    .map(grant)
+    .transpose()
+}
+
+/// Changes a grant that was not ended: whether the caregiver may send,
+/// and when it ends (`None`: unchanged). Whether there was one to change.
+pub async fn change(
+    db: &AnyPool,
+    patient_id: &str,
+    caregiver_id: &str,
+    can_send: Option<bool>,
+    expires_at: Option<i64>,
+) -> Result<bool, sqlx::Error> {
+    let changed = sqlx::query(
+        "UPDATE caregiver_links SET can_send = COALESCE($3, can_send), expires_at = COALESCE($4, expires_at)
+         WHERE patient_id = $1 AND caregiver_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(patient_id)
+    .bind(caregiver_id)
+    .bind(can_send.map(i64::from))
+    .bind(expires_at)
+    .execute(db)
+    .await?;
+    Ok(changed.rows_affected() == 1)
+}
+
+/// Ends `caregiver_id`'s grant from `patient_id` at `now` (the patient
+/// removed them, or they left), inside the caller's transaction: the
+/// caregiver leaves every thread of the patient's, and those threads need
+/// a new epoch sealed without them. The threads they left (`None`: no
+/// grant to end).
+pub async fn end(
+    conn: &mut AnyConnection,
+    patient_id: &str,
+    caregiver_id: &str,
+    now: i64,
+) -> Result<Option<Vec<String>>, sqlx::Error> {
+    let ended = sqlx::query(
+        "UPDATE caregiver_links SET revoked_at = $3
+         WHERE patient_id = $1 AND caregiver_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(patient_id)
+    .bind(caregiver_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    if ended.rows_affected() == 0 {
+        return Ok(None);
+    }
+    leave_threads(conn, patient_id, caregiver_id, now)
+        .await
+        .map(Some)
+}
+
+/// Takes `caregiver_id` out of every thread of `patient_id`'s at `at`, and
+/// marks those threads as needing a new epoch; the threads.
+async fn leave_threads(
+    conn: &mut AnyConnection,
+    patient_id: &str,
+    caregiver_id: &str,
+    at: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    let threads: Vec<String> = sqlx::query_scalar(
+        "UPDATE thread_members SET removed_at = $3
+         WHERE account_id = $2 AND removed_at IS NULL AND thread_id IN
+               (SELECT thread_id FROM thread_members WHERE account_id = $1 AND role = 'patient')
+         RETURNING thread_id",
+    )
+    .bind(patient_id)
+    .bind(caregiver_id)
+    .bind(at)
+    .fetch_all(&mut *conn)
+    .await?;
+    for thread_id in &threads {
+        sqlx::query("UPDATE threads SET needs_rekey = 1 WHERE thread_id = $1")
+            .bind(thread_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(threads)
+}
+
+/// The most grants one sweep pass ends (the next pass takes the rest).
+const ENDED_PER_PASS: i64 = 500;
+
+/// Takes caregivers whose grant ended by `now` out of their patient's
+/// threads (as of the grant's end), each patient under their own write
+/// lock; how many grants it ended. The grant itself stays, expired, so the
+/// patient can renew it (and share threads again).
+pub async fn end_expired(db: &AnyPool, now: i64) -> Result<u64, sqlx::Error> {
+    let due = sqlx::query(
+        "SELECT l.patient_id, l.caregiver_id, l.expires_at FROM caregiver_links l
+         WHERE l.revoked_at IS NULL AND l.expires_at <= $1
+           AND EXISTS (SELECT 1 FROM thread_members c
+                       JOIN thread_members p ON p.thread_id = c.thread_id
+                            AND p.account_id = l.patient_id AND p.role = 'patient'
+                       WHERE c.account_id = l.caregiver_id AND c.removed_at IS NULL)
+         LIMIT $2",
+    )
+    .bind(now)
+    .bind(ENDED_PER_PASS)
+    .fetch_all(db)
+    .await?;
+    let mut ended = 0;
+    for row in &due {
+        let patient_id: String = row.try_get("patient_id")?;
+        let caregiver_id: String = row.try_get("caregiver_id")?;
+        let expires_at: i64 = row.try_get("expires_at")?;
+        let mut tx = crate::db::begin_write(db, &format!("caregivers:{patient_id}")).await?;
+        leave_threads(&mut tx, &patient_id, &caregiver_id, expires_at).await?;
+        tx.commit().await?;
+        ended += 1;
+    }
+    Ok(ended)
 }
 
 #[cfg(test)]

@@ -21,6 +21,10 @@ pub struct Summary {
     pub last_message_at: Option<i64>,
     /// How many messages others sent that the member has not read.
     pub unread: i64,
+    /// Never shared with a caregiver.
+    pub only_me: bool,
+    /// A member left after the current epoch was sealed to them.
+    pub needs_rekey: bool,
 }
 
 /// A thread to start.
@@ -52,7 +56,7 @@ pub struct Slot {
 /// `viewer` be or have been its member).
 pub async fn summary(db: &AnyPool, thread_id: &str, viewer: &str) -> Result<Summary, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT t.category, t.created_at, t.current_epoch, t.last_message_at,
+        "SELECT t.category, t.created_at, t.current_epoch, t.last_message_at, t.only_me, t.needs_rekey,
                 (SELECT COUNT(*) FROM envelopes e WHERE e.thread_id = t.thread_id AND e.seq > m.last_read_seq AND e.sender_id <> m.account_id) AS unread
          FROM threads t JOIN thread_members m ON m.thread_id = t.thread_id AND m.account_id = $1
          WHERE t.thread_id = $2",
@@ -67,6 +71,8 @@ pub async fn summary(db: &AnyPool, thread_id: &str, viewer: &str) -> Result<Summ
         current_epoch: row.try_get("current_epoch")?,
         last_message_at: row.try_get("last_message_at")?,
         unread: row.try_get("unread")?,
+        only_me: row.try_get::<crate::db::Flag, _>("only_me")?.0,
+        needs_rekey: row.try_get::<crate::db::Flag, _>("needs_rekey")?.0,
     })
 }
 
@@ -106,6 +112,25 @@ pub async fn latest_activity(conn: &mut AnyConnection) -> Result<i64, sqlx::Erro
         .await
 }
 
+/// Marks `thread_id` as the patient's alone (or not), unless `only_me` and
+/// a caregiver is a member now; whether it was changed.
+pub async fn set_only_me(
+    db: &AnyPool,
+    thread_id: &str,
+    only_me: bool,
+) -> Result<bool, sqlx::Error> {
+    let changed = sqlx::query(
+        "UPDATE threads SET only_me = $2 WHERE thread_id = $1
+           AND ($2 = 0 OR NOT EXISTS (SELECT 1 FROM thread_members
+                                      WHERE thread_id = $1 AND role = 'caregiver' AND removed_at IS NULL))",
+    )
+    .bind(thread_id)
+    .bind(i64::from(only_me))
+    .execute(db)
+    .await?;
+    Ok(changed.rows_affected() == 1)
+}
+
 /// `thread_id`'s current epoch (`None`: none yet; the thread must exist).
 pub async fn current_epoch(db: &AnyPool, thread_id: &str) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar("SELECT current_epoch FROM threads WHERE thread_id = $1")
@@ -125,7 +150,7 @@ pub async fn advance_epoch(
     previous: Option<i64>,
 ) -> Result<bool, sqlx::Error> {
     let advanced = sqlx::query(
-        "UPDATE threads SET current_epoch = $1 WHERE thread_id = $2 AND current_epoch IS NOT DISTINCT FROM $3",
+        "UPDATE threads SET current_epoch = $1, needs_rekey = 0 WHERE thread_id = $2 AND current_epoch IS NOT DISTINCT FROM $3",
     )
     .bind(epoch)
     .bind(thread_id)

@@ -1,0 +1,526 @@
+//! Caregiver grants (issue 15): what a caregiver may do for their patient
+//! and until when, enforced by the relay: read-only caregivers cannot
+//! send, "Only me" threads are never shared, a removed caregiver (or one
+//! who left) is served nothing more at once, and a grant past its end is
+//! refused at its time and swept out of the threads, judged by the relay's
+//! clock moved forward (never by sleeping).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use reqwest::{Method, StatusCode};
+use support::{Account, NONE, Relay};
+use ward_proto::Bytes;
+use ward_proto::ErrorCode;
+use ward_proto::auth::{CaregiverInviteRequest, InviteCreated};
+use ward_proto::caregivers::{CaregiverStatus, GrantChange, People};
+use ward_proto::threads::{
+    AddMemberRequest, Category, OnlyMeRequest, PutEpochRequest, Role, Thread,
+};
+use ward_relay::store::caregivers::MONTH_MS;
+use ward_seal::random::os_rng;
+use ward_seal::thread_key::{self, ThreadKey};
+
+/// Sam (a patient), the clinic, and Dana, Sam's caregiver.
+struct Family {
+    relay: Relay,
+    clinic: Account,
+    sam: Account,
+    dana: Account,
+}
+
+async fn family() -> Family {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let sam = relay.patient(&clinic, "sam@example.com").await;
+    let invite: InviteCreated = relay
+        .expect(
+            Method::POST,
+            "/v1/caregivers/invites",
+            Some(&sam.token),
+            Some(&CaregiverInviteRequest {
+                display_name: "Dana".into(),
+                contact: "dana@example.com".into(),
+            }),
+            StatusCode::CREATED,
+        )
+        .await;
+    let dana = relay.enroll(&invite.invite_code, "dana@example.com").await;
+    Family {
+        relay,
+        clinic,
+        sam,
+        dana,
+    }
+}
+
+impl Family {
+    /// A thread of Sam's with the clinic, epoch 0 only.
+    async fn thread(&self) -> (Thread, ThreadKey) {
+        self.relay
+            .thread_with_key(&self.sam, self.clinic.keys.bundle(), Category::Refill)
+            .await
+    }
+
+    /// Sam shares `thread` (epoch 0) with Dana; the status answered.
+    async fn share(&self, thread: &Thread, key: &ThreadKey) -> StatusCode {
+        let history = thread_key::share_history(
+            &[(0, key)],
+            &thread.thread_id,
+            &self.sam.keys,
+            self.dana.keys.bundle(),
+            &mut os_rng(),
+        )
+        .unwrap();
+        self.relay
+            .call(
+                Method::POST,
+                &format!("/v1/threads/{}/members", thread.thread_id),
+                Some(&self.sam.token),
+                Some(&AddMemberRequest {
+                    account_id: self.dana.id.clone(),
+                    sealed_keys: history.iter().map(|k| Bytes(k.to_bytes())).collect(),
+                }),
+            )
+            .await
+            .status()
+    }
+
+    async fn change(&self, as_: &Account, change: GrantChange) -> reqwest::Response {
+        self.relay
+            .call(
+                Method::PATCH,
+                &format!("/v1/caregivers/{}", self.dana.id),
+                Some(&as_.token),
+                Some(&change),
+            )
+            .await
+    }
+
+    async fn people(&self, as_: &Account) -> People {
+        self.relay
+            .expect(
+                Method::GET,
+                "/v1/caregivers",
+                Some(&as_.token),
+                NONE,
+                StatusCode::OK,
+            )
+            .await
+    }
+
+    async fn dana_status(&self) -> CaregiverStatus {
+        let people = self.people(&self.sam).await;
+        let dana = people
+            .caregivers
+            .iter()
+            .find(|c| c.account_id.as_deref() == Some(self.dana.id.as_str()))
+            .unwrap();
+        dana.status
+    }
+
+    async fn thread_as(&self, as_: &Account, thread_id: &str) -> reqwest::Response {
+        self.relay
+            .call(
+                Method::GET,
+                &format!("/v1/threads/{thread_id}"),
+                Some(&as_.token),
+                NONE,
+            )
+            .await
+    }
+}
+
+async fn error_code(response: reqwest::Response) -> ErrorCode {
+    response
+        .json::<ward_proto::ErrorBody>()
+        .await
+        .unwrap()
+        .error
+        .code
+}
+
+#[tokio::test]
+async fn a_new_grant_lets_the_caregiver_send_for_twelve_months_and_read_only_stops_their_sends() {
+    let f = family().await;
+    let (thread, key) = f.thread().await;
+    assert_eq!(f.share(&thread, &key).await, StatusCode::CREATED);
+    let before = f.relay.state.clock.now_ms();
+    let helped = f.people(&f.dana).await.patients;
+    assert_eq!(helped.len(), 1);
+    assert!(helped[0].can_send, "read and send by default");
+    let ends = i64::try_from(helped[0].access_ends_at).unwrap();
+    assert!(
+        (ends - (before + 12 * MONTH_MS)).abs() < 60_000,
+        "12 months by default"
+    );
+    let sent = f
+        .relay
+        .send(
+            &f.dana,
+            &key,
+            &thread.thread_id,
+            0,
+            "d1",
+            "For Sam: is it ready?",
+        )
+        .await;
+    assert_eq!(sent.status(), StatusCode::CREATED);
+
+    // Sam makes Dana read only: her sends are refused, her reads are not.
+    let changed = f
+        .change(
+            &f.sam,
+            GrantChange {
+                can_send: Some(false),
+                months: None,
+            },
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::NO_CONTENT);
+    assert!(!f.people(&f.dana).await.patients[0].can_send);
+    let refused = f
+        .relay
+        .send(
+            &f.dana,
+            &key,
+            &thread.thread_id,
+            0,
+            "d2",
+            "Another question",
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(refused).await, ErrorCode::ReadOnlyCaregiver);
+    assert_eq!(
+        f.thread_as(&f.dana, &thread.thread_id).await.status(),
+        StatusCode::OK
+    );
+    // Sam lets her send again.
+    let changed = f
+        .change(
+            &f.sam,
+            GrantChange {
+                can_send: Some(true),
+                months: None,
+            },
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::NO_CONTENT);
+    let sent = f
+        .relay
+        .send(
+            &f.dana,
+            &key,
+            &thread.thread_id,
+            0,
+            "d2",
+            "Another question",
+        )
+        .await;
+    assert_eq!(sent.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn only_the_patient_changes_a_grant_and_never_past_eighteen_months() {
+    let f = family().await;
+    for months in [0, 1, 13, 24, 1000] {
+        let refused = f
+            .change(
+                &f.sam,
+                GrantChange {
+                    can_send: None,
+                    months: Some(months),
+                },
+            )
+            .await;
+        assert_eq!(
+            refused.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{months}"
+        );
+        assert_eq!(error_code(refused).await, ErrorCode::InvalidField);
+    }
+    let longest = GrantChange {
+        can_send: None,
+        months: Some(18),
+    };
+    let before = f.relay.state.clock.now_ms();
+    assert_eq!(
+        f.change(&f.sam, longest).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let ends = i64::try_from(f.people(&f.dana).await.patients[0].access_ends_at).unwrap();
+    assert!((ends - (before + 18 * MONTH_MS)).abs() < 60_000);
+
+    // Dana cannot widen her own grant, nor can the clinic or another patient.
+    let own = f.change(&f.dana, longest).await;
+    assert_eq!(own.status(), StatusCode::FORBIDDEN);
+    let by_clinic = f.change(&f.clinic, longest).await;
+    assert_eq!(by_clinic.status(), StatusCode::FORBIDDEN);
+    let alex = f.relay.patient(&f.clinic, "alex@example.com").await;
+    let stranger = f.change(&alex, longest).await;
+    assert_eq!(stranger.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(stranger).await, ErrorCode::NotYourCaregiver);
+}
+
+#[tokio::test]
+async fn an_only_me_thread_is_never_shared_and_a_shared_one_cannot_become_only_me() {
+    let f = family().await;
+    let (private, private_key) = f.thread().await;
+    let only_me = |only_me: bool, thread_id: String, who: &Account| {
+        let token = who.token.clone();
+        let relay = &f.relay;
+        async move {
+            relay
+                .call(
+                    Method::PUT,
+                    &format!("/v1/threads/{thread_id}/only-me"),
+                    Some(&token),
+                    Some(&OnlyMeRequest { only_me }),
+                )
+                .await
+        }
+    };
+    let set = only_me(true, private.thread_id.clone(), &f.sam).await;
+    assert_eq!(set.status(), StatusCode::NO_CONTENT);
+    let seen: Thread = f
+        .thread_as(&f.sam, &private.thread_id)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(seen.only_me);
+    // A crafted share is refused by the relay, and Dana sees nothing.
+    assert_eq!(f.share(&private, &private_key).await, StatusCode::FORBIDDEN);
+    assert_eq!(
+        f.thread_as(&f.dana, &private.thread_id).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    // The clinic cannot change it.
+    let by_clinic = only_me(false, private.thread_id.clone(), &f.clinic).await;
+    assert_eq!(by_clinic.status(), StatusCode::FORBIDDEN);
+
+    // A thread shared with Dana cannot be made Only me until she is out.
+    let (shared, shared_key) = f.thread().await;
+    assert_eq!(f.share(&shared, &shared_key).await, StatusCode::CREATED);
+    let refused = only_me(true, shared.thread_id.clone(), &f.sam).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(refused).await, ErrorCode::OnlyMeThread);
+    // Sam turns Only me off on the first thread, and may share it then.
+    let unset = only_me(false, private.thread_id.clone(), &f.sam).await;
+    assert_eq!(unset.status(), StatusCode::NO_CONTENT);
+    assert_eq!(f.share(&private, &private_key).await, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_removed_caregiver_is_served_nothing_at_once_and_the_threads_want_a_new_epoch() {
+    let f = family().await;
+    let (thread, key) = f.thread().await;
+    assert_eq!(f.share(&thread, &key).await, StatusCode::CREATED);
+    let path = format!("/v1/caregivers/{}/end", f.dana.id);
+    let ended = f
+        .relay
+        .call(Method::POST, &path, Some(&f.sam.token), NONE)
+        .await;
+    assert_eq!(ended.status(), StatusCode::NO_CONTENT);
+
+    // Dana: out of the thread, no patients, no sends.
+    assert_eq!(
+        f.thread_as(&f.dana, &thread.thread_id).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert!(f.people(&f.dana).await.patients.is_empty());
+    let refused = f
+        .relay
+        .send(&f.dana, &key, &thread.thread_id, 0, "d1", "Still here?")
+        .await;
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+    assert_eq!(f.dana_status().await, CaregiverStatus::Removed);
+    // Sam's thread wants an epoch sealed without her; the next one clears it.
+    let seen: Thread = f
+        .thread_as(&f.sam, &thread.thread_id)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(seen.needs_rekey);
+    assert!(seen.members.iter().all(|m| m.account_id != f.dana.id));
+    next_epoch_without_dana(&f, &thread).await;
+    let seen: Thread = f
+        .thread_as(&f.sam, &thread.thread_id)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(!seen.needs_rekey);
+    // Ending it again, or sharing with her again, is refused.
+    let again = f
+        .relay
+        .call(Method::POST, &path, Some(&f.sam.token), NONE)
+        .await;
+    assert_eq!(again.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(again).await, ErrorCode::NotYourCaregiver);
+    let (other, other_key) = f.thread().await;
+    assert_eq!(f.share(&other, &other_key).await, StatusCode::FORBIDDEN);
+}
+
+/// Sam seals epoch 1 to the members there are now (Sam and the clinic).
+async fn next_epoch_without_dana(f: &Family, thread: &Thread) {
+    let key = ThreadKey::generate(&mut os_rng());
+    let sealed = thread_key::seal_to_members(
+        &key,
+        &thread.thread_id,
+        1,
+        &f.sam.keys,
+        &[f.sam.keys.bundle().clone(), f.clinic.keys.bundle().clone()],
+        &mut os_rng(),
+    )
+    .unwrap();
+    let response = f
+        .relay
+        .call(
+            Method::POST,
+            &format!("/v1/threads/{}/epochs", thread.thread_id),
+            Some(&f.sam.token),
+            Some(&PutEpochRequest {
+                epoch: 1,
+                sealed_keys: sealed.iter().map(|s| Bytes(s.to_bytes())).collect(),
+            }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_caregiver_can_stop_helping() {
+    let f = family().await;
+    let (thread, key) = f.thread().await;
+    assert_eq!(f.share(&thread, &key).await, StatusCode::CREATED);
+    let left = f
+        .relay
+        .call(
+            Method::POST,
+            &format!("/v1/caregivers/{}/end", f.sam.id),
+            Some(&f.dana.token),
+            NONE,
+        )
+        .await;
+    assert_eq!(left.status(), StatusCode::NO_CONTENT);
+    assert_eq!(f.dana_status().await, CaregiverStatus::Removed);
+    assert_eq!(
+        f.thread_as(&f.dana, &thread.thread_id).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    // The clinic has no caregivers to end.
+    let by_clinic = f
+        .relay
+        .call(
+            Method::POST,
+            &format!("/v1/caregivers/{}/end", f.dana.id),
+            Some(&f.clinic.token),
+            NONE,
+        )
+        .await;
+    assert_eq!(by_clinic.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn an_expired_grant_is_refused_at_its_time_swept_out_of_the_threads_and_renewable() {
+    let f = family().await;
+    let (thread, key) = f.thread().await;
+    assert_eq!(f.share(&thread, &key).await, StatusCode::CREATED);
+    let clock = &f.relay.state.clock;
+
+    // A minute before the end, Dana still reads.
+    clock.advance(12 * MONTH_MS - 60_000);
+    assert_eq!(
+        f.thread_as(&f.dana, &thread.thread_id).await.status(),
+        StatusCode::OK
+    );
+    // Two minutes later it has ended: refused at once, before any sweep.
+    clock.advance(120_000);
+    let refused = f.thread_as(&f.dana, &thread.thread_id).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(refused).await, ErrorCode::AccessEnded);
+    let send = f
+        .relay
+        .send(&f.dana, &key, &thread.thread_id, 0, "d1", "Too late")
+        .await;
+    assert_eq!(send.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(send).await, ErrorCode::AccessEnded);
+    let keys = f
+        .relay
+        .call(
+            Method::GET,
+            &format!("/v1/threads/{}/keys", thread.thread_id),
+            Some(&f.dana.token),
+            NONE,
+        )
+        .await;
+    assert_eq!(keys.status(), StatusCode::FORBIDDEN);
+    assert!(f.people(&f.dana).await.patients.is_empty());
+    assert_eq!(f.dana_status().await, CaregiverStatus::Expired);
+
+    // The sweep's grant pass takes her out of the thread, which then wants
+    // a new epoch. (The whole sweep, a year on, would also delete everyone's
+    // sessions: it runs at the end.)
+    let end_expired =
+        || ward_relay::store::caregivers::end_expired(&f.relay.state.db, clock.now_ms());
+    assert_eq!(end_expired().await.unwrap(), 1);
+    assert_eq!(
+        end_expired().await.unwrap(),
+        0,
+        "an ended grant is swept once"
+    );
+    let seen: Thread = f
+        .thread_as(&f.sam, &thread.thread_id)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(seen.needs_rekey);
+    assert!(
+        seen.members
+            .iter()
+            .all(|m| m.account_id != f.dana.id || m.role != Role::Caregiver)
+    );
+
+    // Only Sam renews it; then he shares again.
+    let renewed = f
+        .change(
+            &f.sam,
+            GrantChange {
+                can_send: None,
+                months: Some(3),
+            },
+        )
+        .await;
+    assert_eq!(renewed.status(), StatusCode::NO_CONTENT);
+    // (Enrolling: these test caregivers never add a passkey.)
+    assert_eq!(f.dana_status().await, CaregiverStatus::Enrolling);
+    assert_eq!(f.people(&f.dana).await.patients.len(), 1);
+    next_epoch_without_dana(&f, &thread).await;
+    let (fresh, fresh_key) = f.thread().await;
+    assert_eq!(f.share(&fresh, &fresh_key).await, StatusCode::CREATED);
+    assert_eq!(
+        f.thread_as(&f.dana, &fresh.thread_id).await.status(),
+        StatusCode::OK
+    );
+
+    // Three months on, the relay's own sweep ends the renewed grant too.
+    clock.advance(3 * MONTH_MS + 60_000);
+    let swept = ward_relay::sweep::expired(&f.relay.state.db, clock.now_ms())
+        .await
+        .unwrap();
+    assert_eq!(swept.grants_ended, 1);
+    let db = f.relay.db().await;
+    let still_in: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM thread_members WHERE account_id = $1 AND removed_at IS NULL",
+    )
+    .bind(&f.dana.id)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(still_in, 0);
+}
