@@ -113,12 +113,25 @@ async fn open_postgres(url: &crate::config::DatabaseUrl) -> Result<AnyPool, Star
     AnyPoolOptions::new()
         .max_connections(16)
         .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
+        .before_acquire(|conn, _meta| Box::pin(async move { Ok(outside_transaction(conn)) }))
         .connect(url.expose())
         .await
         .map_err(|source| StartError::Database {
             what: url.redacted(),
             source,
         })
+}
+
+/// Whether a pooled connection may be lent: not one still inside a
+/// transaction. A transaction that failed (SQLite's disk filled mid-write
+/// and SQLite rolled it back itself) can leave sqlx's count of open
+/// transactions above zero when its own ROLLBACK then fails; every later
+/// `BEGIN IMMEDIATE` on that connection was refused ("non-zero transaction
+/// depth"), a 500 on every write it served, for as long as it lived. The
+/// pool closes such a connection and opens a fresh one. (A read of a
+/// counter, no round trip.)
+fn outside_transaction(conn: &AnyConnection) -> bool {
+    !sqlx::Connection::is_in_transaction(conn)
 }
 
 /// The SQLite file in `data_dir`. The database file is made 0600 before
@@ -151,6 +164,7 @@ async fn open_sqlite(data_dir: &Path) -> Result<AnyPool, StartError> {
         // trip to its worker thread on every statement (measured:
         // docs/benchmarks.md, "Relay capacity").
         .test_before_acquire(false)
+        .before_acquire(|conn, _meta| Box::pin(async move { Ok(outside_transaction(conn)) }))
         .after_connect(|conn, _meta| {
             Box::pin(async move {
                 // WAL lets readers (message paging) run beside the one

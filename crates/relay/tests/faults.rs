@@ -600,7 +600,13 @@ async fn a_full_disk_refuses_sends_cleanly_and_loses_nothing() {
             &big,
         )
         .await;
-    assert_eq!(sent.status(), StatusCode::CREATED);
+    let status = sent.status();
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "{}",
+        sent.text().await.unwrap()
+    );
     let page: MessagePage = relay.get_ok(&format!("{path}?after={stored}"), token).await;
     assert_eq!(page.messages.len(), 1);
 }
