@@ -478,7 +478,11 @@ pub async fn add_member(
         .await?
         .only_me
     {
-        return Err(only_me_refusal());
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::OnlyMeThread,
+            "This thread is marked Only me: it is never shared with a caregiver. Turn Only me off first if you want to share it.",
+        ));
     }
     let current = store::threads::current_epoch(&state.db, &thread_id).await?;
     let epochs = current.map_or(0, |c| c + 1);
@@ -507,14 +511,6 @@ pub async fn add_member(
     .await?;
     tx.commit().await?;
     Ok(StatusCode::CREATED)
-}
-
-fn only_me_refusal() -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
-        ErrorCode::OnlyMeThread,
-        "This thread is marked Only me: it is never shared with a caregiver. Turn Only me off first if you want to share it.",
-    )
 }
 
 /// `PUT /v1/threads/{id}/only-me` (the thread's patient): keeps the

@@ -217,25 +217,6 @@ pub async fn grant_in_thread(
     .transpose()
 }
 
-/// `caregiver_id`'s grant from `patient_id` (`None`: never linked).
-pub async fn grant_from(
-    db: &AnyPool,
-    patient_id: &str,
-    caregiver_id: &str,
-) -> Result<Option<Grant>, sqlx::Error> {
-    sqlx::query(
-        "SELECT patient_id, can_send, expires_at, revoked_at FROM caregiver_links
-         WHERE patient_id = $1 AND caregiver_id = $2",
-    )
-    .bind(patient_id)
-    .bind(caregiver_id)
-    .fetch_optional(db)
-    .await?
-    .as_ref()
-    .map(grant)
-    .transpose()
-}
-
 /// Changes a grant that was not ended: whether the caregiver may send,
 /// and when it ends (`None`: unchanged). Whether there was one to change.
 pub async fn change(
