@@ -12,7 +12,6 @@ use reqwest::{Method, StatusCode};
 use support::{Account, NONE, Relay};
 use ward_proto::Bytes;
 use ward_proto::ErrorCode;
-use ward_proto::auth::{CaregiverInviteRequest, InviteCreated};
 use ward_proto::caregivers::{CaregiverStatus, GrantChange, People};
 use ward_proto::threads::{
     AddMemberRequest, Category, OnlyMeRequest, PutEpochRequest, Role, Thread,
@@ -33,19 +32,7 @@ async fn family() -> Family {
     let relay = Relay::start().await;
     let clinic = relay.clinic().await;
     let sam = relay.patient(&clinic, "sam@example.com").await;
-    let invite: InviteCreated = relay
-        .expect(
-            Method::POST,
-            "/v1/caregivers/invites",
-            Some(&sam.token),
-            Some(&CaregiverInviteRequest {
-                display_name: "Dana".into(),
-                contact: "dana@example.com".into(),
-            }),
-            StatusCode::CREATED,
-        )
-        .await;
-    let dana = relay.enroll(&invite.invite_code, "dana@example.com").await;
+    let dana = relay.caregiver_for(&sam, "dana@example.com").await;
     Family {
         relay,
         clinic,

@@ -6,7 +6,7 @@
 mod support;
 
 use reqwest::{Method, StatusCode};
-use support::{Account, NONE, Relay};
+use support::{NONE, Relay};
 use ward_proto::Bytes;
 use ward_proto::ErrorCode;
 use ward_proto::auth::{CaregiverInviteRequest, InviteCreated};
@@ -18,28 +18,12 @@ use ward_seal::envelope::Envelope;
 use ward_seal::random::os_rng;
 use ward_seal::thread_key::{self, SealedThreadKey};
 
-async fn caregiver_for(relay: &Relay, patient: &Account, contact: &str) -> Account {
-    let invite: InviteCreated = relay
-        .expect(
-            Method::POST,
-            "/v1/caregivers/invites",
-            Some(&patient.token),
-            Some(&CaregiverInviteRequest {
-                display_name: "Dana".into(),
-                contact: contact.into(),
-            }),
-            StatusCode::CREATED,
-        )
-        .await;
-    relay.enroll(&invite.invite_code, contact).await
-}
-
 #[tokio::test]
 async fn a_caregiver_reads_the_history_until_revoked() {
     let relay = Relay::start().await;
     let clinic = relay.clinic().await;
     let sam = relay.patient(&clinic, "sam@example.com").await;
-    let dana = caregiver_for(&relay, &sam, "dana@example.com").await;
+    let dana = relay.caregiver_for(&sam, "dana@example.com").await;
     let s = Some(sam.token.as_str());
     let d = Some(dana.token.as_str());
 
@@ -216,7 +200,7 @@ async fn only_the_patient_shares_and_only_with_their_own_caregivers() {
     let clinic = relay.clinic().await;
     let sam = relay.patient(&clinic, "sam@example.com").await;
     let ann = relay.patient(&clinic, "ann@example.com").await;
-    let anns_caregiver = caregiver_for(&relay, &ann, "bob@example.com").await;
+    let anns_caregiver = relay.caregiver_for(&ann, "bob@example.com").await;
     let s = Some(sam.token.as_str());
     let thread: Thread = relay
         .expect(
@@ -358,7 +342,7 @@ async fn a_stale_session_cannot_invite_a_caregiver_or_share_a_thread() {
     let relay = Relay::start().await;
     let clinic = relay.clinic().await;
     let sam = relay.patient(&clinic, "sam@example.com").await;
-    let dana = caregiver_for(&relay, &sam, "dana@example.com").await;
+    let dana = relay.caregiver_for(&sam, "dana@example.com").await;
     let s = Some(sam.token.as_str());
     let (thread, epoch0) = relay
         .thread_with_key(&sam, clinic.keys.bundle(), Category::Appointment)
@@ -465,7 +449,7 @@ async fn the_patient_lists_their_caregivers_and_the_caregiver_their_patients() {
     let clinic = relay.clinic().await;
     let sam = relay.patient(&clinic, "sam@example.com").await;
     let alex = relay.patient(&clinic, "alex@example.com").await;
-    let dana = caregiver_for(&relay, &sam, "dana@example.com").await;
+    let dana = relay.caregiver_for(&sam, "dana@example.com").await;
     // Two more invites: one still waiting, one left to expire.
     for (name, contact) in [("Erin", "erin@example.com"), ("Finn", "+1 555 0100")] {
         let _: InviteCreated = relay

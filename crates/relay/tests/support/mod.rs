@@ -613,6 +613,23 @@ impl Relay {
 }
 
 impl Relay {
+    /// Dana, a caregiver `patient` invited, enrolled at `contact`.
+    pub async fn caregiver_for(&self, patient: &Account, contact: &str) -> Account {
+        let invite: ward_proto::auth::InviteCreated = self
+            .expect(
+                Method::POST,
+                "/v1/caregivers/invites",
+                Some(&patient.token),
+                Some(&ward_proto::auth::CaregiverInviteRequest {
+                    display_name: "Dana".into(),
+                    contact: contact.into(),
+                }),
+                StatusCode::CREATED,
+            )
+            .await;
+        self.enroll(&invite.invite_code, contact).await
+    }
+
     /// `patient` starts a thread with the clinic and seals epoch 0 to both.
     pub async fn thread_with_key(
         &self,
