@@ -1,6 +1,6 @@
 //! Each thread's archive chain ([`ward_seal::archive`]): the link of every
 //! stored envelope is computed where the envelope is stored
-//! (`routes::threads::post_message`, under the thread's row lock); this
+//! (`store::sends`, under the thread's row lock); this
 //! module fills in the links of envelopes stored before the chain existed.
 
 use sqlx::AnyPool;

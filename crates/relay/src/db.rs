@@ -195,8 +195,9 @@ async fn open_sqlite(data_dir: &Path) -> Result<AnyPool, StartError> {
 static SQLITE_WRITERS: LazyLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> =
     LazyLock::new(Mutex::default);
 
-/// The writers' queue of the SQLite database `pool` opens.
-fn sqlite_writers(pool: &AnyPool) -> Arc<tokio::sync::Mutex<()>> {
+/// The writers' queue of the SQLite database `pool` opens (the send
+/// writer, `store::sends::writer`, queues there too).
+pub(crate) fn sqlite_turn(pool: &AnyPool) -> Arc<tokio::sync::Mutex<()>> {
     let file = pool.connect_options().database_url.to_string();
     let mut queues = SQLITE_WRITERS
         .lock()
@@ -245,7 +246,7 @@ impl std::ops::DerefMut for WriteTx {
 pub async fn begin_write(pool: &AnyPool, scope: &str) -> Result<WriteTx, sqlx::Error> {
     match Backend::of(pool) {
         Backend::Sqlite => {
-            let turn = sqlite_writers(pool).lock_owned().await;
+            let turn = sqlite_turn(pool).lock_owned().await;
             let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
             Ok(WriteTx {
                 tx,

@@ -70,6 +70,8 @@ pub struct AppState {
     pub secret: Arc<relay_secret::RelaySecret>,
     /// The time caregiver grants are judged by (tests move it forward).
     pub clock: clock::Clock,
+    /// On SQLite, the thread that stores messages ([`store::sends`]).
+    pub send_writer: Option<store::sends::writer::Writer>,
 }
 
 impl AppState {
@@ -94,6 +96,11 @@ impl AppState {
         )?;
         secret.bind_database(&db, &secret_file).await?;
         setup::ensure_setup_code(&db, &config.data).await?;
+        let send_writer =
+            store::sends::writer_for(&db, &config.data).map_err(|source| StartError::Database {
+                what: "the send writer".into(),
+                source,
+            })?;
         let sender: Arc<dyn sender::CodeSender> = match &config.smtp {
             Some(smtp) => Arc::new(sender::SmtpSender::new(smtp).map_err(StartError::Sender)?),
             None => {
@@ -135,6 +142,7 @@ impl AppState {
             blobs,
             secret: Arc::new(secret),
             clock: clock::Clock::default(),
+            send_writer,
         })
     }
 }

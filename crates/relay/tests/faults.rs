@@ -534,11 +534,17 @@ async fn a_full_disk_refuses_sends_cleanly_and_loses_nothing() {
     let path = format!("/v1/threads/{}/messages", thread.thread_id);
     let token = Some(patient.token.as_str());
 
-    // Every pooled connection is told the file may not grow.
+    // Every pooled connection, and the send writer's, is told the file
+    // may not grow.
     let db = relay.db().await;
+    let writer = relay.state.send_writer.clone();
     let set_limit = |pages: &'static str| {
         let db = db.clone();
+        let writer = writer.clone();
         async move {
+            if let Some(writer) = &writer {
+                writer.cap_pages(pages.parse().unwrap()).await.unwrap();
+            }
             let mut held = Vec::new();
             for _ in 0..db.options().get_max_connections() {
                 let mut conn = db.acquire().await.unwrap();

@@ -688,78 +688,56 @@ pub async fn post_message(
         };
     }
     let now = now_ms();
-    let mut tx = crate::db::begin_write(&state.db, crate::db::ACTIVITY).await?;
-    // Re-checked in the transaction: a member removed (and the epoch
-    // rotated) a moment ago cannot slip a message in.
-    // The thread row is locked from here to commit: the next seq and the
-    // previous chain link (`head_chain`, which this statement leaves as it
-    // was) are read together, so the chain cannot fork or skip.
-    let store::threads::Slot {
-        seq,
-        activity,
-        prev_chain: prev,
-    } = store::threads::claim_slot(
-        &mut tx,
-        &thread_id,
-        i64::from(header.epoch),
-        &session.account_id,
-        now,
-    )
-    .await?
-    .ok_or_else(|| {
-        ApiError::conflict(
-            ErrorCode::StaleEpoch,
-            "This thread's keys or members changed. Fetch the thread again, seal the message again and resend it.",
-        )
-    })?;
-    let chain = ward_seal::archive::chain(
-        &crate::archive::hash32(prev.as_deref())?,
-        &ward_seal::archive::Link {
-            seq: as_u64(seq),
-            thread_id: &thread_id,
-            sender_id: &header.sender_id,
-            message_id: &header.message_id,
-            envelope: &request.envelope.0,
-            received_at: now,
-        },
-    );
-    let inserted = store::envelopes::insert(
-        &mut tx,
-        store::envelopes::NewEnvelope {
-            thread_id: &thread_id,
-            seq,
-            message_id: &header.message_id,
-            sender_id: &header.sender_id,
+    // Re-checked as it is stored: a member removed (and the epoch rotated)
+    // a moment ago cannot slip a message in.
+    let outcome = store::sends::store(
+        &state.db,
+        state.send_writer.as_ref(),
+        store::sends::NewMessage {
+            thread_id: thread_id.clone(),
             epoch: i64::from(header.epoch),
-            envelope: &request.envelope.0,
+            sender_id: header.sender_id.clone(),
+            message_id: header.message_id.clone(),
+            envelope: request.envelope.0.clone(),
+            attachments: request.attachments.clone(),
             received_at: now,
-            activity,
-            chain: chain.as_slice(),
         },
     )
     .await?;
-    if !inserted {
-        // A concurrent retry won the race: answer with what it stored.
-        drop(tx);
-        let existing =
-            store::envelopes::find(&state.db, &thread_id, &header.sender_id, &header.message_id)
-                .await?
-                .ok_or_else(|| ApiError::internal("post message", &"retry vanished"))?;
-        return Ok((StatusCode::OK, Json(existing)));
-    }
-    attach(
-        &mut tx,
-        &thread_id,
+    let store::sends::Stored {
         seq,
-        &session.account_id,
-        &request.attachments,
-        now,
-    )
-    .await?;
-    store::archive::set_head(&mut tx, &thread_id, chain.as_slice()).await?;
-    // Every member's inbox moves it to the top; they are its recipients.
-    let recipients = store::members::move_to(&mut tx, &thread_id, activity).await?;
-    tx.commit().await?;
+        chain,
+        recipients,
+    } = match outcome {
+        store::sends::Outcome::Stored(stored) => stored,
+        store::sends::Outcome::KeysChanged => {
+            return Err(ApiError::conflict(
+                ErrorCode::StaleEpoch,
+                "This thread's keys or members changed. Fetch the thread again, seal the message again and resend it.",
+            ));
+        }
+        store::sends::Outcome::AlreadyStored => {
+            // A concurrent retry won the race: answer with what it stored.
+            let existing = store::envelopes::find(
+                &state.db,
+                &thread_id,
+                &header.sender_id,
+                &header.message_id,
+            )
+            .await?
+            .ok_or_else(|| ApiError::internal("post message", &"retry vanished"))?;
+            return Ok((StatusCode::OK, Json(existing)));
+        }
+        store::sends::Outcome::UnknownAttachment { position } => {
+            return Err(ApiError::bad_request(
+                ErrorCode::UnknownAttachment,
+                format!(
+                    "Attachment {} of this message is not a finished upload of yours (it may be unfinished, expired or someone else's). Upload the file again, finalize it, then send the message.",
+                    position + 1
+                ),
+            ));
+        }
+    };
     let stored = StoredMessage {
         seq: as_u64(seq),
         message_id: header.message_id.clone(),
@@ -799,33 +777,6 @@ fn check_attachment_list(attachments: &[String]) -> Result<(), ApiError> {
             ErrorCode::DuplicateAttachment,
             "The message lists the same attachment twice. List each file once.",
         ));
-    }
-    Ok(())
-}
-
-/// Records that message `seq` references `attachments` (in order), each a
-/// finalized, unexpired blob `sender` uploaded, and keeps them with the
-/// message from now on (no expiry).
-async fn attach(
-    tx: &mut sqlx::AnyConnection,
-    thread_id: &str,
-    seq: i64,
-    sender: &str,
-    attachments: &[String],
-    now: i64,
-) -> Result<(), ApiError> {
-    for (position, blob_id) in attachments.iter().enumerate() {
-        if !store::blobs::keep(tx, blob_id, sender, now).await? {
-            return Err(ApiError::bad_request(
-                ErrorCode::UnknownAttachment,
-                format!(
-                    "Attachment {} of this message is not a finished upload of yours (it may be unfinished, expired or someone else's). Upload the file again, finalize it, then send the message.",
-                    position + 1
-                ),
-            ));
-        }
-        let position = i64::try_from(position).unwrap_or(i64::MAX);
-        store::attachments::add(tx, thread_id, seq, position, blob_id).await?;
     }
     Ok(())
 }

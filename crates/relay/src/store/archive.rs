@@ -98,6 +98,9 @@ pub async fn set_chain(
     Ok(())
 }
 
+/// [`set_head`]'s statement (SQLite's send writer runs it too).
+pub(crate) const SET_HEAD: &str = "UPDATE threads SET head_chain = $1 WHERE thread_id = $2";
+
 /// Makes `chain` `thread_id`'s head (its newest message's link), inside
 /// the caller's transaction (the one that stored or chained that message).
 pub async fn set_head(
@@ -105,7 +108,7 @@ pub async fn set_head(
     thread_id: &str,
     chain: &[u8],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE threads SET head_chain = $1 WHERE thread_id = $2")
+    sqlx::query(SET_HEAD)
         .bind(chain)
         .bind(thread_id)
         .execute(&mut *conn)

@@ -7,6 +7,10 @@ use std::collections::HashMap;
 use sqlx::{AnyConnection, AnyPool, Row};
 use ward_proto::threads::StoredMessage;
 
+/// [`add`]'s statement (SQLite's send writer runs it too).
+pub(crate) const ADD: &str =
+    "INSERT INTO message_attachments (thread_id, seq, position, blob_id) VALUES ($1, $2, $3, $4)";
+
 /// Records that message `seq` carries `blob_id` at `position`, inside the
 /// caller's transaction (the one that stores the message).
 pub async fn add(
@@ -16,15 +20,13 @@ pub async fn add(
     position: i64,
     blob_id: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO message_attachments (thread_id, seq, position, blob_id) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(thread_id)
-    .bind(seq)
-    .bind(position)
-    .bind(blob_id)
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query(ADD)
+        .bind(thread_id)
+        .bind(seq)
+        .bind(position)
+        .bind(blob_id)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 

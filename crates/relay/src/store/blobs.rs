@@ -72,6 +72,11 @@ pub async fn part_count(db: &AnyPool, blob_id: &str) -> Result<i64, sqlx::Error>
         .await
 }
 
+/// [`keep`]'s statement (SQLite's send writer runs it too).
+pub(crate) const KEEP: &str = "UPDATE blobs SET expires_at = NULL
+     WHERE blob_id = $1 AND owner_id = $2 AND finalized_at IS NOT NULL
+       AND (expires_at IS NULL OR expires_at > $3)";
+
 /// Keeps `blob_id` for good (no expiry) if it is a finalized, unexpired
 /// blob `owner_id` uploaded, inside the caller's transaction (the one that
 /// stores the message attaching it); whether it was.
@@ -81,16 +86,12 @@ pub async fn keep(
     owner_id: &str,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let kept = sqlx::query(
-        "UPDATE blobs SET expires_at = NULL
-         WHERE blob_id = $1 AND owner_id = $2 AND finalized_at IS NOT NULL
-           AND (expires_at IS NULL OR expires_at > $3)",
-    )
-    .bind(blob_id)
-    .bind(owner_id)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    let kept = sqlx::query(KEEP)
+        .bind(blob_id)
+        .bind(owner_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
     Ok(kept.rows_affected() == 1)
 }
 

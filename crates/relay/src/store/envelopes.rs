@@ -56,6 +56,10 @@ pub async fn count(db: &AnyPool) -> Result<i64, sqlx::Error> {
         .await
 }
 
+/// [`insert`]'s statement (SQLite's send writer runs it too).
+pub(crate) const INSERT: &str = "INSERT INTO envelopes (thread_id, seq, message_id, sender_id, epoch, envelope, received_at, activity, chain)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (thread_id, sender_id, message_id) DO NOTHING";
+
 /// Stores `envelope`, inside the caller's transaction (the one that
 /// claimed its seq); `false` if its sender already stored a message with
 /// this id (a retry that raced this one: nothing written).
@@ -63,21 +67,18 @@ pub async fn insert(
     conn: &mut AnyConnection,
     envelope: NewEnvelope<'_>,
 ) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query(
-        "INSERT INTO envelopes (thread_id, seq, message_id, sender_id, epoch, envelope, received_at, activity, chain)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (thread_id, sender_id, message_id) DO NOTHING",
-    )
-    .bind(envelope.thread_id)
-    .bind(envelope.seq)
-    .bind(envelope.message_id)
-    .bind(envelope.sender_id)
-    .bind(envelope.epoch)
-    .bind(envelope.envelope)
-    .bind(envelope.received_at)
-    .bind(envelope.activity)
-    .bind(envelope.chain)
-    .execute(&mut *conn)
-    .await?;
+    let inserted = sqlx::query(INSERT)
+        .bind(envelope.thread_id)
+        .bind(envelope.seq)
+        .bind(envelope.message_id)
+        .bind(envelope.sender_id)
+        .bind(envelope.epoch)
+        .bind(envelope.envelope)
+        .bind(envelope.received_at)
+        .bind(envelope.activity)
+        .bind(envelope.chain)
+        .execute(&mut *conn)
+        .await?;
     Ok(inserted.rows_affected() == 1)
 }
 

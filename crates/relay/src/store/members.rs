@@ -141,6 +141,10 @@ pub async fn remove(
     Ok(())
 }
 
+/// [`move_to`]'s statement (SQLite's send writer runs it too).
+pub(crate) const MOVE_TO: &str = "UPDATE thread_members SET activity = $1 WHERE thread_id = $2
+     RETURNING account_id, removed_at IS NULL AS current";
+
 /// Moves `thread_id` to `activity` in every member's inbox (the top: a new
 /// message), inside the caller's transaction (the one storing it). Answers
 /// the thread's current members, as of that transaction: the message's
@@ -150,14 +154,11 @@ pub async fn move_to(
     thread_id: &str,
     activity: i64,
 ) -> Result<Vec<String>, sqlx::Error> {
-    let rows = sqlx::query(
-        "UPDATE thread_members SET activity = $1 WHERE thread_id = $2
-         RETURNING account_id, removed_at IS NULL AS current",
-    )
-    .bind(activity)
-    .bind(thread_id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = sqlx::query(MOVE_TO)
+        .bind(activity)
+        .bind(thread_id)
+        .fetch_all(&mut *conn)
+        .await?;
     let mut current = Vec::with_capacity(rows.len());
     for row in rows {
         if row.try_get::<Flag, _>("current")?.0 {

@@ -41,6 +41,7 @@ pub mod receipts;
 pub mod relay_secret;
 pub mod retention;
 pub mod sealed_keys;
+pub mod sends;
 pub mod sessions;
 pub mod setup;
 pub mod threads;

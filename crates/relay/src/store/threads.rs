@@ -160,6 +160,13 @@ pub async fn advance_epoch(
     Ok(advanced.rows_affected() == 1)
 }
 
+/// [`claim_slot`]'s statement (SQLite's send writer runs it too).
+pub(crate) const CLAIM_SLOT: &str = "UPDATE threads SET last_seq = last_seq + 1, last_message_at = $1,
+         activity = (SELECT MAX(activity) FROM threads) + 1
+     WHERE thread_id = $2 AND current_epoch = $3 AND EXISTS (
+         SELECT 1 FROM thread_members WHERE thread_id = $2 AND account_id = $4 AND removed_at IS NULL)
+     RETURNING last_seq, activity, head_chain";
+
 /// Claims the next message slot of `thread_id` for `sender`, stored at
 /// `now`, if `epoch` is still current and `sender` still a member, inside
 /// the caller's transaction (which holds the activity lock). The thread's
@@ -174,27 +181,21 @@ pub async fn claim_slot(
     sender: &str,
     now: i64,
 ) -> Result<Option<Slot>, sqlx::Error> {
-    sqlx::query(
-        "UPDATE threads SET last_seq = last_seq + 1, last_message_at = $1,
-             activity = (SELECT MAX(activity) FROM threads) + 1
-         WHERE thread_id = $2 AND current_epoch = $3 AND EXISTS (
-             SELECT 1 FROM thread_members WHERE thread_id = $2 AND account_id = $4 AND removed_at IS NULL)
-         RETURNING last_seq, activity, head_chain",
-    )
-    .bind(now)
-    .bind(thread_id)
-    .bind(epoch)
-    .bind(sender)
-    .fetch_optional(&mut *conn)
-    .await?
-    .map(|row| {
-        Ok(Slot {
-            seq: row.try_get("last_seq")?,
-            activity: row.try_get("activity")?,
-            prev_chain: row.try_get("head_chain")?,
+    sqlx::query(CLAIM_SLOT)
+        .bind(now)
+        .bind(thread_id)
+        .bind(epoch)
+        .bind(sender)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|row| {
+            Ok(Slot {
+                seq: row.try_get("last_seq")?,
+                activity: row.try_get("activity")?,
+                prev_chain: row.try_get("head_chain")?,
+            })
         })
-    })
-    .transpose()
+        .transpose()
 }
 
 /// `thread_id`'s last message's seq (0: none yet; the thread must exist):
