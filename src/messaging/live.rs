@@ -260,6 +260,9 @@ async fn apply(
                 inbox.recheck_keys(session, &account_id).await;
             }
         }
+        Event::AccessEnded { patient_id } => inbox.access_ended(session, &patient_id).await,
+        // A newer relay's event this version does not know.
+        Event::Unknown => {}
         Event::Typing {
             thread_id,
             account_id,

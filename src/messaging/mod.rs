@@ -288,6 +288,39 @@ impl Inbox {
         crypto::accept_key_change(self, session, thread_id, account_id).await
     }
 
+    /// A caregiver's access to `patient_id`'s threads ended (live
+    /// `access_ended`): the list is reloaded without them, and what this
+    /// tab decrypted of a thread no longer listed (messages, keys, typing,
+    /// drafts) is forgotten. The announcement names the patient.
+    pub async fn access_ended(&self, session: Session, patient_id: &str) {
+        let patient = self.threads.with_untracked(|list| {
+            list.iter()
+                .flat_map(|t| t.members.iter())
+                .find(|m| m.account_id == patient_id)
+                .map(|m| m.display_name.clone())
+        });
+        if self.refresh(session).await.is_err() {
+            return;
+        }
+        let listed: HashSet<String> = self
+            .threads
+            .with_untracked(|list| list.iter().map(|t| t.thread_id.clone()).collect());
+        self.messages
+            .update(|all| all.retain(|id, _| listed.contains(id)));
+        self.typing
+            .update(|all| all.retain(|id, _| listed.contains(id)));
+        self.earlier
+            .update(|all| all.retain(|id, _| listed.contains(id)));
+        self.keys
+            .update_value(|all| all.retain(|(id, _), _| listed.contains(id)));
+        self.drafts
+            .update_value(|all| all.retain(|id, _| listed.contains(id)));
+        self.announcement.set(match patient {
+            Some(name) => format!("Your access to {name}'s messages has ended."),
+            None => "Your access to some messages has ended.".into(),
+        });
+    }
+
     /// Reloads the thread list.
     pub async fn refresh(&self, session: Session) -> Result<(), SessionError> {
         let ticket = session.ticket();

@@ -244,10 +244,13 @@ impl Watcher {
     }
 
     /// The lines for one event (none for events of other threads, the
-    /// clinic's own receipts, and `Ready`).
+    /// clinic's own receipts, `Ready`, a caregiver's `AccessEnded` (never
+    /// sent to a clinic) and kinds this agent does not know).
     async fn lines(&mut self, event: Event) -> Result<Vec<String>, AgentError> {
         let thread_id = match &event {
-            Event::Ready { .. } => return Ok(Vec::new()),
+            Event::Ready { .. } | Event::AccessEnded { .. } | Event::Unknown => {
+                return Ok(Vec::new());
+            }
             Event::KeyChanged { account_id } => return self.key_changed(account_id).await,
             Event::Message { thread_id, .. }
             | Event::Receipt { thread_id, .. }
@@ -257,7 +260,10 @@ impl Watcher {
             return Ok(Vec::new());
         }
         match event {
-            Event::Ready { .. } | Event::KeyChanged { .. } => Ok(Vec::new()),
+            Event::Ready { .. }
+            | Event::KeyChanged { .. }
+            | Event::AccessEnded { .. }
+            | Event::Unknown => Ok(Vec::new()),
             Event::Typing { account_id, .. } => {
                 let name = self.name(&thread_id, &account_id).await?;
                 Ok(vec![typing_line(&name, &thread_id)])

@@ -91,4 +91,37 @@ pub enum Event {
         /// Whose keys changed.
         account_id: String,
     },
+    /// This caregiver's access to a patient's threads ended (the patient
+    /// removed them, they stopped helping, or the grant ran out): those
+    /// threads are gone from their inbox; forget what was shown of them.
+    AccessEnded {
+        /// Whose threads.
+        patient_id: String,
+    },
+    /// An event this version does not know (a newer relay's): ignore it.
+    #[serde(other)]
+    Unknown,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// A client reads an event kind a newer relay added as `Unknown` (and
+    /// ignores it) rather than failing on the stream; known ones keep
+    /// their names on the wire.
+    #[test]
+    fn an_unknown_event_type_reads_as_unknown() {
+        let later: Event =
+            serde_json::from_str(r#"{"type":"clinic_closed_today","until":1}"#).unwrap();
+        assert_eq!(later, Event::Unknown);
+        let ended = Event::AccessEnded {
+            patient_id: "acc_sam".into(),
+        };
+        let wire = serde_json::to_string(&ended).unwrap();
+        assert_eq!(wire, r#"{"type":"access_ended","patient_id":"acc_sam"}"#);
+        assert_eq!(serde_json::from_str::<Event>(&wire).unwrap(), ended);
+    }
 }

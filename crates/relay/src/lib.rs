@@ -17,6 +17,7 @@ pub mod events;
 pub mod extract;
 pub mod fanout;
 pub mod files;
+pub mod grants;
 pub mod history;
 mod lockout;
 pub mod metrics;
@@ -195,6 +196,7 @@ pub async fn serve_tls(
     let acceptor = tokio_rustls::TlsAcceptor::from(config.get_inner());
     let _sweeper = blobs::spawn_sweeper(state.db.clone(), state.blobs.clone());
     let _expired = sweep::spawn(state.db.clone());
+    let _grants = grants::spawn(state.db.clone(), state.events.clone(), grants::RECHECK);
     let _retention = retention::spawn(
         state.db.clone(),
         state.blobs.clone(),
@@ -218,7 +220,8 @@ pub async fn serve_tls(
 /// ([`server`]). Expired uploads and unattached blobs ([`blobs::sweep`]),
 /// expired sign-in rows ([`sweep::expired`]) and, with `retention_years`,
 /// expired messages ([`retention::sweep`]) are cleaned up at start and
-/// every ten minutes meanwhile.
+/// every ten minutes meanwhile; caregiver grants end on time
+/// ([`grants::spawn`]).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -226,6 +229,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let _sweeper = blobs::spawn_sweeper(state.db.clone(), state.blobs.clone());
     let _expired = sweep::spawn(state.db.clone());
+    let _grants = grants::spawn(state.db.clone(), state.events.clone(), grants::RECHECK);
     let _retention = retention::spawn(
         state.db.clone(),
         state.blobs.clone(),

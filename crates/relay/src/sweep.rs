@@ -41,9 +41,6 @@ pub struct Swept {
     /// Guess and send counters (`guess_counts`) whose window has ended
     /// (the next attempt would start again from one anyway).
     pub guess_counts: u64,
-    /// Caregiver grants past their end whose caregiver was taken out of
-    /// the patient's threads (rows changed, none deleted).
-    pub grants_ended: u64,
 }
 
 impl Swept {
@@ -55,13 +52,12 @@ impl Swept {
             + self.enrollments
             + self.sessions
             + self.guess_counts
-            + self.grants_ended
     }
 }
 
 /// Deletes every row that can no longer be used as of `now_ms` (Unix
-/// milliseconds), and takes caregivers whose grant ended out of their
-/// patient's threads; what it did.
+/// milliseconds); what it deleted. (Caregiver grants end on their own
+/// schedule: [`crate::grants`].)
 ///
 /// Ceremonies and key challenges go once expired (they are single use and
 /// short-lived; a used one was deleted when used). Code sign-ins and
@@ -80,7 +76,6 @@ pub async fn expired(db: &AnyPool, now_ms: i64) -> Result<Swept, sqlx::Error> {
         enrollments: store::invites::delete_expired_enrollments(db, code_cutoff).await?,
         sessions: store::sessions::delete_ended(db, session_cutoff).await?,
         guess_counts: store::guesses::delete_ended(db, now_ms).await?,
-        grants_ended: store::caregivers::end_expired(db, now_ms).await?,
     })
 }
 
@@ -110,7 +105,6 @@ pub fn spawn(db: AnyPool) -> Sweeper {
                     enrollments = swept.enrollments,
                     sessions = swept.sessions,
                     guess_counts = swept.guess_counts,
-                    grants_ended = swept.grants_ended,
                     "expired rows swept"
                 ),
                 Ok(_) => {}

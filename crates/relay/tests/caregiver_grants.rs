@@ -2,17 +2,19 @@
 //! and until when, enforced by the relay: read-only caregivers cannot
 //! send, "Only me" threads are never shared, a removed caregiver (or one
 //! who left) is served nothing more at once, and a grant past its end is
-//! refused at its time and swept out of the threads, judged by the relay's
-//! clock moved forward (never by sleeping).
+//! refused at its time and taken out of the threads, judged by the relay's
+//! clock moved forward; and the relay's own watch ends a grant on the
+//! system clock within a moment of its end, telling the caregiver live.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 
 use reqwest::{Method, StatusCode};
-use support::{Account, NONE, Relay};
+use support::{Account, NONE, Relay, events};
 use ward_proto::Bytes;
 use ward_proto::ErrorCode;
 use ward_proto::caregivers::{CaregiverStatus, GrantChange, People};
+use ward_proto::events::Event;
 use ward_proto::threads::{
     AddMemberRequest, Category, OnlyMeRequest, PutEpochRequest, Role, Thread,
 };
@@ -104,6 +106,10 @@ impl Family {
             .find(|c| c.account_id.as_deref() == Some(self.dana.id.as_str()))
             .unwrap();
         dana.status
+    }
+
+    async fn inbox(&self, as_: &Account) -> ward_proto::threads::ThreadList {
+        self.relay.get_ok("/v1/threads", Some(&as_.token)).await
     }
 
     async fn thread_as(&self, as_: &Account, thread_id: &str) -> reqwest::Response {
@@ -305,12 +311,20 @@ async fn a_removed_caregiver_is_served_nothing_at_once_and_the_threads_want_a_ne
     let f = family().await;
     let (thread, key) = f.thread().await;
     assert_eq!(f.share(&thread, &key).await, StatusCode::CREATED);
+    let mut dana_live = events::connect(&f.relay, &f.dana.id, &f.dana.token).await;
     let path = format!("/v1/caregivers/{}/end", f.dana.id);
     let ended = f
         .relay
         .call(Method::POST, &path, Some(&f.sam.token), NONE)
         .await;
     assert_eq!(ended.status(), StatusCode::NO_CONTENT);
+    // Her open session hears it at once.
+    assert_eq!(
+        events::next(&mut dana_live).await,
+        Event::AccessEnded {
+            patient_id: f.sam.id.clone()
+        }
+    );
 
     // Dana: out of the thread, no patients, no sends.
     assert_eq!(
@@ -452,14 +466,10 @@ async fn an_expired_grant_is_refused_at_its_time_swept_out_of_the_threads_and_re
     // The sweep's grant pass takes her out of the thread, which then wants
     // a new epoch. (The whole sweep, a year on, would also delete everyone's
     // sessions: it runs at the end.)
-    let end_expired =
-        || ward_relay::store::caregivers::end_expired(&f.relay.state.db, clock.now_ms());
-    assert_eq!(end_expired().await.unwrap(), 1);
-    assert_eq!(
-        end_expired().await.unwrap(),
-        0,
-        "an ended grant is swept once"
-    );
+    let end_due =
+        || ward_relay::grants::end_due(&f.relay.state.db, &f.relay.state.events, clock.now_ms());
+    assert_eq!(end_due().await.unwrap(), 1);
+    assert_eq!(end_due().await.unwrap(), 0, "an ended grant ends once");
     let seen: Thread = f
         .thread_as(&f.sam, &thread.thread_id)
         .await
@@ -495,12 +505,9 @@ async fn an_expired_grant_is_refused_at_its_time_swept_out_of_the_threads_and_re
         StatusCode::OK
     );
 
-    // Three months on, the relay's own sweep ends the renewed grant too.
+    // Three months on, the renewed grant ends too.
     clock.advance(3 * MONTH_MS + 60_000);
-    let swept = ward_relay::sweep::expired(&f.relay.state.db, clock.now_ms())
-        .await
-        .unwrap();
-    assert_eq!(swept.grants_ended, 1);
+    assert_eq!(end_due().await.unwrap(), 1);
     let db = f.relay.db().await;
     let still_in: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM thread_members WHERE account_id = $1 AND removed_at IS NULL",
@@ -510,4 +517,61 @@ async fn an_expired_grant_is_refused_at_its_time_swept_out_of_the_threads_and_re
     .await
     .unwrap();
     assert_eq!(still_in, 0);
+}
+
+/// The relay's grant watch (`grants::spawn`, started with every relay)
+/// ends a grant within a moment of its end on the system clock: the
+/// caregiver's inbox no longer lists the thread and new messages are not
+/// offered to her live (both ask only for membership), her open session
+/// hears `access_ended`, and the thread wants a new epoch.
+#[tokio::test]
+async fn the_relay_ends_a_grant_at_its_time_and_tells_the_caregiver_live() {
+    let f = family().await;
+    let (thread, key) = f.thread().await;
+    assert_eq!(f.share(&thread, &key).await, StatusCode::CREATED);
+    assert_eq!(f.inbox(&f.dana).await.threads.len(), 1);
+    let mut dana_live = events::connect(&f.relay, &f.dana.id, &f.dana.token).await;
+
+    // Her grant now ends 1.5 s from now; a watch that looks every 100 ms
+    // (the relay's own looks every minute) is told nothing more.
+    let ends_at = i64::try_from(support::unix_now() * 1000).unwrap() + 1_500;
+    sqlx::query("UPDATE caregiver_links SET expires_at = $1 WHERE caregiver_id = $2")
+        .bind(ends_at)
+        .bind(&f.dana.id)
+        .execute(&f.relay.db().await)
+        .await
+        .unwrap();
+    let _watch = ward_relay::grants::spawn(
+        f.relay.state.db.clone(),
+        f.relay.state.events.clone(),
+        std::time::Duration::from_millis(100),
+    );
+    assert_eq!(
+        events::next(&mut dana_live).await,
+        Event::AccessEnded {
+            patient_id: f.sam.id.clone()
+        }
+    );
+    assert!(
+        i64::try_from(support::unix_now() * 1000).unwrap() >= ends_at - 1_000,
+        "not ended before its time"
+    );
+    assert!(f.inbox(&f.dana).await.threads.is_empty());
+    assert_eq!(f.inbox(&f.sam).await.threads.len(), 1);
+    let seen: Thread = f
+        .thread_as(&f.sam, &thread.thread_id)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(seen.needs_rekey);
+    // A message Sam sends now is not offered to her.
+    f.relay
+        .send_ok(&f.sam, &key, &thread.thread_id, 0, "after", "Not for Dana")
+        .await;
+    let quiet = tokio::time::timeout(std::time::Duration::from_millis(500), async {
+        events::next(&mut dana_live).await
+    })
+    .await;
+    assert!(quiet.is_err(), "{quiet:?}");
 }

@@ -155,15 +155,39 @@ pub fn ThreadView() -> impl IntoView {
         });
     });
 
+    // A caregiver whose access ended while the thread was open: it left
+    // the list (and its messages were forgotten, `Inbox::access_ended`).
+    let was_listed = StoredValue::new(false);
+    let access_ended = Memo::new(move |_| {
+        let id = thread_id.get();
+        let listed = inbox
+            .threads
+            .with(|list| list.iter().any(|t| t.thread_id == id));
+        if listed {
+            was_listed.set_value(true);
+        }
+        !listed && was_listed.get_value()
+    });
+
     view! {
         <section class="thread" aria-labelledby="thread-title">
             <ThreadHeader thread_id=thread_id />
-            <KeyAlerts thread_id=thread_id error=error />
-            <ErrorNote message=error />
-            <MessageList thread_id=thread_id error=error />
-            <TypingLine thread_id=thread_id now=now />
-            <QuickReplies thread_id=thread_id />
-            <Composer draft=draft on_send=on_send on_typing=on_typing attachment=attachment />
+            <Show
+                when=move || !access_ended.get()
+                fallback=|| view! {
+                    <p class="notice" role="alert">
+                        "Your access to these messages has ended. The patient can share them with you again."
+                    </p>
+                    <a href="/">"Back to your messages"</a>
+                }
+            >
+                <KeyAlerts thread_id=thread_id error=error />
+                <ErrorNote message=error />
+                <MessageList thread_id=thread_id error=error />
+                <TypingLine thread_id=thread_id now=now />
+                <QuickReplies thread_id=thread_id />
+                <Composer draft=draft on_send=on_send on_typing=on_typing attachment=attachment />
+            </Show>
         </section>
     }
 }

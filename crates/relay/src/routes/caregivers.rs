@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use ward_proto::ErrorCode;
 use ward_proto::caregivers::{Caregiver, CaregiverStatus, GrantChange, HelpedPatient, People};
+use ward_proto::events::Event;
 use ward_proto::threads::Role;
 
 use crate::error::ApiError;
@@ -171,6 +172,14 @@ pub async fn end(
         return Err(not_linked());
     }
     tx.commit().await?;
+    // The caregiver's open sessions (the one that left included) drop the
+    // patient's threads now, not at their next refresh.
+    state.events.publish(
+        vec![caregiver_id.to_owned()],
+        &Event::AccessEnded {
+            patient_id: patient_id.to_owned(),
+        },
+    );
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -298,35 +298,61 @@ async fn leave_threads(
 /// The most grants one sweep pass ends (the next pass takes the rest).
 const ENDED_PER_PASS: i64 = 500;
 
+/// The links whose grant has ended (by `$1`) while their caregiver is
+/// still in a thread of the patient's.
+const DUE: &str = "FROM caregiver_links l
+     WHERE l.revoked_at IS NULL AND l.expires_at <= $1
+       AND EXISTS (SELECT 1 FROM thread_members c
+                   JOIN thread_members p ON p.thread_id = c.thread_id
+                        AND p.account_id = l.patient_id AND p.role = 'patient'
+                   WHERE c.account_id = l.caregiver_id AND c.removed_at IS NULL)";
+
+/// A grant [`end_expired`] ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ended {
+    /// Whose threads.
+    pub patient_id: String,
+    /// Who can no longer read them.
+    pub caregiver_id: String,
+}
+
 /// Takes caregivers whose grant ended by `now` out of their patient's
 /// threads (as of the grant's end), each patient under their own write
-/// lock; how many grants it ended. The grant itself stays, expired, so the
-/// patient can renew it (and share threads again).
-pub async fn end_expired(db: &AnyPool, now: i64) -> Result<u64, sqlx::Error> {
-    let due = sqlx::query(
-        "SELECT l.patient_id, l.caregiver_id, l.expires_at FROM caregiver_links l
-         WHERE l.revoked_at IS NULL AND l.expires_at <= $1
-           AND EXISTS (SELECT 1 FROM thread_members c
-                       JOIN thread_members p ON p.thread_id = c.thread_id
-                            AND p.account_id = l.patient_id AND p.role = 'patient'
-                       WHERE c.account_id = l.caregiver_id AND c.removed_at IS NULL)
-         LIMIT $2",
-    )
+/// lock; the grants it ended (one another relay ended first is not
+/// among them). The grant itself stays, expired, so the patient can renew
+/// it (and share threads again).
+pub async fn end_expired(db: &AnyPool, now: i64) -> Result<Vec<Ended>, sqlx::Error> {
+    let due = sqlx::query(&format!(
+        "SELECT l.patient_id, l.caregiver_id, l.expires_at {DUE} LIMIT $2"
+    ))
     .bind(now)
     .bind(ENDED_PER_PASS)
     .fetch_all(db)
     .await?;
-    let mut ended = 0;
+    let mut ended = Vec::new();
     for row in &due {
         let patient_id: String = row.try_get("patient_id")?;
         let caregiver_id: String = row.try_get("caregiver_id")?;
         let expires_at: i64 = row.try_get("expires_at")?;
         let mut tx = crate::db::begin_write(db, &format!("caregivers:{patient_id}")).await?;
-        leave_threads(&mut tx, &patient_id, &caregiver_id, expires_at).await?;
+        let left = leave_threads(&mut tx, &patient_id, &caregiver_id, expires_at).await?;
         tx.commit().await?;
-        ended += 1;
+        if !left.is_empty() {
+            ended.push(Ended {
+                patient_id,
+                caregiver_id,
+            });
+        }
     }
     Ok(ended)
+}
+
+/// When the next grant still reaching a thread ends (`None`: none does).
+pub async fn next_end(db: &AnyPool) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(&format!("SELECT MIN(l.expires_at) {DUE}"))
+        .bind(i64::MAX)
+        .fetch_one(db)
+        .await
 }
 
 #[cfg(test)]

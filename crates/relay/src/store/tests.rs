@@ -39,6 +39,7 @@ const MECHANISMS: &[(&str, &str)] = &[
     ("sessions.rs", include_str!("../sessions.rs")),
     ("setup.rs", include_str!("../setup.rs")),
     ("sweep.rs", include_str!("../sweep.rs")),
+    ("grants.rs", include_str!("../grants.rs")),
 ];
 
 /// What running a query looks like.
