@@ -3,9 +3,9 @@
 
 use gloo_net::http::Method;
 use ward_proto::auth::{CaregiverInviteRequest, InviteCreated};
-use ward_proto::caregivers::People;
+use ward_proto::caregivers::{GrantChange, People};
 
-use super::{ApiError, SessionToken, call, get};
+use super::{ApiError, SessionToken, call, call_empty, get, url_encode};
 
 /// `GET /v1/caregivers`.
 pub(crate) async fn people(token: &SessionToken) -> Result<People, ApiError> {
@@ -24,4 +24,22 @@ pub(crate) async fn invite(
         contact: contact.to_owned(),
     };
     call(Method::POST, "/v1/caregivers/invites", Some(token), &body).await
+}
+
+/// `PATCH /v1/caregivers/{id}` (the patient; needs a recent sign-in):
+/// read only or not, and renewing for some months from now.
+pub(crate) async fn change(
+    token: &SessionToken,
+    caregiver_id: &str,
+    change: &GrantChange,
+) -> Result<(), ApiError> {
+    let path = format!("/v1/caregivers/{}", url_encode(caregiver_id));
+    call_empty(Method::PATCH, &path, Some(token), Some(change)).await
+}
+
+/// `POST /v1/caregivers/{id}/end`: the patient removes caregiver `other`,
+/// or a caregiver stops helping patient `other`.
+pub(crate) async fn end(token: &SessionToken, other: &str) -> Result<(), ApiError> {
+    let path = format!("/v1/caregivers/{}/end", url_encode(other));
+    call_empty::<()>(Method::POST, &path, Some(token), None).await
 }

@@ -4,8 +4,9 @@ use gloo_net::http::Method;
 use ward_proto::Bytes;
 use ward_proto::events::{ReceiptKind, ReceiptRequest};
 use ward_proto::threads::{
-    Category, CreateThreadRequest, MAX_THREADS_PER_PAGE, MessagePage, PostMessageRequest,
-    PutEpochRequest, SealedKeys, StoredMessage, Thread, ThreadList,
+    AddMemberRequest, Category, CreateThreadRequest, MAX_THREADS_PER_PAGE, MessagePage,
+    OnlyMeRequest, PostMessageRequest, PutEpochRequest, RemoveMemberRequest, SealedKeys,
+    StoredMessage, Thread, ThreadList,
 };
 
 use super::{ApiError, SessionToken, call, call_empty, get, url_encode};
@@ -87,6 +88,69 @@ pub(crate) async fn put_epoch(
         &path(thread_id, "/epochs"),
         Some(token),
         Some(&body),
+    )
+    .await
+}
+
+/// `POST /v1/threads/{id}/members` (the patient; needs a recent sign-in):
+/// shares the thread with caregiver `account_id`, one sealed key per epoch.
+pub(crate) async fn add_member(
+    token: &SessionToken,
+    thread_id: &str,
+    account_id: &str,
+    sealed_keys: Vec<Vec<u8>>,
+) -> Result<(), ApiError> {
+    let body = AddMemberRequest {
+        account_id: account_id.to_owned(),
+        sealed_keys: sealed_keys.into_iter().map(Bytes).collect(),
+    };
+    call_empty(
+        Method::POST,
+        &path(thread_id, "/members"),
+        Some(token),
+        Some(&body),
+    )
+    .await
+}
+
+/// `POST /v1/threads/{id}/members/{account}/remove` (the patient): stops
+/// sharing with `account_id` and starts epoch `epoch`, sealed to those who
+/// remain, in one step.
+pub(crate) async fn remove_member(
+    token: &SessionToken,
+    thread_id: &str,
+    account_id: &str,
+    epoch: u32,
+    sealed_keys: Vec<Vec<u8>>,
+) -> Result<(), ApiError> {
+    let body = RemoveMemberRequest {
+        next_epoch: PutEpochRequest {
+            epoch,
+            sealed_keys: sealed_keys.into_iter().map(Bytes).collect(),
+        },
+    };
+    let rest = format!("/members/{}/remove", url_encode(account_id));
+    call_empty(
+        Method::POST,
+        &path(thread_id, &rest),
+        Some(token),
+        Some(&body),
+    )
+    .await
+}
+
+/// `PUT /v1/threads/{id}/only-me` (the patient): never share the thread
+/// with a caregiver (`true`), or allow it again.
+pub(crate) async fn set_only_me(
+    token: &SessionToken,
+    thread_id: &str,
+    only_me: bool,
+) -> Result<(), ApiError> {
+    call_empty(
+        Method::PUT,
+        &path(thread_id, "/only-me"),
+        Some(token),
+        Some(&OnlyMeRequest { only_me }),
     )
     .await
 }

@@ -236,6 +236,27 @@ pub(super) async fn accept_key_change(
     inbox.bundles.update_value(|b| {
         b.remove(account_id);
     });
+    next_epoch(inbox, session, thread_id).await?;
+    // Only now: sending is held until the new epoch is in place.
+    inbox.key_changes.update(|c| {
+        c.remove(account_id);
+    });
+    Ok(())
+}
+
+/// Starts `thread_id`'s next epoch: a fresh key sealed to every member
+/// there is now, each with keys checked against this device's pins. After
+/// a key change the patient confirmed, and after someone left (the
+/// thread's `needs_rekey`: they hold the current key, so the relay takes
+/// nothing more under it). The epoch to seal under now: of two members
+/// starting it at once the relay takes one, and the other seals under the
+/// winner's.
+pub(super) async fn next_epoch(
+    inbox: &Inbox,
+    session: Session,
+    thread_id: &str,
+) -> Result<u32, SessionError> {
+    let ticket = session.ticket();
     let token = token(session)?;
     let thread = api::threads::thread(&token, thread_id).await?;
     let next = thread.current_epoch.map_or(0, |e| e.saturating_add(1));
@@ -249,30 +270,39 @@ pub(super) async fn accept_key_change(
         })
         .ok_or(SessionError::Interrupted)?
         .map_err(|_| SessionError::Crypto)?;
-    api::threads::put_epoch(
+    let put = api::threads::put_epoch(
         &token,
         thread_id,
         next,
         sealed.iter().map(SealedThreadKey::to_bytes).collect(),
     )
-    .await?;
+    .await;
     session.check(ticket)?;
-    inbox.keys.update_value(|k| {
-        k.insert((thread_id.to_owned(), next), key);
-    });
+    if put.is_ok() {
+        inbox.keys.update_value(|k| {
+            k.insert((thread_id.to_owned(), next), key);
+        });
+    }
     let thread = api::threads::thread(&token, thread_id).await?;
     session.check(ticket)?;
+    let now = (thread.current_epoch, thread.needs_rekey);
     inbox.upsert_thread(thread);
-    // Only now: sending is held until the new epoch is in place.
-    inbox.key_changes.update(|c| {
-        c.remove(account_id);
-    });
-    Ok(())
+    match (put, now) {
+        (Ok(()), _) => Ok(next),
+        // Another member started it first, for the members there are now:
+        // theirs is the epoch to seal under (its key is sealed to us too).
+        (Err(error), (Some(current), false))
+            if error.code() == Some(ward_proto::ErrorCode::EpochConflict) =>
+        {
+            Ok(current)
+        }
+        (Err(error), _) => Err(error.into()),
+    }
 }
 
 /// The key of `epoch` in `thread_id`, opened from the relay's sealed copy
 /// (and signed by a member, checked).
-async fn key(
+pub(super) async fn key(
     inbox: &Inbox,
     session: Session,
     thread_id: &str,
@@ -450,6 +480,22 @@ pub(super) async fn seal(
             inbox.upsert_thread(thread);
             epoch
         }
+    };
+    // Someone left since this epoch began: the patient's device starts the
+    // next one (a caregiver's cannot; the patient's or the clinic's will).
+    let epoch = match inbox.thread(thread_id) {
+        Some(thread) if thread.needs_rekey => {
+            let me = session.account_id.get_untracked().unwrap_or_default();
+            let patient = thread
+                .members
+                .iter()
+                .any(|m| m.account_id == me && m.role == ward_proto::threads::Role::Patient);
+            if !patient {
+                return Err(SessionError::ThreadKeysChanged);
+            }
+            next_epoch(inbox, session, thread_id).await?
+        }
+        _ => epoch,
     };
     // Every member's keys, asked again: a changed key holds the message.
     let members: Vec<String> = inbox

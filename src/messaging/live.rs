@@ -261,6 +261,8 @@ async fn apply(
             }
         }
         Event::AccessEnded { patient_id } => inbox.access_ended(session, &patient_id).await,
+        // A patient shared a thread with this caregiver: the list shows it.
+        Event::ThreadShared { .. } => queue.update_value(|q| q.list_changed = true),
         // A newer relay's event this version does not know.
         Event::Unknown => {}
         Event::Typing {

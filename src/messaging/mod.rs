@@ -16,6 +16,7 @@ mod in_order;
 pub(crate) mod live;
 pub mod pinning;
 mod sending_files;
+mod sharing;
 
 use std::collections::{HashMap, HashSet};
 
@@ -188,6 +189,8 @@ pub struct Inbox {
     sending: StoredValue<in_order::Line>,
     /// When the last typing event went (ms).
     typing_sent: StoredValue<f64>,
+    /// Threads whose next epoch this device is starting now.
+    rekeying: StoredValue<HashSet<String>>,
     /// Bytes done of each upload running in this tab, by message id: kept
     /// apart from `messages` so a progress tick redraws one progress bar,
     /// not the thread.
@@ -220,6 +223,7 @@ impl Inbox {
             retry_scheduled: StoredValue::new(false),
             sending: StoredValue::new(in_order::Line::default()),
             typing_sent: StoredValue::new(0.0),
+            rekeying: StoredValue::new(HashSet::new()),
             upload_done: RwSignal::new(HashMap::new()),
             uploads: StoredValue::new_local(HashMap::new()),
         }
@@ -334,7 +338,38 @@ impl Inbox {
         let mut list = api::threads::list(&token).await?;
         session.check(ticket)?;
         list.sort_by_key(|t| std::cmp::Reverse(t.last_message_at.unwrap_or(t.created_at)));
+        // A patient's thread someone left (a caregiver removed, or their
+        // access ran out): its next epoch starts now, from this device, so
+        // the next message is not held waiting for it.
+        let me = session.account_id.get_untracked().unwrap_or_default();
+        let rekey: Vec<String> = list
+            .iter()
+            .filter(|t| {
+                t.needs_rekey
+                    && t.members
+                        .iter()
+                        .any(|m| m.account_id == me && m.role == Role::Patient)
+            })
+            .map(|t| t.thread_id.clone())
+            .collect();
         self.threads.set(list);
+        for thread_id in rekey {
+            // One at a time per thread, however often the list reloads.
+            if !self
+                .rekeying
+                .try_update_value(|r| r.insert(thread_id.clone()))
+                .unwrap_or(false)
+            {
+                continue;
+            }
+            let inbox = *self;
+            leptos::task::spawn_local(async move {
+                let _ = crypto::next_epoch(&inbox, session, &thread_id).await;
+                inbox.rekeying.update_value(|r| {
+                    r.remove(&thread_id);
+                });
+            });
+        }
         Ok(())
     }
 
@@ -738,7 +773,19 @@ impl Inbox {
                 // Refused for good (the thread changed, the session ended):
                 // off the queue; "Retry" seals it again.
                 let _ = outbox::remove(&queued.message_id).await;
-                let reason = if error.code() == Some(ward_proto::ErrorCode::StaleEpoch) {
+                let stale = error.code() == Some(ward_proto::ErrorCode::StaleEpoch);
+                if stale && self.reseal_after_rekey(session, &queued.thread_id).await {
+                    // Someone left and this device is the patient's: the
+                    // next epoch is started as it is sealed again.
+                    let inbox = *self;
+                    let (thread_id, message_id) =
+                        (queued.thread_id.clone(), queued.message_id.clone());
+                    leptos::task::spawn_local(async move {
+                        inbox.retry(session, &thread_id, &message_id).await;
+                    });
+                    return Posted::Done;
+                }
+                let reason = if stale {
                     SessionError::ThreadKeysChanged.message()
                 } else {
                     session.explain(&error)
@@ -752,6 +799,30 @@ impl Inbox {
                 Posted::Done
             }
         }
+    }
+
+    /// After a send was refused as stale: the thread as it is now, and
+    /// whether it waits for an epoch this device (the patient's) starts,
+    /// so the message can be sealed again at once.
+    async fn reseal_after_rekey(&self, session: Session, thread_id: &str) -> bool {
+        let Some(token) = session.token() else {
+            return false;
+        };
+        let ticket = session.ticket();
+        let Ok(thread) = api::threads::thread(&token, thread_id).await else {
+            return false;
+        };
+        if !session.is_current(ticket) {
+            return false;
+        }
+        let me = session.account_id.get_untracked().unwrap_or_default();
+        let rekey_here = thread.needs_rekey
+            && thread
+                .members
+                .iter()
+                .any(|m| m.account_id == me && m.role == Role::Patient);
+        self.upsert_thread(thread);
+        rekey_here
     }
 
     /// Tells the thread's other members the patient has read up to `seq`

@@ -29,15 +29,15 @@ use ward_proto::blobs::MAX_ATTACHMENTS_PER_MESSAGE;
 use ward_proto::events::{ReceiptKind, ReceiptRequest};
 use ward_proto::keys::PublishBundleRequest;
 use ward_proto::threads::{
-    MAX_THREADS_PER_PAGE, Member, MessagePage, PostMessageRequest, Role, SealedKeys, StoredMessage,
-    Thread, ThreadList,
+    MAX_THREADS_PER_PAGE, Member, MessagePage, PostMessageRequest, PutEpochRequest, Role,
+    SealedKeys, StoredMessage, Thread, ThreadList,
 };
 use ward_seal::envelope::{self, Envelope, Header};
 use ward_seal::keyfile;
 use ward_seal::keys::{AccountKeys, SafetyNumber};
 use ward_seal::payload::{AttachmentRef, Payload, QuickReplyOption};
 use ward_seal::random::os_rng;
-use ward_seal::thread_key::{SealedThreadKey, ThreadKey};
+use ward_seal::thread_key::{self, SealedThreadKey, ThreadKey};
 use ward_seal::vault::RecoveryParams;
 pub use watch::{Watcher, receipt_line, typing_line};
 
@@ -757,6 +757,49 @@ async fn open_message(
     })
 }
 
+/// Starts `thread`'s epoch after `current`: a fresh key sealed to every
+/// member there is now, each with the keys the operator confirmed
+/// (`trust`); that epoch and its key. Of two members starting it at once,
+/// the relay takes one; the other is told to fetch the thread again.
+async fn next_epoch(
+    keys: &AccountKeys,
+    client: &Client,
+    trust: &Trusted,
+    thread: &Thread,
+    current: u32,
+) -> Result<(u32, ThreadKey), AgentError> {
+    let next = current
+        .checked_add(1)
+        .ok_or_else(|| AgentError::new("this thread has used every epoch number"))?;
+    let mut members = Vec::with_capacity(thread.members.len());
+    for member in &thread.members {
+        let bundle = trust
+            .get(&member.account_id)
+            .and_then(Option::as_ref)
+            .and_then(Checked::pinned)
+            .ok_or_else(|| {
+                AgentError::new(format!(
+                    "{} has published no keys, so the thread's next epoch cannot be sealed to them",
+                    member.display_name
+                ))
+            })?;
+        members.push(bundle.clone());
+    }
+    let (key, sealed) = thread_key::rotate(&thread.thread_id, next, keys, &members, &mut os_rng())
+        .map_err(|e| AgentError::new(e.to_string()))?;
+    client
+        .send(
+            Method::POST,
+            &format!("/v1/threads/{}/epochs", thread.thread_id),
+            Some(&PutEpochRequest {
+                epoch: next,
+                sealed_keys: sealed.iter().map(|s| Bytes(s.to_bytes())).collect(),
+            }),
+        )
+        .await?;
+    Ok((next, key))
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn send(
     keys: &AccountKeys,
@@ -787,9 +830,23 @@ async fn send(
         trust.insert(member.account_id.clone(), checked);
     }
     let epoch_keys = thread_keys(keys, client, keyring, &mut trust, &thread).await?;
-    let key = epoch_key(&epoch_keys, epoch, || {
-        format!("the clinic holds no key for epoch {epoch}")
-    })?;
+    // Someone left since this epoch began: they hold its key, so the relay
+    // takes nothing more under it. The next epoch goes to the members
+    // there are now, with their confirmed keys.
+    let rotated = if thread.needs_rekey {
+        Some(next_epoch(keys, client, &trust, &thread, epoch).await?)
+    } else {
+        None
+    };
+    let (epoch, key) = match &rotated {
+        Some((next, key)) => (*next, key),
+        None => (
+            epoch,
+            epoch_key(&epoch_keys, epoch, || {
+                format!("the clinic holds no key for epoch {epoch}")
+            })?,
+        ),
+    };
     let mut payload = Payload::text(text);
     payload.quick_reply_options = quick_replies
         .iter()

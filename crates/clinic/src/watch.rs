@@ -244,11 +244,14 @@ impl Watcher {
     }
 
     /// The lines for one event (none for events of other threads, the
-    /// clinic's own receipts, `Ready`, a caregiver's `AccessEnded` (never
-    /// sent to a clinic) and kinds this agent does not know).
+    /// clinic's own receipts, `Ready`, a caregiver's `AccessEnded` and
+    /// `ThreadShared` (never sent to a clinic) and kinds this agent does not know).
     async fn lines(&mut self, event: Event) -> Result<Vec<String>, AgentError> {
         let thread_id = match &event {
-            Event::Ready { .. } | Event::AccessEnded { .. } | Event::Unknown => {
+            Event::Ready { .. }
+            | Event::AccessEnded { .. }
+            | Event::ThreadShared { .. }
+            | Event::Unknown => {
                 return Ok(Vec::new());
             }
             Event::KeyChanged { account_id } => return self.key_changed(account_id).await,
@@ -263,6 +266,7 @@ impl Watcher {
             Event::Ready { .. }
             | Event::KeyChanged { .. }
             | Event::AccessEnded { .. }
+            | Event::ThreadShared { .. }
             | Event::Unknown => Ok(Vec::new()),
             Event::Typing { account_id, .. } => {
                 let name = self.name(&thread_id, &account_id).await?;

@@ -2096,3 +2096,114 @@ async fn hold_keeps_a_patients_thread_from_retention_and_verify_archive_proves_w
     let (ok, _, err) = agent(&relay, &key_file, &["hold", "acc_nobody", "on"]).await;
     assert!(!ok && err.contains("not_found"), "{err}");
 }
+
+/// Sam removes Dana, his caregiver, from a thread she could read: the
+/// relay takes nothing more under the key she holds, so the agent's next
+/// reply starts the thread's next epoch, sealed to Sam and the clinic only
+/// (with the keys it pinned), and Sam reads the reply under it.
+#[tokio::test]
+async fn after_a_caregiver_leaves_the_agents_reply_starts_an_epoch_without_her() {
+    let (relay, _work, key_file, clinic_id, patient, clinic_bundle) = agent_clinic().await;
+    let (thread, key) = sam_starts(&relay, &patient, &clinic_bundle, Category::Question).await;
+    let dana = relay.caregiver_for(&patient, "dana@example.com").await;
+    let history = thread_key::share_history(
+        &[(0, &key)],
+        &thread.thread_id,
+        &patient.keys,
+        dana.keys.bundle(),
+        &mut os_rng(),
+    )
+    .unwrap();
+    let shared = relay
+        .call(
+            Method::POST,
+            &format!("/v1/threads/{}/members", thread.thread_id),
+            Some(&patient.token),
+            Some(&ward_proto::threads::AddMemberRequest {
+                account_id: dana.id.clone(),
+                sealed_keys: history.iter().map(|k| Bytes(k.to_bytes())).collect(),
+            }),
+        )
+        .await;
+    assert_eq!(shared.status(), StatusCode::CREATED);
+    relay
+        .send_ok(
+            &patient,
+            &key,
+            &thread.thread_id,
+            0,
+            "m1",
+            "Dana can see this",
+        )
+        .await;
+    let ended = relay
+        .call(
+            Method::POST,
+            &format!("/v1/caregivers/{}/end", dana.id),
+            Some(&patient.token),
+            NONE,
+        )
+        .await;
+    assert_eq!(ended.status(), StatusCode::NO_CONTENT);
+
+    let (ok, sent, err) = agent(
+        &relay,
+        &key_file,
+        &["reply", &thread.thread_id, "Only for Sam now"],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(sent.trim(), "sent as #2");
+    let now: Thread = relay
+        .get_ok(
+            &format!("/v1/threads/{}", thread.thread_id),
+            Some(&patient.token),
+        )
+        .await;
+    assert_eq!(now.current_epoch, Some(1));
+    assert!(!now.needs_rekey);
+
+    // Sam opens epoch 1's key, sealed by the clinic, and the reply with it.
+    let sealed: ward_proto::threads::SealedKeys = relay
+        .get_ok(
+            &format!("/v1/threads/{}/keys", thread.thread_id),
+            Some(&patient.token),
+        )
+        .await;
+    let entry = sealed.keys.iter().find(|k| k.epoch == 1).unwrap();
+    assert_eq!(entry.sealer_id, clinic_id);
+    let epoch_1 = ward_seal::thread_key::SealedThreadKey::from_bytes(&entry.sealed.0)
+        .unwrap()
+        .open(&patient.keys, &clinic_bundle, &thread.thread_id, 1)
+        .unwrap();
+    let page: MessagePage = relay
+        .get_ok(
+            &format!("/v1/threads/{}/messages?after=1", thread.thread_id),
+            Some(&patient.token),
+        )
+        .await;
+    let reply = Envelope::from_bytes(&page.messages[0].envelope.0).unwrap();
+    assert_eq!(reply.header().epoch, 1);
+    let payload = reply
+        .open(&epoch_1, &thread.thread_id, &clinic_bundle)
+        .unwrap();
+    assert_eq!(payload.text, "Only for Sam now");
+    // Dana holds no key to it: no sealed key of epoch 1 names her, and the
+    // relay serves her nothing of the thread.
+    let db = relay.db().await;
+    let hers: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sealed_keys WHERE thread_id = $1 AND epoch = 1 AND member_id = $2",
+    )
+    .bind(&thread.thread_id)
+    .bind(&dana.id)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(hers, 0);
+    relay
+        .expect_not_found(
+            &format!("/v1/threads/{}/keys", thread.thread_id),
+            Some(&dana.token),
+        )
+        .await;
+}

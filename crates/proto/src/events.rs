@@ -98,6 +98,12 @@ pub enum Event {
         /// Whose threads.
         patient_id: String,
     },
+    /// The patient shared a thread with this caregiver: it is in their
+    /// inbox now.
+    ThreadShared {
+        /// The thread.
+        thread_id: String,
+    },
     /// An event this version does not know (a newer relay's): ignore it.
     #[serde(other)]
     Unknown,

@@ -347,7 +347,39 @@ async fn a_removed_caregiver_is_served_nothing_at_once_and_the_threads_want_a_ne
         .unwrap();
     assert!(seen.needs_rekey);
     assert!(seen.members.iter().all(|m| m.account_id != f.dana.id));
-    next_epoch_without_dana(&f, &thread).await;
+    // Nothing more is sealed under the key she holds: Sam's next message
+    // waits for the next epoch.
+    let held = f
+        .relay
+        .send(&f.sam, &key, &thread.thread_id, 0, "s1", "Under her key")
+        .await;
+    assert_eq!(held.status(), StatusCode::CONFLICT);
+    assert_eq!(error_code(held).await, ErrorCode::StaleEpoch);
+    let fresh = next_epoch_without_dana(&f, &thread).await;
+    f.relay
+        .send_ok(
+            &f.sam,
+            &fresh,
+            &thread.thread_id,
+            1,
+            "s1",
+            "Under the new key",
+        )
+        .await;
+    // What she wrote while in the thread is still checked against her keys
+    // by those who read it.
+    for reader in [&f.sam, &f.clinic] {
+        let keys = f
+            .relay
+            .call(
+                Method::GET,
+                &format!("/v1/keys/{}", f.dana.id),
+                Some(&reader.token),
+                NONE,
+            )
+            .await;
+        assert_eq!(keys.status(), StatusCode::OK);
+    }
     let seen: Thread = f
         .thread_as(&f.sam, &thread.thread_id)
         .await
@@ -366,8 +398,9 @@ async fn a_removed_caregiver_is_served_nothing_at_once_and_the_threads_want_a_ne
     assert_eq!(f.share(&other, &other_key).await, StatusCode::FORBIDDEN);
 }
 
-/// Sam seals epoch 1 to the members there are now (Sam and the clinic).
-async fn next_epoch_without_dana(f: &Family, thread: &Thread) {
+/// Sam seals epoch 1 to the members there are now (Sam and the clinic);
+/// its key.
+async fn next_epoch_without_dana(f: &Family, thread: &Thread) -> ThreadKey {
     let key = ThreadKey::generate(&mut os_rng());
     let sealed = thread_key::seal_to_members(
         &key,
@@ -391,6 +424,7 @@ async fn next_epoch_without_dana(f: &Family, thread: &Thread) {
         )
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
+    key
 }
 
 #[tokio::test]
@@ -519,8 +553,8 @@ async fn an_expired_grant_is_refused_at_its_time_swept_out_of_the_threads_and_re
     assert_eq!(still_in, 0);
 }
 
-/// The relay's grant watch (`grants::spawn`, started with every relay)
-/// ends a grant within a moment of its end on the system clock: the
+/// A shared thread is announced to the caregiver live, and the relay's
+/// grant watch (`grants::spawn`, started with every relay) ends a grant within a moment of its end on the system clock: the
 /// caregiver's inbox no longer lists the thread and new messages are not
 /// offered to her live (both ask only for membership), her open session
 /// hears `access_ended`, and the thread wants a new epoch.
@@ -528,9 +562,16 @@ async fn an_expired_grant_is_refused_at_its_time_swept_out_of_the_threads_and_re
 async fn the_relay_ends_a_grant_at_its_time_and_tells_the_caregiver_live() {
     let f = family().await;
     let (thread, key) = f.thread().await;
-    assert_eq!(f.share(&thread, &key).await, StatusCode::CREATED);
-    assert_eq!(f.inbox(&f.dana).await.threads.len(), 1);
     let mut dana_live = events::connect(&f.relay, &f.dana.id, &f.dana.token).await;
+    assert_eq!(f.share(&thread, &key).await, StatusCode::CREATED);
+    // Shared: her open session hears of it at once.
+    assert_eq!(
+        events::next(&mut dana_live).await,
+        Event::ThreadShared {
+            thread_id: thread.thread_id.clone()
+        }
+    );
+    assert_eq!(f.inbox(&f.dana).await.threads.len(), 1);
 
     // Her grant now ends 1.5 s from now; a watch that looks every 100 ms
     // (the relay's own looks every minute) is told nothing more.
@@ -565,9 +606,17 @@ async fn the_relay_ends_a_grant_at_its_time_and_tells_the_caregiver_live() {
         .await
         .unwrap();
     assert!(seen.needs_rekey);
-    // A message Sam sends now is not offered to her.
+    // A message Sam sends now, under the next epoch, is not offered to her.
+    let fresh = next_epoch_without_dana(&f, &thread).await;
     f.relay
-        .send_ok(&f.sam, &key, &thread.thread_id, 0, "after", "Not for Dana")
+        .send_ok(
+            &f.sam,
+            &fresh,
+            &thread.thread_id,
+            1,
+            "after",
+            "Not for Dana",
+        )
         .await;
     let quiet = tokio::time::timeout(std::time::Duration::from_millis(500), async {
         events::next(&mut dana_live).await

@@ -4,6 +4,7 @@
 
 mod activity;
 mod devices;
+mod grant;
 mod passkeys;
 mod people;
 mod totp;

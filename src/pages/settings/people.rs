@@ -5,9 +5,10 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
-use ward_proto::caregivers::{Caregiver, CaregiverStatus, People};
+use ward_proto::caregivers::{Caregiver, CaregiverStatus, HelpedPatient, People};
 use ward_proto::threads::Role;
 
+use super::grant::{GrantControls, StopHelping};
 use super::local_time;
 use crate::api;
 use crate::components::notice::{Busy, ErrorNote};
@@ -44,6 +45,21 @@ fn standing(caregiver: &Caregiver) -> String {
         ),
         CaregiverStatus::Removed => format!("Removed on {}.", at(caregiver.removed_at)),
     }
+}
+
+/// What a caregiver's row for a patient they help says: since when, what
+/// they may do, and until when.
+fn helping(patient: &HelpedPatient) -> String {
+    format!(
+        "Since {}. {} until {}.",
+        local_time(patient.since / 1000),
+        if patient.can_send {
+            "You can read and send"
+        } else {
+            "You can read but not send"
+        },
+        local_time(patient.access_ends_at / 1000)
+    )
 }
 
 /// The link that opens enrollment with the invite filled in. The code is in
@@ -96,8 +112,13 @@ pub(crate) fn PeopleWhoHelp() -> impl IntoView {
                             <li class="settings-row">
                                 <div>
                                     <strong>{patient.display_name.clone()}</strong>
-                                    <span class="meta">{format!("Since {}", local_time(patient.since / 1000))}</span>
+                                    <span class="meta">{helping(&patient)}</span>
                                 </div>
+                                <StopHelping
+                                    patient_id=patient.account_id.clone()
+                                    name=patient.display_name.clone()
+                                    on_changed=reload
+                                />
                             </li>
                         </For>
                     </ul>
@@ -124,6 +145,7 @@ pub(crate) fn PeopleWhoHelp() -> impl IntoView {
                                     <span class="meta">{standing(&caregiver)}</span>
                                     <span class="meta">{format!("Codes go to {}", caregiver.contact_hint)}</span>
                                 </div>
+                                <GrantControls caregiver=caregiver.clone() on_changed=reload />
                             </li>
                         </For>
                     </ul>

@@ -3,14 +3,15 @@
 //! replies, and the composer. [`ThreadView`] holds the screen's state (the
 //! thread, the draft, the clock) and puts together the pieces: `header`
 //! (title, typing line), `notices` (key alerts), `message_list` (the
-//! messages and "Show earlier messages"), `upload` (a file on its way up)
-//! and `quick_replies`. It reads the inbox and calls the messaging service;
+//! messages and "Show earlier messages"), `upload` (a file on its way up),
+//! `quick_replies` and `sharing` (who can see it, for its patient). It reads the inbox and calls the messaging service;
 //! it never fetches or decrypts.
 
 mod header;
 mod message_list;
 mod notices;
 mod quick_replies;
+mod sharing;
 mod upload;
 
 use leptos::prelude::*;
@@ -26,6 +27,7 @@ use header::{ThreadHeader, TypingLine};
 use message_list::MessageList;
 use notices::KeyAlerts;
 use quick_replies::QuickReplies;
+use sharing::ThreadSharing;
 
 /// "2:14 PM" today, else "Mar 3, 2:14 PM", in the patient's locale.
 pub fn time_label(unix_ms: u64) -> String {
@@ -182,6 +184,7 @@ pub fn ThreadView() -> impl IntoView {
                 }
             >
                 <KeyAlerts thread_id=thread_id error=error />
+                <ThreadSharing thread_id=thread_id />
                 <ErrorNote message=error />
                 <MessageList thread_id=thread_id error=error />
                 <TypingLine thread_id=thread_id now=now />

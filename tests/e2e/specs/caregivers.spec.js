@@ -54,3 +54,78 @@ test('a patient invites a caregiver from "People who help me"; the caregiver enr
   await page.getByRole('link', { name: 'People who help me' }).click();
   await expect(mine.getByRole('listitem').filter({ hasText: 'Dana Rivera' })).toContainText('Can help since');
 });
+
+test('a patient shares a conversation with a caregiver, who answers for them; removed, she loses it at once and the next message goes under keys she does not hold', async ({ page, browser, request }) => {
+  await s.addAuthenticator(page, { prf: true });
+  const recovery = await s.enrollThroughScreens(page, request, { name: 'Sam Okafor', contact: 'sam.okafor@example.com' });
+  await s.confirmRecoveryCode(page, recovery);
+
+  // Sam invites Dana; she enrolls on her own phone.
+  await page.getByRole('link', { name: 'Security' }).click();
+  await page.getByRole('link', { name: 'People who help me' }).click();
+  await page.getByLabel('Their name').fill('Dana Okafor');
+  await page.getByLabel('Their e-mail address or mobile number').fill('dana.okafor@example.com');
+  await page.getByRole('button', { name: 'Invite' }).click();
+  const made = page.getByRole('status').filter({ hasText: 'Invite for Dana Okafor made.' });
+  const link = (await made.locator('code').innerText()).trim();
+  const inviteCode = decodeURIComponent(link.split('#invite=')[1]);
+  const phone = await browser.newContext({ viewport: { width: 360, height: 740 } });
+  const dana = await phone.newPage();
+  await s.addAuthenticator(dana, { prf: true });
+  const danaRecovery = await s.enrollThroughScreens(dana, request, { name: 'Dana Okafor', contact: 'dana.okafor@example.com', inviteCode });
+  await s.confirmRecoveryCode(dana, danaRecovery);
+  await expect(dana.getByRole('list', { name: 'Conversations' })).toHaveCount(0);
+
+  // Sam writes to the clinic, then shares that conversation with Dana.
+  await page.getByRole('link', { name: 'Back to messages' }).click();
+  await page.getByRole('link', { name: 'New message' }).click();
+  await page.getByRole('radio', { name: 'Question for my care team' }).check();
+  const first = 'Dana will help me with my appointments from now on.';
+  await page.getByRole('textbox', { name: 'Message' }).fill(first);
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(page.getByRole('listitem').filter({ hasText: first })).toContainText('Sent');
+  const threadId = /** @type {string} */ (new URL(page.url()).pathname.split('/').pop());
+  await page.getByText('Who can see this conversation').click();
+  const helpers = page.getByRole('list', { name: 'Your caregivers and this conversation' });
+  await expect(helpers.getByRole('listitem').filter({ hasText: 'Dana Okafor' })).toContainText('Cannot see this conversation');
+  await page.getByRole('button', { name: 'Share with Dana Okafor' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Dana Okafor can now read this conversation.' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Stop sharing with Dana Okafor' })).toBeVisible();
+
+  // Dana's inbox lists it live; she reads Sam's message (its key was sealed
+  // to her) and answers, named as answering for Sam.
+  const shared = dana.getByRole('list', { name: 'Conversations' }).getByRole('link');
+  await expect(shared).toHaveCount(1);
+  await shared.click();
+  await expect(dana.getByRole('listitem').filter({ hasText: first })).toContainText('Sam Okafor');
+  const answer = 'I can drive Sam to the Friday visit.';
+  await dana.getByRole('textbox', { name: 'Message' }).fill(answer);
+  await dana.getByRole('button', { name: 'Send' }).click();
+  await expect(dana.getByRole('listitem').filter({ hasText: answer })).toContainText('Sent');
+  await expect(page.getByRole('listitem').filter({ hasText: answer })).toContainText('Dana Okafor for Sam Okafor');
+  expect(s.clinic('read', threadId)).toContain(`Dana Okafor for Sam Okafor: ${answer}`);
+
+  // Sam removes Dana: her open conversation is gone from her screen at once.
+  await page.getByRole('link', { name: 'Security' }).click();
+  await page.getByRole('link', { name: 'People who help me' }).click();
+  const row = page.getByRole('list', { name: 'Your caregivers' }).getByRole('listitem').filter({ hasText: 'Dana Okafor' });
+  await row.getByRole('button', { name: 'Remove Dana Okafor' }).click();
+  await expect(row).toContainText('They will no longer see any of your messages.');
+  await row.getByRole('button', { name: 'Yes, remove' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Dana Okafor was removed.' })).toBeVisible();
+  await expect(dana.getByRole('alert').filter({ hasText: 'Your access to these messages has ended.' })).toBeVisible();
+  await expect(dana.getByText(first)).toHaveCount(0);
+  await expect(dana.getByText(answer)).toHaveCount(0);
+  await expect(row).toContainText('Removed on');
+
+  // Sam's next message goes under a new epoch without her, and the clinic
+  // reads it.
+  await page.getByRole('link', { name: 'Back to messages' }).click();
+  await page.getByRole('list', { name: 'Conversations' }).getByRole('link').first().click();
+  const after = 'Dana no longer helps me; please call me directly.';
+  await page.getByRole('textbox', { name: 'Message' }).fill(after);
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(page.getByRole('listitem').filter({ hasText: after })).toContainText('Sent');
+  expect(s.clinic('read', threadId)).toContain(`Sam Okafor: ${after}`);
+  await phone.close();
+});

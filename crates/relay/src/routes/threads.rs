@@ -510,6 +510,13 @@ pub async fn add_member(
     )
     .await?;
     tx.commit().await?;
+    // The caregiver's open sessions list it now, not at their next message.
+    state.events.publish(
+        vec![request.account_id.clone()],
+        &Event::ThreadShared {
+            thread_id: thread_id.clone(),
+        },
+    );
     Ok(StatusCode::CREATED)
 }
 
@@ -664,6 +671,15 @@ pub async fn post_message(
         return Err(ApiError::conflict(
             ErrorCode::StaleEpoch,
             "This thread's keys have changed. Fetch the thread's keys, seal the message again and resend it.",
+        ));
+    }
+    // A member left since this epoch began (removed, or their caregiver
+    // grant ended): they hold its key, so the next message waits for an
+    // epoch sealed to the members there are now.
+    if checks.needs_rekey && !checks.already_stored {
+        return Err(ApiError::conflict(
+            ErrorCode::StaleEpoch,
+            "Someone left this thread, so its keys must change first. Fetch the thread, start its next epoch for the members there are now, then seal the message again and resend it.",
         ));
     }
     if !checks.has_key {

@@ -230,6 +230,9 @@ pub struct SendChecks {
     /// The sender already stored a message with this id (a retry, or a
     /// reused id): read it with [`find`].
     pub already_stored: bool,
+    /// A member left (or their grant ended) since the current epoch began:
+    /// nothing more may be sealed under it.
+    pub needs_rekey: bool,
 }
 
 /// The checks before `sender_id` stores `message_id` sealed under `epoch`
@@ -242,7 +245,7 @@ pub async fn send_checks(
     message_id: &str,
 ) -> Result<Option<SendChecks>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT t.current_epoch,
+        "SELECT t.current_epoch, t.needs_rekey,
             (SELECT COUNT(*) > 0 FROM sealed_keys k
               WHERE k.thread_id = $1 AND k.epoch = $3 AND k.member_id = $2) AS has_key,
             (SELECT COUNT(*) > 0 FROM envelopes e
@@ -259,6 +262,7 @@ pub async fn send_checks(
     row.map(|row| {
         Ok(SendChecks {
             current_epoch: row.try_get("current_epoch")?,
+            needs_rekey: row.try_get::<crate::db::Flag, _>("needs_rekey")?.0,
             has_key: row.try_get::<crate::db::Flag, _>("has_key")?.0,
             already_stored: row.try_get::<crate::db::Flag, _>("already_stored")?.0,
         })

@@ -99,16 +99,18 @@ pub async fn thread_mates(db: &AnyPool, account_id: &str) -> Result<Vec<String>,
 }
 
 /// Whether `caller` may see `account_id`'s keys: their own, a clinic's, an
-/// account sharing a thread with them, or a caregiver linked to them (either
-/// way, not removed): a patient seals a thread's keys to a caregiver before
-/// they share any thread. One statement, so the rule is read in one place.
+/// account in (or once in) a thread the caller is in now, or a caregiver
+/// linked to them (either way, not removed): a patient seals a thread's
+/// keys to a caregiver before they share any thread, and the messages a
+/// removed caregiver wrote are still checked against their keys by those
+/// who read the thread. One statement, so the rule is read in one place.
 pub async fn visible(db: &AnyPool, caller: &str, account_id: &str) -> Result<bool, sqlx::Error> {
     Ok(sqlx::query_scalar::<_, Flag>(
         "SELECT EXISTS (SELECT 1 FROM accounts a WHERE a.account_id = $1 AND (
              $1 = $2 OR a.kind = 'clinic' OR EXISTS (
                  SELECT 1 FROM thread_members mine JOIN thread_members theirs ON theirs.thread_id = mine.thread_id
                  WHERE mine.account_id = $2 AND theirs.account_id = $1
-                   AND mine.removed_at IS NULL AND theirs.removed_at IS NULL
+                   AND mine.removed_at IS NULL
              ) OR EXISTS (
                  SELECT 1 FROM caregiver_links l WHERE l.revoked_at IS NULL
                    AND ((l.patient_id = $2 AND l.caregiver_id = $1)

@@ -163,12 +163,13 @@ pub async fn advance_epoch(
 /// [`claim_slot`]'s statement (SQLite's send writer runs it too).
 pub(crate) const CLAIM_SLOT: &str = "UPDATE threads SET last_seq = last_seq + 1, last_message_at = $1,
          activity = (SELECT MAX(activity) FROM threads) + 1
-     WHERE thread_id = $2 AND current_epoch = $3 AND EXISTS (
+     WHERE thread_id = $2 AND current_epoch = $3 AND needs_rekey = 0 AND EXISTS (
          SELECT 1 FROM thread_members WHERE thread_id = $2 AND account_id = $4 AND removed_at IS NULL)
      RETURNING last_seq, activity, head_chain";
 
 /// Claims the next message slot of `thread_id` for `sender`, stored at
-/// `now`, if `epoch` is still current and `sender` still a member, inside
+/// `now`, if `epoch` is still current (and no member left since it
+/// began) and `sender` still a member, inside
 /// the caller's transaction (which holds the activity lock). The thread's
 /// row stays locked until commit: the next seq and the previous chain
 /// link (`head_chain`, left as it was) are read together, so the chain

@@ -1,0 +1,229 @@
+//! What a patient can change about one caregiver's access (read only or
+//! not, how long it lasts, removing them), and a caregiver's "Stop
+//! helping". Each change is confirmed in words before it is made, and
+//! removing someone starts new keys in the threads they could read.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use ward_proto::caregivers::{Caregiver, CaregiverStatus, GrantChange};
+
+use crate::api;
+use crate::components::notice::{Busy, ErrorNote};
+use crate::messaging::Inbox;
+use crate::session::Session;
+
+/// The renewal terms the relay offers, in months.
+const TERMS: [u32; 4] = [3, 6, 12, 18];
+
+/// A patient's controls for `caregiver` (active, or expired and
+/// renewable); `on_changed` reloads the list.
+#[component]
+#[allow(unreachable_pub)]
+pub(crate) fn GrantControls(
+    caregiver: Caregiver,
+    on_changed: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let session = Session::get();
+    let inbox = Inbox::get();
+    let Some(account_id) = caregiver.account_id.clone() else {
+        return ().into_any();
+    };
+    let name = caregiver.display_name.clone();
+    let active = caregiver.status == CaregiverStatus::Active;
+    let renewable = active || caregiver.status == CaregiverStatus::Expired;
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let done = RwSignal::new(String::new());
+    let months = RwSignal::new(12u32);
+    let confirming_removal = RwSignal::new(false);
+    let change = {
+        let account_id = account_id.clone();
+        move |change: GrantChange, said: String| {
+            busy.set(true);
+            error.set(None);
+            done.set(String::new());
+            let account_id = account_id.clone();
+            spawn_local(async move {
+                let result = session
+                    .with_step_up(|token| {
+                        let id = account_id.clone();
+                        async move { api::caregivers::change(&token, &id, &change).await }
+                    })
+                    .await;
+                busy.set(false);
+                match result {
+                    Ok(()) => {
+                        done.set(said);
+                        on_changed();
+                    }
+                    Err(e) => error.set(Some(session.explain(&e))),
+                }
+            });
+        }
+    };
+    let set_read_only = {
+        let (change, name) = (change.clone(), name.clone());
+        move |ev: leptos::ev::Event| {
+            let read_only = event_target_checked(&ev);
+            let said = if read_only {
+                format!("{name} can now read your shared conversations but not send.")
+            } else {
+                format!("{name} can now read and send in your shared conversations.")
+            };
+            change(
+                GrantChange {
+                    can_send: Some(!read_only),
+                    months: None,
+                },
+                said,
+            );
+        }
+    };
+    let renew = {
+        let (change, name) = (change.clone(), name.clone());
+        move |_| {
+            let months = months.get_untracked();
+            change(
+                GrantChange {
+                    can_send: None,
+                    months: Some(months),
+                },
+                format!("{name}'s access now lasts {months} months from today."),
+            );
+        }
+    };
+    let remove = {
+        let (account_id, name) = (account_id.clone(), name.clone());
+        move |_| {
+            busy.set(true);
+            error.set(None);
+            let (account_id, name) = (account_id.clone(), name.clone());
+            spawn_local(async move {
+                let Some(token) = session.token() else { return };
+                let result = api::caregivers::end(&token, &account_id).await;
+                busy.set(false);
+                confirming_removal.set(false);
+                match result {
+                    Ok(()) => {
+                        done.set(format!(
+                            "{name} was removed. They no longer see your messages, and your conversations get new keys they do not have."
+                        ));
+                        // The threads they were in start their next epoch.
+                        let _ = inbox.refresh(session).await;
+                        on_changed();
+                    }
+                    Err(e) => error.set(Some(session.explain(&e))),
+                }
+            });
+        }
+    };
+    let term_id = format!("term-{account_id}");
+    let read_only_label = format!("{name} can read but not send");
+    let term_label = format!("Keep {name}'s access for");
+    let remove_label = format!("Remove {name}");
+    let remove_question = format!("Remove {name}? They will no longer see any of your messages.");
+    let read_only_now = caregiver.can_send == Some(false);
+    view! {
+        <div class="grant-controls">
+            <Show when=move || active>
+                <label class="checkbox">
+                    <input type="checkbox" prop:checked=read_only_now prop:disabled=move || busy.get()
+                        on:change=set_read_only.clone() />
+                    {read_only_label.clone()}
+                </label>
+            </Show>
+            <Show when=move || renewable>
+                <label for=term_id.clone()>{term_label.clone()}</label>
+                <select id=term_id.clone() on:change=move |ev| {
+                    if let Ok(m) = event_target_value(&ev).parse() {
+                        months.set(m);
+                    }
+                }>
+                    {TERMS.map(|m| view! {
+                        <option value=m.to_string() selected=m == 12>{format!("{m} months")}</option>
+                    })}
+                </select>
+                <button type="button" class="button secondary" prop:disabled=move || busy.get()
+                    on:click=renew.clone()>
+                    {if active { "Renew access" } else { "Give access again" }}
+                </button>
+            </Show>
+            <Show when=move || active && !confirming_removal.get()>
+                <button type="button" class="button secondary"
+                    on:click=move |_| confirming_removal.set(true)>
+                    {remove_label.clone()}
+                </button>
+            </Show>
+            <Show when=move || active && confirming_removal.get()>
+                <p>{remove_question.clone()}</p>
+                <button type="button" class="button danger" prop:disabled=move || busy.get()
+                    on:click=remove.clone()>
+                    "Yes, remove"
+                </button>
+                <button type="button" class="button secondary"
+                    on:click=move |_| confirming_removal.set(false)>
+                    "Cancel"
+                </button>
+            </Show>
+            <Busy busy=busy text="Saving…" />
+            <p role="status">{move || done.get()}</p>
+            <ErrorNote message=error />
+        </div>
+    }
+    .into_any()
+}
+
+/// A caregiver's "Stop helping NAME", confirmed first.
+#[component]
+#[allow(unreachable_pub)]
+pub(crate) fn StopHelping(
+    patient_id: String,
+    name: String,
+    on_changed: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let session = Session::get();
+    let inbox = Inbox::get();
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let confirming = RwSignal::new(false);
+    let stop = move |_| {
+        busy.set(true);
+        error.set(None);
+        let patient_id = patient_id.clone();
+        spawn_local(async move {
+            let Some(token) = session.token() else { return };
+            let result = api::caregivers::end(&token, &patient_id).await;
+            busy.set(false);
+            match result {
+                Ok(()) => {
+                    let _ = inbox.refresh(session).await;
+                    on_changed();
+                }
+                Err(e) => error.set(Some(session.explain(&e))),
+            }
+        });
+    };
+    let asked = name.clone();
+    view! {
+        <Show
+            when=move || confirming.get()
+            fallback=move || {
+                let name = name.clone();
+                view! {
+                    <button type="button" class="button secondary" on:click=move |_| confirming.set(true)>
+                        {format!("Stop helping {name}")}
+                    </button>
+                }
+            }
+        >
+            <p>{format!("Stop helping {asked}? You will no longer see their messages. They can invite you again.")}</p>
+            <button type="button" class="button danger" prop:disabled=move || busy.get() on:click=stop.clone()>
+                "Yes, stop helping"
+            </button>
+            <button type="button" class="button secondary" on:click=move |_| confirming.set(false)>
+                "Cancel"
+            </button>
+        </Show>
+        <ErrorNote message=error />
+    }
+}

@@ -1,0 +1,170 @@
+//! "Who can see this conversation", on a patient's thread: the caregivers
+//! it is shared with, a button to share it with each other caregiver who
+//! can help now or to stop sharing, and "Only me" (never shared). Shown to
+//! the thread's patient only; a caregiver sees the thread, not this.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use ward_proto::caregivers::{Caregiver, CaregiverStatus};
+use ward_proto::threads::Role;
+
+use crate::api;
+use crate::components::notice::{Busy, ErrorNote};
+use crate::messaging::Inbox;
+use crate::session::Session;
+
+/// A caregiver who can be given this thread now: active, with an account.
+fn can_help_now(caregiver: &Caregiver) -> Option<(String, String)> {
+    (caregiver.status == CaregiverStatus::Active)
+        .then(|| {
+            Some((
+                caregiver.account_id.clone()?,
+                caregiver.display_name.clone(),
+            ))
+        })
+        .flatten()
+}
+
+/// The section.
+#[component]
+#[allow(unreachable_pub)]
+pub(crate) fn ThreadSharing(thread_id: Memo<String>) -> impl IntoView {
+    let session = Session::get();
+    let inbox = Inbox::get();
+    let helpers = RwSignal::new(Vec::<(String, String)>::new());
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let done = RwSignal::new(String::new());
+    let mine = move || {
+        let me = session.account_id.get().unwrap_or_default();
+        inbox.thread(&thread_id.get()).is_some_and(|t| {
+            t.members
+                .iter()
+                .any(|m| m.account_id == me && m.role == Role::Patient)
+        })
+    };
+    Effect::new(move |_| {
+        if !mine() {
+            return;
+        }
+        spawn_local(async move {
+            let Some(token) = session.token() else { return };
+            if let Ok(people) = api::caregivers::people(&token).await {
+                helpers.set(people.caregivers.iter().filter_map(can_help_now).collect());
+            }
+        });
+    });
+    let shared_with = move |account_id: &str| {
+        inbox
+            .thread(&thread_id.get())
+            .is_some_and(|t| t.members.iter().any(|m| m.account_id == account_id))
+    };
+    let only_me = move || inbox.thread(&thread_id.get()).is_some_and(|t| t.only_me);
+    let act = move |share: bool, account_id: String, name: String| {
+        busy.set(true);
+        error.set(None);
+        done.set(String::new());
+        let id = thread_id.get_untracked();
+        spawn_local(async move {
+            let result = if share {
+                inbox.share_with(session, &id, &account_id).await
+            } else {
+                inbox.stop_sharing(session, &id, &account_id).await
+            };
+            busy.set(false);
+            match result {
+                Ok(()) if share => done.set(format!("{name} can now read this conversation.")),
+                Ok(()) => done.set(format!(
+                    "{name} can no longer read this conversation, nor anything written in it from now on."
+                )),
+                Err(e) => error.set(Some(session.explain(&e))),
+            }
+        });
+    };
+    let toggle_only_me = move |ev: leptos::ev::Event| {
+        let checked = event_target_checked(&ev);
+        busy.set(true);
+        error.set(None);
+        done.set(String::new());
+        let id = thread_id.get_untracked();
+        spawn_local(async move {
+            let result = inbox.set_only_me(session, &id, checked).await;
+            busy.set(false);
+            match result {
+                Ok(()) if checked => {
+                    done.set("Only you and your care team see this conversation.".into())
+                }
+                Ok(()) => done.set("You can share this conversation again.".into()),
+                Err(e) => error.set(Some(session.explain(&e))),
+            }
+        });
+    };
+    view! {
+        <Show when=mine>
+            <details class="card sharing">
+                <summary>"Who can see this conversation"</summary>
+                <Show
+                    when=move || !helpers.get().is_empty()
+                    fallback=|| view! {
+                        <p>"You and your care team. To let someone help you, invite them in Security → People who help me."</p>
+                    }
+                >
+                    <ul class="settings-list" aria-label="Your caregivers and this conversation">
+                        <For each=move || helpers.get() key=|(id, _)| id.clone() let:helper>
+                            {
+                                let (id, name) = helper;
+                                let (share_id, share_name) = (id.clone(), name.clone());
+                                let (stop_id, stop_name) = (id.clone(), name.clone());
+                                let shared_id = id.clone();
+                                let shared = move || shared_with(&shared_id);
+                                view! {
+                                    <li class="settings-row">
+                                        <span>
+                                            <strong>{name.clone()}</strong>
+                                            <span class="meta">{
+                                                let shared = shared.clone();
+                                                move || if shared() { "Can read this conversation" } else { "Cannot see this conversation" }
+                                            }</span>
+                                        </span>
+                                        <Show
+                                            when=shared.clone()
+                                            fallback=move || {
+                                                let (id, name) = (share_id.clone(), share_name.clone());
+                                                view! {
+                                                    <button type="button" class="button secondary"
+                                                        prop:disabled=move || busy.get() || only_me()
+                                                        on:click=move |_| act(true, id.clone(), name.clone())>
+                                                        {format!("Share with {}", share_name)}
+                                                    </button>
+                                                }
+                                            }
+                                        >
+                                            {
+                                                let (id, name) = (stop_id.clone(), stop_name.clone());
+                                                view! {
+                                                    <button type="button" class="button secondary"
+                                                        prop:disabled=move || busy.get()
+                                                        on:click=move |_| act(false, id.clone(), name.clone())>
+                                                        {format!("Stop sharing with {}", stop_name)}
+                                                    </button>
+                                                }
+                                            }
+                                        </Show>
+                                    </li>
+                                }
+                            }
+                        </For>
+                    </ul>
+                </Show>
+                <label class="checkbox">
+                    <input type="checkbox" prop:checked=only_me prop:disabled=move || busy.get()
+                        on:change=toggle_only_me />
+                    "Only me: never share this conversation with a caregiver"
+                </label>
+                <Busy busy=busy text="Changing who can see this conversation…" />
+                <p role="status">{move || done.get()}</p>
+                <ErrorNote message=error />
+            </details>
+        </Show>
+    }
+}
