@@ -170,6 +170,22 @@ function ageSessions(contact) {
   return Number(out.trim());
 }
 
+/**
+ * For each epoch of `threadId`, the display names of the members its key is
+ * sealed to, read from the relay's SQLite file ({ "0": ["Sam", ...], ... }).
+ */
+function sealedTo(threadId) {
+  const script = [
+    'import json, sqlite3, sys',
+    'db = sqlite3.connect(sys.argv[1], timeout=10)',
+    'rows = db.execute("SELECT k.epoch, a.display_name FROM sealed_keys k JOIN accounts a ON a.account_id = k.member_id WHERE k.thread_id = ? ORDER BY k.epoch, a.display_name", (sys.argv[2],)).fetchall()',
+    'out = {}',
+    'for epoch, name in rows: out.setdefault(str(epoch), []).append(name)',
+    'print(json.dumps(out))',
+  ].join('\n');
+  return JSON.parse(execFileSync('python3', ['-c', script, path.join(data, 'ward.sqlite3'), threadId], { encoding: 'utf8' }));
+}
+
 /** Every record in the page origin's IndexedDB store `store` of the "ward" database ([] when it has none). */
 async function idbRecords(page, store) {
   return page.evaluate((name) => new Promise((resolve, reject) => {
@@ -391,5 +407,5 @@ async function ownRelay() {
 module.exports = {
   ageSessions, clinic, clinicAt, clinicPipe, clinicWatch, clinicWithInput, codesFor, idbRecords, initClinic, nextCode, invite,
   addAuthenticator, syncPasskeys, totp, screenshot, enrollThroughScreens, confirmRecoveryCode, safetyNumber, signInOnNewPage,
-  ownRelay, shared,
+  ownRelay, sealedTo, shared,
 };

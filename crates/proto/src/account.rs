@@ -30,6 +30,21 @@ pub enum AccountEventKind {
     /// The patient shared a thread with a caregiver (the detail is the
     /// caregiver's account id).
     ThreadShared,
+    /// The patient stopped sharing a thread with a caregiver (the detail
+    /// is the caregiver's account id).
+    ThreadUnshared,
+    /// The patient changed what a caregiver may do (read only or not) or
+    /// renewed their access (the detail is the caregiver's account id).
+    CaregiverChanged,
+    /// The patient removed a caregiver (the detail is the caregiver's
+    /// account id).
+    CaregiverRemoved,
+    /// A caregiver stopped helping the patient (the detail is the
+    /// caregiver's account id).
+    CaregiverLeft,
+    /// A caregiver's access ran out (the detail is the caregiver's account
+    /// id).
+    CaregiverExpired,
 }
 
 /// One event.

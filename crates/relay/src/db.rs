@@ -367,6 +367,11 @@ impl Named for ward_proto::account::AccountEventKind {
             K::SessionRevoked => "session_revoked",
             K::CaregiverInvited => "caregiver_invited",
             K::ThreadShared => "thread_shared",
+            K::ThreadUnshared => "thread_unshared",
+            K::CaregiverChanged => "caregiver_changed",
+            K::CaregiverRemoved => "caregiver_removed",
+            K::CaregiverLeft => "caregiver_left",
+            K::CaregiverExpired => "caregiver_expired",
         }
     }
 
@@ -379,7 +384,7 @@ impl Named for ward_proto::account::AccountEventKind {
 
 /// Every account event kind, so a name maps back through [`Named::name`]
 /// alone (one table, not two that could disagree).
-pub const ACCOUNT_EVENT_KINDS: [ward_proto::account::AccountEventKind; 11] = {
+pub const ACCOUNT_EVENT_KINDS: [ward_proto::account::AccountEventKind; 16] = {
     use ward_proto::account::AccountEventKind as K;
     [
         K::BundlePublished,
@@ -393,6 +398,11 @@ pub const ACCOUNT_EVENT_KINDS: [ward_proto::account::AccountEventKind; 11] = {
         K::SessionRevoked,
         K::CaregiverInvited,
         K::ThreadShared,
+        K::ThreadUnshared,
+        K::CaregiverChanged,
+        K::CaregiverRemoved,
+        K::CaregiverLeft,
+        K::CaregiverExpired,
     ]
 };
 

@@ -16,6 +16,7 @@
 use std::time::Duration;
 
 use sqlx::AnyPool;
+use ward_proto::account::AccountEventKind;
 use ward_proto::events::Event;
 
 use crate::events::Hub;
@@ -31,6 +32,22 @@ pub const RECHECK: Duration = Duration::from_secs(60);
 pub async fn end_due(db: &AnyPool, events: &Hub, now: i64) -> Result<usize, sqlx::Error> {
     let ended = store::caregivers::end_expired(db, now).await?;
     for grant in &ended {
+        // In the patient's history (a failure here is logged, not retried:
+        // the grant has ended either way).
+        if let Err(error) = crate::history::record(
+            db,
+            &grant.patient_id,
+            AccountEventKind::CaregiverExpired,
+            None,
+            Some(&grant.caregiver_id),
+        )
+        .await
+        {
+            tracing::warn!(
+                ?error,
+                "an ended grant was not written to the patient's history"
+            );
+        }
         events.publish(
             vec![grant.caregiver_id.clone()],
             &Event::AccessEnded {

@@ -13,6 +13,7 @@ use reqwest::{Method, StatusCode};
 use support::{Account, NONE, Relay, events};
 use ward_proto::Bytes;
 use ward_proto::ErrorCode;
+use ward_proto::account::{AccountEventKind, AccountHistory};
 use ward_proto::caregivers::{CaregiverStatus, GrantChange, People};
 use ward_proto::events::Event;
 use ward_proto::threads::{
@@ -108,6 +109,17 @@ impl Family {
         dana.status
     }
 
+    /// The newest event in Sam's account history is `kind`, about Dana.
+    async fn sams_latest_is(&self, kind: AccountEventKind) {
+        let history: AccountHistory = self
+            .relay
+            .get_ok("/v1/account/history", Some(&self.sam.token))
+            .await;
+        let newest = history.events.first().unwrap();
+        assert_eq!(newest.kind, kind, "{history:?}");
+        assert_eq!(newest.detail.as_deref(), Some(self.dana.id.as_str()));
+    }
+
     async fn inbox(&self, as_: &Account) -> ward_proto::threads::ThreadList {
         self.relay.get_ok("/v1/threads", Some(&as_.token)).await
     }
@@ -171,6 +183,7 @@ async fn a_new_grant_lets_the_caregiver_send_for_twelve_months_and_read_only_sto
         )
         .await;
     assert_eq!(changed.status(), StatusCode::NO_CONTENT);
+    f.sams_latest_is(AccountEventKind::CaregiverChanged).await;
     assert!(!f.people(&f.dana).await.patients[0].can_send);
     let refused = f
         .relay
@@ -318,6 +331,7 @@ async fn a_removed_caregiver_is_served_nothing_at_once_and_the_threads_want_a_ne
         .call(Method::POST, &path, Some(&f.sam.token), NONE)
         .await;
     assert_eq!(ended.status(), StatusCode::NO_CONTENT);
+    f.sams_latest_is(AccountEventKind::CaregiverRemoved).await;
     // Her open session hears it at once.
     assert_eq!(
         events::next(&mut dana_live).await,
@@ -442,6 +456,7 @@ async fn a_caregiver_can_stop_helping() {
         )
         .await;
     assert_eq!(left.status(), StatusCode::NO_CONTENT);
+    f.sams_latest_is(AccountEventKind::CaregiverLeft).await;
     assert_eq!(f.dana_status().await, CaregiverStatus::Removed);
     assert_eq!(
         f.thread_as(&f.dana, &thread.thread_id).await.status(),
@@ -503,6 +518,7 @@ async fn an_expired_grant_is_refused_at_its_time_swept_out_of_the_threads_and_re
     let end_due =
         || ward_relay::grants::end_due(&f.relay.state.db, &f.relay.state.events, clock.now_ms());
     assert_eq!(end_due().await.unwrap(), 1);
+    f.sams_latest_is(AccountEventKind::CaregiverExpired).await;
     assert_eq!(end_due().await.unwrap(), 0, "an ended grant ends once");
     let seen: Thread = f
         .thread_as(&f.sam, &thread.thread_id)
@@ -542,6 +558,7 @@ async fn an_expired_grant_is_refused_at_its_time_swept_out_of_the_threads_and_re
     // Three months on, the renewed grant ends too.
     clock.advance(3 * MONTH_MS + 60_000);
     assert_eq!(end_due().await.unwrap(), 1);
+    f.sams_latest_is(AccountEventKind::CaregiverExpired).await;
     let db = f.relay.db().await;
     let still_in: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM thread_members WHERE account_id = $1 AND removed_at IS NULL",

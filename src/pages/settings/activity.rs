@@ -1,6 +1,8 @@
 //! Account activity: the relay's record of every security change to the
-//! account (keys, vault, passkeys, authenticator app, sign-ins), so a
-//! patient can see a change they did not make.
+//! account (keys, vault, passkeys, authenticator app, sign-ins) and to who
+//! can read it (caregivers invited, given or denied a conversation,
+//! changed, removed, leaving, run out), so a patient can see a change they
+//! did not make.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -25,14 +27,43 @@ pub(super) fn kind_words(kind: AccountEventKind) -> &'static str {
         AccountEventKind::SessionRevoked => "A device was signed out",
         AccountEventKind::CaregiverInvited => "Caregiver invited",
         AccountEventKind::ThreadShared => "A conversation was shared with a caregiver",
+        AccountEventKind::ThreadUnshared => "A conversation was no longer shared with a caregiver",
+        AccountEventKind::CaregiverChanged => "A caregiver's access was changed or renewed",
+        AccountEventKind::CaregiverRemoved => "A caregiver was removed",
+        AccountEventKind::CaregiverLeft => "A caregiver stopped helping",
+        AccountEventKind::CaregiverExpired => "A caregiver's access ran out",
     }
 }
 
-/// One line: "Passkey added (Work laptop) · this device".
-pub(super) fn describe(event: &AccountEvent, current_session: Option<&str>) -> String {
+/// Whether an event's detail is a caregiver's account id (shown as their
+/// name).
+fn names_a_caregiver(kind: AccountEventKind) -> bool {
+    matches!(
+        kind,
+        AccountEventKind::ThreadShared
+            | AccountEventKind::ThreadUnshared
+            | AccountEventKind::CaregiverChanged
+            | AccountEventKind::CaregiverRemoved
+            | AccountEventKind::CaregiverLeft
+            | AccountEventKind::CaregiverExpired
+    )
+}
+
+/// One line: "Passkey added (Work laptop) · this device", "A caregiver
+/// was removed (Dana Rivera)". `name_of` names a caregiver's account id.
+pub(super) fn describe(
+    event: &AccountEvent,
+    current_session: Option<&str>,
+    name_of: &dyn Fn(&str) -> Option<String>,
+) -> String {
     let mut line = kind_words(event.kind).to_owned();
     if let Some(detail) = event.detail.as_deref().filter(|d| !d.is_empty()) {
-        line.push_str(&format!(" ({detail})"));
+        let shown = if names_a_caregiver(event.kind) {
+            name_of(detail).unwrap_or_else(|| "a caregiver".into())
+        } else {
+            detail.to_owned()
+        };
+        line.push_str(&format!(" ({shown})"));
     }
     if current_session.is_some() && event.session_id.as_deref() == current_session {
         line.push_str(" · this device");
@@ -54,12 +85,29 @@ pub(super) fn Activity() -> impl IntoView {
             .ok()
             .and_then(|list| list.sessions.into_iter().find(|s| s.current))
             .map(|s| s.session_id);
+        // A patient's caregivers, to name them (a caregiver has none).
+        let caregivers = api::caregivers::people(&token)
+            .await
+            .map(|people| people.caregivers)
+            .unwrap_or_default();
+        let name_of = |id: &str| {
+            caregivers
+                .iter()
+                .find(|c| c.account_id.as_deref() == Some(id))
+                .map(|c| c.display_name.clone())
+        };
         match api::account::account_history(&token).await {
             Ok(history) => lines.set(
                 history
                     .events
                     .iter()
-                    .map(|e| (e.seq, describe(e, current.as_deref()), local_time(e.at)))
+                    .map(|e| {
+                        (
+                            e.seq,
+                            describe(e, current.as_deref(), &name_of),
+                            local_time(e.at),
+                        )
+                    })
                     .collect(),
             ),
             Err(e) => error.set(Some(session.explain(&e))),
@@ -105,13 +153,40 @@ mod tests {
             Some("s-1"),
             Some("Work laptop"),
         );
+        let nobody = |_: &str| None;
         assert_eq!(
-            describe(&added, Some("s-1")),
+            describe(&added, Some("s-1"), &nobody),
             "Passkey added (Work laptop) · this device"
         );
-        assert_eq!(describe(&added, Some("s-2")), "Passkey added (Work laptop)");
+        assert_eq!(
+            describe(&added, Some("s-2"), &nobody),
+            "Passkey added (Work laptop)"
+        );
         let changed = event(AccountEventKind::BundleChanged, None, None);
-        assert_eq!(describe(&changed, None), "Security key changed");
-        assert_eq!(describe(&changed, Some("s-1")), "Security key changed");
+        assert_eq!(describe(&changed, None, &nobody), "Security key changed");
+        assert_eq!(
+            describe(&changed, Some("s-1"), &nobody),
+            "Security key changed"
+        );
+    }
+
+    /// A caregiver event names the caregiver, never their account id.
+    #[test]
+    fn caregiver_events_name_the_caregiver() {
+        let dana = |id: &str| (id == "acc_dana").then(|| "Dana Rivera".to_owned());
+        let removed = event(
+            AccountEventKind::CaregiverRemoved,
+            Some("s-1"),
+            Some("acc_dana"),
+        );
+        assert_eq!(
+            describe(&removed, Some("s-2"), &dana),
+            "A caregiver was removed (Dana Rivera)"
+        );
+        let expired = event(AccountEventKind::CaregiverExpired, None, Some("acc_gone"));
+        assert_eq!(
+            describe(&expired, None, &dana),
+            "A caregiver's access ran out (a caregiver)"
+        );
     }
 }

@@ -88,6 +88,13 @@ test('a patient shares a conversation with a caregiver, who answers for them; re
   await page.getByText('Who can see this conversation').click();
   const helpers = page.getByRole('list', { name: 'Your caregivers and this conversation' });
   await expect(helpers.getByRole('listitem').filter({ hasText: 'Dana Okafor' })).toContainText('Cannot see this conversation');
+  // "Only me" keeps it from every caregiver until Sam turns it off.
+  const onlyMe = page.getByRole('checkbox', { name: 'Only me: never share this conversation with a caregiver' });
+  await onlyMe.check();
+  await expect(page.getByRole('status').filter({ hasText: 'Only you and your care team see this conversation.' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Share with Dana Okafor' })).toBeDisabled();
+  await onlyMe.uncheck();
+  await expect(page.getByRole('status').filter({ hasText: 'You can share this conversation again.' })).toBeVisible();
   await page.getByRole('button', { name: 'Share with Dana Okafor' }).click();
   await expect(page.getByRole('status').filter({ hasText: 'Dana Okafor can now read this conversation.' })).toBeVisible();
   await expect(page.getByRole('button', { name: 'Stop sharing with Dana Okafor' })).toBeVisible();
@@ -117,6 +124,12 @@ test('a patient shares a conversation with a caregiver, who answers for them; re
   await expect(dana.getByText(first)).toHaveCount(0);
   await expect(dana.getByText(answer)).toHaveCount(0);
   await expect(row).toContainText('Removed on');
+  // Sam's account activity says who could read and when that ended.
+  await page.getByRole('link', { name: 'Back to messages' }).click();
+  await page.getByRole('link', { name: 'Security' }).click();
+  const activity = page.getByTestId('account-activity');
+  await expect(activity).toContainText('A conversation was shared with a caregiver (Dana Okafor)');
+  await expect(activity).toContainText('A caregiver was removed (Dana Okafor)');
 
   // Sam's next message goes under a new epoch without her, and the clinic
   // reads it.
@@ -127,5 +140,13 @@ test('a patient shares a conversation with a caregiver, who answers for them; re
   await page.getByRole('button', { name: 'Send' }).click();
   await expect(page.getByRole('listitem').filter({ hasText: after })).toContainText('Sent');
   expect(s.clinic('read', threadId)).toContain(`Sam Okafor: ${after}`);
+  // In the relay's database: epoch 0 was sealed to Dana, the epoch Sam's
+  // last message went under is not.
+  const sealed = s.sealedTo(threadId);
+  expect(sealed['0']).toContain('Dana Okafor');
+  const newest = Object.keys(sealed).map(Number).sort((a, b) => b - a)[0];
+  expect(newest).toBeGreaterThan(0);
+  expect(sealed[String(newest)]).not.toContain('Dana Okafor');
+  expect(sealed[String(newest)]).toContain('Sam Okafor');
   await phone.close();
 });

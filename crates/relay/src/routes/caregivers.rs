@@ -8,6 +8,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use ward_proto::ErrorCode;
+use ward_proto::account::AccountEventKind;
 use ward_proto::caregivers::{Caregiver, CaregiverStatus, GrantChange, HelpedPatient, People};
 use ward_proto::events::Event;
 use ward_proto::threads::Role;
@@ -142,6 +143,14 @@ pub async fn change_grant(
     {
         return Err(not_linked());
     }
+    crate::history::record(
+        &state.db,
+        &session.account_id,
+        AccountEventKind::CaregiverChanged,
+        Some(&session.session_id),
+        Some(&caregiver_id),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -171,6 +180,14 @@ pub async fn end(
     {
         return Err(not_linked());
     }
+    // In the patient's history, whoever ended it.
+    let kind = if session.kind == Role::Patient {
+        AccountEventKind::CaregiverRemoved
+    } else {
+        AccountEventKind::CaregiverLeft
+    };
+    let by = (session.kind == Role::Patient).then_some(session.session_id.as_str());
+    crate::history::record_in(&mut tx, patient_id, kind, by, Some(caregiver_id)).await?;
     tx.commit().await?;
     // The caregiver's open sessions (the one that left included) drop the
     // patient's threads now, not at their next refresh.

@@ -583,6 +583,14 @@ pub async fn remove_member(
         &request.next_epoch,
     )
     .await?;
+    crate::history::record_in(
+        &mut tx,
+        &session.account_id,
+        ward_proto::account::AccountEventKind::ThreadUnshared,
+        Some(&session.session_id),
+        Some(&account_id),
+    )
+    .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
