@@ -262,7 +262,12 @@ async fn apply(
         }
         Event::AccessEnded { patient_id } => inbox.access_ended(session, &patient_id).await,
         // A patient shared a thread with this caregiver: the list shows it.
-        Event::ThreadShared { .. } => queue.update_value(|q| q.list_changed = true),
+        // What this caregiver may do changed (read only, or until when).
+        Event::GrantChanged { .. } => inbox.reload_people(session).await,
+        Event::ThreadShared { .. } => {
+            inbox.reload_people(session).await;
+            queue.update_value(|q| q.list_changed = true);
+        }
         // A newer relay's event this version does not know.
         Event::Unknown => {}
         Event::Typing {

@@ -22,6 +22,7 @@ use std::collections::{HashMap, HashSet};
 
 use leptos::prelude::*;
 use ward_proto::auth::ClinicInfo;
+use ward_proto::caregivers::People;
 use ward_proto::events::ReceiptKind;
 use ward_proto::threads::{Category, Member, Role, StoredMessage, Thread};
 use ward_seal::key_history::{KeyHead, VerifiedHistory};
@@ -157,6 +158,9 @@ pub struct Inbox {
     pub announcement: RwSignal<String>,
     /// The clinic's name, hours, reply time and emergency notice.
     pub clinic: RwSignal<Option<ClinicInfo>>,
+    /// Who helps this patient, or whom this caregiver helps, and until
+    /// when: read once per unlock and again when a grant changes.
+    pub people: RwSignal<Option<People>>,
     /// Members whose keys changed, by account id, until the patient confirms.
     pub key_changes: RwSignal<HashMap<String, KeyChange>>,
     /// Accounts whose key history the relay rewrote (or served broken):
@@ -209,6 +213,7 @@ impl Inbox {
             typing: RwSignal::new(HashMap::new()),
             announcement: RwSignal::new(String::new()),
             clinic: RwSignal::new(None),
+            people: RwSignal::new(None),
             key_changes: RwSignal::new(HashMap::new()),
             rewritten: RwSignal::new(HashSet::new()),
             split_views: RwSignal::new(HashSet::new()),
@@ -254,6 +259,8 @@ impl Inbox {
         self.earlier.set(HashMap::new());
         self.typing.set(HashMap::new());
         self.threads.set(Vec::new());
+        self.people.set(None);
+        self.rekeying.set_value(HashSet::new());
         self.key_changes.set(HashMap::new());
         self.rewritten.set(HashSet::new());
         self.split_views.set(HashSet::new());
@@ -303,6 +310,7 @@ impl Inbox {
                 .find(|m| m.account_id == patient_id)
                 .map(|m| m.display_name.clone())
         });
+        self.reload_people(session).await;
         if self.refresh(session).await.is_err() {
             return;
         }
@@ -325,6 +333,18 @@ impl Inbox {
         });
     }
 
+    /// Reads again who helps this patient (or whom this caregiver helps);
+    /// on failure what was known stays.
+    pub async fn reload_people(&self, session: Session) {
+        let ticket = session.ticket();
+        let Some(token) = session.token() else { return };
+        if let Ok(people) = api::caregivers::people(&token).await
+            && session.is_current(ticket)
+        {
+            self.people.set(Some(people));
+        }
+    }
+
     /// Reloads the thread list.
     pub async fn refresh(&self, session: Session) -> Result<(), SessionError> {
         let ticket = session.ticket();
@@ -334,6 +354,9 @@ impl Inbox {
         {
             session.check(ticket)?;
             self.clinic.set(Some(info));
+        }
+        if self.people.with_untracked(Option::is_none) {
+            self.reload_people(session).await;
         }
         let mut list = api::threads::list(&token).await?;
         session.check(ticket)?;

@@ -4,10 +4,60 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
+use ward_proto::caregivers::{CaregiverStatus, People};
 use ward_proto::threads::{Role, Thread};
 
 use crate::messaging::{Inbox, category_label};
+use crate::pages::settings::local_time;
 use crate::pages::thread::time_label;
+use crate::session::Session;
+
+/// How long before a caregiver's access ends the app says so.
+const NOTICE_MS: u64 = 14 * 24 * 3_600_000;
+
+/// The accesses that end within [`NOTICE_MS`] of `now_ms`, in words (the
+/// end as `date` writes Unix milliseconds): for a patient, each
+/// caregiver's; for a caregiver, each patient's they help.
+fn ending_soon(people: &People, now_ms: u64, date: &dyn Fn(u64) -> String) -> Vec<String> {
+    let soon = |ends: u64| ends > now_ms && ends - now_ms <= NOTICE_MS;
+    let mut notices: Vec<String> = people
+        .caregivers
+        .iter()
+        .filter(|c| c.status == CaregiverStatus::Active)
+        .filter_map(|c| Some((c, c.access_ends_at?)))
+        .filter(|(_, ends)| soon(*ends))
+        .map(|(c, ends)| {
+            format!(
+                "{}'s access to your messages ends on {}. Renew it in People who help me if you still want their help.",
+                c.display_name,
+                date(ends)
+            )
+        })
+        .collect();
+    notices.extend(
+        people
+            .patients
+            .iter()
+            .filter(|p| soon(p.access_ends_at))
+            .map(|p| {
+                format!(
+                    "Your access to {}'s messages ends on {}. Ask them to renew it if you should keep helping.",
+                    p.display_name,
+                    date(p.access_ends_at)
+                )
+            }),
+    );
+    notices
+}
+
+/// "For Sam Okafor" on a caregiver's row: whose conversation it is.
+fn for_whom(thread: &Thread, me: &str) -> Option<String> {
+    thread
+        .members
+        .iter()
+        .find(|m| m.role == Role::Patient && m.account_id != me)
+        .map(|m| format!("For {}", m.display_name))
+}
 
 fn clinic_name(thread: &Thread) -> String {
     thread
@@ -23,11 +73,34 @@ fn clinic_name(thread: &Thread) -> String {
 #[allow(unreachable_pub)]
 pub(crate) fn Home() -> impl IntoView {
     let inbox = Inbox::get();
+    let session = Session::get();
+    let me = move || session.account_id.get().unwrap_or_default();
+    // A caregiver answers in the patients' threads; only a patient starts one.
+    let caregiver = move || {
+        inbox
+            .people
+            .with(|p| p.as_ref().is_some_and(|p| p.role == Role::Caregiver))
+    };
+    let notices = move || {
+        let now = js_sys::Date::now() as u64;
+        inbox.people.with(|p| {
+            p.as_ref()
+                .map(|p| ending_soon(p, now, &|ms| local_time(ms / 1000)))
+                .unwrap_or_default()
+        })
+    };
     view! {
         <section class="card" aria-labelledby="home-title">
             <h1 id="home-title" tabindex="-1">"Messages with your care team"</h1>
+            <div role="status">
+                <For each=notices key=|text| text.clone() let:text>
+                    <p class="notice">{text} " " <A href="/settings/people">"People who help me"</A></p>
+                </For>
+            </div>
             <div class="actions">
-                <A href="/new" attr:class="button primary">"New message"</A>
+                <Show when=move || !caregiver()>
+                    <A href="/new" attr:class="button primary">"New message"</A>
+                </Show>
                 <A href="/search" attr:class="button secondary">"Search"</A>
             </div>
             <Show
@@ -42,6 +115,10 @@ pub(crate) fn Home() -> impl IntoView {
                             <A href=format!("/threads/{}", thread.thread_id) attr:class="thread-row">
                                 <span class="thread-title">{category_label(thread.category)}</span>
                                 <span class="meta">{clinic_name(&thread)}</span>
+                                {
+                                    let thread = thread.clone();
+                                    move || for_whom(&thread, &me()).map(|text| view! { <span class="meta">{text}</span> })
+                                }
                                 <span class="meta">
                                     {thread.last_message_at.map(time_label).unwrap_or_else(|| "No messages yet".into())}
                                 </span>
@@ -54,5 +131,53 @@ pub(crate) fn Home() -> impl IntoView {
                 </ul>
             </Show>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ward_proto::caregivers::{Caregiver, HelpedPatient};
+
+    use super::*;
+
+    const DAY: u64 = 24 * 3_600_000;
+
+    /// A caregiver's access that ends within 14 days is named (to the
+    /// patient, and to the caregiver for each patient); one further off,
+    /// or already over, is not.
+    #[test]
+    fn access_ending_within_fourteen_days_is_named() {
+        let now = 1_800_000_000_000;
+        let caregiver = |name: &str, ends: u64| Caregiver {
+            account_id: Some(format!("acc_{name}")),
+            display_name: name.into(),
+            contact_hint: String::new(),
+            status: CaregiverStatus::Active,
+            invited_at: 0,
+            invite_expires_at: None,
+            active_since: Some(0),
+            removed_at: None,
+            can_send: Some(true),
+            access_ends_at: Some(ends),
+        };
+        let people = People {
+            role: Role::Patient,
+            caregivers: vec![
+                caregiver("Dana", now + 13 * DAY),
+                caregiver("Alex", now + 15 * DAY),
+                caregiver("Kim", now - DAY),
+            ],
+            patients: vec![HelpedPatient {
+                account_id: "acc_sam".into(),
+                display_name: "Sam".into(),
+                since: 0,
+                can_send: true,
+                access_ends_at: now + DAY,
+            }],
+        };
+        let notices = ending_soon(&people, now, &|ms| ms.to_string());
+        assert_eq!(notices.len(), 2, "{notices:?}");
+        assert!(notices[0].starts_with("Dana's access to your messages ends on"));
+        assert!(notices[1].starts_with("Your access to Sam's messages ends on"));
     }
 }

@@ -104,6 +104,12 @@ pub enum Event {
         /// The thread.
         thread_id: String,
     },
+    /// The patient changed what this caregiver may do for them, or for how
+    /// long: read the grant again (`GET /v1/caregivers`).
+    GrantChanged {
+        /// Whose grant.
+        patient_id: String,
+    },
     /// An event this version does not know (a newer relay's): ignore it.
     #[serde(other)]
     Unknown,

@@ -172,7 +172,9 @@ async fn a_new_grant_lets_the_caregiver_send_for_twelve_months_and_read_only_sto
         .await;
     assert_eq!(sent.status(), StatusCode::CREATED);
 
-    // Sam makes Dana read only: her sends are refused, her reads are not.
+    // Sam makes Dana read only: her open session hears it, her sends are
+    // refused, her reads are not.
+    let mut dana_live = events::connect(&f.relay, &f.dana.id, &f.dana.token).await;
     let changed = f
         .change(
             &f.sam,
@@ -184,6 +186,12 @@ async fn a_new_grant_lets_the_caregiver_send_for_twelve_months_and_read_only_sto
         .await;
     assert_eq!(changed.status(), StatusCode::NO_CONTENT);
     f.sams_latest_is(AccountEventKind::CaregiverChanged).await;
+    assert_eq!(
+        events::next(&mut dana_live).await,
+        Event::GrantChanged {
+            patient_id: f.sam.id.clone()
+        }
+    );
     assert!(!f.people(&f.dana).await.patients[0].can_send);
     let refused = f
         .relay

@@ -12,6 +12,7 @@ use super::grant::{GrantControls, StopHelping};
 use super::local_time;
 use crate::api;
 use crate::components::notice::{Busy, ErrorNote};
+use crate::messaging::Inbox;
 use crate::session::Session;
 
 /// What a caregiver's row says about where they stand.
@@ -76,6 +77,7 @@ fn invite_link(code: &str) -> String {
 #[allow(unreachable_pub)]
 pub(crate) fn PeopleWhoHelp() -> impl IntoView {
     let session = Session::get();
+    let inbox = Inbox::get();
     // The relay's answer, whole: which list applies comes with it.
     let people = RwSignal::new(None::<People>);
     let error = RwSignal::new(None::<String>);
@@ -84,6 +86,8 @@ pub(crate) fn PeopleWhoHelp() -> impl IntoView {
             let Some(token) = session.token() else { return };
             match api::caregivers::people(&token).await {
                 Ok(answer) => {
+                    // The rest of the app (notices, read-only threads) too.
+                    inbox.people.set(Some(answer.clone()));
                     people.set(Some(answer));
                     error.set(None);
                 }
@@ -136,7 +140,7 @@ pub(crate) fn PeopleWhoHelp() -> impl IntoView {
                     <ul class="settings-list" aria-label="Your caregivers">
                         <For
                             each=caregivers
-                            key=|c| (c.account_id.clone(), c.display_name.clone(), c.invited_at, c.status)
+                            key=|c| (c.account_id.clone(), c.display_name.clone(), c.invited_at, c.status, c.can_send, c.access_ends_at)
                             let:caregiver
                         >
                             <li class="settings-row">

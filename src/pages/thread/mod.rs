@@ -28,6 +28,7 @@ use message_list::MessageList;
 use notices::KeyAlerts;
 use quick_replies::QuickReplies;
 use sharing::ThreadSharing;
+use ward_proto::threads::Role;
 
 /// "2:14 PM" today, else "Mar 3, 2:14 PM", in the patient's locale.
 pub fn time_label(unix_ms: u64) -> String {
@@ -171,6 +172,28 @@ pub fn ThreadView() -> impl IntoView {
         !listed && was_listed.get_value()
     });
 
+    // A read-only caregiver reads; the composer is not theirs to use (the
+    // relay refuses their sends too). The patient's name, when so.
+    let read_only_for = Memo::new(move |_| {
+        let me = me();
+        let thread = inbox.thread(&thread_id.get())?;
+        let caregiver = thread
+            .members
+            .iter()
+            .any(|m| m.account_id == me && m.role == Role::Caregiver);
+        let patient = thread.members.iter().find(|m| m.role == Role::Patient)?;
+        let may_send = inbox.people.with(|p| {
+            p.as_ref()
+                .and_then(|p| {
+                    p.patients
+                        .iter()
+                        .find(|h| h.account_id == patient.account_id)
+                })
+                .is_none_or(|h| h.can_send)
+        });
+        (caregiver && !may_send).then(|| patient.display_name.clone())
+    });
+
     view! {
         <section class="thread" aria-labelledby="thread-title">
             <ThreadHeader thread_id=thread_id />
@@ -188,8 +211,18 @@ pub fn ThreadView() -> impl IntoView {
                 <ErrorNote message=error />
                 <MessageList thread_id=thread_id error=error />
                 <TypingLine thread_id=thread_id now=now />
-                <QuickReplies thread_id=thread_id />
-                <Composer draft=draft on_send=on_send on_typing=on_typing attachment=attachment />
+                <Show
+                    when=move || read_only_for.get().is_none()
+                    fallback=move || view! {
+                        <p class="notice">{move || format!(
+                            "You can read this conversation but not send in it. Ask {} if you need to send something.",
+                            read_only_for.get().unwrap_or_default()
+                        )}</p>
+                    }
+                >
+                    <QuickReplies thread_id=thread_id />
+                    <Composer draft=draft on_send=on_send on_typing=on_typing attachment=attachment />
+                </Show>
             </Show>
         </section>
     }

@@ -108,14 +108,21 @@ test('a patient shares a conversation with a caregiver, who answers for them; re
   const answer = 'I can drive Sam to the Friday visit.';
   await dana.getByRole('textbox', { name: 'Message' }).fill(answer);
   await dana.getByRole('button', { name: 'Send' }).click();
-  await expect(dana.getByRole('listitem').filter({ hasText: answer })).toContainText('Sent');
+  await expect(dana.getByRole('listitem').filter({ hasText: answer })).toContainText(/Sent|Read/);
   await expect(page.getByRole('listitem').filter({ hasText: answer })).toContainText('Dana Okafor for Sam Okafor');
   expect(s.clinic('read', threadId)).toContain(`Dana Okafor for Sam Okafor: ${answer}`);
 
-  // Sam removes Dana: her open conversation is gone from her screen at once.
+  // Sam makes Dana read only: her composer goes away while she looks.
   await page.getByRole('link', { name: 'Security' }).click();
   await page.getByRole('link', { name: 'People who help me' }).click();
   const row = page.getByRole('list', { name: 'Your caregivers' }).getByRole('listitem').filter({ hasText: 'Dana Okafor' });
+  await row.getByRole('checkbox', { name: 'Dana Okafor can read but not send' }).check();
+  await expect(row.getByRole('status').filter({ hasText: 'Dana Okafor can now read your shared conversations but not send.' })).toBeVisible();
+  await expect(dana.getByText('You can read this conversation but not send in it. Ask Sam Okafor if you need to send something.')).toBeVisible();
+  await expect(dana.getByRole('textbox', { name: 'Message' })).toHaveCount(0);
+  await expect(row).toContainText('Reads only');
+
+  // Sam removes Dana: her open conversation is gone from her screen at once.
   await row.getByRole('button', { name: 'Remove Dana Okafor' }).click();
   await expect(row).toContainText('They will no longer see any of your messages.');
   await row.getByRole('button', { name: 'Yes, remove' }).click();

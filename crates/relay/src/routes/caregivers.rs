@@ -151,6 +151,14 @@ pub async fn change_grant(
         Some(&caregiver_id),
     )
     .await?;
+    // Their open sessions read the grant again (a read-only caregiver's
+    // composer goes away).
+    state.events.publish(
+        vec![caregiver_id],
+        &Event::GrantChanged {
+            patient_id: session.account_id.clone(),
+        },
+    );
     Ok(StatusCode::NO_CONTENT)
 }
 
