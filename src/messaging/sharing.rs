@@ -26,6 +26,10 @@ impl Inbox {
         let token = session.token().ok_or(SessionError::Interrupted)?;
         let thread = api::threads::thread(&token, thread_id).await?;
         session.check(ticket)?;
+        // Never sealed to a caregiver, whatever the screen offered.
+        if thread.only_me {
+            return Err(SessionError::OnlyMeThread);
+        }
         let current = thread.current_epoch.ok_or(SessionError::Crypto)?;
         for epoch in 0..=current {
             crypto::key(self, session, thread_id, epoch).await?;

@@ -88,6 +88,8 @@ pub enum SessionError {
     SplitView,
     /// The thread moved to a new epoch while a message waited.
     ThreadKeysChanged,
+    /// Sharing a thread the patient marked "Only me".
+    OnlyMeThread,
     /// The recovery code has a typo (the detail says where).
     RecoveryCodeTypo(String),
     /// A well-formed recovery code that does not open the vault.
@@ -118,6 +120,7 @@ impl SessionError {
             Self::Interrupted => "That was interrupted because Ward was locked or signed out. Try again.".into(),
             Self::Crypto => "Ward could not encrypt or open this with your keys. Reload the page and try again; if it keeps happening, contact your clinic.".into(),
             Self::ThreadKeysChanged => "The conversation's keys changed while this was waiting. Tap Retry to send it again.".into(),
+            Self::OnlyMeThread => "This conversation is marked Only me, so it is not shared with anyone. Turn Only me off first if you want to share it.".into(),
             Self::KeyChanged => "Your care team's security keys changed. Check the new safety number shown above, confirm it, then tap Retry.".into(),
             Self::StepUpExpired => "That took too long, so for your security nothing was added. Try again: Ward will ask for your passkey first, then for the new one.".into(),
             Self::KeyHistoryRewritten => "Ward's server showed a different history of someone's security keys in this conversation than it showed before, so Ward will not send to them. Call the clinic.".into(),
