@@ -16,12 +16,14 @@ use crate::session::Session;
 const TERMS: [u32; 4] = [3, 6, 12, 18];
 
 /// A patient's controls for `caregiver` (active, or expired and
-/// renewable); `on_changed` reloads the list.
+/// renewable); `on_changed` reloads the list, and what was done is said in
+/// `said` (the page's status line: the row is drawn again with the list).
 #[component]
 #[allow(unreachable_pub)]
 pub(crate) fn GrantControls(
     caregiver: Caregiver,
     on_changed: impl Fn() + Copy + Send + Sync + 'static,
+    said: RwSignal<String>,
 ) -> impl IntoView {
     let session = Session::get();
     let inbox = Inbox::get();
@@ -33,7 +35,7 @@ pub(crate) fn GrantControls(
     let renewable = active || caregiver.status == CaregiverStatus::Expired;
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
-    let done = RwSignal::new(String::new());
+    let done = said;
     let months = RwSignal::new(12u32);
     let confirming_removal = RwSignal::new(false);
     let change = {
@@ -166,7 +168,6 @@ pub(crate) fn GrantControls(
                 </button>
             </Show>
             <Busy busy=busy text="Saving…" />
-            <p role="status">{move || done.get()}</p>
             <ErrorNote message=error />
         </div>
     }

@@ -78,6 +78,8 @@ fn invite_link(code: &str) -> String {
 pub(crate) fn PeopleWhoHelp() -> impl IntoView {
     let session = Session::get();
     let inbox = Inbox::get();
+    // What the last change to a caregiver did, in words.
+    let said = RwSignal::new(String::new());
     // The relay's answer, whole: which list applies comes with it.
     let people = RwSignal::new(None::<People>);
     let error = RwSignal::new(None::<String>);
@@ -149,11 +151,12 @@ pub(crate) fn PeopleWhoHelp() -> impl IntoView {
                                     <span class="meta">{standing(&caregiver)}</span>
                                     <span class="meta">{format!("Codes go to {}", caregiver.contact_hint)}</span>
                                 </div>
-                                <GrantControls caregiver=caregiver.clone() on_changed=reload />
+                                <GrantControls caregiver=caregiver.clone() on_changed=reload said=said />
                             </li>
                         </For>
                     </ul>
                 </Show>
+                <p role="status">{move || said.get()}</p>
             </section>
             <InviteForm on_invited=reload />
         </Show>

@@ -98,6 +98,7 @@ test('a patient shares a conversation with a caregiver, who answers for them; re
   await page.getByRole('button', { name: 'Share with Dana Okafor' }).click();
   await expect(page.getByRole('status').filter({ hasText: 'Dana Okafor can now read this conversation.' })).toBeVisible();
   await expect(page.getByRole('button', { name: 'Stop sharing with Dana Okafor' })).toBeVisible();
+  await s.screenshot(page, '19-sharing');
 
   // Dana's inbox lists it live; she reads Sam's message (its key was sealed
   // to her) and answers, named as answering for Sam.
@@ -110,6 +111,7 @@ test('a patient shares a conversation with a caregiver, who answers for them; re
   await dana.getByRole('button', { name: 'Send' }).click();
   await expect(dana.getByRole('listitem').filter({ hasText: answer })).toContainText(/Sent|Read/);
   await expect(page.getByRole('listitem').filter({ hasText: answer })).toContainText('Dana Okafor for Sam Okafor');
+  await s.screenshot(dana, '20-caregiver-answers');
   expect(s.clinic('read', threadId)).toContain(`Dana Okafor for Sam Okafor: ${answer}`);
 
   // Sam makes Dana read only: her composer goes away while she looks.
@@ -117,10 +119,11 @@ test('a patient shares a conversation with a caregiver, who answers for them; re
   await page.getByRole('link', { name: 'People who help me' }).click();
   const row = page.getByRole('list', { name: 'Your caregivers' }).getByRole('listitem').filter({ hasText: 'Dana Okafor' });
   await row.getByRole('checkbox', { name: 'Dana Okafor can read but not send' }).check();
-  await expect(row.getByRole('status').filter({ hasText: 'Dana Okafor can now read your shared conversations but not send.' })).toBeVisible();
+  await expect(page.getByRole('status').filter({ hasText: 'Dana Okafor can now read your shared conversations but not send.' })).toBeVisible();
   await expect(dana.getByText('You can read this conversation but not send in it. Ask Sam Okafor if you need to send something.')).toBeVisible();
   await expect(dana.getByRole('textbox', { name: 'Message' })).toHaveCount(0);
   await expect(row).toContainText('Reads only');
+  await s.screenshot(page, '21-people-who-help');
 
   // Sam removes Dana: her open conversation is gone from her screen at once.
   await row.getByRole('button', { name: 'Remove Dana Okafor' }).click();
@@ -130,6 +133,7 @@ test('a patient shares a conversation with a caregiver, who answers for them; re
   await expect(dana.getByRole('alert').filter({ hasText: 'Your access to these messages has ended.' })).toBeVisible();
   await expect(dana.getByText(first)).toHaveCount(0);
   await expect(dana.getByText(answer)).toHaveCount(0);
+  await s.screenshot(dana, '22-access-ended');
   await expect(row).toContainText('Removed on');
   // Sam's account activity says who could read and when that ended.
   await page.getByRole('link', { name: 'Back to messages' }).click();
