@@ -8,7 +8,6 @@ use leptos::task::spawn_local;
 use ward_proto::caregivers::{Caregiver, CaregiverStatus};
 use ward_proto::threads::Role;
 
-use crate::api;
 use crate::components::notice::{Busy, ErrorNote};
 use crate::messaging::Inbox;
 use crate::session::Session;
@@ -31,7 +30,22 @@ fn can_help_now(caregiver: &Caregiver) -> Option<(String, String)> {
 pub(crate) fn ThreadSharing(thread_id: Memo<String>) -> impl IntoView {
     let session = Session::get();
     let inbox = Inbox::get();
-    let helpers = RwSignal::new(Vec::<(String, String)>::new());
+    // From the people list the inbox keeps, read again once as the thread
+    // opens (a caregiver may have finished enrolling since), not on every
+    // list reload.
+    spawn_local(async move { inbox.reload_people(session).await });
+    let helpers = Memo::new(move |_| {
+        inbox.people.with(|p| {
+            p.as_ref()
+                .map(|p| {
+                    p.caregivers
+                        .iter()
+                        .filter_map(can_help_now)
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    });
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let done = RwSignal::new(String::new());
@@ -43,17 +57,6 @@ pub(crate) fn ThreadSharing(thread_id: Memo<String>) -> impl IntoView {
                 .any(|m| m.account_id == me && m.role == Role::Patient)
         })
     };
-    Effect::new(move |_| {
-        if !mine() {
-            return;
-        }
-        spawn_local(async move {
-            let Some(token) = session.token() else { return };
-            if let Ok(people) = api::caregivers::people(&token).await {
-                helpers.set(people.caregivers.iter().filter_map(can_help_now).collect());
-            }
-        });
-    });
     let shared_with = move |account_id: &str| {
         inbox
             .thread(&thread_id.get())
