@@ -259,24 +259,8 @@ pub(super) async fn next_epoch(
     let ticket = session.ticket();
     let token = token(session)?;
     let thread = api::threads::thread(&token, thread_id).await?;
-    let next = thread.current_epoch.map_or(0, |e| e.saturating_add(1));
-    let mut members = Vec::new();
-    for member in &thread.members {
-        members.push(bundle(inbox, session, &member.account_id, true).await?);
-    }
-    let (key, sealed) = session
-        .with_account(|account| {
-            thread_key::rotate(thread_id, next, account.keys(), &members, &mut os_rng())
-        })
-        .ok_or(SessionError::Interrupted)?
-        .map_err(|_| SessionError::Crypto)?;
-    let put = api::threads::put_epoch(
-        &token,
-        thread_id,
-        next,
-        sealed.iter().map(SealedThreadKey::to_bytes).collect(),
-    )
-    .await;
+    let (next, key, sealed) = seal_next_epoch(inbox, session, &thread, None).await?;
+    let put = api::threads::put_epoch(&token, thread_id, next, sealed).await;
     session.check(ticket)?;
     if put.is_ok() {
         inbox.keys.update_value(|k| {
@@ -298,6 +282,44 @@ pub(super) async fn next_epoch(
         }
         (Err(error), _) => Err(error.into()),
     }
+}
+
+/// `thread`'s next epoch: its number, a fresh key, and that key sealed to
+/// every member but `leaving`, each with keys checked against this
+/// device's pins. Nothing is sent: the caller starts the epoch (on its own,
+/// or with a member's removal).
+pub(super) async fn seal_next_epoch(
+    inbox: &Inbox,
+    session: Session,
+    thread: &Thread,
+    leaving: Option<&str>,
+) -> Result<(u32, ThreadKey, Vec<Vec<u8>>), SessionError> {
+    let next = thread.current_epoch.map_or(0, |e| e.saturating_add(1));
+    let mut members = Vec::new();
+    for member in thread
+        .members
+        .iter()
+        .filter(|m| Some(m.account_id.as_str()) != leaving)
+    {
+        members.push(bundle(inbox, session, &member.account_id, true).await?);
+    }
+    let (key, sealed) = session
+        .with_account(|account| {
+            thread_key::rotate(
+                &thread.thread_id,
+                next,
+                account.keys(),
+                &members,
+                &mut os_rng(),
+            )
+        })
+        .ok_or(SessionError::Interrupted)?
+        .map_err(|_| SessionError::Crypto)?;
+    Ok((
+        next,
+        key,
+        sealed.iter().map(SealedThreadKey::to_bytes).collect(),
+    ))
 }
 
 /// The key of `epoch` in `thread_id`, opened from the relay's sealed copy
@@ -486,11 +508,7 @@ pub(super) async fn seal(
     let epoch = match inbox.thread(thread_id) {
         Some(thread) if thread.needs_rekey => {
             let me = session.account_id.get_untracked().unwrap_or_default();
-            let patient = thread
-                .members
-                .iter()
-                .any(|m| m.account_id == me && m.role == ward_proto::threads::Role::Patient);
-            if !patient {
+            if !super::is_member_as(&thread, &me, ward_proto::threads::Role::Patient) {
                 return Err(SessionError::ThreadKeysChanged);
             }
             next_epoch(inbox, session, thread_id).await?

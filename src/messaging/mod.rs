@@ -367,12 +367,7 @@ impl Inbox {
         let me = session.account_id.get_untracked().unwrap_or_default();
         let rekey: Vec<String> = list
             .iter()
-            .filter(|t| {
-                t.needs_rekey
-                    && t.members
-                        .iter()
-                        .any(|m| m.account_id == me && m.role == Role::Patient)
-            })
+            .filter(|t| t.needs_rekey && is_member_as(t, &me, Role::Patient))
             .map(|t| t.thread_id.clone())
             .collect();
         self.threads.set(list);
@@ -839,11 +834,7 @@ impl Inbox {
             return false;
         }
         let me = session.account_id.get_untracked().unwrap_or_default();
-        let rekey_here = thread.needs_rekey
-            && thread
-                .members
-                .iter()
-                .any(|m| m.account_id == me && m.role == Role::Patient);
+        let rekey_here = thread.needs_rekey && is_member_as(&thread, &me, Role::Patient);
         self.upsert_thread(thread);
         rekey_here
     }
@@ -938,6 +929,15 @@ impl Default for Inbox {
 const TYPING_EVERY_MS: f64 = 3_000.0;
 
 const NO_LONGER_MEMBER: &str = "Someone no longer in this thread";
+
+/// Whether `account_id` is in `thread` as `role` (the patient, who starts
+/// epochs and shares; a caregiver, whose grant may be read only).
+pub fn is_member_as(thread: &Thread, account_id: &str, role: Role) -> bool {
+    thread
+        .members
+        .iter()
+        .any(|m| m.account_id == account_id && m.role == role)
+}
 
 /// How a thread member is named on their messages: a caregiver always with
 /// the patient they answer for ([`ward_proto::threads::speaker`]), the

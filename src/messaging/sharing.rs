@@ -81,29 +81,9 @@ impl Inbox {
         let token = session.token().ok_or(SessionError::Interrupted)?;
         let thread = api::threads::thread(&token, thread_id).await?;
         session.check(ticket)?;
-        let next = thread.current_epoch.map_or(0, |e| e.saturating_add(1));
-        let mut remaining = Vec::new();
-        for member in thread
-            .members
-            .iter()
-            .filter(|m| m.account_id != caregiver_id)
-        {
-            remaining.push(crypto::bundle(self, session, &member.account_id, true).await?);
-        }
-        let (key, sealed) = session
-            .with_account(|account| {
-                thread_key::rotate(thread_id, next, account.keys(), &remaining, &mut os_rng())
-            })
-            .ok_or(SessionError::Interrupted)?
-            .map_err(|_| SessionError::Crypto)?;
-        api::threads::remove_member(
-            &token,
-            thread_id,
-            caregiver_id,
-            next,
-            sealed.iter().map(SealedThreadKey::to_bytes).collect(),
-        )
-        .await?;
+        let (next, key, sealed) =
+            crypto::seal_next_epoch(self, session, &thread, Some(caregiver_id)).await?;
+        api::threads::remove_member(&token, thread_id, caregiver_id, next, sealed).await?;
         session.check(ticket)?;
         self.keys.update_value(|k| {
             k.insert((thread_id.to_owned(), next), key);

@@ -21,7 +21,7 @@ use leptos_router::hooks::use_params_map;
 use crate::attachments::upload::Picked;
 use crate::components::composer::Composer;
 use crate::components::notice::ErrorNote;
-use crate::messaging::{Inbox, Shown};
+use crate::messaging::{Inbox, Shown, is_member_as};
 use crate::session::{Phase, Session, SessionError};
 use header::{ThreadHeader, TypingLine};
 use message_list::MessageList;
@@ -177,10 +177,7 @@ pub fn ThreadView() -> impl IntoView {
     let read_only_for = Memo::new(move |_| {
         let me = me();
         let thread = inbox.thread(&thread_id.get())?;
-        let caregiver = thread
-            .members
-            .iter()
-            .any(|m| m.account_id == me && m.role == Role::Caregiver);
+        let caregiver = is_member_as(&thread, &me, Role::Caregiver);
         let patient = thread.members.iter().find(|m| m.role == Role::Patient)?;
         let may_send = inbox.people.with(|p| {
             p.as_ref()

@@ -9,7 +9,7 @@ use ward_proto::caregivers::{Caregiver, CaregiverStatus};
 use ward_proto::threads::Role;
 
 use crate::components::notice::{Busy, ErrorNote};
-use crate::messaging::Inbox;
+use crate::messaging::{Inbox, is_member_as};
 use crate::session::Session;
 
 /// A caregiver who can be given this thread now: active, with an account.
@@ -51,11 +51,9 @@ pub(crate) fn ThreadSharing(thread_id: Memo<String>) -> impl IntoView {
     let done = RwSignal::new(String::new());
     let mine = move || {
         let me = session.account_id.get().unwrap_or_default();
-        inbox.thread(&thread_id.get()).is_some_and(|t| {
-            t.members
-                .iter()
-                .any(|m| m.account_id == me && m.role == Role::Patient)
-        })
+        inbox
+            .thread(&thread_id.get())
+            .is_some_and(|t| is_member_as(&t, &me, Role::Patient))
     };
     let shared_with = move |account_id: &str| {
         inbox
