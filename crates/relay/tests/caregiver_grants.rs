@@ -124,6 +124,11 @@ impl Family {
         self.relay.get_ok("/v1/threads", Some(&as_.token)).await
     }
 
+    /// `thread_id` as `as_` is served it (which must succeed).
+    async fn thread_seen(&self, as_: &Account, thread_id: &str) -> Thread {
+        self.thread_as(as_, thread_id).await.json().await.unwrap()
+    }
+
     async fn thread_as(&self, as_: &Account, thread_id: &str) -> reqwest::Response {
         self.relay
             .call(
@@ -298,12 +303,7 @@ async fn an_only_me_thread_is_never_shared_and_a_shared_one_cannot_become_only_m
     };
     let set = only_me(true, private.thread_id.clone(), &f.sam).await;
     assert_eq!(set.status(), StatusCode::NO_CONTENT);
-    let seen: Thread = f
-        .thread_as(&f.sam, &private.thread_id)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let seen: Thread = f.thread_seen(&f.sam, &private.thread_id).await;
     assert!(seen.only_me);
     // A crafted share is refused by the relay, and Dana sees nothing.
     assert_eq!(f.share(&private, &private_key).await, StatusCode::FORBIDDEN);
@@ -361,12 +361,7 @@ async fn a_removed_caregiver_is_served_nothing_at_once_and_the_threads_want_a_ne
     assert_eq!(refused.status(), StatusCode::NOT_FOUND);
     assert_eq!(f.dana_status().await, CaregiverStatus::Removed);
     // Sam's thread wants an epoch sealed without her; the next one clears it.
-    let seen: Thread = f
-        .thread_as(&f.sam, &thread.thread_id)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let seen: Thread = f.thread_seen(&f.sam, &thread.thread_id).await;
     assert!(seen.needs_rekey);
     assert!(seen.members.iter().all(|m| m.account_id != f.dana.id));
     // Nothing more is sealed under the key she holds: Sam's next message
@@ -402,12 +397,7 @@ async fn a_removed_caregiver_is_served_nothing_at_once_and_the_threads_want_a_ne
             .await;
         assert_eq!(keys.status(), StatusCode::OK);
     }
-    let seen: Thread = f
-        .thread_as(&f.sam, &thread.thread_id)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let seen: Thread = f.thread_seen(&f.sam, &thread.thread_id).await;
     assert!(!seen.needs_rekey);
     // Ending it again, or sharing with her again, is refused.
     let again = f
@@ -528,12 +518,7 @@ async fn an_expired_grant_is_refused_at_its_time_swept_out_of_the_threads_and_re
     assert_eq!(end_due().await.unwrap(), 1);
     f.sams_latest_is(AccountEventKind::CaregiverExpired).await;
     assert_eq!(end_due().await.unwrap(), 0, "an ended grant ends once");
-    let seen: Thread = f
-        .thread_as(&f.sam, &thread.thread_id)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let seen: Thread = f.thread_seen(&f.sam, &thread.thread_id).await;
     assert!(seen.needs_rekey);
     assert!(
         seen.members
@@ -624,12 +609,7 @@ async fn the_relay_ends_a_grant_at_its_time_and_tells_the_caregiver_live() {
     );
     assert!(f.inbox(&f.dana).await.threads.is_empty());
     assert_eq!(f.inbox(&f.sam).await.threads.len(), 1);
-    let seen: Thread = f
-        .thread_as(&f.sam, &thread.thread_id)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let seen: Thread = f.thread_seen(&f.sam, &thread.thread_id).await;
     assert!(seen.needs_rekey);
     // A message Sam sends now, under the next epoch, is not offered to her.
     let fresh = next_epoch_without_dana(&f, &thread).await;
