@@ -161,6 +161,9 @@ pub struct Inbox {
     /// Who helps this patient, or whom this caregiver helps, and until
     /// when: read once per unlock and again when a grant changes.
     pub people: RwSignal<Option<People>>,
+    /// What the account's access log warns about this unlock (read once,
+    /// on the first visit home): `None` until read.
+    pub account_alerts: RwSignal<Option<crate::session::access_log::Warnings>>,
     /// Members whose keys changed, by account id, until the patient confirms.
     pub key_changes: RwSignal<HashMap<String, KeyChange>>,
     /// Accounts whose key history the relay rewrote (or served broken):
@@ -214,6 +217,7 @@ impl Inbox {
             announcement: RwSignal::new(String::new()),
             clinic: RwSignal::new(None),
             people: RwSignal::new(None),
+            account_alerts: RwSignal::new(None),
             key_changes: RwSignal::new(HashMap::new()),
             rewritten: RwSignal::new(HashSet::new()),
             split_views: RwSignal::new(HashSet::new()),
@@ -260,6 +264,7 @@ impl Inbox {
         self.typing.set(HashMap::new());
         self.threads.set(Vec::new());
         self.people.set(None);
+        self.account_alerts.set(None);
         self.rekeying.set_value(HashSet::new());
         self.key_changes.set(HashMap::new());
         self.rewritten.set(HashSet::new());

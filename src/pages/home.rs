@@ -9,6 +9,7 @@ use ward_proto::threads::{Role, Thread};
 
 use crate::messaging::{Inbox, category_label};
 use crate::pages::settings::local_time;
+use crate::pages::sign_in_alerts::SignInAlerts;
 use crate::pages::thread::time_label;
 use crate::session::Session;
 
@@ -92,6 +93,7 @@ pub(crate) fn Home() -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="home-title">
             <h1 id="home-title" tabindex="-1">"Messages with your care team"</h1>
+            <SignInAlerts />
             <div role="status">
                 <For each=notices key=|text| text.clone() let:text>
                     <p class="notice">{text} " " <A href="/settings/people">"People who help me"</A></p>

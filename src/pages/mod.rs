@@ -8,5 +8,6 @@ pub(crate) mod new_thread;
 pub(crate) mod recovery;
 pub(crate) mod search;
 pub(crate) mod settings;
+pub(crate) mod sign_in_alerts;
 pub mod thread;
 pub(crate) mod welcome;

@@ -6,7 +6,9 @@
 //! drop both at once, synchronously, and move the session to a new
 //! generation, so async work begun before ([`Ticket`]) stores nothing.
 
+pub mod access_log;
 pub(crate) mod idle;
+pub(crate) mod log_pins;
 mod marker;
 pub(crate) mod vault;
 

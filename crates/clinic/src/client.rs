@@ -87,7 +87,11 @@ impl Client {
     pub fn new(base: &str) -> Self {
         Self {
             base: base.trim_end_matches('/').to_owned(),
-            http: reqwest::Client::new(),
+            // Names the agent in the clinic account's access log.
+            http: reqwest::Client::builder()
+                .user_agent(concat!("ward-clinic/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .unwrap_or_default(),
             token: None,
         }
     }

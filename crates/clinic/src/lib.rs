@@ -11,6 +11,7 @@
 
 pub mod archive;
 pub mod attachments;
+pub mod audit;
 mod client;
 pub mod pins;
 pub mod terminal;
@@ -367,6 +368,19 @@ impl Agent {
             )
             .await?;
         Ok(answer.hold)
+    }
+
+    /// `audit`: `account_id`'s access log, newest first, as the relay
+    /// serves it to the clinic (check it with [`audit::verify`]).
+    pub async fn access_log(
+        &self,
+        account_id: &str,
+    ) -> Result<Vec<ward_proto::account::AccountEvent>, AgentError> {
+        let (_, client) = self.connect().await?;
+        let log: ward_proto::account::AccountHistory = client
+            .get(&format!("/v1/accounts/{account_id}/history"))
+            .await?;
+        Ok(log.events)
     }
 
     /// Tells the thread's other members the clinic is typing.

@@ -150,6 +150,19 @@ enum Command {
         /// The thread id.
         thread: String,
     },
+    /// Print an account's access log, oldest first, and verify its hash
+    /// chain (the check the patient's app makes).
+    ///
+    /// One line an entry: `#SEQ TIME KIND (DETAIL) [session S]`, TIME in
+    /// UTC (RFC 3339); a sign-in's detail is its method, coarse device and
+    /// network, a caregiver's read, send or a download names who and the
+    /// thread. Then `access log of ACCOUNT verified: entries #A to #B[, from
+    /// its start], head HASH`, or `access log of ACCOUNT FAILED: WHY` and an
+    /// error exit. The relay serves the newest 200 entries.
+    Audit {
+        /// The account id (a patient's or caregiver's).
+        account: String,
+    },
     /// Put an account on legal hold (`on`) or release it (`off`): while
     /// held, retention deletes nothing from any thread the account is or
     /// was a member of. Prints `legal hold on ACCOUNT: on|off`.
@@ -366,6 +379,21 @@ async fn run(relay: String, key_file: PathBuf, command: Command) -> Result<(), S
                 terminal::line(&account),
                 if held { "on" } else { "off" }
             );
+        }
+        Command::Audit { account } => {
+            let events = agent
+                .access_log(&account)
+                .await
+                .map_err(|e| e.to_string())?;
+            for line in ward_clinic::audit::lines(&events) {
+                let _ = writeln!(out, "{line}");
+            }
+            let verdict = ward_clinic::audit::verify(&events);
+            let line = ward_clinic::audit::verdict_line(&account, &verdict);
+            if matches!(verdict, ward_clinic::audit::Verdict::Broken(_)) {
+                return Err(line);
+            }
+            let _ = writeln!(out, "{line}");
         }
         Command::Typing { thread } => {
             agent.typing(&thread).await.map_err(|e| e.to_string())?;

@@ -2207,3 +2207,47 @@ async fn after_a_caregiver_leaves_the_agents_reply_starts_an_epoch_without_her()
         )
         .await;
 }
+
+/// `audit ACCOUNT` prints the patient's access log oldest first and
+/// verifies the chain; a log changed in the database fails with an error
+/// exit, and so does an account that does not exist.
+#[tokio::test]
+async fn audit_prints_an_accounts_access_log_and_fails_when_it_was_changed() {
+    let (relay, _work, key_file, _clinic_id, patient, _clinic_bundle) = agent_clinic().await;
+    let (ok, out, err) = agent(&relay, &key_file, &["audit", &patient.id]).await;
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("#0 "), "{out}");
+    assert!(lines[0].contains(" signed_in (invite, "), "{out}");
+    assert!(
+        out.contains(&format!(
+            "access log of {} verified: entries #0 to #",
+            patient.id
+        )) && out.contains(", from its start, head "),
+        "{out}"
+    );
+
+    let db = relay.db().await;
+    let drop_trigger = if support::on_postgres() {
+        "DROP TRIGGER account_events_no_update ON account_events"
+    } else {
+        "DROP TRIGGER account_events_no_update"
+    };
+    sqlx::query(drop_trigger).execute(&db).await.unwrap();
+    sqlx::query("UPDATE account_events SET at = at + 1 WHERE account_id = $1 AND seq = 0")
+        .bind(&patient.id)
+        .execute(&db)
+        .await
+        .unwrap();
+    let (ok, _, err) = agent(&relay, &key_file, &["audit", &patient.id]).await;
+    assert!(!ok);
+    assert!(
+        err.contains(&format!(
+            "access log of {} FAILED: the access log's hash chain is broken at entry 0",
+            patient.id
+        )),
+        "{err}"
+    );
+    let (ok, _, err) = agent(&relay, &key_file, &["audit", "acc_nobody"]).await;
+    assert!(!ok && !err.is_empty());
+}

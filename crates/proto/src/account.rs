@@ -45,6 +45,176 @@ pub enum AccountEventKind {
     /// A caregiver's access ran out (the detail is the caregiver's account
     /// id).
     CaregiverExpired,
+    /// Somebody tried to sign in to the account and failed (the detail is a
+    /// [`SignInDetail`] as JSON).
+    SignInFailed,
+    /// The account signed out on a device (the session is the one ended).
+    SignedOut,
+    /// A caregiver the patient invited enrolled and may now be given
+    /// conversations (the detail is the caregiver's account id).
+    CaregiverAccepted,
+    /// A caregiver read messages in one of the patient's conversations (the
+    /// detail is a [`ThreadActivity`] as JSON).
+    CaregiverRead,
+    /// A caregiver sent a message in one of the patient's conversations
+    /// (the detail is a [`ThreadActivity`] as JSON).
+    CaregiverSent,
+    /// Somebody other than the patient downloaded an attachment from one of
+    /// the patient's conversations (the detail is a [`ThreadActivity`] as
+    /// JSON).
+    AttachmentDownloaded,
+}
+
+impl AccountEventKind {
+    /// Every kind, in the order they were added.
+    pub const ALL: [Self; 22] = [
+        Self::BundlePublished,
+        Self::BundleChanged,
+        Self::VaultChanged,
+        Self::PasskeyAdded,
+        Self::PasskeyRemoved,
+        Self::TotpEnabled,
+        Self::TotpDisabled,
+        Self::SignedIn,
+        Self::SessionRevoked,
+        Self::CaregiverInvited,
+        Self::ThreadShared,
+        Self::ThreadUnshared,
+        Self::CaregiverChanged,
+        Self::CaregiverRemoved,
+        Self::CaregiverLeft,
+        Self::CaregiverExpired,
+        Self::SignInFailed,
+        Self::SignedOut,
+        Self::CaregiverAccepted,
+        Self::CaregiverRead,
+        Self::CaregiverSent,
+        Self::AttachmentDownloaded,
+    ];
+
+    /// The kind's stable name: its JSON form, its database value, and the
+    /// text hashed into its access-log link (crypto.md §9), so it can never
+    /// change.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::BundlePublished => "bundle_published",
+            Self::BundleChanged => "bundle_changed",
+            Self::VaultChanged => "vault_changed",
+            Self::PasskeyAdded => "passkey_added",
+            Self::PasskeyRemoved => "passkey_removed",
+            Self::TotpEnabled => "totp_enabled",
+            Self::TotpDisabled => "totp_disabled",
+            Self::SignedIn => "signed_in",
+            Self::SessionRevoked => "session_revoked",
+            Self::CaregiverInvited => "caregiver_invited",
+            Self::ThreadShared => "thread_shared",
+            Self::ThreadUnshared => "thread_unshared",
+            Self::CaregiverChanged => "caregiver_changed",
+            Self::CaregiverRemoved => "caregiver_removed",
+            Self::CaregiverLeft => "caregiver_left",
+            Self::CaregiverExpired => "caregiver_expired",
+            Self::SignInFailed => "sign_in_failed",
+            Self::SignedOut => "signed_out",
+            Self::CaregiverAccepted => "caregiver_accepted",
+            Self::CaregiverRead => "caregiver_read",
+            Self::CaregiverSent => "caregiver_sent",
+            Self::AttachmentDownloaded => "attachment_downloaded",
+        }
+    }
+}
+
+/// A coarse description of a browser from its `User-Agent`: its family
+/// and its system, nothing that singles a device out ("Chrome on
+/// Android", "Safari on iPhone"). The relay records it in the access log;
+/// the app names signed-in devices with it.
+pub fn device_description(user_agent: &str) -> String {
+    if user_agent.starts_with("ward-clinic") {
+        return "the clinic agent".into();
+    }
+    // Order matters: Edge, Samsung Internet and Opera also say "Chrome",
+    // and Chrome also says "Safari".
+    const BROWSERS: [(&str, &str); 8] = [
+        ("Edg/", "Edge"),
+        ("SamsungBrowser/", "Samsung Internet"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("FxiOS/", "Firefox"),
+        ("CriOS/", "Chrome"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+    ];
+    const SYSTEMS: [(&str, &str); 7] = [
+        ("Android", "Android"),
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("CrOS", "ChromeOS"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "Mac"),
+        ("Linux", "Linux"),
+    ];
+    let browser = BROWSERS
+        .iter()
+        .find(|(token, _)| user_agent.contains(token))
+        .map(|(_, name)| *name);
+    let system = SYSTEMS
+        .iter()
+        .find(|(token, _)| user_agent.contains(token))
+        .map(|(_, name)| *name);
+    match (browser, system) {
+        (Some(browser), Some(system)) => format!("{browser} on {system}"),
+        (Some(browser), None) => browser.to_owned(),
+        (None, Some(system)) => format!("a browser on {system}"),
+        (None, None) => "an unknown browser".into(),
+    }
+}
+
+/// How a sign-in was made, or attempted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SignInMethod {
+    /// A passkey.
+    Passkey,
+    /// An emailed or texted code with an authenticator-app code.
+    Code,
+    /// The invite code, at enrollment.
+    Invite,
+    /// The clinic agent's account key.
+    AccountKey,
+    /// The relay's one-time clinic setup code.
+    Setup,
+}
+
+/// The detail of a `signed_in` or `sign_in_failed` event (as JSON). No
+/// full address is kept: only its network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SignInDetail {
+    /// How.
+    pub method: SignInMethod,
+    /// A coarse description of the device: "Chrome on Android", "Safari on
+    /// iPhone", "an unknown browser".
+    pub device: String,
+    /// The address's network: its /24 (IPv4) or /48 (IPv6), or "unknown".
+    pub network: String,
+    /// For a sign-in: whether the account had signed in before, but never
+    /// from a device described this way.
+    #[serde(default)]
+    pub new_device: bool,
+}
+
+/// The detail of a caregiver's read or send, or of a download, in a
+/// patient's conversation (as JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ThreadActivity {
+    /// Who (their account id).
+    pub by: String,
+    /// Which conversation.
+    pub thread_id: String,
+    /// For a read, up to which message; for a send, the message's seq.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
 }
 
 /// One event.
@@ -57,11 +227,16 @@ pub struct AccountEvent {
     pub kind: AccountEventKind,
     /// When (Unix seconds).
     pub at: u64,
+    /// When, in Unix milliseconds: the value hashed into the link.
+    pub at_ms: i64,
     /// The session that did it (for `signed_in`, the new one).
     pub session_id: Option<String>,
     /// More about it: the key-history seq, the passkey's label, the revoked
-    /// session, how the sign-in happened.
+    /// session, a [`SignInDetail`] or [`ThreadActivity`] as JSON.
     pub detail: Option<String>,
+    /// This entry's link: SHA-256 over it and the previous entry's link
+    /// (crypto.md §9).
+    pub hash: crate::Bytes,
 }
 
 /// `GET /v1/account/history`: newest first, at most 200.
@@ -91,4 +266,45 @@ pub struct LegalHold {
     pub account_id: String,
     /// Whether it is on legal hold.
     pub hold: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn browsers_are_described_by_family_and_system_only() {
+        let cases = [
+            (
+                "Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
+                "Chrome on Android",
+            ),
+            (
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
+                "Safari on iPhone",
+            ),
+            (
+                "Mozilla/5.0 (Linux; Android 14; SM-A155F) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/26.0 Chrome/122.0.0.0 Mobile Safari/537.36",
+                "Samsung Internet on Android",
+            ),
+            (
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0",
+                "Edge on Windows",
+            ),
+            (
+                "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:133.0) Gecko/20100101 Firefox/133.0",
+                "Firefox on Mac",
+            ),
+            (
+                "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36",
+                "Chrome on Linux",
+            ),
+            ("ward-clinic/0.1.0", "the clinic agent"),
+            ("curl/8.5.0", "an unknown browser"),
+            ("", "an unknown browser"),
+        ];
+        for (agent, expected) in cases {
+            assert_eq!(device_description(agent), expected, "{agent}");
+        }
+    }
 }

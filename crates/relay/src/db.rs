@@ -352,27 +352,8 @@ impl Named for ward_proto::account::AccountEventKind {
     const WHAT: &'static str = "account event kind";
 
     fn name(self) -> &'static str {
-        use ward_proto::account::AccountEventKind as K;
-        // These names are also hashed into each event's chain link
-        // (`history::event_hash`): they can never change.
-        match self {
-            K::BundlePublished => "bundle_published",
-            K::BundleChanged => "bundle_changed",
-            K::VaultChanged => "vault_changed",
-            K::PasskeyAdded => "passkey_added",
-            K::PasskeyRemoved => "passkey_removed",
-            K::TotpEnabled => "totp_enabled",
-            K::TotpDisabled => "totp_disabled",
-            K::SignedIn => "signed_in",
-            K::SessionRevoked => "session_revoked",
-            K::CaregiverInvited => "caregiver_invited",
-            K::ThreadShared => "thread_shared",
-            K::ThreadUnshared => "thread_unshared",
-            K::CaregiverChanged => "caregiver_changed",
-            K::CaregiverRemoved => "caregiver_removed",
-            K::CaregiverLeft => "caregiver_left",
-            K::CaregiverExpired => "caregiver_expired",
-        }
+        // Also hashed into each event's chain link: defined once, in proto.
+        ward_proto::account::AccountEventKind::name(self)
     }
 
     fn from_name(name: &str) -> Option<Self> {
@@ -384,27 +365,8 @@ impl Named for ward_proto::account::AccountEventKind {
 
 /// Every account event kind, so a name maps back through [`Named::name`]
 /// alone (one table, not two that could disagree).
-pub const ACCOUNT_EVENT_KINDS: [ward_proto::account::AccountEventKind; 16] = {
-    use ward_proto::account::AccountEventKind as K;
-    [
-        K::BundlePublished,
-        K::BundleChanged,
-        K::VaultChanged,
-        K::PasskeyAdded,
-        K::PasskeyRemoved,
-        K::TotpEnabled,
-        K::TotpDisabled,
-        K::SignedIn,
-        K::SessionRevoked,
-        K::CaregiverInvited,
-        K::ThreadShared,
-        K::ThreadUnshared,
-        K::CaregiverChanged,
-        K::CaregiverRemoved,
-        K::CaregiverLeft,
-        K::CaregiverExpired,
-    ]
-};
+pub const ACCOUNT_EVENT_KINDS: [ward_proto::account::AccountEventKind; 22] =
+    ward_proto::account::AccountEventKind::ALL;
 
 impl Named for crate::passkeys::CeremonyKind {
     const WHAT: &'static str = "ceremony kind";

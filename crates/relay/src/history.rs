@@ -7,34 +7,16 @@
 //! are only ever appended here, inside a write transaction ([`crate::db::begin_write`]) so the
 //! next seq and the previous hash are read under the write lock.
 
-use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, AnyPool};
 use ward_proto::account::AccountEventKind;
 use ward_seal::key_history::{self, GENESIS};
 
-use crate::db::Named;
 use crate::error::ApiError;
 use crate::secrets::now_ms;
 use crate::store;
 
-/// The domain label of an account event's hash.
-const EVENT_LABEL: &[u8] = b"ward account event v1";
-
-/// `u32 length || bytes`, or `0xFFFFFFFF` for none: an optional text field
-/// of an event's hash, unambiguous.
-fn put_optional(hasher: &mut Sha256, value: Option<&str>) {
-    match value {
-        Some(text) => {
-            let len = u32::try_from(text.len()).unwrap_or(u32::MAX - 1);
-            hasher.update(len.to_be_bytes());
-            hasher.update(text.as_bytes());
-        }
-        None => hasher.update(u32::MAX.to_be_bytes()),
-    }
-}
-
-/// SHA-256("ward account event v1" || prev [32] || seq u64 || kind ||
-/// at i64 || session_id || detail), text fields as [`put_optional`].
+/// An account event's link (crypto.md §9), computed by the same function
+/// every reader verifies with.
 pub fn event_hash(
     prev: &[u8; 32],
     seq: u64,
@@ -43,15 +25,7 @@ pub fn event_hash(
     session_id: Option<&str>,
     detail: Option<&str>,
 ) -> [u8; 32] {
-    let mut hasher = Sha256::new();
-    hasher.update(EVENT_LABEL);
-    hasher.update(prev);
-    hasher.update(seq.to_be_bytes());
-    put_optional(&mut hasher, Some(Named::name(kind)));
-    hasher.update(at.to_be_bytes());
-    put_optional(&mut hasher, session_id);
-    put_optional(&mut hasher, detail);
-    hasher.finalize().into()
+    ward_seal::account_log::entry_hash(prev, seq, kind.name(), at, session_id, detail)
 }
 
 /// The last (seq, hash) of a chain.

@@ -262,8 +262,9 @@ pub enum CodeGuess {
     /// guess per emailed code), and belongs to this account (none for a
     /// contact without an account).
     Right(Option<String>),
-    /// Wrong, expired, used, or out of guesses.
-    Wrong,
+    /// Wrong, expired, used, or out of guesses; the account the sign-in
+    /// was for, when a wrong code was counted against one.
+    Wrong(Option<String>),
 }
 
 /// Counts a guess at `login_id`'s emailed code on its own row, in the
@@ -284,6 +285,7 @@ pub async fn code_login(
     .await?;
     Ok(match guess {
         store::code_logins::Guess::Right(account) => CodeGuess::Right(account),
-        store::code_logins::Guess::Wrong | store::code_logins::Guess::Spent => CodeGuess::Wrong,
+        store::code_logins::Guess::Wrong(account) => CodeGuess::Wrong(account),
+        store::code_logins::Guess::Spent => CodeGuess::Wrong(None),
     })
 }

@@ -7,25 +7,27 @@ use axum::response::{IntoResponse, Response};
 use ward_proto::account::AccountEventKind;
 use ward_proto::auth::SessionCreated;
 
+use crate::access::{self, Attempt};
 use crate::error::ApiError;
 use crate::extract::{Session, session_cookie_name};
 use crate::secrets::{self, now_ms};
 use crate::{AppState, history, store};
 
-/// Starts a session for `account_id` and answers with its token (JSON, and
+/// Starts a session for `account_id` (recording the sign-in `attempt` in
+/// its access log) and answers with its token (JSON, and
 /// an `HttpOnly`, `SameSite=Strict` cookie for same-site use: named
 /// `__Host-ward_session` and `Secure` over HTTPS).
 pub async fn start(
     state: &AppState,
     account_id: &str,
-    user_agent: Option<&str>,
+    attempt: &Attempt,
 ) -> Result<Response, ApiError> {
     let token = secrets::token()?;
     let session_id = secrets::id("ses")?;
     let now = now_ms();
     let absolute = i64::try_from(state.config.session_absolute().as_millis()).unwrap_or(i64::MAX);
     let expires_at = now.saturating_add(absolute);
-    let user_agent: Option<String> = user_agent.map(|ua| ua.chars().take(200).collect());
+    let user_agent = attempt.user_agent.as_deref();
     store::sessions::insert(
         &state.db,
         store::sessions::NewSession {
@@ -34,16 +36,19 @@ pub async fn start(
             account_id,
             now,
             expires_at,
-            user_agent: user_agent.as_deref(),
+            user_agent,
         },
     )
     .await?;
+    // The log keeps the coarse device and network, never the full agent
+    // string or address (the session list shows the agent to its owner).
+    let detail = access::sign_in_detail(state, account_id, attempt).await?;
     history::record(
         &state.db,
         account_id,
         AccountEventKind::SignedIn,
         Some(&session_id),
-        user_agent.as_deref(),
+        Some(&detail),
     )
     .await?;
     let max_age = state.config.session_absolute().as_secs();
@@ -105,6 +110,19 @@ pub async fn is_live(state: &AppState, token: &str) -> Result<bool, ApiError> {
 /// Ends a session server-side.
 pub async fn revoke(state: &AppState, token_hash: &[u8]) -> Result<(), ApiError> {
     Ok(store::sessions::revoke_token(&state.db, token_hash, now_ms()).await?)
+}
+
+/// Ends `session` because its owner signed out there, and records it.
+pub async fn sign_out(state: &AppState, session: &Session) -> Result<(), ApiError> {
+    revoke(state, &session.token_hash).await?;
+    history::record(
+        &state.db,
+        &session.account_id,
+        AccountEventKind::SignedOut,
+        Some(&session.session_id),
+        None,
+    )
+    .await
 }
 
 /// The `Set-Cookie` value that deletes the session cookie.

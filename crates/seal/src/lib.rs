@@ -10,6 +10,7 @@
 //! * [`thread_key`]: per-epoch thread keys sealed to each member with HPKE.
 //! * [`envelope`]: a message sealed under a thread key and signed by its sender.
 //! * [`key_history`]: an account's hash-chained history of bundles, and pinning.
+//! * [`account_log`]: an account's hash-chained access log, and its check.
 //! * [`payload`]: what a message carries, padded to hide its length.
 //! * [`stream`]: attachments, encrypted in 64 KiB chunks (STREAM).
 //! * [`vault`]: the account's secret keys, wrapped per unlock method.
@@ -20,6 +21,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod account_log;
 pub mod archive;
 pub mod category;
 pub mod envelope;

@@ -9,27 +9,12 @@ use crate::api;
 use crate::components::notice::ErrorNote;
 use crate::session::Session;
 
-/// A short name for a browser's self-description.
+/// A short name for a browser's self-description: "Chrome on Android".
 fn describe(agent: Option<&str>) -> String {
-    let Some(agent) = agent else {
-        return "Unknown device".into();
-    };
-    let browser = ["Edg/", "Firefox/", "Chrome/", "Safari/"]
-        .iter()
-        .find(|b| agent.contains(*b))
-        .map(|b| match *b {
-            "Edg/" => "Edge",
-            "Firefox/" => "Firefox",
-            "Chrome/" => "Chrome",
-            _ => "Safari",
-        })
-        .unwrap_or("Browser");
-    let system = ["Android", "iPhone", "iPad", "Windows", "Mac OS", "Linux"]
-        .iter()
-        .find(|s| agent.contains(*s))
-        .map(|s| if *s == "Mac OS" { "Mac" } else { s })
-        .unwrap_or("unknown system");
-    format!("{browser} on {system}")
+    agent.map_or_else(
+        || "Unknown device".into(),
+        ward_proto::account::device_description,
+    )
 }
 
 /// The devices section.

@@ -4,6 +4,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use ward_proto::Bytes;
 use ward_proto::account::{AccountEvent, AccountHistory, LegalHold, LegalHoldRequest};
 use ward_proto::threads::Role;
 
@@ -14,13 +15,9 @@ use crate::{AppState, store};
 /// The most events one answer holds.
 const MAX_EVENTS: i64 = 200;
 
-/// `GET /v1/account/history`: newest first, at most 200.
-#[utoipa::path(get, path = "/v1/account/history", tag = "account", responses((status = 200, description = "OK", body = ward_proto::account::AccountHistory)), security(("session" = [])))]
-pub async fn history(
-    State(state): State<AppState>,
-    session: Session,
-) -> Result<Json<AccountHistory>, ApiError> {
-    let events = store::history::events(&state.db, &session.account_id, MAX_EVENTS)
+/// `account_id`'s newest events, as served (with their links).
+async fn log_of(state: &AppState, account_id: &str) -> Result<AccountHistory, ApiError> {
+    let events = store::history::events(&state.db, account_id, MAX_EVENTS)
         .await?
         .into_iter()
         .filter_map(|event| {
@@ -28,12 +25,56 @@ pub async fn history(
                 seq: u64::try_from(event.seq).ok()?,
                 kind: event.kind,
                 at: u64::try_from(event.at / 1000).unwrap_or(0),
+                at_ms: event.at,
                 session_id: event.session_id,
                 detail: event.detail,
+                hash: Bytes(event.hash),
             })
         })
         .collect();
-    Ok(Json(AccountHistory { events }))
+    Ok(AccountHistory { events })
+}
+
+/// `GET /v1/account/history`: the caller's access log, newest first, at
+/// most 200, each entry with its link so the reader can verify the chain.
+#[utoipa::path(get, path = "/v1/account/history", tag = "account", responses((status = 200, description = "OK", body = ward_proto::account::AccountHistory)), security(("session" = [])))]
+pub async fn history(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Json<AccountHistory>, ApiError> {
+    Ok(Json(log_of(&state, &session.account_id).await?))
+}
+
+/// `GET /v1/accounts/{account_id}/history` (the clinic only): an
+/// account's access log, as its owner sees it, for an audit.
+#[utoipa::path(
+    get,
+    path = "/v1/accounts/{account_id}/history",
+    tag = "account",
+    params(("account_id" = String, Path, description = "The account audited")),
+    responses(
+        (status = 200, description = "OK", body = ward_proto::account::AccountHistory),
+        (status = 403, description = "Forbidden: only the clinic audits accounts", body = ward_proto::ErrorBody),
+        (status = 404, description = "No such account", body = ward_proto::ErrorBody)
+    ),
+    security(("session" = []))
+)]
+pub async fn audit(
+    State(state): State<AppState>,
+    session: Session,
+    Path(account_id): Path<String>,
+) -> Result<Json<AccountHistory>, ApiError> {
+    if session.kind != Role::Clinic {
+        return Err(ApiError::forbidden(
+            "Only the clinic can read another account's access log.",
+        ));
+    }
+    crate::bounds::id("account id", &account_id)?;
+    if !store::accounts::exists(&state.db, &account_id).await? {
+        return Err(ApiError::not_found("account"));
+    }
+    tracing::info!(target: "ward_relay::access", account_id, by = session.account_id, "access log read for an audit");
+    Ok(Json(log_of(&state, &account_id).await?))
 }
 
 /// `PUT /v1/accounts/{account_id}/legal-hold` (the clinic only): holds or

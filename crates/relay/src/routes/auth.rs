@@ -6,23 +6,19 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ward_proto::Bytes;
 use ward_proto::ErrorCode;
+use ward_proto::account::SignInMethod;
 use ward_proto::auth::{
     ClinicInfo, ClinicSetupRequest, KeyChallenge, KeyChallengeRequest, KeyLoginRequest,
 };
 use ward_seal::keys::PublicBundle;
 
+use crate::access::{self, Attempt};
 use crate::error::ApiError;
 use crate::extract::{ClientAddr, JsonBody, Session};
 use crate::secrets::{self, now_ms};
 use crate::{AppState, bounds, lockout, sessions, store};
 
 const CHALLENGE_VALID_MS: i64 = 120_000;
-
-fn user_agent(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-}
 
 /// Checks a display name: what a person typed, bounded.
 pub fn display_name(name: &str) -> Result<String, ApiError> {
@@ -69,7 +65,8 @@ pub async fn clinic_setup(
     tx.commit().await?;
     counted.right(&state).await?;
     tracing::info!(account_id, "clinic inbox account created");
-    sessions::start(&state, &account_id, user_agent(&headers)).await
+    let attempt = Attempt::new(SignInMethod::Setup, &headers, &addr);
+    sessions::start(&state, &account_id, &attempt).await
 }
 
 /// `GET /v1/clinic`
@@ -147,6 +144,7 @@ pub async fn key_login(
     else {
         return Err(lockout::failed_signature(&state, &addr, refused()).await);
     };
+    let attempt = Attempt::new(SignInMethod::AccountKey, &headers, &addr);
     let bundle = store::keys::bundle(&state.db, &account_id).await?;
     let verified = bundle
         .and_then(|bytes| PublicBundle::from_bytes(&bytes).ok())
@@ -159,15 +157,16 @@ pub async fn key_login(
     // counts (per address, never per account: that would let anyone lock
     // the clinic agent out). A valid signature always signs in.
     if !verified {
+        access::failed(&state, &account_id, &attempt).await;
         return Err(lockout::failed_signature(&state, &addr, refused()).await);
     }
-    sessions::start(&state, &account_id, user_agent(&headers)).await
+    sessions::start(&state, &account_id, &attempt).await
 }
 
 /// `POST /v1/auth/logout`: ends this session server-side and clears the cookie.
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "sign-in", responses((status = 204, description = "Done")), security(("session" = [])))]
 pub async fn logout(State(state): State<AppState>, session: Session) -> Result<Response, ApiError> {
-    sessions::revoke(&state, &session.token_hash).await?;
+    sessions::sign_out(&state, &session).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     if let Ok(clear) = axum::http::HeaderValue::from_str(&sessions::clear_cookie(&state)) {
         response.headers_mut().insert(header::SET_COOKIE, clear);

@@ -10,9 +10,10 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use ward_proto::ErrorCode;
+use ward_proto::account::{AccountEventKind, SignInMethod};
 use ward_proto::auth::{
     CaregiverInviteRequest, EnrollStartRequest, EnrollStarted, EnrollVerifyRequest,
     InviteCreateRequest, InviteCreated,
@@ -21,6 +22,7 @@ use ward_proto::threads::Role;
 
 use super::auth::display_name;
 use super::totp::normalize_contact;
+use crate::access::Attempt;
 use crate::error::ApiError;
 use crate::extract::{ClientAddr, JsonBody, Session};
 use crate::passkeys::has_sign_in_method;
@@ -285,6 +287,7 @@ pub async fn start(
 #[utoipa::path(post, path = "/v1/enroll/verify", tag = "enrollment", request_body = ward_proto::auth::EnrollVerifyRequest, responses((status = 200, description = "OK", body = ward_proto::auth::SessionCreated), (status = 400, description = "Bad input", body = ward_proto::ErrorBody), (status = 409, description = "Invite used (its account has a passkey or an authenticator app)", body = ward_proto::ErrorBody)))]
 pub async fn verify(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     headers: HeaderMap,
     JsonBody(request): JsonBody<EnrollVerifyRequest>,
 ) -> Result<Response, ApiError> {
@@ -361,6 +364,16 @@ pub async fn verify(
         store::invites::mark_used(&mut tx, &invite_hash, &account_id, now).await?;
         tx.commit().await?;
         tracing::info!(account_id, kind = kind.name(), "account enrolled");
+        if let Some(patient) = &invite.for_patient {
+            crate::history::record(
+                &state.db,
+                patient,
+                AccountEventKind::CaregiverAccepted,
+                None,
+                Some(&account_id),
+            )
+            .await?;
+        }
         account_id
     };
     // The codes sent were wanted: the contact may be sent more.
@@ -370,12 +383,6 @@ pub async fn verify(
         &normalize_contact(&invite.contact),
     )
     .await?;
-    sessions::start(
-        &state,
-        &account_id,
-        headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok()),
-    )
-    .await
+    let attempt = Attempt::new(SignInMethod::Invite, &headers, &addr);
+    sessions::start(&state, &account_id, &attempt).await
 }

@@ -99,6 +99,7 @@ pub fn router() -> Router<AppState> {
             "/v1/accounts/{account_id}/legal-hold",
             put(account::legal_hold),
         )
+        .route("/v1/accounts/{account_id}/history", get(account::audit))
         .route("/v1/vault", get(vault::get).put(vault::put))
         .route("/v1/threads", get(threads::list).post(threads::create))
         .route("/v1/threads/{thread_id}", get(threads::get))

@@ -27,7 +27,7 @@ use super::{
         totp::status, totp::enroll, totp::confirm, totp::disable, totp::code_start, totp::code_verify,
         sessions::list, sessions::revoke,
         keys::publish, keys::fetch, keys::history,
-        account::history, account::legal_hold,
+        account::history, account::audit, account::legal_hold,
         vault::get, vault::put,
         threads::list, threads::create, threads::get, threads::put_epoch, threads::my_keys, threads::add_member, threads::set_only_me, threads::remove_member,
         threads::post_message, threads::list_messages, threads::archive_head, threads::receipt, threads::typing,

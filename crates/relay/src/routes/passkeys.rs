@@ -3,10 +3,10 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use ward_proto::ErrorCode;
-use ward_proto::account::AccountEventKind;
+use ward_proto::account::{AccountEventKind, SignInMethod};
 use ward_proto::passkeys::{
     AuthenticationStarted, FinishAuthentication, FinishRegistration, PasskeyInfo, PasskeyList,
     RegistrationStarted, RenamePasskey, StartAuthentication,
@@ -18,6 +18,7 @@ use webauthn_rs::prelude::{
 use webauthn_rs_proto::{AllowCredentials, ResidentKeyRequirement};
 
 use super::auth::display_name;
+use crate::access::{self, Attempt};
 use crate::error::ApiError;
 use crate::extract::{ClientAddr, JsonBody, STEP_UP_MS, Session, step_up_required};
 use crate::passkeys::{
@@ -314,10 +315,14 @@ pub async fn sign_in_finish(
     // whoever else shares the address.
     let kind = store::passkeys::ceremony_kind(&state.db, &request.ceremony_id).await?;
     let credential_id = request.credential.get_credential_id().to_vec();
+    // The account the passkey belongs to, once known, so a failure is
+    // recorded in its log (a decoy ceremony has none).
+    let mut account_tried = None;
     let outcome = match kind {
         Some(CeremonyKind::Authenticate) => {
             let (account, authentication): (Option<String>, PasskeyAuthentication) =
                 take_ceremony(&state, &request.ceremony_id, CeremonyKind::Authenticate).await?;
+            account_tried.clone_from(&account);
             match account {
                 Some(account) => state
                     .webauthn
@@ -344,6 +349,7 @@ pub async fn sign_in_finish(
                 .map(|(_, passkey)| passkey)
                 .find(|passkey| passkey.cred_id().as_slice() == credential_id.as_slice())
                 .ok_or_else(refused)?;
+            account_tried = Some(account.clone());
             state
                 .webauthn
                 .finish_discoverable_authentication_v2(
@@ -360,10 +366,14 @@ pub async fn sign_in_finish(
             ));
         }
     };
+    let attempt = Attempt::new(SignInMethod::Passkey, &headers, &addr);
     let (account_id, result) = match outcome {
         Ok(done) => done,
         Err(error) => {
             tracing::info!(%error, "passkey sign-in refused");
+            if let Some(account) = &account_tried {
+                access::failed(&state, account, &attempt).await;
+            }
             return Err(lockout::failed_signature(&state, &addr, refused()).await);
         }
     };
@@ -376,12 +386,5 @@ pub async fn sign_in_finish(
     passkey.update_credential(&result);
     let json = serde_json::to_string(&passkey).map_err(|e| ApiError::internal("passkey", &e))?;
     store::passkeys::record_use(&state.db, &stored.passkey_id, &json, now_ms()).await?;
-    sessions::start(
-        &state,
-        &account_id,
-        headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok()),
-    )
-    .await
+    sessions::start(&state, &account_id, &attempt).await
 }

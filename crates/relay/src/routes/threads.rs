@@ -11,6 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use ward_proto::Bytes;
+use ward_proto::account::{AccountEventKind, ThreadActivity};
 use ward_proto::blobs::MAX_ATTACHMENTS_PER_MESSAGE;
 use ward_proto::events::{Event, ReceiptKind, ReceiptRequest};
 use ward_proto::threads::{
@@ -643,11 +644,14 @@ pub async fn post_message(
     )
     .await?
     .ok_or_else(|| ApiError::not_found("thread"))?;
-    if session.kind == Role::Caregiver
-        && !caregiver_grant(&state, &thread_id, &session.account_id)
-            .await?
-            .can_send
-    {
+    // A caregiver's grant: their send is refused without it, and recorded
+    // in its patient's access log with it.
+    let grant = if session.kind == Role::Caregiver {
+        Some(caregiver_grant(&state, &thread_id, &session.account_id).await?)
+    } else {
+        None
+    };
+    if grant.as_ref().is_some_and(|grant| !grant.can_send) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             ErrorCode::ReadOnlyCaregiver,
@@ -778,6 +782,28 @@ pub async fn post_message(
             message: stored.clone(),
         },
     );
+    if let Some(grant) = grant {
+        // After the send's own commit (the send path's writer knows nothing
+        // of logs); a failure here is logged: the message was stored.
+        let activity = ThreadActivity {
+            by: session.account_id.clone(),
+            thread_id,
+            seq: Some(stored.seq),
+        };
+        let recorded = crate::access::thread_activity(
+            &state,
+            &grant.patient_id,
+            AccountEventKind::CaregiverSent,
+            &activity,
+        )
+        .await;
+        if let Err(error) = recorded {
+            tracing::error!(
+                ?error,
+                "a caregiver's send was not recorded in the access log"
+            );
+        }
+    }
     Ok((StatusCode::CREATED, Json(stored)))
 }
 
@@ -962,7 +988,7 @@ pub async fn receipt(
     Path(thread_id): Path<String>,
     JsonBody(request): JsonBody<ReceiptRequest>,
 ) -> Result<StatusCode, ApiError> {
-    require_member(&state, &thread_id, &session.account_id).await?;
+    let role = require_member(&state, &thread_id, &session.account_id).await?;
     let last_seq = store::threads::last_seq(&state.db, &thread_id).await?;
     let up_to = i64::try_from(request.up_to_seq)
         .unwrap_or(i64::MAX)
@@ -976,6 +1002,22 @@ pub async fn receipt(
             store::receipts::delivered(&state.db, &thread_id, &session.account_id, up_to).await?
         }
     };
+    if moved && role == Role::Caregiver && request.kind == ReceiptKind::Read {
+        // A caregiver's read is what the patient most wants to see: it is
+        // in the log before the others hear of it.
+        let grant = caregiver_grant(&state, &thread_id, &session.account_id).await?;
+        crate::access::thread_activity(
+            &state,
+            &grant.patient_id,
+            AccountEventKind::CaregiverRead,
+            &ThreadActivity {
+                by: session.account_id.clone(),
+                thread_id: thread_id.clone(),
+                seq: Some(as_u64(up_to)),
+            },
+        )
+        .await?;
+    }
     if moved {
         let others = members(&state, &thread_id).await?;
         state.events.publish(

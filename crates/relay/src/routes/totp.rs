@@ -3,17 +3,18 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use totp_rs::{Algorithm, Secret, TOTP};
 use ward_proto::ErrorCode;
-use ward_proto::account::AccountEventKind;
+use ward_proto::account::{AccountEventKind, SignInMethod};
 use ward_proto::auth::{
     CodeLoginStart, CodeLoginStarted, CodeLoginVerify, TotpCode, TotpEnrollment, TotpStatus,
 };
 
+use crate::access::{self, Attempt};
 use crate::error::ApiError;
-use crate::extract::{JsonBody, Session};
+use crate::extract::{ClientAddr, JsonBody, Session};
 use crate::secrets::{self, now_ms};
 use crate::{AppState, bounds, history, lockout, sessions, store};
 
@@ -220,6 +221,7 @@ pub async fn code_start(
 #[utoipa::path(post, path = "/v1/auth/code/verify", tag = "sign-in", request_body = ward_proto::auth::CodeLoginVerify, responses((status = 200, description = "OK", body = ward_proto::auth::SessionCreated), (status = 400, description = "Bad input", body = ward_proto::ErrorBody), (status = 403, description = "Forbidden", body = ward_proto::ErrorBody), (status = 429, description = "Locked out", body = ward_proto::ErrorBody)))]
 pub async fn code_verify(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     headers: HeaderMap,
     JsonBody(request): JsonBody<CodeLoginVerify>,
 ) -> Result<Response, ApiError> {
@@ -227,9 +229,12 @@ pub async fn code_verify(
     bounds::code("code", &request.code)?;
     bounds::code("authenticator app code", &request.totp)?;
     let typed: String = request.code.chars().filter(char::is_ascii_digit).collect();
-    let lockout::CodeGuess::Right(Some(account_id)) =
-        lockout::code_login(&state, &request.login_id, &typed).await?
-    else {
+    let attempt = Attempt::new(SignInMethod::Code, &headers, &addr);
+    let guess = lockout::code_login(&state, &request.login_id, &typed).await?;
+    if let lockout::CodeGuess::Wrong(Some(account_id)) = &guess {
+        access::failed(&state, account_id, &attempt).await;
+    }
+    let lockout::CodeGuess::Right(Some(account_id)) = guess else {
         return Err(ApiError::bad_request(
             ErrorCode::CodeNotValid,
             "That code is not right, or it expired. Check the latest message we sent, or start again for a new code.",
@@ -248,6 +253,7 @@ pub async fn code_verify(
     let step =
         matching_step(&totp(secret.to_vec(), "")?, &request.totp).filter(|step| *step > last_step);
     let Some(step) = step else {
+        access::failed(&state, &account_id, &attempt).await;
         // The emailed code is used up with it: the next guess needs a new
         // code sent to the contact.
         return Err(ApiError::bad_request(
@@ -268,12 +274,5 @@ pub async fn code_verify(
         // The codes sent were wanted: the owner may ask for more.
         lockout::clear(&state, lockout::CONTACT_CODES, &normalize_contact(&contact)).await?;
     }
-    sessions::start(
-        &state,
-        &account_id,
-        headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok()),
-    )
-    .await
+    sessions::start(&state, &account_id, &attempt).await
 }

@@ -12,6 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ward_proto::ErrorCode;
+use ward_proto::account::{AccountEventKind, ThreadActivity};
 use ward_proto::blobs::{
     BlobFinalized, BlobInfo, CreateUploadRequest, MAX_PART_SIZE, UploadCreated, UploadStatus,
 };
@@ -477,6 +478,31 @@ async fn readable_blob(state: &AppState, blob_id: &str, account_id: &str) -> Res
         .ok_or_else(|| ApiError::not_found("attachment"))
 }
 
+/// Records in the patient's access log that `reader` began downloading
+/// `blob_id` (its first part), unless the reader is that patient or the
+/// blob's own uploader.
+async fn record_download(state: &AppState, blob_id: &str, reader: &str) -> Result<(), ApiError> {
+    let Some((owner, thread_id, patient)) =
+        store::blobs::conversation_of(&state.db, blob_id).await?
+    else {
+        return Ok(());
+    };
+    if reader == patient || reader == owner {
+        return Ok(());
+    }
+    crate::access::thread_activity(
+        state,
+        &patient,
+        AccountEventKind::AttachmentDownloaded,
+        &ThreadActivity {
+            by: reader.to_owned(),
+            thread_id,
+            seq: None,
+        },
+    )
+    .await
+}
+
 /// `GET /v1/blobs/{blob_id}`: the blob's size and its parts' sizes.
 #[utoipa::path(
     get,
@@ -529,6 +555,9 @@ pub async fn get_part(
 ) -> Result<Response, ApiError> {
     let index = part_index(&index)?;
     readable_blob(&state, &blob_id, &session.account_id).await?;
+    if index == 0 {
+        record_download(&state, &blob_id, &session.account_id).await?;
+    }
     let Some(store::blobs::Part { size, object }) =
         store::blobs::part(&state.db, &blob_id, i64::from(index)).await?
     else {

@@ -120,6 +120,17 @@ pub async fn is_clinic(db: &AnyPool, account_id: &str) -> Result<bool, sqlx::Err
     Ok(exists)
 }
 
+/// Whether `account_id` is an account.
+pub async fn exists(db: &AnyPool, account_id: &str) -> Result<bool, sqlx::Error> {
+    Ok(
+        sqlx::query_scalar::<_, String>("SELECT account_id FROM accounts WHERE account_id = $1")
+            .bind(account_id)
+            .fetch_optional(db)
+            .await?
+            .is_some(),
+    )
+}
+
 /// `account_id`'s name (the account must exist: the caller holds its session).
 pub async fn display_name(db: &AnyPool, account_id: &str) -> Result<String, sqlx::Error> {
     sqlx::query_scalar("SELECT display_name FROM accounts WHERE account_id = $1")

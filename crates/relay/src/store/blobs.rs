@@ -39,6 +39,32 @@ pub async fn readable_size(
     .await
 }
 
+/// Whose conversation an attached blob is in: who uploaded it, its thread
+/// and that thread's patient (`None`: not attached, or no patient).
+pub async fn conversation_of(
+    db: &AnyPool,
+    blob_id: &str,
+) -> Result<Option<(String, String, String)>, sqlx::Error> {
+    sqlx::query(
+        "SELECT b.owner_id, a.thread_id, p.account_id AS patient_id
+         FROM blobs b
+         JOIN message_attachments a ON a.blob_id = b.blob_id
+         JOIN thread_members p ON p.thread_id = a.thread_id AND p.role = 'patient'
+         WHERE b.blob_id = $1 LIMIT 1",
+    )
+    .bind(blob_id)
+    .fetch_optional(db)
+    .await?
+    .map(|row| {
+        Ok((
+            row.try_get("owner_id")?,
+            row.try_get("thread_id")?,
+            row.try_get("patient_id")?,
+        ))
+    })
+    .transpose()
+}
+
 /// The sizes of `blob_id`'s parts, in part order.
 pub async fn part_sizes(db: &AnyPool, blob_id: &str) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar("SELECT size FROM blob_parts WHERE blob_id = $1 ORDER BY part_index")

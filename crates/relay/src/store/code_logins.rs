@@ -11,8 +11,8 @@ pub enum Guess {
     /// The right code: the sign-in is used up now. Its account, if the
     /// contact had one.
     Right(Option<String>),
-    /// Counted, and wrong.
-    Wrong,
+    /// Counted, and wrong; the sign-in's account, if the contact had one.
+    Wrong(Option<String>),
     /// No live sign-in with guesses left (unknown, expired, used, or five
     /// guesses spent): nothing counted.
     Spent,
@@ -63,10 +63,11 @@ pub async fn guess(
     let Some(row) = row else {
         return Ok(Guess::Spent);
     };
+    let account = row.try_get("account_id")?;
     Ok(if row.try_get::<Flag, _>("matched")?.0 {
-        Guess::Right(row.try_get("account_id")?)
+        Guess::Right(account)
     } else {
-        Guess::Wrong
+        Guess::Wrong(account)
     })
 }
 

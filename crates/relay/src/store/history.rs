@@ -48,6 +48,8 @@ pub struct Event {
     pub session_id: Option<String>,
     /// More about it.
     pub detail: Option<String>,
+    /// Its link hash.
+    pub hash: Vec<u8>,
 }
 
 /// A key-history entry.
@@ -119,7 +121,7 @@ pub async fn append_event(
 /// `account_id`'s newest `limit` events, newest first.
 pub async fn events(db: &AnyPool, account_id: &str, limit: i64) -> Result<Vec<Event>, sqlx::Error> {
     sqlx::query(
-        "SELECT seq, kind, at, session_id, detail FROM account_events
+        "SELECT seq, kind, at, session_id, detail, hash FROM account_events
          WHERE account_id = $1 ORDER BY seq DESC LIMIT $2",
     )
     .bind(account_id)
@@ -134,6 +136,7 @@ pub async fn events(db: &AnyPool, account_id: &str, limit: i64) -> Result<Vec<Ev
             at: row.try_get("at")?,
             session_id: row.try_get("session_id")?,
             detail: row.try_get("detail")?,
+            hash: row.try_get("hash")?,
         })
     })
     .collect()

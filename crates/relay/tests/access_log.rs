@@ -1,0 +1,388 @@
+//! The access log (issue 15): each account's hash-chained record of
+//! sign-ins (with a coarse device and network, never an address), failed
+//! sign-ins, sign-outs, and, in a patient's log, a caregiver accepting,
+//! reading and sending, and attachments downloaded by others; served to
+//! the account and to the clinic (for an audit), and verifiable by both.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use reqwest::{Method, StatusCode, header};
+use support::{Account, NONE, Relay, blobs, totp_on, unix_now};
+use ward_proto::Bytes;
+use ward_proto::ErrorCode;
+use ward_proto::account::{
+    AccountEvent, AccountEventKind, AccountHistory, SignInDetail, SignInMethod, ThreadActivity,
+};
+use ward_proto::auth::{CodeLoginStart, CodeLoginStarted, CodeLoginVerify, SessionCreated};
+use ward_proto::events::{ReceiptKind, ReceiptRequest};
+use ward_proto::threads::{AddMemberRequest, Category};
+use ward_seal::account_log::{self, LogEntry};
+use ward_seal::random::os_rng;
+use ward_seal::thread_key;
+
+const ANDROID_CHROME: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
+
+async fn log_of(relay: &Relay, token: &str, path: &str) -> Vec<AccountEvent> {
+    let history: AccountHistory = relay
+        .expect(Method::GET, path, Some(token), NONE, StatusCode::OK)
+        .await;
+    history.events
+}
+
+/// Recomputes every link of `events` (newest first), as the app does.
+fn verify(events: &[AccountEvent]) -> account_log::Verified {
+    let entries: Vec<LogEntry> = events
+        .iter()
+        .map(|e| LogEntry {
+            seq: e.seq,
+            kind: e.kind.name().to_owned(),
+            at_ms: e.at_ms,
+            session_id: e.session_id.clone(),
+            detail: e.detail.clone(),
+            hash: e.hash.0.as_slice().try_into().unwrap(),
+        })
+        .collect();
+    account_log::verify(&entries, None).unwrap().unwrap()
+}
+
+fn sign_in_detail(event: &AccountEvent) -> SignInDetail {
+    serde_json::from_str(event.detail.as_deref().unwrap()).unwrap()
+}
+
+fn activity(event: &AccountEvent) -> ThreadActivity {
+    serde_json::from_str(event.detail.as_deref().unwrap()).unwrap()
+}
+
+/// `POST /v1/auth/code/verify` from Chrome on Android.
+async fn code_verify(relay: &Relay, request: &CodeLoginVerify) -> reqwest::Response {
+    relay
+        .http
+        .post(format!("{}/v1/auth/code/verify", relay.url))
+        .header(header::USER_AGENT, ANDROID_CHROME)
+        .json(request)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn code_start(relay: &Relay, contact: &str) -> String {
+    let started: CodeLoginStarted = relay
+        .expect(
+            Method::POST,
+            "/v1/auth/code/start",
+            None,
+            Some(&CodeLoginStart {
+                contact: contact.into(),
+            }),
+            StatusCode::OK,
+        )
+        .await;
+    started.login_id
+}
+
+#[tokio::test]
+async fn sign_ins_failures_and_sign_outs_are_logged_with_device_and_network_and_the_chain_verifies()
+{
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let contact = "sam@example.com";
+    let sam = relay.patient(&clinic, contact).await;
+    let (_, _, app) = totp_on(&relay, &sam.token).await;
+
+    // Three wrong emailed codes on one sign-in: each is a failed sign-in.
+    let login_id = code_start(&relay, contact).await;
+    let right = relay.last_code_for(contact);
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    for _ in 0..3 {
+        let response = code_verify(
+            &relay,
+            &CodeLoginVerify {
+                login_id: login_id.clone(),
+                code: wrong.into(),
+                totp: app.generate(unix_now()),
+            },
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    }
+    // Then the right codes, from a kind of device Sam never used.
+    let login_id = code_start(&relay, contact).await;
+    let response = code_verify(
+        &relay,
+        &CodeLoginVerify {
+            login_id,
+            code: relay.last_code_for(contact),
+            // The app's next code: confirming it used the current one.
+            totp: app.generate(unix_now() + 30),
+        },
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let phone: SessionCreated = response.json().await.unwrap();
+    let response = relay
+        .call(Method::POST, "/v1/auth/logout", Some(&phone.token), NONE)
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+
+    let events = log_of(&relay, &sam.token, "/v1/account/history").await;
+    let kinds: Vec<AccountEventKind> = events.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds[..6],
+        [
+            AccountEventKind::SignedOut,
+            AccountEventKind::SignedIn,
+            AccountEventKind::SignInFailed,
+            AccountEventKind::SignInFailed,
+            AccountEventKind::SignInFailed,
+            AccountEventKind::TotpEnabled,
+        ]
+    );
+    let enrolled = events.last().unwrap();
+    assert_eq!(enrolled.kind, AccountEventKind::SignedIn);
+    assert_eq!(
+        sign_in_detail(enrolled),
+        SignInDetail {
+            method: SignInMethod::Invite,
+            device: "an unknown browser".into(),
+            network: "127.0.0.0/24".into(),
+            new_device: false,
+        }
+    );
+    let on_phone = sign_in_detail(&events[1]);
+    assert_eq!(on_phone.method, SignInMethod::Code);
+    assert_eq!(on_phone.device, "Chrome on Android");
+    assert!(on_phone.new_device, "{on_phone:?}");
+    let failed = sign_in_detail(&events[2]);
+    assert_eq!(failed.method, SignInMethod::Code);
+    assert_eq!(failed.device, "Chrome on Android");
+    // Signed out: the session ended is the phone's.
+    assert_eq!(events[0].session_id, events[1].session_id);
+    // No full address, no agent string anywhere in the log.
+    for event in &events {
+        let detail = event.detail.as_deref().unwrap_or("");
+        assert!(!detail.contains("127.0.0.1"), "{detail}");
+        assert!(!detail.contains("Mozilla"), "{detail}");
+    }
+
+    let verified = verify(&events);
+    assert!(verified.from_start);
+    assert_eq!(verified.head.seq, events[0].seq);
+
+    // The clinic agent signing in again from the same kind of device: not new.
+    let response = relay.key_login(&clinic.keys).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let clinic_log = log_of(&relay, &clinic.token, "/v1/account/history").await;
+    assert_eq!(clinic_log[0].kind, AccountEventKind::SignedIn);
+    let again = sign_in_detail(&clinic_log[0]);
+    assert_eq!(again.method, SignInMethod::AccountKey);
+    assert!(!again.new_device);
+    verify(&clinic_log);
+}
+
+/// Sam, the clinic, Dana (Sam's caregiver) and a thread Sam shared with her.
+struct Shared {
+    relay: Relay,
+    clinic: Account,
+    sam: Account,
+    dana: Account,
+    thread_id: String,
+    key: thread_key::ThreadKey,
+}
+
+async fn shared() -> Shared {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let sam = relay.patient(&clinic, "sam@example.com").await;
+    let dana = relay.caregiver_for(&sam, "dana@example.com").await;
+    let (thread, key) = relay
+        .thread_with_key(&sam, clinic.keys.bundle(), Category::Refill)
+        .await;
+    let history = thread_key::share_history(
+        &[(0, &key)],
+        &thread.thread_id,
+        &sam.keys,
+        dana.keys.bundle(),
+        &mut os_rng(),
+    )
+    .unwrap();
+    let response = relay
+        .call(
+            Method::POST,
+            &format!("/v1/threads/{}/members", thread.thread_id),
+            Some(&sam.token),
+            Some(&AddMemberRequest {
+                account_id: dana.id.clone(),
+                sealed_keys: history.iter().map(|k| Bytes(k.to_bytes())).collect(),
+            }),
+        )
+        .await;
+    assert!(response.status().is_success());
+    Shared {
+        relay,
+        clinic,
+        sam,
+        dana,
+        thread_id: thread.thread_id,
+        key,
+    }
+}
+
+#[tokio::test]
+async fn a_caregivers_reads_sends_and_downloads_are_in_the_patients_log_which_the_clinic_audits() {
+    let Shared {
+        relay,
+        clinic,
+        sam,
+        dana,
+        thread_id,
+        key,
+    } = shared().await;
+    relay
+        .send_ok(&sam, &key, &thread_id, 0, "m-sam", "Refill please")
+        .await;
+    // The clinic answers with a file; Dana, then Sam, download it.
+    let file = blobs::upload_file(&relay, &clinic, &blobs::plaintext(1000), 600, "labs.pdf").await;
+    let blob_id = file.blob_id.clone();
+    blobs::post_with_attachments(
+        &relay,
+        &clinic,
+        &key,
+        &thread_id,
+        "m-labs",
+        "Labs",
+        vec![file],
+    )
+    .await;
+    blobs::download(&relay, &dana.token, &blob_id).await;
+    blobs::download(&relay, &sam.token, &blob_id).await;
+    // Dana reads up to the clinic's message, and sends for Sam.
+    let response = relay
+        .call(
+            Method::POST,
+            &format!("/v1/threads/{thread_id}/receipts"),
+            Some(&dana.token),
+            Some(&ReceiptRequest {
+                kind: ReceiptKind::Read,
+                up_to_seq: 2,
+            }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    relay
+        .send_ok(&dana, &key, &thread_id, 0, "m-dana", "Dana for Sam: thanks")
+        .await;
+    // Sam's and the clinic's own reads are not caregiver activity.
+    for reader in [&sam, &clinic] {
+        let response = relay
+            .call(
+                Method::POST,
+                &format!("/v1/threads/{thread_id}/receipts"),
+                Some(&reader.token),
+                Some(&ReceiptRequest {
+                    kind: ReceiptKind::Read,
+                    up_to_seq: 3,
+                }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    }
+
+    let events = log_of(&relay, &sam.token, "/v1/account/history").await;
+    let newest: Vec<AccountEventKind> = events.iter().take(4).map(|e| e.kind).collect();
+    assert_eq!(
+        newest,
+        [
+            AccountEventKind::CaregiverSent,
+            AccountEventKind::CaregiverRead,
+            AccountEventKind::AttachmentDownloaded,
+            AccountEventKind::ThreadShared,
+        ]
+    );
+    let by_dana = |seq| ThreadActivity {
+        by: dana.id.clone(),
+        thread_id: thread_id.clone(),
+        seq,
+    };
+    assert_eq!(activity(&events[0]), by_dana(Some(3)));
+    assert_eq!(activity(&events[1]), by_dana(Some(2)));
+    assert_eq!(activity(&events[2]), by_dana(None));
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == AccountEventKind::CaregiverAccepted
+                && e.detail.as_deref() == Some(dana.id.as_str()))
+    );
+    verify(&events);
+
+    // The clinic reads the same log for an audit; nobody else can.
+    let audited = log_of(
+        &relay,
+        &clinic.token,
+        &format!("/v1/accounts/{}/history", sam.id),
+    )
+    .await;
+    assert_eq!(audited, events);
+    let refused = relay
+        .expect_error(
+            Method::GET,
+            &format!("/v1/accounts/{}/history", sam.id),
+            Some(&dana.token),
+            NONE,
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+        )
+        .await;
+    assert!(!refused.error.message.contains(&sam.id));
+    relay
+        .expect_error(
+            Method::GET,
+            "/v1/accounts/acc_nobody/history",
+            Some(&clinic.token),
+            NONE,
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+        )
+        .await;
+}
+
+/// A log whose stored row was changed behind the relay's back (the
+/// append-only trigger dropped, as someone with the database could) no
+/// longer verifies.
+#[tokio::test]
+async fn a_log_changed_in_the_database_fails_verification() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let sam = relay.patient(&clinic, "sam@example.com").await;
+    let db = relay.db().await;
+    let drop_trigger = if support::on_postgres() {
+        "DROP TRIGGER account_events_no_update ON account_events"
+    } else {
+        "DROP TRIGGER account_events_no_update"
+    };
+    sqlx::query(drop_trigger).execute(&db).await.unwrap();
+    sqlx::query(
+        "UPDATE account_events SET detail = 'nothing to see' WHERE account_id = $1 AND seq = 0",
+    )
+    .bind(&sam.id)
+    .execute(&db)
+    .await
+    .unwrap();
+    let events = log_of(&relay, &sam.token, "/v1/account/history").await;
+    let entries: Vec<LogEntry> = events
+        .iter()
+        .map(|e| LogEntry {
+            seq: e.seq,
+            kind: e.kind.name().to_owned(),
+            at_ms: e.at_ms,
+            session_id: e.session_id.clone(),
+            detail: e.detail.clone(),
+            hash: e.hash.0.as_slice().try_into().unwrap(),
+        })
+        .collect();
+    assert!(account_log::verify(&entries, None).is_err());
+}
