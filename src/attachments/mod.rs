@@ -173,7 +173,12 @@ pub(crate) fn size_label(bytes: u64) -> String {
     match bytes {
         0..1_000 => format!("{bytes} bytes"),
         1_000..1_000_000 => format!("{} KB", bytes / 1_000),
-        _ => format!("{:.1} MB", bytes as f64 / 1_000_000.0),
+        // Tenths of a megabyte, rounded, in integers: formatting a float
+        // would add 10 KB of code to the client.
+        _ => {
+            let tenths = bytes.saturating_add(50_000) / 100_000;
+            format!("{}.{} MB", tenths / 10, tenths % 10)
+        }
     }
 }
 
@@ -262,6 +267,9 @@ mod tests {
         assert_eq!(size_label(312), "312 bytes");
         assert_eq!(size_label(512_000), "512 KB");
         assert_eq!(size_label(20_000_000), "20.0 MB");
+        assert_eq!(size_label(1_250_000), "1.3 MB");
+        assert_eq!(size_label(1_249_999), "1.2 MB");
+        assert_eq!(size_label(999_999_999), "1000.0 MB");
         assert_eq!(media_type_for("Lab Results.PDF", ""), "application/pdf");
         assert_eq!(media_type_for("x", "image/png"), "image/png");
     }

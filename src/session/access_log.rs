@@ -1,5 +1,5 @@
 //! The account's access log as this device reads it: every link checked
-//! (crypto.md §9) against the newest entry this device verified before,
+//! (crypto.md §9c) against the newest entry this device verified before,
 //! each entry in plain words, and what deserves a banner on the next
 //! visit (a sign-in from a new device, three or more failed sign-ins).
 //! Pure: the page supplies names, subjects and the clock; host-tested.
@@ -108,12 +108,41 @@ pub fn parse_head(text: &str) -> Option<LogHead> {
     })
 }
 
-fn sign_in(event: &AccountEvent) -> Option<SignInDetail> {
+/// An entry's JSON detail, read as a `serde_json::Value` (the client
+/// already has that code; a derived reader per detail type would add more).
+fn detail_json(event: &AccountEvent) -> Option<serde_json::Value> {
     serde_json::from_str(event.detail.as_deref()?).ok()
 }
 
+fn text(value: &serde_json::Value, name: &str) -> Option<String> {
+    value.get(name)?.as_str().map(str::to_owned)
+}
+
+fn sign_in(event: &AccountEvent) -> Option<SignInDetail> {
+    let value = detail_json(event)?;
+    let method = match value.get("method")?.as_str()? {
+        "passkey" => SignInMethod::Passkey,
+        "code" => SignInMethod::Code,
+        "invite" => SignInMethod::Invite,
+        "account_key" => SignInMethod::AccountKey,
+        "setup" => SignInMethod::Setup,
+        _ => return None,
+    };
+    Some(SignInDetail {
+        method,
+        device: text(&value, "device")?,
+        network: text(&value, "network")?,
+        new_device: value.get("new_device").and_then(serde_json::Value::as_bool) == Some(true),
+    })
+}
+
 fn activity(event: &AccountEvent) -> Option<ThreadActivity> {
-    serde_json::from_str(event.detail.as_deref()?).ok()
+    let value = detail_json(event)?;
+    Some(ThreadActivity {
+        by: text(&value, "by")?,
+        thread_id: text(&value, "thread_id")?,
+        seq: value.get("seq").and_then(serde_json::Value::as_u64),
+    })
 }
 
 fn method_words(method: SignInMethod) -> &'static str {
@@ -134,6 +163,17 @@ pub struct Names<'a> {
     pub is_caregiver: &'a dyn Fn(&str) -> bool,
     /// A conversation's subject as this device shows it, by thread id.
     pub subject: &'a dyn Fn(&str) -> Option<String>,
+    /// The device a session signed in on, by session id ([`devices`]).
+    pub device: &'a dyn Fn(&str) -> Option<String>,
+}
+
+/// Each session's device, from the sign-ins in `events`.
+pub fn devices(events: &[AccountEvent]) -> Vec<(String, String)> {
+    events
+        .iter()
+        .filter(|e| e.kind == AccountEventKind::SignedIn)
+        .filter_map(|e| Some((e.session_id.clone()?, sign_in(e)?.device)))
+        .collect()
 }
 
 impl std::fmt::Debug for Names<'_> {
@@ -240,6 +280,15 @@ pub fn describe(event: &AccountEvent, current_session: Option<&str>, names: &Nam
     let mut line = match event.kind {
         AccountEventKind::SignedIn => sign_in_words("Signed in", event),
         AccountEventKind::SignInFailed => sign_in_words("Failed sign-in", event),
+        // The detail is the session ended: named by its device when known.
+        AccountEventKind::SessionRevoked => event
+            .detail
+            .as_deref()
+            .and_then(|session| (names.device)(session))
+            .map_or_else(
+                || kind_words(event.kind).to_owned(),
+                |device| format!("{device} was signed out"),
+            ),
         AccountEventKind::CaregiverRead
         | AccountEventKind::CaregiverSent
         | AccountEventKind::AttachmentDownloaded => {
@@ -259,7 +308,11 @@ pub fn describe(event: &AccountEvent, current_session: Option<&str>, names: &Nam
         }
     };
     if current_session.is_some() && event.session_id.as_deref() == current_session {
-        line.push_str(" · this device");
+        line.push_str(if event.kind == AccountEventKind::SessionRevoked {
+            " · by this device"
+        } else {
+            " · this device"
+        });
     }
     line
 }
@@ -435,6 +488,7 @@ mod tests {
             person: &|_| None,
             is_caregiver: &|_| false,
             subject: &|_| None,
+            device: &|_| None,
         }
     }
 
@@ -469,6 +523,26 @@ mod tests {
             describe(&events[0], None, &nobody()),
             "Signed in (Mozilla/5.0 old)"
         );
+        // Ending the phone's session names the phone, never the session id.
+        let found = devices(&events);
+        let named = Names {
+            device: &|id| found.iter().find(|(s, _)| s == id).map(|(_, d)| d.clone()),
+            ..nobody()
+        };
+        let revoked = log(&[(
+            AccountEventKind::SessionRevoked,
+            Some("s-2"),
+            Some("s-1".into()),
+        )]);
+        assert_eq!(
+            describe(&revoked[0], Some("s-2"), &named),
+            "Chrome on Android was signed out · by this device"
+        );
+        let unknown = log(&[(AccountEventKind::SessionRevoked, None, Some("s-9".into()))]);
+        assert_eq!(
+            describe(&unknown[0], None, &named),
+            "A device was signed out"
+        );
     }
 
     #[test]
@@ -495,6 +569,7 @@ mod tests {
             person: &|id| (id == "acc_dana").then(|| "Dana Okafor".to_owned()),
             is_caregiver: &|id| id == "acc_dana",
             subject: &|id| (id == "thr_1").then(|| "Prescription refill".to_owned()),
+            device: &|_| None,
         };
         let lines: Vec<String> = events
             .iter()

@@ -1,6 +1,6 @@
 //! `audit ACCOUNT`: an account's access log as the relay serves it to the
 //! clinic, oldest first, one line an entry, and whether its hash chain
-//! verifies (crypto.md §9) — the same check the patient's app makes.
+//! verifies (crypto.md §9c) — the same check the patient's app makes.
 
 use std::time::{Duration, UNIX_EPOCH};
 

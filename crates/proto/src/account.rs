@@ -93,7 +93,7 @@ impl AccountEventKind {
     ];
 
     /// The kind's stable name: its JSON form, its database value, and the
-    /// text hashed into its access-log link (crypto.md §9), so it can never
+    /// text hashed into its access-log link (crypto.md §9c), so it can never
     /// change.
     pub const fn name(self) -> &'static str {
         match self {
@@ -235,7 +235,7 @@ pub struct AccountEvent {
     /// session, a [`SignInDetail`] or [`ThreadActivity`] as JSON.
     pub detail: Option<String>,
     /// This entry's link: SHA-256 over it and the previous entry's link
-    /// (crypto.md §9).
+    /// (crypto.md §9c).
     pub hash: crate::Bytes,
 }
 

@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::secrets::now_ms;
 use crate::store;
 
-/// An account event's link (crypto.md §9), computed by the same function
+/// An account event's link (crypto.md §9c), computed by the same function
 /// every reader verifies with.
 pub fn event_hash(
     prev: &[u8; 32],

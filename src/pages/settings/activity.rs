@@ -78,10 +78,18 @@ pub(super) fn Activity() -> impl IntoView {
                 .find(|t| t.thread_id == id)
                 .map(|t| category_label(t.category).to_owned())
         };
+        let devices = access_log::devices(&history.events);
+        let device = |session: &str| {
+            devices
+                .iter()
+                .find(|(id, _)| id == session)
+                .map(|(_, device)| device.clone())
+        };
         let names = Names {
             person: &person,
             is_caregiver: &is_caregiver,
             subject: &subject,
+            device: &device,
         };
         lines.set(
             history

@@ -141,6 +141,11 @@ test('a patient shares a conversation with a caregiver, who answers for them; re
   const activity = page.getByTestId('account-activity');
   await expect(activity).toContainText('A conversation was shared with a caregiver (Dana Okafor)');
   await expect(activity).toContainText('A caregiver was removed (Dana Okafor)');
+  // What Dana did in it, from the relay's access log, in words.
+  await expect(activity).toContainText('A caregiver accepted your invitation (Dana Okafor)');
+  await expect(activity).toContainText('Dana Okafor (caregiver) read “Question for my care team”');
+  await expect(activity).toContainText('Dana Okafor (caregiver) sent a message in “Question for my care team”');
+  await expect(page.getByTestId('activity-check')).toContainText('Checked: these');
 
   // Sam's next message goes under a new epoch without her, and the clinic
   // reads it.
