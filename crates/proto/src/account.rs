@@ -63,11 +63,17 @@ pub enum AccountEventKind {
     /// the patient's conversations (the detail is a [`ThreadActivity`] as
     /// JSON).
     AttachmentDownloaded,
+    /// The account agreed to the clinic's messaging consent (the detail is
+    /// a [`ConsentDetail`] as JSON).
+    ConsentGiven,
+    /// The account withdrew its consent to messaging (the detail is a
+    /// [`ConsentDetail`] as JSON: the version withdrawn).
+    ConsentWithdrawn,
 }
 
 impl AccountEventKind {
     /// Every kind, in the order they were added.
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 24] = [
         Self::BundlePublished,
         Self::BundleChanged,
         Self::VaultChanged,
@@ -90,6 +96,8 @@ impl AccountEventKind {
         Self::CaregiverRead,
         Self::CaregiverSent,
         Self::AttachmentDownloaded,
+        Self::ConsentGiven,
+        Self::ConsentWithdrawn,
     ];
 
     /// The kind's stable name: its JSON form, its database value, and the
@@ -119,6 +127,8 @@ impl AccountEventKind {
             Self::CaregiverRead => "caregiver_read",
             Self::CaregiverSent => "caregiver_sent",
             Self::AttachmentDownloaded => "attachment_downloaded",
+            Self::ConsentGiven => "consent_given",
+            Self::ConsentWithdrawn => "consent_withdrawn",
         }
     }
 }
@@ -166,6 +176,62 @@ pub fn device_description(user_agent: &str) -> String {
         (None, Some(system)) => format!("a browser on {system}"),
         (None, None) => "an unknown browser".into(),
     }
+}
+
+/// The detail of a `consent_given` or `consent_withdrawn` event (as JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConsentDetail {
+    /// The text's version.
+    pub version: String,
+    /// The SHA-256 of the text's UTF-8 bytes, in lowercase hex.
+    pub sha256: String,
+    /// How the account agreed: `enrollment` (in the session its invite code
+    /// and one-time code opened, before its passkey was made) or
+    /// `signed_in` (later, in Settings); empty for a withdrawal.
+    #[serde(default)]
+    pub method: String,
+}
+
+/// `GET /v1/consent`: the clinic's consent to messaging as it stands now
+/// (no session needed: it is shown before an account can sign in).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConsentText {
+    /// Its version, as the clinic names it.
+    pub version: String,
+    /// The text, paragraphs separated by blank lines.
+    pub text: String,
+    /// SHA-256 of `text`'s UTF-8 bytes: what an acceptance names.
+    pub sha256: crate::Bytes,
+}
+
+/// `POST /v1/account/consent`: the caller agrees to exactly this text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ConsentAccept {
+    /// The version shown.
+    pub version: String,
+    /// The SHA-256 of the text shown.
+    pub sha256: crate::Bytes,
+}
+
+/// What an account agreed to, and whether it withdrew.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConsentStatus {
+    /// The text agreed to last (its version, hash and words), if any.
+    pub agreed: Option<ConsentText>,
+    /// When (Unix seconds).
+    pub agreed_at: Option<u64>,
+    /// How ([`ConsentDetail::method`]).
+    pub method: Option<String>,
+    /// When the account withdrew (Unix seconds), if it did and has not
+    /// agreed again since: messaging is stopped for it.
+    pub withdrawn_at: Option<u64>,
+    /// The text as it stands now (to agree to, or again).
+    pub current: ConsentText,
 }
 
 /// How a sign-in was made, or attempted.

@@ -130,6 +130,9 @@ pub enum ErrorCode {
     /// 403: the account is not one of the caller's caregivers (or the
     /// caller is not one of its patients).
     NotYourCaregiver,
+    /// 403: the patient withdrew their consent to messaging: nothing can
+    /// be sent in their conversations until they give it again.
+    ConsentWithdrawn,
 
     // 404 Not Found
     /// 404: no such invite code (mistyped, used, or expired).
@@ -167,6 +170,8 @@ pub enum ErrorCode {
     /// 409: the thread's epoch or members changed; refetch, seal again
     /// and resend.
     StaleEpoch,
+    /// 409: the consent text changed since it was shown: show the new one.
+    ConsentChanged,
     /// 409: an authenticator app is set up already.
     TotpEnabled,
     /// 409: finalizing an upload with parts missing.
@@ -229,7 +234,7 @@ pub enum ErrorCode {
 impl ErrorCode {
     /// Every code the relay sends, in declaration order ([`Self::Unknown`]
     /// is not one of them).
-    pub const ALL: [Self; 70] = [
+    pub const ALL: [Self; 72] = [
         Self::BadBody,
         Self::CeremonyExpired,
         Self::CodeNotValid,
@@ -266,6 +271,7 @@ impl ErrorCode {
         Self::ReadOnlyCaregiver,
         Self::OnlyMeThread,
         Self::NotYourCaregiver,
+        Self::ConsentWithdrawn,
         Self::InviteNotValid,
         Self::NotFound,
         Self::NoSuchRoute,
@@ -280,6 +286,7 @@ impl ErrorCode {
         Self::NoPendingTotp,
         Self::PasskeyExists,
         Self::StaleEpoch,
+        Self::ConsentChanged,
         Self::TotpEnabled,
         Self::UploadIncomplete,
         Self::VaultStale,
@@ -342,6 +349,7 @@ impl ErrorCode {
             Self::ReadOnlyCaregiver => "read_only_caregiver",
             Self::OnlyMeThread => "only_me_thread",
             Self::NotYourCaregiver => "not_your_caregiver",
+            Self::ConsentWithdrawn => "consent_withdrawn",
             Self::InviteNotValid => "invite_not_valid",
             Self::NotFound => "not_found",
             Self::NoSuchRoute => "no_such_route",
@@ -356,6 +364,7 @@ impl ErrorCode {
             Self::NoPendingTotp => "no_pending_totp",
             Self::PasskeyExists => "passkey_exists",
             Self::StaleEpoch => "stale_epoch",
+            Self::ConsentChanged => "consent_changed",
             Self::TotpEnabled => "totp_enabled",
             Self::UploadIncomplete => "upload_incomplete",
             Self::VaultStale => "vault_stale",
@@ -393,7 +402,7 @@ mod tests {
 
     /// The wire names, written out: changing one breaks every client and
     /// the e2e tests that read it, so it must fail here first.
-    const WIRE: [&str; 70] = [
+    const WIRE: [&str; 72] = [
         "bad_body",
         "ceremony_expired",
         "code_not_valid",
@@ -430,6 +439,7 @@ mod tests {
         "read_only_caregiver",
         "only_me_thread",
         "not_your_caregiver",
+        "consent_withdrawn",
         "invite_not_valid",
         "not_found",
         "no_such_route",
@@ -444,6 +454,7 @@ mod tests {
         "no_pending_totp",
         "passkey_exists",
         "stale_epoch",
+        "consent_changed",
         "totp_enabled",
         "upload_incomplete",
         "vault_stale",
@@ -509,41 +520,43 @@ mod tests {
             ReadOnlyCaregiver => 33,
             OnlyMeThread => 34,
             NotYourCaregiver => 35,
-            InviteNotValid => 36,
-            NotFound => 37,
-            NoSuchRoute => 38,
-            MethodNotAllowed => 39,
-            BodyTimeout => 40,
-            AlreadyFinalized => 41,
-            EpochConflict => 42,
-            InviteUsed => 43,
-            LastPasskey => 44,
-            MessageIdReused => 45,
-            NoClinic => 46,
-            NoPendingTotp => 47,
-            PasskeyExists => 48,
-            StaleEpoch => 49,
-            TotpEnabled => 50,
-            UploadIncomplete => 51,
-            VaultStale => 52,
-            BodyTooLarge => 53,
-            PartTooLarge => 54,
-            QuotaExceeded => 55,
-            TooLarge => 56,
-            WrongContentType => 57,
-            InvalidField => 58,
-            CannotSendCode => 59,
-            LockedOut => 60,
-            TooManyCodes => 61,
-            TooManyInvites => 62,
-            TooManyThreads => 63,
-            TooManyUploads => 64,
-            Internal => 65,
-            CodeNotSent => 66,
-            OverCapacity => 67,
-            StorageUnavailable => 68,
-            StorageFull => 69,
-            Unknown => 70,
+            ConsentWithdrawn => 36,
+            InviteNotValid => 37,
+            NotFound => 38,
+            NoSuchRoute => 39,
+            MethodNotAllowed => 40,
+            BodyTimeout => 41,
+            AlreadyFinalized => 42,
+            EpochConflict => 43,
+            InviteUsed => 44,
+            LastPasskey => 45,
+            MessageIdReused => 46,
+            NoClinic => 47,
+            NoPendingTotp => 48,
+            PasskeyExists => 49,
+            StaleEpoch => 50,
+            ConsentChanged => 51,
+            TotpEnabled => 52,
+            UploadIncomplete => 53,
+            VaultStale => 54,
+            BodyTooLarge => 55,
+            PartTooLarge => 56,
+            QuotaExceeded => 57,
+            TooLarge => 58,
+            WrongContentType => 59,
+            InvalidField => 60,
+            CannotSendCode => 61,
+            LockedOut => 62,
+            TooManyCodes => 63,
+            TooManyInvites => 64,
+            TooManyThreads => 65,
+            TooManyUploads => 66,
+            Internal => 67,
+            CodeNotSent => 68,
+            OverCapacity => 69,
+            StorageUnavailable => 70,
+            StorageFull => 71,
+            Unknown => 72,
         }
     }
 

@@ -71,6 +71,15 @@ pub struct Config {
     /// most 300 characters (after trimming), no line breaks or other control
     /// characters; must not be empty.
     pub emergency_notice: String,
+    /// The version of the clinic's consent to messaging, as the clinic
+    /// names it (`"2026-12"`, `"v3"`): 1 to 40 letters, digits, `.`, `-`
+    /// or `_`. Change it with the text: every acceptance records both.
+    pub consent_version: String,
+    /// The clinic's consent to messaging, shown at enrollment before the
+    /// passkey is made and in Settings: plain text, paragraphs separated by
+    /// blank lines, at most 8000 characters, no control characters but
+    /// line breaks.
+    pub consent_text: String,
     /// The largest attachment accepted, in plaintext bytes (the relay
     /// refuses an upload whose encrypted size is larger than such a file's).
     /// Sent to clients in `GET /v1/clinic`, so they can refuse a file before
@@ -177,6 +186,8 @@ impl Default for Config {
             office_hours: None,
             reply_time: DEFAULT_REPLY_TIME.into(),
             emergency_notice: DEFAULT_EMERGENCY_NOTICE.into(),
+            consent_version: DEFAULT_CONSENT_VERSION.into(),
+            consent_text: DEFAULT_CONSENT_TEXT.into(),
             max_attachment_bytes: DEFAULT_MAX_ATTACHMENT_BYTES,
             attachment_quota_bytes: DEFAULT_ATTACHMENT_QUOTA_BYTES,
             allowed_attachment_types: DEFAULT_ATTACHMENT_TYPES
@@ -327,6 +338,24 @@ pub const DEFAULT_REPLY_TIME: &str = "within one business day";
 /// `emergency_notice` when none is configured.
 pub const DEFAULT_EMERGENCY_NOTICE: &str =
     "If this is an emergency, call 911. For a mental health crisis, call or text 988.";
+
+/// `consent_version` when none is configured.
+pub const DEFAULT_CONSENT_VERSION: &str = "ward-default-1";
+
+/// `consent_text` when none is configured: what any clinic's text must say
+/// at least. A clinic configures its own, reviewed by its counsel.
+pub const DEFAULT_CONSENT_TEXT: &str = "Messaging your care team through Ward
+
+Ward is for questions that are not urgent. Your care team reads messages during office hours and answers within the time shown in the app. In an emergency, call 911; never wait for a message.
+
+Your messages and files are encrypted on your device. The clinic's staff who care for you read them, and they may become part of your medical record.
+
+You can let a caregiver read or send for you, and stop that at any time. Ward records who signed in to your account and who read, sent or downloaded in your conversations, and shows you that record.
+
+You can withdraw this consent at any time in Settings. Messaging then stops for your account; nothing you sent is deleted. You can always call the clinic instead.";
+
+/// The most characters `consent_text` may have.
+pub const CONSENT_TEXT_MAX_CHARS: usize = 8000;
 
 /// The most characters `office_hours` and `reply_time` may have.
 pub const CLINIC_TEXT_MAX_CHARS: usize = 200;
@@ -501,6 +530,27 @@ impl Config {
                 "emergency_notice must not be empty; leave it out for the default {DEFAULT_EMERGENCY_NOTICE:?}"
             )));
         }
+        let version = &self.consent_version;
+        if version.is_empty()
+            || version.len() > 40
+            || !version
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "consent_version {version:?} must be 1 to 40 letters, digits, '.', '-' or '_'"
+            )));
+        }
+        let text = self.consent_text.trim();
+        let chars = text.chars().count();
+        if text.is_empty()
+            || chars > CONSENT_TEXT_MAX_CHARS
+            || text.chars().any(|c| c.is_control() && c != '\n')
+        {
+            return Err(ConfigError::Invalid(format!(
+                "consent_text must be 1 to {CONSENT_TEXT_MAX_CHARS} characters without control characters other than line breaks; it is {chars}"
+            )));
+        }
         if self.max_attachment_bytes == 0
             || ward_seal::stream::encrypted_len(self.max_attachment_bytes).is_none()
         {
@@ -592,6 +642,11 @@ impl Config {
     /// `emergency_notice` as patients see it: trimmed.
     pub fn emergency_notice(&self) -> &str {
         self.emergency_notice.trim()
+    }
+
+    /// `consent_text` as patients see it and agree to: trimmed.
+    pub fn consent_text(&self) -> &str {
+        self.consent_text.trim()
     }
 
     /// The largest encrypted upload accepted: the encrypted size of a

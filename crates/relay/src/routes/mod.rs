@@ -3,6 +3,7 @@
 mod account;
 mod auth;
 mod caregivers;
+mod consent;
 mod enroll;
 mod events;
 mod health;
@@ -100,6 +101,16 @@ pub fn router() -> Router<AppState> {
             put(account::legal_hold),
         )
         .route("/v1/accounts/{account_id}/history", get(account::audit))
+        .route(
+            "/v1/accounts/{account_id}/consent",
+            get(consent::of_account),
+        )
+        .route("/v1/consent", get(consent::text))
+        .route(
+            "/v1/account/consent",
+            get(consent::status).post(consent::agree),
+        )
+        .route("/v1/account/consent/withdraw", post(consent::withdraw))
         .route("/v1/vault", get(vault::get).put(vault::put))
         .route("/v1/threads", get(threads::list).post(threads::create))
         .route("/v1/threads/{thread_id}", get(threads::get))

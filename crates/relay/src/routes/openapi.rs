@@ -7,8 +7,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    account, auth, caregivers, enroll, events, health, keys, passkeys, sessions, threads, totp,
-    uploads, vault,
+    account, auth, caregivers, consent, enroll, events, health, keys, passkeys, sessions, threads,
+    totp, uploads, vault,
 };
 
 /// The OpenAPI 3.1 document.
@@ -28,6 +28,7 @@ use super::{
         sessions::list, sessions::revoke,
         keys::publish, keys::fetch, keys::history,
         account::history, account::audit, account::legal_hold,
+        consent::text, consent::status, consent::agree, consent::withdraw, consent::of_account,
         vault::get, vault::put,
         threads::list, threads::create, threads::get, threads::put_epoch, threads::my_keys, threads::add_member, threads::set_only_me, threads::remove_member,
         threads::post_message, threads::list_messages, threads::archive_head, threads::receipt, threads::typing,

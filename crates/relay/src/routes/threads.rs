@@ -268,6 +268,9 @@ pub async fn create(
     if session.kind != Role::Patient {
         return Err(ApiError::forbidden("Only a patient can start a thread."));
     }
+    if store::consent::withdrawn(&state.db, &session.account_id).await? {
+        return Err(super::consent::withdrawn(true));
+    }
     let clinic = store::accounts::clinic(&state.db)
         .await?
         .ok_or_else(|| {
@@ -644,6 +647,9 @@ pub async fn post_message(
     )
     .await?
     .ok_or_else(|| ApiError::not_found("thread"))?;
+    if checks.consent_withdrawn {
+        return Err(super::consent::withdrawn(session.kind == Role::Patient));
+    }
     // A caregiver's grant: their send is refused without it, and recorded
     // in its patient's access log with it.
     let grant = if session.kind == Role::Caregiver {

@@ -233,6 +233,8 @@ pub struct SendChecks {
     /// A member left (or their grant ended) since the current epoch began:
     /// nothing more may be sealed under it.
     pub needs_rekey: bool,
+    /// The thread's patient withdrew their consent to messaging.
+    pub consent_withdrawn: bool,
 }
 
 /// The checks before `sender_id` stores `message_id` sealed under `epoch`
@@ -249,7 +251,10 @@ pub async fn send_checks(
             (SELECT COUNT(*) > 0 FROM sealed_keys k
               WHERE k.thread_id = $1 AND k.epoch = $3 AND k.member_id = $2) AS has_key,
             (SELECT COUNT(*) > 0 FROM envelopes e
-              WHERE e.thread_id = $1 AND e.sender_id = $2 AND e.message_id = $4) AS already_stored
+              WHERE e.thread_id = $1 AND e.sender_id = $2 AND e.message_id = $4) AS already_stored,
+            (SELECT COUNT(*) > 0 FROM thread_members p
+              JOIN account_consent c ON c.account_id = p.account_id
+              WHERE p.thread_id = $1 AND p.role = 'patient' AND c.withdrawn_at IS NOT NULL) AS consent_withdrawn
          FROM thread_members m JOIN threads t ON t.thread_id = m.thread_id
          WHERE m.thread_id = $1 AND m.account_id = $2 AND m.removed_at IS NULL",
     )
@@ -265,6 +270,7 @@ pub async fn send_checks(
             needs_rekey: row.try_get::<crate::db::Flag, _>("needs_rekey")?.0,
             has_key: row.try_get::<crate::db::Flag, _>("has_key")?.0,
             already_stored: row.try_get::<crate::db::Flag, _>("already_stored")?.0,
+            consent_withdrawn: row.try_get::<crate::db::Flag, _>("consent_withdrawn")?.0,
         })
     })
     .transpose()

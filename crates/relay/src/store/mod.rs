@@ -28,6 +28,7 @@ pub mod attachments;
 pub mod blobs;
 pub mod caregivers;
 pub mod code_logins;
+pub mod consent;
 pub mod envelopes;
 pub mod guesses;
 pub mod history;

@@ -7,6 +7,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("account.rs", include_str!("../routes/account.rs")),
     ("auth.rs", include_str!("../routes/auth.rs")),
     ("caregivers.rs", include_str!("../routes/caregivers.rs")),
+    ("consent.rs", include_str!("../routes/consent.rs")),
     ("enroll.rs", include_str!("../routes/enroll.rs")),
     ("events.rs", include_str!("../routes/events.rs")),
     ("health.rs", include_str!("../routes/health.rs")),
@@ -28,6 +29,7 @@ const ROUTES: &[(&str, &str)] = &[
 /// history, lockout, passkeys, the relay secret, sessions, setup). They
 /// call [`crate::store`] too. (`db.rs` keeps the connection plumbing.)
 const MECHANISMS: &[(&str, &str)] = &[
+    ("access.rs", include_str!("../access.rs")),
     ("archive.rs", include_str!("../archive.rs")),
     ("blobs.rs", include_str!("../blobs.rs")),
     ("fanout.rs", include_str!("../fanout.rs")),

@@ -1,0 +1,58 @@
+-- The messaging consent (issue 15): the texts the clinic served, each
+-- account's current agreement, and its two access-log kinds. SQLite cannot
+-- widen a CHECK in place, so the append-only table is rebuilt with its rows
+-- and triggers as they were.
+CREATE TABLE consent_texts (
+    sha256     BLOB PRIMARY KEY NOT NULL CHECK (length(sha256) = 32),
+    version    TEXT NOT NULL,
+    text       TEXT NOT NULL,
+    first_served_at INTEGER NOT NULL
+) STRICT;
+
+-- One row per account that ever agreed: the last text it agreed to, and
+-- when it withdrew (NULL while its consent stands).
+CREATE TABLE account_consent (
+    account_id   TEXT PRIMARY KEY NOT NULL REFERENCES accounts (account_id),
+    sha256       BLOB NOT NULL REFERENCES consent_texts (sha256),
+    agreed_at    INTEGER NOT NULL,
+    method       TEXT NOT NULL CHECK (method IN ('enrollment', 'signed_in')),
+    withdrawn_at INTEGER
+) STRICT;
+
+DROP TRIGGER account_events_no_update;
+DROP TRIGGER account_events_no_delete;
+
+CREATE TABLE account_events_widened (
+    account_id TEXT NOT NULL REFERENCES accounts (account_id),
+    seq        INTEGER NOT NULL CHECK (seq >= 0),
+    kind       TEXT NOT NULL CHECK (kind IN (
+                   'bundle_published', 'bundle_changed', 'vault_changed',
+                   'passkey_added', 'passkey_removed', 'totp_enabled',
+                   'totp_disabled', 'signed_in', 'session_revoked',
+                   'caregiver_invited', 'thread_shared', 'thread_unshared',
+                   'caregiver_changed', 'caregiver_removed', 'caregiver_left',
+                   'caregiver_expired', 'sign_in_failed', 'signed_out',
+                   'caregiver_accepted', 'caregiver_read', 'caregiver_sent',
+                   'attachment_downloaded', 'consent_given',
+                   'consent_withdrawn')),
+    at         INTEGER NOT NULL,
+    session_id TEXT,
+    detail     TEXT,
+    hash       BLOB NOT NULL CHECK (length(hash) = 32),
+    PRIMARY KEY (account_id, seq)
+) STRICT;
+
+INSERT INTO account_events_widened (account_id, seq, kind, at, session_id, detail, hash)
+    SELECT account_id, seq, kind, at, session_id, detail, hash FROM account_events;
+DROP TABLE account_events;
+ALTER TABLE account_events_widened RENAME TO account_events;
+
+CREATE TRIGGER account_events_no_update BEFORE UPDATE ON account_events
+BEGIN
+    SELECT RAISE(ABORT, 'account_events is append-only');
+END;
+
+CREATE TRIGGER account_events_no_delete BEFORE DELETE ON account_events
+BEGIN
+    SELECT RAISE(ABORT, 'account_events is append-only');
+END;

@@ -1,0 +1,190 @@
+//! The clinic's consent to messaging: the text as configured, an account
+//! agreeing to exactly that text (at enrollment, before its passkey, or
+//! later), withdrawing (messaging stops for it: its threads refuse new
+//! messages; nothing is deleted), and the clinic reading where an account
+//! stands. Each agreement and withdrawal is in the account's access log.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use sha2::{Digest, Sha256};
+use ward_proto::account::{
+    AccountEventKind, ConsentAccept, ConsentDetail, ConsentStatus, ConsentText,
+};
+use ward_proto::threads::Role;
+use ward_proto::{Bytes, ErrorCode};
+
+use crate::error::ApiError;
+use crate::extract::{JsonBody, Session};
+use crate::passkeys::has_sign_in_method;
+use crate::secrets::now_ms;
+use crate::{AppState, history, store};
+
+/// The text as configured now, with its hash.
+fn current(state: &AppState) -> store::consent::Text {
+    let text = state.config.consent_text().to_owned();
+    store::consent::Text {
+        version: state.config.consent_version.clone(),
+        sha256: Sha256::digest(text.as_bytes()).to_vec(),
+        text,
+    }
+}
+
+fn served(text: store::consent::Text) -> ConsentText {
+    ConsentText {
+        version: text.version,
+        text: text.text,
+        sha256: Bytes(text.sha256),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn detail(text: &store::consent::Text, method: &str) -> Result<String, ApiError> {
+    serde_json::to_string(&ConsentDetail {
+        version: text.version.clone(),
+        sha256: hex(&text.sha256),
+        method: method.to_owned(),
+    })
+    .map_err(|e| ApiError::internal("consent detail", &e))
+}
+
+async fn status_of(state: &AppState, account_id: &str) -> Result<ConsentStatus, ApiError> {
+    let agreement = store::consent::of(&state.db, account_id).await?;
+    let seconds = |ms: i64| u64::try_from(ms / 1000).unwrap_or(0);
+    Ok(ConsentStatus {
+        agreed_at: agreement.as_ref().map(|a| seconds(a.agreed_at)),
+        method: agreement.as_ref().map(|a| a.method.clone()),
+        withdrawn_at: agreement.as_ref().and_then(|a| a.withdrawn_at).map(seconds),
+        agreed: agreement.map(|a| served(a.text)),
+        current: served(current(state)),
+    })
+}
+
+/// `GET /v1/consent`: the clinic's consent to messaging as it stands.
+#[utoipa::path(get, path = "/v1/consent", tag = "consent", responses((status = 200, description = "OK", body = ward_proto::account::ConsentText)))]
+pub async fn text(State(state): State<AppState>) -> Json<ConsentText> {
+    Json(served(current(&state)))
+}
+
+/// `GET /v1/account/consent`: what the caller agreed to, and whether it
+/// withdrew.
+#[utoipa::path(get, path = "/v1/account/consent", tag = "consent", responses((status = 200, description = "OK", body = ward_proto::account::ConsentStatus)), security(("session" = [])))]
+pub async fn status(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Json<ConsentStatus>, ApiError> {
+    Ok(Json(status_of(&state, &session.account_id).await?))
+}
+
+/// `POST /v1/account/consent`: the caller agrees to the text it was shown,
+/// which must be the one configured now (same version and SHA-256).
+#[utoipa::path(post, path = "/v1/account/consent", tag = "consent", request_body = ward_proto::account::ConsentAccept, responses((status = 200, description = "OK: where the account stands now", body = ward_proto::account::ConsentStatus), (status = 409, description = "`consent_changed`: the text changed since it was shown", body = ward_proto::ErrorBody)), security(("session" = [])))]
+pub async fn agree(
+    State(state): State<AppState>,
+    session: Session,
+    JsonBody(request): JsonBody<ConsentAccept>,
+) -> Result<Json<ConsentStatus>, ApiError> {
+    let text = current(&state);
+    if request.version != text.version || request.sha256.0 != text.sha256 {
+        return Err(ApiError::conflict(
+            ErrorCode::ConsentChanged,
+            "The clinic changed its consent text since it was shown to you. Read the new text, then agree again.",
+        ));
+    }
+    let now = now_ms();
+    let mut tx = crate::db::begin_write(&state.db, &session.account_id).await?;
+    // Before the first passkey, the session is the one the invite code and
+    // the one-time code opened: the agreement is part of enrollment.
+    let method = if has_sign_in_method(&mut *tx, &session.account_id).await? {
+        "signed_in"
+    } else {
+        "enrollment"
+    };
+    store::consent::keep_text(&mut tx, &text, now).await?;
+    store::consent::agree(&mut tx, &session.account_id, &text.sha256, method, now).await?;
+    history::record_in(
+        &mut tx,
+        &session.account_id,
+        AccountEventKind::ConsentGiven,
+        Some(&session.session_id),
+        Some(&detail(&text, method)?),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(status_of(&state, &session.account_id).await?))
+}
+
+/// `POST /v1/account/consent/withdraw`: the caller withdraws its consent.
+/// Messaging stops in its threads (sends and new threads are refused with
+/// `consent_withdrawn`); everything stays readable; agreeing again
+/// restarts it.
+#[utoipa::path(post, path = "/v1/account/consent/withdraw", tag = "consent", responses((status = 200, description = "OK: where the account stands now", body = ward_proto::account::ConsentStatus), (status = 403, description = "No consent on record to withdraw", body = ward_proto::ErrorBody)), security(("session" = [])))]
+pub async fn withdraw(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Json<ConsentStatus>, ApiError> {
+    let mut tx = crate::db::begin_write(&state.db, &session.account_id).await?;
+    let Some(text) = store::consent::withdraw(&mut tx, &session.account_id, now_ms()).await? else {
+        return Err(ApiError::forbidden(
+            "There is no consent to messaging on record for this account to withdraw. To stop messaging, call the clinic.",
+        ));
+    };
+    history::record_in(
+        &mut tx,
+        &session.account_id,
+        AccountEventKind::ConsentWithdrawn,
+        Some(&session.session_id),
+        Some(&detail(&text, "")?),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(status_of(&state, &session.account_id).await?))
+}
+
+/// `GET /v1/accounts/{account_id}/consent` (the clinic only): where an
+/// account stands.
+#[utoipa::path(
+    get,
+    path = "/v1/accounts/{account_id}/consent",
+    tag = "consent",
+    params(("account_id" = String, Path, description = "The account")),
+    responses(
+        (status = 200, description = "OK", body = ward_proto::account::ConsentStatus),
+        (status = 403, description = "Forbidden: only the clinic reads another account's consent", body = ward_proto::ErrorBody),
+        (status = 404, description = "No such account", body = ward_proto::ErrorBody)
+    ),
+    security(("session" = []))
+)]
+pub async fn of_account(
+    State(state): State<AppState>,
+    session: Session,
+    Path(account_id): Path<String>,
+) -> Result<Json<ConsentStatus>, ApiError> {
+    if session.kind != Role::Clinic {
+        return Err(ApiError::forbidden(
+            "Only the clinic can read another account's consent.",
+        ));
+    }
+    crate::bounds::id("account id", &account_id)?;
+    if !store::accounts::exists(&state.db, &account_id).await? {
+        return Err(ApiError::not_found("account"));
+    }
+    Ok(Json(status_of(&state, &account_id).await?))
+}
+
+/// The refusal of a send or a new thread in a patient's conversation after
+/// the patient withdrew consent, worded for who asks.
+pub fn withdrawn(patient_asks: bool) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        ErrorCode::ConsentWithdrawn,
+        if patient_asks {
+            "You withdrew your consent to messaging, so nothing can be sent. Your messages are kept. To message again, give your consent in Settings, or call the clinic."
+        } else {
+            "The patient withdrew their consent to messaging: nothing can be sent in their conversations. Call them instead."
+        },
+    )
+}

@@ -1,0 +1,197 @@
+//! The clinic's consent to messaging (issue 15): the configured text served
+//! to anyone, an account agreeing to exactly that text (recorded with its
+//! version, hash, time and method, and in the access log), withdrawing
+//! (every send and new thread in the patient's conversations refused with
+//! `consent_withdrawn`, nothing deleted), agreeing again, and the clinic
+//! reading where an account stands; a text changed since it was shown is
+//! refused, and an agreement keeps the words agreed to.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use reqwest::{Method, StatusCode};
+use sha2::{Digest, Sha256};
+use support::{NONE, Relay};
+use ward_proto::Bytes;
+use ward_proto::ErrorCode;
+use ward_proto::account::{
+    AccountEventKind, AccountHistory, ConsentAccept, ConsentDetail, ConsentStatus, ConsentText,
+};
+use ward_proto::threads::{Category, CreateThreadRequest};
+
+async fn agree(relay: &Relay, token: &str, text: &ConsentText) -> reqwest::Response {
+    relay
+        .call(
+            Method::POST,
+            "/v1/account/consent",
+            Some(token),
+            Some(&ConsentAccept {
+                version: text.version.clone(),
+                sha256: text.sha256.clone(),
+            }),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn a_patient_agrees_withdraws_and_agrees_again_and_messaging_follows() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let sam = relay.patient(&clinic, "sam@example.com").await;
+    let other = relay.patient(&clinic, "alex@example.com").await;
+    let (thread, key) = relay
+        .thread_with_key(&sam, clinic.keys.bundle(), Category::Refill)
+        .await;
+    let t = thread.thread_id.as_str();
+
+    // The text, to anyone, hashed as stated.
+    let text: ConsentText = relay
+        .expect(Method::GET, "/v1/consent", None, NONE, StatusCode::OK)
+        .await;
+    assert_eq!(text.version, ward_relay::config::DEFAULT_CONSENT_VERSION);
+    assert!(text.text.contains("In an emergency, call 911"));
+    assert_eq!(text.sha256.0, Sha256::digest(text.text.as_bytes()).to_vec());
+
+    // Another hash than the text's is not an agreement to it.
+    let mut altered = text.clone();
+    altered.sha256 = Bytes(vec![0; 32]);
+    let refused = agree(&relay, &sam.token, &altered).await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    let body: ward_proto::ErrorBody = refused.json().await.unwrap();
+    assert_eq!(body.error.code, ErrorCode::ConsentChanged);
+
+    // Sam agrees before any passkey: part of enrollment.
+    let agreed = agree(&relay, &sam.token, &text).await;
+    assert_eq!(agreed.status(), StatusCode::OK);
+    let status: ConsentStatus = agreed.json().await.unwrap();
+    assert_eq!(status.agreed.as_ref(), Some(&text));
+    assert_eq!(status.method.as_deref(), Some("enrollment"));
+    assert!(status.agreed_at.is_some() && status.withdrawn_at.is_none());
+    relay.send_ok(&sam, &key, t, 0, "m1", "Refill please").await;
+
+    // Withdrawn: nothing more is sent in Sam's conversation, by anyone;
+    // everything stays readable.
+    let _: ConsentStatus = relay
+        .expect(
+            Method::POST,
+            "/v1/account/consent/withdraw",
+            Some(&sam.token),
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    let own = relay.send(&sam, &key, t, 0, "m2", "again").await;
+    assert_eq!(own.status(), StatusCode::FORBIDDEN);
+    let own: ward_proto::ErrorBody = own.json().await.unwrap();
+    assert_eq!(own.error.code, ErrorCode::ConsentWithdrawn);
+    assert!(own.error.message.starts_with("You withdrew your consent"));
+    let reply = relay.send(&clinic, &key, t, 0, "c1", "Noted").await;
+    assert_eq!(reply.status(), StatusCode::FORBIDDEN);
+    let reply: ward_proto::ErrorBody = reply.json().await.unwrap();
+    assert_eq!(reply.error.code, ErrorCode::ConsentWithdrawn);
+    assert!(reply.error.message.starts_with("The patient withdrew"));
+    relay
+        .expect_error(
+            Method::POST,
+            "/v1/threads",
+            Some(&sam.token),
+            Some(&CreateThreadRequest {
+                category: Category::Question,
+            }),
+            StatusCode::FORBIDDEN,
+            ErrorCode::ConsentWithdrawn,
+        )
+        .await;
+    let page: ward_proto::threads::MessagePage = relay
+        .get_ok(&format!("/v1/threads/{t}/messages"), Some(&sam.token))
+        .await;
+    assert_eq!(page.messages.len(), 1);
+
+    // The clinic sees it; another patient cannot ask.
+    let seen: ConsentStatus = relay
+        .get_ok(&format!("/v1/accounts/{}/consent", sam.id), Some(&clinic.token))
+        .await;
+    assert!(seen.withdrawn_at.is_some());
+    relay
+        .expect_error(
+            Method::GET,
+            &format!("/v1/accounts/{}/consent", sam.id),
+            Some(&other.token),
+            NONE,
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+        )
+        .await;
+    // Nothing to withdraw for an account that never agreed.
+    relay
+        .expect_error(
+            Method::POST,
+            "/v1/account/consent/withdraw",
+            Some(&other.token),
+            NONE,
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+        )
+        .await;
+
+    // Agreeing again restarts messaging.
+    assert_eq!(agree(&relay, &sam.token, &text).await.status(), StatusCode::OK);
+    relay.send_ok(&sam, &key, t, 0, "m3", "Thanks").await;
+
+    // Each step is in Sam's access log, with the version and hash.
+    let history: AccountHistory = relay
+        .get_ok("/v1/account/history", Some(&sam.token))
+        .await;
+    let consent: Vec<(AccountEventKind, ConsentDetail)> = history
+        .events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.kind,
+                AccountEventKind::ConsentGiven | AccountEventKind::ConsentWithdrawn
+            )
+        })
+        .map(|e| (e.kind, serde_json::from_str(e.detail.as_deref().unwrap()).unwrap()))
+        .collect();
+    let hex: String = text.sha256.0.iter().map(|b| format!("{b:02x}")).collect();
+    let kinds: Vec<AccountEventKind> = consent.iter().map(|(k, _)| *k).collect();
+    assert_eq!(
+        kinds,
+        [
+            AccountEventKind::ConsentGiven,
+            AccountEventKind::ConsentWithdrawn,
+            AccountEventKind::ConsentGiven,
+        ]
+    );
+    assert!(consent.iter().all(|(_, d)| d.sha256 == hex && d.version == text.version));
+}
+
+/// A clinic that changes its text: an agreement keeps the words agreed to,
+/// and the new text is what is offered.
+#[tokio::test]
+async fn an_agreement_keeps_the_words_agreed_to_when_the_clinic_changes_its_text() {
+    let mut relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let sam = relay.patient(&clinic, "sam@example.com").await;
+    let first: ConsentText = relay.get_ok("/v1/consent", None).await;
+    assert_eq!(agree(&relay, &sam.token, &first).await.status(), StatusCode::OK);
+    relay
+        .restart_with(|config| {
+            config.consent_version = "2027-01".into();
+            config.consent_text = "Messaging, as of January.\n\nNew terms.".into();
+        })
+        .await
+        .unwrap();
+    let status: ConsentStatus = relay
+        .get_ok("/v1/account/consent", Some(&sam.token))
+        .await;
+    assert_eq!(status.agreed.as_ref(), Some(&first));
+    assert_eq!(status.current.version, "2027-01");
+    assert_ne!(status.current.sha256, first.sha256);
+    // The old text can no longer be agreed to.
+    assert_eq!(agree(&relay, &sam.token, &first).await.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        agree(&relay, &sam.token, &status.current).await.status(),
+        StatusCode::OK
+    );
+}
