@@ -140,3 +140,35 @@ pub(crate) async fn totp_status(
 ) -> Result<ward_proto::auth::TotpStatus, ApiError> {
     get("/v1/totp", Some(token)).await
 }
+
+/// `GET /v1/account/consent`: what this account agreed to.
+pub(crate) async fn consent(
+    token: &SessionToken,
+) -> Result<ward_proto::account::ConsentStatus, ApiError> {
+    get("/v1/account/consent", Some(token)).await
+}
+
+/// `POST /v1/account/consent`: agree to `text`, exactly as shown.
+pub(crate) async fn agree(
+    token: &SessionToken,
+    text: &ward_proto::account::ConsentText,
+) -> Result<ward_proto::account::ConsentStatus, ApiError> {
+    let body = ward_proto::account::ConsentAccept {
+        version: text.version.clone(),
+        sha256: text.sha256.clone(),
+    };
+    call(Method::POST, "/v1/account/consent", Some(token), &body).await
+}
+
+/// `POST /v1/account/consent/withdraw`.
+pub(crate) async fn withdraw_consent(
+    token: &SessionToken,
+) -> Result<ward_proto::account::ConsentStatus, ApiError> {
+    call(
+        Method::POST,
+        "/v1/account/consent/withdraw",
+        Some(token),
+        &(),
+    )
+    .await
+}

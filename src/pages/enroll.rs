@@ -1,15 +1,18 @@
 //! Enrollment from an invite: the invite code (typed, or from the link's
 //! `#invite=` fragment, which never reaches a server log), "is this you?",
-//! the one-time code, then a passkey. The keys and the recovery code come
+//! the one-time code, the clinic's consent to messaging (agreed to before
+//! anything else is set up), then a passkey. The keys and the recovery code come
 //! after, from the session service.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
+use ward_proto::account::ConsentText;
 use ward_proto::auth::EnrollStarted;
 
 use crate::api;
 use crate::components::code::six_digits;
+use crate::components::consent::ConsentWords;
 use crate::components::notice::{Busy, ErrorNote, focus_heading};
 use crate::session::Session;
 
@@ -19,6 +22,7 @@ enum Step {
     Confirm(EnrollStarted),
     NotMe,
     Code(EnrollStarted),
+    Consent,
     Passkey,
 }
 
@@ -68,6 +72,7 @@ pub(crate) fn Enroll() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let passkey_done = RwSignal::new(false);
+    let consent = RwSignal::new(None::<ConsentText>);
 
     let go = move |next: Step| {
         error.set(None);
@@ -104,6 +109,14 @@ pub(crate) fn Enroll() -> impl IntoView {
         start();
     };
 
+    let load_consent = move || {
+        spawn_local(async move {
+            match session.consent_at_enrollment().await {
+                Ok(text) => consent.set(Some(text)),
+                Err(e) => error.set(Some(e.message())),
+            }
+        });
+    };
     let verify = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Step::Code(started) = step.get_untracked() else {
@@ -125,9 +138,32 @@ pub(crate) fn Enroll() -> impl IntoView {
             {
                 Ok(()) => {
                     busy.set(false);
-                    go(Step::Passkey);
+                    go(Step::Consent);
+                    load_consent();
                 }
                 Err(e) => fail(e.message()),
+            }
+        });
+    };
+
+    let agree = move |_| {
+        let Some(text) = consent.get_untracked() else {
+            return;
+        };
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            match session.agree_at_enrollment(&text).await {
+                Ok(_) => {
+                    busy.set(false);
+                    go(Step::Passkey);
+                }
+                // The clinic changed the text meanwhile (or it did not
+                // load): show it again.
+                Err(e) => {
+                    fail(e.message());
+                    load_consent();
+                }
             }
         });
     };
@@ -204,6 +240,14 @@ pub(crate) fn Enroll() -> impl IntoView {
                         <button type="button" class="link-button" on:click=move |_| start()>"Send a new code"</button>
                     }.into_any()
                 }
+                Step::Consent => view! {
+                    <h1 id="enroll-title" tabindex="-1">"Messaging with your clinic"</h1>
+                    <p>"Please read how messaging works before you go on."</p>
+                    {move || consent.get().map(|text| view! { <ConsentWords text /> })}
+                    <button type="button" class="button primary" on:click=agree
+                        prop:disabled=move || busy.get() || consent.with(Option::is_none)>"I agree"</button>
+                    <p class="hint">"If you do not agree, stop here: nothing else is set up, and you can call the clinic instead. Your invitation works again if you change your mind."</p>
+                }.into_any(),
                 Step::Passkey => view! {
                     <h1 id="enroll-title" tabindex="-1">"Create your passkey"</h1>
                     <p>"A passkey lets you sign in with your fingerprint, face or screen lock instead of a password. It stays on this device and also unlocks your private keys."</p>

@@ -91,7 +91,7 @@ pub(crate) fn SignInAlerts() -> impl IntoView {
     };
     view! {
         {move || broken().map(|text| view! { <p class="notice error" role="alert">{text}</p> })}
-        <For each=alerts key=|alert| format!("{alert:?}") let:alert>
+        <For each=alerts key=Alert::key let:alert>
             {
                 let text = alert.words(&|at| local_time(at));
                 let ended = alert.clone();

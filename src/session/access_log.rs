@@ -256,6 +256,8 @@ pub fn kind_words(kind: AccountEventKind) -> &'static str {
         AccountEventKind::CaregiverRead => "A caregiver read a conversation",
         AccountEventKind::CaregiverSent => "A caregiver sent a message",
         AccountEventKind::AttachmentDownloaded => "An attachment was downloaded",
+        AccountEventKind::ConsentGiven => "Agreed to messaging with the clinic",
+        AccountEventKind::ConsentWithdrawn => "Withdrew consent to messaging",
     }
 }
 
@@ -280,6 +282,13 @@ pub fn describe(event: &AccountEvent, current_session: Option<&str>, names: &Nam
     let mut line = match event.kind {
         AccountEventKind::SignedIn => sign_in_words("Signed in", event),
         AccountEventKind::SignInFailed => sign_in_words("Failed sign-in", event),
+        AccountEventKind::ConsentGiven | AccountEventKind::ConsentWithdrawn => {
+            let version = detail_json(event).and_then(|v| text(&v, "version"));
+            match version {
+                Some(version) => format!("{} (version {version})", kind_words(event.kind)),
+                None => kind_words(event.kind).to_owned(),
+            }
+        }
         // The detail is the session ended: named by its device when known.
         AccountEventKind::SessionRevoked => event
             .detail
@@ -428,6 +437,14 @@ pub fn warnings(
 }
 
 impl Alert {
+    /// What tells two alerts apart (a list key).
+    pub fn key(&self) -> String {
+        match self {
+            Self::NewSignIn { session_id, .. } => session_id.clone(),
+            Self::FailedSignIns { last_at, .. } => last_at.to_string(),
+        }
+    }
+
     /// The banner's sentence (`date` writes Unix seconds).
     pub fn words(&self, date: &dyn Fn(u64) -> String) -> String {
         match self {

@@ -376,6 +376,32 @@ impl Session {
         Ok(())
     }
 
+    /// Enrollment: the clinic's consent text, read in the session the code
+    /// opened (the same answer Settings reads, so the client has one reader).
+    pub async fn consent_at_enrollment(
+        &self,
+    ) -> Result<ward_proto::account::ConsentText, SessionError> {
+        let token = self
+            .enrolling
+            .with_value(|e| e.as_ref().map(|s| s.token.clone()))
+            .ok_or(SessionError::Interrupted)?;
+        Ok(crate::api::account::consent(&token).await?.current)
+    }
+
+    /// Enrollment: the new account agrees to the clinic's consent `text`,
+    /// in the session its code opened, before its first passkey.
+    pub async fn agree_at_enrollment(
+        &self,
+        text: &ward_proto::account::ConsentText,
+    ) -> Result<(), SessionError> {
+        let token = self
+            .enrolling
+            .with_value(|e| e.as_ref().map(|s| s.token.clone()))
+            .ok_or(SessionError::Interrupted)?;
+        crate::api::account::agree(&token, text).await?;
+        Ok(())
+    }
+
     /// Enrollment: registers the first passkey (named `label`) for the
     /// verified enrollment, then creates the keys and the vault.
     pub async fn create_first_passkey(&self, label: String) -> Result<(), FirstPasskeyError> {

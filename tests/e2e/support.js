@@ -244,6 +244,11 @@ async function enrollThroughScreens(page, request, { name, contact, shots = fals
   await page.getByLabel('Code from the message').fill(sent);
   if (shots) await screenshot(page, '03-enroll-code');
   await page.getByRole('button', { name: 'Verify' }).click();
+  // The clinic's consent to messaging, agreed to before anything else.
+  await expect(page.getByRole('heading', { level: 1, name: 'Messaging with your clinic' })).toBeVisible();
+  await expect(page.getByRole('region', { name: "The clinic's consent text" })).toContainText('In an emergency, call 911');
+  if (shots) await screenshot(page, '25-enroll-consent');
+  await page.getByRole('button', { name: 'I agree' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Create your passkey' })).toBeVisible();
   await page.getByLabel('Name for this passkey').fill('Test phone');
   if (shots) await screenshot(page, '04-enroll-passkey');

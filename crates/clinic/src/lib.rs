@@ -383,6 +383,36 @@ impl Agent {
         Ok(log.events)
     }
 
+    /// `inbox`, each thread with whether its patient withdrew their
+    /// consent to messaging (asked once per patient, on one sign-in).
+    pub async fn inbox_with_consent(&self) -> Result<Vec<(Thread, bool)>, AgentError> {
+        let (_, client) = self.connect().await?;
+        let threads = all_threads(&client).await?;
+        let mut withdrawn: HashMap<String, bool> = HashMap::new();
+        let mut listed = Vec::with_capacity(threads.len());
+        for thread in threads {
+            let patient = thread
+                .members
+                .iter()
+                .find(|m| m.role == Role::Patient)
+                .map(|m| m.account_id.clone());
+            let mut stopped = false;
+            if let Some(patient) = patient {
+                if let Some(known) = withdrawn.get(&patient) {
+                    stopped = *known;
+                } else {
+                    let status: ward_proto::account::ConsentStatus = client
+                        .get(&format!("/v1/accounts/{patient}/consent"))
+                        .await?;
+                    stopped = status.withdrawn_at.is_some();
+                    withdrawn.insert(patient, stopped);
+                }
+            }
+            listed.push((thread, stopped));
+        }
+        Ok(listed)
+    }
+
     /// Tells the thread's other members the clinic is typing.
     pub async fn typing(&self, thread_id: &str) -> Result<(), AgentError> {
         let (_, client) = self.connect().await?;

@@ -49,7 +49,11 @@ enum Command {
         #[arg(long)]
         contact: String,
     },
-    /// List the clinic's threads with unread counts.
+    /// List the clinic's threads with unread counts:
+    /// `THREAD\tCATEGORY\tPATIENT[ (caregivers: NAMES)]\tunread N`, and a
+    /// last column `consent withdrawn` when the patient withdrew their
+    /// consent to messaging (nothing can be sent there until they agree
+    /// again).
     Inbox,
     /// Decrypt and print a thread's messages (and mark them read), then how
     /// far each other member has read: `read by NAME up to #N[ at HH:MM UTC]`
@@ -271,7 +275,11 @@ async fn run(relay: String, key_file: PathBuf, command: Command) -> Result<(), S
             let _ = writeln!(out, "{}", terminal::line(&invite.invite_code));
         }
         Command::Inbox => {
-            for thread in agent.inbox().await.map_err(|e| e.to_string())? {
+            for (thread, stopped) in agent
+                .inbox_with_consent()
+                .await
+                .map_err(|e| e.to_string())?
+            {
                 let patient = thread
                     .members
                     .iter()
@@ -291,11 +299,12 @@ async fn run(relay: String, key_file: PathBuf, command: Command) -> Result<(), S
                 };
                 let _ = writeln!(
                     out,
-                    "{}\t{}\t{}\tunread {}",
+                    "{}\t{}\t{}\tunread {}{}",
                     terminal::line(&thread.thread_id),
                     terminal::line(&format!("{:?}", thread.category)),
                     terminal::line(&who),
-                    thread.unread_count
+                    thread.unread_count,
+                    if stopped { "\tconsent withdrawn" } else { "" }
                 );
             }
         }

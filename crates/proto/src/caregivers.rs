@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Where a caregiver stands with the patient who invited them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CaregiverStatus {
@@ -25,6 +25,8 @@ pub enum CaregiverStatus {
     /// with them.
     Removed,
 }
+
+deserialize_by_name!(CaregiverStatus, "caregiver status", [Invited => "invited", InviteExpired => "invite_expired", Enrolling => "enrolling", Active => "active", Expired => "expired", Removed => "removed"]);
 
 /// One person the patient invited to help.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,5 +133,32 @@ mod tests {
             r#"{"display_name":"Dana","contact_hint":"d•••@example.com","status":"invite_expired","invited_at":1,"invite_expires_at":2}"#
         );
         assert_eq!(serde_json::from_str::<Caregiver>(&json).ok(), Some(invited));
+    }
+}
+
+#[cfg(test)]
+mod caregiver_status_names {
+    #![allow(clippy::unwrap_used)]
+
+    use super::CaregiverStatus;
+
+    /// Each caregiver status reads back from what it writes; another name is an error.
+    #[test]
+    fn every_caregiver_status_names_round_trips_by_name() {
+        for value in [
+            CaregiverStatus::Invited,
+            CaregiverStatus::InviteExpired,
+            CaregiverStatus::Enrolling,
+            CaregiverStatus::Active,
+            CaregiverStatus::Expired,
+            CaregiverStatus::Removed,
+        ] {
+            let json = serde_json::to_string(&value).unwrap();
+            assert_eq!(
+                serde_json::from_str::<CaregiverStatus>(&json).unwrap(),
+                value
+            );
+        }
+        assert!(serde_json::from_str::<CaregiverStatus>("\"nobody\"").is_err());
     }
 }

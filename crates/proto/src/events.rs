@@ -26,7 +26,7 @@ impl std::fmt::Debug for EventsAuth {
 }
 
 /// Which receipt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReceiptKind {
@@ -35,6 +35,8 @@ pub enum ReceiptKind {
     /// The message was on the member's screen.
     Read,
 }
+
+deserialize_by_name!(ReceiptKind, "receipt kind", [Delivered => "delivered", Read => "read"]);
 
 /// `POST /v1/threads/{id}/receipts`: everything up to `up_to_seq` was
 /// delivered to, or read by, the caller. Receipts only move forward.
@@ -260,5 +262,22 @@ mod tests {
                 .to_string()
                 .contains("missing field `account_id`")
         );
+    }
+}
+
+#[cfg(test)]
+mod receipt_kind_names {
+    #![allow(clippy::unwrap_used)]
+
+    use super::ReceiptKind;
+
+    /// Each receipt kind reads back from what it writes; another name is an error.
+    #[test]
+    fn every_receipt_kind_names_round_trips_by_name() {
+        for value in [ReceiptKind::Delivered, ReceiptKind::Read] {
+            let json = serde_json::to_string(&value).unwrap();
+            assert_eq!(serde_json::from_str::<ReceiptKind>(&json).unwrap(), value);
+        }
+        assert!(serde_json::from_str::<ReceiptKind>("\"nobody\"").is_err());
     }
 }

@@ -19,7 +19,7 @@ pub struct Health {
 }
 
 /// Whether the relay can serve requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HealthStatus {
@@ -28,6 +28,8 @@ pub enum HealthStatus {
     /// The relay runs but its database does not answer.
     Degraded,
 }
+
+deserialize_by_name!(HealthStatus, "health status", [Ok => "ok", Degraded => "degraded"]);
 
 #[cfg(test)]
 mod tests {
@@ -46,5 +48,22 @@ mod tests {
             r#"{"status":"ok","version":"0.1.0","migrations_applied":1}"#
         );
         assert_eq!(serde_json::from_str::<Health>(&json).unwrap(), health);
+    }
+}
+
+#[cfg(test)]
+mod health_status_names {
+    #![allow(clippy::unwrap_used)]
+
+    use super::HealthStatus;
+
+    /// Each health status reads back from what it writes; another name is an error.
+    #[test]
+    fn every_health_status_names_round_trips_by_name() {
+        for value in [HealthStatus::Ok, HealthStatus::Degraded] {
+            let json = serde_json::to_string(&value).unwrap();
+            assert_eq!(serde_json::from_str::<HealthStatus>(&json).unwrap(), value);
+        }
+        assert!(serde_json::from_str::<HealthStatus>("\"nobody\"").is_err());
     }
 }

@@ -8,6 +8,28 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+/// Implements `Deserialize` for a unit enum from its wire names, read as
+/// a string and matched: the derived reader (a field visitor and an enum
+/// access per type) costs the web client several times the code. The
+/// names must be the ones its derived `Serialize` writes (each type's
+/// round-trip test checks). An unknown name is an error.
+macro_rules! deserialize_by_name {
+    ($ty:ty, $what:literal, [$($variant:ident => $name:literal),+ $(,)?]) => {
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let name = <String as serde::Deserialize>::deserialize(deserializer)?;
+                match name.as_str() {
+                    $($name => Ok(Self::$variant),)+
+                    _ => Err(serde::de::Error::custom(format!(
+                        concat!("unknown ", $what, " `{}`"),
+                        name
+                    ))),
+                }
+            }
+        }
+    };
+}
+
 pub mod account;
 pub mod auth;
 pub mod blobs;

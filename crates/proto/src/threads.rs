@@ -114,7 +114,7 @@ pub struct CreateThreadRequest {
 }
 
 /// A member's role in a thread.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -125,6 +125,8 @@ pub enum Role {
     /// Someone the patient granted access.
     Caregiver,
 }
+
+deserialize_by_name!(Role, "role", [Patient => "patient", Clinic => "clinic", Caregiver => "caregiver"]);
 
 impl Role {
     /// Every role.
@@ -491,5 +493,22 @@ mod tests {
         }
         // An unknown category is refused, not filed as "other".
         assert!(serde_json::from_str::<CreateThreadRequest>(r#"{"category":"surgery"}"#).is_err());
+    }
+}
+
+#[cfg(test)]
+mod role_names {
+    #![allow(clippy::unwrap_used)]
+
+    use super::Role;
+
+    /// Each role reads back from what it writes; another name is an error.
+    #[test]
+    fn every_role_names_round_trips_by_name() {
+        for value in [Role::Patient, Role::Clinic, Role::Caregiver] {
+            let json = serde_json::to_string(&value).unwrap();
+            assert_eq!(serde_json::from_str::<Role>(&json).unwrap(), value);
+        }
+        assert!(serde_json::from_str::<Role>("\"nobody\"").is_err());
     }
 }

@@ -109,7 +109,10 @@ async fn a_patient_agrees_withdraws_and_agrees_again_and_messaging_follows() {
 
     // The clinic sees it; another patient cannot ask.
     let seen: ConsentStatus = relay
-        .get_ok(&format!("/v1/accounts/{}/consent", sam.id), Some(&clinic.token))
+        .get_ok(
+            &format!("/v1/accounts/{}/consent", sam.id),
+            Some(&clinic.token),
+        )
         .await;
     assert!(seen.withdrawn_at.is_some());
     relay
@@ -135,13 +138,14 @@ async fn a_patient_agrees_withdraws_and_agrees_again_and_messaging_follows() {
         .await;
 
     // Agreeing again restarts messaging.
-    assert_eq!(agree(&relay, &sam.token, &text).await.status(), StatusCode::OK);
+    assert_eq!(
+        agree(&relay, &sam.token, &text).await.status(),
+        StatusCode::OK
+    );
     relay.send_ok(&sam, &key, t, 0, "m3", "Thanks").await;
 
     // Each step is in Sam's access log, with the version and hash.
-    let history: AccountHistory = relay
-        .get_ok("/v1/account/history", Some(&sam.token))
-        .await;
+    let history: AccountHistory = relay.get_ok("/v1/account/history", Some(&sam.token)).await;
     let consent: Vec<(AccountEventKind, ConsentDetail)> = history
         .events
         .iter()
@@ -151,7 +155,12 @@ async fn a_patient_agrees_withdraws_and_agrees_again_and_messaging_follows() {
                 AccountEventKind::ConsentGiven | AccountEventKind::ConsentWithdrawn
             )
         })
-        .map(|e| (e.kind, serde_json::from_str(e.detail.as_deref().unwrap()).unwrap()))
+        .map(|e| {
+            (
+                e.kind,
+                serde_json::from_str(e.detail.as_deref().unwrap()).unwrap(),
+            )
+        })
         .collect();
     let hex: String = text.sha256.0.iter().map(|b| format!("{b:02x}")).collect();
     let kinds: Vec<AccountEventKind> = consent.iter().map(|(k, _)| *k).collect();
@@ -163,7 +172,11 @@ async fn a_patient_agrees_withdraws_and_agrees_again_and_messaging_follows() {
             AccountEventKind::ConsentGiven,
         ]
     );
-    assert!(consent.iter().all(|(_, d)| d.sha256 == hex && d.version == text.version));
+    assert!(
+        consent
+            .iter()
+            .all(|(_, d)| d.sha256 == hex && d.version == text.version)
+    );
 }
 
 /// A clinic that changes its text: an agreement keeps the words agreed to,
@@ -174,7 +187,10 @@ async fn an_agreement_keeps_the_words_agreed_to_when_the_clinic_changes_its_text
     let clinic = relay.clinic().await;
     let sam = relay.patient(&clinic, "sam@example.com").await;
     let first: ConsentText = relay.get_ok("/v1/consent", None).await;
-    assert_eq!(agree(&relay, &sam.token, &first).await.status(), StatusCode::OK);
+    assert_eq!(
+        agree(&relay, &sam.token, &first).await.status(),
+        StatusCode::OK
+    );
     relay
         .restart_with(|config| {
             config.consent_version = "2027-01".into();
@@ -182,14 +198,15 @@ async fn an_agreement_keeps_the_words_agreed_to_when_the_clinic_changes_its_text
         })
         .await
         .unwrap();
-    let status: ConsentStatus = relay
-        .get_ok("/v1/account/consent", Some(&sam.token))
-        .await;
+    let status: ConsentStatus = relay.get_ok("/v1/account/consent", Some(&sam.token)).await;
     assert_eq!(status.agreed.as_ref(), Some(&first));
     assert_eq!(status.current.version, "2027-01");
     assert_ne!(status.current.sha256, first.sha256);
     // The old text can no longer be agreed to.
-    assert_eq!(agree(&relay, &sam.token, &first).await.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        agree(&relay, &sam.token, &first).await.status(),
+        StatusCode::CONFLICT
+    );
     assert_eq!(
         agree(&relay, &sam.token, &status.current).await.status(),
         StatusCode::OK

@@ -3,6 +3,7 @@
 //! auto-lock.
 
 mod activity;
+mod consent;
 mod devices;
 mod grant;
 mod passkeys;
@@ -29,6 +30,7 @@ pub(crate) fn SecuritySettings() -> impl IntoView {
         <passkeys::Passkeys />
         <totp::AuthenticatorApp />
         <devices::Devices />
+        <consent::Consent />
         <activity::Activity />
         <SafetyNumber />
         <RecoveryCode />

@@ -1,0 +1,99 @@
+//! Settings → "Consent to messaging": what the account agreed to (the words
+//! themselves, kept by the relay as they were), withdrawing it (messaging
+//! stops; nothing is deleted), and agreeing again, to the text as it stands.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use ward_proto::account::ConsentStatus;
+
+use super::local_time;
+use crate::api;
+use crate::components::consent::ConsentWords;
+use crate::components::notice::ErrorNote;
+use crate::session::Session;
+
+/// Where the account stands, in one sentence.
+fn standing(status: &ConsentStatus, date: &dyn Fn(u64) -> String) -> String {
+    match (&status.agreed, status.agreed_at, status.withdrawn_at) {
+        (_, _, Some(at)) => format!(
+            "You withdrew your consent on {}. Messaging is stopped: nothing can be sent in your conversations, and everything already there is kept. You can agree again below.",
+            date(at)
+        ),
+        (Some(text), Some(at), None) => {
+            format!("You agreed to version {} on {}.", text.version, date(at))
+        }
+        _ => "There is no agreement on record for your account.".into(),
+    }
+}
+
+/// Whether the account's consent stands.
+fn stands(status: &ConsentStatus) -> bool {
+    status.agreed.is_some() && status.withdrawn_at.is_none()
+}
+
+/// The consent section.
+#[component]
+#[allow(unreachable_pub)]
+pub(super) fn Consent() -> impl IntoView {
+    let session = Session::get();
+    let status = RwSignal::new(None::<ConsentStatus>);
+    let error = RwSignal::new(None::<String>);
+    let confirming = RwSignal::new(false);
+    // 0: read where the account stands; 1: agree (again); 2: withdraw.
+    let act = move |what: u8| {
+        confirming.set(false);
+        let current = status.with_untracked(|s| s.as_ref().map(|s| s.current.clone()));
+        spawn_local(async move {
+            let Some(token) = session.token() else { return };
+            let answer = match (what, current) {
+                (1, Some(text)) => api::account::agree(&token, &text).await,
+                (2, _) => api::account::withdraw_consent(&token).await,
+                _ => api::account::consent(&token).await,
+            };
+            match answer {
+                Ok(now) => {
+                    error.set(None);
+                    status.set(Some(now));
+                }
+                Err(e) => error.set(Some(session.explain(&e))),
+            }
+        });
+    };
+    act(0);
+    let standing_now = move || status.with(|s| s.as_ref().is_some_and(stands));
+    view! {
+        <section class="card" aria-labelledby="consent-title">
+            <h2 id="consent-title">"Consent to messaging"</h2>
+            <p role="status" data-testid="consent-standing">
+                {move || status.with(|s| s.as_ref().map(|s| standing(s, &|at| local_time(at))))}
+            </p>
+            {move || status.get().map(|s| {
+                let standing = stands(&s);
+                let (summary, text) = match s.agreed.filter(|_| standing) {
+                    Some(agreed) => ("Read what you agreed to", agreed),
+                    None => ("Read the clinic's text", s.current),
+                };
+                view! {
+                    <details>
+                        <summary>{summary}</summary>
+                        <ConsentWords text />
+                    </details>
+                }
+            })}
+            <div class="actions">
+                <Show when=standing_now fallback=move || view! {
+                    <button type="button" class="button primary" on:click=move |_| act(1)>"I agree to messaging"</button>
+                }>
+                    <Show when=move || confirming.get() fallback=move || view! {
+                        <button type="button" class="button secondary" on:click=move |_| confirming.set(true)>"Withdraw consent"</button>
+                    }>
+                        <p>"Messaging stops for your account: you, your caregivers and the clinic can no longer send in your conversations. Nothing is deleted."</p>
+                        <button type="button" class="button danger" on:click=move |_| act(2)>"Yes, withdraw"</button>
+                        <button type="button" class="button secondary" on:click=move |_| confirming.set(false)>"Keep messaging"</button>
+                    </Show>
+                </Show>
+            </div>
+            <ErrorNote message=error />
+        </section>
+    }
+}
