@@ -147,7 +147,9 @@ pub(crate) fn Enroll() -> impl IntoView {
     };
 
     let agree = move |_| {
+        // The text did not load: try again rather than agree to nothing.
         let Some(text) = consent.get_untracked() else {
+            load_consent();
             return;
         };
         busy.set(true);
@@ -245,7 +247,7 @@ pub(crate) fn Enroll() -> impl IntoView {
                     <p>"Please read how messaging works before you go on."</p>
                     {move || consent.get().map(|text| view! { <ConsentWords text /> })}
                     <button type="button" class="button primary" on:click=agree
-                        prop:disabled=move || busy.get() || consent.with(Option::is_none)>"I agree"</button>
+                        prop:disabled=move || busy.get()>"I agree"</button>
                     <p class="hint">"If you do not agree, stop here: nothing else is set up, and you can call the clinic instead. Your invitation works again if you change your mind."</p>
                 }.into_any(),
                 Step::Passkey => view! {

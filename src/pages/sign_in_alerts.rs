@@ -24,11 +24,15 @@ fn read_once(session: Session, inbox: Inbox) {
         let (Some(token), Some(me)) = (session.token(), session.account_id.get_untracked()) else {
             return;
         };
-        let current = api::account::sessions(&token)
+        let sessions = api::account::sessions(&token)
             .await
-            .ok()
-            .and_then(|list| list.sessions.into_iter().find(|s| s.current))
-            .map(|s| s.session_id);
+            .map(|list| list.sessions)
+            .unwrap_or_default();
+        let current = sessions
+            .iter()
+            .find(|s| s.current)
+            .map(|s| s.session_id.clone());
+        let live: Vec<String> = sessions.into_iter().map(|s| s.session_id).collect();
         let Ok(history) = api::account::account_history(&token).await else {
             return;
         };
@@ -39,6 +43,7 @@ fn read_once(session: Session, inbox: Inbox) {
         let (check, warnings) = access_log::warnings(
             &history.events,
             current.as_deref(),
+            &live,
             log_pins::pinned(&me),
             log_pins::seen(&me),
             now,

@@ -24,6 +24,9 @@ pub enum Check {
         count: usize,
         /// Whether they reach back to the log's first entry.
         from_start: bool,
+        /// Whether what this device saw before was among them, and so
+        /// compared.
+        pin_compared: bool,
     },
     /// Nothing in the log yet.
     Empty,
@@ -36,15 +39,23 @@ impl Check {
     pub fn words(&self) -> String {
         match self {
             Self::Verified {
-                count, from_start, ..
+                count,
+                from_start,
+                pin_compared,
+                ..
             } => {
                 let reach = if *from_start {
                     "back to your account's first entry"
                 } else {
                     "back to the oldest one shown"
                 };
+                let seen = if *pin_compared {
+                    "nothing this device saw before was changed or removed"
+                } else {
+                    "what this device saw before is older than the entries shown, so it could not be compared"
+                };
                 format!(
-                    "Checked: these {count} entries link into one unbroken chain {reach}, and nothing this device saw before was changed or removed."
+                    "Checked: these {count} entries link into one unbroken chain {reach}, and {seen}."
                 )
             }
             Self::Empty => "Nothing has been recorded yet.".into(),
@@ -80,6 +91,7 @@ pub fn check(newest_first: &[AccountEvent], pinned: Option<LogHead>) -> Check {
             head: verified.head,
             count: newest_first.len(),
             from_start: verified.from_start,
+            pin_compared: verified.pin_compared,
         },
         Ok(None) => Check::Empty,
         Err(error) => Check::Broken(error.to_string()),
@@ -354,13 +366,19 @@ pub const ALERT_WINDOW_SECONDS: u64 = 14 * 24 * 3600;
 
 /// What to warn about among the entries after `seen` (the newest seq the
 /// patient was already warned about or saw; `None` on a device that never
-/// looked), and none older than `not_before` (Unix seconds).
+/// looked), and none older than `not_before` (Unix seconds). A new-device
+/// sign-in is an alert only while its session is `live` and is not this
+/// one; with this session unknown, nothing is (it could be this one).
 pub fn alerts(
     newest_first: &[AccountEvent],
     current_session: Option<&str>,
+    live: &[String],
     seen: Option<u64>,
     not_before: u64,
 ) -> Vec<Alert> {
+    let Some(current_session) = current_session else {
+        return Vec::new();
+    };
     let unseen = newest_first
         .iter()
         .filter(|e| seen.is_none_or(|seen| e.seq > seen) && e.at >= not_before);
@@ -368,9 +386,10 @@ pub fn alerts(
     let mut failed = Vec::new();
     for event in unseen {
         match event.kind {
-            AccountEventKind::SignedIn if event.session_id.as_deref() != current_session => {
+            AccountEventKind::SignedIn if event.session_id.as_deref() != Some(current_session) => {
                 if let (Some(detail), Some(session_id)) = (sign_in(event), &event.session_id)
                     && detail.new_device
+                    && live.contains(session_id)
                 {
                     alerts.push(Alert::NewSignIn {
                         session_id: session_id.clone(),
@@ -410,6 +429,7 @@ pub struct Warnings {
 pub fn warnings(
     newest_first: &[AccountEvent],
     current_session: Option<&str>,
+    live: &[String],
     pinned: Option<LogHead>,
     seen: Option<u64>,
     now: u64,
@@ -426,6 +446,7 @@ pub fn warnings(
             alerts: alerts(
                 newest_first,
                 current_session,
+                live,
                 seen,
                 now.saturating_sub(ALERT_WINDOW_SECONDS),
             ),
@@ -624,11 +645,15 @@ mod tests {
             head,
             count,
             from_start,
+            pin_compared,
         } = check(&events, None)
         else {
             panic!("an honest log");
         };
-        assert_eq!((head.seq, count, from_start), (2, 3, true));
+        assert_eq!(
+            (head.seq, count, from_start, pin_compared),
+            (2, 3, true, true)
+        );
         assert_eq!(parse_head(&head_text(&head)), Some(head));
         assert_eq!(parse_head("2:zz"), None);
 
@@ -678,7 +703,8 @@ mod tests {
                 signed(SignInMethod::Passkey, "Firefox on Windows", true),
             ),
         ]);
-        let found = alerts(&events, Some("s-me"), Some(0), 0);
+        let live = vec!["s-new".to_owned(), "s-me".to_owned()];
+        let found = alerts(&events, Some("s-me"), &live, Some(0), 0);
         assert_eq!(
             found,
             [
@@ -701,11 +727,18 @@ mod tests {
             )
         );
         // Seen already: nothing. This device's own new sign-in: nothing.
-        assert!(alerts(&events, Some("s-me"), Some(5), 0).is_empty());
-        assert!(alerts(&events[..1], Some("s-me"), None, 0).is_empty());
+        assert!(alerts(&events, Some("s-me"), &live, Some(5), 0).is_empty());
+        assert!(alerts(&events[..1], Some("s-me"), &live, None, 0).is_empty());
+        // A session already ended is no alert; with this session unknown,
+        // nothing is (it might be this one).
+        assert_eq!(alerts(&events, Some("s-me"), &[], Some(0), 0).len(), 1);
+        assert!(alerts(&events, None, &live, Some(0), 0).is_empty());
         // Too long ago to be news.
-        assert!(alerts(&events, Some("s-me"), None, 1_800_000_000).is_empty());
+        assert!(alerts(&events, Some("s-me"), &live, None, 1_800_000_000).is_empty());
         // Two failures are not yet a pattern.
-        assert_eq!(alerts(&events[2..], Some("s-me"), Some(1), 0).len(), 0);
+        assert_eq!(
+            alerts(&events[2..], Some("s-me"), &live, Some(1), 0).len(),
+            0
+        );
     }
 }

@@ -12,8 +12,8 @@ use ward_proto::account::{AccountEventKind, SignInDetail, SignInMethod, ThreadAc
 use crate::error::ApiError;
 use crate::{AppState, history, store};
 
-/// How many of an account's newest events are searched for an earlier
-/// sign-in from the same kind of device.
+/// How many of an account's newest sign-ins are searched for one from the
+/// same kind of device.
 const DEVICES_LOOKBACK: i64 = 500;
 
 /// A sign-in, made or attempted: how, from what, from where.
@@ -93,49 +93,78 @@ pub async fn sign_in_detail(
     account_id: &str,
     attempt: &Attempt,
 ) -> Result<String, ApiError> {
-    let earlier: Vec<String> = store::history::events(&state.db, account_id, DEVICES_LOOKBACK)
-        .await?
-        .into_iter()
-        .filter(|event| event.kind == AccountEventKind::SignedIn)
-        .map(|event| event.detail.as_deref().map(device_of).unwrap_or_default())
-        .collect();
+    let earlier: Vec<String> = store::history::events_of_kind(
+        &state.db,
+        account_id,
+        AccountEventKind::SignedIn,
+        DEVICES_LOOKBACK,
+    )
+    .await?
+    .into_iter()
+    .map(|event| event.detail.as_deref().map(device_of).unwrap_or_default())
+    .collect();
     let new_device = !earlier.is_empty() && !earlier.contains(&attempt.device);
     attempt.detail(new_device)
 }
 
-/// Records a failed sign-in into `account_id`'s log. The caller's refusal
-/// is what the person sees; a failure to record is logged, not shown (it
-/// must not turn a wrong code into a server error).
-pub async fn failed(state: &AppState, account_id: &str, attempt: &Attempt) {
-    let recorded = match attempt.detail(false) {
-        Ok(detail) => {
-            history::record(
-                &state.db,
-                account_id,
-                AccountEventKind::SignInFailed,
-                None,
-                Some(&detail),
-            )
-            .await
+/// Records a failed sign-in into `account_id`'s log, in the background:
+/// the refusal the caller answers with takes the same time whether or not
+/// the attempt named an account, and a failure to record is logged, never
+/// shown. At most [`crate::lockout::RECORDED_FAILURES`] an hour per
+/// account are written; more are refused as usual, unrecorded.
+pub fn failed(state: &AppState, account_id: &str, attempt: &Attempt) {
+    let (state, account_id) = (state.clone(), account_id.to_owned());
+    let detail = attempt.detail(false);
+    tokio::spawn(async move {
+        let within = crate::lockout::count(
+            &state,
+            &[(crate::lockout::RECORDED_FAILURES, account_id.as_str())],
+        )
+        .await
+        .is_ok();
+        if !within {
+            return;
         }
-        Err(error) => Err(error),
-    };
-    if let Err(error) = recorded {
-        tracing::error!(?error, "a failed sign-in was not recorded");
-    }
+        let recorded = match detail {
+            Ok(detail) => {
+                history::record(
+                    &state.db,
+                    &account_id,
+                    AccountEventKind::SignInFailed,
+                    None,
+                    Some(&detail),
+                )
+                .await
+            }
+            Err(error) => Err(error),
+        };
+        if let Err(error) = recorded {
+            tracing::error!(?error, "a failed sign-in was not recorded");
+        }
+    });
 }
 
 /// Records into the patient's log that `by` (a caregiver, the clinic)
-/// read, sent or downloaded in their conversation `thread_id`.
+/// read, sent or downloaded in their conversation `thread_id`. Called after
+/// the action itself is done: a failure to record is logged, and the
+/// action still answers as done.
 pub async fn thread_activity(
     state: &AppState,
     patient_id: &str,
     kind: AccountEventKind,
     activity: &ThreadActivity,
-) -> Result<(), ApiError> {
-    let detail =
-        serde_json::to_string(activity).map_err(|e| ApiError::internal("thread activity", &e))?;
-    history::record(&state.db, patient_id, kind, None, Some(&detail)).await
+) {
+    let recorded = match serde_json::to_string(activity) {
+        Ok(detail) => history::record(&state.db, patient_id, kind, None, Some(&detail)).await,
+        Err(error) => Err(ApiError::internal("thread activity", &error)),
+    };
+    if let Err(error) = recorded {
+        tracing::error!(
+            ?error,
+            kind = kind.name(),
+            "conversation activity not recorded in the access log"
+        );
+    }
 }
 
 #[cfg(test)]

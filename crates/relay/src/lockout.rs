@@ -74,6 +74,17 @@ pub const TOTP_SIGN_IN: Limit = Limit {
     on_right: OnRight::Clear,
 };
 
+/// Failed sign-ins written into one account's access log: past this many
+/// an hour, more are refused as usual but not recorded, so nobody who
+/// knows an account id can push the owner's real entries out of view.
+pub const RECORDED_FAILURES: Limit = Limit {
+    purpose: "failures-logged",
+    allowed: 10,
+    window_ms: HOUR,
+    refusal: Refusal::Guesses,
+    on_right: OnRight::Refund,
+};
+
 /// Codes tried while confirming a new authenticator app, per account.
 pub const TOTP_CONFIRM: Limit = Limit {
     purpose: "totp-confirm",

@@ -115,14 +115,20 @@ pub async fn revoke(state: &AppState, token_hash: &[u8]) -> Result<(), ApiError>
 /// Ends `session` because its owner signed out there, and records it.
 pub async fn sign_out(state: &AppState, session: &Session) -> Result<(), ApiError> {
     revoke(state, &session.token_hash).await?;
-    history::record(
+    // The session is over either way: a failure to record it must not keep
+    // the cookie and the site data from being cleared.
+    let recorded = history::record(
         &state.db,
         &session.account_id,
         AccountEventKind::SignedOut,
         Some(&session.session_id),
         None,
     )
-    .await
+    .await;
+    if let Err(error) = recorded {
+        tracing::error!(?error, "a sign-out was not recorded in the access log");
+    }
+    Ok(())
 }
 
 /// The `Set-Cookie` value that deletes the session cookie.

@@ -110,6 +110,19 @@ async fn sign_ins_failures_and_sign_outs_are_logged_with_device_and_network_and_
         .await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     }
+    // Failures are written in the background (the refusal's timing must not
+    // depend on them): wait until all three are in.
+    for _ in 0..100 {
+        let events = log_of(&relay, &sam.token, "/v1/account/history").await;
+        let failed = events
+            .iter()
+            .filter(|e| e.kind == AccountEventKind::SignInFailed)
+            .count();
+        if failed == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     // Then the right codes, from a kind of device Sam never used.
     let login_id = code_start(&relay, contact).await;
     let response = code_verify(

@@ -108,14 +108,19 @@ pub struct Verified {
     /// whole log was checked from its start; otherwise the oldest entry's
     /// own link could not be checked (its predecessor was not shown).
     pub from_start: bool,
+    /// Whether the pinned head was compared: `false` when it is older than
+    /// the oldest entry shown (the window has moved past it), so the log
+    /// before the window could have been rewritten unseen.
+    pub pin_compared: bool,
 }
 
 /// Checks a window of an account's log, entries newest first (as the relay
 /// serves them): seqs contiguous, every hash recomputed from its entry and
 /// the one before, and, when the log starts at seq 0, the first link from
 /// [`GENESIS`]. `pinned`, the head this reader verified before, must still
-/// be in the log as it was, when it falls inside the window; a log that
-/// ends before it was cut. `None` for an empty log.
+/// be in the log as it was, when it falls inside the window (when it is
+/// older than the window, [`Verified::pin_compared`] says it could not be
+/// compared); a log that ends before it was cut. `None` for an empty log.
 pub fn verify(
     newest_first: &[LogEntry],
     pinned: Option<LogHead>,
@@ -140,14 +145,15 @@ pub fn verify(
     if from_start && rehash(&GENESIS, oldest) != oldest.hash {
         return Err(LogError::BrokenChain(0));
     }
+    let mut pin_compared = true;
     if let Some(head) = pinned {
         if head.seq > newest.seq {
             return Err(LogError::Rewritten(head.seq));
         }
-        if let Some(seen) = newest_first.iter().find(|e| e.seq == head.seq)
-            && seen.hash != head.hash
-        {
-            return Err(LogError::Rewritten(head.seq));
+        match newest_first.iter().find(|e| e.seq == head.seq) {
+            Some(seen) if seen.hash != head.hash => return Err(LogError::Rewritten(head.seq)),
+            Some(_) => {}
+            None => pin_compared = false,
         }
     }
     Ok(Some(Verified {
@@ -156,6 +162,7 @@ pub fn verify(
             hash: newest.hash,
         },
         from_start,
+        pin_compared,
     }))
 }
 
@@ -234,6 +241,11 @@ mod tests {
         assert_eq!(verified.head.seq, 5);
         let window = verify(&whole[..3], Some(verified.head)).unwrap().unwrap();
         assert!(!window.from_start);
+        assert!(window.pin_compared);
+        // A pin older than the window cannot be compared, and says so.
+        let first = verify(&whole[5..], None).unwrap().unwrap().head;
+        let moved_on = verify(&whole[..3], Some(first)).unwrap().unwrap();
+        assert!(!moved_on.pin_compared);
         assert_eq!(verify(&[], None), Ok(None));
     }
 

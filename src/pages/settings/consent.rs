@@ -55,7 +55,15 @@ pub(super) fn Consent() -> impl IntoView {
                     error.set(None);
                     status.set(Some(now));
                 }
-                Err(e) => error.set(Some(session.explain(&e))),
+                Err(e) => {
+                    error.set(Some(session.explain(&e)));
+                    // The clinic changed its text meanwhile: show the new one.
+                    if e.code() == Some(ward_proto::ErrorCode::ConsentChanged)
+                        && let Ok(now) = api::account::consent(&token).await
+                    {
+                        status.set(Some(now));
+                    }
+                }
             }
         });
     };

@@ -1,18 +1,21 @@
 -- The messaging consent (issue 15): the texts the clinic served, each
 -- account's current agreement, and its two access-log kinds.
 CREATE TABLE consent_texts (
-    sha256     BYTEA PRIMARY KEY NOT NULL CHECK (length(sha256) = 32),
+    sha256     BYTEA NOT NULL CHECK (length(sha256) = 32),
     version    TEXT NOT NULL,
     text       TEXT NOT NULL,
-    first_served_at BIGINT NOT NULL
+    first_served_at BIGINT NOT NULL,
+    PRIMARY KEY (sha256, version)
 );
 
 CREATE TABLE account_consent (
     account_id   TEXT PRIMARY KEY NOT NULL REFERENCES accounts (account_id),
-    sha256       BYTEA NOT NULL REFERENCES consent_texts (sha256),
+    sha256       BYTEA NOT NULL,
+    version      TEXT NOT NULL,
     agreed_at    BIGINT NOT NULL,
     method       TEXT NOT NULL CHECK (method IN ('enrollment', 'signed_in')),
-    withdrawn_at BIGINT
+    withdrawn_at BIGINT,
+    FOREIGN KEY (sha256, version) REFERENCES consent_texts (sha256, version)
 );
 
 ALTER TABLE account_events DROP CONSTRAINT account_events_kind_check;

@@ -3,20 +3,23 @@
 -- widen a CHECK in place, so the append-only table is rebuilt with its rows
 -- and triggers as they were.
 CREATE TABLE consent_texts (
-    sha256     BLOB PRIMARY KEY NOT NULL CHECK (length(sha256) = 32),
+    sha256     BLOB NOT NULL CHECK (length(sha256) = 32),
     version    TEXT NOT NULL,
     text       TEXT NOT NULL,
-    first_served_at INTEGER NOT NULL
+    first_served_at INTEGER NOT NULL,
+    PRIMARY KEY (sha256, version)
 ) STRICT;
 
 -- One row per account that ever agreed: the last text it agreed to, and
 -- when it withdrew (NULL while its consent stands).
 CREATE TABLE account_consent (
     account_id   TEXT PRIMARY KEY NOT NULL REFERENCES accounts (account_id),
-    sha256       BLOB NOT NULL REFERENCES consent_texts (sha256),
+    sha256       BLOB NOT NULL,
+    version      TEXT NOT NULL,
     agreed_at    INTEGER NOT NULL,
     method       TEXT NOT NULL CHECK (method IN ('enrollment', 'signed_in')),
-    withdrawn_at INTEGER
+    withdrawn_at INTEGER,
+    FOREIGN KEY (sha256, version) REFERENCES consent_texts (sha256, version)
 ) STRICT;
 
 DROP TRIGGER account_events_no_update;

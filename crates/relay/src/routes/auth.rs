@@ -157,7 +157,7 @@ pub async fn key_login(
     // counts (per address, never per account: that would let anyone lock
     // the clinic agent out). A valid signature always signs in.
     if !verified {
-        access::failed(&state, &account_id, &attempt).await;
+        access::failed(&state, &account_id, &attempt);
         return Err(lockout::failed_signature(&state, &addr, refused()).await);
     }
     sessions::start(&state, &account_id, &attempt).await

@@ -104,7 +104,7 @@ pub async fn agree(
         "enrollment"
     };
     store::consent::keep_text(&mut tx, &text, now).await?;
-    store::consent::agree(&mut tx, &session.account_id, &text.sha256, method, now).await?;
+    store::consent::agree(&mut tx, &session.account_id, &text, method, now).await?;
     history::record_in(
         &mut tx,
         &session.account_id,
@@ -175,13 +175,13 @@ pub async fn of_account(
     Ok(Json(status_of(&state, &account_id).await?))
 }
 
-/// The refusal of a send or a new thread in a patient's conversation after
-/// the patient withdrew consent, worded for who asks.
-pub fn withdrawn(patient_asks: bool) -> ApiError {
+/// The refusal of a send or a new thread after a withdrawal, worded for
+/// who withdrew: the sender themselves, or the conversation's patient.
+pub fn withdrawn(sender_withdrew: bool) -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
         ErrorCode::ConsentWithdrawn,
-        if patient_asks {
+        if sender_withdrew {
             "You withdrew your consent to messaging, so nothing can be sent. Your messages are kept. To message again, give your consent in Settings, or call the clinic."
         } else {
             "The patient withdrew their consent to messaging: nothing can be sent in their conversations. Call them instead."

@@ -364,15 +364,20 @@ pub async fn verify(
         store::invites::mark_used(&mut tx, &invite_hash, &account_id, now).await?;
         tx.commit().await?;
         tracing::info!(account_id, kind = kind.name(), "account enrolled");
+        // After the commit: the account exists whatever happens here, so a
+        // failure to record is logged rather than failing the enrollment.
         if let Some(patient) = &invite.for_patient {
-            crate::history::record(
+            let recorded = crate::history::record(
                 &state.db,
                 patient,
                 AccountEventKind::CaregiverAccepted,
                 None,
                 Some(&account_id),
             )
-            .await?;
+            .await;
+            if let Err(error) = recorded {
+                tracing::error!(?error, "a caregiver's acceptance was not recorded");
+            }
         }
         account_id
     };

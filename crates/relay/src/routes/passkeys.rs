@@ -372,7 +372,7 @@ pub async fn sign_in_finish(
         Err(error) => {
             tracing::info!(%error, "passkey sign-in refused");
             if let Some(account) = &account_tried {
-                access::failed(&state, account, &attempt).await;
+                access::failed(&state, account, &attempt);
             }
             return Err(lockout::failed_signature(&state, &addr, refused()).await);
         }

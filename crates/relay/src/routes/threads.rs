@@ -647,9 +647,6 @@ pub async fn post_message(
     )
     .await?
     .ok_or_else(|| ApiError::not_found("thread"))?;
-    if checks.consent_withdrawn {
-        return Err(super::consent::withdrawn(session.kind == Role::Patient));
-    }
     // A caregiver's grant: their send is refused without it, and recorded
     // in its patient's access log with it.
     let grant = if session.kind == Role::Caregiver {
@@ -657,6 +654,11 @@ pub async fn post_message(
     } else {
         None
     };
+    // After the grant (an ended caregiver learns only that), and never for
+    // a retry of a message stored before the withdrawal.
+    if checks.consent_withdrawn && !checks.already_stored {
+        return Err(super::consent::withdrawn(checks.sender_withdrew));
+    }
     if grant.as_ref().is_some_and(|grant| !grant.can_send) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -796,19 +798,13 @@ pub async fn post_message(
             thread_id,
             seq: Some(stored.seq),
         };
-        let recorded = crate::access::thread_activity(
+        crate::access::thread_activity(
             &state,
             &grant.patient_id,
             AccountEventKind::CaregiverSent,
             &activity,
         )
         .await;
-        if let Err(error) = recorded {
-            tracing::error!(
-                ?error,
-                "a caregiver's send was not recorded in the access log"
-            );
-        }
     }
     Ok((StatusCode::CREATED, Json(stored)))
 }
@@ -1022,7 +1018,7 @@ pub async fn receipt(
                 seq: Some(as_u64(up_to)),
             },
         )
-        .await?;
+        .await;
     }
     if moved {
         let others = members(&state, &thread_id).await?;

@@ -232,7 +232,7 @@ pub async fn code_verify(
     let attempt = Attempt::new(SignInMethod::Code, &headers, &addr);
     let guess = lockout::code_login(&state, &request.login_id, &typed).await?;
     if let lockout::CodeGuess::Wrong(Some(account_id)) = &guess {
-        access::failed(&state, account_id, &attempt).await;
+        access::failed(&state, account_id, &attempt);
     }
     let lockout::CodeGuess::Right(Some(account_id)) = guess else {
         return Err(ApiError::bad_request(
@@ -253,7 +253,7 @@ pub async fn code_verify(
     let step =
         matching_step(&totp(secret.to_vec(), "")?, &request.totp).filter(|step| *step > last_step);
     let Some(step) = step else {
-        access::failed(&state, &account_id, &attempt).await;
+        access::failed(&state, &account_id, &attempt);
         // The emailed code is used up with it: the next guess needs a new
         // code sent to the contact.
         return Err(ApiError::bad_request(

@@ -500,7 +500,8 @@ async fn record_download(state: &AppState, blob_id: &str, reader: &str) -> Resul
             seq: None,
         },
     )
-    .await
+    .await;
+    Ok(())
 }
 
 /// `GET /v1/blobs/{blob_id}`: the blob's size and its parts' sizes.

@@ -1,5 +1,5 @@
 //! `consent_texts` and `account_consent`: every consent text the relay
-//! served an acceptance of (kept by its SHA-256, so what an account agreed
+//! served an acceptance of (kept by its SHA-256 and version, so what an account agreed
 //! to can be shown to it later, whatever the clinic configures since), and
 //! each account's last agreement and withdrawal.
 
@@ -44,24 +44,25 @@ pub async fn keep_text(conn: &mut AnyConnection, text: &Text, now: i64) -> Resul
     Ok(())
 }
 
-/// Records that `account_id` agreed to the text with `sha256` (its consent
+/// Records that `account_id` agreed to `text` (its consent
 /// stands again if it had withdrawn), inside the caller's transaction.
 pub async fn agree(
     conn: &mut AnyConnection,
     account_id: &str,
-    sha256: &[u8],
+    text: &Text,
     method: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO account_consent (account_id, sha256, agreed_at, method, withdrawn_at)
-         VALUES ($1, $2, $3, $4, NULL)
+        "INSERT INTO account_consent (account_id, sha256, version, agreed_at, method, withdrawn_at)
+         VALUES ($1, $2, $3, $4, $5, NULL)
          ON CONFLICT (account_id) DO UPDATE SET
-             sha256 = excluded.sha256, agreed_at = excluded.agreed_at,
-             method = excluded.method, withdrawn_at = NULL",
+             sha256 = excluded.sha256, version = excluded.version,
+             agreed_at = excluded.agreed_at, method = excluded.method, withdrawn_at = NULL",
     )
     .bind(account_id)
-    .bind(sha256)
+    .bind(text.sha256.as_slice())
+    .bind(&text.version)
     .bind(now)
     .bind(method)
     .execute(&mut *conn)
@@ -105,7 +106,8 @@ fn agreement(row: &sqlx::any::AnyRow) -> Result<Agreement, sqlx::Error> {
 }
 
 const AGREEMENT: &str = "SELECT t.version, t.text, t.sha256, c.agreed_at, c.method, c.withdrawn_at
-     FROM account_consent c JOIN consent_texts t ON t.sha256 = c.sha256
+     FROM account_consent c
+     JOIN consent_texts t ON t.sha256 = c.sha256 AND t.version = c.version
      WHERE c.account_id = $1";
 
 async fn agreement_in(

@@ -233,8 +233,11 @@ pub struct SendChecks {
     /// A member left (or their grant ended) since the current epoch began:
     /// nothing more may be sealed under it.
     pub needs_rekey: bool,
-    /// The thread's patient withdrew their consent to messaging.
+    /// The thread's patient, or the sender, withdrew their consent to
+    /// messaging: nothing more is sent.
     pub consent_withdrawn: bool,
+    /// The sender is the one who withdrew.
+    pub sender_withdrew: bool,
 }
 
 /// The checks before `sender_id` stores `message_id` sealed under `epoch`
@@ -254,7 +257,9 @@ pub async fn send_checks(
               WHERE e.thread_id = $1 AND e.sender_id = $2 AND e.message_id = $4) AS already_stored,
             (SELECT COUNT(*) > 0 FROM thread_members p
               JOIN account_consent c ON c.account_id = p.account_id
-              WHERE p.thread_id = $1 AND p.role = 'patient' AND c.withdrawn_at IS NOT NULL) AS consent_withdrawn
+              WHERE p.thread_id = $1 AND p.role = 'patient' AND c.withdrawn_at IS NOT NULL) AS patient_withdrew,
+            (SELECT COUNT(*) > 0 FROM account_consent c
+              WHERE c.account_id = $2 AND c.withdrawn_at IS NOT NULL) AS sender_withdrew
          FROM thread_members m JOIN threads t ON t.thread_id = m.thread_id
          WHERE m.thread_id = $1 AND m.account_id = $2 AND m.removed_at IS NULL",
     )
@@ -270,7 +275,9 @@ pub async fn send_checks(
             needs_rekey: row.try_get::<crate::db::Flag, _>("needs_rekey")?.0,
             has_key: row.try_get::<crate::db::Flag, _>("has_key")?.0,
             already_stored: row.try_get::<crate::db::Flag, _>("already_stored")?.0,
-            consent_withdrawn: row.try_get::<crate::db::Flag, _>("consent_withdrawn")?.0,
+            consent_withdrawn: row.try_get::<crate::db::Flag, _>("patient_withdrew")?.0
+                || row.try_get::<crate::db::Flag, _>("sender_withdrew")?.0,
+            sender_withdrew: row.try_get::<crate::db::Flag, _>("sender_withdrew")?.0,
         })
     })
     .transpose()

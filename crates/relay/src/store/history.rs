@@ -142,6 +142,36 @@ pub async fn events(db: &AnyPool, account_id: &str, limit: i64) -> Result<Vec<Ev
     .collect()
 }
 
+/// `account_id`'s newest `limit` events of `kind`, newest first.
+pub async fn events_of_kind(
+    db: &AnyPool,
+    account_id: &str,
+    kind: AccountEventKind,
+    limit: i64,
+) -> Result<Vec<Event>, sqlx::Error> {
+    sqlx::query(
+        "SELECT seq, kind, at, session_id, detail, hash FROM account_events
+         WHERE account_id = $1 AND kind = $2 ORDER BY seq DESC LIMIT $3",
+    )
+    .bind(account_id)
+    .bind(Text(kind))
+    .bind(limit)
+    .fetch_all(db)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(Event {
+            seq: row.try_get("seq")?,
+            kind: row.try_get::<Text<AccountEventKind>, _>("kind")?.0,
+            at: row.try_get("at")?,
+            session_id: row.try_get("session_id")?,
+            detail: row.try_get("detail")?,
+            hash: row.try_get("hash")?,
+        })
+    })
+    .collect()
+}
+
 /// The newest entry of `account_id`'s key history with its bundle, inside
 /// the caller's transaction (to compare with, and to chain onto).
 pub async fn last_bundle(
