@@ -8,13 +8,13 @@
 mod support;
 
 use reqwest::{Method, StatusCode, header};
-use support::{Account, NONE, Relay, blobs, totp_on, unix_now};
+use support::{Account, NONE, Relay, blobs, code_start, totp_on, unix_now};
 use ward_proto::Bytes;
 use ward_proto::ErrorCode;
 use ward_proto::account::{
     AccountEvent, AccountEventKind, AccountHistory, SignInDetail, SignInMethod, ThreadActivity,
 };
-use ward_proto::auth::{CodeLoginStart, CodeLoginStarted, CodeLoginVerify, SessionCreated};
+use ward_proto::auth::{CodeLoginVerify, SessionCreated};
 use ward_proto::events::{ReceiptKind, ReceiptRequest};
 use ward_proto::threads::{AddMemberRequest, Category};
 use ward_seal::account_log::{self, LogEntry};
@@ -30,9 +30,9 @@ async fn log_of(relay: &Relay, token: &str, path: &str) -> Vec<AccountEvent> {
     history.events
 }
 
-/// Recomputes every link of `events` (newest first), as the app does.
-fn verify(events: &[AccountEvent]) -> account_log::Verified {
-    let entries: Vec<LogEntry> = events
+/// `events` as the log's entries, for `account_log::verify`.
+fn entries(events: &[AccountEvent]) -> Vec<LogEntry> {
+    events
         .iter()
         .map(|e| LogEntry {
             seq: e.seq,
@@ -42,8 +42,14 @@ fn verify(events: &[AccountEvent]) -> account_log::Verified {
             detail: e.detail.clone(),
             hash: e.hash.0.as_slice().try_into().unwrap(),
         })
-        .collect();
-    account_log::verify(&entries, None).unwrap().unwrap()
+        .collect()
+}
+
+/// Recomputes every link of `events` (newest first), as the app does.
+fn verify(events: &[AccountEvent]) -> account_log::Verified {
+    account_log::verify(&entries(events), None)
+        .unwrap()
+        .unwrap()
 }
 
 fn sign_in_detail(event: &AccountEvent) -> SignInDetail {
@@ -64,21 +70,6 @@ async fn code_verify(relay: &Relay, request: &CodeLoginVerify) -> reqwest::Respo
         .send()
         .await
         .unwrap()
-}
-
-async fn code_start(relay: &Relay, contact: &str) -> String {
-    let started: CodeLoginStarted = relay
-        .expect(
-            Method::POST,
-            "/v1/auth/code/start",
-            None,
-            Some(&CodeLoginStart {
-                contact: contact.into(),
-            }),
-            StatusCode::OK,
-        )
-        .await;
-    started.login_id
 }
 
 #[tokio::test]
@@ -386,16 +377,5 @@ async fn a_log_changed_in_the_database_fails_verification() {
     .await
     .unwrap();
     let events = log_of(&relay, &sam.token, "/v1/account/history").await;
-    let entries: Vec<LogEntry> = events
-        .iter()
-        .map(|e| LogEntry {
-            seq: e.seq,
-            kind: e.kind.name().to_owned(),
-            at_ms: e.at_ms,
-            session_id: e.session_id.clone(),
-            detail: e.detail.clone(),
-            hash: e.hash.0.as_slice().try_into().unwrap(),
-        })
-        .collect();
-    assert!(account_log::verify(&entries, None).is_err());
+    assert!(account_log::verify(&entries(&events), None).is_err());
 }

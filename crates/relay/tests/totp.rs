@@ -9,8 +9,7 @@ use support::{NONE, Relay};
 use totp_rs::{Algorithm, Secret, TOTP};
 use ward_proto::ErrorCode;
 use ward_proto::auth::{
-    CodeLoginStart, CodeLoginStarted, CodeLoginVerify, SessionCreated, TotpCode, TotpEnrollment,
-    TotpStatus,
+    CodeLoginStart, CodeLoginVerify, SessionCreated, TotpCode, TotpEnrollment, TotpStatus,
 };
 
 fn app(enrollment: &TotpEnrollment) -> TOTP {
@@ -25,21 +24,6 @@ fn now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs()
-}
-
-async fn start(relay: &Relay, contact: &str) -> String {
-    let started: CodeLoginStarted = relay
-        .expect(
-            Method::POST,
-            "/v1/auth/code/start",
-            None,
-            Some(&CodeLoginStart {
-                contact: contact.into(),
-            }),
-            StatusCode::OK,
-        )
-        .await;
-    started.login_id
 }
 
 async fn status(relay: &Relay, token: &str) -> TotpStatus {
@@ -203,7 +187,7 @@ async fn fallback_sign_in_needs_the_sent_code_and_a_fresh_totp_code() {
 
     // Contact typed differently from the invite: still found.
     let seen = relay.codes_for("sam@example.com").len();
-    let login_id = start(&relay, "  SAM@example.com ").await;
+    let login_id = support::code_start(&relay, "  SAM@example.com ").await;
     let sent = relay.next_code_for("sam@example.com", seen).await;
     // The code used to confirm is spent; the next step's code works.
     let spent = CodeLoginVerify {
@@ -239,7 +223,7 @@ async fn fallback_sign_in_needs_the_sent_code_and_a_fresh_totp_code() {
         )
         .await;
     let seen = relay.codes_for("sam@example.com").len();
-    let login_id = start(&relay, "sam@example.com").await;
+    let login_id = support::code_start(&relay, "sam@example.com").await;
     let fresh = CodeLoginVerify {
         login_id: login_id.clone(),
         code: relay.next_code_for("sam@example.com", seen).await,
@@ -277,7 +261,7 @@ async fn fallback_sign_in_needs_the_sent_code_and_a_fresh_totp_code() {
 #[tokio::test]
 async fn an_unknown_contact_looks_the_same_and_never_signs_in() {
     let relay = Relay::start().await;
-    let known = start(&relay, "nobody@example.com").await;
+    let known = support::code_start(&relay, "nobody@example.com").await;
     assert!(known.starts_with("lgn_"));
     relay
         .expect_error(
@@ -304,7 +288,7 @@ async fn without_totp_the_fallback_says_to_call_the_clinic() {
     let relay = Relay::start().await;
     let clinic = relay.clinic().await;
     relay.patient(&clinic, "sam@example.com").await;
-    let login_id = start(&relay, "sam@example.com").await;
+    let login_id = support::code_start(&relay, "sam@example.com").await;
     let error = relay
         .expect_error(
             Method::POST,

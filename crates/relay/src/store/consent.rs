@@ -89,7 +89,7 @@ pub async fn withdraw(
     if done == 0 {
         return Ok(None);
     }
-    Ok(agreement_in(conn, account_id).await?.map(|a| a.text))
+    Ok(of(&mut *conn, account_id).await?.map(|a| a.text))
 }
 
 fn agreement(row: &sqlx::any::AnyRow) -> Result<Agreement, sqlx::Error> {
@@ -110,21 +110,12 @@ const AGREEMENT: &str = "SELECT t.version, t.text, t.sha256, c.agreed_at, c.meth
      JOIN consent_texts t ON t.sha256 = c.sha256 AND t.version = c.version
      WHERE c.account_id = $1";
 
-async fn agreement_in(
-    conn: &mut AnyConnection,
+/// `account_id`'s agreement, if it ever agreed (on the pool, or inside the
+/// caller's transaction).
+pub async fn of(
+    db: impl sqlx::Executor<'_, Database = sqlx::Any>,
     account_id: &str,
 ) -> Result<Option<Agreement>, sqlx::Error> {
-    sqlx::query(AGREEMENT)
-        .bind(account_id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .as_ref()
-        .map(agreement)
-        .transpose()
-}
-
-/// `account_id`'s agreement, if it ever agreed.
-pub async fn of(db: &AnyPool, account_id: &str) -> Result<Option<Agreement>, sqlx::Error> {
     sqlx::query(AGREEMENT)
         .bind(account_id)
         .fetch_optional(db)

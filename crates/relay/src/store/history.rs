@@ -118,6 +118,17 @@ pub async fn append_event(
     Ok(())
 }
 
+fn event(row: &sqlx::any::AnyRow) -> Result<Event, sqlx::Error> {
+    Ok(Event {
+        seq: row.try_get("seq")?,
+        kind: row.try_get::<Text<AccountEventKind>, _>("kind")?.0,
+        at: row.try_get("at")?,
+        session_id: row.try_get("session_id")?,
+        detail: row.try_get("detail")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
 /// `account_id`'s newest `limit` events, newest first.
 pub async fn events(db: &AnyPool, account_id: &str, limit: i64) -> Result<Vec<Event>, sqlx::Error> {
     sqlx::query(
@@ -129,16 +140,7 @@ pub async fn events(db: &AnyPool, account_id: &str, limit: i64) -> Result<Vec<Ev
     .fetch_all(db)
     .await?
     .iter()
-    .map(|row| {
-        Ok(Event {
-            seq: row.try_get("seq")?,
-            kind: row.try_get::<Text<AccountEventKind>, _>("kind")?.0,
-            at: row.try_get("at")?,
-            session_id: row.try_get("session_id")?,
-            detail: row.try_get("detail")?,
-            hash: row.try_get("hash")?,
-        })
-    })
+    .map(event)
     .collect()
 }
 
@@ -159,16 +161,7 @@ pub async fn events_of_kind(
     .fetch_all(db)
     .await?
     .iter()
-    .map(|row| {
-        Ok(Event {
-            seq: row.try_get("seq")?,
-            kind: row.try_get::<Text<AccountEventKind>, _>("kind")?.0,
-            at: row.try_get("at")?,
-            session_id: row.try_get("session_id")?,
-            detail: row.try_get("detail")?,
-            hash: row.try_get("hash")?,
-        })
-    })
+    .map(event)
     .collect()
 }
 

@@ -788,6 +788,23 @@ pub fn unix_now() -> u64 {
         .as_secs()
 }
 
+/// Starts a code sign-in for `contact` (`POST /v1/auth/code/start`); the
+/// sign-in's id.
+pub async fn code_start(relay: &Relay, contact: &str) -> String {
+    let started: ward_proto::auth::CodeLoginStarted = relay
+        .expect(
+            Method::POST,
+            "/v1/auth/code/start",
+            None,
+            Some(&ward_proto::auth::CodeLoginStart {
+                contact: contact.into(),
+            }),
+            StatusCode::OK,
+        )
+        .await;
+    started.login_id
+}
+
 /// Sets up TOTP for `token`'s account through the API (enroll, then
 /// confirm with the app's current code); the raw seed, the base32 the app
 /// was shown, and an authenticator app for it.
