@@ -27,9 +27,9 @@ pub async fn backfill(db: &AnyPool) -> Result<u64, sqlx::Error> {
     let threads = store::archive::unchained_threads(db).await?;
     let mut filled = 0;
     for thread_id in threads {
-        // Message posting holds the activity lock; so does this, so no
+        // Message posting holds the thread's lock; so does this, so no
         // message is chained onto a head being rewritten here.
-        let mut tx = crate::db::begin_write(db, crate::db::ACTIVITY).await?;
+        let mut tx = crate::db::begin_write(db, &crate::db::thread_scope(&thread_id)).await?;
         let pruned = store::archive::pruned_chain(&mut tx, &thread_id).await?;
         let mut prev = pruned
             .as_deref()

@@ -41,6 +41,15 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// The backend `conn` talks to.
+    pub fn of_connection(conn: &AnyConnection) -> Self {
+        if conn.backend_name() == "PostgreSQL" {
+            Self::Postgres
+        } else {
+            Self::Sqlite
+        }
+    }
+
     /// The backend `pool` was opened on.
     pub fn of(pool: &AnyPool) -> Self {
         match pool.connect_options().database_url.scheme() {
@@ -237,8 +246,8 @@ impl std::ops::DerefMut for WriteTx {
 }
 
 /// Begins a transaction that will write, serialized with every other one
-/// for `scope` (an account or thread id, or a name such as
-/// [`ACTIVITY`]) on every relay sharing the database: SQLite's
+/// for `scope` (an account or upload id, a [`thread_scope`], or a name
+/// such as [`RETENTION`]) on every relay sharing the database: SQLite's
 /// `BEGIN IMMEDIATE` takes its one write lock at once (after this
 /// process's earlier writers, see [`SQLITE_WRITERS`]); PostgreSQL takes a
 /// transaction-scoped advisory lock on `scope`. Read-then-write steps (a
@@ -279,10 +288,9 @@ pub async fn begin_read(
 /// that locks `scope`, on every relay sharing the database. On SQLite
 /// writes are serialized already (one writer), so this does nothing.
 pub async fn lock(tx: &mut AnyConnection, scope: &str) -> Result<(), sqlx::Error> {
-    if tx.backend_name() == "PostgreSQL" {
-        lock_postgres(tx, scope).await
-    } else {
-        Ok(())
+    match Backend::of_connection(tx) {
+        Backend::Postgres => lock_postgres(tx, scope).await,
+        Backend::Sqlite => Ok(()),
     }
 }
 
@@ -295,10 +303,17 @@ async fn lock_postgres(tx: &mut AnyConnection, scope: &str) -> Result<(), sqlx::
         .map(|_| ())
 }
 
-/// The scope of the relay-wide activity counter (`threads.activity`): a
-/// transaction that takes its next value holds it until it commits, so
-/// the counter's values commit in order.
-pub const ACTIVITY: &str = "ward:activity";
+/// The scope of the writes to one thread that must not interleave: a
+/// send (its seq, chain link and inbox activity), the archive backfill
+/// and the retention sweep of that thread. Only that thread's writers wait
+/// for each other: sends to different threads run side by side.
+pub fn thread_scope(thread_id: &str) -> String {
+    format!("thread:{thread_id}")
+}
+
+/// The scope the retention sweep and legal holds serialize on: once a
+/// hold is set, no pruning that missed it is still running.
+pub const RETENTION: &str = "ward:retention";
 
 /// How many migrations this database has applied successfully.
 pub async fn migrations_applied(db: &AnyPool) -> Result<u32, sqlx::Error> {

@@ -50,9 +50,11 @@ pub async fn sweep(db: &AnyPool, years: u32, now_ms: i64) -> Result<Pruned, sqlx
     let mut pruned = Pruned::default();
     let threads = store::retention::threads_before(db, cutoff).await?;
     for thread_id in threads {
-        // Posting holds this lock too (and setting a hold): no message is
-        // chained, and no hold set, half-way through a thread's pruning.
-        let mut tx = crate::db::begin_write(db, crate::db::ACTIVITY).await?;
+        // Setting a hold takes the first lock, posting the second: no hold
+        // is set, and no message chained, half-way through a thread's
+        // pruning.
+        let mut tx = crate::db::begin_write(db, crate::db::RETENTION).await?;
+        crate::db::lock(&mut tx, &crate::db::thread_scope(&thread_id)).await?;
         if store::retention::on_hold(&mut tx, &thread_id).await? {
             pruned.held += 1;
             continue;

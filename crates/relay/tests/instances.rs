@@ -270,3 +270,117 @@ async fn writes_racing_through_both_relays_stay_atomic() {
     let seqs: Vec<u64> = page.messages.iter().map(|m| m.seq).collect();
     assert_eq!(seqs, (1..=21).collect::<Vec<u64>>());
 }
+
+/// Every thread of `account`'s inbox, `limit` a page, in the order served.
+async fn inbox(relay: &Relay, token: &str, limit: u32) -> Vec<String> {
+    use ward_proto::threads::ThreadList;
+    let mut served = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(cursor) => format!("/v1/threads?limit={limit}&cursor={cursor}"),
+            None => format!("/v1/threads?limit={limit}"),
+        };
+        let page: ThreadList = relay.get_ok(&path, Some(token)).await;
+        served.extend(page.threads.into_iter().map(|t| t.thread_id));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return served,
+        }
+    }
+}
+
+/// On PostgreSQL writers commit in any order and no relay-wide lock orders
+/// them: a send held up in one thread (here, a transaction holding that
+/// thread's lock and an older transaction id, as a slow send would) keeps
+/// neither a send to another thread nor a new thread waiting, and inbox
+/// pages taken meanwhile still serve every thread once; once it ends, the
+/// held send is stored and its thread is the newest.
+#[tokio::test]
+async fn a_send_held_up_in_one_thread_delays_no_other_and_inboxes_skip_nothing() {
+    use std::collections::BTreeSet;
+    use std::time::Duration;
+
+    let Some((a, b, _blobs)) = two_relays().await else {
+        return;
+    };
+    let (clinic, sam, first, first_key) = a.conversation().await;
+    let (second, second_key) = a
+        .thread_with_key(
+            &sam,
+            clinic.keys.bundle(),
+            ward_proto::threads::Category::Other,
+        )
+        .await;
+    let (first_id, second_id) = (first.thread_id.clone(), second.thread_id.clone());
+
+    let db = a.db().await;
+    let mut held = db.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS locked")
+        .bind(format!("thread:{first_id}"))
+        .execute(&mut *held)
+        .await
+        .unwrap();
+    let _older: String = sqlx::query_scalar("SELECT pg_current_xact_id()::text")
+        .fetch_one(&mut *held)
+        .await
+        .unwrap();
+
+    // The send to the held thread goes out first and must still be
+    // waiting when everything else is done.
+    let held_send = b.send(
+        &sam,
+        &first_key,
+        &first_id,
+        0,
+        "held",
+        "Waits for its thread",
+    );
+    tokio::pin!(held_send);
+    let everything_else = async {
+        let sent = tokio::time::timeout(
+            Duration::from_secs(20),
+            b.send(&sam, &second_key, &second_id, 0, "free", "Another thread"),
+        )
+        .await
+        .expect("a send to another thread does not wait for the held one");
+        assert_eq!(sent.status(), StatusCode::CREATED);
+        let (third, _) = tokio::time::timeout(
+            Duration::from_secs(20),
+            a.thread_with_key(
+                &sam,
+                clinic.keys.bundle(),
+                ward_proto::threads::Category::Other,
+            ),
+        )
+        .await
+        .expect("a new thread does not wait for the held send");
+        // Pages taken now see the second thread's message and the third
+        // thread above their snapshot: each thread comes once.
+        let all: BTreeSet<String> = [&first_id, &second_id, &third.thread_id]
+            .into_iter()
+            .cloned()
+            .collect();
+        for relay in [&a, &b] {
+            for limit in [1, 2, 100] {
+                let served = inbox(relay, &sam.token, limit).await;
+                assert_eq!(served.len(), 3, "limit {limit}: {served:?}");
+                assert_eq!(served.iter().cloned().collect::<BTreeSet<_>>(), all);
+            }
+        }
+    };
+    tokio::select! {
+        biased;
+        response = &mut held_send => panic!("the send to the held thread did not wait: {}", response.status()),
+        () = everything_else => {}
+    }
+
+    held.rollback().await.unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(20), held_send)
+        .await
+        .expect("the held send goes on once the lock is free");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let served = inbox(&a, &sam.token, 100).await;
+    assert_eq!(served.first(), Some(&first_id), "{served:?}");
+    assert_eq!(served.len(), 3, "{served:?}");
+}

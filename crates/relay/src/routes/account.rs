@@ -106,7 +106,7 @@ pub async fn legal_hold(
     crate::bounds::id("account id", &account_id)?;
     // The retention sweep holds this lock while it prunes a thread: once
     // this answers, no pruning that missed the hold is still running.
-    let mut tx = crate::db::begin_write(&state.db, crate::db::ACTIVITY).await?;
+    let mut tx = crate::db::begin_write(&state.db, crate::db::RETENTION).await?;
     if !store::accounts::set_legal_hold(&mut tx, &account_id, request.hold).await? {
         return Err(ApiError::not_found("account"));
     }

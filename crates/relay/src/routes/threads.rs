@@ -280,7 +280,11 @@ pub async fn create(
     let thread_id = secrets::id("thr")?;
     let now = now_ms();
     let limit = state.config.max_threads_per_day;
-    let mut tx = crate::db::begin_write(&state.db, crate::db::ACTIVITY).await?;
+    let mut tx = crate::db::begin_write(
+        &state.db,
+        &store::threads::thread_starts_scope(&session.account_id),
+    )
+    .await?;
     // Counted and inserted in one statement (it holds the write lock):
     // parallel starts cannot exceed the daily limit.
     let activity = store::threads::start_within_limit(

@@ -23,18 +23,21 @@ const INBOX_PAGE: &str = "SELECT thread_id, activity FROM thread_members
        AND (activity < $3 OR (activity = $3 AND thread_id < $4))
      ORDER BY activity DESC, thread_id DESC LIMIT $5";
 
-/// The caller's threads that had activity after `snapshot` but existed
-/// before it, each at its position as of `snapshot` (its newest message
-/// then, else its creation). Few: only what changed while paging.
+/// The caller's threads that had activity after `snapshot`, each at its
+/// position as of `snapshot`: its newest message then, else its creation;
+/// one started after it, at `snapshot` itself (on PostgreSQL a thread
+/// started a moment ago can be above the snapshot, see
+/// [`super::threads::latest_activity`]). Few: only what changed while paging.
 const INBOX_MOVED: &str = "SELECT thread_id,
-         CASE WHEN base_activity > last_activity THEN base_activity ELSE last_activity END AS activity
+         CASE WHEN base_activity > $2 THEN $2
+              WHEN base_activity > last_activity THEN base_activity
+              ELSE last_activity END AS activity
      FROM (SELECT m.thread_id, t.base_activity, COALESCE((
                SELECT e.activity FROM envelopes e
                WHERE e.thread_id = m.thread_id AND (e.activity IS NULL OR e.activity <= $2)
                ORDER BY e.seq DESC LIMIT 1), 0) AS last_activity
            FROM thread_members m JOIN threads t ON t.thread_id = m.thread_id
-           WHERE m.account_id = $1 AND m.removed_at IS NULL AND m.activity > $2
-             AND t.base_activity <= $2) AS moved";
+           WHERE m.account_id = $1 AND m.removed_at IS NULL AND m.activity > $2) AS moved";
 
 fn entries(rows: Vec<sqlx::any::AnyRow>) -> Result<Vec<Entry>, sqlx::Error> {
     rows.iter()
@@ -69,9 +72,9 @@ pub async fn page(
     entries(rows)
 }
 
-/// `account_id`'s threads that moved after `snapshot` but existed before
-/// it, each where it stood at `snapshot`, inside the caller's read
-/// transaction: so a thread is served once, where it was when paging began.
+/// `account_id`'s threads that moved (or started) after `snapshot`, each
+/// where it stood at `snapshot`, inside the caller's read transaction: so
+/// a thread is served once, where it was when paging began.
 pub async fn moved(
     conn: &mut AnyConnection,
     account_id: &str,

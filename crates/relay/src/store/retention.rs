@@ -1,7 +1,8 @@
 //! What retention ([`crate::retention`]) reads and deletes: messages past
 //! the retention period with their attachment references, and where each
 //! thread was pruned. Every function but the first runs inside the
-//! caller's transaction, which holds the activity lock for one thread.
+//! caller's transaction, which holds the retention lock and the thread's
+//! ([`crate::db::RETENTION`], [`crate::db::thread_scope`]).
 
 use sqlx::{AnyConnection, AnyPool};
 

@@ -100,7 +100,7 @@ pub fn writer_for(
 /// what [`writer`] does on SQLite in one hand-off.
 async fn store_in_transaction(db: &AnyPool, message: &NewMessage) -> Result<Outcome, sqlx::Error> {
     use crate::store;
-    let mut tx = db::begin_write(db, db::ACTIVITY).await?;
+    let mut tx = db::begin_write(db, &db::thread_scope(&message.thread_id)).await?;
     let Some(slot) = store::threads::claim_slot(
         &mut tx,
         &message.thread_id,

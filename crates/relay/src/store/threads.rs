@@ -1,12 +1,26 @@
 //! `threads`: each thread's category, current epoch, message counter and
-//! place in the relay-wide activity order (`activity`, see
-//! [`crate::db::ACTIVITY`]). Members are in [`super::members`], the
-//! archive chain's columns in [`super::archive`].
+//! place in the relay-wide activity order (`activity`). Members are in
+//! [`super::members`], the archive chain's columns in [`super::archive`].
+//!
+//! The activity order pages inboxes: a page is served as of a snapshot
+//! value, and every activity at or below it must be decided (committed or
+//! gone) when it is taken, or a later commit could slip in behind a page
+//! already served. The two backends keep that differently:
+//! - SQLite has one writer, so a write's activity is the largest so far
+//!   plus one, and the snapshot is the largest committed.
+//! - PostgreSQL commits writers in parallel, in any order, so a write's
+//!   activity is its transaction id (`pg_current_xact_id()`, which never
+//!   wraps), and the snapshot is just below the oldest transaction still
+//!   running (`pg_snapshot_xmin`): every transaction below it has ended.
+//!   No relay-wide lock is needed, so sends to different threads do not
+//!   wait for each other. Within one thread activity still grows with seq:
+//!   a send takes the thread's lock ([`crate::db::thread_scope`]) before
+//!   its first write, which is when its transaction id is assigned.
 
 use sqlx::{AnyConnection, AnyPool, Row};
 use ward_proto::threads::Category;
 
-use crate::db::Text;
+use crate::db::{Backend, Text};
 
 /// A thread as one member sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,40 +90,70 @@ pub async fn summary(db: &AnyPool, thread_id: &str, viewer: &str) -> Result<Summ
     })
 }
 
+/// The next activity value, as SQL (see the module's notes).
+macro_rules! next_activity {
+    (sqlite) => {
+        "(SELECT COALESCE(MAX(activity), 0) + 1 FROM threads)"
+    };
+    (postgres) => {
+        "pg_current_xact_id()::text::bigint"
+    };
+}
+
+macro_rules! start_within_limit {
+    ($backend:tt) => {
+        concat!(
+            "INSERT INTO threads (thread_id, category, created_by, created_at, activity, base_activity)
+         SELECT $1, $2, $3, $4, next.n, next.n
+         FROM (SELECT ",
+            next_activity!($backend),
+            " AS n) AS next
+         WHERE (SELECT COUNT(*) FROM threads WHERE created_by = $3 AND created_at > $4 - $5) < $6
+         RETURNING activity"
+        )
+    };
+}
+
 /// Starts `thread` unless its patient started `limit` threads in the
-/// `window_ms` before it, inside the caller's transaction (which holds the
-/// activity lock): counted and inserted in one statement, so parallel
-/// starts cannot exceed the limit. The activity-counter value it took, or
-/// `None` at the limit (nothing written).
+/// `window_ms` before it, inside the caller's transaction (which holds
+/// that patient's [`thread_starts_scope`]): counted and inserted in one
+/// statement, so parallel starts cannot exceed the limit. The activity
+/// value it took, or `None` at the limit (nothing written).
 pub async fn start_within_limit(
     conn: &mut AnyConnection,
     thread: NewThread<'_>,
     window_ms: i64,
     limit: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(
-        "INSERT INTO threads (thread_id, category, created_by, created_at, activity, base_activity)
-         SELECT $1, $2, $3, $4, next.n, next.n
-         FROM (SELECT COALESCE(MAX(activity), 0) + 1 AS n FROM threads) AS next
-         WHERE (SELECT COUNT(*) FROM threads WHERE created_by = $3 AND created_at > $4 - $5) < $6
-         RETURNING activity",
-    )
-    .bind(thread.thread_id)
-    .bind(Text(thread.category))
-    .bind(thread.created_by)
-    .bind(thread.created_at)
-    .bind(window_ms)
-    .bind(limit)
-    .fetch_optional(&mut *conn)
-    .await
+    let sql = match Backend::of_connection(conn) {
+        Backend::Sqlite => start_within_limit!(sqlite),
+        Backend::Postgres => start_within_limit!(postgres),
+    };
+    sqlx::query_scalar(sql)
+        .bind(thread.thread_id)
+        .bind(Text(thread.category))
+        .bind(thread.created_by)
+        .bind(thread.created_at)
+        .bind(window_ms)
+        .bind(limit)
+        .fetch_optional(&mut *conn)
+        .await
 }
 
-/// The relay-wide activity counter's current value (0: no thread yet),
-/// inside the caller's read transaction: an inbox's snapshot.
+/// The scope a patient's thread starts serialize on (the daily limit).
+pub fn thread_starts_scope(patient_id: &str) -> String {
+    format!("thread-starts:{patient_id}")
+}
+
+/// An inbox's snapshot, inside the caller's read transaction: the largest
+/// activity value at or below which every write has ended (0: none yet).
+/// See the module's notes.
 pub async fn latest_activity(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COALESCE(MAX(activity), 0) FROM threads")
-        .fetch_one(&mut *conn)
-        .await
+    let sql = match Backend::of_connection(conn) {
+        Backend::Sqlite => "SELECT COALESCE(MAX(activity), 0) FROM threads",
+        Backend::Postgres => "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint - 1",
+    };
+    sqlx::query_scalar(sql).fetch_one(&mut *conn).await
 }
 
 /// Marks `thread_id` as the patient's alone (or not), unless `only_me` and
@@ -160,17 +204,27 @@ pub async fn advance_epoch(
     Ok(advanced.rows_affected() == 1)
 }
 
-/// [`claim_slot`]'s statement (SQLite's send writer runs it too).
-pub(crate) const CLAIM_SLOT: &str = "UPDATE threads SET last_seq = last_seq + 1, last_message_at = $1,
-         activity = (SELECT MAX(activity) FROM threads) + 1
+macro_rules! claim_slot {
+    ($backend:tt) => {
+        concat!(
+            "UPDATE threads SET last_seq = last_seq + 1, last_message_at = $1,
+         activity = ",
+            next_activity!($backend),
+            "
      WHERE thread_id = $2 AND current_epoch = $3 AND needs_rekey = 0 AND EXISTS (
          SELECT 1 FROM thread_members WHERE thread_id = $2 AND account_id = $4 AND removed_at IS NULL)
-     RETURNING last_seq, activity, head_chain";
+     RETURNING last_seq, activity, head_chain"
+        )
+    };
+}
+
+/// [`claim_slot`]'s statement on SQLite (the send writer runs it too).
+pub(crate) const CLAIM_SLOT: &str = claim_slot!(sqlite);
 
 /// Claims the next message slot of `thread_id` for `sender`, stored at
 /// `now`, if `epoch` is still current (and no member left since it
 /// began) and `sender` still a member, inside
-/// the caller's transaction (which holds the activity lock). The thread's
+/// the caller's transaction (which holds [`crate::db::thread_scope`]). The thread's
 /// row stays locked until commit: the next seq and the previous chain
 /// link (`head_chain`, left as it was) are read together, so the chain
 /// cannot fork or skip. `None` (nothing written) if the epoch or the
@@ -182,7 +236,11 @@ pub async fn claim_slot(
     sender: &str,
     now: i64,
 ) -> Result<Option<Slot>, sqlx::Error> {
-    sqlx::query(CLAIM_SLOT)
+    let sql = match Backend::of_connection(conn) {
+        Backend::Sqlite => CLAIM_SLOT,
+        Backend::Postgres => claim_slot!(postgres),
+    };
+    sqlx::query(sql)
         .bind(now)
         .bind(thread_id)
         .bind(epoch)

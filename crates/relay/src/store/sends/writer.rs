@@ -404,7 +404,7 @@ mod tests {
     #[tokio::test]
     async fn queued_sends_share_one_commit_and_a_refused_one_rolls_back_alone() {
         let (data, db) = crate::store::query_plans::scratch().await;
-        let mut tx = crate::db::begin_write(&db, crate::db::ACTIVITY)
+        let mut tx = crate::db::begin_write(&db, &crate::db::thread_scope(THREAD))
             .await
             .unwrap();
         store::accounts::insert_clinic(&mut tx, CLINIC, "Clinic", 0)
