@@ -965,6 +965,7 @@ pub fn category_label(category: Category) -> &'static str {
         Category::Question => "Question for my care team",
         Category::Billing => "Billing",
         Category::Other => "Other",
+        Category::Confidential => "Confidential (never shared)",
     }
 }
 

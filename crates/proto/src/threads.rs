@@ -11,7 +11,8 @@ use crate::Bytes;
 pub use ward_seal::category::Category;
 
 /// The relay API's (and the relay database's) names for a [`Category`]:
-/// `"appointment"`, `"refill"`, `"question"`, `"billing"`, `"other"`.
+/// `"appointment"`, `"refill"`, `"question"`, `"billing"`,
+/// `"confidential"`, `"other"`.
 ///
 /// Also the serde adapter for `Category` fields (`#[serde(with =
 /// "category")]`): the type is seal's, and seal stays free of serde.
@@ -28,6 +29,7 @@ pub mod category {
             Category::Question => "question",
             Category::Billing => "billing",
             Category::Other => "other",
+            Category::Confidential => "confidential",
         }
     }
 
@@ -41,7 +43,9 @@ pub mod category {
 
     /// A name that is no [`Category`]'s.
     #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-    #[error("{0:?} is not a thread category (appointment, refill, question, billing or other)")]
+    #[error(
+        "{0:?} is not a thread category (appointment, refill, question, billing, confidential or other)"
+    )]
     pub struct UnknownCategory(pub String);
 
     /// Serializes as [`name`].
@@ -91,7 +95,14 @@ pub mod category {
             let names: Vec<&str> = Category::ALL.map(name).to_vec();
             assert_eq!(
                 names,
-                ["appointment", "refill", "question", "billing", "other"]
+                [
+                    "appointment",
+                    "refill",
+                    "question",
+                    "billing",
+                    "confidential",
+                    "other"
+                ]
             );
             for category in Category::ALL {
                 assert_eq!(from_name(name(category)), Ok(category));

@@ -163,6 +163,12 @@ pub struct Config {
     /// relay cannot reach copies on members' devices or in backups of its
     /// database: retention here is the relay's copy only.
     pub retention_years: Option<u32>,
+    /// Thread categories that are "Only me" by rule: such a thread is
+    /// never shared with a caregiver, whoever the patient is, and the
+    /// patient cannot turn Only me off for it. Names as in the API
+    /// (`"confidential"`, `"billing"`...). Default `["confidential"]`;
+    /// `[]` for none.
+    pub sensitive_categories: Vec<String>,
 }
 
 impl Default for Config {
@@ -205,6 +211,7 @@ impl Default for Config {
             websocket_send_queue: 64,
             max_threads_per_day: DEFAULT_MAX_THREADS_PER_DAY,
             retention_years: None,
+            sensitive_categories: vec!["confidential".into()],
         }
     }
 }
@@ -469,6 +476,12 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// Whether threads in `category` are "Only me" by rule.
+    pub fn is_sensitive(&self, category: ward_proto::threads::Category) -> bool {
+        let name = ward_proto::threads::category::name(category);
+        self.sensitive_categories.iter().any(|s| s == name)
+    }
+
     /// Defaults overridden by `path`'s TOML.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -594,6 +607,15 @@ impl Config {
         if self.max_threads_per_day == 0 {
             return Err(ConfigError::Invalid(format!(
                 "max_threads_per_day must be at least 1 (patients could not start any conversation); leave it out for the default {DEFAULT_MAX_THREADS_PER_DAY}"
+            )));
+        }
+        if let Some(bad) = self
+            .sensitive_categories
+            .iter()
+            .find(|name| ward_proto::threads::category::from_name(name).is_err())
+        {
+            return Err(ConfigError::Invalid(format!(
+                "sensitive_categories entry {bad:?} is not a thread category: use appointment, refill, question, billing, confidential or other"
             )));
         }
         if self.retention_years == Some(0) {

@@ -34,7 +34,7 @@ enum Command {
         /// max_attachment_bytes, attachment_quota_bytes, allowed_attachment_types, blob_store,
         /// upload_expiry_hours, unattached_blob_expiry_days, trusted_proxies, max_connections,
         /// header_read_timeout_seconds, body_read_timeout_seconds, idle_timeout_seconds,
-        /// websocket_send_queue, max_threads_per_day, retention_years, [smtp]).
+        /// websocket_send_queue, max_threads_per_day, retention_years, sensitive_categories, [smtp]).
         #[arg(long, env = "WARD_CONFIG")]
         config: Option<PathBuf>,
         /// Address to listen on; port 0 picks a free port (printed at start).

@@ -1023,7 +1023,14 @@ async fn the_openapi_document_describes_every_api_route() {
     assert_eq!(listed, sent);
     assert_eq!(
         schemas["Category"]["enum"],
-        json!(["appointment", "refill", "question", "billing", "other"])
+        json!([
+            "appointment",
+            "refill",
+            "question",
+            "billing",
+            "confidential",
+            "other"
+        ])
     );
 }
 

@@ -327,6 +327,73 @@ async fn an_only_me_thread_is_never_shared_and_a_shared_one_cannot_become_only_m
     assert_eq!(f.share(&private, &private_key).await, StatusCode::CREATED);
 }
 
+/// A thread in a sensitive category (by default "confidential") is Only me
+/// by rule: served as Only me, never shared, and Only me cannot be turned
+/// off; a relay configured with other sensitive categories applies them.
+#[tokio::test]
+async fn a_confidential_thread_is_only_me_by_rule() {
+    let f = family().await;
+    let (secret, secret_key) = f
+        .relay
+        .thread_with_key(&f.sam, f.clinic.keys.bundle(), Category::Confidential)
+        .await;
+    assert!(secret.only_me, "served as Only me from the start");
+    assert!(f.thread_seen(&f.sam, &secret.thread_id).await.only_me);
+    let share = f
+        .relay
+        .call(
+            Method::POST,
+            &format!("/v1/threads/{}/members", secret.thread_id),
+            Some(&f.sam.token),
+            Some(&AddMemberRequest {
+                account_id: f.dana.id.clone(),
+                sealed_keys: thread_key::share_history(
+                    &[(0, &secret_key)],
+                    &secret.thread_id,
+                    &f.sam.keys,
+                    f.dana.keys.bundle(),
+                    &mut os_rng(),
+                )
+                .unwrap()
+                .iter()
+                .map(|k| Bytes(k.to_bytes()))
+                .collect(),
+            }),
+        )
+        .await;
+    assert_eq!(share.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(share).await, ErrorCode::OnlyMeThread);
+    let unset = f
+        .relay
+        .call(
+            Method::PUT,
+            &format!("/v1/threads/{}/only-me", secret.thread_id),
+            Some(&f.sam.token),
+            Some(&OnlyMeRequest { only_me: false }),
+        )
+        .await;
+    assert_eq!(unset.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(unset).await, ErrorCode::OnlyMeThread);
+    assert_eq!(
+        f.thread_as(&f.dana, &secret.thread_id).await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // Another relay's clinic counts billing as sensitive.
+    let relay =
+        Relay::start_with(|config| config.sensitive_categories = vec!["billing".into()]).await;
+    let clinic = relay.clinic().await;
+    let alex = relay.patient(&clinic, "alex@example.com").await;
+    let (bill, _) = relay
+        .thread_with_key(&alex, clinic.keys.bundle(), Category::Billing)
+        .await;
+    let (private, _) = relay
+        .thread_with_key(&alex, clinic.keys.bundle(), Category::Confidential)
+        .await;
+    assert!(bill.only_me);
+    assert!(!private.only_me, "only the configured categories");
+}
+
 #[tokio::test]
 async fn a_removed_caregiver_is_served_nothing_at_once_and_the_threads_want_a_new_epoch() {
     let f = family().await;

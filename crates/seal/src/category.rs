@@ -15,17 +15,22 @@ pub enum Category {
     Billing,
     /// Anything else (and any category a newer client added).
     Other,
+    /// Something the patient keeps to themselves (sexual or mental health,
+    /// for example): in the categories a relay treats as sensitive, such a
+    /// thread is "Only me" by rule and is never shared with a caregiver.
+    Confidential,
 }
 
 impl Category {
     /// Every category, in the order a patient is offered them. The relay
     /// API's names for them live in `ward-proto` (which re-exports this
     /// type), so this crate needs no serde.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Appointment,
         Self::Refill,
         Self::Question,
         Self::Billing,
+        Self::Confidential,
         Self::Other,
     ];
 
@@ -37,6 +42,7 @@ impl Category {
             Self::Question => 3,
             Self::Billing => 4,
             Self::Other => 5,
+            Self::Confidential => 6,
         }
     }
 
@@ -48,6 +54,7 @@ impl Category {
             2 => Self::Refill,
             3 => Self::Question,
             4 => Self::Billing,
+            6 => Self::Confidential,
             _ => Self::Other,
         }
     }

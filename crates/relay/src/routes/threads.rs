@@ -90,7 +90,7 @@ async fn load_thread(state: &AppState, thread_id: &str, viewer: &str) -> Result<
         unread_count: as_u64(thread.unread),
         last_message_at: thread.last_message_at.map(as_u64),
         created_at: as_u64(thread.created_at),
-        only_me: thread.only_me,
+        only_me: thread.only_me || state.config.is_sensitive(thread.category),
         needs_rekey: thread.needs_rekey,
     })
 }
@@ -482,10 +482,11 @@ pub async fn add_member(
             "That account is not one of your caregivers, or their access has ended. Invite them, or renew their access, first.",
         ));
     }
-    if store::threads::summary(&state.db, &thread_id, &session.account_id)
-        .await?
-        .only_me
-    {
+    let thread = store::threads::summary(&state.db, &thread_id, &session.account_id).await?;
+    if state.config.is_sensitive(thread.category) {
+        return Err(confidential());
+    }
+    if thread.only_me {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             ErrorCode::OnlyMeThread,
@@ -545,6 +546,12 @@ pub async fn set_only_me(
             "Only the patient can choose who may see this thread.",
         ));
     }
+    if !request.only_me {
+        let thread = store::threads::summary(&state.db, &thread_id, &session.account_id).await?;
+        if state.config.is_sensitive(thread.category) {
+            return Err(confidential());
+        }
+    }
     if !store::threads::set_only_me(&state.db, &thread_id, request.only_me).await? {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -553,6 +560,15 @@ pub async fn set_only_me(
         ));
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// 403 `only_me_thread` for a thread in a sensitive category.
+fn confidential() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        ErrorCode::OnlyMeThread,
+        "This conversation is in a confidential category: by the clinic's rule it stays between you and the clinic and is never shared with a caregiver.",
+    )
 }
 
 /// `POST /v1/threads/{id}/members/{account}/remove` (the thread's patient):
