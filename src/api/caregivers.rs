@@ -3,7 +3,7 @@
 
 use gloo_net::http::Method;
 use ward_proto::auth::{CaregiverInviteRequest, InviteCreated};
-use ward_proto::caregivers::{GrantChange, People};
+use ward_proto::caregivers::{GrantChange, People, Relationship};
 
 use super::{ApiError, SessionToken, call, call_empty, get, url_encode};
 
@@ -18,10 +18,12 @@ pub(crate) async fn invite(
     token: &SessionToken,
     display_name: &str,
     contact: &str,
+    relationship: Relationship,
 ) -> Result<InviteCreated, ApiError> {
     let body = CaregiverInviteRequest {
         display_name: display_name.to_owned(),
         contact: contact.to_owned(),
+        relationship: Some(relationship),
     };
     call(Method::POST, "/v1/caregivers/invites", Some(token), &body).await
 }
@@ -35,6 +37,13 @@ pub(crate) async fn change(
 ) -> Result<(), ApiError> {
     let path = format!("/v1/caregivers/{}", url_encode(caregiver_id));
     call_empty(Method::PATCH, &path, Some(token), Some(change)).await
+}
+
+/// `POST /v1/caregivers/{id}/assent` (the patient; needs a recent
+/// sign-in): agrees to a guardian the clinic appointed.
+pub(crate) async fn assent(token: &SessionToken, caregiver_id: &str) -> Result<(), ApiError> {
+    let path = format!("/v1/caregivers/{}/assent", url_encode(caregiver_id));
+    call_empty::<()>(Method::POST, &path, Some(token), None).await
 }
 
 /// `POST /v1/caregivers/{id}/end`: the patient removes caregiver `other`,

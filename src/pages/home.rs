@@ -161,6 +161,8 @@ mod tests {
             removed_at: None,
             can_send: Some(true),
             access_ends_at: Some(ends),
+            relationship: None,
+            appointed_by_clinic: false,
         };
         let people = People {
             role: Role::Patient,
@@ -175,6 +177,7 @@ mod tests {
                 since: 0,
                 can_send: true,
                 access_ends_at: now + DAY,
+                awaiting_assent: false,
             }],
         };
         let notices = ending_soon(&people, now, &|ms| ms.to_string());

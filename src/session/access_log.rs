@@ -270,6 +270,7 @@ pub fn kind_words(kind: AccountEventKind) -> &'static str {
         AccountEventKind::AttachmentDownloaded => "An attachment was downloaded",
         AccountEventKind::ConsentGiven => "Agreed to messaging with the clinic",
         AccountEventKind::ConsentWithdrawn => "Withdrew consent to messaging",
+        AccountEventKind::CaregiverAssented => "Agreed to a caregiver the clinic appointed",
     }
 }
 
@@ -285,6 +286,7 @@ fn names_a_caregiver(kind: AccountEventKind) -> bool {
             | AccountEventKind::CaregiverLeft
             | AccountEventKind::CaregiverExpired
             | AccountEventKind::CaregiverAccepted
+            | AccountEventKind::CaregiverAssented
     )
 }
 

@@ -69,11 +69,14 @@ pub enum AccountEventKind {
     /// The account withdrew its consent to messaging (the detail is a
     /// [`ConsentDetail`] as JSON: the version withdrawn).
     ConsentWithdrawn,
+    /// A teen agreed to a guardian the clinic appointed (detail: the
+    /// caregiver's account id).
+    CaregiverAssented,
 }
 
 impl AccountEventKind {
     /// Every kind, in the order they were added.
-    pub const ALL: [Self; 24] = [
+    pub const ALL: [Self; 25] = [
         Self::BundlePublished,
         Self::BundleChanged,
         Self::VaultChanged,
@@ -98,6 +101,7 @@ impl AccountEventKind {
         Self::AttachmentDownloaded,
         Self::ConsentGiven,
         Self::ConsentWithdrawn,
+        Self::CaregiverAssented,
     ];
 
     /// The kind's stable name: its JSON form, its database value, and the
@@ -129,6 +133,7 @@ impl AccountEventKind {
             Self::AttachmentDownloaded => "attachment_downloaded",
             Self::ConsentGiven => "consent_given",
             Self::ConsentWithdrawn => "consent_withdrawn",
+            Self::CaregiverAssented => "caregiver_assented",
         }
     }
 }

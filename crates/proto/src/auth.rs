@@ -289,6 +289,9 @@ pub struct CaregiverInviteRequest {
     pub display_name: String,
     /// Where their one-time codes go.
     pub contact: String,
+    /// How they are related to the patient.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relationship: Option<crate::caregivers::Relationship>,
 }
 
 #[cfg(test)]

@@ -18,6 +18,10 @@ pub enum CaregiverStatus {
     /// Enrolled with their own passkey: the patient may share threads
     /// with them.
     Active,
+    /// Enrolled, appointed by the clinic, for a patient aged 13 to 17 who
+    /// has not agreed to them yet: nothing can be shared with them until
+    /// the patient does (`POST /v1/caregivers/{account_id}/assent`).
+    AwaitingAssent,
     /// Their access reached its end date: they were taken out of every
     /// shared thread. The patient may renew it and share threads again.
     Expired,
@@ -26,7 +30,39 @@ pub enum CaregiverStatus {
     Removed,
 }
 
-deserialize_by_name!(CaregiverStatus, "caregiver status", [Invited => "invited", InviteExpired => "invite_expired", Enrolling => "enrolling", Active => "active", Expired => "expired", Removed => "removed"]);
+deserialize_by_name!(CaregiverStatus, "caregiver status", [Invited => "invited", InviteExpired => "invite_expired", Enrolling => "enrolling", Active => "active", AwaitingAssent => "awaiting_assent", Expired => "expired", Removed => "removed"]);
+
+/// How a caregiver is related to the patient, as the invite said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Relationship {
+    /// The patient's parent (or guardian).
+    Parent,
+    /// The patient's son or daughter.
+    Child,
+    /// The patient's spouse or partner.
+    Spouse,
+    /// Anyone else: a friend, a sibling, a paid carer.
+    Other,
+}
+
+deserialize_by_name!(Relationship, "relationship", [Parent => "parent", Child => "child", Spouse => "spouse", Other => "other"]);
+
+impl Relationship {
+    /// Every relationship, in the order a patient is offered them.
+    pub const ALL: [Self; 4] = [Self::Parent, Self::Child, Self::Spouse, Self::Other];
+
+    /// The name on the wire and in the database.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Parent => "parent",
+            Self::Child => "child",
+            Self::Spouse => "spouse",
+            Self::Other => "other",
+        }
+    }
+}
 
 /// One person the patient invited to help.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +98,14 @@ pub struct Caregiver {
     /// enrolled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_ends_at: Option<u64>,
+    /// How they are related to the patient (unset on invites made before
+    /// the relay asked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relationship: Option<Relationship>,
+    /// The clinic invited them (a guardian or personal representative),
+    /// not the patient.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub appointed_by_clinic: bool,
 }
 
 /// A patient a caregiver helps.
@@ -78,6 +122,36 @@ pub struct HelpedPatient {
     pub can_send: bool,
     /// When the caregiver's access ends (Unix milliseconds).
     pub access_ends_at: u64,
+    /// The patient (13 to 17) has not yet agreed to this caregiver, whom
+    /// the clinic appointed: nothing is shared until they do.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub awaiting_assent: bool,
+}
+
+/// `POST /v1/accounts/{account_id}/guardians` (the clinic): invite a
+/// guardian or personal representative to help a patient. They enroll like
+/// any caregiver; the patient sees them in their list, and a patient aged
+/// 13 to 17 must agree to them first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct GuardianInviteRequest {
+    /// Their name.
+    pub display_name: String,
+    /// How they are related to the patient.
+    pub relationship: Relationship,
+    /// Where their one-time codes go.
+    pub contact: String,
+}
+
+/// `PUT /v1/accounts/{account_id}/birth-date` (the clinic): a patient's
+/// birth date, which makes them a minor until 18 (`null`: none on record).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct BirthDateRequest {
+    /// `YYYY-MM-DD`, or `null` to remove it.
+    pub birth_date: Option<String>,
 }
 
 /// `PATCH /v1/caregivers/{account_id}` (the patient): what a caregiver may
@@ -126,6 +200,8 @@ mod tests {
             removed_at: None,
             can_send: None,
             access_ends_at: None,
+            relationship: None,
+            appointed_by_clinic: false,
         };
         let json = serde_json::to_string(&invited).unwrap_or_default();
         assert_eq!(
@@ -150,6 +226,7 @@ mod caregiver_status_names {
             CaregiverStatus::InviteExpired,
             CaregiverStatus::Enrolling,
             CaregiverStatus::Active,
+            CaregiverStatus::AwaitingAssent,
             CaregiverStatus::Expired,
             CaregiverStatus::Removed,
         ] {

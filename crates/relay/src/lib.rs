@@ -22,6 +22,7 @@ pub mod grants;
 pub mod history;
 mod lockout;
 pub mod metrics;
+pub mod minors;
 pub mod passkeys;
 pub mod relay_secret;
 pub mod retention;

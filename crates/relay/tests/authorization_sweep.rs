@@ -180,6 +180,11 @@ async fn a_second_patient_can_touch_nothing_of_the_first() {
         ("/epochs", json!({"epoch": 1, "sealed_keys": []})),
         ("/receipts", json!({"kind": "read", "up_to_seq": 1})),
         ("/legal-hold", json!({"hold": true})),
+        ("/birth-date", json!({"birth_date": "2011-05-04"})),
+        (
+            "/guardians",
+            json!({"display_name": "Mallory", "relationship": "parent", "contact": "mallory@example.com"}),
+        ),
         (
             "/members",
             json!({"account_id": mallory.id, "sealed_keys": []}),

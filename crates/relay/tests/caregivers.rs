@@ -252,6 +252,7 @@ async fn only_the_patient_shares_and_only_with_their_own_caregivers() {
             Some(&CaregiverInviteRequest {
                 display_name: "x".into(),
                 contact: "x@example.com".into(),
+                relationship: None,
             }),
             StatusCode::FORBIDDEN,
             ErrorCode::Forbidden,
@@ -284,6 +285,7 @@ async fn a_resumed_caregiver_enrollment_keeps_its_one_link() {
             Some(&CaregiverInviteRequest {
                 display_name: "Dana".into(),
                 contact: "dana@example.com".into(),
+                relationship: None,
             }),
             StatusCode::CREATED,
         )
@@ -396,6 +398,7 @@ async fn a_stale_session_cannot_invite_a_caregiver_or_share_a_thread() {
             Some(&CaregiverInviteRequest {
                 display_name: "Mallory".into(),
                 contact: "mallory@example.com".into(),
+                relationship: None,
             }),
             StatusCode::FORBIDDEN,
             ErrorCode::StepUpRequired,
@@ -460,6 +463,7 @@ async fn the_patient_lists_their_caregivers_and_the_caregiver_their_patients() {
                 Some(&CaregiverInviteRequest {
                     display_name: name.into(),
                     contact: contact.into(),
+                    relationship: None,
                 }),
                 StatusCode::CREATED,
             )

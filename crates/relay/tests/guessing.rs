@@ -598,6 +598,7 @@ async fn caregiver_invite(relay: &Relay, patient: &Account, contact: &str) -> re
             Some(&CaregiverInviteRequest {
                 display_name: "Dana".into(),
                 contact: contact.into(),
+                relationship: None,
             }),
         )
         .await

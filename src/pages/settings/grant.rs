@@ -32,6 +32,9 @@ pub(crate) fn GrantControls(
     };
     let name = caregiver.display_name.clone();
     let active = caregiver.status == CaregiverStatus::Active;
+    // A guardian the clinic appointed, waiting for this teen's agreement:
+    // agreeing or removing them are the choices.
+    let awaiting = caregiver.status == CaregiverStatus::AwaitingAssent;
     let renewable = active || caregiver.status == CaregiverStatus::Expired;
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
@@ -119,6 +122,33 @@ pub(crate) fn GrantControls(
             });
         }
     };
+    let agree = {
+        let (account_id, name) = (account_id.clone(), name.clone());
+        move |_| {
+            busy.set(true);
+            error.set(None);
+            let (account_id, name) = (account_id.clone(), name.clone());
+            spawn_local(async move {
+                let result = session
+                    .with_step_up(|token| {
+                        let id = account_id.clone();
+                        async move { api::caregivers::assent(&token, &id).await }
+                    })
+                    .await;
+                busy.set(false);
+                match result {
+                    Ok(()) => {
+                        done.set(format!(
+                            "You agreed to {name}'s help. You can now share conversations with them."
+                        ));
+                        on_changed();
+                    }
+                    Err(e) => error.set(Some(session.explain(&e))),
+                }
+            });
+        }
+    };
+    let agree_label = format!("Agree to {name} helping me");
     let term_id = format!("term-{account_id}");
     let read_only_label = format!("{name} can read but not send");
     let term_label = format!("Keep {name}'s access for");
@@ -150,13 +180,19 @@ pub(crate) fn GrantControls(
                     {if active { "Renew access" } else { "Give access again" }}
                 </button>
             </Show>
-            <Show when=move || active && !confirming_removal.get()>
+            <Show when=move || awaiting>
+                <button type="button" class="button" prop:disabled=move || busy.get()
+                    on:click=agree.clone()>
+                    {agree_label.clone()}
+                </button>
+            </Show>
+            <Show when=move || (active || awaiting) && !confirming_removal.get()>
                 <button type="button" class="button secondary"
                     on:click=move |_| confirming_removal.set(true)>
                     {remove_label.clone()}
                 </button>
             </Show>
-            <Show when=move || active && confirming_removal.get()>
+            <Show when=move || (active || awaiting) && confirming_removal.get()>
                 <p>{remove_question.clone()}</p>
                 <button type="button" class="button danger" prop:disabled=move || busy.get()
                     on:click=remove.clone()>

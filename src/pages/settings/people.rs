@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
-use ward_proto::caregivers::{Caregiver, CaregiverStatus, HelpedPatient, People};
+use ward_proto::caregivers::{Caregiver, CaregiverStatus, HelpedPatient, People, Relationship};
 use ward_proto::threads::Role;
 
 use super::grant::{GrantControls, StopHelping};
@@ -30,6 +30,9 @@ fn standing(caregiver: &Caregiver) -> String {
         CaregiverStatus::Enrolling => {
             "Accepted the invite but has not finished setting up (no passkey yet).".into()
         }
+        CaregiverStatus::AwaitingAssent => {
+            "Nothing is shared with them until you agree to their help.".into()
+        }
         CaregiverStatus::Active => format!(
             "Can help since {}. {} until {}.",
             at(caregiver.active_since),
@@ -51,6 +54,12 @@ fn standing(caregiver: &Caregiver) -> String {
 /// What a caregiver's row for a patient they help says: since when, what
 /// they may do, and until when.
 fn helping(patient: &HelpedPatient) -> String {
+    if patient.awaiting_assent {
+        return format!(
+            "The clinic appointed you. {} has to agree in their own app before they can share anything with you.",
+            patient.display_name
+        );
+    }
     format!(
         "Since {}. {} until {}.",
         local_time(patient.since / 1000),
@@ -61,6 +70,33 @@ fn helping(patient: &HelpedPatient) -> String {
         },
         local_time(patient.access_ends_at / 1000)
     )
+}
+
+/// Who a caregiver is to the patient, and who appointed them, in words
+/// ("Parent · appointed by the clinic"); empty when neither is known.
+fn relation(caregiver: &Caregiver) -> String {
+    let mut words = caregiver
+        .relationship
+        .map(relationship_word)
+        .unwrap_or_default()
+        .to_owned();
+    if caregiver.appointed_by_clinic {
+        if !words.is_empty() {
+            words.push_str(" · ");
+        }
+        words.push_str("appointed by the clinic");
+    }
+    words
+}
+
+/// A relationship as the invite form offers it.
+fn relationship_word(relationship: Relationship) -> &'static str {
+    match relationship {
+        Relationship::Parent => "Parent",
+        Relationship::Child => "Son or daughter",
+        Relationship::Spouse => "Spouse or partner",
+        Relationship::Other => "Other",
+    }
 }
 
 /// The link that opens enrollment with the invite filled in. The code is in
@@ -148,6 +184,7 @@ pub(crate) fn PeopleWhoHelp() -> impl IntoView {
                             <li class="settings-row">
                                 <div>
                                     <strong>{caregiver.display_name.clone()}</strong>
+                                    <span class="meta">{relation(&caregiver)}</span>
                                     <span class="meta">{standing(&caregiver)}</span>
                                     <span class="meta">{format!("Codes go to {}", caregiver.contact_hint)}</span>
                                 </div>
@@ -171,6 +208,7 @@ fn InviteForm(on_invited: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
     let session = Session::get();
     let name = RwSignal::new(String::new());
     let contact = RwSignal::new(String::new());
+    let relationship = RwSignal::new(Relationship::Other);
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let invited = RwSignal::new(None::<(String, String, String)>);
@@ -190,7 +228,8 @@ fn InviteForm(on_invited: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
             let result = session
                 .with_step_up(|token| {
                     let (n, c) = (typed_name.clone(), typed_contact.clone());
-                    async move { api::caregivers::invite(&token, n.trim(), c.trim()).await }
+                    let r = relationship.get_untracked();
+                    async move { api::caregivers::invite(&token, n.trim(), c.trim(), r).await }
                 })
                 .await;
             busy.set(false);
@@ -216,6 +255,17 @@ fn InviteForm(on_invited: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
             <form on:submit=submit>
                 <label for="caregiver-name">"Their name"</label>
                 <input id="caregiver-name" type="text" maxlength="100" autocomplete="off" bind:value=name />
+                <label for="caregiver-relationship">"How are they related to you?"</label>
+                <select id="caregiver-relationship" on:change=move |ev| {
+                    let chosen = event_target_value(&ev);
+                    if let Some(r) = Relationship::ALL.into_iter().find(|r| r.name() == chosen) {
+                        relationship.set(r);
+                    }
+                }>
+                    {Relationship::ALL.map(|r| view! {
+                        <option value=r.name() selected=r == Relationship::Other>{relationship_word(r)}</option>
+                    })}
+                </select>
                 <label for="caregiver-contact">"Their e-mail address or mobile number"</label>
                 <p class="hint" id="caregiver-contact-hint">"Their one-time code goes there when they accept."</p>
                 <input id="caregiver-contact" type="text" maxlength="254" autocomplete="off"

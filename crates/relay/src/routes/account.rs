@@ -125,3 +125,57 @@ pub async fn legal_hold(
         hold: request.hold,
     }))
 }
+
+/// `PUT /v1/accounts/{account_id}/birth-date` (the clinic): records a
+/// patient's birth date, which makes them a minor until 18 (from 13 to 17
+/// a guardian the clinic appoints waits for their agreement), or removes
+/// it (`null`).
+#[utoipa::path(
+    put,
+    path = "/v1/accounts/{account_id}/birth-date",
+    tag = "account",
+    request_body = ward_proto::caregivers::BirthDateRequest,
+    params(("account_id" = String, Path, description = "The patient")),
+    responses(
+        (status = 204, description = "Recorded"),
+        (status = 403, description = "Forbidden: only the clinic records birth dates", body = ward_proto::ErrorBody),
+        (status = 404, description = "No such patient", body = ward_proto::ErrorBody),
+        (status = 422, description = "`invalid_field`: not a YYYY-MM-DD date from 1900 to today", body = ward_proto::ErrorBody)
+    ),
+    security(("session" = []))
+)]
+pub async fn birth_date(
+    State(state): State<AppState>,
+    session: Session,
+    Path(account_id): Path<String>,
+    JsonBody(request): JsonBody<ward_proto::caregivers::BirthDateRequest>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    if session.kind != Role::Clinic {
+        return Err(ApiError::forbidden(
+            "Only the clinic can record a patient's birth date.",
+        ));
+    }
+    crate::bounds::id("account id", &account_id)?;
+    if let Some(text) = &request.birth_date {
+        crate::minors::parse(text, state.clock.now_ms()).map_err(|problem| {
+            ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                ward_proto::ErrorCode::InvalidField,
+                problem,
+            )
+        })?;
+    }
+    if !store::accounts::set_birth_date(&state.db, &account_id, request.birth_date.as_deref())
+        .await?
+    {
+        return Err(ApiError::not_found("patient"));
+    }
+    tracing::info!(
+        target: "ward_relay::access",
+        account_id,
+        minor = request.birth_date.is_some(),
+        by = session.account_id,
+        "birth date recorded"
+    );
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

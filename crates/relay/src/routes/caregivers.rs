@@ -38,6 +38,12 @@ pub async fn list(
                     .await?
                     .into_iter()
                     .map(|helped| HelpedPatient {
+                        awaiting_assent: store::caregivers::awaits_assent(
+                            helped.by_clinic,
+                            helped.assented_at,
+                            helped.birth_date.as_deref(),
+                            state.clock.now_ms(),
+                        ),
                         account_id: helped.patient_id,
                         display_name: helped.display_name,
                         since: unsigned(helped.since),
@@ -54,6 +60,7 @@ pub async fn list(
 /// The patient's waiting invites and enrolled caregivers, newest first.
 async fn caregivers_of(state: &AppState, patient_id: &str) -> Result<Vec<Caregiver>, ApiError> {
     let now = state.clock.now_ms();
+    let birth_date = store::accounts::birth_date(&state.db, patient_id).await?;
     let invited = store::caregivers::waiting_invites(&state.db, patient_id)
         .await?
         .into_iter()
@@ -72,6 +79,8 @@ async fn caregivers_of(state: &AppState, patient_id: &str) -> Result<Vec<Caregiv
             removed_at: None,
             can_send: None,
             access_ends_at: None,
+            relationship: invite.relationship,
+            appointed_by_clinic: invite.by_clinic,
         });
     let linked = store::caregivers::links(&state.db, patient_id)
         .await?
@@ -86,6 +95,15 @@ async fn caregivers_of(state: &AppState, patient_id: &str) -> Result<Vec<Caregiv
                 CaregiverStatus::Removed
             } else if link.expires_at <= now {
                 CaregiverStatus::Expired
+            } else if link.can_sign_in
+                && store::caregivers::awaits_assent(
+                    link.by_clinic,
+                    link.assented_at,
+                    birth_date.as_deref(),
+                    now,
+                )
+            {
+                CaregiverStatus::AwaitingAssent
             } else if link.can_sign_in {
                 CaregiverStatus::Active
             } else {
@@ -97,6 +115,8 @@ async fn caregivers_of(state: &AppState, patient_id: &str) -> Result<Vec<Caregiv
             removed_at: link.revoked_at.map(unsigned),
             can_send: Some(link.can_send),
             access_ends_at: Some(unsigned(link.expires_at)),
+            relationship: link.relationship,
+            appointed_by_clinic: link.by_clinic,
         });
     let mut all: Vec<Caregiver> = invited.chain(linked).collect();
     all.sort_by_key(|c| std::cmp::Reverse(c.invited_at));
@@ -205,6 +225,41 @@ pub async fn end(
             patient_id: patient_id.to_owned(),
         },
     );
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v1/caregivers/{account_id}/assent`: the patient agrees to
+/// caregiver `account_id`, a guardian the clinic appointed (needed from 13
+/// to 17 before anything is shared with them). Recorded in the patient's
+/// log as a consent; agreeing twice changes nothing.
+#[utoipa::path(post, path = "/v1/caregivers/{account_id}/assent", tag = "caregivers", params(("account_id" = String, Path, description = "The caregiver")), responses((status = 204, description = "Agreed"), (status = 403, description = "Not a patient, no recent sign-in (`step_up_required`), or no grant in force between the two (`not_your_caregiver`)", body = ward_proto::ErrorBody)), security(("session" = [])))]
+pub async fn assent(
+    State(state): State<AppState>,
+    session: Session,
+    Path(caregiver_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if session.kind != Role::Patient {
+        return Err(ApiError::forbidden(
+            "Only the patient agrees to who helps them.",
+        ));
+    }
+    // As sensitive as sharing: a stolen old session must not agree.
+    session.require_recent_sign_in()?;
+    let patient_id = session.account_id.as_str();
+    let now = state.clock.now_ms();
+    let mut tx = crate::db::begin_write(&state.db, &format!("caregivers:{patient_id}")).await?;
+    if !store::caregivers::assent(&mut tx, patient_id, &caregiver_id, now).await? {
+        return Err(not_linked());
+    }
+    crate::history::record_in(
+        &mut tx,
+        patient_id,
+        AccountEventKind::CaregiverAssented,
+        Some(&session.session_id),
+        Some(&caregiver_id),
+    )
+    .await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -70,6 +70,7 @@ pub async fn create_invite(
         None,
         &request.display_name,
         &request.contact,
+        None,
     )
     .await
 }
@@ -96,6 +97,7 @@ pub async fn create_caregiver_invite(
         Some(&session.account_id),
         &request.display_name,
         &request.contact,
+        request.relationship,
     )
     .await?;
     crate::history::record(
@@ -109,6 +111,45 @@ pub async fn create_caregiver_invite(
     Ok(created)
 }
 
+/// `POST /v1/accounts/{account_id}/guardians` (the clinic)
+#[utoipa::path(post, path = "/v1/accounts/{account_id}/guardians", tag = "caregivers", request_body = ward_proto::caregivers::GuardianInviteRequest, params(("account_id" = String, Path, description = "The patient")), responses((status = 201, description = "Created: give the guardian the code", body = ward_proto::auth::InviteCreated), (status = 403, description = "Not the clinic", body = ward_proto::ErrorBody), (status = 404, description = "No such patient", body = ward_proto::ErrorBody), (status = 429, description = "`too_many_invites`: the patient's caregiver invites are at their cap", body = ward_proto::ErrorBody)), security(("session" = [])))]
+pub async fn create_guardian_invite(
+    State(state): State<AppState>,
+    session: Session,
+    axum::extract::Path(patient_id): axum::extract::Path<String>,
+    JsonBody(request): JsonBody<ward_proto::caregivers::GuardianInviteRequest>,
+) -> Result<(StatusCode, Json<InviteCreated>), ApiError> {
+    if session.kind != Role::Clinic {
+        return Err(ApiError::forbidden(
+            "Only the clinic can appoint a guardian; a patient invites a caregiver from People who help me.",
+        ));
+    }
+    crate::bounds::id("account id", &patient_id)?;
+    if !store::accounts::is_patient(&state.db, &patient_id).await? {
+        return Err(ApiError::not_found("patient"));
+    }
+    let created = insert_invite(
+        &state,
+        &session.account_id,
+        Role::Caregiver,
+        Some(&patient_id),
+        &request.display_name,
+        &request.contact,
+        Some(request.relationship),
+    )
+    .await?;
+    // In the patient's own log: they see who was appointed, and by whom.
+    crate::history::record(
+        &state.db,
+        &patient_id,
+        ward_proto::account::AccountEventKind::CaregiverInvited,
+        None,
+        Some(&request.display_name),
+    )
+    .await?;
+    Ok(created)
+}
+
 async fn insert_invite(
     state: &AppState,
     created_by: &str,
@@ -116,6 +157,7 @@ async fn insert_invite(
     for_patient: Option<&str>,
     name: &str,
     contact_on_file: &str,
+    relationship: Option<ward_proto::caregivers::Relationship>,
 ) -> Result<(StatusCode, Json<InviteCreated>), ApiError> {
     let name = display_name(name)?;
     let contact = contact(contact_on_file)?;
@@ -138,6 +180,7 @@ async fn insert_invite(
             expires_at: now + valid,
             kind,
             for_patient,
+            relationship,
         },
         store::invites::Caps {
             pending: MAX_PENDING_CAREGIVER_INVITES,

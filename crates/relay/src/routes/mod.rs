@@ -87,6 +87,18 @@ pub fn router() -> Router<AppState> {
         )
         .route("/v1/caregivers/{account_id}/end", post(caregivers::end))
         .route(
+            "/v1/caregivers/{account_id}/assent",
+            post(caregivers::assent),
+        )
+        .route(
+            "/v1/accounts/{account_id}/guardians",
+            post(enroll::create_guardian_invite),
+        )
+        .route(
+            "/v1/accounts/{account_id}/birth-date",
+            put(account::birth_date),
+        )
+        .route(
             "/v1/caregivers/invites",
             post(enroll::create_caregiver_invite),
         )

@@ -482,6 +482,12 @@ pub async fn add_member(
             "That account is not one of your caregivers, or their access has ended. Invite them, or renew their access, first.",
         ));
     }
+    let now = state.clock.now_ms();
+    if store::caregivers::waits_for_assent(&state.db, &session.account_id, &request.account_id, now)
+        .await?
+    {
+        return Err(awaiting_assent());
+    }
     let thread = store::threads::summary(&state.db, &thread_id, &session.account_id).await?;
     if state.config.is_sensitive(thread.category) {
         return Err(confidential());
@@ -560,6 +566,16 @@ pub async fn set_only_me(
         ));
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// 403 `not_your_caregiver`: a guardian the clinic appointed, whom the
+/// patient (13 to 17) has not agreed to yet.
+fn awaiting_assent() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        ErrorCode::NotYourCaregiver,
+        "The clinic appointed this person to help you, but you have not agreed yet. Agree in People who help me first, then share.",
+    )
 }
 
 /// 403 `only_me_thread` for a thread in a sensitive category.

@@ -274,3 +274,43 @@ pub async fn is_caregiver_of(
     .await?;
     Ok(linked)
 }
+
+/// Whether `account_id` is a patient's account.
+pub async fn is_patient(db: &AnyPool, account_id: &str) -> Result<bool, sqlx::Error> {
+    let Flag(patient) = sqlx::query_scalar(
+        "SELECT COUNT(*) > 0 FROM accounts WHERE account_id = $1 AND kind = 'patient'",
+    )
+    .bind(account_id)
+    .fetch_one(db)
+    .await?;
+    Ok(patient)
+}
+
+/// `account_id`'s birth date as the clinic recorded it (`None`: none, or
+/// no such account).
+pub async fn birth_date(db: &AnyPool, account_id: &str) -> Result<Option<String>, sqlx::Error> {
+    Ok(sqlx::query_scalar::<_, Option<String>>(
+        "SELECT birth_date FROM accounts WHERE account_id = $1",
+    )
+    .bind(account_id)
+    .fetch_optional(db)
+    .await?
+    .flatten())
+}
+
+/// Records (or, with `None`, removes) patient `account_id`'s birth date;
+/// whether there is such a patient.
+pub async fn set_birth_date(
+    db: &AnyPool,
+    account_id: &str,
+    birth_date: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let changed = sqlx::query(
+        "UPDATE accounts SET birth_date = $2 WHERE account_id = $1 AND kind = 'patient'",
+    )
+    .bind(account_id)
+    .bind(birth_date)
+    .execute(db)
+    .await?;
+    Ok(changed.rows_affected() == 1)
+}

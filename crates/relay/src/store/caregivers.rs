@@ -2,6 +2,7 @@
 //! removed ones kept) and the patient's unused caregiver `invites`.
 
 use sqlx::{AnyConnection, AnyPool, Row};
+use ward_proto::caregivers::Relationship;
 
 /// A caregiver invite not used yet.
 #[derive(Debug, Clone)]
@@ -14,6 +15,10 @@ pub struct WaitingInvite {
     pub created_at: i64,
     /// When it stops (or stopped) working (Unix milliseconds).
     pub expires_at: i64,
+    /// How the invitee is related to the patient.
+    pub relationship: Option<Relationship>,
+    /// The clinic made it (a guardian), not the patient.
+    pub by_clinic: bool,
 }
 
 /// A caregiver who enrolled from one of the patient's invites.
@@ -38,6 +43,12 @@ pub struct Link {
     pub can_send: bool,
     /// When their grant ends (Unix milliseconds).
     pub expires_at: i64,
+    /// How they are related to the patient.
+    pub relationship: Option<Relationship>,
+    /// The clinic invited them (a guardian), not the patient.
+    pub by_clinic: bool,
+    /// When the patient agreed to them (a guardian of a patient 13 to 17).
+    pub assented_at: Option<i64>,
 }
 
 /// A patient a caregiver helps.
@@ -53,6 +64,39 @@ pub struct Helped {
     pub can_send: bool,
     /// When the caregiver's grant ends (Unix milliseconds).
     pub expires_at: i64,
+    /// The patient's birth date, when the clinic recorded one.
+    pub birth_date: Option<String>,
+    /// The clinic invited the caregiver (a guardian), not the patient.
+    pub by_clinic: bool,
+    /// When the patient agreed to them.
+    pub assented_at: Option<i64>,
+}
+
+/// Whether a guardian the clinic appointed still waits for the patient's
+/// agreement at `now`: the patient is 13 to 17 and has not agreed.
+pub fn awaits_assent(
+    by_clinic: bool,
+    assented_at: Option<i64>,
+    birth_date: Option<&str>,
+    now: i64,
+) -> bool {
+    by_clinic && assented_at.is_none() && crate::minors::is_teen(birth_date, now)
+}
+
+/// The relationship stored in `column` (`None`: not given); a name that is
+/// none is an error, never a default.
+fn relationship(
+    row: &sqlx::any::AnyRow,
+    column: &str,
+) -> Result<Option<Relationship>, sqlx::Error> {
+    let Some(name) = row.try_get::<Option<String>, _>(column)? else {
+        return Ok(None);
+    };
+    Relationship::ALL
+        .into_iter()
+        .find(|r| r.name() == name)
+        .map(Some)
+        .ok_or_else(|| sqlx::Error::Decode(format!("unknown relationship {name:?}").into()))
 }
 
 /// The most of each list served: a patient's invites are capped far below
@@ -66,7 +110,9 @@ pub async fn waiting_invites(
     patient_id: &str,
 ) -> Result<Vec<WaitingInvite>, sqlx::Error> {
     sqlx::query(
-        "SELECT display_name, contact, created_at, expires_at FROM invites
+        "SELECT display_name, contact, created_at, expires_at, relationship,
+                CASE WHEN created_by = for_patient THEN 0 ELSE 1 END AS by_clinic
+         FROM invites
          WHERE for_patient = $1 AND kind = 'caregiver' AND used_at IS NULL
          ORDER BY created_at DESC LIMIT $2",
     )
@@ -81,6 +127,8 @@ pub async fn waiting_invites(
             contact: row.try_get("contact")?,
             created_at: row.try_get("created_at")?,
             expires_at: row.try_get("expires_at")?,
+            relationship: relationship(row, "relationship")?,
+            by_clinic: row.try_get::<crate::db::Flag, _>("by_clinic")?.0,
         })
     })
     .collect()
@@ -99,6 +147,15 @@ pub async fn links(db: &AnyPool, patient_id: &str) -> Result<Vec<Link>, sqlx::Er
         .collect()
 }
 
+/// Whether link `l`'s caregiver enrolled from an invite the clinic made.
+macro_rules! by_clinic {
+    () => {
+        "CASE WHEN EXISTS (SELECT 1 FROM invites i
+                      WHERE i.for_patient = l.patient_id AND i.account_id = l.caregiver_id
+                        AND i.created_by <> l.patient_id) THEN 1 ELSE 0 END"
+    };
+}
+
 /// A patient's caregiver links, with each one's invite time and whether
 /// they can sign in; the invite is found through `invites_by_patient`.
 const LINKS: &str = concat!(
@@ -106,7 +163,12 @@ const LINKS: &str = concat!(
             COALESCE((SELECT MIN(i.created_at) FROM invites i
                       WHERE i.for_patient = l.patient_id AND i.account_id = l.caregiver_id),
                      l.created_at) AS invited_at,
-            l.created_at, l.revoked_at, l.can_send, l.expires_at, ",
+            l.created_at, l.revoked_at, l.can_send, l.expires_at, l.assented_at,
+            (SELECT i.relationship FROM invites i
+             WHERE i.for_patient = l.patient_id AND i.account_id = l.caregiver_id
+             ORDER BY i.created_at LIMIT 1) AS relationship, ",
+    by_clinic!(),
+    " AS by_clinic, ",
     super::accounts::can_sign_in!("l.caregiver_id"),
     " AS can_sign_in
      FROM caregiver_links l JOIN accounts a ON a.account_id = l.caregiver_id
@@ -125,6 +187,9 @@ fn link(row: &sqlx::any::AnyRow) -> Result<Link, sqlx::Error> {
         can_sign_in: row.try_get::<crate::db::Flag, _>("can_sign_in")?.0,
         can_send: row.try_get::<crate::db::Flag, _>("can_send")?.0,
         expires_at: row.try_get("expires_at")?,
+        relationship: relationship(row, "relationship")?,
+        by_clinic: row.try_get::<crate::db::Flag, _>("by_clinic")?.0,
+        assented_at: row.try_get("assented_at")?,
     })
 }
 
@@ -135,12 +200,15 @@ pub async fn helped_by(
     caregiver_id: &str,
     now: i64,
 ) -> Result<Vec<Helped>, sqlx::Error> {
-    sqlx::query(
-        "SELECT l.patient_id, a.display_name, l.created_at, l.can_send, l.expires_at
+    sqlx::query(concat!(
+        "SELECT l.patient_id, a.display_name, l.created_at, l.can_send, l.expires_at,
+                a.birth_date, l.assented_at, ",
+        by_clinic!(),
+        " AS by_clinic
          FROM caregiver_links l JOIN accounts a ON a.account_id = l.patient_id
          WHERE l.caregiver_id = $1 AND l.revoked_at IS NULL AND l.expires_at > $3
-         ORDER BY l.created_at LIMIT $2",
-    )
+         ORDER BY l.created_at LIMIT $2"
+    ))
     .bind(caregiver_id)
     .bind(MOST)
     .bind(now)
@@ -154,9 +222,63 @@ pub async fn helped_by(
             since: row.try_get("created_at")?,
             can_send: row.try_get::<crate::db::Flag, _>("can_send")?.0,
             expires_at: row.try_get("expires_at")?,
+            birth_date: row.try_get("birth_date")?,
+            by_clinic: row.try_get::<crate::db::Flag, _>("by_clinic")?.0,
+            assented_at: row.try_get("assented_at")?,
         })
     })
     .collect()
+}
+
+/// Whether caregiver `caregiver_id`, appointed by the clinic, waits for
+/// `patient_id`'s agreement at `now` (see [`awaits_assent`]).
+pub async fn waits_for_assent(
+    db: &AnyPool,
+    patient_id: &str,
+    caregiver_id: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let row = sqlx::query(concat!(
+        "SELECT a.birth_date, l.assented_at, ",
+        by_clinic!(),
+        " AS by_clinic
+         FROM caregiver_links l JOIN accounts a ON a.account_id = l.patient_id
+         WHERE l.patient_id = $1 AND l.caregiver_id = $2"
+    ))
+    .bind(patient_id)
+    .bind(caregiver_id)
+    .fetch_optional(db)
+    .await?;
+    let Some(row) = row else {
+        return Ok(false);
+    };
+    Ok(awaits_assent(
+        row.try_get::<crate::db::Flag, _>("by_clinic")?.0,
+        row.try_get("assented_at")?,
+        row.try_get::<Option<String>, _>("birth_date")?.as_deref(),
+        now,
+    ))
+}
+
+/// Records `patient_id`'s agreement to caregiver `caregiver_id` at `now`,
+/// inside the caller's transaction; whether there is such a link still in
+/// force (an agreement already given stays as it was).
+pub async fn assent(
+    conn: &mut AnyConnection,
+    patient_id: &str,
+    caregiver_id: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let found = sqlx::query(
+        "UPDATE caregiver_links SET assented_at = COALESCE(assented_at, $3)
+         WHERE patient_id = $1 AND caregiver_id = $2 AND revoked_at IS NULL AND expires_at > $3",
+    )
+    .bind(patient_id)
+    .bind(caregiver_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(found.rows_affected() == 1)
 }
 
 /// A month of a caregiver grant: a twelfth of a Gregorian year.

@@ -24,8 +24,10 @@ pub struct NewInvite<'a> {
     pub expires_at: i64,
     /// The role the invitee gets.
     pub kind: Role,
-    /// For a caregiver invite, the patient who made it (capped).
+    /// For a caregiver invite, the patient they will help (capped).
     pub for_patient: Option<&'a str>,
+    /// For a caregiver invite, how they are related to the patient.
+    pub relationship: Option<ward_proto::caregivers::Relationship>,
 }
 
 /// The caps on one patient's caregiver invites.
@@ -100,8 +102,8 @@ pub async fn insert_capped(
     let patient = invite.for_patient.unwrap_or(invite.created_by);
     let mut tx = crate::db::begin_write(db, &format!("invites:{patient}")).await?;
     let inserted = sqlx::query(
-        "INSERT INTO invites (code_hash, created_by, display_name, contact, created_at, expires_at, kind, for_patient)
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8
+        "INSERT INTO invites (code_hash, created_by, display_name, contact, created_at, expires_at, kind, for_patient, relationship)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $12
          WHERE $8 IS NULL
             OR ((SELECT COUNT(*) FROM invites
                  WHERE for_patient = $8 AND used_at IS NULL AND expires_at > $5) < $9
@@ -119,6 +121,7 @@ pub async fn insert_capped(
     .bind(caps.pending)
     .bind(caps.window_ms)
     .bind(caps.per_window)
+    .bind(invite.relationship.map(ward_proto::caregivers::Relationship::name))
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

@@ -623,6 +623,7 @@ impl Relay {
                 Some(&ward_proto::auth::CaregiverInviteRequest {
                     display_name: "Dana".into(),
                     contact: contact.into(),
+                    relationship: Some(ward_proto::caregivers::Relationship::Parent),
                 }),
                 StatusCode::CREATED,
             )

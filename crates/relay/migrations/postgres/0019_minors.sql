@@ -1,0 +1,21 @@
+-- Minors and guardians (issue 15): a patient's birth date as the clinic
+-- recorded it, how an invited caregiver is related to the patient, a teen's
+-- assent to a guardian the clinic appointed, and that assent's access-log
+-- kind.
+ALTER TABLE accounts ADD COLUMN birth_date TEXT
+    CHECK (birth_date IS NULL OR length(birth_date) = 10);
+ALTER TABLE invites ADD COLUMN relationship TEXT
+    CHECK (relationship IS NULL OR relationship IN ('parent', 'child', 'spouse', 'other'));
+ALTER TABLE caregiver_links ADD COLUMN assented_at BIGINT;
+
+ALTER TABLE account_events DROP CONSTRAINT account_events_kind_check;
+ALTER TABLE account_events ADD CONSTRAINT account_events_kind_check CHECK (kind IN (
+    'bundle_published', 'bundle_changed', 'vault_changed',
+    'passkey_added', 'passkey_removed', 'totp_enabled',
+    'totp_disabled', 'signed_in', 'session_revoked',
+    'caregiver_invited', 'thread_shared', 'thread_unshared',
+    'caregiver_changed', 'caregiver_removed', 'caregiver_left',
+    'caregiver_expired', 'sign_in_failed', 'signed_out',
+    'caregiver_accepted', 'caregiver_read', 'caregiver_sent',
+    'attachment_downloaded', 'consent_given', 'consent_withdrawn',
+    'caregiver_assented'));
