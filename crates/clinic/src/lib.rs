@@ -370,6 +370,47 @@ impl Agent {
         Ok(answer.hold)
     }
 
+    /// `patient --birth-date` / `--adult`: records patient `account_id`'s
+    /// birth date (`YYYY-MM-DD`), or removes it.
+    pub async fn set_birth_date(
+        &self,
+        account_id: &str,
+        birth_date: Option<&str>,
+    ) -> Result<(), AgentError> {
+        let (_, client) = self.connect().await?;
+        client
+            .send(
+                reqwest::Method::PUT,
+                &format!("/v1/accounts/{account_id}/birth-date"),
+                Some(&ward_proto::caregivers::BirthDateRequest {
+                    birth_date: birth_date.map(str::to_owned),
+                }),
+            )
+            .await
+    }
+
+    /// `guardian`: invites `name` to help patient `account_id` as their
+    /// guardian; the invite code to hand over.
+    pub async fn appoint_guardian(
+        &self,
+        account_id: &str,
+        name: &str,
+        relationship: ward_proto::caregivers::Relationship,
+        contact: &str,
+    ) -> Result<InviteCreated, AgentError> {
+        let (_, client) = self.connect().await?;
+        client
+            .post(
+                &format!("/v1/accounts/{account_id}/guardians"),
+                &ward_proto::caregivers::GuardianInviteRequest {
+                    display_name: name.to_owned(),
+                    relationship,
+                    contact: contact.to_owned(),
+                },
+            )
+            .await
+    }
+
     /// `audit`: `account_id`'s access log, newest first, as the relay
     /// serves it to the clinic (check it with [`audit::verify`]).
     pub async fn access_log(

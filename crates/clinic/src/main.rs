@@ -167,6 +167,40 @@ enum Command {
         /// The account id (a patient's or caregiver's).
         account: String,
     },
+    /// Record a patient's birth date (which makes them a minor until 18:
+    /// from 13 to 17 a guardian the clinic appoints waits for their own
+    /// agreement), or remove it with --adult. Prints `birth date of
+    /// ACCOUNT: DATE` or `... : none`.
+    Patient {
+        /// The patient's account id.
+        account: String,
+        /// `YYYY-MM-DD`; with --minor for clarity.
+        #[arg(long, value_name = "YYYY-MM-DD", required_unless_present = "adult")]
+        birth_date: Option<String>,
+        /// Says the patient is a minor (needs --birth-date).
+        #[arg(long, requires = "birth_date", conflicts_with = "adult")]
+        minor: bool,
+        /// Removes the birth date: the patient is treated as an adult.
+        #[arg(long, conflicts_with = "birth_date")]
+        adult: bool,
+    },
+    /// Appoint a guardian (a personal representative) for a patient: prints
+    /// the invite code to hand over. The patient sees them in People who
+    /// help me; a patient aged 13 to 17 must agree to them there before
+    /// anything is shared.
+    Guardian {
+        /// The patient's account id.
+        account: String,
+        /// The guardian's name.
+        #[arg(long)]
+        name: String,
+        /// How they are related to the patient.
+        #[arg(long, value_enum)]
+        relationship: RelationshipArg,
+        /// Where their one-time codes go (e-mail or phone).
+        #[arg(long)]
+        contact: String,
+    },
     /// Put an account on legal hold (`on`) or release it (`off`): while
     /// held, retention deletes nothing from any thread the account is or
     /// was a member of. Prints `legal hold on ACCOUNT: on|off`.
@@ -182,6 +216,29 @@ enum Command {
         #[arg(long)]
         once: bool,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum RelationshipArg {
+    /// The patient's parent.
+    Parent,
+    /// The patient's son or daughter.
+    Child,
+    /// The patient's spouse or partner.
+    Spouse,
+    /// Anyone else.
+    Other,
+}
+
+impl From<RelationshipArg> for ward_proto::caregivers::Relationship {
+    fn from(arg: RelationshipArg) -> Self {
+        match arg {
+            RelationshipArg::Parent => Self::Parent,
+            RelationshipArg::Child => Self::Child,
+            RelationshipArg::Spouse => Self::Spouse,
+            RelationshipArg::Other => Self::Other,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -376,6 +433,35 @@ async fn run(relay: String, key_file: PathBuf, command: Command) -> Result<(), S
                 .await
                 .map_err(|e| e.to_string())?;
             let _ = writeln!(out, "{}", ward_clinic::archive::verdict_line(&verified));
+        }
+        Command::Patient {
+            account,
+            birth_date,
+            minor: _,
+            adult: _,
+        } => {
+            agent
+                .set_birth_date(&account, birth_date.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            let _ = writeln!(
+                out,
+                "birth date of {}: {}",
+                terminal::line(&account),
+                birth_date.as_deref().map_or("none".into(), terminal::line)
+            );
+        }
+        Command::Guardian {
+            account,
+            name,
+            relationship,
+            contact,
+        } => {
+            let invite = agent
+                .appoint_guardian(&account, &name, relationship.into(), &contact)
+                .await
+                .map_err(|e| e.to_string())?;
+            let _ = writeln!(out, "{}", terminal::line(&invite.invite_code));
         }
         Command::Hold { account, state } => {
             let held = agent

@@ -2251,3 +2251,86 @@ async fn audit_prints_an_accounts_access_log_and_fails_when_it_was_changed() {
     let (ok, _, err) = agent(&relay, &key_file, &["audit", "acc_nobody"]).await;
     assert!(!ok && !err.is_empty());
 }
+
+/// `patient --minor --birth-date` makes a patient a minor, `guardian`
+/// appoints a guardian whose invite works, and that guardian, enrolled,
+/// waits for the teen's agreement; bad dates and relationships are refused
+/// with a reason, and `--adult` removes the birth date.
+#[tokio::test]
+async fn patient_and_guardian_record_a_minor_and_appoint_a_guardian() {
+    let (relay, _work, key_file, _clinic_id, patient, _clinic_bundle) = agent_clinic().await;
+    let year = 1970 + support::unix_now() / 31_556_952 - 15;
+    let birth = format!("{year}-01-01");
+    let (ok, out, err) = agent(
+        &relay,
+        &key_file,
+        &["patient", &patient.id, "--minor", "--birth-date", &birth],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), format!("birth date of {}: {birth}", patient.id));
+    let (ok, _, err) = agent(
+        &relay,
+        &key_file,
+        &["patient", &patient.id, "--birth-date", "2011-02-30"],
+    )
+    .await;
+    assert!(!ok && err.contains("That day does not exist"), "{err}");
+
+    let (ok, _, err) = agent(
+        &relay,
+        &key_file,
+        &[
+            "guardian",
+            &patient.id,
+            "--name",
+            "Dana Okafor",
+            "--relationship",
+            "landlord",
+            "--contact",
+            "dana@example.com",
+        ],
+    )
+    .await;
+    assert!(!ok && err.contains("landlord"), "{err}");
+    let (ok, out, err) = agent(
+        &relay,
+        &key_file,
+        &[
+            "guardian",
+            &patient.id,
+            "--name",
+            "Dana Okafor",
+            "--relationship",
+            "parent",
+            "--contact",
+            "dana@example.com",
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let dana = relay.enroll(out.trim(), "dana@example.com").await;
+    support::totp_on(&relay, &dana.token).await;
+    let people: ward_proto::caregivers::People =
+        relay.get_ok("/v1/caregivers", Some(&patient.token)).await;
+    let appointed = people
+        .caregivers
+        .iter()
+        .find(|c| c.account_id.as_deref() == Some(dana.id.as_str()))
+        .unwrap();
+    assert_eq!(
+        appointed.status,
+        ward_proto::caregivers::CaregiverStatus::AwaitingAssent
+    );
+    assert!(appointed.appointed_by_clinic);
+
+    let (ok, out, err) = agent(&relay, &key_file, &["patient", &patient.id, "--adult"]).await;
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), format!("birth date of {}: none", patient.id));
+    let people: ward_proto::caregivers::People =
+        relay.get_ok("/v1/caregivers", Some(&patient.token)).await;
+    assert_eq!(
+        people.caregivers[0].status,
+        ward_proto::caregivers::CaregiverStatus::Active
+    );
+}
