@@ -170,6 +170,16 @@ function ageSessions(contact) {
   return Number(out.trim());
 }
 
+/** The account id of the account whose codes go to `contact`, read from the relay's SQLite file. */
+function accountId(contact) {
+  const script = [
+    'import sqlite3, sys',
+    'db = sqlite3.connect(sys.argv[1], timeout=10)',
+    'print(db.execute("SELECT account_id FROM accounts WHERE contact = ?", (sys.argv[2],)).fetchone()[0])',
+  ].join('\n');
+  return execFileSync('python3', ['-c', script, path.join(data, 'ward.sqlite3'), contact], { encoding: 'utf8' }).trim();
+}
+
 /**
  * For each epoch of `threadId`, the display names of the members its key is
  * sealed to, read from the relay's SQLite file ({ "0": ["Sam", ...], ... }).
@@ -410,7 +420,7 @@ async function ownRelay() {
 }
 
 module.exports = {
-  ageSessions, clinic, clinicAt, clinicPipe, clinicWatch, clinicWithInput, codesFor, idbRecords, initClinic, nextCode, invite,
+  accountId, ageSessions, clinic, clinicAt, clinicPipe, clinicWatch, clinicWithInput, codesFor, idbRecords, initClinic, nextCode, invite,
   addAuthenticator, syncPasskeys, totp, screenshot, enrollThroughScreens, confirmRecoveryCode, safetyNumber, signInOnNewPage,
   ownRelay, sealedTo, shared,
 };

@@ -21,6 +21,7 @@ test('a patient invites a caregiver from "People who help me"; the caregiver enr
   await expect(page.getByLabel('Their name')).toHaveValue('Dana Rivera');
 
   await page.getByLabel('Their e-mail address or mobile number').fill('dana.rivera@example.com');
+  await page.getByLabel('How are they related to you?').selectOption({ label: 'Son or daughter' });
   await page.getByRole('button', { name: 'Invite' }).click();
   const made = page.getByRole('status').filter({ hasText: 'Invite for Dana Rivera made.' });
   await expect(made).toBeVisible();
@@ -32,6 +33,7 @@ test('a patient invites a caregiver from "People who help me"; the caregiver enr
   const dana = mine.getByRole('listitem').filter({ hasText: 'Dana Rivera' });
   await expect(dana).toContainText('Invited. The invite works until');
   await expect(dana).toContainText('Codes go to d•••@example.com');
+  await expect(dana).toContainText('Son or daughter');
 
   // Dana, on her own phone: her own passkey and recovery code.
   const phone = await browser.newContext({ viewport: { width: 360, height: 740 } });
