@@ -278,3 +278,22 @@ async fn only_a_clinic_appointed_guardian_of_a_teen_waits_for_agreement() {
         CaregiverStatus::Active
     );
 }
+
+/// The codes a guardian's invite sends count against the patient it is
+/// for, not the clinic: a clinic that enrolled many patients today can
+/// still appoint a guardian.
+#[tokio::test]
+async fn a_busy_clinic_can_still_appoint_a_guardian() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let mut last = None;
+    for n in 0..12 {
+        last = Some(relay.patient(&clinic, &format!("p{n}@example.com")).await);
+    }
+    let patient = last.unwrap();
+    let dana = guardian(&relay, &clinic, &patient, "dana@example.com").await;
+    assert_eq!(
+        caregiver(&relay, &patient, &dana.id).await.status,
+        CaregiverStatus::Active
+    );
+}

@@ -284,7 +284,10 @@ pub async fn start(
     // the contact's inbox through invites: codes are counted per contact
     // (with sign-in codes) and per inviting account, before sending.
     let contact = invite.contact;
-    let inviter = invite.created_by;
+    // A caregiver invite counts against the patient it is for, whoever
+    // made it (the patient, or the clinic appointing a guardian): never
+    // against the clinic's own budget for patient invites.
+    let inviter = invite.budget_of;
     let inviter_limit = if invite.kind == Role::Caregiver {
         lockout::PATIENT_INVITER_CODES
     } else {

@@ -65,8 +65,10 @@ pub struct Live {
     pub used_at: Option<i64>,
     /// The account it made, if it was used.
     pub account_id: Option<String>,
-    /// Who made it (whose send budget it spends).
-    pub created_by: String,
+    /// Whose budget of enrollment codes it spends: the patient a caregiver
+    /// invite is for (whoever made it: the patient, or the clinic
+    /// appointing a guardian), else who made it (the clinic).
+    pub budget_of: String,
     /// The role the invitee gets.
     pub kind: Role,
 }
@@ -160,7 +162,8 @@ pub async fn standing(
 /// The unexpired invite whose code hashes to `code_hash`, used or not.
 pub async fn live(db: &AnyPool, code_hash: &[u8], now: i64) -> Result<Option<Live>, sqlx::Error> {
     sqlx::query(
-        "SELECT display_name, contact, used_at, account_id, created_by, kind FROM invites WHERE code_hash = $1 AND expires_at > $2",
+        "SELECT display_name, contact, used_at, account_id, COALESCE(for_patient, created_by) AS budget_of, kind
+         FROM invites WHERE code_hash = $1 AND expires_at > $2",
     )
     .bind(code_hash)
     .bind(now)
@@ -172,7 +175,7 @@ pub async fn live(db: &AnyPool, code_hash: &[u8], now: i64) -> Result<Option<Liv
             contact: row.try_get("contact")?,
             used_at: row.try_get("used_at")?,
             account_id: row.try_get("account_id")?,
-            created_by: row.try_get("created_by")?,
+            budget_of: row.try_get("budget_of")?,
             kind: row.try_get::<Text<Role>, _>("kind")?.0,
         })
     })
