@@ -3,9 +3,6 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::components::{A, Route, Router, Routes};
-use leptos_router::hooks::use_navigate;
-use leptos_router::path;
 
 use crate::messaging;
 use crate::pages::code_sign_in::CodeSignIn;
@@ -18,6 +15,7 @@ use crate::pages::search::Search;
 use crate::pages::settings::{PeopleWhoHelp, SecuritySettings};
 use crate::pages::thread::ThreadView;
 use crate::pages::welcome::Welcome;
+use crate::router::{A, Location};
 use crate::session::{Phase, Session, idle};
 
 /// The whole app.
@@ -27,6 +25,7 @@ pub fn App() -> impl IntoView {
     // keys and its inbox (thread keys, decrypted messages, drafts).
     let session = Session::new();
     provide_context(session);
+    Location::provide();
     idle::watch(session);
     let inbox = session.inbox();
     messaging::live::run(session, inbox);
@@ -36,8 +35,7 @@ pub fn App() -> impl IntoView {
     let locked = Memo::new(move |_| phase.get() == Phase::Locked);
 
     view! {
-        <Router>
-            <a class="skip-link" href="#main" on:click=skip_to_content>"Skip to content"</a>
+        <a class="skip-link" href="#main" on:click=skip_to_content>"Skip to content"</a>
             <header class="app-header">
                 <span class="app-name">"Ward"</span>
                 <Show when=move || phase.get() == Phase::Unlocked>
@@ -70,11 +68,10 @@ pub fn App() -> impl IntoView {
                     {move || inbox.announcement.get()}
                 </p>
             </main>
-        </Router>
     }
 }
 
-/// The router would treat `#main` as a navigation; move focus directly.
+/// Moves focus to the content itself, not only the scroll position.
 fn skip_to_content(ev: leptos::ev::MouseEvent) {
     ev.prevent_default();
     let main = web_sys::window()
@@ -86,40 +83,80 @@ fn skip_to_content(ev: leptos::ev::MouseEvent) {
     }
 }
 
+/// The screens before sign-in; any other path is the welcome screen.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SignedOutScreen {
+    Welcome,
+    Enroll,
+    CodeSignIn,
+}
+
 #[component]
 fn SignedOutScreens() -> impl IntoView {
-    view! {
-        <Routes fallback=Welcome>
-            <Route path=path!("/") view=Welcome />
-            <Route path=path!("/enroll") view=Enroll />
-            <Route path=path!("/sign-in/code") view=|| view! { <CodeSignIn /> } />
-        </Routes>
+    let location = Location::get();
+    // Drawn again only when the screen changes, not on every path.
+    let screen = Memo::new(move |_| match location.path().as_str() {
+        "/enroll" => SignedOutScreen::Enroll,
+        "/sign-in/code" => SignedOutScreen::CodeSignIn,
+        _ => SignedOutScreen::Welcome,
+    });
+    move || match screen.get() {
+        SignedOutScreen::Welcome => view! { <Welcome /> }.into_any(),
+        SignedOutScreen::Enroll => view! { <Enroll /> }.into_any(),
+        SignedOutScreen::CodeSignIn => view! { <CodeSignIn /> }.into_any(),
     }
+}
+
+/// The screens after sign-in; any other path is the conversation list.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SignedInScreen {
+    Home,
+    Security,
+    People,
+    NewThread,
+    Search,
+    /// One conversation: the screen reads which from the path, so moving
+    /// between conversations keeps it.
+    Thread,
 }
 
 #[component]
 fn SignedInScreens() -> impl IntoView {
-    view! {
-        <Routes fallback=Home>
-            <Route path=path!("/") view=Home />
-            <Route path=path!("/settings/security") view=SecuritySettings />
-            <Route path=path!("/settings/people") view=PeopleWhoHelp />
-            <Route path=path!("/new") view=NewThread />
-            <Route path=path!("/search") view=Search />
-            <Route path=path!("/threads/:id") view=ThreadView />
-        </Routes>
+    let location = Location::get();
+    let screen = Memo::new(move |_| {
+        let path = location.path();
+        match path.as_str() {
+            "/settings/security" => SignedInScreen::Security,
+            "/settings/people" => SignedInScreen::People,
+            "/new" => SignedInScreen::NewThread,
+            "/search" => SignedInScreen::Search,
+            p if p
+                .strip_prefix("/threads/")
+                .is_some_and(|id| !id.is_empty() && !id.contains('/')) =>
+            {
+                SignedInScreen::Thread
+            }
+            _ => SignedInScreen::Home,
+        }
+    });
+    move || match screen.get() {
+        SignedInScreen::Home => view! { <Home /> }.into_any(),
+        SignedInScreen::Security => view! { <SecuritySettings /> }.into_any(),
+        SignedInScreen::People => view! { <PeopleWhoHelp /> }.into_any(),
+        SignedInScreen::NewThread => view! { <NewThread /> }.into_any(),
+        SignedInScreen::Search => view! { <Search /> }.into_any(),
+        SignedInScreen::Thread => view! { <ThreadView /> }.into_any(),
     }
 }
 
 #[component]
 fn Nav() -> impl IntoView {
     let session = Session::get();
-    let navigate = use_navigate();
+    let location = Location::get();
     let sign_out = move |_| {
-        let navigate = navigate.clone();
         spawn_local(async move {
             session.sign_out().await;
-            navigate("/", Default::default());
+            location.navigate("/");
         });
     };
     view! {

@@ -34,6 +34,7 @@ pub mod auth;
 pub(crate) mod components;
 pub mod messaging;
 pub mod pages;
+pub mod router;
 pub mod session;
 pub mod store;
 

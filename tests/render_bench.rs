@@ -6,8 +6,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use leptos::prelude::*;
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
 use ward::messaging::{Delivery, Shown};
 use ward::pages::thread::ThreadView;
 use ward::session::Session;
@@ -79,13 +77,8 @@ async fn a_thread_of_ten_thousand_messages_renders() {
         inbox.messages.update(|all| {
             all.insert("bench".into(), messages.clone());
         });
-        view! {
-            <Router>
-                <Routes fallback=|| "no route">
-                    <Route path=path!("/threads/:id") view=ThreadView />
-                </Routes>
-            </Router>
-        }
+        ward::router::Location::provide();
+        view! { <ThreadView /> }
     });
     let mut items = 0;
     for _ in 0..200 {

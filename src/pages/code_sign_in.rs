@@ -2,9 +2,9 @@
 //! the contact on file, and the authenticator app's code. The vault then
 //! opens with this device's key, or asks for the recovery code.
 
+use crate::router::A;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::components::A;
 
 use crate::api;
 use crate::components::code::six_digits;

@@ -4,9 +4,9 @@
 //! anything else is set up), then a passkey. The keys and the recovery code come
 //! after, from the session service.
 
+use crate::router::A;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::components::A;
 use ward_proto::account::ConsentText;
 use ward_proto::auth::EnrollStarted;
 

@@ -2,8 +2,8 @@
 //! counts and times (never message text: this screen may be seen by
 //! others), and "New message".
 
+use crate::router::A;
 use leptos::prelude::*;
-use leptos_router::components::A;
 use ward_proto::caregivers::{CaregiverStatus, People};
 use ward_proto::threads::{Role, Thread};
 

@@ -1,9 +1,9 @@
 //! A new conversation: what it is about, the emergency notice, and the
 //! first message.
 
+use crate::router::Location;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::use_navigate;
 use ward_proto::threads::Category;
 
 use crate::components::composer::{Composer, EmergencyNotice};
@@ -17,7 +17,7 @@ use crate::session::Session;
 pub(crate) fn NewThread() -> impl IntoView {
     let session = Session::get();
     let inbox = Inbox::get();
-    let navigate = use_navigate();
+    let location = Location::get();
     let category = RwSignal::new(None::<Category>);
     let draft = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
@@ -52,10 +52,9 @@ pub(crate) fn NewThread() -> impl IntoView {
         };
         busy.set(true);
         error.set(None);
-        let navigate = navigate.clone();
         spawn_local(async move {
             match inbox.start_thread(session, chosen, text.clone()).await {
-                Ok(thread_id) => navigate(&format!("/threads/{thread_id}"), Default::default()),
+                Ok(thread_id) => location.navigate(&format!("/threads/{thread_id}")),
                 Err(e) => {
                     // Nothing was lost: the text goes back into the box.
                     draft.set(text);

@@ -1,9 +1,9 @@
 //! Search in the patient's messages, on this device only: over the text
 //! decrypted in memory, never written anywhere, never sent.
 
+use crate::router::A;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::components::A;
 
 use crate::messaging::{Inbox, category_label};
 use crate::pages::thread::time_label;

@@ -2,10 +2,9 @@
 //! browser's passkey autofill in the contact field), sign in with codes, or
 //! start from an invite.
 
+use crate::router::{A, Location};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::components::A;
-use leptos_router::hooks::use_navigate;
 
 use crate::auth::ceremony;
 use crate::auth::webauthn::PasskeyError;
@@ -21,7 +20,7 @@ pub(crate) fn Welcome() -> impl IntoView {
     let contact = session.typed_contact;
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
-    let navigate = use_navigate();
+    let location = Location::get();
     // The background autofill request; aborted when the button is used.
     let autofill = StoredValue::new_local(None::<web_sys::AbortController>);
 
@@ -79,7 +78,7 @@ pub(crate) fn Welcome() -> impl IntoView {
     };
     let with_code = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        navigate("/sign-in/code", Default::default());
+        location.navigate("/sign-in/code");
     };
 
     view! {

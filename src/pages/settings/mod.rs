@@ -12,9 +12,9 @@ mod totp;
 
 pub(crate) use people::PeopleWhoHelp;
 
+use crate::router::A;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::components::A;
 
 use crate::components::notice::{Busy, ErrorNote};
 use crate::session::{Session, idle};

@@ -2,9 +2,9 @@
 //! (waiting, expired, active, removed) and a form to invite someone; for a
 //! caregiver, the patients they help.
 
+use crate::router::A;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::components::A;
 use ward_proto::caregivers::{Caregiver, CaregiverStatus, HelpedPatient, People, Relationship};
 use ward_proto::threads::Role;
 

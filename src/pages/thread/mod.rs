@@ -14,9 +14,9 @@ mod quick_replies;
 mod sharing;
 mod upload;
 
+use crate::router::Location;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::use_params_map;
 
 use crate::attachments::upload::Picked;
 use crate::components::composer::Composer;
@@ -58,8 +58,14 @@ fn page_visible() -> bool {
 pub fn ThreadView() -> impl IntoView {
     let session = Session::get();
     let inbox = Inbox::get();
-    let params = use_params_map();
-    let thread_id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
+    let location = Location::get();
+    let thread_id = Memo::new(move |_| {
+        location
+            .path()
+            .strip_prefix("/threads/")
+            .unwrap_or_default()
+            .to_owned()
+    });
     let draft = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let now = RwSignal::new(js_sys::Date::now());
