@@ -46,6 +46,15 @@ pub(crate) async fn assent(token: &SessionToken, caregiver_id: &str) -> Result<(
     call_empty::<()>(Method::POST, &path, Some(token), None).await
 }
 
+/// `POST /v1/caregivers/accept` (a caregiver): accepts another patient's
+/// invitation with this account.
+pub(crate) async fn accept(token: &SessionToken, invite_code: &str) -> Result<(), ApiError> {
+    let body = ward_proto::auth::EnrollStartRequest {
+        invite_code: invite_code.to_owned(),
+    };
+    call_empty(Method::POST, "/v1/caregivers/accept", Some(token), Some(&body)).await
+}
+
 /// `POST /v1/caregivers/{id}/end`: the patient removes caregiver `other`,
 /// or a caregiver stops helping patient `other`.
 pub(crate) async fn end(token: &SessionToken, other: &str) -> Result<(), ApiError> {

@@ -161,6 +161,9 @@ pub struct Inbox {
     /// Who helps this patient, or whom this caregiver helps, and until
     /// when: read once per unlock and again when a grant changes.
     pub people: RwSignal<Option<People>>,
+    /// On a caregiver's home, whose conversations are shown (a patient's
+    /// account id; `None`: everyone's). Kept while the app is open.
+    pub showing_for: RwSignal<Option<String>>,
     /// What the account's access log warns about this unlock (read once,
     /// on the first visit home): `None` until read.
     pub account_alerts: RwSignal<Option<crate::session::access_log::Warnings>>,
@@ -217,6 +220,7 @@ impl Inbox {
             announcement: RwSignal::new(String::new()),
             clinic: RwSignal::new(None),
             people: RwSignal::new(None),
+            showing_for: RwSignal::new(None),
             account_alerts: RwSignal::new(None),
             key_changes: RwSignal::new(HashMap::new()),
             rewritten: RwSignal::new(HashSet::new()),

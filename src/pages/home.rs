@@ -51,6 +51,23 @@ fn ending_soon(people: &People, now_ms: u64, date: &dyn Fn(u64) -> String) -> Ve
     notices
 }
 
+/// The patient whose conversation `thread` is, for a caregiver `me`.
+fn patient_of<'a>(thread: &'a Thread, me: &str) -> Option<&'a str> {
+    thread
+        .members
+        .iter()
+        .find(|m| m.role == Role::Patient && m.account_id != me)
+        .map(|m| m.account_id.as_str())
+}
+
+/// The conversations of patient `only` (every one when `None`), for `me`.
+fn conversations_for(all: &[Thread], me: &str, only: Option<&str>) -> Vec<Thread> {
+    all.iter()
+        .filter(|t| only.is_none() || patient_of(t, me) == only)
+        .cloned()
+        .collect()
+}
+
 /// "For Sam Okafor" on a caregiver's row: whose conversation it is.
 fn for_whom(thread: &Thread, me: &str) -> Option<String> {
     thread
@@ -90,10 +107,60 @@ pub(crate) fn Home() -> impl IntoView {
                 .unwrap_or_default()
         })
     };
+    // A caregiver who helps several people chooses whose messages to see.
+    let helped = move || {
+        inbox.people.with(|p| {
+            p.as_ref()
+                .filter(|p| p.role == Role::Caregiver && p.patients.len() > 1)
+                .map(|p| {
+                    p.patients
+                        .iter()
+                        .map(|h| (h.account_id.clone(), h.display_name.clone()))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    };
+    let showing = inbox.showing_for;
+    let shown = move || {
+        let mine = me();
+        // A choice of someone no longer helped shows everyone's again.
+        let only = showing
+            .get()
+            .filter(|id| helped().iter().any(|(helped, _)| helped == id));
+        inbox
+            .threads
+            .with(|all| conversations_for(all, &mine, only.as_deref()))
+    };
     view! {
         <section class="card" aria-labelledby="home-title">
             <h1 id="home-title" tabindex="-1">"Messages with your care team"</h1>
             <SignInAlerts />
+            <Show when=move || !helped().is_empty()>
+                <fieldset class="categories">
+                    <legend>"Whose messages"</legend>
+                    <label class="choice">
+                        <input type="radio" name="showing-for"
+                            prop:checked=move || showing.get().is_none()
+                            on:change=move |_| showing.set(None) />
+                        "Everyone's"
+                    </label>
+                    <For each=helped key=|(id, _)| id.clone() let:person>
+                        {
+                            let (id, name) = person;
+                            let chosen = id.clone();
+                            view! {
+                                <label class="choice">
+                                    <input type="radio" name="showing-for"
+                                        prop:checked=move || showing.get().as_deref() == Some(chosen.as_str())
+                                        on:change=move |_| showing.set(Some(id.clone())) />
+                                    {format!("Messages for {name}")}
+                                </label>
+                            }
+                        }
+                    </For>
+                </fieldset>
+            </Show>
             <div role="status">
                 <For each=notices key=|text| text.clone() let:text>
                     <p class="notice">{text} " " <A href="/settings/people">"People who help me"</A></p>
@@ -112,7 +179,7 @@ pub(crate) fn Home() -> impl IntoView {
                 }
             >
                 <ul class="thread-list" aria-label="Conversations">
-                    <For each=move || inbox.threads.get() key=|t| (t.thread_id.clone(), t.unread_count, t.last_message_at) let:thread>
+                    <For each=shown key=|t| (t.thread_id.clone(), t.unread_count, t.last_message_at) let:thread>
                         <li>
                             <A href=format!("/threads/{}", thread.thread_id) attr:class="thread-row">
                                 <span class="thread-title">{category_label(thread.category)}</span>
@@ -147,6 +214,48 @@ mod tests {
     /// A caregiver's access that ends within 14 days is named (to the
     /// patient, and to the caregiver for each patient); one further off,
     /// or already over, is not.
+    #[test]
+    fn a_caregiver_sees_one_patients_conversations_or_everyones() {
+        use ward_proto::threads::{Category, Member};
+        let member = |id: &str, role: Role| Member {
+            account_id: id.into(),
+            display_name: id.into(),
+            role,
+            delivered_up_to: 0,
+            read_up_to: 0,
+            read_at: None,
+        };
+        let thread = |id: &str, patient: &str| Thread {
+            thread_id: id.into(),
+            category: Category::Question,
+            members: vec![
+                member(patient, Role::Patient),
+                member("clinic", Role::Clinic),
+                member("dana", Role::Caregiver),
+            ],
+            current_epoch: Some(0),
+            unread_count: 0,
+            last_message_at: None,
+            created_at: 0,
+            only_me: false,
+            needs_rekey: false,
+        };
+        let all = [
+            thread("t1", "sam"),
+            thread("t2", "alex"),
+            thread("t3", "sam"),
+        ];
+        let ids = |only| {
+            conversations_for(&all, "dana", only)
+                .into_iter()
+                .map(|t| t.thread_id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(Some("sam")), ["t1", "t3"]);
+        assert_eq!(ids(Some("alex")), ["t2"]);
+        assert_eq!(ids(None), ["t1", "t2", "t3"]);
+    }
+
     #[test]
     fn access_ending_within_fourteen_days_is_named() {
         let now = 1_800_000_000_000;

@@ -532,3 +532,84 @@ async fn the_patient_lists_their_caregivers_and_the_caregiver_their_patients() {
         .expect_not_found(&format!("/v1/keys/{}", alex.id), Some(&dana.token))
         .await;
 }
+
+/// A caregiver who already has an account accepts a second patient's
+/// invitation (sent to the contact on her account) and helps both; the
+/// invitation then is used, and one sent elsewhere, a mistyped code or a
+/// patient's account cannot be used this way.
+#[tokio::test]
+async fn a_caregiver_accepts_a_second_patients_invitation_with_her_own_account() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let sam = relay.patient(&clinic, "sam@example.com").await;
+    let alex = relay.patient(&clinic, "alex@example.com").await;
+    let dana = relay.caregiver_for(&sam, "Dana@Example.com").await;
+    let invite = |patient: &support::Account, contact: &str| {
+        let (relay, token, contact) = (&relay, patient.token.clone(), contact.to_owned());
+        async move {
+            let created: InviteCreated = relay
+                .expect(
+                    Method::POST,
+                    "/v1/caregivers/invites",
+                    Some(&token),
+                    Some(&CaregiverInviteRequest {
+                        display_name: "Dana".into(),
+                        contact,
+                        relationship: None,
+                    }),
+                    StatusCode::CREATED,
+                )
+                .await;
+            created.invite_code
+        }
+    };
+    let accept = |token: String, code: String| {
+        let relay = &relay;
+        async move {
+            relay
+                .call(
+                    Method::POST,
+                    "/v1/caregivers/accept",
+                    Some(&token),
+                    Some(&ward_proto::auth::EnrollStartRequest { invite_code: code }),
+                )
+                .await
+        }
+    };
+
+    let elsewhere = invite(&alex, "someone.else@example.com").await;
+    let refused = accept(dana.token.clone(), elsewhere).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let mistyped = accept(dana.token.clone(), "NOT-A-CODE".into()).await;
+    assert_eq!(mistyped.status(), StatusCode::NOT_FOUND);
+
+    let code = invite(&alex, "dana@example.com").await;
+    let by_patient = accept(sam.token.clone(), code.clone()).await;
+    assert_eq!(by_patient.status(), StatusCode::FORBIDDEN);
+    let accepted = accept(dana.token.clone(), code.clone()).await;
+    assert_eq!(accepted.status(), StatusCode::NO_CONTENT);
+    let people: ward_proto::caregivers::People =
+        relay.get_ok("/v1/caregivers", Some(&dana.token)).await;
+    let mut helped: Vec<&str> = people
+        .patients
+        .iter()
+        .map(|p| p.account_id.as_str())
+        .collect();
+    helped.sort_unstable();
+    let mut expected = vec![sam.id.as_str(), alex.id.as_str()];
+    expected.sort_unstable();
+    assert_eq!(helped, expected);
+    let log: ward_proto::account::AccountHistory =
+        relay.get_ok("/v1/account/history", Some(&alex.token)).await;
+    assert_eq!(
+        log.events[0].kind,
+        ward_proto::account::AccountEventKind::CaregiverAccepted
+    );
+    assert_eq!(log.events[0].detail.as_deref(), Some(dana.id.as_str()));
+    // Used now; and a second invitation from the same patient is refused.
+    let again = accept(dana.token.clone(), code).await;
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+    let second = invite(&alex, "dana@example.com").await;
+    let twice = accept(dana.token.clone(), second).await;
+    assert_eq!(twice.status(), StatusCode::CONFLICT);
+}

@@ -165,6 +165,7 @@ pub(crate) fn PeopleWhoHelp() -> impl IntoView {
                         </For>
                     </ul>
                 </Show>
+                <AcceptInvitation on_accepted=reload />
             </section>
         </Show>
         <Show when=move || is(Role::Patient)>
@@ -197,6 +198,56 @@ pub(crate) fn PeopleWhoHelp() -> impl IntoView {
             </section>
             <InviteForm on_invited=reload />
         </Show>
+        <ErrorNote message=error />
+    }
+}
+
+/// A caregiver accepting another person's invitation with the account
+/// they already have (it must have been sent to this account's contact).
+#[component]
+fn AcceptInvitation(on_accepted: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+    let session = Session::get();
+    let inbox = Inbox::get();
+    let code = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let said = RwSignal::new(String::new());
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let typed = code.get_untracked();
+        if typed.trim().is_empty() {
+            error.set(Some("Enter the invitation code you were sent.".into()));
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        said.set(String::new());
+        spawn_local(async move {
+            let Some(token) = session.token() else { return };
+            let result = api::caregivers::accept(&token, typed.trim()).await;
+            busy.set(false);
+            match result {
+                Ok(()) => {
+                    code.set(String::new());
+                    said.set("Invitation accepted. Their shared conversations appear with your others.".into());
+                    let _ = inbox.refresh(session).await;
+                    on_accepted();
+                }
+                // What was typed stays, to correct it.
+                Err(e) => error.set(Some(session.explain(&e))),
+            }
+        });
+    };
+    view! {
+        <form on:submit=submit>
+            <h3>"Help someone else too"</h3>
+            <label for="another-invite">"Invitation code"</label>
+            <p class="hint" id="another-invite-hint">"From another person's invitation, sent to the address you signed up with."</p>
+            <input id="another-invite" type="text" maxlength="64" autocomplete="off"
+                aria-describedby="another-invite-hint" bind:value=code />
+            <button type="submit" class="button secondary" prop:disabled=move || busy.get()>"Accept invitation"</button>
+        </form>
+        <p role="status">{move || said.get()}</p>
         <ErrorNote message=error />
     }
 }

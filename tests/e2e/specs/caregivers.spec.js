@@ -168,3 +168,62 @@ test('a patient shares a conversation with a caregiver, who answers for them; re
   expect(sealed[String(newest)]).toContain('Sam Okafor');
   await phone.close();
 });
+
+test('a caregiver who helps two people accepts the second invitation with her own account and chooses whose messages to see', async ({ page, browser, request }) => {
+  // Sam invites Kim; Kim enrolls on her own phone.
+  await s.addAuthenticator(page, { prf: true });
+  const recovery = await s.enrollThroughScreens(page, request, { name: 'Sam Lee', contact: 'sam.lee@example.com' });
+  await s.confirmRecoveryCode(page, recovery);
+  const inviteKim = async (/** @type {import('@playwright/test').Page} */ patient) => {
+    await patient.getByRole('link', { name: 'Security' }).click();
+    await patient.getByRole('link', { name: 'People who help me' }).click();
+    await patient.getByLabel('Their name').fill('Kim Lee');
+    await patient.getByLabel('How are they related to you?').selectOption({ label: 'Parent' });
+    await patient.getByLabel('Their e-mail address or mobile number').fill('kim.lee@example.com');
+    await patient.getByRole('button', { name: 'Invite' }).click();
+    const made = patient.getByRole('status').filter({ hasText: 'Invite for Kim Lee made.' });
+    return decodeURIComponent((await made.locator('code').innerText()).trim().split('#invite=')[1]);
+  };
+  const first = await inviteKim(page);
+  const phone = await browser.newContext({ viewport: { width: 360, height: 740 } });
+  const kim = await phone.newPage();
+  await s.addAuthenticator(kim, { prf: true });
+  await s.confirmRecoveryCode(kim, await s.enrollThroughScreens(kim, request, { name: 'Kim Lee', contact: 'kim.lee@example.com', inviteCode: first }));
+
+  // Jo, Kim's other child, invites her too, at the same address.
+  const other = await browser.newContext({ viewport: { width: 360, height: 740 } });
+  const jo = await other.newPage();
+  await s.addAuthenticator(jo, { prf: true });
+  await s.confirmRecoveryCode(jo, await s.enrollThroughScreens(jo, request, { name: 'Jo Lee', contact: 'jo.lee@example.com' }));
+  const second = await inviteKim(jo);
+
+  // Kim accepts it with the account she has; a wrong code first.
+  await kim.getByRole('link', { name: 'Security' }).click();
+  await kim.getByRole('link', { name: 'People who help me' }).click();
+  await kim.getByLabel('Invitation code').fill('WRONG-CODE');
+  await kim.getByRole('button', { name: 'Accept invitation' }).click();
+  await expect(kim.getByRole('alert')).toContainText('not valid');
+  await expect(kim.getByLabel('Invitation code')).toHaveValue('WRONG-CODE');
+  await kim.getByLabel('Invitation code').fill(second);
+  await kim.getByRole('button', { name: 'Accept invitation' }).click();
+  await expect(kim.getByRole('status').filter({ hasText: 'Invitation accepted.' })).toBeVisible();
+  const helped = kim.getByRole('list', { name: 'People you help' });
+  await expect(helped.getByRole('listitem').filter({ hasText: 'Jo Lee' })).toBeVisible();
+  await expect(helped.getByRole('listitem').filter({ hasText: 'Sam Lee' })).toBeVisible();
+
+  // Home: she chooses whose messages to see.
+  await kim.getByRole('link', { name: 'Back to messages' }).click();
+  const whose = kim.getByRole('group', { name: 'Whose messages' });
+  await expect(whose.getByRole('radio', { name: "Everyone's" })).toBeChecked();
+  await whose.getByRole('radio', { name: 'Messages for Jo Lee' }).check();
+  await expect(whose.getByRole('radio', { name: 'Messages for Jo Lee' })).toBeChecked();
+  await expect(whose.getByRole('radio', { name: 'Messages for Sam Lee' })).not.toBeChecked();
+
+  // Jo sees that Kim accepted.
+  await jo.getByRole('link', { name: 'Back to messages' }).click();
+  await jo.getByRole('link', { name: 'Security' }).click();
+  await jo.getByRole('link', { name: 'People who help me' }).click();
+  await expect(jo.getByRole('list', { name: 'Your caregivers' }).getByRole('listitem').filter({ hasText: 'Kim Lee' })).toContainText('Can help since');
+  await phone.close();
+  await other.close();
+});

@@ -263,6 +263,83 @@ pub async fn assent(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `POST /v1/caregivers/accept`: a caregiver who already has an account
+/// accepts another patient's invitation (sent to the contact on their
+/// account), and helps that patient too.
+#[utoipa::path(post, path = "/v1/caregivers/accept", tag = "caregivers", request_body = ward_proto::auth::EnrollStartRequest, responses((status = 204, description = "Accepted: the patient is in the caller's list"), (status = 403, description = "Not a caregiver account (`forbidden`), or the invitation was sent to another contact (`forbidden`)", body = ward_proto::ErrorBody), (status = 404, description = "`invite_not_valid`: mistyped, used, expired, or not a caregiver invitation", body = ward_proto::ErrorBody), (status = 409, description = "`invite_used`: the caller already helps (or helped) that patient", body = ward_proto::ErrorBody), (status = 429, description = "`locked_out`: too many invite codes tried from this address", body = ward_proto::ErrorBody)), security(("session" = [])))]
+pub async fn accept(
+    State(state): State<AppState>,
+    crate::extract::ClientAddr(addr): crate::extract::ClientAddr,
+    session: Session,
+    JsonBody(request): JsonBody<ward_proto::auth::EnrollStartRequest>,
+) -> Result<StatusCode, ApiError> {
+    if session.kind != Role::Caregiver {
+        return Err(ApiError::forbidden(
+            "Only a caregiver's account accepts an invitation to help; sign in with the account you help others from.",
+        ));
+    }
+    crate::bounds::code("invite code", &request.invite_code)?;
+    // Counted like enrollment's invite codes: per address, before the
+    // invite is looked up.
+    let counted = crate::lockout::count(
+        &state,
+        &[(
+            crate::lockout::INVITE_GUESSES,
+            &crate::lockout::address(&addr),
+        )],
+    )
+    .await?;
+    let now = state.clock.now_ms();
+    let invite_hash = state
+        .secret
+        .code_hash(&crate::secrets::normalize_invite(&request.invite_code));
+    let invite = store::invites::live(&state.db, &invite_hash, now)
+        .await?
+        .filter(|invite| invite.used_at.is_none() && invite.kind == Role::Caregiver);
+    let Some(invite) = invite else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::InviteNotValid,
+            "That invitation code is not valid: it may be mistyped, used already, or expired. Check it, or ask for a new one.",
+        ));
+    };
+    counted.right(&state).await?;
+    let patient_id = invite.budget_of;
+    let mine = store::accounts::contact(&state.db, &session.account_id)
+        .await?
+        .unwrap_or_default();
+    let normalize = crate::routes::totp::normalize_contact;
+    if normalize(&mine) != normalize(&invite.contact) || patient_id == session.account_id {
+        return Err(ApiError::forbidden(
+            "That invitation was sent to a different e-mail address or phone number than your account's. Ask them to invite the one you signed up with.",
+        ));
+    }
+    let mut tx = crate::db::begin_write(&state.db, &format!("caregivers:{patient_id}")).await?;
+    if !store::accounts::link_existing_caregiver(&mut tx, &patient_id, &session.account_id, now)
+        .await?
+    {
+        return Err(ApiError::conflict(
+            ErrorCode::InviteUsed,
+            "You already help this person, or did before: ask them to give you access again from People who help me.",
+        ));
+    }
+    store::invites::mark_used(&mut tx, &invite_hash, &session.account_id, now).await?;
+    crate::history::record_in(
+        &mut tx,
+        &patient_id,
+        AccountEventKind::CaregiverAccepted,
+        None,
+        Some(&session.account_id),
+    )
+    .await?;
+    tx.commit().await?;
+    state.events.publish(
+        vec![session.account_id.clone()],
+        &Event::GrantChanged { patient_id },
+    );
+    Ok(StatusCode::NO_CONTENT)
+}
+
 fn not_linked() -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,

@@ -86,6 +86,7 @@ pub fn router() -> Router<AppState> {
             axum::routing::patch(caregivers::change_grant),
         )
         .route("/v1/caregivers/{account_id}/end", post(caregivers::end))
+        .route("/v1/caregivers/accept", post(caregivers::accept))
         .route(
             "/v1/caregivers/{account_id}/assent",
             post(caregivers::assent),

@@ -95,6 +95,30 @@ pub async fn link_caregiver(
     Ok(())
 }
 
+/// Links `caregiver_id`, who already has an account, to `patient_id` from
+/// now, inside the caller's transaction; whether it was new (a link that
+/// exists, in force or ended, is left as it is).
+pub async fn link_existing_caregiver(
+    conn: &mut AnyConnection,
+    patient_id: &str,
+    caregiver_id: &str,
+    created_at: i64,
+) -> Result<bool, sqlx::Error> {
+    let linked = sqlx::query(
+        "INSERT INTO caregiver_links (patient_id, caregiver_id, created_at, expires_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (patient_id, caregiver_id) DO NOTHING",
+    )
+    .bind(patient_id)
+    .bind(caregiver_id)
+    .bind(created_at)
+    .bind(created_at.saturating_add(
+        super::caregivers::DEFAULT_GRANT_MONTHS * super::caregivers::MONTH_MS,
+    ))
+    .execute(&mut *conn)
+    .await?;
+    Ok(linked.rows_affected() == 1)
+}
+
 /// The clinic inbox account (the first clinic, should there be more).
 pub async fn clinic(db: &AnyPool) -> Result<Option<Clinic>, sqlx::Error> {
     sqlx::query("SELECT account_id, display_name FROM accounts WHERE kind = 'clinic' ORDER BY created_at LIMIT 1")
