@@ -48,10 +48,15 @@ impl Location {
 
     /// Goes to `to` (a path on this origin), as a new history entry.
     pub fn navigate(&self, to: &str) {
-        if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        if let Ok(history) = window.history() {
             let _ = history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(to));
         }
         self.path.set(page_path());
+        // A new screen starts at its top, as a page load would.
+        window.scroll_to_with_x_and_y(0.0, 0.0);
     }
 }
 
@@ -91,6 +96,7 @@ fn follow(location: Location, ev: &leptos::ev::MouseEvent) {
     if !same_origin
         || !link.target().is_empty()
         || link.has_attribute("download")
+        || link.rel().split_whitespace().any(|r| r == "external")
         || (same_path && !link.hash().is_empty())
     {
         return;

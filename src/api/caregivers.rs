@@ -52,7 +52,13 @@ pub(crate) async fn accept(token: &SessionToken, invite_code: &str) -> Result<()
     let body = ward_proto::auth::EnrollStartRequest {
         invite_code: invite_code.to_owned(),
     };
-    call_empty(Method::POST, "/v1/caregivers/accept", Some(token), Some(&body)).await
+    call_empty(
+        Method::POST,
+        "/v1/caregivers/accept",
+        Some(token),
+        Some(&body),
+    )
+    .await
 }
 
 /// `POST /v1/caregivers/{id}/end`: the patient removes caregiver `other`,

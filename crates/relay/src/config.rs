@@ -166,8 +166,8 @@ pub struct Config {
     /// Thread categories that are "Only me" by rule: such a thread is
     /// never shared with a caregiver, whoever the patient is, and the
     /// patient cannot turn Only me off for it. Names as in the API
-    /// (`"confidential"`, `"billing"`...). Default `["confidential"]`;
-    /// `[]` for none.
+    /// (`"confidential"`, `"billing"`...). Default `["confidential"]`,
+    /// which must stay in the list (the app calls it "never shared").
     pub sensitive_categories: Vec<String>,
 }
 
@@ -609,6 +609,15 @@ impl Config {
                 "max_threads_per_day must be at least 1 (patients could not start any conversation); leave it out for the default {DEFAULT_MAX_THREADS_PER_DAY}"
             )));
         }
+        if !self
+            .sensitive_categories
+            .iter()
+            .any(|s| s == "confidential")
+        {
+            return Err(ConfigError::Invalid(
+                "sensitive_categories must include \"confidential\": the app calls that category \"never shared\"; add others beside it".into(),
+            ));
+        }
         if let Some(bad) = self
             .sensitive_categories
             .iter()
@@ -1034,6 +1043,20 @@ mod tests {
                     ..Config::default()
                 },
                 "max_threads_per_day",
+            ),
+            (
+                Config {
+                    sensitive_categories: vec!["billing".into()],
+                    ..Config::default()
+                },
+                "must include \"confidential\"",
+            ),
+            (
+                Config {
+                    sensitive_categories: vec!["confidential".into(), "gossip".into()],
+                    ..Config::default()
+                },
+                "\"gossip\" is not a thread category",
             ),
         ] {
             let error = config.validate().unwrap_err().to_string();

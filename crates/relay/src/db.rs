@@ -76,6 +76,17 @@ pub async fn open(config: &Config) -> Result<AnyPool, StartError> {
         Backend::Postgres => &POSTGRES_MIGRATIONS,
     };
     migrator.run(&pool).await?;
+    let raised = crate::store::threads::raise_activity_base(&pool)
+        .await
+        .map_err(|source| StartError::Database {
+            what: "the inbox activity base".into(),
+            source,
+        })?;
+    if raised {
+        tracing::warn!(
+            "inbox activity base raised: this database was restored into another PostgreSQL cluster"
+        );
+    }
     let copied = crate::history::backfill(&pool)
         .await
         .map_err(|source| StartError::Database {
@@ -309,6 +320,13 @@ async fn lock_postgres(tx: &mut AnyConnection, scope: &str) -> Result<(), sqlx::
 /// for each other: sends to different threads run side by side.
 pub fn thread_scope(thread_id: &str) -> String {
     format!("thread:{thread_id}")
+}
+
+/// The scope of one attachment blob: a send keeping it and retention
+/// releasing it take it, so a release never misses a reference a send in
+/// another thread is adding.
+pub fn blob_scope(blob_id: &str) -> String {
+    format!("blob:{blob_id}")
 }
 
 /// The scope the retention sweep and legal holds serialize on: once a

@@ -84,6 +84,9 @@ pub async fn sweep(db: &AnyPool, years: u32, now_ms: i64) -> Result<Pruned, sqlx
         // expire now, and the blob cleanup deletes their objects and rows.
         let mut released = 0;
         for blob_id in &blobs {
+            // A send in another thread attaching the same blob takes this
+            // lock too: the check below sees its reference once committed.
+            crate::db::lock(&mut tx, &crate::db::blob_scope(blob_id)).await?;
             released += store::blobs::release_unreferenced(&mut tx, blob_id, now_ms).await?;
         }
         tx.commit().await?;

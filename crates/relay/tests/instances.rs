@@ -271,6 +271,11 @@ async fn writes_racing_through_both_relays_stay_atomic() {
     assert_eq!(seqs, (1..=21).collect::<Vec<u64>>());
 }
 
+/// Held by the tests that hold a transaction open or check the inbox's
+/// order: on PostgreSQL a transaction left open holds every inbox's
+/// snapshot back (store::threads), so they must not overlap.
+static INBOX_ORDER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Every thread of `account`'s inbox, `limit` a page, in the order served.
 async fn inbox(relay: &Relay, token: &str, limit: u32) -> Vec<String> {
     use ward_proto::threads::ThreadList;
@@ -300,6 +305,7 @@ async fn inbox(relay: &Relay, token: &str, limit: u32) -> Vec<String> {
 async fn a_send_held_up_in_one_thread_delays_no_other_and_inboxes_skip_nothing() {
     use std::collections::BTreeSet;
     use std::time::Duration;
+    let _order = INBOX_ORDER.lock().await;
 
     let Some((a, b, _blobs)) = two_relays().await else {
         return;
@@ -383,4 +389,56 @@ async fn a_send_held_up_in_one_thread_delays_no_other_and_inboxes_skip_nothing()
     let served = inbox(&a, &sam.token, 100).await;
     assert_eq!(served.first(), Some(&first_id), "{served:?}");
     assert_eq!(served.len(), 3, "{served:?}");
+}
+
+/// A database restored into another PostgreSQL cluster holds activity
+/// values above that cluster's transaction ids: the next relay to start
+/// lifts the activity base, so the conversation written to next is still
+/// the newest in the inbox.
+#[tokio::test]
+async fn a_database_restored_into_another_cluster_keeps_its_inbox_order() {
+    let _order = INBOX_ORDER.lock().await;
+    let Some((a, _b, _blobs)) = two_relays().await else {
+        return;
+    };
+    let (clinic, sam, first, first_key) = a.conversation().await;
+    let (second, _) = a
+        .thread_with_key(
+            &sam,
+            clinic.keys.bundle(),
+            ward_proto::threads::Category::Other,
+        )
+        .await;
+    // What a restore looks like: stored values far above the ids to come.
+    let db = a.db().await;
+    for sql in [
+        "UPDATE threads SET activity = activity + 1000000000000, base_activity = base_activity + 1000000000000",
+        "UPDATE thread_members SET activity = activity + 1000000000000",
+        "UPDATE envelopes SET activity = activity + 1000000000000 WHERE activity IS NOT NULL",
+    ] {
+        sqlx::query(sql).execute(&db).await.unwrap();
+    }
+    let restarted = a.beside(|_| {}).await;
+    assert_eq!(
+        inbox(&restarted, &sam.token, 100).await,
+        [second.thread_id.clone(), first.thread_id.clone()]
+    );
+    let sent = restarted
+        .send(
+            &sam,
+            &first_key,
+            &first.thread_id,
+            0,
+            "after",
+            "Written after the restore",
+        )
+        .await;
+    assert_eq!(sent.status(), StatusCode::CREATED);
+    for limit in [1, 100] {
+        assert_eq!(
+            inbox(&restarted, &sam.token, limit).await,
+            [first.thread_id.clone(), second.thread_id.clone()],
+            "limit {limit}"
+        );
+    }
 }

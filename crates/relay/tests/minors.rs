@@ -222,6 +222,17 @@ async fn only_a_clinic_appointed_guardian_of_a_teen_waits_for_agreement() {
         caregiver(&relay, &ada, &hers.id).await.status,
         CaregiverStatus::Active
     );
+    // Nothing to agree to: an agreement given now would stand in for a
+    // teen's own later, so it is refused.
+    let early = relay
+        .call(
+            Method::POST,
+            &format!("/v1/caregivers/{}/assent", hers.id),
+            Some(&ada.token),
+            NONE,
+        )
+        .await;
+    assert_eq!(early.status(), StatusCode::FORBIDDEN);
     let adult = born_years_ago(30);
     assert_eq!(
         set_birth_date(&relay, &clinic, &ada.id, Some(&adult))
@@ -291,6 +302,18 @@ async fn a_busy_clinic_can_still_appoint_a_guardian() {
         last = Some(relay.patient(&clinic, &format!("p{n}@example.com")).await);
     }
     let patient = last.unwrap();
+    // The patient's own invites at their cap do not hold the clinic back.
+    for n in 0..5 {
+        let made = relay
+            .call(
+                Method::POST,
+                "/v1/caregivers/invites",
+                Some(&patient.token),
+                Some(&json!({"display_name": "Someone", "contact": format!("s{n}@example.com")})),
+            )
+            .await;
+        assert_eq!(made.status(), StatusCode::CREATED);
+    }
     let dana = guardian(&relay, &clinic, &patient, "dana@example.com").await;
     assert_eq!(
         caregiver(&relay, &patient, &dana.id).await.status,

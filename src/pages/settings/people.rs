@@ -229,7 +229,10 @@ fn AcceptInvitation(on_accepted: impl Fn() + Copy + Send + Sync + 'static) -> im
             match result {
                 Ok(()) => {
                     code.set(String::new());
-                    said.set("Invitation accepted. Their shared conversations appear with your others.".into());
+                    said.set(
+                        "Invitation accepted. Their shared conversations appear with your others."
+                            .into(),
+                    );
                     let _ = inbox.refresh(session).await;
                     on_accepted();
                 }

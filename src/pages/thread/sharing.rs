@@ -82,8 +82,15 @@ pub(crate) fn ThreadSharing(thread_id: Memo<String>) -> impl IntoView {
             }
         });
     };
+    // Confidential conversations are Only me by the clinic's rule.
+    let confidential = move || {
+        inbox
+            .thread(&thread_id.get())
+            .is_some_and(|t| t.category == ward_proto::threads::Category::Confidential)
+    };
     let toggle_only_me = move |ev: leptos::ev::Event| {
         let checked = event_target_checked(&ev);
+        let input = event_target::<web_sys::HtmlInputElement>(&ev);
         busy.set(true);
         error.set(None);
         done.set(String::new());
@@ -96,7 +103,11 @@ pub(crate) fn ThreadSharing(thread_id: Memo<String>) -> impl IntoView {
                     done.set("Only you and your care team see this conversation.".into())
                 }
                 Ok(()) => done.set("You can share this conversation again.".into()),
-                Err(e) => error.set(Some(session.explain(&e))),
+                Err(e) => {
+                    // The box shows what stands, not what was asked.
+                    input.set_checked(!checked);
+                    error.set(Some(session.explain(&e)));
+                }
             }
         });
     };
@@ -158,7 +169,7 @@ pub(crate) fn ThreadSharing(thread_id: Memo<String>) -> impl IntoView {
                     </ul>
                 </Show>
                 <label class="checkbox">
-                    <input type="checkbox" prop:checked=only_me prop:disabled=move || busy.get()
+                    <input type="checkbox" prop:checked=only_me prop:disabled=move || busy.get() || confidential()
                         on:change=toggle_only_me />
                     "Only me: never share this conversation with a caregiver"
                 </label>

@@ -19,3 +19,13 @@ ALTER TABLE account_events ADD CONSTRAINT account_events_kind_check CHECK (kind 
     'caregiver_accepted', 'caregiver_read', 'caregiver_sent',
     'attachment_downloaded', 'consent_given', 'consent_withdrawn',
     'caregiver_assented'));
+
+-- PostgreSQL stamps inbox activity with transaction ids plus this offset
+-- (store::threads); a database restored into a new cluster, whose ids
+-- start lower, has it raised at the relay's start (db::open). Unused on
+-- SQLite, which counts.
+CREATE TABLE activity_base (
+    id         INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+    xid_offset BIGINT NOT NULL
+);
+INSERT INTO activity_base (id, xid_offset) VALUES (1, 0);

@@ -46,3 +46,13 @@ CREATE TRIGGER account_events_no_delete BEFORE DELETE ON account_events
 BEGIN
     SELECT RAISE(ABORT, 'account_events is append-only');
 END;
+
+-- PostgreSQL stamps inbox activity with transaction ids plus this offset
+-- (store::threads); a database restored into a new cluster, whose ids
+-- start lower, has it raised at the relay's start (db::open). Unused on
+-- SQLite, which counts.
+CREATE TABLE activity_base (
+    id         INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+    xid_offset INTEGER NOT NULL
+) STRICT;
+INSERT INTO activity_base (id, xid_offset) VALUES (1, 0);

@@ -231,7 +231,9 @@ pub async fn end(
 /// `POST /v1/caregivers/{account_id}/assent`: the patient agrees to
 /// caregiver `account_id`, a guardian the clinic appointed (needed from 13
 /// to 17 before anything is shared with them). Recorded in the patient's
-/// log as a consent; agreeing twice changes nothing.
+/// log as a consent. Refused unless that caregiver waits for this
+/// patient's agreement now (an agreement given early would stand in for
+/// the teen's own later).
 #[utoipa::path(post, path = "/v1/caregivers/{account_id}/assent", tag = "caregivers", params(("account_id" = String, Path, description = "The caregiver")), responses((status = 204, description = "Agreed"), (status = 403, description = "Not a patient, no recent sign-in (`step_up_required`), or no grant in force between the two (`not_your_caregiver`)", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn assent(
     State(state): State<AppState>,
@@ -247,6 +249,15 @@ pub async fn assent(
     session.require_recent_sign_in()?;
     let patient_id = session.account_id.as_str();
     let now = state.clock.now_ms();
+    // Only an agreement that is asked for now: given early (before 13, or
+    // before a birth date is on file) it would stand in for the teen's own.
+    if !store::caregivers::waits_for_assent(&state.db, patient_id, &caregiver_id, now).await? {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::NotYourCaregiver,
+            "That person is not waiting for your agreement: only a guardian the clinic appointed for you, while you are 13 to 17, is.",
+        ));
+    }
     let mut tx = crate::db::begin_write(&state.db, &format!("caregivers:{patient_id}")).await?;
     if !store::caregivers::assent(&mut tx, patient_id, &caregiver_id, now).await? {
         return Err(not_linked());

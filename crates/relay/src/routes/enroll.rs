@@ -182,10 +182,21 @@ async fn insert_invite(
             for_patient,
             relationship,
         },
-        store::invites::Caps {
-            pending: MAX_PENDING_CAREGIVER_INVITES,
-            per_window: MAX_CAREGIVER_INVITES_PER_DAY,
-            window_ms: DAY_MS,
+        // A patient's own invites are capped; the clinic appointing a
+        // guardian is not held back by them (a patient with invites
+        // waiting must not keep the clinic from it).
+        if for_patient.is_some_and(|patient| patient != created_by) {
+            store::invites::Caps {
+                pending: i64::MAX,
+                per_window: i64::MAX,
+                window_ms: DAY_MS,
+            }
+        } else {
+            store::invites::Caps {
+                pending: MAX_PENDING_CAREGIVER_INVITES,
+                per_window: MAX_CAREGIVER_INVITES_PER_DAY,
+                window_ms: DAY_MS,
+            }
         },
     )
     .await?;

@@ -70,7 +70,7 @@ async fn caregiver_grant(
 
 async fn load_thread(state: &AppState, thread_id: &str, viewer: &str) -> Result<Thread, ApiError> {
     let thread = store::threads::summary(&state.db, thread_id, viewer).await?;
-    let members = store::members::list(&state.db, thread_id)
+    let members: Vec<Member> = store::members::list(&state.db, thread_id)
         .await?
         .into_iter()
         .map(|m| Member {
@@ -82,6 +82,11 @@ async fn load_thread(state: &AppState, thread_id: &str, viewer: &str) -> Result<
             read_at: m.last_read_at.map(as_u64),
         })
         .collect();
+    // By rule too, unless a caregiver is in it already (the category was
+    // made sensitive after it was shared): it then says what is.
+    let only_me = thread.only_me
+        || (state.config.is_sensitive(thread.category)
+            && !members.iter().any(|m| m.role == Role::Caregiver));
     Ok(Thread {
         thread_id: thread_id.to_owned(),
         category: thread.category,
@@ -90,7 +95,7 @@ async fn load_thread(state: &AppState, thread_id: &str, viewer: &str) -> Result<
         unread_count: as_u64(thread.unread),
         last_message_at: thread.last_message_at.map(as_u64),
         created_at: as_u64(thread.created_at),
-        only_me: thread.only_me || state.config.is_sensitive(thread.category),
+        only_me,
         needs_rekey: thread.needs_rekey,
     })
 }

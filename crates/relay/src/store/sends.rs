@@ -101,6 +101,15 @@ pub fn writer_for(
 async fn store_in_transaction(db: &AnyPool, message: &NewMessage) -> Result<Outcome, sqlx::Error> {
     use crate::store;
     let mut tx = db::begin_write(db, &db::thread_scope(&message.thread_id)).await?;
+    // Retention releasing one of these blobs (for a message it pruned in
+    // another thread) waits for this send, and then sees its reference.
+    // In one order, so two sends attaching the same blobs cannot deadlock.
+    let mut blobs: Vec<&String> = message.attachments.iter().collect();
+    blobs.sort_unstable();
+    blobs.dedup();
+    for blob_id in blobs {
+        db::lock(&mut tx, &db::blob_scope(blob_id)).await?;
+    }
     let Some(slot) = store::threads::claim_slot(
         &mut tx,
         &message.thread_id,

@@ -12,6 +12,11 @@
 //!   activity is its transaction id (`pg_current_xact_id()`, which never
 //!   wraps), and the snapshot is just below the oldest transaction still
 //!   running (`pg_snapshot_xmin`): every transaction below it has ended.
+//!   Both add `activity_base.xid_offset`, which [`raise_activity_base`]
+//!   lifts at start when a restore into a new cluster put the stored
+//!   values above the ids to come. (PostgreSQL 13 or later.) A transaction
+//!   left open anywhere in the cluster holds the snapshot back: while it
+//!   lasts, threads that changed since are served where they stood.
 //!   No relay-wide lock is needed, so sends to different threads do not
 //!   wait for each other. Within one thread activity still grows with seq:
 //!   a send takes the thread's lock ([`crate::db::thread_scope`]) before
@@ -96,7 +101,7 @@ macro_rules! next_activity {
         "(SELECT COALESCE(MAX(activity), 0) + 1 FROM threads)"
     };
     (postgres) => {
-        "pg_current_xact_id()::text::bigint"
+        "(pg_current_xact_id()::text::bigint + (SELECT xid_offset FROM activity_base))"
     };
 }
 
@@ -151,7 +156,10 @@ pub fn thread_starts_scope(patient_id: &str) -> String {
 pub async fn latest_activity(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
     let sql = match Backend::of_connection(conn) {
         Backend::Sqlite => "SELECT COALESCE(MAX(activity), 0) FROM threads",
-        Backend::Postgres => "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint - 1",
+        Backend::Postgres => {
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint - 1
+                    + (SELECT xid_offset FROM activity_base)"
+        }
     };
     sqlx::query_scalar(sql).fetch_one(&mut *conn).await
 }
@@ -264,4 +272,23 @@ pub async fn last_seq(db: &AnyPool, thread_id: &str) -> Result<i64, sqlx::Error>
         .bind(thread_id)
         .fetch_one(db)
         .await
+}
+
+/// On PostgreSQL, lifts `activity_base.xid_offset` so every activity taken
+/// from now on is above every one stored (a database restored into a new
+/// cluster starts its transaction ids lower); whether it had to. Run at
+/// start; nothing on SQLite.
+pub async fn raise_activity_base(db: &AnyPool) -> Result<bool, sqlx::Error> {
+    if Backend::of(db) == Backend::Sqlite {
+        return Ok(false);
+    }
+    let raised = sqlx::query(
+        "UPDATE activity_base SET xid_offset = (SELECT COALESCE(MAX(activity), 0) FROM threads)
+                                              - pg_current_xact_id()::text::bigint + 1
+         WHERE (SELECT COALESCE(MAX(activity), 0) FROM threads)
+               >= pg_current_xact_id()::text::bigint + xid_offset",
+    )
+    .execute(db)
+    .await?;
+    Ok(raised.rows_affected() == 1)
 }
