@@ -289,24 +289,10 @@ pub async fn accept(
             "Only a caregiver's account accepts an invitation to help; sign in with the account you help others from.",
         ));
     }
-    crate::bounds::code("invite code", &request.invite_code)?;
-    // Counted like enrollment's invite codes: per address, before the
-    // invite is looked up.
-    let counted = crate::lockout::count(
-        &state,
-        &[(
-            crate::lockout::INVITE_GUESSES,
-            &crate::lockout::address(&addr),
-        )],
-    )
-    .await?;
     let now = state.clock.now_ms();
-    let invite_hash = state
-        .secret
-        .code_hash(&crate::secrets::normalize_invite(&request.invite_code));
-    let invite = store::invites::live(&state.db, &invite_hash, now)
-        .await?
-        .filter(|invite| invite.used_at.is_none() && invite.kind == Role::Caregiver);
+    let (invite_hash, invite, counted) =
+        super::enroll::look_up_invite(&state, &addr, &request.invite_code, now).await?;
+    let invite = invite.filter(|invite| invite.used_at.is_none() && invite.kind == Role::Caregiver);
     let Some(invite) = invite else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -326,9 +312,7 @@ pub async fn accept(
         ));
     }
     let mut tx = crate::db::begin_write(&state.db, &format!("caregivers:{patient_id}")).await?;
-    if !store::accounts::link_existing_caregiver(&mut tx, &patient_id, &session.account_id, now)
-        .await?
-    {
+    if !store::accounts::link_caregiver(&mut tx, &patient_id, &session.account_id, now).await? {
         return Err(ApiError::conflict(
             ErrorCode::InviteUsed,
             "You already help this person, or did before: ask them to give you access again from People who help me.",

@@ -150,6 +150,24 @@ pub async fn create_guardian_invite(
     Ok(created)
 }
 
+/// The invite someone typed the code of: its hash, the invite if it is
+/// unexpired at `now`, and the guess to count as right once the caller
+/// accepts it. Counted before the lookup: invites belong to no account
+/// yet, so the client's address is what limits guessing them.
+pub(crate) async fn look_up_invite(
+    state: &AppState,
+    addr: &str,
+    code: &str,
+    now: i64,
+) -> Result<(Vec<u8>, Option<store::invites::Live>, lockout::Counted), ApiError> {
+    bounds::code("invite code", code)?;
+    let counted =
+        lockout::count(state, &[(lockout::INVITE_GUESSES, &lockout::address(addr))]).await?;
+    let invite_hash = state.secret.code_hash(&secrets::normalize_invite(code));
+    let invite = store::invites::live(&state.db, &invite_hash, now).await?;
+    Ok((invite_hash, invite, counted))
+}
+
 async fn insert_invite(
     state: &AppState,
     created_by: &str,
@@ -262,18 +280,8 @@ pub async fn start(
     ClientAddr(addr): ClientAddr,
     JsonBody(request): JsonBody<EnrollStartRequest>,
 ) -> Result<Json<EnrollStarted>, ApiError> {
-    bounds::code("invite code", &request.invite_code)?;
-    // Counted before the invite is looked up: invites belong to no
-    // account yet, so the client's address is what limits guessing them.
-    let counted = lockout::count(
-        &state,
-        &[(lockout::INVITE_GUESSES, &lockout::address(&addr))],
-    )
-    .await?;
-    let invite_hash = state
-        .secret
-        .code_hash(&secrets::normalize_invite(&request.invite_code));
-    let invite = store::invites::live(&state.db, &invite_hash, now_ms()).await?;
+    let (invite_hash, invite, counted) =
+        look_up_invite(&state, &addr, &request.invite_code, now_ms()).await?;
     // A used invite still enrolls (resumes) while its account cannot sign
     // in by itself; `verify` checks this again when it counts.
     let invite = match invite {
@@ -416,7 +424,13 @@ pub async fn verify(
         )
         .await?;
         if let Some(patient) = &invite.for_patient {
-            store::accounts::link_caregiver(&mut tx, patient, &account_id, now).await?;
+            // A new account: there is no link to find.
+            if !store::accounts::link_caregiver(&mut tx, patient, &account_id, now).await? {
+                return Err(ApiError::internal(
+                    "enrollment",
+                    &"a new account was linked already",
+                ));
+            }
         }
         store::invites::mark_used(&mut tx, &invite_hash, &account_id, now).await?;
         tx.commit().await?;

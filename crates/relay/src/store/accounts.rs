@@ -73,32 +73,12 @@ pub async fn insert(conn: &mut AnyConnection, account: NewAccount<'_>) -> Result
     Ok(())
 }
 
-/// Links a new caregiver to the patient who invited them, inside the
-/// caller's transaction (the one that creates the caregiver).
+/// Links caregiver `caregiver_id` (a new account from the patient's
+/// invite, or one that already helps someone else) to `patient_id` from
+/// `created_at`, for the default grant, inside the caller's transaction;
+/// whether it was new (a link that exists, in force or ended, is left as
+/// it is).
 pub async fn link_caregiver(
-    conn: &mut AnyConnection,
-    patient_id: &str,
-    caregiver_id: &str,
-    created_at: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO caregiver_links (patient_id, caregiver_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(patient_id)
-    .bind(caregiver_id)
-    .bind(created_at)
-    .bind(created_at.saturating_add(
-        super::caregivers::DEFAULT_GRANT_MONTHS * super::caregivers::MONTH_MS,
-    ))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// Links `caregiver_id`, who already has an account, to `patient_id` from
-/// now, inside the caller's transaction; whether it was new (a link that
-/// exists, in force or ended, is left as it is).
-pub async fn link_existing_caregiver(
     conn: &mut AnyConnection,
     patient_id: &str,
     caregiver_id: &str,
