@@ -80,4 +80,26 @@ test('a long thread opens at its newest page and pages back on demand, keeping t
   await expect(rows.first()).toContainText('First line');
   await expect(rows.nth(1)).toContainText('Seeded message 1');
   await expect(rows.last()).toContainText(`Seeded message ${SEEDED}`);
+
+  // A reply arriving while the patient is about to tap Send never moves Send
+  // from under the finger: measured the moment the new row is in the page,
+  // before the list scrolls to it.
+  await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+  const send = page.getByRole('button', { name: 'Send' });
+  await expect(send).toBeInViewport();
+  await send.evaluate((button) => {
+    const top = button.getBoundingClientRect().top;
+    /** @type {any} */ (window).sendMoved = new Promise((resolve) => {
+      new MutationObserver((records, observer) => {
+        const added = records.some((r) => [...r.addedNodes].some((n) => n instanceof Element && n.matches('li.message')));
+        if (!added) return;
+        observer.disconnect();
+        resolve(button.getBoundingClientRect().top - top);
+      }).observe(/** @type {Element} */ (document.querySelector('.messages')), { childList: true, subtree: true });
+    });
+  });
+  s.clinic('reply', threadId, 'A reply while you type');
+  // (Under a pixel: the page scrolls by whole pixels, rows are not.)
+  expect(Math.abs(await page.evaluate(() => /** @type {any} */ (window).sendMoved)), 'Send did not move').toBeLessThan(1);
+  await expect(page.getByRole('listitem').filter({ hasText: 'A reply while you type' })).toBeInViewport();
 });
