@@ -115,19 +115,22 @@ pub(crate) async fn add_member(
 
 /// `POST /v1/threads/{id}/members/{account}/remove` (the patient): stops
 /// sharing with `account_id` and starts epoch `epoch`, sealed to those who
-/// remain, in one step.
+/// remain, in one step; with `only_me`, keeps the thread to the patient in
+/// that step too.
 pub(crate) async fn remove_member(
     token: &SessionToken,
     thread_id: &str,
     account_id: &str,
     epoch: u32,
     sealed_keys: Vec<Vec<u8>>,
+    only_me: bool,
 ) -> Result<(), ApiError> {
     let body = RemoveMemberRequest {
         next_epoch: PutEpochRequest {
             epoch,
             sealed_keys: sealed_keys.into_iter().map(Bytes).collect(),
         },
+        only_me,
     };
     let rest = format!("/members/{}/remove", url_encode(account_id));
     call_empty(

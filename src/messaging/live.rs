@@ -261,6 +261,7 @@ async fn apply(
             }
         }
         Event::AccessEnded { patient_id } => inbox.access_ended(session, &patient_id).await,
+        Event::ThreadUnshared { thread_id } => inbox.thread_unshared(session, &thread_id).await,
         // A patient shared a thread with this caregiver: the list shows it.
         // What this caregiver may do changed (read only, or until when).
         Event::GrantChanged { .. } => inbox.reload_people(session).await,

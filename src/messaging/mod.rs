@@ -201,6 +201,10 @@ pub struct Inbox {
     typing_sent: StoredValue<f64>,
     /// Threads whose next epoch this device is starting now.
     rekeying: StoredValue<HashSet<String>>,
+    /// (thread, caregiver) pairs this device is sharing unasked (the
+    /// caregiver sees all the patient's threads), or that the relay refused
+    /// since the unlock: not tried again until then.
+    sharing_scope: StoredValue<HashSet<(String, String)>>,
     /// Bytes done of each upload running in this tab, by message id: kept
     /// apart from `messages` so a progress tick redraws one progress bar,
     /// not the thread.
@@ -237,6 +241,7 @@ impl Inbox {
             sending: StoredValue::new(in_order::Line::default()),
             typing_sent: StoredValue::new(0.0),
             rekeying: StoredValue::new(HashSet::new()),
+            sharing_scope: StoredValue::new(HashSet::new()),
             upload_done: RwSignal::new(HashMap::new()),
             uploads: StoredValue::new_local(HashMap::new()),
         }
@@ -270,6 +275,7 @@ impl Inbox {
         self.people.set(None);
         self.account_alerts.set(None);
         self.rekeying.set_value(HashSet::new());
+        self.sharing_scope.set_value(HashSet::new());
         self.key_changes.set(HashMap::new());
         self.rewritten.set(HashSet::new());
         self.split_views.set(HashSet::new());
@@ -323,6 +329,30 @@ impl Inbox {
         if self.refresh(session).await.is_err() {
             return;
         }
+        self.forget_unlisted();
+        self.announcement.set(match patient {
+            Some(name) => format!("Your access to {name}'s messages has ended."),
+            None => "Your access to some messages has ended.".into(),
+        });
+    }
+
+    /// The patient stopped sharing `thread_id` with this caregiver (live
+    /// `thread_unshared`): as [`Self::access_ended`], for that thread.
+    pub async fn thread_unshared(&self, session: Session, thread_id: &str) {
+        let listed = self.thread(thread_id).is_some();
+        if self.refresh(session).await.is_err() {
+            return;
+        }
+        self.forget_unlisted();
+        if listed && self.thread(thread_id).is_none() {
+            self.announcement
+                .set("A conversation is no longer shared with you.".into());
+        }
+    }
+
+    /// Forgets what this tab decrypted of threads no longer listed
+    /// (messages, keys, typing, drafts).
+    fn forget_unlisted(&self) {
         let listed: HashSet<String> = self
             .threads
             .with_untracked(|list| list.iter().map(|t| t.thread_id.clone()).collect());
@@ -336,10 +366,6 @@ impl Inbox {
             .update_value(|all| all.retain(|(id, _), _| listed.contains(id)));
         self.drafts
             .update_value(|all| all.retain(|id, _| listed.contains(id)));
-        self.announcement.set(match patient {
-            Some(name) => format!("Your access to {name}'s messages has ended."),
-            None => "Your access to some messages has ended.".into(),
-        });
     }
 
     /// Reads again who helps this patient (or whom this caregiver helps);
@@ -351,6 +377,7 @@ impl Inbox {
             && session.is_current(ticket)
         {
             self.people.set(Some(people));
+            self.share_whole_scopes(session);
         }
     }
 
@@ -397,6 +424,7 @@ impl Inbox {
                 });
             });
         }
+        self.share_whole_scopes(session);
         Ok(())
     }
 

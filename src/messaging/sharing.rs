@@ -4,13 +4,22 @@
 //! use), so they read the whole conversation; stopping starts the next
 //! epoch sealed to those who remain, in the same step, so nothing written
 //! after is readable with what the caregiver holds.
+//!
+//! A caregiver the patient gave all their threads gets each one this
+//! device sees them missing from (a thread started since, by the patient or
+//! the clinic), unasked: [`Inbox::share_whole_scopes`] runs whenever the
+//! thread list or the caregivers are read again.
+
+use std::collections::HashSet;
 
 use leptos::prelude::*;
+use ward_proto::caregivers::CaregiverStatus;
+use ward_proto::threads::{Category, Role};
 use ward_seal::random::os_rng;
 use ward_seal::thread_key::{self, SealedThreadKey, ThreadKey};
 
-use super::{Inbox, crypto};
-use crate::api;
+use super::{Inbox, crypto, is_member_as};
+use crate::api::{self, ApiError};
 use crate::session::{Session, SessionError};
 
 impl Inbox {
@@ -22,6 +31,111 @@ impl Inbox {
         thread_id: &str,
         caregiver_id: &str,
     ) -> Result<(), SessionError> {
+        let sealed = self.seal_history(session, thread_id, caregiver_id).await?;
+        session
+            .with_step_up(|token| {
+                let sealed = sealed.clone();
+                async move { api::threads::add_member(&token, thread_id, caregiver_id, sealed).await }
+            })
+            .await?;
+        self.reload_thread(session, thread_id).await
+    }
+
+    /// The (thread, caregiver) pairs the patient's scopes call for and this
+    /// device has not shared yet: every thread of the patient's, but "Only
+    /// me" and confidential ones, for each active caregiver who sees all
+    /// of them and is not in it.
+    fn missing_from_scopes(&self, session: Session) -> Vec<(String, String)> {
+        let me = session.account_id.get_untracked().unwrap_or_default();
+        let whole: Vec<String> = self.people.with_untracked(|people| {
+            people
+                .iter()
+                .flat_map(|p| &p.caregivers)
+                .filter(|c| c.status == CaregiverStatus::Active && c.all_threads == Some(true))
+                .filter_map(|c| c.account_id.clone())
+                .collect()
+        });
+        if whole.is_empty() {
+            return Vec::new();
+        }
+        let tried = self.sharing_scope.get_value();
+        self.threads.with_untracked(|threads| {
+            threads
+                .iter()
+                .filter(|t| {
+                    is_member_as(t, &me, Role::Patient)
+                        && !t.only_me
+                        && t.category != Category::Confidential
+                        && t.current_epoch.is_some()
+                })
+                .flat_map(|t| {
+                    whole
+                        .iter()
+                        .filter(|c| !t.members.iter().any(|m| &m.account_id == *c))
+                        .map(|c| (t.thread_id.clone(), c.clone()))
+                })
+                .filter(|pair| !tried.contains(pair))
+                .collect()
+        })
+    }
+
+    /// Shares what the patient's scopes call for (see
+    /// [`Self::missing_from_scopes`]), one thread at a time, in the
+    /// background. A pair the relay refuses (a category the clinic keeps
+    /// confidential, a grant that just ended) is not tried again until the
+    /// next unlock; one that could not reach the relay is, on the next
+    /// reload.
+    pub(crate) fn share_whole_scopes(&self, session: Session) {
+        let missing = self.missing_from_scopes(session);
+        if missing.is_empty() {
+            return;
+        }
+        self.sharing_scope
+            .update_value(|tried| tried.extend(missing.iter().cloned()));
+        let inbox = *self;
+        leptos::task::spawn_local(async move {
+            let mut retry = HashSet::new();
+            for (thread_id, caregiver_id) in missing {
+                match inbox
+                    .share_unasked(session, &thread_id, &caregiver_id)
+                    .await
+                {
+                    Ok(()) | Err(SessionError::Api(ApiError::Refused { .. })) => {}
+                    Err(SessionError::Interrupted) => return,
+                    Err(_) => {
+                        retry.insert((thread_id, caregiver_id));
+                    }
+                }
+            }
+            inbox
+                .sharing_scope
+                .update_value(|tried| tried.retain(|p| !retry.contains(p)));
+        });
+    }
+
+    /// Shares `thread_id` with a caregiver who sees all the patient's
+    /// threads: no passkey asked (the patient chose this with a recent
+    /// sign-in; the relay asks for none).
+    async fn share_unasked(
+        &self,
+        session: Session,
+        thread_id: &str,
+        caregiver_id: &str,
+    ) -> Result<(), SessionError> {
+        let sealed = self.seal_history(session, thread_id, caregiver_id).await?;
+        let token = session.token().ok_or(SessionError::Interrupted)?;
+        api::threads::add_member(&token, thread_id, caregiver_id, sealed).await?;
+        self.reload_thread(session, thread_id).await
+    }
+
+    /// Every epoch key of `thread_id`, sealed to caregiver `caregiver_id`'s
+    /// keys (checked against this device's pins).
+    async fn seal_history(
+        &self,
+        session: Session,
+        thread_id: &str,
+        caregiver_id: &str,
+    ) -> Result<Vec<Vec<u8>>, SessionError> {
         let ticket = session.ticket();
         let token = session.token().ok_or(SessionError::Interrupted)?;
         let thread = api::threads::thread(&token, thread_id).await?;
@@ -59,14 +173,7 @@ impl Inbox {
             })
             .ok_or(SessionError::Crypto)?
             .map_err(|_| SessionError::Crypto)?;
-        let sealed: Vec<Vec<u8>> = sealed.iter().map(SealedThreadKey::to_bytes).collect();
-        session
-            .with_step_up(|token| {
-                let sealed = sealed.clone();
-                async move { api::threads::add_member(&token, thread_id, caregiver_id, sealed).await }
-            })
-            .await?;
-        self.reload_thread(session, thread_id).await
+        Ok(sealed.iter().map(SealedThreadKey::to_bytes).collect())
     }
 
     /// Stops sharing `thread_id` with `caregiver_id`: they leave it, and
@@ -77,30 +184,69 @@ impl Inbox {
         thread_id: &str,
         caregiver_id: &str,
     ) -> Result<(), SessionError> {
+        self.remove_caregiver(session, thread_id, caregiver_id, false)
+            .await?;
+        self.reload_thread(session, thread_id).await
+    }
+
+    /// Takes `caregiver_id` out of `thread_id` and starts its next epoch
+    /// without them; with `only_me`, keeps the thread to the patient in the
+    /// same step.
+    async fn remove_caregiver(
+        &self,
+        session: Session,
+        thread_id: &str,
+        caregiver_id: &str,
+        only_me: bool,
+    ) -> Result<(), SessionError> {
         let ticket = session.ticket();
         let token = session.token().ok_or(SessionError::Interrupted)?;
         let thread = api::threads::thread(&token, thread_id).await?;
         session.check(ticket)?;
         let (next, key, sealed) =
             crypto::seal_next_epoch(self, session, &thread, Some(caregiver_id)).await?;
-        api::threads::remove_member(&token, thread_id, caregiver_id, next, sealed).await?;
+        api::threads::remove_member(&token, thread_id, caregiver_id, next, sealed, only_me).await?;
         session.check(ticket)?;
         self.keys.update_value(|k| {
             k.insert((thread_id.to_owned(), next), key);
         });
-        self.reload_thread(session, thread_id).await
+        Ok(())
     }
 
     /// Marks `thread_id` as the patient's alone (never shared), or not.
+    /// Caregivers who can read it leave it first, each in a step that
+    /// starts an epoch without them and keeps the thread "Only me" (so no
+    /// device of the patient's shares it again meanwhile). The names of
+    /// those who left.
     pub async fn set_only_me(
         &self,
         session: Session,
         thread_id: &str,
         only_me: bool,
-    ) -> Result<(), SessionError> {
+    ) -> Result<Vec<String>, SessionError> {
+        let ticket = session.ticket();
         let token = session.token().ok_or(SessionError::Interrupted)?;
-        api::threads::set_only_me(&token, thread_id, only_me).await?;
-        self.reload_thread(session, thread_id).await
+        let thread = api::threads::thread(&token, thread_id).await?;
+        session.check(ticket)?;
+        let caregivers: Vec<(String, String)> = thread
+            .members
+            .iter()
+            .filter(|m| m.role == Role::Caregiver)
+            .map(|m| (m.account_id.clone(), m.display_name.clone()))
+            .collect();
+        if !only_me || caregivers.is_empty() {
+            api::threads::set_only_me(&token, thread_id, only_me).await?;
+        }
+        let mut left = Vec::new();
+        if only_me {
+            for (caregiver_id, name) in caregivers {
+                self.remove_caregiver(session, thread_id, &caregiver_id, true)
+                    .await?;
+                left.push(name);
+            }
+        }
+        self.reload_thread(session, thread_id).await?;
+        Ok(left)
     }
 
     /// Reads `thread_id` again into the list (members, epoch, flags).

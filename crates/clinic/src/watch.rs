@@ -245,12 +245,14 @@ impl Watcher {
 
     /// The lines for one event (none for events of other threads, the
     /// clinic's own receipts, `Ready`, a caregiver's `AccessEnded`,
-    /// `ThreadShared` and `GrantChanged` (never sent to a clinic) and kinds this agent does not know).
+    /// `ThreadShared`, `ThreadUnshared` and `GrantChanged` (never sent to a
+    /// clinic) and kinds this agent does not know).
     async fn lines(&mut self, event: Event) -> Result<Vec<String>, AgentError> {
         let thread_id = match &event {
             Event::Ready { .. }
             | Event::AccessEnded { .. }
             | Event::ThreadShared { .. }
+            | Event::ThreadUnshared { .. }
             | Event::GrantChanged { .. }
             | Event::Unknown => {
                 return Ok(Vec::new());
@@ -268,6 +270,7 @@ impl Watcher {
             | Event::KeyChanged { .. }
             | Event::AccessEnded { .. }
             | Event::ThreadShared { .. }
+            | Event::ThreadUnshared { .. }
             | Event::GrantChanged { .. }
             | Event::Unknown => Ok(Vec::new()),
             Event::Typing { account_id, .. } => {

@@ -94,6 +94,11 @@ pub struct Caregiver {
     /// (else they only read). Set once they enrolled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub can_send: Option<bool>,
+    /// Whether every thread of the patient's, today's and later ones, is
+    /// shared with them, except those kept "Only me" (else the threads the
+    /// patient chooses). Set once they enrolled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub all_threads: Option<bool>,
     /// When their access ends or ended (Unix milliseconds). Set once they
     /// enrolled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -120,6 +125,10 @@ pub struct HelpedPatient {
     pub since: u64,
     /// Whether the caregiver may send for them (else read only).
     pub can_send: bool,
+    /// Whether the patient shares all their threads but "Only me" ones
+    /// (else the ones they choose).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub all_threads: bool,
     /// When the caregiver's access ends (Unix milliseconds).
     pub access_ends_at: u64,
     /// The patient (13 to 17) has not yet agreed to this caregiver, whom
@@ -156,13 +165,19 @@ pub struct BirthDateRequest {
 
 /// `PATCH /v1/caregivers/{account_id}` (the patient): what a caregiver may
 /// do, and for how long. Fields left out stay as they are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct GrantChange {
     /// `true`: read, send and attach; `false`: read only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub can_send: Option<bool>,
+    /// `true`: every thread, today's and later ones, except those kept
+    /// "Only me" (the patient's app shares each one as it appears);
+    /// `false`: the threads the patient chooses (those shared so far stay
+    /// shared until the patient stops sharing them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub all_threads: Option<bool>,
     /// Renews the access for 3, 6, 12 or 18 months from now (18 is the
     /// longest a grant runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -199,6 +214,7 @@ mod tests {
             active_since: None,
             removed_at: None,
             can_send: None,
+            all_threads: None,
             access_ends_at: None,
             relationship: None,
             appointed_by_clinic: false,

@@ -178,6 +178,10 @@ pub enum ErrorCode {
     UploadIncomplete,
     /// 409: the vault changed since `expected_version` (another device).
     VaultStale,
+    /// 409: stopping sharing one thread with a caregiver who sees all the
+    /// patient's threads: keep it "Only me" instead, or choose their
+    /// threads one by one first.
+    SeesAllThreads,
 
     // 413, 415, 422
     /// 413: the request body is larger than the relay reads.
@@ -248,7 +252,7 @@ impl<'de> Deserialize<'de> for ErrorCode {
 impl ErrorCode {
     /// Every code the relay sends, in declaration order ([`Self::Unknown`]
     /// is not one of them).
-    pub const ALL: [Self; 72] = [
+    pub const ALL: [Self; 73] = [
         Self::BadBody,
         Self::CeremonyExpired,
         Self::CodeNotValid,
@@ -304,6 +308,7 @@ impl ErrorCode {
         Self::TotpEnabled,
         Self::UploadIncomplete,
         Self::VaultStale,
+        Self::SeesAllThreads,
         Self::BodyTooLarge,
         Self::PartTooLarge,
         Self::QuotaExceeded,
@@ -382,6 +387,7 @@ impl ErrorCode {
             Self::TotpEnabled => "totp_enabled",
             Self::UploadIncomplete => "upload_incomplete",
             Self::VaultStale => "vault_stale",
+            Self::SeesAllThreads => "sees_all_threads",
             Self::BodyTooLarge => "body_too_large",
             Self::PartTooLarge => "part_too_large",
             Self::QuotaExceeded => "quota_exceeded",
@@ -416,7 +422,7 @@ mod tests {
 
     /// The wire names, written out: changing one breaks every client and
     /// the e2e tests that read it, so it must fail here first.
-    const WIRE: [&str; 72] = [
+    const WIRE: [&str; 73] = [
         "bad_body",
         "ceremony_expired",
         "code_not_valid",
@@ -472,6 +478,7 @@ mod tests {
         "totp_enabled",
         "upload_incomplete",
         "vault_stale",
+        "sees_all_threads",
         "body_too_large",
         "part_too_large",
         "quota_exceeded",
@@ -553,24 +560,25 @@ mod tests {
             TotpEnabled => 52,
             UploadIncomplete => 53,
             VaultStale => 54,
-            BodyTooLarge => 55,
-            PartTooLarge => 56,
-            QuotaExceeded => 57,
-            TooLarge => 58,
-            WrongContentType => 59,
-            InvalidField => 60,
-            CannotSendCode => 61,
-            LockedOut => 62,
-            TooManyCodes => 63,
-            TooManyInvites => 64,
-            TooManyThreads => 65,
-            TooManyUploads => 66,
-            Internal => 67,
-            CodeNotSent => 68,
-            OverCapacity => 69,
-            StorageUnavailable => 70,
-            StorageFull => 71,
-            Unknown => 72,
+            SeesAllThreads => 55,
+            BodyTooLarge => 56,
+            PartTooLarge => 57,
+            QuotaExceeded => 58,
+            TooLarge => 59,
+            WrongContentType => 60,
+            InvalidField => 61,
+            CannotSendCode => 62,
+            LockedOut => 63,
+            TooManyCodes => 64,
+            TooManyInvites => 65,
+            TooManyThreads => 66,
+            TooManyUploads => 67,
+            Internal => 68,
+            CodeNotSent => 69,
+            OverCapacity => 70,
+            StorageUnavailable => 71,
+            StorageFull => 72,
+            Unknown => 73,
         }
     }
 

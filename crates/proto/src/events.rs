@@ -106,8 +106,15 @@ pub enum Event {
         /// The thread.
         thread_id: String,
     },
-    /// The patient changed what this caregiver may do for them, or for how
-    /// long: read the grant again (`GET /v1/caregivers`).
+    /// The patient stopped sharing a thread with this caregiver: it is gone
+    /// from their inbox; forget what was shown of it.
+    ThreadUnshared {
+        /// The thread.
+        thread_id: String,
+    },
+    /// The patient changed what a caregiver may do for them, or for how
+    /// long: read the grants again (`GET /v1/caregivers`). Sent to the
+    /// caregiver and to the patient's own sessions (their other devices).
     GrantChanged {
         /// Whose grant.
         patient_id: String,
@@ -170,6 +177,9 @@ impl TryFrom<EventWire> for Event {
                 patient_id: field(wire.patient_id, "patient_id")?,
             },
             "thread_shared" => Self::ThreadShared {
+                thread_id: field(wire.thread_id, "thread_id")?,
+            },
+            "thread_unshared" => Self::ThreadUnshared {
                 thread_id: field(wire.thread_id, "thread_id")?,
             },
             "grant_changed" => Self::GrantChanged {
@@ -241,6 +251,9 @@ mod tests {
                 patient_id: "acc_sam".into(),
             },
             Event::ThreadShared {
+                thread_id: "thr_1".into(),
+            },
+            Event::ThreadUnshared {
                 thread_id: "thr_1".into(),
             },
             Event::GrantChanged {

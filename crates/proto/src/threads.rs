@@ -302,6 +302,11 @@ pub struct AddMemberRequest {
 pub struct RemoveMemberRequest {
     /// The next epoch, sealed to the remaining members.
     pub next_epoch: PutEpochRequest,
+    /// Also marks the thread "Only me", in the same step: how a patient
+    /// keeps a thread from a caregiver who sees all their threads (whose
+    /// removal alone is refused, as their app would share it again).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub only_me: bool,
 }
 
 /// One sealed key meant for the caller.

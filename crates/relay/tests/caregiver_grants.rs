@@ -17,7 +17,7 @@ use ward_proto::account::{AccountEventKind, AccountHistory};
 use ward_proto::caregivers::{CaregiverStatus, GrantChange, People};
 use ward_proto::events::Event;
 use ward_proto::threads::{
-    AddMemberRequest, Category, OnlyMeRequest, PutEpochRequest, Role, Thread,
+    AddMemberRequest, Category, OnlyMeRequest, PutEpochRequest, RemoveMemberRequest, Role, Thread,
 };
 use ward_relay::store::caregivers::MONTH_MS;
 use ward_seal::random::os_rng;
@@ -186,6 +186,7 @@ async fn a_new_grant_lets_the_caregiver_send_for_twelve_months_and_read_only_sto
             GrantChange {
                 can_send: Some(false),
                 months: None,
+                all_threads: None,
             },
         )
         .await;
@@ -222,6 +223,7 @@ async fn a_new_grant_lets_the_caregiver_send_for_twelve_months_and_read_only_sto
             GrantChange {
                 can_send: Some(true),
                 months: None,
+                all_threads: None,
             },
         )
         .await;
@@ -250,6 +252,7 @@ async fn only_the_patient_changes_a_grant_and_never_past_eighteen_months() {
                 GrantChange {
                     can_send: None,
                     months: Some(months),
+                    all_threads: None,
                 },
             )
             .await;
@@ -263,6 +266,7 @@ async fn only_the_patient_changes_a_grant_and_never_past_eighteen_months() {
     let longest = GrantChange {
         can_send: None,
         months: Some(18),
+        all_threads: None,
     };
     let before = f.relay.state.clock.now_ms();
     assert_eq!(
@@ -602,6 +606,7 @@ async fn an_expired_grant_is_refused_at_its_time_swept_out_of_the_threads_and_re
             GrantChange {
                 can_send: None,
                 months: Some(3),
+                all_threads: None,
             },
         )
         .await;
@@ -697,4 +702,115 @@ async fn the_relay_ends_a_grant_at_its_time_and_tells_the_caregiver_live() {
     })
     .await;
     assert!(quiet.is_err(), "{quiet:?}");
+}
+
+/// A caregiver Sam gives all his threads: each of Sam's devices hears of
+/// the change; his app shares threads with her without a fresh sign-in
+/// (the one the choice itself needed is enough); taken out of one thread
+/// alone she would be shared it again, so that is refused, and keeping the
+/// thread "Only me" in the same step is how it is done.
+#[tokio::test]
+async fn a_caregiver_given_all_threads_is_shared_new_ones_unasked_and_leaves_one_only_as_only_me() {
+    let f = family().await;
+    assert!(!f.people(&f.dana).await.patients[0].all_threads);
+    let dana_as_sam_sees = |people: People| {
+        people
+            .caregivers
+            .into_iter()
+            .find(|c| c.account_id.as_deref() == Some(f.dana.id.as_str()))
+            .unwrap()
+            .all_threads
+    };
+    assert_eq!(dana_as_sam_sees(f.people(&f.sam).await), Some(false));
+
+    // Sam's other device listens: it is the one that may share next.
+    let mut sams_other_device = events::connect(&f.relay, &f.sam.id, &f.sam.token).await;
+    let all = GrantChange {
+        all_threads: Some(true),
+        ..GrantChange::default()
+    };
+    assert_eq!(f.change(&f.sam, all).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        events::next(&mut sams_other_device).await,
+        Event::GrantChanged {
+            patient_id: f.sam.id.clone()
+        }
+    );
+    assert_eq!(dana_as_sam_sees(f.people(&f.sam).await), Some(true));
+    assert!(f.people(&f.dana).await.patients[0].all_threads);
+
+    // A thread started later, shared from a session an hour old.
+    let (thread, key) = f.thread().await;
+    assert!(f.relay.age_sessions(&f.sam.id).await > 0);
+    assert_eq!(f.share(&thread, &key).await, StatusCode::CREATED);
+    // The scope itself still needs a recent sign-in to change.
+    let chosen = GrantChange {
+        all_threads: Some(false),
+        ..GrantChange::default()
+    };
+    let stale = f.change(&f.sam, chosen).await;
+    assert_eq!(stale.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(stale).await, ErrorCode::StepUpRequired);
+
+    // Taken out alone: refused, and she still reads it.
+    let remove = |only_me: bool| {
+        let (_, sealed) = thread_key::rotate(
+            &thread.thread_id,
+            1,
+            &f.sam.keys,
+            &[f.sam.keys.bundle().clone(), f.clinic.keys.bundle().clone()],
+            &mut os_rng(),
+        )
+        .unwrap();
+        RemoveMemberRequest {
+            next_epoch: PutEpochRequest {
+                epoch: 1,
+                sealed_keys: sealed.iter().map(|k| Bytes(k.to_bytes())).collect(),
+            },
+            only_me,
+        }
+    };
+    let path = format!(
+        "/v1/threads/{}/members/{}/remove",
+        thread.thread_id, f.dana.id
+    );
+    let alone = f
+        .relay
+        .call(
+            Method::POST,
+            &path,
+            Some(&f.sam.token),
+            Some(&remove(false)),
+        )
+        .await;
+    assert_eq!(alone.status(), StatusCode::CONFLICT);
+    assert_eq!(error_code(alone).await, ErrorCode::SeesAllThreads);
+    assert_eq!(
+        f.thread_as(&f.dana, &thread.thread_id).await.status(),
+        StatusCode::OK
+    );
+
+    // With "Only me": she is out (her open screens hear it), the thread is
+    // Sam's alone, and it cannot be shared with her again.
+    let mut dana_live = events::connect(&f.relay, &f.dana.id, &f.dana.token).await;
+    let kept = f
+        .relay
+        .call(Method::POST, &path, Some(&f.sam.token), Some(&remove(true)))
+        .await;
+    assert_eq!(kept.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        events::next(&mut dana_live).await,
+        Event::ThreadUnshared {
+            thread_id: thread.thread_id.clone()
+        }
+    );
+    let seen = f.thread_seen(&f.sam, &thread.thread_id).await;
+    assert!(seen.only_me);
+    assert_eq!(seen.current_epoch, Some(1));
+    assert!(!seen.members.iter().any(|m| m.account_id == f.dana.id));
+    assert_eq!(
+        f.thread_as(&f.dana, &thread.thread_id).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(f.share(&thread, &key).await, StatusCode::FORBIDDEN);
 }

@@ -136,6 +136,7 @@ async fn a_caregiver_reads_the_history_until_revoked() {
                     epoch: 1,
                     sealed_keys: sealed.iter().map(|k| Bytes(k.to_bytes())).collect(),
                 },
+                only_me: false,
             }),
         )
         .await;

@@ -1,6 +1,6 @@
-//! What a patient can change about one caregiver's access (read only or
-//! not, how long it lasts, removing them), and a caregiver's "Stop
-//! helping". Each change is confirmed in words before it is made, and
+//! What a patient can change about one caregiver's access (which
+//! conversations, read only or not, how long it lasts, removing them), and
+//! a caregiver's "Stop helping". Each change is confirmed in words before it is made, and
 //! removing someone starts new keys in the threads they could read.
 
 use leptos::prelude::*;
@@ -78,7 +78,28 @@ pub(crate) fn GrantControls(
             change(
                 GrantChange {
                     can_send: Some(!read_only),
-                    months: None,
+                    ..GrantChange::default()
+                },
+                said,
+            );
+        }
+    };
+    let set_scope = {
+        let (change, name) = (change.clone(), name.clone());
+        move |all: bool| {
+            let said = if all {
+                format!(
+                    "{name} now sees all your conversations, and new ones as they start, except those you keep Only me."
+                )
+            } else {
+                format!(
+                    "{name} now sees only the conversations you share with them. Those shared so far stay shared until you stop sharing them."
+                )
+            };
+            change(
+                GrantChange {
+                    all_threads: Some(all),
+                    ..GrantChange::default()
                 },
                 said,
             );
@@ -90,8 +111,8 @@ pub(crate) fn GrantControls(
             let months = months.get_untracked();
             change(
                 GrantChange {
-                    can_send: None,
                     months: Some(months),
+                    ..GrantChange::default()
                 },
                 format!("{name}'s access now lasts {months} months from today."),
             );
@@ -155,9 +176,33 @@ pub(crate) fn GrantControls(
     let remove_label = format!("Remove {name}");
     let remove_question = format!("Remove {name}? They will no longer see any of your messages.");
     let read_only_now = caregiver.can_send == Some(false);
+    let all_now = caregiver.all_threads == Some(true);
+    let scope_legend = format!("Which conversations {name} sees");
+    let scope_name = format!("scope-{account_id}");
     view! {
         <div class="grant-controls">
             <Show when=move || active>
+                <fieldset class="choices">
+                    <legend>{scope_legend.clone()}</legend>
+                    <label class="choice">
+                        <input type="radio" name=scope_name.clone() prop:checked=!all_now
+                            prop:disabled=move || busy.get()
+                            on:change={
+                                let set_scope = set_scope.clone();
+                                move |_| set_scope(false)
+                            } />
+                        "Only the ones I choose"
+                    </label>
+                    <label class="choice">
+                        <input type="radio" name=scope_name.clone() prop:checked=all_now
+                            prop:disabled=move || busy.get()
+                            on:change={
+                                let set_scope = set_scope.clone();
+                                move |_| set_scope(true)
+                            } />
+                        "All my conversations, and new ones as they start (not those I keep Only me)"
+                    </label>
+                </fieldset>
                 <label class="checkbox">
                     <input type="checkbox" prop:checked=read_only_now prop:disabled=move || busy.get()
                         on:change=set_read_only.clone() />

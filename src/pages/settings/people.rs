@@ -34,12 +34,17 @@ fn standing(caregiver: &Caregiver) -> String {
             "Nothing is shared with them until you agree to their help.".into()
         }
         CaregiverStatus::Active => format!(
-            "Can help since {}. {} until {}.",
+            "Can help since {}. {} in {} until {}.",
             at(caregiver.active_since),
             if caregiver.can_send == Some(false) {
                 "Reads only"
             } else {
                 "Reads and sends"
+            },
+            if caregiver.all_threads == Some(true) {
+                "all your conversations but those you keep Only me"
+            } else {
+                "the conversations you share with them"
             },
             at(caregiver.access_ends_at)
         ),
@@ -61,12 +66,20 @@ fn helping(patient: &HelpedPatient) -> String {
         );
     }
     format!(
-        "Since {}. {} until {}.",
+        "Since {}. {} in {} until {}.",
         local_time(patient.since / 1000),
         if patient.can_send {
             "You can read and send"
         } else {
             "You can read but not send"
+        },
+        if patient.all_threads {
+            format!(
+                "all of {}'s conversations they do not keep to themselves",
+                patient.display_name
+            )
+        } else {
+            format!("the conversations {} shares with you", patient.display_name)
         },
         local_time(patient.access_ends_at / 1000)
     )
@@ -126,6 +139,7 @@ pub(crate) fn PeopleWhoHelp() -> impl IntoView {
                 Ok(answer) => {
                     // The rest of the app (notices, read-only threads) too.
                     inbox.people.set(Some(answer.clone()));
+                    inbox.share_whole_scopes(session);
                     people.set(Some(answer));
                     error.set(None);
                 }
@@ -179,7 +193,7 @@ pub(crate) fn PeopleWhoHelp() -> impl IntoView {
                     <ul class="settings-list" aria-label="Your caregivers">
                         <For
                             each=caregivers
-                            key=|c| (c.account_id.clone(), c.display_name.clone(), c.invited_at, c.status, c.can_send, c.access_ends_at)
+                            key=|c| (c.account_id.clone(), c.display_name.clone(), c.invited_at, c.status, c.can_send, c.all_threads, c.access_ends_at)
                             let:caregiver
                         >
                             <li class="settings-row">

@@ -1,7 +1,9 @@
 //! "Who can see this conversation", on a patient's thread: the caregivers
 //! it is shared with, a button to share it with each other caregiver who
 //! can help now or to stop sharing, and "Only me" (never shared). Shown to
-//! the thread's patient only; a caregiver sees the thread, not this.
+//! the thread's patient only; a caregiver sees the thread, not this. A
+//! caregiver who sees all the patient's conversations has no "Stop
+//! sharing" here: "Only me" is what keeps one from them.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -13,13 +15,22 @@ use crate::messaging::{Inbox, is_member_as};
 use crate::session::Session;
 
 /// A caregiver who can be given this thread now: active, with an account.
-fn can_help_now(caregiver: &Caregiver) -> Option<(String, String)> {
+#[derive(Debug, Clone, PartialEq)]
+struct Helper {
+    account_id: String,
+    name: String,
+    /// Sees all the patient's conversations.
+    all_threads: bool,
+}
+
+fn can_help_now(caregiver: &Caregiver) -> Option<Helper> {
     (caregiver.status == CaregiverStatus::Active)
         .then(|| {
-            Some((
-                caregiver.account_id.clone()?,
-                caregiver.display_name.clone(),
-            ))
+            Some(Helper {
+                account_id: caregiver.account_id.clone()?,
+                name: caregiver.display_name.clone(),
+                all_threads: caregiver.all_threads == Some(true),
+            })
         })
         .flatten()
 }
@@ -99,10 +110,14 @@ pub(crate) fn ThreadSharing(thread_id: Memo<String>) -> impl IntoView {
             let result = inbox.set_only_me(session, &id, checked).await;
             busy.set(false);
             match result {
-                Ok(()) if checked => {
+                Ok(left) if checked && !left.is_empty() => done.set(format!(
+                    "Only you and your care team see this conversation. {} can no longer read it, nor anything written in it from now on.",
+                    left.join(" and ")
+                )),
+                Ok(_) if checked => {
                     done.set("Only you and your care team see this conversation.".into())
                 }
-                Ok(()) => done.set("You can share this conversation again.".into()),
+                Ok(_) => done.set("You can share this conversation again.".into()),
                 Err(e) => {
                     // The box shows what stands, not what was asked.
                     input.set_checked(!checked);
@@ -122,9 +137,9 @@ pub(crate) fn ThreadSharing(thread_id: Memo<String>) -> impl IntoView {
                     }
                 >
                     <ul class="settings-list" aria-label="Your caregivers and this conversation">
-                        <For each=move || helpers.get() key=|(id, _)| id.clone() let:helper>
+                        <For each=move || helpers.get() key=|h| h.account_id.clone() let:helper>
                             {
-                                let (id, name) = helper;
+                                let Helper { account_id: id, name, all_threads } = helper;
                                 let (share_id, share_name) = (id.clone(), name.clone());
                                 let (stop_id, stop_name) = (id.clone(), name.clone());
                                 let shared_id = id.clone();
@@ -135,9 +150,16 @@ pub(crate) fn ThreadSharing(thread_id: Memo<String>) -> impl IntoView {
                                             <strong>{name.clone()}</strong>
                                             <span class="meta">{
                                                 let shared = shared.clone();
-                                                move || if shared() { "Can read this conversation" } else { "Cannot see this conversation" }
+                                                move || match (shared(), all_threads) {
+                                                    (true, true) => "Sees all your conversations, this one too",
+                                                    (true, false) => "Can read this conversation",
+                                                    (false, _) => "Cannot see this conversation",
+                                                }
                                             }</span>
                                         </span>
+                                        <Show when=move || all_threads>
+                                            <p class="hint">"To keep this one from them, check Only me below."</p>
+                                        </Show>
                                         <Show
                                             when=shared.clone()
                                             fallback=move || {
@@ -153,13 +175,13 @@ pub(crate) fn ThreadSharing(thread_id: Memo<String>) -> impl IntoView {
                                         >
                                             {
                                                 let (id, name) = (stop_id.clone(), stop_name.clone());
-                                                view! {
+                                                (!all_threads).then(|| view! {
                                                     <button type="button" class="button secondary"
                                                         prop:disabled=move || busy.get()
                                                         on:click=move |_| act(false, id.clone(), name.clone())>
                                                         {format!("Stop sharing with {}", stop_name)}
                                                     </button>
-                                                }
+                                                })
                                             }
                                         </Show>
                                     </li>

@@ -227,3 +227,78 @@ test('a caregiver who helps two people accepts the second invitation with her ow
   await phone.close();
   await other.close();
 });
+
+test('a caregiver given all conversations sees each one, new ones as they start; "Only me" keeps one from her', async ({ page, browser, request }) => {
+  await s.addAuthenticator(page, { prf: true });
+  const recovery = await s.enrollThroughScreens(page, request, { name: 'Sam Adeyemi', contact: 'sam.adeyemi@example.com' });
+  await s.confirmRecoveryCode(page, recovery);
+  const conversations = (/** @type {import('@playwright/test').Page} */ p) => p.getByRole('list', { name: 'Conversations' }).getByRole('link');
+  const write = async (/** @type {string} */ category, /** @type {string} */ text) => {
+    await page.getByRole('link', { name: 'New message' }).click();
+    await page.getByRole('radio', { name: category }).check();
+    await page.getByRole('textbox', { name: 'Message' }).fill(text);
+    await page.getByRole('button', { name: 'Send' }).click();
+    await expect(page.getByRole('listitem').filter({ hasText: text })).toContainText('Sent');
+    await page.getByRole('link', { name: 'Messages', exact: true }).click();
+  };
+  await write('Prescription refill', 'My inhaler runs out on Friday.');
+
+  // Dana enrolls from Sam's invite on her own phone.
+  await page.getByRole('link', { name: 'Security' }).click();
+  await page.getByRole('link', { name: 'People who help me' }).click();
+  await page.getByLabel('Their name').fill('Dana Adeyemi');
+  await page.getByLabel('Their e-mail address or mobile number').fill('dana.adeyemi@example.com');
+  await page.getByRole('button', { name: 'Invite' }).click();
+  const made = page.getByRole('status').filter({ hasText: 'Invite for Dana Adeyemi made.' });
+  const inviteCode = decodeURIComponent((await made.locator('code').innerText()).trim().split('#invite=')[1]);
+  const phone = await browser.newContext({ viewport: { width: 360, height: 740 } });
+  const dana = await phone.newPage();
+  await s.addAuthenticator(dana, { prf: true });
+  await s.confirmRecoveryCode(dana, await s.enrollThroughScreens(dana, request, { name: 'Dana Adeyemi', contact: 'dana.adeyemi@example.com', inviteCode }));
+  await expect(conversations(dana)).toHaveCount(0);
+
+  // Sam gives her all his conversations: the one he has reaches her at once.
+  await page.getByRole('link', { name: 'Back to messages' }).click();
+  await page.getByRole('link', { name: 'Security' }).click();
+  await page.getByRole('link', { name: 'People who help me' }).click();
+  const row = page.getByRole('list', { name: 'Your caregivers' }).getByRole('listitem').filter({ hasText: 'Dana Adeyemi' });
+  const scope = row.getByRole('group', { name: 'Which conversations Dana Adeyemi sees' });
+  await expect(scope.getByRole('radio', { name: 'Only the ones I choose' })).toBeChecked();
+  await scope.getByRole('radio', { name: /^All my conversations/ }).check();
+  await expect(page.getByRole('status').filter({ hasText: 'Dana Adeyemi now sees all your conversations' })).toBeVisible();
+  await expect(row).toContainText('Reads and sends in all your conversations but those you keep Only me');
+  await expect(conversations(dana)).toHaveCount(1);
+  await expect(conversations(dana).first()).toContainText('Prescription refill');
+
+  // A conversation Sam starts later reaches her too, without his asking.
+  await page.getByRole('link', { name: 'Back to messages' }).click();
+  const later = 'Can I move my Tuesday appointment?';
+  await write('Appointment', later);
+  await expect(conversations(dana)).toHaveCount(2);
+  await conversations(dana).filter({ hasText: 'Appointment' }).click();
+  await expect(dana.getByRole('listitem').filter({ hasText: later })).toContainText('Sam Adeyemi');
+  await dana.getByRole('link', { name: 'Security' }).click();
+  await dana.getByRole('link', { name: 'People who help me' }).click();
+  await expect(dana.getByRole('listitem').filter({ hasText: 'Sam Adeyemi' }))
+    .toContainText("all of Sam Adeyemi's conversations they do not keep to themselves");
+  await dana.getByRole('link', { name: 'Back to messages' }).click();
+  await conversations(dana).filter({ hasText: 'Appointment' }).click();
+  await expect(dana.getByRole('listitem').filter({ hasText: later })).toBeVisible();
+
+  // In that conversation, "Only me" is how Sam keeps it from her: there is
+  // no "Stop sharing" for someone who sees everything.
+  await conversations(page).filter({ hasText: 'Appointment' }).click();
+  await page.getByText('Who can see this conversation').click();
+  const helpers = page.getByRole('list', { name: 'Your caregivers and this conversation' });
+  await expect(helpers.getByRole('listitem').filter({ hasText: 'Dana Adeyemi' })).toContainText('Sees all your conversations, this one too');
+  await expect(page.getByRole('button', { name: 'Stop sharing with Dana Adeyemi' })).toHaveCount(0);
+  await page.getByRole('checkbox', { name: 'Only me: never share this conversation with a caregiver' }).check();
+  await expect(page.getByRole('status').filter({ hasText: 'Dana Adeyemi can no longer read it' })).toBeVisible();
+  // Her open conversation is gone from her screen, and from her list.
+  await expect(dana.getByRole('alert').filter({ hasText: 'Your access to these messages has ended.' })).toBeVisible();
+  await expect(dana.getByText(later)).toHaveCount(0);
+  await dana.getByRole('link', { name: 'Back to your messages' }).click();
+  await expect(conversations(dana)).toHaveCount(1);
+  await expect(conversations(dana).first()).toContainText('Prescription refill');
+  await phone.close();
+});

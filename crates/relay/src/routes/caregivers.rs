@@ -48,6 +48,7 @@ pub async fn list(
                         display_name: helped.display_name,
                         since: unsigned(helped.since),
                         can_send: helped.can_send,
+                        all_threads: helped.all_threads,
                         access_ends_at: unsigned(helped.expires_at),
                     })
                     .collect();
@@ -78,6 +79,7 @@ async fn caregivers_of(state: &AppState, patient_id: &str) -> Result<Vec<Caregiv
             active_since: None,
             removed_at: None,
             can_send: None,
+            all_threads: None,
             access_ends_at: None,
             relationship: invite.relationship,
             appointed_by_clinic: invite.by_clinic,
@@ -114,6 +116,7 @@ async fn caregivers_of(state: &AppState, patient_id: &str) -> Result<Vec<Caregiv
             active_since: Some(unsigned(link.linked_at)),
             removed_at: link.revoked_at.map(unsigned),
             can_send: Some(link.can_send),
+            all_threads: Some(link.all_threads),
             access_ends_at: Some(unsigned(link.expires_at)),
             relationship: link.relationship,
             appointed_by_clinic: link.by_clinic,
@@ -156,8 +159,11 @@ pub async fn change_grant(
         &state.db,
         &session.account_id,
         &caregiver_id,
-        change.can_send,
-        expires_at,
+        store::caregivers::Change {
+            can_send: change.can_send,
+            all_threads: change.all_threads,
+            expires_at,
+        },
     )
     .await?
     {
@@ -172,9 +178,11 @@ pub async fn change_grant(
     )
     .await?;
     // Their open sessions read the grant again (a read-only caregiver's
-    // composer goes away).
+    // composer goes away). The patient's other devices too: one of them
+    // may be the first to share the threads of a caregiver who now sees
+    // all of them.
     state.events.publish(
-        vec![caregiver_id],
+        vec![caregiver_id, session.account_id.clone()],
         &Event::GrantChanged {
             patient_id: session.account_id.clone(),
         },

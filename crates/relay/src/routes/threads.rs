@@ -456,6 +456,8 @@ async fn store_sealed_keys(
 
 /// `POST /v1/threads/{id}/members` (the thread's patient): grants a linked
 /// caregiver the thread with its whole history (one sealed key per epoch).
+/// Needs a recent sign-in, unless the caregiver sees all the patient's
+/// threads (the patient's app then shares each new one unasked).
 #[utoipa::path(post, path = "/v1/threads/{thread_id}/members", tag = "threads", request_body = ward_proto::threads::AddMemberRequest, params(("thread_id" = String, Path, description = "The thread")), responses((status = 201, description = "Created"), (status = 400, description = "Bad input", body = ward_proto::ErrorBody), (status = 403, description = "Forbidden", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn add_member(
     State(state): State<AppState>,
@@ -470,24 +472,24 @@ pub async fn add_member(
             "Only the patient can share a thread with a caregiver.",
         ));
     }
-    // A new reader of the patient's threads: as sensitive as a new way to
-    // sign in, so a stolen old session cannot do it.
-    session.require_recent_sign_in()?;
-    if !store::accounts::is_caregiver_of(
-        &state.db,
-        &session.account_id,
-        &request.account_id,
-        state.clock.now_ms(),
-    )
-    .await?
-    {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            ErrorCode::NotYourCaregiver,
-            "That account is not one of your caregivers, or their access has ended. Invite them, or renew their access, first.",
-        ));
-    }
     let now = state.clock.now_ms();
+    let grant = store::caregivers::grant_in_thread(&state.db, &thread_id, &request.account_id)
+        .await?
+        .filter(|grant| grant.active_at(now))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::NotYourCaregiver,
+                "That account is not one of your caregivers, or their access has ended. Invite them, or renew their access, first.",
+            )
+        })?;
+    // A new reader of the patient's threads: as sensitive as a new way to
+    // sign in, so a stolen old session cannot do it. A caregiver the
+    // patient gave all their threads (with a recent sign-in) gets each new
+    // one from whichever of the patient's devices sees it first, unasked.
+    if !grant.all_threads {
+        session.require_recent_sign_in()?;
+    }
     if store::caregivers::waits_for_assent(&state.db, &session.account_id, &request.account_id, now)
         .await?
     {
@@ -593,8 +595,10 @@ fn confidential() -> ApiError {
 }
 
 /// `POST /v1/threads/{id}/members/{account}/remove` (the thread's patient):
-/// revokes a caregiver and starts the next epoch without them, atomically.
-#[utoipa::path(post, path = "/v1/threads/{thread_id}/members/{account_id}/remove", tag = "threads", request_body = ward_proto::threads::RemoveMemberRequest, params(("thread_id" = String, Path, description = "The thread"), ("account_id" = String, Path, description = "The member to remove")), responses((status = 204, description = "Done"), (status = 400, description = "Bad input", body = ward_proto::ErrorBody), (status = 409, description = "Conflict", body = ward_proto::ErrorBody)), security(("session" = [])))]
+/// revokes a caregiver and starts the next epoch without them, atomically;
+/// with `only_me`, the thread is kept to the patient in the same step. A
+/// caregiver who sees all the patient's threads leaves one only that way.
+#[utoipa::path(post, path = "/v1/threads/{thread_id}/members/{account_id}/remove", tag = "threads", request_body = ward_proto::threads::RemoveMemberRequest, params(("thread_id" = String, Path, description = "The thread"), ("account_id" = String, Path, description = "The member to remove")), responses((status = 204, description = "Done"), (status = 400, description = "Bad input", body = ward_proto::ErrorBody), (status = 409, description = "The epoch moved on (`stale_epoch`), or the caregiver sees all the patient's threads and `only_me` is not set (`sees_all_threads`)", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn remove_member(
     State(state): State<AppState>,
     session: Session,
@@ -613,6 +617,22 @@ pub async fn remove_member(
             "Only caregivers can be removed from a thread.",
         ));
     }
+    // The patient's app shares every thread with a caregiver who sees all
+    // of them: taken out alone, the thread would come back. Keeping it
+    // "Only me", in the same step, is what keeps it from them.
+    let sees_all = store::caregivers::grant_in_thread(&state.db, &thread_id, &account_id)
+        .await?
+        .is_some_and(|grant| grant.all_threads && grant.active_at(state.clock.now_ms()));
+    if sees_all && !request.only_me {
+        let thread = store::threads::summary(&state.db, &thread_id, &session.account_id).await?;
+        if !thread.only_me {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                ErrorCode::SeesAllThreads,
+                "This caregiver sees all your conversations. To keep this one from them, mark it Only me; or choose which conversations they see in People who help me.",
+            ));
+        }
+    }
     let remaining: HashSet<String> = members(&state, &thread_id)
         .await?
         .into_iter()
@@ -620,6 +640,9 @@ pub async fn remove_member(
         .collect();
     let mut tx = state.db.begin().await?;
     store::members::remove(&mut tx, &thread_id, &account_id, now_ms()).await?;
+    if request.only_me {
+        store::threads::keep_to_patient(&mut tx, &thread_id).await?;
+    }
     start_epoch(
         &mut tx,
         &thread_id,
@@ -637,6 +660,10 @@ pub async fn remove_member(
     )
     .await?;
     tx.commit().await?;
+    // The caregiver's open screens drop it now, not at their next reload.
+    state
+        .events
+        .publish(vec![account_id], &Event::ThreadUnshared { thread_id });
     Ok(StatusCode::NO_CONTENT)
 }
 

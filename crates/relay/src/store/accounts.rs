@@ -259,26 +259,6 @@ pub async fn set_legal_hold(
     Ok(changed.rows_affected() == 1)
 }
 
-/// Whether `caregiver_id` is a caregiver `patient_id` invited whose grant
-/// is in force at `now`: whom the patient may share a thread with.
-pub async fn is_caregiver_of(
-    db: &AnyPool,
-    patient_id: &str,
-    caregiver_id: &str,
-    now: i64,
-) -> Result<bool, sqlx::Error> {
-    let Flag(linked) = sqlx::query_scalar(
-        "SELECT COUNT(*) > 0 FROM caregiver_links
-         WHERE patient_id = $1 AND caregiver_id = $2 AND revoked_at IS NULL AND expires_at > $3",
-    )
-    .bind(patient_id)
-    .bind(caregiver_id)
-    .bind(now)
-    .fetch_one(db)
-    .await?;
-    Ok(linked)
-}
-
 /// Whether `account_id` is a patient's account.
 pub async fn is_patient(db: &AnyPool, account_id: &str) -> Result<bool, sqlx::Error> {
     let Flag(patient) = sqlx::query_scalar(

@@ -41,6 +41,9 @@ pub struct Link {
     pub can_sign_in: bool,
     /// Whether they may send (else read only).
     pub can_send: bool,
+    /// Whether every thread of the patient's is theirs to read, today's
+    /// and later ones, except those kept "Only me" (else chosen ones).
+    pub all_threads: bool,
     /// When their grant ends (Unix milliseconds).
     pub expires_at: i64,
     /// How they are related to the patient.
@@ -62,6 +65,8 @@ pub struct Helped {
     pub since: i64,
     /// Whether the caregiver may send for them.
     pub can_send: bool,
+    /// Whether every thread of theirs (but "Only me" ones) is shared.
+    pub all_threads: bool,
     /// When the caregiver's grant ends (Unix milliseconds).
     pub expires_at: i64,
     /// The patient's birth date, when the clinic recorded one.
@@ -163,7 +168,7 @@ const LINKS: &str = concat!(
             COALESCE((SELECT MIN(i.created_at) FROM invites i
                       WHERE i.for_patient = l.patient_id AND i.account_id = l.caregiver_id),
                      l.created_at) AS invited_at,
-            l.created_at, l.revoked_at, l.can_send, l.expires_at, l.assented_at,
+            l.created_at, l.revoked_at, l.can_send, l.all_threads, l.expires_at, l.assented_at,
             (SELECT i.relationship FROM invites i
              WHERE i.for_patient = l.patient_id AND i.account_id = l.caregiver_id
              ORDER BY i.created_at LIMIT 1) AS relationship, ",
@@ -186,6 +191,7 @@ fn link(row: &sqlx::any::AnyRow) -> Result<Link, sqlx::Error> {
         revoked_at: row.try_get("revoked_at")?,
         can_sign_in: row.try_get::<crate::db::Flag, _>("can_sign_in")?.0,
         can_send: row.try_get::<crate::db::Flag, _>("can_send")?.0,
+        all_threads: row.try_get::<crate::db::Flag, _>("all_threads")?.0,
         expires_at: row.try_get("expires_at")?,
         relationship: relationship(row, "relationship")?,
         by_clinic: row.try_get::<crate::db::Flag, _>("by_clinic")?.0,
@@ -201,8 +207,8 @@ pub async fn helped_by(
     now: i64,
 ) -> Result<Vec<Helped>, sqlx::Error> {
     sqlx::query(concat!(
-        "SELECT l.patient_id, a.display_name, l.created_at, l.can_send, l.expires_at,
-                a.birth_date, l.assented_at, ",
+        "SELECT l.patient_id, a.display_name, l.created_at, l.can_send, l.all_threads,
+                l.expires_at, a.birth_date, l.assented_at, ",
         by_clinic!(),
         " AS by_clinic
          FROM caregiver_links l JOIN accounts a ON a.account_id = l.patient_id
@@ -221,6 +227,7 @@ pub async fn helped_by(
             display_name: row.try_get("display_name")?,
             since: row.try_get("created_at")?,
             can_send: row.try_get::<crate::db::Flag, _>("can_send")?.0,
+            all_threads: row.try_get::<crate::db::Flag, _>("all_threads")?.0,
             expires_at: row.try_get("expires_at")?,
             birth_date: row.try_get("birth_date")?,
             by_clinic: row.try_get::<crate::db::Flag, _>("by_clinic")?.0,
@@ -295,6 +302,9 @@ pub struct Grant {
     pub patient_id: String,
     /// Whether the caregiver may send and attach (else read only).
     pub can_send: bool,
+    /// Whether it covers every thread but "Only me" ones (else the
+    /// threads the patient chose).
+    pub all_threads: bool,
     /// When it ends (Unix milliseconds).
     pub expires_at: i64,
     /// When the patient removed the caregiver, or the caregiver left.
@@ -312,6 +322,7 @@ fn grant(row: &sqlx::any::AnyRow) -> Result<Grant, sqlx::Error> {
     Ok(Grant {
         patient_id: row.try_get("patient_id")?,
         can_send: row.try_get::<crate::db::Flag, _>("can_send")?.0,
+        all_threads: row.try_get::<crate::db::Flag, _>("all_threads")?.0,
         expires_at: row.try_get("expires_at")?,
         revoked_at: row.try_get("revoked_at")?,
     })
@@ -325,7 +336,7 @@ pub async fn grant_in_thread(
     caregiver_id: &str,
 ) -> Result<Option<Grant>, sqlx::Error> {
     sqlx::query(
-        "SELECT l.patient_id, l.can_send, l.expires_at, l.revoked_at
+        "SELECT l.patient_id, l.can_send, l.all_threads, l.expires_at, l.revoked_at
          FROM thread_members p
          JOIN caregiver_links l ON l.patient_id = p.account_id AND l.caregiver_id = $2
          WHERE p.thread_id = $1 AND p.role = 'patient'",
@@ -339,23 +350,34 @@ pub async fn grant_in_thread(
     .transpose()
 }
 
-/// Changes a grant that was not ended: whether the caregiver may send,
-/// and when it ends (`None`: unchanged). Whether there was one to change.
+/// What a patient changes in a grant; `None` leaves that part as it is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Change {
+    /// Whether the caregiver may send.
+    pub can_send: Option<bool>,
+    /// Whether every thread but "Only me" ones is theirs.
+    pub all_threads: Option<bool>,
+    /// When it ends (Unix milliseconds).
+    pub expires_at: Option<i64>,
+}
+
+/// Changes a grant that was not ended. Whether there was one to change.
 pub async fn change(
     db: &AnyPool,
     patient_id: &str,
     caregiver_id: &str,
-    can_send: Option<bool>,
-    expires_at: Option<i64>,
+    change: Change,
 ) -> Result<bool, sqlx::Error> {
     let changed = sqlx::query(
-        "UPDATE caregiver_links SET can_send = COALESCE($3, can_send), expires_at = COALESCE($4, expires_at)
+        "UPDATE caregiver_links SET can_send = COALESCE($3, can_send),
+                all_threads = COALESCE($4, all_threads), expires_at = COALESCE($5, expires_at)
          WHERE patient_id = $1 AND caregiver_id = $2 AND revoked_at IS NULL",
     )
     .bind(patient_id)
     .bind(caregiver_id)
-    .bind(can_send.map(i64::from))
-    .bind(expires_at)
+    .bind(change.can_send.map(i64::from))
+    .bind(change.all_threads.map(i64::from))
+    .bind(change.expires_at)
     .execute(db)
     .await?;
     Ok(changed.rows_affected() == 1)

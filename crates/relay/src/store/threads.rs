@@ -183,6 +183,18 @@ pub async fn set_only_me(
     Ok(changed.rows_affected() == 1)
 }
 
+/// Marks `thread_id` as the patient's alone inside the caller's
+/// transaction, the one removing a caregiver from it: no caregiver can be
+/// added from then on, and any still in it are the patient's app's next
+/// removals.
+pub async fn keep_to_patient(conn: &mut AnyConnection, thread_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE threads SET only_me = 1 WHERE thread_id = $1")
+        .bind(thread_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// `thread_id`'s current epoch (`None`: none yet; the thread must exist).
 pub async fn current_epoch(db: &AnyPool, thread_id: &str) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar("SELECT current_epoch FROM threads WHERE thread_id = $1")
