@@ -50,6 +50,18 @@ pub(crate) async fn account_history(token: &SessionToken) -> Result<AccountHisto
     get("/v1/account/history", Some(token)).await
 }
 
+/// `POST /v1/account/recovery-code-used`: this device opened the account
+/// with its recovery code (for the access log; the relay never sees it).
+pub(crate) async fn recovery_code_used(token: &SessionToken) -> Result<(), ApiError> {
+    call_empty::<()>(
+        Method::POST,
+        "/v1/account/recovery-code-used",
+        Some(token),
+        None,
+    )
+    .await
+}
+
 /// `GET /v1/vault`; `None` before the first one is stored.
 pub(crate) async fn vault(token: &SessionToken) -> Result<Option<VaultResponse>, ApiError> {
     match get("/v1/vault", Some(token)).await {

@@ -2,6 +2,7 @@
 //! for a caregiver, the patients they help).
 
 use gloo_net::http::Method;
+use ward_proto::account::{ConsentAccept, ConsentText};
 use ward_proto::auth::{CaregiverInviteRequest, InviteCreated};
 use ward_proto::caregivers::{GrantChange, People, Relationship};
 
@@ -12,18 +13,35 @@ pub(crate) async fn people(token: &SessionToken) -> Result<People, ApiError> {
     get("/v1/caregivers", Some(token)).await
 }
 
+/// `GET /v1/caregivers/consent`: the caregiver terms a patient agrees to
+/// by inviting someone (or, 13 to 17, by agreeing to a guardian).
+pub(crate) async fn terms(token: &SessionToken) -> Result<ConsentText, ApiError> {
+    get("/v1/caregivers/consent", Some(token)).await
+}
+
+/// What agreeing to `terms` as shown sends.
+pub(crate) fn shown(terms: &ConsentText) -> ConsentAccept {
+    ConsentAccept {
+        version: terms.version.clone(),
+        sha256: terms.sha256.clone(),
+    }
+}
+
 /// `POST /v1/caregivers/invites`: an invite code for `display_name`, whose
-/// one-time codes go to `contact` (needs a recent sign-in).
+/// one-time codes go to `contact` (needs a recent sign-in), agreeing to the
+/// caregiver terms `terms` as shown.
 pub(crate) async fn invite(
     token: &SessionToken,
     display_name: &str,
     contact: &str,
     relationship: Relationship,
+    terms: &ConsentText,
 ) -> Result<InviteCreated, ApiError> {
     let body = CaregiverInviteRequest {
         display_name: display_name.to_owned(),
         contact: contact.to_owned(),
         relationship: Some(relationship),
+        consent: shown(terms),
     };
     call(Method::POST, "/v1/caregivers/invites", Some(token), &body).await
 }
@@ -40,10 +58,15 @@ pub(crate) async fn change(
 }
 
 /// `POST /v1/caregivers/{id}/assent` (the patient; needs a recent
-/// sign-in): agrees to a guardian the clinic appointed.
-pub(crate) async fn assent(token: &SessionToken, caregiver_id: &str) -> Result<(), ApiError> {
+/// sign-in): agrees to a guardian the clinic appointed, and to the
+/// caregiver terms `terms` as shown.
+pub(crate) async fn assent(
+    token: &SessionToken,
+    caregiver_id: &str,
+    terms: &ConsentText,
+) -> Result<(), ApiError> {
     let path = format!("/v1/caregivers/{}/assent", url_encode(caregiver_id));
-    call_empty::<()>(Method::POST, &path, Some(token), None).await
+    call_empty(Method::POST, &path, Some(token), Some(&shown(terms))).await
 }
 
 /// `POST /v1/caregivers/accept` (a caregiver): accepts another patient's

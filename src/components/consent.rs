@@ -5,10 +5,16 @@
 use leptos::prelude::*;
 use ward_proto::account::ConsentText;
 
-/// The text's paragraphs, the first as a heading.
+/// The text's paragraphs, the first as a heading (level 3 when `within` a
+/// section of its own, else 2), in a region named `label` (default: the
+/// clinic's consent text).
 #[component]
 #[allow(unreachable_pub)]
-pub(crate) fn ConsentWords(text: ConsentText) -> impl IntoView {
+pub(crate) fn ConsentWords(
+    text: ConsentText,
+    #[prop(optional, into)] label: Option<String>,
+    #[prop(optional)] within: bool,
+) -> impl IntoView {
     let mut paragraphs = text
         .text
         .split("\n\n")
@@ -17,9 +23,15 @@ pub(crate) fn ConsentWords(text: ConsentText) -> impl IntoView {
         .map(str::to_owned);
     let title = paragraphs.next().unwrap_or_default();
     let rest: Vec<String> = paragraphs.collect();
+    let label = label.unwrap_or_else(|| "The clinic's consent text".into());
+    let heading = if within {
+        view! { <h3>{title}</h3> }.into_any()
+    } else {
+        view! { <h2>{title}</h2> }.into_any()
+    };
     view! {
-        <div class="consent-text" role="region" aria-label="The clinic's consent text" tabindex="0">
-            <h2>{title}</h2>
+        <div class="consent-text" role="region" aria-label=label tabindex="0">
+            {heading}
             {rest.into_iter().map(|p| view! { <p>{p}</p> }).collect_view()}
             <p class="meta">{format!("Version {}", text.version)}</p>
         </div>

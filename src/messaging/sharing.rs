@@ -13,6 +13,7 @@
 use std::collections::HashSet;
 
 use leptos::prelude::*;
+use ward_proto::ErrorCode;
 use ward_proto::caregivers::CaregiverStatus;
 use ward_proto::threads::{Category, Role};
 use ward_seal::random::os_rng;
@@ -81,10 +82,12 @@ impl Inbox {
 
     /// Shares what the patient's scopes call for (see
     /// [`Self::missing_from_scopes`]), one thread at a time, in the
-    /// background. A pair the relay refuses (a category the clinic keeps
-    /// confidential, a grant that just ended) is not tried again until the
-    /// next unlock; one that could not reach the relay is, on the next
-    /// reload.
+    /// background. A pair the relay refuses for good (a category the clinic
+    /// keeps confidential, a grant that just ended) or that this device
+    /// cannot seal (the caregiver's keys do not match its pins) is not
+    /// tried again until the next unlock; one that met a busy or
+    /// unreachable relay, or an epoch that moved meanwhile, is tried on the
+    /// next reload. Once shared, the member list is the record.
     pub(crate) fn share_whole_scopes(&self, session: Session) {
         let missing = self.missing_from_scopes(session);
         if missing.is_empty() {
@@ -94,22 +97,39 @@ impl Inbox {
             .update_value(|tried| tried.extend(missing.iter().cloned()));
         let inbox = *self;
         leptos::task::spawn_local(async move {
-            let mut retry = HashSet::new();
-            for (thread_id, caregiver_id) in missing {
-                match inbox
+            let mut again = HashSet::new();
+            let mut pairs = missing.into_iter();
+            for (thread_id, caregiver_id) in pairs.by_ref() {
+                let result = inbox
                     .share_unasked(session, &thread_id, &caregiver_id)
-                    .await
-                {
-                    Ok(()) | Err(SessionError::Api(ApiError::Refused { .. })) => {}
-                    Err(SessionError::Interrupted) => return,
-                    Err(_) => {
-                        retry.insert((thread_id, caregiver_id));
+                    .await;
+                if matches!(result, Err(SessionError::Interrupted)) {
+                    again.insert((thread_id, caregiver_id));
+                    break;
+                }
+                let settled = match &result {
+                    Ok(()) | Err(SessionError::Interrupted) => false,
+                    Err(SessionError::Api(ApiError::Refused { status, code, .. })) => {
+                        *status < 500
+                            && !matches!(
+                                code,
+                                ErrorCode::InvalidSealedKey
+                                    | ErrorCode::EpochConflict
+                                    | ErrorCode::StaleEpoch
+                            )
                     }
+                    Err(SessionError::Api(_)) => false,
+                    Err(_) => true,
+                };
+                if !settled {
+                    again.insert((thread_id, caregiver_id));
                 }
             }
+            // Those not reached (a lock came first) are tried after it.
+            again.extend(pairs);
             inbox
                 .sharing_scope
-                .update_value(|tried| tried.retain(|p| !retry.contains(p)));
+                .update_value(|tried| tried.retain(|pair| !again.contains(pair)));
         });
     }
 
@@ -215,37 +235,68 @@ impl Inbox {
 
     /// Marks `thread_id` as the patient's alone (never shared), or not.
     /// Caregivers who can read it leave it first, each in a step that
-    /// starts an epoch without them and keeps the thread "Only me" (so no
-    /// device of the patient's shares it again meanwhile). The names of
-    /// those who left.
+    /// starts an epoch without them and keeps the thread "Only me" (after
+    /// which the relay lets no one in, so no device of the patient's shares
+    /// it again meanwhile). Turning it off asks for a recent sign-in: a
+    /// caregiver who sees all the patient's threads gets it then. The names
+    /// of those who left; the thread as it stands is in the list either way.
     pub async fn set_only_me(
         &self,
         session: Session,
         thread_id: &str,
         only_me: bool,
     ) -> Result<Vec<String>, SessionError> {
-        let ticket = session.ticket();
-        let token = session.token().ok_or(SessionError::Interrupted)?;
-        let thread = api::threads::thread(&token, thread_id).await?;
-        session.check(ticket)?;
-        let caregivers: Vec<(String, String)> = thread
-            .members
-            .iter()
-            .filter(|m| m.role == Role::Caregiver)
-            .map(|m| (m.account_id.clone(), m.display_name.clone()))
-            .collect();
-        if !only_me || caregivers.is_empty() {
-            api::threads::set_only_me(&token, thread_id, only_me).await?;
+        let result = if only_me {
+            self.keep_to_patient(session, thread_id).await
+        } else {
+            session
+                .with_step_up(|token| async move {
+                    api::threads::set_only_me(&token, thread_id, false).await
+                })
+                .await
+                .map(|()| Vec::new())
+        };
+        let reloaded = self.reload_thread(session, thread_id).await;
+        let left = result?;
+        reloaded?;
+        if !only_me {
+            self.share_whole_scopes(session);
         }
+        Ok(left)
+    }
+
+    /// Takes every caregiver out of `thread_id`, each removal marking it
+    /// Only me, and marks it so when none is in it.
+    async fn keep_to_patient(
+        &self,
+        session: Session,
+        thread_id: &str,
+    ) -> Result<Vec<String>, SessionError> {
+        let ticket = session.ticket();
         let mut left = Vec::new();
-        if only_me {
+        // One added just before the first removal is found on the next look.
+        for _ in 0..3 {
+            let token = session.token().ok_or(SessionError::Interrupted)?;
+            let thread = api::threads::thread(&token, thread_id).await?;
+            session.check(ticket)?;
+            let caregivers: Vec<(String, String)> = thread
+                .members
+                .iter()
+                .filter(|m| m.role == Role::Caregiver)
+                .map(|m| (m.account_id.clone(), m.display_name.clone()))
+                .collect();
+            if caregivers.is_empty() {
+                if !thread.only_me {
+                    api::threads::set_only_me(&token, thread_id, true).await?;
+                }
+                return Ok(left);
+            }
             for (caregiver_id, name) in caregivers {
                 self.remove_caregiver(session, thread_id, &caregiver_id, true)
                     .await?;
                 left.push(name);
             }
         }
-        self.reload_thread(session, thread_id).await?;
         Ok(left)
     }
 

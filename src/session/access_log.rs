@@ -271,6 +271,7 @@ pub fn kind_words(kind: AccountEventKind) -> &'static str {
         AccountEventKind::ConsentGiven => "Agreed to messaging with the clinic",
         AccountEventKind::ConsentWithdrawn => "Withdrew consent to messaging",
         AccountEventKind::CaregiverAssented => "Agreed to a caregiver the clinic appointed",
+        AccountEventKind::RecoveryCodeUsed => "The recovery code was used to open the account",
     }
 }
 
@@ -290,6 +291,32 @@ fn names_a_caregiver(kind: AccountEventKind) -> bool {
     )
 }
 
+/// A consent given or withdrawn: the messaging consent, or the caregiver
+/// terms agreed to in inviting someone (named as invited) or in agreeing
+/// to a guardian (named by their account).
+fn consent_words(event: &AccountEvent, names: &Names<'_>) -> String {
+    let detail = detail_json(event);
+    let version = detail.as_ref().and_then(|v| text(v, "version"));
+    let method = detail.as_ref().and_then(|v| text(v, "method"));
+    let caregiver = detail.as_ref().and_then(|v| text(v, "caregiver"));
+    let about = match (method.as_deref(), caregiver) {
+        (Some("caregiver_invite"), Some(name)) => Some(format!("inviting {name}")),
+        (Some("caregiver_assent"), Some(id)) => Some(format!(
+            "agreeing to {}",
+            (names.person)(&id).unwrap_or_else(|| "a guardian".into())
+        )),
+        _ => None,
+    };
+    match (about, version) {
+        (Some(about), Some(version)) => {
+            format!("Agreed to the caregiver terms (version {version}), {about}")
+        }
+        (Some(about), None) => format!("Agreed to the caregiver terms, {about}"),
+        (None, Some(version)) => format!("{} (version {version})", kind_words(event.kind)),
+        (None, None) => kind_words(event.kind).to_owned(),
+    }
+}
+
 /// One entry in plain words, marked " · this device" when it is the
 /// session reading it.
 pub fn describe(event: &AccountEvent, current_session: Option<&str>, names: &Names<'_>) -> String {
@@ -297,11 +324,7 @@ pub fn describe(event: &AccountEvent, current_session: Option<&str>, names: &Nam
         AccountEventKind::SignedIn => sign_in_words("Signed in", event),
         AccountEventKind::SignInFailed => sign_in_words("Failed sign-in", event),
         AccountEventKind::ConsentGiven | AccountEventKind::ConsentWithdrawn => {
-            let version = detail_json(event).and_then(|v| text(&v, "version"));
-            match version {
-                Some(version) => format!("{} (version {version})", kind_words(event.kind)),
-                None => kind_words(event.kind).to_owned(),
-            }
+            consent_words(event, names)
         }
         // The detail is the session ended: named by its device when known.
         AccountEventKind::SessionRevoked => event
@@ -582,6 +605,52 @@ mod tests {
         assert_eq!(
             describe(&unknown[0], None, &named),
             "A device was signed out"
+        );
+    }
+
+    #[test]
+    fn consents_name_what_was_agreed_to_and_for_whom() {
+        let detail = |method: &str, caregiver: Option<&str>| {
+            serde_json::to_string(&ward_proto::account::ConsentDetail {
+                version: "v2".into(),
+                sha256: "ab".repeat(32),
+                method: method.into(),
+                caregiver: caregiver.map(str::to_owned),
+            })
+            .ok()
+        };
+        let events = log(&[
+            (
+                AccountEventKind::ConsentGiven,
+                None,
+                detail("enrollment", None),
+            ),
+            (
+                AccountEventKind::ConsentGiven,
+                None,
+                detail("caregiver_invite", Some("Dana")),
+            ),
+            (
+                AccountEventKind::ConsentGiven,
+                None,
+                detail("caregiver_assent", Some("acc_dana")),
+            ),
+        ]);
+        let named = Names {
+            person: &|id| (id == "acc_dana").then(|| "Dana Reyes".to_owned()),
+            ..nobody()
+        };
+        assert_eq!(
+            describe(&events[2], None, &named),
+            "Agreed to messaging with the clinic (version v2)"
+        );
+        assert_eq!(
+            describe(&events[1], None, &named),
+            "Agreed to the caregiver terms (version v2), inviting Dana"
+        );
+        assert_eq!(
+            describe(&events[0], None, &named),
+            "Agreed to the caregiver terms (version v2), agreeing to Dana Reyes"
         );
     }
 

@@ -467,7 +467,11 @@ impl Session {
             return Err(SessionError::Interrupted);
         };
         match pending.open(recovered).await {
-            Ok(account) => self.unlocked(account, None, ticket).await,
+            Ok(account) => {
+                // In the access log: the relay cannot know it otherwise.
+                let _ = api::account::recovery_code_used(&account.token).await;
+                self.unlocked(account, None, ticket).await
+            }
             Err(error) => {
                 self.notice
                     .set(Some(format!("{} Sign in again.", error.message())));

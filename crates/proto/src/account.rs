@@ -72,11 +72,14 @@ pub enum AccountEventKind {
     /// A teen agreed to a guardian the clinic appointed (detail: the
     /// caregiver's account id).
     CaregiverAssented,
+    /// The account was opened with its recovery code, as the patient's app
+    /// reported right after (the relay never sees the code); no detail.
+    RecoveryCodeUsed,
 }
 
 impl AccountEventKind {
     /// Every kind, in the order they were added.
-    pub const ALL: [Self; 25] = [
+    pub const ALL: [Self; 26] = [
         Self::BundlePublished,
         Self::BundleChanged,
         Self::VaultChanged,
@@ -102,6 +105,7 @@ impl AccountEventKind {
         Self::ConsentGiven,
         Self::ConsentWithdrawn,
         Self::CaregiverAssented,
+        Self::RecoveryCodeUsed,
     ];
 
     /// The kind's stable name: its JSON form, its database value, and the
@@ -134,6 +138,7 @@ impl AccountEventKind {
             Self::ConsentGiven => "consent_given",
             Self::ConsentWithdrawn => "consent_withdrawn",
             Self::CaregiverAssented => "caregiver_assented",
+            Self::RecoveryCodeUsed => "recovery_code_used",
         }
     }
 }
@@ -193,9 +198,16 @@ pub struct ConsentDetail {
     pub sha256: String,
     /// How the account agreed: `enrollment` (in the session its invite code
     /// and one-time code opened, before its passkey was made) or
-    /// `signed_in` (later, in Settings); empty for a withdrawal.
+    /// `signed_in` (later, in Settings) for the consent to messaging;
+    /// `caregiver_invite` (inviting a caregiver) or `caregiver_assent`
+    /// (agreeing to a guardian the clinic appointed) for the caregiver
+    /// terms; empty for a withdrawal.
     #[serde(default)]
     pub method: String,
+    /// For the caregiver terms: the caregiver, by the name the patient gave
+    /// (`caregiver_invite`) or by account id (`caregiver_assent`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caregiver: Option<String>,
 }
 
 /// `GET /v1/consent`: the clinic's consent to messaging as it stands now

@@ -292,6 +292,9 @@ pub struct CaregiverInviteRequest {
     /// How they are related to the patient.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relationship: Option<crate::caregivers::Relationship>,
+    /// The caregiver terms the patient was shown and agrees to by inviting
+    /// (`GET /v1/caregivers/consent`).
+    pub consent: crate::account::ConsentAccept,
 }
 
 #[cfg(test)]

@@ -80,6 +80,13 @@ pub struct Config {
     /// blank lines, at most 8000 characters, no control characters but
     /// line breaks.
     pub consent_text: String,
+    /// The version of the caregiver terms, named as `consent_version` is.
+    pub caregiver_consent_version: String,
+    /// What a patient agrees to when they invite a caregiver, and a patient
+    /// aged 13 to 17 when they agree to a guardian the clinic appointed:
+    /// shown before they do, recorded (version and SHA-256) in their access
+    /// log. The same rules as `consent_text`.
+    pub caregiver_consent_text: String,
     /// The largest attachment accepted, in plaintext bytes (the relay
     /// refuses an upload whose encrypted size is larger than such a file's).
     /// Sent to clients in `GET /v1/clinic`, so they can refuse a file before
@@ -194,6 +201,8 @@ impl Default for Config {
             emergency_notice: DEFAULT_EMERGENCY_NOTICE.into(),
             consent_version: DEFAULT_CONSENT_VERSION.into(),
             consent_text: DEFAULT_CONSENT_TEXT.into(),
+            caregiver_consent_version: DEFAULT_CAREGIVER_CONSENT_VERSION.into(),
+            caregiver_consent_text: DEFAULT_CAREGIVER_CONSENT_TEXT.into(),
             max_attachment_bytes: DEFAULT_MAX_ATTACHMENT_BYTES,
             attachment_quota_bytes: DEFAULT_ATTACHMENT_QUOTA_BYTES,
             allowed_attachment_types: DEFAULT_ATTACHMENT_TYPES
@@ -361,8 +370,47 @@ You can let a caregiver read or send for you, and stop that at any time. Ward re
 
 You can withdraw this consent at any time in Settings. Messaging then stops for your account; nothing you sent is deleted. You can always call the clinic instead.";
 
+/// `caregiver_consent_version` when none is configured.
+pub const DEFAULT_CAREGIVER_CONSENT_VERSION: &str = "ward-caregiver-1";
+
+/// `caregiver_consent_text` when none is configured.
+pub const DEFAULT_CAREGIVER_CONSENT_TEXT: &str = "Letting someone help you with your messages
+
+The person you invite, or the guardian the clinic appointed for you, gets their own account. They never use your passkey or your recovery code.
+
+They can read the conversations you share with them: the ones you choose, or all of them if you choose that. Conversations you keep Only me, and confidential ones, are never shared. They can also send for you, unless you make them read only; everyone sees that they wrote for you.
+
+Their access ends after the time you choose (12 months unless you change it, 18 at most). You can change it, or end it at once, at any time in People who help me. What they read before, they may have kept.
+
+Ward records what they read, send and download in your conversations, and shows you that record in Activity.";
+
 /// The most characters `consent_text` may have.
 pub const CONSENT_TEXT_MAX_CHARS: usize = 8000;
+
+/// Checks a consent's `{name}_version` and `{name}_text`.
+fn check_consent(name: &str, version: &str, text: &str) -> Result<(), ConfigError> {
+    if version.is_empty()
+        || version.len() > 40
+        || !version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    {
+        return Err(ConfigError::Invalid(format!(
+            "{name}_version {version:?} must be 1 to 40 letters, digits, '.', '-' or '_'"
+        )));
+    }
+    let text = text.trim();
+    let chars = text.chars().count();
+    if text.is_empty()
+        || chars > CONSENT_TEXT_MAX_CHARS
+        || text.chars().any(|c| c.is_control() && c != '\n')
+    {
+        return Err(ConfigError::Invalid(format!(
+            "{name}_text must be 1 to {CONSENT_TEXT_MAX_CHARS} characters without control characters other than line breaks; it is {chars}"
+        )));
+    }
+    Ok(())
+}
 
 /// The most characters `office_hours` and `reply_time` may have.
 pub const CLINIC_TEXT_MAX_CHARS: usize = 200;
@@ -543,27 +591,12 @@ impl Config {
                 "emergency_notice must not be empty; leave it out for the default {DEFAULT_EMERGENCY_NOTICE:?}"
             )));
         }
-        let version = &self.consent_version;
-        if version.is_empty()
-            || version.len() > 40
-            || !version
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-        {
-            return Err(ConfigError::Invalid(format!(
-                "consent_version {version:?} must be 1 to 40 letters, digits, '.', '-' or '_'"
-            )));
-        }
-        let text = self.consent_text.trim();
-        let chars = text.chars().count();
-        if text.is_empty()
-            || chars > CONSENT_TEXT_MAX_CHARS
-            || text.chars().any(|c| c.is_control() && c != '\n')
-        {
-            return Err(ConfigError::Invalid(format!(
-                "consent_text must be 1 to {CONSENT_TEXT_MAX_CHARS} characters without control characters other than line breaks; it is {chars}"
-            )));
-        }
+        check_consent("consent", &self.consent_version, &self.consent_text)?;
+        check_consent(
+            "caregiver_consent",
+            &self.caregiver_consent_version,
+            &self.caregiver_consent_text,
+        )?;
         if self.max_attachment_bytes == 0
             || ward_seal::stream::encrypted_len(self.max_attachment_bytes).is_none()
         {
@@ -678,6 +711,11 @@ impl Config {
     /// `consent_text` as patients see it and agree to: trimmed.
     pub fn consent_text(&self) -> &str {
         self.consent_text.trim()
+    }
+
+    /// `caregiver_consent_text` as patients see it and agree to: trimmed.
+    pub fn caregiver_consent_text(&self) -> &str {
+        self.caregiver_consent_text.trim()
     }
 
     /// The largest encrypted upload accepted: the encrypted size of a

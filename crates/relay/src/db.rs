@@ -398,7 +398,7 @@ impl Named for ward_proto::account::AccountEventKind {
 
 /// Every account event kind, so a name maps back through [`Named::name`]
 /// alone (one table, not two that could disagree).
-pub const ACCOUNT_EVENT_KINDS: [ward_proto::account::AccountEventKind; 25] =
+pub const ACCOUNT_EVENT_KINDS: [ward_proto::account::AccountEventKind; 26] =
     ward_proto::account::AccountEventKind::ALL;
 
 impl Named for crate::passkeys::CeremonyKind {

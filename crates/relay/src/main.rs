@@ -31,6 +31,7 @@ enum Command {
         /// A TOML configuration file (keys: listen, data, static,
         /// public_origin, tls_cert, tls_key, dev, secret_key_file, frame_ancestors, session_idle_minutes, session_absolute_hours,
         /// invite_valid_hours, code_valid_minutes, office_hours, reply_time, emergency_notice, consent_version, consent_text,
+        /// caregiver_consent_version, caregiver_consent_text,
         /// max_attachment_bytes, attachment_quota_bytes, allowed_attachment_types, blob_store,
         /// upload_expiry_hours, unattached_blob_expiry_days, trusted_proxies, max_connections,
         /// header_read_timeout_seconds, body_read_timeout_seconds, idle_timeout_seconds,

@@ -82,8 +82,10 @@ async fn sign_ins_failures_and_sign_outs_are_logged_with_device_and_network_and_
     let (_, _, app) = totp_on(&relay, &sam.token).await;
 
     // Three wrong emailed codes on one sign-in: each is a failed sign-in.
+    // The code goes out in the background: wait for it, not the last one.
+    let seen = relay.codes_for(contact).len();
     let login_id = code_start(&relay, contact).await;
-    let right = relay.last_code_for(contact);
+    let right = relay.next_code_for(contact, seen).await;
     let wrong = if right == "000000" {
         "111111"
     } else {
@@ -115,12 +117,14 @@ async fn sign_ins_failures_and_sign_outs_are_logged_with_device_and_network_and_
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     // Then the right codes, from a kind of device Sam never used.
+    let seen = relay.codes_for(contact).len();
     let login_id = code_start(&relay, contact).await;
+    let code = relay.next_code_for(contact, seen).await;
     let response = code_verify(
         &relay,
         &CodeLoginVerify {
             login_id,
-            code: relay.last_code_for(contact),
+            code,
             // The app's next code: confirming it used the current one.
             totp: app.generate(unix_now() + 30),
         },
@@ -378,4 +382,37 @@ async fn a_log_changed_in_the_database_fails_verification() {
     .unwrap();
     let events = log_of(&relay, &sam.token, "/v1/account/history").await;
     assert!(account_log::verify(&entries(&events), None).is_err());
+}
+
+/// The relay never sees a recovery code: the app reports using it, and the
+/// access log has it once per session, with that session.
+#[tokio::test]
+async fn a_recovery_code_used_is_in_the_log_once_per_session() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let sam = relay.patient(&clinic, "sam@example.com").await;
+    for _ in 0..2 {
+        let response = relay
+            .call(
+                Method::POST,
+                "/v1/account/recovery-code-used",
+                Some(&sam.token),
+                NONE,
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    }
+    let events = log_of(&relay, &sam.token, "/v1/account/history").await;
+    let used: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == AccountEventKind::RecoveryCodeUsed)
+        .collect();
+    assert_eq!(used.len(), 1, "{events:?}");
+    assert!(used[0].session_id.is_some());
+    assert_eq!(used[0].detail, None);
+    // Without a session, nothing.
+    let anonymous = relay
+        .call(Method::POST, "/v1/account/recovery-code-used", None, NONE)
+        .await;
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 }

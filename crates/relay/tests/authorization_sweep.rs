@@ -172,7 +172,12 @@ async fn a_second_patient_can_touch_nothing_of_the_first() {
         blob_id.clone(),
     ];
     // Plausible bodies, so a refusal is about who asks, not what was sent.
+    let terms: ward_proto::account::ConsentText = relay.get_ok("/v1/caregivers/consent", a).await;
     let bodies: Vec<(&str, Value)> = vec![
+        (
+            "/assent",
+            json!({"version": terms.version, "sha256": terms.sha256}),
+        ),
         (
             "/messages",
             json!({"envelope": Bytes(envelope_bytes.clone())}),

@@ -814,3 +814,124 @@ async fn a_caregiver_given_all_threads_is_shared_new_ones_unasked_and_leaves_one
     );
     assert_eq!(f.share(&thread, &key).await, StatusCode::FORBIDDEN);
 }
+
+/// Two caregivers who see all of Sam's threads: sharing twice changes
+/// nothing; the first removal with "Only me" marks the thread, after which
+/// the other leaves without it and no one is let in; turning Only me off
+/// again needs a recent sign-in, since they would get the thread unasked.
+#[tokio::test]
+async fn only_me_keeps_a_thread_from_every_caregiver_who_sees_all_and_undoing_it_needs_a_fresh_sign_in()
+ {
+    let f = family().await;
+    let kim = f.relay.caregiver_for(&f.sam, "kim@example.com").await;
+    let all = GrantChange {
+        all_threads: Some(true),
+        ..GrantChange::default()
+    };
+    for caregiver in [&f.dana.id, &kim.id] {
+        let changed = f
+            .relay
+            .call(
+                Method::PATCH,
+                &format!("/v1/caregivers/{caregiver}"),
+                Some(&f.sam.token),
+                Some(&all),
+            )
+            .await;
+        assert_eq!(changed.status(), StatusCode::NO_CONTENT);
+    }
+    let (thread, key) = f.thread().await;
+    let members = format!("/v1/threads/{}/members", thread.thread_id);
+    let share_with_kim = thread_key::share_history(
+        &[(0, &key)],
+        &thread.thread_id,
+        &f.sam.keys,
+        kim.keys.bundle(),
+        &mut os_rng(),
+    )
+    .unwrap();
+    assert_eq!(f.share(&thread, &key).await, StatusCode::CREATED);
+    let kim_in = f
+        .relay
+        .call(
+            Method::POST,
+            &members,
+            Some(&f.sam.token),
+            Some(&AddMemberRequest {
+                account_id: kim.id.clone(),
+                sealed_keys: share_with_kim.iter().map(|k| Bytes(k.to_bytes())).collect(),
+            }),
+        )
+        .await;
+    assert_eq!(kim_in.status(), StatusCode::CREATED);
+    // From a second device at the same time: already in, nothing changes.
+    assert_eq!(f.share(&thread, &key).await, StatusCode::CREATED);
+    let caregivers = |t: &Thread| {
+        t.members
+            .iter()
+            .filter(|m| m.role == Role::Caregiver)
+            .count()
+    };
+    assert_eq!(
+        caregivers(&f.thread_seen(&f.sam, &thread.thread_id).await),
+        2
+    );
+
+    let remove = |who: &str, epoch: u32, to: Vec<ward_seal::keys::PublicBundle>, only_me: bool| {
+        let (_, sealed) =
+            thread_key::rotate(&thread.thread_id, epoch, &f.sam.keys, &to, &mut os_rng()).unwrap();
+        (
+            format!("/v1/threads/{}/members/{who}/remove", thread.thread_id),
+            RemoveMemberRequest {
+                next_epoch: PutEpochRequest {
+                    epoch,
+                    sealed_keys: sealed.iter().map(|k| Bytes(k.to_bytes())).collect(),
+                },
+                only_me,
+            },
+        )
+    };
+    let (sam, clinic) = (f.sam.keys.bundle().clone(), f.clinic.keys.bundle().clone());
+    let (path, body) = remove(
+        &f.dana.id,
+        1,
+        vec![sam.clone(), clinic.clone(), kim.keys.bundle().clone()],
+        true,
+    );
+    let out = f
+        .relay
+        .call(Method::POST, &path, Some(&f.sam.token), Some(&body))
+        .await;
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    let seen = f.thread_seen(&f.sam, &thread.thread_id).await;
+    assert!(seen.only_me);
+    assert_eq!(caregivers(&seen), 1, "Kim is the next to leave");
+    // Marked: no one is let in, Dana least of all.
+    assert_eq!(f.share(&thread, &key).await, StatusCode::FORBIDDEN);
+    // Kim leaves without the flag: the thread is Only me already.
+    let (path, body) = remove(&kim.id, 2, vec![sam, clinic], false);
+    let out = f
+        .relay
+        .call(Method::POST, &path, Some(&f.sam.token), Some(&body))
+        .await;
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        caregivers(&f.thread_seen(&f.sam, &thread.thread_id).await),
+        0
+    );
+
+    // An hour later the same session cannot let them in again.
+    assert!(f.relay.age_sessions(&f.sam.id).await > 0);
+    let undo = f
+        .relay
+        .call(
+            Method::PUT,
+            &format!("/v1/threads/{}/only-me", thread.thread_id),
+            Some(&f.sam.token),
+            Some(&OnlyMeRequest { only_me: false }),
+        )
+        .await;
+    assert_eq!(undo.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(undo).await, ErrorCode::StepUpRequired);
+    assert!(f.thread_seen(&f.sam, &thread.thread_id).await.only_me);
+}

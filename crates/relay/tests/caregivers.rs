@@ -254,6 +254,7 @@ async fn only_the_patient_shares_and_only_with_their_own_caregivers() {
                 display_name: "x".into(),
                 contact: "x@example.com".into(),
                 relationship: None,
+                consent: support::caregiver_terms(),
             }),
             StatusCode::FORBIDDEN,
             ErrorCode::Forbidden,
@@ -287,6 +288,7 @@ async fn a_resumed_caregiver_enrollment_keeps_its_one_link() {
                 display_name: "Dana".into(),
                 contact: "dana@example.com".into(),
                 relationship: None,
+                consent: support::caregiver_terms(),
             }),
             StatusCode::CREATED,
         )
@@ -400,6 +402,7 @@ async fn a_stale_session_cannot_invite_a_caregiver_or_share_a_thread() {
                 display_name: "Mallory".into(),
                 contact: "mallory@example.com".into(),
                 relationship: None,
+                consent: support::caregiver_terms(),
             }),
             StatusCode::FORBIDDEN,
             ErrorCode::StepUpRequired,
@@ -465,6 +468,7 @@ async fn the_patient_lists_their_caregivers_and_the_caregiver_their_patients() {
                     display_name: name.into(),
                     contact: contact.into(),
                     relationship: None,
+                    consent: support::caregiver_terms(),
                 }),
                 StatusCode::CREATED,
             )
@@ -557,6 +561,7 @@ async fn a_caregiver_accepts_a_second_patients_invitation_with_her_own_account()
                         display_name: "Dana".into(),
                         contact,
                         relationship: None,
+                        consent: support::caregiver_terms(),
                     }),
                     StatusCode::CREATED,
                 )

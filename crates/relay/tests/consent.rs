@@ -212,3 +212,80 @@ async fn an_agreement_keeps_the_words_agreed_to_when_the_clinic_changes_its_text
         StatusCode::OK
     );
 }
+
+/// Inviting a caregiver is agreeing to the caregiver terms the patient was
+/// shown: recorded in their access log with the terms' version and hash,
+/// kept by that hash; terms changed since they were shown are refused and
+/// nothing is invited.
+#[tokio::test]
+async fn inviting_a_caregiver_agrees_to_the_terms_shown_and_changed_terms_are_refused() {
+    let mut relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let sam = relay.patient(&clinic, "sam@example.com").await;
+    let terms: ConsentText = relay
+        .get_ok("/v1/caregivers/consent", Some(&sam.token))
+        .await;
+    assert_eq!(
+        terms.sha256.0,
+        Sha256::digest(terms.text.as_bytes()).to_vec()
+    );
+    assert!(terms.text.contains("Only me"), "{}", terms.text);
+    let shown = ConsentAccept {
+        version: terms.version.clone(),
+        sha256: terms.sha256.clone(),
+    };
+    let invite = |consent: ConsentAccept| ward_proto::auth::CaregiverInviteRequest {
+        display_name: "Dana".into(),
+        contact: "dana@example.com".into(),
+        relationship: None,
+        consent,
+    };
+    let made = relay
+        .call(
+            Method::POST,
+            "/v1/caregivers/invites",
+            Some(&sam.token),
+            Some(&invite(shown.clone())),
+        )
+        .await;
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let log: AccountHistory = relay.get_ok("/v1/account/history", Some(&sam.token)).await;
+    assert_eq!(log.events[0].kind, AccountEventKind::CaregiverInvited);
+    assert_eq!(log.events[1].kind, AccountEventKind::ConsentGiven);
+    let detail: ConsentDetail =
+        serde_json::from_str(log.events[1].detail.as_deref().unwrap()).unwrap();
+    assert_eq!(detail.method, "caregiver_invite");
+    assert_eq!(detail.caregiver.as_deref(), Some("Dana"));
+    assert_eq!(detail.version, terms.version);
+    let hex: String = terms.sha256.0.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(detail.sha256, hex);
+
+    // The clinic changes its terms: what Sam was shown is refused.
+    relay
+        .restart_with(|config| {
+            config.caregiver_consent_version = "2027-01".into();
+            config.caregiver_consent_text = "Caregivers, as of January.".into();
+        })
+        .await
+        .unwrap();
+    let stale = relay
+        .call(
+            Method::POST,
+            "/v1/caregivers/invites",
+            Some(&sam.token),
+            Some(&invite(shown)),
+        )
+        .await;
+    assert_eq!(stale.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        stale
+            .json::<ward_proto::ErrorBody>()
+            .await
+            .unwrap()
+            .error
+            .code,
+        ErrorCode::ConsentChanged
+    );
+    let after: AccountHistory = relay.get_ok("/v1/account/history", Some(&sam.token)).await;
+    assert_eq!(after.events.len(), log.events.len(), "nothing was recorded");
+}

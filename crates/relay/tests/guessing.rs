@@ -599,6 +599,7 @@ async fn caregiver_invite(relay: &Relay, patient: &Account, contact: &str) -> re
                 display_name: "Dana".into(),
                 contact: contact.into(),
                 relationship: None,
+                consent: support::caregiver_terms(),
             }),
         )
         .await

@@ -9,7 +9,7 @@ mod support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use support::{Account, NONE, Relay};
+use support::{Account, Relay};
 use ward_proto::Bytes;
 use ward_proto::ErrorCode;
 use ward_proto::account::{AccountEventKind, AccountHistory};
@@ -179,19 +179,37 @@ async fn a_teen_agrees_to_the_guardian_the_clinic_appointed_before_anything_is_s
 
     // Neither the clinic nor the guardian can agree for Sam.
     let path = format!("/v1/caregivers/{}/assent", dana.id);
+    let terms = support::caregiver_terms();
     for who in [&clinic, &dana] {
         let refused = relay
-            .call(Method::POST, &path, Some(&who.token), NONE)
+            .call(Method::POST, &path, Some(&who.token), Some(&terms))
             .await;
         assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     }
+    // Terms other than the ones served now are refused.
+    let stale = ward_proto::account::ConsentAccept {
+        version: "ward-caregiver-0".into(),
+        ..terms.clone()
+    };
+    let refused = relay
+        .call(Method::POST, &path, Some(&sam.token), Some(&stale))
+        .await;
+    assert_eq!(error_code(refused).await, ErrorCode::ConsentChanged);
     let agreed = relay
-        .call(Method::POST, &path, Some(&sam.token), NONE)
+        .call(Method::POST, &path, Some(&sam.token), Some(&terms))
         .await;
     assert_eq!(agreed.status(), StatusCode::NO_CONTENT);
     let log: AccountHistory = relay.get_ok("/v1/account/history", Some(&sam.token)).await;
     assert_eq!(log.events[0].kind, AccountEventKind::CaregiverAssented);
     assert_eq!(log.events[0].detail.as_deref(), Some(dana.id.as_str()));
+    // With the terms Sam was shown, by version and hash.
+    assert_eq!(log.events[1].kind, AccountEventKind::ConsentGiven);
+    let consent: ward_proto::account::ConsentDetail =
+        serde_json::from_str(log.events[1].detail.as_deref().unwrap()).unwrap();
+    assert_eq!(consent.method, "caregiver_assent");
+    assert_eq!(consent.caregiver.as_deref(), Some(dana.id.as_str()));
+    assert_eq!(consent.version, terms.version);
+    assert_eq!(consent.sha256.len(), 64);
     assert_eq!(
         caregiver(&relay, &sam, &dana.id).await.status,
         CaregiverStatus::Active
@@ -206,7 +224,7 @@ async fn a_teen_agrees_to_the_guardian_the_clinic_appointed_before_anything_is_s
     // Agreeing to someone who is not Sam's caregiver is refused.
     let stranger = format!("/v1/caregivers/{}/assent", clinic.id);
     let refused = relay
-        .call(Method::POST, &stranger, Some(&sam.token), NONE)
+        .call(Method::POST, &stranger, Some(&sam.token), Some(&terms))
         .await;
     assert_eq!(error_code(refused).await, ErrorCode::NotYourCaregiver);
 }
@@ -229,7 +247,7 @@ async fn only_a_clinic_appointed_guardian_of_a_teen_waits_for_agreement() {
             Method::POST,
             &format!("/v1/caregivers/{}/assent", hers.id),
             Some(&ada.token),
-            NONE,
+            Some(&support::caregiver_terms()),
         )
         .await;
     assert_eq!(early.status(), StatusCode::FORBIDDEN);
@@ -309,7 +327,7 @@ async fn a_busy_clinic_can_still_appoint_a_guardian() {
                 Method::POST,
                 "/v1/caregivers/invites",
                 Some(&patient.token),
-                Some(&json!({"display_name": "Someone", "contact": format!("s{n}@example.com")})),
+                Some(&json!({"display_name": "Someone", "contact": format!("s{n}@example.com"), "consent": support::caregiver_terms()})),
             )
             .await;
         assert_eq!(made.status(), StatusCode::CREATED);

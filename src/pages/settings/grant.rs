@@ -5,9 +5,11 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use ward_proto::account::ConsentText;
 use ward_proto::caregivers::{Caregiver, CaregiverStatus, GrantChange};
 
 use crate::api;
+use crate::components::consent::ConsentWords;
 use crate::components::notice::{Busy, ErrorNote};
 use crate::messaging::Inbox;
 use crate::session::Session;
@@ -41,6 +43,24 @@ pub(crate) fn GrantControls(
     let done = said;
     let months = RwSignal::new(12u32);
     let confirming_removal = RwSignal::new(false);
+    let read_only_now = caregiver.can_send == Some(false);
+    let all_now = caregiver.all_threads == Some(true);
+    let (chosen_box, all_box, read_only_box) = (
+        NodeRef::<leptos::html::Input>::new(),
+        NodeRef::<leptos::html::Input>::new(),
+        NodeRef::<leptos::html::Input>::new(),
+    );
+    // After a change that did not happen, the boxes show what stands.
+    let restore = move || {
+        let set = |node: NodeRef<leptos::html::Input>, on: bool| {
+            if let Some(input) = node.get_untracked() {
+                input.set_checked(on);
+            }
+        };
+        set(chosen_box, !all_now);
+        set(all_box, all_now);
+        set(read_only_box, read_only_now);
+    };
     let change = {
         let account_id = account_id.clone();
         move |change: GrantChange, said: String| {
@@ -61,7 +81,10 @@ pub(crate) fn GrantControls(
                         done.set(said);
                         on_changed();
                     }
-                    Err(e) => error.set(Some(session.explain(&e))),
+                    Err(e) => {
+                        restore();
+                        error.set(Some(session.explain(&e)));
+                    }
                 }
             });
         }
@@ -89,7 +112,7 @@ pub(crate) fn GrantControls(
         move |all: bool| {
             let said = if all {
                 format!(
-                    "{name} now sees all your conversations, and new ones as they start, except those you keep Only me."
+                    "{name} now sees all your conversations, and new ones as they start, except confidential ones and those you keep Only me. One started while none of your devices is online reaches them once one is."
                 )
             } else {
                 format!(
@@ -143,9 +166,26 @@ pub(crate) fn GrantControls(
             });
         }
     };
+    // A teen agrees to the caregiver terms as shown, with the guardian.
+    let terms = RwSignal::new(None::<ConsentText>);
+    if awaiting {
+        spawn_local(async move {
+            let Some(token) = session.token() else { return };
+            match api::caregivers::terms(&token).await {
+                Ok(text) => terms.set(Some(text)),
+                Err(e) => error.set(Some(session.explain(&e))),
+            }
+        });
+    }
     let agree = {
         let (account_id, name) = (account_id.clone(), name.clone());
         move |_| {
+            let Some(shown) = terms.get_untracked() else {
+                error.set(Some(
+                    "The terms have not loaded yet. Check your connection, then open this page again.".into(),
+                ));
+                return;
+            };
             busy.set(true);
             error.set(None);
             let (account_id, name) = (account_id.clone(), name.clone());
@@ -153,7 +193,8 @@ pub(crate) fn GrantControls(
                 let result = session
                     .with_step_up(|token| {
                         let id = account_id.clone();
-                        async move { api::caregivers::assent(&token, &id).await }
+                        let shown = shown.clone();
+                        async move { api::caregivers::assent(&token, &id, &shown).await }
                     })
                     .await;
                 busy.set(false);
@@ -175,8 +216,6 @@ pub(crate) fn GrantControls(
     let term_label = format!("Keep {name}'s access for");
     let remove_label = format!("Remove {name}");
     let remove_question = format!("Remove {name}? They will no longer see any of your messages.");
-    let read_only_now = caregiver.can_send == Some(false);
-    let all_now = caregiver.all_threads == Some(true);
     let scope_legend = format!("Which conversations {name} sees");
     let scope_name = format!("scope-{account_id}");
     view! {
@@ -185,7 +224,7 @@ pub(crate) fn GrantControls(
                 <fieldset class="choices">
                     <legend>{scope_legend.clone()}</legend>
                     <label class="choice">
-                        <input type="radio" name=scope_name.clone() prop:checked=!all_now
+                        <input type="radio" name=scope_name.clone() prop:checked=!all_now node_ref=chosen_box
                             prop:disabled=move || busy.get()
                             on:change={
                                 let set_scope = set_scope.clone();
@@ -194,17 +233,17 @@ pub(crate) fn GrantControls(
                         "Only the ones I choose"
                     </label>
                     <label class="choice">
-                        <input type="radio" name=scope_name.clone() prop:checked=all_now
+                        <input type="radio" name=scope_name.clone() prop:checked=all_now node_ref=all_box
                             prop:disabled=move || busy.get()
                             on:change={
                                 let set_scope = set_scope.clone();
                                 move |_| set_scope(true)
                             } />
-                        "All my conversations, and new ones as they start (not those I keep Only me)"
+                        "All my conversations, and new ones as they start (not confidential ones, nor those I keep Only me)"
                     </label>
                 </fieldset>
                 <label class="checkbox">
-                    <input type="checkbox" prop:checked=read_only_now prop:disabled=move || busy.get()
+                    <input type="checkbox" prop:checked=read_only_now node_ref=read_only_box prop:disabled=move || busy.get()
                         on:change=set_read_only.clone() />
                     {read_only_label.clone()}
                 </label>
@@ -226,6 +265,10 @@ pub(crate) fn GrantControls(
                 </button>
             </Show>
             <Show when=move || awaiting>
+                {move || terms.get().map(|text| view! {
+                    <ConsentWords text label="The caregiver terms" within=true />
+                })}
+                <p class="hint">"By agreeing, you accept these terms for their help."</p>
                 <button type="button" class="button" prop:disabled=move || busy.get()
                     on:click=agree.clone()>
                     {agree_label.clone()}

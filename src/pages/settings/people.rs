@@ -5,15 +5,18 @@
 use crate::router::A;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use ward_proto::ErrorCode;
+use ward_proto::account::ConsentText;
 use ward_proto::caregivers::{Caregiver, CaregiverStatus, HelpedPatient, People, Relationship};
 use ward_proto::threads::Role;
 
 use super::grant::{GrantControls, StopHelping};
 use super::local_time;
 use crate::api;
+use crate::components::consent::ConsentWords;
 use crate::components::notice::{Busy, ErrorNote};
 use crate::messaging::Inbox;
-use crate::session::Session;
+use crate::session::{Session, SessionError};
 
 /// What a caregiver's row says about where they stand.
 fn standing(caregiver: &Caregiver) -> String {
@@ -42,7 +45,7 @@ fn standing(caregiver: &Caregiver) -> String {
                 "Reads and sends"
             },
             if caregiver.all_threads == Some(true) {
-                "all your conversations but those you keep Only me"
+                "all your conversations but confidential ones and those you keep Only me"
             } else {
                 "the conversations you share with them"
             },
@@ -75,7 +78,7 @@ fn helping(patient: &HelpedPatient) -> String {
         },
         if patient.all_threads {
             format!(
-                "all of {}'s conversations they do not keep to themselves",
+                "all of {}'s conversations but confidential ones and those they keep to themselves",
                 patient.display_name
             )
         } else {
@@ -280,6 +283,18 @@ fn InviteForm(on_invited: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let invited = RwSignal::new(None::<(String, String, String)>);
+    // The caregiver terms: inviting someone is agreeing to them as shown.
+    let terms = RwSignal::new(None::<ConsentText>);
+    let load_terms = move || {
+        spawn_local(async move {
+            let Some(token) = session.token() else { return };
+            match api::caregivers::terms(&token).await {
+                Ok(text) => terms.set(Some(text)),
+                Err(e) => error.set(Some(session.explain(&e))),
+            }
+        });
+    };
+    load_terms();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let (typed_name, typed_contact) = (name.get_untracked(), contact.get_untracked());
@@ -289,17 +304,28 @@ fn InviteForm(on_invited: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
             ));
             return;
         }
+        let Some(shown) = terms.get_untracked() else {
+            error.set(Some(
+                "The terms for caregivers have not loaded yet. Check your connection, then press Invite again.".into(),
+            ));
+            load_terms();
+            return;
+        };
         busy.set(true);
         error.set(None);
         invited.set(None);
         spawn_local(async move {
-            let result = session
-                .with_step_up(|token| {
-                    let (n, c) = (typed_name.clone(), typed_contact.clone());
-                    let r = relationship.get_untracked();
-                    async move { api::caregivers::invite(&token, n.trim(), c.trim(), r).await }
-                })
-                .await;
+            let result =
+                session
+                    .with_step_up(|token| {
+                        let (n, c) = (typed_name.clone(), typed_contact.clone());
+                        let r = relationship.get_untracked();
+                        let shown = shown.clone();
+                        async move {
+                            api::caregivers::invite(&token, n.trim(), c.trim(), r, &shown).await
+                        }
+                    })
+                    .await;
             busy.set(false);
             match result {
                 Ok(created) => {
@@ -313,7 +339,15 @@ fn InviteForm(on_invited: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
                     contact.set(String::new());
                     on_invited();
                 }
-                Err(e) => error.set(Some(session.explain(&e))),
+                Err(e) => {
+                    // The clinic changed its terms since they were shown:
+                    // the new ones replace them on the page.
+                    if matches!(&e, SessionError::Api(api) if api.code() == Some(ErrorCode::ConsentChanged))
+                    {
+                        load_terms();
+                    }
+                    error.set(Some(session.explain(&e)));
+                }
             }
         });
     };
@@ -338,6 +372,10 @@ fn InviteForm(on_invited: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
                 <p class="hint" id="caregiver-contact-hint">"Their one-time code goes there when they accept."</p>
                 <input id="caregiver-contact" type="text" maxlength="254" autocomplete="off"
                     aria-describedby="caregiver-contact-hint" bind:value=contact />
+                {move || terms.get().map(|text| view! {
+                    <ConsentWords text label="The caregiver terms" within=true />
+                })}
+                <p class="hint">"By inviting them, you agree to these terms. You can change or end their access at any time."</p>
                 <button type="submit" class="button" prop:disabled=move || busy.get()>"Invite"</button>
             </form>
             <Busy busy=busy text="Making the invite…" />

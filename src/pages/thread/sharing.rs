@@ -109,6 +109,13 @@ pub(crate) fn ThreadSharing(thread_id: Memo<String>) -> impl IntoView {
         spawn_local(async move {
             let result = inbox.set_only_me(session, &id, checked).await;
             busy.set(false);
+            // Those who see all the patient's conversations get it now.
+            let everything: Vec<String> = helpers
+                .get_untracked()
+                .into_iter()
+                .filter(|h| h.all_threads)
+                .map(|h| h.name)
+                .collect();
             match result {
                 Ok(left) if checked && !left.is_empty() => done.set(format!(
                     "Only you and your care team see this conversation. {} can no longer read it, nor anything written in it from now on.",
@@ -117,10 +124,14 @@ pub(crate) fn ThreadSharing(thread_id: Memo<String>) -> impl IntoView {
                 Ok(_) if checked => {
                     done.set("Only you and your care team see this conversation.".into())
                 }
+                Ok(_) if !everything.is_empty() => done.set(format!(
+                    "You can share this conversation again. {} sees all your conversations, so it is shared with them now.",
+                    everything.join(" and ")
+                )),
                 Ok(_) => done.set("You can share this conversation again.".into()),
                 Err(e) => {
                     // The box shows what stands, not what was asked.
-                    input.set_checked(!checked);
+                    input.set_checked(inbox.thread(&id).is_some_and(|t| t.only_me));
                     error.set(Some(session.explain(&e)));
                 }
             }
@@ -157,7 +168,7 @@ pub(crate) fn ThreadSharing(thread_id: Memo<String>) -> impl IntoView {
                                                 }
                                             }</span>
                                         </span>
-                                        <Show when=move || all_threads>
+                                        <Show when=move || all_threads && !only_me()>
                                             <p class="hint">"To keep this one from them, check Only me below."</p>
                                         </Show>
                                         <Show

@@ -76,6 +76,9 @@ test('enroll with a PRF passkey, sign out and in, then a new phone without PRF u
   await newPhone.getByRole('button', { name: 'Unlock' }).click();
   await expect(newPhone.getByRole('navigation', { name: 'Main' })).toBeVisible({ timeout: 20_000 });
   expect(await s.safetyNumber(newPhone)).toBe(number);
+  // The relay never sees the code: the app puts its use in the access log.
+  await expect(newPhone.getByTestId('account-activity'))
+    .toContainText('The recovery code was used to open the account · this device');
 
   // Next time on the new phone, its device key opens the vault: no code.
   await newPhone.goto('/');

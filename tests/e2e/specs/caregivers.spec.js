@@ -22,6 +22,8 @@ test('a patient invites a caregiver from "People who help me"; the caregiver enr
 
   await page.getByLabel('Their e-mail address or mobile number').fill('dana.rivera@example.com');
   await page.getByLabel('How are they related to you?').selectOption({ label: 'Son or daughter' });
+  // Inviting is agreeing to the caregiver terms, shown above the button.
+  await expect(page.getByRole('region', { name: 'The caregiver terms' })).toContainText('Letting someone help you with your messages');
   await page.getByRole('button', { name: 'Invite' }).click();
   const made = page.getByRole('status').filter({ hasText: 'Invite for Dana Rivera made.' });
   await expect(made).toBeVisible();
@@ -145,6 +147,7 @@ test('a patient shares a conversation with a caregiver, who answers for them; re
   await expect(activity).toContainText('A caregiver was removed (Dana Okafor)');
   // What Dana did in it, from the relay's access log, in words.
   await expect(activity).toContainText('A caregiver accepted your invitation (Dana Okafor)');
+  await expect(activity).toContainText('Agreed to the caregiver terms (version ward-caregiver-1), inviting Dana Okafor');
   await expect(activity).toContainText('Dana Okafor (caregiver) read “Question for my care team”');
   await expect(activity).toContainText('Dana Okafor (caregiver) sent a message in “Question for my care team”');
   await expect(page.getByTestId('activity-check')).toContainText('Checked: these');
@@ -266,7 +269,7 @@ test('a caregiver given all conversations sees each one, new ones as they start;
   await expect(scope.getByRole('radio', { name: 'Only the ones I choose' })).toBeChecked();
   await scope.getByRole('radio', { name: /^All my conversations/ }).check();
   await expect(page.getByRole('status').filter({ hasText: 'Dana Adeyemi now sees all your conversations' })).toBeVisible();
-  await expect(row).toContainText('Reads and sends in all your conversations but those you keep Only me');
+  await expect(row).toContainText('Reads and sends in all your conversations but confidential ones and those you keep Only me');
   await expect(conversations(dana)).toHaveCount(1);
   await expect(conversations(dana).first()).toContainText('Prescription refill');
 
@@ -280,7 +283,7 @@ test('a caregiver given all conversations sees each one, new ones as they start;
   await dana.getByRole('link', { name: 'Security' }).click();
   await dana.getByRole('link', { name: 'People who help me' }).click();
   await expect(dana.getByRole('listitem').filter({ hasText: 'Sam Adeyemi' }))
-    .toContainText("all of Sam Adeyemi's conversations they do not keep to themselves");
+    .toContainText("all of Sam Adeyemi's conversations but confidential ones and those they keep to themselves");
   await dana.getByRole('link', { name: 'Back to messages' }).click();
   await conversations(dana).filter({ hasText: 'Appointment' }).click();
   await expect(dana.getByRole('listitem').filter({ hasText: later })).toBeVisible();

@@ -35,6 +35,8 @@ test('the clinic appoints a parent for a teen, who agrees in her own app before 
   await expect(row).toContainText('Parent · appointed by the clinic');
   await expect(row).toContainText('Nothing is shared with them until you agree to their help.');
   await s.screenshot(page, '27-teen-assent');
+  // What she agrees to is on the page before she does.
+  await expect(row.getByRole('region', { name: 'The caregiver terms' })).toContainText('They never use your passkey');
   await row.getByRole('button', { name: 'Agree to Rosa Lopez helping me' }).click();
   await expect(page.getByRole('status').filter({ hasText: "You agreed to Rosa Lopez's help." })).toBeVisible();
   await expect(page.getByRole('list', { name: 'Your caregivers' }).getByRole('listitem').filter({ hasText: 'Rosa Lopez' })).toContainText('Can help since');
@@ -53,5 +55,6 @@ test('the clinic appoints a parent for a teen, who agrees in her own app before 
   const activity = page.getByTestId('account-activity');
   await expect(activity).toContainText('Caregiver invited (Rosa Lopez)');
   await expect(activity).toContainText('Agreed to a caregiver the clinic appointed (Rosa Lopez)');
+  await expect(activity).toContainText('Agreed to the caregiver terms (version ward-caregiver-1), agreeing to Rosa Lopez');
   await expect(page.getByTestId('activity-check')).toContainText('Checked: these');
 });

@@ -5,7 +5,9 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use ward_proto::Bytes;
-use ward_proto::account::{AccountEvent, AccountHistory, LegalHold, LegalHoldRequest};
+use ward_proto::account::{
+    AccountEvent, AccountEventKind, AccountHistory, LegalHold, LegalHoldRequest,
+};
 use ward_proto::threads::Role;
 
 use crate::error::ApiError;
@@ -43,6 +45,39 @@ pub async fn history(
     session: Session,
 ) -> Result<Json<AccountHistory>, ApiError> {
     Ok(Json(log_of(&state, &session.account_id).await?))
+}
+
+/// `POST /v1/account/recovery-code-used`: the caller's app opened the
+/// account with its recovery code (the relay never sees the code, so the
+/// app says so), for the access log. Once per session: a second report is
+/// accepted and changes nothing.
+#[utoipa::path(post, path = "/v1/account/recovery-code-used", tag = "account", responses((status = 204, description = "Recorded")), security(("session" = [])))]
+pub async fn recovery_code_used(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<axum::http::StatusCode, ApiError> {
+    let mut tx = crate::db::begin_write(&state.db, &session.account_id).await?;
+    let already = store::history::events_of_kind(
+        &mut *tx,
+        &session.account_id,
+        AccountEventKind::RecoveryCodeUsed,
+        1,
+    )
+    .await?
+    .first()
+    .is_some_and(|event| event.session_id.as_deref() == Some(session.session_id.as_str()));
+    if !already {
+        crate::history::record_in(
+            &mut tx,
+            &session.account_id,
+            AccountEventKind::RecoveryCodeUsed,
+            Some(&session.session_id),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 /// `GET /v1/accounts/{account_id}/history` (the clinic only): an

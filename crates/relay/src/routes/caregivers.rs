@@ -239,14 +239,16 @@ pub async fn end(
 /// `POST /v1/caregivers/{account_id}/assent`: the patient agrees to
 /// caregiver `account_id`, a guardian the clinic appointed (needed from 13
 /// to 17 before anything is shared with them). Recorded in the patient's
-/// log as a consent. Refused unless that caregiver waits for this
+/// log, with the caregiver terms they were shown (their version and
+/// SHA-256) as a consent. Refused unless that caregiver waits for this
 /// patient's agreement now (an agreement given early would stand in for
 /// the teen's own later).
-#[utoipa::path(post, path = "/v1/caregivers/{account_id}/assent", tag = "caregivers", params(("account_id" = String, Path, description = "The caregiver")), responses((status = 204, description = "Agreed"), (status = 403, description = "Not a patient, no recent sign-in (`step_up_required`), or no grant in force between the two (`not_your_caregiver`)", body = ward_proto::ErrorBody)), security(("session" = [])))]
+#[utoipa::path(post, path = "/v1/caregivers/{account_id}/assent", tag = "caregivers", request_body = ward_proto::account::ConsentAccept, params(("account_id" = String, Path, description = "The caregiver")), responses((status = 204, description = "Agreed"), (status = 403, description = "Not a patient, no recent sign-in (`step_up_required`), or no grant in force between the two (`not_your_caregiver`)", body = ward_proto::ErrorBody), (status = 409, description = "`consent_changed`: the caregiver terms changed since they were shown", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn assent(
     State(state): State<AppState>,
     session: Session,
     Path(caregiver_id): Path<String>,
+    JsonBody(shown): JsonBody<ward_proto::account::ConsentAccept>,
 ) -> Result<StatusCode, ApiError> {
     if session.kind != Role::Patient {
         return Err(ApiError::forbidden(
@@ -266,10 +268,21 @@ pub async fn assent(
             "That person is not waiting for your agreement: only a guardian the clinic appointed for you, while you are 13 to 17, is.",
         ));
     }
+    let terms = crate::routes::consent::caregiver_terms(&state);
+    crate::routes::consent::check_shown(&terms, &shown)?;
     let mut tx = crate::db::begin_write(&state.db, &format!("caregivers:{patient_id}")).await?;
     if !store::caregivers::assent(&mut tx, patient_id, &caregiver_id, now).await? {
         return Err(not_linked());
     }
+    crate::routes::consent::record_caregiver_terms(
+        &mut tx,
+        patient_id,
+        &session.session_id,
+        &terms,
+        "caregiver_assent",
+        &caregiver_id,
+    )
+    .await?;
     crate::history::record_in(
         &mut tx,
         patient_id,

@@ -30,6 +30,61 @@ fn current(state: &AppState) -> store::consent::Text {
     }
 }
 
+/// The caregiver terms as configured now, with their hash: what a patient
+/// agrees to by inviting a caregiver, and a teen by agreeing to a guardian.
+pub(crate) fn caregiver_terms(state: &AppState) -> store::consent::Text {
+    let text = state.config.caregiver_consent_text().to_owned();
+    store::consent::Text {
+        version: state.config.caregiver_consent_version.clone(),
+        sha256: Sha256::digest(text.as_bytes()).to_vec(),
+        text,
+    }
+}
+
+/// 409 `consent_changed` unless `shown` names `text` (version and hash).
+pub(crate) fn check_shown(
+    text: &store::consent::Text,
+    shown: &ConsentAccept,
+) -> Result<(), ApiError> {
+    if shown.version != text.version || shown.sha256.0 != text.sha256 {
+        return Err(ApiError::conflict(
+            ErrorCode::ConsentChanged,
+            "The clinic changed these terms since they were shown to you. Read the new text, then try again.",
+        ));
+    }
+    Ok(())
+}
+
+/// Records, inside the caller's transaction, that `account_id` agreed to
+/// the caregiver terms `text` about `caregiver` (`method`:
+/// `caregiver_invite` or `caregiver_assent`): the text kept by its hash,
+/// and a `consent_given` entry in the account's access log.
+pub(crate) async fn record_caregiver_terms(
+    conn: &mut sqlx::AnyConnection,
+    account_id: &str,
+    session_id: &str,
+    text: &store::consent::Text,
+    method: &str,
+    caregiver: &str,
+) -> Result<(), ApiError> {
+    store::consent::keep_text(conn, text, now_ms()).await?;
+    let detail = serde_json::to_string(&ConsentDetail {
+        version: text.version.clone(),
+        sha256: hex(&text.sha256),
+        method: method.to_owned(),
+        caregiver: Some(caregiver.to_owned()),
+    })
+    .map_err(|e| ApiError::internal("consent detail", &e))?;
+    history::record_in(
+        conn,
+        account_id,
+        AccountEventKind::ConsentGiven,
+        Some(session_id),
+        Some(&detail),
+    )
+    .await
+}
+
 fn served(text: store::consent::Text) -> ConsentText {
     ConsentText {
         version: text.version,
@@ -47,6 +102,7 @@ fn detail(text: &store::consent::Text, method: &str) -> Result<String, ApiError>
         version: text.version.clone(),
         sha256: hex(&text.sha256),
         method: method.to_owned(),
+        caregiver: None,
     })
     .map_err(|e| ApiError::internal("consent detail", &e))
 }
@@ -69,6 +125,14 @@ pub async fn text(State(state): State<AppState>) -> Json<ConsentText> {
     Json(served(current(&state)))
 }
 
+/// `GET /v1/caregivers/consent`: the caregiver terms as they stand (what a
+/// patient agrees to by inviting a caregiver, and a patient aged 13 to 17
+/// by agreeing to a guardian the clinic appointed).
+#[utoipa::path(get, path = "/v1/caregivers/consent", tag = "caregivers", responses((status = 200, description = "OK", body = ward_proto::account::ConsentText)), security(("session" = [])))]
+pub async fn caregiver_text(State(state): State<AppState>, _session: Session) -> Json<ConsentText> {
+    Json(served(caregiver_terms(&state)))
+}
+
 /// `GET /v1/account/consent`: what the caller agreed to, and whether it
 /// withdrew.
 #[utoipa::path(get, path = "/v1/account/consent", tag = "consent", responses((status = 200, description = "OK", body = ward_proto::account::ConsentStatus)), security(("session" = [])))]
@@ -88,12 +152,7 @@ pub async fn agree(
     JsonBody(request): JsonBody<ConsentAccept>,
 ) -> Result<Json<ConsentStatus>, ApiError> {
     let text = current(&state);
-    if request.version != text.version || request.sha256.0 != text.sha256 {
-        return Err(ApiError::conflict(
-            ErrorCode::ConsentChanged,
-            "The clinic changed its consent text since it was shown to you. Read the new text, then agree again.",
-        ));
-    }
+    check_shown(&text, &request)?;
     let now = now_ms();
     let mut tx = crate::db::begin_write(&state.db, &session.account_id).await?;
     // Before the first passkey, the session is the one the invite code and

@@ -76,7 +76,7 @@ pub async fn create_invite(
 }
 
 /// `POST /v1/caregivers/invites` (a patient)
-#[utoipa::path(post, path = "/v1/caregivers/invites", tag = "enrollment", request_body = ward_proto::auth::CaregiverInviteRequest, responses((status = 201, description = "Created", body = ward_proto::auth::InviteCreated), (status = 403, description = "Forbidden", body = ward_proto::ErrorBody), (status = 429, description = "`too_many_invites`: 5 caregiver invites waiting to be used, or 10 made in the last day (Retry-After says when to try again)", body = ward_proto::ErrorBody)), security(("session" = [])))]
+#[utoipa::path(post, path = "/v1/caregivers/invites", tag = "enrollment", request_body = ward_proto::auth::CaregiverInviteRequest, responses((status = 201, description = "Created", body = ward_proto::auth::InviteCreated), (status = 403, description = "Forbidden", body = ward_proto::ErrorBody), (status = 409, description = "`consent_changed`: the caregiver terms changed since they were shown", body = ward_proto::ErrorBody), (status = 429, description = "`too_many_invites`: 5 caregiver invites waiting to be used, or 10 made in the last day (Retry-After says when to try again)", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn create_caregiver_invite(
     State(state): State<AppState>,
     session: Session,
@@ -90,6 +90,8 @@ pub async fn create_caregiver_invite(
     // Inviting someone who will read the patient's threads is as sensitive
     // as adding a way to sign in: a stolen old session must not do it.
     session.require_recent_sign_in()?;
+    let terms = crate::routes::consent::caregiver_terms(&state);
+    crate::routes::consent::check_shown(&terms, &request.consent)?;
     let created = insert_invite(
         &state,
         &session.account_id,
@@ -100,14 +102,26 @@ pub async fn create_caregiver_invite(
         request.relationship,
     )
     .await?;
-    crate::history::record(
-        &state.db,
+    // The terms the patient agreed to by inviting, then the invitation.
+    let mut tx = crate::db::begin_write(&state.db, &session.account_id).await?;
+    crate::routes::consent::record_caregiver_terms(
+        &mut tx,
+        &session.account_id,
+        &session.session_id,
+        &terms,
+        "caregiver_invite",
+        &request.display_name,
+    )
+    .await?;
+    crate::history::record_in(
+        &mut tx,
         &session.account_id,
         ward_proto::account::AccountEventKind::CaregiverInvited,
         Some(&session.session_id),
         Some(&request.display_name),
     )
     .await?;
+    tx.commit().await?;
     Ok(created)
 }
 

@@ -87,6 +87,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/v1/caregivers/{account_id}/end", post(caregivers::end))
         .route("/v1/caregivers/accept", post(caregivers::accept))
+        .route("/v1/caregivers/consent", get(consent::caregiver_text))
         .route(
             "/v1/caregivers/{account_id}/assent",
             post(caregivers::assent),
@@ -109,6 +110,10 @@ pub fn router() -> Router<AppState> {
         .route("/v1/keys/{account_id}", get(keys::fetch))
         .route("/v1/keys/{account_id}/history", get(keys::history))
         .route("/v1/account/history", get(account::history))
+        .route(
+            "/v1/account/recovery-code-used",
+            post(account::recovery_code_used),
+        )
         .route(
             "/v1/accounts/{account_id}/legal-hold",
             put(account::legal_hold),

@@ -348,8 +348,13 @@ pub async fn put_epoch(
             "Only the patient or the clinic can start a new epoch.",
         ));
     }
-    let members: HashSet<String> = members(&state, &thread_id).await?.into_iter().collect();
-    let mut tx = state.db.begin().await?;
+    // The members read under the thread's lock: none can join or leave
+    // between the check and the epoch sealed to them.
+    let mut tx = crate::db::begin_write(&state.db, &crate::db::thread_scope(&thread_id)).await?;
+    let members: HashSet<String> = store::members::current(&mut *tx, &thread_id)
+        .await?
+        .into_iter()
+        .collect();
     start_epoch(&mut tx, &thread_id, &session.account_id, &members, &request).await?;
     tx.commit().await?;
     Ok(StatusCode::CREATED)
@@ -499,14 +504,25 @@ pub async fn add_member(
     if state.config.is_sensitive(thread.category) {
         return Err(confidential());
     }
-    if thread.only_me {
+    // Only me, the members and the epoch are read under the thread's lock:
+    // a device marking it Only me, or starting the next epoch, meanwhile
+    // waits, and one sharing it at the same time finds it shared.
+    let mut tx = crate::db::begin_write(&state.db, &crate::db::thread_scope(&thread_id)).await?;
+    if thread.only_me || store::threads::is_only_me(&mut *tx, &thread_id).await? {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             ErrorCode::OnlyMeThread,
             "This thread is marked Only me: it is never shared with a caregiver. Turn Only me off first if you want to share it.",
         ));
     }
-    let current = store::threads::current_epoch(&state.db, &thread_id).await?;
+    if store::members::current(&mut *tx, &thread_id)
+        .await?
+        .contains(&request.account_id)
+    {
+        // Shared already (from another device): their keys stay as sealed.
+        return Ok(StatusCode::CREATED);
+    }
+    let current = store::threads::current_epoch(&mut *tx, &thread_id).await?;
     let epochs = current.map_or(0, |c| c + 1);
     let keys = checked_sealed_keys(
         &thread_id,
@@ -520,7 +536,6 @@ pub async fn add_member(
             "Seal every existing epoch's key to the caregiver, so they can read the history.",
         ));
     }
-    let mut tx = state.db.begin().await?;
     store::members::add_caregiver(&mut tx, &thread_id, &request.account_id, now_ms()).await?;
     store_sealed_keys(&mut tx, &thread_id, &session.account_id, keys).await?;
     crate::history::record_in(
@@ -543,9 +558,10 @@ pub async fn add_member(
 }
 
 /// `PUT /v1/threads/{id}/only-me` (the thread's patient): keeps the
-/// thread to the patient (and the clinic), or lets it be shared again.
-/// Refused while a caregiver is in it: the patient stops sharing first, so
-/// the thread moves to an epoch sealed without them.
+/// thread to the patient (and the clinic), or lets it be shared again
+/// (after a recent sign-in). Refused while a caregiver is in it: the
+/// patient stops sharing first, so the thread moves to an epoch sealed
+/// without them.
 #[utoipa::path(put, path = "/v1/threads/{thread_id}/only-me", tag = "threads", request_body = ward_proto::threads::OnlyMeRequest, params(("thread_id" = String, Path, description = "The thread")), responses((status = 204, description = "Done"), (status = 403, description = "Not the thread's patient (`forbidden`), or a caregiver is in it (`only_me_thread`)", body = ward_proto::ErrorBody), (status = 404, description = "Not found", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn set_only_me(
     State(state): State<AppState>,
@@ -564,6 +580,9 @@ pub async fn set_only_me(
         if state.config.is_sensitive(thread.category) {
             return Err(confidential());
         }
+        // Letting caregivers in again is as sensitive as sharing: one who
+        // sees all the patient's threads gets it from then on unasked.
+        session.require_recent_sign_in()?;
     }
     if !store::threads::set_only_me(&state.db, &thread_id, request.only_me).await? {
         return Err(ApiError::new(
@@ -620,9 +639,12 @@ pub async fn remove_member(
     // The patient's app shares every thread with a caregiver who sees all
     // of them: taken out alone, the thread would come back. Keeping it
     // "Only me", in the same step, is what keeps it from them.
+    let now = state.clock.now_ms();
     let sees_all = store::caregivers::grant_in_thread(&state.db, &thread_id, &account_id)
         .await?
-        .is_some_and(|grant| grant.all_threads && grant.active_at(state.clock.now_ms()));
+        .is_some_and(|grant| grant.all_threads && grant.active_at(now))
+        && !store::caregivers::waits_for_assent(&state.db, &session.account_id, &account_id, now)
+            .await?;
     if sees_all && !request.only_me {
         let thread = store::threads::summary(&state.db, &thread_id, &session.account_id).await?;
         if !thread.only_me {
@@ -633,12 +655,12 @@ pub async fn remove_member(
             ));
         }
     }
-    let remaining: HashSet<String> = members(&state, &thread_id)
+    let mut tx = crate::db::begin_write(&state.db, &crate::db::thread_scope(&thread_id)).await?;
+    let remaining: HashSet<String> = store::members::current(&mut *tx, &thread_id)
         .await?
         .into_iter()
         .filter(|member| *member != account_id)
         .collect();
-    let mut tx = state.db.begin().await?;
     store::members::remove(&mut tx, &thread_id, &account_id, now_ms()).await?;
     if request.only_me {
         store::threads::keep_to_patient(&mut tx, &thread_id).await?;

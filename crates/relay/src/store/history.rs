@@ -146,7 +146,7 @@ pub async fn events(db: &AnyPool, account_id: &str, limit: i64) -> Result<Vec<Ev
 
 /// `account_id`'s newest `limit` events of `kind`, newest first.
 pub async fn events_of_kind(
-    db: &AnyPool,
+    db: impl sqlx::Executor<'_, Database = sqlx::Any>,
     account_id: &str,
     kind: AccountEventKind,
     limit: i64,

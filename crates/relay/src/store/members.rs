@@ -68,7 +68,10 @@ pub async fn list(db: &AnyPool, thread_id: &str) -> Result<Vec<Member>, sqlx::Er
 }
 
 /// `thread_id`'s current members' accounts: who is told of its events.
-pub async fn current(db: &AnyPool, thread_id: &str) -> Result<Vec<String>, sqlx::Error> {
+pub async fn current(
+    db: impl sqlx::Executor<'_, Database = sqlx::Any>,
+    thread_id: &str,
+) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT account_id FROM thread_members WHERE thread_id = $1 AND removed_at IS NULL",
     )

@@ -196,11 +196,27 @@ pub async fn keep_to_patient(conn: &mut AnyConnection, thread_id: &str) -> Resul
 }
 
 /// `thread_id`'s current epoch (`None`: none yet; the thread must exist).
-pub async fn current_epoch(db: &AnyPool, thread_id: &str) -> Result<Option<i64>, sqlx::Error> {
+pub async fn current_epoch(
+    db: impl sqlx::Executor<'_, Database = sqlx::Any>,
+    thread_id: &str,
+) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar("SELECT current_epoch FROM threads WHERE thread_id = $1")
         .bind(thread_id)
         .fetch_one(db)
         .await
+}
+
+/// Whether `thread_id` is kept "Only me" (the thread must exist).
+pub async fn is_only_me(
+    db: impl sqlx::Executor<'_, Database = sqlx::Any>,
+    thread_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let crate::db::Flag(only_me) =
+        sqlx::query_scalar("SELECT only_me FROM threads WHERE thread_id = $1")
+            .bind(thread_id)
+            .fetch_one(db)
+            .await?;
+    Ok(only_me)
 }
 
 /// Makes `epoch` `thread_id`'s current one if `previous` still is (`None`:

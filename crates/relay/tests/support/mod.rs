@@ -612,6 +612,17 @@ impl Relay {
     }
 }
 
+/// The caregiver terms a test relay serves (its default), as a patient
+/// who was shown them agrees to them.
+pub fn caregiver_terms() -> ward_proto::account::ConsentAccept {
+    use sha2::Digest;
+    let text = ward_relay::config::DEFAULT_CAREGIVER_CONSENT_TEXT.trim();
+    ward_proto::account::ConsentAccept {
+        version: ward_relay::config::DEFAULT_CAREGIVER_CONSENT_VERSION.into(),
+        sha256: ward_proto::Bytes(sha2::Sha256::digest(text.as_bytes()).to_vec()),
+    }
+}
+
 impl Relay {
     /// Dana, a caregiver `patient` invited, enrolled at `contact`.
     pub async fn caregiver_for(&self, patient: &Account, contact: &str) -> Account {
@@ -624,6 +635,7 @@ impl Relay {
                     display_name: "Dana".into(),
                     contact: contact.into(),
                     relationship: Some(ward_proto::caregivers::Relationship::Parent),
+                    consent: caregiver_terms(),
                 }),
                 StatusCode::CREATED,
             )
