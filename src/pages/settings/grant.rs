@@ -221,7 +221,7 @@ pub(crate) fn GrantControls(
     view! {
         <div class="grant-controls">
             <Show when=move || active>
-                <fieldset class="choices">
+                <fieldset class="categories">
                     <legend>{scope_legend.clone()}</legend>
                     <label class="choice">
                         <input type="radio" name=scope_name.clone() prop:checked=!all_now node_ref=chosen_box
