@@ -118,8 +118,18 @@ impl Inbox {
                                     | ErrorCode::StaleEpoch
                             )
                     }
-                    Err(SessionError::Api(_)) => false,
-                    Err(_) => true,
+                    // Keys that do not match this device's pins, or a
+                    // history the relay rewrote: not until the patient has
+                    // seen the notice (and unlocked again).
+                    Err(
+                        SessionError::KeyHistoryRewritten
+                        | SessionError::SplitView
+                        | SessionError::Crypto
+                        | SessionError::OnlyMeThread,
+                    ) => true,
+                    // Keys not published yet, a change to confirm, storage:
+                    // may pass on a later reload.
+                    Err(_) => false,
                 };
                 if !settled {
                     again.insert((thread_id, caregiver_id));

@@ -468,9 +468,16 @@ impl Session {
         };
         match pending.open(recovered).await {
             Ok(account) => {
-                // In the access log: the relay cannot know it otherwise.
-                let _ = api::account::recovery_code_used(&account.token).await;
-                self.unlocked(account, None, ticket).await
+                let token = account.token.clone();
+                let opened = self.unlocked(account, None, ticket).await;
+                // In the access log, in the background (the account is open
+                // already): the relay cannot know it otherwise.
+                if opened.is_ok() {
+                    leptos::task::spawn_local(async move {
+                        let _ = api::account::recovery_code_used(&token).await;
+                    });
+                }
+                opened
             }
             Err(error) => {
                 self.notice

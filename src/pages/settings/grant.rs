@@ -5,6 +5,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use ward_proto::ErrorCode;
 use ward_proto::account::ConsentText;
 use ward_proto::caregivers::{Caregiver, CaregiverStatus, GrantChange};
 
@@ -12,7 +13,7 @@ use crate::api;
 use crate::components::consent::ConsentWords;
 use crate::components::notice::{Busy, ErrorNote};
 use crate::messaging::Inbox;
-use crate::session::Session;
+use crate::session::{Session, SessionError};
 
 /// The renewal terms the relay offers, in months.
 const TERMS: [u32; 4] = [3, 6, 12, 18];
@@ -168,7 +169,7 @@ pub(crate) fn GrantControls(
     };
     // A teen agrees to the caregiver terms as shown, with the guardian.
     let terms = RwSignal::new(None::<ConsentText>);
-    if awaiting {
+    let load_terms = move || {
         spawn_local(async move {
             let Some(token) = session.token() else { return };
             match api::caregivers::terms(&token).await {
@@ -176,6 +177,9 @@ pub(crate) fn GrantControls(
                 Err(e) => error.set(Some(session.explain(&e))),
             }
         });
+    };
+    if awaiting {
+        load_terms();
     }
     let agree = {
         let (account_id, name) = (account_id.clone(), name.clone());
@@ -205,7 +209,15 @@ pub(crate) fn GrantControls(
                         ));
                         on_changed();
                     }
-                    Err(e) => error.set(Some(session.explain(&e))),
+                    Err(e) => {
+                        // Terms changed since they were shown: the new
+                        // ones replace them, to read before agreeing.
+                        if matches!(&e, SessionError::Api(api) if api.code() == Some(ErrorCode::ConsentChanged))
+                        {
+                            load_terms();
+                        }
+                        error.set(Some(session.explain(&e)));
+                    }
                 }
             });
         }
@@ -216,6 +228,7 @@ pub(crate) fn GrantControls(
     let term_label = format!("Keep {name}'s access for");
     let remove_label = format!("Remove {name}");
     let remove_question = format!("Remove {name}? They will no longer see any of your messages.");
+    let assent_hint = format!("assent-hint-{account_id}");
     let scope_legend = format!("Which conversations {name} sees");
     let scope_name = format!("scope-{account_id}");
     view! {
@@ -265,11 +278,15 @@ pub(crate) fn GrantControls(
                 </button>
             </Show>
             <Show when=move || awaiting>
-                {move || terms.get().map(|text| view! {
-                    <ConsentWords text label="The caregiver terms" within=true />
-                })}
-                <p class="hint">"By agreeing, you accept these terms for their help."</p>
+                {
+                    let label = format!("The caregiver terms, for {name}");
+                    move || terms.get().map(|text| view! {
+                        <ConsentWords text label=label.clone() within=true />
+                    })
+                }
+                <p class="hint" id=assent_hint.clone()>"By agreeing, you accept these terms for their help."</p>
                 <button type="button" class="button" prop:disabled=move || busy.get()
+                    aria-describedby=assent_hint.clone()
                     on:click=agree.clone()>
                     {agree_label.clone()}
                 </button>

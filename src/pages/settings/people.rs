@@ -375,8 +375,8 @@ fn InviteForm(on_invited: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
                 {move || terms.get().map(|text| view! {
                     <ConsentWords text label="The caregiver terms" within=true />
                 })}
-                <p class="hint">"By inviting them, you agree to these terms. You can change or end their access at any time."</p>
-                <button type="submit" class="button" prop:disabled=move || busy.get()>"Invite"</button>
+                <p class="hint" id="invite-terms-hint">"By inviting them, you agree to these terms. You can change or end their access at any time."</p>
+                <button type="submit" class="button" aria-describedby="invite-terms-hint" prop:disabled=move || busy.get()>"Invite"</button>
             </form>
             <Busy busy=busy text="Making the invite…" />
             // Always in the page, so that what appears in it is announced.

@@ -125,7 +125,7 @@ pub(crate) fn ThreadSharing(thread_id: Memo<String>) -> impl IntoView {
                     done.set("Only you and your care team see this conversation.".into())
                 }
                 Ok(_) if !everything.is_empty() => done.set(format!(
-                    "You can share this conversation again. {} sees all your conversations, so it is shared with them now.",
+                    "You can share this conversation again. {} sees all your conversations, so it will be shared with them.",
                     everything.join(" and ")
                 )),
                 Ok(_) => done.set("You can share this conversation again.".into()),

@@ -57,15 +57,13 @@ pub async fn recovery_code_used(
     session: Session,
 ) -> Result<axum::http::StatusCode, ApiError> {
     let mut tx = crate::db::begin_write(&state.db, &session.account_id).await?;
-    let already = store::history::events_of_kind(
+    let already = store::history::has_from_session(
         &mut *tx,
         &session.account_id,
         AccountEventKind::RecoveryCodeUsed,
-        1,
+        &session.session_id,
     )
-    .await?
-    .first()
-    .is_some_and(|event| event.session_id.as_deref() == Some(session.session_id.as_str()));
+    .await?;
     if !already {
         crate::history::record_in(
             &mut tx,

@@ -63,8 +63,11 @@ pub async fn create_invite(
     if session.kind != Role::Clinic {
         return Err(ApiError::forbidden("Only the clinic can invite patients."));
     }
-    insert_invite(
+    let mut tx =
+        crate::db::begin_write(&state.db, &store::invites::scope(&session.account_id)).await?;
+    let created = insert_invite(
         &state,
+        &mut tx,
         &session.account_id,
         Role::Patient,
         None,
@@ -72,7 +75,9 @@ pub async fn create_invite(
         &request.contact,
         None,
     )
-    .await
+    .await?;
+    tx.commit().await?;
+    Ok(created)
 }
 
 /// `POST /v1/caregivers/invites` (a patient)
@@ -92,8 +97,14 @@ pub async fn create_caregiver_invite(
     session.require_recent_sign_in()?;
     let terms = crate::routes::consent::caregiver_terms(&state);
     crate::routes::consent::check_shown(&terms, &request.consent)?;
+    let name = display_name(&request.display_name)?;
+    // The invitation, the terms the patient agreed to by making it, and its
+    // entry in their log: all or nothing.
+    let mut tx =
+        crate::db::begin_write(&state.db, &store::invites::scope(&session.account_id)).await?;
     let created = insert_invite(
         &state,
+        &mut tx,
         &session.account_id,
         Role::Caregiver,
         Some(&session.account_id),
@@ -102,15 +113,13 @@ pub async fn create_caregiver_invite(
         request.relationship,
     )
     .await?;
-    // The terms the patient agreed to by inviting, then the invitation.
-    let mut tx = crate::db::begin_write(&state.db, &session.account_id).await?;
     crate::routes::consent::record_caregiver_terms(
         &mut tx,
         &session.account_id,
         &session.session_id,
         &terms,
         "caregiver_invite",
-        &request.display_name,
+        &name,
     )
     .await?;
     crate::history::record_in(
@@ -118,7 +127,7 @@ pub async fn create_caregiver_invite(
         &session.account_id,
         ward_proto::account::AccountEventKind::CaregiverInvited,
         Some(&session.session_id),
-        Some(&request.display_name),
+        Some(&name),
     )
     .await?;
     tx.commit().await?;
@@ -142,8 +151,10 @@ pub async fn create_guardian_invite(
     if !store::accounts::is_patient(&state.db, &patient_id).await? {
         return Err(ApiError::not_found("patient"));
     }
+    let mut tx = crate::db::begin_write(&state.db, &store::invites::scope(&patient_id)).await?;
     let created = insert_invite(
         &state,
+        &mut tx,
         &session.account_id,
         Role::Caregiver,
         Some(&patient_id),
@@ -153,14 +164,15 @@ pub async fn create_guardian_invite(
     )
     .await?;
     // In the patient's own log: they see who was appointed, and by whom.
-    crate::history::record(
-        &state.db,
+    crate::history::record_in(
+        &mut tx,
         &patient_id,
         ward_proto::account::AccountEventKind::CaregiverInvited,
         None,
-        Some(&request.display_name),
+        Some(&display_name(&request.display_name)?),
     )
     .await?;
+    tx.commit().await?;
     Ok(created)
 }
 
@@ -182,8 +194,12 @@ pub(crate) async fn look_up_invite(
     Ok((invite_hash, invite, counted))
 }
 
+/// Inserts an invite inside `conn`, a write transaction begun under
+/// [`store::invites::scope`] of its patient.
+#[allow(clippy::too_many_arguments)]
 async fn insert_invite(
     state: &AppState,
+    conn: &mut sqlx::AnyConnection,
     created_by: &str,
     kind: Role,
     for_patient: Option<&str>,
@@ -202,7 +218,7 @@ async fn insert_invite(
     // be used, and made in the last day), so parallel requests cannot
     // overshoot. The clinic's patient invites are not capped here.
     let inserted = store::invites::insert_capped(
-        &state.db,
+        conn,
         store::invites::NewInvite {
             code_hash: &state.secret.code_hash(&code),
             created_by,

@@ -562,7 +562,7 @@ pub async fn add_member(
 /// (after a recent sign-in). Refused while a caregiver is in it: the
 /// patient stops sharing first, so the thread moves to an epoch sealed
 /// without them.
-#[utoipa::path(put, path = "/v1/threads/{thread_id}/only-me", tag = "threads", request_body = ward_proto::threads::OnlyMeRequest, params(("thread_id" = String, Path, description = "The thread")), responses((status = 204, description = "Done"), (status = 403, description = "Not the thread's patient (`forbidden`), or a caregiver is in it (`only_me_thread`)", body = ward_proto::ErrorBody), (status = 404, description = "Not found", body = ward_proto::ErrorBody)), security(("session" = [])))]
+#[utoipa::path(put, path = "/v1/threads/{thread_id}/only-me", tag = "threads", request_body = ward_proto::threads::OnlyMeRequest, params(("thread_id" = String, Path, description = "The thread")), responses((status = 204, description = "Done"), (status = 403, description = "Not the thread's patient (`forbidden`), a caregiver is in it or the thread is confidential (`only_me_thread`), or turning it off without a recent sign-in (`step_up_required`)", body = ward_proto::ErrorBody), (status = 404, description = "Not found", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn set_only_me(
     State(state): State<AppState>,
     session: Session,
@@ -584,7 +584,12 @@ pub async fn set_only_me(
         // sees all the patient's threads gets it from then on unasked.
         session.require_recent_sign_in()?;
     }
-    if !store::threads::set_only_me(&state.db, &thread_id, request.only_me).await? {
+    // Under the thread's lock, like adding a member: a caregiver being let
+    // in at this moment is either in (and this is refused) or kept out.
+    let mut tx = crate::db::begin_write(&state.db, &crate::db::thread_scope(&thread_id)).await?;
+    let changed = store::threads::set_only_me(&mut *tx, &thread_id, request.only_me).await?;
+    tx.commit().await?;
+    if !changed {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             ErrorCode::OnlyMeThread,

@@ -165,6 +165,26 @@ pub async fn events_of_kind(
     .collect()
 }
 
+/// Whether `account_id`'s log has an event of `kind` made by session
+/// `session_id`.
+pub async fn has_from_session(
+    db: impl sqlx::Executor<'_, Database = sqlx::Any>,
+    account_id: &str,
+    kind: AccountEventKind,
+    session_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let crate::db::Flag(found) = sqlx::query_scalar(
+        "SELECT COUNT(*) > 0 FROM account_events
+         WHERE account_id = $1 AND kind = $2 AND session_id = $3",
+    )
+    .bind(account_id)
+    .bind(Text(kind))
+    .bind(session_id)
+    .fetch_one(db)
+    .await?;
+    Ok(found)
+}
+
 /// The newest entry of `account_id`'s key history with its bundle, inside
 /// the caller's transaction (to compare with, and to chain onto).
 pub async fn last_bundle(

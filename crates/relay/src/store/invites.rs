@@ -91,18 +91,17 @@ pub struct Invite {
 }
 
 /// Stores `invite` unless it is a caregiver invite over its patient's
-/// `caps`; whether it was stored. The count and the insert run in one
-/// write transaction serialized per patient: on PostgreSQL a lone
-/// statement's subqueries would not see a parallel request's uncommitted
-/// insert, and both would pass the cap. The clinic's patient invites are
-/// not capped.
+/// `caps`; whether it was stored. The count and the insert run inside the
+/// caller's write transaction, begun under [`scope`] (serialized per
+/// patient: on PostgreSQL a lone statement's subqueries would not see a
+/// parallel request's uncommitted insert, and both would pass the cap),
+/// with whatever the caller records of the invite. The clinic's patient
+/// invites are not capped.
 pub async fn insert_capped(
-    db: &AnyPool,
+    conn: &mut AnyConnection,
     invite: NewInvite<'_>,
     caps: Caps,
 ) -> Result<bool, sqlx::Error> {
-    let patient = invite.for_patient.unwrap_or(invite.created_by);
-    let mut tx = crate::db::begin_write(db, &format!("invites:{patient}")).await?;
     let inserted = sqlx::query(
         "INSERT INTO invites (code_hash, created_by, display_name, contact, created_at, expires_at, kind, for_patient, relationship)
          SELECT $1, $2, $3, $4, $5, $6, $7, $8, $12
@@ -124,10 +123,16 @@ pub async fn insert_capped(
     .bind(caps.window_ms)
     .bind(caps.per_window)
     .bind(invite.relationship.map(ward_proto::caregivers::Relationship::name))
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
-    tx.commit().await?;
     Ok(inserted.rows_affected() == 1)
+}
+
+/// The write scope an invite for `patient` (or made by the clinic for a
+/// new patient: the clinic's account) is inserted under, so two requests
+/// cannot both pass the caps.
+pub fn scope(patient: &str) -> String {
+    format!("invites:{patient}")
 }
 
 /// Where `patient` stands against the caps at `now`, to say which one a

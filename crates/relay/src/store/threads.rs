@@ -167,7 +167,7 @@ pub async fn latest_activity(conn: &mut AnyConnection) -> Result<i64, sqlx::Erro
 /// Marks `thread_id` as the patient's alone (or not), unless `only_me` and
 /// a caregiver is a member now; whether it was changed.
 pub async fn set_only_me(
-    db: &AnyPool,
+    db: impl sqlx::Executor<'_, Database = sqlx::Any>,
     thread_id: &str,
     only_me: bool,
 ) -> Result<bool, sqlx::Error> {
