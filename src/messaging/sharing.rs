@@ -23,6 +23,29 @@ use super::{Inbox, crypto, is_member_as};
 use crate::api::{self, ApiError};
 use crate::session::{Session, SessionError};
 
+/// Whether sharing a thread unasked failed for good, until the next
+/// unlock: the relay refused it for good (403: a confidential category, a
+/// grant just ended), or this device cannot seal it (keys that do not
+/// match its pins, a history the relay rewrote). A busy or unreachable
+/// relay, an epoch that moved, keys not yet published or a change to
+/// confirm may pass on a later reload.
+fn settled(error: &SessionError) -> bool {
+    match error {
+        SessionError::Api(ApiError::Refused { status, code, .. }) => {
+            *status < 500
+                && !matches!(
+                    code,
+                    ErrorCode::InvalidSealedKey | ErrorCode::EpochConflict | ErrorCode::StaleEpoch
+                )
+        }
+        SessionError::KeyHistoryRewritten
+        | SessionError::SplitView
+        | SessionError::Crypto
+        | SessionError::OnlyMeThread => true,
+        _ => false,
+    }
+}
+
 impl Inbox {
     /// Shares `thread_id` with caregiver `caregiver_id`, its history
     /// included (asks for a passkey if the sign-in is not recent).
@@ -82,12 +105,9 @@ impl Inbox {
 
     /// Shares what the patient's scopes call for (see
     /// [`Self::missing_from_scopes`]), one thread at a time, in the
-    /// background. A pair the relay refuses for good (a category the clinic
-    /// keeps confidential, a grant that just ended) or that this device
-    /// cannot seal (the caregiver's keys do not match its pins) is not
-    /// tried again until the next unlock; one that met a busy or
-    /// unreachable relay, or an epoch that moved meanwhile, is tried on the
-    /// next reload. Once shared, the member list is the record.
+    /// background. A pair that failed for good ([`settled`]) is not tried
+    /// again until the next unlock; any other failure is tried on the next
+    /// reload. Once shared, the member list is the record.
     pub(crate) fn share_whole_scopes(&self, session: Session) {
         let missing = self.missing_from_scopes(session);
         if missing.is_empty() {
@@ -97,49 +117,31 @@ impl Inbox {
             .update_value(|tried| tried.extend(missing.iter().cloned()));
         let inbox = *self;
         leptos::task::spawn_local(async move {
-            let mut again = HashSet::new();
+            // Pairs the set of tried ones lets go of, to be tried again.
+            let mut forget = HashSet::new();
             let mut pairs = missing.into_iter();
             for (thread_id, caregiver_id) in pairs.by_ref() {
                 let result = inbox
                     .share_unasked(session, &thread_id, &caregiver_id)
                     .await;
-                if matches!(result, Err(SessionError::Interrupted)) {
-                    again.insert((thread_id, caregiver_id));
-                    break;
-                }
-                let settled = match &result {
-                    Ok(()) | Err(SessionError::Interrupted) => false,
-                    Err(SessionError::Api(ApiError::Refused { status, code, .. })) => {
-                        *status < 500
-                            && !matches!(
-                                code,
-                                ErrorCode::InvalidSealedKey
-                                    | ErrorCode::EpochConflict
-                                    | ErrorCode::StaleEpoch
-                            )
+                // Shared pairs go too: the member list is the record.
+                let let_go = match &result {
+                    Ok(()) => true,
+                    Err(SessionError::Interrupted) => {
+                        forget.insert((thread_id, caregiver_id));
+                        break;
                     }
-                    // Keys that do not match this device's pins, or a
-                    // history the relay rewrote: not until the patient has
-                    // seen the notice (and unlocked again).
-                    Err(
-                        SessionError::KeyHistoryRewritten
-                        | SessionError::SplitView
-                        | SessionError::Crypto
-                        | SessionError::OnlyMeThread,
-                    ) => true,
-                    // Keys not published yet, a change to confirm, storage:
-                    // may pass on a later reload.
-                    Err(_) => false,
+                    Err(error) => !settled(error),
                 };
-                if !settled {
-                    again.insert((thread_id, caregiver_id));
+                if let_go {
+                    forget.insert((thread_id, caregiver_id));
                 }
             }
             // Those not reached (a lock came first) are tried after it.
-            again.extend(pairs);
+            forget.extend(pairs);
             inbox
                 .sharing_scope
-                .update_value(|tried| tried.retain(|pair| !again.contains(pair)));
+                .update_value(|tried| tried.retain(|pair| !forget.contains(pair)));
         });
     }
 
@@ -318,5 +320,34 @@ impl Inbox {
         session.check(ticket)?;
         self.upsert_thread(thread);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(status: u16, code: ErrorCode) -> SessionError {
+        SessionError::Api(ApiError::Refused {
+            status,
+            code,
+            message: String::new(),
+            retry_after_seconds: None,
+        })
+    }
+
+    #[test]
+    fn only_refusals_for_good_and_what_cannot_be_sealed_settle_a_pair() {
+        assert!(settled(&refused(403, ErrorCode::OnlyMeThread)));
+        assert!(settled(&refused(403, ErrorCode::NotYourCaregiver)));
+        assert!(settled(&SessionError::KeyHistoryRewritten));
+        assert!(settled(&SessionError::Crypto));
+        assert!(!settled(&refused(503, ErrorCode::StorageUnavailable)));
+        assert!(!settled(&refused(409, ErrorCode::EpochConflict)));
+        assert!(!settled(&refused(409, ErrorCode::StaleEpoch)));
+        assert!(!settled(&refused(400, ErrorCode::InvalidSealedKey)));
+        assert!(!settled(&SessionError::Api(ApiError::Unreachable)));
+        assert!(!settled(&SessionError::MemberKeysMissing));
+        assert!(!settled(&SessionError::KeyChanged));
     }
 }

@@ -1,19 +1,20 @@
 //! What a patient can change about one caregiver's access (which
 //! conversations, read only or not, how long it lasts, removing them), and
-//! a caregiver's "Stop helping". Each change is confirmed in words before it is made, and
-//! removing someone starts new keys in the threads they could read.
+//! a caregiver's "Stop helping". Each change is confirmed in words before
+//! it is made, and removing someone starts new keys in the threads they
+//! could read.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use ward_proto::ErrorCode;
-use ward_proto::account::ConsentText;
 use ward_proto::caregivers::{Caregiver, CaregiverStatus, GrantChange};
 
 use crate::api;
 use crate::components::consent::ConsentWords;
 use crate::components::notice::{Busy, ErrorNote};
 use crate::messaging::Inbox;
-use crate::session::{Session, SessionError};
+
+use super::terms::CaregiverTerms;
+use crate::session::Session;
 
 /// The renewal terms the relay offers, in months.
 const TERMS: [u32; 4] = [3, 6, 12, 18];
@@ -168,23 +169,14 @@ pub(crate) fn GrantControls(
         }
     };
     // A teen agrees to the caregiver terms as shown, with the guardian.
-    let terms = RwSignal::new(None::<ConsentText>);
-    let load_terms = move || {
-        spawn_local(async move {
-            let Some(token) = session.token() else { return };
-            match api::caregivers::terms(&token).await {
-                Ok(text) => terms.set(Some(text)),
-                Err(e) => error.set(Some(session.explain(&e))),
-            }
-        });
-    };
+    let terms = CaregiverTerms::new(session, error);
     if awaiting {
-        load_terms();
+        terms.load();
     }
     let agree = {
         let (account_id, name) = (account_id.clone(), name.clone());
         move |_| {
-            let Some(shown) = terms.get_untracked() else {
+            let Some(shown) = terms.shown.get_untracked() else {
                 error.set(Some(
                     "The terms have not loaded yet. Check your connection, then open this page again.".into(),
                 ));
@@ -210,12 +202,7 @@ pub(crate) fn GrantControls(
                         on_changed();
                     }
                     Err(e) => {
-                        // Terms changed since they were shown: the new
-                        // ones replace them, to read before agreeing.
-                        if matches!(&e, SessionError::Api(api) if api.code() == Some(ErrorCode::ConsentChanged))
-                        {
-                            load_terms();
-                        }
+                        terms.after_refusal(&e);
                         error.set(Some(session.explain(&e)));
                     }
                 }
@@ -280,7 +267,7 @@ pub(crate) fn GrantControls(
             <Show when=move || awaiting>
                 {
                     let label = format!("The caregiver terms, for {name}");
-                    move || terms.get().map(|text| view! {
+                    move || terms.shown.get().map(|text| view! {
                         <ConsentWords text label=label.clone() within=true />
                     })
                 }

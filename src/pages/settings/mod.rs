@@ -8,6 +8,7 @@ mod devices;
 mod grant;
 mod passkeys;
 mod people;
+mod terms;
 mod totp;
 
 pub(crate) use people::PeopleWhoHelp;

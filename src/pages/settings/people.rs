@@ -5,18 +5,17 @@
 use crate::router::A;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use ward_proto::ErrorCode;
-use ward_proto::account::ConsentText;
 use ward_proto::caregivers::{Caregiver, CaregiverStatus, HelpedPatient, People, Relationship};
 use ward_proto::threads::Role;
 
 use super::grant::{GrantControls, StopHelping};
 use super::local_time;
+use super::terms::CaregiverTerms;
 use crate::api;
 use crate::components::consent::ConsentWords;
 use crate::components::notice::{Busy, ErrorNote};
 use crate::messaging::Inbox;
-use crate::session::{Session, SessionError};
+use crate::session::Session;
 
 /// What a caregiver's row says about where they stand.
 fn standing(caregiver: &Caregiver) -> String {
@@ -284,17 +283,8 @@ fn InviteForm(on_invited: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
     let error = RwSignal::new(None::<String>);
     let invited = RwSignal::new(None::<(String, String, String)>);
     // The caregiver terms: inviting someone is agreeing to them as shown.
-    let terms = RwSignal::new(None::<ConsentText>);
-    let load_terms = move || {
-        spawn_local(async move {
-            let Some(token) = session.token() else { return };
-            match api::caregivers::terms(&token).await {
-                Ok(text) => terms.set(Some(text)),
-                Err(e) => error.set(Some(session.explain(&e))),
-            }
-        });
-    };
-    load_terms();
+    let terms = CaregiverTerms::new(session, error);
+    terms.load();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let (typed_name, typed_contact) = (name.get_untracked(), contact.get_untracked());
@@ -304,11 +294,11 @@ fn InviteForm(on_invited: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
             ));
             return;
         }
-        let Some(shown) = terms.get_untracked() else {
+        let Some(shown) = terms.shown.get_untracked() else {
             error.set(Some(
                 "The terms for caregivers have not loaded yet. Check your connection, then press Invite again.".into(),
             ));
-            load_terms();
+            terms.load();
             return;
         };
         busy.set(true);
@@ -340,12 +330,7 @@ fn InviteForm(on_invited: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
                     on_invited();
                 }
                 Err(e) => {
-                    // The clinic changed its terms since they were shown:
-                    // the new ones replace them on the page.
-                    if matches!(&e, SessionError::Api(api) if api.code() == Some(ErrorCode::ConsentChanged))
-                    {
-                        load_terms();
-                    }
+                    terms.after_refusal(&e);
                     error.set(Some(session.explain(&e)));
                 }
             }
@@ -372,7 +357,7 @@ fn InviteForm(on_invited: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
                 <p class="hint" id="caregiver-contact-hint">"Their one-time code goes there when they accept."</p>
                 <input id="caregiver-contact" type="text" maxlength="254" autocomplete="off"
                     aria-describedby="caregiver-contact-hint" bind:value=contact />
-                {move || terms.get().map(|text| view! {
+                {move || terms.shown.get().map(|text| view! {
                     <ConsentWords text label="The caregiver terms" within=true />
                 })}
                 <p class="hint" id="invite-terms-hint">"By inviting them, you agree to these terms. You can change or end their access at any time."</p>

@@ -508,7 +508,7 @@ pub async fn add_member(
     // a device marking it Only me, or starting the next epoch, meanwhile
     // waits, and one sharing it at the same time finds it shared.
     let mut tx = crate::db::begin_write(&state.db, &crate::db::thread_scope(&thread_id)).await?;
-    if thread.only_me || store::threads::is_only_me(&mut *tx, &thread_id).await? {
+    if store::threads::is_only_me(&mut *tx, &thread_id).await? {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             ErrorCode::OnlyMeThread,
@@ -650,15 +650,15 @@ pub async fn remove_member(
         .is_some_and(|grant| grant.all_threads && grant.active_at(now))
         && !store::caregivers::waits_for_assent(&state.db, &session.account_id, &account_id, now)
             .await?;
-    if sees_all && !request.only_me {
-        let thread = store::threads::summary(&state.db, &thread_id, &session.account_id).await?;
-        if !thread.only_me {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                ErrorCode::SeesAllThreads,
-                "This caregiver sees all your conversations. To keep this one from them, mark it Only me; or choose which conversations they see in People who help me.",
-            ));
-        }
+    if sees_all
+        && !request.only_me
+        && !store::threads::is_only_me(&state.db, &thread_id).await?
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            ErrorCode::SeesAllThreads,
+            "This caregiver sees all your conversations. To keep this one from them, mark it Only me; or choose which conversations they see in People who help me.",
+        ));
     }
     let mut tx = crate::db::begin_write(&state.db, &crate::db::thread_scope(&thread_id)).await?;
     let remaining: HashSet<String> = store::members::current(&mut *tx, &thread_id)
