@@ -650,10 +650,7 @@ pub async fn remove_member(
         .is_some_and(|grant| grant.all_threads && grant.active_at(now))
         && !store::caregivers::waits_for_assent(&state.db, &session.account_id, &account_id, now)
             .await?;
-    if sees_all
-        && !request.only_me
-        && !store::threads::is_only_me(&state.db, &thread_id).await?
-    {
+    if sees_all && !request.only_me && !store::threads::is_only_me(&state.db, &thread_id).await? {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             ErrorCode::SeesAllThreads,
