@@ -7,7 +7,9 @@
 //! carry no content, travel whole. A relay hearing a message poke reads
 //! that message from the database, as any reader would, and delivers it to
 //! its own connections. A poke stays far below PostgreSQL's 8000-byte
-//! payload limit: a long recipient list is split over several.
+//! payload limit: a long recipient list is split over several. Pokes
+//! queued while one is being sent go together in the next `NOTIFY` (a JSON
+//! array), so a busy relay sends few and the others keep up.
 //!
 //! `NOTIFY` is not durable: a relay whose listening connection drops misses
 //! what was sent meanwhile, so it closes its WebSockets when that happens,
@@ -28,8 +30,11 @@ use crate::events::{Fanout, LocalIndex};
 /// The PostgreSQL channel the relays talk on.
 pub const CHANNEL: &str = "ward_events";
 
-/// The largest poke sent (PostgreSQL refuses payloads of 8000 bytes).
+/// The largest poke (PostgreSQL refuses payloads of 8000 bytes).
 const MAX_POKE_BYTES: usize = 4000;
+
+/// The largest `NOTIFY` payload: pokes queued together, as a JSON array.
+const MAX_BATCH_BYTES: usize = 7900;
 
 /// How many pokes may wait to be sent before new ones are dropped (with an
 /// error logged; the other relays' clients then see those events only
@@ -159,14 +164,44 @@ struct PokeRef<'a> {
     what: &'a What,
 }
 
-/// Sends queued pokes in order (`pg_notify` outside a transaction is
-/// delivered at once).
+/// Sends queued pokes in order, those queued meanwhile together
+/// (`pg_notify` outside a transaction is delivered at once). One `NOTIFY`
+/// a poke could not keep up with a busy relay: at about 1 000 messages a
+/// second on two cores the queue overflowed and thousands were dropped
+/// (docs/benchmarks.md).
 async fn send_pokes(db: AnyPool, mut waiting: mpsc::Receiver<String>) {
-    while let Some(payload) = waiting.recv().await {
-        if let Err(error) = crate::store::pokes::notify(&db, CHANNEL, &payload).await {
+    let mut next: Option<String> = None;
+    loop {
+        let first = match next.take() {
+            Some(poke) => poke,
+            None => match waiting.recv().await {
+                Some(poke) => poke,
+                None => return,
+            },
+        };
+        let (batch, over) = batch(first, || waiting.try_recv().ok());
+        next = over;
+        if let Err(error) = crate::store::pokes::notify(&db, CHANNEL, &batch).await {
             tracing::warn!(%error, "could not tell other relays of a live event");
         }
     }
+}
+
+/// `first` and the pokes `more` gives after it, as one JSON array of at
+/// most [`MAX_BATCH_BYTES`]; and the poke taken that did not fit.
+fn batch(first: String, mut more: impl FnMut() -> Option<String>) -> (String, Option<String>) {
+    let mut batch = format!("[{first}");
+    let mut over = None;
+    while let Some(poke) = more() {
+        if batch.len() + poke.len() + 2 > MAX_BATCH_BYTES {
+            over = Some(poke);
+            break;
+        }
+        batch.push(',');
+        batch.push_str(&poke);
+    }
+    batch.push(']');
+    (batch, over)
 }
 
 /// Delivers the other relays' pokes to this relay's connections, in the
@@ -175,12 +210,14 @@ async fn hear_pokes(mut listener: PgListener, db: AnyPool, local: Arc<LocalIndex
     loop {
         match listener.try_recv().await {
             Ok(Some(notification)) => {
-                let Ok(poke) = serde_json::from_str::<Poke>(notification.payload()) else {
+                let Ok(pokes) = serde_json::from_str::<Vec<Poke>>(notification.payload()) else {
                     tracing::warn!("ignored a malformed poke on {CHANNEL}");
                     continue;
                 };
-                if poke.from != me {
-                    deliver(&db, &local, poke).await;
+                for poke in pokes {
+                    if poke.from != me {
+                        deliver(&db, &local, poke).await;
+                    }
                 }
             }
             Ok(None) => {
@@ -248,5 +285,37 @@ mod tests {
         }
         assert_eq!(named, to);
         assert_eq!(pokes(1, &to[..2], &what).len(), 1);
+    }
+
+    /// Pokes queued together go in one payload under PostgreSQL's limit,
+    /// in order; the one that does not fit starts the next.
+    #[test]
+    fn queued_pokes_go_together_in_order_and_fit() {
+        let what = |seq| What::Message {
+            thread_id: "thr_x".into(),
+            seq,
+        };
+        let to = ["acc_patient".to_owned(), "acc_clinic".to_owned()];
+        let mut queued: std::collections::VecDeque<String> =
+            (0..200).flat_map(|seq| pokes(1, &to, &what(seq))).collect();
+        let mut sent: Vec<u64> = Vec::new();
+        let mut payloads = 0;
+        let mut next = queued.pop_front();
+        while let Some(first) = next {
+            let (payload, over) = batch(first, || queued.pop_front());
+            assert!(payload.len() <= MAX_BATCH_BYTES, "{}", payload.len());
+            let heard: Vec<Poke> = serde_json::from_str(&payload).unwrap();
+            sent.extend(heard.iter().map(|poke| match poke.what {
+                What::Message { seq, .. } => seq,
+                What::Event { .. } => u64::MAX,
+            }));
+            payloads += 1;
+            next = over.or_else(|| queued.pop_front());
+        }
+        assert_eq!(sent, (0..200).collect::<Vec<u64>>());
+        assert!(payloads < 10, "{payloads} payloads for 200 pokes");
+        // Alone, a poke is still an array of one.
+        let (alone, over) = batch(pokes(1, &to, &what(7)).remove(0), || None);
+        assert!(alone.starts_with('[') && over.is_none());
     }
 }
