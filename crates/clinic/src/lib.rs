@@ -411,17 +411,27 @@ impl Agent {
             .await
     }
 
-    /// `audit`: `account_id`'s access log, newest first, as the relay
-    /// serves it to the clinic (check it with [`audit::verify`]).
+    /// `audit`: `account_id`'s whole access log, newest first, as the
+    /// relay serves it to the clinic, every page back to the first entry
+    /// (check it with [`audit::verify`]).
     pub async fn access_log(
         &self,
         account_id: &str,
     ) -> Result<Vec<ward_proto::account::AccountEvent>, AgentError> {
         let (_, client) = self.connect().await?;
-        let log: ward_proto::account::AccountHistory = client
-            .get(&format!("/v1/accounts/{account_id}/history"))
-            .await?;
-        Ok(log.events)
+        let path = format!("/v1/accounts/{account_id}/history");
+        let mut log: ward_proto::account::AccountHistory = client.get(&path).await?;
+        let mut events = std::mem::take(&mut log.events);
+        while let Some(before) = log.earlier_cursor {
+            log = client.get(&format!("{path}?before={before}")).await?;
+            events.append(&mut log.events);
+            // A relay whose cursor does not go back would page forever;
+            // what it served is checked as it is.
+            if log.earlier_cursor >= Some(before) {
+                break;
+            }
+        }
+        Ok(events)
     }
 
     /// `inbox`, each thread with whether its patient withdrew their

@@ -2227,7 +2227,31 @@ async fn audit_prints_an_accounts_access_log_and_fails_when_it_was_changed() {
         "{out}"
     );
 
+    // A log longer than one page (200) is read back to its first entry.
     let db = relay.db().await;
+    for _ in 0..250 {
+        ward_relay::history::record(
+            &db,
+            &patient.id,
+            ward_proto::account::AccountEventKind::SignedOut,
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    }
+    let (ok, out, err) = agent(&relay, &key_file, &["audit", &patient.id]).await;
+    assert!(ok, "{err}");
+    assert!(out.lines().next().unwrap().starts_with("#0 "), "{out}");
+    assert!(out.lines().filter(|l| l.contains(" signed_out")).count() >= 250);
+    assert!(
+        out.contains(&format!(
+            "access log of {} verified: entries #0 to #",
+            patient.id
+        )) && out.contains(", from its start, head "),
+        "{out}"
+    );
+
     let drop_trigger = if support::on_postgres() {
         "DROP TRIGGER account_events_no_update ON account_events"
     } else {

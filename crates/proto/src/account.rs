@@ -335,12 +335,21 @@ pub struct AccountEvent {
     pub hash: crate::Bytes,
 }
 
-/// `GET /v1/account/history`: newest first, at most 200.
+/// `GET /v1/account/history` (and the clinic's
+/// `GET /v1/accounts/{account_id}/history`): one page of the access log,
+/// newest first, at most 200 entries. The newest page is
+/// `?limit=N`; the page before it `?before=<earlier_cursor>&limit=N`,
+/// until `earlier_cursor` is absent. Pages join into one chain: the
+/// oldest entry of one page links to the newest of the next.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountHistory {
-    /// The events.
+    /// The events, newest first.
     pub events: Vec<AccountEvent>,
+    /// `before` for the entries just older than these (the oldest one's
+    /// seq); absent when these reach the log's first entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub earlier_cursor: Option<u64>,
 }
 
 /// `PUT /v1/accounts/{account_id}/legal-hold` (the clinic only): puts an

@@ -416,3 +416,71 @@ async fn a_recovery_code_used_is_in_the_log_once_per_session() {
         .await;
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// The log is served a page at a time, newest first: each page's
+/// `earlier_cursor` asks for the one before, the pages join into the whole
+/// chain, and the last has no cursor. The clinic's audit pages the same.
+#[tokio::test]
+async fn the_log_pages_back_to_its_first_entry_as_one_chain() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let sam = relay.patient(&clinic, "sam@example.com").await;
+    let reported = relay
+        .call(
+            Method::POST,
+            "/v1/account/recovery-code-used",
+            Some(&sam.token),
+            NONE,
+        )
+        .await;
+    assert_eq!(reported.status(), StatusCode::NO_CONTENT);
+    let whole = log_of(&relay, &sam.token, "/v1/account/history").await;
+    assert!(whole.len() >= 3, "{whole:?}");
+    let audited = format!("/v1/accounts/{}/history", sam.id);
+    for (token, base) in [
+        (&sam.token, "/v1/account/history"),
+        (&clinic.token, audited.as_str()),
+    ] {
+        let mut paged: Vec<AccountEvent> = Vec::new();
+        let mut path = format!("{base}?limit=2");
+        loop {
+            let page: AccountHistory = relay
+                .expect(Method::GET, &path, Some(token), NONE, StatusCode::OK)
+                .await;
+            assert!(page.events.len() <= 2);
+            paged.extend(page.events);
+            match page.earlier_cursor {
+                Some(before) => {
+                    assert_eq!(Some(before), paged.last().map(|e| e.seq));
+                    path = format!("{base}?before={before}&limit=2");
+                }
+                None => break,
+            }
+        }
+        assert_eq!(paged, whole);
+        assert!(verify(&paged).from_start);
+    }
+    // Before the first entry: nothing, and no cursor.
+    let nothing: AccountHistory = relay
+        .expect(
+            Method::GET,
+            "/v1/account/history?before=0",
+            Some(&sam.token),
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    assert!(nothing.events.is_empty() && nothing.earlier_cursor.is_none());
+    for bad in ["?before=x", "?limit=-1", "?since=3"] {
+        relay
+            .expect_error(
+                Method::GET,
+                &format!("/v1/account/history{bad}"),
+                Some(&sam.token),
+                NONE,
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidQuery,
+            )
+            .await;
+    }
+}

@@ -3,8 +3,10 @@
 //! clinic's legal hold on an account.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
 use ward_proto::Bytes;
+use ward_proto::ErrorCode;
 use ward_proto::account::{
     AccountEvent, AccountEventKind, AccountHistory, LegalHold, LegalHoldRequest,
 };
@@ -15,36 +17,88 @@ use crate::extract::{JsonBody, Session};
 use crate::{AppState, store};
 
 /// The most events one answer holds.
-const MAX_EVENTS: i64 = 200;
+const MAX_EVENTS: u32 = 200;
 
-/// `account_id`'s newest events, as served (with their links).
-async fn log_of(state: &AppState, account_id: &str) -> Result<AccountHistory, ApiError> {
-    let events = store::history::events(&state.db, account_id, MAX_EVENTS)
-        .await?
-        .into_iter()
-        .filter_map(|event| {
-            Some(AccountEvent {
-                seq: u64::try_from(event.seq).ok()?,
-                kind: event.kind,
-                at: u64::try_from(event.at / 1000).unwrap_or(0),
-                at_ms: event.at,
-                session_id: event.session_id,
-                detail: event.detail,
-                hash: Bytes(event.hash),
-            })
-        })
-        .collect();
-    Ok(AccountHistory { events })
+/// `GET .../history` query: `before` (the previous page's
+/// `earlier_cursor`) and `limit` (1 to 200, default 200).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    before: Option<u64>,
+    limit: Option<u32>,
 }
 
-/// `GET /v1/account/history`: the caller's access log, newest first, at
-/// most 200, each entry with its link so the reader can verify the chain.
-#[utoipa::path(get, path = "/v1/account/history", tag = "account", responses((status = 200, description = "OK", body = ward_proto::account::AccountHistory)), security(("session" = [])))]
+/// The query, or a specific refusal of it.
+fn history_query(
+    query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<HistoryQuery, ApiError> {
+    query.map(|Query(query)| query).map_err(|_| {
+        ApiError::bad_request(
+            ErrorCode::InvalidQuery,
+            "Use ?limit=<1 to 200> and ?before=<the previous page's earlier_cursor>, and nothing else.",
+        )
+    })
+}
+
+/// One page of `account_id`'s log, newest first, as served (with their
+/// links).
+async fn log_of(
+    state: &AppState,
+    account_id: &str,
+    query: &HistoryQuery,
+) -> Result<AccountHistory, ApiError> {
+    let limit = query.limit.unwrap_or(MAX_EVENTS).clamp(1, MAX_EVENTS);
+    let before = query
+        .before
+        .map(|seq| i64::try_from(seq).unwrap_or(i64::MAX));
+    let events: Vec<AccountEvent> =
+        store::history::events(&state.db, account_id, before, i64::from(limit))
+            .await?
+            .into_iter()
+            .filter_map(|event| {
+                Some(AccountEvent {
+                    seq: u64::try_from(event.seq).ok()?,
+                    kind: event.kind,
+                    at: u64::try_from(event.at / 1000).unwrap_or(0),
+                    at_ms: event.at,
+                    session_id: event.session_id,
+                    detail: event.detail,
+                    hash: Bytes(event.hash),
+                })
+            })
+            .collect();
+    // Seqs start at 0 with no gaps: an oldest entry above 0 has older ones.
+    let earlier_cursor = events.last().map(|e| e.seq).filter(|seq| *seq > 0);
+    Ok(AccountHistory {
+        events,
+        earlier_cursor,
+    })
+}
+
+/// `GET /v1/account/history`: the caller's access log, newest first, a
+/// page of at most 200, each entry with its link so the reader can verify
+/// the chain.
+#[utoipa::path(
+    get,
+    path = "/v1/account/history",
+    tag = "account",
+    params(
+        ("before" = Option<u64>, Query, description = "The previous page's `earlier_cursor`: the entries just older than it. Leave out for the newest."),
+        ("limit" = Option<u32>, Query, description = "At most this many (1 to 200, default 200)")
+    ),
+    responses(
+        (status = 200, description = "OK: newest first; `earlier_cursor` is absent once the page reaches the first entry", body = ward_proto::account::AccountHistory),
+        (status = 400, description = "`invalid_query`: a parameter other than `before` and `limit`, or not a number", body = ward_proto::ErrorBody)
+    ),
+    security(("session" = []))
+)]
 pub async fn history(
     State(state): State<AppState>,
     session: Session,
+    query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<AccountHistory>, ApiError> {
-    Ok(Json(log_of(&state, &session.account_id).await?))
+    let query = history_query(query)?;
+    Ok(Json(log_of(&state, &session.account_id, &query).await?))
 }
 
 /// `POST /v1/account/recovery-code-used`: the caller's app opened the
@@ -84,9 +138,14 @@ pub async fn recovery_code_used(
     get,
     path = "/v1/accounts/{account_id}/history",
     tag = "account",
-    params(("account_id" = String, Path, description = "The account audited")),
+    params(
+        ("account_id" = String, Path, description = "The account audited"),
+        ("before" = Option<u64>, Query, description = "The previous page's `earlier_cursor`: the entries just older than it. Leave out for the newest."),
+        ("limit" = Option<u32>, Query, description = "At most this many (1 to 200, default 200)")
+    ),
     responses(
-        (status = 200, description = "OK", body = ward_proto::account::AccountHistory),
+        (status = 200, description = "OK: newest first; `earlier_cursor` is absent once the page reaches the first entry", body = ward_proto::account::AccountHistory),
+        (status = 400, description = "`invalid_query`: a parameter other than `before` and `limit`, or not a number", body = ward_proto::ErrorBody),
         (status = 403, description = "Forbidden: only the clinic audits accounts", body = ward_proto::ErrorBody),
         (status = 404, description = "No such account", body = ward_proto::ErrorBody)
     ),
@@ -96,18 +155,20 @@ pub async fn audit(
     State(state): State<AppState>,
     session: Session,
     Path(account_id): Path<String>,
+    query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<AccountHistory>, ApiError> {
     if session.kind != Role::Clinic {
         return Err(ApiError::forbidden(
             "Only the clinic can read another account's access log.",
         ));
     }
+    let query = history_query(query)?;
     crate::bounds::id("account id", &account_id)?;
     if !store::accounts::exists(&state.db, &account_id).await? {
         return Err(ApiError::not_found("account"));
     }
     tracing::info!(target: "ward_relay::access", account_id, by = session.account_id, "access log read for an audit");
-    Ok(Json(log_of(&state, &account_id).await?))
+    Ok(Json(log_of(&state, &account_id, &query).await?))
 }
 
 /// `PUT /v1/accounts/{account_id}/legal-hold` (the clinic only): holds or

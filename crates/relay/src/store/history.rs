@@ -129,13 +129,20 @@ fn event(row: &sqlx::any::AnyRow) -> Result<Event, sqlx::Error> {
     })
 }
 
-/// `account_id`'s newest `limit` events, newest first.
-pub async fn events(db: &AnyPool, account_id: &str, limit: i64) -> Result<Vec<Event>, sqlx::Error> {
+/// `account_id`'s newest `limit` events with a seq below `before` (`None`:
+/// from the newest), newest first.
+pub async fn events(
+    db: &AnyPool,
+    account_id: &str,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Event>, sqlx::Error> {
     sqlx::query(
         "SELECT seq, kind, at, session_id, detail, hash FROM account_events
-         WHERE account_id = $1 ORDER BY seq DESC LIMIT $2",
+         WHERE account_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
     )
     .bind(account_id)
+    .bind(before.unwrap_or(i64::MAX))
     .bind(limit)
     .fetch_all(db)
     .await?
