@@ -123,6 +123,13 @@ enum SignedInScreen {
 #[component]
 fn SignedInScreens() -> impl IntoView {
     let location = Location::get();
+    // Signed in from a screen before sign-in (enrolling, a code sign-in):
+    // the address bar says home, so reloading opens sign-in, not enrolment.
+    Effect::new(move |_| {
+        if matches!(location.path().as_str(), "/enroll" | "/sign-in/code") {
+            location.replace("/");
+        }
+    });
     let screen = Memo::new(move |_| {
         let path = location.path();
         match path.as_str() {

@@ -58,6 +58,15 @@ impl Location {
         // A new screen starts at its top, as a page load would.
         window.scroll_to_with_x_and_y(0.0, 0.0);
     }
+
+    /// Shows `to` (a path on this origin) in place of the current entry,
+    /// leaving no history entry behind.
+    pub fn replace(&self, to: &str) {
+        if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(to));
+        }
+        self.path.set(page_path());
+    }
 }
 
 /// The page's path, as the browser has it now.

@@ -45,9 +45,43 @@ pub(crate) async fn key_history(
     }
 }
 
-/// `GET /v1/account/history`: the account's security changes, newest first.
-pub(crate) async fn account_history(token: &SessionToken) -> Result<AccountHistory, ApiError> {
-    get("/v1/account/history", Some(token)).await
+/// `GET /v1/account/history`: a page of the account's access log, newest
+/// first: the newest, or the one just older than `before` (a page's
+/// `earlier_cursor`).
+pub(crate) async fn account_history(
+    token: &SessionToken,
+    before: Option<u64>,
+) -> Result<AccountHistory, ApiError> {
+    match before {
+        Some(before) => get(&format!("/v1/account/history?before={before}"), Some(token)).await,
+        None => get("/v1/account/history", Some(token)).await,
+    }
+}
+
+/// The most pages [`account_log_back_to`] reads: 5 000 entries.
+const MOST_PAGES_BACK: usize = 25;
+
+/// The account's access log, newest first, from its newest page back to
+/// the entry `back_to` (what this device verified on an earlier visit, so
+/// that it can be compared), at most [`MOST_PAGES_BACK`] pages; with the
+/// cursor for the page before the oldest one read.
+pub(crate) async fn account_log_back_to(
+    token: &SessionToken,
+    back_to: Option<u64>,
+) -> Result<AccountHistory, ApiError> {
+    let mut log = account_history(token, None).await?;
+    for _ in 1..MOST_PAGES_BACK {
+        let (Some(want), Some(before)) = (back_to, log.earlier_cursor) else {
+            break;
+        };
+        if want >= before {
+            break;
+        }
+        let page = account_history(token, Some(before)).await?;
+        log.events.extend(page.events);
+        log.earlier_cursor = page.earlier_cursor;
+    }
+    Ok(log)
 }
 
 /// `POST /v1/account/recovery-code-used`: this device opened the account

@@ -167,6 +167,10 @@ pub struct Inbox {
     /// What the account's access log warns about this unlock (read once,
     /// on the first visit home): `None` until read.
     pub account_alerts: RwSignal<Option<crate::session::access_log::Warnings>>,
+    /// Whether the home screen asks the account to agree to the messaging
+    /// terms this unlock (read once, on the first visit home): `None`
+    /// until read.
+    pub consent_ask: RwSignal<Option<crate::session::consent_ask::ConsentAsk>>,
     /// Members whose keys changed, by account id, until the patient confirms.
     pub key_changes: RwSignal<HashMap<String, KeyChange>>,
     /// Accounts whose key history the relay rewrote (or served broken):
@@ -226,6 +230,7 @@ impl Inbox {
             people: RwSignal::new(None),
             showing_for: RwSignal::new(None),
             account_alerts: RwSignal::new(None),
+            consent_ask: RwSignal::new(None),
             key_changes: RwSignal::new(HashMap::new()),
             rewritten: RwSignal::new(HashSet::new()),
             split_views: RwSignal::new(HashSet::new()),
@@ -274,6 +279,7 @@ impl Inbox {
         self.threads.set(Vec::new());
         self.people.set(None);
         self.account_alerts.set(None);
+        self.consent_ask.set(None);
         self.rekeying.set_value(HashSet::new());
         self.sharing_scope.set_value(HashSet::new());
         self.key_changes.set(HashMap::new());

@@ -8,6 +8,7 @@ use ward_proto::caregivers::{CaregiverStatus, People};
 use ward_proto::threads::{Role, Thread};
 
 use crate::messaging::{Inbox, category_label};
+use crate::pages::consent_prompt::ConsentPrompt;
 use crate::pages::settings::local_time;
 use crate::pages::sign_in_alerts::SignInAlerts;
 use crate::pages::thread::time_label;
@@ -136,6 +137,7 @@ pub(crate) fn Home() -> impl IntoView {
         <section class="card" aria-labelledby="home-title">
             <h1 id="home-title" tabindex="-1">"Messages with your care team"</h1>
             <SignInAlerts />
+            <ConsentPrompt />
             <Show when=move || !helped().is_empty()>
                 <fieldset class="categories">
                     <legend>"Whose messages"</legend>

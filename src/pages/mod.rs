@@ -1,6 +1,7 @@
 //! One module per screen.
 
 pub(crate) mod code_sign_in;
+pub(crate) mod consent_prompt;
 pub(crate) mod enroll;
 pub(crate) mod home;
 pub(crate) mod lock;

@@ -33,7 +33,10 @@ fn read_once(session: Session, inbox: Inbox) {
             .find(|s| s.current)
             .map(|s| s.session_id.clone());
         let live: Vec<String> = sessions.into_iter().map(|s| s.session_id).collect();
-        let Ok(history) = api::account::account_history(&token).await else {
+        let pinned = log_pins::pinned(&me);
+        let Ok(history) =
+            api::account::account_log_back_to(&token, pinned.as_ref().map(|pin| pin.seq)).await
+        else {
             return;
         };
         if !session.is_current(ticket) {
@@ -44,7 +47,7 @@ fn read_once(session: Session, inbox: Inbox) {
             &history.events,
             current.as_deref(),
             &live,
-            log_pins::pinned(&me),
+            pinned,
             log_pins::seen(&me),
             now,
         );

@@ -7,6 +7,7 @@
 //! generation, so async work begun before ([`Ticket`]) stores nothing.
 
 pub mod access_log;
+pub mod consent_ask;
 pub(crate) mod idle;
 pub(crate) mod log_pins;
 mod marker;

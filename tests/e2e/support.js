@@ -343,7 +343,8 @@ function freePort() {
  *
  * `kill()` is kill -9 (and waits for the process to be gone); `start()`
  * starts it again on the same port with the same data directory and
- * settings; `stop()` ends it (SIGTERM) and removes its data directory;
+ * settings (and `configure(toml)`'s, if given since); `stop()` ends it
+ * (SIGTERM) and removes its data directory;
  * `log()` is what it printed.
  */
 async function ownRelay() {
@@ -367,9 +368,11 @@ async function ownRelay() {
   let gone = Promise.resolve();
 
   /** One try: resolves once it says it listens, rejects if it exits first. */
+  const configFile = path.join(dir, 'ward.toml');
   const startOnce = () => new Promise((resolve, reject) => {
     const log = fs.openSync(logFile, 'a');
-    const proc = spawn(bin, args, { env, stdio: ['ignore', 'pipe', log] });
+    const withConfig = fs.existsSync(configFile) ? [...args, '--config', configFile] : args;
+    const proc = spawn(bin, withConfig, { env, stdio: ['ignore', 'pipe', log] });
     fs.closeSync(log);
     child = proc;
     gone = new Promise((done) => proc.once('exit', () => done()));
@@ -402,6 +405,10 @@ async function ownRelay() {
     async kill() {
       child?.kill('SIGKILL');
       await gone;
+    },
+    /** Settings (TOML, as in ward-relay.example.toml) for its next start. */
+    configure(toml) {
+      fs.writeFileSync(configFile, toml);
     },
     /** Ends it and removes its data directory. */
     async stop() {

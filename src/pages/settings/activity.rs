@@ -9,6 +9,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use ward_proto::account::AccountEvent;
 use ward_proto::caregivers::Caregiver;
 
 use super::local_time;
@@ -19,15 +20,93 @@ use crate::session::Session;
 use crate::session::access_log::{self, Check, Names};
 use crate::session::log_pins;
 
+/// Who and what the page names in entries: read once, with the log.
+struct Known {
+    /// This device's session.
+    current: Option<String>,
+    /// A patient's caregivers (a caregiver has none).
+    caregivers: Vec<Caregiver>,
+}
+
+/// `events` (newest first) as the list shows them: seq, words, time.
+fn lines_of(events: &[AccountEvent], known: &Known, inbox: Inbox) -> Vec<(u64, String, String)> {
+    let threads = inbox.threads.get_untracked();
+    let clinic = inbox.clinic.get_untracked();
+    let caregiver_name = |id: &str| {
+        known
+            .caregivers
+            .iter()
+            .find(|c| c.account_id.as_deref() == Some(id))
+            .map(|c| c.display_name.clone())
+    };
+    let person = |id: &str| {
+        caregiver_name(id).or_else(|| {
+            clinic
+                .as_ref()
+                .filter(|c| c.account_id == id)
+                .map(|c| c.display_name.clone())
+        })
+    };
+    let is_caregiver = |id: &str| caregiver_name(id).is_some();
+    let subject = |id: &str| {
+        threads
+            .iter()
+            .find(|t| t.thread_id == id)
+            .map(|t| category_label(t.category).to_owned())
+    };
+    let devices = access_log::devices(events);
+    let device = |session: &str| {
+        devices
+            .iter()
+            .find(|(id, _)| id == session)
+            .map(|(_, device)| device.clone())
+    };
+    let names = Names {
+        person: &person,
+        is_caregiver: &is_caregiver,
+        subject: &subject,
+        device: &device,
+    };
+    events
+        .iter()
+        .map(|e| {
+            (
+                e.seq,
+                access_log::describe(e, known.current.as_deref(), &names),
+                local_time(e.at),
+            )
+        })
+        .collect()
+}
+
 /// The account activity section.
 #[component]
 #[allow(unreachable_pub)]
 pub(super) fn Activity() -> impl IntoView {
     let session = Session::get();
     let inbox = Inbox::get();
+    let events = StoredValue::new(Vec::<AccountEvent>::new());
+    let known = StoredValue::new(None::<Known>);
     let lines = RwSignal::new(Vec::<(u64, String, String)>::new());
     let verdict = RwSignal::new(None::<Check>);
+    let earlier = RwSignal::new(None::<u64>);
+    let loading_earlier = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
+    // Checks everything read so far against the pin (pinning what holds)
+    // and shows it.
+    let show = move |me: &str| {
+        let check = events.with_value(|events| access_log::check(events, log_pins::pinned(me)));
+        if let Check::Verified { head, .. } = &check {
+            log_pins::pin(me, head);
+            log_pins::mark_seen(me, head.seq);
+        }
+        known.with_value(|known| {
+            if let Some(known) = known {
+                lines.set(events.with_value(|events| lines_of(events, known, inbox)));
+            }
+        });
+        verdict.set(Some(check));
+    };
     spawn_local(async move {
         let Some(token) = session.token() else { return };
         let Some(me) = session.account_id.get_untracked() else {
@@ -38,74 +117,49 @@ pub(super) fn Activity() -> impl IntoView {
             .ok()
             .and_then(|list| list.sessions.into_iter().find(|s| s.current))
             .map(|s| s.session_id);
-        // A patient's caregivers, to name them (a caregiver has none).
         let caregivers: Vec<Caregiver> = api::caregivers::people(&token)
             .await
             .map(|people| people.caregivers)
             .unwrap_or_default();
-        let history = match api::account::account_history(&token).await {
+        // Back to what this device verified before, so it is compared.
+        let back_to = log_pins::pinned(&me).map(|pin| pin.seq);
+        let history = match api::account::account_log_back_to(&token, back_to).await {
             Ok(history) => history,
             Err(e) => {
                 error.set(Some(session.explain(&e)));
                 return;
             }
         };
-        let check = access_log::check(&history.events, log_pins::pinned(&me));
-        if let Check::Verified { head, .. } = &check {
-            log_pins::pin(&me, head);
-            log_pins::mark_seen(&me, head.seq);
-        }
-        let threads = inbox.threads.get_untracked();
-        let clinic = inbox.clinic.get_untracked();
-        let caregiver_name = |id: &str| {
-            caregivers
-                .iter()
-                .find(|c| c.account_id.as_deref() == Some(id))
-                .map(|c| c.display_name.clone())
-        };
-        let person = |id: &str| {
-            caregiver_name(id).or_else(|| {
-                clinic
-                    .as_ref()
-                    .filter(|c| c.account_id == id)
-                    .map(|c| c.display_name.clone())
-            })
-        };
-        let is_caregiver = |id: &str| caregiver_name(id).is_some();
-        let subject = |id: &str| {
-            threads
-                .iter()
-                .find(|t| t.thread_id == id)
-                .map(|t| category_label(t.category).to_owned())
-        };
-        let devices = access_log::devices(&history.events);
-        let device = |session: &str| {
-            devices
-                .iter()
-                .find(|(id, _)| id == session)
-                .map(|(_, device)| device.clone())
-        };
-        let names = Names {
-            person: &person,
-            is_caregiver: &is_caregiver,
-            subject: &subject,
-            device: &device,
-        };
-        lines.set(
-            history
-                .events
-                .iter()
-                .map(|e| {
-                    (
-                        e.seq,
-                        access_log::describe(e, current.as_deref(), &names),
-                        local_time(e.at),
-                    )
-                })
-                .collect(),
-        );
-        verdict.set(Some(check));
+        known.set_value(Some(Known {
+            current,
+            caregivers,
+        }));
+        events.set_value(history.events);
+        earlier.set(history.earlier_cursor);
+        show(&me);
     });
+    let show_earlier = move |_| {
+        let (Some(token), Some(me), Some(before)) = (
+            session.token(),
+            session.account_id.get_untracked(),
+            earlier.get_untracked(),
+        ) else {
+            return;
+        };
+        loading_earlier.set(true);
+        error.set(None);
+        spawn_local(async move {
+            match api::account::account_history(&token, Some(before)).await {
+                Ok(page) => {
+                    events.update_value(|events| events.extend(page.events));
+                    earlier.set(page.earlier_cursor);
+                    show(&me);
+                }
+                Err(e) => error.set(Some(session.explain(&e))),
+            }
+            loading_earlier.set(false);
+        });
+    };
     let broken = move || verdict.with(|v| matches!(v, Some(Check::Broken(_))));
     view! {
         <section class="card" aria-labelledby="activity-title">
@@ -128,6 +182,16 @@ pub(super) fn Activity() -> impl IntoView {
                     </li>
                 </For>
             </ul>
+            <Show when=move || earlier.get().is_some()>
+                <button
+                    type="button"
+                    class="secondary"
+                    on:click=show_earlier
+                    disabled=move || loading_earlier.get()
+                >
+                    {move || if loading_earlier.get() { "Loading earlier activity…" } else { "Show earlier activity" }}
+                </button>
+            </Show>
             <ErrorNote message=error />
         </section>
     }

@@ -59,3 +59,51 @@ test('a patient reads what they agreed to, withdraws (sending stops, nothing is 
   await expect(standing).toContainText('You agreed to version ward-default-1 on');
   expect(s.clinic('inbox')).not.toContain('consent withdrawn');
 });
+
+// A relay of the spec's own, to change the clinic's terms (a restart with
+// a new version): an account that agreed to the old text is asked on its
+// next visit home, and agreeing records the new version.
+test('when the clinic changes its terms, the next visit home asks to agree to the new version', async ({ page, request }) => {
+  const relay = await s.ownRelay();
+  try {
+    await s.addAuthenticator(page, { prf: true });
+    const recovery = await s.enrollThroughScreens(page, request, { name: 'Ana Lima', contact: 'ana.lima@example.com', relay });
+    await s.confirmRecoveryCode(page, recovery);
+    await expect(page.getByRole('heading', { name: 'Messages with your care team' })).toBeVisible();
+    await expect(page.getByRole('heading', { name: "The clinic's terms for messaging" })).toHaveCount(0);
+    // Signed in, the address bar says home: a reload opens sign-in, not enrolment.
+    await expect(page).toHaveURL(`${relay.url}/`);
+
+    await relay.kill();
+    relay.configure([
+      'consent_version = "2027-01"',
+      'consent_text = """Messaging your care team, 2027 terms',
+      '',
+      'Replies come within two working days. You can withdraw this consent at any time in Settings."""',
+      '',
+    ].join('\n'));
+    await relay.start();
+    await page.reload();
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+
+    const asked = page.getByRole('heading', { name: "The clinic's terms for messaging" });
+    await expect(asked).toBeVisible();
+    await expect(page.getByText('The clinic changed its terms for messaging since you agreed to version ward-default-1. Please read version 2027-01 and agree.')).toBeVisible();
+    await expect(page.getByRole('region', { name: "The clinic's consent text" })).toContainText('Replies come within two working days.');
+    await page.getByRole('button', { name: 'I agree to messaging' }).click();
+    await expect(page.getByRole('status').filter({ hasText: 'your agreement is recorded' })).toBeVisible();
+    await expect(asked).toHaveCount(0);
+
+    await page.getByRole('link', { name: 'Security', exact: true }).click();
+    await expect(page.getByTestId('consent-standing')).toContainText('You agreed to version 2027-01 on');
+    await expect(page.getByTestId('account-activity')).toContainText('Agreed to messaging with the clinic (version 2027-01)');
+
+    // Agreed: the next visit home asks nothing.
+    await page.reload();
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await expect(page.getByRole('heading', { name: 'Messages with your care team' })).toBeVisible();
+    await expect(asked).toHaveCount(0);
+  } finally {
+    await relay.stop();
+  }
+});

@@ -1,0 +1,102 @@
+//! The home screen's request to agree to the clinic's messaging terms, for
+//! an account with no agreement on record (made before enrollment asked)
+//! or whose agreement is to an earlier version: the text as it stands and
+//! "I agree to messaging", or "Not now" until the next unlock. Read once
+//! per unlock; agreeing records it as Settings does.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::api;
+use crate::components::consent::ConsentWords;
+use crate::components::notice::ErrorNote;
+use crate::messaging::Inbox;
+use crate::session::Session;
+use crate::session::consent_ask::ConsentAsk;
+
+/// Reads where the account stands, once per unlock.
+fn read_once(session: Session, inbox: Inbox) {
+    if inbox.consent_ask.with_untracked(Option::is_some) {
+        return;
+    }
+    spawn_local(async move {
+        let ticket = session.ticket();
+        let Some(token) = session.token() else { return };
+        // Unread, it is asked again on the next visit home.
+        let Ok(status) = api::account::consent(&token).await else {
+            return;
+        };
+        if session.is_current(ticket) {
+            inbox.consent_ask.set(Some(ConsentAsk::of(status)));
+        }
+    });
+}
+
+/// The request (nothing when there is nothing to ask).
+#[component]
+#[allow(unreachable_pub)]
+pub(crate) fn ConsentPrompt() -> impl IntoView {
+    let session = Session::get();
+    let inbox = Inbox::get();
+    read_once(session, inbox);
+    let error = RwSignal::new(None::<String>);
+    let done = RwSignal::new(None::<&'static str>);
+    let busy = RwSignal::new(false);
+    let agree = move |_| {
+        let Some(ConsentAsk::Agree { current, .. }) = inbox.consent_ask.get_untracked() else {
+            return;
+        };
+        busy.set(true);
+        spawn_local(async move {
+            let Some(token) = session.token() else { return };
+            match api::account::agree(&token, &current).await {
+                Ok(status) => {
+                    error.set(None);
+                    inbox.consent_ask.set(Some(ConsentAsk::of(status)));
+                    done.set(Some(
+                        "Thank you: your agreement is recorded. You can read it, or withdraw it, in Settings.",
+                    ));
+                }
+                Err(e) => {
+                    error.set(Some(session.explain(&e)));
+                    // Changed while it was read: show the new text.
+                    if e.code() == Some(ward_proto::ErrorCode::ConsentChanged)
+                        && let Ok(status) = api::account::consent(&token).await
+                    {
+                        inbox.consent_ask.set(Some(ConsentAsk::of(status)));
+                    }
+                }
+            }
+            busy.set(false);
+        });
+    };
+    let asking = move || {
+        inbox
+            .consent_ask
+            .get()
+            .filter(|ask| *ask != ConsentAsk::Nothing)
+    };
+    view! {
+        {move || asking().map(|ask| {
+            let words = ask.words();
+            let ConsentAsk::Agree { current, .. } = ask else { return None };
+            Some(view! {
+                <section class="notice warning" aria-labelledby="consent-ask-title">
+                    <h2 id="consent-ask-title">"The clinic's terms for messaging"</h2>
+                    <p id="consent-ask-why">{words}</p>
+                    <ConsentWords text=current within=true />
+                    <div class="actions">
+                        <button type="button" class="button primary"
+                            aria-describedby="consent-ask-why"
+                            disabled=move || busy.get()
+                            on:click=agree>"I agree to messaging"</button>
+                        <button type="button" class="button secondary"
+                            on:click=move |_| inbox.consent_ask.set(Some(ConsentAsk::Nothing))>"Not now"</button>
+                    </div>
+                    <ErrorNote message=error />
+                </section>
+            })
+        })}
+        <p role="status">{move || done.get()}</p>
+    }
+}
