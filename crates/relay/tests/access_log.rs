@@ -9,16 +9,14 @@ mod support;
 
 use reqwest::{Method, StatusCode, header};
 use support::{Account, NONE, Relay, blobs, code_start, totp_on, unix_now};
-use ward_proto::Bytes;
 use ward_proto::ErrorCode;
 use ward_proto::account::{
     AccountEvent, AccountEventKind, AccountHistory, SignInDetail, SignInMethod, ThreadActivity,
 };
 use ward_proto::auth::{CodeLoginVerify, SessionCreated};
 use ward_proto::events::{ReceiptKind, ReceiptRequest};
-use ward_proto::threads::{AddMemberRequest, Category};
+use ward_proto::threads::Category;
 use ward_seal::account_log::{self, LogEntry};
-use ward_seal::random::os_rng;
 use ward_seal::thread_key;
 
 const ANDROID_CHROME: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
@@ -210,24 +208,8 @@ async fn shared() -> Shared {
     let (thread, key) = relay
         .thread_with_key(&sam, clinic.keys.bundle(), Category::Refill)
         .await;
-    let history = thread_key::share_history(
-        &[(0, &key)],
-        &thread.thread_id,
-        &sam.keys,
-        dana.keys.bundle(),
-        &mut os_rng(),
-    )
-    .unwrap();
     let response = relay
-        .call(
-            Method::POST,
-            &format!("/v1/threads/{}/members", thread.thread_id),
-            Some(&sam.token),
-            Some(&AddMemberRequest {
-                account_id: dana.id.clone(),
-                sealed_keys: history.iter().map(|k| Bytes(k.to_bytes())).collect(),
-            }),
-        )
+        .share_thread(&sam, &dana, &thread.thread_id, &key)
         .await;
     assert!(response.status().is_success());
     Shared {

@@ -10,7 +10,7 @@
 mod support;
 
 use reqwest::{Method, StatusCode};
-use support::{Account, NONE, Relay, events};
+use support::{Account, NONE, Relay, error_code, events};
 use ward_proto::Bytes;
 use ward_proto::ErrorCode;
 use ward_proto::account::{AccountEventKind, AccountHistory};
@@ -54,24 +54,8 @@ impl Family {
 
     /// Sam shares `thread` (epoch 0) with Dana; the status answered.
     async fn share(&self, thread: &Thread, key: &ThreadKey) -> StatusCode {
-        let history = thread_key::share_history(
-            &[(0, key)],
-            &thread.thread_id,
-            &self.sam.keys,
-            self.dana.keys.bundle(),
-            &mut os_rng(),
-        )
-        .unwrap();
         self.relay
-            .call(
-                Method::POST,
-                &format!("/v1/threads/{}/members", thread.thread_id),
-                Some(&self.sam.token),
-                Some(&AddMemberRequest {
-                    account_id: self.dana.id.clone(),
-                    sealed_keys: history.iter().map(|k| Bytes(k.to_bytes())).collect(),
-                }),
-            )
+            .share_thread(&self.sam, &self.dana, &thread.thread_id, key)
             .await
             .status()
     }
@@ -139,15 +123,6 @@ impl Family {
             )
             .await
     }
-}
-
-async fn error_code(response: reqwest::Response) -> ErrorCode {
-    response
-        .json::<ward_proto::ErrorBody>()
-        .await
-        .unwrap()
-        .error
-        .code
 }
 
 #[tokio::test]

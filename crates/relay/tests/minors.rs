@@ -9,26 +9,14 @@ mod support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use support::{Account, Relay};
-use ward_proto::Bytes;
+use support::{Account, Relay, error_code};
 use ward_proto::ErrorCode;
 use ward_proto::account::{AccountEventKind, AccountHistory};
 use ward_proto::auth::InviteCreated;
 use ward_proto::caregivers::{
     Caregiver, CaregiverStatus, GuardianInviteRequest, People, Relationship,
 };
-use ward_proto::threads::{AddMemberRequest, Category, Thread};
-use ward_seal::random::os_rng;
-use ward_seal::thread_key::{self, ThreadKey};
-
-async fn error_code(response: reqwest::Response) -> ErrorCode {
-    response
-        .json::<ward_proto::ErrorBody>()
-        .await
-        .unwrap()
-        .error
-        .code
-}
+use ward_proto::threads::Category;
 
 /// The year `years` ago, as a birth date on 1 January: that patient is
 /// `years` or `years - 1` today.
@@ -81,34 +69,6 @@ async fn caregiver(relay: &Relay, patient: &Account, id: &str) -> Caregiver {
         .into_iter()
         .find(|c| c.account_id.as_deref() == Some(id))
         .unwrap()
-}
-
-async fn share(
-    relay: &Relay,
-    patient: &Account,
-    with: &Account,
-    thread: &Thread,
-    key: &ThreadKey,
-) -> reqwest::Response {
-    let history = thread_key::share_history(
-        &[(0, key)],
-        &thread.thread_id,
-        &patient.keys,
-        with.keys.bundle(),
-        &mut os_rng(),
-    )
-    .unwrap();
-    relay
-        .call(
-            Method::POST,
-            &format!("/v1/threads/{}/members", thread.thread_id),
-            Some(&patient.token),
-            Some(&AddMemberRequest {
-                account_id: with.id.clone(),
-                sealed_keys: history.iter().map(|k| Bytes(k.to_bytes())).collect(),
-            }),
-        )
-        .await
 }
 
 #[tokio::test]
@@ -173,7 +133,9 @@ async fn a_teen_agrees_to_the_guardian_the_clinic_appointed_before_anything_is_s
     let (thread, key) = relay
         .thread_with_key(&sam, clinic.keys.bundle(), Category::Question)
         .await;
-    let early = share(&relay, &sam, &dana, &thread, &key).await;
+    let early = relay
+        .share_thread(&sam, &dana, &thread.thread_id, &key)
+        .await;
     assert_eq!(early.status(), StatusCode::FORBIDDEN);
     assert_eq!(error_code(early).await, ErrorCode::NotYourCaregiver);
 
@@ -217,7 +179,10 @@ async fn a_teen_agrees_to_the_guardian_the_clinic_appointed_before_anything_is_s
     let hers: People = relay.get_ok("/v1/caregivers", Some(&dana.token)).await;
     assert!(!hers.patients[0].awaiting_assent);
     assert_eq!(
-        share(&relay, &sam, &dana, &thread, &key).await.status(),
+        relay
+            .share_thread(&sam, &dana, &thread.thread_id, &key)
+            .await
+            .status(),
         StatusCode::CREATED
     );
 

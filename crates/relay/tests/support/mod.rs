@@ -688,6 +688,35 @@ impl Relay {
         (thread, key)
     }
 
+    /// `patient` shares `thread_id` (epoch 0, `key`) with `with`: the
+    /// thread key's history sealed to them, `POST .../members`.
+    pub async fn share_thread(
+        &self,
+        patient: &Account,
+        with: &Account,
+        thread_id: &str,
+        key: &ward_seal::thread_key::ThreadKey,
+    ) -> Response {
+        let history = ward_seal::thread_key::share_history(
+            &[(0, key)],
+            thread_id,
+            &patient.keys,
+            with.keys.bundle(),
+            &mut os_rng(),
+        )
+        .unwrap();
+        self.call(
+            Method::POST,
+            &format!("/v1/threads/{thread_id}/members"),
+            Some(&patient.token),
+            Some(&ward_proto::threads::AddMemberRequest {
+                account_id: with.id.clone(),
+                sealed_keys: history.iter().map(|k| Bytes(k.to_bytes())).collect(),
+            }),
+        )
+        .await
+    }
+
     /// Seals `text` as `sender` in `epoch` and posts it; returns the response.
     pub async fn send(
         &self,
@@ -856,4 +885,9 @@ pub async fn totp_on(relay: &Relay, token: &str) -> (Vec<u8>, String, totp_rs::T
         .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     (seed, enrollment.secret_base32, app)
+}
+
+/// The error code of a refusal's body.
+pub async fn error_code(response: Response) -> ErrorCode {
+    response.json::<ErrorBody>().await.unwrap().error.code
 }
