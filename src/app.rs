@@ -74,13 +74,7 @@ pub fn App() -> impl IntoView {
 /// Moves focus to the content itself, not only the scroll position.
 fn skip_to_content(ev: leptos::ev::MouseEvent) {
     ev.prevent_default();
-    let main = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.get_element_by_id("main"))
-        .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok());
-    if let Some(main) = main {
-        let _ = main.focus();
-    }
+    crate::components::notice::focus_id("main");
 }
 
 /// The screens before sign-in; any other path is the welcome screen.

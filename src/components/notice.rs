@@ -45,6 +45,18 @@ pub(crate) fn focus_heading() {
     let _ = window.set_timeout_with_callback(focus.unchecked_ref());
 }
 
+/// Moves focus to the element with `id` (which must take focus: a control,
+/// or `tabindex="-1"`), e.g. when the control that had it is gone.
+pub(crate) fn focus_id(id: &str) {
+    let element = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+    if let Some(element) = element {
+        let _ = element.focus();
+    }
+}
+
 /// Lets the browser paint (a "Checking…" line) before a long computation.
 pub(crate) async fn yield_to_paint() {
     let promise = js_sys::Promise::new(&mut |resolve, _| {

@@ -9,7 +9,7 @@ use leptos::task::spawn_local;
 
 use crate::api;
 use crate::components::consent::ConsentWords;
-use crate::components::notice::ErrorNote;
+use crate::components::notice::{ErrorNote, focus_heading};
 use crate::messaging::Inbox;
 use crate::session::Session;
 use crate::session::consent_ask::ConsentAsk;
@@ -46,28 +46,36 @@ pub(crate) fn ConsentPrompt() -> impl IntoView {
         let Some(ConsentAsk::Agree { current, .. }) = inbox.consent_ask.get_untracked() else {
             return;
         };
+        let ticket = session.ticket();
+        let Some(token) = session.token() else { return };
         busy.set(true);
         spawn_local(async move {
-            let Some(token) = session.token() else { return };
-            match api::account::agree(&token, &current).await {
+            let answer = api::account::agree(&token, &current).await;
+            busy.set(false);
+            // Locked meanwhile: the next unlock reads it afresh.
+            if !session.is_current(ticket) {
+                return;
+            }
+            match answer {
                 Ok(status) => {
                     error.set(None);
                     inbox.consent_ask.set(Some(ConsentAsk::of(status)));
                     done.set(Some(
                         "Thank you: your agreement is recorded. You can read it, or withdraw it, in Settings.",
                     ));
+                    focus_heading();
                 }
                 Err(e) => {
                     error.set(Some(session.explain(&e)));
                     // Changed while it was read: show the new text.
                     if e.code() == Some(ward_proto::ErrorCode::ConsentChanged)
                         && let Ok(status) = api::account::consent(&token).await
+                        && session.is_current(ticket)
                     {
                         inbox.consent_ask.set(Some(ConsentAsk::of(status)));
                     }
                 }
             }
-            busy.set(false);
         });
     };
     let asking = move || {
@@ -91,7 +99,10 @@ pub(crate) fn ConsentPrompt() -> impl IntoView {
                             disabled=move || busy.get()
                             on:click=agree>"I agree to messaging"</button>
                         <button type="button" class="button secondary"
-                            on:click=move |_| inbox.consent_ask.set(Some(ConsentAsk::Nothing))>"Not now"</button>
+                            on:click=move |_| {
+                                inbox.consent_ask.set(Some(ConsentAsk::Nothing));
+                                focus_heading();
+                            }>"Not now"</button>
                     </div>
                     <ErrorNote message=error />
                 </section>

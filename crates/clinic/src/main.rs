@@ -162,7 +162,7 @@ enum Command {
     /// network, a caregiver's read, send or a download names who and the
     /// thread. Then `access log of ACCOUNT verified: entries #A to #B[, from
     /// its start], head HASH`, or `access log of ACCOUNT FAILED: WHY` and an
-    /// error exit. The relay serves the newest 200 entries.
+    /// error exit. Every page the relay serves is read, back to entry 0.
     Audit {
         /// The account id (a patient's or caregiver's).
         account: String,

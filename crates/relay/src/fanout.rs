@@ -156,6 +156,16 @@ fn pokes(from: u64, to: &[String], what: &What) -> Vec<String> {
     payloads
 }
 
+/// A `NOTIFY` payload as heard: pokes sent together, or one alone (as
+/// relays sent them before batching, so old and new relays can run side
+/// by side during an upgrade).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Heard {
+    Many(Vec<Poke>),
+    One(Poke),
+}
+
 /// [`Poke`], borrowed, for sending.
 #[derive(Serialize)]
 struct PokeRef<'a> {
@@ -210,9 +220,13 @@ async fn hear_pokes(mut listener: PgListener, db: AnyPool, local: Arc<LocalIndex
     loop {
         match listener.try_recv().await {
             Ok(Some(notification)) => {
-                let Ok(pokes) = serde_json::from_str::<Vec<Poke>>(notification.payload()) else {
+                let Ok(heard) = serde_json::from_str::<Heard>(notification.payload()) else {
                     tracing::warn!("ignored a malformed poke on {CHANNEL}");
                     continue;
+                };
+                let pokes = match heard {
+                    Heard::Many(pokes) => pokes,
+                    Heard::One(poke) => vec![poke],
                 };
                 for poke in pokes {
                     if poke.from != me {
@@ -314,8 +328,18 @@ mod tests {
         }
         assert_eq!(sent, (0..200).collect::<Vec<u64>>());
         assert!(payloads < 10, "{payloads} payloads for 200 pokes");
-        // Alone, a poke is still an array of one.
-        let (alone, over) = batch(pokes(1, &to, &what(7)).remove(0), || None);
+        // Alone, a poke is still an array of one; one sent by a relay from
+        // before batching, a bare object, is heard too.
+        let single = pokes(1, &to, &what(7)).remove(0);
+        let (alone, over) = batch(single.clone(), || None);
         assert!(alone.starts_with('[') && over.is_none());
+        for payload in [alone, single] {
+            let heard = match serde_json::from_str::<Heard>(&payload).unwrap() {
+                Heard::Many(pokes) => pokes,
+                Heard::One(poke) => vec![poke],
+            };
+            assert_eq!(heard.len(), 1);
+            assert!(matches!(heard[0].what, What::Message { seq: 7, .. }));
+        }
     }
 }

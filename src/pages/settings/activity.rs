@@ -14,7 +14,7 @@ use ward_proto::caregivers::Caregiver;
 
 use super::local_time;
 use crate::api;
-use crate::components::notice::ErrorNote;
+use crate::components::notice::{ErrorNote, focus_id};
 use crate::messaging::{Inbox, category_label};
 use crate::session::Session;
 use crate::session::access_log::{self, Check, Names};
@@ -154,6 +154,11 @@ pub(super) fn Activity() -> impl IntoView {
                     events.update_value(|events| events.extend(page.events));
                     earlier.set(page.earlier_cursor);
                     show(&me);
+                    // The button is gone with the last page: focus the
+                    // section's title rather than lose it.
+                    if page.earlier_cursor.is_none() {
+                        focus_id("activity-title");
+                    }
                 }
                 Err(e) => error.set(Some(session.explain(&e))),
             }
@@ -163,7 +168,7 @@ pub(super) fn Activity() -> impl IntoView {
     let broken = move || verdict.with(|v| matches!(v, Some(Check::Broken(_))));
     view! {
         <section class="card" aria-labelledby="activity-title">
-            <h2 id="activity-title">"Account activity"</h2>
+            <h2 id="activity-title" tabindex="-1">"Account activity"</h2>
             <p>"Who signed in to your account, who read, sent or downloaded in your conversations for you, and every change to how your account signs in. If you see something you did not do or allow, call the clinic."</p>
             <p
                 role="status"
@@ -185,7 +190,7 @@ pub(super) fn Activity() -> impl IntoView {
             <Show when=move || earlier.get().is_some()>
                 <button
                     type="button"
-                    class="secondary"
+                    class="button secondary"
                     on:click=show_earlier
                     disabled=move || loading_earlier.get()
                 >

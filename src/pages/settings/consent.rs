@@ -10,7 +10,9 @@ use super::local_time;
 use crate::api;
 use crate::components::consent::ConsentWords;
 use crate::components::notice::ErrorNote;
+use crate::messaging::Inbox;
 use crate::session::Session;
+use crate::session::consent_ask::ConsentAsk;
 
 /// Where the account stands, in one sentence.
 fn standing(status: &ConsentStatus, date: &dyn Fn(u64) -> String) -> String {
@@ -36,7 +38,13 @@ fn stands(status: &ConsentStatus) -> bool {
 #[allow(unreachable_pub)]
 pub(super) fn Consent() -> impl IntoView {
     let session = Session::get();
+    let inbox = Inbox::get();
     let status = RwSignal::new(None::<ConsentStatus>);
+    // Where the account stands, here and in what the home screen asks.
+    let stand = move |now: ConsentStatus| {
+        inbox.consent_ask.set(Some(ConsentAsk::of(now.clone())));
+        status.set(Some(now));
+    };
     let error = RwSignal::new(None::<String>);
     let confirming = RwSignal::new(false);
     // 0: read where the account stands; 1: agree (again); 2: withdraw.
@@ -53,7 +61,7 @@ pub(super) fn Consent() -> impl IntoView {
             match answer {
                 Ok(now) => {
                     error.set(None);
-                    status.set(Some(now));
+                    stand(now);
                 }
                 Err(e) => {
                     error.set(Some(session.explain(&e)));
@@ -61,7 +69,7 @@ pub(super) fn Consent() -> impl IntoView {
                     if e.code() == Some(ward_proto::ErrorCode::ConsentChanged)
                         && let Ok(now) = api::account::consent(&token).await
                     {
-                        status.set(Some(now));
+                        stand(now);
                     }
                 }
             }
