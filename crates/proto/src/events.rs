@@ -114,7 +114,9 @@ pub enum Event {
     },
     /// The patient changed what a caregiver may do for them, or for how
     /// long: read the grants again (`GET /v1/caregivers`). Sent to the
-    /// caregiver and to the patient's own sessions (their other devices).
+    /// caregiver and to the patient's own sessions (their other devices);
+    /// to the patient also when a caregiver accepts while signed in, or
+    /// first publishes keys (the patient's device can share with them now).
     GrantChanged {
         /// Whose grant.
         patient_id: String,

@@ -910,3 +910,32 @@ async fn only_me_keeps_a_thread_from_every_caregiver_who_sees_all_and_undoing_it
     assert_eq!(error_code(undo).await, ErrorCode::StepUpRequired);
     assert!(f.thread_seen(&f.sam, &thread.thread_id).await.only_me);
 }
+
+/// A patient's open devices hear when a caregiver they invited first has
+/// keys (`grant_changed`), so one of them can share at once what the
+/// caregiver's scope gives, without waiting for the patient's next visit.
+#[tokio::test]
+async fn a_patients_devices_hear_when_a_new_caregivers_keys_appear() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let sam = relay.patient(&clinic, "sam@example.com").await;
+    let mut sam_live = events::connect(&relay, &sam.id, &sam.token).await;
+    let dana = relay.caregiver_for(&sam, "dana@example.com").await;
+    assert_eq!(
+        events::next(&mut sam_live).await,
+        Event::GrantChanged {
+            patient_id: sam.id.clone()
+        }
+    );
+    // Publishing the same keys again tells nobody anything.
+    relay.publish(&dana).await;
+    let quiet = tokio::time::timeout(
+        std::time::Duration::from_millis(300),
+        events::next(&mut sam_live),
+    )
+    .await;
+    assert!(
+        !matches!(quiet, Ok(Event::GrantChanged { .. })),
+        "{quiet:?}"
+    );
+}

@@ -349,8 +349,10 @@ pub async fn accept(
     )
     .await?;
     tx.commit().await?;
+    // The patient's open devices too: this account has keys already, so
+    // one of them can share what the grant gives at once.
     state.events.publish(
-        vec![session.account_id.clone()],
+        vec![session.account_id.clone(), patient_id.clone()],
         &Event::GrantChanged { patient_id },
     );
     Ok(StatusCode::NO_CONTENT)

@@ -49,6 +49,23 @@ pub async fn publish(
         Published::Unchanged => {}
         Published::First => {
             tracing::info!(account_id = session.account_id, "key bundle published");
+            // A caregiver's first keys: the patients they help can seal
+            // thread keys to them now. Their open devices read the grant
+            // again, and share what the caregiver's scope gives them
+            // (all threads) without waiting for their next visit.
+            if session.kind == ward_proto::threads::Role::Caregiver {
+                let now = state.clock.now_ms();
+                for helped in
+                    store::caregivers::helped_by(&state.db, &session.account_id, now).await?
+                {
+                    state.events.publish(
+                        vec![helped.patient_id.clone()],
+                        &Event::GrantChanged {
+                            patient_id: helped.patient_id,
+                        },
+                    );
+                }
+            }
         }
         Published::Changed(seq) => {
             tracing::info!(account_id = session.account_id, seq, "key bundle changed");
