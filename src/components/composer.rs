@@ -86,33 +86,6 @@ pub(crate) fn has_red_flag(draft: &str) -> bool {
     RED_FLAGS.iter().any(|flag| lower.contains(flag))
 }
 
-/// What to call or do in an emergency (shown before a first message and
-/// whenever the draft may describe one).
-#[component]
-#[allow(unreachable_pub)]
-pub(crate) fn EmergencyNotice(#[prop(optional)] urgent: bool) -> impl IntoView {
-    // The clinic's own words when the relay has sent them; the default
-    // otherwise (before the clinic's details arrive, or offline).
-    let clinic = use_context::<Session>().map(|session| session.inbox().clinic);
-    let text = move || {
-        clinic
-            .and_then(|c| c.get())
-            .map(|info| info.emergency_notice)
-            .filter(|notice| !notice.trim().is_empty())
-            .unwrap_or_else(|| DEFAULT_NOTICE.to_owned())
-    };
-    view! {
-        <div class=if urgent { "emergency urgent" } else { "emergency" } role=if urgent { "alert" } else { "note" }>
-            <strong>{text}</strong>
-            " Messages here are not watched around the clock."
-        </div>
-    }
-}
-
-/// What a relay without its own notice says.
-const DEFAULT_NOTICE: &str =
-    "If this is an emergency, call 911. For a mental health crisis, call or text 988.";
-
 fn coarse_pointer() -> bool {
     web_sys::window()
         .and_then(|w| w.match_media("(pointer: coarse)").ok().flatten())
@@ -223,7 +196,7 @@ pub(crate) fn Composer(
     view! {
         <form class="composer" on:submit=on_submit on:drop=on_drop on:dragover=on_dragover>
             <Show when=move || warned.get()>
-                <EmergencyNotice urgent=true />
+                <crate::components::emergency::EmergencyNotice urgent=true />
                 <p class="hint">"If it is not an emergency, press Send again to send your message."</p>
             </Show>
             <label for="composer-text" class="visually-hidden">"Message"</label>

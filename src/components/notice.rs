@@ -57,6 +57,15 @@ pub(crate) fn focus_id(id: &str) {
     }
 }
 
+/// [`focus_id`] once the screen has drawn what is about to appear.
+pub(crate) fn focus_id_soon(id: &'static str) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let focus = wasm_bindgen::closure::Closure::once_into_js(move || focus_id(id));
+    let _ = window.set_timeout_with_callback(focus.unchecked_ref());
+}
+
 /// Lets the browser paint (a "Checking…" line) before a long computation.
 pub(crate) async fn yield_to_paint() {
     let promise = js_sys::Promise::new(&mut |resolve, _| {

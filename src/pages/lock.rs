@@ -37,6 +37,7 @@ pub(crate) fn LockScreen() -> impl IntoView {
                 {move || match session.lock_reason.get() {
                     LockReason::Idle => "Ward locked itself after a while without use, so nobody else can read your messages on this device.",
                     LockReason::SessionEnded => "You were signed out, from another device or because it was a long time. Sign in again to go on.",
+                    LockReason::Chosen => "You locked Ward. Your messages are hidden on this device until you unlock it.",
                 }}
                 " Anything you were typing is kept."
             </p>

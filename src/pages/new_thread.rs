@@ -6,7 +6,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use ward_proto::threads::Category;
 
-use crate::components::composer::{Composer, EmergencyNotice};
+use crate::components::composer::Composer;
+use crate::components::emergency::EmergencyNotice;
 use crate::components::notice::ErrorNote;
 use crate::messaging::{Inbox, category_label};
 use crate::session::Session;

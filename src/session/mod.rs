@@ -189,6 +189,8 @@ pub enum LockReason {
     /// The relay ended the session (signed out from another device, or it
     /// expired).
     SessionEnded,
+    /// The patient chose "Lock now".
+    Chosen,
 }
 
 /// The session's generation when a flow began. Every lock and sign-out
@@ -550,6 +552,11 @@ impl Session {
     /// behind the lock screen.
     pub fn lock(&self) {
         self.lock_because(LockReason::Idle);
+    }
+
+    /// "Lock now": as [`Self::lock`], said as the patient's own choice.
+    pub fn lock_now(&self) {
+        self.lock_because(LockReason::Chosen);
     }
 
     fn lock_because(&self, reason: LockReason) {

@@ -92,12 +92,7 @@ pub fn with_site(api: Router, site: Option<&StaticSite>, headers: &Headers) -> R
         let files = ServeDir::new(&*site.dir).fallback(index);
         router = router
             .fallback_service(files)
-            .layer(SetResponseHeaderLayer::if_not_present(
-                header::CACHE_CONTROL,
-                // Revalidate every time (cheap 304s); Trunk's hashed file names
-                // make a stale client impossible to keep by accident.
-                HeaderValue::from_static("no-cache"),
-            ));
+            .layer(axum::middleware::from_fn(cache_control));
     }
     let csp = HeaderValue::from_str(&content_security_policy(site, headers))
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
@@ -151,6 +146,52 @@ pub fn with_site(api: Router, site: Option<&StaticSite>, headers: &Headers) -> R
         ))
 }
 
+/// Whether `path` names a file Trunk gave a content hash
+/// (`/ward-0123456789abcdef_bg.wasm`, `/main-0123456789abcdef.css`): its
+/// bytes never change under that name.
+fn is_hashed_asset(path: &str) -> bool {
+    let Some(name) = path.strip_prefix('/').filter(|name| !name.contains('/')) else {
+        return false;
+    };
+    let Some((stem, extension)) = name.split_once('.') else {
+        return false;
+    };
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    matches!(extension, "js" | "wasm" | "css")
+        && stem.rsplit_once('-').is_some_and(|(_, hash)| {
+            hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit())
+        })
+}
+
+/// `Cache-Control` for what has none: a hashed asset is kept a year
+/// without asking again (`immutable`); everything else (index.html, the
+/// icons, the API's answers) is revalidated every time (cheap 304s), so a
+/// new client reaches the patient at the next load.
+async fn cache_control(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let hashed = is_hashed_asset(request.uri().path());
+    let mut response = next.run(request).await;
+    if !response.headers().contains_key(header::CACHE_CONTROL) {
+        // A hashed name that is not there gets index.html (the fallback),
+        // which must never be kept under it.
+        let is_html = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|value| value.as_bytes().starts_with(b"text/html"));
+        let value = if hashed && response.status().is_success() && !is_html {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        };
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    }
+    response
+}
+
 /// CSP hash sources for every inline `<script>` (one without `src`).
 fn inline_script_hashes(html: &str) -> Vec<String> {
     let mut hashes = Vec::new();
@@ -184,6 +225,30 @@ mod tests {
         let hashes = inline_script_hashes(html);
         let expected = BASE64.encode(Sha256::digest(b"import init from '/w.js';await init();"));
         assert_eq!(hashes, vec![format!("'sha256-{expected}'")]);
+    }
+
+    #[test]
+    fn only_trunks_hashed_files_are_immutable() {
+        for hashed in [
+            "/ward-66053564f23e2b08_bg.wasm",
+            "/ward-66053564f23e2b08.js",
+            "/main-3987fc3c568f6814.css",
+        ] {
+            assert!(is_hashed_asset(hashed), "{hashed}");
+        }
+        for not in [
+            "/",
+            "/index.html",
+            "/icon-192.png",
+            "/favicon.ico",
+            "/robots.txt",
+            "/ward.js",
+            "/x/ward-66053564f23e2b08.js",
+            "/ward-66053564f23e2b0g.js",
+            "/v1/threads",
+        ] {
+            assert!(!is_hashed_asset(not), "{not}");
+        }
     }
 
     #[test]

@@ -31,6 +31,16 @@ fn fake_dist() -> TempDir {
     )
     .unwrap();
     std::fs::write(dist.path().join("ward_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    std::fs::write(
+        dist.path().join("ward-66053564f23e2b08_bg.wasm"),
+        b"\0asm\x01\0\0\0",
+    )
+    .unwrap();
+    std::fs::write(
+        dist.path().join("robots.txt"),
+        "User-agent: *\nDisallow: /\n",
+    )
+    .unwrap();
     dist
 }
 
@@ -107,6 +117,49 @@ async fn serves_the_client_with_a_policy_that_admits_its_loader() {
         .await
         .unwrap();
     assert_eq!(wasm.headers()[header::CONTENT_TYPE], "application/wasm");
+    assert_eq!(wasm.headers()[header::CACHE_CONTROL], "no-cache");
+    assert_eq!(index.headers()[header::CACHE_CONTROL], "no-cache");
+
+    // A file Trunk named by its hash never changes under that name.
+    let hashed = router
+        .clone()
+        .oneshot(
+            Request::get("/ward-66053564f23e2b08_bg.wasm")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        hashed.headers()[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
+    // A hashed name that is not there is the client's index, never immutable.
+    let missing = router
+        .clone()
+        .oneshot(
+            Request::get("/ward-0000000000000000.js")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(missing.headers()[header::CACHE_CONTROL], "no-cache");
+
+    // robots.txt is a real file: these are private pages.
+    let robots = router
+        .clone()
+        .oneshot(Request::get("/robots.txt").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert!(
+        robots.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let body = robots.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], b"User-agent: *\nDisallow: /\n");
 
     // A deep link is the client's to route.
     let deep = router

@@ -26,6 +26,7 @@ test('enroll with a PRF passkey, sign out and in, then a new phone without PRF u
 
   // Sign out: back to the welcome screen, site storage cleared.
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await page.getByRole('button', { name: 'Yes, sign out' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Messages with your care team' })).toBeVisible();
   await expect(page.getByRole('button', { name: 'Sign in with a passkey' })).toBeVisible();
   await s.screenshot(page, '09-welcome');
@@ -38,6 +39,7 @@ test('enroll with a PRF passkey, sign out and in, then a new phone without PRF u
   // The passkey offered in the field's autofill (conditional mediation; the
   // virtual authenticator picks it without a prompt).
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await page.getByRole('button', { name: 'Yes, sign out' }).click();
   await page.getByLabel('Email or phone number on file').focus();
   await expect(page.getByRole('navigation', { name: 'Main' })).toBeVisible();
   expect(await s.safetyNumber(page)).toBe(number);
@@ -88,6 +90,7 @@ test('enroll with a PRF passkey, sign out and in, then a new phone without PRF u
 
   // Signing out forgets this device: next time the recovery code is asked again.
   await newPhone.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await newPhone.getByRole('button', { name: 'Yes, sign out' }).click();
   await expect(newPhone.getByRole('button', { name: 'Sign in with a passkey' })).toBeVisible();
   const devices = (await s.idbRecords(newPhone, 'devices')).length;
   expect(devices, 'no device key left after sign-out').toBe(0);
@@ -152,6 +155,7 @@ test('authenticator app, code sign-in on a new phone, lockout after wrong codes'
   await expect(page.getByText('Passkey "Security key" added. It signs you in and unlocks your messages.')).toBeVisible();
   await expect(page.getByRole('button', { name: 'Rename Security key' })).toBeVisible();
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await page.getByRole('button', { name: 'Yes, sign out' }).click();
   await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
   await expect(page.getByRole('navigation', { name: 'Main' })).toBeVisible();
   expect(await s.safetyNumber(page)).toBe(number);
@@ -283,4 +287,37 @@ test('errors a patient can hit say what happened and what to do', async ({ page,
   await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
   await expect(page.getByRole('alert')).toContainText('Ward cannot reach the internet right now');
   await context.setOffline(false);
+});
+
+test('lock now hides the messages until the passkey unlocks; sign-out asks first and says what it removes', async ({ page, request }) => {
+  await s.addAuthenticator(page, { prf: true });
+  const recovery = await s.enrollThroughScreens(page, request, { name: 'Lena Park', contact: 'lena.park@example.com' });
+  await s.confirmRecoveryCode(page, recovery);
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  // Every control in the bar is a 44 px target, and the bar fits 360 px.
+  for (const control of await nav.locator('a, button').all()) {
+    const box = await control.boundingBox();
+    expect(box && box.height >= 44 && box.width >= 44, `${await control.innerText()}: ${JSON.stringify(box)}`).toBe(true);
+  }
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+
+  await nav.getByRole('button', { name: 'Lock now' }).click();
+  await expect(page.getByRole('heading', { name: 'Ward is locked' })).toBeVisible();
+  await expect(page.getByText('You locked Ward. Your messages are hidden on this device until you unlock it.')).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Messages with your care team' })).toBeHidden();
+  await page.getByRole('button', { name: 'Unlock with your passkey' }).click();
+  await expect(page.getByRole('heading', { name: 'Messages with your care team' })).toBeVisible();
+
+  // Sign out asks, says what goes, and "Stay signed in" changes nothing.
+  await nav.getByRole('button', { name: 'Sign out', exact: true }).click();
+  const confirm = page.getByRole('alertdialog', { name: 'Sign out of Ward on this device?' });
+  await expect(confirm).toContainText("removes Ward's keys, the messages it keeps, and any unsent text from this device");
+  await expect(confirm.getByRole('button', { name: 'Stay signed in' })).toBeFocused();
+  await s.screenshot(page, '27-sign-out-confirm');
+  await confirm.getByRole('button', { name: 'Stay signed in' }).click();
+  await expect(confirm).toBeHidden();
+  await expect(nav.getByRole('button', { name: 'Sign out', exact: true })).toBeFocused();
+  await nav.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await page.getByRole('button', { name: 'Yes, sign out' }).click();
+  await expect(page.getByRole('button', { name: 'Sign in with a passkey' })).toBeVisible();
 });

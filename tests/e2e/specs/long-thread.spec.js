@@ -39,6 +39,7 @@ test('a long thread opens at its newest page and pages back on demand, keeping t
 
   // The clinic writes back 249 times while the patient is away.
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await page.getByRole('button', { name: 'Yes, sign out' }).click();
   const lines = Array.from({ length: SEEDED }, (_, i) => `Seeded message ${i + 1}`).join('\n');
   const sent = s.clinicWithInput(`${lines}\n`, 'reply', threadId, '-');
   expect(sent.trim().split('\n')).toHaveLength(SEEDED);

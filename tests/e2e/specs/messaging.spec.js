@@ -25,7 +25,14 @@ test('a patient starts a thread, the clinic replies with quick replies, the pati
   const composer = page.getByRole('textbox', { name: 'Message' });
   await composer.fill('I have had chest pain since last night');
   await page.getByRole('button', { name: 'Send' }).click();
-  await expect(page.getByRole('alert').filter({ hasText: 'If this is an emergency, call 911.' })).toBeVisible();
+  const urgent = page.getByRole('alert').filter({ hasText: 'If this is an emergency, call 911.' });
+  await expect(urgent).toBeVisible();
+  // Its numbers are a tap away: dialled, and 988 texted too.
+  await expect(urgent.getByRole('link', { name: 'Call 911' })).toHaveAttribute('href', 'tel:911');
+  await expect(urgent.getByRole('link', { name: 'Call 988' })).toHaveAttribute('href', 'tel:988');
+  await expect(urgent.getByRole('link', { name: 'Text 988' })).toHaveAttribute('href', 'sms:988');
+  const callBox = await urgent.getByRole('link', { name: 'Call 911' }).boundingBox();
+  expect(callBox && callBox.height >= 44 && callBox.width >= 44, 'a 44 px target').toBe(true);
   await expect(composer, 'not sent: the warning comes first').toHaveValue('I have had chest pain since last night');
   await s.screenshot(page, '15-new-message-red-flag');
   // Sending anyway still needs a category, and keeps the text.
@@ -106,6 +113,7 @@ test('a patient starts a thread, the clinic replies with quick replies, the pati
 
   // Sign out and in: the history opens again with the same keys.
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await page.getByRole('button', { name: 'Yes, sign out' }).click();
   await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
   await page.getByRole('list', { name: 'Conversations' }).getByRole('link').first().click();
   await expect(page.getByText(first)).toBeVisible();

@@ -45,3 +45,27 @@ test('the skip link moves keyboard focus to the content', async ({ page }) => {
   await page.keyboard.press('Enter');
   await expect(page.locator('main#main')).toBeFocused();
 });
+
+test('robots.txt, the icons and the cache rules are real: private pages, hashed files kept, index revalidated', async ({ request, page }) => {
+  const robots = await request.get('/robots.txt');
+  expect(robots.headers()['content-type']).toContain('text/plain');
+  expect(await robots.text()).toBe('User-agent: *\nDisallow: /\n');
+  for (const [file, type] of [['/favicon.ico', 'image/'], ['/icon-192.png', 'image/png'], ['/icon-512.png', 'image/png']]) {
+    const icon = await request.get(file);
+    expect(icon.status(), file).toBe(200);
+    expect(icon.headers()['content-type'], file).toContain(type);
+  }
+  const index = await request.get('/');
+  expect(index.headers()['cache-control']).toBe('no-cache');
+  // The wasm and script the page loads are Trunk's hashed files, kept a year.
+  const hashed = [];
+  page.on('response', (response) => {
+    if (/\/ward-[0-9a-f]{16}(_bg\.wasm|\.js)$/.test(new URL(response.url()).pathname)) hashed.push(response);
+  });
+  await page.goto('/');
+  await expect(page.getByRole('main')).toBeVisible();
+  expect(hashed.length).toBeGreaterThanOrEqual(2);
+  for (const response of hashed) {
+    expect((await response.allHeaders())['cache-control'], response.url()).toBe('public, max-age=31536000, immutable');
+  }
+});
