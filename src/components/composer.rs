@@ -97,6 +97,10 @@ fn coarse_pointer() -> bool {
 /// the caller's signal, so it survives a lock or a failed send. With
 /// `attachment`, the patient can also attach a file (picker, camera on a
 /// phone, drag and drop, paste); the caller takes it from that signal.
+/// `ready` runs first on Send (false: not sent, and the caller says why),
+/// so what the caller needs is asked for before the emergency warning,
+/// and Send after the warning sends. `warned` is whether that warning is
+/// showing (the caller's, to hide its own notice meanwhile).
 #[component]
 #[allow(unreachable_pub)]
 pub(crate) fn Composer(
@@ -105,8 +109,10 @@ pub(crate) fn Composer(
     #[prop(optional)] on_typing: Option<Callback<()>>,
     #[prop(optional)] busy: Option<RwSignal<bool>>,
     #[prop(optional)] attachment: Option<RwSignal<Option<Picked>, LocalStorage>>,
+    #[prop(optional)] ready: Option<Callback<(), bool>>,
+    #[prop(optional)] warned: Option<RwSignal<bool>>,
 ) -> impl IntoView {
-    let warned = RwSignal::new(false);
+    let warned = warned.unwrap_or_else(|| RwSignal::new(false));
     let attach_error = RwSignal::new(None::<String>);
     let preparing = RwSignal::new(false);
     let submit = move || {
@@ -117,6 +123,9 @@ pub(crate) fn Composer(
         let text = draft.get_untracked().trim().to_owned();
         let with_file = attachment.is_some_and(|a| a.with_untracked(Option::is_some));
         if text.is_empty() && !with_file {
+            return;
+        }
+        if ready.is_some_and(|ready| !ready.run(())) {
             return;
         }
         if has_red_flag(&text) && !warned.get_untracked() {

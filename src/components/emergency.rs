@@ -73,9 +73,16 @@ fn numbers(sentence: &str) -> Vec<String> {
             run.push(c);
             continue;
         }
-        // A run can hold several numbers apart from words ("911 or 988"
-        // has a word between); what it holds is one written number.
-        let written = run.trim_matches(|c: char| !c.is_ascii_digit() && c != '(' && c != '+');
+        // What a run holds is one written number: from its first digit,
+        // `+` or `(` to its last digit, without a bracket left open.
+        let written = run
+            .trim_start_matches(|c: char| !c.is_ascii_digit() && c != '(' && c != '+')
+            .trim_end_matches(|c: char| !c.is_ascii_digit());
+        let written = if written.matches('(').count() > written.matches(')').count() {
+            written.trim_start_matches('(')
+        } else {
+            written
+        };
         let digits = written.chars().filter(char::is_ascii_digit).count();
         if (3..=15).contains(&digits) {
             found.push(written.trim().to_owned());
@@ -139,6 +146,15 @@ mod tests {
         assert_eq!(ways[1].href(), "tel:+4402079460958");
         assert_eq!(Reach::Text("988".into()).href(), "sms:988");
         assert_eq!(Reach::Text("988".into()).label(), "Text 988");
+        // The words after a number are not part of it.
+        assert_eq!(
+            ways_to_reach("Call or text 988 (our demo notice)."),
+            [Reach::Call("988".into()), Reach::Text("988".into())]
+        );
+        assert_eq!(
+            ways_to_reach("Call (555) 123-4567."),
+            [Reach::Call("(555) 123-4567".into())]
+        );
         // No number, no links; a lone digit is not one.
         assert!(ways_to_reach("Call us in 2 days.").is_empty());
     }

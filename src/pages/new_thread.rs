@@ -45,6 +45,13 @@ pub(crate) fn NewThread() -> impl IntoView {
         None => "Your care team reads messages during office hours.".into(),
     };
 
+    // Asked before the emergency warning, so Send after it sends.
+    let ready = Callback::new(move |()| {
+        let chosen = category.get_untracked().is_some();
+        error.set((!chosen).then(|| "Choose what your message is about first.".into()));
+        chosen
+    });
+    let warned = RwSignal::new(false);
     let on_send = Callback::new(move |text: String| {
         let Some(chosen) = category.get_untracked() else {
             draft.set(text);
@@ -80,9 +87,12 @@ pub(crate) fn NewThread() -> impl IntoView {
                     </label>
                 }).collect_view()}
             </fieldset>
-            <EmergencyNotice />
+            // Once: the composer's urgent notice takes its place.
+            <Show when=move || !warned.get()>
+                <EmergencyNotice />
+            </Show>
             <p class="hint office-hours">{hours}</p>
-            <Composer draft=draft on_send=on_send busy=busy />
+            <Composer draft=draft on_send=on_send busy=busy ready=ready warned=warned />
             <ErrorNote message=error />
         </section>
     }

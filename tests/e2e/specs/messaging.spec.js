@@ -23,25 +23,28 @@ test('a patient starts a thread, the clinic replies with quick replies, the pati
   await expect(page.getByText("call or text 988 (Riverside's demo notice)")).toBeVisible();
   await expect(page.getByText('Riverside Clinic reads messages during office hours (Monday to Friday, 8 am to 5 pm) and usually replies within one business day.')).toBeVisible();
   const composer = page.getByRole('textbox', { name: 'Message' });
-  await composer.fill('I have had chest pain since last night');
+  // What the message is about is asked first, and the text is kept.
+  const first = 'I have had chest pain since last night. Can I take ibuprofen with my new blood pressure prescription?';
+  await composer.fill(first);
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(page.getByText('Choose what your message is about first.')).toBeVisible();
+  await expect(composer, 'the text is kept').toHaveValue(first);
+  await page.getByRole('radio', { name: 'Question for my care team' }).check();
+  // Then the on-device red-flag check: the notice, once, as an alert.
   await page.getByRole('button', { name: 'Send' }).click();
   const urgent = page.getByRole('alert').filter({ hasText: 'If this is an emergency, call 911.' });
   await expect(urgent).toBeVisible();
+  await expect(page.getByText('If this is an emergency, call 911.')).toHaveCount(1);
+  await expect(page.getByText('Choose what your message is about first.')).toBeHidden();
   // Its numbers are a tap away: dialled, and 988 texted too.
   await expect(urgent.getByRole('link', { name: 'Call 911' })).toHaveAttribute('href', 'tel:911');
   await expect(urgent.getByRole('link', { name: 'Call 988' })).toHaveAttribute('href', 'tel:988');
   await expect(urgent.getByRole('link', { name: 'Text 988' })).toHaveAttribute('href', 'sms:988');
   const callBox = await urgent.getByRole('link', { name: 'Call 911' }).boundingBox();
   expect(callBox && callBox.height >= 44 && callBox.width >= 44, 'a 44 px target').toBe(true);
-  await expect(composer, 'not sent: the warning comes first').toHaveValue('I have had chest pain since last night');
+  await expect(composer, 'not sent: the warning comes first').toHaveValue(first);
   await s.screenshot(page, '15-new-message-red-flag');
-  // Sending anyway still needs a category, and keeps the text.
-  await page.getByRole('button', { name: 'Send' }).click();
-  await expect(page.getByText('Choose what your message is about first.')).toBeVisible();
-  await expect(composer, 'the text is kept').toHaveValue('I have had chest pain since last night');
-  await page.getByRole('radio', { name: 'Question for my care team' }).check();
-  const first = 'Can I take ibuprofen with my new blood pressure prescription?';
-  await composer.fill(first);
+  // After the warning, Send sends.
   await page.getByRole('button', { name: 'Send' }).click();
 
   // The thread: the message, sealed and stored.
