@@ -313,7 +313,7 @@ test('lock now hides the messages until the passkey unlocks; sign-out asks first
   const confirm = page.getByRole('alertdialog', { name: 'Sign out of Ward on this device?' });
   await expect(confirm).toContainText("removes Ward's keys, the messages it keeps, and any unsent text from this device");
   await expect(confirm.getByRole('button', { name: 'Stay signed in' })).toBeFocused();
-  await s.screenshot(page, '27-sign-out-confirm');
+  await s.screenshot(page, '28-sign-out-confirm');
   await confirm.getByRole('button', { name: 'Stay signed in' }).click();
   await expect(confirm).toBeHidden();
   await expect(nav.getByRole('button', { name: 'Sign out', exact: true })).toBeFocused();
