@@ -155,10 +155,16 @@ fn Nav() -> impl IntoView {
     let session = Session::get();
     let location = Location::get();
     let confirming = RwSignal::new(false);
+    let signing_out = RwSignal::new(false);
     let sign_out = move |_| {
+        if signing_out.get_untracked() {
+            return;
+        }
+        signing_out.set(true);
         confirming.set(false);
         spawn_local(async move {
             session.sign_out().await;
+            signing_out.set(false);
             location.navigate("/");
         });
     };
@@ -166,7 +172,7 @@ fn Nav() -> impl IntoView {
         confirming.set(true);
         crate::components::notice::focus_id_soon("sign-out-cancel");
     };
-    let stay = move |_| {
+    let stay = move |()| {
         confirming.set(false);
         crate::components::notice::focus_id_soon("sign-out-open");
     };
@@ -174,19 +180,30 @@ fn Nav() -> impl IntoView {
         <nav class="app-nav" aria-label="Main">
             <A href="/">"Messages"</A>
             <A href="/settings/security">"Security"</A>
-            <button type="button" class="link-button" on:click=move |_| session.lock_now()>"Lock now"</button>
+            <button type="button" class="link-button"
+                disabled=move || signing_out.get()
+                on:click=move |_| {
+                    session.lock_now();
+                    crate::components::notice::focus_id_soon("lock-title");
+                }>"Lock now"</button>
             <button type="button" id="sign-out-open" class="link-button"
                 aria-expanded=move || confirming.get().to_string()
+                disabled=move || signing_out.get()
                 on:click=ask>"Sign out"</button>
         </nav>
         <Show when=move || confirming.get()>
             <div class="notice warning sign-out-confirm" role="alertdialog"
-                aria-labelledby="sign-out-title" aria-describedby="sign-out-what">
+                aria-labelledby="sign-out-title" aria-describedby="sign-out-what"
+                on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                    if ev.key() == "Escape" {
+                        stay(());
+                    }
+                }>
                 <h2 id="sign-out-title">"Sign out of Ward on this device?"</h2>
                 <p id="sign-out-what">"Signing out removes Ward's keys, the messages it keeps, and any unsent text from this device. Your conversations stay with your care team. To come back, sign in with your passkey; where the passkey cannot unlock Ward, you will also need your recovery code. To hide your messages for a moment instead, use Lock now."</p>
                 <div class="actions">
                     <button type="button" class="button danger" on:click=sign_out>"Yes, sign out"</button>
-                    <button type="button" id="sign-out-cancel" class="button secondary" on:click=stay>"Stay signed in"</button>
+                    <button type="button" id="sign-out-cancel" class="button secondary" on:click=move |_| stay(())>"Stay signed in"</button>
                 </div>
             </div>
         </Show>

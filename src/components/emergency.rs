@@ -29,9 +29,15 @@ impl Reach {
         }
     }
 
-    /// The link, e.g. `tel:911`.
+    /// The link, e.g. `tel:911`; an international number's "(0)" (dialled
+    /// only from inside its country) is left out.
     pub(crate) fn href(&self) -> String {
         let dial = |number: &str| -> String {
+            let number = if number.starts_with('+') {
+                number.replace("(0)", "")
+            } else {
+                number.to_owned()
+            };
             number
                 .chars()
                 .filter(|c| c.is_ascii_digit() || *c == '+')
@@ -44,52 +50,150 @@ impl Reach {
     }
 }
 
-/// The numbers in `notice`, in order, each to call, and also to text when
-/// its sentence mentions texting. A number is a run of digits (and the
-/// spaces, dashes, brackets and `+` of a written phone number) holding 3
-/// to 15 digits.
+/// The numbers `notice` asks to call or text, in order: a number right
+/// after "call", "phone", "dial" or "ring" (to call), "text" (to text), or
+/// both ("call or text 988"), with up to four words between ("ring the
+/// nurse line on …"). Only numbers said so become links: a year, a date
+/// or office hours never do. A number is groups of digits, one bracketed
+/// ("(555) 123-4567", "+44 (0)20 7946 0958"), joined by one space, dash or
+/// dot, holding 3 to 15 digits; what follows it ("(24/7)", "- 24 hours")
+/// is not part of it.
 pub(crate) fn ways_to_reach(notice: &str) -> Vec<Reach> {
+    let chars: Vec<char> = notice.chars().collect();
     let mut ways = Vec::new();
-    for sentence in notice.split_inclusive(['.', '!', '?', ';']) {
-        let texts = sentence.to_lowercase().contains("text");
-        for number in numbers(sentence) {
-            if !ways.contains(&Reach::Call(number.clone())) {
-                ways.push(Reach::Call(number.clone()));
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_alphabetic() {
+            i += 1;
+            continue;
+        }
+        let (word, after_word) = word_at(&chars, i);
+        i = after_word;
+        let Some((mut call, mut text)) = verb(&word) else {
+            continue;
+        };
+        // "call or text", "text or call"
+        let mut after_verbs = after_word;
+        loop {
+            let (joiner, after_joiner) = word_at(&chars, skip_spaces(&chars, after_verbs));
+            if joiner != "or" && joiner != "and" {
+                break;
             }
-            if texts && !ways.contains(&Reach::Text(number.clone())) {
-                ways.push(Reach::Text(number));
+            let (next, after_next) = word_at(&chars, skip_spaces(&chars, after_joiner));
+            let Some((also_call, also_text)) = verb(&next) else {
+                break;
+            };
+            call |= also_call;
+            text |= also_text;
+            after_verbs = after_next;
+        }
+        let mut at = skip_spaces(&chars, after_verbs);
+        for _ in 0..4 {
+            let (between, after_between) = word_at(&chars, at);
+            if between.is_empty() || verb(&between).is_some() {
+                break;
+            }
+            at = skip_spaces(&chars, after_between);
+        }
+        let Some((number, after_number)) = number_at(&chars, at) else {
+            continue;
+        };
+        i = after_number;
+        let found = [
+            call.then(|| Reach::Call(number.clone())),
+            text.then_some(Reach::Text(number)),
+        ];
+        for way in found.into_iter().flatten() {
+            if !ways.contains(&way) {
+                ways.push(way);
             }
         }
     }
     ways
 }
 
-fn numbers(sentence: &str) -> Vec<String> {
-    let phone_char = |c: char| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '+');
-    let mut found = Vec::new();
-    let mut run = String::new();
-    for c in sentence.chars().chain(std::iter::once('\n')) {
-        if phone_char(c) {
-            run.push(c);
+/// Whether `word` asks to call, to text.
+fn verb(word: &str) -> Option<(bool, bool)> {
+    match word {
+        "call" | "phone" | "dial" | "ring" => Some((true, false)),
+        "text" => Some((false, true)),
+        _ => None,
+    }
+}
+
+/// The word (letters, lowercased) at `at`, and where it ends.
+fn word_at(chars: &[char], at: usize) -> (String, usize) {
+    let mut end = at;
+    while chars.get(end).is_some_and(|c| c.is_alphabetic()) {
+        end += 1;
+    }
+    let word = chars
+        .get(at..end)
+        .unwrap_or_default()
+        .iter()
+        .collect::<String>();
+    (word.to_lowercase(), end)
+}
+
+fn skip_spaces(chars: &[char], mut at: usize) -> usize {
+    while chars.get(at) == Some(&' ') {
+        at += 1;
+    }
+    at
+}
+
+/// A group of digits at `at`, bare or bracketed: where it ends, how many
+/// digits, whether bracketed.
+fn group_at(chars: &[char], at: usize) -> Option<(usize, usize, bool)> {
+    let bracketed = chars.get(at) == Some(&'(');
+    let mut end = if bracketed { at + 1 } else { at };
+    let first = end;
+    while chars.get(end).is_some_and(char::is_ascii_digit) {
+        end += 1;
+    }
+    let digits = end - first;
+    if digits == 0 {
+        return None;
+    }
+    if bracketed {
+        if chars.get(end) != Some(&')') {
+            return None;
+        }
+        end += 1;
+    }
+    Some((end, digits, bracketed))
+}
+
+/// The written number at `at` and where it ends (see [`ways_to_reach`]).
+fn number_at(chars: &[char], at: usize) -> Option<(String, usize)> {
+    let start = at;
+    let mut end = if chars.get(at) == Some(&'+') {
+        at + 1
+    } else {
+        at
+    };
+    let (mut after, mut digits, mut bracketed) = group_at(chars, end)?;
+    end = after;
+    loop {
+        // "(0)20": digits straight after a bracketed group.
+        if bracketed && let Some(next) = group_at(chars, end).filter(|g| !g.2) {
+            (after, bracketed) = (next.0, false);
+            digits += next.1;
+            end = after;
             continue;
         }
-        // What a run holds is one written number: from its first digit,
-        // `+` or `(` to its last digit, without a bracket left open.
-        let written = run
-            .trim_start_matches(|c: char| !c.is_ascii_digit() && c != '(' && c != '+')
-            .trim_end_matches(|c: char| !c.is_ascii_digit());
-        let written = if written.matches('(').count() > written.matches(')').count() {
-            written.trim_start_matches('(')
-        } else {
-            written
-        };
-        let digits = written.chars().filter(char::is_ascii_digit).count();
-        if (3..=15).contains(&digits) {
-            found.push(written.trim().to_owned());
+        let separated = matches!(chars.get(end), Some(' ' | '-' | '.'));
+        match group_at(chars, end + 1).filter(|_| separated) {
+            Some(next) => {
+                (end, bracketed) = (next.0, next.2);
+                digits += next.1;
+            }
+            None => break,
         }
-        run.clear();
     }
-    found
+    (3..=15)
+        .contains(&digits)
+        .then(|| (chars[start..end].iter().collect(), end))
 }
 
 /// The notice (`urgent`: the draft may describe an emergency).
@@ -124,7 +228,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_number_is_called_and_texted_where_its_sentence_says_so() {
+    fn each_number_is_called_and_texted_as_the_notice_says() {
         assert_eq!(
             ways_to_reach(DEFAULT_NOTICE),
             [
@@ -143,19 +247,40 @@ mod tests {
                 Reach::Call("+44 (0)20 7946 0958".into()),
             ]
         );
-        assert_eq!(ways[1].href(), "tel:+4402079460958");
+        assert_eq!(ways[1].href(), "tel:+442079460958");
         assert_eq!(Reach::Text("988".into()).href(), "sms:988");
         assert_eq!(Reach::Text("988".into()).label(), "Text 988");
-        // The words after a number are not part of it.
+        // Each number to call or text as its own words say.
         assert_eq!(
-            ways_to_reach("Call or text 988 (our demo notice)."),
-            [Reach::Call("988".into()), Reach::Text("988".into())]
+            ways_to_reach("In an emergency call 911, or text 988."),
+            [Reach::Call("911".into()), Reach::Text("988".into())]
         );
+        // What follows a number is not part of it.
+        for notice in [
+            "Call or text 988 (24/7).",
+            "Call or text 988 (our demo notice).",
+            "Call or text 988 - 24 hours.",
+        ] {
+            assert_eq!(
+                ways_to_reach(notice),
+                [Reach::Call("988".into()), Reach::Text("988".into())],
+                "{notice}"
+            );
+        }
         assert_eq!(
-            ways_to_reach("Call (555) 123-4567."),
-            [Reach::Call("(555) 123-4567".into())]
+            ways_to_reach("Call (555) 123-4567 (8 am to 5 pm), or dial 1.800.273.8255."),
+            [
+                Reach::Call("(555) 123-4567".into()),
+                Reach::Call("1.800.273.8255".into()),
+            ]
         );
-        // No number, no links; a lone digit is not one.
-        assert!(ways_to_reach("Call us in 2 days.").is_empty());
+        // Numbers nobody is asked to call are not links; a lone digit is
+        // not a number.
+        assert!(
+            ways_to_reach(
+                "Open since 2019, 8 am to 5 pm, closed 24-26 December. Call us in 2 days."
+            )
+            .is_empty()
+        );
     }
 }

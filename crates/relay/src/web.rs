@@ -159,14 +159,19 @@ fn is_hashed_asset(path: &str) -> bool {
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
     matches!(extension, "js" | "wasm" | "css")
         && stem.rsplit_once('-').is_some_and(|(_, hash)| {
-            hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit())
+            // Trunk writes its 64-bit hash unpadded: rarely under 16 digits.
+            (8..=16).contains(&hash.len()) && hash.bytes().all(|b| b.is_ascii_hexdigit())
         })
 }
 
 /// `Cache-Control` for what has none: a hashed asset is kept a year
-/// without asking again (`immutable`); everything else (index.html, the
-/// icons, the API's answers) is revalidated every time (cheap 304s), so a
-/// new client reaches the patient at the next load.
+/// without asking again (`immutable`, on its 304s too, which browsers copy
+/// into what they keep); everything else of the site (index.html, the
+/// icons) is revalidated every time (cheap 304s), so a new client reaches
+/// the patient at the next load. The API's answers carry their own
+/// `no-store`. Trunk's hash is of cargo's wasm, before wasm-opt: a change
+/// to the wasm-opt settings alone keeps the names, so such a change must
+/// come with a code change (or a new build directory) to reach patients.
 async fn cache_control(
     request: axum::extract::Request,
     next: axum::middleware::Next,
@@ -180,7 +185,9 @@ async fn cache_control(
             .headers()
             .get(header::CONTENT_TYPE)
             .is_some_and(|value| value.as_bytes().starts_with(b"text/html"));
-        let value = if hashed && response.status().is_success() && !is_html {
+        let kept = response.status().is_success()
+            || response.status() == axum::http::StatusCode::NOT_MODIFIED;
+        let value = if hashed && kept && !is_html {
             "public, max-age=31536000, immutable"
         } else {
             "no-cache"
@@ -233,6 +240,7 @@ mod tests {
             "/ward-66053564f23e2b08_bg.wasm",
             "/ward-66053564f23e2b08.js",
             "/main-3987fc3c568f6814.css",
+            "/ward-6053564f23e2b08.js",
         ] {
             assert!(is_hashed_asset(hashed), "{hashed}");
         }
@@ -245,6 +253,7 @@ mod tests {
             "/ward.js",
             "/x/ward-66053564f23e2b08.js",
             "/ward-66053564f23e2b0g.js",
+            "/ward-abc.js",
             "/v1/threads",
         ] {
             assert!(!is_hashed_asset(not), "{not}");

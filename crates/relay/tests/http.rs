@@ -134,6 +134,23 @@ async fn serves_the_client_with_a_policy_that_admits_its_loader() {
         hashed.headers()[header::CACHE_CONTROL],
         "public, max-age=31536000, immutable"
     );
+    // Its revalidation (304) says so too: browsers keep a 304's headers.
+    let modified = hashed.headers()[header::LAST_MODIFIED].clone();
+    let revalidated = router
+        .clone()
+        .oneshot(
+            Request::get("/ward-66053564f23e2b08_bg.wasm")
+                .header(header::IF_MODIFIED_SINCE, modified)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(revalidated.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(
+        revalidated.headers()[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
     // A hashed name that is not there is the client's index, never immutable.
     let missing = router
         .clone()

@@ -304,6 +304,7 @@ test('lock now hides the messages until the passkey unlocks; sign-out asks first
   await nav.getByRole('button', { name: 'Lock now' }).click();
   await expect(page.getByRole('heading', { name: 'Ward is locked' })).toBeVisible();
   await expect(page.getByText('You locked Ward. Your messages are hidden on this device until you unlock it.')).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Ward is locked' })).toBeFocused();
   await expect(page.getByRole('heading', { name: 'Messages with your care team' })).toBeHidden();
   await page.getByRole('button', { name: 'Unlock with your passkey' }).click();
   await expect(page.getByRole('heading', { name: 'Messages with your care team' })).toBeVisible();
@@ -317,6 +318,11 @@ test('lock now hides the messages until the passkey unlocks; sign-out asks first
   await confirm.getByRole('button', { name: 'Stay signed in' }).click();
   await expect(confirm).toBeHidden();
   await expect(nav.getByRole('button', { name: 'Sign out', exact: true })).toBeFocused();
+  // Escape closes the question too.
+  await nav.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await expect(confirm).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(confirm).toBeHidden();
   await nav.getByRole('button', { name: 'Sign out', exact: true }).click();
   await page.getByRole('button', { name: 'Yes, sign out' }).click();
   await expect(page.getByRole('button', { name: 'Sign in with a passkey' })).toBeVisible();

@@ -40,6 +40,7 @@ test('a patient starts a thread, the clinic replies with quick replies, the pati
   await expect(urgent.getByRole('link', { name: 'Call 911' })).toHaveAttribute('href', 'tel:911');
   await expect(urgent.getByRole('link', { name: 'Call 988' })).toHaveAttribute('href', 'tel:988');
   await expect(urgent.getByRole('link', { name: 'Text 988' })).toHaveAttribute('href', 'sms:988');
+  await expect(urgent.getByRole('link')).toHaveCount(3);
   const callBox = await urgent.getByRole('link', { name: 'Call 911' }).boundingBox();
   expect(callBox && callBox.height >= 44 && callBox.width >= 44, 'a 44 px target').toBe(true);
   await expect(composer, 'not sent: the warning comes first').toHaveValue(first);

@@ -60,7 +60,7 @@ test('robots.txt, the icons and the cache rules are real: private pages, hashed 
   // The wasm and script the page loads are Trunk's hashed files, kept a year.
   const hashed = [];
   page.on('response', (response) => {
-    if (/\/ward-[0-9a-f]{16}(_bg\.wasm|\.js)$/.test(new URL(response.url()).pathname)) hashed.push(response);
+    if (/\/ward-[0-9a-f]{8,16}(_bg\.wasm|\.js)$/.test(new URL(response.url()).pathname)) hashed.push(response);
   });
   await page.goto('/');
   await expect(page.getByRole('main')).toBeVisible();
