@@ -18,17 +18,10 @@ pub(crate) async fn publish_bundle(token: &SessionToken, bundle: Vec<u8>) -> Res
     call_empty(Method::PUT, "/v1/keys/me", Some(token), Some(&body)).await
 }
 
-/// `GET /v1/keys/{account_id}`; `None` when none is published.
-pub(crate) async fn bundle(
-    token: &SessionToken,
-    account_id: &str,
-) -> Result<Option<BundleResponse>, ApiError> {
-    let path = format!("/v1/keys/{}", url_encode(account_id));
-    match get(&path, Some(token)).await {
-        Ok(bundle) => Ok(Some(bundle)),
-        Err(error) if error.code() == Some(ward_proto::ErrorCode::NotFound) => Ok(None),
-        Err(error) => Err(error),
-    }
+/// `GET /v1/keys/me`: this account's own bundle; `None` before its first
+/// (an answer, not a 404, so enrollment logs no error in the console).
+pub(crate) async fn own_bundle(token: &SessionToken) -> Result<Option<BundleResponse>, ApiError> {
+    get("/v1/keys/me", Some(token)).await
 }
 
 /// `GET /v1/keys/{account_id}/history`: the whole hash-chained history,

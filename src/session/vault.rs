@@ -230,10 +230,7 @@ where
 pub(crate) async fn create(mut signed: Signed) -> Result<(Account, RecoveryCode), SessionError> {
     // Published keys without a vault: new keys would orphan every message
     // sealed to the old ones. Stop instead.
-    if api::account::bundle(&signed.token, &signed.account_id)
-        .await?
-        .is_some()
-    {
+    if api::account::own_bundle(&signed.token).await?.is_some() {
         return Err(SessionError::VaultMissing);
     }
     let mut rng = os_rng();
@@ -292,7 +289,7 @@ async fn finish(
 ) -> Result<Account, SessionError> {
     let _ = device::pin_generation(&signed.account_id, vault.generation()).await;
     let mine = keys.bundle().to_bytes();
-    match api::account::bundle(&signed.token, &signed.account_id).await? {
+    match api::account::own_bundle(&signed.token).await? {
         None => {
             with_fresh_sign_in(
                 &signed.account_id,

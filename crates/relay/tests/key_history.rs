@@ -360,3 +360,39 @@ async fn bundles_published_before_key_histories_become_their_first_entry() {
         0
     );
 }
+
+/// `GET /v1/keys/me`: an account asks for its own bundle on its way to
+/// publishing it, and gets `null` before the first (no 404 in the
+/// browser's console), then the bundle with its history entry.
+#[tokio::test]
+async fn an_account_reads_its_own_bundle_as_null_before_publishing_it() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let code = relay.invite(&clinic, "sam@example.com").await;
+    let sam = Account::from_session(relay.enroll_session(&code, "sam@example.com").await);
+    let before: Option<BundleResponse> = relay
+        .expect(
+            Method::GET,
+            "/v1/keys/me",
+            Some(&sam.token),
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(before, None);
+    relay.publish(&sam).await;
+    let after: Option<BundleResponse> = relay
+        .expect(
+            Method::GET,
+            "/v1/keys/me",
+            Some(&sam.token),
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    let after = after.unwrap();
+    assert_eq!(after.account_id, sam.id);
+    assert_eq!(after.bundle.0, sam.keys.bundle().to_bytes());
+    assert_eq!(after.seq, 0);
+    relay.expect_not_signed_in("/v1/keys/me", None).await;
+}

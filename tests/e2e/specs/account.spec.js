@@ -10,7 +10,17 @@ test.use({ permissions: ['clipboard-read', 'clipboard-write'] });
 
 test('enroll with a PRF passkey, sign out and in, then a new phone without PRF uses the recovery code once', async ({ page, request, browser }) => {
   const phone = await s.addAuthenticator(page, { prf: true });
+  // An enrollment that goes well asks nothing the relay refuses (a refusal
+  // is an error in the browser's console).
+  /** @type {string[]} */
+  const refused = [];
+  const onResponse = (/** @type {import('@playwright/test').Response} */ r) => {
+    if (r.status() >= 400) refused.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
+  };
+  page.on('response', onResponse);
   let recovery = await s.enrollThroughScreens(page, request, { name: 'Sam Rivera', contact: 'sam@example.com', shots: true });
+  page.off('response', onResponse);
+  expect(refused).toEqual([]);
   await page.getByRole('button', { name: 'Copy code' }).click();
   await expect(page.getByText('Copied.')).toBeVisible();
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(recovery);

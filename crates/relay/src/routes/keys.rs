@@ -105,16 +105,36 @@ pub async fn fetch(
     if !visible(&state, &session.account_id, &account_id).await? {
         return Err(ApiError::not_found("key bundle"));
     }
-    let current = store::history::current_bundle(&state.db, &account_id)
+    current(&state, account_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("key bundle"))?;
-    Ok(Json(BundleResponse {
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("key bundle"))
+}
+
+/// `account_id`'s current bundle, if it published one.
+async fn current(state: &AppState, account_id: String) -> Result<Option<BundleResponse>, ApiError> {
+    let Some(current) = store::history::current_bundle(&state.db, &account_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(BundleResponse {
         account_id,
         bundle: Bytes(current.bundle),
         published_at: seconds(current.published_at),
         seq: u64::try_from(current.seq).unwrap_or(0),
         head: Bytes(current.hash),
     }))
+}
+
+/// `GET /v1/keys/me`: the caller's own current bundle, or `null` before
+/// its first publish: an answer rather than a 404, since a new account
+/// asks this on its way to publishing (a 404 is an error in the
+/// browser's console).
+#[utoipa::path(get, path = "/v1/keys/me", tag = "keys", responses((status = 200, description = "OK: the bundle, or null before the account's first", body = Option<ward_proto::keys::BundleResponse>)), security(("session" = [])))]
+pub async fn mine(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Json<Option<BundleResponse>>, ApiError> {
+    Ok(Json(current(&state, session.account_id).await?))
 }
 
 /// `GET /v1/keys/{account_id}/history`: every bundle the account published,

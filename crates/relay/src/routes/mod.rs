@@ -106,7 +106,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/v1/enroll/start", post(enroll::start))
         .route("/v1/enroll/verify", post(enroll::verify))
-        .route("/v1/keys/me", put(keys::publish))
+        .route("/v1/keys/me", put(keys::publish).get(keys::mine))
         .route("/v1/keys/{account_id}", get(keys::fetch))
         .route("/v1/keys/{account_id}/history", get(keys::history))
         .route("/v1/account/history", get(account::history))

@@ -26,7 +26,7 @@ use super::{
         passkeys::sign_in_start, passkeys::sign_in_finish,
         totp::status, totp::enroll, totp::confirm, totp::disable, totp::code_start, totp::code_verify,
         sessions::list, sessions::revoke,
-        keys::publish, keys::fetch, keys::history,
+        keys::publish, keys::mine, keys::fetch, keys::history,
         account::history, account::recovery_code_used, account::audit, account::legal_hold, account::birth_date,
         consent::text, consent::caregiver_text, consent::status, consent::agree, consent::withdraw, consent::of_account,
         vault::get, vault::put,
