@@ -199,6 +199,25 @@ pub(crate) async fn agree(
     call(Method::POST, "/v1/account/consent", Some(token), &body).await
 }
 
+/// [`agree`]; when refused because the clinic changed the text since it
+/// was shown, also where the account stands now (the new text, to show).
+pub(crate) async fn agree_or_reread(
+    token: &SessionToken,
+    text: &ward_proto::account::ConsentText,
+) -> Result<
+    ward_proto::account::ConsentStatus,
+    (ApiError, Option<ward_proto::account::ConsentStatus>),
+> {
+    match agree(token, text).await {
+        Ok(status) => Ok(status),
+        Err(error) if error.code() == Some(ward_proto::ErrorCode::ConsentChanged) => {
+            let now = consent(token).await.ok();
+            Err((error, now))
+        }
+        Err(error) => Err((error, None)),
+    }
+}
+
 /// `POST /v1/account/consent/withdraw`.
 pub(crate) async fn withdraw_consent(
     token: &SessionToken,

@@ -30,10 +30,7 @@ pub(crate) fn Busy(busy: RwSignal<bool>, text: &'static str) -> impl IntoView {
 /// Moves focus to the screen's heading after it renders, so a screen reader
 /// starts reading the new step and a keyboard user starts from its top.
 pub(crate) fn focus_heading() {
-    let Some(window) = web_sys::window() else {
-        return;
-    };
-    let focus = wasm_bindgen::closure::Closure::once_into_js(move || {
+    after_render(|| {
         let heading = web_sys::window()
             .and_then(|w| w.document())
             .and_then(|d| d.query_selector("main h1").ok().flatten())
@@ -42,7 +39,15 @@ pub(crate) fn focus_heading() {
             let _ = heading.focus();
         }
     });
-    let _ = window.set_timeout_with_callback(focus.unchecked_ref());
+}
+
+/// Runs `then` once the screen has drawn what a change is about to show.
+fn after_render(then: impl FnOnce() + 'static) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let then = wasm_bindgen::closure::Closure::once_into_js(then);
+    let _ = window.set_timeout_with_callback(then.unchecked_ref());
 }
 
 /// Moves focus to the element with `id` (which must take focus: a control,
@@ -59,11 +64,7 @@ pub(crate) fn focus_id(id: &str) {
 
 /// [`focus_id`] once the screen has drawn what is about to appear.
 pub(crate) fn focus_id_soon(id: &'static str) {
-    let Some(window) = web_sys::window() else {
-        return;
-    };
-    let focus = wasm_bindgen::closure::Closure::once_into_js(move || focus_id(id));
-    let _ = window.set_timeout_with_callback(focus.unchecked_ref());
+    after_render(move || focus_id(id));
 }
 
 /// Lets the browser paint (a "Checking…" line) before a long computation.

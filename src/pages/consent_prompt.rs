@@ -50,7 +50,7 @@ pub(crate) fn ConsentPrompt() -> impl IntoView {
         let Some(token) = session.token() else { return };
         busy.set(true);
         spawn_local(async move {
-            let answer = api::account::agree(&token, &current).await;
+            let answer = api::account::agree_or_reread(&token, &current).await;
             busy.set(false);
             // Locked meanwhile: the next unlock reads it afresh.
             if !session.is_current(ticket) {
@@ -65,14 +65,11 @@ pub(crate) fn ConsentPrompt() -> impl IntoView {
                     ));
                     focus_heading();
                 }
-                Err(e) => {
+                Err((e, now)) => {
                     error.set(Some(session.explain(&e)));
                     // Changed while it was read: show the new text.
-                    if e.code() == Some(ward_proto::ErrorCode::ConsentChanged)
-                        && let Ok(status) = api::account::consent(&token).await
-                        && session.is_current(ticket)
-                    {
-                        inbox.consent_ask.set(Some(ConsentAsk::of(status)));
+                    if let Some(now) = now {
+                        inbox.consent_ask.set(Some(ConsentAsk::of(now)));
                     }
                 }
             }

@@ -166,6 +166,15 @@ enum Heard {
     One(Poke),
 }
 
+impl Heard {
+    fn pokes(self) -> Vec<Poke> {
+        match self {
+            Self::Many(pokes) => pokes,
+            Self::One(poke) => vec![poke],
+        }
+    }
+}
+
 /// [`Poke`], borrowed, for sending.
 #[derive(Serialize)]
 struct PokeRef<'a> {
@@ -224,11 +233,7 @@ async fn hear_pokes(mut listener: PgListener, db: AnyPool, local: Arc<LocalIndex
                     tracing::warn!("ignored a malformed poke on {CHANNEL}");
                     continue;
                 };
-                let pokes = match heard {
-                    Heard::Many(pokes) => pokes,
-                    Heard::One(poke) => vec![poke],
-                };
-                for poke in pokes {
+                for poke in heard.pokes() {
                     if poke.from != me {
                         deliver(&db, &local, poke).await;
                     }
@@ -334,10 +339,7 @@ mod tests {
         let (alone, over) = batch(single.clone(), || None);
         assert!(alone.starts_with('[') && over.is_none());
         for payload in [alone, single] {
-            let heard = match serde_json::from_str::<Heard>(&payload).unwrap() {
-                Heard::Many(pokes) => pokes,
-                Heard::One(poke) => vec![poke],
-            };
+            let heard = serde_json::from_str::<Heard>(&payload).unwrap().pokes();
             assert_eq!(heard.len(), 1);
             assert!(matches!(heard[0].what, What::Message { seq: 7, .. }));
         }

@@ -54,21 +54,21 @@ pub(super) fn Consent() -> impl IntoView {
         spawn_local(async move {
             let Some(token) = session.token() else { return };
             let answer = match (what, current) {
-                (1, Some(text)) => api::account::agree(&token, &text).await,
-                (2, _) => api::account::withdraw_consent(&token).await,
-                _ => api::account::consent(&token).await,
+                (1, Some(text)) => api::account::agree_or_reread(&token, &text).await,
+                (2, _) => api::account::withdraw_consent(&token)
+                    .await
+                    .map_err(|e| (e, None)),
+                _ => api::account::consent(&token).await.map_err(|e| (e, None)),
             };
             match answer {
                 Ok(now) => {
                     error.set(None);
                     stand(now);
                 }
-                Err(e) => {
+                Err((e, now)) => {
                     error.set(Some(session.explain(&e)));
                     // The clinic changed its text meanwhile: show the new one.
-                    if e.code() == Some(ward_proto::ErrorCode::ConsentChanged)
-                        && let Ok(now) = api::account::consent(&token).await
-                    {
+                    if let Some(now) = now {
                         stand(now);
                     }
                 }
