@@ -176,6 +176,14 @@ fn Nav() -> impl IntoView {
         confirming.set(false);
         crate::components::notice::focus_id_soon("sign-out-open");
     };
+    // Escape closes the question wherever focus is (it may not have
+    // reached the dialog yet).
+    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" && confirming.get_untracked() {
+            stay(());
+        }
+    });
+    on_cleanup(move || escape.remove());
     view! {
         <nav class="app-nav" aria-label="Main">
             <A href="/">"Messages"</A>
@@ -193,12 +201,7 @@ fn Nav() -> impl IntoView {
         </nav>
         <Show when=move || confirming.get()>
             <div class="notice warning sign-out-confirm" role="alertdialog"
-                aria-labelledby="sign-out-title" aria-describedby="sign-out-what"
-                on:keydown=move |ev: leptos::ev::KeyboardEvent| {
-                    if ev.key() == "Escape" {
-                        stay(());
-                    }
-                }>
+                aria-labelledby="sign-out-title" aria-describedby="sign-out-what">
                 <h2 id="sign-out-title">"Sign out of Ward on this device?"</h2>
                 <p id="sign-out-what">"Signing out removes Ward's keys, the messages it keeps, and any unsent text from this device. Your conversations stay with your care team. To come back, sign in with your passkey; where the passkey cannot unlock Ward, you will also need your recovery code. To hide your messages for a moment instead, use Lock now."</p>
                 <div class="actions">

@@ -4,8 +4,8 @@ use gloo_net::http::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use ward_proto::auth::{
-    CodeLoginStart, CodeLoginStarted, CodeLoginVerify, EnrollStartRequest, EnrollStarted,
-    EnrollVerifyRequest, SessionCreated,
+    CodeLoginStart, CodeLoginStarted, CodeLoginVerify, EnrollCodeRequest, EnrollStartRequest,
+    EnrollStarted, EnrollVerifyRequest, SessionCreated,
 };
 use ward_proto::passkeys::{PasskeyInfo, StartAuthentication};
 
@@ -52,12 +52,21 @@ struct FinishAuthentication {
     credential: serde_json::Value,
 }
 
-/// `POST /v1/enroll/start`: a code goes to the contact on the invite.
+/// `POST /v1/enroll/start`: whose invite it is (nothing is sent yet).
 pub(crate) async fn enroll_start(invite_code: &str) -> Result<EnrollStarted, ApiError> {
     let body = EnrollStartRequest {
         invite_code: invite_code.to_owned(),
     };
     call(Method::POST, "/v1/enroll/start", None, &body).await
+}
+
+/// `POST /v1/enroll/code`: the patient said the invite is theirs; a code
+/// goes to the contact on it (a new one replaces the last).
+pub(crate) async fn enroll_send_code(enrollment_id: &str) -> Result<(), ApiError> {
+    let body = EnrollCodeRequest {
+        enrollment_id: enrollment_id.to_owned(),
+    };
+    call_empty(Method::POST, "/v1/enroll/code", None, Some(&body)).await
 }
 
 /// `POST /v1/enroll/verify`: the code; the account exists afterwards.

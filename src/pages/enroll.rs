@@ -1,12 +1,13 @@
 //! Enrollment from an invite: the invite code (typed, or from the link's
-//! `#invite=` fragment, which never reaches a server log), "is this you?",
-//! the one-time code, the clinic's consent to messaging (agreed to before
+//! `#invite=` fragment, which never reaches a server log), "is this you?"
+//! (nothing is sent to anyone before "yes"), the one-time code, the clinic's consent to messaging (agreed to before
 //! anything else is set up), then a passkey. The keys and the recovery code come
 //! after, from the session service.
 
 use crate::router::A;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use ward_proto::ErrorCode;
 use ward_proto::account::ConsentText;
 use ward_proto::auth::EnrollStarted;
 
@@ -73,6 +74,7 @@ pub(crate) fn Enroll() -> impl IntoView {
     let busy = RwSignal::new(false);
     let passkey_done = RwSignal::new(false);
     let consent = RwSignal::new(None::<ConsentText>);
+    let resent = RwSignal::new(false);
 
     let go = move |next: Step| {
         error.set(None);
@@ -99,6 +101,41 @@ pub(crate) fn Enroll() -> impl IntoView {
                 Ok(started) => {
                     busy.set(false);
                     go(Step::Confirm(started));
+                }
+                Err(e) => fail(e.message()),
+            }
+        });
+    };
+    // "Yes, this is me", and "Send a new code": a code to the contact on
+    // the invite. An enrollment that timed out starts again first (the
+    // patient already said the invite is theirs).
+    let send_code = move |started: EnrollStarted, again: bool| {
+        busy.set(true);
+        error.set(None);
+        resent.set(false);
+        spawn_local(async move {
+            let mut started = started;
+            let mut sent = api::sign_in::enroll_send_code(&started.enrollment_id).await;
+            if matches!(&sent, Err(e) if e.code() == Some(ErrorCode::CeremonyExpired)) {
+                let typed = invite.get_untracked().trim().to_owned();
+                sent = match api::sign_in::enroll_start(&typed).await {
+                    Ok(fresh) => {
+                        let sent = api::sign_in::enroll_send_code(&fresh.enrollment_id).await;
+                        started = fresh;
+                        sent
+                    }
+                    Err(e) => Err(e),
+                };
+            }
+            match sent {
+                Ok(()) if again => {
+                    busy.set(false);
+                    step.set(Step::Code(started));
+                    resent.set(true);
+                }
+                Ok(()) => {
+                    busy.set(false);
+                    go(Step::Code(started));
                 }
                 Err(e) => fail(e.message()),
             }
@@ -212,24 +249,27 @@ pub(crate) fn Enroll() -> impl IntoView {
                 }.into_any(),
                 Step::Confirm(started) => {
                     let name = started.display_name.clone();
+                    let hint = started.contact_hint.clone();
                     let next = started.clone();
                     view! {
                         <h1 id="enroll-title" tabindex="-1">"Is this you?"</h1>
                         <p class="identity">"This invitation is for "<strong>{name}</strong>"."</p>
-                        <p>"If that is not you, do not go on: call your clinic."</p>
+                        <p>"If you say yes, we send a 6-digit code to "<strong>{hint}</strong>". If that is not you, do not go on: call your clinic."</p>
                         <div class="actions">
-                            <button type="button" class="button primary" on:click=move |_| go(Step::Code(next.clone()))>"Yes, this is me"</button>
+                            <button type="button" class="button primary" prop:disabled=move || busy.get()
+                                on:click=move |_| send_code(next.clone(), false)>"Yes, this is me"</button>
                             <button type="button" class="button secondary" on:click=move |_| go(Step::NotMe)>"No, this is not me"</button>
                         </div>
                     }.into_any()
                 }
                 Step::NotMe => view! {
                     <h1 id="enroll-title" tabindex="-1">"Stop here"</h1>
-                    <p>"This invitation was meant for someone else. Nothing was set up. Please call your clinic and tell them you received it."</p>
+                    <p>"This invitation was meant for someone else. No code was sent and nothing was set up. Please call your clinic and tell them you received it."</p>
                     <A href="/" attr:class="button secondary">"Back to the start"</A>
                 }.into_any(),
                 Step::Code(started) => {
                     let hint = started.contact_hint.clone();
+                    let again = started.clone();
                     view! {
                         <h1 id="enroll-title" tabindex="-1">"Enter your code"</h1>
                         <p>"We sent a 6-digit code to "<strong>{hint}</strong>". It expires in 10 minutes."</p>
@@ -239,7 +279,9 @@ pub(crate) fn Enroll() -> impl IntoView {
                                 autocomplete="one-time-code" maxlength="12" bind:value=code />
                             <button type="submit" class="button primary" prop:disabled=move || busy.get()>"Verify"</button>
                         </form>
-                        <button type="button" class="link-button" on:click=move |_| start()>"Send a new code"</button>
+                        <button type="button" class="link-button" prop:disabled=move || busy.get()
+                            on:click=move |_| send_code(again.clone(), true)>"Send a new code"</button>
+                        <p role="status">{move || resent.get().then_some("We sent a new code. Use the newest one: the one before no longer works.")}</p>
                     }.into_any()
                 }
                 Step::Consent => view! {
@@ -252,7 +294,7 @@ pub(crate) fn Enroll() -> impl IntoView {
                 }.into_any(),
                 Step::Passkey => view! {
                     <h1 id="enroll-title" tabindex="-1">"Create your passkey"</h1>
-                    <p>"A passkey lets you sign in with your fingerprint, face or screen lock instead of a password. It stays on this device and also unlocks your private keys."</p>
+                    <p>"A passkey lets you sign in with your fingerprint, face or screen lock instead of a password. Your phone or password manager keeps it, and it also unlocks the keys that keep your messages private."</p>
                     <Show
                         when=move || passkey_done.get()
                         fallback=move || view! {

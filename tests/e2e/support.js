@@ -240,6 +240,7 @@ async function enrollThroughScreens(page, request, { name, contact, shots = fals
   await page.getByRole('button', { name: 'Continue' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Is this you?' })).toBeVisible();
   await expect(page.getByText(`This invitation is for ${name}.`)).toBeVisible();
+  expect(codesFor(contact, relay).length, 'no code is sent before "Yes, this is me"').toBe(seen);
   if (shots) await screenshot(page, '02-enroll-confirm');
   await page.getByRole('button', { name: 'Yes, this is me' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Enter your code' })).toBeVisible();

@@ -49,7 +49,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use ward_proto::Bytes;
 use ward_proto::auth::{
-    ClinicSetupRequest, EnrollStartRequest, EnrollStarted, EnrollVerifyRequest,
+    ClinicSetupRequest, EnrollCodeRequest, EnrollStartRequest, EnrollStarted, EnrollVerifyRequest,
     InviteCreateRequest, InviteCreated, SessionCreated,
 };
 use ward_proto::blobs::{CreateUploadRequest, UploadCreated};
@@ -297,7 +297,9 @@ impl Api {
         if status != want {
             bail!("{method} {path}: {status} (wanted {want}): {text}");
         }
-        serde_json::from_str(&text).with_context(|| format!("{method} {path}: {text}"))
+        // A 204 has no body: read as JSON `null` (for `T = ()`).
+        let text = if text.is_empty() { "null" } else { &text };
+        serde_json::from_str(text).with_context(|| format!("{method} {path}: {text}"))
     }
 
     /// Sets up the clinic with the relay's setup code; publishes its keys.
@@ -346,6 +348,17 @@ impl Api {
                     invite_code: invite.invite_code,
                 }),
                 StatusCode::OK,
+            )
+            .await?;
+        let () = self
+            .call(
+                Method::POST,
+                "/v1/enroll/code",
+                None,
+                Some(&EnrollCodeRequest {
+                    enrollment_id: started.enrollment_id.clone(),
+                }),
+                StatusCode::NO_CONTENT,
             )
             .await?;
         let code = self.next_code_for(&contact, seen).await?;

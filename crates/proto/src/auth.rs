@@ -102,8 +102,10 @@ impl std::fmt::Debug for InviteCreated {
     }
 }
 
-/// `POST /v1/enroll/start`: the patient presents the invite; a one-time
-/// code goes to the contact on file.
+/// `POST /v1/enroll/start`: the patient presents the invite and is shown
+/// whose it is. No code is sent yet: that waits for "Yes, this is me"
+/// ([`EnrollCodeRequest`]), so a stranger holding the invite who answers
+/// "No" has sent nothing to anyone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -112,16 +114,27 @@ pub struct EnrollStartRequest {
     pub invite_code: String,
 }
 
-/// Where the code went, masked.
+/// Whose invite it is, and where its code would go, masked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrollStarted {
-    /// Names this enrollment in the next step.
+    /// Names this enrollment in the next steps.
     pub enrollment_id: String,
     /// e.g. `d•••@example.com`, `•••• 4321`.
     pub contact_hint: String,
     /// The name on the invite, for "Is this you?".
     pub display_name: String,
+}
+
+/// `POST /v1/enroll/code`: the patient confirmed the invite is theirs; a
+/// one-time code goes to the contact on file. Asked again, a new code
+/// replaces the last one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EnrollCodeRequest {
+    /// From [`EnrollStarted`].
+    pub enrollment_id: String,
 }
 
 /// `POST /v1/enroll/verify`: the one-time code; on success the account

@@ -12,7 +12,7 @@ use ward_proto::Bytes;
 use ward_proto::ErrorCode;
 use ward_proto::auth::{
     ClinicInfo, EnrollStartRequest, EnrollStarted, EnrollVerifyRequest, InviteCreateRequest,
-    InviteCreated,
+    InviteCreated, SessionCreated,
 };
 use ward_proto::keys::BundleResponse;
 use ward_proto::threads::{
@@ -188,6 +188,8 @@ async fn a_used_or_mistyped_invite_is_refused_and_wrong_codes_lock_out() {
         .await;
     assert_eq!(started.contact_hint, "•••• 4321");
     assert_eq!(started.display_name, "Dana");
+    let response = relay.send_enrollment_code(&started.enrollment_id).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
 
     let wrong = EnrollVerifyRequest {
         enrollment_id: started.enrollment_id.clone(),
@@ -956,6 +958,7 @@ async fn the_openapi_document_describes_every_api_route() {
         ("/v1/auth/code/verify", "post"),
         ("/v1/invites", "post"),
         ("/v1/enroll/start", "post"),
+        ("/v1/enroll/code", "post"),
         ("/v1/enroll/verify", "post"),
         ("/v1/keys/me", "put"),
         ("/v1/keys/{account_id}", "get"),
@@ -1093,29 +1096,122 @@ async fn an_invite_buys_at_most_five_codes_an_hour() {
             StatusCode::CREATED,
         )
         .await;
-    let start = EnrollStartRequest {
-        invite_code: invite.invite_code,
-    };
-    for _ in 0..5 {
-        let _: EnrollStarted = relay
-            .expect(
-                Method::POST,
-                "/v1/enroll/start",
-                None,
-                Some(&start),
-                StatusCode::OK,
-            )
-            .await;
+    let started = relay.start_enrollment(&invite.invite_code).await;
+    for _ in 0..4 {
+        let response = relay.send_enrollment_code(&started.enrollment_id).await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
     }
-    relay
-        .expect_error(
+    let response = relay.send_enrollment_code(&started.enrollment_id).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(support::error_code(response).await, ErrorCode::TooManyCodes);
+    // Starting again does not buy more.
+    let again = relay
+        .expect::<_, EnrollStarted>(
             Method::POST,
             "/v1/enroll/start",
             None,
-            Some(&start),
-            StatusCode::TOO_MANY_REQUESTS,
-            ErrorCode::TooManyCodes,
+            Some(&EnrollStartRequest {
+                invite_code: invite.invite_code,
+            }),
+            StatusCode::OK,
         )
         .await;
+    let response = relay.send_enrollment_code(&again.enrollment_id).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(relay.codes_for("sam@example.com").len(), 5);
+}
+
+#[tokio::test]
+async fn no_code_is_sent_until_the_patient_says_the_invite_is_theirs() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let contact = "sam@example.com";
+    let invite = relay.invite(&clinic, contact).await;
+    let start = || async {
+        relay
+            .expect::<_, EnrollStarted>(
+                Method::POST,
+                "/v1/enroll/start",
+                None,
+                Some(&EnrollStartRequest {
+                    invite_code: invite.clone(),
+                }),
+                StatusCode::OK,
+            )
+            .await
+    };
+    // "Is this you?" shows the name; answering "No" sends nothing.
+    let started = start().await;
+    assert_eq!(started.display_name, "Sam Patient");
+    assert!(relay.codes_for(contact).is_empty(), "no code before yes");
+    // Nothing verifies before a code is sent.
+    relay
+        .expect_error(
+            Method::POST,
+            "/v1/enroll/verify",
+            None,
+            Some(&EnrollVerifyRequest {
+                enrollment_id: started.enrollment_id.clone(),
+                code: "000000".into(),
+            }),
+            StatusCode::BAD_REQUEST,
+            ErrorCode::CodeNotValid,
+        )
+        .await;
+
+    // "Yes": one code. "Send a new code": another, and the first stops working.
+    let started = start().await;
+    let response = relay.send_enrollment_code(&started.enrollment_id).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let first = relay.last_code_for(contact);
+    let response = relay.send_enrollment_code(&started.enrollment_id).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(relay.codes_for(contact).len(), 2);
+    let second = relay.last_code_for(contact);
+    if first != second {
+        relay
+            .expect_error(
+                Method::POST,
+                "/v1/enroll/verify",
+                None,
+                Some(&EnrollVerifyRequest {
+                    enrollment_id: started.enrollment_id.clone(),
+                    code: first,
+                }),
+                StatusCode::BAD_REQUEST,
+                ErrorCode::CodeNotValid,
+            )
+            .await;
+    }
+
+    // An unknown or timed-out enrollment is told to start again.
+    let response = relay.send_enrollment_code("enr_unknown").await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        support::error_code(response).await,
+        ErrorCode::CeremonyExpired
+    );
+    let timed_out = start().await;
+    sqlx::query("UPDATE enrollments SET expires_at = 1 WHERE enrollment_id = $1")
+        .bind(&timed_out.enrollment_id)
+        .execute(&relay.db().await)
+        .await
+        .unwrap();
+    let response = relay.send_enrollment_code(&timed_out.enrollment_id).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(relay.codes_for(contact).len(), 2);
+
+    // The newest code enrolls.
+    let _: SessionCreated = relay
+        .expect(
+            Method::POST,
+            "/v1/enroll/verify",
+            None,
+            Some(&EnrollVerifyRequest {
+                enrollment_id: started.enrollment_id,
+                code: second,
+            }),
+            StatusCode::OK,
+        )
+        .await;
 }

@@ -12,7 +12,7 @@ use serde_json::json;
 use support::{NONE, Relay};
 use url::Url;
 use ward_proto::ErrorCode;
-use ward_proto::auth::{EnrollStartRequest, EnrollStarted, EnrollVerifyRequest, SessionCreated};
+use ward_proto::auth::{EnrollStartRequest, EnrollVerifyRequest, SessionCreated};
 use ward_proto::passkeys::{
     AuthenticationStarted, FinishAuthentication, FinishRegistration, PasskeyInfo, PasskeyList,
     RegistrationStarted, RenamePasskey, StartAuthentication,
@@ -395,19 +395,6 @@ async fn discoverable_sign_in_offers_no_credential_list() {
     );
 }
 
-async fn start_enrollment(relay: &Relay, invite_code: &str) -> reqwest::Response {
-    relay
-        .call(
-            Method::POST,
-            "/v1/enroll/start",
-            None,
-            Some(&EnrollStartRequest {
-                invite_code: invite_code.into(),
-            }),
-        )
-        .await
-}
-
 async fn verify_enrollment(relay: &Relay, enrollment_id: &str, code: &str) -> reqwest::Response {
     relay
         .call(
@@ -441,9 +428,7 @@ async fn an_enrollment_without_a_passkey_resumes_with_the_same_invite_until_one_
 
     // The patient reloaded before adding a passkey: the same invite starts
     // again, with a new code to the same contact.
-    let response = start_enrollment(&relay, &invite).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let started: EnrollStarted = response.json().await.unwrap();
+    let started = relay.start_enrollment(&invite).await;
     assert_eq!(started.display_name, "Sam Patient");
     assert_eq!(relay.codes_for(contact).len(), 2);
     // The first enrollment stays used: its code does not sign in again.
@@ -488,11 +473,7 @@ async fn an_enrollment_without_a_passkey_resumes_with_the_same_invite_until_one_
     assert!(labels(&relay, &second.token).await.is_empty());
 
     // An enrollment started before the passkey was added ...
-    let pending: EnrollStarted = start_enrollment(&relay, &invite)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let pending = relay.start_enrollment(&invite).await;
     let pending_code = relay.last_code_for(contact);
     let mut phone = SoftPasskey::new(true);
     register(&relay, &second.token, &mut phone, "Phone").await;

@@ -15,8 +15,7 @@ use sqlx::Row;
 use support::{Relay, totp_on, unix_now};
 use totp_rs::TOTP;
 use ward_proto::auth::{
-    CodeLoginStart, CodeLoginStarted, CodeLoginVerify, EnrollStartRequest, EnrollStarted,
-    EnrollVerifyRequest, SessionCreated,
+    CodeLoginStart, CodeLoginStarted, CodeLoginVerify, EnrollVerifyRequest, SessionCreated,
 };
 
 /// Starts a code sign-in for `contact`: the login id and the code sent.
@@ -37,17 +36,7 @@ async fn code_login(relay: &Relay, contact: &str) -> (String, String) {
 }
 
 async fn enroll_start(relay: &Relay, invite_code: &str, contact: &str) -> (String, String) {
-    let started: EnrollStarted = relay
-        .expect(
-            Method::POST,
-            "/v1/enroll/start",
-            None,
-            Some(&EnrollStartRequest {
-                invite_code: invite_code.into(),
-            }),
-            StatusCode::OK,
-        )
-        .await;
+    let started = relay.start_enrollment(invite_code).await;
     (started.enrollment_id, relay.last_code_for(contact))
 }
 

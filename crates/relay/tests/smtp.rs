@@ -115,6 +115,18 @@ async fn enrollment_codes_arrive_by_email() {
         .json()
         .await
         .unwrap();
+    // Nothing is sent until the patient says the invite is theirs.
+    assert!(
+        mail.lock().unwrap().is_empty(),
+        "no code before the confirmation"
+    );
+    let sent = http
+        .post(format!("{base}/v1/enroll/code"))
+        .json(&serde_json::json!({"enrollment_id": started.enrollment_id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), reqwest::StatusCode::NO_CONTENT);
     let message = mail
         .lock()
         .unwrap()
@@ -162,9 +174,18 @@ async fn enrollment_codes_arrive_by_email() {
         .json()
         .await
         .unwrap();
-    let refused = http
+    let started: EnrollStarted = http
         .post(format!("{base}/v1/enroll/start"))
         .json(&serde_json::json!({"invite_code": invite.invite_code}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refused = http
+        .post(format!("{base}/v1/enroll/code"))
+        .json(&serde_json::json!({"enrollment_id": started.enrollment_id}))
         .send()
         .await
         .unwrap();

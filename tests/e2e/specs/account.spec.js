@@ -124,6 +124,43 @@ test('enroll with a PRF passkey, sign out and in, then a new phone without PRF u
 
 });
 
+test('"No, this is not me" sends nothing; "Yes" sends one code, and a new code replaces it', async ({ page, request }) => {
+  await page.setViewportSize({ width: 360, height: 740 });
+  const contact = `not-me-${Date.now()}@example.com`;
+  const invite = await s.invite(request, 'Robin Vega', contact);
+  const open = async () => {
+    await page.goto('about:blank');
+    await page.goto(`/enroll#invite=${encodeURIComponent(invite)}`);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await expect(page.getByRole('heading', { level: 1, name: 'Is this you?' })).toBeVisible();
+    await expect(page.getByText('This invitation is for Robin Vega.')).toBeVisible();
+  };
+  await open();
+  await expect(page.getByText(/If you say yes, we send a 6-digit code to n•+@example\.com/)).toBeVisible();
+  await page.getByRole('button', { name: 'No, this is not me' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Stop here' })).toBeVisible();
+  await expect(page.getByText('No code was sent and nothing was set up.')).toBeVisible();
+  expect(s.codesFor(contact), 'nothing reached the contact on the invite').toEqual([]);
+
+  // The right person, later: yes sends one code; a new one replaces it.
+  await open();
+  expect(s.codesFor(contact)).toEqual([]);
+  await page.getByRole('button', { name: 'Yes, this is me' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Enter your code' })).toBeVisible();
+  const first = await s.nextCode(contact, 0);
+  await page.getByRole('button', { name: 'Send a new code' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'We sent a new code.' })).toBeVisible();
+  const newest = await s.nextCode(contact, 1);
+  if (first !== newest) {
+    await page.getByLabel('Code from the message').fill(first);
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await expect(page.getByRole('alert')).toContainText('That code is not right, or it expired.');
+  }
+  await page.getByLabel('Code from the message').fill(newest);
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Messaging with your clinic' })).toBeVisible();
+});
+
 test('authenticator app, code sign-in on a new phone, lockout after wrong codes', async ({ page, request, browser }) => {
   const contact = 'dana@example.com';
   const firstKey = await s.addAuthenticator(page, { prf: false });

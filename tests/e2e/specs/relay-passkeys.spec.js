@@ -31,6 +31,7 @@ test('a passkey with PRF registers, then signs in without a username', async ({ 
   // A clinic, an invite, an enrolled patient (API calls, as the client will make them).
   const invite = { invite_code: await support.invite(request, 'Sam', 'sam-e2e@example.com') };
   const started = await (await request.post('/v1/enroll/start', { data: { invite_code: invite.invite_code } })).json();
+  expect((await request.post('/v1/enroll/code', { data: { enrollment_id: started.enrollment_id } })).status()).toBe(204);
   const session = await (await request.post('/v1/enroll/verify', {
     data: { enrollment_id: started.enrollment_id, code: lastCode('sam-e2e@example.com') },
   })).json();

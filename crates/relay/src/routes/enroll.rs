@@ -1,5 +1,6 @@
-//! Patient enrollment: the clinic's invite, then a one-time code to the
-//! contact on file, then an account and a session.
+//! Patient enrollment: the clinic's invite, "is this you?", then (only
+//! once the patient says yes) a one-time code to the contact on file, then
+//! an account and a session.
 //!
 //! Enrollment resumes: until the account it created can sign in by itself
 //! (a passkey or a confirmed authenticator app), the invite stays usable
@@ -15,8 +16,8 @@ use axum::response::Response;
 use ward_proto::ErrorCode;
 use ward_proto::account::{AccountEventKind, SignInMethod};
 use ward_proto::auth::{
-    CaregiverInviteRequest, EnrollStartRequest, EnrollStarted, EnrollVerifyRequest,
-    InviteCreateRequest, InviteCreated,
+    CaregiverInviteRequest, EnrollCodeRequest, EnrollStartRequest, EnrollStarted,
+    EnrollVerifyRequest, InviteCreateRequest, InviteCreated,
 };
 use ward_proto::threads::Role;
 
@@ -303,17 +304,13 @@ async fn too_many_invites(state: &AppState, patient: &str, now: i64) -> ApiError
     .retry_after(wait)
 }
 
-/// `POST /v1/enroll/start`
-#[utoipa::path(post, path = "/v1/enroll/start", tag = "enrollment", request_body = ward_proto::auth::EnrollStartRequest, responses((status = 200, description = "OK", body = ward_proto::auth::EnrollStarted), (status = 404, description = "Not found", body = ward_proto::ErrorBody), (status = 429, description = "`locked_out`: too many invite codes tried from this address; `too_many_codes`: five codes sent to this contact in the last hour, or too many for this inviter's invites (Retry-After says when to try again)", body = ward_proto::ErrorBody)))]
-pub async fn start(
-    State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    JsonBody(request): JsonBody<EnrollStartRequest>,
-) -> Result<Json<EnrollStarted>, ApiError> {
-    let (invite_hash, invite, counted) =
-        look_up_invite(&state, &addr, &request.invite_code, now_ms()).await?;
-    // A used invite still enrolls (resumes) while its account cannot sign
-    // in by itself; `verify` checks this again when it counts.
+/// The invite if it still enrolls: unused, or used while its account
+/// cannot sign in by itself (enrollment resumes; `verify` checks this
+/// again when it counts).
+async fn still_enrolls(
+    state: &AppState,
+    invite: Option<store::invites::Live>,
+) -> Result<store::invites::Live, ApiError> {
     let invite = match invite {
         Some(invite) if invite.used_at.is_some() => match &invite.account_id {
             Some(account) if !has_sign_in_method(&state.db, account).await? => Some(invite),
@@ -321,14 +318,72 @@ pub async fn start(
         },
         invite => invite,
     };
-    let Some(invite) = invite else {
-        return Err(ApiError::new(
+    invite.ok_or_else(|| {
+        ApiError::new(
             StatusCode::NOT_FOUND,
             ErrorCode::InviteNotValid,
             "That invite code is not valid: it may be mistyped, used already, or expired. Check it, or ask your clinic for a new one.",
-        ));
-    };
+        )
+    })
+}
+
+/// How long a code, and the "Is this you?" step before it, stay live.
+fn code_lifetime_ms(state: &AppState) -> i64 {
+    i64::try_from(state.config.code_valid_minutes)
+        .unwrap_or(10)
+        .saturating_mul(60_000)
+}
+
+/// `POST /v1/enroll/start`
+#[utoipa::path(post, path = "/v1/enroll/start", tag = "enrollment", request_body = ward_proto::auth::EnrollStartRequest, responses((status = 200, description = "Whose invite it is; no code is sent until `POST /v1/enroll/code`", body = ward_proto::auth::EnrollStarted), (status = 404, description = "Not found", body = ward_proto::ErrorBody), (status = 429, description = "`locked_out`: too many invite codes tried from this address (Retry-After says when to try again)", body = ward_proto::ErrorBody)))]
+pub async fn start(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    JsonBody(request): JsonBody<EnrollStartRequest>,
+) -> Result<Json<EnrollStarted>, ApiError> {
+    let (invite_hash, invite, counted) =
+        look_up_invite(&state, &addr, &request.invite_code, now_ms()).await?;
+    let invite = still_enrolls(&state, invite).await?;
     counted.right(&state).await?;
+    let enrollment_id = secrets::id("enr")?;
+    let now = now_ms();
+    store::invites::insert_enrollment(
+        &state.db,
+        &enrollment_id,
+        &invite_hash,
+        now,
+        now + code_lifetime_ms(&state),
+    )
+    .await?;
+    Ok(Json(EnrollStarted {
+        enrollment_id,
+        contact_hint: mask(&invite.contact),
+        display_name: invite.display_name,
+    }))
+}
+
+/// `POST /v1/enroll/code`
+#[utoipa::path(post, path = "/v1/enroll/code", tag = "enrollment", request_body = ward_proto::auth::EnrollCodeRequest, responses((status = 204, description = "A code went to the contact on the invite; an earlier one for this enrollment stops working"), (status = 400, description = "`ceremony_expired`: no such enrollment, or it timed out or was used (start again with the invite code)", body = ward_proto::ErrorBody), (status = 404, description = "`invite_not_valid`: the invite expired or was used meanwhile", body = ward_proto::ErrorBody), (status = 429, description = "`too_many_codes`: five codes sent to this contact in the last hour, or too many for this inviter's invites (Retry-After says when to try again)", body = ward_proto::ErrorBody)))]
+pub async fn send_code(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<EnrollCodeRequest>,
+) -> Result<StatusCode, ApiError> {
+    bounds::id("enrollment id", &request.enrollment_id)?;
+    let timed_out = || {
+        ApiError::bad_request(
+            ErrorCode::CeremonyExpired,
+            "This step timed out. Type your invitation code again to get a new code.",
+        )
+    };
+    let now = now_ms();
+    let invite_hash = store::invites::live_enrollment(&state.db, &request.enrollment_id, now)
+        .await?
+        .ok_or_else(timed_out)?;
+    let invite = still_enrolls(
+        &state,
+        store::invites::live(&state.db, &invite_hash, now).await?,
+    )
+    .await?;
     // A stolen invite must not buy unlimited fresh codes, nor anyone flood
     // the contact's inbox through invites: codes are counted per contact
     // (with sign-in codes) and per inviting account, before sending.
@@ -351,31 +406,24 @@ pub async fn start(
     )
     .await?;
     let code = secrets::six_digits()?;
-    let enrollment_id = secrets::id("enr")?;
     let now = now_ms();
-    let valid = i64::try_from(state.config.code_valid_minutes)
-        .unwrap_or(10)
-        .saturating_mul(60_000);
-    store::invites::insert_enrollment(
+    let live = store::invites::set_enrollment_code(
         &state.db,
-        &enrollment_id,
-        &invite_hash,
+        &request.enrollment_id,
         &state.secret.code_hash(&code),
         now,
-        now + valid,
+        now + code_lifetime_ms(&state),
     )
     .await?;
+    if !live {
+        return Err(timed_out());
+    }
     let sender = state.sender.clone();
-    let (to, sent_code) = (contact.clone(), code);
-    tokio::task::spawn_blocking(move || sender.send(&to, "enrollment", &sent_code))
+    tokio::task::spawn_blocking(move || sender.send(&contact, "enrollment", &code))
         .await
         .map_err(|e| ApiError::internal("code sender", &e))?
         .map_err(|e| ApiError::code_not_sent(&e))?;
-    Ok(Json(EnrollStarted {
-        enrollment_id,
-        contact_hint: mask(&contact),
-        display_name: invite.display_name,
-    }))
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /v1/enroll/verify`

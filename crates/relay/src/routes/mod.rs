@@ -105,6 +105,7 @@ pub fn router() -> Router<AppState> {
             post(enroll::create_caregiver_invite),
         )
         .route("/v1/enroll/start", post(enroll::start))
+        .route("/v1/enroll/code", post(enroll::send_code))
         .route("/v1/enroll/verify", post(enroll::verify))
         .route("/v1/keys/me", put(keys::publish).get(keys::mine))
         .route("/v1/keys/{account_id}", get(keys::fetch))

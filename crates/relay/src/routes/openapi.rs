@@ -21,7 +21,7 @@ use super::{
     paths(
         health::get,
         auth::clinic_setup, auth::clinic_info, auth::key_challenge, auth::key_login, auth::logout,
-        enroll::create_invite, enroll::create_caregiver_invite, caregivers::list, caregivers::change_grant, caregivers::end, caregivers::assent, caregivers::accept, enroll::create_guardian_invite, enroll::start, enroll::verify,
+        enroll::create_invite, enroll::create_caregiver_invite, caregivers::list, caregivers::change_grant, caregivers::end, caregivers::assent, caregivers::accept, enroll::create_guardian_invite, enroll::start, enroll::send_code, enroll::verify,
         passkeys::register_start, passkeys::register_finish, passkeys::list, passkeys::rename, passkeys::remove,
         passkeys::sign_in_start, passkeys::sign_in_finish,
         totp::status, totp::enroll, totp::confirm, totp::disable, totp::code_start, totp::code_verify,

@@ -229,12 +229,15 @@ pub async fn mark_used(
     Ok(())
 }
 
-/// Stores an enrollment: a code sent for the invite `invite_hash`.
+/// What an enrollment holds for its code before one is sent: no typed
+/// code's hash (32 bytes) equals it, so nothing verifies until then.
+const NO_CODE_YET: &[u8] = &[];
+
+/// Stores an enrollment for the invite `invite_hash`, with no code sent yet.
 pub async fn insert_enrollment(
     db: &AnyPool,
     enrollment_id: &str,
     invite_hash: &[u8],
-    code_hash: &[u8],
     now: i64,
     expires_at: i64,
 ) -> Result<(), sqlx::Error> {
@@ -243,12 +246,50 @@ pub async fn insert_enrollment(
     )
     .bind(enrollment_id)
     .bind(invite_hash)
-    .bind(code_hash)
+    .bind(NO_CODE_YET)
     .bind(now)
     .bind(expires_at)
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// The invite hash of a live enrollment (not used, not expired).
+pub async fn live_enrollment(
+    db: &AnyPool,
+    enrollment_id: &str,
+    now: i64,
+) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT invite_hash FROM enrollments WHERE enrollment_id = $1 AND used_at IS NULL AND expires_at > $2",
+    )
+    .bind(enrollment_id)
+    .bind(now)
+    .fetch_optional(db)
+    .await
+}
+
+/// Gives a live enrollment a new code (the last one, if any, stops
+/// working) with a fresh count of guesses, live until `expires_at`;
+/// whether it was still live.
+pub async fn set_enrollment_code(
+    db: &AnyPool,
+    enrollment_id: &str,
+    code_hash: &[u8],
+    now: i64,
+    expires_at: i64,
+) -> Result<bool, sqlx::Error> {
+    let changed = sqlx::query(
+        "UPDATE enrollments SET code_hash = $1, attempts = 0, expires_at = $2
+         WHERE enrollment_id = $3 AND used_at IS NULL AND expires_at > $4",
+    )
+    .bind(code_hash)
+    .bind(expires_at)
+    .bind(enrollment_id)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(changed.rows_affected() == 1)
 }
 
 /// Counts a guess on a live enrollment with guesses left, atomically,

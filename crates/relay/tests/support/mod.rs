@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use tempfile::TempDir;
 use ward_proto::ErrorCode;
 use ward_proto::auth::{
-    ClinicSetupRequest, EnrollStartRequest, EnrollStarted, EnrollVerifyRequest,
+    ClinicSetupRequest, EnrollCodeRequest, EnrollStartRequest, EnrollStarted, EnrollVerifyRequest,
     InviteCreateRequest, InviteCreated, KeyChallenge, KeyChallengeRequest, KeyLoginRequest,
     SessionCreated,
 };
@@ -332,9 +332,26 @@ impl Relay {
         account
     }
 
-    /// Redeems an invite (start, then the code sent to `contact`); the
-    /// session, nothing published.
+    /// Redeems an invite (start, "yes, this is me", then the code sent to
+    /// `contact`); the session, nothing published.
     pub async fn enroll_session(&self, invite_code: &str, contact: &str) -> SessionCreated {
+        let started = self.start_enrollment(invite_code).await;
+        self.expect(
+            Method::POST,
+            "/v1/enroll/verify",
+            None,
+            Some(&EnrollVerifyRequest {
+                enrollment_id: started.enrollment_id,
+                code: self.last_code_for(contact),
+            }),
+            StatusCode::OK,
+        )
+        .await
+    }
+
+    /// Starts enrolling with an invite and asks for its code, as the app
+    /// does after "Yes, this is me".
+    pub async fn start_enrollment(&self, invite_code: &str) -> EnrollStarted {
         let started: EnrollStarted = self
             .expect(
                 Method::POST,
@@ -346,15 +363,20 @@ impl Relay {
                 StatusCode::OK,
             )
             .await;
-        self.expect(
+        let response = self.send_enrollment_code(&started.enrollment_id).await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        started
+    }
+
+    /// `POST /v1/enroll/code` for `enrollment_id`.
+    pub async fn send_enrollment_code(&self, enrollment_id: &str) -> reqwest::Response {
+        self.call(
             Method::POST,
-            "/v1/enroll/verify",
+            "/v1/enroll/code",
             None,
-            Some(&EnrollVerifyRequest {
-                enrollment_id: started.enrollment_id,
-                code: self.last_code_for(contact),
+            Some(&EnrollCodeRequest {
+                enrollment_id: enrollment_id.to_owned(),
             }),
-            StatusCode::OK,
         )
         .await
     }
