@@ -42,7 +42,8 @@ pub struct PasskeyInfo {
     pub label: String,
     /// Unix seconds.
     pub created_at: u64,
-    /// Unix seconds, when it last signed in.
+    /// Unix seconds, when it was last used: to sign in, or to be created
+    /// (which takes the same fingerprint, face or screen lock).
     pub last_used_at: Option<u64>,
 }
 

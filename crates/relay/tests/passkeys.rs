@@ -104,6 +104,8 @@ async fn register_a_passkey_then_sign_in_with_it() {
     let mut phone = SoftPasskey::new(true);
     let info = register(&relay, &patient.token, &mut phone, "Sam's phone").await;
     assert_eq!(info.label, "Sam's phone");
+    // Creating it took the person's screen lock: it has been used.
+    assert_eq!(info.last_used_at, Some(info.created_at));
 
     let (_, response) = sign_in(&relay, &patient.id, &mut phone).await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -120,7 +122,7 @@ async fn register_a_passkey_then_sign_in_with_it() {
         )
         .await;
     assert_eq!(list.passkeys.len(), 1);
-    assert!(list.passkeys[0].last_used_at.is_some());
+    assert!(list.passkeys[0].last_used_at >= Some(info.created_at));
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use ward_proto::passkeys::PasskeyInfo;
 
-use super::local_time;
+use super::{local_time, since};
 use crate::api;
 use crate::components::notice::{Busy, ErrorNote};
 use crate::session::Session;
@@ -94,7 +94,7 @@ fn PasskeyRow(
     let name = passkey.label.clone();
     let used = passkey
         .last_used_at
-        .map(|t| format!("Last used {}", local_time(t)))
+        .map(|t| format!("Last used {}", since(t)))
         .unwrap_or_else(|| "Not used to sign in yet".into());
     let added = format!("Added {}", local_time(passkey.created_at));
 

@@ -28,6 +28,9 @@ test('enroll with a PRF passkey, sign out and in, then a new phone without PRF u
   await expect(page.getByText('No conversations yet.')).toBeVisible();
   await s.screenshot(page, '07-home');
   const number = await s.safetyNumber(page);
+  // The passkey just created (with the screen lock) reads as used.
+  await expect(page.getByText(/Last used (just now|1 minute ago)/)).toBeVisible();
+  await expect(page.getByText('Not used to sign in yet')).toHaveCount(0);
   await s.screenshot(page, '08-security');
 
   // Keys never reach localStorage, and the vault's PRF wrap needed no device key.

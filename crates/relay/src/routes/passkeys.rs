@@ -155,7 +155,7 @@ pub async fn register_finish(
             passkey_id,
             label,
             created_at: u64::try_from(now / 1000).unwrap_or(0),
-            last_used_at: None,
+            last_used_at: u64::try_from(now / 1000).ok(),
         }),
     ))
 }

@@ -112,7 +112,8 @@ pub async fn record_use(
     Ok(())
 }
 
-/// Adds `passkey` inside the caller's transaction, only if `recent` (the
+/// Adds `passkey` inside the caller's transaction, used now (creating it
+/// took the person's fingerprint, face or screen lock), only if `recent` (the
 /// session may step up) or the account cannot sign in by itself yet
 /// ([`super::accounts::can_sign_in`], negated, in the same statement),
 /// and only if its credential is new; whether it was added.
@@ -122,8 +123,8 @@ pub async fn add(
     recent: bool,
 ) -> Result<bool, sqlx::Error> {
     let stored = sqlx::query(concat!(
-        "INSERT INTO passkeys (passkey_id, account_id, credential_id, passkey, label, created_at)
-         SELECT $1, $2, $3, $4, $5, $6
+        "INSERT INTO passkeys (passkey_id, account_id, credential_id, passkey, label, created_at, last_used_at)
+         SELECT $1, $2, $3, $4, $5, $6, $6
          WHERE $7 OR NOT ",
         super::accounts::can_sign_in!("$2"),
         " ON CONFLICT (credential_id) DO NOTHING"
