@@ -27,6 +27,7 @@ pub fn App() -> impl IntoView {
     provide_context(session);
     Location::provide();
     idle::watch(session);
+    crate::components::viewport::follow_visual_viewport();
     let inbox = session.inbox();
     messaging::live::run(session, inbox);
 
@@ -55,6 +56,7 @@ pub fn App() -> impl IntoView {
                     let _person = session.account_id.get();
                     signed_in.get().then(|| view! {
                         <div class="signed-in" hidden=move || locked.get() inert=move || locked.get()>
+                            <p class="notice warning link-state" role="status">{move || inbox.link.get().message()}</p>
                             <SignedInScreens />
                         </div>
                     })

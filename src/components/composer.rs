@@ -202,17 +202,20 @@ pub(crate) fn Composer(
         }
     };
     let accept = move || limits().1.join(",");
+    // "Add" opens the ways to attach; choosing one closes them.
+    let adding = RwSignal::new(false);
+    let on_pick = move |ev| {
+        adding.set(false);
+        on_pick(ev);
+    };
     view! {
         <form class="composer" on:submit=on_submit on:drop=on_drop on:dragover=on_dragover>
             <Show when=move || warned.get()>
                 <crate::components::emergency::EmergencyNotice urgent=true />
                 <p class="hint">"If it is not an emergency, press Send again to send your message."</p>
             </Show>
-            <label for="composer-text" class="visually-hidden">"Message"</label>
-            <textarea id="composer-text" name="message" rows="3" placeholder="Write a message"
-                on:keydown=on_keydown on:input=on_input on:paste=on_paste bind:value=draft></textarea>
             {attachment.map(|slot| view! {
-                <div class="attach">
+                <div id="add-menu" class="attach" hidden=move || !adding.get()>
                     <input id="attach-file" type="file" class="visually-hidden" accept=accept on:change=on_pick />
                     <label for="attach-file" class="button secondary">"Attach a file"</label>
                     <Show when=coarse_pointer>
@@ -226,10 +229,20 @@ pub(crate) fn Composer(
                     <AttachedFile picked=picked on_remove=Callback::new(move |()| slot.set(None)) />
                 })}
             })}
-            <button type="submit" class="button primary"
-                prop:disabled=move || busy.is_some_and(|b| b.get())>
-                "Send"
-            </button>
+            <div class="composer-row">
+                {attachment.map(|_| view! {
+                    <button type="button" class="button secondary add" aria-label="Add"
+                        aria-controls="add-menu" aria-expanded=move || adding.get().to_string()
+                        on:click=move |_| adding.update(|open| *open = !*open)>"+"</button>
+                })}
+                <label for="composer-text" class="visually-hidden">"Message"</label>
+                <textarea id="composer-text" name="message" rows="1" placeholder="Write a message"
+                    on:keydown=on_keydown on:input=on_input on:paste=on_paste bind:value=draft></textarea>
+                <button type="submit" class="button primary"
+                    prop:disabled=move || busy.is_some_and(|b| b.get())>
+                    "Send"
+                </button>
+            </div>
         </form>
     }
 }

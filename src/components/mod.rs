@@ -8,3 +8,4 @@ pub(crate) mod emergency;
 pub(crate) mod notice;
 pub(crate) mod qr;
 pub(crate) mod relay_status;
+pub(crate) mod viewport;

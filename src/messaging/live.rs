@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use ward_proto::events::{Event, ReceiptKind};
 
-use super::{Inbox, crypto, history};
+use super::{Inbox, Link, crypto, history};
 use crate::api::events::{self, EventStream};
 use crate::session::{Phase, Session, Ticket};
 
@@ -25,7 +25,16 @@ pub(crate) fn run(session: Session, inbox: Inbox) {
     let queue = StoredValue::new_local(Queue::default());
     // Back online: send what waited, and reconnect at once.
     if let Some(window) = web_sys::window() {
+        let offline = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
+            inbox.link.set(Link::Offline);
+        });
+        let _ = window.add_event_listener_with_callback(
+            "offline",
+            wasm_bindgen::JsCast::unchecked_ref(offline.as_ref()),
+        );
+        offline.forget();
         let online = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
+            inbox.link.set(Link::Reconnecting);
             if session.phase.get_untracked() == Phase::Unlocked {
                 attempt.set_value(0);
                 connect(session, inbox, stream, attempt, queue);
@@ -43,6 +52,12 @@ pub(crate) fn run(session: Session, inbox: Inbox) {
     }
     Effect::new(move |_| {
         let unlocked = session.phase.get() == Phase::Unlocked;
+        let offline = web_sys::window().is_some_and(|w| !w.navigator().on_line());
+        inbox.link.set(if offline {
+            Link::Offline
+        } else {
+            Link::Connecting
+        });
         if unlocked {
             connect(session, inbox, stream, attempt, queue);
             spawn_local(async move {
@@ -89,6 +104,9 @@ fn connect(
         // up once it is (catching up before could miss what arrives in
         // between).
         queue.update_value(|q| q.behind = true);
+        if inbox.link.get_untracked() != Link::Offline {
+            inbox.link.set(Link::Reconnecting);
+        }
         // Back off 1, 2, 4 … 30 s.
         let tries = attempt.get_value();
         attempt.set_value(tries.saturating_add(1));
@@ -180,6 +198,7 @@ async fn apply(
         // drop what was missed is fetched (both beside the stream, which
         // must not wait for them).
         Event::Ready { .. } => {
+            inbox.link.set(Link::Live);
             if queue
                 .try_update_value(|q| std::mem::take(&mut q.behind))
                 .unwrap_or(false)

@@ -145,6 +145,34 @@ pub struct KeyChange {
     pub head: KeyHead,
 }
 
+/// The live stream's state, as the patient is told it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// Opening (after an unlock): not worth a word yet.
+    Connecting,
+    /// Messages arrive as they are sent.
+    Live,
+    /// The stream dropped; trying again.
+    Reconnecting,
+    /// The device says it is offline.
+    Offline,
+}
+
+impl Link {
+    /// What the patient reads, when there is something to say.
+    pub fn message(self) -> Option<&'static str> {
+        match self {
+            Self::Connecting | Self::Live => None,
+            Self::Reconnecting => Some(
+                "Reconnecting… New messages will appear when Ward is back in touch. What you send waits and goes by itself.",
+            ),
+            Self::Offline => Some(
+                "You are offline. Messages you write wait on this device and go when you are back online.",
+            ),
+        }
+    }
+}
+
 /// The reactive inbox, shared by context.
 #[derive(Debug, Clone, Copy)]
 pub struct Inbox {
@@ -156,6 +184,8 @@ pub struct Inbox {
     pub typing: RwSignal<HashMap<String, f64>>,
     /// Text for the polite live region ("New message from …").
     pub announcement: RwSignal<String>,
+    /// Whether new messages arrive live right now.
+    pub link: RwSignal<Link>,
     /// The clinic's name, hours, reply time and emergency notice.
     pub clinic: RwSignal<Option<ClinicInfo>>,
     /// Who helps this patient, or whom this caregiver helps, and until
@@ -226,6 +256,7 @@ impl Inbox {
             messages: RwSignal::new(HashMap::new()),
             typing: RwSignal::new(HashMap::new()),
             announcement: RwSignal::new(String::new()),
+            link: RwSignal::new(Link::Connecting),
             clinic: RwSignal::new(None),
             people: RwSignal::new(None),
             showing_for: RwSignal::new(None),
@@ -602,12 +633,14 @@ impl Inbox {
     }
 
     /// Starts a thread with the clinic: creates it, seals epoch 0's key to
-    /// every member, and sends the first message. Returns the thread id.
+    /// every member, and sends the first message (with `file`, its upload
+    /// starts and goes on after this returns). Returns the thread id.
     pub async fn start_thread(
         &self,
         session: Session,
         category: Category,
         text: String,
+        file: Option<crate::attachments::upload::Picked>,
     ) -> Result<String, SessionError> {
         let ticket = session.ticket();
         let token = session.token().ok_or(SessionError::Interrupted)?;
@@ -619,8 +652,22 @@ impl Inbox {
         self.messages.update(|all| {
             all.insert(thread_id.clone(), Vec::new());
         });
-        self.send(session, &thread_id, text, None, Some(category))
-            .await;
+        match file {
+            // The upload goes on beside the thread screen, which shows its
+            // progress (and Cancel) in the first message.
+            Some(picked) => {
+                let (inbox, id) = (*self, thread_id.clone());
+                leptos::task::spawn_local(async move {
+                    inbox
+                        .send_file(session, &id, text, picked, Some(category))
+                        .await;
+                });
+            }
+            None => {
+                self.send(session, &thread_id, text, None, Some(category))
+                    .await;
+            }
+        }
         let _ = self.refresh(session).await;
         Ok(thread_id)
     }

@@ -11,6 +11,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use ward_proto::threads::Category;
 use ward_seal::random::os_rng;
 use ward_seal::stream::{Encryptor, FileKey, StreamHeader};
 use web_sys::Blob;
@@ -34,7 +35,14 @@ pub(super) struct LiveUpload {
 
 impl Inbox {
     /// Sends `text` with a file.
-    pub async fn send_file(&self, session: Session, thread_id: &str, text: String, picked: Picked) {
+    pub async fn send_file(
+        &self,
+        session: Session,
+        thread_id: &str,
+        text: String,
+        picked: Picked,
+        category: Option<Category>,
+    ) {
         let Some(me) = session.account_id.get_untracked() else {
             return;
         };
@@ -66,7 +74,9 @@ impl Inbox {
             );
         });
         let ticket = session.ticket();
-        let result = self.start_upload(session, thread_id, shown, picked).await;
+        let result = self
+            .start_upload(session, thread_id, shown, picked, category)
+            .await;
         self.finish(session, ticket, thread_id, &message_id, result)
             .await;
     }
@@ -78,6 +88,7 @@ impl Inbox {
         thread_id: &str,
         mut shown: Shown,
         picked: Picked,
+        category: Option<Category>,
     ) -> Result<(), SessionError> {
         let ticket = session.ticket();
         let message_id = shown.message_id.clone();
@@ -104,7 +115,7 @@ impl Inbox {
             picked.thumbnail.clone(),
             &key,
         )];
-        let envelope = crypto::seal(self, session, thread_id, &shown, None, None).await?;
+        let envelope = crypto::seal(self, session, thread_id, &shown, None, category).await?;
         session.check(ticket)?;
         self.update_message(thread_id, &message_id, |m| {
             m.attachments = shown.attachments.clone();
@@ -421,8 +432,14 @@ impl Inbox {
                 .map(|m| m.text.clone())
         });
         self.forget_message(thread_id, message_id);
-        self.send_file(session, thread_id, text.unwrap_or_default(), live.picked)
-            .await;
+        self.send_file(
+            session,
+            thread_id,
+            text.unwrap_or_default(),
+            live.picked,
+            None,
+        )
+        .await;
         true
     }
 

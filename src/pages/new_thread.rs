@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use ward_proto::threads::Category;
 
+use crate::attachments::upload::Picked;
 use crate::components::composer::Composer;
 use crate::components::emergency::EmergencyNotice;
 use crate::components::notice::ErrorNote;
@@ -52,6 +53,7 @@ pub(crate) fn NewThread() -> impl IntoView {
         chosen
     });
     let warned = RwSignal::new(false);
+    let attachment = RwSignal::new_local(None::<Picked>);
     let on_send = Callback::new(move |text: String| {
         let Some(chosen) = category.get_untracked() else {
             draft.set(text);
@@ -60,11 +62,18 @@ pub(crate) fn NewThread() -> impl IntoView {
         };
         busy.set(true);
         error.set(None);
+        let file = attachment.get_untracked();
         spawn_local(async move {
-            match inbox.start_thread(session, chosen, text.clone()).await {
-                Ok(thread_id) => location.navigate(&format!("/threads/{thread_id}")),
+            match inbox
+                .start_thread(session, chosen, text.clone(), file.clone())
+                .await
+            {
+                Ok(thread_id) => {
+                    attachment.set(None);
+                    location.navigate(&format!("/threads/{thread_id}"));
+                }
                 Err(e) => {
-                    // Nothing was lost: the text goes back into the box.
+                    // Nothing was lost: the text and the file stay.
                     draft.set(text);
                     error.set(Some(session.explain(&e)));
                 }
@@ -92,7 +101,7 @@ pub(crate) fn NewThread() -> impl IntoView {
                 <EmergencyNotice />
             </Show>
             <p class="hint office-hours">{hours}</p>
-            <Composer draft=draft on_send=on_send busy=busy ready=ready warned=warned />
+            <Composer draft=draft on_send=on_send busy=busy ready=ready warned=warned attachment=attachment />
             <ErrorNote message=error />
         </section>
     }

@@ -271,6 +271,16 @@ async function enrollThroughScreens(page, request, { name, contact, shots = fals
   return recovery;
 }
 
+/** Attaches `file` (a Playwright file payload) as a person does: "Add", then "Attach a file". */
+async function attachFile(page, file) {
+  const add = page.getByRole('button', { name: 'Add', exact: true });
+  if ((await add.getAttribute('aria-expanded')) !== 'true') await add.click();
+  const input = page.getByLabel('Attach a file');
+  await expect(input, '"Add" shows the ways to attach').toBeAttached();
+  await input.setInputFiles(file);
+  await expect(add, 'choosing closes them').toHaveAttribute('aria-expanded', 'false');
+}
+
 /** Types back the two groups the confirmation asks for. */
 async function confirmRecoveryCode(page, recovery, { shots = false, wrongFirst = false } = {}) {
   await page.getByRole('button', { name: 'I have saved it' }).click();
@@ -429,6 +439,6 @@ async function ownRelay() {
 
 module.exports = {
   accountId, ageSessions, clinic, clinicAt, clinicPipe, clinicWatch, clinicWithInput, codesFor, idbRecords, initClinic, nextCode, invite,
-  addAuthenticator, syncPasskeys, totp, screenshot, enrollThroughScreens, confirmRecoveryCode, safetyNumber, signInOnNewPage,
+  addAuthenticator, attachFile, syncPasskeys, totp, screenshot, enrollThroughScreens, confirmRecoveryCode, safetyNumber, signInOnNewPage,
   ownRelay, sealedTo, shared,
 };

@@ -2,6 +2,8 @@
 //! team's typing line.
 
 use leptos::prelude::*;
+
+use crate::router::A;
 use ward_proto::threads::Role;
 
 use crate::messaging::{Inbox, category_label};
@@ -27,8 +29,13 @@ pub(crate) fn ThreadHeader(thread_id: Memo<String>) -> impl IntoView {
             .unwrap_or("Conversation")
     };
     view! {
-        <h1 id="thread-title" tabindex="-1">{title}</h1>
-        <p class="meta">{move || format!("With {}", clinic_name(inbox, &thread_id.get()))}</p>
+        <header class="thread-head">
+            <A href="/" attr:class="back" attr:aria-label="Back to messages">"‹"</A>
+            <div>
+                <h1 id="thread-title" tabindex="-1">{title}</h1>
+                <p class="meta">{move || format!("With {}", clinic_name(inbox, &thread_id.get()))}</p>
+            </div>
+        </header>
     }
 }
 

@@ -17,15 +17,19 @@ use crate::session::{Session, SessionError};
 /// "Show earlier messages").
 const WINDOW: usize = 100;
 
-/// The list of messages, and the button that shows earlier ones.
+/// The scrolling part of the thread: `children` (above the messages), the
+/// button that shows earlier ones, the messages, and the "New message ↓"
+/// pill for one that arrives while the patient reads further up.
 #[component]
 #[allow(unreachable_pub)]
 pub(crate) fn MessageList(
     thread_id: Memo<String>,
     error: RwSignal<Option<String>>,
+    children: Children,
 ) -> impl IntoView {
     let session = Session::get();
     let inbox = Inbox::get();
+    let scroller = NodeRef::<leptos::html::Div>::new();
     let me = move || session.account_id.get().unwrap_or_default();
     let loaded = move || {
         let mut count = 0;
@@ -39,12 +43,46 @@ pub(crate) fn MessageList(
     let hidden = move || loaded().saturating_sub(shown_count.get());
     let earlier = move || hidden() as u64 + inbox.earlier_count(&thread_id.get());
     let notices = key_notices(thread_id);
+    // What the patient had read when the thread opened (before this visit
+    // marks it read): the "Unread messages" divider goes after it.
+    let read_before = RwSignal::new(None::<(String, u64)>);
+    Effect::new(move |_| {
+        let id = thread_id.get();
+        if read_before.with_untracked(|r| r.as_ref().is_some_and(|(t, _)| *t == id)) {
+            return;
+        }
+        let me = me();
+        let read = inbox.thread(&id).and_then(|t| {
+            t.members
+                .iter()
+                .find(|m| m.account_id == me)
+                .map(|m| m.read_up_to)
+        });
+        if let Some(read) = read {
+            read_before.set(Some((id, read)));
+        }
+    });
     let rows = Memo::new(move |_| {
         let skip = hidden();
         let more_before = earlier() > 0;
+        let id = thread_id.get();
+        let unread_after = read_before
+            .get()
+            .filter(|(t, _)| *t == id)
+            .map(|(_, read)| read);
+        let me = me();
         let mut rows = Vec::new();
+        // Unknown while the first loaded message is unread and older ones
+        // are still on the relay.
+        let older_on_relay = inbox.earlier_count(&id) > 0;
         notices.with(|notices| {
             with_messages(inbox, thread_id, &mut |list| {
+                let first_unread = unread_after.and_then(|read| {
+                    let at = list
+                        .iter()
+                        .position(|m| m.sender_id != me && m.seq.is_some_and(|seq| seq > read))?;
+                    (at > 0 || !older_on_relay).then(|| list[at].message_id.clone())
+                });
                 let list = &list[skip.min(list.len())..];
                 // What is before the first message shown waits for
                 // "Show earlier messages" with it.
@@ -57,37 +95,90 @@ pub(crate) fn MessageList(
                     .filter(|(at, _)| *at >= from)
                     .cloned()
                     .collect();
-                rows = day_rows(list, &notices);
+                rows = day_rows(list, &notices, first_unread.as_deref());
             });
         });
         rows
     });
 
-    // Open at the newest message, and follow new ones while the patient is
-    // at the bottom; someone reading older messages stays where they are.
-    let newest_shown = StoredValue::new(None::<String>);
+    // Open at the first unread message (else the newest), follow new ones
+    // while the patient is at the bottom (or sent them), and otherwise
+    // leave the view where it is and offer the pill.
+    let newest_shown = StoredValue::new(None::<(String, String)>);
+    let unseen = RwSignal::new(None::<String>);
     Effect::new(move |_| {
+        let id = thread_id.get();
         let mut newest = None;
         with_messages(inbox, thread_id, &mut |list| {
-            newest = list.last().map(|m| m.message_id.clone());
+            newest = list
+                .last()
+                .map(|m| (m.message_id.clone(), m.sender_id == me()));
         });
+        let Some((newest, mine)) = newest else {
+            return;
+        };
         let before = newest_shown.get_value();
-        if newest.is_none() || newest == before {
+        let opening = before.as_ref().is_none_or(|(shown_in, _)| *shown_in != id);
+        if !opening && before.as_ref().is_some_and(|(_, shown)| *shown == newest) {
             return;
         }
-        newest_shown.set_value(newest);
-        if before.is_none() || scroll_from_bottom().is_some_and(|gap| gap < 160.0) {
-            request_animation_frame(|| scroll_to_from_bottom(0.0));
+        newest_shown.set_value(Some((id, newest.clone())));
+        if opening {
+            unseen.set(None);
+            request_animation_frame(move || {
+                scroll_to_gap(scroller, 0.0);
+                if let Some(divider) = by_id("unread-divider") {
+                    divider.scroll_into_view();
+                }
+            });
+        } else if mine || gap_below(scroller).is_some_and(|gap| gap < 160.0) {
+            request_animation_frame(move || scroll_to_gap(scroller, 0.0));
+        } else if unseen.get_untracked().is_none() {
+            unseen.set(Some(newest));
         }
     });
+    let on_scroll = move |_| {
+        if unseen.get_untracked().is_some() && gap_below(scroller).is_some_and(|gap| gap < 40.0) {
+            unseen.set(None);
+        }
+    };
+    let pill_text = move || {
+        let first = unseen.get()?;
+        let me = me();
+        let mut count = 0;
+        with_messages(inbox, thread_id, &mut |list| {
+            count = list
+                .iter()
+                .skip_while(|m| m.message_id != first)
+                .filter(|m| m.sender_id != me)
+                .count();
+        });
+        Some(if count > 1 {
+            format!("{count} new messages ↓")
+        } else {
+            "New message ↓".to_owned()
+        })
+    };
+    let go_to_unseen = move |_| {
+        if let Some(first) = unseen.get_untracked()
+            && let Some(row) = by_id(&format!("m-{first}"))
+        {
+            row.scroll_into_view();
+        }
+        unseen.set(None);
+        // The pill goes away: focus stays in the messages, not on the page.
+        if let Some(list) = scroller.get_untracked() {
+            let _ = list.focus();
+        }
+    };
     let loading_earlier = RwSignal::new(false);
     let show_earlier = move |_| {
         // The messages on screen stay where they are as older ones go in
         // above them.
-        let keep = scroll_from_bottom();
+        let keep = gap_below(scroller);
         let settle = move || {
             if let Some(gap) = keep {
-                request_animation_frame(move || scroll_to_from_bottom(gap));
+                request_animation_frame(move || scroll_to_gap(scroller, gap));
             }
         };
         if hidden() > 0 {
@@ -112,31 +203,45 @@ pub(crate) fn MessageList(
     };
 
     view! {
-        <Show when=move || { earlier() > 0 }>
-            <button type="button" class="link-button show-earlier" disabled=loading_earlier on:click=show_earlier>
-                {move || if loading_earlier.get() {
-                    "Opening earlier messages…".to_string()
-                } else {
-                    format!("Show earlier messages ({} more)", earlier())
-                }}
-            </button>
-        </Show>
-        <ol class="messages" aria-label="Messages">
-            // Keyed: showing earlier messages or a new one arriving adds
-            // rows without rebuilding the ones already on the page.
-            <For each=move || rows.get() key=Row::key let(row)>
-                {match row {
-                    Row::Day(day) => view! { <li class="day"><h2>{day}</h2></li> }.into_any(),
-                    Row::Notice(_, text) => view! {
-                        <li class="notice key-notice" data-testid="key-change-notice"><p>{text}</p></li>
-                    }.into_any(),
-                    Row::Message(m) => view! {
-                        <MessageItem message=*m me=me() thread_id=thread_id.get_untracked() />
-                    }.into_any(),
-                }}
-            </For>
-        </ol>
+        // Focusable, so the messages scroll by keyboard too.
+        <div class="message-scroller" node_ref=scroller tabindex="0" on:scroll=on_scroll>
+            {children()}
+            <Show when=move || { earlier() > 0 }>
+                <button type="button" class="link-button show-earlier" disabled=loading_earlier on:click=show_earlier>
+                    {move || if loading_earlier.get() {
+                        "Opening earlier messages…".to_string()
+                    } else {
+                        format!("Show earlier messages ({} more)", earlier())
+                    }}
+                </button>
+            </Show>
+            <ol class="messages" aria-label="Messages">
+                // Keyed: showing earlier messages or a new one arriving adds
+                // rows without rebuilding the ones already on the page.
+                <For each=move || rows.get() key=Row::key let(row)>
+                    {match row {
+                        Row::Day(day) => view! { <li class="day"><h2>{day}</h2></li> }.into_any(),
+                        Row::Unread => view! {
+                            <li class="unread-divider" id="unread-divider"><h2>"Unread messages"</h2></li>
+                        }.into_any(),
+                        Row::Notice(_, text) => view! {
+                            <li class="notice key-notice" data-testid="key-change-notice"><p>{text}</p></li>
+                        }.into_any(),
+                        Row::Message(m) => view! {
+                            <MessageItem message=*m me=me() thread_id=thread_id.get_untracked() />
+                        }.into_any(),
+                    }}
+                </For>
+            </ol>
+            {move || pill_text().map(|text| view! {
+                <button type="button" class="button new-pill" on:click=go_to_unseen>{text}</button>
+            })}
+        </div>
     }
+}
+
+fn by_id(id: &str) -> Option<web_sys::Element> {
+    web_sys::window()?.document()?.get_element_by_id(id)
 }
 
 /// Key changes of other members since the thread began, as notices in the
@@ -202,6 +307,8 @@ fn short_date(unix_seconds: u64) -> String {
 enum Row {
     /// The heading above a day's first message.
     Day(String),
+    /// Before the first message that was unread when the thread opened.
+    Unread,
     /// A member's key changed (its time in Unix ms, the notice).
     Notice(u64, String),
     /// A message.
@@ -214,6 +321,7 @@ impl Row {
     fn key(&self) -> String {
         match self {
             Self::Day(day) => format!("day {day}"),
+            Self::Unread => "unread".into(),
             Self::Notice(at, text) => format!("notice {at} {text}"),
             Self::Message(m) => format!(
                 "{} {} {:?} {:?} {} {}",
@@ -228,9 +336,10 @@ impl Row {
     }
 }
 
-/// Messages with a heading before each day's first, and each notice
-/// (Unix ms, text; oldest first) before the first message after it.
-fn day_rows(list: &[Shown], notices: &[(u64, String)]) -> Vec<Row> {
+/// Messages with a heading before each day's first, each notice (Unix ms,
+/// text; oldest first) before the first message after it, and the unread
+/// divider before `first_unread`.
+fn day_rows(list: &[Shown], notices: &[(u64, String)], first_unread: Option<&str>) -> Vec<Row> {
     let mut rows = Vec::with_capacity(list.len() + notices.len() + 8);
     // The locale's day name is asked for only when the day changes: it is
     // the slow part of building rows.
@@ -250,6 +359,9 @@ fn day_rows(list: &[Shown], notices: &[(u64, String)]) -> Vec<Row> {
             rows.push(Row::Notice(*at, text.clone()));
         }
         day_of(&mut rows, m.sent_at_ms);
+        if first_unread == Some(m.message_id.as_str()) {
+            rows.push(Row::Unread);
+        }
         rows.push(Row::Message(Box::new(m.clone())));
     }
     for (at, text) in pending {
@@ -259,27 +371,17 @@ fn day_rows(list: &[Shown], notices: &[(u64, String)]) -> Vec<Row> {
     rows
 }
 
-/// How far the page is scrolled up from its bottom, in CSS pixels.
-fn scroll_from_bottom() -> Option<f64> {
-    let window = web_sys::window()?;
-    let root = window.document()?.document_element()?;
-    let height = window.inner_height().ok()?.as_f64()?;
-    let y = window.scroll_y().ok()?;
-    Some((f64::from(root.scroll_height()) - y - height).max(0.0))
+/// How far the messages are scrolled up from their bottom, in CSS pixels.
+fn gap_below(scroller: NodeRef<leptos::html::Div>) -> Option<f64> {
+    let list = scroller.get_untracked()?;
+    let gap = list.scroll_height() - list.client_height() - list.scroll_top();
+    Some(f64::from(gap.max(0)))
 }
 
-/// Scrolls so the page's bottom is `gap` pixels below the screen's.
-fn scroll_to_from_bottom(gap: f64) {
-    let Some(window) = web_sys::window() else {
-        return;
-    };
-    let height = window
-        .inner_height()
-        .ok()
-        .and_then(|h| h.as_f64())
-        .unwrap_or(0.0);
-    if let Some(root) = window.document().and_then(|d| d.document_element()) {
-        window.scroll_to_with_x_and_y(0.0, f64::from(root.scroll_height()) - height - gap);
+/// Scrolls the messages so their bottom is `gap` pixels below the view's.
+fn scroll_to_gap(scroller: NodeRef<leptos::html::Div>, gap: f64) {
+    if let Some(list) = scroller.get_untracked() {
+        list.set_scroll_top(list.scroll_height() - list.client_height() - gap as i32);
     }
 }
 
@@ -335,7 +437,7 @@ fn MessageItem(message: Shown, me: String, thread_id: String) -> impl IntoView {
         spawn_local(async move { inbox.retry(session, &thread_id, &message_id).await });
     };
     view! {
-        <li class=if mine { "message mine" } else { "message theirs" }>
+        <li class=if mine { "message mine" } else { "message theirs" } id=format!("m-{}", message.message_id)>
             <p class="from"><span class="who">{who}</span>" · "<time>{time}</time></p>
             {(!message.text.is_empty()).then(|| view! { <p class="text">{message.text.clone()}</p> })}
             // A file still on its way up has nothing to open yet.

@@ -158,7 +158,7 @@ pub fn ThreadView() -> impl IntoView {
         attachment.set(None);
         spawn_local(async move {
             match file {
-                Some(picked) => inbox.send_file(session, &id, text, picked).await,
+                Some(picked) => inbox.send_file(session, &id, text, picked, None).await,
                 None => inbox.send(session, &id, text, None, None).await,
             }
         });
@@ -210,9 +210,12 @@ pub fn ThreadView() -> impl IntoView {
                 }
             >
                 <KeyAlerts thread_id=thread_id error=error />
-                <ThreadSharing thread_id=thread_id />
+                // Only the messages scroll: the header above and the
+                // composer below stay where they are.
+                <MessageList thread_id=thread_id error=error>
+                    <ThreadSharing thread_id=thread_id />
+                </MessageList>
                 <ErrorNote message=error />
-                <MessageList thread_id=thread_id error=error />
                 <TypingLine thread_id=thread_id now=now />
                 <Show
                     when=move || read_only_for.get().is_none()

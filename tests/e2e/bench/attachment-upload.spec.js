@@ -44,7 +44,7 @@ test('send a 100 MB attachment', async ({ page, request }) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ward-bench-'));
   const file = path.join(dir, 'scan.pdf');
   fs.writeFileSync(file, crypto.randomBytes(SIZE));
-  await page.getByLabel('Attach a file').setInputFiles(file);
+  await s.attachFile(page, file);
   await expect(page.getByRole('group', { name: 'Attached file' })).toContainText('scan.pdf · 100.0 MB');
   await page.getByRole('textbox', { name: 'Message' }).fill('The 100 MB scan');
 

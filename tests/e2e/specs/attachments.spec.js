@@ -57,10 +57,9 @@ test('a 20 MB file survives a dropped connection; the clinic reads it and sends 
   const threadId = /** @type {string} */ (new URL(page.url()).pathname.split('/').pop());
 
   // Refused before anything is encrypted: an empty file, a kind the clinic does not take.
-  const attach = page.getByLabel('Attach a file');
-  await attach.setInputFiles({ name: 'empty.pdf', mimeType: 'application/pdf', buffer: Buffer.alloc(0) });
+  await s.attachFile(page, { name: 'empty.pdf', mimeType: 'application/pdf', buffer: Buffer.alloc(0) });
   await expect(page.getByRole('alert')).toContainText('“empty.pdf” is empty (0 bytes).');
-  await attach.setInputFiles({ name: 'notes.docx', mimeType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', buffer: Buffer.from('PK hello') });
+  await s.attachFile(page, { name: 'notes.docx', mimeType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', buffer: Buffer.from('PK hello') });
   await expect(page.getByRole('alert')).toContainText('The clinic does not accept this kind of file (“notes.docx”).');
 
   // 20 MB, with the sixth part's first try cut off mid-flight.
@@ -77,7 +76,7 @@ test('a 20 MB file survives a dropped connection; the clinic reads it and sends 
       await route.continue();
     }
   });
-  await attach.setInputFiles({ name: 'lab-results.pdf', mimeType: 'application/pdf', buffer: file });
+  await s.attachFile(page, { name: 'lab-results.pdf', mimeType: 'application/pdf', buffer: file });
   await expect(page.getByRole('group', { name: 'Attached file' })).toContainText('lab-results.pdf · 20.0 MB');
   await page.getByRole('textbox', { name: 'Message' }).fill('Here are my results from the hospital');
   await page.getByRole('button', { name: 'Send' }).click();
@@ -137,7 +136,7 @@ test('a 20 MB file survives a dropped connection; the clinic reads it and sends 
   const app1Body = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff]);
   const app1 = Buffer.concat([Buffer.from([0xFF, 0xE1, (app1Body.length + 2) >> 8, (app1Body.length + 2) & 0xFF]), app1Body]);
   const withGps = Buffer.concat([jpeg.subarray(0, 2), app1, jpeg.subarray(2)]);
-  await attach.setInputFiles({ name: 'rash.jpg', mimeType: 'image/jpeg', buffer: withGps });
+  await s.attachFile(page, { name: 'rash.jpg', mimeType: 'image/jpeg', buffer: withGps });
   const chip = page.getByRole('group', { name: 'Attached file' });
   await expect(chip).toContainText('Location data removed from this photo before sending.');
   await expect(chip.locator('img.thumb')).toHaveJSProperty('complete', true);
@@ -199,7 +198,7 @@ test('an upload cut short by a closed tab finishes from where it stopped once th
       await route.continue();
     }
   });
-  await page.getByLabel('Attach a file').setInputFiles({ name: 'mri-report.pdf', mimeType: 'application/pdf', buffer: file });
+  await s.attachFile(page, { name: 'mri-report.pdf', mimeType: 'application/pdf', buffer: file });
   await page.getByRole('textbox', { name: 'Message' }).fill('My MRI report');
   await page.getByRole('button', { name: 'Send' }).click();
   const waiting = page.getByRole('listitem').filter({ hasText: 'My MRI report' });
@@ -268,7 +267,7 @@ test('files come by drag and drop or paste; a send that never left the phone is 
   // an upload: nothing could be queued, so it fails with Retry, and Retry
   // sends it with its file.
   const prescription = Buffer.concat([Buffer.from('%PDF-1.7\n'), crypto.randomBytes(200 * 1000)]);
-  await page.getByLabel('Attach a file').setInputFiles({ name: 'old-prescription.pdf', mimeType: 'application/pdf', buffer: prescription });
+  await s.attachFile(page, { name: 'old-prescription.pdf', mimeType: 'application/pdf', buffer: prescription });
   await expect(chip).toContainText('old-prescription.pdf');
   await page.route('**/v1/uploads', (route) => route.abort('internetdisconnected'));
   await page.getByRole('textbox', { name: 'Message' }).fill('The label of my old prescription');
@@ -295,7 +294,7 @@ test('files come by drag and drop or paste; a send that never left the phone is 
     if (Number(route.request().url().split('/').pop()) >= 1) await cancelPressed;
     await route.continue().catch(() => {});
   });
-  await page.getByLabel('Attach a file').setInputFiles({ name: 'big-scan.pdf', mimeType: 'application/pdf', buffer: crypto.randomBytes(2500 * 1000) });
+  await s.attachFile(page, { name: 'big-scan.pdf', mimeType: 'application/pdf', buffer: crypto.randomBytes(2500 * 1000) });
   await expect(chip).toContainText('big-scan.pdf');
   await page.getByRole('textbox', { name: 'Message' }).fill('This one I will cancel');
   await page.getByRole('button', { name: 'Send' }).click();
@@ -342,7 +341,7 @@ test('an upload cut short by the auto-lock waits and finishes after the unlock, 
     await route.fulfill({ response });
   });
   const file = crypto.randomBytes(6 * 1000 * 1000);
-  await page.getByLabel('Attach a file').setInputFiles({ name: 'prescriptions.pdf', mimeType: 'application/pdf', buffer: file });
+  await s.attachFile(page, { name: 'prescriptions.pdf', mimeType: 'application/pdf', buffer: file });
   await page.getByRole('textbox', { name: 'Message' }).fill('All my prescriptions');
   await page.getByRole('button', { name: 'Send' }).click();
   await expect.poll(() => stored.length).toBe(2);

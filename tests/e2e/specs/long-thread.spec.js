@@ -85,7 +85,7 @@ test('a long thread opens at its newest page and pages back on demand, keeping t
   // A reply arriving while the patient is about to tap Send never moves Send
   // from under the finger: measured the moment the new row is in the page,
   // before the list scrolls to it.
-  await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+  await page.locator('.message-scroller').evaluate((list) => { list.scrollTop = list.scrollHeight; });
   const send = page.getByRole('button', { name: 'Send' });
   await expect(send).toBeInViewport();
   await send.evaluate((button) => {

@@ -1,0 +1,140 @@
+// @ts-check
+// The conversation on a 360 × 740 phone: the thread's header and the
+// composer stay where they are and only the messages scroll; quick replies
+// are one row; a message arriving while the patient reads further up shows
+// "New message ↓" instead of moving the view; messages that came while the
+// patient was away are marked by an "Unread messages" divider; a file goes
+// with the first message of a new thread; losing the connection shows.
+const { test, expect } = require('@playwright/test');
+const s = require('../support');
+
+test.use({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });
+
+/** The box of `locator`, which must be on the page. */
+async function box(locator) {
+  const found = await locator.boundingBox();
+  expect(found, 'on the page').not.toBeNull();
+  return /** @type {{x: number, y: number, width: number, height: number}} */ (found);
+}
+
+test('header and composer stay put, only messages scroll; the pill and the unread divider', async ({ page, request }) => {
+  test.setTimeout(120_000);
+  await s.addAuthenticator(page, { prf: true });
+  const recovery = await s.enrollThroughScreens(page, request, { name: 'Lee Park', contact: 'lee-phone@example.com' });
+  await s.confirmRecoveryCode(page, recovery);
+  await page.getByRole('link', { name: 'New message' }).click();
+  await page.getByRole('radio', { name: 'Other' }).check();
+  await page.getByRole('textbox', { name: 'Message' }).fill('Hello, a question about my visit');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(page.getByRole('listitem').filter({ hasText: 'Hello, a question about my visit' })).toContainText('Sent');
+  const threadId = /** @type {string} */ (new URL(page.url()).pathname.split('/').pop());
+
+  // 25 replies, the last with three long quick replies.
+  const lines = Array.from({ length: 24 }, (_, i) => `Reply ${i + 1} from the care team`).join('\n');
+  s.clinicWithInput(`${lines}\n`, 'reply', threadId, '-');
+  s.clinic('reply', threadId, 'Reply 25: which suits you?', '--quick-reply', 'Call me back this afternoon',
+    '--quick-reply', 'Book a video visit', '--quick-reply', 'I will come to the clinic');
+  const last = page.getByRole('listitem').filter({ hasText: 'Reply 25: which suits you?' });
+  await expect(last).toBeInViewport();
+
+  // The header with its back link at the top, the composer at the bottom,
+  // the page itself not scrolling: only the messages do.
+  const title = page.getByRole('heading', { level: 1, name: 'Other' });
+  const back = page.getByRole('link', { name: 'Back to messages' });
+  await expect(title).toBeInViewport();
+  await expect(back).toBeInViewport();
+  const backBox = await box(back);
+  expect(backBox.width).toBeGreaterThanOrEqual(44);
+  expect(backBox.height).toBeGreaterThanOrEqual(44);
+  const composer = page.locator('form.composer');
+  const composerBox = await box(composer);
+  expect(composerBox.y + composerBox.height, 'the composer ends at the bottom of the screen').toBeGreaterThan(738);
+  expect(composerBox.y + composerBox.height).toBeLessThanOrEqual(740.5);
+  expect(composerBox.height, 'the composer takes at most 20% of the screen').toBeLessThanOrEqual(148);
+  for (const name of ['Add', 'Send']) {
+    const control = await box(page.getByRole('button', { name, exact: true }));
+    expect(control.height, `${name} is a 44 px target`).toBeGreaterThanOrEqual(44);
+  }
+  expect(await page.evaluate(() => document.documentElement.scrollHeight - window.innerHeight), 'the page does not scroll').toBeLessThanOrEqual(0);
+  const scroller = page.locator('.message-scroller');
+  expect(await scroller.evaluate((el) => el.scrollHeight - el.clientHeight), 'the messages scroll').toBeGreaterThan(300);
+  const titleTop = (await box(title)).y;
+
+  // Quick replies: one row that scrolls sideways.
+  const quick = page.getByRole('group', { name: 'Quick replies' });
+  const tops = await quick.getByRole('button').evaluateAll((buttons) => buttons.map((b) => Math.round(b.getBoundingClientRect().top)));
+  expect(tops).toHaveLength(3);
+  expect(new Set(tops).size, 'one row').toBe(1);
+
+  // "Add" opens the ways to attach, and closes them again.
+  const add = page.getByRole('button', { name: 'Add', exact: true });
+  await expect(page.getByText('Attach a file')).toBeHidden();
+  await add.click();
+  await expect(add).toHaveAttribute('aria-expanded', 'true');
+  await expect(page.getByText('Attach a file')).toBeVisible();
+  await expect(page.getByText('Take a photo')).toBeVisible();
+  await s.screenshot(page, '29-thread-phone-add');
+  await add.click();
+  await expect(page.getByText('Attach a file')).toBeHidden();
+  await s.screenshot(page, '30-thread-phone');
+
+  // Reading further up: a new message does not move the view; the pill does.
+  await scroller.evaluate((el) => { el.scrollTop = 0; });
+  const first = page.getByRole('listitem').filter({ hasText: 'Reply 1 from the care team' });
+  await expect(first).toBeInViewport();
+  s.clinic('reply', threadId, 'A new answer while you read');
+  const pill = page.getByRole('button', { name: 'New message ↓' });
+  await expect(pill).toBeVisible();
+  const arrived = page.getByRole('listitem').filter({ hasText: 'A new answer while you read' });
+  await expect(arrived).not.toBeInViewport();
+  expect(await scroller.evaluate((el) => el.scrollTop), 'the view stayed').toBe(0);
+  await expect(first).toBeInViewport();
+  expect((await box(title)).y, 'the header stayed').toBe(titleTop);
+  await pill.click();
+  await expect(arrived).toBeInViewport();
+  await expect(pill).toHaveCount(0);
+
+  // Away from the thread, two more arrive: the thread opens at an
+  // "Unread messages" divider just above the first of them.
+  await back.click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Messages with your care team' })).toBeVisible();
+  s.clinic('reply', threadId, 'Unread one');
+  s.clinic('reply', threadId, 'Unread two');
+  const row = page.getByRole('list', { name: 'Conversations' }).getByRole('link').first();
+  await expect(row).toContainText('2');
+  await row.click();
+  const divider = page.getByRole('heading', { level: 2, name: 'Unread messages' });
+  await expect(divider).toBeInViewport();
+  expect(await page.locator('li.unread-divider + li').innerText()).toContain('Unread one');
+  await expect(page.getByRole('listitem').filter({ hasText: 'Unread two' })).toBeInViewport();
+  await expect(page.locator('li.unread-divider')).toHaveCount(1);
+});
+
+test('a file goes with the first message of a new thread; offline and reconnecting show', async ({ page, request, context }) => {
+  test.setTimeout(120_000);
+  await s.addAuthenticator(page, { prf: true });
+  const recovery = await s.enrollThroughScreens(page, request, { name: 'Mo Diaz', contact: 'mo-phone@example.com' });
+  await s.confirmRecoveryCode(page, recovery);
+  await page.getByRole('link', { name: 'New message' }).click();
+  await page.getByRole('radio', { name: 'Prescription refill' }).check();
+  await page.getByRole('textbox', { name: 'Message' }).fill('My old prescription is attached');
+  const pdf = Buffer.from('%PDF-1.4\n% a prescription\n');
+  await s.attachFile(page, { name: 'old-prescription.pdf', mimeType: 'application/pdf', buffer: pdf });
+  await expect(page.getByRole('group', { name: 'Attached file' })).toContainText('old-prescription.pdf');
+  await page.getByRole('button', { name: 'Send' }).click();
+  const sent = page.getByRole('listitem').filter({ hasText: 'My old prescription is attached' });
+  await expect(sent).toContainText('old-prescription.pdf');
+  await expect(sent).toContainText(/Sent|Delivered|Read/, { timeout: 30_000 });
+  const threadId = /** @type {string} */ (new URL(page.url()).pathname.split('/').pop());
+  // The clinic opens the same file.
+  const read = s.clinic('read', threadId);
+  expect(read).toContain('old-prescription.pdf');
+
+  // Offline: said at once, and gone when the connection is back.
+  const state = page.getByRole('status').filter({ hasText: 'You are offline.' });
+  await context.setOffline(true);
+  await expect(state).toBeVisible();
+  await context.setOffline(false);
+  await expect(state).toHaveCount(0);
+  await expect(page.getByRole('status').filter({ hasText: 'Reconnecting…' })).toHaveCount(0, { timeout: 15_000 });
+});
