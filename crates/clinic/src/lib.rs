@@ -12,6 +12,7 @@
 pub mod archive;
 pub mod attachments;
 pub mod audit;
+pub mod bot;
 mod client;
 pub mod pins;
 pub mod terminal;
@@ -467,13 +468,7 @@ impl Agent {
     /// Tells the thread's other members the clinic is typing.
     pub async fn typing(&self, thread_id: &str) -> Result<(), AgentError> {
         let (_, client) = self.connect().await?;
-        client
-            .send::<()>(
-                Method::POST,
-                &format!("/v1/threads/{thread_id}/typing"),
-                None,
-            )
-            .await
+        typing(&client, thread_id).await
     }
 
     /// Replaces the clinic's account keys with fresh ones for the same
@@ -532,9 +527,13 @@ impl Agent {
         Ok(keys.bundle().safety_number())
     }
 
-    /// Answers every new patient message with a canned reply and two quick
-    /// replies. With `once`, handles what is waiting and returns.
-    pub async fn bot(&self, once: bool) -> Result<(), AgentError> {
+    /// The demo bot: answers what patients write like a triage nurse
+    /// would at first ([`bot::reply`]), each reply marked as a demo. In each
+    /// thread it answers once for everything the patient sent since the
+    /// clinic last wrote there (a thread the clinic already answered is left
+    /// alone), first showing "typing…" for [`bot::typing_delay`] unless
+    /// `no_delay`. With `once`, handles what is waiting and returns.
+    pub async fn bot(&self, once: bool, no_delay: bool) -> Result<(), AgentError> {
         let (keys, client, mut keyring) = self.connect_pinned().await?;
         loop {
             let threads = all_threads(&client).await?;
@@ -561,30 +560,60 @@ impl Agent {
                             continue;
                         }
                     };
-                for message in messages {
-                    if message.sender_id == keys.account_id() || message.held {
-                        continue;
-                    }
-                    let (text, offers): (String, Vec<String>) = match &message.payload.quick_reply_chosen {
-                        Some(_) => ("Thank you, we have your answer. We will be in touch soon.".into(), Vec::new()),
-                        None => (
-                            "Thanks for your message. A nurse will reply within one business day. If this is an emergency, call 911.".into(),
-                            vec!["Book an appointment".into(), "Call me back".into()],
-                        ),
-                    };
-                    send(
-                        &keys,
-                        &client,
-                        &mut keyring,
-                        &thread.thread_id,
-                        &text,
-                        &offers,
-                        Some(message.seq),
-                        &[],
-                    )
-                    .await?;
-                    tracing::info!(thread = %terminal::line(&thread.thread_id), "bot replied");
+                // What the patient sent since the clinic (the bot or a
+                // person) last wrote.
+                let since = messages
+                    .iter()
+                    .rposition(|m| m.sender_id == keys.account_id())
+                    .map_or(0, |i| i + 1);
+                let unanswered: Vec<&ReadMessage> = messages
+                    .get(since..)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter(|m| !m.held)
+                    .collect();
+                let Some(last) = unanswered.last() else {
+                    continue;
+                };
+                let written = zeroize::Zeroizing::new(
+                    unanswered
+                        .iter()
+                        .filter(|m| m.payload.quick_reply_chosen.is_none())
+                        .map(|m| m.payload.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                );
+                let answer = bot::reply(&bot::Incoming {
+                    category: thread.category,
+                    sender_name: &last.sender_name,
+                    text: &written,
+                    // A client sends a chosen quick reply's label as its text.
+                    chosen: last
+                        .payload
+                        .quick_reply_chosen
+                        .as_ref()
+                        .map(|_| last.payload.text.as_str()),
+                    seed: last.seq,
+                });
+                // "Typing…" is a courtesy: the reply goes without it.
+                if let Err(error) = typing(&client, &thread.thread_id).await {
+                    tracing::warn!(thread = %terminal::line(&thread.thread_id), %error, "typing not sent");
                 }
+                if !no_delay {
+                    tokio::time::sleep(bot::typing_delay(&answer)).await;
+                }
+                send(
+                    &keys,
+                    &client,
+                    &mut keyring,
+                    &thread.thread_id,
+                    &answer.text,
+                    &answer.quick_replies,
+                    Some(last.seq),
+                    &[],
+                )
+                .await?;
+                tracing::info!(thread = %terminal::line(&thread.thread_id), "bot replied");
             }
             if once {
                 return Ok(());
@@ -592,6 +621,18 @@ impl Agent {
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
     }
+}
+
+/// `POST /v1/threads/{id}/typing`: the thread's other members see the
+/// clinic typing for a few seconds.
+async fn typing(client: &Client, thread_id: &str) -> Result<(), AgentError> {
+    client
+        .send::<()>(
+            Method::POST,
+            &format!("/v1/threads/{thread_id}/typing"),
+            None,
+        )
+        .await
 }
 
 /// Each account's keys as checked against the pins during one command (or

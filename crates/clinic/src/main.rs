@@ -210,11 +210,16 @@ enum Command {
         /// `on` or `off`.
         state: HoldState,
     },
-    /// Answer every new patient message with a canned reply and two quick replies.
+    /// A demo bot: answer new patient messages like a triage nurse would at
+    /// first (by the thread's category, with quick replies), each reply
+    /// marked "(Demo reply)", after showing "typing…" for a moment.
     Bot {
         /// Handle what is waiting, then exit.
         #[arg(long)]
         once: bool,
+        /// Reply as soon as "typing…" is sent, without the pause (tests).
+        #[arg(long)]
+        no_delay: bool,
     },
 }
 
@@ -569,7 +574,9 @@ async fn run(relay: String, key_file: PathBuf, command: Command) -> Result<(), S
             let _ = writeln!(out, "after:  {after}");
             let _ = writeln!(out, "confirmed: {account_id}'s new key is pinned");
         }
-        Command::Bot { once } => agent.bot(once).await.map_err(|e| e.to_string())?,
+        Command::Bot { once, no_delay } => {
+            agent.bot(once, no_delay).await.map_err(|e| e.to_string())?
+        }
     }
     Ok(())
 }

@@ -10,12 +10,14 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
 use reqwest::{Method, StatusCode};
 use support::blobs::{post_with_attachments, upload_file};
 use support::{Account, NONE, Relay, events};
-use ward_clinic::{read_state_line, receipt_line, typing_line};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use ward_clinic::{bot, read_state_line, receipt_line, typing_line};
 use ward_proto::Bytes;
 use ward_proto::auth::{ClinicInfo, KeyChallenge, SessionCreated};
 use ward_proto::events::{Event, ReceiptKind, ReceiptRequest};
@@ -25,7 +27,7 @@ use ward_proto::threads::{
 };
 use ward_seal::envelope::{self, Envelope, Header};
 use ward_seal::keys::PublicBundle;
-use ward_seal::payload::Payload;
+use ward_seal::payload::{Payload, QuickReplyChosen};
 use ward_seal::random::os_rng;
 use ward_seal::thread_key::{self, ThreadKey};
 
@@ -198,8 +200,32 @@ async fn the_agent_invites_a_patient_and_its_bot_answers_encrypted() {
             }),
         )
         .await;
-    let (ok, _, err) = agent(&relay, &key_file, &["bot", "--once"]).await;
+    // The bot shows the patient "typing…" for a moment before it replies.
+    let mut socket = events::connect(&relay, &patient.id, &patient.token).await;
+    let ((ok, _, err), heard) = tokio::join!(
+        agent(&relay, &key_file, &["bot", "--once"]),
+        events_until_message(&mut socket)
+    );
     assert!(ok, "{err}");
+    let typed = heard
+        .iter()
+        .position(|(_, event)| {
+            *event
+                == Event::Typing {
+                    thread_id: thread.thread_id.clone(),
+                    account_id: clinic.account_id.clone(),
+                }
+        })
+        .unwrap_or_else(|| panic!("no typing before the reply: {heard:?}"));
+    let (replied_at, Event::Message { message, .. }) = heard.last().unwrap() else {
+        unreachable!()
+    };
+    assert_eq!(message.sender_id, clinic.account_id);
+    let paused = replied_at.duration_since(heard[typed].0);
+    assert!(
+        paused >= Duration::from_secs(1) && paused < Duration::from_secs(10),
+        "{paused:?}"
+    );
     let (ok, _, err) = agent(
         &relay,
         &key_file,
@@ -227,17 +253,179 @@ async fn the_agent_invites_a_patient_and_its_bot_answers_encrypted() {
         })
         .collect();
     assert_eq!(opened.len(), 2);
-    assert!(opened[0].text.contains("nurse"));
+    // A refill thread: the bot asks what a nurse would, marked as a demo.
+    let expected = bot::reply(&bot::Incoming {
+        category: Category::Refill,
+        sender_name: "Sam",
+        text: "Can I pick it up today?",
+        chosen: None,
+        seed: 2,
+    });
+    assert_eq!(opened[0].text, expected.text);
+    assert!(
+        opened[0].text.starts_with("(Demo reply) ")
+            && opened[0].text.contains("pharmacy")
+            && opened[0].text.contains("2 business days"),
+        "{}",
+        opened[0].text
+    );
+    assert_eq!(opened[0].in_reply_to.as_deref(), Some("seq:2"));
     assert_eq!(
         opened[0]
             .quick_reply_options
             .iter()
             .map(|o| o.label.as_str())
             .collect::<Vec<_>>(),
-        ["Book an appointment", "Call me back"]
+        ["Same pharmacy", "Different pharmacy", "Call me back"]
     );
     assert_eq!(opened[1].text, "Yes, after 2 pm.");
     assert_eq!(opened[1].quick_reply_options[0].label, "Thanks!");
+}
+
+/// The events on `socket` up to and including the first new message, each
+/// with when it came (waiting up to a minute for each: the agent is a
+/// process of its own, started meanwhile).
+async fn events_until_message(socket: &mut events::Socket) -> Vec<(Instant, Event)> {
+    let mut heard = Vec::new();
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(60), socket.next())
+            .await
+            .expect("an event within a minute")
+            .unwrap()
+            .unwrap();
+        if let WsMessage::Text(text) = frame {
+            let event: Event = serde_json::from_str(&text).unwrap();
+            let done = matches!(event, Event::Message { .. });
+            heard.push((Instant::now(), event));
+            if done {
+                return heard;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_bot_answers_once_per_burst_and_each_quick_reply_for_what_it_is() {
+    let (relay, _work, key_file, clinic_id, patient, clinic_bundle) = agent_clinic().await;
+    let p = Some(patient.token.as_str());
+    let (thread, key) = sam_starts(&relay, &patient, &clinic_bundle, Category::Appointment).await;
+    let path = format!("/v1/threads/{}", thread.thread_id);
+    let opened = |page: &MessagePage| -> Vec<Payload> {
+        page.messages
+            .iter()
+            .map(|m| {
+                Envelope::from_bytes(&m.envelope.0)
+                    .unwrap()
+                    .open(&key, &thread.thread_id, &clinic_bundle)
+                    .unwrap()
+            })
+            .collect()
+    };
+
+    // Two messages in a row get one answer, to the later one, and it heard
+    // the red flag in the first.
+    relay
+        .send_ok(&patient, &key, &thread.thread_id, 0, "m1", "My chest hurts")
+        .await;
+    relay
+        .send_ok(
+            &patient,
+            &key,
+            &thread.thread_id,
+            0,
+            "m2",
+            "Can I come in this week?",
+        )
+        .await;
+    let (ok, _, err) = agent(&relay, &key_file, &["bot", "--once", "--no-delay"]).await;
+    assert!(ok, "{err}");
+    let page: MessagePage = relay.get_ok(&format!("{path}/messages?after=2"), p).await;
+    assert_eq!(page.messages.len(), 1, "one answer for the two");
+    assert_eq!(page.messages[0].sender_id, clinic_id);
+    let answer = &opened(&page)[0];
+    let expected = bot::reply(&bot::Incoming {
+        category: Category::Appointment,
+        sender_name: "Sam",
+        text: "My chest hurts\nCan I come in this week?",
+        chosen: None,
+        seed: 2,
+    });
+    assert_eq!(answer.text, expected.text);
+    assert!(answer.text.contains("call 911"), "{}", answer.text);
+    assert_eq!(answer.in_reply_to.as_deref(), Some("seq:2"));
+    let offers: Vec<String> = answer
+        .quick_reply_options
+        .iter()
+        .map(|o| o.label.clone())
+        .collect();
+    assert_eq!(offers, expected.quick_replies);
+
+    // Sam picks the first slot offered (its label as the text, as the app
+    // sends it): the bot answers that choice.
+    let offer_id = Envelope::from_bytes(&page.messages[0].envelope.0)
+        .unwrap()
+        .header()
+        .message_id
+        .clone();
+    let mut choice = Payload::text(offers[0].clone());
+    choice.quick_reply_chosen = Some(QuickReplyChosen {
+        offer_message_id: offer_id,
+        option_id: answer.quick_reply_options[0].id.clone(),
+    });
+    let header = Header {
+        thread_id: thread.thread_id.clone(),
+        epoch: 0,
+        message_id: "m4".into(),
+        sender_id: patient.id.clone(),
+        sent_at_ms: 4,
+    };
+    let sealed = envelope::seal(&patient.keys, &key, header, &choice, &mut os_rng()).unwrap();
+    let response = relay
+        .call(
+            Method::POST,
+            &format!("{path}/messages"),
+            p,
+            Some(&PostMessageRequest {
+                envelope: Bytes(sealed.to_bytes()),
+                attachments: Vec::new(),
+            }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let (ok, _, err) = agent(&relay, &key_file, &["bot", "--once", "--no-delay"]).await;
+    assert!(ok, "{err}");
+    let page: MessagePage = relay.get_ok(&format!("{path}/messages?after=4"), p).await;
+    let answer = &opened(&page)[0];
+    let expected = bot::reply(&bot::Incoming {
+        category: Category::Appointment,
+        sender_name: "Sam",
+        text: "",
+        chosen: Some(&offers[0]),
+        seed: 4,
+    });
+    assert_eq!(answer.text, expected.text);
+    assert!(
+        answer.text.contains("You're booked for") && answer.text.contains("demo"),
+        "{}",
+        answer.text
+    );
+
+    // A message the clinic's operator answered already is left alone.
+    relay
+        .send_ok(&patient, &key, &thread.thread_id, 0, "m6", "Thanks")
+        .await;
+    let (ok, _, err) = agent(
+        &relay,
+        &key_file,
+        &["reply", &thread.thread_id, "See you then, Sam."],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let (ok, _, err) = agent(&relay, &key_file, &["bot", "--once", "--no-delay"]).await;
+    assert!(ok, "{err}");
+    let page: MessagePage = relay.get_ok(&format!("{path}/messages?after=6"), p).await;
+    assert_eq!(opened(&page).len(), 1, "only the operator's reply");
+    assert_eq!(opened(&page)[0].text, "See you then, Sam.");
 }
 
 /// The agent sets the clinic up in `key_file` and invites Sam, who enrolls;
@@ -1654,7 +1842,7 @@ async fn six_hundred_threads_by_one_patient_do_not_hide_another_patient_from_the
     assert!(anns_line.contains("unread 1"), "{anns_line}");
 
     // The bot finds and answers Ann's message.
-    let (ok, _, err) = agent(&relay, &key_file, &["bot", "--once"]).await;
+    let (ok, _, err) = agent(&relay, &key_file, &["bot", "--once", "--no-delay"]).await;
     assert!(ok, "{err}");
     let page: MessagePage = relay
         .get_ok(
