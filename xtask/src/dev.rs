@@ -73,7 +73,7 @@ pub fn run(args: &[String]) -> Result {
         "\nWard is running on http://localhost:8080\n\
          \n  open     http://localhost:8080 (use `localhost`: passkeys need a host name, not 127.0.0.1)\
          \n  invite   http://localhost:8080/enroll#invite={} (for Demo Patient; one-time codes appear in {})\
-         \n  clinic   a demo clinic whose bot answers like a triage nurse, each reply marked "(Demo reply)" (`ward-clinic --help` for more)\
+         \n  clinic   a demo clinic whose bot answers like a triage nurse, each reply marked as a demo (`ward-clinic --help` for more)\
          \n  data     {} ({})\
          \n  stop     Ctrl-C\n",
         invite.trim(),
