@@ -24,9 +24,11 @@ pub(crate) fn follow_visual_viewport() {
     };
     let measured = viewport.clone();
     let set = move || {
+        // Whole pixels: formatting an f64 would add 10 KB to the client.
+        let height = measured.height().floor() as i32;
         let _ = root
             .style()
-            .set_property("--app-height", &format!("{}px", measured.height()));
+            .set_property("--app-height", &format!("{height}px"));
     };
     set();
     let on_resize = Closure::<dyn Fn()>::new(set);
