@@ -219,6 +219,35 @@ pub struct Thread {
     /// sealed to the members there are now.
     #[serde(default)]
     pub needs_rekey: bool,
+    /// The thread's subject, sealed: an envelope the patient made under the
+    /// thread's key when starting it (its payload's subject, tag 8) and
+    /// stored with `PUT /v1/threads/{id}/subject`. The relay cannot read
+    /// it. Absent when none was set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Bytes>,
+    /// The newest message, for the list's preview (opened on the device),
+    /// when its envelope is at most [`LATEST_MAX_BYTES`]; absent otherwise
+    /// (a photo's thumbnail is not sent with every list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest: Option<StoredMessage>,
+}
+
+/// The largest newest-message envelope a thread list carries
+/// ([`Thread::latest`]).
+pub const LATEST_MAX_BYTES: usize = 4096;
+
+/// The largest sealed subject the relay stores
+/// (`PUT /v1/threads/{id}/subject`).
+pub const SUBJECT_MAX_BYTES: usize = 2048;
+
+/// `PUT /v1/threads/{id}/subject`: the thread's patient stores its sealed
+/// subject, once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SubjectRequest {
+    /// The envelope ([`Thread::subject`]).
+    pub subject: Bytes,
 }
 
 /// `PUT /v1/threads/{id}/only-me`: whether the patient keeps the thread to

@@ -1215,3 +1215,95 @@ async fn no_code_is_sent_until_the_patient_says_the_invite_is_theirs() {
         )
         .await;
 }
+
+#[tokio::test]
+async fn a_threads_sealed_subject_and_newest_message_come_with_the_list() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let sam = relay.patient(&clinic, "sam@example.com").await;
+    let (thread, key) = relay
+        .thread_with_key(&sam, clinic.keys.bundle(), Category::Refill)
+        .await;
+    let id = thread.thread_id.clone();
+    let path = format!("/v1/threads/{id}/subject");
+    let seal_subject = |sender: &support::Account, thread_id: &str, epoch: u32| {
+        let mut payload = Payload::default();
+        payload.subject = Some("Blood pressure pills".into());
+        let header = Header {
+            thread_id: thread_id.to_owned(),
+            epoch,
+            message_id: "subject".into(),
+            sender_id: sender.id.clone(),
+            sent_at_ms: 1,
+        };
+        let sealed = envelope::seal(&sender.keys, &key, header, &payload, &mut os_rng()).unwrap();
+        Bytes(sealed.to_bytes())
+    };
+    let put = |token: &str, subject: Bytes| {
+        let (relay, path, token) = (&relay, path.clone(), token.to_owned());
+        async move {
+            relay
+                .call(
+                    Method::PUT,
+                    &path,
+                    Some(&token),
+                    Some(&ward_proto::threads::SubjectRequest { subject }),
+                )
+                .await
+        }
+    };
+    // Refused: another thread's envelope, a later epoch, too large, the clinic.
+    for bad in [
+        seal_subject(&sam, "thr_other", 0),
+        seal_subject(&sam, &id, 1),
+        Bytes(vec![2; 3000]),
+    ] {
+        let response = put(&sam.token, bad).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            support::error_code(response).await,
+            ErrorCode::InvalidEnvelope
+        );
+    }
+    let response = put(&clinic.token, seal_subject(&clinic, &id, 0)).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    // The patient's, once.
+    let subject = seal_subject(&sam, &id, 0);
+    let response = put(&sam.token, subject.clone()).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let response = put(&sam.token, seal_subject(&sam, &id, 0)).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    // The list carries it and the newest message (a small one), sealed:
+    // the clinic's copy opens to the same words.
+    let response = relay.send(&sam, &key, &id, 0, "m1", "first").await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let response = relay
+        .send(&clinic, &key, &id, 0, "m2", "Which pharmacy?")
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let list: ThreadList = relay.get_ok("/v1/threads", Some(&clinic.token)).await;
+    let listed = list.threads.iter().find(|t| t.thread_id == id).unwrap();
+    assert_eq!(listed.subject.as_ref(), Some(&subject));
+    let opened = Envelope::from_bytes(&listed.subject.as_ref().unwrap().0)
+        .unwrap()
+        .open(&key, &id, sam.keys.bundle())
+        .unwrap();
+    assert_eq!(opened.subject.as_deref(), Some("Blood pressure pills"));
+    let latest = listed.latest.as_ref().expect("the newest message");
+    assert_eq!((latest.seq, latest.message_id.as_str()), (2, "m2"));
+    let text = Envelope::from_bytes(&latest.envelope.0)
+        .unwrap()
+        .open(&key, &id, clinic.keys.bundle())
+        .unwrap();
+    assert_eq!(text.text, "Which pharmacy?");
+    // Neither the subject nor the preview is stored readable.
+    let stored = relay.stored_bytes().await;
+    for words in ["Blood pressure pills", "Which pharmacy?"] {
+        assert!(
+            !stored.windows(words.len()).any(|w| w == words.as_bytes()),
+            "{words}"
+        );
+    }
+}

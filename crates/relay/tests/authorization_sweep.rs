@@ -204,6 +204,11 @@ async fn a_second_patient_can_touch_nothing_of_the_first() {
             json!({"label": "Mallory's now"}),
         ),
         ("/only-me", json!({"only_me": true})),
+        // Alice's own sealed envelope as the subject: still not Mallory's.
+        (
+            "/subject",
+            json!({"subject": ward_proto::Bytes(envelope_bytes.clone())}),
+        ),
         // Changing a caregiver grant (the GETs ignore the body).
         (alice.id.as_str(), json!({"can_send": true, "months": 18})),
     ];

@@ -30,6 +30,7 @@ mod tag {
     pub const ATTACHMENT: u16 = 5;
     pub const CATEGORY: u16 = 6;
     pub const KEY_HEAD: u16 = 7;
+    pub const SUBJECT: u16 = 8;
 }
 
 /// Why a payload could not be decoded.
@@ -69,6 +70,9 @@ pub struct Payload {
     /// itself included (tag 7, repeated; empty from older clients), so a
     /// receiver can tell when the relay showed members different histories.
     pub key_heads: Vec<SeenKeyHead>,
+    /// The thread's subject, in the envelope the patient stores with the
+    /// thread when starting it (tag 8; never in a message).
+    pub subject: Option<String>,
 }
 
 /// One member's key-history head as the sender pinned it
@@ -211,6 +215,9 @@ impl Payload {
             put_field(&mut inner, 3, &head.hash);
             put_field(&mut out, tag::KEY_HEAD, &inner);
         }
+        if let Some(subject) = &self.subject {
+            put_str(&mut out, tag::SUBJECT, subject);
+        }
         out
     }
 
@@ -234,9 +241,10 @@ impl Payload {
             .iter()
             .map(|h| 4 * FIELD_HEADER + h.account_id.len() + 8 + 32)
             .sum();
-        1 + 3 * FIELD_HEADER
+        1 + 4 * FIELD_HEADER
             + heads
             + self.text.len()
+            + self.subject.as_ref().map_or(0, String::len)
             + self.in_reply_to.as_ref().map_or(0, String::len)
             + options
             + chosen
@@ -295,6 +303,7 @@ impl Payload {
                     set_once(&mut payload.category, Category::from_code(code))?;
                 }
                 tag::KEY_HEAD => payload.key_heads.push(decode_key_head(value)?),
+                tag::SUBJECT => set_once(&mut payload.subject, utf8(value)?)?,
                 _ => {}
             }
         }
@@ -506,7 +515,20 @@ mod tests {
                 seq: 2,
                 hash: [5; 32],
             }],
+            subject: None,
         }
+    }
+
+    #[test]
+    fn a_subject_round_trips_and_only_once() {
+        let mut payload = Payload::default();
+        payload.subject = Some("Refill: blood pressure pills".into());
+        let encoded = payload.encode();
+        assert_eq!(Payload::decode(&encoded).unwrap(), payload);
+        assert_eq!(Payload::decode(&full().encode()).unwrap().subject, None);
+        let mut twice = encoded.to_vec();
+        put_str(&mut twice, tag::SUBJECT, "again");
+        assert_eq!(Payload::decode(&twice), Err(PayloadError::Malformed));
     }
 
     #[test]

@@ -137,6 +137,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/threads/{thread_id}/keys", get(threads::my_keys))
         .route("/v1/threads/{thread_id}/members", post(threads::add_member))
         .route("/v1/threads/{thread_id}/only-me", put(threads::set_only_me))
+        .route("/v1/threads/{thread_id}/subject", put(threads::set_subject))
         .route(
             "/v1/threads/{thread_id}/members/{account_id}/remove",
             post(threads::remove_member),

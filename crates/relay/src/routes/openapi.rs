@@ -30,7 +30,7 @@ use super::{
         account::history, account::recovery_code_used, account::audit, account::legal_hold, account::birth_date,
         consent::text, consent::caregiver_text, consent::status, consent::agree, consent::withdraw, consent::of_account,
         vault::get, vault::put,
-        threads::list, threads::create, threads::get, threads::put_epoch, threads::my_keys, threads::add_member, threads::set_only_me, threads::remove_member,
+        threads::list, threads::create, threads::get, threads::put_epoch, threads::my_keys, threads::add_member, threads::set_only_me, threads::set_subject, threads::remove_member,
         threads::post_message, threads::list_messages, threads::archive_head, threads::receipt, threads::typing,
         events::connect,
         uploads::create, uploads::put_part, uploads::status, uploads::finalize,

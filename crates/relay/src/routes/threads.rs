@@ -15,9 +15,10 @@ use ward_proto::account::{AccountEventKind, ThreadActivity};
 use ward_proto::blobs::MAX_ATTACHMENTS_PER_MESSAGE;
 use ward_proto::events::{Event, ReceiptKind, ReceiptRequest};
 use ward_proto::threads::{
-    AddMemberRequest, ArchiveHead, CreateThreadRequest, DEFAULT_THREADS_PER_PAGE,
+    AddMemberRequest, ArchiveHead, CreateThreadRequest, DEFAULT_THREADS_PER_PAGE, LATEST_MAX_BYTES,
     MAX_THREADS_PER_PAGE, Member, MessagePage, PostMessageRequest, PutEpochRequest,
-    RemoveMemberRequest, Role, SealedKeyEntry, SealedKeys, StoredMessage, Thread, ThreadList,
+    RemoveMemberRequest, Role, SUBJECT_MAX_BYTES, SealedKeyEntry, SealedKeys, StoredMessage,
+    SubjectRequest, Thread, ThreadList,
 };
 use ward_seal::envelope::Envelope;
 use ward_seal::thread_key::SealedThreadKey;
@@ -97,6 +98,11 @@ async fn load_thread(state: &AppState, thread_id: &str, viewer: &str) -> Result<
         created_at: as_u64(thread.created_at),
         only_me,
         needs_rekey: thread.needs_rekey,
+        subject: thread.subject.map(Bytes),
+        latest: store::envelopes::before(&state.db, thread_id, i64::MAX, 1)
+            .await?
+            .pop()
+            .filter(|m| m.envelope.0.len() <= LATEST_MAX_BYTES),
     })
 }
 
@@ -555,6 +561,50 @@ pub async fn add_member(
         },
     );
     Ok(StatusCode::CREATED)
+}
+
+/// `PUT /v1/threads/{id}/subject` (the thread's patient, once): the
+/// thread's sealed subject. The relay checks only what it can read: an
+/// envelope naming this thread and the patient as its sender, in an epoch
+/// the thread has.
+#[utoipa::path(put, path = "/v1/threads/{thread_id}/subject", tag = "threads", request_body = ward_proto::threads::SubjectRequest, params(("thread_id" = String, Path, description = "The thread")), responses((status = 204, description = "Stored"), (status = 400, description = "`invalid_envelope`: not an envelope of this thread from the caller, in an epoch it has, or over 2 048 bytes", body = ward_proto::ErrorBody), (status = 403, description = "`forbidden`: not the thread's patient, or the subject is set already (it is set once, when the thread starts)", body = ward_proto::ErrorBody), (status = 404, description = "Not found", body = ward_proto::ErrorBody)), security(("session" = [])))]
+pub async fn set_subject(
+    State(state): State<AppState>,
+    session: Session,
+    Path(thread_id): Path<String>,
+    JsonBody(request): JsonBody<SubjectRequest>,
+) -> Result<StatusCode, ApiError> {
+    let role = require_member(&state, &thread_id, &session.account_id).await?;
+    if role != Role::Patient {
+        return Err(ApiError::forbidden(
+            "Only the patient who started this thread can give it a subject.",
+        ));
+    }
+    let bytes = request.subject.0;
+    let invalid = || {
+        ApiError::bad_request(
+            ErrorCode::InvalidEnvelope,
+            "The subject must be an envelope of this thread, sealed by you under one of its keys, of at most 2 048 bytes.",
+        )
+    };
+    if bytes.len() > SUBJECT_MAX_BYTES {
+        return Err(invalid());
+    }
+    let envelope = Envelope::from_bytes(&bytes).map_err(|_| invalid())?;
+    let header = envelope.header();
+    let current = store::threads::current_epoch(&state.db, &thread_id).await?;
+    if header.thread_id != thread_id
+        || header.sender_id != session.account_id
+        || current.is_none_or(|epoch| i64::from(header.epoch) > epoch)
+    {
+        return Err(invalid());
+    }
+    if !store::threads::set_subject(&state.db, &thread_id, &bytes).await? {
+        return Err(ApiError::forbidden(
+            "This thread has its subject already: it is set once, when the thread starts.",
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `PUT /v1/threads/{id}/only-me` (the thread's patient): keeps the

@@ -44,6 +44,8 @@ pub struct Summary {
     pub only_me: bool,
     /// A member left after the current epoch was sealed to them.
     pub needs_rekey: bool,
+    /// Its sealed subject, if the patient set one.
+    pub subject: Option<Vec<u8>>,
 }
 
 /// A thread to start.
@@ -75,7 +77,7 @@ pub struct Slot {
 /// `viewer` be or have been its member).
 pub async fn summary(db: &AnyPool, thread_id: &str, viewer: &str) -> Result<Summary, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT t.category, t.created_at, t.current_epoch, t.last_message_at, t.only_me, t.needs_rekey,
+        "SELECT t.category, t.created_at, t.current_epoch, t.last_message_at, t.only_me, t.needs_rekey, t.subject,
                 (SELECT COUNT(*) FROM envelopes e WHERE e.thread_id = t.thread_id AND e.seq > m.last_read_seq AND e.sender_id <> m.account_id) AS unread
          FROM threads t JOIN thread_members m ON m.thread_id = t.thread_id AND m.account_id = $1
          WHERE t.thread_id = $2",
@@ -92,7 +94,23 @@ pub async fn summary(db: &AnyPool, thread_id: &str, viewer: &str) -> Result<Summ
         unread: row.try_get("unread")?,
         only_me: row.try_get::<crate::db::Flag, _>("only_me")?.0,
         needs_rekey: row.try_get::<crate::db::Flag, _>("needs_rekey")?.0,
+        subject: row.try_get("subject")?,
     })
+}
+
+/// Stores the thread's sealed subject if it has none yet; whether it did.
+pub async fn set_subject(
+    db: &AnyPool,
+    thread_id: &str,
+    subject: &[u8],
+) -> Result<bool, sqlx::Error> {
+    let stored =
+        sqlx::query("UPDATE threads SET subject = $1 WHERE thread_id = $2 AND subject IS NULL")
+            .bind(subject)
+            .bind(thread_id)
+            .execute(db)
+            .await?;
+    Ok(stored.rows_affected() == 1)
 }
 
 /// The next activity value, as SQL (see the module's notes).
