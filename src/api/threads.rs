@@ -6,7 +6,7 @@ use ward_proto::events::{ReceiptKind, ReceiptRequest};
 use ward_proto::threads::{
     AddMemberRequest, Category, CreateThreadRequest, MAX_THREADS_PER_PAGE, MessagePage,
     OnlyMeRequest, PostMessageRequest, PutEpochRequest, RemoveMemberRequest, SealedKeys,
-    StoredMessage, Thread, ThreadList,
+    StoredMessage, SubjectRequest, Thread, ThreadList,
 };
 
 use super::{ApiError, SessionToken, call, call_empty, get, url_encode};
@@ -154,6 +154,23 @@ pub(crate) async fn set_only_me(
         &path(thread_id, "/only-me"),
         Some(token),
         Some(&OnlyMeRequest { only_me }),
+    )
+    .await
+}
+
+/// `PUT /v1/threads/{id}/subject` (the patient, once): the sealed subject.
+pub(crate) async fn set_subject(
+    token: &SessionToken,
+    thread_id: &str,
+    sealed: Vec<u8>,
+) -> Result<(), ApiError> {
+    call_empty(
+        Method::PUT,
+        &path(thread_id, "/subject"),
+        Some(token),
+        Some(&SubjectRequest {
+            subject: Bytes(sealed),
+        }),
     )
     .await
 }

@@ -572,6 +572,69 @@ pub(super) async fn seal(
     Ok(sealed.to_bytes())
 }
 
+/// Seals `subject` for `thread_id` under the key of `epoch` (0: the
+/// thread is being started), as this account (docs/crypto.md, "The
+/// thread's subject").
+pub(super) async fn seal_subject(
+    inbox: &Inbox,
+    session: Session,
+    thread_id: &str,
+    epoch: u32,
+    subject: &str,
+) -> Result<Vec<u8>, SessionError> {
+    key(inbox, session, thread_id, epoch).await?;
+    let mut payload = Payload::default();
+    payload.subject = Some(subject.to_owned());
+    let header = Header {
+        thread_id: thread_id.to_owned(),
+        epoch,
+        message_id: "subject".into(),
+        sender_id: session.account_id.get_untracked().unwrap_or_default(),
+        sent_at_ms: js_sys::Date::now() as u64,
+    };
+    inbox
+        .keys
+        .with_value(|keys| {
+            let key = keys.get(&(thread_id.to_owned(), epoch))?;
+            session.with_account(|account| {
+                envelope::seal(account.keys(), key, header, &payload, &mut os_rng())
+            })
+        })
+        .ok_or(SessionError::Interrupted)?
+        .map(|sealed| sealed.to_bytes())
+        .map_err(|_| SessionError::Crypto)
+}
+
+/// The subject `thread`'s patient sealed, if it opens: sealed by the
+/// thread's patient (nobody else may name the thread) under one of its
+/// keys, and a subject rather than a message.
+pub(super) async fn open_subject(
+    inbox: &Inbox,
+    session: Session,
+    thread: &Thread,
+    sealed: &[u8],
+) -> Option<String> {
+    let envelope = Envelope::from_bytes(sealed).ok()?;
+    let header = envelope.header();
+    let patient = thread
+        .members
+        .iter()
+        .find(|m| m.role == ward_proto::threads::Role::Patient)?;
+    if header.sender_id != patient.account_id {
+        return None;
+    }
+    let epoch = header.epoch;
+    key(inbox, session, &thread.thread_id, epoch).await.ok()?;
+    let sender = bundle(inbox, session, &patient.account_id, false)
+        .await
+        .ok()?;
+    let payload = inbox.keys.with_value(|keys| {
+        keys.get(&(thread.thread_id.clone(), epoch))
+            .and_then(|key| envelope.open(key, &thread.thread_id, &sender).ok())
+    })?;
+    payload.subject.clone()
+}
+
 /// Opens one of the patient's own queued envelopes, to show it again
 /// after a reload.
 pub(super) async fn open_queued(

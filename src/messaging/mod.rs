@@ -17,6 +17,9 @@ pub(crate) mod live;
 pub mod pinning;
 mod sending_files;
 mod sharing;
+mod summaries;
+
+pub use summaries::Summary;
 
 use std::collections::{HashMap, HashSet};
 
@@ -186,6 +189,8 @@ pub struct Inbox {
     pub announcement: RwSignal<String>,
     /// Whether new messages arrive live right now.
     pub link: RwSignal<Link>,
+    /// Each listed thread's subject and newest message, opened here.
+    summaries: RwSignal<HashMap<String, Summary>>,
     /// The clinic's name, hours, reply time and emergency notice.
     pub clinic: RwSignal<Option<ClinicInfo>>,
     /// Who helps this patient, or whom this caregiver helps, and until
@@ -257,6 +262,7 @@ impl Inbox {
             typing: RwSignal::new(HashMap::new()),
             announcement: RwSignal::new(String::new()),
             link: RwSignal::new(Link::Connecting),
+            summaries: RwSignal::new(HashMap::new()),
             clinic: RwSignal::new(None),
             people: RwSignal::new(None),
             showing_for: RwSignal::new(None),
@@ -305,6 +311,7 @@ impl Inbox {
         self.keys.set_value(HashMap::new());
         self.bundles.set_value(HashMap::new());
         self.messages.set(HashMap::new());
+        self.summaries.set(HashMap::new());
         self.earlier.set(HashMap::new());
         self.typing.set(HashMap::new());
         self.threads.set(Vec::new());
@@ -462,6 +469,8 @@ impl Inbox {
             });
         }
         self.share_whole_scopes(session);
+        let inbox = *self;
+        leptos::task::spawn_local(async move { inbox.summarize(session).await });
         Ok(())
     }
 
@@ -639,6 +648,7 @@ impl Inbox {
         &self,
         session: Session,
         category: Category,
+        subject: String,
         text: String,
         file: Option<crate::attachments::upload::Picked>,
     ) -> Result<String, SessionError> {
@@ -649,6 +659,19 @@ impl Inbox {
         crypto::start_epoch(self, session, &thread).await?;
         session.check(ticket)?;
         self.upsert_thread(thread);
+        // Sealed like a message, stored with the thread. It is optional:
+        // the thread goes on without it when it cannot be stored.
+        let subject = subject.trim();
+        if !subject.is_empty()
+            && let Ok(sealed) = crypto::seal_subject(self, session, &thread_id, 0, subject).await
+            && api::threads::set_subject(&token, &thread_id, sealed)
+                .await
+                .is_ok()
+        {
+            self.summaries.update(|s| {
+                s.entry(thread_id.clone()).or_default().subject = Some(subject.to_owned());
+            });
+        }
         self.messages.update(|all| {
             all.insert(thread_id.clone(), Vec::new());
         });

@@ -1,6 +1,7 @@
-//! The signed-in home: the patient's threads, newest first, with unread
-//! counts and times (never message text: this screen may be seen by
-//! others), and "New message".
+//! The signed-in home: the patient's threads, newest first, each with its
+//! subject and the first line of its newest message (opened on this device;
+//! the app locks itself, and hides them, when left alone), unread count and
+//! time, and "New message".
 
 use crate::router::A;
 use leptos::prelude::*;
@@ -184,8 +185,23 @@ pub(crate) fn Home() -> impl IntoView {
                     <For each=shown key=|t| (t.thread_id.clone(), t.unread_count, t.last_message_at) let:thread>
                         <li>
                             <A href=format!("/threads/{}", thread.thread_id) attr:class="thread-row">
-                                <span class="thread-title">{category_label(thread.category)}</span>
-                                <span class="meta">{clinic_name(&thread)}</span>
+                                {
+                                    let id = thread.thread_id.clone();
+                                    let category = category_label(thread.category);
+                                    let clinic = clinic_name(&thread);
+                                    move || {
+                                        let summary = inbox.summary(&id);
+                                        let (title, about) = match summary.subject {
+                                            Some(subject) => (subject, format!("{category} · {clinic}")),
+                                            None => (category.to_owned(), clinic.clone()),
+                                        };
+                                        view! {
+                                            <span class="thread-title">{title}</span>
+                                            <span class="meta">{about}</span>
+                                            {summary.preview.map(|(_, text)| view! { <span class="preview">{text}</span> })}
+                                        }
+                                    }
+                                }
                                 {
                                     let thread = thread.clone();
                                     move || for_whom(&thread, &me()).map(|text| view! { <span class="meta">{text}</span> })
@@ -241,6 +257,8 @@ mod tests {
             created_at: 0,
             only_me: false,
             needs_rekey: false,
+            subject: None,
+            latest: None,
         };
         let all = [
             thread("t1", "sam"),

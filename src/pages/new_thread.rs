@@ -22,6 +22,7 @@ pub(crate) fn NewThread() -> impl IntoView {
     let location = Location::get();
     let category = RwSignal::new(None::<Category>);
     let draft = RwSignal::new(String::new());
+    let subject = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let clinic = inbox.clinic;
@@ -65,7 +66,13 @@ pub(crate) fn NewThread() -> impl IntoView {
         let file = attachment.get_untracked();
         spawn_local(async move {
             match inbox
-                .start_thread(session, chosen, text.clone(), file.clone())
+                .start_thread(
+                    session,
+                    chosen,
+                    subject.get_untracked(),
+                    text.clone(),
+                    file.clone(),
+                )
                 .await
             {
                 Ok(thread_id) => {
@@ -96,6 +103,9 @@ pub(crate) fn NewThread() -> impl IntoView {
                     </label>
                 }).collect_view()}
             </fieldset>
+            <label for="subject">"Subject (optional)"</label>
+            <input id="subject" name="subject" type="text" maxlength="80" autocomplete="off" bind:value=subject />
+            <p class="hint">"Helps you tell your conversations apart. Only you and your care team can read it."</p>
             // Once: the composer's urgent notice takes its place.
             <Show when=move || !warned.get()>
                 <EmergencyNotice />

@@ -22,18 +22,28 @@ fn clinic_name(inbox: Inbox, thread_id: &str) -> String {
 #[allow(unreachable_pub)]
 pub(crate) fn ThreadHeader(thread_id: Memo<String>) -> impl IntoView {
     let inbox = Inbox::get();
-    let title = move || {
+    let category = move || {
         inbox
             .thread(&thread_id.get())
             .map(|t| category_label(t.category))
             .unwrap_or("Conversation")
+    };
+    // The patient's subject, opened on this device, else the category.
+    let subject = move || inbox.summary(&thread_id.get()).subject;
+    let title = move || subject().unwrap_or_else(|| category().to_owned());
+    let about = move || {
+        let with = format!("With {}", clinic_name(inbox, &thread_id.get()));
+        match subject() {
+            Some(_) => format!("{} · {with}", category()),
+            None => with,
+        }
     };
     view! {
         <header class="thread-head">
             <A href="/" attr:class="back" attr:aria-label="Back to messages">"‹"</A>
             <div>
                 <h1 id="thread-title" tabindex="-1">{title}</h1>
-                <p class="meta">{move || format!("With {}", clinic_name(inbox, &thread_id.get()))}</p>
+                <p class="meta">{about}</p>
             </div>
         </header>
     }

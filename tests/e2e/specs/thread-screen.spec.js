@@ -5,6 +5,8 @@
 // "New message ↓" instead of moving the view; messages that came while the
 // patient was away are marked by an "Unread messages" divider; a file goes
 // with the first message of a new thread; losing the connection shows.
+const fs = require('node:fs');
+const path = require('node:path');
 const { test, expect } = require('@playwright/test');
 const s = require('../support');
 
@@ -137,4 +139,52 @@ test('a file goes with the first message of a new thread; offline and reconnecti
   await context.setOffline(false);
   await expect(state).toHaveCount(0);
   await expect(page.getByRole('status').filter({ hasText: 'Reconnecting…' })).toHaveCount(0, { timeout: 15_000 });
+});
+
+test('two refill threads are told apart by their subjects and previews, opened on the device and unreadable at the relay', async ({ page, request }) => {
+  test.setTimeout(120_000);
+  await s.addAuthenticator(page, { prf: true });
+  const recovery = await s.enrollThroughScreens(page, request, { name: 'Ana Lopez', contact: 'ana-subjects@example.com' });
+  await s.confirmRecoveryCode(page, recovery);
+  /** @type {string[]} */
+  const threads = [];
+  for (const [subject, text] of [['Blood pressure pills', 'Lisinopril 10 mg, same pharmacy'], ['Asthma inhaler', 'My inhaler runs out Friday']]) {
+    await page.getByRole('link', { name: 'New message' }).click();
+    await page.getByRole('radio', { name: 'Prescription refill' }).check();
+    await page.getByLabel('Subject (optional)').fill(subject);
+    await page.getByRole('textbox', { name: 'Message' }).fill(text);
+    await page.getByRole('button', { name: 'Send' }).click();
+    await expect(page.getByRole('heading', { level: 1, name: subject })).toBeVisible();
+    await expect(page.getByText('Prescription refill · With Riverside Clinic')).toBeVisible();
+    await expect(page.getByRole('listitem').filter({ hasText: text })).toContainText('Sent');
+    threads.push(/** @type {string} */ (new URL(page.url()).pathname.split('/').pop()));
+    await page.getByRole('link', { name: 'Back to messages' }).click();
+  }
+  s.clinic('reply', threads[0], 'Sent to your pharmacy this afternoon.');
+
+  // Each row: the subject, what it is about, the newest message.
+  const rows = page.getByRole('list', { name: 'Conversations' }).getByRole('link');
+  await expect(rows).toHaveCount(2);
+  const pills = rows.filter({ hasText: 'Blood pressure pills' });
+  await expect(pills).toContainText('Prescription refill · Riverside Clinic');
+  await expect(pills).toContainText('Sent to your pharmacy this afternoon.');
+  const inhaler = rows.filter({ hasText: 'Asthma inhaler' });
+  await expect(inhaler).toContainText('You: My inhaler runs out Friday');
+  await s.screenshot(page, '31-threads-subjects');
+
+  // The relay holds neither the subjects nor the words of the previews.
+  const dir = s.shared.data;
+  const stored = Buffer.concat(['ward.sqlite3', 'ward.sqlite3-wal']
+    .map((name) => path.join(dir, name))
+    .filter((file) => fs.existsSync(file))
+    .map((file) => fs.readFileSync(file)));
+  expect(stored.length).toBeGreaterThan(0);
+  for (const words of ['Blood pressure pills', 'Asthma inhaler', 'My inhaler runs out Friday', 'Sent to your pharmacy']) {
+    expect(stored.includes(Buffer.from(words)), words).toBe(false);
+  }
+
+  // After a lock, the list is opened again from the sealed copies.
+  await page.getByRole('button', { name: 'Lock now' }).click();
+  await page.getByRole('button', { name: 'Unlock with your passkey' }).click();
+  await expect(rows.filter({ hasText: 'Asthma inhaler' })).toBeVisible();
 });

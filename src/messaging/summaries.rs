@@ -1,0 +1,88 @@
+//! What the threads list shows of each thread beyond what the relay can
+//! read: its subject and a preview of its newest message, both opened on
+//! this device from the envelopes the list carries (docs/crypto.md, "The
+//! thread's subject"). Kept in memory only, and dropped with the rest of
+//! the plaintext on lock and sign-out.
+
+use leptos::prelude::*;
+use ward_proto::threads::Thread;
+
+use super::{Inbox, Shown, crypto};
+use crate::session::Session;
+
+/// A thread's subject and newest message, as opened on this device.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// The subject the patient gave the thread, if any.
+    pub subject: Option<String>,
+    /// The newest message's seq and its preview line.
+    pub preview: Option<(u64, String)>,
+}
+
+/// How much of a message the list shows.
+const PREVIEW_CHARS: usize = 80;
+
+impl Inbox {
+    /// Opens the subjects and newest messages in the list that this device
+    /// has not opened yet.
+    pub(super) async fn summarize(&self, session: Session) {
+        let ticket = session.ticket();
+        let me = session.account_id.get_untracked().unwrap_or_default();
+        for thread in self.threads.get_untracked() {
+            let known = self
+                .summaries
+                .with_untracked(|s| s.get(&thread.thread_id).cloned())
+                .unwrap_or_default();
+            let mut next = known.clone();
+            if next.subject.is_none() {
+                next.subject = subject(self, session, &thread).await;
+            }
+            if let Some(latest) = &thread.latest
+                && known.preview.as_ref().map(|(seq, _)| *seq) != Some(latest.seq)
+                && let Ok(shown) = crypto::open(self, session, &thread.thread_id, latest).await
+            {
+                next.preview = Some((latest.seq, preview(&shown, &me)));
+            }
+            if !session.is_current(ticket) {
+                return;
+            }
+            if next != known {
+                self.summaries.update(|s| {
+                    s.insert(thread.thread_id.clone(), next);
+                });
+            }
+        }
+    }
+
+    /// The thread's summary, if any was opened (tracked).
+    pub fn summary(&self, thread_id: &str) -> Summary {
+        self.summaries
+            .with(|s| s.get(thread_id).cloned())
+            .unwrap_or_default()
+    }
+}
+
+async fn subject(inbox: &Inbox, session: Session, thread: &Thread) -> Option<String> {
+    let sealed = thread.subject.as_ref()?;
+    crypto::open_subject(inbox, session, thread, &sealed.0).await
+}
+
+/// "You: " before the patient's own, the first line cut at
+/// [`PREVIEW_CHARS`], or the file's name for a message without words.
+fn preview(shown: &Shown, me: &str) -> String {
+    let line = shown.text.lines().next().unwrap_or_default();
+    let mut text: String = line.chars().take(PREVIEW_CHARS).collect();
+    if text.len() < line.len() || shown.text.lines().nth(1).is_some() {
+        text.push('…');
+    }
+    if text.is_empty()
+        && let Some(file) = shown.attachments.first()
+    {
+        text = format!("📎 {}", file.name);
+    }
+    if shown.sender_id == me {
+        format!("You: {text}")
+    } else {
+        text
+    }
+}
