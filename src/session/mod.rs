@@ -117,7 +117,7 @@ impl SessionError {
             Self::Api(error) => error.message(),
             Self::Passkey(error) => error.message().into(),
             Self::Store(error) => error.message().into(),
-            Self::VaultDamaged => "Your account's key vault could not be opened: it is damaged or not yours. Nothing was changed. Contact your clinic for help.".into(),
+            Self::VaultDamaged => "The locked copy of your keys (what lets this device read your messages) could not be opened: it is damaged or not yours. Nothing was changed. Contact your clinic for help.".into(),
             Self::VaultRolledBack => "Ward's server offered an older copy of your keys than this device has already seen, so Ward did not use it. Try again later; if this keeps happening, contact your clinic.".into(),
             Self::VaultMissing => "Ward's server did not return your account's keys, so Ward did not make new ones (that would lose your messages). Try again later; if this keeps happening, contact your clinic.".into(),
             Self::Interrupted => "That was interrupted because Ward was locked or signed out. Try again.".into(),

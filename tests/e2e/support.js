@@ -261,6 +261,8 @@ async function enrollThroughScreens(page, request, { name, contact, shots = fals
   if (shots) await screenshot(page, '25-enroll-consent');
   await page.getByRole('button', { name: 'I agree' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Create your passkey' })).toBeVisible();
+  // Plain words: no jargon, and no promise a synced passkey cannot keep.
+  await expect(page.getByText(/private keys|stays on this device/i)).toHaveCount(0);
   await page.getByLabel('Name for this passkey').fill('Test phone');
   if (shots) await screenshot(page, '04-enroll-passkey');
   await page.getByRole('button', { name: 'Create passkey' }).click();

@@ -68,7 +68,7 @@ pub(crate) fn KeyAlerts(thread_id: Memo<String>, error: RwSignal<Option<String>>
     view! {
         {move || rewritten().into_iter().map(|name| view! {
             <div class="key-change" role="alert" data-testid="key-history-rewritten">
-                <p><strong>{format!("{name}: Ward's server showed a different key history.")}</strong></p>
+                <p><strong>{format!("{name}: Ward's server showed a different history of their security keys.")}</strong></p>
                 <p>"The history of their security keys is not the one this device saw before. Ward will not send to them or open their messages here. Call the clinic."</p>
             </div>
         }).collect_view()}
@@ -81,7 +81,7 @@ pub(crate) fn KeyAlerts(thread_id: Memo<String>, error: RwSignal<Option<String>>
         {move || changed().into_iter().map(|(account_id, name, number, old)| view! {
             <div class="key-change" role="alert">
                 <p><strong>{format!("{name}: security keys changed.")}</strong></p>
-                <p>"This happens when they set up a new device, but it could also mean someone is trying to read your messages. Nothing is sent to them until you check. Ask them to read you their safety number, by phone or in person, and compare:"</p>
+                <p>"This happens when they set up a new device, but it could also mean someone is trying to read your messages. Nothing is sent to them until you check. Ask them to read you their safety number (a number that is the same on both sides only when nobody is in between), by phone or in person, and compare:"</p>
                 <p>"Before: "<span class="safety-number" data-testid="old-safety-number">{old}</span></p>
                 <p>"Now: "</p>
                 <p class="safety-number" data-testid="new-safety-number">{number}</p>
