@@ -203,10 +203,24 @@ pub(crate) fn Composer(
     };
     let accept = move || limits().1.join(",");
     // "Add" opens the ways to attach; choosing one closes them.
+    // Focus goes into the menu when it opens, and back to "Add" when it
+    // closes (a file chosen, Escape, or Add again).
     let adding = RwSignal::new(false);
-    let on_pick = move |ev| {
+    let close = move || {
         adding.set(false);
+        crate::components::notice::focus_id_soon("add-button");
+    };
+    let on_pick = move |ev| {
+        close();
         on_pick(ev);
+    };
+    let toggle = move |_| {
+        if adding.get_untracked() {
+            close();
+        } else {
+            adding.set(true);
+            crate::components::notice::focus_id_soon("attach-file");
+        }
     };
     view! {
         <form class="composer" on:submit=on_submit on:drop=on_drop on:dragover=on_dragover>
@@ -215,7 +229,12 @@ pub(crate) fn Composer(
                 <p class="hint">"If it is not an emergency, press Send again to send your message."</p>
             </Show>
             {attachment.map(|slot| view! {
-                <div id="add-menu" class="attach" hidden=move || !adding.get()>
+                <div id="add-menu" class="attach" hidden=move || !adding.get()
+                    on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                        if ev.key() == "Escape" {
+                            close();
+                        }
+                    }>
                     <input id="attach-file" type="file" class="visually-hidden" accept=accept on:change=on_pick />
                     <label for="attach-file" class="button secondary">"Attach a file"</label>
                     <Show when=coarse_pointer>
@@ -231,9 +250,9 @@ pub(crate) fn Composer(
             })}
             <div class="composer-row">
                 {attachment.map(|_| view! {
-                    <button type="button" class="button secondary add" aria-label="Add"
+                    <button type="button" id="add-button" class="button secondary add" aria-label="Add"
                         aria-controls="add-menu" aria-expanded=move || adding.get().to_string()
-                        on:click=move |_| adding.update(|open| *open = !*open)>"+"</button>
+                        on:click=toggle>"+"</button>
                 })}
                 <label for="composer-text" class="visually-hidden">"Message"</label>
                 <textarea id="composer-text" name="message" rows="1" placeholder="Write a message"

@@ -24,8 +24,10 @@ pub(crate) fn follow_visual_viewport() {
     };
     let measured = viewport.clone();
     let set = move || {
+        // Times the pinch-zoom scale: zooming in shrinks the visual
+        // viewport too, and must not shrink the layout; the keyboard does.
         // Whole pixels: formatting an f64 would add 10 KB to the client.
-        let height = measured.height().floor() as i32;
+        let height = (measured.height() * measured.scale()).floor() as i32;
         let _ = root
             .style()
             .set_property("--app-height", &format!("{height}px"));

@@ -455,6 +455,10 @@ pub(super) async fn open(
         ));
     };
     session.check(ticket)?;
+    // A thread's subject replayed as a message is not one (crypto.md §6a).
+    if payload.subject.is_some() {
+        return Ok(unreadable("This is not a message."));
+    }
     compare_heads(inbox, &payload.key_heads);
     Ok(Shown {
         seq: Some(stored.seq),
@@ -616,18 +620,28 @@ pub(super) async fn open_subject(
 ) -> Option<String> {
     let envelope = Envelope::from_bytes(sealed).ok()?;
     let header = envelope.header();
-    let patient = thread
+    // Not the relay's word for who the patient is: a patient's device
+    // accepts only its own subject, a caregiver's only one from a patient
+    // they help (and a signature checks it below).
+    let me = session.account_id.get_untracked().unwrap_or_default();
+    let sender = header.sender_id.clone();
+    let from_patient = inbox.people.with_untracked(|people| match people {
+        Some(p) if p.role == ward_proto::threads::Role::Caregiver => {
+            p.patients.iter().any(|h| h.account_id == sender)
+        }
+        _ => sender == me,
+    });
+    let is_member_patient = thread
         .members
         .iter()
-        .find(|m| m.role == ward_proto::threads::Role::Patient)?;
-    if header.sender_id != patient.account_id {
+        .any(|m| m.account_id == sender && m.role == ward_proto::threads::Role::Patient);
+    if !from_patient || !is_member_patient {
         return None;
     }
+    let patient = sender;
     let epoch = header.epoch;
     key(inbox, session, &thread.thread_id, epoch).await.ok()?;
-    let sender = bundle(inbox, session, &patient.account_id, false)
-        .await
-        .ok()?;
+    let sender = bundle(inbox, session, &patient, false).await.ok()?;
     let payload = inbox.keys.with_value(|keys| {
         keys.get(&(thread.thread_id.clone(), epoch))
             .and_then(|key| envelope.open(key, &thread.thread_id, &sender).ok())

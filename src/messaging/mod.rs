@@ -410,6 +410,8 @@ impl Inbox {
             .update_value(|all| all.retain(|(id, _), _| listed.contains(id)));
         self.drafts
             .update_value(|all| all.retain(|id, _| listed.contains(id)));
+        self.summaries
+            .update(|all| all.retain(|id, _| listed.contains(id)));
     }
 
     /// Reads again who helps this patient (or whom this caregiver helps);
@@ -667,6 +669,7 @@ impl Inbox {
             && api::threads::set_subject(&token, &thread_id, sealed)
                 .await
                 .is_ok()
+            && session.is_current(ticket)
         {
             self.summaries.update(|s| {
                 s.entry(thread_id.clone()).or_default().subject = Some(subject.to_owned());

@@ -5,7 +5,7 @@
 //! the plaintext on lock and sign-out.
 
 use leptos::prelude::*;
-use ward_proto::threads::Thread;
+use ward_proto::threads::{Category, Thread};
 
 use super::{Inbox, Shown, crypto};
 use crate::session::Session;
@@ -37,18 +37,36 @@ impl Inbox {
             if next.subject.is_none() {
                 next.subject = subject(self, session, &thread).await;
             }
-            if let Some(latest) = &thread.latest
-                && known.preview.as_ref().map(|(seq, _)| *seq) != Some(latest.seq)
-                && let Ok(shown) = crypto::open(self, session, &thread.thread_id, latest).await
-            {
-                next.preview = Some((latest.seq, preview(&shown, &me)));
+            let shown_seq = known.preview.as_ref().map(|(seq, _)| *seq);
+            match &thread.latest {
+                // A confidential thread's words stay inside it.
+                _ if thread.category == Category::Confidential => next.preview = None,
+                Some(latest) if shown_seq != Some(latest.seq) => {
+                    if let Ok(shown) = crypto::open(self, session, &thread.thread_id, latest).await
+                    {
+                        next.preview = Some((latest.seq, preview(&shown, &me)));
+                    }
+                }
+                Some(_) => {}
+                // The newest is too large to come with the list (a photo):
+                // an older line would read as the newest.
+                None => next.preview = None,
             }
             if !session.is_current(ticket) {
                 return;
             }
             if next != known {
                 self.summaries.update(|s| {
-                    s.insert(thread.thread_id.clone(), next);
+                    let stored = s.entry(thread.thread_id.clone()).or_default();
+                    // Another pass may have opened a newer one meanwhile.
+                    let newer_stored = matches!(
+                        (&stored.preview, &next.preview),
+                        (Some((have, _)), Some((got, _))) if have > got
+                    );
+                    if newer_stored {
+                        next.preview = stored.preview.take();
+                    }
+                    *stored = next;
                 });
             }
         }

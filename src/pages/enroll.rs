@@ -78,6 +78,7 @@ pub(crate) fn Enroll() -> impl IntoView {
 
     let go = move |next: Step| {
         error.set(None);
+        resent.set(false);
         step.set(next);
         focus_heading();
     };
@@ -127,10 +128,22 @@ pub(crate) fn Enroll() -> impl IntoView {
                     Err(e) => Err(e),
                 };
             }
+            // "No, this is not me" may have been chosen meanwhile: stay there.
+            if step.with_untracked(|s| matches!(s, Step::NotMe)) {
+                busy.set(false);
+                return;
+            }
             match sent {
                 Ok(()) if again => {
                     busy.set(false);
-                    step.set(Step::Code(started));
+                    // The same step stays (and keeps focus) unless the
+                    // enrollment had to start again.
+                    let same = step.with_untracked(
+                        |s| matches!(s, Step::Code(c) if c.enrollment_id == started.enrollment_id),
+                    );
+                    if !same {
+                        step.set(Step::Code(started));
+                    }
                     resent.set(true);
                 }
                 Ok(()) => {
@@ -258,7 +271,7 @@ pub(crate) fn Enroll() -> impl IntoView {
                         <div class="actions">
                             <button type="button" class="button primary" prop:disabled=move || busy.get()
                                 on:click=move |_| send_code(next.clone(), false)>"Yes, this is me"</button>
-                            <button type="button" class="button secondary" on:click=move |_| go(Step::NotMe)>"No, this is not me"</button>
+                            <button type="button" class="button secondary" prop:disabled=move || busy.get() on:click=move |_| go(Step::NotMe)>"No, this is not me"</button>
                         </div>
                     }.into_any()
                 }
@@ -281,7 +294,7 @@ pub(crate) fn Enroll() -> impl IntoView {
                         </form>
                         <button type="button" class="link-button" prop:disabled=move || busy.get()
                             on:click=move |_| send_code(again.clone(), true)>"Send a new code"</button>
-                        <p role="status">{move || resent.get().then_some("We sent a new code. Use the newest one: the one before no longer works.")}</p>
+
                     }.into_any()
                 }
                 Step::Consent => view! {
@@ -309,6 +322,8 @@ pub(crate) fn Enroll() -> impl IntoView {
                     </Show>
                 }.into_any(),
             }}
+            // Outside the steps, so it is announced when its words change.
+            <p role="status">{move || resent.get().then_some("We sent a new code. Use the newest one: the one before no longer works.")}</p>
             <Busy busy=busy text="Working…" />
             <ErrorNote message=error />
         </section>

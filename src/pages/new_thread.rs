@@ -105,7 +105,7 @@ pub(crate) fn NewThread() -> impl IntoView {
             </fieldset>
             <label for="subject">"Subject (optional)"</label>
             <input id="subject" name="subject" type="text" maxlength="80" autocomplete="off" bind:value=subject />
-            <p class="hint">"Helps you tell your conversations apart. Only you and your care team can read it."</p>
+            <p class="hint">"Helps you tell your conversations apart. It is encrypted like your messages: only the people in this conversation can read it."</p>
             // Once: the composer's urgent notice takes its place.
             <Show when=move || !warned.get()>
                 <EmergencyNotice />

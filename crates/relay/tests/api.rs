@@ -1143,6 +1143,8 @@ async fn no_code_is_sent_until_the_patient_says_the_invite_is_theirs() {
     // "Is this you?" shows the name; answering "No" sends nothing.
     let started = start().await;
     assert_eq!(started.display_name, "Sam Patient");
+    // Starting again before any code reuses that enrollment: no pile of rows.
+    assert_eq!(start().await.enrollment_id, started.enrollment_id);
     assert!(relay.codes_for(contact).is_empty(), "no code before yes");
     // Nothing verifies before a code is sent.
     relay

@@ -528,12 +528,26 @@ async fn an_expired_grant_is_refused_at_its_time_swept_out_of_the_threads_and_re
     assert_eq!(f.share(&thread, &key).await, StatusCode::CREATED);
     let clock = &f.relay.state.clock;
 
-    // A minute before the end, Dana still reads.
+    let sent = f
+        .relay
+        .send(&f.sam, &key, &thread.thread_id, 0, "s1", "Newest words")
+        .await;
+    assert_eq!(sent.status(), StatusCode::CREATED);
+    let listed_latest = || async {
+        let list: ward_proto::threads::ThreadList =
+            f.relay.get_ok("/v1/threads", Some(&f.dana.token)).await;
+        list.threads
+            .iter()
+            .find(|t| t.thread_id == thread.thread_id)
+            .map(|t| t.latest.is_some())
+    };
+    // A minute before the end, Dana still reads, the list's preview too.
     clock.advance(12 * MONTH_MS - 60_000);
     assert_eq!(
         f.thread_as(&f.dana, &thread.thread_id).await.status(),
         StatusCode::OK
     );
+    assert_eq!(listed_latest().await, Some(true));
     // Two minutes later it has ended: refused at once, before any sweep.
     clock.advance(120_000);
     let refused = f.thread_as(&f.dana, &thread.thread_id).await;
@@ -555,6 +569,8 @@ async fn an_expired_grant_is_refused_at_its_time_swept_out_of_the_threads_and_re
         )
         .await;
     assert_eq!(keys.status(), StatusCode::FORBIDDEN);
+    // The list, not yet swept, carries no newest message for her.
+    assert_eq!(listed_latest().await, Some(false));
     assert!(f.people(&f.dana).await.patients.is_empty());
     assert_eq!(f.dana_status().await, CaregiverStatus::Expired);
 

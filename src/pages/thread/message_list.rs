@@ -106,6 +106,9 @@ pub(crate) fn MessageList(
     // leave the view where it is and offer the pill.
     let newest_shown = StoredValue::new(None::<(String, String)>);
     let unseen = RwSignal::new(None::<String>);
+    // Whether the patient was at the bottom before anything arrived (a tall
+    // new row must not count against it), kept as they scroll.
+    let at_bottom = StoredValue::new(true);
     Effect::new(move |_| {
         let id = thread_id.get();
         let mut newest = None;
@@ -131,14 +134,16 @@ pub(crate) fn MessageList(
                     divider.scroll_into_view();
                 }
             });
-        } else if mine || gap_below(scroller).is_some_and(|gap| gap < 160.0) {
+        } else if mine || at_bottom.get_value() {
             request_animation_frame(move || scroll_to_gap(scroller, 0.0));
         } else if unseen.get_untracked().is_none() {
             unseen.set(Some(newest));
         }
     });
     let on_scroll = move |_| {
-        if unseen.get_untracked().is_some() && gap_below(scroller).is_some_and(|gap| gap < 40.0) {
+        let bottom = gap_below(scroller).is_some_and(|gap| gap < 40.0);
+        at_bottom.set_value(bottom);
+        if bottom && unseen.get_untracked().is_some() {
             unseen.set(None);
         }
     };

@@ -75,9 +75,11 @@ test('header and composer stay put, only messages scroll; the pill and the unrea
   await expect(add).toHaveAttribute('aria-expanded', 'true');
   await expect(page.getByText('Attach a file')).toBeVisible();
   await expect(page.getByText('Take a photo')).toBeVisible();
+  await expect(page.getByLabel('Attach a file'), 'focus goes into the menu').toBeFocused();
   await s.screenshot(page, '29-thread-phone-add');
-  await add.click();
+  await page.keyboard.press('Escape');
   await expect(page.getByText('Attach a file')).toBeHidden();
+  await expect(add, 'and back to Add').toBeFocused();
   await s.screenshot(page, '30-thread-phone');
 
   // Reading further up: a new message does not move the view; the pill does.
@@ -185,6 +187,10 @@ test('two refill threads are told apart by their subjects and previews, opened o
 
   // After a lock, the list is opened again from the sealed copies.
   await page.getByRole('button', { name: 'Lock now' }).click();
+  await expect(page.getByRole('button', { name: 'Unlock with your passkey' })).toBeVisible();
+  for (const words of ['Blood pressure pills', 'Asthma inhaler', 'My inhaler runs out Friday']) {
+    expect(await page.locator('body').innerHTML(), `${words} is dropped while locked`).not.toContain(words);
+  }
   await page.getByRole('button', { name: 'Unlock with your passkey' }).click();
   await expect(rows.filter({ hasText: 'Asthma inhaler' })).toBeVisible();
 });

@@ -345,16 +345,23 @@ pub async fn start(
         look_up_invite(&state, &addr, &request.invite_code, now_ms()).await?;
     let invite = still_enrolls(&state, invite).await?;
     counted.right(&state).await?;
-    let enrollment_id = secrets::id("enr")?;
     let now = now_ms();
-    store::invites::insert_enrollment(
-        &state.db,
-        &enrollment_id,
-        &invite_hash,
-        now,
-        now + code_lifetime_ms(&state),
-    )
-    .await?;
+    let enrollment_id =
+        match store::invites::pending_enrollment(&state.db, &invite_hash, now).await? {
+            Some(pending) => pending,
+            None => {
+                let enrollment_id = secrets::id("enr")?;
+                store::invites::insert_enrollment(
+                    &state.db,
+                    &enrollment_id,
+                    &invite_hash,
+                    now,
+                    now + code_lifetime_ms(&state),
+                )
+                .await?;
+                enrollment_id
+            }
+        };
     Ok(Json(EnrollStarted {
         enrollment_id,
         contact_hint: mask(&invite.contact),

@@ -88,6 +88,18 @@ async fn load_thread(state: &AppState, thread_id: &str, viewer: &str) -> Result<
     let only_me = thread.only_me
         || (state.config.is_sensitive(thread.category)
             && !members.iter().any(|m| m.role == Role::Caregiver));
+    // What only a reader may have: a caregiver whose grant ended (not yet
+    // swept out of the thread) gets neither, as `GET .../messages` refuses
+    // them.
+    let caregiver = members
+        .iter()
+        .any(|m| m.account_id == viewer && m.role == Role::Caregiver);
+    let may_read = !caregiver || caregiver_grant(state, thread_id, viewer).await.is_ok();
+    let latest = if may_read {
+        latest_message(state, thread_id).await?
+    } else {
+        None
+    };
     Ok(Thread {
         thread_id: thread_id.to_owned(),
         category: thread.category,
@@ -98,12 +110,21 @@ async fn load_thread(state: &AppState, thread_id: &str, viewer: &str) -> Result<
         created_at: as_u64(thread.created_at),
         only_me,
         needs_rekey: thread.needs_rekey,
-        subject: thread.subject.map(Bytes),
-        latest: store::envelopes::before(&state.db, thread_id, i64::MAX, 1)
-            .await?
-            .pop()
-            .filter(|m| m.envelope.0.len() <= LATEST_MAX_BYTES),
+        subject: thread.subject.filter(|_| may_read).map(Bytes),
+        latest,
     })
+}
+
+/// The thread's newest message, for the list's preview, when its
+/// envelope is small enough to come with every list.
+async fn latest_message(
+    state: &AppState,
+    thread_id: &str,
+) -> Result<Option<StoredMessage>, ApiError> {
+    let mut newest = store::envelopes::before(&state.db, thread_id, i64::MAX, 1).await?;
+    newest.retain(|m| m.envelope.0.len() <= LATEST_MAX_BYTES);
+    store::attachments::fill(&state.db, thread_id, &mut newest).await?;
+    Ok(newest.pop())
 }
 
 /// `GET /v1/threads` query: `limit` (1 to 200, default 100) and the

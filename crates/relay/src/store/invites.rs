@@ -254,6 +254,24 @@ pub async fn insert_enrollment(
     Ok(())
 }
 
+/// A live enrollment of the invite `invite_hash` that has had no code yet:
+/// starting again reuses it, so starts alone cannot pile up rows.
+pub async fn pending_enrollment(
+    db: &AnyPool,
+    invite_hash: &[u8],
+    now: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT enrollment_id FROM enrollments
+         WHERE invite_hash = $1 AND used_at IS NULL AND expires_at > $2 AND length(code_hash) = 0
+         ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(invite_hash)
+    .bind(now)
+    .fetch_optional(db)
+    .await
+}
+
 /// The invite hash of a live enrollment (not used, not expired).
 pub async fn live_enrollment(
     db: &AnyPool,
