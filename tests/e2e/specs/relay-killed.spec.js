@@ -100,6 +100,9 @@ test('killed mid-conversation, the relay restarts; the page reconnects and every
   await expect.poll(outbox, { message: 'the outbox holds what was written while the relay was down' })
     .toBeGreaterThanOrEqual(WRITTEN_WHILE_DOWN);
   await expect(page.getByText(/^Waiting for a connection/).first()).toBeVisible();
+  // The patient is told the live connection dropped.
+  const reconnecting = page.getByRole('status').filter({ hasText: 'Reconnecting…' });
+  await expect(reconnecting).toBeVisible();
 
   await relay.start();
   const upAt = Date.now();
@@ -109,6 +112,7 @@ test('killed mid-conversation, the relay restarts; the page reconnects and every
   // The page found the relay again by itself: a new stream, ready again.
   await expect.poll(() => readyAt.length, { message: 'the page reconnects on its own', timeout: 60_000 }).toBeGreaterThan(streamsBeforeKill);
   expect(streams).toBeGreaterThan(streamsBeforeKill);
+  await expect(reconnecting, 'and that it is back').toHaveCount(0);
   // The agent sent each of its lines once, and the outbox drained.
   const { code, stderr } = await agent.exited;
   expect(code, stderr).toBe(0);
