@@ -140,6 +140,8 @@ pub fn attachment_line(
 /// (non-clinic) members had read when it looked.
 #[derive(Debug, Clone)]
 pub struct ThreadRead {
+    /// The subject the patient gave the thread, opened here.
+    pub subject: Option<String>,
     /// The decrypted messages.
     pub messages: Vec<ReadMessage>,
     /// The members other than the clinic, with their read receipts.
@@ -305,7 +307,7 @@ impl Agent {
                 .map_err(|e| AgentError::new(format!("could not create {}: {e}", dir.display())))?;
         }
         let (keys, client, mut keyring) = self.connect_pinned().await?;
-        let (thread, mut messages, notices, warnings) =
+        let (thread, mut messages, notices, warnings, subject) =
             read_thread(&keys, &client, &mut keyring, thread_id, after).await?;
         if let Some(dir) = save_attachments {
             for message in messages.iter_mut().filter(|m| !m.held) {
@@ -321,6 +323,7 @@ impl Agent {
             .filter(|m| m.role != Role::Clinic)
             .collect();
         Ok(ThreadRead {
+            subject,
             messages,
             others,
             notices,
@@ -548,8 +551,8 @@ impl Agent {
                 let messages =
                     match read_thread(&keys, &client, &mut keyring, &thread.thread_id, after).await
                     {
-                        Ok((_, messages, _, warnings)) if warnings.is_empty() => messages,
-                        Ok((_, _, _, warnings)) => {
+                        Ok((_, messages, _, warnings, _)) if warnings.is_empty() => messages,
+                        Ok((_, _, _, warnings, _)) => {
                             for warning in warnings {
                                 tracing::warn!(thread = thread.thread_id, "{warning}");
                             }
@@ -799,7 +802,15 @@ async fn check_members(
     Ok((notices, warnings))
 }
 
-type ReadThread = (Thread, Vec<ReadMessage>, Vec<(u64, String)>, Vec<String>);
+/// The thread, its opened messages, key-change notices, warnings, and its
+/// subject if the patient gave it one and it opens.
+type ReadThread = (
+    Thread,
+    Vec<ReadMessage>,
+    Vec<(u64, String)>,
+    Vec<String>,
+    Option<String>,
+);
 
 async fn read_thread(
     keys: &AccountKeys,
@@ -812,6 +823,7 @@ async fn read_thread(
     let mut trust = Trusted::new();
     let (notices, warnings) = check_members(client, keyring, &mut trust, &thread).await?;
     let epoch_keys = thread_keys(keys, client, keyring, &mut trust, &thread).await?;
+    let subject = open_subject(client, keyring, &mut trust, &thread, &epoch_keys).await;
     let mut out = Vec::new();
     let mut cursor = after;
     loop {
@@ -842,7 +854,35 @@ async fn read_thread(
             )
             .await?;
     }
-    Ok((thread, out, notices, warnings))
+    Ok((thread, out, notices, warnings, subject))
+}
+
+/// The subject the thread's patient sealed (docs/crypto.md §6a), if any
+/// and if it opens with the patient's confirmed keys; nothing otherwise (a
+/// subject is a courtesy: the thread reads without it).
+async fn open_subject(
+    client: &Client,
+    keyring: &mut Keyring,
+    trust: &mut Trusted,
+    thread: &Thread,
+    epoch_keys: &EpochKeys,
+) -> Option<String> {
+    let sealed = thread.subject.as_ref()?;
+    let envelope = Envelope::from_bytes(&sealed.0).ok()?;
+    let patient = thread.members.iter().find(|m| m.role == Role::Patient)?;
+    if envelope.header().sender_id != patient.account_id {
+        return None;
+    }
+    let key = epoch_key(epoch_keys, envelope.header().epoch, String::new).ok()?;
+    let name = member_name(thread, &patient.account_id);
+    let sender = trusted(keyring, client, trust, &patient.account_id, &name)
+        .await
+        .ok()?;
+    sender
+        .into_iter()
+        .flat_map(|c| &c.accepted)
+        .find_map(|bundle| envelope.open(key, &thread.thread_id, bundle).ok())
+        .and_then(|payload| payload.subject.clone())
 }
 
 /// Opens a message with its sender's confirmed keys (the pinned bundle or

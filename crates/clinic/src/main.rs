@@ -381,6 +381,9 @@ async fn run(relay: String, key_file: PathBuf, command: Command) -> Result<(), S
             for warning in &read.warnings {
                 eprintln!("ward-clinic: {warning}");
             }
+            if let Some(subject) = &read.subject {
+                let _ = writeln!(out, "Subject: {}", terminal::line(subject));
+            }
             for line in ward_clinic::thread_lines(&read) {
                 let _ = writeln!(out, "{line}");
             }

@@ -163,6 +163,8 @@ test('two refill threads are told apart by their subjects and previews, opened o
     await page.getByRole('link', { name: 'Back to messages' }).click();
   }
   s.clinic('reply', threads[0], 'Sent to your pharmacy this afternoon.');
+  // The care team reads the subject too (the clinic agent opens it).
+  expect(s.clinic('read', threads[1]).split('\n')[0]).toBe('Subject: Asthma inhaler');
 
   // Each row: the subject, what it is about, the newest message.
   const rows = page.getByRole('list', { name: 'Conversations' }).getByRole('link');
