@@ -678,9 +678,10 @@ pub async fn all_threads(client: &Client) -> Result<Vec<Thread>, AgentError> {
     let mut cursor: Option<String> = None;
     for _ in 0..MAX_THREAD_PAGES {
         let path = match &cursor {
-            None => format!("/v1/threads?limit={MAX_THREADS_PER_PAGE}"),
+            // The agent shows no previews: the relay need not look them up.
+            None => format!("/v1/threads?limit={MAX_THREADS_PER_PAGE}&previews=false"),
             Some(cursor) => format!(
-                "/v1/threads?limit={MAX_THREADS_PER_PAGE}&cursor={}",
+                "/v1/threads?limit={MAX_THREADS_PER_PAGE}&previews=false&cursor={}",
                 url::form_urlencoded::byte_serialize(cursor.as_bytes()).collect::<String>()
             ),
         };

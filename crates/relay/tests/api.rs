@@ -1294,6 +1294,13 @@ async fn a_threads_sealed_subject_and_newest_message_come_with_the_list() {
         .unwrap();
     assert_eq!(opened.subject.as_deref(), Some("Blood pressure pills"));
     let latest = listed.latest.as_ref().expect("the newest message");
+    // A client that shows no previews can leave them out.
+    let bare: ThreadList = relay
+        .get_ok("/v1/threads?previews=false", Some(&clinic.token))
+        .await;
+    let bare = bare.threads.iter().find(|t| t.thread_id == id).unwrap();
+    assert!(bare.latest.is_none());
+    assert_eq!(bare.subject.as_ref(), Some(&subject));
     assert_eq!((latest.seq, latest.message_id.as_str()), (2, "m2"));
     let text = Envelope::from_bytes(&latest.envelope.0)
         .unwrap()

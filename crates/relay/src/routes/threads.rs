@@ -69,7 +69,14 @@ async fn caregiver_grant(
     }
 }
 
-async fn load_thread(state: &AppState, thread_id: &str, viewer: &str) -> Result<Thread, ApiError> {
+/// `thread_id` as `viewer` sees it; with `previews`, its newest message
+/// too ([`Thread::latest`]).
+async fn load_thread(
+    state: &AppState,
+    thread_id: &str,
+    viewer: &str,
+    previews: bool,
+) -> Result<Thread, ApiError> {
     let thread = store::threads::summary(&state.db, thread_id, viewer).await?;
     let members: Vec<Member> = store::members::list(&state.db, thread_id)
         .await?
@@ -95,7 +102,7 @@ async fn load_thread(state: &AppState, thread_id: &str, viewer: &str) -> Result<
         .iter()
         .any(|m| m.account_id == viewer && m.role == Role::Caregiver);
     let may_read = !caregiver || caregiver_grant(state, thread_id, viewer).await.is_ok();
-    let latest = if may_read {
+    let latest = if may_read && previews {
         latest_message(state, thread_id).await?
     } else {
         None
@@ -134,6 +141,7 @@ async fn latest_message(
 pub struct ThreadListQuery {
     limit: Option<u32>,
     cursor: Option<String>,
+    previews: Option<bool>,
 }
 
 /// Where a page of the inbox ends: the first page's snapshot of the
@@ -201,7 +209,8 @@ const MAX_CURSOR_LEN: usize = 200;
     tag = "threads",
     params(
         ("limit" = Option<u32>, Query, description = "At most this many threads (1 to 200, default 100)"),
-        ("cursor" = Option<String>, Query, description = "The previous page's `next_cursor`; leave out for the first page. Pages keep the first page's order: a thread with a new message after paging began is served once, where it was then.")
+        ("cursor" = Option<String>, Query, description = "The previous page's `next_cursor`; leave out for the first page. Pages keep the first page's order: a thread with a new message after paging began is served once, where it was then."),
+        ("previews" = Option<bool>, Query, description = "`false`: leave out each thread's `latest` (a client that shows no previews, like the clinic agent, saves the relay a query per thread); default `true`")
     ),
     responses(
         (status = 200, description = "OK: newest activity first; `next_cursor` is null on the last page", body = ward_proto::threads::ThreadList),
@@ -217,7 +226,7 @@ pub async fn list(
     let Query(query) = query.map_err(|_| {
         ApiError::bad_request(
             ErrorCode::InvalidQuery,
-            "Use ?limit=<1 to 200> and ?cursor=<the previous page's next_cursor>, and nothing else.",
+            "Use ?limit=<1 to 200>, ?cursor=<the previous page's next_cursor> and ?previews=<true or false>, and nothing else.",
         )
     })?;
     let cursor = query
@@ -230,6 +239,7 @@ pub async fn list(
         .unwrap_or(DEFAULT_THREADS_PER_PAGE)
         .clamp(1, MAX_THREADS_PER_PAGE);
     let take = limit as usize;
+    let previews = query.previews.unwrap_or(true);
     // One read transaction: the snapshot and the page agree.
     let mut tx = crate::db::begin_read(&state.db).await?;
     let snapshot = match &cursor {
@@ -268,7 +278,7 @@ pub async fn list(
     });
     let mut threads = Vec::with_capacity(page.len());
     for entry in page {
-        threads.push(load_thread(&state, &entry.thread_id, &session.account_id).await?);
+        threads.push(load_thread(&state, &entry.thread_id, &session.account_id, previews).await?);
     }
     Ok(Json(ThreadList {
         threads,
@@ -343,7 +353,7 @@ pub async fn create(
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
-        Json(load_thread(&state, &thread_id, &session.account_id).await?),
+        Json(load_thread(&state, &thread_id, &session.account_id, true).await?),
     ))
 }
 
@@ -356,7 +366,7 @@ pub async fn get(
 ) -> Result<Json<Thread>, ApiError> {
     require_member(&state, &thread_id, &session.account_id).await?;
     Ok(Json(
-        load_thread(&state, &thread_id, &session.account_id).await?,
+        load_thread(&state, &thread_id, &session.account_id, true).await?,
     ))
 }
 
