@@ -53,13 +53,15 @@ fn after_render(then: impl FnOnce() + 'static) {
 /// Moves focus to the element with `id` (which must take focus: a control,
 /// or `tabindex="-1"`), e.g. when the control that had it is gone.
 pub(crate) fn focus_id(id: &str) {
-    let element = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.get_element_by_id(id))
-        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+    let element = element_by_id(id).and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
     if let Some(element) = element {
         let _ = element.focus();
     }
+}
+
+/// The page's element with `id`, if it is there.
+pub(crate) fn element_by_id(id: &str) -> Option<web_sys::Element> {
+    web_sys::window()?.document()?.get_element_by_id(id)
 }
 
 /// [`focus_id`] once the screen has drawn what is about to appear.

@@ -445,11 +445,7 @@ pub(super) async fn open(
         }
         Err(error) => return Err(error),
     };
-    let payload = inbox.keys.with_value(|keys| {
-        keys.get(&(thread_id.to_owned(), epoch))
-            .map(|key| envelope.open(key, thread_id, &sender))
-    });
-    let Some(Ok(payload)) = payload else {
+    let Some(payload) = open_loaded(inbox, thread_id, &envelope, &sender) else {
         return Ok(unreadable(
             "This message could not be opened: it was altered, or it is not from who it says.",
         ));
@@ -563,17 +559,44 @@ pub(super) async fn seal(
         sender_id: shown.sender_id.clone(),
         sent_at_ms: shown.sent_at_ms,
     };
-    let sealed = inbox
+    seal_loaded(inbox, session, header, &payload)
+}
+
+/// Seals `payload` as this account under the key of `header`'s thread and
+/// epoch, which [`key`] has loaded.
+fn seal_loaded(
+    inbox: &Inbox,
+    session: Session,
+    header: Header,
+    payload: &Payload,
+) -> Result<Vec<u8>, SessionError> {
+    let slot = (header.thread_id.clone(), header.epoch);
+    inbox
         .keys
         .with_value(|keys| {
-            let key = keys.get(&(thread_id.to_owned(), epoch))?;
+            let key = keys.get(&slot)?;
             session.with_account(|account| {
-                envelope::seal(account.keys(), key, header, &payload, &mut os_rng())
+                envelope::seal(account.keys(), key, header, payload, &mut os_rng())
             })
         })
         .ok_or(SessionError::Interrupted)?
-        .map_err(|_| SessionError::Crypto)?;
-    Ok(sealed.to_bytes())
+        .map(|sealed| sealed.to_bytes())
+        .map_err(|_| SessionError::Crypto)
+}
+
+/// Opens `envelope` of `thread_id` as sent by `sender`, with the key of
+/// its epoch that [`key`] has loaded; `None` without that key or when it
+/// does not open (altered, or not from `sender`).
+fn open_loaded(
+    inbox: &Inbox,
+    thread_id: &str,
+    envelope: &Envelope,
+    sender: &PublicBundle,
+) -> Option<Payload> {
+    inbox.keys.with_value(|keys| {
+        keys.get(&(thread_id.to_owned(), envelope.header().epoch))
+            .and_then(|key| envelope.open(key, thread_id, sender).ok())
+    })
 }
 
 /// Seals `subject` for `thread_id` under the key of `epoch` (0: the
@@ -596,17 +619,7 @@ pub(super) async fn seal_subject(
         sender_id: session.account_id.get_untracked().unwrap_or_default(),
         sent_at_ms: js_sys::Date::now() as u64,
     };
-    inbox
-        .keys
-        .with_value(|keys| {
-            let key = keys.get(&(thread_id.to_owned(), epoch))?;
-            session.with_account(|account| {
-                envelope::seal(account.keys(), key, header, &payload, &mut os_rng())
-            })
-        })
-        .ok_or(SessionError::Interrupted)?
-        .map(|sealed| sealed.to_bytes())
-        .map_err(|_| SessionError::Crypto)
+    seal_loaded(inbox, session, header, &payload)
 }
 
 /// The subject `thread`'s patient sealed, if it opens: sealed by the
@@ -642,11 +655,9 @@ pub(super) async fn open_subject(
     let epoch = header.epoch;
     key(inbox, session, &thread.thread_id, epoch).await.ok()?;
     let sender = bundle(inbox, session, &patient, false).await.ok()?;
-    let payload = inbox.keys.with_value(|keys| {
-        keys.get(&(thread.thread_id.clone(), epoch))
-            .and_then(|key| envelope.open(key, &thread.thread_id, &sender).ok())
-    })?;
-    payload.subject.clone()
+    open_loaded(inbox, &thread.thread_id, &envelope, &sender)?
+        .subject
+        .clone()
 }
 
 /// Opens one of the patient's own queued envelopes, to show it again
@@ -661,10 +672,7 @@ pub(super) async fn open_queued(
     let epoch = envelope.header().epoch;
     key(inbox, session, thread_id, epoch).await.ok()?;
     let mine = session.with_account(|account| account.keys().bundle().clone())?;
-    let payload = inbox.keys.with_value(|keys| {
-        keys.get(&(thread_id.to_owned(), epoch))
-            .and_then(|key| envelope.open(key, thread_id, &mine).ok())
-    })?;
+    let payload = open_loaded(inbox, thread_id, &envelope, &mine)?;
     Some(Shown {
         seq: None,
         message_id: envelope.header().message_id.clone(),

@@ -879,11 +879,23 @@ async fn open_subject(
     let sender = trusted(keyring, client, trust, &patient.account_id, &name)
         .await
         .ok()?;
+    open_from(sender, &envelope, key, &thread.thread_id)?
+        .subject
+        .clone()
+}
+
+/// Opens `envelope` with any of `sender`'s confirmed keys (the pinned
+/// bundle or an earlier one in its verified history).
+fn open_from(
+    sender: Option<&Checked>,
+    envelope: &Envelope,
+    key: &ThreadKey,
+    thread_id: &str,
+) -> Option<Payload> {
     sender
         .into_iter()
         .flat_map(|c| &c.accepted)
-        .find_map(|bundle| envelope.open(key, &thread.thread_id, bundle).ok())
-        .and_then(|payload| payload.subject.clone())
+        .find_map(|bundle| envelope.open(key, thread_id, bundle).ok())
 }
 
 /// Opens a message with its sender's confirmed keys (the pinned bundle or
@@ -906,10 +918,7 @@ async fn open_message(
     })?;
     let sender_name = member_name(thread, &stored.sender_id);
     let sender = trusted(keyring, client, trust, &stored.sender_id, &sender_name).await?;
-    let payload = sender
-        .into_iter()
-        .flat_map(|c| &c.accepted)
-        .find_map(|bundle| envelope.open(key, thread_id, bundle).ok());
+    let payload = open_from(sender, &envelope, key, thread_id);
     let pending = sender.is_some_and(|c| c.pending.is_some());
     let held = payload.is_none() && pending;
     let payload = match payload {

@@ -372,24 +372,8 @@ async fn the_bot_answers_once_per_burst_and_each_quick_reply_for_what_it_is() {
         offer_message_id: offer_id,
         option_id: answer.quick_reply_options[0].id.clone(),
     });
-    let header = Header {
-        thread_id: thread.thread_id.clone(),
-        epoch: 0,
-        message_id: "m4".into(),
-        sender_id: patient.id.clone(),
-        sent_at_ms: 4,
-    };
-    let sealed = envelope::seal(&patient.keys, &key, header, &choice, &mut os_rng()).unwrap();
     let response = relay
-        .call(
-            Method::POST,
-            &format!("{path}/messages"),
-            p,
-            Some(&PostMessageRequest {
-                envelope: Bytes(sealed.to_bytes()),
-                attachments: Vec::new(),
-            }),
-        )
+        .send_payload(&patient, &key, &thread.thread_id, 0, "m4", &choice)
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let (ok, _, err) = agent(&relay, &key_file, &["bot", "--once", "--no-delay"]).await;
@@ -1704,24 +1688,8 @@ async fn the_agent_refuses_a_message_whose_key_heads_show_a_split_view() {
         seq: 0,
         hash: [9; 32],
     }];
-    let header = Header {
-        thread_id: t.to_owned(),
-        epoch: 0,
-        message_id: "m2".into(),
-        sender_id: patient.id.clone(),
-        sent_at_ms: 2,
-    };
-    let sealed = envelope::seal(&patient.keys, &key, header, &payload, &mut os_rng()).unwrap();
     let response = relay
-        .call(
-            Method::POST,
-            &format!("/v1/threads/{t}/messages"),
-            Some(&patient.token),
-            Some(&PostMessageRequest {
-                envelope: Bytes(sealed.to_bytes()),
-                attachments: Vec::new(),
-            }),
-        )
+        .send_payload(&patient, &key, t, 0, "m2", &payload)
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let (ok, _, err) = agent(&relay, &key_file, &["read", t]).await;

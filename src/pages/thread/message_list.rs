@@ -9,6 +9,7 @@ use leptos::task::spawn_local;
 use super::upload::UploadProgress;
 use super::{time_label, with_messages};
 use crate::components::attachment::AttachmentView;
+use crate::components::notice::element_by_id;
 use crate::messaging::pinning;
 use crate::messaging::{Delivery, Inbox, Shown};
 use crate::session::{Session, SessionError};
@@ -130,7 +131,7 @@ pub(crate) fn MessageList(
             unseen.set(None);
             request_animation_frame(move || {
                 scroll_to_gap(scroller, 0.0);
-                if let Some(divider) = by_id("unread-divider") {
+                if let Some(divider) = element_by_id("unread-divider") {
                     divider.scroll_into_view();
                 }
             });
@@ -166,7 +167,7 @@ pub(crate) fn MessageList(
     };
     let go_to_unseen = move |_| {
         if let Some(first) = unseen.get_untracked()
-            && let Some(row) = by_id(&format!("m-{first}"))
+            && let Some(row) = element_by_id(&format!("m-{first}"))
         {
             row.scroll_into_view();
         }
@@ -243,10 +244,6 @@ pub(crate) fn MessageList(
             })}
         </div>
     }
-}
-
-fn by_id(id: &str) -> Option<web_sys::Element> {
-    web_sys::window()?.document()?.get_element_by_id(id)
 }
 
 /// Key changes of other members since the thread began, as notices in the

@@ -749,12 +749,28 @@ impl Relay {
         message_id: &str,
         text: &str,
     ) -> Response {
+        let payload = ward_seal::payload::Payload::text(text);
+        self.send_payload(sender, key, thread_id, epoch, message_id, &payload)
+            .await
+    }
+
+    /// Seals `payload` as `sender` in `epoch` and posts it; returns the
+    /// response.
+    pub async fn send_payload(
+        &self,
+        sender: &Account,
+        key: &ward_seal::thread_key::ThreadKey,
+        thread_id: &str,
+        epoch: u32,
+        message_id: &str,
+        payload: &ward_seal::payload::Payload,
+    ) -> Response {
         self.call(
             Method::POST,
             &format!("/v1/threads/{thread_id}/messages"),
             Some(&sender.token),
-            Some(&envelope_request(
-                sender, key, thread_id, epoch, message_id, text,
+            Some(&payload_request(
+                sender, key, thread_id, epoch, message_id, payload,
             )),
         )
         .await
@@ -770,6 +786,19 @@ pub fn envelope_request(
     message_id: &str,
     text: &str,
 ) -> ward_proto::threads::PostMessageRequest {
+    let payload = ward_seal::payload::Payload::text(text);
+    payload_request(sender, key, thread_id, epoch, message_id, &payload)
+}
+
+/// [`envelope_request`] of any payload.
+pub fn payload_request(
+    sender: &Account,
+    key: &ward_seal::thread_key::ThreadKey,
+    thread_id: &str,
+    epoch: u32,
+    message_id: &str,
+    payload: &ward_seal::payload::Payload,
+) -> ward_proto::threads::PostMessageRequest {
     let header = ward_seal::envelope::Header {
         thread_id: thread_id.to_owned(),
         epoch,
@@ -777,14 +806,8 @@ pub fn envelope_request(
         sender_id: sender.id.clone(),
         sent_at_ms: 1,
     };
-    let envelope = ward_seal::envelope::seal(
-        &sender.keys,
-        key,
-        header,
-        &ward_seal::payload::Payload::text(text),
-        &mut os_rng(),
-    )
-    .unwrap();
+    let envelope =
+        ward_seal::envelope::seal(&sender.keys, key, header, payload, &mut os_rng()).unwrap();
     ward_proto::threads::PostMessageRequest {
         envelope: Bytes(envelope.to_bytes()),
         attachments: Vec::new(),
