@@ -46,12 +46,12 @@ pub struct Link<'a> {
     pub received_at: i64,
 }
 
-fn put_text(hasher: &mut Sha256, text: &str) {
+fn put_text(bytes: &mut Vec<u8>, text: &str) {
     // Ids are at most 255 bytes (str8 on the wire); saturating keeps the
     // function total for anything longer, which no envelope can carry.
     let len = u32::try_from(text.len()).unwrap_or(u32::MAX);
-    hasher.update(len.to_be_bytes());
-    hasher.update(text.as_bytes());
+    bytes.extend_from_slice(&len.to_be_bytes());
+    bytes.extend_from_slice(text.as_bytes());
 }
 
 /// The chain hash of `link`, chained to `prev` (the chain of `seq - 1`, or
@@ -61,12 +61,26 @@ pub fn chain(prev: &[u8; 32], link: &Link<'_>) -> [u8; 32] {
     hasher.update(LABEL);
     hasher.update(prev);
     hasher.update(link.seq.to_be_bytes());
-    put_text(&mut hasher, link.thread_id);
-    put_text(&mut hasher, link.sender_id);
-    put_text(&mut hasher, link.message_id);
-    hasher.update(Sha256::digest(link.envelope));
-    hasher.update(link.received_at.to_be_bytes());
+    hasher.update(tail(link));
     hasher.finalize().into()
+}
+
+/// What a link hashes after `seq`: the three ids with their lengths, the
+/// envelope's digest and `received_at` (`link.seq` is not in it). A relay
+/// on PostgreSQL sends this to the database, which assigns the seq and
+/// reads `prev` in the same statement, and finishes the link there as
+/// `SHA-256(LABEL || prev || seq || tail)`: the same bytes [`chain`]
+/// hashes.
+pub fn tail(link: &Link<'_>) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(
+        12 + link.thread_id.len() + link.sender_id.len() + link.message_id.len() + 32 + 8,
+    );
+    put_text(&mut bytes, link.thread_id);
+    put_text(&mut bytes, link.sender_id);
+    put_text(&mut bytes, link.message_id);
+    bytes.extend_from_slice(&Sha256::digest(link.envelope));
+    bytes.extend_from_slice(&link.received_at.to_be_bytes());
+    bytes
 }
 
 #[cfg(test)]
@@ -99,5 +113,27 @@ mod tests {
         };
         assert_ne!(chain(&GENESIS, &other), hash);
         assert_ne!(chain(&hash, &link), hash);
+    }
+
+    #[test]
+    fn a_link_is_its_label_prev_seq_and_tail() {
+        let link = Link {
+            seq: 7,
+            thread_id: "thr_a",
+            sender_id: "acc_b",
+            message_id: "m1",
+            envelope: b"envelope",
+            received_at: 1_700_000_000_000,
+        };
+        let prev = [9; 32];
+        let mut whole = LABEL.to_vec();
+        whole.extend_from_slice(&prev);
+        whole.extend_from_slice(&7_u64.to_be_bytes());
+        whole.extend_from_slice(&tail(&link));
+        assert_eq!(
+            <[u8; 32]>::from(Sha256::digest(&whole)),
+            chain(&prev, &link)
+        );
+        assert_eq!(tail(&link).len(), 12 + 5 + 5 + 2 + 32 + 8);
     }
 }

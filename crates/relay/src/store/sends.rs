@@ -7,7 +7,9 @@
 //! there first), keep its attachments for good, and move the thread up
 //! every member's inbox, naming the members to tell.
 //!
-//! On PostgreSQL these are sqlx statements in a [`crate::db::begin_write`]
+//! On PostgreSQL a message without attachments is stored by one call of a
+//! database function that runs these steps ([`postgres`]); one with
+//! attachments by sqlx statements in a [`crate::db::begin_write`]
 //! transaction, like every other write. On SQLite they run on the send
 //! writer's own thread ([`writer`]), which sends queued meanwhile join:
 //! with sqlx each statement is a hand-off to a connection's worker thread
@@ -16,6 +18,7 @@
 //! (docs/benchmarks.md, "Relay capacity"). Both run the same statements
 //! (the constants beside each step's sqlx function).
 
+mod postgres;
 pub mod writer;
 
 use sqlx::AnyPool;
@@ -73,7 +76,8 @@ pub struct Stored {
 
 /// Stores `message` on `db`: through `sqlite` (the send writer of the
 /// SQLite file `db` opens; see [`writer::Writer::start`]) when given, else
-/// in a transaction of `db`'s own.
+/// on PostgreSQL: in one call when it has no attachments, else in a
+/// transaction of `db`'s own.
 pub async fn store(
     db: &AnyPool,
     sqlite: Option<&writer::Writer>,
@@ -81,6 +85,9 @@ pub async fn store(
 ) -> Result<Outcome, sqlx::Error> {
     match sqlite {
         Some(writer) => writer.store(message).await,
+        None if message.attachments.is_empty() && Backend::of(db) == Backend::Postgres => {
+            postgres::store(db, &message).await
+        }
         None => store_in_transaction(db, &message).await,
     }
 }
