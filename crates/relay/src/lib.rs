@@ -30,6 +30,7 @@ mod routes;
 pub mod secrets;
 pub mod sender;
 pub mod server;
+pub mod session_watch;
 mod sessions;
 pub mod setup;
 pub mod store;
@@ -75,6 +76,8 @@ pub struct AppState {
     pub clock: clock::Clock,
     /// On SQLite, the thread that stores messages ([`store::sends`]).
     pub send_writer: Option<store::sends::writer::Writer>,
+    /// The sessions of the open WebSockets, checked together.
+    pub session_watch: session_watch::SessionWatch,
 }
 
 impl AppState {
@@ -146,6 +149,7 @@ impl AppState {
             secret: Arc::new(secret),
             clock: clock::Clock::default(),
             send_writer,
+            session_watch: session_watch::SessionWatch::default(),
         })
     }
 }
@@ -199,6 +203,12 @@ pub async fn serve_tls(
     let _sweeper = blobs::spawn_sweeper(state.db.clone(), state.blobs.clone());
     let _expired = sweep::spawn(state.db.clone());
     let _grants = grants::spawn(state.db.clone(), state.events.clone(), grants::RECHECK);
+    let _sessions = session_watch::spawn(
+        state.db.clone(),
+        state.session_watch.clone(),
+        state.config.session_idle(),
+        session_watch::RECHECK,
+    );
     let _retention = retention::spawn(
         state.db.clone(),
         state.blobs.clone(),
@@ -223,7 +233,8 @@ pub async fn serve_tls(
 /// expired sign-in rows ([`sweep::expired`]) and, with `retention_years`,
 /// expired messages ([`retention::sweep`]) are cleaned up at start and
 /// every ten minutes meanwhile; caregiver grants end on time
-/// ([`grants::spawn`]).
+/// ([`grants::spawn`]); live connections close once their session ends
+/// ([`session_watch::spawn`]).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -232,6 +243,12 @@ pub async fn serve(
     let _sweeper = blobs::spawn_sweeper(state.db.clone(), state.blobs.clone());
     let _expired = sweep::spawn(state.db.clone());
     let _grants = grants::spawn(state.db.clone(), state.events.clone(), grants::RECHECK);
+    let _sessions = session_watch::spawn(
+        state.db.clone(),
+        state.session_watch.clone(),
+        state.config.session_idle(),
+        session_watch::RECHECK,
+    );
     let _retention = retention::spawn(
         state.db.clone(),
         state.blobs.clone(),

@@ -93,23 +93,11 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Session, ApiE
     })
 }
 
-/// Whether the session behind `token` is still live, without counting this
-/// as activity (a background WebSocket must not keep a session alive).
-pub async fn is_live(state: &AppState, token: &str) -> Result<bool, ApiError> {
-    let now = now_ms();
-    let idle = i64::try_from(state.config.session_idle().as_millis()).unwrap_or(i64::MAX);
-    Ok(store::sessions::is_live(
-        &state.db,
-        &secrets::hash(token),
-        now,
-        now.saturating_sub(idle),
-    )
-    .await?)
-}
-
 /// Ends a session server-side.
 pub async fn revoke(state: &AppState, token_hash: &[u8]) -> Result<(), ApiError> {
-    Ok(store::sessions::revoke_token(&state.db, token_hash, now_ms()).await?)
+    store::sessions::revoke_token(&state.db, token_hash, now_ms()).await?;
+    state.session_watch.end(token_hash);
+    Ok(())
 }
 
 /// Ends `session` because its owner signed out there, and records it.

@@ -239,3 +239,50 @@ async fn an_event_is_offered_to_its_recipients_sockets_only_however_many_others_
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Reads frames until the relay closes the socket; panics if it stays open.
+async fn closed_within(socket: &mut Socket, wait: Duration) {
+    let closed = tokio::time::timeout(wait, async {
+        loop {
+            match socket.next().await {
+                None | Some(Err(_) | Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the socket is still open after {wait:?}");
+}
+
+#[tokio::test]
+async fn a_session_signed_out_closes_its_live_connections_at_once() {
+    use ward_proto::auth::{SessionCreated, SessionList};
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    // A second device of the clinic's, live, and signed out from the first.
+    let second: SessionCreated = relay.key_login(&clinic.keys).await.json().await.unwrap();
+    // Only the token counts on the socket; fresh keys do no harm.
+    let second = Account::from_session(second);
+    let mut removed = connect(&relay, &second).await;
+    let mut stays = connect(&relay, &clinic).await;
+    let list: SessionList = relay.get_ok("/v1/sessions", Some(&clinic.token)).await;
+    let other = list.sessions.iter().find(|s| !s.current).unwrap();
+    let response = relay
+        .call(
+            Method::DELETE,
+            &format!("/v1/sessions/{}", other.session_id),
+            Some(&clinic.token),
+            NONE,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    // Not at the next minute's check: now.
+    closed_within(&mut removed, Duration::from_secs(5)).await;
+    nothing_within(&mut stays, Duration::from_millis(300)).await;
+    // Signing out on the device itself closes its connection too.
+    let response = relay
+        .call(Method::POST, "/v1/auth/logout", Some(&clinic.token), NONE)
+        .await;
+    assert!(response.status().is_success(), "{}", response.status());
+    closed_within(&mut stays, Duration::from_secs(5)).await;
+}

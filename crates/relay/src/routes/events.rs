@@ -23,9 +23,6 @@ const WRITE_BUFFER: usize = 4 * 1024;
 /// Clients only ever send the auth frame, pings and closes.
 const MAX_INCOMING: usize = 4 * 1024;
 const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
-/// How often a connection re-checks that its session is still live (so a
-/// remote sign-out or timeout closes it).
-const RECHECK: Duration = Duration::from_secs(60);
 /// A frame the client leaves unread this long ends the connection.
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -83,6 +80,7 @@ async fn serve(state: AppState, mut socket: WebSocket) {
         let _ = socket.send(Message::Close(None)).await;
         return;
     };
+    drop(token);
     // Everything for this client goes through a bounded queue; a client
     // that does not read fills it and is disconnected. The index holds the
     // only sender. The connection registers before Ready goes out: a client
@@ -100,9 +98,10 @@ async fn serve(state: AppState, mut socket: WebSocket) {
     if !sent(&mut socket, Message::Text(ready.into())).await {
         return;
     }
+    // A remote sign-out or a timeout closes the connection: its session
+    // is checked with every other connection's (`session_watch`).
+    let mut watched = state.session_watch.register(session.token_hash.clone());
     drop(session);
-    let mut recheck = tokio::time::interval(RECHECK);
-    recheck.tick().await;
     loop {
         tokio::select! {
             () = registration.dropped() => {
@@ -123,11 +122,7 @@ async fn serve(state: AppState, mut socket: WebSocket) {
                 Some(Ok(Message::Close(_)) | Err(_)) | None => break,
                 Some(Ok(_)) => {}
             },
-            _ = recheck.tick() => {
-                if !Box::pin(sessions::is_live(&state, &token)).await.unwrap_or(false) {
-                    break;
-                }
-            }
+            () = watched.ended() => break,
         }
     }
     drop(registration);

@@ -46,11 +46,11 @@ pub async fn revoke(
     Path(session_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let mut tx = crate::db::begin_write(&state.db, &session.account_id).await?;
-    let revoked =
-        store::sessions::revoke_id(&mut tx, &session.account_id, &session_id, now_ms()).await?;
-    if !revoked {
+    let Some(revoked) =
+        store::sessions::revoke_id(&mut tx, &session.account_id, &session_id, now_ms()).await?
+    else {
         return Err(ApiError::not_found("session"));
-    }
+    };
     history::record_in(
         &mut tx,
         &session.account_id,
@@ -60,5 +60,8 @@ pub async fn revoke(
     )
     .await?;
     tx.commit().await?;
+    // That device's live connections here close now; on other relays, at
+    // their next check.
+    state.session_watch.end(&revoked);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -51,6 +51,6 @@ pub mod uploads;
 pub mod vaults;
 
 #[cfg(test)]
-mod query_plans;
+pub(crate) mod query_plans;
 #[cfg(test)]
 mod tests;

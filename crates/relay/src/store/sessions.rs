@@ -106,23 +106,45 @@ pub async fn touch(db: &AnyPool, token_hash: &[u8], now: i64) -> Result<(), sqlx
     Ok(())
 }
 
-/// Whether the session behind `token_hash` is unrevoked, unexpired and
-/// was active after `idle_since`; reading it counts as no activity.
-pub async fn is_live(
+/// Which of `token_hashes` (at most [`crate::session_watch::CHUNK`])
+/// belong to sessions that are unrevoked, unexpired and were active after
+/// `idle_since`; reading them counts as no activity. One statement, its
+/// list padded to the chunk size with the last hash, so every call uses the
+/// same prepared statement.
+pub async fn live_among(
     db: &AnyPool,
-    token_hash: &[u8],
+    token_hashes: &[Vec<u8>],
     now: i64,
     idle_since: i64,
-) -> Result<bool, sqlx::Error> {
-    let live: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2 AND last_seen_at > $3",
-    )
-    .bind(token_hash)
-    .bind(now)
-    .bind(idle_since)
-    .fetch_optional(db)
-    .await?;
-    Ok(live.is_some())
+) -> Result<std::collections::HashSet<Vec<u8>>, sqlx::Error> {
+    use std::fmt::Write as _;
+    const CHUNK: usize = crate::session_watch::CHUNK;
+    let Some(last) = token_hashes.last() else {
+        return Ok(std::collections::HashSet::new());
+    };
+    if token_hashes.len() > CHUNK {
+        return Err(sqlx::Error::Protocol(format!(
+            "at most {CHUNK} sessions are checked at once"
+        )));
+    }
+    let mut sql = String::from(
+        "SELECT token_hash FROM sessions WHERE revoked_at IS NULL AND expires_at > $1 AND last_seen_at > $2 AND token_hash IN (",
+    );
+    for n in 0..CHUNK {
+        let separator = if n == 0 { "" } else { ", " };
+        let _ = write!(sql, "{separator}${}", n + 3);
+    }
+    sql.push(')');
+    let mut query = sqlx::query(&sql).bind(now).bind(idle_since);
+    for n in 0..CHUNK {
+        query = query.bind(token_hashes.get(n).unwrap_or(last).as_slice());
+    }
+    query
+        .fetch_all(db)
+        .await?
+        .iter()
+        .map(|row| row.try_get("token_hash"))
+        .collect()
 }
 
 /// Ends the session behind `token_hash` (signing out).
@@ -167,22 +189,23 @@ pub async fn live_devices(
 }
 
 /// Ends `account_id`'s session `session_id` (a remote sign-out), inside
-/// the caller's transaction; whether there was such a live session.
+/// the caller's transaction; its token hash if there was such a live
+/// session.
 pub async fn revoke_id(
     conn: &mut AnyConnection,
     account_id: &str,
     session_id: &str,
     now: i64,
-) -> Result<bool, sqlx::Error> {
-    let revoked = sqlx::query(
-        "UPDATE sessions SET revoked_at = $1 WHERE session_id = $2 AND account_id = $3 AND revoked_at IS NULL",
+) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE sessions SET revoked_at = $1 WHERE session_id = $2 AND account_id = $3 AND revoked_at IS NULL
+         RETURNING token_hash",
     )
     .bind(now)
     .bind(session_id)
     .bind(account_id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(revoked.rows_affected() == 1)
+    .fetch_optional(&mut *conn)
+    .await
 }
 
 /// Ends every session of `account_id`, inside the caller's transaction (a
