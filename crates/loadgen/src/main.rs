@@ -161,10 +161,21 @@ fn fmt_value(value: f64) -> String {
     }
 }
 
+/// Posts in flight at most in the fixed-rate run (open loop).
+const FIXED_RATE_IN_FLIGHT: usize = 256;
+
 async fn run(args: Args) -> Result<()> {
     let api = Api {
         http: Client::builder()
-            .pool_max_idle_per_host(args.concurrency.max(8))
+            // As many kept-alive connections as posts can be in flight (the
+            // fixed-rate run allows FIXED_RATE_IN_FLIGHT): with fewer, a
+            // moment's slowness put more posts in flight than idle
+            // connections, each extra one a new TCP connection closed right
+            // after, and that churn cost the load generator and the kernel
+            // more CPU, so more posts were late: a spiral of the load
+            // generator's own making, not a client's (docs/benchmarks.md,
+            // "2026-12-04").
+            .pool_max_idle_per_host(args.concurrency.max(FIXED_RATE_IN_FLIGHT))
             .timeout(Duration::from_secs(60))
             .build()?,
         base: args.relay.trim_end_matches('/').to_owned(),
@@ -902,7 +913,7 @@ async fn messages(
             &name,
             Some(args.rate),
             total,
-            256,
+            FIXED_RATE_IN_FLIGHT,
             report,
         )
         .await?;
