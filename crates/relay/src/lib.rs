@@ -165,6 +165,9 @@ impl AppState {
 }
 
 /// The relay's HTTP surface: API routes, the web client, security headers.
+/// The background work ([`serve`] starts it) is not part of it: without
+/// [`session_watch::spawn`], a live connection whose session times out or
+/// is signed out through another relay stays open.
 pub fn app(state: AppState) -> Router {
     let site = state.site.clone();
     let headers = web::Headers {

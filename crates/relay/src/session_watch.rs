@@ -193,13 +193,20 @@ mod tests {
     #[tokio::test]
     async fn ended_sessions_are_told_and_live_ones_are_not() {
         let (_data, db) = crate::store::query_plans::scratch().await;
-        sqlx::query(
-            "INSERT INTO accounts (account_id, kind, display_name, contact, created_at)
-             VALUES ('acc_a', 'patient', 'A', 'a@example.com', 0)",
+        let mut conn = db.acquire().await.unwrap();
+        store::accounts::insert(
+            &mut conn,
+            store::accounts::NewAccount {
+                account_id: "acc_a",
+                kind: ward_proto::threads::Role::Patient,
+                display_name: "A",
+                contact: Some("a@example.com"),
+                created_at: 0,
+            },
         )
-        .execute(&db)
         .await
         .unwrap();
+        drop(conn);
         let session = |hash: &'static [u8], id: &'static str| store::sessions::NewSession {
             token_hash: hash,
             session_id: id,

@@ -56,7 +56,9 @@ BEGIN
     VALUES (p_thread_id, v_seq, p_message_id, p_sender_id, p_epoch, p_envelope, p_received_at, v_activity, v_chain)
     ON CONFLICT (thread_id, sender_id, message_id) DO NOTHING;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'this message id is stored already' USING ERRCODE = 'unique_violation';
+        RAISE EXCEPTION 'this message id is stored already'
+            USING ERRCODE = 'unique_violation',
+                  CONSTRAINT = 'envelopes_thread_id_sender_id_message_id_key';
     END IF;
     RETURN QUERY
     WITH moved AS (

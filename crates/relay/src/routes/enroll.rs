@@ -491,8 +491,11 @@ pub async fn verify(
         // The same account again (and, for a caregiver, the link made the
         // first time, untouched). Earlier enrollment sessions end: only the
         // newest may add the first passkey without a step-up.
-        store::sessions::revoke_all(&mut tx, &account_id, now).await?;
+        let ended = store::sessions::revoke_all(&mut tx, &account_id, now).await?;
         tx.commit().await?;
+        for token_hash in &ended {
+            state.session_watch.end(token_hash);
+        }
         tracing::info!(account_id, kind = kind.name(), "enrollment resumed");
         account_id
     } else {

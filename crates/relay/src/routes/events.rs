@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use ward_proto::events::{Event, EventsAuth};
 
 use crate::error::ApiError;
-use crate::{AppState, sessions};
+use crate::{AppState, secrets, sessions};
 
 /// Small buffers: an idle connection should cost a few KB, not hundreds.
 /// Clients send only tiny frames (the auth frame, pings, a close), so reads
@@ -76,6 +76,10 @@ async fn serve(state: AppState, mut socket: WebSocket) {
         let _ = socket.send(Message::Close(None)).await;
         return;
     };
+    // Registered before the session is read: a sign-out committed after
+    // that read finds this connection here and ends it; one committed
+    // before it makes the read fail. A start cannot slip between the two.
+    let mut watched = state.session_watch.register(secrets::hash(&token));
     let Ok(session) = Box::pin(sessions::authenticate(&state, &token)).await else {
         let _ = socket.send(Message::Close(None)).await;
         return;
@@ -98,9 +102,6 @@ async fn serve(state: AppState, mut socket: WebSocket) {
     if !sent(&mut socket, Message::Text(ready.into())).await {
         return;
     }
-    // A remote sign-out or a timeout closes the connection: its session
-    // is checked with every other connection's (`session_watch`).
-    let mut watched = state.session_watch.register(session.token_hash.clone());
     drop(session);
     loop {
         tokio::select! {
@@ -122,6 +123,7 @@ async fn serve(state: AppState, mut socket: WebSocket) {
                 Some(Ok(Message::Close(_)) | Err(_)) | None => break,
                 Some(Ok(_)) => {}
             },
+            // A sign-out or a timeout (`session_watch`).
             () = watched.ended() => break,
         }
     }

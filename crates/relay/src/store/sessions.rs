@@ -209,18 +209,21 @@ pub async fn revoke_id(
 }
 
 /// Ends every session of `account_id`, inside the caller's transaction (a
-/// resumed enrollment: only the newest session may go on).
+/// resumed enrollment: only the newest session may go on); their token
+/// hashes.
 pub async fn revoke_all(
     conn: &mut AnyConnection,
     account_id: &str,
     now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL")
-        .bind(now)
-        .bind(account_id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+) -> Result<Vec<Vec<u8>>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL
+         RETURNING token_hash",
+    )
+    .bind(now)
+    .bind(account_id)
+    .fetch_all(&mut *conn)
+    .await
 }
 
 /// Deletes the sessions that expired or were revoked at or before `cutoff`

@@ -38,6 +38,7 @@ const MECHANISMS: &[(&str, &str)] = &[
     ("passkeys.rs", include_str!("../passkeys.rs")),
     ("relay_secret.rs", include_str!("../relay_secret.rs")),
     ("retention.rs", include_str!("../retention.rs")),
+    ("session_watch.rs", include_str!("../session_watch.rs")),
     ("sessions.rs", include_str!("../sessions.rs")),
     ("setup.rs", include_str!("../setup.rs")),
     ("sweep.rs", include_str!("../sweep.rs")),

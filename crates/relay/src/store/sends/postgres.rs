@@ -18,6 +18,11 @@ use super::{NewMessage, Outcome, Stored};
 const STORE_MESSAGE: &str = "SELECT stored_seq, stored_chain, recipient_id
      FROM ward_store_message($1, $2, $3, $4, $5, $6, $7)";
 
+/// The constraint the function names when the sender's message id is
+/// taken (PostgreSQL's name for `envelopes`' `UNIQUE (thread_id,
+/// sender_id, message_id)`). Any other violation is a fault, not a retry.
+const MESSAGE_ID_TAKEN: &str = "envelopes_thread_id_sender_id_message_id_key";
+
 /// Stores `message` (which has no attachments) with one statement.
 pub(super) async fn store(db: &AnyPool, message: &NewMessage) -> Result<Outcome, sqlx::Error> {
     let tail = ward_seal::archive::tail(&ward_seal::archive::Link {
@@ -40,7 +45,9 @@ pub(super) async fn store(db: &AnyPool, message: &NewMessage) -> Result<Outcome,
         .await
     {
         Ok(rows) => rows,
-        Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
+        Err(sqlx::Error::Database(error))
+            if error.is_unique_violation() && error.constraint() == Some(MESSAGE_ID_TAKEN) =>
+        {
             return Ok(Outcome::AlreadyStored);
         }
         Err(error) => return Err(error),
