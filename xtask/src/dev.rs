@@ -4,11 +4,14 @@
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
+use crate::clinic_site::ClinicSite;
 use crate::failure::{Failure, Result};
 use crate::relay::RunningRelay;
 use crate::{paths, relay, setup};
 
 const LISTEN: &str = "127.0.0.1:8080";
+/// The example clinic website, a different site from Ward's.
+const CLINIC_SITE: &str = "127.0.0.1:8081";
 /// Development only: protects the demo clinic's key file in ./data.
 const DEMO_PASSPHRASE: &str = "ward-development-demo-clinic";
 
@@ -34,13 +37,17 @@ pub fn run(args: &[String]) -> Result {
     if on_postgres {
         let _ = std::fs::remove_dir_all(&data);
     }
-    let running = RunningRelay::start_on(
+    // Another site (another host) that embeds Ward.
+    let site = ClinicSite::start(CLINIC_SITE)?;
+    let running = RunningRelay::start_framed(
         &bin,
         LISTEN,
         &data,
         &paths::dist(),
         postgres.as_ref().map(|p| p.url()).as_deref(),
+        &[&site.origin],
     )?;
+    site.set_ward_origin(&running.url);
     let key_file = data.join("clinic.key");
     if !key_file.exists() {
         clinic(
@@ -74,10 +81,12 @@ pub fn run(args: &[String]) -> Result {
          \n  open     http://localhost:8080 (use `localhost`: passkeys need a host name, not 127.0.0.1)\
          \n  invite   http://localhost:8080/enroll#invite={} (for Demo Patient; one-time codes appear in {})\
          \n  clinic   a demo clinic whose bot answers like a triage nurse, each reply marked as a demo (`ward-clinic --help` for more)\
+         \n  embed    {} (an example clinic website, another site, that embeds Ward: docs/embedding.md)\
          \n  data     {} ({})\
          \n  stop     Ctrl-C\n",
         invite.trim(),
         data.join("dev-outbox.log").display(),
+        site.origin,
         data.display(),
         match &postgres {
             Some(server) => format!(

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod clinic_site;
 mod dev;
 mod failure;
 mod paths;

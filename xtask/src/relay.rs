@@ -88,6 +88,19 @@ impl RunningRelay {
         static_dir: &Path,
         database_url: Option<&str>,
     ) -> Result<Self> {
+        Self::start_framed(bin, listen, data_dir, static_dir, database_url, &[])
+    }
+
+    /// Like [`RunningRelay::start_on`], letting the sites at
+    /// `frame_ancestors` (origins) embed Ward.
+    pub fn start_framed(
+        bin: &Path,
+        listen: &str,
+        data_dir: &Path,
+        static_dir: &Path,
+        database_url: Option<&str>,
+        frame_ancestors: &[&str],
+    ) -> Result<Self> {
         let step = "start the relay";
         let listen = match listen.strip_suffix(":0") {
             Some(host) => {
@@ -108,6 +121,9 @@ impl RunningRelay {
         let mut command = Command::new(bin);
         if let Some(url) = database_url {
             command.env("WARD_DATABASE_URL", url);
+        }
+        if !frame_ancestors.is_empty() {
+            command.env("WARD_FRAME_ANCESTORS", frame_ancestors.join(","));
         }
         let mut child = command
             .args(["serve", "--listen", &listen, "--public-origin", &public_origin, "--data"])

@@ -190,9 +190,26 @@ fn end_to_end(report: &mut Report, specs: &[String]) {
             return;
         }
     };
-    let running = RunningRelay::start(&bin, "127.0.0.1:0", &data, &paths::dist());
+    // The example clinic site, another site that may embed Ward.
+    let site = match crate::clinic_site::ClinicSite::start("127.0.0.1:0") {
+        Ok(site) => site,
+        Err(failure) => {
+            eprintln!("{failure}");
+            report.record("end-to-end tests", Duration::ZERO, false);
+            return;
+        }
+    };
+    let running = RunningRelay::start_framed(
+        &bin,
+        "127.0.0.1:0",
+        &data,
+        &paths::dist(),
+        None,
+        &[&site.origin],
+    );
     match running {
         Ok(relay) => {
+            site.set_ward_origin(&relay.url);
             let mut playwright = run::command("npx");
             playwright
                 .args(["--no-install", "playwright", "test"])
@@ -202,6 +219,7 @@ fn end_to_end(report: &mut Report, specs: &[String]) {
                 .env("WARD_DATA_DIR", &data)
                 .env("WARD_RELAY_BIN", &bin)
                 .env("WARD_CLINIC_BIN", &agent)
+                .env("WARD_CLINIC_SITE", &site.origin)
                 .env("CHROMIUM", setup::CHROMIUM);
             report.tests(
                 "end-to-end tests (Playwright, Chromium)",

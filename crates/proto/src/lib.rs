@@ -35,6 +35,7 @@ pub mod auth;
 pub mod blobs;
 mod bytes;
 pub mod caregivers;
+pub mod embed;
 pub mod error;
 pub mod events;
 pub mod health;

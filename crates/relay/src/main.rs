@@ -137,6 +137,17 @@ enum Command {
             value_delimiter = ','
         )]
         trusted_proxies: Option<Vec<String>>,
+        /// The clinic sites allowed to embed Ward in an iframe,
+        /// comma-separated origins (e.g. https://clinic.example): the
+        /// Content Security Policy's frame-ancestors, and the only pages
+        /// Ward's embed messages go to (docs/embedding.md). Default: none.
+        #[arg(
+            long,
+            env = "WARD_FRAME_ANCESTORS",
+            value_name = "ORIGINS",
+            value_delimiter = ','
+        )]
+        frame_ancestors: Option<Vec<String>>,
         /// Delete messages and their attachments this many years (366 days
         /// each) after the relay received them, except in threads with a
         /// member on legal hold; each deletion is logged. Default: keep
@@ -193,6 +204,7 @@ async fn run(command: Command) -> Result<(), String> {
             upload_expiry_hours,
             unattached_blob_expiry_days,
             trusted_proxies,
+            frame_ancestors,
             retention_years,
         } => {
             let mut settings = match config {
@@ -259,6 +271,13 @@ async fn run(command: Command) -> Result<(), String> {
                     .into_iter()
                     .map(|p| p.trim().to_owned())
                     .filter(|p| !p.is_empty())
+                    .collect();
+            }
+            if let Some(origins) = frame_ancestors {
+                settings.frame_ancestors = origins
+                    .into_iter()
+                    .map(|o| o.trim().to_owned())
+                    .filter(|o| !o.is_empty())
                     .collect();
             }
             settings.validate().map_err(|e| e.to_string())?;

@@ -132,8 +132,10 @@ pub fn with_site(api: Router, site: Option<&StaticSite>, headers: &Headers) -> R
             HeaderValue::from_static("same-origin"),
         ))
         // No other site may load Ward's responses as images, scripts and
-        // the like (framing is governed by frame-ancestors, not this).
-        .layer(SetResponseHeaderLayer::overriding(
+        // the like (framing is governed by frame-ancestors, not this). The
+        // one response made for other sites, the embed script, says
+        // `cross-origin` itself, and this leaves it.
+        .layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static("cross-origin-resource-policy"),
             HeaderValue::from_static("same-origin"),
         ))

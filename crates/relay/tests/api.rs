@@ -938,6 +938,7 @@ async fn the_openapi_document_describes_every_api_route() {
     let routes = [
         ("/v1/clinic/setup", "post"),
         ("/v1/clinic", "get"),
+        ("/v1/embed", "get"),
         ("/v1/auth/key/challenge", "post"),
         ("/v1/auth/key/login", "post"),
         ("/v1/auth/logout", "post"),

@@ -229,3 +229,70 @@ fn sqlite_in(data: &std::path::Path) -> ward_relay::Config {
         ..ward_relay::Config::default()
     }
 }
+
+#[tokio::test]
+async fn the_embed_script_is_the_one_response_other_sites_may_load() {
+    let data = tempfile::tempdir().unwrap();
+    let dist = fake_dist();
+    let router = app(state(&data, Some(&dist)).await);
+    let mut bodies = Vec::new();
+    for path in ["/embed/v1.js", "/embed.js"] {
+        let response = router
+            .clone()
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let headers = response.headers();
+        assert_eq!(
+            headers[header::CONTENT_TYPE],
+            "text/javascript; charset=utf-8"
+        );
+        assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+        assert_eq!(headers["cross-origin-resource-policy"], "cross-origin");
+        assert!(headers.contains_key(header::CONTENT_SECURITY_POLICY));
+        bodies.push(response.into_body().collect().await.unwrap().to_bytes());
+    }
+    assert_eq!(bodies[0], bodies[1], "/embed.js is the newest version, v1");
+    assert!(String::from_utf8_lossy(&bodies[0]).contains("publickey-credentials-get"));
+    // Everything else stays unreadable to other sites.
+    let page = router
+        .oneshot(Request::get("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        page.headers()["cross-origin-resource-policy"],
+        "same-origin"
+    );
+    assert!(
+        !page
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+    );
+}
+
+#[tokio::test]
+async fn the_sites_that_may_embed_ward_are_public_and_exactly_the_frame_ancestors() {
+    let data = tempfile::tempdir().unwrap();
+    let state = AppState::open(Config {
+        data: data.path().to_path_buf(),
+        dev: true,
+        frame_ancestors: vec!["https://www.riverside-clinic.example".into()],
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    let response = app(state)
+        .oneshot(Request::get("/v1/embed").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "no session needed");
+    let csp = response.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("frame-ancestors 'self' https://www.riverside-clinic.example;"));
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let info: ward_proto::embed::EmbedInfo = serde_json::from_slice(&body).unwrap();
+    assert_eq!(info.origins, ["https://www.riverside-clinic.example"]);
+}

@@ -4,6 +4,7 @@ mod account;
 mod auth;
 mod caregivers;
 mod consent;
+mod embed;
 mod enroll;
 mod events;
 mod health;
@@ -51,6 +52,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/openapi.json", get(openapi::get))
         .route("/v1/clinic/setup", post(auth::clinic_setup))
         .route("/v1/clinic", get(auth::clinic_info))
+        .route("/v1/embed", get(embed::info))
         .route("/v1/auth/key/challenge", post(auth::key_challenge))
         .route("/v1/auth/key/login", post(auth::key_login))
         .route("/v1/auth/logout", post(auth::logout))
@@ -169,6 +171,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(HEALTH_PATH, get(health::get))
         .route("/metrics", get(metrics::get))
+        .route("/embed.js", get(embed::script))
+        .route("/embed/v1.js", get(embed::script))
         .merge(api)
 }
 

@@ -7,8 +7,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    account, auth, caregivers, consent, enroll, events, health, keys, passkeys, sessions, threads,
-    totp, uploads, vault,
+    account, auth, caregivers, consent, embed, enroll, events, health, keys, passkeys, sessions,
+    threads, totp, uploads, vault,
 };
 
 /// The OpenAPI 3.1 document.
@@ -20,7 +20,7 @@ use super::{
     ),
     paths(
         health::get,
-        auth::clinic_setup, auth::clinic_info, auth::key_challenge, auth::key_login, auth::logout,
+        auth::clinic_setup, auth::clinic_info, embed::info, auth::key_challenge, auth::key_login, auth::logout,
         enroll::create_invite, enroll::create_caregiver_invite, caregivers::list, caregivers::change_grant, caregivers::end, caregivers::assent, caregivers::accept, enroll::create_guardian_invite, enroll::start, enroll::send_code, enroll::verify,
         passkeys::register_start, passkeys::register_finish, passkeys::list, passkeys::rename, passkeys::remove,
         passkeys::sign_in_start, passkeys::sign_in_finish,

@@ -8,6 +8,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("auth.rs", include_str!("../routes/auth.rs")),
     ("caregivers.rs", include_str!("../routes/caregivers.rs")),
     ("consent.rs", include_str!("../routes/consent.rs")),
+    ("embed.rs", include_str!("../routes/embed.rs")),
     ("enroll.rs", include_str!("../routes/enroll.rs")),
     ("events.rs", include_str!("../routes/events.rs")),
     ("health.rs", include_str!("../routes/health.rs")),
