@@ -8,7 +8,7 @@
 //! Development only: one file, GET only, `{{WARD_ORIGIN}}` in the page
 //! replaced with the relay's origin, a thread per request.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -38,7 +38,12 @@ impl ClinicSite {
         let ward_origin = Arc::new(Mutex::new(String::new()));
         let shared = ward_origin.clone();
         std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else {
+                    // Out of files, say: wait instead of spinning.
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    continue;
+                };
                 let origin = shared
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
@@ -63,7 +68,10 @@ impl ClinicSite {
 }
 
 fn answer(stream: TcpStream, page: &str) {
-    let mut reader = BufReader::new(&stream);
+    // A browser's spare (preconnected) socket, or a slow client, does not
+    // hold a thread for ever, and a request is read up to 16 KiB.
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+    let mut reader = BufReader::new((&stream).take(16 * 1024));
     let mut request_line = String::new();
     if reader.read_line(&mut request_line).is_err() {
         return;

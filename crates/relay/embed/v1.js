@@ -6,32 +6,71 @@
  * tells the page only what docs/embedding.md lists (never a message, a
  * name or a subject); the page hears it as DOM events on the container:
  * "ward:ready", "ward:resize", "ward:unread", "ward:auth", "ward:attention",
- * "ward:error". The container's `ward` property sends Ward the page's
- * requests: signOut(), open(thread), setTheme(theme), setLocale(locale).
+ * "ward:error". WardEmbed.mount(container) returns what sends Ward the
+ * page's requests: signOut(), open(thread), setTheme(theme),
+ * setLocale(locale); the container's `ward` property is the same object.
  * This file never changes once published: a change is /embed/v2.js.
  */
 (function () {
   "use strict";
+  // Only a real <script> element: markup injected into the page (an
+  // element named "currentScript") must not choose the frame's origin.
   var script = document.currentScript;
-  if (!script || !script.src) {
+  if (!(script instanceof HTMLScriptElement) || !script.src) {
     return;
   }
   var wardOrigin = new URL(script.src).origin;
-  var frames = [];
+  var mounted = [];
   var events = ["ready", "resize", "unread", "auth", "attention", "error"];
+
+  function deliver(entry, message) {
+    var target = entry.frame.contentWindow;
+    if (target) {
+      target.postMessage(message, wardOrigin);
+    }
+  }
 
   function post(entry, message) {
     message.ward = 1;
     if (entry.ready) {
-      entry.frame.contentWindow.postMessage(message, wardOrigin);
+      deliver(entry, message);
     } else {
       entry.waiting.push(message);
     }
   }
 
+  // The checked detail of one of Ward's messages, or null to drop it.
+  function detailOf(data) {
+    switch (data.type) {
+      case "ready":
+      case "attention":
+        return {};
+      case "resize":
+        return typeof data.height === "number" && isFinite(data.height)
+          ? { height: Math.min(Math.max(Math.round(data.height), 320), 4000) }
+          : null;
+      case "unread":
+        return typeof data.count === "number" && isFinite(data.count) && data.count >= 0
+          ? { count: Math.floor(data.count) }
+          : null;
+      case "auth":
+        return typeof data.state === "string" && /^(signed-out|signed-in|locked)$/.test(data.state)
+          ? { state: data.state }
+          : null;
+      case "error":
+        return typeof data.code === "string" && /^[a-z_]{1,64}$/.test(data.code)
+          ? { code: data.code }
+          : null;
+      default:
+        return null;
+    }
+  }
+
   function mount(container) {
-    if (container.ward) {
-      return container.ward;
+    for (var i = 0; i < mounted.length; i++) {
+      if (mounted[i].container === container) {
+        return mounted[i].api;
+      }
     }
     var frame = document.createElement("iframe");
     frame.src = wardOrigin + "/";
@@ -39,9 +78,12 @@
     frame.allow = "publickey-credentials-get; publickey-credentials-create; clipboard-write";
     frame.style.cssText = "display:block;width:100%;min-width:320px;height:640px;border:0";
     var entry = { frame: frame, container: container, ready: false, waiting: [] };
-    frames.push(entry);
-    container.appendChild(frame);
-    container.ward = {
+    // A reload of the frame (a sign-out, a new version) waits for its
+    // next "ready" before requests go to it again.
+    frame.addEventListener("load", function () {
+      entry.ready = false;
+    });
+    entry.api = {
       signOut: function () { post(entry, { type: "signOut" }); },
       open: function (thread) {
         post(entry, typeof thread === "string" ? { type: "open", thread: thread } : { type: "open" });
@@ -52,7 +94,10 @@
       },
       setLocale: function (locale) { post(entry, { type: "setLocale", locale: String(locale) }); }
     };
-    return container.ward;
+    mounted.push(entry);
+    container.appendChild(frame);
+    container.ward = entry.api;
+    return entry.api;
   }
 
   window.addEventListener("message", function (event) {
@@ -60,33 +105,30 @@
       return;
     }
     var data = event.data;
-    if (!data || data.ward !== 1 || events.indexOf(data.type) < 0) {
+    if (!data || typeof data !== "object" || data.ward !== 1 || events.indexOf(data.type) < 0) {
       return;
     }
-    for (var i = 0; i < frames.length; i++) {
-      var entry = frames[i];
-      if (entry.frame.contentWindow !== event.source) {
+    for (var i = 0; i < mounted.length; i++) {
+      var entry = mounted[i];
+      if (!event.source || entry.frame.contentWindow !== event.source) {
         continue;
       }
-      var detail = {};
+      var detail = detailOf(data);
+      if (!detail) {
+        return;
+      }
       if (data.type === "ready") {
         entry.ready = true;
         var waiting = entry.waiting;
         entry.waiting = [];
         for (var j = 0; j < waiting.length; j++) {
-          entry.frame.contentWindow.postMessage(waiting[j], wardOrigin);
+          deliver(entry, waiting[j]);
         }
-      } else if (data.type === "resize" && typeof data.height === "number" && isFinite(data.height)) {
-        detail.height = Math.min(Math.max(Math.round(data.height), 320), 4000);
+      } else if (data.type === "resize") {
         entry.frame.style.height = detail.height + "px";
-      } else if (data.type === "unread" && typeof data.count === "number") {
-        detail.count = Math.max(0, Math.floor(data.count));
-      } else if (data.type === "auth" && /^(signed-out|signed-in|locked)$/.test(data.state)) {
-        detail.state = data.state;
-      } else if (data.type === "error" && typeof data.code === "string") {
-        detail.code = data.code.slice(0, 64);
       }
       entry.container.dispatchEvent(new CustomEvent("ward:" + data.type, { detail: detail }));
+      return;
     }
   });
 

@@ -255,20 +255,32 @@ async fn the_embed_script_is_the_one_response_other_sites_may_load() {
     }
     assert_eq!(bodies[0], bodies[1], "/embed.js is the newest version, v1");
     assert!(String::from_utf8_lossy(&bodies[0]).contains("publickey-credentials-get"));
-    // Everything else stays unreadable to other sites.
-    let page = router
-        .oneshot(Request::get("/").body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    assert_eq!(
-        page.headers()["cross-origin-resource-policy"],
-        "same-origin"
-    );
-    assert!(
-        !page
-            .headers()
-            .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
-    );
+    // Everything else stays unreadable to other sites: a page, the API
+    // (signed in or not), an unknown API path.
+    for path in [
+        "/",
+        "/v1/clinic",
+        "/v1/embed",
+        "/v1/nothing-here",
+        "/healthz",
+    ] {
+        let response = router
+            .clone()
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            response.headers()["cross-origin-resource-policy"],
+            "same-origin",
+            "{path}"
+        );
+        assert!(
+            !response
+                .headers()
+                .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN),
+            "{path}"
+        );
+    }
 }
 
 #[tokio::test]
