@@ -19,6 +19,7 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use sqlx::AnyPool;
 
+use crate::background::Task;
 use crate::config::Config;
 
 /// The local blob directory's name inside the data directory.
@@ -341,20 +342,10 @@ pub async fn sweep(db: &AnyPool, store: &BlobStore, now_ms: i64) -> Result<Swept
     }
 }
 
-/// The background cleanup task; stops when dropped.
-#[derive(Debug)]
-pub struct Sweeper(tokio::task::JoinHandle<()>);
-
-impl Drop for Sweeper {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// Runs [`sweep`] now and then every [`SWEEP_INTERVAL`], logging failures
 /// (the next pass retries).
-pub fn spawn_sweeper(db: AnyPool, store: BlobStore) -> Sweeper {
-    Sweeper(tokio::spawn(async move {
+pub fn spawn_sweeper(db: AnyPool, store: BlobStore) -> Task {
+    Task::spawn(async move {
         let mut interval = tokio::time::interval(SWEEP_INTERVAL);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -369,7 +360,7 @@ pub fn spawn_sweeper(db: AnyPool, store: BlobStore) -> Sweeper {
                 Err(error) => tracing::warn!(%error, "blob cleanup failed; retrying later"),
             }
         }
-    }))
+    })
 }
 
 #[cfg(test)]

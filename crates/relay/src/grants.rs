@@ -19,6 +19,7 @@ use sqlx::AnyPool;
 use ward_proto::account::AccountEventKind;
 use ward_proto::events::Event;
 
+use crate::background::Task;
 use crate::events::Hub;
 use crate::store;
 
@@ -58,21 +59,11 @@ pub async fn end_due(db: &AnyPool, events: &Hub, now: i64) -> Result<usize, sqlx
     Ok(ended.len())
 }
 
-/// The background watch; stops when dropped.
-#[derive(Debug)]
-pub struct Watch(tokio::task::JoinHandle<()>);
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// Runs [`end_due`] now, then again when the next grant ends, looking at
 /// least every `recheck` (the relay uses [`RECHECK`]). A failure is logged
 /// and retried at the next look.
-pub fn spawn(db: AnyPool, events: Hub, recheck: Duration) -> Watch {
-    Watch(tokio::spawn(async move {
+pub fn spawn(db: AnyPool, events: Hub, recheck: Duration) -> Task {
+    Task::spawn(async move {
         loop {
             let now = crate::secrets::now_ms();
             match end_due(&db, &events, now).await {
@@ -94,5 +85,5 @@ pub fn spawn(db: AnyPool, events: Hub, recheck: Duration) -> Watch {
             // (a failure above) is not retried in a busy loop.
             tokio::time::sleep(wait.max(Duration::from_millis(200))).await;
         }
-    }))
+    })
 }

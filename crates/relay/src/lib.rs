@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod archive;
+pub mod background;
 pub mod blobs;
 pub mod bounds;
 pub mod clock;
@@ -166,7 +167,7 @@ impl AppState {
 
 /// The relay's HTTP surface: API routes, the web client, security headers.
 /// The background work ([`serve`] starts it) is not part of it: without
-/// [`session_watch::spawn`], a live connection whose session times out or
+/// [`background::start`], a live connection whose session times out or
 /// is signed out through another relay stays open.
 pub fn app(state: AppState) -> Router {
     let site = state.site.clone();
@@ -189,11 +190,8 @@ pub fn openapi_json() -> String {
 }
 
 /// Serves [`app`] over HTTPS (rustls) on `listener` with the PEM `cert`
-/// chain and `key`, until `shutdown` resolves. Connections are capped and
-/// timed out as configured ([`server`]). Expired uploads and unattached
-/// blobs ([`blobs::sweep`]), expired sign-in rows ([`sweep::expired`])
-/// and, with `retention_years`, expired messages ([`retention::sweep`])
-/// are cleaned up at start and every ten minutes meanwhile.
+/// chain and `key`, until `shutdown` resolves, like [`serve`]: the same
+/// connection limits and background work ([`background::start`]).
 pub async fn serve_tls(
     listener: TcpListener,
     state: AppState,
@@ -203,20 +201,7 @@ pub async fn serve_tls(
 ) -> std::io::Result<()> {
     let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
     let acceptor = tokio_rustls::TlsAcceptor::from(config.get_inner());
-    let _sweeper = blobs::spawn_sweeper(state.db.clone(), state.blobs.clone());
-    let _expired = sweep::spawn(state.db.clone());
-    let _grants = grants::spawn(state.db.clone(), state.events.clone(), grants::RECHECK);
-    let _sessions = session_watch::spawn(
-        state.db.clone(),
-        state.session_watch.clone(),
-        state.config.session_idle(),
-        session_watch::RECHECK,
-    );
-    let _retention = retention::spawn(
-        state.db.clone(),
-        state.blobs.clone(),
-        state.config.retention_years,
-    );
+    let _background = background::start(&state);
     let limits = server::Limits::from_config(&state.config);
     let metrics = state.metrics.clone();
     server::run(
@@ -232,31 +217,14 @@ pub async fn serve_tls(
 
 /// Serves [`app`] on `listener` until `shutdown` resolves, then finishes the
 /// requests in flight. Connections are capped and timed out as configured
-/// ([`server`]). Expired uploads and unattached blobs ([`blobs::sweep`]),
-/// expired sign-in rows ([`sweep::expired`]) and, with `retention_years`,
-/// expired messages ([`retention::sweep`]) are cleaned up at start and
-/// every ten minutes meanwhile; caregiver grants end on time
-/// ([`grants::spawn`]); live connections close once their session ends
-/// ([`session_watch::spawn`]).
+/// ([`server`]); the background work runs beside it ([`background::start`]:
+/// the sweeps, the grant watch, the live connections' session check).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let _sweeper = blobs::spawn_sweeper(state.db.clone(), state.blobs.clone());
-    let _expired = sweep::spawn(state.db.clone());
-    let _grants = grants::spawn(state.db.clone(), state.events.clone(), grants::RECHECK);
-    let _sessions = session_watch::spawn(
-        state.db.clone(),
-        state.session_watch.clone(),
-        state.config.session_idle(),
-        session_watch::RECHECK,
-    );
-    let _retention = retention::spawn(
-        state.db.clone(),
-        state.blobs.clone(),
-        state.config.retention_years,
-    );
+    let _background = background::start(&state);
     let limits = server::Limits::from_config(&state.config);
     let metrics = state.metrics.clone();
     server::run(listener, app(state), limits, &metrics, None, shutdown).await

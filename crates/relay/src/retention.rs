@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use sqlx::AnyPool;
 
+use crate::background::Task;
 use crate::blobs::BlobStore;
 use crate::store;
 use crate::store::retention::Expired;
@@ -107,23 +108,13 @@ pub async fn sweep(db: &AnyPool, years: u32, now_ms: i64) -> Result<Pruned, sqlx
     Ok(pruned)
 }
 
-/// The background pass; stops when dropped.
-#[derive(Debug)]
-pub struct Sweeper(tokio::task::JoinHandle<()>);
-
-impl Drop for Sweeper {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// With `years` set, runs [`sweep`] now and then every [`SWEEP_INTERVAL`]
 /// with the relay's clock, and the blob cleanup right after a pass that
 /// released blobs; failures are logged (the next pass retries). `None`
 /// (keep forever) starts nothing.
-pub fn spawn(db: AnyPool, store: BlobStore, years: Option<u32>) -> Option<Sweeper> {
+pub fn spawn(db: AnyPool, store: BlobStore, years: Option<u32>) -> Option<Task> {
     let years = years?;
-    Some(Sweeper(tokio::spawn(async move {
+    Some(Task::spawn(async move {
         let mut interval = tokio::time::interval(SWEEP_INTERVAL);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -140,5 +131,5 @@ pub fn spawn(db: AnyPool, store: BlobStore, years: Option<u32>) -> Option<Sweepe
                 Err(error) => tracing::warn!(%error, "retention sweep failed; retrying later"),
             }
         }
-    })))
+    }))
 }

@@ -19,6 +19,7 @@ use std::time::Duration;
 use sqlx::AnyPool;
 use tokio::sync::watch;
 
+use crate::background::Task;
 use crate::store;
 
 /// How often the registered sessions are checked.
@@ -149,22 +150,12 @@ impl SessionWatch {
     }
 }
 
-/// The background check; stops when dropped.
-#[derive(Debug)]
-pub struct Checker(tokio::task::JoinHandle<()>);
-
-impl Drop for Checker {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// Runs [`SessionWatch::check`] every `every`, sessions idle for
 /// `idle` counting as ended. A failure is logged and retried next time
 /// (the connections stay open meanwhile, as they would have).
-pub fn spawn(db: AnyPool, watch: SessionWatch, idle: Duration, every: Duration) -> Checker {
+pub fn spawn(db: AnyPool, watch: SessionWatch, idle: Duration, every: Duration) -> Task {
     let idle = i64::try_from(idle.as_millis()).unwrap_or(i64::MAX);
-    Checker(tokio::spawn(async move {
+    Task::spawn(async move {
         let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticks.tick().await;
@@ -181,7 +172,7 @@ pub fn spawn(db: AnyPool, watch: SessionWatch, idle: Duration, every: Duration) 
                 }
             }
         }
-    }))
+    })
 }
 
 #[cfg(test)]

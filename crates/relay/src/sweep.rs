@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use sqlx::AnyPool;
 
+use crate::background::Task;
 use crate::store;
 
 /// How often [`spawn`] runs [`expired`].
@@ -79,20 +80,10 @@ pub async fn expired(db: &AnyPool, now_ms: i64) -> Result<Swept, sqlx::Error> {
     })
 }
 
-/// The background pass; stops when dropped.
-#[derive(Debug)]
-pub struct Sweeper(tokio::task::JoinHandle<()>);
-
-impl Drop for Sweeper {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// Runs [`expired`] now and then every [`SWEEP_INTERVAL`] with the relay's
 /// clock, logging what it deleted and any failure (the next pass retries).
-pub fn spawn(db: AnyPool) -> Sweeper {
-    Sweeper(tokio::spawn(async move {
+pub fn spawn(db: AnyPool) -> Task {
+    Task::spawn(async move {
         let mut interval = tokio::time::interval(SWEEP_INTERVAL);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -111,5 +102,5 @@ pub fn spawn(db: AnyPool) -> Sweeper {
                 Err(error) => tracing::warn!(%error, "expired-row cleanup failed; retrying later"),
             }
         }
-    }))
+    })
 }
