@@ -175,20 +175,27 @@ async fn store_in_transaction(db: &AnyPool, message: &NewMessage) -> Result<Outc
 fn chain(message: &NewMessage, seq: i64, prev: Option<&[u8]>) -> Result<[u8; 32], sqlx::Error> {
     let prev = match prev {
         None => ward_seal::archive::GENESIS,
-        Some(bytes) => <[u8; 32]>::try_from(bytes)
-            .map_err(|_| sqlx::Error::Decode("a stored chain hash is not 32 bytes".into()))?,
+        Some(bytes) => chain_hash(bytes)?,
     };
-    Ok(ward_seal::archive::chain(
-        &prev,
-        &ward_seal::archive::Link {
-            seq: u64::try_from(seq).unwrap_or(0),
-            thread_id: &message.thread_id,
-            sender_id: &message.sender_id,
-            message_id: &message.message_id,
-            envelope: &message.envelope,
-            received_at: message.received_at,
-        },
-    ))
+    Ok(ward_seal::archive::chain(&prev, &link(message, seq)))
+}
+
+/// What `message`'s archive link at `seq` covers.
+fn link(message: &NewMessage, seq: i64) -> ward_seal::archive::Link<'_> {
+    ward_seal::archive::Link {
+        seq: u64::try_from(seq).unwrap_or(0),
+        thread_id: &message.thread_id,
+        sender_id: &message.sender_id,
+        message_id: &message.message_id,
+        envelope: &message.envelope,
+        received_at: message.received_at,
+    }
+}
+
+/// A chain hash read from the database.
+fn chain_hash(bytes: &[u8]) -> Result<[u8; 32], sqlx::Error> {
+    <[u8; 32]>::try_from(bytes)
+        .map_err(|_| sqlx::Error::Decode("a stored chain hash is not 32 bytes".into()))
 }
 
 fn as_i64(position: usize) -> i64 {

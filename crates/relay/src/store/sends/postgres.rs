@@ -25,14 +25,8 @@ const MESSAGE_ID_TAKEN: &str = "envelopes_thread_id_sender_id_message_id_key";
 
 /// Stores `message` (which has no attachments) with one statement.
 pub(super) async fn store(db: &AnyPool, message: &NewMessage) -> Result<Outcome, sqlx::Error> {
-    let tail = ward_seal::archive::tail(&ward_seal::archive::Link {
-        seq: 0,
-        thread_id: &message.thread_id,
-        sender_id: &message.sender_id,
-        message_id: &message.message_id,
-        envelope: &message.envelope,
-        received_at: message.received_at,
-    });
+    // The link without its seq, which the database assigns.
+    let tail = ward_seal::archive::tail(&super::link(message, 0));
     let rows = match sqlx::query(STORE_MESSAGE)
         .bind(&message.thread_id)
         .bind(message.epoch)
@@ -56,9 +50,7 @@ pub(super) async fn store(db: &AnyPool, message: &NewMessage) -> Result<Outcome,
         return Ok(Outcome::KeysChanged);
     };
     let seq: i64 = first.try_get("stored_seq")?;
-    let chain: Vec<u8> = first.try_get("stored_chain")?;
-    let chain = <[u8; 32]>::try_from(chain.as_slice())
-        .map_err(|_| sqlx::Error::Decode("a stored chain hash is not 32 bytes".into()))?;
+    let chain = super::chain_hash(&first.try_get::<Vec<u8>, _>("stored_chain")?)?;
     let recipients = rows
         .iter()
         .map(|row| row.try_get("recipient_id"))
