@@ -183,6 +183,15 @@ fn main() -> ExitCode {
     }
 }
 
+/// A comma-separated flag's entries, trimmed, the empty ones dropped.
+fn list(entries: Vec<String>) -> Vec<String> {
+    entries
+        .into_iter()
+        .map(|entry| entry.trim().to_owned())
+        .filter(|entry| !entry.is_empty())
+        .collect()
+}
+
 async fn run(command: Command) -> Result<(), String> {
     match command {
         Command::Serve {
@@ -248,11 +257,7 @@ async fn run(command: Command) -> Result<(), String> {
                 settings.attachment_quota_bytes = bytes;
             }
             if let Some(types) = allowed_attachment_types {
-                settings.allowed_attachment_types = types
-                    .into_iter()
-                    .map(|t| t.trim().to_owned())
-                    .filter(|t| !t.is_empty())
-                    .collect();
+                settings.allowed_attachment_types = list(types);
             }
             if blob_store.is_some() {
                 settings.blob_store = blob_store;
@@ -267,18 +272,10 @@ async fn run(command: Command) -> Result<(), String> {
                 settings.retention_years = retention_years;
             }
             if let Some(proxies) = trusted_proxies {
-                settings.trusted_proxies = proxies
-                    .into_iter()
-                    .map(|p| p.trim().to_owned())
-                    .filter(|p| !p.is_empty())
-                    .collect();
+                settings.trusted_proxies = list(proxies);
             }
             if let Some(origins) = frame_ancestors {
-                settings.frame_ancestors = origins
-                    .into_iter()
-                    .map(|o| o.trim().to_owned())
-                    .filter(|o| !o.is_empty())
-                    .collect();
+                settings.frame_ancestors = list(origins);
             }
             settings.validate().map_err(|e| e.to_string())?;
             let listen = settings.listen;
