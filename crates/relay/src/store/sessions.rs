@@ -117,8 +117,16 @@ pub async fn live_among(
     now: i64,
     idle_since: i64,
 ) -> Result<std::collections::HashSet<Vec<u8>>, sqlx::Error> {
-    use std::fmt::Write as _;
     const CHUNK: usize = crate::session_watch::CHUNK;
+    /// The statement, with [`CHUNK`] placeholders for the hashes after the
+    /// two times; written once.
+    static LIVE_AMONG: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let hashes: Vec<String> = (0..CHUNK).map(|n| format!("${}", n + 3)).collect();
+        format!(
+            "SELECT token_hash FROM sessions WHERE revoked_at IS NULL AND expires_at > $1 AND last_seen_at > $2 AND token_hash IN ({})",
+            hashes.join(", ")
+        )
+    });
     let Some(last) = token_hashes.last() else {
         return Ok(std::collections::HashSet::new());
     };
@@ -127,15 +135,7 @@ pub async fn live_among(
             "at most {CHUNK} sessions are checked at once"
         )));
     }
-    let mut sql = String::from(
-        "SELECT token_hash FROM sessions WHERE revoked_at IS NULL AND expires_at > $1 AND last_seen_at > $2 AND token_hash IN (",
-    );
-    for n in 0..CHUNK {
-        let separator = if n == 0 { "" } else { ", " };
-        let _ = write!(sql, "{separator}${}", n + 3);
-    }
-    sql.push(')');
-    let mut query = sqlx::query(&sql).bind(now).bind(idle_since);
+    let mut query = sqlx::query(LIVE_AMONG.as_str()).bind(now).bind(idle_since);
     for n in 0..CHUNK {
         query = query.bind(token_hashes.get(n).unwrap_or(last).as_slice());
     }
