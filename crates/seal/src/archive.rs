@@ -46,12 +46,19 @@ pub struct Link<'a> {
     pub received_at: i64,
 }
 
-fn put_text(bytes: &mut Vec<u8>, text: &str) {
-    // Ids are at most 255 bytes (str8 on the wire); saturating keeps the
-    // function total for anything longer, which no envelope can carry.
-    let len = u32::try_from(text.len()).unwrap_or(u32::MAX);
-    bytes.extend_from_slice(&len.to_be_bytes());
-    bytes.extend_from_slice(text.as_bytes());
+/// Feeds `put` the bytes a link hashes after `seq`, in order: each id with
+/// its length, the envelope's digest, `received_at`. [`chain`] hashes them
+/// as they come and [`tail`] collects them, from this one list.
+fn tail_parts(link: &Link<'_>, mut put: impl FnMut(&[u8])) {
+    for text in [link.thread_id, link.sender_id, link.message_id] {
+        // Ids are at most 255 bytes (str8 on the wire); saturating keeps the
+        // function total for anything longer, which no envelope can carry.
+        let len = u32::try_from(text.len()).unwrap_or(u32::MAX);
+        put(&len.to_be_bytes());
+        put(text.as_bytes());
+    }
+    put(&Sha256::digest(link.envelope));
+    put(&link.received_at.to_be_bytes());
 }
 
 /// The chain hash of `link`, chained to `prev` (the chain of `seq - 1`, or
@@ -61,7 +68,7 @@ pub fn chain(prev: &[u8; 32], link: &Link<'_>) -> [u8; 32] {
     hasher.update(LABEL);
     hasher.update(prev);
     hasher.update(link.seq.to_be_bytes());
-    hasher.update(tail(link));
+    tail_parts(link, |bytes| hasher.update(bytes));
     hasher.finalize().into()
 }
 
@@ -75,11 +82,7 @@ pub fn tail(link: &Link<'_>) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(
         12 + link.thread_id.len() + link.sender_id.len() + link.message_id.len() + 32 + 8,
     );
-    put_text(&mut bytes, link.thread_id);
-    put_text(&mut bytes, link.sender_id);
-    put_text(&mut bytes, link.message_id);
-    bytes.extend_from_slice(&Sha256::digest(link.envelope));
-    bytes.extend_from_slice(&link.received_at.to_be_bytes());
+    tail_parts(link, |part| bytes.extend_from_slice(part));
     bytes
 }
 
