@@ -20,6 +20,14 @@ use ward_proto::auth::{
 use ward_proto::passkeys::StartAuthentication;
 use ward_proto::threads::{Category, CreateThreadRequest, Thread, ThreadList};
 
+/// Held by every test here. On PostgreSQL an inbox's snapshot is just below
+/// the oldest transaction still running on the server (store::threads), and
+/// these tests share one server: a thread start or a sweep in flight in
+/// another test served the newest threads of the inbox test at that
+/// snapshot, in thread-id order (seen once in a full run). As in
+/// tests/instances.rs, they must not overlap.
+static INBOX_ORDER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// `patient` starts a thread without keys (as fast as the API allows).
 async fn start_bare(relay: &Relay, patient: &Account) -> Thread {
     relay
@@ -37,6 +45,7 @@ async fn start_bare(relay: &Relay, patient: &Account) -> Thread {
 
 #[tokio::test]
 async fn inbox_pages_are_complete_without_duplicates_while_messages_arrive() {
+    let _order = INBOX_ORDER.lock().await;
     let relay = Relay::start_with(|config| config.max_threads_per_day = 100).await;
     let clinic = relay.clinic().await;
     let sam = relay.patient(&clinic, "sam@example.com").await;
@@ -148,6 +157,7 @@ async fn inbox_pages_are_complete_without_duplicates_while_messages_arrive() {
 
 #[tokio::test]
 async fn the_daily_thread_limit_holds_under_twenty_parallel_starts() {
+    let _order = INBOX_ORDER.lock().await;
     let relay = Relay::start_with(|config| config.max_threads_per_day = 5).await;
     let clinic = relay.clinic().await;
     let sam = relay.patient(&clinic, "sam@example.com").await;
@@ -209,6 +219,7 @@ async fn rows(relay: &Relay, table: &str) -> i64 {
 
 #[tokio::test]
 async fn an_over_long_attacker_id_is_refused_before_anything_is_stored() {
+    let _order = INBOX_ORDER.lock().await;
     let relay = Relay::start().await;
     let clinic = relay.clinic().await;
     let long = "x".repeat(10_000);
@@ -309,6 +320,7 @@ async fn an_over_long_attacker_id_is_refused_before_anything_is_stored() {
 
 #[tokio::test]
 async fn the_sweep_deletes_rows_past_their_cutoff_and_keeps_fresh_ones() {
+    let _order = INBOX_ORDER.lock().await;
     let relay = Relay::start().await;
     let clinic = relay.clinic().await;
     let sam = relay.patient(&clinic, "sam@example.com").await;
