@@ -155,7 +155,7 @@ fn kinds_label(allowed: &[String]) -> String {
     let mut others = Vec::new();
     for media_type in allowed {
         match media_type.split_once('/') {
-            Some(("image", kind)) => photos.push(kind.to_uppercase()),
+            Some(("image", kind)) => photos.push(kind.to_ascii_uppercase()),
             Some(("application", "pdf")) => others.push("PDF documents".to_owned()),
             _ => others.push(media_type.clone()),
         }

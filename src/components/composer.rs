@@ -82,7 +82,7 @@ const RED_FLAGS: &[&str] = &[
 
 /// Whether `draft` mentions something that may be an emergency.
 pub(crate) fn has_red_flag(draft: &str) -> bool {
-    let lower = draft.to_lowercase().replace('’', "'");
+    let lower = super::lowercase(draft).replace('’', "'");
     RED_FLAGS.iter().any(|flag| lower.contains(flag))
 }
 

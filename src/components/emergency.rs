@@ -132,7 +132,7 @@ fn word_at(chars: &[char], at: usize) -> (String, usize) {
         .unwrap_or_default()
         .iter()
         .collect::<String>();
-    (word.to_lowercase(), end)
+    (super::lowercase(&word), end)
 }
 
 fn skip_spaces(chars: &[char], mut at: usize) -> usize {

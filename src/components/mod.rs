@@ -9,3 +9,11 @@ pub(crate) mod notice;
 pub(crate) mod qr;
 pub(crate) mod relay_status;
 pub(crate) mod viewport;
+
+/// `text` in lower case, by the browser's Unicode rules
+/// (`String.prototype.toLowerCase`): Rust's `to_lowercase` would carry its
+/// own Unicode case tables into the client (about 10 KB gzip with
+/// `to_uppercase`, docs/benchmarks.md) for what every browser has.
+pub(crate) fn lowercase(text: &str) -> String {
+    js_sys::JsString::from(text).to_lower_case().into()
+}

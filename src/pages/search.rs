@@ -29,7 +29,7 @@ pub(crate) fn Search() -> impl IntoView {
     });
 
     let results = move || {
-        let needle = query.get().trim().to_lowercase();
+        let needle = crate::components::lowercase(query.get().trim());
         if needle.chars().count() < 2 {
             return Vec::new();
         }
@@ -39,7 +39,7 @@ pub(crate) fn Search() -> impl IntoView {
                 .iter()
                 .flat_map(|(thread_id, list)| {
                     list.iter()
-                        .filter(|m| m.text.to_lowercase().contains(&needle))
+                        .filter(|m| crate::components::lowercase(&m.text).contains(&needle))
                         .map(move |m| (thread_id.clone(), m.clone()))
                 })
                 .collect();

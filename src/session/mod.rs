@@ -133,7 +133,7 @@ impl SessionError {
             Self::RecoveryCodeTypo(detail) => {
                 let mut message = detail.clone();
                 if let Some(first) = message.get(0..1) {
-                    message.replace_range(0..1, &first.to_uppercase());
+                    message.replace_range(0..1, &first.to_ascii_uppercase());
                 }
                 format!("{message}.")
             }
