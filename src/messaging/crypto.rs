@@ -267,10 +267,11 @@ pub(super) async fn next_epoch(
             k.insert((thread_id.to_owned(), next), key);
         });
     }
+    let asked_at = js_sys::Date::now();
     let thread = api::threads::thread(&token, thread_id).await?;
     session.check(ticket)?;
     let now = (thread.current_epoch, thread.needs_rekey);
-    inbox.upsert_thread(thread);
+    inbox.upsert_thread(thread, asked_at);
     match (put, now) {
         (Ok(()), _) => Ok(next),
         // Another member started it first, for the members there are now:
@@ -496,10 +497,11 @@ pub(super) async fn seal(
     let epoch = match inbox.thread(thread_id).and_then(|t| t.current_epoch) {
         Some(epoch) => epoch,
         None => {
+            let asked_at = js_sys::Date::now();
             let thread = api::threads::thread(&token, thread_id).await?;
             session.check(ticket)?;
             let epoch = thread.current_epoch.ok_or(SessionError::Crypto)?;
-            inbox.upsert_thread(thread);
+            inbox.upsert_thread(thread, asked_at);
             epoch
         }
     };

@@ -240,6 +240,10 @@ pub struct Inbox {
     typing_sent: StoredValue<f64>,
     /// Threads whose next epoch this device is starting now.
     rekeying: StoredValue<HashSet<String>>,
+    /// When the relay took this device's last "read" receipt for each
+    /// thread (`Date.now()`): a thread list asked for before then counts
+    /// messages already read, so its unread count is not taken.
+    read_at: StoredValue<HashMap<String, f64>>,
     /// (thread, caregiver) pairs this device is sharing unasked (the
     /// caregiver sees all the patient's threads), or that the relay refused
     /// since the unlock: not tried again until then.
@@ -283,6 +287,7 @@ impl Inbox {
             sending: StoredValue::new(in_order::Line::default()),
             typing_sent: StoredValue::new(0.0),
             rekeying: StoredValue::new(HashSet::new()),
+            read_at: StoredValue::new(HashMap::new()),
             sharing_scope: StoredValue::new(HashSet::new()),
             upload_done: RwSignal::new(HashMap::new()),
             uploads: StoredValue::new_local(HashMap::new()),
@@ -440,8 +445,10 @@ impl Inbox {
         if self.people.with_untracked(Option::is_none) {
             self.reload_people(session).await;
         }
+        let asked_at = js_sys::Date::now();
         let mut list = api::threads::list(&token).await?;
         session.check(ticket)?;
+        self.settle_unread(&mut list, asked_at);
         list.sort_by_key(|t| std::cmp::Reverse(t.last_message_at.unwrap_or(t.created_at)));
         // A patient's thread someone left (a caregiver removed, or their
         // access ran out): its next epoch starts now, from this device, so
@@ -490,6 +497,7 @@ impl Inbox {
     pub async fn open_thread(&self, session: Session, thread_id: &str) -> Result<(), SessionError> {
         let ticket = session.ticket();
         let token = session.token().ok_or(SessionError::Interrupted)?;
+        let asked_at = js_sys::Date::now();
         let thread = api::threads::thread(&token, thread_id).await?;
         // Every member's history, verified once per unlock: the thread's
         // key-change notices, and the heads messages are compared with.
@@ -497,7 +505,7 @@ impl Inbox {
             let _ = crypto::bundle(self, session, &member.account_id, false).await;
         }
         session.check(ticket)?;
-        self.upsert_thread(thread);
+        self.upsert_thread(thread, asked_at);
         let caught_up = self
             .messages
             .with_untracked(|all| all.get(thread_id).map(|list| history::caught_up_to(list)));
@@ -656,11 +664,12 @@ impl Inbox {
     ) -> Result<String, SessionError> {
         let ticket = session.ticket();
         let token = session.token().ok_or(SessionError::Interrupted)?;
+        let asked_at = js_sys::Date::now();
         let thread = api::threads::create(&token, category).await?;
         let thread_id = thread.thread_id.clone();
         crypto::start_epoch(self, session, &thread).await?;
         session.check(ticket)?;
-        self.upsert_thread(thread);
+        self.upsert_thread(thread, asked_at);
         // Sealed like a message, stored with the thread. It is optional:
         // the thread goes on without it when it cannot be stored.
         let subject = subject.trim();
@@ -740,13 +749,14 @@ impl Inbox {
         let ticket = session.ticket();
         self.set_delivery(thread_id, message_id, Delivery::Sending, None);
         // The thread may have moved to a new epoch since the first try.
+        let asked_at = js_sys::Date::now();
         if let Some(token) = session.token()
             && let Ok(thread) = api::threads::thread(&token, thread_id).await
         {
             if !session.is_current(ticket) {
                 return;
             }
-            self.upsert_thread(thread);
+            self.upsert_thread(thread, asked_at);
         }
         let quick_reply = shown
             .answers_offer
@@ -943,6 +953,7 @@ impl Inbox {
             return false;
         };
         let ticket = session.ticket();
+        let asked_at = js_sys::Date::now();
         let Ok(thread) = api::threads::thread(&token, thread_id).await else {
             return false;
         };
@@ -951,27 +962,63 @@ impl Inbox {
         }
         let me = session.account_id.get_untracked().unwrap_or_default();
         let rekey_here = thread.needs_rekey && is_member_as(&thread, &me, Role::Patient);
-        self.upsert_thread(thread);
+        self.upsert_thread(thread, asked_at);
         rekey_here
+    }
+
+    /// Threads the relay described as of `asked_at` count as read where
+    /// this device's "read" receipt got through since (their unread count
+    /// is older than the receipt).
+    fn settle_unread(&self, threads: &mut [Thread], asked_at: f64) {
+        self.read_at.with_value(|read_at| {
+            for thread in threads {
+                if read_at
+                    .get(&thread.thread_id)
+                    .is_some_and(|at| *at >= asked_at)
+                {
+                    thread.unread_count = 0;
+                }
+            }
+        });
     }
 
     /// Tells the thread's other members the patient has read up to `seq`
     /// (the screen calls it only when that message is on a visible page).
+    /// `seq` is the newest message from others, so once the relay has the
+    /// receipt, nothing in the thread is unread (the count the list and a
+    /// clinic's page show), whatever a list asked for earlier says when it
+    /// comes back after this.
     pub async fn mark_read(&self, session: Session, thread_id: &str, seq: u64) {
-        self.receipt(session, thread_id, ReceiptKind::Read, seq)
+        let ticket = session.ticket();
+        let sent = self
+            .receipt(session, thread_id, ReceiptKind::Read, seq)
             .await;
+        if sent && session.is_current(ticket) {
+            self.read_at.update_value(|read_at| {
+                read_at.insert(thread_id.to_owned(), js_sys::Date::now());
+            });
+            self.threads.update(|list| {
+                if let Some(thread) = list.iter_mut().find(|t| t.thread_id == thread_id) {
+                    thread.unread_count = 0;
+                }
+            });
+        }
     }
 
-    /// A cumulative receipt for `thread_id` up to `seq`.
+    /// A cumulative receipt for `thread_id` up to `seq`; whether the relay
+    /// took it.
     pub(crate) async fn receipt(
         &self,
         session: Session,
         thread_id: &str,
         kind: ReceiptKind,
         seq: u64,
-    ) {
-        if let Some(token) = session.token() {
-            let _ = api::threads::receipt(&token, thread_id, kind, seq).await;
+    ) -> bool {
+        match session.token() {
+            Some(token) => api::threads::receipt(&token, thread_id, kind, seq)
+                .await
+                .is_ok(),
+            None => false,
         }
     }
 
@@ -1015,7 +1062,10 @@ impl Inbox {
         });
     }
 
-    fn upsert_thread(&self, thread: Thread) {
+    /// Puts a thread the relay sent (asked for at `asked_at`, `Date.now()`)
+    /// in the list.
+    fn upsert_thread(&self, mut thread: Thread, asked_at: f64) {
+        self.settle_unread(std::slice::from_mut(&mut thread), asked_at);
         self.threads.update(|list| {
             match list.iter_mut().find(|t| t.thread_id == thread.thread_id) {
                 Some(existing) => *existing = thread,

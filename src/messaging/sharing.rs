@@ -316,9 +316,10 @@ impl Inbox {
     async fn reload_thread(&self, session: Session, thread_id: &str) -> Result<(), SessionError> {
         let ticket = session.ticket();
         let token = session.token().ok_or(SessionError::Interrupted)?;
+        let asked_at = js_sys::Date::now();
         let thread = api::threads::thread(&token, thread_id).await?;
         session.check(ticket)?;
-        self.upsert_thread(thread);
+        self.upsert_thread(thread, asked_at);
         Ok(())
     }
 }
