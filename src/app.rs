@@ -25,11 +25,12 @@ pub fn App() -> impl IntoView {
     // keys and its inbox (thread keys, decrypted messages, drafts).
     let session = Session::new();
     provide_context(session);
-    Location::provide();
+    let location = Location::provide();
     idle::watch(session);
     crate::components::viewport::follow_visual_viewport();
     let inbox = session.inbox();
     messaging::live::run(session, inbox);
+    crate::embed::run(session, inbox, location);
 
     let phase = session.phase;
     let signed_in = Memo::new(move |_| matches!(phase.get(), Phase::Unlocked | Phase::Locked));

@@ -32,6 +32,7 @@ pub mod app;
 pub(crate) mod attachments;
 pub mod auth;
 pub(crate) mod components;
+pub(crate) mod embed;
 pub mod messaging;
 pub mod pages;
 pub mod router;
@@ -47,5 +48,16 @@ pub fn start() {
     {
         boot.remove();
     }
-    leptos::mount::mount_to_body(app::App);
+    // Ward's own small window for a passkey asked for inside a clinic's
+    // page: no session, no app around it (auth::popup).
+    let path = web_sys::window().and_then(|w| w.location().pathname().ok());
+    let passkey_window = path.as_deref() == Some(auth::popup::PATH);
+    leptos::mount::mount_to_body(move || {
+        use leptos::prelude::IntoAny as _;
+        if passkey_window {
+            pages::passkey_window::PasskeyWindow().into_any()
+        } else {
+            app::App().into_any()
+        }
+    });
 }

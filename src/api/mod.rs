@@ -125,7 +125,14 @@ pub(crate) fn url_encode(value: &str) -> String {
     String::from(js_sys::encode_uri_component(value))
 }
 
+/// Adds the session's token, and `Ward-Frame: 1` inside another site's
+/// frame (the relay partitions the session cookie then).
 fn with_token(builder: RequestBuilder, token: Option<&SessionToken>) -> RequestBuilder {
+    let builder = if crate::embed::framed() {
+        builder.header("Ward-Frame", "1")
+    } else {
+        builder
+    };
     match token {
         Some(token) => builder.header("Authorization", &token.header()),
         None => builder,
@@ -255,4 +262,9 @@ async fn get_bytes(path: &str, token: &SessionToken) -> Result<Vec<u8>, ApiError
 /// `GET /healthz`.
 pub(crate) async fn health() -> Result<Health, ApiError> {
     get(HEALTH_PATH, None).await
+}
+
+/// `GET /v1/embed`: the sites that may embed Ward.
+pub(crate) async fn embed_info() -> Result<ward_proto::embed::EmbedInfo, ApiError> {
+    get("/v1/embed", None).await
 }

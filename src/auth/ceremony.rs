@@ -80,8 +80,13 @@ async fn settle(promise: Promise) -> Result<JsValue, PasskeyError> {
 }
 
 /// `navigator.credentials.create` with the relay's options
-/// (`CreationChallengeResponse`, as the relay sent it) and PRF asked for.
+/// (`CreationChallengeResponse`, as the relay sent it) and PRF asked for;
+/// inside another site's frame, in Ward's passkey window
+/// ([`super::popup`]).
 pub(crate) async fn create(options: &RawValue) -> Result<Created, PasskeyError> {
+    if crate::embed::framed() {
+        return super::popup::create(options).await;
+    }
     let request = webauthn::creation_options(options.get())?;
     let promise = credentials()?
         .create_with_options(request.unchecked_ref())

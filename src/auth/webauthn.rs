@@ -28,6 +28,9 @@ pub enum PasskeyError {
     /// The page is not allowed to use passkeys (wrong origin, or an iframe
     /// without permission).
     NotAllowedHere,
+    /// The browser blocked the window Ward makes a passkey in when it is
+    /// inside another site's frame.
+    WindowBlocked,
     /// Something else; the detail is for logs, not people.
     Other(String),
 }
@@ -47,6 +50,9 @@ impl PasskeyError {
             }
             Self::NotAllowedHere => {
                 "Passkeys are not allowed on this page. Open Ward in its own tab and try again."
+            }
+            Self::WindowBlocked => {
+                "Your browser blocked the window Ward opens to make your passkey. Allow pop-ups for this site, or open Ward in its own tab, and try again."
             }
             Self::Other(_) => "Something went wrong with the passkey. Try again.",
         }

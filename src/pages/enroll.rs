@@ -227,10 +227,17 @@ pub(crate) fn Enroll() -> impl IntoView {
             error.set(Some("Give this passkey a name, like \"My phone\".".into()));
             return;
         }
+        // Inside a clinic's page, the passkey is made in Ward's own window,
+        // opened now, in the tap (crate::auth::popup).
+        if crate::embed::framed() {
+            crate::auth::popup::open();
+        }
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            match session.create_first_passkey(name).await {
+            let result = session.create_first_passkey(name).await;
+            crate::auth::popup::discard();
+            match result {
                 Ok(()) => {}
                 // The passkey exists; signing in with it finishes the
                 // setup (the account has no vault yet).
@@ -314,7 +321,12 @@ pub(crate) fn Enroll() -> impl IntoView {
                             <form on:submit=create_passkey>
                                 <label for="passkey-label">"Name for this passkey"</label>
                                 <input id="passkey-label" name="label" type="text" maxlength="100" bind:value=label />
-                                <button type="submit" class="button primary" prop:disabled=move || busy.get()>"Create passkey"</button>
+                                {crate::embed::framed().then(|| view! {
+                                    <p class="hint">"Inside the clinic's website, your browser makes the passkey in a small Ward window. It closes by itself when the passkey is made."</p>
+                                })}
+                                <button type="submit" class="button primary" prop:disabled=move || busy.get()>
+                                    {if crate::embed::framed() { "Continue in a new window" } else { "Create passkey" }}
+                                </button>
                             </form>
                         }
                     >

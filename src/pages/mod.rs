@@ -6,6 +6,7 @@ pub(crate) mod enroll;
 pub(crate) mod home;
 pub(crate) mod lock;
 pub(crate) mod new_thread;
+pub(crate) mod passkey_window;
 pub(crate) mod recovery;
 pub(crate) mod search;
 pub(crate) mod settings;

@@ -28,6 +28,10 @@ pub struct Attempt {
     /// The `User-Agent` itself (at most 200 characters), for the owner's
     /// own list of sessions; never written to the log.
     pub user_agent: Option<String>,
+    /// Made by Ward inside another site's frame (its `Ward-Frame: 1`
+    /// header): the session cookie is then partitioned
+    /// ([`crate::sessions::cookie`]).
+    pub framed: bool,
 }
 
 impl Attempt {
@@ -43,6 +47,7 @@ impl Attempt {
             device: device(user_agent.unwrap_or("")),
             network: network(addr),
             user_agent: user_agent.map(|ua| ua.chars().take(200).collect()),
+            framed: crate::sessions::framed(headers),
         }
     }
 

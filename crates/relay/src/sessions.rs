@@ -2,7 +2,7 @@
 //! timeouts, a new token on every sign-in, server-side revocation.
 
 use axum::Json;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use ward_proto::account::AccountEventKind;
 use ward_proto::auth::SessionCreated;
@@ -14,9 +14,8 @@ use crate::secrets::{self, now_ms};
 use crate::{AppState, history, store};
 
 /// Starts a session for `account_id` (recording the sign-in `attempt` in
-/// its access log) and answers with its token (JSON, and
-/// an `HttpOnly`, `SameSite=Strict` cookie for same-site use: named
-/// `__Host-ward_session` and `Secure` over HTTPS).
+/// its access log) and answers with its token (JSON, and the session
+/// [`cookie`]).
 pub async fn start(
     state: &AppState,
     account_id: &str,
@@ -52,11 +51,7 @@ pub async fn start(
     )
     .await?;
     let max_age = state.config.session_absolute().as_secs();
-    let cookie = format!(
-        "{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
-        session_cookie_name(state),
-        if state.https() { "; Secure" } else { "" }
-    );
+    let cookie = cookie(state, &token, max_age, attempt.framed);
     let body = SessionCreated {
         account_id: account_id.to_owned(),
         token,
@@ -119,11 +114,40 @@ pub async fn sign_out(state: &AppState, session: &Session) -> Result<(), ApiErro
     Ok(())
 }
 
+/// The header Ward's web client adds to every request it makes from inside
+/// another site's frame (docs/embedding.md).
+pub const FRAME_HEADER: &str = "ward-frame";
+
+/// Whether a request comes from Ward inside another site's frame.
+pub fn framed(headers: &HeaderMap) -> bool {
+    headers.get(FRAME_HEADER).is_some_and(|value| value == "1")
+}
+
+/// The session cookie's `Set-Cookie` value: `HttpOnly`, `Path=/`, and
+/// `SameSite=Strict` for Ward on its own site, named `__Host-ward_session`
+/// and `Secure` over HTTPS. Inside another site's frame (`framed`) a
+/// `Strict` cookie is never sent, so over HTTPS it is `SameSite=None;
+/// Partitioned` instead (CHIPS): kept under the embedding site's key, sent
+/// only to Ward's frames on that site, in browsers that block third-party
+/// cookies too. Over plain HTTP (development) a framed cookie stays
+/// `Strict`, since browsers refuse `SameSite=None` without `Secure`.
+/// An empty `token` with `max_age` 0 deletes it (a partitioned cookie is
+/// deleted only by a partitioned `Set-Cookie`).
+pub fn cookie(state: &AppState, token: &str, max_age: u64, framed: bool) -> String {
+    let name = session_cookie_name(state);
+    if state.https() {
+        let same_site = if framed {
+            "None; Partitioned"
+        } else {
+            "Strict"
+        };
+        format!("{name}={token}; Path=/; HttpOnly; Secure; SameSite={same_site}; Max-Age={max_age}")
+    } else {
+        format!("{name}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}")
+    }
+}
+
 /// The `Set-Cookie` value that deletes the session cookie.
-pub fn clear_cookie(state: &AppState) -> String {
-    format!(
-        "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
-        session_cookie_name(state),
-        if state.https() { "; Secure" } else { "" }
-    )
+pub fn clear_cookie(state: &AppState, headers: &HeaderMap) -> String {
+    cookie(state, "", 0, framed(headers))
 }

@@ -120,17 +120,7 @@ pub fn with_site(api: Router, site: Option<&StaticSite>, headers: &Headers) -> R
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))
-        // Ward's windows share a browsing context group with no other site's
-        // (a page Ward opens, or that opens Ward, gets no handle on it).
-        // Not `same-origin-allow-popups`: that only matters for popups Ward
-        // opens to other sites, and it opens none. A future passkey popup
-        // for the embedded client (opened from a frame inside a clinic's
-        // page) needs neither value but `unsafe-none` on that one page,
-        // because its opener's top-level page is the clinic's.
-        .layer(SetResponseHeaderLayer::overriding(
-            HeaderName::from_static("cross-origin-opener-policy"),
-            HeaderValue::from_static("same-origin"),
-        ))
+        .layer(axum::middleware::from_fn(opener_policy))
         // No other site may load Ward's responses as images, scripts and
         // the like (framing is governed by frame-ancestors, not this). The
         // one response made for other sites, the embed script, says
@@ -146,6 +136,31 @@ pub fn with_site(api: Router, site: Option<&StaticSite>, headers: &Headers) -> R
                  camera=(self), microphone=(), geolocation=(), payment=()",
             ),
         ))
+}
+
+/// The page Ward inside a clinic's frame opens to make a passkey (the web
+/// client's `auth::popup`).
+pub const PASSKEY_WINDOW_PATH: &str = "/passkey-window";
+
+/// `Cross-Origin-Opener-Policy`: Ward's windows share a browsing context
+/// group with no other site's (a page Ward opens, or that opens Ward, gets
+/// no handle on it), except the passkey window: its opener is Ward's own
+/// frame, inside a clinic's page, and `same-origin` would cut it off from
+/// that frame (the opener's top-level page is the clinic's), so it says
+/// `unsafe-none`. It holds no session and takes messages only from Ward's
+/// origin. Not `same-origin-allow-popups` elsewhere: that only matters for
+/// popups Ward opens to other sites, and it opens none.
+async fn opener_policy(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let popup = request.uri().path() == PASSKEY_WINDOW_PATH;
+    let mut response = next.run(request).await;
+    response.headers_mut().insert(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static(if popup { "unsafe-none" } else { "same-origin" }),
+    );
+    response
 }
 
 /// Whether `path` names a file Trunk gave a content hash

@@ -212,6 +212,99 @@ async fn over_https_the_cookie_is_host_prefixed_secure_and_hsts_is_sent() {
 }
 
 #[tokio::test]
+async fn inside_another_sites_frame_the_cookie_is_partitioned_and_cleared_so() {
+    let relay = Relay::start_with(|config| {
+        config.public_origin = "https://ward.example".into();
+    })
+    .await;
+    // Ward's client in a frame says so on every request (`Ward-Frame: 1`).
+    let session = relay
+        .http
+        .post(format!("{}/v1/clinic/setup", relay.url))
+        .header("ward-frame", "1")
+        .json(&serde_json::json!({"setup_code": relay.setup_code(), "display_name": "Clinic"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(session.status(), StatusCode::OK);
+    let set_cookie = session.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let token = session
+        .json::<ward_proto::auth::SessionCreated>()
+        .await
+        .unwrap()
+        .token;
+    assert!(
+        set_cookie.starts_with(&format!("__Host-ward_session={token};")),
+        "{set_cookie}"
+    );
+    for attribute in [
+        "; Secure",
+        "; Path=/;",
+        "; HttpOnly",
+        "; SameSite=None; Partitioned",
+    ] {
+        assert!(set_cookie.contains(attribute), "{attribute}: {set_cookie}");
+    }
+    assert!(!set_cookie.contains("Strict"), "{set_cookie}");
+
+    // The cookie alone still changes nothing without Ward's own origin
+    // (the frame's requests carry it; the clinic's page's would not).
+    let cookie = format!("__Host-ward_session={token}");
+    let (status, _, _) = call(
+        &relay,
+        Request::post("/v1/auth/logout")
+            .header("cookie", &cookie)
+            .header("ward-frame", "1")
+            .header("origin", "https://clinic.example")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Signing out in the frame deletes the partitioned cookie (only a
+    // partitioned Set-Cookie can).
+    let (status, headers, _) = call(
+        &relay,
+        Request::post("/v1/auth/logout")
+            .header("cookie", &cookie)
+            .header("ward-frame", "1")
+            .header("origin", "https://ward.example")
+            .header("sec-fetch-site", "same-origin")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let cleared = headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(
+        cleared.starts_with("__Host-ward_session=;")
+            && cleared.contains("; SameSite=None; Partitioned")
+            && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+
+    // Over plain HTTP (development) browsers refuse SameSite=None without
+    // Secure: a framed sign-in keeps the Strict cookie.
+    let plain = Relay::start().await;
+    let response = plain
+        .http
+        .post(format!("{}/v1/clinic/setup", plain.url))
+        .header("ward-frame", "1")
+        .json(&serde_json::json!({"setup_code": plain.setup_code(), "display_name": "Clinic"}))
+        .send()
+        .await
+        .unwrap();
+    let set_cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
+    assert!(
+        set_cookie.starts_with("ward_session=") && set_cookie.contains("; SameSite=Strict"),
+        "{set_cookie}"
+    );
+}
+
+#[tokio::test]
 async fn every_response_says_cross_origin_opener_and_resource_policy() {
     let site = tempfile::tempdir().unwrap();
     std::fs::write(site.path().join("index.html"), "<html></html>").unwrap();
@@ -240,6 +333,24 @@ async fn every_response_says_cross_origin_opener_and_resource_policy() {
                 .get("cross-origin-resource-policy")
                 .map(|v| v.to_str().unwrap()),
             Some("same-origin"),
+            "{path}"
+        );
+    }
+    // The passkey window Ward in a clinic's frame opens keeps its opener
+    // (that frame): `same-origin` would cut it off. Only that page, and
+    // only its exact path.
+    let (status, headers, _) = call(
+        &relay,
+        Request::get("/passkey-window").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["cross-origin-opener-policy"], "unsafe-none");
+    assert_eq!(headers["cross-origin-resource-policy"], "same-origin");
+    for path in ["/passkey-window/x", "/passkey-windows"] {
+        let (_, headers, _) = call(&relay, Request::get(path).body(Body::empty()).unwrap()).await;
+        assert_eq!(
+            headers["cross-origin-opener-policy"], "same-origin",
             "{path}"
         );
     }

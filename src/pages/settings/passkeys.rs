@@ -40,10 +40,16 @@ pub(super) fn Passkeys() -> impl IntoView {
             ));
             return;
         }
+        // Inside a clinic's page, the passkey is made in Ward's own window,
+        // opened now, in the tap (crate::auth::popup).
+        if crate::embed::framed() {
+            crate::auth::popup::open();
+        }
         busy.set(true);
         error.set(None);
         spawn_local(async move {
             let result = session.add_passkey(label).await;
+            crate::auth::popup::discard();
             busy.set(false);
             match result {
                 Ok((added, unlocks)) => {
@@ -71,7 +77,9 @@ pub(super) fn Passkeys() -> impl IntoView {
             <form on:submit=add>
                 <label for="new-passkey">"Name for a new passkey"</label>
                 <input id="new-passkey" type="text" maxlength="100" bind:value=new_label />
-                <button type="submit" class="button secondary" prop:disabled=move || busy.get()>"Add a passkey"</button>
+                <button type="submit" class="button secondary" prop:disabled=move || busy.get()>
+                    {if crate::embed::framed() { "Add a passkey in a new window" } else { "Add a passkey" }}
+                </button>
             </form>
             <Busy busy=busy text="Follow your device's prompts…" />
             <p role="status">{move || status.get()}</p>

@@ -165,10 +165,15 @@ pub async fn key_login(
 
 /// `POST /v1/auth/logout`: ends this session server-side and clears the cookie.
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "sign-in", responses((status = 204, description = "Done")), security(("session" = [])))]
-pub async fn logout(State(state): State<AppState>, session: Session) -> Result<Response, ApiError> {
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    session: Session,
+) -> Result<Response, ApiError> {
     sessions::sign_out(&state, &session).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
-    if let Ok(clear) = axum::http::HeaderValue::from_str(&sessions::clear_cookie(&state)) {
+    if let Ok(clear) = axum::http::HeaderValue::from_str(&sessions::clear_cookie(&state, &headers))
+    {
         response.headers_mut().insert(header::SET_COOKIE, clear);
     }
     response.headers_mut().insert(

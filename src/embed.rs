@@ -1,0 +1,321 @@
+//! Ward inside a clinic's page (docs/embedding.md, "What your page hears"):
+//! in another site's frame, the app tells that page only what it may know
+//! (ready, the height Ward wants, the unread count, whether someone is
+//! signed in, a new message while the page is hidden, an error's code) and
+//! takes its requests (sign out, open a thread, a theme, a language).
+//!
+//! Messages go only to the sites in the relay's `frame_ancestors`
+//! (`GET /v1/embed`), never `*`, and are read only from the parent window
+//! at one of those origins. Nothing in them names a person or says what
+//! anyone wrote: a count, a state, a height.
+
+use std::cell::RefCell;
+
+use js_sys::{Object, Reflect};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::api;
+use crate::messaging::Inbox;
+use crate::router::Location;
+use crate::session::{Phase, Session};
+
+thread_local! {
+    /// Whether this page is another page's frame (fixed for its life).
+    static FRAMED: bool = web_sys::window()
+        .and_then(|window| window.parent().ok().flatten().map(|parent| !Object::is(&parent, &window)))
+        .unwrap_or(false);
+    /// The origins the clinic's page may have: the relay's list.
+    static ORIGINS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Whether Ward runs inside another page's frame.
+pub(crate) fn framed() -> bool {
+    FRAMED.with(|framed| *framed)
+}
+
+/// Starts the conversation with the page around Ward, if there is one and
+/// the relay lists any site that may embed it.
+pub(crate) fn run(session: Session, inbox: Inbox, location: Location) {
+    if !framed() {
+        return;
+    }
+    if let Some(root) = root() {
+        let _ = root.set_attribute("data-embedded", "");
+    }
+    let ready = RwSignal::new(false);
+    report_session(session, inbox, ready);
+    spawn_local(async move {
+        let Ok(info) = api::embed_info().await else {
+            return;
+        };
+        if info.origins.is_empty() {
+            return;
+        }
+        ORIGINS.with(|origins| *origins.borrow_mut() = info.origins);
+        listen(session, location);
+        post("ready", None);
+        follow_height();
+        ready.set(true);
+    });
+}
+
+/// `{ward: 1, type, [field]: value}` to the parent, at each listed origin
+/// (the browser delivers it only at the one the parent has).
+fn post(kind: &str, field: Option<(&str, JsValue)>) {
+    let Some(parent) = web_sys::window().and_then(|w| w.parent().ok().flatten()) else {
+        return;
+    };
+    let message = Object::new();
+    let _ = Reflect::set(&message, &"ward".into(), &1.into());
+    let _ = Reflect::set(&message, &"type".into(), &kind.into());
+    if let Some((name, value)) = field {
+        let _ = Reflect::set(&message, &name.into(), &value);
+    }
+    ORIGINS.with(|origins| {
+        for origin in origins.borrow().iter() {
+            let _ = parent.post_message(&message, origin);
+        }
+    });
+}
+
+/// What the page hears of the session: `auth` and `unread` at `ready` and
+/// on every change, and `attention` when the count grows while the page
+/// is hidden. No count while locked or signed out: the keys that list the
+/// threads are gone. (One effect for all three: each effect costs the
+/// client about a kilobyte.)
+fn report_session(session: Session, inbox: Inbox, ready: RwSignal<bool>) {
+    Effect::new(move |before: Option<(&'static str, u64, bool)>| {
+        let phase = session.phase.get();
+        let state = match phase {
+            Phase::Unlocked | Phase::ShowRecoveryCode => "signed-in",
+            Phase::Locked => "locked",
+            Phase::SignedOut | Phase::NeedsRecoveryCode => "signed-out",
+        };
+        let count = if phase == Phase::Unlocked {
+            inbox
+                .threads
+                .with(|threads| threads.iter().map(|t| t.unread_count).sum::<u64>())
+        } else {
+            0
+        };
+        let ready = ready.get();
+        if !ready {
+            return (state, count, false);
+        }
+        let (was_state, was_count, told) = before.unwrap_or(("", 0, false));
+        if !told || was_state != state {
+            post("auth", Some(("state", state.into())));
+        }
+        if !told || was_count != count {
+            post("unread", Some(("count", (count as f64).into())));
+        }
+        let hidden = web_sys::window()
+            .and_then(|w| w.document())
+            .is_some_and(|d| d.hidden());
+        if told && hidden && count > was_count {
+            post("attention", None);
+        }
+        (state, count, true)
+    });
+}
+
+/// Tells the page the height Ward's content wants, whenever it changes.
+/// The conversation screen fills the frame, so there it asks for 640 px at
+/// least (the script's default), never for what the frame already is.
+fn follow_height() {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let last = std::cell::Cell::new(0);
+    let measure = move || {
+        let Some(body) = document.body() else {
+            return;
+        };
+        let scrolled = web_sys::window()
+            .and_then(|w| w.scroll_y().ok())
+            .unwrap_or(0.0);
+        let mut height = 0;
+        let children = body.children();
+        for index in 0..children.length() {
+            if let Some(child) = children.item(index) {
+                let bottom = child.get_bounding_client_rect().bottom() + scrolled;
+                height = height.max(bottom.ceil() as i32);
+            }
+        }
+        if document.query_selector(".thread").ok().flatten().is_some() {
+            height = height.max(640);
+        }
+        if height > 0 && height != last.get() {
+            last.set(height);
+            post("resize", Some(("height", height.into())));
+        }
+    };
+    measure();
+    let callback = Closure::<dyn Fn()>::new(measure);
+    let Ok(observer) = web_sys::ResizeObserver::new(callback.as_ref().unchecked_ref()) else {
+        return;
+    };
+    if let Some(body) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.body())
+    {
+        let children = body.children();
+        for index in 0..children.length() {
+            if let Some(child) = children.item(index) {
+                observer.observe(&child);
+            }
+        }
+    }
+    // The page's whole life: nothing to stop it for.
+    callback.forget();
+    std::mem::forget(observer);
+}
+
+/// One of the page's requests, if it is one from the parent window at a
+/// listed origin: `(type, data)`.
+fn request_of(event: &web_sys::MessageEvent) -> Option<(String, JsValue)> {
+    let listed = ORIGINS.with(|origins| origins.borrow().contains(&event.origin()));
+    let parent = web_sys::window()?.parent().ok().flatten()?;
+    let from_parent = event
+        .source()
+        .is_some_and(|source| Object::is(&source, &parent));
+    if !listed || !from_parent {
+        return None;
+    }
+    let data = event.data();
+    if !data.is_object() || Reflect::get(&data, &"ward".into()).ok()?.as_f64() != Some(1.0) {
+        return None;
+    }
+    let kind = Reflect::get(&data, &"type".into()).ok()?.as_string()?;
+    Some((kind, data))
+}
+
+fn text(data: &JsValue, field: &str) -> Option<String> {
+    Reflect::get(data, &field.into()).ok()?.as_string()
+}
+
+fn listen(session: Session, location: Location) {
+    crate::auth::popup::on_message(move |event| {
+        let Some((kind, data)) = request_of(&event) else {
+            return;
+        };
+        match kind.as_str() {
+            "signOut" => sign_out(session, location),
+            "open" => open(location, text(&data, "thread")),
+            "setTheme" => set_theme(text(&data, "accent"), text(&data, "scheme")),
+            "setLocale" => set_locale(text(&data, "locale").unwrap_or_default()),
+            _ => {}
+        }
+    });
+}
+
+fn sign_out(session: Session, location: Location) {
+    if session.phase.get_untracked() == Phase::SignedOut {
+        return;
+    }
+    spawn_local(async move {
+        session.sign_out().await;
+        location.navigate("/");
+    });
+}
+
+/// A thread by its id (the relay's, URL-safe), or the list.
+fn open(location: Location, thread: Option<String>) {
+    match thread {
+        Some(id)
+            if !id.is_empty()
+                && id.len() <= 64
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') =>
+        {
+            location.navigate(&format!("/threads/{id}"));
+        }
+        Some(_) => post("error", Some(("code", "unknown_thread".into()))),
+        None => location.navigate("/"),
+    }
+}
+
+fn root() -> Option<web_sys::HtmlElement> {
+    web_sys::window()?
+        .document()?
+        .document_element()?
+        .dyn_into()
+        .ok()
+}
+
+/// The clinic's colour for Ward's bar and buttons, and light or dark. The
+/// colour carries white text, so one too light to read is refused
+/// (`error {code: "theme_refused"}`); nothing here can hide the emergency
+/// notice or the security indicators, which keep their own colours.
+fn set_theme(accent: Option<String>, scheme: Option<String>) {
+    let Some(root) = root() else {
+        return;
+    };
+    if let Some(accent) = accent.filter(|a| !a.is_empty()) {
+        match readable_on_white(&accent) {
+            true => {
+                let _ = root.style().set_property("--brand", &accent);
+            }
+            false => post("error", Some(("code", "theme_refused".into()))),
+        }
+    }
+    match scheme.as_deref() {
+        Some("light" | "dark") => {
+            let _ = root.set_attribute("data-scheme", scheme.as_deref().unwrap_or("light"));
+        }
+        Some("") | None => {}
+        Some(_) => post("error", Some(("code", "theme_refused".into()))),
+    }
+}
+
+/// Whether `#rrggbb` has at least 4.5:1 contrast with white text (WCAG 2's
+/// relative luminance).
+fn readable_on_white(colour: &str) -> bool {
+    let Some(hex) = colour.strip_prefix('#').filter(|h| h.len() == 6) else {
+        return false;
+    };
+    let Ok(value) = u32::from_str_radix(hex, 16) else {
+        return false;
+    };
+    let channel = |shift: u32| {
+        let c = f64::from((value >> shift) & 0xff) / 255.0;
+        if c <= 0.039_28 {
+            c / 12.92
+        } else {
+            // JS's Math.pow: Rust's would add libm's to the client.
+            js_sys::Math::pow((c + 0.055) / 1.055, 2.4)
+        }
+    };
+    let luminance = 0.2126 * channel(16) + 0.7152 * channel(8) + 0.0722 * channel(0);
+    1.05 / (luminance + 0.05) >= 4.5
+}
+
+/// Ward speaks English only for now (issue 19 brings more): English is
+/// taken, anything else answered with `error {code: "locale_unsupported"}`.
+fn set_locale(locale: String) {
+    let language = locale.split(['-', '_']).next().unwrap_or_default();
+    if !language.eq_ignore_ascii_case("en") {
+        post("error", Some(("code", "locale_unsupported".into())));
+    }
+}
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests {
+    use super::readable_on_white;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn an_accent_must_carry_white_text() {
+        assert!(readable_on_white("#0b5563"));
+        assert!(readable_on_white("#24452f"));
+        assert!(!readable_on_white("#ffff00"));
+        assert!(!readable_on_white("#777777"), "4.48:1, just under");
+        assert!(!readable_on_white("0b5563"));
+        assert!(!readable_on_white("#0b556"));
+        assert!(!readable_on_white("red; display: none"));
+    }
+}
