@@ -56,10 +56,24 @@ pub(crate) fn run(session: Session, inbox: Inbox, location: Location) {
         }
         ORIGINS.with(|origins| *origins.borrow_mut() = info.origins);
         listen(session, location);
-        post("ready", None);
-        follow_height();
-        ready.set(true);
+        // The embed script forgets an earlier `ready` at the frame's `load`
+        // (a reload): so `ready` goes after it, never before.
+        let loaded = web_sys::window()
+            .and_then(|w| w.document())
+            .is_some_and(|d| d.ready_state() == "complete");
+        if loaded {
+            start_reporting(ready);
+        } else if let Some(window) = web_sys::window() {
+            let on_load = Closure::once_into_js(move || start_reporting(ready));
+            let _ = window.add_event_listener_with_callback("load", on_load.unchecked_ref());
+        }
     });
+}
+
+fn start_reporting(ready: RwSignal<bool>) {
+    post("ready", None);
+    follow_height();
+    ready.set(true);
 }
 
 /// `{ward: 1, type, [field]: value}` to the parent, at each listed origin
@@ -82,12 +96,12 @@ fn post(kind: &str, field: Option<(&str, JsValue)>) {
 }
 
 /// What the page hears of the session: `auth` and `unread` at `ready` and
-/// on every change, and `attention` when the count grows while the page
-/// is hidden. No count while locked or signed out: the keys that list the
-/// threads are gone. (One effect for all three: each effect costs the
-/// client about a kilobyte.)
+/// on every change (no count while locked or signed out: the keys that
+/// list the threads are gone), and `attention` when a message from someone
+/// else arrives while the page is hidden. (One effect for all three: each
+/// effect costs the client about a kilobyte.)
 fn report_session(session: Session, inbox: Inbox, ready: RwSignal<bool>) {
-    Effect::new(move |before: Option<(&'static str, u64, bool)>| {
+    Effect::new(move |before: Option<(&'static str, u64, u64, bool)>| {
         let phase = session.phase.get();
         let state = match phase {
             Phase::Unlocked | Phase::ShowRecoveryCode => "signed-in",
@@ -101,11 +115,11 @@ fn report_session(session: Session, inbox: Inbox, ready: RwSignal<bool>) {
         } else {
             0
         };
-        let ready = ready.get();
-        if !ready {
-            return (state, count, false);
+        let arrivals = inbox.arrivals.get();
+        if !ready.get() {
+            return (state, count, arrivals, false);
         }
-        let (was_state, was_count, told) = before.unwrap_or(("", 0, false));
+        let (was_state, was_count, was_arrivals, told) = before.unwrap_or(("", 0, 0, false));
         if !told || was_state != state {
             post("auth", Some(("state", state.into())));
         }
@@ -115,16 +129,16 @@ fn report_session(session: Session, inbox: Inbox, ready: RwSignal<bool>) {
         let hidden = web_sys::window()
             .and_then(|w| w.document())
             .is_some_and(|d| d.hidden());
-        if told && hidden && count > was_count {
+        if told && hidden && arrivals > was_arrivals {
             post("attention", None);
         }
-        (state, count, true)
+        (state, count, arrivals, true)
     });
 }
 
-/// Tells the page the height Ward's content wants, whenever it changes.
-/// The conversation screen fills the frame, so there it asks for 640 px at
-/// least (the script's default), never for what the frame already is.
+/// Tells the page the height Ward's content wants, whenever it changes;
+/// 640 px (the script's default) on the conversation screen, which fills
+/// the frame.
 fn follow_height() {
     let Some(document) = web_sys::window().and_then(|w| w.document()) else {
         return;
@@ -145,8 +159,11 @@ fn follow_height() {
                 height = height.max(bottom.ceil() as i32);
             }
         }
+        // The conversation screen is as tall as the frame (its list
+        // scrolls inside), so measuring it would only repeat the frame's
+        // height back: it asks for the script's default instead.
         if document.query_selector(".thread").ok().flatten().is_some() {
-            height = height.max(640);
+            height = 640;
         }
         if height > 0 && height != last.get() {
             last.set(height);

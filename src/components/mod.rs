@@ -14,6 +14,13 @@ pub(crate) mod viewport;
 /// (`String.prototype.toLowerCase`): Rust's `to_lowercase` would carry its
 /// own Unicode case tables into the client (about 10 KB gzip with
 /// `to_uppercase`, docs/benchmarks.md) for what every browser has.
+#[cfg(target_arch = "wasm32")]
 pub(crate) fn lowercase(text: &str) -> String {
     js_sys::JsString::from(text).to_lower_case().into()
+}
+
+/// The same, for the native unit tests (there is no browser there).
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn lowercase(text: &str) -> String {
+    text.to_lowercase()
 }

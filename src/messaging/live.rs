@@ -239,6 +239,7 @@ async fn apply(
             if message.sender_id != me {
                 let name = inbox.sender_label(&thread_id, &message.sender_id, &me);
                 inbox.announcement.set(format!("New message from {name}."));
+                inbox.arrivals.update(|n| *n += 1);
                 queue.update_value(|q| {
                     let newest = q.delivered.entry(thread_id.clone()).or_default();
                     *newest = (*newest).max(message.seq);

@@ -187,6 +187,9 @@ pub struct Inbox {
     pub typing: RwSignal<HashMap<String, f64>>,
     /// Text for the polite live region ("New message from …").
     pub announcement: RwSignal<String>,
+    /// How many messages from others arrived live since the app started
+    /// (a clinic's page hears `attention` when it grows while hidden).
+    pub arrivals: RwSignal<u64>,
     /// Whether new messages arrive live right now.
     pub link: RwSignal<Link>,
     /// Each listed thread's subject and newest message, opened here.
@@ -265,6 +268,7 @@ impl Inbox {
             messages: RwSignal::new(HashMap::new()),
             typing: RwSignal::new(HashMap::new()),
             announcement: RwSignal::new(String::new()),
+            arrivals: RwSignal::new(0),
             link: RwSignal::new(Link::Connecting),
             summaries: RwSignal::new(HashMap::new()),
             clinic: RwSignal::new(None),

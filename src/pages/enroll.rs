@@ -322,7 +322,7 @@ pub(crate) fn Enroll() -> impl IntoView {
                                 <label for="passkey-label">"Name for this passkey"</label>
                                 <input id="passkey-label" name="label" type="text" maxlength="100" bind:value=label />
                                 {crate::embed::framed().then(|| view! {
-                                    <p class="hint">"Inside the clinic's website, your browser makes the passkey in a small Ward window. It closes by itself when the passkey is made."</p>
+                                    <p class="hint">"Your browser makes the passkey in a small Ward window, which then closes."</p>
                                 })}
                                 <button type="submit" class="button primary" prop:disabled=move || busy.get()>
                                     {if crate::embed::framed() { "Continue in a new window" } else { "Create passkey" }}

@@ -62,22 +62,29 @@ fn options_json(options: &str) -> Result<Box<RawValue>, PasskeyError> {
 /// salt, never on the challenge, so no server is asked for one).
 fn prf_request(options: &str, credential_id: &[u8]) -> Result<Box<RawValue>, PasskeyError> {
     let bad = || PasskeyError::Other("options".into());
-    let parsed: serde_json::Value = serde_json::from_str(options).map_err(|_| bad())?;
-    let rp_id = parsed["publicKey"]["rp"]["id"].as_str().ok_or_else(bad)?;
+    // Read and written through the browser's JSON, not serde_json's
+    // `Value` (smaller client).
+    let parsed = js_sys::JSON::parse(options).map_err(|_| bad())?;
+    let rp_id = Reflect::get(&parsed, &"publicKey".into())
+        .and_then(|public_key| Reflect::get(&public_key, &"rp".into()))
+        .and_then(|rp| Reflect::get(&rp, &"id".into()))
+        .ok()
+        .filter(JsValue::is_string)
+        .and_then(|id| js_sys::JSON::stringify(&id).ok())
+        .and_then(|quoted| quoted.as_string())
+        .ok_or_else(bad)?;
     let mut challenge = [0u8; 32];
     web_sys::window()
         .and_then(|w| w.crypto().ok())
         .ok_or_else(bad)?
         .get_random_values_with_u8_array(&mut challenge)
         .map_err(|_| bad())?;
-    let request = serde_json::json!({"publicKey": {
-        "challenge": URL_SAFE_NO_PAD.encode(challenge),
-        "rpId": rp_id,
-        "allowCredentials": [{"type": "public-key", "id": URL_SAFE_NO_PAD.encode(credential_id)}],
-        "userVerification": "required",
-        "timeout": 120_000,
-    }});
-    RawValue::from_string(request.to_string()).map_err(|_| bad())
+    let request = format!(
+        r#"{{"publicKey":{{"challenge":"{}","rpId":{rp_id},"allowCredentials":[{{"type":"public-key","id":"{}"}}],"userVerification":"required","timeout":120000}}}}"#,
+        URL_SAFE_NO_PAD.encode(challenge),
+        URL_SAFE_NO_PAD.encode(credential_id),
+    );
+    RawValue::from_string(request).map_err(|_| bad())
 }
 
 /// The whole page.
@@ -124,12 +131,11 @@ pub fn PasskeyWindow() -> impl IntoView {
         });
     }
 
+    // The frame closes this window once it has the answer: closing it here
+    // could reach the frame's "closed" check before the answer does.
     let finish = move |created: &Created| {
         answer(&popup::created_message(created));
         step.set(Step::Done);
-        if let Some(window) = web_sys::window() {
-            let _ = window.close();
-        }
     };
     let create = move |_| {
         busy.set(true);
@@ -146,7 +152,14 @@ pub fn PasskeyWindow() -> impl IntoView {
                     step.set(Step::Confirm);
                 }
                 Ok(created) => finish(&created),
-                Err(e) => error.set(Some(e.message().into())),
+                // Cancelled at the device's prompt: "Create passkey" again.
+                Err(e @ PasskeyError::Cancelled) => error.set(Some(e.message().into())),
+                // Nothing to retry here (already registered, no passkeys in
+                // this browser): the frame says why.
+                Err(e) => {
+                    error.set(Some(e.message().into()));
+                    answer(&popup::failed_message(&e));
+                }
             }
         });
     };
@@ -198,7 +211,7 @@ pub fn PasskeyWindow() -> impl IntoView {
         ),
         Step::Create => (
             "Create your passkey",
-            "Your browser makes passkeys for Ward here, in Ward's own window, not inside the clinic's page. This window closes by itself when it is made.",
+            "Your browser makes Ward's passkeys here, not inside the clinic's page. This window closes when it is done.",
             "Create passkey",
         ),
         Step::Confirm => (

@@ -158,9 +158,14 @@ impl FromRequestParts<AppState> for Session {
             cookie(parts, session_cookie_name(state)).ok_or_else(ApiError::not_signed_in)?;
         // A browser attaches the cookie to requests other pages of the same
         // site start, too: a change made with the cookie alone must come
-        // from Ward's own origin.
+        // from Ward's own origin. Any request, even a read, that the
+        // browser says another page started is refused: a frame's
+        // `SameSite=None` cookie (sessions::cookie) goes with every request
+        // to Ward made under the embedding site, its page's own included.
         if !parts.method.is_safe() {
             same_origin(parts, state)?;
+        } else if !fetched_by_ward(parts) {
+            return Err(cross_origin(state));
         }
         sessions::authenticate(state, &token).await
     }
@@ -176,20 +181,30 @@ fn same_origin(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
         (Some(origin), None) => origin.to_str().ok() == Some(ours.as_str()),
         _ => false,
     };
-    let fetch_site_ok = parts
+    if origin_ok && fetched_by_ward(parts) {
+        return Ok(());
+    }
+    Err(cross_origin(state))
+}
+
+/// Whether `Sec-Fetch-Site`, when the browser sends one, says Ward's own
+/// origin started the request.
+fn fetched_by_ward(parts: &Parts) -> bool {
+    parts
         .headers
         .get_all("sec-fetch-site")
         .iter()
-        .all(|site| site.as_bytes() == b"same-origin");
-    if origin_ok && fetch_site_ok {
-        return Ok(());
-    }
-    Err(ApiError::forbidden_code(
+        .all(|site| site.as_bytes() == b"same-origin")
+}
+
+fn cross_origin(state: &AppState) -> ApiError {
+    let ours = state.config.public_origin_header();
+    ApiError::forbidden_code(
         ErrorCode::CrossOriginRequest,
         format!(
-            "This change did not come from Ward's own pages, so it was refused. Open Ward at {ours} and try again."
+            "This request did not come from Ward's own pages, so it was refused. Open Ward at {ours} and try again."
         ),
-    ))
+    )
 }
 
 fn bearer(parts: &Parts) -> Option<String> {

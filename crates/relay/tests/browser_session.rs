@@ -250,6 +250,30 @@ async fn inside_another_sites_frame_the_cookie_is_partitioned_and_cleared_so() {
     }
     assert!(!set_cookie.contains("Strict"), "{set_cookie}");
 
+    // The browser sends that cookie with the clinic page's own requests to
+    // Ward too: one the browser says another site started is refused, even
+    // a read; Ward's frame's own is taken.
+    let (status, _, _) = call(
+        &relay,
+        Request::get("/v1/sessions")
+            .header("cookie", format!("__Host-ward_session={token}"))
+            .header("sec-fetch-site", "cross-site")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = call(
+        &relay,
+        Request::get("/v1/sessions")
+            .header("cookie", format!("__Host-ward_session={token}"))
+            .header("sec-fetch-site", "same-origin")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
     // The cookie alone still changes nothing without Ward's own origin
     // (the frame's requests carry it; the clinic's page's would not).
     let cookie = format!("__Host-ward_session={token}");

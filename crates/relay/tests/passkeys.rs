@@ -574,6 +574,61 @@ async fn finish_registration(
         .await
 }
 
+/// What Ward's passkey window hands back to a framed client is a
+/// registration credential (docs/embedding.md §4): it answers one ceremony
+/// of the frame's session, once, and only in time.
+#[tokio::test]
+async fn a_registration_credential_is_taken_once_and_not_after_its_ceremony_ends() {
+    let relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let patient = relay.patient(&clinic, "sam@example.com").await;
+    let t = patient.token.as_str();
+    let mut phone = SoftPasskey::new(true);
+    let started = registration(&relay, t).await;
+    let credential = phone.do_registration(origin(), started.options).unwrap();
+    let finish = FinishRegistration {
+        ceremony_id: started.ceremony_id,
+        credential,
+        label: "Phone".into(),
+    };
+    let first = relay
+        .call(
+            Method::POST,
+            "/v1/passkeys/register/finish",
+            Some(t),
+            Some(&finish),
+        )
+        .await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    // Replayed: refused.
+    relay
+        .expect_error(
+            Method::POST,
+            "/v1/passkeys/register/finish",
+            Some(t),
+            Some(&finish),
+            StatusCode::BAD_REQUEST,
+            ErrorCode::CeremonyExpired,
+        )
+        .await;
+
+    // Late: its ceremony timed out before the credential came back.
+    let (_, response) = sign_in(&relay, &patient.id, &mut phone).await;
+    let fresh: SessionCreated = response.json().await.unwrap();
+    let mut laptop = SoftPasskey::new(true);
+    let started = registration(&relay, &fresh.token).await;
+    sqlx::query("UPDATE ceremonies SET expires_at = 1 WHERE ceremony_id = $1")
+        .bind(&started.ceremony_id)
+        .execute(&relay.db().await)
+        .await
+        .unwrap();
+    let response = finish_registration(&relay, &fresh.token, started, &mut laptop).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let error: ward_proto::ErrorBody = response.json().await.unwrap();
+    assert_eq!(error.error.code, ErrorCode::CeremonyExpired);
+    assert_eq!(labels(&relay, t).await, ["Phone"]);
+}
+
 #[tokio::test]
 async fn the_first_passkey_needs_no_step_up_but_a_second_one_does() {
     let relay = Relay::start().await;

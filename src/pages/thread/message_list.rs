@@ -317,6 +317,18 @@ enum Row {
     Message(Box<Shown>),
 }
 
+/// A message's delivery, as its row's key says it.
+fn delivery_key(delivery: Option<&Delivery>) -> &str {
+    match delivery {
+        None => "",
+        Some(Delivery::Sending) => "sending",
+        Some(Delivery::Queued) => "queued",
+        Some(Delivery::Retrying) => "retrying",
+        Some(Delivery::Sent) => "sent",
+        Some(Delivery::Failed(why)) => why,
+    }
+}
+
 impl Row {
     /// What identifies the row: a message's row is rebuilt only when what
     /// it shows from the message changes (stored, delivered, failed).
@@ -325,12 +337,14 @@ impl Row {
             Self::Day(day) => format!("day {day}"),
             Self::Unread => "unread".into(),
             Self::Notice(at, text) => format!("notice {at} {text}"),
+            // No `{:?}`: a `Debug` of text would bring Rust's Unicode
+            // escaping tables into the client.
             Self::Message(m) => format!(
-                "{} {} {:?} {:?} {} {}",
+                "{} {} {} {} {} {}",
                 m.sender_id,
                 m.message_id,
-                m.seq,
-                m.delivery,
+                m.seq.unwrap_or(0),
+                delivery_key(m.delivery.as_ref()),
                 m.attachments.len(),
                 m.upload.is_some()
             ),
