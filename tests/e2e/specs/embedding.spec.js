@@ -136,15 +136,15 @@ test('in the clinic site: enroll through the passkey window, talk to the page, a
   await expect(frame).toHaveCSS('height', `${asked}px`);
 
   // Enrollment, inside the frame, with the invite the clinic sent.
-  const code = await s.invite(request, 'Noor Haddad', 'noor@example.com');
-  const seen = s.codesFor('noor@example.com').length;
+  const code = await s.invite(request, 'Noor Haddad', 'noor.frame@example.com');
+  const seen = s.codesFor('noor.frame@example.com').length;
   await inside.getByRole('link', { name: 'I have an invitation' }).click();
   await inside.getByLabel('Invitation code').fill(code);
   await inside.getByRole('button', { name: 'Continue' }).click();
   await expect(inside.getByText('This invitation is for Noor Haddad.')).toBeVisible();
   await inside.getByRole('button', { name: 'Yes, this is me' }).click();
   await expect(inside.getByRole('heading', { level: 1, name: 'Enter your code' })).toBeVisible();
-  await inside.getByLabel('Code from the message').fill(await s.nextCode('noor@example.com', seen));
+  await inside.getByLabel('Code from the message').fill(await s.nextCode('noor.frame@example.com', seen));
   await inside.getByRole('button', { name: 'Verify' }).click();
   await expect(inside.getByRole('region', { name: "The clinic's consent text" })).toContainText('In an emergency, call 911');
   await inside.getByRole('button', { name: 'I agree' }).click();
@@ -268,7 +268,7 @@ test('in the clinic site: enroll through the passkey window, talk to the page, a
 test('in the clinic site: a passkey made on Ward\'s own site signs in inside the frame and unlocks the keys there', async ({ page, request }) => {
   if (!site) throw new Error('WARD_CLINIC_SITE is not set: run these tests with `cargo xtask test`');
   await s.addAuthenticator(page, { prf: true });
-  const recovery = await s.enrollThroughScreens(page, request, { name: 'Lena Park', contact: 'lena@example.com' });
+  const recovery = await s.enrollThroughScreens(page, request, { name: 'Lena Park', contact: 'lena.frame@example.com' });
   await s.confirmRecoveryCode(page, recovery);
   const number = await s.safetyNumber(page);
 
@@ -286,7 +286,7 @@ test('in the clinic site: a passkey made on Ward\'s own site signs in inside the
 
 test('in the clinic site: the code sign-in works in the frame, and a passkey is added through the window', async ({ page, request }) => {
   if (!site) throw new Error('WARD_CLINIC_SITE is not set: run these tests with `cargo xtask test`');
-  const contact = 'omar@example.com';
+  const contact = 'omar.frame@example.com';
   // Enrolled on Ward's own site, with an authenticator app turned on there.
   const ownSite = await s.addAuthenticator(page, { prf: false });
   const recovery = await s.enrollThroughScreens(page, request, { name: 'Omar Said', contact });
