@@ -82,9 +82,7 @@ fn post(kind: &str, field: Option<(&str, JsValue)>) {
     let Some(parent) = web_sys::window().and_then(|w| w.parent().ok().flatten()) else {
         return;
     };
-    let message = Object::new();
-    let _ = Reflect::set(&message, &"ward".into(), &1.into());
-    let _ = Reflect::set(&message, &"type".into(), &kind.into());
+    let message = message(kind);
     if let Some((name, value)) = field {
         let _ = Reflect::set(&message, &name.into(), &value);
     }
@@ -93,6 +91,46 @@ fn post(kind: &str, field: Option<(&str, JsValue)>) {
             let _ = parent.post_message(&message, origin);
         }
     });
+}
+
+/// `{ward: 1, type}`: every message between Ward's windows and the page
+/// around Ward's frame (auth::popup's too).
+pub(crate) fn message(kind: &str) -> Object {
+    let message = Object::new();
+    let _ = Reflect::set(&message, &"ward".into(), &1.into());
+    let _ = Reflect::set(&message, &"type".into(), &kind.into());
+    message
+}
+
+/// The type of a `{ward: 1, type}` message, if it came from the window
+/// `from` and its origin is one the caller takes (`origin_ok`).
+pub(crate) fn kind_from(
+    event: &web_sys::MessageEvent,
+    from: &JsValue,
+    origin_ok: bool,
+) -> Option<String> {
+    let from_expected = event
+        .source()
+        .is_some_and(|source| Object::is(&source, from));
+    if !origin_ok || !from_expected {
+        return None;
+    }
+    let data = event.data();
+    if !data.is_object() || Reflect::get(&data, &"ward".into()).ok()?.as_f64() != Some(1.0) {
+        return None;
+    }
+    Reflect::get(&data, &"type".into()).ok()?.as_string()
+}
+
+/// Calls `handler` with every `message` event this window gets, for the
+/// page's whole life.
+pub(crate) fn on_message(handler: impl Fn(web_sys::MessageEvent) + 'static) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let handler = Closure::<dyn Fn(web_sys::MessageEvent)>::new(handler);
+    let _ = window.add_event_listener_with_callback("message", handler.as_ref().unchecked_ref());
+    handler.forget();
 }
 
 /// What the page hears of the session: `auth` and `unread` at `ready` and
@@ -196,18 +234,8 @@ fn follow_height() {
 fn request_of(event: &web_sys::MessageEvent) -> Option<(String, JsValue)> {
     let listed = ORIGINS.with(|origins| origins.borrow().contains(&event.origin()));
     let parent = web_sys::window()?.parent().ok().flatten()?;
-    let from_parent = event
-        .source()
-        .is_some_and(|source| Object::is(&source, &parent));
-    if !listed || !from_parent {
-        return None;
-    }
-    let data = event.data();
-    if !data.is_object() || Reflect::get(&data, &"ward".into()).ok()?.as_f64() != Some(1.0) {
-        return None;
-    }
-    let kind = Reflect::get(&data, &"type".into()).ok()?.as_string()?;
-    Some((kind, data))
+    let kind = kind_from(event, &parent, listed)?;
+    Some((kind, event.data()))
 }
 
 fn text(data: &JsValue, field: &str) -> Option<String> {
@@ -215,7 +243,7 @@ fn text(data: &JsValue, field: &str) -> Option<String> {
 }
 
 fn listen(session: Session, location: Location) {
-    crate::auth::popup::on_message(move |event| {
+    on_message(move |event| {
         let Some((kind, data)) = request_of(&event) else {
             return;
         };

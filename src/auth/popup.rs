@@ -27,6 +27,7 @@ use zeroize::Zeroizing;
 
 use super::ceremony::{Created, PrfSecret};
 use super::webauthn::PasskeyError;
+use crate::embed::kind_from;
 
 /// The page the popup loads.
 pub(crate) const PATH: &str = "/passkey-window";
@@ -40,29 +41,6 @@ pub(crate) fn own_origin() -> String {
     web_sys::window()
         .and_then(|w| w.location().origin().ok())
         .unwrap_or_default()
-}
-
-/// `{ward: 1, type}`.
-pub(crate) fn message(kind: &str) -> Object {
-    let message = Object::new();
-    let _ = Reflect::set(&message, &"ward".into(), &1.into());
-    let _ = Reflect::set(&message, &"type".into(), &kind.into());
-    message
-}
-
-/// The type of a Ward message from `expected`, at this page's origin.
-pub(crate) fn kind_from(event: &web_sys::MessageEvent, expected: &JsValue) -> Option<String> {
-    let from_expected = event
-        .source()
-        .is_some_and(|source| Object::is(&source, expected));
-    if event.origin() != own_origin() || !from_expected {
-        return None;
-    }
-    let data = event.data();
-    if !data.is_object() || Reflect::get(&data, &"ward".into()).ok()?.as_f64() != Some(1.0) {
-        return None;
-    }
-    Reflect::get(&data, &"type".into()).ok()?.as_string()
 }
 
 /// Opens the passkey window. Call it in the tap that asks for the passkey:
@@ -85,17 +63,6 @@ pub(crate) fn discard() {
     }
 }
 
-/// Calls `handler` with every `message` event this window gets, for the
-/// page's whole life.
-pub(crate) fn on_message(handler: impl Fn(web_sys::MessageEvent) + 'static) {
-    let Some(window) = web_sys::window() else {
-        return;
-    };
-    let handler = Closure::<dyn Fn(web_sys::MessageEvent)>::new(handler);
-    let _ = window.add_event_listener_with_callback("message", handler.as_ref().unchecked_ref());
-    handler.forget();
-}
-
 /// `navigator.credentials.create` with the relay's options, in the window
 /// [`open`] opened.
 pub(crate) async fn create(options: &RawValue) -> Result<Created, PasskeyError> {
@@ -106,14 +73,14 @@ pub(crate) async fn create(options: &RawValue) -> Result<Created, PasskeyError> 
     // The answer (`created` or `failed`), or nothing when the window closed.
     let (sender, answer) = oneshot::channel::<Option<JsValue>>();
     let sender = Rc::new(RefCell::new(Some(sender)));
-    let request = message("create");
+    let request = crate::embed::message("create");
     let _ = Reflect::set(&request, &"options".into(), &options.get().into());
     let expected: JsValue = popup.clone().into();
     let target = popup.clone();
     let answered = sender.clone();
     let on_message =
         Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-            match kind_from(&event, &expected).as_deref() {
+            match kind_from(&event, &expected, event.origin() == own_origin()).as_deref() {
                 // "I am here" (again until it has the options).
                 Some("passkey-window") => {
                     let _ = target.post_message(&request, &own_origin());
@@ -194,7 +161,7 @@ fn created_from(data: &JsValue) -> Result<Created, PasskeyError> {
 /// The popup's answer for a made passkey: the credential as the relay's
 /// JSON, its raw id, and its PRF secret when there is one.
 pub(crate) fn created_message(created: &Created) -> Object {
-    let answer = message("created");
+    let answer = crate::embed::message("created");
     let _ = Reflect::set(
         &answer,
         &"credential".into(),
@@ -214,7 +181,7 @@ pub(crate) fn created_message(created: &Created) -> Object {
 
 /// The popup's answer when no passkey was made.
 pub(crate) fn failed_message(error: &PasskeyError) -> Object {
-    let answer = message("failed");
+    let answer = crate::embed::message("failed");
     let reason = match error {
         PasskeyError::Cancelled => "cancelled",
         PasskeyError::AlreadyRegistered => "already_registered",

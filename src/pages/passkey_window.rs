@@ -102,7 +102,7 @@ pub fn PasskeyWindow() -> impl IntoView {
     // may not be listening yet when this page loads.
     let hello = move || {
         if step.get_untracked() == Step::Waiting {
-            answer(&popup::message("passkey-window"));
+            answer(&crate::embed::message("passkey-window"));
         }
     };
     if !orphan {
@@ -114,9 +114,10 @@ pub fn PasskeyWindow() -> impl IntoView {
                 }
             });
         }
-        popup::on_message(move |event| {
+        crate::embed::on_message(move |event| {
             let Some(expected) = opener() else { return };
-            if popup::kind_from(&event, &expected).as_deref() != Some("create")
+            let from_ward = event.origin() == popup::own_origin();
+            if crate::embed::kind_from(&event, &expected, from_ward).as_deref() != Some("create")
                 || step.get_untracked() != Step::Waiting
             {
                 return;

@@ -133,6 +133,27 @@ async fn a_cookie_alone_changes_nothing_unless_the_request_comes_from_our_origin
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
 }
 
+/// The clinic's setup sign-in (with `Ward-Frame: 1` when `framed`): its
+/// response's headers and the session's token.
+async fn set_up(relay: &Relay, framed: bool) -> (reqwest::header::HeaderMap, String) {
+    let mut request = relay
+        .http
+        .post(format!("{}/v1/clinic/setup", relay.url))
+        .json(&serde_json::json!({"setup_code": relay.setup_code(), "display_name": "Clinic"}));
+    if framed {
+        request = request.header("ward-frame", "1");
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers().clone();
+    let token = response
+        .json::<ward_proto::auth::SessionCreated>()
+        .await
+        .unwrap()
+        .token;
+    (headers, token)
+}
+
 #[tokio::test]
 async fn over_https_the_cookie_is_host_prefixed_secure_and_hsts_is_sent() {
     // Behind a TLS proxy: the relay itself speaks HTTP.
@@ -140,28 +161,10 @@ async fn over_https_the_cookie_is_host_prefixed_secure_and_hsts_is_sent() {
         config.public_origin = "https://ward.example".into();
     })
     .await;
-    let session = relay
-        .http
-        .post(format!("{}/v1/clinic/setup", relay.url))
-        .json(&serde_json::json!({"setup_code": relay.setup_code(), "display_name": "Clinic"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(session.status(), StatusCode::OK);
-    let hsts = session.headers()[header::STRICT_TRANSPORT_SECURITY]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let (headers, token) = set_up(&relay, false).await;
+    let hsts = headers[header::STRICT_TRANSPORT_SECURITY].to_str().unwrap();
     assert!(hsts.contains("max-age="), "{hsts}");
-    let set_cookie = session.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let token = session
-        .json::<ward_proto::auth::SessionCreated>()
-        .await
-        .unwrap()
-        .token;
+    let set_cookie = headers[header::SET_COOKIE].to_str().unwrap();
     assert!(
         set_cookie.starts_with(&format!("__Host-ward_session={token};")),
         "{set_cookie}"
@@ -218,24 +221,8 @@ async fn inside_another_sites_frame_the_cookie_is_partitioned_and_cleared_so() {
     })
     .await;
     // Ward's client in a frame says so on every request (`Ward-Frame: 1`).
-    let session = relay
-        .http
-        .post(format!("{}/v1/clinic/setup", relay.url))
-        .header("ward-frame", "1")
-        .json(&serde_json::json!({"setup_code": relay.setup_code(), "display_name": "Clinic"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(session.status(), StatusCode::OK);
-    let set_cookie = session.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let token = session
-        .json::<ward_proto::auth::SessionCreated>()
-        .await
-        .unwrap()
-        .token;
+    let (headers, token) = set_up(&relay, true).await;
+    let set_cookie = headers[header::SET_COOKIE].to_str().unwrap();
     assert!(
         set_cookie.starts_with(&format!("__Host-ward_session={token};")),
         "{set_cookie}"
@@ -313,15 +300,8 @@ async fn inside_another_sites_frame_the_cookie_is_partitioned_and_cleared_so() {
     // Over plain HTTP (development) browsers refuse SameSite=None without
     // Secure: a framed sign-in keeps the Strict cookie.
     let plain = Relay::start().await;
-    let response = plain
-        .http
-        .post(format!("{}/v1/clinic/setup", plain.url))
-        .header("ward-frame", "1")
-        .json(&serde_json::json!({"setup_code": plain.setup_code(), "display_name": "Clinic"}))
-        .send()
-        .await
-        .unwrap();
-    let set_cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
+    let (headers, _) = set_up(&plain, true).await;
+    let set_cookie = headers[header::SET_COOKIE].to_str().unwrap();
     assert!(
         set_cookie.starts_with("ward_session=") && set_cookie.contains("; SameSite=Strict"),
         "{set_cookie}"
