@@ -31,6 +31,7 @@ pub fn App() -> impl IntoView {
     let inbox = session.inbox();
     messaging::live::run(session, inbox);
     crate::embed::run(session, inbox, location);
+    crate::pwa::run(session, inbox, location);
 
     let phase = session.phase;
     let signed_in = Memo::new(move |_| matches!(phase.get(), Phase::Unlocked | Phase::Locked));
@@ -45,6 +46,7 @@ pub fn App() -> impl IntoView {
                 </Show>
             </header>
             <main id="main" class="app-main" tabindex="-1">
+                <crate::pwa::update::UpdateBanner />
                 {move || match phase.get() {
                     Phase::SignedOut => view! { <SignedOutScreens /> }.into_any(),
                     Phase::NeedsRecoveryCode => view! { <EnterRecoveryCode /> }.into_any(),

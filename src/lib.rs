@@ -35,6 +35,7 @@ pub(crate) mod components;
 pub(crate) mod embed;
 pub mod messaging;
 pub mod pages;
+pub(crate) mod pwa;
 pub mod router;
 pub mod session;
 pub mod store;

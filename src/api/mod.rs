@@ -5,6 +5,7 @@
 pub(crate) mod account;
 pub(crate) mod caregivers;
 pub(crate) mod events;
+pub(crate) mod push;
 pub(crate) mod sign_in;
 pub(crate) mod threads;
 pub(crate) mod uploads;

@@ -662,6 +662,30 @@ pub(super) async fn open_subject(
         .clone()
 }
 
+/// Seals a draft of `thread_id` as this account under the thread's
+/// current key, to keep across an update's reload ([`crate::store::drafts`]);
+/// [`open_queued`] opens it again.
+pub(super) async fn seal_draft(
+    inbox: &Inbox,
+    session: Session,
+    thread_id: &str,
+    text: &str,
+) -> Result<Vec<u8>, SessionError> {
+    let epoch = inbox
+        .thread(thread_id)
+        .and_then(|t| t.current_epoch)
+        .ok_or(SessionError::Crypto)?;
+    key(inbox, session, thread_id, epoch).await?;
+    let header = Header {
+        thread_id: thread_id.to_owned(),
+        epoch,
+        message_id: "draft".into(),
+        sender_id: session.account_id.get_untracked().unwrap_or_default(),
+        sent_at_ms: js_sys::Date::now() as u64,
+    };
+    seal_loaded(inbox, session, header, &Payload::text(text.to_owned()))
+}
+
 /// Opens one of the patient's own queued envelopes, to show it again
 /// after a reload.
 pub(super) async fn open_queued(

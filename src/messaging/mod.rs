@@ -13,6 +13,7 @@
 mod crypto;
 mod history;
 mod in_order;
+mod kept_drafts;
 pub(crate) mod live;
 pub mod pinning;
 mod sending_files;
@@ -20,6 +21,7 @@ mod sharing;
 mod summaries;
 
 pub use summaries::Summary;
+pub(crate) use kept_drafts::{NEW_THREAD, NotKept};
 
 use std::collections::{HashMap, HashSet};
 

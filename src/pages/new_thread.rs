@@ -10,7 +10,7 @@ use crate::attachments::upload::Picked;
 use crate::components::composer::Composer;
 use crate::components::emergency::EmergencyNotice;
 use crate::components::notice::ErrorNote;
-use crate::messaging::{Inbox, category_label};
+use crate::messaging::{Inbox, NEW_THREAD, category_label};
 use crate::session::Session;
 
 /// The new-message screen.
@@ -46,6 +46,22 @@ pub(crate) fn NewThread() -> impl IntoView {
         }
         None => "Your care team reads messages during office hours.".into(),
     };
+
+    // The inbox hears whether something is being written here, so an
+    // update's Reload does not throw it away (there is no thread key yet
+    // to keep it under: messaging::NEW_THREAD). Leaving the screen drops it,
+    // as before.
+    Effect::new(move |_| {
+        let written = format!("{}{}", subject.get(), draft.get());
+        inbox.drafts.update_value(|d| {
+            if written.trim().is_empty() {
+                d.remove(NEW_THREAD);
+            } else {
+                d.insert(NEW_THREAD.into(), written);
+            }
+        });
+    });
+    on_cleanup(move || inbox.drafts.update_value(|d| drop(d.remove(NEW_THREAD))));
 
     // Asked before the emergency warning, so Send after it sends.
     let ready = Callback::new(move |()| {

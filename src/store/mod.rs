@@ -12,9 +12,11 @@
 //!   only), sent in order when the connection returns.
 //! - [`bundles`]: the pinned key bundle and key-history head for every
 //!   thread member (version 3 added the head; older pins are kept).
+//! - [`drafts`]: drafts sealed for an update's reload (version 4).
 
 pub mod bundles;
 pub mod device;
+pub(crate) mod drafts;
 pub(crate) mod outbox;
 
 pub use device::DeviceUnlock;
@@ -27,13 +29,14 @@ use wasm_bindgen::JsCast as _;
 /// The IndexedDB database's name.
 pub const DB_NAME: &str = "ward";
 /// The IndexedDB schema version this client opens.
-pub const DB_VERSION: u32 = 3;
+pub const DB_VERSION: u32 = 4;
 /// Every object store in [`DB_NAME`], created on open when missing.
-pub const STORES: [&str; 4] = [
+pub const STORES: [&str; 5] = [
     device::DEVICES,
     device::PINS,
     outbox::OUTBOX,
     bundles::BUNDLES,
+    drafts::DRAFTS,
 ];
 
 /// Why something could not be kept on, or read back from, this device.

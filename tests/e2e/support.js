@@ -358,9 +358,11 @@ function freePort() {
  * starts it again on the same port with the same data directory and
  * settings (and `configure(toml)`'s, if given since); `stop()` ends it
  * (SIGTERM) and removes its data directory;
- * `log()` is what it printed.
+ * `log()` is what it printed. It serves the client from `staticDir` (a
+ * spec may change its own copy), with the TOML settings `toml` from its
+ * first start.
  */
-async function ownRelay() {
+async function ownRelay({ staticDir = path.join(__dirname, '..', '..', 'dist'), toml = '' } = {}) {
   const bin = process.env.WARD_RELAY_BIN;
   if (!bin) throw new Error('WARD_RELAY_BIN is not set: run these tests with `cargo xtask test`');
   const port = await freePort();
@@ -371,7 +373,7 @@ async function ownRelay() {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WARD_')));
   const args = [
     'serve', '--listen', `127.0.0.1:${port}`, '--public-origin', url, '--data', dir,
-    '--dev', '--static', path.join(__dirname, '..', '..', 'dist'),
+    '--dev', '--static', staticDir,
     '--office-hours', 'Monday to Friday, 8 am to 5 pm',
     '--emergency-notice', "If this is an emergency, call 911. For a mental health crisis, call or text 988 (Riverside's demo notice).",
   ];
@@ -434,6 +436,7 @@ async function ownRelay() {
     /** What it printed (stdout and stderr). */
     log: () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : ''),
   };
+  if (toml) relay.configure(toml);
   await relay.start();
   initClinic(relay);
   return relay;

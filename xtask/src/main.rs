@@ -7,6 +7,8 @@
 //! * `bench`: crypto throughput on the host and in Chromium, client size;
 //!   `bench relay`: the relay's capacity (sockets, messages, parts) on
 //!   SQLite and PostgreSQL.
+//! * `precache`: Trunk's post-build hook; writes the service worker's list
+//!   of shell files into the build.
 #![forbid(unsafe_code)]
 
 mod bench;
@@ -15,6 +17,7 @@ mod dev;
 mod failure;
 mod paths;
 mod postgres;
+mod precache;
 mod relay;
 mod relay_bench;
 mod run;
@@ -42,6 +45,7 @@ fn main() -> ExitCode {
         Some("dev") => dev::run(&args[1..]),
         Some("test") => test::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("precache") => precache::run(),
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

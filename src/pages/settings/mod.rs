@@ -28,6 +28,8 @@ pub(crate) fn SecuritySettings() -> impl IntoView {
         <h1 tabindex="-1">"Security"</h1>
         <p><A href="/">"Back to messages"</A></p>
         <p><A href="/settings/people">"People who help me"</A></p>
+        <crate::pwa::notifications::Notifications />
+        <crate::pwa::install::InstallWard />
         <passkeys::Passkeys />
         <totp::AuthenticatorApp />
         <devices::Devices />

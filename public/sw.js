@@ -1,0 +1,133 @@
+// Ward's service worker (docs/architecture.md, "The installed app").
+//
+// VERSION and SHELL are written above this file at build time by
+// `cargo xtask precache`: SHELL is exactly this build's shell files.
+//
+// It keeps the shell, and only the shell: never an API answer, a socket,
+// ciphertext or an attachment. Everything under /v1/ and every request
+// that is not for a shell file or a page goes to the network untouched.
+// A push says at most "New message from your care team" and which thread
+// to open: the relay puts no name, subject or text in it.
+/* global VERSION, SHELL */
+'use strict';
+
+const CACHE = 'ward-shell-' + VERSION;
+const SHELL_PATHS = new Set(SHELL);
+// Pages whose response headers differ from the app's: always the network.
+const NETWORK_PAGES = new Set(['/passkey-window']);
+
+self.addEventListener('install', (event) => {
+  // Every shell file of this build, fetched past the HTTP cache so that an
+  // old file can never be kept under this version.
+  event.waitUntil(
+    caches.open(CACHE).then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: 'reload' }))))
+  );
+  // Not skipWaiting: an open Ward keeps the build it started with until the
+  // patient chooses Reload (the page then asks with "skipWaiting").
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    (async () => {
+      for (const name of await caches.keys()) {
+        if (name !== CACHE && name.startsWith('ward-')) {
+          await caches.delete(name);
+        }
+      }
+      await self.clients.claim();
+    })()
+  );
+});
+
+self.addEventListener('message', (event) => {
+  if (event.origin === self.location.origin && event.data && event.data.type === 'skipWaiting') {
+    self.skipWaiting();
+  }
+});
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request;
+  if (request.method !== 'GET') return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin || url.pathname.startsWith('/v1/')) return;
+  if (request.mode === 'navigate') {
+    if (NETWORK_PAGES.has(url.pathname)) return;
+    // Any page of the app is the app's one page: it starts with no signal.
+    event.respondWith(fromShell('/', request));
+    return;
+  }
+  if (SHELL_PATHS.has(url.pathname)) {
+    event.respondWith(fromShell(url.pathname, request));
+  }
+});
+
+// The shell file from this version's cache; the network if it is somehow
+// missing (the answer is not kept).
+async function fromShell(path, request) {
+  const cache = await caches.open(CACHE);
+  const kept = await cache.match(path);
+  return kept || fetch(request);
+}
+
+const TEXT = {
+  message: 'New message from your care team',
+  receipt: 'Your care team read your message',
+  test: 'Notifications from Ward are working',
+};
+
+self.addEventListener('push', (event) => {
+  let note = {};
+  try {
+    note = event.data ? event.data.json() : {};
+  } catch (_) {
+    // Not Ward's format: still say something, and nothing more.
+  }
+  const kind = Object.prototype.hasOwnProperty.call(TEXT, note.kind) ? note.kind : 'message';
+  const thread = typeof note.thread === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(note.thread) ? note.thread : null;
+  const unread = Number.isInteger(note.unread) && note.unread >= 0 ? note.unread : null;
+  event.waitUntil(
+    (async () => {
+      if (kind !== 'test' && 'setAppBadge' in self.navigator) {
+        try {
+          if (unread === 0) await self.navigator.clearAppBadge();
+          else if (unread !== null) await self.navigator.setAppBadge(unread);
+          else if (kind === 'message') await self.navigator.setAppBadge();
+        } catch (_) {
+          // A badge is a nicety: the notification still shows.
+        }
+      }
+      await self.registration.showNotification('Ward', {
+        body: TEXT[kind],
+        tag: 'ward-' + kind,
+        renotify: kind === 'message',
+        icon: '/icon-192.png',
+        badge: '/icon-192.png',
+        data: { thread },
+      });
+    })()
+  );
+});
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const thread = event.notification.data && event.notification.data.thread;
+  event.waitUntil(openWard(thread));
+});
+
+// Shows Ward on the thread: an open Ward window is asked to go there (it
+// stays unlocked; a new page would not be), else a new window opens on it.
+async function openWard(thread) {
+  const path = thread ? '/threads/' + thread : '/';
+  const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  const open = windows.find((w) => w.frameType !== 'nested' && new URL(w.url).origin === self.location.origin);
+  if (open) {
+    open.postMessage({ ward: 1, type: 'open', thread });
+    try {
+      await open.focus();
+    } catch (_) {
+      // Focus needs the click's permission; the window was told anyway.
+    }
+    return;
+  }
+  await self.clients.openWindow(path);
+}

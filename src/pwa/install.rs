@@ -1,0 +1,97 @@
+//! "Install Ward": the browser's own install prompt where it offers one
+//! (`beforeinstallprompt`, caught by index.html's first script, which runs
+//! before the wasm has loaded), and on iPhone and iPad Safari, which offers
+//! none, how to add Ward to the Home Screen.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::JsCast as _;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+fn window() -> Option<web_sys::Window> {
+    web_sys::window()
+}
+
+/// The prompt index.html kept (`window.wardInstall`), if any.
+fn prompt() -> Option<JsValue> {
+    let kept = js_sys::Reflect::get(&window()?.into(), &"wardInstall".into()).ok()?;
+    (!kept.is_undefined() && !kept.is_null()).then_some(kept)
+}
+
+/// Follows the browser's offer: index.html announces a new one with a
+/// `ward-installable` event, and the browser says `appinstalled` when done.
+pub(super) fn listen(offered: RwSignal<bool>) {
+    offered.set(prompt().is_some());
+    let _ =
+        window_event_listener_untyped("ward-installable", move |_| offered.set(prompt().is_some()));
+    let _ = window_event_listener_untyped("appinstalled", move |_| offered.set(false));
+}
+
+/// Running as the installed app (from the Home Screen or app list).
+fn standalone() -> bool {
+    window()
+        .and_then(|w| w.match_media("(display-mode: standalone)").ok().flatten())
+        .is_some_and(|m| m.matches())
+}
+
+/// Safari on an iPhone or iPad, where Share → Add to Home Screen installs
+/// (other iOS browsers say CriOS, FxiOS or EdgiOS; an iPad says Macintosh
+/// but has touch).
+fn ios_safari() -> bool {
+    let Some(window) = window() else {
+        return false;
+    };
+    let navigator = window.navigator();
+    let agent = navigator.user_agent().unwrap_or_default();
+    let ios = agent.contains("iPhone")
+        || agent.contains("iPad")
+        || (agent.contains("Macintosh") && navigator.max_touch_points() > 1);
+    ios && agent.contains("Safari")
+        && !["CriOS", "FxiOS", "EdgiOS"]
+            .iter()
+            .any(|b| agent.contains(b))
+}
+
+/// The Settings card: a button where the browser offers to install, the
+/// steps on iOS Safari, nothing where Ward is installed already or cannot be.
+#[component]
+#[allow(unreachable_pub)]
+pub(crate) fn InstallWard() -> impl IntoView {
+    let offered = super::Pwa::get().installable;
+    let ios = !standalone() && ios_safari();
+    let install = move |_| {
+        let Some(kept) = prompt() else {
+            offered.set(false);
+            return;
+        };
+        if let Some(window) = window() {
+            let _ = js_sys::Reflect::set(&window, &"wardInstall".into(), &JsValue::NULL);
+        }
+        offered.set(false);
+        // The browser's own sheet; its answer needs nothing from Ward.
+        if let Ok(show) = js_sys::Reflect::get(&kept, &"prompt".into())
+            .and_then(|f| f.dyn_into::<js_sys::Function>())
+            && let Ok(shown) = show.call0(&kept)
+            && let Ok(shown) = shown.dyn_into::<js_sys::Promise>()
+        {
+            spawn_local(async move {
+                let _ = JsFuture::from(shown).await;
+            });
+        }
+    };
+    view! {
+        <Show when=move || offered.get() || ios>
+            <section class="card" aria-labelledby="install-title">
+                <h2 id="install-title">"Install Ward"</h2>
+                <p>"Ward on your Home Screen opens like an app, even with no signal, and can tell you when your care team replies."</p>
+                {ios.then(|| view! {
+                    <p>"On this iPhone or iPad: tap the Share button in Safari, then "<strong>"Add to Home Screen"</strong>"."</p>
+                })}
+                <Show when=move || offered.get()>
+                    <button type="button" class="button" on:click=install>"Install Ward"</button>
+                </Show>
+            </section>
+        </Show>
+    }
+}

@@ -1,0 +1,239 @@
+//! Settings → Notifications: this device's Web Push subscription, made
+//! only from a tap (the browser asks its permission then), stored by the
+//! relay for this session, and a test notification. What a notification
+//! says is fixed by the worker (public/sw.js): never who wrote or what.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::JsCast as _;
+use wasm_bindgen_futures::JsFuture;
+
+use super::Pwa;
+use crate::api::{self, ApiError};
+use crate::components::notice::ErrorNote;
+use crate::session::Session;
+
+/// Where this device stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Still asking the browser and the relay.
+    Checking,
+    /// No service worker or no push here.
+    Unsupported,
+    /// The patient (or the browser) said no to notifications.
+    Blocked,
+    Off,
+    On,
+}
+
+/// Why turning notifications on stopped.
+enum Failed {
+    /// The browser's push service refused or was unreachable.
+    PushService,
+    /// The permission was not given.
+    Denied,
+    Api(ApiError),
+}
+
+fn push_manager(pwa: Pwa) -> Option<web_sys::PushManager> {
+    pwa.registration()?.push_manager().ok()
+}
+
+fn permission() -> web_sys::NotificationPermission {
+    web_sys::Notification::permission()
+}
+
+/// A push manager's answer: a subscription, or null. (Not checked with
+/// `instanceof`: only its JSON and `unsubscribe` are used.)
+fn subscription(answer: wasm_bindgen::JsValue) -> Option<web_sys::PushSubscription> {
+    answer.is_object().then(|| answer.unchecked_into())
+}
+
+/// The browser's current subscription, if any.
+async fn current(manager: &web_sys::PushManager) -> Option<web_sys::PushSubscription> {
+    let found = JsFuture::from(manager.get_subscription().ok()?)
+        .await
+        .ok()?;
+    subscription(found)
+}
+
+/// What the browser and the relay say now.
+async fn check(pwa: Pwa, session: Session) -> State {
+    let Some(manager) = push_manager(pwa) else {
+        return State::Unsupported;
+    };
+    if permission() == web_sys::NotificationPermission::Denied {
+        return State::Blocked;
+    }
+    let (Some(_), Some(token)) = (current(&manager).await, session.token()) else {
+        return State::Off;
+    };
+    match api::push::subscribed(&token).await {
+        Ok(true) => State::On,
+        _ => State::Off,
+    }
+}
+
+/// Subscribes with the relay's key (or keeps the browser's subscription)
+/// and gives it to the relay.
+async fn turn_on(pwa: Pwa, session: Session, asked: js_sys::Promise) -> Result<(), Failed> {
+    let answer = JsFuture::from(asked).await.unwrap_or_default();
+    if answer.as_string().as_deref() != Some("granted") {
+        return Err(Failed::Denied);
+    }
+    let manager = push_manager(pwa).ok_or(Failed::PushService)?;
+    let subscription = match current(&manager).await {
+        Some(subscription) => subscription,
+        None => {
+            let key = api::push::key().await.map_err(Failed::Api)?;
+            let key = URL_SAFE_NO_PAD
+                .decode(key.as_bytes())
+                .map_err(|_| Failed::Api(ApiError::UnexpectedBody))?;
+            let options = web_sys::PushSubscriptionOptionsInit::new();
+            options.set_user_visible_only(true);
+            options.set_application_server_key(&js_sys::Uint8Array::from(key.as_slice()));
+            let made = manager
+                .subscribe_with_options(&options)
+                .map_err(|_| Failed::PushService)?;
+            JsFuture::from(made)
+                .await
+                .ok()
+                .and_then(subscription)
+                .ok_or(Failed::PushService)?
+        }
+    };
+    let json = js_sys::JSON::stringify(&subscription)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or(Failed::PushService)?;
+    let token = session
+        .token()
+        .ok_or(Failed::Api(ApiError::UnexpectedBody))?;
+    api::push::subscribe(&token, json)
+        .await
+        .map_err(Failed::Api)
+}
+
+/// Ends the browser's subscription and the relay's copy.
+async fn turn_off(pwa: Pwa, session: Session) -> Result<(), ApiError> {
+    if let Some(subscription) = push_manager(pwa).as_ref().map(current)
+        && let Some(subscription) = subscription.await
+        && let Ok(done) = subscription.unsubscribe()
+    {
+        let _ = JsFuture::from(done).await;
+    }
+    match session.token() {
+        Some(token) => api::push::unsubscribe(&token).await,
+        None => Ok(()),
+    }
+}
+
+/// The Settings card.
+#[component]
+#[allow(unreachable_pub)]
+pub(crate) fn Notifications() -> impl IntoView {
+    let pwa = Pwa::get();
+    let session = Session::get();
+    let state = RwSignal::new(State::Checking);
+    let said = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    // Again when the worker's registration arrives.
+    Effect::new(move |_| {
+        let registered = pwa.registration.with(Option::is_some);
+        spawn_local(async move {
+            let now = check(pwa, session).await;
+            // Without a worker yet, the answer waits for it.
+            if registered || now != State::Unsupported {
+                state.set(now);
+            }
+        });
+    });
+    let on = move |_| {
+        // Asked here, inside the tap: browsers ask only from a gesture.
+        let Ok(asked) = web_sys::Notification::request_permission() else {
+            state.set(State::Unsupported);
+            return;
+        };
+        busy.set(true);
+        said.set(None);
+        error.set(None);
+        spawn_local(async move {
+            match turn_on(pwa, session, asked).await {
+                Ok(()) => {
+                    state.set(State::On);
+                    said.set(Some("Notifications are on for this device.".into()));
+                }
+                Err(Failed::Denied) => {
+                    state.set(if permission() == web_sys::NotificationPermission::Denied {
+                        State::Blocked
+                    } else {
+                        State::Off
+                    });
+                }
+                Err(Failed::PushService) => error.set(Some(
+                    "This browser could not set up notifications: its push service did not answer. Try again later.".into(),
+                )),
+                Err(Failed::Api(e)) => error.set(Some(session.explain(&e))),
+            }
+            busy.set(false);
+        });
+    };
+    let off = move |_| {
+        busy.set(true);
+        said.set(None);
+        error.set(None);
+        spawn_local(async move {
+            match turn_off(pwa, session).await {
+                Ok(()) => {
+                    state.set(State::Off);
+                    said.set(Some("Notifications are off for this device.".into()));
+                }
+                Err(e) => error.set(Some(session.explain(&e))),
+            }
+            busy.set(false);
+        });
+    };
+    let test = move |_| {
+        said.set(None);
+        error.set(None);
+        let Some(token) = session.token() else {
+            return;
+        };
+        spawn_local(async move {
+            match api::push::test(&token).await {
+                Ok(()) => said.set(Some("A test notification is on its way.".into())),
+                Err(e) => error.set(Some(session.explain(&e))),
+            }
+        });
+    };
+    let status = move || match state.get() {
+        State::Checking => "Checking this device…",
+        State::Unsupported => {
+            "This browser cannot show notifications from Ward. On an iPhone or iPad, add Ward to your Home Screen first, then turn them on there."
+        }
+        State::Blocked => {
+            "Notifications from Ward are blocked in this browser's settings. Allow them there, then come back here."
+        }
+        State::Off => "Notifications are off for this device.",
+        State::On => "Notifications are on for this device.",
+    };
+    view! {
+        <section class="card" aria-labelledby="notifications-title">
+            <h2 id="notifications-title">"Notifications"</h2>
+            <p>"Ward can tell you when your care team replies. A notification only ever says “New message from your care team”: never who wrote or what, so nothing private shows on your lock screen."</p>
+            <p data-testid="notifications-state">{status}</p>
+            <Show when=move || state.get() == State::Off>
+                <button type="button" class="button" on:click=on prop:disabled=move || busy.get()>"Turn on notifications"</button>
+            </Show>
+            <Show when=move || state.get() == State::On>
+                <button type="button" class="button secondary" on:click=test>"Send a test notification"</button>
+                <button type="button" class="button secondary" on:click=off prop:disabled=move || busy.get()>"Turn off notifications"</button>
+            </Show>
+            <p role="status">{move || said.get()}</p>
+            <ErrorNote message=error />
+        </section>
+    }
+}
