@@ -96,6 +96,10 @@ pub enum ErrorCode {
     UnknownAttachment,
     /// 400: an envelope's epoch has no key sealed to the sender.
     UnknownEpoch,
+    /// 400: a push subscription's endpoint is not an absolute URL of at
+    /// most 2048 bytes on one of the relay's push services, or its keys
+    /// are not a P-256 point and a 16-byte secret (the message says which).
+    InvalidPushSubscription,
 
     // 401 Unauthorized
     /// 401: no session, or it ended (expired, signed out, revoked).
@@ -182,6 +186,9 @@ pub enum ErrorCode {
     /// patient's threads: keep it "Only me" instead, or choose their
     /// threads one by one first.
     SeesAllThreads,
+    /// 409: a test notification for a session that has no push
+    /// subscription: turn notifications on first.
+    NoPushSubscription,
 
     // 413, 415, 422
     /// 413: the request body is larger than the relay reads.
@@ -211,6 +218,8 @@ pub enum ErrorCode {
     TooManyThreads,
     /// 429: too many unfinished uploads.
     TooManyUploads,
+    /// 429: a test notification was sent less than 10 seconds ago.
+    TooManyTestPushes,
 
     // 5xx
     /// 500: something failed on the relay (logged there; nothing more is
@@ -252,7 +261,7 @@ impl<'de> Deserialize<'de> for ErrorCode {
 impl ErrorCode {
     /// Every code the relay sends, in declaration order ([`Self::Unknown`]
     /// is not one of them).
-    pub const ALL: [Self; 73] = [
+    pub const ALL: [Self; 76] = [
         Self::BadBody,
         Self::CeremonyExpired,
         Self::CodeNotValid,
@@ -277,6 +286,7 @@ impl ErrorCode {
         Self::TotpNotValid,
         Self::UnknownAttachment,
         Self::UnknownEpoch,
+        Self::InvalidPushSubscription,
         Self::NotSignedIn,
         Self::LoginFailed,
         Self::PasskeyFailed,
@@ -309,6 +319,7 @@ impl ErrorCode {
         Self::UploadIncomplete,
         Self::VaultStale,
         Self::SeesAllThreads,
+        Self::NoPushSubscription,
         Self::BodyTooLarge,
         Self::PartTooLarge,
         Self::QuotaExceeded,
@@ -321,6 +332,7 @@ impl ErrorCode {
         Self::TooManyInvites,
         Self::TooManyThreads,
         Self::TooManyUploads,
+        Self::TooManyTestPushes,
         Self::Internal,
         Self::CodeNotSent,
         Self::OverCapacity,
@@ -356,6 +368,7 @@ impl ErrorCode {
             Self::TotpNotValid => "totp_not_valid",
             Self::UnknownAttachment => "unknown_attachment",
             Self::UnknownEpoch => "unknown_epoch",
+            Self::InvalidPushSubscription => "invalid_push_subscription",
             Self::NotSignedIn => "not_signed_in",
             Self::LoginFailed => "login_failed",
             Self::PasskeyFailed => "passkey_failed",
@@ -388,6 +401,7 @@ impl ErrorCode {
             Self::UploadIncomplete => "upload_incomplete",
             Self::VaultStale => "vault_stale",
             Self::SeesAllThreads => "sees_all_threads",
+            Self::NoPushSubscription => "no_push_subscription",
             Self::BodyTooLarge => "body_too_large",
             Self::PartTooLarge => "part_too_large",
             Self::QuotaExceeded => "quota_exceeded",
@@ -400,6 +414,7 @@ impl ErrorCode {
             Self::TooManyInvites => "too_many_invites",
             Self::TooManyThreads => "too_many_threads",
             Self::TooManyUploads => "too_many_uploads",
+            Self::TooManyTestPushes => "too_many_test_pushes",
             Self::Internal => "internal",
             Self::CodeNotSent => "code_not_sent",
             Self::OverCapacity => "over_capacity",
@@ -422,7 +437,7 @@ mod tests {
 
     /// The wire names, written out: changing one breaks every client and
     /// the e2e tests that read it, so it must fail here first.
-    const WIRE: [&str; 73] = [
+    const WIRE: [&str; 76] = [
         "bad_body",
         "ceremony_expired",
         "code_not_valid",
@@ -447,6 +462,7 @@ mod tests {
         "totp_not_valid",
         "unknown_attachment",
         "unknown_epoch",
+        "invalid_push_subscription",
         "not_signed_in",
         "login_failed",
         "passkey_failed",
@@ -479,6 +495,7 @@ mod tests {
         "upload_incomplete",
         "vault_stale",
         "sees_all_threads",
+        "no_push_subscription",
         "body_too_large",
         "part_too_large",
         "quota_exceeded",
@@ -491,6 +508,7 @@ mod tests {
         "too_many_invites",
         "too_many_threads",
         "too_many_uploads",
+        "too_many_test_pushes",
         "internal",
         "code_not_sent",
         "over_capacity",
@@ -529,56 +547,59 @@ mod tests {
             TotpNotValid => 21,
             UnknownAttachment => 22,
             UnknownEpoch => 23,
-            NotSignedIn => 24,
-            LoginFailed => 25,
-            PasskeyFailed => 26,
-            Forbidden => 27,
-            CrossOriginRequest => 28,
-            NoSecondFactor => 29,
-            OriginNotAllowed => 30,
-            StepUpRequired => 31,
-            AccessEnded => 32,
-            ReadOnlyCaregiver => 33,
-            OnlyMeThread => 34,
-            NotYourCaregiver => 35,
-            ConsentWithdrawn => 36,
-            InviteNotValid => 37,
-            NotFound => 38,
-            NoSuchRoute => 39,
-            MethodNotAllowed => 40,
-            BodyTimeout => 41,
-            AlreadyFinalized => 42,
-            EpochConflict => 43,
-            InviteUsed => 44,
-            LastPasskey => 45,
-            MessageIdReused => 46,
-            NoClinic => 47,
-            NoPendingTotp => 48,
-            PasskeyExists => 49,
-            StaleEpoch => 50,
-            ConsentChanged => 51,
-            TotpEnabled => 52,
-            UploadIncomplete => 53,
-            VaultStale => 54,
-            SeesAllThreads => 55,
-            BodyTooLarge => 56,
-            PartTooLarge => 57,
-            QuotaExceeded => 58,
-            TooLarge => 59,
-            WrongContentType => 60,
-            InvalidField => 61,
-            CannotSendCode => 62,
-            LockedOut => 63,
-            TooManyCodes => 64,
-            TooManyInvites => 65,
-            TooManyThreads => 66,
-            TooManyUploads => 67,
-            Internal => 68,
-            CodeNotSent => 69,
-            OverCapacity => 70,
-            StorageUnavailable => 71,
-            StorageFull => 72,
-            Unknown => 73,
+            InvalidPushSubscription => 24,
+            NotSignedIn => 25,
+            LoginFailed => 26,
+            PasskeyFailed => 27,
+            Forbidden => 28,
+            CrossOriginRequest => 29,
+            NoSecondFactor => 30,
+            OriginNotAllowed => 31,
+            StepUpRequired => 32,
+            AccessEnded => 33,
+            ReadOnlyCaregiver => 34,
+            OnlyMeThread => 35,
+            NotYourCaregiver => 36,
+            ConsentWithdrawn => 37,
+            InviteNotValid => 38,
+            NotFound => 39,
+            NoSuchRoute => 40,
+            MethodNotAllowed => 41,
+            BodyTimeout => 42,
+            AlreadyFinalized => 43,
+            EpochConflict => 44,
+            InviteUsed => 45,
+            LastPasskey => 46,
+            MessageIdReused => 47,
+            NoClinic => 48,
+            NoPendingTotp => 49,
+            PasskeyExists => 50,
+            StaleEpoch => 51,
+            ConsentChanged => 52,
+            TotpEnabled => 53,
+            UploadIncomplete => 54,
+            VaultStale => 55,
+            SeesAllThreads => 56,
+            NoPushSubscription => 57,
+            BodyTooLarge => 58,
+            PartTooLarge => 59,
+            QuotaExceeded => 60,
+            TooLarge => 61,
+            WrongContentType => 62,
+            InvalidField => 63,
+            CannotSendCode => 64,
+            LockedOut => 65,
+            TooManyCodes => 66,
+            TooManyInvites => 67,
+            TooManyThreads => 68,
+            TooManyUploads => 69,
+            TooManyTestPushes => 70,
+            Internal => 71,
+            CodeNotSent => 72,
+            OverCapacity => 73,
+            StorageUnavailable => 74,
+            StorageFull => 75,
+            Unknown => 76,
         }
     }
 

@@ -41,6 +41,7 @@ pub mod events;
 pub mod health;
 pub mod keys;
 pub mod passkeys;
+pub mod push;
 pub mod threads;
 pub mod vault;
 
