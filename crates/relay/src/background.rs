@@ -33,7 +33,8 @@ pub struct Background {
 /// Starts the expired-upload and unattached-blob cleanup
 /// ([`blobs::spawn_sweeper`]), the expired sign-in rows sweep
 /// ([`sweep::spawn`]), the caregiver grant watch ([`grants::spawn`]), the
-/// live connections' session check ([`session_watch::spawn`]) and, with
+/// live connections' session check ([`session_watch::spawn`]), the Web
+/// Push worker ([`crate::push::Push::spawn`]) and, with
 /// `retention_years`, the retention sweep ([`retention::spawn`]).
 pub fn start(state: &AppState) -> Background {
     let mut tasks = vec![
@@ -47,6 +48,7 @@ pub fn start(state: &AppState) -> Background {
             session_watch::RECHECK,
         ),
     ];
+    tasks.extend(state.push.spawn(state));
     tasks.extend(retention::spawn(
         state.db.clone(),
         state.blobs.clone(),

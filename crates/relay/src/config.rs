@@ -176,6 +176,62 @@ pub struct Config {
     /// (`"confidential"`, `"billing"`...). Default `["confidential"]`,
     /// which must stay in the list (the app calls it "never shared").
     pub sensitive_categories: Vec<String>,
+    /// The Web Push services the relay sends to (docs/push.md): origins
+    /// (`https://fcm.googleapis.com`), one leading `*.` label allowed
+    /// (`https://*.notify.windows.com`). A subscription whose endpoint is on
+    /// any other origin is refused, so the relay never posts to an address
+    /// a client chose. `http://` only when listed (tests). Default:
+    /// [`DEFAULT_PUSH_SERVICES`].
+    pub push_services: Vec<String>,
+    /// The relay's VAPID private key (P-256: 32 bytes, or 64 hex or 43
+    /// base64url characters). Unset: `DATA/vapid.key`, created on first
+    /// start. Relays sharing a database must share it: subscriptions are
+    /// bound to its public key.
+    pub vapid_key_file: Option<PathBuf>,
+    /// The contact in the VAPID token's `sub` (`mailto:...` or
+    /// `https://...`), for push services to reach the operator. Unset: the
+    /// public origin.
+    pub push_contact: Option<String>,
+}
+
+/// `push_services` when none is configured: Google's (Chrome, Edge on
+/// Android), Mozilla's, Apple's and Microsoft's (Edge on Windows).
+pub const DEFAULT_PUSH_SERVICES: [&str; 4] = [
+    "https://fcm.googleapis.com",
+    "https://updates.push.services.mozilla.com",
+    "https://web.push.apple.com",
+    "https://*.notify.windows.com",
+];
+
+/// Checks a `push_services` entry: an origin as browsers write it
+/// (`scheme://host[:port]`, lower case, no path), `https://` or `http://`,
+/// with at most one leading `*.` label.
+fn push_service(entry: &str) -> Result<(), ConfigError> {
+    let refuse = |why: &str| {
+        Err(ConfigError::Invalid(format!(
+            "push_services entry {entry:?} {why}. Write each push service as its origin, like \"https://fcm.googleapis.com\" or \"https://*.notify.windows.com\""
+        )))
+    };
+    let (scheme, rest) = match entry.split_once("://") {
+        Some((scheme @ ("https" | "http"), rest)) => (scheme, rest),
+        _ => return refuse("is not an https:// (or http://) origin"),
+    };
+    let concrete = match rest.strip_prefix("*.") {
+        Some(tail) => format!("{scheme}://wildcard.{tail}"),
+        None => entry.to_owned(),
+    };
+    if concrete.contains('*') {
+        return refuse("has a wildcard other than one leading \"*.\" label");
+    }
+    let Ok(url) = url::Url::parse(&concrete) else {
+        return refuse("is not an origin");
+    };
+    if url.origin().ascii_serialization() != concrete {
+        return refuse(
+            "is not exactly an origin (a path, a trailing slash, a user name, upper case or a default port)",
+        );
+    }
+    Ok(())
 }
 
 impl Default for Config {
@@ -221,6 +277,12 @@ impl Default for Config {
             max_threads_per_day: DEFAULT_MAX_THREADS_PER_DAY,
             retention_years: None,
             sensitive_categories: vec!["confidential".into()],
+            push_services: DEFAULT_PUSH_SERVICES
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            vapid_key_file: None,
+            push_contact: None,
         }
     }
 }
@@ -667,6 +729,16 @@ impl Config {
         }
         for entry in &self.frame_ancestors {
             exact_frame_ancestor(entry)?;
+        }
+        for entry in &self.push_services {
+            push_service(entry)?;
+        }
+        if let Some(contact) = &self.push_contact
+            && !(contact.starts_with("mailto:") || contact.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "push_contact {contact:?} must be a mailto: or https:// URI (push services use it to reach the relay's operator)"
+            )));
         }
         if self.max_connections == Some(0)
             || self.header_read_timeout_seconds == 0
@@ -1239,5 +1311,42 @@ mod tests {
         assert_eq!(max_connections_for_open_files(1_024), 858);
         assert_eq!(max_connections_for_open_files(10), 1);
         assert_eq!(max_connections_for_open_files(u64::MAX), u32::MAX);
+    }
+
+    #[test]
+    fn push_services_are_origins_with_at_most_a_leading_wildcard() {
+        assert!(Config::default().validate().is_ok());
+        for good in [
+            "https://fcm.googleapis.com",
+            "https://*.notify.windows.com",
+            "http://127.0.0.1:9000",
+        ] {
+            let config = Config {
+                push_services: vec![good.into()],
+                ..Config::default()
+            };
+            assert!(config.validate().is_ok(), "{good}");
+        }
+        for bad in [
+            "fcm.googleapis.com",
+            "https://fcm.googleapis.com/",
+            "https://fcm.googleapis.com/fcm/send",
+            "https://a.*.example",
+            "https://*",
+            "ftp://push.example",
+            "https://FCM.googleapis.com",
+        ] {
+            let config = Config {
+                push_services: vec![bad.into()],
+                ..Config::default()
+            };
+            let error = config.validate().unwrap_err().to_string();
+            assert!(error.contains("push_services entry"), "{bad}: {error}");
+        }
+        let config = Config {
+            push_contact: Some("ops@clinic.example".into()),
+            ..Config::default()
+        };
+        assert!(config.validate().is_err());
     }
 }

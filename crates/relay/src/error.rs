@@ -84,6 +84,9 @@ pub enum StartError {
     /// The attachment store could not be opened.
     #[error("the attachment store is not usable: {0}")]
     Blobs(#[from] crate::blobs::BlobError),
+    /// Web Push could not be set up (the VAPID key).
+    #[error("{0}")]
+    Push(crate::push::PushError),
     /// The clinic setup code could not be written.
     #[error("could not write the clinic setup code to {path}: {source}")]
     SetupCode {
@@ -228,6 +231,12 @@ impl ApiError {
             ErrorCode::CodeNotSent,
             "We could not send your code just now. Try again in a few minutes.",
         )
+    }
+}
+
+impl From<crate::push::SubscriptionError> for ApiError {
+    fn from(error: crate::push::SubscriptionError) -> Self {
+        Self::bad_request(ErrorCode::InvalidPushSubscription, error.to_string())
     }
 }
 

@@ -98,6 +98,11 @@ impl LocalIndex {
         }
     }
 
+    /// Whether `account` has a connection on this relay.
+    pub fn has(&self, account: &str) -> bool {
+        self.lock().by_account.contains_key(account)
+    }
+
     /// Offers `json` to every local connection of `recipients` (each
     /// account once, however often it is listed). A connection whose queue
     /// is full (or whose writer is gone) is removed and told to close: its

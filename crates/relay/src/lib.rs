@@ -25,6 +25,7 @@ mod lockout;
 pub mod metrics;
 pub mod minors;
 pub mod passkeys;
+pub mod push;
 pub mod relay_secret;
 pub mod retention;
 mod routes;
@@ -79,6 +80,8 @@ pub struct AppState {
     pub send_writer: Option<store::sends::writer::Writer>,
     /// The sessions of the open WebSockets, checked together.
     pub session_watch: session_watch::SessionWatch,
+    /// Web Push: the VAPID key and the queue to the push worker.
+    pub push: push::Push,
 }
 
 impl AppState {
@@ -102,6 +105,8 @@ impl AppState {
             &config.data,
         )?;
         secret.bind_database(&db, &secret_file).await?;
+        let vapid = push::VapidKey::load_or_create(config.vapid_key_file.as_deref(), &config.data)
+            .map_err(StartError::Push)?;
         setup::ensure_setup_code(&db, &config.data).await?;
         let send_writer =
             store::sends::writer_for(&db, &config.data).map_err(|source| StartError::Database {
@@ -151,6 +156,7 @@ impl AppState {
             clock: clock::Clock::default(),
             send_writer,
             session_watch: session_watch::SessionWatch::default(),
+            push: push::Push::new(vapid),
         })
     }
 }

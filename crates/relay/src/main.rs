@@ -35,7 +35,8 @@ enum Command {
         /// max_attachment_bytes, attachment_quota_bytes, allowed_attachment_types, blob_store,
         /// upload_expiry_hours, unattached_blob_expiry_days, trusted_proxies, max_connections,
         /// header_read_timeout_seconds, body_read_timeout_seconds, idle_timeout_seconds,
-        /// websocket_send_queue, max_threads_per_day, retention_years, sensitive_categories, [smtp]).
+        /// websocket_send_queue, max_threads_per_day, retention_years, sensitive_categories,
+        /// push_services, vapid_key_file, push_contact, [smtp]).
         #[arg(long, env = "WARD_CONFIG")]
         config: Option<PathBuf>,
         /// Address to listen on; port 0 picks a free port (printed at start).
@@ -154,6 +155,28 @@ enum Command {
         /// everything forever.
         #[arg(long, env = "WARD_RETENTION_YEARS", value_name = "YEARS")]
         retention_years: Option<u32>,
+        /// The Web Push services the relay may send to, comma-separated
+        /// origins (`https://fcm.googleapis.com`; one leading `*.` label
+        /// allowed, `https://*.notify.windows.com`). A subscription on any
+        /// other origin is refused (docs/push.md). Default: Google's,
+        /// Mozilla's, Apple's and Microsoft's push services.
+        #[arg(
+            long,
+            env = "WARD_PUSH_SERVICES",
+            value_name = "ORIGINS",
+            value_delimiter = ','
+        )]
+        push_services: Option<Vec<String>>,
+        /// The relay's VAPID key (a P-256 private key: 32 bytes, 64 hex
+        /// characters or 43 base64url characters). Relays sharing a
+        /// database must share it. Default: `DATA/vapid.key`, created on
+        /// first start.
+        #[arg(long, env = "WARD_VAPID_KEY_FILE", value_name = "FILE")]
+        vapid_key_file: Option<PathBuf>,
+        /// The contact push services see in the VAPID token (`mailto:` or
+        /// `https:`). Default: the public origin.
+        #[arg(long, env = "WARD_PUSH_CONTACT", value_name = "URI")]
+        push_contact: Option<String>,
     },
 }
 
@@ -215,6 +238,9 @@ async fn run(command: Command) -> Result<(), String> {
             trusted_proxies,
             frame_ancestors,
             retention_years,
+            push_services,
+            vapid_key_file,
+            push_contact,
         } => {
             let mut settings = match config {
                 Some(path) => Config::from_file(&path).map_err(|e| e.to_string())?,
@@ -276,6 +302,15 @@ async fn run(command: Command) -> Result<(), String> {
             }
             if let Some(origins) = frame_ancestors {
                 settings.frame_ancestors = list(origins);
+            }
+            if let Some(origins) = push_services {
+                settings.push_services = list(origins);
+            }
+            if vapid_key_file.is_some() {
+                settings.vapid_key_file = vapid_key_file;
+            }
+            if push_contact.is_some() {
+                settings.push_contact = push_contact;
             }
             settings.validate().map_err(|e| e.to_string())?;
             let listen = settings.listen;

@@ -34,6 +34,38 @@ pub struct Metrics {
     requests: Arc<Mutex<BTreeMap<Key, Series>>>,
     attachments: Arc<AttachmentCounters>,
     connections: Arc<ConnectionCounters>,
+    push: Arc<PushCounters>,
+}
+
+/// Web Push counters ([`crate::push`]).
+#[derive(Debug, Default)]
+pub struct PushCounters {
+    sent: AtomicU64,
+    failed: AtomicU64,
+    removed: AtomicU64,
+    dropped: AtomicU64,
+}
+
+impl PushCounters {
+    /// A push the service accepted.
+    pub fn sent(&self) {
+        self.sent.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A push given up on (refused, or still failing after its retries).
+    pub fn failed(&self) {
+        self.failed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A subscription removed because its service answered 404 or 410.
+    pub fn removed(&self) {
+        self.removed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A job dropped because the push queue was full.
+    pub fn dropped(&self) {
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// Kept by the accept loop ([`crate::server`]).
@@ -62,6 +94,11 @@ impl Metrics {
         self.attachments
             .parts_stored
             .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The Web Push counters.
+    pub fn push(&self) -> &PushCounters {
+        &self.push
     }
 
     pub(crate) fn connections(&self) -> &Arc<ConnectionCounters> {
@@ -188,6 +225,36 @@ impl Metrics {
             "Attachment parts stored (retries included).",
             self.attachments.parts_stored.load(Ordering::Relaxed),
         );
+        for (name, help, value) in [
+            (
+                "ward_push_sent_total",
+                "Web Push requests the push service accepted.",
+                &self.push.sent,
+            ),
+            (
+                "ward_push_failed_total",
+                "Web Pushes given up on (refused, or failing after their retries).",
+                &self.push.failed,
+            ),
+            (
+                "ward_push_subscriptions_removed_total",
+                "Push subscriptions removed because their service answered 404 or 410.",
+                &self.push.removed,
+            ),
+            (
+                "ward_push_dropped_total",
+                "Pushes dropped because the push queue was full.",
+                &self.push.dropped,
+            ),
+        ] {
+            single(
+                &mut out,
+                name,
+                "counter",
+                help,
+                value.load(Ordering::Relaxed),
+            );
+        }
         out
     }
 }

@@ -10,6 +10,9 @@
 //! * `passkey/start` for an account without passkeys answers with decoy
 //!   credential ids, `HMAC-SHA256(K_decoy, account id)`: stable across
 //!   probes, unlinkable to anything without the secret.
+//! * Web Push `Topic`s are `HMAC-SHA256(K_topic, account id, kind)`,
+//!   shortened: stable per account and kind, so a push service collapses
+//!   them, and naming no account (docs/push.md).
 //!
 //! Every key is HKDF-SHA256 of the secret with its own label. The database
 //! keeps `HKDF(secret, "check")` (one-way) to notice, at start, a relay
@@ -49,6 +52,7 @@ pub struct RelaySecret {
     seed_key: Zeroizing<[u8; 32]>,
     code_key: Zeroizing<[u8; 32]>,
     decoy_key: Zeroizing<[u8; 32]>,
+    topic_key: Zeroizing<[u8; 32]>,
     check: [u8; 32],
 }
 
@@ -128,6 +132,7 @@ impl RelaySecret {
             seed_key: derive(secret, "totp seed seal"),
             code_key: derive(secret, "short code hash"),
             decoy_key: derive(secret, "passkey decoy"),
+            topic_key: derive(secret, "push topic"),
             check,
         }
     }
@@ -251,6 +256,18 @@ impl RelaySecret {
             .collect()
     }
 
+    /// The Web Push `Topic` for `account_id`'s pushes of `kind`: the first
+    /// 24 bytes of `HMAC-SHA256(K_topic, account id, 0, kind)`, unpadded
+    /// base64url (32 characters, RFC 8030's limit).
+    pub fn push_topic(&self, account_id: &str, kind: &str) -> String {
+        use base64::Engine;
+        let mac = hmac(
+            &self.topic_key,
+            &[account_id.as_bytes(), &[0], kind.as_bytes()],
+        );
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&mac[..24])
+    }
+
     /// Seals `account_id`'s TOTP seed: version byte, 24-byte random nonce,
     /// XChaCha20-Poly1305 ciphertext and tag, the account id as associated data.
     pub fn seal_seed(&self, account_id: &str, seed: &[u8]) -> Result<Vec<u8>, ApiError> {
@@ -369,6 +386,26 @@ mod tests {
         assert_ne!(ids[0], ids[1]);
         assert_eq!(ids, secret.decoy_credential_ids("acc_x", 2, 40));
         assert_ne!(ids, secret.decoy_credential_ids("acc_y", 2, 40));
+    }
+
+    #[test]
+    fn push_topics_are_short_stable_and_name_no_account() {
+        let secret = RelaySecret::from_bytes(&[7; 32]);
+        let topic = secret.push_topic("acc_someone", "message");
+        assert_eq!(topic.len(), 32);
+        assert!(
+            topic
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
+        assert!(!topic.contains("acc"));
+        assert_eq!(topic, secret.push_topic("acc_someone", "message"));
+        assert_ne!(topic, secret.push_topic("acc_someone", "receipt"));
+        assert_ne!(topic, secret.push_topic("acc_other", "message"));
+        assert_ne!(
+            topic,
+            RelaySecret::from_bytes(&[8; 32]).push_topic("acc_someone", "message")
+        );
     }
 
     #[test]

@@ -106,6 +106,15 @@ impl SessionWatch {
         }
     }
 
+    /// Whether a connection of the session behind `token_hash` is
+    /// registered here.
+    pub fn holds(&self, token_hash: &[u8]) -> bool {
+        self.sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key(token_hash)
+    }
+
     /// How many sessions are registered.
     pub fn len(&self) -> usize {
         self.sessions
@@ -121,7 +130,9 @@ impl SessionWatch {
 
     /// Checks every registered session as of `now` (Unix milliseconds),
     /// idle ones being those last active before `idle_since`, and tells
-    /// the connections of those that ended; how many ended.
+    /// the connections of those that ended; how many ended. The live ones
+    /// are marked as having a WebSocket open at `now` (their presence for
+    /// Web Push, [`crate::push::presence`]).
     pub async fn check(
         &self,
         db: &AnyPool,

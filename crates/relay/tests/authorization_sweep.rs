@@ -25,7 +25,11 @@ use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 
 #[tokio::test]
 async fn a_second_patient_can_touch_nothing_of_the_first() {
-    let relay = Relay::start().await;
+    // Push subscriptions only on a local port nothing answers.
+    let relay = Relay::start_with(|config| {
+        config.push_services = vec!["http://127.0.0.1:9".into()];
+    })
+    .await;
     let clinic = relay.clinic().await;
     let alice = relay.patient(&clinic, "alice@example.com").await;
     let mallory = relay.patient(&clinic, "mallory@example.com").await;
@@ -37,6 +41,19 @@ async fn a_second_patient_can_touch_nothing_of_the_first() {
         .thread_with_key(&alice, clinic.keys.bundle(), Category::Question)
         .await;
     let path = format!("/v1/threads/{}", thread.thread_id);
+    // Alice's device is subscribed to Web Push.
+    let alice_push = json!({
+        "endpoint": "http://127.0.0.1:9/push/alice-device",
+        "expirationTime": null,
+        "keys": {
+            "p256dh": "BLn9b-VR0ca83knDNZ32dCHGyjJp-1riX9ZTN40MqV8K_LpQmLqxC_DoHvqvFXO_nGdAB4W9dogZb_sM-uV4JbY",
+            "auth": "_ordMnz7uTCmrpBTeUV4Bw"
+        }
+    });
+    let response = relay
+        .call(Method::PUT, "/v1/push/subscription", a, Some(&alice_push))
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
     // An unfinished upload of Alice's, and a blob attached to her message.
     let mut upload_ids = Vec::new();
     for _ in 0..2 {
@@ -211,6 +228,15 @@ async fn a_second_patient_can_touch_nothing_of_the_first() {
         ),
         // Changing a caregiver grant (the GETs ignore the body).
         (alice.id.as_str(), json!({"can_send": true, "months": 18})),
+        // Mallory subscribing her own device (GET and DELETE ignore the
+        // body): Alice's subscription stays Alice's.
+        (
+            "/push/subscription",
+            json!({
+                "endpoint": "http://127.0.0.1:9/push/mallory-device",
+                "keys": alice_push["keys"].clone(),
+            }),
+        ),
     ];
 
     let doc: Value = relay
@@ -267,10 +293,10 @@ async fn a_second_patient_can_touch_nothing_of_the_first() {
             swept += 1;
         }
     }
-    // 41 secured operations today (the key history, the account history
-    // and the caregiver grants among them); fewer means the document lost
-    // routes.
-    assert!(swept >= 41, "only {swept} routes swept");
+    // 45 secured operations today (the key history, the account history,
+    // the caregiver grants and Web Push among them); fewer means the
+    // document lost routes.
+    assert!(swept >= 45, "only {swept} routes swept");
 
     // And Alice's things are all still there.
     let still: Thread = relay
@@ -285,6 +311,17 @@ async fn a_second_patient_can_touch_nothing_of_the_first() {
         .expect(Method::GET, "/v1/passkeys", a, NONE, StatusCode::OK)
         .await;
     assert_eq!(passkeys.passkeys, [passkey]);
+    // Mallory's subscription, unsubscription and test touched Alice's not.
+    let push: ward_proto::push::PushStatus = relay
+        .expect(
+            Method::GET,
+            "/v1/push/subscription",
+            a,
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    assert!(push.subscribed);
     // Mallory's own enroll and DELETE /v1/totp left Alice's enrollment alone.
     let totp: TotpStatus = relay
         .expect(Method::GET, "/v1/totp", a, NONE, StatusCode::OK)

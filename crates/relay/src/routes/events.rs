@@ -79,12 +79,16 @@ async fn serve(state: AppState, mut socket: WebSocket) {
     // Registered before the session is read: a sign-out committed after
     // that read finds this connection here and ends it; one committed
     // before it makes the read fail. A start cannot slip between the two.
-    let mut watched = state.session_watch.register(secrets::hash(&token));
+    let watched = state.session_watch.register(secrets::hash(&token));
     let Ok(session) = Box::pin(sessions::authenticate(&state, &token)).await else {
         let _ = socket.send(Message::Close(None)).await;
         return;
     };
     drop(token);
+    // Live from now: the account gets no pushes while this stays open
+    // (crate::push::presence); dropped whenever this task ends.
+    let mut watched =
+        crate::push::presence::Live::start(&state, watched, session.token_hash.clone()).await;
     // Everything for this client goes through a bounded queue; a client
     // that does not read fills it and is disconnected. The index holds the
     // only sender. The connection registers before Ready goes out: a client

@@ -12,6 +12,7 @@ mod keys;
 mod metrics;
 mod openapi;
 mod passkeys;
+mod push;
 mod sessions;
 mod threads;
 mod totp;
@@ -151,6 +152,14 @@ pub fn router() -> Router<AppState> {
         .route("/v1/threads/{thread_id}/receipts", post(threads::receipt))
         .route("/v1/threads/{thread_id}/typing", post(threads::typing))
         .route("/v1/events", get(events::connect))
+        .route("/v1/push/key", get(push::key))
+        .route(
+            "/v1/push/subscription",
+            get(push::status)
+                .put(push::subscribe)
+                .delete(push::unsubscribe),
+        )
+        .route("/v1/push/test", post(push::test))
         .route("/v1/uploads", post(uploads::create))
         .route("/v1/uploads/{upload_id}", get(uploads::status))
         .route("/v1/uploads/{upload_id}/finalize", post(uploads::finalize))

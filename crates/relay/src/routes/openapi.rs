@@ -7,8 +7,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    account, auth, caregivers, consent, embed, enroll, events, health, keys, passkeys, sessions,
-    threads, totp, uploads, vault,
+    account, auth, caregivers, consent, embed, enroll, events, health, keys, passkeys, push,
+    sessions, threads, totp, uploads, vault,
 };
 
 /// The OpenAPI 3.1 document.
@@ -33,6 +33,7 @@ use super::{
         threads::list, threads::create, threads::get, threads::put_epoch, threads::my_keys, threads::add_member, threads::set_only_me, threads::set_subject, threads::remove_member,
         threads::post_message, threads::list_messages, threads::archive_head, threads::receipt, threads::typing,
         events::connect,
+        push::key, push::status, push::subscribe, push::unsubscribe, push::test,
         uploads::create, uploads::put_part, uploads::status, uploads::finalize,
         uploads::blob_info, uploads::get_part,
     ),

@@ -14,6 +14,7 @@ use ward_proto::Bytes;
 use ward_proto::account::{AccountEventKind, ThreadActivity};
 use ward_proto::blobs::MAX_ATTACHMENTS_PER_MESSAGE;
 use ward_proto::events::{Event, ReceiptKind, ReceiptRequest};
+use ward_proto::push::PushKind;
 use ward_proto::threads::{
     AddMemberRequest, ArchiveHead, CreateThreadRequest, DEFAULT_THREADS_PER_PAGE, LATEST_MAX_BYTES,
     MAX_THREADS_PER_PAGE, Member, MessagePage, PostMessageRequest, PutEpochRequest,
@@ -956,6 +957,13 @@ pub async fn post_message(
         attachments: request.attachments,
         chain: Some(Bytes(chain.to_vec())),
     };
+    // Members without a live connection hear of it by Web Push: queued
+    // here, sent by the push worker, never waited for.
+    let offline: Vec<String> = recipients
+        .iter()
+        .filter(|member| **member != session.account_id)
+        .cloned()
+        .collect();
     state.events.publish(
         recipients,
         &Event::Message {
@@ -963,6 +971,9 @@ pub async fn post_message(
             message: stored.clone(),
         },
     );
+    state
+        .push
+        .notify(&state, PushKind::Message, &thread_id, offline);
     if let Some(grant) = grant {
         // After the send's own commit (the send path's writer knows nothing
         // of logs); a failure here is logged: the message was stored.
@@ -1195,6 +1206,18 @@ pub async fn receipt(
     }
     if moved {
         let others = members(&state, &thread_id).await?;
+        if request.kind == ReceiptKind::Read {
+            // "Read" reaches the others by Web Push too (a delivered mark
+            // is no news to a person).
+            let readers_others: Vec<String> = others
+                .iter()
+                .filter(|member| **member != session.account_id)
+                .cloned()
+                .collect();
+            state
+                .push
+                .notify(&state, PushKind::Receipt, &thread_id, readers_others);
+        }
         state.events.publish(
             others,
             &Event::Receipt {

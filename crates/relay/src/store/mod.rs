@@ -38,6 +38,7 @@ pub mod keys;
 pub mod members;
 pub mod passkeys;
 pub mod pokes;
+pub mod push;
 pub mod receipts;
 pub mod relay_secret;
 pub mod retention;

@@ -108,9 +108,10 @@ pub async fn touch(db: &AnyPool, token_hash: &[u8], now: i64) -> Result<(), sqlx
 
 /// Which of `token_hashes` (at most [`crate::session_watch::CHUNK`])
 /// belong to sessions that are unrevoked, unexpired and were active after
-/// `idle_since`; reading them counts as no activity. One statement, its
-/// list padded to the chunk size with the last hash, so every call uses the
-/// same prepared statement.
+/// `idle_since`; those are marked as having a WebSocket open at `now`
+/// (`socket_at`, the presence that holds back pushes: docs/push.md), which
+/// counts as no activity. One statement, its list padded to the chunk size
+/// with the last hash, so every call uses the same prepared statement.
 pub async fn live_among(
     db: &AnyPool,
     token_hashes: &[Vec<u8>],
@@ -123,7 +124,7 @@ pub async fn live_among(
     static LIVE_AMONG: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         let hashes: Vec<String> = (0..CHUNK).map(|n| format!("${}", n + 3)).collect();
         format!(
-            "SELECT token_hash FROM sessions WHERE revoked_at IS NULL AND expires_at > $1 AND last_seen_at > $2 AND token_hash IN ({})",
+            "UPDATE sessions SET socket_at = $1 WHERE revoked_at IS NULL AND expires_at > $1 AND last_seen_at > $2 AND token_hash IN ({}) RETURNING token_hash",
             hashes.join(", ")
         )
     });
@@ -147,12 +148,15 @@ pub async fn live_among(
         .collect()
 }
 
-/// Ends the session behind `token_hash` (signing out).
+/// Ends the session behind `token_hash` (signing out), and deletes its
+/// push subscription.
 pub async fn revoke_token(db: &AnyPool, token_hash: &[u8], now: i64) -> Result<(), sqlx::Error> {
+    let mut conn = db.acquire().await?;
+    super::push::delete_for_token(&mut conn, token_hash).await?;
     sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
         .bind(now)
         .bind(token_hash)
-        .execute(db)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
@@ -188,15 +192,16 @@ pub async fn live_devices(
     .collect()
 }
 
-/// Ends `account_id`'s session `session_id` (a remote sign-out), inside
-/// the caller's transaction; its token hash if there was such a live
-/// session.
+/// Ends `account_id`'s session `session_id` (a remote sign-out: removing
+/// the device) and deletes its push subscription, inside the caller's
+/// transaction; its token hash if there was such a live session.
 pub async fn revoke_id(
     conn: &mut AnyConnection,
     account_id: &str,
     session_id: &str,
     now: i64,
 ) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    super::push::delete_for_session(conn, account_id, session_id).await?;
     sqlx::query_scalar(
         "UPDATE sessions SET revoked_at = $1 WHERE session_id = $2 AND account_id = $3 AND revoked_at IS NULL
          RETURNING token_hash",
@@ -208,14 +213,15 @@ pub async fn revoke_id(
     .await
 }
 
-/// Ends every session of `account_id`, inside the caller's transaction (a
-/// resumed enrollment: only the newest session may go on); their token
-/// hashes.
+/// Ends every session of `account_id` and deletes their push
+/// subscriptions, inside the caller's transaction (a resumed enrollment:
+/// only the newest session may go on); their token hashes.
 pub async fn revoke_all(
     conn: &mut AnyConnection,
     account_id: &str,
     now: i64,
 ) -> Result<Vec<Vec<u8>>, sqlx::Error> {
+    super::push::delete_for_account(conn, account_id).await?;
     sqlx::query_scalar(
         "UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL
          RETURNING token_hash",

@@ -176,6 +176,12 @@ impl Relay {
                 .path()
                 .join(ward_relay::relay_secret::SECRET_KEY_FILE),
         );
+        // And the same VAPID key: subscriptions are bound to it.
+        config.vapid_key_file = Some(
+            self.data
+                .path()
+                .join(ward_relay::push::vapid::VAPID_KEY_FILE),
+        );
         config.validate().unwrap();
         let state = AppState::open(config).await.unwrap();
         let (url, stop) = serve(state.clone()).await;
