@@ -414,6 +414,28 @@ async fn too_many_requests_is_retried_after_its_retry_after() {
 }
 
 #[tokio::test]
+async fn a_service_that_keeps_failing_is_given_up_on_after_three_attempts() {
+    let service = StandIn::start().await;
+    let relay = relay_for(&service).await;
+    let (clinic, patient, thread, key) = relay.conversation().await;
+    subscribe(&relay, &patient, &service.subscribe("down")).await;
+    service.answer_always(Answer::Status(503, Some(1)));
+    relay
+        .send_ok(&clinic, &key, &thread.thread_id, 0, "m1", "hello")
+        .await;
+    for _ in 0..100 {
+        if relay.metrics().await.contains("ward_push_failed_total 1") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(relay.metrics().await.contains("ward_push_failed_total 1"));
+    assert_eq!(service.requests(), 3, "three attempts, then dropped");
+    assert!(service.received().is_empty());
+    assert!(subscribed(&relay, &patient.token).await, "a 503 keeps it");
+}
+
+#[tokio::test]
 async fn a_slow_push_service_does_not_slow_sends() {
     let service = StandIn::start().await;
     let relay = relay_for(&service).await;
