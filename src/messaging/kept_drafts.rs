@@ -67,6 +67,7 @@ impl Inbox {
                 self.drafts.update_value(|d| {
                     d.entry(thread).or_insert(shown.text);
                 });
+                self.drafts_restored.update(|n| *n += 1);
             }
         }
     }

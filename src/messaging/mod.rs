@@ -20,8 +20,8 @@ mod sending_files;
 mod sharing;
 mod summaries;
 
-pub use summaries::Summary;
 pub(crate) use kept_drafts::{NEW_THREAD, NotKept};
+pub use summaries::Summary;
 
 use std::collections::{HashMap, HashSet};
 
@@ -226,6 +226,9 @@ pub struct Inbox {
     /// across a lock (memory only, never stored), dropped at sign-out and
     /// when another person unlocks.
     pub drafts: StoredValue<HashMap<String, String>>,
+    /// Counts the restorations of drafts kept across an update's reload
+    /// (`kept_drafts`), so an open thread's box takes its draft.
+    pub drafts_restored: RwSignal<u32>,
     /// Per opened thread with older messages not fetched yet: the cursor
     /// for the page before what is loaded.
     earlier: RwSignal<HashMap<String, u64>>,
@@ -283,6 +286,7 @@ impl Inbox {
             split_views: RwSignal::new(HashSet::new()),
             key_events: RwSignal::new(HashMap::new()),
             drafts: StoredValue::new(HashMap::new()),
+            drafts_restored: RwSignal::new(0),
             earlier: RwSignal::new(HashMap::new()),
             keys: StoredValue::new_local(HashMap::new()),
             bundles: StoredValue::new_local(HashMap::new()),

@@ -1,6 +1,7 @@
 //! A new build of Ward: the worker installs it beside the running one and
 //! waits; the patient sees "A new version of Ward is ready" and chooses
-//! Reload, which first keeps the drafts (sealed, [`Inbox::keep_drafts`]),
+//! Reload, which first keeps the drafts (sealed,
+//! [`crate::messaging::Inbox::keep_drafts`]),
 //! then lets the new worker take over and reloads. The outbox is in
 //! IndexedDB already, and is sent after the reload.
 
@@ -13,7 +14,7 @@ use wasm_bindgen::prelude::*;
 
 use super::Pwa;
 use crate::components::notice::ErrorNote;
-use crate::messaging::{Inbox, NotKept};
+use crate::messaging::NotKept;
 use crate::session::{Phase, Session};
 
 thread_local! {
@@ -93,7 +94,7 @@ pub(crate) fn UpdateBanner() -> impl IntoView {
         error.set(None);
         spawn_local(async move {
             let kept = match session.phase.get_untracked() {
-                Phase::Unlocked => Inbox::get().keep_drafts(session).await,
+                Phase::Unlocked => session.inbox().keep_drafts(session).await,
                 _ => Ok(()),
             };
             if let Err(why) = kept {

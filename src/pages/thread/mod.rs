@@ -71,16 +71,22 @@ pub fn ThreadView() -> impl IntoView {
     let now = RwSignal::new(js_sys::Date::now());
     // The draft lives in the inbox per thread, so leaving and coming back
     // (or a lock) keeps it.
-    Effect::new(move |previous: Option<String>| {
+    // Drafts kept across an update's reload come back a moment after the
+    // unlock: an empty box takes its draft then.
+    Effect::new(move |previous: Option<(String, u32)>| {
         let id = thread_id.get();
-        if previous.as_deref() != Some(id.as_str()) {
+        let restored = inbox.drafts_restored.get();
+        let moved = previous.as_ref().map(|(was, _)| was) != Some(&id);
+        let refill =
+            previous.is_some_and(|(_, was)| was != restored) && draft.get_untracked().is_empty();
+        if moved || refill {
             draft.set(
                 inbox
                     .drafts
                     .with_value(|d| d.get(&id).cloned().unwrap_or_default()),
             );
         }
-        id
+        (id, restored)
     });
     Effect::new(move |first_run_done: Option<()>| {
         let text = draft.get();

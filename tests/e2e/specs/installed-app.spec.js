@@ -84,19 +84,20 @@ test('the worker keeps exactly the shell; Ward starts offline and sends what wai
   await expect(page.locator('.relay-status')).toContainText("Can't reach Ward");
   expect(await s.idbRecords(page, 'outbox')).toHaveLength(1);
 
-  // Signal again: sign in, and the waiting message goes, once.
+  // Signal again: sign in (back on the conversation the address names),
+  // and the waiting message goes, once.
   await context.setOffline(false);
   await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
-  await page.getByRole('list', { name: 'Conversations' }).getByRole('link').first().click();
   await expect(page.getByRole('listitem').filter({ hasText: offline })).toContainText('Sent');
   expect(s.clinic('read', threadId).split(offline).length - 1, 'delivered exactly once').toBe(1);
   expect(Object.values(await cacheStorage(page)).flat().filter((p) => !listed.includes(p))).toEqual([]);
 
   // Installable as Chrome judges it (what Lighthouse's installability
-  // audit asks Chrome).
+  // audit asks Chrome). A test's browser context is an incognito one,
+  // where Chrome installs nothing: that is the one answer allowed.
   const cdp = await context.newCDPSession(page);
   const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
-  expect(installabilityErrors).toEqual([]);
+  expect(installabilityErrors.filter((e) => e.errorId !== 'in-incognito')).toEqual([]);
   const manifest = await (await request.get('/manifest.webmanifest')).json();
   expect(manifest.icons.map((/** @type {any} */ i) => `${i.sizes} ${i.purpose}`)).toEqual(
     expect.arrayContaining(['192x192 any', '512x512 any', '512x512 maskable']),
@@ -136,8 +137,8 @@ test('a new build is offered, and its Reload keeps the draft (sealed while it wa
     expect(kept).toHaveLength(1);
     expect(Buffer.from(kept[0].envelope).toString('latin1')).not.toContain('evening');
 
+    // Back on the conversation the address names, with the draft.
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
-    await page.getByRole('list', { name: 'Conversations' }).getByRole('link').first().click();
     await expect(page.getByRole('textbox', { name: 'Message' })).toHaveValue(draft);
     expect(await s.idbRecords(page, 'drafts')).toHaveLength(0);
   } finally {
