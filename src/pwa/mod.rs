@@ -68,7 +68,7 @@ pub(crate) fn run(session: Session, inbox: Inbox, location: Location) {
         return;
     };
     keep_badge(session, inbox);
-    keep_drafts_of_last_reload(session, inbox);
+    on_unlock(pwa, session, inbox);
     open_threads_from_notifications(&container, location);
     spawn_local(async move {
         let options = web_sys::RegistrationOptions::new();
@@ -119,13 +119,17 @@ fn keep_badge(session: Session, inbox: Inbox) {
     });
 }
 
-/// At each unlock, the drafts an update's Reload kept go back into their
-/// boxes ([`Inbox::restore_drafts`]).
-fn keep_drafts_of_last_reload(session: Session, inbox: Inbox) {
+/// At each unlock: the drafts an update's Reload kept go back into their
+/// boxes ([`Inbox::restore_drafts`]), and this browser's push subscription,
+/// if it has one, goes to the new session (the relay keeps one per session).
+fn on_unlock(pwa: Pwa, session: Session, inbox: Inbox) {
     Effect::new(move |was_unlocked: Option<bool>| {
         let unlocked = session.phase.get() == Phase::Unlocked;
         if unlocked && was_unlocked != Some(true) {
-            spawn_local(async move { inbox.restore_drafts(session).await });
+            spawn_local(async move {
+                inbox.restore_drafts(session).await;
+                notifications::carry_over(pwa, session).await;
+            });
         }
         unlocked
     });

@@ -116,6 +116,24 @@ async fn turn_on(pwa: Pwa, session: Session, asked: js_sys::Promise) -> Result<(
         .map_err(Failed::Api)
 }
 
+/// Gives the browser's subscription, if it has one and notifications are
+/// allowed, to this session (a new sign-in is a new session).
+pub(super) async fn carry_over(pwa: Pwa, session: Session) {
+    if permission() != web_sys::NotificationPermission::Granted {
+        return;
+    }
+    let Some(manager) = push_manager(pwa) else {
+        return;
+    };
+    if let (Some(subscription), Some(token)) = (current(&manager).await, session.token())
+        && let Some(json) = js_sys::JSON::stringify(&subscription)
+            .ok()
+            .and_then(|s| s.as_string())
+    {
+        let _ = api::push::subscribe(&token, json).await;
+    }
+}
+
 /// Ends the browser's subscription and the relay's copy.
 async fn turn_off(pwa: Pwa, session: Session) -> Result<(), ApiError> {
     if let Some(subscription) = push_manager(pwa).as_ref().map(current)

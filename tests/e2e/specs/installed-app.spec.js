@@ -220,10 +220,9 @@ test('a push says nothing private, shows a notification, and opens the thread', 
     const test = await nextPush(0);
     expect(JSON.parse(test.plain).kind).toBe('test');
 
-    // The patient leaves (no socket): the clinic's reply is pushed.
-    await page.getByRole('link', { name: 'Messages' }).click();
-    await context.setOffline(true);
-    await expect(page.locator('.link-state')).not.toBeEmpty();
+    // The patient leaves Ward (its socket closes): the clinic's reply is
+    // pushed.
+    await page.goto('about:blank');
     const seen = service.received.length;
     const reply = 'Please send a photo of the rash to Dr. Osei';
     s.clinicAt(relay, `${reply}\n`, 'reply', threadId, '-');
@@ -240,8 +239,9 @@ test('a push says nothing private, shows a notification, and opens the thread', 
     }
 
     // Delivered to the worker as the browser would: a notification with
-    // the generic words, whose tap opens the thread.
-    await context.setOffline(false);
+    // the generic words, whose tap opens the thread in the open Ward.
+    await page.goto(relay.url);
+    await controlled(page);
     const cdp = await context.newCDPSession(page);
     /** @type {string[]} */
     const registrations = [];
@@ -253,16 +253,18 @@ test('a push says nothing private, shows a notification, and opens the thread', 
       const registration = await navigator.serviceWorker.ready;
       return (await registration.getNotifications()).map((n) => ({ title: n.title, body: n.body, thread: n.data?.thread }));
     });
-    await expect.poll(shown).toEqual([{ title: 'Ward', body: 'New message from your care team', thread: threadId }]);
+    await expect.poll(shown).toContainEqual({ title: 'Ward', body: 'New message from your care team', thread: threadId });
 
     // The tap: the worker's click handler's work, on the shown notification
     // (a test cannot click a system notification).
     const [worker] = context.serviceWorkers();
-    await worker.evaluate(async () => {
-      const [note] = await /** @type {any} */ (self).registration.getNotifications();
+    await worker.evaluate(async (thread) => {
+      const notes = await /** @type {any} */ (self).registration.getNotifications();
+      const note = notes.find((/** @type {any} */ n) => n.data?.thread === thread);
       await /** @type {any} */ (self).openWard(note.data.thread);
-    });
+    }, threadId);
     await expect(page).toHaveURL(new RegExp(`/threads/${threadId}$`));
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     await expect(page.getByText(reply)).toBeVisible();
   } finally {
     await relay.stop();
