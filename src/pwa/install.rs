@@ -35,22 +35,26 @@ fn standalone() -> bool {
         .is_some_and(|m| m.matches())
 }
 
-/// Safari on an iPhone or iPad, where Share → Add to Home Screen installs
-/// (other iOS browsers say CriOS, FxiOS or EdgiOS; an iPad says Macintosh
-/// but has touch).
+/// Whether this browser is Safari on an iPhone or iPad, where Share → Add
+/// to Home Screen installs.
 fn ios_safari() -> bool {
-    let Some(window) = window() else {
-        return false;
-    };
-    let navigator = window.navigator();
-    let agent = navigator.user_agent().unwrap_or_default();
+    window().is_some_and(|w| {
+        let navigator = w.navigator();
+        is_ios_safari(
+            &navigator.user_agent().unwrap_or_default(),
+            navigator.max_touch_points(),
+        )
+    })
+}
+
+/// Safari on iOS by its user agent: other iOS browsers say CriOS, FxiOS or
+/// EdgiOS; an iPad asks for the desktop site, saying Macintosh, but has touch.
+fn is_ios_safari(agent: &str, touch_points: i32) -> bool {
     let ios = agent.contains("iPhone")
         || agent.contains("iPad")
-        || (agent.contains("Macintosh") && navigator.max_touch_points() > 1);
+        || (agent.contains("Macintosh") && touch_points > 1);
     ios && agent.contains("Safari")
-        && !["CriOS", "FxiOS", "EdgiOS"]
-            .iter()
-            .any(|b| agent.contains(b))
+        && !["CriOS", "FxiOS", "EdgiOS"].iter().any(|b| agent.contains(b))
 }
 
 /// The Settings card: a button where the browser offers to install, the
@@ -93,5 +97,23 @@ pub(crate) fn InstallWard() -> impl IntoView {
                 </Show>
             </section>
         </Show>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_ios_safari;
+
+    #[test]
+    fn only_safari_on_ios_gets_the_home_screen_steps() {
+        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
+        let chrome_ios = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/131.0 Mobile/15E148 Safari/604.1";
+        let ipad_desktop = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15";
+        let android = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile Safari/537.36";
+        assert!(is_ios_safari(iphone, 5));
+        assert!(!is_ios_safari(chrome_ios, 5));
+        assert!(is_ios_safari(ipad_desktop, 5));
+        assert!(!is_ios_safari(ipad_desktop, 0), "a Mac");
+        assert!(!is_ios_safari(android, 5));
     }
 }

@@ -244,11 +244,11 @@ pub(crate) fn Notifications() -> impl IntoView {
             <p>"Ward can tell you when your care team replies. A notification only ever says “New message from your care team”: never who wrote or what, so nothing private shows on your lock screen."</p>
             <p data-testid="notifications-state">{status}</p>
             <Show when=move || state.get() == State::Off>
-                <button type="button" class="button" on:click=on prop:disabled=move || busy.get()>"Turn on notifications"</button>
+                <button type="button" class="button" on:click=on prop:disabled=move || busy.get()>"Allow notifications"</button>
             </Show>
             <Show when=move || state.get() == State::On>
-                <button type="button" class="button secondary" on:click=test>"Send a test notification"</button>
-                <button type="button" class="button secondary" on:click=off prop:disabled=move || busy.get()>"Turn off notifications"</button>
+                <button type="button" class="button secondary" on:click=test>"Test notifications"</button>
+                <button type="button" class="button secondary" on:click=off prop:disabled=move || busy.get()>"Stop notifications"</button>
             </Show>
             <p role="status">{move || said.get()}</p>
             <ErrorNote message=error />

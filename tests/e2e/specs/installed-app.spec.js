@@ -200,10 +200,23 @@ test('a push says nothing private, shows a notification, and opens the thread', 
     await controlled(page);
     const threadId = await startThread(page, 'My rash is spreading to my arms');
 
-    // Settings → Notifications, from a tap.
+    // Settings → Install Ward appears where the browser offers to install
+    // (here an offer made by the test, as Chrome's would be) and shows the
+    // browser's own prompt.
     await page.getByRole('link', { name: 'Security', exact: true }).click();
+    await expect(page.getByRole('region', { name: 'Install Ward' })).toHaveCount(0);
+    await page.evaluate(() => {
+      const offer = /** @type {any} */ (new Event('beforeinstallprompt', { cancelable: true }));
+      offer.prompt = async () => { /** @type {any} */ (window).wardPrompted = true; };
+      dispatchEvent(offer);
+    });
+    await page.getByRole('region', { name: 'Install Ward' }).getByRole('button', { name: 'Install Ward' }).click();
+    expect(await page.evaluate(() => /** @type {any} */ (window).wardPrompted)).toBe(true);
+    await expect(page.getByRole('button', { name: 'Install Ward' }), 'an offer is used once').toHaveCount(0);
+
+    // Settings → Notifications, from a tap.
     const card = page.getByRole('region', { name: 'Notifications' });
-    await card.getByRole('button', { name: 'Turn on notifications' }).click();
+    await card.getByRole('button', { name: 'Allow notifications' }).click();
     await expect(card.getByTestId('notifications-state')).toHaveText('Notifications are on for this device.');
     const { public_key: relayKey } = await (await page.request.get(`${relay.url}/v1/push/key`)).json();
     expect(await page.evaluate(() => /** @type {any} */ (window).wardTestServerKey)).toBe(relayKey);
@@ -215,7 +228,7 @@ test('a push says nothing private, shows a notification, and opens the thread', 
       const plain = ece.decrypt(push.body, { version: 'aes128gcm', privateKey: receiver, authSecret: auth.toString('base64url') });
       return { push, plain: plain.toString('utf8') };
     };
-    await card.getByRole('button', { name: 'Send a test notification' }).click();
+    await card.getByRole('button', { name: 'Test notifications' }).click();
     await expect(card.getByText('A test notification is on its way.')).toBeVisible();
     const test = await nextPush(0);
     expect(JSON.parse(test.plain).kind).toBe('test');
