@@ -24,3 +24,42 @@ pub(crate) fn lowercase(text: &str) -> String {
 pub(crate) fn lowercase(text: &str) -> String {
     text.to_lowercase()
 }
+
+/// Sorts `list` by `key`, stably: items with equal keys keep their order.
+///
+/// Size: each `sort_by_key` on another item type compiles the standard
+/// library's stable sort again (3–4 KB of wasm each, five of them in the
+/// client). Here one sort of `(key, position)` pairs serves every caller,
+/// and only the moving of items into that order is per type
+/// (docs/benchmarks.md).
+pub(crate) fn sort_by_u64<T>(list: &mut Vec<T>, key: impl Fn(&T) -> u64) {
+    let mut order: Vec<(u64, usize)> = list.iter().map(key).zip(0..).collect();
+    sort_pairs(&mut order);
+    let mut items: Vec<Option<T>> = list.drain(..).map(Some).collect();
+    list.extend(
+        order
+            .iter()
+            .filter_map(|&(_, at)| items.get_mut(at)?.take()),
+    );
+}
+
+/// Never inlined, so that there is one copy of the sort (positions are
+/// distinct, so an unstable sort of the pairs is a stable sort of the items).
+#[inline(never)]
+fn sort_pairs(order: &mut [(u64, usize)]) {
+    order.sort_unstable();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sort_by_u64;
+
+    #[test]
+    fn sort_by_u64_is_stable() {
+        let mut list = vec![(3, 'a'), (1, 'b'), (3, 'c'), (0, 'd'), (1, 'e')];
+        sort_by_u64(&mut list, |(key, _)| *key);
+        assert_eq!(list, [(0, 'd'), (1, 'b'), (1, 'e'), (3, 'a'), (3, 'c')]);
+        sort_by_u64(&mut list, |(key, _)| !*key);
+        assert_eq!(list, [(3, 'a'), (3, 'c'), (1, 'b'), (1, 'e'), (0, 'd')]);
+    }
+}

@@ -26,8 +26,10 @@ pub(super) fn merge(list: &mut Vec<Shown>, fetched: Vec<Shown>) {
             None => list.push(message),
         }
     }
-    // Stable: unsent messages keep their order among themselves.
-    list.sort_by_key(|m| (m.seq.is_none(), m.seq));
+    // Stable: unsent messages keep their order among themselves. Unsent ones
+    // sort last as `u64::MAX`, a number the relay never gives (its sequence
+    // numbers are SQL BIGINTs).
+    crate::components::sort_by_u64(list, |m| m.seq.unwrap_or(u64::MAX));
 }
 
 /// The relay's newest sequence number among `list`, if any is stored.
@@ -42,7 +44,7 @@ pub(super) fn newest_seq(list: &[Shown]) -> Option<u64> {
 /// (#55, #56), which catching up after #57 would never fetch.
 pub(super) fn caught_up_to(list: &[Shown]) -> Option<u64> {
     let mut seqs: Vec<u64> = list.iter().filter_map(|m| m.seq).collect();
-    seqs.sort_unstable();
+    crate::components::sort_by_u64(&mut seqs, |seq| *seq);
     let mut seqs = seqs.into_iter();
     let mut last = seqs.next()?;
     for seq in seqs {

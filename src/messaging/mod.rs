@@ -459,7 +459,8 @@ impl Inbox {
         let mut list = api::threads::list(&token).await?;
         session.check(ticket)?;
         self.settle_unread(&mut list, asked_at);
-        list.sort_by_key(|t| std::cmp::Reverse(t.last_message_at.unwrap_or(t.created_at)));
+        // Newest first (`!` reverses the order of `u64`s).
+        crate::components::sort_by_u64(&mut list, |t| !t.last_message_at.unwrap_or(t.created_at));
         // A patient's thread someone left (a caregiver removed, or their
         // access ran out): its next epoch starts now, from this device, so
         // the next message is not held waiting for it.

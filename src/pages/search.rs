@@ -43,7 +43,8 @@ pub(crate) fn Search() -> impl IntoView {
                         .map(move |m| (thread_id.clone(), m.clone()))
                 })
                 .collect();
-            found.sort_by_key(|(_, m)| std::cmp::Reverse(m.sent_at_ms));
+            // Newest first (`!` reverses the order of `u64`s).
+            crate::components::sort_by_u64(&mut found, |(_, m)| !m.sent_at_ms);
             found.truncate(MAX_RESULTS);
             found
                 .into_iter()

@@ -120,8 +120,19 @@ pub(crate) async fn pending(account_id: &str) -> Result<Vec<Queued>, StoreError>
         })
         .filter(|q| q.account_id == account_id)
         .collect();
-    out.sort_by(|a, b| a.queued_at.total_cmp(&b.queued_at));
+    crate::components::sort_by_u64(&mut out, |q| total_order(q.queued_at));
     Ok(out)
+}
+
+/// `f64::total_cmp`'s order as a `u64`, for `sort_by_u64`: a negative
+/// number's bits flipped, a positive one's sign bit set.
+fn total_order(x: f64) -> u64 {
+    let bits = x.to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
+    }
 }
 
 /// The relay stored it (or refused it for good): off the queue.
@@ -133,4 +144,34 @@ pub(crate) async fn remove(message_id: &str) -> Result<(), StoreError> {
     let done = transaction.into_future();
     delete.await?;
     committed(done.await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::total_order;
+
+    #[test]
+    fn total_order_is_total_cmp() {
+        let xs = [
+            f64::NAN,
+            -f64::NAN,
+            1.5,
+            -0.0,
+            0.0,
+            -2.0,
+            f64::INFINITY,
+            1.7e12,
+            f64::NEG_INFINITY,
+            1e-300,
+        ];
+        for a in xs {
+            for b in xs {
+                assert_eq!(
+                    total_order(a).cmp(&total_order(b)),
+                    a.total_cmp(&b),
+                    "{a} {b}"
+                );
+            }
+        }
+    }
 }

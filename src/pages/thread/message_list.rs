@@ -278,7 +278,17 @@ fn key_notices(thread_id: Memo<String>) -> Memo<Vec<(u64, String)>> {
                 .filter(|(at_ms, _)| *at_ms >= thread.created_at / 1000 * 1000)
                 .collect()
         });
-        notices.sort();
+        // In `sort()`'s order (time, then text) without a sort compiled
+        // for this type (see `sort_by_u64`): by time, then the few notices
+        // of the same millisecond into text order by an insertion pass.
+        crate::components::sort_by_u64(&mut notices, |(at_ms, _)| *at_ms);
+        for i in 1..notices.len() {
+            let mut j = i;
+            while j > 0 && notices[j - 1] > notices[j] {
+                notices.swap(j - 1, j);
+                j -= 1;
+            }
+        }
         notices
     })
 }
