@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use ward_proto::caregivers::{CaregiverStatus, People};
 use ward_proto::threads::{Role, Thread};
 
+use crate::components::list::{List, row_key};
 use crate::messaging::{Inbox, category_label};
 use crate::pages::consent_prompt::ConsentPrompt;
 use crate::pages::settings::local_time;
@@ -148,7 +149,7 @@ pub(crate) fn Home() -> impl IntoView {
                             on:change=move |_| showing.set(None) />
                         "Everyone's"
                     </label>
-                    <For each=helped key=|(id, _)| id.clone() let:person>
+                    <List each=helped key=|(id, _)| id.clone() let:person>
                         {
                             let (id, name) = person;
                             let chosen = id.clone();
@@ -161,13 +162,13 @@ pub(crate) fn Home() -> impl IntoView {
                                 </label>
                             }
                         }
-                    </For>
+                    </List>
                 </fieldset>
             </Show>
             <div role="status">
-                <For each=notices key=|text| text.clone() let:text>
+                <List each=notices key=|text| text.clone() let:text>
                     <p class="notice">{text} " " <A href="/settings/people">"People who help me"</A></p>
-                </For>
+                </List>
             </div>
             <div class="actions">
                 <Show when=move || !caregiver()>
@@ -182,7 +183,7 @@ pub(crate) fn Home() -> impl IntoView {
                 }
             >
                 <ul class="thread-list" aria-label="Conversations">
-                    <For each=shown key=|t| (t.thread_id.clone(), t.unread_count, t.last_message_at) let:thread>
+                    <List each=shown key=|t| row_key(&[&t.thread_id, &t.unread_count.to_string(), &t.last_message_at.map(|at| at.to_string()).unwrap_or_default()]) let:thread>
                         <li>
                             <A href=format!("/threads/{}", thread.thread_id) attr:class="thread-row">
                                 {
@@ -214,7 +215,7 @@ pub(crate) fn Home() -> impl IntoView {
                                 </Show>
                             </A>
                         </li>
-                    </For>
+                    </List>
                 </ul>
             </Show>
         </section>

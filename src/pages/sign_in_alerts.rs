@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api;
+use crate::components::list::List;
 use crate::messaging::Inbox;
 use crate::pages::settings::local_time;
 use crate::session::Session;
@@ -99,7 +100,7 @@ pub(crate) fn SignInAlerts() -> impl IntoView {
     };
     view! {
         {move || broken().map(|text| view! { <p class="notice error" role="alert">{text}</p> })}
-        <For each=alerts key=Alert::key let:alert>
+        <List each=alerts key=Alert::key let:alert>
             {
                 let text = alert.words(&|at| local_time(at));
                 let ended = alert.clone();
@@ -135,7 +136,7 @@ pub(crate) fn SignInAlerts() -> impl IntoView {
                     </div>
                 }
             }
-        </For>
+        </List>
         <p role="status">{move || status.get()}</p>
     }
 }

@@ -14,6 +14,7 @@ use ward_proto::caregivers::Caregiver;
 
 use super::local_time;
 use crate::api;
+use crate::components::list::List;
 use crate::components::notice::{ErrorNote, focus_id};
 use crate::messaging::{Inbox, category_label};
 use crate::session::Session;
@@ -178,14 +179,14 @@ pub(super) fn Activity() -> impl IntoView {
                 {move || verdict.with(|v| v.as_ref().map(Check::words))}
             </p>
             <ul class="settings-list" data-testid="account-activity">
-                <For each=move || lines.get() key=|(seq, _, _)| *seq let:line>
+                <List each=move || lines.get() key=|(seq, _, _)| seq.to_string() let:line>
                     <li class="settings-row">
                         <div>
                             <strong>{line.1}</strong>
                             <span class="meta">{line.2}</span>
                         </div>
                     </li>
-                </For>
+                </List>
             </ul>
             <Show when=move || earlier.get().is_some()>
                 <button

@@ -6,6 +6,7 @@ use ward_proto::auth::SessionInfo;
 
 use super::local_time;
 use crate::api;
+use crate::components::list::List;
 use crate::components::notice::ErrorNote;
 use crate::session::Session;
 
@@ -39,7 +40,7 @@ pub(super) fn Devices() -> impl IntoView {
         <section class="card" aria-labelledby="devices-title">
             <h2 id="devices-title">"Signed-in devices"</h2>
             <ul class="settings-list">
-                <For each=move || list.get() key=|s| s.session_id.clone() let:device>
+                <List each=move || list.get() key=|s| s.session_id.clone() let:device>
                     {
                         let name = describe(device.user_agent.as_deref());
                         let seen = format!("Last active {}", local_time(device.last_seen_at));
@@ -75,7 +76,7 @@ pub(super) fn Devices() -> impl IntoView {
                             </li>
                         }
                     }
-                </For>
+                </List>
             </ul>
             <p role="status">{move || status.get()}</p>
             <ErrorNote message=error />

@@ -6,6 +6,7 @@ use ward_proto::passkeys::PasskeyInfo;
 
 use super::{local_time, since};
 use crate::api;
+use crate::components::list::{List, row_key};
 use crate::components::notice::{Busy, ErrorNote};
 use crate::session::Session;
 
@@ -70,9 +71,9 @@ pub(super) fn Passkeys() -> impl IntoView {
         <section class="card" aria-labelledby="passkeys-title">
             <h2 id="passkeys-title">"Passkeys"</h2>
             <ul class="settings-list">
-                <For each=move || list.get() key=|p| (p.passkey_id.clone(), p.label.clone()) let:passkey>
+                <List each=move || list.get() key=|p| row_key(&[&p.passkey_id, &p.label]) let:passkey>
                     <PasskeyRow passkey=passkey error=error status=status on_change=move || reload() />
-                </For>
+                </List>
             </ul>
             <form on:submit=add>
                 <label for="new-passkey">"Name for a new passkey"</label>

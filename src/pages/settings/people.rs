@@ -13,6 +13,7 @@ use super::local_time;
 use super::terms::CaregiverTerms;
 use crate::api;
 use crate::components::consent::ConsentWords;
+use crate::components::list::{List, row_key};
 use crate::components::notice::{Busy, ErrorNote};
 use crate::messaging::Inbox;
 use crate::session::Session;
@@ -85,6 +86,27 @@ fn helping(patient: &HelpedPatient) -> String {
         },
         local_time(patient.access_ends_at / 1000)
     )
+}
+
+/// The caregivers list's key: a row is drawn again when any of these change.
+fn caregiver_key(c: &Caregiver) -> String {
+    let flag = |value: Option<bool>| match value {
+        None => "",
+        Some(false) => "0",
+        Some(true) => "1",
+    };
+    row_key(&[
+        flag(c.account_id.as_ref().map(|_| true)),
+        c.account_id.as_deref().unwrap_or_default(),
+        &c.display_name,
+        &c.invited_at.to_string(),
+        &(c.status as u8).to_string(),
+        flag(c.can_send),
+        flag(c.all_threads),
+        &c.access_ends_at
+            .map(|at| at.to_string())
+            .unwrap_or_default(),
+    ])
 }
 
 /// Who a caregiver is to the patient, and who appointed them, in words
@@ -166,7 +188,7 @@ pub(crate) fn PeopleWhoHelp() -> impl IntoView {
                     fallback=|| view! { <p>"Nobody has shared their messages with you at the moment."</p> }
                 >
                     <ul class="settings-list" aria-label="People you help">
-                        <For each=patients key=|p| p.account_id.clone() let:patient>
+                        <List each=patients key=|p| p.account_id.clone() let:patient>
                             <li class="settings-row">
                                 <div>
                                     <strong>{patient.display_name.clone()}</strong>
@@ -178,7 +200,7 @@ pub(crate) fn PeopleWhoHelp() -> impl IntoView {
                                     on_changed=reload
                                 />
                             </li>
-                        </For>
+                        </List>
                     </ul>
                 </Show>
                 <AcceptInvitation on_accepted=reload />
@@ -193,9 +215,9 @@ pub(crate) fn PeopleWhoHelp() -> impl IntoView {
                     fallback=|| view! { <p>"You have not invited anyone yet."</p> }
                 >
                     <ul class="settings-list" aria-label="Your caregivers">
-                        <For
+                        <List
                             each=caregivers
-                            key=|c| (c.account_id.clone(), c.display_name.clone(), c.invited_at, c.status, c.can_send, c.all_threads, c.access_ends_at)
+                            key=caregiver_key
                             let:caregiver
                         >
                             <li class="settings-row">
@@ -207,7 +229,7 @@ pub(crate) fn PeopleWhoHelp() -> impl IntoView {
                                 </div>
                                 <GrantControls caregiver=caregiver.clone() on_changed=reload said=said />
                             </li>
-                        </For>
+                        </List>
                     </ul>
                 </Show>
                 <p role="status">{move || said.get()}</p>

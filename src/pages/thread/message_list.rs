@@ -9,6 +9,7 @@ use leptos::task::spawn_local;
 use super::upload::UploadProgress;
 use super::{time_label, with_messages};
 use crate::components::attachment::AttachmentView;
+use crate::components::list::List;
 use crate::components::notice::element_by_id;
 use crate::messaging::pinning;
 use crate::messaging::{Delivery, Inbox, Shown};
@@ -224,7 +225,7 @@ pub(crate) fn MessageList(
             <ol class="messages" aria-label="Messages">
                 // Keyed: showing earlier messages or a new one arriving adds
                 // rows without rebuilding the ones already on the page.
-                <For each=move || rows.get() key=Row::key let(row)>
+                <List each=move || rows.get() key=Row::key let(row)>
                     {match row {
                         Row::Day(day) => view! { <li class="day"><h2>{day}</h2></li> }.into_any(),
                         Row::Unread => view! {
@@ -237,7 +238,7 @@ pub(crate) fn MessageList(
                             <MessageItem message=*m me=me() thread_id=thread_id.get_untracked() />
                         }.into_any(),
                     }}
-                </For>
+                </List>
             </ol>
             {move || pill_text().map(|text| view! {
                 <button type="button" class="button new-pill" on:click=go_to_unseen>{text}</button>

@@ -10,6 +10,7 @@ use leptos::task::spawn_local;
 use ward_proto::caregivers::{Caregiver, CaregiverStatus};
 use ward_proto::threads::Role;
 
+use crate::components::list::List;
 use crate::components::notice::{Busy, ErrorNote};
 use crate::messaging::{Inbox, is_member_as};
 use crate::session::Session;
@@ -148,7 +149,7 @@ pub(crate) fn ThreadSharing(thread_id: Memo<String>) -> impl IntoView {
                     }
                 >
                     <ul class="settings-list" aria-label="Your caregivers and this conversation">
-                        <For each=move || helpers.get() key=|h| h.account_id.clone() let:helper>
+                        <List each=move || helpers.get() key=|h| h.account_id.clone() let:helper>
                             {
                                 let Helper { account_id: id, name, all_threads } = helper;
                                 let (share_id, share_name) = (id.clone(), name.clone());
@@ -198,7 +199,7 @@ pub(crate) fn ThreadSharing(thread_id: Memo<String>) -> impl IntoView {
                                     </li>
                                 }
                             }
-                        </For>
+                        </List>
                     </ul>
                 </Show>
                 <label class="checkbox">
