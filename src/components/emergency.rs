@@ -63,7 +63,7 @@ pub(crate) fn ways_to_reach(notice: &str) -> Vec<Reach> {
     let mut ways = Vec::new();
     let mut i = 0;
     while i < chars.len() {
-        if !chars[i].is_alphabetic() {
+        if !super::is_letter(chars[i]) {
             i += 1;
             continue;
         }
@@ -124,7 +124,7 @@ fn verb(word: &str) -> Option<(bool, bool)> {
 /// The word (letters, lowercased) at `at`, and where it ends.
 fn word_at(chars: &[char], at: usize) -> (String, usize) {
     let mut end = at;
-    while chars.get(end).is_some_and(|c| c.is_alphabetic()) {
+    while chars.get(end).is_some_and(|c| super::is_letter(*c)) {
         end += 1;
     }
     let word = chars

@@ -26,6 +26,24 @@ pub(crate) fn lowercase(text: &str) -> String {
     text.to_lowercase()
 }
 
+/// Whether `c` is a letter (Unicode's Alphabetic property), by the
+/// browser's rules (`/\p{Alphabetic}/u`): Rust's `char::is_alphabetic`
+/// would carry its own Unicode table into the client (docs/benchmarks.md).
+/// ASCII is answered here.
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn is_letter(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphabetic();
+    }
+    js_sys::RegExp::new(r"^\p{Alphabetic}$", "u").test(c.encode_utf8(&mut [0; 4]))
+}
+
+/// The same, for the native unit tests (there is no browser there).
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn is_letter(c: char) -> bool {
+    c.is_alphabetic()
+}
+
 /// Sorts `list` by `key`, stably: items with equal keys keep their order.
 ///
 /// Size: each `sort_by_key` on another item type compiles the standard
