@@ -54,7 +54,9 @@ fn is_ios_safari(agent: &str, touch_points: i32) -> bool {
         || agent.contains("iPad")
         || (agent.contains("Macintosh") && touch_points > 1);
     ios && agent.contains("Safari")
-        && !["CriOS", "FxiOS", "EdgiOS"].iter().any(|b| agent.contains(b))
+        && !["CriOS", "FxiOS", "EdgiOS"]
+            .iter()
+            .any(|b| agent.contains(b))
 }
 
 /// The Settings card: a button where the browser offers to install, the
