@@ -17,14 +17,32 @@ const SHELL_PATHS = new Set(SHELL);
 const NETWORK_PAGES = new Set(['/passkey-window']);
 
 self.addEventListener('install', (event) => {
-  // Every shell file of this build, fetched past the HTTP cache so that an
-  // old file can never be kept under this version.
-  event.waitUntil(
-    caches.open(CACHE).then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: 'reload' }))))
-  );
+  event.waitUntil(precache());
   // Not skipWaiting: an open Ward keeps the build it started with until the
   // patient chooses Reload (the page then asks with "skipWaiting").
 });
+
+// Every shell file of this build, fetched past the HTTP cache so that an
+// old file can never be kept under this version. A file that is missing
+// (a relay still serving the previous build answers an unknown name with
+// the page itself) fails the install: this worker is not used, and the
+// browser tries again at its next look.
+async function precache() {
+  const cache = await caches.open(CACHE);
+  try {
+    for (const url of SHELL) {
+      const response = await fetch(new Request(url, { cache: 'reload' }));
+      const html = (response.headers.get('content-type') || '').startsWith('text/html');
+      if (!response.ok || (html && url !== '/')) {
+        throw new Error('not this build: ' + url);
+      }
+      await cache.put(url, response);
+    }
+  } catch (error) {
+    await caches.delete(CACHE);
+    throw error;
+  }
+}
 
 self.addEventListener('activate', (event) => {
   event.waitUntil(

@@ -24,8 +24,8 @@ pub(crate) enum NotKept {
 }
 
 impl Inbox {
-    /// Seals and stores every non-empty draft. On `Err`, what was stored is
-    /// harmless (taken at the next unlock) and the page must not reload.
+    /// Seals every non-empty draft, then stores them all together: on
+    /// `Err` nothing was stored and the page must not reload.
     pub(crate) async fn keep_drafts(&self, session: Session) -> Result<(), NotKept> {
         let drafts: Vec<(String, String)> = self.drafts.with_value(|d| {
             d.iter()
@@ -37,25 +37,28 @@ impl Inbox {
             return Err(NotKept::NewConversation);
         }
         let me = session.account_id.get_untracked().ok_or(NotKept::Failed)?;
+        let mut sealed = Vec::with_capacity(drafts.len());
         for (thread, text) in drafts {
-            let sealed = crypto::seal_draft(self, session, &thread, &text)
+            let envelope = crypto::seal_draft(self, session, &thread, &text)
                 .await
                 .map_err(|_| NotKept::Failed)?;
-            drafts::keep(&me, &thread, &sealed)
-                .await
-                .map_err(|_| NotKept::Failed)?;
+            sealed.push((thread, envelope));
         }
-        Ok(())
+        drafts::keep(&me, &sealed)
+            .await
+            .map_err(|_| NotKept::Failed)
     }
 
     /// Opens the drafts kept before a reload back into their boxes (a box
-    /// already written in keeps its own text).
+    /// already written in keeps its own text). Each is forgotten once it is
+    /// back; one that does not open now (no signal for its key) waits for
+    /// the next unlock.
     pub(crate) async fn restore_drafts(&self, session: Session) {
         let ticket = session.ticket();
         let Some(me) = session.account_id.get_untracked() else {
             return;
         };
-        let Ok(kept) = drafts::take(&me).await else {
+        let Ok(kept) = drafts::kept(&me).await else {
             return;
         };
         for (thread, sealed) in kept {
@@ -65,9 +68,10 @@ impl Inbox {
             }
             if let Some(shown) = opened.filter(|s| s.message_id == "draft") {
                 self.drafts.update_value(|d| {
-                    d.entry(thread).or_insert(shown.text);
+                    d.entry(thread.clone()).or_insert(shown.text);
                 });
                 self.drafts_restored.update(|n| *n += 1);
+                let _ = drafts::forget(&me, &thread).await;
             }
         }
     }

@@ -69,20 +69,43 @@ pub(crate) fn run(session: Session, inbox: Inbox, location: Location) {
     };
     keep_badge(session, inbox);
     on_unlock(pwa, session, inbox);
+    on_sign_out(pwa, session, container.clone());
     open_threads_from_notifications(&container, location);
-    spawn_local(async move {
-        let options = web_sys::RegistrationOptions::new();
-        // The worker script itself is always asked of the relay, never of
-        // the HTTP cache: a new build is seen at the next check.
-        options.set_update_via_cache(web_sys::ServiceWorkerUpdateViaCache::None);
-        let Ok(registration) = JsFuture::from(container.register_with_options("/sw.js", &options))
-            .await
-            .and_then(|r| r.dyn_into::<web_sys::ServiceWorkerRegistration>())
-        else {
-            return;
-        };
-        update::follow(pwa, &container, &registration);
-        pwa.registration.set(Some(registration));
+    spawn_local(register(pwa, container));
+}
+
+/// Registers the worker and follows its updates.
+async fn register(pwa: Pwa, container: web_sys::ServiceWorkerContainer) {
+    let options = web_sys::RegistrationOptions::new();
+    // The worker script itself is always asked of the relay, never of the
+    // HTTP cache: a new build is seen at the next check.
+    options.set_update_via_cache(web_sys::ServiceWorkerUpdateViaCache::None);
+    let Ok(registration) = JsFuture::from(container.register_with_options("/sw.js", &options))
+        .await
+        .and_then(|r| r.dyn_into::<web_sys::ServiceWorkerRegistration>())
+    else {
+        return;
+    };
+    update::follow(pwa, &container, &registration);
+    pwa.registration.set(Some(registration));
+}
+
+/// After a sign-out: this browser's push subscription ends here too (the
+/// relay's copy went with the session; offline, the relay never heard, and
+/// the next person on this device must not get this patient's alerts), and
+/// the worker is registered again (the relay's `Clear-Site-Data` removed
+/// it, with its cache), so the next start without signal still works.
+fn on_sign_out(pwa: Pwa, session: Session, container: web_sys::ServiceWorkerContainer) {
+    Effect::new(move |before: Option<Phase>| {
+        let phase = session.phase.get();
+        if phase == Phase::SignedOut && before.is_some_and(|b| b != Phase::SignedOut) {
+            let container = container.clone();
+            spawn_local(async move {
+                notifications::end_here(pwa).await;
+                register(pwa, container).await;
+            });
+        }
+        phase
     });
 }
 

@@ -76,6 +76,15 @@ async fn check(pwa: Pwa, session: Session) -> State {
     }
 }
 
+/// Whether `subscription` was made with the server key `key`.
+fn made_with(subscription: &web_sys::PushSubscription, key: &[u8]) -> bool {
+    let made = js_sys::Reflect::get(subscription, &"options".into())
+        .and_then(|o| js_sys::Reflect::get(&o, &"applicationServerKey".into()))
+        .ok()
+        .filter(|k| k.is_object());
+    made.is_some_and(|k| js_sys::Uint8Array::new(&k).to_vec() == key)
+}
+
 /// Subscribes with the relay's key (or keeps the browser's subscription)
 /// and gives it to the relay.
 async fn turn_on(pwa: Pwa, session: Session, asked: js_sys::Promise) -> Result<(), Failed> {
@@ -84,13 +93,25 @@ async fn turn_on(pwa: Pwa, session: Session, asked: js_sys::Promise) -> Result<(
         return Err(Failed::Denied);
     }
     let manager = push_manager(pwa).ok_or(Failed::PushService)?;
-    let subscription = match current(&manager).await {
+    let key = api::push::key().await.map_err(Failed::Api)?;
+    let key = URL_SAFE_NO_PAD
+        .decode(key.as_bytes())
+        .map_err(|_| Failed::Api(ApiError::UnexpectedBody))?;
+    // A subscription made under another key (the relay's changed) would be
+    // refused by the push service: made again.
+    let reusable = match current(&manager).await {
+        Some(old) if made_with(&old, &key) => Some(old),
+        Some(old) => {
+            if let Ok(done) = old.unsubscribe() {
+                let _ = JsFuture::from(done).await;
+            }
+            None
+        }
+        None => None,
+    };
+    let subscription = match reusable {
         Some(subscription) => subscription,
         None => {
-            let key = api::push::key().await.map_err(Failed::Api)?;
-            let key = URL_SAFE_NO_PAD
-                .decode(key.as_bytes())
-                .map_err(|_| Failed::Api(ApiError::UnexpectedBody))?;
             let options = web_sys::PushSubscriptionOptionsInit::new();
             options.set_user_visible_only(true);
             options.set_application_server_key(&js_sys::Uint8Array::from(key.as_slice()));
@@ -134,14 +155,20 @@ pub(super) async fn carry_over(pwa: Pwa, session: Session) {
     }
 }
 
-/// Ends the browser's subscription and the relay's copy.
-async fn turn_off(pwa: Pwa, session: Session) -> Result<(), ApiError> {
+/// Ends this browser's subscription, if it has one (the relay's copy is
+/// not asked about).
+pub(super) async fn end_here(pwa: Pwa) {
     if let Some(subscription) = push_manager(pwa).as_ref().map(current)
         && let Some(subscription) = subscription.await
         && let Ok(done) = subscription.unsubscribe()
     {
         let _ = JsFuture::from(done).await;
     }
+}
+
+/// Ends the browser's subscription and the relay's copy.
+async fn turn_off(pwa: Pwa, session: Session) -> Result<(), ApiError> {
+    end_here(pwa).await;
     match session.token() {
         Some(token) => api::push::unsubscribe(&token).await,
         None => Ok(()),

@@ -80,8 +80,9 @@ pub(super) fn follow(
     });
 }
 
-/// "A new version of Ward is ready", with Reload; not over the lock screen
-/// (the drafts' keys are gone while locked: Reload waits for the unlock).
+/// "A new version of Ward is ready", with Reload; only when unlocked (the
+/// drafts can be sealed) or signed out (there are none): not over the lock
+/// or recovery-code screens, where drafts wait in memory without their keys.
 #[component]
 #[allow(unreachable_pub)]
 pub(crate) fn UpdateBanner() -> impl IntoView {
@@ -116,7 +117,7 @@ pub(crate) fn UpdateBanner() -> impl IntoView {
         });
     };
     view! {
-        <Show when=move || pwa.update_ready.get() && session.phase.get() != Phase::Locked>
+        <Show when=move || pwa.update_ready.get() && matches!(session.phase.get(), Phase::Unlocked | Phase::SignedOut)>
             <div class="notice update-ready" role="status">
                 <p>"A new version of Ward is ready."</p>
                 <button type="button" class="button secondary" on:click=reload

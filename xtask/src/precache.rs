@@ -128,7 +128,7 @@ mod tests {
         ]);
         let first = worker(&dir, "self.x = 1;").unwrap();
         assert!(first.contains(
-            r#"const SHELL = ["/", "/icon-192.png", "/main-0123456789abcdef.css", "/ward-0123456789abcdef.js", "/ward-0123456789abcdef_bg.wasm"];"#
+            r#"const SHELL = ["/icon-192.png", "/", "/main-0123456789abcdef.css", "/ward-0123456789abcdef.js", "/ward-0123456789abcdef_bg.wasm"];"#
         ), "{first}");
         assert!(first.ends_with("self.x = 1;"));
         // An unhashed file's bytes change the version too.

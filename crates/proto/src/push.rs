@@ -29,7 +29,7 @@ pub struct PushStatus {
 /// `PushSubscription.toJSON()` gives. Replaces this session's subscription
 /// (and removes the same endpoint from any other session: one device, one
 /// subscription).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PushSubscription {
@@ -46,7 +46,7 @@ pub struct PushSubscription {
 }
 
 /// A subscription's keys, unpadded base64url as the browser gives them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PushSubscriptionKeys {
@@ -123,5 +123,41 @@ mod tests {
             serde_json::to_string(&notice).unwrap(),
             r#"{"v":1,"kind":"message","thread":"thr_x","unread":2}"#
         );
+    }
+}
+
+/// The endpoint is a capability (whoever has it can push to the device)
+/// and `auth` a secret: neither is printed.
+impl std::fmt::Debug for PushSubscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PushSubscription").finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for PushSubscriptionKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PushSubscriptionKeys")
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn debug_prints_no_endpoint_and_no_key() {
+        let subscription = PushSubscription {
+            endpoint: "https://fcm.googleapis.com/fcm/send/secret-token".into(),
+            expiration_time: None,
+            keys: PushSubscriptionKeys {
+                p256dh: "public-point".into(),
+                auth: "auth-secret".into(),
+            },
+        };
+        let printed = format!("{subscription:?}");
+        for secret in ["secret-token", "auth-secret", "public-point", "fcm"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
     }
 }

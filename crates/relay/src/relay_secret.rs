@@ -256,14 +256,16 @@ impl RelaySecret {
             .collect()
     }
 
-    /// The Web Push `Topic` for `account_id`'s pushes of `kind`: the first
-    /// 24 bytes of `HMAC-SHA256(K_topic, account id, 0, kind)`, unpadded
-    /// base64url (32 characters, RFC 8030's limit).
-    pub fn push_topic(&self, account_id: &str, kind: &str) -> String {
+    /// The Web Push `Topic` for the pushes of `kind` to the subscription at
+    /// `endpoint`: the first 24 bytes of `HMAC-SHA256(K_topic, endpoint, 0,
+    /// kind)`, unpadded base64url (32 characters, RFC 8030's limit). Per
+    /// subscription, not per account: the push service cannot link one
+    /// patient's phone and laptop by it.
+    pub fn push_topic(&self, endpoint: &str, kind: &str) -> String {
         use base64::Engine;
         let mac = hmac(
             &self.topic_key,
-            &[account_id.as_bytes(), &[0], kind.as_bytes()],
+            &[endpoint.as_bytes(), &[0], kind.as_bytes()],
         );
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&mac[..24])
     }

@@ -692,3 +692,78 @@ async fn bad_subscriptions_are_refused_with_a_reason() {
         .expect_not_signed_in("/v1/push/subscription", None)
         .await;
 }
+
+#[tokio::test]
+async fn a_locked_device_keeps_its_subscription_and_only_the_care_teams_read_is_pushed() {
+    let service = StandIn::start().await;
+    let relay = relay_for(&service).await;
+    let (clinic, patient, thread, key) = relay.conversation().await;
+    let id = &thread.thread_id;
+    subscribe(&relay, &patient, &service.subscribe("sam-phone")).await;
+    subscribe(&relay, &clinic, &service.subscribe("clinic-desk")).await;
+
+    relay
+        .send_ok(&clinic, &key, id, 0, "m1", "hello about the rash")
+        .await;
+    assert_eq!(service.nth(1).await.subscription, "sam-phone");
+
+    // The patient reading the clinic's message wakes nobody (the clinic's
+    // subscription gets nothing); the clinic reading the patient's is
+    // pushed to the patient (an_offline_patient_is_pushed_and_a_live_one_is_not).
+    read_receipt(&relay, &patient, id, 1).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(service.received().len(), 1, "{:?}", service.received());
+
+    // Ward's lock ends its own session (DELETE /v1/sessions/{own id}): the
+    // subscription stays, and the locked device is still told.
+    let list: ward_proto::auth::SessionList =
+        relay.get_ok("/v1/sessions", Some(&patient.token)).await;
+    let own = list.sessions.iter().find(|s| s.current).unwrap();
+    let response = relay
+        .call(
+            Method::DELETE,
+            &format!("/v1/sessions/{}", own.session_id),
+            Some(&patient.token),
+            NONE,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    relay.send_ok(&clinic, &key, id, 0, "m2", "and again").await;
+    assert_eq!(service.nth(2).await.subscription, "sam-phone");
+    assert!(service.faults().is_empty(), "{:?}", service.faults());
+}
+
+#[tokio::test]
+async fn a_socket_on_another_relay_holds_the_push() {
+    if !support::on_postgres() {
+        eprintln!("skipped: two relays need PostgreSQL (WARD_TEST_POSTGRES)");
+        return;
+    }
+    let service = StandIn::start().await;
+    let relay = relay_for(&service).await;
+    let origin = service.origin();
+    let other = relay
+        .beside(move |config| config.push_services = vec![origin])
+        .await;
+    let (clinic, patient, thread, key) = relay.conversation().await;
+    let id = &thread.thread_id;
+    subscribe(&relay, &patient, &service.subscribe("sam-phone")).await;
+
+    // Live on the other relay (`sessions.socket_at`): this one, which
+    // stores the message, does not push.
+    let socket = events::connect(&other, &patient.id, &patient.token).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    relay.send_ok(&clinic, &key, id, 0, "m1", "hello").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        service.received().is_empty(),
+        "no push while a socket is open on another relay"
+    );
+
+    // Closed there: the next message is pushed.
+    drop(socket);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    relay.send_ok(&clinic, &key, id, 0, "m2", "again").await;
+    service.nth(1).await;
+    assert!(service.faults().is_empty(), "{:?}", service.faults());
+}

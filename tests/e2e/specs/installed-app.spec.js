@@ -185,6 +185,7 @@ test('a push says nothing private, shows a notification, and opens the thread', 
         window.wardTestServerKey = btoa(String.fromCharCode(...key)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
         current = {
           endpoint,
+          options: { userVisibleOnly: true, applicationServerKey: key.buffer },
           toJSON: () => ({ endpoint, expirationTime: null, keys: { p256dh, auth } }),
           unsubscribe: async () => { current = null; return true; },
         };
@@ -233,8 +234,10 @@ test('a push says nothing private, shows a notification, and opens the thread', 
     const test = await nextPush(0);
     expect(JSON.parse(test.plain).kind).toBe('test');
 
-    // The patient leaves Ward (its socket closes): the clinic's reply is
-    // pushed.
+    // The patient locks Ward (which ends its session at the relay) and
+    // leaves it: the clinic's reply is pushed all the same.
+    await page.getByRole('button', { name: 'Lock now' }).click();
+    await expect(page.getByRole('heading', { level: 1, name: 'Ward is locked' })).toBeVisible();
     await page.goto('about:blank');
     const seen = service.received.length;
     const reply = 'Please send a photo of the rash to Dr. Osei';

@@ -222,7 +222,7 @@ enum Job {
         accounts: Vec<String>,
     },
     /// The test notification to one subscription.
-    Test { account_id: String, target: Target },
+    Test { target: Target },
 }
 
 /// The relay's Web Push: its VAPID key and the queue to its worker. Cheap
@@ -274,15 +274,9 @@ impl Push {
         );
     }
 
-    /// Queues the test notification to `target`, `account_id`'s.
-    pub fn test(&self, state: &crate::AppState, account_id: &str, target: Target) {
-        self.enqueue(
-            state,
-            Job::Test {
-                account_id: account_id.to_owned(),
-                target,
-            },
-        );
+    /// Queues the test notification to `target`.
+    pub fn test(&self, state: &crate::AppState, target: Target) {
+        self.enqueue(state, Job::Test { target });
     }
 
     fn enqueue(&self, state: &crate::AppState, job: Job) {

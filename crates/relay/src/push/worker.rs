@@ -41,10 +41,9 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_secs(10 * 4u64.pow(attempt.saturating_sub(1)))
 }
 
-/// One push to one subscription.
-#[derive(Debug)]
+/// One push to one subscription. (No `Debug`: its target's endpoint is a
+/// capability.)
 struct Delivery {
-    account_id: String,
     kind: PushKind,
     target: Target,
     plaintext: Vec<u8>,
@@ -125,13 +124,13 @@ impl Worker {
                             }
                         }
                     }
-                    Job::Test { account_id, target } => tests.push((account_id, target)),
+                    Job::Test { target } => tests.push(target),
                 }
             }
             for (account_id, kind, thread_id) in events {
                 this.event(account_id, kind, thread_id).await;
             }
-            for (account_id, target) in tests {
+            for target in tests {
                 let notice = PushNotice {
                     v: 1,
                     kind: PushKind::Test,
@@ -139,7 +138,6 @@ impl Worker {
                     unread: None,
                 };
                 this.dispatch(Delivery {
-                    account_id,
                     kind: PushKind::Test,
                     target,
                     plaintext: padded(&notice),
@@ -184,7 +182,6 @@ impl Worker {
         });
         for target in targets {
             self.dispatch(Delivery {
-                account_id: account_id.clone(),
                 kind,
                 target,
                 plaintext: plaintext.clone(),
@@ -339,7 +336,7 @@ impl Worker {
         let topic = self
             .state
             .secret
-            .push_topic(&delivery.account_id, kind_name(delivery.kind));
+            .push_topic(&target.endpoint, kind_name(delivery.kind));
         let (ttl, urgency) = delivery_terms(delivery.kind);
         Ok(self
             .http

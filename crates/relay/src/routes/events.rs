@@ -25,6 +25,13 @@ const MAX_INCOMING: usize = 4 * 1024;
 const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 /// A frame the client leaves unread this long ends the connection.
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often the relay pings an open socket. A phone that lost its network
+/// leaves a half-open connection the kernel keeps accepting writes for; the
+/// relay would count it live (no Web Push) until TCP gives up, minutes later.
+const PING_EVERY: Duration = Duration::from_secs(30);
+/// A socket that sent nothing (a browser answers every ping) for this long
+/// is closed.
+const SILENT_LIMIT: Duration = Duration::from_secs(75);
 
 /// Whether a page at the request's `Origin` may open the socket: exactly
 /// Ward's configured public origin. Clients that are not browsers send no
@@ -107,8 +114,21 @@ async fn serve(state: AppState, mut socket: WebSocket) {
         return;
     }
     drop(session);
+    let mut heartbeat =
+        tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+    let mut heard = tokio::time::Instant::now();
     loop {
         tokio::select! {
+            _ = heartbeat.tick() => {
+                if heard.elapsed() > SILENT_LIMIT {
+                    // Nothing would reach it: no flush, no Close frame.
+                    tracing::debug!("dropping a WebSocket that stopped answering pings");
+                    return;
+                }
+                if !sent(&mut socket, Message::Ping(Default::default())).await {
+                    return;
+                }
+            }
             () = registration.dropped() => {
                 // Too far behind: cut it off now; it catches up by cursor
                 // when it reconnects.
@@ -125,7 +145,7 @@ async fn serve(state: AppState, mut socket: WebSocket) {
             }
             frame = socket.recv() => match frame {
                 Some(Ok(Message::Close(_)) | Err(_)) | None => break,
-                Some(Ok(_)) => {}
+                Some(Ok(_)) => heard = tokio::time::Instant::now(),
             },
             // A sign-out or a timeout (`session_watch`).
             () = watched.ended() => break,

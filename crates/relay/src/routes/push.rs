@@ -79,7 +79,7 @@ pub async fn test(State(state): State<AppState>, session: Session) -> Result<Sta
     .await?;
     match tested {
         store::push::Tested::Send(target) => {
-            state.push.test(&state, &session.account_id, target);
+            state.push.test(&state, target);
             Ok(StatusCode::ACCEPTED)
         }
         store::push::Tested::None => Err(ApiError::conflict(

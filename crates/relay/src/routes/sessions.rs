@@ -46,8 +46,19 @@ pub async fn revoke(
     Path(session_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let mut tx = crate::db::begin_write(&state.db, &session.account_id).await?;
-    let Some(revoked) =
-        store::sessions::revoke_id(&mut tx, &session.account_id, &session_id, now_ms()).await?
+    // A device ending its own session is Ward's lock: the patient still
+    // wants to hear that the clinic replied, so its push subscription stays
+    // (a new sign-in moves it to the new session). Removing another device
+    // ends its notifications too.
+    let keep_push = session_id == session.session_id;
+    let Some(revoked) = store::sessions::revoke_id(
+        &mut tx,
+        &session.account_id,
+        &session_id,
+        keep_push,
+        now_ms(),
+    )
+    .await?
     else {
         return Err(ApiError::not_found("session"));
     };

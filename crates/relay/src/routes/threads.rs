@@ -1206,17 +1206,20 @@ pub async fn receipt(
     }
     if moved {
         let others = members(&state, &thread_id).await?;
-        if request.kind == ReceiptKind::Read {
-            // "Read" reaches the others by Web Push too (a delivered mark
-            // is no news to a person).
-            let readers_others: Vec<String> = others
-                .iter()
-                .filter(|member| **member != session.account_id)
-                .cloned()
+        if request.kind == ReceiptKind::Read && !matches!(role, Role::Patient | Role::Caregiver) {
+            // The care team's "read" reaches the patient by Web Push too
+            // ("Your care team read your message"); a delivered mark is no
+            // news to a person, and the patient's or a caregiver's read is
+            // nothing to wake anyone for.
+            let patients: Vec<String> = store::members::list(&state.db, &thread_id)
+                .await?
+                .into_iter()
+                .filter(|member| member.role == Role::Patient)
+                .map(|member| member.account_id)
                 .collect();
             state
                 .push
-                .notify(&state, PushKind::Receipt, &thread_id, readers_others);
+                .notify(&state, PushKind::Receipt, &thread_id, patients);
         }
         state.events.publish(
             others,

@@ -22,7 +22,7 @@ pub struct NewSubscription<'a> {
 }
 
 /// A stored subscription, as the push worker sends to it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Target {
     /// The session it belongs to.
     pub session_id: String,
@@ -32,6 +32,16 @@ pub struct Target {
     pub p256dh: Vec<u8>,
     /// The authentication secret.
     pub auth: Vec<u8>,
+}
+
+/// The endpoint is a capability and `auth` a secret: only the session is
+/// printed.
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("session_id", &self.session_id)
+            .finish_non_exhaustive()
+    }
 }
 
 fn target(row: &sqlx::any::AnyRow) -> Result<Target, sqlx::Error> {
@@ -197,9 +207,11 @@ pub async fn mark_tested(
     })
 }
 
-/// `account_id`'s subscriptions on unrevoked sessions, or none at all if
-/// any of its unrevoked sessions had a WebSocket open after `live_since`
-/// (it hears events live; a push would only repeat them).
+/// `account_id`'s subscriptions, or none at all if any of its unrevoked
+/// sessions had a WebSocket open after `live_since` (it hears events live;
+/// a push would only repeat them). A subscription outlives a session that
+/// was locked or timed out (the device is still the patient's); signing
+/// out and removing the device delete it.
 pub async fn targets(
     db: &AnyPool,
     account_id: &str,
@@ -207,8 +219,8 @@ pub async fn targets(
 ) -> Result<Vec<Target>, sqlx::Error> {
     sqlx::query(
         "SELECT p.session_id, p.endpoint, p.p256dh, p.auth
-         FROM push_subscriptions p JOIN sessions s ON s.session_id = p.session_id
-         WHERE p.account_id = $1 AND s.revoked_at IS NULL
+         FROM push_subscriptions p
+         WHERE p.account_id = $1
            AND NOT EXISTS (SELECT 1 FROM sessions l
                            WHERE l.account_id = $1 AND l.revoked_at IS NULL AND l.socket_at > $2)",
     )

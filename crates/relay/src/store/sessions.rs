@@ -192,16 +192,20 @@ pub async fn live_devices(
     .collect()
 }
 
-/// Ends `account_id`'s session `session_id` (a remote sign-out: removing
-/// the device) and deletes its push subscription, inside the caller's
-/// transaction; its token hash if there was such a live session.
+/// Ends `account_id`'s session `session_id` (removing a device, or a
+/// device's lock) and, unless `keep_push` (the lock), deletes its push
+/// subscription, inside the caller's transaction; its token hash if there
+/// was such a live session.
 pub async fn revoke_id(
     conn: &mut AnyConnection,
     account_id: &str,
     session_id: &str,
+    keep_push: bool,
     now: i64,
 ) -> Result<Option<Vec<u8>>, sqlx::Error> {
-    super::push::delete_for_session(conn, account_id, session_id).await?;
+    if !keep_push {
+        super::push::delete_for_session(conn, account_id, session_id).await?;
+    }
     sqlx::query_scalar(
         "UPDATE sessions SET revoked_at = $1 WHERE session_id = $2 AND account_id = $3 AND revoked_at IS NULL
          RETURNING token_hash",
