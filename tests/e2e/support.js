@@ -442,7 +442,22 @@ async function ownRelay({ staticDir = path.join(__dirname, '..', '..', 'dist'), 
   return relay;
 }
 
+const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * axe's WCAG 2.2 A and AA violations in `target` (a page or a frame), as
+ * `rule: targets` lines: empty when it passes.
+ */
+async function axeViolations(target) {
+  await target.evaluate(axeSource);
+  const result = await target.evaluate(() => /** @type {any} */ (window).axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] },
+  }));
+  return result.violations.map((/** @type {any} */ v) => `${v.id}: ${v.nodes.map((/** @type {any} */ n) => n.target.join(' ')).join(', ')}`);
+}
+
 module.exports = {
+  axeViolations,
   accountId, ageSessions, clinic, clinicAt, clinicPipe, clinicWatch, clinicWithInput, codesFor, idbRecords, initClinic, nextCode, invite,
   addAuthenticator, attachFile, syncPasskeys, totp, screenshot, enrollThroughScreens, confirmRecoveryCode, safetyNumber, signInOnNewPage,
   ownRelay, sealedTo, shared,
