@@ -66,17 +66,11 @@ test('a site that is not in frame_ancestors cannot frame Ward', async ({ page })
   expect(csp).not.toContain(stranger);
 });
 
-const axeSource = require('fs').readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-
 /** axe's violations inside Ward's frame (WCAG 2.2 A and AA), as `rule: targets` lines. */
 async function axeViolations(page) {
   const frame = page.frames().find((f) => f.url().startsWith(`${ward}/`));
   if (!frame) throw new Error('no Ward frame');
-  await frame.evaluate(axeSource);
-  const result = await frame.evaluate(() => /** @type {any} */ (window).axe.run(document, {
-    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] },
-  }));
-  return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  return s.axeViolations(frame);
 }
 
 /** Every `ward:*` event the clinic's page hears, kept on its window as `heard`. */
