@@ -66,6 +66,31 @@ pub fn touch_private(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The bytes of the key file at `path`; when it is missing and `create`
+/// (the data directory's default file, never a configured one), a new one
+/// made 0600 with the bytes `fresh` gives. Also says whether it was made.
+pub fn read_or_create_key<E>(
+    path: &Path,
+    create: bool,
+    fresh: impl FnOnce() -> Result<zeroize::Zeroizing<Vec<u8>>, E>,
+    file_error: impl Fn(std::io::Error) -> E,
+) -> Result<(zeroize::Zeroizing<Vec<u8>>, bool), E> {
+    use std::io::Read;
+    match File::open(path) {
+        Ok(mut file) => {
+            let mut bytes = zeroize::Zeroizing::new(Vec::new());
+            file.read_to_end(&mut bytes).map_err(&file_error)?;
+            Ok((bytes, false))
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound && create => {
+            let bytes = fresh()?;
+            create_private(path, &bytes).map_err(&file_error)?;
+            Ok((bytes, true))
+        }
+        Err(error) => Err(file_error(error)),
+    }
+}
+
 fn options() -> OpenOptions {
     let mut options = OpenOptions::new();
     #[cfg(unix)]

@@ -21,7 +21,6 @@
 //! The secret comes from `secret_key_file` in the configuration, or else
 //! from `DATA/relay-secret.key`, created (mode 0600) on first start.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use chacha20poly1305::aead::{Aead, Payload};
@@ -149,21 +148,19 @@ impl RelaySecret {
             path: path.clone(),
             source,
         };
-        let bytes = match std::fs::File::open(&path) {
-            Ok(mut file) => {
-                let mut bytes = Zeroizing::new(Vec::new());
-                file.read_to_end(&mut bytes).map_err(file_error)?;
-                bytes
-            }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound && configured.is_none() => {
-                let mut fresh = Zeroizing::new([0u8; SECRET_LEN]);
+        let (bytes, created) = crate::files::read_or_create_key(
+            &path,
+            configured.is_none(),
+            || {
+                let mut fresh = Zeroizing::new(vec![0u8; SECRET_LEN]);
                 getrandom::fill(fresh.as_mut_slice()).map_err(|_| SecretError::Random)?;
-                crate::files::create_private(&path, fresh.as_slice()).map_err(file_error)?;
-                tracing::info!(file = %path.display(), "created the relay's secret key file; back it up with the database");
-                Zeroizing::new(fresh.to_vec())
-            }
-            Err(error) => return Err(file_error(error)),
-        };
+                Ok(fresh)
+            },
+            file_error,
+        )?;
+        if created {
+            tracing::info!(file = %path.display(), "created the relay's secret key file; back it up with the database");
+        }
         let secret =
             parse_key(&bytes).ok_or_else(|| SecretError::Malformed { path: path.clone() })?;
         warn_if_readable_by_others(&path);
@@ -319,7 +316,8 @@ impl RelaySecret {
 }
 
 /// 32 raw bytes, or 64 hex characters (surrounding whitespace ignored).
-fn parse_key(bytes: &[u8]) -> Option<Zeroizing<[u8; SECRET_LEN]>> {
+/// 32 raw bytes, or 64 hex characters (surrounding whitespace ignored).
+pub(crate) fn parse_key(bytes: &[u8]) -> Option<Zeroizing<[u8; SECRET_LEN]>> {
     let mut key = Zeroizing::new([0u8; SECRET_LEN]);
     if bytes.len() == SECRET_LEN {
         key.copy_from_slice(bytes);

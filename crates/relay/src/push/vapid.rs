@@ -6,7 +6,6 @@
 //! It comes from `vapid_key_file`, or else from `DATA/vapid.key`, created
 //! (mode 0600) on first start. Relays sharing a database must share it.
 
-use std::io::Read;
 use std::path::Path;
 
 use base64::Engine;
@@ -57,21 +56,20 @@ impl VapidKey {
             path: path.clone(),
             source,
         };
-        let bytes = match std::fs::File::open(&path) {
-            Ok(mut file) => {
-                let mut bytes = Zeroizing::new(Vec::new());
-                file.read_to_end(&mut bytes).map_err(file_error)?;
-                bytes
-            }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound && configured.is_none() => {
+        let (bytes, created) = crate::files::read_or_create_key(
+            &path,
+            configured.is_none(),
+            || {
                 let fresh = Zeroizing::new(ES256KeyPair::generate().to_bytes());
-                let text = Zeroizing::new(format!("{}\n", URL_SAFE_NO_PAD.encode(&*fresh)));
-                crate::files::create_private(&path, text.as_bytes()).map_err(file_error)?;
-                tracing::info!(file = %path.display(), "created the relay's VAPID key for Web Push; back it up with the database");
-                Zeroizing::new(text.as_bytes().to_vec())
-            }
-            Err(error) => return Err(file_error(error)),
-        };
+                Ok(Zeroizing::new(
+                    format!("{}\n", URL_SAFE_NO_PAD.encode(&*fresh)).into_bytes(),
+                ))
+            },
+            file_error,
+        )?;
+        if created {
+            tracing::info!(file = %path.display(), "created the relay's VAPID key for Web Push; back it up with the database");
+        }
         parse_key(&bytes)
             .and_then(|private| Self::from_bytes(&private))
             .ok_or(PushError::KeyMalformed { path })
@@ -98,20 +96,14 @@ impl VapidKey {
     }
 }
 
-/// 32 raw bytes, or 64 hex or 43 base64url characters (surrounding
-/// whitespace ignored).
+/// 32 raw bytes or 64 hex characters (as the relay secret's file), or 43
+/// base64url characters (surrounding whitespace ignored).
 fn parse_key(bytes: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
-    if bytes.len() == 32 {
-        return Some(Zeroizing::new(bytes.to_vec()));
+    if let Some(key) = crate::relay_secret::parse_key(bytes) {
+        return Some(Zeroizing::new(key.to_vec()));
     }
     let text = std::str::from_utf8(bytes).ok()?.trim();
-    let key = if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        (0..32)
-            .map(|i| u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok())
-            .collect::<Option<Vec<u8>>>()?
-    } else {
-        URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).ok()?
-    };
+    let key = URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).ok()?;
     (key.len() == 32).then(|| Zeroizing::new(key))
 }
 
