@@ -147,9 +147,7 @@ fn report_session(session: Session, inbox: Inbox, ready: RwSignal<bool>) {
             Phase::SignedOut | Phase::NeedsRecoveryCode => "signed-out",
         };
         let count = if phase == Phase::Unlocked {
-            inbox
-                .threads
-                .with(|threads| threads.iter().map(|t| t.unread_count).sum::<u64>())
+            inbox.unread_total()
         } else {
             0
         };
@@ -269,17 +267,9 @@ fn sign_out(session: Session, location: Location) {
 
 /// A thread by its id (the relay's, URL-safe), or the list.
 fn open(location: Location, thread: Option<String>) {
-    match thread {
-        Some(id)
-            if !id.is_empty()
-                && id.len() <= 64
-                && id
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') =>
-        {
-            location.navigate(&format!("/threads/{id}"));
-        }
-        Some(_) => post("error", Some(("code", "unknown_thread".into()))),
+    match thread.map(|id| crate::router::thread_path(&id)) {
+        Some(Some(path)) => location.navigate(&path),
+        Some(None) => post("error", Some(("code", "unknown_thread".into()))),
         None => location.navigate("/"),
     }
 }

@@ -135,3 +135,15 @@ pub fn A(
         </a>
     }
 }
+
+/// The path of the thread `id` names, if it is a thread id as the relay
+/// makes them (URL-safe, at most 64 characters): what a clinic's page or
+/// a notification asks to open is never taken as a path of its own.
+pub fn thread_path(id: &str) -> Option<String> {
+    (!id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+    .then(|| format!("/threads/{id}"))
+}

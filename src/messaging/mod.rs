@@ -304,6 +304,12 @@ impl Inbox {
         }
     }
 
+    /// Unread messages over all threads (tracked: a reactive read).
+    pub fn unread_total(&self) -> u64 {
+        self.threads
+            .with(|threads| threads.iter().map(|t| t.unread_count).sum())
+    }
+
     /// The inbox of the session in context.
     pub fn get() -> Self {
         Session::get().inbox()

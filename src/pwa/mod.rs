@@ -115,9 +115,7 @@ fn on_sign_out(pwa: Pwa, session: Session, container: web_sys::ServiceWorkerCont
 fn keep_badge(session: Session, inbox: Inbox) {
     Effect::new(move |_| {
         let count = match session.phase.get() {
-            Phase::Unlocked => inbox
-                .threads
-                .with(|threads| threads.iter().map(|t| t.unread_count).sum::<u64>()),
+            Phase::Unlocked => inbox.unread_total(),
             Phase::SignedOut => 0,
             _ => return,
         };
@@ -173,17 +171,12 @@ fn open_threads_from_notifications(
             {
                 return;
             }
-            match field("thread").as_string() {
-                Some(thread)
-                    if !thread.is_empty()
-                        && thread.len() <= 64
-                        && thread
-                            .bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
-                {
-                    location.navigate(&format!("/threads/{thread}"));
-                }
-                _ => location.navigate("/"),
+            match field("thread")
+                .as_string()
+                .and_then(|id| crate::router::thread_path(&id))
+            {
+                Some(path) => location.navigate(&path),
+                None => location.navigate("/"),
             }
         });
     // Only this origin's workers can post to this container.
