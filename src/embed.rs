@@ -329,13 +329,19 @@ fn readable_on_white(colour: &str) -> bool {
     1.05 / (luminance + 0.05) >= 4.5
 }
 
-/// Ward speaks English only for now (issue 19 brings more): English is
-/// taken, anything else answered with `error {code: "locale_unsupported"}`.
+/// The clinic page's language switch: the same as Settings' (kept on this
+/// device). A language Ward does not speak, or Spanish that cannot be
+/// fetched, is answered with `error {code: "locale_unsupported"}`.
 fn set_locale(locale: String) {
-    let language = locale.split(['-', '_']).next().unwrap_or_default();
-    if !language.eq_ignore_ascii_case("en") {
+    let Some(lang) = crate::i18n::Lang::from_tag(&locale) else {
         post("error", Some(("code", "locale_unsupported".into())));
-    }
+        return;
+    };
+    leptos::task::spawn_local(async move {
+        if !crate::i18n::set(lang).await {
+            post("error", Some(("code", "locale_unsupported".into())));
+        }
+    });
 }
 
 #[cfg(all(test, target_arch = "wasm32"))]

@@ -33,6 +33,7 @@ pub(crate) mod attachments;
 pub mod auth;
 pub(crate) mod components;
 pub(crate) mod embed;
+pub mod i18n;
 pub mod messaging;
 pub mod pages;
 pub(crate) mod pwa;
@@ -53,12 +54,17 @@ pub fn start() {
     // page: no session, no app around it (auth::popup).
     let path = web_sys::window().and_then(|w| w.location().pathname().ok());
     let passkey_window = path.as_deref() == Some(auth::popup::PATH);
-    leptos::mount::mount_to_body(move || {
-        use leptos::prelude::IntoAny as _;
-        if passkey_window {
-            pages::passkey_window::PasskeyWindow().into_any()
-        } else {
-            app::App().into_any()
-        }
+    // The language first (Spanish is fetched, from the service worker's
+    // cache when installed), so the first screen is already in it.
+    wasm_bindgen_futures::spawn_local(async move {
+        i18n::start().await;
+        leptos::mount::mount_to_body(move || {
+            use leptos::prelude::IntoAny as _;
+            if passkey_window {
+                pages::passkey_window::PasskeyWindow().into_any()
+            } else {
+                app::App().into_any()
+            }
+        });
     });
 }

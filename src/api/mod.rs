@@ -16,6 +16,8 @@ use serde::de::DeserializeOwned;
 use ward_proto::{ErrorBody, ErrorCode, HEALTH_PATH, Health};
 use zeroize::Zeroizing;
 
+use crate::i18n::{Text, t};
+
 /// A session's bearer token. Held in memory only (never storage, never a
 /// URL); `Debug` prints nothing of it.
 #[derive(Clone, PartialEq, Eq)]
@@ -69,14 +71,10 @@ impl ApiError {
     /// What the patient reads, with what to do next.
     pub fn message(&self) -> String {
         match self {
-            Self::Unreachable => "Ward cannot reach the internet right now. Check your connection (Wi-Fi or mobile data) and try again. Nothing you typed was lost.".into(),
+            Self::Unreachable => t(Text::ErrorUnreachable).into(),
             Self::Refused { message, .. } if !message.is_empty() => message.clone(),
-            Self::Refused { status, .. } if *status >= 500 => {
-                "Ward's server had a problem. Wait a minute and try again.".into()
-            }
-            Self::Refused { .. } | Self::UnexpectedBody => {
-                "Ward's server gave an answer this app does not understand. Reload the page to get the latest version, then try again.".into()
-            }
+            Self::Refused { status, .. } if *status >= 500 => t(Text::ErrorServer).into(),
+            Self::Refused { .. } | Self::UnexpectedBody => t(Text::ErrorNotUnderstood).into(),
         }
     }
 

@@ -5,6 +5,7 @@ pub(crate) mod code;
 pub(crate) mod composer;
 pub(crate) mod consent;
 pub(crate) mod emergency;
+pub(crate) mod language;
 pub(crate) mod list;
 pub(crate) mod notice;
 pub(crate) mod qr;

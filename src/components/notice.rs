@@ -4,6 +4,8 @@
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::i18n::{Text, t};
+
 /// An error for a person: shown where they are, announced at once
 /// (`role="alert"`), gone when `message` is `None`.
 #[component]
@@ -19,10 +21,10 @@ pub(crate) fn ErrorNote(message: RwSignal<Option<String>>) -> impl IntoView {
 /// "Working…" text for a busy button, announced politely.
 #[component]
 #[allow(unreachable_pub)]
-pub(crate) fn Busy(busy: RwSignal<bool>, text: &'static str) -> impl IntoView {
+pub(crate) fn Busy(busy: RwSignal<bool>, text: Text) -> impl IntoView {
     view! {
         <p class="busy-note" role="status" aria-live="polite">
-            {move || if busy.get() { text } else { "" }}
+            {move || if busy.get() { t(text) } else { "" }}
         </p>
     }
 }

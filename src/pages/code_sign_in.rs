@@ -4,6 +4,8 @@
 
 use crate::router::A;
 use leptos::prelude::*;
+
+use crate::i18n::Text;
 use leptos::task::spawn_local;
 
 use crate::api;
@@ -103,7 +105,7 @@ pub(crate) fn CodeSignIn(#[prop(optional)] embedded: bool) -> impl IntoView {
                     <button type="button" class="link-button" on:click=move |_| send_code()>"Send a new code"</button>
                 }.into_any(),
             }}
-            <Busy busy=busy text="Checking…" />
+            <Busy busy=busy text=Text::BusyChecking />
             <ErrorNote message=error />
             <p class="hint">
                 "No authenticator app set up? This way in needs one. Call your clinic: they can help you get back into your account."

@@ -6,6 +6,8 @@
 
 use crate::router::A;
 use leptos::prelude::*;
+
+use crate::i18n::Text;
 use leptos::task::spawn_local;
 use ward_proto::ErrorCode;
 use ward_proto::account::ConsentText;
@@ -336,7 +338,7 @@ pub(crate) fn Enroll() -> impl IntoView {
             }}
             // Outside the steps, so it is announced when its words change.
             <p role="status">{move || resent.get().then_some("We sent a new code. Use the newest one: the one before no longer works.")}</p>
-            <Busy busy=busy text="Working…" />
+            <Busy busy=busy text=Text::BusyWorking />
             <ErrorNote message=error />
         </section>
     }

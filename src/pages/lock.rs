@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::components::notice::{Busy, ErrorNote};
+use crate::i18n::{Text, t, tr};
 use crate::pages::code_sign_in::CodeSignIn;
 use crate::session::{LockReason, Session};
 
@@ -32,24 +33,24 @@ pub(crate) fn LockScreen() -> impl IntoView {
     };
     view! {
         <section class="card lock-screen" role="dialog" aria-modal="true" aria-labelledby="lock-title">
-            <h1 id="lock-title" tabindex="-1">"Ward is locked"</h1>
+            <h1 id="lock-title" tabindex="-1">{tr(Text::LockTitle)}</h1>
             <p>
                 {move || match session.lock_reason.get() {
-                    LockReason::Idle => "Ward locked itself after a while without use, so nobody else can read your messages on this device.",
-                    LockReason::SessionEnded => "You were signed out, from another device or because it was a long time. Sign in again to go on.",
-                    LockReason::Chosen => "You locked Ward. Your messages are hidden on this device until you unlock it.",
+                    LockReason::Idle => t(Text::LockReasonIdle),
+                    LockReason::SessionEnded => t(Text::LockReasonSessionEnded),
+                    LockReason::Chosen => t(Text::LockReasonChosen),
                 }}
-                " Anything you were typing is kept."
+                " "{tr(Text::LockTypingKept)}
             </p>
             <button type="button" class="button primary" on:click=unlock prop:disabled=move || busy.get()>
-                "Unlock with your passkey"
+                {tr(Text::LockUnlockPasskey)}
             </button>
-            <Busy busy=busy text="Waiting for your passkey…" />
+            <Busy busy=busy text=Text::WaitingForPasskey />
             <ErrorNote message=error />
             <button type="button" class="link-button" on:click=move |_| with_codes.update(|w| *w = !*w)>
-                {move || if with_codes.get() { "Hide the code sign-in" } else { "No passkey at hand? Unlock with codes" }}
+                {move || if with_codes.get() { t(Text::LockHideCodes) } else { t(Text::LockShowCodes) }}
             </button>
-            <button type="button" class="link-button" on:click=sign_out>"Sign out instead (unsent text is lost)"</button>
+            <button type="button" class="link-button" on:click=sign_out>{tr(Text::LockSignOutInstead)}</button>
         </section>
         <Show when=move || with_codes.get()>
             <CodeSignIn embedded=true />

@@ -9,6 +9,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use js_sys::{Reflect, Uint8Array};
 use leptos::prelude::*;
+
+use crate::i18n::Text;
 use leptos::task::spawn_local;
 use serde_json::value::RawValue;
 use wasm_bindgen::JsValue;
@@ -243,7 +245,7 @@ pub fn PasskeyWindow() -> impl IntoView {
                     prop:disabled=move || busy.get() on:click=act>{move || words().2}</button>
                 <button type="button" class="link-button" hidden=move || orphan || step.get() == Step::Done
                     on:click=cancel>"Cancel"</button>
-                <Busy busy=busy text="Follow your device's prompts…" />
+                <Busy busy=busy text=Text::BusyFollowPrompts />
                 <ErrorNote message=error />
             </section>
         </main>

@@ -2,6 +2,8 @@
 //! saved), and asked for on a device that cannot unlock any other way.
 
 use leptos::prelude::*;
+
+use crate::i18n::Text;
 use leptos::task::spawn_local;
 
 use crate::components::notice::{Busy, ErrorNote, yield_to_paint};
@@ -161,7 +163,7 @@ pub(crate) fn EnterRecoveryCode() -> impl IntoView {
                     bind:value=typed />
                 <button type="submit" class="button primary" prop:disabled=move || busy.get()>"Unlock"</button>
             </form>
-            <Busy busy=busy text="Checking the code…" />
+            <Busy busy=busy text=Text::BusyCheckingCode />
             <ErrorNote message=error />
             <p class="hint">"Lost your recovery code? Call your clinic. Messages can only be read with your keys, so the clinic cannot restore old ones, but they can help you start again."</p>
             <button type="button" class="link-button" on:click=sign_out>"Sign out"</button>

@@ -4,6 +4,8 @@
 
 use crate::router::{A, Location};
 use leptos::prelude::*;
+
+use crate::i18n::Text;
 use leptos::task::spawn_local;
 
 use crate::auth::ceremony;
@@ -98,7 +100,7 @@ pub(crate) fn Welcome() -> impl IntoView {
             >
                 "Sign in with a passkey"
             </button>
-            <Busy busy=busy text="Waiting for your passkey…" />
+            <Busy busy=busy text=Text::WaitingForPasskey />
             <ErrorNote message=error />
         </section>
         <section class="card" aria-labelledby="other-title">
@@ -124,6 +126,9 @@ pub(crate) fn Welcome() -> impl IntoView {
             <h2 id="new-title">"New to Ward?"</h2>
             <p>"Your clinic sends you an invitation with a code to set up your account."</p>
             <A href="/enroll" attr:class="button secondary">"I have an invitation"</A>
+        </section>
+        <section class="card">
+            <crate::components::language::LanguagePicker id="welcome-language" />
         </section>
     }
 }

@@ -92,7 +92,7 @@ fn is_shell(name: &str) -> bool {
         && !name.starts_with("screenshot")
         && matches!(
             extension,
-            "html" | "js" | "wasm" | "css" | "webmanifest" | "svg" | "png" | "ico"
+            "html" | "js" | "wasm" | "css" | "webmanifest" | "svg" | "png" | "ico" | "json"
         )
 }
 

@@ -5,6 +5,8 @@
 //! could read.
 
 use leptos::prelude::*;
+
+use crate::i18n::Text;
 use leptos::task::spawn_local;
 use ward_proto::caregivers::{Caregiver, CaregiverStatus, GrantChange};
 
@@ -295,7 +297,7 @@ pub(crate) fn GrantControls(
                     "Cancel"
                 </button>
             </Show>
-            <Busy busy=busy text="Saving…" />
+            <Busy busy=busy text=Text::BusySaving />
             <ErrorNote message=error />
         </div>
     }

@@ -15,6 +15,8 @@ pub(crate) use people::PeopleWhoHelp;
 
 use crate::router::A;
 use leptos::prelude::*;
+
+use crate::i18n::Text;
 use leptos::task::spawn_local;
 
 use crate::components::notice::{Busy, ErrorNote};
@@ -38,6 +40,10 @@ pub(crate) fn SecuritySettings() -> impl IntoView {
         <SafetyNumber />
         <RecoveryCode />
         <AutoLock />
+        <section class="card" aria-labelledby="language-title">
+            <h2 id="language-title">{crate::i18n::tr(Text::SettingsLanguage)}</h2>
+            <crate::components::language::LanguagePicker id="language" />
+        </section>
     }
 }
 
@@ -83,7 +89,7 @@ fn RecoveryCode() -> impl IntoView {
             <button type="button" class="button secondary" on:click=regenerate prop:disabled=move || busy.get()>
                 "Make a new recovery code"
             </button>
-            <Busy busy=busy text="Confirm with your passkey…" />
+            <Busy busy=busy text=Text::BusyConfirmPasskey />
             <ErrorNote message=error />
         </section>
     }
@@ -126,44 +132,4 @@ fn label(minutes: u32) -> String {
     }
 }
 
-/// "3 Mar 2026, 14:05" in the patient's own locale and time zone.
-pub(crate) fn local_time(unix_seconds: u64) -> String {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
-        unix_seconds as f64 * 1000.0,
-    ));
-    String::from(date.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED))
-}
-
-/// "just now" or "5 minutes ago" within the last hour, else [`local_time`].
-pub(crate) fn since(unix_seconds: u64) -> String {
-    let now = (js_sys::Date::now() / 1000.0) as u64;
-    recently(now, unix_seconds).unwrap_or_else(|| local_time(unix_seconds))
-}
-
-/// How long before `now` `then` was, in words, if under an hour (a clock a
-/// little ahead of the relay's reads as "just now").
-fn recently(now: u64, then: u64) -> Option<String> {
-    match now.saturating_sub(then) {
-        0..60 => Some("just now".into()),
-        60..120 => Some("1 minute ago".into()),
-        seconds @ 120..3600 => Some(format!("{} minutes ago", seconds / 60)),
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::recently;
-
-    #[test]
-    fn the_last_hour_reads_in_words() {
-        assert_eq!(recently(1_000, 1_000).as_deref(), Some("just now"));
-        assert_eq!(recently(1_000, 1_030).as_deref(), Some("just now"));
-        assert_eq!(recently(1_000, 930).as_deref(), Some("1 minute ago"));
-        assert_eq!(
-            recently(10_000, 10_000 - 59 * 60).as_deref(),
-            Some("59 minutes ago")
-        );
-        assert_eq!(recently(10_000, 10_000 - 3600), None);
-    }
-}
+pub(crate) use crate::i18n::{local_time, since};

@@ -1,6 +1,8 @@
 //! Passkeys: list, rename, remove, add.
 
 use leptos::prelude::*;
+
+use crate::i18n::Text;
 use leptos::task::spawn_local;
 use ward_proto::passkeys::PasskeyInfo;
 
@@ -82,7 +84,7 @@ pub(super) fn Passkeys() -> impl IntoView {
                     {if crate::embed::framed() { "Add a passkey in a new window" } else { "Add a passkey" }}
                 </button>
             </form>
-            <Busy busy=busy text="Follow your device's prompts…" />
+            <Busy busy=busy text=Text::BusyFollowPrompts />
             <p role="status">{move || status.get()}</p>
             <ErrorNote message=error />
         </section>

@@ -4,6 +4,8 @@
 
 use crate::router::A;
 use leptos::prelude::*;
+
+use crate::i18n::Text;
 use leptos::task::spawn_local;
 use ward_proto::caregivers::{Caregiver, CaregiverStatus, HelpedPatient, People, Relationship};
 use ward_proto::threads::Role;
@@ -385,7 +387,7 @@ fn InviteForm(on_invited: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
                 <p class="hint" id="invite-terms-hint">"By inviting them, you agree to these terms. You can change or end their access at any time."</p>
                 <button type="submit" class="button" aria-describedby="invite-terms-hint" prop:disabled=move || busy.get()>"Invite"</button>
             </form>
-            <Busy busy=busy text="Making the invite…" />
+            <Busy busy=busy text=Text::BusyMakingInvite />
             // Always in the page, so that what appears in it is announced.
             <div role="status">
                 {move || invited.get().map(|(who, link, code)| view! {

@@ -270,7 +270,7 @@ fn key_notices(thread_id: Memo<String>) -> Memo<Vec<(u64, String)>> {
                         .map(move |at| {
                             (
                                 at.saturating_mul(1000),
-                                pinning::notice(&m.display_name, &short_date(*at)),
+                                pinning::notice(&m.display_name, &crate::i18n::short_date(*at)),
                             )
                         })
                 })
@@ -292,27 +292,6 @@ fn key_notices(thread_id: Memo<String>) -> Memo<Vec<(u64, String)>> {
         }
         notices
     })
-}
-
-fn day_label(unix_ms: u64) -> String {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix_ms as f64));
-    let options = js_sys::Object::new();
-    for (k, v) in [("weekday", "long"), ("month", "long"), ("day", "numeric")] {
-        let _ = js_sys::Reflect::set(&options, &k.into(), &v.into());
-    }
-    String::from(date.to_locale_date_string("default", &options))
-}
-
-/// "3 Dec" (or the locale's order), for key-change notices.
-fn short_date(unix_seconds: u64) -> String {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
-        unix_seconds as f64 * 1000.0,
-    ));
-    let options = js_sys::Object::new();
-    for (k, v) in [("month", "short"), ("day", "numeric")] {
-        let _ = js_sys::Reflect::set(&options, &k.into(), &v.into());
-    }
-    String::from(date.to_locale_date_string("default", &options))
 }
 
 /// One row of the message list.
@@ -376,7 +355,7 @@ fn day_rows(list: &[Shown], notices: &[(u64, String)], first_unread: Option<&str
         let day = (date.get_full_year(), date.get_month(), date.get_date());
         if last_day != Some(day) {
             last_day = Some(day);
-            rows.push(Row::Day(day_label(at_ms)));
+            rows.push(Row::Day(crate::i18n::day_heading(at_ms)));
         }
     };
     let mut pending = notices.iter().peekable();

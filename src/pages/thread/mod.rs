@@ -30,22 +30,7 @@ use quick_replies::QuickReplies;
 use sharing::ThreadSharing;
 use ward_proto::threads::Role;
 
-/// "2:14 PM" today, else "Mar 3, 2:14 PM", in the patient's locale.
-pub fn time_label(unix_ms: u64) -> String {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix_ms as f64));
-    let today = js_sys::Date::new_0();
-    let options = js_sys::Object::new();
-    let set = |k: &str, v: &str| {
-        let _ = js_sys::Reflect::set(&options, &k.into(), &v.into());
-    };
-    set("hour", "numeric");
-    set("minute", "2-digit");
-    if date.to_date_string() != today.to_date_string() {
-        set("month", "short");
-        set("day", "numeric");
-    }
-    String::from(date.to_locale_string("default", &options))
-}
+pub(crate) use crate::i18n::time_label;
 
 fn page_visible() -> bool {
     web_sys::window()

@@ -6,6 +6,8 @@
 //! sharing" here: "Only me" is what keeps one from them.
 
 use leptos::prelude::*;
+
+use crate::i18n::Text;
 use leptos::task::spawn_local;
 use ward_proto::caregivers::{Caregiver, CaregiverStatus};
 use ward_proto::threads::Role;
@@ -207,7 +209,7 @@ pub(crate) fn ThreadSharing(thread_id: Memo<String>) -> impl IntoView {
                         on:change=toggle_only_me />
                     "Only me: never share this conversation with a caregiver"
                 </label>
-                <Busy busy=busy text="Changing who can see this conversation…" />
+                <Busy busy=busy text=Text::BusyChangingSharing />
                 <p role="status">{move || done.get()}</p>
                 <ErrorNote message=error />
             </details>
