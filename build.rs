@@ -198,8 +198,8 @@ fn generate(entries: &[Entry]) -> String {
          pub(crate) const VERSION: &str = \"{:016x}\";\n\n\
          /// English, compiled in.\n\
          pub(crate) static EN: [&str; SLOTS] = [\n{en}];\n\n\
-         /// Spanish, for host builds only: the client fetches it as `/es.json`.\n\
-         #[cfg(not(target_arch = \"wasm32\"))]\n\
+         /// Spanish, for the tests that write `public/es.json` (the client fetches it).\n\
+         #[cfg(test)]\n\
          pub(crate) static ES: [&str; SLOTS] = [\n{es}];\n",
         hasher.finish()
     )
