@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use ward_proto::{ErrorBody, ErrorCode, HEALTH_PATH, Health};
 use zeroize::Zeroizing;
 
-use crate::i18n::{Text, t};
+use crate::i18n::{Lang, Text, fill, lang, t};
 
 /// A session's bearer token. Held in memory only (never storage, never a
 /// URL); `Debug` prints nothing of it.
@@ -68,13 +68,34 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// What the patient reads, with what to do next.
+    /// What the patient reads, with what to do next, in the language shown.
+    /// A refusal is told by its code in Ward's own words; in English the
+    /// relay's own message (written for patients, and sometimes more
+    /// exact: which limit, how long) is shown instead where it sent one,
+    /// and for a code this version does not know it is the fallback.
     pub fn message(&self) -> String {
         match self {
             Self::Unreachable => t(Text::ErrorUnreachable).into(),
-            Self::Refused { message, .. } if !message.is_empty() => message.clone(),
-            Self::Refused { status, .. } if *status >= 500 => t(Text::ErrorServer).into(),
-            Self::Refused { .. } | Self::UnexpectedBody => t(Text::ErrorNotUnderstood).into(),
+            Self::Refused {
+                code,
+                message,
+                retry_after_seconds,
+                status,
+            } => match (refusal_text(*code), lang()) {
+                (_, Lang::En) if !message.is_empty() => message.clone(),
+                (Some(text), _) => {
+                    let minutes = retry_after_seconds
+                        .unwrap_or(60)
+                        .div_ceil(60)
+                        .max(1)
+                        .to_string();
+                    fill(text, &[("minutes", &minutes)])
+                }
+                (None, _) if !message.is_empty() => message.clone(),
+                (None, _) if *status >= 500 => t(Text::ErrorServer).into(),
+                (None, _) => t(Text::ErrorNotUnderstood).into(),
+            },
+            Self::UnexpectedBody => t(Text::ErrorNotUnderstood).into(),
         }
     }
 
@@ -116,6 +137,52 @@ impl ApiError {
             }
         )
     }
+}
+
+/// Ward's own words for a relay refusal a person can meet; `None` for a
+/// code the relay sends only to a client with a bug (the generic texts).
+fn refusal_text(code: ErrorCode) -> Option<Text> {
+    use ErrorCode as C;
+    Some(match code {
+        C::CodeNotValid => Text::RelayCodeNotValid,
+        C::TotpNotValid => Text::RelayTotpNotValid,
+        C::LockedOut => Text::RelayLockedOut,
+        C::TooManyCodes => Text::RelayTooManyCodes,
+        C::InviteNotValid => Text::RelayInviteNotValid,
+        C::InviteUsed => Text::RelayInviteUsed,
+        C::CodeNotSent => Text::RelayCodeNotSent,
+        C::CannotSendCode => Text::RelayCannotSendCode,
+        C::NoSecondFactor => Text::RelayNoSecondFactor,
+        C::StepUpRequired => Text::RelayStepUpRequired,
+        C::AccessEnded => Text::RelayAccessEnded,
+        C::ReadOnlyCaregiver => Text::RelayReadOnlyCaregiver,
+        C::OnlyMeThread => Text::RelayOnlyMeThread,
+        C::NotYourCaregiver => Text::RelayNotYourCaregiver,
+        C::ConsentWithdrawn => Text::RelayConsentWithdrawn,
+        C::ConsentChanged => Text::RelayConsentChanged,
+        C::NotFound => Text::RelayNotFound,
+        C::TooLarge | C::PartTooLarge => Text::RelayTooLarge,
+        C::QuotaExceeded => Text::RelayQuotaExceeded,
+        C::TooManyUploads => Text::RelayTooManyUploads,
+        C::TooManyThreads => Text::RelayTooManyThreads,
+        C::TooManyInvites => Text::RelayTooManyInvites,
+        C::LastPasskey => Text::RelayLastPasskey,
+        C::PasskeyExists => Text::RelayPasskeyExists,
+        C::PasskeyFailed => Text::RelayPasskeyFailed,
+        C::TotpEnabled => Text::RelayTotpEnabled,
+        C::NoPendingTotp => Text::RelayNoPendingTotp,
+        C::NoPushSubscription => Text::RelayNoPushSubscription,
+        C::TooManyTestPushes => Text::RelayTooManyTestPushes,
+        C::SeesAllThreads => Text::RelaySeesAllThreads,
+        C::InvalidContact => Text::RelayInvalidContact,
+        C::InvalidDisplayName => Text::RelayInvalidDisplayName,
+        C::Forbidden => Text::RelayForbidden,
+        C::OverCapacity | C::StorageUnavailable | C::StorageFull => Text::RelayBusy,
+        C::NotSignedIn => Text::LockReasonSessionEnded,
+        C::Internal => Text::ErrorServer,
+        C::Unknown => return None,
+        _ => Text::RelayRefused,
+    })
 }
 
 /// `value` escaped for a URL: a path segment, a query value, a fragment.
@@ -266,4 +333,58 @@ pub(crate) async fn health() -> Result<Health, ApiError> {
 /// `GET /v1/embed`: the sites that may embed Ward.
 pub(crate) async fn embed_info() -> Result<ward_proto::embed::EmbedInfo, ApiError> {
     get("/v1/embed", None).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::{Lang, show_in_test};
+
+    fn refused(code: ErrorCode, message: &str) -> ApiError {
+        ApiError::Refused {
+            status: 400,
+            code,
+            message: message.into(),
+            retry_after_seconds: Some(125),
+        }
+    }
+
+    #[test]
+    fn a_refusal_reads_in_wards_own_words_in_the_language_shown() {
+        show_in_test(Lang::En);
+        let relay_said = "Too many wrong attempts. For your security, try again in 3 minutes.";
+        assert_eq!(
+            refused(ErrorCode::LockedOut, relay_said).message(),
+            relay_said
+        );
+        assert_eq!(
+            refused(ErrorCode::LockedOut, "").message(),
+            "Too many wrong attempts. For your security, try again in 3 minutes."
+        );
+        show_in_test(Lang::Es);
+        assert_eq!(
+            refused(ErrorCode::LockedOut, relay_said).message(),
+            "Demasiados intentos fallidos. Por su seguridad, vuelva a intentarlo dentro de 3 minutos."
+        );
+        assert_eq!(
+            refused(
+                ErrorCode::MalformedJson,
+                "The request body is not valid JSON."
+            )
+            .message(),
+            t(Text::RelayRefused),
+            "a client bug's refusal: the generic text, not the relay's English"
+        );
+        assert_eq!(
+            refused(ErrorCode::Unknown, "Something new.").message(),
+            "Something new.",
+            "a code this version does not know: the relay's words are the fallback"
+        );
+        assert!(
+            ApiError::Unreachable
+                .message()
+                .starts_with("Ward no puede conectarse")
+        );
+        show_in_test(Lang::En);
+    }
 }

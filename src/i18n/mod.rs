@@ -106,11 +106,28 @@ fn slot(index: usize) -> &'static str {
     let english = EN.get(index).copied().unwrap_or_default();
     match lang() {
         Lang::En => english,
-        Lang::Es => SPANISH
-            .with(Cell::get)
-            .and_then(|table| table.get(index))
-            .map_or(english, String::as_str),
+        Lang::Es => spanish(index).unwrap_or(english),
     }
+}
+
+#[cfg(not(test))]
+fn spanish(index: usize) -> Option<&'static str> {
+    SPANISH
+        .with(Cell::get)
+        .and_then(|table| table.get(index))
+        .map(String::as_str)
+}
+
+/// Host tests read Spanish from the compiled-in table (nothing to fetch).
+#[cfg(test)]
+fn spanish(index: usize) -> Option<&'static str> {
+    ES.get(index).copied()
+}
+
+/// Shows `lang` at once, in a host test (this thread only).
+#[cfg(test)]
+pub(crate) fn show_in_test(lang: Lang) {
+    LANG.with(|signal| signal.set(lang));
 }
 
 fn substitute(template: &str, values: &[(&str, &str)]) -> String {

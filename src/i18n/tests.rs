@@ -6,7 +6,7 @@ use super::{EN, ES, Lang, SLOTS, VERSION, substitute, time::minutes_ago};
 const SPANISH_FILE: &str = "public/es.json";
 
 fn spanish_file() -> String {
-    let table = serde_json::json!({ "version": VERSION, "text": ES });
+    let table = serde_json::json!({ "version": VERSION, "text": &ES[..] });
     let mut text = serde_json::to_string_pretty(&table).unwrap_or_default();
     text.push('\n');
     text

@@ -5,7 +5,7 @@
 use js_sys::{Array, Date, Intl, Object, Reflect};
 use wasm_bindgen::JsValue;
 
-use super::lang;
+use super::{Text, lang, t};
 
 fn options(pairs: &[(&str, &str)]) -> Object {
     let options = Object::new();
@@ -104,18 +104,18 @@ pub(crate) fn local_time(unix_seconds: u64) -> String {
     )
 }
 
-/// "now" or "5 minutes ago" within the last hour, else [`local_time`].
+/// "just now" or "5 minutes ago" within the last hour, else [`local_time`].
 pub(crate) fn since(unix_seconds: u64) -> String {
     let now = (js_sys::Date::now() / 1000.0) as u64;
     match minutes_ago(now, unix_seconds) {
-        Some(0) => relative(0.0, "second"),
+        Some(0) => t(Text::TimeJustNow).to_owned(),
         Some(minutes) => relative(-(minutes as f64), "minute"),
         None => local_time(unix_seconds),
     }
 }
 
 /// Whole minutes from `then` to `now` if under an hour (a clock a little
-/// ahead of the relay's reads as 0, "now").
+/// ahead of the relay's reads as 0, "just now").
 pub(super) fn minutes_ago(now: u64, then: u64) -> Option<u64> {
     let seconds = now.saturating_sub(then);
     (seconds < 3600).then_some(seconds / 60)

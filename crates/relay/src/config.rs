@@ -71,6 +71,13 @@ pub struct Config {
     /// most 300 characters (after trimming), no line breaks or other control
     /// characters; must not be empty.
     pub emergency_notice: String,
+    /// The three texts above in other languages, as `[clinic_texts.es]`
+    /// tables of `office_hours`, `reply_time`, `emergency_notice`; only the
+    /// languages the client speaks besides English (`es`). A text left out
+    /// is shown in English, except that a `reply_time` or
+    /// `emergency_notice` still at its default has the relay's own
+    /// translation. Same limits as the English texts.
+    pub clinic_texts: std::collections::BTreeMap<String, ClinicTexts>,
     /// The version of the clinic's consent to messaging, as the clinic
     /// names it (`"2026-12"`, `"v3"`): 1 to 40 letters, digits, `.`, `-`
     /// or `_`. Change it with the text: every acceptance records both.
@@ -255,6 +262,7 @@ impl Default for Config {
             office_hours: None,
             reply_time: DEFAULT_REPLY_TIME.into(),
             emergency_notice: DEFAULT_EMERGENCY_NOTICE.into(),
+            clinic_texts: std::collections::BTreeMap::new(),
             consent_version: DEFAULT_CONSENT_VERSION.into(),
             consent_text: DEFAULT_CONSENT_TEXT.into(),
             caregiver_consent_version: DEFAULT_CAREGIVER_CONSENT_VERSION.into(),
@@ -480,6 +488,27 @@ pub const CLINIC_TEXT_MAX_CHARS: usize = 200;
 /// The most characters `emergency_notice` may have.
 pub const EMERGENCY_NOTICE_MAX_CHARS: usize = 300;
 
+/// One language's clinic texts (`[clinic_texts.es]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClinicTexts {
+    /// `office_hours` in that language.
+    pub office_hours: Option<String>,
+    /// `reply_time` in that language.
+    pub reply_time: Option<String>,
+    /// `emergency_notice` in that language.
+    pub emergency_notice: Option<String>,
+}
+
+/// The languages the web client speaks besides English, which
+/// `clinic_texts` may be given in.
+pub const CLINIC_TEXT_LANGUAGES: [&str; 1] = ["es"];
+
+/// The relay's Spanish for its default `reply_time`.
+const DEFAULT_REPLY_TIME_ES: &str = "en un plazo de un día hábil";
+/// The relay's Spanish for its default `emergency_notice`.
+const DEFAULT_EMERGENCY_NOTICE_ES: &str = "Si es una emergencia, llame al 911. Si tiene una crisis de salud mental, llame o envíe un mensaje de texto al 988.";
+
 /// Checks a free-text setting shown to patients: trimmed, at most
 /// `max_chars` characters, no control characters. The trimmed text, or an
 /// error naming `option`.
@@ -653,6 +682,32 @@ impl Config {
                 "emergency_notice must not be empty; leave it out for the default {DEFAULT_EMERGENCY_NOTICE:?}"
             )));
         }
+        for (lang, texts) in &self.clinic_texts {
+            if !CLINIC_TEXT_LANGUAGES.contains(&lang.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "clinic_texts.{lang}: Ward's web client speaks English (the texts above) and {}; give texts only for those",
+                    CLINIC_TEXT_LANGUAGES.join(", ")
+                )));
+            }
+            for (option, value, max) in [
+                ("office_hours", &texts.office_hours, CLINIC_TEXT_MAX_CHARS),
+                ("reply_time", &texts.reply_time, CLINIC_TEXT_MAX_CHARS),
+                (
+                    "emergency_notice",
+                    &texts.emergency_notice,
+                    EMERGENCY_NOTICE_MAX_CHARS,
+                ),
+            ] {
+                if let Some(value) = value {
+                    let option = format!("clinic_texts.{lang}.{option}");
+                    if clinic_text(&option, value, max)?.is_empty() {
+                        return Err(ConfigError::Invalid(format!(
+                            "{option} is empty; leave it out to show the English text"
+                        )));
+                    }
+                }
+            }
+        }
         check_consent("consent", &self.consent_version, &self.consent_text)?;
         check_consent(
             "caregiver_consent",
@@ -780,6 +835,36 @@ impl Config {
         self.emergency_notice.trim()
     }
 
+    /// The clinic texts in each other language, trimmed: what the clinic
+    /// gave, else the relay's translation of a default it kept.
+    pub fn clinic_texts(&self) -> std::collections::BTreeMap<String, ClinicTexts> {
+        let trimmed = |text: &Option<String>| text.as_deref().map(|t| t.trim().to_owned());
+        CLINIC_TEXT_LANGUAGES
+            .iter()
+            .map(|&lang| {
+                let given = self.clinic_texts.get(lang).cloned().unwrap_or_default();
+                let default_es =
+                    |ours: bool, text: &str| (ours && lang == "es").then(|| text.to_owned());
+                let texts = ClinicTexts {
+                    office_hours: trimmed(&given.office_hours),
+                    reply_time: trimmed(&given.reply_time).or_else(|| {
+                        default_es(
+                            self.reply_time() == DEFAULT_REPLY_TIME,
+                            DEFAULT_REPLY_TIME_ES,
+                        )
+                    }),
+                    emergency_notice: trimmed(&given.emergency_notice).or_else(|| {
+                        default_es(
+                            self.emergency_notice() == DEFAULT_EMERGENCY_NOTICE,
+                            DEFAULT_EMERGENCY_NOTICE_ES,
+                        )
+                    }),
+                };
+                (lang.to_owned(), texts)
+            })
+            .collect()
+    }
+
     /// `consent_text` as patients see it and agree to: trimmed.
     pub fn consent_text(&self) -> &str {
         self.consent_text.trim()
@@ -873,6 +958,57 @@ mod tests {
             config.emergency_notice(),
             "If this is an emergency, call 911. For a mental health crisis, call or text 988."
         );
+    }
+
+    #[test]
+    fn clinic_texts_in_spanish_are_the_clinics_else_the_relays_for_its_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ward.toml");
+        // Defaults kept, nothing given: the relay's own Spanish.
+        let config = Config::default();
+        let es = &config.clinic_texts()["es"];
+        assert_eq!(es.reply_time.as_deref(), Some(DEFAULT_REPLY_TIME_ES));
+        assert_eq!(
+            es.emergency_notice.as_deref(),
+            Some(DEFAULT_EMERGENCY_NOTICE_ES)
+        );
+        assert_eq!(es.office_hours, None);
+
+        // The clinic's own English without Spanish: its English is shown,
+        // never the relay's 911 default under another clinic's notice.
+        std::fs::write(
+            &path,
+            "emergency_notice = \"In an emergency, call 999.\"\n[clinic_texts.es]\noffice_hours = \" Lunes a viernes \"\n",
+        )
+        .unwrap();
+        let config = Config::from_file(&path).unwrap();
+        config.validate().unwrap();
+        let es = &config.clinic_texts()["es"];
+        assert_eq!(es.emergency_notice, None);
+        assert_eq!(es.office_hours.as_deref(), Some("Lunes a viernes"));
+        assert_eq!(es.reply_time.as_deref(), Some(DEFAULT_REPLY_TIME_ES));
+
+        for (toml, names) in [
+            (
+                "[clinic_texts.fr]\nreply_time = \"demain\"\n",
+                "clinic_texts.fr",
+            ),
+            (
+                "[clinic_texts.es]\nreply_time = \"  \"\n",
+                "clinic_texts.es.reply_time is empty",
+            ),
+            (
+                "[clinic_texts.es]\nemergency_notice = \"a\\tb\"\n",
+                "clinic_texts.es.emergency_notice",
+            ),
+        ] {
+            std::fs::write(&path, toml).unwrap();
+            let error = Config::from_file(&path)
+                .and_then(|c| c.validate().map(|()| c))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(names), "{error}");
+        }
     }
 
     #[test]

@@ -89,6 +89,14 @@ async fn clinic_info_carries_the_configured_clinic_texts_and_attachment_limits()
         config.emergency_notice = " In an emergency, call 999. ".into();
         config.max_attachment_bytes = 25_000_000;
         config.allowed_attachment_types = vec!["image/jpeg".into(), "application/pdf".into()];
+        config.clinic_texts.insert(
+            "es".into(),
+            ward_relay::config::ClinicTexts {
+                office_hours: Some(" De lunes a viernes, de 8 a 17 h ".into()),
+                reply_time: None,
+                emergency_notice: Some("En una emergencia, llame al 999.".into()),
+            },
+        );
     })
     .await;
     let clinic = relay.clinic().await;
@@ -108,6 +116,12 @@ async fn clinic_info_carries_the_configured_clinic_texts_and_attachment_limits()
             "emergency_notice": "In an emergency, call 999.",
             "max_attachment_bytes": 25_000_000,
             "allowed_attachment_types": ["image/jpeg", "application/pdf"],
+            // The clinic's own reply time has no Spanish: shown in English.
+            "translations": {"es": {
+                "office_hours": "De lunes a viernes, de 8 a 17 h",
+                "reply_time": null,
+                "emergency_notice": "En una emergencia, llame al 999.",
+            }},
         })
     );
 
@@ -121,6 +135,13 @@ async fn clinic_info_carries_the_configured_clinic_texts_and_attachment_limits()
     assert_eq!(
         info.emergency_notice,
         "If this is an emergency, call 911. For a mental health crisis, call or text 988."
+    );
+    let es = &info.translations["es"];
+    assert_eq!(es.office_hours, None);
+    assert_eq!(info.reply_time_in("es"), "en un plazo de un día hábil");
+    assert_eq!(
+        info.emergency_notice_in("es"),
+        "Si es una emergencia, llame al 911. Si tiene una crisis de salud mental, llame o envíe un mensaje de texto al 988."
     );
     assert_eq!(info.max_attachment_bytes, 100_000_000);
     assert_eq!(

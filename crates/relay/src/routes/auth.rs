@@ -90,6 +90,19 @@ pub async fn clinic_info(
         emergency_notice: state.config.emergency_notice().to_owned(),
         max_attachment_bytes: state.config.max_attachment_bytes,
         allowed_attachment_types: state.config.allowed_attachment_types.clone(),
+        translations: state
+            .config
+            .clinic_texts()
+            .into_iter()
+            .map(|(lang, texts)| {
+                let texts = ward_proto::auth::ClinicTexts {
+                    office_hours: texts.office_hours,
+                    reply_time: texts.reply_time,
+                    emergency_notice: texts.emergency_notice,
+                };
+                (lang, texts)
+            })
+            .collect(),
     }))
 }
 
