@@ -14,6 +14,7 @@ use ward_seal::payload::AttachmentRef;
 use ward_seal::stream::FileKey;
 use zeroize::Zeroizing;
 
+use crate::i18n::{Text, fill, t};
 use crate::session::{Session, SessionError};
 
 /// An attachment as a message shows it. `Debug` leaves out the key.
@@ -129,21 +130,22 @@ pub(crate) fn refusal(
     allowed: &[String],
 ) -> Option<String> {
     if size == 0 {
-        return Some(format!(
-            "“{name}” is empty (0 bytes). Choose the file again, or another one."
-        ));
+        return Some(fill(Text::AttachEmpty, &[("name", name)]));
     }
     if max > 0 && size > max {
-        return Some(format!(
-            "“{name}” is {}; the clinic accepts files up to {}. Send a smaller file, or bring it to your visit.",
-            size_label(size),
-            size_label(max)
+        return Some(fill(
+            Text::AttachTooBig,
+            &[
+                ("name", name),
+                ("size", &size_label(size)),
+                ("max", &size_label(max)),
+            ],
         ));
     }
     if !allowed.is_empty() && !allowed.iter().any(|a| a.eq_ignore_ascii_case(media_type)) {
-        return Some(format!(
-            "The clinic does not accept this kind of file (“{name}”). You can send {}.",
-            kinds_label(allowed)
+        return Some(fill(
+            Text::AttachKindRefused,
+            &[("name", name), ("kinds", &kinds_label(allowed))],
         ));
     }
     None
@@ -156,28 +158,44 @@ fn kinds_label(allowed: &[String]) -> String {
     for media_type in allowed {
         match media_type.split_once('/') {
             Some(("image", kind)) => photos.push(kind.to_ascii_uppercase()),
-            Some(("application", "pdf")) => others.push("PDF documents".to_owned()),
+            Some(("application", "pdf")) => others.push(t(Text::AttachKindsPdf).to_owned()),
             _ => others.push(media_type.clone()),
         }
     }
     let mut parts = Vec::new();
     if !photos.is_empty() {
-        parts.push(format!("photos ({})", photos.join(", ")));
+        let formats = photos.join(", ");
+        parts.push(fill(Text::AttachKindsPhotos, &[("formats", &formats)]));
     }
     parts.extend(others);
-    parts.join(" and ")
+    parts
+        .into_iter()
+        .reduce(|first, second| {
+            fill(
+                Text::AttachKindsAnd,
+                &[("first", &first), ("second", &second)],
+            )
+        })
+        .unwrap_or_default()
 }
 
-/// "20.0 MB", "512 KB", "312 bytes" (decimal units, as phones show them).
+/// "20.0 MB", "512 KB", "312 bytes" (decimal units, as phones show them;
+/// "20,0 MB" where the language writes a decimal comma).
 pub(crate) fn size_label(bytes: u64) -> String {
     match bytes {
-        0..1_000 => format!("{bytes} bytes"),
-        1_000..1_000_000 => format!("{} KB", bytes / 1_000),
+        0..1_000 => fill(Text::AttachSizeBytes, &[("n", &bytes.to_string())]),
+        1_000..1_000_000 => fill(Text::AttachSizeKb, &[("n", &(bytes / 1_000).to_string())]),
         // Tenths of a megabyte, rounded, in integers: formatting a float
         // would add 10 KB of code to the client.
         _ => {
             let tenths = bytes.saturating_add(50_000) / 100_000;
-            format!("{}.{} MB", tenths / 10, tenths % 10)
+            fill(
+                Text::AttachSizeMb,
+                &[
+                    ("whole", &(tenths / 10).to_string()),
+                    ("tenth", &(tenths % 10).to_string()),
+                ],
+            )
         }
     }
 }

@@ -12,6 +12,8 @@ use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use zeroize::Zeroizing;
 
+use crate::i18n::{Text, t};
+
 /// The PRF input for the vault's passkey wrap (crypto.md §8): the same on
 /// every device, so every sign-in with the passkey yields the same secret.
 pub const PRF_SALT: &[u8] = b"ward vault prf v1";
@@ -38,24 +40,14 @@ pub enum PasskeyError {
 impl PasskeyError {
     /// What the patient reads, with what to do next.
     pub fn message(&self) -> &'static str {
-        match self {
-            Self::Cancelled => {
-                "The passkey request was cancelled or timed out, or there is no passkey for Ward on this device. Try again, or sign in another way."
-            }
-            Self::AlreadyRegistered => {
-                "This device already has a passkey for your account. You can use it to sign in."
-            }
-            Self::Unsupported => {
-                "This browser cannot use passkeys. Update it, or use another browser or device."
-            }
-            Self::NotAllowedHere => {
-                "Passkeys are not allowed on this page. Open Ward in its own tab and try again."
-            }
-            Self::WindowBlocked => {
-                "Your browser blocked the window Ward opens to make your passkey. Allow pop-ups for this site, or open Ward in its own tab, and try again."
-            }
-            Self::Other(_) => "Something went wrong with the passkey. Try again.",
-        }
+        t(match self {
+            Self::Cancelled => Text::ErrPasskeyCancelled,
+            Self::AlreadyRegistered => Text::ErrPasskeyAlreadyRegistered,
+            Self::Unsupported => Text::ErrPasskeyUnsupported,
+            Self::NotAllowedHere => Text::ErrPasskeyNotAllowedHere,
+            Self::WindowBlocked => Text::ErrPasskeyWindowBlocked,
+            Self::Other(_) => Text::ErrPasskeyOther,
+        })
     }
 
     /// From a rejected `navigator.credentials` promise.

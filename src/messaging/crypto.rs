@@ -15,6 +15,7 @@ use super::pinning::{self, Pin, Verdict};
 use super::{Delivery, Inbox, KeyChange, Shown};
 use crate::api;
 use crate::attachments::Attachment;
+use crate::i18n::{Text, t};
 use crate::session::{Session, SessionError};
 use crate::store::bundles;
 
@@ -427,34 +428,26 @@ pub(super) async fn open(
         upload: None,
     };
     let Ok(envelope) = Envelope::from_bytes(&stored.envelope.0) else {
-        return Ok(unreadable(
-            "This message could not be opened: it is damaged.",
-        ));
+        return Ok(unreadable(t(Text::ErrMessageDamaged)));
     };
     let epoch = envelope.header().epoch;
     if key(inbox, session, thread_id, epoch).await.is_err() {
-        return Ok(unreadable(
-            "This message could not be opened: this account has no key for it.",
-        ));
+        return Ok(unreadable(t(Text::ErrMessageNoKey)));
     }
     let sender = match bundle(inbox, session, &stored.sender_id, false).await {
         Ok(sender) => sender,
         Err(SessionError::KeyHistoryRewritten) => {
-            return Ok(unreadable(
-                "This message was not opened: Ward's server showed a different key history for its sender than before. Call the clinic.",
-            ));
+            return Ok(unreadable(t(Text::ErrMessageKeyHistory)));
         }
         Err(error) => return Err(error),
     };
     let Some(payload) = open_loaded(inbox, thread_id, &envelope, &sender) else {
-        return Ok(unreadable(
-            "This message could not be opened: it was altered, or it is not from who it says.",
-        ));
+        return Ok(unreadable(t(Text::ErrMessageAltered)));
     };
     session.check(ticket)?;
     // A thread's subject replayed as a message is not one (crypto.md §6a).
     if payload.subject.is_some() {
-        return Ok(unreadable("This is not a message."));
+        return Ok(unreadable(t(Text::ErrMessageNotAMessage)));
     }
     compare_heads(inbox, &payload.key_heads);
     Ok(Shown {

@@ -12,6 +12,7 @@ use ward_proto::events::{Event, ReceiptKind};
 
 use super::{Inbox, Link, crypto, history};
 use crate::api::events::{self, EventStream};
+use crate::i18n::{Text, fill};
 use crate::session::{Phase, Session, Ticket};
 
 /// How long "typing…" shows after the last typing event.
@@ -238,7 +239,9 @@ async fn apply(
             }
             if message.sender_id != me {
                 let name = inbox.sender_label(&thread_id, &message.sender_id, &me);
-                inbox.announcement.set(format!("New message from {name}."));
+                inbox
+                    .announcement
+                    .set(fill(Text::MessagingNewMessageFrom, &[("name", &name)]));
                 inbox.arrivals.update(|n| *n += 1);
                 queue.update_value(|q| {
                     let newest = q.delivered.entry(thread_id.clone()).or_default();

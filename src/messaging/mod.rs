@@ -36,6 +36,7 @@ use ward_seal::thread_key::ThreadKey;
 
 use crate::api::{self, ApiError};
 use crate::attachments::Attachment;
+use crate::i18n::{Text, fill, t};
 use crate::session::{Session, SessionError, Ticket};
 use crate::store::outbox;
 
@@ -168,12 +169,8 @@ impl Link {
     pub fn message(self) -> Option<&'static str> {
         match self {
             Self::Connecting | Self::Live => None,
-            Self::Reconnecting => Some(
-                "Reconnecting… New messages will appear when Ward is back in touch. What you send waits and goes by itself.",
-            ),
-            Self::Offline => Some(
-                "You are offline. Messages you write wait on this device and go when you are back online.",
-            ),
+            Self::Reconnecting => Some(t(Text::MessagingReconnecting)),
+            Self::Offline => Some(t(Text::MessagingOffline)),
         }
     }
 }
@@ -396,8 +393,8 @@ impl Inbox {
         }
         self.forget_unlisted();
         self.announcement.set(match patient {
-            Some(name) => format!("Your access to {name}'s messages has ended."),
-            None => "Your access to some messages has ended.".into(),
+            Some(name) => fill(Text::MessagingAccessEndedNamed, &[("name", &name)]),
+            None => t(Text::MessagingAccessEnded).into(),
         });
     }
 
@@ -410,8 +407,7 @@ impl Inbox {
         }
         self.forget_unlisted();
         if listed && self.thread(thread_id).is_none() {
-            self.announcement
-                .set("A conversation is no longer shared with you.".into());
+            self.announcement.set(t(Text::MessagingUnshared).into());
         }
     }
 
@@ -1094,11 +1090,11 @@ impl Inbox {
     /// "Riverside Clinic · care team", "You", "Dana for Sam".
     pub fn sender_label(&self, thread_id: &str, sender_id: &str, me: &str) -> String {
         if sender_id == me {
-            return "You".into();
+            return t(Text::MessagingYou).into();
         }
         self.thread(thread_id)
             .map(|t| member_label(&t.members, sender_id))
-            .unwrap_or_else(|| NO_LONGER_MEMBER.into())
+            .unwrap_or_else(|| t(Text::MessagingNoLongerMember).into())
     }
 }
 
@@ -1111,8 +1107,6 @@ impl Default for Inbox {
 /// At most one typing event per this many ms.
 const TYPING_EVERY_MS: f64 = 3_000.0;
 
-const NO_LONGER_MEMBER: &str = "Someone no longer in this thread";
-
 /// Whether `account_id` is in `thread` as `role` (the patient, who starts
 /// epochs and shares; a caregiver, whose grant may be read only).
 pub fn is_member_as(thread: &Thread, account_id: &str, role: Role) -> bool {
@@ -1123,28 +1117,36 @@ pub fn is_member_as(thread: &Thread, account_id: &str, role: Role) -> bool {
 }
 
 /// How a thread member is named on their messages: a caregiver always with
-/// the patient they answer for ([`ward_proto::threads::speaker`]), the
-/// clinic as the care team.
+/// the patient they answer for (as [`ward_proto::threads::speaker`] names
+/// them, in the language shown), the clinic as the care team.
 fn member_label(members: &[Member], account_id: &str) -> String {
-    match members.iter().find(|m| m.account_id == account_id) {
-        Some(member) if member.role == Role::Clinic => {
-            format!("{} · care team", member.display_name)
-        }
-        _ => ward_proto::threads::speaker(members, account_id)
-            .unwrap_or_else(|| NO_LONGER_MEMBER.into()),
+    let Some(member) = members.iter().find(|m| m.account_id == account_id) else {
+        return t(Text::MessagingNoLongerMember).into();
+    };
+    let name = member.display_name.as_str();
+    match member.role {
+        Role::Clinic => fill(Text::MessagingCareTeamMember, &[("name", name)]),
+        Role::Caregiver => match members.iter().find(|m| m.role == Role::Patient) {
+            Some(patient) => fill(
+                Text::MessagingCaregiverFor,
+                &[("caregiver", name), ("patient", &patient.display_name)],
+            ),
+            None => fill(Text::MessagingCaregiverMember, &[("name", name)]),
+        },
+        Role::Patient => name.to_owned(),
     }
 }
 
 /// What a category is called on screen.
 pub fn category_label(category: Category) -> &'static str {
-    match category {
-        Category::Appointment => "Appointment",
-        Category::Refill => "Prescription refill",
-        Category::Question => "Question for my care team",
-        Category::Billing => "Billing",
-        Category::Other => "Other",
-        Category::Confidential => "Confidential (never shared)",
-    }
+    t(match category {
+        Category::Appointment => Text::MessagingCategoryAppointment,
+        Category::Refill => Text::MessagingCategoryRefill,
+        Category::Question => Text::MessagingCategoryQuestion,
+        Category::Billing => Text::MessagingCategoryBilling,
+        Category::Other => Text::MessagingCategoryOther,
+        Category::Confidential => Text::MessagingCategoryConfidential,
+    })
 }
 
 #[cfg(test)]
@@ -1172,7 +1174,10 @@ mod tests {
         assert_eq!(member_label(&members, "d"), "Dana for Sam");
         assert_eq!(member_label(&members, "c"), "Riverside Clinic · care team");
         assert_eq!(member_label(&members, "p"), "Sam");
-        assert_eq!(member_label(&members, "gone"), NO_LONGER_MEMBER);
+        assert_eq!(
+            member_label(&members, "gone"),
+            "Someone no longer in this thread"
+        );
         assert_eq!(member_label(&members[1..], "d"), "Dana · caregiver");
     }
 }

@@ -6,6 +6,8 @@ use ward_proto::keys::KeyHistoryResponse;
 use ward_seal::key_history::{self, HistoryEntry, KeyHead, VerifiedHistory};
 use ward_seal::payload::SeenKeyHead;
 
+use crate::i18n::{Text, fill};
+
 /// What this device pinned for an account, and what a verified history
 /// means against it: seal's one pinning rule (crypto.md §3a), the same the
 /// clinic agent applies.
@@ -76,7 +78,10 @@ pub fn changes(response: &KeyHistoryResponse) -> Vec<u64> {
 
 /// The thread notice for a key change.
 pub fn notice(name: &str, date: &str) -> String {
-    format!("{name}'s security key changed on {date}. If you didn't expect this, call the clinic.")
+    fill(
+        Text::MessagingKeyChangedNotice,
+        &[("name", name), ("date", date)],
+    )
 }
 
 #[cfg(test)]

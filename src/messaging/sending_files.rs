@@ -20,6 +20,7 @@ use super::{Delivery, Inbox, Shown, UploadState, UploadStep, crypto};
 use crate::api::{self, ApiError};
 use crate::attachments::Attachment;
 use crate::attachments::upload::{self, Picked};
+use crate::i18n::{Text, t};
 use crate::session::{Session, SessionError, Ticket};
 use crate::store::outbox::{self, PendingUpload};
 
@@ -463,8 +464,7 @@ impl Inbox {
     async fn drop_message(&self, thread_id: &str, message_id: &str) {
         let _ = outbox::remove(message_id).await;
         self.forget_message(thread_id, message_id);
-        self.announcement
-            .set("Upload cancelled. Nothing was sent.".into());
+        self.announcement.set(t(Text::ErrUploadCancelled).into());
     }
 
     /// Takes a message off the thread, and its file out of memory.

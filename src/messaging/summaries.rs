@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use ward_proto::threads::{Category, Thread};
 
 use super::{Inbox, Shown, crypto};
+use crate::i18n::{Text, fill};
 use crate::session::Session;
 
 /// A thread's subject and newest message, as opened on this device.
@@ -99,7 +100,7 @@ fn preview(shown: &Shown, me: &str) -> String {
         text = format!("📎 {}", file.name);
     }
     if shown.sender_id == me {
-        format!("You: {text}")
+        fill(Text::MessagingPreviewYou, &[("text", &text)])
     } else {
         text
     }

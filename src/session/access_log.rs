@@ -9,6 +9,8 @@ use ward_proto::account::{
 };
 use ward_seal::account_log::{self, LogEntry, LogError, LogHead};
 
+use crate::i18n::{Plural, Text, count, fill, t};
+
 /// How many failed sign-ins since the last visit make a banner.
 pub const FAILED_SIGN_INS_BANNER: usize = 3;
 
@@ -39,29 +41,29 @@ impl Check {
     pub fn words(&self) -> String {
         match self {
             Self::Verified {
-                count,
+                count: entries,
                 from_start,
                 pin_compared,
                 ..
             } => {
                 let reach = if *from_start {
-                    "back to your account's first entry"
+                    t(Text::ActivityReachStart)
                 } else {
-                    "back to the oldest one shown"
+                    t(Text::ActivityReachShown)
                 };
                 let seen = if *pin_compared {
-                    "nothing this device saw before was changed or removed"
+                    t(Text::ActivitySeenCompared)
                 } else {
-                    "what this device saw before is older than the entries shown, so it could not be compared"
+                    t(Text::ActivitySeenOlder)
                 };
-                format!(
-                    "Checked: these {count} entries link into one unbroken chain {reach}, and {seen}."
+                count(
+                    Plural::ActivityCheckVerified,
+                    *entries as u64,
+                    &[("reach", reach), ("seen", seen)],
                 )
             }
-            Self::Empty => "Nothing has been recorded yet.".into(),
-            Self::Broken(why) => format!(
-                "Warning: this activity record does not check out ({why}). Entries may have been changed or removed. Call the clinic."
-            ),
+            Self::Empty => t(Text::ActivityEmpty).into(),
+            Self::Broken(why) => fill(Text::ActivityBroken, &[("why", why)]),
         }
     }
 }
@@ -94,8 +96,18 @@ pub fn check(newest_first: &[AccountEvent], pinned: Option<LogHead>) -> Check {
             pin_compared: verified.pin_compared,
         },
         Ok(None) => Check::Empty,
-        Err(error) => Check::Broken(error.to_string()),
+        Err(error) => Check::Broken(log_error_words(&error)),
     }
+}
+
+/// Why the log does not check out, in the language shown.
+fn log_error_words(error: &LogError) -> String {
+    let (key, entry) = match error {
+        LogError::Gap(entry) => (Text::ActivityLogGap, entry),
+        LogError::BrokenChain(entry) => (Text::ActivityLogBrokenChain, entry),
+        LogError::Rewritten(entry) => (Text::ActivityLogRewritten, entry),
+    };
+    fill(key, &[("entry", &entry.to_string())])
 }
 
 /// A pinned head as this device keeps it: `SEQ:HEX`.
@@ -158,13 +170,13 @@ fn activity(event: &AccountEvent) -> Option<ThreadActivity> {
 }
 
 fn method_words(method: SignInMethod) -> &'static str {
-    match method {
-        SignInMethod::Passkey => "with a passkey",
-        SignInMethod::Code => "with a code and the authenticator app",
-        SignInMethod::Invite => "with the invite code",
-        SignInMethod::AccountKey => "with the clinic's key",
-        SignInMethod::Setup => "with the setup code",
-    }
+    t(match method {
+        SignInMethod::Passkey => Text::ActivityMethodPasskey,
+        SignInMethod::Code => Text::ActivityMethodCode,
+        SignInMethod::Invite => Text::ActivityMethodInvite,
+        SignInMethod::AccountKey => Text::ActivityMethodAccountKey,
+        SignInMethod::Setup => Text::ActivityMethodSetup,
+    })
 }
 
 /// What the page knows to put names on an entry.
@@ -199,24 +211,25 @@ impl std::fmt::Debug for Names<'_> {
 fn activity_words(event: &AccountEvent, names: &Names<'_>) -> Option<String> {
     let activity = activity(event)?;
     let who = (names.person)(&activity.by).map_or_else(
-        || "Someone".to_owned(),
+        || t(Text::ActivitySomeone).to_owned(),
         |name| {
             if (names.is_caregiver)(&activity.by) {
-                format!("{name} (caregiver)")
+                fill(Text::ActivityCaregiverNamed, &[("name", &name)])
             } else {
                 name
             }
         },
     );
     let subject = (names.subject)(&activity.thread_id).map_or_else(
-        || "a conversation".to_owned(),
-        |subject| format!("“{subject}”"),
+        || t(Text::ActivityAConversation).to_owned(),
+        |subject| fill(Text::ActivitySubject, &[("subject", &subject)]),
     );
-    Some(match event.kind {
-        AccountEventKind::CaregiverRead => format!("{who} read {subject}"),
-        AccountEventKind::CaregiverSent => format!("{who} sent a message in {subject}"),
-        _ => format!("{who} downloaded an attachment in {subject}"),
-    })
+    let key = match event.kind {
+        AccountEventKind::CaregiverRead => Text::ActivityCaregiverReadIn,
+        AccountEventKind::CaregiverSent => Text::ActivityCaregiverSentIn,
+        _ => Text::ActivityCaregiverDownloadedIn,
+    };
+    Some(fill(key, &[("who", &who), ("subject", &subject)]))
 }
 
 /// A sign-in, attempted or made, in words: "Signed in with a passkey on
@@ -224,16 +237,20 @@ fn activity_words(event: &AccountEvent, names: &Names<'_>) -> Option<String> {
 fn sign_in_words(lead: &str, event: &AccountEvent) -> String {
     match sign_in(event) {
         Some(detail) => {
-            let mut line = format!(
-                "{lead} {} on {} (network {})",
-                method_words(detail.method),
-                detail.device,
-                detail.network
+            let line = fill(
+                Text::ActivitySignInLine,
+                &[
+                    ("lead", lead),
+                    ("method", method_words(detail.method)),
+                    ("device", &detail.device),
+                    ("network", &detail.network),
+                ],
             );
             if detail.new_device {
-                line.push_str(" · new device");
+                fill(Text::ActivityNewDevice, &[("line", &line)])
+            } else {
+                line
             }
-            line
         }
         // Written before sign-ins had details: the raw browser string.
         None => match event.detail.as_deref().filter(|d| !d.is_empty()) {
@@ -245,34 +262,34 @@ fn sign_in_words(lead: &str, event: &AccountEvent) -> String {
 
 /// What a kind of change is called on screen, when it needs no detail.
 pub fn kind_words(kind: AccountEventKind) -> &'static str {
-    match kind {
-        AccountEventKind::BundlePublished => "Security key created",
-        AccountEventKind::BundleChanged => "Security key changed",
-        AccountEventKind::VaultChanged => "Key vault changed (recovery code or unlock methods)",
-        AccountEventKind::PasskeyAdded => "Passkey added",
-        AccountEventKind::PasskeyRemoved => "Passkey removed",
-        AccountEventKind::TotpEnabled => "Authenticator app turned on",
-        AccountEventKind::TotpDisabled => "Authenticator app turned off",
-        AccountEventKind::SignedIn => "Signed in",
-        AccountEventKind::SessionRevoked => "A device was signed out",
-        AccountEventKind::CaregiverInvited => "Caregiver invited",
-        AccountEventKind::ThreadShared => "A conversation was shared with a caregiver",
-        AccountEventKind::ThreadUnshared => "A conversation was no longer shared with a caregiver",
-        AccountEventKind::CaregiverChanged => "A caregiver's access was changed or renewed",
-        AccountEventKind::CaregiverRemoved => "A caregiver was removed",
-        AccountEventKind::CaregiverLeft => "A caregiver stopped helping",
-        AccountEventKind::CaregiverExpired => "A caregiver's access ran out",
-        AccountEventKind::SignInFailed => "Failed sign-in",
-        AccountEventKind::SignedOut => "Signed out",
-        AccountEventKind::CaregiverAccepted => "A caregiver accepted your invitation",
-        AccountEventKind::CaregiverRead => "A caregiver read a conversation",
-        AccountEventKind::CaregiverSent => "A caregiver sent a message",
-        AccountEventKind::AttachmentDownloaded => "An attachment was downloaded",
-        AccountEventKind::ConsentGiven => "Agreed to messaging with the clinic",
-        AccountEventKind::ConsentWithdrawn => "Withdrew consent to messaging",
-        AccountEventKind::CaregiverAssented => "Agreed to a caregiver the clinic appointed",
-        AccountEventKind::RecoveryCodeUsed => "The recovery code was used to open the account",
-    }
+    t(match kind {
+        AccountEventKind::BundlePublished => Text::ActivityKindBundlePublished,
+        AccountEventKind::BundleChanged => Text::ActivityKindBundleChanged,
+        AccountEventKind::VaultChanged => Text::ActivityKindVaultChanged,
+        AccountEventKind::PasskeyAdded => Text::ActivityKindPasskeyAdded,
+        AccountEventKind::PasskeyRemoved => Text::ActivityKindPasskeyRemoved,
+        AccountEventKind::TotpEnabled => Text::ActivityKindTotpEnabled,
+        AccountEventKind::TotpDisabled => Text::ActivityKindTotpDisabled,
+        AccountEventKind::SignedIn => Text::ActivityKindSignedIn,
+        AccountEventKind::SessionRevoked => Text::ActivityKindSessionRevoked,
+        AccountEventKind::CaregiverInvited => Text::ActivityKindCaregiverInvited,
+        AccountEventKind::ThreadShared => Text::ActivityKindThreadShared,
+        AccountEventKind::ThreadUnshared => Text::ActivityKindThreadUnshared,
+        AccountEventKind::CaregiverChanged => Text::ActivityKindCaregiverChanged,
+        AccountEventKind::CaregiverRemoved => Text::ActivityKindCaregiverRemoved,
+        AccountEventKind::CaregiverLeft => Text::ActivityKindCaregiverLeft,
+        AccountEventKind::CaregiverExpired => Text::ActivityKindCaregiverExpired,
+        AccountEventKind::SignInFailed => Text::ActivityKindSignInFailed,
+        AccountEventKind::SignedOut => Text::ActivityKindSignedOut,
+        AccountEventKind::CaregiverAccepted => Text::ActivityKindCaregiverAccepted,
+        AccountEventKind::CaregiverRead => Text::ActivityKindCaregiverRead,
+        AccountEventKind::CaregiverSent => Text::ActivityKindCaregiverSent,
+        AccountEventKind::AttachmentDownloaded => Text::ActivityKindAttachmentDownloaded,
+        AccountEventKind::ConsentGiven => Text::ActivityKindConsentGiven,
+        AccountEventKind::ConsentWithdrawn => Text::ActivityKindConsentWithdrawn,
+        AccountEventKind::CaregiverAssented => Text::ActivityKindCaregiverAssented,
+        AccountEventKind::RecoveryCodeUsed => Text::ActivityKindRecoveryCodeUsed,
+    })
 }
 
 /// Whether an event's detail is a caregiver's account id (shown as their
@@ -300,19 +317,25 @@ fn consent_words(event: &AccountEvent, names: &Names<'_>) -> String {
     let method = detail.as_ref().and_then(|v| text(v, "method"));
     let caregiver = detail.as_ref().and_then(|v| text(v, "caregiver"));
     let about = match (method.as_deref(), caregiver) {
-        (Some("caregiver_invite"), Some(name)) => Some(format!("inviting {name}")),
-        (Some("caregiver_assent"), Some(id)) => Some(format!(
-            "agreeing to {}",
-            (names.person)(&id).unwrap_or_else(|| "a guardian".into())
-        )),
+        (Some("caregiver_invite"), Some(name)) => {
+            Some(fill(Text::ActivityInviting, &[("name", &name)]))
+        }
+        (Some("caregiver_assent"), Some(id)) => {
+            let name = (names.person)(&id).unwrap_or_else(|| t(Text::ActivityAGuardian).into());
+            Some(fill(Text::ActivityAgreeingTo, &[("name", &name)]))
+        }
         _ => None,
     };
     match (about, version) {
-        (Some(about), Some(version)) => {
-            format!("Agreed to the caregiver terms (version {version}), {about}")
-        }
-        (Some(about), None) => format!("Agreed to the caregiver terms, {about}"),
-        (None, Some(version)) => format!("{} (version {version})", kind_words(event.kind)),
+        (Some(about), Some(version)) => fill(
+            Text::ActivityCaregiverTermsVersion,
+            &[("version", &version), ("about", &about)],
+        ),
+        (Some(about), None) => fill(Text::ActivityCaregiverTerms, &[("about", &about)]),
+        (None, Some(version)) => fill(
+            Text::ActivityWithVersion,
+            &[("what", kind_words(event.kind)), ("version", &version)],
+        ),
         (None, None) => kind_words(event.kind).to_owned(),
     }
 }
@@ -321,8 +344,8 @@ fn consent_words(event: &AccountEvent, names: &Names<'_>) -> String {
 /// session reading it.
 pub fn describe(event: &AccountEvent, current_session: Option<&str>, names: &Names<'_>) -> String {
     let mut line = match event.kind {
-        AccountEventKind::SignedIn => sign_in_words("Signed in", event),
-        AccountEventKind::SignInFailed => sign_in_words("Failed sign-in", event),
+        AccountEventKind::SignedIn => sign_in_words(t(Text::ActivityKindSignedIn), event),
+        AccountEventKind::SignInFailed => sign_in_words(t(Text::ActivityKindSignInFailed), event),
         AccountEventKind::ConsentGiven | AccountEventKind::ConsentWithdrawn => {
             consent_words(event, names)
         }
@@ -333,7 +356,7 @@ pub fn describe(event: &AccountEvent, current_session: Option<&str>, names: &Nam
             .and_then(|session| (names.device)(session))
             .map_or_else(
                 || kind_words(event.kind).to_owned(),
-                |device| format!("{device} was signed out"),
+                |device| fill(Text::ActivityDeviceSignedOut, &[("device", &device)]),
             ),
         AccountEventKind::CaregiverRead
         | AccountEventKind::CaregiverSent
@@ -344,7 +367,7 @@ pub fn describe(event: &AccountEvent, current_session: Option<&str>, names: &Nam
             let mut line = kind_words(kind).to_owned();
             if let Some(detail) = event.detail.as_deref().filter(|d| !d.is_empty()) {
                 let shown = if names_a_caregiver(kind) {
-                    (names.person)(detail).unwrap_or_else(|| "a caregiver".into())
+                    (names.person)(detail).unwrap_or_else(|| t(Text::ActivityACaregiver).into())
                 } else {
                     detail.to_owned()
                 };
@@ -354,11 +377,12 @@ pub fn describe(event: &AccountEvent, current_session: Option<&str>, names: &Nam
         }
     };
     if current_session.is_some() && event.session_id.as_deref() == current_session {
-        line.push_str(if event.kind == AccountEventKind::SessionRevoked {
-            " · by this device"
+        let mark = if event.kind == AccountEventKind::SessionRevoked {
+            Text::ActivityByThisDevice
         } else {
-            " · this device"
-        });
+            Text::ActivityThisDevice
+        };
+        line = fill(mark, &[("line", &line)]);
     }
     line
 }
@@ -494,15 +518,13 @@ impl Alert {
     /// The banner's sentence (`date` writes Unix seconds).
     pub fn words(&self, date: &dyn Fn(u64) -> String) -> String {
         match self {
-            Self::NewSignIn { device, at, .. } => {
-                format!(
-                    "New sign-in on {device}, {}. Not you? End that session.",
-                    date(*at)
-                )
-            }
-            Self::FailedSignIns { count, last_at } => format!(
-                "{count} failed attempts to sign in to your account, the last on {}. If that was not you, your messages are still safe; call the clinic if it keeps happening.",
-                date(*last_at)
+            Self::NewSignIn { device, at, .. } => fill(
+                Text::ActivityAlertNewSignIn,
+                &[("device", device), ("date", &date(*at))],
+            ),
+            Self::FailedSignIns { count, last_at } => fill(
+                Text::ActivityAlertFailedSignIns,
+                &[("count", &count.to_string()), ("date", &date(*last_at))],
             ),
         }
     }

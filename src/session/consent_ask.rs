@@ -6,6 +6,8 @@
 
 use ward_proto::account::{ConsentStatus, ConsentText};
 
+use crate::i18n::{Text, fill, t};
+
 /// What to ask, read once per unlock.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConsentAsk {
@@ -39,15 +41,13 @@ impl ConsentAsk {
     pub fn words(&self) -> Option<String> {
         match self {
             Self::Nothing => None,
-            Self::Agree { before: None, .. } => Some(
-                "Before you go on: the clinic asks everyone who messages with it to agree to these terms. There is no agreement on record for your account yet.".into(),
-            ),
+            Self::Agree { before: None, .. } => Some(t(Text::MessagingTermsNoneOnRecord).into()),
             Self::Agree {
                 current,
                 before: Some(version),
-            } => Some(format!(
-                "The clinic changed its terms for messaging since you agreed to version {version}. Please read version {} and agree.",
-                current.version
+            } => Some(fill(
+                Text::MessagingTermsChanged,
+                &[("before", version), ("current", &current.version)],
             )),
         }
     }

@@ -15,12 +15,13 @@ pub(crate) mod vault;
 
 use leptos::prelude::*;
 use ward_seal::keys::AccountKeys;
-use ward_seal::recovery::RecoveryCode;
+use ward_seal::recovery::{RecoveryCode, RecoveryCodeError};
 use ward_seal::vault::{Vault, VaultKey};
 
 use crate::api::{self, ApiError, SessionToken};
 use crate::auth::ceremony::{self, PrfSecret};
 use crate::auth::webauthn::PasskeyError;
+use crate::i18n::{Text, fill, t};
 use crate::messaging::Inbox;
 use crate::store::StoreError;
 use crate::store::device;
@@ -117,34 +118,61 @@ impl SessionError {
             Self::Api(error) => error.message(),
             Self::Passkey(error) => error.message().into(),
             Self::Store(error) => error.message().into(),
-            Self::VaultDamaged => "The locked copy of your keys (what lets this device read your messages) could not be opened: it is damaged or not yours. Nothing was changed. Contact your clinic for help.".into(),
-            Self::VaultRolledBack => "Ward's server offered an older copy of your keys than this device has already seen, so Ward did not use it. Try again later; if this keeps happening, contact your clinic.".into(),
-            Self::VaultMissing => "Ward's server did not return your account's keys, so Ward did not make new ones (that would lose your messages). Try again later; if this keeps happening, contact your clinic.".into(),
-            Self::Interrupted => "That was interrupted because Ward was locked or signed out. Try again.".into(),
-            Self::Crypto => "Ward could not encrypt or open this with your keys. Reload the page and try again; if it keeps happening, contact your clinic.".into(),
-            Self::ThreadKeysChanged => "The conversation's keys changed while this was waiting. Tap Retry to send it again.".into(),
-            Self::OnlyMeThread => "This conversation is marked Only me, so it is not shared with anyone. Turn Only me off first if you want to share it.".into(),
-            Self::KeyChanged => "Your care team's security keys changed. Check the new safety number shown above, confirm it, then tap Retry.".into(),
-            Self::StepUpExpired => "That took too long, so for your security nothing was added. Try again: Ward will ask for your passkey first, then for the new one.".into(),
-            Self::KeyHistoryRewritten => "Ward's server showed a different history of someone's security keys in this conversation than it showed before, so Ward will not send to them. Call the clinic.".into(),
-            Self::SplitView => "Someone in this conversation was shown different security keys than you were, so Ward is holding your messages. Call the clinic.".into(),
-            Self::MemberKeysMissing => "Your care team has not finished setting up secure messaging, so nothing can be sent yet. Try again later, or call your clinic.".into(),
-            Self::KeysDiffer => "The keys published for your account do not match the keys you hold, so Ward stopped to keep your messages safe. Contact your clinic.".into(),
-            Self::RecoveryCodeTypo(detail) => {
-                let mut message = detail.clone();
-                if let Some(first) = message.get(0..1) {
-                    message.replace_range(0..1, &first.to_ascii_uppercase());
-                }
-                format!("{message}.")
-            }
-            Self::RecoveryCodeWrong => "That recovery code does not open your account. Compare it with your saved copy, group by group.".into(),
-            Self::FileUnreadable => "Ward could not read that file. It may have been moved or deleted; choose it again.".into(),
-            Self::FileChanged => "That is not the same file as the one being sent (its size or contents differ). Choose the original file, or cancel and attach the new one.".into(),
-            Self::FileChangedWhileSending => "The file changed while it was being sent. Attach it again.".into(),
-            Self::UploadCancelled => "Upload cancelled. Nothing was sent.".into(),
-            Self::AttachmentDamaged => "This attachment could not be opened: it was altered or damaged on the way. Ask the sender to send it again.".into(),
+            Self::VaultDamaged => t(Text::ErrVaultDamaged).into(),
+            Self::VaultRolledBack => t(Text::ErrVaultRolledBack).into(),
+            Self::VaultMissing => t(Text::ErrVaultMissing).into(),
+            Self::Interrupted => t(Text::ErrInterrupted).into(),
+            Self::Crypto => t(Text::ErrCrypto).into(),
+            Self::ThreadKeysChanged => t(Text::ErrThreadKeysChanged).into(),
+            Self::OnlyMeThread => t(Text::ErrOnlyMeThread).into(),
+            Self::KeyChanged => t(Text::ErrKeyChanged).into(),
+            Self::StepUpExpired => t(Text::ErrStepUpExpired).into(),
+            Self::KeyHistoryRewritten => t(Text::ErrKeyHistoryRewritten).into(),
+            Self::SplitView => t(Text::ErrSplitView).into(),
+            Self::MemberKeysMissing => t(Text::ErrMemberKeysMissing).into(),
+            Self::KeysDiffer => t(Text::ErrKeysDiffer).into(),
+            Self::RecoveryCodeTypo(detail) => recovery_code_typo(detail),
+            Self::RecoveryCodeWrong => t(Text::ErrRecoveryCodeWrong).into(),
+            Self::FileUnreadable => t(Text::ErrFileUnreadable).into(),
+            Self::FileChanged => t(Text::ErrFileChanged).into(),
+            Self::FileChangedWhileSending => t(Text::ErrFileChangedWhileSending).into(),
+            Self::UploadCancelled => t(Text::ErrUploadCancelled).into(),
+            Self::AttachmentDamaged => t(Text::ErrAttachmentDamaged).into(),
         }
     }
+}
+
+/// A recovery code refused before it was tried, in the language shown.
+/// `detail` is the English [`RecoveryCodeError`] (as the vault reports it):
+/// each kind is recognised by writing it again, so a detail not recognised
+/// is shown as it was, never misread.
+fn recovery_code_typo(detail: &str) -> String {
+    if detail == RecoveryCodeError::Typo.to_string() {
+        return t(Text::ErrRecoveryCodeTypo).into();
+    }
+    if let Some(character) = detail
+        .strip_prefix('\'')
+        .and_then(|rest| rest.chars().next())
+        && detail == RecoveryCodeError::InvalidCharacter(character).to_string()
+    {
+        let character = character.to_string();
+        return fill(Text::ErrRecoveryCodeCharacter, &[("character", &character)]);
+    }
+    let wrong_length = detail
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|number| number.parse::<usize>().ok())
+        .find(|&count| detail == RecoveryCodeError::WrongLength(count).to_string());
+    if let Some(count) = wrong_length {
+        return fill(
+            Text::ErrRecoveryCodeLength,
+            &[("count", &count.to_string())],
+        );
+    }
+    let mut message = detail.to_owned();
+    if let Some(first) = message.get(0..1) {
+        message.replace_range(0..1, &first.to_ascii_uppercase());
+    }
+    format!("{message}.")
 }
 
 impl From<ApiError> for SessionError {
@@ -483,8 +511,10 @@ impl Session {
                 opened
             }
             Err(error) => {
-                self.notice
-                    .set(Some(format!("{} Sign in again.", error.message())));
+                self.notice.set(Some(fill(
+                    Text::ErrSignInAgain,
+                    &[("message", &error.message())],
+                )));
                 self.phase.set(Phase::SignedOut);
                 Err(error)
             }
@@ -609,10 +639,7 @@ impl Session {
         self.typed_contact.set(String::new());
         self.replaced_unconfirmed.set(false);
         self.notice.set(match ended {
-            Err(ApiError::Unreachable) => Some(
-                "You are signed out on this device. Ward could not reach its server to end the session there; it ends on its own, or sign this device out from Security on another device."
-                    .into(),
-            ),
+            Err(ApiError::Unreachable) => Some(t(Text::ErrSignedOutUnreachable).into()),
             _ => None,
         });
         self.account_id.set(None);
@@ -938,5 +965,32 @@ mod browser_tests {
         assert!(!session.is_current(before));
         assert!(session.inbox().messages.with_untracked(|m| m.is_empty()));
         assert!(session.inbox().drafts.with_value(|d| d.is_empty()));
+    }
+}
+
+#[cfg(test)]
+mod recovery_code_tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_recovery_code_reads_as_it_did() {
+        let message =
+            |error: RecoveryCodeError| SessionError::RecoveryCodeTypo(error.to_string()).message();
+        assert_eq!(
+            message(RecoveryCodeError::WrongLength(31)),
+            "A recovery code has 32 letters and digits; this one has 31. Check for a missing or extra group."
+        );
+        assert_eq!(
+            message(RecoveryCodeError::InvalidCharacter('!')),
+            "'!' is never part of a recovery code. Check that character."
+        );
+        assert_eq!(
+            message(RecoveryCodeError::Typo),
+            "This recovery code has a typo. Compare it with your saved copy, group by group."
+        );
+        assert_eq!(
+            SessionError::RecoveryCodeTypo("something else".into()).message(),
+            "Something else."
+        );
     }
 }

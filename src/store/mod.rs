@@ -26,6 +26,8 @@ use std::fmt;
 use idb::{Database, DatabaseEvent as _, Factory, ObjectStoreParams};
 use wasm_bindgen::JsCast as _;
 
+use crate::i18n::{Text, t};
+
 /// The IndexedDB database's name.
 pub const DB_NAME: &str = "ward";
 /// The IndexedDB schema version this client opens.
@@ -56,20 +58,11 @@ pub enum StoreError {
 impl StoreError {
     /// What to tell the person.
     pub fn message(&self) -> &'static str {
-        match self {
-            Self::Unavailable => {
-                "This browser is not letting Ward keep data on this device (private browsing?). \
-                 You can still sign in with your recovery code each time."
-            }
-            Self::Corrupt => {
-                "What Ward saved on this device can no longer be read. Sign in with your \
-                 recovery code and Ward will set this device up again."
-            }
-            Self::Other(_) => {
-                "Ward could not use this browser's storage just now. Try again, or sign in \
-                 with your recovery code."
-            }
-        }
+        t(match self {
+            Self::Unavailable => Text::ErrStoreUnavailable,
+            Self::Corrupt => Text::ErrStoreCorrupt,
+            Self::Other(_) => Text::ErrStoreOther,
+        })
     }
 }
 
