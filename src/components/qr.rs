@@ -4,10 +4,11 @@ use leptos::prelude::*;
 use qrcode::QrCode;
 use qrcode::render::svg;
 
-/// `text` as a QR code, labelled for screen readers by `label`.
+/// `text` as a QR code, labelled for screen readers by `label` (a text, or
+/// `tr(Text::…)` to follow the language).
 #[component]
 #[allow(unreachable_pub)]
-pub(crate) fn QrCodeImage(text: String, label: &'static str) -> impl IntoView {
+pub(crate) fn QrCodeImage(text: String, #[prop(into)] label: Signal<String>) -> impl IntoView {
     let svg = QrCode::new(text.as_bytes())
         .map(|code| {
             code.render::<svg::Color<'_>>()

@@ -5,7 +5,7 @@
 use crate::router::A;
 use leptos::prelude::*;
 
-use crate::i18n::Text;
+use crate::i18n::{Text, t, tr};
 use leptos::task::spawn_local;
 
 use crate::api;
@@ -29,9 +29,7 @@ pub(crate) fn CodeSignIn(#[prop(optional)] embedded: bool) -> impl IntoView {
     let send_code = move || {
         let typed = contact.get_untracked().trim().to_owned();
         if typed.is_empty() {
-            error.set(Some(
-                "Type the email address or phone number your clinic has for you.".into(),
-            ));
+            error.set(Some(t(Text::CodeContactMissing).into()));
             return;
         }
         busy.set(true);
@@ -58,13 +56,11 @@ pub(crate) fn CodeSignIn(#[prop(optional)] embedded: bool) -> impl IntoView {
             return;
         };
         let Some(sent) = six_digits(&code.get_untracked()) else {
-            error.set(Some("The code from our message has 6 digits.".into()));
+            error.set(Some(t(Text::CodeSentSixDigits).into()));
             return;
         };
         let Some(app) = six_digits(&totp.get_untracked()) else {
-            error.set(Some(
-                "The code from your authenticator app has 6 digits.".into(),
-            ));
+            error.set(Some(t(Text::CodeAppSixDigits).into()));
             return;
         };
         busy.set(true);
@@ -82,36 +78,34 @@ pub(crate) fn CodeSignIn(#[prop(optional)] embedded: bool) -> impl IntoView {
         <section class="card" aria-labelledby="code-title">
             {move || match login_id.get() {
                 None => view! {
-                    <h1 id="code-title" tabindex="-1">"Sign in with a code"</h1>
+                    <h1 id="code-title" tabindex="-1">{tr(Text::CodeTitle)}</h1>
                     <form on:submit=submit_contact>
-                        <label for="code-contact">"Email or phone number on file"</label>
+                        <label for="code-contact">{tr(Text::CodeContactLabel)}</label>
                         <input id="code-contact" name="contact" type="text" inputmode="email"
                             autocomplete="username" bind:value=contact />
-                        <button type="submit" class="button primary" prop:disabled=move || busy.get()>"Send me a code"</button>
+                        <button type="submit" class="button primary" prop:disabled=move || busy.get()>{tr(Text::CodeSendMe)}</button>
                     </form>
                 }.into_any(),
                 Some(_) => view! {
-                    <h1 id="code-title" tabindex="-1">"Enter both codes"</h1>
-                    <p>"If an account uses that address or number, we sent it a 6-digit code."</p>
+                    <h1 id="code-title" tabindex="-1">{tr(Text::CodeBothTitle)}</h1>
+                    <p>{tr(Text::CodeSentIfAccount)}</p>
                     <form on:submit=verify>
-                        <label for="sent-code">"Code from our message"</label>
+                        <label for="sent-code">{tr(Text::CodeSentLabel)}</label>
                         <input id="sent-code" name="code" type="text" inputmode="numeric"
                             autocomplete="one-time-code" maxlength="12" bind:value=code />
-                        <label for="totp-code">"Code from your authenticator app"</label>
+                        <label for="totp-code">{tr(Text::CodeAppLabel)}</label>
                         <input id="totp-code" name="totp" type="text" inputmode="numeric"
                             autocomplete="off" maxlength="12" bind:value=totp />
-                        <button type="submit" class="button primary" prop:disabled=move || busy.get()>"Sign in"</button>
+                        <button type="submit" class="button primary" prop:disabled=move || busy.get()>{tr(Text::CodeSignIn)}</button>
                     </form>
-                    <button type="button" class="link-button" on:click=move |_| send_code()>"Send a new code"</button>
+                    <button type="button" class="link-button" on:click=move |_| send_code()>{tr(Text::CodeSendNew)}</button>
                 }.into_any(),
             }}
             <Busy busy=busy text=Text::BusyChecking />
             <ErrorNote message=error />
-            <p class="hint">
-                "No authenticator app set up? This way in needs one. Call your clinic: they can help you get back into your account."
-            </p>
+            <p class="hint">{tr(Text::CodeNoAppHint)}</p>
             <Show when=move || !embedded>
-                <p><A href="/">"Back to sign in"</A></p>
+                <p><A href="/">{tr(Text::CodeBackToSignIn)}</A></p>
             </Show>
         </section>
     }

@@ -10,6 +10,7 @@ use leptos::task::spawn_local;
 use crate::api;
 use crate::components::consent::ConsentWords;
 use crate::components::notice::{ErrorNote, focus_heading};
+use crate::i18n::{Text, t, tr};
 use crate::messaging::Inbox;
 use crate::session::Session;
 use crate::session::consent_ask::ConsentAsk;
@@ -40,7 +41,7 @@ pub(crate) fn ConsentPrompt() -> impl IntoView {
     let inbox = Inbox::get();
     read_once(session, inbox);
     let error = RwSignal::new(None::<String>);
-    let done = RwSignal::new(None::<&'static str>);
+    let done = RwSignal::new(None::<Text>);
     let busy = RwSignal::new(false);
     let agree = move |_| {
         let Some(ConsentAsk::Agree { current, .. }) = inbox.consent_ask.get_untracked() else {
@@ -60,9 +61,7 @@ pub(crate) fn ConsentPrompt() -> impl IntoView {
                 Ok(status) => {
                     error.set(None);
                     inbox.consent_ask.set(Some(ConsentAsk::of(status)));
-                    done.set(Some(
-                        "Thank you: your agreement is recorded. You can read it, or withdraw it, in Settings.",
-                    ));
+                    done.set(Some(Text::ConsentThanks));
                     focus_heading();
                 }
                 Err((e, now)) => {
@@ -83,28 +82,30 @@ pub(crate) fn ConsentPrompt() -> impl IntoView {
     };
     view! {
         {move || asking().map(|ask| {
-            let words = ask.words();
+            // Read in a closure, so it follows a change of language.
+            let why = ask.clone();
+            let words = move || why.words();
             let ConsentAsk::Agree { current, .. } = ask else { return None };
             Some(view! {
                 <section class="notice warning" aria-labelledby="consent-ask-title">
-                    <h2 id="consent-ask-title">"The clinic's terms for messaging"</h2>
+                    <h2 id="consent-ask-title">{tr(Text::ConsentAskTitle)}</h2>
                     <p id="consent-ask-why">{words}</p>
                     <ConsentWords text=current within=true />
                     <div class="actions">
                         <button type="button" class="button primary"
                             aria-describedby="consent-ask-why"
                             disabled=move || busy.get()
-                            on:click=agree>"I agree to messaging"</button>
+                            on:click=agree>{tr(Text::ConsentAgreeMessaging)}</button>
                         <button type="button" class="button secondary"
                             on:click=move |_| {
                                 inbox.consent_ask.set(Some(ConsentAsk::Nothing));
                                 focus_heading();
-                            }>"Not now"</button>
+                            }>{tr(Text::ConsentNotNow)}</button>
                     </div>
                     <ErrorNote message=error />
                 </section>
             })
         })}
-        <p role="status">{move || done.get()}</p>
+        <p role="status">{move || done.get().map(t)}</p>
     }
 }

@@ -7,7 +7,7 @@
 use crate::router::A;
 use leptos::prelude::*;
 
-use crate::i18n::Text;
+use crate::i18n::{Text, fill, t, tr};
 use leptos::task::spawn_local;
 use ward_proto::ErrorCode;
 use ward_proto::account::ConsentText;
@@ -52,15 +52,23 @@ fn device_label() -> String {
     } else if agent.contains("iPad") {
         "iPad"
     } else if agent.contains("Android") {
-        "Android phone"
+        t(Text::EnrollDeviceAndroid)
     } else if agent.contains("Mac") {
         "Mac"
     } else if agent.contains("Windows") {
-        "Windows computer"
+        t(Text::EnrollDeviceWindows)
     } else {
-        "This device"
+        t(Text::EnrollDeviceOther)
     };
     device.into()
+}
+
+/// The text of `key` before and after its `{slot}`, so that what fills the
+/// slot can be set in bold wherever the language puts it.
+fn around(key: Text, slot: &str) -> (&'static str, &'static str) {
+    let text = t(key);
+    text.split_once(&format!("{{{slot}}}"))
+        .unwrap_or((text, ""))
 }
 
 /// The enrollment screen.
@@ -92,9 +100,7 @@ pub(crate) fn Enroll() -> impl IntoView {
     let start = move || {
         let typed = invite.get_untracked().trim().to_owned();
         if typed.is_empty() {
-            error.set(Some(
-                "Type the invitation code from your clinic's message.".into(),
-            ));
+            error.set(Some(t(Text::EnrollInviteMissing).into()));
             return;
         }
         busy.set(true);
@@ -175,9 +181,7 @@ pub(crate) fn Enroll() -> impl IntoView {
             return;
         };
         let Some(typed) = six_digits(&code.get_untracked()) else {
-            error.set(Some(
-                "The code has 6 digits. Check the message we sent.".into(),
-            ));
+            error.set(Some(t(Text::EnrollCodeSixDigits).into()));
             return;
         };
         busy.set(true);
@@ -226,7 +230,7 @@ pub(crate) fn Enroll() -> impl IntoView {
         ev.prevent_default();
         let name = label.get_untracked().trim().to_owned();
         if name.is_empty() {
-            error.set(Some("Give this passkey a name, like \"My phone\".".into()));
+            error.set(Some(t(Text::EnrollPasskeyNameMissing).into()));
             return;
         }
         // Inside a clinic's page, the passkey is made in Ward's own window,
@@ -244,9 +248,9 @@ pub(crate) fn Enroll() -> impl IntoView {
                 // The passkey exists; signing in with it finishes the
                 // setup (the account has no vault yet).
                 Err(e) if e.passkey_created => {
-                    fail(format!(
-                        "{} Your passkey is set up: sign in with it to finish.",
-                        e.error.message()
+                    fail(fill(
+                        Text::EnrollPasskeyMadeSignIn,
+                        &[("problem", &e.error.message())],
                     ));
                     passkey_done.set(true);
                 }
@@ -259,87 +263,117 @@ pub(crate) fn Enroll() -> impl IntoView {
         <section class="card" aria-labelledby="enroll-title">
             {move || match step.get() {
                 Step::Invite => view! {
-                    <h1 id="enroll-title" tabindex="-1">"Set up your account"</h1>
+                    <h1 id="enroll-title" tabindex="-1">{tr(Text::EnrollInviteTitle)}</h1>
                     <form on:submit=submit_invite>
-                        <label for="invite">"Invitation code"</label>
+                        <label for="invite">{tr(Text::EnrollInviteLabel)}</label>
                         <input id="invite" name="invite" type="text" autocomplete="off"
                             autocapitalize="characters" spellcheck="false" bind:value=invite />
-                        <p class="hint">"It is in the message or letter your clinic sent you."</p>
-                        <button type="submit" class="button primary" prop:disabled=move || busy.get()>"Continue"</button>
+                        <p class="hint">{tr(Text::EnrollInviteHint)}</p>
+                        <button type="submit" class="button primary" prop:disabled=move || busy.get()>{tr(Text::EnrollContinue)}</button>
                     </form>
-                    <p><A href="/">"Back to sign in"</A></p>
+                    <p><A href="/">{tr(Text::CodeBackToSignIn)}</A></p>
                 }.into_any(),
                 Step::Confirm(started) => {
                     let name = started.display_name.clone();
                     let hint = started.contact_hint.clone();
                     let next = started.clone();
                     view! {
-                        <h1 id="enroll-title" tabindex="-1">"Is this you?"</h1>
-                        <p class="identity">"This invitation is for "<strong>{name}</strong>"."</p>
-                        <p>"If you say yes, we send a 6-digit code to "<strong>{hint}</strong>". If that is not you, do not go on: call your clinic."</p>
+                        <h1 id="enroll-title" tabindex="-1">{tr(Text::EnrollConfirmTitle)}</h1>
+                        <p class="identity">
+                            {move || around(Text::EnrollInvitationFor, "name").0}
+                            <strong>{name}</strong>
+                            {move || around(Text::EnrollInvitationFor, "name").1}
+                        </p>
+                        <p>
+                            {move || around(Text::EnrollConfirmSend, "contact").0}
+                            <strong>{hint}</strong>
+                            {move || around(Text::EnrollConfirmSend, "contact").1}
+                        </p>
                         <div class="actions">
                             <button type="button" class="button primary" prop:disabled=move || busy.get()
-                                on:click=move |_| send_code(next.clone(), false)>"Yes, this is me"</button>
-                            <button type="button" class="button secondary" prop:disabled=move || busy.get() on:click=move |_| go(Step::NotMe)>"No, this is not me"</button>
+                                on:click=move |_| send_code(next.clone(), false)>{tr(Text::EnrollYesMe)}</button>
+                            <button type="button" class="button secondary" prop:disabled=move || busy.get() on:click=move |_| go(Step::NotMe)>{tr(Text::EnrollNotMe)}</button>
                         </div>
                     }.into_any()
                 }
                 Step::NotMe => view! {
-                    <h1 id="enroll-title" tabindex="-1">"Stop here"</h1>
-                    <p>"This invitation was meant for someone else. No code was sent and nothing was set up. Please call your clinic and tell them you received it."</p>
-                    <A href="/" attr:class="button secondary">"Back to the start"</A>
+                    <h1 id="enroll-title" tabindex="-1">{tr(Text::EnrollStopTitle)}</h1>
+                    <p>{tr(Text::EnrollStopBody)}</p>
+                    <A href="/" attr:class="button secondary">{tr(Text::EnrollBackToStart)}</A>
                 }.into_any(),
                 Step::Code(started) => {
                     let hint = started.contact_hint.clone();
                     let again = started.clone();
                     view! {
-                        <h1 id="enroll-title" tabindex="-1">"Enter your code"</h1>
-                        <p>"We sent a 6-digit code to "<strong>{hint}</strong>". It expires in 10 minutes."</p>
+                        <h1 id="enroll-title" tabindex="-1">{tr(Text::EnrollCodeTitle)}</h1>
+                        <p>
+                            {move || around(Text::EnrollCodeSent, "contact").0}
+                            <strong>{hint}</strong>
+                            {move || around(Text::EnrollCodeSent, "contact").1}
+                        </p>
                         <form on:submit=verify>
-                            <label for="enroll-code">"Code from the message"</label>
+                            <label for="enroll-code">{tr(Text::EnrollCodeLabel)}</label>
                             <input id="enroll-code" name="code" type="text" inputmode="numeric"
                                 autocomplete="one-time-code" maxlength="12" bind:value=code />
-                            <button type="submit" class="button primary" prop:disabled=move || busy.get()>"Verify"</button>
+                            <button type="submit" class="button primary" prop:disabled=move || busy.get()>{tr(Text::EnrollVerify)}</button>
                         </form>
                         <button type="button" class="link-button" prop:disabled=move || busy.get()
-                            on:click=move |_| send_code(again.clone(), true)>"Send a new code"</button>
+                            on:click=move |_| send_code(again.clone(), true)>{tr(Text::CodeSendNew)}</button>
 
                     }.into_any()
                 }
                 Step::Consent => view! {
-                    <h1 id="enroll-title" tabindex="-1">"Messaging with your clinic"</h1>
-                    <p>"Please read how messaging works before you go on."</p>
+                    <h1 id="enroll-title" tabindex="-1">{tr(Text::EnrollConsentTitle)}</h1>
+                    <p>{tr(Text::EnrollConsentIntro)}</p>
                     {move || consent.get().map(|text| view! { <ConsentWords text /> })}
                     <button type="button" class="button primary" on:click=agree
-                        prop:disabled=move || busy.get()>"I agree"</button>
-                    <p class="hint">"If you do not agree, stop here: nothing else is set up, and you can call the clinic instead. Your invitation works again if you change your mind."</p>
+                        prop:disabled=move || busy.get()>{tr(Text::EnrollAgree)}</button>
+                    <p class="hint">{tr(Text::EnrollConsentHint)}</p>
                 }.into_any(),
                 Step::Passkey => view! {
-                    <h1 id="enroll-title" tabindex="-1">"Create your passkey"</h1>
-                    <p>"A passkey lets you sign in with your fingerprint, face or screen lock instead of a password. Your phone or password manager keeps it, and it also unlocks the keys that keep your messages private."</p>
+                    <h1 id="enroll-title" tabindex="-1">{tr(Text::EnrollPasskeyTitle)}</h1>
+                    <p>{tr(Text::EnrollPasskeyExplain)}</p>
                     <Show
                         when=move || passkey_done.get()
                         fallback=move || view! {
                             <form on:submit=create_passkey>
-                                <label for="passkey-label">"Name for this passkey"</label>
+                                <label for="passkey-label">{tr(Text::EnrollPasskeyNameLabel)}</label>
                                 <input id="passkey-label" name="label" type="text" maxlength="100" bind:value=label />
                                 {crate::embed::framed().then(|| view! {
-                                    <p class="hint">"Your browser makes the passkey in a small Ward window, which then closes."</p>
+                                    <p class="hint">{tr(Text::EnrollPasskeyWindowHint)}</p>
                                 })}
                                 <button type="submit" class="button primary" prop:disabled=move || busy.get()>
-                                    {if crate::embed::framed() { "Continue in a new window" } else { "Create passkey" }}
+                                    {tr(if crate::embed::framed() { Text::EnrollContinueWindow } else { Text::EnrollCreatePasskey })}
                                 </button>
                             </form>
                         }
                     >
-                        <A href="/" attr:class="button primary">"Sign in with your passkey"</A>
+                        <A href="/" attr:class="button primary">{tr(Text::EnrollSignInPasskey)}</A>
                     </Show>
                 }.into_any(),
             }}
             // Outside the steps, so it is announced when its words change.
-            <p role="status">{move || resent.get().then_some("We sent a new code. Use the newest one: the one before no longer works.")}</p>
+            <p role="status">{move || resent.get().then(|| t(Text::EnrollNewCodeSent))}</p>
             <Busy busy=busy text=Text::BusyWorking />
             <ErrorNote message=error />
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bold_name_goes_where_the_text_puts_it() {
+        assert_eq!(
+            around(Text::EnrollInvitationFor, "name"),
+            ("This invitation is for ", ".")
+        );
+        assert_eq!(
+            around(Text::EnrollCodeSent, "contact"),
+            ("We sent a 6-digit code to ", ". It expires in 10 minutes.")
+        );
+        assert_eq!(around(Text::EnrollVerify, "name"), ("Verify", ""));
     }
 }

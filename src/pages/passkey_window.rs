@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use js_sys::{Reflect, Uint8Array};
 use leptos::prelude::*;
 
-use crate::i18n::Text;
+use crate::i18n::{Text, t, tr};
 use leptos::task::spawn_local;
 use serde_json::value::RawValue;
 use wasm_bindgen::JsValue;
@@ -201,32 +201,21 @@ pub fn PasskeyWindow() -> impl IntoView {
         }
     };
 
+    // Heading, text, and the button's label (none: no button).
     let words = move || match step.get() {
-        _ if orphan => (
-            "Nothing to do here",
-            "This window makes a passkey for Ward inside your clinic's website. Go back to that page and start again there.",
-            "",
-        ),
-        Step::Waiting => (
-            "Create your passkey",
-            "Waiting for Ward in your clinic's website…",
-            "",
-        ),
+        _ if orphan => (Text::PkwinOrphanTitle, Text::PkwinOrphanBody, None),
+        Step::Waiting => (Text::EnrollPasskeyTitle, Text::PkwinWaiting, None),
         Step::Create => (
-            "Create your passkey",
-            "Your browser makes Ward's passkeys here, not inside the clinic's page. This window closes when it is done.",
-            "Create passkey",
+            Text::EnrollPasskeyTitle,
+            Text::PkwinCreateBody,
+            Some(Text::EnrollCreatePasskey),
         ),
         Step::Confirm => (
-            "One more step",
-            "Your passkey is made. Confirm with it once, so it can also unlock the keys that keep your messages private.",
-            "Confirm with your passkey",
+            Text::PkwinConfirmTitle,
+            Text::PkwinConfirmBody,
+            Some(Text::PkwinConfirmButton),
         ),
-        Step::Done => (
-            "Done",
-            "Your passkey is made. Go back to your clinic's website to finish.",
-            "",
-        ),
+        Step::Done => (Text::PkwinDoneTitle, Text::PkwinDoneBody, None),
     };
     let act = move |ev| match step.get_untracked() {
         Step::Create => create(ev),
@@ -239,12 +228,12 @@ pub fn PasskeyWindow() -> impl IntoView {
         <header class="app-header"><span class="app-name">"Ward"</span></header>
         <main id="main" class="app-main">
             <section class="card" aria-labelledby="passkey-window-title">
-                <h1 id="passkey-window-title">{move || words().0}</h1>
-                <p>{move || words().1}</p>
-                <button type="button" class="button primary" hidden=move || words().2.is_empty()
-                    prop:disabled=move || busy.get() on:click=act>{move || words().2}</button>
+                <h1 id="passkey-window-title">{move || t(words().0)}</h1>
+                <p>{move || t(words().1)}</p>
+                <button type="button" class="button primary" hidden=move || words().2.is_none()
+                    prop:disabled=move || busy.get() on:click=act>{move || words().2.map(t)}</button>
                 <button type="button" class="link-button" hidden=move || orphan || step.get() == Step::Done
-                    on:click=cancel>"Cancel"</button>
+                    on:click=cancel>{tr(Text::PkwinCancel)}</button>
                 <Busy busy=busy text=Text::BusyFollowPrompts />
                 <ErrorNote message=error />
             </section>

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::i18n::Text;
+use crate::i18n::{Text, fill, t, tr};
 use leptos::task::spawn_local;
 
 use crate::components::notice::{Busy, ErrorNote, yield_to_paint};
@@ -29,6 +29,11 @@ fn normalize(typed: &str) -> String {
         .collect()
 }
 
+/// "Group 3" for the group at 0-based `index`.
+fn group_label(index: usize) -> String {
+    fill(Text::RecoveryGroup, &[("number", &(index + 1).to_string())])
+}
+
 /// Shows a new recovery code and checks it was saved.
 #[component]
 #[allow(unreachable_pub)]
@@ -38,7 +43,7 @@ pub(crate) fn ShowRecoveryCode() -> impl IntoView {
     let replaced = session.replaced_unconfirmed.get_untracked();
     let (first, second) = groups_to_check(&code);
     let checking = RwSignal::new(false);
-    let copied = RwSignal::new(None::<&'static str>);
+    let copied = RwSignal::new(None::<Text>);
     let typed_first = RwSignal::new(String::new());
     let typed_second = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
@@ -53,9 +58,9 @@ pub(crate) fn ShowRecoveryCode() -> impl IntoView {
             };
             let done = wasm_bindgen_futures::JsFuture::from(clipboard.write_text(&text)).await;
             copied.set(Some(if done.is_ok() {
-                "Copied. Paste it into your password manager or a note you keep safe."
+                Text::RecoveryCopied
             } else {
-                "Could not copy. Write the code down instead."
+                Text::RecoveryCopyFailed
             }));
         });
     };
@@ -67,54 +72,47 @@ pub(crate) fn ShowRecoveryCode() -> impl IntoView {
         {
             session.recovery_code_saved();
         } else {
-            error.set(Some(
-                "Those characters do not match your code. Look at your saved copy and try again, or go back to see the code."
-                    .into(),
-            ));
+            error.set(Some(t(Text::RecoveryMismatch).into()));
         }
     };
 
     view! {
         <section class="card" aria-labelledby="recovery-title">
-            <h1 id="recovery-title" tabindex="-1">"Save your recovery code"</h1>
+            <h1 id="recovery-title" tabindex="-1">{tr(Text::RecoveryTitle)}</h1>
             <Show when=move || replaced>
-                <p class="error-note" role="alert">"Your last recovery code was never confirmed, so it has been replaced. Save this one instead."</p>
+                <p class="error-note" role="alert">{tr(Text::RecoveryReplaced)}</p>
             </Show>
             <Show
                 when=move || checking.get()
                 fallback=move || view! {
-                    <p>
-                        "This code opens your messages if you lose this device or your passkey. "
-                        "Ward cannot show it again and your clinic cannot recover it for you. "
-                        "Write it down or keep it in a password manager, somewhere only you can reach."
-                    </p>
-                    <p class="recovery-code" aria-label="Your recovery code">
+                    <p>{tr(Text::RecoveryExplain)}</p>
+                    <p class="recovery-code" aria-label=tr(Text::RecoveryCodeLabel)>
                         {groups.iter().map(|g| view! { <span class="group">{g.clone()}</span> " " }).collect_view()}
                     </p>
                     <div class="actions">
-                        <button type="button" class="button secondary" on:click=copy>"Copy code"</button>
+                        <button type="button" class="button secondary" on:click=copy>{tr(Text::RecoveryCopy)}</button>
                         <button type="button" class="button primary" on:click=move |_| {
                             checking.set(true);
                             crate::components::notice::focus_heading();
-                        }>"I have saved it"</button>
+                        }>{tr(Text::RecoverySaved)}</button>
                     </div>
-                    <p role="status">{move || copied.get()}</p>
+                    <p role="status">{move || copied.get().map(t)}</p>
                 }
             >
-                <p>"To make sure it is saved, type two groups of your code."</p>
+                <p>{tr(Text::RecoveryCheckIntro)}</p>
                 <form on:submit=confirm.clone()>
-                    <label for="group-a">{format!("Group {}", first + 1)}</label>
+                    <label for="group-a">{move || group_label(first)}</label>
                     <input id="group-a" type="text" autocomplete="off" autocapitalize="characters"
                         spellcheck="false" maxlength="8" bind:value=typed_first />
-                    <label for="group-b">{format!("Group {}", second + 1)}</label>
+                    <label for="group-b">{move || group_label(second)}</label>
                     <input id="group-b" type="text" autocomplete="off" autocapitalize="characters"
                         spellcheck="false" maxlength="8" bind:value=typed_second />
                     <div class="actions">
-                        <button type="submit" class="button primary">"Confirm"</button>
+                        <button type="submit" class="button primary">{tr(Text::RecoveryConfirm)}</button>
                         <button type="button" class="button secondary" on:click=move |_| {
                             error.set(None);
                             checking.set(false);
-                        }>"Show the code again"</button>
+                        }>{tr(Text::RecoveryShowAgain)}</button>
                     </div>
                 </form>
                 <ErrorNote message=error />
@@ -151,22 +149,19 @@ pub(crate) fn EnterRecoveryCode() -> impl IntoView {
 
     view! {
         <section class="card" aria-labelledby="enter-recovery-title">
-            <h1 id="enter-recovery-title" tabindex="-1">"Unlock on this device"</h1>
-            <p>
-                "You are signed in, but this device cannot open your messages yet. "
-                "Enter the recovery code you saved when you set up Ward. You need it only once here."
-            </p>
+            <h1 id="enter-recovery-title" tabindex="-1">{tr(Text::RecoveryUnlockTitle)}</h1>
+            <p>{tr(Text::RecoveryUnlockExplain)}</p>
             <form on:submit=submit>
-                <label for="recovery-input">"Recovery code"</label>
+                <label for="recovery-input">{tr(Text::RecoveryInputLabel)}</label>
                 <input id="recovery-input" type="text" autocomplete="off" autocapitalize="characters"
                     spellcheck="false" placeholder="XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX"
                     bind:value=typed />
-                <button type="submit" class="button primary" prop:disabled=move || busy.get()>"Unlock"</button>
+                <button type="submit" class="button primary" prop:disabled=move || busy.get()>{tr(Text::RecoveryUnlock)}</button>
             </form>
             <Busy busy=busy text=Text::BusyCheckingCode />
             <ErrorNote message=error />
-            <p class="hint">"Lost your recovery code? Call your clinic. Messages can only be read with your keys, so the clinic cannot restore old ones, but they can help you start again."</p>
-            <button type="button" class="link-button" on:click=sign_out>"Sign out"</button>
+            <p class="hint">{tr(Text::RecoveryLostHint)}</p>
+            <button type="button" class="link-button" on:click=sign_out>{tr(Text::RecoverySignOut)}</button>
         </section>
     }
 }

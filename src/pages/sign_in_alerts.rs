@@ -9,6 +9,7 @@ use leptos::task::spawn_local;
 
 use crate::api;
 use crate::components::list::List;
+use crate::i18n::{Text, t, tr};
 use crate::messaging::Inbox;
 use crate::pages::settings::local_time;
 use crate::session::Session;
@@ -102,7 +103,9 @@ pub(crate) fn SignInAlerts() -> impl IntoView {
         {move || broken().map(|text| view! { <p class="notice error" role="alert">{text}</p> })}
         <List each=alerts key=Alert::key let:alert>
             {
-                let text = alert.words(&|at| local_time(at));
+                // Read in a closure, so it follows a change of language.
+                let said = alert.clone();
+                let text = move || said.words(&|at| local_time(at));
                 let ended = alert.clone();
                 let fine = alert.clone();
                 let end_session = match &alert {
@@ -121,16 +124,16 @@ pub(crate) fn SignInAlerts() -> impl IntoView {
                                         let Some(token) = session.token() else { return };
                                         match api::account::revoke_session(&token, &id).await {
                                             Ok(()) => {
-                                                status.set(Some("That session was ended. If it was not you, call the clinic.".into()));
+                                                status.set(Some(t(Text::AlertsSessionEnded).into()));
                                                 answered(session, inbox, &ended);
                                             }
                                             Err(e) => status.set(Some(session.explain(&e))),
                                         }
                                     });
-                                }>"End that session"</button>
+                                }>{tr(Text::AlertsEndSession)}</button>
                             })}
                             <button type="button" class="button secondary" on:click=move |_| answered(session, inbox, &fine)>
-                                {if matches!(alert, Alert::NewSignIn { .. }) { "It was me" } else { "I understand" }}
+                                {tr(if matches!(alert, Alert::NewSignIn { .. }) { Text::AlertsItWasMe } else { Text::AlertsUnderstood })}
                             </button>
                         </div>
                     </div>

@@ -5,7 +5,7 @@
 use crate::router::{A, Location};
 use leptos::prelude::*;
 
-use crate::i18n::Text;
+use crate::i18n::{Text, tr};
 use leptos::task::spawn_local;
 
 use crate::auth::ceremony;
@@ -85,11 +85,8 @@ pub(crate) fn Welcome() -> impl IntoView {
 
     view! {
         <section class="card" aria-labelledby="welcome-title">
-            <h1 id="welcome-title" tabindex="-1">"Messages with your care team"</h1>
-            <p>
-                "Ward keeps your conversations with your clinic private. "
-                "Everything you write is encrypted on this device before it is sent."
-            </p>
+            <h1 id="welcome-title" tabindex="-1">{tr(Text::WelcomeTitle)}</h1>
+            <p>{tr(Text::WelcomeIntro)}</p>
             {move || session.notice.get().map(|text| view! { <p class="error-note" role="alert">{text}</p> })}
             <RelayStatus />
             <button
@@ -98,15 +95,15 @@ pub(crate) fn Welcome() -> impl IntoView {
                 on:click=sign_in
                 prop:disabled=move || busy.get()
             >
-                "Sign in with a passkey"
+                {tr(Text::WelcomeSignInPasskey)}
             </button>
             <Busy busy=busy text=Text::WaitingForPasskey />
             <ErrorNote message=error />
         </section>
         <section class="card" aria-labelledby="other-title">
-            <h2 id="other-title">"No passkey on this device?"</h2>
+            <h2 id="other-title">{tr(Text::WelcomeNoPasskey)}</h2>
             <form on:submit=with_code>
-                <label for="contact">"Email or phone number on file"</label>
+                <label for="contact">{tr(Text::CodeContactLabel)}</label>
                 <input
                     id="contact"
                     name="contact"
@@ -116,16 +113,14 @@ pub(crate) fn Welcome() -> impl IntoView {
                     on:focus=move |_| start_autofill()
                     bind:value=contact
                 />
-                <p class="hint">
-                    "We send a code there; you also need the code from your authenticator app."
-                </p>
-                <button type="submit" class="button secondary">"Sign in with a code"</button>
+                <p class="hint">{tr(Text::WelcomeCodeHint)}</p>
+                <button type="submit" class="button secondary">{tr(Text::CodeTitle)}</button>
             </form>
         </section>
         <section class="card" aria-labelledby="new-title">
-            <h2 id="new-title">"New to Ward?"</h2>
-            <p>"Your clinic sends you an invitation with a code to set up your account."</p>
-            <A href="/enroll" attr:class="button secondary">"I have an invitation"</A>
+            <h2 id="new-title">{tr(Text::WelcomeNew)}</h2>
+            <p>{tr(Text::WelcomeNewBody)}</p>
+            <A href="/enroll" attr:class="button secondary">{tr(Text::WelcomeHaveInvitation)}</A>
         </section>
         <section class="card">
             <crate::components::language::LanguagePicker id="welcome-language" />
