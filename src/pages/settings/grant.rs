@@ -6,7 +6,7 @@
 
 use leptos::prelude::*;
 
-use crate::i18n::Text;
+use crate::i18n::{Plural, Text, count, fill, t, tr};
 use leptos::task::spawn_local;
 use ward_proto::caregivers::{Caregiver, CaregiverStatus, GrantChange};
 
@@ -97,11 +97,12 @@ pub(crate) fn GrantControls(
         let (change, name) = (change.clone(), name.clone());
         move |ev: leptos::ev::Event| {
             let read_only = event_target_checked(&ev);
-            let said = if read_only {
-                format!("{name} can now read your shared conversations but not send.")
+            let key = if read_only {
+                Text::GrantNowReadOnly
             } else {
-                format!("{name} can now read and send in your shared conversations.")
+                Text::GrantNowReadSend
             };
+            let said = fill(key, &[("name", &name)]);
             change(
                 GrantChange {
                     can_send: Some(!read_only),
@@ -114,15 +115,12 @@ pub(crate) fn GrantControls(
     let set_scope = {
         let (change, name) = (change.clone(), name.clone());
         move |all: bool| {
-            let said = if all {
-                format!(
-                    "{name} now sees all your conversations, and new ones as they start, except confidential ones and those you keep Only me. One started while none of your devices is online reaches them once one is."
-                )
+            let key = if all {
+                Text::GrantNowAll
             } else {
-                format!(
-                    "{name} now sees only the conversations you share with them. Those shared so far stay shared until you stop sharing them."
-                )
+                Text::GrantNowChosen
             };
+            let said = fill(key, &[("name", &name)]);
             change(
                 GrantChange {
                     all_threads: Some(all),
@@ -141,7 +139,7 @@ pub(crate) fn GrantControls(
                     months: Some(months),
                     ..GrantChange::default()
                 },
-                format!("{name}'s access now lasts {months} months from today."),
+                count(Plural::GrantRenewed, months.into(), &[("name", &name)]),
             );
         }
     };
@@ -158,9 +156,7 @@ pub(crate) fn GrantControls(
                 confirming_removal.set(false);
                 match result {
                     Ok(()) => {
-                        done.set(format!(
-                            "{name} was removed. They no longer see your messages, and your conversations get new keys they do not have."
-                        ));
+                        done.set(fill(Text::GrantRemoved, &[("name", &name)]));
                         // The threads they were in start their next epoch.
                         let _ = inbox.refresh(session).await;
                         on_changed();
@@ -179,9 +175,7 @@ pub(crate) fn GrantControls(
         let (account_id, name) = (account_id.clone(), name.clone());
         move |_| {
             let Some(shown) = terms.shown.get_untracked() else {
-                error.set(Some(
-                    "The terms have not loaded yet. Check your connection, then open this page again.".into(),
-                ));
+                error.set(Some(t(Text::GrantTermsNotLoaded).into()));
                 return;
             };
             busy.set(true);
@@ -198,9 +192,7 @@ pub(crate) fn GrantControls(
                 busy.set(false);
                 match result {
                     Ok(()) => {
-                        done.set(format!(
-                            "You agreed to {name}'s help. You can now share conversations with them."
-                        ));
+                        done.set(fill(Text::GrantAgreed, &[("name", &name)]));
                         on_changed();
                     }
                     Err(e) => {
@@ -211,14 +203,19 @@ pub(crate) fn GrantControls(
             });
         }
     };
-    let agree_label = format!("Agree to {name} helping me");
+    // Each follows the language shown.
+    let named = |key: Text| {
+        let name = name.clone();
+        move || fill(key, &[("name", &name)])
+    };
+    let agree_label = named(Text::GrantAgreeTo);
     let term_id = format!("term-{account_id}");
-    let read_only_label = format!("{name} can read but not send");
-    let term_label = format!("Keep {name}'s access for");
-    let remove_label = format!("Remove {name}");
-    let remove_question = format!("Remove {name}? They will no longer see any of your messages.");
+    let read_only_label = named(Text::GrantReadOnly);
+    let term_label = named(Text::GrantKeepAccessFor);
+    let remove_label = named(Text::GrantRemove);
+    let remove_question = named(Text::GrantRemoveQuestion);
     let assent_hint = format!("assent-hint-{account_id}");
-    let scope_legend = format!("Which conversations {name} sees");
+    let scope_legend = named(Text::GrantScopeLegend);
     let scope_name = format!("scope-{account_id}");
     view! {
         <div class="grant-controls">
@@ -232,7 +229,7 @@ pub(crate) fn GrantControls(
                                 let set_scope = set_scope.clone();
                                 move |_| set_scope(false)
                             } />
-                        "Only the ones I choose"
+                        {tr(Text::GrantScopeChosen)}
                     </label>
                     <label class="choice">
                         <input type="radio" name=scope_name.clone() prop:checked=all_now node_ref=all_box
@@ -241,7 +238,7 @@ pub(crate) fn GrantControls(
                                 let set_scope = set_scope.clone();
                                 move |_| set_scope(true)
                             } />
-                        "All my conversations, and new ones as they start (not confidential ones, nor those I keep Only me)"
+                        {tr(Text::GrantScopeAll)}
                     </label>
                 </fieldset>
                 <label class="checkbox">
@@ -258,22 +255,24 @@ pub(crate) fn GrantControls(
                     }
                 }>
                     {TERMS.map(|m| view! {
-                        <option value=m.to_string() selected=m == 12>{format!("{m} months")}</option>
+                        <option value=m.to_string() selected=m == 12>
+                            {move || count(Plural::GrantMonths, m.into(), &[])}
+                        </option>
                     })}
                 </select>
                 <button type="button" class="button secondary" prop:disabled=move || busy.get()
                     on:click=renew.clone()>
-                    {if active { "Renew access" } else { "Give access again" }}
+                    {tr(if active { Text::GrantRenew } else { Text::GrantGiveAgain })}
                 </button>
             </Show>
             <Show when=move || awaiting>
                 {
-                    let label = format!("The caregiver terms, for {name}");
+                    let name = name.clone();
                     move || terms.shown.get().map(|text| view! {
-                        <ConsentWords text label=label.clone() within=true />
+                        <ConsentWords text label=fill(Text::GrantTermsFor, &[("name", &name)]) within=true />
                     })
                 }
-                <p class="hint" id=assent_hint.clone()>"By agreeing, you accept these terms for their help."</p>
+                <p class="hint" id=assent_hint.clone()>{tr(Text::GrantAssentHint)}</p>
                 <button type="button" class="button" prop:disabled=move || busy.get()
                     aria-describedby=assent_hint.clone()
                     on:click=agree.clone()>
@@ -290,11 +289,11 @@ pub(crate) fn GrantControls(
                 <p>{remove_question.clone()}</p>
                 <button type="button" class="button danger" prop:disabled=move || busy.get()
                     on:click=remove.clone()>
-                    "Yes, remove"
+                    {tr(Text::GrantYesRemove)}
                 </button>
                 <button type="button" class="button secondary"
                     on:click=move |_| confirming_removal.set(false)>
-                    "Cancel"
+                    {tr(Text::GrantCancel)}
                 </button>
             </Show>
             <Busy busy=busy text=Text::BusySaving />
@@ -342,17 +341,20 @@ pub(crate) fn StopHelping(
                 let name = name.clone();
                 view! {
                     <button type="button" class="button secondary" on:click=move |_| confirming.set(true)>
-                        {format!("Stop helping {name}")}
+                        {move || fill(Text::GrantStopHelping, &[("name", &name)])}
                     </button>
                 }
             }
         >
-            <p>{format!("Stop helping {asked}? You will no longer see their messages. They can invite you again.")}</p>
+            <p>{
+                let asked = asked.clone();
+                move || fill(Text::GrantStopHelpingQuestion, &[("name", &asked)])
+            }</p>
             <button type="button" class="button danger" prop:disabled=move || busy.get() on:click=stop.clone()>
-                "Yes, stop helping"
+                {tr(Text::GrantYesStop)}
             </button>
             <button type="button" class="button secondary" on:click=move |_| confirming.set(false)>
-                "Cancel"
+                {tr(Text::GrantCancel)}
             </button>
         </Show>
         <ErrorNote message=error />

@@ -5,7 +5,7 @@
 use crate::router::A;
 use leptos::prelude::*;
 
-use crate::i18n::Text;
+use crate::i18n::{Text, fill, t, tr};
 use leptos::task::spawn_local;
 use ward_proto::caregivers::{Caregiver, CaregiverStatus, HelpedPatient, People, Relationship};
 use ward_proto::threads::Role;
@@ -24,69 +24,61 @@ use crate::session::Session;
 fn standing(caregiver: &Caregiver) -> String {
     let at = |ms: Option<u64>| ms.map(|ms| local_time(ms / 1000)).unwrap_or_default();
     match caregiver.status {
-        CaregiverStatus::Invited => format!(
-            "Invited. The invite works until {}.",
-            at(caregiver.invite_expires_at)
+        CaregiverStatus::Invited => fill(
+            Text::PeopleInvitedUntil,
+            &[("until", &at(caregiver.invite_expires_at))],
         ),
-        CaregiverStatus::InviteExpired => {
-            "The invite expired before it was used. Invite them again if you still want their help."
-                .into()
+        CaregiverStatus::InviteExpired => t(Text::PeopleInviteExpired).into(),
+        CaregiverStatus::Enrolling => t(Text::PeopleEnrolling).into(),
+        CaregiverStatus::AwaitingAssent => t(Text::PeopleAwaitingAssent).into(),
+        CaregiverStatus::Active => {
+            let reads_only = caregiver.can_send == Some(false);
+            let all = caregiver.all_threads == Some(true);
+            let key = match (reads_only, all) {
+                (true, true) => Text::PeopleActiveReadsAll,
+                (true, false) => Text::PeopleActiveReadsChosen,
+                (false, true) => Text::PeopleActiveSendsAll,
+                (false, false) => Text::PeopleActiveSendsChosen,
+            };
+            fill(
+                key,
+                &[
+                    ("since", &at(caregiver.active_since)),
+                    ("until", &at(caregiver.access_ends_at)),
+                ],
+            )
         }
-        CaregiverStatus::Enrolling => {
-            "Accepted the invite but has not finished setting up (no passkey yet).".into()
-        }
-        CaregiverStatus::AwaitingAssent => {
-            "Nothing is shared with them until you agree to their help.".into()
-        }
-        CaregiverStatus::Active => format!(
-            "Can help since {}. {} in {} until {}.",
-            at(caregiver.active_since),
-            if caregiver.can_send == Some(false) {
-                "Reads only"
-            } else {
-                "Reads and sends"
-            },
-            if caregiver.all_threads == Some(true) {
-                "all your conversations but confidential ones and those you keep Only me"
-            } else {
-                "the conversations you share with them"
-            },
-            at(caregiver.access_ends_at)
+        CaregiverStatus::Expired => fill(
+            Text::PeopleAccessEnded,
+            &[("date", &at(caregiver.access_ends_at))],
         ),
-        CaregiverStatus::Expired => format!(
-            "Their access ended on {}. They no longer see your messages.",
-            at(caregiver.access_ends_at)
+        CaregiverStatus::Removed => fill(
+            Text::PeopleRemovedOn,
+            &[("date", &at(caregiver.removed_at))],
         ),
-        CaregiverStatus::Removed => format!("Removed on {}.", at(caregiver.removed_at)),
     }
 }
 
 /// What a caregiver's row for a patient they help says: since when, what
 /// they may do, and until when.
 fn helping(patient: &HelpedPatient) -> String {
+    let name = patient.display_name.as_str();
     if patient.awaiting_assent {
-        return format!(
-            "The clinic appointed you. {} has to agree in their own app before they can share anything with you.",
-            patient.display_name
-        );
+        return fill(Text::PeopleHelpingAwaitingAssent, &[("name", name)]);
     }
-    format!(
-        "Since {}. {} in {} until {}.",
-        local_time(patient.since / 1000),
-        if patient.can_send {
-            "You can read and send"
-        } else {
-            "You can read but not send"
-        },
-        if patient.all_threads {
-            format!(
-                "all of {}'s conversations but confidential ones and those they keep to themselves",
-                patient.display_name
-            )
-        } else {
-            format!("the conversations {} shares with you", patient.display_name)
-        },
-        local_time(patient.access_ends_at / 1000)
+    let key = match (patient.can_send, patient.all_threads) {
+        (true, true) => Text::PeopleHelpingSendsAll,
+        (true, false) => Text::PeopleHelpingSendsChosen,
+        (false, true) => Text::PeopleHelpingReadsAll,
+        (false, false) => Text::PeopleHelpingReadsChosen,
+    };
+    fill(
+        key,
+        &[
+            ("name", name),
+            ("since", &local_time(patient.since / 1000)),
+            ("until", &local_time(patient.access_ends_at / 1000)),
+        ],
     )
 }
 
@@ -123,7 +115,7 @@ fn relation(caregiver: &Caregiver) -> String {
         if !words.is_empty() {
             words.push_str(" · ");
         }
-        words.push_str("appointed by the clinic");
+        words.push_str(t(Text::PeopleAppointedByClinic));
     }
     words
 }
@@ -131,10 +123,10 @@ fn relation(caregiver: &Caregiver) -> String {
 /// A relationship as the invite form offers it.
 fn relationship_word(relationship: Relationship) -> &'static str {
     match relationship {
-        Relationship::Parent => "Parent",
-        Relationship::Child => "Son or daughter",
-        Relationship::Spouse => "Spouse or partner",
-        Relationship::Other => "Other",
+        Relationship::Parent => t(Text::PeopleRelationshipParent),
+        Relationship::Child => t(Text::PeopleRelationshipChild),
+        Relationship::Spouse => t(Text::PeopleRelationshipSpouse),
+        Relationship::Other => t(Text::PeopleRelationshipOther),
     }
 }
 
@@ -180,21 +172,24 @@ pub(crate) fn PeopleWhoHelp() -> impl IntoView {
     let caregivers =
         move || people.with(|p| p.as_ref().map(|p| p.caregivers.clone()).unwrap_or_default());
     view! {
-        <h1 tabindex="-1">"People who help me"</h1>
-        <p><A href="/">"Back to messages"</A></p>
+        <h1 tabindex="-1">{tr(Text::PeopleTitle)}</h1>
+        <p><A href="/">{tr(Text::PeopleBackToMessages)}</A></p>
         <Show when=move || is(Role::Caregiver)>
             <section class="card" aria-labelledby="helped-title">
-                <h2 id="helped-title">"People you help"</h2>
+                <h2 id="helped-title">{tr(Text::PeopleYouHelp)}</h2>
                 <Show
                     when=move || !patients().is_empty()
-                    fallback=|| view! { <p>"Nobody has shared their messages with you at the moment."</p> }
+                    fallback=|| view! { <p>{tr(Text::PeopleNobodyShared)}</p> }
                 >
-                    <ul class="settings-list" aria-label="People you help">
+                    <ul class="settings-list" aria-label=tr(Text::PeopleYouHelp)>
                         <List each=patients key=|p| p.account_id.clone() let:patient>
                             <li class="settings-row">
                                 <div>
                                     <strong>{patient.display_name.clone()}</strong>
-                                    <span class="meta">{helping(&patient)}</span>
+                                    <span class="meta">{
+                                        let patient = patient.clone();
+                                        move || helping(&patient)
+                                    }</span>
                                 </div>
                                 <StopHelping
                                     patient_id=patient.account_id.clone()
@@ -210,13 +205,13 @@ pub(crate) fn PeopleWhoHelp() -> impl IntoView {
         </Show>
         <Show when=move || is(Role::Patient)>
             <section class="card" aria-labelledby="helpers-title">
-                <h2 id="helpers-title">"Your caregivers"</h2>
-                <p>"A caregiver, such as a parent or your daughter, reads and answers the conversations you share with them, with their own passkey. Your care team sees their name with yours on every message they send."</p>
+                <h2 id="helpers-title">{tr(Text::PeopleYourCaregivers)}</h2>
+                <p>{tr(Text::PeopleCaregiversIntro)}</p>
                 <Show
                     when=move || !caregivers().is_empty()
-                    fallback=|| view! { <p>"You have not invited anyone yet."</p> }
+                    fallback=|| view! { <p>{tr(Text::PeopleNoneInvited)}</p> }
                 >
-                    <ul class="settings-list" aria-label="Your caregivers">
+                    <ul class="settings-list" aria-label=tr(Text::PeopleYourCaregivers)>
                         <List
                             each=caregivers
                             key=caregiver_key
@@ -225,9 +220,18 @@ pub(crate) fn PeopleWhoHelp() -> impl IntoView {
                             <li class="settings-row">
                                 <div>
                                     <strong>{caregiver.display_name.clone()}</strong>
-                                    <span class="meta">{relation(&caregiver)}</span>
-                                    <span class="meta">{standing(&caregiver)}</span>
-                                    <span class="meta">{format!("Codes go to {}", caregiver.contact_hint)}</span>
+                                    <span class="meta">{
+                                        let caregiver = caregiver.clone();
+                                        move || relation(&caregiver)
+                                    }</span>
+                                    <span class="meta">{
+                                        let caregiver = caregiver.clone();
+                                        move || standing(&caregiver)
+                                    }</span>
+                                    <span class="meta">{
+                                        let hint = caregiver.contact_hint.clone();
+                                        move || fill(Text::PeopleCodesGoTo, &[("contact", &hint)])
+                                    }</span>
                                 </div>
                                 <GrantControls caregiver=caregiver.clone() on_changed=reload said=said />
                             </li>
@@ -256,7 +260,7 @@ fn AcceptInvitation(on_accepted: impl Fn() + Copy + Send + Sync + 'static) -> im
         ev.prevent_default();
         let typed = code.get_untracked();
         if typed.trim().is_empty() {
-            error.set(Some("Enter the invitation code you were sent.".into()));
+            error.set(Some(t(Text::PeopleEnterInvitationCode).into()));
             return;
         }
         busy.set(true);
@@ -269,10 +273,7 @@ fn AcceptInvitation(on_accepted: impl Fn() + Copy + Send + Sync + 'static) -> im
             match result {
                 Ok(()) => {
                     code.set(String::new());
-                    said.set(
-                        "Invitation accepted. Their shared conversations appear with your others."
-                            .into(),
-                    );
+                    said.set(t(Text::PeopleInvitationAccepted).into());
                     let _ = inbox.refresh(session).await;
                     on_accepted();
                 }
@@ -283,12 +284,12 @@ fn AcceptInvitation(on_accepted: impl Fn() + Copy + Send + Sync + 'static) -> im
     };
     view! {
         <form on:submit=submit>
-            <h3>"Help someone else too"</h3>
-            <label for="another-invite">"Invitation code"</label>
-            <p class="hint" id="another-invite-hint">"From another person's invitation, sent to the address you signed up with."</p>
+            <h3>{tr(Text::PeopleHelpSomeoneElse)}</h3>
+            <label for="another-invite">{tr(Text::PeopleInvitationCode)}</label>
+            <p class="hint" id="another-invite-hint">{tr(Text::PeopleInvitationCodeHint)}</p>
             <input id="another-invite" type="text" maxlength="64" autocomplete="off"
                 aria-describedby="another-invite-hint" bind:value=code />
-            <button type="submit" class="button secondary" prop:disabled=move || busy.get()>"Accept invitation"</button>
+            <button type="submit" class="button secondary" prop:disabled=move || busy.get()>{tr(Text::PeopleAcceptInvitation)}</button>
         </form>
         <p role="status">{move || said.get()}</p>
         <ErrorNote message=error />
@@ -313,15 +314,11 @@ fn InviteForm(on_invited: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
         ev.prevent_default();
         let (typed_name, typed_contact) = (name.get_untracked(), contact.get_untracked());
         if typed_name.trim().is_empty() || typed_contact.trim().is_empty() {
-            error.set(Some(
-                "Enter their name and their e-mail address or mobile number.".into(),
-            ));
+            error.set(Some(t(Text::PeopleEnterNameContact).into()));
             return;
         }
         let Some(shown) = terms.shown.get_untracked() else {
-            error.set(Some(
-                "The terms for caregivers have not loaded yet. Check your connection, then press Invite again.".into(),
-            ));
+            error.set(Some(t(Text::PeopleTermsNotLoaded).into()));
             terms.load();
             return;
         };
@@ -362,11 +359,11 @@ fn InviteForm(on_invited: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
     };
     view! {
         <section class="card" aria-labelledby="invite-title">
-            <h2 id="invite-title">"Invite someone to help"</h2>
+            <h2 id="invite-title">{tr(Text::PeopleInviteTitle)}</h2>
             <form on:submit=submit>
-                <label for="caregiver-name">"Their name"</label>
+                <label for="caregiver-name">{tr(Text::PeopleTheirName)}</label>
                 <input id="caregiver-name" type="text" maxlength="100" autocomplete="off" bind:value=name />
-                <label for="caregiver-relationship">"How are they related to you?"</label>
+                <label for="caregiver-relationship">{tr(Text::PeopleHowRelated)}</label>
                 <select id="caregiver-relationship" on:change=move |ev| {
                     let chosen = event_target_value(&ev);
                     if let Some(r) = Relationship::ALL.into_iter().find(|r| r.name() == chosen) {
@@ -374,26 +371,26 @@ fn InviteForm(on_invited: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
                     }
                 }>
                     {Relationship::ALL.map(|r| view! {
-                        <option value=r.name() selected=r == Relationship::Other>{relationship_word(r)}</option>
+                        <option value=r.name() selected=r == Relationship::Other>{move || relationship_word(r)}</option>
                     })}
                 </select>
-                <label for="caregiver-contact">"Their e-mail address or mobile number"</label>
-                <p class="hint" id="caregiver-contact-hint">"Their one-time code goes there when they accept."</p>
+                <label for="caregiver-contact">{tr(Text::PeopleTheirContact)}</label>
+                <p class="hint" id="caregiver-contact-hint">{tr(Text::PeopleContactHint)}</p>
                 <input id="caregiver-contact" type="text" maxlength="254" autocomplete="off"
                     aria-describedby="caregiver-contact-hint" bind:value=contact />
                 {move || terms.shown.get().map(|text| view! {
-                    <ConsentWords text label="The caregiver terms" within=true />
+                    <ConsentWords text label=t(Text::PeopleCaregiverTerms) within=true />
                 })}
-                <p class="hint" id="invite-terms-hint">"By inviting them, you agree to these terms. You can change or end their access at any time."</p>
-                <button type="submit" class="button" aria-describedby="invite-terms-hint" prop:disabled=move || busy.get()>"Invite"</button>
+                <p class="hint" id="invite-terms-hint">{tr(Text::PeopleInviteAgreeHint)}</p>
+                <button type="submit" class="button" aria-describedby="invite-terms-hint" prop:disabled=move || busy.get()>{tr(Text::PeopleInvite)}</button>
             </form>
             <Busy busy=busy text=Text::BusyMakingInvite />
             // Always in the page, so that what appears in it is announced.
             <div role="status">
                 {move || invited.get().map(|(who, link, code)| view! {
-                    <p>{format!("Invite for {who} made. Send them this link; it works for a limited time:")}</p>
+                    <p>{fill(Text::PeopleInviteMade, &[("name", &who)])}</p>
                     <p><code class="invite-link">{link}</code></p>
-                    <p>{format!("Or they open Ward and enter the invite code {code}.")}</p>
+                    <p>{fill(Text::PeopleInviteOrCode, &[("code", &code)])}</p>
                 })}
             </div>
             <ErrorNote message=error />

@@ -7,7 +7,7 @@
 
 use leptos::prelude::*;
 
-use crate::i18n::Text;
+use crate::i18n::{Plural, Text, count, fill, t, tr};
 use leptos::task::spawn_local;
 use ward_proto::caregivers::{Caregiver, CaregiverStatus};
 use ward_proto::threads::Role;
@@ -36,6 +36,39 @@ fn can_help_now(caregiver: &Caregiver) -> Option<Helper> {
             })
         })
         .flatten()
+}
+
+/// Names as a list in words: "Ana and Luis" (in Spanish "Ana, Luis y
+/// Rosa", with "e" before a name that starts with an "i" sound).
+fn names_in_words(names: &[String]) -> String {
+    let Some((last, rest)) = names.split_last() else {
+        return String::new();
+    };
+    let Some((first, middle)) = rest.split_first() else {
+        return last.clone();
+    };
+    let joined = middle.iter().fold(first.clone(), |a, b| {
+        fill(Text::ShareNamesMore, &[("a", &a), ("b", b)])
+    });
+    let key = if starts_with_i_sound(last) {
+        Text::ShareNamesLastI
+    } else {
+        Text::ShareNamesLast
+    };
+    fill(key, &[("a", &joined), ("b", last)])
+}
+
+/// Whether `name` starts with the sound of "i" ("Isabel", "Hilda"; not
+/// "Yolanda", nor "Hierro" where "hi" is a "y" sound): the Spanish "and"
+/// is written "e" before it.
+fn starts_with_i_sound(name: &str) -> bool {
+    let lower = name.trim_start().to_lowercase();
+    let after_h = lower.strip_prefix('h');
+    let Some(after_i) = after_h.unwrap_or(&lower).strip_prefix(['i', 'í']) else {
+        return false;
+    };
+    // "hie", "hia": the "i" is a "y" sound there.
+    !(after_h.is_some() && after_i.starts_with(['a', 'e', 'o', 'u', 'á', 'é', 'ó', 'ú']))
 }
 
 /// The section.
@@ -88,10 +121,8 @@ pub(crate) fn ThreadSharing(thread_id: Memo<String>) -> impl IntoView {
             };
             busy.set(false);
             match result {
-                Ok(()) if share => done.set(format!("{name} can now read this conversation.")),
-                Ok(()) => done.set(format!(
-                    "{name} can no longer read this conversation, nor anything written in it from now on."
-                )),
+                Ok(()) if share => done.set(fill(Text::ShareNowCanRead, &[("name", &name)])),
+                Ok(()) => done.set(fill(Text::ShareNoLonger, &[("name", &name)])),
                 Err(e) => error.set(Some(session.explain(&e))),
             }
         });
@@ -120,18 +151,18 @@ pub(crate) fn ThreadSharing(thread_id: Memo<String>) -> impl IntoView {
                 .map(|h| h.name)
                 .collect();
             match result {
-                Ok(left) if checked && !left.is_empty() => done.set(format!(
-                    "Only you and your care team see this conversation. {} can no longer read it, nor anything written in it from now on.",
-                    left.join(" and ")
+                Ok(left) if checked && !left.is_empty() => done.set(count(
+                    Plural::ShareOnlyMeLeft,
+                    left.len() as u64,
+                    &[("names", &names_in_words(&left))],
                 )),
-                Ok(_) if checked => {
-                    done.set("Only you and your care team see this conversation.".into())
-                }
-                Ok(_) if !everything.is_empty() => done.set(format!(
-                    "You can share this conversation again. {} sees all your conversations, so it will be shared with them.",
-                    everything.join(" and ")
+                Ok(_) if checked => done.set(t(Text::ShareOnlyMe).into()),
+                Ok(_) if !everything.is_empty() => done.set(count(
+                    Plural::ShareAgainEverything,
+                    everything.len() as u64,
+                    &[("names", &names_in_words(&everything))],
                 )),
-                Ok(_) => done.set("You can share this conversation again.".into()),
+                Ok(_) => done.set(t(Text::ShareAgain).into()),
                 Err(e) => {
                     // The box shows what stands, not what was asked.
                     input.set_checked(inbox.thread(&id).is_some_and(|t| t.only_me));
@@ -143,14 +174,14 @@ pub(crate) fn ThreadSharing(thread_id: Memo<String>) -> impl IntoView {
     view! {
         <Show when=mine>
             <details class="card sharing">
-                <summary>"Who can see this conversation"</summary>
+                <summary>{tr(Text::ShareSummary)}</summary>
                 <Show
                     when=move || !helpers.get().is_empty()
                     fallback=|| view! {
-                        <p>"You and your care team. To let someone help you, invite them in Security → People who help me."</p>
+                        <p>{tr(Text::ShareNobodyYet)}</p>
                     }
                 >
-                    <ul class="settings-list" aria-label="Your caregivers and this conversation">
+                    <ul class="settings-list" aria-label=tr(Text::ShareListLabel)>
                         <List each=move || helpers.get() key=|h| h.account_id.clone() let:helper>
                             {
                                 let Helper { account_id: id, name, all_threads } = helper;
@@ -165,35 +196,37 @@ pub(crate) fn ThreadSharing(thread_id: Memo<String>) -> impl IntoView {
                                             <span class="meta">{
                                                 let shared = shared.clone();
                                                 move || match (shared(), all_threads) {
-                                                    (true, true) => "Sees all your conversations, this one too",
-                                                    (true, false) => "Can read this conversation",
-                                                    (false, _) => "Cannot see this conversation",
+                                                    (true, true) => t(Text::ShareSeesAll),
+                                                    (true, false) => t(Text::ShareCanRead),
+                                                    (false, _) => t(Text::ShareCannotSee),
                                                 }
                                             }</span>
                                         </span>
                                         <Show when=move || all_threads && !only_me()>
-                                            <p class="hint">"To keep this one from them, check Only me below."</p>
+                                            <p class="hint">{tr(Text::ShareKeepFromThem)}</p>
                                         </Show>
                                         <Show
                                             when=shared.clone()
                                             fallback=move || {
                                                 let (id, name) = (share_id.clone(), share_name.clone());
+                                                let label = share_name.clone();
                                                 view! {
                                                     <button type="button" class="button secondary"
                                                         prop:disabled=move || busy.get() || only_me()
                                                         on:click=move |_| act(true, id.clone(), name.clone())>
-                                                        {format!("Share with {}", share_name)}
+                                                        {move || fill(Text::ShareWith, &[("name", &label)])}
                                                     </button>
                                                 }
                                             }
                                         >
                                             {
                                                 let (id, name) = (stop_id.clone(), stop_name.clone());
+                                                let label = stop_name.clone();
                                                 (!all_threads).then(|| view! {
                                                     <button type="button" class="button secondary"
                                                         prop:disabled=move || busy.get()
                                                         on:click=move |_| act(false, id.clone(), name.clone())>
-                                                        {format!("Stop sharing with {}", stop_name)}
+                                                        {move || fill(Text::ShareStopWith, &[("name", &label)])}
                                                     </button>
                                                 })
                                             }
@@ -207,12 +240,44 @@ pub(crate) fn ThreadSharing(thread_id: Memo<String>) -> impl IntoView {
                 <label class="checkbox">
                     <input type="checkbox" prop:checked=only_me prop:disabled=move || busy.get() || confidential()
                         on:change=toggle_only_me />
-                    "Only me: never share this conversation with a caregiver"
+                    {tr(Text::ShareOnlyMeBox)}
                 </label>
                 <Busy busy=busy text=Text::BusyChangingSharing />
                 <p role="status">{move || done.get()}</p>
                 <ErrorNote message=error />
             </details>
         </Show>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{names_in_words, starts_with_i_sound};
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|n| (*n).to_owned()).collect()
+    }
+
+    #[test]
+    fn names_join_as_before_in_english() {
+        assert_eq!(names_in_words(&names(&[])), "");
+        assert_eq!(names_in_words(&names(&["Ana"])), "Ana");
+        assert_eq!(names_in_words(&names(&["Ana", "Luis"])), "Ana and Luis");
+        assert_eq!(
+            names_in_words(&names(&["Ana", "Luis", "Isabel"])),
+            "Ana and Luis and Isabel"
+        );
+    }
+
+    #[test]
+    fn an_i_sound_is_told_apart() {
+        assert!(starts_with_i_sound("Isabel"));
+        assert!(starts_with_i_sound("Íñigo"));
+        assert!(starts_with_i_sound("Hilda"));
+        assert!(starts_with_i_sound("  irene"));
+        assert!(!starts_with_i_sound("Hierro"));
+        assert!(!starts_with_i_sound("Yolanda"));
+        assert!(!starts_with_i_sound("Héctor"));
+        assert!(!starts_with_i_sound(""));
     }
 }
