@@ -16,6 +16,7 @@ use super::local_time;
 use crate::api;
 use crate::components::list::List;
 use crate::components::notice::{ErrorNote, focus_id};
+use crate::i18n::{Text, t, tr};
 use crate::messaging::{Inbox, category_label};
 use crate::session::Session;
 use crate::session::access_log::{self, Check, Names};
@@ -169,8 +170,8 @@ pub(super) fn Activity() -> impl IntoView {
     let broken = move || verdict.with(|v| matches!(v, Some(Check::Broken(_))));
     view! {
         <section class="card" aria-labelledby="activity-title">
-            <h2 id="activity-title" tabindex="-1">"Account activity"</h2>
-            <p>"Who signed in to your account, who read, sent or downloaded in your conversations for you, and every change to how your account signs in. If you see something you did not do or allow, call the clinic."</p>
+            <h2 id="activity-title" tabindex="-1">{tr(Text::SettingsActivityTitle)}</h2>
+            <p>{tr(Text::SettingsActivityExplain)}</p>
             <p
                 role="status"
                 data-testid="activity-check"
@@ -195,7 +196,13 @@ pub(super) fn Activity() -> impl IntoView {
                     on:click=show_earlier
                     disabled=move || loading_earlier.get()
                 >
-                    {move || if loading_earlier.get() { "Loading earlier activity…" } else { "Show earlier activity" }}
+                    {move || {
+                        t(if loading_earlier.get() {
+                            Text::SettingsActivityLoadingEarlier
+                        } else {
+                            Text::SettingsActivityShowEarlier
+                        })
+                    }}
                 </button>
             </Show>
             <ErrorNote message=error />

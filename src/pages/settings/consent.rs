@@ -10,6 +10,7 @@ use super::local_time;
 use crate::api;
 use crate::components::consent::ConsentWords;
 use crate::components::notice::ErrorNote;
+use crate::i18n::{Text, fill, t, tr};
 use crate::messaging::Inbox;
 use crate::session::Session;
 use crate::session::consent_ask::ConsentAsk;
@@ -17,14 +18,12 @@ use crate::session::consent_ask::ConsentAsk;
 /// Where the account stands, in one sentence.
 fn standing(status: &ConsentStatus, date: &dyn Fn(u64) -> String) -> String {
     match (&status.agreed, status.agreed_at, status.withdrawn_at) {
-        (_, _, Some(at)) => format!(
-            "You withdrew your consent on {}. Messaging is stopped: nothing can be sent in your conversations, and everything already there is kept. You can agree again below.",
-            date(at)
+        (_, _, Some(at)) => fill(Text::SettingsConsentWithdrawn, &[("date", &date(at))]),
+        (Some(text), Some(at), None) => fill(
+            Text::SettingsConsentAgreed,
+            &[("version", &text.version), ("date", &date(at))],
         ),
-        (Some(text), Some(at), None) => {
-            format!("You agreed to version {} on {}.", text.version, date(at))
-        }
-        _ => "There is no agreement on record for your account.".into(),
+        _ => t(Text::SettingsConsentNone).into(),
     }
 }
 
@@ -79,15 +78,15 @@ pub(super) fn Consent() -> impl IntoView {
     let standing_now = move || status.with(|s| s.as_ref().is_some_and(stands));
     view! {
         <section class="card" aria-labelledby="consent-title">
-            <h2 id="consent-title">"Consent to messaging"</h2>
+            <h2 id="consent-title">{tr(Text::SettingsConsentTitle)}</h2>
             <p role="status" data-testid="consent-standing">
                 {move || status.with(|s| s.as_ref().map(|s| standing(s, &|at| local_time(at))))}
             </p>
             {move || status.get().map(|s| {
                 let standing = stands(&s);
                 let (summary, text) = match s.agreed.filter(|_| standing) {
-                    Some(agreed) => ("Read what you agreed to", agreed),
-                    None => ("Read the clinic's text", s.current),
+                    Some(agreed) => (tr(Text::SettingsConsentReadAgreed), agreed),
+                    None => (tr(Text::SettingsConsentReadText), s.current),
                 };
                 view! {
                     <details>
@@ -98,14 +97,14 @@ pub(super) fn Consent() -> impl IntoView {
             })}
             <div class="actions">
                 <Show when=standing_now fallback=move || view! {
-                    <button type="button" class="button primary" on:click=move |_| act(1)>"I agree to messaging"</button>
+                    <button type="button" class="button primary" on:click=move |_| act(1)>{tr(Text::SettingsConsentAgree)}</button>
                 }>
                     <Show when=move || confirming.get() fallback=move || view! {
-                        <button type="button" class="button secondary" on:click=move |_| confirming.set(true)>"Withdraw consent"</button>
+                        <button type="button" class="button secondary" on:click=move |_| confirming.set(true)>{tr(Text::SettingsConsentWithdraw)}</button>
                     }>
-                        <p>"Messaging stops for your account: you, your caregivers and the clinic can no longer send in your conversations. Nothing is deleted."</p>
-                        <button type="button" class="button danger" on:click=move |_| act(2)>"Yes, withdraw"</button>
-                        <button type="button" class="button secondary" on:click=move |_| confirming.set(false)>"Keep messaging"</button>
+                        <p>{tr(Text::SettingsConsentWithdrawExplain)}</p>
+                        <button type="button" class="button danger" on:click=move |_| act(2)>{tr(Text::SettingsConsentWithdrawYes)}</button>
+                        <button type="button" class="button secondary" on:click=move |_| confirming.set(false)>{tr(Text::SettingsConsentKeep)}</button>
                     </Show>
                 </Show>
             </div>

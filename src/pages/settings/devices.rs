@@ -8,12 +8,13 @@ use super::local_time;
 use crate::api;
 use crate::components::list::List;
 use crate::components::notice::ErrorNote;
+use crate::i18n::{Text, fill, t, tr};
 use crate::session::Session;
 
 /// A short name for a browser's self-description: "Chrome on Android".
 fn describe(agent: Option<&str>) -> String {
     agent.map_or_else(
-        || "Unknown device".into(),
+        || t(Text::SettingsDeviceUnknown).into(),
         ward_proto::account::device_description,
     )
 }
@@ -38,23 +39,33 @@ pub(super) fn Devices() -> impl IntoView {
     reload();
     view! {
         <section class="card" aria-labelledby="devices-title">
-            <h2 id="devices-title">"Signed-in devices"</h2>
+            <h2 id="devices-title">{tr(Text::SettingsDevicesTitle)}</h2>
             <ul class="settings-list">
                 <List each=move || list.get() key=|s| s.session_id.clone() let:device>
                     {
-                        let name = describe(device.user_agent.as_deref());
-                        let seen = format!("Last active {}", local_time(device.last_seen_at));
+                        let agent = device.user_agent.clone();
+                        let name = move || describe(agent.as_deref());
+                        let last_seen = device.last_seen_at;
+                        let current = device.current;
+                        let seen = move || {
+                            if current {
+                                t(Text::SettingsDeviceThis).to_owned()
+                            } else {
+                                fill(Text::SettingsDeviceLastActive, &[("date", &local_time(last_seen))])
+                            }
+                        };
                         let id = device.session_id.clone();
-                        let button_label = format!("Sign out {name}");
+                        let button_label = {
+                            let name = name.clone();
+                            move || fill(Text::SettingsDeviceSignOutLabel, &[("name", &name())])
+                        };
                         view! {
                             <li class="settings-row">
                                 <div>
-                                    <strong>{name.clone()}</strong>
-                                    <span class="meta">
-                                        {if device.current { "This device".to_string() } else { seen }}
-                                    </span>
+                                    <strong>{name}</strong>
+                                    <span class="meta">{seen}</span>
                                 </div>
-                                <Show when=move || !device.current>
+                                <Show when=move || !current>
                                     <button type="button" class="link-button danger" aria-label=button_label.clone()
                                         on:click={
                                             let id = id.clone();
@@ -64,14 +75,14 @@ pub(super) fn Devices() -> impl IntoView {
                                                     let Some(token) = session.token() else { return };
                                                     match api::account::revoke_session(&token, &id).await {
                                                         Ok(()) => {
-                                                            status.set(Some("That device is signed out.".into()));
+                                                            status.set(Some(t(Text::SettingsDeviceSignedOut).into()));
                                                             reload();
                                                         }
                                                         Err(e) => error.set(Some(session.explain(&e))),
                                                     }
                                                 });
                                             }
-                                        }>"Sign out"</button>
+                                        }>{tr(Text::SettingsDeviceSignOut)}</button>
                                 </Show>
                             </li>
                         }

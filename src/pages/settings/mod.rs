@@ -16,7 +16,7 @@ pub(crate) use people::PeopleWhoHelp;
 use crate::router::A;
 use leptos::prelude::*;
 
-use crate::i18n::Text;
+use crate::i18n::{Plural, Text, count, fill, tr};
 use leptos::task::spawn_local;
 
 use crate::components::notice::{Busy, ErrorNote};
@@ -27,7 +27,7 @@ use crate::session::{Session, idle};
 #[allow(unreachable_pub)]
 pub(crate) fn SecuritySettings() -> impl IntoView {
     view! {
-        <h1 tabindex="-1">"Security"</h1>
+        <h1 tabindex="-1">{tr(Text::SettingsSecurity)}</h1>
         <p><A href="/">"Back to messages"</A></p>
         <p><A href="/settings/people">"People who help me"</A></p>
         <crate::pwa::notifications::Notifications />
@@ -41,7 +41,7 @@ pub(crate) fn SecuritySettings() -> impl IntoView {
         <RecoveryCode />
         <AutoLock />
         <section class="card" aria-labelledby="language-title">
-            <h2 id="language-title">{crate::i18n::tr(Text::SettingsLanguage)}</h2>
+            <h2 id="language-title">{tr(Text::SettingsLanguage)}</h2>
             <crate::components::language::LanguagePicker id="language" />
         </section>
     }
@@ -56,8 +56,8 @@ fn SafetyNumber() -> impl IntoView {
         .unwrap_or_default();
     view! {
         <section class="card" aria-labelledby="safety-title">
-            <h2 id="safety-title">"Your safety number"</h2>
-            <p>"Your care team sees the same number for you. If they read it to you and it matches, nobody is standing between you."</p>
+            <h2 id="safety-title">{tr(Text::SettingsSafetyTitle)}</h2>
+            <p>{tr(Text::SettingsSafetyExplain)}</p>
             <p class="safety-number" data-testid="safety-number">
                 {groups.iter().map(|g| view! { <span class="group">{format!("{g:05}")}</span> " " }).collect_view()}
             </p>
@@ -84,10 +84,10 @@ fn RecoveryCode() -> impl IntoView {
     };
     view! {
         <section class="card" aria-labelledby="recovery-settings-title">
-            <h2 id="recovery-settings-title">"Recovery code"</h2>
-            <p>"Lost your recovery code, or think someone saw it? Make a new one: the old one stops working at once. Other devices that use a different passkey will ask for the new code once."</p>
+            <h2 id="recovery-settings-title">{tr(Text::SettingsRecoveryTitle)}</h2>
+            <p>{tr(Text::SettingsRecoveryExplain)}</p>
             <button type="button" class="button secondary" on:click=regenerate prop:disabled=move || busy.get()>
-                "Make a new recovery code"
+                {tr(Text::SettingsRecoveryNew)}
             </button>
             <Busy busy=busy text=Text::BusyConfirmPasskey />
             <ErrorNote message=error />
@@ -99,36 +99,37 @@ fn RecoveryCode() -> impl IntoView {
 #[component]
 fn AutoLock() -> impl IntoView {
     let chosen = RwSignal::new(idle::minutes());
-    let saved = RwSignal::new(None::<String>);
+    // The choice just saved, said in the language shown.
+    let saved = RwSignal::new(None::<u32>);
     let change = move |ev: leptos::ev::Event| {
         if let Ok(minutes) = event_target_value(&ev).parse::<u32>() {
             idle::set_minutes(minutes);
             chosen.set(minutes);
-            saved.set(Some(format!(
-                "Ward now locks after {} without use.",
-                label(minutes)
-            )));
+            saved.set(Some(minutes));
         }
     };
     view! {
         <section class="card" aria-labelledby="autolock-title">
-            <h2 id="autolock-title">"Auto-lock"</h2>
-            <label for="autolock">"Lock Ward after"</label>
+            <h2 id="autolock-title">{tr(Text::SettingsAutolockTitle)}</h2>
+            <label for="autolock">{tr(Text::SettingsAutolockAfter)}</label>
             <select id="autolock" on:change=change>
                 {idle::CHOICES.iter().map(|&m| view! {
-                    <option value=m.to_string() selected=move || chosen.get() == m>{label(m)}</option>
+                    <option value=m.to_string() selected=move || chosen.get() == m>{move || label(m)}</option>
                 }).collect_view()}
             </select>
-            <p role="status">{move || saved.get()}</p>
+            <p role="status">
+                {move || saved.get().map(|m| fill(Text::SettingsAutolockSaved, &[("time", &label(m))]))}
+            </p>
         </section>
     }
 }
 
+/// "5 minutes", "1 hour": whole hours as hours.
 fn label(minutes: u32) -> String {
-    match minutes {
-        1 => "1 minute".into(),
-        60 => "1 hour".into(),
-        m => format!("{m} minutes"),
+    if minutes >= 60 && minutes.is_multiple_of(60) {
+        count(Plural::SettingsAutolockHours, u64::from(minutes / 60), &[])
+    } else {
+        count(Plural::SettingsAutolockMinutes, u64::from(minutes), &[])
     }
 }
 

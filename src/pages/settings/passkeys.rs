@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::i18n::Text;
+use crate::i18n::{Text, fill, t, tr};
 use leptos::task::spawn_local;
 use ward_proto::passkeys::PasskeyInfo;
 
@@ -38,9 +38,7 @@ pub(super) fn Passkeys() -> impl IntoView {
         ev.prevent_default();
         let label = new_label.get_untracked().trim().to_owned();
         if label.is_empty() {
-            error.set(Some(
-                "Give the new passkey a name, like \"Work laptop\".".into(),
-            ));
+            error.set(Some(t(Text::SettingsPasskeyNameNeeded).into()));
             return;
         }
         // Inside a clinic's page, the passkey is made in Ward's own window,
@@ -56,11 +54,12 @@ pub(super) fn Passkeys() -> impl IntoView {
             busy.set(false);
             match result {
                 Ok((added, unlocks)) => {
-                    status.set(Some(if unlocks {
-                        format!("Passkey \"{added}\" added. It signs you in and unlocks your messages.")
+                    let said = if unlocks {
+                        Text::SettingsPasskeyAddedUnlocks
                     } else {
-                        format!("Passkey \"{added}\" added. It cannot unlock your messages by itself, so the first time you use it on another device Ward asks for your recovery code once.")
-                    }));
+                        Text::SettingsPasskeyAddedNoUnlock
+                    };
+                    status.set(Some(fill(said, &[("name", &added)])));
                     new_label.set(String::new());
                     reload();
                 }
@@ -71,17 +70,21 @@ pub(super) fn Passkeys() -> impl IntoView {
 
     view! {
         <section class="card" aria-labelledby="passkeys-title">
-            <h2 id="passkeys-title">"Passkeys"</h2>
+            <h2 id="passkeys-title">{tr(Text::SettingsPasskeysTitle)}</h2>
             <ul class="settings-list">
                 <List each=move || list.get() key=|p| row_key(&[&p.passkey_id, &p.label]) let:passkey>
                     <PasskeyRow passkey=passkey error=error status=status on_change=move || reload() />
                 </List>
             </ul>
             <form on:submit=add>
-                <label for="new-passkey">"Name for a new passkey"</label>
+                <label for="new-passkey">{tr(Text::SettingsPasskeyNewName)}</label>
                 <input id="new-passkey" type="text" maxlength="100" bind:value=new_label />
                 <button type="submit" class="button secondary" prop:disabled=move || busy.get()>
-                    {if crate::embed::framed() { "Add a passkey in a new window" } else { "Add a passkey" }}
+                    {tr(if crate::embed::framed() {
+                        Text::SettingsPasskeyAddWindow
+                    } else {
+                        Text::SettingsPasskeyAdd
+                    })}
                 </button>
             </form>
             <Busy busy=busy text=Text::BusyFollowPrompts />
@@ -103,11 +106,18 @@ fn PasskeyRow(
     let label = RwSignal::new(passkey.label.clone());
     let id = StoredValue::new(passkey.passkey_id.clone());
     let name = passkey.label.clone();
-    let used = passkey
-        .last_used_at
-        .map(|t| format!("Last used {}", since(t)))
-        .unwrap_or_else(|| "Not used to sign in yet".into());
-    let added = format!("Added {}", local_time(passkey.created_at));
+    let last_used = passkey.last_used_at;
+    let created = passkey.created_at;
+    let used = move || match last_used {
+        Some(at) => fill(Text::SettingsPasskeyLastUsed, &[("when", &since(at))]),
+        None => t(Text::SettingsPasskeyNeverUsed).into(),
+    };
+    let added = move || {
+        fill(
+            Text::SettingsPasskeyAddedOn,
+            &[("date", &local_time(created))],
+        )
+    };
 
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -116,7 +126,10 @@ fn PasskeyRow(
             let Some(token) = session.token() else { return };
             match api::account::rename_passkey(&token, &id.get_value(), &typed).await {
                 Ok(renamed) => {
-                    status.set(Some(format!("Renamed to \"{}\".", renamed.label)));
+                    status.set(Some(fill(
+                        Text::SettingsPasskeyRenamed,
+                        &[("name", &renamed.label)],
+                    )));
                     editing.set(false);
                     on_change();
                 }
@@ -136,15 +149,21 @@ fn PasskeyRow(
                 .await;
             match result {
                 Ok(()) => {
-                    status.set(Some("Passkey removed. It can no longer sign in.".into()));
+                    status.set(Some(t(Text::SettingsPasskeyRemoved).into()));
                     on_change();
                 }
                 Err(e) => error.set(Some(session.explain(&e))),
             }
         });
     };
-    let rename_label = format!("Rename {name}");
-    let remove_label = format!("Remove {name}");
+    let rename_label = {
+        let name = name.clone();
+        move || fill(Text::SettingsPasskeyRenameLabel, &[("name", &name)])
+    };
+    let remove_label = {
+        let name = name.clone();
+        move || fill(Text::SettingsPasskeyRemoveLabel, &[("name", &name)])
+    };
     view! {
         <li class="settings-row">
             <Show
@@ -152,22 +171,22 @@ fn PasskeyRow(
                 fallback=move || view! {
                     <div>
                         <strong>{name.clone()}</strong>
-                        <span class="meta">{added.clone()}" · "{used.clone()}</span>
+                        <span class="meta">{added}" · "{used}</span>
                     </div>
                 }
             >
                 <form on:submit=save class="inline-form">
-                    <label for=format!("rename-{}", id.get_value())>"New name"</label>
+                    <label for=format!("rename-{}", id.get_value())>{tr(Text::SettingsPasskeyNewNameLabel)}</label>
                     <input id=format!("rename-{}", id.get_value()) type="text" maxlength="100" bind:value=label />
-                    <button type="submit" class="button secondary">"Save"</button>
+                    <button type="submit" class="button secondary">{tr(Text::SettingsPasskeySave)}</button>
                 </form>
             </Show>
             <div class="row-actions">
                 <button type="button" class="link-button" aria-label=rename_label
                     on:click=move |_| editing.update(|e| *e = !*e)>
-                    {move || if editing.get() { "Cancel" } else { "Rename" }}
+                    {move || t(if editing.get() { Text::SettingsPasskeyCancel } else { Text::SettingsPasskeyRename })}
                 </button>
-                <button type="button" class="link-button danger" aria-label=remove_label on:click=remove>"Remove"</button>
+                <button type="button" class="link-button danger" aria-label=remove_label on:click=remove>{tr(Text::SettingsPasskeyRemove)}</button>
             </div>
         </li>
     }

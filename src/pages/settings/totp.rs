@@ -8,6 +8,7 @@ use crate::api;
 use crate::components::code::six_digits;
 use crate::components::notice::ErrorNote;
 use crate::components::qr::QrCodeImage;
+use crate::i18n::{Text, t, tr};
 use crate::session::Session;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,9 +52,7 @@ pub(super) fn AuthenticatorApp() -> impl IntoView {
     let confirm = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(typed) = six_digits(&code.get_untracked()) else {
-            error.set(Some(
-                "Type the 6-digit code your authenticator app shows for Ward.".into(),
-            ));
+            error.set(Some(t(Text::SettingsTotpCodeNeeded).into()));
             return;
         };
         error.set(None);
@@ -68,7 +67,7 @@ pub(super) fn AuthenticatorApp() -> impl IntoView {
                 Ok(()) => {
                     code.set(String::new());
                     state.set(State::On);
-                    status.set(Some("Authenticator app is on. You can now sign in with codes when your passkey is not at hand.".into()));
+                    status.set(Some(t(Text::SettingsTotpNowOn).into()));
                 }
                 Err(e) => error.set(Some(session.explain(&e))),
             }
@@ -83,7 +82,7 @@ pub(super) fn AuthenticatorApp() -> impl IntoView {
             {
                 Ok(()) => {
                     state.set(State::Off);
-                    status.set(Some("Authenticator app is off.".into()));
+                    status.set(Some(t(Text::SettingsTotpNowOff).into()));
                 }
                 Err(e) => error.set(Some(session.explain(&e))),
             }
@@ -92,30 +91,30 @@ pub(super) fn AuthenticatorApp() -> impl IntoView {
 
     view! {
         <section class="card" aria-labelledby="totp-title">
-            <h2 id="totp-title">"Authenticator app"</h2>
+            <h2 id="totp-title">{tr(Text::SettingsTotpTitle)}</h2>
             {move || match state.get() {
-                State::Loading => view! { <p>"Checking…"</p> }.into_any(),
+                State::Loading => view! { <p>{tr(Text::BusyChecking)}</p> }.into_any(),
                 State::Off => view! {
-                    <p>"Off. With an authenticator app you can sign in with codes when your passkey is not at hand."</p>
-                    <button type="button" class="button secondary" on:click=start>"Set up an authenticator app"</button>
+                    <p>{tr(Text::SettingsTotpOffExplain)}</p>
+                    <button type="button" class="button secondary" on:click=start>{tr(Text::SettingsTotpSetUp)}</button>
                 }.into_any(),
                 State::Setting(enrollment) => view! {
-                    <p>"Scan this code with your authenticator app, or type the key into it. Then enter the 6-digit code it shows."</p>
-                    <QrCodeImage text=enrollment.otpauth_uri.clone() label="QR code for your authenticator app" />
-                    <p>"Key: "<code class="totp-secret" data-testid="totp-secret">{enrollment.secret_base32.clone()}</code></p>
+                    <p>{tr(Text::SettingsTotpScan)}</p>
+                    <QrCodeImage text=enrollment.otpauth_uri.clone() label=t(Text::SettingsTotpQrLabel) />
+                    <p>{tr(Text::SettingsTotpKey)}" "<code class="totp-secret" data-testid="totp-secret">{enrollment.secret_base32.clone()}</code></p>
                     <details>
-                        <summary>"Setup link"</summary>
+                        <summary>{tr(Text::SettingsTotpSetupLink)}</summary>
                         <p class="break"><code data-testid="otpauth-uri">{enrollment.otpauth_uri.clone()}</code></p>
                     </details>
                     <form on:submit=confirm>
-                        <label for="totp-confirm">"Code from the app"</label>
+                        <label for="totp-confirm">{tr(Text::SettingsTotpCodeLabel)}</label>
                         <input id="totp-confirm" type="text" inputmode="numeric" autocomplete="off" maxlength="12" bind:value=code />
-                        <button type="submit" class="button primary">"Turn on"</button>
+                        <button type="submit" class="button primary">{tr(Text::SettingsTotpTurnOn)}</button>
                     </form>
                 }.into_any(),
                 State::On => view! {
-                    <p>"On."</p>
-                    <button type="button" class="button secondary" on:click=disable>"Turn off the authenticator app"</button>
+                    <p>{tr(Text::SettingsTotpOn)}</p>
+                    <button type="button" class="button secondary" on:click=disable>{tr(Text::SettingsTotpTurnOff)}</button>
                 }.into_any(),
             }}
             <p role="status">{move || status.get()}</p>
