@@ -7,11 +7,20 @@
 // ciphertext or an attachment. Everything under /v1/ and every request
 // that is not for a shell file or a page goes to the network untouched.
 // A push says at most "New message from your care team" and which thread
-// to open: the relay puts no name, subject or text in it.
+// to open: the relay puts no name, subject or text in it. The worker words
+// it in the patient's language, which the page tells it ({type:
+// 'language', lang}) and it keeps in its own small cache (PREFS).
 /* global VERSION, SHELL */
 'use strict';
 
 const CACHE = 'ward-shell-' + VERSION;
+// The language for notifications, under a fixed key in a cache of its own
+// that a new build keeps (activate spares it) and a sign-out's
+// Clear-Site-Data removes. Only Spanish is written: English, the default,
+// is no entry at all, so an English Ward keeps nothing but the shell.
+// Never anything a message says.
+const PREFS = 'ward-prefs';
+const LANGUAGE_KEY = '/ward-prefs/language';
 const SHELL_PATHS = new Set(SHELL);
 // Pages whose response headers differ from the app's: always the network.
 const NETWORK_PAGES = new Set(['/passkey-window']);
@@ -48,7 +57,7 @@ self.addEventListener('activate', (event) => {
   event.waitUntil(
     (async () => {
       for (const name of await caches.keys()) {
-        if (name !== CACHE && name.startsWith('ward-')) {
+        if (name !== CACHE && name !== PREFS && name.startsWith('ward-')) {
           await caches.delete(name);
         }
       }
@@ -58,10 +67,45 @@ self.addEventListener('activate', (event) => {
 });
 
 self.addEventListener('message', (event) => {
-  if (event.origin === self.location.origin && event.data && event.data.type === 'skipWaiting') {
+  if (event.origin !== self.location.origin || !event.data) return;
+  if (event.data.type === 'skipWaiting') {
     self.skipWaiting();
+  } else if (event.data.type === 'language' && Object.prototype.hasOwnProperty.call(TEXT, event.data.lang)) {
+    event.waitUntil(keepLanguage(event.data.lang));
   }
 });
+
+// One write at a time, in the order told (a quick switch back and forth
+// ends on the last language).
+let keeping = Promise.resolve();
+
+function keepLanguage(lang) {
+  keeping = keeping
+    .then(async () => {
+      if (lang === 'en') {
+        await caches.delete(PREFS);
+      } else {
+        const prefs = await caches.open(PREFS);
+        await prefs.put(LANGUAGE_KEY, new Response(lang, { headers: { 'content-type': 'text/plain' } }));
+      }
+    })
+    .catch(() => {
+      // Storage refused: notifications stay in the language kept before.
+    });
+  return keeping;
+}
+
+// The language kept, else English. (caches.match with a cacheName does not
+// create the cache, as caches.open would.)
+async function language() {
+  try {
+    const kept = await caches.match(LANGUAGE_KEY, { cacheName: PREFS });
+    const lang = kept ? (await kept.text()).trim() : 'en';
+    return Object.prototype.hasOwnProperty.call(TEXT, lang) ? lang : 'en';
+  } catch (_) {
+    return 'en';
+  }
+}
 
 self.addEventListener('fetch', (event) => {
   const request = event.request;
@@ -87,10 +131,18 @@ async function fromShell(path, request) {
   return kept || fetch(request);
 }
 
+// What a notification says, by language and kind: fixed words only.
 const TEXT = {
-  message: 'New message from your care team',
-  receipt: 'Your care team read your message',
-  test: 'Notifications from Ward are working',
+  en: {
+    message: 'New message from your care team',
+    receipt: 'Your care team read your message',
+    test: 'Notifications from Ward are working',
+  },
+  es: {
+    message: 'Nuevo mensaje de su equipo de atención',
+    receipt: 'Su equipo de atención leyó su mensaje',
+    test: 'Las notificaciones de Ward funcionan',
+  },
 };
 
 self.addEventListener('push', (event) => {
@@ -100,7 +152,7 @@ self.addEventListener('push', (event) => {
   } catch (_) {
     // Not Ward's format: still say something, and nothing more.
   }
-  const kind = Object.prototype.hasOwnProperty.call(TEXT, note.kind) ? note.kind : 'message';
+  const kind = Object.prototype.hasOwnProperty.call(TEXT.en, note.kind) ? note.kind : 'message';
   const thread = typeof note.thread === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(note.thread) ? note.thread : null;
   const unread = Number.isInteger(note.unread) && note.unread >= 0 ? note.unread : null;
   event.waitUntil(
@@ -114,8 +166,10 @@ self.addEventListener('push', (event) => {
           // A badge is a nicety: the notification still shows.
         }
       }
+      const lang = await language();
       await self.registration.showNotification('Ward', {
-        body: TEXT[kind],
+        body: TEXT[lang][kind],
+        lang,
         tag: 'ward-' + kind,
         renotify: kind === 'message',
         icon: '/icon-192.png',

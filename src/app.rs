@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use crate::i18n::{Text, tr};
 use crate::messaging;
 use crate::pages::code_sign_in::CodeSignIn;
 use crate::pages::enroll::Enroll;
@@ -38,7 +39,7 @@ pub fn App() -> impl IntoView {
     let locked = Memo::new(move |_| phase.get() == Phase::Locked);
 
     view! {
-        <a class="skip-link" href="#main" on:click=skip_to_content>"Skip to content"</a>
+        <a class="skip-link" href="#main" on:click=skip_to_content>{tr(Text::AppSkipToContent)}</a>
             <header class="app-header">
                 <span class="app-name">"Ward"</span>
                 <Show when=move || phase.get() == Phase::Unlocked>
@@ -190,28 +191,28 @@ fn Nav() -> impl IntoView {
     });
     on_cleanup(move || escape.remove());
     view! {
-        <nav class="app-nav" aria-label="Main">
-            <A href="/">"Messages"</A>
-            <A href="/settings/security">"Security"</A>
+        <nav class="app-nav" aria-label=tr(Text::NavLabel)>
+            <A href="/">{tr(Text::NavMessages)}</A>
+            <A href="/settings/security">{tr(Text::NavSecurity)}</A>
             <button type="button" class="link-button"
                 disabled=move || signing_out.get()
                 on:click=move |_| {
                     session.lock_now();
                     crate::components::notice::focus_id_soon("lock-title");
-                }>"Lock now"</button>
+                }>{tr(Text::NavLockNow)}</button>
             <button type="button" id="sign-out-open" class="link-button"
                 aria-expanded=move || confirming.get().to_string()
                 disabled=move || signing_out.get()
-                on:click=ask>"Sign out"</button>
+                on:click=ask>{tr(Text::NavSignOut)}</button>
         </nav>
         <Show when=move || confirming.get()>
             <div class="notice warning sign-out-confirm" role="alertdialog"
                 aria-labelledby="sign-out-title" aria-describedby="sign-out-what">
-                <h2 id="sign-out-title">"Sign out of Ward on this device?"</h2>
-                <p id="sign-out-what">"Signing out removes Ward's keys, the messages it keeps, and any unsent text from this device. Your conversations stay with your care team. To come back, sign in with your passkey; where the passkey cannot unlock Ward, you will also need your recovery code. To hide your messages for a moment instead, use Lock now."</p>
+                <h2 id="sign-out-title">{tr(Text::NavSignOutTitle)}</h2>
+                <p id="sign-out-what">{tr(Text::NavSignOutWhat)}</p>
                 <div class="actions">
-                    <button type="button" class="button danger" on:click=sign_out>"Yes, sign out"</button>
-                    <button type="button" id="sign-out-cancel" class="button secondary" on:click=move |_| stay(())>"Stay signed in"</button>
+                    <button type="button" class="button danger" on:click=sign_out>{tr(Text::NavSignOutConfirm)}</button>
+                    <button type="button" id="sign-out-cancel" class="button secondary" on:click=move |_| stay(())>{tr(Text::NavStaySignedIn)}</button>
                 </div>
             </div>
         </Show>

@@ -9,6 +9,8 @@ use wasm_bindgen::JsCast as _;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
+use crate::i18n::{Text, tr};
+
 fn window() -> Option<web_sys::Window> {
     web_sys::window()
 }
@@ -89,13 +91,13 @@ pub(crate) fn InstallWard() -> impl IntoView {
     view! {
         <Show when=move || offered.get() || ios>
             <section class="card" aria-labelledby="install-title">
-                <h2 id="install-title">"Install Ward"</h2>
-                <p>"Ward on your Home Screen opens like an app, even with no signal, and can tell you when your care team replies."</p>
+                <h2 id="install-title">{tr(Text::InstallTitle)}</h2>
+                <p>{tr(Text::InstallWhy)}</p>
                 {ios.then(|| view! {
-                    <p>"On this iPhone or iPad: tap the Share button in Safari, then "<strong>"Add to Home Screen"</strong>"."</p>
+                    <p>{tr(Text::InstallIosSteps)}<strong>{tr(Text::InstallIosAddToHome)}</strong>"."</p>
                 })}
                 <Show when=move || offered.get()>
-                    <button type="button" class="button" on:click=install>"Install Ward"</button>
+                    <button type="button" class="button" on:click=install>{tr(Text::InstallTitle)}</button>
                 </Show>
             </section>
         </Show>

@@ -1,7 +1,8 @@
 //! The installed app (docs/architecture.md, "The installed app"): the
 //! service worker's registration and its updates ([`update`]), the install
-//! offer ([`install`]), notifications ([`notifications`]), the app badge,
-//! and opening a thread when a notification is tapped.
+//! offer ([`install`]), notifications ([`notifications`]) and the language
+//! they are in, the app badge, and opening a thread when a notification is
+//! tapped.
 
 pub(crate) mod install;
 pub(crate) mod notifications;
@@ -68,6 +69,7 @@ pub(crate) fn run(session: Session, inbox: Inbox, location: Location) {
         return;
     };
     keep_badge(session, inbox);
+    tell_language(pwa, container.clone());
     on_unlock(pwa, session, inbox);
     on_sign_out(pwa, session, container.clone());
     open_threads_from_notifications(&container, location);
@@ -136,6 +138,34 @@ fn keep_badge(session: Session, inbox: Inbox) {
             spawn_local(async move {
                 let _ = JsFuture::from(promise).await;
             });
+        }
+    });
+}
+
+/// Tells the worker the language shown (`{type: "language", lang}`), so a
+/// notification is in it; the worker keeps it. Again at each change, and
+/// whenever the worker is registered (again after a sign-out, whose
+/// `Clear-Site-Data` took the worker's copy): every worker of the
+/// registration is told, so one still installing already knows.
+fn tell_language(pwa: Pwa, container: web_sys::ServiceWorkerContainer) {
+    Effect::new(move |_| {
+        let lang = crate::i18n::lang().tag();
+        let registration = pwa.registration.get();
+        let message = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&message, &"type".into(), &"language".into());
+        let _ = js_sys::Reflect::set(&message, &"lang".into(), &lang.into());
+        let mut told: Vec<web_sys::ServiceWorker> = Vec::new();
+        let workers = registration
+            .iter()
+            .flat_map(|r| [r.active(), r.waiting(), r.installing()])
+            .chain([container.controller()])
+            .flatten();
+        for worker in workers {
+            if told.iter().any(|w| js_sys::Object::is(w, &worker)) {
+                continue;
+            }
+            let _ = worker.post_message(&message);
+            told.push(worker);
         }
     });
 }

@@ -1,7 +1,8 @@
 //! Settings → Notifications: this device's Web Push subscription, made
 //! only from a tap (the browser asks its permission then), stored by the
 //! relay for this session, and a test notification. What a notification
-//! says is fixed by the worker (public/sw.js): never who wrote or what.
+//! says is fixed by the worker (public/sw.js), in the language the app
+//! last told it ([`super`]): never who wrote or what.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -13,6 +14,7 @@ use wasm_bindgen_futures::JsFuture;
 use super::Pwa;
 use crate::api::{self, ApiError};
 use crate::components::notice::ErrorNote;
+use crate::i18n::{Text, t, tr};
 use crate::session::Session;
 
 /// Where this device stands.
@@ -209,7 +211,7 @@ pub(crate) fn Notifications() -> impl IntoView {
             match turn_on(pwa, session, asked).await {
                 Ok(()) => {
                     state.set(State::On);
-                    said.set(Some("Notifications are on for this device.".into()));
+                    said.set(Some(t(Text::NotifyOn).into()));
                 }
                 Err(Failed::Denied) => {
                     state.set(if permission() == web_sys::NotificationPermission::Denied {
@@ -218,9 +220,9 @@ pub(crate) fn Notifications() -> impl IntoView {
                         State::Off
                     });
                 }
-                Err(Failed::PushService) => error.set(Some(
-                    "This browser could not set up notifications: its push service did not answer. Try again later.".into(),
-                )),
+                Err(Failed::PushService) => {
+                    error.set(Some(t(Text::NotifyPushServiceFailed).into()));
+                }
                 Err(Failed::Api(e)) => error.set(Some(session.explain(&e))),
             }
             busy.set(false);
@@ -234,7 +236,7 @@ pub(crate) fn Notifications() -> impl IntoView {
             match turn_off(pwa, session).await {
                 Ok(()) => {
                     state.set(State::Off);
-                    said.set(Some("Notifications are off for this device.".into()));
+                    said.set(Some(t(Text::NotifyOff).into()));
                 }
                 Err(e) => error.set(Some(session.explain(&e))),
             }
@@ -249,33 +251,31 @@ pub(crate) fn Notifications() -> impl IntoView {
         };
         spawn_local(async move {
             match api::push::test(&token).await {
-                Ok(()) => said.set(Some("A test notification is on its way.".into())),
+                Ok(()) => said.set(Some(t(Text::NotifyTestSent).into())),
                 Err(e) => error.set(Some(session.explain(&e))),
             }
         });
     };
-    let status = move || match state.get() {
-        State::Checking => "Checking this device…",
-        State::Unsupported => {
-            "This browser cannot show notifications from Ward. On an iPhone or iPad, add Ward to your Home Screen first, then turn them on there."
-        }
-        State::Blocked => {
-            "Notifications from Ward are blocked in this browser's settings. Allow them there, then come back here."
-        }
-        State::Off => "Notifications are off for this device.",
-        State::On => "Notifications are on for this device.",
+    let status = move || {
+        t(match state.get() {
+            State::Checking => Text::NotifyChecking,
+            State::Unsupported => Text::NotifyUnsupported,
+            State::Blocked => Text::NotifyBlocked,
+            State::Off => Text::NotifyOff,
+            State::On => Text::NotifyOn,
+        })
     };
     view! {
         <section class="card" aria-labelledby="notifications-title">
-            <h2 id="notifications-title">"Notifications"</h2>
-            <p>"Ward can tell you when your care team replies. A notification only ever says “New message from your care team”: never who wrote or what, so nothing private shows on your lock screen."</p>
+            <h2 id="notifications-title">{tr(Text::NotifyTitle)}</h2>
+            <p>{tr(Text::NotifyWhat)}</p>
             <p data-testid="notifications-state">{status}</p>
             <Show when=move || state.get() == State::Off>
-                <button type="button" class="button" on:click=on prop:disabled=move || busy.get()>"Allow notifications"</button>
+                <button type="button" class="button" on:click=on prop:disabled=move || busy.get()>{tr(Text::NotifyAllow)}</button>
             </Show>
             <Show when=move || state.get() == State::On>
-                <button type="button" class="button secondary" on:click=test>"Test notifications"</button>
-                <button type="button" class="button secondary" on:click=off prop:disabled=move || busy.get()>"Stop notifications"</button>
+                <button type="button" class="button secondary" on:click=test>{tr(Text::NotifyTest)}</button>
+                <button type="button" class="button secondary" on:click=off prop:disabled=move || busy.get()>{tr(Text::NotifyStop)}</button>
             </Show>
             <p role="status">{move || said.get()}</p>
             <ErrorNote message=error />

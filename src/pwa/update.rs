@@ -14,6 +14,7 @@ use wasm_bindgen::prelude::*;
 
 use super::Pwa;
 use crate::components::notice::ErrorNote;
+use crate::i18n::{Text, t, tr};
 use crate::messaging::NotKept;
 use crate::session::{Phase, Session};
 
@@ -101,14 +102,10 @@ pub(crate) fn UpdateBanner() -> impl IntoView {
             if let Err(why) = kept {
                 busy.set(false);
                 error.set(Some(
-                    match why {
-                        NotKept::NewConversation => {
-                            "Reloading now would lose the message you are starting. Send it, or clear it, then choose Reload."
-                        }
-                        NotKept::Failed => {
-                            "Ward could not keep your unsent writing safely just now. Send it first, then choose Reload."
-                        }
-                    }
+                    t(match why {
+                        NotKept::NewConversation => Text::UpdateLoseNewConversation,
+                        NotKept::Failed => Text::UpdateNotKept,
+                    })
                     .into(),
                 ));
                 return;
@@ -119,9 +116,9 @@ pub(crate) fn UpdateBanner() -> impl IntoView {
     view! {
         <Show when=move || pwa.update_ready.get() && matches!(session.phase.get(), Phase::Unlocked | Phase::SignedOut)>
             <div class="notice update-ready" role="status">
-                <p>"A new version of Ward is ready."</p>
+                <p>{tr(Text::UpdateReady)}</p>
                 <button type="button" class="button secondary" on:click=reload
-                    prop:disabled=move || busy.get()>"Reload"</button>
+                    prop:disabled=move || busy.get()>{tr(Text::UpdateReload)}</button>
                 <ErrorNote message=error />
             </div>
         </Show>
