@@ -28,8 +28,8 @@ use crate::session::{Session, idle};
 pub(crate) fn SecuritySettings() -> impl IntoView {
     view! {
         <h1 tabindex="-1">{tr(Text::SettingsSecurity)}</h1>
-        <p><A href="/">"Back to messages"</A></p>
-        <p><A href="/settings/people">"People who help me"</A></p>
+        <p><A href="/">{crate::i18n::tr(Text::PeopleBackToMessages)}</A></p>
+        <p><A href="/settings/people">{crate::i18n::tr(Text::PeopleTitle)}</A></p>
         <crate::pwa::notifications::Notifications />
         <crate::pwa::install::InstallWard />
         <passkeys::Passkeys />
