@@ -12,16 +12,17 @@ use wasm_bindgen::JsCast as _;
 use crate::attachments::download::shows_inline;
 use crate::attachments::{self, Attachment, percent, photo, size_label};
 use crate::components::notice::ErrorNote;
+use crate::i18n::{Text, fill, t, tr};
 use crate::session::{Session, SessionError};
 
 /// How a document's kind is named.
 fn kind_label(media_type: &str) -> &'static str {
-    match media_type {
-        "application/pdf" => "PDF document",
-        t if t.starts_with("image/") => "Picture",
-        t if t.starts_with("text/") => "Text file",
-        _ => "File",
-    }
+    t(match media_type {
+        "application/pdf" => Text::ThreadAttachmentPdf,
+        m if m.starts_with("image/") => Text::ThreadAttachmentPicture,
+        m if m.starts_with("text/") => Text::ThreadAttachmentTextFile,
+        _ => Text::ThreadAttachmentFile,
+    })
 }
 
 /// One attachment of a message.
@@ -56,9 +57,7 @@ pub(crate) fn AttachmentView(attachment: Attachment) -> impl IntoView {
                             then(url, &attachment.name);
                         }
                     }
-                    Ok(Err(_)) => error.set(Some(
-                        "Your browser could not open this file. Try again.".into(),
-                    )),
+                    Ok(Err(_)) => error.set(Some(t(Text::ThreadAttachmentCannotOpen).into())),
                     // Locked or signed out meanwhile: nothing to show.
                     Err(SessionError::Interrupted) => {}
                     Err(e) => error.set(Some(session.explain(&e))),
@@ -80,12 +79,25 @@ pub(crate) fn AttachmentView(attachment: Attachment) -> impl IntoView {
     let status = move || {
         progress.get().map(|done| {
             let percent = percent(done, size);
-            format!("Opening… {percent}%")
+            fill(
+                Text::ThreadAttachmentOpening,
+                &[("percent", &percent.to_string())],
+            )
         })
     };
     let preview = attachment.thumbnail.as_deref().and_then(photo::data_url);
-    let open_label = format!("Open photo {name}");
-    let download_label = format!("Download {name}");
+    let open_label = {
+        let name = name.clone();
+        move || fill(Text::ThreadAttachmentOpenPhoto, &[("name", &name)])
+    };
+    let download_label = {
+        let name = name.clone();
+        move || fill(Text::ThreadAttachmentDownload, &[("name", &name)])
+    };
+    let kind = {
+        let media_type = attachment.media_type.clone();
+        move || format!(" {} · {}", kind_label(&media_type), size_label(size))
+    };
     let fetch_photo = fetch.clone();
     view! {
         <div class="attachment">
@@ -105,7 +117,7 @@ pub(crate) fn AttachmentView(attachment: Attachment) -> impl IntoView {
                             <path d="M1 1h9l5 5v13H1z M10 1v5h5" fill="none" stroke="currentColor" stroke-width="1.5" />
                         </svg>
                         <strong>{attachment.name.clone()}</strong>
-                        <span class="hint">{format!(" {} · {}", kind_label(&attachment.media_type), size_label(size))}</span>
+                        <span class="hint">{kind}</span>
                     </p>
                     <button type="button" class="button secondary" on:click=move |_| fetch(save)>
                         {download_label}
@@ -117,7 +129,7 @@ pub(crate) fn AttachmentView(attachment: Attachment) -> impl IntoView {
             {move || viewing.get().map(|url| view! {
                 <div class="viewer" role="dialog" aria-modal="true" aria-label=attachment.name.clone()>
                     <img src=url alt=attachment.name.clone() />
-                    <button type="button" class="button primary" autofocus on:click=close>"Close"</button>
+                    <button type="button" class="button primary" autofocus on:click=close>{tr(Text::ThreadAttachmentClose)}</button>
                 </div>
             })}
         </div>

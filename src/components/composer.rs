@@ -10,6 +10,7 @@ use crate::attachments::photo;
 use crate::attachments::size_label;
 use crate::attachments::upload::{Picked, prepare};
 use crate::components::notice::ErrorNote;
+use crate::i18n::{Text, fill, tr};
 use crate::session::Session;
 
 /// Used when the clinic's limits have not arrived (the relay's defaults).
@@ -41,25 +42,27 @@ fn limits() -> (u64, Vec<String>) {
 fn AttachedFile(picked: Picked, on_remove: Callback<()>) -> impl IntoView {
     let preview = picked.thumbnail.as_deref().and_then(photo::data_url);
     let note = if picked.location_removed {
-        Some("Location data removed from this photo before sending.")
+        Some(Text::ComposeLocationRemoved)
     } else if picked.media_type.starts_with("image/") && picked.media_type != "image/jpeg" {
-        Some("Ward removes location data from JPEG photos only; this picture is sent as it is.")
+        Some(Text::ComposeLocationKept)
     } else {
         None
     };
+    let name = picked.name.clone();
     view! {
-        <div class="attached" role="group" aria-label="Attached file">
+        <div class="attached" role="group" aria-label=tr(Text::ComposeAttachedFile)>
             {preview.map(|src| view! { <img src=src alt="" class="thumb" /> })}
             <p><strong>{picked.name.clone()}</strong>" · "{size_label(picked.size)}</p>
-            {note.map(|n| view! { <p class="hint">{n}</p> })}
+            {note.map(|n| view! { <p class="hint">{tr(n)}</p> })}
             <button type="button" class="link-button" on:click=move |_| on_remove.run(())>
-                {format!("Remove {}", picked.name)}
+                {move || fill(Text::ComposeRemove, &[("name", &name)])}
             </button>
         </div>
     }
 }
 
-/// Words and phrases that may signal an emergency (lower case).
+/// Words and phrases that may signal an emergency, in English and in
+/// Spanish (lower case, without accents: see [`has_red_flag`]).
 const RED_FLAGS: &[&str] = &[
     "chest pain",
     "can't breathe",
@@ -78,12 +81,68 @@ const RED_FLAGS: &[&str] = &[
     "severe bleeding",
     "bleeding heavily",
     "heart attack",
+    // Spanish, the same emergencies as people write them.
+    "dolor de pecho",
+    "dolor en el pecho",
+    "dolor del pecho",
+    "duele el pecho",
+    "no puedo respirar",
+    "no puede respirar",
+    "dificultad para respirar",
+    "me cuesta respirar",
+    "me falta el aire",
+    "falta de aire",
+    "me ahogo",
+    "suicidio",
+    "suicida",
+    "matarme",
+    "me voy a matar",
+    "quitarme la vida",
+    "acabar con mi vida",
+    "terminar con mi vida",
+    "sobredosis",
+    "derrame cerebral",
+    "accidente cerebrovascular",
+    "embolia",
+    "inconsciente",
+    "perdio el conocimiento",
+    "perdi el conocimiento",
+    "perdida del conocimiento",
+    "perdida de conocimiento",
+    "convulsion",
+    "ataque epileptico",
+    "sangrado fuerte",
+    "sangrado abundante",
+    "sangrado severo",
+    "sangrando mucho",
+    "sangra mucho",
+    "sangro mucho",
+    "hemorragia",
+    "ataque al corazon",
+    "ataque cardiaco",
+    "paro cardiaco",
+    "infarto",
 ];
 
-/// Whether `draft` mentions something that may be an emergency.
+/// Whether `draft` mentions something that may be an emergency, in any
+/// case, with curly or straight apostrophes, and with or without the
+/// accents of Spanish (many type "corazon" for "corazón").
 pub(crate) fn has_red_flag(draft: &str) -> bool {
-    let lower = super::lowercase(draft).replace('’', "'");
-    RED_FLAGS.iter().any(|flag| lower.contains(flag))
+    let plain: String = super::lowercase(draft)
+        .chars()
+        .filter_map(|c| match c {
+            '’' => Some('\''),
+            'á' => Some('a'),
+            'é' => Some('e'),
+            'í' => Some('i'),
+            'ó' => Some('o'),
+            'ú' | 'ü' => Some('u'),
+            // An accent typed as its own mark after the letter.
+            '\u{301}' | '\u{308}' => None,
+            c => Some(c),
+        })
+        .collect();
+    RED_FLAGS.iter().any(|flag| plain.contains(flag))
 }
 
 fn coarse_pointer() -> bool {
@@ -226,7 +285,7 @@ pub(crate) fn Composer(
         <form class="composer" on:submit=on_submit on:drop=on_drop on:dragover=on_dragover>
             <Show when=move || warned.get()>
                 <crate::components::emergency::EmergencyNotice urgent=true />
-                <p class="hint">"If it is not an emergency, press Send again to send your message."</p>
+                <p class="hint">{tr(Text::ComposeNotEmergency)}</p>
             </Show>
             {attachment.map(|slot| view! {
                 <div id="add-menu" class="attach" hidden=move || !adding.get()
@@ -236,13 +295,13 @@ pub(crate) fn Composer(
                         }
                     }>
                     <input id="attach-file" type="file" class="visually-hidden" accept=accept on:change=on_pick />
-                    <label for="attach-file" class="button secondary">"Attach a file"</label>
+                    <label for="attach-file" class="button secondary">{tr(Text::ComposeAttachFile)}</label>
                     <Show when=coarse_pointer>
                         <input id="attach-photo" type="file" class="visually-hidden" accept="image/*" capture="environment" on:change=on_pick />
-                        <label for="attach-photo" class="button secondary">"Take a photo"</label>
+                        <label for="attach-photo" class="button secondary">{tr(Text::ComposeTakePhoto)}</label>
                     </Show>
                 </div>
-                <p role="status" class="hint">{move || preparing.get().then_some("Checking the file…")}</p>
+                <p role="status" class="hint">{move || preparing.get().then(tr(Text::ComposeCheckingFile))}</p>
                 <ErrorNote message=attach_error />
                 {move || slot.get().map(|picked| view! {
                     <AttachedFile picked=picked on_remove=Callback::new(move |()| slot.set(None)) />
@@ -250,16 +309,16 @@ pub(crate) fn Composer(
             })}
             <div class="composer-row">
                 {attachment.map(|_| view! {
-                    <button type="button" id="add-button" class="button secondary add" aria-label="Add"
+                    <button type="button" id="add-button" class="button secondary add" aria-label=tr(Text::ComposeAdd)
                         aria-controls="add-menu" aria-expanded=move || adding.get().to_string()
                         on:click=toggle>"+"</button>
                 })}
-                <label for="composer-text" class="visually-hidden">"Message"</label>
-                <textarea id="composer-text" name="message" rows="1" placeholder="Write a message"
+                <label for="composer-text" class="visually-hidden">{tr(Text::ComposeMessage)}</label>
+                <textarea id="composer-text" name="message" rows="1" placeholder=tr(Text::ComposePlaceholder)
                     on:keydown=on_keydown on:input=on_input on:paste=on_paste bind:value=draft></textarea>
                 <button type="submit" class="button primary"
                     prop:disabled=move || busy.is_some_and(|b| b.get())>
-                    "Send"
+                    {tr(Text::ComposeSend)}
                 </button>
             </div>
         </form>
@@ -277,5 +336,22 @@ mod tests {
         assert!(has_red_flag("thinking about suicide"));
         assert!(!has_red_flag("Can I move my appointment to Tuesday?"));
         assert!(!has_red_flag(""));
+    }
+
+    /// Spanish drafts are checked too, with or without accents.
+    #[test]
+    fn spanish_red_flags_are_found_with_or_without_accents() {
+        assert!(has_red_flag("Tengo DOLOR EN EL PECHO desde la mañana"));
+        assert!(has_red_flag("Me duele el pecho"));
+        assert!(has_red_flag("No puedo respirar bien"));
+        assert!(has_red_flag("Creo que es un ataque al corazón"));
+        assert!(has_red_flag("creo que es un ataque al corazon"));
+        assert!(has_red_flag("Tuvo una convulsión"));
+        // "ó" typed as an "o" followed by a combining accent.
+        assert!(has_red_flag("Perdio\u{301} el conocimiento"));
+        assert!(has_red_flag("Pienso en el suicidio"));
+        assert!(has_red_flag("Quiero quitarme la vida"));
+        assert!(!has_red_flag("¿Puedo cambiar mi cita para el martes?"));
+        assert!(!has_red_flag("Necesito una receta nueva, por favor."));
     }
 }

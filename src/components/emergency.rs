@@ -5,9 +5,13 @@
 
 use leptos::prelude::*;
 
+use crate::i18n::{Text, fill, t, tr};
 use crate::session::Session;
 
-/// What a relay without its own notice says.
+/// What a relay without its own notice says, in English: the patient reads
+/// it in their language (`Text::EmergencyDefaultNotice`, the same English),
+/// and its links are always made from this, so a translation can never
+/// lose one.
 const DEFAULT_NOTICE: &str =
     "If this is an emergency, call 911. For a mental health crisis, call or text 988.";
 
@@ -24,8 +28,8 @@ impl Reach {
     /// The link's words, e.g. "Call 911".
     pub(crate) fn label(&self) -> String {
         match self {
-            Self::Call(number) => format!("Call {number}"),
-            Self::Text(number) => format!("Text {number}"),
+            Self::Call(number) => fill(Text::EmergencyCall, &[("number", number)]),
+            Self::Text(number) => fill(Text::EmergencyText, &[("number", number)]),
         }
     }
 
@@ -51,9 +55,10 @@ impl Reach {
 }
 
 /// The numbers `notice` asks to call or text, in order: a number right
-/// after "call", "phone", "dial" or "ring" (to call), "text" (to text), or
-/// both ("call or text 988"), with up to four words between ("ring the
-/// nurse line on …"). Only numbers said so become links: a year, a date
+/// after "call", "phone", "dial" or "ring" (or in Spanish "llame",
+/// "llamar", "marque", "marcar": to call), "text" (to text), or both
+/// ("call or text 988", "llame o marque"), with up to four words between
+/// ("ring the nurse line on …", "llame al 911"). Only numbers said so become links: a year, a date
 /// or office hours never do. A number is groups of digits, one bracketed
 /// ("(555) 123-4567", "+44 (0)20 7946 0958"), joined by one space, dash or
 /// dot, holding 3 to 15 digits; what follows it ("(24/7)", "- 24 hours")
@@ -76,7 +81,7 @@ pub(crate) fn ways_to_reach(notice: &str) -> Vec<Reach> {
         let mut after_verbs = after_word;
         loop {
             let (joiner, after_joiner) = word_at(&chars, skip_spaces(&chars, after_verbs));
-            if joiner != "or" && joiner != "and" {
+            if !matches!(joiner.as_str(), "or" | "and" | "o" | "y") {
                 break;
             }
             let (next, after_next) = word_at(&chars, skip_spaces(&chars, after_joiner));
@@ -115,7 +120,9 @@ pub(crate) fn ways_to_reach(notice: &str) -> Vec<Reach> {
 /// Whether `word` asks to call, to text.
 fn verb(word: &str) -> Option<(bool, bool)> {
     match word {
-        "call" | "phone" | "dial" | "ring" => Some((true, false)),
+        "call" | "phone" | "dial" | "ring" | "llame" | "llamar" | "marque" | "marcar" => {
+            Some((true, false))
+        }
         "text" => Some((false, true)),
         _ => None,
     }
@@ -203,19 +210,22 @@ pub(crate) fn EmergencyNotice(#[prop(optional)] urgent: bool) -> impl IntoView {
     // The clinic's own words when the relay has sent them; the default
     // otherwise (before the clinic's details arrive, or offline).
     let clinic = use_context::<Session>().map(|session| session.inbox().clinic);
-    let text = move || {
+    let own = move || {
         clinic
             .and_then(|c| c.get())
             .map(|info| info.emergency_notice)
             .filter(|notice| !notice.trim().is_empty())
-            .unwrap_or_else(|| DEFAULT_NOTICE.to_owned())
     };
+    let text = move || own().unwrap_or_else(|| t(Text::EmergencyDefaultNotice).to_owned());
+    // The default's links come from its English, whatever language it is
+    // read in.
+    let ways = move || ways_to_reach(&own().unwrap_or_else(|| DEFAULT_NOTICE.to_owned()));
     view! {
         <div class=if urgent { "emergency urgent" } else { "emergency" } role=if urgent { "alert" } else { "note" }>
             <strong>{text}</strong>
-            " Messages here are not watched around the clock."
+            {tr(Text::EmergencyNotWatched)}
             <p class="emergency-links">
-                {move || ways_to_reach(&text()).into_iter().map(|way| view! {
+                {move || ways().into_iter().map(|way| view! {
                     <a class="button danger" href=way.href()>{way.label()}</a>
                 }).collect_view()}
             </p>
@@ -226,6 +236,25 @@ pub(crate) fn EmergencyNotice(#[prop(optional)] urgent: bool) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The English shown for the default notice is the one its links are
+    /// made from.
+    #[test]
+    fn the_default_notice_is_the_catalogues() {
+        assert_eq!(t(Text::EmergencyDefaultNotice), DEFAULT_NOTICE);
+    }
+
+    /// A clinic's notice written in Spanish gets its call links too.
+    #[test]
+    fn a_spanish_notice_is_called_as_it_says() {
+        assert_eq!(
+            ways_to_reach("En caso de emergencia, llame al 911 o marque el (555) 123-4567."),
+            [
+                Reach::Call("911".into()),
+                Reach::Call("(555) 123-4567".into()),
+            ]
+        );
+    }
 
     #[test]
     fn each_number_is_called_and_texted_as_the_notice_says() {

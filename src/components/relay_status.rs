@@ -5,6 +5,7 @@ use leptos::task::spawn_local;
 use ward_proto::HealthStatus;
 
 use crate::api::{self, ApiError};
+use crate::i18n::{Text, t, tr};
 
 /// What the screen knows about the relay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,14 +32,12 @@ impl RelayState {
 
     /// What the patient reads: what happened and what to do.
     pub(crate) fn message(self) -> &'static str {
-        match self {
-            Self::Checking => "Connecting to Ward…",
-            Self::Ready => "Connected securely to Ward.",
-            Self::Degraded => {
-                "Ward is having trouble right now. Your messages are safe; try again in a few minutes."
-            }
-            Self::Unreachable => "Can't reach Ward. Check that you are online, then try again.",
-        }
+        t(match self {
+            Self::Checking => Text::RelayChecking,
+            Self::Ready => Text::RelayReady,
+            Self::Degraded => Text::RelayDegraded,
+            Self::Unreachable => Text::RelayUnreachable,
+        })
     }
 
     /// Whether offering "Try again" makes sense.
@@ -66,7 +65,7 @@ pub(crate) fn RelayStatus() -> impl IntoView {
         </p>
         <Show when=move || relay.get().can_retry()>
             <button type="button" class="button secondary" on:click=move |_| check()>
-                "Try again"
+                {tr(Text::RelayTryAgain)}
             </button>
         </Show>
     }

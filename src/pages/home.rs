@@ -9,6 +9,7 @@ use ward_proto::caregivers::{CaregiverStatus, People};
 use ward_proto::threads::{Role, Thread};
 
 use crate::components::list::{List, row_key};
+use crate::i18n::{Plural, Text, count, fill, t, tr};
 use crate::messaging::{Inbox, category_label};
 use crate::pages::consent_prompt::ConsentPrompt;
 use crate::pages::settings::local_time;
@@ -31,10 +32,9 @@ fn ending_soon(people: &People, now_ms: u64, date: &dyn Fn(u64) -> String) -> Ve
         .filter_map(|c| Some((c, c.access_ends_at?)))
         .filter(|(_, ends)| soon(*ends))
         .map(|(c, ends)| {
-            format!(
-                "{}'s access to your messages ends on {}. Renew it in People who help me if you still want their help.",
-                c.display_name,
-                date(ends)
+            fill(
+                Text::HomeCaregiverAccessEnds,
+                &[("name", &c.display_name), ("date", &date(ends))],
             )
         })
         .collect();
@@ -44,10 +44,9 @@ fn ending_soon(people: &People, now_ms: u64, date: &dyn Fn(u64) -> String) -> Ve
             .iter()
             .filter(|p| soon(p.access_ends_at))
             .map(|p| {
-                format!(
-                    "Your access to {}'s messages ends on {}. Ask them to renew it if you should keep helping.",
-                    p.display_name,
-                    date(p.access_ends_at)
+                fill(
+                    Text::HomeYourAccessEnds,
+                    &[("name", &p.display_name), ("date", &date(p.access_ends_at))],
                 )
             }),
     );
@@ -77,7 +76,7 @@ fn for_whom(thread: &Thread, me: &str) -> Option<String> {
         .members
         .iter()
         .find(|m| m.role == Role::Patient && m.account_id != me)
-        .map(|m| format!("For {}", m.display_name))
+        .map(|m| fill(Text::HomeForWhom, &[("name", &m.display_name)]))
 }
 
 fn clinic_name(thread: &Thread) -> String {
@@ -86,7 +85,7 @@ fn clinic_name(thread: &Thread) -> String {
         .iter()
         .find(|m| m.role == Role::Clinic)
         .map(|m| m.display_name.clone())
-        .unwrap_or_else(|| "Your care team".into())
+        .unwrap_or_else(|| t(Text::HomeYourCareTeam).into())
 }
 
 /// The threads list.
@@ -137,17 +136,17 @@ pub(crate) fn Home() -> impl IntoView {
     };
     view! {
         <section class="card" aria-labelledby="home-title">
-            <h1 id="home-title" tabindex="-1">"Messages with your care team"</h1>
+            <h1 id="home-title" tabindex="-1">{tr(Text::HomeTitle)}</h1>
             <SignInAlerts />
             <ConsentPrompt />
             <Show when=move || !helped().is_empty()>
                 <fieldset class="categories">
-                    <legend>"Whose messages"</legend>
+                    <legend>{tr(Text::HomeWhoseMessages)}</legend>
                     <label class="choice">
                         <input type="radio" name="showing-for"
                             prop:checked=move || showing.get().is_none()
                             on:change=move |_| showing.set(None) />
-                        "Everyone's"
+                        {tr(Text::HomeEveryones)}
                     </label>
                     <List each=helped key=|(id, _)| id.clone() let:person>
                         {
@@ -158,7 +157,7 @@ pub(crate) fn Home() -> impl IntoView {
                                     <input type="radio" name="showing-for"
                                         prop:checked=move || showing.get().as_deref() == Some(chosen.as_str())
                                         on:change=move |_| showing.set(Some(id.clone())) />
-                                    {format!("Messages for {name}")}
+                                    {move || fill(Text::HomeMessagesFor, &[("name", &name)])}
                                 </label>
                             }
                         }
@@ -167,30 +166,32 @@ pub(crate) fn Home() -> impl IntoView {
             </Show>
             <div role="status">
                 <List each=notices key=|text| text.clone() let:text>
-                    <p class="notice">{text} " " <A href="/settings/people">"People who help me"</A></p>
+                    <p class="notice">{text} " " <A href="/settings/people">{tr(Text::HomePeopleWhoHelpMe)}</A></p>
                 </List>
             </div>
             <div class="actions">
                 <Show when=move || !caregiver()>
-                    <A href="/new" attr:class="button primary">"New message"</A>
+                    <A href="/new" attr:class="button primary">{tr(Text::HomeNewMessage)}</A>
                 </Show>
-                <A href="/search" attr:class="button secondary">"Search"</A>
+                <A href="/search" attr:class="button secondary">{tr(Text::HomeSearch)}</A>
             </div>
             <Show
                 when=move || !inbox.threads.with(Vec::is_empty)
                 fallback=|| view! {
-                    <p class="hint">"No conversations yet. Start one with “New message”."</p>
+                    <p class="hint">{tr(Text::HomeNoConversations)}</p>
                 }
             >
-                <ul class="thread-list" aria-label="Conversations">
+                <ul class="thread-list" aria-label=tr(Text::HomeConversationsLabel)>
                     <List each=shown key=|t| row_key(&[&t.thread_id, &t.unread_count.to_string(), &t.last_message_at.map(|at| at.to_string()).unwrap_or_default()]) let:thread>
                         <li>
                             <A href=format!("/threads/{}", thread.thread_id) attr:class="thread-row">
                                 {
                                     let id = thread.thread_id.clone();
-                                    let category = category_label(thread.category);
-                                    let clinic = clinic_name(&thread);
+                                    let thread = thread.clone();
                                     move || {
+                                        // Read here, so they follow a change of language.
+                                        let category = category_label(thread.category);
+                                        let clinic = clinic_name(&thread);
                                         let summary = inbox.summary(&id);
                                         let (title, about) = match summary.subject {
                                             Some(subject) => (subject, format!("{category} · {clinic}")),
@@ -208,10 +209,16 @@ pub(crate) fn Home() -> impl IntoView {
                                     move || for_whom(&thread, &me()).map(|text| view! { <span class="meta">{text}</span> })
                                 }
                                 <span class="meta">
-                                    {thread.last_message_at.map(time_label).unwrap_or_else(|| "No messages yet".into())}
+                                    {
+                                        let at = thread.last_message_at;
+                                        move || at.map(time_label).unwrap_or_else(|| t(Text::HomeNoMessagesYet).into())
+                                    }
                                 </span>
                                 <Show when=move || { thread.unread_count > 0 }>
-                                    <span class="badge">{format!("{} unread", thread.unread_count)}</span>
+                                    <span class="badge">{
+                                        let unread = thread.unread_count;
+                                        move || count(Plural::HomeUnread, unread, &[])
+                                    }</span>
                                 </Show>
                             </A>
                         </li>

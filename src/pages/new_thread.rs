@@ -10,6 +10,7 @@ use crate::attachments::upload::Picked;
 use crate::components::composer::Composer;
 use crate::components::emergency::EmergencyNotice;
 use crate::components::notice::ErrorNote;
+use crate::i18n::{Text, fill, t, tr};
 use crate::messaging::{Inbox, NEW_THREAD, category_label};
 use crate::session::Session;
 
@@ -29,22 +30,20 @@ pub(crate) fn NewThread() -> impl IntoView {
     let hours = move || match clinic.get() {
         Some(info) => {
             let reply = if info.reply_time.is_empty() {
-                "as soon as they can".to_owned()
+                t(Text::NewThreadAsSoonAsTheyCan)
             } else {
-                info.reply_time.clone()
+                info.reply_time.as_str()
             };
-            match info.office_hours {
-                Some(hours) => format!(
-                    "{} reads messages during office hours ({hours}) and usually replies {reply}.",
-                    info.display_name
+            let name = info.display_name.as_str();
+            match info.office_hours.as_deref() {
+                Some(hours) => fill(
+                    Text::NewThreadHoursWith,
+                    &[("name", name), ("hours", hours), ("reply", reply)],
                 ),
-                None => format!(
-                    "{} reads messages during office hours and usually replies {reply}.",
-                    info.display_name
-                ),
+                None => fill(Text::NewThreadHours, &[("name", name), ("reply", reply)]),
             }
         }
-        None => "Your care team reads messages during office hours.".into(),
+        None => t(Text::NewThreadHoursDefault).into(),
     };
 
     // The inbox hears whether something is being written here, so an
@@ -66,7 +65,7 @@ pub(crate) fn NewThread() -> impl IntoView {
     // Asked before the emergency warning, so Send after it sends.
     let ready = Callback::new(move |()| {
         let chosen = category.get_untracked().is_some();
-        error.set((!chosen).then(|| "Choose what your message is about first.".into()));
+        error.set((!chosen).then(|| t(Text::NewThreadChooseCategory).into()));
         chosen
     });
     let warned = RwSignal::new(false);
@@ -74,7 +73,7 @@ pub(crate) fn NewThread() -> impl IntoView {
     let on_send = Callback::new(move |text: String| {
         let Some(chosen) = category.get_untracked() else {
             draft.set(text);
-            error.set(Some("Choose what your message is about first.".into()));
+            error.set(Some(t(Text::NewThreadChooseCategory).into()));
             return;
         };
         busy.set(true);
@@ -107,21 +106,21 @@ pub(crate) fn NewThread() -> impl IntoView {
 
     view! {
         <section class="card" aria-labelledby="new-title">
-            <h1 id="new-title" tabindex="-1">"New message"</h1>
+            <h1 id="new-title" tabindex="-1">{tr(Text::NewThreadTitle)}</h1>
             <fieldset class="categories">
-                <legend>"What is this about?"</legend>
+                <legend>{tr(Text::NewThreadWhatAbout)}</legend>
                 {Category::ALL.iter().map(|&c| view! {
                     <label class="choice">
                         <input type="radio" name="category"
                             prop:checked=move || category.get() == Some(c)
                             on:change=move |_| category.set(Some(c)) />
-                        {category_label(c)}
+                        {move || category_label(c)}
                     </label>
                 }).collect_view()}
             </fieldset>
-            <label for="subject">"Subject (optional)"</label>
+            <label for="subject">{tr(Text::NewThreadSubject)}</label>
             <input id="subject" name="subject" type="text" maxlength="80" autocomplete="off" bind:value=subject />
-            <p class="hint">"Helps you tell your conversations apart. It is encrypted like your messages: only the people in this conversation can read it."</p>
+            <p class="hint">{tr(Text::NewThreadSubjectHint)}</p>
             // Once: the composer's urgent notice takes its place.
             <Show when=move || !warned.get()>
                 <EmergencyNotice />

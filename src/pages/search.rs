@@ -5,6 +5,7 @@ use crate::router::A;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use crate::i18n::{Plural, Text, count, t, tr};
 use crate::messaging::{Inbox, category_label};
 use crate::pages::thread::time_label;
 use crate::session::Session;
@@ -52,7 +53,7 @@ pub(crate) fn Search() -> impl IntoView {
                     let category = inbox
                         .thread(&thread_id)
                         .map(|t| category_label(t.category))
-                        .unwrap_or("Conversation");
+                        .unwrap_or_else(|| t(Text::ThreadConversation));
                     let who = inbox.sender_label(&thread_id, &m.sender_id, &me);
                     (
                         thread_id,
@@ -69,26 +70,25 @@ pub(crate) fn Search() -> impl IntoView {
 
     view! {
         <section class="card" aria-labelledby="search-title">
-            <h1 id="search-title" tabindex="-1">"Search messages"</h1>
-            <p class="hint">"Searches on this device only. Nothing you type here is sent."</p>
-            <label for="search-input">"Search for"</label>
+            <h1 id="search-title" tabindex="-1">{tr(Text::SearchTitle)}</h1>
+            <p class="hint">{tr(Text::SearchHint)}</p>
+            <label for="search-input">{tr(Text::SearchFor)}</label>
             <input id="search-input" type="search" autocomplete="off" bind:value=query />
             <p role="status" class="hint">
                 {move || {
                     if loading.get() {
-                        "Opening your conversations…".to_string()
+                        t(Text::SearchOpening).to_owned()
                     } else if query.get().trim().chars().count() < 2 {
                         String::new()
                     } else {
                         match results().len() {
-                            0 => "No messages match.".into(),
-                            1 => "1 message matches.".into(),
-                            n => format!("{n} messages match."),
+                            0 => t(Text::SearchNone).into(),
+                            n => count(Plural::SearchMatches, n as u64, &[]),
                         }
                     }
                 }}
             </p>
-            <ul class="search-results" aria-label="Results">
+            <ul class="search-results" aria-label=tr(Text::SearchResults)>
                 {move || results().into_iter().map(|(thread_id, category, who, time, text, _)| view! {
                     <li>
                         <A href=format!("/threads/{thread_id}") attr:class="thread-row">

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use crate::router::A;
 use ward_proto::threads::Role;
 
+use crate::i18n::{Text, fill, t, tr};
 use crate::messaging::{Inbox, category_label};
 
 /// "With Riverside Clinic", or "Your care team" before the thread loads.
@@ -14,7 +15,7 @@ fn clinic_name(inbox: Inbox, thread_id: &str) -> String {
         .thread(thread_id)
         .and_then(|t| t.members.into_iter().find(|m| m.role == Role::Clinic))
         .map(|m| m.display_name)
-        .unwrap_or_else(|| "Your care team".into())
+        .unwrap_or_else(|| t(Text::HomeYourCareTeam).into())
 }
 
 /// The thread's title and who it is with.
@@ -26,13 +27,16 @@ pub(crate) fn ThreadHeader(thread_id: Memo<String>) -> impl IntoView {
         inbox
             .thread(&thread_id.get())
             .map(|t| category_label(t.category))
-            .unwrap_or("Conversation")
+            .unwrap_or_else(|| t(Text::ThreadConversation))
     };
     // The patient's subject, opened on this device, else the category.
     let subject = move || inbox.summary(&thread_id.get()).subject;
     let title = move || subject().unwrap_or_else(|| category().to_owned());
     let about = move || {
-        let with = format!("With {}", clinic_name(inbox, &thread_id.get()));
+        let with = fill(
+            Text::ThreadWith,
+            &[("name", &clinic_name(inbox, &thread_id.get()))],
+        );
         match subject() {
             Some(_) => format!("{} · {with}", category()),
             None => with,
@@ -40,7 +44,7 @@ pub(crate) fn ThreadHeader(thread_id: Memo<String>) -> impl IntoView {
     };
     view! {
         <header class="thread-head">
-            <A href="/" attr:class="back" attr:aria-label="Back to messages">"‹"</A>
+            <A href="/" attr:class="back" attr:aria-label=tr(Text::ThreadBackToMessages)>"‹"</A>
             <div>
                 <h1 id="thread-title" tabindex="-1">{title}</h1>
                 <p class="meta">{about}</p>
@@ -63,7 +67,7 @@ pub(crate) fn TypingLine(thread_id: Memo<String>, now: RwSignal<f64>) -> impl In
     };
     view! {
         <p class="typing" aria-live="polite">
-            {move || typing().then(|| format!("{} is typing…", clinic_name(inbox, &thread_id.get())))}
+            {move || typing().then(|| fill(Text::ThreadTyping, &[("name", &clinic_name(inbox, &thread_id.get()))]))}
         </p>
     }
 }

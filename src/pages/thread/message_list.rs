@@ -11,6 +11,7 @@ use super::{time_label, with_messages};
 use crate::components::attachment::AttachmentView;
 use crate::components::list::List;
 use crate::components::notice::element_by_id;
+use crate::i18n::{Plural, Text, count, fill, t, tr};
 use crate::messaging::pinning;
 use crate::messaging::{Delivery, Inbox, Shown};
 use crate::session::{Session, SessionError};
@@ -152,19 +153,16 @@ pub(crate) fn MessageList(
     let pill_text = move || {
         let first = unseen.get()?;
         let me = me();
-        let mut count = 0;
+        let mut new = 0;
         with_messages(inbox, thread_id, &mut |list| {
-            count = list
+            new = list
                 .iter()
                 .skip_while(|m| m.message_id != first)
                 .filter(|m| m.sender_id != me)
                 .count();
         });
-        Some(if count > 1 {
-            format!("{count} new messages ↓")
-        } else {
-            "New message ↓".to_owned()
-        })
+        // Never "0 new messages": the pill is there for at least one.
+        Some(count(Plural::ThreadNewMessagesPill, new.max(1) as u64, &[]))
     };
     let go_to_unseen = move |_| {
         if let Some(first) = unseen.get_untracked()
@@ -216,20 +214,20 @@ pub(crate) fn MessageList(
             <Show when=move || { earlier() > 0 }>
                 <button type="button" class="link-button show-earlier" disabled=loading_earlier on:click=show_earlier>
                     {move || if loading_earlier.get() {
-                        "Opening earlier messages…".to_string()
+                        t(Text::ThreadOpeningEarlier).to_owned()
                     } else {
-                        format!("Show earlier messages ({} more)", earlier())
+                        count(Plural::ThreadShowEarlier, earlier(), &[])
                     }}
                 </button>
             </Show>
-            <ol class="messages" aria-label="Messages">
+            <ol class="messages" aria-label=tr(Text::ThreadMessagesLabel)>
                 // Keyed: showing earlier messages or a new one arriving adds
                 // rows without rebuilding the ones already on the page.
                 <List each=move || rows.get() key=Row::key let(row)>
                     {match row {
                         Row::Day(day) => view! { <li class="day"><h2>{day}</h2></li> }.into_any(),
                         Row::Unread => view! {
-                            <li class="unread-divider" id="unread-divider"><h2>"Unread messages"</h2></li>
+                            <li class="unread-divider" id="unread-divider"><h2>{tr(Text::ThreadUnreadDivider)}</h2></li>
                         }.into_any(),
                         Row::Notice(_, text) => view! {
                             <li class="notice key-notice" data-testid="key-change-notice"><p>{text}</p></li>
@@ -396,8 +394,17 @@ fn MessageItem(message: Shown, me: String, thread_id: String) -> impl IntoView {
     let session = Session::get();
     let inbox = Inbox::get();
     let mine = message.sender_id == me;
-    let who = inbox.sender_label(&thread_id, &message.sender_id, &me);
-    let time = time_label(message.sent_at_ms);
+    // Both follow a change of language (and only that: the sender's name
+    // is read untracked, not again on every change to the thread).
+    let who = {
+        let (thread_id, sender_id, me) = (thread_id.clone(), message.sender_id.clone(), me.clone());
+        move || {
+            crate::i18n::lang();
+            untrack(|| inbox.sender_label(&thread_id, &sender_id, &me))
+        }
+    };
+    let sent_at_ms = message.sent_at_ms;
+    let time = move || time_label(sent_at_ms);
     let seq = message.seq;
     let delivery = message.delivery.clone();
     let failed_id = message.message_id.clone();
@@ -408,15 +415,12 @@ fn MessageItem(message: Shown, me: String, thread_id: String) -> impl IntoView {
             return None;
         }
         match &delivery {
-            Some(Delivery::Sending) => Some("Sending".into()),
-            Some(Delivery::Queued) => {
-                Some("Waiting for a connection. It will be sent when you are back online.".into())
+            Some(Delivery::Sending) => Some(t(Text::ThreadSending).into()),
+            Some(Delivery::Queued) => Some(t(Text::ThreadQueued).into()),
+            Some(Delivery::Retrying) => Some(t(Text::ThreadRetrying).into()),
+            Some(Delivery::Failed(reason)) => {
+                Some(fill(Text::ThreadNotSent, &[("reason", reason)]))
             }
-            Some(Delivery::Retrying) => Some(
-                "Waiting: Ward's server is busy for a moment. It will be sent by itself shortly."
-                    .into(),
-            ),
-            Some(Delivery::Failed(reason)) => Some(format!("Not sent. {reason}")),
             _ => {
                 let seq = seq?;
                 let others = inbox.thread(&thread_id)?.members;
@@ -426,14 +430,21 @@ fn MessageItem(message: Shown, me: String, thread_id: String) -> impl IntoView {
                     .find(|m| m.read_up_to >= seq);
                 if let Some(reader) = reader {
                     return Some(match reader.read_at {
-                        Some(at) => format!("Read {}", time_label(at)),
-                        None => "Read".into(),
+                        Some(at) => fill(Text::ThreadReadAt, &[("time", &time_label(at))]),
+                        None => t(Text::ThreadRead).into(),
                     });
                 }
                 let delivered = others
                     .iter()
                     .any(|m| m.account_id != me && m.delivered_up_to >= seq);
-                Some(if delivered { "Delivered" } else { "Sent" }.into())
+                Some(
+                    t(if delivered {
+                        Text::ThreadDelivered
+                    } else {
+                        Text::ThreadSent
+                    })
+                    .into(),
+                )
             }
         }
     };
@@ -455,7 +466,7 @@ fn MessageItem(message: Shown, me: String, thread_id: String) -> impl IntoView {
             })}
             {move || status().map(|s| view! { <p class="status">{s}</p> })}
             <Show when=move || failed>
-                <button type="button" class="link-button" on:click=retry.clone()>"Retry"</button>
+                <button type="button" class="link-button" on:click=retry.clone()>{tr(Text::ThreadRetry)}</button>
             </Show>
         </li>
     }

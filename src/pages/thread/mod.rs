@@ -21,6 +21,7 @@ use leptos::task::spawn_local;
 use crate::attachments::upload::Picked;
 use crate::components::composer::Composer;
 use crate::components::notice::ErrorNote;
+use crate::i18n::{Text, fill, tr};
 use crate::messaging::{Inbox, Shown, is_member_as};
 use crate::session::{Phase, Session, SessionError};
 use header::{ThreadHeader, TypingLine};
@@ -194,10 +195,8 @@ pub fn ThreadView() -> impl IntoView {
             <Show
                 when=move || !access_ended.get()
                 fallback=|| view! {
-                    <p class="notice" role="alert">
-                        "Your access to these messages has ended. The patient can share them with you again."
-                    </p>
-                    <a href="/">"Back to your messages"</a>
+                    <p class="notice" role="alert">{tr(Text::ThreadAccessEnded)}</p>
+                    <a href="/">{tr(Text::ThreadBackToYourMessages)}</a>
                 }
             >
                 <KeyAlerts thread_id=thread_id error=error />
@@ -211,9 +210,9 @@ pub fn ThreadView() -> impl IntoView {
                 <Show
                     when=move || read_only_for.get().is_none()
                     fallback=move || view! {
-                        <p class="notice">{move || format!(
-                            "You can read this conversation but not send in it. Ask {} if you need to send something.",
-                            read_only_for.get().unwrap_or_default()
+                        <p class="notice">{move || fill(
+                            Text::ThreadReadOnly,
+                            &[("name", &read_only_for.get().unwrap_or_default())],
                         )}</p>
                     }
                 >

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use crate::i18n::{Text, fill, tr};
 use crate::messaging::Inbox;
 use crate::session::Session;
 
@@ -68,25 +69,25 @@ pub(crate) fn KeyAlerts(thread_id: Memo<String>, error: RwSignal<Option<String>>
     view! {
         {move || rewritten().into_iter().map(|name| view! {
             <div class="key-change" role="alert" data-testid="key-history-rewritten">
-                <p><strong>{format!("{name}: Ward's server showed a different history of their security keys.")}</strong></p>
-                <p>"The history of their security keys is not the one this device saw before. Ward will not send to them or open their messages here. Call the clinic."</p>
+                <p><strong>{move || fill(Text::ThreadKeyRewrittenTitle, &[("name", &name)])}</strong></p>
+                <p>{tr(Text::ThreadKeyRewrittenBody)}</p>
             </div>
         }).collect_view()}
         {move || split().into_iter().map(|name| view! {
             <div class="key-change" role="alert" data-testid="key-split-view">
-                <p><strong>{format!("{name}: others were shown different security keys.")}</strong></p>
-                <p>"Someone in this conversation saw a different history of their security keys than you did. Nothing is sent until this is sorted out. Call the clinic."</p>
+                <p><strong>{move || fill(Text::ThreadKeySplitTitle, &[("name", &name)])}</strong></p>
+                <p>{tr(Text::ThreadKeySplitBody)}</p>
             </div>
         }).collect_view()}
         {move || changed().into_iter().map(|(account_id, name, number, old)| view! {
             <div class="key-change" role="alert">
-                <p><strong>{format!("{name}: security keys changed.")}</strong></p>
-                <p>"This happens when they set up a new device, but it could also mean someone is trying to read your messages. Nothing is sent to them until you check. Ask them to read you their safety number (a number that is the same on both sides only when nobody is in between), by phone or in person, and compare:"</p>
-                <p>"Before: "<span class="safety-number" data-testid="old-safety-number">{old}</span></p>
-                <p>"Now: "</p>
+                <p><strong>{move || fill(Text::ThreadKeyChangedTitle, &[("name", &name)])}</strong></p>
+                <p>{tr(Text::ThreadKeyChangedBody)}</p>
+                <p>{tr(Text::ThreadKeyBefore)}<span class="safety-number" data-testid="old-safety-number">{old}</span></p>
+                <p>{tr(Text::ThreadKeyNow)}</p>
                 <p class="safety-number" data-testid="new-safety-number">{number}</p>
                 <button type="button" class="button primary" on:click=move |_| accept(account_id.clone())>
-                    "It matches: continue"
+                    {tr(Text::ThreadKeyMatches)}
                 </button>
             </div>
         }).collect_view()}

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::with_messages;
+use crate::i18n::{Text, tr};
 use crate::messaging::{Inbox, Shown};
 use crate::session::Session;
 
@@ -33,7 +34,7 @@ pub(crate) fn QuickReplies(thread_id: Memo<String>) -> impl IntoView {
         offer().map(|offer| {
         let offer_id = offer.message_id.clone();
         view! {
-            <div class="quick-replies" role="group" aria-label="Quick replies">
+            <div class="quick-replies" role="group" aria-label=tr(Text::ThreadQuickReplies)>
                 {offer.quick_replies.iter().map(|(option_id, label)| {
                     let (offer_id, option_id, label) = (offer_id.clone(), option_id.clone(), label.clone());
                     let text = label.clone();

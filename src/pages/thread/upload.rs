@@ -6,6 +6,7 @@ use leptos::task::spawn_local;
 use crate::attachments::upload::prepare;
 use crate::attachments::{percent, size_label};
 use crate::components::notice::ErrorNote;
+use crate::i18n::{Text, fill, tr};
 use crate::messaging::{Inbox, UploadStep};
 use crate::session::Session;
 
@@ -69,33 +70,35 @@ pub(crate) fn UploadProgress(thread_id: String, message_id: String) -> impl Into
     };
     view! {
         {move || state().map(|upload| {
-            let percent = percent(upload.done, upload.total);
+            let percent = percent(upload.done, upload.total).to_string();
+            let percent = percent.as_str();
             let text = match upload.step {
-                UploadStep::Preparing => format!("Preparing {}… {percent}%", upload.name),
-                UploadStep::Uploading => format!(
-                    "Encrypting and uploading {} of {} ({percent}%)",
-                    size_label(upload.done),
-                    size_label(upload.total)
+                UploadStep::Preparing => fill(
+                    Text::UploadPreparing,
+                    &[("name", &upload.name), ("percent", percent)],
                 ),
-                UploadStep::Waiting => format!(
-                    "Waiting for a connection. The upload continues from {percent}% when you are back online."
+                UploadStep::Uploading => fill(
+                    Text::UploadUploading,
+                    &[
+                        ("done", &size_label(upload.done)),
+                        ("total", &size_label(upload.total)),
+                        ("percent", percent),
+                    ],
                 ),
-                UploadStep::NeedsFile => format!(
-                    "Ward was closed while “{}” was uploading. Choose the same file again to finish sending it.",
-                    upload.name
-                ),
+                UploadStep::Waiting => fill(Text::UploadWaiting, &[("percent", percent)]),
+                UploadStep::NeedsFile => fill(Text::UploadNeedsFile, &[("name", &upload.name)]),
             };
             view! {
                 <div class="upload">
                     <progress max=upload.total.to_string() value=upload.done.to_string()
-                        aria-label=format!("Upload of {}", upload.name)></progress>
+                        aria-label=fill(Text::UploadLabel, &[("name", &upload.name)])></progress>
                     <p class="hint">{text}</p>
                     {(upload.step == UploadStep::NeedsFile).then(|| view! {
                         <input id="upload-again" type="file" class="visually-hidden" on:change=again.clone() />
-                        <label for="upload-again" class="button secondary">"Choose the file again"</label>
+                        <label for="upload-again" class="button secondary">{tr(Text::UploadChooseAgain)}</label>
                     })}
                     {upload.problem.map(|problem| view! { <p class="error-note" role="alert">{problem}</p> })}
-                    <button type="button" class="link-button" on:click=cancel.clone()>"Cancel upload"</button>
+                    <button type="button" class="link-button" on:click=cancel.clone()>{tr(Text::UploadCancel)}</button>
                 </div>
             }
         })}
