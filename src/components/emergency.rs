@@ -210,16 +210,24 @@ pub(crate) fn EmergencyNotice(#[prop(optional)] urgent: bool) -> impl IntoView {
     // The clinic's own words when the relay has sent them; the default
     // otherwise (before the clinic's details arrive, or offline).
     let clinic = use_context::<Session>().map(|session| session.inbox().clinic);
-    let own = move || {
+    // `english`: the clinic's notice as written (its numbers are the
+    // links, whatever language the notice is read in); `shown`: in the
+    // language shown, where the relay has it.
+    let own = move |english: bool| {
         clinic
             .and_then(|c| c.get())
-            .map(|info| info.emergency_notice)
+            .map(|info| {
+                if english {
+                    info.emergency_notice.clone()
+                } else {
+                    info.emergency_notice_in(crate::i18n::lang().tag())
+                        .to_owned()
+                }
+            })
             .filter(|notice| !notice.trim().is_empty())
     };
-    let text = move || own().unwrap_or_else(|| t(Text::EmergencyDefaultNotice).to_owned());
-    // The default's links come from its English, whatever language it is
-    // read in.
-    let ways = move || ways_to_reach(&own().unwrap_or_else(|| DEFAULT_NOTICE.to_owned()));
+    let text = move || own(false).unwrap_or_else(|| t(Text::EmergencyDefaultNotice).to_owned());
+    let ways = move || ways_to_reach(&own(true).unwrap_or_else(|| DEFAULT_NOTICE.to_owned()));
     view! {
         <div class=if urgent { "emergency urgent" } else { "emergency" } role=if urgent { "alert" } else { "note" }>
             <strong>{text}</strong>
