@@ -456,8 +456,31 @@ async function axeViolations(target) {
   return result.violations.map((/** @type {any} */ v) => `${v.id}: ${v.nodes.map((/** @type {any} */ n) => n.target.join(' ')).join(', ')}`);
 }
 
+const axeSizes = [{ width: 360, height: 740 }, { width: 1280, height: 800 }];
+
+/**
+ * axe on `page` in the light and the dark scheme (the device's setting),
+ * at a 360 px phone and a 1280 px desktop: zero violations. Leaves the
+ * page light, at the phone's size. `label` names the screen.
+ * @param {import('@playwright/test').Page} page
+ * @param {string} label
+ */
+async function axeEveryWay(page, label) {
+  for (const colorScheme of /** @type {const} */ (['light', 'dark'])) {
+    for (const size of axeSizes) {
+      await page.emulateMedia({ colorScheme });
+      await page.setViewportSize(size);
+      const scheme = await page.evaluate(() => getComputedStyle(document.documentElement).colorScheme);
+      expect(scheme, `${label}: the scheme follows the device`).toBe(colorScheme);
+      expect(await axeViolations(page), `${label}, ${colorScheme}, ${size.width} px`).toEqual([]);
+    }
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.setViewportSize(axeSizes[0]);
+}
+
 module.exports = {
-  axeViolations,
+  axeViolations, axeEveryWay,
   accountId, ageSessions, clinic, clinicAt, clinicPipe, clinicWatch, clinicWithInput, codesFor, idbRecords, initClinic, nextCode, invite,
   addAuthenticator, attachFile, syncPasskeys, totp, screenshot, enrollThroughScreens, confirmRecoveryCode, safetyNumber, signInOnNewPage,
   ownRelay, sealedTo, shared,

@@ -1,0 +1,102 @@
+// @ts-check
+// Ward's text catalogue (src/i18n/catalogue/*.json, the same files build.rs
+// compiles), for tests that drive the app in Spanish by what a person sees,
+// and for the check that every text on a screen comes from the catalogue.
+const fs = require('fs');
+const path = require('path');
+
+const dir = path.join(__dirname, '..', '..', 'src', 'i18n', 'catalogue');
+
+/** @typedef {{ en: string | { one: string, other: string }, es: string | { one: string, other: string } }} Entry */
+
+/** @type {Record<string, Entry>} */
+const entries = Object.assign(
+  {},
+  ...fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort()
+    .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'))),
+);
+
+/** @param {Entry['en']} text */
+const forms = (text) => (typeof text === 'string' ? [text] : [text.one, text.other]);
+
+/**
+ * The Spanish for an English text of the catalogue, exactly as the app
+ * shows it (so a Spanish test finds its controls by the same words a
+ * Spanish reader sees). Throws for text that is not in the catalogue.
+ * @param {string} english
+ */
+function es(english) {
+  for (const entry of Object.values(entries)) {
+    const en = forms(entry.en);
+    const i = en.indexOf(english);
+    if (i >= 0) return forms(entry.es)[i];
+  }
+  throw new Error(`not in the catalogue: ${JSON.stringify(english)}`);
+}
+
+/** @param {string} text */
+const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * One pattern per text in `lang`: the text, with each `{name}` standing
+ * for anything.
+ * @param {'en' | 'es'} lang
+ */
+function patterns(lang) {
+  return Object.values(entries).flatMap((entry) => forms(entry[lang]).map((text) => {
+    const parts = text.split(/\{[a-z_]+\}/).map((p) => escape(p.trim()));
+    return new RegExp(`^${parts.join('[\\s\\S]+?')}$`);
+  }));
+}
+
+/**
+ * The texts on the page (visible text, and the accessible names given by
+ * `aria-label`, `placeholder`, `title`, `alt`) that are not from the
+ * catalogue in `lang` and not in `allowed` (what the test typed, names
+ * and numbers the relay or the clinic gave). Dates and times from `Intl`,
+ * numbers, and text inside `<time>`, code or the safety number pass.
+ * @param {import('@playwright/test').Page | import('@playwright/test').Frame} page
+ * @param {'en' | 'es'} lang
+ * @param {string[]} allowed
+ */
+async function notFromCatalogue(page, lang, allowed) {
+  const texts = await page.evaluate(() => {
+    /** @param {Element} el */
+    const shown = (el) => {
+      const box = /** @type {HTMLElement} */ (el).getBoundingClientRect?.();
+      const style = getComputedStyle(el);
+      return box && box.width > 0 && box.height > 0 && style.visibility !== 'hidden' && style.display !== 'none';
+    };
+    const found = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const text = (node.textContent || '').trim();
+      const parent = node.parentElement;
+      if (!text || !parent || !shown(parent)) continue;
+      if (parent.closest('script, style, time, code, .safety-number, [data-user-text]')) continue;
+      found.push(text);
+    }
+    for (const el of document.querySelectorAll('[aria-label], [placeholder], [title], img[alt]')) {
+      if (el.closest('[aria-hidden="true"]')) continue;
+      for (const name of ['aria-label', 'placeholder', 'title', 'alt']) {
+        const value = (el.getAttribute(name) || '').trim();
+        if (value) found.push(value);
+      }
+    }
+    return found;
+  });
+  const known = patterns(lang);
+  const dates = lang === 'es'
+    ? /^(hoy|ayer|lunes|martes|miércoles|jueves|viernes|sábado|domingo|de|del|ene|feb|mar|abr|may|jun|jul|ago|sept?|oct|nov|dic|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre|a|p|m|h|[\d\s.,:/()·–-])+$/i
+    : /^(today|yesterday|monday|tuesday|wednesday|thursday|friday|saturday|sunday|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|january|february|march|april|june|july|august|september|october|november|december|at|am|pm|[\d\s.,:/()·–-])+$/i;
+  // Names of things, the same in every language.
+  const names = ['Ward', 'English', 'Español', '·', '×', '↓', '…'];
+  return [...new Set(texts)].filter((text) => !(
+    names.includes(text)
+    || !allowed.reduce((rest, a) => rest.split(a).join(' '), text).replace(/[\s.,:;!?¿¡()"“”«»'’·–-]/g, '')
+    || dates.test(text)
+    || known.some((p) => p.test(text))
+  ));
+}
+
+module.exports = { es, notFromCatalogue };
