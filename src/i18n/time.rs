@@ -121,9 +121,14 @@ pub(super) fn minutes_ago(now: u64, then: u64) -> Option<u64> {
     (seconds < 3600).then_some(seconds / 60)
 }
 
+/// The first letter in capitals, by the browser's Unicode rules (Rust's
+/// `to_uppercase` would carry its case tables into the client).
 fn capitalised(text: &str) -> String {
     let mut chars = text.chars();
     chars.next().map_or_else(String::new, |first| {
-        first.to_uppercase().collect::<String>() + chars.as_str()
+        let first: String = js_sys::JsString::from(first.to_string().as_str())
+            .to_upper_case()
+            .into();
+        first + chars.as_str()
     })
 }

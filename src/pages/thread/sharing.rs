@@ -62,7 +62,7 @@ fn names_in_words(names: &[String]) -> String {
 /// "Yolanda", nor "Hierro" where "hi" is a "y" sound): the Spanish "and"
 /// is written "e" before it.
 fn starts_with_i_sound(name: &str) -> bool {
-    let lower = name.trim_start().to_lowercase();
+    let lower = crate::components::lowercase(name.trim_start());
     let after_h = lower.strip_prefix('h');
     let Some(after_i) = after_h.unwrap_or(&lower).strip_prefix(['i', 'í']) else {
         return false;
