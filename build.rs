@@ -1,7 +1,7 @@
 //! Turns the text catalogue (`src/i18n/catalogue/*.json`) into Rust: the
-//! `Text` and `Plural` key enums, the English table compiled into the
-//! client, and (for host builds only) the Spanish table that
-//! `public/es.json` is written from. A key missing in either language, an
+//! `Text` and `Plural` key enums and, for the tests, the English and
+//! Spanish tables that `public/en.json` and `public/es.json` are written
+//! from (the client fetches its language's file: no text is compiled in). A key missing in either language, an
 //! empty text, or a translation whose `{placeholders}` differ from the
 //! English ones stops the build, naming the key.
 //!
@@ -179,6 +179,8 @@ fn generate(entries: &[Entry]) -> String {
         for (e, s) in entry.en.iter().zip(&entry.es) {
             let _ = writeln!(en, "    {e:?},");
             let _ = writeln!(es, "    {s:?},");
+            hasher.write(e.as_bytes());
+            hasher.write_u8(0);
             hasher.write(s.as_bytes());
             hasher.write_u8(0);
             slot += 1;
@@ -194,9 +196,10 @@ fn generate(entries: &[Entry]) -> String {
          pub enum Plural {{\n{plurals}}}\n\n\
          /// How many slots the tables have (a count takes two: one, other).\n\
          pub(crate) const SLOTS: usize = {slot};\n\n\
-         /// Changes whenever any Spanish text does: `public/es.json` carries it.\n\
+         /// Changes whenever any text does: `public/en.json` and `es.json` carry it.\n\
          pub(crate) const VERSION: &str = \"{:016x}\";\n\n\
-         /// English, compiled in.\n\
+         /// English, for the tests that write `public/en.json` (the client fetches it).\n\
+         #[cfg(test)]\n\
          pub(crate) static EN: [&str; SLOTS] = [\n{en}];\n\n\
          /// Spanish, for the tests that write `public/es.json` (the client fetches it).\n\
          #[cfg(test)]\n\

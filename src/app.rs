@@ -37,6 +37,15 @@ pub fn App() -> impl IntoView {
     let phase = session.phase;
     let signed_in = Memo::new(move |_| matches!(phase.get(), Phase::Unlocked | Phase::Locked));
     let locked = Memo::new(move |_| phase.get() == Phase::Locked);
+    // The clinic's own texts come from the relay in the language shown:
+    // asked for again when it changes.
+    Effect::new(move |before: Option<crate::i18n::Lang>| {
+        let lang = crate::i18n::lang();
+        if before.is_some_and(|before| before != lang) && phase.get_untracked() == Phase::Unlocked {
+            spawn_local(async move { inbox.reload_clinic(session).await });
+        }
+        lang
+    });
 
     view! {
         <a class="skip-link" href="#main" on:click=skip_to_content>{tr(Text::AppSkipToContent)}</a>

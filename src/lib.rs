@@ -44,12 +44,6 @@ pub mod store;
 /// Mounts the app on the page, replacing the "Loading" placeholder.
 pub fn start() {
     console_error_panic_hook::set_once();
-    if let Some(boot) = web_sys::window()
-        .and_then(|window| window.document())
-        .and_then(|document| document.get_element_by_id("boot"))
-    {
-        boot.remove();
-    }
     // Ward's own small window for a passkey asked for inside a clinic's
     // page: no session, no app around it (auth::popup).
     let path = web_sys::window().and_then(|w| w.location().pathname().ok());
@@ -57,7 +51,17 @@ pub fn start() {
     // The language first (Spanish is fetched, from the service worker's
     // cache when installed), so the first screen is already in it.
     wasm_bindgen_futures::spawn_local(async move {
-        i18n::start().await;
+        let ready = i18n::start().await;
+        if let Some(boot) = web_sys::window()
+            .and_then(|window| window.document())
+            .and_then(|document| document.get_element_by_id("boot"))
+        {
+            boot.remove();
+        }
+        if !ready {
+            cannot_start();
+            return;
+        }
         leptos::mount::mount_to_body(move || {
             use leptos::prelude::IntoAny as _;
             if passkey_window {
@@ -67,4 +71,14 @@ pub fn start() {
             }
         });
     });
+}
+
+/// Not even English could be fetched (offline, never installed, and the
+/// page itself from some cache): say so in both languages, in the words
+/// `index.html` keeps for it.
+fn cannot_start() {
+    let document = web_sys::window().and_then(|w| w.document());
+    if let Some(message) = document.and_then(|d| d.get_element_by_id("cannot-start")) {
+        let _ = message.remove_attribute("hidden");
+    }
 }

@@ -111,9 +111,13 @@ pub(crate) async fn put_vault(
     call(Method::PUT, "/v1/vault", Some(token), &body).await
 }
 
-/// `GET /v1/clinic`.
-pub(crate) async fn clinic(token: &SessionToken) -> Result<ClinicInfo, ApiError> {
-    get("/v1/clinic", Some(token)).await
+/// `GET /v1/clinic?lang=`: the clinic's texts in `lang` where it has them.
+pub(crate) async fn clinic(token: &SessionToken, lang: &str) -> Result<ClinicInfo, ApiError> {
+    get(
+        &format!("/v1/clinic?lang={}", super::url_encode(lang)),
+        Some(token),
+    )
+    .await
 }
 
 /// `GET /v1/passkeys`.

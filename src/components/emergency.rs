@@ -56,7 +56,8 @@ impl Reach {
 
 /// The numbers `notice` asks to call or text, in order: a number right
 /// after "call", "phone", "dial" or "ring" (or in Spanish "llame",
-/// "llamar", "marque", "marcar": to call), "text" (to text), or both
+/// "llamar", "marque", "marcar": to call), "text" (or "envíe un mensaje de
+/// texto": to text), or both
 /// ("call or text 988", "llame o marque"), with up to four words between
 /// ("ring the nurse line on …", "llame al 911"). Only numbers said so become links: a year, a date
 /// or office hours never do. A number is groups of digits, one bracketed
@@ -64,6 +65,15 @@ impl Reach {
 /// dot, holding 3 to 15 digits; what follows it ("(24/7)", "- 24 hours")
 /// is not part of it.
 pub(crate) fn ways_to_reach(notice: &str) -> Vec<Reach> {
+    // Spanish says "to text" in four words: one verb here.
+    let mut notice = super::lowercase(notice);
+    for phrase in [
+        "envíe un mensaje de texto",
+        "envie un mensaje de texto",
+        "mande un mensaje de texto",
+    ] {
+        notice = notice.replace(phrase, "text");
+    }
     let chars: Vec<char> = notice.chars().collect();
     let mut ways = Vec::new();
     let mut i = 0;
@@ -210,24 +220,17 @@ pub(crate) fn EmergencyNotice(#[prop(optional)] urgent: bool) -> impl IntoView {
     // The clinic's own words when the relay has sent them; the default
     // otherwise (before the clinic's details arrive, or offline).
     let clinic = use_context::<Session>().map(|session| session.inbox().clinic);
-    // `english`: the clinic's notice as written (its numbers are the
-    // links, whatever language the notice is read in); `shown`: in the
-    // language shown, where the relay has it.
-    let own = move |english: bool| {
+    let own = move || {
         clinic
             .and_then(|c| c.get())
-            .map(|info| {
-                if english {
-                    info.emergency_notice.clone()
-                } else {
-                    info.emergency_notice_in(crate::i18n::lang().tag())
-                        .to_owned()
-                }
-            })
+            .map(|info| info.emergency_notice)
             .filter(|notice| !notice.trim().is_empty())
     };
-    let text = move || own(false).unwrap_or_else(|| t(Text::EmergencyDefaultNotice).to_owned());
-    let ways = move || ways_to_reach(&own(true).unwrap_or_else(|| DEFAULT_NOTICE.to_owned()));
+    let text = move || own().unwrap_or_else(|| t(Text::EmergencyDefaultNotice).to_owned());
+    // The default's links come from its English, whatever language it is
+    // read in; a clinic's own notice (in the language shown, where the
+    // relay has it) from its own words, which know Spanish's "llame".
+    let ways = move || ways_to_reach(&own().unwrap_or_else(|| DEFAULT_NOTICE.to_owned()));
     view! {
         <div class=if urgent { "emergency urgent" } else { "emergency" } role=if urgent { "alert" } else { "note" }>
             <strong>{text}</strong>
@@ -253,6 +256,20 @@ mod tests {
     }
 
     /// A clinic's notice written in Spanish gets its call links too.
+    #[test]
+    fn the_relays_spanish_default_is_called_and_texted_as_it_says() {
+        assert_eq!(
+            ways_to_reach(
+                "Si es una emergencia, llame al 911. Si tiene una crisis de salud mental, llame o envíe un mensaje de texto al 988."
+            ),
+            [
+                Reach::Call("911".into()),
+                Reach::Call("988".into()),
+                Reach::Text("988".into()),
+            ]
+        );
+    }
+
     #[test]
     fn a_spanish_notice_is_called_as_it_says() {
         assert_eq!(

@@ -3,10 +3,12 @@
 //! The catalogue (`src/i18n/catalogue/*.json`, English and Spanish side by
 //! side) is turned by `build.rs` into the [`Text`] and [`Plural`] keys: a
 //! screen names a key, never a literal, so a missing key is a compile
-//! error and a missing translation a build error. English is compiled in;
-//! Spanish is fetched once as `/es.json` (precached by the service worker,
-//! so it works offline) when chosen, which keeps the wasm the size of one
-//! language (docs/benchmarks.md).
+//! error and a missing translation a build error. No text is compiled
+//! into the wasm: each language is a file (`/en.json`, `/es.json`, written
+//! from the catalogue and precached by the service worker, so it works
+//! offline), and the client fetches the one it shows before it draws
+//! anything. That keeps the wasm the same size whatever languages Ward
+//! speaks (docs/benchmarks.md).
 //!
 //! The language comes from the saved preference, else the browser's
 //! languages, else English. [`set`] changes it live: texts are read
@@ -66,8 +68,9 @@ impl Lang {
 
 thread_local! {
     static LANG: ArcRwSignal<Lang> = ArcRwSignal::new(Lang::En);
-    /// The Spanish table once fetched: kept for the page's lifetime.
-    static SPANISH: Cell<Option<&'static [String]>> = const { Cell::new(None) };
+    /// Each language's table once fetched (by [`Lang`] order), kept for
+    /// the page's lifetime.
+    static TABLES: [Cell<Option<&'static [String]>>; 2] = const { [Cell::new(None), Cell::new(None)] };
 }
 
 /// The language shown (tracked: a closure reading it re-renders on change).
@@ -75,8 +78,12 @@ pub fn lang() -> Lang {
     LANG.with(|lang| lang.get())
 }
 
-/// The text for `key` in the language shown. Spanish not (yet) fetched
-/// reads as English rather than as nothing.
+/// The language shown, read without tracking it.
+pub fn lang_untracked() -> Lang {
+    LANG.with(|lang| lang.get_untracked())
+}
+
+/// The text for `key` in the language shown.
 pub fn t(key: Text) -> &'static str {
     slot(key as usize)
 }
@@ -94,34 +101,31 @@ pub fn fill(key: Text, values: &[(&str, &str)]) -> String {
 /// How many of something, in the form the language's plural rules choose
 /// for `n`, with `{n}` (and any other `{name}`) filled in.
 pub fn count(key: Plural, n: u64, values: &[(&str, &str)]) -> String {
-    let one = key as usize;
-    let form = if plural_is_one(n) { one } else { one + 1 };
-    let number = n.to_string();
-    let mut all = vec![("n", number.as_str())];
-    all.extend_from_slice(values);
-    substitute(slot(form), &all)
+    let form = key as usize + usize::from(!plural_is_one(n));
+    substitute(slot(form), values).replace("{n}", &n.to_string())
 }
 
 fn slot(index: usize) -> &'static str {
-    let english = EN.get(index).copied().unwrap_or_default();
-    match lang() {
-        Lang::En => english,
-        Lang::Es => spanish(index).unwrap_or(english),
-    }
+    text_in(lang(), index)
+        .or_else(|| text_in(Lang::En, index))
+        .unwrap_or_default()
 }
 
 #[cfg(not(test))]
-fn spanish(index: usize) -> Option<&'static str> {
-    SPANISH
-        .with(Cell::get)
+fn text_in(lang: Lang, index: usize) -> Option<&'static str> {
+    TABLES
+        .with(|tables| tables[lang as usize].get())
         .and_then(|table| table.get(index))
         .map(String::as_str)
 }
 
-/// Host tests read Spanish from the compiled-in table (nothing to fetch).
+/// Host tests read the tables compiled in for them (nothing to fetch).
 #[cfg(test)]
-fn spanish(index: usize) -> Option<&'static str> {
-    ES.get(index).copied()
+fn text_in(lang: Lang, index: usize) -> Option<&'static str> {
+    match lang {
+        Lang::En => EN.get(index).copied(),
+        Lang::Es => ES.get(index).copied(),
+    }
 }
 
 /// Shows `lang` at once, in a host test (this thread only).
@@ -191,15 +195,17 @@ fn initial() -> Lang {
         .unwrap_or(Lang::En)
 }
 
-/// Chooses the starting language before anything is shown (so a Spanish
-/// reader never sees English flash first).
-pub async fn start() {
-    show(initial()).await;
+/// Fetches the starting language's texts before anything is shown (so a
+/// Spanish reader never sees English flash first). `false` when not even
+/// English could be fetched: there is nothing to show words with.
+pub async fn start() -> bool {
+    let lang = initial();
+    show(lang).await || (lang != Lang::En && show(Lang::En).await)
 }
 
 /// Switches to `lang` and remembers it on this device (a preference, not
-/// a secret). Where Spanish cannot be fetched (offline on a first visit)
-/// the texts stay English, and `false` says so.
+/// a secret). Where its texts cannot be fetched (offline before the app
+/// was ever installed) nothing changes, and `false` says so.
 pub async fn set(lang: Lang) -> bool {
     if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
         let _ = storage.set_item(PREF_KEY, lang.tag());
@@ -208,12 +214,15 @@ pub async fn set(lang: Lang) -> bool {
 }
 
 async fn show(lang: Lang) -> bool {
-    let ready = match lang {
-        Lang::En => true,
-        Lang::Es => SPANISH.with(Cell::get).is_some() || load_spanish().await,
-    };
-    if !ready {
-        return false;
+    let loaded = TABLES.with(|tables| tables[lang as usize].get().is_some());
+    if !loaded {
+        match fetch_table(lang).await {
+            Some(table) => {
+                let table: &'static [String] = Box::leak(table.into_boxed_slice());
+                TABLES.with(|tables| tables[lang as usize].set(Some(table)));
+            }
+            None => return false,
+        }
     }
     LANG.with(|signal| signal.set(lang));
     if let Some(root) = web_sys::window()
@@ -225,26 +234,27 @@ async fn show(lang: Lang) -> bool {
     true
 }
 
-/// `public/es.json`: `{"version", "text": [...]}` in the catalogue's slot
-/// order. One from another build (a stale cache) is refused, not misread.
-#[derive(serde::Deserialize)]
-struct Table {
-    version: String,
-    text: Vec<String>,
-}
-
-async fn load_spanish() -> bool {
-    let url = format!("/es.json?v={VERSION}");
-    let Ok(response) = gloo_net::http::Request::get(&url).send().await else {
-        return false;
-    };
-    let Ok(table) = response.json::<Table>().await else {
-        return false;
-    };
-    if table.version != VERSION || table.text.len() != SLOTS {
-        return false;
+/// `/en.json` or `/es.json`: `{"version", "text": [...]}` in the
+/// catalogue's slot order, read with the browser's `JSON.parse`. One from
+/// another build (a stale cache) is refused, not misread: the `?v=` asks
+/// past any HTTP cache for this build's, and the service worker answers
+/// with its own build's by path.
+async fn fetch_table(lang: Lang) -> Option<Vec<String>> {
+    use wasm_bindgen::JsCast as _;
+    let url = format!("/{}.json?v={VERSION}", lang.tag());
+    let response = gloo_net::http::Request::get(&url).send().await.ok()?;
+    if !response.ok() {
+        return None;
     }
-    let table: &'static [String] = Box::leak(table.text.into_boxed_slice());
-    SPANISH.with(|cell| cell.set(Some(table)));
-    true
+    let body = response.text().await.ok()?;
+    let parsed = js_sys::JSON::parse(&body).ok()?;
+    let version = js_sys::Reflect::get(&parsed, &"version".into())
+        .ok()?
+        .as_string()?;
+    let text: js_sys::Array = js_sys::Reflect::get(&parsed, &"text".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let table: Vec<String> = text.iter().filter_map(|t| t.as_string()).collect();
+    (version == VERSION && table.len() == SLOTS).then_some(table)
 }

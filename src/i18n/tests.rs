@@ -1,30 +1,30 @@
-//! The catalogue itself: both languages whole, and `public/es.json`
-//! written from this build's Spanish.
+//! The catalogue itself: both languages whole, and `public/en.json` and
+//! `public/es.json` written from this build's tables.
 
 use super::{EN, ES, Lang, SLOTS, VERSION, substitute, time::minutes_ago};
 
-const SPANISH_FILE: &str = "public/es.json";
-
-fn spanish_file() -> String {
-    let table = serde_json::json!({ "version": VERSION, "text": &ES[..] });
+fn language_file(table: &[&str]) -> String {
+    let table = serde_json::json!({ "version": VERSION, "text": table });
     let mut text = serde_json::to_string_pretty(&table).unwrap_or_default();
     text.push('\n');
     text
 }
 
-/// `WARD_WRITE_CATALOGUE=1 cargo test -p ward --lib i18n` rewrites it.
+/// `WARD_WRITE_CATALOGUE=1 cargo test -p ward --lib i18n` rewrites them.
 #[test]
-fn the_spanish_file_is_this_catalogues() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(SPANISH_FILE);
-    let wanted = spanish_file();
-    if std::env::var_os("WARD_WRITE_CATALOGUE").is_some() {
-        std::fs::write(&path, &wanted).unwrap();
+fn the_language_files_are_this_catalogues() {
+    for (name, table) in [("public/en.json", &EN[..]), ("public/es.json", &ES[..])] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
+        let wanted = language_file(table);
+        if std::env::var_os("WARD_WRITE_CATALOGUE").is_some() {
+            std::fs::write(&path, &wanted).unwrap();
+        }
+        let found = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            found == wanted,
+            "{name} is not this catalogue's: run `WARD_WRITE_CATALOGUE=1 cargo test -p ward --lib i18n` and commit it"
+        );
     }
-    let found = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        found == wanted,
-        "{SPANISH_FILE} is not this catalogue's Spanish: run `WARD_WRITE_CATALOGUE=1 cargo test -p ward --lib i18n` and commit it"
-    );
 }
 
 #[test]

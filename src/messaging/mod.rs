@@ -195,6 +195,8 @@ pub struct Inbox {
     summaries: RwSignal<HashMap<String, Summary>>,
     /// The clinic's name, hours, reply time and emergency notice.
     pub clinic: RwSignal<Option<ClinicInfo>>,
+    /// The language `clinic`'s texts are in.
+    clinic_lang: StoredValue<Option<crate::i18n::Lang>>,
     /// Who helps this patient, or whom this caregiver helps, and until
     /// when: read once per unlock and again when a grant changes.
     pub people: RwSignal<Option<People>>,
@@ -274,6 +276,7 @@ impl Inbox {
             link: RwSignal::new(Link::Connecting),
             summaries: RwSignal::new(HashMap::new()),
             clinic: RwSignal::new(None),
+            clinic_lang: StoredValue::new(None),
             people: RwSignal::new(None),
             showing_for: RwSignal::new(None),
             account_alerts: RwSignal::new(None),
@@ -444,15 +447,26 @@ impl Inbox {
         }
     }
 
+    /// Fetches the clinic's details, its texts in the language shown (again
+    /// when the language changes: `app` asks).
+    pub async fn reload_clinic(&self, session: Session) {
+        let ticket = session.ticket();
+        let Some(token) = session.token() else { return };
+        let lang = crate::i18n::lang_untracked();
+        if let Ok(info) = api::account::clinic(&token, lang.tag()).await
+            && session.is_current(ticket)
+        {
+            self.clinic.set(Some(info));
+            self.clinic_lang.set_value(Some(lang));
+        }
+    }
+
     /// Reloads the thread list.
     pub async fn refresh(&self, session: Session) -> Result<(), SessionError> {
         let ticket = session.ticket();
         let token = session.token().ok_or(SessionError::Interrupted)?;
-        if self.clinic.with_untracked(Option::is_none)
-            && let Ok(info) = api::account::clinic(&token).await
-        {
-            session.check(ticket)?;
-            self.clinic.set(Some(info));
+        if self.clinic_lang.get_value() != Some(crate::i18n::lang_untracked()) {
+            self.reload_clinic(session).await;
         }
         if self.people.with_untracked(Option::is_none) {
             self.reload_people(session).await;

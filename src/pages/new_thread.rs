@@ -29,13 +29,13 @@ pub(crate) fn NewThread() -> impl IntoView {
     let clinic = inbox.clinic;
     let hours = move || match clinic.get() {
         Some(info) => {
-            let lang = crate::i18n::lang().tag();
-            let reply = match info.reply_time_in(lang) {
-                "" => t(Text::NewThreadAsSoonAsTheyCan),
-                reply => reply,
+            let reply = if info.reply_time.is_empty() {
+                t(Text::NewThreadAsSoonAsTheyCan)
+            } else {
+                info.reply_time.as_str()
             };
             let name = info.display_name.as_str();
-            match info.office_hours_in(lang) {
+            match info.office_hours.as_deref() {
                 Some(hours) => fill(
                     Text::NewThreadHoursWith,
                     &[("name", name), ("hours", hours), ("reply", reply)],

@@ -94,8 +94,8 @@ pub enum SessionError {
     ThreadKeysChanged,
     /// Sharing a thread the patient marked "Only me".
     OnlyMeThread,
-    /// The recovery code has a typo (the detail says where).
-    RecoveryCodeTypo(String),
+    /// The recovery code has a typo (the error says where).
+    RecoveryCodeTypo(RecoveryCodeError),
     /// A well-formed recovery code that does not open the vault.
     RecoveryCodeWrong,
     /// The browser could not read the chosen file.
@@ -131,7 +131,7 @@ impl SessionError {
             Self::SplitView => t(Text::ErrSplitView).into(),
             Self::MemberKeysMissing => t(Text::ErrMemberKeysMissing).into(),
             Self::KeysDiffer => t(Text::ErrKeysDiffer).into(),
-            Self::RecoveryCodeTypo(detail) => recovery_code_typo(detail),
+            Self::RecoveryCodeTypo(error) => recovery_code_typo(*error),
             Self::RecoveryCodeWrong => t(Text::ErrRecoveryCodeWrong).into(),
             Self::FileUnreadable => t(Text::ErrFileUnreadable).into(),
             Self::FileChanged => t(Text::ErrFileChanged).into(),
@@ -143,36 +143,18 @@ impl SessionError {
 }
 
 /// A recovery code refused before it was tried, in the language shown.
-/// `detail` is the English [`RecoveryCodeError`] (as the vault reports it):
-/// each kind is recognised by writing it again, so a detail not recognised
-/// is shown as it was, never misread.
-fn recovery_code_typo(detail: &str) -> String {
-    if detail == RecoveryCodeError::Typo.to_string() {
-        return t(Text::ErrRecoveryCodeTypo).into();
-    }
-    if let Some(character) = detail
-        .strip_prefix('\'')
-        .and_then(|rest| rest.chars().next())
-        && detail == RecoveryCodeError::InvalidCharacter(character).to_string()
-    {
-        let character = character.to_string();
-        return fill(Text::ErrRecoveryCodeCharacter, &[("character", &character)]);
-    }
-    let wrong_length = detail
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|number| number.parse::<usize>().ok())
-        .find(|&count| detail == RecoveryCodeError::WrongLength(count).to_string());
-    if let Some(count) = wrong_length {
-        return fill(
+fn recovery_code_typo(error: RecoveryCodeError) -> String {
+    match error {
+        RecoveryCodeError::Typo => t(Text::ErrRecoveryCodeTypo).into(),
+        RecoveryCodeError::InvalidCharacter(character) => fill(
+            Text::ErrRecoveryCodeCharacter,
+            &[("character", character.encode_utf8(&mut [0; 4]))],
+        ),
+        RecoveryCodeError::WrongLength(count) => fill(
             Text::ErrRecoveryCodeLength,
             &[("count", &count.to_string())],
-        );
+        ),
     }
-    let mut message = detail.to_owned();
-    if let Some(first) = message.get(0..1) {
-        message.replace_range(0..1, &first.to_ascii_uppercase());
-    }
-    format!("{message}.")
 }
 
 impl From<ApiError> for SessionError {
@@ -974,8 +956,7 @@ mod recovery_code_tests {
 
     #[test]
     fn a_refused_recovery_code_reads_as_it_did() {
-        let message =
-            |error: RecoveryCodeError| SessionError::RecoveryCodeTypo(error.to_string()).message();
+        let message = |error: RecoveryCodeError| SessionError::RecoveryCodeTypo(error).message();
         assert_eq!(
             message(RecoveryCodeError::WrongLength(31)),
             "A recovery code has 32 letters and digits; this one has 31. Check for a missing or extra group."
@@ -987,10 +968,6 @@ mod recovery_code_tests {
         assert_eq!(
             message(RecoveryCodeError::Typo),
             "This recovery code has a typo. Compare it with your saved copy, group by group."
-        );
-        assert_eq!(
-            SessionError::RecoveryCodeTypo("something else".into()).message(),
-            "Something else."
         );
     }
 }

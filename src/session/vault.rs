@@ -175,8 +175,7 @@ impl Pending {
     /// Checks the typed recovery code (Argon2id: about a second on a phone).
     /// A wrong code leaves everything as it was, to try again.
     pub(crate) fn try_recovery_code(&self, typed: &str) -> Result<Recovered, SessionError> {
-        let code = RecoveryCode::parse(typed)
-            .map_err(|error| SessionError::RecoveryCodeTypo(error.to_string()))?;
+        let code = RecoveryCode::parse(typed).map_err(SessionError::RecoveryCodeTypo)?;
         let (keys, vault_key) = self
             .vault
             .unlock(&Unlock::RecoveryCode(&code))

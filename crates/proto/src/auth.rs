@@ -194,60 +194,6 @@ pub struct ClinicInfo {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub allowed_attachment_types: Vec<String>,
-    /// The same clinic texts in other languages, by language tag (`"es"`):
-    /// each one the clinic (or, for a default it kept, the relay) gives.
-    /// A text missing here is shown as the one above. Always sent; empty
-    /// only from a relay older than this field.
-    #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(required = true))]
-    pub translations: std::collections::BTreeMap<String, ClinicTexts>,
-}
-
-/// A clinic's texts for patients in one language ([`ClinicInfo::translations`]);
-/// `null` where that language has none.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ClinicTexts {
-    /// `office_hours` in this language.
-    #[serde(default)]
-    pub office_hours: Option<String>,
-    /// `reply_time` in this language.
-    #[serde(default)]
-    pub reply_time: Option<String>,
-    /// `emergency_notice` in this language.
-    #[serde(default)]
-    pub emergency_notice: Option<String>,
-}
-
-impl ClinicInfo {
-    fn translated(
-        &self,
-        lang: &str,
-        pick: impl Fn(&ClinicTexts) -> Option<&String>,
-    ) -> Option<&str> {
-        self.translations
-            .get(lang)
-            .and_then(pick)
-            .map(String::as_str)
-    }
-
-    /// `office_hours` in `lang` (a tag such as `"es"`), else as given.
-    pub fn office_hours_in(&self, lang: &str) -> Option<&str> {
-        self.translated(lang, |t| t.office_hours.as_ref())
-            .or(self.office_hours.as_deref())
-    }
-
-    /// `reply_time` in `lang`, else as given.
-    pub fn reply_time_in(&self, lang: &str) -> &str {
-        self.translated(lang, |t| t.reply_time.as_ref())
-            .unwrap_or(&self.reply_time)
-    }
-
-    /// `emergency_notice` in `lang`, else as given.
-    pub fn emergency_notice_in(&self, lang: &str) -> &str {
-        self.translated(lang, |t| t.emergency_notice.as_ref())
-            .unwrap_or(&self.emergency_notice)
-    }
 }
 
 /// `POST /v1/totp/enroll`: a new (unconfirmed) TOTP secret.
@@ -378,20 +324,11 @@ mod tests {
             emergency_notice: "If this is an emergency, call 911.".into(),
             max_attachment_bytes: 100_000_000,
             allowed_attachment_types: vec!["image/jpeg".into(), "application/pdf".into()],
-            translations: [(
-                "es".to_owned(),
-                ClinicTexts {
-                    office_hours: Some("De lunes a viernes, de 8 a 17 h".into()),
-                    reply_time: None,
-                    emergency_notice: Some("Si es una emergencia, llame al 911.".into()),
-                },
-            )]
-            .into(),
         };
         let json = serde_json::to_string(&info).unwrap();
         assert_eq!(
             json,
-            r#"{"account_id":"clinic_1","display_name":"Riverside Clinic","office_hours":"Monday to Friday, 8 am to 5 pm","reply_time":"within one business day","emergency_notice":"If this is an emergency, call 911.","max_attachment_bytes":100000000,"allowed_attachment_types":["image/jpeg","application/pdf"],"translations":{"es":{"office_hours":"De lunes a viernes, de 8 a 17 h","reply_time":null,"emergency_notice":"Si es una emergencia, llame al 911."}}}"#
+            r#"{"account_id":"clinic_1","display_name":"Riverside Clinic","office_hours":"Monday to Friday, 8 am to 5 pm","reply_time":"within one business day","emergency_notice":"If this is an emergency, call 911.","max_attachment_bytes":100000000,"allowed_attachment_types":["image/jpeg","application/pdf"]}"#
         );
         assert_eq!(serde_json::from_str::<ClinicInfo>(&json).unwrap(), info);
 
@@ -403,23 +340,5 @@ mod tests {
         assert_eq!(older.emergency_notice, "");
         assert_eq!(older.max_attachment_bytes, 0);
         assert!(older.allowed_attachment_types.is_empty());
-        assert!(older.translations.is_empty());
-    }
-
-    #[test]
-    fn a_clinic_text_is_read_in_the_language_given_else_as_written() {
-        let info: ClinicInfo = serde_json::from_str(
-            r#"{"account_id":"c","display_name":"C","office_hours":"Weekdays","reply_time":"within a day","emergency_notice":"Call 911.","translations":{"es":{"office_hours":null,"reply_time":"en un día","emergency_notice":"Llame al 911."}}}"#,
-        )
-        .unwrap();
-        assert_eq!(info.emergency_notice_in("es"), "Llame al 911.");
-        assert_eq!(info.reply_time_in("es"), "en un día");
-        assert_eq!(
-            info.office_hours_in("es"),
-            Some("Weekdays"),
-            "none given: as written"
-        );
-        assert_eq!(info.emergency_notice_in("en"), "Call 911.");
-        assert_eq!(info.emergency_notice_in("fr"), "Call 911.");
     }
 }

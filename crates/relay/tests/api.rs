@@ -116,14 +116,32 @@ async fn clinic_info_carries_the_configured_clinic_texts_and_attachment_limits()
             "emergency_notice": "In an emergency, call 999.",
             "max_attachment_bytes": 25_000_000,
             "allowed_attachment_types": ["image/jpeg", "application/pdf"],
-            // The clinic's own reply time has no Spanish: shown in English.
-            "translations": {"es": {
-                "office_hours": "De lunes a viernes, de 8 a 17 h",
-                "reply_time": null,
-                "emergency_notice": "En una emergencia, llame al 999.",
-            }},
         })
     );
+    // In Spanish: the clinic's Spanish, and its own reply time (it gave no
+    // Spanish for it) as written. Any other language: as configured.
+    let es: ClinicInfo = relay
+        .get_ok("/v1/clinic?lang=es", Some(&patient.token))
+        .await;
+    assert_eq!(
+        es.office_hours.as_deref(),
+        Some("De lunes a viernes, de 8 a 17 h")
+    );
+    assert_eq!(es.reply_time, "within two business days");
+    assert_eq!(es.emergency_notice, "En una emergencia, llame al 999.");
+    let fr: ClinicInfo = relay
+        .get_ok("/v1/clinic?lang=fr", Some(&patient.token))
+        .await;
+    assert_eq!(fr.emergency_notice, "In an emergency, call 999.");
+    let response = relay
+        .call(
+            Method::GET,
+            "/v1/clinic?language=es",
+            Some(&patient.token),
+            NONE,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 
     // Unconfigured: no office hours (sent as null), the default reply time
     // and emergency notice.
@@ -136,11 +154,14 @@ async fn clinic_info_carries_the_configured_clinic_texts_and_attachment_limits()
         info.emergency_notice,
         "If this is an emergency, call 911. For a mental health crisis, call or text 988."
     );
-    let es = &info.translations["es"];
+    // The defaults have the relay's own Spanish.
+    let es: ClinicInfo = relay
+        .get_ok("/v1/clinic?lang=es", Some(&clinic.token))
+        .await;
     assert_eq!(es.office_hours, None);
-    assert_eq!(info.reply_time_in("es"), "en un plazo de un día hábil");
+    assert_eq!(es.reply_time, "en un plazo de un día hábil");
     assert_eq!(
-        info.emergency_notice_in("es"),
+        es.emergency_notice,
         "Si es una emergencia, llame al 911. Si tiene una crisis de salud mental, llame o envíe un mensaje de texto al 988."
     );
     assert_eq!(info.max_attachment_bytes, 100_000_000);

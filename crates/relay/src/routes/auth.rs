@@ -1,7 +1,7 @@
 //! Clinic setup, sign-in by account key (the clinic agent), sign-out.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ward_proto::Bytes;
@@ -69,41 +69,53 @@ pub async fn clinic_setup(
     sessions::start(&state, &account_id, &attempt).await
 }
 
-/// `GET /v1/clinic`
-///
-/// The clinic inbox account, and the configured office hours, expected
+/// `GET /v1/clinic`: the clinic inbox's id and name, and the office hours,
 /// reply time and emergency notice that patients see before their first
-/// message.
-#[utoipa::path(get, path = "/v1/clinic", tag = "clinic", responses((status = 200, description = "OK", body = ward_proto::auth::ClinicInfo), (status = 404, description = "Not found", body = ward_proto::ErrorBody)), security(("session" = [])))]
+/// message, in the language asked for (`?lang=es`) where the relay has
+/// them in it, else as configured. A language the relay has no texts in
+/// is not an error: the texts come as configured.
+#[utoipa::path(get, path = "/v1/clinic", tag = "clinic", params(("lang" = Option<String>, Query, description = "The patient's language (`en`, `es`): the clinic texts in it where the relay has them")), responses((status = 200, description = "OK", body = ward_proto::auth::ClinicInfo), (status = 400, description = "Bad input", body = ward_proto::ErrorBody), (status = 404, description = "Not found", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn clinic_info(
     State(state): State<AppState>,
     _session: Session,
+    query: Result<Query<ClinicQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<ClinicInfo>, ApiError> {
+    let Query(query) = query.map_err(|_| {
+        ApiError::bad_request(
+            ErrorCode::InvalidQuery,
+            "Use ?lang=<a language tag such as es>, and nothing else.",
+        )
+    })?;
     let clinic = store::accounts::clinic(&state.db)
         .await?
         .ok_or_else(|| ApiError::not_found("clinic"))?;
+    let texts = query
+        .lang
+        .as_deref()
+        .and_then(|lang| state.config.clinic_texts().remove(lang))
+        .unwrap_or_default();
     Ok(Json(ClinicInfo {
         account_id: clinic.account_id,
         display_name: clinic.display_name,
-        office_hours: state.config.office_hours().map(str::to_owned),
-        reply_time: state.config.reply_time().to_owned(),
-        emergency_notice: state.config.emergency_notice().to_owned(),
+        office_hours: texts
+            .office_hours
+            .or_else(|| state.config.office_hours().map(str::to_owned)),
+        reply_time: texts
+            .reply_time
+            .unwrap_or_else(|| state.config.reply_time().to_owned()),
+        emergency_notice: texts
+            .emergency_notice
+            .unwrap_or_else(|| state.config.emergency_notice().to_owned()),
         max_attachment_bytes: state.config.max_attachment_bytes,
         allowed_attachment_types: state.config.allowed_attachment_types.clone(),
-        translations: state
-            .config
-            .clinic_texts()
-            .into_iter()
-            .map(|(lang, texts)| {
-                let texts = ward_proto::auth::ClinicTexts {
-                    office_hours: texts.office_hours,
-                    reply_time: texts.reply_time,
-                    emergency_notice: texts.emergency_notice,
-                };
-                (lang, texts)
-            })
-            .collect(),
     }))
+}
+
+/// `GET /v1/clinic`'s query.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClinicQuery {
+    lang: Option<String>,
 }
 
 /// `POST /v1/auth/key/challenge`. Answers the same way whether or not the
