@@ -218,6 +218,13 @@ test('in the clinic site: enroll through the passkey window, talk to the page, a
   await api.evaluate((el) => /** @type {any} */ (el).ward.setLocale('fr'));
   await expect.poll(async () => (await heard(page, 'error')).map((e) => e.code)).toEqual(['theme_refused', 'locale_unsupported']);
   await expect(inside.locator('.app-header')).toHaveCSS('background-color', 'rgb(36, 69, 47)');
+  // A language Ward speaks is the patient's own switch (kept on the device).
+  await api.evaluate((el) => /** @type {any} */ (el).ward.setLocale('es-US'));
+  await expect(inside.locator('html')).toHaveAttribute('lang', 'es');
+  await expect(inside.getByRole('navigation', { name: 'Principal' })).toBeVisible();
+  await api.evaluate((el) => /** @type {any} */ (el).ward.setLocale('en'));
+  await expect(inside.locator('html')).toHaveAttribute('lang', 'en');
+  expect((await heard(page, 'error')).map((e) => e.code), 'no more refusals').toEqual(['theme_refused', 'locale_unsupported']);
 
   // Another window (the page's own child frame, and a frame of another
   // site) cannot ask Ward to sign out; only the page itself can.
