@@ -90,9 +90,10 @@ async function notFromCatalogue(page, lang, allowed) {
     ? /^(hoy|ayer|lunes|martes|miércoles|jueves|viernes|sábado|domingo|de|del|ene|feb|mar|abr|may|jun|jul|ago|sept?|oct|nov|dic|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre|a|p|m|h|[\d\s.,:/()·–-])+$/i
     : /^(today|yesterday|monday|tuesday|wednesday|thursday|friday|saturday|sunday|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|january|february|march|april|june|july|august|september|october|november|december|at|am|pm|[\d\s.,:/()·–-])+$/i;
   // Names of things, the same in every language.
-  const names = ['Ward', 'English', 'Español', '·', '×', '↓', '…'];
+  const names = ['Ward', 'English', 'Español'];
   return [...new Set(texts)].filter((text) => !(
     names.includes(text)
+    || !/\p{L}/u.test(text) // symbols and numbers: "+", "‹", "3"
     || !allowed.reduce((rest, a) => rest.split(a).join(' '), text).replace(/[\s.,:;!?¿¡()"“”«»'’·–-]/g, '')
     || dates.test(text)
     || known.some((p) => p.test(text))
