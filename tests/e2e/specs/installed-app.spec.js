@@ -19,7 +19,7 @@ const dist = path.join(__dirname, '..', '..', '..', 'dist');
 /** The shell files this build made, as the worker names them. */
 function shellOf(dir) {
   return fs.readdirSync(dir)
-    .filter((f) => /\.(html|js|wasm|css|webmanifest|svg|png|ico)$/.test(f) && f !== 'sw.js' && !f.startsWith('screenshot'))
+    .filter((f) => /\.(html|js|wasm|css|webmanifest|svg|png|ico|json)$/.test(f) && f !== 'sw.js' && !f.startsWith('screenshot'))
     .map((f) => (f === 'index.html' ? '/' : `/${f}`))
     .sort();
 }
