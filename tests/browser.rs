@@ -13,6 +13,9 @@ use web_sys::HtmlElement;
 wasm_bindgen_test_configure!(run_in_browser);
 
 fn mount() -> HtmlElement {
+    // The test server has no /en.json: the texts are given as the page
+    // would fetch them.
+    ward::i18n::install(ward::i18n::Lang::En, include_str!("../public/en.json"));
     let document = web_sys::window().unwrap().document().unwrap();
     let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
     document.body().unwrap().append_child(&root).unwrap();
@@ -84,4 +87,12 @@ async fn says_what_to_do_when_the_relay_does_not_answer() {
         .unwrap()
         .unwrap();
     assert_eq!(retry.text_content().unwrap(), "Try again");
+}
+
+#[wasm_bindgen_test]
+fn a_language_file_from_another_build_is_refused_not_misread() {
+    use ward::i18n::{Lang, install};
+    assert!(!install(Lang::Es, r#"{"version":"0000000000000000","text":["Hola"]}"#));
+    assert!(!install(Lang::Es, "not json"));
+    assert!(install(Lang::Es, include_str!("../public/es.json")));
 }

@@ -13,6 +13,12 @@ use web_sys::CryptoKey;
 wasm_bindgen_test_configure!(run_in_browser);
 
 /// An account id no other test (or earlier run in the same profile) uses.
+/// The test server has no /en.json: the texts are given as the page would
+/// fetch them.
+fn english() {
+    ward::i18n::install(ward::i18n::Lang::En, include_str!("../public/en.json"));
+}
+
 fn account(name: &str) -> String {
     format!("{name}-{}", js_sys::Math::random().to_bits())
 }
@@ -185,6 +191,7 @@ async fn stored_record_holds_a_non_extractable_key_and_not_the_secret() {
 
 #[wasm_bindgen_test]
 async fn tampered_ciphertext_is_corrupt() {
+    english();
     let account_id = account("tamper");
     device::create(&account_id).await.unwrap();
     let record = raw_record(&account_id).await.unwrap();
@@ -274,6 +281,7 @@ async fn pinned_generation_never_goes_down() {
 
 #[wasm_bindgen_test]
 fn errors_read_as_sentences() {
+    english();
     for error in [
         StoreError::Unavailable,
         StoreError::Corrupt,

@@ -103,6 +103,9 @@ fn credentials_become_the_relays_json() {
 
 #[wasm_bindgen_test]
 fn browser_errors_map_to_what_a_patient_can_do() {
+    // The test server has no /en.json: the texts are given as the page
+    // would fetch them.
+    ward::i18n::install(ward::i18n::Lang::En, include_str!("../public/en.json"));
     let error = js_sys::Object::new();
     Reflect::set(&error, &"name".into(), &"NotAllowedError".into()).unwrap();
     assert_eq!(PasskeyError::from_js(&error), PasskeyError::Cancelled);

@@ -216,12 +216,11 @@ pub async fn set(lang: Lang) -> bool {
 async fn show(lang: Lang) -> bool {
     let loaded = TABLES.with(|tables| tables[lang as usize].get().is_some());
     if !loaded {
-        match fetch_table(lang).await {
-            Some(table) => {
-                let table: &'static [String] = Box::leak(table.into_boxed_slice());
-                TABLES.with(|tables| tables[lang as usize].set(Some(table)));
-            }
-            None => return false,
+        let Some(body) = fetch_file(lang).await else {
+            return false;
+        };
+        if !install(lang, &body) {
+            return false;
         }
     }
     LANG.with(|signal| signal.set(lang));
@@ -234,27 +233,41 @@ async fn show(lang: Lang) -> bool {
     true
 }
 
-/// `/en.json` or `/es.json`: `{"version", "text": [...]}` in the
-/// catalogue's slot order, read with the browser's `JSON.parse`. One from
-/// another build (a stale cache) is refused, not misread: the `?v=` asks
-/// past any HTTP cache for this build's, and the service worker answers
-/// with its own build's by path.
-async fn fetch_table(lang: Lang) -> Option<Vec<String>> {
-    use wasm_bindgen::JsCast as _;
+/// `/en.json` or `/es.json` as fetched: the `?v=` asks past any HTTP cache
+/// for this build's, and the service worker answers with its own build's by
+/// path.
+async fn fetch_file(lang: Lang) -> Option<String> {
     let url = format!("/{}.json?v={VERSION}", lang.tag());
     let response = gloo_net::http::Request::get(&url).send().await.ok()?;
     if !response.ok() {
         return None;
     }
-    let body = response.text().await.ok()?;
-    let parsed = js_sys::JSON::parse(&body).ok()?;
-    let version = js_sys::Reflect::get(&parsed, &"version".into())
-        .ok()?
-        .as_string()?;
-    let text: js_sys::Array = js_sys::Reflect::get(&parsed, &"text".into())
-        .ok()?
-        .dyn_into()
-        .ok()?;
-    let table: Vec<String> = text.iter().filter_map(|t| t.as_string()).collect();
-    (version == VERSION && table.len() == SLOTS).then_some(table)
+    response.text().await.ok()
+}
+
+/// Keeps `lang`'s table from a language file's text:
+/// `{"version", "text": [...]}` in the catalogue's slot order, read with the
+/// browser's `JSON.parse`. One from another build (a stale cache) is
+/// refused, not misread: `false`. (The browser tests give the file this
+/// way, having no server for it.)
+pub fn install(lang: Lang, file: &str) -> bool {
+    use wasm_bindgen::JsCast as _;
+    let table = (|| {
+        let parsed = js_sys::JSON::parse(file).ok()?;
+        let version = js_sys::Reflect::get(&parsed, &"version".into())
+            .ok()?
+            .as_string()?;
+        let text: js_sys::Array = js_sys::Reflect::get(&parsed, &"text".into())
+            .ok()?
+            .dyn_into()
+            .ok()?;
+        let table: Vec<String> = text.iter().filter_map(|t| t.as_string()).collect();
+        (version == VERSION && table.len() == SLOTS).then_some(table)
+    })();
+    let Some(table) = table else {
+        return false;
+    };
+    let table: &'static [String] = Box::leak(table.into_boxed_slice());
+    TABLES.with(|tables| tables[lang as usize].set(Some(table)));
+    true
 }
