@@ -38,13 +38,24 @@ pub fn App() -> impl IntoView {
     let signed_in = Memo::new(move |_| matches!(phase.get(), Phase::Unlocked | Phase::Locked));
     let locked = Memo::new(move |_| phase.get() == Phase::Locked);
     // The clinic's own texts come from the relay in the language shown:
-    // asked for again when it changes.
-    Effect::new(move |before: Option<crate::i18n::Lang>| {
-        let lang = crate::i18n::lang();
-        if before.is_some_and(|before| before != lang) && phase.get_untracked() == Phase::Unlocked {
-            spawn_local(async move { inbox.reload_clinic(session).await });
+    // asked for again when it changes. A new phase is a new screen: read
+    // from its heading (the lock screen's, over the hidden ones); not in a
+    // clinic's frame, whose page an idle lock must not take focus from.
+    Effect::new(move |before: Option<(crate::i18n::Lang, Phase)>| {
+        let now = (crate::i18n::lang(), phase.get());
+        if let Some(before) = before {
+            if before.0 != now.0 && now.1 == Phase::Unlocked {
+                spawn_local(async move { inbox.reload_clinic(session).await });
+            }
+            if before.1 != now.1 && !crate::embed::framed() {
+                if now.1 == Phase::Locked {
+                    crate::components::notice::focus_id_soon("lock-title");
+                } else {
+                    crate::components::notice::focus_heading();
+                }
+            }
         }
-        lang
+        now
     });
 
     view! {
@@ -205,10 +216,7 @@ fn Nav() -> impl IntoView {
             <A href="/settings/security">{tr(Text::NavSecurity)}</A>
             <button type="button" class="link-button"
                 disabled=move || signing_out.get()
-                on:click=move |_| {
-                    session.lock_now();
-                    crate::components::notice::focus_id_soon("lock-title");
-                }>{tr(Text::NavLockNow)}</button>
+                on:click=move |_| session.lock_now()>{tr(Text::NavLockNow)}</button>
             <button type="button" id="sign-out-open" class="link-button"
                 aria-expanded=move || confirming.get().to_string()
                 disabled=move || signing_out.get()

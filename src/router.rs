@@ -55,8 +55,10 @@ impl Location {
             let _ = history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(to));
         }
         self.path.set(page_path());
-        // A new screen starts at its top, as a page load would.
+        // A new screen starts at its top, as a page load would, and is
+        // read from its heading.
         window.scroll_to_with_x_and_y(0.0, 0.0);
+        crate::components::notice::focus_heading();
     }
 
     /// Shows `to` (a path on this origin) in place of the current entry,

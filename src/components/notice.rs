@@ -7,14 +7,51 @@ use wasm_bindgen::JsCast;
 use crate::i18n::{Text, t};
 
 /// An error for a person: shown where they are, announced at once
-/// (`role="alert"`), gone when `message` is `None`.
+/// (`role="alert"`), gone when `message` is `None`. The fields it is about
+/// are marked `aria-invalid` and described by it (`aria-describedby`)
+/// while it shows: `fields` gives their ids for the error's text (and
+/// every field of the form for an empty one).
 #[component]
 #[allow(unreachable_pub)]
-pub(crate) fn ErrorNote(message: RwSignal<Option<String>>) -> impl IntoView {
+pub(crate) fn ErrorNote(
+    message: RwSignal<Option<String>>,
+    #[prop(optional)] fields: Option<fn(&str) -> &'static [&'static str]>,
+) -> impl IntoView {
+    let id = error_id();
     move || {
-        message
-            .get()
-            .map(|text| view! { <p class="error-note" role="alert">{text}</p> })
+        let text = message.get();
+        if let Some(fields) = fields {
+            mark_fields(&id, fields, text.as_deref());
+        }
+        text.map(|text| view! { <p class="error-note" role="alert" id=id.clone()>{text}</p> })
+    }
+}
+
+/// A new id for an [`ErrorNote`]: `error-1`, `error-2`, …
+#[inline(never)]
+fn error_id() -> String {
+    static NOTES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    format!(
+        "error-{}",
+        NOTES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
+/// Marks the fields an error (`text`, with the id `id`) is about invalid
+/// and described by it, and the form's other fields not.
+#[inline(never)]
+fn mark_fields(id: &str, fields: fn(&str) -> &'static [&'static str], text: Option<&str>) {
+    for field in fields("") {
+        let about = text.is_some_and(|t| fields(t).contains(field));
+        if let Some(field) = element_by_id(field) {
+            if about {
+                let _ = field.set_attribute("aria-invalid", "true");
+                let _ = field.set_attribute("aria-describedby", id);
+            } else {
+                let _ = field.remove_attribute("aria-invalid");
+                let _ = field.remove_attribute("aria-describedby");
+            }
+        }
     }
 }
 

@@ -13,6 +13,19 @@ use crate::components::code::six_digits;
 use crate::components::notice::{Busy, ErrorNote, focus_heading};
 use crate::session::Session;
 
+/// The fields an error of the code sign-in is about: the one a
+/// "6 digits" is about, else all there are (the relay does not say which
+/// code was wrong).
+fn code_fields(error: &str) -> &'static [&'static str] {
+    if error == t(Text::CodeSentSixDigits) {
+        &["sent-code"]
+    } else if error == t(Text::CodeAppSixDigits) {
+        &["totp-code"]
+    } else {
+        &["code-contact", "sent-code", "totp-code"]
+    }
+}
+
 /// The code sign-in screen; `embedded` on the lock screen (no way back to
 /// the welcome screen from there).
 #[component]
@@ -102,7 +115,7 @@ pub(crate) fn CodeSignIn(#[prop(optional)] embedded: bool) -> impl IntoView {
                 }.into_any(),
             }}
             <Busy busy=busy text=Text::BusyChecking />
-            <ErrorNote message=error />
+            <ErrorNote message=error fields=code_fields />
             <p class="hint">{tr(Text::CodeNoAppHint)}</p>
             <Show when=move || !embedded>
                 <p><A href="/">{tr(Text::CodeBackToSignIn)}</A></p>

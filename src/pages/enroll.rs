@@ -355,7 +355,7 @@ pub(crate) fn Enroll() -> impl IntoView {
             // Outside the steps, so it is announced when its words change.
             <p role="status">{move || resent.get().then(|| t(Text::EnrollNewCodeSent))}</p>
             <Busy busy=busy text=Text::BusyWorking />
-            <ErrorNote message=error />
+            <ErrorNote message=error fields=|_| &["invite", "enroll-code"] />
         </section>
     }
 }

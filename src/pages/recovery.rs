@@ -115,7 +115,7 @@ pub(crate) fn ShowRecoveryCode() -> impl IntoView {
                         }>{tr(Text::RecoveryShowAgain)}</button>
                     </div>
                 </form>
-                <ErrorNote message=error />
+                <ErrorNote message=error fields=|_| &["group-a", "group-b"] />
             </Show>
         </section>
     }
@@ -159,7 +159,7 @@ pub(crate) fn EnterRecoveryCode() -> impl IntoView {
                 <button type="submit" class="button primary" prop:disabled=move || busy.get()>{tr(Text::RecoveryUnlock)}</button>
             </form>
             <Busy busy=busy text=Text::BusyCheckingCode />
-            <ErrorNote message=error />
+            <ErrorNote message=error fields=|_| &["recovery-input"] />
             <p class="hint">{tr(Text::RecoveryLostHint)}</p>
             <button type="button" class="link-button" on:click=sign_out>{tr(Text::RecoverySignOut)}</button>
         </section>

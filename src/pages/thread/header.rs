@@ -54,7 +54,8 @@ pub(crate) fn ThreadHeader(thread_id: Memo<String>) -> impl IntoView {
 }
 
 /// "Riverside Clinic is typing…" while the care team types (`now` ticks
-/// so it goes away a few seconds after the last typing event).
+/// so it goes away a few seconds after the last typing event). Not a live
+/// region: it comes and goes too often to be read out; the message is.
 #[component]
 #[allow(unreachable_pub)]
 pub(crate) fn TypingLine(thread_id: Memo<String>, now: RwSignal<f64>) -> impl IntoView {
@@ -66,7 +67,7 @@ pub(crate) fn TypingLine(thread_id: Memo<String>, now: RwSignal<f64>) -> impl In
         })
     };
     view! {
-        <p class="typing" aria-live="polite">
+        <p class="typing">
             {move || typing().then(|| fill(Text::ThreadTyping, &[("name", &clinic_name(inbox, &thread_id.get()))]))}
         </p>
     }

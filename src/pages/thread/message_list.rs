@@ -131,7 +131,10 @@ pub(crate) fn MessageList(
         newest_shown.set_value(Some((id, newest.clone())));
         if opening {
             unseen.set(None);
+            // The rows a thread opens with are not read out.
+            log_busy(scroller, true);
             request_animation_frame(move || {
+                log_busy(scroller, false);
                 scroll_to_gap(scroller, 0.0);
                 if let Some(divider) = element_by_id("unread-divider") {
                     divider.scroll_into_view();
@@ -181,10 +184,14 @@ pub(crate) fn MessageList(
         // The messages on screen stay where they are as older ones go in
         // above them.
         let keep = gap_below(scroller);
+        log_busy(scroller, true);
         let settle = move || {
-            if let Some(gap) = keep {
-                request_animation_frame(move || scroll_to_gap(scroller, gap));
-            }
+            request_animation_frame(move || {
+                log_busy(scroller, false);
+                if let Some(gap) = keep {
+                    scroll_to_gap(scroller, gap);
+                }
+            });
         };
         if hidden() > 0 {
             shown_count.update(|n| *n += WINDOW);
@@ -195,21 +202,23 @@ pub(crate) fn MessageList(
         loading_earlier.set(true);
         spawn_local(async move {
             match inbox.load_earlier(session, &id).await {
-                Ok(_) => {
-                    shown_count.update(|n| *n += WINDOW);
-                    settle();
-                }
+                Ok(_) => shown_count.update(|n| *n += WINDOW),
                 // Locked meanwhile: nothing was added, nothing to say.
                 Err(SessionError::Interrupted) => {}
                 Err(e) => error.set(Some(session.explain(&e))),
             }
+            settle();
             loading_earlier.set(false);
         });
     };
 
     view! {
-        // Focusable, so the messages scroll by keyboard too.
-        <div class="message-scroller" node_ref=scroller tabindex="0" on:scroll=on_scroll>
+        // Focusable, so the messages scroll by keyboard too. A log: a new
+        // message is read out politely as it arrives (not the rows a
+        // thread opens with or "Show earlier" puts in, nor a changed
+        // delivery line).
+        <div class="message-scroller" node_ref=scroller tabindex="0" on:scroll=on_scroll
+            role="log" aria-label=tr(Text::ThreadMessagesLabel)>
             {children()}
             <Show when=move || { earlier() > 0 }>
                 <button type="button" class="link-button show-earlier" disabled=loading_earlier on:click=show_earlier>
@@ -220,7 +229,7 @@ pub(crate) fn MessageList(
                     }}
                 </button>
             </Show>
-            <ol class="messages" aria-label=tr(Text::ThreadMessagesLabel)>
+            <ol class="messages">
                 // Keyed: showing earlier messages or a new one arriving adds
                 // rows without rebuilding the ones already on the page.
                 <List each=move || rows.get() key=Row::key let(row)>
@@ -375,6 +384,19 @@ fn day_rows(list: &[Shown], notices: &[(u64, String)], first_unread: Option<&str
     rows
 }
 
+/// Marks the messages' log busy (what goes in is not read out) or not.
+/// Only rows added are read out, not a changed delivery line.
+fn log_busy(scroller: NodeRef<leptos::html::Div>, busy: bool) {
+    if let Some(log) = scroller.get_untracked() {
+        let _ = log.set_attribute("aria-relevant", "additions");
+        let _ = if busy {
+            log.set_attribute("aria-busy", "true")
+        } else {
+            log.remove_attribute("aria-busy")
+        };
+    }
+}
+
 /// How far the messages are scrolled up from their bottom, in CSS pixels.
 fn gap_below(scroller: NodeRef<leptos::html::Div>) -> Option<f64> {
     let list = scroller.get_untracked()?;
@@ -452,6 +474,9 @@ fn MessageItem(message: Shown, me: String, thread_id: String) -> impl IntoView {
     let retry = move |_| {
         let (thread_id, message_id) = (retry_thread.clone(), failed_id.clone());
         spawn_local(async move { inbox.retry(session, &thread_id, &message_id).await });
+        // The row is drawn again without the button: focus waits in the
+        // composer, not on the page.
+        crate::components::notice::focus_id_soon("composer-text");
     };
     view! {
         <li class=if mine { "message mine" } else { "message theirs" } id=format!("m-{}", message.message_id)>
@@ -464,7 +489,8 @@ fn MessageItem(message: Shown, me: String, thread_id: String) -> impl IntoView {
             {message.upload.is_some().then(|| view! {
                 <UploadProgress thread_id=upload_thread.clone() message_id=message.message_id.clone() />
             })}
-            {move || status().map(|s| view! { <p class="status">{s}</p> })}
+            // "Not sent" is said at once.
+            {move || status().map(|s| view! { <p class="status" role=if failed { "alert" } else { "paragraph" }>{s}</p> })}
             <Show when=move || failed>
                 <button type="button" class="link-button" on:click=retry.clone()>{tr(Text::ThreadRetry)}</button>
             </Show>

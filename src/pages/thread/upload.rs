@@ -92,7 +92,7 @@ pub(crate) fn UploadProgress(thread_id: String, message_id: String) -> impl Into
                 <div class="upload">
                     <progress max=upload.total.to_string() value=upload.done.to_string()
                         aria-label=fill(Text::UploadLabel, &[("name", &upload.name)])></progress>
-                    <p class="hint">{text}</p>
+                    <p class="hint" role="status">{text}</p>
                     {(upload.step == UploadStep::NeedsFile).then(|| view! {
                         <input id="upload-again" type="file" class="visually-hidden" on:change=again.clone() />
                         <label for="upload-again" class="button secondary">{tr(Text::UploadChooseAgain)}</label>
