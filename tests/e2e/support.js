@@ -224,12 +224,18 @@ async function screenshot(page, name) {
   await page.screenshot({ path: path.join(screensDir, `${name}.png`), fullPage: true, animations: 'disabled', caret: 'hide' });
 }
 
+/** No check on a step (enrollThroughScreens' and confirmRecoveryCode's `at` by default). */
+async function noCheck(_step) {}
+
 /**
  * Enrolls a patient through the screens (on `relay`, the shared one unless
  * given), with the clinic's invite or with `inviteCode` (a caregiver's, from
- * the patient); returns the recovery code shown.
+ * the patient); returns the recovery code shown. `at(step)`, if given, is
+ * awaited on each screen once it shows ('invitation', 'is this you',
+ * 'enter your code', 'wrong code', 'consent', 'create passkey',
+ * 'recovery code'): a spec's checks of every step.
  */
-async function enrollThroughScreens(page, request, { name, contact, shots = false, wrongCodeFirst = false, relay = shared, inviteCode = undefined }) {
+async function enrollThroughScreens(page, request, { name, contact, shots = false, wrongCodeFirst = false, relay = shared, inviteCode = undefined, at = noCheck }) {
   const code = inviteCode ?? await invite(request, name, contact, relay);
   const seen = codesFor(contact, relay).length;
   await page.goto(new URL(`/enroll#invite=${encodeURIComponent(code)}`, relay.url).href);
@@ -237,20 +243,24 @@ async function enrollThroughScreens(page, request, { name, contact, shots = fals
   await expect(page.getByLabel('Invitation code')).toHaveValue(code);
   expect(new URL(page.url()).hash, 'the invite leaves the address bar').toBe('');
   if (shots) await screenshot(page, '01-enroll-invite');
+  await at('invitation');
   await page.getByRole('button', { name: 'Continue' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Is this you?' })).toBeVisible();
   await expect(page.getByText(`This invitation is for ${name}.`)).toBeVisible();
   expect(codesFor(contact, relay).length, 'no code is sent before "Yes, this is me"').toBe(seen);
   if (shots) await screenshot(page, '02-enroll-confirm');
+  await at('is this you');
   await page.getByRole('button', { name: 'Yes, this is me' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Enter your code' })).toBeVisible();
   const sent = await nextCode(contact, seen, relay);
+  await at('enter your code');
   if (wrongCodeFirst) {
     const wrong = sent === '000000' ? '111111' : '000000';
     await page.getByLabel('Code from the message').fill(wrong);
     await page.getByRole('button', { name: 'Verify' }).click();
     await expect(page.getByRole('alert')).toContainText('That code is not right, or it expired.');
     await expect(page.getByLabel('Code from the message'), 'what was typed stays').toHaveValue(wrong);
+    await at('wrong code');
   }
   await page.getByLabel('Code from the message').fill(sent);
   if (shots) await screenshot(page, '03-enroll-code');
@@ -259,17 +269,20 @@ async function enrollThroughScreens(page, request, { name, contact, shots = fals
   await expect(page.getByRole('heading', { level: 1, name: 'Messaging with your clinic' })).toBeVisible();
   await expect(page.getByRole('region', { name: "The clinic's consent text" })).toContainText('In an emergency, call 911');
   if (shots) await screenshot(page, '25-enroll-consent');
+  await at('consent');
   await page.getByRole('button', { name: 'I agree' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Create your passkey' })).toBeVisible();
   // Plain words: no jargon, and no promise a synced passkey cannot keep.
   await expect(page.getByText(/private keys|stays on this device/i)).toHaveCount(0);
   await page.getByLabel('Name for this passkey').fill('Test phone');
   if (shots) await screenshot(page, '04-enroll-passkey');
+  await at('create passkey');
   await page.getByRole('button', { name: 'Create passkey' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Save your recovery code' })).toBeVisible({ timeout: 15_000 });
   const recovery = (await page.getByLabel('Your recovery code', { exact: true }).innerText()).trim().split(/\s+/).join('-');
   expect(recovery).toMatch(/^([0-9A-Z]{4}-){7}[0-9A-Z]{4}$/);
   if (shots) await screenshot(page, '05-recovery-code');
+  await at('recovery code');
   return recovery;
 }
 
@@ -283,9 +296,11 @@ async function attachFile(page, file) {
   await expect(add, 'choosing closes them').toHaveAttribute('aria-expanded', 'false');
 }
 
-/** Types back the two groups the confirmation asks for. */
-async function confirmRecoveryCode(page, recovery, { shots = false, wrongFirst = false } = {}) {
+/** Types back the two groups the confirmation asks for (`at` as for enrollThroughScreens: 'recovery check', 'recovery check wrong'). */
+async function confirmRecoveryCode(page, recovery, { shots = false, wrongFirst = false, at = noCheck } = {}) {
   await page.getByRole('button', { name: 'I have saved it' }).click();
+  await expect(page.locator('form input').first()).toBeVisible();
+  await at('recovery check');
   const groups = recovery.split('-');
   const inputs = page.locator('form input');
   const labels = await page.locator('form label').allInnerTexts();
@@ -295,6 +310,7 @@ async function confirmRecoveryCode(page, recovery, { shots = false, wrongFirst =
     await inputs.nth(1).fill(wanted[1]);
     await page.getByRole('button', { name: 'Confirm' }).click();
     await expect(page.getByRole('alert')).toContainText('do not match');
+    await at('recovery check wrong');
   }
   await inputs.nth(0).fill(wanted[0].toLowerCase());
   await inputs.nth(1).fill(wanted[1]);

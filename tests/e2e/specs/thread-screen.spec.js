@@ -1,10 +1,11 @@
 // @ts-check
 // The conversation on a 360 × 740 phone: the thread's header and the
 // composer stay where they are and only the messages scroll; quick replies
-// are one row; a message arriving while the patient reads further up shows
-// "New message ↓" instead of moving the view; messages that came while the
-// patient was away are marked by an "Unread messages" divider; a file goes
-// with the first message of a new thread; losing the connection shows.
+// wrap (never scroll sideways); a message arriving while the patient reads
+// further up shows "New message ↓" instead of moving the view; messages
+// that came while the patient was away are marked by an "Unread messages"
+// divider; a file goes with the first message of a new thread; losing the
+// connection shows.
 const fs = require('node:fs');
 const path = require('node:path');
 const { test, expect } = require('@playwright/test');
@@ -62,11 +63,19 @@ test('header and composer stay put, only messages scroll; the pill and the unrea
   expect(await scroller.evaluate((el) => el.scrollHeight - el.clientHeight), 'the messages scroll').toBeGreaterThan(300);
   const titleTop = (await box(title)).y;
 
-  // Quick replies: one row that scrolls sideways.
+  // Quick replies: rows that wrap, every one whole on the screen, nothing
+  // scrolled sideways (WCAG 1.4.10; layout.spec.js checks every screen).
   const quick = page.getByRole('group', { name: 'Quick replies' });
-  const tops = await quick.getByRole('button').evaluateAll((buttons) => buttons.map((b) => Math.round(b.getBoundingClientRect().top)));
-  expect(tops).toHaveLength(3);
-  expect(new Set(tops).size, 'one row').toBe(1);
+  const sides = await quick.getByRole('button').evaluateAll((buttons) => buttons.map((b) => {
+    const r = b.getBoundingClientRect();
+    return { left: r.left, right: r.right };
+  }));
+  expect(sides).toHaveLength(3);
+  for (const side of sides) {
+    expect(side.left, 'on the screen').toBeGreaterThanOrEqual(0);
+    expect(side.right, 'on the screen').toBeLessThanOrEqual(360);
+  }
+  expect(await quick.evaluate((el) => el.scrollWidth - el.clientWidth), 'no sideways scrolling').toBeLessThanOrEqual(0);
 
   // "Add" opens the ways to attach, and closes them again.
   const add = page.getByRole('button', { name: 'Add', exact: true });
