@@ -92,7 +92,10 @@ async fn says_what_to_do_when_the_relay_does_not_answer() {
 #[wasm_bindgen_test]
 fn a_language_file_from_another_build_is_refused_not_misread() {
     use ward::i18n::{Lang, install};
-    assert!(!install(Lang::Es, r#"{"version":"0000000000000000","text":["Hola"]}"#));
+    assert!(!install(
+        Lang::Es,
+        r#"{"version":"0000000000000000","text":["Hola"]}"#
+    ));
     assert!(!install(Lang::Es, "not json"));
     assert!(install(Lang::Es, include_str!("../public/es.json")));
 }

@@ -34,6 +34,20 @@ function es(english) {
   throw new Error(`not in the catalogue: ${JSON.stringify(english)}`);
 }
 
+/**
+ * The text a reader of `lang` sees for an English text of the catalogue,
+ * its `{placeholders}` filled from `values`: the words a test in either
+ * language finds controls by. Throws for text not in the catalogue, in
+ * English too, so a test cannot look for words the app does not have.
+ * @param {'en' | 'es'} lang
+ */
+function wordsIn(lang) {
+  return (/** @type {string} */ english, /** @type {Record<string, string | number>} */ values = {}) => {
+    const text = lang === 'es' ? es(english) : (es(english), english);
+    return Object.entries(values).reduce((t, [key, value]) => t.split(`{${key}}`).join(String(value)), text);
+  };
+}
+
 /** @param {string} text */
 const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -100,4 +114,4 @@ async function notFromCatalogue(page, lang, allowed) {
   ));
 }
 
-module.exports = { es, notFromCatalogue };
+module.exports = { es, wordsIn, notFromCatalogue };

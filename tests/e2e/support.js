@@ -9,6 +9,7 @@ const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { expect } = require('@playwright/test');
+const { wordsIn } = require('./catalogue');
 
 const data = /** @type {string} */ (process.env.WARD_DATA_DIR);
 
@@ -235,51 +236,52 @@ async function noCheck(_step) {}
  * 'enter your code', 'wrong code', 'consent', 'create passkey',
  * 'recovery code'): a spec's checks of every step.
  */
-async function enrollThroughScreens(page, request, { name, contact, shots = false, wrongCodeFirst = false, relay = shared, inviteCode = undefined, at = noCheck }) {
+async function enrollThroughScreens(page, request, { name, contact, shots = false, wrongCodeFirst = false, relay = shared, inviteCode = undefined, at = noCheck, lang = 'en' }) {
+  const say = wordsIn(/** @type {'en' | 'es'} */ (lang));
   const code = inviteCode ?? await invite(request, name, contact, relay);
   const seen = codesFor(contact, relay).length;
   await page.goto(new URL(`/enroll#invite=${encodeURIComponent(code)}`, relay.url).href);
-  await expect(page.getByRole('heading', { level: 1, name: 'Set up your account' })).toBeVisible();
-  await expect(page.getByLabel('Invitation code')).toHaveValue(code);
+  await expect(page.getByRole('heading', { level: 1, name: say('Set up your account') })).toBeVisible();
+  await expect(page.getByLabel(say('Invitation code'))).toHaveValue(code);
   expect(new URL(page.url()).hash, 'the invite leaves the address bar').toBe('');
   if (shots) await screenshot(page, '01-enroll-invite');
   await at('invitation');
-  await page.getByRole('button', { name: 'Continue' }).click();
-  await expect(page.getByRole('heading', { level: 1, name: 'Is this you?' })).toBeVisible();
-  await expect(page.getByText(`This invitation is for ${name}.`)).toBeVisible();
+  await page.getByRole('button', { name: say('Continue'), exact: true }).click();
+  await expect(page.getByRole('heading', { level: 1, name: say('Is this you?') })).toBeVisible();
+  await expect(page.getByText(say('This invitation is for {name}.', { name }))).toBeVisible();
   expect(codesFor(contact, relay).length, 'no code is sent before "Yes, this is me"').toBe(seen);
   if (shots) await screenshot(page, '02-enroll-confirm');
   await at('is this you');
-  await page.getByRole('button', { name: 'Yes, this is me' }).click();
-  await expect(page.getByRole('heading', { level: 1, name: 'Enter your code' })).toBeVisible();
+  await page.getByRole('button', { name: say('Yes, this is me') }).click();
+  await expect(page.getByRole('heading', { level: 1, name: say('Enter your code') })).toBeVisible();
   const sent = await nextCode(contact, seen, relay);
   await at('enter your code');
   if (wrongCodeFirst) {
     const wrong = sent === '000000' ? '111111' : '000000';
-    await page.getByLabel('Code from the message').fill(wrong);
-    await page.getByRole('button', { name: 'Verify' }).click();
-    await expect(page.getByRole('alert')).toContainText('That code is not right, or it expired.');
-    await expect(page.getByLabel('Code from the message'), 'what was typed stays').toHaveValue(wrong);
+    await page.getByLabel(say('Code from the message')).fill(wrong);
+    await page.getByRole('button', { name: say('Verify') }).click();
+    await expect(page.getByRole('alert')).toContainText(say('That code is not right, or it expired. Check the latest message we sent, or start again for a new code.'));
+    await expect(page.getByLabel(say('Code from the message')), 'what was typed stays').toHaveValue(wrong);
     await at('wrong code');
   }
-  await page.getByLabel('Code from the message').fill(sent);
+  await page.getByLabel(say('Code from the message')).fill(sent);
   if (shots) await screenshot(page, '03-enroll-code');
-  await page.getByRole('button', { name: 'Verify' }).click();
+  await page.getByRole('button', { name: say('Verify') }).click();
   // The clinic's consent to messaging, agreed to before anything else.
-  await expect(page.getByRole('heading', { level: 1, name: 'Messaging with your clinic' })).toBeVisible();
-  await expect(page.getByRole('region', { name: "The clinic's consent text" })).toContainText('In an emergency, call 911');
+  await expect(page.getByRole('heading', { level: 1, name: say('Messaging with your clinic') })).toBeVisible();
+  await expect(page.getByRole('region', { name: say("The clinic's consent text") })).toContainText('In an emergency, call 911');
   if (shots) await screenshot(page, '25-enroll-consent');
   await at('consent');
-  await page.getByRole('button', { name: 'I agree' }).click();
-  await expect(page.getByRole('heading', { level: 1, name: 'Create your passkey' })).toBeVisible();
+  await page.getByRole('button', { name: say('I agree') }).click();
+  await expect(page.getByRole('heading', { level: 1, name: say('Create your passkey') })).toBeVisible();
   // Plain words: no jargon, and no promise a synced passkey cannot keep.
   await expect(page.getByText(/private keys|stays on this device/i)).toHaveCount(0);
-  await page.getByLabel('Name for this passkey').fill('Test phone');
+  await page.getByLabel(say('Name for this passkey')).fill('Test phone');
   if (shots) await screenshot(page, '04-enroll-passkey');
   await at('create passkey');
-  await page.getByRole('button', { name: 'Create passkey' }).click();
-  await expect(page.getByRole('heading', { level: 1, name: 'Save your recovery code' })).toBeVisible({ timeout: 15_000 });
-  const recovery = (await page.getByLabel('Your recovery code', { exact: true }).innerText()).trim().split(/\s+/).join('-');
+  await page.getByRole('button', { name: say('Create passkey') }).click();
+  await expect(page.getByRole('heading', { level: 1, name: say('Save your recovery code') })).toBeVisible({ timeout: 15_000 });
+  const recovery = (await page.getByLabel(say('Your recovery code'), { exact: true }).innerText()).trim().split(/\s+/).join('-');
   expect(recovery).toMatch(/^([0-9A-Z]{4}-){7}[0-9A-Z]{4}$/);
   if (shots) await screenshot(page, '05-recovery-code');
   await at('recovery code');
@@ -287,38 +289,40 @@ async function enrollThroughScreens(page, request, { name, contact, shots = fals
 }
 
 /** Attaches `file` (a Playwright file payload) as a person does: "Add", then "Attach a file". */
-async function attachFile(page, file) {
-  const add = page.getByRole('button', { name: 'Add', exact: true });
+async function attachFile(page, file, lang = 'en') {
+  const say = wordsIn(/** @type {'en' | 'es'} */ (lang));
+  const add = page.getByRole('button', { name: say('Add'), exact: true });
   if ((await add.getAttribute('aria-expanded')) !== 'true') await add.click();
-  const input = page.getByLabel('Attach a file');
+  const input = page.getByLabel(say('Attach a file'));
   await expect(input, '"Add" shows the ways to attach').toBeAttached();
   await input.setInputFiles(file);
   await expect(add, 'choosing closes them').toHaveAttribute('aria-expanded', 'false');
 }
 
 /** Types back the two groups the confirmation asks for (`at` as for enrollThroughScreens: 'recovery check', 'recovery check wrong'). */
-async function confirmRecoveryCode(page, recovery, { shots = false, wrongFirst = false, at = noCheck } = {}) {
-  await page.getByRole('button', { name: 'I have saved it' }).click();
+async function confirmRecoveryCode(page, recovery, { shots = false, wrongFirst = false, at = noCheck, lang = 'en' } = {}) {
+  const say = wordsIn(/** @type {'en' | 'es'} */ (lang));
+  await page.getByRole('button', { name: say('I have saved it') }).click();
   await expect(page.locator('form input').first()).toBeVisible();
   await at('recovery check');
   const groups = recovery.split('-');
   const inputs = page.locator('form input');
   const labels = await page.locator('form label').allInnerTexts();
-  const wanted = labels.map((l) => groups[Number(l.replace('Group ', '')) - 1]);
+  const wanted = labels.map((l) => groups[Number(l.replace(/\D+/g, '')) - 1]);
   if (wrongFirst) {
     await inputs.nth(0).fill('ZZZZ');
     await inputs.nth(1).fill(wanted[1]);
-    await page.getByRole('button', { name: 'Confirm' }).click();
-    await expect(page.getByRole('alert')).toContainText('do not match');
+    await page.getByRole('button', { name: say('Confirm') }).click();
+    await expect(page.getByRole('alert')).toContainText(say('Those characters do not match your code. Look at your saved copy and try again, or go back to see the code.'));
     await at('recovery check wrong');
   }
   await inputs.nth(0).fill(wanted[0].toLowerCase());
   await inputs.nth(1).fill(wanted[1]);
   if (shots) await screenshot(page, '06-recovery-check');
-  await page.getByRole('button', { name: 'Confirm' }).click();
+  await page.getByRole('button', { name: say('Confirm') }).click();
   // Back where the patient was (home after enrolling, Security after a new code).
-  await expect(page.getByRole('navigation', { name: 'Main' })).toBeVisible();
-  await expect(page.getByRole('heading', { level: 1, name: 'Save your recovery code' })).toHaveCount(0);
+  await expect(page.getByRole('navigation', { name: say('Main') })).toBeVisible();
+  await expect(page.getByRole('heading', { level: 1, name: say('Save your recovery code') })).toHaveCount(0);
 }
 
 /**

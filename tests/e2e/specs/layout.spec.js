@@ -17,9 +17,11 @@
 //   nothing animates and nothing has a transition longer than 0.01 s.
 //
 // Every offender is reported by its accessible name, so a failure says
-// what to fix.
+// what to fix. Each screen in English and in Spanish (whose words are
+// longer).
 const { test, expect } = require('@playwright/test');
 const s = require('../support');
+const { wordsIn } = require('../catalogue');
 
 /** The WCAG 1.4.12 text-spacing bookmarklet's style. */
 const TEXT_SPACING = '* { line-height: 1.5 !important; letter-spacing: 0.12em !important; word-spacing: 0.16em !important; }'
@@ -259,92 +261,99 @@ async function checkLayout(page, screen) {
   }
 }
 
-test('every screen reflows at 320 px, takes 200 % text and WCAG text spacing, has 24 px targets and keeps still for reduced motion', async ({ page, context, request }) => {
-  test.setTimeout(240_000);
-  await page.goto('/');
-  await expect(page.getByRole('heading', { level: 1, name: 'Messages with your care team' })).toBeVisible();
-  await checkLayout(page, 'welcome');
-  await page.goto('/sign-in/code');
-  await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
-  await checkLayout(page, 'code sign-in');
+for (const lang of /** @type {const} */ (['en', 'es'])) {
+  const say = wordsIn(lang);
+  test.describe(`in ${lang}`, () => {
+    test.use({ locale: lang === 'es' ? 'es-MX' : 'en-US' });
 
-  // Each step of enrolling, a wrong code among them, and the recovery code.
-  await s.addAuthenticator(page, { prf: true });
-  const at = (/** @type {string} */ step) => checkLayout(page, step);
-  const recovery = await s.enrollThroughScreens(page, request, {
-    name: 'Rosa Layout-Quintero', contact: 'rosa.layout@example.com', wrongCodeFirst: true, at,
+    test(`every screen reflows at 320 px, takes 200 % text and WCAG text spacing, has 24 px targets and keeps still for reduced motion, in ${lang}`, async ({ page, context, request }) => {
+      test.setTimeout(240_000);
+      await page.goto('/');
+      await expect(page.getByRole('heading', { level: 1, name: say('Messages with your care team') })).toBeVisible();
+      await checkLayout(page, 'welcome');
+      await page.goto('/sign-in/code');
+      await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
+      await checkLayout(page, 'code sign-in');
+
+      // Each step of enrolling, a wrong code among them, and the recovery code.
+      await s.addAuthenticator(page, { prf: true });
+      const at = (/** @type {string} */ step) => checkLayout(page, step);
+      const recovery = await s.enrollThroughScreens(page, request, {
+        name: 'Rosa Layout-Quintero', contact: `rosa.layout.${lang}@example.com`, wrongCodeFirst: true, at, lang,
+      });
+      await s.confirmRecoveryCode(page, recovery, { wrongFirst: true, at, lang });
+      await expect(page.getByRole('heading', { level: 1, name: say('Messages with your care team') })).toBeVisible();
+      await checkLayout(page, 'home, empty');
+
+      await page.getByRole('link', { name: say('New message') }).click();
+      await expect(page.getByRole('heading', { level: 1, name: say('New message') })).toBeVisible();
+      await checkLayout(page, 'new message');
+      // Its errors and the emergency warning.
+      const composer = page.getByRole('textbox', { name: say('Message') });
+      await composer.fill('I have had chest pain since last night. Should I still take my pills?');
+      await page.getByRole('button', { name: say('Send'), exact: true }).click();
+      await expect(page.getByText(say('Choose what your message is about first.'))).toBeVisible();
+      await checkLayout(page, 'new message, nothing chosen');
+      await page.getByRole('radio', { name: say('Prescription refill') }).check();
+      await page.getByRole('button', { name: say('Send'), exact: true }).click();
+      await expect(page.getByRole('alert').filter({ hasText: say('If this is an emergency, call 911. For a mental health crisis, call or text 988.') })).toBeVisible();
+      await checkLayout(page, 'new message, the emergency warning');
+      await page.getByLabel(say('Subject (optional)')).fill('Blood pressure pills and the lab results from the hospital');
+      await composer.fill('My old prescription is attached. Can the pharmacy on Main Street have it ready by Thursday?');
+      await s.attachFile(page, { name: 'old-prescription-from-the-hospital-pharmacy.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n% a prescription\n') }, lang);
+      await expect(page.getByRole('group', { name: say('Attached file') })).toContainText('old-prescription');
+      await checkLayout(page, 'new message, filled in with a file attached');
+      await page.getByRole('button', { name: say('Send'), exact: true }).click();
+      const sent = page.getByRole('listitem').filter({ hasText: 'My old prescription is attached' });
+      await expect(sent).toContainText(new RegExp(['Sent', 'Delivered', 'Read'].map((w) => say(w)).join('|')), { timeout: 30_000 });
+      const threadId = /** @type {string} */ (new URL(page.url()).pathname.split('/').pop());
+      s.clinic('reply', threadId, 'Thursday works. Your pharmacist will call when it is ready.',
+        '--quick-reply', 'Thank you', '--quick-reply', 'Please call me instead');
+      await expect(page.getByText('Thursday works.')).toBeVisible();
+      await expect(page.getByRole('group', { name: say('Quick replies') })).toBeVisible();
+      await checkLayout(page, 'a conversation with a file and quick replies');
+      const offline = page.getByRole('status').filter({ hasText: say('You are offline. Messages you write wait on this device and go when you are back online.') });
+      await context.setOffline(true);
+      await expect(offline).toBeVisible();
+      await checkLayout(page, 'a conversation, offline');
+      await context.setOffline(false);
+      await expect(offline).toHaveCount(0);
+
+      await page.getByRole('link', { name: say('Back to messages') }).click();
+      await expect(page.getByRole('list', { name: say('Conversations') })).toBeVisible();
+      await checkLayout(page, 'home, a conversation');
+      await page.getByRole('link', { name: say('Search'), exact: true }).click();
+      await expect(page.getByRole('heading', { level: 1, name: say('Search messages') })).toBeVisible();
+      await page.getByRole('searchbox').or(page.getByRole('textbox')).first().fill('pharmacy');
+      await expect(page.getByText(/pharmacy/).first()).toBeVisible();
+      await checkLayout(page, 'search');
+
+      await page.getByRole('navigation', { name: say('Main') }).getByRole('link', { name: say('Security') }).click();
+      await expect(page.getByRole('heading', { level: 1, name: say('Security') })).toBeVisible();
+      await checkLayout(page, 'Settings, Security');
+      await page.getByRole('link', { name: say('People who help me') }).first().click();
+      await expect(page.getByRole('heading', { level: 1, name: say('People who help me') })).toBeVisible();
+      await checkLayout(page, 'People who help me');
+      const nav = page.getByRole('navigation', { name: say('Main') });
+      await nav.getByRole('button', { name: say('Sign out'), exact: true }).click();
+      const confirm = page.getByRole('alertdialog', { name: say('Sign out of Ward on this device?') });
+      await expect(confirm).toBeVisible();
+      await checkLayout(page, 'the sign-out question');
+      await confirm.getByRole('button', { name: say('Stay signed in') }).click();
+      await expect(confirm).toBeHidden();
+
+      await page.getByRole('button', { name: say('Lock now') }).click();
+      await expect(page.getByRole('heading', { level: 1, name: say('Ward is locked') })).toBeVisible();
+      await checkLayout(page, 'locked');
+    });
+
+    test(`the passkey window, opened on its own, reflows and takes big text, in ${lang}`, async ({ page }) => {
+      await page.goto('/passkey-window');
+      await expect(page.getByRole('heading', { level: 1, name: say('Nothing to do here') })).toBeVisible();
+      await checkLayout(page, 'the passkey window');
+    });
   });
-  await s.confirmRecoveryCode(page, recovery, { wrongFirst: true, at });
-  await expect(page.getByRole('heading', { level: 1, name: 'Messages with your care team' })).toBeVisible();
-  await checkLayout(page, 'home, empty');
-
-  await page.getByRole('link', { name: 'New message' }).click();
-  await expect(page.getByRole('heading', { level: 1, name: 'New message' })).toBeVisible();
-  await checkLayout(page, 'new message');
-  // Its errors and the emergency warning.
-  const composer = page.getByRole('textbox', { name: 'Message' });
-  await composer.fill('I have had chest pain since last night. Should I still take my pills?');
-  await page.getByRole('button', { name: 'Send' }).click();
-  await expect(page.getByText('Choose what your message is about first.')).toBeVisible();
-  await checkLayout(page, 'new message, nothing chosen');
-  await page.getByRole('radio', { name: 'Prescription refill' }).check();
-  await page.getByRole('button', { name: 'Send' }).click();
-  await expect(page.getByRole('alert').filter({ hasText: 'If this is an emergency, call 911.' })).toBeVisible();
-  await checkLayout(page, 'new message, the emergency warning');
-  await page.getByLabel('Subject (optional)').fill('Blood pressure pills and the lab results from the hospital');
-  await composer.fill('My old prescription is attached. Can the pharmacy on Main Street have it ready by Thursday?');
-  await s.attachFile(page, { name: 'old-prescription-from-the-hospital-pharmacy.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n% a prescription\n') });
-  await expect(page.getByRole('group', { name: 'Attached file' })).toContainText('old-prescription');
-  await checkLayout(page, 'new message, filled in with a file attached');
-  await page.getByRole('button', { name: 'Send' }).click();
-  const sent = page.getByRole('listitem').filter({ hasText: 'My old prescription is attached' });
-  await expect(sent).toContainText(/Sent|Delivered|Read/, { timeout: 30_000 });
-  const threadId = /** @type {string} */ (new URL(page.url()).pathname.split('/').pop());
-  s.clinic('reply', threadId, 'Thursday works. Your pharmacist will call when it is ready.',
-    '--quick-reply', 'Thank you', '--quick-reply', 'Please call me instead');
-  await expect(page.getByText('Thursday works.')).toBeVisible();
-  await expect(page.getByRole('group', { name: 'Quick replies' })).toBeVisible();
-  await checkLayout(page, 'a conversation with a file and quick replies');
-  const offline = page.getByRole('status').filter({ hasText: 'You are offline.' });
-  await context.setOffline(true);
-  await expect(offline).toBeVisible();
-  await checkLayout(page, 'a conversation, offline');
-  await context.setOffline(false);
-  await expect(offline).toHaveCount(0);
-
-  await page.getByRole('link', { name: 'Back to messages' }).click();
-  await expect(page.getByRole('list', { name: 'Conversations' })).toBeVisible();
-  await checkLayout(page, 'home, a conversation');
-  await page.getByRole('link', { name: 'Search', exact: true }).click();
-  await expect(page.getByRole('heading', { level: 1, name: 'Search messages' })).toBeVisible();
-  await page.getByRole('searchbox').or(page.getByRole('textbox')).first().fill('pharmacy');
-  await expect(page.getByText(/pharmacy/).first()).toBeVisible();
-  await checkLayout(page, 'search');
-
-  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Security' }).click();
-  await expect(page.getByRole('heading', { level: 1, name: 'Security' })).toBeVisible();
-  await checkLayout(page, 'Settings, Security');
-  await page.getByRole('link', { name: 'People who help me' }).click();
-  await expect(page.getByRole('heading', { level: 1, name: 'People who help me' })).toBeVisible();
-  await checkLayout(page, 'People who help me');
-  const nav = page.getByRole('navigation', { name: 'Main' });
-  await nav.getByRole('button', { name: 'Sign out', exact: true }).click();
-  const confirm = page.getByRole('alertdialog', { name: 'Sign out of Ward on this device?' });
-  await expect(confirm).toBeVisible();
-  await checkLayout(page, 'the sign-out question');
-  await confirm.getByRole('button', { name: 'Stay signed in' }).click();
-  await expect(confirm).toBeHidden();
-
-  await page.getByRole('button', { name: 'Lock now' }).click();
-  await expect(page.getByRole('heading', { level: 1, name: 'Ward is locked' })).toBeVisible();
-  await checkLayout(page, 'locked');
-});
-
-test('the passkey window, opened on its own, reflows and takes big text', async ({ page }) => {
-  await page.goto('/passkey-window');
-  await expect(page.getByRole('heading', { level: 1, name: 'Nothing to do here' })).toBeVisible();
-  await checkLayout(page, 'the passkey window');
-});
+}
 
 test('the checks find what they look for', async ({ page }) => {
   // A page made of offenders (no app, no CSP): each check must name them,
