@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use ward_proto::{ErrorBody, ErrorCode, HEALTH_PATH, Health};
 use zeroize::Zeroizing;
 
-use crate::i18n::{Lang, Text, fill, lang, t};
+use crate::i18n::{Text, fill, t};
 
 /// A session's bearer token. Held in memory only (never storage, never a
 /// URL); `Debug` prints nothing of it.
@@ -69,10 +69,9 @@ pub enum ApiError {
 
 impl ApiError {
     /// What the patient reads, with what to do next, in the language shown.
-    /// A refusal is told by its code in Ward's own words; in English the
-    /// relay's own message (written for patients, and sometimes more
-    /// exact: which limit, how long) is shown instead where it sent one,
-    /// and for a code this version does not know it is the fallback.
+    /// A refusal is told by its code in Ward's own words, in English as in
+    /// Spanish (so both say the same); the relay's English message is only
+    /// the fallback, for a code this version does not know.
     pub fn message(&self) -> String {
         match self {
             Self::Unreachable => t(Text::ErrorUnreachable).into(),
@@ -81,9 +80,8 @@ impl ApiError {
                 message,
                 retry_after_seconds,
                 status,
-            } => match (refusal_text(*code), lang()) {
-                (_, Lang::En) if !message.is_empty() => message.clone(),
-                (Some(text), _) => {
+            } => match refusal_text(*code) {
+                Some(text) => {
                     let minutes = retry_after_seconds
                         .unwrap_or(60)
                         .div_ceil(60)
@@ -91,9 +89,9 @@ impl ApiError {
                         .to_string();
                     fill(text, &[("minutes", &minutes)])
                 }
-                (None, _) if !message.is_empty() => message.clone(),
-                (None, _) if *status >= 500 => t(Text::ErrorServer).into(),
-                (None, _) => t(Text::ErrorNotUnderstood).into(),
+                None if !message.is_empty() => message.clone(),
+                None if *status >= 500 => t(Text::ErrorServer).into(),
+                None => t(Text::ErrorNotUnderstood).into(),
             },
             Self::UnexpectedBody => t(Text::ErrorNotUnderstood).into(),
         }
@@ -354,8 +352,9 @@ mod tests {
         show_in_test(Lang::En);
         let relay_said = "Too many wrong attempts. For your security, try again in 3 minutes.";
         assert_eq!(
-            refused(ErrorCode::LockedOut, relay_said).message(),
-            relay_said
+            refused(ErrorCode::LockedOut, "Different words from the relay.").message(),
+            relay_said,
+            "Ward's own words in English too"
         );
         assert_eq!(
             refused(ErrorCode::LockedOut, "").message(),

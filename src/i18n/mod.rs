@@ -14,10 +14,12 @@
 //! languages, else English. [`set`] changes it live: texts are read
 //! through [`t`] inside closures that track it, and `<html lang>` follows.
 
+mod relay_words;
 #[cfg(test)]
 mod tests;
 mod time;
 
+pub(crate) use relay_words::{device_name, log_detail};
 pub(crate) use time::{day_heading, local_time, short_date, since, time_label};
 
 use std::cell::Cell;

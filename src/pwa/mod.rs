@@ -70,8 +70,7 @@ pub(crate) fn run(session: Session, inbox: Inbox, location: Location) {
     };
     keep_badge(session, inbox);
     tell_language(pwa, container.clone());
-    on_unlock(pwa, session, inbox);
-    on_sign_out(pwa, session, container.clone());
+    on_phase(pwa, session, inbox, container.clone());
     open_threads_from_notifications(&container, location);
     spawn_local(register(pwa, container));
 }
@@ -90,25 +89,6 @@ async fn register(pwa: Pwa, container: web_sys::ServiceWorkerContainer) {
     };
     update::follow(pwa, &container, &registration);
     pwa.registration.set(Some(registration));
-}
-
-/// After a sign-out: this browser's push subscription ends here too (the
-/// relay's copy went with the session; offline, the relay never heard, and
-/// the next person on this device must not get this patient's alerts), and
-/// the worker is registered again (the relay's `Clear-Site-Data` removed
-/// it, with its cache), so the next start without signal still works.
-fn on_sign_out(pwa: Pwa, session: Session, container: web_sys::ServiceWorkerContainer) {
-    Effect::new(move |before: Option<Phase>| {
-        let phase = session.phase.get();
-        if phase == Phase::SignedOut && before.is_some_and(|b| b != Phase::SignedOut) {
-            let container = container.clone();
-            spawn_local(async move {
-                notifications::end_here(pwa).await;
-                register(pwa, container).await;
-            });
-        }
-        phase
-    });
 }
 
 /// The app badge: the unread count while unlocked (the worker sets it from
@@ -173,16 +153,30 @@ fn tell_language(pwa: Pwa, container: web_sys::ServiceWorkerContainer) {
 /// At each unlock: the drafts an update's Reload kept go back into their
 /// boxes ([`Inbox::restore_drafts`]), and this browser's push subscription,
 /// if it has one, goes to the new session (the relay keeps one per session).
-fn on_unlock(pwa: Pwa, session: Session, inbox: Inbox) {
-    Effect::new(move |was_unlocked: Option<bool>| {
-        let unlocked = session.phase.get() == Phase::Unlocked;
-        if unlocked && was_unlocked != Some(true) {
+///
+/// After a sign-out: this browser's push subscription ends here too (the
+/// relay's copy went with the session; offline, the relay never heard, and
+/// the next person on this device must not get this patient's alerts), and
+/// the worker is registered again (the relay's `Clear-Site-Data` removed
+/// it, with its cache), so the next start without signal still works.
+/// (One effect for both: each costs the client about a kilobyte.)
+fn on_phase(pwa: Pwa, session: Session, inbox: Inbox, container: web_sys::ServiceWorkerContainer) {
+    Effect::new(move |before: Option<Phase>| {
+        let phase = session.phase.get();
+        if phase == Phase::Unlocked && before != Some(Phase::Unlocked) {
             spawn_local(async move {
                 inbox.restore_drafts(session).await;
                 notifications::carry_over(pwa, session).await;
             });
         }
-        unlocked
+        if phase == Phase::SignedOut && before.is_some_and(|b| b != Phase::SignedOut) {
+            let container = container.clone();
+            spawn_local(async move {
+                notifications::end_here(pwa).await;
+                register(pwa, container).await;
+            });
+        }
+        phase
     });
 }
 

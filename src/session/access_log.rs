@@ -154,7 +154,8 @@ fn sign_in(event: &AccountEvent) -> Option<SignInDetail> {
     };
     Some(SignInDetail {
         method,
-        device: text(&value, "device")?,
+        // The relay writes it in English: said again in the language shown.
+        device: crate::i18n::device_name(&text(&value, "device")?),
         network: text(&value, "network")?,
         new_device: value.get("new_device").and_then(serde_json::Value::as_bool) == Some(true),
     })
@@ -369,7 +370,7 @@ pub fn describe(event: &AccountEvent, current_session: Option<&str>, names: &Nam
                 let shown = if names_a_caregiver(kind) {
                     (names.person)(detail).unwrap_or_else(|| t(Text::ActivityACaregiver).into())
                 } else {
-                    detail.to_owned()
+                    crate::i18n::log_detail(detail)
                 };
                 line.push_str(&format!(" ({shown})"));
             }

@@ -58,8 +58,14 @@ const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  */
 function patterns(lang) {
   return Object.values(entries).flatMap((entry) => forms(entry[lang]).map((text) => {
-    const parts = text.split(/\{[a-z_]+\}/).map((p) => escape(p.trim()));
-    return new RegExp(`^${parts.join('[\\s\\S]+?')}$`);
+    // The words around each placeholder keep their spaces: "{a} e {b}"
+    // must not pass any text with an "e" in it.
+    const parts = text.trim().split(/\{[a-z_]+\}/).map(escape);
+    // A text that is mostly placeholders ("{browser} on {system}") lets
+    // each stand for a few words only, not for a whole English sentence.
+    const letters = text.replace(/\{[a-z_]+\}/g, '').replace(/[^\p{L}]/gu, '').length;
+    const hole = letters >= 8 ? '[\\s\\S]+?' : '\\S+(?:\\s+\\S+){0,5}?';
+    return new RegExp(`^${parts.join(hole)}$`, 'u');
   }));
 }
 
@@ -88,13 +94,18 @@ async function notFromCatalogue(page, lang, allowed) {
       const parent = node.parentElement;
       if (!text || !parent || !shown(parent)) continue;
       if (parent.closest('script, style, time, code, .safety-number, [data-user-text]')) continue;
-      found.push(text);
+      // With the text of its block: a catalogue text drawn around a
+      // name in bold ("This invitation is for <strong>Rosa</strong>.")
+      // is whole only there.
+      let block = parent;
+      while (block.parentElement && getComputedStyle(block).display.startsWith('inline')) block = block.parentElement;
+      found.push([text, (block.innerText || '').trim().replace(/\s+/g, ' ')]);
     }
     for (const el of document.querySelectorAll('[aria-label], [placeholder], [title], img[alt]')) {
       if (el.closest('[aria-hidden="true"]')) continue;
       for (const name of ['aria-label', 'placeholder', 'title', 'alt']) {
         const value = (el.getAttribute(name) || '').trim();
-        if (value) found.push(value);
+        if (value) found.push([value, value]);
       }
     }
     return found;
@@ -105,13 +116,23 @@ async function notFromCatalogue(page, lang, allowed) {
     : /^(today|yesterday|monday|tuesday|wednesday|thursday|friday|saturday|sunday|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|january|february|march|april|june|july|august|september|october|november|december|at|am|pm|[\d\s.,:/()·–-])+$/i;
   // Names of things, the same in every language.
   const names = ['Ward', 'English', 'Español'];
-  return [...new Set(texts)].filter((text) => !(
-    names.includes(text)
+  /** @param {string} text */
+  /**
+   * A text passes whole, or as parts joined by " · " that each pass
+   * ("{name} · care team" then a time: "Riverside Clinic · care team · 9:32 PM").
+   * @param {string} text
+   * @returns {boolean}
+   */
+  const fromCatalogue = (text) => alone(text) || text.split(' · ').some((_, i, parts) => i > 0
+    && fromCatalogue(parts.slice(0, i).join(' · ')) && fromCatalogue(parts.slice(i).join(' · ')));
+  /** @param {string} text one part of a line whose parts are joined by " · " */
+  const alone = (text) => names.includes(text)
     || !/\p{L}/u.test(text) // symbols and numbers: "+", "‹", "3"
     || !allowed.reduce((rest, a) => rest.split(a).join(' '), text).replace(/[\s.,:;!?¿¡()"“”«»'’·–-]/g, '')
     || dates.test(text)
-    || known.some((p) => p.test(text))
-  ));
+    || known.some((p) => p.test(text));
+  const strays = texts.filter(([text, block]) => !fromCatalogue(text) && !fromCatalogue(block)).map(([text]) => text);
+  return [...new Set(strays)];
 }
 
 module.exports = { es, wordsIn, notFromCatalogue };

@@ -71,6 +71,13 @@ pub struct RunningRelay {
     pub url: String,
 }
 
+/// The demo clinic's office hours and emergency notice in Spanish (its
+/// English ones are given on the command line).
+const DEMO_CLINIC_TEXTS: &str = r#"[clinic_texts.es]
+office_hours = "de lunes a viernes, de 8 a 17 h"
+emergency_notice = "Si es una emergencia, llame al 911. Si tiene una crisis de salud mental, llame o envíe un mensaje de texto al 988 (aviso de demostración de Riverside)."
+"#;
+
 impl RunningRelay {
     /// Starts the relay on `listen` (`127.0.0.1:0`: a free port, chosen
     /// here) with `http://localhost:PORT` as its public origin, which the
@@ -118,6 +125,12 @@ impl RunningRelay {
             Some((_, port)) => format!("http://localhost:{port}"),
             None => "http://localhost:8080".to_owned(),
         };
+        // The demo clinic's own texts in Spanish too, as a clinic with
+        // Spanish-speaking patients gives them (dev and the end-to-end tests).
+        let texts = data_dir.join("demo-clinic.toml");
+        std::fs::create_dir_all(data_dir)
+            .and_then(|()| std::fs::write(&texts, DEMO_CLINIC_TEXTS))
+            .map_err(|e| Failure::new(step, format!("could not write {}: {e}", texts.display())))?;
         let mut command = Command::new(bin);
         if let Some(url) = database_url {
             command.env("WARD_DATABASE_URL", url);
@@ -139,6 +152,8 @@ impl RunningRelay {
                 "--emergency-notice",
                 "If this is an emergency, call 911. For a mental health crisis, call or text 988 (Riverside's demo notice).",
             ])
+            .arg("--config")
+            .arg(&texts)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()

@@ -89,7 +89,18 @@ pub(super) fn Activity() -> impl IntoView {
     let inbox = Inbox::get();
     let events = StoredValue::new(Vec::<AccountEvent>::new());
     let known = StoredValue::new(None::<Known>);
-    let lines = RwSignal::new(Vec::<(u64, String, String)>::new());
+    // Bumped when what was read changes; the lines are said again then,
+    // and when the language changes.
+    let read = RwSignal::new(0_u32);
+    let lines = move || {
+        read.track();
+        crate::i18n::lang();
+        known.with_value(|known| {
+            known.as_ref().map_or_else(Vec::new, |known| {
+                events.with_value(|events| lines_of(events, known, inbox))
+            })
+        })
+    };
     let verdict = RwSignal::new(None::<Check>);
     let earlier = RwSignal::new(None::<u64>);
     let loading_earlier = RwSignal::new(false);
@@ -102,11 +113,7 @@ pub(super) fn Activity() -> impl IntoView {
             log_pins::pin(me, head);
             log_pins::mark_seen(me, head.seq);
         }
-        known.with_value(|known| {
-            if let Some(known) = known {
-                lines.set(events.with_value(|events| lines_of(events, known, inbox)));
-            }
-        });
+        read.update(|n| *n += 1);
         verdict.set(Some(check));
     };
     spawn_local(async move {
@@ -180,7 +187,7 @@ pub(super) fn Activity() -> impl IntoView {
                 {move || verdict.with(|v| v.as_ref().map(Check::words))}
             </p>
             <ul class="settings-list" data-testid="account-activity">
-                <List each=move || lines.get() key=|(seq, _, _)| seq.to_string() let:line>
+                <List each=lines key=|(seq, words, _)| format!("{seq} {words}") let:line>
                     <li class="settings-row">
                         <div>
                             <strong>{line.1}</strong>

@@ -15,7 +15,7 @@ use crate::session::Session;
 fn describe(agent: Option<&str>) -> String {
     agent.map_or_else(
         || t(Text::SettingsDeviceUnknown).into(),
-        ward_proto::account::device_description,
+        |agent| crate::i18n::device_name(&ward_proto::account::device_description(agent)),
     )
 }
 

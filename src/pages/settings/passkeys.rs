@@ -156,9 +156,11 @@ fn PasskeyRow(
             }
         });
     };
+    // While the name is being edited the button says "Cancel": named by
+    // what it shows (WCAG 2.5.3), not still "Rename …".
     let rename_label = {
         let name = name.clone();
-        move || fill(Text::SettingsPasskeyRenameLabel, &[("name", &name)])
+        move || (!editing.get()).then(|| fill(Text::SettingsPasskeyRenameLabel, &[("name", &name)]))
     };
     let remove_label = {
         let name = name.clone();

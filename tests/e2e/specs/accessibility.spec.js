@@ -21,7 +21,10 @@ const { test, expect } = require('@playwright/test');
 const s = require('../support');
 const { wordsIn, notFromCatalogue } = require('../catalogue');
 
-/** What each language's walk types, and what its clinic answers. */
+/**
+ * What each language's walk types, and what its clinic says (the relay
+ * `cargo xtask` starts gives the demo clinic's emergency notice in both).
+ */
 const people = {
   en: {
     locale: 'en-US', name: 'Rosa Quintero', contact: 'rosa.a11y@example.com',
@@ -30,6 +33,7 @@ const people = {
     reply: 'Thank you, we have it. Shall we send it to your pharmacy?',
     quick: ['Yes please', 'No, I will pick it up'],
     search: 'pharmacy',
+    emergency: "If this is an emergency, call 911. For a mental health crisis, call or text 988 (Riverside's demo notice).",
   },
   es: {
     locale: 'es-MX', name: 'Lucía Fernández', contact: 'lucia.a11y@example.com',
@@ -38,6 +42,7 @@ const people = {
     reply: 'Gracias, la recibimos. ¿La enviamos a su farmacia?',
     quick: ['Sí, por favor', 'No, la recojo yo'],
     search: 'farmacia',
+    emergency: 'Si es una emergencia, llame al 911. Si tiene una crisis de salud mental, llame o envíe un mensaje de texto al 988 (aviso de demostración de Riverside).',
   },
 };
 
@@ -63,7 +68,7 @@ for (const lang of /** @type {const} */ (['en', 'es'])) {
 
     test(`every screen and state, in ${lang}: every text from the catalogue, axe clean light and dark at 360 and 1280 px`, async ({ page, context, request }) => {
       test.setTimeout(300_000);
-      const typed = [who.name, who.contact, 'Riverside Clinic', 'Test phone', who.chestPain, who.message, who.reply, ...who.quick, 'old-prescription.pdf', 'empty.pdf'];
+      const typed = [who.name, who.contact, 'Riverside Clinic', 'Test phone', who.chestPain, who.message, who.reply, ...who.quick, 'old-prescription.pdf', 'empty.pdf', who.emergency];
 
       await page.goto('/');
       await expect(page.getByRole('heading', { level: 1, name: say('Messages with your care team') })).toBeVisible();
@@ -76,18 +81,17 @@ for (const lang of /** @type {const} */ (['en', 'es'])) {
       // among them. The consent text and the code are the clinic's and
       // the app's own words, not the catalogue's.
       await s.addAuthenticator(page, { prf: true });
-      const consent = [];
       const shown = [];
       const at = async (/** @type {string} */ step) => {
         if (step === 'consent') {
           const text = await page.getByRole('region', { name: say("The clinic's consent text") }).innerText();
-          consent.push(...text.split('\n').map((line) => line.trim()).filter(Boolean));
+          typed.push(...text.split('\n').map((line) => line.trim()).filter(Boolean));
         }
         if (step === 'invitation') shown.push(await page.getByLabel(say('Invitation code')).inputValue());
         if (step === 'recovery code') {
           shown.push(...(await page.getByLabel(say('Your recovery code'), { exact: true }).innerText()).trim().split(/\s+/));
         }
-        await check(page, `enrolling: ${step}`, [...typed, ...consent, ...shown]);
+        await check(page, `enrolling: ${step}`, [...typed, ...shown]);
       };
       const recovery = await s.enrollThroughScreens(page, request, {
         name: who.name, contact: who.contact, wrongCodeFirst: true, at, lang,
@@ -105,7 +109,7 @@ for (const lang of /** @type {const} */ (['en', 'es'])) {
       const composer = page.getByRole('textbox', { name: say('Message') });
       await composer.fill(who.chestPain);
       await page.getByRole('button', { name: say('Send'), exact: true }).click();
-      await expect(page.getByRole('alert').filter({ hasText: say('If this is an emergency, call 911. For a mental health crisis, call or text 988.') })).toBeVisible();
+      await expect(page.getByRole('alert').filter({ hasText: who.emergency }), "the clinic's own notice, in the language shown").toBeVisible();
       await check(page, 'the emergency warning', typed);
       await composer.fill(who.message);
       await s.attachFile(page, { name: 'empty.pdf', mimeType: 'application/pdf', buffer: Buffer.alloc(0) }, lang);
@@ -149,6 +153,9 @@ for (const lang of /** @type {const} */ (['en', 'es'])) {
       await check(page, 'Settings, Security', typed);
       await page.getByRole('link', { name: say('People who help me') }).first().click();
       await expect(page.getByRole('heading', { level: 1, name: say('People who help me') })).toBeVisible();
+      // The caregiver terms, like the consent text, are the clinic's words.
+      const terms = await page.getByRole('region', { name: say('The caregiver terms') }).innerText();
+      typed.push(...terms.split('\n').map((line) => line.trim()).filter(Boolean));
       await check(page, 'People who help me', typed);
 
       // The sign-out question.
@@ -179,9 +186,15 @@ for (const lang of /** @type {const} */ (['en', 'es'])) {
       const contact = `sam.states.${lang}@example.com`;
       const helperContact = `dana.states.${lang}@example.com`;
       const first = lang === 'es' ? 'Daniela me ayudará con las citas.' : 'Dana will help me with my appointments.';
-      const typed = [patient, helper, contact, helperContact, 'Riverside Clinic', 'Test phone', first];
+      const typed = [patient, helper, contact, helperContact, 'Riverside Clinic', 'Test phone', first, who.emergency];
       const phone = await s.addAuthenticator(page, { prf: true });
-      const recovery = await s.enrollThroughScreens(page, request, { name: patient, contact, lang });
+      // The clinic's consent text, in its own words, shows again in Settings.
+      const at = async (/** @type {string} */ step) => {
+        if (step !== 'consent') return;
+        const text = await page.getByRole('region', { name: say("The clinic's consent text") }).innerText();
+        typed.push(...text.split('\n').map((line) => line.trim()).filter(Boolean));
+      };
+      const recovery = await s.enrollThroughScreens(page, request, { name: patient, contact, lang, at });
       await s.confirmRecoveryCode(page, recovery, { lang });
       const main = page.getByRole('navigation', { name: say('Main') });
 
@@ -203,6 +216,9 @@ for (const lang of /** @type {const} */ (['en', 'es'])) {
       // People who help me: a refused invite, then one made.
       await page.getByRole('link', { name: say('People who help me') }).first().click();
       await expect(page.getByRole('heading', { level: 1, name: say('People who help me') })).toBeVisible();
+      // The caregiver terms, like the consent text, are the clinic's words.
+      const terms = await page.getByRole('region', { name: say('The caregiver terms') }).innerText();
+      typed.push(...terms.split('\n').map((line) => line.trim()).filter(Boolean));
       await page.getByLabel(say('Their name')).fill(helper);
       await page.getByRole('button', { name: say('Invite'), exact: true }).click();
       await expect(page.getByRole('alert')).toContainText(say('Enter their name and their e-mail address or mobile number.'));
@@ -215,6 +231,13 @@ for (const lang of /** @type {const} */ (['en', 'es'])) {
       const inviteCode = decodeURIComponent(link.split('#invite=')[1]);
       await check(page, 'People who help me, an invite made', [...typed, link, inviteCode]);
 
+      // The caregiver, on her own phone, in the same language.
+      const herPhone = await browser.newContext({ locale: who.locale, viewport: { width: 360, height: 740 } });
+      const her = await herPhone.newPage();
+      await s.addAuthenticator(her, { prf: true });
+      const herRecovery = await s.enrollThroughScreens(her, request, { name: helper, contact: helperContact, inviteCode, lang });
+      await s.confirmRecoveryCode(her, herRecovery, { lang });
+
       // A conversation, and who can see it.
       await main.getByRole('link', { name: say('Messages') }).click();
       await page.getByRole('link', { name: say('New message') }).click();
@@ -225,13 +248,6 @@ for (const lang of /** @type {const} */ (['en', 'es'])) {
       await page.getByText(say('Who can see this conversation')).click();
       await expect(page.getByRole('list', { name: say('Your caregivers and this conversation') })).toBeVisible();
       await check(page, 'a conversation, who can see it', typed);
-
-      // The caregiver, on her own phone, in the same language.
-      const herPhone = await browser.newContext({ locale: who.locale, viewport: { width: 360, height: 740 } });
-      const her = await herPhone.newPage();
-      await s.addAuthenticator(her, { prf: true });
-      const herRecovery = await s.enrollThroughScreens(her, request, { name: helper, contact: helperContact, inviteCode, lang });
-      await s.confirmRecoveryCode(her, herRecovery, { lang });
       await page.getByRole('button', { name: say('Share with {name}', { name: helper }) }).click();
       await expect(her.getByRole('list', { name: say('Conversations') }).getByRole('link')).toHaveCount(1);
       await check(her, "a caregiver's home", typed);
@@ -250,6 +266,8 @@ for (const lang of /** @type {const} */ (['en', 'es'])) {
       expect(await s.syncPasskeys(phone, second)).toBe(1);
       await other.getByRole('button', { name: say('Sign in with a passkey') }).click();
       await expect(other.getByRole('heading', { level: 1, name: say('Unlock on this device') })).toBeVisible();
+      // The field's placeholder is the code's shape, the same in every language.
+      typed.push('XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX');
       await check(other, 'a new device: the recovery code', typed);
       await other.getByLabel(say('Recovery code')).fill('ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ');
       await other.getByRole('button', { name: say('Unlock') }).click();
