@@ -241,7 +241,8 @@ test('authenticator app, code sign-in on a new phone, lockout after wrong codes'
   await page.getByRole('button', { name: 'Rename Kitchen tablet' }).click();
   await page.getByLabel('New name').fill('Typed before the sign-out');
   await page.getByRole('button', { name: 'Save' }).click();
-  await expect(page.getByText('You were signed out')).toBeVisible();
+  // Said on the lock screen (and by the form's error, under the lock).
+  await expect(page.getByRole('paragraph').filter({ hasText: 'You were signed out' })).toBeVisible();
   await page.getByRole('button', { name: 'Unlock with your passkey' }).click();
   await expect(page.getByLabel('New name')).toHaveValue('Typed before the sign-out');
 
@@ -271,7 +272,7 @@ test('authenticator app, code sign-in on a new phone, lockout after wrong codes'
   }
   await expect(attacker.getByRole('alert')).toContainText('start again for a new code');
   await expect(attacker.getByLabel('Code from our message'), 'what was typed stays').toHaveValue('100005');
-  const tooMany = /Too many codes were sent to this address\. Wait \d+ minutes? or sign in with your passkey\./;
+  const tooMany = /Too many codes were sent\. Wait \d+ minutes?, or sign in with your passkey\./;
   for (let i = 0; i < 6; i += 1) {
     await attacker.getByRole('button', { name: 'Send a new code' }).click();
     await expect(attacker.getByText('Checking…')).toBeHidden();
@@ -323,7 +324,7 @@ test('errors a patient can hit say what happened and what to do', async ({ page,
   await page.goto('/enroll');
   await page.getByLabel('Invitation code').fill('NOT-A-REAL-INVITE');
   await page.getByRole('button', { name: 'Continue' }).click();
-  await expect(page.getByRole('alert')).toContainText('That invite code is not valid');
+  await expect(page.getByRole('alert')).toContainText('That invitation code is not valid');
   await expect(page.getByLabel('Invitation code')).toHaveValue('NOT-A-REAL-INVITE');
 
   // No passkey for Ward on this device.

@@ -40,7 +40,7 @@ test('a clinic key change shows in the thread log and holds sending until confir
   // log gets a dated row.
   await expect(page.getByRole('alert')).toContainText('security keys changed');
   const today = await page.evaluate(() => new Date().toLocaleDateString('default', { month: 'short', day: 'numeric' }));
-  const notice = page.getByRole('list', { name: 'Messages' }).getByTestId('key-change-notice');
+  const notice = page.getByRole('log', { name: 'Messages' }).getByTestId('key-change-notice');
   await expect(notice).toHaveText(`Riverside Clinic's security key changed on ${today}. If you didn't expect this, call the clinic.`);
   await expect(page.getByTestId('new-safety-number')).toHaveText(number);
   await expect(page.getByTestId('old-safety-number')).toHaveText(/^(\d{5} ){5}\d{5}$/);
