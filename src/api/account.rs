@@ -111,13 +111,10 @@ pub(crate) async fn put_vault(
     call(Method::PUT, "/v1/vault", Some(token), &body).await
 }
 
-/// `GET /v1/clinic?lang=`: the clinic's texts in `lang` where it has them.
+/// `GET /v1/clinic?lang=`: the clinic's texts in `lang` (a tag such as
+/// `es`) where it has them.
 pub(crate) async fn clinic(token: &SessionToken, lang: &str) -> Result<ClinicInfo, ApiError> {
-    get(
-        &format!("/v1/clinic?lang={}", super::url_encode(lang)),
-        Some(token),
-    )
-    .await
+    get(&["/v1/clinic?lang=", lang].concat(), Some(token)).await
 }
 
 /// `GET /v1/passkeys`.
@@ -184,11 +181,13 @@ pub(crate) async fn totp_status(
     get("/v1/totp", Some(token)).await
 }
 
-/// `GET /v1/account/consent`: what this account agreed to.
+/// `GET /v1/account/consent`: what this account agreed to, and the text as
+/// it stands in the language shown.
 pub(crate) async fn consent(
     token: &SessionToken,
 ) -> Result<ward_proto::account::ConsentStatus, ApiError> {
-    get("/v1/account/consent", Some(token)).await
+    // `current` in the language shown (the relay keeps the one agreed to).
+    get(&super::in_language("/v1/account/consent"), Some(token)).await
 }
 
 /// `POST /v1/account/consent`: agree to `text`, exactly as shown.

@@ -16,7 +16,7 @@ pub(crate) async fn people(token: &SessionToken) -> Result<People, ApiError> {
 /// `GET /v1/caregivers/consent`: the caregiver terms a patient agrees to
 /// by inviting someone (or, 13 to 17, by agreeing to a guardian).
 pub(crate) async fn terms(token: &SessionToken) -> Result<ConsentText, ApiError> {
-    get("/v1/caregivers/consent", Some(token)).await
+    get(&super::in_language("/v1/caregivers/consent"), Some(token)).await
 }
 
 /// What agreeing to `terms` as shown sends.

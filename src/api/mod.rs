@@ -274,6 +274,11 @@ fn parse<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
     serde_json::from_str(text).map_err(|_| ApiError::UnexpectedBody)
 }
 
+/// `path?lang=` the language shown: a text the relay has in it.
+fn in_language(path: &str) -> String {
+    [path, "?lang=", crate::i18n::lang_untracked().tag()].concat()
+}
+
 /// `GET path`, answered with JSON.
 async fn get<T: DeserializeOwned>(path: &str, token: Option<&SessionToken>) -> Result<T, ApiError> {
     parse(&fetch_text(gloo_net::http::Method::GET, path, token, None).await?)

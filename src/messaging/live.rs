@@ -16,7 +16,7 @@ use crate::i18n::{Text, fill};
 use crate::session::{Phase, Session, Ticket};
 
 /// How long "typing…" shows after the last typing event.
-const TYPING_MS: f64 = 6_000.0;
+const TYPING_MS: u64 = 6_000;
 
 /// Keeps the stream open while `session` is unlocked, and closed
 /// otherwise.
@@ -299,7 +299,7 @@ async fn apply(
             account_id,
         } => {
             if account_id != me {
-                let until = js_sys::Date::now() + TYPING_MS;
+                let until = js_sys::Date::now() as u64 + TYPING_MS;
                 inbox.typing.update(|t| {
                     t.insert(thread_id, until);
                 });

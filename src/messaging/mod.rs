@@ -183,7 +183,7 @@ pub struct Inbox {
     /// Opened threads' messages, by thread id, oldest first.
     pub messages: RwSignal<HashMap<String, Vec<Shown>>>,
     /// Until when (ms) someone is typing, by thread id.
-    pub typing: RwSignal<HashMap<String, f64>>,
+    pub typing: RwSignal<HashMap<String, u64>>,
     /// Text for the polite live region ("New message from …").
     pub announcement: RwSignal<String>,
     /// How many messages from others arrived live since the app started
@@ -250,7 +250,7 @@ pub struct Inbox {
     /// When the relay took this device's last "read" receipt for each
     /// thread (`Date.now()`): a thread list asked for before then counts
     /// messages already read, so its unread count is not taken.
-    read_at: StoredValue<HashMap<String, f64>>,
+    read_at: StoredValue<HashMap<String, u64>>,
     /// (thread, caregiver) pairs this device is sharing unasked (the
     /// caregiver sees all the patient's threads), or that the relay refused
     /// since the unlock: not tried again until then.
@@ -1001,7 +1001,7 @@ impl Inbox {
             for thread in threads {
                 if read_at
                     .get(&thread.thread_id)
-                    .is_some_and(|at| *at >= asked_at)
+                    .is_some_and(|at| *at as f64 >= asked_at)
                 {
                     thread.unread_count = 0;
                 }
@@ -1022,7 +1022,7 @@ impl Inbox {
             .await;
         if sent && session.is_current(ticket) {
             self.read_at.update_value(|read_at| {
-                read_at.insert(thread_id.to_owned(), js_sys::Date::now());
+                read_at.insert(thread_id.to_owned(), js_sys::Date::now() as u64);
             });
             self.threads.update(|list| {
                 if let Some(thread) = list.iter_mut().find(|t| t.thread_id == thread_id) {

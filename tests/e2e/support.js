@@ -269,7 +269,7 @@ async function enrollThroughScreens(page, request, { name, contact, shots = fals
   await page.getByRole('button', { name: say('Verify') }).click();
   // The clinic's consent to messaging, agreed to before anything else.
   await expect(page.getByRole('heading', { level: 1, name: say('Messaging with your clinic') })).toBeVisible();
-  await expect(page.getByRole('region', { name: say("The clinic's consent text") })).toContainText('In an emergency, call 911');
+  await expect(page.getByRole('region', { name: say("The clinic's consent text") })).toContainText(lang === 'es' ? 'En una emergencia, llame al 911' : 'In an emergency, call 911');
   if (shots) await screenshot(page, '25-enroll-consent');
   await at('consent');
   await page.getByRole('button', { name: say('I agree') }).click();

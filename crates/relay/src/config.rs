@@ -498,6 +498,12 @@ pub struct ClinicTexts {
     pub reply_time: Option<String>,
     /// `emergency_notice` in that language.
     pub emergency_notice: Option<String>,
+    /// `consent_text` in that language: the same version, said in it. A
+    /// patient agrees to the text in the language they read, and the
+    /// relay keeps that text by its hash.
+    pub consent_text: Option<String>,
+    /// `caregiver_consent_text` in that language, likewise.
+    pub caregiver_consent_text: Option<String>,
 }
 
 /// The languages the web client speaks besides English, which
@@ -508,6 +514,41 @@ pub const CLINIC_TEXT_LANGUAGES: [&str; 1] = ["es"];
 const DEFAULT_REPLY_TIME_ES: &str = "en un plazo de un día hábil";
 /// The relay's Spanish for its default `emergency_notice`.
 const DEFAULT_EMERGENCY_NOTICE_ES: &str = "Si es una emergencia, llame al 911. Si tiene una crisis de salud mental, llame o envíe un mensaje de texto al 988.";
+
+/// The relay's Spanish for its default `consent_text`.
+const DEFAULT_CONSENT_TEXT_ES: &str = "Mensajes con su equipo de atención a través de Ward
+
+Ward es para preguntas que no son urgentes. Su equipo de atención lee los mensajes en horario de oficina y responde en el plazo que indica la aplicación. En una emergencia, llame al 911; nunca espere un mensaje.
+
+Sus mensajes y archivos se cifran en su dispositivo. Los lee el personal de la clínica que le atiende, y pueden pasar a formar parte de su expediente médico.
+
+Puede permitir que una persona de confianza lea o envíe mensajes por usted, y dejar de permitirlo cuando quiera. Ward registra quién inició sesión en su cuenta y quién leyó, envió o descargó algo en sus conversaciones, y le muestra ese registro.
+
+Puede retirar este consentimiento cuando quiera en Configuración. Los mensajes de su cuenta se detienen entonces; no se borra nada de lo que envió. Siempre puede llamar a la clínica.";
+
+/// The relay's Spanish for its default `caregiver_consent_text`.
+const DEFAULT_CAREGIVER_CONSENT_TEXT_ES: &str = "Permitir que alguien le ayude con sus mensajes
+
+La persona que usted invite, o el tutor que la clínica le asignó, tiene su propia cuenta. Nunca usa su llave de acceso ni su código de recuperación.
+
+Puede leer las conversaciones que usted comparta con ella: las que elija, o todas si así lo decide. Las conversaciones que usted mantiene en Solo yo, y las confidenciales, nunca se comparten. También puede enviar mensajes por usted, salvo que le permita solo leer; todos ven que escribió por usted.
+
+Su acceso termina después del tiempo que usted elija (12 meses si no lo cambia, 18 como máximo). Puede cambiarlo, o terminarlo de inmediato, cuando quiera en Personas que me ayudan. Lo que haya leído antes, puede haberlo guardado.
+
+Ward registra lo que lee, envía y descarga en sus conversaciones, y le muestra ese registro en Actividad.";
+
+/// A consent text in `lang`: the clinic's (`given`, trimmed), else the
+/// relay's Spanish (`default_es`) while the English is the relay's default.
+fn translated(
+    given: Option<&str>,
+    lang: &str,
+    english_is_default: bool,
+    default_es: &str,
+) -> Option<String> {
+    given
+        .map(|text| text.trim().to_owned())
+        .or_else(|| (english_is_default && lang == "es").then(|| default_es.to_owned()))
+}
 
 /// Checks a free-text setting shown to patients: trimmed, at most
 /// `max_chars` characters, no control characters. The trimmed text, or an
@@ -707,6 +748,20 @@ impl Config {
                     }
                 }
             }
+            if let Some(text) = &texts.consent_text {
+                check_consent(
+                    &format!("clinic_texts.{lang}.consent"),
+                    &self.consent_version,
+                    text,
+                )?;
+            }
+            if let Some(text) = &texts.caregiver_consent_text {
+                check_consent(
+                    &format!("clinic_texts.{lang}.caregiver_consent"),
+                    &self.caregiver_consent_version,
+                    text,
+                )?;
+            }
         }
         check_consent("consent", &self.consent_version, &self.consent_text)?;
         check_consent(
@@ -859,10 +914,41 @@ impl Config {
                             DEFAULT_EMERGENCY_NOTICE_ES,
                         )
                     }),
+                    ..ClinicTexts::default()
                 };
                 (lang.to_owned(), texts)
             })
             .collect()
+    }
+
+    /// `consent_text` in `lang` (`es`): the clinic's translation, else the
+    /// relay's own where the English is still its default; `None`: the
+    /// English is what there is.
+    pub fn consent_text_in(&self, lang: &str) -> Option<String> {
+        let given = self
+            .clinic_texts
+            .get(lang)
+            .and_then(|t| t.consent_text.as_deref());
+        translated(
+            given,
+            lang,
+            self.consent_text() == DEFAULT_CONSENT_TEXT.trim(),
+            DEFAULT_CONSENT_TEXT_ES,
+        )
+    }
+
+    /// `caregiver_consent_text` in `lang`, as [`Config::consent_text_in`].
+    pub fn caregiver_consent_text_in(&self, lang: &str) -> Option<String> {
+        let given = self
+            .clinic_texts
+            .get(lang)
+            .and_then(|t| t.caregiver_consent_text.as_deref());
+        translated(
+            given,
+            lang,
+            self.caregiver_consent_text() == DEFAULT_CAREGIVER_CONSENT_TEXT.trim(),
+            DEFAULT_CAREGIVER_CONSENT_TEXT_ES,
+        )
     }
 
     /// `consent_text` as patients see it and agree to: trimmed.

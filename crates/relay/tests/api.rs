@@ -95,6 +95,7 @@ async fn clinic_info_carries_the_configured_clinic_texts_and_attachment_limits()
                 office_hours: Some(" De lunes a viernes, de 8 a 17 h ".into()),
                 reply_time: None,
                 emergency_notice: Some("En una emergencia, llame al 999.".into()),
+                ..Default::default()
             },
         );
     })

@@ -289,3 +289,119 @@ async fn inviting_a_caregiver_agrees_to_the_terms_shown_and_changed_terms_are_re
     let after: AccountHistory = relay.get_ok("/v1/account/history", Some(&sam.token)).await;
     assert_eq!(after.events.len(), log.events.len(), "nothing was recorded");
 }
+
+/// Issue 19: the consent text in the patient's language. The relay has its
+/// default text in Spanish, and a clinic gives its own under
+/// `[clinic_texts.es]`; a patient agrees to the text they read (kept by its
+/// hash), is not asked again for switching languages, and the same holds
+/// for the caregiver terms.
+#[tokio::test]
+async fn a_patient_agrees_to_the_text_in_their_language_and_it_is_kept() {
+    let mut relay = Relay::start().await;
+    let clinic = relay.clinic().await;
+    let sam = relay.patient(&clinic, "sam@example.com").await;
+    let english: ConsentText = relay.get_ok("/v1/consent", None).await;
+    let spanish: ConsentText = relay.get_ok("/v1/consent?lang=es", None).await;
+    assert!(
+        spanish
+            .text
+            .starts_with("Mensajes con su equipo de atención"),
+        "{}",
+        spanish.text
+    );
+    assert!(spanish.text.contains("En una emergencia, llame al 911"));
+    assert_eq!(
+        spanish.version, english.version,
+        "the same version, said in Spanish"
+    );
+    assert_eq!(
+        spanish.sha256.0,
+        Sha256::digest(spanish.text.as_bytes()).to_vec()
+    );
+    // A language the relay has no text in: the English.
+    let other: ConsentText = relay.get_ok("/v1/consent?lang=fr", None).await;
+    assert_eq!(other, english);
+    let odd = relay
+        .call(Method::GET, "/v1/consent?colour=red", None, NONE)
+        .await;
+    assert_eq!(odd.status(), StatusCode::BAD_REQUEST);
+    let body: ward_proto::ErrorBody = odd.json().await.unwrap();
+    assert_eq!(body.error.code, ErrorCode::InvalidQuery);
+
+    // Sam agrees to the Spanish; it is what is kept and logged.
+    let agreed = agree(&relay, &sam.token, &spanish).await;
+    assert_eq!(agreed.status(), StatusCode::OK);
+    let status: ConsentStatus = agreed.json().await.unwrap();
+    assert_eq!(status.agreed.as_ref(), Some(&spanish));
+    // Reading in English now, Sam has agreed to the text as it stands.
+    let status: ConsentStatus = relay
+        .get_ok("/v1/account/consent?lang=en", Some(&sam.token))
+        .await;
+    assert_eq!(
+        status.current, spanish,
+        "not asked again for a language switch"
+    );
+    let history: AccountHistory = relay.get_ok("/v1/account/history", Some(&sam.token)).await;
+    let given = history
+        .events
+        .iter()
+        .find(|e| e.kind == AccountEventKind::ConsentGiven)
+        .expect("consent_given");
+    let detail: ConsentDetail = serde_json::from_str(given.detail.as_deref().unwrap()).unwrap();
+    let hex: String = spanish
+        .sha256
+        .0
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(detail.sha256, hex);
+
+    // The caregiver terms in Spanish too.
+    let terms: ConsentText = relay
+        .get_ok("/v1/caregivers/consent?lang=es", Some(&sam.token))
+        .await;
+    assert!(
+        terms.text.starts_with("Permitir que alguien le ayude"),
+        "{}",
+        terms.text
+    );
+
+    // A clinic's own Spanish, for its own English text; a clinic that
+    // wrote its own English and no Spanish shows its English.
+    relay
+        .restart_with(|config| {
+            config.consent_version = "2027-01".into();
+            config.consent_text = "Our terms.".into();
+            config.clinic_texts.insert(
+                "es".into(),
+                ward_relay::config::ClinicTexts {
+                    consent_text: Some(" Nuestros términos. ".into()),
+                    ..Default::default()
+                },
+            );
+        })
+        .await
+        .unwrap();
+    let spanish: ConsentText = relay.get_ok("/v1/consent?lang=es", None).await;
+    assert_eq!(spanish.text, "Nuestros términos.");
+    assert_eq!(spanish.version, "2027-01");
+    let terms: ConsentText = relay
+        .get_ok("/v1/caregivers/consent?lang=es", Some(&sam.token))
+        .await;
+    assert!(
+        terms.text.starts_with("Permitir"),
+        "the terms are still the relay's default"
+    );
+    relay
+        .restart_with(|config| {
+            config.consent_version = "2027-01".into();
+            config.consent_text = "Our terms.".into();
+        })
+        .await
+        .unwrap();
+    let spanish: ConsentText = relay.get_ok("/v1/consent?lang=es", None).await;
+    assert_eq!(
+        spanish.text, "Our terms.",
+        "no translation of a clinic's own text is made up"
+    );
+}

@@ -63,7 +63,7 @@ pub(crate) fn TypingLine(thread_id: Memo<String>, now: RwSignal<f64>) -> impl In
     let typing = move || {
         inbox.typing.with(|t| {
             t.get(&thread_id.get())
-                .is_some_and(|until| *until > now.get())
+                .is_some_and(|until| *until as f64 > now.get())
         })
     };
     view! {

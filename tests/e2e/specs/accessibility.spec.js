@@ -153,8 +153,11 @@ for (const lang of /** @type {const} */ (['en', 'es'])) {
       await check(page, 'Settings, Security', typed);
       await page.getByRole('link', { name: say('People who help me') }).first().click();
       await expect(page.getByRole('heading', { level: 1, name: say('People who help me') })).toBeVisible();
-      // The caregiver terms, like the consent text, are the clinic's words.
+      // The caregiver terms, like the consent text, are the clinic's words
+      // (not the catalogue's), in the language shown: the relay has its
+      // default terms in Spanish.
       const terms = await page.getByRole('region', { name: say('The caregiver terms') }).innerText();
+      expect(terms).toContain(lang === 'es' ? 'Permitir que alguien le ayude con sus mensajes' : 'Letting someone help you with your messages');
       typed.push(...terms.split('\n').map((line) => line.trim()).filter(Boolean));
       await check(page, 'People who help me', typed);
 
@@ -216,8 +219,11 @@ for (const lang of /** @type {const} */ (['en', 'es'])) {
       // People who help me: a refused invite, then one made.
       await page.getByRole('link', { name: say('People who help me') }).first().click();
       await expect(page.getByRole('heading', { level: 1, name: say('People who help me') })).toBeVisible();
-      // The caregiver terms, like the consent text, are the clinic's words.
+      // The caregiver terms, like the consent text, are the clinic's words
+      // (not the catalogue's), in the language shown: the relay has its
+      // default terms in Spanish.
       const terms = await page.getByRole('region', { name: say('The caregiver terms') }).innerText();
+      expect(terms).toContain(lang === 'es' ? 'Permitir que alguien le ayude con sus mensajes' : 'Letting someone help you with your messages');
       typed.push(...terms.split('\n').map((line) => line.trim()).filter(Boolean));
       await page.getByLabel(say('Their name')).fill(helper);
       await page.getByRole('button', { name: say('Invite'), exact: true }).click();

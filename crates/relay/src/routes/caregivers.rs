@@ -268,8 +268,7 @@ pub async fn assent(
             "That person is not waiting for your agreement: only a guardian the clinic appointed for you, while you are 13 to 17, is.",
         ));
     }
-    let terms = crate::routes::consent::caregiver_terms(&state);
-    crate::routes::consent::check_shown(&terms, &shown)?;
+    let terms = crate::routes::consent::caregiver_terms_shown(&state, &shown)?;
     let mut tx = crate::db::begin_write(&state.db, &format!("caregivers:{patient_id}")).await?;
     if !store::caregivers::assent(&mut tx, patient_id, &caregiver_id, now).await? {
         return Err(not_linked());

@@ -5,7 +5,7 @@
 //! stands. Each agreement and withdrawal is in the account's access log.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use sha2::{Digest, Sha256};
 use ward_proto::account::{
@@ -14,45 +14,67 @@ use ward_proto::account::{
 use ward_proto::threads::Role;
 use ward_proto::{Bytes, ErrorCode};
 
+use crate::config::CLINIC_TEXT_LANGUAGES;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, Session};
 use crate::passkeys::has_sign_in_method;
 use crate::secrets::now_ms;
 use crate::{AppState, history, store};
 
-/// The text as configured now, with its hash.
-fn current(state: &AppState) -> store::consent::Text {
-    let text = state.config.consent_text().to_owned();
+/// A consent text with its version and hash.
+fn kept(version: &str, text: String) -> store::consent::Text {
     store::consent::Text {
-        version: state.config.consent_version.clone(),
+        version: version.to_owned(),
         sha256: Sha256::digest(text.as_bytes()).to_vec(),
         text,
     }
 }
 
-/// The caregiver terms as configured now, with their hash: what a patient
-/// agrees to by inviting a caregiver, and a teen by agreeing to a guardian.
-pub(crate) fn caregiver_terms(state: &AppState) -> store::consent::Text {
-    let text = state.config.caregiver_consent_text().to_owned();
-    store::consent::Text {
-        version: state.config.caregiver_consent_version.clone(),
-        sha256: Sha256::digest(text.as_bytes()).to_vec(),
-        text,
-    }
+/// The text as configured now, in `lang` where the relay has it in that
+/// language (`?lang=es`), else in English.
+fn current(state: &AppState, lang: Option<&str>) -> store::consent::Text {
+    let text = lang
+        .and_then(|lang| state.config.consent_text_in(lang))
+        .unwrap_or_else(|| state.config.consent_text().to_owned());
+    kept(&state.config.consent_version, text)
 }
 
-/// 409 `consent_changed` unless `shown` names `text` (version and hash).
-pub(crate) fn check_shown(
-    text: &store::consent::Text,
+/// The caregiver terms as configured now, in `lang` as [`current`]: what a
+/// patient agrees to by inviting a caregiver, and a teen by agreeing to a
+/// guardian.
+pub(crate) fn caregiver_terms(state: &AppState, lang: Option<&str>) -> store::consent::Text {
+    let text = lang
+        .and_then(|lang| state.config.caregiver_consent_text_in(lang))
+        .unwrap_or_else(|| state.config.caregiver_consent_text().to_owned());
+    kept(&state.config.caregiver_consent_version, text)
+}
+
+/// Which of the texts as they stand now (`of`: English, then each other
+/// language the relay has them in) a patient was shown, by version and
+/// hash; 409 `consent_changed` when none.
+fn shown_one(
+    of: impl Fn(Option<&str>) -> store::consent::Text,
     shown: &ConsentAccept,
-) -> Result<(), ApiError> {
-    if shown.version != text.version || shown.sha256.0 != text.sha256 {
-        return Err(ApiError::conflict(
-            ErrorCode::ConsentChanged,
-            "The clinic changed these terms since they were shown to you. Read the new text, then try again.",
-        ));
-    }
-    Ok(())
+) -> Result<store::consent::Text, ApiError> {
+    std::iter::once(None)
+        .chain(CLINIC_TEXT_LANGUAGES.iter().map(|lang| Some(*lang)))
+        .map(of)
+        .find(|text| shown.version == text.version && shown.sha256.0 == text.sha256)
+        .ok_or_else(|| {
+            ApiError::conflict(
+                ErrorCode::ConsentChanged,
+                "The clinic changed these terms since they were shown to you. Read the new text, then try again.",
+            )
+        })
+}
+
+/// The caregiver terms `shown` names, in whichever language they were
+/// read; 409 `consent_changed` unless they are the terms as they stand.
+pub(crate) fn caregiver_terms_shown(
+    state: &AppState,
+    shown: &ConsentAccept,
+) -> Result<store::consent::Text, ApiError> {
+    shown_one(|lang| caregiver_terms(state, lang), shown)
 }
 
 /// Records, inside the caller's transaction, that `account_id` agreed to
@@ -107,52 +129,103 @@ fn detail(text: &store::consent::Text, method: &str) -> Result<String, ApiError>
     .map_err(|e| ApiError::internal("consent detail", &e))
 }
 
-async fn status_of(state: &AppState, account_id: &str) -> Result<ConsentStatus, ApiError> {
+/// Where `account_id` stands. `current` is the text as it stands in
+/// `lang`; but when the account agreed to the text as it stands in another
+/// language, that one (so it is not asked to agree again for having
+/// switched languages).
+async fn status_of(
+    state: &AppState,
+    account_id: &str,
+    lang: Option<&str>,
+) -> Result<ConsentStatus, ApiError> {
     let agreement = store::consent::of(&state.db, account_id).await?;
     let seconds = |ms: i64| u64::try_from(ms / 1000).unwrap_or(0);
+    let agreed_current = agreement.as_ref().and_then(|a| {
+        let named = ConsentAccept {
+            version: a.text.version.clone(),
+            sha256: Bytes(a.text.sha256.clone()),
+        };
+        shown_one(|lang| current(state, lang), &named).ok()
+    });
     Ok(ConsentStatus {
         agreed_at: agreement.as_ref().map(|a| seconds(a.agreed_at)),
         method: agreement.as_ref().map(|a| a.method.clone()),
         withdrawn_at: agreement.as_ref().and_then(|a| a.withdrawn_at).map(seconds),
         agreed: agreement.map(|a| served(a.text)),
-        current: served(current(state)),
+        current: served(agreed_current.unwrap_or_else(|| current(state, lang))),
     })
 }
 
-/// `GET /v1/consent`: the clinic's consent to messaging as it stands.
-#[utoipa::path(get, path = "/v1/consent", tag = "consent", responses((status = 200, description = "OK", body = ward_proto::account::ConsentText)))]
-pub async fn text(State(state): State<AppState>) -> Json<ConsentText> {
-    Json(served(current(&state)))
+/// `?lang=es`: the language a text is asked for in.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LangQuery {
+    lang: Option<String>,
+}
+
+/// The language asked for, or 400 `invalid_query`.
+fn lang_of(
+    query: Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Option<String>, ApiError> {
+    let Query(query) = query.map_err(|_| {
+        ApiError::bad_request(
+            ErrorCode::InvalidQuery,
+            "Use ?lang=<a language tag such as es>, and nothing else.",
+        )
+    })?;
+    Ok(query.lang)
+}
+
+/// `GET /v1/consent`: the clinic's consent to messaging as it stands, in
+/// the language asked for where the relay has it in it, else in English.
+#[utoipa::path(get, path = "/v1/consent", tag = "consent", params(("lang" = Option<String>, Query, description = "The patient's language (`en`, `es`)")), responses((status = 200, description = "OK", body = ward_proto::account::ConsentText), (status = 400, description = "Bad input", body = ward_proto::ErrorBody)))]
+pub async fn text(
+    State(state): State<AppState>,
+    query: Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<ConsentText>, ApiError> {
+    let lang = lang_of(query)?;
+    Ok(Json(served(current(&state, lang.as_deref()))))
 }
 
 /// `GET /v1/caregivers/consent`: the caregiver terms as they stand (what a
 /// patient agrees to by inviting a caregiver, and a patient aged 13 to 17
-/// by agreeing to a guardian the clinic appointed).
-#[utoipa::path(get, path = "/v1/caregivers/consent", tag = "caregivers", responses((status = 200, description = "OK", body = ward_proto::account::ConsentText)), security(("session" = [])))]
-pub async fn caregiver_text(State(state): State<AppState>, _session: Session) -> Json<ConsentText> {
-    Json(served(caregiver_terms(&state)))
+/// by agreeing to a guardian the clinic appointed), in the language asked
+/// for as `GET /v1/consent`.
+#[utoipa::path(get, path = "/v1/caregivers/consent", tag = "caregivers", params(("lang" = Option<String>, Query, description = "The patient's language (`en`, `es`)")), responses((status = 200, description = "OK", body = ward_proto::account::ConsentText), (status = 400, description = "Bad input", body = ward_proto::ErrorBody)), security(("session" = [])))]
+pub async fn caregiver_text(
+    State(state): State<AppState>,
+    _session: Session,
+    query: Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<ConsentText>, ApiError> {
+    let lang = lang_of(query)?;
+    Ok(Json(served(caregiver_terms(&state, lang.as_deref()))))
 }
 
 /// `GET /v1/account/consent`: what the caller agreed to, and whether it
 /// withdrew.
-#[utoipa::path(get, path = "/v1/account/consent", tag = "consent", responses((status = 200, description = "OK", body = ward_proto::account::ConsentStatus)), security(("session" = [])))]
+#[utoipa::path(get, path = "/v1/account/consent", tag = "consent", params(("lang" = Option<String>, Query, description = "The patient's language (`en`, `es`): `current` in it")), responses((status = 200, description = "OK", body = ward_proto::account::ConsentStatus), (status = 400, description = "Bad input", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn status(
     State(state): State<AppState>,
     session: Session,
+    query: Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<ConsentStatus>, ApiError> {
-    Ok(Json(status_of(&state, &session.account_id).await?))
+    let lang = lang_of(query)?;
+    Ok(Json(
+        status_of(&state, &session.account_id, lang.as_deref()).await?,
+    ))
 }
 
 /// `POST /v1/account/consent`: the caller agrees to the text it was shown,
-/// which must be the one configured now (same version and SHA-256).
+/// which must be the one configured now (same version and SHA-256), in
+/// English or in a language the relay has it in: that text is kept.
 #[utoipa::path(post, path = "/v1/account/consent", tag = "consent", request_body = ward_proto::account::ConsentAccept, responses((status = 200, description = "OK: where the account stands now", body = ward_proto::account::ConsentStatus), (status = 409, description = "`consent_changed`: the text changed since it was shown", body = ward_proto::ErrorBody)), security(("session" = [])))]
 pub async fn agree(
     State(state): State<AppState>,
     session: Session,
     JsonBody(request): JsonBody<ConsentAccept>,
 ) -> Result<Json<ConsentStatus>, ApiError> {
-    let text = current(&state);
-    check_shown(&text, &request)?;
+    // The text in whichever language the patient read it.
+    let text = shown_one(|lang| current(&state, lang), &request)?;
     let now = now_ms();
     let mut tx = crate::db::begin_write(&state.db, &session.account_id).await?;
     // Before the first passkey, the session is the one the invite code and
@@ -173,7 +246,7 @@ pub async fn agree(
     )
     .await?;
     tx.commit().await?;
-    Ok(Json(status_of(&state, &session.account_id).await?))
+    Ok(Json(status_of(&state, &session.account_id, None).await?))
 }
 
 /// `POST /v1/account/consent/withdraw`: the caller withdraws its consent.
@@ -200,7 +273,7 @@ pub async fn withdraw(
     )
     .await?;
     tx.commit().await?;
-    Ok(Json(status_of(&state, &session.account_id).await?))
+    Ok(Json(status_of(&state, &session.account_id, None).await?))
 }
 
 /// `GET /v1/accounts/{account_id}/consent` (the clinic only): where an
@@ -231,7 +304,7 @@ pub async fn of_account(
     if !store::accounts::exists(&state.db, &account_id).await? {
         return Err(ApiError::not_found("account"));
     }
-    Ok(Json(status_of(&state, &account_id).await?))
+    Ok(Json(status_of(&state, &account_id, None).await?))
 }
 
 /// The refusal of a send or a new thread after a withdrawal, worded for

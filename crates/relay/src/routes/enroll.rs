@@ -96,8 +96,7 @@ pub async fn create_caregiver_invite(
     // Inviting someone who will read the patient's threads is as sensitive
     // as adding a way to sign in: a stolen old session must not do it.
     session.require_recent_sign_in()?;
-    let terms = crate::routes::consent::caregiver_terms(&state);
-    crate::routes::consent::check_shown(&terms, &request.consent)?;
+    let terms = crate::routes::consent::caregiver_terms_shown(&state, &request.consent)?;
     let name = display_name(&request.display_name)?;
     // The invitation, the terms the patient agreed to by making it, and its
     // entry in their log: all or nothing.
