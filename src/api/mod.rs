@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use ward_proto::{ErrorBody, ErrorCode, HEALTH_PATH, Health};
 use zeroize::Zeroizing;
 
-use crate::i18n::{Text, fill, t};
+use crate::i18n::{Plural, Text, count, t};
 
 /// A session's bearer token. Held in memory only (never storage, never a
 /// URL); `Debug` prints nothing of it.
@@ -80,18 +80,21 @@ impl ApiError {
                 message,
                 retry_after_seconds,
                 status,
-            } => match refusal_text(*code) {
-                Some(text) => {
-                    let minutes = retry_after_seconds
-                        .unwrap_or(60)
-                        .div_ceil(60)
-                        .max(1)
-                        .to_string();
-                    fill(text, &[("minutes", &minutes)])
+            } => match (code, refusal_text(*code)) {
+                // Wait how long: the relay's Retry-After, in whole minutes.
+                (ErrorCode::LockedOut | ErrorCode::TooManyCodes, _) => {
+                    let minutes = retry_after_seconds.unwrap_or(60).div_ceil(60).max(1);
+                    let key = if *code == ErrorCode::LockedOut {
+                        Plural::RelayLockedOut
+                    } else {
+                        Plural::RelayTooManyCodes
+                    };
+                    count(key, minutes, &[])
                 }
-                None if !message.is_empty() => message.clone(),
-                None if *status >= 500 => t(Text::ErrorServer).into(),
-                None => t(Text::ErrorNotUnderstood).into(),
+                (_, Some(text)) => t(text).into(),
+                (_, None) if !message.is_empty() => message.clone(),
+                (_, None) if *status >= 500 => t(Text::ErrorServer).into(),
+                (_, None) => t(Text::ErrorNotUnderstood).into(),
             },
             Self::UnexpectedBody => t(Text::ErrorNotUnderstood).into(),
         }
@@ -144,8 +147,6 @@ fn refusal_text(code: ErrorCode) -> Option<Text> {
     Some(match code {
         C::CodeNotValid => Text::RelayCodeNotValid,
         C::TotpNotValid => Text::RelayTotpNotValid,
-        C::LockedOut => Text::RelayLockedOut,
-        C::TooManyCodes => Text::RelayTooManyCodes,
         C::InviteNotValid => Text::RelayInviteNotValid,
         C::InviteUsed => Text::RelayInviteUsed,
         C::CodeNotSent => Text::RelayCodeNotSent,
@@ -365,7 +366,21 @@ mod tests {
             refused(ErrorCode::LockedOut, "").message(),
             "Too many wrong attempts. For your security, try again in 3 minutes."
         );
+        let in_a_minute = ApiError::Refused {
+            status: 429,
+            code: ErrorCode::TooManyCodes,
+            message: String::new(),
+            retry_after_seconds: Some(40),
+        };
+        assert_eq!(
+            in_a_minute.message(),
+            "Too many codes were sent. Wait 1 minute, or sign in with your passkey."
+        );
         show_in_test(Lang::Es);
+        assert_eq!(
+            in_a_minute.message(),
+            "Se enviaron demasiados códigos. Espere 1 minuto o inicie sesión con su llave de acceso."
+        );
         assert_eq!(
             refused(ErrorCode::LockedOut, relay_said).message(),
             "Demasiados intentos fallidos. Por su seguridad, vuelva a intentarlo dentro de 3 minutos."
