@@ -80,21 +80,16 @@ impl ApiError {
                 message,
                 retry_after_seconds,
                 status,
-            } => match (code, refusal_text(*code)) {
-                // Wait how long: the relay's Retry-After, in whole minutes.
-                (ErrorCode::LockedOut | ErrorCode::TooManyCodes, _) => {
+            } => match (refusal_wait(*code), refusal_text(*code)) {
+                // How long: the relay's Retry-After, in whole minutes.
+                (Some(wait), _) => {
                     let minutes = retry_after_seconds.unwrap_or(60).div_ceil(60).max(1);
-                    let key = if *code == ErrorCode::LockedOut {
-                        Plural::RelayLockedOut
-                    } else {
-                        Plural::RelayTooManyCodes
-                    };
-                    count(key, minutes, &[])
+                    count(wait, minutes, &[])
                 }
-                (_, Some(text)) => t(text).into(),
-                (_, None) if !message.is_empty() => message.clone(),
-                (_, None) if *status >= 500 => t(Text::ErrorServer).into(),
-                (_, None) => t(Text::ErrorNotUnderstood).into(),
+                (None, Some(text)) => t(text).into(),
+                (None, None) if !message.is_empty() => message.clone(),
+                (None, None) if *status >= 500 => t(Text::ErrorServer).into(),
+                (None, None) => t(Text::ErrorNotUnderstood).into(),
             },
             Self::UnexpectedBody => t(Text::ErrorNotUnderstood).into(),
         }
@@ -137,6 +132,15 @@ impl ApiError {
                 ..
             }
         )
+    }
+}
+
+/// Ward's words for a refusal that says how many minutes to wait.
+fn refusal_wait(code: ErrorCode) -> Option<Plural> {
+    match code {
+        ErrorCode::LockedOut => Some(Plural::RelayLockedOut),
+        ErrorCode::TooManyCodes => Some(Plural::RelayTooManyCodes),
+        _ => None,
     }
 }
 

@@ -43,7 +43,8 @@ function es(english) {
  */
 function wordsIn(lang) {
   return (/** @type {string} */ english, /** @type {Record<string, string | number>} */ values = {}) => {
-    const text = lang === 'es' ? es(english) : (es(english), english);
+    const spanish = es(english); // throws for a text not in the catalogue
+    const text = lang === 'es' ? spanish : english;
     return Object.entries(values).reduce((t, [key, value]) => t.split(`{${key}}`).join(String(value)), text);
   };
 }

@@ -1,5 +1,5 @@
 //! Request extractors: JSON bodies with specific errors, the signed-in
-//! session, the client's address.
+//! session, the client's address, the patient's language.
 
 use std::net::{IpAddr, SocketAddr};
 use ward_proto::ErrorCode;
@@ -15,6 +15,32 @@ use crate::AppState;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::sessions;
+
+/// `?lang=es`: the language a patient reads, for the texts the relay has in
+/// it (`GET /v1/clinic`, the consent texts). Any other parameter is 400
+/// `invalid_query`.
+#[derive(Debug)]
+pub struct Lang(pub Option<String>);
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LangParams {
+    lang: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Lang {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Query::<LangParams>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(params)) => Ok(Self(params.lang)),
+            Err(_) => Err(ApiError::bad_request(
+                ErrorCode::InvalidQuery,
+                "Use ?lang=<a language tag such as es>, and nothing else.",
+            )),
+        }
+    }
+}
 
 /// A JSON body whose every failure is a specific 4xx in the one error shape.
 #[derive(Debug)]

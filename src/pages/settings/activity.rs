@@ -89,11 +89,11 @@ pub(super) fn Activity() -> impl IntoView {
     let inbox = Inbox::get();
     let events = StoredValue::new(Vec::<AccountEvent>::new());
     let known = StoredValue::new(None::<Known>);
-    // Bumped when what was read changes; the lines are said again then,
-    // and when the language changes.
-    let read = RwSignal::new(0_u32);
+    let verdict = RwSignal::new(None::<Check>);
+    // Said again when what was read is checked (`show` sets the
+    // verdict each time) and when the language changes.
     let lines = move || {
-        read.track();
+        verdict.track();
         crate::i18n::lang();
         known.with_value(|known| {
             known.as_ref().map_or_else(Vec::new, |known| {
@@ -101,7 +101,6 @@ pub(super) fn Activity() -> impl IntoView {
             })
         })
     };
-    let verdict = RwSignal::new(None::<Check>);
     let earlier = RwSignal::new(None::<u64>);
     let loading_earlier = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
@@ -113,7 +112,6 @@ pub(super) fn Activity() -> impl IntoView {
             log_pins::pin(me, head);
             log_pins::mark_seen(me, head.seq);
         }
-        read.update(|n| *n += 1);
         verdict.set(Some(check));
     };
     spawn_local(async move {

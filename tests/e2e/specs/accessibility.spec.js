@@ -66,6 +66,28 @@ for (const lang of /** @type {const} */ (['en', 'es'])) {
       await s.axeEveryWay(page, `${label} (${lang})`);
     }
 
+    /**
+     * The lines of a region holding the clinic's own words (its consent
+     * text), which pass the catalogue check as the clinic's.
+     * @param {import('@playwright/test').Page} page
+     * @param {string} name the region's name, in English
+     */
+    async function clinicLines(page, name) {
+      const text = await page.getByRole('region', { name: say(name) }).innerText();
+      return text.split('\n').map((line) => line.trim()).filter(Boolean);
+    }
+
+    /**
+     * The caregiver terms shown, which are the clinic's words too, in the
+     * language shown (the relay has its default terms in Spanish).
+     * @param {import('@playwright/test').Page} page
+     */
+    async function caregiverTerms(page) {
+      const lines = await clinicLines(page, 'The caregiver terms');
+      expect(lines[0]).toBe(lang === 'es' ? 'Permitir que alguien le ayude con sus mensajes' : 'Letting someone help you with your messages');
+      return lines;
+    }
+
     test(`every screen and state, in ${lang}: every text from the catalogue, axe clean light and dark at 360 and 1280 px`, async ({ page, context, request }) => {
       test.setTimeout(300_000);
       const typed = [who.name, who.contact, 'Riverside Clinic', 'Test phone', who.chestPain, who.message, who.reply, ...who.quick, 'old-prescription.pdf', 'empty.pdf', who.emergency];
@@ -83,10 +105,7 @@ for (const lang of /** @type {const} */ (['en', 'es'])) {
       await s.addAuthenticator(page, { prf: true });
       const shown = [];
       const at = async (/** @type {string} */ step) => {
-        if (step === 'consent') {
-          const text = await page.getByRole('region', { name: say("The clinic's consent text") }).innerText();
-          typed.push(...text.split('\n').map((line) => line.trim()).filter(Boolean));
-        }
+        if (step === 'consent') typed.push(...await clinicLines(page, "The clinic's consent text"));
         if (step === 'invitation') shown.push(await page.getByLabel(say('Invitation code')).inputValue());
         if (step === 'recovery code') {
           shown.push(...(await page.getByLabel(say('Your recovery code'), { exact: true }).innerText()).trim().split(/\s+/));
@@ -153,12 +172,7 @@ for (const lang of /** @type {const} */ (['en', 'es'])) {
       await check(page, 'Settings, Security', typed);
       await page.getByRole('link', { name: say('People who help me') }).first().click();
       await expect(page.getByRole('heading', { level: 1, name: say('People who help me') })).toBeVisible();
-      // The caregiver terms, like the consent text, are the clinic's words
-      // (not the catalogue's), in the language shown: the relay has its
-      // default terms in Spanish.
-      const terms = await page.getByRole('region', { name: say('The caregiver terms') }).innerText();
-      expect(terms).toContain(lang === 'es' ? 'Permitir que alguien le ayude con sus mensajes' : 'Letting someone help you with your messages');
-      typed.push(...terms.split('\n').map((line) => line.trim()).filter(Boolean));
+      typed.push(...await caregiverTerms(page));
       await check(page, 'People who help me', typed);
 
       // The sign-out question.
@@ -193,9 +207,7 @@ for (const lang of /** @type {const} */ (['en', 'es'])) {
       const phone = await s.addAuthenticator(page, { prf: true });
       // The clinic's consent text, in its own words, shows again in Settings.
       const at = async (/** @type {string} */ step) => {
-        if (step !== 'consent') return;
-        const text = await page.getByRole('region', { name: say("The clinic's consent text") }).innerText();
-        typed.push(...text.split('\n').map((line) => line.trim()).filter(Boolean));
+        if (step === 'consent') typed.push(...await clinicLines(page, "The clinic's consent text"));
       };
       const recovery = await s.enrollThroughScreens(page, request, { name: patient, contact, lang, at });
       await s.confirmRecoveryCode(page, recovery, { lang });
@@ -219,12 +231,7 @@ for (const lang of /** @type {const} */ (['en', 'es'])) {
       // People who help me: a refused invite, then one made.
       await page.getByRole('link', { name: say('People who help me') }).first().click();
       await expect(page.getByRole('heading', { level: 1, name: say('People who help me') })).toBeVisible();
-      // The caregiver terms, like the consent text, are the clinic's words
-      // (not the catalogue's), in the language shown: the relay has its
-      // default terms in Spanish.
-      const terms = await page.getByRole('region', { name: say('The caregiver terms') }).innerText();
-      expect(terms).toContain(lang === 'es' ? 'Permitir que alguien le ayude con sus mensajes' : 'Letting someone help you with your messages');
-      typed.push(...terms.split('\n').map((line) => line.trim()).filter(Boolean));
+      typed.push(...await caregiverTerms(page));
       await page.getByLabel(say('Their name')).fill(helper);
       await page.getByRole('button', { name: say('Invite'), exact: true }).click();
       await expect(page.getByRole('alert')).toContainText(say('Enter their name and their e-mail address or mobile number.'));

@@ -1,7 +1,7 @@
 //! Clinic setup, sign-in by account key (the clinic agent), sign-out.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ward_proto::Bytes;
@@ -14,7 +14,7 @@ use ward_seal::keys::PublicBundle;
 
 use crate::access::{self, Attempt};
 use crate::error::ApiError;
-use crate::extract::{ClientAddr, JsonBody, Session};
+use crate::extract::{ClientAddr, JsonBody, Lang, Session};
 use crate::secrets::{self, now_ms};
 use crate::{AppState, bounds, lockout, sessions, store};
 
@@ -78,19 +78,12 @@ pub async fn clinic_setup(
 pub async fn clinic_info(
     State(state): State<AppState>,
     _session: Session,
-    query: Result<Query<ClinicQuery>, axum::extract::rejection::QueryRejection>,
+    Lang(lang): Lang,
 ) -> Result<Json<ClinicInfo>, ApiError> {
-    let Query(query) = query.map_err(|_| {
-        ApiError::bad_request(
-            ErrorCode::InvalidQuery,
-            "Use ?lang=<a language tag such as es>, and nothing else.",
-        )
-    })?;
     let clinic = store::accounts::clinic(&state.db)
         .await?
         .ok_or_else(|| ApiError::not_found("clinic"))?;
-    let texts = query
-        .lang
+    let texts = lang
         .as_deref()
         .and_then(|lang| state.config.clinic_texts().remove(lang))
         .unwrap_or_default();
@@ -109,13 +102,6 @@ pub async fn clinic_info(
         max_attachment_bytes: state.config.max_attachment_bytes,
         allowed_attachment_types: state.config.allowed_attachment_types.clone(),
     }))
-}
-
-/// `GET /v1/clinic`'s query.
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClinicQuery {
-    lang: Option<String>,
 }
 
 /// `POST /v1/auth/key/challenge`. Answers the same way whether or not the

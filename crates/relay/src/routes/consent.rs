@@ -5,7 +5,7 @@
 //! stands. Each agreement and withdrawal is in the account's access log.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use sha2::{Digest, Sha256};
 use ward_proto::account::{
@@ -16,7 +16,7 @@ use ward_proto::{Bytes, ErrorCode};
 
 use crate::config::CLINIC_TEXT_LANGUAGES;
 use crate::error::ApiError;
-use crate::extract::{JsonBody, Session};
+use crate::extract::{JsonBody, Lang, Session};
 use crate::passkeys::has_sign_in_method;
 use crate::secrets::now_ms;
 use crate::{AppState, history, store};
@@ -156,35 +156,11 @@ async fn status_of(
     })
 }
 
-/// `?lang=es`: the language a text is asked for in.
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LangQuery {
-    lang: Option<String>,
-}
-
-/// The language asked for, or 400 `invalid_query`.
-fn lang_of(
-    query: Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Option<String>, ApiError> {
-    let Query(query) = query.map_err(|_| {
-        ApiError::bad_request(
-            ErrorCode::InvalidQuery,
-            "Use ?lang=<a language tag such as es>, and nothing else.",
-        )
-    })?;
-    Ok(query.lang)
-}
-
 /// `GET /v1/consent`: the clinic's consent to messaging as it stands, in
 /// the language asked for where the relay has it in it, else in English.
 #[utoipa::path(get, path = "/v1/consent", tag = "consent", params(("lang" = Option<String>, Query, description = "The patient's language (`en`, `es`)")), responses((status = 200, description = "OK", body = ward_proto::account::ConsentText), (status = 400, description = "Bad input", body = ward_proto::ErrorBody)))]
-pub async fn text(
-    State(state): State<AppState>,
-    query: Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<ConsentText>, ApiError> {
-    let lang = lang_of(query)?;
-    Ok(Json(served(current(&state, lang.as_deref()))))
+pub async fn text(State(state): State<AppState>, Lang(lang): Lang) -> Json<ConsentText> {
+    Json(served(current(&state, lang.as_deref())))
 }
 
 /// `GET /v1/caregivers/consent`: the caregiver terms as they stand (what a
@@ -195,10 +171,9 @@ pub async fn text(
 pub async fn caregiver_text(
     State(state): State<AppState>,
     _session: Session,
-    query: Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<ConsentText>, ApiError> {
-    let lang = lang_of(query)?;
-    Ok(Json(served(caregiver_terms(&state, lang.as_deref()))))
+    Lang(lang): Lang,
+) -> Json<ConsentText> {
+    Json(served(caregiver_terms(&state, lang.as_deref())))
 }
 
 /// `GET /v1/account/consent`: what the caller agreed to, and whether it
@@ -207,9 +182,8 @@ pub async fn caregiver_text(
 pub async fn status(
     State(state): State<AppState>,
     session: Session,
-    query: Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>,
+    Lang(lang): Lang,
 ) -> Result<Json<ConsentStatus>, ApiError> {
-    let lang = lang_of(query)?;
     Ok(Json(
         status_of(&state, &session.account_id, lang.as_deref()).await?,
     ))
