@@ -132,3 +132,44 @@ fn capitalised(text: &str) -> String {
         first + chars.as_str()
     })
 }
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests {
+    use super::{day_heading, time_label};
+    use crate::i18n::{Lang, show_in_test};
+    use js_sys::Date;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    /// Noon `days` days before today, local time (clear of midnight and of
+    /// a clock change).
+    fn noon_days_ago(days: u32) -> u64 {
+        let today = Date::new_0();
+        Date::new_with_year_month_day_hr_min(
+            today.get_full_year(),
+            today.get_month() as i32,
+            today.get_date() as i32 - days as i32,
+            12,
+            0,
+        )
+        .get_time() as u64
+    }
+
+    #[wasm_bindgen_test]
+    fn yesterday_and_today_are_said_in_the_language_shown() {
+        let yesterday = noon_days_ago(1);
+        show_in_test(Lang::Es);
+        let label = time_label(yesterday);
+        assert!(label.starts_with("ayer "), "{label}");
+        assert_eq!(day_heading(noon_days_ago(0)), "Hoy");
+        assert_eq!(day_heading(yesterday), "Ayer");
+        show_in_test(Lang::En);
+        let label = time_label(yesterday);
+        assert!(label.starts_with("yesterday "), "{label}");
+        assert_eq!(day_heading(yesterday), "Yesterday");
+        let older = time_label(noon_days_ago(3));
+        assert!(
+            !older.contains("yesterday") && older.contains(':'),
+            "{older}"
+        );
+    }
+}
